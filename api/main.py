@@ -1,0 +1,59 @@
+"""Start the service: ``ner serve`` and ``make serve`` end here."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+import uvicorn
+
+from api.app import create_app
+from api.settings import Settings
+from ner.bundle import BundleError, verify
+
+
+def app_from_environment():
+    """The app as uvicorn workers build it, from ``NER_*`` variables."""
+    settings = Settings()
+    logger = logging.getLogger("ner")
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        logger.addHandler(handler)
+        logger.propagate = False
+    logger.setLevel(settings.log_level.upper())
+    return create_app(settings)
+
+
+def serve(
+    models: list[str] | None = None, host: str | None = None, port: int | None = None, workers: int | None = None
+) -> int:
+    """Check the model directories, then run uvicorn; flags override ``NER_*`` variables."""
+    overrides = {"models": ",".join(models) if models else None, "host": host, "port": port, "workers": workers}
+    for key, value in overrides.items():
+        if value is not None:
+            os.environ[f"NER_{key.upper()}"] = str(value)
+    settings = Settings()
+    good = []
+    for path in settings.models:
+        try:
+            verify(path)
+            good.append(path)
+        except BundleError as error:
+            print(f"ner serve: skipping model: {error}", file=sys.stderr)
+    if not good:
+        print("ner serve: error: no usable model (give --model DIR or set NER_MODELS)", file=sys.stderr)
+        return 2
+    os.environ["NER_MODELS"] = ",".join(good)
+    uvicorn.run(
+        "api.main:app_from_environment",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        log_level=settings.log_level,
+        access_log=False,
+        timeout_graceful_shutdown=30,
+    )
+    return 0

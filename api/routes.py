@@ -1,0 +1,144 @@
+"""The endpoints. Thin: check limits, hand texts to the batcher, shape the answer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from api.schemas import (
+    AlternativeOut,
+    EntityOut,
+    ErrorResponse,
+    ModelInfo,
+    ModelsResponse,
+    TaggedText,
+    TagRequest,
+    TagResponse,
+    TokenOut,
+)
+from ner.router import UnknownModelError
+from ner.tagger import Analysis
+
+router = APIRouter()
+PAGE = Path(__file__).resolve().parent / "static" / "index.html"
+ERRORS = {status: {"model": ErrorResponse} for status in (400, 401, 413, 422, 503)}
+
+
+def _service(request: Request):
+    return request.app.state.service
+
+
+def _fail(status: int, kind: str, message: str, limit: str | None = None) -> HTTPException:
+    return HTTPException(status, {"type": kind, "message": message, "limit": limit})
+
+
+@router.post(
+    "/tag",
+    response_model=TagResponse,
+    response_model_exclude_none=True,
+    responses=ERRORS,
+    summary="Tag text: entities with offsets, labels and probabilities",
+)
+async def tag(body: TagRequest, request: Request) -> TagResponse:
+    service = _service(request)
+    settings = service.settings
+    if not service.ready:
+        raise _fail(503, "not_ready", "models are still loading")
+    texts = body.all_texts()
+    if len(texts) > settings.max_texts:
+        raise _fail(422, "too_many_texts", f"{len(texts)} texts; at most {settings.max_texts} per request", "max_texts")
+    longest = max(len(t) for t in texts)
+    if longest > settings.max_chars:
+        raise _fail(422, "text_too_long", f"a text of {longest} characters; at most {settings.max_chars}", "max_chars")
+    if body.nbest > settings.max_nbest:
+        raise _fail(422, "nbest_too_large", f"nbest {body.nbest}; at most {settings.max_nbest}", "max_nbest")
+    try:
+        name = _model_name(service.router, body)
+    except UnknownModelError as error:
+        raise _fail(422, "unknown_model", str(error)) from None
+    request.state.model = name
+    options = (body.model, body.lang, body.scores or body.min_score > 0, body.tokens, body.nbest)
+    analyses = await service.batcher.submit(texts, options)
+    return TagResponse(model=name, results=[_result(a, body) for a in analyses])
+
+
+def _model_name(models, body: TagRequest) -> str:
+    if body.model is not None:
+        return models.get(body.model).name
+    if body.lang != "auto":
+        return models.for_language(body.lang).name
+    languages = {t.language for t in models.taggers.values()}
+    if len(languages) > 1 and any(lang in ("zh", "ja") for lang in languages):
+        return "+".join(sorted(models.taggers))
+    return models.get(None).name
+
+
+def _result(analysis: Analysis, body: TagRequest) -> TaggedText:
+    def keep(entities):
+        return [EntityOut(**e.to_dict()) for e in entities if e.score is None or e.score >= body.min_score]
+
+    result = TaggedText(entities=keep(analysis.entities))
+    if body.tokens:
+        result.tokens = [TokenOut(text=t.text, start=t.start, end=t.end, tag=t.tag) for t in analysis.tokens]
+    if body.nbest:
+        result.nbest = [
+            AlternativeOut(probability=round(a.probability, 6), entities=[EntityOut(**e.to_dict()) for e in a.entities])
+            for a in analysis.alternatives
+        ]
+    return result
+
+
+@router.get("/models", response_model=ModelsResponse, summary="The loaded models")
+async def models(request: Request) -> ModelsResponse:
+    service = _service(request)
+    if service.router is None:
+        raise _fail(503, "not_ready", "models are still loading")
+    infos = []
+    for name, tagger in service.router.taggers.items():
+        bundle = tagger.bundle
+        scores = {
+            split: {k: bundle.metrics[split][k] for k in ("precision", "recall", "f1")}
+            for split in ("dev", "test")
+            if bundle.metrics.get(split)
+        }
+        infos.append(
+            ModelInfo(
+                name=name,
+                language=tagger.language,
+                labels=tagger.labels,
+                version=bundle.info.get("version"),
+                default=name == service.router.default,
+                scores=scores,
+            )
+        )
+    return ModelsResponse(default=service.router.default, models=infos)
+
+
+@router.get("/health", summary="The process is alive")
+async def health() -> dict:
+    return {"status": "ok"}
+
+
+@router.get("/ready", summary="Models are loaded and requests are accepted", responses={503: {}})
+async def ready(request: Request) -> JSONResponse:
+    service = _service(request)
+    if service.ready:
+        return JSONResponse(
+            {"status": "ready", "models": sorted(service.router.taggers), "failed": service.load_errors}
+        )
+    return JSONResponse(
+        {"status": "loading" if service.accepting else "stopping", "failed": service.load_errors}, status_code=503
+    )
+
+
+@router.get("/metrics", summary="Prometheus metrics", response_class=PlainTextResponse)
+async def metrics() -> PlainTextResponse:
+    return PlainTextResponse(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+@router.get("/", include_in_schema=False)
+async def page() -> FileResponse:
+    return FileResponse(PAGE, media_type="text/html")

@@ -1,0 +1,117 @@
+"""Request and response bodies of the service."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+EXAMPLE_TEXT = "Angela Merkel met Emmanuel Macron in Paris on Tuesday."
+
+
+class TagRequest(BaseModel):
+    """Text to tag: ``text`` (one) or ``texts`` (several), and options."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"text": EXAMPLE_TEXT},
+                {"texts": [EXAMPLE_TEXT, "The United Nations is based in New York."], "nbest": 3},
+                {"text": "李明在北京大学工作。", "lang": "auto"},
+            ]
+        },
+    )
+
+    text: str | None = Field(None, description="One text to tag")
+    texts: list[str] | None = Field(None, description="Several texts to tag")
+    model: str | None = Field(None, description="A model name from /models; default: chosen by `lang`")
+    lang: str = Field("auto", description='"auto" picks the model by the script of each sentence; or "en", "zh"')
+    tokens: bool = Field(False, description="Also return the tokens with offsets and tags")
+    scores: bool = Field(True, description="Give each entity its probability under the model")
+    nbest: int = Field(0, ge=0, description="Also return the n most probable analyses of each text")
+    min_score: float = Field(0.0, ge=0.0, le=1.0, description="Leave out entities less probable than this")
+
+    @model_validator(mode="after")
+    def _one_of_text_or_texts(self) -> TagRequest:
+        if (self.text is None) == (self.texts is None):
+            raise ValueError('give exactly one of "text" or "texts"')
+        for text in self.all_texts():
+            if not text.strip():
+                raise ValueError("texts must not be empty or only whitespace")
+        return self
+
+    def all_texts(self) -> list[str]:
+        return [self.text] if self.text is not None else list(self.texts or [])
+
+
+class EntityOut(BaseModel):
+    start: int = Field(description="Character offset of the first character (Unicode code points)")
+    end: int = Field(description="Offset after the last character (exclusive)")
+    label: str
+    text: str = Field(description="Equal to the input text[start:end]")
+    score: float | None = Field(None, description="Probability that exactly this span has exactly this label")
+
+
+class TokenOut(BaseModel):
+    text: str
+    start: int
+    end: int
+    tag: str
+
+
+class AlternativeOut(BaseModel):
+    probability: float
+    entities: list[EntityOut]
+
+
+class TaggedText(BaseModel):
+    entities: list[EntityOut]
+    tokens: list[TokenOut] | None = None
+    nbest: list[AlternativeOut] | None = None
+
+
+class TagResponse(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "model": "en-conll03",
+                    "results": [
+                        {
+                            "entities": [
+                                {"start": 0, "end": 13, "label": "PER", "text": "Angela Merkel", "score": 0.998},
+                                {"start": 35, "end": 40, "label": "LOC", "text": "Paris", "score": 0.997},
+                            ]
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+
+    model: str = Field(description="The model used, or the models joined by '+' when chosen per script")
+    results: list[TaggedText] = Field(description="One result per input text, in order")
+
+
+class ModelInfo(BaseModel):
+    name: str
+    language: str
+    labels: list[str]
+    version: str | None
+    default: bool
+    scores: dict = Field(description="Evaluation scores from the model card (dev and test)")
+
+
+class ModelsResponse(BaseModel):
+    default: str
+    models: list[ModelInfo]
+
+
+class ErrorBody(BaseModel):
+    type: str
+    message: str
+    limit: str | None = None
+    request_id: str | None = None
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorBody

@@ -1,0 +1,5 @@
+import sys
+
+from ner.cli import main
+
+sys.exit(main())

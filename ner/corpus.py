@@ -1,0 +1,310 @@
+"""Annotated corpora in and out: CoNLL column files, JSONL with character spans, tag schemes.
+
+Every reader returns :class:`Sentence` objects whose tags are BIOES, the scheme
+the model trains in. Input schemes IOB1, IOB2 (BIO), BIOES and BMES are detected
+from the tags and converted through entity spans. Malformed input raises
+:class:`CorpusError` naming the file, the line and the reason.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ner.text import Token, tokenize
+
+_TAG = re.compile(r"^(?:O|([BIEMS])-(.+))$")
+SCHEMES = ("IOB1", "IOB2", "BIOES", "BMES")
+
+
+class CorpusError(ValueError):
+    """Malformed corpus input, located by file and line."""
+
+    def __init__(self, path: str | Path, line: int | None, reason: str) -> None:
+        self.path, self.line, self.reason = str(path), line, reason
+        where = f"{path}:{line}" if line is not None else str(path)
+        super().__init__(f"{where}: {reason}")
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """An entity over tokens ``[start, end)`` with a label."""
+
+    start: int
+    end: int
+    label: str
+
+
+@dataclass
+class Sentence:
+    """Tokens with BIOES tags; ``offsets`` are character offsets where the source had text."""
+
+    tokens: list[str]
+    tags: list[str]
+    offsets: list[tuple[int, int]] | None = None
+    lines: list[int] = field(default_factory=list)  # source line of each token (CoNLL only)
+
+    def spans(self) -> list[Span]:
+        return tags_to_spans(self.tags)
+
+
+def tags_to_spans(tags: Sequence[str]) -> list[Span]:
+    """Entity spans of a tag sequence in any supported scheme.
+
+    Lenient like conlleval: a chunk starts at ``B``/``S``, or at ``I``/``M``/``E``
+    whose previous tag is not inside a chunk of the same type; it ends before
+    ``O``, ``B``, ``S``, a change of type, or after ``E``/``S``. This reads IOB1,
+    IOB2, BIOES and BMES alike.
+    """
+    spans: list[Span] = []
+    start, label = -1, ""
+    for i, tag in enumerate(tags):
+        prefix, kind = (tag[0], tag[2:]) if tag != "O" else ("O", "")
+        if label and (prefix in "OBS" or kind != label):
+            spans.append(Span(start, i, label))
+            label = ""
+        if prefix != "O" and not label:
+            start, label = i, kind
+        if label and prefix in "ES":
+            spans.append(Span(start, i + 1, label))
+            label = ""
+    if label:
+        spans.append(Span(start, len(tags), label))
+    return spans
+
+
+def spans_to_tags(spans: Iterable[Span], length: int, scheme: str = "BIOES") -> list[str]:
+    """Tags of ``length`` tokens in ``scheme`` for non-overlapping ``spans``."""
+    tags = ["O"] * length
+    for span in sorted(spans, key=lambda s: s.start):
+        size = span.end - span.start
+        if scheme in ("BIOES", "BMES"):
+            inside = "M" if scheme == "BMES" else "I"
+            if size == 1:
+                tags[span.start] = f"S-{span.label}"
+            else:
+                tags[span.start] = f"B-{span.label}"
+                tags[span.start + 1 : span.end - 1] = [f"{inside}-{span.label}"] * (size - 2)
+                tags[span.end - 1] = f"E-{span.label}"
+        elif scheme == "IOB2":
+            tags[span.start : span.end] = [f"B-{span.label}"] + [f"I-{span.label}"] * (size - 1)
+        elif scheme == "IOB1":
+            touches = span.start > 0 and tags[span.start - 1] == f"I-{span.label}"
+            tags[span.start : span.end] = [f"I-{span.label}"] * size
+            if touches:
+                tags[span.start] = f"B-{span.label}"
+        else:
+            raise ValueError(f"unknown tag scheme {scheme!r}; expected one of {SCHEMES}")
+    return tags
+
+
+def detect_scheme(tag_sequences: Iterable[Sequence[str]]) -> str:
+    """The tag scheme of a corpus: BMES if any ``M-``, else BIOES if any ``E-``/``S-``,
+    else IOB1 if some ``I-X`` opens an entity, else IOB2."""
+    prefixes: set[str] = set()
+    opens_with_inside = False
+    for tags in tag_sequences:
+        previous = "O"
+        for tag in tags:
+            prefixes.add(tag[0])
+            if tag[0] == "I" and (previous == "O" or previous[2:] != tag[2:]):
+                opens_with_inside = True
+            previous = tag
+    if "M" in prefixes:
+        return "BMES"
+    if prefixes & {"E", "S"}:
+        return "BIOES"
+    return "IOB1" if opens_with_inside else "IOB2"
+
+
+def _check_tag(tag: str, path: str | Path, line: int) -> None:
+    if not _TAG.match(tag):
+        raise CorpusError(path, line, f"unknown tag {tag!r}: expected O or B-/I-/E-/S-/M- followed by a type")
+
+
+def read_conll(path: str | Path, tag_column: int = -1) -> tuple[list[Sentence], str]:
+    """Read a CoNLL column file: token first, tag in ``tag_column`` (default: last).
+
+    Columns are separated by spaces or tabs; ``-DOCSTART-`` lines are skipped; a
+    blank or whitespace-only line ends a sentence. Returns the sentences with
+    BIOES tags and the scheme the file was written in.
+    """
+    raw: list[tuple[list[str], list[str], list[int]]] = []
+    tokens: list[str] = []
+    tags: list[str] = []
+    lines: list[int] = []
+    width = None
+    try:
+        handle = open(path, encoding="utf-8")
+    except OSError as error:
+        raise CorpusError(path, None, f"cannot open: {error.strerror}") from None
+    with handle:
+        try:
+            for number, line in enumerate(handle, start=1):
+                columns = line.split()
+                if not columns:
+                    if tokens:
+                        raw.append((tokens, tags, lines))
+                        tokens, tags, lines = [], [], []
+                    continue
+                if columns[0] == "-DOCSTART-":
+                    continue
+                if width is None:
+                    width = len(columns)
+                    if width < 2:
+                        raise CorpusError(path, number, "expected at least 2 columns (token and tag)")
+                    if not -width <= tag_column < width or tag_column in (0, -width):
+                        raise CorpusError(path, number, f"no tag column {tag_column} in {width} columns")
+                elif len(columns) != width:
+                    raise CorpusError(
+                        path, number, f"expected {width} columns like the first line, found {len(columns)}"
+                    )
+                _check_tag(columns[tag_column], path, number)
+                tokens.append(columns[0])
+                tags.append(columns[tag_column])
+                lines.append(number)
+        except UnicodeDecodeError as error:
+            raise CorpusError(path, None, f"not UTF-8 text ({error.reason} at byte {error.start})") from None
+    if tokens:
+        raw.append((tokens, tags, lines))
+    if not raw:
+        raise CorpusError(path, None, "no sentences found")
+    scheme = detect_scheme(tags for _, tags, _ in raw)
+    sentences = [
+        Sentence(tokens, spans_to_tags(tags_to_spans(tags), len(tags)), lines=lines) for tokens, tags, lines in raw
+    ]
+    return sentences, scheme
+
+
+def align_spans(
+    text: str, char_spans: Sequence[tuple[int, int, str]], tokens: list[Token]
+) -> tuple[list[Token], list[Span]]:
+    """Token spans for character spans; tokens that an entity boundary cuts are split there."""
+    cuts = sorted({offset for start, end, _ in char_spans for offset in (start, end)})
+    pieces: list[Token] = []
+    for token in tokens:
+        start = token.start
+        for cut in cuts:
+            if token.start < cut < token.end:
+                pieces.append(Token(text[start:cut], start, cut))
+                start = cut
+        pieces.append(Token(text[start : token.end], start, token.end))
+    first_at = {token.start: i for i, token in enumerate(pieces)}
+    last_at = {token.end: i for i, token in enumerate(pieces)}
+    spans = []
+    for start, end, label in char_spans:
+        if start not in first_at or end not in last_at:
+            raise ValueError(f"span [{start}, {end}) {text[start:end]!r} has no tokens")
+        spans.append(Span(first_at[start], last_at[end] + 1, label))
+    return pieces, spans
+
+
+def read_jsonl(path: str | Path) -> list[Sentence]:
+    """Read JSONL, one document per line: ``{"text": ..., "entities": [[start, end, label], ...]}``.
+
+    Offsets are character offsets, end exclusive. Each document is tokenized with
+    :func:`ner.text.tokenize` and becomes one sentence.
+    """
+    sentences = []
+    try:
+        handle = open(path, encoding="utf-8")
+    except OSError as error:
+        raise CorpusError(path, None, f"cannot open: {error.strerror}") from None
+    with handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                document = json.loads(line)
+            except json.JSONDecodeError as error:
+                raise CorpusError(path, number, f"invalid JSON: {error.msg}") from None
+            sentences.append(_document_to_sentence(document, path, number))
+    if not sentences:
+        raise CorpusError(path, None, "no documents found")
+    return sentences
+
+
+def _document_to_sentence(document: object, path: str | Path, number: int) -> Sentence:
+    if not isinstance(document, dict) or not isinstance(document.get("text"), str):
+        raise CorpusError(path, number, 'expected an object with a string "text"')
+    text = document["text"]
+    entities = document.get("entities", [])
+    if not isinstance(entities, list):
+        raise CorpusError(path, number, '"entities" must be a list of [start, end, label]')
+    char_spans = []
+    for entity in entities:
+        if not (
+            isinstance(entity, list)
+            and len(entity) == 3
+            and all(isinstance(x, int) and not isinstance(x, bool) for x in entity[:2])
+            and isinstance(entity[2], str)
+            and entity[2]
+        ):
+            raise CorpusError(path, number, f"entity {entity!r} is not [start, end, label]")
+        start, end, label = entity
+        if not 0 <= start < end <= len(text):
+            raise CorpusError(path, number, f"entity {entity!r} lies outside the text of {len(text)} characters")
+        if not text[start:end].strip():
+            raise CorpusError(path, number, f"entity {entity!r} covers only whitespace")
+        char_spans.append((start, end, label))
+    char_spans.sort()
+    for (_, end_a, _), (start_b, end_b, label_b) in zip(char_spans, char_spans[1:]):
+        if start_b < end_a:
+            raise CorpusError(path, number, f"entity [{start_b}, {end_b}, {label_b!r}] overlaps another")
+    # Trim whitespace inside entity boundaries so that they align with tokens.
+    trimmed = []
+    for start, end, label in char_spans:
+        while text[start].isspace():
+            start += 1
+        while text[end - 1].isspace():
+            end -= 1
+        trimmed.append((start, end, label))
+    try:
+        tokens, spans = align_spans(text, trimmed, tokenize(text))
+    except ValueError as error:
+        raise CorpusError(path, number, str(error)) from None
+    return Sentence(
+        [t.text for t in tokens],
+        spans_to_tags(spans, len(tokens)),
+        offsets=[(t.start, t.end) for t in tokens],
+    )
+
+
+def read_corpus(path: str | Path, tag_column: int = -1) -> tuple[list[Sentence], str]:
+    """Read a corpus file of either format; JSONL is recognised by extension or first character."""
+    path = Path(path)
+    if not path.is_file():
+        raise CorpusError(path, None, "no such file")
+    if path.suffix in (".jsonl", ".json"):
+        return read_jsonl(path), "spans"
+    with open(path, "rb") as handle:
+        first = handle.read(64).lstrip()
+    if first.startswith(b"{"):
+        return read_jsonl(path), "spans"
+    return read_conll(path, tag_column)
+
+
+def write_conll_predictions(
+    path: str | Path, sentences: Sequence[Sentence], predicted: Sequence[Sequence[str]], scheme: str
+) -> Iterator[str]:
+    """Yield the lines of ``path`` with a predicted tag column appended (conlleval's input).
+
+    ``predicted`` holds BIOES tags per sentence; they are written in ``scheme``.
+    ``-DOCSTART-`` and blank lines are copied through.
+    """
+    by_line: dict[int, str] = {}
+    for sentence, tags in zip(sentences, predicted):
+        converted = spans_to_tags(tags_to_spans(tags), len(tags), scheme)
+        by_line.update(zip(sentence.lines, converted))
+    with open(path, encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            line = line.rstrip("\n")
+            if number in by_line:
+                yield f"{line} {by_line[number]}"
+            elif line.split()[:1] == ["-DOCSTART-"]:
+                yield f"{line} O"
+            else:
+                yield line

@@ -1,0 +1,209 @@
+"""CRF inference: constrained batched Viterbi, forward-backward marginals, span probabilities, n-best.
+
+``pytorch-crf``'s :class:`torchcrf.CRF` gives the training loss; everything a
+trained model needs at inference is here, in tensor operations batched over
+sentences (the only Python loop runs over time steps).
+
+Shapes: ``B`` sentences, ``T`` time steps, ``K`` tags. ``emissions`` is
+``(B, T, K)``, ``mask`` is ``(B, T)`` bool and left-aligned (every sentence
+has at least one token), ``start`` and ``end`` are ``(K,)`` and
+``transitions[i, j]`` ``(K, K)`` scores a move from tag ``i`` to tag ``j``
+(the conventions of :class:`torchcrf.CRF`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+
+# Added to the score of a forbidden transition: exp(-1e4) is 0 in float32, and
+# unlike -inf it keeps sums and differences finite.
+FORBIDDEN = -1e4
+
+
+def bioes_constraints(tags: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Allowed BIOES moves as bool masks ``start (K,)``, ``transitions (K, K)``, ``end (K,)``.
+
+    A valid sequence starts with ``O``, ``B`` or ``S``; ``B-X`` and ``I-X`` go on
+    to ``I-X`` or ``E-X``; ``O``, ``E`` and ``S`` go on to ``O``, ``B`` or ``S``;
+    it ends with ``O``, ``E`` or ``S``.
+    """
+    prefixes = [t[0] for t in tags]
+    types = [t[2:] for t in tags]
+    k = len(tags)
+    start = torch.tensor([p in "OBS" for p in prefixes])
+    end = torch.tensor([p in "OES" for p in prefixes])
+    allowed = torch.zeros(k, k, dtype=torch.bool)
+    for i in range(k):
+        for j in range(k):
+            if prefixes[i] in "BI":
+                allowed[i, j] = prefixes[j] in "IE" and types[j] == types[i]
+            else:
+                allowed[i, j] = prefixes[j] in "OBS"
+    return start, allowed, end
+
+
+def viterbi(
+    emissions: torch.Tensor,
+    mask: torch.Tensor,
+    start: torch.Tensor,
+    transitions: torch.Tensor,
+    end: torch.Tensor,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The best tag path of each sentence: ``(B, T)`` tag ids (0 on padding) and ``(B,)`` scores.
+
+    The same operations as :meth:`torchcrf.CRF.decode`, so paths (ties included)
+    are identical, but batched: a padded step keeps each tag's score and points
+    back to the tag itself.
+    """
+    batch, steps, k = emissions.shape
+    score = start + emissions[:, 0]
+    identity = torch.arange(k, device=emissions.device).expand(batch, k)
+    history = []
+    for t in range(1, steps):
+        candidates = score.unsqueeze(2) + transitions + emissions[:, t].unsqueeze(1)
+        best, pointer = candidates.max(dim=1)
+        step = mask[:, t].unsqueeze(1)
+        score = torch.where(step, best, score)
+        history.append(torch.where(step, pointer, identity))
+    score = score + end
+    best_score, last = score.max(dim=1)
+    path = [last]
+    for pointer in reversed(history):
+        last = pointer.gather(1, last.unsqueeze(1)).squeeze(1)
+        path.append(last)
+    path.reverse()
+    return torch.stack(path, dim=1) * mask, best_score
+
+
+def forward_backward(
+    emissions: torch.Tensor,
+    mask: torch.Tensor,
+    start: torch.Tensor,
+    transitions: torch.Tensor,
+    end: torch.Tensor,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Log-space forward and backward scores: ``alpha``, ``beta`` ``(B, T, K)`` and ``log_z`` ``(B,)``.
+
+    ``alpha[b, t, k]`` is the log-sum of scores of all prefixes ending in tag ``k``
+    at ``t`` (its emission included); ``beta[b, t, k]`` the log-sum of all
+    continuations after tag ``k`` at ``t`` (the end score included).
+    """
+    batch, steps, k = emissions.shape
+    alphas = [start + emissions[:, 0]]
+    for t in range(1, steps):
+        step = torch.logsumexp(alphas[-1].unsqueeze(2) + transitions, dim=1) + emissions[:, t]
+        alphas.append(torch.where(mask[:, t].unsqueeze(1), step, alphas[-1]))
+    log_z = torch.logsumexp(alphas[-1] + end, dim=1)
+    betas = [end.expand(batch, k)]
+    for t in range(steps - 2, -1, -1):
+        after = (emissions[:, t + 1] + betas[-1]).unsqueeze(1)
+        step = torch.logsumexp(transitions + after, dim=2)
+        betas.append(torch.where(mask[:, t + 1].unsqueeze(1), step, end.expand(batch, k)))
+    betas.reverse()
+    return torch.stack(alphas, dim=1), torch.stack(betas, dim=1), log_z
+
+
+def marginals(
+    emissions: torch.Tensor,
+    mask: torch.Tensor,
+    start: torch.Tensor,
+    transitions: torch.Tensor,
+    end: torch.Tensor,
+) -> torch.Tensor:
+    """Per-token tag probabilities ``(B, T, K)`` (zero on padding)."""
+    alpha, beta, log_z = forward_backward(emissions, mask, start, transitions, end)
+    return (alpha + beta - log_z[:, None, None]).exp() * mask.unsqueeze(2)
+
+
+@dataclass(frozen=True)
+class SpanTags:
+    """Tag ids of each label's ``B``, ``I``, ``E`` and ``S`` tag, as ``(L,)`` tensors."""
+
+    begin: torch.Tensor
+    inside: torch.Tensor
+    end: torch.Tensor
+    single: torch.Tensor
+
+    @classmethod
+    def from_tags(cls, tags: Sequence[str], labels: Sequence[str]) -> SpanTags:
+        index = {t: i for i, t in enumerate(tags)}
+        return cls(*(torch.tensor([index[f"{p}-{x}"] for x in labels]) for p in "BIES"))
+
+
+def span_log_probs(
+    emissions: torch.Tensor,
+    alpha: torch.Tensor,
+    beta: torch.Tensor,
+    log_z: torch.Tensor,
+    transitions: torch.Tensor,
+    spans: torch.Tensor,
+    span_tags: SpanTags,
+) -> torch.Tensor:
+    """Log-probability that exactly each span carries exactly its label: ``(N,)``.
+
+    ``spans`` is ``(N, 4)``: sentence index, first token, end token (exclusive)
+    and label index. That event is the tag run ``S-X`` for one token, else
+    ``B-X I-X ... I-X E-X``; its probability sums every path through the run:
+    the forward score into its first tag, the fixed score of the run, and the
+    backward score out of its last tag, over the partition function.
+    """
+    sentence, first, stop, label = spans.unbind(1)
+    last = stop - 1
+    length = stop - first
+    b, i, e, s = (t[label] for t in (span_tags.begin, span_tags.inside, span_tags.end, span_tags.single))
+    single = alpha[sentence, first, s] + beta[sentence, first, s]
+    # Emissions of I-X over tokens first+1 .. last-1, from a running sum.
+    running = emissions.cumsum(dim=1)
+    inner = (running[sentence, (last - 1).clamp(min=0), i] - running[sentence, first, i]) * (length > 2)
+    inner_moves = transitions[b, i] + transitions[i, e] + (length - 3).clamp(min=0) * transitions[i, i]
+    moves = torch.where(length > 2, inner_moves, transitions[b, e])
+    run = alpha[sentence, first, b] + inner + moves + emissions[sentence, last, e] + beta[sentence, last, e]
+    return torch.where(length == 1, single, run) - log_z[sentence]
+
+
+def nbest(
+    emissions: torch.Tensor,
+    mask: torch.Tensor,
+    start: torch.Tensor,
+    transitions: torch.Tensor,
+    end: torch.Tensor,
+    k: int,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The ``k`` best tag paths of each sentence: ``(B, k, T)`` tag ids and ``(B, k)`` scores.
+
+    A k-best Viterbi: each tag keeps its ``k`` best partial paths. Where a
+    sentence has fewer than ``k`` paths, the missing ones score ``-inf``.
+    """
+    batch, steps, tags = emissions.shape
+    device = emissions.device
+    score = torch.full((batch, tags, k), float("-inf"), device=device, dtype=emissions.dtype)
+    score[:, :, 0] = start + emissions[:, 0]
+    keep_tag = torch.arange(tags, device=device).view(1, 1, tags).expand(batch, k, tags)
+    keep_rank = torch.arange(k, device=device).view(1, k, 1).expand(batch, k, tags)
+    back_tags, back_ranks = [], []
+    for t in range(1, steps):
+        # (B, K_prev, k, K_next) flattened to (B, K_prev * k, K_next)
+        candidates = (score.unsqueeze(3) + transitions.unsqueeze(1) + emissions[:, t].view(batch, 1, 1, tags)).reshape(
+            batch, tags * k, tags
+        )
+        best, flat = candidates.topk(k, dim=1)  # (B, k, K_next)
+        step = mask[:, t].view(batch, 1, 1)
+        score = torch.where(step, best, score.transpose(1, 2)).transpose(1, 2)
+        back_tags.append(torch.where(step, flat // k, keep_tag))
+        back_ranks.append(torch.where(step, flat % k, keep_rank))
+    final = (score + end.view(1, tags, 1)).transpose(1, 2).reshape(batch, k * tags)
+    best_scores, flat = final.topk(k, dim=1)  # (B, k) over (rank, tag) pairs
+    tag, rank = flat % tags, flat // tags
+    path = [tag]
+    for back_tag, back_rank in zip(reversed(back_tags), reversed(back_ranks)):
+        index = rank * tags + tag  # into the flattened (k, K_next) table
+        tag, rank = (
+            back_tag.reshape(batch, -1).gather(1, index),
+            back_rank.reshape(batch, -1).gather(1, index),
+        )
+        path.append(tag)
+    path.reverse()
+    return torch.stack(path, dim=2) * mask.unsqueeze(1), best_scores

@@ -1,0 +1,44 @@
+"""Entity-level scores: strict exact-match precision, recall and F1 (percent), overall and per type.
+
+Scored with ``seqeval`` in strict mode on BIOES tags. Gold tags read by
+:mod:`ner.corpus` and predicted tags from the decoder are both valid BIOES, so
+the figures equal those of CoNLL's ``conlleval`` on the original files.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+def entity_scores(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]]) -> dict:
+    """``{"precision", "recall", "f1", "per_type": {label: {...}}}`` in percent (0-100)."""
+    from seqeval.metrics import classification_report
+    from seqeval.scheme import IOBES
+
+    if len(gold) != len(predicted) or any(len(g) != len(p) for g, p in zip(gold, predicted)):
+        raise ValueError("gold and predicted tag sequences differ in shape")
+    report = classification_report(
+        [list(g) for g in gold],
+        [list(p) for p in predicted],
+        mode="strict",
+        scheme=IOBES,
+        output_dict=True,
+        zero_division=0,
+    )
+
+    def percent(row: dict) -> dict:
+        return {key: round(100 * float(row[key]), 2) for key in ("precision", "recall", "f1-score")} | {
+            "support": int(row["support"])
+        }
+
+    overall = percent(report["micro avg"]) if "micro avg" in report else _empty()
+    per_type = {label: _rename(percent(row)) for label, row in report.items() if not label.endswith(" avg")}
+    return {**_rename(overall), "per_type": per_type}
+
+
+def _rename(row: dict) -> dict:
+    return {"precision": row["precision"], "recall": row["recall"], "f1": row["f1-score"], "support": row["support"]}
+
+
+def _empty() -> dict:
+    return {"precision": 0.0, "recall": 0.0, "f1-score": 0.0, "support": 0}

@@ -1,0 +1,185 @@
+"""The network: token features -> embeddings -> BiLSTM (or BiGRU) -> emission scores -> CRF.
+
+Word level (English): a lower-cased word embedding (pretrained where given),
+a character CNN or BiLSTM over each word's characters, and a casing embedding.
+Character level (Chinese): a character embedding, embeddings of the bigrams
+ending and starting at each character, and a casing embedding.
+
+:meth:`NERModel.emissions` maps a :class:`~ner.features.Batch` to emission
+scores ``(B, T, K)``; :meth:`NERModel.loss` is the CRF negative log-likelihood
+from ``pytorch-crf``. Decoding lives in :mod:`ner.crf`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+
+import torch
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+from torchcrf import CRF
+
+from ner.crf import FORBIDDEN, bioes_constraints
+from ner.features import Batch
+from ner.vocab import CASINGS
+
+
+@dataclass
+class ModelConfig:
+    """Sizes of the network. ``hidden`` is per direction."""
+
+    level: str = "word"  # "word" (English-style) or "char" (Chinese-style)
+    word_dim: int = 50
+    char_dim: int = 30  # word level: character embedding fed to the character encoder
+    char_encoder: str = "cnn"  # word level: "cnn" or "lstm"
+    char_hidden: int = 50  # CNN filters, or BiLSTM size over both directions
+    char_kernel: int = 3
+    bigram_dim: int = 50  # char level: each of the two bigram embeddings
+    casing_dim: int = 8
+    hidden: int = 128
+    layers: int = 1
+    cell: str = "lstm"  # "lstm" or "gru"
+    dropout: float = 0.5
+    word_dropout: float = 0.05  # training only: a word id becomes <unk> with this probability
+
+    def __post_init__(self) -> None:
+        checks = {
+            "level": self.level in ("word", "char"),
+            "char_encoder": self.char_encoder in ("cnn", "lstm"),
+            "cell": self.cell in ("lstm", "gru"),
+            "dropout": 0 <= self.dropout < 1,
+            "word_dropout": 0 <= self.word_dropout < 1,
+        }
+        for name, ok in checks.items():
+            if not ok:
+                raise ValueError(f"invalid model setting {name}={getattr(self, name)!r}")
+
+    @classmethod
+    def from_dict(cls, data: dict) -> ModelConfig:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class CharCNN(nn.Module):
+    """Characters of each word ``(B, T, L)`` -> max-pooled convolution features ``(B, T, F)``."""
+
+    def __init__(self, n_chars: int, char_dim: int, filters: int, kernel: int) -> None:
+        super().__init__()
+        self.embed = nn.Embedding(n_chars, char_dim, padding_idx=0)
+        self.conv = nn.Conv1d(char_dim, filters, kernel, padding=kernel // 2)
+
+    def forward(self, chars: torch.Tensor) -> torch.Tensor:
+        batch, steps, length = chars.shape
+        x = self.embed(chars.view(batch * steps, length)).transpose(1, 2)  # (B*T, C, L)
+        x = self.conv(x)
+        x = x.masked_fill((chars.view(batch * steps, 1, length) == 0), float("-inf"))
+        x = x.max(dim=2).values
+        return x.masked_fill(torch.isinf(x), 0.0).view(batch, steps, -1)
+
+
+class CharLSTM(nn.Module):
+    """Characters of each word ``(B, T, L)`` -> final BiLSTM states ``(B, T, H)``."""
+
+    def __init__(self, n_chars: int, char_dim: int, hidden: int) -> None:
+        super().__init__()
+        self.embed = nn.Embedding(n_chars, char_dim, padding_idx=0)
+        self.lstm = nn.LSTM(char_dim, hidden // 2, batch_first=True, bidirectional=True)
+
+    def forward(self, chars: torch.Tensor) -> torch.Tensor:
+        batch, steps, length = chars.shape
+        flat = chars.view(batch * steps, length)
+        lengths = (flat != 0).sum(1).clamp(min=1).cpu()
+        packed = pack_padded_sequence(self.embed(flat), lengths, batch_first=True, enforce_sorted=False)
+        _, (h, _) = self.lstm(packed)  # h: (2, B*T, H/2)
+        return torch.cat([h[0], h[1]], dim=1).view(batch, steps, -1)
+
+
+class NERModel(nn.Module):
+    """Embeddings, a bidirectional recurrent encoder, a linear layer to tag scores, and a CRF."""
+
+    def __init__(
+        self,
+        config: ModelConfig,
+        n_words: int,
+        n_tags: int,
+        tags: list[str],
+        n_chars: int = 0,
+        n_bigrams: int = 0,
+    ) -> None:
+        super().__init__()
+        self.config = config
+        self.word_embed = nn.Embedding(n_words, config.word_dim, padding_idx=0)
+        self.casing_embed = nn.Embedding(len(CASINGS), config.casing_dim, padding_idx=0)
+        size = config.word_dim + config.casing_dim
+        self.char_encoder: nn.Module | None = None
+        self.bigram_embed: nn.Embedding | None = None
+        if config.level == "word":
+            if config.char_encoder == "cnn":
+                self.char_encoder = CharCNN(n_chars, config.char_dim, config.char_hidden, config.char_kernel)
+            else:
+                self.char_encoder = CharLSTM(n_chars, config.char_dim, config.char_hidden)
+            size += config.char_hidden
+        else:
+            self.bigram_embed = nn.Embedding(n_bigrams, config.bigram_dim, padding_idx=0)
+            size += 2 * config.bigram_dim
+        rnn = nn.LSTM if config.cell == "lstm" else nn.GRU
+        self.rnn = rnn(
+            size,
+            config.hidden,
+            num_layers=config.layers,
+            batch_first=True,
+            bidirectional=True,
+            dropout=config.dropout if config.layers > 1 else 0.0,
+        )
+        self.dropout = nn.Dropout(config.dropout)
+        self.project = nn.Linear(2 * config.hidden, n_tags)
+        self.crf = CRF(n_tags, batch_first=True)
+        start, moves, end = bioes_constraints(tags)
+        # Scores added to the CRF's own so that no invalid BIOES sequence can win.
+        self.register_buffer("start_penalty", (~start).float() * FORBIDDEN, persistent=False)
+        self.register_buffer("transition_penalty", (~moves).float() * FORBIDDEN, persistent=False)
+        self.register_buffer("end_penalty", (~end).float() * FORBIDDEN, persistent=False)
+
+    def embed(self, batch: Batch) -> torch.Tensor:
+        """Token features ``(B, T, D)``."""
+        words = batch.words
+        if self.training and self.config.word_dropout > 0:
+            drop = torch.rand(words.shape, device=words.device) < self.config.word_dropout
+            words = words.masked_fill(drop & batch.mask, 1)  # 1 is <unk>
+        parts = [self.word_embed(words), self.casing_embed(batch.casing)]
+        if self.char_encoder is not None:
+            parts.append(self.char_encoder(batch.chars))
+        if self.bigram_embed is not None:
+            parts.append(self.bigram_embed(batch.bigrams).flatten(2))
+        return torch.cat(parts, dim=2)
+
+    def emissions(self, batch: Batch) -> torch.Tensor:
+        """Emission scores ``(B, T, K)``."""
+        x = self.dropout(self.embed(batch))
+        lengths = batch.lengths.cpu()
+        if bool((lengths == lengths[0]).all()):
+            x, _ = self.rnn(x)  # no padding: packing would only cost time
+        else:
+            packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
+            x, _ = pad_packed_sequence(self.rnn(packed)[0], batch_first=True, total_length=x.shape[1])
+        return self.project(self.dropout(x))
+
+    def loss(self, batch: Batch) -> torch.Tensor:
+        """Mean negative log-likelihood of the gold tags under the CRF (``pytorch-crf``)."""
+        return -self.crf(self.emissions(batch), batch.tags, mask=batch.mask, reduction="mean")
+
+    def crf_parameters(self, temperature: float = 1.0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``start (K,)``, ``transitions (K, K)``, ``end (K,)`` with BIOES constraints, divided by temperature."""
+        return (
+            (self.crf.start_transitions + self.start_penalty) / temperature,
+            (self.crf.transitions + self.transition_penalty) / temperature,
+            (self.crf.end_transitions + self.end_penalty) / temperature,
+        )
+
+    def load_pretrained(self, rows: torch.Tensor, vectors: torch.Tensor) -> None:
+        """Copy pretrained ``vectors (N, word_dim)`` into word embedding rows ``rows (N,)``."""
+        with torch.no_grad():
+            self.word_embed.weight[rows] = vectors

@@ -1,0 +1,137 @@
+"""Text to tokens: a tokenizer that keeps character offsets, and a sentence splitter.
+
+English is split into words and punctuation the way CoNLL-2003 is tokenized
+(``U.S.``, ``1996-08-22`` and ``one-day`` stay whole; ``'s`` and ``n't`` are split
+off). Chinese and Japanese characters are one token each. Offsets are indices of
+Python code points into the original string, end exclusive, so
+``text[token.start:token.end] == token.text`` always holds.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# Hiragana, Katakana, CJK ideographs (with extensions), CJK compatibility ideographs,
+# CJK symbols and punctuation, and fullwidth forms: one token per character.
+_CJK = "\u3000-\u303f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef\U00020000-\U0002fa1f"
+_CJK_CHAR = re.compile(f"[{_CJK}]")
+# Marks that belong to the preceding character (combining diacritics, joiners,
+# variation selectors) never start a token of their own.
+_MARKS = (
+    "\u0300-\u036f\u0483-\u0489\u0591-\u05bd\u0610-\u061a\u064b-\u065f\u0e31-\u0e3a"
+    "\u200c\u200d\ufe00-\ufe0f\u20d0-\u20ff\U0001f3fb-\U0001f3ff"
+)
+_LETTER = rf"(?:(?![{_CJK}])[^\W_][{_MARKS}]*)"
+_CLITIC = r"(?i:['’](?:s|re|ve|ll|m|d)|n['’]t)(?![^\W_])"
+_ABBREVIATIONS = (
+    "Mr|Mrs|Ms|Dr|Prof|St|Jr|Sr|Inc|Corp|Co|Ltd|Bros|Gen|Gov|Sen|Rep|Col|Lt|Sgt|Capt|Mt|Ft"
+    "|vs|etc|No|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec"
+)
+
+_TOKEN = re.compile(
+    "|".join(
+        [
+            rf"[{_CJK}]",  # one CJK character
+            r"(?:[A-Za-z]\.){2,}",  # U.S., a.m., U.N.
+            rf"(?:{_ABBREVIATIONS})\.(?![^\W_])",  # Mr., Inc., vs.
+            r"[A-Z]\.(?=\s)",  # an initial: M. Smith
+            r"[A-Z]{1,2}\$",  # C$, US$
+            r"\d+(?:[.,:/-]\d+)+",  # 1996-08-22, 1,000.50, 10:30, 1/2
+            r"(?<![^\s(])(?:[+-]\d+(?:[.,:/]\d+)*|\.\d+)",  # +44, -0.5, .500
+            r"(?m:^)\d{1,2}\.(?=\s)",  # a numbered list item: 2.
+            rf"{_LETTER}+?(?=(?i:n['’]t)(?![^\W_]))",  # "do" of "don't"
+            _CLITIC,  # 's 're n't
+            # a word: letters and digits, with inner hyphens, ampersands and apostrophes
+            rf"{_LETTER}+(?:(?:[-&]|['’](?!(?i:s|re|ve|ll|m|d)(?![^\W_])))(?={_LETTER}){_LETTER}+)*",
+            r"-{2,}|\.{2,}",  # -- --- ...
+            rf"[^\s{_MARKS}][{_MARKS}]*",  # any other visible character
+            rf"[{_MARKS}]+",  # stray marks at the start of the text
+        ]
+    )
+)
+
+# A sentence ends after one of these tokens ...
+_SENTENCE_END = frozenset({".", "!", "?", "。", "！", "？", "…", "...", "；"})
+# ... followed by any of these, which stay with the sentence that ended.
+_CLOSERS = frozenset({'"', "'", ")", "]", "”", "’", "」", "』", "）", "》"})
+_PARAGRAPH_BREAK = re.compile(r"\n[^\S\n]*\n")
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    """One token: its text and its ``[start, end)`` character offsets in the source."""
+
+    text: str
+    start: int
+    end: int
+
+
+def tokenize(text: str) -> list[Token]:
+    """Split ``text`` into tokens with character offsets."""
+    return [Token(m.group(), m.start(), m.end()) for m in _TOKEN.finditer(text)]
+
+
+_CHARACTER = re.compile(rf"[^\s{_MARKS}][{_MARKS}]*|[{_MARKS}]+")
+
+
+def tokenize_chars(text: str) -> list[Token]:
+    """Split ``text`` into characters (with their combining marks), skipping whitespace.
+
+    The tokenizer of character-level (Chinese) models.
+    """
+    return [Token(m.group(), m.start(), m.end()) for m in _CHARACTER.finditer(text)]
+
+
+def is_cjk(char: str) -> bool:
+    """True for a Chinese or Japanese character or CJK punctuation."""
+    return _CJK_CHAR.match(char) is not None
+
+
+def cjk_ratio(text: str) -> float:
+    """The share of non-space characters that are CJK, in [0, 1] (0 for empty text)."""
+    visible = len(text) - sum(c.isspace() for c in text)
+    return len(_CJK_CHAR.findall(text)) / visible if visible else 0.0
+
+
+def split_sentences(text: str, tokens: list[Token], max_tokens: int = 150) -> list[list[Token]]:
+    """Group ``tokens`` (of ``text``) into sentences.
+
+    A sentence ends at a paragraph break, or after sentence-final punctuation
+    (plus closing quotes and brackets) when the next token does not start in
+    lower case. Sentences longer than ``max_tokens`` are cut into pieces, at a
+    comma where one is near the limit.
+    """
+    sentences: list[list[Token]] = []
+    current: list[Token] = []
+    ended = False
+    for token in tokens:
+        if current:
+            gap = text[current[-1].end : token.start]
+            if _PARAGRAPH_BREAK.search(gap) or (ended and token.text not in _CLOSERS and not token.text[0].islower()):
+                sentences.append(current)
+                current = []
+                ended = False
+        current.append(token)
+        if token.text in _SENTENCE_END:
+            ended = True
+        elif ended and token.text not in _CLOSERS:
+            ended = False
+    if current:
+        sentences.append(current)
+    return [piece for sentence in sentences for piece in _cut(sentence, max_tokens)]
+
+
+def _cut(sentence: list[Token], max_tokens: int) -> list[list[Token]]:
+    """Cut a long sentence into pieces of at most ``max_tokens`` tokens."""
+    pieces = []
+    while len(sentence) > max_tokens:
+        cut = max_tokens
+        for i in range(max_tokens - 1, max_tokens // 2, -1):
+            if sentence[i].text in {",", "，", "、", ";", "；", ":", "："}:
+                cut = i + 1
+                break
+        pieces.append(sentence[:cut])
+        sentence = sentence[cut:]
+    pieces.append(sentence)
+    return pieces

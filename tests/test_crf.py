@@ -1,0 +1,237 @@
+"""CRF inference against brute force: enumerate every tag sequence of tiny random CRFs."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import pytest
+import torch
+from torchcrf import CRF
+
+from ner import crf
+from ner.corpus import tags_to_spans
+
+torch.set_num_threads(1)
+TAGS = ["O", "B-PER", "I-PER", "E-PER", "S-PER", "B-LOC", "I-LOC", "E-LOC", "S-LOC"]
+
+
+def random_crf(k: int, seed: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    g = torch.Generator().manual_seed(seed)
+    return tuple(torch.randn(*shape, generator=g, dtype=torch.float64) for shape in [(k,), (k, k), (k,)])
+
+
+def random_batch(batch: int, steps: int, k: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    g = torch.Generator().manual_seed(seed)
+    emissions = torch.randn(batch, steps, k, generator=g, dtype=torch.float64)
+    lengths = torch.randint(1, steps + 1, (batch,), generator=g)
+    lengths[0] = steps
+    mask = torch.arange(steps).unsqueeze(0) < lengths.unsqueeze(1)
+    return emissions, mask
+
+
+def constrained(k_tags: list[str], start, moves, end):
+    allowed_start, allowed, allowed_end = crf.bioes_constraints(k_tags)
+    return (
+        start + (~allowed_start) * crf.FORBIDDEN,
+        moves + (~allowed) * crf.FORBIDDEN,
+        end + (~allowed_end) * crf.FORBIDDEN,
+    )
+
+
+def path_score(emission, path, start, moves, end) -> float:
+    score = start[path[0]] + emission[0, path[0]]
+    for t in range(1, len(path)):
+        score = score + moves[path[t - 1], path[t]] + emission[t, path[t]]
+    return float(score + end[path[-1]])
+
+
+def enumerate_paths(emission, length, start, moves, end):
+    """Every tag path of one sentence with its score, best first."""
+    k = emission.shape[1]
+    scored = [(path_score(emission, p, start, moves, end), p) for p in itertools.product(range(k), repeat=length)]
+    scored.sort(key=lambda item: -item[0])
+    return scored
+
+
+def log_partition(scored) -> float:
+    return float(torch.logsumexp(torch.tensor([s for s, _ in scored], dtype=torch.float64), 0))
+
+
+def is_valid_bioes(tags: list[str]) -> bool:
+    previous = "O"
+    for tag in [*tags, "O"]:
+        inside_before = previous[0] in "BI"
+        continues = tag[0] in "IE"
+        if inside_before != continues or (continues and tag[2:] != previous[2:]):
+            return False
+        previous = tag
+    return True
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_viterbi_equals_pytorch_crf_decode(seed: int) -> None:
+    k = 5
+    emissions, mask = random_batch(7, 6, k, seed)
+    model = CRF(k, batch_first=True).double()
+    start, moves, end = random_crf(k, seed + 100)
+    with torch.no_grad():
+        model.start_transitions.copy_(start)
+        model.transitions.copy_(moves)
+        model.end_transitions.copy_(end)
+    expected = model.decode(emissions, mask)
+    paths, _ = crf.viterbi(emissions, mask, start, moves, end)
+    for i, reference in enumerate(expected):
+        assert paths[i, : len(reference)].tolist() == reference
+        assert paths[i, len(reference) :].eq(0).all()
+
+
+def test_viterbi_equals_pytorch_crf_decode_with_constraints() -> None:
+    """With the BIOES penalties folded into pytorch-crf's parameters, both decoders agree."""
+    k = len(TAGS)
+    emissions, mask = random_batch(16, 8, k, 7)
+    start, moves, end = constrained(TAGS, *random_crf(k, 8))
+    model = CRF(k, batch_first=True).double()
+    with torch.no_grad():
+        model.start_transitions.copy_(start)
+        model.transitions.copy_(moves)
+        model.end_transitions.copy_(end)
+    paths, _ = crf.viterbi(emissions, mask, start, moves, end)
+    for i, reference in enumerate(model.decode(emissions, mask)):
+        assert paths[i, : len(reference)].tolist() == reference
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_viterbi_and_partition_against_brute_force(seed: int) -> None:
+    k = 4
+    emissions, mask = random_batch(5, 5, k, seed)
+    start, moves, end = random_crf(k, seed + 50)
+    paths, scores = crf.viterbi(emissions, mask, start, moves, end)
+    _, _, log_z = crf.forward_backward(emissions, mask, start, moves, end)
+    for i in range(5):
+        length = int(mask[i].sum())
+        scored = enumerate_paths(emissions[i], length, start, moves, end)
+        assert paths[i, :length].tolist() == list(scored[0][1])
+        assert float(scores[i]) == pytest.approx(scored[0][0], abs=1e-9)
+        assert float(log_z[i]) == pytest.approx(log_partition(scored), abs=1e-9)
+
+
+def test_constrained_viterbi_never_outputs_invalid_bioes() -> None:
+    k = len(TAGS)
+    g = torch.Generator().manual_seed(3)
+    # Emissions that strongly prefer invalid sequences such as O I-PER.
+    emissions = torch.randn(64, 12, k, generator=g) * 5
+    emissions[:, :, 2] += 6  # I-PER everywhere
+    mask = torch.ones(64, 12, dtype=torch.bool)
+    mask[32:, 7:] = False
+    start, moves, end = constrained(TAGS, *(t.float() for t in random_crf(k, 4)))
+    paths, _ = crf.viterbi(emissions, mask, start, moves, end)
+    for i in range(64):
+        length = int(mask[i].sum())
+        assert is_valid_bioes([TAGS[t] for t in paths[i, :length].tolist()])
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_marginals_against_brute_force(seed: int) -> None:
+    k = 4
+    emissions, mask = random_batch(4, 5, k, seed)
+    start, moves, end = random_crf(k, seed + 10)
+    probabilities = crf.marginals(emissions, mask, start, moves, end)
+    for i in range(4):
+        length = int(mask[i].sum())
+        scored = enumerate_paths(emissions[i], length, start, moves, end)
+        log_z = log_partition(scored)
+        expected = torch.zeros(5, k, dtype=torch.float64)
+        for score, path in scored:
+            for t, tag in enumerate(path):
+                expected[t, tag] += math.exp(score - log_z)
+        assert torch.allclose(probabilities[i], expected, atol=1e-5)
+        assert torch.allclose(probabilities[i, :length].sum(1), torch.ones(length, dtype=torch.float64))
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_span_probabilities_against_brute_force(seed: int) -> None:
+    """P(exactly this span carries exactly this label) = the mass of paths with that entity."""
+    tags = TAGS[:5]  # O and the four PER tags: small enough to enumerate 5^5 paths
+    labels = ["PER"]
+    k = len(tags)
+    steps = 5
+    emissions, mask = random_batch(3, steps, k, seed)
+    start, moves, end = constrained(tags, *random_crf(k, seed + 20))
+    alpha, beta, log_z = crf.forward_backward(emissions, mask, start, moves, end)
+    span_tags = crf.SpanTags.from_tags(tags, labels)
+    for i in range(3):
+        length = int(mask[i].sum())
+        scored = enumerate_paths(emissions[i], length, start, moves, end)
+        partition = log_partition(scored)
+        candidates = [(a, b) for a in range(length) for b in range(a + 1, length + 1)]
+        rows = torch.tensor([(i, a, b, 0) for a, b in candidates])
+        got = crf.span_log_probs(emissions, alpha, beta, log_z, moves, rows, span_tags).exp()
+        for (a, b), probability in zip(candidates, got.tolist()):
+            expected = sum(
+                math.exp(score - partition)
+                for score, path in scored
+                if any(s.start == a and s.end == b for s in tags_to_spans([tags[t] for t in path]))
+                and all(tags[path[t]] != "O" for t in range(a, b))
+                and _exact_run([tags[t] for t in path], a, b)
+            )
+            assert probability == pytest.approx(expected, abs=1e-5), (a, b)
+
+
+def _exact_run(path_tags: list[str], a: int, b: int) -> bool:
+    """The path tags tokens a..b-1 as exactly one BIOES entity."""
+    if b - a == 1:
+        return path_tags[a].startswith("S-")
+    return (
+        path_tags[a].startswith("B-")
+        and all(t.startswith("I-") for t in path_tags[a + 1 : b - 1])
+        and path_tags[b - 1].startswith("E-")
+    )
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_nbest_against_brute_force(seed: int) -> None:
+    k = 3
+    n = 7
+    emissions, mask = random_batch(4, 4, k, seed)
+    start, moves, end = random_crf(k, seed + 30)
+    paths, scores = crf.nbest(emissions, mask, start, moves, end, n)
+    _, _, log_z = crf.forward_backward(emissions, mask, start, moves, end)
+    for i in range(4):
+        length = int(mask[i].sum())
+        scored = enumerate_paths(emissions[i], length, start, moves, end)
+        expected = scored[:n]
+        got_scores = scores[i].tolist()
+        for rank, (score, _) in enumerate(expected):
+            assert got_scores[rank] == pytest.approx(score, abs=1e-9)
+            assert math.exp(got_scores[rank] - float(log_z[i])) == pytest.approx(
+                math.exp(score - log_partition(scored)), abs=1e-5
+            )
+            # Equal scores may come in either order; the path must score what it claims.
+            assert path_score(emissions[i], paths[i, rank, :length].tolist(), start, moves, end) == pytest.approx(
+                got_scores[rank], abs=1e-9
+            )
+        if len(scored) < n:  # fewer paths than asked: the rest are -inf
+            assert all(math.isinf(s) for s in got_scores[len(scored) :])
+        distinct = {tuple(paths[i, r, :length].tolist()) for r in range(min(n, len(scored)))}
+        assert len(distinct) == min(n, len(scored))
+
+
+def test_nbest_first_equals_viterbi() -> None:
+    k = len(TAGS)
+    emissions, mask = random_batch(32, 10, k, 11)
+    start, moves, end = constrained(TAGS, *random_crf(k, 12))
+    best, best_scores = crf.viterbi(emissions, mask, start, moves, end)
+    paths, scores = crf.nbest(emissions, mask, start, moves, end, 4)
+    assert torch.equal(paths[:, 0], best)
+    assert torch.allclose(scores[:, 0], best_scores)
+    assert (scores[:, :-1] >= scores[:, 1:]).all()
+
+
+def test_bioes_constraints_shape_and_examples() -> None:
+    start, moves, end = crf.bioes_constraints(TAGS)
+    index = {t: i for i, t in enumerate(TAGS)}
+    assert start[index["B-PER"]] and not start[index["I-PER"]] and not start[index["E-PER"]]
+    assert end[index["E-PER"]] and end[index["S-PER"]] and not end[index["B-PER"]]
+    assert moves[index["B-PER"], index["I-PER"]] and not moves[index["B-PER"], index["I-LOC"]]
+    assert not moves[index["O"], index["I-PER"]] and moves[index["E-PER"], index["B-LOC"]]

@@ -1,0 +1,219 @@
+"""Tests for ner.metrics.entity_scores: hand-computed values and agreement with conlleval (seqeval's default mode)."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from ner.corpus import Span, spans_to_tags, tags_to_spans
+from ner.metrics import entity_scores
+
+GOLD = [
+    ["B-PER", "E-PER", "O", "S-LOC"],
+    ["S-ORG", "O", "B-LOC", "I-LOC", "E-LOC"],
+]
+PREDICTED = [
+    ["B-PER", "E-PER", "O", "S-ORG"],  # PER right, LOC missed, ORG spurious
+    ["S-ORG", "O", "S-LOC", "O", "O"],  # ORG right, LOC boundary wrong
+]
+
+
+def test_entity_scores_hand_computed():
+    # gold: PER, LOC, ORG, LOC (4); predicted: PER, ORG, ORG, LOC (4); correct: PER, ORG (2)
+    scores = entity_scores(GOLD, PREDICTED)
+    assert scores["precision"] == pytest.approx(50.0)
+    assert scores["recall"] == pytest.approx(50.0)
+    assert scores["f1"] == pytest.approx(50.0)
+    assert scores["support"] == 4
+    assert scores["per_type"] == {
+        "LOC": {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 2},
+        "ORG": {"precision": 50.0, "recall": 100.0, "f1": 66.67, "support": 1},
+        "PER": {"precision": 100.0, "recall": 100.0, "f1": 100.0, "support": 1},
+    }
+    for value in (scores["precision"], scores["recall"], scores["f1"]):
+        assert isinstance(value, float)
+
+
+def test_entity_scores_precision_and_recall_not_swapped():
+    gold = [["S-PER", "O", "S-LOC", "O"]]
+    predicted = [["S-PER", "S-ORG", "S-LOC", "S-LOC"]]  # 4 predicted, 2 correct, 2 gold
+    scores = entity_scores(gold, predicted)
+    assert scores["precision"] == pytest.approx(50.0)
+    assert scores["recall"] == pytest.approx(100.0)
+    assert scores["f1"] == pytest.approx(66.67)
+    assert scores["support"] == 2
+    assert scores["per_type"]["ORG"]["support"] == 0
+    assert scores["per_type"]["ORG"]["precision"] == 0.0
+    assert scores["per_type"]["LOC"]["precision"] == pytest.approx(50.0)
+
+
+def test_entity_scores_perfect_and_exact_match_only():
+    assert entity_scores(GOLD, GOLD)["f1"] == pytest.approx(100.0)
+    # A boundary off by one token earns nothing: strict exact match.
+    scores = entity_scores([["B-PER", "I-PER", "E-PER"]], [["B-PER", "E-PER", "O"]])
+    assert (scores["precision"], scores["recall"], scores["f1"]) == (0.0, 0.0, 0.0)
+    # A right span with the wrong type earns nothing either.
+    scores = entity_scores([["B-PER", "E-PER"]], [["B-LOC", "E-LOC"]])
+    assert scores["f1"] == 0.0
+    assert scores["per_type"]["PER"]["recall"] == 0.0
+
+
+def test_entity_scores_accepts_tuples():
+    scores = entity_scores([tuple(s) for s in GOLD], tuple(tuple(s) for s in PREDICTED))
+    assert scores["f1"] == pytest.approx(50.0)
+
+
+# --------------------------------------------------------------------------- conlleval agreement
+
+TYPES = ("PER", "LOC", "ORG", "MISC")
+
+
+def random_tag_soup(rng: random.Random, length: int) -> list[str]:
+    """Any mix of O, B-X and I-X, including ill-formed sequences conlleval reads leniently."""
+    tags = ["O"] * 5 + [f"{prefix}-{kind}" for prefix in "BI" for kind in TYPES]
+    return [rng.choice(tags) for _ in range(length)]
+
+
+def random_spans(rng: random.Random, length: int) -> list[Span]:
+    spans, position = [], 0
+    while position < length:
+        if rng.random() < 0.5:
+            position += 1
+            continue
+        size = rng.randint(1, min(4, length - position))
+        spans.append(Span(position, position + size, rng.choice(TYPES)))
+        position += size
+    return spans
+
+
+def iob1(spans: list[Span], length: int) -> list[str]:
+    """Well-formed IOB1, written independently of ner.corpus: B- only where an entity touches one of its type."""
+    tags = ["O"] * length
+    previous_end, previous_label = -1, None
+    for span in spans:
+        tags[span.start : span.end] = [f"I-{span.label}"] * (span.end - span.start)
+        if span.start == previous_end and span.label == previous_label:
+            tags[span.start] = f"B-{span.label}"
+        previous_end, previous_label = span.end, span.label
+    return tags
+
+
+def iob2(spans: list[Span], length: int) -> list[str]:
+    tags = ["O"] * length
+    for span in spans:
+        tags[span.start : span.end] = [f"B-{span.label}"] + [f"I-{span.label}"] * (span.end - span.start - 1)
+    return tags
+
+
+def perturb(rng: random.Random, tags: list[str]) -> list[str]:
+    choices = ["O"] + [f"{prefix}-{kind}" for prefix in "BI" for kind in TYPES]
+    return [tag if rng.random() < 0.75 else rng.choice(choices) for tag in tags]
+
+
+def make_corpus(style: str, seed: int, sentences: int = 250) -> tuple[list[list[str]], list[list[str]]]:
+    rng = random.Random(seed)
+    gold, predicted = [], []
+    for _ in range(sentences):
+        length = rng.randint(1, 25)
+        if style == "soup":
+            g = random_tag_soup(rng, length)
+            p = random_tag_soup(rng, length) if rng.random() < 0.2 else perturb(rng, g)
+        else:
+            write = iob1 if style == "IOB1" else iob2
+            g = write(random_spans(rng, length), length)
+            p = write(random_spans(rng, length), length) if rng.random() < 0.2 else g[:]
+            if rng.random() < 0.5:
+                p = perturb(rng, p)
+        gold.append(g)
+        predicted.append(p)
+    return gold, predicted
+
+
+def to_bioes(sequences: list[list[str]]) -> list[list[str]]:
+    return [spans_to_tags(tags_to_spans(tags), len(tags)) for tags in sequences]
+
+
+@pytest.mark.parametrize(("style", "seed"), [("IOB1", 1), ("IOB1", 2), ("IOB2", 3), ("IOB2", 4), ("soup", 5)])
+def test_entity_scores_equal_conlleval(style, seed):
+    from seqeval.metrics import f1_score, precision_score, recall_score
+
+    gold, predicted = make_corpus(style, seed)
+    ours = entity_scores(to_bioes(gold), to_bioes(predicted))
+    expected = {
+        "precision": 100 * precision_score(gold, predicted),
+        "recall": 100 * recall_score(gold, predicted),
+        "f1": 100 * f1_score(gold, predicted),
+    }
+    assert 0 < expected["f1"] < 100  # the random corpus is neither trivial nor perfect
+    for key, value in expected.items():
+        assert ours[key] == pytest.approx(value, abs=0.01), key
+
+
+def test_entity_scores_per_type_equal_conlleval():
+    from seqeval.metrics import classification_report
+
+    gold, predicted = make_corpus("IOB1", 11)
+    ours = entity_scores(to_bioes(gold), to_bioes(predicted))["per_type"]
+    report = classification_report(gold, predicted, output_dict=True, zero_division=0)
+    assert set(ours) == set(TYPES)
+    for kind in TYPES:
+        assert ours[kind]["support"] == report[kind]["support"]
+        assert ours[kind]["precision"] == pytest.approx(100 * report[kind]["precision"], abs=0.01)
+        assert ours[kind]["recall"] == pytest.approx(100 * report[kind]["recall"], abs=0.01)
+        assert ours[kind]["f1"] == pytest.approx(100 * report[kind]["f1-score"], abs=0.01)
+
+
+# --------------------------------------------------------------------------- edge cases
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize(
+    ("gold", "predicted"),
+    [
+        ([["O", "O"], ["O"]], [["O", "O"], ["O"]]),
+        ([[]], [[]]),
+        pytest.param(
+            [],
+            [],
+            marks=pytest.mark.xfail(
+                reason="with zero sentences seqeval's classification_report raises TypeError "
+                "('Found input variables without list of list.')",
+                strict=True,
+            ),
+        ),
+    ],
+)
+def test_entity_scores_no_entities(gold, predicted):
+    scores = entity_scores(gold, predicted)
+    assert (scores["precision"], scores["recall"], scores["f1"]) == (0.0, 0.0, 0.0)
+    assert scores["support"] == 0
+    assert scores["per_type"] == {}
+
+
+def test_entity_scores_no_gold_entities():
+    scores = entity_scores([["O", "O"]], [["S-PER", "O"]])
+    assert (scores["precision"], scores["recall"], scores["f1"]) == (0.0, 0.0, 0.0)
+    assert scores["support"] == 0
+    assert scores["per_type"]["PER"]["support"] == 0
+
+
+def test_entity_scores_no_predicted_entities():
+    scores = entity_scores([["S-PER", "O"]], [["O", "O"]])
+    assert (scores["precision"], scores["recall"], scores["f1"]) == (0.0, 0.0, 0.0)
+    assert scores["support"] == 1
+
+
+@pytest.mark.parametrize(
+    ("gold", "predicted"),
+    [
+        ([["O", "S-PER"]], [["O"]]),
+        ([["O"]], [["O", "S-PER"]]),
+        ([["O"], ["O"]], [["O"]]),
+        ([["O"]], [["O"], ["O"]]),
+        ([["O"], ["S-PER", "O"]], [["O"], ["S-PER"]]),
+    ],
+)
+def test_entity_scores_shape_mismatch(gold, predicted):
+    with pytest.raises(ValueError, match="shape"):
+        entity_scores(gold, predicted)

@@ -1,0 +1,364 @@
+"""Tests for ner.text: the offset-keeping tokenizer, the character tokenizer and the sentence splitter."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+
+from ner.text import Token, split_sentences, tokenize, tokenize_chars
+
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+def texts(tokens: list[Token]) -> list[str]:
+    return [t.text for t in tokens]
+
+
+def assert_offsets_kept(text: str, tokens: list[Token]) -> None:
+    previous_end = 0
+    for token in tokens:
+        assert isinstance(token, Token)
+        assert text[token.start : token.end] == token.text, token
+        assert token.end > token.start, token
+        assert token.start >= previous_end, f"{token} overlaps or precedes the token before it"
+        assert not any(ch.isspace() for ch in token.text), f"{token} contains whitespace"
+        previous_end = token.end
+    assert "".join(t.text for t in tokens) == "".join(ch for ch in text if not ch.isspace())
+
+
+OFFSET_CASES = [
+    "",
+    " ",
+    "   \t\n  \r\n ",
+    "\n\n\n",
+    "Hello, world!",
+    "The U.S. economy grew 3.2% in 1996-08-22's report, Mr. Smith said.",
+    "EU rejects German call to boycott British lamb .",
+    "I don't think Germany's one-day trip cost $1,000.50 -- or did it...",
+    "我在Google工作",
+    "北京是中国的首都。你好！",
+    "東京タワーに行った。カタカナとひらがな",
+    "Ｆｕｌｌｗｉｄｔｈ ＡＢＣ",  # fullwidth Latin
+    "mixed 中文 and English 日本語 text",
+    "👍🏽 thumbs up",
+    "👨‍👩‍👧‍👦 family",
+    "🏳️‍🌈 flag ❤️ heart",
+    "e\u0301clair cafe\u0301 nai\u0308ve",
+    "\u0301 a stray leading mark",
+    "  \u0301\u0308 after spaces",
+    "مرحبا بالعالم. كيف حالك؟",
+    "שָׁלוֹם עולם, מה שלומך?",
+    "a\x00b\x00 \x00",
+    "ctrl\x01chars\x07here\x1b[0m",
+    "tabs\tand\nnewlines\r\nand\x0bvertical\x0cfeed",
+    "non\u00a0breaking\u2009thin\u2028line\u2029para\x85next",
+    "zero\u200bwidth\ufeffbom\u200cnon\u200djoiner",
+    "under_score snake_case __init__",
+    "a&b AT&T R&D",
+    "rock'n'roll O'Neill 'quoted' Smiths' rock 'n' roll",
+    "Ｈｅｌｌｏ，世界！",
+    "+44-171-542 -0.5 .500 10:30 1/2 C$ US$",
+    "http://www.example.com/path?q=1&x=2 user@example.com #hashtag @mention",
+    "x" * 300,
+]
+
+# U+3000 IDEOGRAPHIC SPACE is whitespace (str.isspace() is true) but lies in the CJK range of ner.text.
+IDEOGRAPHIC_SPACE_CASES = ["\u3000indented Chinese\u3000paragraph", "中文\u3000全角空格", "\u3000"]
+
+
+@pytest.mark.parametrize("text", OFFSET_CASES)
+def test_tokenize_keeps_offsets(text):
+    assert_offsets_kept(text, tokenize(text))
+
+
+@pytest.mark.xfail(
+    reason="U+3000 IDEOGRAPHIC SPACE is inside the _CJK range (\\u3000-\\u303f) so tokenize() emits it as a token",
+    strict=True,
+)
+@pytest.mark.parametrize("text", IDEOGRAPHIC_SPACE_CASES)
+def test_tokenize_skips_ideographic_space(text):
+    assert_offsets_kept(text, tokenize(text))
+
+
+@pytest.mark.parametrize("text", OFFSET_CASES + IDEOGRAPHIC_SPACE_CASES)
+def test_tokenize_chars_keeps_offsets(text):
+    assert_offsets_kept(text, tokenize_chars(text))
+
+
+# No U+3000 in the pool: it is covered (as a known bug) by the parametrized cases above.
+_FUZZ_POOL = [
+    *"aZé9 .,-'’\t\n$&_*#/:()\"我の。，Ａ",
+    "\u0301",
+    "\u200d",
+    "\u200c",
+    "\ufe0f",
+    "\u00a0",
+    "\u2028",
+    "\x85",
+    "\x00",
+    "\x1c",
+    "\ufeff",
+    "\u200b",
+    "\U0001f3fd",
+    "👍",
+    "👨",
+    "ا",
+    "ש",
+    "\u05b0",
+    "n't",
+    "'s",
+    "U.S.",
+    "Mr.",
+    "1,000.50",
+    "...",
+    "--",
+]
+
+
+def test_tokenizers_keep_offsets_on_random_strings():
+    rng = random.Random(20240601)
+    for _ in range(1500):
+        text = "".join(rng.choice(_FUZZ_POOL) for _ in range(rng.randint(0, 16)))
+        assert_offsets_kept(text, tokenize(text))
+        assert_offsets_kept(text, tokenize_chars(text))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("U.S.", ["U.S."]),
+        ("the U.S. economy", ["the", "U.S.", "economy"]),
+        ("U.N. troops", ["U.N.", "troops"]),
+        ("1996-08-22", ["1996-08-22"]),
+        ("on 1996-08-22 .", ["on", "1996-08-22", "."]),
+        ("one-day", ["one-day"]),
+        ("a one-day match", ["a", "one-day", "match"]),
+        ("20-year-old", ["20-year-old"]),
+        ("Germany's", ["Germany", "'s"]),
+        ("Germany’s", ["Germany", "’s"]),
+        ("don't", ["do", "n't"]),
+        ("DON'T", ["DO", "N'T"]),
+        ("can't", ["ca", "n't"]),
+        ("they're", ["they", "'re"]),
+        ("I'm", ["I", "'m"]),
+        ("O'Neill", ["O'Neill"]),
+        ("$1,000.50", ["$", "1,000.50"]),
+        ("Mr. Smith", ["Mr.", "Smith"]),
+        ("Mrs. Smith and Dr. Jones", ["Mrs.", "Smith", "and", "Dr.", "Jones"]),
+        ("He went to Washington.", ["He", "went", "to", "Washington", "."]),
+        ("Washington.", ["Washington", "."]),
+        ("Wait...", ["Wait", "..."]),
+        ("...", ["..."]),
+        ("--", ["--"]),
+        ("a -- b ... c", ["a", "--", "b", "...", "c"]),
+        ("Hello, world!", ["Hello", ",", "world", "!"]),
+        ('"Yes," he said (twice).', ['"', "Yes", ",", '"', "he", "said", "(", "twice", ")", "."]),
+        ("C$ 10", ["C$", "10"]),
+        ("10:30", ["10:30"]),
+        ("-0.5 +44", ["-0.5", "+44"]),
+        ("AT&T", ["AT&T"]),
+    ],
+)
+def test_tokenize_conll_style(text, expected):
+    assert texts(tokenize(text)) == expected
+
+
+@pytest.mark.xfail(
+    reason="the number alternative (\\d+(?:[.,:/-]\\d+)+) matches before the word alternative, so a "
+    "number-hyphen-word compound is split while '3-day' and 'one-day' stay whole",
+    strict=True,
+)
+@pytest.mark.parametrize("compound", ["3,000-strong", "31.8-percent", "65-80-litre"])
+def test_tokenize_keeps_number_word_compounds_whole(compound):
+    assert texts(tokenize(compound)) == [compound]
+
+
+@pytest.mark.xfail(
+    reason="a hyphenated word ending in an abbreviation is cut inside the abbreviation: "
+    "'then-U.S.' -> 'then-U', '.', 'S', '.'",
+    strict=True,
+)
+def test_tokenize_hyphen_abbreviation_compound():
+    assert texts(tokenize("then-U.S.")) == ["then-U.S."]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("我在Google工作", ["我", "在", "Google", "工", "作"]),
+        ("北京欢迎你。", ["北", "京", "欢", "迎", "你", "。"]),
+        ("東京タワー", ["東", "京", "タ", "ワ", "ー"]),
+        ("ひらがな", ["ひ", "ら", "が", "な"]),
+        ("你好，世界！", ["你", "好", "，", "世", "界", "！"]),
+        ("iPhone手机", ["iPhone", "手", "机"]),
+        ("2024年", ["2024", "年"]),
+    ],
+)
+def test_tokenize_cjk_one_token_per_character(text, expected):
+    tokens = tokenize(text)
+    assert texts(tokens) == expected
+    assert_offsets_kept(text, tokens)
+
+
+def test_tokenize_attaches_marks_and_skin_tones():
+    assert texts(tokenize("e\u0301te\u0301")) == ["e\u0301te\u0301"]
+    assert texts(tokenize("👍🏽 ok")) == ["👍🏽", "ok"]
+    # A zero-width joiner never starts a token of its own.
+    for token in tokenize("👨\u200d👩\u200d👧 x\u200d"):
+        assert not token.text.startswith("\u200d")
+
+
+def test_tokenize_chars_one_token_per_character():
+    text = "我在 Google\t工作。"
+    tokens = tokenize_chars(text)
+    assert texts(tokens) == ["我", "在", "G", "o", "o", "g", "l", "e", "工", "作", "。"]
+    expected = [(0, 1), (1, 2), (3, 4), (4, 5), (5, 6), (6, 7), (7, 8), (8, 9), (10, 11), (11, 12), (12, 13)]
+    assert [(t.start, t.end) for t in tokens] == expected
+
+
+def test_tokenize_chars_attaches_marks():
+    text = "e\u0301 a\u0308\u0301 👍🏽x"
+    tokens = tokenize_chars(text)
+    assert texts(tokens) == ["e\u0301", "a\u0308\u0301", "👍🏽", "x"]
+    assert_offsets_kept(text, tokens)
+    assert tokenize_chars("") == []
+    assert tokenize_chars(" \t\n") == []
+
+
+def sentences_of(text: str, **kwargs) -> list[list[str]]:
+    tokens = tokenize(text)
+    sentences = split_sentences(text, tokens, **kwargs)
+    assert [t for s in sentences for t in s] == tokens, "tokens lost, duplicated or reordered"
+    assert all(sentences), "empty sentence"
+    return [texts(s) for s in sentences]
+
+
+def test_split_sentences_not_after_title_abbreviation():
+    assert sentences_of("Mr. Smith went to Paris. He left.") == [
+        ["Mr.", "Smith", "went", "to", "Paris", "."],
+        ["He", "left", "."],
+    ]
+
+
+def test_split_sentences_on_chinese_full_stop():
+    assert sentences_of("我爱北京。你呢？好的") == [
+        ["我", "爱", "北", "京", "。"],
+        ["你", "呢", "？"],
+        ["好", "的"],
+    ]
+
+
+@pytest.mark.parametrize("gap", ["\n\n", "\n \t\n", "\r\n\r\n", "\n\n\n\n"])
+def test_split_sentences_at_paragraph_breaks(gap):
+    assert sentences_of(f"First paragraph without a stop{gap}Second one") == [
+        ["First", "paragraph", "without", "a", "stop"],
+        ["Second", "one"],
+    ]
+
+
+def test_split_sentences_single_newline_is_not_a_break():
+    assert sentences_of("line one\nline two") == [["line", "one", "line", "two"]]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "It costs approx. five dollars today.",
+        "See e.g. lowercase continuation here.",
+        "He waited... and then left.",
+        "Really? yes, really.",
+    ],
+)
+def test_split_sentences_not_before_lowercase(text):
+    assert len(sentences_of(text)) == 1
+
+
+def test_split_sentences_keeps_closing_quotes_and_brackets():
+    assert sentences_of('He said "Go." Then he left.') == [
+        ["He", "said", '"', "Go", ".", '"'],
+        ["Then", "he", "left", "."],
+    ]
+    assert sentences_of("It ended (finally.) Next one.") == [
+        ["It", "ended", "(", "finally", ".", ")"],
+        ["Next", "one", "."],
+    ]
+
+
+def test_split_sentences_question_and_exclamation():
+    assert sentences_of("Wait... what? No! Yes.") == [["Wait", "...", "what", "?"], ["No", "!"], ["Yes", "."]]
+
+
+def test_split_sentences_cuts_long_sentences():
+    text = " ".join(f"w{i}" for i in range(23))
+    result = sentences_of(text, max_tokens=5)
+    assert [len(s) for s in result] == [5, 5, 5, 5, 3]
+
+
+def test_split_sentences_cut_prefers_a_comma_near_the_limit():
+    assert sentences_of("a b c , d e f g h i j", max_tokens=5) == [
+        ["a", "b", "c", ","],
+        ["d", "e", "f", "g", "h"],
+        ["i", "j"],
+    ]
+    # A comma in the first half is too early to cut at.
+    assert sentences_of("a , b c d e f", max_tokens=5) == [["a", ",", "b", "c", "d"], ["e", "f"]]
+    # Chinese commas count too.
+    assert sentences_of("一二三，四五六七八", max_tokens=5) == [
+        ["一", "二", "三", "，"],
+        ["四", "五", "六", "七", "八"],
+    ]
+
+
+def test_split_sentences_max_tokens_one():
+    assert sentences_of("a b c", max_tokens=1) == [["a"], ["b"], ["c"]]
+
+
+def test_split_sentences_empty():
+    assert split_sentences("", []) == []
+    assert split_sentences("   \n\n ", tokenize("   \n\n ")) == []
+
+
+def test_split_sentences_never_loses_tokens_on_random_text():
+    rng = random.Random(7)
+    words = ["Mr.", "Smith", "went", ".", "he", "Paris", "?", "!", "。", "你", '"', ")", ",", "，", "e.g.", "..."]
+    gaps = [" ", " ", " ", "\n", "\n\n", "\t"]
+    for _ in range(300):
+        text = "".join(rng.choice(words) + rng.choice(gaps) for _ in range(rng.randint(0, 40)))
+        max_tokens = rng.randint(1, 12)
+        tokens = tokenize(text)
+        sentences = split_sentences(text, tokens, max_tokens=max_tokens)
+        assert [t for s in sentences for t in s] == tokens
+        assert all(0 < len(s) <= max_tokens for s in sentences)
+
+
+def _read_conll_sentences(path: Path) -> list[list[str]]:
+    sentences, current = [], []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        columns = line.split()
+        if not columns:
+            if current:
+                sentences.append(current)
+                current = []
+        elif columns[0] != "-DOCSTART-":
+            current.append(columns[0])
+    if current:
+        sentences.append(current)
+    return sentences
+
+
+@pytest.mark.xfail(
+    reason="97.9% of eng.testb sentences round-trip (72 of 3453 fail), below the 99% target: "
+    "tie ranks like '10=', number-word compounds like '3,000-strong', '1,250M', '3.40s', "
+    "trailing hyphens like 'kick-', and abbreviations like 'Fla.' are split",
+    strict=True,
+)
+def test_tokenize_reproduces_conll2003_tokens():
+    path = SHARED_DATA / "conll2003_en" / "eng.testb"
+    if not path.is_file():
+        pytest.skip(f"shared data not found: {path}")
+    sentences = _read_conll_sentences(path)
+    assert len(sentences) > 3000
+    same = sum(texts(tokenize(" ".join(tokens))) == tokens for tokens in sentences)
+    assert same / len(sentences) >= 0.99, f"{same} of {len(sentences)} sentences reproduced"
