@@ -4,8 +4,9 @@ Each request puts its texts on a queue and awaits a future. One worker task
 takes the first waiting request and, under load, keeps collecting for at
 most ``wait_s`` or until ``max_texts`` texts are gathered (a lone request is
 not delayed), then runs the model once, in a worker thread so that the event
-loop stays responsive, and hands each request its share of the results. Requests with different options (model, n-best, ...)
-are grouped so that each group is one call.
+loop stays responsive, and hands each request its share of the results.
+Requests with different options (model, n-best, ...) are grouped so that
+each group is one call.
 """
 
 from __future__ import annotations
