@@ -80,6 +80,16 @@ class ServiceState:
         return self.router.analyze(texts, model=model, lang=lang, scores=scores, tokens=tokens, nbest=nbest)
 
 
+class SafeJSONResponse(JSONResponse):
+    """JSON that survives lone surrogates in the input: they are written as ``\\uXXXX`` escapes."""
+
+    def render(self, content: object) -> bytes:
+        try:
+            return super().render(content)
+        except UnicodeEncodeError:
+            return json.dumps(content, ensure_ascii=True, separators=(",", ":")).encode("ascii")
+
+
 def error_response(
     status: int,
     kind: str,
@@ -91,7 +101,7 @@ def error_response(
     body = {"type": kind, "message": message, "request_id": request_id}
     if limit is not None:
         body["limit"] = limit
-    return JSONResponse({"error": body}, status_code=status, headers=headers)
+    return SafeJSONResponse({"error": body}, status_code=status, headers=headers)
 
 
 class Guard:
@@ -254,6 +264,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Named-entity recognition with BiLSTM-CRF models: entities with character offsets, "
         "labels and calibrated probabilities; n-best analyses; English and Chinese.",
         lifespan=lifespan,
+        default_response_class=SafeJSONResponse,
     )
     app.state.service = state
     app.include_router(routes)

@@ -348,6 +348,21 @@ def _read_conll_sentences(path: Path) -> list[list[str]]:
     return sentences
 
 
+def _conll2003_round_trip_share() -> float:
+    path = SHARED_DATA / "conll2003_en" / "eng.testb"
+    if not path.is_file():
+        pytest.skip(f"shared data not found: {path}")
+    sentences = _read_conll_sentences(path)
+    assert len(sentences) > 3000
+    same = sum(texts(tokenize(" ".join(tokens))) == tokens for tokens in sentences)
+    return same / len(sentences)
+
+
+def test_tokenize_conll2003_regression_floor():
+    # Not the target (see the xfail below): a floor just under today's 97.9% that catches regressions.
+    assert _conll2003_round_trip_share() >= 0.975
+
+
 @pytest.mark.xfail(
     reason="97.9% of eng.testb sentences round-trip (72 of 3453 fail), below the 99% target: "
     "tie ranks like '10=', number-word compounds like '3,000-strong', '1,250M', '3.40s', "
@@ -355,10 +370,4 @@ def _read_conll_sentences(path: Path) -> list[list[str]]:
     strict=True,
 )
 def test_tokenize_reproduces_conll2003_tokens():
-    path = SHARED_DATA / "conll2003_en" / "eng.testb"
-    if not path.is_file():
-        pytest.skip(f"shared data not found: {path}")
-    sentences = _read_conll_sentences(path)
-    assert len(sentences) > 3000
-    same = sum(texts(tokenize(" ".join(tokens))) == tokens for tokens in sentences)
-    assert same / len(sentences) >= 0.99, f"{same} of {len(sentences)} sentences reproduced"
+    assert _conll2003_round_trip_share() >= 0.99

@@ -1,0 +1,246 @@
+"""The service over real HTTP: uvicorn on a free loopback port, every endpoint, limit and error."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from .server import running_server
+
+LIMITS = {"max_chars": 2000, "max_texts": 16, "max_body_bytes": 50_000, "max_nbest": 5}
+TEXT = "John Smith visited Berlin on Monday. Maria Garcia works for Siemens in Oslo."
+
+
+@pytest.fixture(scope="module")
+def server(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    log = tmp_path_factory.mktemp("logs") / "server.log"
+    with running_server([tiny_model], log, **LIMITS) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def client(server: str) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server, timeout=30) as c:
+        yield c
+
+
+def tag(client: httpx.Client, **body: object) -> httpx.Response:
+    return client.post("/tag", json=body)
+
+
+def test_health_ready_models(client: httpx.Client) -> None:
+    assert client.get("/health").json() == {"status": "ok"}
+    ready = client.get("/ready")
+    assert ready.status_code == 200 and ready.json()["models"] == ["tiny-en"]
+    models = client.get("/models").json()
+    assert models["default"] == "tiny-en"
+    (info,) = models["models"]
+    assert info["labels"] == ["LOC", "ORG", "PER"] and info["language"] == "en" and info["default"]
+    assert info["scores"]["dev"]["f1"] > 80 and info["version"] == "1.0.0"
+
+
+def test_tag_returns_entities_with_offsets_and_scores(client: httpx.Client) -> None:
+    response = tag(client, text=TEXT)
+    assert response.status_code == 200
+    body = response.json()
+    assert body["model"] == "tiny-en"
+    entities = body["results"][0]["entities"]
+    assert {(e["text"], e["label"]) for e in entities} >= {("John Smith", "PER"), ("Berlin", "LOC")}
+    for e in entities:
+        assert TEXT[e["start"] : e["end"]] == e["text"]
+        assert 0 <= e["score"] <= 1
+    assert "tokens" not in body["results"][0] and "nbest" not in body["results"][0]
+
+
+def test_texts_tokens_nbest_and_min_score(client: httpx.Client) -> None:
+    texts = [TEXT, "Nothing happened today.", "Ana Silva visited Lima on Monday."]
+    body = tag(client, texts=texts, tokens=True, nbest=3).json()
+    assert len(body["results"]) == 3
+    first = body["results"][0]
+    assert [t["text"] for t in first["tokens"]][:4] == ["John", "Smith", "visited", "Berlin"]
+    assert first["tokens"][0]["tag"] == "B-PER" and first["tokens"][1]["tag"] == "E-PER"
+    for t in first["tokens"]:
+        assert TEXT[t["start"] : t["end"]] == t["text"]
+    nbest = first["nbest"]
+    assert 1 <= len(nbest) <= 3
+    assert [a["probability"] for a in nbest] == sorted((a["probability"] for a in nbest), reverse=True)
+    assert [(e["start"], e["end"]) for e in nbest[0]["entities"]] == [(e["start"], e["end"]) for e in first["entities"]]
+    assert body["results"][1]["entities"] == []
+    everything = tag(client, text=TEXT).json()["results"][0]["entities"]
+    confident = tag(client, text=TEXT, min_score=0.999999).json()["results"][0]["entities"]
+    assert all(e["score"] >= 0.999999 for e in confident) and len(confident) <= len(everything)
+    unscored = tag(client, text=TEXT, scores=False).json()["results"][0]["entities"]
+    assert all("score" not in e for e in unscored)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "John Smith 👍🏽 visited Berlin 👨‍👩‍👧 today.",
+        "Cafe\u0301 owner John Smith visited Berlin.",
+        "שלום John Smith visited Berlin مرحبا",
+        "John\x00 Smith\x07 visited\u200b Berlin\u202e today.",
+        "\ud83d\ude00 John Smith visited Berlin",  # a surrogate pair as two code points from JSON escapes
+        "John \ud800 Smith visited \udfff Berlin",  # lone surrogates, escaped in JSON
+        "  \t\n John Smith visited Berlin\n\n\nAna Silva visited Lima  ",
+    ],
+)
+def test_unicode_keeps_offsets_right(client: httpx.Client, text: str) -> None:
+    raw = json.dumps({"text": text, "tokens": True})  # ensure_ascii: escapes reach the server as in the wild
+    response = client.post("/tag", content=raw, headers={"content-type": "application/json"})
+    assert response.status_code == 200, response.text
+    decoded = json.loads(raw)["text"]
+    result = response.json()["results"][0]
+    for item in result["entities"] + result["tokens"]:
+        assert decoded[item["start"] : item["end"]] == item["text"]
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "kind"),
+    [
+        (b"{not json", 400, "invalid_json"),
+        (b'{"text": 5}', 422, "invalid_request"),
+        (b'{"texts": "a string"}', 422, "invalid_request"),
+        (b'{"text": ""}', 422, "invalid_request"),
+        (b'{"text": "   "}', 422, "invalid_request"),
+        (b"{}", 422, "invalid_request"),
+        (b'{"text": "a", "texts": ["b"]}', 422, "invalid_request"),
+        (b'{"text": "a", "unknown_field": 1}', 422, "invalid_request"),
+        (b'{"text": "a", "nbest": -1}', 422, "invalid_request"),
+        (b'{"text": "a", "min_score": 2}', 422, "invalid_request"),
+        (b'{"text": "a", "model": "no-such-model"}', 422, "unknown_model"),
+        (b'{"text": "a", "lang": "xx"}', 422, "unknown_model"),
+        (b"[1, 2]", 422, "invalid_request"),
+        (b"", 422, "invalid_request"),
+    ],
+)
+def test_bad_requests_get_clear_4xx(client: httpx.Client, body: bytes, status: int, kind: str) -> None:
+    response = client.post("/tag", content=body, headers={"content-type": "application/json"})
+    assert response.status_code == status, response.text
+    error = response.json()["error"]
+    assert error["type"] == kind and error["message"] and error["request_id"]
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "limit"),
+    [
+        ({"text": "a" * (LIMITS["max_chars"] + 1)}, 422, "max_chars"),
+        ({"texts": ["a"] * (LIMITS["max_texts"] + 1)}, 422, "max_texts"),
+        ({"text": "a", "nbest": LIMITS["max_nbest"] + 1}, 422, "max_nbest"),
+        ({"texts": ["b" * 1000] * 60}, 413, "max_body_bytes"),
+    ],
+)
+def test_limits_are_named(client: httpx.Client, body: dict, status: int, limit: str) -> None:
+    response = tag(client, **body)
+    assert response.status_code == status
+    assert response.json()["error"]["limit"] == limit
+
+
+def test_body_limit_holds_without_content_length(client: httpx.Client) -> None:
+    def chunks() -> Iterator[bytes]:
+        yield b'{"text": "'
+        for _ in range(100):
+            yield b"x" * 1000
+        yield b'"}'
+
+    response = client.post("/tag", content=chunks(), headers={"content-type": "application/json"})
+    assert response.status_code == 413
+
+
+def test_plain_curl_style_body_is_accepted(client: httpx.Client) -> None:
+    response = client.post(
+        "/tag", content=json.dumps({"text": TEXT}), headers={"content-type": "application/x-www-form-urlencoded"}
+    )
+    assert response.status_code == 200
+
+
+def test_request_id_is_echoed_or_made(client: httpx.Client) -> None:
+    assert client.get("/health", headers={"x-request-id": "abc123"}).headers["x-request-id"] == "abc123"
+    assert re.fullmatch(r"[0-9a-f]{32}", client.get("/health").headers["x-request-id"])
+
+
+def test_concurrent_requests_match_sequential_ones(client: httpx.Client, server: str) -> None:
+    texts = [
+        f"{name} visited {place} on Monday."
+        for name in ("John Smith", "Ana Silva", "Wei Zhang", "Peter Brown")
+        for place in ("Paris", "Tokyo", "Lima", "Oslo", "Cairo", "Berlin", "Rio de Janeiro", "New York")
+    ]
+    sequential = [tag(client, text=t).json()["results"][0] for t in texts]
+
+    def one(text: str) -> dict:
+        with httpx.Client(base_url=server, timeout=30) as own:
+            return own.post("/tag", json={"text": text}).json()["results"][0]
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=32) as pool:
+        concurrent_results = list(pool.map(one, texts))
+    for a, b in zip(sequential, concurrent_results, strict=True):
+        assert [(e["start"], e["end"], e["label"]) for e in a["entities"]] == [
+            (e["start"], e["end"], e["label"]) for e in b["entities"]
+        ]
+        for x, y in zip(a["entities"], b["entities"]):
+            assert x["score"] == pytest.approx(y["score"], abs=1e-3)
+    metrics = client.get("/metrics").text
+    sizes = _histogram(metrics, "ner_batch_texts")
+    assert sizes["count"] >= 1 and sizes["sum"] / sizes["count"] >= 1
+
+
+def _histogram(metrics: str, name: str) -> dict[str, float]:
+    out = {"count": 0.0, "sum": 0.0}
+    for line in metrics.splitlines():
+        for part in ("count", "sum"):
+            if line.startswith(f"{name}_{part}{{"):
+                out[part] += float(line.rsplit(" ", 1)[1])
+    return out
+
+
+def test_metrics_count_requests_by_endpoint_and_model(client: httpx.Client) -> None:
+    tag(client, text=TEXT)
+    tag(client, text="")
+    metrics = client.get("/metrics").text
+    assert re.search(r'ner_requests_total\{endpoint="/tag",model="tiny-en",status="200"\} \d+', metrics)
+    assert re.search(r'ner_requests_total\{endpoint="/tag",model="",status="422"\} \d+', metrics)
+    assert "ner_request_seconds_bucket" in metrics and "ner_errors_total" in metrics
+
+
+def test_openapi_and_docs(client: httpx.Client) -> None:
+    schema = client.get("/openapi.json").json()
+    post = schema["paths"]["/tag"]["post"]
+    assert "422" in post["responses"] and "413" in post["responses"]
+    request_schema = schema["components"]["schemas"]["TagRequest"]
+    assert request_schema["examples"] and "nbest" in request_schema["properties"]
+    assert "Swagger" in client.get("/docs").text
+
+
+def test_page_is_served(client: httpx.Client) -> None:
+    page = client.get("/")
+    assert page.status_code == 200 and 'id="output"' in page.text
+
+
+def test_api_key(tiny_model: Path, tmp_path: Path) -> None:
+    with running_server([tiny_model], tmp_path / "log", api_key="s3cret-key") as url, httpx.Client(base_url=url) as c:
+        assert c.get("/health").status_code == 200
+        assert c.get("/ready").status_code == 200
+        assert c.get("/").status_code == 200
+        for path in ("/models", "/metrics", "/openapi.json"):
+            assert c.get(path).status_code == 401
+        assert c.post("/tag", json={"text": TEXT}).status_code == 401
+        wrong = c.post("/tag", json={"text": TEXT}, headers={"authorization": "Bearer nope"})
+        assert wrong.status_code == 401 and wrong.json()["error"]["type"] == "unauthorized"
+        right = c.post("/tag", json={"text": TEXT}, headers={"authorization": "Bearer s3cret-key"})
+        assert right.status_code == 200
+    assert "s3cret-key" not in (tmp_path / "log").read_text()
+
+
+def test_structured_request_log(tiny_model: Path, tmp_path: Path) -> None:
+    log = tmp_path / "log"
+    with running_server([tiny_model], log) as url:
+        httpx.post(f"{url}/tag", json={"text": TEXT}, headers={"x-request-id": "trace-42"})
+    records = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
+    (record,) = [r for r in records if r.get("request_id") == "trace-42"]
+    assert record["path"] == "/tag" and record["status"] == 200 and record["model"] == "tiny-en" and record["ms"] > 0
