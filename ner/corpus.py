@@ -78,6 +78,8 @@ def tags_to_spans(tags: Sequence[str]) -> list[Span]:
 
 def spans_to_tags(spans: Iterable[Span], length: int, scheme: str = "BIOES") -> list[str]:
     """Tags of ``length`` tokens in ``scheme`` for non-overlapping ``spans``."""
+    if scheme not in SCHEMES:
+        raise ValueError(f"unknown tag scheme {scheme!r}; expected one of {SCHEMES}")
     tags = ["O"] * length
     for span in sorted(spans, key=lambda s: s.start):
         size = span.end - span.start
@@ -92,12 +94,10 @@ def spans_to_tags(spans: Iterable[Span], length: int, scheme: str = "BIOES") -> 
         elif scheme == "IOB2":
             tags[span.start : span.end] = [f"B-{span.label}"] + [f"I-{span.label}"] * (size - 1)
         elif scheme == "IOB1":
-            touches = span.start > 0 and tags[span.start - 1] == f"I-{span.label}"
+            touches = span.start > 0 and tags[span.start - 1] != "O" and tags[span.start - 1][2:] == span.label
             tags[span.start : span.end] = [f"I-{span.label}"] * size
             if touches:
                 tags[span.start] = f"B-{span.label}"
-        else:
-            raise ValueError(f"unknown tag scheme {scheme!r}; expected one of {SCHEMES}")
     return tags
 
 
@@ -166,8 +166,8 @@ def read_conll(path: str | Path, tag_column: int = -1) -> tuple[list[Sentence], 
                 tokens.append(columns[0])
                 tags.append(columns[tag_column])
                 lines.append(number)
-        except UnicodeDecodeError as error:
-            raise CorpusError(path, None, f"not UTF-8 text ({error.reason} at byte {error.start})") from None
+        except UnicodeDecodeError:
+            raise _not_utf8(path) from None
     if tokens:
         raw.append((tokens, tags, lines))
     if not raw:
@@ -177,6 +177,18 @@ def read_conll(path: str | Path, tag_column: int = -1) -> tuple[list[Sentence], 
         Sentence(tokens, spans_to_tags(tags_to_spans(tags), len(tags)), lines=lines) for tokens, tags, lines in raw
     ]
     return sentences, scheme
+
+
+def _not_utf8(path: str | Path) -> CorpusError:
+    """The error for a file that is not UTF-8, at the line and byte of the first bad byte."""
+    data = Path(path).read_bytes()
+    try:
+        data.decode("utf-8")
+        offset = len(data)
+    except UnicodeDecodeError as error:
+        offset = error.start
+    line = data.count(b"\n", 0, offset) + 1
+    return CorpusError(path, line, f"not UTF-8 text (invalid byte at offset {offset})")
 
 
 def align_spans(
@@ -214,14 +226,17 @@ def read_jsonl(path: str | Path) -> list[Sentence]:
     except OSError as error:
         raise CorpusError(path, None, f"cannot open: {error.strerror}") from None
     with handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                document = json.loads(line)
-            except json.JSONDecodeError as error:
-                raise CorpusError(path, number, f"invalid JSON: {error.msg}") from None
-            sentences.append(_document_to_sentence(document, path, number))
+        try:
+            for number, line in enumerate(handle, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    document = json.loads(line)
+                except json.JSONDecodeError as error:
+                    raise CorpusError(path, number, f"invalid JSON: {error.msg}") from None
+                sentences.append(_document_to_sentence(document, path, number))
+        except UnicodeDecodeError:
+            raise _not_utf8(path) from None
     if not sentences:
         raise CorpusError(path, None, "no documents found")
     return sentences
@@ -245,6 +260,8 @@ def _document_to_sentence(document: object, path: str | Path, number: int) -> Se
         ):
             raise CorpusError(path, number, f"entity {entity!r} is not [start, end, label]")
         start, end, label = entity
+        if start >= end:
+            raise CorpusError(path, number, f"entity {entity!r} is empty or reversed: start must be below end")
         if not 0 <= start < end <= len(text):
             raise CorpusError(path, number, f"entity {entity!r} lies outside the text of {len(text)} characters")
         if not text[start:end].strip():
@@ -302,9 +319,10 @@ def write_conll_predictions(
     with open(path, encoding="utf-8") as handle:
         for number, line in enumerate(handle, start=1):
             line = line.rstrip("\n")
+            separator = "\t" if "\t" in line else " "
             if number in by_line:
-                yield f"{line} {by_line[number]}"
+                yield f"{line}{separator}{by_line[number]}"
             elif line.split()[:1] == ["-DOCSTART-"]:
-                yield f"{line} O"
+                yield f"{line}{separator}O"
             else:
                 yield line

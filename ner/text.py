@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 # Hiragana, Katakana, CJK ideographs (with extensions), CJK compatibility ideographs,
 # CJK symbols and punctuation, and fullwidth forms: one token per character.
-_CJK = "\u3000-\u303f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef\U00020000-\U0002fa1f"
+_CJK = "\u3001-\u303f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef\U00020000-\U0002fa1f"
 _CJK_CHAR = re.compile(f"[{_CJK}]")
 # Marks that belong to the preceding character (combining diacritics, joiners,
 # variation selectors) never start a token of their own.
@@ -33,17 +33,19 @@ _TOKEN = re.compile(
     "|".join(
         [
             rf"[{_CJK}]",  # one CJK character
+            r"https?://[^\s<>\"]+[^\s<>\".,;:!?)\]]",  # a URL
             r"(?:[A-Za-z]\.){2,}",  # U.S., a.m., U.N.
             rf"(?:{_ABBREVIATIONS})\.(?![^\W_])",  # Mr., Inc., vs.
             r"[A-Z]\.(?=\s)",  # an initial: M. Smith
             r"[A-Z]{1,2}\$",  # C$, US$
-            r"\d+(?:[.,:/-]\d+)+",  # 1996-08-22, 1,000.50, 10:30, 1/2
-            r"(?<![^\s(])(?:[+-]\d+(?:[.,:/]\d+)*|\.\d+)",  # +44, -0.5, .500
+            r"\d+=(?=\s|$)",  # a tied rank in sports results: 10=
+            rf"\d+(?:[.,:/-]\d+)+(?:-{_LETTER}+|[Ms](?![^\W_]))*",  # 1996-08-22, 1,000.50, 1/2, 3,000-strong, 1,250M
+            r"(?<![^\s(])(?:[+-]\d+(?:[.,:/-]\d+)*|\.\d+)",  # +44, -0.5, .500, +44-171-542
             r"(?m:^)\d{1,2}\.(?=\s)",  # a numbered list item: 2.
             rf"{_LETTER}+?(?=(?i:n['’]t)(?![^\W_]))",  # "do" of "don't"
             _CLITIC,  # 's 're n't
             # a word: letters and digits, with inner hyphens, ampersands and apostrophes
-            rf"{_LETTER}+(?:(?:[-&]|['’](?!(?i:s|re|ve|ll|m|d)(?![^\W_])))(?={_LETTER}){_LETTER}+)*",
+            rf"{_LETTER}+(?:-(?:[A-Za-z]\.){{2,}}|(?:[-&]|['’](?!(?i:s|re|ve|ll|m|d)(?![^\W_])))(?={_LETTER}){_LETTER}+)*",
             r"-{2,}|\.{2,}",  # -- --- ...
             rf"[^\s{_MARKS}][{_MARKS}]*",  # any other visible character
             rf"[{_MARKS}]+",  # stray marks at the start of the text
@@ -102,6 +104,8 @@ def split_sentences(text: str, tokens: list[Token], max_tokens: int = 150) -> li
     lower case. Sentences longer than ``max_tokens`` are cut into pieces, at a
     comma where one is near the limit.
     """
+    if max_tokens < 1:
+        raise ValueError(f"max_tokens must be at least 1, not {max_tokens}")
     sentences: list[list[Token]] = []
     current: list[Token] = []
     ended = False

@@ -25,11 +25,6 @@ from ner.corpus import (
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 SCHEMES = ("IOB1", "IOB2", "BIOES", "BMES")
 
-IOB1_CHAIN_BUG = (
-    "spans_to_tags(..., 'IOB1') only writes B- when the previous tag is I- of the same type, so the third of "
-    "three touching same-type entities gets I- after a B- and merges with the second"
-)
-
 
 def write(tmp_path: Path, text: str, name: str = "corpus.txt") -> Path:
     path = tmp_path / name
@@ -53,20 +48,12 @@ SPAN_SETS = {
     "three touching": ([Span(0, 1, "LOC"), Span(1, 2, "LOC"), Span(2, 3, "LOC")], 3),
     "touching chain then long": ([Span(0, 2, "PER"), Span(2, 3, "PER"), Span(3, 6, "PER")], 6),
 }
-IOB1_BROKEN = {"three touching", "touching chain then long"}
 
 
 def _round_trip_cases():
     for name, (spans, length) in SPAN_SETS.items():
         for scheme in SCHEMES:
-            marks = [pytest.mark.xfail(reason=IOB1_CHAIN_BUG, strict=True)]
-            yield pytest.param(
-                spans,
-                length,
-                scheme,
-                id=f"{scheme}-{name}",
-                marks=marks if scheme == "IOB1" and name in IOB1_BROKEN else [],
-            )
+            yield pytest.param(spans, length, scheme, id=f"{scheme}-{name}")
 
 
 @pytest.mark.parametrize(("spans", "length", "scheme"), list(_round_trip_cases()))
@@ -102,7 +89,6 @@ def test_spans_to_tags_unsorted_input():
     assert spans_to_tags(spans, 4, "IOB2") == ["B-PER", "I-PER", "O", "B-LOC"]
 
 
-@pytest.mark.xfail(reason=IOB1_CHAIN_BUG, strict=True)
 def test_spans_to_tags_iob1_three_touching_entities():
     spans = [Span(0, 1, "LOC"), Span(1, 2, "LOC"), Span(2, 3, "LOC")]
     assert spans_to_tags(spans, 3, "IOB1") == ["I-LOC", "B-LOC", "B-LOC"]
@@ -113,11 +99,6 @@ def test_spans_to_tags_unknown_scheme_raises():
         spans_to_tags([Span(0, 1, "A")], 2, "IOB3")
 
 
-@pytest.mark.xfail(
-    reason="spans_to_tags only checks the scheme inside the loop over spans, so with no spans an unknown "
-    "scheme silently returns all O",
-    strict=True,
-)
 def test_spans_to_tags_unknown_scheme_raises_without_spans():
     with pytest.raises(ValueError, match="scheme"):
         spans_to_tags([], 2, "IOB3")
@@ -126,7 +107,7 @@ def test_spans_to_tags_unknown_scheme_raises_without_spans():
 @pytest.mark.parametrize(
     "scheme",
     [
-        pytest.param("IOB1", marks=pytest.mark.xfail(reason=IOB1_CHAIN_BUG, strict=True)),
+        "IOB1",
         "IOB2",
         "BIOES",
         "BMES",
@@ -370,11 +351,6 @@ def test_read_conll_not_utf8(tmp_path):
     assert "UTF-8" in info.value.reason
 
 
-@pytest.mark.xfail(
-    reason="the byte offset in the UTF-8 error is UnicodeDecodeError.start, which is relative to the chunk "
-    "TextIOWrapper was decoding (8192 bytes), not to the file; and no line number is given",
-    strict=True,
-)
 def test_read_conll_not_utf8_location(tmp_path):
     path = tmp_path / "late.txt"
     path.write_bytes(b"a O\n" * 5000 + b"\xff O\n")  # the bad byte is at offset 20000, line 5001
@@ -520,11 +496,6 @@ def test_read_jsonl_missing_and_empty(tmp_path):
     assert "no documents" in info.value.reason
 
 
-@pytest.mark.xfail(
-    reason="read_jsonl does not catch UnicodeDecodeError (read_conll does), so a non-UTF-8 file raises a bare "
-    "UnicodeDecodeError instead of CorpusError",
-    strict=True,
-)
 def test_read_jsonl_not_utf8(tmp_path):
     path = tmp_path / "latin1.jsonl"
     path.write_bytes('{"text": "Müller"}\n'.encode("latin-1"))
@@ -617,7 +588,6 @@ def test_write_conll_predictions_bmes(tmp_path):
     assert lines == ["吴 B-NAME B-X", "重 M-NAME M-X", "阳 E-NAME M-X", "， O E-X"]
 
 
-@pytest.mark.xfail(reason=IOB1_CHAIN_BUG, strict=True)
 def test_write_conll_predictions_iob1_touching_chain(tmp_path):
     # eng.testb lines 21863-21868: Buenos Aires / Quequen / Rosario / Bahia Blanca.
     text = "Buenos I-LOC\nAires I-LOC\nQuequen B-LOC\nRosario B-LOC\nBahia B-LOC\nBlanca I-LOC\n"
@@ -627,7 +597,6 @@ def test_write_conll_predictions_iob1_touching_chain(tmp_path):
     assert [line.split()[-1] for line in lines] == [line.split()[-1] for line in text.splitlines()]
 
 
-@pytest.mark.xfail(reason=IOB1_CHAIN_BUG + " (1 line of eng.testb: 'Rosario')", strict=True)
 def test_write_conll_predictions_gold_reproduces_conll2003_column():
     path = SHARED_DATA / "conll2003_en" / "eng.testb"
     if not path.is_file():

@@ -173,15 +173,7 @@ def test_entity_scores_per_type_equal_conlleval():
     [
         ([["O", "O"], ["O"]], [["O", "O"], ["O"]]),
         ([[]], [[]]),
-        pytest.param(
-            [],
-            [],
-            marks=pytest.mark.xfail(
-                reason="with zero sentences seqeval's classification_report raises TypeError "
-                "('Found input variables without list of list.')",
-                strict=True,
-            ),
-        ),
+        ([], []),
     ],
 )
 def test_entity_scores_no_entities(gold, predicted):
