@@ -61,7 +61,7 @@ def viterbi(
     batch, steps, k = emissions.shape
     score = start + emissions[:, 0]
     identity = torch.arange(k, device=emissions.device).expand(batch, k)
-    history = []
+    history: list[torch.Tensor] = []
     for t in range(1, steps):
         candidates = score.unsqueeze(2) + transitions + emissions[:, t].unsqueeze(1)
         best, pointer = candidates.max(dim=1)
@@ -71,11 +71,22 @@ def viterbi(
     score = score + end
     best_score, last = score.max(dim=1)
     path = [last]
-    for pointer in reversed(history):
-        last = pointer.gather(1, last.unsqueeze(1)).squeeze(1)
+    for t in range(len(history) - 1, -1, -1):
+        last = history[t].gather(1, last.unsqueeze(1)).squeeze(1)
         path.append(last)
     path.reverse()
     return torch.stack(path, dim=1) * mask, best_score
+
+
+_scripted_viterbi = None
+
+
+def scripted_viterbi():
+    """:func:`viterbi` compiled with TorchScript (compiled on first use)."""
+    global _scripted_viterbi
+    if _scripted_viterbi is None:
+        _scripted_viterbi = torch.jit.script(viterbi)
+    return _scripted_viterbi
 
 
 def forward_backward(

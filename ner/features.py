@@ -12,10 +12,12 @@ A :class:`Batch` of ``B`` sentences padded to ``T`` tokens holds
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 from ner.vocab import Vocab, bigrams, casing
@@ -56,6 +58,7 @@ class Vocabularies:
         self.level, self.words, self.tags = level, words, tags
         self.chars, self.bigrams = chars, bigrams
         self.max_word_chars = max_word_chars
+        self._cache: dict[str, tuple[int, int, tuple[int, ...]]] = {}
 
     @classmethod
     def build(
@@ -114,36 +117,61 @@ class Vocabularies:
         )
 
     def encode(self, sentences: Sequence[Sequence[str]], tags: Sequence[Sequence[str]] | None = None) -> Batch:
-        """Pad and encode sentences of tokens (and their BIOES tags) into a :class:`Batch`."""
-        size = len(sentences)
-        width = max((len(s) for s in sentences), default=0) or 1
-        words = torch.zeros(size, width, dtype=torch.long)
-        case = torch.zeros(size, width, dtype=torch.long)
-        mask = torch.zeros(size, width, dtype=torch.bool)
+        """Pad and encode sentences of tokens (and their BIOES tags) into a :class:`Batch`.
+
+        Built from flat lists of all tokens and scattered into the padded
+        tensors in one step each; features of a token string are cached.
+        """
+        lengths = torch.tensor([len(s) for s in sentences], dtype=torch.long)
+        width = max(int(lengths.max()) if len(sentences) else 0, 1)
+        mask = torch.arange(width).unsqueeze(0) < lengths.unsqueeze(1)
+        tokens = [token for sentence in sentences for token in sentence]
+
+        def padded(values: Sequence[int], *trailing: int) -> torch.Tensor:
+            out = torch.zeros(len(sentences), width, *trailing, dtype=torch.long)
+            if values:
+                out[mask] = torch.as_tensor(values, dtype=torch.long)
+            return out
+
+        features = [self._features(token) for token in tokens]
+        words = padded([f[0] for f in features])
+        case = padded([f[1] for f in features])
         chars = bigram_ids = tag_ids = None
         if self.level == "word":
-            longest = min(max((len(w) for s in sentences for w in s), default=1), self.max_word_chars)
-            chars = torch.zeros(size, width, max(longest, 1), dtype=torch.long)
+            spellings = [f[2] for f in features]
+            longest = max((len(s) for s in spellings), default=1) or 1
+            flat = torch.zeros(len(tokens), longest, dtype=torch.long)
+            if tokens:
+                counts = np.fromiter((len(s) for s in spellings), dtype=np.int64, count=len(spellings))
+                rows = np.repeat(np.arange(len(tokens)), counts)
+                cols = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
+                flat[torch.from_numpy(rows), torch.from_numpy(cols)] = torch.as_tensor(
+                    list(itertools.chain.from_iterable(spellings)), dtype=torch.long
+                )
+            chars = torch.zeros(len(sentences), width, longest, dtype=torch.long)
+            chars[mask] = flat
         else:
-            bigram_ids = torch.zeros(size, width, 2, dtype=torch.long)
+            pairs = [_both_bigrams(sentence) for sentence in sentences]
+            left = self.bigrams.encode(b for p, s in zip(pairs, sentences) for b in p[: len(s)])
+            right = self.bigrams.encode(b for p, s in zip(pairs, sentences) for b in p[len(s) :])
+            bigram_ids = torch.stack([padded(left), padded(right)], dim=2)
         if tags is not None:
-            tag_ids = torch.zeros(size, width, dtype=torch.long)
-        for i, sentence in enumerate(sentences):
-            n = len(sentence)
-            mask[i, :n] = True
-            case[i, :n] = torch.tensor([casing(w) for w in sentence])
-            if self.level == "word":
-                words[i, :n] = torch.tensor(self.words.encode(w.lower() for w in sentence))
-                for j, word in enumerate(sentence):
-                    ids = self.chars.encode(word[: self.max_word_chars])
-                    chars[i, j, : len(ids)] = torch.tensor(ids)
-            else:
-                words[i, :n] = torch.tensor(self.words.encode(sentence))
-                pairs = _both_bigrams(sentence)
-                bigram_ids[i, :n] = torch.tensor(self.bigrams.encode(pairs)).view(2, n).t()
-            if tag_ids is not None:
-                tag_ids[i, :n] = torch.tensor(self.tags.encode(tags[i]))
+            tag_ids = padded(self.tags.encode(t for sentence_tags in tags for t in sentence_tags))
         return Batch(words, case, mask, chars, bigram_ids, tag_ids)
+
+    def _features(self, token: str) -> tuple[int, int, tuple[int, ...]]:
+        """``(word id, casing id, character ids)`` of a token string, cached."""
+        cached = self._cache.get(token)
+        if cached is None:
+            if len(self._cache) > 500_000:
+                self._cache.clear()
+            if self.level == "word":
+                word = self.words.stoi.get(token.lower(), self.words.unk)
+                spelling = tuple(self.chars.encode(token[: self.max_word_chars]))
+            else:
+                word, spelling = self.words.stoi.get(token, self.words.unk), ()
+            cached = self._cache[token] = (word, casing(token), spelling)
+        return cached
 
 
 def _tag_vocab(tags: Sequence[Sequence[str]]) -> Vocab:

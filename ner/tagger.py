@@ -12,16 +12,20 @@ from __future__ import annotations
 import heapq
 import itertools
 import math
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
+from torchcrf import CRF
 
 from ner import bundle as bundles
 from ner import crf
 from ner.corpus import Span, tags_to_spans
 from ner.text import Token, split_sentences, tokenize, tokenize_chars
+
+DECODERS = frozenset({"viterbi", "scripted", "torchcrf"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,9 +87,23 @@ class Tagger:
         device: str | torch.device = "cpu",
         batch_size: int = 128,
         max_sentence_tokens: int | None = None,
+        decoder: str = "viterbi",
+        quantize: bool = False,
     ) -> None:
+        """``decoder``: ``viterbi`` (batched tensor ops), ``scripted`` (the same under TorchScript) or
+        ``torchcrf`` (pytorch-crf's ``CRF.decode``, for comparison). ``quantize``: int8 dynamic
+        quantization of the LSTM and linear layers (CPU only)."""
+        if decoder not in DECODERS:
+            raise ValueError(f"decoder must be one of {sorted(DECODERS)}, not {decoder!r}")
         self.bundle = bundle
         self.model = bundle.model.to(device).eval()
+        if quantize:
+            with warnings.catch_warnings():  # torch announces a future API change, not a problem today
+                warnings.simplefilter("ignore", UserWarning)
+                self.model = torch.ao.quantization.quantize_dynamic(
+                    self.model, {torch.nn.LSTM, torch.nn.GRU, torch.nn.Linear}, dtype=torch.qint8
+                )
+        self.decoder = decoder
         self.vocab = bundle.vocab
         self.device = torch.device(device)
         self.batch_size = batch_size
@@ -179,8 +197,27 @@ class Tagger:
         batch = self.vocab.encode(sentences).to(self.device)
         emissions = self.model.emissions(batch)
         start, moves, end = self.model.crf_parameters()
-        paths, _ = crf.viterbi(emissions, batch.mask, start, moves, end)
+        if self.decoder == "torchcrf":
+            paths = self._torchcrf_decode(emissions, batch.mask, start, moves, end)
+        else:
+            decode = crf.scripted_viterbi() if self.decoder == "scripted" else crf.viterbi
+            paths, _ = decode(emissions, batch.mask, start, moves, end)
         return paths.cpu(), (emissions, batch.mask)
+
+    def _torchcrf_decode(
+        self, emissions: torch.Tensor, mask: torch.Tensor, start: torch.Tensor, moves: torch.Tensor, end: torch.Tensor
+    ) -> torch.Tensor:
+        """``CRF.decode`` of pytorch-crf with the same constrained scores, padded to ``(B, T)``."""
+        reference = CRF(moves.shape[0], batch_first=True).to(emissions.device)
+        reference.start_transitions.data, reference.transitions.data, reference.end_transitions.data = (
+            start,
+            moves,
+            end,
+        )
+        paths = torch.zeros(mask.shape, dtype=torch.long)
+        for i, path in enumerate(reference.decode(emissions, mask)):
+            paths[i, : len(path)] = torch.tensor(path)
+        return paths
 
     @torch.inference_mode()
     def _tag_sentences(

