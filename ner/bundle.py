@@ -75,7 +75,10 @@ def sha256(path: Path) -> str:
 
 
 def save(bundle: Bundle, directory: str | Path, card: str, extra_files: dict[str, Path] | None = None) -> Path:
-    """Write ``bundle`` to ``directory`` atomically; ``extra_files`` are copied in (e.g. plots)."""
+    """Write ``bundle`` to ``directory`` atomically; ``extra_files`` are copied in (e.g. plots).
+
+    Replacing a model directory keeps its other files (such as the learning curves).
+    """
     directory = Path(directory)
     directory.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
@@ -97,6 +100,10 @@ def save(bundle: Bundle, directory: str | Path, card: str, extra_files: dict[str
         (staging / CARD).write_text(card, encoding="utf-8")
         for name, source in (extra_files or {}).items():
             shutil.copyfile(source, staging / name)
+        if directory.is_dir():
+            for old in directory.iterdir():
+                if old.is_file() and old.name != MANIFEST and not (staging / old.name).exists():
+                    shutil.copyfile(old, staging / old.name)
         files = sorted(p.name for p in staging.iterdir())
         manifest = {
             "format_version": FORMAT_VERSION,

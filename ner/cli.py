@@ -86,6 +86,13 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--threads", type=int, default=2)
     predict.set_defaults(run=run_predict)
 
+    calibrate = commands.add_parser("calibrate", help="fit the temperature of entity scores on a dev corpus")
+    calibrate.add_argument("model")
+    calibrate.add_argument("file", help="annotated dev corpus (not the test set)")
+    calibrate.add_argument("--apply", action="store_true", help="write the temperature into the model directory")
+    calibrate.add_argument("--threads", type=int, default=2)
+    calibrate.set_defaults(run=run_calibrate)
+
     tag = commands.add_parser("tag", help="tag lines of raw text, one JSON object per line")
     tag.add_argument("--model", required=True)
     tag.add_argument("files", nargs="*", help="text files (default: stdin)")
@@ -189,6 +196,24 @@ def run_predict(args: argparse.Namespace) -> int:
     finally:
         if args.out:
             output.close()
+    return 0
+
+
+def run_calibrate(args: argparse.Namespace) -> int:
+    from ner import bundle as bundles
+    from ner.calibration import fit_temperature
+    from ner.corpus import read_corpus
+    from ner.train import model_card
+
+    tagger = _load_tagger(args.model, args.threads)
+    result = fit_temperature(tagger, read_corpus(args.file)[0])
+    result["fitted_on"] = str(args.file)
+    print(json.dumps(result))
+    if args.apply:
+        bundle = tagger.bundle
+        bundle.temperature = result["temperature"]
+        bundle.metrics["calibration"] = result
+        bundles.save(bundle, args.model, card=model_card(bundle))  # keeps curves.png and other extras
     return 0
 
 

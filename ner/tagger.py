@@ -73,9 +73,14 @@ class Analysis:
 
 
 @dataclass
-class _Sentence:
-    text_index: int
-    tokens: list[Token]
+class Prediction:
+    """The model's reading of one tokenized sentence: BIOES tags, entity spans, their
+    probabilities (when asked) and the n best alternatives as ``(log-probability, spans)``."""
+
+    tags: list[str]
+    spans: list[Span]
+    scores: list[float] | None = None
+    alternatives: list[tuple[float, list[Span]]] = field(default_factory=list)
 
 
 class Tagger:
@@ -112,7 +117,7 @@ class Tagger:
         self.tags = self.vocab.tags.itos
         labels = bundle.labels
         self._label_index = {label: i for i, label in enumerate(labels)}
-        self._span_tags = crf.SpanTags.from_tags(self.tags, labels)
+        self.span_tags = crf.SpanTags.from_tags(self.tags, labels)
 
     @classmethod
     def load(cls, path: str | Path, device: str = "cpu", **options: object) -> Tagger:
@@ -152,28 +157,27 @@ class Tagger:
         self, texts: Sequence[str], scores: bool = True, tokens: bool = False, nbest: int = 0
     ) -> list[Analysis]:
         """Entities of each text; optionally tagged tokens and the ``nbest`` best analyses."""
-        sentences: list[_Sentence] = []
+        owners: list[int] = []
+        sentences: list[list[Token]] = []
         for index, text in enumerate(texts):
-            pieces = split_sentences(text, self.tokenize(text), self.max_sentence_tokens)
-            sentences.extend(_Sentence(index, piece) for piece in pieces)
+            for piece in split_sentences(text, self.tokenize(text), self.max_sentence_tokens):
+                owners.append(index)
+                sentences.append(piece)
+        predictions = self.predict([[t.text for t in s] for s in sentences], scores=scores, nbest=nbest)
         analyses = [Analysis([]) for _ in texts]
         alternatives: list[list[list[tuple[float, list[Entity]]]]] = [[] for _ in texts]
-        order = sorted(range(len(sentences)), key=lambda i: len(sentences[i].tokens))
-        results: dict[int, tuple[list[str], list[Entity], list[tuple[float, list[Entity]]]]] = {}
-        for begin in range(0, len(order), self.batch_size):
-            chunk = [sentences[i] for i in order[begin : begin + self.batch_size]]
-            decoded = self._tag_sentences(texts, chunk, scores, nbest)
-            results.update(zip(order[begin : begin + self.batch_size], decoded))
-        for i, sentence in enumerate(sentences):
-            tags, entities, best = results[i]
-            analysis = analyses[sentence.text_index]
-            analysis.entities.extend(entities)
+        for owner, sentence, prediction in zip(owners, sentences, predictions):
+            text = texts[owner]
+            analysis = analyses[owner]
+            analysis.entities.extend(_entities(text, sentence, prediction.spans, prediction.scores))
             if tokens:
                 analysis.tokens.extend(
-                    TaggedToken(t.text, t.start, t.end, tag) for t, tag in zip(sentence.tokens, tags)
+                    TaggedToken(t.text, t.start, t.end, tag) for t, tag in zip(sentence, prediction.tags)
                 )
             if nbest:
-                alternatives[sentence.text_index].append(best)
+                alternatives[owner].append(
+                    [(log_p, _entities(text, sentence, spans, None)) for log_p, spans in prediction.alternatives]
+                )
         if nbest:
             for analysis, per_sentence in zip(analyses, alternatives):
                 analysis.alternatives = combine_nbest(per_sentence, nbest)
@@ -181,96 +185,84 @@ class Tagger:
 
     def predict_tags(self, sentences: Sequence[Sequence[str]]) -> list[list[str]]:
         """BIOES tags for pre-tokenized sentences (evaluation on a corpus)."""
-        out: list[list[str]] = [[] for _ in sentences]
+        return [p.tags for p in self.predict(sentences)]
+
+    def predict(self, sentences: Sequence[Sequence[str]], scores: bool = False, nbest: int = 0) -> list[Prediction]:
+        """Tags, spans, span probabilities and n-best of pre-tokenized sentences, in length-sorted batches."""
+        out: list[Prediction | None] = [None] * len(sentences)
         order = sorted(range(len(sentences)), key=lambda i: len(sentences[i]))
         for begin in range(0, len(order), self.batch_size):
             indices = order[begin : begin + self.batch_size]
-            paths, _ = self._decode([sentences[i] for i in indices])
-            for i, path in zip(indices, paths.tolist()):
-                out[i] = [self.tags[t] for t in path[: len(sentences[i])]]
-        return out
+            for i, prediction in zip(indices, self._predict_batch([sentences[i] for i in indices], scores, nbest)):
+                out[i] = prediction
+        return out  # type: ignore[return-value]
 
     # -- internals -------------------------------------------------------------------
 
+    def crf_scores(self, emissions: torch.Tensor, temperature: float | None = None) -> tuple[torch.Tensor, ...]:
+        """Emissions and constrained CRF scores divided by the temperature (calibrated by default)."""
+        temperature = self.bundle.temperature if temperature is None else temperature
+        return (emissions / temperature, *self.model.crf_parameters(temperature))
+
     @torch.inference_mode()
-    def _decode(self, sentences: Sequence[Sequence[str]]) -> tuple[torch.Tensor, tuple]:
+    def _predict_batch(self, sentences: Sequence[Sequence[str]], scores: bool, nbest: int) -> list[Prediction]:
         batch = self.vocab.encode(sentences).to(self.device)
         emissions = self.model.emissions(batch)
+        mask = batch.mask
+        paths = self._decode(emissions, mask).tolist()
+        tag_lists = [[self.tags[t] for t in path[: len(s)]] for s, path in zip(sentences, paths)]
+        predictions = [Prediction(tags, tags_to_spans(tags)) for tags in tag_lists]
+        if not (scores or nbest):
+            return predictions
+        scaled, start, moves, end = self.crf_scores(emissions)
+        alpha, beta, log_z = crf.forward_backward(scaled, mask, start, moves, end)
+        if scores:
+            rows = [
+                (i, sp.start, sp.end, self._label_index[sp.label]) for i, p in enumerate(predictions) for sp in p.spans
+            ]
+            if rows:
+                log_p = crf.span_log_probs(
+                    scaled, alpha, beta, log_z, moves, torch.tensor(rows, device=self.device), self.span_tags
+                )
+                probabilities = iter(log_p.exp().clamp(0.0, 1.0).tolist())
+            for prediction in predictions:
+                prediction.scores = [next(probabilities) for _ in prediction.spans] if prediction.spans else []
+        if nbest:
+            k_paths, k_scores = crf.nbest(scaled, mask, start, moves, end, nbest)
+            log_probs = (k_scores - log_z.unsqueeze(1)).tolist()
+            for prediction, sentence, candidates, candidate_log_probs in zip(
+                predictions, sentences, k_paths.tolist(), log_probs
+            ):
+                for path, log_p in zip(candidates, candidate_log_probs):
+                    if math.isfinite(log_p) and math.exp(log_p) > 0:
+                        spans = tags_to_spans([self.tags[t] for t in path[: len(sentence)]])
+                        prediction.alternatives.append((log_p, spans))
+        return predictions
+
+    def _decode(self, emissions: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Best paths ``(B, T)`` under the constrained CRF, with the chosen decoder."""
         start, moves, end = self.model.crf_parameters()
         if self.decoder == "torchcrf":
-            paths = self._torchcrf_decode(emissions, batch.mask, start, moves, end)
-        else:
-            decode = crf.scripted_viterbi() if self.decoder == "scripted" else crf.viterbi
-            paths, _ = decode(emissions, batch.mask, start, moves, end)
-        return paths.cpu(), (emissions, batch.mask)
+            reference = CRF(moves.shape[0], batch_first=True).to(emissions.device)
+            reference.start_transitions.data = start
+            reference.transitions.data = moves
+            reference.end_transitions.data = end
+            paths = torch.zeros(mask.shape, dtype=torch.long)
+            for i, path in enumerate(reference.decode(emissions, mask)):
+                paths[i, : len(path)] = torch.tensor(path)
+            return paths
+        decode = crf.scripted_viterbi() if self.decoder == "scripted" else crf.viterbi
+        return decode(emissions, mask, start, moves, end)[0].cpu()
 
-    def _torchcrf_decode(
-        self, emissions: torch.Tensor, mask: torch.Tensor, start: torch.Tensor, moves: torch.Tensor, end: torch.Tensor
-    ) -> torch.Tensor:
-        """``CRF.decode`` of pytorch-crf with the same constrained scores, padded to ``(B, T)``."""
-        reference = CRF(moves.shape[0], batch_first=True).to(emissions.device)
-        reference.start_transitions.data, reference.transitions.data, reference.end_transitions.data = (
-            start,
-            moves,
-            end,
-        )
-        paths = torch.zeros(mask.shape, dtype=torch.long)
-        for i, path in enumerate(reference.decode(emissions, mask)):
-            paths[i, : len(path)] = torch.tensor(path)
-        return paths
 
-    @torch.inference_mode()
-    def _tag_sentences(
-        self, texts: Sequence[str], sentences: list[_Sentence], scores: bool, nbest: int
-    ) -> list[tuple[list[str], list[Entity], list[tuple[float, list[Entity]]]]]:
-        paths, (emissions, mask) = self._decode([[t.text for t in s.tokens] for s in sentences])
-        tag_lists = [[self.tags[t] for t in path[: len(s.tokens)]] for s, path in zip(sentences, paths.tolist())]
-        span_lists = [tags_to_spans(tags) for tags in tag_lists]
-        probabilities: list[float] = []
-        scaled = None
-        if scores or nbest:
-            temperature = self.bundle.temperature
-            scaled = (emissions / temperature, mask, *self.model.crf_parameters(temperature))
-        if scores and any(span_lists):
-            rows = torch.tensor(
-                [
-                    (i, sp.start, sp.end, self._label_index[sp.label])
-                    for i, spans in enumerate(span_lists)
-                    for sp in spans
-                ]
-            )
-            alpha, beta, log_z = crf.forward_backward(*scaled)
-            log_p = crf.span_log_probs(scaled[0], alpha, beta, log_z, scaled[3], rows.to(self.device), self._span_tags)
-            probabilities = log_p.exp().clamp(0.0, 1.0).tolist()
-        best_lists: list[list[tuple[float, list[Entity]]]] = [[] for _ in sentences]
-        if nbest:
-            emit, m, start, moves, end = scaled
-            k_paths, k_scores = crf.nbest(emit, m, start, moves, end, nbest)
-            log_z = crf.forward_backward(emit, m, start, moves, end)[2]
-            log_probs = (k_scores - log_z.unsqueeze(1)).tolist()
-            for i, sentence in enumerate(sentences):
-                for path, log_p in zip(k_paths[i].tolist(), log_probs[i]):
-                    if math.isfinite(log_p) and math.exp(log_p) > 0:
-                        spans = tags_to_spans([self.tags[t] for t in path[: len(sentence.tokens)]])
-                        best_lists[i].append(
-                            (log_p, self._entities(texts[sentence.text_index], sentence.tokens, spans, None))
-                        )
-        out = []
-        scores_iter = iter(probabilities)
-        for sentence, tags, spans, best in zip(sentences, tag_lists, span_lists, best_lists):
-            span_scores = [next(scores_iter) for _ in spans] if probabilities else None
-            entities = self._entities(texts[sentence.text_index], sentence.tokens, spans, span_scores)
-            out.append((tags, entities, best))
-        return out
-
-    @staticmethod
-    def _entities(text: str, tokens: list[Token], spans: list[Span], span_scores: list[float] | None) -> list[Entity]:
-        entities = []
-        for n, span in enumerate(spans):
-            start, end = tokens[span.start].start, tokens[span.end - 1].end
-            score = span_scores[n] if span_scores is not None else None
-            entities.append(Entity(start, end, span.label, text[start:end], score))
-        return entities
+def _entities(text: str, tokens: list[Token], spans: list[Span], span_scores: list[float] | None) -> list[Entity]:
+    """Token spans as entities with character offsets into ``text``."""
+    entities = []
+    for n, span in enumerate(spans):
+        start, end = tokens[span.start].start, tokens[span.end - 1].end
+        score = span_scores[n] if span_scores is not None else None
+        entities.append(Entity(start, end, span.label, text[start:end], score))
+    return entities
 
 
 def combine_nbest(per_sentence: list[list[tuple[float, list[Entity]]]], k: int) -> list[Alternative]:

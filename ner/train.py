@@ -404,6 +404,18 @@ def plot_curves(history: list[dict], path: Path) -> None:
     plt.close(figure)
 
 
+def _calibration_line(bundle: bundles.Bundle) -> str:
+    calibration = bundle.metrics.get("calibration")
+    if not calibration:
+        return ""
+    return (
+        f"Entity scores are calibrated with temperature {calibration['temperature']} fitted on "
+        f"`{calibration['fitted_on']}`: expected calibration error "
+        f"{calibration['ece_at_1']} before, "
+        f"{calibration['ece']} after (10 bins, {calibration['entities']} predicted entities).\n\n"
+    )
+
+
 def model_card(bundle: bundles.Bundle) -> str:
     """The README.md of a model directory."""
     m, info = bundle.metrics, bundle.info
@@ -441,8 +453,8 @@ Per type ({"test" if m.get("test") else "dev"}):
 |---|---|---|---|---|
 {per_type}
 
-Best epoch {m.get("best_epoch")} of {m.get("epochs_run")}; training took {m.get("training_seconds")} s
-at {m.get("train_sentences_per_second")} sentences/s on {training.get("machine")}.
+{_calibration_line(bundle)}Best epoch {m.get("best_epoch")} of {m.get("epochs_run")}; training took \
+{m.get("training_seconds")} s at {m.get("train_sentences_per_second")} sentences/s on {training.get("machine")}.
 
 ## How it was made
 ```
