@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-DEFAULT_MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
+REPOSITORY_MODELS = Path(__file__).resolve().parent.parent / "models"
 
 
 def default_models() -> list[str]:
-    """Every model directory under ``models/`` (those holding a manifest.json)."""
-    if not DEFAULT_MODELS_DIR.is_dir():
+    """Every model directory (one holding a manifest.json) in ``NER_MODELS_DIR``, else in ``models/``."""
+    folder = Path(os.environ.get("NER_MODELS_DIR") or REPOSITORY_MODELS)
+    if not folder.is_dir():
         return []
-    return sorted(str(p) for p in DEFAULT_MODELS_DIR.iterdir() if (p / "manifest.json").is_file())
+    return sorted(str(p) for p in folder.iterdir() if (p / "manifest.json").is_file())
 
 
 class Settings(BaseSettings):

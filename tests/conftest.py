@@ -130,3 +130,68 @@ def shipped_model(name: str) -> Path:
     if not (path / "manifest.json").is_file():
         pytest.skip(f"model {name} is not in models/")
     return path
+
+
+ZH_POOLS = {
+    "PER": ["李明", "王芳", "张伟", "刘洋", "陈静"],
+    "LOC": ["北京", "上海", "广州", "深圳", "南京"],
+    "ORG": ["北京大学", "华为公司", "人民银行", "新华社"],
+}
+ZH_TEMPLATES = [
+    "{PER}在{LOC}工作。",
+    "{PER}是{ORG}的教授。",
+    "{ORG}位于{LOC}。",
+    "今天天气很好。",
+    "{PER}访问了{LOC}。",
+]
+
+
+def synthetic_chinese(count: int, seed: int) -> list[list[tuple[str, str]]]:
+    """Character-level sentences of (character, IOB2 tag) pairs."""
+    rng = random.Random(seed)
+    sentences = []
+    for _ in range(count):
+        template = rng.choice(ZH_TEMPLATES)
+        pairs: list[tuple[str, str]] = []
+        while template:
+            if template.startswith("{"):
+                label, template = template[1:4], template[5:]
+                pairs += [(c, f"{'B' if i == 0 else 'I'}-{label}") for i, c in enumerate(rng.choice(ZH_POOLS[label]))]
+            else:
+                pairs.append((template[0], "O"))
+                template = template[1:]
+        sentences.append(pairs)
+    return sentences
+
+
+@pytest.fixture(scope="session")
+def tiny_zh_model(tmp_path_factory: pytest.TempPathFactory, tiny_config: Path) -> Path:
+    """A character-level Chinese model trained for a few seconds on a synthetic corpus."""
+    from ner.cli import main
+
+    folder = tmp_path_factory.mktemp("zh")
+    train = write_conll(folder / "train.bio", synthetic_chinese(300, 1))
+    dev = write_conll(folder / "dev.bio", synthetic_chinese(60, 2))
+    out = folder / "tiny-zh"
+    assert (
+        main(
+            [
+                "train",
+                "--train",
+                str(train),
+                "--dev",
+                str(dev),
+                "--out",
+                str(out),
+                "--config",
+                str(tiny_config),
+                "--level",
+                "char",
+                "--language",
+                "zh",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
+    return out
