@@ -1,0 +1,79 @@
+"""Several models in one service: Chinese, mixed text, model selection and detection by script."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from ner import Tagger
+from ner.router import Router, script_runs
+
+from .server import running_server
+
+MIXED = "李明在北京工作。John Smith visited Berlin on Monday. 王芳是北京大学的教授。"
+
+
+@pytest.fixture(scope="module")
+def client(tiny_model: Path, tiny_zh_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
+    log = tmp_path_factory.mktemp("multi") / "server.log"
+    with running_server([tiny_model, tiny_zh_model], log) as url, httpx.Client(base_url=url, timeout=30) as c:
+        yield c
+
+
+def entities(response: httpx.Response, index: int = 0) -> set[tuple[str, str]]:
+    assert response.status_code == 200, response.text
+    return {(e["text"], e["label"]) for e in response.json()["results"][index]["entities"]}
+
+
+def test_models_lists_both(client: httpx.Client) -> None:
+    body = client.get("/models").json()
+    assert {m["name"]: m["language"] for m in body["models"]} == {"tiny-en": "en", "tiny-zh": "zh"}
+    assert body["default"] == "tiny-en"
+
+
+def test_chinese_text_goes_to_the_chinese_model(client: httpx.Client) -> None:
+    response = client.post("/tag", json={"text": "李明在北京工作。"})
+    assert {("李明", "PER"), ("北京", "LOC")} <= entities(response)
+    assert response.json()["model"] == "tiny-en+tiny-zh"
+
+
+def test_mixed_text_uses_both_models_with_exact_offsets(client: httpx.Client) -> None:
+    response = client.post("/tag", json={"text": MIXED, "tokens": True, "nbest": 2})
+    found = entities(response)
+    assert {("李明", "PER"), ("北京", "LOC"), ("John Smith", "PER"), ("Berlin", "LOC"), ("王芳", "PER")} <= found
+    result = response.json()["results"][0]
+    for item in result["entities"] + result["tokens"]:
+        assert MIXED[item["start"] : item["end"]] == item["text"]
+    starts = [t["start"] for t in result["tokens"]]
+    assert starts == sorted(starts)
+    assert result["nbest"][0]["entities"] == [{k: v for k, v in e.items() if k != "score"} for e in result["entities"]]
+
+
+def test_explicit_model_and_language(client: httpx.Client) -> None:
+    forced = client.post("/tag", json={"text": "李明在北京工作。", "model": "tiny-zh"})
+    assert ("北京", "LOC") in entities(forced) and forced.json()["model"] == "tiny-zh"
+    by_language = client.post("/tag", json={"text": "李明在北京工作。", "lang": "zh"})
+    assert by_language.json()["model"] == "tiny-zh"
+    english_only = client.post("/tag", json={"text": "John Smith visited Berlin.", "lang": "en"})
+    assert english_only.json()["model"] == "tiny-en" and ("Berlin", "LOC") in entities(english_only)
+
+
+def test_texts_of_both_languages_in_one_request(client: httpx.Client) -> None:
+    response = client.post("/tag", json={"texts": ["王芳访问了上海。", "Ana Silva visited Lima on Monday."]})
+    assert ("上海", "LOC") in entities(response, 0)
+    assert ("Lima", "LOC") in entities(response, 1)
+
+
+def test_script_runs_cover_the_text() -> None:
+    runs = script_runs(MIXED)
+    assert [flag for _, _, flag in runs] == [True, False, True]
+    assert runs[0][0] == 0 and runs[-1][1] == len(MIXED)
+
+
+def test_router_without_a_chinese_model_uses_the_default(tiny_model: Path) -> None:
+    router = Router([Tagger.load(tiny_model)])
+    (analysis,) = router.analyze(["John Smith visited 北京."])
+    assert any(e.text == "John Smith" for e in analysis.entities)
