@@ -151,6 +151,8 @@ def run_train(args: argparse.Namespace) -> int:
         data_terms=args.data_terms,
         progress=not args.quiet,
     )
+    if not metrics:  # a rank other than 0 of a distributed run: rank 0 reports
+        return 0
     summary = {"out": args.out, "best_epoch": metrics["best_epoch"], "dev_f1": metrics["dev"]["f1"]}
     if metrics.get("test"):
         summary["test_f1"] = metrics["test"]["f1"]

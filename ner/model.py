@@ -167,6 +167,10 @@ class NERModel(nn.Module):
             x, _ = pad_packed_sequence(self.rnn(packed)[0], batch_first=True, total_length=x.shape[1])
         return self.project(self.dropout(x))
 
+    def forward(self, batch: Batch) -> torch.Tensor:
+        """The training loss (so that DistributedDataParallel can wrap the model)."""
+        return self.loss(batch)
+
     def loss(self, batch: Batch) -> torch.Tensor:
         """Mean negative log-likelihood of the gold tags under the CRF (``pytorch-crf``)."""
         return -self.crf(self.emissions(batch), batch.tags, mask=batch.mask, reduction="mean")

@@ -20,10 +20,12 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import torch
+from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from ner import bundle as bundles
 from ner.corpus import Sentence, read_corpus
+from ner.distributed import Distributed
 from ner.features import Vocabularies
 from ner.metrics import entity_scores
 from ner.model import ModelConfig, NERModel
@@ -201,16 +203,22 @@ def fit(
     data_terms: str = "",
     progress: bool = True,
 ) -> dict:
-    """Train a model and save the best one (by dev F1) to ``out``; returns its metrics."""
+    """Train a model and save the best one (by dev F1) to ``out``; returns its metrics.
+
+    Under torchrun, every process runs this; see :mod:`ner.distributed`.
+    """
     config = config or TrainConfig()
     out = Path(out)
     work = out.with_name(out.name + ".training")
-    work.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(config.threads)
     torch.manual_seed(config.seed)
     device = torch.device(config.device)
     if device.type == "cuda" and not torch.cuda.is_available():
         raise RuntimeError("--device cuda was asked for, but torch sees no CUDA GPU")
+    ranks = Distributed.start(device)
+    if device.type == "cuda" and ranks.world > 1:
+        device = torch.device("cuda", ranks.local_rank)
+    progress = progress and ranks.main
 
     corpora = load_corpora(train_path, dev_path, test_path, config.dev_every)
     ratio = cjk_ratio("".join(t for s in corpora.train[:2000] for t in s.tokens))
@@ -220,21 +228,20 @@ def fit(
     train_sentences = split_long(corpora.train, max_length)
 
     checkpoint_path = work / CHECKPOINT
-    state = None
-    if resume:
-        if not checkpoint_path.is_file():
-            raise FileNotFoundError(f"--resume: no checkpoint at {checkpoint_path}")
-        try:  # weights_only: a checkpoint is data, never code
-            state = torch.load(checkpoint_path, weights_only=True, map_location="cpu")
-        except Exception as error:
-            first_line = str(error).strip().splitlines()[0][:200]
-            raise ValueError(f"{checkpoint_path}: not a loadable checkpoint ({first_line})") from None
+    state = _load_checkpoint(checkpoint_path) if resume else None
+    if state is not None:
         model_config = ModelConfig.from_dict(state["model_config"])
         vocab = Vocabularies.from_json(json.loads((work / "vocab.json").read_text(encoding="utf-8")))
         model = make_model(model_config, vocab)
     else:
-        vocab, pretrained_words, vectors = build_vocab(config, model_config.level, corpora)
-        (work / "vocab.json").write_text(json.dumps(vocab.to_json(), ensure_ascii=False), encoding="utf-8")
+        # Rank 0 builds the vocabulary and loads pretrained vectors; DDP copies its weights to the others.
+        vocab, pretrained_words, vectors = (
+            build_vocab(config, model_config.level, corpora) if ranks.main else (None, [], None)
+        )
+        vocab = Vocabularies.from_json(ranks.share(vocab.to_json() if vocab else None))
+        if ranks.main:
+            work.mkdir(parents=True, exist_ok=True)
+            (work / "vocab.json").write_text(json.dumps(vocab.to_json(), ensure_ascii=False), encoding="utf-8")
         model = make_model(model_config, vocab)
         if vectors is not None:
             if vectors.shape[1] != model_config.word_dim:
@@ -249,25 +256,22 @@ def fit(
     optimizer = make_optimizer(config, model)
 
     history: list[dict] = []
-    best = {"f1": -1.0, "epoch": 0}
+    best: dict = {"f1": -1.0, "epoch": 0}
     best_state = None
     first_epoch = 1
     if state is not None:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
-        history, best = state["history"], state["best"]
-        best_state = state["best_state"]
+        history, best, best_state = state["history"], state["best"], state["best_state"]
         first_epoch = state["epoch"] + 1
         torch.set_rng_state(state["rng"])
         log.info("resumed from %s after epoch %d", checkpoint_path, state["epoch"])
+    trainer = DistributedDataParallel(model) if ranks.world > 1 else model
 
-    def make_bundle() -> bundles.Bundle:
-        return bundles.Bundle(model, vocab, name or out.name, language)
-
-    generator = torch.Generator().manual_seed(config.seed)
+    generator = torch.Generator()
     started = time.perf_counter() - sum(h["seconds"] for h in history)
     for epoch in range(first_epoch, config.epochs + 1):
-        if epoch - best["epoch"] > config.patience and best["epoch"] > 0:
+        if best["epoch"] > 0 and epoch - best["epoch"] > config.patience:
             break
         generator.manual_seed(config.seed * 1000 + epoch)
         for group in optimizer.param_groups:
@@ -276,7 +280,7 @@ def fit(
         epoch_start = time.perf_counter()
         total_loss, seen = 0.0, 0
         bar = tqdm(
-            batches(train_sentences, config.batch_size, generator),
+            ranks.my_share(batches(train_sentences, config.batch_size, generator)),
             desc=f"epoch {epoch}",
             unit="batch",
             disable=not progress,
@@ -285,68 +289,121 @@ def fit(
         for indices in bar:
             chunk = [train_sentences[i] for i in indices]
             batch = vocab.encode([s.tokens for s in chunk], [s.tags for s in chunk]).to(device)
-            loss = model.loss(batch)
+            loss = trainer(batch)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), config.clip)
             optimizer.step()
             total_loss += loss.item() * len(chunk)
             seen += len(chunk)
-            rate = seen / (time.perf_counter() - epoch_start)
-            bar.set_postfix(loss=f"{total_loss / seen:.3f}", sent_s=f"{rate:.0f}")
+            bar.set_postfix(loss=f"{total_loss / seen:.3f}", sent_s=f"{seen / (time.perf_counter() - epoch_start):.0f}")
         train_seconds = time.perf_counter() - epoch_start
+        total_loss, seen = ranks.total(total_loss, seen)
         if not math.isfinite(total_loss):
             raise FloatingPointError(f"epoch {epoch}: the loss became {total_loss}; lower the learning rate")
 
-        model.eval()
-        tagger = Tagger(make_bundle(), device=device, batch_size=256)
-        dev = evaluate(tagger, corpora.dev)
-        test = evaluate(tagger, corpora.test) if corpora.test else None
-        record = {
-            "epoch": epoch,
-            "loss": total_loss / seen,
-            "dev_f1": dev["f1"],
-            "test_f1": test["f1"] if test else None,
-            "lr": optimizer.param_groups[0]["lr"],
-            "train_seconds": round(train_seconds, 1),
-            "sentences_per_second": round(seen / train_seconds, 1),
-            "seconds": round(time.perf_counter() - epoch_start, 1),
-        }
-        history.append(record)
-        improved = dev["f1"] > best["f1"]
-        if improved:
-            best = {"f1": dev["f1"], "epoch": epoch, "dev": dev, "test": test}
-            best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
-        log.info(
-            "epoch %d: loss %.4f, dev F1 %.2f%s%s",
-            epoch,
-            record["loss"],
-            dev["f1"],
-            f", test F1 {test['f1']:.2f}" if test else "",
-            " (best)" if improved else "",
-        )
-        if progress:
-            tqdm.write(
-                f"epoch {epoch}: loss {record['loss']:.4f}  dev F1 {dev['f1']:.2f}"
-                + (f"  test F1 {test['f1']:.2f}" if test else "")
-                + ("  *" if improved else "")
+        if ranks.main:
+            model.eval()
+            tagger = Tagger(bundles.Bundle(model, vocab, name or out.name, language), device=device, batch_size=256)
+            dev = evaluate(tagger, corpora.dev)
+            test = evaluate(tagger, corpora.test) if corpora.test else None
+            history.append(
+                {
+                    "epoch": epoch,
+                    "loss": total_loss / seen,
+                    "dev_f1": dev["f1"],
+                    "test_f1": test["f1"] if test else None,
+                    "lr": optimizer.param_groups[0]["lr"],
+                    "train_seconds": round(train_seconds, 1),
+                    "sentences_per_second": round(seen / train_seconds, 1),
+                    "seconds": round(time.perf_counter() - epoch_start, 1),
+                }
             )
-        _save_atomic(
-            {
-                "model": model.state_dict(),
-                "model_config": model_config.to_dict(),
-                "optimizer": optimizer.state_dict(),
-                "epoch": epoch,
-                "history": history,
-                "best": best,
-                "best_state": best_state,
-                "rng": torch.get_rng_state(),
-            },
-            checkpoint_path,
-        )
+            improved = dev["f1"] > best["f1"]
+            if improved:
+                best = {"f1": dev["f1"], "epoch": epoch, "dev": dev, "test": test}
+                best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+            _report(history[-1], improved, progress)
+            _save_atomic(
+                {
+                    "model": model.state_dict(),
+                    "model_config": model_config.to_dict(),
+                    "optimizer": optimizer.state_dict(),
+                    "epoch": epoch,
+                    "history": history,
+                    "best": best,
+                    "best_state": best_state,
+                    "rng": torch.get_rng_state(),
+                },
+                checkpoint_path,
+            )
+        best = ranks.share(best)  # every rank stops at the same epoch
 
-    total_seconds = time.perf_counter() - started
-    model.load_state_dict(best_state)
+    metrics = {}
+    if ranks.main:
+        model.load_state_dict(best_state)
+        metrics = _package(
+            model,
+            vocab,
+            history,
+            best,
+            out,
+            work,
+            name or out.name,
+            language,
+            config,
+            corpora,
+            train_path,
+            test_path,
+            command,
+            data_terms,
+            device,
+            time.perf_counter() - started,
+        )
+    ranks.barrier()
+    ranks.stop()
+    return metrics
+
+
+def _load_checkpoint(path: Path) -> dict:
+    if not path.is_file():
+        raise FileNotFoundError(f"--resume: no checkpoint at {path}")
+    try:  # weights_only: a checkpoint is data, never code
+        return torch.load(path, weights_only=True, map_location="cpu")
+    except Exception as error:
+        first_line = str(error).strip().splitlines()[0][:200]
+        raise ValueError(f"{path}: not a loadable checkpoint ({first_line})") from None
+
+
+def _report(record: dict, improved: bool, progress: bool) -> None:
+    test = f", test F1 {record['test_f1']:.2f}" if record["test_f1"] is not None else ""
+    line = f"epoch {record['epoch']}: loss {record['loss']:.4f}, dev F1 {record['dev_f1']:.2f}{test}"
+    line += " (best)" if improved else ""
+    if progress:
+        tqdm.write(line)
+    else:
+        log.info(line)
+
+
+def _package(
+    model: NERModel,
+    vocab: Vocabularies,
+    history: list[dict],
+    best: dict,
+    out: Path,
+    work: Path,
+    name: str,
+    language: str,
+    config: TrainConfig,
+    corpora: Corpora,
+    train_path: str,
+    test_path: str | None,
+    command: str,
+    data_terms: str,
+    device: torch.device,
+    seconds: float,
+) -> dict:
+    """Write the model directory: weights of the best epoch, metrics, model card, learning curves."""
     plot = work / "curves.png"
     plot_curves(history, plot)
     train_rates = [h["sentences_per_second"] for h in history]
@@ -355,7 +412,7 @@ def fit(
         "dev": best.get("dev"),
         "test": best.get("test"),
         "epochs_run": len(history),
-        "training_seconds": round(total_seconds, 1),
+        "training_seconds": round(seconds, 1),
         "train_sentences_per_second": round(sum(train_rates) / len(train_rates), 1),
         "history": history,
     }
@@ -372,7 +429,7 @@ def fit(
             "machine": _machine(device),
         },
     }
-    result = bundles.Bundle(model, vocab, name or out.name, language, metrics=metrics, info=info)
+    result = bundles.Bundle(model, vocab, name, language, metrics=metrics, info=info)
     bundles.save(result, out, card=model_card(result), extra_files={"curves.png": plot})
     return metrics
 

@@ -1,0 +1,70 @@
+"""Data-parallel training across processes: ``torchrun --nproc_per_node=N -m ner train ...``.
+
+torchrun sets ``WORLD_SIZE``, ``RANK`` and ``LOCAL_RANK``; the process group uses
+``gloo`` on CPUs and ``nccl`` on GPUs. Every rank walks the same shuffled list
+of length-bucketed batches and takes every ``world``-th one;
+DistributedDataParallel averages the gradients. Rank 0 alone evaluates, writes
+checkpoints and saves the model, and shares its decisions with the others.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import TypeVar
+
+import torch
+import torch.distributed as dist
+
+T = TypeVar("T")
+
+
+@dataclass
+class Distributed:
+    rank: int = 0
+    world: int = 1
+    local_rank: int = 0
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+    @classmethod
+    def start(cls, device: torch.device) -> Distributed:
+        """Join the process group when started by torchrun; a single process otherwise."""
+        world = int(os.environ.get("WORLD_SIZE", "1"))
+        if world <= 1:
+            return cls()
+        rank, local_rank = int(os.environ["RANK"]), int(os.environ.get("LOCAL_RANK", "0"))
+        if not dist.is_initialized():
+            dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
+        return cls(rank, world, local_rank)
+
+    def share(self, value: T) -> T:
+        """Rank 0's ``value`` on every rank."""
+        if self.world == 1:
+            return value
+        box = [value]
+        dist.broadcast_object_list(box, src=0)
+        return box[0]
+
+    def total(self, *values: float) -> list[float]:
+        """Each value summed over all ranks."""
+        if self.world == 1:
+            return list(values)
+        tensor = torch.tensor(values, dtype=torch.float64)
+        dist.all_reduce(tensor)
+        return tensor.tolist()
+
+    def my_share(self, batches: list[T]) -> list[T]:
+        """This rank's batches: every ``world``-th, the same number on every rank."""
+        usable = len(batches) - len(batches) % self.world
+        return batches[self.rank : usable : self.world]
+
+    def barrier(self) -> None:
+        if self.world > 1:
+            dist.barrier()
+
+    def stop(self) -> None:
+        if self.world > 1 and dist.is_initialized():
+            dist.destroy_process_group()
