@@ -99,7 +99,9 @@ def build_parser() -> argparse.ArgumentParser:
     tag.add_argument("--nbest", type=int, default=0, help="also give the k best analyses")
     tag.add_argument("--no-scores", action="store_true", help="skip entity probabilities")
     tag.add_argument("--batch-lines", type=int, default=512, help="lines tagged together")
-    tag.add_argument("--threads", type=int, default=2)
+    tag.add_argument("--threads", type=int, default=2, help="CPU threads in all (shared among workers)")
+    tag.add_argument("--workers", type=int, default=1, help="worker processes")
+    tag.add_argument("--quiet", action="store_true", help="no progress bar")
     tag.set_defaults(run=run_tag)
 
     serve = commands.add_parser("serve", help="start the HTTP service")
@@ -229,18 +231,25 @@ def _lines(files: Sequence[str]) -> Iterator[str]:
 
 
 def run_tag(args: argparse.Namespace) -> int:
-    tagger = _load_tagger(args.model, args.threads)
-    lines = _lines(args.files)
-    while chunk := [line for _, line in zip(range(args.batch_lines), lines)]:
-        for text, analysis in zip(chunk, tagger.analyze(chunk, scores=not args.no_scores, nbest=args.nbest)):
-            record: dict = {"text": text, "entities": [e.to_dict() for e in analysis.entities]}
-            if args.nbest:
-                record["nbest"] = [
-                    {"probability": round(a.probability, 6), "entities": [e.to_dict() for e in a.entities]}
-                    for a in analysis.alternatives
-                ]
-            sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
+    from tqdm import tqdm
+
+    from ner.bulk import tag_lines
+
+    progress = tqdm(unit="line", file=sys.stderr, disable=args.quiet or not sys.stderr.isatty())
+    chunks = tag_lines(
+        args.model,
+        _lines(args.files),
+        workers=args.workers,
+        threads=args.threads,
+        chunk_lines=args.batch_lines,
+        scores=not args.no_scores,
+        nbest=args.nbest,
+    )
+    for chunk in chunks:
+        sys.stdout.write("".join(line + "\n" for line in chunk))
         sys.stdout.flush()
+        progress.update(len(chunk))
+    progress.close()
     return 0
 
 

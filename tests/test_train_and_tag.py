@@ -211,3 +211,36 @@ def test_jsonl_corpus_trains(tmp_path: Path, tiny_config: Path) -> None:
         == 0
     )
     assert Tagger.load(tmp_path / "m").labels == ["LOC", "ORG", "PER"]
+
+
+def test_bulk_tagging_with_workers_keeps_input_order(tiny_model: Path, tmp_path: Path) -> None:
+    lines = [" ".join(t for t, _ in s) for s in synthetic_sentences(150, 21)] + ["", "   "]
+    source = tmp_path / "in.txt"
+    source.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    outputs = []
+    for workers in ("1", "2"):
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "ner",
+                "tag",
+                "--model",
+                str(tiny_model),
+                "--workers",
+                workers,
+                "--threads",
+                "2",
+                "--batch-lines",
+                "16",
+                "--quiet",
+                str(source),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=True,
+        )
+        outputs.append(result.stdout)
+    assert outputs[0] == outputs[1]
+    assert [json.loads(line)["text"] for line in outputs[1].splitlines()] == lines
