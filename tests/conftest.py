@@ -81,6 +81,7 @@ optimizer = "adam"
 lr = 0.01
 lr_decay = 0.0
 threads = 1
+ema_decay = 0.9
 """
 
 
