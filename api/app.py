@@ -22,6 +22,7 @@ from contextlib import asynccontextmanager
 import torch
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from prometheus_client import Counter, Histogram
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -125,6 +126,7 @@ class Guard:
         scope.setdefault("state", {})["request_id"] = request_id
         path = scope["path"]
         status = {"code": 500}
+        body_read = False
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -139,6 +141,7 @@ class Guard:
             else:
                 async with asyncio.timeout(self.settings.request_timeout_s):
                     body = await self._read_body(receive, headers)
+                    body_read = True
                     if body is None:
                         response = error_response(
                             413,
@@ -151,11 +154,13 @@ class Guard:
                     else:
                         await self.app(scope, _replay(body, receive), send_with_id)
         except TimeoutError:
-            if status["code"] == 500:
+            if status["code"] == 500:  # nothing sent yet: say why
+                slow_client = not body_read
                 await error_response(
-                    503,
+                    408 if slow_client else 503,
                     "timeout",
-                    f"request took over {self.settings.request_timeout_s} s",
+                    f"{'the request body' if slow_client else 'the request'} took over "
+                    f"{self.settings.request_timeout_s} s",
                     request_id,
                     limit="request_timeout_s",
                 )(scope, receive, send_with_id)
@@ -238,6 +243,19 @@ def _replay(body: bytes, receive: Receive) -> Receive:
     return replay
 
 
+def _openapi_with_limits(app: FastAPI, settings: Settings) -> dict:
+    """The OpenAPI schema, with this server's configured limits written into the request schema."""
+    if app.openapi_schema is None:
+        schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+        fields = schema["components"]["schemas"]["TagRequest"]["properties"]
+        fields["text"]["maxLength"] = settings.max_chars
+        fields["texts"]["maxItems"] = settings.max_texts
+        fields["texts"]["items"]["maxLength"] = settings.max_chars
+        fields["nbest"]["maximum"] = settings.max_nbest
+        app.openapi_schema = schema
+    return app.openapi_schema
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the service; tests pass their own ``Settings``."""
     settings = settings or Settings()
@@ -267,6 +285,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         default_response_class=SafeJSONResponse,
     )
     app.state.service = state
+    app.openapi = lambda: _openapi_with_limits(app, settings)
     app.include_router(routes)
     app.add_middleware(Guard, settings=settings)
 

@@ -24,7 +24,7 @@ from ner.tagger import Analysis
 
 router = APIRouter()
 PAGE = Path(__file__).resolve().parent / "static" / "index.html"
-ERRORS = {status: {"model": ErrorResponse} for status in (400, 401, 413, 422, 503)}
+ERRORS = {status: {"model": ErrorResponse} for status in (400, 401, 404, 408, 413, 422, 503)}
 
 
 def _service(request: Request):
@@ -58,7 +58,7 @@ async def tag(body: TagRequest, request: Request) -> TagResponse:
     try:
         name = _model_name(service.router, body)
     except UnknownModelError as error:
-        raise _fail(422, "unknown_model", str(error)) from None
+        raise _fail(404, "unknown_model", str(error)) from None
     request.state.model = name
     options = (body.model, body.lang, body.scores or body.min_score > 0, body.tokens, body.nbest)
     analyses = await service.batcher.submit(texts, options)

@@ -2,7 +2,24 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from typing import Annotated
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+# A text must hold something besides whitespace. The characters are listed, not written \S, because
+# Python and JavaScript regular expressions (the server and many schema validators) disagree on \s.
+NOT_ONLY_WHITESPACE = r"[^\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff\x1c-\x1f\x85]"
+Text = Annotated[str, Field(pattern=NOT_ONLY_WHITESPACE)]
+
+
+def _json_integer(value: object) -> object:
+    """JSON Schema's integer: 3 and 3.0 are integers; true and "3" are not."""
+    if isinstance(value, float) and not isinstance(value, bool) and value.is_integer():
+        return int(value)
+    return value
+
+
+JSONInteger = Annotated[int, BeforeValidator(_json_integer)]
 
 EXAMPLE_TEXT = "Angela Merkel met Emmanuel Macron in Paris on Tuesday."
 
@@ -12,31 +29,31 @@ class TagRequest(BaseModel):
 
     model_config = ConfigDict(
         extra="forbid",
+        strict=True,  # the JSON types of the schema, no coercion (false is not 0)
+        regex_engine="python-re",
         json_schema_extra={
+            "oneOf": [{"required": ["text"]}, {"required": ["texts"]}],
             "examples": [
                 {"text": EXAMPLE_TEXT},
                 {"texts": [EXAMPLE_TEXT, "The United Nations is based in New York."], "nbest": 3},
                 {"text": "李明在北京大学工作。", "lang": "auto"},
-            ]
+            ],
         },
     )
 
-    text: str | None = Field(None, description="One text to tag")
-    texts: list[str] | None = Field(None, description="Several texts to tag")
-    model: str | None = Field(None, description="A model name from /models; default: chosen by `lang`")
+    text: Text = Field(None, description="One text to tag (give this or `texts`)")  # type: ignore[assignment]
+    texts: list[Text] = Field(None, min_length=1, description="Several texts to tag")  # type: ignore[assignment]
+    model: str = Field(None, description="A model name from /models; default: chosen by `lang`")  # type: ignore[assignment]
     lang: str = Field("auto", description='"auto" picks the model by the script of each sentence; or "en", "zh"')
     tokens: bool = Field(False, description="Also return the tokens with offsets and tags")
     scores: bool = Field(True, description="Give each entity its probability under the model")
-    nbest: int = Field(0, ge=0, description="Also return the n most probable analyses of each text")
+    nbest: JSONInteger = Field(0, ge=0, description="Also return the n most probable analyses of each text")
     min_score: float = Field(0.0, ge=0.0, le=1.0, description="Leave out entities less probable than this")
 
     @model_validator(mode="after")
     def _one_of_text_or_texts(self) -> TagRequest:
         if (self.text is None) == (self.texts is None):
             raise ValueError('give exactly one of "text" or "texts"')
-        for text in self.all_texts():
-            if not text.strip():
-                raise ValueError("texts must not be empty or only whitespace")
         return self
 
     def all_texts(self) -> list[str]:

@@ -2,9 +2,9 @@
 
 Starts ``ner serve`` on a free loopback port, then N clients, each on its own
 keep-alive connection, post one sentence (about 20 tokens, from CoNLL-2003
-eng.testb) per request back to back for a fixed time. The client is a few
-lines of asyncio over raw sockets, so that it takes little of the CPU the
-server needs.
+eng.testb) per request back to back for a fixed time. The client
+(:mod:`benchmarks.loadgen`) is raw asyncio sockets, so that it takes little
+of the CPU the server needs.
 
     python -m benchmarks.load [--seconds 10] [--clients 1 8 32] [--json out.json]
 """
@@ -20,6 +20,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+from benchmarks.loadgen import post_json, run_clients
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "conll2003_en"
@@ -58,62 +60,22 @@ def start_server(port: int, batching: bool, threads: int, models: list[str]) -> 
     raise RuntimeError("server did not become ready")
 
 
-def request_bytes(text: str) -> bytes:
-    body = json.dumps({"text": text}).encode()
-    head = (
-        f"POST /tag HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-        f"Content-Length: {len(body)}\r\n\r\n"
-    ).encode()
-    return head + body
-
-
-async def client(
-    port: int, requests: list[bytes], offset: int, until: float, latencies: list[float], failures: list[int]
-) -> None:
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    index = offset
-    try:
-        while time.perf_counter() < until:
-            payload = requests[index % len(requests)]
-            index += 1
-            started = time.perf_counter()
-            writer.write(payload)
-            status_line = await reader.readline()
-            length = 0
-            while (line := await reader.readline()) not in (b"\r\n", b""):
-                if line.lower().startswith(b"content-length:"):
-                    length = int(line.split(b":")[1])
-            await reader.readexactly(length)
-            if b" 200 " not in status_line:
-                failures.append(1)
-            latencies.append(time.perf_counter() - started)
-    finally:
-        writer.close()
-
-
 async def drive(port: int, requests: list[bytes], clients: int, seconds: float) -> dict:
-    latencies: list[float] = []
-    failures: list[int] = []
-    warmup = time.perf_counter() + 1.0
-    await asyncio.gather(*(client(port, requests, i * 17, warmup, [], []) for i in range(clients)))
-    started = time.perf_counter()
-    until = started + seconds
-    await asyncio.gather(*(client(port, requests, i * 17, until, latencies, failures) for i in range(clients)))
-    elapsed = time.perf_counter() - started
-    latencies.sort()
+    await run_clients(port, requests, clients, 1.0)  # warm up
+    stats = await run_clients(port, requests, clients, seconds)
     return {
         "clients": clients,
-        "sentences_per_second": round(len(latencies) / elapsed, 1),
-        "p50_ms": round(1000 * latencies[len(latencies) // 2], 2),
-        "p99_ms": round(1000 * latencies[int(len(latencies) * 0.99)], 2),
-        "requests": len(latencies),
-        "errors": len(failures),
+        "sentences_per_second": round(len(stats.latencies) / stats.elapsed, 1),
+        "p50_ms": round(1000 * stats.percentile(0.5), 2),
+        "p99_ms": round(1000 * stats.percentile(0.99), 2),
+        "requests": len(stats.latencies),
+        "errors": sum(n for status, n in stats.statuses.items() if status != 200) + stats.connection_errors,
     }
 
 
 def run(models: list[str], clients: list[int], seconds: float, threads: int) -> dict:
     texts = sentences_of_about(20)
-    requests = [request_bytes(t) for t in texts]
+    requests = [post_json("/tag", {"text": t}) for t in texts]
     results: dict = {
         "seconds_per_point": seconds,
         "threads": threads,

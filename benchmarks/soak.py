@@ -1,0 +1,114 @@
+"""Soak: 64 clients for 60 s on loopback, mixing valid, oversized and malformed requests.
+
+Checks what a service taking text from anyone must hold under load: no 5xx,
+no dropped connections, resident memory flat after warm-up, and the event
+loop responsive (``/health`` p99, probed every 50 ms during the load).
+
+    python -m benchmarks.soak [--seconds 60] [--clients 64] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import threading
+import time
+from pathlib import Path
+
+from benchmarks.load import free_port, start_server
+from benchmarks.loadgen import get, poll, post, post_json, run_clients
+
+ROOT = Path(__file__).resolve().parents[1]
+MAX_CHARS = 5000
+
+
+def mixed_requests() -> list[bytes]:
+    """Seven valid requests for every oversized, malformed or mistyped one."""
+    valid = [post_json("/tag", {"text": f"Angela Merkel met Emmanuel Macron in Paris on day {i}."}) for i in range(7)]
+    return [
+        *valid,
+        post_json("/tag", {"text": "x" * (MAX_CHARS + 1)}),  # over max_chars: 422
+        post("/tag", b'{"text": "unterminated'),  # malformed JSON: 400
+        *valid,
+        post_json("/tag", {"texts": "not a list"}),  # wrong type: 422
+        post_json("/tag", {"text": "   "}),  # empty: 422
+        *valid,
+        post_json("/tag", {"text": "ok", "model": "missing"}),  # unknown model: 422
+    ]
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def soak(models: list[str], seconds: float, clients: int, threads: int = 2) -> dict:
+    import os
+
+    os.environ["NER_MAX_CHARS"] = str(MAX_CHARS)
+    port = free_port()
+    server = start_server(port, True, threads, models)
+    samples: list[tuple[float, float]] = []
+    stop = threading.Event()
+
+    def sample_memory() -> None:
+        started = time.perf_counter()
+        while not stop.wait(0.5):
+            samples.append((time.perf_counter() - started, rss_mb(server.pid)))
+
+    sampler = threading.Thread(target=sample_memory, daemon=True)
+    sampler.start()
+
+    async def drive() -> tuple:
+        until = time.perf_counter() + seconds
+        return await asyncio.gather(
+            run_clients(port, mixed_requests(), clients, seconds), poll(port, get("/health"), 0.05, until)
+        )
+
+    try:
+        load, health = asyncio.run(drive())
+    finally:
+        stop.set()
+        sampler.join()
+        server.terminate()
+        server.wait(timeout=30)
+    warm = [mb for t, mb in samples if t >= seconds * 0.25]
+    statuses = {str(k): v for k, v in sorted(load.statuses.items())}
+    return {
+        "seconds": seconds,
+        "clients": clients,
+        "requests": len(load.latencies),
+        "requests_per_second": round(len(load.latencies) / load.elapsed, 1),
+        "statuses": statuses,
+        "server_errors": sum(n for status, n in load.statuses.items() if status >= 500),
+        "connection_errors": load.connection_errors,
+        "rss_mb_after_warmup": round(warm[0], 1) if warm else None,
+        "rss_mb_end": round(warm[-1], 1) if warm else None,
+        "rss_growth_percent": round(100 * (warm[-1] - warm[0]) / warm[0], 2) if warm else None,
+        "health_p50_ms": round(1000 * health.percentile(0.5), 2),
+        "health_p99_ms": round(1000 * health.percentile(0.99), 2),
+        "health_probes": len(health.latencies),
+        "p99_ms": round(1000 * load.percentile(0.99), 2),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", action="append", dest="models")
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--clients", type=int, default=64)
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    results = soak(args.models or [str(ROOT / "models" / "en-conll03")], args.seconds, args.clients)
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=1))
+    print(json.dumps(results, indent=1))
+    sys.exit(0 if results["server_errors"] == 0 and results["connection_errors"] == 0 else 1)
+
+
+if __name__ == "__main__":
+    main()

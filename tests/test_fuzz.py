@@ -1,0 +1,45 @@
+"""API fuzzing with schemathesis against the service's own OpenAPI schema, on the real server."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from .server import running_server
+
+pytestmark = pytest.mark.slow
+
+
+def test_no_5xx_and_no_schema_violations_over_1000_requests(tiny_model: Path, tmp_path: Path) -> None:
+    cli = shutil.which("schemathesis") or str(Path(sys.executable).parent / "schemathesis")
+    if not Path(cli).exists():
+        pytest.skip("schemathesis is not installed")
+    with running_server([tiny_model], tmp_path / "server.log", max_chars=2000) as url:
+        result = subprocess.run(
+            [
+                cli,
+                "run",
+                f"{url}/openapi.json",
+                "--checks",
+                "all",
+                "--max-examples",
+                "1000",
+                "--seed",
+                "1",
+                "--request-timeout",
+                "30",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-5000:]
+    generated = int(re.search(r"(\d+) generated", output).group(1))
+    assert generated >= 1000, output[-2000:]
+    assert " 5xx" not in output.split("SUMMARY")[-1] or "failed" not in output.split("SUMMARY")[-1]

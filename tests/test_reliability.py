@@ -1,0 +1,168 @@
+"""Faults and load: slow clients, timeouts, graceful shutdown, a bad model among good ones, kill -9 in training."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from .conftest import synthetic_sentences, write_conll
+from .server import free_port, running_server, wait_ready
+
+TEXT = "John Smith visited Berlin on Monday."
+
+
+def slow_post(port: int, body: bytes, delay: float) -> bytes:
+    """POST /tag sending the body one byte at a time, ``delay`` seconds apart; returns the raw answer."""
+    with socket.create_connection(("127.0.0.1", port), timeout=60) as connection:
+        connection.sendall(
+            f"POST /tag HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n".encode()
+        )
+        for byte in body:
+            try:
+                connection.sendall(bytes([byte]))
+            except OSError:
+                break
+            time.sleep(delay)
+        return connection.recv(65536)
+
+
+def test_slow_clients_do_not_block_others_and_time_out(tiny_model: Path, tmp_path: Path) -> None:
+    with running_server([tiny_model], tmp_path / "log", request_timeout_s=2) as url:
+        port = int(url.rsplit(":", 1)[1])
+        body = b'{"text": "John Smith visited Berlin on Monday."}'
+        answers: list[bytes] = []
+        slow = [threading.Thread(target=lambda: answers.append(slow_post(port, body, 0.1))) for _ in range(8)]
+        for thread in slow:
+            thread.start()
+        time.sleep(0.3)
+        started = time.perf_counter()
+        for _ in range(20):  # others are served promptly meanwhile
+            assert httpx.post(f"{url}/tag", json={"text": TEXT}, timeout=5).status_code == 200
+        assert time.perf_counter() - started < 5
+        for thread in slow:
+            thread.join()
+        assert len(answers) == 8
+        assert all(answer.startswith(b"HTTP/1.1 408") for answer in answers), answers[0][:200]
+        assert b"request_timeout_s" in answers[0]
+
+
+def test_graceful_shutdown_finishes_in_flight_requests(tiny_model: Path, tmp_path: Path) -> None:
+    port = free_port()
+    log = tmp_path / "log"
+    env = {**os.environ, "NER_THREADS": "1"}
+    with open(log, "wb") as output:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "ner", "serve", "--model", str(tiny_model), "--port", str(port)],
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_ready(url, server, log)
+        big = {"texts": [TEXT * 40] * 40}  # takes a while to tag
+        results: list[httpx.Response | Exception] = []
+
+        def call() -> None:
+            try:
+                results.append(httpx.post(f"{url}/tag", json=big, timeout=60))
+            except Exception as error:  # recorded and asserted on below
+                results.append(error)
+
+        in_flight = [threading.Thread(target=call) for _ in range(4)]
+        for thread in in_flight:
+            thread.start()
+        time.sleep(0.3)
+        server.send_signal(signal.SIGTERM)
+        time.sleep(0.3)
+        with pytest.raises(httpx.TransportError):  # new connections are refused
+            httpx.post(f"{url}/tag", json={"text": TEXT}, timeout=2)
+        for thread in in_flight:
+            thread.join()
+        assert server.wait(timeout=60) == 0
+        assert all(isinstance(r, httpx.Response) and r.status_code == 200 for r in results), results
+        assert all(len(r.json()["results"]) == 40 for r in results)
+    finally:
+        if server.poll() is None:
+            server.kill()
+
+
+def test_a_damaged_model_is_skipped_and_the_others_served(tiny_model: Path, tmp_path: Path) -> None:
+    damaged = tmp_path / "damaged"
+    shutil.copytree(tiny_model, damaged)
+    (damaged / "vocab.json").write_text("{}")
+    with running_server([damaged, tiny_model], tmp_path / "log") as url:
+        assert httpx.get(f"{url}/ready").json()["models"] == ["tiny-en"]
+        assert httpx.post(f"{url}/tag", json={"text": TEXT}).status_code == 200
+    assert "vocab.json" in (tmp_path / "log").read_text() and "checksum" in (tmp_path / "log").read_text()
+
+
+def test_no_usable_model_refuses_to_start(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "ner", "serve", "--model", str(tmp_path), "--port", str(free_port())],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "manifest.json" in result.stderr and "no usable model" in result.stderr
+
+
+def test_kill_9_during_training_then_resume_gives_the_unbroken_result(tiny_config: Path, tmp_path: Path) -> None:
+    train = write_conll(tmp_path / "train.conll", synthetic_sentences(600, 31))
+    dev = write_conll(tmp_path / "dev.conll", synthetic_sentences(60, 32))
+
+    def command(out: str, *extra: str) -> list[str]:
+        return [
+            sys.executable,
+            "-m",
+            "ner",
+            "train",
+            "--train",
+            str(train),
+            "--dev",
+            str(dev),
+            "--out",
+            str(tmp_path / out),
+            "--config",
+            str(tiny_config),
+            "--epochs",
+            "6",
+            "--patience",
+            "10",
+            "--quiet",
+            *extra,
+        ]
+
+    subprocess.run(command("unbroken"), check=True, capture_output=True, timeout=300)
+    checkpoint = tmp_path / "broken.training" / "checkpoint.pt"
+    victim = subprocess.Popen(command("broken"), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:  # kill it somewhere after its second checkpoint
+        if checkpoint.exists() and torch.load(checkpoint, weights_only=True)["epoch"] >= 2:
+            break
+        time.sleep(0.05)
+    time.sleep(0.15)
+    victim.send_signal(signal.SIGKILL)
+    victim.wait()
+    state = torch.load(checkpoint, weights_only=True)  # the last good checkpoint is intact
+    assert 2 <= state["epoch"] < 6
+    assert not (tmp_path / "broken").exists()
+    subprocess.run(command("broken", "--resume"), check=True, capture_output=True, timeout=300)
+    unbroken = load_file(tmp_path / "unbroken" / "weights.safetensors")
+    resumed = load_file(tmp_path / "broken" / "weights.safetensors")
+    for name, tensor in unbroken.items():
+        assert torch.equal(tensor, resumed[name]), name
