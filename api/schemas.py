@@ -2,24 +2,46 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, model_validator
+from pydantic.types import Strict
 
 # A text must hold something besides whitespace. The characters are listed, not written \S, because
 # Python and JavaScript regular expressions (the server and many schema validators) disagree on \s.
 NOT_ONLY_WHITESPACE = r"[^\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff\x1c-\x1f\x85]"
-Text = Annotated[str, Field(pattern=NOT_ONLY_WHITESPACE)]
+_VISIBLE = re.compile(NOT_ONLY_WHITESPACE)
+
+
+def _not_only_whitespace(text: str) -> str:
+    if not _VISIBLE.search(text):
+        raise ValueError("must not be empty or only whitespace")
+    return text
+
+
+# Checked in Python rather than by pydantic's pattern, which refuses lone surrogates.
+Text = Annotated[str, AfterValidator(_not_only_whitespace), Field(json_schema_extra={"pattern": NOT_ONLY_WHITESPACE})]
 
 
 def _json_integer(value: object) -> object:
     """JSON Schema's integer: 3 and 3.0 are integers; true and "3" are not."""
-    if isinstance(value, float) and not isinstance(value, bool) and value.is_integer():
+    if isinstance(value, float) and value.is_integer():
         return int(value)
     return value
 
 
-JSONInteger = Annotated[int, BeforeValidator(_json_integer)]
+def _json_number(value: object) -> object:
+    """JSON Schema's number: 1 and 0.5 are numbers; false and "0.5" are not."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("must be a number")
+    return float(value)
+
+
+# The JSON types of the schema exactly, without coercion (false is not 0, "1" is not 1); strings stay
+# lax so that lone surrogates escaped in JSON reach the tagger instead of failing validation.
+JSONInteger = Annotated[int, BeforeValidator(_json_integer), Strict()]
+JSONNumber = Annotated[float, BeforeValidator(_json_number)]
 
 EXAMPLE_TEXT = "Angela Merkel met Emmanuel Macron in Paris on Tuesday."
 
@@ -29,8 +51,6 @@ class TagRequest(BaseModel):
 
     model_config = ConfigDict(
         extra="forbid",
-        strict=True,  # the JSON types of the schema, no coercion (false is not 0)
-        regex_engine="python-re",
         json_schema_extra={
             "oneOf": [{"required": ["text"]}, {"required": ["texts"]}],
             "examples": [
@@ -45,10 +65,10 @@ class TagRequest(BaseModel):
     texts: list[Text] = Field(None, min_length=1, description="Several texts to tag")  # type: ignore[assignment]
     model: str = Field(None, description="A model name from /models; default: chosen by `lang`")  # type: ignore[assignment]
     lang: str = Field("auto", description='"auto" picks the model by the script of each sentence; or "en", "zh"')
-    tokens: bool = Field(False, description="Also return the tokens with offsets and tags")
-    scores: bool = Field(True, description="Give each entity its probability under the model")
+    tokens: StrictBool = Field(False, description="Also return the tokens with offsets and tags")
+    scores: StrictBool = Field(True, description="Give each entity its probability under the model")
     nbest: JSONInteger = Field(0, ge=0, description="Also return the n most probable analyses of each text")
-    min_score: float = Field(0.0, ge=0.0, le=1.0, description="Leave out entities less probable than this")
+    min_score: JSONNumber = Field(0.0, ge=0.0, le=1.0, description="Leave out entities less probable than this")
 
     @model_validator(mode="after")
     def _one_of_text_or_texts(self) -> TagRequest:
