@@ -14,7 +14,10 @@ OUT = ROOT / ".cache" / "bench"
 
 STEPS = [
     ("speed", ["-m", "benchmarks.speed"]),
+    ("calibration", ["-m", "benchmarks.calibration"]),
     ("load", ["-m", "benchmarks.load"]),
+    ("soak", ["-m", "benchmarks.soak"]),
+    ("scaling", ["-m", "benchmarks.scaling"]),
 ]
 
 

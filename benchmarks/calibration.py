@@ -1,0 +1,88 @@
+"""Calibration of entity scores and the cost of scores and n-best, for the default English model.
+
+- Expected calibration error (10 bins) of entity scores on CoNLL-2003 dev
+  (eng.testa) and test (eng.testb), with the shipped temperature and at
+  temperature 1, and a reliability diagram (``docs/reliability-diagram.png``).
+- Time to tag eng.testb without scores, with scores (the default) and with
+  5-best, best of several passes, side by side.
+
+    python -m benchmarks.calibration [--model models/en-conll03] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import torch
+
+from ner import Tagger
+from ner.calibration import entity_confidences, expected_calibration_error, reliability_diagram
+from ner.corpus import read_conll
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data" / "conll2003_en"
+
+
+def best_seconds(function, repeats: int = 3) -> float:
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - started)
+    return min(times)
+
+
+def run(model: Path, diagram: Path, threads: int) -> dict:
+    torch.set_num_threads(threads)
+    tagger = Tagger.load(model)
+    dev = read_conll(DATA / "eng.testa")[0]
+    test = read_conll(DATA / "eng.testb")[0]
+    results: dict = {"model": str(model), "temperature": tagger.bundle.temperature}
+    curves = {}
+    for name, sentences in (("dev", dev), ("test", test)):
+        for temperature, key in ((1.0, "T=1"), (tagger.bundle.temperature, "shipped")):
+            scores, correct = entity_confidences(tagger, sentences, temperature)
+            results[f"{name}_ece_{key}"] = round(expected_calibration_error(scores, correct), 4)
+            results[f"{name}_entities"] = len(scores)
+            results[f"{name}_mean_score_{key}"] = round(sum(scores) / len(scores), 4)
+            results[f"{name}_accuracy"] = round(sum(correct) / len(correct), 4)
+            if key == "shipped" or temperature == 1.0:
+                curves[f"{name}, T={temperature:g}"] = (scores, correct)
+    diagram.parent.mkdir(parents=True, exist_ok=True)
+    reliability_diagram(curves, diagram)
+    results["diagram"] = str(diagram.relative_to(ROOT)) if diagram.is_relative_to(ROOT) else str(diagram)
+
+    texts = [" ".join(s.tokens) for s in test]
+    tagger.tag_batch(texts[:200])
+    plain = best_seconds(lambda: tagger.analyze(texts, scores=False))
+    scored = best_seconds(lambda: tagger.analyze(texts, scores=True))
+    nbest = best_seconds(lambda: tagger.analyze(texts, scores=True, nbest=5))
+    results["cost"] = {
+        "texts": len(texts),
+        "seconds_no_scores": round(plain, 3),
+        "seconds_scores": round(scored, 3),
+        "seconds_scores_and_5best": round(nbest, 3),
+        "scores_slowdown_percent": round(100 * (scored / plain - 1), 1),
+        "nbest5_slowdown_percent": round(100 * (nbest / plain - 1), 1),
+    }
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", type=Path, default=ROOT / "models" / "en-conll03")
+    parser.add_argument("--diagram", type=Path, default=ROOT / "docs" / "reliability-diagram.png")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    results = run(args.model, args.diagram, args.threads)
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=1))
+    print(json.dumps(results, indent=1))
+
+
+if __name__ == "__main__":
+    main()
