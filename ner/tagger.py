@@ -115,9 +115,13 @@ class Tagger:
         self.char_level = self.vocab.level == "char"
         self.max_sentence_tokens = max_sentence_tokens or (200 if self.char_level else 150)
         self.tags = self.vocab.tags.itos
-        labels = bundle.labels
+        self._labels = labels = bundle.labels
         self._label_index = {label: i for i, label in enumerate(labels)}
         self.span_tags = crf.SpanTags.from_tags(self.tags, labels)
+        # Per tag id: does it open an entity, close one, and of which label (index into labels)?
+        self._opens = torch.tensor([t[0] in "BS" for t in self.tags], device=self.device)
+        self._closes = torch.tensor([t[0] in "ES" for t in self.tags], device=self.device)
+        self._label_of = torch.tensor([self._label_index.get(t[2:], 0) for t in self.tags], device=self.device)
 
     @classmethod
     def load(cls, path: str | Path, device: str = "cpu", **options: object) -> Tagger:
@@ -134,7 +138,7 @@ class Tagger:
 
     @property
     def labels(self) -> list[str]:
-        return self.bundle.labels
+        return self._labels
 
     # -- public API ---------------------------------------------------------------
 
@@ -163,7 +167,7 @@ class Tagger:
             for piece in split_sentences(text, self.tokenize(text), self.max_sentence_tokens):
                 owners.append(index)
                 sentences.append(piece)
-        predictions = self.predict([[t.text for t in s] for s in sentences], scores=scores, nbest=nbest)
+        predictions = self.predict([[t.text for t in s] for s in sentences], scores=scores, nbest=nbest, tags=tokens)
         analyses = [Analysis([]) for _ in texts]
         alternatives: list[list[list[tuple[float, list[Entity]]]]] = [[] for _ in texts]
         for owner, sentence, prediction in zip(owners, sentences, predictions):
@@ -187,13 +191,16 @@ class Tagger:
         """BIOES tags for pre-tokenized sentences (evaluation on a corpus)."""
         return [p.tags for p in self.predict(sentences)]
 
-    def predict(self, sentences: Sequence[Sequence[str]], scores: bool = False, nbest: int = 0) -> list[Prediction]:
-        """Tags, spans, span probabilities and n-best of pre-tokenized sentences, in length-sorted batches."""
+    def predict(
+        self, sentences: Sequence[Sequence[str]], scores: bool = False, nbest: int = 0, tags: bool = True
+    ) -> list[Prediction]:
+        """Spans (and tags, span probabilities, n-best) of pre-tokenized sentences, in length-sorted batches."""
         out: list[Prediction | None] = [None] * len(sentences)
         order = sorted(range(len(sentences)), key=lambda i: len(sentences[i]))
         for begin in range(0, len(order), self.batch_size):
             indices = order[begin : begin + self.batch_size]
-            for i, prediction in zip(indices, self._predict_batch([sentences[i] for i in indices], scores, nbest)):
+            chunk = [sentences[i] for i in indices]
+            for i, prediction in zip(indices, self._predict_batch(chunk, scores, nbest, tags)):
                 out[i] = prediction
         return out  # type: ignore[return-value]
 
@@ -205,13 +212,19 @@ class Tagger:
         return (emissions / temperature, *self.model.crf_parameters(temperature))
 
     @torch.inference_mode()
-    def _predict_batch(self, sentences: Sequence[Sequence[str]], scores: bool, nbest: int) -> list[Prediction]:
+    def _predict_batch(
+        self, sentences: Sequence[Sequence[str]], scores: bool, nbest: int, tags: bool
+    ) -> list[Prediction]:
         batch = self.vocab.encode(sentences).to(self.device)
         emissions = self.model.emissions(batch)
         mask = batch.mask
-        paths = self._decode(emissions, mask).tolist()
-        tag_lists = [[self.tags[t] for t in path[: len(s)]] for s, path in zip(sentences, paths)]
-        predictions = [Prediction(tags, tags_to_spans(tags)) for tags in tag_lists]
+        paths = self._decode(emissions, mask)
+        predictions = [Prediction([], []) for _ in sentences]
+        for row, start, end, label in self._spans(paths, mask):
+            predictions[row].spans.append(Span(start, end, self._labels[label]))
+        if tags:
+            for prediction, path, sentence in zip(predictions, paths.tolist(), sentences):
+                prediction.tags = [self.tags[t] for t in path[: len(sentence)]]
         if not (scores or nbest):
             return predictions
         scaled, start, moves, end = self.crf_scores(emissions)
@@ -238,6 +251,20 @@ class Tagger:
                         spans = tags_to_spans([self.tags[t] for t in path[: len(sentence)]])
                         prediction.alternatives.append((log_p, spans))
         return predictions
+
+    def _spans(self, paths: torch.Tensor, mask: torch.Tensor) -> list[tuple[int, int, int, int]]:
+        """``(sentence, start, end, label index)`` of every entity in valid BIOES ``paths`` ``(B, T)``.
+
+        In a valid path entities open at ``B``/``S`` and close at ``E``/``S``, in order, so
+        pairing the i-th opening with the i-th closing (row-major) gives the spans without
+        a Python loop over tokens.
+        """
+        opens = self._opens[paths] & mask
+        closes = self._closes[paths] & mask
+        rows, starts = opens.nonzero(as_tuple=True)
+        _, ends = closes.nonzero(as_tuple=True)
+        labels = self._label_of[paths[rows, starts]]
+        return list(zip(rows.tolist(), starts.tolist(), (ends + 1).tolist(), labels.tolist()))
 
     def _decode(self, emissions: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Best paths ``(B, T)`` under the constrained CRF, with the chosen decoder."""

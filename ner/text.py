@@ -58,6 +58,8 @@ _SENTENCE_END = frozenset({".", "!", "?", "。", "！", "？", "…", "...", "�
 # ... followed by any of these, which stay with the sentence that ended.
 _CLOSERS = frozenset({'"', "'", ")", "]", "”", "’", "」", "』", "）", "》"})
 _PARAGRAPH_BREAK = re.compile(r"\n[^\S\n]*\n")
+# Where a sentence too long for the model is best cut.
+_CLAUSE_END = frozenset({",", "，", "、", ";", "；", ":", "："})
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,13 +111,16 @@ def split_sentences(text: str, tokens: list[Token], max_tokens: int = 150) -> li
     sentences: list[list[Token]] = []
     current: list[Token] = []
     ended = False
+    breaks = [m.end() for m in _PARAGRAPH_BREAK.finditer(text)]
+    next_break = 0
     for token in tokens:
-        if current:
-            gap = text[current[-1].end : token.start]
-            if _PARAGRAPH_BREAK.search(gap) or (ended and token.text not in _CLOSERS and not token.text[0].islower()):
-                sentences.append(current)
-                current = []
-                ended = False
+        paragraph = False
+        while next_break < len(breaks) and breaks[next_break] <= token.start:
+            paragraph, next_break = True, next_break + 1
+        if current and (paragraph or (ended and token.text not in _CLOSERS and not token.text[0].islower())):
+            sentences.append(current)
+            current = []
+            ended = False
         current.append(token)
         if token.text in _SENTENCE_END:
             ended = True
@@ -132,7 +137,7 @@ def _cut(sentence: list[Token], max_tokens: int) -> list[list[Token]]:
     while len(sentence) > max_tokens:
         cut = max_tokens
         for i in range(max_tokens - 1, max_tokens // 2, -1):
-            if sentence[i].text in {",", "，", "、", ";", "；", ":", "："}:
+            if sentence[i].text in _CLAUSE_END:
                 cut = i + 1
                 break
         pieces.append(sentence[:cut])
