@@ -43,7 +43,7 @@ LATENCY = Histogram(
     ["endpoint"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
-ERRORS = Counter("ner_errors_total", "Requests answered with an error", ["endpoint", "type"])
+ERRORS = Counter("ner_errors_total", "Requests answered with an error status", ["endpoint", "status"])
 OPEN_PATHS = frozenset({"/health", "/ready", "/", "/favicon.ico"})
 
 
@@ -70,10 +70,11 @@ class ServiceState:
             except Exception as error:  # a bad model must not take the others down
                 self.load_errors[path] = str(error)
                 log.error(json.dumps({"event": "model_failed", "path": path, "error": str(error)}))
-        if taggers:
+        try:
             self.router = Router(taggers, self.settings.default_model)
-        else:
-            log.critical(json.dumps({"event": "no_models", "errors": self.load_errors}))
+        except (ValueError, KeyError) as error:  # no models, or an unknown default
+            self.load_errors["router"] = str(error)
+            log.critical(json.dumps({"event": "no_service", "error": str(error), "errors": self.load_errors}))
 
     def analyze(self, texts: list[str], options: tuple) -> list:
         model, lang, scores, tokens, nbest = options
