@@ -60,6 +60,7 @@ class TrainConfig:
     dev_every: int = 20  # without a dev file: every n-th training sentence is held out as dev
     min_bigram_count: int = 1
     ema_decay: float = 0.0  # > 0: evaluate and keep an exponential moving average of the weights
+    align_unseen: bool = False  # after training, map pretrained vectors of unseen words (kept if dev improves)
     language: str = "auto"  # "en", "zh", ...; "auto" guesses from the script of the corpus
 
     @classmethod
@@ -351,6 +352,8 @@ def fit(
     metrics = {}
     if ranks.main:
         model.load_state_dict(best_state)
+        if config.align_unseen and config.pretrained and not config.freeze_embeddings:
+            best = _align_if_better(model, vocab, corpora, config, best, name or out.name, language, device)
         metrics = _package(
             model,
             vocab,
@@ -414,6 +417,51 @@ class WeightAverage:
                 parameter.copy_(raw[name])
 
 
+@torch.no_grad()
+def align_unseen_vectors(model: NERModel, vocab: Vocabularies, seen: set[str], pretrained: str) -> int:
+    """Move the pretrained vectors of words never seen in training to where training moved the others.
+
+    Fine-tuning shifts the vectors of the training words; words met only in dev, test or the
+    pretrained vocabulary keep their original vectors, in a space the network no longer
+    expects. An affine map from pretrained to trained vectors, fitted by least squares on the
+    seen words, carries the unseen ones along. Returns the number of words moved.
+    """
+    words, vectors = load_vectors(pretrained, wanted=set(vocab.words.itos))
+    rows = torch.tensor(vocab.words.encode(words))
+    original = torch.cat([torch.from_numpy(vectors), torch.ones(len(words), 1)], dim=1)
+    is_seen = torch.tensor([w in seen for w in words])
+    embedding = model.word_embed.weight
+    mapping = torch.linalg.lstsq(original[is_seen], embedding[rows[is_seen]]).solution
+    embedding[rows[~is_seen]] = original[~is_seen] @ mapping
+    return int((~is_seen).sum())
+
+
+def _align_if_better(
+    model: NERModel,
+    vocab: Vocabularies,
+    corpora: Corpora,
+    config: TrainConfig,
+    best: dict,
+    name: str,
+    language: str,
+    device: torch.device,
+) -> dict:
+    """Apply :func:`align_unseen_vectors` to the best model and keep it if dev F1 does not drop."""
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    seen = {t.lower() for s in corpora.train for t in s.tokens}
+    moved = align_unseen_vectors(model, vocab, seen, config.pretrained)
+    tagger = Tagger(bundles.Bundle(model, vocab, name, language), device=device, batch_size=256)
+    dev = evaluate(tagger, corpora.dev)
+    report = {"words_moved": moved, "dev_f1_before": best["f1"], "dev_f1_after": dev["f1"]}
+    if dev["f1"] >= best["f1"]:
+        test = evaluate(tagger, corpora.test) if corpora.test else None
+        log.info("aligned %d unseen word vectors: dev F1 %.2f -> %.2f (kept)", moved, best["f1"], dev["f1"])
+        return {**best, "f1": dev["f1"], "dev": dev, "test": test, "aligned_unseen": {**report, "kept": True}}
+    model.load_state_dict(before)
+    log.info("aligned %d unseen word vectors: dev F1 %.2f -> %.2f (not kept)", moved, best["f1"], dev["f1"])
+    return {**best, "aligned_unseen": {**report, "kept": False}}
+
+
 def _load_checkpoint(path: Path) -> dict:
     if not path.is_file():
         raise FileNotFoundError(f"--resume: no checkpoint at {path}")
@@ -465,6 +513,8 @@ def _package(
         "train_sentences_per_second": round(sum(train_rates) / len(train_rates), 1),
         "history": history,
     }
+    if "aligned_unseen" in best:
+        metrics["aligned_unseen"] = best["aligned_unseen"]
     info = {
         "version": "1.0.0",
         "created": time.strftime("%Y-%m-%d"),

@@ -244,3 +244,88 @@ def test_bulk_tagging_with_workers_keeps_input_order(tiny_model: Path, tmp_path:
         outputs.append(result.stdout)
     assert outputs[0] == outputs[1]
     assert [json.loads(line)["text"] for line in outputs[1].splitlines()] == lines
+
+
+def test_align_unseen_vectors_carries_unseen_words_along_the_fitted_map() -> None:
+    from ner.features import Vocabularies
+    from ner.model import ModelConfig
+    from ner.train import align_unseen_vectors, make_model
+    from ner.vocab import load_vectors
+
+    words, vectors = load_vectors(
+        "glove-6b-50d",
+        wanted={
+            "the",
+            "paris",
+            "berlin",
+            "city",
+            "river",
+            "of",
+            "and",
+            "london",
+            "tokyo",
+            "germany",
+            "france",
+            "bank",
+            "news",
+            "year",
+            "said",
+            "john",
+            "smith",
+            "market",
+            "team",
+            "game",
+            "government",
+            "first",
+            "world",
+            "week",
+            "new",
+            "one",
+            "two",
+            "three",
+            "four",
+            "five",
+            "six",
+            "seven",
+            "eight",
+            "nine",
+            "ten",
+            "lima",
+            "oslo",
+            "cairo",
+            "week",
+            "day",
+            "night",
+            "water",
+            "fire",
+            "earth",
+            "air",
+            "gold",
+            "iron",
+            "stone",
+            "wood",
+            "glass",
+            "paper",
+            "light",
+            "dark",
+            "red",
+            "blue",
+            "green",
+            "white",
+            "black",
+        },
+    )
+    vocab = Vocabularies.build("word", [words], [["O"] * len(words)], extra_words=words)
+    model = make_model(ModelConfig(word_dim=50), vocab)
+    rows = torch.tensor(vocab.words.encode(words))
+    original = torch.from_numpy(vectors)
+    unseen = {"paris", "lima"}
+    trained = original * 2 + 1  # what training did to every seen word
+    with torch.no_grad():
+        for i, word in enumerate(words):
+            model.word_embed.weight[rows[i]] = original[i] if word in unseen else trained[i]
+    moved = align_unseen_vectors(model, vocab, set(words) - unseen, "glove-6b-50d")
+    assert moved == 2
+    weights = model.word_embed.weight.detach()
+    for i, word in enumerate(words):
+        assert torch.allclose(weights[rows[i]], trained[i], atol=1e-3), word
