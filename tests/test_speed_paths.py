@@ -1,0 +1,56 @@
+"""Every speed path returns what the plain path returns: bucketing, TorchScript Viterbi, pytorch-crf, int8."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ner import Tagger
+
+from .conftest import shared_data, shipped_model, synthetic_sentences
+
+TEXTS = [" ".join(t for t, _ in s) for s in synthetic_sentences(120, 41)]
+
+
+def spans(tagger: Tagger, texts: list[str]) -> list[list[tuple[int, int, str]]]:
+    return [[(e.start, e.end, e.label) for e in entities] for entities in tagger.tag_batch(texts, scores=False)]
+
+
+@pytest.mark.parametrize("decoder", ["scripted", "torchcrf"])
+def test_decoders_agree_with_the_plain_viterbi(tiny_model: Path, decoder: str) -> None:
+    assert spans(Tagger.load(tiny_model, decoder=decoder), TEXTS) == spans(Tagger.load(tiny_model), TEXTS)
+
+
+@pytest.mark.parametrize("batch_size", [1, 7, 1000])
+def test_bucketed_batches_of_any_size_agree(tiny_model: Path, batch_size: int) -> None:
+    plain = spans(Tagger.load(tiny_model, batch_size=128), TEXTS)
+    assert spans(Tagger.load(tiny_model, batch_size=batch_size), TEXTS) == plain
+
+
+def test_quantized_agrees_on_a_fixed_sample(tiny_model: Path) -> None:
+    plain = spans(Tagger.load(tiny_model), TEXTS)
+    quantized = spans(Tagger.load(tiny_model, quantize=True), TEXTS)
+    same = sum(a == b for a, b in zip(plain, quantized))
+    assert same >= 0.95 * len(TEXTS)
+
+
+def test_unknown_decoder_is_refused(tiny_model: Path) -> None:
+    with pytest.raises(ValueError, match="decoder"):
+        Tagger.load(tiny_model, decoder="fast")
+
+
+@pytest.mark.slow
+def test_shipped_model_speed_paths_on_conll_test() -> None:
+    """On real text: TorchScript and pytorch-crf decoding give identical entities; int8 costs little F1."""
+    from ner.corpus import read_conll
+    from ner.train import evaluate
+
+    model = shipped_model("en-conll03")
+    sentences = read_conll(shared_data("conll2003_en", "eng.testb"))[0]
+    texts = [" ".join(s.tokens) for s in sentences[:600]]
+    plain = Tagger.load(model)
+    assert spans(Tagger.load(model, decoder="scripted"), texts) == spans(plain, texts)
+    assert spans(Tagger.load(model, decoder="torchcrf"), texts[:200]) == spans(plain, texts[:200])
+    difference = evaluate(plain, sentences)["f1"] - evaluate(Tagger.load(model, quantize=True), sentences)["f1"]
+    assert abs(difference) < 1.0, difference
