@@ -96,23 +96,47 @@ def forward_backward(
     transitions: torch.Tensor,
     end: torch.Tensor,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Log-space forward and backward scores: ``alpha``, ``beta`` ``(B, T, K)`` and ``log_z`` ``(B,)``.
+    """Forward and backward log-scores: ``alpha``, ``beta`` ``(B, T, K)`` and ``log_z`` ``(B,)``.
 
     ``alpha[b, t, k]`` is the log-sum of scores of all prefixes ending in tag ``k``
     at ``t`` (its emission included); ``beta[b, t, k]`` the log-sum of all
-    continuations after tag ``k`` at ``t`` (the end score included).
+    continuations after tag ``k`` at ``t`` (the end score included); forbidden
+    states are ``-inf``. The recursions run on probabilities rescaled at every
+    step, with the scales kept in log space: a small matrix product per step
+    instead of a log-sum-exp over ``(B, K, K)``. They run (and return) in float64:
+    no reachable state underflows even when a forbidden one scores far higher,
+    and large log-scores keep their precision.
     """
+    emissions, start, transitions, end = (x.double() for x in (emissions, start, transitions, end))
     batch, steps, k = emissions.shape
-    alphas = [start + emissions[:, 0]]
+    top = transitions.max()
+    moves = (transitions - top).exp()  # (K, K), forbidden moves exactly 0
+    shift = emissions.max(dim=2, keepdim=True).values  # (B, T, 1)
+    weights = (emissions - shift).exp()  # (B, T, K)
+    first = start + emissions[:, 0]
+    scale = first.max(dim=1, keepdim=True).values
+    alpha = (first - scale).exp()
+    alphas = [alpha.log() + scale]
     for t in range(1, steps):
-        step = torch.logsumexp(alphas[-1].unsqueeze(2) + transitions, dim=1) + emissions[:, t]
-        alphas.append(torch.where(mask[:, t].unsqueeze(1), step, alphas[-1]))
+        step = (alpha @ moves) * weights[:, t]
+        total = step.sum(dim=1, keepdim=True)
+        live = mask[:, t].unsqueeze(1)
+        alpha = torch.where(live, step / total, alpha)
+        scale = torch.where(live, scale + shift[:, t] + top + total.log(), scale)
+        alphas.append(alpha.log() + scale)
     log_z = torch.logsumexp(alphas[-1] + end, dim=1)
-    betas = [end.expand(batch, k)]
+    end_top = end.max()
+    last_beta = (end - end_top).exp().expand(batch, k)
+    last_scale = end_top.expand(batch, 1)
+    beta, scale = last_beta, last_scale
+    betas = [beta.log() + scale]
     for t in range(steps - 2, -1, -1):
-        after = (emissions[:, t + 1] + betas[-1]).unsqueeze(1)
-        step = torch.logsumexp(transitions + after, dim=2)
-        betas.append(torch.where(mask[:, t + 1].unsqueeze(1), step, end.expand(batch, k)))
+        step = (beta * weights[:, t + 1]) @ moves.T
+        total = step.sum(dim=1, keepdim=True)
+        live = mask[:, t + 1].unsqueeze(1)  # else t is the last token: only the end score follows
+        beta = torch.where(live, step / total, last_beta)
+        scale = torch.where(live, scale + shift[:, t + 1] + top + total.log(), last_scale)
+        betas.append(beta.log() + scale)
     betas.reverse()
     return torch.stack(alphas, dim=1), torch.stack(betas, dim=1), log_z
 
@@ -126,7 +150,7 @@ def marginals(
 ) -> torch.Tensor:
     """Per-token tag probabilities ``(B, T, K)`` (zero on padding)."""
     alpha, beta, log_z = forward_backward(emissions, mask, start, transitions, end)
-    return (alpha + beta - log_z[:, None, None]).exp() * mask.unsqueeze(2)
+    return ((alpha + beta - log_z[:, None, None]).exp() * mask.unsqueeze(2)).to(emissions.dtype)
 
 
 @dataclass(frozen=True)

@@ -235,3 +235,16 @@ def test_bioes_constraints_shape_and_examples() -> None:
     assert end[index["E-PER"]] and end[index["S-PER"]] and not end[index["B-PER"]]
     assert moves[index["B-PER"], index["I-PER"]] and not moves[index["B-PER"], index["I-LOC"]]
     assert not moves[index["O"], index["I-PER"]] and moves[index["E-PER"], index["B-LOC"]]
+
+
+def test_marginals_stay_finite_when_forbidden_tags_score_far_higher() -> None:
+    k = len(TAGS)
+    emissions = torch.zeros(2, 6, k)
+    emissions[:, :, 2] = 300.0  # I-PER, forbidden after the start and after O, scores 300 everywhere
+    mask = torch.ones(2, 6, dtype=torch.bool)
+    mask[1, 3:] = False
+    start, moves, end = constrained(TAGS, *(t.float() for t in random_crf(k, 5)))
+    probabilities = crf.marginals(emissions, mask, start, moves, end)
+    assert torch.isfinite(probabilities).all()
+    assert torch.allclose(probabilities[0].sum(1), torch.ones(6), atol=1e-5)
+    assert torch.allclose(probabilities[1, :3].sum(1), torch.ones(3), atol=1e-5)
