@@ -31,7 +31,7 @@ from ner.metrics import entity_scores
 from ner.model import ModelConfig, NERModel
 from ner.tagger import Tagger
 from ner.text import cjk_ratio
-from ner.vocab import load_vectors
+from ner.vocab import GLOVE_PACKAGE, load_vectors
 
 log = logging.getLogger("ner.train")
 CHECKPOINT = "checkpoint.pt"
@@ -43,9 +43,9 @@ class TrainConfig:
 
     epochs: int = 50
     batch_size: int = 32
-    optimizer: str = "sgd"  # "sgd" (with momentum) or "adam"
-    lr: float = 0.015
-    momentum: float = 0.9
+    optimizer: str = "adam"  # "adam" or "sgd" (with momentum)
+    lr: float = 0.002
+    momentum: float = 0.9  # sgd only
     lr_decay: float = 0.05  # lr at epoch e is lr / (1 + lr_decay * e)
     weight_decay: float = 0.0
     clip: float = 5.0
@@ -53,13 +53,13 @@ class TrainConfig:
     seed: int = 1
     threads: int = 2
     device: str = "cpu"
-    pretrained: str | None = None  # "glove-6b-50d" or a GloVe/word2vec text file
+    pretrained: str | None = "auto"  # "glove-6b-50d", a GloVe/word2vec file, "none", or "auto" (GloVe for English)
     pretrained_top: int = 50_000  # keep this many most frequent pretrained words beyond those in the data
     freeze_embeddings: bool = False
     max_length: int = 0  # split training sentences longer than this (0: by level, 250 chars / no limit)
     dev_every: int = 20  # without a dev file: every n-th training sentence is held out as dev
     min_bigram_count: int = 1
-    ema_decay: float = 0.0  # > 0: evaluate and keep an exponential moving average of the weights
+    ema_decay: float = 0.999  # > 0: evaluate and keep an exponential moving average of the weights
     align_unseen: bool = False  # after training, map pretrained vectors of unseen words (kept if dev improves)
     language: str = "auto"  # "en", "zh", ...; "auto" guesses from the script of the corpus
 
@@ -227,6 +227,11 @@ def fit(
     language = config.language if config.language != "auto" else ("zh" if ratio > 0.5 else "en")
     model_config = model_config or ModelConfig(level="char" if language in ("zh", "ja") else "word")
     max_length = config.max_length or (250 if model_config.level == "char" else 0)
+    if config.pretrained == "auto":  # the 50-d GloVe vectors fit an English word model of 50 dimensions
+        english_words = language == "en" and model_config.level == "word" and model_config.word_dim == 50
+        config.pretrained = GLOVE_PACKAGE if english_words else None
+    elif config.pretrained in ("", "none"):
+        config.pretrained = None
     train_sentences = split_long(corpora.train, max_length)
 
     checkpoint_path = work / CHECKPOINT
