@@ -65,8 +65,11 @@ class ServiceState:
         taggers = []
         for path in self.settings.models:
             try:
-                taggers.append(Tagger.load(path))
-                log.info(json.dumps({"event": "model_loaded", "path": path, "name": taggers[-1].name}))
+                tagger = Tagger.load(path)
+                if any(t.name == tagger.name for t in taggers):
+                    raise ValueError(f"another model is already named {tagger.name!r}")
+                taggers.append(tagger)
+                log.info(json.dumps({"event": "model_loaded", "path": path, "name": tagger.name}))
             except Exception as error:  # a bad model must not take the others down
                 self.load_errors[path] = str(error)
                 log.error(json.dumps({"event": "model_failed", "path": path, "error": str(error)}))

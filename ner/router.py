@@ -31,6 +31,9 @@ class Router:
     def __init__(self, taggers: Sequence[Tagger], default: str | None = None) -> None:
         if not taggers:
             raise ValueError("no models to serve")
+        names = [t.name for t in taggers]
+        if len(set(names)) != len(names):
+            raise ValueError(f"two models share a name: {sorted(names)}")
         self.taggers = {t.name: t for t in taggers}
         if default is not None and default not in self.taggers:
             raise UnknownModelError(f"default model {default!r} is not among {sorted(self.taggers)}")
