@@ -266,11 +266,13 @@ def fit(
     best: dict = {"f1": -1.0, "epoch": 0}
     best_state = None
     first_epoch = 1
+    commands = [command]  # with --resume: every command that contributed, in order
     if state is not None:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         history, best, best_state = state["history"], state["best"], state["best_state"]
         first_epoch = state["epoch"] + 1
+        commands = [*state.get("commands", []), command]
         torch.set_rng_state(state["rng"])
         log.info("resumed from %s after epoch %d", checkpoint_path, state["epoch"])
     trainer = DistributedDataParallel(model) if ranks.world > 1 else model
@@ -349,6 +351,7 @@ def fit(
                     "rng": torch.get_rng_state(),
                     "ema": average.state,
                     "ema_steps": average.steps,
+                    "commands": commands,
                 },
                 checkpoint_path,
             )
@@ -372,7 +375,7 @@ def fit(
             corpora,
             train_path,
             test_path,
-            command,
+            commands,
             data_terms,
             device,
             time.perf_counter() - started,
@@ -500,7 +503,7 @@ def _package(
     corpora: Corpora,
     train_path: str,
     test_path: str | None,
-    command: str,
+    commands: list[str],
     data_terms: str,
     device: torch.device,
     seconds: float,
@@ -528,7 +531,7 @@ def _package(
             "train": str(train_path),
             "dev": corpora.dev_note,
             "test": str(test_path) if test_path else None,
-            "command": command,
+            "commands": commands,
             "config": asdict(config),
             "machine": _machine(device),
         },
@@ -619,7 +622,7 @@ Per type ({"test" if m.get("test") else "dev"}):
 
 ## How it was made
 ```
-{training.get("command") or "(not recorded)"}
+{chr(10).join(training.get("commands") or ["(not recorded)"])}
 ```
 Network: `{json.dumps(bundle.model.config.to_dict())}`
 
