@@ -4,7 +4,8 @@ A :class:`Batch` of ``B`` sentences padded to ``T`` tokens holds
 
 - ``words``   ``(B, T)``  word ids (lower-cased words; characters at the char level)
 - ``casing``  ``(B, T)``  casing class ids (:data:`ner.vocab.CASINGS`)
-- ``chars``   ``(B, T, L)`` character ids of each word, word level only
+- ``chars``   ``(U, L)``  character ids of the ``U`` distinct words of the batch (row 0: padding), word level only
+- ``char_index`` ``(B, T)`` the row of ``chars`` that spells each token
 - ``bigrams`` ``(B, T, 2)`` ids of the bigrams ending and starting at each character, char level only
 - ``mask``    ``(B, T)``  True on real tokens
 - ``tags``    ``(B, T)``  gold tag ids, when known
@@ -15,7 +16,7 @@ from __future__ import annotations
 import itertools
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 import torch
@@ -29,12 +30,15 @@ class Batch:
     casing: torch.Tensor
     mask: torch.Tensor
     chars: torch.Tensor | None = None
+    char_index: torch.Tensor | None = None
     bigrams: torch.Tensor | None = None
     tags: torch.Tensor | None = None
 
     def to(self, device: torch.device | str) -> Batch:
-        move = lambda t: None if t is None else t.to(device, non_blocking=True)  # noqa: E731
-        return Batch(*(move(getattr(self, f)) for f in ("words", "casing", "mask", "chars", "bigrams", "tags")))
+        def move(tensor: torch.Tensor | None) -> torch.Tensor | None:
+            return None if tensor is None else tensor.to(device, non_blocking=True)
+
+        return Batch(*(move(getattr(self, f.name)) for f in fields(self)))
 
     @property
     def lengths(self) -> torch.Tensor:
@@ -136,20 +140,28 @@ class Vocabularies:
         features = [self._features(token) for token in tokens]
         words = padded([f[0] for f in features])
         case = padded([f[1] for f in features])
-        chars = bigram_ids = tag_ids = None
+        chars = char_index = bigram_ids = tag_ids = None
         if self.level == "word":
-            spellings = [f[2] for f in features]
+            # Each distinct token is spelled once: frequent words cost the character encoder nothing more.
+            rows_of: dict[str, int] = {}
+            spellings: list[tuple[int, ...]] = []
+            index = []
+            for token, feature in zip(tokens, features):
+                row = rows_of.get(token)
+                if row is None:
+                    row = rows_of[token] = len(spellings) + 1
+                    spellings.append(feature[2])
+                index.append(row)
+            char_index = padded(index)
             longest = max((len(s) for s in spellings), default=1) or 1
-            flat = torch.zeros(len(tokens), longest, dtype=torch.long)
-            if tokens:
+            chars = torch.zeros(len(spellings) + 1, longest, dtype=torch.long)
+            if spellings:
                 counts = np.fromiter((len(s) for s in spellings), dtype=np.int64, count=len(spellings))
-                rows = np.repeat(np.arange(len(tokens)), counts)
+                rows = np.repeat(np.arange(1, len(spellings) + 1), counts)
                 cols = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
-                flat[torch.from_numpy(rows), torch.from_numpy(cols)] = torch.as_tensor(
+                chars[torch.from_numpy(rows), torch.from_numpy(cols)] = torch.as_tensor(
                     list(itertools.chain.from_iterable(spellings)), dtype=torch.long
                 )
-            chars = torch.zeros(len(sentences), width, longest, dtype=torch.long)
-            chars[mask] = flat
         else:
             pairs = [_both_bigrams(sentence) for sentence in sentences]
             left = self.bigrams.encode(b for p, s in zip(pairs, sentences) for b in p[: len(s)])
@@ -157,7 +169,7 @@ class Vocabularies:
             bigram_ids = torch.stack([padded(left), padded(right)], dim=2)
         if tags is not None:
             tag_ids = padded(self.tags.encode(t for sentence_tags in tags for t in sentence_tags))
-        return Batch(words, case, mask, chars, bigram_ids, tag_ids)
+        return Batch(words, case, mask, chars, char_index, bigram_ids, tag_ids)
 
     def _features(self, token: str) -> tuple[int, int, tuple[int, ...]]:
         """``(word id, casing id, character ids)`` of a token string, cached."""

@@ -10,7 +10,7 @@ Python code points into the original string, end exclusive, so
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 # Hiragana, Katakana, CJK ideographs (with extensions), CJK compatibility ideographs,
 # CJK symbols and punctuation, and fullwidth forms: one token per character.
@@ -32,6 +32,11 @@ _ABBREVIATIONS = (
 _TOKEN = re.compile(
     "|".join(
         [
+            # Fast paths for the commonest tokens, first so that most positions match at once: a plain
+            # ASCII word or number that nothing else could extend, and punctuation that starts nothing else.
+            rf"[A-Za-z]+(?![^\W_]|[.'’&$:{_MARKS}-])",
+            rf"[0-9]+(?![^\W_]|[.,:/=$Ms{_MARKS}-])",
+            rf"[,;!?()\[\]{{}}\"](?![{_MARKS}])",
             rf"[{_CJK}]",  # one CJK character
             r"https?://[^\s<>\"]+[^\s<>\".,;:!?)\]]",  # a URL
             r"(?:[A-Za-z]\.){2,}",  # U.S., a.m., U.N.
@@ -62,8 +67,7 @@ _PARAGRAPH_BREAK = re.compile(r"\n[^\S\n]*\n")
 _CLAUSE_END = frozenset({",", "，", "、", ";", "；", ":", "："})
 
 
-@dataclass(frozen=True, slots=True)
-class Token:
+class Token(NamedTuple):
     """One token: its text and its ``[start, end)`` character offsets in the source."""
 
     text: str
@@ -73,7 +77,7 @@ class Token:
 
 def tokenize(text: str) -> list[Token]:
     """Split ``text`` into tokens with character offsets."""
-    return [Token(m.group(), m.start(), m.end()) for m in _TOKEN.finditer(text)]
+    return [Token(m.group(), *m.span()) for m in _TOKEN.finditer(text)]
 
 
 _CHARACTER = re.compile(rf"[^\s{_MARKS}][{_MARKS}]*|[{_MARKS}]+")
@@ -84,7 +88,7 @@ def tokenize_chars(text: str) -> list[Token]:
 
     The tokenizer of character-level (Chinese) models.
     """
-    return [Token(m.group(), m.start(), m.end()) for m in _CHARACTER.finditer(text)]
+    return [Token(m.group(), *m.span()) for m in _CHARACTER.finditer(text)]
 
 
 def is_cjk(char: str) -> bool:

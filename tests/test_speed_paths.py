@@ -17,9 +17,18 @@ def spans(tagger: Tagger, texts: list[str]) -> list[list[tuple[int, int, str]]]:
     return [[(e.start, e.end, e.label) for e in entities] for entities in tagger.tag_batch(texts, scores=False)]
 
 
-@pytest.mark.parametrize("decoder", ["scripted", "torchcrf"])
-def test_decoders_agree_with_the_plain_viterbi(tiny_model: Path, decoder: str) -> None:
-    assert spans(Tagger.load(tiny_model, decoder=decoder), TEXTS) == spans(Tagger.load(tiny_model), TEXTS)
+def test_pytorch_crf_decoding_agrees_with_our_viterbi(tiny_model: Path) -> None:
+    assert spans(Tagger.load(tiny_model, decoder="torchcrf"), TEXTS) == spans(Tagger.load(tiny_model), TEXTS)
+
+
+def test_compiled_scores_equal_plain_ones(tiny_model: Path) -> None:
+    compiled = Tagger.load(tiny_model).tag_batch(TEXTS)
+    plain = Tagger.load(tiny_model, compiled=False).tag_batch(TEXTS)
+    assert [(e.start, e.end, e.label) for t in compiled for e in t] == [
+        (e.start, e.end, e.label) for t in plain for e in t
+    ]
+    for a, b in zip((e for t in compiled for e in t), (e for t in plain for e in t)):
+        assert a.score == pytest.approx(b.score, abs=1e-6)
 
 
 @pytest.mark.parametrize("batch_size", [1, 7, 1000])
@@ -42,7 +51,7 @@ def test_unknown_decoder_is_refused(tiny_model: Path) -> None:
 
 @pytest.mark.slow
 def test_shipped_model_speed_paths_on_conll_test() -> None:
-    """On real text: TorchScript and pytorch-crf decoding give identical entities; int8 costs little F1."""
+    """On real text: compiled scores and pytorch-crf decoding agree with the plain path; int8 costs little F1."""
     from ner.corpus import read_conll
     from ner.train import evaluate
 
@@ -50,7 +59,9 @@ def test_shipped_model_speed_paths_on_conll_test() -> None:
     sentences = read_conll(shared_data("conll2003_en", "eng.testb"))[0]
     texts = [" ".join(s.tokens) for s in sentences[:600]]
     plain = Tagger.load(model)
-    assert spans(Tagger.load(model, decoder="scripted"), texts) == spans(plain, texts)
+    compiled_scores = [e.score for t in plain.tag_batch(texts) for e in t]
+    plain_scores = [e.score for t in Tagger.load(model, compiled=False).tag_batch(texts) for e in t]
+    assert compiled_scores == pytest.approx(plain_scores, abs=1e-6)
     assert spans(Tagger.load(model, decoder="torchcrf"), texts[:200]) == spans(plain, texts[:200])
     difference = evaluate(plain, sentences)["f1"] - evaluate(Tagger.load(model, quantize=True), sentences)["f1"]
     assert abs(difference) < 1.0, difference
