@@ -6,6 +6,7 @@ A :class:`Batch` of ``B`` sentences padded to ``T`` tokens holds
 - ``casing``  ``(B, T)``  casing class ids (:data:`ner.vocab.CASINGS`)
 - ``chars``   ``(U, L)``  character ids of the ``U`` distinct words of the batch (row 0: padding), word level only
 - ``char_index`` ``(B, T)`` the row of ``chars`` that spells each token
+- ``char_keys`` the token strings of rows 1.. of ``chars`` (lets a model reuse what it computed before)
 - ``bigrams`` ``(B, T, 2)`` ids of the bigrams ending and starting at each character, char level only
 - ``mask``    ``(B, T)``  True on real tokens
 - ``tags``    ``(B, T)``  gold tag ids, when known
@@ -33,10 +34,11 @@ class Batch:
     char_index: torch.Tensor | None = None
     bigrams: torch.Tensor | None = None
     tags: torch.Tensor | None = None
+    char_keys: list[str] | None = None
 
     def to(self, device: torch.device | str) -> Batch:
-        def move(tensor: torch.Tensor | None) -> torch.Tensor | None:
-            return None if tensor is None else tensor.to(device, non_blocking=True)
+        def move(value: object) -> object:
+            return value.to(device, non_blocking=True) if isinstance(value, torch.Tensor) else value
 
         return Batch(*(move(getattr(self, f.name)) for f in fields(self)))
 
@@ -131,8 +133,10 @@ class Vocabularies:
         mask = torch.arange(width).unsqueeze(0) < lengths.unsqueeze(1)
         tokens = [token for sentence in sentences for token in sentence]
 
-        def padded(values: Sequence[int], *trailing: int) -> torch.Tensor:
-            out = torch.zeros(len(sentences), width, *trailing, dtype=torch.long)
+        def padded(values: Sequence[int]) -> torch.Tensor:
+            if len(sentences) == 1 and len(values) == width:  # nothing to pad
+                return torch.tensor([values], dtype=torch.long).view(1, width)
+            out = torch.zeros(len(sentences), width, dtype=torch.long)
             if values:
                 out[mask] = torch.as_tensor(values, dtype=torch.long)
             return out
@@ -169,7 +173,8 @@ class Vocabularies:
             bigram_ids = torch.stack([padded(left), padded(right)], dim=2)
         if tags is not None:
             tag_ids = padded(self.tags.encode(t for sentence_tags in tags for t in sentence_tags))
-        return Batch(words, case, mask, chars, char_index, bigram_ids, tag_ids)
+        keys = list(rows_of) if self.level == "word" else None
+        return Batch(words, case, mask, chars, char_index, bigram_ids, tag_ids, keys)
 
     def _features(self, token: str) -> tuple[int, int, tuple[int, ...]]:
         """``(word id, casing id, character ids)`` of a token string, cached."""

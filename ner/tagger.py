@@ -19,15 +19,17 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import torch
 from torchcrf import CRF
 
 from ner import bundle as bundles
-from ner import crf
+from ner import crf, crf_numpy
 from ner.corpus import Span, tags_to_spans
 from ner.text import Token, split_sentences, tokenize, tokenize_chars
 
 DECODERS = frozenset({"viterbi", "torchcrf"})
+SMALL_BATCH = 4  # up to this many sentences, CRF inference runs in NumPy (measured faster)
 
 
 @contextlib.contextmanager
@@ -131,6 +133,7 @@ class Tagger:
                 )
         self.decoder = decoder
         self.forward_backward = crf.compiled_forward_backward() if compiled else crf.forward_backward
+        self._crf_cache: dict[str, tuple] = {}
         self.vocab = bundle.vocab
         self.device = torch.device(device)
         self.batch_size = batch_size
@@ -141,9 +144,9 @@ class Tagger:
         self._label_index = {label: i for i, label in enumerate(labels)}
         self.span_tags = crf.SpanTags.from_tags(self.tags, labels)
         # Per tag id: does it open an entity, close one, and of which label (index into labels)?
-        self._opens = torch.tensor([t[0] in "BS" for t in self.tags], device=self.device)
-        self._closes = torch.tensor([t[0] in "ES" for t in self.tags], device=self.device)
-        self._label_of = torch.tensor([self._label_index.get(t[2:], 0) for t in self.tags], device=self.device)
+        self._opens = np.array([t[0] in "BS" for t in self.tags])
+        self._closes = np.array([t[0] in "ES" for t in self.tags])
+        self._label_of = np.array([self._label_index.get(t[2:], 0) for t in self.tags])
 
     @classmethod
     def load(cls, path: str | Path, device: str = "cpu", **options: object) -> Tagger:
@@ -242,30 +245,25 @@ class Tagger:
         batch = self.vocab.encode(sentences).to(self.device)
         emissions = self.model.emissions(batch)
         mask = batch.mask
-        paths = self._decode(emissions, mask)
+        # One or a few sentences: NumPy's per-step cost is lower than a tensor operation's.
+        small = len(sentences) <= SMALL_BATCH and emissions.device.type == "cpu"
+        paths = self._decode(emissions, mask, small)
         predictions = [Prediction([], []) for _ in sentences]
-        for row, start, end, label in self._spans(paths, mask):
+        for row, start, end, label in self._spans(paths, mask.cpu().numpy()):
             predictions[row].spans.append(Span(start, end, self._labels[label]))
         if tags:
             for prediction, path, sentence in zip(predictions, paths.tolist(), sentences):
                 prediction.tags = [self.tags[t] for t in path[: len(sentence)]]
-        if not (scores or nbest):
-            return predictions
-        scaled, start, moves, end = self.crf_scores(emissions)
-        alpha, beta, log_z = self.forward_backward(scaled, mask, start, moves, end)
         if scores:
-            rows = [
-                (i, sp.start, sp.end, self._label_index[sp.label]) for i, p in enumerate(predictions) for sp in p.spans
-            ]
-            if rows:
-                log_p = crf.span_log_probs(
-                    scaled, alpha, beta, log_z, moves, torch.tensor(rows, device=self.device), self.span_tags
-                )
-                probabilities = iter(log_p.exp().clamp(0.0, 1.0).tolist())
+            rows = [(i, s.start, s.end, self._label_index[s.label]) for i, p in enumerate(predictions) for s in p.spans]
+            probabilities = iter(self._span_probabilities(emissions, mask, rows, small))
             for prediction in predictions:
-                prediction.scores = [next(probabilities) for _ in prediction.spans] if prediction.spans else []
+                prediction.scores = [next(probabilities) for _ in prediction.spans]
         if nbest:
+            scaled = emissions / self.bundle.temperature
+            start, moves, end = self._crf_scores(calibrated=True)
             k_paths, k_scores = crf.nbest(scaled, mask, start, moves, end, nbest)
+            log_z = self.forward_backward(scaled, mask, start, moves, end)[2]
             log_probs = (k_scores - log_z.unsqueeze(1)).tolist()
             for prediction, sentence, candidates, candidate_log_probs in zip(
                 predictions, sentences, k_paths.tolist(), log_probs
@@ -276,33 +274,61 @@ class Tagger:
                         prediction.alternatives.append((log_p, spans))
         return predictions
 
-    def _spans(self, paths: torch.Tensor, mask: torch.Tensor) -> list[tuple[int, int, int, int]]:
+    def _crf_scores(self, calibrated: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The constrained CRF scores (divided by the temperature when ``calibrated``), computed once."""
+        key = "calibrated" if calibrated else "raw"
+        if key not in self._crf_cache:
+            with torch.inference_mode():
+                self._crf_cache[key] = self.model.crf_parameters(self.bundle.temperature if calibrated else 1.0)
+                self._crf_cache[key + "-numpy"] = tuple(t.cpu().numpy() for t in self._crf_cache[key])
+        return self._crf_cache[key]
+
+    def _span_probabilities(
+        self, emissions: torch.Tensor, mask: torch.Tensor, rows: list[tuple[int, int, int, int]], small: bool
+    ) -> list[float]:
+        """Probability of each ``(sentence, start, end, label index)`` span, with calibrated scores."""
+        if not rows:
+            return []
+        scaled = emissions / self.bundle.temperature
+        start, moves, end = self._crf_scores(calibrated=True)
+        if small:
+            start, moves, end = self._crf_cache["calibrated-numpy"]
+            arrays = (scaled.numpy(), mask.numpy(), start, moves, end)
+            alpha, beta, log_z = crf_numpy.forward_backward(*arrays)
+            log_p = crf_numpy.span_log_probs(arrays[0], alpha, beta, log_z, moves, np.array(rows), self.span_tags)
+            return np.exp(log_p).clip(0.0, 1.0).tolist()
+        alpha, beta, log_z = self.forward_backward(scaled, mask, start, moves, end)
+        spans = torch.tensor(rows, device=emissions.device)
+        log_p = crf.span_log_probs(scaled, alpha, beta, log_z, moves, spans, self.span_tags)
+        return log_p.exp().clamp(0.0, 1.0).tolist()
+
+    def _spans(self, paths: np.ndarray, mask: np.ndarray) -> list[tuple[int, int, int, int]]:
         """``(sentence, start, end, label index)`` of every entity in valid BIOES ``paths`` ``(B, T)``.
 
         In a valid path entities open at ``B``/``S`` and close at ``E``/``S``, in order, so
         pairing the i-th opening with the i-th closing (row-major) gives the spans without
         a Python loop over tokens.
         """
-        opens = self._opens[paths] & mask
-        closes = self._closes[paths] & mask
-        rows, starts = opens.nonzero(as_tuple=True)
-        _, ends = closes.nonzero(as_tuple=True)
+        rows, starts = np.nonzero(self._opens[paths] & mask)
+        _, ends = np.nonzero(self._closes[paths] & mask)
         labels = self._label_of[paths[rows, starts]]
         return list(zip(rows.tolist(), starts.tolist(), (ends + 1).tolist(), labels.tolist()))
 
-    def _decode(self, emissions: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    def _decode(self, emissions: torch.Tensor, mask: torch.Tensor, small: bool) -> np.ndarray:
         """Best paths ``(B, T)`` under the constrained CRF, with the chosen decoder."""
-        start, moves, end = self.model.crf_parameters()
+        start, moves, end = self._crf_scores(calibrated=False)
         if self.decoder == "torchcrf":
             reference = CRF(moves.shape[0], batch_first=True).to(emissions.device)
             reference.start_transitions.data = start
             reference.transitions.data = moves
             reference.end_transitions.data = end
-            paths = torch.zeros(mask.shape, dtype=torch.long)
+            paths = np.zeros(mask.shape, dtype=np.int64)
             for i, path in enumerate(reference.decode(emissions, mask)):
-                paths[i, : len(path)] = torch.tensor(path)
+                paths[i, : len(path)] = path
             return paths
-        return crf.viterbi(emissions, mask, start, moves, end)[0].cpu()
+        if small:
+            return crf_numpy.viterbi(emissions.numpy(), mask.numpy(), *self._crf_cache["raw-numpy"])
+        return crf.viterbi(emissions, mask, start, moves, end)[0].cpu().numpy()
 
 
 def _entities(text: str, tokens: list[Token], spans: list[Span], span_scores: list[float] | None) -> list[Entity]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import math
 
+import numpy as np
 import pytest
 import torch
 from torchcrf import CRF
@@ -248,3 +249,35 @@ def test_marginals_stay_finite_when_forbidden_tags_score_far_higher() -> None:
     assert torch.isfinite(probabilities).all()
     assert torch.allclose(probabilities[0].sum(1), torch.ones(6), atol=1e-5)
     assert torch.allclose(probabilities[1, :3].sum(1), torch.ones(3), atol=1e-5)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_numpy_backend_matches_the_tensor_one(seed: int) -> None:
+    """The small-batch NumPy inference gives the same paths and probabilities (checked by brute force above)."""
+    from ner import crf_numpy
+
+    k = len(TAGS)
+    emissions, mask = random_batch(6, 9, k, seed)
+    start, moves, end = constrained(TAGS, *random_crf(k, seed + 60))
+    emissions, start, moves, end = (x.float() for x in (emissions, start, moves, end))
+    arrays = [x.numpy() for x in (emissions, mask, start, moves, end)]
+    paths, _ = crf.viterbi(emissions, mask, start, moves, end)
+    assert np.array_equal(crf_numpy.viterbi(*arrays), paths.numpy())
+    alpha, beta, log_z = crf.forward_backward(emissions, mask, start, moves, end)
+    alpha_np, beta_np, log_z_np = crf_numpy.forward_backward(*arrays)
+    live = mask.unsqueeze(2).expand_as(alpha).numpy() & np.isfinite(alpha.numpy()) & np.isfinite(beta.numpy())
+    assert np.allclose(alpha_np[live], alpha.numpy()[live]) and np.allclose(beta_np[live], beta.numpy()[live])
+    assert np.allclose(log_z_np, log_z.numpy())
+    spans = torch.tensor(
+        [
+            (i, a, b, label)
+            for i in range(6)
+            for a in range(int(mask[i].sum()))
+            for b in range(a + 1, min(a + 4, int(mask[i].sum())) + 1)
+            for label in range(2)
+        ]
+    )
+    span_tags = crf.SpanTags.from_tags(TAGS, ["LOC", "PER"])
+    expected = crf.span_log_probs(emissions, alpha, beta, log_z, moves, spans, span_tags).exp().numpy()
+    got = np.exp(crf_numpy.span_log_probs(arrays[0], alpha_np, beta_np, log_z_np, arrays[3], spans.numpy(), span_tags))
+    assert np.allclose(got, expected, atol=1e-6)
