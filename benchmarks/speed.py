@@ -264,6 +264,9 @@ def run(model: Path, threads: int, repeats: int, with_spacy: bool, with_training
     results["ours_1_thread"] = tagger_speed(shipped, texts, tokens, repeats)
     torch.set_num_threads(threads)
     results["latency"] = latency(shipped, texts)
+    torch.set_num_threads(1)
+    results["latency_1_thread"] = latency(shipped, texts)
+    torch.set_num_threads(threads)
     results["viterbi_vs_crf_decode"] = viterbi_against_crf_decode(shipped, sentences)
     results["load_and_memory"] = load_and_memory(model, texts_file, threads)
     if with_spacy:
@@ -302,7 +305,9 @@ def markdown(results: dict) -> str:
         f"({v['speedup']}x); forward-backward {v['forward_backward_ms']} ms, under TorchScript "
         f"{v['forward_backward_torchscript_ms']} ms; "
         f"identical paths: {v['identical_paths']}",
-        f"- one text at a time: p50 {results['latency']['p50_ms']} ms, p99 {results['latency']['p99_ms']} ms"
+        f"- one text at a time: p50 {results['latency']['p50_ms']} ms, p99 {results['latency']['p99_ms']} ms "
+        f"({threads} threads); 1 thread: p50 {results['latency_1_thread']['p50_ms']} ms, "
+        f"p99 {results['latency_1_thread']['p99_ms']} ms"
         + (f" (spaCy: p50 {results['spacy_v2_ner']['p50_ms']} ms)" if results.get("spacy_v2_ner") else ""),
         f"- model load {results['load_and_memory']['load_seconds']} s, peak RSS after tagging eng.testb "
         f"{results['load_and_memory']['peak_rss_mb']} MB",
