@@ -306,7 +306,7 @@ def markdown(results: dict) -> str:
         f"{v['forward_backward_torchscript_ms']} ms; "
         f"identical paths: {v['identical_paths']}",
         f"- one text at a time: p50 {results['latency']['p50_ms']} ms, p99 {results['latency']['p99_ms']} ms "
-        f"({threads} threads); 1 thread: p50 {results['latency_1_thread']['p50_ms']} ms, "
+        f"({results['threads']} threads); 1 thread: p50 {results['latency_1_thread']['p50_ms']} ms, "
         f"p99 {results['latency_1_thread']['p99_ms']} ms"
         + (f" (spaCy: p50 {results['spacy_v2_ner']['p50_ms']} ms)" if results.get("spacy_v2_ner") else ""),
         f"- model load {results['load_and_memory']['load_seconds']} s, peak RSS after tagging eng.testb "
