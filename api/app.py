@@ -29,6 +29,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.batcher import MicroBatcher
+from api.responses import SafeJSONResponse, error_response
 from api.routes import router as routes
 from api.settings import Settings
 from ner.router import Router
@@ -83,30 +84,6 @@ class ServiceState:
         model, lang, scores, tokens, nbest = options
         assert self.router is not None
         return self.router.analyze(texts, model=model, lang=lang, scores=scores, tokens=tokens, nbest=nbest)
-
-
-class SafeJSONResponse(JSONResponse):
-    """JSON that survives lone surrogates in the input: they are written as ``\\uXXXX`` escapes."""
-
-    def render(self, content: object) -> bytes:
-        try:
-            return super().render(content)
-        except UnicodeEncodeError:
-            return json.dumps(content, ensure_ascii=True, separators=(",", ":")).encode("ascii")
-
-
-def error_response(
-    status: int,
-    kind: str,
-    message: str,
-    request_id: str | None = None,
-    limit: str | None = None,
-    headers: dict | None = None,
-) -> JSONResponse:
-    body = {"type": kind, "message": message, "request_id": request_id}
-    if limit is not None:
-        body["limit"] = limit
-    return SafeJSONResponse({"error": body}, status_code=status, headers=headers)
 
 
 class Guard:
@@ -176,7 +153,7 @@ class Guard:
             LATENCY.labels(endpoint).observe(elapsed)
             if status["code"] >= 400:
                 ERRORS.labels(endpoint, str(status["code"])).inc()
-            if path not in ("/health", "/metrics"):
+            if path not in ("/health", "/metrics") and log.isEnabledFor(logging.INFO):
                 log.info(
                     json.dumps(
                         {

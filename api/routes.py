@@ -8,16 +8,13 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from api.responses import SafeJSONResponse
 from api.schemas import (
-    AlternativeOut,
-    EntityOut,
     ErrorResponse,
     ModelInfo,
     ModelsResponse,
-    TaggedText,
     TagRequest,
     TagResponse,
-    TokenOut,
 )
 from ner.router import UnknownModelError
 from ner.tagger import Analysis
@@ -42,7 +39,7 @@ def _fail(status: int, kind: str, message: str, limit: str | None = None) -> HTT
     responses=ERRORS,
     summary="Tag text: entities with offsets, labels and probabilities",
 )
-async def tag(body: TagRequest, request: Request) -> TagResponse:
+async def tag(body: TagRequest, request: Request) -> SafeJSONResponse:
     service = _service(request)
     settings = service.settings
     if not service.ready:
@@ -62,7 +59,9 @@ async def tag(body: TagRequest, request: Request) -> TagResponse:
     request.state.model = name
     options = (body.model, body.lang, body.scores or body.min_score > 0, body.tokens, body.nbest)
     analyses = await service.batcher.submit(texts, options)
-    return TagResponse(model=name, results=[_result(a, body) for a in analyses])
+    # Plain dicts, shaped as TagResponse documents: building and re-validating pydantic objects for
+    # every entity would cost more than tagging a sentence.
+    return SafeJSONResponse({"model": name, "results": [_result(a, body) for a in analyses]})
 
 
 def _model_name(models, body: TagRequest) -> str:
@@ -76,16 +75,16 @@ def _model_name(models, body: TagRequest) -> str:
     return models.get(None).name
 
 
-def _result(analysis: Analysis, body: TagRequest) -> TaggedText:
-    def keep(entities):
-        return [EntityOut(**e.to_dict()) for e in entities if e.score is None or e.score >= body.min_score]
-
-    result = TaggedText(entities=keep(analysis.entities))
+def _result(analysis: Analysis, body: TagRequest) -> dict:
+    """One ``TaggedText``."""
+    result: dict = {
+        "entities": [e.to_dict() for e in analysis.entities if e.score is None or e.score >= body.min_score]
+    }
     if body.tokens:
-        result.tokens = [TokenOut(text=t.text, start=t.start, end=t.end, tag=t.tag) for t in analysis.tokens]
+        result["tokens"] = [{"text": t.text, "start": t.start, "end": t.end, "tag": t.tag} for t in analysis.tokens]
     if body.nbest:
-        result.nbest = [
-            AlternativeOut(probability=round(a.probability, 6), entities=[EntityOut(**e.to_dict()) for e in a.entities])
+        result["nbest"] = [
+            {"probability": round(a.probability, 6), "entities": [e.to_dict() for e in a.entities]}
             for a in analysis.alternatives
         ]
     return result

@@ -33,6 +33,17 @@ SMALL_BATCH = 4  # up to this many sentences, CRF inference runs in NumPy (measu
 
 
 @contextlib.contextmanager
+def _onednn(enabled: bool) -> Iterator[None]:
+    """Switch torch's oneDNN kernels on or off for a block (a process-wide setting)."""
+    before = torch.backends.mkldnn.enabled
+    torch.backends.mkldnn.enabled = enabled
+    try:
+        yield
+    finally:
+        torch.backends.mkldnn.enabled = before
+
+
+@contextlib.contextmanager
 def _collector_paused() -> Iterator[None]:
     """Pause Python's cyclic garbage collector while tagging.
 
@@ -243,10 +254,12 @@ class Tagger:
         self, sentences: Sequence[Sequence[str]], scores: bool, nbest: int, tags: bool
     ) -> list[Prediction]:
         batch = self.vocab.encode(sentences).to(self.device)
-        emissions = self.model.emissions(batch)
+        # One or a few sentences: oneDNN's LSTM costs more than it saves (it wins on large batches),
+        # and NumPy's per-step cost in the CRF is lower than a tensor operation's.
+        small = len(sentences) <= SMALL_BATCH and self.device.type == "cpu"
+        with _onednn(enabled=not small):
+            emissions = self.model.emissions(batch)
         mask = batch.mask
-        # One or a few sentences: NumPy's per-step cost is lower than a tensor operation's.
-        small = len(sentences) <= SMALL_BATCH and emissions.device.type == "cpu"
         paths = self._decode(emissions, mask, small)
         predictions = [Prediction([], []) for _ in sentences]
         for row, start, end, label in self._spans(paths, mask.cpu().numpy()):

@@ -1,0 +1,31 @@
+"""JSON responses of the service, errors included."""
+
+from __future__ import annotations
+
+import json
+
+from fastapi.responses import JSONResponse
+
+
+class SafeJSONResponse(JSONResponse):
+    """JSON that survives lone surrogates in the input: they are written as ``\\uXXXX`` escapes."""
+
+    def render(self, content: object) -> bytes:
+        try:
+            return super().render(content)
+        except UnicodeEncodeError:
+            return json.dumps(content, ensure_ascii=True, separators=(",", ":")).encode("ascii")
+
+
+def error_response(
+    status: int,
+    kind: str,
+    message: str,
+    request_id: str | None = None,
+    limit: str | None = None,
+    headers: dict | None = None,
+) -> JSONResponse:
+    body = {"type": kind, "message": message, "request_id": request_id}
+    if limit is not None:
+        body["limit"] = limit
+    return SafeJSONResponse({"error": body}, status_code=status, headers=headers)
