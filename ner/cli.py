@@ -207,7 +207,7 @@ def run_calibrate(args: argparse.Namespace) -> int:
     from ner import bundle as bundles
     from ner.calibration import fit_temperature
     from ner.corpus import read_corpus
-    from ner.train import model_card
+    from ner.train import model_card, training_commands
 
     tagger = _load_tagger(args.model, args.threads)
     result = fit_temperature(tagger, read_corpus(args.file)[0])
@@ -217,6 +217,8 @@ def run_calibrate(args: argparse.Namespace) -> int:
         bundle = tagger.bundle
         bundle.temperature = result["temperature"]
         bundle.metrics["calibration"] = result
+        training = bundle.info.setdefault("training", {})
+        training["commands"] = [*training_commands(training), shlex.join(["ner", *args.argv])]
         bundles.save(bundle, args.model, card=model_card(bundle))  # keeps curves.png and other extras
     return 0
 

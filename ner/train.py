@@ -568,6 +568,11 @@ def plot_curves(history: list[dict], path: Path) -> None:
     plt.close(figure)
 
 
+def training_commands(training: dict) -> list[str]:
+    """Every command that produced the model, in order."""
+    return training.get("commands") or ([training["command"]] if training.get("command") else ["(not recorded)"])
+
+
 def _calibration_line(bundle: bundles.Bundle) -> str:
     calibration = bundle.metrics.get("calibration")
     if not calibration:
@@ -622,7 +627,7 @@ Per type ({"test" if m.get("test") else "dev"}):
 
 ## How it was made
 ```
-{chr(10).join(training.get("commands") or ["(not recorded)"])}
+{chr(10).join(training_commands(training))}
 ```
 Network: `{json.dumps(bundle.model.config.to_dict())}`
 
