@@ -26,7 +26,7 @@ from torchcrf import CRF
 from ner import bundle as bundles
 from ner import crf, crf_numpy
 from ner.corpus import Span, tags_to_spans
-from ner.text import Token, split_sentences, tokenize, tokenize_chars
+from ner.text import Token, cut_points, split_sentences, tokenize, tokenize_chars
 
 DECODERS = frozenset({"viterbi", "torchcrf"})
 SMALL_BATCH = 4  # up to this many sentences, CRF inference runs in NumPy (measured faster)
@@ -232,15 +232,41 @@ class Tagger:
     def predict(
         self, sentences: Sequence[Sequence[str]], scores: bool = False, nbest: int = 0, tags: bool = True
     ) -> list[Prediction]:
-        """Spans (and tags, span probabilities, n-best) of pre-tokenized sentences, in length-sorted batches."""
-        out: list[Prediction | None] = [None] * len(sentences)
-        order = sorted(range(len(sentences)), key=lambda i: len(sentences[i]))
+        """Spans (and tags, span probabilities, n-best) of pre-tokenized sentences, in length-sorted batches.
+
+        A sentence longer than the model's limit is cut into pieces as raw text is
+        (:func:`ner.text.cut_points`), and the pieces' predictions are joined again.
+        """
+        pieces = [
+            (i, start, end) for i, s in enumerate(sentences) for start, end in cut_points(s, self.max_sentence_tokens)
+        ]
+        predicted: list[Prediction | None] = [None] * len(pieces)
+        order = sorted(range(len(pieces)), key=lambda p: pieces[p][2] - pieces[p][1])
         for begin in range(0, len(order), self.batch_size):
             indices = order[begin : begin + self.batch_size]
-            chunk = [sentences[i] for i in indices]
-            for i, prediction in zip(indices, self._predict_batch(chunk, scores, nbest, tags)):
-                out[i] = prediction
-        return out  # type: ignore[return-value]
+            chunk = [sentences[pieces[p][0]][pieces[p][1] : pieces[p][2]] for p in indices]
+            for p, prediction in zip(indices, self._predict_batch(chunk, scores, nbest, tags)):
+                predicted[p] = prediction
+        if len(pieces) == len(sentences):
+            return predicted  # type: ignore[return-value]
+        out = [Prediction([], [], [] if scores else None) for _ in sentences]
+        alternatives: list[list[list[tuple[float, list[Span]]]]] = [[] for _ in sentences]
+        for (i, start, _), part in zip(pieces, predicted):
+            whole = out[i]
+            whole.tags.extend(part.tags)
+            whole.spans.extend(Span(s.start + start, s.end + start, s.label) for s in part.spans)
+            if scores:
+                whole.scores.extend(part.scores)
+            alternatives[i].append(
+                [
+                    (log_p, [Span(s.start + start, s.end + start, s.label) for s in spans])
+                    for log_p, spans in part.alternatives
+                ]
+            )
+        if nbest:
+            for whole, per_piece in zip(out, alternatives):
+                whole.alternatives = best_combinations(per_piece, nbest)
+        return out
 
     # -- internals -------------------------------------------------------------------
 
@@ -354,10 +380,18 @@ def _entities(text: str, tokens: list[Token], spans: list[Span], span_scores: li
     return entities
 
 
-def combine_nbest(per_sentence: list[list[tuple[float, list[Entity]]]], k: int) -> list[Alternative]:
-    """The ``k`` best joint analyses of independent sentences from each one's ``k`` best."""
-    combined: list[tuple[float, list[Entity]]] = [(0.0, [])]
-    for options in per_sentence:
+def best_combinations(parts: Sequence[Sequence[tuple[float, list]]], k: int) -> list[tuple[float, list]]:
+    """The ``k`` best joint choices of one ``(log-probability, items)`` option per independent part.
+
+    Log-probabilities add and item lists concatenate; best first.
+    """
+    combined: list[tuple[float, list]] = [(0.0, [])]
+    for options in parts:
         pairs = ((a + b, ea + eb) for (a, ea), (b, eb) in itertools.product(combined, options))
         combined = heapq.nlargest(k, pairs, key=lambda pair: pair[0])
-    return [Alternative(entities, math.exp(log_p)) for log_p, entities in combined]
+    return combined
+
+
+def combine_nbest(per_sentence: Sequence[Sequence[tuple[float, list[Entity]]]], k: int) -> list[Alternative]:
+    """The ``k`` best joint analyses of independent sentences from each one's ``k`` best."""
+    return [Alternative(entities, math.exp(log_p)) for log_p, entities in best_combinations(per_sentence, k)]

@@ -10,6 +10,7 @@ Python code points into the original string, end exclusive, so
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import NamedTuple
 
 # Hiragana, Katakana, CJK ideographs (with extensions), CJK compatibility ideographs,
@@ -132,19 +133,25 @@ def split_sentences(text: str, tokens: list[Token], max_tokens: int = 150) -> li
             ended = False
     if current:
         sentences.append(current)
-    return [piece for sentence in sentences for piece in _cut(sentence, max_tokens)]
+    return [
+        sentence[start:end]
+        for sentence in sentences
+        for start, end in cut_points([t.text for t in sentence], max_tokens)
+    ]
 
 
-def _cut(sentence: list[Token], max_tokens: int) -> list[list[Token]]:
-    """Cut a long sentence into pieces of at most ``max_tokens`` tokens."""
-    pieces = []
-    while len(sentence) > max_tokens:
-        cut = max_tokens
-        for i in range(max_tokens - 1, max_tokens // 2, -1):
-            if sentence[i].text in _CLAUSE_END:
-                cut = i + 1
-                break
-        pieces.append(sentence[:cut])
-        sentence = sentence[cut:]
-    pieces.append(sentence)
+def cut_points(tokens: Sequence[str], max_tokens: int) -> list[tuple[int, int]]:
+    """``[start, end)`` pieces of at most ``max_tokens`` tokens covering ``tokens`` in order.
+
+    A piece ends after sentence-final punctuation where one lies in the second half of
+    the allowed length, else after a comma or semicolon there, else at the limit.
+    """
+    pieces, start = [], 0
+    while len(tokens) - start > max_tokens:
+        window = range(start + max_tokens - 1, start + max_tokens // 2, -1)
+        cut = next((i + 1 for i in window if tokens[i] in _SENTENCE_END), None)
+        cut = cut or next((i + 1 for i in window if tokens[i] in _CLAUSE_END), start + max_tokens)
+        pieces.append((start, cut))
+        start = cut
+    pieces.append((start, len(tokens)))
     return pieces

@@ -9,6 +9,7 @@ import pytest
 
 from ner import Tagger
 from ner.corpus import Sentence, read_conll, spans_to_tags, tags_to_spans
+from ner.text import cut_points
 from ner.train import split_long
 
 from .conftest import shared_data, shipped_model, synthetic_chinese
@@ -60,3 +61,24 @@ def test_shipped_msra_model_scores_what_its_card_says(capsys) -> None:
     card = (model / "README.md").read_text()
     assert "every 20th sentence" in card
     assert (model / "weights.safetensors").stat().st_size < 25 * 2**20
+
+
+def test_predict_cuts_long_pretokenized_sentences_and_joins_the_pieces(tiny_zh_model: Path) -> None:
+    tagger = Tagger.load(tiny_zh_model)
+    pairs = [p for sentence in synthetic_chinese(150, 8) for p in sentence]
+    tokens = [c for c, _ in pairs]
+    assert len(tokens) > 3 * tagger.max_sentence_tokens
+    (whole,) = tagger.predict([tokens], scores=True, nbest=2)
+    assert len(whole.tags) == len(tokens)
+    assert len(whole.scores) == len(whole.spans) > 20
+    assert [s for s in whole.spans] == tags_to_spans(whole.tags)
+    pieces = cut_points(tokens, tagger.max_sentence_tokens)
+    assert len(pieces) > 3 and all(tokens[end - 1] == "。" for _, end in pieces)
+    one_by_one = []
+    for start, end in pieces:
+        (part,) = tagger.predict([tokens[start:end]])
+        one_by_one += [(s.start + start, s.end + start, s.label) for s in part.spans]
+    assert [(s.start, s.end, s.label) for s in whole.spans] == one_by_one
+    assert whole.alternatives and [(s.start, s.end, s.label) for s in whole.alternatives[0][1]] == [
+        (s.start, s.end, s.label) for s in whole.spans
+    ]
