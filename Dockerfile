@@ -17,15 +17,17 @@ RUN python3 -m venv /opt/venv
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 RUN if [ -n "${PIP_CA_BUNDLE}" ]; then export PIP_CERT="/tmp/docker/${PIP_CA_BUNDLE}"; fi; \
     if [ "${TORCH_SOURCE}" = "local" ]; then \
-        /opt/venv/bin/pip install --no-index --find-links /tmp/docker/wheels torch==2.13.0; \
+        /opt/venv/bin/pip install --find-links /tmp/docker/wheels "torch==2.13.0+cpu"; \
     else \
         /opt/venv/bin/pip install --index-url "${TORCH_INDEX_URL}" torch==2.13.0; \
     fi
 COPY pyproject.toml README.md /src/
 COPY ner /src/ner
 COPY api /src/api
+# The package, then away with torch's C++ headers and test binaries: not needed to run, 145 MB.
 RUN if [ -n "${PIP_CA_BUNDLE}" ]; then export PIP_CERT="/tmp/docker/${PIP_CA_BUNDLE}"; fi; \
-    /opt/venv/bin/pip install "/src[serve]" && rm -rf /src
+    /opt/venv/bin/pip install "/src[serve]" && rm -rf /src \
+    && rm -rf /opt/venv/lib/python3*/site-packages/torch/include /opt/venv/lib/python3*/site-packages/torch/test
 
 FROM ${BASE_IMAGE}
 COPY --from=build /opt/venv /opt/venv

@@ -62,7 +62,7 @@ def test_image_builds_runs_as_non_root_and_tags(engine: None, tmp_path: Path) ->
     base = docker_engine.ensure_base_image()
     image = f"ner-service-test:{uuid.uuid4().hex[:8]}"
     container = f"ner-test-{uuid.uuid4().hex[:8]}"
-    arguments = ["--build-arg", f"BASE_IMAGE={base}"]
+    arguments = ["--network", "host", "--build-arg", f"BASE_IMAGE={base}"]
     if docker_engine.local_torch_wheels():
         arguments += ["--build-arg", "TORCH_SOURCE=local"]
     if (context / "docker" / "ca.crt").exists():
