@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import multiprocessing
+import socket
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -58,7 +60,7 @@ async def _exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, 
     return int(status_line.split()[1]), closes
 
 
-async def _client(port: int, requests: list[bytes], offset: int, until: float, stats: Stats) -> None:
+async def _client(port: int, requests: list[bytes], offset: int, until: float, stats: Stats, pause: float) -> None:
     index = offset
     reader = writer = None
     while time.perf_counter() < until:
@@ -79,29 +81,54 @@ async def _client(port: int, requests: list[bytes], offset: int, until: float, s
         if closes:
             writer.close()
             writer = None
+        if pause:
+            await asyncio.sleep(pause)
     if writer is not None:
         writer.close()
 
 
-async def run_clients(port: int, requests: list[bytes], clients: int, seconds: float) -> Stats:
-    """``clients`` connections sending ``requests`` round robin for ``seconds``."""
+async def run_clients(port: int, requests: list[bytes], clients: int, seconds: float, pause: float = 0.0) -> Stats:
+    """``clients`` connections sending ``requests`` round robin for ``seconds``, each waiting
+    ``pause`` seconds after every answer (0: back to back, the server saturated)."""
     stats = Stats()
     started = time.perf_counter()
     until = started + seconds
-    await asyncio.gather(*(_client(port, requests, i * 7, until, stats) for i in range(clients)))
+    await asyncio.gather(*(_client(port, requests, i * 7, until, stats, pause) for i in range(clients)))
     stats.elapsed = time.perf_counter() - started
     return stats
 
 
-async def poll(port: int, request: bytes, interval: float, until: float) -> Stats:
-    """One client sending ``request`` every ``interval`` seconds (a probe of responsiveness)."""
-    stats = Stats()
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    while time.perf_counter() < until:
-        started = time.perf_counter()
-        status, _ = await _exchange(reader, writer, request)
-        stats.latencies.append(time.perf_counter() - started)
-        stats.statuses[status] += 1
-        await asyncio.sleep(interval)
-    writer.close()
-    return stats
+def _probe(port: int, request: bytes, interval: float, seconds: float, results: multiprocessing.Queue) -> None:
+    latencies, statuses = [], Counter()
+    with socket.create_connection(("127.0.0.1", port)) as connection, connection.makefile("rb") as stream:
+        until = time.perf_counter() + seconds
+        while time.perf_counter() < until:
+            started = time.perf_counter()
+            connection.sendall(request)
+            status = int(stream.readline().split()[1])
+            length = 0
+            while (line := stream.readline()) not in (b"\r\n", b""):
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":")[1])
+            stream.read(length)
+            latencies.append(time.perf_counter() - started)
+            statuses[status] += 1
+            time.sleep(interval)
+    results.put((latencies, dict(statuses)))
+
+
+class Probe:
+    """A client in a process of its own sending ``request`` every ``interval`` seconds, so that its
+    latencies measure the server's responsiveness, not the load generator's own event loop."""
+
+    def __init__(self, port: int, request: bytes, interval: float, seconds: float) -> None:
+        self.results: multiprocessing.Queue = multiprocessing.get_context("spawn").Queue()
+        self.process = multiprocessing.get_context("spawn").Process(
+            target=_probe, args=(port, request, interval, seconds, self.results), daemon=True
+        )
+        self.process.start()
+
+    def stats(self) -> Stats:
+        latencies, statuses = self.results.get(timeout=600)
+        self.process.join()
+        return Stats(latencies=latencies, statuses=Counter(statuses))

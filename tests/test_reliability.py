@@ -92,7 +92,8 @@ def test_graceful_shutdown_finishes_in_flight_requests(tiny_model: Path, tmp_pat
             httpx.post(f"{url}/tag", json={"text": TEXT}, timeout=2)
         for thread in in_flight:
             thread.join()
-        assert server.wait(timeout=60) == 0
+        # uvicorn re-raises the signal once shut down, as a process killed by SIGTERM would end.
+        assert server.wait(timeout=60) in (0, -signal.SIGTERM)
         assert all(isinstance(r, httpx.Response) and r.status_code == 200 for r in results), results
         assert all(len(r.json()["results"]) == 40 for r in results)
     finally:
@@ -107,7 +108,8 @@ def test_a_damaged_model_is_skipped_and_the_others_served(tiny_model: Path, tmp_
     with running_server([damaged, tiny_model], tmp_path / "log") as url:
         assert httpx.get(f"{url}/ready").json()["models"] == ["tiny-en"]
         assert httpx.post(f"{url}/tag", json={"text": TEXT}).status_code == 200
-    assert "vocab.json" in (tmp_path / "log").read_text() and "checksum" in (tmp_path / "log").read_text()
+    log = (tmp_path / "log").read_text()
+    assert "skipping model" in log and "damaged/vocab.json" in log
 
 
 def test_no_usable_model_refuses_to_start(tmp_path: Path) -> None:
