@@ -275,7 +275,8 @@ def fit(
         commands = [*state.get("commands", []), command]
         torch.set_rng_state(state["rng"])
         log.info("resumed from %s after epoch %d", checkpoint_path, state["epoch"])
-    trainer = DistributedDataParallel(model) if ranks.world > 1 else model
+    # A batch of one-token sentences leaves the CRF transitions without a gradient: tell DDP.
+    trainer = DistributedDataParallel(model, find_unused_parameters=True) if ranks.world > 1 else model
     average = WeightAverage(
         model, config.ema_decay, state.get("ema") if state else None, state.get("ema_steps", 0) if state else 0
     )
