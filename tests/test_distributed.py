@@ -74,7 +74,7 @@ def test_two_processes_match_one_with_the_same_effective_batch(tmp_path: Path) -
     # Each epoch sees every batch once across the two ranks: as many sentences as one process, give or take
     # the last batch that does not divide evenly.
     for a, b in zip(single["history"], double["history"]):
-        assert b["loss"] == pytest.approx(a["loss"], rel=0.35), (a, b)
+        assert b["loss"] == pytest.approx(a["loss"], rel=0.35, abs=0.25), (a, b)
     assert double["dev"]["f1"] >= single["dev"]["f1"] - 5
     assert double["dev"]["f1"] > 90
     tagger = Tagger.load(tmp_path / "ddp")
