@@ -12,27 +12,18 @@
 from __future__ import annotations
 
 import argparse
-import json
-import time
 from pathlib import Path
 
 import torch
 
+from benchmarks import report
+from benchmarks.speed import best_of
 from ner import Tagger
 from ner.calibration import entity_confidences, expected_calibration_error, reliability_diagram
 from ner.corpus import read_conll
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "conll2003_en"
-
-
-def best_seconds(function, repeats: int = 3) -> float:
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - started)
-    return min(times)
 
 
 def run(model: Path, diagram: Path, threads: int) -> dict:
@@ -57,9 +48,9 @@ def run(model: Path, diagram: Path, threads: int) -> dict:
 
     texts = [" ".join(s.tokens) for s in test]
     tagger.tag_batch(texts[:200])
-    plain = best_seconds(lambda: tagger.analyze(texts, scores=False))
-    scored = best_seconds(lambda: tagger.analyze(texts, scores=True))
-    nbest = best_seconds(lambda: tagger.analyze(texts, scores=True, nbest=5))
+    plain = best_of(lambda: tagger.analyze(texts, scores=False), 3)
+    scored = best_of(lambda: tagger.analyze(texts, scores=True), 3)
+    nbest = best_of(lambda: tagger.analyze(texts, scores=True, nbest=5), 3)
     results["cost"] = {
         "texts": len(texts),
         "seconds_no_scores": round(plain, 3),
@@ -78,10 +69,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
-    results = run(args.model, args.diagram, args.threads)
-    if args.json:
-        args.json.write_text(json.dumps(results, indent=1))
-    print(json.dumps(results, indent=1))
+    report(run(args.model, args.diagram, args.threads), args.json)
 
 
 if __name__ == "__main__":

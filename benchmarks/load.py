@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import socket
 import subprocess
@@ -21,6 +20,7 @@ import sys
 import time
 from pathlib import Path
 
+from benchmarks import report
 from benchmarks.loadgen import post_json, run_clients
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -124,10 +124,7 @@ def main() -> None:
     args = parser.parse_args()
     models = args.models or [str(ROOT / "models" / "en-conll03")]
     results = run(models, args.clients, args.seconds, args.threads)
-    if args.json:
-        args.json.write_text(json.dumps(results, indent=1))
-    print(json.dumps(results, indent=1))
-    print(markdown(results))
+    report(results, args.json, markdown(results))
 
 
 if __name__ == "__main__":
