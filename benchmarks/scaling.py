@@ -20,6 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchmarks import report
+
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "conll2003_en"
 
@@ -108,9 +110,7 @@ def main() -> None:
             "training": [training_rate(n, work) for n in (1, 2)],
             "bulk_tagging": [bulk_rate(n, args.model, work) for n in (1, 2)],
         }
-    if args.json:
-        args.json.write_text(json.dumps(results, indent=1))
-    print(json.dumps(results, indent=1))
+    report(results, args.json)
 
 
 if __name__ == "__main__":

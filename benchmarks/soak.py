@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import sys
 import threading
 import time
 from pathlib import Path
 
+from benchmarks import report
 from benchmarks.load import free_port, start_server
 from benchmarks.loadgen import Probe, get, post, post_json, run_clients
 
@@ -107,9 +107,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     results = soak(args.models or [str(ROOT / "models" / "en-conll03")], args.seconds, args.clients, pause=args.pause)
-    if args.json:
-        args.json.write_text(json.dumps(results, indent=1))
-    print(json.dumps(results, indent=1))
+    report(results, args.json)
     sys.exit(0 if results["server_errors"] == 0 and results["connection_errors"] == 0 else 1)
 
 

@@ -28,6 +28,8 @@ from pathlib import Path
 
 import torch
 
+from benchmarks import report
+
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "conll2003_en"
 SPACY_VENV = ROOT / ".cache" / "venv-spacy"
@@ -336,10 +338,7 @@ def main() -> None:
     results = run(args.model, args.threads, args.repeats, not args.no_spacy, not args.no_train)
     results["benchmark_seconds"] = round(time.perf_counter() - started, 1)
     results["peak_rss_mb_benchmark"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
-    if args.json:
-        args.json.write_text(json.dumps(results, indent=1))
-    print(json.dumps(results, indent=1))
-    print(markdown(results))
+    report(results, args.json, markdown(results))
 
 
 if __name__ == "__main__":
