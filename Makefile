@@ -1,38 +1,45 @@
-# Two commands: `make serve` (set up and serve the default models) and `make test`.
+# Two commands: `make serve` (set up and serve the default models) and `make test` (set up and run the tests).
 PYTHON ?= python3
 VENV ?= .venv
 HOST ?= 127.0.0.1
 PORT ?= 8000
 THREADS ?= 2
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
 
 .PHONY: install serve test test-fast lint bench clean
 
-$(STAMP): pyproject.toml
+# torch first, pinned: pip then takes the CPU build (see docs/benchmarks.md for the machine).
+$(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet torch==2.13.0
+
+# The service alone needs less than training and the tests do.
+$(VENV)/.serve: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[serve]'
+	touch $@
+
+$(VENV)/.dev: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+	touch $@ $(VENV)/.serve
 
-install: $(STAMP)
+install: $(VENV)/.dev
 
-serve: $(STAMP)
+serve: $(VENV)/.serve
 	NER_THREADS=$(THREADS) $(BIN)/ner serve --host $(HOST) --port $(PORT)
 
-test: $(STAMP)
+test: $(VENV)/.dev
 	$(BIN)/ruff check ner api tests benchmarks
 	$(BIN)/pytest -q
 
-test-fast: $(STAMP)
+test-fast: $(VENV)/.dev
 	$(BIN)/pytest -q -m "not slow"
 
-lint: $(STAMP)
+lint: $(VENV)/.dev
 	$(BIN)/ruff check ner api tests benchmarks
 	$(BIN)/ruff format --check ner api tests benchmarks
 
-bench: $(STAMP)
+bench: $(VENV)/.dev
 	$(BIN)/python -m benchmarks.run
 
 clean:
