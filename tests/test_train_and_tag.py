@@ -15,7 +15,7 @@ from ner import Tagger
 from ner.cli import main
 from ner.corpus import read_conll
 
-from .conftest import synthetic_sentences, write_conll
+from .conftest import synthetic_sentences
 
 
 def test_model_directory_holds_everything(tiny_model: Path) -> None:
@@ -177,40 +177,15 @@ def test_same_seed_same_model_and_resume_continues_exactly(
             assert torch.equal(tensor, weights[name]), (other, name)
 
 
-def test_jsonl_corpus_trains(tmp_path: Path, tiny_config: Path) -> None:
-    lines = []
-    for sentence in synthetic_sentences(120, 4):
-        text, entities = "", []
-        for token, tag in sentence:
-            if tag.startswith("I-"):
-                entities[-1][1] = len(text) + len(token)
-            elif tag.startswith("B-"):
-                entities.append([len(text), len(text) + len(token), tag[2:]])
-            text += token + " "
-        lines.append(json.dumps({"text": text.strip(), "entities": entities}))
-    corpus = tmp_path / "train.jsonl"
-    corpus.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    dev = write_conll(tmp_path / "dev.conll", synthetic_sentences(30, 5))
-    assert (
-        main(
-            [
-                "train",
-                "--train",
-                str(corpus),
-                "--dev",
-                str(dev),
-                "--out",
-                str(tmp_path / "m"),
-                "--config",
-                str(tiny_config),
-                "--quiet",
-                "--epochs",
-                "2",
-            ]
-        )
-        == 0
-    )
-    assert Tagger.load(tmp_path / "m").labels == ["LOC", "ORG", "PER"]
+def test_the_readme_example_corpus_trains(tmp_path: Path, tiny_config: Path) -> None:
+    """The JSONL files in examples/ are the README's "train on your own corpus" example."""
+    examples = Path(__file__).resolve().parents[1] / "examples"
+    out = tmp_path / "my-model"
+    arguments = ["train", "--train", str(examples / "train.jsonl"), "--dev", str(examples / "dev.jsonl")]
+    assert main([*arguments, "--out", str(out), "--config", str(tiny_config), "--quiet", "--epochs", "3"]) == 0
+    tagger = Tagger.load(out)
+    assert tagger.labels == ["LOC", "ORG", "PER"]
+    assert json.loads((out / "metrics.json").read_text())["dev"]["f1"] > 50
 
 
 def test_bulk_tagging_with_workers_keeps_input_order(tiny_model: Path, tmp_path: Path) -> None:
