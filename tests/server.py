@@ -7,7 +7,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -45,14 +45,22 @@ def running_server(models: list[Path], log: Path, **settings: object) -> Iterato
 
 
 def wait_ready(url: str, process: subprocess.Popen, log: Path, timeout: float = 60) -> None:
+    """Wait for a local server process; its log goes into the error if it exits or stays unready."""
+    poll_ready(
+        url, timeout, describe=lambda: log.read_text(errors="replace"), stopped=lambda: process.poll() is not None
+    )
+
+
+def poll_ready(url: str, timeout: float, describe: Callable[[], str], stopped: Callable[[], bool] = bool) -> None:
+    """Poll ``/ready`` until it answers 200; ``describe()`` explains a failure, ``stopped()`` ends early."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited with {process.returncode}:\n{log.read_text(errors='replace')}")
+        if stopped():
+            raise RuntimeError(f"server at {url} stopped:\n{describe()}")
         try:
-            if httpx.get(f"{url}/ready", timeout=1).status_code == 200:
+            if httpx.get(f"{url}/ready", timeout=2).status_code == 200:
                 return
         except httpx.HTTPError:
             pass
         time.sleep(0.1)
-    raise TimeoutError(f"server at {url} not ready after {timeout} s:\n{log.read_text(errors='replace')}")
+    raise TimeoutError(f"server at {url} not ready after {timeout} s:\n{describe()}")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +14,7 @@ import pytest
 
 from . import docker_engine
 from .conftest import ROOT, shipped_model
-from .server import free_port
+from .server import free_port, poll_ready
 
 pytestmark = pytest.mark.slow
 
@@ -75,17 +74,12 @@ def test_image_builds_runs_as_non_root_and_tags(engine: None, tmp_path: Path) ->
         port = free_port()
         docker_engine.docker("run", "-d", "--name", container, "--network", "host", "-e", f"NER_PORT={port}", image)
         url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{url}/ready", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.5)
-        else:
+
+        def container_logs() -> str:
             logs = docker_engine.docker("logs", container, check=False)
-            pytest.fail(f"container not ready:\n{logs.stdout[-3000:]}{logs.stderr[-3000:]}")
+            return logs.stdout[-3000:] + logs.stderr[-3000:]
+
+        poll_ready(url, 120, describe=container_logs)
         text = "German Chancellor Angela Merkel met Emmanuel Macron in Paris on Tuesday."
         response = httpx.post(f"{url}/tag", json={"text": text}, timeout=30)
         assert response.status_code == 200
