@@ -4,7 +4,8 @@
   (eng.testa) and test (eng.testb), with the shipped temperature and at
   temperature 1, and a reliability diagram (``docs/reliability-diagram.png``).
 - Time to tag eng.testb without scores, with scores (the default) and with
-  5-best, best of several passes, side by side.
+  5-best, best of several passes, side by side; and the median latency of
+  one 15-25 token text per call without and with scores.
 
     python -m benchmarks.calibration [--model models/en-conll03] [--json out.json]
 """
@@ -17,7 +18,7 @@ from pathlib import Path
 import torch
 
 from benchmarks import report
-from benchmarks.speed import best_of
+from benchmarks.speed import best_of, latency
 from ner import Tagger
 from ner.calibration import entity_confidences, expected_calibration_error, reliability_diagram
 from ner.corpus import read_conll
@@ -59,6 +60,16 @@ def run(model: Path, diagram: Path, threads: int) -> dict:
         "scores_slowdown_percent": round(100 * (scored / plain - 1), 1),
         "nbest5_slowdown_percent": round(100 * (nbest / plain - 1), 1),
     }
+    # One text per call, as a single-text request to /tag: median latency without and with scores.
+    single = [text for text in texts if 15 <= len(text.split()) <= 25]
+    latency(tagger, single, 100)
+    single_plain = latency(tagger, single, scores=False)["p50_ms"]
+    single_scored = latency(tagger, single, scores=True)["p50_ms"]
+    results["cost"].update(
+        single_text_p50_ms_no_scores=single_plain,
+        single_text_p50_ms_scores=single_scored,
+        single_text_scores_slowdown_percent=round(100 * (single_scored / single_plain - 1), 1),
+    )
     return results
 
 

@@ -84,11 +84,11 @@ def f1(tagger, path: Path) -> float:
     return evaluate(tagger, read_conll(path)[0])["f1"]
 
 
-def latency(tagger, texts: list[str], count: int = 500) -> dict:
+def latency(tagger, texts: list[str], count: int = 500, scores: bool = True) -> dict:
     times = []
     for text in texts[:count]:
         start = time.perf_counter()
-        tagger.tag(text)
+        tagger.tag(text, scores=scores)
         times.append(time.perf_counter() - start)
     times.sort()
     return {"p50_ms": round(1000 * times[len(times) // 2], 3), "p99_ms": round(1000 * times[int(len(times) * 0.99)], 3)}

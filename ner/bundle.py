@@ -2,7 +2,8 @@
 
 ::
 
-    weights.safetensors   tensors only: loading runs no pickled code
+    weights.safetensors   tensors only: loading runs no pickled code (embedding tables
+                          optionally in float16, widened to float32 when loaded)
     config.json           format version, network sizes, language, labels, temperature
     vocab.json            words, characters, bigrams, tags
     metrics.json          dev and test scores, training history
@@ -39,6 +40,8 @@ WEIGHTS, CONFIG, VOCAB, METRICS, CARD, MANIFEST = (
     "README.md",
     "manifest.json",
 )
+
+EMBEDDING_SUFFIX = "embed.weight"  # the embedding tables: word (or character), bigram, character, casing
 
 
 class BundleError(ValueError):
@@ -84,6 +87,8 @@ def save(bundle: Bundle, directory: str | Path, card: str, extra_files: dict[str
     staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
     try:
         state = {k: v.detach().cpu().contiguous() for k, v in bundle.model.state_dict().items()}
+        if bundle.info.get("embedding_dtype") == "float16":
+            state = {k: v.half() if k.endswith(EMBEDDING_SUFFIX) else v for k, v in state.items()}
         save_file(state, staging / WEIGHTS)
         config = {
             "format_version": FORMAT_VERSION,
@@ -195,7 +200,7 @@ def load(directory: str | Path, device: str | torch.device = "cpu") -> Bundle:
         raise BundleError(directory, f"inconsistent config or vocabulary: {error}") from None
     try:
         state = load_file(directory / WEIGHTS)
-        model.load_state_dict(state)
+        model.load_state_dict(state)  # copies into the model's float32 parameters, widening float16 tables
     except Exception as error:  # safetensors raises its own error types
         raise BundleError(directory / WEIGHTS, f"weights do not fit the config: {error}") from None
     model.to(device).eval()

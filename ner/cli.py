@@ -58,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
         ("--pretrained", str, "glove-6b-50d or a GloVe/word2vec text file"),
         ("--language", str, "language code, or auto"),
         ("--dev-every", int, "without --dev: hold out every n-th training sentence"),
+        ("--embedding-dtype", str, "float32, or float16 to store the embedding tables in half the space"),
     ]:
         train.add_argument(flag, type=kind, help=what)
     for flag, kind, what in [
@@ -131,6 +132,7 @@ def run_train(args: argparse.Namespace) -> int:
         "pretrained",
         "language",
         "dev_every",
+        "embedding_dtype",
     ):
         if getattr(args, key) is not None:
             train_settings[key] = getattr(args, key)

@@ -61,7 +61,12 @@ class TrainConfig:
     min_bigram_count: int = 1
     ema_decay: float = 0.999  # > 0: evaluate and keep an exponential moving average of the weights
     align_unseen: bool = False  # after training, map pretrained vectors of unseen words (kept if dev improves)
+    embedding_dtype: str = "float32"  # "float16" stores the embedding tables in half the space
     language: str = "auto"  # "en", "zh", ...; "auto" guesses from the script of the corpus
+
+    def __post_init__(self) -> None:
+        if self.embedding_dtype not in ("float32", "float16"):
+            raise ValueError(f"embedding_dtype must be float32 or float16, not {self.embedding_dtype!r}")
 
     @classmethod
     def from_dict(cls, data: dict) -> TrainConfig:
@@ -363,6 +368,8 @@ def fit(
         model.load_state_dict(best_state)
         if config.align_unseen and config.pretrained and not config.freeze_embeddings:
             best = _align_if_better(model, vocab, corpora, config, best, name or out.name, language, device)
+        if config.embedding_dtype == "float16":
+            best = _round_embeddings_to_half(model, vocab, corpora, best, name or out.name, language, device)
         metrics = _package(
             model,
             vocab,
@@ -471,6 +478,28 @@ def _align_if_better(
     return {**best, "aligned_unseen": {**report, "kept": False}}
 
 
+@torch.no_grad()
+def _round_embeddings_to_half(
+    model: NERModel,
+    vocab: Vocabularies,
+    corpora: Corpora,
+    best: dict,
+    name: str,
+    language: str,
+    device: torch.device,
+) -> dict:
+    """Round the embedding tables to float16 values, as they will be stored, and score the result again,
+    so that the metrics describe exactly the saved model."""
+    for key, table in model.state_dict().items():
+        if key.endswith(bundles.EMBEDDING_SUFFIX):
+            table.copy_(table.half().float())
+    tagger = Tagger(bundles.Bundle(model, vocab, name, language), device=device, batch_size=256)
+    dev = evaluate(tagger, corpora.dev)
+    test = evaluate(tagger, corpora.test) if corpora.test else None
+    log.info("embeddings rounded to float16: dev F1 %.2f -> %.2f", best["f1"], dev["f1"])
+    return {**best, "f1": dev["f1"], "dev": dev, "test": test, "float32_dev_f1": best["f1"]}
+
+
 def _load_checkpoint(path: Path) -> dict:
     if not path.is_file():
         raise FileNotFoundError(f"--resume: no checkpoint at {path}")
@@ -524,7 +553,10 @@ def _package(
     }
     if "aligned_unseen" in best:
         metrics["aligned_unseen"] = best["aligned_unseen"]
+    if "float32_dev_f1" in best:
+        metrics["float32_dev_f1"] = best["float32_dev_f1"]
     info = {
+        "embedding_dtype": config.embedding_dtype,
         "version": "1.0.0",
         "created": time.strftime("%Y-%m-%d"),
         "training": {
@@ -586,6 +618,15 @@ def _calibration_line(bundle: bundles.Bundle) -> str:
     )
 
 
+def _storage_line(bundle: bundles.Bundle) -> str:
+    if bundle.info.get("embedding_dtype") != "float16":
+        return ""
+    return (
+        "\n\nThe embedding tables are stored in float16 (half the size); the scores above are those of the "
+        f"stored model (dev F1 in float32: {bundle.metrics.get('float32_dev_f1')})."
+    )
+
+
 def model_card(bundle: bundles.Bundle) -> str:
     """The README.md of a model directory."""
     m, info = bundle.metrics, bundle.info
@@ -630,7 +671,7 @@ Per type ({"test" if m.get("test") else "dev"}):
 ```
 {chr(10).join(training_commands(training))}
 ```
-Network: `{json.dumps(bundle.model.config.to_dict())}`
+Network: `{json.dumps(bundle.model.config.to_dict())}`{_storage_line(bundle)}
 
 Training settings: `{json.dumps(training.get("config", {}))}`
 

@@ -303,3 +303,27 @@ def test_align_unseen_vectors_carries_unseen_words_along_the_fitted_map() -> Non
     weights = model.word_embed.weight.detach()
     for i, word in enumerate(words):
         assert torch.allclose(weights[rows[i]], trained[i], atol=1e-3), word
+
+
+def test_float16_embeddings_halve_the_tables_and_the_metrics_describe_the_stored_model(
+    tiny_corpus: dict, tiny_config: Path, tmp_path: Path, capsys
+) -> None:
+    """A finished run, resumed with --embedding-dtype float16, is stored with half-size tables."""
+    out = tmp_path / "m"
+    corpus = ["--train", str(tiny_corpus["train"]), "--dev", str(tiny_corpus["dev"])]
+    common = ["train", *corpus, "--out", str(out), "--config", str(tiny_config), "--quiet", "--epochs", "2"]
+    assert main(common) == 0
+    full = load_file(out / "weights.safetensors")
+    assert main([*common, "--resume", "--embedding-dtype", "float16"]) == 0
+    half = load_file(out / "weights.safetensors")
+    for name, tensor in half.items():
+        expected = torch.float16 if name.endswith("embed.weight") else torch.float32
+        assert tensor.dtype == expected, name
+        assert torch.allclose(tensor.float(), full[name], atol=1e-3, rtol=1e-3), name
+    assert "stored in float16" in (out / "README.md").read_text()
+    capsys.readouterr()
+    assert main(["evaluate", str(out), str(tiny_corpus["dev"]), "--json"]) == 0
+    stored = json.loads((out / "metrics.json").read_text())
+    assert json.loads(capsys.readouterr().out)["f1"] == stored["dev"]["f1"]
+    assert Tagger.load(out).model.word_embed.weight.dtype == torch.float32
+    assert main([*common, "--embedding-dtype", "float8"]) == 2
