@@ -42,4 +42,5 @@ def test_no_5xx_and_no_schema_violations_over_1000_requests(tiny_model: Path, tm
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-5000:]
     generated = int(re.search(r"(\d+) generated", output).group(1))
+    print(f"schemathesis: {generated} generated requests")
     assert generated >= 1000, output[-2000:]
