@@ -53,7 +53,7 @@ async def tag(body: TagRequest, request: Request) -> SafeJSONResponse:
     if body.nbest > settings.max_nbest:
         raise _fail(422, "nbest_too_large", f"nbest {body.nbest}; at most {settings.max_nbest}", "max_nbest")
     try:
-        name = _model_name(service.router, body)
+        name = service.router.describe(body.model, body.lang)
     except UnknownModelError as error:
         raise _fail(404, "unknown_model", str(error)) from None
     request.state.model = name
@@ -62,17 +62,6 @@ async def tag(body: TagRequest, request: Request) -> SafeJSONResponse:
     # Plain dicts, shaped as TagResponse documents: building and re-validating pydantic objects for
     # every entity would cost more than tagging a sentence.
     return SafeJSONResponse({"model": name, "results": [_result(a, body) for a in analyses]})
-
-
-def _model_name(models, body: TagRequest) -> str:
-    if body.model is not None:
-        return models.get(body.model).name
-    if body.lang != "auto":
-        return models.for_language(body.lang).name
-    languages = {t.language for t in models.taggers.values()}
-    if len(languages) > 1 and any(lang in ("zh", "ja") for lang in languages):
-        return "+".join(sorted(models.taggers))
-    return models.get(None).name
 
 
 def _result(analysis: Analysis, body: TagRequest) -> dict:

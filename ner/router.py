@@ -58,6 +58,23 @@ class Router:
             raise UnknownModelError(f"unknown model {name!r}; loaded: {sorted(self.taggers)}")
         return self.taggers[name]
 
+    def script_models(self) -> tuple[Tagger, Tagger] | None:
+        """The ``(CJK, other)`` models that ``lang="auto"`` routes between, or None when one script family
+        is loaded (then the default model tags everything)."""
+        cjk = next((t for t in self.taggers.values() if t.language in CJK_LANGUAGES), None)
+        other = next((t for t in self.taggers.values() if t.language not in CJK_LANGUAGES), None)
+        return (cjk, other) if cjk and other else None
+
+    def describe(self, model: str | None = None, lang: str = "auto") -> str:
+        """The name of the model that :meth:`analyze` uses for these choices; for per-script routing,
+        the two names joined by ``+``. Raises :class:`UnknownModelError` as :meth:`analyze` would."""
+        if model is not None:
+            return self.get(model).name
+        if lang != "auto":
+            return self.for_language(lang).name
+        pair = self.script_models()
+        return self.default if pair is None else "+".join(sorted(t.name for t in pair))
+
     def analyze(
         self,
         texts: Sequence[str],
@@ -73,10 +90,10 @@ class Router:
             return self.get(model).analyze(texts, **options)
         if lang != "auto":
             return self.for_language(lang).analyze(texts, **options)
-        cjk = next((t for t in self.taggers.values() if t.language in CJK_LANGUAGES), None)
-        other = next((t for t in self.taggers.values() if t.language not in CJK_LANGUAGES), None)
-        if cjk is None or other is None:  # one script family loaded: no routing needed
+        pair = self.script_models()
+        if pair is None:
             return self.get(None).analyze(texts, **options)
+        cjk, other = pair
         # Tag each script run with its model, all texts' runs of a model in one batch.
         runs = [script_runs(text) for text in texts]
         jobs: dict[str, list[tuple[int, int, str]]] = {cjk.name: [], other.name: []}

@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from ner import Tagger
+from ner import bundle as bundles
 from ner.router import Router, script_runs
 
 from .server import running_server
@@ -77,3 +78,16 @@ def test_router_without_a_chinese_model_uses_the_default(tiny_model: Path) -> No
     router = Router([Tagger.load(tiny_model)])
     (analysis,) = router.analyze(["John Smith visited 北京."])
     assert any(e.text == "John Smith" for e in analysis.entities)
+    assert router.describe() == "tiny-en"
+
+
+def test_auto_routing_names_only_the_models_it_uses(tiny_model: Path, tiny_zh_model: Path) -> None:
+    """A second Chinese model (say, a domain model) is picked by name, never by auto routing."""
+    domain = bundles.load(tiny_zh_model)
+    domain.name = "zz-domain"
+    router = Router([Tagger.load(tiny_model), Tagger.load(tiny_zh_model), Tagger(domain)])
+    assert router.describe() == "tiny-en+tiny-zh"
+    assert router.describe(lang="zh") == "tiny-zh"
+    assert router.describe(model="zz-domain") == "zz-domain"
+    (analysis,) = router.analyze([MIXED])
+    assert ("北京", "LOC") in {(e.text, e.label) for e in analysis.entities}
