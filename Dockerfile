@@ -28,12 +28,14 @@ COPY api /src/api
 RUN if [ -n "${PIP_CA_BUNDLE}" ]; then export PIP_CERT="/tmp/docker/${PIP_CA_BUNDLE}"; fi; \
     /opt/venv/bin/pip install "/src[serve]" && rm -rf /src \
     && rm -rf /opt/venv/lib/python3*/site-packages/torch/include /opt/venv/lib/python3*/site-packages/torch/test
+# Permissions are fixed here so that the final image holds the models once (a chmod there would copy them).
+COPY models /models
+RUN chmod -R a+rX,go-w /models
 
 FROM ${BASE_IMAGE}
 COPY --from=build /opt/venv /opt/venv
-COPY models /models
-RUN useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin ner \
-    && chmod -R a+rX,go-w /models
+COPY --from=build /models /models
+RUN useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin ner
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     NER_MODELS_DIR=/models \
