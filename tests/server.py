@@ -51,7 +51,9 @@ def wait_ready(url: str, process: subprocess.Popen, log: Path, timeout: float = 
     )
 
 
-def poll_ready(url: str, timeout: float, describe: Callable[[], str], stopped: Callable[[], bool] = bool) -> None:
+def poll_ready(
+    url: str, timeout: float, describe: Callable[[], str], stopped: Callable[[], bool] = lambda: False
+) -> None:
     """Poll ``/ready`` until it answers 200; ``describe()`` explains a failure, ``stopped()`` ends early."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
