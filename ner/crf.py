@@ -78,12 +78,20 @@ def viterbi(
     best_score, last = (score + end).max(dim=1)
     # The backtrace runs in NumPy: a step costs microseconds there, far less than a tensor op.
     history = torch.stack(pointers).cpu().numpy() if pointers else np.zeros((0, batch, k), dtype=np.int64)
+    path = backtrace(history, last.cpu().numpy())
+    return torch.from_numpy(path).to(emissions.device) * mask, best_score
+
+
+def backtrace(pointers: np.ndarray, last: np.ndarray) -> np.ndarray:
+    """Best paths ``(B, T)`` from back-pointers ``(T - 1, B, K)`` (the best previous tag of each tag at
+    each step) and the best last tags ``(B,)``."""
+    steps, batch = pointers.shape[0] + 1, last.shape[0]
     path = np.empty((steps, batch), dtype=np.int64)
-    path[-1] = last.cpu().numpy()
+    path[-1] = last
     rows = np.arange(batch)
     for t in range(steps - 2, -1, -1):
-        path[t] = history[t, rows, path[t + 1]]
-    return torch.from_numpy(path.T.copy()).to(emissions.device) * mask, best_score
+        path[t] = pointers[t, rows, path[t + 1]]
+    return np.ascontiguousarray(path.T)
 
 
 def forward_backward(

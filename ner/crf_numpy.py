@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ner.crf import SpanTags
+from ner.crf import SpanTags, backtrace
 
 
 def viterbi(
@@ -42,12 +42,7 @@ def viterbi(
             live = mask[:, t, None]
             score = np.where(live, best, score)
             pointers[t - 1] = np.where(live, pointer, keep)
-    path = np.empty((steps, batch), dtype=np.int64)
-    path[-1] = (score + end).argmax(axis=1)
-    rows = np.arange(batch)
-    for t in range(steps - 2, -1, -1):
-        path[t] = pointers[t, rows, path[t + 1]]
-    return path.T * mask
+    return backtrace(pointers, (score + end).argmax(axis=1)) * mask
 
 
 def forward_backward(

@@ -133,11 +133,13 @@ def split_sentences(text: str, tokens: list[Token], max_tokens: int = 150) -> li
             ended = False
     if current:
         sentences.append(current)
-    return [
-        sentence[start:end]
-        for sentence in sentences
-        for start, end in cut_points([t.text for t in sentence], max_tokens)
-    ]
+    pieces = []
+    for sentence in sentences:
+        if len(sentence) <= max_tokens:  # the common case: no need to look at the tokens
+            pieces.append(sentence)
+        else:
+            pieces.extend(sentence[start:end] for start, end in cut_points([t.text for t in sentence], max_tokens))
+    return pieces
 
 
 def cut_points(tokens: Sequence[str], max_tokens: int) -> list[tuple[int, int]]:
