@@ -293,16 +293,19 @@ class Tagger:
         if tags:
             for prediction, path, sentence in zip(predictions, paths.tolist(), sentences):
                 prediction.tags = [self.tags[t] for t in path[: len(sentence)]]
+        log_z = None
         if scores:
             rows = [(i, s.start, s.end, self._label_index[s.label]) for i, p in enumerate(predictions) for s in p.spans]
-            probabilities = iter(self._span_probabilities(emissions, mask, rows, small))
+            span_probabilities, log_z = self._span_probabilities(emissions, mask, rows, small)
+            probabilities = iter(span_probabilities)
             for prediction in predictions:
                 prediction.scores = [next(probabilities) for _ in prediction.spans]
         if nbest:
             scaled = emissions / self.bundle.temperature
             start, moves, end = self._crf_scores(calibrated=True)
             k_paths, k_scores = crf.nbest(scaled, mask, start, moves, end, nbest)
-            log_z = self.forward_backward(scaled, mask, start, moves, end)[2]
+            if log_z is None:
+                log_z = self.forward_backward(scaled, mask, start, moves, end)[2]
             log_probs = (k_scores - log_z.unsqueeze(1)).tolist()
             for prediction, sentence, candidates, candidate_log_probs in zip(
                 predictions, sentences, k_paths.tolist(), log_probs
@@ -324,10 +327,11 @@ class Tagger:
 
     def _span_probabilities(
         self, emissions: torch.Tensor, mask: torch.Tensor, rows: list[tuple[int, int, int, int]], small: bool
-    ) -> list[float]:
-        """Probability of each ``(sentence, start, end, label index)`` span, with calibrated scores."""
+    ) -> tuple[list[float], torch.Tensor | None]:
+        """Probability of each ``(sentence, start, end, label index)`` span, with calibrated scores, and
+        the log-partition ``(B,)`` found on the way (None when there are no spans, and no work done)."""
         if not rows:
-            return []
+            return [], None
         scaled = emissions / self.bundle.temperature
         start, moves, end = self._crf_scores(calibrated=True)
         if small:
@@ -335,11 +339,11 @@ class Tagger:
             arrays = (scaled.numpy(), mask.numpy(), start, moves, end)
             alpha, beta, log_z = crf_numpy.forward_backward(*arrays)
             log_p = crf_numpy.span_log_probs(arrays[0], alpha, beta, log_z, moves, np.array(rows), self.span_tags)
-            return np.exp(log_p).clip(0.0, 1.0).tolist()
+            return np.exp(log_p).clip(0.0, 1.0).tolist(), torch.from_numpy(log_z)
         alpha, beta, log_z = self.forward_backward(scaled, mask, start, moves, end)
         spans = torch.tensor(rows, device=emissions.device)
         log_p = crf.span_log_probs(scaled, alpha, beta, log_z, moves, spans, self.span_tags)
-        return log_p.exp().clamp(0.0, 1.0).tolist()
+        return log_p.exp().clamp(0.0, 1.0).tolist(), log_z
 
     def _spans(self, paths: np.ndarray, mask: np.ndarray) -> list[tuple[int, int, int, int]]:
         """``(sentence, start, end, label index)`` of every entity in valid BIOES ``paths`` ``(B, T)``.
