@@ -47,50 +47,80 @@ def bioes_constraints(tags: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor, 
     return start, allowed, end
 
 
+def previous_tags(allowed: torch.Tensor | np.ndarray) -> np.ndarray:
+    """For each tag, the tags that may precede it (``allowed (K, K)`` bool, ``[i, j]`` for a move
+    from ``i`` to ``j``), ascending: ``(K, P)``, ``P`` the most that any tag has.
+
+    Shorter rows repeat their last tag: a repeated candidate changes neither a maximum nor, as the
+    first maximum wins, which tag is chosen. A tag that nothing may precede keeps every tag.
+    """
+    allowed = np.asarray(allowed, dtype=bool)
+    k = allowed.shape[0]
+    rows = [np.flatnonzero(allowed[:, j]) if allowed[:, j].any() else np.arange(k) for j in range(k)]
+    width = max(len(row) for row in rows)
+    return np.stack([np.pad(row, (0, width - len(row)), mode="edge") for row in rows])
+
+
 def viterbi(
     emissions: torch.Tensor,
     mask: torch.Tensor,
     start: torch.Tensor,
     transitions: torch.Tensor,
     end: torch.Tensor,
+    sources: np.ndarray | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """The best tag path of each sentence: ``(B, T)`` tag ids (0 on padding) and ``(B,)`` scores.
 
-    The same operations as :meth:`torchcrf.CRF.decode`, so paths (ties included)
-    are identical, but batched: a padded step keeps each tag's score and points
-    back to the tag itself.
+    ``sources (K, P)`` (from :func:`previous_tags`) limits the maximum at each step to the moves
+    a path may take; ``None`` considers every move. Under BIOES constraints a tag has at most
+    ``2L + 1`` of the ``4L + 1`` tags before it (9 of 17 for four labels), so each step compares
+    about half the candidates. With the forbidden moves also scored ``FORBIDDEN`` in ``transitions``,
+    the paths and scores are those of :meth:`torchcrf.CRF.decode`, batched: a padded step keeps
+    each tag's score and points back to the tag itself. (The emission is added after the maximum,
+    which can only differ where two candidates differ by less than one rounding of that sum.)
     """
     batch, steps, k = emissions.shape
-    score = start + emissions[:, 0]
-    identity = torch.arange(k, device=emissions.device).expand(batch, k)
+    device = emissions.device
+    if sources is None:
+        sources = np.tile(np.arange(k), (k, 1))
+    width = sources.shape[1]
+    # Column ``width`` of ``choices`` is the tag itself: where a padded step points.
+    choices = np.concatenate([sources, np.arange(k)[:, None]], axis=1)
     everyone = mask.all(dim=0).tolist()  # per step: is no sentence over yet? (no masking needed)
-    pointers = []
-    for t in range(1, steps):
-        candidates = score.unsqueeze(2) + transitions + emissions[:, t].unsqueeze(1)
-        best, pointer = candidates.max(dim=1)
-        if everyone[t]:
+    with torch.no_grad():
+        flat_sources = torch.from_numpy(sources).to(device).flatten()
+        moves = transitions[flat_sources, torch.arange(k, device=device).repeat_interleave(width)].view(k, width)
+        score = start + emissions[:, 0]
+        pointers = torch.empty((max(steps - 1, 0), batch, k), dtype=torch.long, device=device)
+        candidates = torch.empty((batch, k * width), dtype=score.dtype, device=device)
+        for t in range(1, steps):
+            torch.index_select(score, 1, flat_sources, out=candidates)  # (B, K * P): each tag's sources
+            best, pointer = candidates.view(batch, k, width).add_(moves).max(dim=2)
+            best += emissions[:, t]
+            if not everyone[t]:
+                live = mask[:, t].unsqueeze(1)
+                best = torch.where(live, best, score)
+                pointer = torch.where(live, pointer, width)
             score = best
-        else:
-            step = mask[:, t].unsqueeze(1)
-            score = torch.where(step, best, score)
-            pointer = torch.where(step, pointer, identity)
-        pointers.append(pointer)
-    best_score, last = (score + end).max(dim=1)
+            pointers[t - 1] = pointer
+        best_score, last = (score + end).max(dim=1)
     # The backtrace runs in NumPy: a step costs microseconds there, far less than a tensor op.
-    history = torch.stack(pointers).cpu().numpy() if pointers else np.zeros((0, batch, k), dtype=np.int64)
-    path = backtrace(history, last.cpu().numpy())
-    return torch.from_numpy(path).to(emissions.device) * mask, best_score
+    path = backtrace(pointers.cpu().numpy(), last.cpu().numpy(), choices)
+    return torch.from_numpy(path).to(device) * mask, best_score
 
 
-def backtrace(pointers: np.ndarray, last: np.ndarray) -> np.ndarray:
-    """Best paths ``(B, T)`` from back-pointers ``(T - 1, B, K)`` (the best previous tag of each tag at
-    each step) and the best last tags ``(B,)``."""
+def backtrace(pointers: np.ndarray, last: np.ndarray, choices: np.ndarray) -> np.ndarray:
+    """Best paths ``(B, T)`` from back-pointers ``(T - 1, B, K)`` and the best last tags ``(B,)``.
+
+    A pointer is the position, in its tag's row of ``choices (K, P)``, of the best previous tag.
+    """
     steps, batch = pointers.shape[0] + 1, last.shape[0]
     path = np.empty((steps, batch), dtype=np.int64)
     path[-1] = last
     rows = np.arange(batch)
     for t in range(steps - 2, -1, -1):
-        path[t] = pointers[t, rows, path[t + 1]]
+        after = path[t + 1]
+        path[t] = choices[after, pointers[t, rows, after]]
     return np.ascontiguousarray(path.T)
 
 

@@ -19,30 +19,35 @@ from ner.crf import SpanTags, backtrace
 
 
 def viterbi(
-    emissions: np.ndarray, mask: np.ndarray, start: np.ndarray, transitions: np.ndarray, end: np.ndarray
+    emissions: np.ndarray,
+    mask: np.ndarray,
+    start: np.ndarray,
+    transitions: np.ndarray,
+    end: np.ndarray,
+    sources: np.ndarray | None = None,
 ) -> np.ndarray:
-    """The best tag path of each sentence, ``(B, T)`` (0 on padding), as :func:`ner.crf.viterbi`.
-
-    Each step adds in the same order as ``CRF.decode``, ``(score + transition) + emission``,
-    so the scores, and the first-maximum tie-breaking, are the same.
-    """
+    """The best tag path of each sentence, ``(B, T)`` (0 on padding), as :func:`ner.crf.viterbi`,
+    with the same ``sources``, order of additions and first-maximum tie-breaking."""
     batch, steps, k = emissions.shape
-    incoming = transitions.T  # (next, previous): the maximum runs over the last, contiguous axis
+    if sources is None:
+        sources = np.tile(np.arange(k), (k, 1))
+    width = sources.shape[1]
+    choices = np.concatenate([sources, np.arange(k)[:, None]], axis=1)
+    moves = transitions[sources, np.arange(k)[:, None]]  # (K, P): the score of each source's move
     score = start + emissions[:, 0]
     pointers = np.empty((max(steps - 1, 0), batch, k), dtype=np.int64)
-    keep = np.arange(k)
     everyone = mask.all(axis=0)  # per step: no sentence over yet, nothing to mask
     for t in range(1, steps):
-        candidates = (score[:, None, :] + incoming) + emissions[:, t, :, None]
+        candidates = score[:, sources] + moves  # (B, K, P)
         pointer = candidates.argmax(axis=2)
-        best = candidates.max(axis=2)
+        best = candidates.max(axis=2) + emissions[:, t]
         if everyone[t]:
             score, pointers[t - 1] = best, pointer
         else:
             live = mask[:, t, None]
             score = np.where(live, best, score)
-            pointers[t - 1] = np.where(live, pointer, keep)
-    return backtrace(pointers, (score + end).argmax(axis=1)) * mask
+            pointers[t - 1] = np.where(live, pointer, width)
+    return backtrace(pointers, (score + end).argmax(axis=1), choices) * mask
 
 
 def forward_backward(

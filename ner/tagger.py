@@ -154,6 +154,8 @@ class Tagger:
         self._labels = labels = bundle.labels
         self._label_index = {label: i for i, label in enumerate(labels)}
         self.span_tags = crf.SpanTags.from_tags(self.tags, labels)
+        # Per tag: the tags a valid BIOES path may have before it, the only ones Viterbi compares.
+        self._sources = crf.previous_tags(crf.bioes_constraints(self.tags)[1])
         # Per tag id: does it open an entity, close one, and of which label (index into labels)?
         self._opens = np.array([t[0] in "BS" for t in self.tags])
         self._closes = np.array([t[0] in "ES" for t in self.tags])
@@ -370,8 +372,8 @@ class Tagger:
                 paths[i, : len(path)] = path
             return paths
         if small:
-            return crf_numpy.viterbi(emissions.numpy(), mask.numpy(), *self._crf_cache["raw-numpy"])
-        return crf.viterbi(emissions, mask, start, moves, end)[0].cpu().numpy()
+            return crf_numpy.viterbi(emissions.numpy(), mask.numpy(), *self._crf_cache["raw-numpy"], self._sources)
+        return crf.viterbi(emissions, mask, start, moves, end, self._sources)[0].cpu().numpy()
 
 
 def _entities(text: str, tokens: list[Token], spans: list[Span], span_scores: list[float] | None) -> list[Entity]:
