@@ -2,8 +2,8 @@
 
 Tags the sentences of CoNLL-2003 eng.testb, given as raw text (tokens joined
 by spaces), with
-  (a) our tagger as shipped (and its variants: without scores, TorchScript
-      Viterbi, int8 quantized, one thread),
+  (a) our tagger as shipped (and its variants: without scores, forward-backward
+      without TorchScript, int8 quantized, bfloat16, one thread),
   (b) the same model decoded with pytorch-crf's ``CRF.decode``,
   (c) spaCy v2 ``en_core_web_sm``, NER alone, from its own virtual environment,
 and reports tokens/s (gold CoNLL tokens over wall time, best of several
@@ -262,6 +262,7 @@ def run(model: Path, threads: int, repeats: int, with_spacy: bool, with_training
         "ours_no_scores": (shipped, False),
         "ours_plain_forward_backward": (Tagger.load(model, compiled=False), True),
         "ours_quantized": (Tagger.load(model, quantize=True), True),
+        "ours_bfloat16": (Tagger.load(model, bfloat16=True), True),
         "pytorch_crf_decode": (Tagger.load(model, decoder="torchcrf"), True),
     }
     for name, (tagger, scores) in variants.items():
@@ -298,6 +299,7 @@ def markdown(results: dict) -> str:
         ("ours_no_scores", "ours, scores off"),
         ("ours_plain_forward_backward", "ours, scores without TorchScript"),
         ("ours_quantized", "ours, int8 dynamic quantization"),
+        ("ours_bfloat16", "ours, emissions in bfloat16"),
         ("ours_1_thread", "ours, 1 thread"),
         ("pytorch_crf_decode", "same model, pytorch-crf CRF.decode"),
         ("spacy_v2_ner", "spaCy 2.3.9 en_core_web_sm, NER only"),

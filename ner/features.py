@@ -15,6 +15,7 @@ A :class:`Batch` of ``B`` sentences padded to ``T`` tokens holds
 from __future__ import annotations
 
 import itertools
+import operator
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
@@ -126,46 +127,34 @@ class Vocabularies:
         """Pad and encode sentences of tokens (and their BIOES tags) into a :class:`Batch`.
 
         Built from flat lists of all tokens and scattered into the padded
-        tensors in one step each; features of a token string are cached.
+        tensors in one step each; the features of each token string are computed
+        once and looked up with C-level ``map`` calls, not a Python loop per token.
         """
-        lengths = torch.tensor([len(s) for s in sentences], dtype=torch.long)
+        lengths = np.fromiter(map(len, sentences), dtype=np.int64, count=len(sentences))
         width = max(int(lengths.max()) if len(sentences) else 0, 1)
-        mask = torch.arange(width).unsqueeze(0) < lengths.unsqueeze(1)
-        tokens = [token for sentence in sentences for token in sentence]
+        inside = np.arange(width) < lengths[:, None]  # (B, T)
+        tokens = list(itertools.chain.from_iterable(sentences))
 
         def padded(values: Sequence[int]) -> torch.Tensor:
-            if len(sentences) == 1 and len(values) == width:  # nothing to pad
-                return torch.tensor([values], dtype=torch.long).view(1, width)
-            out = torch.zeros(len(sentences), width, dtype=torch.long)
-            if values:
-                out[mask] = torch.as_tensor(values, dtype=torch.long)
-            return out
+            out = np.zeros((len(sentences), width), dtype=np.int64)
+            out[inside] = values
+            return torch.from_numpy(out)
 
-        features = [self._features(token) for token in tokens]
-        words = padded([f[0] for f in features])
-        case = padded([f[1] for f in features])
+        features = list(map(self._features_of(tokens).__getitem__, tokens))
+        words = padded(list(map(_FIRST, features)))
+        case = padded(list(map(_SECOND, features)))
         chars = char_index = bigram_ids = tag_ids = None
         if self.level == "word":
             # Each distinct token is spelled once: frequent words cost the character encoder nothing more.
-            rows_of: dict[str, int] = {}
-            spellings: list[tuple[int, ...]] = []
-            index = []
-            for token, feature in zip(tokens, features):
-                row = rows_of.get(token)
-                if row is None:
-                    row = rows_of[token] = len(spellings) + 1
-                    spellings.append(feature[2])
-                index.append(row)
-            char_index = padded(index)
-            longest = max((len(s) for s in spellings), default=1) or 1
-            chars = torch.zeros(len(spellings) + 1, longest, dtype=torch.long)
-            if spellings:
-                counts = np.fromiter((len(s) for s in spellings), dtype=np.int64, count=len(spellings))
-                rows = np.repeat(np.arange(1, len(spellings) + 1), counts)
-                cols = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
-                chars[torch.from_numpy(rows), torch.from_numpy(cols)] = torch.as_tensor(
-                    list(itertools.chain.from_iterable(spellings)), dtype=torch.long
-                )
+            rows_of = dict(zip(dict.fromkeys(tokens), itertools.count(1)))
+            spellings = list(map(_THIRD, map(self._cache.__getitem__, rows_of)))
+            char_index = padded(list(map(rows_of.__getitem__, tokens)))
+            counts = np.fromiter(map(len, spellings), dtype=np.int64, count=len(spellings))
+            spelled = np.zeros((len(spellings) + 1, max(int(counts.max(initial=0)), 1)), dtype=np.int64)
+            rows = np.repeat(np.arange(1, len(spellings) + 1), counts)
+            cols = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
+            spelled[rows, cols] = np.fromiter(itertools.chain.from_iterable(spellings), dtype=np.int64, count=len(rows))
+            chars = torch.from_numpy(spelled)
         else:
             pairs = [_both_bigrams(sentence) for sentence in sentences]
             left = self.bigrams.encode(b for p, s in zip(pairs, sentences) for b in p[: len(s)])
@@ -174,21 +163,25 @@ class Vocabularies:
         if tags is not None:
             tag_ids = padded(self.tags.encode(t for sentence_tags in tags for t in sentence_tags))
         keys = list(rows_of) if self.level == "word" else None
-        return Batch(words, case, mask, chars, char_index, bigram_ids, tag_ids, keys)
+        return Batch(words, case, torch.from_numpy(inside), chars, char_index, bigram_ids, tag_ids, keys)
 
-    def _features(self, token: str) -> tuple[int, int, tuple[int, ...]]:
-        """``(word id, casing id, character ids)`` of a token string, cached."""
-        cached = self._cache.get(token)
-        if cached is None:
-            if len(self._cache) > 500_000:
-                self._cache.clear()
+    def _features_of(self, tokens: Sequence[str]) -> dict[str, tuple[int, int, tuple[int, ...]]]:
+        """The cache of ``(word id, casing id, character ids)`` per token string, holding ``tokens``."""
+        unseen = set(tokens).difference(self._cache)
+        if len(self._cache) + len(unseen) > 500_000:  # bound the memory: start afresh
+            self._cache.clear()
+            unseen = set(tokens)
+        for token in unseen:
             if self.level == "word":
                 word = self.words.stoi.get(token.lower(), self.words.unk)
                 spelling = tuple(self.chars.encode(token[: self.max_word_chars]))
             else:
                 word, spelling = self.words.stoi.get(token, self.words.unk), ()
-            cached = self._cache[token] = (word, casing(token), spelling)
-        return cached
+            self._cache[token] = (word, casing(token), spelling)
+        return self._cache
+
+
+_FIRST, _SECOND, _THIRD = (operator.itemgetter(i) for i in range(3))
 
 
 def _tag_vocab(tags: Sequence[Sequence[str]]) -> Vocab:

@@ -9,6 +9,8 @@ Python code points into the original string, end exclusive, so
 
 from __future__ import annotations
 
+import itertools
+import operator
 import re
 from collections.abc import Sequence
 from typing import NamedTuple
@@ -76,12 +78,29 @@ class Token(NamedTuple):
     end: int
 
 
+def _with_space(pattern: re.Pattern[str]) -> re.Pattern[str]:
+    """``pattern`` (which matches at every visible character) preceded by the whitespace before it:
+    its ``findall`` gives ``(space, token)`` pairs that cover the text up to its trailing space."""
+    return re.compile(rf"(\s*)({pattern.pattern})")
+
+
+def _tokens(spaced: re.Pattern[str], text: str) -> list[Token]:
+    """The tokens of ``text`` from a pattern made by :func:`_with_space`, without Python code per token:
+    the offsets are running sums of the pairs' lengths, and ``tuple.__new__`` builds each Token in C
+    (``Token(...)`` would run Python code)."""
+    found = spaced.findall(text)
+    bounds = list(itertools.accumulate(map(len, itertools.chain.from_iterable(found))))
+    return list(map(tuple.__new__, itertools.repeat(Token), zip(map(_SECOND, found), bounds[::2], bounds[1::2])))
+
+
+_SECOND = operator.itemgetter(1)
+_SPACED_TOKEN = _with_space(_TOKEN)
+_CHARACTER = _with_space(re.compile(rf"[^\s{_MARKS}][{_MARKS}]*|[{_MARKS}]+"))
+
+
 def tokenize(text: str) -> list[Token]:
     """Split ``text`` into tokens with character offsets."""
-    return [Token(m.group(), *m.span()) for m in _TOKEN.finditer(text)]
-
-
-_CHARACTER = re.compile(rf"[^\s{_MARKS}][{_MARKS}]*|[{_MARKS}]+")
+    return _tokens(_SPACED_TOKEN, text)
 
 
 def tokenize_chars(text: str) -> list[Token]:
@@ -89,7 +108,7 @@ def tokenize_chars(text: str) -> list[Token]:
 
     The tokenizer of character-level (Chinese) models.
     """
-    return [Token(m.group(), *m.span()) for m in _CHARACTER.finditer(text)]
+    return _tokens(_CHARACTER, text)
 
 
 def is_cjk(char: str) -> bool:

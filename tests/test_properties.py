@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ from hypothesis import strategies as st
 
 from ner import Tagger
 from ner.router import Router
-from ner.text import split_sentences, tokenize, tokenize_chars
+from ner.text import _MARKS, _TOKEN, Token, split_sentences, tokenize, tokenize_chars
 
 # Letters, marks, emoji, joiners, right-to-left text, controls and NUL, CJK, whitespace of every kind,
 # and lone surrogates (as a JSON body with \\ud800 escapes delivers them).
@@ -84,7 +85,21 @@ def check_tokens(text: str, tokens) -> None:
 def test_tokenizers_keep_offsets(text: str) -> None:
     check_tokens(text, tokenize(text))
     check_tokens(text, tokenize_chars(text))
-    assert "".join(t.text for t in tokenize_chars(text)) == "".join(c for c in text if not c.isspace())
+    visible = "".join(c for c in text if not c.isspace())
+    assert "".join(t.text for t in tokenize(text)) == visible
+    assert "".join(t.text for t in tokenize_chars(text)) == visible
+
+
+CHARACTER = re.compile(rf"[^\s{_MARKS}][{_MARKS}]*|[{_MARKS}]+")
+
+
+@given(TEXTS)
+@settings(max_examples=400, deadline=None)
+def test_tokenizers_match_their_patterns_match_by_match(text: str) -> None:
+    """The tokenizers build tokens from running sums of lengths; the oracle takes each regex match."""
+    for tokens, pattern in ((tokenize(text), _TOKEN), (tokenize_chars(text), CHARACTER)):
+        assert tokens == [Token(m.group(), *m.span()) for m in pattern.finditer(text)]
+        assert all(type(t) is Token for t in tokens)
 
 
 @given(TEXTS, st.integers(min_value=1, max_value=20))

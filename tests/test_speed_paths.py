@@ -1,4 +1,4 @@
-"""Every speed path returns what the plain path returns: bucketing, TorchScript Viterbi, pytorch-crf, int8."""
+"""Every speed path returns what the plain path returns: bucketing, TorchScript scores, pytorch-crf, int8, bfloat16."""
 
 from __future__ import annotations
 
@@ -44,6 +44,17 @@ def test_quantized_agrees_on_a_fixed_sample(tiny_model: Path) -> None:
     assert same >= 0.95 * len(TEXTS)
 
 
+def test_bfloat16_agrees_on_a_fixed_sample(tiny_model: Path) -> None:
+    plain = spans(Tagger.load(tiny_model), TEXTS)
+    half = spans(Tagger.load(tiny_model, bfloat16=True), TEXTS)
+    assert sum(a == b for a, b in zip(plain, half)) >= 0.95 * len(TEXTS)
+
+
+def test_quantized_and_bfloat16_together_are_refused(tiny_model: Path) -> None:
+    with pytest.raises(ValueError, match="exclude each other"):
+        Tagger.load(tiny_model, quantize=True, bfloat16=True)
+
+
 def test_unknown_decoder_is_refused(tiny_model: Path) -> None:
     with pytest.raises(ValueError, match="decoder"):
         Tagger.load(tiny_model, decoder="fast")
@@ -51,7 +62,8 @@ def test_unknown_decoder_is_refused(tiny_model: Path) -> None:
 
 @pytest.mark.slow
 def test_shipped_model_speed_paths_on_conll_test() -> None:
-    """On real text: compiled scores and pytorch-crf decoding agree with the plain path; int8 costs little F1."""
+    """On real text: compiled scores and pytorch-crf decoding agree with the plain path; int8 and
+    bfloat16 cost little F1."""
     from ner.corpus import read_conll
     from ner.train import evaluate
 
@@ -63,5 +75,6 @@ def test_shipped_model_speed_paths_on_conll_test() -> None:
     plain_scores = [e.score for t in Tagger.load(model, compiled=False).tag_batch(texts) for e in t]
     assert compiled_scores == pytest.approx(plain_scores, abs=1e-6)
     assert spans(Tagger.load(model, decoder="torchcrf"), texts[:200]) == spans(plain, texts[:200])
-    difference = evaluate(plain, sentences)["f1"] - evaluate(Tagger.load(model, quantize=True), sentences)["f1"]
-    assert abs(difference) < 1.0, difference
+    f1 = evaluate(plain, sentences)["f1"]
+    assert abs(f1 - evaluate(Tagger.load(model, quantize=True), sentences)["f1"]) < 1.0
+    assert abs(f1 - evaluate(Tagger.load(model, bfloat16=True), sentences)["f1"]) < 0.3
