@@ -179,7 +179,7 @@ class NERModel(nn.Module):
             table[list(rows)] = fresh
             memory.update((batch.char_keys[row - 1], slot) for row, slot in zip(missing, rows))
         table = self.__dict__["_spelling_table"]
-        return table[[0, *(memory[key] for key in batch.char_keys)]]
+        return table[[0, *map(memory.__getitem__, batch.char_keys)]]
 
     def train(self, mode: bool = True) -> NERModel:
         self.__dict__.pop("_spelling_rows", None)  # weights may change: forget remembered spellings
