@@ -68,7 +68,7 @@ class ServiceState:
         taggers = []
         for path in self.settings.models:
             try:
-                tagger = Tagger.load(path)
+                tagger = Tagger.load(path, bfloat16=self.settings.bfloat16)
                 if any(t.name == tagger.name for t in taggers):
                     raise ValueError(f"another model is already named {tagger.name!r}")
                 taggers.append(tagger)

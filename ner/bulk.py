@@ -35,7 +35,7 @@ def record(text: str, analysis: Analysis, nbest: int) -> str:
 def _start_worker(model: str, threads: int, options: dict) -> None:
     global _worker_tagger, _worker_options
     torch.set_num_threads(threads)
-    _worker_tagger, _worker_options = Tagger.load(model), options
+    _worker_tagger, _worker_options = Tagger.load(model, bfloat16=options["bfloat16"]), options
 
 
 def _tag_chunk(chunk: list[str]) -> list[str]:
@@ -59,9 +59,10 @@ def tag_lines(
     chunk_lines: int = 512,
     scores: bool = True,
     nbest: int = 0,
+    bfloat16: bool = False,
 ) -> Iterator[list[str]]:
     """JSON output lines for ``lines``, one list per input chunk, in input order."""
-    options = {"scores": scores, "nbest": nbest}
+    options = {"scores": scores, "nbest": nbest, "bfloat16": bfloat16}
     if workers <= 1:
         _start_worker(model, threads, options)
         yield from map(_tag_chunk, _chunks(lines, chunk_lines))

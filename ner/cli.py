@@ -102,6 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     tag.add_argument("--batch-lines", type=int, default=512, help="lines tagged together")
     tag.add_argument("--threads", type=int, default=2, help="CPU threads in all (shared among workers)")
     tag.add_argument("--workers", type=int, default=1, help="worker processes")
+    tag.add_argument("--bfloat16", action="store_true", help="emissions in bfloat16 (faster on CPUs with AMX)")
     tag.add_argument("--quiet", action="store_true", help="no progress bar")
     tag.set_defaults(run=run_tag)
 
@@ -248,6 +249,7 @@ def run_tag(args: argparse.Namespace) -> int:
         chunk_lines=args.batch_lines,
         scores=not args.no_scores,
         nbest=args.nbest,
+        bfloat16=args.bfloat16,
     )
     for chunk in chunks:
         sys.stdout.write("".join(line + "\n" for line in chunk))

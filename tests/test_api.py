@@ -246,3 +246,13 @@ def test_structured_request_log(tiny_model: Path, tmp_path: Path) -> None:
     records = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
     (record,) = [r for r in records if r.get("request_id") == "trace-42"]
     assert record["path"] == "/tag" and record["status"] == 200 and record["model"] == "tiny-en" and record["ms"] > 0
+
+
+def test_bfloat16_setting_reaches_every_model(tiny_model: Path, tiny_zh_model: Path) -> None:
+    from api.app import ServiceState
+    from api.settings import Settings
+
+    state = ServiceState(Settings(models=[str(tiny_model), str(tiny_zh_model)], bfloat16=True))
+    state.load_models()
+    assert state.router is not None and not state.load_errors
+    assert [t.bfloat16 for t in state.router.taggers.values()] == [True, True]

@@ -221,6 +221,19 @@ def test_bulk_tagging_with_workers_keeps_input_order(tiny_model: Path, tmp_path:
     assert [json.loads(line)["text"] for line in outputs[1].splitlines()] == lines
 
 
+def test_bulk_tagging_in_bfloat16_agrees_with_float32(tiny_model: Path) -> None:
+    from ner.bulk import tag_lines
+
+    lines = [" ".join(t for t, _ in s) for s in synthetic_sentences(150, 23)]
+    plain, half = (
+        [json.loads(line)["entities"] for chunk in tag_lines(str(tiny_model), lines, bfloat16=b) for line in chunk]
+        for b in (False, True)
+    )
+    spans = [[(e["start"], e["end"], e["label"]) for e in entities] for entities in plain]
+    assert any(spans)
+    assert sum(a == [(e["start"], e["end"], e["label"]) for e in b] for a, b in zip(spans, half)) >= 0.95 * len(lines)
+
+
 def test_align_unseen_vectors_carries_unseen_words_along_the_fitted_map() -> None:
     from ner.features import Vocabularies
     from ner.model import ModelConfig
