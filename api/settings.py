@@ -31,7 +31,7 @@ class Settings(BaseSettings):
     port: int = Field(8000, ge=0, le=65535)
     workers: int = Field(1, ge=1)
     threads: int = Field(2, ge=1, description="torch threads per worker")
-    bfloat16: bool = Field(False, description="emissions in bfloat16: faster on CPUs with AMX, slower without")
+    bfloat16: bool = Field(False, description="emissions in bfloat16: faster on CPUs with AMX")
     log_level: str = "info"
     api_key: SecretStr | None = None
 

@@ -132,7 +132,7 @@ class Tagger:
         """``decoder``: ``viterbi`` (batched tensor ops) or ``torchcrf`` (pytorch-crf's
         ``CRF.decode``, for comparison). ``quantize``: int8 dynamic quantization of the LSTM and
         linear layers (CPU only). ``bfloat16``: emissions of batches computed in bfloat16 (autocast),
-        about twice as fast for the BiLSTM on CPUs with AMX; F1 is measured in docs/benchmarks.md.
+        1.6-2x faster for the BiLSTM on a CPU with AMX; F1 is measured in docs/benchmarks.md.
         ``compiled``: the forward-backward pass behind entity scores
         under TorchScript (same results, less overhead)."""
         if decoder not in DECODERS:
