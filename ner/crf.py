@@ -81,11 +81,8 @@ def viterbi(
     """
     batch, steps, k = emissions.shape
     device = emissions.device
-    if sources is None:
-        sources = np.tile(np.arange(k), (k, 1))
+    sources, choices = sources_and_choices(sources, k)
     width = sources.shape[1]
-    # Column ``width`` of ``choices`` is the tag itself: where a padded step points.
-    choices = np.concatenate([sources, np.arange(k)[:, None]], axis=1)
     everyone = mask.all(dim=0).tolist()  # per step: is no sentence over yet? (no masking needed)
     with torch.no_grad():
         flat_sources = torch.from_numpy(sources).to(device).flatten()
@@ -107,6 +104,14 @@ def viterbi(
     # The backtrace runs in NumPy: a step costs microseconds there, far less than a tensor op.
     path = backtrace(pointers.cpu().numpy(), last.cpu().numpy(), choices)
     return torch.from_numpy(path).to(device) * mask, best_score
+
+
+def sources_and_choices(sources: np.ndarray | None, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """``sources (K, P)`` for :func:`viterbi` (every tag when ``None``) and ``choices (K, P + 1)``,
+    its rows with the tag itself after them: where the pointer ``P`` of a padded step leads."""
+    if sources is None:
+        sources = np.tile(np.arange(k), (k, 1))
+    return sources, np.concatenate([sources, np.arange(k)[:, None]], axis=1)
 
 
 def backtrace(pointers: np.ndarray, last: np.ndarray, choices: np.ndarray) -> np.ndarray:

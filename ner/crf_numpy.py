@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ner.crf import SpanTags, backtrace
+from ner.crf import SpanTags, backtrace, sources_and_choices
 
 
 def viterbi(
@@ -29,10 +29,8 @@ def viterbi(
     """The best tag path of each sentence, ``(B, T)`` (0 on padding), as :func:`ner.crf.viterbi`,
     with the same ``sources``, order of additions and first-maximum tie-breaking."""
     batch, steps, k = emissions.shape
-    if sources is None:
-        sources = np.tile(np.arange(k), (k, 1))
+    sources, choices = sources_and_choices(sources, k)
     width = sources.shape[1]
-    choices = np.concatenate([sources, np.arange(k)[:, None]], axis=1)
     moves = transitions[sources, np.arange(k)[:, None]]  # (K, P): the score of each source's move
     score = start + emissions[:, 0]
     pointers = np.empty((max(steps - 1, 0), batch, k), dtype=np.int64)
