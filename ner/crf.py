@@ -153,32 +153,46 @@ def forward_backward(
     moves = (transitions - top).exp()  # (K, K), forbidden moves exactly 0
     shift = emissions.max(dim=2, keepdim=True).values  # (B, T, 1)
     weights = (emissions - shift).exp()  # (B, T, K)
+    offsets = shift + top  # (B, T, 1): what a step adds to the log scale besides its normalizer
+    everyone = mask.all(dim=0)  # (T,): no sentence over yet at this step, nothing to mask
     first = start + emissions[:, 0]
     scale = first.max(dim=1, keepdim=True).values
     alpha = (first - scale).exp()
-    alphas = [alpha.log() + scale]
+    alphas, alpha_scales = [alpha], [scale]
     for t in range(1, steps):
         step = (alpha @ moves) * weights[:, t]
         total = step.sum(dim=1, keepdim=True)
-        live = mask[:, t].unsqueeze(1)
-        alpha = torch.where(live, step / total, alpha)
-        scale = torch.where(live, scale + shift[:, t] + top + total.log(), scale)
-        alphas.append(alpha.log() + scale)
-    log_z = torch.logsumexp(alphas[-1] + end, dim=1)
+        if bool(everyone[t]):
+            alpha, scale = step / total, scale + offsets[:, t] + total.log()
+        else:
+            live = mask[:, t].unsqueeze(1)
+            alpha = torch.where(live, step / total, alpha)
+            scale = torch.where(live, scale + offsets[:, t] + total.log(), scale)
+        alphas.append(alpha)
+        alpha_scales.append(scale)
+    # Logs are taken once, at the end, for all steps together.
+    log_alpha = torch.stack(alphas, dim=1).log() + torch.stack(alpha_scales, dim=1)
+    log_z = torch.logsumexp(log_alpha[:, -1] + end, dim=1)
     end_top = end.max()
     last_beta = (end - end_top).exp().expand(batch, k)
     last_scale = end_top.expand(batch, 1)
     beta, scale = last_beta, last_scale
-    betas = [beta.log() + scale]
+    betas, beta_scales = [beta], [scale]
     for t in range(steps - 2, -1, -1):
         step = (beta * weights[:, t + 1]) @ moves.T
         total = step.sum(dim=1, keepdim=True)
-        live = mask[:, t + 1].unsqueeze(1)  # else t is the last token: only the end score follows
-        beta = torch.where(live, step / total, last_beta)
-        scale = torch.where(live, scale + shift[:, t + 1] + top + total.log(), last_scale)
-        betas.append(beta.log() + scale)
+        if bool(everyone[t + 1]):
+            beta, scale = step / total, scale + offsets[:, t + 1] + total.log()
+        else:
+            live = mask[:, t + 1].unsqueeze(1)  # else t is the last token: only the end score follows
+            beta = torch.where(live, step / total, last_beta)
+            scale = torch.where(live, scale + offsets[:, t + 1] + total.log(), last_scale)
+        betas.append(beta)
+        beta_scales.append(scale)
     betas.reverse()
-    return torch.stack(alphas, dim=1), torch.stack(betas, dim=1), log_z
+    beta_scales.reverse()
+    log_beta = torch.stack(betas, dim=1).log() + torch.stack(beta_scales, dim=1)
+    return log_alpha, log_beta, log_z
 
 
 _compiled_forward_backward = None
