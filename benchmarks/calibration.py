@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 
 from benchmarks import report
-from benchmarks.speed import best_of, latency
+from benchmarks.speed import interleaved_best, latencies, latency
 from ner import Tagger
 from ner.calibration import entity_confidences, expected_calibration_error, reliability_diagram
 from ner.corpus import read_conll
@@ -49,26 +49,28 @@ def run(model: Path, diagram: Path, threads: int) -> dict:
 
     texts = [" ".join(s.tokens) for s in test]
     tagger.tag_batch(texts[:200])
-    plain = best_of(lambda: tagger.analyze(texts, scores=False), 3)
-    scored = best_of(lambda: tagger.analyze(texts, scores=True), 3)
-    nbest = best_of(lambda: tagger.analyze(texts, scores=True, nbest=5), 3)
+    seconds = interleaved_best(
+        {
+            "no_scores": lambda: tagger.analyze(texts, scores=False),
+            "scores": lambda: tagger.analyze(texts, scores=True),
+            "scores_and_5best": lambda: tagger.analyze(texts, scores=True, nbest=5),
+        },
+        rounds=7,
+    )
     results["cost"] = {
         "texts": len(texts),
-        "seconds_no_scores": round(plain, 3),
-        "seconds_scores": round(scored, 3),
-        "seconds_scores_and_5best": round(nbest, 3),
-        "scores_slowdown_percent": round(100 * (scored / plain - 1), 1),
-        "nbest5_slowdown_percent": round(100 * (nbest / plain - 1), 1),
+        **{f"seconds_{name}": round(value, 3) for name, value in seconds.items()},
+        "scores_slowdown_percent": round(100 * (seconds["scores"] / seconds["no_scores"] - 1), 1),
+        "nbest5_slowdown_percent": round(100 * (seconds["scores_and_5best"] / seconds["no_scores"] - 1), 1),
     }
     # One text per call, as a single-text request to /tag: median latency without and with scores.
     single = [text for text in texts if 15 <= len(text.split()) <= 25]
     latency(tagger, single, 100)
-    single_plain = latency(tagger, single, scores=False)["p50_ms"]
-    single_scored = latency(tagger, single, scores=True)["p50_ms"]
+    p50 = {name: row["p50_ms"] for name, row in latencies(tagger, single, {"plain": False, "scored": True}).items()}
     results["cost"].update(
-        single_text_p50_ms_no_scores=single_plain,
-        single_text_p50_ms_scores=single_scored,
-        single_text_scores_slowdown_percent=round(100 * (single_scored / single_plain - 1), 1),
+        single_text_p50_ms_no_scores=p50["plain"],
+        single_text_p50_ms_scores=p50["scored"],
+        single_text_scores_slowdown_percent=round(100 * (p50["scored"] / p50["plain"] - 1), 1),
     )
     return results
 

@@ -17,6 +17,7 @@ training throughput.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import platform
@@ -24,6 +25,7 @@ import resource
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -62,28 +64,30 @@ def read_sentences(path: Path) -> list[list[str]]:
     return [s.tokens for s in read_conll(path)[0]]
 
 
-def best_of(function, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return min(times)
+def interleaved_best(functions: dict[str, Callable[[], object]], rounds: int) -> dict[str, float]:
+    """The best wall time of each function, in seconds, over ``rounds`` rounds that call every function
+    once in turn: a slow spell of the machine hits them all alike, so their ratios hold."""
+    best = dict.fromkeys(functions, float("inf"))
+    for _ in range(rounds):
+        for name, function in functions.items():
+            start = time.perf_counter()
+            function()
+            best[name] = min(best[name], time.perf_counter() - start)
+    return best
 
 
 def tagging_speeds(variants: dict, texts: list[str], tokens: int, rounds: int) -> dict:
-    """Tokens/s of each variant ``name: (tagger, scores, threads)``, best of ``rounds`` passes over
-    ``texts``. Rounds interleave the variants, so that a slow spell of the machine hits them all alike."""
-    best = dict.fromkeys(variants, float("inf"))
+    """Tokens/s of each variant ``name: (tagger, scores, threads)``, best of ``rounds`` interleaved passes
+    over ``texts``."""
+
+    def tag_all(tagger, scores: bool, threads: int) -> None:
+        torch.set_num_threads(threads)
+        tagger.tag_batch(texts, scores=scores)
+
     for tagger, scores, threads in variants.values():
         torch.set_num_threads(threads)
         tagger.tag_batch(texts[:256], scores=scores)  # warm up
-    for _ in range(rounds):
-        for name, (tagger, scores, threads) in variants.items():
-            torch.set_num_threads(threads)
-            start = time.perf_counter()
-            tagger.tag_batch(texts, scores=scores)
-            best[name] = min(best[name], time.perf_counter() - start)
+    best = interleaved_best({name: functools.partial(tag_all, *v) for name, v in variants.items()}, rounds)
     return {name: {"tokens_per_second": round(tokens / s), "seconds": round(s, 3)} for name, s in best.items()}
 
 
@@ -94,14 +98,27 @@ def f1(tagger, path: Path) -> float:
     return evaluate(tagger, read_conll(path)[0])["f1"]
 
 
-def latency(tagger, texts: list[str], count: int = 500, scores: bool = True) -> dict:
-    times = []
+def latencies(tagger, texts: list[str], settings: dict[str, bool], count: int = 500) -> dict[str, dict]:
+    """Milliseconds to tag one text per call (p50, p99), for each ``name: scores`` setting; every text is
+    tagged with each setting in turn, so that the settings share the machine's slow spells."""
+    times: dict[str, list[float]] = {name: [] for name in settings}
     for text in texts[:count]:
-        start = time.perf_counter()
-        tagger.tag(text, scores=scores)
-        times.append(time.perf_counter() - start)
-    times.sort()
-    return {"p50_ms": round(1000 * times[len(times) // 2], 3), "p99_ms": round(1000 * times[int(len(times) * 0.99)], 3)}
+        for name, scores in settings.items():
+            start = time.perf_counter()
+            tagger.tag(text, scores=scores)
+            times[name].append(time.perf_counter() - start)
+    out = {}
+    for name, values in times.items():
+        values.sort()
+        out[name] = {
+            "p50_ms": round(1000 * values[len(values) // 2], 3),
+            "p99_ms": round(1000 * values[int(len(values) * 0.99)], 3),
+        }
+    return out
+
+
+def latency(tagger, texts: list[str], count: int = 500, scores: bool = True) -> dict:
+    return latencies(tagger, texts, {"scores": scores}, count)["scores"]
 
 
 def viterbi_against_crf_decode(tagger, sentences: list[list[str]], batch: int = 64, rounds: int = 7) -> dict:
@@ -132,14 +149,9 @@ def viterbi_against_crf_decode(tagger, sentences: list[list[str]], batch: int = 
             "forward_backward_ms": lambda e, m: crf.forward_backward(e, m, start, moves, end),
             "forward_backward_torchscript_ms": lambda e, m: compiled(e, m, start, moves, end),
         }
-        # Rounds interleave the decoders, so that a slow spell of the machine hits them all alike.
-        timings = {name: float("inf") for name in decoders}
-        for _ in range(rounds):
-            for name, decoder in decoders.items():
-                began = time.perf_counter()
-                for emissions, mask in batches:
-                    decoder(emissions, mask)
-                timings[name] = min(timings[name], time.perf_counter() - began)
+        timings = interleaved_best(
+            {name: functools.partial(_decode_all, decoder, batches) for name, decoder in decoders.items()}, rounds
+        )
         identical = all(
             crf.viterbi(e, m, start, moves, end, sources)[0][i, : len(p)].tolist() == p
             for e, m in batches
@@ -151,6 +163,11 @@ def viterbi_against_crf_decode(tagger, sentences: list[list[str]], batch: int = 
     out["batch"] = batch
     out["batches"] = len(batches)
     return out
+
+
+def _decode_all(decoder, batches: list) -> None:
+    for emissions, mask in batches:
+        decoder(emissions, mask)
 
 
 LOAD_SCRIPT = """
