@@ -130,7 +130,7 @@ def viterbi_against_crf_decode(tagger, sentences: list[list[str]], batch: int = 
 
     ordered = sorted(sentences, key=len)
     start, moves, end = tagger.model.crf_parameters()
-    sources = crf.previous_tags(crf.bioes_constraints(tagger.tags)[1])
+    sources = tagger.viterbi_sources
     reference = CRF(moves.shape[0], batch_first=True)
     reference.start_transitions.data, reference.transitions.data, reference.end_transitions.data = start, moves, end
     compiled = crf.compiled_forward_backward()

@@ -161,7 +161,7 @@ class Tagger:
         self._label_index = {label: i for i, label in enumerate(labels)}
         self.span_tags = crf.SpanTags.from_tags(self.tags, labels)
         # Per tag: the tags a valid BIOES path may have before it, the only ones Viterbi compares.
-        self._sources = crf.previous_tags(crf.bioes_constraints(self.tags)[1])
+        self.viterbi_sources = crf.previous_tags(crf.bioes_constraints(self.tags)[1])
         # Per tag id: does it open an entity, close one, and of which label (index into labels)?
         self._opens = np.array([t[0] in "BS" for t in self.tags])
         self._closes = np.array([t[0] in "ES" for t in self.tags])
@@ -380,8 +380,9 @@ class Tagger:
                 paths[i, : len(path)] = path
             return paths
         if small:
-            return crf_numpy.viterbi(emissions.numpy(), mask.numpy(), *self._crf_cache["raw-numpy"], self._sources)
-        return crf.viterbi(emissions, mask, start, moves, end, self._sources)[0].cpu().numpy()
+            numpy_scores = self._crf_cache["raw-numpy"]
+            return crf_numpy.viterbi(emissions.numpy(), mask.numpy(), *numpy_scores, self.viterbi_sources)
+        return crf.viterbi(emissions, mask, start, moves, end, self.viterbi_sources)[0].cpu().numpy()
 
 
 def _entities(text: str, tokens: list[Token], spans: list[Span], span_scores: list[float] | None) -> list[Entity]:

@@ -324,7 +324,7 @@ def fit(
         if ranks.main:
             model.eval()
             raw_weights = average.swap_in(model)  # score (and keep) the averaged weights when averaging
-            tagger = Tagger(bundles.Bundle(model, vocab, name or out.name, language), device=device, batch_size=256)
+            tagger = _scoring_tagger(model, vocab, name or out.name, language, device)
             dev = evaluate(tagger, corpora.dev)
             test = evaluate(tagger, corpora.test) if corpora.test else None
             history.append(
@@ -452,6 +452,11 @@ def align_unseen_vectors(model: NERModel, vocab: Vocabularies, seen: set[str], p
     return int((~is_seen).sum())
 
 
+def _scoring_tagger(model: NERModel, vocab: Vocabularies, name: str, language: str, device: torch.device) -> Tagger:
+    """A tagger over ``model`` as it is now, to score it on dev and test."""
+    return Tagger(bundles.Bundle(model, vocab, name, language), device=device, batch_size=256)
+
+
 def _align_if_better(
     model: NERModel,
     vocab: Vocabularies,
@@ -466,7 +471,7 @@ def _align_if_better(
     before = {k: v.clone() for k, v in model.state_dict().items()}
     seen = {t.lower() for s in corpora.train for t in s.tokens}
     moved = align_unseen_vectors(model, vocab, seen, config.pretrained)
-    tagger = Tagger(bundles.Bundle(model, vocab, name, language), device=device, batch_size=256)
+    tagger = _scoring_tagger(model, vocab, name, language, device)
     dev = evaluate(tagger, corpora.dev)
     report = {"words_moved": moved, "dev_f1_before": best["f1"], "dev_f1_after": dev["f1"]}
     if dev["f1"] >= best["f1"]:
@@ -493,7 +498,7 @@ def _round_embeddings_to_half(
     for key, table in model.state_dict().items():
         if key.endswith(bundles.EMBEDDING_SUFFIX):
             table.copy_(table.half().float())
-    tagger = Tagger(bundles.Bundle(model, vocab, name, language), device=device, batch_size=256)
+    tagger = _scoring_tagger(model, vocab, name, language, device)
     dev = evaluate(tagger, corpora.dev)
     test = evaluate(tagger, corpora.test) if corpora.test else None
     log.info("embeddings rounded to float16: dev F1 %.2f -> %.2f", best["f1"], dev["f1"])

@@ -15,6 +15,7 @@ from ner.corpus import tags_to_spans
 
 torch.set_num_threads(1)
 TAGS = ["O", "B-PER", "I-PER", "E-PER", "S-PER", "B-LOC", "I-LOC", "E-LOC", "S-LOC"]
+SOURCES = crf.previous_tags(crf.bioes_constraints(TAGS)[1])  # the tags allowed before each tag
 
 
 def random_crf(k: int, seed: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -97,21 +98,19 @@ def test_viterbi_equals_pytorch_crf_decode_with_constraints() -> None:
         model.start_transitions.copy_(start)
         model.transitions.copy_(moves)
         model.end_transitions.copy_(end)
-    sources = crf.previous_tags(crf.bioes_constraints(TAGS)[1])
     every_move, _ = crf.viterbi(emissions, mask, start, moves, end)
-    allowed_moves, _ = crf.viterbi(emissions, mask, start, moves, end, sources)
+    allowed_moves, _ = crf.viterbi(emissions, mask, start, moves, end, SOURCES)
     for i, reference in enumerate(model.decode(emissions, mask)):
         assert every_move[i, : len(reference)].tolist() == reference
         assert allowed_moves[i, : len(reference)].tolist() == reference
 
 
 def test_previous_tags_lists_allowed_sources_in_order() -> None:
-    sources = crf.previous_tags(crf.bioes_constraints(TAGS)[1])
     closed = [TAGS.index(t) for t in ["O", "E-PER", "S-PER", "E-LOC", "S-LOC"]]
-    assert sources.shape == (len(TAGS), len(closed))
-    assert sources[TAGS.index("B-LOC")].tolist() == sorted(closed)
+    assert SOURCES.shape == (len(TAGS), len(closed))
+    assert SOURCES[TAGS.index("B-LOC")].tolist() == sorted(closed)
     # I-PER may follow B-PER or I-PER only: the row repeats its last source.
-    assert sources[TAGS.index("I-PER")].tolist() == [1, 2, 2, 2, 2]
+    assert SOURCES[TAGS.index("I-PER")].tolist() == [1, 2, 2, 2, 2]
     lonely = np.array([[True, False], [True, False]])  # nothing may precede tag 1: it keeps every tag
     assert crf.previous_tags(lonely).tolist() == [[0, 1], [0, 1]]
 
@@ -123,8 +122,7 @@ def test_viterbi_over_allowed_moves_against_brute_force(seed: int) -> None:
     emissions, mask = random_batch(4, 4, k, seed + 30)
     emissions = emissions * 4
     start, moves, end = constrained(TAGS, *random_crf(k, seed + 40))
-    sources = crf.previous_tags(crf.bioes_constraints(TAGS)[1])
-    paths, scores = crf.viterbi(emissions, mask, start, moves, end, sources)
+    paths, scores = crf.viterbi(emissions, mask, start, moves, end, SOURCES)
     for i in range(4):
         length = int(mask[i].sum())
         best_score, best_path = enumerate_paths(emissions[i], length, start, moves, end)[0]
@@ -293,9 +291,8 @@ def test_numpy_backend_matches_the_tensor_one(seed: int) -> None:
     arrays = [x.numpy() for x in (emissions, mask, start, moves, end)]
     paths, _ = crf.viterbi(emissions, mask, start, moves, end)
     assert np.array_equal(crf_numpy.viterbi(*arrays), paths.numpy())
-    sources = crf.previous_tags(crf.bioes_constraints(TAGS)[1])
     assert np.array_equal(
-        crf_numpy.viterbi(*arrays, sources), crf.viterbi(emissions, mask, start, moves, end, sources)[0].numpy()
+        crf_numpy.viterbi(*arrays, SOURCES), crf.viterbi(emissions, mask, start, moves, end, SOURCES)[0].numpy()
     )
     alpha, beta, log_z = crf.forward_backward(emissions, mask, start, moves, end)
     alpha_np, beta_np, log_z_np = crf_numpy.forward_backward(*arrays)

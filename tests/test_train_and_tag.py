@@ -225,13 +225,14 @@ def test_bulk_tagging_in_bfloat16_agrees_with_float32(tiny_model: Path) -> None:
     from ner.bulk import tag_lines
 
     lines = [" ".join(t for t, _ in s) for s in synthetic_sentences(150, 23)]
-    plain, half = (
-        [json.loads(line)["entities"] for chunk in tag_lines(str(tiny_model), lines, bfloat16=b) for line in chunk]
-        for b in (False, True)
-    )
-    spans = [[(e["start"], e["end"], e["label"]) for e in entities] for entities in plain]
-    assert any(spans)
-    assert sum(a == [(e["start"], e["end"], e["label"]) for e in b] for a, b in zip(spans, half)) >= 0.95 * len(lines)
+
+    def spans(bfloat16: bool) -> list[list[tuple[int, int, str]]]:
+        records = (json.loads(line) for chunk in tag_lines(str(tiny_model), lines, bfloat16=bfloat16) for line in chunk)
+        return [[(e["start"], e["end"], e["label"]) for e in record["entities"]] for record in records]
+
+    plain, half = spans(False), spans(True)
+    assert any(plain)
+    assert sum(a == b for a, b in zip(plain, half)) >= 0.95 * len(lines)
 
 
 def test_align_unseen_vectors_carries_unseen_words_along_the_fitted_map() -> None:
