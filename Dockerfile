@@ -1,33 +1,25 @@
 # The NER service with the default models: docker build -t ner-service . && docker run -p 8000:8000 ner-service
 #
+# No torch: the models carry ONNX encoders that ONNX Runtime runs, and the CRF runs in NumPy.
+#
 # Build arguments:
 #   BASE_IMAGE      a Debian-based image with python3 and venv (default: the public slim Python image)
-#   TORCH_SOURCE    "index": the CPU build of torch from PyTorch's wheel index (default);
-#                   "local": wheels placed in docker/wheels/ of the build context
 #   PIP_CA_BUNDLE   a CA bundle in docker/ of the context for pip to trust (behind a TLS-intercepting proxy)
 ARG BASE_IMAGE=python:3.11-slim-bookworm
 
 FROM ${BASE_IMAGE} AS build
-ARG TORCH_SOURCE=index
-ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
 ARG PIP_CA_BUNDLE=
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 COPY docker/ /tmp/docker/
 RUN python3 -m venv /opt/venv
-SHELL ["/bin/bash", "-o", "pipefail", "-c"]
-RUN if [ -n "${PIP_CA_BUNDLE}" ]; then export PIP_CERT="/tmp/docker/${PIP_CA_BUNDLE}"; fi; \
-    if [ "${TORCH_SOURCE}" = "local" ]; then \
-        /opt/venv/bin/pip install --find-links /tmp/docker/wheels "torch==2.13.0+cpu"; \
-    else \
-        /opt/venv/bin/pip install --index-url "${TORCH_INDEX_URL}" torch==2.13.0; \
-    fi
 COPY pyproject.toml README.md /src/
 COPY ner /src/ner
 COPY api /src/api
-# The package, then away with torch's C++ headers and test binaries: not needed to run, 145 MB.
+SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 RUN if [ -n "${PIP_CA_BUNDLE}" ]; then export PIP_CERT="/tmp/docker/${PIP_CA_BUNDLE}"; fi; \
     /opt/venv/bin/pip install "/src[serve]" && rm -rf /src \
-    && rm -rf /opt/venv/lib/python3*/site-packages/torch/include /opt/venv/lib/python3*/site-packages/torch/test
+    && find /opt/venv -name __pycache__ -prune -exec rm -rf {} + \
+    && /opt/venv/bin/python -m compileall -q /opt/venv/lib
 # Permissions are fixed here so that the final image holds the models once (a chmod there would copy them).
 COPY models /models
 RUN chmod -R a+rX,go-w /models
@@ -42,7 +34,8 @@ ENV PATH=/opt/venv/bin:$PATH \
     NER_HOST=0.0.0.0 \
     NER_PORT=8000 \
     NER_WORKERS=1 \
-    NER_THREADS=2
+    NER_THREADS=2 \
+    NER_BACKEND=onnx
 USER 10001
 WORKDIR /tmp
 EXPOSE 8000

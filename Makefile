@@ -8,18 +8,18 @@ BIN := $(VENV)/bin
 
 .PHONY: install serve test test-fast lint bench clean
 
-# torch first, pinned: pip then takes the CPU build (see docs/benchmarks.md for the machine).
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet torch==2.13.0
 
-# The service alone needs less than training and the tests do.
+# The service needs no torch: the models carry ONNX encoders.
 $(VENV)/.serve: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[serve]'
 	touch $@
 
+# Training and the tests need torch: pinned and installed first, so that pip takes the CPU build.
 $(VENV)/.dev: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@ $(VENV)/.serve
 

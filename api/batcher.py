@@ -1,12 +1,12 @@
 """Micro-batching: concurrent requests are gathered into one model call.
 
-Each request puts its texts on a queue and awaits a future. One worker task
-takes the first waiting request and, under load, keeps collecting for at
-most ``wait_s`` or until ``max_texts`` texts are gathered (a lone request is
-not delayed), then runs the model once, in a worker thread so that the event
-loop stays responsive, and hands each request its share of the results.
-Requests with different options (model, n-best, ...) are grouped so that
-each group is one call.
+Each request puts its documents on a queue and awaits a future. One worker
+task takes the first waiting request and, under load, keeps collecting for
+at most ``wait_s`` or until ``max_texts`` documents are gathered (a lone
+request is not delayed), then runs the model once, in a worker thread so
+that the event loop stays responsive, and hands each request its share of
+the results. Requests for different models or with different options are
+grouped so that each group is one call.
 """
 
 from __future__ import annotations
@@ -15,39 +15,35 @@ import asyncio
 import contextlib
 import time
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from prometheus_client import Histogram
 
-from ner.tagger import Analysis
+from ner.tagger import Analysis, Document, Tagger, TagOptions
 
 BATCH_TEXTS = Histogram(
     "ner_batch_texts", "Texts per model call", ["model"], buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
 )
 
-# The options of a request that must be the same within one model call.
-Options = tuple  # (model, lang, scores, tokens, nbest)
-Analyze = Callable[[Sequence[str], Options], list[Analysis]]
-
 
 @dataclass
 class _Job:
-    texts: list[str]
-    options: Options
+    tagger: Tagger
+    documents: Sequence[Document]
+    options: TagOptions
     future: asyncio.Future = field(repr=False)
 
 
 class MicroBatcher:
-    """Runs ``analyze(texts, options)`` for many concurrent requests at once."""
+    """Runs ``tagger.analyze(documents, options)`` for many concurrent requests at once."""
 
-    def __init__(self, analyze: Analyze, wait_s: float = 0.002, max_texts: int = 128, enabled: bool = True) -> None:
-        self.analyze = analyze
+    def __init__(self, wait_s: float = 0.002, max_texts: int = 128, enabled: bool = True) -> None:
         self.wait_s = wait_s
         self.max_texts = max_texts
         self.enabled = enabled
-        # One thread: torch parallelises each call itself, and calls must not compete.
+        # One thread: each model call uses the cores itself, and calls must not compete.
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ner-model")
         self.queue: asyncio.Queue[_Job] | None = None
         self.in_flight = 0  # requests submitted and not yet answered
@@ -65,12 +61,12 @@ class MicroBatcher:
                 await self.worker
         self.executor.shutdown(wait=True)
 
-    async def submit(self, texts: list[str], options: Options) -> list[Analysis]:
-        """The analyses of ``texts``, computed with other requests' texts where possible."""
+    async def submit(self, tagger: Tagger, documents: Sequence[Document], options: TagOptions) -> list[Analysis]:
+        """The analyses of ``documents``, computed with other requests' documents where possible."""
         loop = asyncio.get_running_loop()
         if not self.enabled:
-            return await loop.run_in_executor(self.executor, self._call, texts, options)
-        job = _Job(texts, options, loop.create_future())
+            return await loop.run_in_executor(self.executor, _call, tagger, documents, options)
+        job = _Job(tagger, documents, options, loop.create_future())
         assert self.queue is not None, "MicroBatcher.start() was not awaited"
         self.in_flight += 1
         try:
@@ -79,16 +75,12 @@ class MicroBatcher:
         finally:
             self.in_flight -= 1
 
-    def _call(self, texts: Sequence[str], options: Options) -> list[Analysis]:
-        BATCH_TEXTS.labels(model=str(options[0] or options[1])).observe(len(texts))
-        return self.analyze(texts, options)
-
     async def _run(self) -> None:
         assert self.queue is not None
         loop = asyncio.get_running_loop()
         while True:
             jobs = [await self.queue.get()]
-            count = len(jobs[0].texts)
+            count = len(jobs[0].documents)
             deadline = time.perf_counter() + self.wait_s
             # Under load (requests queued, or the last batch had several), wait a
             # little for more; a lone request is not delayed.
@@ -104,18 +96,18 @@ class MicroBatcher:
                 except (asyncio.QueueEmpty, TimeoutError):
                     break
                 jobs.append(job)
-                count += len(job.texts)
+                count += len(job.documents)
             self.last_batch_jobs = len(jobs)
-            groups: dict[Options, list[_Job]] = defaultdict(list)
+            groups: dict[tuple[str, TagOptions], list[_Job]] = defaultdict(list)
             for job in jobs:
-                groups[job.options].append(job)
-            for options, members in groups.items():
+                groups[(job.tagger.name, job.options)].append(job)
+            for (_, options), members in groups.items():
                 live = [j for j in members if not j.future.done()]  # skip requests that timed out
                 if not live:
                     continue
-                texts = [t for j in live for t in j.texts]
+                documents = [d for j in live for d in j.documents]
                 try:
-                    results = await loop.run_in_executor(self.executor, self._call, texts, options)
+                    results = await loop.run_in_executor(self.executor, _call, live[0].tagger, documents, options)
                 except Exception as error:  # hand the failure to every waiting request
                     for job in live:
                         if not job.future.done():
@@ -123,7 +115,12 @@ class MicroBatcher:
                     continue
                 position = 0
                 for job in live:
-                    share = results[position : position + len(job.texts)]
-                    position += len(job.texts)
+                    share = results[position : position + len(job.documents)]
+                    position += len(job.documents)
                     if not job.future.done():
                         job.future.set_result(share)
+
+
+def _call(tagger: Tagger, documents: Sequence[Document], options: TagOptions) -> list[Analysis]:
+    BATCH_TEXTS.labels(model=tagger.name).observe(len(documents))
+    return tagger.analyze(documents, options)

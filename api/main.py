@@ -27,10 +27,20 @@ def app_from_environment():
 
 
 def serve(
-    models: list[str] | None = None, host: str | None = None, port: int | None = None, workers: int | None = None
+    models: list[str] | None = None,
+    host: str | None = None,
+    port: int | None = None,
+    workers: int | None = None,
+    backend: str | None = None,
 ) -> int:
     """Check the model directories, then run uvicorn; flags override ``NER_*`` variables."""
-    overrides = {"models": ",".join(models) if models else None, "host": host, "port": port, "workers": workers}
+    overrides = {
+        "models": ",".join(models) if models else None,
+        "host": host,
+        "port": port,
+        "workers": workers,
+        "backend": backend,
+    }
     for key, value in overrides.items():
         if value is not None:
             os.environ[f"NER_{key.upper()}"] = str(value)

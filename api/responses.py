@@ -29,3 +29,8 @@ def error_response(
     if limit is not None:
         body["limit"] = limit
     return SafeJSONResponse({"error": body}, status_code=status, headers=headers)
+
+
+def too_large(limit: int, request_id: str | None) -> JSONResponse:
+    """The 413 answer to a body over ``limit`` bytes."""
+    return error_response(413, "body_too_large", f"request body over {limit} bytes", request_id, limit="max_body_bytes")

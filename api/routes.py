@@ -1,31 +1,23 @@
-"""The endpoints. Thin: check limits, hand texts to the batcher, shape the answer."""
+"""The endpoints. Thin: check limits, route the texts, hand them to the batcher, shape the answer."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from api.dependencies import Authorized, JSONBody, ServiceDep
 from api.responses import SafeJSONResponse
-from api.schemas import (
-    ErrorResponse,
-    ModelInfo,
-    ModelsResponse,
-    TagRequest,
-    TagResponse,
-)
+from api.schemas import ErrorResponse, ModelInfo, ModelsResponse, TagRequest, TagResponse
 from ner.router import UnknownModelError
-from ner.tagger import Analysis
+from ner.tagger import Analysis, TagOptions
 
 router = APIRouter()
 PAGE = Path(__file__).resolve().parent / "static" / "index.html"
-ERRORS = {status: {"model": ErrorResponse} for status in (400, 401, 404, 408, 413, 422, 503)}
-
-
-def _service(request: Request):
-    return request.app.state.service
+ERRORS = {status: {"model": ErrorResponse} for status in (400, 401, 404, 408, 413, 415, 422, 503)}
 
 
 def _fail(status: int, kind: str, message: str, limit: str | None = None) -> HTTPException:
@@ -38,11 +30,11 @@ def _fail(status: int, kind: str, message: str, limit: str | None = None) -> HTT
     response_model_exclude_none=True,
     responses=ERRORS,
     summary="Tag text: entities with offsets, labels and probabilities",
+    dependencies=[Authorized, JSONBody],
 )
-async def tag(body: TagRequest, request: Request) -> SafeJSONResponse:
-    service = _service(request)
+async def tag(body: TagRequest, request: Request, service: ServiceDep) -> SafeJSONResponse:
     settings = service.settings
-    if not service.ready:
+    if not service.ready or service.router is None:
         raise _fail(503, "not_ready", "models are still loading")
     texts = body.all_texts()
     if len(texts) > settings.max_texts:
@@ -53,15 +45,15 @@ async def tag(body: TagRequest, request: Request) -> SafeJSONResponse:
     if body.nbest > settings.max_nbest:
         raise _fail(422, "nbest_too_large", f"nbest {body.nbest}; at most {settings.max_nbest}", "max_nbest")
     try:
-        name = service.router.describe(body.model, body.lang)
+        request.state.model = service.router.choose(body.model, body.lang)
+        route = service.router.route(texts, body.model, body.lang)
     except UnknownModelError as error:
         raise _fail(404, "unknown_model", str(error)) from None
-    request.state.model = name
-    options = (body.model, body.lang, body.scores or body.min_score > 0, body.tokens, body.nbest)
-    analyses = await service.batcher.submit(texts, options)
+    options = TagOptions(scores=body.scores or body.min_score > 0, tokens=body.tokens, nbest=body.nbest)
+    analyses = await service.analyze(route, options)
     # Plain dicts, shaped as TagResponse documents: building and re-validating pydantic objects for
     # every entity would cost more than tagging a sentence.
-    return SafeJSONResponse({"model": name, "results": [_result(a, body) for a in analyses]})
+    return SafeJSONResponse({"model": route.name, "results": [_result(a, body) for a in analyses]})
 
 
 def _result(analysis: Analysis, body: TagRequest) -> dict:
@@ -79,9 +71,8 @@ def _result(analysis: Analysis, body: TagRequest) -> dict:
     return result
 
 
-@router.get("/models", response_model=ModelsResponse, summary="The loaded models")
-async def models(request: Request) -> ModelsResponse:
-    service = _service(request)
+@router.get("/models", response_model=ModelsResponse, summary="The loaded models", dependencies=[Authorized])
+async def models(service: ServiceDep) -> ModelsResponse:
     if service.router is None:
         raise _fail(503, "not_ready", "models are still loading")
     infos = []
@@ -99,6 +90,7 @@ async def models(request: Request) -> ModelsResponse:
                 labels=tagger.labels,
                 version=bundle.info.get("version"),
                 default=name == service.router.default,
+                backend=tagger.backend.name,
                 scores=scores,
             )
         )
@@ -111,9 +103,8 @@ async def health() -> dict:
 
 
 @router.get("/ready", summary="Models are loaded and requests are accepted", responses={503: {}})
-async def ready(request: Request) -> JSONResponse:
-    service = _service(request)
-    if service.ready:
+async def ready(service: ServiceDep) -> JSONResponse:
+    if service.ready and service.router is not None:
         return JSONResponse(
             {"status": "ready", "models": sorted(service.router.taggers), "failed": service.load_errors}
         )
@@ -122,9 +113,19 @@ async def ready(request: Request) -> JSONResponse:
     )
 
 
-@router.get("/metrics", summary="Prometheus metrics", response_class=PlainTextResponse)
+@router.get("/metrics", summary="Prometheus metrics", response_class=PlainTextResponse, dependencies=[Authorized])
 async def metrics() -> PlainTextResponse:
     return PlainTextResponse(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+@router.get("/openapi.json", include_in_schema=False, dependencies=[Authorized])
+async def openapi(request: Request) -> JSONResponse:
+    return JSONResponse(request.app.openapi())
+
+
+@router.get("/docs", include_in_schema=False, dependencies=[Authorized])
+async def docs() -> HTMLResponse:
+    return get_swagger_ui_html(openapi_url="/openapi.json", title="NER service")
 
 
 @router.get("/", include_in_schema=False)

@@ -135,6 +135,7 @@ class ModelInfo(BaseModel):
     labels: list[str]
     version: str | None
     default: bool
+    backend: str = Field(description="What computes its scores: onnx (ONNX Runtime) or torch")
     scores: dict = Field(description="Evaluation scores from the model card (dev and test)")
 
 

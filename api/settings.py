@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -30,8 +30,11 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)
     workers: int = Field(1, ge=1)
-    threads: int = Field(2, ge=1, description="torch threads per worker")
-    bfloat16: bool = Field(False, description="emissions in bfloat16: faster on CPUs with AMX")
+    threads: int = Field(2, ge=1, description="threads per worker for the model")
+    backend: Literal["auto", "onnx", "torch"] = Field(
+        "auto", description="onnx (ONNX Runtime, no torch), torch, or auto (onnx where the model has it)"
+    )
+    bfloat16: bool = Field(False, description="torch backend: emissions in bfloat16, faster on CPUs with AMX")
     log_level: str = "info"
     api_key: SecretStr | None = None
 

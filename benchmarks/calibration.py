@@ -19,7 +19,7 @@ import torch
 
 from benchmarks import report
 from benchmarks.speed import interleaved_best, latencies, latency
-from ner import Tagger
+from ner import Tagger, TagOptions
 from ner.calibration import entity_confidences, expected_calibration_error, reliability_diagram
 from ner.corpus import read_conll
 
@@ -51,9 +51,9 @@ def run(model: Path, diagram: Path, threads: int) -> dict:
     tagger.tag_batch(texts[:200])
     seconds = interleaved_best(
         {
-            "no_scores": lambda: tagger.analyze(texts, scores=False),
-            "scores": lambda: tagger.analyze(texts, scores=True),
-            "scores_and_5best": lambda: tagger.analyze(texts, scores=True, nbest=5),
+            "no_scores": lambda: tagger.analyze(texts, TagOptions(scores=False)),
+            "scores": lambda: tagger.analyze(texts, TagOptions(scores=True)),
+            "scores_and_5best": lambda: tagger.analyze(texts, TagOptions(scores=True, nbest=5)),
         },
         rounds=7,
     )

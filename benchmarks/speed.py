@@ -93,7 +93,7 @@ def tagging_speeds(variants: dict, texts: list[str], tokens: int, rounds: int) -
 
 def f1(tagger, path: Path) -> float:
     from ner.corpus import read_conll
-    from ner.train import evaluate
+    from ner.metrics import evaluate
 
     return evaluate(tagger, read_conll(path)[0])["f1"]
 
@@ -238,11 +238,12 @@ def spacy_speed(texts_file: Path, tokens: int, repeats: int) -> dict | None:
 def training_throughput(model: Path, threads: int) -> dict:
     """Sentences/s of one epoch on eng.train with the model's own settings (no dev scoring)."""
     from ner.bundle import load
+    from ner.config import TrainConfig
     from ner.corpus import read_conll
-    from ner.train import TrainConfig, batches, make_optimizer
+    from ner.train import batches, make_optimizer
 
     bundle = load(model)
-    config = TrainConfig(**{k: v for k, v in bundle.info["training"]["config"].items()})
+    config = TrainConfig.from_dict(bundle.info["training"]["config"])
     sentences = read_conll(DATA / "eng.train")[0]
     torch.set_num_threads(threads)
     network = bundle.model.train()

@@ -1,4 +1,4 @@
-"""BiLSTM-CRF named-entity recognition: text -> tokens -> tensors -> BiLSTM -> CRF -> entity spans.
+"""BiLSTM-CRF named-entity recognition: text -> tokens -> arrays -> BiLSTM -> CRF -> entity spans.
 
 >>> from ner import Tagger
 >>> tagger = Tagger.load("models/en-conll03")
@@ -7,7 +7,7 @@
 
 from ner.bundle import BundleError
 from ner.corpus import CorpusError
-from ner.tagger import Alternative, Analysis, Entity, Tagger
+from ner.tagger import Alternative, Analysis, Document, Entity, Tagger, TagOptions
 
-__all__ = ["Alternative", "Analysis", "BundleError", "CorpusError", "Entity", "Tagger"]
+__all__ = ["Alternative", "Analysis", "BundleError", "CorpusError", "Document", "Entity", "TagOptions", "Tagger"]
 __version__ = "1.0.0"

@@ -13,9 +13,7 @@ import multiprocessing
 from collections import deque
 from collections.abc import Iterable, Iterator
 
-import torch
-
-from ner.tagger import Analysis, Tagger
+from ner.tagger import Analysis, Tagger, TagOptions
 
 _worker_tagger: Tagger | None = None
 _worker_options: dict = {}
@@ -34,14 +32,14 @@ def record(text: str, analysis: Analysis, nbest: int) -> str:
 
 def _start_worker(model: str, threads: int, options: dict) -> None:
     global _worker_tagger, _worker_options
-    torch.set_num_threads(threads)
-    _worker_tagger, _worker_options = Tagger.load(model, bfloat16=options["bfloat16"]), options
+    _worker_tagger = Tagger.load(model, backend=options["backend"], bfloat16=options["bfloat16"], threads=threads)
+    _worker_options = options
 
 
 def _tag_chunk(chunk: list[str]) -> list[str]:
     assert _worker_tagger is not None
     nbest = _worker_options["nbest"]
-    analyses = _worker_tagger.analyze(chunk, scores=_worker_options["scores"], nbest=nbest)
+    analyses = _worker_tagger.analyze(chunk, TagOptions(scores=_worker_options["scores"], nbest=nbest))
     return [record(text, analysis, nbest) for text, analysis in zip(chunk, analyses)]
 
 
@@ -60,9 +58,10 @@ def tag_lines(
     scores: bool = True,
     nbest: int = 0,
     bfloat16: bool = False,
+    backend: str = "auto",
 ) -> Iterator[list[str]]:
     """JSON output lines for ``lines``, one list per input chunk, in input order."""
-    options = {"scores": scores, "nbest": nbest, "bfloat16": bfloat16}
+    options = {"scores": scores, "nbest": nbest, "bfloat16": bfloat16, "backend": backend}
     if workers <= 1:
         _start_worker(model, threads, options)
         yield from map(_tag_chunk, _chunks(lines, chunk_lines))

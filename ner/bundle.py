@@ -4,19 +4,25 @@
 
     weights.safetensors   tensors only: loading runs no pickled code (embedding tables
                           optionally in float16, widened to float32 when loaded)
+    encoder.onnx          the network up to the emission scores, for ONNX Runtime (optional)
     config.json           format version, network sizes, language, labels, temperature
     vocab.json            words, characters, bigrams, tags
+    lexicon.txt.gz        character-level models with a lexicon: its words (ner.lexicon)
     metrics.json          dev and test scores, training history
     README.md             the model card
     manifest.json         sha256 and size of every other file
 
 Saving writes a complete directory beside the target and renames it into
-place, so a crash never leaves a half-written model. Loading checks every
-checksum first and names the file that is missing, truncated or altered.
+place, so a crash never leaves a half-written model. Loading reads each file
+once, checks those bytes against the manifest and parses the same bytes, so
+what is used is what was checked; it names the file that is missing,
+truncated, altered, or a link that leaves the directory. Nothing here needs
+torch: the weights are NumPy arrays.
 """
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import os
@@ -25,23 +31,27 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import torch
-from safetensors.torch import load_file, save_file
+import numpy as np
+from safetensors import SafetensorError
+from safetensors.numpy import load as load_arrays
+from safetensors.numpy import save as save_arrays
 
+from ner.config import ModelConfig
 from ner.features import Vocabularies
-from ner.model import ModelConfig, NERModel
+from ner.lexicon import Lexicon
 
 FORMAT_VERSION = 1
-WEIGHTS, CONFIG, VOCAB, METRICS, CARD, MANIFEST = (
+WEIGHTS, ENCODER, CONFIG, VOCAB, LEXICON, METRICS, CARD, MANIFEST = (
     "weights.safetensors",
+    "encoder.onnx",
     "config.json",
     "vocab.json",
+    "lexicon.txt.gz",
     "metrics.json",
     "README.md",
     "manifest.json",
 )
-
-EMBEDDING_SUFFIX = "embed.weight"  # the embedding tables: word (or character), bigram, character, casing
+EMBEDDING_SUFFIX = "embed.weight"  # the embedding tables: word (or character), bigram, character, casing, lexicon
 
 
 class BundleError(ValueError):
@@ -54,27 +64,25 @@ class BundleError(ValueError):
 
 @dataclass
 class Bundle:
-    """A trained model with everything needed to use and describe it."""
+    """A trained model with everything needed to use and describe it; the network as NumPy arrays."""
 
-    model: NERModel
     vocab: Vocabularies
+    config: ModelConfig
+    weights: dict[str, np.ndarray]
     name: str
     language: str
     temperature: float = 1.0
     metrics: dict = field(default_factory=dict)
     info: dict = field(default_factory=dict)  # anything else for config.json (version, training)
+    encoder: bytes | None = None  # the exported ONNX encoder, when the directory has one
 
     @property
     def labels(self) -> list[str]:
         return sorted({t[2:] for t in self.vocab.tags.itos if t != "O"})
 
 
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
 
 
 def save(bundle: Bundle, directory: str | Path, card: str, extra_files: dict[str, Path] | None = None) -> Path:
@@ -86,35 +94,44 @@ def save(bundle: Bundle, directory: str | Path, card: str, extra_files: dict[str
     directory.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
     try:
-        state = {k: v.detach().cpu().contiguous() for k, v in bundle.model.state_dict().items()}
-        if bundle.info.get("embedding_dtype") == "float16":
-            state = {k: v.half() if k.endswith(EMBEDDING_SUFFIX) else v for k, v in state.items()}
-        save_file(state, staging / WEIGHTS)
+        half = bundle.info.get("embedding_dtype") == "float16"
+        weights = {
+            name: np.ascontiguousarray(array.astype(np.float16) if half and name.endswith(EMBEDDING_SUFFIX) else array)
+            for name, array in bundle.weights.items()
+        }
+        (staging / WEIGHTS).write_bytes(save_arrays(weights))
         config = {
             "format_version": FORMAT_VERSION,
             "name": bundle.name,
             "language": bundle.language,
             "labels": bundle.labels,
             "temperature": bundle.temperature,
-            "model": bundle.model.config.to_dict(),
+            "model": bundle.config.to_dict(),
             **bundle.info,
         }
         _write_json(staging / CONFIG, config)
         _write_json(staging / VOCAB, bundle.vocab.to_json())
         _write_json(staging / METRICS, bundle.metrics)
         (staging / CARD).write_text(card, encoding="utf-8")
+        if bundle.vocab.lexicon is not None:
+            (staging / LEXICON).write_bytes(bundle.vocab.lexicon.to_bytes())
+        if bundle.encoder is not None:
+            (staging / ENCODER).write_bytes(bundle.encoder)
         for name, source in (extra_files or {}).items():
             shutil.copyfile(source, staging / name)
         if directory.is_dir():
             for old in directory.iterdir():
-                if old.is_file() and old.name != MANIFEST and not (staging / old.name).exists():
+                if (
+                    old.is_file()
+                    and not old.is_symlink()
+                    and old.name != MANIFEST
+                    and not (staging / old.name).exists()
+                ):
                     shutil.copyfile(old, staging / old.name)
         files = sorted(p.name for p in staging.iterdir())
         manifest = {
             "format_version": FORMAT_VERSION,
-            "files": {
-                name: {"sha256": sha256(staging / name), "bytes": (staging / name).stat().st_size} for name in files
-            },
+            "files": {name: _entry((staging / name).read_bytes()) for name in files},
         }
         _write_json(staging / MANIFEST, manifest)
         staging.chmod(0o755)
@@ -133,89 +150,130 @@ def save(bundle: Bundle, directory: str | Path, card: str, extra_files: dict[str
     return directory
 
 
+def _entry(data: bytes) -> dict:
+    return {"sha256": sha256(data), "bytes": len(data)}
+
+
 def _write_json(path: Path, data: object) -> None:
     path.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
-def _read_json(path: Path) -> dict:
+def _parse_json(path: Path, data: bytes) -> dict:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        parsed = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise BundleError(path, f"unreadable JSON ({error})") from None
-    if not isinstance(data, dict):
+    if not isinstance(parsed, dict):
         raise BundleError(path, "expected a JSON object")
-    return data
+    return parsed
 
 
-def verify(directory: str | Path) -> dict:
-    """Check the manifest's checksums and the format version; return the manifest."""
+def _read_inside(directory: Path, name: str) -> bytes:
+    """The bytes of ``directory/name``, refusing a link or a path that leads out of the directory."""
+    path = directory / name
+    if Path(name).name != name or name in ("", ".", ".."):
+        raise BundleError(directory / MANIFEST, f"invalid file name {name!r}")
+    if path.is_symlink() or (path.exists() and path.resolve().parent != directory.resolve()):
+        raise BundleError(path, "a link: model files must be plain files inside the model directory")
+    if not path.is_file():
+        raise BundleError(path, "missing")
+    try:
+        return path.read_bytes()
+    except OSError as error:
+        raise BundleError(path, f"unreadable ({error.strerror})") from None
+
+
+def read_files(directory: str | Path) -> dict[str, bytes]:
+    """Every file the manifest lists, read once and checked against its size and checksum.
+
+    The manifest is the list of what belongs to the model; a change to any listed file is
+    caught here. (The manifest guards against damage, not against someone who can rewrite
+    it too: that takes a signature, or a read-only model volume.)
+    """
     directory = Path(directory)
     if not directory.is_dir():
         raise BundleError(directory, "not a model directory")
     manifest_path = directory / MANIFEST
-    if not manifest_path.is_file():
+    if not manifest_path.exists() and not manifest_path.is_symlink():
         raise BundleError(manifest_path, "missing: not a model directory, or an incomplete one")
-    manifest = _read_json(manifest_path)
+    manifest = _parse_json(manifest_path, _read_inside(directory, MANIFEST))
     version = manifest.get("format_version")
     if not isinstance(version, int) or version > FORMAT_VERSION:
         raise BundleError(
             manifest_path, f"format version {version!r} is newer than this library reads ({FORMAT_VERSION})"
         )
-    files = manifest.get("files", {})
+    listed = manifest.get("files")
+    if not isinstance(listed, dict):
+        raise BundleError(manifest_path, "no file list")
     for required in (WEIGHTS, CONFIG, VOCAB):
-        if required not in files:
+        if required not in listed:
             raise BundleError(directory / required, "not listed in manifest.json")
-    for name, entry in files.items():
-        path = directory / name
-        if Path(name).name != name:
-            raise BundleError(manifest_path, f"invalid file name {name!r}")
-        if not path.is_file():
-            raise BundleError(path, "missing")
-        if path.stat().st_size != entry.get("bytes"):
-            raise BundleError(path, f"size {path.stat().st_size} bytes, expected {entry.get('bytes')} (truncated?)")
-        if sha256(path) != entry.get("sha256"):
-            raise BundleError(path, "checksum mismatch: the file was altered or corrupted")
-    return manifest
+    files = {}
+    for name, entry in listed.items():
+        data = _read_inside(directory, name)
+        if not isinstance(entry, dict) or len(data) != entry.get("bytes"):
+            expected = entry.get("bytes") if isinstance(entry, dict) else None
+            raise BundleError(directory / name, f"size {len(data)} bytes, expected {expected} (truncated?)")
+        if sha256(data) != entry.get("sha256"):
+            raise BundleError(directory / name, "checksum mismatch: the file was altered or corrupted")
+        files[name] = data
+    return files
 
 
-def load(directory: str | Path, device: str | torch.device = "cpu") -> Bundle:
+def verify(directory: str | Path) -> None:
+    """Check the manifest's checksums and the format version (:func:`read_files`)."""
+    read_files(directory)
+
+
+def load(directory: str | Path) -> Bundle:
     """Load and check a model directory written by :func:`save`."""
     directory = Path(directory)
-    verify(directory)
-    config = _read_json(directory / CONFIG)
+    files = read_files(directory)
+    config = _parse_json(directory / CONFIG, files[CONFIG])
     if config.get("format_version", 0) > FORMAT_VERSION:
         raise BundleError(directory / CONFIG, f"format version {config.get('format_version')} is too new")
     try:
-        vocab = Vocabularies.from_json(_read_json(directory / VOCAB))
+        vocab = Vocabularies.from_json(_parse_json(directory / VOCAB, files[VOCAB]))
         model_config = ModelConfig.from_dict(config["model"])
-        model = NERModel(
-            model_config,
-            n_words=len(vocab.words),
-            n_tags=len(vocab.tags),
-            tags=vocab.tags.itos,
-            n_chars=len(vocab.chars) if vocab.chars else 0,
-            n_bigrams=len(vocab.bigrams) if vocab.bigrams else 0,
-        )
     except (KeyError, TypeError, ValueError) as error:
         raise BundleError(directory, f"inconsistent config or vocabulary: {error}") from None
+    if LEXICON in files:
+        vocab.lexicon = _lexicon(directory / LEXICON, files[LEXICON])
     try:
-        state = load_file(directory / WEIGHTS)
-        model.load_state_dict(state)  # copies into the model's float32 parameters, widening float16 tables
-    except Exception as error:  # safetensors raises its own error types
-        raise BundleError(directory / WEIGHTS, f"weights do not fit the config: {error}") from None
-    model.to(device).eval()
-    metrics = _read_json(directory / METRICS) if (directory / METRICS).is_file() else {}
+        weights = {
+            name: array.astype(np.float32) if array.dtype == np.float16 else array
+            for name, array in load_arrays(files[WEIGHTS]).items()
+        }
+    except (SafetensorError, ValueError) as error:
+        raise BundleError(directory / WEIGHTS, f"unreadable weights ({error})") from None
+    metrics = _parse_json(directory / METRICS, files[METRICS]) if METRICS in files else {}
     info = {
         k: v
         for k, v in config.items()
         if k not in ("format_version", "name", "language", "labels", "temperature", "model")
     }
     return Bundle(
-        model,
         vocab,
+        model_config,
+        weights,
         config.get("name", directory.name),
         config.get("language", "en"),
         float(config.get("temperature", 1.0)),
         metrics,
         info,
+        files.get(ENCODER),
     )
+
+
+_lexicons: dict[str, Lexicon] = {}
+
+
+def _lexicon(path: Path, data: bytes) -> Lexicon:
+    """The lexicon in ``data``, parsed once per process however many models share it (by checksum)."""
+    digest = sha256(data)
+    if digest not in _lexicons:
+        try:
+            _lexicons[digest] = Lexicon.from_bytes(data)
+        except (OSError, EOFError, gzip.BadGzipFile, UnicodeDecodeError) as error:
+            raise BundleError(path, f"unreadable lexicon ({error})") from None
+    return _lexicons[digest]

@@ -14,53 +14,50 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import torch
+import numpy as np
 
-from ner import crf
 from ner.corpus import Sentence, Span
-from ner.tagger import Tagger
+from ner.tagger import Tagger, TagOptions
 
 TEMPERATURES = tuple(round(0.5 + 0.05 * i, 2) for i in range(51))  # 0.5 .. 3.0
 
 
 @dataclass
 class _Batch:
-    emissions: torch.Tensor
-    mask: torch.Tensor
-    rows: torch.Tensor  # (N, 4) sentence, start, end, label index of each predicted entity
+    emissions: np.ndarray
+    mask: np.ndarray
+    rows: list[tuple[int, int, int, int]]  # sentence, start, end, label index of each predicted entity
     correct: list[bool]
 
 
 def _predicted_entities(tagger: Tagger, sentences: Sequence[Sentence]) -> list[_Batch]:
-    """Emissions and predicted entities (with their correctness) per length-sorted batch."""
+    """Emissions and predicted entities (with their correctness) per length-sorted batch; the
+    network runs once per batch, and each temperature reuses its emissions."""
     order = sorted(range(len(sentences)), key=lambda i: len(sentences[i].tokens))
+    groups = [order[begin : begin + tagger.batch_size] for begin in range(0, len(order), tagger.batch_size)]
+    chunks = [[sentences[i].tokens for i in group] for group in groups]
+    documents = [[sentences[i].document for i in group] for group in groups]
     batches = []
-    with torch.inference_mode():
-        for begin in range(0, len(order), tagger.batch_size):
-            chunk = [sentences[i] for i in order[begin : begin + tagger.batch_size]]
-            encoded = tagger.vocab.encode([s.tokens for s in chunk])
-            emissions = tagger.model.emissions(encoded)
-            predictions = tagger.predict([s.tokens for s in chunk])
-            rows, correct = [], []
-            for i, (sentence, prediction) in enumerate(zip(chunk, predictions)):
-                gold: set[Span] = set(sentence.spans())
-                for span in prediction.spans:
-                    rows.append((i, span.start, span.end, tagger.labels.index(span.label)))
-                    correct.append(span in gold)
-            if rows:
-                batches.append(_Batch(emissions, encoded.mask, torch.tensor(rows), correct))
+    for group, chunk, (emissions, mask) in zip(groups, chunks, tagger.emissions(chunks, documents)):
+        predictions = tagger.decode(chunk, emissions, mask, TagOptions(scores=False), tags=False)
+        rows, correct = [], []
+        for i, (index, prediction) in enumerate(zip(group, predictions)):
+            gold: set[Span] = set(sentences[index].spans())
+            for span in prediction.spans:
+                rows.append((i, span.start, span.end, tagger.labels.index(span.label)))
+                correct.append(span in gold)
+        if rows:
+            batches.append(_Batch(emissions, mask, rows, correct))
     return batches
 
 
 def _scores(tagger: Tagger, batches: list[_Batch], temperature: float) -> tuple[list[float], list[bool]]:
     scores, correct = [], []
-    with torch.inference_mode():
-        for batch in batches:
-            scaled, start, moves, end = tagger.crf_scores(batch.emissions, temperature)
-            alpha, beta, log_z = crf.forward_backward(scaled, batch.mask, start, moves, end)
-            log_p = crf.span_log_probs(scaled, alpha, beta, log_z, moves, batch.rows, tagger.span_tags)
-            scores.extend(log_p.exp().clamp(0, 1).tolist())
-            correct.extend(batch.correct)
+    crf_scores = tagger.backend.crf_scores().divided(temperature)
+    for batch in batches:
+        _, log_p = tagger.span_log_probs(batch.emissions / temperature, batch.mask, crf_scores, batch.rows)
+        scores.extend(np.exp(log_p).clip(0, 1).tolist())
+        correct.extend(batch.correct)
     return scores, correct
 
 

@@ -13,7 +13,9 @@ import shlex
 import sys
 from collections.abc import Iterator, Sequence
 
+from ner.backends import BACKENDS
 from ner.bundle import BundleError
+from ner.config import add_flags, flag_settings, load_config
 from ner.corpus import CorpusError
 
 
@@ -45,110 +47,72 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
     train.add_argument("--data-terms", default="", help="licence or terms of the training data, for the model card")
     train.add_argument("--quiet", action="store_true", help="no progress bars")
-    for flag, kind, what in [
-        ("--epochs", int, "maximum number of epochs"),
-        ("--batch-size", int, "sentences per batch"),
-        ("--optimizer", str, "sgd or adam"),
-        ("--lr", float, "learning rate"),
-        ("--lr-decay", float, "lr / (1 + decay * epoch)"),
-        ("--patience", int, "epochs without dev improvement before stopping"),
-        ("--seed", int, "random seed"),
-        ("--threads", int, "CPU threads"),
-        ("--device", str, "cpu or cuda"),
-        ("--pretrained", str, "glove-6b-50d or a GloVe/word2vec text file"),
-        ("--language", str, "language code, or auto"),
-        ("--dev-every", int, "without --dev: hold out every n-th training sentence"),
-        ("--embedding-dtype", str, "float32, or float16 to store the embedding tables in half the space"),
-    ]:
-        train.add_argument(flag, type=kind, help=what)
-    for flag, kind, what in [
-        ("--level", str, "word or char"),
-        ("--cell", str, "lstm or gru"),
-        ("--char-encoder", str, "cnn or lstm"),
-        ("--hidden", int, "recurrent units per direction"),
-        ("--layers", int, "recurrent layers"),
-        ("--word-dim", int, "word embedding size"),
-        ("--dropout", float, "dropout rate"),
-    ]:
-        train.add_argument(flag, type=kind, help=what, dest=f"model_{flag[2:].replace('-', '_')}")
+    add_flags(train)
     train.set_defaults(run=run_train)
 
-    evaluate = commands.add_parser("evaluate", help="score a model on an annotated corpus")
+    running = argparse.ArgumentParser(add_help=False)
+    running.add_argument("--threads", type=int, default=2, help="CPU threads")
+    running.add_argument(
+        "--backend", choices=BACKENDS, default="auto", help="onnx, torch, or auto (onnx where the model has it)"
+    )
+
+    evaluate = commands.add_parser("evaluate", parents=[running], help="score a model on an annotated corpus")
     evaluate.add_argument("model", help="model directory")
     evaluate.add_argument("file", help="annotated corpus")
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
-    evaluate.add_argument("--threads", type=int, default=2)
     evaluate.set_defaults(run=run_evaluate)
 
-    predict = commands.add_parser("predict", help="append a predicted tag column to a CoNLL file")
+    predict = commands.add_parser("predict", parents=[running], help="append a predicted tag column to a CoNLL file")
     predict.add_argument("model")
     predict.add_argument("file")
     predict.add_argument("--out", help="output file (default: stdout)")
-    predict.add_argument("--threads", type=int, default=2)
     predict.set_defaults(run=run_predict)
 
-    calibrate = commands.add_parser("calibrate", help="fit the temperature of entity scores on a dev corpus")
+    calibrate = commands.add_parser(
+        "calibrate", parents=[running], help="fit the temperature of entity scores on a dev corpus"
+    )
     calibrate.add_argument("model")
     calibrate.add_argument("file", help="annotated dev corpus (not the test set)")
     calibrate.add_argument("--apply", action="store_true", help="write the temperature into the model directory")
-    calibrate.add_argument("--threads", type=int, default=2)
     calibrate.set_defaults(run=run_calibrate)
 
-    tag = commands.add_parser("tag", help="tag lines of raw text, one JSON object per line")
+    tag = commands.add_parser("tag", parents=[running], help="tag lines of raw text, one JSON object per line")
     tag.add_argument("--model", required=True)
     tag.add_argument("files", nargs="*", help="text files (default: stdin)")
     tag.add_argument("--nbest", type=int, default=0, help="also give the k best analyses")
     tag.add_argument("--no-scores", action="store_true", help="skip entity probabilities")
     tag.add_argument("--batch-lines", type=int, default=512, help="lines tagged together")
-    tag.add_argument("--threads", type=int, default=2, help="CPU threads in all (shared among workers)")
-    tag.add_argument("--workers", type=int, default=1, help="worker processes")
-    tag.add_argument("--bfloat16", action="store_true", help="emissions in bfloat16 (faster on CPUs with AMX)")
+    tag.add_argument("--workers", type=int, default=1, help="worker processes (--threads are shared among them)")
+    tag.add_argument("--bfloat16", action="store_true", help="emissions in bfloat16 (torch; faster on CPUs with AMX)")
     tag.add_argument("--quiet", action="store_true", help="no progress bar")
     tag.set_defaults(run=run_tag)
+
+    export = commands.add_parser("export", help="add the ONNX encoder to a model directory (serving without torch)")
+    export.add_argument("model", help="model directory")
+    export.set_defaults(run=run_export)
 
     serve = commands.add_parser("serve", help="start the HTTP service")
     serve.add_argument("--model", action="append", dest="models", help="model directory (repeatable)")
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
     serve.add_argument("--workers", type=int)
+    serve.add_argument("--backend", choices=BACKENDS, help="onnx, torch, or auto (NER_BACKEND)")
     serve.set_defaults(run=run_serve)
     return parser
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from ner.model import ModelConfig
-    from ner.train import TrainConfig, fit, load_config
+    from ner.train import fit
 
-    model_settings, train_settings = load_config(args.config)
-    for key in (
-        "epochs",
-        "batch_size",
-        "optimizer",
-        "lr",
-        "lr_decay",
-        "patience",
-        "seed",
-        "threads",
-        "device",
-        "pretrained",
-        "language",
-        "dev_every",
-        "embedding_dtype",
-    ):
-        if getattr(args, key) is not None:
-            train_settings[key] = getattr(args, key)
-    for key, value in vars(args).items():
-        if key.startswith("model_") and value is not None:
-            model_settings[key[len("model_") :]] = value
-    train_config = TrainConfig.from_dict(train_settings)
-    model_config = ModelConfig.from_dict(model_settings) if model_settings else None
+    file_model, file_train = load_config(args.config)
+    flag_model, flag_train = flag_settings(args)
     logging.getLogger("ner").setLevel(logging.INFO)
     metrics = fit(
         args.train,
         args.dev,
         args.out,
-        model_config,
-        train_config,
+        {**file_model, **flag_model},
+        {**file_train, **flag_train},
         test_path=args.test,
         resume=args.resume,
         command=shlex.join(["ner", *args.argv]),
@@ -158,27 +122,26 @@ def run_train(args: argparse.Namespace) -> int:
     )
     if not metrics:  # a rank other than 0 of a distributed run: rank 0 reports
         return 0
-    summary = {"out": args.out, "best_epoch": metrics["best_epoch"], "dev_f1": metrics["dev"]["f1"]}
-    if metrics.get("test"):
-        summary["test_f1"] = metrics["test"]["f1"]
+    summary = {"out": args.out, "best_epoch": metrics["best_epoch"]}
+    for split in ("dev", "test"):
+        if metrics.get(split):
+            summary[f"{split}_f1"] = metrics[split]["f1"]
     print(json.dumps(summary))
     return 0
 
 
-def _load_tagger(path: str, threads: int):
-    import torch
-
+def _load_tagger(args: argparse.Namespace):
     from ner.tagger import Tagger
 
-    torch.set_num_threads(threads)
-    return Tagger.load(path)
+    logging.getLogger("ner").setLevel(logging.INFO)
+    return Tagger.load(args.model, backend=args.backend, threads=args.threads)
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
     from ner.corpus import read_corpus
-    from ner.train import evaluate
+    from ner.metrics import evaluate
 
-    tagger = _load_tagger(args.model, args.threads)
+    tagger = _load_tagger(args)
     sentences, _ = read_corpus(args.file)
     scores = evaluate(tagger, sentences)
     if args.json:
@@ -193,7 +156,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
 def run_predict(args: argparse.Namespace) -> int:
     from ner.corpus import read_conll, write_conll_predictions
 
-    tagger = _load_tagger(args.model, args.threads)
+    tagger = _load_tagger(args)
     sentences, scheme = read_conll(args.file)
     predicted = tagger.predict_tags([s.tokens for s in sentences])
     output = open(args.out, "w", encoding="utf-8") if args.out else sys.stdout
@@ -209,10 +172,10 @@ def run_predict(args: argparse.Namespace) -> int:
 def run_calibrate(args: argparse.Namespace) -> int:
     from ner import bundle as bundles
     from ner.calibration import fit_temperature
+    from ner.card import model_card, training_commands
     from ner.corpus import read_corpus
-    from ner.train import model_card, training_commands
 
-    tagger = _load_tagger(args.model, args.threads)
+    tagger = _load_tagger(args)
     result = fit_temperature(tagger, read_corpus(args.file)[0])
     result["fitted_on"] = str(args.file)
     print(json.dumps(result))
@@ -223,6 +186,19 @@ def run_calibrate(args: argparse.Namespace) -> int:
         training = bundle.info.setdefault("training", {})
         training["commands"] = [*training_commands(training), shlex.join(["ner", *args.argv])]
         bundles.save(bundle, args.model, card=model_card(bundle))  # keeps curves.png and other extras
+    return 0
+
+
+def run_export(args: argparse.Namespace) -> int:
+    from ner import bundle as bundles
+    from ner.card import model_card
+    from ner.export import export
+    from ner.torch_backend import TorchBackend
+
+    bundle = bundles.load(args.model)
+    bundle.encoder = export(TorchBackend.from_bundle(bundle).model, bundle.vocab)
+    bundles.save(bundle, args.model, card=model_card(bundle))  # keeps curves.png and other extras
+    print(json.dumps({"model": args.model, "encoder_bytes": len(bundle.encoder)}))
     return 0
 
 
@@ -250,6 +226,7 @@ def run_tag(args: argparse.Namespace) -> int:
         scores=not args.no_scores,
         nbest=args.nbest,
         bfloat16=args.bfloat16,
+        backend=args.backend,
     )
     for chunk in chunks:
         sys.stdout.write("".join(line + "\n" for line in chunk))
@@ -266,7 +243,7 @@ def run_serve(args: argparse.Namespace) -> int:
         raise RuntimeError(
             f"the service needs its extra packages: pip install 'ner-service[serve]' ({error})"
         ) from None
-    return serve(models=args.models, host=args.host, port=args.port, workers=args.workers)
+    return serve(models=args.models, host=args.host, port=args.port, workers=args.workers, backend=args.backend)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ from the tags and converted through entity spans. Malformed input raises
 
 from __future__ import annotations
 
+import bisect
 import json
 import re
 from collections.abc import Iterable, Iterator, Sequence
@@ -46,6 +47,7 @@ class Sentence:
     tags: list[str]
     offsets: list[tuple[int, int]] | None = None
     lines: list[int] = field(default_factory=list)  # source line of each token (CoNLL only)
+    document: int = 0  # sentences of one document share it (CoNLL -DOCSTART-; a JSONL line is one)
 
     def spans(self) -> list[Span]:
         return tags_to_spans(self.tags)
@@ -128,11 +130,13 @@ def _check_tag(tag: str, path: str | Path, line: int) -> None:
 def read_conll(path: str | Path, tag_column: int = -1) -> tuple[list[Sentence], str]:
     """Read a CoNLL column file: token first, tag in ``tag_column`` (default: last).
 
-    Columns are separated by spaces or tabs; ``-DOCSTART-`` lines are skipped; a
-    blank or whitespace-only line ends a sentence. Returns the sentences with
-    BIOES tags and the scheme the file was written in.
+    Columns are separated by spaces or tabs; ``-DOCSTART-`` lines start a new
+    document (without any, each sentence is a document of its own); a blank or
+    whitespace-only line ends a sentence. Returns the sentences with BIOES tags
+    and the scheme the file was written in.
     """
     raw: list[tuple[list[str], list[str], list[int]]] = []
+    starts: list[int] = []  # the index in raw of each document's first sentence
     tokens: list[str] = []
     tags: list[str] = []
     lines: list[int] = []
@@ -151,6 +155,10 @@ def read_conll(path: str | Path, tag_column: int = -1) -> tuple[list[Sentence], 
                         tokens, tags, lines = [], [], []
                     continue
                 if columns[0] == "-DOCSTART-":
+                    if tokens:
+                        raw.append((tokens, tags, lines))
+                        tokens, tags, lines = [], [], []
+                    starts.append(len(raw))
                     continue
                 if width is None:
                     width = len(columns)
@@ -173,8 +181,12 @@ def read_conll(path: str | Path, tag_column: int = -1) -> tuple[list[Sentence], 
     if not raw:
         raise CorpusError(path, None, "no sentences found")
     scheme = detect_scheme(tags for _, tags, _ in raw)
+    documents = list(range(len(raw)))
+    if starts:
+        documents = [bisect.bisect_right(starts, i) for i in range(len(raw))]
     sentences = [
-        Sentence(tokens, spans_to_tags(tags_to_spans(tags), len(tags)), lines=lines) for tokens, tags, lines in raw
+        Sentence(tokens, spans_to_tags(tags_to_spans(tags), len(tags)), lines=lines, document=document)
+        for (tokens, tags, lines), document in zip(raw, documents)
     ]
     return sentences, scheme
 
@@ -234,7 +246,7 @@ def read_jsonl(path: str | Path) -> list[Sentence]:
                     document = json.loads(line)
                 except json.JSONDecodeError as error:
                     raise CorpusError(path, number, f"invalid JSON: {error.msg}") from None
-                sentences.append(_document_to_sentence(document, path, number))
+                sentences.append(_document_to_sentence(document, path, number, len(sentences)))
         except UnicodeDecodeError:
             raise _not_utf8(path) from None
     if not sentences:
@@ -242,7 +254,7 @@ def read_jsonl(path: str | Path) -> list[Sentence]:
     return sentences
 
 
-def _document_to_sentence(document: object, path: str | Path, number: int) -> Sentence:
+def _document_to_sentence(document: object, path: str | Path, number: int, index: int) -> Sentence:
     if not isinstance(document, dict) or not isinstance(document.get("text"), str):
         raise CorpusError(path, number, 'expected an object with a string "text"')
     text = document["text"]
@@ -287,6 +299,7 @@ def _document_to_sentence(document: object, path: str | Path, number: int) -> Se
         [t.text for t in tokens],
         spans_to_tags(spans, len(tokens)),
         offsets=[(t.start, t.end) for t in tokens],
+        document=index,
     )
 
 

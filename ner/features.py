@@ -8,6 +8,9 @@ A :class:`Batch` of ``B`` sentences padded to ``T`` tokens holds
 - ``char_index`` ``(B, T)`` the row of ``chars`` that spells each token
 - ``char_keys`` the token strings of rows 1.. of ``chars`` (lets a model reuse what it computed before)
 - ``bigrams`` ``(B, T, 2)`` ids of the bigrams ending and starting at each character, char level only
+- ``lexicon_ids``, ``lexicon_weights`` ``(B, T, 4, M)`` the dictionary words around each character
+  (:mod:`ner.lexicon`), char level with a lexicon only
+- ``word_groups`` ``(B, T)`` one id per word (lower-cased) and document, with a document memory only
 - ``mask``    ``(B, T)``  True on real tokens
 - ``tags``    ``(B, T)``  gold tag ids, when known
 """
@@ -21,31 +24,31 @@ from collections.abc import Sequence
 from dataclasses import dataclass, fields
 
 import numpy as np
-import torch
 
+from ner.lexicon import Lexicon
 from ner.vocab import Vocab, bigrams, casing
 
 
 @dataclass
 class Batch:
-    words: torch.Tensor
-    casing: torch.Tensor
-    mask: torch.Tensor
-    chars: torch.Tensor | None = None
-    char_index: torch.Tensor | None = None
-    bigrams: torch.Tensor | None = None
-    tags: torch.Tensor | None = None
+    """Encoded sentences as NumPy arrays (int64 ids, bool mask, float32 weights); a torch network
+    takes them as tensors (:meth:`ner.model.NERModel.tensors`)."""
+
+    words: np.ndarray
+    casing: np.ndarray
+    mask: np.ndarray
+    chars: np.ndarray | None = None
+    char_index: np.ndarray | None = None
+    bigrams: np.ndarray | None = None
+    tags: np.ndarray | None = None
     char_keys: list[str] | None = None
+    lexicon_ids: np.ndarray | None = None
+    lexicon_weights: np.ndarray | None = None
+    word_groups: np.ndarray | None = None
 
-    def to(self, device: torch.device | str) -> Batch:
-        def move(value: object) -> object:
-            return value.to(device, non_blocking=True) if isinstance(value, torch.Tensor) else value
-
-        return Batch(*(move(getattr(self, f.name)) for f in fields(self)))
-
-    @property
-    def lengths(self) -> torch.Tensor:
-        return self.mask.sum(1)
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The batch's arrays by name (those present)."""
+        return {f.name: v for f in fields(self) if isinstance(v := getattr(self, f.name), np.ndarray)}
 
 
 class Vocabularies:
@@ -59,11 +62,13 @@ class Vocabularies:
         chars: Vocab | None = None,
         bigrams: Vocab | None = None,
         max_word_chars: int = 20,
+        lexicon: Lexicon | None = None,
     ) -> None:
         if level not in ("word", "char"):
             raise ValueError(f"level must be 'word' or 'char', not {level!r}")
         self.level, self.words, self.tags = level, words, tags
         self.chars, self.bigrams = chars, bigrams
+        self.lexicon = lexicon  # stored beside vocab.json (ner.bundle), not in it
         self.max_word_chars = max_word_chars
         self._cache: dict[str, tuple[int, int, tuple[int, ...]]] = {}
 
@@ -123,8 +128,14 @@ class Vocabularies:
             max_word_chars=data.get("max_word_chars", 20),
         )
 
-    def encode(self, sentences: Sequence[Sequence[str]], tags: Sequence[Sequence[str]] | None = None) -> Batch:
-        """Pad and encode sentences of tokens (and their BIOES tags) into a :class:`Batch`.
+    def encode(
+        self,
+        sentences: Sequence[Sequence[str]],
+        tags: Sequence[Sequence[str]] | None = None,
+        documents: Sequence[int] | None = None,
+    ) -> Batch:
+        """Pad and encode sentences of tokens (and their BIOES tags) into a :class:`Batch`;
+        with ``documents`` (one id per sentence), also the word groups of a document memory.
 
         Built from flat lists of all tokens and scattered into the padded
         tensors in one step each; the features of each token string are computed
@@ -135,10 +146,10 @@ class Vocabularies:
         inside = np.arange(width) < lengths[:, None]  # (B, T)
         tokens = list(itertools.chain.from_iterable(sentences))
 
-        def padded(values: Sequence[int]) -> torch.Tensor:
+        def padded(values: Sequence[int]) -> np.ndarray:
             out = np.zeros((len(sentences), width), dtype=np.int64)
             out[inside] = values
-            return torch.from_numpy(out)
+            return out
 
         features = list(map(self._features_of(tokens).__getitem__, tokens))
         words = padded(list(map(_FIRST, features)))
@@ -154,16 +165,32 @@ class Vocabularies:
             rows = np.repeat(np.arange(1, len(spellings) + 1), counts)
             cols = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
             spelled[rows, cols] = np.fromiter(itertools.chain.from_iterable(spellings), dtype=np.int64, count=len(rows))
-            chars = torch.from_numpy(spelled)
+            chars = spelled
         else:
             pairs = [_both_bigrams(sentence) for sentence in sentences]
             left = self.bigrams.encode(b for p, s in zip(pairs, sentences) for b in p[: len(s)])
             right = self.bigrams.encode(b for p, s in zip(pairs, sentences) for b in p[len(s) :])
-            bigram_ids = torch.stack([padded(left), padded(right)], dim=2)
+            bigram_ids = np.stack([padded(left), padded(right)], axis=2)
+        lexicon_ids = lexicon_weights = None
+        if self.lexicon is not None:
+            lexicon_ids, lexicon_weights = self.lexicon.features(sentences, width)
         if tags is not None:
             tag_ids = padded(self.tags.encode(t for sentence_tags in tags for t in sentence_tags))
         keys = list(rows_of) if self.level == "word" else None
-        return Batch(words, case, torch.from_numpy(inside), chars, char_index, bigram_ids, tag_ids, keys)
+        groups = padded(word_groups(sentences, documents)) if documents is not None else None
+        return Batch(
+            words,
+            case,
+            inside,
+            chars,
+            char_index,
+            bigram_ids,
+            tag_ids,
+            keys,
+            lexicon_ids,
+            lexicon_weights,
+            groups,
+        )
 
     def _features_of(self, tokens: Sequence[str]) -> dict[str, tuple[int, int, tuple[int, ...]]]:
         """The cache of ``(word id, casing id, character ids)`` per token string, holding ``tokens``."""
@@ -182,6 +209,16 @@ class Vocabularies:
 
 
 _FIRST, _SECOND, _THIRD = (operator.itemgetter(i) for i in range(3))
+
+
+def word_groups(sentences: Sequence[Sequence[str]], documents: Sequence[int]) -> list[int]:
+    """One id per distinct ``(document, lower-cased token)``, for every token of ``sentences`` in order."""
+    ids: dict[tuple[int, str], int] = {}
+    return [
+        ids.setdefault((document, token.lower()), len(ids))
+        for sentence, document in zip(sentences, documents)
+        for token in sentence
+    ]
 
 
 def _tag_vocab(tags: Sequence[Sequence[str]]) -> Vocab:

@@ -8,6 +8,17 @@ the figures equal those of CoNLL's ``conlleval`` on the original files.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ner.corpus import Sentence
+    from ner.tagger import Tagger
+
+
+def evaluate(tagger: Tagger, sentences: Sequence[Sentence]) -> dict:
+    """Entity scores of ``tagger`` on gold ``sentences`` (tagged document by document)."""
+    predicted = tagger.predict_tags([s.tokens for s in sentences], [s.document for s in sentences])
+    return entity_scores([s.tags for s in sentences], predicted)
 
 
 def entity_scores(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]]) -> dict:

@@ -3,7 +3,14 @@
 Word level (English): a lower-cased word embedding (pretrained where given),
 a character CNN or BiLSTM over each word's characters, and a casing embedding.
 Character level (Chinese): a character embedding, embeddings of the bigrams
-ending and starting at each character, and a casing embedding.
+ending and starting at each character, a casing embedding and, with a
+lexicon, the pooled classes of the dictionary words around each character
+(:mod:`ner.lexicon`).
+
+With ``document_memory``, each token's BiLSTM state is joined by the mean
+state of every occurrence of the same word (lower-cased) in its document
+before the emission layer: a name spelled out in full early in a text helps
+to tag its short mentions later.
 
 :meth:`NERModel.emissions` maps a :class:`~ner.features.Batch` to emission
 scores ``(B, T, K)``; :meth:`NERModel.loss` is the CRF negative log-likelihood
@@ -12,55 +19,14 @@ from ``pytorch-crf``. Decoding lives in :mod:`ner.crf`.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
-
 import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from torchcrf import CRF
 
-from ner.crf import FORBIDDEN, bioes_constraints
-from ner.features import Batch
+from ner.config import ModelConfig
+from ner.features import Batch, Vocabularies
 from ner.vocab import CASINGS
-
-
-@dataclass
-class ModelConfig:
-    """Sizes of the network. ``hidden`` is per direction."""
-
-    level: str = "word"  # "word" (English-style) or "char" (Chinese-style)
-    word_dim: int = 50
-    char_dim: int = 30  # word level: character embedding fed to the character encoder
-    char_encoder: str = "cnn"  # word level: "cnn" or "lstm"
-    char_hidden: int = 50  # CNN filters, or BiLSTM size over both directions
-    char_kernel: int = 3
-    bigram_dim: int = 50  # char level: each of the two bigram embeddings
-    casing_dim: int = 8
-    hidden: int = 128
-    layers: int = 1
-    cell: str = "lstm"  # "lstm" or "gru"
-    dropout: float = 0.5
-    word_dropout: float = 0.05  # training only: a word id becomes <unk> with this probability
-
-    def __post_init__(self) -> None:
-        checks = {
-            "level": self.level in ("word", "char"),
-            "char_encoder": self.char_encoder in ("cnn", "lstm"),
-            "cell": self.cell in ("lstm", "gru"),
-            "dropout": 0 <= self.dropout < 1,
-            "word_dropout": 0 <= self.word_dropout < 1,
-        }
-        for name, ok in checks.items():
-            if not ok:
-                raise ValueError(f"invalid model setting {name}={getattr(self, name)!r}")
-
-    @classmethod
-    def from_dict(cls, data: dict) -> ModelConfig:
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 class CharCNN(nn.Module):
@@ -105,9 +71,9 @@ class NERModel(nn.Module):
         config: ModelConfig,
         n_words: int,
         n_tags: int,
-        tags: list[str],
         n_chars: int = 0,
         n_bigrams: int = 0,
+        n_lexicon_classes: int = 0,
     ) -> None:
         super().__init__()
         self.config = config
@@ -116,6 +82,7 @@ class NERModel(nn.Module):
         size = config.word_dim + config.casing_dim
         self.char_encoder: nn.Module | None = None
         self.bigram_embed: nn.Embedding | None = None
+        self.lexicon_embed: nn.Embedding | None = None
         if config.level == "word":
             if config.char_encoder == "cnn":
                 self.char_encoder = CharCNN(n_chars, config.char_dim, config.char_hidden, config.char_kernel)
@@ -125,6 +92,9 @@ class NERModel(nn.Module):
         else:
             self.bigram_embed = nn.Embedding(n_bigrams, config.bigram_dim, padding_idx=0)
             size += 2 * config.bigram_dim
+            if config.lexicon_dim and n_lexicon_classes:
+                self.lexicon_embed = nn.Embedding(n_lexicon_classes, config.lexicon_dim, padding_idx=0)
+                size += 4 * config.lexicon_dim
         rnn = nn.LSTM if config.cell == "lstm" else nn.GRU
         self.rnn = rnn(
             size,
@@ -135,36 +105,52 @@ class NERModel(nn.Module):
             dropout=config.dropout if config.layers > 1 else 0.0,
         )
         self.dropout = nn.Dropout(config.dropout)
-        self.project = nn.Linear(2 * config.hidden, n_tags)
+        self.project = nn.Linear((4 if config.document_memory else 2) * config.hidden, n_tags)
         self.crf = CRF(n_tags, batch_first=True)
-        start, moves, end = bioes_constraints(tags)
-        # Scores added to the CRF's own so that no invalid BIOES sequence can win.
-        self.register_buffer("start_penalty", (~start).float() * FORBIDDEN, persistent=False)
-        self.register_buffer("transition_penalty", (~moves).float() * FORBIDDEN, persistent=False)
-        self.register_buffer("end_penalty", (~end).float() * FORBIDDEN, persistent=False)
 
-    def embed(self, batch: Batch) -> torch.Tensor:
-        """Token features ``(B, T, D)``."""
-        words = batch.words
+    @classmethod
+    def for_vocabularies(cls, config: ModelConfig, vocab: Vocabularies) -> NERModel:
+        """A freshly initialised network sized for ``vocab``."""
+        return cls(
+            config,
+            n_words=len(vocab.words),
+            n_tags=len(vocab.tags),
+            n_chars=len(vocab.chars) if vocab.chars else 0,
+            n_bigrams=len(vocab.bigrams) if vocab.bigrams else 0,
+            n_lexicon_classes=len(vocab.lexicon.classes) if vocab.lexicon else 0,
+        )
+
+    def tensors(self, batch: Batch) -> dict[str, torch.Tensor]:
+        """The batch's arrays as tensors on the model's device, by name."""
+        device = self.project.weight.device
+        return {name: torch.from_numpy(array).to(device, non_blocking=True) for name, array in batch.arrays().items()}
+
+    def embed(self, x: dict[str, torch.Tensor], spellings: list[str] | None = None) -> torch.Tensor:
+        """Token features ``(B, T, D)`` from the batch's tensors ``x``; ``spellings`` (the distinct
+        words of the batch) lets inference remember each word's character features."""
+        words = x["words"]
         if self.training and self.config.word_dropout > 0:
             drop = torch.rand(words.shape, device=words.device) < self.config.word_dropout
-            words = words.masked_fill(drop & batch.mask, 1)  # 1 is <unk>
-        parts = [self.word_embed(words), self.casing_embed(batch.casing)]
+            words = words.masked_fill(drop & x["mask"], 1)  # 1 is <unk>
+        parts = [self.word_embed(words), self.casing_embed(x["casing"])]
         if self.char_encoder is not None:
-            parts.append(self._spellings(batch)[batch.char_index])
+            parts.append(self._spellings(x["chars"], spellings)[x["char_index"]])
         if self.bigram_embed is not None:
-            parts.append(self.bigram_embed(batch.bigrams).flatten(2))
+            parts.append(self.bigram_embed(x["bigrams"]).flatten(2))
+        if self.lexicon_embed is not None:
+            pooled = (self.lexicon_embed(x["lexicon_ids"]) * x["lexicon_weights"].unsqueeze(4)).sum(3)
+            parts.append(pooled.flatten(2))  # (B, T, 4 * lexicon_dim)
         return torch.cat(parts, dim=2)
 
-    def _spellings(self, batch: Batch) -> torch.Tensor:
+    def _spellings(self, chars: torch.Tensor, keys: list[str] | None) -> torch.Tensor:
         """Character features of the batch's distinct words ``(U, F)``; at inference each word's are
         computed once and remembered (they depend on the spelling alone)."""
-        if self.training or batch.char_keys is None:
-            return self.char_encoder(batch.chars)
+        if self.training or keys is None:
+            return self.char_encoder(chars)
         memory: dict[str, int] = self.__dict__.setdefault("_spelling_rows", {})
-        missing = [row for row, key in enumerate(batch.char_keys, start=1) if key not in memory]
+        missing = [row for row, key in enumerate(keys, start=1) if key not in memory]
         if missing:
-            fresh = self.char_encoder(batch.chars[missing])
+            fresh = self.char_encoder(chars[missing])
             table = self.__dict__.get("_spelling_table")
             needed = len(memory) + len(missing) + 1
             if table is None or table.shape[0] < needed or table.device != fresh.device:
@@ -177,9 +163,9 @@ class NERModel(nn.Module):
                 table = self.__dict__["_spelling_table"] = grown
             rows = range(len(memory) + 1, len(memory) + 1 + len(missing))
             table[list(rows)] = fresh
-            memory.update((batch.char_keys[row - 1], slot) for row, slot in zip(missing, rows))
+            memory.update((keys[row - 1], slot) for row, slot in zip(missing, rows))
         table = self.__dict__["_spelling_table"]
-        return table[[0, *map(memory.__getitem__, batch.char_keys)]]
+        return table[[0, *map(memory.__getitem__, keys)]]
 
     def train(self, mode: bool = True) -> NERModel:
         self.__dict__.pop("_spelling_rows", None)  # weights may change: forget remembered spellings
@@ -187,17 +173,35 @@ class NERModel(nn.Module):
         return super().train(mode)
 
     def emissions(self, batch: Batch) -> torch.Tensor:
-        """Emission scores ``(B, T, K)``."""
-        x = self.dropout(self.embed(batch))
-        lengths = batch.lengths
+        """Emission scores ``(B, T, K)``; the document memory pools over the batch's documents."""
+        x = self.tensors(batch)
+        states = self.encode(x, batch.char_keys)
+        memory = None
+        if self.config.document_memory:
+            mask = x["mask"]
+            flat = word_means(states[mask], x["word_groups"][mask])
+            memory = states.new_zeros(states.shape).masked_scatter_(mask.unsqueeze(2), flat)
+        return self.emit(states, memory)
+
+    def emit(self, states: torch.Tensor, memory: torch.Tensor | None = None) -> torch.Tensor:
+        """Emission scores ``(B, T, K)`` from encoder states ``(B, T, 2H)`` (and the document memory,
+        the same shape, when the model has one)."""
+        if memory is not None:
+            states = torch.cat([states, memory], dim=2)
+        return self.project(self.dropout(states))
+
+    def encode(self, x: dict[str, torch.Tensor], spellings: list[str] | None = None) -> torch.Tensor:
+        """BiLSTM states ``(B, T, 2H)`` of the batch's tensors ``x`` (see :meth:`embed`)."""
+        states = self.dropout(self.embed(x, spellings))
+        lengths = x["mask"].sum(1)
         if bool((lengths == lengths[0]).all()):
-            x, _ = self.rnn(x)  # no padding: packing would only cost time
+            states, _ = self.rnn(states)  # no padding: packing would only cost time
         elif not self.training and type(self.rnn) in (nn.LSTM, nn.GRU):
-            x = self._encode_unpacked(x, lengths)
+            states = self._encode_unpacked(states, lengths)
         else:
-            packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
-            x, _ = pad_packed_sequence(self.rnn(packed)[0], batch_first=True, total_length=x.shape[1])
-        return self.project(self.dropout(x))
+            packed = pack_padded_sequence(states, lengths.cpu(), batch_first=True, enforce_sorted=False)
+            states, _ = pad_packed_sequence(self.rnn(packed)[0], batch_first=True, total_length=states.shape[1])
+        return states
 
     def _encode_unpacked(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """The bidirectional RNN on a padded batch ``(B, T, D)`` without packing, which is faster.
@@ -241,17 +245,20 @@ class NERModel(nn.Module):
 
     def loss(self, batch: Batch) -> torch.Tensor:
         """Mean negative log-likelihood of the gold tags under the CRF (``pytorch-crf``)."""
-        return -self.crf(self.emissions(batch), batch.tags, mask=batch.mask, reduction="mean")
-
-    def crf_parameters(self, temperature: float = 1.0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """``start (K,)``, ``transitions (K, K)``, ``end (K,)`` with BIOES constraints, divided by temperature."""
-        return (
-            (self.crf.start_transitions + self.start_penalty) / temperature,
-            (self.crf.transitions + self.transition_penalty) / temperature,
-            (self.crf.end_transitions + self.end_penalty) / temperature,
-        )
+        tags = torch.from_numpy(batch.tags).to(self.project.weight.device)
+        mask = torch.from_numpy(batch.mask).to(tags.device)
+        return -self.crf(self.emissions(batch), tags, mask=mask, reduction="mean")
 
     def load_pretrained(self, rows: torch.Tensor, vectors: torch.Tensor) -> None:
         """Copy pretrained ``vectors (N, word_dim)`` into word embedding rows ``rows (N,)``."""
         with torch.no_grad():
             self.word_embed.weight[rows] = vectors
+
+
+def word_means(states: torch.Tensor, groups: torch.Tensor) -> torch.Tensor:
+    """For token states ``(N, D)`` and their groups ``(N,)`` (one per word and document), the mean
+    state of each token's group ``(N, D)``."""
+    size = int(groups.max()) + 1 if groups.numel() else 0
+    sums = states.new_zeros(size, states.shape[1]).index_add_(0, groups, states)
+    counts = torch.bincount(groups, minlength=size).clamp(min=1).unsqueeze(1)
+    return (sums / counts)[groups]

@@ -4,15 +4,19 @@ With ``lang="auto"``, each text is cut into runs of sentences written in the
 same script (CJK or not); each run goes to a model of that language and the
 entities come back with offsets into the whole text. Mixed Chinese and
 English text is thus tagged by both models in one call.
+
+:meth:`Router.route` decides once, before any tagging, which model reads
+which part of each text (a :class:`Route`, whose name the service reports);
+the sentences found while deciding are handed on, not found again.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
-from ner.tagger import Alternative, Analysis, Tagger, combine_nbest
+from ner.tagger import Analysis, Document, Tagger, TagOptions, combine_nbest
 from ner.text import cjk_ratio, split_sentences, tokenize
 
 CJK_LANGUAGES = ("zh", "ja")
@@ -23,6 +27,23 @@ class UnknownModelError(KeyError):
 
     def __str__(self) -> str:
         return str(self.args[0])
+
+
+@dataclass(frozen=True)
+class Part:
+    """One part of one text (the whole text, or a run of sentences in one script), as its model reads it."""
+
+    text: int  # index of the text in the request
+    document: Document
+
+
+@dataclass(frozen=True)
+class Route:
+    """Which model reads which part of each text: ``jobs`` pairs each model with its parts."""
+
+    name: str  # the model, or for per-script routing the two models joined by "+"
+    jobs: list[tuple[Tagger, list[Part]]]
+    texts: int
 
 
 class Router:
@@ -39,6 +60,11 @@ class Router:
             raise UnknownModelError(f"default model {default!r} is not among {sorted(self.taggers)}")
         english = [t.name for t in taggers if t.language == "en"]
         self.default = default or (english[0] if english else taggers[0].name)
+        cjk = next((t for t in taggers if t.language in CJK_LANGUAGES), None)
+        other = next((t for t in taggers if t.language not in CJK_LANGUAGES), None)
+        # The (CJK, other) models that lang="auto" routes between; with one script family loaded,
+        # the default model tags everything.
+        self.script_pair = (cjk, other) if cjk and other else None
 
     def for_language(self, language: str) -> Tagger:
         if self.taggers[self.default].language == language:
@@ -58,90 +84,82 @@ class Router:
             raise UnknownModelError(f"unknown model {name!r}; loaded: {sorted(self.taggers)}")
         return self.taggers[name]
 
-    def script_models(self) -> tuple[Tagger, Tagger] | None:
-        """The ``(CJK, other)`` models that ``lang="auto"`` routes between, or None when one script family
-        is loaded (then the default model tags everything)."""
-        cjk = next((t for t in self.taggers.values() if t.language in CJK_LANGUAGES), None)
-        other = next((t for t in self.taggers.values() if t.language not in CJK_LANGUAGES), None)
-        return (cjk, other) if cjk and other else None
-
-    def describe(self, model: str | None = None, lang: str = "auto") -> str:
-        """The name of the model that :meth:`analyze` uses for these choices; for per-script routing,
-        the two names joined by ``+``. Raises :class:`UnknownModelError` as :meth:`analyze` would."""
+    def choose(self, model: str | None = None, lang: str = "auto") -> str:
+        """The name a route for these choices will have, without reading any text; raises
+        :class:`UnknownModelError` as :meth:`route` would."""
         if model is not None:
             return self.get(model).name
         if lang != "auto":
             return self.for_language(lang).name
-        pair = self.script_models()
-        return self.default if pair is None else "+".join(sorted(t.name for t in pair))
+        if self.script_pair is None:
+            return self.default
+        return "+".join(sorted(t.name for t in self.script_pair))
+
+    def route(self, texts: Sequence[str], model: str | None = None, lang: str = "auto") -> Route:
+        """Which model reads which part of each text: by name, by ``lang``, or per script run."""
+        name = self.choose(model, lang)
+        if model is not None or lang != "auto" or self.script_pair is None:
+            tagger = (
+                self.get(model) if model is not None else self.for_language(lang) if lang != "auto" else self.get(None)
+            )
+            return Route(name, [(tagger, [Part(i, tagger.read(text)) for i, text in enumerate(texts)])], len(texts))
+        cjk, other = self.script_pair
+        cjk_parts, other_parts = [], []
+        for index, text in enumerate(texts):
+            for start, end, is_cjk, sentences in script_runs(text, other.max_sentence_tokens):
+                if is_cjk:
+                    cjk_parts.append(Part(index, cjk.read(text, start, end)))
+                elif other.char_level:
+                    other_parts.append(Part(index, other.read(text, start, end)))
+                else:  # the word tokenizer split this run already, as the model would
+                    other_parts.append(Part(index, Document(text, sentences)))
+        jobs = [(tagger, parts) for tagger, parts in ((cjk, cjk_parts), (other, other_parts)) if parts]
+        return Route(name, jobs, len(texts))
 
     def analyze(
-        self,
-        texts: Sequence[str],
-        model: str | None = None,
-        lang: str = "auto",
-        scores: bool = True,
-        tokens: bool = False,
-        nbest: int = 0,
+        self, texts: Sequence[str], model: str | None = None, lang: str = "auto", options: TagOptions | None = None
     ) -> list[Analysis]:
         """Like :meth:`Tagger.analyze`, choosing the model by name, by ``lang``, or per script run."""
-        options = {"scores": scores, "tokens": tokens, "nbest": nbest}
-        if model is not None:
-            return self.get(model).analyze(texts, **options)
-        if lang != "auto":
-            return self.for_language(lang).analyze(texts, **options)
-        pair = self.script_models()
-        if pair is None:
-            return self.get(None).analyze(texts, **options)
-        cjk, other = pair
-        # Tag each script run with its model, all texts' runs of a model in one batch.
-        runs = [script_runs(text) for text in texts]
-        jobs: dict[str, list[tuple[int, int, str]]] = {cjk.name: [], other.name: []}
-        for index, text_runs in enumerate(runs):
-            for start, end, is_cjk in text_runs:
-                jobs[cjk.name if is_cjk else other.name].append((index, start, end))
-        pieces: dict[tuple[int, int], Analysis] = {}
-        for name, items in jobs.items():
-            if items:
-                results = self.taggers[name].analyze([texts[i][s:e] for i, s, e in items], **options)
-                pieces.update({(i, s): shift(r, s) for (i, s, _), r in zip(items, results)})
-        out = []
-        for index, text_runs in enumerate(runs):
-            parts = [pieces[(index, start)] for start, _, _ in text_runs]
-            merged = Analysis([e for p in parts for e in p.entities], [t for p in parts for t in p.tokens])
-            if nbest:
-                per_run = [[(_log(a.probability), a.entities) for a in p.alternatives] for p in parts]
-                merged.alternatives = combine_nbest(per_run, nbest)
-            out.append(merged)
-        return out
+        options = options or TagOptions()
+        route = self.route(texts, model, lang)
+        results = [tagger.analyze([p.document for p in parts], options) for tagger, parts in route.jobs]
+        return merge(route, results, options)
 
 
-def script_runs(text: str) -> list[tuple[int, int, bool]]:
-    """``(start, end, is_cjk)`` runs of consecutive sentences written mostly in CJK or not."""
-    runs: list[tuple[int, int, bool]] = []
-    for sentence in split_sentences(text, tokenize(text)):
+def merge(route: Route, results: Sequence[Sequence[Analysis]], options: TagOptions) -> list[Analysis]:
+    """The analysis of each text from those of its parts (``results`` holds one list per job)."""
+    pieces: list[list[tuple[int, Analysis]]] = [[] for _ in range(route.texts)]
+    for (_, parts), analyses in zip(route.jobs, results):
+        for part, analysis in zip(parts, analyses):
+            first = part.document.sentences[0][0].start if part.document.sentences else 0
+            pieces[part.text].append((first, analysis))
+    out = []
+    for text_pieces in pieces:
+        if len(text_pieces) == 1:
+            out.append(text_pieces[0][1])
+            continue
+        parts = [analysis for _, analysis in sorted(text_pieces, key=lambda piece: piece[0])]
+        merged = Analysis([e for p in parts for e in p.entities], [t for p in parts for t in p.tokens])
+        if options.nbest:
+            per_run = [[(_log(a.probability), a.entities) for a in p.alternatives] for p in parts]
+            merged.alternatives = combine_nbest(per_run, options.nbest)
+        out.append(merged)
+    return out
+
+
+def script_runs(text: str, max_tokens: int = 150) -> list[tuple[int, int, bool, list]]:
+    """``(start, end, is_cjk, sentences)`` runs of consecutive sentences written mostly in CJK or not;
+    ``sentences`` are the run's sentences of word tokens."""
+    runs: list[tuple[int, int, bool, list]] = []
+    for sentence in split_sentences(text, tokenize(text), max_tokens):
         start, end = sentence[0].start, sentence[-1].end
         is_cjk = cjk_ratio(text[start:end]) > 0.5
         if runs and runs[-1][2] == is_cjk:
-            runs[-1] = (runs[-1][0], end, is_cjk)
+            runs[-1][3].append(sentence)
+            runs[-1] = (runs[-1][0], end, is_cjk, runs[-1][3])
         else:
-            runs.append((start, end, is_cjk))
+            runs.append((start, end, is_cjk, [sentence]))
     return runs
-
-
-def shift(analysis: Analysis, offset: int) -> Analysis:
-    """The analysis of a substring, with offsets moved into the whole text."""
-    if offset == 0:
-        return analysis
-
-    def move(item):
-        return dataclasses.replace(item, start=item.start + offset, end=item.end + offset)
-
-    return Analysis(
-        [move(e) for e in analysis.entities],
-        [move(t) for t in analysis.tokens],
-        [Alternative([move(e) for e in a.entities], a.probability) for a in analysis.alternatives],
-    )
 
 
 def _log(probability: float) -> float:

@@ -1,10 +1,12 @@
 """Tagger: a loaded model; raw texts in, entities with character offsets and probabilities out.
 
-For each text: tokenize (words, or characters for a character-level model),
-split into sentences, then tag all sentences of all texts together in
-length-sorted batches (so batches carry little padding), decode with the
-constrained Viterbi, score each entity with the CRF's span probability, and
-map token spans back to character offsets in the original text.
+For each text: tokenize (words, or characters for a character-level model)
+and split into sentences (a :class:`Document`), then tag all sentences of all
+documents together in length-sorted batches (so batches carry little
+padding): the backend (:mod:`ner.backends`: torch or ONNX Runtime) gives
+emission scores, the NumPy CRF (:mod:`ner.crf`) decodes them with the
+constrained Viterbi and scores each entity with its span probability, and
+token spans become character offsets in the original text.
 """
 
 from __future__ import annotations
@@ -14,33 +16,18 @@ import gc
 import heapq
 import itertools
 import math
-import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import torch
-from torchcrf import CRF
 
 from ner import bundle as bundles
-from ner import crf, crf_numpy
+from ner import crf
+from ner.backends import Backend, load_backend
 from ner.corpus import Span, tags_to_spans
+from ner.features import word_groups
 from ner.text import Token, cut_points, split_sentences, tokenize, tokenize_chars
-
-DECODERS = frozenset({"viterbi", "torchcrf"})
-SMALL_BATCH = 4  # up to this many sentences, CRF inference runs in NumPy (measured faster)
-
-
-@contextlib.contextmanager
-def _onednn(enabled: bool) -> Iterator[None]:
-    """Switch torch's oneDNN kernels on or off for a block (a process-wide setting)."""
-    before = torch.backends.mkldnn.enabled
-    torch.backends.mkldnn.enabled = enabled
-    try:
-        yield
-    finally:
-        torch.backends.mkldnn.enabled = before
 
 
 @contextlib.contextmanager
@@ -104,6 +91,28 @@ class Analysis:
     alternatives: list[Alternative] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class TagOptions:
+    """What to compute for each text besides its entities: their ``scores`` (probabilities), the
+    tagged ``tokens``, the ``nbest`` best analyses."""
+
+    scores: bool = True
+    tokens: bool = False
+    nbest: int = 0
+
+    def __post_init__(self) -> None:
+        if self.nbest < 0:
+            raise ValueError(f"nbest must be 0 or more, not {self.nbest}")
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """A text (or a part of one) as a tagger reads it: sentences of tokens with offsets into ``text``."""
+
+    text: str
+    sentences: list[list[Token]]
+
+
 @dataclass
 class Prediction:
     """The model's reading of one tokenized sentence: BIOES tags, entity spans, their
@@ -121,38 +130,13 @@ class Tagger:
     def __init__(
         self,
         bundle: bundles.Bundle,
-        device: str | torch.device = "cpu",
+        backend: Backend,
         batch_size: int = 128,
         max_sentence_tokens: int | None = None,
-        decoder: str = "viterbi",
-        quantize: bool = False,
-        bfloat16: bool = False,
-        compiled: bool = True,
     ) -> None:
-        """``decoder``: ``viterbi`` (batched tensor ops) or ``torchcrf`` (pytorch-crf's
-        ``CRF.decode``, for comparison). ``quantize``: int8 dynamic quantization of the LSTM and
-        linear layers (CPU only). ``bfloat16``: emissions of batches computed in bfloat16 (autocast),
-        1.6-2x faster for the BiLSTM on a CPU with AMX; F1 is measured in docs/benchmarks.md.
-        ``compiled``: the forward-backward pass behind entity scores
-        under TorchScript (same results, less overhead)."""
-        if decoder not in DECODERS:
-            raise ValueError(f"decoder must be one of {sorted(DECODERS)}, not {decoder!r}")
-        if quantize and bfloat16:
-            raise ValueError("quantize and bfloat16 exclude each other: choose one")
         self.bundle = bundle
-        self.model = bundle.model.to(device).eval()
-        if quantize:
-            with warnings.catch_warnings():  # torch announces a future API change, not a problem today
-                warnings.simplefilter("ignore", UserWarning)
-                self.model = torch.ao.quantization.quantize_dynamic(
-                    self.model, {torch.nn.LSTM, torch.nn.GRU, torch.nn.Linear}, dtype=torch.qint8
-                )
-        self.decoder = decoder
-        self.bfloat16 = bfloat16
-        self.forward_backward = crf.compiled_forward_backward() if compiled else crf.forward_backward
-        self._crf_cache: dict[str, tuple] = {}
+        self.backend = backend
         self.vocab = bundle.vocab
-        self.device = torch.device(device)
         self.batch_size = batch_size
         self.char_level = self.vocab.level == "char"
         self.max_sentence_tokens = max_sentence_tokens or (200 if self.char_level else 150)
@@ -160,17 +144,28 @@ class Tagger:
         self._labels = labels = bundle.labels
         self._label_index = {label: i for i, label in enumerate(labels)}
         self.span_tags = crf.SpanTags.from_tags(self.tags, labels)
-        # Per tag: the tags a valid BIOES path may have before it, the only ones Viterbi compares.
-        self.viterbi_sources = crf.previous_tags(crf.bioes_constraints(self.tags)[1])
         # Per tag id: does it open an entity, close one, and of which label (index into labels)?
         self._opens = np.array([t[0] in "BS" for t in self.tags])
         self._closes = np.array([t[0] in "ES" for t in self.tags])
         self._label_of = np.array([self._label_index.get(t[2:], 0) for t in self.tags])
 
     @classmethod
-    def load(cls, path: str | Path, device: str = "cpu", **options: object) -> Tagger:
-        """Load a model directory (checksums verified, no pickled code run)."""
-        return cls(bundles.load(path, device), device=device, **options)
+    def load(
+        cls,
+        path: str | Path,
+        backend: str = "auto",
+        device: str = "cpu",
+        bfloat16: bool = False,
+        threads: int | None = None,
+        **options: int,
+    ) -> Tagger:
+        """Load a model directory (checksums verified, no pickled code run).
+
+        ``backend``: ``onnx`` (ONNX Runtime, no torch), ``torch``, or ``auto`` (ONNX where the model
+        has an exported encoder and onnxruntime is installed, else torch).
+        """
+        bundle = bundles.load(path)
+        return cls(bundle, load_backend(bundle, backend, device, bfloat16, threads), **options)
 
     @property
     def name(self) -> str:
@@ -192,131 +187,151 @@ class Tagger:
 
     def tag_batch(self, texts: Sequence[str], scores: bool = True) -> list[list[Entity]]:
         """The entities of each text, tagged together in batches."""
-        return [a.entities for a in self.analyze(texts, scores=scores)]
+        return [a.entities for a in self.analyze(texts, TagOptions(scores=scores))]
 
     def nbest(self, text: str, k: int) -> list[Alternative]:
         """The ``k`` most probable analyses of ``text``, best first."""
-        return self.analyze([text], nbest=k)[0].alternatives
+        return self.analyze([text], TagOptions(nbest=k))[0].alternatives
 
     def tokenize(self, text: str) -> list[Token]:
         return tokenize_chars(text) if self.char_level else tokenize(text)
 
+    def read(self, text: str, start: int = 0, end: int | None = None) -> Document:
+        """``text[start:end]`` tokenized and split into sentences, offsets into ``text``."""
+        part = text[start:end]
+        tokens = self.tokenize(part)
+        if start:
+            tokens = [Token(t.text, t.start + start, t.end + start) for t in tokens]
+        return Document(text, split_sentences(text, tokens, self.max_sentence_tokens))
+
     @_collector_paused()
-    def analyze(
-        self, texts: Sequence[str], scores: bool = True, tokens: bool = False, nbest: int = 0
-    ) -> list[Analysis]:
-        """Entities of each text; optionally tagged tokens and the ``nbest`` best analyses."""
-        owners: list[int] = []
-        sentences: list[list[Token]] = []
-        for index, text in enumerate(texts):
-            for piece in split_sentences(text, self.tokenize(text), self.max_sentence_tokens):
-                owners.append(index)
-                sentences.append(piece)
-        predictions = self.predict([[t.text for t in s] for s in sentences], scores=scores, nbest=nbest, tags=tokens)
-        analyses = [Analysis([]) for _ in texts]
-        alternatives: list[list[list[tuple[float, list[Entity]]]]] = [[] for _ in texts]
+    def analyze(self, texts: Sequence[str | Document], options: TagOptions = TagOptions()) -> list[Analysis]:
+        """Entities of each text (or :class:`Document`); optionally tagged tokens and the n best analyses."""
+        documents = [t if isinstance(t, Document) else self.read(t) for t in texts]
+        owners = [i for i, d in enumerate(documents) for _ in d.sentences]
+        sentences = [s for d in documents for s in d.sentences]
+        predictions = self.predict(
+            [[t.text for t in s] for s in sentences], options, documents=owners, tags=options.tokens
+        )
+        analyses = [Analysis([]) for _ in documents]
+        alternatives: list[list[list[tuple[float, list[Entity]]]]] = [[] for _ in documents]
         for owner, sentence, prediction in zip(owners, sentences, predictions):
-            text = texts[owner]
+            text = documents[owner].text
             analysis = analyses[owner]
             analysis.entities.extend(_entities(text, sentence, prediction.spans, prediction.scores))
-            if tokens:
+            if options.tokens:
                 analysis.tokens.extend(
                     TaggedToken(t.text, t.start, t.end, tag) for t, tag in zip(sentence, prediction.tags)
                 )
-            if nbest:
+            if options.nbest:
                 alternatives[owner].append(
                     [(log_p, _entities(text, sentence, spans, None)) for log_p, spans in prediction.alternatives]
                 )
-        if nbest:
+        if options.nbest:
             for analysis, per_sentence in zip(analyses, alternatives):
-                analysis.alternatives = combine_nbest(per_sentence, nbest)
+                analysis.alternatives = combine_nbest(per_sentence, options.nbest)
         return analyses
 
-    def predict_tags(self, sentences: Sequence[Sequence[str]]) -> list[list[str]]:
+    def predict_tags(
+        self, sentences: Sequence[Sequence[str]], documents: Sequence[int] | None = None
+    ) -> list[list[str]]:
         """BIOES tags for pre-tokenized sentences (evaluation on a corpus)."""
-        return [p.tags for p in self.predict(sentences)]
+        return [p.tags for p in self.predict(sentences, TagOptions(scores=False), documents=documents)]
 
     @_collector_paused()
     def predict(
-        self, sentences: Sequence[Sequence[str]], scores: bool = False, nbest: int = 0, tags: bool = True
+        self,
+        sentences: Sequence[Sequence[str]],
+        options: TagOptions = TagOptions(scores=False),
+        documents: Sequence[int] | None = None,
+        tags: bool = True,
     ) -> list[Prediction]:
         """Spans (and tags, span probabilities, n-best) of pre-tokenized sentences, in length-sorted batches.
 
         A sentence longer than the model's limit is cut into pieces as raw text is
         (:func:`ner.text.cut_points`), and the pieces' predictions are joined again.
+        ``documents`` (one id per sentence) tells a model with a document memory which
+        sentences belong together; without it each sentence is a document of its own.
         """
         pieces = [
             (i, start, end) for i, s in enumerate(sentences) for start, end in cut_points(s, self.max_sentence_tokens)
         ]
-        predicted: list[Prediction | None] = [None] * len(pieces)
+        predicted: list[Prediction] = [Prediction([], [])] * len(pieces)
         order = sorted(range(len(pieces)), key=lambda p: pieces[p][2] - pieces[p][1])
-        for begin in range(0, len(order), self.batch_size):
-            indices = order[begin : begin + self.batch_size]
-            chunk = [sentences[pieces[p][0]][pieces[p][1] : pieces[p][2]] for p in indices]
-            for p, prediction in zip(indices, self._predict_batch(chunk, scores, nbest, tags)):
+        batches = [order[begin : begin + self.batch_size] for begin in range(0, len(order), self.batch_size)]
+        chunks = [[sentences[pieces[p][0]][pieces[p][1] : pieces[p][2]] for p in indices] for indices in batches]
+        document_of = documents if documents is not None else range(len(sentences))
+        chunk_documents = [[document_of[pieces[p][0]] for p in indices] for indices in batches]
+        for indices, chunk, (emissions, mask) in zip(batches, chunks, self.emissions(chunks, chunk_documents)):
+            for p, prediction in zip(indices, self.decode(chunk, emissions, mask, options, tags)):
                 predicted[p] = prediction
         if len(pieces) == len(sentences):
-            return predicted  # type: ignore[return-value]
-        out = [Prediction([], [], [] if scores else None) for _ in sentences]
-        alternatives: list[list[list[tuple[float, list[Span]]]]] = [[] for _ in sentences]
-        for (i, start, _), part in zip(pieces, predicted):
-            whole = out[i]
-            whole.tags.extend(part.tags)
-            whole.spans.extend(Span(s.start + start, s.end + start, s.label) for s in part.spans)
-            if scores:
-                whole.scores.extend(part.scores)
-            alternatives[i].append(
-                [
-                    (log_p, [Span(s.start + start, s.end + start, s.label) for s in spans])
-                    for log_p, spans in part.alternatives
-                ]
-            )
-        if nbest:
-            for whole, per_piece in zip(out, alternatives):
-                whole.alternatives = best_combinations(per_piece, nbest)
-        return out
+            return predicted
+        return _join_pieces(pieces, predicted, len(sentences), options)
+
+    def emissions(
+        self, chunks: Sequence[Sequence[Sequence[str]]], documents: Sequence[Sequence[int]]
+    ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """Emission scores ``(B, T, K)`` (float32) and mask ``(B, T)`` of each chunk of sentences, in order.
+
+        With a document memory, every chunk is encoded first, since a token's memory pools
+        the states of its word everywhere in its document, whichever chunk holds them.
+        """
+        batches = (self.vocab.encode(chunk) for chunk in chunks)
+        if not self.bundle.config.document_memory:
+            for batch in batches:
+                yield self.backend.emissions(batch), batch.mask
+            return
+        encoded = [(batch, self.backend.states(batch)) for batch in batches]
+        groups = np.array(word_groups([s for c in chunks for s in c], [d for ds in documents for d in ds]))
+        flat = np.concatenate([states[batch.mask] for batch, states in encoded])
+        means = _group_means(flat, groups)
+        used = 0
+        for batch, states in encoded:
+            memory = np.zeros_like(states)
+            count = int(batch.mask.sum())
+            memory[batch.mask] = means[used : used + count]
+            used += count
+            yield self.backend.emit(states, memory), batch.mask
 
     # -- internals -------------------------------------------------------------------
 
-    def crf_scores(self, emissions: torch.Tensor, temperature: float | None = None) -> tuple[torch.Tensor, ...]:
-        """Emissions and constrained CRF scores divided by the temperature (calibrated by default)."""
-        temperature = self.bundle.temperature if temperature is None else temperature
-        return (emissions / temperature, *self.model.crf_parameters(temperature))
-
-    @torch.inference_mode()
-    def _predict_batch(
-        self, sentences: Sequence[Sequence[str]], scores: bool, nbest: int, tags: bool
+    def decode(
+        self,
+        sentences: Sequence[Sequence[str]],
+        emissions: np.ndarray,
+        mask: np.ndarray,
+        options: TagOptions,
+        tags: bool,
     ) -> list[Prediction]:
-        batch = self.vocab.encode(sentences).to(self.device)
-        # One or a few sentences: oneDNN's LSTM costs more than it saves (it wins on large batches),
-        # and NumPy's per-step cost in the CRF is lower than a tensor operation's. Without oneDNN,
-        # bfloat16 would be slower, not faster.
-        small = len(sentences) <= SMALL_BATCH and self.device.type == "cpu"
-        half = self.bfloat16 and not small
-        with _onednn(enabled=not small), torch.autocast(self.device.type, torch.bfloat16, enabled=half):
-            emissions = self.model.emissions(batch).float()
-        mask = batch.mask
-        paths = self._decode(emissions, mask, small)
+        """The predictions for one batch of sentences from its emissions ``(B, T, K)`` and mask ``(B, T)``."""
+        scores = self.backend.crf_scores()
+        paths, _ = crf.viterbi(emissions, mask, scores.start, scores.transitions, scores.end, scores.sources)
         predictions = [Prediction([], []) for _ in sentences]
-        for row, start, end, label in self._spans(paths, mask.cpu().numpy()):
+        for row, start, end, label in self._spans(paths, mask):
             predictions[row].spans.append(Span(start, end, self._labels[label]))
         if tags:
             for prediction, path, sentence in zip(predictions, paths.tolist(), sentences):
                 prediction.tags = [self.tags[t] for t in path[: len(sentence)]]
+        if not (options.scores or options.nbest):
+            return predictions
+        calibrated = scores.divided(self.bundle.temperature)
+        scaled = emissions / self.bundle.temperature
         log_z = None
-        if scores:
+        if options.scores:
             rows = [(i, s.start, s.end, self._label_index[s.label]) for i, p in enumerate(predictions) for s in p.spans]
-            span_probabilities, log_z = self._span_probabilities(emissions, mask, rows, small)
-            probabilities = iter(span_probabilities)
+            log_z, span_log_probs = self.span_log_probs(scaled, mask, calibrated, rows)
+            probabilities = iter(np.exp(span_log_probs).clip(0.0, 1.0).tolist())
             for prediction in predictions:
                 prediction.scores = [next(probabilities) for _ in prediction.spans]
-        if nbest:
-            scaled = emissions / self.bundle.temperature
-            start, moves, end = self._crf_scores(calibrated=True)
-            k_paths, k_scores = crf.nbest(scaled, mask, start, moves, end, nbest)
+        if options.nbest:
+            k_paths, k_scores = crf.nbest(
+                scaled, mask, calibrated.start, calibrated.transitions, calibrated.end, options.nbest
+            )
             if log_z is None:
-                log_z = self.forward_backward(scaled, mask, start, moves, end)[2]
-            log_probs = (k_scores - log_z.unsqueeze(1)).tolist()
+                log_z = crf.forward_backward(scaled, mask, calibrated.start, calibrated.transitions, calibrated.end)[2]
+            with np.errstate(invalid="ignore"):
+                log_probs = (k_scores - log_z[:, None]).tolist()
             for prediction, sentence, candidates, candidate_log_probs in zip(
                 predictions, sentences, k_paths.tolist(), log_probs
             ):
@@ -326,34 +341,16 @@ class Tagger:
                         prediction.alternatives.append((log_p, spans))
         return predictions
 
-    def _crf_scores(self, calibrated: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """The constrained CRF scores (divided by the temperature when ``calibrated``), computed once."""
-        key = "calibrated" if calibrated else "raw"
-        if key not in self._crf_cache:
-            with torch.inference_mode():
-                self._crf_cache[key] = self.model.crf_parameters(self.bundle.temperature if calibrated else 1.0)
-                self._crf_cache[key + "-numpy"] = tuple(t.cpu().numpy() for t in self._crf_cache[key])
-        return self._crf_cache[key]
-
-    def _span_probabilities(
-        self, emissions: torch.Tensor, mask: torch.Tensor, rows: list[tuple[int, int, int, int]], small: bool
-    ) -> tuple[list[float], torch.Tensor | None]:
-        """Probability of each ``(sentence, start, end, label index)`` span, with calibrated scores, and
-        the log-partition ``(B,)`` found on the way (None when there are no spans, and no work done)."""
+    def span_log_probs(
+        self, emissions: np.ndarray, mask: np.ndarray, scores: crf.CRFScores, rows: list[tuple[int, int, int, int]]
+    ) -> tuple[np.ndarray | None, np.ndarray]:
+        """The log-partition ``(B,)`` and the log-probability of each ``(sentence, start, end, label index)``
+        span ``(N,)``; no work (and no log-partition) when there are no spans."""
         if not rows:
-            return [], None
-        scaled = emissions / self.bundle.temperature
-        start, moves, end = self._crf_scores(calibrated=True)
-        if small:
-            start, moves, end = self._crf_cache["calibrated-numpy"]
-            arrays = (scaled.numpy(), mask.numpy(), start, moves, end)
-            alpha, beta, log_z = crf_numpy.forward_backward(*arrays)
-            log_p = crf_numpy.span_log_probs(arrays[0], alpha, beta, log_z, moves, np.array(rows), self.span_tags)
-            return np.exp(log_p).clip(0.0, 1.0).tolist(), torch.from_numpy(log_z)
-        alpha, beta, log_z = self.forward_backward(scaled, mask, start, moves, end)
-        spans = torch.tensor(rows, device=emissions.device)
-        log_p = crf.span_log_probs(scaled, alpha, beta, log_z, moves, spans, self.span_tags)
-        return log_p.exp().clamp(0.0, 1.0).tolist(), log_z
+            return None, np.empty(0)
+        alpha, beta, log_z = crf.forward_backward(emissions, mask, scores.start, scores.transitions, scores.end)
+        spans = np.array(rows, dtype=np.int64)
+        return log_z, crf.span_log_probs(emissions, alpha, beta, log_z, scores.transitions, spans, self.span_tags)
 
     def _spans(self, paths: np.ndarray, mask: np.ndarray) -> list[tuple[int, int, int, int]]:
         """``(sentence, start, end, label index)`` of every entity in valid BIOES ``paths`` ``(B, T)``.
@@ -367,22 +364,38 @@ class Tagger:
         labels = self._label_of[paths[rows, starts]]
         return list(zip(rows.tolist(), starts.tolist(), (ends + 1).tolist(), labels.tolist()))
 
-    def _decode(self, emissions: torch.Tensor, mask: torch.Tensor, small: bool) -> np.ndarray:
-        """Best paths ``(B, T)`` under the constrained CRF, with the chosen decoder."""
-        start, moves, end = self._crf_scores(calibrated=False)
-        if self.decoder == "torchcrf":
-            reference = CRF(moves.shape[0], batch_first=True).to(emissions.device)
-            reference.start_transitions.data = start
-            reference.transitions.data = moves
-            reference.end_transitions.data = end
-            paths = np.zeros(mask.shape, dtype=np.int64)
-            for i, path in enumerate(reference.decode(emissions, mask)):
-                paths[i, : len(path)] = path
-            return paths
-        if small:
-            numpy_scores = self._crf_cache["raw-numpy"]
-            return crf_numpy.viterbi(emissions.numpy(), mask.numpy(), *numpy_scores, self.viterbi_sources)
-        return crf.viterbi(emissions, mask, start, moves, end, self.viterbi_sources)[0].cpu().numpy()
+
+def _group_means(values: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """For rows ``values (N, D)`` and their groups ``(N,)``, the mean row of each row's group ``(N, D)``."""
+    size = int(groups.max()) + 1 if len(groups) else 0
+    sums = np.zeros((size, values.shape[1]), dtype=np.float64)
+    np.add.at(sums, groups, values)
+    counts = np.bincount(groups, minlength=size)[:, None]
+    return (sums / np.maximum(counts, 1))[groups].astype(values.dtype)
+
+
+def _join_pieces(
+    pieces: list[tuple[int, int, int]], predicted: list[Prediction], count: int, options: TagOptions
+) -> list[Prediction]:
+    """The predictions of whole sentences from those of their ``(sentence, start, end)`` pieces."""
+    out = [Prediction([], [], [] if options.scores else None) for _ in range(count)]
+    alternatives: list[list[list[tuple[float, list[Span]]]]] = [[] for _ in range(count)]
+    for (i, start, _), part in zip(pieces, predicted):
+        whole = out[i]
+        whole.tags.extend(part.tags)
+        whole.spans.extend(Span(s.start + start, s.end + start, s.label) for s in part.spans)
+        if options.scores:
+            whole.scores.extend(part.scores or [])
+        alternatives[i].append(
+            [
+                (log_p, [Span(s.start + start, s.end + start, s.label) for s in spans])
+                for log_p, spans in part.alternatives
+            ]
+        )
+    if options.nbest:
+        for whole, per_piece in zip(out, alternatives):
+            whole.alternatives = best_combinations(per_piece, options.nbest)
+    return out
 
 
 def _entities(text: str, tokens: list[Token], spans: list[Span], span_scores: list[float] | None) -> list[Entity]:
@@ -398,13 +411,22 @@ def _entities(text: str, tokens: list[Token], spans: list[Span], span_scores: li
 def best_combinations(parts: Sequence[Sequence[tuple[float, list]]], k: int) -> list[tuple[float, list]]:
     """The ``k`` best joint choices of one ``(log-probability, items)`` option per independent part.
 
-    Log-probabilities add and item lists concatenate; best first.
+    Log-probabilities add and item lists concatenate; best first. Each step keeps the ``k`` best
+    partial choices as links to the previous step's (not copies of their items), so the work is
+    linear in the number of parts; only the ``k`` final choices are spelled out.
     """
-    combined: list[tuple[float, list]] = [(0.0, [])]
+    combined: list[tuple[float, tuple | None]] = [(0.0, None)]  # (log-probability, (items, earlier link))
     for options in parts:
-        pairs = ((a + b, ea + eb) for (a, ea), (b, eb) in itertools.product(combined, options))
+        pairs = ((a + b, (items, link)) for (a, link), (b, items) in itertools.product(combined, options))
         combined = heapq.nlargest(k, pairs, key=lambda pair: pair[0])
-    return combined
+    out = []
+    for log_p, link in combined:
+        chunks = []
+        while link is not None:
+            items, link = link
+            chunks.append(items)
+        out.append((log_p, [item for chunk in reversed(chunks) for item in chunk]))
+    return out
 
 
 def combine_nbest(per_sentence: Sequence[Sequence[tuple[float, list[Entity]]]], k: int) -> list[Alternative]:

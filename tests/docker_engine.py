@@ -122,13 +122,6 @@ def ensure_base_image() -> str:
     return BASE_IMAGE
 
 
-def local_torch_wheels() -> list[Path]:
-    """torch 2.13.0 CPU wheels from pip's configured find-links folders."""
-    config = subprocess.run(["pip", "config", "list"], capture_output=True, text=True).stdout
-    folders = [line.split("=", 1)[1].strip("'\" ") for line in config.splitlines() if "find-links" in line]
-    return [w for folder in folders for w in Path(folder).glob("torch-2.13.0*cp311*.whl")]
-
-
 def host_ca_bundle() -> Path | None:
     path = Path("/etc/ssl/certs/ca-certificates.crt")
     return path if path.is_file() else None

@@ -155,11 +155,15 @@ def test_body_limit_holds_without_content_length(client: httpx.Client) -> None:
     assert response.status_code == 413
 
 
-def test_plain_curl_style_body_is_accepted(client: httpx.Client) -> None:
-    response = client.post(
-        "/tag", content=json.dumps({"text": TEXT}), headers={"content-type": "application/x-www-form-urlencoded"}
+@pytest.mark.parametrize("kind", ["application/x-www-form-urlencoded", "text/plain", "multipart/form-data", None])
+def test_a_body_not_labelled_json_gets_415(client: httpx.Client, kind: str | None) -> None:
+    headers = {"content-type": kind} if kind else {}
+    response = client.post("/tag", content=json.dumps({"text": TEXT}), headers=headers)
+    assert response.status_code == 415 and response.json()["error"]["type"] == "unsupported_media_type"
+    labelled = client.post(
+        "/tag", content=json.dumps({"text": TEXT}), headers={"content-type": "application/json; charset=utf-8"}
     )
-    assert response.status_code == 200
+    assert labelled.status_code == 200
 
 
 def test_request_id_is_echoed_or_made(client: httpx.Client) -> None:
@@ -255,4 +259,4 @@ def test_bfloat16_setting_reaches_every_model(tiny_model: Path, tiny_zh_model: P
     state = ServiceState(Settings(models=[str(tiny_model), str(tiny_zh_model)], bfloat16=True))
     state.load_models()
     assert state.router is not None and not state.load_errors
-    assert [t.bfloat16 for t in state.router.taggers.values()] == [True, True]
+    assert [t.backend.bfloat16 for t in state.router.taggers.values()] == [True, True]

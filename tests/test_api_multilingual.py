@@ -10,7 +10,9 @@ import pytest
 
 from ner import Tagger
 from ner import bundle as bundles
+from ner.backends import load_backend
 from ner.router import Router, script_runs
+from ner.text import tokenize
 
 from .server import running_server
 
@@ -70,7 +72,8 @@ def test_texts_of_both_languages_in_one_request(client: httpx.Client) -> None:
 
 def test_script_runs_cover_the_text() -> None:
     runs = script_runs(MIXED)
-    assert [flag for _, _, flag in runs] == [True, False, True]
+    assert [flag for _, _, flag, _ in runs] == [True, False, True]
+    assert [t.text for _, _, _, sentences in runs for s in sentences for t in s] == [t.text for t in tokenize(MIXED)]
     assert runs[0][0] == 0 and runs[-1][1] == len(MIXED)
 
 
@@ -78,16 +81,16 @@ def test_router_without_a_chinese_model_uses_the_default(tiny_model: Path) -> No
     router = Router([Tagger.load(tiny_model)])
     (analysis,) = router.analyze(["John Smith visited 北京."])
     assert any(e.text == "John Smith" for e in analysis.entities)
-    assert router.describe() == "tiny-en"
+    assert router.choose() == "tiny-en" and router.route(["x"]).name == "tiny-en"
 
 
 def test_auto_routing_names_only_the_models_it_uses(tiny_model: Path, tiny_zh_model: Path) -> None:
     """A second Chinese model (say, a domain model) is picked by name, never by auto routing."""
     domain = bundles.load(tiny_zh_model)
     domain.name = "zz-domain"
-    router = Router([Tagger.load(tiny_model), Tagger.load(tiny_zh_model), Tagger(domain)])
-    assert router.describe() == "tiny-en+tiny-zh"
-    assert router.describe(lang="zh") == "tiny-zh"
-    assert router.describe(model="zz-domain") == "zz-domain"
+    router = Router([Tagger.load(tiny_model), Tagger.load(tiny_zh_model), Tagger(domain, load_backend(domain))])
+    assert router.choose() == "tiny-en+tiny-zh" == router.route([MIXED]).name
+    assert router.choose(lang="zh") == "tiny-zh"
+    assert router.choose(model="zz-domain") == "zz-domain"
     (analysis,) = router.analyze([MIXED])
     assert ("北京", "LOC") in {(e.text, e.label) for e in analysis.entities}

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ner import Tagger
+from ner import Tagger, TagOptions
 from ner.corpus import Sentence, read_conll, spans_to_tags, tags_to_spans
 from ner.text import cut_points
 from ner.train import split_long
@@ -33,7 +33,7 @@ def test_a_very_long_chinese_text_keeps_exact_offsets(tiny_zh_model: Path) -> No
     tagger = Tagger.load(tiny_zh_model)
     text = "".join("".join(c for c, _ in s) for s in synthetic_chinese(400, 6))  # about 3,500 characters
     assert len(text) > 2427
-    analysis = tagger.analyze([text], tokens=True)[0]
+    analysis = tagger.analyze([text], TagOptions(tokens=True))[0]
     assert len(analysis.tokens) == len(text)
     assert len(analysis.entities) > 100
     for entity in analysis.entities:
@@ -76,7 +76,7 @@ def test_predict_cuts_long_pretokenized_sentences_and_joins_the_pieces(tiny_zh_m
     pairs = [p for sentence in synthetic_chinese(150, 8) for p in sentence]
     tokens = [c for c, _ in pairs]
     assert len(tokens) > 3 * tagger.max_sentence_tokens
-    (whole,) = tagger.predict([tokens], scores=True, nbest=2)
+    (whole,) = tagger.predict([tokens], TagOptions(scores=True, nbest=2))
     assert len(whole.tags) == len(tokens)
     assert len(whole.scores) == len(whole.spans) > 20
     assert [s for s in whole.spans] == tags_to_spans(whole.tags)

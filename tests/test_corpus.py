@@ -227,11 +227,17 @@ def test_read_conll_whitespace_only_line_ends_sentence(tmp_path):
     assert [s.lines for s in sentences] == [[1], [3], [7]]
 
 
-def test_read_conll_docstart_skipped_everywhere(tmp_path):
-    text = "-DOCSTART- O\n\na B-PER\n\n-DOCSTART- O\n\nb B-LOC\n-DOCSTART- O\nc O\n"
+def test_read_conll_docstart_starts_a_document_everywhere(tmp_path):
+    text = "-DOCSTART- O\n\na B-PER\n\na2 O\n\n-DOCSTART- O\n\nb B-LOC\n-DOCSTART- O\nc O\n"
     sentences, _ = read_conll(write(tmp_path, text))
-    assert [s.tokens for s in sentences] == [["a"], ["b", "c"]]
-    assert all("-DOCSTART-" not in s.tokens for s in sentences)
+    assert [s.tokens for s in sentences] == [["a"], ["a2"], ["b"], ["c"]]
+    documents = [s.document for s in sentences]
+    assert documents[0] == documents[1] and len(set(documents)) == 3
+
+
+def test_without_docstart_each_sentence_is_a_document(tmp_path):
+    sentences, _ = read_conll(write(tmp_path, "a B-PER\n\nb O\n\nc O\n"))
+    assert len({s.document for s in sentences}) == 3
 
 
 @pytest.mark.parametrize(

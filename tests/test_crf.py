@@ -1,4 +1,5 @@
-"""CRF inference against brute force: enumerate every tag sequence of tiny random CRFs."""
+"""CRF inference (NumPy) against brute force: enumerate every tag sequence of tiny random CRFs;
+decoding also against pytorch-crf's ``CRF.decode``."""
 
 from __future__ import annotations
 
@@ -18,18 +19,28 @@ TAGS = ["O", "B-PER", "I-PER", "E-PER", "S-PER", "B-LOC", "I-LOC", "E-LOC", "S-L
 SOURCES = crf.previous_tags(crf.bioes_constraints(TAGS)[1])  # the tags allowed before each tag
 
 
-def random_crf(k: int, seed: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    g = torch.Generator().manual_seed(seed)
-    return tuple(torch.randn(*shape, generator=g, dtype=torch.float64) for shape in [(k,), (k, k), (k,)])
+def random_crf(k: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return tuple(rng.standard_normal(shape) for shape in [(k,), (k, k), (k,)])
 
 
-def random_batch(batch: int, steps: int, k: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
-    g = torch.Generator().manual_seed(seed)
-    emissions = torch.randn(batch, steps, k, generator=g, dtype=torch.float64)
-    lengths = torch.randint(1, steps + 1, (batch,), generator=g)
+def random_batch(batch: int, steps: int, k: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    emissions = rng.standard_normal((batch, steps, k))
+    lengths = rng.integers(1, steps + 1, batch)
     lengths[0] = steps
-    mask = torch.arange(steps).unsqueeze(0) < lengths.unsqueeze(1)
+    mask = np.arange(steps)[None, :] < lengths[:, None]
     return emissions, mask
+
+
+def reference_crf(start: np.ndarray, moves: np.ndarray, end: np.ndarray) -> CRF:
+    """pytorch-crf's CRF with these scores."""
+    model = CRF(len(start), batch_first=True).double()
+    with torch.no_grad():
+        model.start_transitions.copy_(torch.from_numpy(start))
+        model.transitions.copy_(torch.from_numpy(moves))
+        model.end_transitions.copy_(torch.from_numpy(end))
+    return model
 
 
 def constrained(k_tags: list[str], start, moves, end):
@@ -57,7 +68,8 @@ def enumerate_paths(emission, length, start, moves, end):
 
 
 def log_partition(scored) -> float:
-    return float(torch.logsumexp(torch.tensor([s for s, _ in scored], dtype=torch.float64), 0))
+    scores = np.array([s for s, _ in scored])
+    return float(np.log(np.exp(scores - scores.max()).sum()) + scores.max())
 
 
 def is_valid_bioes(tags: list[str]) -> bool:
@@ -75,17 +87,12 @@ def is_valid_bioes(tags: list[str]) -> bool:
 def test_viterbi_equals_pytorch_crf_decode(seed: int) -> None:
     k = 5
     emissions, mask = random_batch(7, 6, k, seed)
-    model = CRF(k, batch_first=True).double()
     start, moves, end = random_crf(k, seed + 100)
-    with torch.no_grad():
-        model.start_transitions.copy_(start)
-        model.transitions.copy_(moves)
-        model.end_transitions.copy_(end)
-    expected = model.decode(emissions, mask)
+    expected = reference_crf(start, moves, end).decode(torch.from_numpy(emissions), torch.from_numpy(mask))
     paths, _ = crf.viterbi(emissions, mask, start, moves, end)
     for i, reference in enumerate(expected):
         assert paths[i, : len(reference)].tolist() == reference
-        assert paths[i, len(reference) :].eq(0).all()
+        assert (paths[i, len(reference) :] == 0).all()
 
 
 def test_viterbi_equals_pytorch_crf_decode_with_constraints() -> None:
@@ -93,14 +100,10 @@ def test_viterbi_equals_pytorch_crf_decode_with_constraints() -> None:
     k = len(TAGS)
     emissions, mask = random_batch(16, 8, k, 7)
     start, moves, end = constrained(TAGS, *random_crf(k, 8))
-    model = CRF(k, batch_first=True).double()
-    with torch.no_grad():
-        model.start_transitions.copy_(start)
-        model.transitions.copy_(moves)
-        model.end_transitions.copy_(end)
     every_move, _ = crf.viterbi(emissions, mask, start, moves, end)
     allowed_moves, _ = crf.viterbi(emissions, mask, start, moves, end, SOURCES)
-    for i, reference in enumerate(model.decode(emissions, mask)):
+    expected = reference_crf(start, moves, end).decode(torch.from_numpy(emissions), torch.from_numpy(mask))
+    for i, reference in enumerate(expected):
         assert every_move[i, : len(reference)].tolist() == reference
         assert allowed_moves[i, : len(reference)].tolist() == reference
 
@@ -147,13 +150,13 @@ def test_viterbi_and_partition_against_brute_force(seed: int) -> None:
 
 def test_constrained_viterbi_never_outputs_invalid_bioes() -> None:
     k = len(TAGS)
-    g = torch.Generator().manual_seed(3)
+    rng = np.random.default_rng(3)
     # Emissions that strongly prefer invalid sequences such as O I-PER.
-    emissions = torch.randn(64, 12, k, generator=g) * 5
+    emissions = (rng.standard_normal((64, 12, k)) * 5).astype(np.float32)
     emissions[:, :, 2] += 6  # I-PER everywhere
-    mask = torch.ones(64, 12, dtype=torch.bool)
+    mask = np.ones((64, 12), dtype=bool)
     mask[32:, 7:] = False
-    start, moves, end = constrained(TAGS, *(t.float() for t in random_crf(k, 4)))
+    start, moves, end = (x.astype(np.float32) for x in constrained(TAGS, *random_crf(k, 4)))
     paths, _ = crf.viterbi(emissions, mask, start, moves, end)
     for i in range(64):
         length = int(mask[i].sum())
@@ -170,12 +173,12 @@ def test_marginals_against_brute_force(seed: int) -> None:
         length = int(mask[i].sum())
         scored = enumerate_paths(emissions[i], length, start, moves, end)
         log_z = log_partition(scored)
-        expected = torch.zeros(5, k, dtype=torch.float64)
+        expected = np.zeros((5, k))
         for score, path in scored:
             for t, tag in enumerate(path):
                 expected[t, tag] += math.exp(score - log_z)
-        assert torch.allclose(probabilities[i], expected, atol=1e-5)
-        assert torch.allclose(probabilities[i, :length].sum(1), torch.ones(length, dtype=torch.float64))
+        assert np.allclose(probabilities[i], expected, atol=1e-5)
+        assert np.allclose(probabilities[i, :length].sum(1), 1.0)
 
 
 @pytest.mark.parametrize("seed", range(3))
@@ -194,8 +197,8 @@ def test_span_probabilities_against_brute_force(seed: int) -> None:
         scored = enumerate_paths(emissions[i], length, start, moves, end)
         partition = log_partition(scored)
         candidates = [(a, b) for a in range(length) for b in range(a + 1, length + 1)]
-        rows = torch.tensor([(i, a, b, 0) for a, b in candidates])
-        got = crf.span_log_probs(emissions, alpha, beta, log_z, moves, rows, span_tags).exp()
+        rows = np.array([(i, a, b, 0) for a, b in candidates])
+        got = np.exp(crf.span_log_probs(emissions, alpha, beta, log_z, moves, rows, span_tags))
         for (a, b), probability in zip(candidates, got.tolist()):
             expected = sum(
                 math.exp(score - partition)
@@ -252,8 +255,8 @@ def test_nbest_first_equals_viterbi() -> None:
     start, moves, end = constrained(TAGS, *random_crf(k, 12))
     best, best_scores = crf.viterbi(emissions, mask, start, moves, end)
     paths, scores = crf.nbest(emissions, mask, start, moves, end, 4)
-    assert torch.equal(paths[:, 0], best)
-    assert torch.allclose(scores[:, 0], best_scores)
+    assert np.array_equal(paths[:, 0], best)
+    assert np.allclose(scores[:, 0], best_scores)
     assert (scores[:, :-1] >= scores[:, 1:]).all()
 
 
@@ -268,47 +271,23 @@ def test_bioes_constraints_shape_and_examples() -> None:
 
 def test_marginals_stay_finite_when_forbidden_tags_score_far_higher() -> None:
     k = len(TAGS)
-    emissions = torch.zeros(2, 6, k)
+    emissions = np.zeros((2, 6, k), dtype=np.float32)
     emissions[:, :, 2] = 300.0  # I-PER, forbidden after the start and after O, scores 300 everywhere
-    mask = torch.ones(2, 6, dtype=torch.bool)
+    mask = np.ones((2, 6), dtype=bool)
     mask[1, 3:] = False
-    start, moves, end = constrained(TAGS, *(t.float() for t in random_crf(k, 5)))
+    start, moves, end = (x.astype(np.float32) for x in constrained(TAGS, *random_crf(k, 5)))
     probabilities = crf.marginals(emissions, mask, start, moves, end)
-    assert torch.isfinite(probabilities).all()
-    assert torch.allclose(probabilities[0].sum(1), torch.ones(6), atol=1e-5)
-    assert torch.allclose(probabilities[1, :3].sum(1), torch.ones(3), atol=1e-5)
+    assert np.isfinite(probabilities).all()
+    assert np.allclose(probabilities[0].sum(1), 1.0, atol=1e-5)
+    assert np.allclose(probabilities[1, :3].sum(1), 1.0, atol=1e-5)
 
 
 @pytest.mark.parametrize("seed", range(4))
-def test_numpy_backend_matches_the_tensor_one(seed: int) -> None:
-    """The small-batch NumPy inference gives the same paths and probabilities (checked by brute force above)."""
-    from ner import crf_numpy
-
+def test_float32_scores_decode_like_float64(seed: int) -> None:
+    """The network's float32 emissions give the paths and probabilities of the same scores in float64."""
     k = len(TAGS)
     emissions, mask = random_batch(6, 9, k, seed)
-    start, moves, end = constrained(TAGS, *random_crf(k, seed + 60))
-    emissions, start, moves, end = (x.float() for x in (emissions, start, moves, end))
-    arrays = [x.numpy() for x in (emissions, mask, start, moves, end)]
-    paths, _ = crf.viterbi(emissions, mask, start, moves, end)
-    assert np.array_equal(crf_numpy.viterbi(*arrays), paths.numpy())
-    assert np.array_equal(
-        crf_numpy.viterbi(*arrays, SOURCES), crf.viterbi(emissions, mask, start, moves, end, SOURCES)[0].numpy()
-    )
-    alpha, beta, log_z = crf.forward_backward(emissions, mask, start, moves, end)
-    alpha_np, beta_np, log_z_np = crf_numpy.forward_backward(*arrays)
-    live = mask.unsqueeze(2).expand_as(alpha).numpy() & np.isfinite(alpha.numpy()) & np.isfinite(beta.numpy())
-    assert np.allclose(alpha_np[live], alpha.numpy()[live]) and np.allclose(beta_np[live], beta.numpy()[live])
-    assert np.allclose(log_z_np, log_z.numpy())
-    spans = torch.tensor(
-        [
-            (i, a, b, label)
-            for i in range(6)
-            for a in range(int(mask[i].sum()))
-            for b in range(a + 1, min(a + 4, int(mask[i].sum())) + 1)
-            for label in range(2)
-        ]
-    )
-    span_tags = crf.SpanTags.from_tags(TAGS, ["LOC", "PER"])
-    expected = crf.span_log_probs(emissions, alpha, beta, log_z, moves, spans, span_tags).exp().numpy()
-    got = np.exp(crf_numpy.span_log_probs(arrays[0], alpha_np, beta_np, log_z_np, arrays[3], spans.numpy(), span_tags))
-    assert np.allclose(got, expected, atol=1e-6)
+    scores = constrained(TAGS, *random_crf(k, seed + 60))
+    low = [x.astype(np.float32) for x in (emissions, *scores)]
+    assert np.array_equal(crf.viterbi(low[0], mask, *low[1:], SOURCES)[0], crf.viterbi(emissions, mask, *scores)[0])
+    assert np.allclose(crf.marginals(low[0], mask, *low[1:]), crf.marginals(emissions, mask, *scores), atol=1e-5)

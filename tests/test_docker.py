@@ -38,17 +38,14 @@ def engine() -> Iterator[None]:
 
 
 def build_context(target: Path) -> Path:
-    """The repository's tracked files plus local torch wheels and the host CA bundle."""
+    """The repository's tracked files plus the host CA bundle."""
     tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
     for name in tracked.splitlines():
         source = ROOT / name
         if source.is_file():
             (target / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, target / name)
-    wheels = target / "docker" / "wheels"
-    wheels.mkdir(parents=True, exist_ok=True)
-    for wheel in docker_engine.local_torch_wheels():
-        shutil.copy2(wheel, wheels / wheel.name)
+    (target / "docker").mkdir(exist_ok=True)
     bundle = docker_engine.host_ca_bundle()
     if bundle:
         shutil.copy2(bundle, target / "docker" / "ca.crt")
@@ -62,8 +59,6 @@ def test_image_builds_runs_as_non_root_and_tags(engine: None, tmp_path: Path) ->
     image = f"ner-service-test:{uuid.uuid4().hex[:8]}"
     container = f"ner-test-{uuid.uuid4().hex[:8]}"
     arguments = ["--network", "host", "--build-arg", f"BASE_IMAGE={base}"]
-    if docker_engine.local_torch_wheels():
-        arguments += ["--build-arg", "TORCH_SOURCE=local"]
     if (context / "docker" / "ca.crt").exists():
         arguments += ["--build-arg", "PIP_CA_BUNDLE=ca.crt"]
     try:

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ner import Tagger
+from ner import Tagger, TagOptions
 from ner.router import Router
 from ner.text import _MARKS, _TOKEN, Token, split_sentences, tokenize, tokenize_chars
 
@@ -120,7 +120,7 @@ def router(tiny_model: Path, tiny_zh_model: Path) -> Router:
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 def test_tagging_never_raises_and_entities_match_the_text(router: Router, text: str) -> None:
     for model in (None, "tiny-en", "tiny-zh"):
-        (analysis,) = router.analyze([text], model=model, tokens=True, nbest=2)
+        (analysis,) = router.analyze([text], model=model, options=TagOptions(tokens=True, nbest=2))
         for entity in analysis.entities:
             assert text[entity.start : entity.end] == entity.text
             assert 0.0 <= entity.score <= 1.0

@@ -236,9 +236,10 @@ def test_bulk_tagging_in_bfloat16_agrees_with_float32(tiny_model: Path) -> None:
 
 
 def test_align_unseen_vectors_carries_unseen_words_along_the_fitted_map() -> None:
+    from ner.config import ModelConfig
     from ner.features import Vocabularies
-    from ner.model import ModelConfig
-    from ner.train import align_unseen_vectors, make_model
+    from ner.model import NERModel
+    from ner.train import align_unseen_vectors
     from ner.vocab import load_vectors
 
     words, vectors = load_vectors(
@@ -304,7 +305,7 @@ def test_align_unseen_vectors_carries_unseen_words_along_the_fitted_map() -> Non
         },
     )
     vocab = Vocabularies.build("word", [words], [["O"] * len(words)], extra_words=words)
-    model = make_model(ModelConfig(word_dim=50), vocab)
+    model = NERModel.for_vocabularies(ModelConfig(word_dim=50), vocab)
     rows = torch.tensor(vocab.words.encode(words))
     original = torch.from_numpy(vectors)
     unseen = {"paris", "lima"}
@@ -339,5 +340,5 @@ def test_float16_embeddings_halve_the_tables_and_the_metrics_describe_the_stored
     assert main(["evaluate", str(out), str(tiny_corpus["dev"]), "--json"]) == 0
     stored = json.loads((out / "metrics.json").read_text())
     assert json.loads(capsys.readouterr().out)["f1"] == stored["dev"]["f1"]
-    assert Tagger.load(out).model.word_embed.weight.dtype == torch.float32
+    assert Tagger.load(out, backend="torch").backend.model.word_embed.weight.dtype == torch.float32
     assert main([*common, "--embedding-dtype", "float8"]) == 2

@@ -1,0 +1,135 @@
+"""Backends: what turns an encoded batch into emission scores, chosen once when a model is loaded.
+
+- ``onnx``: the exported encoder (``encoder.onnx``, :mod:`ner.export`) under ONNX Runtime, and
+  the emission layer of a document memory in NumPy. No torch: this is the serving path.
+- ``torch``: the :class:`~ner.model.NERModel` itself (:mod:`ner.torch_backend`), for training,
+  GPUs and bfloat16.
+
+Both take a :class:`~ner.features.Batch` of NumPy arrays and return NumPy
+arrays; both give the CRF scores the NumPy CRF (:mod:`ner.crf`) decodes with.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+from typing import Protocol
+
+import numpy as np
+
+from ner import bundle as bundles
+from ner.crf import CRFScores
+from ner.features import Batch
+
+log = logging.getLogger("ner")
+BACKENDS = ("auto", "onnx", "torch")
+
+
+class Backend(Protocol):
+    name: str
+
+    def emissions(self, batch: Batch) -> np.ndarray:
+        """Emission scores ``(B, T, K)``, float32."""
+        ...
+
+    def states(self, batch: Batch) -> np.ndarray:
+        """Encoder states ``(B, T, 2H)`` of a model with a document memory."""
+        ...
+
+    def emit(self, states: np.ndarray, memory: np.ndarray | None) -> np.ndarray:
+        """Emission scores ``(B, T, K)`` from encoder states and their document memory."""
+        ...
+
+    def crf_scores(self) -> CRFScores: ...
+
+
+def onnx_available() -> bool:
+    try:
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def load_backend(
+    bundle: bundles.Bundle,
+    backend: str = "auto",
+    device: str = "cpu",
+    bfloat16: bool = False,
+    threads: int | None = None,
+) -> Backend:
+    """The backend for ``bundle``: ``onnx``, ``torch``, or ``auto`` (ONNX Runtime where the model has
+    an exported encoder, onnxruntime is installed, and neither a GPU nor bfloat16 is asked for)."""
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}, not {backend!r}")
+    if backend == "auto":
+        usable = bundle.encoder is not None and onnx_available() and device == "cpu" and not bfloat16
+        backend = "onnx" if usable else "torch"
+    if backend == "onnx":
+        if bundle.encoder is None:
+            raise bundles.BundleError(bundles.ENCODER, f"model {bundle.name!r} has no exported encoder: run ner export")
+        if device != "cpu" or bfloat16:
+            raise ValueError("the onnx backend runs on the CPU in float32: use --backend torch for a GPU or bfloat16")
+        chosen: Backend = OnnxBackend(bundle, threads)
+    else:
+        try:
+            from ner.torch_backend import TorchBackend
+        except ImportError as error:
+            raise RuntimeError(
+                f"model {bundle.name!r} needs torch (no exported encoder, or --backend torch): "
+                f"pip install 'ner-service[train]' ({error})"
+            ) from None
+        if threads:
+            import torch
+
+            torch.set_num_threads(threads)
+        chosen = TorchBackend.from_bundle(bundle, device, bfloat16)
+    log.info("model %s: %s backend", bundle.name, chosen.name)
+    return chosen
+
+
+class OnnxBackend:
+    """The exported encoder under ONNX Runtime; spinning threads off, so that a torch job in the same
+    process is not slowed down (onnxruntime#13808)."""
+
+    name = "onnx"
+
+    def __init__(self, bundle: bundles.Bundle, threads: int | None = None) -> None:
+        import onnxruntime
+
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads or min(os.cpu_count() or 1, 4)
+        options.inter_op_num_threads = 1
+        options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        options.log_severity_level = 3
+        self.session = onnxruntime.InferenceSession(bundle.encoder, options, providers=["CPUExecutionProvider"])
+        self.inputs = [i.name for i in self.session.get_inputs()]
+        self.output = self.session.get_outputs()[0].name
+        self.bundle = bundle
+        # The vocabulary-sized embedding tables are inputs of the graph, given from the weights.
+        self.tables = {name: bundle.weights[name] for name in self.inputs if name in bundle.weights}
+
+    def _run(self, batch: Batch) -> np.ndarray:
+        arrays = {**batch.arrays(), **self.tables}
+        return self.session.run([self.output], {name: arrays[name] for name in self.inputs})[0]
+
+    def emissions(self, batch: Batch) -> np.ndarray:
+        return self._run(batch)
+
+    def states(self, batch: Batch) -> np.ndarray:
+        return self._run(batch)
+
+    def emit(self, states: np.ndarray, memory: np.ndarray | None) -> np.ndarray:
+        weights = self.bundle.weights
+        if memory is not None:
+            states = np.concatenate([states, memory], axis=2)
+        return (states @ weights["project.weight"].T + weights["project.bias"]).astype(np.float32)
+
+    @functools.cache  # noqa: B019 - one backend per loaded model, kept for the process's life
+    def crf_scores(self) -> CRFScores:
+        w = self.bundle.weights
+        return CRFScores.constrained(
+            w["crf.start_transitions"], w["crf.transitions"], w["crf.end_transitions"], self.bundle.vocab.tags.itos
+        )

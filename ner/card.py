@@ -1,0 +1,143 @@
+"""The model card (a model directory's README.md) and the learning curves beside it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ner import bundle as bundles
+
+
+def plot_curves(history: list[dict], path: Path) -> None:
+    """Training loss and dev/test F1 per epoch, as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    epochs = [h["epoch"] for h in history]
+    figure, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    left.plot(epochs, [h["loss"] for h in history], marker="o")
+    left.set(title="training loss", xlabel="epoch", ylabel="negative log-likelihood per sentence")
+    right.plot(epochs, [h["dev_f1"] for h in history], marker="o", label="dev")
+    if any(h["test_f1"] is not None for h in history):
+        right.plot(epochs, [h["test_f1"] for h in history], marker="s", label="test")
+    right.set(title="entity F1", xlabel="epoch", ylabel="F1 (%)")
+    right.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=80)
+    plt.close(figure)
+
+
+def training_commands(training: dict) -> list[str]:
+    """Every command that produced the model, in order."""
+    return training.get("commands") or ([training["command"]] if training.get("command") else ["(not recorded)"])
+
+
+def _calibration_line(bundle: bundles.Bundle) -> str:
+    calibration = bundle.metrics.get("calibration")
+    if not calibration:
+        return ""
+    return (
+        f"Entity scores are calibrated with temperature {calibration['temperature']} fitted on "
+        f"`{calibration['fitted_on']}`: expected calibration error "
+        f"{calibration['ece_at_1']} before, "
+        f"{calibration['ece']} after (10 bins, {calibration['entities']} predicted entities).\n\n"
+    )
+
+
+def _storage_line(bundle: bundles.Bundle) -> str:
+    if bundle.info.get("embedding_dtype") != "float16":
+        return ""
+    return (
+        "\n\nThe embedding tables are stored in float16 (half the size); the scores above are those of the "
+        f"stored model (dev F1 in float32: {bundle.metrics.get('float32_dev_f1')})."
+    )
+
+
+def _epochs_line(metrics: dict, training: dict) -> str:
+    if training.get("config", {}).get("train_with_dev"):
+        return (
+            f"Trained on train and dev together for {metrics.get('epochs_run')} epochs (the number chosen on dev "
+            "by an earlier run); the dev scores above are on data the model was trained on."
+        )
+    return f"Best epoch {metrics.get('best_epoch')} of {metrics.get('epochs_run')}, chosen by dev F1."
+
+
+def _megabytes(bundle: bundles.Bundle) -> float:
+    """The stored size of the weights (embedding tables in float16 when stored so)."""
+    half = bundle.info.get("embedding_dtype") == "float16"
+    total = 0
+    for name, array in bundle.weights.items():
+        total += array.size * (2 if half and name.endswith(bundles.EMBEDDING_SUFFIX) else array.itemsize)
+    return total / 1e6
+
+
+def _lexicon_line(bundle: bundles.Bundle) -> str:
+    lexicon = bundle.vocab.lexicon
+    if lexicon is None:
+        return ""
+    return f", plus a lexicon of {len(lexicon):,} words (`lexicon.txt.gz`, {len(lexicon.to_bytes()) / 1e6:.1f} MB)"
+
+
+def _reasons(training: dict) -> str:
+    reasons = training.get("choices")
+    if not reasons:
+        return ""
+    return "Chosen automatically for this corpus:\n" + "".join(f"- {r}\n" for r in reasons) + "\n"
+
+
+def model_card(bundle: bundles.Bundle) -> str:
+    """The README.md of a model directory."""
+    m, info = bundle.metrics, bundle.info
+    training = info.get("training", {})
+    rows = []
+    for split in ("dev", "test"):
+        scores = m.get(split)
+        if scores:
+            rows.append(f"| {split} | {scores['precision']:.2f} | {scores['recall']:.2f} | {scores['f1']:.2f} |")
+    per_type = ""
+    best = m.get("test") or m.get("dev")
+    if best:
+        per_type = "\n".join(
+            f"| {label} | {row['precision']:.2f} | {row['recall']:.2f} | {row['f1']:.2f} | {row['support']} |"
+            for label, row in best["per_type"].items()
+        )
+    return f"""# {bundle.name}
+
+A BiLSTM-CRF named-entity tagger ({bundle.config.level} level, language `{bundle.language}`).
+Labels: {", ".join(bundle.labels)}.
+
+## Data
+- Train: `{training.get("train")}`
+- Dev: {training.get("dev")}
+- Test: `{training.get("test")}`
+
+## Scores (strict entity level, percent)
+| split | precision | recall | F1 |
+|---|---|---|---|
+{chr(10).join(rows)}
+
+Per type ({"test" if m.get("test") else "dev"}):
+
+| label | precision | recall | F1 | support |
+|---|---|---|---|---|
+{per_type}
+
+{_calibration_line(bundle)}{_epochs_line(m, training)} Training took \
+{m.get("training_seconds")} s at {m.get("train_sentences_per_second")} sentences/s on {training.get("machine")}.
+
+Size: {_megabytes(bundle):.1f} MB of weights{_lexicon_line(bundle)}.
+
+## How it was made
+```
+{chr(10).join(training_commands(training))}
+```
+{_reasons(training)}Network: `{json.dumps(bundle.config.to_dict())}`{_storage_line(bundle)}
+
+Training settings: `{json.dumps(training.get("config", {}))}`
+
+## Licence
+The code that trained this model is MIT-licensed. The weights are derived from the
+training corpus, whose terms apply to them: {training.get("data_terms") or "see the corpus's own licence."}
+"""

@@ -1,0 +1,176 @@
+"""Settings of a model and of a training run: typed values, a TOML file, and the ``ner train`` flags.
+
+:class:`ModelConfig` sizes the network; :class:`TrainConfig` is everything
+else about a run. Both are frozen: a run's final settings are *resolved*
+(:mod:`ner.recipe`) into new objects, never patched in place. A settings
+file has a ``[model]`` and a ``[train]`` section; an unknown section or key
+is an error. Every field is also a ``ner train`` flag (``word_dim`` is
+``--word-dim``), made from the fields themselves, with their help text.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tomllib
+from dataclasses import MISSING, Field, asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any, Self
+
+
+def setting(default: Any, help: str) -> Any:
+    return field(default=default, metadata={"help": help})
+
+
+class _Settings:
+    """Shared behaviour of the two settings classes."""
+
+    def __post_init__(self) -> None:
+        for name, ok in self._checks().items():
+            if not ok:
+                raise ValueError(f"invalid {self._section} setting {name}={getattr(self, name)!r}")
+
+    _section = ""
+
+    def _checks(self) -> dict[str, bool]:
+        return {}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Self:
+        """Settings from a mapping; unknown names are an error that lists them."""
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"unknown {cls._section} settings: {sorted(unknown)}")
+        return cls(**data)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class ModelConfig(_Settings):
+    """Sizes of the network. ``hidden`` is per direction."""
+
+    _section = "model"
+
+    level: str = setting("word", "word (English-style) or char (one token per character, Chinese-style)")
+    word_dim: int = setting(50, "word embedding size (the character embedding at the char level)")
+    char_dim: int = setting(30, "word level: character embedding fed to the character encoder")
+    char_encoder: str = setting("cnn", "word level: cnn or lstm")
+    char_hidden: int = setting(50, "word level: CNN filters, or BiLSTM size over both directions")
+    char_kernel: int = setting(3, "word level: CNN window")
+    bigram_dim: int = setting(50, "char level: each of the two bigram embeddings")
+    casing_dim: int = setting(8, "casing embedding size")
+    hidden: int = setting(128, "recurrent units per direction")
+    layers: int = setting(1, "recurrent layers")
+    cell: str = setting("lstm", "lstm or gru")
+    dropout: float = setting(0.5, "dropout rate")
+    word_dropout: float = setting(0.05, "training only: a word becomes <unk> with this probability")
+    lexicon_dim: int = setting(0, "char level: size of each of the four pooled lexicon sets (0: no lexicon)")
+    document_memory: bool = setting(False, "join each token's state with its word's mean state in the document")
+
+    def _checks(self) -> dict[str, bool]:
+        return {
+            "level": self.level in ("word", "char"),
+            "char_encoder": self.char_encoder in ("cnn", "lstm"),
+            "cell": self.cell in ("lstm", "gru"),
+            "dropout": 0 <= self.dropout < 1,
+            "word_dropout": 0 <= self.word_dropout < 1,
+            "lexicon_dim": self.lexicon_dim >= 0,
+            "hidden": self.hidden > 0,
+            "layers": self.layers > 0,
+        }
+
+
+@dataclass(frozen=True)
+class TrainConfig(_Settings):
+    """Everything about a training run except the network sizes."""
+
+    _section = "training"
+
+    epochs: int = setting(50, "maximum number of epochs")
+    batch_size: int = setting(32, "sentences per batch")
+    optimizer: str = setting("adam", "adam or sgd (with momentum)")
+    lr: float = setting(0.002, "learning rate")
+    momentum: float = setting(0.9, "sgd only: momentum")
+    lr_decay: float = setting(0.05, "the learning rate at epoch e is lr / (1 + lr_decay * e)")
+    weight_decay: float = setting(0.0, "L2 penalty")
+    clip: float = setting(5.0, "gradient norm clipping")
+    patience: int = setting(10, "epochs without a better dev F1 before stopping")
+    seed: int = setting(1, "random seed")
+    threads: int = setting(2, "CPU threads")
+    device: str = setting("cpu", "cpu or cuda")
+    pretrained: str = setting("auto", "glove-6b-50d, a GloVe/word2vec text file, none, or auto (by language)")
+    pretrained_top: int = setting(50_000, "keep this many most frequent pretrained words beyond the data's")
+    freeze_embeddings: bool = setting(False, "keep the pretrained word vectors fixed")
+    max_length: int = setting(0, "split training sentences longer than this (0: 250 characters, no word limit)")
+    dev_every: int = setting(20, "without --dev: hold out every n-th training sentence as dev")
+    min_bigram_count: int = setting(1, "char level: bigrams seen fewer times share the unknown bigram")
+    ema_decay: float = setting(0.999, "evaluate and keep a moving average of the weights (0: off)")
+    align_unseen: bool = setting(False, "after training, map pretrained vectors of unseen words (if dev gains)")
+    embedding_dtype: str = setting("float32", "float32, or float16 to store the embedding tables in half the space")
+    language: str = setting("auto", "language code, or auto (detected from the training text)")
+    lexicon: str = setting("auto", "char level: jieba, a file of 'word frequency [tag]' lines, none, or auto")
+    train_with_dev: bool = setting(False, "train on train + dev for exactly --epochs epochs, keep the last")
+
+    def _checks(self) -> dict[str, bool]:
+        return {
+            "embedding_dtype": self.embedding_dtype in ("float32", "float16"),
+            "optimizer": self.optimizer in ("adam", "sgd"),
+            "epochs": self.epochs > 0,
+            "batch_size": self.batch_size > 0,
+            "lr": self.lr > 0,
+            "threads": self.threads > 0,
+        }
+
+
+def load_config(path: str | Path | None) -> tuple[dict, dict]:
+    """``(model settings, training settings)`` from a TOML or JSON file with ``[model]`` and ``[train]``."""
+    if path is None:
+        return {}, {}
+    text = Path(path).read_text(encoding="utf-8")
+    try:
+        data = json.loads(text) if str(path).endswith(".json") else tomllib.loads(text)
+    except (json.JSONDecodeError, tomllib.TOMLDecodeError) as error:
+        raise ValueError(f"{path}: {error}") from None
+    unknown = set(data) - {"model", "train"}
+    if unknown:
+        raise ValueError(f"{path}: unknown sections {sorted(unknown)}; expected [model] and [train]")
+    model, train = data.get("model", {}), data.get("train", {})
+    for section, settings in (("model", model), ("train", train)):
+        names = {f.name for f in fields(ModelConfig if section == "model" else TrainConfig)}
+        unknown = set(settings) - names
+        if unknown:
+            raise ValueError(f"{path}: unknown settings in [{section}]: {sorted(unknown)}")
+    return model, train
+
+
+def add_flags(parser: argparse.ArgumentParser) -> None:
+    """One flag per setting of both classes, named after the field (``--word-dim``), unset by default."""
+    for cls, section in ((TrainConfig, "train"), (ModelConfig, "model")):
+        group = parser.add_argument_group(f"[{section}] settings (override the --config file)")
+        for item in fields(cls):
+            flag = "--" + item.name.replace("_", "-")
+            dest = f"{section}.{item.name}"
+            if _kind(item) is bool:
+                group.add_argument(flag, dest=dest, action=argparse.BooleanOptionalAction, help=item.metadata["help"])
+            else:
+                group.add_argument(
+                    flag, dest=dest, type=_kind(item), help=item.metadata["help"], metavar=_kind(item).__name__.upper()
+                )
+
+
+def flag_settings(args: argparse.Namespace) -> tuple[dict, dict]:
+    """``(model settings, training settings)`` given as flags."""
+    given: dict[str, dict] = {"model": {}, "train": {}}
+    for key, value in vars(args).items():
+        section, _, name = key.partition(".")
+        if section in given and name and value is not None:
+            given[section][name] = value
+    return given["model"], given["train"]
+
+
+def _kind(item: Field) -> type:
+    assert item.default is not MISSING
+    return type(item.default)

@@ -1,0 +1,160 @@
+"""Export the network up to the emission scores as ONNX (``encoder.onnx``), for serving without torch.
+
+The graph takes a :class:`~ner.features.Batch`'s arrays by name, and the
+vocabulary-sized embedding tables (:data:`TABLES`) as inputs too: the
+backend passes them from ``weights.safetensors``, so the file holds no
+second copy of them (it is 2-3 MB where the tables take 10-30). It gives the
+emission scores ``(B, T, K)``; for a model with a document memory it gives the
+encoder states ``(B, T, 2H)`` instead (the memory pools over a whole text,
+outside the graph, and :class:`~ner.backends.OnnxBackend` applies the
+emission layer). Batch, time, word and character axes are dynamic. The
+recurrent layers read the padded batch as the torch tagger does at
+inference, each direction within each sentence's own length, so that
+padding never leaks into a real token; the character features are computed
+for every distinct word of the batch, as ``conv1d`` or a BiLSTM over the
+characters. :func:`check` compares the graph with torch at several shapes.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+
+import numpy as np
+import torch
+from torch import nn
+
+from ner.features import Batch, Vocabularies
+from ner.model import CharCNN, NERModel
+
+OPSET = 17
+TABLES = ("word_embed.weight", "bigram_embed.weight")  # inputs of the graph, not constants in it
+_WORD_INPUTS = ("words", "casing", "mask", "chars", "char_index")
+_CHAR_INPUTS = ("words", "casing", "mask", "bigrams")
+_LEXICON_INPUTS = ("lexicon_ids", "lexicon_weights")
+
+
+class _Encoder(nn.Module):
+    """The network as one function of named arrays, free of Python branches on the data."""
+
+    def __init__(self, model: NERModel, names: tuple[str, ...]) -> None:
+        super().__init__()
+        self.model = model
+        self.names = names
+
+    def forward(self, *arrays: torch.Tensor) -> torch.Tensor:
+        model = self.model
+        x = dict(zip(self.names, arrays))
+        parts = [nn.functional.embedding(x["words"], x["word_embed.weight"]), model.casing_embed(x["casing"])]
+        if model.char_encoder is not None:
+            parts.append(_spellings(model.char_encoder, x["chars"])[x["char_index"]])
+        if model.bigram_embed is not None:
+            parts.append(nn.functional.embedding(x["bigrams"], x["bigram_embed.weight"]).flatten(2))
+        if model.lexicon_embed is not None:
+            parts.append((model.lexicon_embed(x["lexicon_ids"]) * x["lexicon_weights"].unsqueeze(4)).sum(3).flatten(2))
+        states = model._encode_unpacked(torch.cat(parts, dim=2), x["mask"].sum(1))
+        return states if model.config.document_memory else model.project(states)
+
+
+def _spellings(encoder: nn.Module, chars: torch.Tensor) -> torch.Tensor:
+    """Character features ``(U, F)`` of words spelled ``(U, L)``, without packing or ``unfold``."""
+    if isinstance(encoder, CharCNN):
+        width = encoder.conv.kernel_size[0]
+        features = nn.functional.conv1d(
+            encoder.embed(chars).transpose(1, 2), encoder.conv.weight, encoder.conv.bias, padding=width // 2
+        )
+        features = features.transpose(1, 2)[:, : chars.shape[1]]  # (U, L, F)
+        features = features.masked_fill((chars == 0).unsqueeze(2), float("-inf")).max(dim=1).values
+        return features.masked_fill(torch.isinf(features), 0.0)
+    lengths = (chars != 0).sum(1).clamp(min=1)
+    positions = torch.arange(chars.shape[1]).unsqueeze(0)
+    reverse = torch.where(positions < lengths.unsqueeze(1), lengths.unsqueeze(1) - 1 - positions, positions)
+    embedded = encoder.embed(chars)
+    lstm = encoder.lstm
+    forward_lstm, backward_lstm = (_one_way(lstm, suffix) for suffix in ("", "_reverse"))
+    ahead, _ = forward_lstm(embedded)
+    behind, _ = backward_lstm(embedded.gather(1, reverse.unsqueeze(2).expand_as(embedded)))
+    last = (lengths - 1).view(-1, 1, 1).expand(-1, 1, ahead.shape[2])
+    return torch.cat([ahead.gather(1, last).squeeze(1), behind.gather(1, last).squeeze(1)], dim=1)
+
+
+def _one_way(lstm: nn.LSTM, suffix: str) -> nn.LSTM:
+    one = nn.LSTM(lstm.input_size, lstm.hidden_size, batch_first=True)
+    for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+        setattr(one, f"{name}_l0", getattr(lstm, f"{name}_l0{suffix}"))
+    return one
+
+
+def input_names(model: NERModel) -> tuple[str, ...]:
+    """The graph's inputs: arrays of the batch, then embedding tables."""
+    if model.config.level == "word":
+        return (*_WORD_INPUTS, TABLES[0])
+    return (*_CHAR_INPUTS, *(_LEXICON_INPUTS if model.lexicon_embed is not None else ()), *TABLES)
+
+
+def export(model: NERModel, vocab: Vocabularies) -> bytes:
+    """The ONNX encoder of ``model``, checked against torch (:func:`check`) before it is returned."""
+    model = model.eval().cpu()
+    names = input_names(model)
+    tables = {name: tensor.detach() for name, tensor in model.state_dict().items() if name in TABLES}
+    arrays = {**vocab.encode([["Ab", "c", "d"], ["e"]]).arrays(), **tables}
+    inputs = tuple(torch.as_tensor(arrays[name]) for name in names)
+    axes = {
+        "words": {0: "batch", 1: "time"},
+        "casing": {0: "batch", 1: "time"},
+        "mask": {0: "batch", 1: "time"},
+        "chars": {0: "spellings", 1: "letters"},
+        "char_index": {0: "batch", 1: "time"},
+        "bigrams": {0: "batch", 1: "time"},
+        "lexicon_ids": {0: "batch", 1: "time", 3: "matches"},
+        "lexicon_weights": {0: "batch", 1: "time", 3: "matches"},
+    }
+    output = "states" if model.config.document_memory else "emissions"
+    buffer = io.BytesIO()
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")  # the exporter's notes on tracing and deprecations
+        torch.onnx.export(
+            _Encoder(model, names).eval(),  # a new module is in training mode, which export restores
+            inputs,
+            buffer,
+            input_names=list(names),
+            output_names=[output],
+            dynamic_axes={**{n: axes[n] for n in names if n in axes}, output: {0: "batch", 1: "time"}},
+            opset_version=OPSET,
+            dynamo=False,
+        )
+    encoder = buffer.getvalue()
+    check(model, vocab, encoder)
+    return encoder
+
+
+def check(model: NERModel, vocab: Vocabularies, encoder: bytes, tolerance: float = 1e-4) -> float:
+    """The largest difference between ``encoder`` under ONNX Runtime and ``model`` under torch, over
+    batches of several sizes and lengths (exported recurrent layers have been seen to break at
+    lengths not seen at export); raises ``ValueError`` beyond ``tolerance``."""
+    import onnxruntime
+
+    session = onnxruntime.InferenceSession(encoder, providers=["CPUExecutionProvider"])
+    names = [i.name for i in session.get_inputs()]
+    tables = {name: tensor.numpy() for name, tensor in model.state_dict().items() if name in TABLES}
+    rng = np.random.default_rng(0)
+    symbols = [s for s in vocab.words.itos[2:200]] or ["a"]
+    worst = 0.0
+    for batch_size, longest in ((1, 1), (1, 7), (3, 12), (17, 40), (64, 3), (5, 130)):
+        lengths = rng.integers(1, longest + 1, batch_size)
+        sentences = [[str(symbols[i]) for i in rng.integers(0, len(symbols), n)] for n in lengths]
+        batch = vocab.encode(sentences)
+        arrays = {**batch.arrays(), **tables}
+        got = session.run(None, {n: arrays[n] for n in names})[0]
+        expected = _torch_output(model, batch)
+        worst = max(worst, float(np.abs(got - expected)[batch.mask].max()))
+    if worst > tolerance:
+        raise ValueError(f"the exported encoder differs from torch by {worst:.2e} (> {tolerance:.0e})")
+    return worst
+
+
+@torch.no_grad()
+def _torch_output(model: NERModel, batch: Batch) -> np.ndarray:
+    x = model.tensors(batch)
+    states = model.encode(x)
+    return (states if model.config.document_memory else model.project(states)).numpy()

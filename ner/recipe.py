@@ -1,0 +1,160 @@
+"""Default settings that follow the corpus: its language, the model's level, pretrained vectors, sizes.
+
+``ner train`` with no settings must do well on a corpus we have never seen,
+in any language and of any size. :func:`resolve` looks at the training data,
+detects its language, picks the level (characters for Chinese and Japanese,
+words otherwise), the pretrained vectors and the lexicon, and sizes the
+model and its regularisation by the amount of data. Settings the user gives
+always win. Every choice comes with a reason, logged and written into the
+model card.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from ner.config import ModelConfig, TrainConfig
+from ner.corpus import Sentence
+from ner.text import cjk_ratio
+from ner.vocab import GLOVE_PACKAGE, load_vector_words
+
+log = logging.getLogger("ner.train")
+
+CHARACTER_LANGUAGES = ("zh", "ja")
+GLOVE_LANGUAGE, GLOVE_DIM = "en", 50
+GLOVE_MIN_COVERAGE = 0.8  # share of a corpus's word tokens that GloVe must know to be used
+SMALL_CORPUS = 5_000  # training sentences below which the smaller-data recipe applies
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """The settings a training run uses, and why each automatic choice was made."""
+
+    model: ModelConfig
+    train: TrainConfig
+    language: str
+    reasons: list[str] = field(default_factory=list)
+
+
+def detect_language(sentences: Sequence[Sentence], sample: int = 2000) -> tuple[str, str]:
+    """``(language code, how it was found)`` from the text of the first ``sample`` sentences."""
+    text = "\n".join(" ".join(s.tokens) for s in sentences[:sample])
+    if cjk_ratio(text) > 0.5:
+        code, how = "zh", f"{cjk_ratio(text):.0%} of the characters are CJK"
+        guessed = _langid(text)
+        if guessed == "ja":
+            code, how = "ja", how + "; langid says Japanese"
+        return code, how
+    guessed = _langid(text)
+    if guessed is None:
+        return "en", "no language identifier installed (pip install py3langid); assumed English"
+    return guessed, "identified by langid (py3langid)"
+
+
+def _langid(text: str) -> str | None:
+    try:
+        import py3langid
+    except ImportError:
+        return None
+    return py3langid.classify(text[:100_000])[0]
+
+
+def glove_coverage(sentences: Sequence[Sentence]) -> float:
+    """The share of alphabetic word tokens whose lower-cased form has a GloVe vector."""
+    words = [t.lower() for s in sentences for t in s.tokens if t.isalpha()]
+    if not words:
+        return 0.0
+    known = load_vector_words(GLOVE_PACKAGE)
+    return sum(w in known for w in words) / len(words)
+
+
+def resolve(model_settings: dict, train_settings: dict, train: Sequence[Sentence]) -> Recipe:
+    """The run's settings: the user's, completed by defaults chosen for ``train``."""
+    given = TrainConfig.from_dict(train_settings)  # validates the names before any work
+    reasons = []
+    language = given.language
+    if language == "auto":
+        language, how = detect_language(train)
+        reasons.append(f"language: {language} ({how})")
+    level = model_settings.get("level") or ("char" if language in CHARACTER_LANGUAGES else "word")
+    if "level" not in model_settings:
+        reasons.append(f"level: {level} ({'one token per character' if level == 'char' else 'words'})")
+    size = len(train)
+    small = size < SMALL_CORPUS
+    reasons.append(f"{size} training sentences: the {'small' if small else 'large'}-corpus recipe")
+
+    pretrained = given.pretrained
+    if pretrained == "auto":
+        pretrained, why = _choose_vectors(language, level, model_settings.get("word_dim", GLOVE_DIM), train)
+        reasons.append(f"pretrained vectors: {pretrained or 'none'} ({why})")
+    lexicon = given.lexicon
+    if lexicon == "auto":
+        lexicon = "jieba" if level == "char" and language == "zh" else "none"
+        reasons.append("lexicon: jieba's dictionary (SoftLexicon features)" if lexicon == "jieba" else "lexicon: none")
+
+    model_defaults = _model_defaults(level, small, pretrained, lexicon, train)
+    train_defaults = _train_defaults(level, small)
+    model = ModelConfig.from_dict({**model_defaults, **model_settings, "level": level})
+    config = TrainConfig.from_dict(
+        {**train_defaults, **train_settings, "language": language, "pretrained": pretrained, "lexicon": lexicon}
+    )
+    for reason in reasons:
+        log.info("%s", reason)
+    return Recipe(model, config, language, reasons)
+
+
+def _choose_vectors(language: str, level: str, word_dim: int, train: Sequence[Sentence]) -> tuple[str, str]:
+    if level != "word":
+        return "none", "a character-level model has no word embedding to fill"
+    if word_dim != GLOVE_DIM:
+        return "none", f"the word embedding has {word_dim} dimensions, GloVe {GLOVE_DIM}"
+    if language != GLOVE_LANGUAGE:
+        return "none", f"the only vectors available, GloVe 6B 50-d, are English; this corpus is {language}"
+    try:
+        coverage = glove_coverage(train)
+    except RuntimeError as error:  # the vectors' package is not installed
+        return "none", str(error)
+    if coverage < GLOVE_MIN_COVERAGE:
+        return "none", f"GloVe knows only {coverage:.0%} of the corpus's words (< {GLOVE_MIN_COVERAGE:.0%})"
+    return GLOVE_PACKAGE, f"English; GloVe knows {coverage:.0%} of the corpus's words"
+
+
+def has_documents(train: Sequence[Sentence]) -> bool:
+    """Does the corpus come in documents of several sentences (CoNLL's ``-DOCSTART-``), many of them?"""
+    sizes = Counter(s.document for s in train)
+    return len(sizes) >= 20 and sum(n > 1 for n in sizes.values()) >= len(sizes) / 2
+
+
+def _model_defaults(level: str, small: bool, pretrained: str, lexicon: str, train: Sequence[Sentence]) -> dict:
+    documents = has_documents(train)
+    if level == "char":
+        return {
+            "word_dim": 100,
+            "bigram_dim": 50,
+            "lexicon_dim": 25 if lexicon != "none" else 0,
+            "hidden": 200,
+            "dropout": 0.5,
+            "word_dropout": 0.05,
+        }
+    return {
+        "word_dim": 50 if pretrained == GLOVE_PACKAGE else 100,
+        "char_dim": 30,
+        "char_hidden": 50,
+        "hidden": 200,
+        "dropout": 0.5,
+        "word_dropout": 0.15,
+        "document_memory": documents,
+    }
+
+
+def _train_defaults(level: str, small: bool) -> dict:
+    defaults = dataclasses.asdict(TrainConfig())
+    if small:
+        defaults.update(epochs=50, patience=10, min_bigram_count=1)
+    else:
+        defaults.update(epochs=30, patience=5, min_bigram_count=3 if level == "char" else 1)
+    return defaults

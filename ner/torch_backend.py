@@ -1,0 +1,85 @@
+"""The torch backend: emission scores from a :class:`~ner.model.NERModel` (training, GPUs, bfloat16)."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+from collections.abc import Iterator
+
+import numpy as np
+import torch
+
+from ner import bundle as bundles
+from ner.crf import CRFScores
+from ner.features import Batch
+from ner.model import NERModel
+
+SMALL_BATCH = 4  # up to this many sentences, oneDNN's LSTM costs more than it saves (it wins on large batches)
+
+
+@contextlib.contextmanager
+def _onednn(enabled: bool) -> Iterator[None]:
+    """Switch torch's oneDNN kernels on or off for a block (a process-wide setting)."""
+    before = torch.backends.mkldnn.enabled
+    torch.backends.mkldnn.enabled = enabled
+    try:
+        yield
+    finally:
+        torch.backends.mkldnn.enabled = before
+
+
+class TorchBackend:
+    """Runs a torch network; arrays in, arrays out. ``bfloat16``: batches of more than a few sentences
+    under autocast, 1.6-2x faster for the BiLSTM on a CPU with AMX (F1 in docs/benchmarks.md)."""
+
+    name = "torch"
+
+    def __init__(self, model: NERModel, tags: list[str], bfloat16: bool = False) -> None:
+        self.model = model.eval()
+        self.tags = tags
+        self.bfloat16 = bfloat16
+        self.device = model.project.weight.device
+
+    @classmethod
+    def from_bundle(cls, bundle: bundles.Bundle, device: str = "cpu", bfloat16: bool = False) -> TorchBackend:
+        model = NERModel.for_vocabularies(bundle.config, bundle.vocab)
+        try:  # copies into the model's float32 parameters, widening float16 tables
+            model.load_state_dict({name: torch.from_numpy(array) for name, array in bundle.weights.items()})
+        except RuntimeError as error:
+            raise bundles.BundleError(bundles.WEIGHTS, f"weights do not fit the config: {error}") from None
+        return cls(model.to(device), bundle.vocab.tags.itos, bfloat16)
+
+    def emissions(self, batch: Batch) -> np.ndarray:
+        """Emission scores ``(B, T, K)``."""
+        return self._run(len(batch.mask), lambda: self.model.emissions(batch))
+
+    def states(self, batch: Batch) -> np.ndarray:
+        """Encoder states ``(B, T, 2H)`` (for a document memory)."""
+        return self._run(len(batch.mask), lambda: self.model.encode(self.model.tensors(batch), batch.char_keys))
+
+    def emit(self, states: np.ndarray, memory: np.ndarray | None) -> np.ndarray:
+        """Emission scores ``(B, T, K)`` from states and the document memory."""
+
+        def compute() -> torch.Tensor:
+            own = torch.from_numpy(states).to(self.device)
+            pooled = torch.from_numpy(memory).to(self.device) if memory is not None else None
+            return self.model.emit(own, pooled)
+
+        return self._run(len(states), compute)
+
+    @functools.cache  # noqa: B019 - one backend per loaded model, kept for the process's life
+    def crf_scores(self) -> CRFScores:
+        crf = self.model.crf
+        return CRFScores.constrained(
+            *(p.detach().cpu().numpy() for p in (crf.start_transitions, crf.transitions, crf.end_transitions)),
+            self.tags,
+        )
+
+    @torch.inference_mode()
+    def _run(self, size: int, compute) -> np.ndarray:
+        """``compute()`` as a float32 array, with the fastest settings for a batch of ``size`` sentences
+        (without oneDNN, bfloat16 would be slower, not faster)."""
+        small = size <= SMALL_BATCH and self.device.type == "cpu"
+        half = self.bfloat16 and not small
+        with _onednn(enabled=not small), torch.autocast(self.device.type, torch.bfloat16, enabled=half):
+            return compute().float().cpu().numpy()
