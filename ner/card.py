@@ -80,6 +80,20 @@ def _lexicon_line(bundle: bundles.Bundle) -> str:
     return f", plus a lexicon of {len(lexicon):,} words (`lexicon.txt.gz`, {len(lexicon.to_bytes()) / 1e6:.1f} MB)"
 
 
+def _parent_line(training: dict, metrics: dict) -> str:
+    parent = training.get("parent")
+    if not parent:
+        return ""
+    after = metrics.get("test")
+    same_test = training.get("test") and training.get("test") == parent.get("test")
+    forgetting = (
+        f" On the parent's test file, F1 went from {parent['test_f1']:.2f} to {after['f1']:.2f}."
+        if same_test and after and parent.get("test_f1") is not None
+        else " Pass the parent's test file as --test to measure what fine-tuning cost there."
+    )
+    return f"Fine-tuned from `{parent['name']}` (test F1 {parent.get('test_f1')}).{forgetting}\n\n"
+
+
 def _reasons(training: dict) -> str:
     reasons = training.get("choices")
     if not reasons:
@@ -133,7 +147,7 @@ Size: {_megabytes(bundle):.1f} MB of weights{_lexicon_line(bundle)}.
 ```
 {chr(10).join(training_commands(training))}
 ```
-{_reasons(training)}Network: `{json.dumps(bundle.config.to_dict())}`{_storage_line(bundle)}
+{_parent_line(training, m)}{_reasons(training)}Network: `{json.dumps(bundle.config.to_dict())}`{_storage_line(bundle)}
 
 Training settings: `{json.dumps(training.get("config", {}))}`
 

@@ -113,6 +113,7 @@ class TrainConfig(_Settings):
     language: str = setting("auto", "language code, or auto (detected from the training text)")
     lexicon: str = setting("auto", "char level: jieba, a file of 'word frequency [tag]' lines, none, or auto")
     train_with_dev: bool = setting(False, "train on train + dev for exactly --epochs epochs, keep the last")
+    init_from: str = setting("", "continue from this model directory (fine-tuning): vocabularies and labels grow")
 
     def _checks(self) -> dict[str, bool]:
         return {

@@ -101,6 +101,27 @@ class Vocabularies:
             chars=Vocab([c for c, _ in char_counts.most_common()]),
         )
 
+    def grown(self, sentences: Sequence[Sequence[str]], tags: Sequence[Sequence[str]]) -> Vocabularies:
+        """These vocabularies with the new symbols and labels of ``sentences`` appended: every known
+        symbol and tag keeps its id, so a model's weights carry over row by row."""
+        new = Vocabularies.build(self.level, sentences, tags)
+
+        def merged(old: Vocab | None, added: Vocab | None) -> Vocab | None:
+            if old is None or added is None:
+                return old
+            return Vocab([*old.itos, *added.itos], specials=())
+
+        grown = Vocabularies(
+            self.level,
+            merged(self.words, new.words),
+            merged(self.tags, new.tags),
+            merged(self.chars, new.chars),
+            merged(self.bigrams, new.bigrams),
+            self.max_word_chars,
+            self.lexicon,
+        )
+        return grown
+
     def to_json(self) -> dict:
         out = {
             "level": self.level,

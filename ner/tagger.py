@@ -16,7 +16,8 @@ import gc
 import heapq
 import itertools
 import math
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,8 +27,11 @@ from ner import bundle as bundles
 from ner import crf
 from ner.backends import Backend, load_backend
 from ner.corpus import Span, tags_to_spans
+from ner.dictionary import Dictionary
 from ner.features import word_groups
 from ner.text import Token, cut_points, split_sentences, tokenize, tokenize_chars
+
+DICTIONARY_CACHE = 32  # dictionaries kept built per model
 
 
 @contextlib.contextmanager
@@ -94,11 +98,13 @@ class Analysis:
 @dataclass(frozen=True)
 class TagOptions:
     """What to compute for each text besides its entities: their ``scores`` (probabilities), the
-    tagged ``tokens``, the ``nbest`` best analyses."""
+    tagged ``tokens``, the ``nbest`` best analyses; a ``dictionary`` constrains the decode
+    (:mod:`ner.dictionary`; scores and n-best are then those of the paths that satisfy it)."""
 
     scores: bool = True
     tokens: bool = False
     nbest: int = 0
+    dictionary: Dictionary | None = None
 
     def __post_init__(self) -> None:
         if self.nbest < 0:
@@ -148,6 +154,7 @@ class Tagger:
         self._opens = np.array([t[0] in "BS" for t in self.tags])
         self._closes = np.array([t[0] in "ES" for t in self.tags])
         self._label_of = np.array([self._label_index.get(t[2:], 0) for t in self.tags])
+        self._dictionaries: dict[tuple, Dictionary] = {}
 
     @classmethod
     def load(
@@ -196,6 +203,20 @@ class Tagger:
     def tokenize(self, text: str) -> list[Token]:
         return tokenize_chars(text) if self.char_level else tokenize(text)
 
+    def dictionary(self, entries: Mapping[str, str], ignore_case: bool = False) -> Dictionary:
+        """A :class:`~ner.dictionary.Dictionary` of ``phrase: label`` entries for this model, its labels
+        checked; the last few built are kept, so a client that sends the same terms with every
+        request pays for building them once."""
+        key = (frozenset(entries.items()), ignore_case)
+        cached = self._dictionaries.pop(key, None)
+        if cached is None:
+            cached = Dictionary(entries, lambda phrase: [t.text for t in self.tokenize(phrase)], ignore_case)
+            cached.check_labels(self.labels)
+            while len(self._dictionaries) >= DICTIONARY_CACHE:
+                self._dictionaries.pop(next(iter(self._dictionaries)))
+        self._dictionaries[key] = cached  # most recently used last
+        return cached
+
     def read(self, text: str, start: int = 0, end: int | None = None) -> Document:
         """``text[start:end]`` tokenized and split into sentences, offsets into ``text``."""
         part = text[start:end]
@@ -205,13 +226,19 @@ class Tagger:
         return Document(text, split_sentences(text, tokens, self.max_sentence_tokens))
 
     @_collector_paused()
-    def analyze(self, texts: Sequence[str | Document], options: TagOptions = TagOptions()) -> list[Analysis]:
-        """Entities of each text (or :class:`Document`); optionally tagged tokens and the n best analyses."""
+    def analyze(
+        self, texts: Sequence[str | Document], options: TagOptions = TagOptions(), deadline: float | None = None
+    ) -> list[Analysis]:
+        """Entities of each text (or :class:`Document`); optionally tagged tokens and the n best analyses.
+
+        ``deadline`` (a :func:`time.monotonic` time): raise :class:`DeadlineExceeded` at the first batch
+        boundary after it, so that work nobody waits for any more stops.
+        """
         documents = [t if isinstance(t, Document) else self.read(t) for t in texts]
         owners = [i for i, d in enumerate(documents) for _ in d.sentences]
         sentences = [s for d in documents for s in d.sentences]
         predictions = self.predict(
-            [[t.text for t in s] for s in sentences], options, documents=owners, tags=options.tokens
+            [[t.text for t in s] for s in sentences], options, documents=owners, tags=options.tokens, deadline=deadline
         )
         analyses = [Analysis([]) for _ in documents]
         alternatives: list[list[list[tuple[float, list[Entity]]]]] = [[] for _ in documents]
@@ -245,6 +272,7 @@ class Tagger:
         options: TagOptions = TagOptions(scores=False),
         documents: Sequence[int] | None = None,
         tags: bool = True,
+        deadline: float | None = None,
     ) -> list[Prediction]:
         """Spans (and tags, span probabilities, n-best) of pre-tokenized sentences, in length-sorted batches.
 
@@ -262,7 +290,9 @@ class Tagger:
         chunks = [[sentences[pieces[p][0]][pieces[p][1] : pieces[p][2]] for p in indices] for indices in batches]
         document_of = documents if documents is not None else range(len(sentences))
         chunk_documents = [[document_of[pieces[p][0]] for p in indices] for indices in batches]
-        for indices, chunk, (emissions, mask) in zip(batches, chunks, self.emissions(chunks, chunk_documents)):
+        computed = self.emissions(chunks, chunk_documents, deadline)
+        for indices, chunk, (emissions, mask) in zip(batches, chunks, computed):
+            _check(deadline)
             for p, prediction in zip(indices, self.decode(chunk, emissions, mask, options, tags)):
                 predicted[p] = prediction
         if len(pieces) == len(sentences):
@@ -270,14 +300,17 @@ class Tagger:
         return _join_pieces(pieces, predicted, len(sentences), options)
 
     def emissions(
-        self, chunks: Sequence[Sequence[Sequence[str]]], documents: Sequence[Sequence[int]]
+        self,
+        chunks: Sequence[Sequence[Sequence[str]]],
+        documents: Sequence[Sequence[int]],
+        deadline: float | None = None,
     ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """Emission scores ``(B, T, K)`` (float32) and mask ``(B, T)`` of each chunk of sentences, in order.
 
         With a document memory, every chunk is encoded first, since a token's memory pools
         the states of its word everywhere in its document, whichever chunk holds them.
         """
-        batches = (self.vocab.encode(chunk) for chunk in chunks)
+        batches = (self.vocab.encode(chunk) for chunk in chunks if _check(deadline))
         if not self.bundle.config.document_memory:
             for batch in batches:
                 yield self.backend.emissions(batch), batch.mask
@@ -306,6 +339,8 @@ class Tagger:
     ) -> list[Prediction]:
         """The predictions for one batch of sentences from its emissions ``(B, T, K)`` and mask ``(B, T)``."""
         scores = self.backend.crf_scores()
+        if options.dictionary is not None:
+            emissions = crf.constrain(emissions, options.dictionary.allowed(sentences, emissions.shape[1], self.tags))
         paths, _ = crf.viterbi(emissions, mask, scores.start, scores.transitions, scores.end, scores.sources)
         predictions = [Prediction([], []) for _ in sentences]
         for row, start, end, label in self._spans(paths, mask):
@@ -363,6 +398,17 @@ class Tagger:
         _, ends = np.nonzero(self._closes[paths] & mask)
         labels = self._label_of[paths[rows, starts]]
         return list(zip(rows.tolist(), starts.tolist(), (ends + 1).tolist(), labels.tolist()))
+
+
+class DeadlineExceeded(TimeoutError):
+    """Tagging passed its deadline; what was computed is dropped."""
+
+
+def _check(deadline: float | None) -> bool:
+    """True while ``deadline`` (a :func:`time.monotonic` time) has not passed; else raise."""
+    if deadline is not None and time.monotonic() > deadline:
+        raise DeadlineExceeded("tagging passed its deadline")
+    return True
 
 
 def _group_means(values: np.ndarray, groups: np.ndarray) -> np.ndarray:

@@ -111,11 +111,6 @@ def tokenize_chars(text: str) -> list[Token]:
     return _tokens(_CHARACTER, text)
 
 
-def is_cjk(char: str) -> bool:
-    """True for a Chinese or Japanese character or CJK punctuation."""
-    return _CJK_CHAR.match(char) is not None
-
-
 def cjk_ratio(text: str) -> float:
     """The share of non-space characters that are CJK, in [0, 1] (0 for empty text)."""
     visible = len(text) - sum(c.isspace() for c in text)

@@ -21,12 +21,14 @@ from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from ner import bundle as bundles
 from ner.backends import onnx_available
+from ner.calibration import fit_temperature
 from ner.card import model_card, plot_curves
 from ner.config import ModelConfig, TrainConfig
 from ner.corpus import Sentence, read_corpus
@@ -134,6 +136,27 @@ def build_vocab(
     return vocab, kept_words, torch.from_numpy(vectors[keep])
 
 
+FINE_TUNING = {"epochs": 5, "batch_size": 8, "lr": 0.001, "lr_decay": 0.0, "ema_decay": 0.0, "patience": 5}
+
+
+def fine_tuning(parent: bundles.Bundle, train_settings: dict) -> Recipe:
+    """The settings to continue training ``parent``: its network and language, gentler defaults."""
+    given = {k: v for k, v in train_settings.items() if k not in ("language", "pretrained", "lexicon")}
+    config = TrainConfig.from_dict({**FINE_TUNING, **given, "language": parent.language, "pretrained": "none"})
+    reason = f"fine-tuning {parent.name}: its network, vocabularies (grown with the new data) and language"
+    return Recipe(parent.config, config, parent.language, [reason])
+
+
+@torch.no_grad()
+def carry_over(weights: dict[str, np.ndarray], model: NERModel) -> None:
+    """Copy a parent's ``weights`` into ``model``, whose vocabularies and tags extend the parent's: known
+    symbols and tags keep their ids, so each parent tensor fills the leading block of the new one; the
+    rows of new words and the scores of new tags keep their fresh initialisation."""
+    for name, tensor in model.state_dict().items():
+        old = torch.from_numpy(weights[name])
+        tensor[tuple(slice(0, size) for size in old.shape)] = old
+
+
 def load_lexicon(source: str) -> Lexicon | None:
     """The lexicon a character-level model is trained with: jieba's dictionary, a file, or none."""
     if source == "none":
@@ -205,6 +228,7 @@ class Run:
     ranks: Distributed
     name: str
     progress: bool = True
+    parent: bundles.Bundle | None = None  # the model a fine-tuning run started from
 
     @property
     def config(self) -> TrainConfig:
@@ -320,9 +344,16 @@ def prepare(
     progress: bool = True,
 ) -> Run:
     """Read the corpora, resolve the settings, build (or restore) the vocabularies, network and optimizer."""
+    parent = bundles.load(train_settings["init_from"]) if train_settings.get("init_from") else None
+    if parent is not None and not dev_path:  # fine-tuning without a dev file: no hold-out, keep the last epoch
+        train_settings = {**train_settings, "train_with_dev": True}
     with_dev = bool(train_settings.get("train_with_dev"))
     corpora = load_corpora(train_path, dev_path, test_path, train_settings.get("dev_every", 20), with_dev)
-    recipe = resolve(model_settings, train_settings, corpora.train)
+    recipe = (
+        resolve(model_settings, train_settings, corpora.train)
+        if parent is None
+        else fine_tuning(parent, train_settings)
+    )
     if checkpoint is not None:  # the network's settings as the run began
         recipe = replace(recipe, model=ModelConfig.from_dict(checkpoint["model_config"]))
     config, model_config = recipe.train, recipe.model
@@ -338,14 +369,18 @@ def prepare(
     vectors = None
     if checkpoint is not None:
         vocab = Vocabularies.from_json(checkpoint["vocab"])
+    elif parent is not None:
+        vocab = parent.vocab.grown([s.tokens for s in corpora.train], [s.tags for s in corpora.train])
     else:  # rank 0 builds the vocabulary and loads the vectors; DDP copies its weights to the others
         vocab, pretrained_words, vectors = (
             build_vocab(config, model_config.level, corpora) if ranks.main else (None, [], None)
         )
         vocab = Vocabularies.from_json(ranks.share(vocab.to_json() if vocab else None))
     if model_config.level == "char":
-        vocab.lexicon = load_lexicon(config.lexicon)
+        vocab.lexicon = parent.vocab.lexicon if parent is not None else load_lexicon(config.lexicon)
     model = NERModel.for_vocabularies(model_config, vocab)
+    if parent is not None and checkpoint is None:
+        carry_over(parent.weights, model)
     if vectors is not None:
         if vectors.shape[1] != model_config.word_dim:
             raise ValueError(
@@ -366,7 +401,18 @@ def prepare(
     max_length = config.max_length or (250 if model_config.level == "char" else 0)
     sentences = split_long(corpora.train, max_length)
     return Run(
-        recipe, corpora, sentences, vocab, model, optimizer, average, device, ranks, name, progress and ranks.main
+        recipe,
+        corpora,
+        sentences,
+        vocab,
+        model,
+        optimizer,
+        average,
+        device,
+        ranks,
+        name,
+        progress and ranks.main,
+        parent,
     )
 
 
@@ -467,6 +513,7 @@ def _finish(
     plot = work / "curves.png"
     plot_curves(history, plot)
     rates = [h["sentences_per_second"] for h in history]
+    temperature, calibration = _calibrate(run)
     metrics = {
         "best_epoch": best["epoch"],
         "dev": best.get("dev"),
@@ -476,6 +523,7 @@ def _finish(
         "train_sentences_per_second": round(sum(rates) / len(rates), 1),
         "history": history,
         **{key: best[key] for key in ("aligned_unseen", "float32_dev_f1") if key in best},
+        **({"calibration": calibration} if calibration else {}),
     }
     info = {
         "embedding_dtype": config.embedding_dtype,
@@ -490,12 +538,34 @@ def _finish(
             "config": asdict(config),
             "choices": run.recipe.reasons,
             "machine": _machine(run.device),
+            **({"parent": _parent(run.parent)} if run.parent is not None else {}),
         },
     }
-    result = run.bundle(weights=True, metrics=metrics, info=info)
+    result = run.bundle(weights=True, metrics=metrics, info=info, temperature=temperature)
     result.encoder = _encoder(run)
     bundles.save(result, out, card=model_card(result), extra_files={"curves.png": plot})
     return metrics
+
+
+def _calibrate(run: Run) -> tuple[float, dict | None]:
+    """The temperature of the entity scores, fitted on dev when the run has a dev set it did not train on;
+    else the parent's (fine-tuning) or 1."""
+    if run.config.train_with_dev or not run.corpora.dev:
+        return (run.parent.temperature if run.parent is not None else 1.0), None
+    result = fit_temperature(run.tagger(), run.corpora.dev)
+    log.info(
+        "entity scores calibrated on dev: temperature %s, ECE %s -> %s",
+        result["temperature"],
+        result["ece_at_1"],
+        result["ece"],
+    )
+    return result["temperature"], {**result, "fitted_on": run.corpora.dev_note}
+
+
+def _parent(parent: bundles.Bundle) -> dict:
+    """What a fine-tuned model's card says of the model it started from."""
+    test = parent.metrics.get("test")
+    return {"name": parent.name, "test": parent.info.get("training", {}).get("test"), "test_f1": test and test["f1"]}
 
 
 def _encoder(run: Run) -> bytes | None:

@@ -46,9 +46,9 @@ class Vocab:
         return [get(s, unk) for s in symbols]
 
     @classmethod
-    def from_counts(cls, counts: Counter[str], min_count: int = 1, max_size: int | None = None) -> Vocab:
+    def from_counts(cls, counts: Counter[str], min_count: int = 1) -> Vocab:
         """The symbols seen at least ``min_count`` times, most frequent first."""
-        kept = [s for s, n in counts.most_common(max_size) if n >= min_count]
+        kept = [s for s, n in counts.most_common() if n >= min_count]
         return cls(kept)
 
 

@@ -1,0 +1,130 @@
+"""Users' dictionaries: phrases forced to a label (or kept from being an entity) at tagging time.
+
+A :class:`Dictionary` maps phrases to labels; the label ``O`` blocks a phrase:
+none of its tokens belongs to an entity. Its phrases are matched in each
+sentence longest first and left to right, without overlaps, on token
+boundaries (a word model's tokens, a character model's characters), case
+sensitive unless ``ignore_case``. Each match becomes a constraint on the CRF
+decode: the tokens of a phrase forced to ``X`` must read ``S-X`` or
+``B-X I-X ... E-X``, those of a blocked phrase ``O``. The tags around a match
+stay a valid, most probable sequence, and entity scores and n-best are those
+of the paths that satisfy every constraint (:func:`ner.crf.constrain`).
+
+Phrases are matched within a sentence; a phrase is tokenized as the model
+tokenizes text, so ``New York`` matches the tokens ``New``, ``York``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+
+BLOCK = "O"
+
+
+class DictionaryError(ValueError):
+    """A dictionary that cannot be used: an unknown label, an empty phrase, a bad file line."""
+
+
+class Dictionary:
+    """Phrases (as token sequences) with labels, in a trie for longest-first matching.
+
+    Instances compare by identity, so they can sit in the (hashable) tagging options.
+    """
+
+    def __init__(self, entries: Mapping[str, str], tokenize: Callable[[str], list[str]], ignore_case: bool = False):
+        self.ignore_case = ignore_case
+        self.entries = dict(entries)
+        self._trie: dict = {}
+        self._longest = 0
+        for phrase, label in self.entries.items():
+            tokens = [self._key(t) for t in tokenize(phrase)]
+            if not tokens:
+                raise DictionaryError(f"phrase {phrase!r} has no tokens")
+            if not label or (label != BLOCK and not label.strip()):
+                raise DictionaryError(f"phrase {phrase!r} has an empty label")
+            node = self._trie
+            for token in tokens:
+                node = node.setdefault(token, {})
+            node[None] = label  # the key None marks the end of a phrase
+            self._longest = max(self._longest, len(tokens))
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def _key(self, token: str) -> str:
+        return token.lower() if self.ignore_case else token
+
+    @property
+    def labels(self) -> set[str]:
+        return set(self.entries.values()) - {BLOCK}
+
+    def check_labels(self, labels: Iterable[str]) -> None:
+        """Raise :class:`DictionaryError` naming every label the model does not have."""
+        unknown = sorted(self.labels - set(labels))
+        if unknown:
+            raise DictionaryError(f"labels not in the model: {unknown}; the model has {sorted(labels)} (and O)")
+
+    def matches(self, tokens: Sequence[str]) -> list[tuple[int, int, str]]:
+        """``(start, end, label)`` of the phrases in ``tokens``: longest first, left to right, no overlaps."""
+        found = []
+        start = 0
+        while start < len(tokens):
+            node, best = self._trie, None
+            for end in range(start, min(len(tokens), start + self._longest)):
+                node = node.get(self._key(tokens[end]))
+                if node is None:
+                    break
+                if None in node:
+                    best = (start, end + 1, node[None])
+            if best is None:
+                start += 1
+            else:
+                found.append(best)
+                start = best[1]
+        return found
+
+    def allowed(self, sentences: Sequence[Sequence[str]], width: int, tags: Sequence[str]) -> np.ndarray | None:
+        """Which tags each token may take, ``(B, width, K)`` bool, or None when nothing matches."""
+        index = {t: i for i, t in enumerate(tags)}
+        allowed = None
+        for row, sentence in enumerate(sentences):
+            for start, end, label in self.matches(sentence):
+                if allowed is None:
+                    allowed = np.ones((len(sentences), width, len(tags)), dtype=bool)
+                allowed[row, start:end] = False
+                if label == BLOCK:
+                    allowed[row, start:end, index["O"]] = True
+                elif end - start == 1:
+                    allowed[row, start, index[f"S-{label}"]] = True
+                else:
+                    allowed[row, start, index[f"B-{label}"]] = True
+                    allowed[row, start + 1 : end - 1, index[f"I-{label}"]] = True
+                    allowed[row, end - 1, index[f"E-{label}"]] = True
+        return allowed
+
+
+def read_tsv(text: str) -> dict[str, str]:
+    """``phrase<TAB>LABEL`` lines (blank lines and ``#`` comments skipped) as a mapping."""
+    entries: dict[str, str] = {}
+    for number, row in enumerate(csv.reader(io.StringIO(text), delimiter="\t", quoting=csv.QUOTE_NONE), start=1):
+        if not row or not "".join(row).strip() or row[0].startswith("#"):
+            continue
+        if len(row) != 2 or not row[0].strip() or not row[1].strip():
+            raise DictionaryError(f"line {number}: expected 'phrase<TAB>LABEL', found {row!r}")
+        entries[row[0].strip()] = row[1].strip()
+    return entries
+
+
+def load_tsv(path: str | Path) -> dict[str, str]:
+    """The entries of a dictionary file (``phrase<TAB>LABEL`` lines)."""
+    try:
+        return read_tsv(Path(path).read_text(encoding="utf-8"))
+    except DictionaryError as error:
+        raise DictionaryError(f"{path}: {error}") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise DictionaryError(f"{path}: unreadable ({error})") from None

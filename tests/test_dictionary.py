@@ -1,0 +1,104 @@
+"""Users' dictionaries: matching longest first, constraints on the CRF checked against brute force."""
+
+from __future__ import annotations
+
+import itertools
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ner import Tagger, TagOptions, crf
+from ner.dictionary import Dictionary, DictionaryError, read_tsv
+
+TAGS = ["O", "B-PER", "I-PER", "E-PER", "S-PER", "B-LOC", "I-LOC", "E-LOC", "S-LOC"]
+
+
+def split(phrase: str) -> list[str]:
+    return phrase.split()
+
+
+def test_matches_longest_first_left_to_right_without_overlap() -> None:
+    dictionary = Dictionary({"New York": "LOC", "New York Times": "ORG", "York": "PER", "Times Square": "LOC"}, split)
+    tokens = ["the", "New", "York", "Times", "Square", "and", "York"]
+    assert dictionary.matches(tokens) == [(1, 4, "ORG"), (6, 7, "PER")]
+
+
+def test_case_is_kept_unless_ignored() -> None:
+    assert Dictionary({"Paris": "LOC"}, split).matches(["paris"]) == []
+    assert Dictionary({"Paris": "LOC"}, split, ignore_case=True).matches(["PARIS"]) == [(0, 1, "LOC")]
+
+
+def test_unknown_labels_and_empty_phrases_are_named() -> None:
+    with pytest.raises(DictionaryError, match="GPE"):
+        Dictionary({"Paris": "GPE"}, split).check_labels(["LOC", "PER"])
+    with pytest.raises(DictionaryError, match="no tokens"):
+        Dictionary({"   ": "LOC"}, split)
+
+
+def test_tsv_lines() -> None:
+    assert read_tsv("# terms\nNew York\tLOC\n\nAcme Corp\tORG\n") == {"New York": "LOC", "Acme Corp": "ORG"}
+    with pytest.raises(DictionaryError, match="line 2"):
+        read_tsv("a\tLOC\nno label here\n")
+
+
+def brute_force(emissions: np.ndarray, scores: tuple, allowed: np.ndarray) -> list[tuple[float, tuple[int, ...]]]:
+    """Every path of one sentence that BIOES and ``allowed (T, K)`` permit, with its score, best first."""
+    start, moves, end = scores
+    steps, k = emissions.shape
+    out = []
+    for path in itertools.product(range(k), repeat=steps):
+        if not all(allowed[t, tag] for t, tag in enumerate(path)):
+            continue
+        score = start[path[0]] + emissions[0, path[0]] + end[path[-1]]
+        score += sum(moves[a, b] + emissions[t + 1, b] for t, (a, b) in enumerate(zip(path, path[1:])))
+        if score > crf.FORBIDDEN / 2:  # a path through a forbidden BIOES move is no path
+            out.append((float(score), path))
+    return sorted(out, reverse=True)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_constrained_decoding_equals_the_best_allowed_path(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    k, steps = len(TAGS), 5
+    emissions = rng.standard_normal((1, steps, k)) * 3
+    allowed_start, allowed_moves, allowed_end = crf.bioes_constraints(TAGS)
+    scores = tuple(
+        rng.standard_normal(shape) + np.where(ok, 0.0, crf.FORBIDDEN)
+        for shape, ok in (((k,), allowed_start), ((k, k), allowed_moves), ((k,), allowed_end))
+    )
+    dictionary = Dictionary({"b c": "LOC", "e": "O"}, split)
+    allowed = dictionary.allowed([["a", "b", "c", "d", "e"]], steps, TAGS)
+    assert allowed is not None
+    constrained = crf.constrain(emissions, allowed)
+    mask = np.ones((1, steps), dtype=bool)
+    expected = brute_force(emissions[0], scores, allowed[0])
+    paths, best = crf.viterbi(constrained, mask, *scores)
+    assert tuple(paths[0]) == expected[0][1] and best[0] == pytest.approx(expected[0][0])
+    assert [TAGS[t] for t in paths[0][1:3]] == ["B-LOC", "E-LOC"] and TAGS[paths[0][4]] == "O"
+    # Probabilities under the constraints: each path's share of the allowed paths' mass.
+    _, _, log_z = crf.forward_backward(constrained, mask, *scores)
+    total = math.log(sum(math.exp(s - expected[0][0]) for s, _ in expected)) + expected[0][0]
+    assert log_z[0] == pytest.approx(total, abs=1e-6)
+    top, top_scores = crf.nbest(constrained, mask, *scores, 3)
+    assert [tuple(p) for p in top[0]] == [p for _, p in expected[:3]]
+    assert top_scores[0] == pytest.approx([s for s, _ in expected[:3]])
+
+
+def test_forced_and_blocked_phrases_in_the_tagger(tiny_model: Path) -> None:
+    tagger = Tagger.load(tiny_model)
+    text = "John Smith visited Berlin with Acme Corp staff"
+    plain = {(e.text, e.label) for e in tagger.tag(text)}
+    assert ("Berlin", "LOC") in plain
+    dictionary = tagger.dictionary({"Berlin": "O", "Acme Corp staff": "ORG", "visited": "PER"})
+    (analysis,) = tagger.analyze([text], TagOptions(dictionary=dictionary, nbest=3))
+    found = {(e.text, e.label) for e in analysis.entities}
+    assert ("Acme Corp staff", "ORG") in found and ("visited", "PER") in found
+    assert not any(e.text == "Berlin" for e in analysis.entities)
+    assert all(e.score == pytest.approx(1.0) for e in analysis.entities if e.text in ("Acme Corp staff", "visited"))
+    for alternative in analysis.alternatives:
+        assert ("Acme Corp staff", "ORG") in {(e.text, e.label) for e in alternative.entities}
+    assert tagger.dictionary({"Berlin": "O", "Acme Corp staff": "ORG", "visited": "PER"}) is dictionary  # cached
+    with pytest.raises(DictionaryError, match="MISC"):
+        tagger.dictionary({"Berlin": "MISC"})
