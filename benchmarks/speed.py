@@ -2,14 +2,15 @@
 
 Tags the sentences of CoNLL-2003 eng.testb, given as raw text (tokens joined
 by spaces), with
-  (a) our tagger as shipped (and its variants: without scores, forward-backward
-      without TorchScript, int8 quantized, bfloat16, one thread),
-  (b) the same model decoded with pytorch-crf's ``CRF.decode``,
+  (a) our tagger as shipped: the ONNX Runtime backend (and its variants: without
+      scores, one thread),
+  (b) the same model on the torch backend (and in bfloat16),
   (c) spaCy v2 ``en_core_web_sm``, NER alone, from its own virtual environment,
 and reports tokens/s (gold CoNLL tokens over wall time, best of several
-passes), the ratios, entity F1 of each variant, single-text latency,
-Viterbi against ``CRF.decode`` at batch 64, model load time, peak memory and
-training throughput.
+interleaved passes), the ratios, entity F1 of each variant, single-text
+latency of both backends, our NumPy Viterbi against pytorch-crf's
+``CRF.decode`` at batch 64, model load time and peak memory of each backend
+(and whether torch was imported), and training throughput.
 
     python -m benchmarks.speed [--model models/en-conll03] [--json out.json] [--no-spacy] [--no-train]
 """
@@ -98,14 +99,14 @@ def f1(tagger, path: Path) -> float:
     return evaluate(tagger, read_conll(path)[0])["f1"]
 
 
-def latencies(tagger, texts: list[str], settings: dict[str, bool], count: int = 500) -> dict[str, dict]:
-    """Milliseconds to tag one text per call (p50, p99), for each ``name: scores`` setting; every text is
-    tagged with each setting in turn, so that the settings share the machine's slow spells."""
-    times: dict[str, list[float]] = {name: [] for name in settings}
+def latencies_of(taggers: dict, texts: list[str], count: int = 500) -> dict[str, dict]:
+    """Milliseconds to tag one text per call (p50, p99) with each of ``taggers``; every text is tagged
+    by each in turn, so that they share the machine's slow spells."""
+    times: dict[str, list[float]] = {name: [] for name in taggers}
     for text in texts[:count]:
-        for name, scores in settings.items():
+        for name, tagger in taggers.items():
             start = time.perf_counter()
-            tagger.tag(text, scores=scores)
+            tagger.tag(text)
             times[name].append(time.perf_counter() - start)
     out = {}
     for name, values in times.items():
@@ -117,10 +118,6 @@ def latencies(tagger, texts: list[str], settings: dict[str, bool], count: int = 
     return out
 
 
-def latency(tagger, texts: list[str], count: int = 500, scores: bool = True) -> dict:
-    return latencies(tagger, texts, {"scores": scores}, count)["scores"]
-
-
 def viterbi_against_crf_decode(tagger, sentences: list[list[str]], batch: int = 64, rounds: int = 7) -> dict:
     """Decoding alone: all of eng.testb in length-sorted batches of ``batch`` sentences (as the tagger
     batches them), the same real emissions given to each decoder; milliseconds for the whole set."""
@@ -129,33 +126,33 @@ def viterbi_against_crf_decode(tagger, sentences: list[list[str]], batch: int = 
     from ner import crf
 
     ordered = sorted(sentences, key=len)
-    start, moves, end = tagger.model.crf_parameters()
-    sources = tagger.viterbi_sources
-    reference = CRF(moves.shape[0], batch_first=True)
-    reference.start_transitions.data, reference.transitions.data, reference.end_transitions.data = start, moves, end
-    compiled = crf.compiled_forward_backward()
+    scores = tagger.backend.crf_scores()
+    reference = CRF(len(scores.start), batch_first=True)
+    for parameter, value in zip(
+        (reference.start_transitions, reference.transitions, reference.end_transitions),
+        (scores.start, scores.transitions, scores.end),
+    ):
+        parameter.data = torch.from_numpy(value)
+    chunks = [ordered[i : i + batch] for i in range(0, len(ordered), batch)]
+    batches = list(tagger.emissions(chunks, [list(range(len(c))) for c in chunks]))
+    tensors = [(torch.from_numpy(e), torch.from_numpy(m)) for e, m in batches]
+    moves = (scores.start, scores.transitions, scores.end)
     with torch.inference_mode():
-        batches = []
-        for i in range(0, len(ordered), batch):
-            encoded = tagger.vocab.encode(ordered[i : i + batch])
-            batches.append((tagger.model.emissions(encoded), encoded.mask))
-        for emissions, mask in batches[:3]:
-            compiled(emissions, mask, start, moves, end)
-
         decoders = {
-            "crf_decode_ms": reference.decode,
-            "viterbi_ms": lambda e, m: crf.viterbi(e, m, start, moves, end, sources),
-            "viterbi_every_move_ms": lambda e, m: crf.viterbi(e, m, start, moves, end),
-            "forward_backward_ms": lambda e, m: crf.forward_backward(e, m, start, moves, end),
-            "forward_backward_torchscript_ms": lambda e, m: compiled(e, m, start, moves, end),
+            "crf_decode_ms": functools.partial(_decode_all, reference.decode, tensors),
+            "viterbi_ms": functools.partial(
+                _decode_all, lambda e, m: crf.viterbi(e, m, *moves, scores.sources), batches
+            ),
+            "viterbi_every_move_ms": functools.partial(_decode_all, lambda e, m: crf.viterbi(e, m, *moves), batches),
+            "forward_backward_ms": functools.partial(
+                _decode_all, lambda e, m: crf.forward_backward(e, m, *moves), batches
+            ),
         }
-        timings = interleaved_best(
-            {name: functools.partial(_decode_all, decoder, batches) for name, decoder in decoders.items()}, rounds
-        )
+        timings = interleaved_best(decoders, rounds)
         identical = all(
-            crf.viterbi(e, m, start, moves, end, sources)[0][i, : len(p)].tolist() == p
-            for e, m in batches
-            for i, p in enumerate(reference.decode(e, m))
+            crf.viterbi(e, m, *moves, scores.sources)[0][i, : len(p)].tolist() == p
+            for (e, m), (te, tm) in zip(batches, tensors)
+            for i, p in enumerate(reference.decode(te, tm))
         )
     out = {k: round(1000 * v, 1) for k, v in timings.items()}
     out["speedup"] = round(timings["crf_decode_ms"] / timings["viterbi_ms"], 2)
@@ -171,29 +168,34 @@ def _decode_all(decoder, batches: list) -> None:
 
 
 LOAD_SCRIPT = """
-import json, resource, sys, time
+import json, sys, time
 start = time.perf_counter()
-import torch
-torch.set_num_threads(int(sys.argv[3]))
 from ner import Tagger
-tagger = Tagger.load(sys.argv[1])
+tagger = Tagger.load(sys.argv[1], backend=sys.argv[4], threads=int(sys.argv[3]))
 loaded = time.perf_counter() - start
 texts = json.load(open(sys.argv[2]))
 tagger.tag_batch(texts)
-print(json.dumps({"load_seconds": loaded, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+# VmHWM, not ru_maxrss: after fork and exec, ru_maxrss still counts the parent's pages at the fork.
+peak = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:"))
+print(json.dumps({"load_seconds": loaded, "peak_rss_mb": peak / 1024, "torch_imported": "torch" in sys.modules}))
 """
 
 
-def load_and_memory(model: Path, texts_file: Path, threads: int) -> dict:
+def load_and_memory(model: Path, texts_file: Path, threads: int, backend: str) -> dict:
+    """Import, load and tag eng.testb in a fresh process: load seconds, peak RSS, whether torch came in."""
     result = subprocess.run(
-        [sys.executable, "-c", LOAD_SCRIPT, str(model), str(texts_file), str(threads)],
+        [sys.executable, "-c", LOAD_SCRIPT, str(model), str(texts_file), str(threads), backend],
         capture_output=True,
         text=True,
         check=True,
         cwd=ROOT,
     )
     data = json.loads(result.stdout)
-    return {"load_seconds": round(data["load_seconds"], 3), "peak_rss_mb": round(data["peak_rss_mb"], 1)}
+    return {
+        "load_seconds": round(data["load_seconds"], 3),
+        "peak_rss_mb": round(data["peak_rss_mb"], 1),
+        "torch_imported": data["torch_imported"],
+    }
 
 
 def ensure_spacy() -> Path | None:
@@ -240,19 +242,21 @@ def training_throughput(model: Path, threads: int) -> dict:
     from ner.bundle import load
     from ner.config import TrainConfig
     from ner.corpus import read_conll
+    from ner.torch_backend import TorchBackend
     from ner.train import batches, make_optimizer
 
     bundle = load(model)
     config = TrainConfig.from_dict(bundle.info["training"]["config"])
     sentences = read_conll(DATA / "eng.train")[0]
     torch.set_num_threads(threads)
-    network = bundle.model.train()
+    network = TorchBackend.from_bundle(bundle).model.train()
     optimizer = make_optimizer(config, network)
     generator = torch.Generator().manual_seed(1)
     start = time.perf_counter()
-    for indices in batches(sentences, config.batch_size, generator):
+    for indices in batches(sentences, config.batch_size, generator, by_document=bundle.config.document_memory):
         chunk = [sentences[i] for i in indices]
-        batch = bundle.vocab.encode([s.tokens for s in chunk], [s.tags for s in chunk])
+        documents = [s.document for s in chunk] if bundle.config.document_memory else None
+        batch = bundle.vocab.encode([s.tokens for s in chunk], [s.tags for s in chunk], documents)
         loss = network.loss(batch)
         optimizer.zero_grad()
         loss.backward()
@@ -284,15 +288,14 @@ def run(model: Path, threads: int, repeats: int, with_spacy: bool, with_training
         "tokens": tokens,
         "threads": threads,
     }
-    shipped = Tagger.load(model)
+    shipped = Tagger.load(model, backend="onnx", threads=threads)
+    on_torch = Tagger.load(model, backend="torch", threads=threads)
     variants = {
         "ours": (shipped, True, threads),
         "ours_no_scores": (shipped, False, threads),
-        "ours_plain_forward_backward": (Tagger.load(model, compiled=False), True, threads),
-        "ours_quantized": (Tagger.load(model, quantize=True), True, threads),
-        "ours_bfloat16": (Tagger.load(model, bfloat16=True), True, threads),
-        "ours_1_thread": (shipped, True, 1),
-        "pytorch_crf_decode": (Tagger.load(model, decoder="torchcrf"), True, threads),
+        "ours_1_thread": (Tagger.load(model, backend="onnx", threads=1), True, 1),
+        "ours_torch": (on_torch, True, threads),
+        "ours_torch_bfloat16": (Tagger.load(model, backend="torch", bfloat16=True), True, threads),
     }
     results.update(tagging_speeds(variants, texts, tokens, repeats))
     torch.set_num_threads(threads)
@@ -300,19 +303,18 @@ def run(model: Path, threads: int, repeats: int, with_spacy: bool, with_training
         if scores and variant_threads == threads:
             results[name]["f1"] = f1(tagger, DATA / "eng.testb")
         print(name, results[name], file=sys.stderr)
-    results["latency"] = latency(shipped, texts)
-    torch.set_num_threads(1)
-    results["latency_1_thread"] = latency(shipped, texts)
-    torch.set_num_threads(threads)
+    results["latency"] = latencies_of({"onnx": shipped, "torch": on_torch}, texts)
     results["viterbi_vs_crf_decode"] = viterbi_against_crf_decode(shipped, sentences)
-    results["load_and_memory"] = load_and_memory(model, texts_file, threads)
+    results["load_and_memory"] = {
+        backend: load_and_memory(model, texts_file, threads, backend) for backend in ("onnx", "torch")
+    }
     if with_spacy:
         results["spacy_v2_ner"] = spacy_speed(texts_file, tokens, repeats)
         if results["spacy_v2_ner"]:
             spacy_rate = results["spacy_v2_ner"]["tokens_per_second"]
             results["ratio_ours_to_spacy"] = round(results["ours"]["tokens_per_second"] / spacy_rate, 2)
-    results["ratio_ours_to_crf_decode"] = round(
-        results["ours"]["tokens_per_second"] / results["pytorch_crf_decode"]["tokens_per_second"], 2
+    results["ratio_onnx_to_torch"] = round(
+        results["ours"]["tokens_per_second"] / results["ours_torch"]["tokens_per_second"], 2
     )
     if with_training:
         results["training"] = training_throughput(model, threads)
@@ -322,35 +324,35 @@ def run(model: Path, threads: int, repeats: int, with_spacy: bool, with_training
 def markdown(results: dict) -> str:
     rows = ["| system | tokens/s | entity F1 (eng.testb) |", "|---|---|---|"]
     for key, label in [
-        ("ours", "ours, as shipped (scores on)"),
-        ("ours_no_scores", "ours, scores off"),
-        ("ours_plain_forward_backward", "ours, scores without TorchScript"),
-        ("ours_quantized", "ours, int8 dynamic quantization"),
-        ("ours_bfloat16", "ours, emissions in bfloat16"),
-        ("ours_1_thread", "ours, 1 thread"),
-        ("pytorch_crf_decode", "same model, pytorch-crf CRF.decode"),
+        ("ours", "ours, as shipped: ONNX Runtime (scores on)"),
+        ("ours_no_scores", "ours, ONNX Runtime, scores off"),
+        ("ours_1_thread", "ours, ONNX Runtime, 1 thread"),
+        ("ours_torch", "same model, torch backend"),
+        ("ours_torch_bfloat16", "same model, torch backend in bfloat16"),
         ("spacy_v2_ner", "spaCy 2.3.9 en_core_web_sm, NER only"),
     ]:
         if results.get(key):
             rows.append(f"| {label} | {results[key]['tokens_per_second']:,} | {results[key].get('f1', '')} |")
-    v = results["viterbi_vs_crf_decode"]
+    v, latency, load = results["viterbi_vs_crf_decode"], results["latency"], results["load_and_memory"]
     extra = [
         "",
-        f"- ours / spaCy: {results.get('ratio_ours_to_spacy')}x; ours / CRF.decode end to end: "
-        f"{results['ratio_ours_to_crf_decode']}x",
+        f"- ours / spaCy: {results.get('ratio_ours_to_spacy')}x; "
+        f"ONNX Runtime / torch: {results['ratio_onnx_to_torch']}x",
         f"- decoding alone, eng.testb in {v['batches']} length-sorted batches of {v['batch']}: "
-        f"CRF.decode {v['crf_decode_ms']} ms, our Viterbi {v['viterbi_ms']} ms "
+        f"CRF.decode {v['crf_decode_ms']} ms, our NumPy Viterbi {v['viterbi_ms']} ms "
         f"({v['speedup']}x; comparing every move rather than the allowed ones "
-        f"{v['viterbi_every_move_ms']} ms); forward-backward {v['forward_backward_ms']} ms, under TorchScript "
-        f"{v['forward_backward_torchscript_ms']} ms; "
+        f"{v['viterbi_every_move_ms']} ms); forward-backward {v['forward_backward_ms']} ms; "
         f"identical paths: {v['identical_paths']}",
-        f"- one text at a time: p50 {results['latency']['p50_ms']} ms, p99 {results['latency']['p99_ms']} ms "
-        f"({results['threads']} threads); 1 thread: p50 {results['latency_1_thread']['p50_ms']} ms, "
-        f"p99 {results['latency_1_thread']['p99_ms']} ms"
+        f"- one text at a time ({results['threads']} threads): ONNX Runtime p50 {latency['onnx']['p50_ms']} ms, "
+        f"p99 {latency['onnx']['p99_ms']} ms; torch p50 {latency['torch']['p50_ms']} ms, "
+        f"p99 {latency['torch']['p99_ms']} ms"
         + (f" (spaCy: p50 {results['spacy_v2_ner']['p50_ms']} ms)" if results.get("spacy_v2_ner") else ""),
-        f"- model load {results['load_and_memory']['load_seconds']} s, peak RSS after tagging eng.testb "
-        f"{results['load_and_memory']['peak_rss_mb']} MB",
     ]
+    for backend, figures in load.items():
+        extra.append(
+            f"- {backend}: model load {figures['load_seconds']} s, peak RSS after tagging eng.testb "
+            f"{figures['peak_rss_mb']} MB, torch imported: {figures['torch_imported']}"
+        )
     if results.get("training"):
         t = results["training"]
         extra.append(

@@ -1,0 +1,206 @@
+"""Corrections on the web page, in a real headless Chromium against the real server: entities are removed,
+relabelled and added by selecting text, texts are kept, and the downloaded JSONL trains a model with ``ner train``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from ner.cli import main
+from ner.corpus import read_jsonl
+
+from .test_web_page import browser, page_server  # noqa: F401 (fixtures)
+
+pytestmark = pytest.mark.slow
+
+TEXT_1 = "John Smith visited Berlin on Monday. Maria Garcia works for Siemens in Oslo."
+# An emoji before the names, letters with combining marks, and an emoji with a skin-tone modifier:
+# code-point offsets differ from UTF-16 ones, and some characters are two code points.
+TEXT_2 = "😀 Zoe\u0308 met Jose\u0301 in Ko\u0308ln 👍🏽."
+EXPECTED = [
+    {"text": TEXT_1, "entities": [[0, 10, "PER"], [29, 35, "DATE"], [37, 49, "PER"], [60, 67, "LOC"]]},
+    {"text": TEXT_2, "entities": [[2, 6, "PER"], [20, 25, "LOC"], [26, 28, "MISC"]]},
+]
+SPAN_TEXTS = [
+    [("John Smith", "PER"), ("Monday", "DATE"), ("Maria Garcia", "PER"), ("Siemens", "LOC")],
+    [("Zoe\u0308", "PER"), ("Ko\u0308ln", "LOC"), ("👍🏽", "MISC")],
+]
+
+# Selects [start, end) of the text in #output (UTF-16 units, the entity labels left out) with a DOM Range.
+SELECT = """([start, end]) => {
+  const skipLabels = {
+    acceptNode: (n) => (n.parentElement.closest(".tag") ? NodeFilter.FILTER_REJECT : NodeFilter.FILTER_ACCEPT),
+  };
+  const walker = document.createTreeWalker(document.getElementById("output"), NodeFilter.SHOW_TEXT, skipLabels);
+  const range = document.createRange();
+  let at = 0, startSet = false, node;
+  while ((node = walker.nextNode())) {
+    const next = at + node.data.length;
+    if (!startSet && start < next) { range.setStart(node, start - at); startSet = true; }
+    if (startSet && end <= next) { range.setEnd(node, end - at); break; }
+    at = next;
+  }
+  getSelection().removeAllRanges();
+  getSelection().addRange(range);
+}"""
+# The centre, in page coordinates, of the first occurrence of a word in #output.
+WORD_CENTRE = """(word) => {
+  const walker = document.createTreeWalker(document.getElementById("output"), NodeFilter.SHOW_TEXT);
+  let node;
+  while ((node = walker.nextNode()) && !node.data.includes(word));
+  const range = document.createRange();
+  range.setStart(node, node.data.indexOf(word));
+  range.setEnd(node, node.data.indexOf(word) + word.length);
+  const box = range.getBoundingClientRect();
+  return [box.x + box.width / 2, box.y + box.height / 2];
+}"""
+
+
+def utf16(text: str, offset: int) -> int:
+    """The UTF-16 offset of code-point ``offset`` in ``text``."""
+    return len(text[:offset].encode("utf-16-le")) // 2
+
+
+def marks(page) -> list[tuple[int, int, str, str]]:
+    return [
+        tuple(m)
+        for m in page.eval_on_selector_all(
+            "#output mark",
+            "ms => ms.map(m => [Number(m.dataset.start), Number(m.dataset.end), m.firstChild.data, m.dataset.label])",
+        )
+    ]
+
+
+def tag(page, text: str) -> None:
+    page.fill("#text", text)
+    page.click("#tag")
+    page.wait_for_function("/entit(y|ies), .* ms$/.test(document.getElementById('status').textContent)")
+
+
+def open_entity(page, start: int) -> None:
+    page.click(f'#output mark[data-start="{start}"]')
+    page.wait_for_selector("#editor", state="visible")
+
+
+def remove_entity(page, start: int) -> None:
+    open_entity(page, start)
+    page.click("#remove-entity")
+    assert page.is_hidden("#editor")
+    assert page.query_selector(f'#output mark[data-start="{start}"]') is None
+
+
+def select(page, text: str, start: int, end: int) -> None:
+    """Selects code points [start, end) of ``text`` in #output and presses "Label selected text"."""
+    page.evaluate(SELECT, [utf16(text, start), utf16(text, end)])
+    page.click("#label-selection")
+
+
+def label_as(page, label: str) -> None:
+    page.wait_for_selector("#editor", state="visible")
+    page.click(f'#editor-labels button[data-label="{label}"]')
+
+
+def test_corrections_are_downloaded_as_training_jsonl(browser, page_server, tmp_path: Path, tiny_config: Path):  # noqa: F811
+    page = browser.new_page(viewport={"width": 1000, "height": 900})
+    page.goto(page_server + "/")
+    page.wait_for_function("document.querySelectorAll('#model option').length > 2")  # the models and their labels
+
+    # The first text: the model's entities, corrected.
+    tag(page, TEXT_1)
+    found = marks(page)
+    assert (19, 25, "Berlin", "LOC") in found and (60, 67, "Siemens", "ORG") in found, found
+    remove_entity(page, 19)
+    # Relabel with the keyboard: focus the entity, Enter opens the editor, its current label is pressed.
+    page.focus('#output mark[data-start="60"]')
+    page.keyboard.press("Enter")
+    assert page.get_attribute('#editor-labels button[data-label="ORG"]', "aria-pressed") == "true"
+    assert "Siemens" in page.inner_text("#editor-title")
+    label_as(page, "LOC")
+    siemens = page.query_selector('#output mark[data-start="60"]')
+    assert siemens.get_attribute("data-label") == "LOC" and siemens.get_attribute("title") == "LOC (corrected)"
+    for start, _, _, _ in marks(page):  # keep only the corrected entity, so that the file's lines are known
+        if start != 60:
+            remove_entity(page, start)
+    assert marks(page) == [(60, 67, "Siemens", "LOC")]
+
+    select(page, TEXT_1, 5, 10)
+    assert page.inner_text("#editor-note") == ""
+    label_as(page, "PER")
+    # A wider selection (with a space at its end) replaces the entity it overlaps, and says so first.
+    select(page, TEXT_1, 0, 11)
+    assert page.inner_text("#editor-title") == "Choose a label for “John Smith”."
+    assert page.inner_text("#editor-note") == "It replaces the overlapping “Smith” (PER)."
+    label_as(page, "PER")
+    assert marks(page) == [(0, 10, "John Smith", "PER"), (60, 67, "Siemens", "LOC")]
+
+    # A double click on a word selects it and opens the editor; a new label is typed in.
+    page.mouse.dblclick(*page.evaluate(WORD_CENTRE, "Monday"))
+    page.wait_for_selector("#editor", state="visible")
+    assert page.inner_text("#editor-title") == "Choose a label for “Monday”."
+    page.fill("#new-label", "DATE")
+    page.press("#new-label", "Enter")
+    assert (29, 35, "Monday", "DATE") in marks(page)
+    assert page.eval_on_selector_all("#legend span", "s => s.map(i => i.textContent)") == ["DATE", "LOC", "PER"]
+
+    page.click("#store")
+    assert page.inner_text("#corrections-count") == "1"
+    assert page.input_value("#text") == "" and page.inner_text("#output") == ""
+
+    # The second text: selections that cut characters in half are widened to whole characters.
+    tag(page, TEXT_2)
+    for start, _, _, _ in marks(page):
+        remove_entity(page, start)
+    select(page, TEXT_2, 2, 5)  # "Zoe" without its combining diaeresis
+    label_as(page, "PER")
+    select(page, TEXT_2, 19, 26)  # " Köln ": the spaces at its ends are left out
+    label_as(page, "LOC")
+    # Half of the thumbs-up emoji (its first UTF-16 unit) selects the emoji with its skin tone.
+    page.evaluate(SELECT, [utf16(TEXT_2, 26), utf16(TEXT_2, 26) + 1])
+    page.click("#label-selection")
+    page.fill("#new-label", "MISC")
+    page.click("#new-label-apply")
+    # A selection of only spaces is refused.
+    select(page, TEXT_2, 10, 11)
+    assert page.is_hidden("#editor")
+    assert "only spaces" in page.inner_text("#status")
+    assert marks(page) == [(2, 6, "Zoe\u0308", "PER"), (20, 25, "Ko\u0308ln", "LOC"), (26, 28, "👍🏽", "MISC")]
+    page.click("#store")
+    assert page.inner_text("#corrections-count") == "2"
+    assert page.locator("#corrections li").count() == 2
+
+    # Reopen the first text, add an entity and save it in place.
+    page.get_by_role("button", name="Edit text 1").click()
+    assert page.input_value("#text") == TEXT_1
+    assert page.inner_text("#store") == "Save text 1"
+    select(page, TEXT_1, 37, 49)
+    label_as(page, "PER")
+    page.click("#store")
+    assert page.inner_text("#corrections-count") == "2"
+    assert page.inner_text("#download") == "Download JSONL (2 texts)"
+
+    with page.expect_download() as download:
+        page.click("#download")
+    path = tmp_path / "corrections.jsonl"
+    download.value.save_as(path)
+    page.close()
+
+    lines = path.read_text(encoding="utf-8").split("\n")
+    assert lines == [json.dumps(d, ensure_ascii=False, separators=(",", ":")) for d in EXPECTED] + [""]
+    for document in EXPECTED:  # code-point offsets of the texts, with no spaces at the ends of an entity
+        for start, end, _ in document["entities"]:
+            assert document["text"][start:end].strip() == document["text"][start:end]
+
+    sentences = read_jsonl(path)
+    spans = [
+        [(document["text"][s.offsets[sp.start][0] : s.offsets[sp.end - 1][1]], sp.label) for sp in s.spans()]
+        for s, document in zip(sentences, EXPECTED)
+    ]
+    assert spans == SPAN_TEXTS
+
+    out = tmp_path / "model"
+    code = main(
+        ["train", "--train", str(path), "--dev", str(path), "--out", str(out), "--config", str(tiny_config), "--quiet"]
+    )
+    assert code == 0 and (out / "manifest.json").is_file()
