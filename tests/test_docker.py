@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -65,8 +66,12 @@ def test_image_builds_runs_as_non_root_and_tags(engine: None, tmp_path: Path) ->
         build = docker_engine.docker("build", "-t", image, *arguments, str(context), timeout=1500, check=False)
         assert build.returncode == 0, build.stdout[-4000:] + build.stderr[-4000:]
         size = int(docker_engine.docker("image", "inspect", "-f", "{{.Size}}", image).stdout)
-        print(f"image size: {size / 1e6:.0f} MB")
+        no_torch = docker_engine.docker(
+            "run", "--rm", "--entrypoint", "python3", image, "-c", "import torch", check=False
+        )
+        assert no_torch.returncode != 0, "the serving image must not carry torch"
         port = free_port()
+        started = time.monotonic()
         docker_engine.docker("run", "-d", "--name", container, "--network", "host", "-e", f"NER_PORT={port}", image)
         url = f"http://127.0.0.1:{port}"
 
@@ -75,6 +80,7 @@ def test_image_builds_runs_as_non_root_and_tags(engine: None, tmp_path: Path) ->
             return logs.stdout[-3000:] + logs.stderr[-3000:]
 
         poll_ready(url, 120, describe=container_logs)
+        ready_seconds = time.monotonic() - started
         text = "German Chancellor Angela Merkel met Emmanuel Macron in Paris on Tuesday."
         response = httpx.post(f"{url}/tag", json={"text": text}, timeout=30)
         assert response.status_code == 200
@@ -83,6 +89,12 @@ def test_image_builds_runs_as_non_root_and_tags(engine: None, tmp_path: Path) ->
         assert {("Angela Merkel", "PER"), ("Paris", "LOC")} <= found, entities
         for entity in entities:
             assert text[entity["start"] : entity["end"]] == entity["text"]
+        backends = {m["name"]: m["backend"] for m in httpx.get(f"{url}/models", timeout=10).json()["models"]}
+        assert set(backends.values()) == {"onnx"}, backends
+        memory = docker_engine.docker("stats", "--no-stream", "--format", "{{.MemUsage}}", container).stdout.split("/")[
+            0
+        ]
+        print(f"image {size / 1e6:.0f} MB; docker run to /ready {ready_seconds:.2f} s; memory {memory.strip()}")
         assert docker_engine.docker("exec", container, "id", "-u").stdout.strip() != "0"
         denied = docker_engine.docker("exec", container, "touch", "/models/en-conll03/x", check=False)
         assert denied.returncode != 0, "the model directory must not be writable by the service"

@@ -1,0 +1,410 @@
+"""Our defaults against spaCy 3.8's default NER recipe, trained on the same splits.
+
+A user with a new corpus runs ``ner train --train --dev --test --out`` and
+nothing else, or spaCy's default recipe (``spacy init config -l zh -p ner -o
+efficiency``: tok2vec and a transition-based NER, no vectors). Both are
+trained here with no other change, on
+  - ResumeNER as distributed (train / dev / test), and
+  - MSRA-1500: 2,000 sentences of msra_train_bio drawn with ``random.Random(1)``,
+    the first 1,500 for training and the other 500 as dev; test is msra_test_bio,
+with each seed of ``--seeds`` and one thread each. Each system's test predictions
+become character spans that one scorer compares with the same gold spans (strict:
+exact span and label). Reports every run's test and dev F1 and training time, and
+the mean, spread and range over seeds per system and corpus.
+
+Ours runs as ``ner train ... --threads 1 --seed S --quiet``; its training time
+includes scoring test after every epoch, which ``ner train --test`` does. spaCy
+runs from its own virtual environment (``.cache/venv-spacy3``, made on first use)
+as ``spacy train CFG --system.seed S`` with its own early stopping on dev.
+
+    python -m benchmarks.defaults [--seeds 1,2,3] [--corpora resume,msra1500] [--quick] [--json out.json]
+
+``--quick`` (a smoke test) trains one seed, spaCy for 200 steps and ours for 2 epochs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from benchmarks import report
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data"
+OUT = ROOT / ".cache" / "bench" / "defaults"
+SPACY_VENV = ROOT / ".cache" / "venv-spacy3"
+SPACY_REQUIREMENT = "spacy>=3.8,<3.9"
+ONE_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+CORPORA = ("resume", "msra1500")
+MSRA_SAMPLE, MSRA_TRAIN = 2000, 1500
+QUICK_SPACY_STEPS, QUICK_EPOCHS = 200, 2
+
+# Run by spaCy's interpreter. "prepare CFG NAME IN.jsonl OUT.spacy ...": DocBins made with the config's
+# tokenizer, counting gold spans that fall off its token boundaries; "predict MODEL IN.json OUT.json":
+# the predicted entities of each text as character spans.
+SPACY_HELPER = """
+import json, sys
+import spacy
+from spacy.tokens import DocBin
+
+mode = sys.argv[1]
+if mode == "prepare":
+    config = spacy.util.load_config(sys.argv[2], interpolate=True)
+    nlp = spacy.util.load_model_from_config(config, auto_fill=True)
+    embed = config["components"]["tok2vec"]["model"]["embed"]
+    result = {"config": {
+        "spacy": spacy.__version__,
+        "pipeline": config["nlp"]["pipeline"],
+        "tokenizer": config["nlp"]["tokenizer"],
+        "embed_attrs": embed["attrs"],
+        "include_static_vectors": embed["include_static_vectors"],
+        "vectors": config["paths"]["vectors"],
+        "training": {k: config["training"][k] for k in ("max_steps", "max_epochs", "patience", "eval_frequency")},
+    }, "splits": {}}
+    arguments = sys.argv[3:]
+    for name, source, target in zip(arguments[0::3], arguments[1::3], arguments[2::3]):
+        docs = DocBin()
+        entities = misaligned = token_per_char = 0
+        examples = []
+        for line in open(source, encoding="utf-8"):
+            record = json.loads(line)
+            doc = nlp.make_doc(record["text"])
+            token_per_char += len(doc) == len(record["text"])
+            spans = []
+            for start, end, label in record["entities"]:
+                entities += 1
+                span = doc.char_span(start, end, label=label)
+                if span is None:
+                    misaligned += 1
+                    examples.append(record["text"][max(0, start - 5):end + 5])
+                else:
+                    spans.append(span)
+            doc.ents = spans
+            docs.add(doc)
+        docs.to_disk(target)
+        result["splits"][name] = {"docs": len(docs), "docs_one_token_per_char": token_per_char,
+                                  "entities": entities, "misaligned": misaligned, "misaligned_examples": examples[:5]}
+    print(json.dumps(result))
+else:
+    nlp = spacy.load(sys.argv[2])
+    texts = json.load(open(sys.argv[3], encoding="utf-8"))
+    spans = [[[e.start_char, e.end_char, e.label_] for e in doc.ents] for doc in nlp.pipe(texts, batch_size=64)]
+    json.dump(spans, open(sys.argv[4], "w", encoding="utf-8"))
+"""
+
+CharSpan = tuple[int, int, str]
+
+
+def msra_sample() -> None:
+    """Write MSRA-1500's train and dev files (the original lines, sentence by sentence) under OUT."""
+    blocks, lines = [], []
+    for line in (DATA / "msra_ner" / "msra_train_bio").read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            lines.append(line)
+        elif lines:
+            blocks.append(lines)
+            lines = []
+    if lines:
+        blocks.append(lines)
+    sample = random.Random(1).sample(blocks, MSRA_SAMPLE)
+    folder = OUT / "msra1500"
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, part in (("train.bio", sample[:MSRA_TRAIN]), ("dev.bio", sample[MSRA_TRAIN:])):
+        (folder / name).write_text("\n\n".join("\n".join(block) for block in part) + "\n", encoding="utf-8")
+
+
+def splits(corpus: str) -> dict[str, Path]:
+    """The train, dev and test files of a corpus (MSRA-1500's train and dev written on first use)."""
+    if corpus == "resume":
+        folder = DATA / "resume_ner"
+        return {split: folder / f"{split}.char.bmes" for split in ("train", "dev", "test")}
+    folder = OUT / "msra1500"
+    if not (folder / "dev.bio").is_file():
+        msra_sample()
+    return {"train": folder / "train.bio", "dev": folder / "dev.bio", "test": DATA / "msra_ner" / "msra_test_bio"}
+
+
+@dataclass
+class Gold:
+    """One CoNLL file read as our trainer reads it: tokens, BIOES tags, joined texts, character spans."""
+
+    tokens: list[list[str]]
+    tags: list[list[str]]
+    texts: list[str]
+    spans: list[list[CharSpan]]
+
+
+def read_gold(path: Path) -> Gold:
+    """A CoNLL file's sentences with our reader, the same gold for both systems."""
+    from ner.corpus import read_conll
+
+    sentences, _ = read_conll(path)
+    return Gold(
+        [s.tokens for s in sentences],
+        [s.tags for s in sentences],
+        ["".join(s.tokens) for s in sentences],
+        [char_spans(s.tokens, [(span.start, span.end, span.label) for span in s.spans()]) for s in sentences],
+    )
+
+
+def char_spans(tokens: Sequence[str], token_spans: Sequence[CharSpan]) -> list[CharSpan]:
+    """Token spans ``[start, end)`` as character spans of the tokens joined without spaces."""
+    starts = [0]
+    for token in tokens:
+        starts.append(starts[-1] + len(token))
+    return [(starts[start], starts[end], label) for start, end, label in token_spans]
+
+
+def strict_scores(gold: Sequence[Sequence[CharSpan]], predicted: Sequence[Sequence[CharSpan]]) -> dict:
+    """Entity precision, recall and F1 in percent, overall and per type: a hit is an exact span and label."""
+    counts: dict[str, list[int]] = {}  # label: [hits, predicted, gold]
+    for gold_spans, predicted_spans in zip(gold, predicted, strict=True):
+        gold_set, predicted_set = set(gold_spans), {tuple(s) for s in predicted_spans}
+        for index, spans in ((1, predicted_set), (2, gold_set)):
+            for *_, label in spans:
+                counts.setdefault(label, [0, 0, 0])[index] += 1
+        for *_, label in gold_set & predicted_set:
+            counts[label][0] += 1
+
+    def prf(hits: int, guessed: int, truth: int) -> dict:
+        p, r = hits / guessed if guessed else 0.0, hits / truth if truth else 0.0
+        f = 2 * p * r / (p + r) if p + r else 0.0
+        return {"precision": round(100 * p, 2), "recall": round(100 * r, 2), "f1": round(100 * f, 2)}
+
+    total = [sum(c[i] for c in counts.values()) for i in range(3)]
+    return {**prf(*total), "per_type_f1": {label: prf(*c)["f1"] for label, c in sorted(counts.items())}}
+
+
+def thread_env() -> dict[str, str]:
+    """This process's environment with one thread for OpenMP and the BLAS libraries."""
+    return {**os.environ, **ONE_THREAD}
+
+
+def spacy_python() -> Path:
+    """The interpreter of spaCy's virtual environment, made on first use."""
+    python = SPACY_VENV / "bin" / "python"
+    probe = [str(python), "-c", "import spacy, sys; sys.exit(not spacy.__version__.startswith('3.8.'))"]
+    if not (python.exists() and subprocess.run(probe, capture_output=True).returncode == 0):
+        print("setting up spaCy 3.8 in", SPACY_VENV, file=sys.stderr, flush=True)
+        subprocess.run([sys.executable, "-m", "venv", str(SPACY_VENV)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "--quiet", SPACY_REQUIREMENT], check=True)
+    return python
+
+
+def spacy_prepare(python: Path, corpus: str, gold: dict[str, Gold]) -> tuple[Path, dict]:
+    """spaCy's default config for Chinese NER and DocBins of train and dev: the config's path and a report
+    of the config and of how the gold spans aligned with its tokens."""
+    folder = OUT / corpus / "spacy"
+    folder.mkdir(parents=True, exist_ok=True)
+    config = folder / "config.cfg"
+    init = [str(python), "-m", "spacy", "init", "config", "-l", "zh", "-p", "ner", "-o", "efficiency", "-F"]
+    subprocess.run([*init, str(config)], check=True, capture_output=True, env=thread_env())
+    arguments = []
+    for split in ("train", "dev"):
+        records = [{"text": t, "entities": s} for t, s in zip(gold[split].texts, gold[split].spans)]
+        source = folder / f"{split}.jsonl"
+        source.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
+        arguments += [split, str(source), str(folder / f"{split}.spacy")]
+    done = subprocess.run(
+        [str(python), "-c", SPACY_HELPER, "prepare", str(config), *arguments],
+        check=True,
+        capture_output=True,
+        text=True,
+        env=thread_env(),
+    )
+    prepared = json.loads(done.stdout.strip().splitlines()[-1])
+    if prepared["config"]["include_static_vectors"] or prepared["config"]["vectors"]:
+        sys.exit(f"{config} uses vectors; this benchmark compares recipes without them")
+    return config, prepared
+
+
+def spacy_run(python: Path, config: Path, corpus: str, seed: int, quick: bool, test: Gold) -> dict:
+    """Train spaCy's recipe with one seed: test predictions as character spans, dev F1 (spaCy's scorer), time."""
+    folder = OUT / corpus / "spacy"
+    out = OUT / corpus / f"spacy-seed{seed}{'-quick' if quick else ''}"
+    shutil.rmtree(out, ignore_errors=True)
+    command = [
+        *(str(python), "-m", "spacy", "train", str(config), "--output", str(out)),
+        *("--paths.train", str(folder / "train.spacy"), "--paths.dev", str(folder / "dev.spacy")),
+        *("--system.seed", str(seed)),
+        *(("--training.max_steps", str(QUICK_SPACY_STEPS)) if quick else ()),
+    ]
+    started = time.perf_counter()
+    trained = subprocess.run(command, capture_output=True, text=True, env=thread_env())
+    seconds = time.perf_counter() - started
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "train.log").write_text(trained.stdout + trained.stderr, encoding="utf-8")
+    if trained.returncode != 0:
+        sys.exit(f"spacy train failed (log in {out / 'train.log'}):\n{trained.stderr[-3000:]}")
+    rows = re.findall(r"^\s*(\d+)\s+(\d+)\s", trained.stdout, flags=re.MULTILINE)
+    meta = json.loads((out / "model-best" / "meta.json").read_text(encoding="utf-8"))
+    texts, predicted = folder / "test_texts.json", out / "test_predicted.json"
+    texts.write_text(json.dumps(test.texts, ensure_ascii=False), encoding="utf-8")
+    subprocess.run(
+        [str(python), "-c", SPACY_HELPER, "predict", str(out / "model-best"), str(texts), str(predicted)],
+        check=True,
+        env=thread_env(),
+    )
+    return {
+        "seed": seed,
+        "command": " ".join(["spacy", *command[3:]]),
+        "dev_f1": round(100 * meta["performance"]["ents_f"], 2),
+        "train_seconds": round(seconds, 1),
+        "last_epoch_step": [int(x) for x in rows[-1]] if rows else None,
+        "predicted": json.loads(predicted.read_text(encoding="utf-8")),
+    }
+
+
+def ours_run(corpus: str, files: dict[str, Path], seed: int, quick: bool, test: Gold) -> dict:
+    """Train our defaults with one seed: test predictions as character spans, dev F1, seqeval's test F1, time."""
+    from ner.metrics import entity_scores
+    from ner.tagger import Tagger
+
+    out = OUT / corpus / f"ours-seed{seed}{'-quick' if quick else ''}"
+    for folder in (out, out.with_name(out.name + ".training")):
+        shutil.rmtree(folder, ignore_errors=True)
+    command = [
+        *("ner", "train", "--train", str(files["train"]), "--dev", str(files["dev"]), "--test", str(files["test"])),
+        *("--out", str(out), "--threads", "1", "--seed", str(seed), "--quiet"),
+        *(("--epochs", str(QUICK_EPOCHS)) if quick else ()),
+    ]
+    started = time.perf_counter()
+    trained = subprocess.run(
+        [sys.executable, "-m", *command], cwd=ROOT, capture_output=True, text=True, env=thread_env()
+    )
+    seconds = time.perf_counter() - started
+    log = out.with_name(out.name + ".log")
+    log.write_text(trained.stdout + trained.stderr, encoding="utf-8")
+    if trained.returncode != 0:
+        sys.exit(f"ner train failed (log in {log}):\n{trained.stderr[-3000:]}")
+    summary = json.loads(trained.stdout.strip().splitlines()[-1])
+    predictions = Tagger.load(out, threads=1).predict(test.tokens)
+    return {
+        "seed": seed,
+        "command": " ".join(command),
+        "dev_f1": summary.get("dev_f1"),
+        "best_epoch": summary["best_epoch"],
+        "train_seconds": round(seconds, 1),
+        "test_f1_seqeval": entity_scores(test.tags, [p.tags for p in predictions])["f1"],
+        "test_f1_ner_train": summary.get("test_f1"),
+        "predicted": [
+            char_spans(tokens, [(s.start, s.end, s.label) for s in p.spans])
+            for tokens, p in zip(test.tokens, predictions)
+        ],
+    }
+
+
+def spread(values: list[float]) -> dict:
+    """Mean, sample standard deviation, minimum and maximum over seeds."""
+    return {
+        "mean": round(statistics.mean(values), 2),
+        "sd": round(statistics.stdev(values), 2) if len(values) > 1 else 0.0,
+        "min": min(values),
+        "max": max(values),
+    }
+
+
+def run_corpus(python: Path, corpus: str, seeds: list[int], quick: bool) -> tuple[dict, dict]:
+    """Both systems with every seed on one corpus, scored alike on its test split; and spaCy's config."""
+    files = splits(corpus)
+    gold = {split: read_gold(path) for split, path in files.items()}
+    config, prepared = spacy_prepare(python, corpus, gold)
+    test = gold["test"]
+    runs: dict[str, list[dict]] = {"spacy": [], "ours": []}
+    for seed in seeds:
+        for system in ("spacy", "ours"):
+            print(f"-- {corpus}: {system}, seed {seed}", file=sys.stderr, flush=True)
+            if system == "spacy":
+                result = spacy_run(python, config, corpus, seed, quick, test)
+            else:
+                result = ours_run(corpus, files, seed, quick, test)
+            result["test"] = strict_scores(test.spans, result.pop("predicted"))
+            if system == "ours" and abs(result["test"]["f1"] - result["test_f1_seqeval"]) > 0.01:
+                print(
+                    f"warning: our scorer {result['test']['f1']}, seqeval {result['test_f1_seqeval']}", file=sys.stderr
+                )
+            runs[system].append(result)
+    summary = {
+        system: {
+            "test_f1": spread([r["test"]["f1"] for r in results]),
+            "dev_f1": spread([r["dev_f1"] for r in results]),
+            "train_seconds": spread([r["train_seconds"] for r in results]),
+        }
+        for system, results in runs.items()
+    }
+    return {
+        "splits": {split: {"path": str(path), "sentences": len(gold[split].texts)} for split, path in files.items()},
+        "spacy_config_file": str(config),
+        "spacy_alignment": prepared["splits"],
+        "runs": runs,
+        "summary": summary,
+        "ours_ahead": summary["ours"]["test_f1"]["mean"] > summary["spacy"]["test_f1"]["mean"],
+        "ours_ahead_every_seed": all(o["test"]["f1"] > s["test"]["f1"] for o, s in zip(runs["ours"], runs["spacy"])),
+    }, prepared["config"]
+
+
+def markdown(results: dict) -> str:
+    """One row per corpus and system, then who is ahead and how the gold spans aligned."""
+    names = {"resume": "ResumeNER", "msra1500": "MSRA-1500"}
+    systems = {"spacy": f"spaCy {results['spacy_config']['spacy']} default NER", "ours": "ours, defaults"}
+    rows = [
+        "| corpus | system | test F1 mean (sd) | min–max | test F1 per seed | dev F1 per seed | training s per seed |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    notes = []
+    for corpus, data in results["corpora"].items():
+        for system, label in systems.items():
+            runs, summary = data["runs"][system], data["summary"][system]["test_f1"]
+            per_seed = ", ".join(f"{r['test']['f1']}" for r in runs)
+            dev = ", ".join(f"{r['dev_f1']}" for r in runs)
+            seconds = ", ".join(f"{r['train_seconds']:.0f}" for r in runs)
+            rows.append(
+                f"| {names[corpus]} | {label} | {summary['mean']} ({summary['sd']}) "
+                f"| {summary['min']}–{summary['max']} | {per_seed} | {dev} | {seconds} |"
+            )
+        misaligned = ", ".join(f"{s} {a['misaligned']} of {a['entities']}" for s, a in data["spacy_alignment"].items())
+        notes.append(
+            f"- {names[corpus]}: ours ahead on the mean: {data['ours_ahead']}, on every seed: "
+            f"{data['ours_ahead_every_seed']}; gold spans off spaCy's tokens: {misaligned}"
+        )
+    quick = " (--quick: a smoke test, not a result)" if results["quick"] else ""
+    return "\n".join([*rows, "", f"Seeds {results['seeds']}, one thread each{quick}.", *notes])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seeds", default="1,2,3", help="comma-separated seeds, each run by both systems")
+    parser.add_argument("--corpora", default=",".join(CORPORA), help="comma-separated: resume, msra1500")
+    parser.add_argument("--quick", action="store_true", help="smoke test: the first seed, few steps and epochs")
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    args = parser.parse_args()
+    corpora = args.corpora.split(",")
+    if unknown := set(corpora) - set(CORPORA):
+        parser.error(f"unknown corpora {sorted(unknown)}; choose from {', '.join(CORPORA)}")
+    seeds = [int(s) for s in args.seeds.split(",")][: 1 if args.quick else None]
+    needed = {"resume": DATA / "resume_ner", "msra1500": DATA / "msra_ner"}
+    if missing := [str(needed[c]) for c in corpora if not needed[c].is_dir()]:
+        print(f"skipped: the corpora are not here ({', '.join(missing)})", file=sys.stderr)
+        return
+    python = spacy_python()
+    started = time.perf_counter()
+    results: dict = {"seeds": seeds, "quick": args.quick, "threads": 1, "corpora": {}}
+    for corpus in corpora:
+        results["corpora"][corpus], results["spacy_config"] = run_corpus(python, corpus, seeds, args.quick)
+    results["benchmark_seconds"] = round(time.perf_counter() - started, 1)
+    report(results, args.json, markdown(results))
+
+
+if __name__ == "__main__":
+    main()
