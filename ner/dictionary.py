@@ -18,12 +18,16 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
+import math
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 
 BLOCK = "O"
+log = logging.getLogger("ner")
 
 
 class DictionaryError(ValueError):
@@ -118,6 +122,36 @@ def read_tsv(text: str) -> dict[str, str]:
             raise DictionaryError(f"line {number}: expected 'phrase<TAB>LABEL', found {row!r}")
         entries[row[0].strip()] = row[1].strip()
     return entries
+
+
+class DictionaryFile:
+    """A dictionary file that is read again when it changes (checked at most once a ``recheck_s``)."""
+
+    def __init__(self, path: str | Path, recheck_s: float = 1.0) -> None:
+        self.path = Path(path)
+        self.recheck_s = recheck_s
+        self._stamp: tuple[int, int] | None = None
+        self._checked = -math.inf
+        self._entries: dict[str, str] = {}
+        self.entries()  # a bad file is an error at once, not at the first request
+
+    def entries(self) -> dict[str, str]:
+        """The file's entries as they are now; a file that became unreadable keeps the last good ones."""
+        now = time.monotonic()
+        if now - self._checked < self.recheck_s:
+            return self._entries
+        self._checked = now
+        try:
+            status = self.path.stat()
+            stamp = (status.st_mtime_ns, status.st_size)
+            if stamp != self._stamp:
+                self._entries, self._stamp = load_tsv(self.path), stamp
+                log.info("dictionary %s: %d entries", self.path, len(self._entries))
+        except (OSError, DictionaryError) as error:
+            if self._stamp is None:
+                raise DictionaryError(f"{self.path}: {error}") from None
+            log.warning("dictionary %s not reloaded, the last good one stays: %s", self.path, error)
+        return self._entries
 
 
 def load_tsv(path: str | Path) -> dict[str, str]:

@@ -102,3 +102,18 @@ def test_forced_and_blocked_phrases_in_the_tagger(tiny_model: Path) -> None:
     assert tagger.dictionary({"Berlin": "O", "Acme Corp staff": "ORG", "visited": "PER"}) is dictionary  # cached
     with pytest.raises(DictionaryError, match="MISC"):
         tagger.dictionary({"Berlin": "MISC"})
+
+
+def test_a_dictionary_file_is_read_again_when_it_changes(tmp_path: Path) -> None:
+    from ner.dictionary import DictionaryFile
+
+    path = tmp_path / "terms.tsv"
+    path.write_text("Acme\tORG\n")
+    terms = DictionaryFile(path, recheck_s=0)
+    assert terms.entries() == {"Acme": "ORG"}
+    path.write_text("Acme\tORG\nZurich\tLOC\n")
+    assert terms.entries() == {"Acme": "ORG", "Zurich": "LOC"}
+    path.write_text("broken line without a tab\n")
+    assert terms.entries() == {"Acme": "ORG", "Zurich": "LOC"}  # the last good entries stay
+    with pytest.raises(DictionaryError, match="line 1"):
+        DictionaryFile(path)
