@@ -59,7 +59,7 @@ class ModelConfig(_Settings):
     char_dim: int = setting(30, "word level: character embedding fed to the character encoder")
     char_encoder: str = setting("cnn", "word level: cnn or lstm")
     char_hidden: int = setting(50, "word level: CNN filters, or BiLSTM size over both directions")
-    char_kernel: int = setting(3, "word level: CNN window")
+    char_kernel: int = setting(3, "word level: CNN window (odd)")
     bigram_dim: int = setting(50, "char level: each of the two bigram embeddings")
     casing_dim: int = setting(8, "casing embedding size")
     hidden: int = setting(128, "recurrent units per direction")
@@ -68,6 +68,7 @@ class ModelConfig(_Settings):
     dropout: float = setting(0.5, "dropout rate")
     word_dropout: float = setting(0.05, "training only: a word becomes <unk> with this probability")
     lexicon_dim: int = setting(0, "char level: size of each of the four pooled lexicon sets (0: no lexicon)")
+    lexicon_words: bool = setting(False, "char level: also learn an embedding of each dictionary word seen in training")
     document_memory: bool = setting(False, "join each token's state with its word's mean state in the document")
 
     def _checks(self) -> dict[str, bool]:
@@ -78,6 +79,7 @@ class ModelConfig(_Settings):
             "dropout": 0 <= self.dropout < 1,
             "word_dropout": 0 <= self.word_dropout < 1,
             "lexicon_dim": self.lexicon_dim >= 0,
+            "char_kernel": self.char_kernel > 0 and self.char_kernel % 2 == 1,  # centred on each character
             "hidden": self.hidden > 0,
             "layers": self.layers > 0,
         }

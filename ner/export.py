@@ -28,7 +28,7 @@ from ner.features import Batch, Vocabularies
 from ner.model import CharCNN, NERModel
 
 OPSET = 17
-TABLES = ("word_embed.weight", "bigram_embed.weight")  # inputs of the graph, not constants in it
+TABLES = ("word_embed.weight", "bigram_embed.weight", "lexicon_word_embed.weight")  # inputs, not constants
 _WORD_INPUTS = ("words", "casing", "mask", "chars", "char_index")
 _CHAR_INPUTS = ("words", "casing", "mask", "bigrams")
 _LEXICON_INPUTS = ("lexicon_ids", "lexicon_weights")
@@ -51,7 +51,10 @@ class _Encoder(nn.Module):
         if model.bigram_embed is not None:
             parts.append(nn.functional.embedding(x["bigrams"], x["bigram_embed.weight"]).flatten(2))
         if model.lexicon_embed is not None:
-            parts.append((model.lexicon_embed(x["lexicon_ids"]) * x["lexicon_weights"].unsqueeze(4)).sum(3).flatten(2))
+            matched = model.lexicon_embed(x["lexicon_ids"])
+            if model.lexicon_word_embed is not None:
+                matched = matched + nn.functional.embedding(x["lexicon_words"], x["lexicon_word_embed.weight"])
+            parts.append((matched * x["lexicon_weights"].unsqueeze(4)).sum(3).flatten(2))
         states = model._encode_unpacked(torch.cat(parts, dim=2), x["mask"].sum(1))
         return states if model.config.document_memory else model.project(states)
 
@@ -89,7 +92,12 @@ def input_names(model: NERModel) -> tuple[str, ...]:
     """The graph's inputs: arrays of the batch, then embedding tables."""
     if model.config.level == "word":
         return (*_WORD_INPUTS, TABLES[0])
-    return (*_CHAR_INPUTS, *(_LEXICON_INPUTS if model.lexicon_embed is not None else ()), *TABLES)
+    names = [*_CHAR_INPUTS, TABLES[0], TABLES[1]]
+    if model.lexicon_embed is not None:
+        names += _LEXICON_INPUTS
+    if model.lexicon_word_embed is not None:
+        names += ["lexicon_words", TABLES[2]]
+    return tuple(names)
 
 
 def export(model: NERModel, vocab: Vocabularies) -> bytes:
@@ -108,6 +116,7 @@ def export(model: NERModel, vocab: Vocabularies) -> bytes:
         "bigrams": {0: "batch", 1: "time"},
         "lexicon_ids": {0: "batch", 1: "time", 3: "matches"},
         "lexicon_weights": {0: "batch", 1: "time", 3: "matches"},
+        "lexicon_words": {0: "batch", 1: "time", 3: "matches"},
     }
     output = "states" if model.config.document_memory else "emissions"
     buffer = io.BytesIO()

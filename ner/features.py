@@ -9,7 +9,7 @@ A :class:`Batch` of ``B`` sentences padded to ``T`` tokens holds
 - ``char_keys`` the token strings of rows 1.. of ``chars`` (lets a model reuse what it computed before)
 - ``bigrams`` ``(B, T, 2)`` ids of the bigrams ending and starting at each character, char level only
 - ``lexicon_ids``, ``lexicon_weights`` ``(B, T, 4, M)`` the dictionary words around each character
-  (:mod:`ner.lexicon`), char level with a lexicon only
+  (:mod:`ner.lexicon`), char level with a lexicon only; ``lexicon_words`` their ids in ``lexicon_words``
 - ``word_groups`` ``(B, T)`` one id per word (lower-cased) and document, with a document memory only
 - ``mask``    ``(B, T)``  True on real tokens
 - ``tags``    ``(B, T)``  gold tag ids, when known
@@ -44,6 +44,7 @@ class Batch:
     char_keys: list[str] | None = None
     lexicon_ids: np.ndarray | None = None
     lexicon_weights: np.ndarray | None = None
+    lexicon_words: np.ndarray | None = None
     word_groups: np.ndarray | None = None
 
     def arrays(self) -> dict[str, np.ndarray]:
@@ -63,12 +64,14 @@ class Vocabularies:
         bigrams: Vocab | None = None,
         max_word_chars: int = 20,
         lexicon: Lexicon | None = None,
+        lexicon_words: Vocab | None = None,
     ) -> None:
         if level not in ("word", "char"):
             raise ValueError(f"level must be 'word' or 'char', not {level!r}")
         self.level, self.words, self.tags = level, words, tags
         self.chars, self.bigrams = chars, bigrams
         self.lexicon = lexicon  # stored beside vocab.json (ner.bundle), not in it
+        self.lexicon_words = lexicon_words  # dictionary words the model has embeddings for
         self.max_word_chars = max_word_chars
         self._cache: dict[str, tuple[int, int, tuple[int, ...]]] = {}
 
@@ -119,6 +122,7 @@ class Vocabularies:
             merged(self.bigrams, new.bigrams),
             self.max_word_chars,
             self.lexicon,
+            self.lexicon_words,  # a dictionary word new to the model reads as unknown
         )
         return grown
 
@@ -133,6 +137,8 @@ class Vocabularies:
             out["chars"] = self.chars.itos
         if self.bigrams is not None:
             out["bigrams"] = self.bigrams.itos
+        if self.lexicon_words is not None:
+            out["lexicon_words"] = self.lexicon_words.itos
         return out
 
     @classmethod
@@ -147,6 +153,7 @@ class Vocabularies:
             chars=vocab("chars"),
             bigrams=vocab("bigrams"),
             max_word_chars=data.get("max_word_chars", 20),
+            lexicon_words=vocab("lexicon_words"),
         )
 
     def encode(
@@ -192,8 +199,12 @@ class Vocabularies:
             left = self.bigrams.encode(b for p, s in zip(pairs, sentences) for b in p[: len(s)])
             right = self.bigrams.encode(b for p, s in zip(pairs, sentences) for b in p[len(s) :])
             bigram_ids = np.stack([padded(left), padded(right)], axis=2)
-        lexicon_ids = lexicon_weights = None
-        if self.lexicon is not None:
+        lexicon_ids = lexicon_weights = lexicon_words = None
+        if self.lexicon is not None and self.lexicon_words is not None:
+            lexicon_ids, lexicon_weights, lexicon_words = self.lexicon.features_with_words(
+                sentences, width, self.lexicon_words
+            )
+        elif self.lexicon is not None:
             lexicon_ids, lexicon_weights = self.lexicon.features(sentences, width)
         if tags is not None:
             tag_ids = padded(self.tags.encode(t for sentence_tags in tags for t in sentence_tags))
@@ -210,6 +221,7 @@ class Vocabularies:
             keys,
             lexicon_ids,
             lexicon_weights,
+            lexicon_words,
             groups,
         )
 

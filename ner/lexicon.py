@@ -14,15 +14,21 @@ The default lexicon is jieba's dictionary (about 350,000 words with
 frequencies and parts of speech). A model keeps its own copy in its directory
 (``lexicon.txt.gz``), so it tags the same way wherever it runs.
 
+With ``lexicon_words``, a model also learns an embedding for each dictionary
+word seen in its training data, added to its class's (SoftLexicon's word
+embeddings, learned here since no pretrained Chinese vectors are at hand).
+
 For ``B`` sentences padded to ``T`` characters, :meth:`Lexicon.features` gives
 class ids ``(B, T, 4, M)`` and weights ``(B, T, 4, M)``, ``M`` the largest
-number of words in one set (at most ``max_per_set``).
+number of words in one set (at most ``max_per_set``);
+:meth:`Lexicon.features_with_words` also the words' ids.
 """
 
 from __future__ import annotations
 
 import gzip
 import math
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -118,22 +124,40 @@ class Lexicon:
         set (the heaviest ``max_per_set`` words of a set are kept); an empty set holds
         ``NONE`` with weight 1; padding positions hold only padding (id 0, weight 0).
         """
-        slots: list[list[list[list[tuple[float, int]]]]] = [
+        ids, weights, _ = self._fill(sentences, width, None)
+        return ids, weights
+
+    def features_with_words(
+        self, sentences: Sequence[Sequence[str]], width: int, words: Vocab
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """As :meth:`features`, and the id in ``words`` of each pooled word ``(B, width, 4, M)``
+        (``words.unk`` for a word outside it, 0 where there is none)."""
+        ids, weights, word_ids = self._fill(sentences, width, words)
+        assert word_ids is not None
+        return ids, weights, word_ids
+
+    def _fill(
+        self, sentences: Sequence[Sequence[str]], width: int, words: Vocab | None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        slots: list[list[list[list[tuple[float, int, int]]]]] = [
             [[[] for _ in SETS] for _ in sentence] for sentence in sentences
         ]
+        lookup, unknown = (words.stoi.get, words.unk) if words is not None else (None, 0)
         for row, sentence in zip(slots, sentences):
             for start, end, kind, weight in self.matches(sentence):
+                member = (weight, kind, lookup("".join(sentence[start:end]), unknown) if lookup else 0)
                 if end - start == 1:
-                    row[start][3].append((weight, kind))
+                    row[start][3].append(member)
                     continue
-                row[start][0].append((weight, kind))
-                row[end - 1][2].append((weight, kind))
+                row[start][0].append(member)
+                row[end - 1][2].append(member)
                 for middle in range(start + 1, end - 1):
-                    row[middle][1].append((weight, kind))
+                    row[middle][1].append(member)
         most = max((len(s) for row in slots for char in row for s in char), default=1)
         depth = max(1, min(most, self.max_per_set))
-        ids = np.zeros((len(sentences), width, len(SETS), depth), dtype=np.int64)
-        weights = np.zeros((len(sentences), width, len(SETS), depth), dtype=np.float32)
+        shape = (len(sentences), width, len(SETS), depth)
+        ids, weights = np.zeros(shape, dtype=np.int64), np.zeros(shape, dtype=np.float32)
+        word_ids = np.zeros(shape, dtype=np.int64) if words is not None else None
         none = self.classes.stoi[NONE]
         for b, row in enumerate(slots):
             for t, char in enumerate(row):
@@ -143,10 +167,16 @@ class Lexicon:
                         continue
                     if len(members) > depth:
                         members = sorted(members, reverse=True)[:depth]
-                    total = sum(w for w, _ in members)
-                    for m, (weight, kind) in enumerate(members):
+                    total = sum(m[0] for m in members)
+                    for m, (weight, kind, word) in enumerate(members):
                         ids[b, t, s, m], weights[b, t, s, m] = kind, weight / total
-        return ids, weights
+                        if word_ids is not None:
+                            word_ids[b, t, s, m] = word
+        return ids, weights, word_ids
+
+    def matched_words(self, sentences: Iterable[Sequence[str]]) -> Counter[str]:
+        """How often each dictionary word matches in ``sentences``."""
+        return Counter("".join(s[start:end]) for s in sentences for start, end, _, _ in self.matches(s))
 
 
 def _class_name(tag: str, length: int) -> str:

@@ -74,6 +74,7 @@ class NERModel(nn.Module):
         n_chars: int = 0,
         n_bigrams: int = 0,
         n_lexicon_classes: int = 0,
+        n_lexicon_words: int = 0,
     ) -> None:
         super().__init__()
         self.config = config
@@ -83,6 +84,7 @@ class NERModel(nn.Module):
         self.char_encoder: nn.Module | None = None
         self.bigram_embed: nn.Embedding | None = None
         self.lexicon_embed: nn.Embedding | None = None
+        self.lexicon_word_embed: nn.Embedding | None = None
         if config.level == "word":
             if config.char_encoder == "cnn":
                 self.char_encoder = CharCNN(n_chars, config.char_dim, config.char_hidden, config.char_kernel)
@@ -95,6 +97,8 @@ class NERModel(nn.Module):
             if config.lexicon_dim and n_lexicon_classes:
                 self.lexicon_embed = nn.Embedding(n_lexicon_classes, config.lexicon_dim, padding_idx=0)
                 size += 4 * config.lexicon_dim
+                if n_lexicon_words:
+                    self.lexicon_word_embed = nn.Embedding(n_lexicon_words, config.lexicon_dim, padding_idx=0)
         rnn = nn.LSTM if config.cell == "lstm" else nn.GRU
         self.rnn = rnn(
             size,
@@ -118,6 +122,7 @@ class NERModel(nn.Module):
             n_chars=len(vocab.chars) if vocab.chars else 0,
             n_bigrams=len(vocab.bigrams) if vocab.bigrams else 0,
             n_lexicon_classes=len(vocab.lexicon.classes) if vocab.lexicon else 0,
+            n_lexicon_words=len(vocab.lexicon_words) if vocab.lexicon and vocab.lexicon_words else 0,
         )
 
     def tensors(self, batch: Batch) -> dict[str, torch.Tensor]:
@@ -138,7 +143,10 @@ class NERModel(nn.Module):
         if self.bigram_embed is not None:
             parts.append(self.bigram_embed(x["bigrams"]).flatten(2))
         if self.lexicon_embed is not None:
-            pooled = (self.lexicon_embed(x["lexicon_ids"]) * x["lexicon_weights"].unsqueeze(4)).sum(3)
+            matched = self.lexicon_embed(x["lexicon_ids"])  # (B, T, 4, M, lexicon_dim)
+            if self.lexicon_word_embed is not None:
+                matched = matched + self.lexicon_word_embed(x["lexicon_words"])
+            pooled = (matched * x["lexicon_weights"].unsqueeze(4)).sum(3)
             parts.append(pooled.flatten(2))  # (B, T, 4 * lexicon_dim)
         return torch.cat(parts, dim=2)
 

@@ -41,7 +41,7 @@ from ner.model import NERModel
 from ner.recipe import Recipe, resolve
 from ner.tagger import Tagger
 from ner.torch_backend import TorchBackend
-from ner.vocab import load_vectors
+from ner.vocab import Vocab, load_vectors
 
 log = logging.getLogger("ner.train")
 CHECKPOINT = "checkpoint.pt"
@@ -378,6 +378,9 @@ def prepare(
         vocab = Vocabularies.from_json(ranks.share(vocab.to_json() if vocab else None))
     if model_config.level == "char":
         vocab.lexicon = parent.vocab.lexicon if parent is not None else load_lexicon(config.lexicon)
+        if vocab.lexicon is not None and model_config.lexicon_words and vocab.lexicon_words is None:
+            seen = vocab.lexicon.matched_words(s.tokens for s in corpora.train)
+            vocab.lexicon_words = Vocab([w for w, _ in seen.most_common()])
     model = NERModel.for_vocabularies(model_config, vocab)
     if parent is not None and checkpoint is None:
         carry_over(parent.weights, model)

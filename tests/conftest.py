@@ -1,8 +1,13 @@
-"""Shared fixtures: a small synthetic corpus, a tiny model trained on it once, paths to real data."""
+"""Shared fixtures: small synthetic corpora, tiny models trained on them once, paths to real data.
+
+Every tiny training run goes through :func:`train_tiny` (or :func:`tiny_train_args` for a run that is
+meant to fail or to run in another process): the real ``ner train`` command with the tiny settings.
+"""
 
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -46,22 +51,15 @@ def synthetic_sentences(count: int, seed: int) -> list[list[tuple[str, str]]]:
     return sentences
 
 
-def write_conll(path: Path, sentences: list[list[tuple[str, str]]]) -> Path:
-    lines = ["-DOCSTART- -X- O", ""]
-    for sentence in sentences:
+def write_conll(path: Path, sentences: list[list[tuple[str, str]]], per_document: int | None = None) -> Path:
+    """A CoNLL file of ``sentences``: one document, or a ``-DOCSTART-`` every ``per_document`` sentences."""
+    lines = []
+    for index, sentence in enumerate(sentences):
+        if index == 0 or (per_document and index % per_document == 0):
+            lines += ["-DOCSTART- -X- O", ""]
         lines += [f"{token} NN {tag}" for token, tag in sentence] + [""]
     path.write_text("\n".join(lines), encoding="utf-8")
     return path
-
-
-@pytest.fixture(scope="session")
-def tiny_corpus(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    folder = tmp_path_factory.mktemp("corpus")
-    return {
-        "train": write_conll(folder / "train.conll", synthetic_sentences(300, 1)),
-        "dev": write_conll(folder / "dev.conll", synthetic_sentences(60, 2)),
-        "test": write_conll(folder / "test.conll", synthetic_sentences(60, 3)),
-    }
 
 
 TINY_CONFIG = """
@@ -85,6 +83,34 @@ ema_decay = 0.9
 """
 
 
+def tiny_train_args(out: Path, train: Path, dev: Path | None = None, *flags: str) -> list[str]:
+    """The arguments of ``ner train`` for a tiny run into ``out``: the tiny settings (a file written beside
+    ``out``), no progress bars, then ``flags``, which override the settings."""
+    config = out.parent / "tiny.toml"
+    config.write_text(TINY_CONFIG, encoding="utf-8")
+    dev_args = ["--dev", str(dev)] if dev is not None else []
+    return ["train", "--train", str(train), *dev_args, "--out", str(out), "--config", str(config), "--quiet", *flags]
+
+
+def train_tiny(out: Path, train: Path, dev: Path | None = None, *flags: str) -> Path:
+    """Train a tiny model into ``out`` with the real ``ner train`` command (a few seconds); returns ``out``."""
+    from ner.cli import main
+
+    code = main(tiny_train_args(out, train, dev, *flags))
+    assert code == 0, f"ner train exited with {code}"
+    return out
+
+
+@pytest.fixture(scope="session")
+def tiny_corpus(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("corpus")
+    return {
+        "train": write_conll(folder / "train.conll", synthetic_sentences(300, 1)),
+        "dev": write_conll(folder / "dev.conll", synthetic_sentences(60, 2)),
+        "test": write_conll(folder / "test.conll", synthetic_sentences(60, 3)),
+    }
+
+
 @pytest.fixture(scope="session")
 def tiny_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("config") / "tiny.toml"
@@ -93,29 +119,37 @@ def tiny_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def tiny_model(tmp_path_factory: pytest.TempPathFactory, tiny_corpus: dict[str, Path], tiny_config: Path) -> Path:
-    """A model trained for a few seconds on the synthetic corpus."""
-    from ner.cli import main
-
+def tiny_model(tmp_path_factory: pytest.TempPathFactory, tiny_corpus: dict[str, Path]) -> Path:
+    """An English model trained for a few seconds on the synthetic corpus (BiLSTM, character CNN)."""
     out = tmp_path_factory.mktemp("models") / "tiny-en"
-    code = main(
-        [
-            "train",
-            "--train",
-            str(tiny_corpus["train"]),
-            "--dev",
-            str(tiny_corpus["dev"]),
-            "--test",
-            str(tiny_corpus["test"]),
-            "--out",
-            str(out),
-            "--config",
-            str(tiny_config),
-            "--quiet",
-        ]
-    )
-    assert code == 0
-    return out
+    return train_tiny(out, tiny_corpus["train"], tiny_corpus["dev"], "--test", str(tiny_corpus["test"]))
+
+
+# Tiny English models with the other documented network options, trained on first use.
+VARIANTS: dict[str, tuple[str, ...]] = {
+    "gru": ("--cell", "gru", "--layers", "2"),
+    "char-lstm": ("--char-encoder", "lstm"),
+    "memory": ("--document-memory", "--word-dim", "12"),
+}
+
+
+@pytest.fixture(scope="session")
+def tiny_variant(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path]:
+    """``tiny_variant(name)``: the tiny English model trained with the flags of ``VARIANTS[name]``, trained once.
+
+    The corpus comes in documents of five sentences, so that a document memory has something to pool.
+    """
+    folder = tmp_path_factory.mktemp("variants")
+    train = write_conll(folder / "train.conll", synthetic_sentences(300, 1), per_document=5)
+    dev = write_conll(folder / "dev.conll", synthetic_sentences(60, 2), per_document=5)
+    trained: dict[str, Path] = {}
+
+    def variant(name: str) -> Path:
+        if name not in trained:
+            trained[name] = train_tiny(folder / f"tiny-{name}", train, dev, *VARIANTS[name])
+        return trained[name]
+
+    return variant
 
 
 def shared_data(*parts: str) -> Path:
@@ -166,33 +200,10 @@ def synthetic_chinese(count: int, seed: int) -> list[list[tuple[str, str]]]:
 
 
 @pytest.fixture(scope="session")
-def tiny_zh_model(tmp_path_factory: pytest.TempPathFactory, tiny_config: Path) -> Path:
-    """A character-level Chinese model trained for a few seconds on a synthetic corpus."""
-    from ner.cli import main
-
+def tiny_zh_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A character-level Chinese model (with jieba's lexicon, as the recipe picks for Chinese) trained for a
+    few seconds on a synthetic corpus."""
     folder = tmp_path_factory.mktemp("zh")
     train = write_conll(folder / "train.bio", synthetic_chinese(300, 1))
     dev = write_conll(folder / "dev.bio", synthetic_chinese(60, 2))
-    out = folder / "tiny-zh"
-    assert (
-        main(
-            [
-                "train",
-                "--train",
-                str(train),
-                "--dev",
-                str(dev),
-                "--out",
-                str(out),
-                "--config",
-                str(tiny_config),
-                "--level",
-                "char",
-                "--language",
-                "zh",
-                "--quiet",
-            ]
-        )
-        == 0
-    )
-    return out
+    return train_tiny(folder / "tiny-zh", train, dev, "--level", "char", "--language", "zh")

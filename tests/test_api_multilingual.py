@@ -1,4 +1,6 @@
-"""Several models in one service: Chinese, mixed text, model selection and detection by script."""
+"""Several models in one service over HTTP: Chinese, mixed text, model selection and detection by script.
+
+The routing itself is tested in process in test_router.py."""
 
 from __future__ import annotations
 
@@ -7,12 +9,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-
-from ner import Tagger
-from ner import bundle as bundles
-from ner.backends import load_backend
-from ner.router import Router, script_runs
-from ner.text import tokenize
 
 from .server import running_server
 
@@ -68,29 +64,3 @@ def test_texts_of_both_languages_in_one_request(client: httpx.Client) -> None:
     response = client.post("/tag", json={"texts": ["王芳访问了上海。", "Ana Silva visited Lima on Monday."]})
     assert ("上海", "LOC") in entities(response, 0)
     assert ("Lima", "LOC") in entities(response, 1)
-
-
-def test_script_runs_cover_the_text() -> None:
-    runs = script_runs(MIXED)
-    assert [flag for _, _, flag, _ in runs] == [True, False, True]
-    assert [t.text for _, _, _, sentences in runs for s in sentences for t in s] == [t.text for t in tokenize(MIXED)]
-    assert runs[0][0] == 0 and runs[-1][1] == len(MIXED)
-
-
-def test_router_without_a_chinese_model_uses_the_default(tiny_model: Path) -> None:
-    router = Router([Tagger.load(tiny_model)])
-    (analysis,) = router.analyze(["John Smith visited 北京."])
-    assert any(e.text == "John Smith" for e in analysis.entities)
-    assert router.choose() == "tiny-en" and router.route(["x"]).name == "tiny-en"
-
-
-def test_auto_routing_names_only_the_models_it_uses(tiny_model: Path, tiny_zh_model: Path) -> None:
-    """A second Chinese model (say, a domain model) is picked by name, never by auto routing."""
-    domain = bundles.load(tiny_zh_model)
-    domain.name = "zz-domain"
-    router = Router([Tagger.load(tiny_model), Tagger.load(tiny_zh_model), Tagger(domain, load_backend(domain))])
-    assert router.choose() == "tiny-en+tiny-zh" == router.route([MIXED]).name
-    assert router.choose(lang="zh") == "tiny-zh"
-    assert router.choose(model="zz-domain") == "zz-domain"
-    (analysis,) = router.analyze([MIXED])
-    assert ("北京", "LOC") in {(e.text, e.label) for e in analysis.entities}

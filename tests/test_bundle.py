@@ -8,11 +8,15 @@ import pickle
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from ner import bundle as bundles
 from ner.bundle import BundleError
 from ner.cli import main
+from ner.lexicon import Lexicon
+
+from .conftest import tiny_train_args
 
 
 @pytest.fixture
@@ -88,28 +92,14 @@ def test_pickled_weights_never_run(model_copy: Path, tmp_path: Path) -> None:
     assert not marker.exists()
 
 
-def test_pickled_checkpoint_never_runs(tiny_corpus: dict, tiny_config: Path, tmp_path: Path) -> None:
+def test_pickled_checkpoint_never_runs(tiny_corpus: dict, tmp_path: Path) -> None:
     """--resume loads checkpoints with weights_only=True: a malicious checkpoint is refused, not run."""
     marker = tmp_path / "pwned"
     work = tmp_path / "m.training"
     work.mkdir()
     (work / "checkpoint.pt").write_bytes(pickle.dumps(_CreatesFile(marker)))
     (work / "vocab.json").write_text("{}")
-    code = main(
-        [
-            "train",
-            "--train",
-            str(tiny_corpus["train"]),
-            "--dev",
-            str(tiny_corpus["dev"]),
-            "--out",
-            str(tmp_path / "m"),
-            "--config",
-            str(tiny_config),
-            "--quiet",
-            "--resume",
-        ]
-    )
+    code = main(tiny_train_args(tmp_path / "m", tiny_corpus["train"], tiny_corpus["dev"], "--resume"))
     assert code == 2
     assert not marker.exists()
 
@@ -123,3 +113,51 @@ def test_save_replaces_atomically(model_copy: Path, tmp_path: Path) -> None:
     bundles.verify(target)
     leftovers = [p.name for p in tmp_path.iterdir() if p.name.startswith(".saved")]
     assert leftovers == []
+
+
+def test_a_link_out_of_the_directory_is_refused(model_copy: Path, tmp_path: Path) -> None:
+    outside = tmp_path / "elsewhere.json"
+    outside.write_bytes((model_copy / "vocab.json").read_bytes())  # the same bytes: only the link is wrong
+    (model_copy / "vocab.json").unlink()
+    (model_copy / "vocab.json").symlink_to(outside)
+    with pytest.raises(BundleError, match="vocab.json.*a link"):
+        bundles.load(model_copy)
+
+
+def test_a_file_name_that_leaves_the_directory_is_refused(model_copy: Path) -> None:
+    manifest = json.loads((model_copy / "manifest.json").read_text())
+    manifest["files"]["../secret"] = {"sha256": "0" * 64, "bytes": 1}
+    (model_copy / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(BundleError, match="invalid file name '../secret'"):
+        bundles.load(model_copy)
+
+
+def test_float16_tables_are_stored_half_and_loaded_as_float32(model_copy: Path, tmp_path: Path) -> None:
+    loaded = bundles.load(model_copy)
+    loaded.info["embedding_dtype"] = "float16"
+    target = bundles.save(loaded, tmp_path / "half", card="# half\n")
+    assert (target / "weights.safetensors").stat().st_size < (model_copy / "weights.safetensors").stat().st_size
+    again = bundles.load(target)
+    for name, array in loaded.weights.items():
+        assert again.weights[name].dtype == np.float32, name
+        if name.endswith("embed.weight"):
+            assert np.array_equal(again.weights[name], array.astype(np.float16).astype(np.float32)), name
+        else:
+            assert np.array_equal(again.weights[name], array), name
+
+
+def test_the_lexicon_travels_with_the_model(tiny_zh_model: Path, tmp_path: Path) -> None:
+    loaded = bundles.load(tiny_zh_model)
+    assert (tiny_zh_model / "lexicon.txt.gz").is_file() and loaded.vocab.lexicon is not None
+    small = Lexicon([("北京", 10, "ns"), ("大学", 5, "n")])
+    loaded.vocab.lexicon = small
+    again = bundles.load(bundles.save(loaded, tmp_path / "zh", card="# zh\n"))
+    assert again.vocab.lexicon.words == small.words
+
+
+def test_saving_again_keeps_extra_files_and_the_manifest_lists_them(model_copy: Path) -> None:
+    loaded = bundles.load(model_copy)
+    bundles.save(loaded, model_copy, card="# again\n")
+    listed = json.loads((model_copy / "manifest.json").read_text())["files"]
+    assert "curves.png" in listed and "encoder.onnx" in listed
+    assert set(listed) == {p.name for p in model_copy.iterdir()} - {"manifest.json"}

@@ -22,7 +22,8 @@ from ner.corpus import (
     write_conll_predictions,
 )
 
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+from .conftest import shared_data
+
 SCHEMES = ("IOB1", "IOB2", "BIOES", "BMES")
 
 
@@ -289,6 +290,13 @@ def test_read_conll_bmes(tmp_path):
     assert scheme == "BMES"
     assert [s.tokens for s in sentences] == [["吴", "重", "阳", "，", "中"], ["高", "勇"]]
     assert [s.tags for s in sentences] == [["B-NAME", "I-NAME", "E-NAME", "O", "S-ORG"], ["B-NAME", "E-NAME"]]
+
+
+def test_bmes_resume_corpus_reads_as_bioes() -> None:
+    sentences, scheme = read_conll(shared_data("resume_ner", "dev.char.bmes"))
+    assert scheme == "BMES"
+    assert len(sentences) == 463
+    assert all(t[0] in "OBIES" for s in sentences for t in s.tags)
 
 
 def test_read_conll_scheme_is_detected_over_the_whole_file(tmp_path):
@@ -604,9 +612,7 @@ def test_write_conll_predictions_iob1_touching_chain(tmp_path):
 
 
 def test_write_conll_predictions_gold_reproduces_conll2003_column():
-    path = SHARED_DATA / "conll2003_en" / "eng.testb"
-    if not path.is_file():
-        pytest.skip(f"shared data not found: {path}")
+    path = shared_data("conll2003_en", "eng.testb")
     sentences, scheme = read_conll(path)
     assert scheme == "IOB1"
     lines = list(write_conll_predictions(path, sentences, [s.tags for s in sentences], scheme))

@@ -291,3 +291,52 @@ def test_float32_scores_decode_like_float64(seed: int) -> None:
     low = [x.astype(np.float32) for x in (emissions, *scores)]
     assert np.array_equal(crf.viterbi(low[0], mask, *low[1:], SOURCES)[0], crf.viterbi(emissions, mask, *scores)[0])
     assert np.allclose(crf.marginals(low[0], mask, *low[1:]), crf.marginals(emissions, mask, *scores), atol=1e-5)
+
+
+def test_constrained_scores_penalise_exactly_the_forbidden_moves() -> None:
+    k = len(TAGS)
+    start, moves, end = random_crf(k, 70)
+    scores = crf.CRFScores.constrained(start, moves, end, TAGS)
+    expected = constrained(TAGS, start, moves, end)
+    for got, want in zip((scores.start, scores.transitions, scores.end), expected):
+        assert got.dtype == np.float32 and np.allclose(got, want, atol=1e-3)
+    assert np.array_equal(scores.sources, SOURCES)
+    assert scores.divided(1.0) is scores
+    halved = scores.divided(2.0)
+    assert np.allclose(halved.transitions, scores.transitions / 2) and np.allclose(halved.end, scores.end / 2)
+    assert np.array_equal(halved.sources, scores.sources)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_higher_temperature_keeps_the_best_path_and_lowers_its_probability(seed: int) -> None:
+    k = len(TAGS)
+    emissions, mask = random_batch(4, 6, k, seed + 80)
+    scores = crf.CRFScores.constrained(*random_crf(k, seed + 90), TAGS)
+    probabilities, paths = [], []
+    for temperature in (1.0, 3.0):
+        t = scores.divided(temperature)
+        path, best = crf.viterbi(emissions / temperature, mask, t.start, t.transitions, t.end, t.sources)
+        log_z = crf.forward_backward(emissions / temperature, mask, t.start, t.transitions, t.end)[2]
+        paths.append(path)
+        probabilities.append(np.exp(best - log_z))
+    assert np.array_equal(paths[0], paths[1])
+    assert (probabilities[1] < probabilities[0]).all()
+
+
+def test_constrain_rules_tags_out_at_positions() -> None:
+    """Forbidding tags per position: Viterbi finds the best path among those that keep to the rest."""
+    k = 4
+    emissions, mask = random_batch(3, 4, k, 100)
+    start, moves, end = random_crf(k, 101)
+    allowed = np.random.default_rng(102).random((3, 4, k)) > 0.4
+    allowed[..., 0] = True  # at least one tag everywhere
+    paths, _ = crf.viterbi(crf.constrain(emissions, allowed), mask, start, moves, end)
+    assert crf.constrain(emissions, None) is emissions
+    for i in range(3):
+        length = int(mask[i].sum())
+        best = max(
+            (path_score(emissions[i], p, start, moves, end), p)
+            for p in itertools.product(range(k), repeat=length)
+            if all(allowed[i, t, tag] for t, tag in enumerate(p))
+        )
+        assert tuple(paths[i, :length].tolist()) == best[1]

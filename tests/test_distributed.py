@@ -11,28 +11,12 @@ from pathlib import Path
 import pytest
 
 from ner import Tagger
+from ner.distributed import Distributed
 
-from .conftest import synthetic_sentences, write_conll
+from .conftest import synthetic_sentences, tiny_train_args, write_conll
 
-pytestmark = pytest.mark.slow
-CONFIG = """
-[model]
-word_dim = 16
-char_dim = 8
-char_hidden = 16
-casing_dim = 4
-hidden = 24
-dropout = 0.0
-word_dropout = 0.0
-
-[train]
-epochs = 4
-optimizer = "adam"
-lr = 0.01
-lr_decay = 0.0
-threads = 1
-patience = 10
-"""
+# The tiny settings, without dropout or weight averaging, for at most 4 epochs.
+FLAGS = ("--dropout", "0", "--ema-decay", "0.999", "--epochs", "4", "--patience", "10")
 
 
 def train(tmp_path: Path, out: str, processes: int, batch_size: int, *extra: str) -> dict:
@@ -40,25 +24,8 @@ def train(tmp_path: Path, out: str, processes: int, batch_size: int, *extra: str
     one_token = [[("Paris", "B-LOC")], [("Reuters", "B-ORG")], [("Thanks", "O")]] * 8
     train_file = write_conll(tmp_path / "train.conll", synthetic_sentences(320, 11) + one_token)
     dev_file = write_conll(tmp_path / "dev.conll", synthetic_sentences(80, 12))
-    config = tmp_path / "config.toml"
-    config.write_text(CONFIG)
-    command = [
-        "-m",
-        "ner",
-        "train",
-        "--train",
-        str(train_file),
-        "--dev",
-        str(dev_file),
-        "--out",
-        str(tmp_path / out),
-        "--config",
-        str(config),
-        "--batch-size",
-        str(batch_size),
-        "--quiet",
-        *extra,
-    ]
+    arguments = tiny_train_args(tmp_path / out, train_file, dev_file, *FLAGS, "--batch-size", str(batch_size), *extra)
+    command = ["-m", "ner", *arguments]
     if processes > 1:
         command = ["-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={processes}", *command]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
@@ -67,6 +34,7 @@ def train(tmp_path: Path, out: str, processes: int, batch_size: int, *extra: str
     return json.loads((tmp_path / out / "metrics.json").read_text())
 
 
+@pytest.mark.slow
 def test_two_processes_match_one_with_the_same_effective_batch(tmp_path: Path) -> None:
     single = train(tmp_path, "single", 1, 16)
     double = train(tmp_path, "ddp", 2, 8)
@@ -81,7 +49,25 @@ def test_two_processes_match_one_with_the_same_effective_batch(tmp_path: Path) -
     assert any(e.text == "Berlin" for e in tagger.tag("John Smith visited Berlin on Monday ."))
 
 
+@pytest.mark.slow
 def test_resume_after_a_distributed_run(tmp_path: Path) -> None:
     train(tmp_path, "m", 2, 8, "--epochs", "2")
     resumed = train(tmp_path, "m", 2, 8, "--epochs", "3", "--resume")
     assert [h["epoch"] for h in resumed["history"]] == [1, 2, 3]
+
+
+@pytest.mark.parametrize(("world", "batches", "share"), [(1, 7, 7), (2, 7, 3), (3, 7, 2), (4, 3, 0)])
+def test_every_rank_gets_as_many_batches_and_none_twice(world: int, batches: int, share: int) -> None:
+    shares = [Distributed(rank, world).my_share(list(range(batches))) for rank in range(world)]
+    assert [len(s) for s in shares] == [share] * world
+    taken = [b for s in shares for b in s]
+    assert len(set(taken)) == len(taken) == share * world
+    assert Distributed(0, world).main and not any(Distributed(r, world).main for r in range(1, world))
+
+
+def test_a_single_process_shares_and_totals_without_a_process_group() -> None:
+    single = Distributed()
+    assert single.share({"f1": 1.0}) == {"f1": 1.0}
+    assert single.total(3.0, 4.0) == [3.0, 4.0]
+    single.barrier()
+    single.stop()

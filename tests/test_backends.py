@@ -1,0 +1,142 @@
+"""Tests for ner.backends and ner.torch_backend: the ONNX Runtime backend tags as the torch one does, on every
+kind of tiny model; the choice of backend; bfloat16; and a serving path that never imports torch."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ner import BundleError, Tagger, TagOptions
+from ner import bundle as bundles
+from ner.backends import load_backend
+
+from .conftest import ROOT, shipped_model, synthetic_chinese, synthetic_sentences
+
+ENGLISH = [" ".join(t for t, _ in s) for s in synthetic_sentences(60, 51)]
+# Several sentences per text, so that a document memory pools over them.
+ENGLISH_DOCUMENTS = [" ".join(ENGLISH[i : i + 4]) for i in range(0, 60, 4)] + [
+    "John Smith visited Berlin. Smith left. Then SMITH came back to berlin!",
+    "x",
+    "Ana Silva works for Acme Corp in Cairo on Monday and Peter Brown works for Siemens in Oslo .",
+]
+CHINESE = ["".join(c for c, _ in s) for s in synthetic_chinese(60, 52)] + ["李明在北京工作。王芳是北京大学的教授。"]
+
+
+def assert_same_analyses(model: Path, texts: list[str]) -> int:
+    """Tags ``texts`` with both backends: the same entities, n-best and tags, scores within 1e-4; returns the
+    number of entities."""
+    onnx, torch_ = Tagger.load(model, backend="onnx"), Tagger.load(model, backend="torch")
+    assert (onnx.backend.name, torch_.backend.name) == ("onnx", "torch")
+    options = TagOptions(tokens=True, nbest=3)
+    found = 0
+    for a, b in zip(onnx.analyze(texts, options), torch_.analyze(texts, options), strict=True):
+        assert [(e.start, e.end, e.label) for e in a.entities] == [(e.start, e.end, e.label) for e in b.entities]
+        assert [e.score for e in a.entities] == pytest.approx([e.score for e in b.entities], abs=1e-4)
+        assert [t.tag for t in a.tokens] == [t.tag for t in b.tokens]
+        assert [x.probability for x in a.alternatives] == pytest.approx(
+            [x.probability for x in b.alternatives], abs=1e-4
+        )
+        found += len(a.entities)
+    return found
+
+
+def test_onnx_tags_as_torch_english(tiny_model: Path) -> None:
+    assert assert_same_analyses(tiny_model, ENGLISH_DOCUMENTS) > 100
+
+
+def test_onnx_tags_as_torch_chinese_with_a_lexicon(tiny_zh_model: Path) -> None:
+    assert bundles.load(tiny_zh_model).vocab.lexicon is not None  # the recipe gave it jieba's dictionary
+    assert assert_same_analyses(tiny_zh_model, CHINESE) > 80
+
+
+@pytest.mark.parametrize("variant", ["memory", "gru", "char-lstm"])
+def test_onnx_tags_as_torch_with_the_other_network_options(tiny_variant: Callable[[str], Path], variant: str) -> None:
+    model = tiny_variant(variant)
+    assert assert_same_analyses(model, ENGLISH_DOCUMENTS) > 100
+
+
+def test_onnx_emissions_equal_torch_emissions(tiny_model: Path) -> None:
+    onnx, torch_ = Tagger.load(tiny_model, backend="onnx"), Tagger.load(tiny_model, backend="torch")
+    batch = onnx.vocab.encode([t.split() for t in ENGLISH])
+    got, expected = onnx.backend.emissions(batch), torch_.backend.emissions(batch)
+    assert got.dtype == expected.dtype == np.float32
+    assert np.abs(got - expected)[batch.mask].max() <= 1e-4
+    a, b = onnx.backend.crf_scores(), torch_.backend.crf_scores()
+    assert np.array_equal(a.transitions, b.transitions) and np.array_equal(a.sources, b.sources)
+
+
+@pytest.fixture
+def without_encoder(tiny_model: Path, tmp_path: Path) -> Path:
+    bundle = bundles.load(tiny_model)
+    bundle.encoder = None
+    return bundles.save(bundle, tmp_path / "no-encoder", card="# no encoder\n")
+
+
+def test_onnx_without_an_encoder_is_a_clear_bundle_error(without_encoder: Path) -> None:
+    with pytest.raises(BundleError, match="encoder.onnx.*no exported encoder: run ner export") as error:
+        Tagger.load(without_encoder, backend="onnx")
+    assert error.value.path == "encoder.onnx"
+
+
+def test_auto_chooses_onnx_only_where_it_can(tiny_model: Path, without_encoder: Path) -> None:
+    assert Tagger.load(tiny_model).backend.name == "onnx"
+    assert Tagger.load(without_encoder).backend.name == "torch"
+    assert Tagger.load(tiny_model, bfloat16=True).backend.name == "torch"
+    with pytest.raises(ValueError, match="backend torch"):
+        Tagger.load(tiny_model, backend="onnx", bfloat16=True)
+    with pytest.raises(ValueError, match="backend must be one of"):
+        Tagger.load(tiny_model, backend="tensorflow")
+
+
+def test_torch_refuses_weights_that_do_not_fit_the_config(tiny_model: Path) -> None:
+    bundle = bundles.load(tiny_model)
+    bundle.weights["project.weight"] = bundle.weights["project.weight"][:, :-1]
+    with pytest.raises(BundleError, match="weights.safetensors.*do not fit"):
+        load_backend(bundle, "torch")
+
+
+def test_bfloat16_agrees_on_a_fixed_sample(tiny_model: Path) -> None:
+    texts = [" ".join(t for t, _ in s) for s in synthetic_sentences(120, 41)]
+
+    def spans(tagger: Tagger) -> list[list[tuple[int, int, str]]]:
+        return [[(e.start, e.end, e.label) for e in es] for es in tagger.tag_batch(texts, scores=False)]
+
+    plain = spans(Tagger.load(tiny_model))
+    half_tagger = Tagger.load(tiny_model, bfloat16=True)
+    assert half_tagger.backend.bfloat16
+    half = spans(half_tagger)
+    assert any(plain)
+    assert sum(a == b for a, b in zip(plain, half)) >= 0.95 * len(texts)
+
+
+SERVING = """
+import sys
+import ner, api.app
+from ner import Tagger
+
+for name, text, expected in [
+    ("en-conll03", "Angela Merkel visited Paris.", {("Angela Merkel", "PER"), ("Paris", "LOC")}),
+    ("zh-msra", "李明在北京工作。", {("李明", "PER"), ("北京", "LOC")}),
+]:
+    tagger = Tagger.load("models/" + name, backend="onnx")
+    assert tagger.backend.name == "onnx"
+    found = {(e.text, e.label) for e in tagger.tag(text)}
+    assert expected <= found, (name, found)
+    tagger.analyze([text], ner.TagOptions(tokens=True, nbest=2))
+loaded = sorted(m for m in sys.modules if m == "torch" or m.startswith(("torch.", "torchcrf")))
+assert not loaded, loaded
+print("no torch")
+"""
+
+
+def test_the_serving_path_never_imports_torch() -> None:
+    shipped_model("en-conll03")
+    shipped_model("zh-msra")
+    result = subprocess.run([sys.executable, "-c", SERVING], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip() == "no torch"

@@ -1,0 +1,106 @@
+"""Tests for ner.card: what the model card says for each kind of run, and the learning curves."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ner import bundle as bundles
+from ner.card import model_card, plot_curves, training_commands
+from ner.config import ModelConfig
+from ner.features import Vocabularies
+from ner.vocab import Vocab
+
+
+def scores(f1: float) -> dict:
+    row = {"precision": f1 + 1, "recall": f1 - 1, "f1": f1, "support": 10}
+    return {**row, "per_type": {"LOC": row, "PER": {**row, "f1": f1 - 5}}}
+
+
+def a_bundle(metrics: dict | None = None, training: dict | None = None, **info: object) -> bundles.Bundle:
+    vocab = Vocabularies("word", Vocab(["a"]), Vocab(["B-LOC", "S-LOC", "S-PER"], specials=("O",)), chars=Vocab("a"))
+    weights = {
+        "word_embed.weight": np.zeros((1000, 50), np.float32),
+        "project.weight": np.zeros((250, 100), np.float32),
+    }
+    return bundles.Bundle(
+        vocab,
+        ModelConfig(cell="gru"),
+        weights,
+        "my-model",
+        "en",
+        metrics={"dev": scores(91.0), "best_epoch": 7, "epochs_run": 12, "training_seconds": 3.5, **(metrics or {})},
+        info={"training": {"data_terms": "CC BY 4.0", **(training or {})}, **info},
+    )
+
+
+def test_the_card_reports_scores_network_data_and_terms() -> None:
+    card = model_card(
+        a_bundle({"test": scores(88.5)}, {"train": "train.conll", "commands": ["ner train --a", "ner x"]})
+    )
+    assert card.startswith("# my-model\n")
+    assert "(word level, language `en`)" in card and "Labels: LOC, PER." in card
+    assert "| dev | 92.00 | 90.00 | 91.00 |" in card and "| test | 89.50 | 87.50 | 88.50 |" in card
+    assert "Per type (test):" in card and "| PER | 89.50 | 87.50 | 83.50 | 10 |" in card
+    assert "Best epoch 7 of 12, chosen by dev F1." in card
+    assert "- Train: `train.conll`" in card
+    assert "```\nner train --a\nner x\n```" in card
+    assert '"cell": "gru"' in card
+    assert "whose terms apply to them: CC BY 4.0" in card
+    # 50,000 + 25,000 float32 weights: 0.3 MB.
+    assert "Size: 0.3 MB of weights." in card
+
+
+def test_the_card_of_a_dev_only_run_lists_dev_per_type() -> None:
+    card = model_card(a_bundle())
+    assert "Per type (dev):" in card and "| test |" not in card
+
+
+def test_calibration_half_tables_train_with_dev_and_reasons_are_explained() -> None:
+    calibration = {"temperature": 1.35, "fitted_on": "dev.conll", "ece_at_1": 0.08, "ece": 0.02, "entities": 321}
+    card = model_card(
+        a_bundle(
+            {"calibration": calibration, "float32_dev_f1": 91.2, "epochs_run": 4},
+            {"config": {"train_with_dev": True}, "choices": ["language: en (langid)", "lexicon: none"]},
+            embedding_dtype="float16",
+        )
+    )
+    assert "temperature 1.35 fitted on `dev.conll`" in card and "0.08 before, 0.02 after" in card
+    assert "321 predicted entities" in card
+    assert "stored in float16" in card and "dev F1 in float32: 91.2" in card
+    assert "Size: 0.2 MB" in card  # the word table counts 2 bytes a number
+    assert "Trained on train and dev together for 4 epochs" in card and "Best epoch" not in card
+    assert "Chosen automatically for this corpus:\n- language: en (langid)\n- lexicon: none\n" in card
+    plain = model_card(a_bundle())
+    assert "calibrated" not in plain and "float16" not in plain and "Chosen automatically" not in plain
+
+
+def test_a_fine_tuned_model_names_its_parent() -> None:
+    parent = {"name": "en-base", "test": "eng.testb", "test_f1": 90.13}
+    same_test = model_card(a_bundle({"test": scores(89.88)}, {"parent": parent, "test": "eng.testb"}))
+    assert "Fine-tuned from `en-base` (test F1 90.13)." in same_test
+    assert "On the parent's test file, F1 went from 90.13 to 89.88." in same_test
+    other_test = model_card(a_bundle({"test": scores(80.0)}, {"parent": parent, "test": "other.conll"}))
+    assert "Pass the parent's test file as --test" in other_test
+
+
+@pytest.mark.parametrize(
+    ("training", "commands"),
+    [
+        ({"commands": ["a", "b"]}, ["a", "b"]),
+        ({"command": "old"}, ["old"]),  # model directories written before commands were a list
+        ({}, ["(not recorded)"]),
+    ],
+)
+def test_training_commands(training: dict, commands: list[str]) -> None:
+    assert training_commands(training) == commands
+
+
+@pytest.mark.parametrize("test_f1", [None, 80.0])
+def test_plot_curves_writes_a_png(tmp_path: Path, test_f1: float | None) -> None:
+    history = [{"epoch": e, "loss": 1 / e, "dev_f1": 80 + e, "test_f1": test_f1} for e in (1, 2, 3)]
+    path = tmp_path / "curves.png"
+    plot_curves(history, path)
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -1,0 +1,176 @@
+"""Tests for ner.cli: the commands as a user runs them; input errors are one line and status 2."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ner import Tagger
+from ner import bundle as bundles
+from ner.cli import main
+from ner.corpus import read_conll
+from ner.metrics import entity_scores
+
+from .conftest import tiny_train_args
+
+
+def test_evaluate_json_matches_training_metrics(tiny_model: Path, tiny_corpus: dict, capsys) -> None:
+    assert main(["evaluate", str(tiny_model), str(tiny_corpus["test"]), "--json"]) == 0
+    scores = json.loads(capsys.readouterr().out)
+    assert set(scores) >= {"precision", "recall", "f1", "per_type"}
+    assert set(scores["per_type"]) == {"LOC", "ORG", "PER"}
+    trained = json.loads((tiny_model / "metrics.json").read_text())["test"]
+    assert scores["f1"] == pytest.approx(trained["f1"])
+
+
+def test_evaluate_prints_a_table(tiny_model: Path, tiny_corpus: dict, capsys) -> None:
+    assert main(["evaluate", str(tiny_model), str(tiny_corpus["test"]), "--backend", "torch"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["precision", "recall", "f1", "support"]
+    assert [line.split()[0] for line in lines[1:]] == ["overall", "LOC", "ORG", "PER"]
+    f1 = json.loads((tiny_model / "metrics.json").read_text())["test"]["f1"]
+    assert float(lines[1].split()[3]) == pytest.approx(f1, abs=0.005)
+
+
+def test_predict_appends_a_column_in_the_input_scheme(tiny_model: Path, tiny_corpus: dict, tmp_path: Path) -> None:
+    out = tmp_path / "predicted.conll"
+    test_file = tiny_corpus["test"]
+    assert main(["predict", str(tiny_model), str(test_file), "--out", str(out)]) == 0
+    source = test_file.read_text().splitlines()
+    written = out.read_text().splitlines()
+    assert len(source) == len(written)
+    for before, after in zip(source, written):
+        if before.strip():
+            assert after.startswith(before + " ") and len(after.split()) == len(before.split()) + 1
+        else:
+            assert after == before
+    # The predicted column is the model's prediction, in the file's scheme (IOB2 here) ...
+    gold, scheme = read_conll(test_file)
+    predicted, predicted_scheme = read_conll(out, tag_column=-1)
+    assert scheme == "IOB2" and predicted_scheme in ("IOB2", "IOB1")
+    assert all(line.split()[-1][0] in "BIO" for line in written if line.split())
+    tagger = Tagger.load(tiny_model)
+    assert [s.tags for s in predicted] == tagger.predict_tags([s.tokens for s in gold])
+    # ... and read back against the gold column it scores what `ner evaluate` (and training) reported.
+    f1 = entity_scores([s.tags for s in gold], [s.tags for s in predicted])["f1"]
+    assert f1 == pytest.approx(json.loads((tiny_model / "metrics.json").read_text())["test"]["f1"])
+
+
+def test_tag_command_writes_json_lines(tiny_model: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "ner", "tag", "--model", str(tiny_model), "--nbest", "2", "--threads", "1"],
+        input="Peter Brown visited Tokyo .\n\nAna Silva works for Acme Corp in Cairo .\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["text"] for r in records] == [
+        "Peter Brown visited Tokyo .",
+        "",
+        "Ana Silva works for Acme Corp in Cairo .",
+    ]
+    assert any(e["text"] == "Tokyo" for e in records[0]["entities"])
+    assert all(0 <= e["score"] <= 1 for r in records for e in r["entities"])
+    assert records[1]["entities"] == []
+    assert len(records[2]["nbest"]) == 2
+
+
+def test_bad_corpus_is_one_clear_line_not_a_traceback(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.conll"
+    bad.write_text("John NN B-PER\nSmith NN\n", encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-m", "ner", *tiny_train_args(tmp_path / "m", bad)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2
+    assert f"{bad}:2" in result.stderr and "columns" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--embedding-dtype", "float8"], "embedding_dtype='float8'"),
+        (["--cell", "rnn"], "cell='rnn'"),
+        (["--pretrained", "no-such-vectors.txt"], "no-such-vectors.txt"),
+    ],
+)
+def test_a_bad_setting_is_one_line_and_status_2(
+    tiny_corpus: dict, tmp_path: Path, capsys, flags: list[str], message: str
+) -> None:
+    assert main(tiny_train_args(tmp_path / "m", tiny_corpus["train"], tiny_corpus["dev"], *flags)) == 2
+    error = capsys.readouterr().err.strip().splitlines()
+    assert error[-1].startswith("ner train: error:") and message in error[-1]
+    assert not (tmp_path / "m").exists()
+
+
+def test_an_unknown_model_setting_in_the_file_is_status_2(tiny_corpus: dict, tmp_path: Path, capsys) -> None:
+    config = tmp_path / "bad.toml"
+    config.write_text("[model]\nhiden = 3\n")
+    args = tiny_train_args(tmp_path / "m", tiny_corpus["train"])
+    args[args.index("--config") + 1] = str(config)
+    assert main(args) == 2
+    assert "hiden" in capsys.readouterr().err
+
+
+def test_calibrate_applies_a_temperature_that_changes_scores_not_entities(
+    tiny_model: Path, tiny_corpus: dict, tmp_path: Path, capsys
+) -> None:
+    model = tmp_path / "model"
+    shutil.copytree(tiny_model, model)
+    trained = bundles.load(model)
+    trained.temperature = 1.0  # as if training had not calibrated it
+    bundles.save(trained, model, card="# uncalibrated\n")
+    capsys.readouterr()
+    assert main(["calibrate", str(model), str(tiny_corpus["dev"])]) == 0
+    dry = json.loads(capsys.readouterr().out)
+    assert bundles.load(model).temperature == 1.0  # without --apply nothing is written
+    assert (model / "README.md").read_text() == "# uncalibrated\n"
+    assert main(["calibrate", str(model), str(tiny_corpus["dev"]), "--apply"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result == dry and result["fitted_on"] == str(tiny_corpus["dev"])
+    assert result["log_loss"] <= result["log_loss_at_1"] and result["entities"] > 0
+    bundles.verify(model)  # the manifest covers the rewritten files
+    saved = bundles.load(model)
+    assert saved.temperature == result["temperature"] and saved.metrics["calibration"] == result
+    assert saved.info["training"]["commands"][-1].startswith("ner calibrate")
+    assert f"temperature {result['temperature']}" in (model / "README.md").read_text()
+    assert (model / "curves.png").exists()
+    # Training fitted the same temperature on the same dev set (torch there, ONNX Runtime here: a grid step apart
+    # at most, should a near tie fall the other way).
+    assert result["temperature"] == pytest.approx(bundles.load(tiny_model).temperature, abs=0.051)
+    text = "Peter Brown visited Tokyo on Monday . Reuters said Siemens would grow ."
+    uncalibrated = Tagger.load(tiny_model)
+    uncalibrated.bundle.temperature = 1.0
+    before, after = uncalibrated.tag(text), Tagger.load(model).tag(text)
+    assert [(e.start, e.end, e.label) for e in before] == [(e.start, e.end, e.label) for e in after]
+    if result["temperature"] != 1.0:
+        assert [e.score for e in before] != [e.score for e in after]
+
+
+def test_export_writes_an_encoder_that_the_onnx_backend_runs(tiny_model: Path, tmp_path: Path, capsys) -> None:
+    saved = bundles.load(tiny_model)
+    saved.encoder = None
+    model = bundles.save(saved, tmp_path / "model", card="# card\n")
+    assert not (model / "encoder.onnx").exists()
+    lines = tmp_path / "in.txt"
+    lines.write_text("Ana Silva works for Acme Corp in Cairo .\n")
+    assert main(["tag", "--model", str(model), "--backend", "onnx", "--quiet", str(lines)]) == 2
+    assert "ner export" in capsys.readouterr().err
+    assert main(["export", str(model)]) == 0
+    assert json.loads(capsys.readouterr().out)["encoder_bytes"] == (model / "encoder.onnx").stat().st_size
+    bundles.verify(model)
+    text = "Ana Silva works for Acme Corp in Cairo ."
+    got = Tagger.load(model, backend="onnx").tag(text)
+    expected = Tagger.load(tiny_model, backend="torch").tag(text)
+    assert [(e.start, e.end, e.label) for e in got] == [(e.start, e.end, e.label) for e in expected]
+    assert [e.score for e in got] == pytest.approx([e.score for e in expected], abs=1e-4)

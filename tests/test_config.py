@@ -1,0 +1,123 @@
+"""Tests for ner.config: settings files, validation, frozen settings, and the ``ner train`` flags made from fields."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from ner.cli import build_parser
+from ner.config import ModelConfig, TrainConfig, flag_settings, load_config
+
+
+def write(tmp_path: Path, text: str, name: str = "settings.toml") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_a_settings_file_gives_both_sections(tmp_path: Path) -> None:
+    path = write(tmp_path, '[model]\nhidden = 64\ncell = "gru"\n\n[train]\nepochs = 3\nlr = 0.5\n')
+    assert load_config(path) == ({"hidden": 64, "cell": "gru"}, {"epochs": 3, "lr": 0.5})
+    as_json = write(tmp_path, json.dumps({"model": {"hidden": 64}}), "settings.json")
+    assert load_config(as_json) == ({"hidden": 64}, {})
+    assert load_config(None) == ({}, {})
+
+
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        ("[model]\nhiden = 64\n", "hiden"),
+        ("[train]\nepoch = 3\n", "epoch"),
+        ("[model]\nepochs = 3\n", "epochs"),  # a [train] setting in [model]
+        ("[train]\nhidden = 3\n", "hidden"),  # and the other way round
+        ("[modle]\nhidden = 3\n", "modle"),
+    ],
+)
+def test_an_unknown_key_or_section_is_an_error_naming_it(tmp_path: Path, text: str, named: str) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(ValueError, match=named) as error:
+        load_config(path)
+    assert str(path) in str(error.value)
+
+
+def test_a_malformed_file_names_itself(tmp_path: Path) -> None:
+    path = write(tmp_path, "[model\nhidden = ")
+    with pytest.raises(ValueError, match="settings.toml"):
+        load_config(path)
+
+
+@pytest.mark.parametrize(
+    ("make", "name"),
+    [
+        (lambda: ModelConfig(cell="rnn"), "cell"),
+        (lambda: ModelConfig(char_encoder="gru"), "char_encoder"),
+        (lambda: ModelConfig(level="byte"), "level"),
+        (lambda: ModelConfig(dropout=1.0), "dropout"),
+        (lambda: ModelConfig(layers=0), "layers"),
+        (lambda: TrainConfig(optimizer="lbfgs"), "optimizer"),
+        (lambda: TrainConfig(embedding_dtype="float8"), "embedding_dtype"),
+        (lambda: TrainConfig(batch_size=0), "batch_size"),
+        (lambda: ModelConfig.from_dict({"hiden": 3}), "hiden"),
+        (lambda: TrainConfig.from_dict({"epoch": 3}), "epoch"),
+    ],
+)
+def test_invalid_settings_are_errors_naming_the_setting(make: Callable[[], object], name: str) -> None:
+    with pytest.raises(ValueError, match=name):
+        make()
+
+
+def test_settings_are_frozen_and_round_trip_through_dicts() -> None:
+    config = ModelConfig(hidden=64, cell="gru", document_memory=True)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        config.hidden = 3  # type: ignore[misc]
+    assert ModelConfig.from_dict(config.to_dict()) == config
+    assert TrainConfig.from_dict(TrainConfig(lr=0.5).to_dict()).lr == 0.5
+
+
+def parse(*flags: str) -> tuple[dict, dict]:
+    args = build_parser().parse_args(["train", "--train", "t.conll", "--out", "m", *flags])
+    return flag_settings(args)
+
+
+def test_flags_reach_the_settings() -> None:
+    assert parse() == ({}, {})  # nothing given: nothing overrides the file
+    model, train = parse("--word-dim", "30", "--document-memory", "--cell", "gru", "--lr", "0.5", "--epochs", "4")
+    assert model == {"word_dim": 30, "document_memory": True, "cell": "gru"}
+    assert train == {"lr": 0.5, "epochs": 4}
+    assert type(train["lr"]) is float and type(model["word_dim"]) is int
+    assert parse("--no-document-memory", "--freeze-embeddings") == (
+        {"document_memory": False},
+        {"freeze_embeddings": True},
+    )
+
+
+def test_every_field_of_both_classes_is_a_flag() -> None:
+    """The flags are made from the fields: each one parses into its own setting with its own type."""
+    for cls, section in ((ModelConfig, 0), (TrainConfig, 1)):
+        for field in dataclasses.fields(cls):
+            flag = "--" + field.name.replace("_", "-")
+            default = field.default
+            if isinstance(default, bool):
+                given = parse(flag if not default else f"--no-{flag[2:]}")
+                assert given[section] == {field.name: not default}, field.name
+            else:
+                given = parse(flag, str(default))
+                assert given[section] == {field.name: default}, field.name
+                assert type(given[section][field.name]) is type(default)
+
+
+def test_flags_override_the_file_in_a_real_run(tiny_variant: Callable[[str], Path]) -> None:
+    """The tiny settings file says word_dim = 16 and no document memory; the flags say 12 and yes."""
+    model = tiny_variant("memory")
+    saved = json.loads((model / "config.json").read_text())["model"]
+    assert saved["word_dim"] == 12 and saved["document_memory"] is True
+    assert saved["hidden"] == 24  # from the file
+    from ner import bundle as bundles
+
+    weights = bundles.load(model).weights
+    assert weights["word_embed.weight"].shape[1] == 12
+    assert weights["project.weight"].shape[1] == 4 * 24  # own states and the memory, both directions

@@ -1,0 +1,120 @@
+"""Tests for ner.features: vocabularies built from a corpus, and batches checked token by token."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ner.features import Vocabularies, word_groups
+from ner.lexicon import Lexicon
+from ner.vocab import casing
+
+WORD_SENTENCES = [
+    ["John", "Smith", "visited", "Paris", "."],
+    ["PARIS", "!"],
+    ["Smith-Jones", "Unseen-word", "Abcdefghijkl"],
+]
+WORD_TAGS = [["B-PER", "E-PER", "O", "S-LOC", "O"], ["S-LOC", "O"], ["S-PER", "O", "O"]]
+CHAR_SENTENCES = [list("北京大学"), list("你好"), list("北")]
+CHAR_TAGS = [["B-ORG", "I-ORG", "I-ORG", "E-ORG"], ["O", "O"], ["S-LOC"]]
+
+
+@pytest.fixture
+def word_vocab() -> Vocabularies:
+    vocab = Vocabularies.build("word", WORD_SENTENCES[:2], WORD_TAGS[:2], extra_words=["berlin", "paris"])
+    vocab.max_word_chars = 10
+    return vocab
+
+
+def test_build_word_level(word_vocab: Vocabularies) -> None:
+    assert word_vocab.words.itos[:2] == ["<pad>", "<unk>"]
+    assert "paris" in word_vocab.words and "Paris" not in word_vocab.words  # lower-cased, once
+    assert word_vocab.words.itos[2] == "paris"  # the most frequent word first
+    assert word_vocab.words.itos[-1] == "berlin"  # extra (pretrained) words last
+    assert "A" in word_vocab.chars and "a" in word_vocab.chars  # characters keep their case
+    # Every type gets its four BIES tags, O is index 0, whatever the corpus used.
+    assert word_vocab.tags.itos == ["O", *(f"{p}-{t}" for t in ("LOC", "PER") for p in "BIES")]
+
+
+def test_word_batch_equals_lookups_token_by_token(word_vocab: Vocabularies) -> None:
+    batch = word_vocab.encode(WORD_SENTENCES, [[t for t in tags] for tags in WORD_TAGS])
+    width = max(map(len, WORD_SENTENCES))
+    assert batch.words.shape == batch.casing.shape == batch.mask.shape == batch.char_index.shape == (3, width)
+    assert batch.bigrams is None and batch.lexicon_ids is None and batch.word_groups is None
+    distinct = list(dict.fromkeys(t for s in WORD_SENTENCES for t in s))
+    assert batch.char_keys == distinct
+    assert batch.chars.shape == (len(distinct) + 1, word_vocab.max_word_chars)
+    assert not batch.chars[0].any()  # row 0 spells padding
+    for b, (sentence, tags) in enumerate(zip(WORD_SENTENCES, WORD_TAGS)):
+        for t in range(width):
+            if t >= len(sentence):
+                assert not batch.mask[b, t]
+                assert batch.words[b, t] == batch.casing[b, t] == batch.char_index[b, t] == batch.tags[b, t] == 0
+                continue
+            token = sentence[t]
+            assert batch.mask[b, t]
+            assert batch.words[b, t] == word_vocab.words.stoi.get(token.lower(), 1)
+            assert batch.casing[b, t] == casing(token)
+            assert batch.tags[b, t] == word_vocab.tags.stoi[tags[t]]
+            row = batch.char_index[b, t]
+            assert batch.char_keys[row - 1] == token
+            spelled = word_vocab.chars.encode(token[: word_vocab.max_word_chars])
+            assert batch.chars[row].tolist() == spelled + [0] * (batch.chars.shape[1] - len(spelled))
+    # Unknown words and characters fall back to <unk> (1).
+    assert batch.words[2, 1] == 1 and 1 in batch.chars[batch.char_index[2, 1]]
+
+
+def test_encoding_again_gives_the_same_batch(word_vocab: Vocabularies) -> None:
+    first = word_vocab.encode(WORD_SENTENCES).arrays()
+    second = word_vocab.encode(WORD_SENTENCES).arrays()  # now from the cache of token features
+    assert first.keys() == second.keys()
+    assert all(np.array_equal(first[k], second[k]) for k in first)
+
+
+def test_char_batch_bigrams_and_lexicon() -> None:
+    vocab = Vocabularies.build("char", CHAR_SENTENCES, CHAR_TAGS)
+    vocab.lexicon = Lexicon([("北京", 10, "ns"), ("大学", 5, "n")])
+    batch = vocab.encode(CHAR_SENTENCES)
+    assert batch.chars is None and batch.char_index is None and batch.char_keys is None
+    assert batch.bigrams.shape == (3, 4, 2)
+    for b, sentence in enumerate(CHAR_SENTENCES):
+        for t, char in enumerate(sentence):
+            assert batch.words[b, t] == vocab.words.stoi[char]
+            ending = ("<s>" if t == 0 else sentence[t - 1]) + char
+            starting = char + (sentence[t + 1] if t + 1 < len(sentence) else "</s>")
+            assert batch.bigrams[b, t].tolist() == [vocab.bigrams.stoi[ending], vocab.bigrams.stoi[starting]]
+        assert not batch.bigrams[b, len(sentence) :].any()
+    ids, weights = vocab.lexicon.features(CHAR_SENTENCES, 4)
+    assert np.array_equal(batch.lexicon_ids, ids) and np.array_equal(batch.lexicon_weights, weights)
+
+
+def test_rare_bigrams_share_the_unknown_bigram() -> None:
+    vocab = Vocabularies.build("char", [list("abab"), list("c")], [["O"] * 4, ["O"]], min_bigram_count=2)
+    # Ending and starting bigrams count alike: ab four times, ba twice, every other one once.
+    assert vocab.bigrams.itos[2:] == ["ab", "ba"]
+    ab = vocab.bigrams.stoi["ab"]
+    assert vocab.encode([list("ab")]).bigrams.tolist() == [[[1, ab], [ab, 1]]]
+
+
+def test_json_round_trip_keeps_every_id(word_vocab: Vocabularies) -> None:
+    again = Vocabularies.from_json(word_vocab.to_json())
+    assert again.words.itos == word_vocab.words.itos and again.chars.itos == word_vocab.chars.itos
+    assert again.tags.itos == word_vocab.tags.itos and again.max_word_chars == 10
+    first, second = word_vocab.encode(WORD_SENTENCES).arrays(), again.encode(WORD_SENTENCES).arrays()
+    assert all(np.array_equal(first[k], second[k]) for k in first)
+    char_vocab = Vocabularies.build("char", CHAR_SENTENCES, CHAR_TAGS)
+    assert Vocabularies.from_json(char_vocab.to_json()).bigrams.itos == char_vocab.bigrams.itos
+
+
+def test_word_groups_are_one_id_per_document_and_lower_cased_word() -> None:
+    sentences = [["Paris", "is", "paris"], ["PARIS", "x"], ["Paris"]]
+    groups = word_groups(sentences, [0, 0, 1])
+    assert groups == [0, 1, 0, 0, 2, 3]
+    vocab = Vocabularies.build("word", sentences, [["O"] * len(s) for s in sentences])
+    batch = vocab.encode(sentences, documents=[0, 0, 1])
+    assert batch.word_groups[batch.mask].tolist() == groups
+
+
+def test_an_unknown_level_is_refused() -> None:
+    with pytest.raises(ValueError, match="level"):
+        Vocabularies("subword", None, None)

