@@ -365,34 +365,7 @@ def prepare(
     ranks = Distributed.start(device)
     if device.type == "cuda" and ranks.world > 1:
         device = torch.device("cuda", ranks.local_rank)
-
-    vectors = None
-    if checkpoint is not None:
-        vocab = Vocabularies.from_json(checkpoint["vocab"])
-    elif parent is not None:
-        vocab = parent.vocab.grown([s.tokens for s in corpora.train], [s.tags for s in corpora.train])
-    else:  # rank 0 builds the vocabulary and loads the vectors; DDP copies its weights to the others
-        vocab, pretrained_words, vectors = (
-            build_vocab(config, model_config.level, corpora) if ranks.main else (None, [], None)
-        )
-        vocab = Vocabularies.from_json(ranks.share(vocab.to_json() if vocab else None))
-    if model_config.level == "char":
-        vocab.lexicon = parent.vocab.lexicon if parent is not None else load_lexicon(config.lexicon)
-        if vocab.lexicon is not None and model_config.lexicon_words and vocab.lexicon_words is None:
-            seen = vocab.lexicon.matched_words(s.tokens for s in corpora.train)
-            vocab.lexicon_words = Vocab([w for w, _ in seen.most_common()])
-    model = NERModel.for_vocabularies(model_config, vocab)
-    if parent is not None and checkpoint is None:
-        carry_over(parent.weights, model)
-    if vectors is not None:
-        if vectors.shape[1] != model_config.word_dim:
-            raise ValueError(
-                f"pretrained vectors have {vectors.shape[1]} dimensions, "
-                f"the model's word_dim is {model_config.word_dim}"
-            )
-        model.load_pretrained(torch.tensor(vocab.words.encode(pretrained_words)), vectors)
-    if config.freeze_embeddings:
-        model.word_embed.weight.requires_grad_(False)
+    vocab, model = _network(recipe, corpora, ranks, parent, checkpoint)
     model.to(device)
     optimizer = make_optimizer(config, model)
     average = WeightAverage(model, config.ema_decay)
@@ -417,6 +390,42 @@ def prepare(
         progress and ranks.main,
         parent,
     )
+
+
+def _network(
+    recipe: Recipe, corpora: Corpora, ranks: Distributed, parent: bundles.Bundle | None, checkpoint: dict | None
+) -> tuple[Vocabularies, NERModel]:
+    """The vocabularies and the network: restored from a checkpoint, grown from a parent, or new (rank 0
+    builds the vocabulary and loads pretrained vectors; DDP copies its weights to the other ranks)."""
+    config, model_config = recipe.train, recipe.model
+    vectors = None
+    if checkpoint is not None:
+        vocab = Vocabularies.from_json(checkpoint["vocab"])
+    elif parent is not None:
+        vocab = parent.vocab.grown([s.tokens for s in corpora.train], [s.tags for s in corpora.train])
+    else:
+        vocab, pretrained_words, vectors = (
+            build_vocab(config, model_config.level, corpora) if ranks.main else (None, [], None)
+        )
+        vocab = Vocabularies.from_json(ranks.share(vocab.to_json() if vocab else None))
+    if model_config.level == "char":
+        vocab.lexicon = parent.vocab.lexicon if parent is not None else load_lexicon(config.lexicon)
+        if vocab.lexicon is not None and model_config.lexicon_words and vocab.lexicon_words is None:
+            seen = vocab.lexicon.matched_words(s.tokens for s in corpora.train)
+            vocab.lexicon_words = Vocab([w for w, _ in seen.most_common()])
+    model = NERModel.for_vocabularies(model_config, vocab)
+    if parent is not None and checkpoint is None:
+        carry_over(parent.weights, model)
+    if vectors is not None:
+        if vectors.shape[1] != model_config.word_dim:
+            raise ValueError(
+                f"pretrained vectors have {vectors.shape[1]} dimensions, "
+                f"the model's word_dim is {model_config.word_dim}"
+            )
+        model.load_pretrained(torch.tensor(vocab.words.encode(pretrained_words)), vectors)
+    if config.freeze_embeddings:
+        model.word_embed.weight.requires_grad_(False)
+    return vocab, model
 
 
 def fit(
