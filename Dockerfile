@@ -38,7 +38,7 @@ ENV PATH=/opt/venv/bin:$PATH \
     NER_BACKEND=onnx
 USER 10001
 WORKDIR /tmp
-EXPOSE 8000
+EXPOSE 8000 9100
 HEALTHCHECK --interval=15s --timeout=3s --start-period=30s --retries=3 \
     CMD ["python3", "-c", "import os, urllib.request; urllib.request.urlopen(f\"http://127.0.0.1:{os.environ.get('NER_PORT', '8000')}/health\", timeout=2)"]
 CMD ["ner", "serve"]

@@ -1,33 +1,41 @@
 """The FastAPI application factory: ``create_app(settings)``.
 
 Startup loads the models in a background thread (``/health`` answers at once,
-``/ready`` says 503 until they are loaded) and starts the micro-batcher. The
+``/ready`` says 503 until they are loaded), starts the micro-batcher and the
+Prometheus metrics server on its own port (``NER_METRICS_PORT``). The
 middleware (:mod:`api.middleware`) gives every request an id, bounds its
-body and its time, and logs and counts it; the routes (:mod:`api.routes`)
-get the service state and the API key check as dependencies.
+headers, body, time and the queue it joins, and logs and counts it; the
+routes (:mod:`api.routes`) get the service state and the API key check as
+dependencies.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from wsgiref.simple_server import WSGIServer
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
+from prometheus_client import start_http_server
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api.middleware import BodyLimit, RequestContext, Timeout
-from api.responses import SafeJSONResponse, error_response
+from api.batcher import Overloaded
+from api.middleware import BodyLimit, HeaderLimit, RequestContext, Shed, Timeout
+from api.responses import SafeJSONResponse, error_response, overloaded
 from api.routes import router as routes
 from api.service import ServiceState
 from api.settings import Settings
+from ner.tagger import DeadlineExceeded
 
 log = logging.getLogger("ner.api")
+ECHO = 40  # characters of a field name quoted back in an error message, at most
 
 
 def _openapi_with_limits(app: FastAPI, settings: Settings) -> dict:
@@ -43,6 +51,24 @@ def _openapi_with_limits(app: FastAPI, settings: Settings) -> dict:
     return app.openapi_schema
 
 
+def _metrics_server(settings: Settings) -> WSGIServer | None:
+    """Serve ``/metrics`` on ``NER_METRICS_PORT`` (no API key: keep that port inside the cluster)."""
+    if settings.metrics_port is None:
+        return None
+    try:
+        server, _ = start_http_server(settings.metrics_port, addr=settings.host)
+    except OSError as error:  # e.g. with NER_WORKERS > 1, another worker serves it
+        log.error(json.dumps({"event": "metrics_unavailable", "port": settings.metrics_port, "error": str(error)}))
+        return None
+    return server
+
+
+def _where(location: tuple) -> str:
+    """A field's location in the body, each part cut short: field names come from the client."""
+    parts = [str(x) if len(str(x)) <= ECHO else f"{str(x)[:ECHO]}..." for x in location[1:]]
+    return ".".join(parts) or "body"
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the service; tests pass their own ``Settings``."""
     settings = settings or Settings()
@@ -54,11 +80,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await state.batcher.start()
+        metrics = _metrics_server(settings)
         # Load in a thread: /health answers at once, /ready once the models are in.
         threading.Thread(target=state.load_models, name="model-loader", daemon=True).start()
         yield
         state.accepting = False
         await state.batcher.stop()
+        if metrics is not None:
+            metrics.shutdown()
+            metrics.server_close()
 
     app = FastAPI(
         title="NER service",
@@ -74,18 +104,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.service = state
     app.openapi = lambda: _openapi_with_limits(app, settings)  # type: ignore[method-assign]
     app.include_router(routes)
+    # Added innermost first: a request meets them in the reverse order.
     app.add_middleware(BodyLimit, settings=settings)
+    app.add_middleware(Shed, batcher=state.batcher, settings=settings)
     app.add_middleware(Timeout, settings=settings)
-    app.add_middleware(RequestContext)  # added last: outermost
+    app.add_middleware(HeaderLimit, settings=settings)
+    app.add_middleware(RequestContext)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
         problems = error.errors()
         if any(p.get("type") == "json_invalid" for p in problems):
             return error_response(400, "invalid_json", "the body is not valid JSON", request.state.request_id)
-        message = "; ".join(
-            f"{'.'.join(str(x) for x in p.get('loc', ())[1:]) or 'body'}: {p.get('msg')}" for p in problems
-        )
+        message = "; ".join(f"{_where(p.get('loc', ()))}: {p.get('msg')}" for p in problems[:5])
         return error_response(422, "invalid_request", message, request.state.request_id)
 
     @app.exception_handler(StarletteHTTPException)
@@ -101,6 +132,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             limit=detail.get("limit"),
             headers=error.headers,
         )
+
+    @app.exception_handler(Overloaded)
+    async def queue_full(request: Request, error: Overloaded) -> JSONResponse:
+        limit = "queue_tokens" if error.lane == "interactive" else "bulk_queue_tokens"
+        return overloaded(f"the {error.lane} queue", error.retry_after, request.state.request_id, limit)
+
+    @app.exception_handler(DeadlineExceeded)
+    async def too_slow(request: Request, error: DeadlineExceeded) -> JSONResponse:
+        message = f"the request took over {settings.request_timeout_s} s"
+        return error_response(503, "timeout", message, request.state.request_id, limit="request_timeout_s")
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, error: Exception) -> JSONResponse:

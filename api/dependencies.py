@@ -1,4 +1,8 @@
-"""FastAPI dependencies: the service state, typed, and the API key check."""
+"""FastAPI dependencies: the service state, typed, the API key check and the JSON body check.
+
+All ``async``, though none waits: FastAPI runs a plain function dependency in a thread, and the
+hop would cost more than the check.
+"""
 
 from __future__ import annotations
 
@@ -10,31 +14,40 @@ from fastapi import Depends, HTTPException, Request
 from api.service import ServiceState
 
 
-def get_service(request: Request) -> ServiceState:
+async def get_service(request: Request) -> ServiceState:
     return request.app.state.service
 
 
 ServiceDep = Annotated[ServiceState, Depends(get_service)]
 
 
-def require_api_key(request: Request, service: ServiceDep) -> None:
-    """With ``NER_API_KEY`` set, the request must carry ``Authorization: Bearer KEY``."""
-    key = service.settings.api_key
-    if key is None:
+async def require_api_key(request: Request, service: ServiceDep) -> None:
+    """With API keys set (``NER_API_KEYS``, ``NER_API_KEY``), the request must carry ``Authorization: Bearer KEY``.
+
+    Every key is compared, in constant time, whichever matches; the request records the key's id.
+    """
+    keys = service.keys
+    if not keys:
         return
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), key.get_secret_value().encode()):
+    given = token.strip().encode("latin-1")  # the bytes sent, as Starlette decoded them
+    matched = None
+    for key_id, key in keys.items():
+        if hmac.compare_digest(given, key):
+            matched = key_id
+    if scheme.lower() != "bearer" or matched is None:
         raise HTTPException(
             401,
             {"type": "unauthorized", "message": "missing or wrong API key (Authorization: Bearer KEY)"},
             headers={"www-authenticate": "Bearer"},
         )
+    request.state.key_id = matched
 
 
 Authorized = Depends(require_api_key)
 
 
-def require_json(request: Request) -> None:
+async def require_json(request: Request) -> None:
     """A body labelled as JSON: a cross-site form (text/plain, urlencoded) cannot post to the API."""
     kind = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if kind != "application/json" and not (kind.startswith("application/") and kind.endswith("+json")):

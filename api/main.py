@@ -9,6 +9,7 @@ import sys
 import uvicorn
 
 from api.app import create_app
+from api.edge import GuardedHttpToolsProtocol
 from api.settings import Settings
 from ner.bundle import BundleError, verify
 
@@ -65,5 +66,13 @@ def serve(
         log_level=settings.log_level,
         access_log=False,
         timeout_graceful_shutdown=30,
+        # The edge: httptools with a deadline and a size cap for each request head.
+        http=GuardedHttpToolsProtocol,
+        # asyncio's loop, not uvloop: flooded, uvloop left new connections unaccepted for up to 8 s
+        # (benchmarks/load.py, hostile section), asyncio's loop accepted them within half a second.
+        loop="asyncio",
+        h11_max_incomplete_event_size=settings.max_header_bytes,
+        timeout_keep_alive=settings.idle_timeout_s,  # type: ignore[arg-type]  # a float works
+        limit_concurrency=settings.max_connections,
     )
     return 0

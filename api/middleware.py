@@ -1,10 +1,18 @@
 """ASGI middleware, one job each, outermost first:
 
 - :class:`RequestContext` gives every request an id (``X-Request-Id``), logs one JSON line per
-  request and records the Prometheus metrics;
+  request (with the id of its API key, never the key) and records the Prometheus metrics;
+- :class:`HeaderLimit` answers 431 to a request with too many or too large headers;
 - :class:`Timeout` bounds the time of a request: 408 while the client is still sending its body,
-  503 once the service is working on it;
-- :class:`BodyLimit` reads the body up to ``max_body_bytes`` and answers 413 beyond it.
+  503 once the service is working on it; it gives the request its ``deadline``;
+- :class:`Shed` answers ``POST /tag`` with 503 and ``Retry-After`` while the batcher is full,
+  before reading the body;
+- :class:`BodyLimit` reads the body up to ``max_body_bytes`` (413 beyond), and holds at most
+  ``max_buffered_bytes`` of bodies for all requests together (503 beyond).
+
+An answer given before the body is read (:func:`answer_early`) first reads and drops what the
+client sends of it, within bounds: closing a connection with unread data resets it, and a reset
+loses the answer on its way to a client that sent ``Connection: close``.
 """
 
 from __future__ import annotations
@@ -12,13 +20,16 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import time
 import uuid
 
 from prometheus_client import Counter, Histogram
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.responses import error_response, too_large
+from api.batcher import MicroBatcher
+from api.responses import error_response, overloaded, too_large
 from api.settings import Settings
 
 log = logging.getLogger("ner.api")
@@ -31,8 +42,59 @@ LATENCY = Histogram(
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
 ERRORS = Counter("ner_errors_total", "Requests answered with an error status", ["endpoint", "status"])
-ENDPOINTS = frozenset({"/tag", "/models", "/health", "/ready", "/metrics", "/", "/docs", "/openapi.json"})
-UNLOGGED = frozenset({"/health", "/metrics"})
+ENDPOINTS = frozenset({"/tag", "/models", "/health", "/ready", "/", "/docs", "/openapi.json"})
+UNLOGGED = frozenset({"/health"})
+REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+DRAIN_S = 3.0  # the longest an early answer waits for the body it drops
+DRAIN_FACTOR = 4  # and the most it reads: this many times the largest body accepted
+SMALL_BODY = 65_536  # bodies this small are never refused for memory: max_connections of them take little
+
+
+def _header(scope: Scope, name: bytes) -> bytes | None:
+    return next((v for k, v in scope["headers"] if k.lower() == name), None)
+
+
+def _content_length(scope: Scope) -> int | None:
+    declared = _header(scope, b"content-length")
+    return int(declared) if declared is not None and declared.isdigit() else None
+
+
+async def _drain(receive: Receive, limit: int) -> bool:
+    """Read and drop the rest of the body: True once all of it came, False past ``limit`` bytes or ``DRAIN_S``."""
+    size = 0
+    try:
+        async with asyncio.timeout(DRAIN_S):
+            while True:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    return False
+                size += len(message.get("body", b""))
+                if not message.get("more_body", False):
+                    return True
+                if size > limit:
+                    return False
+    except TimeoutError:
+        return False
+
+
+async def answer_early(
+    response: Response, scope: Scope, receive: Receive, send: Send, drain_bytes: int, ended: bool = False
+) -> None:
+    """Answer a request whose body (or its rest: ``ended`` once it all came) is not wanted.
+
+    The body is read and dropped first, up to ``drain_bytes`` and ``DRAIN_S``; if it did not all
+    come, or the client asked ``Expect: 100-continue`` (it sends nothing until invited, and is not
+    invited), the answer says ``Connection: close``.
+    """
+    declared = _content_length(scope)
+    drained = ended or (
+        _header(scope, b"expect") is None
+        and (declared is None or declared <= drain_bytes)
+        and await _drain(receive, drain_bytes)
+    )
+    if not drained:
+        response.headers["connection"] = "close"
+    await response(scope, receive, send)
 
 
 class RequestContext:
@@ -45,8 +107,8 @@ class RequestContext:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         started = time.perf_counter()
-        given = next((v.decode("latin-1") for k, v in scope["headers"] if k.lower() == b"x-request-id"), "")
-        request_id = given[:64] or uuid.uuid4().hex
+        given = (_header(scope, b"x-request-id") or b"").decode("latin-1")
+        request_id = given if REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
         state = scope.setdefault("state", {})
         state["request_id"] = request_id
         status = 500
@@ -77,16 +139,48 @@ class RequestContext:
                 "event": "request",
                 "request_id": scope["state"]["request_id"],
                 "method": scope["method"],
-                "path": path,
+                "path": endpoint,
                 "status": status,
                 "ms": round(elapsed * 1000, 2),
                 "model": model,
             }
+            if "key_id" in scope["state"]:
+                record["key"] = scope["state"]["key_id"]
             log.info(json.dumps(record))
 
 
+class HeaderLimit:
+    """At most ``max_headers`` headers and ``max_header_bytes`` of request line and headers: 431 beyond.
+
+    (h11 already closes a connection whose unfinished head passes ``max_header_bytes``; this
+    catches a head that arrived whole.)
+    """
+
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+        self.app = app
+        self.count = settings.max_headers
+        self.size = settings.max_header_bytes
+        self.drain_bytes = DRAIN_FACTOR * settings.max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        headers = scope["headers"]
+        size = len(scope["raw_path"]) + len(scope["query_string"]) + sum(len(k) + len(v) + 4 for k, v in headers)
+        if len(headers) <= self.count and size <= self.size:
+            return await self.app(scope, receive, send)
+        limit = "max_headers" if len(headers) > self.count else "max_header_bytes"
+        message = f"at most {self.count} headers and {self.size} bytes of request line and headers"
+        response = error_response(431, "headers_too_large", message, scope["state"].get("request_id"), limit=limit)
+        await answer_early(response, scope, receive, send, self.drain_bytes)
+
+
 class Timeout:
-    """At most ``request_timeout_s`` per request; the answer says whose side was slow."""
+    """At most ``request_timeout_s`` per request; the answer says whose side was slow.
+
+    The request's ``deadline`` (a :func:`time.monotonic` time) goes into its state for the
+    model: past it nobody waits for the answer, and tagging stops.
+    """
 
     def __init__(self, app: ASGIApp, settings: Settings) -> None:
         self.app = app
@@ -96,6 +190,7 @@ class Timeout:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         started = False
+        scope["state"]["deadline"] = time.monotonic() + self.seconds
 
         async def tracking_send(message: Message) -> None:
             nonlocal started
@@ -116,42 +211,87 @@ class Timeout:
                 f"{what} took over {self.seconds} s",
                 scope["state"].get("request_id"),
                 limit="request_timeout_s",
+                headers={"connection": "close"} if slow_client else None,
             )
             await response(scope, receive, send)
 
 
+class Shed:
+    """While the batcher has no room for a small request, ``POST /tag`` gets 503 with ``Retry-After`` at once."""
+
+    def __init__(self, app: ASGIApp, batcher: MicroBatcher, settings: Settings) -> None:
+        self.app = app
+        self.batcher = batcher
+        self.drain_bytes = DRAIN_FACTOR * settings.max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] != "/tag" or not self.batcher.full:
+            return await self.app(scope, receive, send)
+        refusal = self.batcher.interactive.refuse()
+        response = overloaded(
+            "the interactive queue", refusal.retry_after, scope["state"].get("request_id"), "queue_tokens"
+        )
+        await answer_early(response, scope, receive, send, self.drain_bytes)
+
+
 class BodyLimit:
-    """Reads the whole body (at most ``max_body_bytes``) before the app sees the request."""
+    """Reads the whole body (at most ``max_body_bytes``) before the app sees the request.
+
+    All requests together hold at most ``max_buffered_bytes`` of bodies: a body that would pass
+    that gets 503 (its declared length is counted before it is read), unless it is small
+    (``SMALL_BODY``), so that large bodies cannot crowd out ordinary requests.
+    """
 
     def __init__(self, app: ASGIApp, settings: Settings) -> None:
         self.app = app
         self.limit = settings.max_body_bytes
+        self.budget = settings.max_buffered_bytes
+        self.drain_bytes = DRAIN_FACTOR * settings.max_body_bytes
+        self.held = 0  # bytes of bodies now held, all requests together
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        declared = next((v for k, v in scope["headers"] if k.lower() == b"content-length"), b"")
-        body = None if declared.isdigit() and int(declared) > self.limit else await self._read(receive)
-        scope["state"]["body_read"] = True
-        if body is None:
-            return await too_large(self.limit, scope["state"].get("request_id"))(scope, receive, send)
-        await self.app(scope, _replay(body, receive), send)
+        request_id = scope["state"].get("request_id")
+        declared = _content_length(scope)
+        if declared is not None and declared > self.limit:
+            return await answer_early(too_large(self.limit, request_id), scope, receive, send, self.drain_bytes)
+        reserved = declared or 0  # room held for this body: its declared length, else what came so far
+        if self._over_budget(reserved, 0):
+            return await answer_early(self._full(request_id), scope, receive, send, self.drain_bytes)
+        self.held += reserved
+        try:
+            chunks, size = [], 0
+            while True:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    break
+                chunk, ended = message.get("body", b""), not message.get("more_body", False)
+                size += len(chunk)
+                if size > self.limit:
+                    return await answer_early(
+                        too_large(self.limit, request_id), scope, receive, send, self.drain_bytes, ended
+                    )
+                if size > reserved:  # no length declared: room is held as the body comes
+                    if self._over_budget(size, reserved):
+                        return await answer_early(self._full(request_id), scope, receive, send, self.drain_bytes, ended)
+                    self.held += size - reserved
+                    reserved = size
+                chunks.append(chunk)
+                if ended:
+                    break
+            scope["state"]["body_read"] = True
+            await self.app(scope, _replay(b"".join(chunks), receive), send)
+        finally:
+            self.held -= reserved
 
-    async def _read(self, receive: Receive) -> bytes | None:
-        """The whole body, or None once it passes the limit."""
-        chunks, size = [], 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                break
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > self.limit:
-                return None
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
-        return b"".join(chunks)
+    def _over_budget(self, size: int, reserved: int) -> bool:
+        """Whether a body of ``size`` bytes, ``reserved`` of them held already, would pass the budget."""
+        return size > SMALL_BODY and self.held + size - reserved > self.budget
+
+    @staticmethod
+    def _full(request_id: str | None) -> Response:
+        return overloaded("memory for request bodies", 1, request_id, "max_buffered_bytes")
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:

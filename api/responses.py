@@ -34,3 +34,10 @@ def error_response(
 def too_large(limit: int, request_id: str | None) -> JSONResponse:
     """The 413 answer to a body over ``limit`` bytes."""
     return error_response(413, "body_too_large", f"request body over {limit} bytes", request_id, limit="max_body_bytes")
+
+
+def overloaded(what: str, retry_after: int, request_id: str | None, limit: str) -> JSONResponse:
+    """The 503 answer when ``what`` is full: come back in ``retry_after`` seconds (here or elsewhere)."""
+    return error_response(
+        503, "overloaded", f"{what} is full", request_id, limit=limit, headers={"retry-after": str(retry_after)}
+    )

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 
 from api.dependencies import Authorized, JSONBody, ServiceDep
 from api.responses import SafeJSONResponse
@@ -17,7 +16,7 @@ from ner.tagger import Analysis, TagOptions
 
 router = APIRouter()
 PAGE = Path(__file__).resolve().parent / "static" / "index.html"
-ERRORS = {status: {"model": ErrorResponse} for status in (400, 401, 404, 408, 413, 415, 422, 503)}
+ERRORS = {status: {"model": ErrorResponse} for status in (400, 401, 404, 408, 413, 415, 422, 431, 503)}
 
 
 def _fail(status: int, kind: str, message: str, limit: str | None = None) -> HTTPException:
@@ -32,7 +31,7 @@ def _fail(status: int, kind: str, message: str, limit: str | None = None) -> HTT
     summary="Tag text: entities with offsets, labels and probabilities",
     dependencies=[Authorized, JSONBody],
 )
-async def tag(body: TagRequest, request: Request, service: ServiceDep) -> SafeJSONResponse:
+async def tag(body: TagRequest, request: Request, service: ServiceDep) -> Response:
     settings = service.settings
     if not service.ready or service.router is None:
         raise _fail(503, "not_ready", "models are still loading")
@@ -44,16 +43,23 @@ async def tag(body: TagRequest, request: Request, service: ServiceDep) -> SafeJS
         raise _fail(422, "text_too_long", f"a text of {longest} characters; at most {settings.max_chars}", "max_chars")
     if body.nbest > settings.max_nbest:
         raise _fail(422, "nbest_too_large", f"nbest {body.nbest}; at most {settings.max_nbest}", "max_nbest")
+    options = TagOptions(scores=body.scores or body.min_score > 0, tokens=body.tokens, nbest=body.nbest)
     try:
         request.state.model = service.router.choose(body.model, body.lang)
-        route = service.router.route(texts, body.model, body.lang)
+        route = await service.route(texts, body.model, body.lang)
     except UnknownModelError as error:
         raise _fail(404, "unknown_model", str(error)) from None
-    options = TagOptions(scores=body.scores or body.min_score > 0, tokens=body.tokens, nbest=body.nbest)
-    analyses = await service.analyze(route, options)
+    work = service.work(route, options)
+    if work > settings.max_tokens:
+        times = f" x (1 + nbest {body.nbest})" if body.nbest else ""
+        message = f"{work // (1 + body.nbest)} tokens{times}; at most {settings.max_tokens} per request"
+        raise _fail(422, "too_many_tokens", message, "max_tokens")
+    analyses = await service.analyze(route, options, getattr(request.state, "deadline", None))
     # Plain dicts, shaped as TagResponse documents: building and re-validating pydantic objects for
     # every entity would cost more than tagging a sentence.
-    return SafeJSONResponse({"model": route.name, "results": [_result(a, body) for a in analyses]})
+    return await service.render(
+        work, lambda: SafeJSONResponse({"model": route.name, "results": [_result(a, body) for a in analyses]})
+    )
 
 
 def _result(analysis: Analysis, body: TagRequest) -> dict:
@@ -102,20 +108,11 @@ async def health() -> dict:
     return {"status": "ok"}
 
 
-@router.get("/ready", summary="Models are loaded and requests are accepted", responses={503: {}})
+@router.get("/ready", summary="Ready to take traffic: models loaded, not stopping, not saturated", responses={503: {}})
 async def ready(service: ServiceDep) -> JSONResponse:
-    if service.ready and service.router is not None:
-        return JSONResponse(
-            {"status": "ready", "models": sorted(service.router.taggers), "failed": service.load_errors}
-        )
-    return JSONResponse(
-        {"status": "loading" if service.accepting else "stopping", "failed": service.load_errors}, status_code=503
-    )
-
-
-@router.get("/metrics", summary="Prometheus metrics", response_class=PlainTextResponse, dependencies=[Authorized])
-async def metrics() -> PlainTextResponse:
-    return PlainTextResponse(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+    if service.check_ready():
+        return JSONResponse({"status": "ready"})
+    return JSONResponse({"status": "not ready"}, status_code=503)
 
 
 @router.get("/openapi.json", include_in_schema=False, dependencies=[Authorized])

@@ -43,6 +43,10 @@ def _json_number(value: object) -> object:
 JSONInteger = Annotated[int, BeforeValidator(_json_integer), Strict()]
 JSONNumber = Annotated[float, BeforeValidator(_json_number)]
 
+# Every string has a bounded length (texts: the configured max_chars, in the route and the OpenAPI schema).
+MAX_NAME = 64
+MAX_LANG = 16
+
 EXAMPLE_TEXT = "Angela Merkel met Emmanuel Macron in Paris on Tuesday."
 
 
@@ -63,8 +67,12 @@ class TagRequest(BaseModel):
 
     text: Text = Field(None, description="One text to tag (give this or `texts`)")  # type: ignore[assignment]
     texts: list[Text] = Field(None, min_length=1, description="Several texts to tag")  # type: ignore[assignment]
-    model: str = Field(None, description="A model name from /models; default: chosen by `lang`")  # type: ignore[assignment]
-    lang: str = Field("auto", description='"auto" picks the model by the script of each sentence; or "en", "zh"')
+    model: str = Field(  # type: ignore[assignment]
+        None, max_length=MAX_NAME, description="A model name from /models; default: chosen by `lang`"
+    )
+    lang: str = Field(
+        "auto", max_length=MAX_LANG, description='"auto" picks the model by the script of each sentence; or "en", "zh"'
+    )
     tokens: StrictBool = Field(False, description="Also return the tokens with offsets and tags")
     scores: StrictBool = Field(True, description="Give each entity its probability under the model")
     nbest: JSONInteger = Field(0, ge=0, description="Also return the n most probable analyses of each text")

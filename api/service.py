@@ -6,29 +6,66 @@ import asyncio
 import gc
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
-from api.batcher import MicroBatcher
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from api.batcher import MicroBatcher, work
 from api.settings import Settings
 from ner.router import Route, Router, merge
 from ner.tagger import Analysis, Tagger, TagOptions
 
 log = logging.getLogger("ner.api")
+INLINE_CHARS = 4096  # texts up to this long are routed on the event loop (well under a millisecond)
 
 
 class ServiceState:
-    """The service's models and batcher; ``ready`` once the models are loaded and requests are accepted."""
+    """The service's models and batcher; ``ready`` once every model is loaded and requests are accepted."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.router: Router | None = None
         self.load_errors: dict[str, str] = {}
-        self.batcher = MicroBatcher(settings.batch_wait_ms / 1000, settings.max_batch_texts, enabled=settings.batching)
+        self.batcher = MicroBatcher(
+            settings.batch_wait_ms / 1000,
+            settings.max_batch_texts,
+            enabled=settings.batching,
+            large_work=settings.large_request_tokens,
+            queue_work=settings.queue_tokens,
+            max_wait_s=settings.queue_wait_s,
+            bulk_queue_work=settings.bulk_queue_tokens,
+        )
+        self.keys = settings.accepted_keys()
         self.accepting = True
+        self.readiness = "loading"  # the last state /ready reported, for the log
 
     @property
     def ready(self) -> bool:
         return self.router is not None and self.accepting
+
+    def check_ready(self) -> bool:
+        """Whether to take traffic: models loaded, none failed, not stopping, not saturated.
+
+        The reason goes to the log when it changes, never to the client.
+        """
+        if self.load_errors:
+            state = "model_failed"
+        elif self.router is None:
+            state = "loading"
+        elif not self.accepting:
+            state = "stopping"
+        elif self.batcher.saturated():
+            state = "saturated"
+        else:
+            state = "ready"
+        if state != self.readiness:
+            self.readiness = state
+            record = {"event": "readiness", "state": state}
+            if self.load_errors:
+                record["failed"] = self.load_errors
+            (log.info if state == "ready" else log.warning)(json.dumps(record))
+        return state == "ready"
 
     def load_models(self) -> None:
         """Load every configured model; one that fails is logged and left out, the others serve."""
@@ -56,9 +93,37 @@ class ServiceState:
             self.load_errors["router"] = str(error)
             log.critical(json.dumps({"event": "no_service", "error": str(error), "errors": self.load_errors}))
 
-    async def analyze(self, route: Route, options: TagOptions) -> list[Analysis]:
-        """Tag every part of ``route`` (each model's parts batched with other requests'), merged per text."""
-        results: Sequence[list[Analysis]] = await asyncio.gather(
-            *(self.batcher.submit(tagger, [p.document for p in parts], options) for tagger, parts in route.jobs)
-        )
+    async def route(self, texts: list[str], model: str | None, lang: str) -> Route:
+        """Which model reads which part of each text. Long texts are tokenized in a thread, off the event
+        loop; short ones (most requests) right here, where it costs less than the hop to a thread."""
+        assert self.router is not None
+        if sum(map(len, texts)) <= INLINE_CHARS:
+            return self.router.route(texts, model, lang)
+        return await run_in_threadpool(self.router.route, texts, model, lang)
+
+    async def render(self, work: int, build: Callable[[], Response]) -> Response:
+        """``build()`` (shaping and encoding an answer): in a thread for a large request, else right here."""
+        if work <= self.settings.large_request_tokens:
+            return build()
+        return await run_in_threadpool(build)
+
+    @staticmethod
+    def work(route: Route, options: TagOptions) -> int:
+        """The cost of a request, as the token limit counts it: tokens x (1 + nbest)."""
+        return sum(work([p.document for p in parts], options) for _, parts in route.jobs)
+
+    async def analyze(self, route: Route, options: TagOptions, deadline: float | None = None) -> list[Analysis]:
+        """Tag every part of ``route`` (each model's parts batched with other requests'), merged per text.
+
+        Raises :class:`api.batcher.Overloaded` at once, queueing nothing, when a lane is full.
+        """
+        futures: list[asyncio.Future[list[Analysis]]] = []
+        try:
+            for tagger, parts in route.jobs:
+                futures.append(self.batcher.submit(tagger, [p.document for p in parts], options, deadline))
+        except Exception:
+            for future in futures:
+                future.cancel()
+            raise
+        results: Sequence[list[Analysis]] = await asyncio.gather(*futures)
         return merge(route, results, options)

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 REPOSITORY_MODELS = Path(__file__).resolve().parent.parent / "models"
@@ -29,6 +29,7 @@ class Settings(BaseSettings):
     default_model: str | None = None  # name of the default model; default: the first English one
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)
+    metrics_port: int | None = Field(9100, ge=0, le=65535, description="Prometheus metrics; empty: none")
     workers: int = Field(1, ge=1)
     threads: int = Field(2, ge=1, description="threads per worker for the model")
     backend: Literal["auto", "onnx", "torch"] = Field(
@@ -36,17 +37,31 @@ class Settings(BaseSettings):
     )
     bfloat16: bool = Field(False, description="torch backend: emissions in bfloat16, faster on CPUs with AMX")
     log_level: str = "info"
-    api_key: SecretStr | None = None
+    api_key: SecretStr | None = Field(None, description="one key, logged as the key id 'default'")
+    api_keys: Annotated[dict[str, SecretStr], NoDecode] = Field(
+        default_factory=dict, description="id:key,id:key: several keys at once, for rotation"
+    )
 
     max_chars: int = Field(100_000, ge=1, description="characters per text")
     max_texts: int = Field(256, ge=1, description="texts per request")
+    max_tokens: int = Field(20_000, ge=1, description="tokens per request, all texts together, x (1 + nbest)")
     max_body_bytes: int = Field(2_000_000, ge=1)
+    max_buffered_bytes: int = Field(64_000_000, ge=1, description="request bodies held at once, all requests")
     max_nbest: int = Field(10, ge=1)
     request_timeout_s: float = Field(30.0, gt=0)
 
     batching: bool = True
     batch_wait_ms: float = Field(2.0, ge=0)
     max_batch_texts: int = Field(128, ge=1)
+    large_request_tokens: int = Field(1_000, ge=1, description="requests above this go to the bulk lane")
+    queue_tokens: int = Field(5_000, ge=1, description="work waiting or running in the interactive lane")
+    queue_wait_s: float = Field(0.25, gt=0, description="interactive lane: its work ahead, at its recent speed")
+    bulk_queue_tokens: int = Field(40_000, ge=1, description="work waiting or running in the bulk lane")
+
+    max_connections: int = Field(1024, ge=1, description="open connections; beyond, uvicorn answers 503")
+    idle_timeout_s: float = Field(5.0, gt=0, description="for a request head to arrive, and between requests")
+    max_header_bytes: int = Field(16_384, ge=1024, description="request line and headers")
+    max_headers: int = Field(64, ge=1)
 
     @field_validator("models", mode="before")
     @classmethod
@@ -55,7 +70,36 @@ class Settings(BaseSettings):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
-    @field_validator("api_key", mode="before")
+    @field_validator("api_key", "metrics_port", mode="before")
     @classmethod
-    def _empty_key_is_none(cls, value: object) -> object:
+    def _empty_is_none(cls, value: object) -> object:
         return None if value == "" else value
+
+    @field_validator("api_keys", mode="before")
+    @classmethod
+    def _key_pairs(cls, value: object) -> object:
+        """``id:key,id:key`` (an id is a name to log, never the key) into ``{id: key}``."""
+        if not isinstance(value, str):
+            return value
+        pairs: dict[str, str] = {}
+        for item in filter(None, (part.strip() for part in value.split(","))):
+            key_id, _, key = item.partition(":")
+            if not key_id.strip() or not key.strip():
+                raise ValueError("give API keys as id:key,id:key")
+            if key_id.strip() in pairs:
+                raise ValueError(f"two API keys share the id {key_id.strip()!r}")
+            pairs[key_id.strip()] = key.strip()
+        return pairs
+
+    @model_validator(mode="after")
+    def _one_id_per_key(self) -> Settings:
+        if self.api_key is not None and "default" in self.api_keys:
+            raise ValueError("NER_API_KEY is the key id 'default': NER_API_KEYS must not use that id too")
+        return self
+
+    def accepted_keys(self) -> dict[str, bytes]:
+        """Every accepted API key by its id; empty when the API is open."""
+        keys = {key_id: key.get_secret_value().encode() for key_id, key in self.api_keys.items()}
+        if self.api_key is not None:
+            keys["default"] = self.api_key.get_secret_value().encode()
+        return keys

@@ -179,14 +179,15 @@ class Vocabularies:
             out[inside] = values
             return out
 
-        features = list(map(self._features_of(tokens).__getitem__, tokens))
+        known = self._features_of(tokens)
+        features = list(map(known.__getitem__, tokens))
         words = padded(list(map(_FIRST, features)))
         case = padded(list(map(_SECOND, features)))
         chars = char_index = bigram_ids = tag_ids = None
         if self.level == "word":
             # Each distinct token is spelled once: frequent words cost the character encoder nothing more.
             rows_of = dict(zip(dict.fromkeys(tokens), itertools.count(1)))
-            spellings = list(map(_THIRD, map(self._cache.__getitem__, rows_of)))
+            spellings = list(map(_THIRD, map(known.__getitem__, rows_of)))
             char_index = padded(list(map(rows_of.__getitem__, tokens)))
             counts = np.fromiter(map(len, spellings), dtype=np.int64, count=len(spellings))
             spelled = np.zeros((len(spellings) + 1, max(int(counts.max(initial=0)), 1)), dtype=np.int64)
@@ -226,10 +227,15 @@ class Vocabularies:
         )
 
     def _features_of(self, tokens: Sequence[str]) -> dict[str, tuple[int, int, tuple[int, ...]]]:
-        """The cache of ``(word id, casing id, character ids)`` per token string, holding ``tokens``."""
-        unseen = set(tokens).difference(self._cache)
-        if len(self._cache) + len(unseen) > 500_000:  # bound the memory: start afresh
-            self._cache.clear()
+        """The cache of ``(word id, casing id, character ids)`` per token string, holding ``tokens``.
+
+        Safe when several threads encode at once: a full cache is replaced, never cleared under a
+        reader, and entries are only ever added.
+        """
+        cache = self._cache
+        unseen = set(tokens).difference(cache)
+        if len(cache) + len(unseen) > 500_000:  # bound the memory: start afresh
+            cache = self._cache = {}
             unseen = set(tokens)
         for token in unseen:
             if self.level == "word":
@@ -237,8 +243,8 @@ class Vocabularies:
                 spelling = tuple(self.chars.encode(token[: self.max_word_chars]))
             else:
                 word, spelling = self.words.stoi.get(token, self.words.unk), ()
-            self._cache[token] = (word, casing(token), spelling)
-        return self._cache
+            cache[token] = (word, casing(token), spelling)
+        return cache
 
 
 _FIRST, _SECOND, _THIRD = (operator.itemgetter(i) for i in range(3))

@@ -136,6 +136,7 @@ def _model_defaults(level: str, small: bool, pretrained: str, lexicon: str, trai
             "word_dim": 100,
             "bigram_dim": 50,
             "lexicon_dim": 25 if lexicon != "none" else 0,
+            "lexicon_words": lexicon != "none",
             "hidden": 200,
             "dropout": 0.5,
             "word_dropout": 0.05,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import threading
 from collections.abc import Iterator
 
 import numpy as np
@@ -39,6 +40,9 @@ class TorchBackend:
         self.tags = tags
         self.bfloat16 = bfloat16
         self.device = model.project.weight.device
+        # One call at a time: the network remembers character features between calls, and the service
+        # may call from two threads (its interactive and bulk lanes).
+        self._lock = threading.Lock()
 
     @classmethod
     def from_bundle(cls, bundle: bundles.Bundle, device: str = "cpu", bfloat16: bool = False) -> TorchBackend:
@@ -81,5 +85,5 @@ class TorchBackend:
         (without oneDNN, bfloat16 would be slower, not faster)."""
         small = size <= SMALL_BATCH and self.device.type == "cpu"
         half = self.bfloat16 and not small
-        with _onednn(enabled=not small), torch.autocast(self.device.type, torch.bfloat16, enabled=half):
+        with self._lock, _onednn(enabled=not small), torch.autocast(self.device.type, torch.bfloat16, enabled=half):
             return compute().float().cpu().numpy()

@@ -11,17 +11,29 @@ from pathlib import Path
 import httpx
 import pytest
 
-from .server import running_server
+from .server import free_port, running_server
 
-LIMITS = {"max_chars": 2000, "max_texts": 16, "max_body_bytes": 50_000, "max_nbest": 5}
+LIMITS = {"max_chars": 2000, "max_texts": 16, "max_body_bytes": 50_000, "max_nbest": 5, "max_tokens": 3000}
 TEXT = "John Smith visited Berlin on Monday. Maria Garcia works for Siemens in Oslo."
 
 
 @pytest.fixture(scope="module")
-def server(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def metrics_port() -> int:
+    return free_port()
+
+
+@pytest.fixture(scope="module")
+def server(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory, metrics_port: int) -> Iterator[str]:
     log = tmp_path_factory.mktemp("logs") / "server.log"
-    with running_server([tiny_model], log, **LIMITS) as url:
+    with running_server([tiny_model], log, metrics_port=metrics_port, **LIMITS) as url:
         yield url
+
+
+def scrape(port: int) -> str:
+    """Prometheus metrics, from their own port (no API key there)."""
+    response = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10)
+    assert response.status_code == 200
+    return response.text
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +49,7 @@ def tag(client: httpx.Client, **body: object) -> httpx.Response:
 def test_health_ready_models(client: httpx.Client) -> None:
     assert client.get("/health").json() == {"status": "ok"}
     ready = client.get("/ready")
-    assert ready.status_code == 200 and ready.json()["models"] == ["tiny-en"]
+    assert ready.status_code == 200 and ready.json() == {"status": "ready"}  # details go to the log only
     models = client.get("/models").json()
     assert models["default"] == "tiny-en"
     (info,) = models["models"]
@@ -136,6 +148,8 @@ def test_bad_requests_get_clear_4xx(client: httpx.Client, body: bytes, status: i
         ({"texts": ["a"] * (LIMITS["max_texts"] + 1)}, 422, "max_texts"),
         ({"text": "a", "nbest": LIMITS["max_nbest"] + 1}, 422, "max_nbest"),
         ({"texts": ["b" * 1000] * 60}, 413, "max_body_bytes"),
+        ({"text": "a " * 999, "nbest": 5}, 422, "max_tokens"),  # 999 tokens x (1 + 5)
+        ({"texts": ["a " * 999] * 4}, 422, "max_tokens"),
     ],
 )
 def test_limits_are_named(client: httpx.Client, body: dict, status: int, limit: str) -> None:
@@ -171,7 +185,7 @@ def test_request_id_is_echoed_or_made(client: httpx.Client) -> None:
     assert re.fullmatch(r"[0-9a-f]{32}", client.get("/health").headers["x-request-id"])
 
 
-def test_concurrent_requests_match_sequential_ones(client: httpx.Client, server: str) -> None:
+def test_concurrent_requests_match_sequential_ones(client: httpx.Client, server: str, metrics_port: int) -> None:
     texts = [
         f"{name} visited {place} on Monday."
         for name in ("John Smith", "Ana Silva", "Wei Zhang", "Peter Brown")
@@ -191,8 +205,7 @@ def test_concurrent_requests_match_sequential_ones(client: httpx.Client, server:
         ]
         for x, y in zip(a["entities"], b["entities"]):
             assert x["score"] == pytest.approx(y["score"], abs=1e-3)
-    metrics = client.get("/metrics").text
-    sizes = _histogram(metrics, "ner_batch_texts")
+    sizes = _histogram(scrape(metrics_port), "ner_batch_texts")
     assert sizes["count"] >= 1 and sizes["sum"] / sizes["count"] >= 1
 
 
@@ -205,13 +218,15 @@ def _histogram(metrics: str, name: str) -> dict[str, float]:
     return out
 
 
-def test_metrics_count_requests_by_endpoint_and_model(client: httpx.Client) -> None:
+def test_metrics_count_requests_by_endpoint_and_model(client: httpx.Client, metrics_port: int) -> None:
     tag(client, text=TEXT)
     tag(client, text="")
-    metrics = client.get("/metrics").text
+    metrics = scrape(metrics_port)
     assert re.search(r'ner_requests_total\{endpoint="/tag",model="tiny-en",status="200"\} \d+', metrics)
     assert re.search(r'ner_requests_total\{endpoint="/tag",model="",status="422"\} \d+', metrics)
     assert "ner_request_seconds_bucket" in metrics and "ner_errors_total" in metrics
+    assert 'ner_queue_work{lane="interactive"}' in metrics and 'ner_shed_total{lane="bulk"}' in metrics
+    assert client.get("/metrics").status_code == 404  # not on the API port
 
 
 def test_openapi_and_docs(client: httpx.Client) -> None:
@@ -228,19 +243,51 @@ def test_page_is_served(client: httpx.Client) -> None:
     assert page.status_code == 200 and 'id="output"' in page.text
 
 
-def test_api_key(tiny_model: Path, tmp_path: Path) -> None:
-    with running_server([tiny_model], tmp_path / "log", api_key="s3cret-key") as url, httpx.Client(base_url=url) as c:
+def test_api_keys_rotate_and_are_logged_by_id(tiny_model: Path, tmp_path: Path) -> None:
+    keys = {"old": "s3cret-key-one", "new": "s3cret-key-two"}
+    log = tmp_path / "log"
+    setting = ",".join(f"{key_id}:{key}" for key_id, key in keys.items())
+    with running_server([tiny_model], log, api_keys=setting) as url, httpx.Client(base_url=url) as c:
         assert c.get("/health").status_code == 200
         assert c.get("/ready").status_code == 200
         assert c.get("/").status_code == 200
-        for path in ("/models", "/metrics", "/openapi.json"):
+        for path in ("/models", "/openapi.json", "/docs"):
             assert c.get(path).status_code == 401
         assert c.post("/tag", json={"text": TEXT}).status_code == 401
         wrong = c.post("/tag", json={"text": TEXT}, headers={"authorization": "Bearer nope"})
         assert wrong.status_code == 401 and wrong.json()["error"]["type"] == "unauthorized"
-        right = c.post("/tag", json={"text": TEXT}, headers={"authorization": "Bearer s3cret-key"})
-        assert right.status_code == 200
-    assert "s3cret-key" not in (tmp_path / "log").read_text()
+        assert c.post("/tag", json={"text": TEXT}, headers={"authorization": "Basic s3cret-key-one"}).status_code == 401
+        for key_id, key in keys.items():
+            right = c.post(
+                "/tag", json={"text": TEXT}, headers={"authorization": f"Bearer {key}", "x-request-id": key_id}
+            )
+            assert right.status_code == 200
+    records = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
+    assert {r["request_id"]: r.get("key") for r in records if r.get("status") == 200 and r["path"] == "/tag"} == {
+        "old": "old",
+        "new": "new",
+    }
+    assert not any(key in log.read_text() for key in keys.values())
+
+
+def test_a_single_api_key_still_works(tiny_model: Path, tmp_path: Path) -> None:
+    with running_server([tiny_model], tmp_path / "log", api_key="only-key") as url:
+        assert httpx.post(f"{url}/tag", json={"text": TEXT}).status_code == 401
+        assert httpx.post(f"{url}/tag", json={"text": TEXT}, headers={"authorization": "Bearer only-key"}).is_success
+    assert "only-key" not in (tmp_path / "log").read_text()
+
+
+def test_long_strings_are_refused_and_not_echoed(tiny_model: Path, tmp_path: Path) -> None:
+    cases = [
+        ({"text": "a", "model": "m" * 1_500_000}, "model"),
+        ({"text": "a", "lang": "x" * 100_000}, "lang"),
+        ({"text": "a", "x" * 100_000: 1}, "x" * 40 + "..."),  # an unknown field: its name is cut short
+    ]
+    with running_server([tiny_model], tmp_path / "log", max_body_bytes=3_000_000) as url:
+        for body, what in cases:
+            response = httpx.post(f"{url}/tag", json=body, timeout=30)
+            assert response.status_code == 422 and what in response.json()["error"]["message"]
+            assert len(response.content) < 1000
 
 
 def test_structured_request_log(tiny_model: Path, tmp_path: Path) -> None:

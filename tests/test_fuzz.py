@@ -20,7 +20,10 @@ def test_no_5xx_and_no_schema_violations_over_1000_requests(tiny_model: Path, tm
     if not Path(cli).exists():
         pytest.skip("schemathesis is not installed")
     # Up to 900 examples per operation: over 1,000 requests in all; short texts keep it quick.
-    with running_server([tiny_model], tmp_path / "server.log", max_chars=300, max_texts=8) as url:
+    # max_tokens above what the schema lets through (8 texts of 300 one-character tokens, x (1 + nbest 10)):
+    # the token limit, which no JSON schema can state, never turns away a request the schema allows.
+    limits = {"max_chars": 300, "max_texts": 8, "max_tokens": 8 * 300 * 11}
+    with running_server([tiny_model], tmp_path / "server.log", **limits) as url:
         result = subprocess.run(
             [
                 cli,

@@ -62,7 +62,7 @@ def test_slow_clients_do_not_block_others_and_time_out(tiny_model: Path, tmp_pat
 def test_graceful_shutdown_finishes_in_flight_requests(tiny_model: Path, tmp_path: Path) -> None:
     port = free_port()
     log = tmp_path / "log"
-    env = {**os.environ, "NER_THREADS": "1"}
+    env = {**os.environ, "NER_THREADS": "1", "NER_METRICS_PORT": "", "NER_BULK_QUEUE_TOKENS": "100000"}
     with open(log, "wb") as output:
         server = subprocess.Popen(
             [sys.executable, "-m", "ner", "serve", "--model", str(tiny_model), "--port", str(port)],
@@ -106,7 +106,7 @@ def test_a_damaged_model_is_skipped_and_the_others_served(tiny_model: Path, tmp_
     shutil.copytree(tiny_model, damaged)
     (damaged / "vocab.json").write_text("{}")
     with running_server([damaged, tiny_model], tmp_path / "log") as url:
-        assert httpx.get(f"{url}/ready").json()["models"] == ["tiny-en"]
+        assert [m["name"] for m in httpx.get(f"{url}/models").json()["models"]] == ["tiny-en"]
         assert httpx.post(f"{url}/tag", json={"text": TEXT}).status_code == 200
     log = (tmp_path / "log").read_text()
     assert "skipping model" in log and "damaged/vocab.json" in log

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.slow
 def test_mixed_load_no_5xx_no_drops_flat_memory_responsive_loop(tiny_model: Path) -> None:
     seconds = float(os.environ.get("NER_SOAK_SECONDS", "15"))
     result = soak([str(tiny_model)], seconds=seconds, clients=64, threads=1)
-    assert result["server_errors"] == 0, result
+    assert result["server_errors"] == 0, result  # a 503 with Retry-After (shed) is not one
     assert result["connection_errors"] == 0, result
     assert result["requests"] > 500, result
     assert {"200", "400", "422"} <= set(result["statuses"]), result

@@ -1,0 +1,248 @@
+"""Each middleware in process, around a small ASGI app, with the request body sent as the test scripts it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+import time
+from collections.abc import Sequence
+
+import pytest
+from starlette.types import Message, Receive, Scope, Send
+
+from api import middleware
+from api.batcher import MicroBatcher
+from api.middleware import BodyLimit, HeaderLimit, RequestContext, Shed, Timeout
+from api.settings import Settings
+
+SETTINGS = Settings(models=[], metrics_port=None, max_body_bytes=1000, max_buffered_bytes=3000, request_timeout_s=1)
+
+
+class Exchange:
+    """One request through an ASGI app: the body comes in ``chunks`` (``pause`` s apart; after the last
+    one nothing more, as from a client that waits for its answer, or one that ``stalls`` before the end
+    of its body); what the app sent is kept."""
+
+    def __init__(
+        self,
+        headers: Sequence[tuple[str, str]] = (),
+        chunks: Sequence[bytes] = (b"",),
+        pause: float = 0,
+        stalls: bool = False,
+    ) -> None:
+        self.scope: Scope = {
+            "type": "http",
+            "method": "POST",
+            "path": "/tag",
+            "raw_path": b"/tag",
+            "query_string": b"",
+            "headers": [(k.lower().encode(), v.encode()) for k, v in headers],
+            "state": {},
+        }
+        self.chunks = list(chunks)
+        self.pause = pause
+        self.stalls = stalls
+        self.read = 0  # body messages the app took
+        self.sent: list[Message] = []
+
+    async def receive(self) -> Message:
+        if self.read < len(self.chunks):
+            await asyncio.sleep(self.pause)
+            self.read += 1
+            return {
+                "type": "http.request",
+                "body": self.chunks[self.read - 1],
+                "more_body": self.stalls or self.read < len(self.chunks),
+            }
+        await asyncio.sleep(3600)  # the client sends nothing more
+        raise AssertionError("unreachable")
+
+    async def send(self, message: Message) -> None:
+        self.sent.append(message)
+
+    async def through(self, app) -> Exchange:
+        await app(self.scope, self.receive, self.send)
+        return self
+
+    def run(self, app) -> Exchange:
+        return asyncio.run(self.through(app))
+
+    @property
+    def status(self) -> int:
+        return self.sent[0]["status"]
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {k.decode(): v.decode() for k, v in self.sent[0]["headers"]}
+
+    @property
+    def json(self) -> dict:
+        return json.loads(b"".join(m.get("body", b"") for m in self.sent[1:]))
+
+
+class App:
+    """Reads the whole body, then answers 200 with its length after ``delay`` s; counts its calls."""
+
+    def __init__(self, delay: float = 0) -> None:
+        self.delay = delay
+        self.calls = 0
+        self.scopes: list[Scope] = []
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        self.calls += 1
+        self.scopes.append(scope)
+        size = 0
+        while True:
+            message = await receive()
+            size += len(message.get("body", b""))
+            if not message.get("more_body"):
+                break
+        await asyncio.sleep(self.delay)
+        body = json.dumps({"size": size}).encode()
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})
+        await send({"type": "http.response.body", "body": body})
+
+
+def length(size: int) -> tuple[str, str]:
+    return ("content-length", str(size))
+
+
+# RequestContext
+
+
+def test_request_id_is_echoed_when_safe_and_replaced_otherwise() -> None:
+    context = RequestContext(App())
+    assert Exchange([("x-request-id", "trace-42.a:b")]).run(context).headers["x-request-id"] == "trace-42.a:b"
+    for given in ("x" * 65, "two words", "<script>", ""):
+        made = Exchange([("x-request-id", given)]).run(context).headers["x-request-id"]
+        assert re.fullmatch(r"[0-9a-f]{32}", made), given
+
+
+def test_the_log_names_the_api_key_by_its_id(caplog: pytest.LogCaptureFixture) -> None:
+    async def authorized(scope: Scope, receive: Receive, send: Send) -> None:
+        scope["state"]["key_id"] = "rotation-2"
+        await App()(scope, receive, send)
+
+    with caplog.at_level(logging.INFO, logger="ner.api"):
+        Exchange().run(RequestContext(authorized))
+    (record,) = [json.loads(r.getMessage()) for r in caplog.records if r.getMessage().startswith("{")]
+    assert record["key"] == "rotation-2" and record["status"] == 200 and record["path"] == "/tag"
+
+
+# HeaderLimit
+
+
+def test_too_many_or_too_large_headers_get_431_and_the_app_never_sees_them() -> None:
+    app = App()
+    limit = HeaderLimit(app, Settings(models=[], max_headers=10, max_header_bytes=2048))
+    many = Exchange([(f"x-{i}", "1") for i in range(11)]).run(limit)
+    assert many.status == 431 and many.json["error"]["limit"] == "max_headers"
+    large = Exchange([("x-big", "a" * 2100)]).run(limit)
+    assert large.status == 431 and large.json["error"]["limit"] == "max_header_bytes"
+    assert app.calls == 0
+    assert Exchange([(f"x-{i}", "1") for i in range(10)]).run(limit).status == 200 and app.calls == 1
+
+
+# Timeout
+
+
+def test_timeout_gives_the_request_its_deadline() -> None:
+    app = App()
+    before = time.monotonic()
+    Exchange().run(Timeout(app, SETTINGS))
+    assert before + 1 <= app.scopes[0]["state"]["deadline"] <= time.monotonic() + 1
+
+
+def test_a_slow_body_gets_408_and_the_connection_closed() -> None:
+    slow = Exchange([length(3)], chunks=[b"a", b"b", b"c"], pause=0.6).run(Timeout(App(), SETTINGS))
+    assert slow.status == 408 and slow.headers["connection"] == "close"
+    assert slow.json["error"]["limit"] == "request_timeout_s"
+
+
+def test_slow_work_after_the_body_gets_503() -> None:
+    timed_out = Exchange().run(Timeout(BodyLimit(App(delay=5), SETTINGS), SETTINGS))
+    assert timed_out.status == 503 and timed_out.json["error"]["type"] == "timeout"
+
+
+# Shed
+
+
+def test_a_full_batcher_sheds_tag_requests_at_once_with_retry_after() -> None:
+    app = App()
+    batcher = MicroBatcher(queue_work=100)
+    shed = Shed(app, batcher, SETTINGS)
+    assert Exchange().run(shed).status == 200
+    batcher.interactive.pending = 100  # as if 100 tokens of work were waiting
+    assert batcher.full
+    started = time.perf_counter()
+    refused = Exchange([length(2)], chunks=[b"{}"]).run(shed)
+    assert time.perf_counter() - started < 0.5
+    assert refused.status == 503 and refused.headers["retry-after"] == "1"
+    assert refused.json["error"]["type"] == "overloaded" and refused.json["error"]["limit"] == "queue_tokens"
+    assert "connection" not in refused.headers and refused.read == 1  # its body was read: the connection lives on
+    assert app.calls == 1 and batcher.saturated()
+    other = Exchange()
+    other.scope["path"] = "/health"
+    assert other.run(shed).status == 200
+
+
+# BodyLimit and early answers
+
+
+def test_an_oversized_body_gets_413_after_it_is_read_and_dropped() -> None:
+    app = App()
+    declared = Exchange([length(1500)], chunks=[b"a" * 500] * 3).run(BodyLimit(app, SETTINGS))
+    assert declared.status == 413 and declared.json["error"]["limit"] == "max_body_bytes"
+    assert declared.read == 3 and "connection" not in declared.headers
+    streamed = Exchange(chunks=[b"a" * 600] * 3).run(BodyLimit(app, SETTINGS))  # no length declared
+    assert streamed.status == 413 and streamed.read == 3
+    assert app.calls == 0
+
+
+def test_expect_100_continue_is_answered_without_inviting_the_body() -> None:
+    refused = Exchange([length(1500), ("expect", "100-continue")], chunks=[b"a" * 1500]).run(BodyLimit(App(), SETTINGS))
+    assert refused.status == 413 and refused.read == 0 and refused.headers["connection"] == "close"
+    accepted = Exchange([length(5), ("expect", "100-continue")], chunks=[b"hello"]).run(BodyLimit(App(), SETTINGS))
+    assert accepted.status == 200 and accepted.json == {"size": 5}
+
+
+def test_a_body_too_large_to_drain_is_not_read_and_the_connection_closed() -> None:
+    huge = Exchange([length(50_000)], chunks=[b"a" * 10_000] * 5).run(BodyLimit(App(), SETTINGS))
+    assert huge.status == 413 and huge.read == 0 and huge.headers["connection"] == "close"
+    endless = Exchange(chunks=[b"a" * 1000] * 10).run(BodyLimit(App(), SETTINGS))  # past 4 x max_body_bytes
+    assert endless.status == 413 and endless.read < 10 and endless.headers["connection"] == "close"
+
+
+def test_draining_stops_after_a_few_seconds(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(middleware, "DRAIN_S", 0.3)
+    started = time.perf_counter()
+    stalled = Exchange([length(1200)], chunks=[b"a" * 1001], stalls=True).run(BodyLimit(App(), SETTINGS))
+    assert 0.3 <= time.perf_counter() - started < 2
+    assert stalled.status == 413 and stalled.headers["connection"] == "close"
+
+
+def test_bodies_held_at_once_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(middleware, "SMALL_BODY", 100)  # bodies of 10 bytes are always taken
+    app = App(delay=0.5)
+    limit = BodyLimit(app, SETTINGS)  # 3000 bytes of bodies at once
+
+    async def scenario() -> list[Exchange]:
+        holders = [asyncio.create_task(Exchange([length(1000)], chunks=[b"a" * 1000]).through(limit)) for _ in range(3)]
+        await asyncio.sleep(0.1)
+        assert limit.held == 3000
+        declared = await Exchange([length(200)], chunks=[b"a" * 200]).through(limit)
+        streamed = await Exchange(chunks=[b"a" * 60] * 3).through(limit)
+        small = await Exchange([length(10)], chunks=[b"a" * 10]).through(limit)
+        done = await asyncio.gather(*holders)
+        return [declared, streamed, small, *done]
+
+    declared, streamed, small, *done = asyncio.run(scenario())
+    for refused in (declared, streamed):
+        assert refused.status == 503 and refused.headers["retry-after"] == "1"
+        assert refused.json["error"]["limit"] == "max_buffered_bytes"
+    assert declared.read == 1 and streamed.read == 3  # read and dropped, not held
+    assert small.status == 200
+    assert [d.status for d in done] == [200, 200, 200] and limit.held == 0
+    assert Exchange([length(200)], chunks=[b"a" * 200]).run(limit).status == 200
