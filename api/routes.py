@@ -11,6 +11,7 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from api.dependencies import Authorized, JSONBody, ServiceDep
 from api.responses import SafeJSONResponse
 from api.schemas import ErrorResponse, ModelInfo, ModelsResponse, TagRequest, TagResponse
+from ner.dictionary import DictionaryError
 from ner.router import UnknownModelError
 from ner.tagger import Analysis, TagOptions
 
@@ -49,12 +50,21 @@ async def tag(body: TagRequest, request: Request, service: ServiceDep) -> Respon
         route = await service.route(texts, body.model, body.lang)
     except UnknownModelError as error:
         raise _fail(404, "unknown_model", str(error)) from None
+    if body.dictionary and len(body.dictionary) > settings.max_dictionary:
+        count = len(body.dictionary)
+        raise _fail(
+            422, "dictionary_too_large", f"{count} entries; at most {settings.max_dictionary}", "max_dictionary"
+        )
+    try:
+        dictionaries = service.dictionaries(route, body.dictionary, body.ignore_case)
+    except DictionaryError as error:
+        raise _fail(422, "invalid_dictionary", str(error)) from None
     work = service.work(route, options)
     if work > settings.max_tokens:
         times = f" x (1 + nbest {body.nbest})" if body.nbest else ""
         message = f"{work // (1 + body.nbest)} tokens{times}; at most {settings.max_tokens} per request"
         raise _fail(422, "too_many_tokens", message, "max_tokens")
-    analyses = await service.analyze(route, options, getattr(request.state, "deadline", None))
+    analyses = await service.analyze(route, options, getattr(request.state, "deadline", None), dictionaries)
     # Plain dicts, shaped as TagResponse documents: building and re-validating pydantic objects for
     # every entity would cost more than tagging a sentence.
     return await service.render(

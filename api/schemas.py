@@ -46,6 +46,9 @@ JSONNumber = Annotated[float, BeforeValidator(_json_number)]
 # Every string has a bounded length (texts: the configured max_chars, in the route and the OpenAPI schema).
 MAX_NAME = 64
 MAX_LANG = 16
+MAX_PHRASE = 200
+Phrase = Annotated[str, Field(min_length=1, max_length=MAX_PHRASE)]
+Label = Annotated[str, Field(min_length=1, max_length=MAX_NAME)]
 
 EXAMPLE_TEXT = "Angela Merkel met Emmanuel Macron in Paris on Tuesday."
 
@@ -61,6 +64,7 @@ class TagRequest(BaseModel):
                 {"text": EXAMPLE_TEXT},
                 {"texts": [EXAMPLE_TEXT, "The United Nations is based in New York."], "nbest": 3},
                 {"text": "李明在北京大学工作。", "lang": "auto"},
+                {"text": "Jordan Peele visited Acme Corp.", "dictionary": {"Acme Corp": "ORG", "Jordan Peele": "PER"}},
             ],
         },
     )
@@ -77,6 +81,13 @@ class TagRequest(BaseModel):
     scores: StrictBool = Field(True, description="Give each entity its probability under the model")
     nbest: JSONInteger = Field(0, ge=0, description="Also return the n most probable analyses of each text")
     min_score: JSONNumber = Field(0.0, ge=0.0, le=1.0, description="Leave out entities less probable than this")
+    dictionary: dict[Phrase, Label] | None = Field(
+        None,
+        description='Phrases forced to a label, e.g. {"Acme Corp": "ORG"}; the label "O" keeps a phrase from being '
+        "an entity. Matched longest first on token boundaries; the tags around a match stay a valid, most probable "
+        "sequence, and scores and n-best respect the constraints.",
+    )
+    ignore_case: StrictBool = Field(False, description="Match the dictionary's phrases regardless of case")
 
     @model_validator(mode="after")
     def _one_of_text_or_texts(self) -> TagRequest:

@@ -6,13 +6,15 @@ import asyncio
 import gc
 import json
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from api.batcher import MicroBatcher, work
 from api.settings import Settings
+from ner.dictionary import Dictionary, DictionaryFile
 from ner.router import Route, Router, merge
 from ner.tagger import Analysis, Tagger, TagOptions
 
@@ -37,6 +39,7 @@ class ServiceState:
             bulk_queue_work=settings.bulk_queue_tokens,
         )
         self.keys = settings.accepted_keys()
+        self.dictionary_files: dict[str, DictionaryFile] = {}  # by model name
         self.accepting = True
         self.readiness = "loading"  # the last state /ready reported, for the log
 
@@ -83,6 +86,14 @@ class ServiceState:
             except Exception as error:  # a bad model must not take the others down
                 self.load_errors[path] = str(error)
                 log.error(json.dumps({"event": "model_failed", "path": path, "error": str(error)}))
+        for name, path in self.settings.dictionaries.items():
+            try:
+                if not any(t.name == name for t in taggers):
+                    raise ValueError(f"no loaded model is named {name!r}")
+                self.dictionary_files[name] = DictionaryFile(path)
+            except (ValueError, OSError) as error:
+                self.load_errors[f"dictionary {path}"] = str(error)
+                log.error(json.dumps({"event": "dictionary_failed", "path": path, "error": str(error)}))
         # Everything alive now lives as long as the process: keep it out of the cyclic collector's
         # full scans, which otherwise pause the event loop for tens of milliseconds under load.
         gc.collect()
@@ -107,20 +118,46 @@ class ServiceState:
             return build()
         return await run_in_threadpool(build)
 
+    def dictionaries(self, route: Route, entries: Mapping[str, str] | None, ignore_case: bool) -> dict[str, Dictionary]:
+        """Each routed model's dictionary: its configured file's entries with the request's over them.
+
+        Raises :class:`ner.dictionary.DictionaryError` naming labels a model does not have.
+        """
+        out = {}
+        for tagger, _ in route.jobs:
+            configured = self.dictionary_files.get(tagger.name)
+            if configured is None and not entries:
+                continue
+            base = configured.entries() if configured is not None else {}
+            merged = {**base, **entries} if entries else base
+            # The key names the file's version rather than hashing its (perhaps many) entries again.
+            version = configured.version if configured is not None else None
+            key = (version, frozenset(entries.items()) if entries else None, ignore_case)
+            out[tagger.name] = tagger.dictionary(merged, ignore_case, key=key)
+        return out
+
     @staticmethod
     def work(route: Route, options: TagOptions) -> int:
         """The cost of a request, as the token limit counts it: tokens x (1 + nbest)."""
         return sum(work([p.document for p in parts], options) for _, parts in route.jobs)
 
-    async def analyze(self, route: Route, options: TagOptions, deadline: float | None = None) -> list[Analysis]:
-        """Tag every part of ``route`` (each model's parts batched with other requests'), merged per text.
+    async def analyze(
+        self,
+        route: Route,
+        options: TagOptions,
+        deadline: float | None = None,
+        dictionaries: Mapping[str, Dictionary] | None = None,
+    ) -> list[Analysis]:
+        """Tag every part of ``route`` (each model's parts batched with other requests'), merged per text;
+        ``dictionaries`` constrain the models they are given for.
 
         Raises :class:`api.batcher.Overloaded` at once, queueing nothing, when a lane is full.
         """
         futures: list[asyncio.Future[list[Analysis]]] = []
         try:
             for tagger, parts in route.jobs:
-                futures.append(self.batcher.submit(tagger, [p.document for p in parts], options, deadline))
+                own = replace(options, dictionary=dictionaries.get(tagger.name)) if dictionaries else options
+                futures.append(self.batcher.submit(tagger, [p.document for p in parts], own, deadline))
         except Exception:
             for future in futures:
                 future.cancel()

@@ -48,6 +48,10 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(2_000_000, ge=1)
     max_buffered_bytes: int = Field(64_000_000, ge=1, description="request bodies held at once, all requests")
     max_nbest: int = Field(10, ge=1)
+    max_dictionary: int = Field(10_000, ge=0, description="dictionary entries per request")
+    dictionaries: Annotated[dict[str, str], NoDecode] = Field(
+        default_factory=dict, description="model=FILE,model=FILE: phrase<TAB>LABEL files, read again when changed"
+    )
     request_timeout_s: float = Field(30.0, gt=0)
 
     batching: bool = True
@@ -74,6 +78,17 @@ class Settings(BaseSettings):
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         return None if value == "" else value
+
+    @field_validator("dictionaries", mode="before")
+    @classmethod
+    def _model_files(cls, value: object) -> object:
+        """``model=FILE,model=FILE`` into ``{model: FILE}``."""
+        if not isinstance(value, str):
+            return value
+        pairs = [part.strip().partition("=") for part in value.split(",") if part.strip()]
+        if any(not name.strip() or not path.strip() for name, _, path in pairs):
+            raise ValueError("give dictionaries as model=FILE,model=FILE")
+        return {name.strip(): path.strip() for name, _, path in pairs}
 
     @field_validator("api_keys", mode="before")
     @classmethod

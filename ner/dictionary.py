@@ -133,6 +133,7 @@ class DictionaryFile:
         self._stamp: tuple[int, int] | None = None
         self._checked = -math.inf
         self._entries: dict[str, str] = {}
+        self.version = 0  # counts the readings of the file
         self.entries()  # a bad file is an error at once, not at the first request
 
     def entries(self) -> dict[str, str]:
@@ -146,6 +147,7 @@ class DictionaryFile:
             stamp = (status.st_mtime_ns, status.st_size)
             if stamp != self._stamp:
                 self._entries, self._stamp = load_tsv(self.path), stamp
+                self.version += 1
                 log.info("dictionary %s: %d entries", self.path, len(self._entries))
         except (OSError, DictionaryError) as error:
             if self._stamp is None:

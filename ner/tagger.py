@@ -17,7 +17,7 @@ import heapq
 import itertools
 import math
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -203,11 +203,11 @@ class Tagger:
     def tokenize(self, text: str) -> list[Token]:
         return tokenize_chars(text) if self.char_level else tokenize(text)
 
-    def dictionary(self, entries: Mapping[str, str], ignore_case: bool = False) -> Dictionary:
+    def dictionary(self, entries: Mapping[str, str], ignore_case: bool = False, key: Hashable = None) -> Dictionary:
         """A :class:`~ner.dictionary.Dictionary` of ``phrase: label`` entries for this model, its labels
-        checked; the last few built are kept, so a client that sends the same terms with every
-        request pays for building them once."""
-        key = (frozenset(entries.items()), ignore_case)
+        checked; the last few built are kept (by ``key``, else by the entries), so a client that sends
+        the same terms with every request pays for building them once."""
+        key = (frozenset(entries.items()), ignore_case) if key is None else key
         cached = self._dictionaries.pop(key, None)
         if cached is None:
             cached = Dictionary(entries, lambda phrase: [t.text for t in self.tokenize(phrase)], ignore_case)

@@ -1,0 +1,70 @@
+"""Dictionaries over HTTP: per request and per model from a file read again when it changes."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from .server import running_server
+
+TEXT = "John Smith visited Berlin with Acme Corp staff"
+
+
+@pytest.fixture(scope="module")
+def terms(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("terms") / "terms.tsv"
+    path.write_text("Acme Corp\tORG\n")
+    return path
+
+
+@pytest.fixture(scope="module")
+def client(tiny_model: Path, terms: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
+    log = tmp_path_factory.mktemp("logs") / "server.log"
+    settings = {"dictionaries": f"tiny-en={terms}", "max_dictionary": 50}
+    with running_server([tiny_model], log, **settings) as url, httpx.Client(base_url=url, timeout=30) as client:
+        yield client
+
+
+def entities(response: httpx.Response) -> set[tuple[str, str]]:
+    assert response.status_code == 200, response.text
+    return {(e["text"], e["label"]) for e in response.json()["results"][0]["entities"]}
+
+
+def test_request_dictionary_forces_and_blocks(client: httpx.Client) -> None:
+    plain = entities(client.post("/tag", json={"text": TEXT}))
+    assert ("Berlin", "LOC") in plain
+    forced = entities(client.post("/tag", json={"text": TEXT, "dictionary": {"Berlin": "O", "visited": "PER"}}))
+    assert ("visited", "PER") in forced and not any(text == "Berlin" for text, _ in forced)
+    ignoring = client.post("/tag", json={"text": TEXT, "dictionary": {"BERLIN": "ORG"}, "ignore_case": True})
+    assert ("Berlin", "ORG") in entities(ignoring)
+
+
+def test_the_models_file_applies_and_is_reloaded(client: httpx.Client, terms: Path) -> None:
+    assert ("Acme Corp", "ORG") in entities(client.post("/tag", json={"text": TEXT}))
+    terms.write_text("Acme Corp\tORG\nJohn Smith\tLOC\n")
+    time.sleep(1.2)  # the file is looked at again at most once a second
+    assert ("John Smith", "LOC") in entities(client.post("/tag", json={"text": TEXT}))
+    request_wins = client.post("/tag", json={"text": TEXT, "dictionary": {"John Smith": "PER"}})
+    assert ("John Smith", "PER") in entities(request_wins)
+
+
+@pytest.mark.parametrize(
+    ("dictionary", "kind", "limit"),
+    [
+        ({"Berlin": "GPE"}, "invalid_dictionary", None),
+        ({f"term {i}": "ORG" for i in range(51)}, "dictionary_too_large", "max_dictionary"),
+        ({"x" * 201: "ORG"}, "invalid_request", None),
+        ({"Berlin": ""}, "invalid_request", None),
+    ],
+)
+def test_bad_dictionaries_get_a_clear_422(client: httpx.Client, dictionary: dict, kind: str, limit: str | None) -> None:
+    response = client.post("/tag", json={"text": TEXT, "dictionary": dictionary})
+    assert response.status_code == 422
+    error = response.json()["error"]
+    assert error["type"] == kind and error.get("limit") == limit
+    if kind == "invalid_dictionary":
+        assert "GPE" in error["message"]
