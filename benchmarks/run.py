@@ -18,6 +18,8 @@ STEPS = [
     ("load", ["-m", "benchmarks.load"]),
     ("soak", ["-m", "benchmarks.soak"]),
     ("scaling", ["-m", "benchmarks.scaling"]),
+    ("defaults", ["-m", "benchmarks.defaults"]),
+    ("bulk", ["-m", "benchmarks.bulk"]),
 ]
 
 

@@ -1,78 +1,448 @@
-"""Bulk tagging of any number of lines: bounded memory, optional worker processes, output in input order.
+"""Bulk tagging: lines of text, JSONL or Parquet records in; one JSON object (or Parquet row) per record out.
 
-Lines are read lazily in chunks; with ``workers > 1`` each worker process
-loads the model once and at most ``2 x workers`` chunks are in flight, so
-memory stays flat however long the input is.
+Two engines write the same records. By default this process streams its input in chunks, with bounded
+memory. With Ray Data, actors each load the model once and tag batches in parallel on the cores of this
+machine or of a cluster, reading any path Ray reads (local files, ``s3://``, ``gs://``) and writing to
+stdout in input order or to sharded JSONL or Parquet files. A bad record (not UTF-8, invalid JSON, no
+text) never stops a job: it becomes a :class:`Rejection` naming its file, line (or row) and reason.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import io
 import itertools
 import json
-import multiprocessing
-from collections import deque
-from collections.abc import Iterable, Iterator
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import IO, TYPE_CHECKING, Any
 
+from ner.bundle import verify
 from ner.tagger import Analysis, Tagger, TagOptions
 
-_worker_tagger: Tagger | None = None
-_worker_options: dict = {}
+if TYPE_CHECKING:
+    import pyarrow as pa
+    from ray.data import Dataset
+
+INPUT_FORMATS = ("text", "jsonl", "parquet")
+OUTPUT_FORMATS = ("jsonl", "parquet")
+ERRORS_FILE = "_errors.jsonl"  # the leading underscore keeps readers of the shard directory off it
+_KINDS = {
+    str: "a string",
+    bool: "a boolean",
+    int: "a number",
+    float: "a number",
+    list: "an array",
+    dict: "an object",
+    type(None): "null",
+}
+# Columns that carry each record through Ray Data next to its own fields.
+SOURCE, INDEX, LINE, ERROR, RECORD = "__ner_source", "__ner_index", "__ner_line", "__ner_error", "__ner_record"
 
 
-def record(text: str, analysis: Analysis, nbest: int) -> str:
-    """One output line: the text and its entities (and n-best analyses) as JSON."""
-    out: dict = {"text": text, "entities": [e.to_dict() for e in analysis.entities]}
+@dataclass(frozen=True)
+class Settings:
+    """How to read each record, what to compute for it and in what form to give it back."""
+
+    model: str
+    input_format: str = "text"
+    text_field: str = "text"
+    output_format: str = "jsonl"
+    scores: bool = True
+    nbest: int = 0
+    bfloat16: bool = False
+    backend: str = "auto"
+    threads: int = 1
+    dictionary: tuple[tuple[str, str], ...] = ()  # (phrase, label) entries forced on every record
+    ignore_case: bool = False
+
+    def __post_init__(self) -> None:
+        if self.input_format not in INPUT_FORMATS:
+            raise ValueError(f"input format must be one of {INPUT_FORMATS}, not {self.input_format!r}")
+        if self.output_format not in OUTPUT_FORMATS:
+            raise ValueError(f"output format must be one of {OUTPUT_FORMATS}, not {self.output_format!r}")
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """A record that was not tagged: its file, its line (from 1) or Parquet row (from 0), and why."""
+
+    source: str
+    index: int
+    reason: str
+    row: bool = False
+
+    def to_dict(self) -> dict:
+        return {"source": self.source, "row" if self.row else "line": self.index, "reason": self.reason}
+
+    def __str__(self) -> str:
+        return f"{self.source} {'row' if self.row else 'line'} {self.index}: {self.reason}"
+
+
+@dataclass
+class Summary:
+    """Records read and records rejected."""
+
+    records: int = 0
+    rejected: int = 0
+
+    @property
+    def tagged(self) -> int:
+        return self.records - self.rejected
+
+    def __str__(self) -> str:
+        return f"{self.records} records in, {self.tagged} tagged, {self.rejected} rejected"
+
+
+class BadRecord(ValueError):
+    """Why a record cannot be tagged."""
+
+
+def annotation(analysis: Analysis, nbest: int) -> dict:
+    """The fields that tagging adds to a record: its entities (and n-best analyses)."""
+    out: dict = {"entities": [e.to_dict() for e in analysis.entities]}
     if nbest:
         out["nbest"] = [
             {"probability": round(a.probability, 6), "entities": [e.to_dict() for e in a.entities]}
             for a in analysis.alternatives
         ]
-    return json.dumps(out, ensure_ascii=False)
+    return out
 
 
-def _start_worker(model: str, threads: int, options: dict) -> None:
-    global _worker_tagger, _worker_options
-    _worker_tagger = Tagger.load(model, backend=options["backend"], bfloat16=options["bfloat16"], threads=threads)
-    _worker_options = options
+def record(fields: dict, analysis: Analysis, nbest: int) -> str:
+    """One output line: the record's own fields and its annotation, as JSON."""
+    return json.dumps({**fields, **annotation(analysis, nbest)}, ensure_ascii=False, default=str)
 
 
-def _tag_chunk(chunk: list[str]) -> list[str]:
-    assert _worker_tagger is not None
-    nbest = _worker_options["nbest"]
-    analyses = _worker_tagger.analyze(chunk, TagOptions(scores=_worker_options["scores"], nbest=nbest))
-    return [record(text, analysis, nbest) for text, analysis in zip(chunk, analyses)]
+def parse(raw: bytes | dict, settings: Settings) -> tuple[dict, str]:
+    """The fields of a record (a line of bytes, or a Parquet row) and its text; raises :class:`BadRecord`."""
+    if isinstance(raw, dict):
+        fields = raw
+    else:
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise BadRecord(f"not UTF-8 ({error.reason} at byte {error.start})") from None
+        if settings.input_format == "text":
+            return {"text": line}, line
+        try:
+            fields = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise BadRecord(f"invalid JSON ({error})") from None
+        if not isinstance(fields, dict):
+            raise BadRecord(f"{_KINDS[type(fields)]}, not a JSON object")
+    field = settings.text_field
+    if field not in fields:
+        raise BadRecord(f"no {field!r} field")
+    text = fields[field]
+    if not isinstance(text, str):
+        raise BadRecord(f"{field!r} is {_KINDS.get(type(text), type(text).__name__)}, not a string")
+    return fields, text
 
 
-def _chunks(lines: Iterable[str], size: int) -> Iterator[list[str]]:
-    iterator = iter(lines)
-    while chunk := list(itertools.islice(iterator, size)):
-        yield chunk
+def lines(handle: IO[bytes], source: str) -> Iterator[tuple[str, int, bytes]]:
+    """``(source, line number from 1, the line without its \\n or \\r\\n)`` for each line of a binary file."""
+    for number, line in enumerate(handle, 1):
+        yield source, number, line.removesuffix(b"\n").removesuffix(b"\r")
 
 
-def tag_lines(
-    model: str,
-    lines: Iterable[str],
-    workers: int = 1,
-    threads: int = 2,
-    chunk_lines: int = 512,
-    scores: bool = True,
-    nbest: int = 0,
-    bfloat16: bool = False,
-    backend: str = "auto",
-) -> Iterator[list[str]]:
-    """JSON output lines for ``lines``, one list per input chunk, in input order."""
-    options = {"scores": scores, "nbest": nbest, "bfloat16": bfloat16, "backend": backend}
-    if workers <= 1:
-        _start_worker(model, threads, options)
-        yield from map(_tag_chunk, _chunks(lines, chunk_lines))
+def _entity_type() -> pa.DataType:
+    import pyarrow as pa
+
+    return pa.list_(
+        pa.struct(
+            [
+                ("start", pa.int64()),
+                ("end", pa.int64()),
+                ("label", pa.string()),
+                ("text", pa.string()),
+                ("score", pa.float64()),
+            ]
+        )
+    )
+
+
+class BatchTagger:
+    """Tags batches of raw records with a model loaded once: the worker of the single-process engine, and
+    the callable class that each Ray actor runs."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.tagger = Tagger.load(
+            settings.model, backend=settings.backend, bfloat16=settings.bfloat16, threads=settings.threads
+        )
+        dictionary = (
+            self.tagger.dictionary(dict(settings.dictionary), settings.ignore_case) if settings.dictionary else None
+        )
+        self.options = TagOptions(scores=settings.scores, nbest=settings.nbest, dictionary=dictionary)
+
+    def analyze(self, raws: Sequence[bytes | dict]) -> list[tuple[dict, Analysis] | str]:
+        """For each raw record, its fields and analysis, or the reason it was rejected."""
+        parsed: list[tuple[dict, str] | str] = []
+        for raw in raws:
+            try:
+                parsed.append(parse(raw, self.settings))
+            except BadRecord as error:
+                parsed.append(str(error))
+        texts = [p[1] for p in parsed if not isinstance(p, str)]
+        analyses = iter(self.tagger.analyze(texts, self.options))
+        return [p if isinstance(p, str) else (p[0], next(analyses)) for p in parsed]
+
+    def records(self, chunk: Sequence[tuple[str, int, bytes]]) -> list[str | Rejection]:
+        """An output line or a rejection for each ``(source, line number, raw line)``, in order."""
+        results = self.analyze([raw for _, _, raw in chunk])
+        return [
+            Rejection(source, number, result) if isinstance(result, str) else record(*result, self.settings.nbest)
+            for (source, number, _), result in zip(chunk, results)
+        ]
+
+    def __call__(self, batch: pa.Table) -> pa.Table:
+        """A Ray Data batch of records (source, index and raw line, or Parquet columns) with its
+        rejections and either its output lines or its fields and entities as columns."""
+        import pyarrow as pa
+
+        parquet_in = self.settings.input_format == "parquet"
+        results = self.analyze(
+            batch.drop_columns([SOURCE, INDEX]).to_pylist() if parquet_in else batch[LINE].to_pylist()
+        )
+        errors = pa.array([r if isinstance(r, str) else None for r in results], pa.string())
+        if self.settings.output_format == "jsonl":
+            outputs = [None if isinstance(r, str) else record(*r, self.settings.nbest) for r in results]
+            return (
+                batch.select([SOURCE, INDEX])
+                .append_column(ERROR, errors)
+                .append_column(RECORD, pa.array(outputs, pa.string()))
+            )
+        if not parquet_in:  # every field of the batch as a column, typed by Arrow; null where a record lacks it
+            meta = batch.select([SOURCE, INDEX]).to_pylist()
+            rows = [m if isinstance(r, str) else {**m, **r[0]} for m, r in zip(meta, results)]
+            batch = pa.Table.from_struct_array(pa.array(rows))
+        annotations = [None if isinstance(r, str) else annotation(r[1], self.settings.nbest) for r in results]
+        batch = batch.drop_columns([c for c in ("entities", "nbest") if c in batch.column_names])
+        entities = _entity_type()
+        batch = batch.append_column("entities", pa.array([a and a["entities"] for a in annotations], entities))
+        if self.settings.nbest:
+            nbest = pa.list_(pa.struct([("probability", pa.float64()), ("entities", entities)]))
+            batch = batch.append_column("nbest", pa.array([a and a["nbest"] for a in annotations], nbest))
+        return batch.append_column(ERROR, errors)
+
+
+def tag_stream(
+    numbered: Iterable[tuple[str, int, bytes]], settings: Settings, chunk_lines: int = 512
+) -> Iterator[list[str | Rejection]]:
+    """The single-process engine: output lines and rejections for ``(source, line number, raw line)``
+    triples, one list per chunk of lines, in input order."""
+    tagger = BatchTagger(settings)
+    iterator = iter(numbered)
+    while chunk := list(itertools.islice(iterator, chunk_lines)):
+        yield tagger.records(chunk)
+
+
+def import_ray() -> Any:
+    """The ``ray`` module, or a RuntimeError that says what to install."""
+    try:
+        import ray
+    except ImportError:
+        raise RuntimeError("the ray engine needs Ray Data: pip install 'ner-service[ray]'") from None
+    return ray
+
+
+@contextlib.contextmanager
+def ray_session(address: str | None = None, cpus: int | None = None) -> Iterator[None]:
+    """Ray for the length of the block: the cluster at ``address``, or a new local one with ``cpus`` CPUs
+    (default: all), its own temporary directory and no dashboard. A Ray already started is used as it is."""
+    ray = import_ray()
+    if ray.is_initialized():
+        yield
         return
-    context = multiprocessing.get_context("spawn")  # no forked copies of torch's thread pools
-    per_worker = max(1, threads // workers)
-    with context.Pool(workers, initializer=_start_worker, initargs=(model, per_worker, options)) as pool:
-        pending: deque = deque()
-        for chunk in _chunks(lines, chunk_lines):
-            pending.append(pool.apply_async(_tag_chunk, (chunk,)))
-            if len(pending) >= 2 * workers:
-                yield pending.popleft().get()
-        while pending:
-            yield pending.popleft().get()
+    temp = None if address else tempfile.mkdtemp(prefix="ner-ray-")
+    local = {"num_cpus": cpus, "include_dashboard": False, "_temp_dir": temp}
+    ray.init(address=address or "local", **({} if address else local), logging_level=logging.ERROR, log_to_driver=False)
+    try:
+        yield
+    finally:
+        ray.shutdown()
+        if temp:
+            shutil.rmtree(temp, ignore_errors=True)
+
+
+@functools.cache
+def _ray_classes() -> tuple[type, type]:
+    """Ray Data's file reader and writer for records; defined on first use, as importing Ray takes a second."""
+    import pyarrow as pa
+    import pyarrow.fs as pafs
+    import pyarrow.parquet as pq
+    from ray.data.block import BlockAccessor
+    from ray.data.datasource import Datasink, FileBasedDatasource
+
+    class Records(FileBasedDatasource):
+        """Each record of text, JSONL or Parquet files with its file and line (or row), read ``rows`` at a
+        time."""
+
+        def __init__(self, paths: list[str], input_format: str, rows: int) -> None:
+            super().__init__(paths)
+            self.input_format = input_format
+            self.rows = rows
+
+        def _open_input_source(self, filesystem: Any, path: str, **open_args: Any) -> pa.NativeFile:
+            if self.input_format == "parquet":  # random access, for the footer
+                return filesystem.open_input_file(path)
+            return super()._open_input_source(filesystem, path, **open_args)
+
+        def _read_stream(self, f: pa.NativeFile, path: str) -> Iterator[pa.Table]:
+            if self.input_format == "parquet":
+                start = 0
+                for batch in pq.ParquetFile(f).iter_batches(batch_size=self.rows):
+                    table = pa.Table.from_batches([batch])
+                    indices = pa.array(range(start, start + table.num_rows), pa.int64())
+                    yield table.append_column(SOURCE, pa.array([path] * table.num_rows)).append_column(INDEX, indices)
+                    start += table.num_rows
+                return
+            numbered = lines(io.BufferedReader(f), path)
+            while chunk := list(itertools.islice(numbered, self.rows)):
+                sources, numbers, raws = zip(*chunk)
+                yield pa.table(
+                    {SOURCE: sources, INDEX: pa.array(numbers, pa.int64()), LINE: pa.array(raws, pa.binary())}
+                )
+
+    class Shards(Datasink):
+        """Writes the tagged records of each write task to a shard ``part-NNNNN`` under ``out`` and the
+        rejections of all of them, in order, to one JSONL file; keeps the counts in ``summary``."""
+
+        def __init__(self, out: str, output_format: str, errors: str, row: bool) -> None:
+            self.out, self.output_format, self.errors, self.row = out, output_format, errors, row
+            self.summary = Summary()
+
+        def write(self, blocks: Iterable[Any], ctx: Any) -> tuple[int, list[tuple[str, int, str]]]:
+            import pyarrow.compute as pc
+
+            tables = [BlockAccessor.for_block(b).to_arrow() for b in blocks]
+            if not tables:
+                return 0, []
+            table = pa.concat_tables(tables, promote_options="permissive")
+            ok = pc.is_null(table[ERROR])
+            good = table.filter(ok)
+            rejected = table.filter(pc.invert(ok)).select([SOURCE, INDEX, ERROR]).to_pylist()
+            if good.num_rows:
+                filesystem, root = pafs.FileSystem.from_uri(self.out)
+                path = f"{root}/part-{ctx.task_idx:05d}.{self.output_format}"
+                if self.output_format == "parquet":
+                    pq.write_table(good.drop_columns([SOURCE, INDEX, ERROR]), path, filesystem=filesystem)
+                else:
+                    with filesystem.open_output_stream(path) as stream:
+                        stream.write("".join(f"{line}\n" for line in good[RECORD].to_pylist()).encode())
+            return table.num_rows, [(r[SOURCE], r[INDEX], r[ERROR]) for r in rejected]
+
+        def on_write_complete(self, write_result: Any) -> None:
+            rejections = sorted(r for _, rejected in write_result.write_returns for r in rejected)
+            filesystem, path = pafs.FileSystem.from_uri(self.errors)
+            with filesystem.open_output_stream(path) as stream:
+                for source, index, reason in rejections:
+                    stream.write((json.dumps(Rejection(source, index, reason, self.row).to_dict()) + "\n").encode())
+            self.summary = Summary(sum(n for n, _ in write_result.write_returns), len(rejections))
+
+    return Records, Shards
+
+
+def _session(settings: Settings, workers: int | None, address: str | None) -> contextlib.AbstractContextManager:
+    """The Ray session of a job. On this machine the model is checked first: an actor that cannot load it
+    would fail in a long trace of Ray's."""
+    if address is None:
+        verify(settings.model)
+    return ray_session(address, workers and workers * settings.threads)
+
+
+def _uri(path: str) -> str:
+    return path if "://" in path else os.path.abspath(path)
+
+
+def _dataset(
+    inputs: Sequence[str], settings: Settings, workers: int | None, batch_lines: int, progress: bool
+) -> Dataset:
+    ray = import_ray()
+    context = ray.data.DataContext.get_current()
+    context.execution_options.preserve_order = True
+    context.enable_progress_bars = progress
+    logging.getLogger("ray.data").setLevel(logging.ERROR)
+    if workers is None:
+        workers = max(1, int(ray.cluster_resources().get("CPU", 1)) // settings.threads)
+    reader, _ = _ray_classes()
+    # Reading takes no CPU of its own: the tagging actors hold every core and would wait for it forever.
+    # Four blocks per actor (at least: Ray still splits its blocks at 128 MiB) keep the actors evenly busy,
+    # where Ray's default of blocks over 1 MiB leaves a small file to one actor, and keep Ray's cost per
+    # block small next to tagging it.
+    dataset = ray.data.read_datasource(
+        reader([_uri(p) for p in inputs], settings.input_format, batch_lines),
+        num_cpus=0,
+        override_num_blocks=4 * workers,
+    )
+    return dataset.map_batches(
+        BatchTagger,
+        fn_constructor_args=(settings,),
+        batch_size=batch_lines,
+        batch_format="pyarrow",
+        compute=ray.data.ActorPoolStrategy(size=workers),
+        num_cpus=settings.threads,
+    )
+
+
+def ray_stream(
+    inputs: Sequence[str],
+    settings: Settings,
+    workers: int | None = None,
+    address: str | None = None,
+    batch_lines: int = 512,
+    progress: bool = False,
+) -> Iterator[list[str | Rejection]]:
+    """The Ray engine, to this process: output lines and rejections in input order, one list per block.
+
+    ``workers`` actors of ``settings.threads`` cores each (default: as many as the cluster's CPUs allow).
+    """
+    row = settings.input_format == "parquet"
+    with _session(settings, workers, address):
+        for batch in _dataset(inputs, settings, workers, batch_lines, progress).iter_batches(
+            batch_size=None, batch_format="pyarrow"
+        ):
+            yield [
+                Rejection(source, index, error, row) if error is not None else line
+                for source, index, error, line in zip(*(batch[c].to_pylist() for c in (SOURCE, INDEX, ERROR, RECORD)))
+            ]
+
+
+def ray_write(
+    inputs: Sequence[str],
+    out: str,
+    settings: Settings,
+    errors: str | None = None,
+    workers: int | None = None,
+    address: str | None = None,
+    batch_lines: int = 512,
+    progress: bool = False,
+) -> Summary:
+    """The Ray engine, to files: shards ``out/part-NNNNN.jsonl`` (or ``.parquet``), in input order, and the
+    rejections in ``errors`` (default: ``out/_errors.jsonl``). ``out`` must be new or empty."""
+    import_ray()
+    import pyarrow.fs as pafs
+
+    out = _uri(out)
+    filesystem, root = pafs.FileSystem.from_uri(out)
+    if filesystem.get_file_info(root).type != pafs.FileType.NotFound and filesystem.get_file_info(
+        pafs.FileSelector(root)
+    ):
+        raise ValueError(f"{out} is not empty")
+    filesystem.create_dir(root)
+    _, shards = _ray_classes()
+    sink = shards(
+        out,
+        settings.output_format,
+        _uri(errors) if errors else f"{out}/{ERRORS_FILE}",
+        settings.input_format == "parquet",
+    )
+    with _session(settings, workers, address):
+        _dataset(inputs, settings, workers, batch_lines, progress).write_datasink(sink, ray_remote_args={"num_cpus": 0})
+    return sink.summary

@@ -76,14 +76,31 @@ def build_parser() -> argparse.ArgumentParser:
     calibrate.add_argument("--apply", action="store_true", help="write the temperature into the model directory")
     calibrate.set_defaults(run=run_calibrate)
 
-    tag = commands.add_parser("tag", parents=[running], help="tag lines of raw text, one JSON object per line")
+    tag = commands.add_parser(
+        "tag", parents=[running], help="tag lines of text or records, one JSON object per record, in input order"
+    )
     tag.add_argument("--model", required=True)
-    tag.add_argument("files", nargs="*", help="text files (default: stdin)")
+    tag.add_argument(
+        "files", nargs="*", metavar="INPUT", help="files or directories (Ray also reads s3://, gs://; default: stdin)"
+    )
+    tag.add_argument(
+        "--input-format", choices=("text", "jsonl", "parquet"), default="text", help="text lines, JSONL, Parquet"
+    )
+    tag.add_argument("--text-field", default="text", help="the field of JSONL and Parquet records to tag")
     tag.add_argument("--nbest", type=int, default=0, help="also give the k best analyses")
     tag.add_argument("--no-scores", action="store_true", help="skip entity probabilities")
-    tag.add_argument("--batch-lines", type=int, default=512, help="lines tagged together")
-    tag.add_argument("--workers", type=int, default=1, help="worker processes (--threads are shared among them)")
+    tag.add_argument("--batch-lines", type=int, default=512, help="records tagged together")
     tag.add_argument("--bfloat16", action="store_true", help="emissions in bfloat16 (torch; faster on CPUs with AMX)")
+    tag.add_argument("--engine", choices=("process", "ray"), default="process", help="this process alone, or Ray Data")
+    tag.add_argument("--workers", type=int, help="Ray actors, one core each (default: every CPU of the Ray cluster)")
+    tag.add_argument("--address", help="a running Ray cluster to join (default: start Ray on this machine)")
+    tag.add_argument("--out", help="write shards part-NNNNN.jsonl (or .parquet) here instead of stdout (Ray)")
+    tag.add_argument("--output-format", choices=("jsonl", "parquet"), default="jsonl", help="of the shards under --out")
+    tag.add_argument("--errors", help="rejected records as JSONL (default: stderr, or _errors.jsonl under --out)")
+    tag.add_argument(
+        "--dictionary", help="phrases forced to a label: a file of phrase<TAB>LABEL lines (LABEL O blocks)"
+    )
+    tag.add_argument("--ignore-case", action="store_true", help="match the dictionary's phrases regardless of case")
     tag.add_argument("--quiet", action="store_true", help="no progress bar")
     tag.set_defaults(run=run_tag)
 
@@ -202,37 +219,89 @@ def run_export(args: argparse.Namespace) -> int:
     return 0
 
 
-def _lines(files: Sequence[str]) -> Iterator[str]:
+def _lines(files: Sequence[str]) -> Iterator[tuple[str, int, bytes]]:
+    from ner.bulk import lines
+
     if not files:
-        yield from (line.rstrip("\n") for line in sys.stdin)
+        yield from lines(sys.stdin.buffer, "<stdin>")
         return
     for name in files:
-        with open(name, encoding="utf-8") as handle:
-            yield from (line.rstrip("\n") for line in handle)
+        with open(name, "rb") as handle:
+            yield from lines(handle, name)
+
+
+def _dictionary_for(model: str, path: str) -> dict[str, str]:
+    """The entries of a dictionary file, checked against the model's labels before any work starts."""
+    from ner.bundle import load
+    from ner.dictionary import BLOCK, DictionaryError, load_tsv
+
+    entries = load_tsv(path)
+    labels = load(model).labels
+    unknown = sorted(set(entries.values()) - {BLOCK} - set(labels))
+    if unknown:
+        raise DictionaryError(f"{path}: labels not in the model: {unknown}; the model has {labels} (and O)")
+    return entries
 
 
 def run_tag(args: argparse.Namespace) -> int:
+    import contextlib
+    from pathlib import Path
+
     from tqdm import tqdm
 
-    from ner.bulk import tag_lines
+    from ner import bulk
 
-    progress = tqdm(unit="line", file=sys.stderr, disable=args.quiet or not sys.stderr.isatty())
-    chunks = tag_lines(
-        args.model,
-        _lines(args.files),
-        workers=args.workers,
-        threads=args.threads,
-        chunk_lines=args.batch_lines,
+    if args.engine == "process":
+        ray_only = {"--workers": args.workers, "--address": args.address, "--out": args.out}
+        ray_only["--input-format parquet"] = args.input_format == "parquet"
+        if given := [flag for flag, value in ray_only.items() if value]:
+            raise ValueError(f"{', '.join(given)}: needs --engine ray")
+    elif not args.files:
+        raise ValueError("--engine ray reads INPUT paths, not stdin")
+    if args.output_format == "parquet" and not args.out:
+        raise ValueError("--output-format parquet needs --out DIR")
+    use_ray = args.engine == "ray"
+    entries = _dictionary_for(args.model, args.dictionary) if args.dictionary else {}
+    settings = bulk.Settings(
+        model=str(Path(args.model).absolute()) if use_ray else args.model,
+        input_format=args.input_format,
+        text_field=args.text_field,
+        output_format=args.output_format,
         scores=not args.no_scores,
         nbest=args.nbest,
         bfloat16=args.bfloat16,
         backend=args.backend,
+        threads=1 if use_ray else args.threads,
+        dictionary=tuple(entries.items()),
+        ignore_case=args.ignore_case,
     )
-    for chunk in chunks:
-        sys.stdout.write("".join(line + "\n" for line in chunk))
-        sys.stdout.flush()
-        progress.update(len(chunk))
-    progress.close()
+    progress = not args.quiet and sys.stderr.isatty()
+    where = {"workers": args.workers, "address": args.address, "batch_lines": args.batch_lines, "progress": progress}
+    if args.out:
+        summary = bulk.ray_write(args.files, args.out, settings, errors=args.errors, **where)
+        print(f"ner tag: {summary}", file=sys.stderr)
+        return 0
+    if use_ray:
+        chunks = bulk.ray_stream(args.files, settings, **where)
+    else:
+        chunks = bulk.tag_stream(_lines(args.files), settings, args.batch_lines)
+    summary = bulk.Summary()
+    with (
+        tqdm(unit="record", file=sys.stderr, disable=use_ray or not progress) as bar,
+        open(args.errors, "w", encoding="utf-8") if args.errors else contextlib.nullcontext() as errors,
+    ):
+        for chunk in chunks:
+            sys.stdout.write("".join(f"{item}\n" for item in chunk if isinstance(item, str)))
+            sys.stdout.flush()
+            for rejection in (item for item in chunk if isinstance(item, bulk.Rejection)):
+                summary.rejected += 1
+                if errors:
+                    errors.write(json.dumps(rejection.to_dict()) + "\n")
+                else:
+                    print(f"ner tag: rejected {rejection}", file=sys.stderr)
+            summary.records += len(chunk)
+            bar.update(len(chunk))
+    print(f"ner tag: {summary}", file=sys.stderr)
     return 0
 
 

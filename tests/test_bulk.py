@@ -1,0 +1,232 @@
+"""Bulk tagging (`ner tag`, ner/bulk.py): one process or Ray Data on 2 local CPUs, text, JSONL and Parquet records,
+bad records, and the message when Ray is not installed."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ner import bulk
+from ner.cli import main
+from ner.corpus import read_conll
+
+from .conftest import shared_data, shipped_model, synthetic_sentences
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:ray.data.context")  # Ray's own, on copying
+BAD_LINES = {
+    2: ('{"id": 2, "txt": "no text field"}', "no 'text' field"),
+    4: ("{not json", "invalid JSON"),
+    5: ('{"id": 5, "text": 17}', "'text' is a number, not a string"),
+    7: ('["an", "array"]', "an array, not a JSON object"),
+    8: (b"\xff\xfe not UTF-8", "not UTF-8"),
+    9: ('"a string"', "a string, not a JSON object"),
+}
+
+
+@pytest.fixture(scope="module")
+def ray_local() -> Iterator[None]:
+    """One local Ray of 2 CPUs for the module: every `ner tag --engine ray` below joins it."""
+    pytest.importorskip("ray")
+    with bulk.ray_session(cpus=2):
+        yield
+
+
+def tag(capsys: pytest.CaptureFixture, *arguments: object) -> tuple[list[str], str]:
+    """The stdout lines and the stderr of ``ner tag --quiet ARGUMENTS``."""
+    assert main(["tag", "--quiet", *map(str, arguments)]) == 0
+    captured = capsys.readouterr()
+    return captured.out.splitlines(), captured.err
+
+
+def write_lines(path: Path, lines: list[str | bytes], end: bytes = b"\n") -> Path:
+    path.write_bytes(b"".join((line if isinstance(line, bytes) else line.encode()) + end for line in lines))
+    return path
+
+
+def jsonl_records(tmp_path: Path) -> Path:
+    """Records with ids and metadata, and the bad lines of BAD_LINES among them."""
+    lines: list[str | bytes] = []
+    for number, pairs in enumerate(synthetic_sentences(40, 31), 1):
+        if number in BAD_LINES:
+            lines.append(BAD_LINES[number][0])
+        else:
+            text = " ".join(t for t, _ in pairs)
+            lines.append(json.dumps({"id": number, "text": text, "meta": {"source": "wire", "n": [number]}}))
+    return write_lines(tmp_path / "records.jsonl", lines)
+
+
+def test_ray_engine_gives_the_single_process_output_on_eng_testb(
+    ray_local: None, capsys: pytest.CaptureFixture, tmp_path: Path
+) -> None:
+    model = shipped_model("en-conll03")
+    sentences = read_conll(shared_data("conll2003_en", "eng.testb"))[0][:400]
+    source = write_lines(tmp_path / "testb.txt", [" ".join(s.tokens) for s in sentences])
+    single, _ = tag(capsys, "--model", model, source)
+    parallel, err = tag(capsys, "--model", model, "--engine", "ray", "--workers", 2, "--batch-lines", 64, source)
+    assert parallel == single
+    assert [json.loads(line)["text"] for line in parallel] == [" ".join(s.tokens) for s in sentences]
+    assert sum(len(json.loads(line)["entities"]) for line in parallel) > 400
+    assert err.strip().splitlines()[-1] == "ner tag: 400 records in, 400 tagged, 0 rejected"
+
+
+def test_bulk_tagging_keeps_input_order(
+    ray_local: None, tiny_model: Path, capsys: pytest.CaptureFixture, tmp_path: Path
+) -> None:
+    lines = [" ".join(t for t, _ in s) for s in synthetic_sentences(150, 21)] + ["", "   "]
+    lines[0] = " ".join(lines * 20)  # a slow first block, which the others overtake
+    first = write_lines(tmp_path / "first.txt", lines[:100], end=b"\r\n")
+    second = write_lines(tmp_path / "second.txt", lines[100:])
+    common = ["--model", tiny_model, "--batch-lines", 16, first, second]
+    single, _ = tag(capsys, *common)
+    parallel, _ = tag(capsys, "--engine", "ray", "--workers", 2, *common)
+    assert parallel == single
+    assert [json.loads(line)["text"] for line in parallel] == lines
+    assert any(json.loads(line)["entities"] for line in parallel)
+
+
+def test_bulk_tagging_in_bfloat16_agrees_with_float32(tiny_model: Path) -> None:
+    lines = [" ".join(t for t, _ in s) for s in synthetic_sentences(150, 23)]
+    numbered = [("-", number, line.encode()) for number, line in enumerate(lines, 1)]
+
+    def spans(bfloat16: bool) -> list[list[tuple[int, int, str]]]:
+        settings = bulk.Settings(model=str(tiny_model), bfloat16=bfloat16)
+        records = (json.loads(line) for chunk in bulk.tag_stream(numbered, settings) for line in chunk)
+        return [[(e["start"], e["end"], e["label"]) for e in record["entities"]] for record in records]
+
+    plain, half = spans(False), spans(True)
+    assert any(plain)
+    assert sum(a == b for a, b in zip(plain, half)) >= 0.95 * len(lines)
+
+
+def test_jsonl_records_keep_their_fields_and_bad_ones_are_set_aside_with_their_line(
+    ray_local: None, tiny_model: Path, capsys: pytest.CaptureFixture, tmp_path: Path
+) -> None:
+    source = jsonl_records(tmp_path)
+    common = ["--model", tiny_model, "--input-format", "jsonl", "--batch-lines", 8]
+    errors = tmp_path / "errors.jsonl"
+    single, err = tag(capsys, *common, "--errors", errors, source)
+    assert err.strip() == "ner tag: 40 records in, 34 tagged, 6 rejected"
+    parallel, err = tag(capsys, *common, "--engine", "ray", "--workers", 2, source)
+    assert parallel == single
+    rejected = [line.removeprefix(f"ner tag: rejected {source} line ") for line in err.splitlines()[:-1]]
+    assert [int(r.split(":")[0]) for r in rejected] == sorted(BAD_LINES)
+    assert err.splitlines()[-1] == "ner tag: 40 records in, 34 tagged, 6 rejected"
+
+    records = [json.loads(line) for line in single]
+    assert [r["id"] for r in records] == [n for n in range(1, 41) if n not in BAD_LINES]
+    assert all(r["meta"] == {"source": "wire", "n": [r["id"]]} for r in records)
+    assert any(r["entities"] for r in records)
+    reasons = [json.loads(line) for line in errors.read_text().splitlines()]
+    assert [(r["source"], r["line"]) for r in reasons] == [(str(source), n) for n in sorted(BAD_LINES)]
+    assert all(r["reason"].startswith(BAD_LINES[r["line"]][1]) for r in reasons)
+
+    out = tmp_path / "out"
+    _, err = tag(capsys, *common, "--engine", "ray", "--workers", 2, "--out", out, source)
+    assert err.strip() == "ner tag: 40 records in, 34 tagged, 6 rejected"
+    shards = sorted(out.glob("part-*.jsonl"))
+    assert len(shards) > 1
+    assert [line for shard in shards for line in shard.read_text().splitlines()] == single
+    written = [json.loads(line) for line in (out / bulk.ERRORS_FILE).read_text().splitlines()]
+    assert written == reasons
+    assert main(["tag", "--model", str(tiny_model), "--engine", "ray", "--out", str(out), str(source)]) == 2
+    assert "is not empty" in capsys.readouterr().err
+
+    pq = pytest.importorskip("pyarrow.parquet")
+    columns = tmp_path / "columns"
+    tag(capsys, *common, "--engine", "ray", "--workers", 2, "--out", columns, "--output-format", "parquet", source)
+    assert pq.read_table(columns).to_pylist() == records
+
+
+def test_parquet_round_trip_keeps_columns_and_their_types(
+    ray_local: None, tiny_model: Path, capsys: pytest.CaptureFixture, tmp_path: Path
+) -> None:
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    texts: list[str | None] = [" ".join(t for t, _ in s) for s in synthetic_sentences(30, 37)]
+    texts[6] = None
+    table = pa.table(
+        {
+            "doc_id": pa.array(range(100, 130), pa.int32()),
+            "text": texts,
+            "published": [datetime.datetime(2024, 1, 1) + datetime.timedelta(days=i) for i in range(30)],
+        }
+    )
+    source = tmp_path / "docs.parquet"
+    pq.write_table(table, source, row_group_size=7)
+    out = tmp_path / "out"
+    _, err = tag(
+        capsys,
+        *("--model", tiny_model, "--engine", "ray", "--workers", 2, "--batch-lines", 8),
+        *("--input-format", "parquet", "--output-format", "parquet", "--out", out, source),
+    )
+    assert err.strip() == "ner tag: 30 records in, 29 tagged, 1 rejected"
+    tagged = pq.read_table(out)  # the errors file is not read as data
+    kept = table.filter(pa.compute.is_valid(table["text"]))
+    assert tagged.select(["doc_id", "text", "published"]).equals(kept)
+    assert tagged.column_names == ["doc_id", "text", "published", "entities"]
+
+    numbered = [("-", i, t.encode()) for i, t in enumerate(kept["text"].to_pylist(), 1)]
+    chunks = bulk.tag_stream(numbered, bulk.Settings(model=str(tiny_model)))
+    entities = tagged["entities"].to_pylist()
+    assert entities == [json.loads(line)["entities"] for chunk in chunks for line in chunk]
+    assert any(entities)
+    (rejection,) = [json.loads(line) for line in (out / bulk.ERRORS_FILE).read_text().splitlines()]
+    assert rejection == {"source": str(source), "row": 6, "reason": "'text' is null, not a string"}
+
+
+def test_flags_of_the_ray_engine_are_refused_without_it_and_a_bad_model_before_ray_starts(
+    tiny_model: Path, capsys: pytest.CaptureFixture
+) -> None:
+    assert main(["tag", "--model", str(tiny_model), "--workers", "2", "in.txt"]) == 2
+    assert capsys.readouterr().err == "ner tag: error: --workers: needs --engine ray\n"
+    assert main(["tag", "--model", str(tiny_model), "--engine", "ray", "--output-format", "parquet", "x"]) == 2
+    assert capsys.readouterr().err == "ner tag: error: --output-format parquet needs --out DIR\n"
+    assert main(["tag", "--model", str(tiny_model.parent / "none"), "--engine", "ray", "in.txt"]) == 2
+    assert capsys.readouterr().err == f"ner tag: error: {tiny_model.parent / 'none'}: not a model directory\n"
+
+
+def test_the_ray_engine_not_installed_is_one_line_saying_what_to_install(tiny_model: Path, tmp_path: Path) -> None:
+    source = write_lines(tmp_path / "in.txt", ["Peter Brown visited Tokyo ."])
+    without_ray = "import sys; sys.modules['ray'] = None; from ner.cli import main; sys.exit(main(sys.argv[1:]))"
+    for extra in ([], ["--out", str(tmp_path / "out")]):
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                without_ray,
+                "tag",
+                "--model",
+                str(tiny_model),
+                "--engine",
+                "ray",
+                *extra,
+                str(source),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert result.returncode == 2
+        assert result.stdout == ""
+        assert result.stderr == "ner tag: error: the ray engine needs Ray Data: pip install 'ner-service[ray]'\n"
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_dictionary_file_constrains_every_record_and_a_foreign_label_stops_before_work(
+    tiny_model: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    source = write_lines(tmp_path / "in.txt", ["John Smith visited Berlin with Acme Corp staff"])
+    terms = tmp_path / "terms.tsv"
+    terms.write_text("Berlin\tO\nAcme Corp staff\tORG\n")
+    (line,), _ = tag(capsys, "--model", tiny_model, "--dictionary", terms, source)
+    found = {(e["text"], e["label"]) for e in json.loads(line)["entities"]}
+    assert ("Acme Corp staff", "ORG") in found and not any(text == "Berlin" for text, _ in found)
+    terms.write_text("Berlin\tGPE\n")
+    assert main(["tag", "--model", str(tiny_model), "--dictionary", str(terms), str(source)]) == 2
+    assert "GPE" in capsys.readouterr().err
