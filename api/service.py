@@ -75,9 +75,7 @@ class ServiceState:
         taggers: list[Tagger] = []
         for path in self.settings.models:
             try:
-                tagger = Tagger.load(
-                    path, backend=self.settings.backend, bfloat16=self.settings.bfloat16, threads=self.settings.threads
-                )
+                tagger = Tagger.load(path, backend=self.settings.backend, threads=self.settings.threads)
                 if any(t.name == tagger.name for t in taggers):
                     raise ValueError(f"another model is already named {tagger.name!r}")
                 taggers.append(tagger)

@@ -35,7 +35,6 @@ class Settings(BaseSettings):
     backend: Literal["auto", "onnx", "torch"] = Field(
         "auto", description="onnx (ONNX Runtime, no torch), torch, or auto (onnx where the model has it)"
     )
-    bfloat16: bool = Field(False, description="torch backend: emissions in bfloat16, faster on CPUs with AMX")
     log_level: str = "info"
     api_key: SecretStr | None = Field(None, description="one key, logged as the key id 'default'")
     api_keys: Annotated[dict[str, SecretStr], NoDecode] = Field(

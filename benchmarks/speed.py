@@ -4,7 +4,7 @@ Tags the sentences of CoNLL-2003 eng.testb, given as raw text (tokens joined
 by spaces), with
   (a) our tagger as shipped: the ONNX Runtime backend (and its variants: without
       scores, one thread),
-  (b) the same model on the torch backend (and in bfloat16),
+  (b) the same model on the torch backend,
   (c) spaCy v2 ``en_core_web_sm``, NER alone, from its own virtual environment,
 and reports tokens/s (gold CoNLL tokens over wall time, best of several
 interleaved passes), the ratios, entity F1 of each variant, single-text
@@ -295,7 +295,6 @@ def run(model: Path, threads: int, repeats: int, with_spacy: bool, with_training
         "ours_no_scores": (shipped, False, threads),
         "ours_1_thread": (Tagger.load(model, backend="onnx", threads=1), True, 1),
         "ours_torch": (on_torch, True, threads),
-        "ours_torch_bfloat16": (Tagger.load(model, backend="torch", bfloat16=True), True, threads),
     }
     results.update(tagging_speeds(variants, texts, tokens, repeats))
     torch.set_num_threads(threads)
@@ -328,7 +327,6 @@ def markdown(results: dict) -> str:
         ("ours_no_scores", "ours, ONNX Runtime, scores off"),
         ("ours_1_thread", "ours, ONNX Runtime, 1 thread"),
         ("ours_torch", "same model, torch backend"),
-        ("ours_torch_bfloat16", "same model, torch backend in bfloat16"),
         ("spacy_v2_ner", "spaCy 2.3.9 en_core_web_sm, NER only"),
     ]:
         if results.get(key):

@@ -2,8 +2,8 @@
 
 - ``onnx``: the exported encoder (``encoder.onnx``, :mod:`ner.export`) under ONNX Runtime, and
   the emission layer of a document memory in NumPy. No torch: this is the serving path.
-- ``torch``: the :class:`~ner.model.NERModel` itself (:mod:`ner.torch_backend`), for training,
-  GPUs and bfloat16.
+- ``torch``: the :class:`~ner.model.NERModel` itself (:mod:`ner.torch_backend`), for training
+  and GPUs.
 
 Both take a :class:`~ner.features.Batch` of NumPy arrays and return NumPy
 arrays; both give the CRF scores the NumPy CRF (:mod:`ner.crf`) decodes with.
@@ -56,21 +56,20 @@ def load_backend(
     bundle: bundles.Bundle,
     backend: str = "auto",
     device: str = "cpu",
-    bfloat16: bool = False,
     threads: int | None = None,
 ) -> Backend:
     """The backend for ``bundle``: ``onnx``, ``torch``, or ``auto`` (ONNX Runtime where the model has
-    an exported encoder, onnxruntime is installed, and neither a GPU nor bfloat16 is asked for)."""
+    an exported encoder, onnxruntime is installed, and no GPU is asked for)."""
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}, not {backend!r}")
     if backend == "auto":
-        usable = bundle.encoder is not None and onnx_available() and device == "cpu" and not bfloat16
+        usable = bundle.encoder is not None and onnx_available() and device == "cpu"
         backend = "onnx" if usable else "torch"
     if backend == "onnx":
         if bundle.encoder is None:
             raise bundles.BundleError(bundles.ENCODER, f"model {bundle.name!r} has no exported encoder: run ner export")
-        if device != "cpu" or bfloat16:
-            raise ValueError("the onnx backend runs on the CPU in float32: use --backend torch for a GPU or bfloat16")
+        if device != "cpu":
+            raise ValueError("the onnx backend runs on the CPU: use --backend torch for a GPU")
         chosen: Backend = OnnxBackend(bundle, threads)
     else:
         try:
@@ -84,7 +83,7 @@ def load_backend(
             import torch
 
             torch.set_num_threads(threads)
-        chosen = TorchBackend.from_bundle(bundle, device, bfloat16)
+        chosen = TorchBackend.from_bundle(bundle, device)
     log.info("model %s: %s backend", bundle.name, chosen.name)
     return chosen
 

@@ -55,7 +55,6 @@ class Settings:
     output_format: str = "jsonl"
     scores: bool = True
     nbest: int = 0
-    bfloat16: bool = False
     backend: str = "auto"
     threads: int = 1
     dictionary: tuple[tuple[str, str], ...] = ()  # (phrase, label) entries forced on every record
@@ -173,9 +172,7 @@ class BatchTagger:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.tagger = Tagger.load(
-            settings.model, backend=settings.backend, bfloat16=settings.bfloat16, threads=settings.threads
-        )
+        self.tagger = Tagger.load(settings.model, backend=settings.backend, threads=settings.threads)
         dictionary = (
             self.tagger.dictionary(dict(settings.dictionary), settings.ignore_case) if settings.dictionary else None
         )

@@ -90,7 +90,6 @@ def build_parser() -> argparse.ArgumentParser:
     tag.add_argument("--nbest", type=int, default=0, help="also give the k best analyses")
     tag.add_argument("--no-scores", action="store_true", help="skip entity probabilities")
     tag.add_argument("--batch-lines", type=int, default=512, help="records tagged together")
-    tag.add_argument("--bfloat16", action="store_true", help="emissions in bfloat16 (torch; faster on CPUs with AMX)")
     tag.add_argument("--engine", choices=("process", "ray"), default="process", help="this process alone, or Ray Data")
     tag.add_argument("--workers", type=int, help="Ray actors, one core each (default: every CPU of the Ray cluster)")
     tag.add_argument("--address", help="a running Ray cluster to join (default: start Ray on this machine)")
@@ -269,7 +268,6 @@ def run_tag(args: argparse.Namespace) -> int:
         output_format=args.output_format,
         scores=not args.no_scores,
         nbest=args.nbest,
-        bfloat16=args.bfloat16,
         backend=args.backend,
         threads=1 if use_ray else args.threads,
         dictionary=tuple(entries.items()),

@@ -162,7 +162,6 @@ class Tagger:
         path: str | Path,
         backend: str = "auto",
         device: str = "cpu",
-        bfloat16: bool = False,
         threads: int | None = None,
         **options: int,
     ) -> Tagger:
@@ -172,7 +171,7 @@ class Tagger:
         has an exported encoder and onnxruntime is installed, else torch).
         """
         bundle = bundles.load(path)
-        return cls(bundle, load_backend(bundle, backend, device, bfloat16, threads), **options)
+        return cls(bundle, load_backend(bundle, backend, device, threads), **options)
 
     @property
     def name(self) -> str:

@@ -1,4 +1,4 @@
-"""The torch backend: emission scores from a :class:`~ner.model.NERModel` (training, GPUs, bfloat16)."""
+"""The torch backend: emission scores from a :class:`~ner.model.NERModel` (training, GPUs)."""
 
 from __future__ import annotations
 
@@ -30,28 +30,26 @@ def _onednn(enabled: bool) -> Iterator[None]:
 
 
 class TorchBackend:
-    """Runs a torch network; arrays in, arrays out. ``bfloat16``: batches of more than a few sentences
-    under autocast, 1.6-2x faster for the BiLSTM on a CPU with AMX (F1 in docs/benchmarks.md)."""
+    """Runs a torch network; arrays in, arrays out."""
 
     name = "torch"
 
-    def __init__(self, model: NERModel, tags: list[str], bfloat16: bool = False) -> None:
+    def __init__(self, model: NERModel, tags: list[str]) -> None:
         self.model = model.eval()
         self.tags = tags
-        self.bfloat16 = bfloat16
         self.device = model.project.weight.device
         # One call at a time: the network remembers character features between calls, and the service
         # may call from two threads (its interactive and bulk lanes).
         self._lock = threading.Lock()
 
     @classmethod
-    def from_bundle(cls, bundle: bundles.Bundle, device: str = "cpu", bfloat16: bool = False) -> TorchBackend:
+    def from_bundle(cls, bundle: bundles.Bundle, device: str = "cpu") -> TorchBackend:
         model = NERModel.for_vocabularies(bundle.config, bundle.vocab)
         try:  # copies into the model's float32 parameters, widening float16 tables
             model.load_state_dict({name: torch.from_numpy(array) for name, array in bundle.weights.items()})
         except RuntimeError as error:
             raise bundles.BundleError(bundles.WEIGHTS, f"weights do not fit the config: {error}") from None
-        return cls(model.to(device), bundle.vocab.tags.itos, bfloat16)
+        return cls(model.to(device), bundle.vocab.tags.itos)
 
     def emissions(self, batch: Batch) -> np.ndarray:
         """Emission scores ``(B, T, K)``."""
@@ -81,9 +79,7 @@ class TorchBackend:
 
     @torch.inference_mode()
     def _run(self, size: int, compute) -> np.ndarray:
-        """``compute()`` as a float32 array, with the fastest settings for a batch of ``size`` sentences
-        (without oneDNN, bfloat16 would be slower, not faster)."""
+        """``compute()`` as a float32 array, with oneDNN off for a batch of only a few sentences."""
         small = size <= SMALL_BATCH and self.device.type == "cpu"
-        half = self.bfloat16 and not small
-        with self._lock, _onednn(enabled=not small), torch.autocast(self.device.type, torch.bfloat16, enabled=half):
+        with self._lock, _onednn(enabled=not small):
             return compute().float().cpu().numpy()

@@ -299,11 +299,12 @@ def test_structured_request_log(tiny_model: Path, tmp_path: Path) -> None:
     assert record["path"] == "/tag" and record["status"] == 200 and record["model"] == "tiny-en" and record["ms"] > 0
 
 
-def test_bfloat16_setting_reaches_every_model(tiny_model: Path, tiny_zh_model: Path) -> None:
+@pytest.mark.parametrize("backend", ["torch", "onnx"])
+def test_the_backend_setting_reaches_every_model(tiny_model: Path, tiny_zh_model: Path, backend: str) -> None:
     from api.app import ServiceState
     from api.settings import Settings
 
-    state = ServiceState(Settings(models=[str(tiny_model), str(tiny_zh_model)], bfloat16=True))
+    state = ServiceState(Settings(models=[str(tiny_model), str(tiny_zh_model)], backend=backend))
     state.load_models()
     assert state.router is not None and not state.load_errors
-    assert [t.backend.bfloat16 for t in state.router.taggers.values()] == [True, True]
+    assert [t.backend.name for t in state.router.taggers.values()] == [backend, backend]

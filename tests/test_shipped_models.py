@@ -55,11 +55,25 @@ def test_the_chinese_models_score_what_their_cards_say(
 
 
 @pytest.mark.slow
-def test_the_english_model_in_bfloat16_costs_little_f1() -> None:
-    from ner.corpus import read_conll
-    from ner.metrics import evaluate
+@pytest.mark.parametrize(
+    ("name", "test_file"),
+    [
+        ("en-conll03", ("conll2003_en", "eng.testb")),
+        ("zh-msra", ("msra_ner", "msra_test_bio")),
+        ("zh-resume", ("resume_ner", "test.char.bmes")),
+    ],
+)
+def test_onnx_and_torch_give_the_same_entities_and_scores(name: str, test_file: tuple[str, str]) -> None:
+    """The serving backend (ONNX Runtime) against torch on a whole test set: every entity, scores within 1e-4."""
+    from ner.corpus import read_corpus
+    from ner.tagger import TagOptions
 
-    model = shipped_model("en-conll03")
-    sentences = read_conll(shared_data("conll2003_en", "eng.testb"))[0]
-    f1 = evaluate(Tagger.load(model), sentences)["f1"]
-    assert abs(f1 - evaluate(Tagger.load(model, bfloat16=True), sentences)["f1"]) < 0.3
+    model = shipped_model(name)
+    sentences = read_corpus(shared_data(*test_file))[0]
+    tokens, documents = [s.tokens for s in sentences], [s.document for s in sentences]
+    options = TagOptions(scores=True)
+    on_onnx = Tagger.load(model, backend="onnx", threads=1).predict(tokens, options, documents)
+    on_torch = Tagger.load(model, backend="torch", threads=1).predict(tokens, options, documents)
+    for a, b in zip(on_onnx, on_torch, strict=True):
+        assert a.spans == b.spans
+        assert a.scores == pytest.approx(b.scores, abs=1e-4)
