@@ -7,7 +7,7 @@
     encoder.onnx          the network up to the emission scores, for ONNX Runtime (optional)
     config.json           format version, network sizes, language, labels, temperature
     vocab.json            words, characters, bigrams, tags
-    lexicon.txt.gz        character-level models with a lexicon: its words (ner.lexicon)
+    lexicon.safetensors   character-level models with a lexicon: its words in a trie (ner.lexicon)
     metrics.json          dev and test scores, training history
     README.md             the model card
     manifest.json         sha256 and size of every other file
@@ -22,7 +22,6 @@ torch: the weights are NumPy arrays.
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import json
 import os
@@ -46,7 +45,7 @@ WEIGHTS, ENCODER, CONFIG, VOCAB, LEXICON, METRICS, CARD, MANIFEST = (
     "encoder.onnx",
     "config.json",
     "vocab.json",
-    "lexicon.txt.gz",
+    "lexicon.safetensors",
     "metrics.json",
     "README.md",
     "manifest.json",
@@ -274,6 +273,6 @@ def _lexicon(path: Path, data: bytes) -> Lexicon:
     if digest not in _lexicons:
         try:
             _lexicons[digest] = Lexicon.from_bytes(data)
-        except (OSError, EOFError, gzip.BadGzipFile, UnicodeDecodeError) as error:
+        except (SafetensorError, KeyError, ValueError) as error:
             raise BundleError(path, f"unreadable lexicon ({error})") from None
     return _lexicons[digest]

@@ -77,7 +77,7 @@ def _lexicon_line(bundle: bundles.Bundle) -> str:
     lexicon = bundle.vocab.lexicon
     if lexicon is None:
         return ""
-    return f", plus a lexicon of {len(lexicon):,} words (`lexicon.txt.gz`, {len(lexicon.to_bytes()) / 1e6:.1f} MB)"
+    return f", plus a lexicon of {len(lexicon):,} words (`lexicon.safetensors`, {len(lexicon.to_bytes()) / 1e6:.1f} MB)"
 
 
 def _parent_line(training: dict, metrics: dict) -> str:

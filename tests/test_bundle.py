@@ -148,7 +148,7 @@ def test_float16_tables_are_stored_half_and_loaded_as_float32(model_copy: Path, 
 
 def test_the_lexicon_travels_with_the_model(tiny_zh_model: Path, tmp_path: Path) -> None:
     loaded = bundles.load(tiny_zh_model)
-    assert (tiny_zh_model / "lexicon.txt.gz").is_file() and loaded.vocab.lexicon is not None
+    assert (tiny_zh_model / "lexicon.safetensors").is_file() and loaded.vocab.lexicon is not None
     small = Lexicon([("北京", 10, "ns"), ("大学", 5, "n")])
     loaded.vocab.lexicon = small
     again = bundles.load(bundles.save(loaded, tmp_path / "zh", card="# zh\n"))

@@ -46,7 +46,7 @@ def brute_matches(lexicon: Lexicon, chars: list[str]) -> list[tuple[int, int, in
             if word in lexicon.words:
                 frequency, tag = lexicon.words[word]
                 kind = lexicon.classes.stoi[f"{tag}:{min(end - start, 5)}"]
-                found.append((start, end, kind, math.log(2 + frequency)))
+                found.append((start, end, kind, float(np.float32(math.log(2 + frequency)))))
     return found
 
 
