@@ -1,7 +1,7 @@
 """Backends: what turns an encoded batch into emission scores, chosen once when a model is loaded.
 
-- ``onnx``: the exported encoder (``encoder.onnx``, :mod:`ner.export`) under ONNX Runtime, and
-  the emission layer of a document memory in NumPy. No torch: this is the serving path.
+- ``onnx``: the exported encoder (``encoder.onnx``, :mod:`ner.export`) under ONNX Runtime. No
+  torch: this is the serving path.
 - ``torch``: the :class:`~ner.model.NERModel` itself (:mod:`ner.torch_backend`), for training
   and GPUs.
 
@@ -37,8 +37,8 @@ class Backend(Protocol):
         """Encoder states ``(B, T, 2H)`` of a model with a document memory."""
         ...
 
-    def emit(self, states: np.ndarray, memory: np.ndarray | None) -> np.ndarray:
-        """Emission scores ``(B, T, K)`` from encoder states and their document memory."""
+    def projection(self) -> tuple[np.ndarray, np.ndarray]:
+        """The emission layer of a model with a document memory: weight ``(K, 4H)``, bias ``(K,)``."""
         ...
 
     def crf_scores(self) -> CRFScores: ...
@@ -120,11 +120,8 @@ class OnnxBackend:
     def states(self, batch: Batch) -> np.ndarray:
         return self._run(batch)
 
-    def emit(self, states: np.ndarray, memory: np.ndarray | None) -> np.ndarray:
-        weights = self.bundle.weights
-        if memory is not None:
-            states = np.concatenate([states, memory], axis=2)
-        return (states @ weights["project.weight"].T + weights["project.bias"]).astype(np.float32)
+    def projection(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.bundle.weights["project.weight"], self.bundle.weights["project.bias"]
 
     @functools.cache  # noqa: B019 - one backend per loaded model, kept for the process's life
     def crf_scores(self) -> CRFScores:

@@ -6,8 +6,7 @@ backend passes them from ``weights.safetensors``, so the file holds no
 second copy of them (it is 2-3 MB where the tables take 10-30). It gives the
 emission scores ``(B, T, K)``; for a model with a document memory it gives the
 encoder states ``(B, T, 2H)`` instead (the memory pools over a whole text,
-outside the graph, and :class:`~ner.backends.OnnxBackend` applies the
-emission layer). Batch, time, word and character axes are dynamic. The
+outside the graph, and the tagger applies the emission layer). Batch, time, word and character axes are dynamic. The
 recurrent layers read the padded batch as the torch tagger does at
 inference, each direction within each sentence's own length, so that
 padding never leaks into a real token; the character features are computed

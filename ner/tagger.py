@@ -306,25 +306,30 @@ class Tagger:
     ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """Emission scores ``(B, T, K)`` (float32) and mask ``(B, T)`` of each chunk of sentences, in order.
 
-        With a document memory, every chunk is encoded first, since a token's memory pools
-        the states of its word everywhere in its document, whichever chunk holds them.
+        With a document memory, every chunk is encoded first, since a token's memory pools the
+        states of its word everywhere in its document, whichever chunk holds them. The emission
+        layer is linear, so the memory's part of each score is the mean of the word's projected
+        states: pooled over ``K`` scores per token rather than ``2H`` states, and the states of a
+        chunk need not be kept once projected.
         """
         batches = (self.vocab.encode(chunk) for chunk in chunks if _check(deadline))
         if not self.bundle.config.document_memory:
             for batch in batches:
                 yield self.backend.emissions(batch), batch.mask
             return
-        encoded = [(batch, self.backend.states(batch)) for batch in batches]
+        weight, bias = self.backend.projection()  # (K, 4H): the token's own states, then its memory
+        own, remembered = np.split(weight, 2, axis=1)
+        projected = []
+        for batch in batches:
+            states = self.backend.states(batch)  # (B, T, 2H)
+            projected.append((batch.mask, states @ own.T + bias, states[batch.mask] @ remembered.T))
         groups = np.array(word_groups([s for c in chunks for s in c], [d for ds in documents for d in ds]))
-        flat = np.concatenate([states[batch.mask] for batch, states in encoded])
-        means = _group_means(flat, groups)
+        memory = _group_means(np.concatenate([rows for _, _, rows in projected]), groups)  # (N, K)
         used = 0
-        for batch, states in encoded:
-            memory = np.zeros_like(states)
-            count = int(batch.mask.sum())
-            memory[batch.mask] = means[used : used + count]
-            used += count
-            yield self.backend.emit(states, memory), batch.mask
+        for mask, scores, rows in projected:
+            scores[mask] += memory[used : used + len(rows)]
+            used += len(rows)
+            yield scores.astype(np.float32), mask
 
     # -- internals -------------------------------------------------------------------
 
@@ -413,10 +418,9 @@ def _check(deadline: float | None) -> bool:
 def _group_means(values: np.ndarray, groups: np.ndarray) -> np.ndarray:
     """For rows ``values (N, D)`` and their groups ``(N,)``, the mean row of each row's group ``(N, D)``."""
     size = int(groups.max()) + 1 if len(groups) else 0
-    sums = np.zeros((size, values.shape[1]), dtype=np.float64)
-    np.add.at(sums, groups, values)
-    counts = np.bincount(groups, minlength=size)[:, None]
-    return (sums / np.maximum(counts, 1))[groups].astype(values.dtype)
+    counts = np.maximum(np.bincount(groups, minlength=size), 1)
+    means = np.stack([np.bincount(groups, weights=column, minlength=size) for column in values.T], axis=1)
+    return (means / counts[:, None])[groups].astype(values.dtype)
 
 
 def _join_pieces(

@@ -59,15 +59,13 @@ class TorchBackend:
         """Encoder states ``(B, T, 2H)`` (for a document memory)."""
         return self._run(len(batch.mask), lambda: self.model.encode(self.model.tensors(batch), batch.char_keys))
 
-    def emit(self, states: np.ndarray, memory: np.ndarray | None) -> np.ndarray:
-        """Emission scores ``(B, T, K)`` from states and the document memory."""
-
-        def compute() -> torch.Tensor:
-            own = torch.from_numpy(states).to(self.device)
-            pooled = torch.from_numpy(memory).to(self.device) if memory is not None else None
-            return self.model.emit(own, pooled)
-
-        return self._run(len(states), compute)
+    @functools.cache  # noqa: B019 - one backend per loaded model, kept for the process's life
+    def projection(self) -> tuple[np.ndarray, np.ndarray]:
+        """The emission layer: weight ``(K, 4H)`` and bias ``(K,)``."""
+        return (
+            self.model.project.weight.detach().cpu().numpy(),
+            self.model.project.bias.detach().cpu().numpy(),
+        )
 
     @functools.cache  # noqa: B019 - one backend per loaded model, kept for the process's life
     def crf_scores(self) -> CRFScores:
