@@ -69,6 +69,47 @@ def _where(location: tuple) -> str:
     return ".".join(parts) or "body"
 
 
+def _answer_errors(app: FastAPI, settings: Settings) -> None:
+    """Every error as ``{"error": {type, message, limit?, request_id}}`` with its status."""
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
+        problems = error.errors()
+        if any(p.get("type") == "json_invalid" for p in problems):
+            return error_response(400, "invalid_json", "the body is not valid JSON", request.state.request_id)
+        message = "; ".join(f"{_where(p.get('loc', ()))}: {p.get('msg')}" for p in problems[:5])
+        return error_response(422, "invalid_request", message, request.state.request_id)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        detail = (
+            error.detail if isinstance(error.detail, dict) else {"type": "http_error", "message": str(error.detail)}
+        )
+        return error_response(
+            error.status_code,
+            detail.get("type", "http_error"),
+            detail.get("message", ""),
+            request.state.request_id,
+            limit=detail.get("limit"),
+            headers=error.headers,
+        )
+
+    @app.exception_handler(Overloaded)
+    async def queue_full(request: Request, error: Overloaded) -> JSONResponse:
+        limit = "queue_tokens" if error.lane == "interactive" else "bulk_queue_tokens"
+        return overloaded(f"the {error.lane} queue", error.retry_after, request.state.request_id, limit)
+
+    @app.exception_handler(DeadlineExceeded)
+    async def too_slow(request: Request, error: DeadlineExceeded) -> JSONResponse:
+        message = f"the request took over {settings.request_timeout_s} s"
+        return error_response(503, "timeout", message, request.state.request_id, limit="request_timeout_s")
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, error: Exception) -> JSONResponse:
+        log.exception("unexpected error")
+        return error_response(500, "internal_error", "internal error", getattr(request.state, "request_id", None))
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the service; tests pass their own ``Settings``."""
     settings = settings or Settings()
@@ -111,41 +152,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(HeaderLimit, settings=settings)
     app.add_middleware(RequestContext)
 
-    @app.exception_handler(RequestValidationError)
-    async def invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
-        problems = error.errors()
-        if any(p.get("type") == "json_invalid" for p in problems):
-            return error_response(400, "invalid_json", "the body is not valid JSON", request.state.request_id)
-        message = "; ".join(f"{_where(p.get('loc', ()))}: {p.get('msg')}" for p in problems[:5])
-        return error_response(422, "invalid_request", message, request.state.request_id)
-
-    @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
-        detail = (
-            error.detail if isinstance(error.detail, dict) else {"type": "http_error", "message": str(error.detail)}
-        )
-        return error_response(
-            error.status_code,
-            detail.get("type", "http_error"),
-            detail.get("message", ""),
-            request.state.request_id,
-            limit=detail.get("limit"),
-            headers=error.headers,
-        )
-
-    @app.exception_handler(Overloaded)
-    async def queue_full(request: Request, error: Overloaded) -> JSONResponse:
-        limit = "queue_tokens" if error.lane == "interactive" else "bulk_queue_tokens"
-        return overloaded(f"the {error.lane} queue", error.retry_after, request.state.request_id, limit)
-
-    @app.exception_handler(DeadlineExceeded)
-    async def too_slow(request: Request, error: DeadlineExceeded) -> JSONResponse:
-        message = f"the request took over {settings.request_timeout_s} s"
-        return error_response(503, "timeout", message, request.state.request_id, limit="request_timeout_s")
-
-    @app.exception_handler(Exception)
-    async def unexpected(request: Request, error: Exception) -> JSONResponse:
-        log.exception("unexpected error")
-        return error_response(500, "internal_error", "internal error", getattr(request.state, "request_id", None))
-
+    _answer_errors(app, settings)
     return app

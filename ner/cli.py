@@ -76,6 +76,24 @@ def build_parser() -> argparse.ArgumentParser:
     calibrate.add_argument("--apply", action="store_true", help="write the temperature into the model directory")
     calibrate.set_defaults(run=run_calibrate)
 
+    _add_tag_parser(commands, running)
+
+    export = commands.add_parser("export", help="add the ONNX encoder to a model directory (serving without torch)")
+    export.add_argument("model", help="model directory")
+    export.set_defaults(run=run_export)
+
+    serve = commands.add_parser("serve", help="start the HTTP service")
+    serve.add_argument("--model", action="append", dest="models", help="model directory (repeatable)")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.add_argument("--workers", type=int)
+    serve.add_argument("--backend", choices=BACKENDS, help="onnx, torch, or auto (NER_BACKEND)")
+    serve.set_defaults(run=run_serve)
+    return parser
+
+
+def _add_tag_parser(commands: argparse._SubParsersAction, running: argparse.ArgumentParser) -> None:
+    """``ner tag``: bulk tagging, in this process or on Ray."""
     tag = commands.add_parser(
         "tag", parents=[running], help="tag lines of text or records, one JSON object per record, in input order"
     )
@@ -103,39 +121,29 @@ def build_parser() -> argparse.ArgumentParser:
     tag.add_argument("--quiet", action="store_true", help="no progress bar")
     tag.set_defaults(run=run_tag)
 
-    export = commands.add_parser("export", help="add the ONNX encoder to a model directory (serving without torch)")
-    export.add_argument("model", help="model directory")
-    export.set_defaults(run=run_export)
-
-    serve = commands.add_parser("serve", help="start the HTTP service")
-    serve.add_argument("--model", action="append", dest="models", help="model directory (repeatable)")
-    serve.add_argument("--host")
-    serve.add_argument("--port", type=int)
-    serve.add_argument("--workers", type=int)
-    serve.add_argument("--backend", choices=BACKENDS, help="onnx, torch, or auto (NER_BACKEND)")
-    serve.set_defaults(run=run_serve)
-    return parser
-
 
 def run_train(args: argparse.Namespace) -> int:
-    from ner.train import fit
+    from pathlib import Path
+
+    from ner.train import Job, fit
 
     file_model, file_train = load_config(args.config)
     flag_model, flag_train = flag_settings(args)
     logging.getLogger("ner").setLevel(logging.INFO)
-    metrics = fit(
+    job = Job(
         args.train,
+        Path(args.out),
         args.dev,
-        args.out,
+        args.test,
         {**file_model, **flag_model},
         {**file_train, **flag_train},
-        test_path=args.test,
+        name=args.name,
         resume=args.resume,
         command=shlex.join(["ner", *args.argv]),
-        name=args.name,
         data_terms=args.data_terms,
         progress=not args.quiet,
     )
+    metrics = fit(job)
     if not metrics:  # a rank other than 0 of a distributed run: rank 0 reports
         return 0
     summary = {"out": args.out, "best_epoch": metrics["best_epoch"]}

@@ -55,6 +55,28 @@ class Corpora:
     dev_note: str = ""
 
 
+@dataclass(frozen=True)
+class Job:
+    """A training run as asked for: the corpus files, the settings, where the model goes, what its card records."""
+
+    train: str
+    out: Path
+    dev: str | None = None
+    test: str | None = None
+    model_settings: dict = field(default_factory=dict)
+    train_settings: dict = field(default_factory=dict)
+    name: str | None = None
+    resume: bool = False
+    command: str = ""
+    data_terms: str = ""
+    progress: bool = True
+
+    @property
+    def work(self) -> Path:
+        """Where checkpoints go, beside the model directory."""
+        return self.out.with_name(self.out.name + ".training")
+
+
 def load_corpora(train: str, dev: str | None, test: str | None, dev_every: int, with_dev: bool = False) -> Corpora:
     """The training, dev and test sentences; without a dev file, every ``dev_every``-th training sentence
     is held out. ``with_dev``: the dev sentences are trained on too."""
@@ -333,24 +355,16 @@ def epochs(run: Run, first: int = 1) -> Iterator[EpochRecord]:
         )
 
 
-def prepare(
-    train_path: str,
-    dev_path: str | None,
-    test_path: str | None,
-    model_settings: dict,
-    train_settings: dict,
-    name: str,
-    checkpoint: dict | None = None,
-    progress: bool = True,
-) -> Run:
+def prepare(job: Job, checkpoint: dict | None = None) -> Run:
     """Read the corpora, resolve the settings, build (or restore) the vocabularies, network and optimizer."""
+    train_settings = job.train_settings
     parent = bundles.load(train_settings["init_from"]) if train_settings.get("init_from") else None
-    if parent is not None and not dev_path:  # fine-tuning without a dev file: no hold-out, keep the last epoch
+    if parent is not None and not job.dev:  # fine-tuning without a dev file: no hold-out, keep the last epoch
         train_settings = {**train_settings, "train_with_dev": True}
     with_dev = bool(train_settings.get("train_with_dev"))
-    corpora = load_corpora(train_path, dev_path, test_path, train_settings.get("dev_every", 20), with_dev)
+    corpora = load_corpora(job.train, job.dev, job.test, train_settings.get("dev_every", 20), with_dev)
     recipe = (
-        resolve(model_settings, train_settings, corpora.train)
+        resolve(job.model_settings, train_settings, corpora.train)
         if parent is None
         else fine_tuning(parent, train_settings)
     )
@@ -386,8 +400,8 @@ def prepare(
         average,
         device,
         ranks,
-        name,
-        progress and ranks.main,
+        job.name or job.out.name,
+        job.progress and ranks.main,
         parent,
     )
 
@@ -428,101 +442,82 @@ def _network(
     return vocab, model
 
 
-def fit(
-    train_path: str,
-    dev_path: str | None,
-    out: str | Path,
-    model_settings: dict | None = None,
-    train_settings: dict | None = None,
-    test_path: str | None = None,
-    resume: bool = False,
-    command: str = "",
-    name: str | None = None,
-    data_terms: str = "",
-    progress: bool = True,
-) -> dict:
-    """Train a model and save the best one (by dev F1; the last with ``train_with_dev``) to ``out``;
+@dataclass
+class Progress:
+    """What the epochs so far leave: their history, the best epoch with its weights, the commands that ran."""
+
+    commands: list[str]
+    history: list[dict] = field(default_factory=list)
+    best: dict = field(default_factory=lambda: {"f1": -1.0, "epoch": 0})
+    best_weights: dict[str, torch.Tensor] | None = None
+
+    def add(self, record: EpochRecord) -> bool:
+        """Count an epoch; True if it is the best so far (with ``train_with_dev``, no dev score: the last)."""
+        self.history.append(record.history())
+        improved = record.dev is None or record.dev["f1"] > self.best["f1"]
+        if improved:
+            f1 = record.dev["f1"] if record.dev else 0.0
+            self.best = {"f1": f1, "epoch": record.epoch, "dev": record.dev, "test": record.test}
+            self.best_weights = record.weights
+        return improved
+
+    def checkpoint(self, run: Run, epoch: int) -> dict:
+        """Everything ``--resume`` needs to continue exactly after ``epoch``."""
+        return {
+            "model": run.model.state_dict(),
+            "model_config": run.model.config.to_dict(),
+            "vocab": run.vocab.to_json(),
+            "optimizer": run.optimizer.state_dict(),
+            "epoch": epoch,
+            "history": self.history,
+            "best": self.best,
+            "best_state": self.best_weights,
+            "rng": torch.get_rng_state(),
+            "ema": run.average.state,
+            "ema_steps": run.average.steps,
+            "commands": self.commands,
+        }
+
+
+def fit(job: Job) -> dict:
+    """Train a model and save the best one (by dev F1; the last with ``train_with_dev``) to ``job.out``;
     returns its metrics. Under torchrun, every process runs this; see :mod:`ner.distributed`."""
-    out = Path(out)
-    work = out.with_name(out.name + ".training")
-    checkpoint_path = work / CHECKPOINT
-    state = _load_checkpoint(checkpoint_path) if resume else None
-    run = prepare(
-        train_path, dev_path, test_path, model_settings or {}, train_settings or {}, name or out.name, state, progress
-    )
-    config = run.config
-    history: list[dict] = state["history"] if state else []
-    best: dict = state["best"] if state else {"f1": -1.0, "epoch": 0}
-    best_weights = state["best_state"] if state else None
-    commands = [*state["commands"], command] if state else [command]
-    if state:
-        log.info("resumed from %s after epoch %d", checkpoint_path, state["epoch"])
-    started = time.perf_counter() - sum(h["seconds"] for h in history)
+    state = _load_checkpoint(job.work / CHECKPOINT) if job.resume else None
+    run = prepare(job, state)
+    progress = Progress([job.command])
+    if state is not None:
+        progress = Progress([*state["commands"], job.command], state["history"], state["best"], state["best_state"])
+        log.info("resumed from %s after epoch %d", job.work / CHECKPOINT, state["epoch"])
+    started = time.perf_counter() - sum(h["seconds"] for h in progress.history)
     first = state["epoch"] + 1 if state else 1
-    if not (best["epoch"] > 0 and first - best["epoch"] > config.patience):
+    patience = run.config.patience
+    if not (progress.best["epoch"] > 0 and first - progress.best["epoch"] > patience):
         for record in epochs(run, first):
             if run.ranks.main:
-                history.append(record.history())
-                # With train_with_dev there is no dev score: the last epoch is the one kept.
-                improved = record.dev is None or record.dev["f1"] > best["f1"]
-                if improved:
-                    best = {
-                        "f1": record.dev["f1"] if record.dev else 0.0,
-                        "epoch": record.epoch,
-                        "dev": record.dev,
-                        "test": record.test,
-                    }
-                    best_weights = record.weights
-                _report(history[-1], improved, run.progress)
-                work.mkdir(parents=True, exist_ok=True)
-                _save_atomic(
-                    {
-                        "model": run.model.state_dict(),
-                        "model_config": run.model.config.to_dict(),
-                        "vocab": run.vocab.to_json(),
-                        "optimizer": run.optimizer.state_dict(),
-                        "epoch": record.epoch,
-                        "history": history,
-                        "best": best,
-                        "best_state": best_weights,
-                        "rng": torch.get_rng_state(),
-                        "ema": run.average.state,
-                        "ema_steps": run.average.steps,
-                        "commands": commands,
-                    },
-                    checkpoint_path,
-                )
-            best = run.ranks.share(best)  # every rank stops at the same epoch
-            if not config.train_with_dev and record.epoch - best["epoch"] >= config.patience:
+                improved = progress.add(record)
+                _report(progress.history[-1], improved, run.progress)
+                job.work.mkdir(parents=True, exist_ok=True)
+                _save_atomic(progress.checkpoint(run, record.epoch), job.work / CHECKPOINT)
+            progress.best = run.ranks.share(progress.best)  # every rank stops at the same epoch
+            if not run.config.train_with_dev and record.epoch - progress.best["epoch"] >= patience:
                 break
     metrics = {}
     if run.ranks.main:
-        run.model.load_state_dict(best_weights)
-        metrics = _finish(run, history, best, out, work, commands, data_terms, train_path, test_path, started)
+        run.model.load_state_dict(progress.best_weights)
+        metrics = _finish(run, job, progress, started)
     run.ranks.barrier()
     run.ranks.stop()
     return metrics
 
 
-def _finish(
-    run: Run,
-    history: list[dict],
-    best: dict,
-    out: Path,
-    work: Path,
-    commands: list[str],
-    data_terms: str,
-    train_path: str,
-    test_path: str | None,
-    started: float,
-) -> dict:
-    """The best weights after the optional last steps (aligned vectors, float16 tables), packaged in ``out``."""
-    config = run.config
+def _finish(run: Run, job: Job, progress: Progress, started: float) -> dict:
+    """The best weights after the optional last steps (aligned vectors, float16 tables), packaged in ``job.out``."""
+    config, history, best = run.config, progress.history, progress.best
     if config.align_unseen and config.pretrained != "none" and not config.freeze_embeddings:
         best = _align_if_better(run, best)
     if config.embedding_dtype == "float16":
         best = _round_embeddings_to_half(run, best)
-    plot = work / "curves.png"
+    plot = job.work / "curves.png"
     plot_curves(history, plot)
     rates = [h["sentences_per_second"] for h in history]
     temperature, calibration = _calibrate(run)
@@ -542,11 +537,11 @@ def _finish(
         "version": "1.0.0",
         "created": time.strftime("%Y-%m-%d"),
         "training": {
-            "data_terms": data_terms,
-            "train": str(train_path),
+            "data_terms": job.data_terms,
+            "train": str(job.train),
             "dev": run.corpora.dev_note,
-            "test": str(test_path) if test_path else None,
-            "commands": commands,
+            "test": str(job.test) if job.test else None,
+            "commands": progress.commands,
             "config": asdict(config),
             "choices": run.recipe.reasons,
             "machine": _machine(run.device),
@@ -555,7 +550,7 @@ def _finish(
     }
     result = run.bundle(weights=True, metrics=metrics, info=info, temperature=temperature)
     result.encoder = _encoder(run)
-    bundles.save(result, out, card=model_card(result), extra_files={"curves.png": plot})
+    bundles.save(result, job.out, card=model_card(result), extra_files={"curves.png": plot})
     return metrics
 
 
