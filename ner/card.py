@@ -125,7 +125,7 @@ Labels: {", ".join(bundle.labels)}.
 ## Data
 - Train: `{training.get("train")}`
 - Dev: {training.get("dev")}
-- Test: `{training.get("test")}`
+- Test: {f"`{training['test']}`" if training.get("test") else "none"}
 
 ## Scores (strict entity level, percent)
 | split | precision | recall | F1 |

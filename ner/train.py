@@ -52,7 +52,8 @@ class Corpora:
     train: list[Sentence]
     dev: list[Sentence]
     test: list[Sentence] = field(default_factory=list)
-    dev_note: str = ""
+    dev_note: str = ""  # where dev came from, for the model card
+    dev_source: str = ""  # the dev file, or how dev was held out
 
 
 @dataclass(frozen=True)
@@ -83,7 +84,7 @@ def load_corpora(train: str, dev: str | None, test: str | None, dev_every: int, 
     train_sentences, _ = read_corpus(train)
     test_sentences = read_corpus(test)[0] if test else []
     if dev:
-        corpora = Corpora(train_sentences, read_corpus(dev)[0], test_sentences, f"dev file {dev}")
+        corpora = Corpora(train_sentences, read_corpus(dev)[0], test_sentences, f"dev file {dev}", dev)
     else:
         held = [s for i, s in enumerate(train_sentences) if i % dev_every == dev_every - 1]
         kept = [s for i, s in enumerate(train_sentences) if i % dev_every != dev_every - 1]
@@ -91,11 +92,12 @@ def load_corpora(train: str, dev: str | None, test: str | None, dev_every: int, 
             f"no dev file: every {dev_every}th sentence of the training file "
             f"({len(held)} sentences) is held out as dev and not trained on"
         )
-        corpora = Corpora(kept, held, test_sentences, note)
+        corpora = Corpora(kept, held, test_sentences, note, f"every {dev_every}th training sentence, held out")
     if with_dev:
         offset = max((s.document for s in corpora.train), default=0) + 1  # dev documents stay apart
         moved = [replace(s, document=s.document + offset) for s in corpora.dev]
-        return Corpora(corpora.train + moved, corpora.dev, test_sentences, corpora.dev_note + ", trained on too")
+        note = corpora.dev_note + ", trained on too"
+        return Corpora(corpora.train + moved, corpora.dev, test_sentences, note, corpora.dev_source)
     return corpora
 
 
@@ -566,7 +568,7 @@ def _calibrate(run: Run) -> tuple[float, dict | None]:
         result["ece_at_1"],
         result["ece"],
     )
-    return result["temperature"], {**result, "fitted_on": run.corpora.dev_note}
+    return result["temperature"], {**result, "fitted_on": run.corpora.dev_source}
 
 
 def _parent(parent: bundles.Bundle) -> dict:
@@ -612,7 +614,8 @@ def _report(record: dict, improved: bool, progress: bool) -> None:
 def _machine(device: torch.device) -> str:
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
-    return f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads"
+    threads = torch.get_num_threads()
+    return f"{platform.processor() or platform.machine()}, {threads} thread{'s' if threads != 1 else ''}"
 
 
 @torch.no_grad()
