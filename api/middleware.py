@@ -152,8 +152,8 @@ class RequestContext:
 class HeaderLimit:
     """At most ``max_headers`` headers and ``max_header_bytes`` of request line and headers: 431 beyond.
 
-    (h11 already closes a connection whose unfinished head passes ``max_header_bytes``; this
-    catches a head that arrived whole.)
+    (The edge, :mod:`api.edge`, already closes a connection whose unfinished head passes
+    ``max_header_bytes``; this catches a head that arrived whole.)
     """
 
     def __init__(self, app: ASGIApp, settings: Settings) -> None:
@@ -265,7 +265,7 @@ class BodyLimit:
             while True:
                 message = await receive()
                 if message["type"] == "http.disconnect":
-                    break
+                    return
                 chunk, ended = message.get("body", b""), not message.get("more_body", False)
                 size += len(chunk)
                 if size > self.limit:

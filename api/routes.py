@@ -44,17 +44,17 @@ async def tag(body: TagRequest, request: Request, service: ServiceDep) -> Respon
         raise _fail(422, "text_too_long", f"a text of {longest} characters; at most {settings.max_chars}", "max_chars")
     if body.nbest > settings.max_nbest:
         raise _fail(422, "nbest_too_large", f"nbest {body.nbest}; at most {settings.max_nbest}", "max_nbest")
+    if body.dictionary and len(body.dictionary) > settings.max_dictionary:
+        count = len(body.dictionary)
+        raise _fail(
+            422, "dictionary_too_large", f"{count} entries; at most {settings.max_dictionary}", "max_dictionary"
+        )
     options = TagOptions(scores=body.scores or body.min_score > 0, tokens=body.tokens, nbest=body.nbest)
     try:
         request.state.model = service.router.choose(body.model, body.lang)
         route = await service.route(texts, body.model, body.lang)
     except UnknownModelError as error:
         raise _fail(404, "unknown_model", str(error)) from None
-    if body.dictionary and len(body.dictionary) > settings.max_dictionary:
-        count = len(body.dictionary)
-        raise _fail(
-            422, "dictionary_too_large", f"{count} entries; at most {settings.max_dictionary}", "max_dictionary"
-        )
     try:
         dictionaries = service.dictionaries(route, body.dictionary, body.ignore_case)
     except DictionaryError as error:

@@ -149,7 +149,7 @@ class ServiceState:
         """Tag every part of ``route`` (each model's parts batched with other requests'), merged per text;
         ``dictionaries`` constrain the models they are given for.
 
-        Raises :class:`api.batcher.Overloaded` at once, queueing nothing, when a lane is full.
+        Raises :class:`api.batcher.Overloaded` at once when a lane is full, cancelling what it queued.
         """
         futures: list[asyncio.Future[list[Analysis]]] = []
         try:

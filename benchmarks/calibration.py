@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 
 from benchmarks import report
-from benchmarks.speed import interleaved_best, latencies, latency
+from benchmarks.speed import interleaved_best, latencies_of
 from ner import Tagger, TagOptions
 from ner.calibration import entity_confidences, expected_calibration_error, reliability_diagram
 from ner.corpus import read_conll
@@ -65,8 +65,9 @@ def run(model: Path, diagram: Path, threads: int) -> dict:
     }
     # One text per call, as a single-text request to /tag: median latency without and with scores.
     single = [text for text in texts if 15 <= len(text.split()) <= 25]
-    latency(tagger, single, 100)
-    p50 = {name: row["p50_ms"] for name, row in latencies(tagger, single, {"plain": False, "scored": True}).items()}
+    variants = {"plain": lambda text: tagger.tag(text, scores=False), "scored": tagger.tag}
+    latencies_of(variants, single, 100)  # warm-up
+    p50 = {name: row["p50_ms"] for name, row in latencies_of(variants, single).items()}
     results["cost"].update(
         single_text_p50_ms_no_scores=p50["plain"],
         single_text_p50_ms_scores=p50["scored"],

@@ -67,7 +67,8 @@ def scores(model: Path, corrected: Path) -> dict:
 def run(model: Path, count: int, epochs: int) -> dict:
     OUT.mkdir(parents=True, exist_ok=True)
     corrected = OUT / "corrections.jsonl"
-    corrected.write_text("".join(json.dumps(r) + "\n" for r in corrections(model, count)))
+    records = corrections(model, count)
+    corrected.write_text("".join(json.dumps(r) + "\n" for r in records))
     tuned = OUT / "model"
     command = [
         *("ner", "train", "--init-from", str(model), "--train", str(corrected)),
@@ -78,7 +79,7 @@ def run(model: Path, count: int, epochs: int) -> dict:
     seconds = time.perf_counter() - started
     return {
         "command": " ".join(command),
-        "sentences": count,
+        "sentences": len(records),
         "epochs": epochs,
         "fine_tuning_seconds": round(seconds, 1),
         "before": scores(model, corrected),

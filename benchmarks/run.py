@@ -17,6 +17,8 @@ STEPS = [
     ("calibration", ["-m", "benchmarks.calibration"]),
     ("load", ["-m", "benchmarks.load"]),
     ("soak", ["-m", "benchmarks.soak"]),
+    ("dictionary", ["-m", "benchmarks.dictionary"]),
+    ("finetune", ["-m", "benchmarks.finetune"]),
     ("scaling", ["-m", "benchmarks.scaling"]),
     ("defaults", ["-m", "benchmarks.defaults"]),
     ("bulk", ["-m", "benchmarks.bulk"]),

@@ -50,6 +50,7 @@ WEIGHTS, ENCODER, CONFIG, VOCAB, LEXICON, METRICS, CARD, MANIFEST = (
     "README.md",
     "manifest.json",
 )
+MODEL_FILES = (WEIGHTS, ENCODER, CONFIG, VOCAB, LEXICON, METRICS, CARD, MANIFEST)  # a save writes these afresh
 EMBEDDING_SUFFIX = "embed.weight"  # the embedding tables: word (or character), bigram, character, casing, lexicon
 
 
@@ -87,7 +88,8 @@ def sha256(data: bytes) -> str:
 def save(bundle: Bundle, directory: str | Path, card: str, extra_files: dict[str, Path] | None = None) -> Path:
     """Write ``bundle`` to ``directory`` atomically; ``extra_files`` are copied in (e.g. plots).
 
-    Replacing a model directory keeps its other files (such as the learning curves).
+    Replacing a model directory keeps its other files (such as the learning curves), never an older
+    model's encoder or lexicon.
     """
     directory = Path(directory)
     directory.parent.mkdir(parents=True, exist_ok=True)
@@ -123,7 +125,7 @@ def save(bundle: Bundle, directory: str | Path, card: str, extra_files: dict[str
                 if (
                     old.is_file()
                     and not old.is_symlink()
-                    and old.name != MANIFEST
+                    and old.name not in MODEL_FILES
                     and not (staging / old.name).exists()
                 ):
                     shutil.copyfile(old, staging / old.name)

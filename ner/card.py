@@ -49,10 +49,12 @@ def _calibration_line(bundle: bundles.Bundle) -> str:
 def _storage_line(bundle: bundles.Bundle) -> str:
     if bundle.info.get("embedding_dtype") != "float16":
         return ""
-    return (
-        "\n\nThe embedding tables are stored in float16 (half the size); the scores above are those of the "
-        f"stored model (dev F1 in float32: {bundle.metrics.get('float32_dev_f1')})."
+    line = (
+        "\n\nThe embedding tables are stored in float16 (half the size); the scores above are those of the stored model"
     )
+    if bundle.metrics.get("float32_dev_f1") is not None:
+        line += f" (dev F1 in float32: {bundle.metrics['float32_dev_f1']})"
+    return line + "."
 
 
 def _epochs_line(metrics: dict, training: dict) -> str:

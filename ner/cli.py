@@ -1,4 +1,4 @@
-"""The ``ner`` command: train, evaluate, predict, tag, serve.
+"""The ``ner`` command: train, evaluate, predict, calibrate, export, tag, serve.
 
 Input errors (a malformed corpus, a damaged model directory, a bad setting)
 print one line naming the file and the reason, and exit with status 2.
@@ -182,7 +182,7 @@ def run_predict(args: argparse.Namespace) -> int:
 
     tagger = _load_tagger(args)
     sentences, scheme = read_conll(args.file)
-    predicted = tagger.predict_tags([s.tokens for s in sentences])
+    predicted = tagger.predict_tags([s.tokens for s in sentences], [s.document for s in sentences])
     output = open(args.out, "w", encoding="utf-8") if args.out else sys.stdout
     try:
         for line in write_conll_predictions(args.file, sentences, predicted, scheme):

@@ -125,6 +125,7 @@ class TrainConfig(_Settings):
             "batch_size": self.batch_size > 0,
             "lr": self.lr > 0,
             "threads": self.threads > 0,
+            "align_unseen": not (self.align_unseen and self.train_with_dev),  # it is kept only if dev gains
         }
 
 

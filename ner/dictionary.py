@@ -151,7 +151,9 @@ class DictionaryFile:
                 log.info("dictionary %s: %d entries", self.path, len(self._entries))
         except (OSError, DictionaryError) as error:
             if self._stamp is None:
-                raise DictionaryError(f"{self.path}: {error}") from None
+                raise (
+                    error if isinstance(error, DictionaryError) else DictionaryError(f"{self.path}: {error}")
+                ) from None
             log.warning("dictionary %s not reloaded, the last good one stays: %s", self.path, error)
         return self._entries
 

@@ -28,6 +28,8 @@ from ner.config import ModelConfig
 from ner.features import Batch, Vocabularies
 from ner.vocab import CASINGS
 
+SPELLING_MEMORY = 200_000  # distinct words whose character features inference remembers
+
 
 class CharCNN(nn.Module):
     """Characters of each word ``(U, L)`` -> max-pooled convolution features ``(U, F)``."""
@@ -158,13 +160,14 @@ class NERModel(nn.Module):
         memory: dict[str, int] = self.__dict__.setdefault("_spelling_rows", {})
         missing = [row for row, key in enumerate(keys, start=1) if key not in memory]
         if missing:
+            if len(memory) + len(missing) >= SPELLING_MEMORY:  # bound the memory: start afresh with this batch
+                memory.clear()
+                self.__dict__.pop("_spelling_table", None)
+                missing = list(range(1, len(keys) + 1))
             fresh = self.char_encoder(chars[missing])
             table = self.__dict__.get("_spelling_table")
             needed = len(memory) + len(missing) + 1
             if table is None or table.shape[0] < needed or table.device != fresh.device:
-                if needed > 200_000:  # bound the memory: start afresh
-                    memory.clear()
-                    needed = len(missing) + 1
                 grown = fresh.new_zeros(max(2 * needed, 1024), fresh.shape[1])
                 if table is not None and memory:
                     grown[: table.shape[0]] = table[: grown.shape[0]]

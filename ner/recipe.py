@@ -90,13 +90,13 @@ def resolve(model_settings: dict, train_settings: dict, train: Sequence[Sentence
     pretrained = given.pretrained
     if pretrained == "auto":
         pretrained, why = _choose_vectors(language, level, model_settings.get("word_dim", GLOVE_DIM), train)
-        reasons.append(f"pretrained vectors: {pretrained or 'none'} ({why})")
+        reasons.append(f"pretrained vectors: {pretrained} ({why})")
     lexicon = given.lexicon
     if lexicon == "auto":
         lexicon = "jieba" if level == "char" and language == "zh" else "none"
         reasons.append("lexicon: jieba's dictionary (SoftLexicon features)" if lexicon == "jieba" else "lexicon: none")
 
-    model_defaults = _model_defaults(level, small, pretrained, lexicon, train)
+    model_defaults = _model_defaults(level, pretrained, lexicon, train)
     train_defaults = _train_defaults(level, small)
     model = ModelConfig.from_dict({**model_defaults, **model_settings, "level": level})
     config = TrainConfig.from_dict(
@@ -129,7 +129,7 @@ def has_documents(train: Sequence[Sentence]) -> bool:
     return len(sizes) >= 20 and sum(n > 1 for n in sizes.values()) >= len(sizes) / 2
 
 
-def _model_defaults(level: str, small: bool, pretrained: str, lexicon: str, train: Sequence[Sentence]) -> dict:
+def _model_defaults(level: str, pretrained: str, lexicon: str, train: Sequence[Sentence]) -> dict:
     documents = has_documents(train)
     if level == "char":
         return {

@@ -18,15 +18,19 @@ from ner.model import NERModel
 SMALL_BATCH = 4  # up to this many sentences, oneDNN's LSTM costs more than it saves (it wins on large batches)
 
 
+_ONEDNN_SETTING = threading.Lock()  # the setting is process-wide: one block at a time, across models
+
+
 @contextlib.contextmanager
 def _onednn(enabled: bool) -> Iterator[None]:
     """Switch torch's oneDNN kernels on or off for a block (a process-wide setting)."""
-    before = torch.backends.mkldnn.enabled
-    torch.backends.mkldnn.enabled = enabled
-    try:
-        yield
-    finally:
-        torch.backends.mkldnn.enabled = before
+    with _ONEDNN_SETTING:
+        before = torch.backends.mkldnn.enabled
+        torch.backends.mkldnn.enabled = enabled
+        try:
+            yield
+        finally:
+            torch.backends.mkldnn.enabled = before
 
 
 class TorchBackend:

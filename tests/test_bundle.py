@@ -161,3 +161,12 @@ def test_saving_again_keeps_extra_files_and_the_manifest_lists_them(model_copy: 
     listed = json.loads((model_copy / "manifest.json").read_text())["files"]
     assert "curves.png" in listed and "encoder.onnx" in listed
     assert set(listed) == {p.name for p in model_copy.iterdir()} - {"manifest.json"}
+
+
+def test_a_model_saved_without_an_encoder_does_not_inherit_the_old_one(model_copy: Path) -> None:
+    loaded = bundles.load(model_copy)
+    loaded.encoder = None
+    bundles.save(loaded, model_copy, card="# again\n")
+    assert not (model_copy / "encoder.onnx").exists()
+    assert "encoder.onnx" not in json.loads((model_copy / "manifest.json").read_text())["files"]
+    assert bundles.load(model_copy).encoder is None

@@ -14,6 +14,7 @@ import pytest
 import torch
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from ner import model as model_module
 from ner.config import ModelConfig
 from ner.features import Vocabularies
 from ner.model import CharCNN, CharLSTM, NERModel, word_means
@@ -192,6 +193,18 @@ def test_remembered_spellings_equal_fresh_ones_across_batches_and_growth() -> No
             remembered = model.embed(x, batch.char_keys)
             fresh = model.embed(x)
             assert torch.equal(remembered, fresh)
+
+
+def test_remembered_spellings_start_afresh_at_their_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(model_module, "SPELLING_MEMORY", 50)
+    model, vocab = small_model()
+    model.eval()
+    words = [f"w{i}" for i in range(120)]
+    with torch.no_grad():
+        for sentences in ([words[:40]], [words[30:70]], [words[60:]]):  # each batch passes the bound
+            batch = vocab.encode(sentences)
+            x = model.tensors(batch)
+            assert torch.equal(model.embed(x, batch.char_keys), model.embed(x))
 
 
 def test_switching_to_training_forgets_remembered_spellings() -> None:
