@@ -29,6 +29,7 @@ from __future__ import annotations
 import array
 import itertools
 import json
+import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -43,6 +44,7 @@ from ner.vocab import Vocab
 SETS = ("B", "M", "E", "S")
 NONE = "<none>"
 LONGEST_BUCKET = 5  # words of 5 or more characters share a length class
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")  # a code point no UTF-8 text holds (JSON can send one)
 
 
 class Lexicon:
@@ -143,7 +145,7 @@ class Lexicon:
     def matches(self, chars: Sequence[str]) -> list[tuple[int, int, int, float]]:
         """``(start, end, class id, weight)`` of every dictionary word in ``chars`` (tokens of one or
         more code points: a character with its combining marks)."""
-        text = "".join(chars)
+        text = _LONE_SURROGATE.sub("\ufffd", "".join(chars))  # no word holds one; the trie cannot encode it
         if len(text) == len(chars):  # one code point per token: offsets are token positions
             ends = None
             offsets: Iterable[int] = range(len(chars))

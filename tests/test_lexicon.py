@@ -173,3 +173,8 @@ def test_bytes_round_trip_and_are_deterministic() -> None:
 def test_from_text_reads_jiebas_format() -> None:
     lexicon = Lexicon.from_text("北京 100 ns\n大学 80\nnot-a-line\n银行 x n\n\n")
     assert lexicon.words == {"北京": (100, "ns"), "大学": (80, "x")}
+
+
+def test_a_lone_surrogate_matches_nothing_and_breaks_nothing() -> None:
+    lexicon = Lexicon([("北京", 10, "ns"), ("大学", 5, "n")])
+    assert [m[:2] for m in lexicon.matches(list("北京\ud800大学"))] == [(0, 2), (3, 5)]
