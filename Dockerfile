@@ -16,8 +16,11 @@ COPY pyproject.toml README.md /src/
 COPY ner /src/ner
 COPY api /src/api
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
+# ONNX Runtime requires sympy (80 MB with mpmath) for its offline tools only: inference never imports it.
+# Nor does the service need pip once installed: both are removed.
 RUN if [ -n "${PIP_CA_BUNDLE}" ]; then export PIP_CERT="/tmp/docker/${PIP_CA_BUNDLE}"; fi; \
     /opt/venv/bin/pip install "/src[serve]" && rm -rf /src \
+    && /opt/venv/bin/pip uninstall --yes --quiet sympy mpmath setuptools pip \
     && find /opt/venv -name __pycache__ -prune -exec rm -rf {} + \
     && /opt/venv/bin/python -m compileall -q /opt/venv/lib
 # Permissions are fixed here so that the final image holds the models once (a chmod there would copy them).
