@@ -40,7 +40,7 @@ from ner.features import Vocabularies
 from ner.lexicon import Lexicon
 
 FORMAT_VERSION = 1
-WEIGHTS, ENCODER, CONFIG, VOCAB, LEXICON, METRICS, CARD, MANIFEST = (
+MODEL_FILES = (  # a save writes these afresh; any other file in the directory is kept
     "weights.safetensors",
     "encoder.onnx",
     "config.json",
@@ -50,7 +50,7 @@ WEIGHTS, ENCODER, CONFIG, VOCAB, LEXICON, METRICS, CARD, MANIFEST = (
     "README.md",
     "manifest.json",
 )
-MODEL_FILES = (WEIGHTS, ENCODER, CONFIG, VOCAB, LEXICON, METRICS, CARD, MANIFEST)  # a save writes these afresh
+WEIGHTS, ENCODER, CONFIG, VOCAB, LEXICON, METRICS, CARD, MANIFEST = MODEL_FILES
 EMBEDDING_SUFFIX = "embed.weight"  # the embedding tables: word (or character), bigram, character, casing, lexicon
 
 

@@ -18,19 +18,21 @@ from ner.model import NERModel
 SMALL_BATCH = 4  # up to this many sentences, oneDNN's LSTM costs more than it saves (it wins on large batches)
 
 
-_ONEDNN_SETTING = threading.Lock()  # the setting is process-wide: one block at a time, across models
+# One network call at a time in the process: each network remembers character features between
+# calls, the service may call from two threads (its interactive and bulk lanes), and the oneDNN
+# switch below is process-wide, so two models' calls must not interleave either.
+_ONE_CALL_AT_A_TIME = threading.Lock()
 
 
 @contextlib.contextmanager
 def _onednn(enabled: bool) -> Iterator[None]:
     """Switch torch's oneDNN kernels on or off for a block (a process-wide setting)."""
-    with _ONEDNN_SETTING:
-        before = torch.backends.mkldnn.enabled
-        torch.backends.mkldnn.enabled = enabled
-        try:
-            yield
-        finally:
-            torch.backends.mkldnn.enabled = before
+    before = torch.backends.mkldnn.enabled
+    torch.backends.mkldnn.enabled = enabled
+    try:
+        yield
+    finally:
+        torch.backends.mkldnn.enabled = before
 
 
 class TorchBackend:
@@ -42,9 +44,6 @@ class TorchBackend:
         self.model = model.eval()
         self.tags = tags
         self.device = model.project.weight.device
-        # One call at a time: the network remembers character features between calls, and the service
-        # may call from two threads (its interactive and bulk lanes).
-        self._lock = threading.Lock()
 
     @classmethod
     def from_bundle(cls, bundle: bundles.Bundle, device: str = "cpu") -> TorchBackend:
@@ -83,5 +82,5 @@ class TorchBackend:
     def _run(self, size: int, compute) -> np.ndarray:
         """``compute()`` as a float32 array, with oneDNN off for a batch of only a few sentences."""
         small = size <= SMALL_BATCH and self.device.type == "cpu"
-        with self._lock, _onednn(enabled=not small):
+        with _ONE_CALL_AT_A_TIME, _onednn(enabled=not small):
             return compute().float().cpu().numpy()

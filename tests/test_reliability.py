@@ -24,13 +24,19 @@ from .server import free_port, running_server, wait_ready
 TEXT = "John Smith visited Berlin on Monday."
 
 
+def tag_request_head(body: bytes, close: bool = False) -> bytes:
+    """The head of a raw ``POST /tag`` for ``body``."""
+    connection = "Connection: close\r\n" if close else ""
+    return (
+        f"POST /tag HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n{connection}\r\n"
+    ).encode()
+
+
 def slow_post(port: int, body: bytes, delay: float) -> bytes:
     """POST /tag sending the body one byte at a time, ``delay`` seconds apart; returns the raw answer."""
     with socket.create_connection(("127.0.0.1", port), timeout=60) as connection:
-        connection.sendall(
-            f"POST /tag HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-            f"Content-Length: {len(body)}\r\n\r\n".encode()
-        )
+        connection.sendall(tag_request_head(body))
         for byte in body:
             try:
                 connection.sendall(bytes([byte]))
@@ -75,11 +81,10 @@ def test_graceful_shutdown_finishes_in_flight_requests(tiny_model: Path, tmp_pat
     try:
         wait_ready(url, server, log)
         body = json.dumps({"texts": [TEXT * 40] * 40}).encode()  # takes a while to tag
-        head = f"POST /tag HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n"
         # Each request is sent whole before the signal, so all four are in flight when it comes.
         in_flight = [socket.create_connection(("127.0.0.1", port), timeout=60) for _ in range(4)]
         for connection in in_flight:
-            connection.sendall(head.encode() + b"Connection: close\r\n\r\n" + body)
+            connection.sendall(tag_request_head(body, close=True) + body)
         time.sleep(0.3)
         server.send_signal(signal.SIGTERM)
         time.sleep(0.3)
