@@ -125,7 +125,7 @@ def viterbi(
     for t in range(1, steps):
         candidates = score[:, sources] + moves  # (B, K, P)
         pointer = candidates.argmax(axis=2)
-        best = np.take_along_axis(candidates, pointer[:, :, None], axis=2)[:, :, 0] + emissions[:, t]
+        best = candidates.max(axis=2) + emissions[:, t]
         if everyone[t]:
             score, pointers[t - 1] = best, pointer
         else:
@@ -175,44 +175,48 @@ def forward_backward(
     """
     emissions, start, transitions, end = (np.asarray(x, dtype=np.float64) for x in (emissions, start, transitions, end))
     batch, steps, k = emissions.shape
-    top = transitions.max()
+    top, end_top = transitions.max(), end.max()
     moves = np.exp(transitions - top)  # forbidden moves exactly 0
     shift = emissions.max(axis=2, keepdims=True)
     weights = np.exp(emissions - shift)
-    everyone = mask.all(axis=0)  # per step: no sentence over yet, nothing to mask
-    # Rescaled probabilities per step, their log scales apart; logs are taken once at the end.
-    alphas, alpha_scales = np.empty((batch, steps, k)), np.empty((batch, steps, 1))
+    last_beta = np.exp(end - end_top)
+    # Both recursions advance together, one batched product per step: at step i the forward one
+    # goes from position i - 1 to i, the backward one from T - i to T - 1 - i. The backward one
+    # carries beta times the position's weights, so that both are "vector @ matrix, times weights".
+    both_moves = np.stack([moves, moves.T])  # (2, K, K)
+    both_weights = np.stack([weights, weights[:, ::-1]])  # (2, B, T, K)
+    everyone = mask.all(axis=0)  # per position: no sentence over yet, nothing to mask
+    alphas, betas = np.empty((batch, steps, k)), np.empty((batch, steps, k))
+    # Each step's vectors are divided by their totals; the logs of the totals (with the shifts
+    # taken out above) are summed into each position's log scale after the loop, in one pass.
+    alpha_totals, beta_totals = np.ones((batch, steps, 1)), np.ones((batch, steps, 1))
     first = start + emissions[:, 0]
-    scale = first.max(axis=1, keepdims=True)
-    alpha = np.exp(first - scale)
-    alphas[:, 0], alpha_scales[:, 0] = alpha, scale
-    for t in range(1, steps):
-        step = (alpha @ moves) * weights[:, t]
-        total = step.sum(axis=1, keepdims=True)
-        if everyone[t]:
-            alpha, scale = step / total, scale + (shift[:, t] + top + np.log(total))
-        else:
-            live = mask[:, t, None]
-            alpha = np.where(live, step / total, alpha)
-            scale = np.where(live, scale + (shift[:, t] + top + np.log(total)), scale)
-        alphas[:, t], alpha_scales[:, t] = alpha, scale
-    end_top = end.max()
-    last_beta = np.broadcast_to(np.exp(end - end_top), (batch, k))
-    betas, beta_scales = np.empty((batch, steps, k)), np.empty((batch, steps, 1))
-    beta, scale = last_beta, np.full((batch, 1), end_top)
-    betas[:, -1], beta_scales[:, -1] = beta, scale
-    for t in range(steps - 2, -1, -1):
-        step = (beta * weights[:, t + 1]) @ moves.T
-        total = step.sum(axis=1, keepdims=True)
-        if everyone[t + 1]:
-            beta, scale = step / total, scale + (shift[:, t + 1] + top + np.log(total))
-        else:  # where t is a sentence's last token, only the end score follows
-            live = mask[:, t + 1, None]
-            beta = np.where(live, step / total, last_beta)
-            scale = np.where(live, scale + (shift[:, t + 1] + top + np.log(total)), end_top)
-        betas[:, t], beta_scales[:, t] = beta, scale
+    first_scale = first.max(axis=1, keepdims=True)
+    alphas[:, 0], betas[:, -1] = np.exp(first - first_scale), last_beta
+    carried = np.stack([alphas[:, 0], last_beta * weights[:, -1]])  # (2, B, K)
+    beta_totals[:, -1] = carried[1].sum(axis=1, keepdims=True)
+    carried[1] /= beta_totals[:, -1]
+    for i in range(1, steps):
+        t = steps - 1 - i  # the backward recursion's position
+        step = carried @ both_moves  # alpha (before its weights) at i, beta at t
+        if not everyone[t + 1]:  # where t is a sentence's last token, only the end score follows
+            step[1] = np.where(mask[:, t + 1, None], step[1], last_beta)
+        betas[:, t] = step[1]
+        step *= both_weights[:, :, i]
+        totals = step.sum(axis=2, keepdims=True)
+        step /= totals
+        if not everyone[i]:  # past a sentence's end its alpha stays as it was
+            step[0] = np.where(mask[:, i, None], step[0], carried[0])
+        alphas[:, i], alpha_totals[:, i], beta_totals[:, t] = step[0], totals[0], totals[1]
+        carried = step
+    live = mask[:, :, None]
+    alpha_steps = np.where(live, shift + top + np.log(alpha_totals), 0.0)
+    alpha_steps[:, 0] = first_scale
+    beta_steps = np.where(live, shift + top + np.log(beta_totals), 0.0)
+    beta_scales = np.full((batch, steps, 1), end_top)  # at t: end_top and every step after t
+    beta_scales[:, :-1] += beta_steps[:, :0:-1].cumsum(axis=1)[:, ::-1]
     with np.errstate(divide="ignore"):  # log(0) = -inf marks a forbidden state
-        alpha_log = np.log(alphas) + alpha_scales
+        alpha_log = np.log(alphas) + alpha_steps.cumsum(axis=1)
         beta_log = np.log(betas) + beta_scales
         final = alpha_log[np.arange(batch), mask.sum(axis=1) - 1] + end
     peak = final.max(axis=1, keepdims=True)

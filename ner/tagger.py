@@ -12,6 +12,7 @@ token spans become character offsets in the original text.
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import heapq
 import itertools
@@ -317,12 +318,11 @@ class Tagger:
             for batch in batches:
                 yield self.backend.emissions(batch), batch.mask
             return
-        weight, bias = self.backend.projection()  # (K, 4H): the token's own states, then its memory
-        own, remembered = np.split(weight, 2, axis=1)
+        own, remembered, bias = self._memory_projection
         projected = []
         for batch in batches:
             states = self.backend.states(batch)  # (B, T, 2H)
-            projected.append((batch.mask, states @ own.T + bias, states[batch.mask] @ remembered.T))
+            projected.append((batch.mask, states @ own + bias, states[batch.mask] @ remembered))
         groups = np.array(word_groups([s for c in chunks for s in c], [d for ds in documents for d in ds]))
         memory = _group_means(np.concatenate([rows for _, _, rows in projected]), groups)  # (N, K)
         used = 0
@@ -332,6 +332,14 @@ class Tagger:
             yield scores.astype(np.float32), mask
 
     # -- internals -------------------------------------------------------------------
+
+    @functools.cached_property
+    def _memory_projection(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The emission layer of a model with a document memory, split: ``(2H, K)`` for a token's own
+        states, ``(2H, K)`` for its memory, and the bias ``(K,)``."""
+        weight, bias = self.backend.projection()  # (K, 4H): the token's own states, then its memory
+        own, remembered = np.split(weight, 2, axis=1)
+        return np.ascontiguousarray(own.T), np.ascontiguousarray(remembered.T), bias
 
     def decode(
         self,
@@ -418,9 +426,11 @@ def _check(deadline: float | None) -> bool:
 def _group_means(values: np.ndarray, groups: np.ndarray) -> np.ndarray:
     """For rows ``values (N, D)`` and their groups ``(N,)``, the mean row of each row's group ``(N, D)``."""
     size = int(groups.max()) + 1 if len(groups) else 0
+    width = values.shape[1]
+    cells = (groups[:, None] * width + np.arange(width)).ravel()  # one bincount over every (group, column)
+    sums = np.bincount(cells, weights=values.ravel(), minlength=size * width).reshape(size, width)
     counts = np.maximum(np.bincount(groups, minlength=size), 1)
-    means = np.stack([np.bincount(groups, weights=column, minlength=size) for column in values.T], axis=1)
-    return (means / counts[:, None])[groups].astype(values.dtype)
+    return (sums / counts[:, None])[groups].astype(values.dtype)
 
 
 def _join_pieces(
