@@ -14,7 +14,7 @@ from starlette.responses import Response
 
 from api.batcher import MicroBatcher, work
 from api.settings import Settings
-from ner.dictionary import Dictionary, DictionaryFile
+from ner.dictionary import Dictionary, DictionaryFile, EntriesKey
 from ner.router import Route, Router, merge
 from ner.tagger import Analysis, Tagger, TagOptions
 
@@ -130,7 +130,7 @@ class ServiceState:
             merged = {**base, **entries} if entries else base
             # The key names the file's version rather than hashing its (perhaps many) entries again.
             version = configured.version if configured is not None else None
-            key = (version, frozenset(entries.items()) if entries else None, ignore_case)
+            key = (version, EntriesKey(entries) if entries else None, ignore_case)
             out[tagger.name] = tagger.dictionary(merged, ignore_case, key=key)
         return out
 

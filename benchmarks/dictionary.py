@@ -1,12 +1,14 @@
 """What a user's dictionary costs a request: /tag latency with and without 1,000 phrases.
 
-Starts ``ner serve`` with the English model and sends one eng.testb sentence
-per request from one keep-alive connection, every sentence twice in turn:
-plain, and with a dictionary of 1,000 phrases (distinct entity names of
-eng.train with their gold labels) in the request body, the same dictionary
-each time, as a client with its own terms would send it. Reports p50 and p99
-of both and the ratio of the medians (target: at most +10%), and how many
-entities the dictionary changed.
+Starts two ``ner serve`` processes with the English model, one of them with
+the dictionary as its configured file (``NER_DICTIONARIES``), and sends one
+eng.testb sentence per request, every sentence three times in turn, each on
+its own keep-alive connection: plain; with a dictionary of 1,000 phrases
+(distinct entity names of eng.train with their gold labels) in the request
+body, the same dictionary each time, as a client with its own terms would
+send it; and plain to the server that has the dictionary configured. Reports
+p50 and p99 of each, the medians' ratios to plain (target: at most +10%), and
+how many texts the dictionary changed.
 
     python -m benchmarks.dictionary [--phrases 1000] [--requests 1000] [--json out.json]
 """
@@ -17,6 +19,7 @@ import argparse
 import json
 import socket
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -62,23 +65,42 @@ def run(count: int, requests: int) -> dict:
 
     texts = [" ".join(s.tokens) for s in read_conll(DATA / "eng.testb")[0] if len(s.tokens) >= 5][:requests]
     terms = phrases(count)
-    port = free_port()
-    server = start_server(port, batching=True, threads=2, models=[str(ROOT / "models" / "en-conll03")])
-    times: dict[str, list[float]] = {"plain": [], "dictionary": []}
+    model = str(ROOT / "models" / "en-conll03")
+    times: dict[str, list[float]] = {"plain": [], "dictionary": [], "configured": []}
     changed = 0
-    try:
-        with socket.create_connection(("127.0.0.1", port)) as connection:
-            for text in texts[:20]:  # warm up, and the dictionary is built once
-                exchange(connection, post_json("/tag", {"text": text, "dictionary": terms}))
-            for text in texts:
-                plain_seconds, plain = exchange(connection, post_json("/tag", {"text": text}))
-                with_seconds, constrained = exchange(connection, post_json("/tag", {"text": text, "dictionary": terms}))
-                times["plain"].append(plain_seconds)
-                times["dictionary"].append(with_seconds)
-                changed += plain["results"][0]["entities"] != constrained["results"][0]["entities"]
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    with tempfile.TemporaryDirectory() as folder:
+        terms_file = Path(folder) / "terms.tsv"
+        terms_file.write_text("".join(f"{phrase}\t{label}\n" for phrase, label in terms.items()), encoding="utf-8")
+        plain_port, configured_port = free_port(), free_port()
+        servers = [start_server(plain_port, batching=True, threads=2, models=[model])]
+        try:
+            servers.append(
+                start_server(
+                    configured_port, True, 2, [model], settings={"NER_DICTIONARIES": f"en-conll03={terms_file}"}
+                )
+            )
+            with (
+                socket.create_connection(("127.0.0.1", plain_port)) as plain_connection,
+                socket.create_connection(("127.0.0.1", plain_port)) as dictionary_connection,
+                socket.create_connection(("127.0.0.1", configured_port)) as configured_connection,
+            ):
+                for text in texts[:20]:  # warm up; each dictionary is built once
+                    exchange(dictionary_connection, post_json("/tag", {"text": text, "dictionary": terms}))
+                    exchange(configured_connection, post_json("/tag", {"text": text}))
+                for text in texts:
+                    plain_seconds, plain = exchange(plain_connection, post_json("/tag", {"text": text}))
+                    body = {"text": text, "dictionary": terms}
+                    dictionary_seconds, constrained = exchange(dictionary_connection, post_json("/tag", body))
+                    configured_seconds, configured = exchange(configured_connection, post_json("/tag", {"text": text}))
+                    times["plain"].append(plain_seconds)
+                    times["dictionary"].append(dictionary_seconds)
+                    times["configured"].append(configured_seconds)
+                    changed += plain["results"][0]["entities"] != constrained["results"][0]["entities"]
+                    assert configured["results"] == constrained["results"], text
+        finally:
+            for server in servers:
+                server.terminate()
+                server.wait(timeout=30)
     out: dict = {"phrases": len(terms), "requests": len(texts), "texts_changed": changed}
     for name, values in times.items():
         out[name] = {
@@ -86,6 +108,7 @@ def run(count: int, requests: int) -> dict:
             "p99_ms": round(1000 * percentile(values, 0.99), 3),
         }
     out["added_p50"] = round(out["dictionary"]["p50_ms"] / out["plain"]["p50_ms"] - 1, 3)
+    out["configured_added_p50"] = round(out["configured"]["p50_ms"] / out["plain"]["p50_ms"] - 1, 3)
     return out
 
 
@@ -98,12 +121,15 @@ def main() -> None:
     if not (DATA / "eng.testb").is_file():
         sys.exit(f"needs {DATA}")
     results = run(args.phrases, args.requests)
-    plain, constrained = results["plain"], results["dictionary"]
+    plain, constrained, configured = results["plain"], results["dictionary"], results["configured"]
+    phrases_ = results["phrases"]
     table = (
         "| request | p50 ms | p99 ms |\n|---|---|---|\n"
         f"| plain | {plain['p50_ms']} | {plain['p99_ms']} |\n"
-        f"| with {results['phrases']} phrases | {constrained['p50_ms']} | {constrained['p99_ms']} |\n\n"
-        f"Added at the median: {100 * results['added_p50']:.1f}%; entities changed in {results['texts_changed']} "
+        f"| with {phrases_} phrases in the body | {constrained['p50_ms']} | {constrained['p99_ms']} |\n"
+        f"| plain, {phrases_} phrases configured | {configured['p50_ms']} | {configured['p99_ms']} |\n\n"
+        f"Added at the median: {100 * results['added_p50']:.1f}% in the body, "
+        f"{100 * results['configured_added_p50']:.1f}% configured; entities changed in {results['texts_changed']} "
         f"of {results['requests']} texts."
     )
     report(results, args.json, table)

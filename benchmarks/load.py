@@ -59,11 +59,18 @@ def free_port() -> int:
 
 
 def start_server(
-    port: int, batching: bool, threads: int, models: list[str], log: Path | None = None
+    port: int,
+    batching: bool,
+    threads: int,
+    models: list[str],
+    log: Path | None = None,
+    settings: dict[str, str] | None = None,
 ) -> subprocess.Popen:
-    """``ner serve`` on ``port``, once ready; with a ``log``, its request log (one JSON line each) goes there."""
+    """``ner serve`` on ``port``, once ready; with a ``log``, its request log (one JSON line each) goes there;
+    ``settings``: more ``NER_*`` environment variables."""
     env = {
         **os.environ,
+        **(settings or {}),
         "NER_BATCHING": str(batching).lower(),
         "NER_THREADS": str(threads),
         "NER_LOG_LEVEL": "info" if log else "warning",

@@ -112,6 +112,33 @@ class Dictionary:
         return allowed
 
 
+class EntriesKey:
+    """A mapping's entries as a cache key, cheap enough to build for every request.
+
+    Hashing ``frozenset(entries.items())`` hashes a new tuple per entry, and so does every comparison
+    with a cached key; this hashes the phrases (whose hashes the parsed JSON already holds) and labels
+    as two tuples, once. Equal when the entries are equal in the same order.
+    """
+
+    __slots__ = ("_hash", "labels", "phrases")
+
+    def __init__(self, entries: Mapping[str, str]) -> None:
+        self.phrases = tuple(entries)
+        self.labels = tuple(entries.values())
+        self._hash = hash((self.phrases, self.labels))
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, EntriesKey)
+            and self._hash == other._hash
+            and self.phrases == other.phrases
+            and self.labels == other.labels
+        )
+
+
 def read_tsv(text: str) -> dict[str, str]:
     """``phrase<TAB>LABEL`` lines (blank lines and ``#`` comments skipped) as a mapping."""
     entries: dict[str, str] = {}

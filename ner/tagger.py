@@ -28,7 +28,7 @@ from ner import bundle as bundles
 from ner import crf
 from ner.backends import Backend, load_backend
 from ner.corpus import Span, tags_to_spans
-from ner.dictionary import Dictionary
+from ner.dictionary import Dictionary, EntriesKey
 from ner.features import word_groups
 from ner.text import Token, cut_points, split_sentences, tokenize, tokenize_chars
 
@@ -207,7 +207,7 @@ class Tagger:
         """A :class:`~ner.dictionary.Dictionary` of ``phrase: label`` entries for this model, its labels
         checked; the last few built are kept (by ``key``, else by the entries), so a client that sends
         the same terms with every request pays for building them once."""
-        key = (frozenset(entries.items()), ignore_case) if key is None else key
+        key = (EntriesKey(entries), ignore_case) if key is None else key
         cached = self._dictionaries.pop(key, None)
         if cached is None:
             cached = Dictionary(entries, lambda phrase: [t.text for t in self.tokenize(phrase)], ignore_case)

@@ -100,8 +100,21 @@ def test_forced_and_blocked_phrases_in_the_tagger(tiny_model: Path) -> None:
     for alternative in analysis.alternatives:
         assert ("Acme Corp staff", "ORG") in {(e.text, e.label) for e in alternative.entities}
     assert tagger.dictionary({"Berlin": "O", "Acme Corp staff": "ORG", "visited": "PER"}) is dictionary  # cached
+    relabelled = tagger.dictionary({"Berlin": "O", "Acme Corp staff": "ORG", "visited": "LOC"})
+    assert relabelled is not dictionary and relabelled.entries["visited"] == "LOC"
     with pytest.raises(DictionaryError, match="MISC"):
         tagger.dictionary({"Berlin": "MISC"})
+
+
+def test_entries_keys_are_equal_exactly_when_the_entries_and_their_order_are() -> None:
+    from ner.dictionary import EntriesKey
+
+    entries = {"Acme Corp": "ORG", "Berlin": "O"}
+    same = EntriesKey(dict(entries))
+    assert EntriesKey(entries) == same and hash(EntriesKey(entries)) == hash(same)
+    assert EntriesKey({"Acme Corp": "ORG", "Berlin": "LOC"}) != same
+    assert EntriesKey({"Acme Corp": "ORG"}) != same
+    assert EntriesKey({"Berlin": "O", "Acme Corp": "ORG"}) != same  # another order: only a cache miss
 
 
 def test_a_dictionary_file_is_read_again_when_it_changes(tmp_path: Path) -> None:
