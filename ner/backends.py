@@ -90,20 +90,20 @@ def load_backend(
 
 class OnnxBackend:
     """The exported encoder under ONNX Runtime; spinning threads off, so that a torch job in the same
-    process is not slowed down (onnxruntime#13808)."""
+    process is not slowed down (onnxruntime#13808).
+
+    With more than one thread, a second, single-threaded session runs single sentences: at batch 1
+    the LSTM's steps are too small to share, and waking a second thread made one text 16-21%
+    slower (B=1, T=5..40), where from batch 2 on two threads are faster.
+    The sessions share the embedding tables, which are inputs of the graph.
+    """
 
     name = "onnx"
 
     def __init__(self, bundle: bundles.Bundle, threads: int | None = None) -> None:
-        import onnxruntime
-
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = threads or min(os.cpu_count() or 1, 4)
-        options.inter_op_num_threads = 1
-        options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        options.log_severity_level = 3
-        self.session = onnxruntime.InferenceSession(bundle.encoder, options, providers=["CPUExecutionProvider"])
+        threads = threads or min(os.cpu_count() or 1, 4)
+        self.session = _onnx_session(bundle.encoder, threads)
+        self.single_session = _onnx_session(bundle.encoder, 1) if threads > 1 else self.session
         self.inputs = [i.name for i in self.session.get_inputs()]
         self.output = self.session.get_outputs()[0].name
         self.bundle = bundle
@@ -112,7 +112,8 @@ class OnnxBackend:
 
     def _run(self, batch: Batch) -> np.ndarray:
         arrays = {**batch.arrays(), **self.tables}
-        return self.session.run([self.output], {name: arrays[name] for name in self.inputs})[0]
+        session = self.single_session if len(batch.mask) == 1 else self.session
+        return session.run([self.output], {name: arrays[name] for name in self.inputs})[0]
 
     def emissions(self, batch: Batch) -> np.ndarray:
         return self._run(batch)
@@ -129,3 +130,16 @@ class OnnxBackend:
         return CRFScores.constrained(
             w["crf.start_transitions"], w["crf.transitions"], w["crf.end_transitions"], self.bundle.vocab.tags.itos
         )
+
+
+def _onnx_session(encoder: bytes, threads: int):  # -> onnxruntime.InferenceSession, imported lazily
+    """An ONNX Runtime session of ``threads`` threads on the CPU, spinning off."""
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.log_severity_level = 3
+    return onnxruntime.InferenceSession(encoder, options, providers=["CPUExecutionProvider"])

@@ -160,6 +160,11 @@ def backtrace(pointers: np.ndarray, last: np.ndarray, choices: np.ndarray) -> np
     return np.ascontiguousarray(path.T)
 
 
+# An unscaled recursion is kept while every position's total stays within these bounds; a state
+# then underflows only below 1e-200 of its position's total, far under any probability shown.
+UNSCALED_RANGE = (1e-100, 1e100)
+
+
 def forward_backward(
     emissions: np.ndarray, mask: np.ndarray, start: np.ndarray, transitions: np.ndarray, end: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -168,51 +173,34 @@ def forward_backward(
     ``alpha[b, t, k]`` is the log-sum of scores of all prefixes ending in tag ``k``
     at ``t`` (its emission included); ``beta[b, t, k]`` the log-sum of all
     continuations after tag ``k`` at ``t`` (the end score included); forbidden
-    states are ``-inf``. The recursions run on probabilities rescaled at every
-    step, with the scales kept in log space: a small matrix product per step
-    instead of a log-sum-exp over ``(B, K, K)``. In float64, no reachable state
-    underflows even when a forbidden one scores far higher.
+    states are ``-inf``. The recursions run on probabilities, a small matrix
+    product per step instead of a log-sum-exp over ``(B, K, K)``, with every
+    factor shifted to at most 1 and the shifts added back in log space. They
+    run unscaled first; where a position's total leaves :data:`UNSCALED_RANGE`
+    (long sentences, extreme scores) they run again with every step rescaled,
+    so that no reachable state underflows even when a forbidden one scores far
+    higher.
     """
     emissions, start, transitions, end = (np.asarray(x, dtype=np.float64) for x in (emissions, start, transitions, end))
-    batch, steps, k = emissions.shape
+    batch, steps, _ = emissions.shape
     top, end_top = transitions.max(), end.max()
     moves = np.exp(transitions - top)  # forbidden moves exactly 0
     shift = emissions.max(axis=2, keepdims=True)
     weights = np.exp(emissions - shift)
-    last_beta = np.exp(end - end_top)
-    # Both recursions advance together, one batched product per step: at step i the forward one
-    # goes from position i - 1 to i, the backward one from T - i to T - 1 - i. The backward one
-    # carries beta times the position's weights, so that both are "vector @ matrix, times weights".
-    both_moves = np.stack([moves, moves.T])  # (2, K, K)
-    both_weights = np.stack([weights, weights[:, ::-1]])  # (2, B, T, K)
-    everyone = mask.all(axis=0)  # per position: no sentence over yet, nothing to mask
-    alphas, betas = np.empty((batch, steps, k)), np.empty((batch, steps, k))
-    # Each step's vectors are divided by their totals; the logs of the totals (with the shifts
-    # taken out above) are summed into each position's log scale after the loop, in one pass.
-    alpha_totals, beta_totals = np.ones((batch, steps, 1)), np.ones((batch, steps, 1))
     first = start + emissions[:, 0]
     first_scale = first.max(axis=1, keepdims=True)
-    alphas[:, 0], betas[:, -1] = np.exp(first - first_scale), last_beta
-    carried = np.stack([alphas[:, 0], last_beta * weights[:, -1]])  # (2, B, K)
-    beta_totals[:, -1] = carried[1].sum(axis=1, keepdims=True)
-    carried[1] /= beta_totals[:, -1]
-    for i in range(1, steps):
-        t = steps - 1 - i  # the backward recursion's position
-        step = carried @ both_moves  # alpha (before its weights) at i, beta at t
-        if not everyone[t + 1]:  # where t is a sentence's last token, only the end score follows
-            step[1] = np.where(mask[:, t + 1, None], step[1], last_beta)
-        betas[:, t] = step[1]
-        step *= both_weights[:, :, i]
-        totals = step.sum(axis=2, keepdims=True)
-        step /= totals
-        if not everyone[i]:  # past a sentence's end its alpha stays as it was
-            step[0] = np.where(mask[:, i, None], step[0], carried[0])
-        alphas[:, i], alpha_totals[:, i], beta_totals[:, t] = step[0], totals[0], totals[1]
-        carried = step
+    first_alpha, last_beta = np.exp(first - first_scale), np.exp(end - end_top)
+    alphas, betas, totals = _recursions(first_alpha, last_beta, moves, weights, mask)
+    sums = np.concatenate([alphas.sum(axis=2)[mask], betas.sum(axis=2)[mask]])
+    if not UNSCALED_RANGE[0] < sums.min() <= sums.max() < UNSCALED_RANGE[1]:
+        alphas, betas, totals = _recursions(first_alpha, last_beta, moves, weights, mask, rescale=True)
+    forward_steps = backward_steps = shift + top  # (B, T, 1): what each step's product was shifted by
+    if totals is not None:  # and what it was divided by
+        forward_steps, backward_steps = forward_steps + np.log(totals[0]), backward_steps + np.log(totals[1])
     live = mask[:, :, None]
-    alpha_steps = np.where(live, shift + top + np.log(alpha_totals), 0.0)
+    alpha_steps = np.where(live, forward_steps, 0.0)
     alpha_steps[:, 0] = first_scale
-    beta_steps = np.where(live, shift + top + np.log(beta_totals), 0.0)
+    beta_steps = np.where(live, backward_steps, 0.0)
     beta_scales = np.full((batch, steps, 1), end_top)  # at t: end_top and every step after t
     beta_scales[:, :-1] += beta_steps[:, :0:-1].cumsum(axis=1)[:, ::-1]
     with np.errstate(divide="ignore"):  # log(0) = -inf marks a forbidden state
@@ -222,6 +210,53 @@ def forward_backward(
     peak = final.max(axis=1, keepdims=True)
     log_z = (np.log(np.exp(final - peak).sum(axis=1, keepdims=True)) + peak)[:, 0]
     return alpha_log, beta_log, log_z
+
+
+def _recursions(
+    first_alpha: np.ndarray,
+    last_beta: np.ndarray,
+    moves: np.ndarray,
+    weights: np.ndarray,
+    mask: np.ndarray,
+    rescale: bool = False,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """The forward and backward recursions of :func:`forward_backward` on probabilities: ``alphas``,
+    ``betas`` ``(B, T, K)`` and, with ``rescale``, the totals ``(2, B, T, 1)`` each step of the
+    forward and of the backward recursion was divided by (else None).
+
+    ``first_alpha (B, K)``, ``last_beta (K,)``, ``moves (K, K)`` and ``weights (B, T, K)`` are the
+    exponentiated, shifted scores. Both recursions advance together, one batched product per step: at
+    step i the forward one goes from position i - 1 to i, the backward one from T - i to T - 1 - i.
+    The backward one carries beta times the position's weights, so that both are "vector @ matrix,
+    times weights".
+    """
+    batch, steps, k = weights.shape
+    both_moves = np.stack([moves, moves.T])  # (2, K, K)
+    both_weights = np.stack([weights, weights[:, ::-1]])  # (2, B, T, K)
+    everyone = mask.all(axis=0)  # per position: no sentence over yet, nothing to mask
+    alphas, betas = np.empty((batch, steps, k)), np.empty((batch, steps, k))
+    alphas[:, 0], betas[:, -1] = first_alpha, last_beta
+    carried = np.stack([first_alpha, last_beta * weights[:, -1]])  # (2, B, K)
+    totals = np.ones((2, batch, steps, 1)) if rescale else None
+    if totals is not None:
+        totals[1, :, -1] = carried[1].sum(axis=1, keepdims=True)
+        carried[1] /= totals[1, :, -1]
+    for i in range(1, steps):
+        t = steps - 1 - i  # the backward recursion's position
+        step = carried @ both_moves  # alpha (before its weights) at i, beta at t
+        if not everyone[t + 1]:  # where t is a sentence's last token, only the end score follows
+            step[1] = np.where(mask[:, t + 1, None], step[1], last_beta)
+        betas[:, t] = step[1]
+        step *= both_weights[:, :, i]
+        if totals is not None:
+            step_totals = step.sum(axis=2, keepdims=True)
+            step /= step_totals
+            totals[0, :, i], totals[1, :, t] = step_totals[0], step_totals[1]
+        if not everyone[i]:  # past a sentence's end its alpha stays as it was
+            step[0] = np.where(mask[:, i, None], step[0], carried[0])
+        alphas[:, i] = step[0]
+        carried = step
+    return alphas, betas, totals
 
 
 def marginals(

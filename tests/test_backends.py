@@ -70,6 +70,17 @@ def test_onnx_emissions_equal_torch_emissions(tiny_model: Path) -> None:
     assert np.array_equal(a.transitions, b.transitions) and np.array_equal(a.sources, b.sources)
 
 
+def test_single_sentences_run_on_a_single_threaded_session_with_the_same_result(tiny_model: Path) -> None:
+    two = Tagger.load(tiny_model, backend="onnx", threads=2).backend
+    one = Tagger.load(tiny_model, backend="onnx", threads=1).backend
+    assert two.single_session is not two.session and one.single_session is one.session
+    assert two.single_session.get_session_options().intra_op_num_threads == 1
+    assert two.session.get_session_options().intra_op_num_threads == 2
+    for sentence in ENGLISH:
+        batch = one.bundle.vocab.encode([sentence.split()])
+        assert np.array_equal(two.emissions(batch), one.emissions(batch))
+
+
 @pytest.fixture
 def without_encoder(tiny_model: Path, tmp_path: Path) -> Path:
     bundle = bundles.load(tiny_model)

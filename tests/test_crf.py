@@ -163,8 +163,16 @@ def test_constrained_viterbi_never_outputs_invalid_bioes() -> None:
         assert is_valid_bioes([TAGS[t] for t in paths[i, :length].tolist()])
 
 
+@pytest.fixture(params=["unscaled", "rescaled"])
+def scaling(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The forward-backward recursions as they run first, and as they run again when rescaled."""
+    if request.param == "rescaled":
+        monkeypatch.setattr(crf, "UNSCALED_RANGE", (math.inf, -math.inf))  # no position's total is within
+    return request.param
+
+
 @pytest.mark.parametrize("seed", range(3))
-def test_marginals_against_brute_force(seed: int) -> None:
+def test_marginals_against_brute_force(seed: int, scaling: str) -> None:
     k = 4
     emissions, mask = random_batch(4, 5, k, seed)
     start, moves, end = random_crf(k, seed + 10)
@@ -182,7 +190,7 @@ def test_marginals_against_brute_force(seed: int) -> None:
 
 
 @pytest.mark.parametrize("seed", range(3))
-def test_span_probabilities_against_brute_force(seed: int) -> None:
+def test_span_probabilities_against_brute_force(seed: int, scaling: str) -> None:
     """P(exactly this span carries exactly this label) = the mass of paths with that entity."""
     tags = TAGS[:5]  # O and the four PER tags: small enough to enumerate 5^5 paths
     labels = ["PER"]
@@ -270,6 +278,8 @@ def test_bioes_constraints_shape_and_examples() -> None:
 
 
 def test_marginals_stay_finite_when_forbidden_tags_score_far_higher() -> None:
+    """Allowed tags 300 below a forbidden one at every step: the unscaled products underflow, the
+    rescaled ones do not."""
     k = len(TAGS)
     emissions = np.zeros((2, 6, k), dtype=np.float32)
     emissions[:, :, 2] = 300.0  # I-PER, forbidden after the start and after O, scores 300 everywhere
@@ -280,6 +290,37 @@ def test_marginals_stay_finite_when_forbidden_tags_score_far_higher() -> None:
     assert np.isfinite(probabilities).all()
     assert np.allclose(probabilities[0].sum(1), 1.0, atol=1e-5)
     assert np.allclose(probabilities[1, :3].sum(1), 1.0, atol=1e-5)
+
+
+def test_long_sentences_rescale_and_agree_with_log_space(monkeypatch: pytest.MonkeyPatch) -> None:
+    """300 steps of scores spread over 40 nats leave the unscaled range; the result still matches a
+    plain log-sum-exp recursion."""
+    rescaled = []
+    recursions = crf._recursions
+
+    def spy(*args, **kwargs):
+        rescaled.append(kwargs.get("rescale", False))
+        return recursions(*args, **kwargs)
+
+    monkeypatch.setattr(crf, "_recursions", spy)
+    k = len(TAGS)
+    rng = np.random.default_rng(3)
+    emissions = 10 * rng.standard_normal((2, 300, k))
+    mask = np.ones((2, 300), dtype=bool)
+    mask[1, 170:] = False
+    start, moves, end = constrained(TAGS, *random_crf(k, 8))
+    alpha, beta, log_z = crf.forward_backward(emissions, mask, start, moves, end)
+    for i, length in enumerate([300, 170]):
+        forward = start + emissions[i, 0]
+        for t in range(1, length):
+            reachable = forward > crf.FORBIDDEN / 2  # the reference keeps FORBIDDEN finite; ours is -inf
+            assert np.allclose(alpha[i, t - 1, reachable], forward[reachable], rtol=1e-9)
+            assert np.isneginf(alpha[i, t - 1, ~reachable]).all()
+            forward = np.logaddexp.reduce(forward[:, None] + moves, axis=0) + emissions[i, t]
+        assert log_z[i] == pytest.approx(np.logaddexp.reduce(forward + end), rel=1e-9)
+        allowed_end = end > crf.FORBIDDEN / 2
+        assert np.allclose(beta[i, length - 1, allowed_end], end[allowed_end])
+    assert rescaled == [False, True]
 
 
 @pytest.mark.parametrize("seed", range(4))
