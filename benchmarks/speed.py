@@ -12,7 +12,7 @@ latency of both backends, our NumPy Viterbi against pytorch-crf's
 ``CRF.decode`` at batch 64, model load time and peak memory of each backend
 (and whether torch was imported), and training throughput.
 
-    python -m benchmarks.speed [--model models/en-conll03] [--json out.json] [--no-spacy] [--no-train]
+    python -m benchmarks.speed [--model models/en-conll03] [--baseline DIR] [--json out.json] [--no-spacy] [--no-train]
 """
 
 from __future__ import annotations
@@ -270,7 +270,9 @@ def training_throughput(model: Path, threads: int) -> dict:
     }
 
 
-def run(model: Path, threads: int, repeats: int, with_spacy: bool, with_training: bool) -> dict:
+def run(
+    model: Path, threads: int, repeats: int, with_spacy: bool, with_training: bool, baseline: Path | None = None
+) -> dict:
     from ner import Tagger
 
     torch.set_num_threads(threads)
@@ -296,13 +298,19 @@ def run(model: Path, threads: int, repeats: int, with_spacy: bool, with_training
         "ours_1_thread": (Tagger.load(model, backend="onnx", threads=1), True, 1),
         "ours_torch": (on_torch, True, threads),
     }
+    if baseline is not None:
+        variants["baseline"] = (Tagger.load(baseline, backend="onnx", threads=threads), True, threads)
     results.update(tagging_speeds(variants, texts, tokens, repeats))
     torch.set_num_threads(threads)
     for name, (tagger, scores, variant_threads) in variants.items():
         if scores and variant_threads == threads:
             results[name]["f1"] = f1(tagger, DATA / "eng.testb")
         print(name, results[name], file=sys.stderr)
-    results["latency"] = latencies_of({"onnx": shipped.tag, "torch": on_torch.tag}, texts)
+    one_text = {"onnx": shipped.tag, "torch": on_torch.tag}
+    if baseline is not None:
+        one_text["baseline"] = variants["baseline"][0].tag
+        results["baseline_model"] = str(baseline)
+    results["latency"] = latencies_of(one_text, texts)
     results["viterbi_vs_crf_decode"] = viterbi_against_crf_decode(shipped, sentences)
     results["load_and_memory"] = {
         backend: load_and_memory(model, texts_file, threads, backend) for backend in ("onnx", "torch")
@@ -315,6 +323,10 @@ def run(model: Path, threads: int, repeats: int, with_spacy: bool, with_training
     results["ratio_onnx_to_torch"] = round(
         results["ours"]["tokens_per_second"] / results["ours_torch"]["tokens_per_second"], 2
     )
+    if baseline is not None:
+        results["ratio_ours_to_baseline"] = round(
+            results["ours"]["tokens_per_second"] / results["baseline"]["tokens_per_second"], 3
+        )
     if with_training:
         results["training"] = training_throughput(model, threads)
     return results
@@ -327,6 +339,7 @@ def markdown(results: dict) -> str:
         ("ours_no_scores", "ours, ONNX Runtime, scores off"),
         ("ours_1_thread", "ours, ONNX Runtime, 1 thread"),
         ("ours_torch", "same model, torch backend"),
+        ("baseline", f"baseline model {results.get('baseline_model')}, ONNX Runtime (scores on)"),
         ("spacy_v2_ner", "spaCy 2.3.9 en_core_web_sm, NER only"),
     ]:
         if results.get(key):
@@ -346,6 +359,11 @@ def markdown(results: dict) -> str:
         f"p99 {latency['torch']['p99_ms']} ms"
         + (f" (spaCy: p50 {results['spacy_v2_ner']['p50_ms']} ms)" if results.get("spacy_v2_ner") else ""),
     ]
+    if "baseline" in latency:
+        extra.append(
+            f"- against the baseline model: {results['ratio_ours_to_baseline']}x its tokens/s; one text p50 "
+            f"{latency['onnx']['p50_ms']} against {latency['baseline']['p50_ms']} ms"
+        )
     for backend, figures in load.items():
         extra.append(
             f"- {backend}: model load {figures['load_seconds']} s, peak RSS after tagging eng.testb "
@@ -368,11 +386,12 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write the results here")
     parser.add_argument("--no-spacy", action="store_true")
     parser.add_argument("--no-train", action="store_true")
+    parser.add_argument("--baseline", type=Path, help="another model directory to time beside ours, the same way")
     args = parser.parse_args()
     if not (DATA / "eng.testb").is_file():
         sys.exit(f"needs {DATA / 'eng.testb'}")
     started = time.perf_counter()
-    results = run(args.model, args.threads, args.repeats, not args.no_spacy, not args.no_train)
+    results = run(args.model, args.threads, args.repeats, not args.no_spacy, not args.no_train, args.baseline)
     results["benchmark_seconds"] = round(time.perf_counter() - started, 1)
     results["peak_rss_mb_benchmark"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     report(results, args.json, markdown(results))

@@ -81,6 +81,15 @@ def test_single_sentences_run_on_a_single_threaded_session_with_the_same_result(
         assert np.array_equal(two.emissions(batch), one.emissions(batch))
 
 
+def test_numpy_blas_runs_on_one_thread_once_a_model_is_loaded(tiny_model: Path) -> None:
+    """Idle OpenBLAS threads spin and would take the encoder's cores."""
+    import threadpoolctl
+
+    Tagger.load(tiny_model, backend="onnx", threads=2)
+    blas = [pool for pool in threadpoolctl.threadpool_info() if pool["user_api"] == "blas"]
+    assert blas and all(pool["num_threads"] == 1 for pool in blas)
+
+
 @pytest.fixture
 def without_encoder(tiny_model: Path, tmp_path: Path) -> Path:
     bundle = bundles.load(tiny_model)
