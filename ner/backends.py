@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 import threadpoolctl
@@ -22,6 +22,9 @@ import threadpoolctl
 from ner import bundle as bundles
 from ner.crf import CRFScores
 from ner.features import Batch
+
+if TYPE_CHECKING:
+    import onnxruntime
 
 log = logging.getLogger("ner")
 BACKENDS = ("auto", "onnx", "torch")
@@ -60,7 +63,10 @@ def load_backend(
     threads: int | None = None,
 ) -> Backend:
     """The backend for ``bundle``: ``onnx``, ``torch``, or ``auto`` (ONNX Runtime where the model has
-    an exported encoder, onnxruntime is installed, and no GPU is asked for)."""
+    an exported encoder, onnxruntime is installed, and no GPU is asked for).
+
+    Like ``threads`` for torch, this sets a process-wide thread count: NumPy's BLAS runs on one thread
+    from here on."""
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}, not {backend!r}")
     if backend == "auto":
@@ -137,7 +143,7 @@ class OnnxBackend:
         )
 
 
-def _onnx_session(encoder: bytes, threads: int):  # -> onnxruntime.InferenceSession, imported lazily
+def _onnx_session(encoder: bytes, threads: int) -> onnxruntime.InferenceSession:
     """An ONNX Runtime session of ``threads`` threads on the CPU, spinning off."""
     import onnxruntime
 
