@@ -16,13 +16,17 @@ COPY pyproject.toml README.md /src/
 COPY ner /src/ner
 COPY api /src/api
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
-# ONNX Runtime requires sympy (80 MB with mpmath) for its offline tools only: inference never imports it.
-# Nor does the service need pip once installed, NumPy's tests or ONNX Runtime's model tools: all removed.
+# ONNX Runtime requires sympy (80 MB with mpmath) and protobuf for its offline tools only: inference never
+# imports them.
+# Nor does the service need pip once installed, NumPy's tests, C headers and Fortran wrapper generator
+# (f2py), type stubs, or ONNX Runtime's model tools: all removed.
 RUN if [ -n "${PIP_CA_BUNDLE}" ]; then export PIP_CERT="/tmp/docker/${PIP_CA_BUNDLE}"; fi; \
     /opt/venv/bin/pip install "/src[serve]" && rm -rf /src \
-    && /opt/venv/bin/pip uninstall --yes --quiet sympy mpmath setuptools pip \
+    && /opt/venv/bin/pip uninstall --yes --quiet sympy mpmath protobuf setuptools pip \
     && rm -rf /opt/venv/lib/python3*/site-packages/numpy/tests /opt/venv/lib/python3*/site-packages/numpy/*/tests \
         /opt/venv/lib/python3*/site-packages/onnxruntime/{tools,transformers,quantization} \
+        /opt/venv/lib/python3*/site-packages/numpy/{f2py,_core/include} \
+    && find /opt/venv -name '*.pyi' -delete \
     && find /opt/venv -name __pycache__ -prune -exec rm -rf {} + \
     && /opt/venv/bin/python -m compileall -q /opt/venv/lib
 # Permissions are fixed here so that the final image holds the models once (a chmod there would copy them).
