@@ -298,18 +298,18 @@ def run(
         "ours_1_thread": (Tagger.load(model, backend="onnx", threads=1), True, 1),
         "ours_torch": (on_torch, True, threads),
     }
+    one_text = {"onnx": shipped.tag, "torch": on_torch.tag}
     if baseline is not None:
-        variants["baseline"] = (Tagger.load(baseline, backend="onnx", threads=threads), True, threads)
+        baseline_tagger = Tagger.load(baseline, backend="onnx", threads=threads)
+        variants["baseline"] = (baseline_tagger, True, threads)
+        one_text["baseline"] = baseline_tagger.tag
+        results["baseline_model"] = str(baseline)
     results.update(tagging_speeds(variants, texts, tokens, repeats))
     torch.set_num_threads(threads)
     for name, (tagger, scores, variant_threads) in variants.items():
         if scores and variant_threads == threads:
             results[name]["f1"] = f1(tagger, DATA / "eng.testb")
         print(name, results[name], file=sys.stderr)
-    one_text = {"onnx": shipped.tag, "torch": on_torch.tag}
-    if baseline is not None:
-        one_text["baseline"] = variants["baseline"][0].tag
-        results["baseline_model"] = str(baseline)
     results["latency"] = latencies_of(one_text, texts)
     results["viterbi_vs_crf_decode"] = viterbi_against_crf_decode(shipped, sentences)
     results["load_and_memory"] = {

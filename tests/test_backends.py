@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import threadpoolctl
 
 from ner import BundleError, Tagger, TagOptions
 from ner import bundle as bundles
@@ -83,8 +84,6 @@ def test_single_sentences_run_on_a_single_threaded_session_with_the_same_result(
 
 def test_numpy_blas_runs_on_one_thread_once_a_model_is_loaded(tiny_model: Path) -> None:
     """Idle OpenBLAS threads spin and would take the encoder's cores."""
-    import threadpoolctl
-
     Tagger.load(tiny_model, backend="onnx", threads=2)
     blas = [pool for pool in threadpoolctl.threadpool_info() if pool["user_api"] == "blas"]
     assert blas and all(pool["num_threads"] == 1 for pool in blas)
