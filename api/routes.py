@@ -9,13 +9,14 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 
 from api.dependencies import Authorized, JSONBody, ServiceDep
+from api.parsing import FastJSONRoute
 from api.responses import SafeJSONResponse
 from api.schemas import ErrorResponse, ModelInfo, ModelsResponse, TagRequest, TagResponse
 from ner.dictionary import DictionaryError
 from ner.router import UnknownModelError
 from ner.tagger import Analysis, TagOptions
 
-router = APIRouter()
+router = APIRouter(route_class=FastJSONRoute)
 PAGE = Path(__file__).resolve().parent / "static" / "index.html"
 ERRORS = {status: {"model": ErrorResponse} for status in (400, 401, 404, 408, 413, 415, 422, 431, 503)}
 
@@ -44,7 +45,7 @@ async def tag(body: TagRequest, request: Request, service: ServiceDep) -> Respon
         raise _fail(422, "text_too_long", f"a text of {longest} characters; at most {settings.max_chars}", "max_chars")
     if body.nbest > settings.max_nbest:
         raise _fail(422, "nbest_too_large", f"nbest {body.nbest}; at most {settings.max_nbest}", "max_nbest")
-    if body.dictionary and len(body.dictionary) > settings.max_dictionary:
+    if isinstance(body.dictionary, dict) and len(body.dictionary) > settings.max_dictionary:
         count = len(body.dictionary)
         raise _fail(
             422, "dictionary_too_large", f"{count} entries; at most {settings.max_dictionary}", "max_dictionary"

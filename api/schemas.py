@@ -5,7 +5,19 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, model_validator
+from fastapi.exceptions import RequestValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SkipValidation,
+    StrictBool,
+    TypeAdapter,
+    ValidationError,
+    model_validator,
+)
 from pydantic.types import Strict
 
 # A text must hold something besides whitespace. The characters are listed, not written \S, because
@@ -49,6 +61,19 @@ MAX_LANG = 16
 MAX_PHRASE = 200
 Phrase = Annotated[str, Field(min_length=1, max_length=MAX_PHRASE)]
 Label = Annotated[str, Field(min_length=1, max_length=MAX_NAME)]
+DictionaryEntries = dict[Phrase, Label]
+_DICTIONARY_ENTRIES = TypeAdapter(DictionaryEntries)
+
+
+def check_dictionary(entries: object) -> DictionaryEntries:
+    """``entries`` if they are what ``TagRequest.dictionary`` declares; else :class:`RequestValidationError`,
+    answered with a 422 like any other invalid field."""
+    try:
+        return _DICTIONARY_ENTRIES.validate_python(entries)
+    except ValidationError as error:
+        problems = [{**problem, "loc": ("body", "dictionary", *problem["loc"])} for problem in error.errors()]
+        raise RequestValidationError(problems) from None
+
 
 EXAMPLE_TEXT = "Angela Merkel met Emmanuel Macron in Paris on Tuesday."
 
@@ -81,7 +106,9 @@ class TagRequest(BaseModel):
     scores: StrictBool = Field(True, description="Give each entity its probability under the model")
     nbest: JSONInteger = Field(0, ge=0, description="Also return the n most probable analyses of each text")
     min_score: JSONNumber = Field(0.0, ge=0.0, le=1.0, description="Leave out entities less probable than this")
-    dictionary: dict[Phrase, Label] | None = Field(
+    # Left unchecked here: the service checks each distinct dictionary once (check_dictionary) and
+    # remembers it, since a client tends to send the same 1,000 phrases with every request.
+    dictionary: SkipValidation[DictionaryEntries | None] = Field(
         None,
         description='Phrases forced to a label, e.g. {"Acme Corp": "ORG"}; the label "O" keeps a phrase from being '
         "an entity. Matched longest first on token boundaries; the tags around a match stay a valid, most probable "

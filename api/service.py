@@ -6,6 +6,7 @@ import asyncio
 import gc
 import json
 import logging
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 
@@ -13,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from api.batcher import MicroBatcher, work
+from api.schemas import check_dictionary
 from api.settings import Settings
 from ner.dictionary import Dictionary, DictionaryFile, EntriesKey
 from ner.router import Route, Router, merge
@@ -20,6 +22,7 @@ from ner.tagger import Analysis, Tagger, TagOptions
 
 log = logging.getLogger("ner.api")
 INLINE_CHARS = 4096  # texts up to this long are routed on the event loop (well under a millisecond)
+CHECKED_DICTIONARIES = 64  # the distinct request dictionaries remembered as valid
 
 
 class ServiceState:
@@ -40,6 +43,7 @@ class ServiceState:
         )
         self.keys = settings.accepted_keys()
         self.dictionary_files: dict[str, DictionaryFile] = {}  # by model name
+        self.checked_dictionaries: OrderedDict[EntriesKey, None] = OrderedDict()  # least recently used first
         self.accepting = True
         self.readiness = "loading"  # the last state /ready reported, for the log
 
@@ -116,23 +120,42 @@ class ServiceState:
             return build()
         return await run_in_threadpool(build)
 
-    def dictionaries(self, route: Route, entries: Mapping[str, str] | None, ignore_case: bool) -> dict[str, Dictionary]:
+    def dictionaries(self, route: Route, entries: object, ignore_case: bool) -> dict[str, Dictionary]:
         """Each routed model's dictionary: its configured file's entries with the request's over them.
 
-        Raises :class:`ner.dictionary.DictionaryError` naming labels a model does not have.
+        ``entries`` come from the request body unchecked; raises
+        :class:`fastapi.exceptions.RequestValidationError` if they are not a valid dictionary, and
+        :class:`ner.dictionary.DictionaryError` naming labels a model does not have.
         """
+        request_key = self._checked_key(entries)
         out = {}
         for tagger, _ in route.jobs:
             configured = self.dictionary_files.get(tagger.name)
-            if configured is None and not entries:
+            if configured is None and request_key is None:
                 continue
             base = configured.entries() if configured is not None else {}
-            merged = {**base, **entries} if entries else base
+            merged = {**base, **entries} if request_key is not None else base  # type: ignore[dict-item]
             # The key names the file's version rather than hashing its (perhaps many) entries again.
             version = configured.version if configured is not None else None
-            key = (version, EntriesKey(entries) if entries else None, ignore_case)
-            out[tagger.name] = tagger.dictionary(merged, ignore_case, key=key)
+            out[tagger.name] = tagger.dictionary(merged, ignore_case, key=(version, request_key, ignore_case))
         return out
+
+    def _checked_key(self, entries: object) -> EntriesKey | None:
+        """The cache key of a request's dictionary (None for none or an empty one), checked once per
+        distinct dictionary: equal keys mean equal entries, so an entry seen valid stays valid."""
+        if entries is None:
+            return None
+        if not isinstance(entries, dict):
+            check_dictionary(entries)  # raises
+        key = EntriesKey(entries)  # type: ignore[arg-type]
+        if key in self.checked_dictionaries:
+            self.checked_dictionaries.move_to_end(key)
+        else:
+            check_dictionary(entries)
+            self.checked_dictionaries[key] = None
+            if len(self.checked_dictionaries) > CHECKED_DICTIONARIES:
+                self.checked_dictionaries.popitem(last=False)
+        return key if entries else None
 
     @staticmethod
     def work(route: Route, options: TagOptions) -> int:

