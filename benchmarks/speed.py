@@ -7,10 +7,11 @@ by spaces), with
   (b) the same model on the torch backend,
   (c) spaCy v2 ``en_core_web_sm``, NER alone, from its own virtual environment,
 and reports tokens/s (gold CoNLL tokens over wall time, best of several
-interleaved passes), the ratios, entity F1 of each variant, single-text
-latency of both backends, our NumPy Viterbi against pytorch-crf's
-``CRF.decode`` at batch 64, model load time and peak memory of each backend
-(and whether torch was imported), and training throughput.
+interleaved passes), the ratios, entity F1 of each variant, our NumPy
+Viterbi against pytorch-crf's ``CRF.decode`` at batch 64, and for each
+backend in a fresh process of its own (as it is served): model load time,
+peak memory, whether torch was imported and single-text latency; and
+training throughput.
 
     python -m benchmarks.speed [--model models/en-conll03] [--baseline DIR] [--json out.json] [--no-spacy] [--no-train]
 """
@@ -99,25 +100,6 @@ def f1(tagger, path: Path) -> float:
     return evaluate(tagger, read_conll(path)[0])["f1"]
 
 
-def latencies_of(taggers: dict[str, Callable[[str], object]], texts: list[str], count: int = 500) -> dict[str, dict]:
-    """Milliseconds to tag one text per call (p50, p99) with each of ``taggers`` (functions of one text);
-    every text is tagged by each in turn, so that they share the machine's slow spells."""
-    times: dict[str, list[float]] = {name: [] for name in taggers}
-    for text in texts[:count]:
-        for name, tag in taggers.items():
-            start = time.perf_counter()
-            tag(text)
-            times[name].append(time.perf_counter() - start)
-    out = {}
-    for name, values in times.items():
-        values.sort()
-        out[name] = {
-            "p50_ms": round(1000 * values[len(values) // 2], 3),
-            "p99_ms": round(1000 * values[int(len(values) * 0.99)], 3),
-        }
-    return out
-
-
 def viterbi_against_crf_decode(tagger, sentences: list[list[str]], batch: int = 64, rounds: int = 7) -> dict:
     """Decoding alone: all of eng.testb in length-sorted batches of ``batch`` sentences (as the tagger
     batches them), the same real emissions given to each decoder; milliseconds for the whole set."""
@@ -177,12 +159,25 @@ texts = json.load(open(sys.argv[2]))
 tagger.tag_batch(texts)
 # VmHWM, not ru_maxrss: after fork and exec, ru_maxrss still counts the parent's pages at the fork.
 peak = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:"))
-print(json.dumps({"load_seconds": loaded, "peak_rss_mb": peak / 1024, "torch_imported": "torch" in sys.modules}))
+single = []
+for text in texts[:500]:
+    begin = time.perf_counter()
+    tagger.tag(text)
+    single.append(time.perf_counter() - begin)
+single.sort()
+print(json.dumps({"load_seconds": loaded, "peak_rss_mb": peak / 1024, "torch_imported": "torch" in sys.modules,
+                  "p50_ms": 1000 * single[len(single) // 2], "p99_ms": 1000 * single[int(len(single) * 0.99)]}))
 """
 
 
 def load_and_memory(model: Path, texts_file: Path, threads: int, backend: str) -> dict:
-    """Import, load and tag eng.testb in a fresh process: load seconds, peak RSS, whether torch came in."""
+    """Import, load and tag eng.testb in a fresh process: load seconds, peak RSS, whether torch came in;
+    then milliseconds to tag one text per call (p50, p99, the first 500 texts).
+
+    One text at a time is timed here, in a process of its own, as it is served: timed in the
+    benchmark's process, each backend ran after another one's work had pushed its weights out of the
+    CPU caches, and torch's OpenMP threads kept spinning after its calls (+4-10% at the median for
+    ONNX Runtime)."""
     result = subprocess.run(
         [sys.executable, "-c", LOAD_SCRIPT, str(model), str(texts_file), str(threads), backend],
         capture_output=True,
@@ -195,6 +190,8 @@ def load_and_memory(model: Path, texts_file: Path, threads: int, backend: str) -
         "load_seconds": round(data["load_seconds"], 3),
         "peak_rss_mb": round(data["peak_rss_mb"], 1),
         "torch_imported": data["torch_imported"],
+        "p50_ms": round(data["p50_ms"], 3),
+        "p99_ms": round(data["p99_ms"], 3),
     }
 
 
@@ -298,11 +295,8 @@ def run(
         "ours_1_thread": (Tagger.load(model, backend="onnx", threads=1), True, 1),
         "ours_torch": (on_torch, True, threads),
     }
-    one_text = {"onnx": shipped.tag, "torch": on_torch.tag}
     if baseline is not None:
-        baseline_tagger = Tagger.load(baseline, backend="onnx", threads=threads)
-        variants["baseline"] = (baseline_tagger, True, threads)
-        one_text["baseline"] = baseline_tagger.tag
+        variants["baseline"] = (Tagger.load(baseline, backend="onnx", threads=threads), True, threads)
         results["baseline_model"] = str(baseline)
     results.update(tagging_speeds(variants, texts, tokens, repeats))
     torch.set_num_threads(threads)
@@ -310,10 +304,16 @@ def run(
         if scores and variant_threads == threads:
             results[name]["f1"] = f1(tagger, DATA / "eng.testb")
         print(name, results[name], file=sys.stderr)
-    results["latency"] = latencies_of(one_text, texts)
     results["viterbi_vs_crf_decode"] = viterbi_against_crf_decode(shipped, sentences)
+    processes = {"onnx": (model, "onnx"), "torch": (model, "torch")}
+    if baseline is not None:
+        processes["baseline"] = (baseline, "onnx")
     results["load_and_memory"] = {
-        backend: load_and_memory(model, texts_file, threads, backend) for backend in ("onnx", "torch")
+        name: load_and_memory(path, texts_file, threads, backend) for name, (path, backend) in processes.items()
+    }
+    results["latency"] = {
+        name: {key: measured[key] for key in ("p50_ms", "p99_ms")}
+        for name, measured in results["load_and_memory"].items()
     }
     if with_spacy:
         results["spacy_v2_ner"] = spacy_speed(texts_file, tokens, repeats)

@@ -125,6 +125,20 @@ def test_bucketed_batches_of_any_size_agree(tiny_model: Path, batch_size: int) -
     assert spans(Tagger.load(tiny_model, batch_size=batch_size), TEXTS) == plain
 
 
+def test_batches_bound_sentences_and_padded_positions(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ner import tagger as tagger_module
+
+    monkeypatch.setattr(tagger_module, "BATCH_POSITIONS", 20)
+    lengths = [1, 2, 2, 3, 5, 5, 9, 30]
+    order = list(range(10, 18))
+    batches = tagger_module._batches(order, lengths, 4)
+    assert [i for b in batches for i in b] == order  # every sentence once, in order
+    assert batches == [[10, 11, 12, 13], [14, 15], [16], [17]]  # 4 at most; 3 x 5 > 20; one alone may exceed
+    for batch in batches:
+        assert len(batch) == 1 or len(batch) * max(lengths[i - 10] for i in batch) <= 20
+    assert tagger_module._batches([], [], 4) == []
+
+
 def test_read_gives_offsets_into_the_whole_text(tiny_model: Path) -> None:
     tagger = Tagger.load(tiny_model)
     text = "Intro here. John Smith visited Berlin. Tail"
@@ -234,11 +248,15 @@ def test_document_memory_over_many_batches_equals_the_networks_own_over_one(
 def test_group_means_equal_a_brute_force_mean() -> None:
     rng = np.random.default_rng(7)
     values = rng.standard_normal((50, 4)).astype(np.float32)
-    groups = rng.integers(0, 12, 50)
-    got = _group_means(values, groups)
-    assert got.dtype == np.float32
-    for i in range(50):
-        assert np.allclose(got[i], values[groups == groups[i]].mean(axis=0), atol=1e-6)
+    drawn = rng.integers(0, 12, 50)
+    ids: dict[int, int] = {}
+    groups = np.array([ids.setdefault(int(x), len(ids)) for x in drawn])  # numbered by first appearance
+    for rows in (groups, np.array([0, 1, 1]), np.array([0, 1, 2])):  # the last: each row alone
+        part = values[: len(rows)]
+        got = _group_means(part, rows)
+        assert got.dtype == np.float32
+        for i in range(len(rows)):
+            assert np.allclose(got[i], part[rows == rows[i]].mean(axis=0), atol=1e-6)
 
 
 def test_best_combinations_equal_brute_force() -> None:
