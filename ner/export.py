@@ -6,12 +6,14 @@ backend passes them from ``weights.safetensors``, so the file holds no
 second copy of them (it is 2-3 MB where the tables take 10-30). It gives the
 emission scores ``(B, T, K)``; for a model with a document memory it gives the
 encoder states ``(B, T, 2H)`` instead (the memory pools over a whole text,
-outside the graph, and the tagger applies the emission layer). Batch, time, word and character axes are dynamic. The
-recurrent layers read the padded batch as the torch tagger does at
-inference, each direction within each sentence's own length, so that
+outside the graph, and the tagger applies the emission layer). Batch, time,
+word and character axes are dynamic. Each recurrent layer is one
+bidirectional ONNX node that reads the padded batch as the torch tagger does
+at inference, each direction within each sentence's own length, so that
 padding never leaks into a real token; the character features are computed
-for every distinct word of the batch, as ``conv1d`` or a BiLSTM over the
-characters. :func:`check` compares the graph with torch at several shapes.
+for every distinct word of the batch, as a convolution (one matrix product
+over the windows of characters) or a BiLSTM over the characters.
+:func:`check` compares the graph with torch at several shapes.
 """
 
 from __future__ import annotations
