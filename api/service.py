@@ -18,11 +18,13 @@ from api.schemas import check_dictionary
 from api.settings import Settings
 from ner.dictionary import Dictionary, DictionaryFile, EntriesKey
 from ner.router import Route, Router, merge
-from ner.tagger import Analysis, Tagger, TagOptions
+from ner.tagger import DICTIONARY_CACHE, Analysis, Tagger, TagOptions
 
 log = logging.getLogger("ner.api")
 INLINE_CHARS = 4096  # texts up to this long are routed on the event loop (well under a millisecond)
-CHECKED_DICTIONARIES = 64  # the distinct request dictionaries remembered as valid
+# The distinct request dictionaries remembered as valid, as many as a model keeps built (each key
+# holds its entries' JSON, up to a body's size).
+CHECKED_DICTIONARIES = DICTIONARY_CACHE
 
 
 class ServiceState:
