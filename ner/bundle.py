@@ -3,7 +3,8 @@
 ::
 
     weights.safetensors   tensors only: loading runs no pickled code (embedding tables
-                          optionally in float16, widened to float32 when loaded)
+                          optionally in float16, or int8 with a float32 scale per row,
+                          widened to float32 when loaded)
     encoder.onnx          the network up to the emission scores, for ONNX Runtime (optional)
     config.json           format version, network sizes, language, labels, temperature
     vocab.json            words, characters, bigrams, tags
@@ -52,6 +53,38 @@ MODEL_FILES = (  # a save writes these afresh; any other file in the directory i
 )
 WEIGHTS, ENCODER, CONFIG, VOCAB, LEXICON, METRICS, CARD, MANIFEST = MODEL_FILES
 EMBEDDING_SUFFIX = "embed.weight"  # the embedding tables: word (or character), bigram, character, casing, lexicon
+SCALE_SUFFIX = ".scale"  # beside an int8 table: its rows' scales
+
+
+def stored_tables(weights: dict[str, np.ndarray], dtype: str) -> dict[str, np.ndarray]:
+    """``weights`` as stored: the embedding tables in ``dtype`` (float32, float16, or int8 with a float32
+    scale per row, named ``<table>.scale``), every other array as it is."""
+    out = {}
+    for name, array in weights.items():
+        if not name.endswith(EMBEDDING_SUFFIX) or dtype == "float32":
+            out[name] = array
+        elif dtype == "float16":
+            out[name] = array.astype(np.float16)
+        else:
+            scale = np.abs(array).max(axis=1) / 127.0
+            scale[scale == 0] = 1.0
+            out[name] = np.round(array / scale[:, None]).clip(-127, 127).astype(np.int8)
+            out[name + SCALE_SUFFIX] = scale.astype(np.float32)
+    return out
+
+
+def loaded_tables(stored: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Stored weights (:func:`stored_tables`) widened back to float32 arrays, the scales folded in."""
+    scales = {name[: -len(SCALE_SUFFIX)]: array for name, array in stored.items() if name.endswith(SCALE_SUFFIX)}
+    out = {}
+    for name, array in stored.items():
+        if name.endswith(SCALE_SUFFIX):
+            continue
+        if name in scales:
+            out[name] = array.astype(np.float32) * scales[name][:, None]
+        else:
+            out[name] = array.astype(np.float32) if array.dtype == np.float16 else array
+    return out
 
 
 class BundleError(ValueError):
@@ -95,11 +128,8 @@ def save(bundle: Bundle, directory: str | Path, card: str, extra_files: dict[str
     directory.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
     try:
-        half = bundle.info.get("embedding_dtype") == "float16"
-        weights = {
-            name: np.ascontiguousarray(array.astype(np.float16) if half and name.endswith(EMBEDDING_SUFFIX) else array)
-            for name, array in bundle.weights.items()
-        }
+        stored = stored_tables(bundle.weights, bundle.info.get("embedding_dtype", "float32"))
+        weights = {name: np.ascontiguousarray(array) for name, array in stored.items()}
         (staging / WEIGHTS).write_bytes(save_arrays(weights))
         config = {
             "format_version": FORMAT_VERSION,
@@ -241,10 +271,7 @@ def load(directory: str | Path) -> Bundle:
     if LEXICON in files:
         vocab.lexicon = _lexicon(directory / LEXICON, files[LEXICON])
     try:
-        weights = {
-            name: array.astype(np.float32) if array.dtype == np.float16 else array
-            for name, array in load_arrays(files[WEIGHTS]).items()
-        }
+        weights = loaded_tables(load_arrays(files[WEIGHTS]))
     except (SafetensorError, ValueError) as error:
         raise BundleError(directory / WEIGHTS, f"unreadable weights ({error})") from None
     metrics = _parse_json(directory / METRICS, files[METRICS]) if METRICS in files else {}

@@ -46,12 +46,14 @@ def _calibration_line(bundle: bundles.Bundle) -> str:
     )
 
 
+STORAGE = {"float16": "in float16 (half the size)", "int8": "as 8-bit integers with a scale per row (a quarter)"}
+
+
 def _storage_line(bundle: bundles.Bundle) -> str:
-    if bundle.info.get("embedding_dtype") != "float16":
+    dtype = bundle.info.get("embedding_dtype")
+    if dtype not in STORAGE:
         return ""
-    line = (
-        "\n\nThe embedding tables are stored in float16 (half the size); the scores above are those of the stored model"
-    )
+    line = f"\n\nThe embedding tables are stored {STORAGE[dtype]}; the scores above are those of the stored model"
     if bundle.metrics.get("float32_dev_f1") is not None:
         line += f" (dev F1 in float32: {bundle.metrics['float32_dev_f1']})"
     return line + "."
@@ -67,12 +69,9 @@ def _epochs_line(metrics: dict, training: dict) -> str:
 
 
 def _megabytes(bundle: bundles.Bundle) -> float:
-    """The stored size of the weights (embedding tables in float16 when stored so)."""
-    half = bundle.info.get("embedding_dtype") == "float16"
-    total = 0
-    for name, array in bundle.weights.items():
-        total += array.size * (2 if half and name.endswith(bundles.EMBEDDING_SUFFIX) else array.itemsize)
-    return total / 1e6
+    """The stored size of the weights (embedding tables in float16 or int8 when stored so)."""
+    stored = bundles.stored_tables(bundle.weights, bundle.info.get("embedding_dtype", "float32"))
+    return sum(array.nbytes for array in stored.values()) / 1e6
 
 
 def _lexicon_line(bundle: bundles.Bundle) -> str:

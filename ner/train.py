@@ -513,12 +513,12 @@ def fit(job: Job) -> dict:
 
 
 def _finish(run: Run, job: Job, progress: Progress, started: float) -> dict:
-    """The best weights after the optional last steps (aligned vectors, float16 tables), packaged in ``job.out``."""
+    """The best weights after the optional last steps (aligned vectors, rounded tables), packaged in ``job.out``."""
     config, history, best = run.config, progress.history, progress.best
     if config.align_unseen and config.pretrained != "none" and not config.freeze_embeddings:
         best = _align_if_better(run, best)
-    if config.embedding_dtype == "float16":
-        best = _round_embeddings_to_half(run, best)
+    if config.embedding_dtype != "float32":
+        best = _round_embeddings(run, best, config.embedding_dtype)
     plot = job.work / "curves.png"
     plot_curves(history, plot)
     rates = [h["sentences_per_second"] for h in history]
@@ -659,14 +659,15 @@ def _align_if_better(run: Run, best: dict) -> dict:
 
 
 @torch.no_grad()
-def _round_embeddings_to_half(run: Run, best: dict) -> dict:
-    """Round the embedding tables to float16 values, as they will be stored, and score the result again,
-    so that the metrics describe exactly the saved model."""
-    for key, table in run.model.state_dict().items():
-        if key.endswith(bundles.EMBEDDING_SUFFIX):
-            table.copy_(table.half().float())
+def _round_embeddings(run: Run, best: dict, dtype: str) -> dict:
+    """Round the embedding tables to the values they will be stored as (float16 or int8) and score the
+    result again, so that the metrics describe exactly the saved model."""
+    state = run.model.state_dict()
+    tables = {key: table.cpu().numpy() for key, table in state.items() if key.endswith(bundles.EMBEDDING_SUFFIX)}
+    for key, rounded in bundles.loaded_tables(bundles.stored_tables(tables, dtype)).items():
+        state[key].copy_(torch.from_numpy(rounded))
     dev, test = run.score()
     if dev is None:
         return {**best, "test": test}
-    log.info("embeddings rounded to float16: dev F1 %.2f -> %.2f", best["f1"], dev["f1"])
+    log.info("embeddings rounded to %s: dev F1 %.2f -> %.2f", dtype, best["f1"], dev["f1"])
     return {**best, "f1": dev["f1"], "dev": dev, "test": test, "float32_dev_f1": best["f1"]}

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from safetensors.numpy import load_file
 
 from ner import bundle as bundles
 from ner.bundle import BundleError
@@ -144,6 +145,34 @@ def test_float16_tables_are_stored_half_and_loaded_as_float32(model_copy: Path, 
             assert np.array_equal(again.weights[name], array.astype(np.float16).astype(np.float32)), name
         else:
             assert np.array_equal(again.weights[name], array), name
+
+
+def test_int8_tables_are_stored_a_quarter_and_loaded_within_half_a_step(model_copy: Path, tmp_path: Path) -> None:
+    loaded = bundles.load(model_copy)
+    loaded.info["embedding_dtype"] = "int8"
+    target = bundles.save(loaded, tmp_path / "int8", card="# int8\n")
+    stored = load_file(target / "weights.safetensors")
+    again = bundles.load(target)
+    assert set(again.weights) == set(loaded.weights)  # the scales are folded in, not separate weights
+    for name, array in loaded.weights.items():
+        assert again.weights[name].dtype == np.float32, name
+        if name.endswith("embed.weight"):
+            assert stored[name].dtype == np.int8 and stored[name + ".scale"].shape == (len(array),), name
+            step = np.abs(array).max(axis=1, keepdims=True) / 127
+            assert np.all(np.abs(again.weights[name] - array) <= step / 2 + 1e-7), name
+        else:
+            assert np.array_equal(again.weights[name], array), name
+    # Stored again as they loaded, the tables give the same bytes: rounding twice changes nothing.
+    again.info["embedding_dtype"] = "int8"
+    twice = bundles.save(again, tmp_path / "twice", card="# int8\n")
+    assert (twice / "weights.safetensors").read_bytes() == (target / "weights.safetensors").read_bytes()
+
+
+def test_an_all_zero_row_survives_int8() -> None:
+    tables = {"word_embed.weight": np.array([[0.0, 0.0], [0.5, -1.0]], dtype=np.float32)}
+    back = bundles.loaded_tables(bundles.stored_tables(tables, "int8"))
+    assert np.array_equal(back["word_embed.weight"][0], [0.0, 0.0])
+    assert np.allclose(back["word_embed.weight"][1], [0.5, -1.0], atol=1 / 254)
 
 
 def test_the_lexicon_travels_with_the_model(tiny_zh_model: Path, tmp_path: Path) -> None:

@@ -75,6 +75,8 @@ def test_calibration_half_tables_train_with_dev_and_reasons_are_explained() -> N
     assert "Chosen automatically for this corpus:\n- language: en (langid)\n- lexicon: none\n" in card
     plain = model_card(a_bundle())
     assert "calibrated" not in plain and "float16" not in plain and "Chosen automatically" not in plain
+    quarter = model_card(a_bundle(embedding_dtype="int8"))
+    assert "as 8-bit integers with a scale per row" in quarter
 
 
 def test_a_fine_tuned_model_names_its_parent() -> None:

@@ -240,3 +240,19 @@ def test_float16_embeddings_halve_the_tables_and_the_metrics_describe_the_stored
     stored = json.loads((out / "metrics.json").read_text())
     assert json.loads(capsys.readouterr().out)["f1"] == stored["dev"]["f1"]
     assert Tagger.load(out, backend="torch").backend.model.word_embed.weight.dtype == torch.float32
+
+
+def test_int8_embeddings_quarter_the_tables_and_the_metrics_describe_the_stored_model(
+    tiny_corpus: dict, tmp_path: Path, capsys
+) -> None:
+    out, train, dev = tmp_path / "m", tiny_corpus["train"], tiny_corpus["dev"]
+    train_tiny(out, train, dev, "--epochs", "2")
+    full = (out / "weights.safetensors").stat().st_size
+    train_tiny(out, train, dev, "--epochs", "2", "--resume", "--embedding-dtype", "int8")
+    stored = load_file(out / "weights.safetensors")
+    assert all(t.dtype == torch.int8 for n, t in stored.items() if n.endswith("embed.weight"))
+    assert (out / "weights.safetensors").stat().st_size < full
+    assert "as 8-bit integers" in (out / "README.md").read_text()
+    capsys.readouterr()
+    assert main(["evaluate", str(out), str(dev), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["f1"] == json.loads((out / "metrics.json").read_text())["dev"]["f1"]
