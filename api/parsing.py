@@ -15,6 +15,8 @@ from fastapi.routing import APIRoute
 
 
 class FastJSONRequest(Request):
+    """A request whose ``json()`` tries orjson first, then ``json``."""
+
     async def json(self) -> Any:
         if not hasattr(self, "_json"):
             body = await self.body()
