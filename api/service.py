@@ -136,7 +136,9 @@ class ServiceState:
             if configured is None and request_key is None:
                 continue
             base = configured.entries() if configured is not None else {}
-            merged = {**base, **entries} if request_key is not None else base  # type: ignore[dict-item]
+            merged: Mapping[str, str] = base
+            if request_key is not None:  # the request's entries over the file's
+                merged = {**base, **entries} if base else entries  # type: ignore[dict-item]
             # The key names the file's version rather than hashing its (perhaps many) entries again.
             version = configured.version if configured is not None else None
             out[tagger.name] = tagger.dictionary(merged, ignore_case, key=(version, request_key, ignore_case))

@@ -1,23 +1,29 @@
 """What a user's dictionary costs a request: /tag latency with and without 1,000 phrases.
 
-Starts two ``ner serve`` processes with the English model, one of them with
-the dictionary as its configured file (``NER_DICTIONARIES``), and sends one
-eng.testb sentence per request, every sentence three times in turn, each on
-its own keep-alive connection: plain; with a dictionary of 1,000 phrases
-(distinct entity names of eng.train with their gold labels) in the request
-body, the same dictionary each time, as a client with its own terms would
-send it; and plain to the server that has the dictionary configured. Reports
-p50 and p99 of each, the medians' ratios to plain (target: at most +10%), and
-how many texts the dictionary changed.
+Starts pairs of ``ner serve`` processes with the English model, one of each
+pair with the dictionary as its configured file (``NER_DICTIONARIES``), and
+sends one eng.testb sentence per request, every sentence three times, to
+one pair (the pairs take blocks of 20 sentences in turn, and each kind of
+request takes the block in turn), each on its own keep-alive connection:
+plain; with a dictionary of 1,000 phrases (distinct
+entity names of eng.train with their gold labels) in the request body, the
+same dictionary each time, as a client with its own terms would send it; and
+plain to the server that has the dictionary configured. Reports p50 and p99
+of each, the medians' ratios to plain (target: at most +10%), and how many
+texts the dictionary changed. A configured server is another process than
+the plain one it is compared with, and a process's speed varies by a few
+percent from one start to the next; two pairs or more average that out.
 
-    python -m benchmarks.dictionary [--phrases 1000] [--requests 1000] [--json out.json]
+    python -m benchmarks.dictionary [--phrases 1000] [--requests 1000] [--pairs 2] [--json out.json]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import socket
+import subprocess
 import sys
 import tempfile
 import time
@@ -29,6 +35,10 @@ from benchmarks.loadgen import percentile, post_json
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "conll2003_en"
+# Each kind of request goes to its server BLOCK sentences at a time: a server answering right after
+# another process ran starts with its weights out of the CPU caches, which would tax whichever kind
+# of request came first after a switch.
+BLOCK = 20
 
 
 def phrases(count: int) -> dict[str, str]:
@@ -60,7 +70,12 @@ def exchange(connection: socket.socket, request: bytes) -> tuple[float, dict]:
     return time.perf_counter() - started, json.loads(body)
 
 
-def run(count: int, requests: int) -> dict:
+def _stop(server: subprocess.Popen) -> None:
+    server.terminate()
+    server.wait(timeout=30)
+
+
+def run(count: int, requests: int, pairs: int = 2) -> dict:
     from ner.corpus import read_conll
 
     texts = [" ".join(s.tokens) for s in read_conll(DATA / "eng.testb")[0] if len(s.tokens) >= 5][:requests]
@@ -68,40 +83,36 @@ def run(count: int, requests: int) -> dict:
     model = str(ROOT / "models" / "en-conll03")
     times: dict[str, list[float]] = {"plain": [], "dictionary": [], "configured": []}
     changed = 0
-    with tempfile.TemporaryDirectory() as folder:
+    with tempfile.TemporaryDirectory() as folder, contextlib.ExitStack() as stack:
         terms_file = Path(folder) / "terms.tsv"
         terms_file.write_text("".join(f"{phrase}\t{label}\n" for phrase, label in terms.items()), encoding="utf-8")
-        plain_port, configured_port = free_port(), free_port()
-        servers = [start_server(plain_port, batching=True, threads=2, models=[model])]
-        try:
-            servers.append(
-                start_server(
-                    configured_port, True, 2, [model], settings={"NER_DICTIONARIES": f"en-conll03={terms_file}"}
-                )
-            )
-            with (
-                socket.create_connection(("127.0.0.1", plain_port)) as plain_connection,
-                socket.create_connection(("127.0.0.1", plain_port)) as dictionary_connection,
-                socket.create_connection(("127.0.0.1", configured_port)) as configured_connection,
-            ):
-                for text in texts[:20]:  # warm up; each dictionary is built once
-                    exchange(dictionary_connection, post_json("/tag", {"text": text, "dictionary": terms}))
-                    exchange(configured_connection, post_json("/tag", {"text": text}))
-                for text in texts:
-                    plain_seconds, plain = exchange(plain_connection, post_json("/tag", {"text": text}))
-                    body = {"text": text, "dictionary": terms}
-                    dictionary_seconds, constrained = exchange(dictionary_connection, post_json("/tag", body))
-                    configured_seconds, configured = exchange(configured_connection, post_json("/tag", {"text": text}))
-                    times["plain"].append(plain_seconds)
-                    times["dictionary"].append(dictionary_seconds)
-                    times["configured"].append(configured_seconds)
-                    changed += plain["results"][0]["entities"] != constrained["results"][0]["entities"]
-                    assert configured["results"] == constrained["results"], text
-        finally:
-            for server in servers:
-                server.terminate()
-                server.wait(timeout=30)
-    out: dict = {"phrases": len(terms), "requests": len(texts), "texts_changed": changed}
+        configured = {"NER_DICTIONARIES": f"en-conll03={terms_file}"}
+        # (plain, with the dictionary in the body, configured) connections of each pair of servers
+        lanes: list[tuple[socket.socket, socket.socket, socket.socket]] = []
+        for _ in range(pairs):
+            plain_port, configured_port = free_port(), free_port()
+            for port, settings in ((plain_port, None), (configured_port, configured)):
+                server = start_server(port, batching=True, threads=2, models=[model], settings=settings)
+                stack.callback(_stop, server)
+            ports = (plain_port, plain_port, configured_port)
+            lanes.append(tuple(stack.enter_context(socket.create_connection(("127.0.0.1", p))) for p in ports))
+        for _, dictionary_connection, configured_connection in lanes:  # warm up; each dictionary is built once
+            for text in texts[:20]:
+                exchange(dictionary_connection, post_json("/tag", {"text": text, "dictionary": terms}))
+                exchange(configured_connection, post_json("/tag", {"text": text}))
+        for number, begin in enumerate(range(0, len(texts), BLOCK)):
+            block = texts[begin : begin + BLOCK]
+            plain_connection, dictionary_connection, configured_connection = lanes[number % pairs]
+            plain = [exchange(plain_connection, post_json("/tag", {"text": text})) for text in block]
+            body = [{"text": text, "dictionary": terms} for text in block]
+            constrained = [exchange(dictionary_connection, post_json("/tag", b)) for b in body]
+            answers = [exchange(configured_connection, post_json("/tag", {"text": text})) for text in block]
+            for name, exchanges in (("plain", plain), ("dictionary", constrained), ("configured", answers)):
+                times[name].extend(seconds for seconds, _ in exchanges)
+            for text, (_, alone), (_, forced), (_, answer) in zip(block, plain, constrained, answers):
+                changed += alone["results"][0]["entities"] != forced["results"][0]["entities"]
+                assert answer["results"] == forced["results"], text
+    out: dict = {"phrases": len(terms), "requests": len(texts), "server_pairs": pairs, "texts_changed": changed}
     for name, values in times.items():
         out[name] = {
             "p50_ms": round(1000 * percentile(values, 0.5), 3),
@@ -116,11 +127,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--phrases", type=int, default=1000)
     parser.add_argument("--requests", type=int, default=1000)
+    parser.add_argument("--pairs", type=int, default=2, help="pairs of servers (plain, configured), used in turn")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     if not (DATA / "eng.testb").is_file():
         sys.exit(f"needs {DATA}")
-    results = run(args.phrases, args.requests)
+    results = run(args.phrases, args.requests, args.pairs)
     plain, constrained, configured = results["plain"], results["dictionary"], results["configured"]
     phrases_ = results["phrases"]
     table = (
