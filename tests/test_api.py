@@ -142,7 +142,8 @@ def test_bad_requests_get_clear_4xx(client: httpx.Client, body: bytes, status: i
 
 
 def test_bodies_only_the_standard_json_parser_reads_are_answered_as_before(client: httpx.Client) -> None:
-    """orjson parses bodies first; what it refuses goes to ``json``: UTF-16, NaN, integers over 64 bits."""
+    """orjson parses bodies first; what it refuses goes to ``json`` (UTF-16, NaN); an integer over 64 bits,
+    a float to orjson, is refused as too large as before."""
     headers = {"content-type": "application/json"}
     utf16 = json.dumps({"text": TEXT}).encode("utf-16")
     response = client.post("/tag", content=utf16, headers=headers)
