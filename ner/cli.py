@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import shlex
 import sys
 from collections.abc import Iterator, Sequence
@@ -144,14 +145,25 @@ def run_train(args: argparse.Namespace) -> int:
         progress=not args.quiet,
     )
     metrics = fit(job)
-    if not metrics:  # a rank other than 0 of a distributed run: rank 0 reports
-        return 0
-    summary = {"out": args.out, "best_epoch": metrics["best_epoch"]}
-    for split in ("dev", "test"):
-        if metrics.get(split):
-            summary[f"{split}_f1"] = metrics[split]["f1"]
-    print(json.dumps(summary))
+    if metrics:  # rank 0 of a distributed run, or the only process, reports
+        summary = {"out": args.out, "best_epoch": metrics["best_epoch"]}
+        for split in ("dev", "test"):
+            if metrics.get(split):
+                summary[f"{split}_f1"] = metrics[split]["f1"]
+        print(json.dumps(summary))
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        _leave_distributed_run()
     return 0
+
+
+def _leave_distributed_run() -> None:
+    """End a rank of a finished distributed run at once: the model is saved and the process group
+    destroyed, and Python's teardown after gloo has been seen to abort a rank now and then ("terminate
+    called without an active exception"), which fails the whole finished job under torchrun."""
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def _load_tagger(args: argparse.Namespace):
