@@ -397,7 +397,7 @@ def markdown(results: dict) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seeds", default="1,2,3", help="comma-separated seeds, each run by both systems")
+    parser.add_argument("--seeds", default="1,2,3", help="comma-separated seeds, each run by every system")
     parser.add_argument("--corpora", default=",".join(CORPORA), help="comma-separated: resume, msra1500")
     parser.add_argument("--systems", default=",".join(SYSTEMS), help="comma-separated: spacy, ours")
     parser.add_argument("--quick", action="store_true", help="smoke test: the first seed, few steps and epochs")
