@@ -166,8 +166,7 @@ def _spellings(encoder: nn.Module, chars: torch.Tensor) -> torch.Tensor:
         features = features.masked_fill((chars == 0).unsqueeze(2), float("-inf")).max(dim=1).values
         return features.masked_fill(torch.isinf(features), 0.0)
     lengths = (chars != 0).sum(1).clamp(min=1)
-    positions = torch.arange(chars.shape[1]).unsqueeze(0)
-    reverse = torch.where(positions < lengths.unsqueeze(1), lengths.unsqueeze(1) - 1 - positions, positions)
+    reverse = reversed_positions(lengths, chars.shape[1])
     embedded = encoder.embed(chars)
     lstm = encoder.lstm
     forward_lstm, backward_lstm = (_one_way(lstm, suffix) for suffix in ("", "_reverse"))
@@ -179,7 +178,7 @@ def _spellings(encoder: nn.Module, chars: torch.Tensor) -> torch.Tensor:
 
 def _one_way(lstm: nn.LSTM, suffix: str) -> nn.LSTM:
     one = nn.LSTM(lstm.input_size, lstm.hidden_size, batch_first=True)
-    for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+    for name in _NAMES:
         setattr(one, f"{name}_l0", getattr(lstm, f"{name}_l0{suffix}"))
     return one
 
