@@ -2,11 +2,17 @@
 (a 1,000-phrase dictionary: 87 against 165 µs). What orjson refuses and ``json`` accepts (lone
 surrogates escaped as ``\\ud800``, NaN, UTF-16) falls back to ``json``, so such bodies parse, or fail,
 as before. One difference remains: orjson reads an integer beyond 64 bits as a float, where ``json``
-keeps it exact; the one integer of a request, ``nbest``, is then refused as too large all the same."""
+keeps it exact; the one integer of a request, ``nbest``, is then refused as too large all the same.
+
+A large value that clients repeat byte for byte (a dictionary sent with every request) is parsed
+once and remembered by its bytes (:class:`RepeatedValues`)."""
 
 from __future__ import annotations
 
 import json
+import re
+import secrets
+from collections import OrderedDict
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -15,26 +21,107 @@ from fastapi import Request, Response
 from fastapi.routing import APIRoute
 
 
+class RepeatedValues:
+    """The recent large values of one top-level field, by their exact bytes, and what they parsed to.
+
+    A client that sends the same 1,000 phrases with every request sends the same 22 KB each time. When
+    a body holds, where the field's value begins, the bytes of a value seen before, only the rest of
+    the body is parsed, with a placeholder string where the value was, and the value parsed before is
+    put back, the same object each time: about 2 µs instead of 90.
+
+    Sound whatever the body: the placeholder is a random string, trusted only where it comes out as
+    the field's value in the top-level object. There the parser began a value at its first byte, so
+    the body as sent holds, as that field's value, the remembered bytes, which form one complete JSON
+    value. Anywhere else the whole body is parsed as usual. Remembered values are never mutated.
+    """
+
+    def __init__(self, field: str, capacity: int = 32, min_bytes: int = 1024) -> None:
+        self.field = field
+        self.capacity = capacity
+        self.min_bytes = min_bytes  # smaller values parse in a few microseconds anyway
+        self._value_start = re.compile(re.escape(orjson.dumps(field)) + rb"[ \t\r\n]*:[ \t\r\n]*")
+        self._placeholder = secrets.token_hex(16)
+        self._quoted_placeholder = orjson.dumps(self._placeholder)
+        self._values: OrderedDict[bytes, Any] = OrderedDict()  # least recently used first
+
+    def loads(self, body: bytes) -> Any:
+        """``orjson.loads(body)``, reusing a remembered value; raises :class:`orjson.JSONDecodeError`."""
+        found = self._value_start.search(body)
+        if found is None:
+            return orjson.loads(body)
+        start = found.end()
+        for raw in reversed(self._values):  # the most recent first
+            if body.startswith(raw, start):
+                parsed = self._parse_around(body, start, start + len(raw))
+                if parsed is None:
+                    break
+                self._values.move_to_end(raw)
+                parsed[self.field] = self._values[raw]
+                return parsed
+        parsed = orjson.loads(body)
+        if isinstance(parsed, dict) and isinstance(parsed.get(self.field), dict | list):
+            remembered = self._remember(body, start)
+            if remembered == parsed[self.field]:  # equal (and usually the same bytes): hand out the one object
+                parsed[self.field] = remembered
+        return parsed
+
+    def _parse_around(self, body: bytes, start: int, end: int) -> dict | None:
+        """The body with the placeholder for ``body[start:end]``, parsed; None unless the placeholder
+        is the top-level field's value."""
+        try:
+            parsed = orjson.loads(body[:start] + self._quoted_placeholder + body[end:])
+        except orjson.JSONDecodeError:
+            return None
+        if isinstance(parsed, dict) and parsed.get(self.field) == self._placeholder:
+            return parsed
+        return None
+
+    def _remember(self, body: bytes, start: int) -> Any:
+        """Remember the JSON value that begins at byte ``start`` of ``body`` if it is large enough, and
+        return it (else None)."""
+        try:
+            text = body.decode()
+            begin = len(body[:start].decode())
+            _, finish = json.JSONDecoder().raw_decode(text, begin)
+        except (UnicodeDecodeError, ValueError):
+            return None
+        raw = body[start : start + len(text[begin:finish].encode())]
+        if len(raw) < self.min_bytes:
+            return None
+        value = self._values[raw] = orjson.loads(raw)
+        if len(self._values) > self.capacity:
+            self._values.popitem(last=False)
+        return value
+
+
 class FastJSONRequest(Request):
-    """A request whose ``json()`` tries orjson first, then ``json``."""
+    """A request whose ``json()`` tries orjson first (through ``repeated`` when given), then ``json``."""
+
+    repeated: RepeatedValues | None = None
 
     async def json(self) -> Any:
         if not hasattr(self, "_json"):
             body = await self.body()
             try:
-                self._json = orjson.loads(body)
+                self._json = self.repeated.loads(body) if self.repeated else orjson.loads(body)
             except orjson.JSONDecodeError:
                 self._json = json.loads(body)
         return self._json
 
 
 class FastJSONRoute(APIRoute):
-    """A route whose handler reads its JSON body through :class:`FastJSONRequest`."""
+    """A route whose handler reads its JSON body through :class:`FastJSONRequest`, remembering the
+    large values of the top-level field ``repeated_field`` that clients repeat."""
+
+    repeated_field = "dictionary"
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
+        repeated = RepeatedValues(self.repeated_field)
 
         async def parse_fast(request: Request) -> Response:
-            return await handler(FastJSONRequest(request.scope, request.receive))
+            fast = FastJSONRequest(request.scope, request.receive)
+            fast.repeated = repeated
+            return await handler(fast)
 
         return parse_fast

@@ -46,6 +46,9 @@ class ServiceState:
         self.keys = settings.accepted_keys()
         self.dictionary_files: dict[str, DictionaryFile] = {}  # by model name
         self.checked_dictionaries: OrderedDict[EntriesKey, None] = OrderedDict()  # least recently used first
+        # The keys of request dictionaries that arrive as the same object again (the parser hands back a
+        # dictionary it remembers by its bytes), by id; each entry holds its object, so no id is reused.
+        self.entries_keys: OrderedDict[int, tuple[object, EntriesKey]] = OrderedDict()
         self.accepting = True
         self.readiness = "loading"  # the last state /ready reported, for the log
 
@@ -151,7 +154,8 @@ class ServiceState:
             return None
         if not isinstance(entries, dict):
             check_dictionary(entries)  # raises
-        key = EntriesKey(entries)  # type: ignore[arg-type]
+        known = self.entries_keys.get(id(entries))
+        key = known[1] if known is not None and known[0] is entries else EntriesKey(entries)
         if key in self.checked_dictionaries:
             self.checked_dictionaries.move_to_end(key)
         else:
@@ -159,6 +163,10 @@ class ServiceState:
             self.checked_dictionaries[key] = None
             if len(self.checked_dictionaries) > CHECKED_DICTIONARIES:
                 self.checked_dictionaries.popitem(last=False)
+        self.entries_keys[id(entries)] = (entries, key)
+        self.entries_keys.move_to_end(id(entries))
+        if len(self.entries_keys) > CHECKED_DICTIONARIES:
+            self.entries_keys.popitem(last=False)
         return key if entries else None
 
     @staticmethod

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -79,6 +80,24 @@ def test_bad_dictionaries_get_a_clear_422(
             assert error["message"].startswith("dictionary"), error["message"]
 
 
+def test_a_large_dictionary_sent_again_byte_for_byte_still_applies_and_is_still_checked(client: httpx.Client) -> None:
+    """Over 1 KB, the parser remembers the dictionary's bytes; each request must behave as if parsed in full."""
+    large = {f"Unmatched phrase number {i}": "ORG" for i in range(45)} | {"Berlin": "O", "visited": "PER"}
+    raw = json.dumps(large).encode()
+    assert len(raw) > 1024
+    for text, space in ((TEXT, b""), (TEXT + " again", b" \n")):
+        body = b'{"dictionary":' + space + raw + b', "text": ' + json.dumps(text).encode() + b"}"
+        forced = entities(client.post("/tag", content=body, headers={"content-type": "application/json"}))
+        assert ("visited", "PER") in forced and not any(t == "Berlin" for t, _ in forced)
+    unknown_label = json.dumps(large | {"Acme Corp": "GPE"})
+    too_many = json.dumps(large | {f"Extra {i}": "ORG" for i in range(4)})
+    for dictionary, kind in ((unknown_label, "invalid_dictionary"), (too_many, "dictionary_too_large")):
+        for _ in range(2):
+            body = f'{{"text": "{TEXT}", "dictionary": {dictionary}}}'
+            response = client.post("/tag", content=body, headers={"content-type": "application/json"})
+            assert response.status_code == 422 and response.json()["error"]["type"] == kind
+
+
 def test_each_distinct_dictionary_is_checked_once(monkeypatch: pytest.MonkeyPatch) -> None:
     import api.service
     from api.service import ServiceState
@@ -93,3 +112,17 @@ def test_each_distinct_dictionary_is_checked_once(monkeypatch: pytest.MonkeyPatc
     assert first == again != other
     assert checked == [{"Acme Corp": "ORG", "Berlin": "O"}, {"Acme Corp": "PER"}]
     assert state._checked_key(None) is None and state._checked_key({}) is None
+
+
+def test_a_dictionary_that_comes_again_as_the_same_object_keeps_its_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    import api.service
+    from api.service import ServiceState
+    from api.settings import Settings
+
+    built: list[object] = []
+    monkeypatch.setattr(api.service, "EntriesKey", lambda entries: built.append(entries) or tuple(entries.items()))
+    state = ServiceState(Settings(models=[]))
+    entries = {"Acme Corp": "ORG"}
+    keys = [state._checked_key(entries) for _ in range(3)] + [state._checked_key(dict(entries))]
+    assert keys == [(("Acme Corp", "ORG"),)] * 4
+    assert len(built) == 2  # once for the object, once for its equal copy

@@ -5,10 +5,13 @@ from __future__ import annotations
 import asyncio
 import json
 
+import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import api.parsing
-from api.parsing import FastJSONRequest, FastJSONRoute
+from api.parsing import FastJSONRequest, FastJSONRoute, RepeatedValues
 from api.routes import router
 
 
@@ -60,3 +63,106 @@ def test_every_route_of_the_service_reads_bodies_this_way() -> None:
 def test_an_integer_beyond_64_bits_comes_as_a_float() -> None:
     """orjson's one difference from ``json`` here; the API refuses such an ``nbest`` as too large either way."""
     assert parse(b'{"nbest": 100000000000000000000}') == {"nbest": 1e20}
+
+
+# -- a large value repeated byte for byte ------------------------------------------------------------
+
+PHRASES = {f"Company number {i}": "ORG" for i in range(100)}  # about 2.6 KB of JSON
+RAW = json.dumps(PHRASES).encode()
+
+
+def counting_loads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The sizes of the byte strings orjson parses from now on."""
+    sizes: list[int] = []
+    loads = api.parsing.orjson.loads
+
+    def spy(data: bytes) -> object:
+        sizes.append(len(data))
+        return loads(data)
+
+    monkeypatch.setattr(api.parsing.orjson, "loads", spy)
+    return sizes
+
+
+def test_a_repeated_value_is_parsed_once_and_comes_back_as_the_same_object(monkeypatch: pytest.MonkeyPatch) -> None:
+    repeated = RepeatedValues("dictionary")
+    first = repeated.loads(b'{"text": "one", "dictionary": ' + RAW + b"}")
+    sizes = counting_loads(monkeypatch)
+    second = repeated.loads(b'{"dictionary" :\n' + RAW + b', "text": "two", "nbest": 2}')
+    assert second == {"dictionary": PHRASES, "text": "two", "nbest": 2}
+    assert second["dictionary"] is first["dictionary"]
+    assert max(sizes) < 100  # only the body around the dictionary was parsed
+
+
+def test_small_values_and_other_fields_are_not_remembered(monkeypatch: pytest.MonkeyPatch) -> None:
+    repeated = RepeatedValues("dictionary")
+    small = b'{"text": "a", "dictionary": {"Acme": "ORG"}}'
+    other = b'{"text": "a", "phrases": ' + RAW + b"}"
+    for body in (small, other):
+        repeated.loads(body)
+    sizes = counting_loads(monkeypatch)
+    for body in (small, other):
+        assert repeated.loads(body) == json.loads(body)
+    assert sizes == [len(small), len(other)]
+
+
+def bodies_around(raw: bytes) -> list[bytes]:
+    """Bodies that hold ``raw`` where it is not the top-level dictionary, or that are not valid JSON."""
+    escaped = json.dumps(json.dumps({"dictionary": json.loads(raw)})).encode()  # the same JSON inside a string
+    return [
+        b'{"meta": {"dictionary": ' + raw + b'}, "dictionary": {"x": "Y"}}',
+        b'{"dictionary": ' + raw + b', "dictionary": {"x": "Y"}}',  # duplicate keys: the last one wins
+        b'{"a\\"dictionary": ' + raw + b', "text": "t"}',
+        b'{"text": ' + escaped + b"}",
+        b'[{"dictionary": ' + raw + b"}]",
+        b'{"texts": ["dictionary", {"dictionary": ' + raw + b"}]}",
+        b'{"dictionary": ' + raw + b"",  # cut short
+        b'{"dictionary": ' + raw + b', "text": }',
+        b'{"dictionary": ' + raw[:-1] + b', "more": "x"}}',  # the remembered bytes and then some
+    ]
+
+
+@pytest.mark.parametrize("number", range(9))
+def test_a_remembered_value_is_used_only_where_it_is_the_top_level_field(number: int) -> None:
+    repeated = RepeatedValues("dictionary")
+    repeated.loads(b'{"dictionary": ' + RAW + b"}")
+    body = bodies_around(RAW)[number]
+    try:
+        expected = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        with pytest.raises(orjson.JSONDecodeError):
+            repeated.loads(body)
+        return
+    assert repeated.loads(body) == expected
+
+
+@given(
+    before=st.dictionaries(st.sampled_from(["text", "model", "dictionary ", "x"]), st.text(max_size=20), max_size=3),
+    after=st.dictionaries(st.sampled_from(["nbest", "lang", "tokens"]), st.integers() | st.text(), max_size=3),
+    space=st.sampled_from(["", " ", "\n\t "]),
+    phrases=st.dictionaries(st.text(min_size=1, max_size=30), st.sampled_from(["ORG", "PER", "O"]), max_size=60),
+)
+@settings(max_examples=60, deadline=None)
+def test_bodies_with_a_remembered_dictionary_parse_as_orjson_parses_them(
+    before: dict, after: dict, space: str, phrases: dict
+) -> None:
+    repeated = RepeatedValues("dictionary", min_bytes=0)
+    raw = orjson.dumps(phrases | PHRASES)
+    dictionaries = []
+    for text in ("first", "second"):  # the second is parsed around the remembered value
+        head = json.dumps(before | {"text": text}, ensure_ascii=False)[:-1].encode()
+        tail = json.dumps(after).encode()[1:]
+        separator = space.encode() + b":" + space.encode()
+        body = head + b', "dictionary"' + separator + raw + (b", " + tail if after else b"}")
+        parsed = repeated.loads(body)
+        assert parsed == orjson.loads(body)
+        dictionaries.append(parsed["dictionary"])
+    assert dictionaries[0] is dictionaries[1]
+
+
+def test_at_most_capacity_values_are_remembered() -> None:
+    repeated = RepeatedValues("dictionary", capacity=2)
+    values = [{f"Company {i} number {j}": "ORG" for j in range(60)} for i in range(3)]
+    for value in values:
+        repeated.loads(orjson.dumps({"dictionary": value}))
+    assert [orjson.loads(raw) for raw in repeated._values] == values[1:]
