@@ -35,14 +35,16 @@ class RepeatedValues:
     value. Anywhere else the whole body is parsed as usual. Remembered values are never mutated.
     """
 
-    def __init__(self, field: str, capacity: int = 32, min_bytes: int = 1024) -> None:
+    def __init__(self, field: str, capacity: int = 32, min_bytes: int = 1024, max_bytes: int = 8_000_000) -> None:
         self.field = field
         self.capacity = capacity
         self.min_bytes = min_bytes  # smaller values parse in a few microseconds anyway
+        self.max_bytes = max_bytes  # of all remembered values together: bodies are remembered before any check
         self._value_start = re.compile(re.escape(orjson.dumps(field)) + rb"[ \t\r\n]*:[ \t\r\n]*")
         self._placeholder = secrets.token_hex(16)
         self._quoted_placeholder = orjson.dumps(self._placeholder)
         self._values: OrderedDict[bytes, Any] = OrderedDict()  # least recently used first
+        self._bytes = 0
 
     def loads(self, body: bytes) -> Any:
         """``orjson.loads(body)``, reusing a remembered value; raises :class:`orjson.JSONDecodeError`."""
@@ -86,11 +88,14 @@ class RepeatedValues:
         except (UnicodeDecodeError, ValueError):
             return None
         raw = body[start : start + len(text[begin:finish].encode())]
-        if len(raw) < self.min_bytes:
+        if not self.min_bytes <= len(raw) <= self.max_bytes:
             return None
+        if raw in self._values:  # remembered, but not where it stood in this body
+            return self._values[raw]
         value = self._values[raw] = orjson.loads(raw)
-        if len(self._values) > self.capacity:
-            self._values.popitem(last=False)
+        self._bytes += len(raw)
+        while len(self._values) > self.capacity or self._bytes > self.max_bytes:
+            self._bytes -= len(self._values.popitem(last=False)[0])
         return value
 
 

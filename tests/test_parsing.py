@@ -160,9 +160,12 @@ def test_bodies_with_a_remembered_dictionary_parse_as_orjson_parses_them(
     assert dictionaries[0] is dictionaries[1]
 
 
-def test_at_most_capacity_values_are_remembered() -> None:
-    repeated = RepeatedValues("dictionary", capacity=2)
-    values = [{f"Company {i} number {j}": "ORG" for j in range(60)} for i in range(3)]
-    for value in values:
-        repeated.loads(orjson.dumps({"dictionary": value}))
-    assert [orjson.loads(raw) for raw in repeated._values] == values[1:]
+@pytest.mark.parametrize(("capacity", "max_bytes", "kept"), [(2, 10_000, 2), (8, 5_000, 2), (8, 1_000, 0)])
+def test_remembered_values_are_bounded_in_number_and_bytes(capacity: int, max_bytes: int, kept: int) -> None:
+    repeated = RepeatedValues("dictionary", capacity=capacity, max_bytes=max_bytes)
+    values = [{f"Company {i} number {j}": "ORG" for j in range(60)} for i in range(3)]  # about 1.9 KB each
+    for value in values + values[-1:]:  # the last one twice: counted once
+        repeated.loads(orjson.dumps({"text": "x", "dictionary": value}))
+        repeated.loads(orjson.dumps({"meta": {"dictionary": value}, "dictionary": value}))  # not used where it is
+    assert [orjson.loads(raw) for raw in repeated._values] == values[len(values) - kept :]
+    assert repeated._bytes == sum(map(len, repeated._values))
