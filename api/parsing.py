@@ -29,9 +29,14 @@ class RepeatedValues:
     the body is parsed, with a placeholder string where the value was, and the value parsed before is
     put back, the same object each time: about 2 µs instead of 90.
 
+    A value not seen before is parsed apart from the rest of the body in the same way, and remembered.
+    Its end is taken to be the first closing bracket of its kind (``}`` for an object): where that is
+    wrong (a phrase holding a ``}``, a nested object) the value cannot be parsed alone and the whole
+    body is parsed instead, so such a body costs at most twice its parse, and it is not remembered.
+
     Sound whatever the body: the placeholder is a random string, trusted only where it comes out as
     the field's value in the top-level object. There the parser began a value at its first byte, so
-    the body as sent holds, as that field's value, the remembered bytes, which form one complete JSON
+    the body as sent holds, as that field's value, the bytes put aside, which form one complete JSON
     value. Anywhere else the whole body is parsed as usual. Remembered values are never mutated.
     """
 
@@ -49,22 +54,35 @@ class RepeatedValues:
     def loads(self, body: bytes) -> Any:
         """``orjson.loads(body)``, reusing a remembered value; raises :class:`orjson.JSONDecodeError`."""
         found = self._value_start.search(body)
-        if found is None:
-            return orjson.loads(body)
-        start = found.end()
+        parsed = None if found is None else self._parse_apart(body, found.end())
+        return orjson.loads(body) if parsed is None else parsed
+
+    def _parse_apart(self, body: bytes, start: int) -> dict | None:
+        """The body parsed with the field's value, which begins at byte ``start``, parsed apart or
+        remembered; None where that cannot be done."""
         for raw in reversed(self._values):  # the most recent first
             if body.startswith(raw, start):
                 parsed = self._parse_around(body, start, start + len(raw))
-                if parsed is None:
-                    break
-                self._values.move_to_end(raw)
-                parsed[self.field] = self._values[raw]
+                if parsed is not None:
+                    self._values.move_to_end(raw)
+                    parsed[self.field] = self._values[raw]
                 return parsed
-        parsed = orjson.loads(body)
-        if isinstance(parsed, dict) and isinstance(parsed.get(self.field), dict | list):
-            remembered = self._remember(body, start)
-            if remembered == parsed[self.field]:  # equal (and usually the same bytes): hand out the one object
-                parsed[self.field] = remembered
+        closing = _CLOSING.get(body[start : start + 1])
+        end = body.find(closing, start) + 1 if closing else 0
+        if not self.min_bytes <= end - start <= self.max_bytes:
+            return None
+        raw = body[start:end]
+        try:
+            value = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            return None
+        parsed = self._parse_around(body, start, end)
+        if parsed is None:
+            return None
+        parsed[self.field] = self._values[raw] = value
+        self._bytes += len(raw)
+        while len(self._values) > self.capacity or self._bytes > self.max_bytes:
+            self._bytes -= len(self._values.popitem(last=False)[0])
         return parsed
 
     def _parse_around(self, body: bytes, start: int, end: int) -> dict | None:
@@ -78,25 +96,8 @@ class RepeatedValues:
             return parsed
         return None
 
-    def _remember(self, body: bytes, start: int) -> Any:
-        """Remember the JSON value that begins at byte ``start`` of ``body`` if it is large enough, and
-        return it (else None)."""
-        try:
-            text = body.decode()
-            begin = len(body[:start].decode())
-            _, finish = json.JSONDecoder().raw_decode(text, begin)
-        except (UnicodeDecodeError, ValueError):
-            return None
-        raw = body[start : start + len(text[begin:finish].encode())]
-        if not self.min_bytes <= len(raw) <= self.max_bytes:
-            return None
-        if raw in self._values:  # remembered, but not where it stood in this body
-            return self._values[raw]
-        value = self._values[raw] = orjson.loads(raw)
-        self._bytes += len(raw)
-        while len(self._values) > self.capacity or self._bytes > self.max_bytes:
-            self._bytes -= len(self._values.popitem(last=False)[0])
-        return value
+
+_CLOSING = {b"{": b"}", b"[": b"]"}
 
 
 class FastJSONRequest(Request):

@@ -86,12 +86,34 @@ def counting_loads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
 def test_a_repeated_value_is_parsed_once_and_comes_back_as_the_same_object(monkeypatch: pytest.MonkeyPatch) -> None:
     repeated = RepeatedValues("dictionary")
-    first = repeated.loads(b'{"text": "one", "dictionary": ' + RAW + b"}")
     sizes = counting_loads(monkeypatch)
+    first = repeated.loads(b'{"text": "one", "dictionary": ' + RAW + b"}")
+    assert first == {"text": "one", "dictionary": PHRASES}
+    assert sorted(sizes)[-1] == len(RAW) and sorted(sizes)[-2] < 100  # the value, then what is around it
+    sizes.clear()
     second = repeated.loads(b'{"dictionary" :\n' + RAW + b', "text": "two", "nbest": 2}')
     assert second == {"dictionary": PHRASES, "text": "two", "nbest": 2}
     assert second["dictionary"] is first["dictionary"]
     assert max(sizes) < 100  # only the body around the dictionary was parsed
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {f"Company {i} {{Ltd}}": "ORG" for i in range(100)},  # a closing brace inside a phrase
+        {"nested": {f"Company {i}": "ORG" for i in range(100)}},
+        [[f"Company {i}", "ORG"] for i in range(100)],
+    ],
+)
+def test_values_whose_end_is_not_the_first_closing_bracket_parse_whole_and_are_not_remembered(
+    monkeypatch: pytest.MonkeyPatch, value: object
+) -> None:
+    repeated = RepeatedValues("dictionary")
+    body = orjson.dumps({"text": "x", "dictionary": value})
+    sizes = counting_loads(monkeypatch)
+    assert repeated.loads(body) == {"text": "x", "dictionary": value}
+    assert len(body) in sizes and sum(sizes) < 2 * len(body) + 200  # at most twice the body, and a little
+    assert not repeated._values
 
 
 def test_small_values_and_other_fields_are_not_remembered(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -157,7 +179,8 @@ def test_bodies_with_a_remembered_dictionary_parse_as_orjson_parses_them(
         parsed = repeated.loads(body)
         assert parsed == orjson.loads(body)
         dictionaries.append(parsed["dictionary"])
-    assert dictionaries[0] is dictionaries[1]
+    if raw.count(b"}") == 1:  # else its end is not its first closing brace, and it is parsed whole each time
+        assert dictionaries[0] is dictionaries[1]
 
 
 @pytest.mark.parametrize(("capacity", "max_bytes", "kept"), [(2, 10_000, 2), (8, 5_000, 2), (8, 1_000, 0)])
