@@ -141,10 +141,11 @@ def bodies_around(raw: bytes) -> list[bytes]:
         b'{"dictionary": ' + raw + b"",  # cut short
         b'{"dictionary": ' + raw + b', "text": }',
         b'{"dictionary": ' + raw[:-1] + b', "more": "x"}}',  # the remembered bytes and then some
+        b'{"texts": ' + json.dumps(["dictionary"] * 20).encode() + b', "dictionary": ' + raw + b"}",
     ]
 
 
-@pytest.mark.parametrize("number", range(9))
+@pytest.mark.parametrize("number", range(10))
 def test_a_remembered_value_is_used_only_where_it_is_the_top_level_field(number: int) -> None:
     repeated = RepeatedValues("dictionary")
     repeated.loads(b'{"dictionary": ' + RAW + b"}")
