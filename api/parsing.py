@@ -20,6 +20,9 @@ import orjson
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
 
+_CLOSING = {b"{": b"}", b"[": b"]"}
+FIELD_NAME_TRIES = 8  # places where a field's name appears that are looked at for its value
+
 
 class RepeatedValues:
     """The recent large values of one top-level field, by their exact bytes, and what they parsed to.
@@ -109,10 +112,6 @@ class RepeatedValues:
         if isinstance(parsed, dict) and parsed.get(self.field) == self._placeholder:
             return parsed
         return None
-
-
-_CLOSING = {b"{": b"}", b"[": b"]"}
-FIELD_NAME_TRIES = 8
 
 
 class FastJSONRequest(Request):
