@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+from typing import Annotated
 
+import httpx
 import orjson
 import pytest
+from fastapi import APIRouter, Body, FastAPI
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -193,3 +196,25 @@ def test_remembered_values_are_bounded_in_number_and_bytes(capacity: int, max_by
         repeated.loads(orjson.dumps({"meta": {"dictionary": value}, "dictionary": value}))  # not used where it is
     assert [orjson.loads(raw) for raw in repeated._values] == values[len(values) - kept :]
     assert repeated._bytes == sum(map(len, repeated._values))
+
+
+def test_a_route_parses_a_repeated_dictionary_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    echo = APIRouter(route_class=FastJSONRoute)
+
+    @echo.post("/echo")
+    async def count(body: Annotated[dict, Body()]) -> list:
+        return [body["text"], len(body["dictionary"])]
+
+    app = FastAPI()
+    app.include_router(echo)
+    sizes = counting_loads(monkeypatch)
+
+    async def post_three_times() -> None:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+            for text in ("one", "two", "three"):
+                body = b'{"text": "' + text.encode() + b'", "dictionary": ' + RAW + b"}"
+                response = await client.post("/echo", content=body, headers={"content-type": "application/json"})
+                assert response.json() == [text, len(PHRASES)]
+
+    asyncio.run(post_three_times())
+    assert sizes.count(len(RAW)) == 1 and sum(sizes) < len(RAW) + 300
