@@ -156,17 +156,10 @@ class ServiceState:
             check_dictionary(entries)  # raises
         known = self.entries_keys.get(id(entries))
         key = known[1] if known is not None and known[0] is entries else EntriesKey(entries)
-        if key in self.checked_dictionaries:
-            self.checked_dictionaries.move_to_end(key)
-        else:
+        if key not in self.checked_dictionaries:
             check_dictionary(entries)
-            self.checked_dictionaries[key] = None
-            if len(self.checked_dictionaries) > CHECKED_DICTIONARIES:
-                self.checked_dictionaries.popitem(last=False)
-        self.entries_keys[id(entries)] = (entries, key)
-        self.entries_keys.move_to_end(id(entries))
-        if len(self.entries_keys) > CHECKED_DICTIONARIES:
-            self.entries_keys.popitem(last=False)
+        _most_recent(self.checked_dictionaries, key, None)
+        _most_recent(self.entries_keys, id(entries), (entries, key))
         return key if entries else None
 
     @staticmethod
@@ -197,3 +190,12 @@ class ServiceState:
             raise
         results: Sequence[list[Analysis]] = await asyncio.gather(*futures)
         return merge(route, results, options)
+
+
+def _most_recent(cache: OrderedDict, key: object, value: object) -> None:
+    """Set ``key`` as the most recently used entry of ``cache``, dropping the least recently used
+    beyond :data:`CHECKED_DICTIONARIES`."""
+    cache[key] = value
+    cache.move_to_end(key)
+    if len(cache) > CHECKED_DICTIONARIES:
+        cache.popitem(last=False)

@@ -26,15 +26,16 @@ BATCH = 64
 
 
 def marginals(tagger: Tagger, sentences: Sequence[Sequence[str]], tags: Sequence[str]) -> list[np.ndarray]:
-    """Each sentence's tag probabilities ``(T, K)`` under ``tagger``, tags in the order of ``tags``."""
+    """Each sentence's tag probabilities ``(T, K)`` under ``tagger``, tags in the order of ``tags``
+    (each sentence a document of its own)."""
     order = [tagger.tags.index(t) for t in tags]
     scores = tagger.backend.crf_scores()
+    begins = range(0, len(sentences), BATCH)
+    chunks = [sentences[begin : begin + BATCH] for begin in begins]
+    documents = [list(range(begin, begin + len(chunk))) for begin, chunk in zip(begins, chunks)]
     out = []
-    for begin in range(0, len(sentences), BATCH):
-        chunk = sentences[begin : begin + BATCH]
-        batch = tagger.vocab.encode(chunk)
-        emissions = tagger.backend.emissions(batch)
-        probabilities = crf.marginals(emissions, batch.mask, scores.start, scores.transitions, scores.end)
+    for chunk, (emissions, mask) in zip(chunks, tagger.emissions(chunks, documents)):
+        probabilities = crf.marginals(emissions, mask, scores.start, scores.transitions, scores.end)
         out.extend(probabilities[row, : len(sentence)][:, order] for row, sentence in enumerate(chunk))
     return out
 
