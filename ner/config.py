@@ -67,6 +67,9 @@ class ModelConfig(_Settings):
     cell: str = setting("lstm", "lstm or gru")
     dropout: float = setting(0.5, "dropout rate")
     word_dropout: float = setting(0.05, "training only: a word becomes <unk> with this probability")
+    unknown_dropout: float = setting(
+        0.0, "char level, training only: a bigram or lexicon word becomes <unk> with this probability"
+    )
     lexicon_dim: int = setting(0, "char level: size of each of the four pooled lexicon sets (0: no lexicon)")
     lexicon_words: bool = setting(False, "char level: also learn an embedding of each dictionary word seen in training")
     document_memory: bool = setting(False, "join each token's state with its word's mean state in the document")
@@ -78,6 +81,7 @@ class ModelConfig(_Settings):
             "cell": self.cell in ("lstm", "gru"),
             "dropout": 0 <= self.dropout < 1,
             "word_dropout": 0 <= self.word_dropout < 1,
+            "unknown_dropout": 0 <= self.unknown_dropout < 1,
             "lexicon_dim": self.lexicon_dim >= 0,
             "char_kernel": self.char_kernel > 0 and self.char_kernel % 2 == 1,  # centred on each character
             "hidden": self.hidden > 0,

@@ -84,6 +84,15 @@ def read_both_ways(x: torch.Tensor, reverse: torch.Tensor, forward: nn.Module, b
     return torch.cat([ahead, behind], dim=2)
 
 
+def as_unknown(ids: torch.Tensor | None, rate: float) -> torch.Tensor | None:
+    """``ids`` (any shape) with each known symbol (id > 1) replaced by ``<unk>`` (1) with probability
+    ``rate``; padding (0) stays."""
+    if ids is None or rate <= 0:
+        return ids
+    drop = torch.rand(ids.shape, device=ids.device) < rate
+    return ids.masked_fill(drop & (ids > 1), 1)
+
+
 class NERModel(nn.Module):
     """Embeddings, a bidirectional recurrent encoder, a linear layer to tag scores, and a CRF."""
 
@@ -154,19 +163,23 @@ class NERModel(nn.Module):
     def embed(self, x: dict[str, torch.Tensor], spellings: list[str] | None = None) -> torch.Tensor:
         """Token features ``(B, T, D)`` from the batch's tensors ``x``; ``spellings`` (the distinct
         words of the batch) lets inference remember each word's character features."""
-        words = x["words"]
-        if self.training and self.config.word_dropout > 0:
-            drop = torch.rand(words.shape, device=words.device) < self.config.word_dropout
-            words = words.masked_fill(drop & x["mask"], 1)  # 1 is <unk>
+        words, bigrams, lexicon_words = x["words"], x.get("bigrams"), x.get("lexicon_words")
+        if self.training:
+            words = as_unknown(words, self.config.word_dropout)
+            if self.config.unknown_dropout > 0:
+                # Without this, the <unk> rows of these tables would never be trained, yet a tenth of a
+                # small corpus's test bigrams are unseen in its training data.
+                bigrams = as_unknown(bigrams, self.config.unknown_dropout)
+                lexicon_words = as_unknown(lexicon_words, self.config.unknown_dropout)
         parts = [self.word_embed(words), self.casing_embed(x["casing"])]
         if self.char_encoder is not None:
             parts.append(self._spellings(x["chars"], spellings)[x["char_index"]])
         if self.bigram_embed is not None:
-            parts.append(self.bigram_embed(x["bigrams"]).flatten(2))
+            parts.append(self.bigram_embed(bigrams).flatten(2))
         if self.lexicon_embed is not None:
             matched = self.lexicon_embed(x["lexicon_ids"])  # (B, T, 4, M, lexicon_dim)
             if self.lexicon_word_embed is not None:
-                matched = matched + self.lexicon_word_embed(x["lexicon_words"])
+                matched = matched + self.lexicon_word_embed(lexicon_words)
             pooled = (matched * x["lexicon_weights"].unsqueeze(4)).sum(3)
             parts.append(pooled.flatten(2))  # (B, T, 4 * lexicon_dim)
         return torch.cat(parts, dim=2)

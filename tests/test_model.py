@@ -7,6 +7,7 @@ the character BiLSTM gives each word's own final states; the document memory is 
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import string
 
@@ -18,6 +19,7 @@ from ner import model as model_module
 from ner.config import ModelConfig
 from ner.features import Vocabularies
 from ner.model import CharCNN, CharLSTM, NERModel, word_means
+from ner.vocab import Vocab
 
 SENTENCES = [
     ["John", "Smith", "visited", "Paris", "on", "Monday", "."],
@@ -244,3 +246,43 @@ def test_a_char_level_model_with_a_lexicon_pools_its_sets() -> None:
                     ids, weights = batch.lexicon_ids[b, t, s], batch.lexicon_weights[b, t, s]
                     expected = sum(float(w) * table[int(i)] for i, w in zip(ids, weights))
                     assert torch.allclose(pooled[b, t, s], expected, atol=1e-6)
+
+
+def test_as_unknown_replaces_known_ids_at_its_rate_and_keeps_padding_and_unknown() -> None:
+    torch.manual_seed(0)
+    ids = torch.randint(0, 50, (200, 300))
+    assert model_module.as_unknown(ids, 0.0) is ids
+    assert model_module.as_unknown(None, 0.5) is None
+    dropped = model_module.as_unknown(ids, 0.2)
+    changed = dropped != ids
+    assert torch.equal(dropped[changed], torch.ones_like(dropped[changed]))  # only ever to <unk>
+    assert not changed[ids <= 1].any()  # padding and <unk> stay as they are
+    share = changed.sum().item() / (ids > 1).sum().item()
+    assert abs(share - 0.2) < 0.01
+
+
+def _char_lexicon_model(rate: float) -> tuple[NERModel, dict[str, torch.Tensor]]:
+    from ner.lexicon import Lexicon
+
+    sentences = [list("北京大学在北京"), list("大学在北京")]
+    vocab = Vocabularies.build("char", sentences, [["O"] * len(s) for s in sentences])
+    vocab.lexicon = Lexicon([("北京", 10, "ns"), ("北京大学", 5, "nt"), ("大学", 3, "n")])
+    vocab.lexicon_words = Vocab(vocab.lexicon.matched_words(sentences))
+    torch.manual_seed(1)
+    config = ModelConfig(level="char", word_dim=4, bigram_dim=3, casing_dim=2, hidden=4, lexicon_dim=5)
+    config = dataclasses.replace(config, lexicon_words=True, dropout=0.0, word_dropout=0.0, unknown_dropout=rate)
+    model = NERModel.for_vocabularies(config, vocab).train()
+    return model, model.tensors(vocab.encode(sentences))
+
+
+@pytest.mark.parametrize("rate", [0.0, 0.5])
+def test_unknown_dropout_trains_the_unknown_bigram_and_lexicon_word(rate: float) -> None:
+    """Every training bigram and lexicon word is in the vocabulary, so without unknown dropout their
+    ``<unk>`` rows (read for anything unseen at tagging time) never get a gradient; with it they do."""
+    model, x = _char_lexicon_model(rate)
+    torch.manual_seed(2)
+    model.embed(x).sum().backward()
+    for table in (model.bigram_embed, model.lexicon_word_embed):
+        assert bool(table.weight.grad[1].abs().sum() > 0) == (rate > 0)
+    model.eval()
+    assert torch.equal(model.embed(x), model.embed(x))  # tagging never drops
