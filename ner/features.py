@@ -265,6 +265,14 @@ def _tag_vocab(tags: Sequence[Sequence[str]]) -> Vocab:
     return Vocab([f"{p}-{kind}" for kind in types for p in "BIES"], specials=("O",))
 
 
+def singleton_bigram_share(sentences: Sequence[Sequence[str]]) -> float:
+    """The share of the bigram occurrences in ``sentences`` whose bigram occurs only once: Good and
+    Turing's estimate of the chance that a bigram met later is one never seen."""
+    counts = Counter(b for s in sentences if s for b in ["<s>" + s[0], *bigrams(s)])  # each occurrence once
+    total = sum(counts.values())
+    return sum(n == 1 for n in counts.values()) / total if total else 0.0
+
+
 def _both_bigrams(chars: Sequence[str]) -> list[str]:
     """The bigrams ending at each character, then those starting at each character."""
     right = bigrams(chars)

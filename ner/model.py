@@ -166,11 +166,10 @@ class NERModel(nn.Module):
         words, bigrams, lexicon_words = x["words"], x.get("bigrams"), x.get("lexicon_words")
         if self.training:
             words = as_unknown(words, self.config.word_dropout)
-            if self.config.unknown_dropout > 0:
-                # Without this, the <unk> rows of these tables would never be trained, yet a tenth of a
-                # small corpus's test bigrams are unseen in its training data.
-                bigrams = as_unknown(bigrams, self.config.unknown_dropout)
-                lexicon_words = as_unknown(lexicon_words, self.config.unknown_dropout)
+            # Every training bigram and lexicon word has its own row, so without this the <unk> rows,
+            # read for each one new at tagging time, would never be trained.
+            bigrams = as_unknown(bigrams, self.config.unknown_dropout)
+            lexicon_words = as_unknown(lexicon_words, self.config.unknown_dropout)
         parts = [self.word_embed(words), self.casing_embed(x["casing"])]
         if self.char_encoder is not None:
             parts.append(self._spellings(x["chars"], spellings)[x["char_index"]])

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 from ner.config import ModelConfig, TrainConfig
 from ner.corpus import Sentence
+from ner.features import singleton_bigram_share
 from ner.text import cjk_ratio
 from ner.vocab import GLOVE_PACKAGE, load_vector_words
 
@@ -28,6 +29,7 @@ CHARACTER_LANGUAGES = ("zh", "ja")
 GLOVE_LANGUAGE, GLOVE_DIM = "en", 50
 GLOVE_MIN_COVERAGE = 0.8  # share of a corpus's word tokens that GloVe must know to be used
 SMALL_CORPUS = 5_000  # training sentences below which the smaller-data recipe applies
+MAX_UNKNOWN_DROPOUT = 0.5  # beyond it a bigram would be unknown in training more often than known
 
 
 @dataclass(frozen=True)
@@ -97,6 +99,13 @@ def resolve(model_settings: dict, train_settings: dict, train: Sequence[Sentence
         reasons.append("lexicon: jieba's dictionary (SoftLexicon features)" if lexicon == "jieba" else "lexicon: none")
 
     model_defaults = _model_defaults(level, pretrained, lexicon, train)
+    if level == "char" and "unknown_dropout" not in model_settings:
+        share = singleton_bigram_share([s.tokens for s in train])
+        rate = model_defaults["unknown_dropout"] = round(min(share, MAX_UNKNOWN_DROPOUT), 2)
+        reasons.append(
+            f"unknown dropout: {rate} (the share of training bigrams seen once, "
+            "which estimates how many will be new at tagging time)"
+        )
     train_defaults = _train_defaults(level, small)
     model = ModelConfig.from_dict({**model_defaults, **model_settings, "level": level})
     config = TrainConfig.from_dict(

@@ -5,7 +5,15 @@ from __future__ import annotations
 import pytest
 
 from ner.corpus import Sentence
-from ner.recipe import GLOVE_MIN_COVERAGE, SMALL_CORPUS, detect_language, glove_coverage, has_documents, resolve
+from ner.recipe import (
+    GLOVE_MIN_COVERAGE,
+    MAX_UNKNOWN_DROPOUT,
+    SMALL_CORPUS,
+    detect_language,
+    glove_coverage,
+    has_documents,
+    resolve,
+)
 
 SAMPLES = {
     "en": [
@@ -130,3 +138,21 @@ def test_has_documents(documents: list[int], expected: bool) -> None:
     assert has_documents(sentences) is expected
     recipe = resolve({}, {"language": "en", "pretrained": "none"}, sentences)
     assert recipe.model.document_memory is expected
+
+
+def test_a_char_model_drops_bigrams_to_unknown_as_often_as_its_corpus_has_singletons() -> None:
+    """Good-Turing: bigrams seen once in training estimate how many will be new at tagging time."""
+    from ner.features import singleton_bigram_share
+
+    sentences = corpus(["北京大学", "北京"])
+    # bigrams of 北京大学: <s>北 北京 京大 大学 学</s>; of 北京: <s>北 北京 京</s>
+    # counts: <s>北 2, 北京 2, 京大 1, 大学 1, 学</s> 1, 京</s> 1: four of eight occurrences are singletons
+    assert singleton_bigram_share([s.tokens for s in sentences]) == pytest.approx(4 / 8)
+    sentences = corpus(["北京大学", "北京", "北京大学"])  # 京</s> alone is seen once: 1 of 13
+    recipe = resolve({}, {"language": "zh"}, sentences)
+    assert recipe.model.unknown_dropout == 0.08
+    assert any(r.startswith("unknown dropout: 0.08") for r in recipe.reasons)
+    assert resolve({"unknown_dropout": 0.0}, {"language": "zh"}, sentences).model.unknown_dropout == 0.0
+    every_bigram_new = resolve({}, {"language": "zh"}, corpus(["北", "京"]))  # <s>北 北</s> <s>京 京</s>
+    assert every_bigram_new.model.unknown_dropout == MAX_UNKNOWN_DROPOUT
+    assert resolve({}, {"language": "en", "pretrained": "none"}, corpus(NONSENSE)).model.unknown_dropout == 0.0
