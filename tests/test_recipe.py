@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ner.corpus import Sentence
+from ner.features import singleton_bigram_share
 from ner.recipe import (
     GLOVE_MIN_COVERAGE,
     MAX_UNKNOWN_DROPOUT,
@@ -142,8 +143,6 @@ def test_has_documents(documents: list[int], expected: bool) -> None:
 
 def test_a_char_model_drops_bigrams_to_unknown_as_often_as_its_corpus_has_singletons() -> None:
     """Good-Turing: bigrams seen once in training estimate how many will be new at tagging time."""
-    from ner.features import singleton_bigram_share
-
     sentences = corpus(["北京大学", "北京"])
     # bigrams of 北京大学: <s>北 北京 京大 大学 学</s>; of 北京: <s>北 北京 京</s>
     # counts: <s>北 2, 北京 2, 京大 1, 大学 1, 学</s> 1, 京</s> 1: four of eight occurrences are singletons
