@@ -100,10 +100,8 @@ def resolve(model_settings: dict, train_settings: dict, train: Sequence[Sentence
 
     model_defaults = _model_defaults(level, pretrained, lexicon, train)
     if level == "char" and "unknown_dropout" not in model_settings:
-        share = singleton_bigram_share([s.tokens for s in train])
-        rate = model_defaults["unknown_dropout"] = round(min(share, MAX_UNKNOWN_DROPOUT), 2)
         reasons.append(
-            f"unknown dropout: {rate} (the share of training bigrams seen once, "
+            f"unknown dropout: {model_defaults['unknown_dropout']} (the share of training bigrams seen once, "
             "which estimates how many will be new at tagging time)"
         )
     train_defaults = _train_defaults(level, small)
@@ -149,6 +147,7 @@ def _model_defaults(level: str, pretrained: str, lexicon: str, train: Sequence[S
             "hidden": 200,
             "dropout": 0.5,
             "word_dropout": 0.05,
+            "unknown_dropout": round(min(singleton_bigram_share([s.tokens for s in train]), MAX_UNKNOWN_DROPOUT), 2),
         }
     return {
         "word_dim": 50 if pretrained == GLOVE_PACKAGE else 100,

@@ -7,7 +7,6 @@ the character BiLSTM gives each word's own final states; the document memory is 
 
 from __future__ import annotations
 
-import dataclasses
 import random
 import string
 
@@ -17,7 +16,8 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from ner import model as model_module
 from ner.config import ModelConfig
-from ner.features import Vocabularies
+from ner.features import Batch, Vocabularies
+from ner.lexicon import Lexicon
 from ner.model import CharCNN, CharLSTM, NERModel, word_means
 from ner.vocab import Vocab
 
@@ -50,6 +50,29 @@ def small_model(**settings: object) -> tuple[NERModel, Vocabularies]:
 
 
 RECURRENT = [("lstm", 1), ("gru", 1), ("lstm", 2), ("gru", 2)]
+CHINESE = [list("北京大学"), list("在北京")]
+
+
+def char_lexicon_model(**settings: object) -> tuple[NERModel, Batch]:
+    """A tiny character-level model with a three-word lexicon, and the batch of :data:`CHINESE`."""
+    vocab = Vocabularies.build("char", CHINESE, [["O"] * len(s) for s in CHINESE])
+    vocab.lexicon = Lexicon([("北京", 10, "ns"), ("北京大学", 5, "nt"), ("大学", 3, "n")])
+    if settings.get("lexicon_words"):
+        vocab.lexicon_words = Vocab(vocab.lexicon.matched_words(CHINESE))
+    torch.manual_seed(6)
+    config = ModelConfig(
+        **{
+            "level": "char",
+            "word_dim": 4,
+            "bigram_dim": 3,
+            "casing_dim": 2,
+            "hidden": 4,
+            "lexicon_dim": 5,
+            "dropout": 0.0,
+        }
+        | settings
+    )
+    return NERModel.for_vocabularies(config, vocab), vocab.encode(CHINESE)
 
 
 @pytest.mark.parametrize(("cell", "layers"), RECURRENT)
@@ -225,15 +248,8 @@ def test_switching_to_training_forgets_remembered_spellings() -> None:
 
 
 def test_a_char_level_model_with_a_lexicon_pools_its_sets() -> None:
-    from ner.lexicon import Lexicon
-
-    sentences = [list("北京大学"), list("在北京")]
-    vocab = Vocabularies.build("char", sentences, [["O"] * len(s) for s in sentences])
-    vocab.lexicon = Lexicon([("北京", 10, "ns"), ("北京大学", 5, "nt"), ("大学", 3, "n")])
-    torch.manual_seed(6)
-    config = ModelConfig(level="char", word_dim=4, bigram_dim=3, casing_dim=2, hidden=4, lexicon_dim=5, dropout=0.0)
-    model = NERModel.for_vocabularies(config, vocab).eval()
-    batch = vocab.encode(sentences)
+    model, batch = char_lexicon_model()
+    model.eval()
     x = model.tensors(batch)
     with torch.no_grad():
         features = model.embed(x)
@@ -241,7 +257,7 @@ def test_a_char_level_model_with_a_lexicon_pools_its_sets() -> None:
         pooled = features[..., -20:].reshape(2, 4, 4, 5)
         table = model.lexicon_embed.weight
         for b in range(2):
-            for t in range(len(sentences[b])):
+            for t in range(len(CHINESE[b])):
                 for s in range(4):
                     ids, weights = batch.lexicon_ids[b, t, s], batch.lexicon_weights[b, t, s]
                     expected = sum(float(w) * table[int(i)] for i, w in zip(ids, weights))
@@ -261,25 +277,13 @@ def test_as_unknown_replaces_known_ids_at_its_rate_and_keeps_padding_and_unknown
     assert abs(share - 0.2) < 0.01
 
 
-def _char_lexicon_model(rate: float) -> tuple[NERModel, dict[str, torch.Tensor]]:
-    from ner.lexicon import Lexicon
-
-    sentences = [list("北京大学在北京"), list("大学在北京")]
-    vocab = Vocabularies.build("char", sentences, [["O"] * len(s) for s in sentences])
-    vocab.lexicon = Lexicon([("北京", 10, "ns"), ("北京大学", 5, "nt"), ("大学", 3, "n")])
-    vocab.lexicon_words = Vocab(vocab.lexicon.matched_words(sentences))
-    torch.manual_seed(1)
-    config = ModelConfig(level="char", word_dim=4, bigram_dim=3, casing_dim=2, hidden=4, lexicon_dim=5)
-    config = dataclasses.replace(config, lexicon_words=True, dropout=0.0, word_dropout=0.0, unknown_dropout=rate)
-    model = NERModel.for_vocabularies(config, vocab).train()
-    return model, model.tensors(vocab.encode(sentences))
-
-
 @pytest.mark.parametrize("rate", [0.0, 0.5])
 def test_unknown_dropout_trains_the_unknown_bigram_and_lexicon_word(rate: float) -> None:
     """Every training bigram and lexicon word is in the vocabulary, so without unknown dropout their
     ``<unk>`` rows (read for anything unseen at tagging time) never get a gradient; with it they do."""
-    model, x = _char_lexicon_model(rate)
+    model, batch = char_lexicon_model(lexicon_words=True, word_dropout=0.0, unknown_dropout=rate)
+    model.train()
+    x = model.tensors(batch)
     torch.manual_seed(2)
     model.embed(x).sum().backward()
     for table in (model.bigram_embed, model.lexicon_word_embed):
