@@ -268,13 +268,17 @@ def _tag_vocab(tags: Sequence[Sequence[str]]) -> Vocab:
 def singleton_bigram_share(sentences: Sequence[Sequence[str]]) -> float:
     """The share of the bigram occurrences in ``sentences`` whose bigram occurs only once: Good and
     Turing's estimate of the chance that a bigram met later is one never seen."""
-    counts = Counter(b for s in sentences if s for b in ["<s>" + s[0], *bigrams(s)])  # each occurrence once
+    counts = Counter(b for s in sentences for b in _bigram_occurrences(s))
     total = sum(counts.values())
     return sum(n == 1 for n in counts.values()) / total if total else 0.0
 
 
+def _bigram_occurrences(chars: Sequence[str]) -> list[str]:
+    """Each bigram of ``chars`` once, from ``<s>`` and the first character to the last and ``</s>``."""
+    return ["<s>" + chars[0], *bigrams(chars)] if chars else []
+
+
 def _both_bigrams(chars: Sequence[str]) -> list[str]:
     """The bigrams ending at each character, then those starting at each character."""
-    right = bigrams(chars)
-    left = ["<s>" + chars[0], *right[:-1]] if chars else []
-    return left + right
+    occurrences = _bigram_occurrences(chars)
+    return occurrences[:-1] + occurrences[1:]
