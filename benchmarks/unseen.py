@@ -1,0 +1,82 @@
+"""Seen and unseen entities: how many a held-out set has, and how a model finds each.
+
+An entity is *unseen* when its string was never tagged as an entity in the
+training sentences. For each held-out set this reports the share of unseen
+entities and, with ``--model``, the model's strict recall (span and label) on
+the seen and on the unseen ones. Without a dev file, the dev set is held out
+of the training file as ``ner train`` holds it out: every ``--dev-every``-th
+sentence, or with ``--blocks`` every ``--dev-every``-th block of that many
+sentences (one row per block size).
+
+    python -m benchmarks.unseen --train TRAIN [--files TEST ...] [--blocks 1 50] [--model DIR] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from pathlib import Path
+
+from benchmarks import report
+from ner.corpus import Sentence, read_corpus
+from ner.tagger import Tagger
+
+
+def entity_strings(sentences: Sequence[Sentence]) -> set[str]:
+    """Every string tagged as an entity somewhere in ``sentences``."""
+    return {"".join(s.tokens[span.start : span.end]) for s in sentences for span in s.spans()}
+
+
+def hold_out(sentences: Sequence[Sentence], every: int, block: int) -> tuple[list[Sentence], list[Sentence]]:
+    """(kept, held): every ``every``-th block of ``block`` sentences held out."""
+    held = [(i // block) % every == every - 1 for i in range(len(sentences))]
+    return [s for s, h in zip(sentences, held) if not h], [s for s, h in zip(sentences, held) if h]
+
+
+def measure(train: Sequence[Sentence], held: Sequence[Sentence], tagger: Tagger | None) -> dict:
+    """The unseen share of ``held``'s entities, and ``tagger``'s recall on seen and unseen ones."""
+    seen = entity_strings(train)
+    predicted = tagger.predict_tags([s.tokens for s in held]) if tagger else [None] * len(held)
+    found = {"seen": [0, 0], "unseen": [0, 0]}  # [found, total]
+    for sentence, tags in zip(held, predicted):
+        guessed = set(Sentence(sentence.tokens, tags).spans()) if tags else set()
+        for span in sentence.spans():
+            kind = "seen" if "".join(sentence.tokens[span.start : span.end]) in seen else "unseen"
+            found[kind][0] += span in guessed
+            found[kind][1] += 1
+    total = found["seen"][1] + found["unseen"][1]
+    result: dict = {"entities": total, "unseen_share": round(found["unseen"][1] / max(total, 1), 4)}
+    if tagger:
+        result |= {f"recall_{kind}": round(hit / max(n, 1), 4) for kind, (hit, n) in found.items()}
+    return result
+
+
+def run(train_path: Path, files: Sequence[Path], dev_every: int, blocks: Sequence[int], model: Path | None) -> dict:
+    sentences, _ = read_corpus(train_path)
+    tagger = Tagger.load(model, threads=1) if model else None
+    kept, _ = hold_out(sentences, dev_every, 1)
+    results: dict = {"train": str(train_path), "model": str(model) if model else None}
+    for block in blocks:
+        block_kept, held = hold_out(sentences, dev_every, block)
+        results[f"dev: every {dev_every}th block of {block}"] = measure(
+            block_kept, held, tagger if block == 1 else None
+        )
+    for path in files:
+        results[str(path)] = measure(kept, read_corpus(path)[0], tagger)
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--train", type=Path, required=True)
+    parser.add_argument("--files", nargs="*", type=Path, default=[], help="held-out corpus files (test)")
+    parser.add_argument("--dev-every", type=int, default=20)
+    parser.add_argument("--blocks", nargs="+", type=int, default=[1], help="held-out block sizes, in sentences")
+    parser.add_argument("--model", type=Path, help="a model trained on the training file less its dev")
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    report(run(args.train, args.files, args.dev_every, args.blocks, args.model), args.json)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,63 @@
+"""benchmarks.unseen: which held-out entities training never tagged, and recall on each kind."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from benchmarks import unseen
+from ner.corpus import Sentence
+
+from .conftest import write_conll
+
+TRAIN = [
+    Sentence(["Ann", "met", "Bob"], ["S-PER", "O", "S-PER"]),
+    Sentence(["in", "New", "York"], ["O", "B-LOC", "E-LOC"]),
+]
+HELD = [
+    Sentence(["Ann", "saw", "Cy"], ["S-PER", "O", "S-PER"]),  # Ann seen, Cy unseen
+    Sentence(["New", "York", "and", "Rome"], ["B-LOC", "E-LOC", "O", "S-LOC"]),  # NewYork seen, Rome unseen
+]
+
+
+class ReplayTagger:
+    """Stands in for a model: answers with tags fixed by the test, so recall has a known value."""
+
+    def __init__(self, answers: Sequence[list[str]]) -> None:
+        self.answers = answers
+
+    def predict_tags(self, sentences: Sequence[Sequence[str]]) -> list[list[str]]:
+        assert [len(s) for s in sentences] == [len(a) for a in self.answers]
+        return list(self.answers)
+
+
+def test_unseen_share_counts_entity_strings_never_tagged_in_training() -> None:
+    assert unseen.measure(TRAIN, HELD, None) == {"entities": 4, "unseen_share": 0.5}
+
+
+def test_recall_is_split_by_seen_and_unseen_entities() -> None:
+    # Finds Ann (seen) and Rome (unseen); Cy is missed, New York gets the wrong label.
+    answers = [["S-PER", "O", "O"], ["B-PER", "E-PER", "O", "S-LOC"]]
+    result = unseen.measure(TRAIN, HELD, ReplayTagger(answers))
+    assert result["recall_seen"] == 0.5 and result["recall_unseen"] == 0.5
+    perfect = unseen.measure(TRAIN, HELD, ReplayTagger([s.tags for s in HELD]))
+    assert perfect["recall_seen"] == perfect["recall_unseen"] == 1.0
+
+
+def test_hold_out_takes_every_nth_block() -> None:
+    sentences = [Sentence([str(i)], ["O"]) for i in range(12)]
+    kept, held = unseen.hold_out(sentences, every=3, block=2)
+    assert [s.tokens[0] for s in held] == ["4", "5", "10", "11"]
+    assert len(kept) + len(held) == 12
+
+
+def test_run_holds_out_dev_as_training_does(tmp_path: Path, tiny_model: Path, tiny_corpus: dict[str, Path]) -> None:
+    train = write_conll(
+        tmp_path / "train.conll", [list(zip(s.tokens, s.tags)) for s in (TRAIN[0], HELD[0], TRAIN[1], HELD[1])]
+    )
+    results = unseen.run(train, [tiny_corpus["test"]], dev_every=2, blocks=[1], model=None)
+    # Every 2nd sentence held out: HELD, whose unseen entities are Cy and Rome.
+    assert results["dev: every 2th block of 1"] == {"entities": 4, "unseen_share": 0.5}
+    with_model = unseen.run(tiny_corpus["train"], [tiny_corpus["test"]], 20, [1], tiny_model)
+    scores = with_model[str(tiny_corpus["test"])]
+    assert 0 <= scores["recall_unseen"] <= 1 and scores["recall_seen"] > 0.5
