@@ -18,30 +18,23 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from benchmarks import report
-from ner.corpus import Sentence, read_corpus
+from ner.corpus import Sentence, Span, hold_out, read_corpus
 from ner.tagger import Tagger
 
 
-def entity_strings(sentences: Sequence[Sentence]) -> set[str]:
-    """Every string tagged as an entity somewhere in ``sentences``."""
-    return {"".join(s.tokens[span.start : span.end]) for s in sentences for span in s.spans()}
-
-
-def hold_out(sentences: Sequence[Sentence], every: int, block: int) -> tuple[list[Sentence], list[Sentence]]:
-    """(kept, held): every ``every``-th block of ``block`` sentences held out."""
-    held = [(i // block) % every == every - 1 for i in range(len(sentences))]
-    return [s for s, h in zip(sentences, held) if not h], [s for s, h in zip(sentences, held) if h]
+def span_text(sentence: Sentence, span: Span) -> str:
+    return "".join(sentence.tokens[span.start : span.end])
 
 
 def measure(train: Sequence[Sentence], held: Sequence[Sentence], tagger: Tagger | None) -> dict:
     """The unseen share of ``held``'s entities, and ``tagger``'s recall on seen and unseen ones."""
-    seen = entity_strings(train)
+    seen = {span_text(s, span) for s in train for span in s.spans()}
     predicted = tagger.predict_tags([s.tokens for s in held]) if tagger else [None] * len(held)
     found = {"seen": [0, 0], "unseen": [0, 0]}  # [found, total]
     for sentence, tags in zip(held, predicted):
         guessed = set(Sentence(sentence.tokens, tags).spans()) if tags else set()
         for span in sentence.spans():
-            kind = "seen" if "".join(sentence.tokens[span.start : span.end]) in seen else "unseen"
+            kind = "seen" if span_text(sentence, span) in seen else "unseen"
             found[kind][0] += span in guessed
             found[kind][1] += 1
     total = found["seen"][1] + found["unseen"][1]
@@ -54,7 +47,7 @@ def measure(train: Sequence[Sentence], held: Sequence[Sentence], tagger: Tagger 
 def run(train_path: Path, files: Sequence[Path], dev_every: int, blocks: Sequence[int], model: Path | None) -> dict:
     sentences, _ = read_corpus(train_path)
     tagger = Tagger.load(model, threads=1) if model else None
-    kept, _ = hold_out(sentences, dev_every, 1)
+    kept, _ = hold_out(sentences, dev_every)
     results: dict = {"train": str(train_path), "model": str(model) if model else None}
     for block in blocks:
         block_kept, held = hold_out(sentences, dev_every, block)

@@ -53,6 +53,12 @@ class Sentence:
         return tags_to_spans(self.tags)
 
 
+def hold_out(sentences: Sequence[Sentence], every: int, block: int = 1) -> tuple[list[Sentence], list[Sentence]]:
+    """(kept, held): every ``every``-th block of ``block`` sentences held out (a dev set cut from training)."""
+    held = [(i // block) % every == every - 1 for i in range(len(sentences))]
+    return [s for s, h in zip(sentences, held) if not h], [s for s, h in zip(sentences, held) if h]
+
+
 def tags_to_spans(tags: Sequence[str]) -> list[Span]:
     """Entity spans of a tag sequence in any supported scheme.
 

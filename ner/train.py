@@ -31,7 +31,7 @@ from ner.backends import onnx_available
 from ner.calibration import fit_temperature
 from ner.card import model_card, plot_curves
 from ner.config import ModelConfig, TrainConfig
-from ner.corpus import Sentence, read_corpus
+from ner.corpus import Sentence, hold_out, read_corpus
 from ner.distributed import Distributed
 from ner.export import export
 from ner.features import Vocabularies
@@ -86,8 +86,7 @@ def load_corpora(train: str, dev: str | None, test: str | None, dev_every: int, 
     if dev:
         corpora = Corpora(train_sentences, read_corpus(dev)[0], test_sentences, f"dev file {dev}", dev)
     else:
-        held = [s for i, s in enumerate(train_sentences) if i % dev_every == dev_every - 1]
-        kept = [s for i, s in enumerate(train_sentences) if i % dev_every != dev_every - 1]
+        kept, held = hold_out(train_sentences, dev_every)
         note = (
             f"no dev file: every {dev_every}th sentence of the training file "
             f"({len(held)} sentences) is held out as dev and not trained on"

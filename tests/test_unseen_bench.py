@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from benchmarks import unseen
-from ner.corpus import Sentence
+from ner.corpus import Sentence, hold_out
 
 from .conftest import write_conll
 
@@ -46,7 +46,7 @@ def test_recall_is_split_by_seen_and_unseen_entities() -> None:
 
 def test_hold_out_takes_every_nth_block() -> None:
     sentences = [Sentence([str(i)], ["O"]) for i in range(12)]
-    kept, held = unseen.hold_out(sentences, every=3, block=2)
+    kept, held = hold_out(sentences, every=3, block=2)
     assert [s.tokens[0] for s in held] == ["4", "5", "10", "11"]
     assert len(kept) + len(held) == 12
 
