@@ -8,8 +8,9 @@ import pytest
 
 from ner import Tagger
 from ner.cli import main
+from ner.config import ModelConfig, load_config
 
-from .conftest import shared_data, shipped_model
+from .conftest import ROOT, shared_data, shipped_model
 
 
 def test_the_english_model_tags_a_news_sentence() -> None:
@@ -18,6 +19,14 @@ def test_the_english_model_tags_a_news_sentence() -> None:
     found = {(e.text, e.label) for e in tagger.tag(text)}
     assert {("Angela Merkel", "PER"), ("Emmanuel Macron", "PER"), ("Paris", "LOC")} <= found
     assert ("German", "MISC") in found
+
+
+@pytest.mark.parametrize("name", ["en-conll03", "zh-msra", "zh-resume"])
+def test_each_config_pins_the_network_its_shipped_model_was_trained_with(name: str) -> None:
+    """The card's command names ``configs/<name>.toml``: every network setting it pins must be the shipped one's."""
+    pinned, _ = load_config(ROOT / "configs" / f"{name}.toml")
+    shipped = ModelConfig.from_dict(json.loads((shipped_model(name) / "config.json").read_text())["model"]).to_dict()
+    assert {key: shipped[key] for key in pinned} == pinned
 
 
 @pytest.mark.slow
