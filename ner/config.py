@@ -104,6 +104,7 @@ class TrainConfig(_Settings):
     weight_decay: float = setting(0.0, "L2 penalty")
     clip: float = setting(5.0, "gradient norm clipping")
     patience: int = setting(10, "epochs without a better dev F1 before stopping")
+    max_minutes: float = setting(0.0, "stop before an epoch that would end past this many minutes (0: no limit)")
     seed: int = setting(1, "random seed")
     threads: int = setting(2, "CPU threads")
     device: str = setting("cpu", "cpu or cuda")
@@ -131,6 +132,7 @@ class TrainConfig(_Settings):
             "batch_size": self.batch_size > 0,
             "lr": self.lr > 0,
             "threads": self.threads > 0,
+            "max_minutes": self.max_minutes >= 0,
             "align_unseen": not (self.align_unseen and self.train_with_dev),  # it is kept only if dev gains
         }
 

@@ -502,6 +502,9 @@ def fit(job: Job) -> dict:
             progress.best = run.ranks.share(progress.best)  # every rank stops at the same epoch
             if not run.config.train_with_dev and record.epoch - progress.best["epoch"] >= patience:
                 break
+            if run.ranks.share(_out_of_time(run.config, started, record.seconds)):
+                log.info("stopping after epoch %d: another would end past --max-minutes", record.epoch)
+                break
     metrics = {}
     if run.ranks.main:
         run.model.load_state_dict(progress.best_weights)
@@ -509,6 +512,12 @@ def fit(job: Job) -> dict:
     run.ranks.barrier()
     run.ranks.stop()
     return metrics
+
+
+def _out_of_time(config: TrainConfig, started: float, epoch_seconds: float) -> bool:
+    """True if one more epoch as long as the last would end past ``config.max_minutes`` of training."""
+    budget = config.max_minutes * 60
+    return budget > 0 and time.perf_counter() - started + epoch_seconds > budget
 
 
 def _finish(run: Run, job: Job, progress: Progress, started: float) -> dict:

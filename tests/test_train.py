@@ -111,6 +111,19 @@ def test_training_on_train_and_dev_keeps_the_last_epoch(tiny_corpus: dict, tmp_p
     assert "Trained on train and dev together for 2 epochs" in (out / "README.md").read_text()
 
 
+def test_a_time_budget_stops_before_an_epoch_that_would_overrun_it(
+    tiny_corpus: dict, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A budget shorter than one epoch: the first epoch runs, the second would end past it.
+    budget = ("--epochs", "5", "--max-minutes", "0.0001")
+    out = train_tiny(tmp_path / "m", tiny_corpus["train"], tiny_corpus["dev"], *budget)
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["epochs_run"] == metrics["best_epoch"] == 1
+    assert "another would end past --max-minutes" in caplog.text
+    negative = ["train", "--train", str(tiny_corpus["train"]), "--out", str(tmp_path / "x"), "--max-minutes", "-1"]
+    assert main(negative) == 2
+
+
 def test_without_a_dev_file_every_nth_sentence_is_held_out(tmp_path: Path) -> None:
     numbered = [[(f"w{i}", "O"), ("Paris", "B-LOC")] for i in range(50)]
     path = write_conll(tmp_path / "train.conll", numbered, per_document=10)
