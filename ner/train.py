@@ -12,14 +12,17 @@ the model with its card (:mod:`ner.card`).
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import os
 import platform
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import torch
@@ -34,7 +37,7 @@ from ner.config import ModelConfig, TrainConfig
 from ner.corpus import Sentence, hold_out, read_corpus
 from ner.distributed import Distributed
 from ner.export import export
-from ner.features import Vocabularies
+from ner.features import Batch, Vocabularies
 from ner.lexicon import Lexicon
 from ner.metrics import evaluate
 from ner.model import NERModel
@@ -45,6 +48,8 @@ from ner.vocab import Vocab, load_vectors
 
 log = logging.getLogger("ner.train")
 CHECKPOINT = "checkpoint.pt"
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 @dataclass
@@ -318,10 +323,8 @@ def epochs(run: Run, first: int = 1) -> Iterator[EpochRecord]:
         order = batches(run.sentences, config.batch_size, generator, by_document=model.config.document_memory)
         bar = tqdm(run.ranks.my_share(order), desc=f"epoch {epoch}", unit="batch", disable=not run.progress)
         total_loss, seen = 0.0, 0
-        for indices in bar:
-            chunk = [run.sentences[i] for i in indices]
-            documents = [s.document for s in chunk] if model.config.document_memory else None
-            batch = run.vocab.encode([s.tokens for s in chunk], [s.tags for s in chunk], documents)
+        # On a GPU the host's encoding of a batch takes about as long as the device's step: overlap them.
+        for chunk, batch in one_ahead(bar, functools.partial(_encode, run), run.device.type == "cuda"):
             loss = trainer(batch)
             run.optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -354,6 +357,30 @@ def epochs(run: Run, first: int = 1) -> Iterator[EpochRecord]:
             seen / train_seconds,
             weights,
         )
+
+
+def _encode(run: Run, indices: Sequence[int]) -> tuple[list[Sentence], Batch]:
+    """The training sentences at ``indices`` and their encoded batch."""
+    chunk = [run.sentences[i] for i in indices]
+    documents = [s.document for s in chunk] if run.model.config.document_memory else None
+    return chunk, run.vocab.encode([s.tokens for s in chunk], [s.tags for s in chunk], documents)
+
+
+def one_ahead(items: Iterable[T], work: Callable[[T], R], overlap: bool) -> Iterator[R]:
+    """``work(item)`` for each item in order; with ``overlap``, the next item's work runs on a thread
+    while the caller uses the current result."""
+    if not overlap:
+        yield from map(work, items)
+        return
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending: Future[R] | None = None
+        for item in items:
+            upcoming = pool.submit(work, item)
+            if pending is not None:
+                yield pending.result()
+            pending = upcoming
+        if pending is not None:
+            yield pending.result()
 
 
 def prepare(job: Job, checkpoint: dict | None = None) -> Run:

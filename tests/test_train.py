@@ -4,6 +4,7 @@ batching, held-out dev, weight averaging, long-sentence splitting, vector alignm
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from ner.config import ModelConfig
 from ner.corpus import Sentence, spans_to_tags, tags_to_spans
 from ner.features import Vocabularies
 from ner.model import CharLSTM, NERModel
-from ner.train import WeightAverage, align_unseen_vectors, batches, load_corpora, split_long
+from ner.train import WeightAverage, align_unseen_vectors, batches, load_corpora, one_ahead, split_long
 
 from .conftest import ROOT, synthetic_chinese, train_tiny, write_conll
 
@@ -166,6 +167,23 @@ def test_batches_by_document_keep_documents_whole() -> None:
         assert len(batch) <= 8 + 3
     long = sentences_of([5] * 20, [0] * 20)  # one document longer than a batch: runs of 8 sentences
     assert sorted(len(b) for b in batches(long, 8, torch.Generator().manual_seed(3), by_document=True)) == [4, 8, 8]
+
+
+@pytest.mark.parametrize("overlap", [False, True])
+def test_one_ahead_keeps_the_order_and_with_overlap_works_on_the_next_item_meanwhile(overlap: bool) -> None:
+    began = [threading.Event() for _ in range(5)]
+
+    def work(item: int) -> int:
+        began[item].set()
+        return item * item
+
+    results = []
+    for result in one_ahead(range(5), work, overlap):
+        results.append(result)
+        upcoming = len(results)
+        if upcoming < 5:  # the next item's work has begun (on the thread) only with overlap
+            assert began[upcoming].wait(timeout=5 if overlap else 0) == overlap
+    assert results == [0, 1, 4, 9, 16]
 
 
 def test_weight_average_follows_its_formula_and_swaps_back() -> None:
