@@ -12,7 +12,6 @@ the model with its card (:mod:`ner.card`).
 
 from __future__ import annotations
 
-import functools
 import logging
 import math
 import os
@@ -267,6 +266,12 @@ class Run:
         arrays = {k: v.detach().cpu().numpy() for k, v in self.model.state_dict().items()} if weights else {}
         return bundles.Bundle(self.vocab, self.model.config, arrays, self.name, self.recipe.language, **details)
 
+    def encode(self, indices: Sequence[int]) -> tuple[list[Sentence], Batch]:
+        """The training sentences at ``indices`` and their encoded batch."""
+        chunk = [self.sentences[i] for i in indices]
+        documents = [s.document for s in chunk] if self.model.config.document_memory else None
+        return chunk, self.vocab.encode([s.tokens for s in chunk], [s.tags for s in chunk], documents)
+
     def tagger(self) -> Tagger:
         """A tagger over the network as it is now, to score it."""
         return Tagger(self.bundle(), TorchBackend(self.model, self.vocab.tags.itos), batch_size=256)
@@ -323,7 +328,7 @@ def epochs(run: Run, first: int = 1) -> Iterator[EpochRecord]:
         order = batches(run.sentences, config.batch_size, generator, by_document=model.config.document_memory)
         bar = tqdm(run.ranks.my_share(order), desc=f"epoch {epoch}", unit="batch", disable=not run.progress)
         total_loss, seen = 0.0, 0
-        for chunk, batch in one_ahead(bar, functools.partial(_encode, run)):
+        for chunk, batch in one_ahead(bar, run.encode):
             loss = trainer(batch)
             run.optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -356,13 +361,6 @@ def epochs(run: Run, first: int = 1) -> Iterator[EpochRecord]:
             seen / train_seconds,
             weights,
         )
-
-
-def _encode(run: Run, indices: Sequence[int]) -> tuple[list[Sentence], Batch]:
-    """The training sentences at ``indices`` and their encoded batch."""
-    chunk = [run.sentences[i] for i in indices]
-    documents = [s.document for s in chunk] if run.model.config.document_memory else None
-    return chunk, run.vocab.encode([s.tokens for s in chunk], [s.tags for s in chunk], documents)
 
 
 def one_ahead(items: Iterable[T], work: Callable[[T], R]) -> Iterator[R]:
