@@ -114,6 +114,9 @@ class TrainConfig(_Settings):
     max_length: int = setting(0, "split training sentences longer than this (0: 250 characters, no word limit)")
     dev_every: int = setting(20, "without --dev: hold out every n-th training sentence as dev")
     min_bigram_count: int = setting(1, "char level: bigrams seen fewer times share the unknown bigram")
+    mention_replacement: float = setting(
+        0.0, "each training entity is swapped for another training entity of its type with this probability"
+    )
     ema_decay: float = setting(0.999, "evaluate and keep a moving average of the weights (0: off)")
     align_unseen: bool = setting(False, "after training, map pretrained vectors of unseen words (if dev gains)")
     embedding_dtype: str = setting(
@@ -133,6 +136,7 @@ class TrainConfig(_Settings):
             "lr": self.lr > 0,
             "threads": self.threads > 0,
             "max_minutes": self.max_minutes >= 0,
+            "mention_replacement": 0 <= self.mention_replacement < 1,
             "align_unseen": not (self.align_unseen and self.train_with_dev),  # it is kept only if dev gains
         }
 

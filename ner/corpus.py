@@ -11,9 +11,11 @@ from __future__ import annotations
 import bisect
 import json
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import numpy as np
 
 from ner.text import Token, tokenize
 
@@ -82,6 +84,39 @@ def tags_to_spans(tags: Sequence[str]) -> list[Span]:
     if label:
         spans.append(Span(start, len(tags), label))
     return spans
+
+
+def mentions_by_label(sentences: Iterable[Sentence]) -> dict[str, list[tuple[str, ...]]]:
+    """The distinct entity mentions of ``sentences`` (their tokens) by label, in a fixed order."""
+    found: dict[str, set[tuple[str, ...]]] = {}
+    for sentence in sentences:
+        for span in sentence.spans():
+            found.setdefault(span.label, set()).add(tuple(sentence.tokens[span.start : span.end]))
+    return {label: sorted(mentions) for label, mentions in sorted(found.items())}
+
+
+def replace_mentions(
+    sentence: Sentence, mentions: Mapping[str, Sequence[tuple[str, ...]]], rate: float, rng: np.random.Generator
+) -> Sentence:
+    """``sentence`` with each entity mention swapped, with probability ``rate``, for a mention of the same
+    label drawn from ``mentions``: known contexts around other names (training-time augmentation, so a
+    model reads a name from its context rather than memorising it). Tags are rebuilt in BIOES."""
+    tokens: list[str] = []
+    spans: list[Span] = []
+    last = 0
+    for span in sentence.spans():
+        tokens += sentence.tokens[last : span.start]
+        mention = sentence.tokens[span.start : span.end]
+        pool = mentions.get(span.label)
+        if pool and rng.random() < rate:
+            mention = list(pool[rng.integers(len(pool))])
+        spans.append(Span(len(tokens), len(tokens) + len(mention), span.label))
+        tokens += mention
+        last = span.end
+    if not spans:
+        return sentence
+    tokens += sentence.tokens[last:]
+    return Sentence(tokens, spans_to_tags(spans, len(tokens)), document=sentence.document)
 
 
 def spans_to_tags(spans: Iterable[Span], length: int, scheme: str = "BIOES") -> list[str]:

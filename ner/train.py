@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import TypeVar
 
@@ -33,7 +34,7 @@ from ner.backends import onnx_available
 from ner.calibration import fit_temperature
 from ner.card import model_card, plot_curves
 from ner.config import ModelConfig, TrainConfig
-from ner.corpus import Sentence, hold_out, read_corpus
+from ner.corpus import Sentence, hold_out, mentions_by_label, read_corpus, replace_mentions
 from ner.distributed import Distributed
 from ner.export import export
 from ner.features import Batch, Vocabularies
@@ -256,6 +257,7 @@ class Run:
     name: str
     progress: bool = True
     parent: bundles.Bundle | None = None  # the model a fine-tuning run started from
+    mentions: dict[str, list[tuple[str, ...]]] = field(default_factory=dict)  # for mention replacement
 
     @property
     def config(self) -> TrainConfig:
@@ -266,9 +268,13 @@ class Run:
         arrays = {k: v.detach().cpu().numpy() for k, v in self.model.state_dict().items()} if weights else {}
         return bundles.Bundle(self.vocab, self.model.config, arrays, self.name, self.recipe.language, **details)
 
-    def encode(self, indices: Sequence[int]) -> tuple[list[Sentence], Batch]:
-        """The training sentences at ``indices`` and their encoded batch."""
+    def encode(self, indices: Sequence[int], epoch: int) -> tuple[list[Sentence], Batch]:
+        """The training sentences at ``indices`` (entities swapped at the ``mention_replacement`` rate, the
+        same way for the same epoch and batch) and their encoded batch."""
         chunk = [self.sentences[i] for i in indices]
+        if self.config.mention_replacement:
+            rng = np.random.default_rng([self.config.seed, epoch, *indices])
+            chunk = [replace_mentions(s, self.mentions, self.config.mention_replacement, rng) for s in chunk]
         documents = [s.document for s in chunk] if self.model.config.document_memory else None
         return chunk, self.vocab.encode([s.tokens for s in chunk], [s.tags for s in chunk], documents)
 
@@ -328,7 +334,7 @@ def epochs(run: Run, first: int = 1) -> Iterator[EpochRecord]:
         order = batches(run.sentences, config.batch_size, generator, by_document=model.config.document_memory)
         bar = tqdm(run.ranks.my_share(order), desc=f"epoch {epoch}", unit="batch", disable=not run.progress)
         total_loss, seen = 0.0, 0
-        for chunk, batch in one_ahead(bar, run.encode):
+        for chunk, batch in one_ahead(bar, partial(run.encode, epoch=epoch)):
             loss = trainer(batch)
             run.optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -425,6 +431,7 @@ def prepare(job: Job, checkpoint: dict | None = None) -> Run:
         job.name or job.out.name,
         job.progress and ranks.main,
         parent,
+        mentions_by_label(sentences) if config.mention_replacement else {},
     )
 
 

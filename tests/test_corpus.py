@@ -7,6 +7,7 @@ import random
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from ner.corpus import (
@@ -14,9 +15,11 @@ from ner.corpus import (
     Sentence,
     Span,
     detect_scheme,
+    mentions_by_label,
     read_conll,
     read_corpus,
     read_jsonl,
+    replace_mentions,
     spans_to_tags,
     tags_to_spans,
     write_conll_predictions,
@@ -103,6 +106,49 @@ def test_spans_to_tags_unknown_scheme_raises():
 def test_spans_to_tags_unknown_scheme_raises_without_spans():
     with pytest.raises(ValueError, match="scheme"):
         spans_to_tags([], 2, "IOB3")
+
+
+def _tagged(*parts: tuple[str, str]) -> Sentence:
+    """A sentence from (words, label) parts; label "" for words outside entities."""
+    tokens: list[str] = []
+    spans = []
+    for words, label in parts:
+        if label:
+            spans.append(Span(len(tokens), len(tokens) + len(words.split()), label))
+        tokens += words.split()
+    return Sentence(tokens, spans_to_tags(spans, len(tokens)), document=7)
+
+
+def test_mentions_by_label_are_distinct_and_ordered():
+    sentences = [_tagged(("Ann Lee", "PER"), ("met", ""), ("Bo", "PER")), _tagged(("Bo", "PER"), ("in Oslo", ""))]
+    assert mentions_by_label(sentences) == {"PER": [("Ann", "Lee"), ("Bo",)]}
+
+
+def test_replace_mentions_swaps_every_entity_at_rate_one_and_keeps_the_context():
+    mentions = {"PER": [("Zed", "Xu", "Yi")], "LOC": [("Rome",)]}
+    sentence = _tagged(("Ann", "PER"), ("flew to", ""), ("New York", "LOC"), ("today", ""))
+    swapped = replace_mentions(sentence, mentions, 1.0, np.random.default_rng(0))
+    assert swapped.tokens == ["Zed", "Xu", "Yi", "flew", "to", "Rome", "today"]
+    assert swapped.tags == ["B-PER", "I-PER", "E-PER", "O", "O", "S-LOC", "O"]
+    assert swapped.document == 7
+    assert replace_mentions(sentence, mentions, 0.0, np.random.default_rng(0)) == sentence
+    unknown_label = _tagged(("Acme", "ORG"), ("rose", ""))
+    assert replace_mentions(unknown_label, mentions, 1.0, np.random.default_rng(0)) == unknown_label
+
+
+def test_replace_mentions_swaps_about_the_rate_with_mentions_of_the_same_label():
+    mentions = {"PER": [("P1",), ("P2", "P2")], "LOC": [("L1", "L1", "L1")]}
+    sentence = _tagged(("Ann", "PER"), ("in", ""), ("Oslo", "LOC"))
+    rng = np.random.default_rng(1)
+    swapped = 0
+    for _ in range(2000):
+        out = replace_mentions(sentence, mentions, 0.3, rng)
+        for span in out.spans():
+            words = tuple(out.tokens[span.start : span.end])
+            assert words in {*mentions[span.label], ("Ann",), ("Oslo",)}
+            assert (span.label == "PER") == (words in {("Ann",), *mentions["PER"]})
+            swapped += words not in {("Ann",), ("Oslo",)}
+    assert 0.27 < swapped / 4000 < 0.33
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,16 @@ from ner.config import ModelConfig
 from ner.corpus import Sentence, spans_to_tags, tags_to_spans
 from ner.features import Vocabularies
 from ner.model import CharLSTM, NERModel
-from ner.train import WeightAverage, align_unseen_vectors, batches, load_corpora, one_ahead, split_long
+from ner.train import (
+    Job,
+    WeightAverage,
+    align_unseen_vectors,
+    batches,
+    load_corpora,
+    one_ahead,
+    prepare,
+    split_long,
+)
 
 from .conftest import ROOT, synthetic_chinese, train_tiny, write_conll
 
@@ -285,3 +295,20 @@ def test_int8_embeddings_quarter_the_tables_and_the_metrics_describe_the_stored_
     capsys.readouterr()
     assert main(["evaluate", str(out), str(dev), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["f1"] == json.loads((out / "metrics.json").read_text())["dev"]["f1"]
+
+
+def test_mention_replacement_swaps_training_entities_the_same_way_per_epoch_and_batch(
+    tiny_corpus: dict[str, Path],
+) -> None:
+    job = Job(
+        str(tiny_corpus["train"]), Path("unused"), dev=str(tiny_corpus["dev"]), train_settings={"pretrained": "none"}
+    )
+    plain = prepare(job)
+    run = prepare(replace(job, train_settings={**job.train_settings, "mention_replacement": 0.5}))
+    indices = list(range(40))
+    original = [s.tokens for s in plain.encode(indices, 1)[0]]
+    first, again, later = (run.encode(indices, epoch)[0] for epoch in (1, 1, 2))
+    assert [s.tokens for s in first] == [s.tokens for s in again]
+    assert [s.tokens for s in first] != original and [s.tokens for s in later] != [s.tokens for s in first]
+    mentions = {(span.label, tuple(s.tokens[span.start : span.end])) for s in plain.sentences for span in s.spans()}
+    assert all((span.label, tuple(s.tokens[span.start : span.end])) in mentions for s in later for span in s.spans())
