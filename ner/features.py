@@ -104,10 +104,13 @@ class Vocabularies:
             chars=Vocab([c for c, _ in char_counts.most_common()]),
         )
 
-    def grown(self, sentences: Sequence[Sequence[str]], tags: Sequence[Sequence[str]]) -> Vocabularies:
-        """These vocabularies with the new symbols and labels of ``sentences`` appended: every known
-        symbol and tag keeps its id, so a model's weights carry over row by row."""
-        new = Vocabularies.build(self.level, sentences, tags)
+    def grown(
+        self, sentences: Sequence[Sequence[str]], tags: Sequence[Sequence[str]], min_bigram_count: int = 1
+    ) -> Vocabularies:
+        """These vocabularies with the new symbols and labels of ``sentences`` appended (bigrams seen at
+        least ``min_bigram_count`` times): every known symbol and tag keeps its id, so a model's weights
+        carry over row by row."""
+        new = Vocabularies.build(self.level, sentences, tags, min_bigram_count=min_bigram_count)
 
         def merged(old: Vocab | None, added: Vocab | None) -> Vocab | None:
             if old is None or added is None:

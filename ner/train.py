@@ -168,9 +168,13 @@ FINE_TUNING = {"epochs": 5, "batch_size": 8, "lr": 0.001, "lr_decay": 0.0, "ema_
 
 
 def fine_tuning(parent: bundles.Bundle, train_settings: dict) -> Recipe:
-    """The settings to continue training ``parent``: its network and language, gentler defaults."""
+    """The settings to continue training ``parent``: its network, language and bigram cut-off (a rarer
+    bigram stays the trained unknown bigram rather than a fresh row), gentler defaults."""
     given = {k: v for k, v in train_settings.items() if k not in ("language", "pretrained", "lexicon")}
-    config = TrainConfig.from_dict({**FINE_TUNING, **given, "language": parent.language, "pretrained": "none"})
+    inherited = {k: v for k, v in parent.info.get("training", {}).get("config", {}).items() if k == "min_bigram_count"}
+    config = TrainConfig.from_dict(
+        {**FINE_TUNING, **inherited, **given, "language": parent.language, "pretrained": "none"}
+    )
     reason = f"fine-tuning {parent.name}: its network, vocabularies (grown with the new data) and language"
     return Recipe(parent.config, config, parent.language, [reason])
 
@@ -445,7 +449,9 @@ def _network(
     if checkpoint is not None:
         vocab = Vocabularies.from_json(checkpoint["vocab"])
     elif parent is not None:
-        vocab = parent.vocab.grown([s.tokens for s in corpora.train], [s.tags for s in corpora.train])
+        vocab = parent.vocab.grown(
+            [s.tokens for s in corpora.train], [s.tags for s in corpora.train], config.min_bigram_count
+        )
     else:
         vocab, pretrained_words, vectors = (
             build_vocab(config, model_config.level, corpora) if ranks.main else (None, [], None)
