@@ -14,6 +14,7 @@ import torch
 from safetensors.torch import load_file
 
 from ner import Tagger
+from ner import bundle as bundles
 from ner.cli import main
 from ner.config import ModelConfig
 from ner.corpus import Sentence, spans_to_tags, tags_to_spans
@@ -312,3 +313,13 @@ def test_mention_replacement_swaps_training_entities_the_same_way_per_epoch_and_
     assert [s.tokens for s in first] != original and [s.tokens for s in later] != [s.tokens for s in first]
     mentions = {(span.label, tuple(s.tokens[span.start : span.end])) for s in plain.sentences for span in s.spans()}
     assert all((span.label, tuple(s.tokens[span.start : span.end])) in mentions for s in later for span in s.spans())
+
+
+def test_fine_tuning_keeps_the_parents_bigram_cut_off(tmp_path: Path) -> None:
+    train = write_conll(tmp_path / "zh.conll", synthetic_chinese(120, 11))
+    parent = train_tiny(tmp_path / "parent", train, None, "--epochs", "1", "--min-bigram-count", "3")
+    job = Job(str(train), tmp_path / "child", train_settings={"init_from": str(parent)})
+    parent_bigrams = bundles.load(parent).vocab.bigrams.itos
+    assert prepare(job).vocab.bigrams.itos == parent_bigrams
+    grown = prepare(replace(job, train_settings={**job.train_settings, "min_bigram_count": 1})).vocab.bigrams.itos
+    assert len(grown) > len(parent_bigrams) and grown[: len(parent_bigrams)] == parent_bigrams
