@@ -171,7 +171,8 @@ def fine_tuning(parent: bundles.Bundle, train_settings: dict) -> Recipe:
     """The settings to continue training ``parent``: its network, language and bigram cut-off (a rarer
     bigram stays the trained unknown bigram rather than a fresh row), gentler defaults."""
     given = {k: v for k, v in train_settings.items() if k not in ("language", "pretrained", "lexicon")}
-    inherited = {k: v for k, v in parent.info.get("training", {}).get("config", {}).items() if k == "min_bigram_count"}
+    parent_settings = parent.info.get("training", {}).get("config", {})
+    inherited = {k: v for k, v in parent_settings.items() if k == "min_bigram_count"}
     config = TrainConfig.from_dict(
         {**FINE_TUNING, **inherited, **given, "language": parent.language, "pretrained": "none"}
     )
