@@ -101,10 +101,13 @@ def replace_mentions(
     """``sentence`` with each entity mention swapped, with probability ``rate``, for a mention of the same
     label drawn from ``mentions``: known contexts around other names (training-time augmentation, so a
     model reads a name from its context rather than memorising it). Tags are rebuilt in BIOES."""
+    found = sentence.spans()
+    if not found:
+        return sentence
     tokens: list[str] = []
     spans: list[Span] = []
     last = 0
-    for span in sentence.spans():
+    for span in found:
         tokens += sentence.tokens[last : span.start]
         mention = sentence.tokens[span.start : span.end]
         pool = mentions.get(span.label)
@@ -113,8 +116,6 @@ def replace_mentions(
         spans.append(Span(len(tokens), len(tokens) + len(mention), span.label))
         tokens += mention
         last = span.end
-    if not spans:
-        return sentence
     tokens += sentence.tokens[last:]
     return Sentence(tokens, spans_to_tags(spans, len(tokens)), document=sentence.document)
 

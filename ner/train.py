@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
-from functools import partial
+from functools import cached_property, partial
 from pathlib import Path
 from typing import TypeVar
 
@@ -262,7 +262,6 @@ class Run:
     name: str
     progress: bool = True
     parent: bundles.Bundle | None = None  # the model a fine-tuning run started from
-    mentions: dict[str, list[tuple[str, ...]]] = field(default_factory=dict)  # for mention replacement
 
     @property
     def config(self) -> TrainConfig:
@@ -272,6 +271,11 @@ class Run:
         """The run's model as a bundle; with ``weights``, a copy of the network's weights as they are now."""
         arrays = {k: v.detach().cpu().numpy() for k, v in self.model.state_dict().items()} if weights else {}
         return bundles.Bundle(self.vocab, self.model.config, arrays, self.name, self.recipe.language, **details)
+
+    @cached_property
+    def mentions(self) -> dict[str, list[tuple[str, ...]]]:
+        """The training entities by label, for mention replacement."""
+        return mentions_by_label(self.sentences)
 
     def encode(self, indices: Sequence[int], epoch: int) -> tuple[list[Sentence], Batch]:
         """The training sentences at ``indices`` (entities swapped at the ``mention_replacement`` rate, the
@@ -436,7 +440,6 @@ def prepare(job: Job, checkpoint: dict | None = None) -> Run:
         job.name or job.out.name,
         job.progress and ranks.main,
         parent,
-        mentions_by_label(sentences) if config.mention_replacement else {},
     )
 
 
