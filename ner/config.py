@@ -117,6 +117,8 @@ class TrainConfig(_Settings):
     mention_replacement: float = setting(
         0.0, "each training entity is swapped for another training entity of its type with this probability"
     )
+    teachers: str = setting("", "distil: learn these models' tag probabilities too (comma-separated model directories)")
+    teacher_weight: float = setting(0.5, "with --teachers: the teachers' share of each token's target (gold: the rest)")
     ema_decay: float = setting(0.999, "evaluate and keep a moving average of the weights (0: off)")
     align_unseen: bool = setting(False, "after training, map pretrained vectors of unseen words (if dev gains)")
     embedding_dtype: str = setting(
@@ -137,6 +139,8 @@ class TrainConfig(_Settings):
             "threads": self.threads > 0,
             "max_minutes": self.max_minutes >= 0,
             "mention_replacement": 0 <= self.mention_replacement < 1,
+            "teacher_weight": 0 < self.teacher_weight <= 1,
+            "teachers": not (self.teachers and self.mention_replacement),  # teachers tag the unswapped text
             "align_unseen": not (self.align_unseen and self.train_with_dev),  # it is kept only if dev gains
         }
 

@@ -46,6 +46,7 @@ class Batch:
     lexicon_weights: np.ndarray | None = None
     lexicon_words: np.ndarray | None = None
     word_groups: np.ndarray | None = None
+    tag_probs: np.ndarray | None = None  # (B, T, K) float32: a distribution over tags to learn instead of ``tags``
 
     def arrays(self) -> dict[str, np.ndarray]:
         """The batch's arrays by name (those present)."""

@@ -14,7 +14,9 @@ to tag its short mentions later.
 
 :meth:`NERModel.emissions` maps a :class:`~ner.features.Batch` to emission
 scores ``(B, T, K)``; :meth:`NERModel.loss` is the CRF negative log-likelihood
-from ``pytorch-crf``. Decoding lives in :mod:`ner.crf`.
+from ``pytorch-crf`` or, for a batch with tag probabilities (distillation from
+teachers), the CRF's cross-entropy against them (:func:`crf_cross_entropy`).
+Decoding lives in :mod:`ner.crf`.
 """
 
 from __future__ import annotations
@@ -277,9 +279,14 @@ class NERModel(nn.Module):
         return self.loss(batch)
 
     def loss(self, batch: Batch) -> torch.Tensor:
-        """Mean negative log-likelihood of the gold tags under the CRF (``pytorch-crf``)."""
-        tags = torch.from_numpy(batch.tags).to(self.project.weight.device)
-        mask = torch.from_numpy(batch.mask).to(tags.device)
+        """Mean negative log-likelihood of the gold tags under the CRF (``pytorch-crf``), or with
+        ``batch.tag_probs`` the mean cross-entropy against those probabilities."""
+        device = self.project.weight.device
+        mask = torch.from_numpy(batch.mask).to(device)
+        if batch.tag_probs is not None:
+            targets = torch.from_numpy(batch.tag_probs).to(device)
+            return crf_cross_entropy(self.crf, self.emissions(batch), targets, mask).mean()
+        tags = torch.from_numpy(batch.tags).to(device)
         return -self.crf(self.emissions(batch), tags, mask=mask, reduction="mean")
 
     def load_pretrained(self, rows: torch.Tensor, vectors: torch.Tensor) -> None:
@@ -295,3 +302,28 @@ def word_means(states: torch.Tensor, groups: torch.Tensor) -> torch.Tensor:
     sums = states.new_zeros(size, states.shape[1]).index_add_(0, groups, states)
     counts = torch.bincount(groups, minlength=size).clamp(min=1).unsqueeze(1)
     return (sums / counts)[groups]
+
+
+def crf_cross_entropy(crf: CRF, emissions: torch.Tensor, targets: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy ``(B,)`` of ``crf`` against tag paths drawn independently per token from
+    ``targets (B, T, K)`` (rows summing to one; zero on padding), given ``emissions (B, T, K)`` and
+    ``mask (B, T)`` (each sentence's first token unmasked): ``log Z - E[score(path)]``.
+
+    Under such a product distribution a pair of neighbouring tags has the product of their
+    probabilities, so the expected path score is exact; with one-hot targets this is the negative
+    log-likelihood of those tags.
+    """
+    weights = mask.to(emissions.dtype)
+    last = mask.sum(dim=1) - 1
+    rows = torch.arange(len(targets), device=targets.device)
+    expected = (
+        targets[:, 0] @ crf.start_transitions
+        + ((targets * emissions).sum(dim=2) * weights).sum(dim=1)
+        + (torch.einsum("bti,ij,btj->bt", targets[:, :-1], crf.transitions, targets[:, 1:]) * weights[:, 1:]).sum(1)
+        + targets[rows, last] @ crf.end_transitions
+    )
+    alpha = crf.start_transitions + emissions[:, 0]  # (B, K): log-sum of the scores of paths ending in each tag
+    for t in range(1, emissions.shape[1]):
+        step = torch.logsumexp(alpha.unsqueeze(2) + crf.transitions + emissions[:, t].unsqueeze(1), dim=1)
+        alpha = torch.where(mask[:, t].unsqueeze(1), step, alpha)
+    return torch.logsumexp(alpha + crf.end_transitions, dim=1) - expected

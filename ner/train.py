@@ -35,6 +35,7 @@ from ner.calibration import fit_temperature
 from ner.card import model_card, plot_curves
 from ner.config import ModelConfig, TrainConfig
 from ner.corpus import Sentence, hold_out, mentions_by_label, read_corpus, replace_mentions
+from ner.distillation import soft_targets, teacher_probabilities
 from ner.distributed import Distributed
 from ner.export import export
 from ner.features import Batch, Vocabularies
@@ -262,6 +263,7 @@ class Run:
     name: str
     progress: bool = True
     parent: bundles.Bundle | None = None  # the model a fine-tuning run started from
+    teacher_probs: list[np.ndarray] | None = None  # per training sentence (T, K), with --teachers
 
     @property
     def config(self) -> TrainConfig:
@@ -279,13 +281,17 @@ class Run:
 
     def encode(self, indices: Sequence[int], epoch: int) -> tuple[list[Sentence], Batch]:
         """The training sentences at ``indices`` (entities swapped at the ``mention_replacement`` rate, the
-        same way for the same epoch and batch) and their encoded batch."""
+        same way for the same epoch and batch) and their encoded batch (with the teachers' soft tags)."""
         chunk = [self.sentences[i] for i in indices]
         if self.config.mention_replacement:
             rng = np.random.default_rng([self.config.seed, epoch, *indices])
             chunk = [replace_mentions(s, self.mentions, self.config.mention_replacement, rng) for s in chunk]
         documents = [s.document for s in chunk] if self.model.config.document_memory else None
-        return chunk, self.vocab.encode([s.tokens for s in chunk], [s.tags for s in chunk], documents)
+        batch = self.vocab.encode([s.tokens for s in chunk], [s.tags for s in chunk], documents)
+        if self.teacher_probs is not None:
+            taught = [self.teacher_probs[i] for i in indices]
+            batch.tag_probs = soft_targets(batch.tags, taught, batch.mask, self.config.teacher_weight)
+        return chunk, batch
 
     def tagger(self) -> Tagger:
         """A tagger over the network as it is now, to score it."""
@@ -427,6 +433,11 @@ def prepare(job: Job, checkpoint: dict | None = None) -> Run:
         torch.set_rng_state(checkpoint["rng"])
     max_length = config.max_length or (250 if model_config.level == "char" else 0)
     sentences = split_long(corpora.train, max_length)
+    teachers = [path for path in config.teachers.split(",") if path]
+    run_progress = job.progress and ranks.main
+    taught = (
+        teacher_probabilities(teachers, sentences, vocab.tags.itos, config.threads, run_progress) if teachers else None
+    )
     return Run(
         recipe,
         corpora,
@@ -438,8 +449,9 @@ def prepare(job: Job, checkpoint: dict | None = None) -> Run:
         device,
         ranks,
         job.name or job.out.name,
-        job.progress and ranks.main,
+        run_progress,
         parent,
+        taught,
     )
 
 
