@@ -19,25 +19,9 @@ import numpy as np
 from benchmarks import report
 from ner import crf
 from ner.corpus import read_corpus
+from ner.distillation import teacher_probabilities
 from ner.metrics import entity_scores
 from ner.tagger import Tagger
-
-BATCH = 64
-
-
-def marginals(tagger: Tagger, sentences: Sequence[Sequence[str]], tags: Sequence[str]) -> list[np.ndarray]:
-    """Each sentence's tag probabilities ``(T, K)`` under ``tagger``, tags in the order of ``tags``
-    (each sentence a document of its own)."""
-    order = [tagger.tags.index(t) for t in tags]
-    scores = tagger.backend.crf_scores()
-    begins = range(0, len(sentences), BATCH)
-    chunks = [sentences[begin : begin + BATCH] for begin in begins]
-    documents = [list(range(begin, begin + len(chunk))) for begin, chunk in zip(begins, chunks)]
-    out = []
-    for chunk, (emissions, mask) in zip(chunks, tagger.emissions(chunks, documents)):
-        probabilities = crf.marginals(emissions, mask, scores.start, scores.transitions, scores.end)
-        out.extend(probabilities[row, : len(sentence)][:, order] for row, sentence in enumerate(chunk))
-    return out
 
 
 def decode(probabilities: Sequence[np.ndarray], tags: Sequence[str]) -> list[list[str]]:
@@ -52,15 +36,15 @@ def decode(probabilities: Sequence[np.ndarray], tags: Sequence[str]) -> list[lis
 
 
 def run(models: Sequence[Path], files: Sequence[Path]) -> dict:
-    taggers = [Tagger.load(m, threads=1) for m in models]
-    tags = taggers[0].tags
-    if any(sorted(t.tags) != sorted(tags) for t in taggers):
+    tag_sets = [Tagger.load(m, threads=1).tags for m in models]
+    tags = tag_sets[0]
+    if any(sorted(t) != sorted(tags) for t in tag_sets):
         raise SystemExit("the models' tag sets differ")
     results: dict = {"models": [str(m) for m in models]}
     for path in files:
         sentences, _ = read_corpus(path)
-        tokens, gold = [s.tokens for s in sentences], [s.tags for s in sentences]
-        each = [marginals(t, tokens, tags) for t in taggers]
+        gold = [s.tags for s in sentences]
+        each = [teacher_probabilities([m], sentences, tags, threads=1, progress=False) for m in models]
         mean = [sum(parts) / len(parts) for parts in zip(*each)]
         results[str(path)] = {
             "each_f1": [entity_scores(gold, decode(m, tags))["f1"] for m in each],
