@@ -18,10 +18,10 @@ import numpy as np
 
 from benchmarks import report
 from ner import crf
+from ner.bundle import load
 from ner.corpus import read_corpus
 from ner.distillation import teacher_probabilities
 from ner.metrics import entity_scores
-from ner.tagger import Tagger
 
 
 def decode(probabilities: Sequence[np.ndarray], tags: Sequence[str]) -> list[list[str]]:
@@ -36,7 +36,7 @@ def decode(probabilities: Sequence[np.ndarray], tags: Sequence[str]) -> list[lis
 
 
 def run(models: Sequence[Path], files: Sequence[Path]) -> dict:
-    tag_sets = [Tagger.load(m, threads=1).tags for m in models]
+    tag_sets = [load(m).vocab.tags.itos for m in models]
     tags = tag_sets[0]
     if any(sorted(t) != sorted(tags) for t in tag_sets):
         raise SystemExit("the models' tag sets differ")
