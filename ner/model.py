@@ -322,8 +322,6 @@ def crf_cross_entropy(crf: CRF, emissions: torch.Tensor, targets: torch.Tensor, 
         + (torch.einsum("bti,ij,btj->bt", targets[:, :-1], crf.transitions, targets[:, 1:]) * weights[:, 1:]).sum(1)
         + targets[rows, last] @ crf.end_transitions
     )
-    alpha = crf.start_transitions + emissions[:, 0]  # (B, K): log-sum of the scores of paths ending in each tag
-    for t in range(1, emissions.shape[1]):
-        step = torch.logsumexp(alpha.unsqueeze(2) + crf.transitions + emissions[:, t].unsqueeze(1), dim=1)
-        alpha = torch.where(mask[:, t].unsqueeze(1), step, alpha)
-    return torch.logsumexp(alpha + crf.end_transitions, dim=1) - expected
+    # log Z by pytorch-crf's own forward algorithm (pinned at 0.7.2; it takes time-major tensors)
+    log_z = crf._compute_normalizer(emissions.transpose(0, 1), mask.transpose(0, 1))
+    return log_z - expected
