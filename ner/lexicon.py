@@ -182,39 +182,56 @@ class Lexicon:
     def _fill(
         self, sentences: Sequence[Sequence[str]], width: int, words: Vocab | None
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-        slots: list[list[list[list[tuple[float, int, int]]]]] = [
-            [[[] for _ in SETS] for _ in sentence] for sentence in sentences
-        ]
-        lookup, unknown = (words.stoi.get, words.unk) if words is not None else (None, 0)
-        for row, sentence in zip(slots, sentences):
-            for start, end, kind, weight in self.matches(sentence):
-                member = (weight, kind, lookup("".join(sentence[start:end]), unknown) if lookup else 0)
-                if end - start == 1:
-                    row[start][3].append(member)
-                    continue
-                row[start][0].append(member)
-                row[end - 1][2].append(member)
-                for middle in range(start + 1, end - 1):
-                    row[middle][1].append(member)
-        most = max((len(s) for row in slots for char in row for s in char), default=1)
-        depth = max(1, min(most, self.max_per_set))
+        # One landing per (match, character it covers): a match of length 1 lands in the character's S set;
+        # a longer one in B at its first character, E at its last and M in between.
+        found = [self.matches(sentence) for sentence in sentences]
+        counts = np.array([len(f) for f in found], dtype=np.int64)
+        flat = [m for f in found for m in f]
+        starts = np.array([m[0] for m in flat], dtype=np.int64)
+        lengths = np.array([m[1] for m in flat], dtype=np.int64) - starts
+        kinds = np.array([m[2] for m in flat], dtype=np.int64)
+        match_weights = np.array([m[3] for m in flat], dtype=np.float64)
+        if words is not None:
+            joined = ("".join(sentence[m[0] : m[1]]) for sentence, f in zip(sentences, found) for m in f)
+            match_words = np.array([words.stoi.get(w, words.unk) for w in joined], dtype=np.int64)
+        else:
+            match_words = np.zeros(len(flat), dtype=np.int64)
+        match = np.repeat(np.arange(len(flat)), lengths)  # the match of each landing, in match order
+        offset = np.arange(len(match)) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+        length = lengths[match]
+        kind_of_set = np.where(offset == 0, 0, np.where(offset == length - 1, 2, 1))
+        set_index = np.where(length == 1, 3, kind_of_set)
+        row = np.repeat(np.arange(len(sentences)), counts)[match]
+        group = ((row * width + starts[match] + offset) * len(SETS) + set_index).astype(np.int64)
+        weight, kind, word = match_weights[match], kinds[match], match_words[match]
+
+        # A set's words in the order they matched; a set with more than max_per_set words keeps the
+        # heaviest (ties: the larger class id, then the larger word id).
+        sizes = np.bincount(group, minlength=1)
+        depth = max(1, min(int(sizes.max(initial=0)), self.max_per_set))
+        crowded = sizes[group] > depth
+        in_match_order = np.lexsort((match, group))
+        heaviest_first = np.lexsort((-word, -kind, -weight, group))
+        first_of_group = np.cumsum(sizes) - sizes
+        slot = np.empty(len(group), dtype=np.int64)
+        slot[in_match_order] = np.arange(len(group)) - first_of_group[group[in_match_order]]
+        rank = np.empty(len(group), dtype=np.int64)
+        rank[heaviest_first] = np.arange(len(group)) - first_of_group[group[heaviest_first]]
+        slot = np.where(crowded, rank, slot)
+        kept = slot < depth
+        group, slot, weight, kind, word = group[kept], slot[kept], weight[kept], kind[kept], word[kept]
+        total = np.bincount(group, weights=weight, minlength=1)
+
         shape = (len(sentences), width, len(SETS), depth)
         ids, weights = np.zeros(shape, dtype=np.int64), np.zeros(shape, dtype=np.float32)
-        word_ids = np.zeros(shape, dtype=np.int64) if words is not None else None
-        none = self.classes.stoi[NONE]
-        for b, row in enumerate(slots):
-            for t, char in enumerate(row):
-                for s, members in enumerate(char):
-                    if not members:
-                        ids[b, t, s, 0], weights[b, t, s, 0] = none, 1.0
-                        continue
-                    if len(members) > depth:
-                        members = sorted(members, reverse=True)[:depth]
-                    total = sum(m[0] for m in members)
-                    for m, (weight, kind, word) in enumerate(members):
-                        ids[b, t, s, m], weights[b, t, s, m] = kind, weight / total
-                        if word_ids is not None:
-                            word_ids[b, t, s, m] = word
+        real = np.arange(width)[None, :] < np.array([len(s) for s in sentences], dtype=np.int64)[:, None]
+        ids[real, :, 0], weights[real, :, 0] = self.classes.stoi[NONE], 1.0  # an empty set: NONE
+        flat_ids, flat_weights = ids.reshape(-1, depth), weights.reshape(-1, depth)
+        flat_ids[group, slot], flat_weights[group, slot] = kind, weight / total[group]
+        word_ids = None
+        if words is not None:
+            word_ids = np.zeros(shape, dtype=np.int64)
+            word_ids.reshape(-1, depth)[group, slot] = word
         return ids, weights, word_ids
 
     def matched_words(self, sentences: Iterable[Sequence[str]]) -> Counter[str]:

@@ -95,19 +95,19 @@ def test_matches_on_random_strings_equal_brute_force() -> None:
         assert sorted(lexicon.matches(chars)) == sorted(brute_matches(lexicon, chars))
 
 
-@pytest.mark.parametrize("max_per_set", [1, 2, 8])
-def test_features_equal_brute_force(max_per_set: int) -> None:
-    lexicon = Lexicon(ENTRIES, max_per_set=max_per_set)
-    width = max(map(len, SENTENCES)) + 2  # padding beyond the longest sentence too
-    ids, weights = lexicon.features(SENTENCES, width)
-    assert ids.shape == weights.shape and ids.shape[:3] == (len(SENTENCES), width, len(SETS))
+def assert_features_equal_brute_force(lexicon: Lexicon, sentences: list[list[str]]) -> None:
+    width = max(map(len, sentences)) + 2  # padding beyond the longest sentence too
+    ids, weights = lexicon.features(sentences, width)
+    assert ids.shape == weights.shape and ids.shape[:3] == (len(sentences), width, len(SETS))
     assert ids.dtype == np.int64 and weights.dtype == np.float32
     largest = max(
-        len(s) for sentence in SENTENCES for t in range(len(sentence)) for s in brute_sets(lexicon, sentence, t)
+        (len(s) for sentence in sentences for t in range(len(sentence)) for s in brute_sets(lexicon, sentence, t)),
+        default=0,
     )
-    assert ids.shape[3] == min(largest, max_per_set)
+    assert ids.shape[3] == max(1, min(largest, lexicon.max_per_set))
+    max_per_set = lexicon.max_per_set
     none = lexicon.classes.stoi[NONE]
-    for b, sentence in enumerate(SENTENCES):
+    for b, sentence in enumerate(sentences):
         for t in range(width):
             if t >= len(sentence):  # padding: nothing at all
                 assert not ids[b, t].any() and not weights[b, t].any()
@@ -123,6 +123,22 @@ def test_features_equal_brute_force(max_per_set: int) -> None:
                 assert [i for i, _ in got] == [i for i, _ in expected], (b, t, SETS[s])
                 assert [w for _, w in got] == pytest.approx([w for _, w in expected], abs=1e-6)
                 assert sum(w for _, w in got) == pytest.approx(1.0, abs=1e-6)
+
+
+@pytest.mark.parametrize("max_per_set", [1, 2, 8])
+def test_features_equal_brute_force(max_per_set: int) -> None:
+    assert_features_equal_brute_force(Lexicon(ENTRIES, max_per_set=max_per_set), SENTENCES)
+
+
+def test_features_on_random_strings_equal_brute_force() -> None:
+    """Crowded sets (more words than kept), repeats, empty and unmatched sentences in one batch."""
+    alphabet = sorted({c for word, _, _ in ENTRIES for c in word if not c.isspace()} | {"你"})
+    rng = random.Random(7)
+    for max_per_set in (1, 2, 3):
+        lexicon = Lexicon(ENTRIES, max_per_set=max_per_set)
+        for _ in range(20):
+            sentences = [[rng.choice(alphabet) for _ in range(rng.randint(0, 14))] for _ in range(rng.randint(1, 6))]
+            assert_features_equal_brute_force(lexicon, sentences)
 
 
 def test_features_with_words_give_each_pooled_words_id() -> None:
