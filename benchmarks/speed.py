@@ -11,9 +11,12 @@ interleaved passes), the ratios, entity F1 of each variant, our NumPy
 Viterbi against pytorch-crf's ``CRF.decode`` at batch 64, and for each
 backend in a fresh process of its own (as it is served): model load time,
 peak memory, whether torch was imported and single-text latency; and
-training throughput.
+training throughput. Then the shipped Chinese models on their test sets as raw
+text (characters/s, and the share of the time spent building SoftLexicon
+features).
 
-    python -m benchmarks.speed [--model models/en-conll03] [--baseline DIR] [--json out.json] [--no-spacy] [--no-train]
+    python -m benchmarks.speed [--model models/en-conll03] [--baseline DIR] [--json out.json] [--no-spacy]
+                               [--no-train] [--no-chinese]
 """
 
 from __future__ import annotations
@@ -36,6 +39,10 @@ from benchmarks import report
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "conll2003_en"
+CHINESE = {  # shipped model: its test set
+    "zh-msra": ROOT.parent / "shared" / "data" / "msra_ner" / "msra_test_bio",
+    "zh-resume": ROOT.parent / "shared" / "data" / "resume_ner" / "test.char.bmes",
+}
 SPACY_VENV = ROOT / ".cache" / "venv-spacy"
 SPACY_SCRIPT = """
 import json, sys, time
@@ -332,6 +339,54 @@ def run(
     return results
 
 
+def chinese_speeds(threads: int, repeats: int) -> dict:
+    """Characters/s of each shipped Chinese model on its test set's sentences as raw text (ONNX Runtime,
+    scores on; best of ``repeats`` passes), and the seconds of one pass spent on lexicon features."""
+    from ner import Tagger
+    from ner.corpus import read_corpus
+    from ner.lexicon import Lexicon
+
+    results = {}
+    for name, path in CHINESE.items():
+        if not path.is_file():
+            continue
+        texts = ["".join(s.tokens) for s in read_corpus(path)[0]]
+        tagger = Tagger.load(ROOT / "models" / name, backend="onnx", threads=threads)
+        tagger.tag_batch(texts[:256])  # warm up
+        tag_all = functools.partial(tagger.tag_batch, texts)
+        best = interleaved_best({name: tag_all}, repeats)[name]
+        timed = _time_calls(Lexicon, "_fill", tag_all)
+        characters = sum(map(len, texts))
+        results[name] = {
+            "texts": len(texts),
+            "characters": characters,
+            "characters_per_second": round(characters / best),
+            "seconds": round(best, 3),
+            "lexicon_feature_seconds": round(timed, 3),
+        }
+        print(name, results[name], file=sys.stderr)
+    return results
+
+
+def _time_calls(owner: type, method: str, work: Callable[[], object]) -> float:
+    """Seconds spent inside ``owner.method`` while ``work`` runs."""
+    original, spent = getattr(owner, method), [0.0]
+
+    def timed(*args, **kwargs):
+        start = time.perf_counter()
+        try:
+            return original(*args, **kwargs)
+        finally:
+            spent[0] += time.perf_counter() - start
+
+    setattr(owner, method, timed)
+    try:
+        work()
+    finally:
+        setattr(owner, method, original)
+    return spent[0]
+
+
 def markdown(results: dict) -> str:
     rows = ["| system | tokens/s | entity F1 (eng.testb) |", "|---|---|---|"]
     for key, label in [
@@ -375,6 +430,12 @@ def markdown(results: dict) -> str:
             f"- training: {t['sentences_per_second']} sentences/s ({t['epoch_seconds']} s for one epoch "
             f"of eng.train, {t['threads']} threads)"
         )
+    for name, figures in results.get("chinese", {}).items():
+        extra.append(
+            f"- {name} on its test set ({figures['characters']:,} characters as raw text, ONNX Runtime, scores on): "
+            f"{figures['characters_per_second']:,} characters/s; lexicon features "
+            f"{figures['lexicon_feature_seconds']} s of a {figures['seconds']} s pass"
+        )
     return "\n".join(rows + extra)
 
 
@@ -386,12 +447,15 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write the results here")
     parser.add_argument("--no-spacy", action="store_true")
     parser.add_argument("--no-train", action="store_true")
+    parser.add_argument("--no-chinese", action="store_true")
     parser.add_argument("--baseline", type=Path, help="another model directory to time beside ours, the same way")
     args = parser.parse_args()
     if not (DATA / "eng.testb").is_file():
         sys.exit(f"needs {DATA / 'eng.testb'}")
     started = time.perf_counter()
     results = run(args.model, args.threads, args.repeats, not args.no_spacy, not args.no_train, args.baseline)
+    if not args.no_chinese:
+        results["chinese"] = chinese_speeds(args.threads, args.repeats)
     results["benchmark_seconds"] = round(time.perf_counter() - started, 1)
     results["peak_rss_mb_benchmark"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     report(results, args.json, markdown(results))
