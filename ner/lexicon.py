@@ -182,6 +182,8 @@ class Lexicon:
     def _fill(
         self, sentences: Sequence[Sequence[str]], width: int, words: Vocab | None
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        if any(len(sentence) > width for sentence in sentences):
+            raise ValueError(f"a sentence is longer than the width {width}")
         # One landing per (match, character it covers): a match of length 1 lands in the character's S set;
         # a longer one in B at its first character, E at its last and M in between.
         found = [self.matches(sentence) for sentence in sentences]
@@ -202,7 +204,7 @@ class Lexicon:
         kind_of_set = np.where(offset == 0, 0, np.where(offset == length - 1, 2, 1))
         set_index = np.where(length == 1, 3, kind_of_set)
         row = np.repeat(np.arange(len(sentences)), counts)[match]
-        group = ((row * width + starts[match] + offset) * len(SETS) + set_index).astype(np.int64)
+        group = (row * width + starts[match] + offset) * len(SETS) + set_index  # (sentence, character, set)
         weight, kind, word = match_weights[match], kinds[match], match_words[match]
 
         # A set's words in the order they matched; a set with more than max_per_set words keeps the

@@ -141,6 +141,11 @@ def test_features_on_random_strings_equal_brute_force() -> None:
             assert_features_equal_brute_force(lexicon, sentences)
 
 
+def test_features_refuse_a_width_shorter_than_a_sentence() -> None:
+    with pytest.raises(ValueError, match="width"):
+        Lexicon(ENTRIES).features([list("北京大学")], 3)
+
+
 def test_features_with_words_give_each_pooled_words_id() -> None:
     lexicon = Lexicon(ENTRIES, max_per_set=2)
     known = Vocab(["北京", "大学", "学生", "人民"])  # the words a model has embeddings for
