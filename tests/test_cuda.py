@@ -81,10 +81,7 @@ def test_distillation_loss_matches_the_cpu(tiny_model: Path, tiny_corpus: dict[s
 def test_torch_backend_on_cuda_tags_as_on_the_cpu(tiny_model: Path) -> None:
     cpu = Tagger.load(tiny_model, backend="torch")
     gpu = Tagger.load(tiny_model, backend="torch", device="cuda")
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        ours, theirs = cpu.tag_batch(TEXTS), gpu.tag_batch(TEXTS)
-    assert not [w for w in caught if "contiguous chunk" in str(w.message)]  # cuDNN copying the weights per call
+    ours, theirs = cpu.tag_batch(TEXTS), gpu.tag_batch(TEXTS)
     assert sum(map(len, ours)) > 0
     for a, b in zip(ours, theirs):  # the CPU reads each direction unpacked, cuDNN a packed batch
         assert [(e.start, e.end, e.label) for e in a] == [(e.start, e.end, e.label) for e in b]
@@ -94,7 +91,12 @@ def test_torch_backend_on_cuda_tags_as_on_the_cpu(tiny_model: Path) -> None:
 def test_training_on_cuda_gives_a_model_that_tags_on_the_cpu(
     tiny_corpus: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
-    out = train_tiny(tmp_path / "gpu", tiny_corpus["train"], tiny_corpus["dev"], "--device", "cuda")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = train_tiny(tmp_path / "gpu", tiny_corpus["train"], tiny_corpus["dev"], "--device", "cuda")
+    # Evaluating on dev once read the BiLSTM through one-way copies sharing its weights, which cuDNN
+    # copied into one block at every call, with this warning each time.
+    assert not [w for w in caught if "contiguous chunk" in str(w.message)]
     card = json.loads((out / "config.json").read_text())
     assert card["training"]["config"]["device"] == "cuda"
     capsys.readouterr()
