@@ -3,7 +3,10 @@
 An entity is *unseen* when its string was never tagged as an entity in the
 training sentences. For each held-out set this reports the share of unseen
 entities and, with ``--model``, the model's strict recall (span and label) on
-the seen and on the unseen ones. Without a dev file, the dev set is held out
+the seen and on the unseen ones, and what became of the entities it did not
+find: ``missed`` (no predicted entity overlaps it), ``boundary`` (one
+overlaps it with other ends) or ``type`` (its span with another label); and
+``spurious`` predictions, which overlap no entity. Without a dev file, the dev set is held out
 of the training file as ``ner train`` holds it out: every ``--dev-every``-th
 sentence, or with ``--blocks`` every ``--dev-every``-th block of that many
 sentences (one row per block size).
@@ -31,17 +34,35 @@ def measure(train: Sequence[Sentence], held: Sequence[Sentence], tagger: Tagger 
     seen = {span_text(s, span) for s in train for span in s.spans()}
     predicted = tagger.predict_tags([s.tokens for s in held]) if tagger else [None] * len(held)
     found = {"seen": [0, 0], "unseen": [0, 0]}  # [found, total]
+    errors = dict.fromkeys(("missed", "boundary", "type", "spurious"), 0)
     for sentence, tags in zip(held, predicted):
+        gold = sentence.spans()
         guessed = set(Sentence(sentence.tokens, tags).spans()) if tags else set()
-        for span in sentence.spans():
+        for span in gold:
             kind = "seen" if span_text(sentence, span) in seen else "unseen"
             found[kind][0] += span in guessed
             found[kind][1] += 1
+            if tags and span not in guessed:
+                errors[error_kind(span, guessed)] += 1
+        errors["spurious"] += sum(not any(overlap(g, span) for span in gold) for g in guessed)
     total = found["seen"][1] + found["unseen"][1]
     result: dict = {"entities": total, "unseen_share": round(found["unseen"][1] / max(total, 1), 4)}
     if tagger:
         result |= {f"recall_{kind}": round(hit / max(n, 1), 4) for kind, (hit, n) in found.items()}
+        result["errors"] = errors
     return result
+
+
+def overlap(a: Span, b: Span) -> bool:
+    return a.start < b.end and b.start < a.end
+
+
+def error_kind(span: Span, guessed: set[Span]) -> str:
+    """Why the gold ``span`` is not among the predictions: missed, boundary or type."""
+    overlapping = [g for g in guessed if overlap(g, span)]
+    if not overlapping:
+        return "missed"
+    return "type" if any((g.start, g.end) == (span.start, span.end) for g in overlapping) else "boundary"
 
 
 def run(train_path: Path, files: Sequence[Path], dev_every: int, blocks: Sequence[int], model: Path | None) -> dict:

@@ -40,6 +40,14 @@ def test_recall_is_split_by_seen_and_unseen_entities() -> None:
     answers = [["S-PER", "O", "O"], ["B-PER", "E-PER", "O", "S-LOC"]]
     result = unseen.measure(TRAIN, HELD, ReplayTagger(answers))
     assert result["recall_seen"] == 0.5 and result["recall_unseen"] == 0.5
+    assert result["errors"] == {"missed": 1, "boundary": 0, "type": 1, "spurious": 0}
+
+
+def test_errors_tell_missed_boundary_type_and_spurious_apart() -> None:
+    # Ann found; Cy missed; "New" alone (boundary); "and" tagged (spurious); Rome as PER (type).
+    answers = [["S-PER", "O", "O"], ["S-LOC", "O", "S-ORG", "S-PER"]]
+    result = unseen.measure(TRAIN, HELD, ReplayTagger(answers))
+    assert result["errors"] == {"missed": 1, "boundary": 1, "type": 1, "spurious": 1}
     perfect = unseen.measure(TRAIN, HELD, ReplayTagger([s.tags for s in HELD]))
     assert perfect["recall_seen"] == perfect["recall_unseen"] == 1.0
 
