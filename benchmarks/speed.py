@@ -40,8 +40,8 @@ from benchmarks import report
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "conll2003_en"
 CHINESE = {  # shipped model: its test set
-    "zh-msra": ROOT.parent / "shared" / "data" / "msra_ner" / "msra_test_bio",
-    "zh-resume": ROOT.parent / "shared" / "data" / "resume_ner" / "test.char.bmes",
+    "zh-msra": DATA.parent / "msra_ner" / "msra_test_bio",
+    "zh-resume": DATA.parent / "resume_ner" / "test.char.bmes",
 }
 SPACY_VENV = ROOT / ".cache" / "venv-spacy"
 SPACY_SCRIPT = """

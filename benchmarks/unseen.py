@@ -6,10 +6,10 @@ entities and, with ``--model``, the model's strict recall (span and label) on
 the seen and on the unseen ones, and what became of the entities it did not
 find: ``missed`` (no predicted entity overlaps it), ``boundary`` (one
 overlaps it with other ends) or ``type`` (its span with another label); and
-``spurious`` predictions, which overlap no entity. Without a dev file, the dev set is held out
-of the training file as ``ner train`` holds it out: every ``--dev-every``-th
-sentence, or with ``--blocks`` every ``--dev-every``-th block of that many
-sentences (one row per block size).
+``spurious`` predictions, which overlap no entity. Without a dev file, the
+dev set is held out of the training file as ``ner train`` holds it out:
+every ``--dev-every``-th sentence, or with ``--blocks`` every
+``--dev-every``-th block of that many sentences (one row per block size).
 
     python -m benchmarks.unseen --train TRAIN [--files TEST ...] [--blocks 1 50] [--model DIR] [--json out.json]
 """
