@@ -199,3 +199,52 @@ def test_from_text_reads_jiebas_format() -> None:
 def test_a_lone_surrogate_matches_nothing_and_breaks_nothing() -> None:
     lexicon = Lexicon([("北京", 10, "ns"), ("大学", 5, "n")])
     assert [m[:2] for m in lexicon.matches(list("北京\ud800大学"))] == [(0, 2), (3, 5)]
+
+
+def jieba_new_words(text: str, lexicon: Lexicon) -> list[tuple[int, int]]:
+    """What ``jieba.cut(text, HMM=True)`` yields of two or more Chinese characters outside ``lexicon``."""
+    import jieba
+
+    spans, offset = [], 0
+    for word in jieba.cut(text, HMM=True):
+        if len(word) > 1 and all("\u4e00" <= c <= "\u9fd5" for c in word) and word not in lexicon.words:
+            spans.append((offset, offset + len(word)))
+        offset += len(word)
+    return spans
+
+
+def test_new_words_are_those_jiebas_hmm_finds_outside_the_dictionary() -> None:
+    """Our segmentation over the lexicon's own words against jieba's, on random text and on sentences with names."""
+    pytest.importorskip("jieba")
+    lexicon = Lexicon.from_jieba(new_words=True)
+    alphabet = list("王李张刘陈杨黄小明华国伟强军平新区市县省长会议中国人民北京上海说了在的和是有与记者报道ab12 .，。")
+    rng = random.Random(3)
+    texts = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 30))) for _ in range(300)]
+    texts += ["新华社记者刘建国报道", "王小明和李华在北京见面", "张晓燕女士，1975年生，现任董事长。"]
+    found = 0
+    for text in texts:
+        assert lexicon.new_word_spans(text) == jieba_new_words(text, lexicon), text
+        found += len(lexicon.new_word_spans(text))
+    assert found > 100  # the HMM was exercised, not just the dictionary
+
+
+def test_new_words_match_with_their_own_classes() -> None:
+    pytest.importorskip("jieba")
+    lexicon = Lexicon(ENTRIES, new_words=True)
+    text = "王小明和李华在北京见面"
+    spans = lexicon.new_word_spans(text)
+    assert spans == [(0, 3), (4, 6), (9, 11)]  # 北京 is a dictionary word, so not new
+    new = [(s, e, lexicon.classes.itos[k]) for s, e, k, _ in lexicon.matches(list(text)) if (s, e) in spans]
+    assert new == [(0, 3, "new:3"), (4, 6, "new:2"), (9, 11, "new:2")]
+    assert not any(name.startswith("new:") for name in Lexicon(ENTRIES).classes.itos)
+    plain = Lexicon(ENTRIES)
+    assert [(s, e, plain.classes.itos[k]) for s, e, k, _ in plain.matches(list(text))] == [
+        (s, e, lexicon.classes.itos[k]) for s, e, k, _ in lexicon.matches(list(text)) if (s, e) not in spans
+    ]
+    # A token of two code points (a combining accent) shifts code points and tokens differently.
+    tokens = ["e\u0301", *text]
+    shifted = [(s, e) for s, e, k, _ in lexicon.matches(tokens) if lexicon.classes.itos[k].startswith("new:")]
+    assert shifted == [(s - 1, e - 1) for s, e in lexicon.new_word_spans("".join(tokens))]
+    again = Lexicon.from_bytes(lexicon.to_bytes())
+    assert again.new_words and again.matches(tokens) == lexicon.matches(tokens)
+    assert not Lexicon.from_bytes(Lexicon(ENTRIES).to_bytes()).new_words
