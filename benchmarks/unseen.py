@@ -10,9 +10,9 @@ overlaps it with other ends) or ``type`` (its span with another label); and
 dev set is held out of the training file as ``ner train`` holds it out:
 every ``--dev-every``-th sentence, or with ``--blocks`` every
 ``--dev-every``-th block of that many sentences (one row per block size).
-With ``--new-words``, the unseen entities are split by whether jieba's HMM
-finds their exact span as a word outside its dictionary (what ``--lexicon
-jieba+hmm`` adds to a model's SoftLexicon features).
+With ``--new-words``, the unseen entities are split by whether
+``jieba.cut(text, HMM=True)`` gives their exact span as a word of Chinese
+characters outside jieba's dictionary (a *new word* of its HMM, mostly names).
 
     python -m benchmarks.unseen --train TRAIN [--files TEST ...] [--blocks 1 50] [--model DIR] [--new-words]
                                 [--json out.json]
@@ -21,13 +21,16 @@ jieba+hmm`` adds to a model's SoftLexicon features).
 from __future__ import annotations
 
 import argparse
+import itertools
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
 from benchmarks import report
 from ner.corpus import Sentence, Span, hold_out, read_corpus
-from ner.lexicon import NEW_WORD, Lexicon
 from ner.tagger import Tagger
+
+HAN = re.compile("[\u4e00-\u9fd5]+")  # what jieba counts as Chinese characters
 
 
 def span_text(sentence: Sentence, span: Span) -> str:
@@ -35,24 +38,24 @@ def span_text(sentence: Sentence, span: Span) -> str:
 
 
 def measure(
-    train: Sequence[Sentence], held: Sequence[Sentence], tagger: Tagger | None, lexicon: Lexicon | None = None
+    train: Sequence[Sentence], held: Sequence[Sentence], tagger: Tagger | None, new_words: bool = False
 ) -> dict:
-    """The unseen share of ``held``'s entities, and ``tagger``'s recall on seen and unseen ones; with a
-    ``lexicon`` that finds new words, also on the unseen ones it finds as a new word and on the others."""
+    """The unseen share of ``held``'s entities, and ``tagger``'s recall on seen and unseen ones; with
+    ``new_words``, also on the unseen ones that are a new word of jieba's HMM and on the others."""
     seen = {span_text(s, span) for s in train for span in s.spans()}
     predicted = tagger.predict_tags([s.tokens for s in held]) if tagger else [None] * len(held)
     found = {"seen": [0, 0], "unseen": [0, 0]}  # [found, total]
-    if lexicon:
+    if new_words:
         found |= {"unseen_new_word": [0, 0], "unseen_other": [0, 0]}
     errors = dict.fromkeys(("missed", "boundary", "type", "spurious"), 0)
     for sentence, tags in zip(held, predicted):
         gold = sentence.spans()
         guessed = set(Sentence(sentence.tokens, tags).spans()) if tags else set()
-        new_words = new_word_spans(lexicon, sentence.tokens) if lexicon else set()
+        new = jieba_new_words(sentence.tokens) if new_words else set()
         for span in gold:
             kinds = ["seen" if span_text(sentence, span) in seen else "unseen"]
-            if lexicon and kinds[0] == "unseen":
-                kinds.append("unseen_new_word" if (span.start, span.end) in new_words else "unseen_other")
+            if new_words and kinds[0] == "unseen":
+                kinds.append("unseen_new_word" if (span.start, span.end) in new else "unseen_other")
             for kind in kinds:
                 found[kind][0] += span in guessed
                 found[kind][1] += 1
@@ -61,7 +64,7 @@ def measure(
         errors["spurious"] += sum(not any(overlap(g, span) for span in gold) for g in guessed)
     total = found["seen"][1] + found["unseen"][1]
     result: dict = {"entities": total, "unseen_share": round(found["unseen"][1] / max(total, 1), 4)}
-    if lexicon:
+    if new_words:
         result["unseen_new_word_share"] = round(found["unseen_new_word"][1] / max(found["unseen"][1], 1), 4)
     if tagger:
         result |= {f"recall_{kind}": round(hit / max(n, 1), 4) for kind, (hit, n) in found.items()}
@@ -69,10 +72,20 @@ def measure(
     return result
 
 
-def new_word_spans(lexicon: Lexicon, tokens: Sequence[str]) -> set[tuple[int, int]]:
-    """The ``(start, end)`` token spans that jieba's HMM finds as words outside the lexicon."""
-    new = {i for i, name in enumerate(lexicon.classes.itos) if name.startswith(f"{NEW_WORD}:")}
-    return {(start, end) for start, end, kind, _ in lexicon.matches(tokens) if kind in new}
+def jieba_new_words(tokens: Sequence[str]) -> set[tuple[int, int]]:
+    """The ``(start, end)`` token spans that ``jieba.cut(HMM=True)`` gives as words of two or more Chinese
+    characters outside its dictionary."""
+    import jieba
+
+    starts = list(itertools.accumulate(map(len, tokens), initial=0))
+    token_at = {offset: i for i, offset in enumerate(starts)}
+    spans, offset = set(), 0
+    for word in jieba.cut("".join(tokens), HMM=True):
+        start, end = token_at.get(offset), token_at.get(offset + len(word))
+        if len(word) > 1 and HAN.fullmatch(word) and not jieba.dt.FREQ.get(word) and None not in (start, end):
+            spans.add((start, end))
+        offset += len(word)
+    return spans
 
 
 def overlap(a: Span, b: Span) -> bool:
@@ -97,16 +110,15 @@ def run(
 ) -> dict:
     sentences, _ = read_corpus(train_path)
     tagger = Tagger.load(model, threads=1) if model else None
-    lexicon = Lexicon.from_jieba(new_words=True) if new_words else None
     kept, _ = hold_out(sentences, dev_every)
     results: dict = {"train": str(train_path), "model": str(model) if model else None}
     for block in blocks:
         block_kept, held = hold_out(sentences, dev_every, block)
         results[f"dev: every {dev_every}th block of {block}"] = measure(
-            block_kept, held, tagger if block == 1 else None, lexicon
+            block_kept, held, tagger if block == 1 else None, new_words
         )
     for path in files:
-        results[str(path)] = measure(kept, read_corpus(path)[0], tagger, lexicon)
+        results[str(path)] = measure(kept, read_corpus(path)[0], tagger, new_words)
     return results
 
 
@@ -117,7 +129,7 @@ def main() -> None:
     parser.add_argument("--dev-every", type=int, default=20)
     parser.add_argument("--blocks", nargs="+", type=int, default=[1], help="held-out block sizes, in sentences")
     parser.add_argument("--model", type=Path, help="a model trained on the training file less its dev")
-    parser.add_argument("--new-words", action="store_true", help="split unseen entities by jieba's HMM new words")
+    parser.add_argument("--new-words", action="store_true", help="split unseen entities by new words of jieba's HMM")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     report(run(args.train, args.files, args.dev_every, args.blocks, args.model, args.new_words), args.json)

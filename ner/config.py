@@ -125,11 +125,7 @@ class TrainConfig(_Settings):
         "float32", "store the embedding tables in float32, float16 (half the space) or int8 (a quarter, scaled by row)"
     )
     language: str = setting("auto", "language code, or auto (detected from the training text)")
-    lexicon: str = setting(
-        "auto",
-        "char level: jieba, jieba+hmm (and the words its HMM finds outside the dictionary), "
-        "a file of 'word frequency [tag]' lines, none, or auto",
-    )
+    lexicon: str = setting("auto", "char level: jieba, a file of 'word frequency [tag]' lines, none, or auto")
     train_with_dev: bool = setting(False, "train on train + dev for exactly --epochs epochs, keep the last")
     init_from: str = setting("", "continue from this model directory (fine-tuning): vocabularies and labels grow")
 

@@ -14,12 +14,6 @@ The default lexicon is jieba's dictionary (about 350,000 words with
 frequencies and parts of speech). A model keeps its own copy in its directory
 (``lexicon.safetensors``), so it tags the same way wherever it runs.
 
-With ``new_words``, the words that jieba's hidden Markov model finds in the
-runs of characters which the dictionary's most probable segmentation leaves
-single (mostly names the dictionary lacks) also match, with the class
-``new:LENGTH``: the segmentation of jieba 0.42.1, run over this lexicon's own
-words and frequencies, so that only jieba's HMM tables come from the package.
-
 With ``lexicon_words``, a model also learns an embedding for each dictionary
 word seen in its training data, added to its class's (SoftLexicon's word
 embeddings, learned here since no pretrained Chinese vectors are at hand).
@@ -35,12 +29,10 @@ from __future__ import annotations
 import array
 import itertools
 import json
-import math
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from types import ModuleType
 
 import marisa_trie
 import numpy as np
@@ -53,10 +45,6 @@ SETS = ("B", "M", "E", "S")
 NONE = "<none>"
 LONGEST_BUCKET = 5  # words of 5 or more characters share a length class
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")  # a code point no UTF-8 text holds (JSON can send one)
-NEW_WORD = "new"  # the part of speech of a word jieba's HMM finds outside the dictionary
-NEW_WORD_FREQUENCY = 1  # its weight is that of a dictionary word seen once
-_SEGMENTED = re.compile("[\u4e00-\u9fd5a-zA-Z0-9+#&._%-]+")  # what jieba segments; the rest it passes through
-_HAN = re.compile("[\u4e00-\u9fd5]+")
 
 
 class Lexicon:
@@ -67,9 +55,8 @@ class Lexicon:
     Python dict of them would take 150 MB and two seconds.
     """
 
-    def __init__(self, entries: Iterable[tuple[str, int, str]], max_per_set: int = 8, new_words: bool = False) -> None:
-        """``entries``: ``(word, frequency, part of speech)``; later duplicates of a word are ignored.
-        ``new_words``: also match the words jieba's HMM finds outside the dictionary."""
+    def __init__(self, entries: Iterable[tuple[str, int, str]], max_per_set: int = 8) -> None:
+        """``entries``: ``(word, frequency, part of speech)``; later duplicates of a word are ignored."""
         first: dict[str, tuple[int, str]] = {}
         for word, frequency, tag in entries:
             if word and not any(c.isspace() for c in word):
@@ -83,18 +70,13 @@ class Lexicon:
             key = trie[word]
             self.tag_ids[key], self.frequencies[key] = tag_index[tag], frequency
             names[key] = _class_name(tag, len(word))
-        new_classes = {_class_name(NEW_WORD, length) for length in range(2, LONGEST_BUCKET + 1)} if new_words else set()
-        self.classes = Vocab(sorted(set(names) | new_classes), specials=("<pad>", NONE))
+        self.classes = Vocab(sorted(set(names)), specials=("<pad>", NONE))
         class_ids = np.array([self.classes.stoi[name] for name in names], dtype=np.uint16)
-        self._setup(trie, class_ids, max_per_set, max(map(len, first), default=1), new_words)
+        self._setup(trie, class_ids, max_per_set, max(map(len, first), default=1))
 
-    def _setup(
-        self, trie: marisa_trie.Trie, class_ids: np.ndarray, max_per_set: int, longest: int, new_words: bool
-    ) -> None:
+    def _setup(self, trie: marisa_trie.Trie, class_ids: np.ndarray, max_per_set: int, longest: int) -> None:
         """What matching needs: the trie, and each word's class and weight in arrays indexed by its key."""
         self.trie, self.class_ids, self.max_per_set, self._longest = trie, class_ids, max_per_set, longest
-        self.new_words, self._hmm = new_words, _jieba_hmm() if new_words else None
-        self._log_total = math.log(max(1, int(self.frequencies.sum(dtype=np.uint64))))
         self._class_of = array.array("H", class_ids.astype(np.uint16).tobytes())
         self._weight_of = array.array(
             "f", np.log(2.0 + self.frequencies.astype(np.float64)).astype(np.float32).tobytes()
@@ -111,23 +93,23 @@ class Lexicon:
     # -- reading and writing ------------------------------------------------------
 
     @classmethod
-    def from_jieba(cls, new_words: bool = False) -> Lexicon:
+    def from_jieba(cls) -> Lexicon:
         """jieba's dictionary, from the installed ``jieba`` package."""
         try:
             import jieba
         except ImportError as error:
             raise RuntimeError("the Chinese lexicon needs jieba: pip install 'ner-service[train]'") from error
-        return cls.from_text((Path(jieba.__file__).parent / "dict.txt").read_text(encoding="utf-8"), new_words)
+        return cls.from_text((Path(jieba.__file__).parent / "dict.txt").read_text(encoding="utf-8"))
 
     @classmethod
-    def from_text(cls, text: str, new_words: bool = False) -> Lexicon:
+    def from_text(cls, text: str) -> Lexicon:
         """Lines of ``word frequency [part of speech]`` (jieba's format)."""
         entries = []
         for line in text.splitlines():
             parts = line.split()
             if len(parts) >= 2 and parts[1].isdigit():
                 entries.append((parts[0], int(parts[1]), parts[2] if len(parts) > 2 else "x"))
-        return cls(entries, new_words=new_words)
+        return cls(entries)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Lexicon:
@@ -138,8 +120,7 @@ class Lexicon:
         lexicon.tags, lexicon.tag_ids, lexicon.frequencies = metadata["tags"], arrays["tags"], arrays["frequencies"]
         lexicon.classes = Vocab(metadata["classes"], specials=())
         trie = marisa_trie.Trie().frombytes(arrays["trie"].tobytes())
-        new_words = metadata.get("new_words", False)
-        lexicon._setup(trie, arrays["classes"], metadata["max_per_set"], metadata["longest"], new_words)
+        lexicon._setup(trie, arrays["classes"], metadata["max_per_set"], metadata["longest"])
         return lexicon
 
     def to_bytes(self) -> bytes:
@@ -149,7 +130,6 @@ class Lexicon:
             "classes": self.classes.itos,
             "max_per_set": self.max_per_set,
             "longest": self._longest,
-            "new_words": self.new_words,
         }
         arrays = {
             "trie": np.frombuffer(self.trie.tobytes(), dtype=np.uint8),
@@ -178,67 +158,7 @@ class Lexicon:
                 end = start + len(word) if ends is None else ends.get(offset + len(word))
                 if end is not None:
                     found.append((start, end, class_of[key], weight_of[key]))
-        if self.new_words:
-            starts = {offset: i for i, offset in enumerate(offsets)}  # code point offset: token
-            token_ends = ends if ends is not None else {i + 1: i + 1 for i in range(len(chars))}
-            weight = math.log(2 + NEW_WORD_FREQUENCY)
-            for start, end in self.new_word_spans(text):
-                first, last = starts.get(start), token_ends.get(end)
-                if first is not None and last is not None:
-                    found.append((first, last, self.classes.stoi[_class_name(NEW_WORD, last - first)], weight))
         return found
-
-    def new_word_spans(self, text: str) -> list[tuple[int, int]]:
-        """``[start, end)`` of each word that jieba's HMM finds in ``text`` outside the dictionary (Chinese
-        characters only), as ``jieba.cut(text, HMM=True)`` would with this lexicon as its dictionary: the
-        most probable path through the dictionary's words, then the HMM over each run of two or more
-        single characters that is not itself a word."""
-        assert self._hmm is not None, "a lexicon without new words"
-        spans = []
-        for block in _SEGMENTED.finditer(text):
-            piece, base = block.group(), block.start()
-            end_of_word = self._best_path(piece)
-            runs, run_start, position = [], None, 0
-            while position < len(piece):
-                end = end_of_word[position]
-                if end - position == 1:
-                    run_start = position if run_start is None else run_start
-                else:
-                    runs.append((run_start, position))
-                    run_start = None
-                position = end
-            runs.append((run_start, len(piece)))
-            for start, end in runs:
-                if start is None or end - start < 2 or self._frequency(piece[start:end]):
-                    continue
-                offset = base + start
-                for word in self._hmm.cut(piece[start:end]):
-                    if len(word) > 1 and _HAN.fullmatch(word) and word not in self.trie:
-                        spans.append((offset, offset + len(word)))
-                    offset += len(word)
-        return spans
-
-    def _best_path(self, text: str) -> list[int]:
-        """Where the word starting at each character of ``text`` ends on the path of dictionary words
-        (frequency above 0; a character alone where none starts) that maximises the product of their
-        frequencies over the total, ties to the longer word: jieba's ``calc``."""
-        best = [0.0] * (len(text) + 1)
-        end_of_word = [0] * (len(text) + 1)
-        frequencies, log_total = self.frequencies, self._log_total
-        for start in range(len(text) - 1, -1, -1):
-            words = [
-                (start + len(word), int(frequencies[key]))
-                for word, key in self.trie.iter_prefixes_with_ids(text[start : start + self._longest])
-                if frequencies[key]
-            ] or [(start + 1, 1)]
-            best[start], end_of_word[start] = max(
-                (math.log(frequency) - log_total + best[end], end) for end, frequency in words
-            )
-        return end_of_word
-
-    def _frequency(self, word: str) -> int:
-        key = self.trie.get(word)
-        return 0 if key is None else int(self.frequencies[key])
 
     def features(self, sentences: Sequence[Sequence[str]], width: int) -> tuple[np.ndarray, np.ndarray]:
         """Class ids ``(B, width, 4, M)`` (int64) and weights ``(B, width, 4, M)`` (float32).
@@ -319,15 +239,6 @@ class Lexicon:
     def matched_words(self, sentences: Iterable[Sequence[str]]) -> Counter[str]:
         """How often each dictionary word matches in ``sentences``."""
         return Counter("".join(s[start:end]) for s in sentences for start, end, _, _ in self.matches(s))
-
-
-def _jieba_hmm() -> ModuleType:
-    """jieba's HMM segmenter (its tables load with it; jieba's dictionary is not read)."""
-    try:
-        from jieba import finalseg
-    except ImportError as error:
-        raise RuntimeError("this lexicon finds new words with jieba's HMM: pip install jieba==0.42.1") from error
-    return finalseg
 
 
 def _class_name(tag: str, length: int) -> str:

@@ -192,12 +192,11 @@ def carry_over(weights: dict[str, np.ndarray], model: NERModel) -> None:
 
 
 def load_lexicon(source: str) -> Lexicon | None:
-    """The lexicon a character-level model is trained with: jieba's dictionary (with the words its HMM
-    finds outside it: ``jieba+hmm``), a file, or none."""
+    """The lexicon a character-level model is trained with: jieba's dictionary, a file, or none."""
     if source == "none":
         return None
-    if source in ("auto", "jieba", "jieba+hmm"):
-        return Lexicon.from_jieba(new_words=source == "jieba+hmm")
+    if source in ("auto", "jieba"):
+        return Lexicon.from_jieba()
     return Lexicon.from_text(Path(source).read_text(encoding="utf-8"))
 
 
