@@ -104,8 +104,8 @@ def assert_features_equal_brute_force(lexicon: Lexicon, sentences: list[list[str
         (len(s) for sentence in sentences for t in range(len(sentence)) for s in brute_sets(lexicon, sentence, t)),
         default=0,
     )
-    assert ids.shape[3] == max(1, min(largest, lexicon.max_per_set))
     max_per_set = lexicon.max_per_set
+    assert ids.shape[3] == max(1, min(largest, max_per_set))
     none = lexicon.classes.stoi[NONE]
     for b, sentence in enumerate(sentences):
         for t in range(width):
