@@ -104,7 +104,9 @@ class TrainConfig(_Settings):
     weight_decay: float = setting(0.0, "L2 penalty")
     clip: float = setting(5.0, "gradient norm clipping")
     patience: int = setting(10, "epochs without a better dev F1 before stopping")
-    max_minutes: float = setting(0.0, "stop before an epoch that would end past this many minutes (0: no limit)")
+    max_minutes: float = setting(
+        0.0, "stop before an epoch would end past this many minutes of training, resumed epochs counted; 0: no limit"
+    )
     seed: int = setting(1, "random seed")
     threads: int = setting(2, "CPU threads")
     device: str = setting("cpu", "cpu or cuda")
