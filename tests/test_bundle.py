@@ -93,6 +93,7 @@ def test_pickled_weights_never_run(model_copy: Path, tmp_path: Path) -> None:
     assert not marker.exists()
 
 
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol:UserWarning")  # torch notes the hostile pickle's protocol
 def test_pickled_checkpoint_never_runs(tiny_corpus: dict, tmp_path: Path) -> None:
     """--resume loads checkpoints with weights_only=True: a malicious checkpoint is refused, not run."""
     marker = tmp_path / "pwned"
