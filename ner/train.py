@@ -169,11 +169,12 @@ FINE_TUNING = {"epochs": 5, "batch_size": 8, "lr": 0.001, "lr_decay": 0.0, "ema_
 
 
 def fine_tuning(parent: bundles.Bundle, train_settings: dict) -> Recipe:
-    """The settings to continue training ``parent``: its network, language and bigram cut-off (a rarer
-    bigram stays the trained unknown bigram rather than a fresh row), gentler defaults."""
+    """The settings to continue training ``parent``: its network, language, bigram cut-off (a rarer
+    bigram stays the trained unknown bigram rather than a fresh row) and storage of the embedding
+    tables (unless given), gentler defaults."""
     given = {k: v for k, v in train_settings.items() if k not in ("language", "pretrained", "lexicon")}
     parent_settings = parent.info.get("training", {}).get("config", {})
-    inherited = {k: v for k, v in parent_settings.items() if k == "min_bigram_count"}
+    inherited = {k: v for k, v in parent_settings.items() if k in ("min_bigram_count", "embedding_dtype")}
     config = TrainConfig.from_dict(
         {**FINE_TUNING, **inherited, **given, "language": parent.language, "pretrained": "none"}
     )

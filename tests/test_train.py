@@ -315,11 +315,17 @@ def test_mention_replacement_swaps_training_entities_the_same_way_per_epoch_and_
     assert all((span.label, tuple(s.tokens[span.start : span.end])) in mentions for s in later for span in s.spans())
 
 
-def test_fine_tuning_keeps_the_parents_bigram_cut_off(tmp_path: Path) -> None:
+def test_fine_tuning_keeps_the_parents_bigram_cut_off_and_table_storage(tmp_path: Path) -> None:
     train = write_conll(tmp_path / "zh.conll", synthetic_chinese(120, 11))
-    parent = train_tiny(tmp_path / "parent", train, None, "--epochs", "1", "--min-bigram-count", "3")
+    parent = train_tiny(
+        tmp_path / "parent", train, None, "--epochs", "1", "--min-bigram-count", "3", "--embedding-dtype", "int8"
+    )
     job = Job(str(train), tmp_path / "child", train_settings={"init_from": str(parent)})
     parent_bigrams = bundles.load(parent).vocab.bigrams.itos
-    assert prepare(job).vocab.bigrams.itos == parent_bigrams
+    child = prepare(job)
+    assert child.vocab.bigrams.itos == parent_bigrams
+    assert child.config.embedding_dtype == "int8"
+    float32 = replace(job, train_settings={**job.train_settings, "embedding_dtype": "float32"})
+    assert prepare(float32).config.embedding_dtype == "float32"
     grown = prepare(replace(job, train_settings={**job.train_settings, "min_bigram_count": 1})).vocab.bigrams.itos
     assert len(grown) > len(parent_bigrams) and grown[: len(parent_bigrams)] == parent_bigrams
