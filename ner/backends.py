@@ -106,15 +106,18 @@ class OnnxBackend:
     With more than one thread, a second, single-threaded session runs single sentences: at batch 1
     the LSTM's steps are too small to share, and waking a second thread made one text 16-21%
     slower (B=1, T=5..40), where from batch 2 on two threads are faster.
-    The sessions share the embedding tables, which are inputs of the graph.
+    The sessions share the embedding tables, which are inputs of the graph, and the recurrent
+    layers' weights, which a model directory stores once, in ``weights.safetensors``.
     """
 
     name = "onnx"
 
     def __init__(self, bundle: bundles.Bundle, threads: int | None = None) -> None:
         threads = threads or min(os.cpu_count() or 1, 4)
-        self.session = _onnx_session(bundle.encoder, threads)
-        self.single_session = _onnx_session(bundle.encoder, 1) if threads > 1 else self.session
+        # Format 1 encoders hold their own copy of the recurrent weights.
+        self.recurrent = recurrent_weights(bundle.weights) if bundle.format_version >= 2 else {}
+        self.session = onnx_session(bundle.encoder, threads, self.recurrent)
+        self.single_session = onnx_session(bundle.encoder, 1, self.recurrent) if threads > 1 else self.session
         self.inputs = [i.name for i in self.session.get_inputs()]
         self.output = self.session.get_outputs()[0].name
         self.bundle = bundle
@@ -143,14 +146,48 @@ class OnnxBackend:
         )
 
 
-def _onnx_session(encoder: bytes, threads: int) -> onnxruntime.InferenceSession:
-    """An ONNX Runtime session of ``threads`` threads on the CPU, spinning off."""
+def onnx_session(
+    encoder: bytes, threads: int, recurrent: dict[str, np.ndarray] | None = None
+) -> onnxruntime.InferenceSession:
+    """An ONNX Runtime session of ``threads`` threads on the CPU, spinning off; ``recurrent``
+    (:func:`recurrent_weights`) fills the encoder's external initializers. The caller keeps those
+    arrays alive as long as the session: ONNX Runtime may read them in place."""
     import onnxruntime
 
     options = onnxruntime.SessionOptions()
+    if recurrent:
+        names = sorted(recurrent)
+        options.add_external_initializers(
+            names, [onnxruntime.OrtValue.ortvalue_from_numpy(recurrent[name]) for name in names]
+        )
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.log_severity_level = 3
     return onnxruntime.InferenceSession(encoder, options, providers=["CPUExecutionProvider"])
+
+
+# The gates of ONNX's LSTM (input, output, forget, cell) and GRU (update, reset, new), as torch's chunks.
+_GATES = {4: [0, 3, 1, 2], 3: [1, 0, 2]}
+
+
+def recurrent_weights(weights: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The BiLSTM's (or BiGRU's) weights in the layout of ONNX's bidirectional ``LSTM``/``GRU`` node,
+    from a model's weights in torch's: for each layer ``k``, ``rnn.W_lk (2, G*H, D)``, ``rnn.R_lk
+    (2, G*H, H)`` and ``rnn.B_lk (2, 2*G*H)``, forward direction first, ``G`` gates in ONNX's order."""
+    out = {}
+    layer = 0
+    while f"rnn.weight_ih_l{layer}" in weights:
+
+        def both(name: str, layer: int = layer) -> np.ndarray:
+            hidden = weights[f"rnn.weight_hh_l{layer}"].shape[1]
+            directions = [weights[f"rnn.{name}_l{layer}{suffix}"] for suffix in ("", "_reverse")]
+            order = _GATES[len(directions[0]) // hidden]
+            return np.stack([np.concatenate([np.split(d, len(order))[i] for i in order]) for d in directions])
+
+        out[f"rnn.W_l{layer}"] = both("weight_ih")
+        out[f"rnn.R_l{layer}"] = both("weight_hh")
+        out[f"rnn.B_l{layer}"] = np.concatenate([both("bias_ih"), both("bias_hh")], axis=1)
+        layer += 1
+    return {name: np.ascontiguousarray(array, dtype=np.float32) for name, array in out.items()}

@@ -5,7 +5,9 @@
     weights.safetensors   tensors only: loading runs no pickled code (embedding tables
                           optionally in float16, or int8 with a float32 scale per row,
                           widened to float32 when loaded)
-    encoder.onnx          the network up to the emission scores, for ONNX Runtime (optional)
+    encoder.onnx          the network up to the emission scores, for ONNX Runtime (optional;
+                          its embedding tables and recurrent weights are read from
+                          weights.safetensors, format 2; format 1 held a copy of the latter)
     config.json           format version, network sizes, language, labels, temperature
     vocab.json            words, characters, bigrams, tags
     lexicon.safetensors   character-level models with a lexicon: its words in a trie (ner.lexicon)
@@ -40,7 +42,8 @@ from ner.config import ModelConfig
 from ner.features import Vocabularies
 from ner.lexicon import Lexicon
 
-FORMAT_VERSION = 1
+# 2: the ONNX encoder reads the recurrent weights from weights.safetensors (1: it holds a copy).
+FORMAT_VERSION = 2
 MODEL_FILES = (  # a save writes these afresh; any other file in the directory is kept
     "weights.safetensors",
     "encoder.onnx",
@@ -108,6 +111,7 @@ class Bundle:
     metrics: dict = field(default_factory=dict)
     info: dict = field(default_factory=dict)  # anything else for config.json (version, training)
     encoder: bytes | None = None  # the exported ONNX encoder, when the directory has one
+    format_version: int = FORMAT_VERSION  # of the directory it was loaded from, kept when saved again
 
     @property
     def labels(self) -> list[str]:
@@ -132,7 +136,7 @@ def save(bundle: Bundle, directory: str | Path, card: str, extra_files: dict[str
         weights = {name: np.ascontiguousarray(array) for name, array in stored.items()}
         (staging / WEIGHTS).write_bytes(save_arrays(weights))
         config = {
-            "format_version": FORMAT_VERSION,
+            "format_version": bundle.format_version,
             "name": bundle.name,
             "language": bundle.language,
             "labels": bundle.labels,
@@ -161,7 +165,7 @@ def save(bundle: Bundle, directory: str | Path, card: str, extra_files: dict[str
                     shutil.copyfile(old, staging / old.name)
         files = sorted(p.name for p in staging.iterdir())
         manifest = {
-            "format_version": FORMAT_VERSION,
+            "format_version": bundle.format_version,
             "files": {name: _entry((staging / name).read_bytes()) for name in files},
         }
         _write_json(staging / MANIFEST, manifest)
@@ -290,6 +294,7 @@ def load(directory: str | Path) -> Bundle:
         metrics,
         info,
         files.get(ENCODER),
+        config.get("format_version", 1),
     )
 
 

@@ -233,6 +233,7 @@ def run_export(args: argparse.Namespace) -> int:
 
     bundle = bundles.load(args.model)
     bundle.encoder = export(TorchBackend.from_bundle(bundle).model, bundle.vocab)
+    bundle.format_version = bundles.FORMAT_VERSION
     bundles.save(bundle, args.model, card=model_card(bundle))  # keeps curves.png and other extras
     print(json.dumps({"model": args.model, "encoder_bytes": len(bundle.encoder)}))
     return 0

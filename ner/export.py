@@ -1,9 +1,11 @@
 """Export the network up to the emission scores as ONNX (``encoder.onnx``), for serving without torch.
 
 The graph takes a :class:`~ner.features.Batch`'s arrays by name, and the
-vocabulary-sized embedding tables (:data:`TABLES`) as inputs too: the
-backend passes them from ``weights.safetensors``, so the file holds no
-second copy of them (it is 2-3 MB where the tables take 10-30). It gives the
+vocabulary-sized embedding tables (:data:`TABLES`) as inputs too; the
+recurrent layers' weights are external initializers, which the backend fills
+in ONNX's layout (:func:`ner.backends.recurrent_weights`) when it opens the
+session. Both come from ``weights.safetensors``, so the file holds no second
+copy of them (it is under 100 kB where the weights take 5-20 MB). It gives the
 emission scores ``(B, T, K)``; for a model with a document memory it gives the
 encoder states ``(B, T, 2H)`` instead (the memory pools over a whole text,
 outside the graph, and the tagger applies the emission layer). Batch, time,
@@ -26,6 +28,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ner.backends import onnx_session, recurrent_weights
 from ner.features import Batch, Vocabularies
 from ner.model import CharCNN, NERModel, read_both_ways, reversed_positions
 
@@ -61,7 +64,7 @@ class _Encoder(nn.Module):
         rnn = model.rnn
         for layer in range(rnn.num_layers):
             torch_weights = [getattr(rnn, f"{name}_l{layer}{suffix}") for suffix in ("", "_reverse") for name in _NAMES]
-            onnx_weights = _onnx_weights(rnn, layer)
+            onnx_weights = [x[f"rnn.{matrix}_l{layer}"] for matrix in "WRB"]
             states = _Bidirectional.apply(
                 states, lengths, rnn.hidden_size, isinstance(rnn, nn.GRU), *onnx_weights, *torch_weights
             )
@@ -75,7 +78,7 @@ class _Bidirectional(torch.autograd.Function):
     """One bidirectional recurrent layer over a padded batch ``(B, T, D)`` -> ``(B, T, 2H)``, each
     direction within each sentence's length: in torch as :func:`ner.model.read_both_ways` reads it
     (from the layer's weights in torch's layout), in the graph as one ONNX ``LSTM``/``GRU`` node with
-    ``sequence_lens`` (weights in ONNX's layout, :func:`_onnx_weights`). That node, rather than two
+    ``sequence_lens`` (weights in ONNX's layout, :func:`ner.backends.recurrent_weights`). That node, rather than two
     one-way nodes and the gathers that reverse each sentence, runs a 10-token sentence in 200 instead
     of 310 µs under ONNX Runtime."""
 
@@ -135,24 +138,6 @@ class _Bidirectional(torch.autograd.Function):
         return g.op("Reshape", states, g.op("Constant", value_t=torch.tensor([0, 0, -1])))
 
 
-# The gates of ONNX's LSTM (input, output, forget, cell) and GRU (update, reset, new), as torch's chunks.
-_GATES = {"LSTM": [0, 3, 1, 2], "GRU": [1, 0, 2]}
-
-
-def _onnx_weights(rnn: nn.Module, layer: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """``W (2, G*H, D)``, ``R (2, G*H, H)`` and ``B (2, 2*G*H)`` of ``rnn``'s ``layer``, both directions,
-    gates in ONNX's order."""
-    order = _GATES["GRU" if isinstance(rnn, nn.GRU) else "LSTM"]
-
-    def gates(tensor: torch.Tensor) -> torch.Tensor:
-        return torch.cat([tensor.chunk(len(order))[i] for i in order])
-
-    def both(name: str) -> torch.Tensor:
-        return torch.stack([gates(getattr(rnn, f"{name}_l{layer}{suffix}")) for suffix in ("", "_reverse")])
-
-    return both("weight_ih"), both("weight_hh"), torch.cat([both("bias_ih"), both("bias_hh")], dim=1)
-
-
 def _spellings(encoder: nn.Module, chars: torch.Tensor) -> torch.Tensor:
     """Character features ``(U, F)`` of words spelled ``(U, L)``, without packing or ``unfold``."""
     if isinstance(encoder, CharCNN):
@@ -198,9 +183,10 @@ def input_names(model: NERModel) -> tuple[str, ...]:
 def export(model: NERModel, vocab: Vocabularies) -> bytes:
     """The ONNX encoder of ``model``, checked against torch (:func:`check`) before it is returned."""
     model = model.eval().cpu()
-    names = input_names(model)
-    tables = {name: tensor.detach() for name, tensor in model.state_dict().items() if name in TABLES}
-    arrays = {**vocab.encode([["Ab", "c", "d"], ["e"]]).arrays(), **tables}
+    weights = _numpy_weights(model)
+    recurrent = recurrent_weights(weights)
+    names = (*input_names(model), *recurrent)  # the recurrent weights leave the inputs after tracing
+    arrays = {**vocab.encode([["Ab", "c", "d"], ["e"]]).arrays(), **weights, **recurrent}
     inputs = tuple(torch.as_tensor(arrays[name]) for name in names)
     axes = {
         "words": {0: "batch", 1: "time"},
@@ -227,20 +213,37 @@ def export(model: NERModel, vocab: Vocabularies) -> bytes:
             opset_version=OPSET,
             dynamo=False,
         )
-    encoder = buffer.getvalue()
+    encoder = _external(buffer.getvalue(), recurrent)
     check(model, vocab, encoder)
     return encoder
+
+
+def _external(encoder: bytes, arrays: dict[str, np.ndarray]) -> bytes:
+    """``encoder`` with the graph inputs named in ``arrays`` turned into initializers whose data is
+    stored outside the file (ONNX Runtime is given it with ``add_external_initializers``)."""
+    import onnx
+
+    proto = onnx.load_from_string(encoder)
+    kept = [value for value in proto.graph.input if value.name not in arrays]
+    del proto.graph.input[:]
+    proto.graph.input.extend(kept)
+    for name, array in arrays.items():
+        tensor = onnx.TensorProto(name=name, dims=array.shape, data_type=onnx.TensorProto.FLOAT)
+        tensor.data_location = onnx.TensorProto.EXTERNAL
+        tensor.external_data.add(key="location", value="weights.safetensors")
+        proto.graph.initializer.append(tensor)
+    return proto.SerializeToString()
 
 
 def check(model: NERModel, vocab: Vocabularies, encoder: bytes, tolerance: float = 1e-4) -> float:
     """The largest difference between ``encoder`` under ONNX Runtime and ``model`` under torch, over
     batches of several sizes and lengths (exported recurrent layers have been seen to break at
     lengths not seen at export); raises ``ValueError`` beyond ``tolerance``."""
-    import onnxruntime
-
-    session = onnxruntime.InferenceSession(encoder, providers=["CPUExecutionProvider"])
+    weights = _numpy_weights(model)
+    recurrent = recurrent_weights(weights)
+    session = onnx_session(encoder, 1, recurrent)
     names = [i.name for i in session.get_inputs()]
-    tables = {name: tensor.numpy() for name, tensor in model.state_dict().items() if name in TABLES}
+    tables = {name: weights[name] for name in TABLES if name in weights}
     rng = np.random.default_rng(0)
     symbols = [s for s in vocab.words.itos[2:200]] or ["a"]
     worst = 0.0
@@ -262,3 +265,7 @@ def _torch_output(model: NERModel, batch: Batch) -> np.ndarray:
     x = model.tensors(batch)
     states = model.encode(x)
     return (states if model.config.document_memory else model.project(states)).numpy()
+
+
+def _numpy_weights(model: NERModel) -> dict[str, np.ndarray]:
+    return {name: tensor.detach().cpu().numpy() for name, tensor in model.state_dict().items()}

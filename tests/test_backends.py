@@ -14,7 +14,8 @@ import threadpoolctl
 
 from ner import BundleError, Tagger, TagOptions
 from ner import bundle as bundles
-from ner.backends import load_backend
+from ner.backends import load_backend, recurrent_weights
+from ner.cli import main
 
 from .conftest import ROOT, shipped_model, synthetic_chinese, synthetic_sentences
 
@@ -80,6 +81,37 @@ def test_single_sentences_run_on_a_single_threaded_session_with_the_same_result(
     for sentence in ENGLISH:
         batch = one.bundle.vocab.encode([sentence.split()])
         assert np.array_equal(two.emissions(batch), one.emissions(batch))
+
+
+@pytest.fixture
+def format_1(tiny_model: Path, tmp_path: Path) -> Path:
+    """``tiny_model`` as a format 1 directory: its encoder holds its own copy of the recurrent weights."""
+    import onnx
+    from onnx import numpy_helper
+
+    bundle = bundles.load(tiny_model)
+    proto = onnx.load_from_string(bundle.encoder)
+    for initializer in proto.graph.initializer:
+        if initializer.data_location == onnx.TensorProto.EXTERNAL:
+            initializer.CopyFrom(
+                numpy_helper.from_array(recurrent_weights(bundle.weights)[initializer.name], initializer.name)
+            )
+    bundle.encoder, bundle.format_version = proto.SerializeToString(), 1
+    return bundles.save(bundle, tmp_path / "format-1", card="# format 1\n")
+
+
+def test_a_format_1_model_tags_as_before(tiny_model: Path, format_1: Path) -> None:
+    assert bundles.load(format_1).format_version == 1 and bundles.load(tiny_model).format_version == 2
+    assert len(bundles.load(format_1).encoder) > len(bundles.load(tiny_model).encoder) + 10_000
+    old, new = Tagger.load(format_1, backend="onnx"), Tagger.load(tiny_model, backend="onnx")
+    batch = new.vocab.encode([t.split() for t in ENGLISH])
+    assert np.array_equal(old.backend.emissions(batch), new.backend.emissions(batch))
+    assert assert_same_analyses(format_1, ENGLISH_DOCUMENTS[:5]) > 5
+    # `ner export` rewrites it as format 2.
+    assert main(["export", str(format_1)]) == 0
+    rewritten = bundles.load(format_1)
+    assert rewritten.format_version == 2 and len(rewritten.encoder) == len(bundles.load(tiny_model).encoder)
+    assert np.array_equal(Tagger.load(format_1, backend="onnx").backend.emissions(batch), new.backend.emissions(batch))
 
 
 def test_numpy_blas_runs_on_one_thread_once_a_model_is_loaded(tiny_model: Path) -> None:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
+import onnx
 import onnxruntime
 import pytest
 import torch
 
+from ner.backends import onnx_session, recurrent_weights
 from ner.config import ModelConfig
 from ner.export import TABLES, _spellings, check, export, input_names
 from ner.features import Vocabularies
@@ -40,8 +42,21 @@ def test_the_exported_encoder_equals_torch(name: str) -> None:
     model, vocab = network(NETWORKS[name])
     encoder = export(model, vocab)  # checked against torch at several shapes on the way
     assert check(model, vocab, encoder) <= 1e-4
+    # The file holds no recurrent weights: they are external, filled from the model's weights.
+    recurrent = recurrent_weights({n: t.numpy() for n, t in model.state_dict().items()})
+    external = [
+        t for t in onnx.load_from_string(encoder).graph.initializer if t.data_location == onnx.TensorProto.EXTERNAL
+    ]
+    assert (
+        {t.name for t in external}
+        == set(recurrent)
+        == {f"rnn.{m}_l{k}" for m in "WRB" for k in range(model.rnn.num_layers)}
+    )
+    assert not any(t.raw_data or t.float_data for t in external)
+    with pytest.raises(onnxruntime.capi.onnxruntime_pybind11_state.Fail):
+        onnxruntime.InferenceSession(encoder, providers=["CPUExecutionProvider"])
     # And on a batch of this test's own: the real sentences, padded.
-    session = onnxruntime.InferenceSession(encoder, providers=["CPUExecutionProvider"])
+    session = onnx_session(encoder, 1, recurrent)
     names = [i.name for i in session.get_inputs()]
     assert names == list(input_names(model))
     sentences = CHARS if model.config.level == "char" else WORDS
@@ -74,7 +89,7 @@ def test_check_catches_an_encoder_of_other_weights() -> None:
     model, vocab = network({})
     encoder = export(model, vocab)
     with torch.no_grad():
-        model.rnn.weight_hh_l0.add_(0.5)
+        model.project.weight.add_(0.5)  # held in the graph (the recurrent weights are read from the model)
     with pytest.raises(ValueError, match="differs from torch"):
         check(model, vocab, encoder)
 
