@@ -90,12 +90,10 @@ def format_1(tiny_model: Path, tmp_path: Path) -> Path:
     from onnx import numpy_helper
 
     bundle = bundles.load(tiny_model)
-    proto = onnx.load_from_string(bundle.encoder)
+    proto, recurrent = onnx.load_from_string(bundle.encoder), recurrent_weights(bundle.weights)
     for initializer in proto.graph.initializer:
         if initializer.data_location == onnx.TensorProto.EXTERNAL:
-            initializer.CopyFrom(
-                numpy_helper.from_array(recurrent_weights(bundle.weights)[initializer.name], initializer.name)
-            )
+            initializer.CopyFrom(numpy_helper.from_array(recurrent[initializer.name], initializer.name))
     bundle.encoder, bundle.format_version = proto.SerializeToString(), 1
     return bundles.save(bundle, tmp_path / "format-1", card="# format 1\n")
 
