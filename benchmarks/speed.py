@@ -16,7 +16,7 @@ text (characters/s, and the share of the time spent building SoftLexicon
 features).
 
     python -m benchmarks.speed [--model models/en-conll03] [--baseline DIR] [--json out.json] [--no-spacy]
-                               [--no-train] [--no-chinese]
+                               [--no-train] [--no-chinese] [--chinese-baseline DIR]
 """
 
 from __future__ import annotations
@@ -339,9 +339,10 @@ def run(
     return results
 
 
-def chinese_speeds(threads: int, repeats: int) -> dict:
+def chinese_speeds(threads: int, repeats: int, baseline: Path | None = None) -> dict:
     """Characters/s of each shipped Chinese model on its test set's sentences as raw text (ONNX Runtime,
-    scores on; best of ``repeats`` passes), and the seconds of one pass spent on lexicon features."""
+    scores on; best of ``repeats`` passes), and the seconds of one pass spent on lexicon features;
+    with ``baseline`` (a folder laid out as ``models/``), its model of the same name, interleaved."""
     from ner import Tagger
     from ner.corpus import read_corpus
     from ner.lexicon import Lexicon
@@ -354,7 +355,13 @@ def chinese_speeds(threads: int, repeats: int) -> dict:
         tagger = Tagger.load(ROOT / "models" / name, backend="onnx", threads=threads)
         tagger.tag_batch(texts[:256])  # warm up
         tag_all = functools.partial(tagger.tag_batch, texts)
-        best = interleaved_best({name: tag_all}, repeats)[name]
+        variants = {name: tag_all}
+        if baseline is not None and (baseline / name).is_dir():
+            other = Tagger.load(baseline / name, backend="onnx", threads=threads)
+            other.tag_batch(texts[:256])
+            variants["baseline"] = functools.partial(other.tag_batch, texts)
+        bests = interleaved_best(variants, repeats)
+        best = bests[name]
         timed = _time_calls(Lexicon, "_fill", tag_all)
         characters = sum(map(len, texts))
         results[name] = {
@@ -364,6 +371,10 @@ def chinese_speeds(threads: int, repeats: int) -> dict:
             "seconds": round(best, 3),
             "lexicon_feature_seconds": round(timed, 3),
         }
+        if "baseline" in bests:
+            results[name]["baseline_model"] = str(baseline / name)
+            results[name]["baseline_characters_per_second"] = round(characters / bests["baseline"])
+            results[name]["ratio_to_baseline"] = round(bests["baseline"] / best, 3)
         print(name, results[name], file=sys.stderr)
     return results
 
@@ -435,6 +446,12 @@ def markdown(results: dict) -> str:
             f"- {name} on its test set ({figures['characters']:,} characters as raw text, ONNX Runtime, scores on): "
             f"{figures['characters_per_second']:,} characters/s; lexicon features "
             f"{figures['lexicon_feature_seconds']} s of a {figures['seconds']} s pass"
+            + (
+                f"; {figures['ratio_to_baseline']}x the baseline {figures['baseline_model']} "
+                f"({figures['baseline_characters_per_second']:,} characters/s)"
+                if "baseline_model" in figures
+                else ""
+            )
         )
     return "\n".join(rows + extra)
 
@@ -449,13 +466,16 @@ def main() -> None:
     parser.add_argument("--no-train", action="store_true")
     parser.add_argument("--no-chinese", action="store_true")
     parser.add_argument("--baseline", type=Path, help="another model directory to time beside ours, the same way")
+    parser.add_argument(
+        "--chinese-baseline", type=Path, help="a folder laid out as models/: its Chinese models timed beside ours"
+    )
     args = parser.parse_args()
     if not (DATA / "eng.testb").is_file():
         sys.exit(f"needs {DATA / 'eng.testb'}")
     started = time.perf_counter()
     results = run(args.model, args.threads, args.repeats, not args.no_spacy, not args.no_train, args.baseline)
     if not args.no_chinese:
-        results["chinese"] = chinese_speeds(args.threads, args.repeats)
+        results["chinese"] = chinese_speeds(args.threads, args.repeats, args.chinese_baseline)
     results["benchmark_seconds"] = round(time.perf_counter() - started, 1)
     results["peak_rss_mb_benchmark"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     report(results, args.json, markdown(results))
