@@ -12,7 +12,9 @@ every ``--dev-every``-th sentence, or with ``--blocks`` every
 ``--dev-every``-th block of that many sentences (one row per block size).
 With ``--new-words``, the unseen entities are split by whether
 ``jieba.cut(text, HMM=True)`` gives their exact span as a word of Chinese
-characters outside jieba's dictionary (a *new word* of its HMM, mostly names).
+characters outside jieba's dictionary (a *new word* of its HMM, mostly names),
+and the shares of unseen entities that are a word of jieba's dictionary and
+whose every character is common in training (seen at least 5 times).
 
     python -m benchmarks.unseen --train TRAIN [--files TEST ...] [--blocks 1 50] [--model DIR] [--new-words]
                                 [--json out.json]
@@ -23,6 +25,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import re
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -43,6 +46,8 @@ def measure(
     """The unseen share of ``held``'s entities, and ``tagger``'s recall on seen and unseen ones; with
     ``new_words``, also on the unseen ones that are a new word of jieba's HMM and on the others."""
     seen = {span_text(s, span) for s in train for span in s.spans()}
+    character_counts = Counter(character for s in train for token in s.tokens for character in token)
+    unseen_kinds = Counter()  # with new_words: unseen entities in jieba's dictionary, of common characters
     predicted = tagger.predict_tags([s.tokens for s in held]) if tagger else [None] * len(held)
     found = {"seen": [0, 0], "unseen": [0, 0]}  # [found, total]
     if new_words:
@@ -56,6 +61,9 @@ def measure(
             kinds = ["seen" if span_text(sentence, span) in seen else "unseen"]
             if new_words and kinds[0] == "unseen":
                 kinds.append("unseen_new_word" if (span.start, span.end) in new else "unseen_other")
+                text = span_text(sentence, span)
+                unseen_kinds["in_jieba"] += bool(jieba_frequency(text))
+                unseen_kinds["common_characters"] += all(character_counts[c] >= 5 for c in text)
             for kind in kinds:
                 found[kind][0] += span in guessed
                 found[kind][1] += 1
@@ -65,7 +73,11 @@ def measure(
     total = found["seen"][1] + found["unseen"][1]
     result: dict = {"entities": total, "unseen_share": round(found["unseen"][1] / max(total, 1), 4)}
     if new_words:
-        result["unseen_new_word_share"] = round(found["unseen_new_word"][1] / max(found["unseen"][1], 1), 4)
+        unseen = max(found["unseen"][1], 1)
+        result["unseen_new_word_share"] = round(found["unseen_new_word"][1] / unseen, 4)
+        result |= {
+            f"unseen_{kind}_share": round(unseen_kinds[kind] / unseen, 4) for kind in ("in_jieba", "common_characters")
+        }
     if tagger:
         result |= {f"recall_{kind}": round(hit / max(n, 1), 4) for kind, (hit, n) in found.items()}
         result["errors"] = errors
@@ -82,10 +94,18 @@ def jieba_new_words(tokens: Sequence[str]) -> set[tuple[int, int]]:
     spans, offset = set(), 0
     for word in jieba.cut("".join(tokens), HMM=True):
         start, end = token_at.get(offset), token_at.get(offset + len(word))
-        if len(word) > 1 and HAN.fullmatch(word) and not jieba.dt.FREQ.get(word) and None not in (start, end):
+        if len(word) > 1 and HAN.fullmatch(word) and not jieba_frequency(word) and None not in (start, end):
             spans.add((start, end))
         offset += len(word)
     return spans
+
+
+def jieba_frequency(word: str) -> int:
+    """The word's frequency in jieba's dictionary (0: not a word of it)."""
+    import jieba
+
+    jieba.initialize()
+    return jieba.dt.FREQ.get(word) or 0
 
 
 def overlap(a: Span, b: Span) -> bool:

@@ -88,3 +88,16 @@ def test_new_words_split_the_unseen_entities() -> None:
     assert result["recall_unseen"] == 0.5 and result["recall_seen"] == 0.0
     # A token of two code points (a combining accent) shifts code points and tokens differently.
     assert unseen.jieba_new_words(["e\u0301", *held[0].tokens]) == {(1, 4), (5, 8)}
+
+
+def test_new_words_also_count_unseen_entities_in_jiebas_dictionary_and_of_common_characters() -> None:
+    pytest.importorskip("jieba")
+    train = [Sentence(list("北京大学在上海"), ["O"] * 5 + ["B-LOC", "E-LOC"])] * 5
+    # All three unseen: 北京大学 (a jieba word, every character seen 5 times), 晓燕 (neither), 燕京 (a jieba word of
+    # a character never seen).
+    tags = ["B-ORG", "I-ORG", "I-ORG", "E-ORG", "O", "B-PER", "E-PER", "O", "B-LOC", "E-LOC"]
+    held = [Sentence(list("北京大学和晓燕去燕京"), tags)]
+    result = unseen.measure(train, held, None, new_words=True)
+    assert result["unseen_share"] == 1.0
+    assert result["unseen_in_jieba_share"] == pytest.approx(2 / 3, abs=1e-4)
+    assert result["unseen_common_characters_share"] == pytest.approx(1 / 3, abs=1e-4)
