@@ -44,7 +44,8 @@ def measure(
     train: Sequence[Sentence], held: Sequence[Sentence], tagger: Tagger | None, new_words: bool = False
 ) -> dict:
     """The unseen share of ``held``'s entities, and ``tagger``'s recall on seen and unseen ones; with
-    ``new_words``, also on the unseen ones that are a new word of jieba's HMM and on the others."""
+    ``new_words``, also on the unseen ones that are a new word of jieba's HMM and on the others, and the
+    shares of unseen ones that are a word of jieba's dictionary or made of common characters."""
     seen = {span_text(s, span) for s in train for span in s.spans()}
     character_counts = Counter(character for s in train for token in s.tokens for character in token)
     unseen_kinds = Counter()  # with new_words: unseen entities in jieba's dictionary, of common characters
@@ -58,10 +59,10 @@ def measure(
         guessed = set(Sentence(sentence.tokens, tags).spans()) if tags else set()
         new = jieba_new_words(sentence.tokens) if new_words else set()
         for span in gold:
-            kinds = ["seen" if span_text(sentence, span) in seen else "unseen"]
+            text = span_text(sentence, span)
+            kinds = ["seen" if text in seen else "unseen"]
             if new_words and kinds[0] == "unseen":
                 kinds.append("unseen_new_word" if (span.start, span.end) in new else "unseen_other")
-                text = span_text(sentence, span)
                 unseen_kinds["in_jieba"] += bool(jieba_frequency(text))
                 unseen_kinds["common_characters"] += all(character_counts[c] >= 5 for c in text)
             for kind in kinds:
