@@ -179,15 +179,17 @@ def recurrent_weights(weights: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     out = {}
     layer = 0
     while f"rnn.weight_ih_l{layer}" in weights:
-
-        def both(name: str, layer: int = layer) -> np.ndarray:
-            hidden = weights[f"rnn.weight_hh_l{layer}"].shape[1]
-            directions = [weights[f"rnn.{name}_l{layer}{suffix}"] for suffix in ("", "_reverse")]
-            order = _GATES[len(directions[0]) // hidden]
-            return np.stack([np.concatenate([np.split(d, len(order))[i] for i in order]) for d in directions])
-
-        out[f"rnn.W_l{layer}"] = both("weight_ih")
-        out[f"rnn.R_l{layer}"] = both("weight_hh")
-        out[f"rnn.B_l{layer}"] = np.concatenate([both("bias_ih"), both("bias_hh")], axis=1)
+        out[f"rnn.W_l{layer}"] = _both_directions(weights, "weight_ih", layer)
+        out[f"rnn.R_l{layer}"] = _both_directions(weights, "weight_hh", layer)
+        biases = [_both_directions(weights, name, layer) for name in ("bias_ih", "bias_hh")]
+        out[f"rnn.B_l{layer}"] = np.concatenate(biases, axis=1)
         layer += 1
     return {name: np.ascontiguousarray(array, dtype=np.float32) for name, array in out.items()}
+
+
+def _both_directions(weights: dict[str, np.ndarray], name: str, layer: int) -> np.ndarray:
+    """``rnn.<name>_l<layer>`` of the forward and the reverse direction, stacked, gates in ONNX's order."""
+    hidden = weights[f"rnn.weight_hh_l{layer}"].shape[1]
+    directions = [weights[f"rnn.{name}_l{layer}{suffix}"] for suffix in ("", "_reverse")]
+    order = _GATES[len(directions[0]) // hidden]
+    return np.stack([np.concatenate([np.split(d, len(order))[i] for i in order]) for d in directions])
