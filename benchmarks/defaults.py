@@ -1,15 +1,19 @@
 """Our defaults against spaCy 3.8's default NER recipe, trained on the same splits.
 
 A user with a new corpus runs ``ner train --train --dev --test --out`` and
-nothing else, or spaCy's default recipe (``spacy init config -l zh -p ner -o
+nothing else, or spaCy's default recipe (``spacy init config -l LANG -p ner -o
 efficiency``: tok2vec and a transition-based NER, no vectors). Both are
 trained here with no other change, on
-  - ResumeNER as distributed (train / dev / test), and
+  - ResumeNER as distributed (train / dev / test), Chinese résumés;
   - MSRA-1500: 2,000 sentences of msra_train_bio drawn with ``random.Random(1)``,
-    the first 1,500 for training and the other 500 as dev; test is msra_test_bio,
+    the first 1,500 for training and the other 500 as dev; test is msra_test_bio
+    (Chinese news);
+  - CoNLL-1500: the same draw from eng.train's sentences (English news, word
+    level, documents not kept); test is eng.testb,
 with each seed of ``--seeds`` and one thread each. Each system's test predictions
-become character spans that one scorer compares with the same gold spans (strict:
-exact span and label). Reports every run's test and dev F1 and training time, and
+become character spans of the tokens joined as the corpus writes them (Chinese
+without spaces, English with one) that one scorer compares with the same gold
+spans (strict: exact span and label). Reports every run's test and dev F1 and training time, and
 the mean, spread and range over seeds per system and corpus.
 
 Ours runs as ``ner train --train TRAIN --dev DEV --out DIR --threads 1 --seed S --quiet`` (``--test``
@@ -17,7 +21,8 @@ would only score test after every epoch, which changes nothing but the time), th
 runs from its own virtual environment (``.cache/venv-spacy3``, made on first use)
 as ``spacy train CFG --system.seed S`` with its own early stopping on dev.
 
-    python -m benchmarks.defaults [--seeds 1,2,3] [--corpora resume,msra1500] [--systems spacy,ours] [--quick]
+    python -m benchmarks.defaults [--seeds 1,2,3] [--corpora resume,msra1500,conll1500] [--systems spacy,ours]
+                                  [--quick]
                                   [--json out.json]
 
 ``--quick`` (a smoke test) trains one seed, spaCy for 200 steps and ours for 2 epochs.
@@ -47,9 +52,26 @@ OUT = ROOT / ".cache" / "bench" / "defaults"
 SPACY_VENV = ROOT / ".cache" / "venv-spacy3"
 SPACY_REQUIREMENT = "spacy>=3.8,<3.9"
 ONE_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-CORPORA = ("resume", "msra1500")
 SYSTEMS = ("spacy", "ours")
-MSRA_SAMPLE, MSRA_TRAIN = 2000, 1500
+SAMPLE, SAMPLE_TRAIN = 2000, 1500
+
+
+@dataclass(frozen=True)
+class Corpus:
+    """How a benchmark corpus is found, joined into text and named."""
+
+    title: str
+    folder: str  # under DATA
+    language: str  # spaCy's language code
+    separator: str  # between tokens in the text both systems see
+
+
+CORPORA = {
+    "resume": Corpus("ResumeNER", "resume_ner", "zh", ""),
+    "msra1500": Corpus("MSRA-1500", "msra_ner", "zh", ""),
+    "conll1500": Corpus("CoNLL-1500", "conll2003_en", "en", " "),
+}
+SAMPLED = {"msra1500": ("msra_train_bio", "msra_test_bio"), "conll1500": ("eng.train", "eng.testb")}
 QUICK_SPACY_STEPS, QUICK_EPOCHS = 200, 2
 
 # Run by spaCy's interpreter. "prepare CFG NAME IN.jsonl OUT.spacy ...": DocBins made with the config's
@@ -108,33 +130,34 @@ else:
 CharSpan = tuple[int, int, str]
 
 
-def msra_sample() -> None:
-    """Write MSRA-1500's train and dev files (the original lines, sentence by sentence) under OUT."""
+def write_sample(source: Path, folder: Path) -> None:
+    """Write a sampled corpus's train and dev files (the source's lines, sentence by sentence) into ``folder``;
+    ``-DOCSTART-`` lines are left out, so every sentence is a document of its own."""
     blocks, lines = [], []
-    for line in (DATA / "msra_ner" / "msra_train_bio").read_text(encoding="utf-8").splitlines():
-        if line.strip():
+    for line in source.read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("-DOCSTART-"):
             lines.append(line)
         elif lines:
             blocks.append(lines)
             lines = []
     if lines:
         blocks.append(lines)
-    sample = random.Random(1).sample(blocks, MSRA_SAMPLE)
-    folder = OUT / "msra1500"
+    sample = random.Random(1).sample(blocks, SAMPLE)
     folder.mkdir(parents=True, exist_ok=True)
-    for name, part in (("train.bio", sample[:MSRA_TRAIN]), ("dev.bio", sample[MSRA_TRAIN:])):
+    for name, part in (("train.bio", sample[:SAMPLE_TRAIN]), ("dev.bio", sample[SAMPLE_TRAIN:])):
         (folder / name).write_text("\n\n".join("\n".join(block) for block in part) + "\n", encoding="utf-8")
 
 
 def splits(corpus: str) -> dict[str, Path]:
-    """The train, dev and test files of a corpus (MSRA-1500's train and dev written on first use)."""
-    if corpus == "resume":
-        folder = DATA / "resume_ner"
-        return {split: folder / f"{split}.char.bmes" for split in ("train", "dev", "test")}
-    folder = OUT / "msra1500"
+    """The train, dev and test files of a corpus (a sample's train and dev written on first use)."""
+    data = DATA / CORPORA[corpus].folder
+    if corpus not in SAMPLED:
+        return {split: data / f"{split}.char.bmes" for split in ("train", "dev", "test")}
+    source, test = SAMPLED[corpus]
+    folder = OUT / corpus
     if not (folder / "dev.bio").is_file():
-        msra_sample()
-    return {"train": folder / "train.bio", "dev": folder / "dev.bio", "test": DATA / "msra_ner" / "msra_test_bio"}
+        write_sample(data / source, folder)
+    return {"train": folder / "train.bio", "dev": folder / "dev.bio", "test": data / test}
 
 
 @dataclass
@@ -147,7 +170,7 @@ class Gold:
     spans: list[list[CharSpan]]
 
 
-def read_gold(path: Path) -> Gold:
+def read_gold(path: Path, separator: str) -> Gold:
     """A CoNLL file's sentences with our reader, the same gold for both systems."""
     from ner.corpus import read_conll
 
@@ -155,17 +178,20 @@ def read_gold(path: Path) -> Gold:
     return Gold(
         [s.tokens for s in sentences],
         [s.tags for s in sentences],
-        ["".join(s.tokens) for s in sentences],
-        [char_spans(s.tokens, [(span.start, span.end, span.label) for span in s.spans()]) for s in sentences],
+        [separator.join(s.tokens) for s in sentences],
+        [
+            char_spans(s.tokens, [(span.start, span.end, span.label) for span in s.spans()], separator)
+            for s in sentences
+        ],
     )
 
 
-def char_spans(tokens: Sequence[str], token_spans: Sequence[CharSpan]) -> list[CharSpan]:
-    """Token spans ``[start, end)`` as character spans of the tokens joined without spaces."""
+def char_spans(tokens: Sequence[str], token_spans: Sequence[CharSpan], separator: str) -> list[CharSpan]:
+    """Token spans ``[start, end)`` as character spans of the tokens joined by ``separator``."""
     starts = [0]
     for token in tokens:
-        starts.append(starts[-1] + len(token))
-    return [(starts[start], starts[end], label) for start, end, label in token_spans]
+        starts.append(starts[-1] + len(token) + len(separator))
+    return [(starts[start], starts[end] - len(separator), label) for start, end, label in token_spans]
 
 
 def strict_scores(gold: Sequence[Sequence[CharSpan]], predicted: Sequence[Sequence[CharSpan]]) -> dict:
@@ -205,12 +231,13 @@ def spacy_python() -> Path:
 
 
 def spacy_prepare(python: Path, corpus: str, gold: dict[str, Gold]) -> tuple[Path, dict]:
-    """spaCy's default config for Chinese NER and DocBins of train and dev: the config's path and a report
-    of the config and of how the gold spans aligned with its tokens."""
+    """spaCy's default NER config for the corpus's language and DocBins of train and dev: the config's path
+    and a report of the config and of how the gold spans aligned with its tokens."""
     folder = OUT / corpus / "spacy"
     folder.mkdir(parents=True, exist_ok=True)
     config = folder / "config.cfg"
-    init = [str(python), "-m", "spacy", "init", "config", "-l", "zh", "-p", "ner", "-o", "efficiency", "-F"]
+    language = CORPORA[corpus].language
+    init = [str(python), "-m", "spacy", "init", "config", "-l", language, "-p", "ner", "-o", "efficiency", "-F"]
     subprocess.run([*init, str(config)], check=True, capture_output=True, env=thread_env())
     arguments = []
     for split in ("train", "dev"):
@@ -300,7 +327,7 @@ def ours_run(corpus: str, files: dict[str, Path], seed: int, quick: bool, test: 
         "train_seconds": round(seconds, 1),
         "test_f1_seqeval": entity_scores(test.tags, [p.tags for p in predictions])["f1"],
         "predicted": [
-            char_spans(tokens, [(s.start, s.end, s.label) for s in p.spans])
+            char_spans(tokens, [(s.start, s.end, s.label) for s in p.spans], CORPORA[corpus].separator)
             for tokens, p in zip(test.tokens, predictions)
         ],
     }
@@ -321,7 +348,7 @@ def run_corpus(
 ) -> tuple[dict, dict | None]:
     """Each of ``systems`` with every seed on one corpus, scored alike on its test split; and spaCy's config."""
     files = splits(corpus)
-    gold = {split: read_gold(path) for split, path in files.items()}
+    gold = {split: read_gold(path, CORPORA[corpus].separator) for split, path in files.items()}
     config, prepared = spacy_prepare(python, corpus, gold) if python is not None else (None, None)
     test = gold["test"]
     runs: dict[str, list[dict]] = {system: [] for system in systems}
@@ -365,7 +392,6 @@ def run_corpus(
 
 def markdown(results: dict) -> str:
     """One row per corpus and system, then who is ahead and how the gold spans aligned."""
-    names = {"resume": "ResumeNER", "msra1500": "MSRA-1500"}
     spacy = results.get("spacy_config")
     labels = {"spacy": f"spaCy {spacy['spacy'] if spacy else ''} default NER", "ours": "ours, defaults"}
     systems = {system: labels[system] for system in results["systems"]}
@@ -381,14 +407,14 @@ def markdown(results: dict) -> str:
             dev = ", ".join(f"{r['dev_f1']}" for r in runs)
             seconds = ", ".join(f"{r['train_seconds']:.0f}" for r in runs)
             rows.append(
-                f"| {names[corpus]} | {label} | {summary['mean']} ({summary['sd']}) "
+                f"| {CORPORA[corpus].title} | {label} | {summary['mean']} ({summary['sd']}) "
                 f"| {summary['min']}–{summary['max']} | {per_seed} | {dev} | {seconds} |"
             )
         if "ours_ahead" in data:
             alignment = data["spacy_alignment"].items()
             misaligned = ", ".join(f"{s} {a['misaligned']} of {a['entities']}" for s, a in alignment)
             notes.append(
-                f"- {names[corpus]}: ours ahead on the mean: {data['ours_ahead']}, on every seed: "
+                f"- {CORPORA[corpus].title}: ours ahead on the mean: {data['ours_ahead']}, on every seed: "
                 f"{data['ours_ahead_every_seed']}; gold spans off spaCy's tokens: {misaligned}"
             )
     quick = " (--quick: a smoke test, not a result)" if results["quick"] else ""
@@ -398,7 +424,7 @@ def markdown(results: dict) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", default="1,2,3", help="comma-separated seeds, each run by every system")
-    parser.add_argument("--corpora", default=",".join(CORPORA), help="comma-separated: resume, msra1500")
+    parser.add_argument("--corpora", default=",".join(CORPORA), help=f"comma-separated: {', '.join(CORPORA)}")
     parser.add_argument("--systems", default=",".join(SYSTEMS), help="comma-separated: spacy, ours")
     parser.add_argument("--quick", action="store_true", help="smoke test: the first seed, few steps and epochs")
     parser.add_argument("--json", type=Path, help="also write the results here")
@@ -410,8 +436,7 @@ def main() -> None:
     if unknown := set(systems) - set(SYSTEMS):
         parser.error(f"unknown systems {sorted(unknown)}; choose from {', '.join(SYSTEMS)}")
     seeds = [int(s) for s in args.seeds.split(",")][: 1 if args.quick else None]
-    needed = {"resume": DATA / "resume_ner", "msra1500": DATA / "msra_ner"}
-    if missing := [str(needed[c]) for c in corpora if not needed[c].is_dir()]:
+    if missing := [str(DATA / CORPORA[c].folder) for c in corpora if not (DATA / CORPORA[c].folder).is_dir()]:
         print(f"skipped: the corpora are not here ({', '.join(missing)})", file=sys.stderr)
         return
     python = spacy_python() if "spacy" in systems else None

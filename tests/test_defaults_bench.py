@@ -1,0 +1,59 @@
+"""benchmarks.defaults: the samples both systems train on, and the character spans one scorer compares."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+
+from benchmarks import defaults
+from ner.corpus import Span, spans_to_tags
+from ner.metrics import entity_scores
+
+
+@pytest.mark.parametrize("separator", ["", " "])
+def test_character_spans_cut_the_entity_out_of_the_joined_text(separator: str) -> None:
+    tokens = ["In", "New", "York", ",", "Ann", "Lee", "met", "Bob"]
+    token_spans = [(1, 3, "LOC"), (4, 6, "PER"), (7, 8, "PER")]
+    text = separator.join(tokens)
+    spans = defaults.char_spans(tokens, token_spans, separator)
+    assert [text[start:end] for start, end, _ in spans] == [separator.join(tokens[s:e]) for s, e, _ in token_spans]
+    assert [label for *_, label in spans] == ["LOC", "PER", "PER"]
+
+
+def test_the_strict_scorer_agrees_with_seqeval_on_random_spans() -> None:
+    rng = random.Random(0)
+    for _ in range(30):
+        lengths = [rng.randint(1, 9) for _ in range(4)]
+        gold, predicted = ([random_spans(rng, n) for n in lengths] for _ in range(2))
+        tags = [[spans_to_tags(spans, n) for spans, n in zip(side, lengths)] for side in (gold, predicted)]
+        as_tuples = [[[(s.start, s.end, s.label) for s in spans] for spans in side] for side in (gold, predicted)]
+        assert defaults.strict_scores(*as_tuples)["f1"] == pytest.approx(entity_scores(*tags)["f1"], abs=0.01)
+
+
+def random_spans(rng: random.Random, length: int) -> list[Span]:
+    """Non-overlapping spans of random sizes and labels over ``length`` tokens."""
+    spans, position = [], rng.randint(0, 1)
+    while position < length:
+        end = min(length, position + rng.randint(1, 3))
+        spans.append(Span(position, end, rng.choice(["PER", "LOC"])))
+        position = end + rng.randint(0, 2)
+    return spans
+
+
+def test_a_sample_keeps_source_sentences_verbatim_and_drops_document_marks(tmp_path: Path) -> None:
+    blocks = [[f"w{i}a X X O", f"w{i}b X X I-PER"] for i in range(2 * defaults.SAMPLE)]
+    text = "-DOCSTART- -X- -X- O\n\n" + "\n\n".join("\n".join(b) for b in blocks) + "\n"
+    (tmp_path / "source").write_text(text, encoding="utf-8")
+    defaults.write_sample(tmp_path / "source", tmp_path / "sample")
+    written = [
+        block.split("\n")
+        for name in ("train.bio", "dev.bio")
+        for block in (tmp_path / "sample" / name).read_text(encoding="utf-8").strip().split("\n\n")
+    ]
+    assert len(written) == defaults.SAMPLE and len({tuple(b) for b in written}) == defaults.SAMPLE
+    assert all(block in blocks for block in written)
+    assert len((tmp_path / "sample" / "train.bio").read_text(encoding="utf-8").strip().split("\n\n")) == (
+        defaults.SAMPLE_TRAIN
+    )
