@@ -22,8 +22,7 @@ runs from its own virtual environment (``.cache/venv-spacy3``, made on first use
 as ``spacy train CFG --system.seed S`` with its own early stopping on dev.
 
     python -m benchmarks.defaults [--seeds 1,2,3] [--corpora resume,msra1500,conll1500] [--systems spacy,ours]
-                                  [--quick]
-                                  [--json out.json]
+                                  [--quick] [--json out.json]
 
 ``--quick`` (a smoke test) trains one seed, spaCy for 200 steps and ours for 2 epochs.
 """
