@@ -63,14 +63,14 @@ class Corpus:
     folder: str  # under DATA
     language: str  # spaCy's language code
     separator: str  # between tokens in the text both systems see
+    sampled: tuple[str, str] | None = None  # (file sampled for train and dev, test file); None: as distributed
 
 
 CORPORA = {
     "resume": Corpus("ResumeNER", "resume_ner", "zh", ""),
-    "msra1500": Corpus("MSRA-1500", "msra_ner", "zh", ""),
-    "conll1500": Corpus("CoNLL-1500", "conll2003_en", "en", " "),
+    "msra1500": Corpus("MSRA-1500", "msra_ner", "zh", "", ("msra_train_bio", "msra_test_bio")),
+    "conll1500": Corpus("CoNLL-1500", "conll2003_en", "en", " ", ("eng.train", "eng.testb")),
 }
-SAMPLED = {"msra1500": ("msra_train_bio", "msra_test_bio"), "conll1500": ("eng.train", "eng.testb")}
 QUICK_SPACY_STEPS, QUICK_EPOCHS = 200, 2
 
 # Run by spaCy's interpreter. "prepare CFG NAME IN.jsonl OUT.spacy ...": DocBins made with the config's
@@ -150,9 +150,9 @@ def write_sample(source: Path, folder: Path) -> None:
 def splits(corpus: str) -> dict[str, Path]:
     """The train, dev and test files of a corpus (a sample's train and dev written on first use)."""
     data = DATA / CORPORA[corpus].folder
-    if corpus not in SAMPLED:
+    if CORPORA[corpus].sampled is None:
         return {split: data / f"{split}.char.bmes" for split in ("train", "dev", "test")}
-    source, test = SAMPLED[corpus]
+    source, test = CORPORA[corpus].sampled
     folder = OUT / corpus
     if not (folder / "dev.bio").is_file():
         write_sample(data / source, folder)

@@ -47,7 +47,7 @@ def measure(
     ``new_words``, also on the unseen ones that are a new word of jieba's HMM and on the others, and the
     shares of unseen ones that are a word of jieba's dictionary or made of common characters."""
     seen = {span_text(s, span) for s in train for span in s.spans()}
-    character_counts = Counter(character for s in train for token in s.tokens for character in token)
+    character_counts = Counter(c for s in train for token in s.tokens for c in token) if new_words else Counter()
     unseen_kinds = Counter()  # with new_words: unseen entities in jieba's dictionary, of common characters
     predicted = tagger.predict_tags([s.tokens for s in held]) if tagger else [None] * len(held)
     found = {"seen": [0, 0], "unseen": [0, 0]}  # [found, total]
