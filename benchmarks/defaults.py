@@ -10,6 +10,8 @@ trained here with no other change, on
     (Chinese news);
   - CoNLL-1500: the same draw from eng.train's sentences (English news, word
     level, documents not kept); test is eng.testb,
+  - and, when asked for by ``--corpora``, MSRA-300 and CoNLL-300: corpora of a few
+    hundred sentences, 300 for training and 100 as dev, drawn the same way,
 with each seed of ``--seeds`` and one thread each. Each system's test predictions
 become character spans of the tokens joined as the corpus writes them (Chinese
 without spaces, English with one) that one scorer compares with the same gold
@@ -21,8 +23,8 @@ would only score test after every epoch, which changes nothing but the time), th
 runs from its own virtual environment (``.cache/venv-spacy3``, made on first use)
 as ``spacy train CFG --system.seed S`` with its own early stopping on dev.
 
-    python -m benchmarks.defaults [--seeds 1,2,3] [--corpora resume,msra1500,conll1500] [--systems spacy,ours]
-                                  [--quick] [--json out.json]
+    python -m benchmarks.defaults [--seeds 1,2,3] [--corpora resume,msra1500,conll1500,msra300,conll300]
+                                  [--systems spacy,ours] [--quick] [--json out.json]
 
 ``--quick`` (a smoke test) trains one seed, spaCy for 200 steps and ours for 2 epochs.
 """
@@ -52,7 +54,16 @@ SPACY_VENV = ROOT / ".cache" / "venv-spacy3"
 SPACY_REQUIREMENT = "spacy>=3.8,<3.9"
 ONE_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 SYSTEMS = ("spacy", "ours")
-SAMPLE, SAMPLE_TRAIN = 2000, 1500
+
+
+@dataclass(frozen=True)
+class Sample:
+    """A corpus cut from one file's sentences, drawn with ``random.Random(1)``, and the test file kept whole."""
+
+    source: str  # the file sampled for train and dev
+    test: str
+    train_sentences: int
+    dev_sentences: int
 
 
 @dataclass(frozen=True)
@@ -63,14 +74,18 @@ class Corpus:
     folder: str  # under DATA
     language: str  # spaCy's language code
     separator: str  # between tokens in the text both systems see
-    sampled: tuple[str, str] | None = None  # (file sampled for train and dev, test file); None: as distributed
+    sampled: Sample | None = None  # None: the corpus's own train, dev and test files
 
 
+MSRA, CONLL = ("msra_train_bio", "msra_test_bio"), ("eng.train", "eng.testb")
 CORPORA = {
     "resume": Corpus("ResumeNER", "resume_ner", "zh", ""),
-    "msra1500": Corpus("MSRA-1500", "msra_ner", "zh", "", ("msra_train_bio", "msra_test_bio")),
-    "conll1500": Corpus("CoNLL-1500", "conll2003_en", "en", " ", ("eng.train", "eng.testb")),
+    "msra1500": Corpus("MSRA-1500", "msra_ner", "zh", "", Sample(*MSRA, 1500, 500)),
+    "conll1500": Corpus("CoNLL-1500", "conll2003_en", "en", " ", Sample(*CONLL, 1500, 500)),
+    "msra300": Corpus("MSRA-300", "msra_ner", "zh", "", Sample(*MSRA, 300, 100)),
+    "conll300": Corpus("CoNLL-300", "conll2003_en", "en", " ", Sample(*CONLL, 300, 100)),
 }
+DEFAULT_CORPORA = ("resume", "msra1500", "conll1500")
 QUICK_SPACY_STEPS, QUICK_EPOCHS = 200, 2
 
 # Run by spaCy's interpreter. "prepare CFG NAME IN.jsonl OUT.spacy ...": DocBins made with the config's
@@ -129,7 +144,7 @@ else:
 CharSpan = tuple[int, int, str]
 
 
-def write_sample(source: Path, folder: Path) -> None:
+def write_sample(source: Path, folder: Path, train_sentences: int, dev_sentences: int) -> None:
     """Write a sampled corpus's train and dev files (the source's lines, sentence by sentence) into ``folder``;
     ``-DOCSTART-`` lines are left out, so every sentence is a document of its own."""
     blocks, lines = [], []
@@ -141,22 +156,22 @@ def write_sample(source: Path, folder: Path) -> None:
             lines = []
     if lines:
         blocks.append(lines)
-    sample = random.Random(1).sample(blocks, SAMPLE)
+    sample = random.Random(1).sample(blocks, train_sentences + dev_sentences)
     folder.mkdir(parents=True, exist_ok=True)
-    for name, part in (("train.bio", sample[:SAMPLE_TRAIN]), ("dev.bio", sample[SAMPLE_TRAIN:])):
+    for name, part in (("train.bio", sample[:train_sentences]), ("dev.bio", sample[train_sentences:])):
         (folder / name).write_text("\n\n".join("\n".join(block) for block in part) + "\n", encoding="utf-8")
 
 
 def splits(corpus: str) -> dict[str, Path]:
     """The train, dev and test files of a corpus (a sample's train and dev written on first use)."""
     data = DATA / CORPORA[corpus].folder
-    if CORPORA[corpus].sampled is None:
+    sample = CORPORA[corpus].sampled
+    if sample is None:
         return {split: data / f"{split}.char.bmes" for split in ("train", "dev", "test")}
-    source, test = CORPORA[corpus].sampled
     folder = OUT / corpus
     if not (folder / "dev.bio").is_file():
-        write_sample(data / source, folder)
-    return {"train": folder / "train.bio", "dev": folder / "dev.bio", "test": data / test}
+        write_sample(data / sample.source, folder, sample.train_sentences, sample.dev_sentences)
+    return {"train": folder / "train.bio", "dev": folder / "dev.bio", "test": data / sample.test}
 
 
 @dataclass
@@ -423,7 +438,7 @@ def markdown(results: dict) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", default="1,2,3", help="comma-separated seeds, each run by every system")
-    parser.add_argument("--corpora", default=",".join(CORPORA), help=f"comma-separated: {', '.join(CORPORA)}")
+    parser.add_argument("--corpora", default=",".join(DEFAULT_CORPORA), help=f"comma-separated: {', '.join(CORPORA)}")
     parser.add_argument("--systems", default=",".join(SYSTEMS), help="comma-separated: spacy, ours")
     parser.add_argument("--quick", action="store_true", help="smoke test: the first seed, few steps and epochs")
     parser.add_argument("--json", type=Path, help="also write the results here")

@@ -43,17 +43,15 @@ def random_spans(rng: random.Random, length: int) -> list[Span]:
 
 
 def test_a_sample_keeps_source_sentences_verbatim_and_drops_document_marks(tmp_path: Path) -> None:
-    blocks = [[f"w{i}a X X O", f"w{i}b X X I-PER"] for i in range(2 * defaults.SAMPLE)]
+    blocks = [[f"w{i}a X X O", f"w{i}b X X I-PER"] for i in range(100)]
     text = "-DOCSTART- -X- -X- O\n\n" + "\n\n".join("\n".join(b) for b in blocks) + "\n"
     (tmp_path / "source").write_text(text, encoding="utf-8")
-    defaults.write_sample(tmp_path / "source", tmp_path / "sample")
+    defaults.write_sample(tmp_path / "source", tmp_path / "sample", 30, 10)
     written = [
         block.split("\n")
         for name in ("train.bio", "dev.bio")
         for block in (tmp_path / "sample" / name).read_text(encoding="utf-8").strip().split("\n\n")
     ]
-    assert len(written) == defaults.SAMPLE and len({tuple(b) for b in written}) == defaults.SAMPLE
+    assert len(written) == 40 and len({tuple(b) for b in written}) == 40
     assert all(block in blocks for block in written)
-    assert len((tmp_path / "sample" / "train.bio").read_text(encoding="utf-8").strip().split("\n\n")) == (
-        defaults.SAMPLE_TRAIN
-    )
+    assert len((tmp_path / "sample" / "train.bio").read_text(encoding="utf-8").strip().split("\n\n")) == 30
