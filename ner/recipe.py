@@ -4,9 +4,10 @@
 in any language and of any size. :func:`resolve` looks at the training data,
 detects its language, picks the level (characters for Chinese and Japanese,
 words otherwise), the pretrained vectors and the lexicon, and sizes the
-model and its regularisation by the amount of data. Settings the user gives
-always win. Every choice comes with a reason, logged and written into the
-model card.
+model, its regularisation and its training schedule by the amount of data
+(a corpus of a few hundred sentences gets as many updates as one of 1,500,
+not fewer). Settings the user gives always win. Every choice comes with a
+reason, logged and written into the model card.
 """
 
 from __future__ import annotations
@@ -29,6 +30,10 @@ CHARACTER_LANGUAGES = ("zh", "ja")
 GLOVE_LANGUAGE, GLOVE_DIM = "en", 50
 GLOVE_MIN_COVERAGE = 0.8  # share of a corpus's word tokens that GloVe must know to be used
 SMALL_CORPUS = 5_000  # training sentences below which the smaller-data recipe applies
+# Below this many sentences the small recipe's schedule is stretched to the same number of steps: an epoch
+# of 300 sentences is a fifth of the updates of one of 1,500, so it gets five times the epochs and patience.
+SCHEDULE_SENTENCES = 1_500
+MAX_STRETCH = 10  # a corpus of fewer than 150 sentences is trained as one of 150
 MAX_UNKNOWN_DROPOUT = 0.5  # beyond it a bigram would be unknown in training more often than known
 
 
@@ -104,7 +109,13 @@ def resolve(model_settings: dict, train_settings: dict, train: Sequence[Sentence
             f"unknown dropout: {model_defaults['unknown_dropout']} (the share of training bigrams seen once, "
             "which estimates how many will be new at tagging time)"
         )
-    train_defaults = _train_defaults(level, small)
+    train_defaults = _train_defaults(level, size)
+    if stretch := _stretch(size):
+        reasons.append(
+            f"schedule: {train_defaults['epochs']} epochs, patience {train_defaults['patience']}, "
+            f"learning-rate decay {train_defaults['lr_decay']:g} (the small recipe's stretched {stretch:g} times, "
+            f"so that {size} sentences get about as many updates as {SCHEDULE_SENTENCES:,})"
+        )
     model = ModelConfig.from_dict({**model_defaults, **model_settings, "level": level})
     config = TrainConfig.from_dict(
         {**train_defaults, **train_settings, "language": language, "pretrained": pretrained, "lexicon": lexicon}
@@ -160,10 +171,22 @@ def _model_defaults(level: str, pretrained: str, lexicon: str, train: Sequence[S
     }
 
 
-def _train_defaults(level: str, small: bool) -> dict:
+def _stretch(size: int) -> float:
+    """How many times a corpus of ``size`` sentences stretches the small recipe's epochs (0: not at all)."""
+    stretch = round(min(SCHEDULE_SENTENCES / max(size, 1), MAX_STRETCH), 1)
+    return stretch if stretch > 1 else 0.0
+
+
+def _train_defaults(level: str, size: int) -> dict:
     defaults = dataclasses.asdict(TrainConfig())
-    if small:
-        defaults.update(epochs=50, patience=10, min_bigram_count=1)
-    else:
+    if size >= SMALL_CORPUS:
         defaults.update(epochs=30, patience=5, min_bigram_count=3 if level == "char" else 1)
+        return defaults
+    stretch = _stretch(size) or 1.0
+    defaults.update(
+        epochs=round(50 * stretch),
+        patience=round(10 * stretch),
+        lr_decay=round(defaults["lr_decay"] / stretch, 4),
+        min_bigram_count=1,
+    )
     return defaults

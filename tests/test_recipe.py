@@ -9,6 +9,7 @@ from ner.features import singleton_bigram_share
 from ner.recipe import (
     GLOVE_MIN_COVERAGE,
     MAX_UNKNOWN_DROPOUT,
+    SCHEDULE_SENTENCES,
     SMALL_CORPUS,
     detect_language,
     glove_coverage,
@@ -111,12 +112,28 @@ def test_user_settings_win_over_the_recipe() -> None:
 
 
 def test_a_small_corpus_gets_more_epochs_and_patience_than_a_large_one() -> None:
-    small = resolve({}, {"language": "en", "pretrained": "none"}, corpus(NONSENSE))
+    small = resolve({}, {"language": "en", "pretrained": "none"}, corpus(NONSENSE * (SCHEDULE_SENTENCES // 2)))
     large = resolve({}, {"language": "en", "pretrained": "none"}, corpus(NONSENSE * (SMALL_CORPUS // 2)))
-    assert (small.train.epochs, small.train.patience) == (50, 10)
-    assert (large.train.epochs, large.train.patience) == (30, 5)
+    assert (small.train.epochs, small.train.patience, small.train.lr_decay) == (50, 10, 0.05)
+    assert (large.train.epochs, large.train.patience, large.train.lr_decay) == (30, 5, 0.05)
     assert any("small-corpus recipe" in r for r in small.reasons)
     assert any("large-corpus recipe" in r for r in large.reasons)
+    assert not any("schedule" in r for r in small.reasons + large.reasons)
+
+
+@pytest.mark.parametrize(
+    ("sentences", "epochs", "patience", "lr_decay"),
+    [(300, 250, 50, 0.01), (600, 125, 25, 0.02), (1_000, 75, 15, 0.0333), (2, 500, 100, 0.005), (1_450, 50, 10, 0.05)],
+)
+def test_a_corpus_of_a_few_hundred_sentences_gets_the_same_updates_as_one_of_1500(
+    sentences: int, epochs: int, patience: int, lr_decay: float
+) -> None:
+    recipe = resolve({}, {"language": "en", "pretrained": "none"}, corpus((NONSENSE * sentences)[:sentences]))
+    assert (recipe.train.epochs, recipe.train.patience, recipe.train.lr_decay) == (epochs, patience, lr_decay)
+    stretched = epochs != 50  # 1,450 sentences: within rounding of 1,500, so no stretch and no reason
+    assert any(r.startswith(f"schedule: {epochs} epochs") for r in recipe.reasons) == stretched
+    given = resolve({}, {"language": "en", "pretrained": "none", "epochs": 7}, corpus(NONSENSE))
+    assert given.train.epochs == 7
 
 
 def test_an_unknown_training_setting_is_refused_before_any_work() -> None:
