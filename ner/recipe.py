@@ -109,8 +109,9 @@ def resolve(model_settings: dict, train_settings: dict, train: Sequence[Sentence
             f"unknown dropout: {model_defaults['unknown_dropout']} (the share of training bigrams seen once, "
             "which estimates how many will be new at tagging time)"
         )
-    train_defaults = _train_defaults(level, size)
-    if stretch := _stretch(size):
+    stretch = _stretch(size)
+    train_defaults = _train_defaults(level, small, stretch)
+    if stretch:
         reasons.append(
             f"schedule: {train_defaults['epochs']} epochs, patience {train_defaults['patience']}, "
             f"learning-rate decay {train_defaults['lr_decay']:g} (the small recipe's stretched {stretch:g} times, "
@@ -177,12 +178,12 @@ def _stretch(size: int) -> float:
     return stretch if stretch > 1 else 0.0
 
 
-def _train_defaults(level: str, size: int) -> dict:
+def _train_defaults(level: str, small: bool, stretch: float) -> dict:
     defaults = dataclasses.asdict(TrainConfig())
-    if size >= SMALL_CORPUS:
+    if not small:
         defaults.update(epochs=30, patience=5, min_bigram_count=3 if level == "char" else 1)
         return defaults
-    stretch = _stretch(size) or 1.0
+    stretch = stretch or 1.0
     defaults.update(
         epochs=round(50 * stretch),
         patience=round(10 * stretch),
