@@ -111,7 +111,7 @@ def resolve(model_settings: dict, train_settings: dict, train: Sequence[Sentence
         )
     stretch = _stretch(size)
     train_defaults = _train_defaults(level, small, stretch)
-    if stretch:
+    if stretch > 1:
         reasons.append(
             f"schedule: {train_defaults['epochs']} epochs, patience {train_defaults['patience']}, "
             f"learning-rate decay {train_defaults['lr_decay']:g} (the small recipe's stretched {stretch:g} times, "
@@ -173,9 +173,8 @@ def _model_defaults(level: str, pretrained: str, lexicon: str, train: Sequence[S
 
 
 def _stretch(size: int) -> float:
-    """How many times a corpus of ``size`` sentences stretches the small recipe's epochs (0: not at all)."""
-    stretch = round(min(SCHEDULE_SENTENCES / max(size, 1), MAX_STRETCH), 1)
-    return stretch if stretch > 1 else 0.0
+    """How many times a corpus of ``size`` sentences stretches the small recipe's epochs (1: not at all)."""
+    return max(round(min(SCHEDULE_SENTENCES / max(size, 1), MAX_STRETCH), 1), 1.0)
 
 
 def _train_defaults(level: str, small: bool, stretch: float) -> dict:
@@ -183,7 +182,6 @@ def _train_defaults(level: str, small: bool, stretch: float) -> dict:
     if not small:
         defaults.update(epochs=30, patience=5, min_bigram_count=3 if level == "char" else 1)
         return defaults
-    stretch = stretch or 1.0
     defaults.update(
         epochs=round(50 * stretch),
         patience=round(10 * stretch),
