@@ -10,8 +10,8 @@ trained here with no other change, on
     (Chinese news);
   - CoNLL-1500: the same draw from eng.train's sentences (English news, word
     level, documents not kept); test is eng.testb,
-  - and, when asked for by ``--corpora``, MSRA-300 and CoNLL-300: corpora of a few
-    hundred sentences, 300 for training and 100 as dev, drawn the same way,
+  - and, when asked for by ``--corpora``, MSRA-750 and CoNLL-750 (750 for training,
+    250 as dev) and MSRA-300 and CoNLL-300 (300 and 100): smaller corpora drawn the same way,
 with each seed of ``--seeds`` and one thread each. Each system's test predictions
 become character spans of the tokens joined as the corpus writes them (Chinese
 without spaces, English with one) that one scorer compares with the same gold
@@ -23,7 +23,7 @@ would only score test after every epoch, which changes nothing but the time), th
 runs from its own virtual environment (``.cache/venv-spacy3``, made on first use)
 as ``spacy train CFG --system.seed S`` with its own early stopping on dev.
 
-    python -m benchmarks.defaults [--seeds 1,2,3] [--corpora resume,msra1500,conll1500,msra300,conll300]
+    python -m benchmarks.defaults [--seeds 1,2,3] [--corpora resume,msra1500,conll1500,msra750,...]
                                   [--systems spacy,ours] [--quick] [--json out.json]
 
 ``--quick`` (a smoke test) trains one seed, spaCy for 200 steps and ours for 2 epochs.
@@ -82,6 +82,8 @@ CORPORA = {
     "resume": Corpus("ResumeNER", "resume_ner", "zh", ""),
     "msra1500": Corpus("MSRA-1500", "msra_ner", "zh", "", Sample(*MSRA, 1500, 500)),
     "conll1500": Corpus("CoNLL-1500", "conll2003_en", "en", " ", Sample(*CONLL, 1500, 500)),
+    "msra750": Corpus("MSRA-750", "msra_ner", "zh", "", Sample(*MSRA, 750, 250)),
+    "conll750": Corpus("CoNLL-750", "conll2003_en", "en", " ", Sample(*CONLL, 750, 250)),
     "msra300": Corpus("MSRA-300", "msra_ner", "zh", "", Sample(*MSRA, 300, 100)),
     "conll300": Corpus("CoNLL-300", "conll2003_en", "en", " ", Sample(*CONLL, 300, 100)),
 }
