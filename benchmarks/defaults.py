@@ -10,8 +10,9 @@ trained here with no other change, on
     (Chinese news);
   - CoNLL-1500: the same draw from eng.train's sentences (English news, word
     level, documents not kept); test is eng.testb,
-  - and, when asked for by ``--corpora``, MSRA-750 and CoNLL-750 (750 for training,
-    250 as dev) and MSRA-300 and CoNLL-300 (300 and 100): smaller corpora drawn the same way,
+  - and, when asked for by ``--corpora``, smaller corpora drawn the same way:
+    MSRA-750 and CoNLL-750 (750 for training, 250 as dev), MSRA-300 and
+    CoNLL-300 (300 and 100),
 with each seed of ``--seeds`` and one thread each. Each system's test predictions
 become character spans of the tokens joined as the corpus writes them (Chinese
 without spaces, English with one) that one scorer compares with the same gold
