@@ -41,7 +41,11 @@ def build_parser() -> argparse.ArgumentParser:
     train = commands.add_parser("train", help="train a model on a CoNLL or JSONL corpus")
     train.add_argument("--train", required=True, help="training corpus (CoNLL columns or JSONL spans)")
     train.add_argument("--dev", help="dev corpus for early stopping (default: hold out part of train)")
-    train.add_argument("--test", help="test corpus, scored each epoch and reported (never used to select)")
+    train.add_argument(
+        "--test",
+        help="test corpus, scored each epoch and reported (never used to select); with pretrained "
+        "vectors its words, like dev's, also get their vectors in the vocabulary",
+    )
     train.add_argument("--out", required=True, help="model directory to write")
     train.add_argument("--config", help="TOML or JSON file with [model] and [train] settings")
     train.add_argument("--name", help="model name (default: the directory name)")
