@@ -21,9 +21,9 @@ the mean, spread and range over seeds per system and corpus.
 
 Ours runs as ``ner train --train TRAIN --dev DEV --out DIR --threads 1 --seed S --quiet`` (without
 ``--test``, which would also put the test file's words with GloVe vectors in an English model's
-vocabulary), then tags test once. spaCy
-runs from its own virtual environment (``.cache/venv-spacy3``, made on first use)
-as ``spacy train CFG --system.seed S`` with its own early stopping on dev.
+vocabulary), then tags test once. spaCy runs from its own virtual environment
+(``.cache/venv-spacy3``, made on first use) as ``spacy train CFG --system.seed S`` with its own
+early stopping on dev.
 
     python -m benchmarks.defaults [--seeds 1,2,3] [--corpora resume,msra1500,conll1500,msra750,...]
                                   [--systems spacy,ours] [--quick] [--json out.json]
