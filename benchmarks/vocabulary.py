@@ -21,7 +21,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from benchmarks import report
-from ner.corpus import Sentence, read_corpus
+from ner.corpus import Sentence, lowercased_words, read_corpus
 from ner.features import Vocabularies
 from ner.metrics import evaluate
 from ner.tagger import Tagger
@@ -29,10 +29,6 @@ from ner.vocab import GLOVE_PACKAGE, load_vectors
 
 CONLL = "../shared/data/conll2003_en/"
 TOPS = (400_000, 200_000, 100_000, 50_000, 0)
-
-
-def lower_words(*corpora: Sequence[Sentence]) -> set[str]:
-    return {t.lower() for sentences in corpora for s in sentences for t in s.tokens}
 
 
 def words_only_in_test(
@@ -59,7 +55,7 @@ def measure(
     """One row per N of ``tops``: the test-only words cut, the test tokens they cover, and test F1."""
     tagger = Tagger.load(model, threads=1)
     full = tagger.vocab
-    known, test_words = lower_words(train, dev), lower_words(test)
+    known, test_words = lowercased_words(train, dev), lowercased_words(test)
     words, _ = load_vectors(GLOVE_PACKAGE, vectors=False)
     rank = {w: i for i, w in enumerate(words)}
     rows = []
@@ -78,7 +74,6 @@ def measure(
             }
         )
         print(f"{model}: {top:,} pretrained words, test F1 {rows[-1]['test_f1']:.2f}", file=sys.stderr, flush=True)
-    tagger.vocab = full
     return rows
 
 

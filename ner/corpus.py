@@ -61,6 +61,11 @@ def hold_out(sentences: Sequence[Sentence], every: int, block: int = 1) -> tuple
     return [s for s, h in zip(sentences, held) if not h], [s for s, h in zip(sentences, held) if h]
 
 
+def lowercased_words(*corpora: Iterable[Sentence]) -> set[str]:
+    """Every token of ``corpora``, lower-cased, as pretrained vectors and word vocabularies spell them."""
+    return {token.lower() for sentences in corpora for sentence in sentences for token in sentence.tokens}
+
+
 def tags_to_spans(tags: Sequence[str]) -> list[Span]:
     """Entity spans of a tag sequence in any supported scheme.
 

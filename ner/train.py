@@ -34,7 +34,7 @@ from ner.backends import onnx_available
 from ner.calibration import fit_temperature
 from ner.card import model_card, plot_curves
 from ner.config import ModelConfig, TrainConfig
-from ner.corpus import Sentence, hold_out, mentions_by_label, read_corpus, replace_mentions
+from ner.corpus import Sentence, hold_out, lowercased_words, mentions_by_label, read_corpus, replace_mentions
 from ner.distillation import soft_targets, teacher_probabilities
 from ner.distributed import Distributed
 from ner.export import export
@@ -157,7 +157,7 @@ def build_vocab(
     tags = [s.tags for s in corpora.train]
     if level == "char" or config.pretrained == "none":
         return Vocabularies.build(level, sentences, tags, min_bigram_count=config.min_bigram_count), [], None
-    in_data = {t.lower() for part in (corpora.train, corpora.dev, corpora.test) for s in part for t in s.tokens}
+    in_data = lowercased_words(corpora.train, corpora.dev, corpora.test)
     words, vectors = load_vectors(config.pretrained)
     keep = [i for i, w in enumerate(words) if i < config.pretrained_top or w in in_data]
     kept_words = [words[i] for i in keep]
@@ -699,7 +699,7 @@ def align_unseen_vectors(model: NERModel, vocab: Vocabularies, seen: set[str], p
 def _align_if_better(run: Run, best: dict) -> dict:
     """Apply :func:`align_unseen_vectors` to the best model and keep it if dev F1 does not drop."""
     before = {k: v.clone() for k, v in run.model.state_dict().items()}
-    seen = {t.lower() for s in run.corpora.train for t in s.tokens}
+    seen = lowercased_words(run.corpora.train)
     moved = align_unseen_vectors(run.model, run.vocab, seen, run.config.pretrained)
     dev, test = run.score()
     report = {"words_moved": moved, "dev_f1_before": best["f1"], "dev_f1_after": dev["f1"]}
