@@ -19,9 +19,8 @@ without spaces, English with one) that one scorer compares with the same gold
 spans (strict: exact span and label). Reports every run's test and dev F1 and training time, and
 the mean, spread and range over seeds per system and corpus.
 
-Ours runs as ``ner train --train TRAIN --dev DEV --out DIR --threads 1 --seed S --quiet`` (without
-``--test``, which would also put the test file's words with GloVe vectors in an English model's
-vocabulary), then tags test once. spaCy runs from its own virtual environment
+Ours runs as ``ner train --train TRAIN --dev DEV --out DIR --threads 1 --seed S --quiet``, then
+tags test once. spaCy runs from its own virtual environment
 (``.cache/venv-spacy3``, made on first use) as ``spacy train CFG --system.seed S`` with its own
 early stopping on dev.
 

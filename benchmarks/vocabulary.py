@@ -1,9 +1,10 @@
 """How much a word model's test F1 owes to the test file's own words in its vocabulary.
 
 With pretrained vectors, ``ner train`` keeps in the vocabulary the training words, the
-``pretrained_top`` most frequent pretrained words, and every other pretrained word of the train, dev
-and test files, as the published BiLSTM-CRF recipes do. A model trained with ``--test`` therefore
-holds vectors for the test file's rare words, which new text does not get. For each N of ``--tops``
+``pretrained_top`` most frequent pretrained words, and every other pretrained word of the train and
+dev files. It once also kept those of the test file, as the published BiLSTM-CRF recipes do, so
+a model trained then with ``--test`` holds vectors for the test file's rare words, which new text
+does not get. For each N of ``--tops``
 this makes the test words met in neither train nor dev and outside the N most frequent pretrained
 words unknown (their rows stay; no token reaches them) and scores test again. A word absent from
 training gets no gradient, so no weight but those rows depends on it: each figure is that of the

@@ -43,8 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--dev", help="dev corpus for early stopping (default: hold out part of train)")
     train.add_argument(
         "--test",
-        help="test corpus, scored each epoch and reported (never used to select); with pretrained "
-        "vectors its words, like dev's, also get their vectors in the vocabulary",
+        help="test corpus, scored each epoch and reported (never used to select or to build the vocabulary)",
     )
     train.add_argument("--out", required=True, help="model directory to write")
     train.add_argument("--config", help="TOML or JSON file with [model] and [train] settings")

@@ -112,6 +112,9 @@ class TrainConfig(_Settings):
     device: str = setting("cpu", "cpu or cuda")
     pretrained: str = setting("auto", "glove-6b-50d, a GloVe/word2vec text file, none, or auto (by language)")
     pretrained_top: int = setting(50_000, "keep this many most frequent pretrained words beyond the data's")
+    saved_pretrained_top: int = setting(
+        0, "after training, add the vectors of this many most frequent pretrained words the model lacks (0: none)"
+    )
     freeze_embeddings: bool = setting(False, "keep the pretrained word vectors fixed")
     max_length: int = setting(0, "split training sentences longer than this (0: 250 characters, no word limit)")
     dev_every: int = setting(20, "without --dev: hold out every n-th training sentence as dev")
@@ -144,6 +147,7 @@ class TrainConfig(_Settings):
             "teacher_weight": 0 < self.teacher_weight <= 1,
             "teachers": not (self.teachers and self.mention_replacement),  # teachers tag the unswapped text
             "align_unseen": not (self.align_unseen and self.train_with_dev),  # it is kept only if dev gains
+            "saved_pretrained_top": self.saved_pretrained_top >= 0,
         }
 
 

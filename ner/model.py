@@ -295,6 +295,13 @@ class NERModel(nn.Module):
         with torch.no_grad():
             self.word_embed.weight[rows] = vectors
 
+    @torch.no_grad()
+    def add_words(self, vectors: torch.Tensor) -> None:
+        """Append rows ``vectors (N, word_dim)`` to the word embedding, for words added to the vocabulary."""
+        weight = self.word_embed.weight
+        table = torch.cat([weight, vectors.to(weight)])
+        self.word_embed = nn.Embedding.from_pretrained(table, freeze=not weight.requires_grad, padding_idx=0)
+
 
 def word_means(states: torch.Tensor, groups: torch.Tensor) -> torch.Tensor:
     """For token states ``(N, D)`` and their groups ``(N,)`` (one per word and document), the mean

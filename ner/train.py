@@ -152,12 +152,14 @@ def batches(
 def build_vocab(
     config: TrainConfig, level: str, corpora: Corpora
 ) -> tuple[Vocabularies, list[str], torch.Tensor | None]:
-    """Vocabularies, plus pretrained words and vectors to copy into the word embedding."""
+    """Vocabularies, plus pretrained words and vectors to copy into the word embedding: those of the
+    ``pretrained_top`` most frequent words and of every other word of train and dev (never test's,
+    which new text would not have)."""
     sentences = [s.tokens for s in corpora.train]
     tags = [s.tags for s in corpora.train]
     if level == "char" or config.pretrained == "none":
         return Vocabularies.build(level, sentences, tags, min_bigram_count=config.min_bigram_count), [], None
-    in_data = lowercased_words(corpora.train, corpora.dev, corpora.test)
+    in_data = lowercased_words(corpora.train, corpora.dev)
     words, vectors = load_vectors(config.pretrained)
     keep = [i for i, w in enumerate(words) if i < config.pretrained_top or w in in_data]
     kept_words = [words[i] for i in keep]
@@ -574,6 +576,8 @@ def _out_of_time(config: TrainConfig, started: float, epoch_seconds: float) -> b
 def _finish(run: Run, job: Job, progress: Progress, started: float) -> dict:
     """The best weights after the optional last steps (aligned vectors, rounded tables), packaged in ``job.out``."""
     config, history, best = run.config, progress.history, progress.best
+    if config.saved_pretrained_top and config.pretrained != "none" and run.vocab.level == "word":
+        best = _add_pretrained_words(run, best)
     if config.align_unseen and config.pretrained != "none" and not config.freeze_embeddings:
         best = _align_if_better(run, best)
     if config.embedding_dtype != "float32":
@@ -590,7 +594,7 @@ def _finish(run: Run, job: Job, progress: Progress, started: float) -> dict:
         "training_seconds": round(time.perf_counter() - started, 1),
         "train_sentences_per_second": round(sum(rates) / len(rates), 1),
         "history": history,
-        **{key: best[key] for key in ("aligned_unseen", "float32_dev_f1") if key in best},
+        **{key: best[key] for key in ("added_pretrained_words", "aligned_unseen", "float32_dev_f1") if key in best},
         **({"calibration": calibration} if calibration else {}),
     }
     info = {
@@ -675,6 +679,22 @@ def _machine(device: torch.device) -> str:
         return torch.cuda.get_device_name(device)
     threads = torch.get_num_threads()
     return f"{platform.processor() or platform.machine()}, {threads} thread{'s' if threads != 1 else ''}"
+
+
+def _add_pretrained_words(run: Run, best: dict) -> dict:
+    """Give the model the vectors of the ``saved_pretrained_top`` most frequent pretrained words it lacks
+    and score it again (dev cannot change: its words with vectors are in the vocabulary already).
+
+    Without weight decay a word that never occurs in training gets no gradient, so its row would still
+    hold its pretrained vector: adding the rows now gives the model that training with them would,
+    without the optimizer stepping over a table several times larger."""
+    words, vectors = load_vectors(run.config.pretrained)
+    new = [i for i, word in enumerate(words[: run.config.saved_pretrained_top]) if word not in run.vocab.words]
+    run.vocab.words = Vocab([*run.vocab.words.itos, *(words[i] for i in new)], specials=())
+    run.model.add_words(torch.from_numpy(vectors[new]))
+    dev, test = run.score()
+    log.info("added the vectors of %d more pretrained words: %d words in all", len(new), len(run.vocab.words))
+    return {**best, "dev": dev or best.get("dev"), "test": test, "added_pretrained_words": len(new)}
 
 
 @torch.no_grad()
