@@ -34,6 +34,7 @@ SMALL_CORPUS = 5_000  # training sentences below which the smaller-data recipe a
 # of 300 sentences is a fifth of the updates of one of 1,500, so it gets five times the epochs and patience.
 SCHEDULE_SENTENCES = 1_500
 MAX_STRETCH = 10  # a corpus of fewer than 150 sentences is trained as one of 150
+GLOVE_SAVED_WORDS = 200_000  # GloVe words a model keeps after training (int8 tables: about 10 MB)
 MAX_UNKNOWN_DROPOUT = 0.5  # beyond it a bigram would be unknown in training more often than known
 
 
@@ -117,6 +118,15 @@ def resolve(model_settings: dict, train_settings: dict, train: Sequence[Sentence
             f"learning-rate decay {train_defaults['lr_decay']:g} (the small recipe's stretched {stretch:g} times, "
             f"so that {size} sentences get about as many updates as {SCHEDULE_SENTENCES:,})"
         )
+    if pretrained == GLOVE_PACKAGE:
+        train_defaults.update(saved_pretrained_top=GLOVE_SAVED_WORDS, embedding_dtype="int8")
+        if "saved_pretrained_top" not in train_settings:
+            reasons.append(
+                f"after training: the vectors of GloVe's {GLOVE_SAVED_WORDS:,} most frequent words, so that new "
+                "text's rarer words are known"
+            )
+        if "embedding_dtype" not in train_settings:
+            reasons.append("embedding tables stored in int8 (a quarter of float32's size)")
     model = ModelConfig.from_dict({**model_defaults, **model_settings, "level": level})
     config = TrainConfig.from_dict(
         {**train_defaults, **train_settings, "language": language, "pretrained": pretrained, "lexicon": lexicon}
