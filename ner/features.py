@@ -20,7 +20,7 @@ from __future__ import annotations
 import itertools
 import operator
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
 
 import numpy as np
@@ -129,6 +129,11 @@ class Vocabularies:
             self.lexicon_words,  # a dictionary word new to the model reads as unknown
         )
         return grown
+
+    def add_words(self, words: Iterable[str]) -> None:
+        """Append ``words`` to the word vocabulary (known ones are skipped; every id stays the same)."""
+        self.words = Vocab([*self.words.itos, *words], specials=())
+        self._cache = {}  # it holds the ids tokens had before
 
     def to_json(self) -> dict:
         out = {

@@ -690,7 +690,7 @@ def _add_pretrained_words(run: Run, best: dict) -> dict:
     without the optimizer stepping over a table several times larger."""
     words, vectors = load_vectors(run.config.pretrained)
     new = [i for i, word in enumerate(words[: run.config.saved_pretrained_top]) if word not in run.vocab.words]
-    run.vocab.words = Vocab([*run.vocab.words.itos, *(words[i] for i in new)], specials=())
+    run.vocab.add_words(words[i] for i in new)
     run.model.add_words(torch.from_numpy(vectors[new]))
     dev, test = run.score()
     log.info("added the vectors of %d more pretrained words: %d words in all", len(new), len(run.vocab.words))

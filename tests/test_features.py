@@ -106,6 +106,16 @@ def test_json_round_trip_keeps_every_id(word_vocab: Vocabularies) -> None:
     assert Vocabularies.from_json(char_vocab.to_json()).bigrams.itos == char_vocab.bigrams.itos
 
 
+def test_added_words_get_new_ids_even_for_tokens_encoded_before(word_vocab: Vocabularies) -> None:
+    vocab = Vocabularies.from_json(word_vocab.to_json())
+    known = vocab.words.itos[2]
+    before = vocab.encode([["Zanzibar", known]]).words[0].tolist()
+    assert before[0] == vocab.words.unk
+    vocab.add_words([known, "zanzibar"])
+    after = vocab.encode([["Zanzibar", known]]).words[0].tolist()
+    assert after == [len(word_vocab.words), before[1]] and len(vocab.words) == len(word_vocab.words) + 1
+
+
 def test_word_groups_are_one_id_per_document_and_lower_cased_word() -> None:
     sentences = [["Paris", "is", "paris"], ["PARIS", "x"], ["Paris"]]
     groups = word_groups(sentences, [0, 0, 1])
