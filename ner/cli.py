@@ -86,6 +86,17 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("model", help="model directory")
     export.set_defaults(run=run_export)
 
+    words = commands.add_parser(
+        "words", parents=[running], help="set which pretrained words a trained word model holds (ner/words.py)"
+    )
+    words.add_argument("model", help="model directory, rewritten in place")
+    words.add_argument("--train", required=True, help="the corpus it was trained on: its words stay")
+    words.add_argument("--dev", help="its dev corpus: its words stay; scored again")
+    words.add_argument("--test", help="scored again for the card (its words stay only if another reason keeps them)")
+    words.add_argument("--pretrained-top", type=int, default=200_000, help="the most frequent pretrained words to hold")
+    words.add_argument("--embedding-dtype", choices=("float32", "float16", "int8"), help="store the tables so")
+    words.set_defaults(run=run_words)
+
     serve = commands.add_parser("serve", help="start the HTTP service")
     serve.add_argument("--model", action="append", dest="models", help="model directory (repeatable)")
     serve.add_argument("--host")
@@ -239,6 +250,43 @@ def run_export(args: argparse.Namespace) -> int:
     bundle.format_version = bundles.FORMAT_VERSION
     bundles.save(bundle, args.model, card=model_card(bundle))  # keeps curves.png and other extras
     print(json.dumps({"model": args.model, "encoder_bytes": len(bundle.encoder)}))
+    return 0
+
+
+def run_words(args: argparse.Namespace) -> int:
+    from ner import bundle as bundles
+    from ner.backends import onnx_available
+    from ner.card import model_card, training_commands
+    from ner.corpus import lowercased_words, read_corpus
+    from ner.export import export
+    from ner.metrics import evaluate
+    from ner.tagger import Tagger
+    from ner.torch_backend import TorchBackend
+    from ner.words import rebuild
+
+    bundle = bundles.load(args.model)
+    training = bundle.info.setdefault("training", {})
+    pretrained = training.get("config", {}).get("pretrained", "none")
+    if pretrained in ("none", "auto"):
+        raise SystemExit(f"ner words: {args.model} was trained without pretrained vectors")
+    files = {"train": args.train, "dev": args.dev, "test": args.test}
+    corpora = {split: read_corpus(path)[0] for split, path in files.items() if path}
+    keep = lowercased_words(corpora["train"], corpora.get("dev", []))
+    bundle, dropped, added = rebuild(bundle, keep, pretrained, args.pretrained_top)
+    if args.embedding_dtype:
+        bundle.info["embedding_dtype"] = args.embedding_dtype
+    dtype = bundle.info.get("embedding_dtype", "float32")
+    bundle.weights = bundles.loaded_tables(bundles.stored_tables(bundle.weights, dtype))  # scored as stored
+    network = TorchBackend.from_bundle(bundle)
+    bundle.encoder = export(network.model, bundle.vocab) if onnx_available() else None  # sized by the table
+    tagger = Tagger(bundle, network, batch_size=256)
+    for split in ("dev", "test"):
+        if split in corpora:
+            bundle.metrics[split] = evaluate(tagger, corpora[split])
+    training["commands"] = [*training_commands(training), shlex.join(["ner", *args.argv])]
+    bundles.save(bundle, args.model, card=model_card(bundle))
+    scores = {f"{split}_f1": bundle.metrics[split]["f1"] for split in ("dev", "test") if split in corpora}
+    print(json.dumps({"model": args.model, "dropped": dropped, "added": added, **scores}))
     return 0
 
 

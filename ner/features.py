@@ -20,7 +20,7 @@ from __future__ import annotations
 import itertools
 import operator
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 
 import numpy as np
@@ -130,9 +130,9 @@ class Vocabularies:
         )
         return grown
 
-    def add_words(self, words: Iterable[str]) -> None:
-        """Append ``words`` to the word vocabulary (known ones are skipped; every id stays the same)."""
-        self.words = Vocab([*self.words.itos, *words], specials=())
+    def replace_words(self, words: Sequence[str]) -> None:
+        """Make ``words`` (padding and unknown first) the word vocabulary, ids in their order."""
+        self.words = Vocab(words, specials=())
         self._cache = {}  # it holds the ids tokens had before
 
     def to_json(self) -> dict:

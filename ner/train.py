@@ -30,6 +30,7 @@ from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from ner import bundle as bundles
+from ner import words as model_words
 from ner.backends import onnx_available
 from ner.calibration import fit_temperature
 from ner.card import model_card, plot_curves
@@ -682,19 +683,16 @@ def _machine(device: torch.device) -> str:
 
 
 def _add_pretrained_words(run: Run, best: dict) -> dict:
-    """Give the model the vectors of the ``saved_pretrained_top`` most frequent pretrained words it lacks
-    and score it again (dev cannot change: its words with vectors are in the vocabulary already).
-
-    Without weight decay a word that never occurs in training gets no gradient, so its row would still
-    hold its pretrained vector: adding the rows now gives the model that training with them would,
-    without the optimizer stepping over a table several times larger."""
-    words, vectors = load_vectors(run.config.pretrained)
-    new = [i for i, word in enumerate(words[: run.config.saved_pretrained_top]) if word not in run.vocab.words]
-    run.vocab.add_words(words[i] for i in new)
-    run.model.add_words(torch.from_numpy(vectors[new]))
+    """Add the vectors of the ``saved_pretrained_top`` most frequent pretrained words the model lacks
+    (exact: :mod:`ner.words`) and score it again (dev cannot change: its words with vectors are in the
+    vocabulary already)."""
+    config = run.config
+    _, added, vectors = model_words.plan(run.vocab.words.itos, None, config.pretrained, config.saved_pretrained_top)
+    run.vocab.replace_words([*run.vocab.words.itos, *added])
+    run.model.add_words(torch.from_numpy(vectors))
     dev, test = run.score()
-    log.info("added the vectors of %d more pretrained words: %d words in all", len(new), len(run.vocab.words))
-    return {**best, "dev": dev or best.get("dev"), "test": test, "added_pretrained_words": len(new)}
+    log.info("added the vectors of %d more pretrained words: %d words in all", len(added), len(run.vocab.words))
+    return {**best, "dev": dev or best.get("dev"), "test": test, "added_pretrained_words": len(added)}
 
 
 @torch.no_grad()

@@ -111,7 +111,7 @@ def test_added_words_get_new_ids_even_for_tokens_encoded_before(word_vocab: Voca
     known = vocab.words.itos[2]
     before = vocab.encode([["Zanzibar", known]]).words[0].tolist()
     assert before[0] == vocab.words.unk
-    vocab.add_words([known, "zanzibar"])
+    vocab.replace_words([*vocab.words.itos, "zanzibar"])
     after = vocab.encode([["Zanzibar", known]]).words[0].tolist()
     assert after == [len(word_vocab.words), before[1]] and len(vocab.words) == len(word_vocab.words) + 1
 

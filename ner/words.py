@@ -1,0 +1,54 @@
+"""The pretrained words of a word-level model, set after training.
+
+A word that never occurs in the training data gets no gradient (without weight decay), so its row of
+the word embedding ``(V, word_dim)`` still holds its pretrained vector when training ends. Which such
+words a model holds can therefore be decided after training, exactly: ``ner train`` adds the
+``saved_pretrained_top`` most frequent pretrained words then, and ``ner words`` does the same for a
+model directory, dropping the words that neither its training and dev files nor the chosen top of
+the pretrained vocabulary give (those of a test file, say).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+
+import numpy as np
+
+from ner import bundle as bundles
+from ner.features import Vocabularies
+from ner.vocab import load_vectors
+
+WORD_TABLE = "word_embed.weight"
+
+
+def plan(
+    vocabulary: Sequence[str], keep: set[str] | None, pretrained: str, top: int
+) -> tuple[list[int], list[str], np.ndarray]:
+    """The rows of ``vocabulary`` to keep, and the words to add with their vectors ``(N, dim)``, so that
+    it holds the ``top`` most frequent words of ``pretrained`` and, of its own words, those in ``keep``
+    (every one when ``keep`` is None; padding and unknown always)."""
+    words, vectors = load_vectors(pretrained)
+    frequent = words[:top]
+    wanted = None if keep is None else keep | set(frequent)
+    rows = [i for i, word in enumerate(vocabulary) if i < 2 or wanted is None or word in wanted]
+    kept = {vocabulary[i] for i in rows}
+    added = [i for i, word in enumerate(frequent) if word not in kept]
+    return rows, [words[i] for i in added], vectors[added]
+
+
+def rebuild(bundle: bundles.Bundle, keep: set[str], pretrained: str, top: int) -> tuple[bundles.Bundle, int, int]:
+    """``bundle`` with the words of ``keep`` it has and the ``top`` most frequent pretrained words, each
+    of the latter it lacked added with its pretrained vector; returns it, the words dropped and added."""
+    if bundle.vocab.level != "word":
+        raise ValueError("only a word-level model has pretrained word vectors")
+    vocabulary = bundle.vocab.words.itos
+    rows, added, vectors = plan(vocabulary, keep, pretrained, top)
+    table = bundle.weights[WORD_TABLE]
+    if vectors.shape[1] != table.shape[1]:
+        raise ValueError(f"{pretrained} has {vectors.shape[1]} dimensions, the model's words {table.shape[1]}")
+    vocab = Vocabularies.from_json(bundle.vocab.to_json())
+    vocab.lexicon = bundle.vocab.lexicon
+    vocab.replace_words([*(vocabulary[i] for i in rows), *added])
+    weights = {**bundle.weights, WORD_TABLE: np.concatenate([table[rows], vectors.astype(table.dtype)])}
+    return replace(bundle, vocab=vocab, weights=weights), len(vocabulary) - len(rows), len(added)

@@ -1,0 +1,81 @@
+"""``ner words``: which pretrained words a trained word model holds, set after training (ner/words.py)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from safetensors.numpy import load_file
+
+from ner import bundle as bundles
+from ner.cli import main
+
+from .conftest import train_tiny
+
+RANKED = ["frequent", "voted", "usual", "zanzibar"]  # pretrained words no tiny corpus has, most frequent first
+
+
+@pytest.fixture
+def model_with_vectors(tiny_corpus: dict, tmp_path: Path) -> tuple[Path, dict[str, np.ndarray]]:
+    """A tiny model trained with a vectors file whose four most frequent words all joined its table."""
+    generator = np.random.default_rng(0)
+    data_words = sorted({line.split()[0].lower() for line in tiny_corpus["train"].read_text().splitlines() if line})
+    table = {word: generator.normal(size=16).astype(np.float32) for word in [*RANKED, *data_words]}
+    vectors = tmp_path / "vectors.txt"
+    vectors.write_text("".join(f"{w} {' '.join(f'{x:.6f}' for x in v)}\n" for w, v in table.items()))
+    out = train_tiny(
+        tmp_path / "m",
+        *(tiny_corpus["train"], tiny_corpus["dev"]),
+        *("--epochs", "2", "--pretrained", str(vectors), "--pretrained-top", "4", "--embedding-dtype", "float32"),
+    )
+    return out, table
+
+
+def test_words_no_corpus_gives_are_dropped_and_the_most_frequent_added(
+    model_with_vectors: tuple[Path, dict[str, np.ndarray]], tiny_corpus: dict, capsys
+) -> None:
+    model, table = model_with_vectors
+    before = bundles.load(model)
+    assert set(RANKED) <= set(before.vocab.words.itos)
+    corpora = [
+        "--train",
+        str(tiny_corpus["train"]),
+        "--dev",
+        str(tiny_corpus["dev"]),
+        "--test",
+        str(tiny_corpus["test"]),
+    ]
+    capsys.readouterr()
+    assert main(["words", str(model), *corpora, "--pretrained-top", "2"]) == 0
+    assert json.loads(capsys.readouterr().out)["dropped"] == 2
+    after = bundles.load(model)
+    words = after.vocab.words
+    assert "usual" not in words and "zanzibar" not in words and {"frequent", "voted"} <= set(words.itos)
+    # Every kept word keeps its row; nothing else in the network changed.
+    old_rows, new_rows = before.weights["word_embed.weight"], after.weights["word_embed.weight"]
+    for word in before.vocab.words.itos:
+        if word in words:
+            assert np.array_equal(new_rows[words.stoi[word]], old_rows[before.vocab.words.stoi[word]]), word
+    assert all(np.array_equal(after.weights[k], v) for k, v in before.weights.items() if k != "word_embed.weight")
+    # The card's scores are the model's as it is now, and its command is recorded.
+    for split in ("dev", "test"):
+        capsys.readouterr()
+        assert main(["evaluate", str(model), str(tiny_corpus[split]), "--json"]) == 0
+        assert json.loads(capsys.readouterr().out)["f1"] == after.metrics[split]["f1"]
+    assert "ner words" in (model / "README.md").read_text()
+
+    # Growing again adds the words with their pretrained vectors, stored as asked.
+    assert main(["words", str(model), *corpora, "--pretrained-top", "4", "--embedding-dtype", "int8"]) == 0
+    assert json.loads(capsys.readouterr().out)["added"] == 2
+    grown = bundles.load(model)
+    assert load_file(model / "weights.safetensors")["word_embed.weight"].dtype == np.int8
+    for word in ("usual", "zanzibar"):
+        row = grown.weights["word_embed.weight"][grown.vocab.words.stoi[word]]
+        assert np.allclose(row, table[word], atol=np.abs(table[word]).max() / 127), word
+
+
+def test_a_model_without_pretrained_vectors_is_refused(tiny_model: Path, tiny_corpus: dict) -> None:
+    with pytest.raises(SystemExit, match="without pretrained vectors"):
+        main(["words", str(tiny_model), "--train", str(tiny_corpus["train"])])
