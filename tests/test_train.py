@@ -329,37 +329,3 @@ def test_fine_tuning_keeps_the_parents_bigram_cut_off_and_table_storage(tmp_path
     assert prepare(float32).config.embedding_dtype == "float32"
     grown = prepare(replace(job, train_settings={**job.train_settings, "min_bigram_count": 1})).vocab.bigrams.itos
     assert len(grown) > len(parent_bigrams) and grown[: len(parent_bigrams)] == parent_bigrams
-
-
-def test_the_vocabulary_leaves_test_words_out_and_saved_pretrained_words_keep_their_vectors(
-    tiny_corpus: dict, tmp_path: Path, capsys
-) -> None:
-    """With vectors from a text file whose lines are ranked by frequency: a word only the test file has
-    gets no row (new text would not get one either); ``--saved-pretrained-top`` adds the most frequent
-    words after training with their vectors as given, which is what training would have left them
-    (a row no training word reaches never moves: checked on a word of the training table)."""
-    generator = torch.Generator().manual_seed(0)
-    data_words = sorted({line.split()[0].lower() for line in tiny_corpus["train"].read_text().splitlines() if line})
-    ranked = ["frequent", "voted", "usual", "zanzibar", *data_words]  # "voted", "zanzibar" only in test
-    table = {word: torch.randn(16, generator=generator) for word in ranked}
-    vectors = tmp_path / "vectors.txt"
-    vectors.write_text("".join(f"{w} {' '.join(f'{x:.6f}' for x in v.tolist())}\n" for w, v in table.items()))
-    test = tmp_path / "test.conll"
-    test.write_text(tiny_corpus["test"].read_text() + "\nZanzibar NN B-LOC\nvoted NN O\n", encoding="utf-8")
-    out = train_tiny(
-        tmp_path / "m",
-        *(tiny_corpus["train"], tiny_corpus["dev"]),
-        *("--test", str(test), "--epochs", "2", "--pretrained", str(vectors), "--pretrained-top", "1"),
-        *("--saved-pretrained-top", "3", "--embedding-dtype", "float32"),
-    )
-    words = bundles.load(out).vocab.words
-    assert "zanzibar" not in words and {"frequent", "voted", "usual"} <= set(words.itos)
-    weights = load_file(out / "weights.safetensors")["word_embed.weight"]
-    for word in ("frequent", "voted", "usual"):  # "frequent" was in the training table, the others added
-        assert torch.allclose(weights[words.stoi[word]], table[word], atol=1e-6), word
-    metrics = json.loads((out / "metrics.json").read_text())
-    assert metrics["added_pretrained_words"] == 2
-    # The test file, scored every epoch with "voted" unknown, is scored again with its new id.
-    capsys.readouterr()
-    assert main(["evaluate", str(out), str(test), "--json"]) == 0
-    assert json.loads(capsys.readouterr().out)["f1"] == metrics["test"]["f1"]

@@ -1,4 +1,5 @@
-"""``ner words``: which pretrained words a trained word model holds, set after training (ner/words.py)."""
+"""Which pretrained words a word model holds, set after training (ner/words.py): by ``ner train`` and by
+``ner words``."""
 
 from __future__ import annotations
 
@@ -17,18 +18,53 @@ from .conftest import train_tiny
 RANKED = ["frequent", "voted", "usual", "zanzibar"]  # pretrained words no tiny corpus has, most frequent first
 
 
-@pytest.fixture
-def model_with_vectors(tiny_corpus: dict, tmp_path: Path) -> tuple[Path, dict[str, np.ndarray]]:
-    """A tiny model trained with a vectors file whose four most frequent words all joined its table."""
+def write_vectors(path: Path, train: Path) -> dict[str, np.ndarray]:
+    """A 16-d vectors file of :data:`RANKED` and then the words of ``train``; returns the vectors."""
     generator = np.random.default_rng(0)
-    data_words = sorted({line.split()[0].lower() for line in tiny_corpus["train"].read_text().splitlines() if line})
+    data_words = sorted({line.split()[0].lower() for line in train.read_text().splitlines() if line})
     table = {word: generator.normal(size=16).astype(np.float32) for word in [*RANKED, *data_words]}
-    vectors = tmp_path / "vectors.txt"
-    vectors.write_text("".join(f"{w} {' '.join(f'{x:.6f}' for x in v)}\n" for w, v in table.items()))
+    path.write_text("".join(f"{w} {' '.join(f'{x:.6f}' for x in v)}\n" for w, v in table.items()))
+    return table
+
+
+def test_training_leaves_test_words_out_and_adds_the_most_frequent_words_after(
+    tiny_corpus: dict, tmp_path: Path, capsys
+) -> None:
+    """A word only the test file has gets no row (new text would not get one either);
+    ``--saved-pretrained-top`` adds the most frequent words after training with their vectors as given,
+    which is what training would have left them (a row no training word reaches never moves: checked
+    on "frequent", which was in the training table)."""
+    table = write_vectors(tmp_path / "vectors.txt", tiny_corpus["train"])
+    test = tmp_path / "test.conll"
+    test.write_text(tiny_corpus["test"].read_text() + "\nZanzibar NN B-LOC\nvoted NN O\n", encoding="utf-8")
     out = train_tiny(
         tmp_path / "m",
         *(tiny_corpus["train"], tiny_corpus["dev"]),
-        *("--epochs", "2", "--pretrained", str(vectors), "--pretrained-top", "4", "--embedding-dtype", "float32"),
+        *("--test", str(test), "--epochs", "2", "--pretrained", str(tmp_path / "vectors.txt")),
+        *("--pretrained-top", "1", "--saved-pretrained-top", "3", "--embedding-dtype", "float32"),
+    )
+    words = bundles.load(out).vocab.words
+    assert "zanzibar" not in words and {"frequent", "voted", "usual"} <= set(words.itos)
+    weights = load_file(out / "weights.safetensors")["word_embed.weight"]
+    for word in ("frequent", "voted", "usual"):
+        assert np.allclose(weights[words.stoi[word]], table[word], atol=1e-6), word
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["added_pretrained_words"] == 2
+    # The test file, scored every epoch with "voted" unknown, is scored again with its new id.
+    capsys.readouterr()
+    assert main(["evaluate", str(out), str(test), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["f1"] == metrics["test"]["f1"]
+
+
+@pytest.fixture
+def model_with_vectors(tiny_corpus: dict, tmp_path: Path) -> tuple[Path, dict[str, np.ndarray]]:
+    """A tiny model trained with a vectors file whose four most frequent words all joined its table."""
+    table = write_vectors(tmp_path / "vectors.txt", tiny_corpus["train"])
+    out = train_tiny(
+        tmp_path / "m",
+        *(tiny_corpus["train"], tiny_corpus["dev"]),
+        *("--epochs", "2", "--pretrained", str(tmp_path / "vectors.txt"), "--pretrained-top", "4"),
+        *("--embedding-dtype", "float32"),
     )
     return out, table
 
