@@ -28,6 +28,8 @@ def plan(
     """The rows of ``vocabulary`` to keep, and the words to add with their vectors ``(N, dim)``, so that
     it holds the ``top`` most frequent words of ``pretrained`` and, of its own words, those in ``keep``
     (every one when ``keep`` is None; padding and unknown always)."""
+    if top < 0:
+        raise ValueError(f"the number of pretrained words to hold is 0 or more, not {top}")
     words, vectors = load_vectors(pretrained)
     frequent = words[:top]
     wanted = None if keep is None else keep | set(frequent)

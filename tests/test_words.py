@@ -112,6 +112,16 @@ def test_words_no_corpus_gives_are_dropped_and_the_most_frequent_added(
         assert np.allclose(row, table[word], atol=np.abs(table[word]).max() / 127), word
 
 
+def test_a_negative_count_is_refused_and_the_model_left_as_it_was(
+    model_with_vectors: tuple[Path, dict[str, np.ndarray]], tiny_corpus: dict, capsys
+) -> None:
+    model, _ = model_with_vectors
+    before = {p.name: p.read_bytes() for p in model.iterdir()}
+    assert main(["words", str(model), "--train", str(tiny_corpus["train"]), "--pretrained-top", "-1"]) == 2
+    assert "0 or more" in capsys.readouterr().err
+    assert {p.name: p.read_bytes() for p in model.iterdir()} == before
+
+
 def test_a_model_without_pretrained_vectors_is_refused(tiny_model: Path, tiny_corpus: dict) -> None:
     with pytest.raises(SystemExit, match="without pretrained vectors"):
         main(["words", str(tiny_model), "--train", str(tiny_corpus["train"])])
