@@ -268,7 +268,7 @@ def run_words(args: argparse.Namespace) -> int:
     training = bundle.info.setdefault("training", {})
     pretrained = training.get("config", {}).get("pretrained", "none")
     if pretrained in ("none", "auto"):
-        raise SystemExit(f"ner words: {args.model} was trained without pretrained vectors")
+        raise ValueError(f"{args.model} was trained without pretrained vectors")
     files = {"train": args.train, "dev": args.dev, "test": args.test}
     corpora = {split: read_corpus(path)[0] for split, path in files.items() if path}
     keep = lowercased_words(corpora["train"], corpora.get("dev", []))
