@@ -124,4 +124,4 @@ def test_a_negative_count_is_refused_and_the_model_left_as_it_was(
 
 def test_a_model_without_pretrained_vectors_is_refused(tiny_model: Path, tiny_corpus: dict, capsys) -> None:
     assert main(["words", str(tiny_model), "--train", str(tiny_corpus["train"])]) == 2
-    assert "ner words: error:" in capsys.readouterr().err
+    assert "without pretrained vectors" in capsys.readouterr().err
