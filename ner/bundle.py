@@ -76,6 +76,11 @@ def stored_tables(weights: dict[str, np.ndarray], dtype: str) -> dict[str, np.nd
     return out
 
 
+def as_stored(weights: dict[str, np.ndarray], dtype: str) -> dict[str, np.ndarray]:
+    """``weights`` with the embedding tables rounded to what storing them in ``dtype`` keeps, in float32."""
+    return loaded_tables(stored_tables(weights, dtype))
+
+
 def loaded_tables(stored: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Stored weights (:func:`stored_tables`) widened back to float32 arrays, the scales folded in."""
     scales = {name[: -len(SCALE_SUFFIX)]: array for name, array in stored.items() if name.endswith(SCALE_SUFFIX)}

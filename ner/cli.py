@@ -267,7 +267,7 @@ def run_words(args: argparse.Namespace) -> int:
     bundle = bundles.load(args.model)
     training = bundle.info.setdefault("training", {})
     pretrained = training.get("config", {}).get("pretrained", "none")
-    if pretrained in ("none", "auto"):
+    if pretrained == "none":
         raise ValueError(f"{args.model} was trained without pretrained vectors")
     files = {"train": args.train, "dev": args.dev, "test": args.test}
     corpora = {split: read_corpus(path)[0] for split, path in files.items() if path}
@@ -275,8 +275,7 @@ def run_words(args: argparse.Namespace) -> int:
     bundle, dropped, added = rebuild(bundle, keep, pretrained, args.pretrained_top)
     if args.embedding_dtype:
         bundle.info["embedding_dtype"] = args.embedding_dtype
-    dtype = bundle.info.get("embedding_dtype", "float32")
-    bundle.weights = bundles.loaded_tables(bundles.stored_tables(bundle.weights, dtype))  # scored as stored
+    bundle.weights = bundles.as_stored(bundle.weights, bundle.info.get("embedding_dtype", "float32"))  # as saved
     network = TorchBackend.from_bundle(bundle)
     bundle.encoder = export(network.model, bundle.vocab) if onnx_available() else None  # sized by the table
     tagger = Tagger(bundle, network, batch_size=256)

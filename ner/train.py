@@ -741,7 +741,7 @@ def _round_embeddings(run: Run, best: dict, dtype: str) -> dict:
     result again, so that the metrics describe exactly the saved model."""
     state = run.model.state_dict()
     tables = {key: table.cpu().numpy() for key, table in state.items() if key.endswith(bundles.EMBEDDING_SUFFIX)}
-    for key, rounded in bundles.loaded_tables(bundles.stored_tables(tables, dtype)).items():
+    for key, rounded in bundles.as_stored(tables, dtype).items():
         state[key].copy_(torch.from_numpy(rounded))
     dev, test = run.score()
     if dev is None:

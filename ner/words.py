@@ -10,13 +10,13 @@ the pretrained vocabulary give (those of a test file, say).
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from dataclasses import replace
 
 import numpy as np
 
 from ner import bundle as bundles
-from ner.features import Vocabularies
 from ner.vocab import load_vectors
 
 WORD_TABLE = "word_embed.weight"
@@ -49,8 +49,7 @@ def rebuild(bundle: bundles.Bundle, keep: set[str], pretrained: str, top: int) -
     table = bundle.weights[WORD_TABLE]
     if vectors.shape[1] != table.shape[1]:
         raise ValueError(f"{pretrained} has {vectors.shape[1]} dimensions, the model's words {table.shape[1]}")
-    vocab = Vocabularies.from_json(bundle.vocab.to_json())
-    vocab.lexicon = bundle.vocab.lexicon
+    vocab = copy.copy(bundle.vocab)
     vocab.replace_words([*(vocabulary[i] for i in rows), *added])
     weights = {**bundle.weights, WORD_TABLE: np.concatenate([table[rows], vectors.astype(table.dtype)])}
     return replace(bundle, vocab=vocab, weights=weights), len(vocabulary) - len(rows), len(added)
