@@ -28,6 +28,12 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("ner")
 BACKENDS = ("auto", "onnx", "torch")
+# The vocabulary-sized embedding tables, inputs of the ONNX encoder, and the ids that index each.
+TABLE_IDS = {
+    "word_embed.weight": "words",
+    "bigram_embed.weight": "bigrams",
+    "lexicon_word_embed.weight": "lexicon_words",
+}
 
 
 class Backend(Protocol):
@@ -106,8 +112,9 @@ class OnnxBackend:
     With more than one thread, a second, single-threaded session runs single sentences: at batch 1
     the LSTM's steps are too small to share, and waking a second thread made one text 16-21%
     slower (B=1, T=5..40), where from batch 2 on two threads are faster.
-    The sessions share the embedding tables, which are inputs of the graph, and the recurrent
-    layers' weights, which a model directory stores once, in ``weights.safetensors``.
+    The sessions share the recurrent layers' weights, which a model directory stores once, in
+    ``weights.safetensors``, and the embedding tables, which stay as stored (int8 or float16 when so
+    stored; :func:`table_rows`).
     """
 
     name = "onnx"
@@ -121,11 +128,13 @@ class OnnxBackend:
         self.inputs = [i.name for i in self.session.get_inputs()]
         self.output = self.session.get_outputs()[0].name
         self.bundle = bundle
-        # The vocabulary-sized embedding tables are inputs of the graph, given from the weights.
-        self.tables = {name: bundle.weights[name] for name in self.inputs if name in bundle.weights}
+        self.tables = {name: bundles.StoredTable.of(bundle.weights, name) for name in TABLE_IDS if name in self.inputs}
+        # Encoders exported before their tables' rows were a dynamic axis take the whole tables.
+        fixed = [i.name for i in self.session.get_inputs() if i.name in self.tables and isinstance(i.shape[0], int)]
+        self.whole_tables = {name: self.tables.pop(name).widened() for name in fixed}
 
     def _run(self, batch: Batch) -> np.ndarray:
-        arrays = {**batch.arrays(), **self.tables}
+        arrays = {**table_rows(batch.arrays(), self.tables), **self.whole_tables}
         session = self.single_session if len(batch.mask) == 1 else self.session
         return session.run([self.output], {name: arrays[name] for name in self.inputs})[0]
 
@@ -144,6 +153,18 @@ class OnnxBackend:
         return CRFScores.constrained(
             w["crf.start_transitions"], w["crf.transitions"], w["crf.end_transitions"], self.bundle.vocab.tags.itos
         )
+
+
+def table_rows(arrays: dict[str, np.ndarray], tables: dict[str, bundles.StoredTable]) -> dict[str, np.ndarray]:
+    """A batch's ``arrays`` with the embedding ``tables`` as the encoder's inputs: each table as just
+    the rows its ids ask for, one row per id, in float32 ``(N, D)``, and the ids ``(B, T, ...)``
+    renumbered ``0 .. N - 1`` to index them. The tables themselves are never widened whole."""
+    arrays = dict(arrays)
+    for name, table in tables.items():
+        ids = arrays[TABLE_IDS[name]]
+        arrays[name] = table.rows(ids)
+        arrays[TABLE_IDS[name]] = np.arange(ids.size, dtype=ids.dtype).reshape(ids.shape)
+    return arrays
 
 
 def onnx_session(

@@ -4,7 +4,7 @@
 
     weights.safetensors   tensors only: loading runs no pickled code (embedding tables
                           optionally in float16, or int8 with a float32 scale per row,
-                          widened to float32 when loaded)
+                          widened to float32 when loaded, or kept so for the ONNX backend)
     encoder.onnx          the network up to the emission scores, for ONNX Runtime (optional;
                           its embedding tables and recurrent weights are read from
                           weights.safetensors, format 2; format 1 held a copy of the latter)
@@ -60,10 +60,10 @@ SCALE_SUFFIX = ".scale"  # beside an int8 table: its rows' scales
 
 
 def stored_tables(weights: dict[str, np.ndarray], dtype: str) -> dict[str, np.ndarray]:
-    """``weights`` as stored: the embedding tables in ``dtype`` (float32, float16, or int8 with a float32
-    scale per row, named ``<table>.scale``), every other array as it is."""
+    """``weights`` (widened or as stored) as stored: the embedding tables in ``dtype`` (float32, float16,
+    or int8 with a float32 scale per row, named ``<table>.scale``), every other array as it is."""
     out = {}
-    for name, array in weights.items():
+    for name, array in loaded_tables(weights).items():
         if not name.endswith(EMBEDDING_SUFFIX) or dtype == "float32":
             out[name] = array
         elif dtype == "float16":
@@ -82,17 +82,40 @@ def as_stored(weights: dict[str, np.ndarray], dtype: str) -> dict[str, np.ndarra
 
 
 def loaded_tables(stored: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Stored weights (:func:`stored_tables`) widened back to float32 arrays, the scales folded in."""
-    scales = {name[: -len(SCALE_SUFFIX)]: array for name, array in stored.items() if name.endswith(SCALE_SUFFIX)}
-    out = {}
-    for name, array in stored.items():
-        if name.endswith(SCALE_SUFFIX):
-            continue
-        if name in scales:
-            out[name] = array.astype(np.float32) * scales[name][:, None]
-        else:
-            out[name] = array.astype(np.float32) if array.dtype == np.float16 else array
-    return out
+    """Stored weights (:func:`stored_tables`) widened back to float32 arrays, the scales folded in
+    (weights already widened are returned as they are)."""
+    return {
+        name: StoredTable.of(stored, name).widened() if name.endswith(EMBEDDING_SUFFIX) else array
+        for name, array in stored.items()
+        if not name.endswith(SCALE_SUFFIX)
+    }
+
+
+@dataclass(frozen=True)
+class StoredTable:
+    """An embedding table ``(V, D)`` as stored: float32, float16, or int8 with a float32 scale per row
+    ``(V,)``; rows are widened to float32 as they are read."""
+
+    values: np.ndarray
+    scale: np.ndarray | None = None
+
+    @classmethod
+    def of(cls, weights: dict[str, np.ndarray], name: str) -> StoredTable:
+        return cls(weights[name], weights.get(name + SCALE_SUFFIX))
+
+    def rows(self, ids: np.ndarray) -> np.ndarray:
+        """The float32 rows ``(N, D)`` of ``ids``, an array of any shape holding ``N`` ids."""
+        flat = ids.ravel()
+        rows = self.values[flat].astype(np.float32)
+        if self.scale is not None:
+            rows *= self.scale[flat, None]
+        return rows
+
+    def widened(self) -> np.ndarray:
+        """The whole table in float32 ``(V, D)``."""
+        if self.scale is None:
+            return self.values.astype(np.float32, copy=False)
+        return self.values.astype(np.float32) * self.scale[:, None]
 
 
 class BundleError(ValueError):
@@ -265,8 +288,12 @@ def verify(directory: str | Path) -> None:
     read_files(directory)
 
 
-def load(directory: str | Path) -> Bundle:
-    """Load and check a model directory written by :func:`save`."""
+def load(directory: str | Path, widen_tables: bool = True) -> Bundle:
+    """Load and check a model directory written by :func:`save`.
+
+    ``widen_tables=False`` keeps the embedding tables as stored (:class:`StoredTable`: int8 tables
+    take a quarter of float32's memory), for the ONNX backend, which reads only the rows a batch uses;
+    :func:`save` and the torch backend widen them."""
     directory = Path(directory)
     files = read_files(directory)
     config = _parse_json(directory / CONFIG, files[CONFIG])
@@ -280,7 +307,9 @@ def load(directory: str | Path) -> Bundle:
     if LEXICON in files:
         vocab.lexicon = _lexicon(directory / LEXICON, files[LEXICON])
     try:
-        weights = loaded_tables(load_arrays(files[WEIGHTS]))
+        weights = load_arrays(files[WEIGHTS])
+        if widen_tables:
+            weights = loaded_tables(weights)
     except (SafetensorError, ValueError) as error:
         raise BundleError(directory / WEIGHTS, f"unreadable weights ({error})") from None
     metrics = _parse_json(directory / METRICS, files[METRICS]) if METRICS in files else {}

@@ -1,7 +1,10 @@
 """Export the network up to the emission scores as ONNX (``encoder.onnx``), for serving without torch.
 
 The graph takes a :class:`~ner.features.Batch`'s arrays by name, and the
-vocabulary-sized embedding tables (:data:`TABLES`) as inputs too; the
+vocabulary-sized embedding tables (:data:`TABLES`) as inputs too, of any
+number of rows: the backend gives just the rows a batch uses
+(:func:`ner.backends.table_rows`), so a table stays in memory as it is
+stored (int8: a quarter of float32). The
 recurrent layers' weights are external initializers, which the backend fills
 in ONNX's layout (:func:`ner.backends.recurrent_weights`) when it opens the
 session. Both come from ``weights.safetensors``, so the file holds no second
@@ -9,7 +12,7 @@ copy of them (it is under 100 kB where the weights take 5-20 MB). It gives the
 emission scores ``(B, T, K)``; for a model with a document memory it gives the
 encoder states ``(B, T, 2H)`` instead (the memory pools over a whole text,
 outside the graph, and the tagger applies the emission layer). Batch, time,
-word and character axes are dynamic. Each recurrent layer is one
+word, character and table-row axes are dynamic. Each recurrent layer is one
 bidirectional ONNX node that reads the padded batch as the torch tagger does
 at inference, each direction within each sentence's own length, so that
 padding never leaks into a real token; the character features are computed
@@ -28,12 +31,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from ner.backends import onnx_session, recurrent_weights
+from ner import bundle as bundles
+from ner.backends import TABLE_IDS, onnx_session, recurrent_weights, table_rows
 from ner.features import Batch, Vocabularies
 from ner.model import CharCNN, NERModel, read_both_ways, reversed_positions
 
 OPSET = 17
-TABLES = ("word_embed.weight", "bigram_embed.weight", "lexicon_word_embed.weight")  # inputs, not constants
+TABLES = tuple(TABLE_IDS)  # inputs, not constants
 _WORD_INPUTS = ("words", "casing", "mask", "chars", "char_index")
 _CHAR_INPUTS = ("words", "casing", "mask", "bigrams")
 _LEXICON_INPUTS = ("lexicon_ids", "lexicon_weights")
@@ -198,6 +202,7 @@ def export(model: NERModel, vocab: Vocabularies) -> bytes:
         "lexicon_ids": {0: "batch", 1: "time", 3: "matches"},
         "lexicon_weights": {0: "batch", 1: "time", 3: "matches"},
         "lexicon_words": {0: "batch", 1: "time", 3: "matches"},
+        **{table: {0: f"{table} rows"} for table in TABLES},
     }
     output = "states" if model.config.document_memory else "emissions"
     buffer = io.BytesIO()
@@ -243,7 +248,7 @@ def check(model: NERModel, vocab: Vocabularies, encoder: bytes, tolerance: float
     recurrent = recurrent_weights(weights)
     session = onnx_session(encoder, 1, recurrent)
     names = [i.name for i in session.get_inputs()]
-    tables = {name: weights[name] for name in TABLES if name in weights}
+    tables = {name: bundles.StoredTable(weights[name]) for name in TABLES if name in weights}
     rng = np.random.default_rng(0)
     symbols = [s for s in vocab.words.itos[2:200]] or ["a"]
     worst = 0.0
@@ -251,7 +256,7 @@ def check(model: NERModel, vocab: Vocabularies, encoder: bytes, tolerance: float
         lengths = rng.integers(1, longest + 1, batch_size)
         sentences = [[str(symbols[i]) for i in rng.integers(0, len(symbols), n)] for n in lengths]
         batch = vocab.encode(sentences)
-        arrays = {**batch.arrays(), **tables}
+        arrays = table_rows(batch.arrays(), tables)
         got = session.run(None, {n: arrays[n] for n in names})[0]
         expected = _torch_output(model, batch)
         worst = max(worst, float(np.abs(got - expected)[batch.mask].max()))

@@ -48,8 +48,9 @@ class TorchBackend:
     @classmethod
     def from_bundle(cls, bundle: bundles.Bundle, device: str = "cpu") -> TorchBackend:
         model = NERModel.for_vocabularies(bundle.config, bundle.vocab)
-        try:  # copies into the model's float32 parameters, widening float16 tables
-            model.load_state_dict({name: torch.from_numpy(array) for name, array in bundle.weights.items()})
+        weights = bundles.loaded_tables(bundle.weights)  # tables widened, where a bundle holds them as stored
+        try:
+            model.load_state_dict({name: torch.from_numpy(array) for name, array in weights.items()})
         except RuntimeError as error:
             raise bundles.BundleError(bundles.WEIGHTS, f"weights do not fit the config: {error}") from None
         return cls(model.to(device), bundle.vocab.tags.itos)

@@ -112,6 +112,43 @@ def test_a_format_1_model_tags_as_before(tiny_model: Path, format_1: Path) -> No
     assert np.array_equal(Tagger.load(format_1, backend="onnx").backend.emissions(batch), new.backend.emissions(batch))
 
 
+@pytest.fixture
+def int8_tables(tiny_model: Path, tmp_path: Path) -> Path:
+    """``tiny_model`` with its embedding tables stored as int8, exported again from them."""
+    bundle = bundles.load(tiny_model)
+    bundle.info["embedding_dtype"] = "int8"
+    path = bundles.save(bundle, tmp_path / "int8", card="# int8\n")
+    assert main(["export", str(path)]) == 0  # the small tables are constants of the graph
+    return path
+
+
+def test_the_onnx_backend_keeps_int8_tables_as_stored_and_tags_as_with_them_widened(int8_tables: Path) -> None:
+    tagger = Tagger.load(int8_tables, backend="onnx")
+    table = tagger.backend.tables["word_embed.weight"]
+    assert table.values.dtype == np.int8 and table.scale is not None and not tagger.backend.whole_tables
+    widened = load_backend(bundles.load(int8_tables), "onnx")  # the whole float32 table given to the graph
+    assert widened.tables["word_embed.weight"].values.dtype == np.float32
+    for texts in (ENGLISH, ENGLISH[:1]):
+        batch = tagger.vocab.encode([t.split() for t in texts])
+        assert np.array_equal(tagger.backend.emissions(batch), widened.emissions(batch))
+    assert assert_same_analyses(int8_tables, ENGLISH_DOCUMENTS[:5]) > 5  # torch widens the tables it is given
+
+
+def test_an_encoder_exported_with_tables_of_fixed_size_is_given_them_whole(int8_tables: Path, tmp_path: Path) -> None:
+    import onnx
+
+    bundle = bundles.load(int8_tables, widen_tables=False)
+    proto = onnx.load_from_string(bundle.encoder)
+    (table,) = [i for i in proto.graph.input if i.name == "word_embed.weight"]
+    table.type.tensor_type.shape.dim[0].dim_value = len(bundle.weights["word_embed.weight"])  # as exported before
+    bundle.encoder = proto.SerializeToString()
+    old = Tagger.load(bundles.save(bundle, tmp_path / "fixed", card="# fixed rows\n"), backend="onnx")
+    assert not old.backend.tables and old.backend.whole_tables["word_embed.weight"].dtype == np.float32
+    new = Tagger.load(int8_tables, backend="onnx")
+    batch = new.vocab.encode([t.split() for t in ENGLISH])
+    assert np.array_equal(old.backend.emissions(batch), new.backend.emissions(batch))
+
+
 def test_numpy_blas_runs_on_one_thread_once_a_model_is_loaded(tiny_model: Path) -> None:
     """Idle OpenBLAS threads spin and would take the encoder's cores."""
     Tagger.load(tiny_model, backend="onnx", threads=2)

@@ -169,6 +169,26 @@ def test_int8_tables_are_stored_a_quarter_and_loaded_within_half_a_step(model_co
     assert (twice / "weights.safetensors").read_bytes() == (target / "weights.safetensors").read_bytes()
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float16", "int8"])
+def test_tables_kept_as_stored_read_the_rows_of_the_widened_ones_and_save_the_same_bytes(
+    model_copy: Path, tmp_path: Path, dtype: str
+) -> None:
+    loaded = bundles.load(model_copy)
+    loaded.info["embedding_dtype"] = dtype
+    target = bundles.save(loaded, tmp_path / dtype, card=f"# {dtype}\n")
+    widened, narrow = bundles.load(target), bundles.load(target, widen_tables=False)
+    assert narrow.weights["word_embed.weight"].dtype == np.dtype(dtype)
+    assert ("word_embed.weight.scale" in narrow.weights) == (dtype == "int8")
+    ids = np.array([[0, 3, 3], [len(widened.weights["word_embed.weight"]) - 1, 1, 2]])
+    table = bundles.StoredTable.of(narrow.weights, "word_embed.weight")
+    assert np.array_equal(table.rows(ids), widened.weights["word_embed.weight"][ids.ravel()])
+    assert np.array_equal(
+        bundles.loaded_tables(narrow.weights)["word_embed.weight"], widened.weights["word_embed.weight"]
+    )
+    again = bundles.save(narrow, tmp_path / "again", card=f"# {dtype}\n")  # stored as they are, not rounded twice
+    assert (again / "weights.safetensors").read_bytes() == (target / "weights.safetensors").read_bytes()
+
+
 def test_an_all_zero_row_survives_int8() -> None:
     tables = {"word_embed.weight": np.array([[0.0, 0.0], [0.5, -1.0]], dtype=np.float32)}
     back = bundles.loaded_tables(bundles.stored_tables(tables, "int8"))
