@@ -128,10 +128,17 @@ class OnnxBackend:
         self.inputs = [i.name for i in self.session.get_inputs()]
         self.output = self.session.get_outputs()[0].name
         self.bundle = bundle
-        self.tables = {name: bundles.StoredTable.of(bundle.weights, name) for name in TABLE_IDS if name in self.inputs}
-        # Encoders exported before their tables' rows were a dynamic axis take the whole tables.
-        fixed = [i.name for i in self.session.get_inputs() if i.name in self.tables and isinstance(i.shape[0], int)]
-        self.whole_tables = {name: self.tables.pop(name).widened() for name in fixed}
+        # A table stored narrower than float32 stays so, and the graph gets the rows a batch uses; a
+        # float32 one is given whole (no copy), as are all to an encoder exported before the tables'
+        # rows were a dynamic axis.
+        self.tables, self.whole_tables = {}, {}
+        for table in self.session.get_inputs():
+            if table.name in TABLE_IDS:
+                stored = bundles.StoredTable.of(bundle.weights, table.name)
+                if stored.values.dtype == np.float32 or isinstance(table.shape[0], int):
+                    self.whole_tables[table.name] = stored.widened()
+                else:
+                    self.tables[table.name] = stored
 
     def _run(self, batch: Batch) -> np.ndarray:
         arrays = {**table_rows(batch.arrays(), self.tables), **self.whole_tables}
@@ -157,13 +164,11 @@ class OnnxBackend:
 
 def table_rows(arrays: dict[str, np.ndarray], tables: dict[str, bundles.StoredTable]) -> dict[str, np.ndarray]:
     """A batch's ``arrays`` with the embedding ``tables`` as the encoder's inputs: each table as just
-    the rows its ids ask for, one row per id, in float32 ``(N, D)``, and the ids ``(B, T, ...)``
-    renumbered ``0 .. N - 1`` to index them. The tables themselves are never widened whole."""
+    the rows its ids ask for, in float32 ``(U, D)``, and the ids ``(B, T, ...)`` renumbered to index
+    them (:meth:`~ner.bundle.StoredTable.lookup`). The tables themselves are never widened whole."""
     arrays = dict(arrays)
     for name, table in tables.items():
-        ids = arrays[TABLE_IDS[name]]
-        arrays[name] = table.rows(ids)
-        arrays[TABLE_IDS[name]] = np.arange(ids.size, dtype=ids.dtype).reshape(ids.shape)
+        arrays[name], arrays[TABLE_IDS[name]] = table.lookup(arrays[TABLE_IDS[name]])
     return arrays
 
 

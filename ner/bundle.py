@@ -106,10 +106,19 @@ class StoredTable:
     def rows(self, ids: np.ndarray) -> np.ndarray:
         """The float32 rows ``(N, D)`` of ``ids``, an array of any shape holding ``N`` ids."""
         flat = ids.ravel()
-        rows = self.values[flat].astype(np.float32)
-        if self.scale is not None:
-            rows *= self.scale[flat, None]
-        return rows
+        if self.scale is None:
+            return self.values[flat].astype(np.float32, copy=False)
+        return np.multiply(self.values[flat], self.scale[flat, None], dtype=np.float32)
+
+    def lookup(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The float32 rows ``(U, D)`` that ``ids`` (any shape) ask for, and ``ids`` renumbered
+        ``0 .. U - 1`` to index them: a row per id where they are few next to the table, else a row
+        per distinct id (a pass over the table costs less than copying the same rows many times)."""
+        if ids.size * 8 < len(self.values):
+            return self.rows(ids), np.arange(ids.size).reshape(ids.shape)
+        used = np.zeros(len(self.values), dtype=bool)
+        used[ids] = True
+        return self.rows(np.flatnonzero(used)), (np.cumsum(used) - 1)[ids]
 
     def widened(self) -> np.ndarray:
         """The whole table in float32 ``(V, D)``."""

@@ -180,11 +180,14 @@ def test_tables_kept_as_stored_read_the_rows_of_the_widened_ones_and_save_the_sa
     assert narrow.weights["word_embed.weight"].dtype == np.dtype(dtype)
     assert ("word_embed.weight.scale" in narrow.weights) == (dtype == "int8")
     ids = np.array([[0, 3, 3], [len(widened.weights["word_embed.weight"]) - 1, 1, 2]])
-    table = bundles.StoredTable.of(narrow.weights, "word_embed.weight")
-    assert np.array_equal(table.rows(ids), widened.weights["word_embed.weight"][ids.ravel()])
-    assert np.array_equal(
-        bundles.loaded_tables(narrow.weights)["word_embed.weight"], widened.weights["word_embed.weight"]
-    )
+    table, whole = bundles.StoredTable.of(narrow.weights, "word_embed.weight"), widened.weights["word_embed.weight"]
+    assert np.array_equal(table.rows(ids), whole[ids.ravel()])
+    assert np.array_equal(bundles.loaded_tables(narrow.weights)["word_embed.weight"], whole)
+    many = np.random.default_rng(0).integers(0, len(whole), (len(whole) // 3, 2, 4))  # a pass over the table
+    for some in (ids, many):
+        rows, renumbered = table.lookup(some)
+        assert np.array_equal(rows[renumbered], whole[some])
+    assert len(table.lookup(ids)[0]) == ids.size and len(table.lookup(many)[0]) == len(np.unique(many))
     again = bundles.save(narrow, tmp_path / "again", card=f"# {dtype}\n")  # stored as they are, not rounded twice
     assert (again / "weights.safetensors").read_bytes() == (target / "weights.safetensors").read_bytes()
 
