@@ -276,8 +276,11 @@ def align_spans(
 def read_jsonl(path: str | Path) -> list[Sentence]:
     """Read JSONL, one document per line: ``{"text": ..., "entities": [[start, end, label], ...]}``.
 
-    Offsets are character offsets, end exclusive. Each document is tokenized with
-    :func:`ner.text.tokenize` and becomes one sentence.
+    Offsets are character offsets, end exclusive. The span annotations of other tools are read too:
+    entities as objects (``{"start", "end", "label"}``, or doccano's ``start_offset`` and
+    ``end_offset``), under ``"spans"`` (Prodigy, spaCy) or ``"label"`` (doccano), and CLUENER's
+    ``"label": {label: {mention: [[start, last], ...]}}``, whose ends are inclusive. Each document is
+    tokenized with :func:`ner.text.tokenize` and becomes one sentence.
     """
     sentences = []
     try:
@@ -305,11 +308,8 @@ def _document_to_sentence(document: object, path: str | Path, number: int, index
     if not isinstance(document, dict) or not isinstance(document.get("text"), str):
         raise CorpusError(path, number, 'expected an object with a string "text"')
     text = document["text"]
-    entities = document.get("entities", [])
-    if not isinstance(entities, list):
-        raise CorpusError(path, number, '"entities" must be a list of [start, end, label]')
     char_spans = []
-    for entity in entities:
+    for entity in _entities(document, path, number):
         if not (
             isinstance(entity, list)
             and len(entity) == 3
@@ -317,7 +317,7 @@ def _document_to_sentence(document: object, path: str | Path, number: int, index
             and isinstance(entity[2], str)
             and entity[2]
         ):
-            raise CorpusError(path, number, f"entity {entity!r} is not [start, end, label]")
+            raise CorpusError(path, number, f"entity {entity!r} is not [start, end, label] (nor an object of them)")
         start, end, label = entity
         if start >= end:
             raise CorpusError(path, number, f"entity {entity!r} is empty or reversed: start must be below end")
@@ -348,6 +348,52 @@ def _document_to_sentence(document: object, path: str | Path, number: int, index
         offsets=[(t.start, t.end) for t in tokens],
         document=index,
     )
+
+
+ENTITY_KEYS = ("entities", "spans", "label")  # ours; Prodigy's and spaCy's; doccano's and CLUENER's
+_START, _END = ("start", "start_offset"), ("end", "end_offset")
+
+
+def _entities(document: dict, path: str | Path, number: int) -> list:
+    """A document's entities as ``[start, end, label]`` lists (end exclusive), from whichever of the
+    dialects in :func:`read_jsonl` it is written in; left for the caller to check."""
+    key = next((k for k in ENTITY_KEYS if k in document), "entities")
+    entities = document.get(key, [])
+    if key == "label" and isinstance(entities, dict):
+        return _clue_entities(document["text"], entities, path, number)
+    if not isinstance(entities, list):
+        raise CorpusError(path, number, f'"{key}" must be a list of [start, end, label]')
+    return [_as_triple(e) if isinstance(e, dict) else e for e in entities]
+
+
+def _as_triple(entity: dict) -> list | dict:
+    """``{"start", "end", "label"}`` (or doccano's ``start_offset``/``end_offset``) as ``[start, end, label]``;
+    an object without those keys is returned as it is, to be refused by the caller."""
+    start = next((entity[k] for k in _START if k in entity), None)
+    end = next((entity[k] for k in _END if k in entity), None)
+    if start is None or end is None or "label" not in entity:
+        return entity
+    return [start, end, entity["label"]]
+
+
+def _clue_entities(text: str, labels: dict, path: str | Path, number: int) -> list:
+    """CLUENER's ``{label: {mention: [[start, last], ...]}}`` as ``[start, end, label]`` lists, each
+    mention checked against the text it claims to cover (its end is inclusive)."""
+    entities = []
+    for label, mentions in labels.items():
+        if not isinstance(mentions, dict):
+            raise CorpusError(path, number, f'"label" {label!r} must map each mention to its [start, last] spans')
+        for mention, spans in mentions.items():
+            for span in spans if isinstance(spans, list) else [spans]:
+                if not (isinstance(span, list) and len(span) == 2 and all(type(x) is int for x in span)):
+                    raise CorpusError(path, number, f"{label} {mention!r}: span {span!r} is not [start, last]")
+                start, last = span
+                if text[start : last + 1] != mention:
+                    raise CorpusError(
+                        path, number, f"{label} {mention!r}: span {span!r} covers {text[start : last + 1]!r}"
+                    )
+                entities.append([start, last + 1, label])
+    return entities
 
 
 def read_corpus(path: str | Path, tag_column: int = -1) -> tuple[list[Sentence], str]:

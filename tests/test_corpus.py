@@ -496,6 +496,39 @@ def test_read_jsonl_adjacent_entities(tmp_path):
     assert sentence.tags == ["S-LOC", "S-ORG"]
 
 
+CLUE_TEXT = "浙商银行企业信贷部叶老桂博士则从另一个角度解读。"
+OURS = {"text": CLUE_TEXT, "entities": [[0, 4, "company"], [9, 12, "name"]]}
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        {"text": CLUE_TEXT, "label": {"name": {"叶老桂": [[9, 11]]}, "company": {"浙商银行": [[0, 3]]}}},  # CLUENER
+        {"text": CLUE_TEXT, "label": [[0, 4, "company"], [9, 12, "name"]]},  # doccano, older exports
+        {  # doccano
+            "id": 7,
+            "text": CLUE_TEXT,
+            "entities": [
+                {"id": 1, "label": "name", "start_offset": 9, "end_offset": 12},
+                {"id": 2, "label": "company", "start_offset": 0, "end_offset": 4},
+            ],
+        },
+        {  # Prodigy, spaCy
+            "text": CLUE_TEXT,
+            "spans": [
+                {"start": 0, "end": 4, "label": "company", "token_start": 0},
+                {"start": 9, "end": 12, "label": "name"},
+            ],
+        },
+    ],
+)
+def test_read_jsonl_reads_other_tools_span_annotations_as_ours(tmp_path, document):
+    [expected] = read_jsonl(write_jsonl(tmp_path, OURS, name="ours.jsonl"))
+    [sentence] = read_jsonl(write_jsonl(tmp_path, document))
+    assert (sentence.tokens, sentence.tags, sentence.offsets) == (expected.tokens, expected.tags, expected.offsets)
+    assert entity_texts(CLUE_TEXT, sentence) == [("浙商银行", "company"), ("叶老桂", "name")]
+
+
 @pytest.mark.parametrize(
     ("document", "word"),
     [
@@ -514,7 +547,13 @@ def test_read_jsonl_adjacent_entities(tmp_path):
         ({"text": "abc", "entities": [[0.0, 3, "X"]]}, "[start, end, label]"),
         ({"text": "abc", "entities": [["0", 3, "X"]]}, "[start, end, label]"),
         ({"text": "abc", "entities": [[0, 3]]}, "[start, end, label]"),
-        ({"text": "abc", "entities": [{"start": 0, "end": 3, "label": "X"}]}, "[start, end, label]"),
+        ({"text": "abc", "entities": [{"begin": 0, "end": 3, "label": "X"}]}, "[start, end, label]"),
+        ({"text": "abc", "spans": [{"start": 0, "end": 3}]}, "[start, end, label]"),
+        ({"text": "abc", "label": "positive"}, '"label" must be a list'),
+        ({"text": "abc", "label": {"X": [[0, 2]]}}, "must map each mention"),
+        ({"text": "abc", "label": {"X": {"ab": [[0, 2]]}}}, "covers 'abc'"),
+        ({"text": "abc", "label": {"X": {"ab": [0, 1, 2]}}}, "is not [start, last]"),
+        ({"text": "abc", "label": {"X": {"bc": [[5, 6]]}}}, "covers ''"),
         ({"text": "abc", "entities": {"0": [0, 3, "X"]}}, "list"),
         ({"text": "abc", "entities": None}, "list"),
         ({"entities": []}, "text"),
