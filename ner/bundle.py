@@ -141,7 +141,7 @@ class Bundle:
 
     vocab: Vocabularies
     config: ModelConfig
-    weights: dict[str, np.ndarray]
+    weights: dict[str, np.ndarray]  # float32; the embedding tables as stored if loaded with widen_tables=False
     name: str
     language: str
     temperature: float = 1.0
