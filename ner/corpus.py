@@ -350,14 +350,14 @@ def _document_to_sentence(document: object, path: str | Path, number: int, index
     )
 
 
-ENTITY_KEYS = ("entities", "spans", "label")  # ours; Prodigy's and spaCy's; doccano's and CLUENER's
+_ENTITY_KEYS = ("entities", "spans", "label")  # ours; Prodigy's and spaCy's; doccano's and CLUENER's
 _START, _END = ("start", "start_offset"), ("end", "end_offset")
 
 
 def _entities(document: dict, path: str | Path, number: int) -> list:
     """A document's entities as ``[start, end, label]`` lists (end exclusive), from whichever of the
     dialects in :func:`read_jsonl` it is written in; left for the caller to check."""
-    key = next((k for k in ENTITY_KEYS if k in document), "entities")
+    key = next((k for k in _ENTITY_KEYS if k in document), "entities")
     entities = document.get(key, [])
     if key == "label" and isinstance(entities, dict):
         return _clue_entities(document["text"], entities, path, number)
