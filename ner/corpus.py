@@ -278,7 +278,7 @@ def read_jsonl(path: str | Path) -> list[Sentence]:
 
     Offsets are character offsets, end exclusive. The span annotations of other tools are read too:
     entities as objects (``{"start", "end", "label"}``, or doccano's ``start_offset`` and
-    ``end_offset``), under ``"spans"`` (Prodigy, spaCy) or ``"label"`` (doccano), and CLUENER's
+    ``end_offset``), under ``"spans"`` (Prodigy, spaCy) or ``"label"``/``"labels"`` (doccano), and CLUENER's
     ``"label": {label: {mention: [[start, last], ...]}}``, whose ends are inclusive. Each document is
     tokenized with :func:`ner.text.tokenize` and becomes one sentence.
     """
@@ -350,7 +350,7 @@ def _document_to_sentence(document: object, path: str | Path, number: int, index
     )
 
 
-_ENTITY_KEYS = ("entities", "spans", "label")  # ours; Prodigy's and spaCy's; doccano's and CLUENER's
+_ENTITY_KEYS = ("entities", "spans", "label", "labels")  # ours; Prodigy's, spaCy's; doccano's, CLUENER's; doccano's
 _START, _END = ("start", "start_offset"), ("end", "end_offset")
 
 

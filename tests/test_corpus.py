@@ -505,6 +505,7 @@ OURS = {"text": CLUE_TEXT, "entities": [[0, 4, "company"], [9, 12, "name"]]}
     [
         {"text": CLUE_TEXT, "label": {"name": {"叶老桂": [[9, 11]]}, "company": {"浙商银行": [[0, 3]]}}},  # CLUENER
         {"text": CLUE_TEXT, "label": [[0, 4, "company"], [9, 12, "name"]]},  # doccano, older exports
+        {"text": CLUE_TEXT, "labels": [[9, 12, "name"], [0, 4, "company"]]},  # and some versions
         {  # doccano
             "id": 7,
             "text": CLUE_TEXT,
