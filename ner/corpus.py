@@ -247,7 +247,9 @@ def _not_utf8(path: str | Path) -> CorpusError:
     except UnicodeDecodeError as error:
         offset = error.start
     line = data.count(b"\n", 0, offset) + 1
-    return CorpusError(path, line, f"not UTF-8 text (invalid byte at offset {offset})")
+    return CorpusError(
+        path, line, f"not UTF-8 text (invalid byte at offset {offset}); convert it, e.g. iconv -f latin1 -t utf-8"
+    )
 
 
 def align_spans(

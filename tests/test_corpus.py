@@ -408,7 +408,7 @@ def test_read_conll_not_utf8(tmp_path):
     with pytest.raises(CorpusError) as info:
         read_conll(path)
     assert info.value.path == str(path)
-    assert "UTF-8" in info.value.reason
+    assert "UTF-8" in info.value.reason and "iconv -f latin1 -t utf-8" in info.value.reason
 
 
 def test_read_conll_not_utf8_location(tmp_path):
