@@ -18,6 +18,7 @@ from ner.backends import BACKENDS
 from ner.bundle import BundleError
 from ner.config import add_flags, flag_settings, load_config
 from ner.corpus import CorpusError
+from ner.recipe import GLOVE_SAVED_WORDS
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -93,7 +94,9 @@ def build_parser() -> argparse.ArgumentParser:
     words.add_argument("--train", required=True, help="the corpus it was trained on: its words stay")
     words.add_argument("--dev", help="its dev corpus: its words stay; scored again")
     words.add_argument("--test", help="scored again for the card (its words stay only if another reason keeps them)")
-    words.add_argument("--pretrained-top", type=int, default=200_000, help="the most frequent pretrained words to hold")
+    words.add_argument(
+        "--pretrained-top", type=int, default=GLOVE_SAVED_WORDS, help="the most frequent pretrained words to hold"
+    )
     words.add_argument("--embedding-dtype", choices=("float32", "float16", "int8"), help="store the tables so")
     words.set_defaults(run=run_words)
 

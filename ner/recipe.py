@@ -34,7 +34,7 @@ SMALL_CORPUS = 5_000  # training sentences below which the smaller-data recipe a
 # of 300 sentences is a fifth of the updates of one of 1,500, so it gets five times the epochs and patience.
 SCHEDULE_SENTENCES = 1_500
 MAX_STRETCH = 10  # a corpus of fewer than 150 sentences is trained as one of 150
-GLOVE_SAVED_WORDS = 200_000  # GloVe words a model keeps after training (int8 tables: about 10 MB)
+GLOVE_SAVED_WORDS = 300_000  # GloVe words a model keeps after training (int8 tables: about 15 MB)
 MAX_UNKNOWN_DROPOUT = 0.5  # beyond it a bigram would be unknown in training more often than known
 
 

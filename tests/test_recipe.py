@@ -67,8 +67,8 @@ def test_glove_is_chosen_for_english_with_high_coverage_and_the_reason_recorded(
     assert any(r.startswith("pretrained vectors: glove-6b-50d") and "GloVe knows 100%" in r for r in recipe.reasons)
     assert any(r.startswith("language: en") for r in recipe.reasons)
     # After training the model takes GloVe's most frequent words it lacks, in int8 tables, unless told.
-    assert (recipe.train.saved_pretrained_top, recipe.train.embedding_dtype) == (200_000, "int8")
-    assert any("200,000 most frequent words" in r for r in recipe.reasons)
+    assert (recipe.train.saved_pretrained_top, recipe.train.embedding_dtype) == (300_000, "int8")
+    assert any("300,000 most frequent words" in r for r in recipe.reasons)
     told = resolve({}, {"saved_pretrained_top": 0, "embedding_dtype": "float16"}, english)
     assert (told.train.saved_pretrained_top, told.train.embedding_dtype) == (0, "float16")
     assert not any("most frequent words" in r or "int8" in r for r in told.reasons)
