@@ -20,6 +20,7 @@ import numpy as np
 from ner.text import Token, tokenize
 
 _TAG = re.compile(r"^(?:O|([BIEMS])-(.+))$")
+_SPACE = re.compile(r"\s*")
 SCHEMES = ("IOB1", "IOB2", "BIOES", "BMES")
 
 
@@ -276,34 +277,71 @@ def align_spans(
 
 
 def read_jsonl(path: str | Path) -> list[Sentence]:
-    """Read JSONL, one document per line: ``{"text": ..., "entities": [[start, end, label], ...]}``.
+    """Read JSONL, one document per line: ``{"text": ..., "entities": [[start, end, label], ...]}``, or
+    a JSON array of such documents.
 
     Offsets are character offsets, end exclusive. The span annotations of other tools are read too:
     entities as objects (``{"start", "end", "label"}``, or doccano's ``start_offset`` and
     ``end_offset``), under ``"spans"`` (Prodigy, spaCy) or ``"label"``/``"labels"`` (doccano), and CLUENER's
     ``"label": {label: {mention: [[start, last], ...]}}``, whose ends are inclusive. Each document is
-    tokenized with :func:`ner.text.tokenize` and becomes one sentence.
+    tokenized with :func:`ner.text.tokenize` and becomes one sentence. Errors name the line a document
+    starts on.
     """
-    sentences = []
     try:
-        handle = open(path, encoding="utf-8")
+        text = Path(path).read_text(encoding="utf-8")
     except OSError as error:
         raise CorpusError(path, None, f"cannot open: {error.strerror}") from None
-    with handle:
-        try:
-            for number, line in enumerate(handle, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    document = json.loads(line)
-                except json.JSONDecodeError as error:
-                    raise CorpusError(path, number, f"invalid JSON: {error.msg}") from None
-                sentences.append(_document_to_sentence(document, path, number, len(sentences)))
-        except UnicodeDecodeError:
-            raise _not_utf8(path) from None
+    except UnicodeDecodeError:
+        raise _not_utf8(path) from None
+    documents = _array_elements(text, path) if text.lstrip().startswith("[") else _lines(text, path)
+    sentences = [_document_to_sentence(d, path, number, index) for index, (number, d) in enumerate(documents)]
     if not sentences:
         raise CorpusError(path, None, "no documents found")
     return sentences
+
+
+def _lines(text: str, path: str | Path) -> Iterator[tuple[int, object]]:
+    """The JSON value on each non-blank line of ``text``, with its line number."""
+    for number, line in enumerate(text.split("\n"), start=1):  # not splitlines: JSON strings may hold U+2028
+        if line.strip():
+            try:
+                yield number, json.loads(line)
+            except json.JSONDecodeError as error:
+                raise CorpusError(path, number, f"invalid JSON: {error.msg}") from None
+
+
+def _array_elements(text: str, path: str | Path) -> Iterator[tuple[int, object]]:
+    """The elements of the JSON array ``text``, each with the line it starts on."""
+    decoder, position, line, counted = json.JSONDecoder(), text.index("[") + 1, 1, 0
+
+    def at(index: int) -> int:  # the line of text[index], counting on from the last one asked
+        nonlocal line, counted
+        line += text.count("\n", counted, index)
+        counted = index
+        return line
+
+    position = _after_space(text, position)
+    if text.startswith("]", position):
+        return
+    while True:
+        start = position
+        try:
+            element, position = decoder.raw_decode(text, start)
+        except json.JSONDecodeError as error:
+            raise CorpusError(path, error.lineno, f"invalid JSON: {error.msg}") from None
+        yield at(start), element
+        position = _after_space(text, position)
+        if text.startswith("]", position):
+            break
+        if not text.startswith(",", position):
+            raise CorpusError(path, at(position), "invalid JSON: expected ',' or ']' between documents")
+        position = _after_space(text, position + 1)
+    if text[position + 1 :].strip():
+        raise CorpusError(path, at(position), "invalid JSON: text after the array")
+
+
+def _after_space(text: str, position: int) -> int:
+    return _SPACE.match(text, position).end()  # type: ignore[union-attr]  # \s* always matches
 
 
 def _document_to_sentence(document: object, path: str | Path, number: int, index: int) -> Sentence:
@@ -407,7 +445,7 @@ def read_corpus(path: str | Path, tag_column: int = -1) -> tuple[list[Sentence],
         return read_jsonl(path), "spans"
     with open(path, "rb") as handle:
         first = handle.read(64).lstrip()
-    if first.startswith(b"{"):
+    if first.startswith((b"{", b"[")):
         return read_jsonl(path), "spans"
     return read_conll(path, tag_column)
 

@@ -605,6 +605,46 @@ def test_read_jsonl_not_utf8(tmp_path):
     assert "UTF-8" in info.value.reason
 
 
+DOCUMENTS = [
+    {"text": "Barack Obama visited Paris.", "entities": [[0, 12, "PER"], [21, 26, "LOC"]]},
+    {"text": "no entities here"},
+    {"text": "我在Google工作", "entities": [[2, 8, "ORG"]]},
+]
+
+
+def test_read_jsonl_reads_a_json_array_of_documents_as_the_same_lines(tmp_path):
+    expected = read_jsonl(write_jsonl(tmp_path, *DOCUMENTS, name="lines.jsonl"))
+    for text in (json.dumps(DOCUMENTS, indent=2, ensure_ascii=False), json.dumps(DOCUMENTS)):
+        got = read_jsonl(write(tmp_path, text, "array.json"))
+        assert [(s.tokens, s.tags, s.offsets, s.document) for s in got] == [
+            (s.tokens, s.tags, s.offsets, s.document) for s in expected
+        ]
+    sentences, scheme = read_corpus(write(tmp_path, json.dumps(DOCUMENTS), "data.txt"))  # sniffed by its "["
+    assert scheme == "spans" and len(sentences) == 3
+    with pytest.raises(CorpusError, match="no documents"):
+        read_jsonl(write(tmp_path, " [\n]\n", "empty.json"))
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "reason"),
+    [
+        ('[\n {"text": "a"},\n\n {"text": "abc", "entities": [[0, 9, "X"]]}\n]', 4, "outside"),
+        ('[\n {"text": "a"}\n {"text": "b"}\n]', 3, "expected ',' or ']'"),
+        ('[\n {"text": "a"},\n {"text": }\n]', 3, "invalid JSON"),
+        ('[{"text": "a"}]\n\n[]', 1, "text after the array"),
+    ],
+)
+def test_read_jsonl_names_the_line_of_a_bad_document_in_an_array(tmp_path, text, line, reason):
+    with pytest.raises(CorpusError) as info:
+        read_jsonl(write(tmp_path, text, "array.json"))
+    assert info.value.line == line and reason in info.value.reason, str(info.value)
+
+
+def test_a_line_separator_inside_a_jsonl_string_is_text_not_a_new_document(tmp_path):
+    [sentence] = read_jsonl(write_jsonl(tmp_path, {"text": "Paris\u2028Rome", "entities": [[6, 10, "LOC"]]}))
+    assert sentence.tokens == ["Paris", "Rome"] and sentence.tags == ["O", "S-LOC"]
+
+
 # --------------------------------------------------------------------------- read_corpus
 
 
