@@ -258,33 +258,14 @@ def run_export(args: argparse.Namespace) -> int:
 
 def run_words(args: argparse.Namespace) -> int:
     from ner import bundle as bundles
-    from ner.backends import onnx_available
     from ner.card import model_card, training_commands
-    from ner.corpus import lowercased_words, read_corpus
-    from ner.export import export
-    from ner.metrics import evaluate
-    from ner.tagger import Tagger
-    from ner.torch_backend import TorchBackend
-    from ner.words import rebuild
+    from ner.corpus import read_corpus
+    from ner.words import renew
 
-    bundle = bundles.load(args.model)
-    training = bundle.info.setdefault("training", {})
-    pretrained = training.get("config", {}).get("pretrained", "none")
-    if pretrained == "none":
-        raise ValueError(f"{args.model} was trained without pretrained vectors")
     files = {"train": args.train, "dev": args.dev, "test": args.test}
     corpora = {split: read_corpus(path)[0] for split, path in files.items() if path}
-    keep = lowercased_words(corpora["train"], corpora.get("dev", []))
-    bundle, dropped, added = rebuild(bundle, keep, pretrained, args.pretrained_top)
-    if args.embedding_dtype:
-        bundle.info["embedding_dtype"] = args.embedding_dtype
-    bundle.weights = bundles.as_stored(bundle.weights, bundle.info.get("embedding_dtype", "float32"))  # as saved
-    network = TorchBackend.from_bundle(bundle)
-    bundle.encoder = export(network.model, bundle.vocab) if onnx_available() else None  # sized by the table
-    tagger = Tagger(bundle, network, batch_size=256)
-    for split in ("dev", "test"):
-        if split in corpora:
-            bundle.metrics[split] = evaluate(tagger, corpora[split])
+    bundle, dropped, added = renew(bundles.load(args.model), corpora, args.pretrained_top, args.embedding_dtype)
+    training = bundle.info.setdefault("training", {})
     training["commands"] = [*training_commands(training), shlex.join(["ner", *args.argv])]
     bundles.save(bundle, args.model, card=model_card(bundle))
     scores = {f"{split}_f1": bundle.metrics[split]["f1"] for split in ("dev", "test") if split in corpora}

@@ -4,7 +4,7 @@ A word that never occurs in the training data gets no gradient (without weight d
 the word embedding ``(V, word_dim)`` still holds its pretrained vector when training ends. Which such
 words a model holds can therefore be decided after training, exactly: ``ner train`` adds the
 ``saved_pretrained_top`` most frequent pretrained words then, and ``ner words`` does the same for a
-model directory, dropping the words that neither its training and dev files nor the chosen top of
+model directory (:func:`renew`), dropping the words that neither its training and dev files nor the chosen top of
 the pretrained vocabulary give (those of a test file, say).
 """
 
@@ -17,6 +17,7 @@ from dataclasses import replace
 import numpy as np
 
 from ner import bundle as bundles
+from ner.corpus import Sentence, lowercased_words
 from ner.vocab import load_vectors
 
 WORD_TABLE = "word_embed.weight"
@@ -53,3 +54,33 @@ def rebuild(bundle: bundles.Bundle, keep: set[str], pretrained: str, top: int) -
     vocab.replace_words([*(vocabulary[i] for i in rows), *added])
     weights = {**bundle.weights, WORD_TABLE: np.concatenate([table[rows], vectors.astype(table.dtype)])}
     return replace(bundle, vocab=vocab, weights=weights), len(vocabulary) - len(rows), len(added)
+
+
+def renew(
+    bundle: bundles.Bundle, corpora: dict[str, list[Sentence]], top: int, embedding_dtype: str | None = None
+) -> tuple[bundles.Bundle, int, int]:
+    """``bundle`` (what ``ner words`` does) holding the words of ``corpora["train"]`` and
+    ``corpora["dev"]`` and the ``top`` most frequent words of its pretrained vectors, its tables rounded
+    to their storage (``embedding_dtype`` when given), its encoder exported again (the table's size is
+    in the graph), and dev and test scored again; returns it, the words dropped and added."""
+    from ner.backends import onnx_available
+    from ner.export import export
+    from ner.metrics import evaluate
+    from ner.tagger import Tagger
+    from ner.torch_backend import TorchBackend
+
+    pretrained = bundle.info.get("training", {}).get("config", {}).get("pretrained", "none")
+    if pretrained == "none":
+        raise ValueError(f"model {bundle.name!r} was trained without pretrained vectors")
+    keep = lowercased_words(corpora["train"], corpora.get("dev", []))
+    bundle, dropped, added = rebuild(bundle, keep, pretrained, top)
+    if embedding_dtype:
+        bundle.info["embedding_dtype"] = embedding_dtype
+    bundle.weights = bundles.as_stored(bundle.weights, bundle.info.get("embedding_dtype", "float32"))  # as saved
+    network = TorchBackend.from_bundle(bundle)
+    bundle.encoder = export(network.model, bundle.vocab) if onnx_available() else None
+    tagger = Tagger(bundle, network, batch_size=256)
+    for split in ("dev", "test"):
+        if split in corpora:
+            bundle.metrics[split] = evaluate(tagger, corpora[split])
+    return bundle, dropped, added
