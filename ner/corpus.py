@@ -283,9 +283,11 @@ def read_jsonl(path: str | Path) -> list[Sentence]:
     Offsets are character offsets, end exclusive. The span annotations of other tools are read too:
     entities as objects (``{"start", "end", "label"}``, or doccano's ``start_offset`` and
     ``end_offset``), under ``"spans"`` (Prodigy, spaCy) or ``"label"``/``"labels"`` (doccano), and CLUENER's
-    ``"label": {label: {mention: [[start, last], ...]}}``, whose ends are inclusive. Each document is
-    tokenized with :func:`ner.text.tokenize` and becomes one sentence. Errors name the line a document
-    starts on.
+    ``"label": {label: {mention: [[start, last], ...]}}``, whose ends are inclusive. doccano 1.x's
+    ``"data"`` is read as the text, and so are Label Studio's JSON exports: a task's ``"data": {"text"}``
+    with the spans of its first annotation that was not cancelled, or JSON-MIN's ``"labels": [label]``.
+    Each document is tokenized with :func:`ner.text.tokenize` and becomes one sentence. Errors name the
+    line a document starts on.
     """
     try:
         text = Path(path).read_text(encoding="utf-8")
@@ -345,11 +347,11 @@ def _after_space(text: str, position: int) -> int:
 
 
 def _document_to_sentence(document: object, path: str | Path, number: int, index: int) -> Sentence:
-    if not isinstance(document, dict) or not isinstance(document.get("text"), str):
+    text = _document_text(document)
+    if text is None:
         raise CorpusError(path, number, 'expected an object with a string "text"')
-    text = document["text"]
     char_spans = []
-    for entity in _entities(document, path, number):
+    for entity in _entities(document, text, path, number):
         if not (
             isinstance(entity, list)
             and len(entity) == 3
@@ -390,30 +392,61 @@ def _document_to_sentence(document: object, path: str | Path, number: int, index
     )
 
 
+def _document_text(document: object) -> str | None:
+    """The text of a document: ``"text"``, doccano 1.x's ``"data"`` or a Label Studio task's ``"data": {"text"}``."""
+    if not isinstance(document, dict):
+        return None
+    text = document.get("text", document.get("data"))
+    if isinstance(text, dict):
+        text = text.get("text")
+    return text if isinstance(text, str) else None
+
+
 _ENTITY_KEYS = ("entities", "spans", "label", "labels")  # ours; Prodigy's, spaCy's; doccano's, CLUENER's; doccano's
 _START, _END = ("start", "start_offset"), ("end", "end_offset")
 
 
-def _entities(document: dict, path: str | Path, number: int) -> list:
+def _entities(document: dict, text: str, path: str | Path, number: int) -> list:
     """A document's entities as ``[start, end, label]`` lists (end exclusive), from whichever of the
     dialects in :func:`read_jsonl` it is written in; left for the caller to check."""
+    if "annotations" in document and not any(k in document for k in _ENTITY_KEYS):
+        return _label_studio_entities(document["annotations"], path, number)
     key = next((k for k in _ENTITY_KEYS if k in document), "entities")
     entities = document.get(key, [])
     if key == "label" and isinstance(entities, dict):
-        return _clue_entities(document["text"], entities, path, number)
+        return _clue_entities(text, entities, path, number)
     if not isinstance(entities, list):
         raise CorpusError(path, number, f'"{key}" must be a list of [start, end, label]')
     return [_as_triple(e) if isinstance(e, dict) else e for e in entities]
 
 
 def _as_triple(entity: dict) -> list | dict:
-    """``{"start", "end", "label"}`` (or doccano's ``start_offset``/``end_offset``) as ``[start, end, label]``;
-    an object without those keys is returned as it is, to be refused by the caller."""
+    """``{"start", "end", "label"}`` (or doccano's ``start_offset``/``end_offset``, or Label Studio's
+    ``"labels": [label]``) as ``[start, end, label]``; an object without those keys is returned as it is,
+    to be refused by the caller."""
     start = next((entity[k] for k in _START if k in entity), None)
     end = next((entity[k] for k in _END if k in entity), None)
-    if start is None or end is None or "label" not in entity:
+    label = entity.get("label", entity.get("labels"))
+    if isinstance(label, list) and len(label) == 1:
+        label = label[0]
+    if start is None or end is None or label is None:
         return entity
-    return [start, end, entity["label"]]
+    return [start, end, label]
+
+
+def _label_studio_entities(annotations: object, path: str | Path, number: int) -> list:
+    """The labelled spans of a Label Studio task's first annotation that was not cancelled; its other
+    results (choices, relations, ...) carry no span and are passed over."""
+    if not isinstance(annotations, list) or not all(isinstance(a, dict) for a in annotations):
+        raise CorpusError(path, number, '"annotations" must be a list of Label Studio annotations')
+    kept = [a for a in annotations if not a.get("was_cancelled")]
+    if not kept:
+        return []
+    results = kept[0].get("result", [])
+    if not isinstance(results, list):
+        raise CorpusError(path, number, 'an annotation\'s "result" must be a list')
+    values = [r.get("value") for r in results if isinstance(r, dict)]
+    return [_as_triple(v) for v in values if isinstance(v, dict) and "labels" in v]
 
 
 def _clue_entities(text: str, labels: dict, path: str | Path, number: int) -> list:

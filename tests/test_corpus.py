@@ -521,6 +521,35 @@ OURS = {"text": CLUE_TEXT, "entities": [[0, 4, "company"], [9, 12, "name"]]}
                 {"start": 9, "end": 12, "label": "name"},
             ],
         },
+        {"id": 3, "data": CLUE_TEXT, "label": [[0, 4, "company"], [9, 12, "name"]]},  # doccano 1.x
+        {  # Label Studio, JSON: the first annotation not cancelled; results without a span passed over
+            "id": 1,
+            "data": {"text": CLUE_TEXT},
+            "annotations": [
+                {
+                    "was_cancelled": True,
+                    "result": [{"type": "labels", "value": {"start": 0, "end": 2, "labels": ["x"]}}],
+                },
+                {
+                    "was_cancelled": False,
+                    "result": [
+                        {"type": "labels", "value": {"start": 0, "end": 4, "text": "浙商银行", "labels": ["company"]}},
+                        {"type": "choices", "value": {"choices": ["finance"]}},
+                        {"type": "relation", "from_id": "a", "to_id": "b"},
+                        {"type": "labels", "value": {"start": 9, "end": 12, "text": "叶老桂", "labels": ["name"]}},
+                    ],
+                },
+                {"result": [{"type": "labels", "value": {"start": 4, "end": 6, "labels": ["y"]}}]},
+            ],
+            "predictions": [{"result": [{"type": "labels", "value": {"start": 4, "end": 8, "labels": ["z"]}}]}],
+        },
+        {  # Label Studio, JSON-MIN
+            "text": CLUE_TEXT,
+            "label": [
+                {"start": 0, "end": 4, "text": "浙商银行", "labels": ["company"]},
+                {"start": 9, "end": 12, "text": "叶老桂", "labels": ["name"]},
+            ],
+        },
     ],
 )
 def test_read_jsonl_reads_other_tools_span_annotations_as_ours(tmp_path, document):
@@ -557,6 +586,18 @@ def test_read_jsonl_reads_other_tools_span_annotations_as_ours(tmp_path, documen
         ({"text": "abc", "label": {"X": {"bc": [[5, 6]]}}}, "covers ''"),
         ({"text": "abc", "entities": {"0": [0, 3, "X"]}}, "list"),
         ({"text": "abc", "entities": None}, "list"),
+        ({"text": "abc", "label": [{"start": 0, "end": 3, "labels": ["X", "Y"]}]}, "[start, end, label]"),
+        ({"data": {"text": "abc"}, "annotations": {"result": []}}, "Label Studio"),
+        ({"data": {"text": "abc"}, "annotations": [{"result": {"value": {}}}]}, '"result"'),
+        (
+            {
+                "data": {"text": "abc"},
+                "annotations": [{"result": [{"value": {"start": 0, "end": 5, "labels": ["X"]}}]}],
+            },
+            "outside",
+        ),
+        ({"data": {"sentence": "abc"}}, "text"),
+        ({"data": 5}, "text"),
         ({"entities": []}, "text"),
         ({"text": 5}, "text"),
         ({"text": None}, "text"),
