@@ -46,7 +46,7 @@ from ner.model import NERModel
 from ner.recipe import Recipe, resolve
 from ner.tagger import Tagger
 from ner.torch_backend import TorchBackend
-from ner.vocab import Vocab, load_vectors
+from ner.vocab import GLOVE_PACKAGE, Vocab, load_vectors
 
 log = logging.getLogger("ner.train")
 CHECKPOINT = "checkpoint.pt"
@@ -173,16 +173,37 @@ FINE_TUNING = {"epochs": 5, "batch_size": 8, "lr": 0.001, "lr_decay": 0.0, "ema_
 
 def fine_tuning(parent: bundles.Bundle, train_settings: dict) -> Recipe:
     """The settings to continue training ``parent``: its network, language, bigram cut-off (a rarer
-    bigram stays the trained unknown bigram rather than a fresh row) and storage of the embedding
-    tables (unless given), gentler defaults."""
+    bigram stays the trained unknown bigram rather than a fresh row), pretrained vectors (for its new
+    words) and the pretrained words and storage it keeps (unless given), gentler defaults."""
     given = {k: v for k, v in train_settings.items() if k not in ("language", "pretrained", "lexicon")}
     parent_settings = parent.info.get("training", {}).get("config", {})
-    inherited = {k: v for k, v in parent_settings.items() if k in ("min_bigram_count", "embedding_dtype")}
+    inherited = {k: v for k, v in parent_settings.items() if k in _INHERITED}
+    reasons = [f"fine-tuning {parent.name}: its network, vocabularies (grown with the new data) and language"]
+    pretrained = train_settings.get("pretrained", "auto")
+    if pretrained == "auto":
+        pretrained = parent_settings.get("pretrained", "none") if parent.config.level == "word" else "none"
+        if pretrained not in ("none", GLOVE_PACKAGE) and not Path(pretrained).is_file():
+            reasons.append(f"new words start untrained: the parent's vectors {pretrained} are not here")
+            pretrained = "none"
+        elif pretrained != "none":
+            reasons.append(f"new words start from the parent's pretrained vectors, {pretrained}")
     config = TrainConfig.from_dict(
-        {**FINE_TUNING, **inherited, **given, "language": parent.language, "pretrained": "none"}
+        {**FINE_TUNING, **inherited, **given, "language": parent.language, "pretrained": pretrained}
     )
-    reason = f"fine-tuning {parent.name}: its network, vocabularies (grown with the new data) and language"
-    return Recipe(parent.config, config, parent.language, [reason])
+    return Recipe(parent.config, config, parent.language, reasons)
+
+
+_INHERITED = ("min_bigram_count", "embedding_dtype", "saved_pretrained_top")
+
+
+def new_word_vectors(
+    parent: bundles.Bundle, vocab: Vocabularies, pretrained: str
+) -> tuple[list[str], torch.Tensor | None]:
+    """The pretrained words and vectors ``(N, word_dim)`` of the words ``vocab`` holds beyond ``parent``'s."""
+    if pretrained == "none" or vocab.level != "word":
+        return [], None
+    words, vectors = load_vectors(pretrained, wanted=set(vocab.words.itos[len(parent.vocab.words) :]))
+    return (words, torch.from_numpy(vectors)) if words else ([], None)
 
 
 @torch.no_grad()
@@ -472,6 +493,7 @@ def _network(
         vocab = parent.vocab.grown(
             [s.tokens for s in corpora.train], [s.tags for s in corpora.train], config.min_bigram_count
         )
+        pretrained_words, vectors = new_word_vectors(parent, vocab, config.pretrained)
     else:
         vocab, pretrained_words, vectors = (
             build_vocab(config, model_config.level, corpora) if ranks.main else (None, [], None)
@@ -491,7 +513,7 @@ def _network(
                 f"pretrained vectors have {vectors.shape[1]} dimensions, "
                 f"the model's word_dim is {model_config.word_dim}"
             )
-        model.load_pretrained(torch.tensor(vocab.words.encode(pretrained_words)), vectors)
+        model.load_pretrained(torch.tensor(vocab.words.encode(pretrained_words), dtype=torch.long), vectors)
     if config.freeze_embeddings:
         model.word_embed.weight.requires_grad_(False)
     return vocab, model
@@ -688,6 +710,8 @@ def _add_pretrained_words(run: Run, best: dict) -> dict:
     vocabulary already)."""
     config = run.config
     _, added, vectors = model_words.plan(run.vocab.words.itos, None, config.pretrained, config.saved_pretrained_top)
+    if not added:  # a fine-tuned model holds its parent's
+        return {**best, "added_pretrained_words": 0}
     run.vocab.replace_words([*run.vocab.words.itos, *added])
     run.model.add_words(torch.from_numpy(vectors))
     dev, test = run.score()

@@ -87,7 +87,7 @@ def load_vectors(
     """Read pretrained word vectors: ``glove-6b-50d`` (the PyPI package) or a GloVe/word2vec text file.
 
     Returns the words, in file order, and a float32 matrix of shape
-    ``(n_words, dim)`` (empty without ``vectors``). With ``wanted``, only those words are kept.
+    ``(n_words, dim)`` (empty without ``vectors``). With ``wanted``, only those words are kept (perhaps none).
     """
     if str(source) == GLOVE_PACKAGE:
         try:
@@ -116,8 +116,10 @@ def load_vectors(
                 continue
             words.append(parts[0])
             rows.append(np.asarray(parts[1:], dtype=np.float32))
-    if not rows:
+    if not rows and wanted is None:
         raise ValueError(f"{source}: no vectors found")
+    if not rows:
+        return [], np.empty((0, 0), dtype=np.float32)
     dims = {len(r) for r in rows}
     if len(dims) != 1:
         raise ValueError(f"{source}: vectors of different sizes {sorted(dims)}")

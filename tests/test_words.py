@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -12,8 +13,9 @@ from safetensors.numpy import load_file
 
 from ner import bundle as bundles
 from ner.cli import main
+from ner.train import Job, prepare
 
-from .conftest import train_tiny
+from .conftest import train_tiny, write_conll
 
 RANKED = ["frequent", "voted", "usual", "zanzibar"]  # pretrained words no tiny corpus has, most frequent first
 
@@ -125,3 +127,36 @@ def test_a_negative_count_is_refused_and_the_model_left_as_it_was(
 def test_a_model_without_pretrained_vectors_is_refused(tiny_model: Path, tiny_corpus: dict, capsys) -> None:
     assert main(["words", str(tiny_model), "--train", str(tiny_corpus["train"])]) == 2
     assert "without pretrained vectors" in capsys.readouterr().err
+
+
+def test_fine_tuning_starts_new_words_from_the_parents_vectors_and_keeps_them_renewable(
+    model_with_vectors: tuple[Path, dict[str, np.ndarray]], tiny_corpus: dict, tmp_path: Path, capsys
+) -> None:
+    """A word new to a fine-tuned model starts from its pretrained vector (not a random row), and the
+    child records its parent's vectors, so ``ner words`` renews it too; a parent whose vectors file is
+    gone fine-tunes without them and says so."""
+    parent, _ = model_with_vectors
+    quokka = np.random.default_rng(1).normal(size=16).astype(np.float32)
+    vectors = tmp_path / "vectors.txt"
+    vectors.write_text(vectors.read_text() + "quokka " + " ".join(f"{x:.6f}" for x in quokka) + "\n")
+    corrections = write_conll(tmp_path / "corrections.conll", [[("Quokka", "B-PER"), ("smiled", "O")]] * 8)
+    job = Job(str(corrections), tmp_path / "unused", train_settings={"init_from": str(parent)})
+    run = prepare(job)
+    assert run.config.pretrained == str(vectors)
+    assert "smiled" in run.vocab.words.itos  # new, and not among the vectors: a fresh row
+    row = run.model.word_embed.weight[run.vocab.words.stoi["quokka"]].detach().numpy()
+    assert np.allclose(row, quokka, atol=1e-6)
+
+    child = tmp_path / "child"
+    flags = ["--init-from", str(parent), "--epochs", "1", "--quiet"]
+    assert main(["train", "--train", str(corrections), "--out", str(child), *flags]) == 0
+    capsys.readouterr()
+    assert main(["words", str(child), "--train", str(corrections), "--pretrained-top", "2"]) == 0
+    assert json.loads(capsys.readouterr().out)["dropped"] > 0
+
+    unvectored = write_conll(tmp_path / "unvectored.conll", [[("Smiled", "B-PER")]] * 8)
+    assert "smiled" in prepare(replace(job, train=str(unvectored))).vocab.words.itos  # no new word has a vector
+
+    vectors.unlink()
+    run = prepare(job)
+    assert run.config.pretrained == "none" and any("not here" in reason for reason in run.recipe.reasons)
