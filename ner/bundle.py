@@ -141,7 +141,7 @@ class Bundle:
 
     vocab: Vocabularies
     config: ModelConfig
-    weights: dict[str, np.ndarray]  # float32; the embedding tables as stored if loaded with widen_tables=False
+    weights: dict[str, np.ndarray]  # float32; the embedding tables as stored if loaded for_tagging
     name: str
     language: str
     temperature: float = 1.0
@@ -297,19 +297,20 @@ def verify(directory: str | Path) -> None:
     read_files(directory)
 
 
-def load(directory: str | Path, widen_tables: bool = True) -> Bundle:
+def load(directory: str | Path, for_tagging: bool = False) -> Bundle:
     """Load and check a model directory written by :func:`save`.
 
-    ``widen_tables=False`` keeps the embedding tables as stored (:class:`StoredTable`: int8 tables
-    take a quarter of float32's memory), for the ONNX backend, which reads only the rows a batch uses;
-    :func:`save` and the torch backend widen them."""
+    ``for_tagging`` keeps the embedding tables as stored (:class:`StoredTable`: int8 tables take a
+    quarter of float32's memory), for the ONNX backend, which reads only the rows a batch uses
+    (:func:`save` and the torch backend widen them), and the large vocabularies read-only in tries
+    (:class:`ner.vocab.CompactVocab`)."""
     directory = Path(directory)
     files = read_files(directory)
     config = _parse_json(directory / CONFIG, files[CONFIG])
     if config.get("format_version", 0) > FORMAT_VERSION:
         raise BundleError(directory / CONFIG, f"format version {config.get('format_version')} is too new")
     try:
-        vocab = Vocabularies.from_json(_parse_json(directory / VOCAB, files[VOCAB]))
+        vocab = Vocabularies.from_json(_parse_json(directory / VOCAB, files[VOCAB]), compact=for_tagging)
         model_config = ModelConfig.from_dict(config["model"])
     except (KeyError, TypeError, ValueError) as error:
         raise BundleError(directory, f"inconsistent config or vocabulary: {error}") from None
@@ -317,7 +318,7 @@ def load(directory: str | Path, widen_tables: bool = True) -> Bundle:
         vocab.lexicon = _lexicon(directory / LEXICON, files[LEXICON])
     try:
         weights = load_arrays(files[WEIGHTS])
-        if widen_tables:
+        if not for_tagging:
             weights = loaded_tables(weights)
     except (SafetensorError, ValueError) as error:
         raise BundleError(directory / WEIGHTS, f"unreadable weights ({error})") from None

@@ -26,7 +26,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from ner.lexicon import Lexicon
-from ner.vocab import Vocab, bigrams, casing
+from ner.vocab import AnyVocab, CompactVocab, Vocab, bigrams, casing
 
 
 @dataclass
@@ -59,13 +59,13 @@ class Vocabularies:
     def __init__(
         self,
         level: str,
-        words: Vocab,
+        words: AnyVocab,
         tags: Vocab,
         chars: Vocab | None = None,
-        bigrams: Vocab | None = None,
+        bigrams: AnyVocab | None = None,
         max_word_chars: int = 20,
         lexicon: Lexicon | None = None,
-        lexicon_words: Vocab | None = None,
+        lexicon_words: AnyVocab | None = None,
     ) -> None:
         if level not in ("word", "char"):
             raise ValueError(f"level must be 'word' or 'char', not {level!r}")
@@ -151,18 +151,24 @@ class Vocabularies:
         return out
 
     @classmethod
-    def from_json(cls, data: dict) -> Vocabularies:
-        def vocab(key: str) -> Vocab | None:
-            return Vocab(data[key], specials=()) if key in data else None
+    def from_json(cls, data: dict, compact: bool = False) -> Vocabularies:
+        """Vocabularies from :meth:`to_json`; with ``compact``, the words and lexicon words read-only in
+        tries (:class:`CompactVocab`), for tagging: a word is looked up once per distinct token (the
+        token cache), while the bigrams, looked up for every character, stay in a dictionary."""
+
+        def vocab(key: str, large: bool = False) -> AnyVocab | None:
+            if key not in data:
+                return None
+            return CompactVocab.of(data[key]) if large and compact else Vocab(data[key], specials=())
 
         return cls(
             data["level"],
-            Vocab(data["words"], specials=()),
-            Vocab(data["tags"], specials=()),
+            vocab("words", large=True),  # type: ignore[arg-type]  # always present
+            vocab("tags"),  # type: ignore[arg-type]
             chars=vocab("chars"),
             bigrams=vocab("bigrams"),
             max_word_chars=data.get("max_word_chars", 20),
-            lexicon_words=vocab("lexicon_words"),
+            lexicon_words=vocab("lexicon_words", large=True),
         )
 
     def encode(
@@ -248,10 +254,10 @@ class Vocabularies:
             unseen = set(tokens)
         for token in unseen:
             if self.level == "word":
-                word = self.words.stoi.get(token.lower(), self.words.unk)
+                word = self.words.lookup(token.lower())
                 spelling = tuple(self.chars.encode(token[: self.max_word_chars]))
             else:
-                word, spelling = self.words.stoi.get(token, self.words.unk), ()
+                word, spelling = self.words.lookup(token), ()
             cache[token] = (word, casing(token), spelling)
         return cache
 

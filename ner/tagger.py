@@ -180,7 +180,7 @@ class Tagger:
         ``backend``: ``onnx`` (ONNX Runtime, no torch), ``torch``, or ``auto`` (ONNX where the model
         has an exported encoder and onnxruntime is installed, else torch).
         """
-        bundle = bundles.load(path, widen_tables=False)  # the backend widens what it needs
+        bundle = bundles.load(path, for_tagging=True)  # the backend widens what it needs
         return cls(bundle, load_backend(bundle, backend, device, threads), **options)
 
     @property

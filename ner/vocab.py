@@ -7,12 +7,14 @@ casing the lookup throws away comes back as a separate casing feature.
 
 from __future__ import annotations
 
+import array
 import functools
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+import marisa_trie
 import numpy as np
 
 PAD, UNK = "<pad>", "<unk>"
@@ -41,6 +43,9 @@ class Vocab:
     def __contains__(self, symbol: str) -> bool:
         return symbol in self.stoi
 
+    def lookup(self, symbol: str) -> int:
+        return self.stoi.get(symbol, self.unk)
+
     def encode(self, symbols: Iterable[str]) -> list[int]:
         get, unk = self.stoi.get, self.unk
         return [get(s, unk) for s in symbols]
@@ -50,6 +55,51 @@ class Vocab:
         """The symbols seen at least ``min_count`` times, most frequent first."""
         kept = [s for s, n in counts.most_common() if n >= min_count]
         return cls(kept)
+
+
+class CompactVocab:
+    """A read-only :class:`Vocab` held in a trie (``marisa-trie``), for tagging: the same ids in a
+    fraction of the memory (GloVe's 300,000 words: about 2 MB against 45 MB of Python strings and
+    dictionary), each lookup about three times a dictionary's (0.1-0.3 microseconds). Build it with
+    :meth:`of`."""
+
+    def __init__(self, trie: marisa_trie.Trie, ids: array.array, unk: int) -> None:
+        self._trie, self._ids, self.unk = trie, ids, unk  # _ids[key] is the id of the trie's key
+
+    @classmethod
+    def of(cls, symbols: Sequence[str]) -> CompactVocab | Vocab:
+        """``symbols`` (in id order) as a trie; as a :class:`Vocab` if the trie cannot hold them exactly."""
+        trie = marisa_trie.Trie(symbols)
+        if len(trie) != len(symbols) or any("\0" in s for s in symbols):  # repeated; cut short by the trie
+            return Vocab(symbols, specials=())
+        ids = np.empty(len(symbols), dtype=np.int32)
+        ids[[trie[symbol] for symbol in symbols]] = np.arange(len(symbols), dtype=np.int32)
+        ids = array.array("i", ids.tobytes())  # indexed one symbol at a time: Python ints, not numpy's
+        key = trie.get(UNK)
+        return cls(trie, ids, 0 if key is None else ids[key])
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def __contains__(self, symbol: str) -> bool:
+        return symbol in self._trie
+
+    def lookup(self, symbol: str) -> int:
+        key = self._trie.get(symbol)
+        return self.unk if key is None else self._ids[key]
+
+    def encode(self, symbols: Iterable[str]) -> list[int]:
+        get, ids, unk = self._trie.get, self._ids, self.unk
+        return [unk if (key := get(s)) is None else ids[key] for s in symbols]
+
+    @property
+    def itos(self) -> list[str]:
+        """The symbols in id order, built on each call (for saving, not for tagging)."""
+        keys = sorted(range(len(self._ids)), key=self._ids.__getitem__)
+        return [self._trie.restore_key(key) for key in keys]
+
+
+AnyVocab = Vocab | CompactVocab
 
 
 def casing(token: str) -> int:

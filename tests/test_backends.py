@@ -137,7 +137,7 @@ def test_the_onnx_backend_keeps_int8_tables_as_stored_and_tags_as_with_them_wide
 def test_an_encoder_exported_with_tables_of_fixed_size_is_given_them_whole(int8_tables: Path, tmp_path: Path) -> None:
     import onnx
 
-    bundle = bundles.load(int8_tables, widen_tables=False)
+    bundle = bundles.load(int8_tables, for_tagging=True)
     proto = onnx.load_from_string(bundle.encoder)
     (table,) = [i for i in proto.graph.input if i.name == "word_embed.weight"]
     table.type.tensor_type.shape.dim[0].dim_value = len(bundle.weights["word_embed.weight"])  # as exported before

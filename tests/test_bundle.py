@@ -16,6 +16,7 @@ from ner import bundle as bundles
 from ner.bundle import BundleError
 from ner.cli import main
 from ner.lexicon import Lexicon
+from ner.vocab import CompactVocab, Vocab
 
 from .conftest import tiny_train_args
 
@@ -176,7 +177,7 @@ def test_tables_kept_as_stored_read_the_rows_of_the_widened_ones_and_save_the_sa
     loaded = bundles.load(model_copy)
     loaded.info["embedding_dtype"] = dtype
     target = bundles.save(loaded, tmp_path / dtype, card=f"# {dtype}\n")
-    widened, narrow = bundles.load(target), bundles.load(target, widen_tables=False)
+    widened, narrow = bundles.load(target), bundles.load(target, for_tagging=True)
     assert narrow.weights["word_embed.weight"].dtype == np.dtype(dtype)
     assert ("word_embed.weight.scale" in narrow.weights) == (dtype == "int8")
     ids = np.array([[0, 3, 3], [len(widened.weights["word_embed.weight"]) - 1, 1, 2]])
@@ -190,6 +191,10 @@ def test_tables_kept_as_stored_read_the_rows_of_the_widened_ones_and_save_the_sa
     assert len(table.lookup(ids)[0]) == ids.size and len(table.lookup(many)[0]) == len(np.unique(many))
     again = bundles.save(narrow, tmp_path / "again", card=f"# {dtype}\n")  # stored as they are, not rounded twice
     assert (again / "weights.safetensors").read_bytes() == (target / "weights.safetensors").read_bytes()
+    # Its words are held in a trie for tagging, under the same ids, and saved as they were.
+    assert isinstance(narrow.vocab.words, CompactVocab) and isinstance(widened.vocab.words, Vocab)
+    assert narrow.vocab.words.encode(widened.vocab.words.itos) == list(range(len(widened.vocab.words)))
+    assert (again / "vocab.json").read_bytes() == (target / "vocab.json").read_bytes()
 
 
 def test_an_all_zero_row_survives_int8() -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ner.vocab import CASINGS, PAD, UNK, Vocab, bigrams, casing, load_vectors
+from ner.vocab import CASINGS, PAD, UNK, CompactVocab, Vocab, bigrams, casing, load_vectors
 
 
 def test_vocab_keeps_padding_and_unknown_first_and_order_of_first_sight() -> None:
@@ -23,6 +23,38 @@ def test_vocab_without_an_unknown_symbol_maps_strangers_to_index_0() -> None:
     tags = Vocab(["B-PER", "E-PER"], specials=("O",))
     assert tags.itos == ["O", "B-PER", "E-PER"]
     assert tags.encode(["E-PER", "S-LOC"]) == [2, 0]
+
+
+def test_compact_vocab_gives_every_id_a_vocab_gives() -> None:
+    """The trie holds the same symbols under the same ids: lookups of known, unknown, prefix and
+    extension strings, in any script, agree with :class:`Vocab`'s."""
+    generator = np.random.default_rng(0)
+    alphabet = list("abcXYZ019-.'é中国人\u200b ")
+    symbols = {"".join(generator.choice(alphabet, size=generator.integers(1, 6))) for _ in range(3000)}
+    plain = Vocab(sorted(symbols, key=lambda s: (len(s), s[::-1])))
+    compact = CompactVocab.of(plain.itos)
+    assert isinstance(compact, CompactVocab)
+    assert len(compact) == len(plain) and compact.unk == plain.unk == 1 and compact.itos == plain.itos
+    probes = [
+        *plain.itos,
+        "",
+        "zzz",
+        "中国人民",
+        "<UNK>",
+        *(s + "a" for s in plain.itos[:200]),
+        *(s[:-1] for s in plain.itos[:200]),
+    ]
+    assert compact.encode(probes) == plain.encode(probes)
+    assert [compact.lookup(s) for s in probes] == [plain.lookup(s) for s in probes]
+    assert [s in compact for s in probes] == [s in plain for s in probes]
+    tags = CompactVocab.of(["O", "B-PER"])  # without an unknown symbol: strangers are index 0, as in Vocab
+    assert isinstance(tags, CompactVocab) and tags.encode(["B-PER", "S-LOC"]) == [1, 0]
+
+
+@pytest.mark.parametrize("symbols", [[PAD, UNK, "a", "a"], [PAD, UNK, "a\0b", "a"]])
+def test_symbols_a_trie_cannot_hold_exactly_stay_a_vocab(symbols: list[str]) -> None:
+    vocab = CompactVocab.of(symbols)
+    assert isinstance(vocab, Vocab) and vocab.lookup(symbols[2]) == 2
 
 
 def test_from_counts_orders_by_frequency_and_drops_the_rare() -> None:
