@@ -302,7 +302,7 @@ def load(directory: str | Path, for_tagging: bool = False) -> Bundle:
 
     ``for_tagging`` keeps the embedding tables as stored (:class:`StoredTable`: int8 tables take a
     quarter of float32's memory), for the ONNX backend, which reads only the rows a batch uses
-    (:func:`save` and the torch backend widen them), and the large vocabularies read-only in tries
+    (:func:`save` and the torch backend widen them), and the word vocabulary read-only in a trie
     (:class:`ner.vocab.CompactVocab`)."""
     directory = Path(directory)
     files = read_files(directory)

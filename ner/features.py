@@ -62,10 +62,10 @@ class Vocabularies:
         words: AnyVocab,
         tags: Vocab,
         chars: Vocab | None = None,
-        bigrams: AnyVocab | None = None,
+        bigrams: Vocab | None = None,
         max_word_chars: int = 20,
         lexicon: Lexicon | None = None,
-        lexicon_words: AnyVocab | None = None,
+        lexicon_words: Vocab | None = None,
     ) -> None:
         if level not in ("word", "char"):
             raise ValueError(f"level must be 'word' or 'char', not {level!r}")
@@ -152,23 +152,21 @@ class Vocabularies:
 
     @classmethod
     def from_json(cls, data: dict, compact: bool = False) -> Vocabularies:
-        """Vocabularies from :meth:`to_json`; with ``compact``, the words and lexicon words read-only in
-        tries (:class:`CompactVocab`), for tagging: a word is looked up once per distinct token (the
-        token cache), while the bigrams, looked up for every character, stay in a dictionary."""
+        """Vocabularies from :meth:`to_json`; with ``compact``, the words read-only in a trie
+        (:class:`CompactVocab`), for tagging: a word is looked up once per distinct token (the token
+        cache), while bigrams and lexicon words, looked up for every character, stay in dictionaries."""
 
-        def vocab(key: str, large: bool = False) -> AnyVocab | None:
-            if key not in data:
-                return None
-            return CompactVocab.of(data[key]) if large and compact else Vocab(data[key], specials=())
+        def vocab(key: str) -> Vocab | None:
+            return Vocab(data[key], specials=()) if key in data else None
 
         return cls(
             data["level"],
-            vocab("words", large=True),  # type: ignore[arg-type]  # always present
-            vocab("tags"),  # type: ignore[arg-type]
+            CompactVocab.of(data["words"]) if compact else Vocab(data["words"], specials=()),
+            Vocab(data["tags"], specials=()),
             chars=vocab("chars"),
             bigrams=vocab("bigrams"),
             max_word_chars=data.get("max_word_chars", 20),
-            lexicon_words=vocab("lexicon_words", large=True),
+            lexicon_words=vocab("lexicon_words"),
         )
 
     def encode(

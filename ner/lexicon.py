@@ -39,7 +39,7 @@ import numpy as np
 from safetensors.numpy import load as load_arrays
 from safetensors.numpy import save as save_arrays
 
-from ner.vocab import AnyVocab, Vocab
+from ner.vocab import Vocab
 
 SETS = ("B", "M", "E", "S")
 NONE = "<none>"
@@ -171,7 +171,7 @@ class Lexicon:
         return ids, weights
 
     def features_with_words(
-        self, sentences: Sequence[Sequence[str]], width: int, words: AnyVocab
+        self, sentences: Sequence[Sequence[str]], width: int, words: Vocab
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """As :meth:`features`, and the id in ``words`` of each pooled word ``(B, width, 4, M)``
         (``words.unk`` for a word outside it, 0 where there is none)."""
@@ -180,7 +180,7 @@ class Lexicon:
         return ids, weights, word_ids
 
     def _fill(
-        self, sentences: Sequence[Sequence[str]], width: int, words: AnyVocab | None
+        self, sentences: Sequence[Sequence[str]], width: int, words: Vocab | None
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         if any(len(sentence) > width for sentence in sentences):
             raise ValueError(f"a sentence is longer than the width {width}")
@@ -195,7 +195,7 @@ class Lexicon:
         match_weights = np.array([m[3] for m in flat], dtype=np.float64)
         if words is not None:
             joined = ("".join(sentence[m[0] : m[1]]) for sentence, f in zip(sentences, found) for m in f)
-            match_words = np.array([words.lookup(w) for w in joined], dtype=np.int64)
+            match_words = np.array([words.stoi.get(w, words.unk) for w in joined], dtype=np.int64)
         else:
             match_words = np.zeros(len(flat), dtype=np.int64)
         match = np.repeat(np.arange(len(flat)), lengths)  # the match of each landing, in match order
