@@ -39,8 +39,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ner", description="BiLSTM-CRF named-entity recognition.")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    train = commands.add_parser("train", help="train a model on a CoNLL or JSONL corpus")
-    train.add_argument("--train", required=True, help="training corpus (CoNLL columns or JSONL spans)")
+    train = commands.add_parser("train", help="train a model on a CoNLL, JSONL or brat corpus")
+    train.add_argument(
+        "--train", required=True, help="training corpus: CoNLL columns, JSONL spans, or a folder of brat .ann/.txt"
+    )
     train.add_argument("--dev", help="dev corpus for early stopping (default: hold out part of train)")
     train.add_argument(
         "--test",

@@ -1,4 +1,4 @@
-"""Tests for ner.corpus: tag schemes, CoNLL and JSONL readers, errors, and the conlleval writer."""
+"""Tests for ner.corpus: tag schemes, CoNLL, JSONL and brat readers, errors, and the conlleval writer."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from ner.corpus import (
     Span,
     detect_scheme,
     mentions_by_label,
+    read_brat,
     read_conll,
     read_corpus,
     read_jsonl,
@@ -722,7 +723,85 @@ def test_read_corpus_missing(tmp_path):
     assert info.value.line is None
     assert "no such file" in info.value.reason
     with pytest.raises(CorpusError):
-        read_corpus(tmp_path)  # a directory
+        read_corpus(tmp_path)  # a folder without brat files
+
+
+# --------------------------------------------------------------------------- brat standoff
+
+BRAT_TEXT = "Angela Merkel visited New  York.\r\n\nShe met Macron in Paris.\n"
+BRAT_ANN = (
+    "T1\tPER 0 13\tAngela Merkel\n"
+    "T2\tLOC 22 25;27 31\tNew York\n"  # in fragments around whitespace: one span
+    "#1\tAnnotatorNotes T1\tthe chancellor\n"
+    "T3\tPER 43 49\tMacron\n"
+    "R1\tmet Arg1:T1 Arg2:T3\n"
+    "A1\tNegated T3\n"
+    "T4\tLOC 53 58\tParis\n"
+    "N1\tReference T4 Wikipedia:Paris\tParis\n"
+)
+
+
+def write_brat(folder: Path, documents: dict[str, tuple[str, str]]) -> Path:
+    folder.mkdir(exist_ok=True)
+    for name, (text, ann) in documents.items():
+        (folder / f"{name}.txt").write_bytes(text.encode("utf-8"))
+        (folder / f"{name}.ann").write_bytes(ann.encode("utf-8"))
+    return folder
+
+
+def test_read_brat_reads_each_line_of_each_document_as_a_sentence(tmp_path):
+    """Offsets count "\\r\\n" as two characters, as brat does; relations, attributes, notes and
+    normalisations are passed over; documents keep their files' (sorted) order."""
+    second = ("Reuters reported it.", "T1\tORG 0 7\tReuters\n")
+    folder = write_brat(tmp_path / "brat", {"b": (BRAT_TEXT, BRAT_ANN), "a": second})
+    sentences, scheme = read_corpus(folder)
+    assert scheme == "spans" and read_brat(folder) == sentences
+    assert [s.document for s in sentences] == [0, 1, 1]
+    texts = ["Reuters reported it.", "Angela Merkel visited New  York.", "She met Macron in Paris."]
+    assert [entity_texts(text, s) for text, s in zip(texts, sentences)] == [
+        [("Reuters", "ORG")],
+        [("Angela Merkel", "PER"), ("New  York", "LOC")],
+        [("Macron", "PER"), ("Paris", "LOC")],
+    ]
+    for text, sentence in zip(texts, sentences):
+        check_alignment(text, sentence)
+
+
+@pytest.mark.parametrize(
+    ("ann", "line", "reason"),
+    [
+        ("T1\tPER 0 13\tAngela Merkle\n", 1, "not 'Angela Merkle'"),
+        ("T1\tPER 0 13\tAngela Merkel\nT2\tPER 7 13\tMerkel\n", 2, "overlaps the one on line 1"),
+        ("T1\tPER 0 40\n", 1, "crosses a line break"),
+        ("T1\tLOC 0 6;14 21\tAngela visited\n", 1, "text between them"),
+        ("T1\tPER 0\tAngela\n", 1, "not a brat entity"),
+        ("T1\tPER six 13\tMerkel\n", 1, "not a brat entity"),
+        ("T1\tPER 13 7\tMerkel\n", 1, "not a brat entity"),
+        ("T1\tPER 50 99\tParis\n", 1, "outside the text"),
+        ("T1\tPER 32 34\n", 1, "only whitespace"),  # "\r\n"
+        ("T1\tPER 34 38\n", 1, "starts on a line break"),  # on the blank line
+    ],
+)
+def test_read_brat_names_the_ann_line_of_a_bad_entity(tmp_path, ann, line, reason):
+    folder = write_brat(tmp_path / "brat", {"doc": (BRAT_TEXT, ann)})
+    with pytest.raises(CorpusError) as info:
+        read_brat(folder)
+    assert (info.value.path, info.value.line) == (str(folder / "doc.ann"), line)
+    assert reason in info.value.reason
+
+
+def test_read_brat_errors_without_annotations_or_text(tmp_path):
+    with pytest.raises(CorpusError, match="no .ann file"):
+        read_brat(write_brat(tmp_path / "empty", {}))
+    folder = write_brat(tmp_path / "lonely", {"doc": (BRAT_TEXT, BRAT_ANN)})
+    (folder / "doc.txt").unlink()
+    with pytest.raises(CorpusError, match="doc.txt is missing"):
+        read_brat(folder)
+    folder = write_brat(tmp_path / "latin1", {})
+    (folder / "doc.txt").write_bytes("Zürich".encode("latin-1"))
+    (folder / "doc.ann").write_text("")
+    with pytest.raises(CorpusError, match="iconv"):
+        read_brat(folder)
 
 
 # --------------------------------------------------------------------------- write_conll_predictions
