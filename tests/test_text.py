@@ -254,6 +254,26 @@ def test_tokenize_attaches_marks_and_skin_tones():
         assert not token.text.startswith("\u200d")
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("नरेंद्र मोदी दिल्ली में हैं।", ["नरेंद्र", "मोदी", "दिल्ली", "में", "हैं", "।"]),  # Devanagari signs, viramas
+        ("தமிழ்நாடு அரசு", ["தமிழ்நாடு", "அரசு"]),  # Tamil
+        ("কলকাতা শহর", ["কলকাতা", "শহর"]),  # Bengali
+        ("สมชาย ไปเชียงใหม่", ["สมชาย", "ไปเชียงใหม่"]),  # Thai vowels and tone marks
+        ("ສະບາຍດີ", ["ສະບາຍດີ"]),  # Lao
+        ("مُحَمَّد في القاهرة", ["مُحَمَّد", "في", "القاهرة"]),  # Arabic harakat
+        ("שָׁלוֹם", ["שָׁלוֹם"]),  # Hebrew points
+    ],
+)
+def test_tokenize_keeps_the_words_of_scripts_with_combining_signs_whole(text, expected):
+    """Every combining mark (Unicode categories Mn, Mc, Me) stays with the letter before it, so a
+    Hindi or Thai word is one token, as in the corpora such models are trained on."""
+    tokens = tokenize(text)
+    assert texts(tokens) == expected
+    assert_offsets_kept(text, tokens)
+
+
 def test_tokenize_chars_one_token_per_character():
     text = "我在 Google\t工作。"
     tokens = tokenize_chars(text)
