@@ -9,6 +9,7 @@ from the tags and converted through entity spans. Malformed input raises
 from __future__ import annotations
 
 import bisect
+import itertools
 import json
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -17,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ner.text import Token, tokenize
+from ner.text import Token, tokenize, tokenize_chars
 
 _TAG = re.compile(r"^(?:O|([BIEMS])-(.+))$")
 _SPACE = re.compile(r"\s*")
@@ -65,6 +66,31 @@ def hold_out(sentences: Sequence[Sentence], every: int, block: int = 1) -> tuple
 def lowercased_words(*corpora: Iterable[Sentence]) -> set[str]:
     """Every token of ``corpora``, lower-cased, as pretrained vectors and word vocabularies spell them."""
     return {token.lower() for sentences in corpora for sentence in sentences for token in sentence.tokens}
+
+
+def as_characters(sentences: Sequence[Sentence]) -> list[Sentence]:
+    """``sentences`` with every token of several characters cut into its characters (marks kept with
+    their letter) and each entity spread over them: what a character-level model trains on and is
+    scored against when a corpus comes in words (a word-segmented Chinese corpus, say)."""
+    out = []
+    for sentence in sentences:
+        if all(len(token) == 1 for token in sentence.tokens):
+            out.append(sentence)
+            continue
+        pieces = [tokenize_chars(token) or [Token(token, 0, len(token))] for token in sentence.tokens]
+        starts = [0, *itertools.accumulate(map(len, pieces))]
+        spans = [Span(starts[s.start], starts[s.end], s.label) for s in sentence.spans()]
+        tokens = [piece.text for token_pieces in pieces for piece in token_pieces]
+        offsets = None
+        if sentence.offsets is not None:
+            offsets = [
+                (start + piece.start, start + piece.end)
+                for (start, _), token_pieces in zip(sentence.offsets, pieces)
+                for piece in token_pieces
+            ]
+        lines = [line for line, token_pieces in zip(sentence.lines, pieces) for _ in token_pieces]
+        out.append(Sentence(tokens, spans_to_tags(spans, len(tokens)), offsets, lines, sentence.document))
+    return out
 
 
 def tags_to_spans(tags: Sequence[str]) -> list[Span]:

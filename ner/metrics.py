@@ -10,13 +10,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from ner.corpus import as_characters
+
 if TYPE_CHECKING:
     from ner.corpus import Sentence
     from ner.tagger import Tagger
 
 
 def evaluate(tagger: Tagger, sentences: Sequence[Sentence]) -> dict:
-    """Entity scores of ``tagger`` on gold ``sentences`` (tagged document by document)."""
+    """Entity scores of ``tagger`` on gold ``sentences`` (tagged document by document; a character
+    model's in characters, should they come in words)."""
+    if tagger.char_level:
+        sentences = as_characters(sentences)
     predicted = tagger.predict_tags([s.tokens for s in sentences], [s.document for s in sentences])
     return entity_scores([s.tags for s in sentences], predicted)
 

@@ -2,8 +2,11 @@
 
 ``ner train`` with no settings must do well on a corpus we have never seen,
 in any language and of any size. :func:`resolve` looks at the training data,
-detects its language, picks the level (characters for Chinese and Japanese,
-words otherwise), the pretrained vectors and the lexicon, and sizes the
+detects its language, picks the level (characters for Chinese and Japanese
+and for a corpus whose tokens are nearly all single characters, such as
+Korean annotated by syllable; words otherwise; a corpus in words trained at
+the character level is cut into characters), the pretrained vectors and the
+lexicon, and sizes the
 model, its regularisation and its training schedule by the amount of data
 (a corpus of a few hundred sentences gets as many updates as one of 1,500,
 not fewer). Settings the user gives always win. Every choice comes with a
@@ -19,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ner.config import ModelConfig, TrainConfig
-from ner.corpus import Sentence
+from ner.corpus import Sentence, as_characters
 from ner.features import singleton_bigram_share
 from ner.text import cjk_ratio
 from ner.vocab import GLOVE_PACKAGE, load_vector_words
@@ -27,6 +30,7 @@ from ner.vocab import GLOVE_PACKAGE, load_vector_words
 log = logging.getLogger("ner.train")
 
 CHARACTER_LANGUAGES = ("zh", "ja")
+CHARACTER_CORPUS = 0.9  # share of single-character tokens above which a corpus in any language is one of characters
 GLOVE_LANGUAGE, GLOVE_DIM = "en", 50
 GLOVE_MIN_COVERAGE = 0.8  # share of a corpus's word tokens that GloVe must know to be used
 SMALL_CORPUS = 5_000  # training sentences below which the smaller-data recipe applies
@@ -88,9 +92,12 @@ def resolve(model_settings: dict, train_settings: dict, train: Sequence[Sentence
     if language == "auto":
         language, how = detect_language(train)
         reasons.append(f"language: {language} ({how})")
-    level = model_settings.get("level") or ("char" if language in CHARACTER_LANGUAGES else "word")
-    if "level" not in model_settings:
-        reasons.append(f"level: {level} ({'one token per character' if level == 'char' else 'words'})")
+    level = model_settings.get("level")
+    if level is None:
+        level, why = _choose_level(language, train)
+        reasons.append(f"level: {level} ({why})")
+    if level == "char":
+        train = as_characters(train)  # a corpus in words is trained on as characters
     size = len(train)
     small = size < SMALL_CORPUS
     reasons.append(f"{size} training sentences: the {'small' if small else 'large'}-corpus recipe")
@@ -134,6 +141,16 @@ def resolve(model_settings: dict, train_settings: dict, train: Sequence[Sentence
     for reason in reasons:
         log.info("%s", reason)
     return Recipe(model, config, language, reasons)
+
+
+def _choose_level(language: str, train: Sequence[Sentence]) -> tuple[str, str]:
+    if language in CHARACTER_LANGUAGES:
+        return "char", f"{language} is written without spaces between words: one token per character"
+    tokens = [token for sentence in train for token in sentence.tokens]
+    share = sum(len(token) == 1 for token in tokens) / max(len(tokens), 1)
+    if share >= CHARACTER_CORPUS:
+        return "char", f"{share:.0%} of the corpus's tokens are single characters"
+    return "word", "words"
 
 
 def _choose_vectors(language: str, level: str, word_dim: int, train: Sequence[Sentence]) -> tuple[str, str]:

@@ -35,7 +35,15 @@ from ner.backends import onnx_available
 from ner.calibration import fit_temperature
 from ner.card import model_card, plot_curves
 from ner.config import ModelConfig, TrainConfig
-from ner.corpus import Sentence, hold_out, lowercased_words, mentions_by_label, read_corpus, replace_mentions
+from ner.corpus import (
+    Sentence,
+    as_characters,
+    hold_out,
+    lowercased_words,
+    mentions_by_label,
+    read_corpus,
+    replace_mentions,
+)
 from ner.distillation import soft_targets, teacher_probabilities
 from ner.distributed import Distributed
 from ner.export import export
@@ -439,6 +447,10 @@ def prepare(job: Job, checkpoint: dict | None = None) -> Run:
     if checkpoint is not None:  # the network's settings as the run began
         recipe = replace(recipe, model=ModelConfig.from_dict(checkpoint["model_config"]))
     config, model_config = recipe.train, recipe.model
+    if model_config.level == "char":
+        corpora = replace(
+            corpora, **{split: as_characters(getattr(corpora, split)) for split in ("train", "dev", "test")}
+        )
     torch.set_num_threads(config.threads)
     torch.manual_seed(config.seed)
     device = torch.device(config.device)

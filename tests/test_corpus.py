@@ -14,6 +14,7 @@ from ner.corpus import (
     CorpusError,
     Sentence,
     Span,
+    as_characters,
     detect_scheme,
     mentions_by_label,
     read_brat,
@@ -724,6 +725,27 @@ def test_read_corpus_missing(tmp_path):
     assert "no such file" in info.value.reason
     with pytest.raises(CorpusError):
         read_corpus(tmp_path)  # a folder without brat files
+
+
+# --------------------------------------------------------------------------- words as characters
+
+
+def test_as_characters_cuts_words_and_spreads_their_entities():
+    words = Sentence(
+        ["北京市", "是", "中国", "的", "首都", "नरेंद्र"],
+        ["S-LOC", "O", "S-LOC", "O", "O", "S-PER"],
+        offsets=[(0, 3), (4, 5), (6, 8), (9, 10), (11, 13), (14, 21)],
+        lines=[1, 2, 3, 4, 5, 6],
+        document=7,
+    )
+    [chars] = as_characters([words])
+    assert chars.tokens == [*"北京市是中国的首都", "न", "रें", "द्", "र"]  # marks stay with their letter
+    locations = ["B-LOC", "I-LOC", "E-LOC", "O", "B-LOC", "E-LOC", "O", "O", "O"]
+    assert chars.tags == [*locations, "B-PER", "I-PER", "I-PER", "E-PER"]
+    assert chars.offsets[:4] == [(0, 1), (1, 2), (2, 3), (4, 5)] and chars.offsets[-1] == (20, 21)
+    assert chars.lines == [1, 1, 1, 2, 3, 3, 4, 5, 5, 6, 6, 6, 6] and chars.document == 7
+    single = Sentence(["我", "在"], ["O", "O"])
+    assert as_characters([single])[0] is single  # a corpus of characters is left as it is
 
 
 # --------------------------------------------------------------------------- brat standoff

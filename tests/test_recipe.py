@@ -105,9 +105,32 @@ def test_given_vectors_and_language_are_kept_without_a_reason() -> None:
 def test_chinese_gets_characters_and_jiebas_lexicon() -> None:
     recipe = resolve({}, {"language": "zh"}, corpus(SAMPLES["zh"]))
     assert recipe.model.level == "char" and recipe.train.lexicon == "jieba" and recipe.model.lexicon_dim > 0
-    assert "level: char (one token per character)" in recipe.reasons
+    assert "level: char (zh is written without spaces between words: one token per character)" in recipe.reasons
     without = resolve({}, {"language": "zh", "lexicon": "none"}, corpus(SAMPLES["zh"]))
     assert without.model.lexicon_dim == 0
+
+
+def test_a_corpus_of_single_characters_is_trained_as_characters_in_any_language() -> None:
+    """A Korean corpus annotated syllable by syllable gets a character model (and tagging cuts its
+    text into characters, as its training did); the same text in words stays a word model."""
+    syllables = corpus([" ".join("서울특별시에서 회의가 열렸다".replace(" ", ""))] * 30)
+    recipe = resolve({}, {"language": "ko"}, syllables)
+    assert recipe.model.level == "char" and recipe.train.lexicon == "none"
+    assert "level: char (100% of the corpus's tokens are single characters)" in recipe.reasons
+    words = resolve({}, {"language": "ko"}, corpus(["서울특별시에서 회의가 열렸다 ."] * 30))
+    assert words.model.level == "word" and "level: word (words)" in words.reasons
+
+
+def test_a_chinese_corpus_in_words_is_measured_as_characters() -> None:
+    """Its unknown dropout is the singleton share of its character bigrams, not of its word bigrams."""
+    lines = ["北京市 是 中国 的 首都", "上海市 是 一个 城市", "他 在 北京市 工作", "我们 去 上海 看看"] * 2
+    lines += ["他们 在 广州 工作", "首都 是 北京市"]  # word bigrams seen once: 16%, character bigrams: 9%
+    in_words, in_characters = corpus(lines), corpus(["".join(line.split()) for line in lines])
+    assert {len(t) for s in in_words for t in s.tokens} != {1}
+    recipe, expected = (resolve({}, {"language": "zh"}, c) for c in (in_words, in_characters))
+    assert recipe.model.level == "char"
+    assert recipe.model.unknown_dropout == expected.model.unknown_dropout
+    assert recipe.model.unknown_dropout == round(singleton_bigram_share([s.tokens for s in in_characters]), 2)
 
 
 def test_user_settings_win_over_the_recipe() -> None:
@@ -157,7 +180,7 @@ def test_an_unknown_training_setting_is_refused_before_any_work() -> None:
     ],
 )
 def test_has_documents(documents: list[int], expected: bool) -> None:
-    sentences = corpus(["a b ."] * len(documents), documents)
+    sentences = corpus(["Ann met Bob ."] * len(documents), documents)
     assert has_documents(sentences) is expected
     recipe = resolve({}, {"language": "en", "pretrained": "none"}, sentences)
     assert recipe.model.document_memory is expected

@@ -329,3 +329,38 @@ def test_fine_tuning_keeps_the_parents_bigram_cut_off_and_table_storage(tmp_path
     assert prepare(float32).config.embedding_dtype == "float32"
     grown = prepare(replace(job, train_settings={**job.train_settings, "min_bigram_count": 1})).vocab.bigrams.itos
     assert len(grown) > len(parent_bigrams) and grown[: len(parent_bigrams)] == parent_bigrams
+
+
+def test_a_chinese_corpus_in_words_trains_and_scores_as_characters(tmp_path: Path, capsys) -> None:
+    """Word-segmented Chinese (each entity one token here, other characters in pairs) trains a model of
+    characters, which scores the same on the file in words as on the same text in characters."""
+
+    def in_words(sentences: list[list[tuple[str, str]]]) -> list[list[tuple[str, str]]]:
+        out = []
+        for pairs in sentences:
+            words: list[tuple[str, str]] = []
+            for char, tag in pairs:
+                joins = words and (tag.startswith("I-") or (tag == "O" == words[-1][1] and len(words[-1][0]) < 2))
+                words[-1:] = [(words[-1][0] + char, words[-1][1])] if joins else [*words[-1:], (char, tag)]
+            out.append(words)
+        return out
+
+    train, dev = synthetic_chinese(200, 5), synthetic_chinese(40, 6)
+    files = {name: write_conll(tmp_path / f"{name}.bio", data) for name, data in [("dev-chars", dev)]}
+    files |= {
+        name: write_conll(tmp_path / f"{name}.bio", in_words(data)) for name, data in [("train", train), ("dev", dev)]
+    }
+    assert any(
+        len(line.split()[0]) > 1 for line in files["train"].read_text().splitlines() if line and "DOCSTART" not in line
+    )
+    model = train_tiny(
+        tmp_path / "m", files["train"], files["dev"], "--language", "zh", "--lexicon", "none", "--epochs", "2"
+    )
+    assert {len(symbol) for symbol in bundles.load(model).vocab.words.itos[2:]} == {1}
+    scores = []
+    for name in ("dev", "dev-chars"):
+        capsys.readouterr()
+        assert main(["evaluate", str(model), str(files[name]), "--json"]) == 0
+        scores.append(json.loads(capsys.readouterr().out))
+    assert scores[0] == scores[1] and scores[0]["support"] > 0
+    assert json.loads((model / "metrics.json").read_text())["dev"]["f1"] == scores[0]["f1"]
