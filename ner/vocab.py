@@ -82,15 +82,25 @@ class CompactVocab:
         return len(self._ids)
 
     def __contains__(self, symbol: str) -> bool:
-        return symbol in self._trie
+        try:
+            return symbol in self._trie
+        except UnicodeEncodeError:  # a lone surrogate, which no vocabulary holds
+            return False
 
     def lookup(self, symbol: str) -> int:
-        key = self._trie.get(symbol)
+        try:
+            key = self._trie.get(symbol)
+        except UnicodeEncodeError:  # a lone surrogate, which no vocabulary holds
+            return self.unk
         return self.unk if key is None else self._ids[key]
 
     def encode(self, symbols: Iterable[str]) -> list[int]:
+        symbols = list(symbols)
         get, ids, unk = self._trie.get, self._ids, self.unk
-        return [unk if (key := get(s)) is None else ids[key] for s in symbols]
+        try:
+            return [unk if (key := get(s)) is None else ids[key] for s in symbols]
+        except UnicodeEncodeError:
+            return [self.lookup(s) for s in symbols]
 
     @property
     def itos(self) -> list[str]:

@@ -41,6 +41,8 @@ def test_compact_vocab_gives_every_id_a_vocab_gives() -> None:
         "zzz",
         "中国人民",
         "<UNK>",
+        "\ud800",  # lone surrogates (broken UTF-16 in a request): unknown, not an error
+        "a\udfff",
         *(s + "a" for s in plain.itos[:200]),
         *(s[:-1] for s in plain.itos[:200]),
     ]
