@@ -315,12 +315,7 @@ def read_jsonl(path: str | Path) -> list[Sentence]:
     Each document is tokenized with :func:`ner.text.tokenize` and becomes one sentence. Errors name the
     line a document starts on.
     """
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as error:
-        raise CorpusError(path, None, f"cannot open: {error.strerror}") from None
-    except UnicodeDecodeError:
-        raise _not_utf8(path) from None
+    text = _read_text(path)
     documents = _array_elements(text, path) if text.lstrip().startswith("[") else _lines(text, path)
     sentences = [_document_to_sentence(d, path, number, index) for index, (number, d) in enumerate(documents)]
     if not sentences:
@@ -539,7 +534,8 @@ def read_brat(folder: str | Path) -> list[Sentence]:
     return sentences
 
 
-def _read_text(path: Path, newline: str | None = None) -> str:
+def _read_text(path: str | Path, newline: str | None = None) -> str:
+    """The whole of a UTF-8 file (``newline=""``: line ends as they are), or a clear error."""
     try:
         with open(path, encoding="utf-8", newline=newline) as handle:
             return handle.read()

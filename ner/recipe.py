@@ -6,11 +6,10 @@ detects its language, picks the level (characters for Chinese and Japanese
 and for a corpus whose tokens are nearly all single characters, such as
 Korean annotated by syllable; words otherwise; a corpus in words trained at
 the character level is cut into characters), the pretrained vectors and the
-lexicon, and sizes the
-model, its regularisation and its training schedule by the amount of data
-(a corpus of a few hundred sentences gets as many updates as one of 1,500,
-not fewer). Settings the user gives always win. Every choice comes with a
-reason, logged and written into the model card.
+lexicon, and sizes the model, its regularisation and its training schedule
+by the amount of data (a corpus of a few hundred sentences gets as many
+updates as one of 1,500, not fewer). Settings the user gives always win.
+Every choice comes with a reason, logged and written into the model card.
 """
 
 from __future__ import annotations

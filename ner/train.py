@@ -177,6 +177,7 @@ def build_vocab(
 
 
 FINE_TUNING = {"epochs": 5, "batch_size": 8, "lr": 0.001, "lr_decay": 0.0, "ema_decay": 0.0, "patience": 5}
+_INHERITED = ("min_bigram_count", "embedding_dtype", "saved_pretrained_top")  # a parent's settings a child keeps
 
 
 def fine_tuning(parent: bundles.Bundle, train_settings: dict) -> Recipe:
@@ -199,9 +200,6 @@ def fine_tuning(parent: bundles.Bundle, train_settings: dict) -> Recipe:
         {**FINE_TUNING, **inherited, **given, "language": parent.language, "pretrained": pretrained}
     )
     return Recipe(parent.config, config, parent.language, reasons)
-
-
-_INHERITED = ("min_bigram_count", "embedding_dtype", "saved_pretrained_top")
 
 
 def new_word_vectors(
