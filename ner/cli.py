@@ -213,7 +213,7 @@ def run_predict(args: argparse.Namespace) -> int:
 
     tagger = _load_tagger(args)
     sentences, scheme = read_conll(args.file)
-    predicted = tagger.predict_tags([s.tokens for s in sentences], [s.document for s in sentences])
+    predicted = tagger.predict_corpus_tags(sentences)
     output = open(args.out, "w", encoding="utf-8") if args.out else sys.stdout
     try:
         for line in write_conll_predictions(args.file, sentences, predicted, scheme):

@@ -77,7 +77,7 @@ def as_characters(sentences: Sequence[Sentence]) -> list[Sentence]:
         if all(len(token) == 1 for token in sentence.tokens):
             out.append(sentence)
             continue
-        pieces = [tokenize_chars(token) or [Token(token, 0, len(token))] for token in sentence.tokens]
+        pieces = [_characters(token) for token in sentence.tokens]
         starts = [0, *itertools.accumulate(map(len, pieces))]
         spans = [Span(starts[s.start], starts[s.end], s.label) for s in sentence.spans()]
         tokens = [piece.text for token_pieces in pieces for piece in token_pieces]
@@ -91,6 +91,22 @@ def as_characters(sentences: Sequence[Sentence]) -> list[Sentence]:
         lines = [line for line, token_pieces in zip(sentence.lines, pieces) for _ in token_pieces]
         out.append(Sentence(tokens, spans_to_tags(spans, len(tokens)), offsets, lines, sentence.document))
     return out
+
+
+def token_tags(sentence: Sentence, character_tags: Sequence[str]) -> list[str]:
+    """BIOES tags over ``sentence``'s own tokens from tags over its characters (cut as by
+    :func:`as_characters`): an entity covers every token it touches, unless an earlier one has one."""
+    owner = [index for index, token in enumerate(sentence.tokens) for _ in _characters(token)]
+    spans: list[Span] = []
+    for span in tags_to_spans(character_tags):
+        first, last = owner[span.start], owner[span.end - 1]
+        if not spans or spans[-1].end <= first:
+            spans.append(Span(first, last + 1, span.label))
+    return spans_to_tags(spans, len(sentence.tokens))
+
+
+def _characters(token: str) -> list[Token]:
+    return tokenize_chars(token) or [Token(token, 0, len(token))]
 
 
 def tags_to_spans(tags: Sequence[str]) -> list[Span]:

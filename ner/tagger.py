@@ -27,7 +27,7 @@ import numpy as np
 from ner import bundle as bundles
 from ner import crf
 from ner.backends import Backend, load_backend
-from ner.corpus import Span, tags_to_spans
+from ner.corpus import Sentence, Span, as_characters, tags_to_spans, token_tags
 from ner.dictionary import Dictionary, EntriesKey
 from ner.features import word_groups
 from ner.text import Token, cut_points, split_sentences, tokenize, tokenize_chars
@@ -273,6 +273,16 @@ class Tagger:
     ) -> list[list[str]]:
         """BIOES tags for pre-tokenized sentences (evaluation on a corpus)."""
         return [p.tags for p in self.predict(sentences, TagOptions(scores=False), documents=documents)]
+
+    def predict_corpus_tags(self, sentences: Sequence[Sentence]) -> list[list[str]]:
+        """BIOES tags over each annotated sentence's own tokens (``ner predict``): a character model
+        tags the characters of a corpus that comes in words and gives each word the entities that touch it."""
+        documents = [s.document for s in sentences]
+        if not self.char_level:
+            return self.predict_tags([s.tokens for s in sentences], documents)
+        characters = as_characters(sentences)
+        predicted = self.predict_tags([s.tokens for s in characters], documents)
+        return [token_tags(sentence, tags) for sentence, tags in zip(sentences, predicted)]
 
     @_collector_paused
     def predict(

@@ -24,6 +24,7 @@ from ner.corpus import (
     replace_mentions,
     spans_to_tags,
     tags_to_spans,
+    token_tags,
     write_conll_predictions,
 )
 
@@ -746,6 +747,21 @@ def test_as_characters_cuts_words_and_spreads_their_entities():
     assert chars.lines == [1, 1, 1, 2, 3, 3, 4, 5, 5, 6, 6, 6, 6] and chars.document == 7
     single = Sentence(["我", "在"], ["O", "O"])
     assert as_characters([single])[0] is single  # a corpus of characters is left as it is
+
+
+@pytest.mark.parametrize(
+    ("character_tags", "expected"),
+    [
+        (["B-LOC", "I-LOC", "E-LOC", "O", "B-LOC", "E-LOC", "O"], ["S-LOC", "O", "S-LOC"]),  # 中国 of 中国人
+        (["O", "B-LOC", "I-LOC", "E-LOC", "O", "O", "O"], ["B-LOC", "E-LOC", "O"]),  # 京市是: across two words
+        (["O", "O", "O", "O", "B-LOC", "E-LOC", "S-PER"], ["O", "O", "S-LOC"]),  # 人 is taken: PER dropped
+        (["O"] * 7, ["O", "O", "O"]),
+    ],
+)
+def test_token_tags_give_each_word_the_entities_of_its_characters(character_tags, expected):
+    words = Sentence(["北京市", "是", "中国人"], ["O", "O", "O"])
+    assert len(as_characters([words])[0].tokens) == len(character_tags)
+    assert token_tags(words, character_tags) == expected
 
 
 # --------------------------------------------------------------------------- brat standoff

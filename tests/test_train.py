@@ -19,6 +19,7 @@ from ner.cli import main
 from ner.config import ModelConfig
 from ner.corpus import Sentence, spans_to_tags, tags_to_spans
 from ner.features import Vocabularies
+from ner.metrics import entity_scores
 from ner.model import CharLSTM, NERModel
 from ner.train import (
     Job,
@@ -333,7 +334,8 @@ def test_fine_tuning_keeps_the_parents_bigram_cut_off_and_table_storage(tmp_path
 
 def test_a_chinese_corpus_in_words_trains_and_scores_as_characters(tmp_path: Path, capsys) -> None:
     """Word-segmented Chinese (each entity one token here, other characters in pairs) trains a model of
-    characters, which scores the same on the file in words as on the same text in characters."""
+    characters, which scores the same on the file in words as on the same text in characters, and
+    ``ner predict`` gives each word the entities of its characters."""
 
     def in_words(sentences: list[list[tuple[str, str]]]) -> list[list[tuple[str, str]]]:
         out = []
@@ -364,3 +366,11 @@ def test_a_chinese_corpus_in_words_trains_and_scores_as_characters(tmp_path: Pat
         scores.append(json.loads(capsys.readouterr().out))
     assert scores[0] == scores[1] and scores[0]["support"] > 0
     assert json.loads((model / "metrics.json").read_text())["dev"]["f1"] == scores[0]["f1"]
+    # ner predict writes a tag for each word of the file, from the entities of its characters.
+    assert main(["predict", str(model), str(files["dev"]), "--out", str(tmp_path / "predicted.bio")]) == 0
+    given, written = (path.read_text().splitlines() for path in (files["dev"], tmp_path / "predicted.bio"))
+    assert [line.split()[:-1] for line in written if line] == [line.split() for line in given if line]
+    assert {line.split()[-1][:2] for line in written if line} <= {"O", "B-", "I-"}
+    gold, predicted = ([line.split()[column] for line in written if line] for column in (-2, -1))
+    as_bioes = [spans_to_tags(tags_to_spans(tags), len(tags)) for tags in (gold, predicted)]
+    assert entity_scores([as_bioes[0]], [as_bioes[1]])["f1"] == scores[0]["f1"]  # each entity is one word here
