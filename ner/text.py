@@ -1,11 +1,12 @@
 """Text to tokens: a tokenizer that keeps character offsets, and a sentence splitter.
 
 English is split into words and punctuation the way CoNLL-2003 is tokenized
-(``U.S.``, ``1996-08-22`` and ``one-day`` stay whole; ``'s`` and ``n't`` are split
-off). Chinese and Japanese characters are one token each. A combining mark (an
-accent, an Indic vowel sign or virama, a Thai tone) stays with the letter before
-it, so words of every script stay whole. Offsets are indices of
-Python code points into the original string, end exclusive, so
+(``U.S.``, ``1996-08-22``, ``one-day`` and e-mail addresses stay whole; ``'s``
+and ``n't`` are split off; a social-media ``@handle`` or ``#hashtag`` is one
+token). Chinese and Japanese characters are one token each. A combining mark
+(an accent, an Indic vowel sign or virama, a Thai tone) stays with the letter
+before it, so words of every script stay whole. Offsets are indices of Python
+code points into the original string, end exclusive, so
 ``text[token.start:token.end] == token.text`` always holds.
 """
 
@@ -53,11 +54,13 @@ _TOKEN = re.compile(
         [
             # Fast paths for the commonest tokens, first so that most positions match at once: a plain
             # ASCII word or number that nothing else could extend, and punctuation that starts nothing else.
-            rf"[A-Za-z]+(?![^\W_]|[.'’&$:{_MARKS}-])",
-            rf"[0-9]+(?![^\W_]|[.,:/=$Ms{_MARKS}-])",
+            rf"[A-Za-z]+(?![\w.'’&$:@{_MARKS}-])",
+            rf"[0-9]+(?![\w.,:/=$@{_MARKS}-])",
             rf"[,;!?()\[\]{{}}\"](?![{_MARKS}])",
             rf"[{_CJK}]",  # one CJK character
             r"https?://[^\s<>\"]+[^\s<>\".,;:!?)\]]",  # a URL
+            r"[\w.+-]*[^\W_]@[^\W_][\w-]*(?:\.[\w-]*[^\W_])+",  # an e-mail address
+            r"(?<![^\s(\[{\"'“‘])[@#]\w*[^\W_]",  # a social-media @handle or #hashtag
             r"(?:[A-Za-z]\.){2,}",  # U.S., a.m., U.N.
             rf"(?:{_ABBREVIATIONS})\.(?![^\W_])",  # Mr., Inc., vs.
             r"[A-Z]\.(?=\s)",  # an initial: M. Smith

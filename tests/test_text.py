@@ -213,6 +213,12 @@ def test_tokenizers_give_their_patterns_matches_one_by_one(text: str) -> None:
         ("10:30", ["10:30"]),
         ("-0.5 +44", ["-0.5", "+44"]),
         ("AT&T", ["AT&T"]),
+        ("E-mail: derivatives@reuters.com.", ["E-mail", ":", "derivatives@reuters.com", "."]),  # as CoNLL has it
+        ("jeffrey.hodgson@reuters.com", ["jeffrey.hodgson@reuters.com"]),
+        ("3/1/90 @ 6.14900", ["3/1/90", "@", "6.14900"]),
+        ("@john_doe loves #BlackFriday", ["@john_doe", "loves", "#BlackFriday"]),
+        ("(@NASA) ranked #1", ["(", "@NASA", ")", "ranked", "#1"]),
+        ("C# and user@ host", ["C", "#", "and", "user", "@", "host"]),
     ],
 )
 def test_tokenize_conll_style(text, expected):
