@@ -12,7 +12,10 @@ trained here with no other change, on
     level, documents not kept); test is eng.testb,
   - and, when asked for by ``--corpora``, smaller corpora drawn the same way:
     MSRA-750 and CoNLL-750 (750 for training, 250 as dev), MSRA-300 and
-    CoNLL-300 (300 and 100),
+    CoNLL-300 (300 and 100), and MSRA-1500 in words (``msra1500w``: its train and
+    dev sentences regrouped into jieba's words, cut again where an entity starts
+    or ends, as a word-segmented Chinese corpus comes; test stays msra_test_bio,
+    the text as a user sends it),
 with each seed of ``--seeds`` and one thread each. Each system's test predictions
 become character spans of the tokens joined as the corpus writes them (Chinese
 without spaces, English with one) that one scorer compares with the same gold
@@ -33,6 +36,7 @@ early stopping on dev.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import random
@@ -76,6 +80,7 @@ class Corpus:
     language: str  # spaCy's language code
     separator: str  # between tokens in the text both systems see
     sampled: Sample | None = None  # None: the corpus's own train, dev and test files
+    in_words: bool = False  # the sample's train and dev regrouped into words (:func:`write_in_words`)
 
 
 MSRA, CONLL = ("msra_train_bio", "msra_test_bio"), ("eng.train", "eng.testb")
@@ -87,6 +92,7 @@ CORPORA = {
     "conll750": Corpus("CoNLL-750", "conll2003_en", "en", " ", Sample(*CONLL, 750, 250)),
     "msra300": Corpus("MSRA-300", "msra_ner", "zh", "", Sample(*MSRA, 300, 100)),
     "conll300": Corpus("CoNLL-300", "conll2003_en", "en", " ", Sample(*CONLL, 300, 100)),
+    "msra1500w": Corpus("MSRA-1500 in words", "msra_ner", "zh", "", Sample(*MSRA, 1500, 500), in_words=True),
 }
 DEFAULT_CORPORA = ("resume", "msra1500", "conll1500")
 QUICK_SPACY_STEPS, QUICK_EPOCHS = 200, 2
@@ -165,6 +171,28 @@ def write_sample(source: Path, folder: Path, train_sentences: int, dev_sentences
         (folder / name).write_text("\n\n".join("\n".join(block) for block in part) + "\n", encoding="utf-8")
 
 
+def write_in_words(path: Path) -> None:
+    """Rewrite a Chinese CoNLL file of characters as one of words: jieba's words, cut again where an
+    entity starts or ends, so that every entity is whole words (IOB2 tags over the words)."""
+    import jieba
+
+    from ner.corpus import Span, read_conll, spans_to_tags
+
+    jieba.setLogLevel(60)
+    lines = []
+    for sentence in read_conll(path)[0]:
+        text = "".join(sentence.tokens)
+        cuts = {0, *itertools.accumulate(len(word) for word in jieba.cut(text))}
+        for span in sentence.spans():
+            cuts.update((span.start, span.end))
+        bounds = sorted(cuts)
+        word_at = {start: index for index, start in enumerate(bounds)}  # a word starting (or ending) there
+        spans = [Span(word_at[s.start], word_at[s.end], s.label) for s in sentence.spans()]
+        tags = spans_to_tags(spans, len(bounds) - 1, "IOB2")
+        lines += [f"{text[a:b]} {tag}" for a, b, tag in zip(bounds, bounds[1:], tags)] + [""]
+    path.write_text("\n".join(lines), encoding="utf-8")
+
+
 def splits(corpus: str) -> dict[str, Path]:
     """The train, dev and test files of a corpus (a sample's train and dev written on first use)."""
     data = DATA / CORPORA[corpus].folder
@@ -174,6 +202,9 @@ def splits(corpus: str) -> dict[str, Path]:
     folder = OUT / corpus
     if not (folder / "dev.bio").is_file():
         write_sample(data / sample.source, folder, sample.train_sentences, sample.dev_sentences)
+        if CORPORA[corpus].in_words:
+            for name in ("train.bio", "dev.bio"):
+                write_in_words(folder / name)
     return {"train": folder / "train.bio", "dev": folder / "dev.bio", "test": data / sample.test}
 
 

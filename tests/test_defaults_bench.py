@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 from pathlib import Path
 
@@ -55,3 +56,25 @@ def test_a_sample_keeps_source_sentences_verbatim_and_drops_document_marks(tmp_p
     assert len(written) == 40 and len({tuple(b) for b in written}) == 40
     assert all(block in blocks for block in written)
     assert len((tmp_path / "sample" / "train.bio").read_text(encoding="utf-8").strip().split("\n\n")) == 30
+
+
+def test_a_corpus_in_words_keeps_the_text_and_every_entity_whole(tmp_path: Path) -> None:
+    """``msra1500w``'s files: jieba's words, cut again at entity edges; the same text and entities."""
+    from ner.corpus import read_conll
+
+    text = "中华人民共和国国务院总理李鹏在北京会见外宾"
+    tags = ["B-ORG", *["I-ORG"] * 9, "O", "O", "B-PER", "I-PER", "O", "B-LOC", "I-LOC", "O", "O", "O", "O"]
+    assert len(tags) == len(text)
+    lines = [f"{c} {t}" for c, t in zip(text, tags)]
+    (tmp_path / "chars.bio").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (tmp_path / "words.bio").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    defaults.write_in_words(tmp_path / "words.bio")
+    [chars], [words] = (read_conll(tmp_path / name)[0] for name in ("chars.bio", "words.bio"))
+    assert "".join(words.tokens) == "".join(chars.tokens) and len(words.tokens) < len(chars.tokens)
+    assert any(len(token) > 1 for token in words.tokens)
+
+    def entities(sentence):
+        starts = [0, *itertools.accumulate(map(len, sentence.tokens))]
+        return [(starts[s.start], starts[s.end], s.label) for s in sentence.spans()]
+
+    assert entities(words) == entities(chars) == [(0, 10, "ORG"), (12, 14, "PER"), (15, 17, "LOC")]
