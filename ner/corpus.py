@@ -9,8 +9,10 @@ from the tags and converted through entity spans. Malformed input raises
 from __future__ import annotations
 
 import bisect
+import codecs
 import itertools
 import json
+import logging
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -20,6 +22,7 @@ import numpy as np
 
 from ner.text import Token, tokenize, tokenize_chars
 
+log = logging.getLogger("ner.corpus")
 _TAG = re.compile(r"^(?:O|([BIEMS])-(.+))$")
 _SPACE = re.compile(r"\s*")
 SCHEMES = ("IOB1", "IOB2", "BIOES", "BMES")
@@ -231,10 +234,7 @@ def read_conll(path: str | Path, tag_column: int = -1) -> tuple[list[Sentence], 
     tags: list[str] = []
     lines: list[int] = []
     width = None
-    try:
-        handle = open(path, encoding="utf-8")
-    except OSError as error:
-        raise CorpusError(path, None, f"cannot open: {error.strerror}") from None
+    handle = open(path, encoding=file_encoding(path))
     with handle:
         try:
             for number, line in enumerate(handle, start=1):
@@ -281,6 +281,37 @@ def read_conll(path: str | Path, tag_column: int = -1) -> tuple[list[Sentence], 
     return sentences, scheme
 
 
+# The legacy encodings annotated corpora come in: Western European (a superset of Latin-1), Simplified and
+# Traditional Chinese, Japanese, Korean.
+LEGACY_ENCODINGS = ("cp1252", "gb18030", "big5", "shift_jis", "euc_kr")
+
+
+def file_encoding(path: str | Path) -> str:
+    """The encoding to read a corpus file in: UTF-8 (a byte-order mark skipped) or, for a file that is
+    not, the one of :data:`LEGACY_ENCODINGS` its bytes read best in (``charset-normalizer``), said in the
+    log; a file that reads in none of them is refused."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as error:
+        raise CorpusError(path, None, f"cannot open: {error.strerror}") from None
+    if data.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    try:
+        data.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        from charset_normalizer import from_bytes
+    except ImportError:
+        raise _not_utf8(path) from None
+    best = from_bytes(data, cp_isolation=list(LEGACY_ENCODINGS)).best()
+    if best is None:
+        raise _not_utf8(path)
+    log.warning("%s is not UTF-8: read as %s, the encoding its bytes read best in", path, best.encoding)
+    return best.encoding
+
+
 def _not_utf8(path: str | Path) -> CorpusError:
     """The error for a file that is not UTF-8, at the line and byte of the first bad byte."""
     data = Path(path).read_bytes()
@@ -291,7 +322,10 @@ def _not_utf8(path: str | Path) -> CorpusError:
         offset = error.start
     line = data.count(b"\n", 0, offset) + 1
     return CorpusError(
-        path, line, f"not UTF-8 text (invalid byte at offset {offset}); convert it, e.g. iconv -f latin1 -t utf-8"
+        path,
+        line,
+        f"not UTF-8 text (invalid byte at offset {offset}), nor {', '.join(LEGACY_ENCODINGS)}; "
+        "convert it, e.g. iconv -f latin1 -t utf-8",
     )
 
 
@@ -551,12 +585,12 @@ def read_brat(folder: str | Path) -> list[Sentence]:
 
 
 def _read_text(path: str | Path, newline: str | None = None) -> str:
-    """The whole of a UTF-8 file (``newline=""``: line ends as they are), or a clear error."""
+    """The whole of a text file in its encoding (:func:`file_encoding`; ``newline=""``: line ends as
+    they are), or a clear error."""
+    encoding = file_encoding(path)
     try:
-        with open(path, encoding="utf-8", newline=newline) as handle:
+        with open(path, encoding=encoding, newline=newline) as handle:
             return handle.read()
-    except OSError as error:
-        raise CorpusError(path, None, f"cannot open: {error.strerror}") from None
     except UnicodeDecodeError:
         raise _not_utf8(path) from None
 
@@ -610,7 +644,7 @@ def read_corpus(path: str | Path, tag_column: int = -1) -> tuple[list[Sentence],
     if path.suffix in (".jsonl", ".json"):
         return read_jsonl(path), "spans"
     with open(path, "rb") as handle:
-        first = handle.read(64).lstrip()
+        first = handle.read(64).removeprefix(codecs.BOM_UTF8).lstrip()
     if first.startswith((b"{", b"[")):
         return read_jsonl(path), "spans"
     return read_conll(path, tag_column)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import json
 import random
 import re
@@ -405,18 +406,40 @@ def test_read_conll_empty(tmp_path, text):
     assert "no sentences" in info.value.reason
 
 
-def test_read_conll_not_utf8(tmp_path):
-    path = tmp_path / "latin1.txt"
-    path.write_bytes("Müller B-PER\n".encode("latin-1"))
-    with pytest.raises(CorpusError) as info:
-        read_conll(path)
-    assert info.value.path == str(path)
-    assert "UTF-8" in info.value.reason and "iconv -f latin1 -t utf-8" in info.value.reason
+SPANISH = "-DOCSTART- O\n\nEl O\npresidente O\nJosé B-PER\nMaría I-PER\nAznar I-PER\nvisitó O\nMálaga B-LOC\n. O\n"
+CHINESE = "中 B-LOC\n国 I-LOC\n人 O\n民 O\n银 B-ORG\n行 I-ORG\n在 O\n北 B-LOC\n京 I-LOC\n。 O\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "encoding", "read_as"),
+    [
+        (SPANISH, "latin-1", "cp1252"),
+        (SPANISH, "cp1252", "cp1252"),
+        (CHINESE, "gbk", "gb18030"),
+        (CHINESE, "big5", "big5"),
+    ],
+)
+def test_read_conll_reads_a_legacy_encoding_and_says_so(tmp_path, caplog, text, encoding, read_as):
+    """CoNLL-2002's Spanish and Dutch files are Latin-1, older Chinese corpora GBK or Big5."""
+    if encoding == "big5":
+        text = "臺 B-LOC\n灣 I-LOC\n人 O\n"
+    expected = read_conll(write(tmp_path, text, "utf8.txt"))
+    path = tmp_path / f"{encoding}.txt"
+    path.write_bytes(text.encode(encoding))
+    with caplog.at_level("WARNING", logger="ner.corpus"):
+        assert read_conll(path) == expected
+    assert f"read as {read_as}" in caplog.text
+
+
+def test_read_conll_skips_a_byte_order_mark(tmp_path):
+    path = tmp_path / "bom.txt"
+    path.write_bytes(codecs.BOM_UTF8 + SPANISH.encode("utf-8"))
+    assert read_conll(path) == read_conll(write(tmp_path, SPANISH, "plain.txt"))  # -DOCSTART- seen as such
 
 
 def test_read_conll_not_utf8_location(tmp_path):
     path = tmp_path / "late.txt"
-    path.write_bytes(b"a O\n" * 5000 + b"\xff O\n")  # the bad byte is at offset 20000, line 5001
+    path.write_bytes(b"a O\n" * 5000 + b"\x81\x8d\x90\xff\xfe O\n")  # no encoding reads it; offset 20000
     with pytest.raises(CorpusError) as info:
         read_conll(path)
     error = info.value
@@ -642,11 +665,16 @@ def test_read_jsonl_missing_and_empty(tmp_path):
 
 def test_read_jsonl_not_utf8(tmp_path):
     path = tmp_path / "latin1.jsonl"
-    path.write_bytes('{"text": "Müller"}\n'.encode("latin-1"))
+    path.write_bytes('{"text": "Müller in Köln", "entities": [[0, 6, "PER"]]}\n'.encode("latin-1"))
+    assert read_jsonl(path)[0].tokens == ["Müller", "in", "Köln"]
+    path.write_bytes(b'{"text": "a\x81\x8d\x90\xff\xfe"}\n')  # no encoding reads it
     with pytest.raises(CorpusError) as info:
         read_jsonl(path)
     assert info.value.path == str(path)
-    assert "UTF-8" in info.value.reason
+    assert "UTF-8" in info.value.reason and "iconv -f latin1 -t utf-8" in info.value.reason
+    bom = tmp_path / "bom"  # no extension: sniffed by its first character, after the byte-order mark
+    bom.write_bytes(codecs.BOM_UTF8 + b'{"text": "Paris"}\n')
+    assert read_corpus(bom)[0][0].tokens == ["Paris"]
 
 
 DOCUMENTS = [
@@ -835,8 +863,8 @@ def test_read_brat_errors_without_annotations_or_text(tmp_path):
     (folder / "doc.txt").unlink()
     with pytest.raises(CorpusError, match="doc.txt is missing"):
         read_brat(folder)
-    folder = write_brat(tmp_path / "latin1", {})
-    (folder / "doc.txt").write_bytes("Zürich".encode("latin-1"))
+    folder = write_brat(tmp_path / "undecodable", {})
+    (folder / "doc.txt").write_bytes(b"Z\x81\x8d\x90\xff\xferich")
     (folder / "doc.ann").write_text("")
     with pytest.raises(CorpusError, match="iconv"):
         read_brat(folder)
