@@ -1,8 +1,8 @@
 """Annotated corpora in and out: CoNLL column files, JSONL with character spans, brat standoff, tag schemes.
 
 Every reader returns :class:`Sentence` objects whose tags are BIOES, the scheme
-the model trains in. Input schemes IOB1, IOB2 (BIO), BIOES and BMES are detected
-from the tags and converted through entity spans. Malformed input raises
+the model trains in. Input schemes IOB1, IOB2 (BIO), BIOES, BMES, BILOU and IO
+(bare labels) are detected from the tags and converted through entity spans. Malformed input raises
 :class:`CorpusError` naming the file, the line and the reason.
 """
 
@@ -23,9 +23,9 @@ import numpy as np
 from ner.text import Token, tokenize, tokenize_chars
 
 log = logging.getLogger("ner.corpus")
-_TAG = re.compile(r"^(?:O|([BIEMS])-(.+))$")
+_TAG = re.compile(r"^(?:O|([BIEMSLU])-(.+))$")
 _SPACE = re.compile(r"\s*")
-SCHEMES = ("IOB1", "IOB2", "BIOES", "BMES")
+SCHEMES = ("IOB1", "IOB2", "BIOES", "BMES", "BILOU", "IO")
 
 
 class CorpusError(ValueError):
@@ -117,19 +117,19 @@ def tags_to_spans(tags: Sequence[str]) -> list[Span]:
 
     Lenient like conlleval: a chunk starts at ``B``/``S``, or at ``I``/``M``/``E``
     whose previous tag is not inside a chunk of the same type; it ends before
-    ``O``, ``B``, ``S``, a change of type, or after ``E``/``S``. This reads IOB1,
-    IOB2, BIOES and BMES alike.
+    ``O``, ``B``, ``S``, a change of type, or after ``E``/``S`` (BILOU's ``L``/``U``
+    read as ``E``/``S``). This reads IOB1, IOB2, BIOES, BMES and BILOU alike.
     """
     spans: list[Span] = []
     start, label = -1, ""
     for i, tag in enumerate(tags):
         prefix, kind = (tag[0], tag[2:]) if tag != "O" else ("O", "")
-        if label and (prefix in "OBS" or kind != label):
+        if label and (prefix in "OBSU" or kind != label):
             spans.append(Span(start, i, label))
             label = ""
         if prefix != "O" and not label:
             start, label = i, kind
-        if label and prefix in "ES":
+        if label and prefix in "ESLU":
             spans.append(Span(start, i + 1, label))
             label = ""
     if label:
@@ -178,14 +178,17 @@ def spans_to_tags(spans: Iterable[Span], length: int, scheme: str = "BIOES") -> 
     tags = ["O"] * length
     for span in sorted(spans, key=lambda s: s.start):
         size = span.end - span.start
-        if scheme in ("BIOES", "BMES"):
+        if scheme in ("BIOES", "BMES", "BILOU"):
             inside = "M" if scheme == "BMES" else "I"
+            single, last = ("U", "L") if scheme == "BILOU" else ("S", "E")
             if size == 1:
-                tags[span.start] = f"S-{span.label}"
+                tags[span.start] = f"{single}-{span.label}"
             else:
                 tags[span.start] = f"B-{span.label}"
                 tags[span.start + 1 : span.end - 1] = [f"{inside}-{span.label}"] * (size - 2)
-                tags[span.end - 1] = f"E-{span.label}"
+                tags[span.end - 1] = f"{last}-{span.label}"
+        elif scheme == "IO":
+            tags[span.start : span.end] = [span.label] * size
         elif scheme == "IOB2":
             tags[span.start : span.end] = [f"B-{span.label}"] + [f"I-{span.label}"] * (size - 1)
         elif scheme == "IOB1":
@@ -197,8 +200,8 @@ def spans_to_tags(spans: Iterable[Span], length: int, scheme: str = "BIOES") -> 
 
 
 def detect_scheme(tag_sequences: Iterable[Sequence[str]]) -> str:
-    """The tag scheme of a corpus: BMES if any ``M-``, else BIOES if any ``E-``/``S-``,
-    else IOB1 if some ``I-X`` opens an entity, else IOB2."""
+    """The tag scheme of a corpus: BMES if any ``M-``, else BILOU if any ``L-``/``U-``, else BIOES if
+    any ``E-``/``S-``, else IOB1 if some ``I-X`` opens an entity, else IOB2."""
     prefixes: set[str] = set()
     opens_with_inside = False
     for tags in tag_sequences:
@@ -210,14 +213,38 @@ def detect_scheme(tag_sequences: Iterable[Sequence[str]]) -> str:
             previous = tag
     if "M" in prefixes:
         return "BMES"
+    if prefixes & {"L", "U"}:
+        return "BILOU"
     if prefixes & {"E", "S"}:
         return "BIOES"
     return "IOB1" if opens_with_inside else "IOB2"
 
 
-def _check_tag(tag: str, path: str | Path, line: int) -> None:
-    if not _TAG.match(tag):
-        raise CorpusError(path, line, f"unknown tag {tag!r}: expected O or B-/I-/E-/S-/M- followed by a type")
+class _SchemeKeeper:
+    """Checks that a file's tags keep to one kind: all prefixed (``B-PER``: IOB, BIOES, BMES, BILOU) or
+    all bare labels (``PER``: the IO scheme, where a run of one label is one entity)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = path
+        self.first: tuple[bool, str, int] | None = None  # the first entity tag: prefixed?, the tag, its line
+
+    def check(self, tag: str, line: int) -> None:
+        if tag == "O":
+            return
+        if self.first is None:
+            self.first = (_TAG.match(tag) is not None, tag, line)
+        elif (_TAG.match(tag) is not None) != self.first[0]:
+            _, first_tag, first_line = self.first
+            raise CorpusError(
+                self.path,
+                line,
+                f"tag {tag!r} and line {first_line}'s {first_tag!r}: a file's tags are all O or a prefix "
+                "(B-/I-/E-/S-/M-/L-/U-) and a type, or all O or a bare label (the IO scheme)",
+            )
+
+    @property
+    def bare(self) -> bool:
+        return self.first is not None and not self.first[0]
 
 
 def read_conll(path: str | Path, tag_column: int = -1) -> tuple[list[Sentence], str]:
@@ -234,6 +261,7 @@ def read_conll(path: str | Path, tag_column: int = -1) -> tuple[list[Sentence], 
     tags: list[str] = []
     lines: list[int] = []
     width = None
+    kinds = _SchemeKeeper(path)
     handle = open(path, encoding=file_encoding(path))
     with handle:
         try:
@@ -260,7 +288,7 @@ def read_conll(path: str | Path, tag_column: int = -1) -> tuple[list[Sentence], 
                     raise CorpusError(
                         path, number, f"expected {width} columns like the first line, found {len(columns)}"
                     )
-                _check_tag(columns[tag_column], path, number)
+                kinds.check(columns[tag_column], number)
                 tokens.append(columns[0])
                 tags.append(columns[tag_column])
                 lines.append(number)
@@ -270,7 +298,9 @@ def read_conll(path: str | Path, tag_column: int = -1) -> tuple[list[Sentence], 
         raw.append((tokens, tags, lines))
     if not raw:
         raise CorpusError(path, None, "no sentences found")
-    scheme = detect_scheme(tags for _, tags, _ in raw)
+    if kinds.bare:  # IO: each label read as IOB1's I-label, a run of it one entity
+        raw = [(tokens, [t if t == "O" else f"I-{t}" for t in tags], lines) for tokens, tags, lines in raw]
+    scheme = "IO" if kinds.bare else detect_scheme(tags for _, tags, _ in raw)
     documents = list(range(len(raw)))
     if starts:
         documents = [bisect.bisect_right(starts, i) for i in range(len(raw))]

@@ -342,6 +342,36 @@ def test_read_conll_bmes(tmp_path):
     assert [s.tags for s in sentences] == [["B-NAME", "I-NAME", "E-NAME", "O", "S-ORG"], ["B-NAME", "E-NAME"]]
 
 
+def test_read_conll_bilou(tmp_path):
+    """spaCy's BILUO: L- and U- read as E- and S-; predictions are written back in it."""
+    text = "John B-PER\nvan I-PER\nSmith L-PER\nin O\nParis U-LOC\n"
+    path = write(tmp_path, text)
+    sentences, scheme = read_conll(path)
+    assert scheme == "BILOU"
+    assert sentences[0].tags == ["B-PER", "I-PER", "E-PER", "O", "S-LOC"]
+    assert list(write_conll_predictions(path, sentences, [sentences[0].tags], scheme))[4] == "Paris U-LOC U-LOC"
+
+
+def test_read_conll_io_labels_without_prefixes(tmp_path):
+    """Few-NERD and others tag with bare labels (IO): a run of one label is one entity."""
+    text = "John person-actor\nSmith person-actor\nvisited O\nParis location-GPE\nBerlin location-GPE\n. O\n"
+    path = write(tmp_path, text, "io.txt")
+    sentences, scheme = read_conll(path)
+    assert scheme == "IO"
+    assert sentences[0].spans() == [Span(0, 2, "person-actor"), Span(3, 5, "location-GPE")]
+    written = list(write_conll_predictions(path, sentences, [sentences[0].tags], scheme))
+    assert written == [f"{line} {line.split()[1]}" for line in text.splitlines()]
+
+
+@pytest.mark.parametrize(
+    ("text", "line"), [("a PER\nb O\nc B-LOC\n", 3), ("a B-PER\n\nb LOC\n", 3), ("a U-PER\nb PER\n", 2)]
+)
+def test_read_conll_refuses_bare_labels_beside_prefixed_tags(tmp_path, text, line):
+    with pytest.raises(CorpusError) as info:
+        read_conll(write(tmp_path, text))
+    assert info.value.line == line and "IO scheme" in info.value.reason
+
+
 def test_bmes_resume_corpus_reads_as_bioes() -> None:
     sentences, scheme = read_conll(shared_data("resume_ner", "dev.char.bmes"))
     assert scheme == "BMES"
