@@ -220,31 +220,21 @@ def detect_scheme(tag_sequences: Iterable[Sequence[str]]) -> str:
     return "IOB1" if opens_with_inside else "IOB2"
 
 
-class _SchemeKeeper:
-    """Checks that a file's tags keep to one kind: all prefixed (``B-PER``: IOB, BIOES, BMES, BILOU) or
-    all bare labels (``PER``: the IO scheme, where a run of one label is one entity)."""
-
-    def __init__(self, path: str | Path) -> None:
-        self.path = path
-        self.first: tuple[bool, str, int] | None = None  # the first entity tag: prefixed?, the tag, its line
-
-    def check(self, tag: str, line: int) -> None:
-        if tag == "O":
-            return
-        if self.first is None:
-            self.first = (_TAG.match(tag) is not None, tag, line)
-        elif (_TAG.match(tag) is not None) != self.first[0]:
-            _, first_tag, first_line = self.first
-            raise CorpusError(
-                self.path,
-                line,
-                f"tag {tag!r} and line {first_line}'s {first_tag!r}: a file's tags are all O or a prefix "
-                "(B-/I-/E-/S-/M-/L-/U-) and a type, or all O or a bare label (the IO scheme)",
-            )
-
-    @property
-    def bare(self) -> bool:
-        return self.first is not None and not self.first[0]
+def _bare_labels(raw: Sequence[tuple[list[str], list[str], list[int]]], path: str | Path) -> bool:
+    """Whether a file's entity tags are bare labels (``PER``: the IO scheme, where a run of one label is
+    one entity) rather than prefixed (``B-PER``: IOB, BIOES, BMES, BILOU); a file mixing them is refused."""
+    kinds = {_TAG.match(tag) is not None for tag in {t for _, tags, _ in raw for t in tags} - {"O"}}
+    if len(kinds) > 1:
+        entity_tags = ((tag, line) for _, tags, lines in raw for tag, line in zip(tags, lines) if tag != "O")
+        first_tag, first_line = next(entity_tags)
+        tag, line = next((t, n) for t, n in entity_tags if (_TAG.match(t) is None) != (_TAG.match(first_tag) is None))
+        raise CorpusError(
+            path,
+            line,
+            f"tag {tag!r} and line {first_line}'s {first_tag!r}: a file's tags are all O or a prefix "
+            "(B-/I-/E-/S-/M-/L-/U-) and a type, or all O or a bare label (the IO scheme)",
+        )
+    return kinds == {False}
 
 
 def read_conll(path: str | Path, tag_column: int = -1) -> tuple[list[Sentence], str]:
@@ -261,46 +251,38 @@ def read_conll(path: str | Path, tag_column: int = -1) -> tuple[list[Sentence], 
     tags: list[str] = []
     lines: list[int] = []
     width = None
-    kinds = _SchemeKeeper(path)
-    handle = open(path, encoding=file_encoding(path))
-    with handle:
-        try:
-            for number, line in enumerate(handle, start=1):
-                columns = line.split()
-                if not columns:
-                    if tokens:
-                        raw.append((tokens, tags, lines))
-                        tokens, tags, lines = [], [], []
-                    continue
-                if columns[0] == "-DOCSTART-":
-                    if tokens:
-                        raw.append((tokens, tags, lines))
-                        tokens, tags, lines = [], [], []
-                    starts.append(len(raw))
-                    continue
-                if width is None:
-                    width = len(columns)
-                    if width < 2:
-                        raise CorpusError(path, number, "expected at least 2 columns (token and tag)")
-                    if not -width <= tag_column < width or tag_column in (0, -width):
-                        raise CorpusError(path, number, f"no tag column {tag_column} in {width} columns")
-                elif len(columns) != width:
-                    raise CorpusError(
-                        path, number, f"expected {width} columns like the first line, found {len(columns)}"
-                    )
-                kinds.check(columns[tag_column], number)
-                tokens.append(columns[0])
-                tags.append(columns[tag_column])
-                lines.append(number)
-        except UnicodeDecodeError:
-            raise _not_utf8(path) from None
+    for number, line in enumerate(read_text(path).split("\n"), start=1):
+        columns = line.split()
+        if not columns:
+            if tokens:
+                raw.append((tokens, tags, lines))
+                tokens, tags, lines = [], [], []
+            continue
+        if columns[0] == "-DOCSTART-":
+            if tokens:
+                raw.append((tokens, tags, lines))
+                tokens, tags, lines = [], [], []
+            starts.append(len(raw))
+            continue
+        if width is None:
+            width = len(columns)
+            if width < 2:
+                raise CorpusError(path, number, "expected at least 2 columns (token and tag)")
+            if not -width <= tag_column < width or tag_column in (0, -width):
+                raise CorpusError(path, number, f"no tag column {tag_column} in {width} columns")
+        elif len(columns) != width:
+            raise CorpusError(path, number, f"expected {width} columns like the first line, found {len(columns)}")
+        tokens.append(columns[0])
+        tags.append(columns[tag_column])
+        lines.append(number)
     if tokens:
         raw.append((tokens, tags, lines))
     if not raw:
         raise CorpusError(path, None, "no sentences found")
-    if kinds.bare:  # IO: each label read as IOB1's I-label, a run of it one entity
+    bare = _bare_labels(raw, path)
+    if bare:  # IO: each label read as IOB1's I-label, a run of it one entity
         raw = [(tokens, [t if t == "O" else f"I-{t}" for t in tags], lines) for tokens, tags, lines in raw]
-    scheme = "IO" if kinds.bare else detect_scheme(tags for _, tags, _ in raw)
+    scheme = "IO" if bare else detect_scheme(tags for _, tags, _ in raw)
     documents = list(range(len(raw)))
     if starts:
         documents = [bisect.bisect_right(starts, i) for i in range(len(raw))]
@@ -316,35 +298,37 @@ def read_conll(path: str | Path, tag_column: int = -1) -> tuple[list[Sentence], 
 LEGACY_ENCODINGS = ("cp1252", "gb18030", "big5", "shift_jis", "euc_kr")
 
 
-def file_encoding(path: str | Path) -> str:
-    """The encoding to read a corpus file in: UTF-8 (a byte-order mark skipped) or, for a file that is
+def read_text(path: str | Path, keep_line_ends: bool = False) -> str:
+    """The text of a corpus file, read once: UTF-8 (a byte-order mark skipped) or, for a file that is
     not, the one of :data:`LEGACY_ENCODINGS` its bytes read best in (``charset-normalizer``), said in the
-    log; a file that reads in none of them is refused."""
+    log; a file that reads in none of them is refused. Line ends become ``"\\n"`` unless kept."""
     try:
         data = Path(path).read_bytes()
     except OSError as error:
         raise CorpusError(path, None, f"cannot open: {error.strerror}") from None
-    if data.startswith(codecs.BOM_UTF8):
-        return "utf-8-sig"
     try:
-        data.decode("utf-8")
-        return "utf-8"
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        pass
+        text = _legacy_text(path, data)
+    if keep_line_ends or "\r" not in text:
+        return text
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _legacy_text(path: str | Path, data: bytes) -> str:
     try:
         from charset_normalizer import from_bytes
     except ImportError:
-        raise _not_utf8(path) from None
+        raise _not_utf8(path, data) from None
     best = from_bytes(data, cp_isolation=list(LEGACY_ENCODINGS)).best()
     if best is None:
-        raise _not_utf8(path)
+        raise _not_utf8(path, data)
     log.warning("%s is not UTF-8: read as %s, the encoding its bytes read best in", path, best.encoding)
-    return best.encoding
+    return str(best)
 
 
-def _not_utf8(path: str | Path) -> CorpusError:
+def _not_utf8(path: str | Path, data: bytes) -> CorpusError:
     """The error for a file that is not UTF-8, at the line and byte of the first bad byte."""
-    data = Path(path).read_bytes()
     try:
         data.decode("utf-8")
         offset = len(data)
@@ -395,7 +379,7 @@ def read_jsonl(path: str | Path) -> list[Sentence]:
     Each document is tokenized with :func:`ner.text.tokenize` and becomes one sentence. Errors name the
     line a document starts on.
     """
-    text = _read_text(path)
+    text = read_text(path)
     documents = _array_elements(text, path) if text.lstrip().startswith("[") else _lines(text, path)
     sentences = [_document_to_sentence(d, path, number, index) for index, (number, d) in enumerate(documents)]
     if not sentences:
@@ -594,13 +578,14 @@ def read_brat(folder: str | Path) -> list[Sentence]:
         txt = ann.with_suffix(".txt")
         if not txt.is_file():
             raise CorpusError(ann, None, f"no text beside it: {txt.name} is missing")
-        text = _read_text(txt, newline="")  # brat counts "\r\n" as two characters
-        entities = _brat_entities(_read_text(ann).split("\n"), text, ann)
+        text = read_text(txt, keep_line_ends=True)  # brat counts "\r\n" as two characters
+        entities = _brat_entities(read_text(ann).split("\n"), text, ann)
+        starts = [start for _, (start, _, _) in entities]
         position, placed = 0, set()
         for line_number, line in enumerate(text.split("\n"), start=1):
             start, end = position, position + len(line.rstrip("\r"))
             position += len(line) + 1
-            inside = [(number, entity) for number, entity in entities if start <= entity[0] < end]
+            inside = entities[bisect.bisect_left(starts, start) : bisect.bisect_left(starts, end)]
             for number, (first, last, label) in inside:
                 if last > end:
                     raise CorpusError(ann, number, f"entity [{first}, {last}, {label!r}] crosses a line break")
@@ -612,17 +597,6 @@ def read_brat(folder: str | Path) -> list[Sentence]:
             if number not in placed:
                 raise CorpusError(ann, number, f"entity {list(entity)} starts on a line break")
     return sentences
-
-
-def _read_text(path: str | Path, newline: str | None = None) -> str:
-    """The whole of a text file in its encoding (:func:`file_encoding`; ``newline=""``: line ends as
-    they are), or a clear error."""
-    encoding = file_encoding(path)
-    try:
-        with open(path, encoding=encoding, newline=newline) as handle:
-            return handle.read()
-    except UnicodeDecodeError:
-        raise _not_utf8(path) from None
 
 
 def _brat_entities(lines: list[str], text: str, ann: Path) -> list[tuple[int, tuple[int, int, str]]]:

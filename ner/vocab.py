@@ -95,12 +95,7 @@ class CompactVocab:
         return self.unk if key is None else self._ids[key]
 
     def encode(self, symbols: Iterable[str]) -> list[int]:
-        symbols = list(symbols)
-        get, ids, unk = self._trie.get, self._ids, self.unk
-        try:
-            return [unk if (key := get(s)) is None else ids[key] for s in symbols]
-        except UnicodeEncodeError:
-            return [self.lookup(s) for s in symbols]
+        return [self.lookup(s) for s in symbols]
 
     @property
     def itos(self) -> list[str]:
