@@ -15,7 +15,8 @@ trained here with no other change, on
     CoNLL-300 (300 and 100), and MSRA-1500 in words (``msra1500w``: its train and
     dev sentences regrouped into jieba's words, cut again where an entity starts
     or ends, as a word-segmented Chinese corpus comes; test stays msra_test_bio,
-    the text as a user sends it),
+    the text as a user sends it; ``msra1500w-word``: the same, ours trained with
+    ``--level word``: a word model given the text of a script without spaces),
 with each seed of ``--seeds`` and one thread each. Each system's test predictions
 become character spans of the tokens joined as the corpus writes them (Chinese
 without spaces, English with one) that one scorer compares with the same gold
@@ -81,6 +82,7 @@ class Corpus:
     separator: str  # between tokens in the text both systems see
     sampled: Sample | None = None  # None: the corpus's own train, dev and test files
     in_words: bool = False  # the sample's train and dev regrouped into words (:func:`write_in_words`)
+    flags: tuple[str, ...] = ()  # our training flags, to measure a setting against the defaults (spaCy unchanged)
 
 
 MSRA, CONLL = ("msra_train_bio", "msra_test_bio"), ("eng.train", "eng.testb")
@@ -93,6 +95,12 @@ CORPORA = {
     "msra300": Corpus("MSRA-300", "msra_ner", "zh", "", Sample(*MSRA, 300, 100)),
     "conll300": Corpus("CoNLL-300", "conll2003_en", "en", " ", Sample(*CONLL, 300, 100)),
     "msra1500w": Corpus("MSRA-1500 in words", "msra_ner", "zh", "", Sample(*MSRA, 1500, 500), in_words=True),
+    "msra1500w-word": Corpus(
+        "MSRA-1500 in words, ours at the word level",
+        *("msra_ner", "zh", "", Sample(*MSRA, 1500, 500)),
+        in_words=True,
+        flags=("--level", "word"),
+    ),
 }
 DEFAULT_CORPORA = ("resume", "msra1500", "conll1500")
 QUICK_SPACY_STEPS, QUICK_EPOCHS = 200, 2
@@ -355,6 +363,7 @@ def ours_run(corpus: str, files: dict[str, Path], seed: int, quick: bool, test: 
         *("ner", "train", "--train", str(files["train"]), "--dev", str(files["dev"])),
         *("--out", str(out), "--threads", "1", "--seed", str(seed), "--quiet"),
         *(("--epochs", str(QUICK_EPOCHS)) if quick else ()),
+        *CORPORA[corpus].flags,
     ]
     started = time.perf_counter()
     trained = subprocess.run(

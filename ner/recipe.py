@@ -2,8 +2,9 @@
 
 ``ner train`` with no settings must do well on a corpus we have never seen,
 in any language and of any size. :func:`resolve` looks at the training data,
-detects its language, picks the level (characters for Chinese and Japanese
-and for a corpus whose tokens are nearly all single characters, such as
+detects its language, picks the level (characters for Chinese and Japanese,
+for the other scripts written without spaces between words, such as Thai and
+Khmer, and for a corpus whose tokens are nearly all single characters, such as
 Korean annotated by syllable; words otherwise; a corpus in words trained at
 the character level is cut into characters), the pretrained vectors and the
 lexicon, and sizes the model, its regularisation and its training schedule
@@ -23,12 +24,13 @@ from dataclasses import dataclass, field
 from ner.config import ModelConfig, TrainConfig
 from ner.corpus import Sentence, as_characters
 from ner.features import singleton_bigram_share
-from ner.text import cjk_ratio
+from ner.text import cjk_ratio, unspaced_ratio
 from ner.vocab import GLOVE_PACKAGE, load_vector_words
 
 log = logging.getLogger("ner.train")
 
 CHARACTER_LANGUAGES = ("zh", "ja")
+UNSPACED_CORPUS = 0.5  # share of characters in scripts without spaces between words above which: characters
 CHARACTER_CORPUS = 0.9  # share of single-character tokens above which a corpus in any language is one of characters
 GLOVE_LANGUAGE, GLOVE_DIM = "en", 50
 GLOVE_MIN_COVERAGE = 0.8  # share of a corpus's word tokens that GloVe must know to be used
@@ -53,7 +55,7 @@ class Recipe:
 
 def detect_language(sentences: Sequence[Sentence], sample: int = 2000) -> tuple[str, str]:
     """``(language code, how it was found)`` from the text of the first ``sample`` sentences."""
-    text = "\n".join(" ".join(s.tokens) for s in sentences[:sample])
+    text = _text(sentences, sample)
     if cjk_ratio(text) > 0.5:
         code, how = "zh", f"{cjk_ratio(text):.0%} of the characters are CJK"
         guessed = _langid(text)
@@ -92,9 +94,17 @@ def resolve(model_settings: dict, train_settings: dict, train: Sequence[Sentence
         language, how = detect_language(train)
         reasons.append(f"language: {language} ({how})")
     level = model_settings.get("level")
+    unspaced = unspaced_ratio(_text(train))
     if level is None:
-        level, why = _choose_level(language, train)
+        level, why = _choose_level(language, unspaced, train)
         reasons.append(f"level: {level} ({why})")
+    elif level == "word" and unspaced > UNSPACED_CORPUS:
+        log.warning(
+            "a word-level model for a corpus in a script written without spaces between words (%.0f%% of its "
+            "characters): tagging cuts such text into characters (CJK) or into phrases between spaces (Thai, "
+            "Khmer, ...), not into the corpus's words; the character level is the default for it",
+            100 * unspaced,
+        )
     if level == "char":
         train = as_characters(train)  # a corpus in words is trained on as characters
     size = len(train)
@@ -142,9 +152,18 @@ def resolve(model_settings: dict, train_settings: dict, train: Sequence[Sentence
     return Recipe(model, config, language, reasons)
 
 
-def _choose_level(language: str, train: Sequence[Sentence]) -> tuple[str, str]:
+def _text(sentences: Sequence[Sentence], sample: int = 2000) -> str:
+    return "\n".join(" ".join(s.tokens) for s in sentences[:sample])
+
+
+def _choose_level(language: str, unspaced: float, train: Sequence[Sentence]) -> tuple[str, str]:
     if language in CHARACTER_LANGUAGES:
         return "char", f"{language} is written without spaces between words: one token per character"
+    if unspaced > UNSPACED_CORPUS:
+        return "char", (
+            f"{unspaced:.0%} of the characters are of scripts written without spaces between words "
+            "(Thai, Lao, Khmer, Myanmar, Tibetan, CJK): one token per character"
+        )
     tokens = [token for sentence in train for token in sentence.tokens]
     share = sum(len(token) == 1 for token in tokens) / max(len(tokens), 1)
     if share >= CHARACTER_CORPUS:

@@ -23,6 +23,11 @@ from typing import NamedTuple
 # CJK symbols and punctuation, and fullwidth forms: one token per character.
 _CJK = "\u3001-\u303f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef\U00020000-\U0002fa1f"
 _CJK_CHAR = re.compile(f"[{_CJK}]")
+# Scripts written without spaces between words: CJK and Thai, Lao, Tibetan, Myanmar (with its extensions),
+# Khmer (with its symbols). A space in them ends a phrase or a sentence, not a word.
+_UNSPACED_CHAR = re.compile(
+    f"[{_CJK}\u0e00-\u0eff\u0f00-\u0fff\u1000-\u109f\u1780-\u17ff\u19e0-\u19ff\ua9e0-\ua9ff\uaa60-\uaa7f]"
+)
 
 
 def _combining_marks() -> str:
@@ -132,8 +137,18 @@ def tokenize_chars(text: str) -> list[Token]:
 
 def cjk_ratio(text: str) -> float:
     """The share of non-space characters that are CJK, in [0, 1] (0 for empty text)."""
+    return _share(_CJK_CHAR, text)
+
+
+def unspaced_ratio(text: str) -> float:
+    """The share of non-space characters in a script written without spaces between words (CJK, Thai,
+    Lao, Tibetan, Myanmar, Khmer), in [0, 1] (0 for empty text)."""
+    return _share(_UNSPACED_CHAR, text)
+
+
+def _share(characters: re.Pattern[str], text: str) -> float:
     visible = len(text) - sum(c.isspace() for c in text)
-    return len(_CJK_CHAR.findall(text)) / visible if visible else 0.0
+    return len(characters.findall(text)) / visible if visible else 0.0
 
 
 def split_sentences(text: str, tokens: list[Token], max_tokens: int = 150) -> list[list[Token]]:
@@ -142,7 +157,7 @@ def split_sentences(text: str, tokens: list[Token], max_tokens: int = 150) -> li
     A sentence ends at a paragraph break, or after sentence-final punctuation
     (plus closing quotes and brackets) when the next token does not start in
     lower case. Sentences longer than ``max_tokens`` are cut into pieces, at a
-    comma where one is near the limit.
+    comma or a space where one is near the limit.
     """
     if max_tokens < 1:
         raise ValueError(f"max_tokens must be at least 1, not {max_tokens}")
@@ -171,21 +186,27 @@ def split_sentences(text: str, tokens: list[Token], max_tokens: int = 150) -> li
         if len(sentence) <= max_tokens:  # the common case: no need to look at the tokens
             pieces.append(sentence)
         else:
-            pieces.extend(sentence[start:end] for start, end in cut_points([t.text for t in sentence], max_tokens))
+            spaced = [a.end < b.start for a, b in zip(sentence, sentence[1:])]
+            cuts = cut_points([t.text for t in sentence], max_tokens, spaced)
+            pieces.extend(sentence[start:end] for start, end in cuts)
     return pieces
 
 
-def cut_points(tokens: Sequence[str], max_tokens: int) -> list[tuple[int, int]]:
+def cut_points(tokens: Sequence[str], max_tokens: int, spaced: Sequence[bool] = ()) -> list[tuple[int, int]]:
     """``[start, end)`` pieces of at most ``max_tokens`` tokens covering ``tokens`` in order.
 
     A piece ends after sentence-final punctuation where one lies in the second half of
-    the allowed length, else after a comma or semicolon there, else at the limit.
+    the allowed length, else after a comma or semicolon there, else after a token that
+    ``spaced`` (``spaced[i]``: a space between tokens ``i`` and ``i + 1``) says a space
+    follows (a character model's text in Thai or Khmer, whose phrases spaces separate),
+    else at the limit.
     """
     pieces, start = [], 0
     while len(tokens) - start > max_tokens:
         window = range(start + max_tokens - 1, start + max_tokens // 2, -1)
         cut = next((i + 1 for i in window if tokens[i] in _SENTENCE_END), None)
-        cut = cut or next((i + 1 for i in window if tokens[i] in _CLAUSE_END), start + max_tokens)
+        cut = cut or next((i + 1 for i in window if tokens[i] in _CLAUSE_END), None)
+        cut = cut or next((i + 1 for i in window if i < len(spaced) and spaced[i]), start + max_tokens)
         pieces.append((start, cut))
         start = cut
     pieces.append((start, len(tokens)))

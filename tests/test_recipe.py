@@ -121,6 +121,31 @@ def test_a_corpus_of_single_characters_is_trained_as_characters_in_any_language(
     assert words.model.level == "word" and "level: word (words)" in words.reasons
 
 
+@pytest.mark.parametrize(
+    "words",
+    [
+        "สมชาย เดินทาง ไป เชียงใหม่ เมื่อ วาน นี้",  # Thai
+        "ທ່ານ ສົມພອນ ໄປ ວຽງຈັນ",  # Lao
+        "លោក សុខា ទៅ ភ្នំពេញ",  # Khmer
+    ],
+)
+def test_a_corpus_in_a_script_without_spaces_between_words_is_trained_as_characters(words: str) -> None:
+    """Tagging cuts such text (words run together, a space between phrases) into characters; a word
+    model would see each phrase as one token it never saw in training."""
+    recipe = resolve({}, {"language": "xx"}, corpus([words] * 30))
+    assert recipe.model.level == "char" and recipe.train.pretrained == "none"
+    assert any(r.startswith("level: char (100% of the characters are of scripts written") for r in recipe.reasons)
+
+
+def test_a_word_level_model_for_thai_is_trained_as_asked_with_a_warning(caplog: pytest.LogCaptureFixture) -> None:
+    thai = corpus(["สมชาย เดินทาง ไป เชียงใหม่"] * 30)
+    assert resolve({"level": "word"}, {"language": "th"}, thai).model.level == "word"
+    assert "written without spaces between words" in caplog.text
+    caplog.clear()
+    resolve({"level": "word"}, {"language": "en", "pretrained": "none"}, corpus(NONSENSE))
+    assert "written without spaces" not in caplog.text
+
+
 def test_a_chinese_corpus_in_words_is_measured_as_characters() -> None:
     """Its unknown dropout is the singleton share of its character bigrams, not of its word bigrams."""
     lines = ["北京市 是 中国 的 首都", "上海市 是 一个 城市", "他 在 北京市 工作", "我们 去 上海 看看"] * 2

@@ -11,7 +11,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ner.text import _MARKS, _TOKEN, Token, cjk_ratio, cut_points, split_sentences, tokenize, tokenize_chars
+from ner.text import (
+    _MARKS,
+    _TOKEN,
+    Token,
+    cjk_ratio,
+    cut_points,
+    split_sentences,
+    tokenize,
+    tokenize_chars,
+    unspaced_ratio,
+)
 
 from .conftest import shared_data
 
@@ -446,6 +456,45 @@ def test_cut_points_prefers_sentence_ends_then_clauses_in_the_second_half() -> N
     assert cut_points(tokens, 5) == [(0, 4), (4, 9), (9, 12)]
     # Nothing to cut at: pieces of exactly the limit.
     assert cut_points(list("abcdefgh"), 3) == [(0, 3), (3, 6), (6, 8)]
+
+
+@pytest.mark.parametrize(
+    ("text", "ratio"),
+    [
+        ("", 0.0),
+        ("Bangkok", 0.0),
+        ("北京", 1.0),
+        ("กรุงเทพ ab", 7 / 9),  # Thai (its vowel and tone marks count too); the space does not
+        ("ວຽງຈັນ", 1.0),  # Lao
+        ("ភ្នំពេញ", 1.0),  # Khmer
+        ("ရန်ကုန်", 1.0),  # Myanmar
+        ("ལྷ་ས", 1.0),  # Tibetan
+        ("서울", 0.0),  # Korean puts spaces between words
+    ],
+)
+def test_unspaced_ratio_counts_the_scripts_written_without_spaces_between_words(text: str, ratio: float) -> None:
+    assert unspaced_ratio(text) == pytest.approx(ratio)
+
+
+def test_cut_points_prefers_a_space_to_the_limit_when_no_punctuation_is_near() -> None:
+    tokens = list("abcdefghij")
+    spaced = [i == 5 for i in range(len(tokens) - 1)]  # a space after "f"
+    assert cut_points(tokens, 8, spaced) == [(0, 6), (6, 10)]
+    assert cut_points(tokens, 8) == [(0, 8), (8, 10)]
+    assert cut_points([*"abc,efghij"], 8, spaced) == [(0, 6), (6, 10)]  # the comma is in the first half
+    assert cut_points([*"abcde,ghij"], 8, spaced) == [(0, 6), (6, 10)]
+    assert cut_points([*"abcdef,hij"], 8, spaced) == [(0, 7), (7, 10)]  # a comma wins over the space
+
+
+def test_a_long_thai_text_is_cut_between_phrases_for_a_character_model() -> None:
+    """Thai has no sentence-final punctuation: a text longer than the limit is cut where a space
+    separates two phrases, not inside a word."""
+    phrase = "สมชายเดินทางไปเชียงใหม่"
+    text = " ".join([phrase] * 12)
+    pieces = split_sentences(text, tokenize_chars(text), max_tokens=100)
+    assert len(pieces) > 1
+    for piece in pieces:
+        assert text[piece[0].start : piece[-1].end] in {" ".join([phrase] * n) for n in range(1, 13)}
 
 
 def test_cut_points_pieces_cover_the_tokens_in_order_within_the_limit() -> None:
