@@ -306,6 +306,25 @@ def test_read_conll_tag_column(tmp_path, text, tag_column, tags):
     assert sentences[0].tags == tags
 
 
+def test_a_column_of_part_of_speech_or_chunk_tags_is_not_taken_for_entities(tmp_path, caplog):
+    """CoNLL-2003's columns are word, part of speech, chunk and entity: with the wrong --tag-column the
+    part-of-speech tags would read as IO labels (every token an entity) and the chunk tags as entity types."""
+    sentence = (
+        "EU NNP B-NP B-ORG\nstrongly RB B-ADVP O\nrejects VBZ B-VP O\nGerman JJ B-NP B-MISC\ncall NN I-NP O\n. . O O\n"
+    )
+    path = write(tmp_path, "\n".join([sentence] * 50))
+    with pytest.raises(CorpusError) as info:
+        read_conll(path, tag_column=1)
+    assert "0% of the tokens are O in column 1" in info.value.reason and "--tag-column" in info.value.reason
+    sentences, _ = read_conll(path, tag_column=2)  # chunks: read, with a warning
+    assert sentences[0].tags[0] == "S-NP" and "17% of the tokens are O in column 2" in caplog.text
+    caplog.clear()
+    sentences, _ = read_conll(path)
+    assert sentences[0].tags[:4] == ["S-ORG", "O", "O", "S-MISC"] and "tokens are O" not in caplog.text
+    # A short file of entities only (a list of names, say) is read as it is.
+    assert read_conll(write(tmp_path, "New LOC\nYork LOC\n"))[0][0].tags == ["B-LOC", "E-LOC"]
+
+
 @pytest.mark.parametrize("tag_column", [0, 3, -3, 7])
 def test_read_conll_bad_tag_column(tmp_path, tag_column):
     path = write(tmp_path, "\n\nEU B-ORG NNP\n")
