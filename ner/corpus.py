@@ -14,6 +14,7 @@ import itertools
 import json
 import logging
 import re
+import unicodedata
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -316,9 +317,17 @@ def read_conll(path: str | Path, tag_column: int = -1) -> tuple[list[Sentence], 
     return sentences, scheme
 
 
-# The legacy encodings annotated corpora come in: Western European (a superset of Latin-1), Simplified and
-# Traditional Chinese, Japanese, Korean.
-LEGACY_ENCODINGS = ("cp1252", "gb18030", "big5", "shift_jis", "euc_kr")
+# The legacy encodings annotated corpora come in: Western European (a superset of Latin-1), Cyrillic, Greek,
+# Hebrew, Arabic, Thai, Simplified and Traditional Chinese, Japanese, Korean. Windows' other Latin code pages
+# (Central European, Turkish, Baltic) are left out: their bytes read as plausibly as Western European text's,
+# so that Spanish read as Central European turns ñ into ń.
+LEGACY_ENCODINGS = ("cp1252", "cp1251", "cp1253", "cp1255", "cp1256", "cp874", "gb18030", "big5", "shift_jis", "euc_kr")
+# A reading in which more of the non-ASCII words than this mix two alphabets (Müller read as Cyrillic: Mьller)
+# is the wrong one.
+MAX_MIXED_ALPHABET_WORDS = 0.05
+# The share of a file's words (tags included) that must be non-ASCII for them to be read on their own.
+MIN_FOREIGN_WORDS = 0.1
+_ALPHABETS = frozenset({"LATIN", "CYRILLIC", "GREEK", "HEBREW", "ARABIC", "THAI"})
 
 
 def read_text(path: str | Path, keep_line_ends: bool = False) -> str:
@@ -339,15 +348,37 @@ def read_text(path: str | Path, keep_line_ends: bool = False) -> str:
 
 
 def _legacy_text(path: str | Path, data: bytes) -> str:
+    """``data`` in the first of ``charset-normalizer``'s readings, best first, whose words keep to one
+    alphabet each. A corpus file's columns of ASCII tags beside each Cyrillic or Greek word read to it as
+    noise, so when the whole file finds no reading, its non-ASCII words alone are read, if they are more
+    than a few stray bytes."""
     try:
         from charset_normalizer import from_bytes
     except ImportError:
         raise _not_utf8(path, data) from None
-    best = from_bytes(data, cp_isolation=list(LEGACY_ENCODINGS)).best()
-    if best is None:
-        raise _not_utf8(path, data)
-    log.warning("%s is not UTF-8: read as %s, the encoding its bytes read best in", path, best.encoding)
-    return str(best)
+    matches = list(from_bytes(data, cp_isolation=list(LEGACY_ENCODINGS)))
+    words = data.split()
+    foreign = [word for word in words if not word.isascii()]
+    if not matches and len(foreign) >= MIN_FOREIGN_WORDS * len(words):  # not a few stray bytes
+        matches = list(from_bytes(b" ".join(foreign), cp_isolation=list(LEGACY_ENCODINGS)))
+    for match in matches:
+        try:
+            text = data.decode(match.encoding)
+        except UnicodeDecodeError:  # a reading of the words alone that the whole file does not allow
+            continue
+        if _mixed_alphabet_share(text) <= MAX_MIXED_ALPHABET_WORDS:
+            log.warning("%s is not UTF-8: read as %s, the encoding its bytes read best in", path, match.encoding)
+            return text
+    raise _not_utf8(path, data)
+
+
+def _mixed_alphabet_share(text: str) -> float:
+    """The share of non-ASCII words whose letters come from two or more of :data:`_ALPHABETS`."""
+    words = [word for word in text.split() if not word.isascii()]
+    mixed = sum(
+        len({unicodedata.name(c, "").partition(" ")[0] for c in w if c.isalpha()} & _ALPHABETS) > 1 for w in words
+    )
+    return mixed / len(words) if words else 0.0
 
 
 def _not_utf8(path: str | Path, data: bytes) -> CorpusError:

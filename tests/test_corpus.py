@@ -459,6 +459,19 @@ SPANISH = "-DOCSTART- O\n\nEl O\npresidente O\nJosé B-PER\nMaría I-PER\nAznar 
 CHINESE = "中 B-LOC\n国 I-LOC\n人 O\n民 O\n银 B-ORG\n行 I-ORG\n在 O\n北 B-LOC\n京 I-LOC\n。 O\n"
 
 
+def conll_of(sentence: str) -> str:
+    """A CoNLL file of ``sentence``'s words, the first tagged B-LOC and the rest O."""
+    words = sentence.split()
+    return "".join(f"{word} {'B-LOC' if i == 0 else 'O'}\n" for i, word in enumerate(words))
+
+
+RUSSIAN = conll_of("Москва : президент России заявил , что экономика растёт быстрее , чем ожидалось .")
+GREEK = conll_of("Αθήνα : ο πρωθυπουργός της Ελλάδας δήλωσε ότι η οικονομία αναπτύσσεται ταχύτερα .")
+HEBREW = conll_of("ירושלים : ראש הממשלה אמר כי הכלכלה צומחת מהר מהצפוי .")
+ARABIC = conll_of("القاهرة : قال رئيس الوزراء إن الاقتصاد ينمو أسرع من المتوقع .")
+THAI = conll_of("กรุงเทพ นายกรัฐมนตรี กล่าว ว่า เศรษฐกิจ เติบโต เร็ว กว่า ที่ คาด")
+
+
 @pytest.mark.parametrize(
     ("text", "encoding", "read_as"),
     [
@@ -466,10 +479,16 @@ CHINESE = "中 B-LOC\n国 I-LOC\n人 O\n民 O\n银 B-ORG\n行 I-ORG\n在 O\n北 
         (SPANISH, "cp1252", "cp1252"),
         (CHINESE, "gbk", "gb18030"),
         (CHINESE, "big5", "big5"),
+        (RUSSIAN, "cp1251", "cp1251"),
+        (GREEK, "cp1253", "cp1253"),
+        (HEBREW, "cp1255", "cp1255"),
+        (ARABIC, "cp1256", "cp1256"),
+        (THAI, "cp874", "cp874"),
     ],
 )
 def test_read_conll_reads_a_legacy_encoding_and_says_so(tmp_path, caplog, text, encoding, read_as):
-    """CoNLL-2002's Spanish and Dutch files are Latin-1, older Chinese corpora GBK or Big5."""
+    """CoNLL-2002's Spanish and Dutch files are Latin-1, older Chinese corpora GBK or Big5, and Russian,
+    Greek, Hebrew, Arabic and Thai ones in Windows' code page for their script."""
     if encoding == "big5":
         text = "臺 B-LOC\n灣 I-LOC\n人 O\n"
     expected = read_conll(write(tmp_path, text, "utf8.txt"))
@@ -480,6 +499,18 @@ def test_read_conll_reads_a_legacy_encoding_and_says_so(tmp_path, caplog, text, 
     assert f"read as {read_as}" in caplog.text
 
 
+def test_a_central_european_file_is_refused_rather_than_read_in_another_alphabet(tmp_path):
+    """Polish in Windows-1250 is not among the encodings read (its bytes read as plausibly as Western
+    European text's); the reading charset-normalizer prefers for it, Arabic, mixes alphabets in a word."""
+    path = tmp_path / "pl.txt"
+    path.write_bytes(
+        conll_of("Łódź : prezydent powiedział , że gospodarka rośnie szybciej niż oczekiwano .").encode("cp1250")
+    )
+    with pytest.raises(CorpusError) as info:
+        read_conll(path)
+    assert "not UTF-8" in info.value.reason
+
+
 def test_read_conll_skips_a_byte_order_mark(tmp_path):
     path = tmp_path / "bom.txt"
     path.write_bytes(codecs.BOM_UTF8 + SPANISH.encode("utf-8"))
@@ -488,7 +519,8 @@ def test_read_conll_skips_a_byte_order_mark(tmp_path):
 
 def test_read_conll_not_utf8_location(tmp_path):
     path = tmp_path / "late.txt"
-    path.write_bytes(b"a O\n" * 5000 + b"\x81\x8d\x90\xff\xfe O\n")  # no encoding reads it; offset 20000
+    # Bytes that only Windows-1256 decodes, as a word mixing Arabic and Latin letters; offset 20000
+    path.write_bytes(b"a O\n" * 5000 + b"\x81\x98\xe0\xc7\xff O\n")
     with pytest.raises(CorpusError) as info:
         read_conll(path)
     error = info.value
