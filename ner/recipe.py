@@ -4,9 +4,11 @@
 in any language and of any size. :func:`resolve` looks at the training data,
 detects its language, picks the level (characters for Chinese and Japanese,
 for the other scripts written without spaces between words, such as Thai and
-Khmer, and for a corpus whose tokens are nearly all single characters, such as
-Korean annotated by syllable; words otherwise; a corpus in words trained at
-the character level is cut into characters), the pretrained vectors and the
+Khmer, for a corpus whose entities often start or end inside a word of its
+text, such as Korean names followed by a particle, and for a corpus whose
+tokens are nearly all single characters, such as Korean annotated by
+syllable; words otherwise; a corpus in words trained at the character level
+is cut into characters), the pretrained vectors and the
 lexicon, and sizes the model, its regularisation and its training schedule
 by the amount of data (a corpus of a few hundred sentences gets as many
 updates as one of 1,500, not fewer). Settings the user gives always win.
@@ -24,13 +26,14 @@ from dataclasses import dataclass, field
 from ner.config import ModelConfig, TrainConfig
 from ner.corpus import Sentence, as_characters
 from ner.features import singleton_bigram_share
-from ner.text import cjk_ratio, unspaced_ratio
+from ner.text import cjk_ratio, tokenize, unspaced_ratio
 from ner.vocab import GLOVE_PACKAGE, load_vector_words
 
 log = logging.getLogger("ner.train")
 
 CHARACTER_LANGUAGES = ("zh", "ja")
 UNSPACED_CORPUS = 0.5  # share of characters in scripts without spaces between words above which: characters
+INSIDE_WORD_ENTITIES = 0.1  # share of entities with an edge inside a word of the text above which: characters
 CHARACTER_CORPUS = 0.9  # share of single-character tokens above which a corpus in any language is one of characters
 GLOVE_LANGUAGE, GLOVE_DIM = "en", 50
 GLOVE_MIN_COVERAGE = 0.8  # share of a corpus's word tokens that GloVe must know to be used
@@ -164,11 +167,37 @@ def _choose_level(language: str, unspaced: float, train: Sequence[Sentence]) -> 
             f"{unspaced:.0%} of the characters are of scripts written without spaces between words "
             "(Thai, Lao, Khmer, Myanmar, Tibetan, CJK): one token per character"
         )
+    inside = entities_inside_words(train)
+    if inside > INSIDE_WORD_ENTITIES:
+        return "char", (
+            f"{inside:.0%} of the entities start or end inside a word of the text, which a word model "
+            "cannot tag: one token per character"
+        )
     tokens = [token for sentence in train for token in sentence.tokens]
     share = sum(len(token) == 1 for token in tokens) / max(len(tokens), 1)
     if share >= CHARACTER_CORPUS:
         return "char", f"{share:.0%} of the corpus's tokens are single characters"
     return "word", "words"
+
+
+def entities_inside_words(sentences: Sequence[Sentence]) -> float:
+    """The share of entities, among sentences with source offsets (JSONL, brat), that start or end inside
+    a token of the text as tagging cuts it (a Korean name and the particle written onto it: 서울|에서;
+    Seoul|-based). Reading cut the token there; tagging cannot, so a word model would tag it whole or not
+    at all."""
+    inside = total = 0
+    for sentence in sentences:
+        if sentence.offsets is None or not sentence.tokens:
+            continue
+        first = sentence.offsets[0][0]
+        text = [" "] * (sentence.offsets[-1][1] - first)  # the source, with whatever lay between tokens a space
+        for token, (start, end) in zip(sentence.tokens, sentence.offsets):
+            text[start - first : end - first] = token
+        edges = {edge for token in tokenize("".join(text)) for edge in (token.start, token.end)}
+        for span in sentence.spans():
+            total += 1
+            inside += not {sentence.offsets[span.start][0] - first, sentence.offsets[span.end - 1][1] - first} <= edges
+    return inside / total if total else 0.0
 
 
 def _choose_vectors(language: str, level: str, word_dim: int, train: Sequence[Sentence]) -> tuple[str, str]:

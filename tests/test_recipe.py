@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
-from ner.corpus import Sentence
+from ner.corpus import Sentence, read_jsonl
 from ner.features import singleton_bigram_share
 from ner.recipe import (
     GLOVE_MIN_COVERAGE,
@@ -12,6 +15,7 @@ from ner.recipe import (
     SCHEDULE_SENTENCES,
     SMALL_CORPUS,
     detect_language,
+    entities_inside_words,
     glove_coverage,
     has_documents,
     resolve,
@@ -144,6 +148,41 @@ def test_a_word_level_model_for_thai_is_trained_as_asked_with_a_warning(caplog: 
     caplog.clear()
     resolve({"level": "word"}, {"language": "en", "pretrained": "none"}, corpus(NONSENSE))
     assert "written without spaces" not in caplog.text
+
+
+def write_jsonl(path: Path, documents: list[tuple[str, list[str]]]) -> Path:
+    """Each ``(text, mentions)`` as a JSONL line, every mention (its first occurrence) a LOC entity."""
+    lines = []
+    for text, mentions in documents:
+        entities = [[text.index(m), text.index(m) + len(m), "LOC"] for m in mentions]
+        lines.append(json.dumps({"text": text, "entities": entities}, ensure_ascii=False))
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_a_corpus_whose_entities_end_inside_words_is_trained_as_characters(tmp_path: Path) -> None:
+    """Korean writes a particle onto the name before it (서울에서, "in Seoul"): reading a JSONL corpus cuts
+    the word at the entity's end, tagging cannot, so a word model would be served 서울에서 whole."""
+    korean = read_jsonl(write_jsonl(tmp_path / "ko.jsonl", [("서울에서 회의가 열렸다 .", ["서울"])] * 30))
+    assert entities_inside_words(korean) == 1.0
+    recipe = resolve({}, {"language": "ko"}, korean)
+    assert recipe.model.level == "char"
+    assert "level: char (100% of the entities start or end inside a word of the text" in " ".join(recipe.reasons)
+    english = [
+        ("Talks opened in Seoul on Monday .", ["Seoul"]),
+        ("A Seoul-based firm (Samsung) won .", ["Samsung"]),  # in brackets: the edges touch punctuation
+        ("Prices in Busan's market rose .", ["Busan"]),  # 's is a token of its own
+    ]
+    sentences = read_jsonl(write_jsonl(tmp_path / "en.jsonl", english * 10))
+    assert entities_inside_words(sentences) == 0.0
+    assert resolve({}, {"language": "en", "pretrained": "none"}, sentences).model.level == "word"
+    # Tagging keeps "Seoul-based" whole, so an entity on "Seoul" alone ends inside a token; one in ten
+    # entities is not enough to give up words.
+    hyphenated = read_jsonl(
+        write_jsonl(tmp_path / "en2.jsonl", [*english * 4, ("The Seoul-based firm won .", ["Seoul"])])
+    )
+    assert entities_inside_words(hyphenated) == pytest.approx(1 / 13)
+    assert resolve({}, {"language": "en", "pretrained": "none"}, hyphenated).model.level == "word"
 
 
 def test_a_chinese_corpus_in_words_is_measured_as_characters() -> None:

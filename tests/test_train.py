@@ -401,3 +401,26 @@ def test_a_thai_corpus_in_words_trains_a_character_model_that_tags_text_without_
     text = "ปิติทำงานที่ขอนแก่นวันนี้\n\nสมศรีเดินทางไปภูเก็ตวันนี้"
     found = [(e.text, e.label) for e in Tagger.load(model).tag(text)]
     assert found == [("ปิติ", "PER"), ("ขอนแก่น", "LOC"), ("สมศรี", "PER"), ("ภูเก็ต", "LOC")]
+
+
+def test_a_korean_jsonl_corpus_trains_a_model_that_finds_names_before_their_particles(tmp_path: Path) -> None:
+    """Korean writes particles onto names (부산에서, "in Busan"), so a JSONL corpus's entities end inside
+    words; the defaults train characters, and the model finds the name without its particle in new text."""
+    places, people = ["서울", "부산", "대구", "인천"], ["민수", "지영", "철수", "영희"]
+    rng = random.Random(5)
+
+    def documents(count: int) -> str:
+        lines = []
+        for _ in range(count):
+            place, person = rng.choice(places), rng.choice(people)
+            text = f"{person}는 {place}에서 친구를 만났다 ."
+            entities = [[0, len(person), "PER"], [text.index(place), text.index(place) + len(place), "LOC"]]
+            lines.append(json.dumps({"text": text, "entities": entities}, ensure_ascii=False))
+        return "\n".join(lines) + "\n"
+
+    (tmp_path / "train.jsonl").write_text(documents(150), encoding="utf-8")
+    (tmp_path / "dev.jsonl").write_text(documents(30), encoding="utf-8")
+    model = train_tiny(tmp_path / "ko", tmp_path / "train.jsonl", tmp_path / "dev.jsonl", "--epochs", "8")
+    assert bundles.load(model).vocab.level == "char" and bundles.load(model).language == "ko"
+    found = [(e.text, e.label) for e in Tagger.load(model).tag("영희는 대구에서 친구를 만났다 .")]
+    assert found == [("영희", "PER"), ("대구", "LOC")]
