@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ner.text import Token, tokenize, tokenize_chars
+from ner.text import Token, split_sentences, tokenize, tokenize_chars
 
 log = logging.getLogger("ner.corpus")
 # Entity tags leave many tokens O (83% of CoNLL-2003's, 89% of MSRA's, 36% of dense résumés'); part-of-speech
@@ -430,12 +430,17 @@ def read_jsonl(path: str | Path) -> list[Sentence]:
     ``"label": {label: {mention: [[start, last], ...]}}``, whose ends are inclusive. doccano 1.x's
     ``"data"`` is read as the text, and so are Label Studio's JSON exports: a task's ``"data": {"text"}``
     with the spans of its first annotation that was not cancelled, or JSON-MIN's ``"labels": [label]``.
-    Each document is tokenized with :func:`ner.text.tokenize` and becomes one sentence. Errors name the
-    line a document starts on.
+    Each document is tokenized with :func:`ner.text.tokenize` and split into sentences as tagging splits
+    a text (:func:`ner.text.split_sentences`, never inside an entity), which share the document. Errors
+    name the line a document starts on.
     """
     text = read_text(path)
     documents = _array_elements(text, path) if text.lstrip().startswith("[") else _lines(text, path)
-    sentences = [_document_to_sentence(d, path, number, index) for index, (number, d) in enumerate(documents)]
+    sentences = [
+        sentence
+        for index, (number, document) in enumerate(documents)
+        for sentence in _document_to_sentences(document, path, number, index)
+    ]
     if not sentences:
         raise CorpusError(path, None, "no documents found")
     return sentences
@@ -485,11 +490,26 @@ def _after_space(text: str, position: int) -> int:
     return _SPACE.match(text, position).end()  # type: ignore[union-attr]  # \s* always matches
 
 
-def _document_to_sentence(document: object, path: str | Path, number: int, index: int) -> Sentence:
+def _document_to_sentences(document: object, path: str | Path, number: int, index: int) -> list[Sentence]:
+    """A JSONL document's sentences: its text tokenized and split where tagging would split it, except
+    inside an entity."""
     text = _document_text(document)
     if text is None:
         raise CorpusError(path, number, 'expected an object with a string "text"')
-    return _text_to_sentence(text, _entities(document, text, path, number), path, number, index)
+    whole = _text_to_sentence(text, _entities(document, text, path, number), path, number, index)
+    offsets = whole.offsets or []
+    tokens = [Token(token, start, end) for token, (start, end) in zip(whole.tokens, offsets)]
+    inside = {i for span in whole.spans() for i in range(span.start + 1, span.end)}  # no cut before these
+    bounds, position = [0], 0
+    for piece in split_sentences(text, tokens, max_tokens=max(len(tokens), 1)):
+        position += len(piece)
+        if position not in inside:
+            bounds.append(position)
+    if len(bounds) < 3:  # one sentence (or none: a text of only spaces)
+        return [whole]
+    return [
+        Sentence(whole.tokens[a:b], whole.tags[a:b], offsets[a:b], document=index) for a, b in zip(bounds, bounds[1:])
+    ]
 
 
 def _text_to_sentence(text: str, entities: list, path: str | Path, number: int, document: int) -> Sentence:

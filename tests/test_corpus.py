@@ -590,10 +590,34 @@ def test_read_jsonl_entity_cutting_a_token(tmp_path, text, entity, tokens, entit
 
 def test_read_jsonl_trims_whitespace_around_entities(tmp_path):
     text = "Hi  Barack Obama\n. Bye"
-    [sentence] = read_jsonl(write_jsonl(tmp_path, {"text": text, "entities": [[2, 17, "PER"]]}))
+    sentence, after = read_jsonl(write_jsonl(tmp_path, {"text": text, "entities": [[2, 17, "PER"]]}))
     check_alignment(text, sentence)
-    assert sentence.tags == ["O", "B-PER", "E-PER", "O", "O"]
+    assert sentence.tags == ["O", "B-PER", "E-PER", "O"] and after.tokens == ["Bye"]
     assert entity_texts(text, sentence) == [("Barack Obama", "PER")]
+
+
+def test_a_jsonl_document_is_split_into_sentences_as_tagging_splits_it_never_inside_an_entity(tmp_path):
+    first = "Talks opened in Seoul on Monday. Prices rose."
+    second = "She joined Yahoo! Inc. in May! Then she left."
+    documents = [
+        {"text": first, "entities": [[16, 21, "LOC"]]},
+        {"text": second, "entities": [[11, 22, "ORG"]]},  # "Yahoo! Inc." holds a sentence end
+        {"text": "One sentence, no end", "entities": []},
+    ]
+    sentences = read_jsonl(write_jsonl(tmp_path, *documents))
+    assert [" ".join(s.tokens) for s in sentences] == [
+        "Talks opened in Seoul on Monday .",
+        "Prices rose .",
+        "She joined Yahoo ! Inc. in May !",
+        "Then she left .",
+        "One sentence , no end",
+    ]
+    assert [s.document for s in sentences] == [0, 0, 1, 1, 2]
+    for sentence, text in zip(sentences, [first, first, second, second, documents[2]["text"]]):
+        check_alignment(text, sentence)
+    assert entity_texts(first, sentences[0]) == [("Seoul", "LOC")]
+    assert entity_texts(second, sentences[2]) == [("Yahoo! Inc.", "ORG")]
+    assert tags_to_spans(sentences[1].tags) == tags_to_spans(sentences[3].tags) == []
 
 
 def test_read_jsonl_adjacent_entities(tmp_path):

@@ -192,11 +192,13 @@ def test_corrections_are_downloaded_as_training_jsonl(browser, page_server, tmp_
         for start, end, _ in document["entities"]:
             assert document["text"][start:end].strip() == document["text"][start:end]
 
-    sentences = read_jsonl(path)
-    spans = [
-        [(document["text"][s.offsets[sp.start][0] : s.offsets[sp.end - 1][1]], sp.label) for sp in s.spans()]
-        for s, document in zip(sentences, EXPECTED)
-    ]
+    spans: list[list[tuple[str, str]]] = [[] for _ in EXPECTED]
+    for sentence in read_jsonl(path):  # a text's sentences share its document number
+        text = EXPECTED[sentence.document]["text"]
+        offsets = sentence.offsets
+        spans[sentence.document] += [
+            (text[offsets[sp.start][0] : offsets[sp.end - 1][1]], sp.label) for sp in sentence.spans()
+        ]
     assert spans == SPAN_TEXTS
 
     out = tmp_path / "model"
