@@ -491,12 +491,16 @@ def _after_space(text: str, position: int) -> int:
 
 
 def _document_to_sentences(document: object, path: str | Path, number: int, index: int) -> list[Sentence]:
-    """A JSONL document's sentences: its text tokenized and split where tagging would split it, except
-    inside an entity."""
     text = _document_text(document)
     if text is None:
         raise CorpusError(path, number, 'expected an object with a string "text"')
-    whole = _text_to_sentence(text, _entities(document, text, path, number), path, number, index)
+    return _text_to_sentences(text, _entities(document, text, path, number), path, number, index)
+
+
+def _text_to_sentences(text: str, entities: list, path: str | Path, number: int, document: int) -> list[Sentence]:
+    """``text`` tokenized, with ``entities`` as tags, and split into sentences where tagging would split it
+    (:func:`ner.text.split_sentences`), except inside an entity."""
+    whole = _text_to_sentence(text, entities, path, number, document)
     offsets = whole.offsets or []
     tokens = [Token(token, start, end) for token, (start, end) in zip(whole.tokens, offsets)]
     inside = {i for span in whole.spans() for i in range(span.start + 1, span.end)}  # no cut before these
@@ -508,7 +512,8 @@ def _document_to_sentences(document: object, path: str | Path, number: int, inde
     if len(bounds) < 3:  # one sentence (or none: a text of only spaces)
         return [whole]
     return [
-        Sentence(whole.tokens[a:b], whole.tags[a:b], offsets[a:b], document=index) for a, b in zip(bounds, bounds[1:])
+        Sentence(whole.tokens[a:b], whole.tags[a:b], offsets[a:b], document=document)
+        for a, b in zip(bounds, bounds[1:])
     ]
 
 
@@ -636,7 +641,8 @@ def _clue_entities(text: str, labels: dict, path: str | Path, number: int) -> li
 def read_brat(folder: str | Path) -> list[Sentence]:
     """Read a folder of brat standoff annotations: each ``NAME.ann`` with the text of its ``NAME.txt``.
 
-    Each file is a document and each non-blank line of its text a sentence. The entities are the
+    Each file is a document, each non-blank line of its text split into sentences as tagging splits a
+    text (never inside an entity). The entities are the
     ``T`` lines (``T1<TAB>LABEL START END<TAB>mention``: character offsets into the text, end
     exclusive), each checked against the mention it quotes; an entity in fragments is read as one span
     when only whitespace lies between them. Relations, events, attributes, normalisations and notes
@@ -666,7 +672,7 @@ def read_brat(folder: str | Path) -> list[Sentence]:
             placed.update(number for number, _ in inside)
             if line.strip():
                 shifted = [[first - start, last - start, label] for _, (first, last, label) in inside]
-                sentences.append(_text_to_sentence(text[start:end], shifted, txt, line_number, document))
+                sentences += _text_to_sentences(text[start:end], shifted, txt, line_number, document)
         for number, entity in entities:
             if number not in placed:
                 raise CorpusError(ann, number, f"entity {list(entity)} starts on a line break")

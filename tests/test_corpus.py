@@ -920,17 +920,18 @@ def write_brat(folder: Path, documents: dict[str, tuple[str, str]]) -> Path:
     return folder
 
 
-def test_read_brat_reads_each_line_of_each_document_as_a_sentence(tmp_path):
+def test_read_brat_reads_each_document_line_by_line(tmp_path):
     """Offsets count "\\r\\n" as two characters, as brat does; relations, attributes, notes and
     normalisations are passed over; documents keep their files' (sorted) order."""
-    second = ("Reuters reported it.", "T1\tORG 0 7\tReuters\n")
+    second = ("Reuters reported it. Bonn denied it.", "T1\tORG 0 7\tReuters\nT2\tLOC 21 25\tBonn\n")
     folder = write_brat(tmp_path / "brat", {"b": (BRAT_TEXT, BRAT_ANN), "a": second})
     sentences, scheme = read_corpus(folder)
     assert scheme == "spans" and read_brat(folder) == sentences
-    assert [s.document for s in sentences] == [0, 1, 1]
-    texts = ["Reuters reported it.", "Angela Merkel visited New  York.", "She met Macron in Paris."]
+    assert [s.document for s in sentences] == [0, 0, 1, 1]  # a line of two sentences is split as tagging splits
+    texts = [second[0], second[0], "Angela Merkel visited New  York.", "She met Macron in Paris."]
     assert [entity_texts(text, s) for text, s in zip(texts, sentences)] == [
         [("Reuters", "ORG")],
+        [("Bonn", "LOC")],
         [("Angela Merkel", "PER"), ("New  York", "LOC")],
         [("Macron", "PER"), ("Paris", "LOC")],
     ]
