@@ -642,12 +642,12 @@ def read_brat(folder: str | Path) -> list[Sentence]:
     """Read a folder of brat standoff annotations: each ``NAME.ann`` with the text of its ``NAME.txt``.
 
     Each file is a document, each non-blank line of its text split into sentences as tagging splits a
-    text (never inside an entity). The entities are the
-    ``T`` lines (``T1<TAB>LABEL START END<TAB>mention``: character offsets into the text, end
-    exclusive), each checked against the mention it quotes; an entity in fragments is read as one span
-    when only whitespace lies between them. Relations, events, attributes, normalisations and notes
-    carry no span and are passed over. Errors name the ``.ann`` file and line (or the ``.txt`` line
-    where an entity does not fall on token boundaries).
+    text (never inside an entity). The entities are the ``T`` lines (``T1<TAB>LABEL START
+    END<TAB>mention``: character offsets into the text, end exclusive), each checked against the
+    mention it quotes; an entity in fragments is read as one span when only whitespace lies between
+    them. Relations, events, attributes, normalisations and notes carry no span and are passed over.
+    Errors name the ``.ann`` file and line (or the ``.txt`` line where an entity does not fall on
+    token boundaries).
     """
     folder = Path(folder)
     annotations = sorted(folder.rglob("*.ann"))
