@@ -38,6 +38,9 @@ CHARACTER_CORPUS = 0.9  # share of single-character tokens above which a corpus 
 GLOVE_LANGUAGE, GLOVE_DIM = "en", 50
 GLOVE_MIN_COVERAGE = 0.8  # share of a corpus's word tokens that GloVe must know to be used
 SMALL_CORPUS = 5_000  # training sentences below which the smaller-data recipe applies
+# From SMALL_CORPUS sentences a character model's training stops sooner (30 epochs, patience 5); a word
+# model's keeps the small recipe's 50 epochs and patience 10, which gained dev F1 with every seed on
+# English at 5,000, 10,000 and 14,041 sentences (docs/benchmarks.md).
 # Below this many sentences the small recipe's schedule is stretched to the same number of steps: an epoch
 # of 300 sentences is a fifth of the updates of one of 1,500, so it gets five times the epochs and patience.
 SCHEDULE_SENTENCES = 1_500
@@ -112,7 +115,10 @@ def resolve(model_settings: dict, train_settings: dict, train: Sequence[Sentence
         train = as_characters(train)  # a corpus in words is trained on as characters
     size = len(train)
     small = size < SMALL_CORPUS
-    reasons.append(f"{size} training sentences: the {'small' if small else 'large'}-corpus recipe")
+    reason = f"{size} training sentences: the {'small' if small else 'large'}-corpus recipe"
+    if not small and level == "word":
+        reason += ", with the small one's schedule for a word model (50 epochs, patience 10)"
+    reasons.append(reason)
 
     pretrained = given.pretrained
     if pretrained == "auto":
@@ -253,8 +259,8 @@ def _stretch(size: int) -> float:
 
 def _train_defaults(level: str, small: bool, stretch: float) -> dict:
     defaults = dataclasses.asdict(TrainConfig())
-    if not small:
-        defaults.update(epochs=30, patience=5, min_bigram_count=3 if level == "char" else 1)
+    if not small and level == "char":
+        defaults.update(epochs=30, patience=5, min_bigram_count=3)
         return defaults
     defaults.update(
         epochs=round(50 * stretch),
