@@ -185,6 +185,19 @@ def test_a_corpus_whose_entities_end_inside_words_is_trained_as_characters(tmp_p
     assert resolve({}, {"language": "en", "pretrained": "none"}, hyphenated).model.level == "word"
 
 
+def test_a_jsonl_corpus_of_articles_gets_the_document_memory(tmp_path: Path) -> None:
+    """Each JSONL text is split into sentences that share its document, as a CoNLL file's -DOCSTART-
+    groups them."""
+    articles = [
+        (f"Talks opened in Seoul on day {i}. The Seoul talks ended. Prices rose.", ["Seoul"]) for i in range(20)
+    ]
+    sentences = read_jsonl(write_jsonl(tmp_path / "articles.jsonl", articles))
+    assert len(sentences) == 60 and has_documents(sentences)
+    assert resolve({}, {"language": "en", "pretrained": "none"}, sentences).model.document_memory
+    one_each = read_jsonl(write_jsonl(tmp_path / "one.jsonl", [("Talks opened in Seoul.", ["Seoul"])] * 20))
+    assert not resolve({}, {"language": "en", "pretrained": "none"}, one_each).model.document_memory
+
+
 def test_a_chinese_corpus_in_words_is_measured_as_characters() -> None:
     """Its unknown dropout is the singleton share of its character bigrams, not of its word bigrams."""
     lines = ["北京市 是 中国 的 首都", "上海市 是 一个 城市", "他 在 北京市 工作", "我们 去 上海 看看"] * 2
