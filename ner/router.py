@@ -1,9 +1,10 @@
 """Several models behind one call: pick a model by name, by language, or by the script of the text.
 
 With ``lang="auto"``, each text is cut into runs of sentences written in the
-same script (CJK or not); each run goes to a model of that language and the
-entities come back with offsets into the whole text. Mixed Chinese and
-English text is thus tagged by both models in one call.
+same script (CJK, Thai, Lao, Tibetan, Myanmar, Khmer, or one with spaces
+between words); each run goes to a model of that script and the entities come
+back with offsets into the whole text. Mixed Chinese and English text is thus
+tagged by both models in one call.
 
 :meth:`Router.route` decides once, before any tagging, which model reads
 which part of each text (a :class:`Route`, whose name the service reports);
@@ -17,9 +18,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ner.tagger import Analysis, Document, Tagger, TagOptions, combine_nbest
-from ner.text import cjk_ratio, split_sentences, tokenize
+from ner.text import split_sentences, tokenize, unspaced_script
 
-CJK_LANGUAGES = ("zh", "ja")
+# The languages written without spaces between words, by script (ner.text.UNSPACED_SCRIPTS); a model of
+# any other language reads the scripts with spaces.
+LANGUAGE_SCRIPTS = {
+    "zh": "cjk",
+    "ja": "cjk",
+    "th": "thai",
+    "lo": "lao",
+    "bo": "tibetan",
+    "my": "myanmar",
+    "km": "khmer",
+}
 
 
 class UnknownModelError(KeyError):
@@ -41,7 +52,7 @@ class Part:
 class Route:
     """Which model reads which part of each text: ``jobs`` pairs each model with its parts."""
 
-    name: str  # the model, or for per-script routing the two models joined by "+"
+    name: str  # the model, or for per-script routing the models joined by "+"
     jobs: list[tuple[Tagger, list[Part]]]
     texts: int
 
@@ -60,11 +71,12 @@ class Router:
             raise UnknownModelError(f"default model {default!r} is not among {sorted(self.taggers)}")
         english = [t.name for t in taggers if t.language == "en"]
         self.default = default or (english[0] if english else taggers[0].name)
-        cjk = next((t for t in taggers if t.language in CJK_LANGUAGES), None)
-        other = next((t for t in taggers if t.language not in CJK_LANGUAGES), None)
-        # The (CJK, other) models that lang="auto" routes between; with one script family loaded,
-        # the default model tags everything.
-        self.script_pair = (cjk, other) if cjk and other else None
+        by_script: dict[str | None, Tagger] = {}
+        for tagger in taggers:
+            by_script.setdefault(LANGUAGE_SCRIPTS.get(tagger.language), tagger)
+        # The model of each script that lang="auto" routes between (None: the scripts with spaces); with
+        # one script loaded, the default model tags everything.
+        self.script_models = by_script if len(by_script) > 1 else None
 
     def for_language(self, language: str) -> Tagger:
         if self.taggers[self.default].language == language:
@@ -91,29 +103,29 @@ class Router:
             return self.get(model).name
         if lang != "auto":
             return self.for_language(lang).name
-        if self.script_pair is None:
+        if self.script_models is None:
             return self.default
-        return "+".join(sorted(t.name for t in self.script_pair))
+        return "+".join(sorted(t.name for t in self.script_models.values()))
 
     def route(self, texts: Sequence[str], model: str | None = None, lang: str = "auto") -> Route:
         """Which model reads which part of each text: by name, by ``lang``, or per script run."""
         name = self.choose(model, lang)
-        if model is not None or lang != "auto" or self.script_pair is None:
+        if model is not None or lang != "auto" or self.script_models is None:
             tagger = (
                 self.get(model) if model is not None else self.for_language(lang) if lang != "auto" else self.get(None)
             )
             return Route(name, [(tagger, [Part(i, tagger.read(text)) for i, text in enumerate(texts)])], len(texts))
-        cjk, other = self.script_pair
-        cjk_parts, other_parts = [], []
+        spaced = self.script_models.get(None, self.get(None))  # also reads a script no model is for
+        parts: dict[str, list[Part]] = {}
         for index, text in enumerate(texts):
-            for start, end, is_cjk, sentences in script_runs(text, other.max_sentence_tokens):
-                if is_cjk:
-                    cjk_parts.append(Part(index, cjk.read(text, start, end)))
-                elif other.char_level:
-                    other_parts.append(Part(index, other.read(text, start, end)))
-                else:  # the word tokenizer split this run already, as the model would
-                    other_parts.append(Part(index, Document(text, sentences)))
-        jobs = [(tagger, parts) for tagger, parts in ((cjk, cjk_parts), (other, other_parts)) if parts]
+            for start, end, script, sentences in script_runs(text, spaced.max_sentence_tokens):
+                tagger = self.script_models.get(script, spaced)
+                if tagger is spaced and not tagger.char_level:  # the word tokenizer split this run already
+                    part = Part(index, Document(text, sentences))
+                else:
+                    part = Part(index, tagger.read(text, start, end))
+                parts.setdefault(tagger.name, []).append(part)
+        jobs = [(self.taggers[name], tagger_parts) for name, tagger_parts in parts.items()]
         return Route(name, jobs, len(texts))
 
     def analyze(
@@ -147,18 +159,19 @@ def merge(route: Route, results: Sequence[Sequence[Analysis]], options: TagOptio
     return out
 
 
-def script_runs(text: str, max_tokens: int = 150) -> list[tuple[int, int, bool, list]]:
-    """``(start, end, is_cjk, sentences)`` runs of consecutive sentences written mostly in CJK or not;
-    ``sentences`` are the run's sentences of word tokens."""
-    runs: list[tuple[int, int, bool, list]] = []
+def script_runs(text: str, max_tokens: int = 150) -> list[tuple[int, int, str | None, list]]:
+    """``(start, end, script, sentences)`` runs of consecutive sentences written mostly in one script
+    written without spaces between words (:func:`ner.text.unspaced_script`; ``None``: in scripts with
+    spaces); ``sentences`` are the run's sentences of word tokens."""
+    runs: list[tuple[int, int, str | None, list]] = []
     for sentence in split_sentences(text, tokenize(text), max_tokens):
         start, end = sentence[0].start, sentence[-1].end
-        is_cjk = cjk_ratio(text[start:end]) > 0.5
-        if runs and runs[-1][2] == is_cjk:
+        script = unspaced_script(text[start:end])
+        if runs and runs[-1][2] == script:
             runs[-1][3].append(sentence)
-            runs[-1] = (runs[-1][0], end, is_cjk, runs[-1][3])
+            runs[-1] = (runs[-1][0], end, script, runs[-1][3])
         else:
-            runs.append((start, end, is_cjk, [sentence]))
+            runs.append((start, end, script, [sentence]))
     return runs
 
 

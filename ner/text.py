@@ -23,11 +23,18 @@ from typing import NamedTuple
 # CJK symbols and punctuation, and fullwidth forms: one token per character.
 _CJK = "\u3001-\u303f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef\U00020000-\U0002fa1f"
 _CJK_CHAR = re.compile(f"[{_CJK}]")
-# Scripts written without spaces between words: CJK and Thai, Lao, Tibetan, Myanmar (with its extensions),
-# Khmer (with its symbols). A space in them ends a phrase or a sentence, not a word.
-_UNSPACED_CHAR = re.compile(
-    f"[{_CJK}\u0e00-\u0eff\u0f00-\u0fff\u1000-\u109f\u1780-\u17ff\u19e0-\u19ff\ua9e0-\ua9ff\uaa60-\uaa7f]"
-)
+# Scripts written without spaces between words, by name: a space in them ends a phrase or a sentence, not a
+# word. Myanmar with its extensions, Khmer with its symbols.
+UNSPACED_SCRIPTS = {
+    "cjk": _CJK,
+    "thai": "\u0e00-\u0e7f",
+    "lao": "\u0e80-\u0eff",
+    "tibetan": "\u0f00-\u0fff",
+    "myanmar": "\u1000-\u109f\ua9e0-\ua9ff\uaa60-\uaa7f",
+    "khmer": "\u1780-\u17ff\u19e0-\u19ff",
+}
+_SCRIPT_CHARS = {name: re.compile(f"[{ranges}]") for name, ranges in UNSPACED_SCRIPTS.items()}
+_UNSPACED_CHAR = re.compile(f"[{''.join(UNSPACED_SCRIPTS.values())}]")
 
 
 def _combining_marks() -> str:
@@ -138,6 +145,12 @@ def tokenize_chars(text: str) -> list[Token]:
 def cjk_ratio(text: str) -> float:
     """The share of non-space characters that are CJK, in [0, 1] (0 for empty text)."""
     return _share(_CJK_CHAR, text)
+
+
+def unspaced_script(text: str) -> str | None:
+    """The script of :data:`UNSPACED_SCRIPTS` that more than half of ``text``'s non-space characters are
+    in, or ``None`` (a script with spaces between words, or no script in the majority)."""
+    return next((name for name, characters in _SCRIPT_CHARS.items() if _share(characters, text) > 0.5), None)
 
 
 def unspaced_ratio(text: str) -> float:

@@ -199,6 +199,30 @@ def synthetic_chinese(count: int, seed: int) -> list[list[tuple[str, str]]]:
     return sentences
 
 
+TH_PEOPLE, TH_PLACES = ["สมชาย", "สมศรี", "มานี", "ปิติ"], ["เชียงใหม่", "ภูเก็ต", "ขอนแก่น", "กรุงเทพ"]
+
+
+def synthetic_thai(count: int, seed: int) -> list[list[tuple[str, str]]]:
+    """Thai sentences segmented into words, as Thai corpora come: (word, IOB2 tag) pairs, a person who
+    goes to, lives in or works in a place today."""
+    rng = random.Random(seed)
+    sentences = []
+    for _ in range(count):
+        verb = rng.choice(["เดินทาง ไป", "อยู่ ที่", "ทำงาน ที่"]).split()
+        person, place = rng.choice(TH_PEOPLE), rng.choice(TH_PLACES)
+        sentences.append([(person, "B-PER"), *((word, "O") for word in verb), (place, "B-LOC"), ("วันนี้", "O")])
+    return sentences
+
+
+@pytest.fixture(scope="session")
+def tiny_th_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A Thai model trained with the defaults (which give Thai characters) for a few seconds."""
+    folder = tmp_path_factory.mktemp("th")
+    train = write_conll(folder / "train.bio", synthetic_thai(150, 3))
+    dev = write_conll(folder / "dev.bio", synthetic_thai(30, 4))
+    return train_tiny(folder / "tiny-th", train, dev, "--epochs", "8")
+
+
 @pytest.fixture(scope="session")
 def tiny_zh_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A character-level Chinese model (with jieba's lexicon, as the recipe picks for Chinese) trained for a

@@ -26,7 +26,7 @@ def router(tiny_model: Path, tiny_zh_model: Path) -> Router:
 
 def test_script_runs_cover_the_text() -> None:
     runs = script_runs(MIXED)
-    assert [flag for _, _, flag, _ in runs] == [True, False, True]
+    assert [script for _, _, script, _ in runs] == ["cjk", None, "cjk"]
     assert [t.text for _, _, _, sentences in runs for s in sentences for t in s] == [t.text for t in tokenize(MIXED)]
     assert runs[0][0] == 0 and runs[-1][1] == len(MIXED)
     assert all(a[1] <= b[0] for a, b in zip(runs, runs[1:]))
@@ -88,6 +88,23 @@ def test_auto_routing_names_only_the_models_it_uses(tiny_model: Path, tiny_zh_mo
     assert router.choose(model="zz-domain") == "zz-domain"
     (analysis,) = router.analyze([MIXED])
     assert ("北京", "LOC") in {(e.text, e.label) for e in analysis.entities}
+
+
+def test_thai_text_goes_to_a_thai_model_chinese_to_chinese_and_the_rest_to_english(
+    tiny_model: Path, tiny_zh_model: Path, tiny_th_model: Path
+) -> None:
+    router = Router([Tagger.load(tiny_model), Tagger.load(tiny_zh_model), Tagger.load(tiny_th_model)])
+    text = "ปิติทำงานที่ขอนแก่นวันนี้\n\n李明在北京工作。\n\nJohn Smith visited Berlin on Monday."
+    route = router.route([text])
+    assert route.name == "tiny-en+tiny-th+tiny-zh" == router.choose()
+    assert {tagger.name: len(parts) for tagger, parts in route.jobs} == {"tiny-th": 1, "tiny-zh": 1, "tiny-en": 1}
+    (analysis,) = router.analyze([text])
+    found = {(e.text, e.label) for e in analysis.entities}
+    assert {("ปิติ", "PER"), ("ขอนแก่น", "LOC"), ("北京", "LOC"), ("John Smith", "PER")} <= found
+    assert all(text[e.start : e.end] == e.text for e in analysis.entities)
+    # Khmer, which no model is for, goes with the scripts that have spaces, to the English model.
+    khmer = router.route(["លោក សុខា ទៅ ភ្នំពេញ"])
+    assert [tagger.name for tagger, _ in khmer.jobs] == ["tiny-en"]
 
 
 @given(text=TEXTS)

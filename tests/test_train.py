@@ -377,29 +377,15 @@ def test_a_chinese_corpus_in_words_trains_and_scores_as_characters(tmp_path: Pat
     assert entity_scores([as_bioes[0]], [as_bioes[1]])["f1"] == scores[0]["f1"]  # each entity is one word here
 
 
-def test_a_thai_corpus_in_words_trains_a_character_model_that_tags_text_without_spaces(tmp_path: Path) -> None:
+def test_a_thai_corpus_in_words_trains_a_character_model_that_tags_text_without_spaces(tiny_th_model: Path) -> None:
     """Thai is written without spaces between words: a corpus segmented into words gets the character
     level by default, so that a text as users write it (words run together, a space between phrases) is
     cut into the units the model was trained on; a word model would see each phrase as one unknown token."""
-    people, places = ["สมชาย", "สมศรี", "มานี", "ปิติ"], ["เชียงใหม่", "ภูเก็ต", "ขอนแก่น", "กรุงเทพ"]
-    rng = random.Random(3)
-
-    def sentences(count: int) -> list[list[tuple[str, str]]]:
-        out = []
-        for _ in range(count):
-            person, place = rng.choice(people), rng.choice(places)
-            verb = rng.choice(["เดินทาง ไป", "อยู่ ที่", "ทำงาน ที่"]).split()
-            out.append([(person, "B-PER"), *((word, "O") for word in verb), (place, "B-LOC"), ("วันนี้", "O")])
-        return out
-
-    train = write_conll(tmp_path / "train.bio", sentences(150))
-    dev = write_conll(tmp_path / "dev.bio", sentences(30))
-    model = train_tiny(tmp_path / "th", train, dev, "--epochs", "8")
-    bundle = bundles.load(model)
+    bundle = bundles.load(tiny_th_model)
     assert bundle.vocab.level == "char" and bundle.language == "th"
-    assert "scripts written without spaces between words" in (model / "README.md").read_text(encoding="utf-8")
+    assert "scripts written without spaces between words" in (tiny_th_model / "README.md").read_text(encoding="utf-8")
     text = "ปิติทำงานที่ขอนแก่นวันนี้\n\nสมศรีเดินทางไปภูเก็ตวันนี้"
-    found = [(e.text, e.label) for e in Tagger.load(model).tag(text)]
+    found = [(e.text, e.label) for e in Tagger.load(tiny_th_model).tag(text)]
     assert found == [("ปิติ", "PER"), ("ขอนแก่น", "LOC"), ("สมศรี", "PER"), ("ภูเก็ต", "LOC")]
 
 
