@@ -150,7 +150,12 @@ def cjk_ratio(text: str) -> float:
 def unspaced_script(text: str) -> str | None:
     """The script of :data:`UNSPACED_SCRIPTS` that more than half of ``text``'s non-space characters are
     in, or ``None`` (a script with spaces between words, or no script in the majority)."""
-    return next((name for name, characters in _SCRIPT_CHARS.items() if _share(characters, text) > 0.5), None)
+    found = _UNSPACED_CHAR.findall(text)
+    visible = len(text) - sum(c.isspace() for c in text)
+    if 2 * len(found) <= visible:  # the common case, one pass: a script with spaces
+        return None
+    unspaced = "".join(found)
+    return next((name for name, chars in _SCRIPT_CHARS.items() if 2 * len(chars.findall(unspaced)) > visible), None)
 
 
 def unspaced_ratio(text: str) -> float:
