@@ -21,6 +21,7 @@ from ner.text import (
     tokenize,
     tokenize_chars,
     unspaced_ratio,
+    unspaced_script,
 )
 
 from .conftest import shared_data
@@ -474,6 +475,24 @@ def test_cut_points_prefers_sentence_ends_then_clauses_in_the_second_half() -> N
 )
 def test_unspaced_ratio_counts_the_scripts_written_without_spaces_between_words(text: str, ratio: float) -> None:
     assert unspaced_ratio(text) == pytest.approx(ratio)
+
+
+@pytest.mark.parametrize(
+    ("text", "script"),
+    [
+        ("", None),
+        ("John Smith visited Berlin.", None),
+        ("東京タワーに行きました。", "cjk"),
+        ("สมชายไปเชียงใหม่ John", "thai"),
+        ("ວຽງຈັນ", "lao"),
+        ("ភ្នំពេញ", "khmer"),
+        ("ရန်ကုန်", "myanmar"),
+        ("ལྷ་ས", "tibetan"),
+        ("北京 กรุง ab cd", None),  # most of it without spaces, but no one script holds more than half
+    ],
+)
+def test_unspaced_script_is_the_script_of_most_of_the_text(text: str, script: str | None) -> None:
+    assert unspaced_script(text) == script
 
 
 def test_cut_points_prefers_a_space_to_the_limit_when_no_punctuation_is_near() -> None:
