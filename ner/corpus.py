@@ -357,10 +357,11 @@ def _legacy_text(path: str | Path, data: bytes) -> str:
     except ImportError:
         raise _not_utf8(path, data) from None
     matches = list(from_bytes(data, cp_isolation=list(LEGACY_ENCODINGS)))
-    words = data.split()
-    foreign = [word for word in words if not word.isascii()]
-    if not matches and len(foreign) >= MIN_FOREIGN_WORDS * len(words):  # not a few stray bytes
-        matches = list(from_bytes(b" ".join(foreign), cp_isolation=list(LEGACY_ENCODINGS)))
+    if not matches:
+        words = data.split()
+        foreign = [word for word in words if not word.isascii()]
+        if len(foreign) >= MIN_FOREIGN_WORDS * len(words):  # not a few stray bytes
+            matches = list(from_bytes(b" ".join(foreign), cp_isolation=list(LEGACY_ENCODINGS)))
     for match in matches:
         try:
             text = data.decode(match.encoding)

@@ -22,7 +22,6 @@ from typing import NamedTuple
 # Hiragana, Katakana, CJK ideographs (with extensions), CJK compatibility ideographs,
 # CJK symbols and punctuation, and fullwidth forms: one token per character.
 _CJK = "\u3001-\u303f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef\U00020000-\U0002fa1f"
-_CJK_CHAR = re.compile(f"[{_CJK}]")
 # Scripts written without spaces between words, by name: a space in them ends a phrase or a sentence, not a
 # word. Myanmar with its extensions, Khmer with its symbols.
 UNSPACED_SCRIPTS = {
@@ -34,6 +33,7 @@ UNSPACED_SCRIPTS = {
     "khmer": "\u1780-\u17ff\u19e0-\u19ff",
 }
 _SCRIPT_CHARS = {name: re.compile(f"[{ranges}]") for name, ranges in UNSPACED_SCRIPTS.items()}
+_CJK_CHAR = _SCRIPT_CHARS["cjk"]
 _UNSPACED_CHAR = re.compile(f"[{''.join(UNSPACED_SCRIPTS.values())}]")
 
 
