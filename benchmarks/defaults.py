@@ -16,7 +16,9 @@ trained here with no other change, on
     dev sentences regrouped into jieba's words, cut again where an entity starts
     or ends, as a word-segmented Chinese corpus comes; test stays msra_test_bio,
     the text as a user sends it; ``msra1500w-word``: the same, ours trained with
-    ``--level word``: a word model given the text of a script without spaces),
+    ``--level word``: a word model given the text of a script without spaces), and CoNLL-1500
+    with each name's words joined by underscores (``conll1500u``: ``New_York``, as Vietnamese corpora
+    write ``Hà_Nội``; test stays eng.testb, names written as text writes them),
 with each seed of ``--seeds`` and one thread each. Each system's test predictions
 become character spans of the tokens joined as the corpus writes them (Chinese
 without spaces, English with one) that one scorer compares with the same gold
@@ -82,6 +84,7 @@ class Corpus:
     separator: str  # between tokens in the text both systems see
     sampled: Sample | None = None  # None: the corpus's own train, dev and test files
     in_words: bool = False  # the sample's train and dev regrouped into words (:func:`write_in_words`)
+    joined: bool = False  # each entity's words in the sample's train and dev joined by underscores
     flags: tuple[str, ...] = ()  # our training flags, to measure a setting against the defaults (spaCy unchanged)
 
 
@@ -100,6 +103,9 @@ CORPORA = {
         *("msra_ner", "zh", "", Sample(*MSRA, 1500, 500)),
         in_words=True,
         flags=("--level", "word"),
+    ),
+    "conll1500u": Corpus(
+        "CoNLL-1500, names joined by underscores", "conll2003_en", "en", " ", Sample(*CONLL, 1500, 500), joined=True
     ),
 }
 DEFAULT_CORPORA = ("resume", "msra1500", "conll1500")
@@ -201,6 +207,26 @@ def write_in_words(path: Path) -> None:
     path.write_text("\n".join(lines), encoding="utf-8")
 
 
+def write_joined(path: Path) -> None:
+    """Rewrite a CoNLL file with each entity's words joined by underscores into one token (IOB2 tags)."""
+    from ner.corpus import Span, read_conll, spans_to_tags
+
+    lines = []
+    for sentence in read_conll(path)[0]:
+        spans = {span.start: span for span in sentence.spans()}
+        tokens, joined_spans, index = [], [], 0
+        while index < len(sentence.tokens):
+            span = spans.get(index)
+            end = span.end if span else index + 1
+            if span:
+                joined_spans.append(Span(len(tokens), len(tokens) + 1, span.label))
+            tokens.append("_".join(sentence.tokens[index:end]))
+            index = end
+        tags = spans_to_tags(joined_spans, len(tokens), "IOB2")
+        lines += [f"{token} {tag}" for token, tag in zip(tokens, tags)] + [""]
+    path.write_text("\n".join(lines), encoding="utf-8")
+
+
 def splits(corpus: str) -> dict[str, Path]:
     """The train, dev and test files of a corpus (a sample's train and dev written on first use)."""
     data = DATA / CORPORA[corpus].folder
@@ -210,9 +236,11 @@ def splits(corpus: str) -> dict[str, Path]:
     folder = OUT / corpus
     if not (folder / "dev.bio").is_file():
         write_sample(data / sample.source, folder, sample.train_sentences, sample.dev_sentences)
-        if CORPORA[corpus].in_words:
-            for name in ("train.bio", "dev.bio"):
+        for name in ("train.bio", "dev.bio"):
+            if CORPORA[corpus].in_words:
                 write_in_words(folder / name)
+            if CORPORA[corpus].joined:
+                write_joined(folder / name)
     return {"train": folder / "train.bio", "dev": folder / "dev.bio", "test": data / sample.test}
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ner.corpus import Sentence, Span, as_characters
+from ner.corpus import Sentence, Span, as_model_tokens
 from ner.tagger import Tagger, TagOptions
 
 TEMPERATURES = tuple(round(0.5 + 0.05 * i, 2) for i in range(51))  # 0.5 .. 3.0
@@ -89,8 +89,7 @@ def _log_loss(scores: Sequence[float], correct: Sequence[bool]) -> float:
 
 def fit_temperature(tagger: Tagger, sentences: Sequence[Sentence], grid: Sequence[float] = TEMPERATURES) -> dict:
     """The temperature minimising the log-loss of entity correctness on ``sentences`` (a dev set)."""
-    if tagger.char_level:
-        sentences = as_characters(sentences)
+    sentences = as_model_tokens(sentences, tagger.char_level)
     batches = _predicted_entities(tagger, sentences)
     results = []
     for temperature in grid:

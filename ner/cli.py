@@ -63,20 +63,27 @@ def build_parser() -> argparse.ArgumentParser:
         "--backend", choices=BACKENDS, default="auto", help="onnx, torch, or auto (onnx where the model has it)"
     )
 
-    evaluate = commands.add_parser("evaluate", parents=[running], help="score a model on an annotated corpus")
+    reading = argparse.ArgumentParser(add_help=False)
+    reading.add_argument(
+        "--tag-column", type=int, default=-1, help="CoNLL files: the column of entity tags, from 0 (default: the last)"
+    )
+
+    evaluate = commands.add_parser("evaluate", parents=[running, reading], help="score a model on an annotated corpus")
     evaluate.add_argument("model", help="model directory")
     evaluate.add_argument("file", help="annotated corpus")
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
     evaluate.set_defaults(run=run_evaluate)
 
-    predict = commands.add_parser("predict", parents=[running], help="append a predicted tag column to a CoNLL file")
+    predict = commands.add_parser(
+        "predict", parents=[running, reading], help="append a predicted tag column to a CoNLL file"
+    )
     predict.add_argument("model")
     predict.add_argument("file")
     predict.add_argument("--out", help="output file (default: stdout)")
     predict.set_defaults(run=run_predict)
 
     calibrate = commands.add_parser(
-        "calibrate", parents=[running], help="fit the temperature of entity scores on a dev corpus"
+        "calibrate", parents=[running, reading], help="fit the temperature of entity scores on a dev corpus"
     )
     calibrate.add_argument("model")
     calibrate.add_argument("file", help="annotated dev corpus (not the test set)")
@@ -90,7 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.set_defaults(run=run_export)
 
     words = commands.add_parser(
-        "words", parents=[running], help="set which pretrained words a trained word model holds (ner/words.py)"
+        "words", parents=[running, reading], help="set which pretrained words a trained word model holds (ner/words.py)"
     )
     words.add_argument("model", help="model directory, rewritten in place")
     words.add_argument("--train", required=True, help="the corpus it was trained on: its words stay")
@@ -197,7 +204,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from ner.metrics import evaluate
 
     tagger = _load_tagger(args)
-    sentences, _ = read_corpus(args.file)
+    sentences, _ = read_corpus(args.file, args.tag_column)
     scores = evaluate(tagger, sentences)
     if args.json:
         print(json.dumps(scores))
@@ -212,7 +219,7 @@ def run_predict(args: argparse.Namespace) -> int:
     from ner.corpus import read_conll, write_conll_predictions
 
     tagger = _load_tagger(args)
-    sentences, scheme = read_conll(args.file)
+    sentences, scheme = read_conll(args.file, args.tag_column)
     predicted = tagger.predict_corpus_tags(sentences)
     output = open(args.out, "w", encoding="utf-8") if args.out else sys.stdout
     try:
@@ -231,7 +238,7 @@ def run_calibrate(args: argparse.Namespace) -> int:
     from ner.corpus import read_corpus
 
     tagger = _load_tagger(args)
-    result = fit_temperature(tagger, read_corpus(args.file)[0])
+    result = fit_temperature(tagger, read_corpus(args.file, args.tag_column)[0])
     result["fitted_on"] = str(args.file)
     print(json.dumps(result))
     if args.apply:
@@ -265,7 +272,7 @@ def run_words(args: argparse.Namespace) -> int:
     from ner.words import renew
 
     files = {"train": args.train, "dev": args.dev, "test": args.test}
-    corpora = {split: read_corpus(path)[0] for split, path in files.items() if path}
+    corpora = {split: read_corpus(path, args.tag_column)[0] for split, path in files.items() if path}
     bundle, dropped, added = renew(bundles.load(args.model), corpora, args.pretrained_top, args.embedding_dtype)
     training = bundle.info.setdefault("training", {})
     training["commands"] = [*training_commands(training), shlex.join(["ner", *args.argv])]

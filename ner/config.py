@@ -118,6 +118,7 @@ class TrainConfig(_Settings):
     freeze_embeddings: bool = setting(False, "keep the pretrained word vectors fixed")
     max_length: int = setting(0, "split training sentences longer than this (0: 250 characters, no word limit)")
     dev_every: int = setting(20, "without --dev: hold out every n-th training sentence as dev")
+    tag_column: int = setting(-1, "CoNLL files: the column of entity tags, from 0 (-1: the last that holds tags)")
     min_bigram_count: int = setting(1, "char level: bigrams seen fewer times share the unknown bigram")
     mention_replacement: float = setting(
         0.0, "each training entity is swapped for another training entity of its type with this probability"

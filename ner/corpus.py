@@ -15,12 +15,13 @@ import json
 import logging
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from ner.collector import collector_paused
 from ner.text import Token, split_sentences, tokenize, tokenize_chars
 
 log = logging.getLogger("ner.corpus")
@@ -29,6 +30,8 @@ log = logging.getLogger("ner.corpus")
 MIN_OUTSIDE, MIN_TOKENS_TO_CHECK = 0.2, 200
 _TAG = re.compile(r"^(?:O|([BIEMSLU])-(.+))$")
 _SPACE = re.compile(r"\s*")
+_EMPTY_FIELDS = frozenset({"_", "-"})
+_JOINING_UNDERSCORE = re.compile(r"(?<=[^\s_])_(?=[^\s_])")  # Hà_Nội, not __init__
 SCHEMES = ("IOB1", "IOB2", "BIOES", "BMES", "BILOU", "IO")
 
 
@@ -79,12 +82,32 @@ def as_characters(sentences: Sequence[Sentence]) -> list[Sentence]:
     """``sentences`` with every token of several characters cut into its characters (marks kept with
     their letter) and each entity spread over them: what a character-level model trains on and is
     scored against when a corpus comes in words (a word-segmented Chinese corpus, say)."""
+    return _cut_tokens(sentences, _characters, lambda token: len(token) > 1)
+
+
+def as_words(sentences: Sequence[Sentence]) -> list[Sentence]:
+    """``sentences`` with every token holding an underscore or a space cut as tagging cuts text,
+    underscores between words read as spaces, and each entity spread over the pieces: what a
+    word-level model trains on and is scored against. Vietnamese corpora write a word of several
+    syllables, and a name, as one token (``Hà_Nội``, ``Nguyễn_Văn_An``, or with a space in a
+    tab-separated file), where the text a user sends has spaces."""
+    return _cut_tokens(sentences, _words, _may_hold_words)
+
+
+def as_model_tokens(sentences: Sequence[Sentence], char_level: bool) -> list[Sentence]:
+    """``sentences`` in the tokens a model of that level sees when it tags text."""
+    return as_characters(sentences) if char_level else as_words(sentences)
+
+
+def _cut_tokens(
+    sentences: Sequence[Sentence], cut: Callable[[str], list[Token]], may_cut: Callable[[str], bool]
+) -> list[Sentence]:
     out = []
     for sentence in sentences:
-        if all(len(token) == 1 for token in sentence.tokens):
+        if not any(map(may_cut, sentence.tokens)):  # the common case: nothing to cut
             out.append(sentence)
             continue
-        pieces = [_characters(token) for token in sentence.tokens]
+        pieces = [cut(token) for token in sentence.tokens]
         starts = [0, *itertools.accumulate(map(len, pieces))]
         spans = [Span(starts[s.start], starts[s.end], s.label) for s in sentence.spans()]
         tokens = [piece.text for token_pieces in pieces for piece in token_pieces]
@@ -100,12 +123,13 @@ def as_characters(sentences: Sequence[Sentence]) -> list[Sentence]:
     return out
 
 
-def token_tags(sentence: Sentence, character_tags: Sequence[str]) -> list[str]:
-    """BIOES tags over ``sentence``'s own tokens from tags over its characters (cut as by
-    :func:`as_characters`): an entity covers every token it touches, unless an earlier one has one."""
-    owner = [index for index, token in enumerate(sentence.tokens) for _ in _characters(token)]
+def token_tags(sentence: Sentence, piece_tags: Sequence[str], char_level: bool) -> list[str]:
+    """BIOES tags over ``sentence``'s own tokens from tags over the pieces :func:`as_model_tokens` cut
+    them into: an entity covers every token it touches, unless an earlier one has one."""
+    cut = _characters if char_level else _words
+    owner = [index for index, token in enumerate(sentence.tokens) for _ in cut(token)]
     spans: list[Span] = []
-    for span in tags_to_spans(character_tags):
+    for span in tags_to_spans(piece_tags):
         first, last = owner[span.start], owner[span.end - 1]
         if not spans or spans[-1].end <= first:
             spans.append(Span(first, last + 1, span.label))
@@ -114,6 +138,17 @@ def token_tags(sentence: Sentence, character_tags: Sequence[str]) -> list[str]:
 
 def _characters(token: str) -> list[Token]:
     return tokenize_chars(token) or [Token(token, 0, len(token))]
+
+
+def _may_hold_words(token: str) -> bool:
+    return "_" in token or " " in token  # a token with a space: a tab-separated file's (Vietnamese UD: Hà Nội)
+
+
+def _words(token: str) -> list[Token]:
+    whole = [Token(token, 0, len(token))]
+    if not _may_hold_words(token) or len(tokenize(token)) == 1:  # kept whole by tagging: #climate_change
+        return whole
+    return tokenize(_JOINING_UNDERSCORE.sub(" ", token)) or whole
 
 
 def tags_to_spans(tags: Sequence[str]) -> list[Span]:
@@ -250,9 +285,8 @@ def _check_tag_column(tags: Sequence[str], path: str | Path, tag_column: int, ba
     outside = tags.count("O") / len(tags)
     if outside >= MIN_OUTSIDE:
         return
-    column = "the last column" if tag_column == -1 else f"column {tag_column}"
     message = (
-        f"{outside:.0%} of the tokens are O in {column}: it looks like part-of-speech or chunk tags, "
+        f"{outside:.0%} of the tokens are O in column {tag_column}: it looks like part-of-speech or chunk tags, "
         "not entity tags (pick the entity column with --tag-column)"
     )
     if bare and outside == 0:
@@ -260,61 +294,104 @@ def _check_tag_column(tags: Sequence[str], path: str | Path, tag_column: int, ba
     log.warning("%s: %s", path, message)
 
 
+@collector_paused
 def read_conll(path: str | Path, tag_column: int = -1) -> tuple[list[Sentence], str]:
-    """Read a CoNLL column file: token first, tag in ``tag_column`` (default: last).
+    """Read a CoNLL column file: token first, tag in ``tag_column`` (counted from 0; default: the last
+    column, passing over trailing columns of only ``_`` or ``-``, CoNLL-U's empty fields).
 
-    Columns are separated by spaces or tabs; ``-DOCSTART-`` lines start a new
-    document (without any, each sentence is a document of its own); a blank or
-    whitespace-only line ends a sentence. Returns the sentences with BIOES tags
-    and the scheme the file was written in.
+    Columns are separated by tabs where a line has them (a token may then hold spaces), else by spaces.
+    A first column that numbers each sentence's tokens from 1 (CoNLL-U, Universal NER) puts the token
+    second. A line starting with ``#`` before a sentence's first token is a comment (``# text = ...``,
+    MultiCoNER's ``# id ...``) unless it reads as the token ``#`` and a tag. ``-DOCSTART-`` lines
+    start a new document (without any, each sentence is a document of its own); a blank or
+    whitespace-only line ends a sentence. Returns the sentences with BIOES tags and the scheme the
+    file was written in.
     """
-    raw: list[tuple[list[str], list[str], list[int]]] = []
+    raw: list[tuple[list[list[str]], list[int]]] = []  # per sentence: its values by column, its lines
     starts: list[int] = []  # the index in raw of each document's first sentence
-    tokens: list[str] = []
-    tags: list[str] = []
+    rows: list[list[str]] = []
     lines: list[int] = []
-    width = None
+    width, first_line = 0, 0
     for number, line in enumerate(read_text(path).split("\n"), start=1):
         columns = line.split()
-        if not columns:
-            if tokens:
-                raw.append((tokens, tags, lines))
-                tokens, tags, lines = [], [], []
+        if len(columns) != width and "\t" in line:  # a token holding a space, in a tab-separated file
+            columns = [c for c in map(str.strip, line.split("\t")) if c]
+        if not columns or columns[0] == "-DOCSTART-":
+            if lines:
+                raw.append(([list(values) for values in zip(*rows)], lines))
+                rows, lines = [], []
+            if columns:
+                starts.append(len(raw))
             continue
-        if columns[0] == "-DOCSTART-":
-            if tokens:
-                raw.append((tokens, tags, lines))
-                tokens, tags, lines = [], [], []
-            starts.append(len(raw))
+        if not lines and columns[0].startswith("#") and _is_comment(columns, width):
             continue
-        if width is None:
-            width = len(columns)
+        if not width:
+            width, first_line = len(columns), number
             if width < 2:
                 raise CorpusError(path, number, "expected at least 2 columns (token and tag)")
-            if not -width <= tag_column < width or tag_column in (0, -width):
-                raise CorpusError(path, number, f"no tag column {tag_column} in {width} columns")
         elif len(columns) != width:
             raise CorpusError(path, number, f"expected {width} columns like the first line, found {len(columns)}")
-        tokens.append(columns[0])
-        tags.append(columns[tag_column])
+        rows.append(columns)
         lines.append(number)
-    if tokens:
-        raw.append((tokens, tags, lines))
+    if lines:
+        raw.append(([list(values) for values in zip(*rows)], lines))
     if not raw:
         raise CorpusError(path, None, "no sentences found")
-    bare = _bare_labels(raw, path)
-    _check_tag_column([t for _, tags, _ in raw for t in tags], path, tag_column, bare)
+    token_column = 1 if width > 2 and all(_numbers_tokens(columns[0]) for columns, _ in raw) else 0
+    tag_column = _tag_column(raw, width, token_column, tag_column, path, first_line)
+    if (token_column, tag_column) != (0, width - 1):
+        log.info(
+            "%s: tokens read from column %d, tags from column %d (of 0-%d)", path, token_column, tag_column, width - 1
+        )
+    tagged = [(columns[token_column], columns[tag_column], lines) for columns, lines in raw]
+    bare = _bare_labels(tagged, path)
+    _check_tag_column([t for _, tags, _ in tagged for t in tags], path, tag_column, bare)
     if bare:  # IO: each label read as IOB1's I-label, a run of it one entity
-        raw = [(tokens, [t if t == "O" else f"I-{t}" for t in tags], lines) for tokens, tags, lines in raw]
-    scheme = "IO" if bare else detect_scheme(tags for _, tags, _ in raw)
-    documents = list(range(len(raw)))
+        tagged = [(tokens, [t if t == "O" else f"I-{t}" for t in tags], lines) for tokens, tags, lines in tagged]
+    scheme = "IO" if bare else detect_scheme(tags for _, tags, _ in tagged)
+    documents = list(range(len(tagged)))
     if starts:
-        documents = [bisect.bisect_right(starts, i) for i in range(len(raw))]
+        documents = [bisect.bisect_right(starts, i) for i in range(len(tagged))]
     sentences = [
         Sentence(tokens, spans_to_tags(tags_to_spans(tags), len(tags)), lines=lines, document=document)
-        for (tokens, tags, lines), document in zip(raw, documents)
+        for (tokens, tags, lines), document in zip(tagged, documents)
     ]
     return sentences, scheme
+
+
+def _is_comment(columns: list[str], width: int) -> bool:
+    """Whether a line starting with ``#`` before a sentence's tokens is a comment, not a token (``#``,
+    ``#hashtag``) with its tag."""
+    if len(columns) < 2 or (width and len(columns) != width):
+        return True
+    return not any(value == "O" or _TAG.match(value) for value in columns[1:])
+
+
+def _numbers_tokens(values: Sequence[str]) -> bool:
+    """Whether a sentence's first column is 1, 2, 3, ...: CoNLL-U's token numbers."""
+    return all(value == str(index) for index, value in enumerate(values, start=1))
+
+
+def _tag_column(
+    raw: Sequence[tuple[list[list[str]], list[int]]],
+    width: int,
+    token_column: int,
+    tag_column: int,
+    path: str | Path,
+    first_line: int,
+) -> int:
+    """The index of the tag column, checked: ``tag_column``, or for -1 the last column holding more
+    than ``_`` and ``-``."""
+    if tag_column == -1:
+        tag_column = width - 1
+        while tag_column > token_column + 1 and all(
+            value in _EMPTY_FIELDS for columns, _ in raw for value in columns[tag_column]
+        ):
+            tag_column -= 1
+        return tag_column
+    if not -width <= tag_column < width or tag_column % width in (0, token_column):
+        raise CorpusError(path, first_line, f"no tag column {tag_column} in {width} columns")
+    return tag_column % width
 
 
 # The legacy encodings annotated corpora come in: Western European (a superset of Latin-1), Cyrillic, Greek,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from ner.corpus import as_characters
+from ner.corpus import as_model_tokens
 
 if TYPE_CHECKING:
     from ner.corpus import Sentence
@@ -18,10 +18,9 @@ if TYPE_CHECKING:
 
 
 def evaluate(tagger: Tagger, sentences: Sequence[Sentence]) -> dict:
-    """Entity scores of ``tagger`` on gold ``sentences`` (tagged document by document; a character
-    model's in characters, should they come in words)."""
-    if tagger.char_level:
-        sentences = as_characters(sentences)
+    """Entity scores of ``tagger`` on gold ``sentences`` (tagged document by document) in the tokens
+    the model tags text in: a character model's in characters, should they come in words."""
+    sentences = as_model_tokens(sentences, tagger.char_level)
     predicted = tagger.predict_tags([s.tokens for s in sentences], [s.document for s in sentences])
     return entity_scores([s.tags for s in sentences], predicted)
 

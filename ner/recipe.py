@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ner.config import ModelConfig, TrainConfig
-from ner.corpus import Sentence, as_characters
+from ner.corpus import Sentence, as_model_tokens
 from ner.features import singleton_bigram_share
 from ner.text import cjk_ratio, tokenize, unspaced_ratio
 from ner.vocab import GLOVE_PACKAGE, load_vector_words
@@ -111,8 +111,11 @@ def resolve(model_settings: dict, train_settings: dict, train: Sequence[Sentence
             "Khmer, ...), not into the corpus's words; the character level is the default for it",
             100 * unspaced,
         )
-    if level == "char":
-        train = as_characters(train)  # a corpus in words is trained on as characters
+    tokens = sum(len(sentence.tokens) for sentence in train)
+    train = as_model_tokens(train, level == "char")
+    added = sum(len(sentence.tokens) for sentence in train) - tokens
+    if level == "word" and added:
+        reasons.append(f"tokens: words joined by underscores (Hà_Nội) cut apart as tagging cuts text, {added} more")
     size = len(train)
     small = size < SMALL_CORPUS
     reason = f"{size} training sentences: the {'small' if small else 'large'}-corpus recipe"

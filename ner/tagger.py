@@ -12,22 +12,21 @@ token spans become character offsets in the original text.
 from __future__ import annotations
 
 import functools
-import gc
 import heapq
 import itertools
 import math
 import time
-from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
+from collections.abc import Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ParamSpec, TypeVar
 
 import numpy as np
 
 from ner import bundle as bundles
 from ner import crf
 from ner.backends import Backend, load_backend
-from ner.corpus import Sentence, Span, as_characters, tags_to_spans, token_tags
+from ner.collector import collector_paused
+from ner.corpus import Sentence, Span, as_model_tokens, tags_to_spans, token_tags
 from ner.dictionary import Dictionary, EntriesKey
 from ner.features import word_groups
 from ner.text import Token, cut_points, split_sentences, tokenize, tokenize_chars
@@ -36,29 +35,6 @@ DICTIONARY_CACHE = 32  # dictionaries kept built per model
 # Sentences x longest length per encoder call, at most: tagging eng.testb peaked at 183 MB with
 # 2,048 against 253 MB unbounded, as fast.
 BATCH_POSITIONS = 2048
-P = ParamSpec("P")
-R = TypeVar("R")
-
-
-def _collector_paused(function: Callable[P, R]) -> Callable[P, R]:
-    """Run ``function`` with Python's cyclic garbage collector paused (unless it already is).
-
-    Tagging allocates many small objects (tokens, spans, entities) that form no cycles and
-    are freed by reference counting; meanwhile the collector would rescan every live object
-    again and again, for nothing (measured: about a third of the tagging time).
-    """
-
-    @functools.wraps(function)
-    def paused(*args: P.args, **kwargs: P.kwargs) -> R:
-        if not gc.isenabled():
-            return function(*args, **kwargs)
-        gc.disable()
-        try:
-            return function(*args, **kwargs)
-        finally:
-            gc.enable()
-
-    return paused
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,7 +210,7 @@ class Tagger:
             tokens = [Token(t.text, t.start + start, t.end + start) for t in tokens]
         return Document(text, split_sentences(text, tokens, self.max_sentence_tokens))
 
-    @_collector_paused
+    @collector_paused
     def analyze(
         self, texts: Sequence[str | Document], options: TagOptions = TagOptions(), deadline: float | None = None
     ) -> list[Analysis]:
@@ -275,16 +251,17 @@ class Tagger:
         return [p.tags for p in self.predict(sentences, TagOptions(scores=False), documents=documents)]
 
     def predict_corpus_tags(self, sentences: Sequence[Sentence]) -> list[list[str]]:
-        """BIOES tags over each annotated sentence's own tokens (``ner predict``): a character model
-        tags the characters of a corpus that comes in words and gives each word the entities that touch it."""
-        documents = [s.document for s in sentences]
-        if not self.char_level:
-            return self.predict_tags([s.tokens for s in sentences], documents)
-        characters = as_characters(sentences)
-        predicted = self.predict_tags([s.tokens for s in characters], documents)
-        return [token_tags(sentence, tags) for sentence, tags in zip(sentences, predicted)]
+        """BIOES tags over each annotated sentence's own tokens (``ner predict``): a model tags the tokens
+        it sees in text (the characters of a corpus that comes in words, the words of ``Hà_Nội``) and
+        gives each token the entities that touch it."""
+        pieces = as_model_tokens(sentences, self.char_level)
+        predicted = self.predict_tags([s.tokens for s in pieces], [s.document for s in sentences])
+        return [
+            tags if cut is sentence else token_tags(sentence, tags, self.char_level)
+            for sentence, cut, tags in zip(sentences, pieces, predicted)
+        ]
 
-    @_collector_paused
+    @collector_paused
     def predict(
         self,
         sentences: Sequence[Sequence[str]],

@@ -37,7 +37,7 @@ from ner.card import model_card, plot_curves
 from ner.config import ModelConfig, TrainConfig
 from ner.corpus import (
     Sentence,
-    as_characters,
+    as_model_tokens,
     hold_out,
     lowercased_words,
     mentions_by_label,
@@ -93,13 +93,15 @@ class Job:
         return self.out.with_name(self.out.name + ".training")
 
 
-def load_corpora(train: str, dev: str | None, test: str | None, dev_every: int, with_dev: bool = False) -> Corpora:
+def load_corpora(
+    train: str, dev: str | None, test: str | None, dev_every: int, with_dev: bool = False, tag_column: int = -1
+) -> Corpora:
     """The training, dev and test sentences; without a dev file, every ``dev_every``-th training sentence
-    is held out. ``with_dev``: the dev sentences are trained on too."""
-    train_sentences, _ = read_corpus(train)
-    test_sentences = read_corpus(test)[0] if test else []
+    is held out. ``with_dev``: the dev sentences are trained on too. ``tag_column``: of CoNLL files."""
+    train_sentences, _ = read_corpus(train, tag_column)
+    test_sentences = read_corpus(test, tag_column)[0] if test else []
     if dev:
-        corpora = Corpora(train_sentences, read_corpus(dev)[0], test_sentences, f"dev file {dev}", dev)
+        corpora = Corpora(train_sentences, read_corpus(dev, tag_column)[0], test_sentences, f"dev file {dev}", dev)
     else:
         kept, held = hold_out(train_sentences, dev_every)
         note = (
@@ -436,7 +438,14 @@ def prepare(job: Job, checkpoint: dict | None = None) -> Run:
     if parent is not None and not job.dev:  # fine-tuning without a dev file: no hold-out, keep the last epoch
         train_settings = {**train_settings, "train_with_dev": True}
     with_dev = bool(train_settings.get("train_with_dev"))
-    corpora = load_corpora(job.train, job.dev, job.test, train_settings.get("dev_every", 20), with_dev)
+    corpora = load_corpora(
+        job.train,
+        job.dev,
+        job.test,
+        train_settings.get("dev_every", 20),
+        with_dev,
+        train_settings.get("tag_column", -1),
+    )
     recipe = (
         resolve(job.model_settings, train_settings, corpora.train)
         if parent is None
@@ -445,10 +454,10 @@ def prepare(job: Job, checkpoint: dict | None = None) -> Run:
     if checkpoint is not None:  # the network's settings as the run began
         recipe = replace(recipe, model=ModelConfig.from_dict(checkpoint["model_config"]))
     config, model_config = recipe.train, recipe.model
-    if model_config.level == "char":
-        corpora = replace(
-            corpora, **{split: as_characters(getattr(corpora, split)) for split in ("train", "dev", "test")}
-        )
+    char_level = model_config.level == "char"
+    corpora = replace(
+        corpora, **{split: as_model_tokens(getattr(corpora, split), char_level) for split in ("train", "dev", "test")}
+    )
     torch.set_num_threads(config.threads)
     torch.manual_seed(config.seed)
     device = torch.device(config.device)

@@ -17,7 +17,7 @@ from dataclasses import replace
 import numpy as np
 
 from ner import bundle as bundles
-from ner.corpus import Sentence, lowercased_words
+from ner.corpus import Sentence, as_words, lowercased_words
 from ner.vocab import load_vectors
 
 WORD_TABLE = "word_embed.weight"
@@ -72,7 +72,7 @@ def renew(
     pretrained = bundle.info.get("training", {}).get("config", {}).get("pretrained", "none")
     if pretrained == "none":
         raise ValueError(f"model {bundle.name!r} was trained without pretrained vectors")
-    keep = lowercased_words(corpora["train"], corpora.get("dev", []))
+    keep = lowercased_words(as_words(corpora["train"]), as_words(corpora.get("dev", [])))
     bundle, dropped, added = rebuild(bundle, keep, pretrained, top)
     if embedding_dtype:
         bundle.info["embedding_dtype"] = embedding_dtype

@@ -16,6 +16,8 @@ from ner.corpus import (
     Sentence,
     Span,
     as_characters,
+    as_model_tokens,
+    as_words,
     detect_scheme,
     mentions_by_label,
     read_brat,
@@ -28,6 +30,7 @@ from ner.corpus import (
     token_tags,
     write_conll_predictions,
 )
+from ner.text import tokenize
 
 from .conftest import shared_data
 
@@ -323,6 +326,84 @@ def test_a_column_of_part_of_speech_or_chunk_tags_is_not_taken_for_entities(tmp_
     assert sentences[0].tags[:4] == ["S-ORG", "O", "O", "S-MISC"] and "tokens are O" not in caplog.text
     # A short file of entities only (a list of names, say) is read as it is.
     assert read_conll(write(tmp_path, "New LOC\nYork LOC\n"))[0][0].tags == ["B-LOC", "E-LOC"]
+
+
+UNIVERSAL_NER = """# global.columns = ID FORM NER MISC1 MISC2
+# sent_id = en_ewt-ud-train-0001
+# text = Al-Zaman : American forces killed Shaikh Abdullah al-Ani
+1\tAl-Zaman\tB-ORG\t-\t-
+2\t:\tO\t-\t-
+3\tAmerican\tO\t-\t-
+4\tforces\tO\t-\t-
+5\tkilled\tO\t-\t-
+6\tShaikh\tO\t-\t-
+7\tAbdullah\tB-PER\t-\t-
+8\tal-Ani\tI-PER\t-\t-
+
+# sent_id = en_ewt-ud-train-0002
+# text = In Baghdad #
+1\tIn\tO\t-\t-
+2\tBaghdad\tB-LOC\t-\t-
+3\t#\tO\t-\t-
+"""
+
+MULTICONER = """# id 7ea9a1c0-7f1b-4cd1-8f4e-0b2c6b0e0c61\tdomain=en
+the _ _ O
+new _ _ B-Location
+york _ _ I-Location
+times _ _ O
+
+# id 2a5c9b8e-1d3f-4e6a-9b7c-5f8e2d1a3c4b\tdomain=en
+# _ _ O
+tokyo _ _ B-Location
+
+#tokyo2020 _ _ B-Event
+"""
+
+
+def test_read_conll_universal_ner_numbers_tokens_and_skips_comments_and_empty_columns(tmp_path):
+    """Universal NER's files are CoNLL-U-like: ``#`` comments, the token numbered in column 0, the tag
+    in column 2 and two empty columns (``-``) after it."""
+    path = write(tmp_path, UNIVERSAL_NER)
+    sentences, scheme = read_conll(path)
+    assert scheme == "IOB2" and len(sentences) == 2
+    assert sentences[0].tokens[:2] == ["Al-Zaman", ":"] and sentences[1].tokens == ["In", "Baghdad", "#"]
+    assert sentences[0].spans() == [Span(0, 1, "ORG"), Span(6, 8, "PER")] and sentences[1].tags == ["O", "S-LOC", "O"]
+    assert sentences[0].lines[0] == 4 and sentences[1].lines == [15, 16, 17]
+    written = list(write_conll_predictions(path, sentences, [s.tags for s in sentences], scheme))
+    assert written[:4] == [*UNIVERSAL_NER.splitlines()[:3], "1\tAl-Zaman\tB-ORG\t-\t-\tB-ORG"]
+
+
+def test_read_conll_multiconer_skips_comment_lines_but_not_a_hash_token(tmp_path):
+    sentences, _ = read_conll(write(tmp_path, MULTICONER))
+    assert [s.tokens for s in sentences] == [["the", "new", "york", "times"], ["#", "tokyo"], ["#tokyo2020"]]
+    assert sentences[0].spans() == [Span(1, 3, "Location")] and sentences[1].tags == ["O", "S-Location"]
+
+
+def test_read_conll_a_tab_separated_token_may_hold_spaces(tmp_path):
+    """Tab-separated files may have tokens with spaces (Vietnamese UD writes Hà Nội as one token); a
+    word model trains on its words, as tagging cuts the text."""
+    sentences, _ = read_conll(write(tmp_path, "Hà Nội\tB-LOC\nlà\tO\nthủ đô\tO\n\nEU\t\tB-ORG\n"))
+    assert sentences[0].tokens == ["Hà Nội", "là", "thủ đô"] and sentences[0].tags == ["S-LOC", "O", "O"]
+    assert sentences[1].tokens == ["EU"]  # an empty column between tabs is passed over, as spaces are
+    [words] = as_words(sentences[:1])
+    assert words.tokens == ["Hà", "Nội", "là", "thủ", "đô"] and words.tags == ["B-LOC", "E-LOC", "O", "O", "O"]
+
+
+@pytest.mark.parametrize(
+    ("text", "tag_column", "tokens", "tags"),
+    [
+        # GermEval 2014: numbered tokens, outer and nested entities; the last column is read unless told
+        ("1\tSchartau\tB-PER\tO\n2\tsagte\tO\tO\n", -1, ["Schartau", "sagte"], ["O", "O"]),
+        ("1\tSchartau\tB-PER\tO\n2\tsagte\tO\tO\n", 2, ["Schartau", "sagte"], ["S-PER", "O"]),
+        # numbers as tokens in a sentence that does not count from 1 stay tokens
+        ("1 CD O\n3 CD O\n", -1, ["1", "3"], ["O", "O"]),
+        ("EU\tB-ORG\t_\nrejects\tO\t_\n", -1, ["EU", "rejects"], ["S-ORG", "O"]),
+    ],
+)
+def test_read_conll_token_and_tag_columns_found(tmp_path, text, tag_column, tokens, tags):
+    [sentence], _ = read_conll(write(tmp_path, text), tag_column=tag_column)
+    assert sentence.tokens == tokens and sentence.tags == tags
 
 
 @pytest.mark.parametrize("tag_column", [0, 3, -3, 7])
@@ -894,7 +975,43 @@ def test_as_characters_cuts_words_and_spreads_their_entities():
 def test_token_tags_give_each_word_the_entities_of_its_characters(character_tags, expected):
     words = Sentence(["北京市", "是", "中国人"], ["O", "O", "O"])
     assert len(as_characters([words])[0].tokens) == len(character_tags)
-    assert token_tags(words, character_tags) == expected
+    assert token_tags(words, character_tags, char_level=True) == expected
+
+
+# --------------------------------------------------------------------------- words joined by underscores
+
+
+def test_as_words_cuts_words_joined_by_underscores_as_tagging_cuts_text():
+    joined = Sentence(
+        ["Ông", "Nguyễn_Văn_An", "đến", "Hà_Nội", "#climate_change", "__init__", "U.S._Army"],
+        ["O", "S-PER", "O", "S-LOC", "O", "O", "S-ORG"],
+        offsets=[(0, 3), (4, 17), (18, 21), (22, 28), (29, 44), (45, 53), (54, 63)],
+        lines=[1, 2, 3, 4, 5, 6, 7],
+        document=3,
+    )
+    [words] = as_words([joined])
+    text = "Ông Nguyễn Văn An đến Hà Nội #climate_change __init__ U.S. Army"
+    assert words.tokens == [token.text for token in tokenize(text)]  # what tagging the text sees
+    assert words.tags == ["O", "B-PER", "I-PER", "E-PER", "O", "B-LOC", "E-LOC", "O", *["O"] * 5, "B-ORG", "E-ORG"]
+    assert words.offsets == [(token.start, token.end) for token in tokenize(text)]
+    assert words.lines == [1, 2, 2, 2, 3, 4, 4, 5, 6, 6, 6, 6, 6, 7, 7] and words.document == 3
+    plain = Sentence(["Hà", "Nội"], ["B-LOC", "E-LOC"])
+    assert as_words([plain])[0] is plain  # nothing to cut: left as it is
+    assert as_model_tokens([joined], char_level=False)[0].tokens == words.tokens
+
+
+@pytest.mark.parametrize(
+    ("word_tags", "expected"),
+    [
+        (["O", "B-PER", "E-PER", "O", "B-LOC", "E-LOC"], ["O", "S-PER", "O", "S-LOC"]),
+        (["O", "S-PER", "O", "O", "O", "S-LOC"], ["O", "S-PER", "O", "S-LOC"]),  # a word of a name: the token
+        (["O", "O", "B-PER", "I-PER", "E-PER", "O"], ["O", "B-PER", "I-PER", "E-PER"]),  # across three tokens
+    ],
+)
+def test_token_tags_give_each_joined_token_the_entities_of_its_words(word_tags, expected):
+    joined = Sentence(["Ông", "Văn_An", "đến", "Hà_Nội"], ["O"] * 4)
+    assert len(as_words([joined])[0].tokens) == len(word_tags)
+    assert token_tags(joined, word_tags, char_level=False) == expected
 
 
 # --------------------------------------------------------------------------- brat standoff

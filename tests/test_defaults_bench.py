@@ -78,3 +78,21 @@ def test_a_corpus_in_words_keeps_the_text_and_every_entity_whole(tmp_path: Path)
         return [(starts[s.start], starts[s.end], s.label) for s in sentence.spans()]
 
     assert entities(words) == entities(chars) == [(0, 10, "ORG"), (12, 14, "PER"), (15, 17, "LOC")]
+
+
+def test_a_corpus_of_joined_names_holds_each_name_as_one_token(tmp_path: Path) -> None:
+    """``conll1500u``'s files: each entity's words joined by underscores; cut apart again, the source."""
+    from ner.corpus import as_words, read_conll
+
+    source = (
+        "EU B-ORG\nrejects O\nGerman B-MISC\ncall O\nto O\nNew B-LOC\nYork I-LOC\nBoard B-ORG\n\n"
+        "Peter B-PER\nBlackburn I-PER\n"
+    )
+    (tmp_path / "words.bio").write_text(source, encoding="utf-8")
+    (tmp_path / "joined.bio").write_text(source, encoding="utf-8")
+    defaults.write_joined(tmp_path / "joined.bio")
+    joined, words = (read_conll(tmp_path / name)[0] for name in ("joined.bio", "words.bio"))
+    assert joined[0].tokens == ["EU", "rejects", "German", "call", "to", "New_York", "Board"]
+    assert joined[0].tags == ["S-ORG", "O", "S-MISC", "O", "O", "S-LOC", "S-ORG"]
+    assert joined[1].tokens == ["Peter_Blackburn"] and joined[1].tags == ["S-PER"]
+    assert [(s.tokens, s.tags) for s in as_words(joined)] == [(s.tokens, s.tags) for s in words]

@@ -410,3 +410,39 @@ def test_a_korean_jsonl_corpus_trains_a_model_that_finds_names_before_their_part
     assert bundles.load(model).vocab.level == "char" and bundles.load(model).language == "ko"
     found = [(e.text, e.label) for e in Tagger.load(model).tag("영희는 대구에서 친구를 만났다 .")]
     assert found == [("영희", "PER"), ("대구", "LOC")]
+
+
+def test_a_vietnamese_corpus_of_joined_words_trains_a_model_that_finds_names_in_text(tmp_path: Path) -> None:
+    """Vietnamese corpora join the syllables of a word, and of a name, by underscores (Hà_Nội); text has
+    spaces (Hà Nội). The words are cut apart in training, scoring and ``ner predict`` alike."""
+    places, people = (
+        ["Hà_Nội", "Đà_Nẵng", "Huế", "Hải_Phòng"],
+        ["Nguyễn_Văn_An", "Trần_Thị_Bình", "Lê_Minh", "Phạm_Hùng"],
+    )
+    rng = random.Random(3)
+
+    def sentences(count: int) -> list[list[tuple[str, str]]]:
+        words = ["Ông", "PERSON", "đã", "đến", "PLACE", "hôm_qua", "."]
+        return [
+            [
+                (rng.choice(people), "B-PER")
+                if w == "PERSON"
+                else (rng.choice(places), "B-LOC")
+                if w == "PLACE"
+                else (w, "O")
+                for w in words
+            ]
+            for _ in range(count)
+        ]
+
+    train = write_conll(tmp_path / "train.conll", sentences(150))
+    dev = write_conll(tmp_path / "dev.conll", sentences(30))
+    model = train_tiny(tmp_path / "vi", train, dev, "--epochs", "8")
+    info = bundles.load(model).info
+    assert any(choice.startswith("tokens: words joined by underscores") for choice in info["training"]["choices"])
+    assert bundles.load(model).metrics["dev"]["f1"] == 100.0
+    tagger = Tagger.load(model)
+    found = [(e.text, e.label) for e in tagger.tag("Ông Trần Thị Bình đã đến Đà Nẵng hôm qua .")]
+    assert found == [("Trần Thị Bình", "PER"), ("Đà Nẵng", "LOC")]
+    gold = load_corpora(str(dev), None, None, 20).train
+    assert tagger.predict_corpus_tags(gold) == [sentence.tags for sentence in gold]  # ner predict: the file's tokens
