@@ -381,17 +381,43 @@ def _tag_column(
     first_line: int,
 ) -> int:
     """The index of the tag column, checked: ``tag_column``, or for -1 the last column holding more
-    than ``_`` and ``-``."""
+    than ``_`` and ``-``, unless an earlier column holds the entities its entities are nested in."""
     if tag_column == -1:
-        tag_column = width - 1
-        while tag_column > token_column + 1 and all(
-            value in _EMPTY_FIELDS for columns, _ in raw for value in columns[tag_column]
-        ):
-            tag_column -= 1
-        return tag_column
+        last = width - 1
+        while last > token_column + 1 and all(value in _EMPTY_FIELDS for columns, _ in raw for value in columns[last]):
+            last -= 1
+        outer = next((c for c in range(token_column + 1, last) if _holds_outer_entities(raw, c, last)), None)
+        if outer is None:
+            return last
+        log.info(
+            "%s: tags read from column %d, whose entities hold column %d's (nested entities in a column of their "
+            "own, as GermEval 2014 writes them; --tag-column %d reads those)",
+            *(path, outer, last, last),
+        )
+        return outer
     if not -width <= tag_column < width or tag_column % width in (0, token_column):
         raise CorpusError(path, first_line, f"no tag column {tag_column} in {width} columns")
     return tag_column % width
+
+
+def _holds_outer_entities(raw: Sequence[tuple[list[list[str]], list[int]]], outer: int, inner: int) -> bool:
+    """Whether column ``outer`` holds entity tags (O at least :data:`MIN_OUTSIDE` of the time, unlike
+    chunk tags) whose entities contain every entity of column ``inner``, most of them strictly, and
+    outnumber them: the outer entities of a corpus that writes the nested ones in a column of their own."""
+    tags = [tag for columns, _ in raw for tag in columns[outer]]
+    if tags.count("O") < MIN_OUTSIDE * len(tags) or not all(tag == "O" or _TAG.match(tag) for tag in tags):
+        return False
+    outer_count = inner_count = strictly = 0
+    for columns, _ in raw:
+        containers = tags_to_spans(columns[outer])
+        outer_count += len(containers)
+        for span in tags_to_spans(columns[inner]):
+            container = next((c for c in containers if c.start <= span.start and span.end <= c.end), None)
+            if container is None:
+                return False
+            inner_count += 1
+            strictly += container.end - container.start > span.end - span.start
+    return outer_count > inner_count and 2 * strictly >= inner_count
 
 
 # The legacy encodings annotated corpora come in: Western European (a superset of Latin-1), Cyrillic, Greek,

@@ -328,6 +328,11 @@ def test_a_column_of_part_of_speech_or_chunk_tags_is_not_taken_for_entities(tmp_
     assert read_conll(write(tmp_path, "New LOC\nYork LOC\n"))[0][0].tags == ["B-LOC", "E-LOC"]
 
 
+GERMEVAL = (
+    "# http://de.wikipedia.org/wiki/Manfred_Korfmann [2009-10-17]\n"
+    "1\tSchartau\tB-PER\tO\n2\tsagte\tO\tO\n3\tan\tO\tO\n4\tder\tO\tO\n"
+    "5\tUniversität\tB-ORG\tO\n6\tBerlin\tI-ORG\tB-LOC\n"
+)
 UNIVERSAL_NER = """# global.columns = ID FORM NER MISC1 MISC2
 # sent_id = en_ewt-ud-train-0001
 # text = Al-Zaman : American forces killed Shaikh Abdullah al-Ani
@@ -393,9 +398,16 @@ def test_read_conll_a_tab_separated_token_may_hold_spaces(tmp_path):
 @pytest.mark.parametrize(
     ("text", "tag_column", "tokens", "tags"),
     [
-        # GermEval 2014: numbered tokens, outer and nested entities; the last column is read unless told
-        ("1\tSchartau\tB-PER\tO\n2\tsagte\tO\tO\n", -1, ["Schartau", "sagte"], ["O", "O"]),
-        ("1\tSchartau\tB-PER\tO\n2\tsagte\tO\tO\n", 2, ["Schartau", "sagte"], ["S-PER", "O"]),
+        # GermEval 2014: numbered tokens, outer entities, then those nested in them: the outer ones are read
+        (
+            GERMEVAL,
+            -1,
+            ["Schartau", "sagte", "an", "der", "Universität", "Berlin"],
+            ["S-PER", *"OOO", "B-ORG", "E-ORG"],
+        ),
+        (GERMEVAL, 3, ["Schartau", "sagte", "an", "der", "Universität", "Berlin"], [*"OOOOO", "S-LOC"]),
+        # a last column of entities that are not nested in an earlier column's is the one read
+        ("EU B-ORG B-PER\nrejects O O\nthe O O\nplan O O\n", -1, ["EU", "rejects", "the", "plan"], ["S-PER", *"OOO"]),
         # numbers as tokens in a sentence that does not count from 1 stay tokens
         ("1 CD O\n3 CD O\n", -1, ["1", "3"], ["O", "O"]),
         ("EU\tB-ORG\t_\nrejects\tO\t_\n", -1, ["EU", "rejects"], ["S-ORG", "O"]),
