@@ -276,18 +276,21 @@ def _bare_labels(raw: Sequence[tuple[list[str], list[str], list[int]]], path: st
     return kinds == {False}
 
 
-def _check_tag_column(tags: Sequence[str], path: str | Path, tag_column: int, bare: bool) -> None:
+def _check_tag_column(tags: Sequence[str], path: str | Path, tag_column: int | None, bare: bool) -> None:
     """Refuse a column of bare labels with no ``O`` (part-of-speech tags, read as the IO scheme, would make
     every token an entity), and warn about any column whose tokens are rarely ``O`` (chunk tags), once
-    there are enough tokens to tell."""
+    there are enough tokens to tell. ``tag_column``: of a CoNLL file, ``None`` for tags given otherwise."""
     if len(tags) < MIN_TOKENS_TO_CHECK:
         return
     outside = tags.count("O") / len(tags)
     if outside >= MIN_OUTSIDE:
         return
+    where, remedy = ("the tags", "give entity tags")
+    if tag_column is not None:
+        where, remedy = f"column {tag_column}", "pick the entity column with --tag-column"
     message = (
-        f"{outside:.0%} of the tokens are O in column {tag_column}: it looks like part-of-speech or chunk tags, "
-        "not entity tags (pick the entity column with --tag-column)"
+        f"{outside:.0%} of the tokens are O in {where}: it looks like part-of-speech or chunk tags, "
+        f"not entity tags ({remedy})"
     )
     if bare and outside == 0:
         raise CorpusError(path, None, message)
@@ -344,14 +347,24 @@ def read_conll(path: str | Path, tag_column: int = -1) -> tuple[list[Sentence], 
             "%s: tokens read from column %d, tags from column %d (of 0-%d)", path, token_column, tag_column, width - 1
         )
     tagged = [(columns[token_column], columns[tag_column], lines) for columns, lines in raw]
+    documents = list(range(len(tagged)))
+    if starts:
+        documents = [bisect.bisect_right(starts, i) for i in range(len(tagged))]
+    return _tagged_sentences(tagged, documents, path, tag_column)
+
+
+def _tagged_sentences(
+    tagged: list[tuple[list[str], list[str], list[int]]],
+    documents: list[int],
+    path: str | Path,
+    tag_column: int | None,
+) -> tuple[list[Sentence], str]:
+    """Sentences with BIOES tags from ``(tokens, tags, lines)`` in any scheme (detected, and returned)."""
     bare = _bare_labels(tagged, path)
     _check_tag_column([t for _, tags, _ in tagged for t in tags], path, tag_column, bare)
     if bare:  # IO: each label read as IOB1's I-label, a run of it one entity
         tagged = [(tokens, [t if t == "O" else f"I-{t}" for t in tags], lines) for tokens, tags, lines in tagged]
     scheme = "IO" if bare else detect_scheme(tags for _, tags, _ in tagged)
-    documents = list(range(len(tagged)))
-    if starts:
-        documents = [bisect.bisect_right(starts, i) for i in range(len(tagged))]
     sentences = [
         Sentence(tokens, spans_to_tags(tags_to_spans(tags), len(tags)), lines=lines, document=document)
         for (tokens, tags, lines), document in zip(tagged, documents)
@@ -536,10 +549,17 @@ def read_jsonl(path: str | Path) -> list[Sentence]:
     with the spans of its first annotation that was not cancelled, or JSON-MIN's ``"labels": [label]``.
     Each document is tokenized with :func:`ner.text.tokenize` and split into sentences as tagging splits
     a text (:func:`ner.text.split_sentences`, never inside an entity), which share the document. Errors
-    name the line a document starts on.
+    name the line a document starts on. A file whose first document has ``"tokens"`` is read as tagged
+    tokens instead, a sentence per document (:func:`_token_documents`).
     """
     text = read_text(path)
     documents = _array_elements(text, path) if text.lstrip().startswith("[") else _lines(text, path)
+    first = next(documents, None)
+    if first is None:
+        raise CorpusError(path, None, "no documents found")
+    documents = itertools.chain([first], documents)
+    if isinstance(first[1], dict) and "tokens" in first[1]:
+        return _token_documents(documents, path)
     sentences = [
         sentence
         for index, (number, document) in enumerate(documents)
@@ -548,6 +568,38 @@ def read_jsonl(path: str | Path) -> list[Sentence]:
     if not sentences:
         raise CorpusError(path, None, "no documents found")
     return sentences
+
+
+_TOKEN_TAG_KEYS = ("ner_tags", "tags", "labels", "ner")
+
+
+def _token_documents(documents: Iterable[tuple[int, object]], path: str | Path) -> list[Sentence]:
+    """Sentences given as tokens and their tags, one per document: ``{"tokens": [...], "ner_tags":
+    [...]}`` (or ``"tags"``, ``"labels"``, ``"ner"``), as Hugging Face datasets write their rows."""
+    tagged: list[tuple[list[str], list[str], list[int]]] = []
+    for number, document in documents:
+        if not isinstance(document, dict) or not isinstance(document.get("tokens"), list):
+            raise CorpusError(path, number, 'expected an object with a list of "tokens", as the first line has')
+        key = next((k for k in _TOKEN_TAG_KEYS if k in document), None)
+        if key is None:
+            raise CorpusError(path, number, f"no tags: expected one of {', '.join(map(repr, _TOKEN_TAG_KEYS))}")
+        tokens, tags = document["tokens"], document[key]
+        if not isinstance(tags, list) or len(tags) != len(tokens):
+            raise CorpusError(path, number, f'"{key}" must be a list of one tag per token')
+        if not all(isinstance(t, str) and t.strip() for t in tokens):
+            raise CorpusError(path, number, '"tokens" must be non-blank strings')
+        if not all(isinstance(t, str) for t in tags):
+            raise CorpusError(
+                path,
+                number,
+                f'"{key}" must be tag names (B-PER), not numbers: with Hugging Face datasets, '
+                f"map them through dataset.features[{key!r}].feature.int2str first",
+            )
+        if tokens:
+            tagged.append(([t.strip() for t in tokens], tags, [number] * len(tokens)))
+    if not tagged:
+        raise CorpusError(path, None, "no tokens found")
+    return _tagged_sentences(tagged, list(range(len(tagged))), path, None)[0]
 
 
 def _lines(text: str, path: str | Path) -> Iterator[tuple[int, object]]:

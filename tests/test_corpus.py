@@ -652,6 +652,37 @@ def test_read_jsonl_offsets_and_tags(tmp_path):
     assert entity_texts(text, sentence) == [("Barack Obama", "PER"), ("Paris", "LOC")]
 
 
+def test_read_jsonl_of_tokens_and_tags_as_hugging_face_datasets_write_them(tmp_path):
+    rows = [
+        {"id": "0", "tokens": ["EU", "rejects", "German", "call"], "ner_tags": ["B-ORG", "O", "B-MISC", "O"]},
+        {"id": "1", "tokens": ["Peter", "Blackburn"], "ner_tags": ["B-PER", "I-PER"]},
+    ]
+    for path in (write_jsonl(tmp_path, *rows), write(tmp_path, json.dumps(rows, indent=2), "rows.json")):
+        sentences, scheme = read_corpus(path)
+        assert scheme == "spans" and [s.tokens for s in sentences] == [rows[0]["tokens"], rows[1]["tokens"]]
+        assert [s.tags for s in sentences] == [["S-ORG", "O", "S-MISC", "O"], ["B-PER", "E-PER"]]
+        assert sentences[0].offsets is None and sentences[0].document != sentences[1].document
+    tags_as_io = write_jsonl(tmp_path, {"tokens": ["New", "York"], "tags": ["LOC", "LOC"]}, name="io.jsonl")
+    assert read_jsonl(tags_as_io)[0].tags == ["B-LOC", "E-LOC"]
+
+
+@pytest.mark.parametrize(
+    ("second", "line", "reason"),
+    [
+        ({"tokens": ["a", "b"], "ner_tags": [3, 0]}, 2, "int2str"),  # numbers: the names are not in the file
+        ({"tokens": ["a", "b"], "ner_tags": ["O"]}, 2, "one tag per token"),
+        ({"tokens": ["a", " "], "ner_tags": ["O", "O"]}, 2, "non-blank strings"),
+        ({"tokens": ["a"]}, 2, "no tags"),
+        ({"text": "a b", "entities": []}, 2, '"tokens"'),
+    ],
+)
+def test_read_jsonl_of_tokens_errors(tmp_path, second, line, reason):
+    path = write_jsonl(tmp_path, {"tokens": ["EU"], "ner_tags": ["B-ORG"]}, second)
+    with pytest.raises(CorpusError) as info:
+        read_jsonl(path)
+    assert info.value.line == line and reason in info.value.reason
+
+
 def test_read_jsonl_several_documents_and_blank_lines(tmp_path):
     path = write(
         tmp_path,
