@@ -308,14 +308,17 @@ def read_conll(path: str | Path, tag_column: int = -1) -> tuple[list[Sentence], 
     MultiCoNER's ``# id ...``) unless it reads as the token ``#`` and a tag. ``-DOCSTART-`` lines
     start a new document (without any, each sentence is a document of its own); a blank or
     whitespace-only line ends a sentence. Returns the sentences with BIOES tags and the scheme the
-    file was written in.
+    file was written in. A file in CoNLL-2012's format (OntoNotes) is read by :func:`_read_conll_2012`.
     """
     raw: list[tuple[list[list[str]], list[int]]] = []  # per sentence: its values by column, its lines
     starts: list[int] = []  # the index in raw of each document's first sentence
     rows: list[list[str]] = []
     lines: list[int] = []
     width, first_line = 0, 0
-    for number, line in enumerate(read_text(path).split("\n"), start=1):
+    text = read_text(path)
+    if text.lstrip().startswith("#begin document"):
+        return _read_conll_2012(text, path), "IOB2"
+    for number, line in enumerate(text.split("\n"), start=1):
         columns = line.split()
         if len(columns) != width and "\t" in line:  # a token holding a space, in a tab-separated file
             columns = [c for c in map(str.strip, line.split("\t")) if c]
@@ -370,6 +373,61 @@ def _tagged_sentences(
         for (tokens, tags, lines), document in zip(tagged, documents)
     ]
     return sentences, scheme
+
+
+# Penn Treebank's escapes, as OntoNotes writes brackets and some punctuation, against the text's characters.
+_TREEBANK_ESCAPES = {"-LRB-": "(", "-RRB-": ")", "-LSB-": "[", "-RSB-": "]", "-LCB-": "{", "-RCB-": "}"}
+_TREEBANK_ESCAPES |= {f"/{mark}": mark for mark in ".?-"}
+ONTONOTES_WORD, ONTONOTES_ENTITIES = 3, 10  # columns of CoNLL-2012's *_conll files
+
+
+def _read_conll_2012(text: str, path: str | Path) -> list[Sentence]:
+    """Sentences of a CoNLL-2012 file (OntoNotes 5.0's ``*_conll``): ``#begin document`` and ``#end
+    document`` around each document part, the word in column 3 (Treebank escapes such as ``-LRB-``
+    read as the characters they stand for) and the entities in column 10 as brackets: ``(PERSON*``
+    opens one, ``*)`` closes it, ``(GPE)`` is one word, ``*`` is any other."""
+    sentences: list[Sentence] = []
+    tokens: list[str] = []
+    spans: list[Span] = []
+    lines: list[int] = []
+    document, label, start = -1, "", 0
+    for number, line in enumerate(text.split("\n"), start=1):
+        columns = line.split()
+        if line.startswith("#"):
+            document += line.startswith("#begin document")
+            continue
+        if not columns:
+            if label:
+                raise CorpusError(path, lines[-1], f"entity {label} is not closed by the end of its sentence")
+            if tokens:
+                sentences.append(Sentence(tokens, spans_to_tags(spans, len(tokens)), lines=lines, document=document))
+                tokens, spans, lines = [], [], []
+            continue
+        if len(columns) <= ONTONOTES_ENTITIES:
+            raise CorpusError(path, number, f"expected at least {ONTONOTES_ENTITIES + 1} columns (CoNLL-2012)")
+        bracket = columns[ONTONOTES_ENTITIES]
+        if bracket.startswith("("):
+            if label:
+                raise CorpusError(path, number, f"entity {bracket} opens inside {label}: nested entities")
+            label, start = bracket[1:].rstrip("*)"), len(tokens)
+            if not label:
+                raise CorpusError(path, number, f"entity column {bracket!r}: no label")
+        elif bracket not in ("*", "*)"):
+            raise CorpusError(path, number, f"entity column {bracket!r}: expected (LABEL*, *, *) or (LABEL)")
+        tokens.append(_TREEBANK_ESCAPES.get(columns[ONTONOTES_WORD], columns[ONTONOTES_WORD]))
+        lines.append(number)
+        if bracket.endswith(")"):
+            if not label:
+                raise CorpusError(path, number, "*) closes no entity")
+            spans.append(Span(start, len(tokens), label))
+            label = ""
+    if label:
+        raise CorpusError(path, lines[-1], f"entity {label} is not closed by the end of its sentence")
+    if tokens:
+        sentences.append(Sentence(tokens, spans_to_tags(spans, len(tokens)), lines=lines, document=document))
+    if not sentences:
+        raise CorpusError(path, None, "no sentences found")
+    return sentences
 
 
 def _is_comment(columns: list[str], width: int) -> bool:

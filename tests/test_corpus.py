@@ -418,6 +418,61 @@ def test_read_conll_token_and_tag_columns_found(tmp_path, text, tag_column, toke
     assert sentence.tokens == tokens and sentence.tags == tags
 
 
+def ontonotes_line(word: str, entity: str, index: int = 0) -> str:
+    return f"bc/cctv/00/cctv_0001   0   {index}   {word}   NNP   *   -   -   -   Speaker#1   {entity}   *   -"
+
+
+ONTONOTES = "\n".join(
+    [
+        "#begin document (bc/cctv/00/cctv_0001); part 000",
+        *(ontonotes_line(w, e) for w, e in [("In", "*"), ("the", "(DATE*"), ("summer", "*)"), ("of", "*")]),
+        *(ontonotes_line(w, e) for w, e in [("-LRB-", "*"), ("Hong", "(GPE*"), ("Kong", "*)"), ("-RRB-", "*")]),
+        ontonotes_line("/.", "*"),
+        "",
+        ontonotes_line("Xinhua", "(ORG)"),
+        ontonotes_line("reports", "*"),
+        "",
+        "#end document",
+        "#begin document (bc/cctv/00/cctv_0001); part 001",
+        ontonotes_line("Beijing", "(GPE*)"),
+        "",
+        "#end document",
+    ]
+)
+
+
+def test_read_conll_2012_ontonotes(tmp_path):
+    path = write(tmp_path, ONTONOTES)
+    sentences, scheme = read_conll(path)
+    assert [s.tokens for s in sentences] == [
+        ["In", "the", "summer", "of", "(", "Hong", "Kong", ")", "."],
+        ["Xinhua", "reports"],
+        ["Beijing"],
+    ]
+    assert sentences[0].spans() == [Span(1, 3, "DATE"), Span(5, 7, "GPE")]
+    assert sentences[1].tags == ["S-ORG", "O"] and sentences[2].tags == ["S-GPE"]
+    assert [s.document for s in sentences] == [0, 0, 1] and sentences[1].lines == [12, 13]
+    written = list(write_conll_predictions(path, sentences, [s.tags for s in sentences], scheme))
+    assert written[0] == ONTONOTES.split("\n")[0] and written[2].endswith("(DATE*   *   - B-DATE")
+
+
+@pytest.mark.parametrize(
+    ("entities", "reason"),
+    [
+        (["(PERSON*", "(GPE)"], "nested"),
+        (["(PERSON*", "*"], "not closed"),
+        (["*", "*)"], "closes no entity"),
+        (["PERSON", "*"], "expected (LABEL*"),
+        (["(*", "*)"], "no label"),
+    ],
+)
+def test_read_conll_2012_errors(tmp_path, entities, reason):
+    lines = ["#begin document (x); part 000", *(ontonotes_line(w, e) for w, e in zip("ab", entities)), ""]
+    with pytest.raises(CorpusError) as info:
+        read_conll(write(tmp_path, "\n".join(lines)))
+    assert reason in info.value.reason and info.value.line in (2, 3)
+
+
 @pytest.mark.parametrize("tag_column", [0, 3, -3, 7])
 def test_read_conll_bad_tag_column(tmp_path, tag_column):
     path = write(tmp_path, "\n\nEU B-ORG NNP\n")
