@@ -2,8 +2,8 @@
 
 English is split into words and punctuation the way CoNLL-2003 is tokenized
 (``U.S.``, ``1996-08-22``, ``one-day`` and e-mail addresses stay whole; ``'s``
-and ``n't`` are split off; a social-media ``@handle`` or ``#hashtag`` is one
-token). Chinese and Japanese characters are one token each. A combining mark
+and ``n't`` are split off, and so are French and Italian elisions, ``l'`` of
+``l'Europe``; a social-media ``@handle`` or ``#hashtag`` is one token). Chinese and Japanese characters are one token each. A combining mark
 (an accent, an Indic vowel sign or virama, a Thai tone) stays with the letter
 before it, so words of every script stay whole. Offsets are indices of Python
 code points into the original string, end exclusive, so
@@ -56,6 +56,30 @@ def _combining_marks() -> str:
 _MARKS = _combining_marks() + "\u200c\u200d\U0001f3fb-\U0001f3ff"
 _LETTER = rf"(?:(?![{_CJK}])[^\W_][{_MARKS}]*)"
 _CLITIC = r"(?i:['’](?:s|re|ve|ll|m|d)|n['’]t)(?![^\W_])"
+# French, Italian and Catalan elided articles, pronouns and prepositions, split off the word they join as
+# corpora of those languages write them (l'Europe: l' Europe; dell'Italia: dell' Italia); a capital D' or
+# O' starts a name instead (D'Alema, O'Neill), and n't stays English.
+_ELIDED = [
+    "qu",
+    "jusqu",
+    "lorsqu",
+    "puisqu",
+    "quoiqu",
+    "presqu",
+    "dell",
+    "nell",
+    "sull",
+    "dall",
+    "all",
+    "coll",
+    "quell",
+    "quest",
+    "un",
+]
+_ELISION = (
+    rf"(?<![^\W_])(?:[lLjJmMnNsStTcCd]|{'|'.join(f'[{w[0]}{w[0].upper()}]{w[1:]}' for w in _ELIDED)})"
+    r"['’](?=[^\W\d_])(?!t(?![^\W_]))"
+)
 _ABBREVIATIONS = (
     "Mr|Mrs|Ms|Dr|Prof|St|Jr|Sr|Inc|Corp|Co|Ltd|Bros|Gen|Gov|Sen|Rep|Col|Lt|Sgt|Capt|Mt|Ft"
     "|vs|etc|No|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec"
@@ -83,6 +107,7 @@ _TOKEN = re.compile(
             r"(?m:^)\d{1,2}\.(?=\s)",  # a numbered list item: 2.
             rf"{_LETTER}+?(?=(?i:n['’]t)(?![^\W_]))",  # "do" of "don't"
             _CLITIC,  # 's 're n't
+            _ELISION,  # l' d' qu' dell' before a word
             # a word: letters and digits, with inner hyphens, ampersands and apostrophes
             rf"{_LETTER}+(?:-(?:[A-Za-z]\.){{2,}}|(?:[-&]|['’](?!(?i:s|re|ve|ll|m|d)(?![^\W_])))(?={_LETTER}){_LETTER}+)*",
             r"-{2,}|\.{2,}",  # -- --- ...

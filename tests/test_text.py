@@ -236,6 +236,22 @@ def test_tokenize_conll_style(text, expected):
     assert texts(tokenize(text)) == expected
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("l'Europe et d'Italie", ["l'", "Europe", "et", "d'", "Italie"]),  # French corpora split elisions
+        ("L'Oréal qu'il jusqu'à", ["L'", "Oréal", "qu'", "il", "jusqu'", "à"]),
+        ("c’est l’Union", ["c’", "est", "l’", "Union"]),
+        ("dell'Italia all'estero quest'anno", ["dell'", "Italia", "all'", "estero", "quest'", "anno"]),
+        ("O'Neill D'Alema", ["O'Neill", "D'Alema"]),  # a capital O' or D' starts a name
+        ("don't rock'n'roll y'all", ["do", "n't", "rock'n'roll", "y'all"]),
+        ("l' 2'", ["l", "'", "2", "'"]),  # nothing to join
+    ],
+)
+def test_tokenize_splits_french_and_italian_elisions(text, expected):
+    assert texts(tokenize(text)) == expected
+
+
 @pytest.mark.parametrize("compound", ["3,000-strong", "31.8-percent", "65-80-litre"])
 def test_tokenize_keeps_number_word_compounds_whole(compound):
     assert texts(tokenize(compound)) == [compound]

@@ -446,3 +446,26 @@ def test_a_vietnamese_corpus_of_joined_words_trains_a_model_that_finds_names_in_
     assert found == [("Trần Thị Bình", "PER"), ("Đà Nẵng", "LOC")]
     gold = load_corpora(str(dev), None, None, 20).train
     assert tagger.predict_corpus_tags(gold) == [sentence.tags for sentence in gold]  # ner predict: the file's tokens
+
+
+def test_a_french_jsonl_corpus_keeps_the_word_level_with_its_elisions_split(tmp_path: Path) -> None:
+    """French writes elided articles onto the next word (l'Italie); the tokenizer splits them as French
+    corpora do, so a place after l' is a word of its own and the corpus stays at the word level."""
+    places, people = ["Italie", "Espagne", "Irlande", "Allemagne"], ["Marie", "Jean", "Paul", "Claire"]
+    rng = random.Random(7)
+
+    def documents(count: int) -> str:
+        lines = []
+        for _ in range(count):
+            person, place = rng.choice(people), rng.choice(places)
+            text = f"{person} a visité l'{place} hier ."
+            entities = [[0, len(person), "PER"], [text.index(place), text.index(place) + len(place), "LOC"]]
+            lines.append(json.dumps({"text": text, "entities": entities}, ensure_ascii=False))
+        return "\n".join(lines) + "\n"
+
+    (tmp_path / "train.jsonl").write_text(documents(150), encoding="utf-8")
+    (tmp_path / "dev.jsonl").write_text(documents(30), encoding="utf-8")
+    model = train_tiny(tmp_path / "fr", tmp_path / "train.jsonl", tmp_path / "dev.jsonl", "--epochs", "8")
+    assert bundles.load(model).vocab.level == "word"
+    found = [(e.text, e.label) for e in Tagger.load(model).tag("Claire a visité l'Espagne hier .")]
+    assert found == [("Claire", "PER"), ("Espagne", "LOC")]
