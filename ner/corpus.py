@@ -308,7 +308,8 @@ def read_conll(path: str | Path, tag_column: int = -1) -> tuple[list[Sentence], 
     MultiCoNER's ``# id ...``) unless it reads as the token ``#`` and a tag. ``-DOCSTART-`` lines
     start a new document (without any, each sentence is a document of its own); a blank or
     whitespace-only line ends a sentence. Returns the sentences with BIOES tags and the scheme the
-    file was written in. A file in CoNLL-2012's format (OntoNotes) is read by :func:`_read_conll_2012`.
+    file was written in. A file in CoNLL-2012's format (OntoNotes) is read by :func:`_read_conll_2012`,
+    and one of ``word|POS|tag`` fields, a sentence per line (WikiNER), by :func:`_read_piped`.
     """
     raw: list[tuple[list[list[str]], list[int]]] = []  # per sentence: its values by column, its lines
     starts: list[int] = []  # the index in raw of each document's first sentence
@@ -318,6 +319,9 @@ def read_conll(path: str | Path, tag_column: int = -1) -> tuple[list[Sentence], 
     text = read_text(path)
     if text.lstrip().startswith("#begin document"):
         return _read_conll_2012(text, path), "IOB2"
+    first = next((line for line in text.split("\n", 100) if line.strip()), "")
+    if _pipes(first):
+        return _read_piped(text, path, _pipes(first))
     for number, line in enumerate(text.split("\n"), start=1):
         columns = line.split()
         if len(columns) != width and "\t" in line:  # a token holding a space, in a tab-separated file
@@ -428,6 +432,31 @@ def _read_conll_2012(text: str, path: str | Path) -> list[Sentence]:
     if not sentences:
         raise CorpusError(path, None, "no sentences found")
     return sentences
+
+
+def _pipes(line: str) -> int:
+    """The number of ``|`` in each field of a line of ``word|...|tag`` fields (WikiNER), else 0."""
+    fields = line.split()
+    counts = {field.count("|") for field in fields}
+    if len(counts) != 1 or 0 in counts:
+        return 0
+    tags = [field.rsplit("|", 1)[1] for field in fields]
+    return counts.pop() if all(tag == "O" or _TAG.match(tag) for tag in tags) else 0
+
+
+def _read_piped(text: str, path: str | Path, pipes: int) -> tuple[list[Sentence], str]:
+    """A file of ``word|POS|tag`` fields separated by spaces, a sentence per line (WikiNER, as flair
+    distributes it): each field's first part is the token and its last the tag."""
+    tagged: list[tuple[list[str], list[str], list[int]]] = []
+    for number, line in enumerate(text.split("\n"), start=1):
+        fields = line.split()
+        if not fields:
+            continue
+        if any(field.count("|") != pipes for field in fields):
+            raise CorpusError(path, number, f"expected word{'|...' * (pipes - 1)}|tag fields like the first line")
+        parts = [field.split("|") for field in fields]
+        tagged.append(([p[0] for p in parts], [p[-1] for p in parts], [number] * len(parts)))
+    return _tagged_sentences(tagged, list(range(len(tagged))), path, None)
 
 
 def _is_comment(columns: list[str], width: int) -> bool:
@@ -951,22 +980,27 @@ def read_corpus(path: str | Path, tag_column: int = -1) -> tuple[list[Sentence],
 def write_conll_predictions(
     path: str | Path, sentences: Sequence[Sentence], predicted: Sequence[Sequence[str]], scheme: str
 ) -> Iterator[str]:
-    """Yield the lines of ``path`` with a predicted tag column appended (conlleval's input).
+    """Yield the lines of ``path`` (read as :func:`read_text` reads it) with a predicted tag column
+    appended (conlleval's input), or in a file of ``word|POS|tag`` fields a ``|tag`` on each field.
 
     ``predicted`` holds BIOES tags per sentence; they are written in ``scheme``.
-    ``-DOCSTART-`` and blank lines are copied through.
+    ``-DOCSTART-``, comment and blank lines are copied through.
     """
-    by_line: dict[int, str] = {}
+    by_line: dict[int, list[str]] = {}
     for sentence, tags in zip(sentences, predicted):
-        converted = spans_to_tags(tags_to_spans(tags), len(tags), scheme)
-        by_line.update(zip(sentence.lines, converted))
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            line = line.rstrip("\n")
-            separator = "\t" if "\t" in line else " "
-            if number in by_line:
-                yield f"{line}{separator}{by_line[number]}"
-            elif line.split()[:1] == ["-DOCSTART-"]:
-                yield f"{line}{separator}O"
-            else:
-                yield line
+        for line, tag in zip(sentence.lines, spans_to_tags(tags_to_spans(tags), len(tags), scheme)):
+            by_line.setdefault(line, []).append(tag)
+    lines = read_text(path).split("\n")
+    if lines and not lines[-1]:
+        lines.pop()  # the end of the last line
+    piped = _pipes(next((line for line in lines if line.strip()), "")) > 0
+    for number, line in enumerate(lines, start=1):
+        separator = "\t" if "\t" in line else " "
+        if number in by_line and piped:
+            yield " ".join(f"{field}|{tag}" for field, tag in zip(line.split(), by_line[number]))
+        elif number in by_line:
+            yield f"{line}{separator}{by_line[number][0]}"
+        elif line.split()[:1] == ["-DOCSTART-"]:
+            yield f"{line}{separator}O"
+        else:
+            yield line

@@ -3,8 +3,9 @@
 English is split into words and punctuation the way CoNLL-2003 is tokenized
 (``U.S.``, ``1996-08-22``, ``one-day`` and e-mail addresses stay whole; ``'s``
 and ``n't`` are split off, and so are French and Italian elisions, ``l'`` of
-``l'Europe``; a social-media ``@handle`` or ``#hashtag`` is one token). Chinese and Japanese characters are one token each. A combining mark
-(an accent, an Indic vowel sign or virama, a Thai tone) stays with the letter
+``l'Europe``; a social-media ``@handle`` or ``#hashtag`` is one token).
+Chinese and Japanese characters are one token each. A combining mark (an
+accent, an Indic vowel sign or virama, a Thai tone) stays with the letter
 before it, so words of every script stay whole. Offsets are indices of Python
 code points into the original string, end exclusive, so
 ``text[token.start:token.end] == token.text`` always holds.

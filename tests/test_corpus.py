@@ -418,6 +418,25 @@ def test_read_conll_token_and_tag_columns_found(tmp_path, text, tag_column, toke
     assert sentence.tokens == tokens and sentence.tags == tags
 
 
+def test_read_conll_wikiner_fields_a_sentence_per_line(tmp_path):
+    text = (
+        "Il|PRO:PER|O est|VER:pres|O né|VER:pper|O à|PRP|O New|NAM|I-LOC York|NAM|I-LOC .|PUN|O\n"
+        "\n"
+        "Jean|NAM|I-PER Dupont|NAM|I-PER|X\n"
+    )
+    with pytest.raises(CorpusError) as info:
+        read_conll(write(tmp_path, text))
+    assert info.value.line == 3 and "word|...|tag" in info.value.reason
+    sentences, scheme = read_conll(write(tmp_path, text.replace("|X", "")))
+    assert scheme == "IOB1" and [s.tokens[:2] for s in sentences] == [["Il", "est"], ["Jean", "Dupont"]]
+    assert sentences[0].spans() == [Span(4, 6, "LOC")] and sentences[1].tags == ["B-PER", "E-PER"]
+    assert sentences[1].lines == [3, 3] and sentences[0].document != sentences[1].document
+    written = list(write_conll_predictions(tmp_path / "corpus.txt", sentences, [s.tags for s in sentences], scheme))
+    assert written[2] == "Jean|NAM|I-PER|I-PER Dupont|NAM|I-PER|I-PER" and written[1] == ""
+    # a CoNLL line with a pipe in its token is not such a file
+    assert read_conll(write(tmp_path, "a|b O\nc B-PER\n"))[0][0].tokens == ["a|b", "c"]
+
+
 def ontonotes_line(word: str, entity: str, index: int = 0) -> str:
     return f"bc/cctv/00/cctv_0001   0   {index}   {word}   NNP   *   -   -   -   Speaker#1   {entity}   *   -"
 
@@ -645,6 +664,11 @@ def test_read_conll_reads_a_legacy_encoding_and_says_so(tmp_path, caplog, text, 
     with caplog.at_level("WARNING", logger="ner.corpus"):
         assert read_conll(path) == expected
     assert f"read as {read_as}" in caplog.text
+    sentences, scheme = read_conll(path)  # ner predict writes the file back, in UTF-8
+    written = write_conll_predictions(path, sentences, [s.tags for s in sentences], scheme)
+    assert "\n".join(written) == "\n".join(
+        f"{line} {line.split()[-1]}" if line else line for line in text.split("\n")[:-1]
+    )
 
 
 def test_a_central_european_file_is_refused_rather_than_read_in_another_alphabet(tmp_path):
