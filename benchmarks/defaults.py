@@ -18,7 +18,9 @@ trained here with no other change, on
     the text as a user sends it; ``msra1500w-word``: the same, ours trained with
     ``--level word``: a word model given the text of a script without spaces), and CoNLL-1500
     with each name's words joined by underscores (``conll1500u``: ``New_York``, as Vietnamese corpora
-    write ``Hà_Nội``; test stays eng.testb, names written as text writes them),
+    write ``Hà_Nội``; test stays eng.testb, names written as text writes them), and MSRA-1500 with
+    each character numbered by its position in its jieba word (``msra1500n``: 口0 腔1, as Weibo NER's
+    ``weiboNER_2nd_conll`` files write them; test stays msra_test_bio),
 with each seed of ``--seeds`` and one thread each. Each system's test predictions
 become character spans of the tokens joined as the corpus writes them (Chinese
 without spaces, English with one) that one scorer compares with the same gold
@@ -85,6 +87,7 @@ class Corpus:
     sampled: Sample | None = None  # None: the corpus's own train, dev and test files
     in_words: bool = False  # the sample's train and dev regrouped into words (:func:`write_in_words`)
     joined: bool = False  # each entity's words in the sample's train and dev joined by underscores
+    numbered: bool = False  # each character of the sample's train and dev followed by its position in its word
     flags: tuple[str, ...] = ()  # our training flags, to measure a setting against the defaults (spaCy unchanged)
 
 
@@ -103,6 +106,9 @@ CORPORA = {
         *("msra_ner", "zh", "", Sample(*MSRA, 1500, 500)),
         in_words=True,
         flags=("--level", "word"),
+    ),
+    "msra1500n": Corpus(
+        "MSRA-1500, characters numbered in their words", "msra_ner", "zh", "", Sample(*MSRA, 1500, 500), numbered=True
     ),
     "conll1500u": Corpus(
         "CoNLL-1500, names joined by underscores", "conll2003_en", "en", " ", Sample(*CONLL, 1500, 500), joined=True
@@ -227,6 +233,22 @@ def write_joined(path: Path) -> None:
     path.write_text("\n".join(lines), encoding="utf-8")
 
 
+def write_numbered(path: Path) -> None:
+    """Rewrite a Chinese CoNLL file of characters with each character followed by its position in its
+    jieba word (口0 腔1 溃2 疡3), as Weibo NER's ``weiboNER_2nd_conll`` files are written."""
+    import jieba
+
+    from ner.corpus import read_conll, spans_to_tags
+
+    jieba.setLogLevel(60)
+    lines = []
+    for sentence in read_conll(path)[0]:
+        positions = [index for word in jieba.cut("".join(sentence.tokens)) for index in range(len(word))]
+        tags = spans_to_tags(sentence.spans(), len(sentence.tokens), "IOB2")
+        lines += [f"{c}{p}\t{t}" for c, p, t in zip(sentence.tokens, positions, tags)] + [""]
+    path.write_text("\n".join(lines), encoding="utf-8")
+
+
 def splits(corpus: str) -> dict[str, Path]:
     """The train, dev and test files of a corpus (a sample's train and dev written on first use)."""
     data = DATA / CORPORA[corpus].folder
@@ -241,6 +263,8 @@ def splits(corpus: str) -> dict[str, Path]:
                 write_in_words(folder / name)
             if CORPORA[corpus].joined:
                 write_joined(folder / name)
+            if CORPORA[corpus].numbered:
+                write_numbered(folder / name)
     return {"train": folder / "train.bio", "dev": folder / "dev.bio", "test": data / sample.test}
 
 

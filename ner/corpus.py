@@ -28,6 +28,8 @@ log = logging.getLogger("ner.corpus")
 # Entity tags leave many tokens O (83% of CoNLL-2003's, 89% of MSRA's, 36% of dense résumés'); part-of-speech
 # tags leave none and chunk tags few (14% of CoNLL-2003's chunk column).
 MIN_OUTSIDE, MIN_TOKENS_TO_CHECK = 0.2, 200
+# The share of a file's tokens that must be characters numbered by their position in their word.
+MIN_NUMBERED_CHARACTERS = 0.95
 _TAG = re.compile(r"^(?:O|([BIEMSLU])-(.+))$")
 _SPACE = re.compile(r"\s*")
 _EMPTY_FIELDS = frozenset({"_", "-"})
@@ -354,6 +356,11 @@ def read_conll(path: str | Path, tag_column: int = -1) -> tuple[list[Sentence], 
             "%s: tokens read from column %d, tags from column %d (of 0-%d)", path, token_column, tag_column, width - 1
         )
     tagged = [(columns[token_column], columns[tag_column], lines) for columns, lines in raw]
+    if _numbered_characters(tagged[0][0], 0.5) and _numbered_characters([t for s in tagged for t in s[0]]):
+        log.info(
+            "%s: each token is a character and its position in its word (口0 腔1): the positions are dropped", path
+        )
+        tagged = [([token[0] for token in tokens], tags, lines) for tokens, tags, lines in tagged]
     documents = list(range(len(tagged)))
     if starts:
         documents = [bisect.bisect_right(starts, i) for i in range(len(tagged))]
@@ -457,6 +464,17 @@ def _read_piped(text: str, path: str | Path, pipes: int) -> tuple[list[Sentence]
         parts = [field.split("|") for field in fields]
         tagged.append(([p[0] for p in parts], [p[-1] for p in parts], [number] * len(parts)))
     return _tagged_sentences(tagged, list(range(len(tagged))), path, None)
+
+
+def _numbered_characters(tokens: Sequence[str], share: float = MIN_NUMBERED_CHARACTERS) -> bool:
+    """Whether ``share`` of the tokens are one character followed by its position in its word, counting
+    from 0 (Weibo NER's ``weiboNER_2nd_conll`` files: 口0 腔1 溃2 疡3 加0 上1), which no text has."""
+    numbered, position = 0, -1
+    for token in tokens:
+        digits = token[1:]
+        if digits.isascii() and digits.isdigit() and int(digits) in (0, position + 1):
+            numbered, position = numbered + 1, int(digits)
+    return numbered >= share * len(tokens) > 0
 
 
 def _is_comment(columns: list[str], width: int) -> bool:

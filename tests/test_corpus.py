@@ -418,6 +418,20 @@ def test_read_conll_token_and_tag_columns_found(tmp_path, text, tag_column, toke
     assert sentence.tokens == tokens and sentence.tags == tags
 
 
+def test_read_conll_drops_weibo_ners_word_positions(tmp_path, caplog):
+    """weiboNER_2nd_conll writes each character with its position in its jieba word; text has none."""
+    text = "口0\tO\n腔1\tO\n溃2\tO\n疡3\tO\n张0\tB-PER.NAM\n三1\tI-PER.NAM\n1\tO\n\n大0\tB-ORG.NOM\n学1\tI-ORG.NOM\n"
+    text += "".join(f"{c}{i % 2}\tO\n" for i, c in enumerate("同宿舍三年的同学都是好朋友在北京上大学"))
+    with caplog.at_level("INFO", logger="ner.corpus"):
+        sentences, _ = read_conll(write(tmp_path, text))
+    assert [s.tokens for s in sentences] == [list("口腔溃疡张三1"), list("大学同宿舍三年的同学都是好朋友在北京上大学")]
+    assert "positions are dropped" in caplog.text  # one token in 28 has none: it stays as it is
+    assert sentences[0].spans() == [Span(4, 6, "PER.NAM")]
+    # numbers that do not count positions, or too few numbered tokens, stay as they are
+    assert read_conll(write(tmp_path, "A1 O\nA3 O\n"))[0][0].tokens == ["A1", "A3"]
+    assert read_conll(write(tmp_path, "F16 O\nover O\nIraq B-LOC\n"))[0][0].tokens == ["F16", "over", "Iraq"]
+
+
 def test_read_conll_wikiner_fields_a_sentence_per_line(tmp_path):
     text = (
         "Il|PRO:PER|O est|VER:pres|O né|VER:pper|O à|PRP|O New|NAM|I-LOC York|NAM|I-LOC .|PUN|O\n"

@@ -96,3 +96,17 @@ def test_a_corpus_of_joined_names_holds_each_name_as_one_token(tmp_path: Path) -
     assert joined[0].tags == ["S-ORG", "O", "S-MISC", "O", "O", "S-LOC", "S-ORG"]
     assert joined[1].tokens == ["Peter_Blackburn"] and joined[1].tags == ["S-PER"]
     assert [(s.tokens, s.tags) for s in as_words(joined)] == [(s.tokens, s.tags) for s in words]
+
+
+def test_a_corpus_of_numbered_characters_reads_back_as_its_characters(tmp_path: Path) -> None:
+    """``msra1500n``'s files: each character followed by its position in its jieba word (Weibo NER's way)."""
+    from ner.corpus import read_conll
+
+    source = "".join(f"{c} {t}\n" for c, t in zip("我在北京大学", ["O", "O", "B-ORG", "I-ORG", "I-ORG", "I-ORG"]))
+    (tmp_path / "chars.bio").write_text(source, encoding="utf-8")
+    (tmp_path / "numbered.bio").write_text(source, encoding="utf-8")
+    defaults.write_numbered(tmp_path / "numbered.bio")
+    lines = (tmp_path / "numbered.bio").read_text(encoding="utf-8").split()
+    assert lines[0::2][:2] == ["我0", "在0"] and all(token[1:].isdigit() for token in lines[0::2])
+    numbered, chars = (read_conll(tmp_path / name)[0] for name in ("numbered.bio", "chars.bio"))
+    assert [(s.tokens, s.tags) for s in numbered] == [(s.tokens, s.tags) for s in chars]
