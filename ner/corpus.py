@@ -31,6 +31,8 @@ MIN_OUTSIDE, MIN_TOKENS_TO_CHECK = 0.2, 200
 # The share of a file's tokens that must be characters numbered by their position in their word.
 MIN_NUMBERED_CHARACTERS = 0.95
 _TAG = re.compile(r"^(?:O|([BIEMSLU])-(.+))$")
+_PREFIXES = frozenset("BIEMSLU")
+UNNAMED = "ENTITY"  # the type of entities tagged B, I, ... without one
 _SPACE = re.compile(r"\s*")
 _EMPTY_FIELDS = frozenset({"_", "-"})
 _JOINING_UNDERSCORE = re.compile(r"(?<=[^\s_])_(?=[^\s_])")  # Hà_Nội, not __init__
@@ -261,10 +263,11 @@ def detect_scheme(tag_sequences: Iterable[Sequence[str]]) -> str:
     return "IOB1" if opens_with_inside else "IOB2"
 
 
-def _bare_labels(raw: Sequence[tuple[list[str], list[str], list[int]]], path: str | Path) -> bool:
-    """Whether a file's entity tags are bare labels (``PER``: the IO scheme, where a run of one label is
-    one entity) rather than prefixed (``B-PER``: IOB, BIOES, BMES, BILOU); a file mixing them is refused."""
-    kinds = {_TAG.match(tag) is not None for tag in {t for _, tags, _ in raw for t in tags} - {"O"}}
+def _bare_labels(raw: Sequence[tuple[list[str], list[str], list[int]]], labels: set[str], path: str | Path) -> bool:
+    """Whether a file's entity tags (``labels``: every tag but O) are bare labels (``PER``: the IO scheme,
+    where a run of one label is one entity) rather than prefixed (``B-PER``: IOB, BIOES, BMES, BILOU); a
+    file mixing them is refused."""
+    kinds = {_TAG.match(tag) is not None for tag in labels}
     if len(kinds) > 1:
         entity_tags = ((tag, line) for _, tags, lines in raw for tag, line in zip(tags, lines) if tag != "O")
         first_tag, first_line = next(entity_tags)
@@ -374,7 +377,16 @@ def _tagged_sentences(
     tag_column: int | None,
 ) -> tuple[list[Sentence], str]:
     """Sentences with BIOES tags from ``(tokens, tags, lines)`` in any scheme (detected, and returned)."""
-    bare = _bare_labels(tagged, path)
+    labels = {t for _, tags, _ in tagged for t in tags} - {"O"}
+    if labels and labels <= _PREFIXES:  # B, I, O: one type of entity, unnamed (biomedical corpora)
+        log.info(
+            "%s: the tags have no type (%s): their entities are read as %s", path, ", ".join(sorted(labels)), UNNAMED
+        )
+        tagged = [
+            (tokens, [t if t == "O" else f"{t}-{UNNAMED}" for t in tags], lines) for tokens, tags, lines in tagged
+        ]
+        labels = {f"{t}-{UNNAMED}" for t in labels}
+    bare = _bare_labels(tagged, labels, path)
     _check_tag_column([t for _, tags, _ in tagged for t in tags], path, tag_column, bare)
     if bare:  # IO: each label read as IOB1's I-label, a run of it one entity
         tagged = [(tokens, [t if t == "O" else f"I-{t}" for t in tags], lines) for tokens, tags, lines in tagged]

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from ner.corpus import (
+    UNNAMED,
     CorpusError,
     Sentence,
     Span,
@@ -416,6 +417,13 @@ def test_read_conll_a_tab_separated_token_may_hold_spaces(tmp_path):
 def test_read_conll_token_and_tag_columns_found(tmp_path, text, tag_column, tokens, tags):
     [sentence], _ = read_conll(write(tmp_path, text), tag_column=tag_column)
     assert sentence.tokens == tokens and sentence.tags == tags
+
+
+def test_read_conll_tags_without_a_type_are_one_type_of_entity(tmp_path):
+    """Biomedical corpora of one entity type (NCBI-disease as BioBERT distributes it) tag B, I and O."""
+    text = "the\tO\nadenomatous\tB\npolyposis\tI\ncoli\tI\ngene\tO\nAPC\tB\n"
+    [sentence], scheme = read_conll(write(tmp_path, text))
+    assert sentence.spans() == [Span(1, 4, UNNAMED), Span(5, 6, UNNAMED)] and scheme == "IOB2"
 
 
 def test_read_conll_drops_weibo_ners_word_positions(tmp_path, caplog):
