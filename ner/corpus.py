@@ -359,6 +359,10 @@ def read_conll(path: str | Path, tag_column: int = -1) -> tuple[list[Sentence], 
             "%s: tokens read from column %d, tags from column %d (of 0-%d)", path, token_column, tag_column, width - 1
         )
     tagged = [(columns[token_column], columns[tag_column], lines) for columns, lines in raw]
+    key = _tag_attribute(tagged)
+    if key is not None:
+        log.info("%s: tags read from the %s= attribute of column %d (CoNLL-U's MISC column)", path, key, tag_column)
+        tagged = [(tokens, [_attributes(v)[key] for v in tags], lines) for tokens, tags, lines in tagged]
     if _numbered_characters(tagged[0][0], 0.5) and _numbered_characters([t for s in tagged for t in s[0]]):
         log.info(
             "%s: each token is a character and its position in its word (口0 腔1): the positions are dropped", path
@@ -476,6 +480,26 @@ def _read_piped(text: str, path: str | Path, pipes: int) -> tuple[list[Sentence]
         parts = [field.split("|") for field in fields]
         tagged.append(([p[0] for p in parts], [p[-1] for p in parts], [number] * len(parts)))
     return _tagged_sentences(tagged, list(range(len(tagged))), path, None)
+
+
+def _attributes(value: str) -> dict[str, str]:
+    pairs = (item.partition("=") for item in value.split("|"))
+    return {key: text for key, equals, text in pairs if equals}
+
+
+def _tag_attribute(tagged: Sequence[tuple[list[str], list[str], list[int]]]) -> str | None:
+    """The attribute of a column of ``key=value|key=value`` (CoNLL-U's MISC) that holds an entity tag on
+    every token, as NorNE writes ``name=B-PER``; ``None`` when the column is not such a column."""
+    if "=" not in tagged[0][1][0]:
+        return None
+    keys: set[str] | None = None
+    for _, tags, _ in tagged:
+        for value in tags:
+            tagging = {key for key, tag in _attributes(value).items() if tag == "O" or _TAG.match(tag)}
+            keys = tagging if keys is None else keys & tagging
+            if not keys:
+                return None
+    return min(keys) if keys else None
 
 
 def _numbered_characters(tokens: Sequence[str], share: float = MIN_NUMBERED_CHARACTERS) -> bool:

@@ -419,6 +419,21 @@ def test_read_conll_token_and_tag_columns_found(tmp_path, text, tag_column, toke
     assert sentence.tokens == tokens and sentence.tags == tags
 
 
+def test_read_conll_tags_in_conllu_misc_attributes(tmp_path):
+    """NorNE writes its entities as an attribute of CoNLL-U's last column, MISC: name=B-PER."""
+    text = (
+        "# sent_id = 1\n# text = Jens Stoltenberg besøkte Oslo.\n"
+        "1\tJens\tJens\tPROPN\t_\t_\t3\tnsubj\t_\tname=B-PER\n"
+        "2\tStoltenberg\tStoltenberg\tPROPN\t_\t_\t1\tflat\t_\tname=I-PER\n"
+        "3\tbesøkte\tbesøke\tVERB\t_\t_\t0\troot\t_\tname=O\n"
+        "4\tOslo\tOslo\tPROPN\t_\t_\t3\tobj\t_\tSpaceAfter=No|name=B-GPE_LOC\n"
+        "5\t.\t.\tPUNCT\t_\t_\t3\tpunct\t_\tname=O\n"
+    )
+    [sentence], scheme = read_conll(write(tmp_path, text))
+    assert sentence.tokens == ["Jens", "Stoltenberg", "besøkte", "Oslo", "."] and scheme == "IOB2"
+    assert sentence.spans() == [Span(0, 2, "PER"), Span(3, 4, "GPE_LOC")]
+
+
 def test_read_conll_tags_without_a_type_are_one_type_of_entity(tmp_path):
     """Biomedical corpora of one entity type (NCBI-disease as BioBERT distributes it) tag B, I and O."""
     text = "the\tO\nadenomatous\tB\npolyposis\tI\ncoli\tI\ngene\tO\nAPC\tB\n"
