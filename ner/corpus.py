@@ -312,21 +312,23 @@ def read_conll(path: str | Path, tag_column: int = -1) -> tuple[list[Sentence], 
     second. A line starting with ``#`` before a sentence's first token is a comment (``# text = ...``,
     MultiCoNER's ``# id ...``) unless it reads as the token ``#`` and a tag. ``-DOCSTART-`` lines
     start a new document (without any, each sentence is a document of its own); a blank or
-    whitespace-only line ends a sentence. Returns the sentences with BIOES tags and the scheme the
-    file was written in. A file in CoNLL-2012's format (OntoNotes) is read by :func:`_read_conll_2012`,
-    and one of ``word|POS|tag`` fields, a sentence per line (WikiNER), by :func:`_read_piped`.
+    whitespace-only line ends a sentence. Tags may also be an attribute of CoNLL-U's last column
+    (``name=B-PER``), and tokens characters numbered by their position in their word (``口0``, the
+    number dropped). Returns the sentences with BIOES tags and the scheme the file was written in.
+    A file in CoNLL-2012's format (OntoNotes) is read by :func:`_read_conll_2012`, and one of
+    ``word|POS|tag`` fields, a sentence per line (WikiNER), by :func:`_read_piped`.
     """
-    raw: list[tuple[list[list[str]], list[int]]] = []  # per sentence: its values by column, its lines
-    starts: list[int] = []  # the index in raw of each document's first sentence
-    rows: list[list[str]] = []
-    lines: list[int] = []
-    width, first_line = 0, 0
     text = read_text(path)
     if text.lstrip().startswith("#begin document"):
         return _read_conll_2012(text, path), "IOB2"
     first = next((line for line in text.split("\n", 100) if line.strip()), "")
     if _pipes(first):
         return _read_piped(text, path, _pipes(first))
+    raw: list[tuple[list[list[str]], list[int]]] = []  # per sentence: its values by column, its lines
+    starts: list[int] = []  # the index in raw of each document's first sentence
+    rows: list[list[str]] = []
+    lines: list[int] = []
+    width, first_line = 0, 0
     for number, line in enumerate(text.split("\n"), start=1):
         columns = line.split()
         if len(columns) != width and "\t" in line:  # a token holding a space, in a tab-separated file
