@@ -578,14 +578,16 @@ def _holds_outer_entities(raw: Sequence[tuple[list[list[str]], list[int]]], oute
 
 # The legacy encodings annotated corpora come in: Western European (a superset of Latin-1), Cyrillic, Greek,
 # Hebrew, Arabic, Thai, Simplified and Traditional Chinese, Japanese, Korean. Windows' other Latin code pages
-# (Central European, Turkish, Baltic) are left out: their bytes read as plausibly as Western European text's,
-# so that Spanish read as Central European turns ñ into ń.
+# (Central European, Turkish, Baltic) and KOI8-R are tried only when none of those reads a file: their bytes
+# read as plausibly as Western European text's, so that Spanish read as Central European turns ñ into ń.
 LEGACY_ENCODINGS = ("cp1252", "cp1251", "cp1253", "cp1255", "cp1256", "cp874", "gb18030", "big5", "shift_jis", "euc_kr")
+FALLBACK_ENCODINGS = ("cp1250", "koi8_r", "cp1257", "cp1254")
 # A reading in which more of the non-ASCII words than this mix two alphabets (Müller read as Cyrillic: Mьller)
 # is the wrong one.
 MAX_MIXED_ALPHABET_WORDS = 0.05
 # The share of a file's words (tags included) that must be non-ASCII for them to be read on their own.
 MIN_FOREIGN_WORDS = 0.1
+_SYMBOLS = frozenset({"Sm", "So", "Sk", "No"})
 _ALPHABETS = frozenset({"LATIN", "CYRILLIC", "GREEK", "HEBREW", "ARABIC", "THAI"})
 
 
@@ -607,29 +609,39 @@ def read_text(path: str | Path, keep_line_ends: bool = False) -> str:
 
 
 def _legacy_text(path: str | Path, data: bytes) -> str:
-    """``data`` in the first of ``charset-normalizer``'s readings, best first, whose words keep to one
-    alphabet each. A corpus file's columns of ASCII tags beside each Cyrillic or Greek word read to it as
-    noise, so when the whole file finds no reading, its non-ASCII words alone are read, if they are more
-    than a few stray bytes."""
+    """``data`` in the first of ``charset-normalizer``'s readings among :data:`LEGACY_ENCODINGS`, best
+    first, whose words keep to one alphabet each, or failing that among :data:`FALLBACK_ENCODINGS`. A
+    corpus file's columns of ASCII tags beside each Cyrillic or Greek word read to it as noise, so when
+    the whole file finds no reading, its non-ASCII words alone are read, if they are more than a few
+    stray bytes."""
     try:
         from charset_normalizer import from_bytes
     except ImportError:
         raise _not_utf8(path, data) from None
-    matches = list(from_bytes(data, cp_isolation=list(LEGACY_ENCODINGS)))
-    if not matches:
-        words = data.split()
-        foreign = [word for word in words if not word.isascii()]
-        if len(foreign) >= MIN_FOREIGN_WORDS * len(words):  # not a few stray bytes
-            matches = list(from_bytes(b" ".join(foreign), cp_isolation=list(LEGACY_ENCODINGS)))
-    for match in matches:
-        try:
-            text = data.decode(match.encoding)
-        except UnicodeDecodeError:  # a reading of the words alone that the whole file does not allow
-            continue
-        if _mixed_alphabet_share(text) <= MAX_MIXED_ALPHABET_WORDS:
-            log.warning("%s is not UTF-8: read as %s, the encoding its bytes read best in", path, match.encoding)
-            return text
+    for encodings, symbols_allowed in ((LEGACY_ENCODINGS, 1.0), (FALLBACK_ENCODINGS, MAX_MIXED_ALPHABET_WORDS)):
+        matches = list(from_bytes(data, cp_isolation=list(encodings)))
+        if not matches:
+            words = data.split()
+            foreign = [word for word in words if not word.isascii()]
+            if len(foreign) >= MIN_FOREIGN_WORDS * len(words):  # not a few stray bytes
+                matches = list(from_bytes(b" ".join(foreign), cp_isolation=list(encodings)))
+        for match in matches:
+            try:
+                text = data.decode(match.encoding)
+            except UnicodeDecodeError:  # a reading of the words alone that the whole file does not allow
+                continue
+            if _mixed_alphabet_share(text) <= MAX_MIXED_ALPHABET_WORDS and _symbol_share(text) <= symbols_allowed:
+                log.warning("%s is not UTF-8: read as %s, the encoding its bytes read best in", path, match.encoding)
+                return text
     raise _not_utf8(path, data)
+
+
+def _symbol_share(text: str) -> float:
+    """The share of non-ASCII words holding a symbol (box drawing, ≤, ¹): KOI8-R reads any bytes, and
+    bytes that are not KOI8-R read as such words."""
+    words = [word for word in text.split() if not word.isascii()]
+    marked = sum(any(unicodedata.category(c) in _SYMBOLS for c in word if not c.isascii()) for word in words)
+    return marked / len(words) if words else 0.0
 
 
 def _mixed_alphabet_share(text: str) -> float:
@@ -652,7 +664,7 @@ def _not_utf8(path: str | Path, data: bytes) -> CorpusError:
     return CorpusError(
         path,
         line,
-        f"not UTF-8 text (invalid byte at offset {offset}), nor {', '.join(LEGACY_ENCODINGS)}; "
+        f"not UTF-8 text (invalid byte at offset {offset}), nor {', '.join(LEGACY_ENCODINGS + FALLBACK_ENCODINGS)}; "
         "convert it, e.g. iconv -f latin1 -t utf-8",
     )
 

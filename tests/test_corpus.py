@@ -708,22 +708,21 @@ def test_read_conll_reads_a_legacy_encoding_and_says_so(tmp_path, caplog, text, 
     )
 
 
-def test_a_central_european_file_is_refused_rather_than_read_in_another_alphabet(tmp_path):
-    """Polish in Windows-1250 is not among the encodings read (its bytes read as plausibly as Western
-    European text's); the reading charset-normalizer prefers for it, Arabic, mixes alphabets in a word."""
-    path = tmp_path / "pl.txt"
-    path.write_bytes(
-        conll_of("Łódź : prezydent powiedział , że gospodarka rośnie szybciej niż oczekiwano .").encode("cp1250")
-    )
-    with pytest.raises(CorpusError) as info:
-        read_conll(path)
-    assert "not UTF-8" in info.value.reason
+POLISH = conll_of("Łódź : prezydent powiedział , że gospodarka rośnie szybciej niż oczekiwano .")
+CZECH = conll_of("Příbram : prezident řekl , že ekonomika roste rychleji , než se čekalo . Ťululum")
+RUSSIAN_KOI8 = conll_of("Москва : президент России заявил , что экономика растёт быстрее , чем ожидалось .")
 
 
-def test_read_conll_skips_a_byte_order_mark(tmp_path):
-    path = tmp_path / "bom.txt"
-    path.write_bytes(codecs.BOM_UTF8 + SPANISH.encode("utf-8"))
-    assert read_conll(path) == read_conll(write(tmp_path, SPANISH, "plain.txt"))  # -DOCSTART- seen as such
+@pytest.mark.parametrize(("text", "encoding"), [(POLISH, "cp1250"), (CZECH, "cp1250"), (RUSSIAN_KOI8, "koi8_r")])
+def test_a_file_no_common_encoding_reads_is_read_in_a_fallback_one(tmp_path, caplog, text, encoding):
+    """Polish and Czech in Windows-1250 and Russian in KOI8-R: tried only when no encoding of
+    LEGACY_ENCODINGS reads the file (the reading charset-normalizer prefers for Polish among them,
+    Arabic, mixes alphabets in a word)."""
+    path = tmp_path / f"{encoding}.txt"
+    path.write_bytes(text.encode(encoding))
+    with caplog.at_level("WARNING", logger="ner.corpus"):
+        assert read_conll(path) == read_conll(write(tmp_path, text, "utf8.txt"))
+    assert f"read as {encoding}" in caplog.text
 
 
 def test_read_conll_not_utf8_location(tmp_path):
