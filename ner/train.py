@@ -17,6 +17,7 @@ import math
 import os
 import platform
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
@@ -109,6 +110,7 @@ def load_corpora(
             f"({len(held)} sentences) is held out as dev and not trained on"
         )
         corpora = Corpora(kept, held, test_sentences, note, f"every {dev_every}th training sentence, held out")
+    _warn_of_types_not_trained(corpora)
     if with_dev:
         offset = max((s.document for s in corpora.train), default=0) + 1  # dev documents stay apart
         moved = [replace(s, document=s.document + offset) for s in corpora.dev]
@@ -429,6 +431,20 @@ def one_ahead(items: Iterable[T], work: Callable[[T], R]) -> Iterator[R]:
             pending = upcoming
         if pending is not None:
             yield pending.result()
+
+
+def _warn_of_types_not_trained(corpora: Corpora) -> None:
+    """Say which entity types of dev and test the training sentences lack: the model cannot find them."""
+    trained = {span.label for sentence in corpora.train for span in sentence.spans()}
+    for split in ("dev", "test"):
+        missing = Counter(
+            span.label for sentence in getattr(corpora, split) for span in sentence.spans() if span.label not in trained
+        )
+        if missing:
+            types = ", ".join(f"{label} ({count})" for label, count in missing.most_common())
+            log.warning(
+                "%s has entity types the training sentences lack (the model cannot find them): %s", split, types
+            )
 
 
 def prepare(job: Job, checkpoint: dict | None = None) -> Run:

@@ -151,6 +151,19 @@ def test_without_a_dev_file_every_nth_sentence_is_held_out(tmp_path: Path) -> No
     assert {s.document for s in together.train[:50]}.isdisjoint({s.document for s in together.train[50:]})
 
 
+def test_entity_types_dev_and_test_have_and_training_lacks_are_named(tmp_path: Path, caplog) -> None:
+    train = write_conll(tmp_path / "train.conll", [[("Paris", "B-LOC")]] * 5)
+    dev = write_conll(tmp_path / "dev.conll", [[("Paris", "B-LOC"), ("Bob", "B-PER"), ("Ann", "B-PER")]])
+    test = write_conll(tmp_path / "test.conll", [[("IBM", "B-ORG")]])
+    with caplog.at_level("WARNING", logger="ner.train"):
+        load_corpora(str(train), str(dev), str(test), dev_every=5)
+    assert "dev has entity types the training sentences lack (the model cannot find them): PER (2)" in caplog.text
+    assert "test has entity types the training sentences lack (the model cannot find them): ORG (1)" in caplog.text
+    caplog.clear()
+    load_corpora(str(train), str(train), None, dev_every=5)
+    assert "lack" not in caplog.text
+
+
 def sentences_of(lengths: list[int], documents: list[int] | None = None) -> list[Sentence]:
     return [Sentence(["w"] * n, ["O"] * n, document=documents[i] if documents else i) for i, n in enumerate(lengths)]
 
