@@ -434,8 +434,13 @@ def one_ahead(items: Iterable[T], work: Callable[[T], R]) -> Iterator[R]:
 
 
 def _warn_of_types_not_trained(corpora: Corpora) -> None:
-    """Say which entity types of dev and test the training sentences lack: the model cannot find them."""
+    """Say which entity types of dev and test the training sentences lack (the model cannot find them), or that
+    they hold none (corrections that only remove entities may, a corpus rarely does)."""
     trained = {span.label for sentence in corpora.train for span in sentence.spans()}
+    if not trained:
+        log.warning(
+            "the training sentences hold no entity: the model will learn to tag none (is the tag column right?)"
+        )
     for split in ("dev", "test"):
         missing = Counter(
             span.label for sentence in getattr(corpora, split) for span in sentence.spans() if span.label not in trained

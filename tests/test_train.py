@@ -161,7 +161,9 @@ def test_entity_types_dev_and_test_have_and_training_lacks_are_named(tmp_path: P
     assert "test has entity types the training sentences lack (the model cannot find them): ORG (1)" in caplog.text
     caplog.clear()
     load_corpora(str(train), str(train), None, dev_every=5)
-    assert "lack" not in caplog.text
+    assert "lack" not in caplog.text and "no entity" not in caplog.text
+    load_corpora(str(write_conll(tmp_path / "none.conll", [[("Paris", "O")]] * 5)), None, None, dev_every=5)
+    assert "the training sentences hold no entity" in caplog.text
 
 
 def sentences_of(lengths: list[int], documents: list[int] | None = None) -> list[Sentence]:
