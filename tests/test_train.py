@@ -404,24 +404,31 @@ def test_a_thai_corpus_in_words_trains_a_character_model_that_tags_text_without_
     assert found == [("ปิติ", "PER"), ("ขอนแก่น", "LOC"), ("สมศรี", "PER"), ("ภูเก็ต", "LOC")]
 
 
-def test_a_korean_jsonl_corpus_trains_a_model_that_finds_names_before_their_particles(tmp_path: Path) -> None:
-    """Korean writes particles onto names (부산에서, "in Busan"), so a JSONL corpus's entities end inside
-    words; the defaults train characters, and the model finds the name without its particle in new text."""
-    places, people = ["서울", "부산", "대구", "인천"], ["민수", "지영", "철수", "영희"]
-    rng = random.Random(5)
+def train_on_texts(folder: Path, template: str, people: list[str], places: list[str], seed: int) -> Path:
+    """A tiny model trained on JSONL texts of ``template`` with a PER ``{person}`` and a LOC ``{place}``
+    drawn at random (150 for training, 30 for dev)."""
+    rng = random.Random(seed)
 
     def documents(count: int) -> str:
         lines = []
         for _ in range(count):
-            place, person = rng.choice(places), rng.choice(people)
-            text = f"{person}는 {place}에서 친구를 만났다 ."
+            person, place = rng.choice(people), rng.choice(places)
+            text = template.format(person=person, place=place)
             entities = [[0, len(person), "PER"], [text.index(place), text.index(place) + len(place), "LOC"]]
             lines.append(json.dumps({"text": text, "entities": entities}, ensure_ascii=False))
         return "\n".join(lines) + "\n"
 
-    (tmp_path / "train.jsonl").write_text(documents(150), encoding="utf-8")
-    (tmp_path / "dev.jsonl").write_text(documents(30), encoding="utf-8")
-    model = train_tiny(tmp_path / "ko", tmp_path / "train.jsonl", tmp_path / "dev.jsonl", "--epochs", "8")
+    folder.mkdir()
+    (folder / "train.jsonl").write_text(documents(150), encoding="utf-8")
+    (folder / "dev.jsonl").write_text(documents(30), encoding="utf-8")
+    return train_tiny(folder / "model", folder / "train.jsonl", folder / "dev.jsonl", "--epochs", "8")
+
+
+def test_a_korean_jsonl_corpus_trains_a_model_that_finds_names_before_their_particles(tmp_path: Path) -> None:
+    """Korean writes particles onto names (부산에서, "in Busan"), so a JSONL corpus's entities end inside
+    words; the defaults train characters, and the model finds the name without its particle in new text."""
+    people, places = ["민수", "지영", "철수", "영희"], ["서울", "부산", "대구", "인천"]
+    model = train_on_texts(tmp_path / "ko", "{person}는 {place}에서 친구를 만났다 .", people, places, seed=5)
     assert bundles.load(model).vocab.level == "char" and bundles.load(model).language == "ko"
     found = [(e.text, e.label) for e in Tagger.load(model).tag("영희는 대구에서 친구를 만났다 .")]
     assert found == [("영희", "PER"), ("대구", "LOC")]
@@ -466,21 +473,8 @@ def test_a_vietnamese_corpus_of_joined_words_trains_a_model_that_finds_names_in_
 def test_a_french_jsonl_corpus_keeps_the_word_level_with_its_elisions_split(tmp_path: Path) -> None:
     """French writes elided articles onto the next word (l'Italie); the tokenizer splits them as French
     corpora do, so a place after l' is a word of its own and the corpus stays at the word level."""
-    places, people = ["Italie", "Espagne", "Irlande", "Allemagne"], ["Marie", "Jean", "Paul", "Claire"]
-    rng = random.Random(7)
-
-    def documents(count: int) -> str:
-        lines = []
-        for _ in range(count):
-            person, place = rng.choice(people), rng.choice(places)
-            text = f"{person} a visité l'{place} hier ."
-            entities = [[0, len(person), "PER"], [text.index(place), text.index(place) + len(place), "LOC"]]
-            lines.append(json.dumps({"text": text, "entities": entities}, ensure_ascii=False))
-        return "\n".join(lines) + "\n"
-
-    (tmp_path / "train.jsonl").write_text(documents(150), encoding="utf-8")
-    (tmp_path / "dev.jsonl").write_text(documents(30), encoding="utf-8")
-    model = train_tiny(tmp_path / "fr", tmp_path / "train.jsonl", tmp_path / "dev.jsonl", "--epochs", "8")
+    people, places = ["Marie", "Jean", "Paul", "Claire"], ["Italie", "Espagne", "Irlande", "Allemagne"]
+    model = train_on_texts(tmp_path / "fr", "{person} a visité l'{place} hier .", people, places, seed=7)
     assert bundles.load(model).vocab.level == "word"
     found = [(e.text, e.label) for e in Tagger.load(model).tag("Claire a visité l'Espagne hier .")]
     assert found == [("Claire", "PER"), ("Espagne", "LOC")]
