@@ -30,7 +30,7 @@ log = logging.getLogger("ner.corpus")
 MIN_OUTSIDE, MIN_TOKENS_TO_CHECK = 0.2, 200
 # The share of a file's tokens that must be characters numbered by their position in their word.
 MIN_NUMBERED_CHARACTERS = 0.95
-_TAG = re.compile(r"^(?:O|([BIEMSLU])-(.+))$")
+_TAG = re.compile(r"^(?:O|([BIEMSLU])[-_](.+))$")  # B-PER, or B_PER as some corpora write it
 _PREFIXES = frozenset("BIEMSLU")
 UNNAMED = "ENTITY"  # the type of entities tagged B, I, ... without one
 _SPACE = re.compile(r"\s*")

@@ -434,6 +434,11 @@ def test_read_conll_tags_in_conllu_misc_attributes(tmp_path):
     assert sentence.spans() == [Span(0, 2, "PER"), Span(3, 4, "GPE_LOC")]
 
 
+def test_read_conll_tags_with_an_underscore_after_the_prefix(tmp_path):
+    [sentence], scheme = read_conll(write(tmp_path, "张\tB_PER\n三\tI_PER\n在\tO\n北\tB_LOC\n京\tI_LOC\n"))
+    assert sentence.spans() == [Span(0, 2, "PER"), Span(3, 5, "LOC")] and scheme == "IOB2"
+
+
 def test_read_conll_tags_without_a_type_are_one_type_of_entity(tmp_path):
     """Biomedical corpora of one entity type (NCBI-disease as BioBERT distributes it) tag B, I and O."""
     text = "the\tO\nadenomatous\tB\npolyposis\tI\ncoli\tI\ngene\tO\nAPC\tB\n"
@@ -628,7 +633,7 @@ def test_read_conll_single_column(tmp_path):
     assert "columns" in info.value.reason
 
 
-@pytest.mark.parametrize("tag", ["X-PER", "B_PER", "b-PER", "B-", "PER", "o", "O-PER", "BI-PER"])
+@pytest.mark.parametrize("tag", ["X-PER", "b-PER", "B-", "PER", "o", "O-PER", "BI-PER"])
 def test_read_conll_unknown_tag(tmp_path, tag):
     path = write(tmp_path, f"a O\nb B-PER\n\nc {tag}\n")
     with pytest.raises(CorpusError) as info:
