@@ -281,13 +281,16 @@ def _bare_labels(raw: Sequence[tuple[list[str], list[str], list[int]]], labels: 
     return kinds == {False}
 
 
-def _check_tag_column(tags: Sequence[str], path: str | Path, tag_column: int | None, bare: bool) -> None:
+def _check_tag_column(
+    tagged: Sequence[tuple[list[str], list[str], list[int]]], path: str | Path, tag_column: int | None, bare: bool
+) -> None:
     """Refuse a column of bare labels with no ``O`` (part-of-speech tags, read as the IO scheme, would make
     every token an entity), and warn about any column whose tokens are rarely ``O`` (chunk tags), once
     there are enough tokens to tell. ``tag_column``: of a CoNLL file, ``None`` for tags given otherwise."""
-    if len(tags) < MIN_TOKENS_TO_CHECK:
+    total = sum(len(tags) for _, tags, _ in tagged)
+    if total < MIN_TOKENS_TO_CHECK:
         return
-    outside = tags.count("O") / len(tags)
+    outside = sum(tags.count("O") for _, tags, _ in tagged) / total
     if outside >= MIN_OUTSIDE:
         return
     where, remedy = ("the tags", "give entity tags")
@@ -393,7 +396,7 @@ def _tagged_sentences(
         ]
         labels = {f"{t}-{UNNAMED}" for t in labels}
     bare = _bare_labels(tagged, labels, path)
-    _check_tag_column([t for _, tags, _ in tagged for t in tags], path, tag_column, bare)
+    _check_tag_column(tagged, path, tag_column, bare)
     if bare:  # IO: each label read as IOB1's I-label, a run of it one entity
         tagged = [(tokens, [t if t == "O" else f"I-{t}" for t in tags], lines) for tokens, tags, lines in tagged]
     scheme = "IO" if bare else detect_scheme(tags for _, tags, _ in tagged)
