@@ -59,9 +59,12 @@ class Recipe:
     reasons: list[str] = field(default_factory=list)
 
 
-def detect_language(sentences: Sequence[Sentence], sample: int = 2000) -> tuple[str, str]:
-    """``(language code, how it was found)`` from the text of the first ``sample`` sentences."""
-    text = _text(sentences, sample)
+def detect_language(sentences: Sequence[Sentence]) -> tuple[str, str]:
+    """``(language code, how it was found)`` from the text of the first sentences."""
+    return _language(_text(sentences))
+
+
+def _language(text: str) -> tuple[str, str]:
     if cjk_ratio(text) > 0.5:
         code, how = "zh", f"{cjk_ratio(text):.0%} of the characters are CJK"
         guessed = _langid(text)
@@ -95,12 +98,13 @@ def resolve(model_settings: dict, train_settings: dict, train: Sequence[Sentence
     """The run's settings: the user's, completed by defaults chosen for ``train``."""
     given = TrainConfig.from_dict(train_settings)  # validates the names before any work
     reasons = []
+    text = _text(train)
     language = given.language
     if language == "auto":
-        language, how = detect_language(train)
+        language, how = _language(text)
         reasons.append(f"language: {language} ({how})")
     level = model_settings.get("level")
-    unspaced = unspaced_ratio(_text(train))
+    unspaced = unspaced_ratio(text)
     if level is None:
         level, why = _choose_level(language, unspaced, train)
         reasons.append(f"level: {level} ({why})")
