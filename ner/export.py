@@ -219,7 +219,7 @@ def export(model: NERModel, vocab: Vocabularies) -> bytes:
             dynamo=False,
         )
     encoder = _external(buffer.getvalue(), recurrent)
-    check(model, vocab, encoder)
+    _check(model, vocab, encoder, weights, recurrent)
     return encoder
 
 
@@ -245,7 +245,17 @@ def check(model: NERModel, vocab: Vocabularies, encoder: bytes, tolerance: float
     batches of several sizes and lengths (exported recurrent layers have been seen to break at
     lengths not seen at export); raises ``ValueError`` beyond ``tolerance``."""
     weights = _numpy_weights(model)
-    recurrent = recurrent_weights(weights)
+    return _check(model, vocab, encoder, weights, recurrent_weights(weights), tolerance)
+
+
+def _check(
+    model: NERModel,
+    vocab: Vocabularies,
+    encoder: bytes,
+    weights: dict[str, np.ndarray],
+    recurrent: dict[str, np.ndarray],
+    tolerance: float = 1e-4,
+) -> float:
     session = onnx_session(encoder, 1, recurrent)
     names = [i.name for i in session.get_inputs()]
     tables = {name: bundles.StoredTable(weights[name]) for name in TABLES if name in weights}
