@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bisect
 import codecs
+import csv
 import itertools
 import json
 import logging
@@ -318,8 +319,9 @@ def read_conll(path: str | Path, tag_column: int = -1) -> tuple[list[Sentence], 
     whitespace-only line ends a sentence. Tags may also be an attribute of CoNLL-U's last column
     (``name=B-PER``), and tokens characters numbered by their position in their word (``口0``, the
     number dropped). Returns the sentences with BIOES tags and the scheme the file was written in.
-    A file in CoNLL-2012's format (OntoNotes) is read by :func:`_read_conll_2012`, and one of
-    ``word|POS|tag`` fields, a sentence per line (WikiNER), by :func:`_read_piped`.
+    A file in CoNLL-2012's format (OntoNotes) is read by :func:`_read_conll_2012`, one of
+    ``word|POS|tag`` fields, a sentence per line (WikiNER), by :func:`_read_piped`, and a CSV or TSV
+    table with a header naming its word and tag columns (Kaggle's GMB corpus) by :func:`_read_table`.
     """
     text = read_text(path)
     if text.lstrip().startswith("#begin document"):
@@ -327,6 +329,9 @@ def read_conll(path: str | Path, tag_column: int = -1) -> tuple[list[Sentence], 
     first = next((line for line in text.split("\n", 100) if line.strip()), "")
     if _pipes(first):
         return _read_piped(text, path, _pipes(first))
+    header = _table_header(first)
+    if header is not None:
+        return _read_table(text, path, *header)
     raw: list[tuple[list[list[str]], list[int]]] = []  # per sentence: its values by column, its lines
     starts: list[int] = []  # the index in raw of each document's first sentence
     rows: list[list[str]] = []
@@ -470,6 +475,60 @@ def _pipes(line: str) -> int:
         return 0
     tags = [field.rsplit("|", 1)[1] for field in fields]
     return counts.pop() if all(tag == "O" or _TAG.match(tag) for tag in tags) else 0
+
+
+# Header names of a table's columns (lower-cased): the word, its tag, and the sentence a row starts.
+_WORD_NAMES = frozenset({"word", "words", "token", "tokens", "form", "text"})
+_TAG_NAMES = frozenset({"tag", "tags", "label", "labels", "ner", "ner_tag", "ner_tags", "entity", "iob"})
+_SENTENCE_NAMES = frozenset({"sentence #", "sentence", "sentence_id", "sentence id", "sentence_idx", "sent_id"})
+
+
+def _table_header(line: str) -> tuple[str, int, int, int | None] | None:
+    """``(delimiter, word column, tag column, sentence column or None)`` when ``line`` is the header of
+    a CSV or TSV table of words and tags, else ``None``."""
+    for delimiter in (",", "\t", ";"):
+        names = [name.strip().lower() for name in next(csv.reader([line], delimiter=delimiter))]
+        word = next((i for i, name in enumerate(names) if name in _WORD_NAMES), None)
+        tag = next((i for i, name in enumerate(names) if name in _TAG_NAMES), None)
+        if word is not None and tag is not None:
+            sentence = next((i for i, name in enumerate(names) if name in _SENTENCE_NAMES), None)
+            return delimiter, word, tag, sentence
+    return None
+
+
+def _read_table(
+    text: str, path: str | Path, delimiter: str, word: int, tag: int, sentence: int | None
+) -> tuple[list[Sentence], str]:
+    """A CSV or TSV table with a header, a row per word. A sentence starts where the sentence column
+    (``Sentence #`` in Kaggle's GMB corpus, whose other rows leave it empty) has a new value, or after
+    a blank row."""
+    tagged: list[tuple[list[str], list[str], list[int]]] = []
+    tokens: list[str] = []
+    tags: list[str] = []
+    lines: list[int] = []
+    rows = csv.reader(text.split("\n"), delimiter=delimiter)
+    width, current = len(next(rows)), ""
+    for number, row in enumerate(rows, start=2):
+        blank = not any(field.strip() for field in row)
+        key = row[sentence].strip() if sentence is not None and len(row) == width else ""  # a new one starts
+        if (blank or key not in ("", current)) and tokens:
+            tagged.append((tokens, tags, lines))
+            tokens, tags, lines = [], [], []
+        if blank:
+            continue
+        current = key or current
+        if len(row) != width:
+            raise CorpusError(path, number, f"expected {width} fields like the header, found {len(row)}")
+        if not row[word].strip() or not row[tag].strip():
+            raise CorpusError(path, number, f"an empty {'word' if not row[word].strip() else 'tag'}")
+        tokens.append(row[word].strip())
+        tags.append(row[tag].strip())
+        lines.append(number)
+    if tokens:
+        tagged.append((tokens, tags, lines))
+    if not tagged:
+        raise CorpusError(path, None, "no sentences found")
+    return _tagged_sentences(tagged, list(range(len(tagged))), path, None)
 
 
 def _read_piped(text: str, path: str | Path, pipes: int) -> tuple[list[Sentence], str]:
@@ -1052,7 +1111,8 @@ def write_conll_predictions(
     path: str | Path, sentences: Sequence[Sentence], predicted: Sequence[Sequence[str]], scheme: str
 ) -> Iterator[str]:
     """Yield the lines of ``path`` (read as :func:`read_text` reads it) with a predicted tag column
-    appended (conlleval's input), or in a file of ``word|POS|tag`` fields a ``|tag`` on each field.
+    appended (conlleval's input; a table's header names it ``predicted``), or in a file of
+    ``word|POS|tag`` fields a ``|tag`` on each field.
 
     ``predicted`` holds BIOES tags per sentence; they are written in ``scheme``.
     ``-DOCSTART-``, comment and blank lines are copied through.
@@ -1064,10 +1124,13 @@ def write_conll_predictions(
     lines = read_text(path).split("\n")
     if lines and not lines[-1]:
         lines.pop()  # the end of the last line
-    piped = _pipes(next((line for line in lines if line.strip()), "")) > 0
+    first = next((line for line in lines if line.strip()), "")
+    piped, table = _pipes(first) > 0, _table_header(first)
     for number, line in enumerate(lines, start=1):
-        separator = "\t" if "\t" in line else " "
-        if number in by_line and piped:
+        separator = table[0] if table else "\t" if "\t" in line else " "
+        if table and line == first:
+            yield f"{line}{separator}predicted"
+        elif number in by_line and piped:
             yield " ".join(f"{field}|{tag}" for field, tag in zip(line.split(), by_line[number]))
         elif number in by_line:
             yield f"{line}{separator}{by_line[number][0]}"

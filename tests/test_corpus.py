@@ -460,6 +460,44 @@ def test_read_conll_drops_weibo_ners_word_positions(tmp_path, caplog):
     assert read_conll(write(tmp_path, "F16 O\nover O\nIraq B-LOC\n"))[0][0].tokens == ["F16", "over", "Iraq"]
 
 
+GMB_CSV = """Sentence #,Word,POS,Tag
+Sentence: 1,Thousands,NNS,O
+,of,IN,O
+,"demonstrators",NNS,O
+,marched,VBN,O
+,in,IN,O
+,London,NNP,B-geo
+,",",",",O
+,New,NNP,B-geo
+,York,NNP,I-geo
+Sentence: 2,Families,NNS,O
+,of,IN,O
+,Bush,NNP,B-per
+"""
+
+
+def test_read_conll_a_table_with_a_header_as_kaggles_gmb_corpus_is_written(tmp_path):
+    path = tmp_path / "ner_dataset.csv"
+    path.write_bytes(GMB_CSV.replace("London", "Londön").encode("latin-1"))  # as the corpus comes: Latin-1
+    sentences, scheme = read_corpus(path)
+    assert [s.tokens for s in sentences] == [
+        ["Thousands", "of", "demonstrators", "marched", "in", "Londön", ",", "New", "York"],
+        ["Families", "of", "Bush"],
+    ]
+    assert sentences[0].spans() == [Span(5, 6, "geo"), Span(7, 9, "geo")] and scheme == "IOB2"
+    assert sentences[1].lines == [11, 12, 13]
+    written = list(write_conll_predictions(path, sentences, [s.tags for s in sentences], scheme))
+    assert written[0] == "Sentence #,Word,POS,Tag,predicted" and written[7] == ',",",",",O,O'
+    # a TSV table, sentences between blank rows, its id column repeated on every row
+    tsv = "sentence_id\ttoken\tlabel\n0\tEU\tB-ORG\n0\trejects\tO\n1\tBob\tB-PER\n\nAnn\tB-PER\n"
+    for bad, reason in (("Ann\tB-PER", "found 2"), ("2\tAnn\t", "an empty tag"), ("2\t \tO", "an empty word")):
+        with pytest.raises(CorpusError) as info:
+            read_conll(write(tmp_path, tsv.replace("Ann\tB-PER", bad)))
+        assert info.value.line == 6 and reason in info.value.reason
+    sentences, _ = read_conll(write(tmp_path, tsv.replace("Ann\tB-PER", "2\tAnn\tB-PER")))
+    assert [s.tokens for s in sentences] == [["EU", "rejects"], ["Bob"], ["Ann"]]
+
+
 def test_read_conll_wikiner_fields_a_sentence_per_line(tmp_path):
     text = (
         "Il|PRO:PER|O est|VER:pres|O né|VER:pper|O à|PRP|O New|NAM|I-LOC York|NAM|I-LOC .|PUN|O\n"
