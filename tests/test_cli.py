@@ -28,6 +28,21 @@ def test_evaluate_json_matches_training_metrics(tiny_model: Path, tiny_corpus: d
     assert scores["f1"] == pytest.approx(trained["f1"])
 
 
+def test_tag_column_picks_the_entity_column_for_training_and_scoring(
+    tiny_model: Path, tiny_corpus: dict, tmp_path: Path, capsys
+) -> None:
+    """The entity tags in column 1, part-of-speech tags last."""
+    swapped = tmp_path / "swapped.conll"
+    lines = tiny_corpus["test"].read_text(encoding="utf-8").splitlines()
+    swapped.write_text("\n".join(" ".join(line.split()[i] for i in (0, 2, 1)) if line else "" for line in lines))
+    assert main(["evaluate", str(tiny_model), str(tiny_corpus["test"]), "--json"]) == 0
+    expected = json.loads(capsys.readouterr().out)
+    assert main(["evaluate", str(tiny_model), str(swapped), "--json", "--tag-column", "1"]) == 0
+    assert json.loads(capsys.readouterr().out) == expected
+    args = tiny_train_args(tmp_path / "m", swapped, None, "--epochs", "1", "--tag-column", "1")
+    assert main(args) == 0 and bundles.load(tmp_path / "m").labels == ["LOC", "ORG", "PER"]
+
+
 def test_evaluate_prints_a_table(tiny_model: Path, tiny_corpus: dict, capsys) -> None:
     assert main(["evaluate", str(tiny_model), str(tiny_corpus["test"]), "--backend", "torch"]) == 0
     lines = capsys.readouterr().out.splitlines()
