@@ -2,8 +2,12 @@
 
 Every reader returns :class:`Sentence` objects whose tags are BIOES, the scheme
 the model trains in. Input schemes IOB1, IOB2 (BIO), BIOES, BMES, BILOU and IO
-(bare labels) are detected from the tags and converted through entity spans. Malformed input raises
-:class:`CorpusError` naming the file, the line and the reason.
+(bare labels) are detected from the tags and converted through entity spans.
+Column files come in many dialects (CoNLL-U, Universal NER, GermEval, OntoNotes'
+CoNLL-2012, WikiNER, CSV tables: :func:`read_conll`), JSONL in many tools'
+(:func:`read_jsonl`). Malformed input raises :class:`CorpusError` naming the
+file, the line and the reason. :func:`as_model_tokens` gives the tokens a model
+sees when it tags text: characters, or words cut apart where a corpus joins them.
 """
 
 from __future__ import annotations
