@@ -116,7 +116,7 @@ class TrainConfig(_Settings):
         0, "after training, add the vectors of this many most frequent pretrained words the model lacks (0: none)"
     )
     freeze_embeddings: bool = setting(False, "keep the pretrained word vectors fixed")
-    max_length: int = setting(0, "split training sentences longer than this (0: 250 characters, no word limit)")
+    max_length: int = setting(0, "split training sentences longer than this (0: 250 characters, 150 words)")
     dev_every: int = setting(20, "without --dev: hold out every n-th training sentence as dev")
     tag_column: int = setting(-1, "CoNLL files: the column of entity tags, from 0 (-1: the last that holds tags)")
     min_bigram_count: int = setting(1, "char level: bigrams seen fewer times share the unknown bigram")

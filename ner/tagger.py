@@ -32,6 +32,7 @@ from ner.features import word_groups
 from ner.text import Token, cut_points, split_sentences, tokenize, tokenize_chars
 
 DICTIONARY_CACHE = 32  # dictionaries kept built per model
+MAX_WORDS, MAX_CHARACTERS = 150, 200  # tokens of a sentence tagged at once; a longer one is cut
 # Sentences x longest length per encoder call, at most: tagging eng.testb peaked at 183 MB with
 # 2,048 against 253 MB unbounded, as fast.
 BATCH_POSITIONS = 2048
@@ -131,7 +132,7 @@ class Tagger:
         self.vocab = bundle.vocab
         self.batch_size = batch_size
         self.char_level = self.vocab.level == "char"
-        self.max_sentence_tokens = max_sentence_tokens or (200 if self.char_level else 150)
+        self.max_sentence_tokens = max_sentence_tokens or (MAX_CHARACTERS if self.char_level else MAX_WORDS)
         self.tags = self.vocab.tags.itos
         self._labels = labels = bundle.labels
         self._label_index = {label: i for i, label in enumerate(labels)}

@@ -53,7 +53,7 @@ from ner.lexicon import Lexicon
 from ner.metrics import evaluate
 from ner.model import NERModel
 from ner.recipe import Recipe, resolve
-from ner.tagger import Tagger
+from ner.tagger import MAX_WORDS, Tagger
 from ner.torch_backend import TorchBackend
 from ner.vocab import GLOVE_PACKAGE, Vocab, load_vectors
 
@@ -496,7 +496,7 @@ def prepare(job: Job, checkpoint: dict | None = None) -> Run:
         optimizer.load_state_dict(checkpoint["optimizer"])
         average = WeightAverage(model, config.ema_decay, checkpoint["ema"], checkpoint["ema_steps"])
         torch.set_rng_state(checkpoint["rng"])
-    max_length = config.max_length or (250 if model_config.level == "char" else 0)
+    max_length = config.max_length or (250 if model_config.level == "char" else MAX_WORDS)  # words: as tagging cuts
     sentences = split_long(corpora.train, max_length)
     teachers = [path for path in config.teachers.split(",") if path]
     run_progress = job.progress and ranks.main

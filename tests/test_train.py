@@ -22,6 +22,7 @@ from ner.corpus import Sentence, spans_to_tags, tags_to_spans
 from ner.features import Vocabularies
 from ner.metrics import entity_scores
 from ner.model import CharLSTM, NERModel
+from ner.tagger import MAX_WORDS
 from ner.train import (
     Job,
     WeightAverage,
@@ -313,6 +314,16 @@ def test_int8_embeddings_quarter_the_tables_and_the_metrics_describe_the_stored_
     capsys.readouterr()
     assert main(["evaluate", str(out), str(dev), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["f1"] == json.loads((out / "metrics.json").read_text())["dev"]["f1"]
+
+
+def test_a_word_corpus_without_sentence_breaks_trains_on_pieces_as_long_as_tagging_cuts(tmp_path: Path) -> None:
+    """A CoNLL file with no blank line between sentences is one sentence of every token; it trains in
+    pieces of at most the tagger's 150 words, as tagging cuts text."""
+    words = [("Paris", "B-LOC"), ("is", "O"), ("big", "O"), (".", "O")] * 100
+    train = write_conll(tmp_path / "train.conll", [words])
+    run = prepare(Job(str(train), tmp_path / "m", dev=str(train), train_settings={"pretrained": "none"}))
+    assert len(run.sentences) > 2 and max(len(s.tokens) for s in run.sentences) <= MAX_WORDS
+    assert sum(len(s.tokens) for s in run.sentences) == 400 and run.sentences[0].tokens[-1] == "."
 
 
 def test_mention_replacement_swaps_training_entities_the_same_way_per_epoch_and_batch(
