@@ -90,6 +90,13 @@ def build_parser() -> argparse.ArgumentParser:
     calibrate.add_argument("--apply", action="store_true", help="write the temperature into the model directory")
     calibrate.set_defaults(run=run_calibrate)
 
+    inspect = commands.add_parser(
+        "inspect", parents=[reading], help="say how a corpus reads: its format, sentences and entity types"
+    )
+    inspect.add_argument("file", help="annotated corpus: CoNLL columns, a table, JSONL spans, or a brat folder")
+    inspect.add_argument("--json", action="store_true", help="print one JSON object")
+    inspect.set_defaults(run=run_inspect)
+
     _add_tag_parser(commands, running)
 
     export = commands.add_parser("export", help="add the ONNX encoder to a model directory (serving without torch)")
@@ -212,6 +219,27 @@ def run_evaluate(args: argparse.Namespace) -> int:
     print(f"{'':<10}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>10}")
     for label, row in [("overall", scores), *scores["per_type"].items()]:
         print(f"{label:<10}{row['precision']:>10.2f}{row['recall']:>10.2f}{row['f1']:>10.2f}{row['support']:>10}")
+    return 0
+
+
+def run_inspect(args: argparse.Namespace) -> int:
+    from ner.corpus import read_corpus, summary
+
+    logging.getLogger("ner").setLevel(logging.INFO)  # how the file was read: encoding, columns, dialect
+    sentences, scheme = read_corpus(args.file, args.tag_column)
+    found = {"file": str(args.file), "scheme": scheme, **summary(sentences)}
+    if args.json:
+        print(json.dumps(found, ensure_ascii=False))
+        return 0
+    print(
+        f"{found['file']}: {found['sentences']} sentences in {found['documents']} documents, {found['tokens']} tokens"
+    )
+    print(f"tags: {scheme}; longest sentence {found['longest_sentence']} tokens")
+    print(
+        f"entities: {found['entities']}"
+        + "".join(f"\n  {label:<12}{count:>8}" for label, count in found["types"].items())
+    )
+    print("first sentence: " + " ".join(found["first_sentence"]))
     return 0
 
 

@@ -20,6 +20,7 @@ import json
 import logging
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -74,6 +75,26 @@ class Sentence:
 
     def spans(self) -> list[Span]:
         return tags_to_spans(self.tags)
+
+
+def summary(sentences: Sequence[Sentence]) -> dict:
+    """Counts that show how a corpus was read (``ner inspect``): sentences, documents, tokens, the
+    longest sentence, entities by type (most first), and the first sentence with its entities bracketed."""
+    types = Counter(span.label for sentence in sentences for span in sentence.spans())
+    first = sentences[0] if sentences else Sentence([], [])
+    shown = list(first.tokens)
+    for span in first.spans():
+        shown[span.start] = "[" + shown[span.start]
+        shown[span.end - 1] += f"]{span.label}"
+    return {
+        "sentences": len(sentences),
+        "documents": len({sentence.document for sentence in sentences}),
+        "tokens": sum(len(sentence.tokens) for sentence in sentences),
+        "longest_sentence": max((len(sentence.tokens) for sentence in sentences), default=0),
+        "entities": sum(types.values()),
+        "types": dict(types.most_common()),
+        "first_sentence": shown,
+    }
 
 
 def hold_out(sentences: Sequence[Sentence], every: int, block: int = 1) -> tuple[list[Sentence], list[Sentence]]:
@@ -329,12 +350,15 @@ def read_conll(path: str | Path, tag_column: int = -1) -> tuple[list[Sentence], 
     """
     text = read_text(path)
     if text.lstrip().startswith("#begin document"):
+        log.info("%s: read as CoNLL-2012 (OntoNotes): words in column 3, entities in column 10", path)
         return _read_conll_2012(text, path), "IOB2"
     first = next((line for line in text.split("\n", 100) if line.strip()), "")
     if _pipes(first):
+        log.info("%s: read as word|...|tag fields, a sentence per line (WikiNER)", path)
         return _read_piped(text, path, _pipes(first))
     header = _table_header(first)
     if header is not None:
+        log.info("%s: read as a table with a header: %s", path, first.strip())
         return _read_table(text, path, *header)
     raw: list[tuple[list[list[str]], list[int]]] = []  # per sentence: its values by column, its lines
     starts: list[int] = []  # the index in raw of each document's first sentence
