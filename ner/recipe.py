@@ -119,7 +119,9 @@ def resolve(model_settings: dict, train_settings: dict, train: Sequence[Sentence
     train = as_model_tokens(train, level == "char")
     added = sum(len(sentence.tokens) for sentence in train) - tokens
     if level == "word" and added:
-        reasons.append(f"tokens: words joined by underscores (Hà_Nội) cut apart as tagging cuts text, {added} more")
+        reasons.append(
+            f"tokens: words joined in one (Hà_Nội, or with a space) cut apart as tagging cuts text, {added} more"
+        )
     size = len(train)
     small = size < SMALL_CORPUS
     reason = f"{size} training sentences: the {'small' if small else 'large'}-corpus recipe"

@@ -60,23 +60,7 @@ _CLITIC = r"(?i:['’](?:s|re|ve|ll|m|d)|n['’]t)(?![^\W_])"
 # French, Italian and Catalan elided articles, pronouns and prepositions, split off the word they join as
 # corpora of those languages write them (l'Europe: l' Europe; dell'Italia: dell' Italia); a capital D' or
 # O' starts a name instead (D'Alema, O'Neill), and n't stays English.
-_ELIDED = [
-    "qu",
-    "jusqu",
-    "lorsqu",
-    "puisqu",
-    "quoiqu",
-    "presqu",
-    "dell",
-    "nell",
-    "sull",
-    "dall",
-    "all",
-    "coll",
-    "quell",
-    "quest",
-    "un",
-]
+_ELIDED = "qu jusqu lorsqu puisqu quoiqu presqu dell nell sull dall all coll quell quest un".split()
 _ELISION = (
     rf"(?<![^\W_])(?:[lLjJmMnNsStTcCd]|{'|'.join(f'[{w[0]}{w[0].upper()}]{w[1:]}' for w in _ELIDED)})"
     r"['’](?=[^\W\d_])(?!t(?![^\W_]))"

@@ -472,7 +472,7 @@ def test_a_vietnamese_corpus_of_joined_words_trains_a_model_that_finds_names_in_
     dev = write_conll(tmp_path / "dev.conll", sentences(30))
     model = train_tiny(tmp_path / "vi", train, dev, "--epochs", "8")
     info = bundles.load(model).info
-    assert any(choice.startswith("tokens: words joined by underscores") for choice in info["training"]["choices"])
+    assert any(choice.startswith("tokens: words joined in one") for choice in info["training"]["choices"])
     assert bundles.load(model).metrics["dev"]["f1"] == 100.0
     tagger = Tagger.load(model)
     found = [(e.text, e.label) for e in tagger.tag("Ông Trần Thị Bình đã đến Đà Nẵng hôm qua .")]
