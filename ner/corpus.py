@@ -534,9 +534,11 @@ def _read_table(
     tokens: list[str] = []
     tags: list[str] = []
     lines: list[int] = []
-    rows = csv.reader(text.split("\n"), delimiter=delimiter)
+    lines_of_text = text.split("\n")
+    header = next(index for index, line in enumerate(lines_of_text) if line.strip())
+    rows = csv.reader(lines_of_text[header:], delimiter=delimiter)
     width, current = len(next(rows)), ""
-    for number, row in enumerate(rows, start=2):
+    for number, row in enumerate(rows, start=header + 2):
         blank = not any(field.strip() for field in row)
         key = row[sentence].strip() if sentence is not None and len(row) == width else ""  # a new one starts
         if (blank or key not in ("", current)) and tokens:

@@ -10,7 +10,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from ner.corpus import SCHEMES as ALL_SCHEMES
 from ner.corpus import (
     UNNAMED,
     CorpusError,
@@ -478,16 +481,16 @@ Sentence: 2,Families,NNS,O
 
 def test_read_conll_a_table_with_a_header_as_kaggles_gmb_corpus_is_written(tmp_path):
     path = tmp_path / "ner_dataset.csv"
-    path.write_bytes(GMB_CSV.replace("London", "Londön").encode("latin-1"))  # as the corpus comes: Latin-1
+    path.write_bytes(("\n" + GMB_CSV.replace("London", "Londön")).encode("latin-1"))  # Latin-1, as it comes
     sentences, scheme = read_corpus(path)
     assert [s.tokens for s in sentences] == [
         ["Thousands", "of", "demonstrators", "marched", "in", "Londön", ",", "New", "York"],
         ["Families", "of", "Bush"],
     ]
     assert sentences[0].spans() == [Span(5, 6, "geo"), Span(7, 9, "geo")] and scheme == "IOB2"
-    assert sentences[1].lines == [11, 12, 13]
+    assert sentences[1].lines == [12, 13, 14]
     written = list(write_conll_predictions(path, sentences, [s.tags for s in sentences], scheme))
-    assert written[0] == "Sentence #,Word,POS,Tag,predicted" and written[7] == ',",",",",O,O'
+    assert written[1] == "Sentence #,Word,POS,Tag,predicted" and written[8] == ',",",",",O,O'
     # a TSV table, sentences between blank rows, its id column repeated on every row
     tsv = "sentence_id\ttoken\tlabel\n0\tEU\tB-ORG\n0\trejects\tO\n1\tBob\tB-PER\n\nAnn\tB-PER\n"
     for bad, reason in (("Ann\tB-PER", "found 2"), ("2\tAnn\t", "an empty tag"), ("2\t \tO", "an empty word")):
@@ -1354,3 +1357,35 @@ def test_write_conll_predictions_gold_reproduces_conll2003_column():
     lines = list(write_conll_predictions(path, sentences, [s.tags for s in sentences], scheme))
     wrong = [line for line in lines if line.split() and line.split()[-1] != line.split()[-2]]
     assert wrong == []
+
+
+# --------------------------------------------------------------------------- any file: sentences or CorpusError
+
+FUZZ_FIELDS = "O B-PER I-PER B_LOC B I PER name=B-PER Bob 口0 1 2 # _ - a|b|O (PER* *) * Word Tag , ;"
+FIELDS = st.sampled_from([*FUZZ_FIELDS.split(), "Sentence #", "", " "])
+IRREGULAR = st.lists(st.sampled_from([" ", "\t", ","]).flatmap(lambda sep: st.lists(FIELDS, max_size=5).map(sep.join)))
+REGULAR = st.tuples(st.sampled_from([" ", "\t", ","]), st.integers(2, 5)).flatmap(
+    lambda form: st.lists(
+        st.one_of(st.just(""), st.lists(FIELDS, min_size=form[1], max_size=form[1]).map(form[0].join)), max_size=12
+    )
+)
+LINES = st.one_of(REGULAR, IRREGULAR)
+
+
+@given(LINES)
+@settings(max_examples=300, deadline=None)
+def test_any_column_file_reads_as_sentences_or_a_corpus_error(tmp_path_factory, lines: list[str]) -> None:
+    """Whatever the dialect guesses make of a file, it gives well-formed sentences or a CorpusError."""
+    path = tmp_path_factory.mktemp("fuzz") / "corpus.txt"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    try:
+        sentences, scheme = read_conll(path)
+    except CorpusError:
+        return
+    assert scheme in ALL_SCHEMES
+    for sentence in sentences:
+        assert sentence.tokens and len(sentence.tokens) == len(sentence.tags) == len(sentence.lines)
+        assert all(token.strip() for token in sentence.tokens)
+        assert spans_to_tags(tags_to_spans(sentence.tags), len(sentence.tags)) == sentence.tags  # valid BIOES
+    predicted = [sentence.tags for sentence in sentences]
+    assert len(list(write_conll_predictions(path, sentences, predicted, scheme))) >= len(sentences)
