@@ -796,8 +796,8 @@ def read_jsonl(path: str | Path) -> list[Sentence]:
     with the spans of its first annotation that was not cancelled, or JSON-MIN's ``"labels": [label]``.
     Each document is tokenized with :func:`ner.text.tokenize` and split into sentences as tagging splits
     a text (:func:`ner.text.split_sentences`, never inside an entity), which share the document. Errors
-    name the line a document starts on. A file whose first document has ``"tokens"`` is read as tagged
-    tokens instead, a sentence per document (:func:`_token_documents`).
+    name the line a document starts on. A file whose first document has ``"tokens"`` (or ``"words"``) and
+    no text is read as tagged tokens instead, a sentence per document (:func:`_token_documents`).
     """
     text = read_text(path)
     documents = _array_elements(text, path) if text.lstrip().startswith("[") else _lines(text, path)
@@ -805,8 +805,9 @@ def read_jsonl(path: str | Path) -> list[Sentence]:
     if first is None:
         raise CorpusError(path, None, "no documents found")
     documents = itertools.chain([first], documents)
-    if isinstance(first[1], dict) and "tokens" in first[1]:
-        return _token_documents(documents, path)
+    token_key = _token_key(first[1])
+    if token_key is not None:
+        return _token_documents(documents, path, token_key)
     sentences = [
         sentence
         for index, (number, document) in enumerate(documents)
@@ -817,24 +818,34 @@ def read_jsonl(path: str | Path) -> list[Sentence]:
     return sentences
 
 
+_TOKEN_KEYS = ("tokens", "words")
 _TOKEN_TAG_KEYS = ("ner_tags", "tags", "labels", "ner")
 
 
-def _token_documents(documents: Iterable[tuple[int, object]], path: str | Path) -> list[Sentence]:
+def _token_key(document: object) -> str | None:
+    """The key of a document's list of tokens when it gives tokens rather than a text (Prodigy's
+    ``"tokens"`` beside its ``"text"`` are the text's, and its spans are read instead)."""
+    if not isinstance(document, dict) or "text" in document or "data" in document:
+        return None
+    return next((key for key in _TOKEN_KEYS if isinstance(document.get(key), list)), None)
+
+
+def _token_documents(documents: Iterable[tuple[int, object]], path: str | Path, token_key: str) -> list[Sentence]:
     """Sentences given as tokens and their tags, one per document: ``{"tokens": [...], "ner_tags":
-    [...]}`` (or ``"tags"``, ``"labels"``, ``"ner"``), as Hugging Face datasets write their rows."""
+    [...]}`` (or ``"tags"``, ``"labels"``, ``"ner"``), as Hugging Face datasets write their rows, or
+    ``{"words": [...], "tags": [...]}`` as PhoNER does."""
     tagged: list[tuple[list[str], list[str], list[int]]] = []
     for number, document in documents:
-        if not isinstance(document, dict) or not isinstance(document.get("tokens"), list):
-            raise CorpusError(path, number, 'expected an object with a list of "tokens", as the first line has')
+        if not isinstance(document, dict) or not isinstance(document.get(token_key), list):
+            raise CorpusError(path, number, f'expected an object with a list of "{token_key}", as the first has')
         key = next((k for k in _TOKEN_TAG_KEYS if k in document), None)
         if key is None:
             raise CorpusError(path, number, f"no tags: expected one of {', '.join(map(repr, _TOKEN_TAG_KEYS))}")
-        tokens, tags = document["tokens"], document[key]
+        tokens, tags = document[token_key], document[key]
         if not isinstance(tags, list) or len(tags) != len(tokens):
             raise CorpusError(path, number, f'"{key}" must be a list of one tag per token')
         if not all(isinstance(t, str) and t.strip() for t in tokens):
-            raise CorpusError(path, number, '"tokens" must be non-blank strings')
+            raise CorpusError(path, number, f'"{token_key}" must be non-blank strings')
         if not all(isinstance(t, str) for t in tags):
             raise CorpusError(
                 path,

@@ -825,6 +825,11 @@ def test_read_jsonl_of_tokens_and_tags_as_hugging_face_datasets_write_them(tmp_p
         assert sentences[0].offsets is None and sentences[0].document != sentences[1].document
     tags_as_io = write_jsonl(tmp_path, {"tokens": ["New", "York"], "tags": ["LOC", "LOC"]}, name="io.jsonl")
     assert read_jsonl(tags_as_io)[0].tags == ["B-LOC", "E-LOC"]
+    phoner = write_jsonl(tmp_path, {"words": ["Bệnh_viện", "Bạch_Mai"], "tags": ["B-ORG", "I-ORG"]}, name="vi.jsonl")
+    assert read_jsonl(phoner)[0].tokens == ["Bệnh_viện", "Bạch_Mai"]
+    # Prodigy's tokens beside its text are the text's: its spans are read
+    prodigy = {"text": "Bob", "tokens": [{"text": "Bob", "start": 0, "end": 3, "id": 0}], "spans": [[0, 3, "PER"]]}
+    assert read_jsonl(write_jsonl(tmp_path, prodigy, name="prodigy.jsonl"))[0].tags == ["S-PER"]
 
 
 @pytest.mark.parametrize(
