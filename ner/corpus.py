@@ -923,7 +923,9 @@ def _text_to_sentences(text: str, entities: list, path: str | Path, number: int,
         position += len(piece)
         if position not in inside:
             bounds.append(position)
-    if len(bounds) < 3:  # one sentence (or none: a text of only spaces)
+    if not whole.tokens:  # a blank text: no sentence
+        return []
+    if len(bounds) < 3:  # one sentence
         return [whole]
     return [
         Sentence(whole.tokens[a:b], whole.tags[a:b], offsets[a:b], document=document)

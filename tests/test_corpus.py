@@ -1395,3 +1395,31 @@ def test_any_column_file_reads_as_sentences_or_a_corpus_error(tmp_path_factory, 
         assert spans_to_tags(tags_to_spans(sentence.tags), len(sentence.tags)) == sentence.tags  # valid BIOES
     predicted = [sentence.tags for sentence in sentences]
     assert len(list(write_conll_predictions(path, sentences, predicted, scheme))) >= len(sentences)
+
+
+JSON_KEYS = [
+    *("text", "data", "entities", "spans", "label", "labels", "tokens", "words", "ner_tags", "tags"),
+    *("start", "end", "start_offset", "end_offset", "annotations", "result", "value"),
+]
+JSON_VALUES = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(-2, 12), st.sampled_from(["", "Bob", "PER", "B-PER", "O", "a b"])),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4), st.dictionaries(st.sampled_from(JSON_KEYS), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+@given(st.lists(st.dictionaries(st.sampled_from(JSON_KEYS), JSON_VALUES, max_size=5), min_size=1, max_size=4))
+@settings(max_examples=300, deadline=None)
+def test_any_jsonl_file_reads_as_sentences_or_a_corpus_error(tmp_path_factory, documents: list[dict]) -> None:
+    """Whatever the dialect guesses make of JSONL documents, they give well-formed sentences or a CorpusError."""
+    path = tmp_path_factory.mktemp("fuzz") / "corpus.jsonl"
+    path.write_text("\n".join(json.dumps(document) for document in documents), encoding="utf-8")
+    try:
+        sentences = read_jsonl(path)
+    except CorpusError:
+        return
+    for sentence in sentences:
+        assert sentence.tokens and len(sentence.tokens) == len(sentence.tags)
+        assert spans_to_tags(tags_to_spans(sentence.tags), len(sentence.tags)) == sentence.tags
