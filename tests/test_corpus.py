@@ -813,6 +813,12 @@ def test_read_jsonl_offsets_and_tags(tmp_path):
     assert entity_texts(text, sentence) == [("Barack Obama", "PER"), ("Paris", "LOC")]
 
 
+def test_a_blank_jsonl_text_gives_no_sentence(tmp_path):
+    """An empty sentence stopped training (the recurrent layer refuses a length of 0)."""
+    path = write_jsonl(tmp_path, {"text": "Bob", "entities": [[0, 3, "PER"]]}, {"text": "  ", "entities": []})
+    assert [s.tokens for s in read_jsonl(path)] == [["Bob"]]
+
+
 def test_read_jsonl_of_tokens_and_tags_as_hugging_face_datasets_write_them(tmp_path):
     rows = [
         {"id": "0", "tokens": ["EU", "rejects", "German", "call"], "ner_tags": ["B-ORG", "O", "B-MISC", "O"]},
