@@ -1429,3 +1429,32 @@ def test_any_jsonl_file_reads_as_sentences_or_a_corpus_error(tmp_path_factory, d
     for sentence in sentences:
         assert sentence.tokens and len(sentence.tokens) == len(sentence.tags)
         assert spans_to_tags(tags_to_spans(sentence.tags), len(sentence.tags)) == sentence.tags
+
+
+BRAT_LINE = st.one_of(
+    st.tuples(st.sampled_from(["T1", "T2", "T9", "R1", "A1", "#1", "X"]), st.sampled_from(["PER", "LOC", ""]))
+    .flatmap(
+        lambda head: st.lists(st.integers(-1, 60), min_size=1, max_size=4).map(
+            lambda numbers: (
+                f"{head[0]}\t{head[1]} {' '.join(map(str, numbers[:2]))}"
+                + (f";{numbers[2]} {numbers[3]}" if len(numbers) == 4 else "")
+            )
+        )
+    )
+    .flatmap(lambda line: st.sampled_from(["", "\tAngela", "\tMerkel", "\t"]).map(lambda mention: line + mention)),
+    st.sampled_from(["", "T1", "T1\t", "garbage", "T1\tPER 0 6\tAngela"]),
+)
+
+
+@given(st.lists(BRAT_LINE, max_size=5))
+@settings(max_examples=300, deadline=None)
+def test_any_brat_annotation_reads_as_sentences_or_a_corpus_error(tmp_path_factory, lines: list[str]) -> None:
+    """Whatever an .ann file holds against a text, reading gives well-formed sentences or a CorpusError."""
+    folder = write_brat(tmp_path_factory.mktemp("fuzz") / "brat", {"doc": (BRAT_TEXT, "\n".join(lines))})
+    try:
+        sentences = read_brat(folder)
+    except CorpusError:
+        return
+    for sentence in sentences:
+        assert sentence.tokens and len(sentence.tokens) == len(sentence.tags)
+        assert spans_to_tags(tags_to_spans(sentence.tags), len(sentence.tags)) == sentence.tags
