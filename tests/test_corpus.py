@@ -6,6 +6,7 @@ import codecs
 import json
 import random
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -1372,6 +1373,20 @@ def test_write_conll_predictions_gold_reproduces_conll2003_column():
 
 # --------------------------------------------------------------------------- any file: sentences or CorpusError
 
+
+def read_or_refused(read: Callable[[], list[Sentence]]) -> list[Sentence]:
+    """What ``read`` gives, checked well formed (tokens, one valid BIOES tag each), or [] for a CorpusError."""
+    try:
+        sentences = read()
+    except CorpusError:
+        return []
+    for sentence in sentences:
+        assert sentence.tokens and all(token.strip() for token in sentence.tokens)
+        assert len(sentence.tags) == len(sentence.tokens)
+        assert spans_to_tags(tags_to_spans(sentence.tags), len(sentence.tags)) == sentence.tags
+    return sentences
+
+
 FUZZ_FIELDS = "O B-PER I-PER B_LOC B I PER name=B-PER Bob 口0 1 2 # _ - a|b|O (PER* *) * Word Tag , ;"
 FIELDS = st.sampled_from([*FUZZ_FIELDS.split(), "Sentence #", "", " "])
 IRREGULAR = st.lists(st.sampled_from([" ", "\t", ","]).flatmap(lambda sep: st.lists(FIELDS, max_size=5).map(sep.join)))
@@ -1390,15 +1405,11 @@ def test_any_column_file_reads_as_sentences_or_a_corpus_error(tmp_path_factory, 
     CorpusError."""
     path = tmp_path_factory.mktemp("fuzz") / "corpus.txt"
     path.write_text(start + "\n".join(lines), encoding="utf-8")
-    try:
-        sentences, scheme = read_conll(path)
-    except CorpusError:
+    sentences = read_or_refused(lambda: read_conll(path)[0])
+    if not sentences:
         return
-    assert scheme in ALL_SCHEMES
-    for sentence in sentences:
-        assert sentence.tokens and len(sentence.tokens) == len(sentence.tags) == len(sentence.lines)
-        assert all(token.strip() for token in sentence.tokens)
-        assert spans_to_tags(tags_to_spans(sentence.tags), len(sentence.tags)) == sentence.tags  # valid BIOES
+    scheme = read_conll(path)[1]
+    assert scheme in ALL_SCHEMES and all(len(s.lines) == len(s.tokens) for s in sentences)
     predicted = [sentence.tags for sentence in sentences]
     assert len(list(write_conll_predictions(path, sentences, predicted, scheme))) >= len(sentences)
 
@@ -1422,13 +1433,7 @@ def test_any_jsonl_file_reads_as_sentences_or_a_corpus_error(tmp_path_factory, d
     """Whatever the dialect guesses make of JSONL documents, they give well-formed sentences or a CorpusError."""
     path = tmp_path_factory.mktemp("fuzz") / "corpus.jsonl"
     path.write_text("\n".join(json.dumps(document) for document in documents), encoding="utf-8")
-    try:
-        sentences = read_jsonl(path)
-    except CorpusError:
-        return
-    for sentence in sentences:
-        assert sentence.tokens and len(sentence.tokens) == len(sentence.tags)
-        assert spans_to_tags(tags_to_spans(sentence.tags), len(sentence.tags)) == sentence.tags
+    read_or_refused(lambda: read_jsonl(path))
 
 
 BRAT_LINE = st.one_of(
@@ -1451,10 +1456,4 @@ BRAT_LINE = st.one_of(
 def test_any_brat_annotation_reads_as_sentences_or_a_corpus_error(tmp_path_factory, lines: list[str]) -> None:
     """Whatever an .ann file holds against a text, reading gives well-formed sentences or a CorpusError."""
     folder = write_brat(tmp_path_factory.mktemp("fuzz") / "brat", {"doc": (BRAT_TEXT, "\n".join(lines))})
-    try:
-        sentences = read_brat(folder)
-    except CorpusError:
-        return
-    for sentence in sentences:
-        assert sentence.tokens and len(sentence.tokens) == len(sentence.tags)
-        assert spans_to_tags(tags_to_spans(sentence.tags), len(sentence.tags)) == sentence.tags
+    read_or_refused(lambda: read_brat(folder))
