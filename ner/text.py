@@ -58,12 +58,12 @@ _MARKS = _combining_marks() + "\u200c\u200d\U0001f3fb-\U0001f3ff"
 _LETTER = rf"(?:(?![{_CJK}])[^\W_][{_MARKS}]*)"
 _CLITIC = r"(?i:['’](?:s|re|ve|ll|m|d)|n['’]t)(?![^\W_])"
 # French, Italian and Catalan elided articles, pronouns and prepositions, split off the word they join as
-# corpora of those languages write them (l'Europe: l' Europe; dell'Italia: dell' Italia); a capital D' or
-# O' starts a name instead (D'Alema, O'Neill), and n't stays English.
+# corpora of those languages write them (l'Europe: l' Europe; dell'Italia: dell' Italia); a capital D', M', N',
+# O', S' or T' starts a name instead (D'Alema, N'Golo, O'Neill), and n't stays English.
 _FRENCH_ELIDED = ["qu", "jusqu", "lorsqu", "puisqu", "quoiqu", "presqu"]  # besides l' d' j' m' n' s' t' c'
 _ITALIAN_ELIDED = ["dell", "nell", "sull", "dall", "all", "coll", "quell", "quest", "un"]
 _ELIDED = "|".join(f"[{w[0]}{w[0].upper()}]{w[1:]}" for w in _FRENCH_ELIDED + _ITALIAN_ELIDED)  # [qQ]u|...
-_ELISION = rf"(?<![^\W_])(?:[lLjJmMnNsStTcCd]|{_ELIDED})['’](?=[^\W\d_])(?!t(?![^\W_]))"
+_ELISION = rf"(?<![^\W_])(?:[lLjJcCmnstd]|{_ELIDED})['’](?=[^\W\d_])(?!t(?![^\W_]))"
 _ABBREVIATIONS = (
     "Mr|Mrs|Ms|Dr|Prof|St|Jr|Sr|Inc|Corp|Co|Ltd|Bros|Gen|Gov|Sen|Rep|Col|Lt|Sgt|Capt|Mt|Ft"
     "|vs|etc|No|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec"

@@ -243,7 +243,7 @@ def test_tokenize_conll_style(text, expected):
         ("L'Oréal qu'il jusqu'à", ["L'", "Oréal", "qu'", "il", "jusqu'", "à"]),
         ("c’est l’Union", ["c’", "est", "l’", "Union"]),
         ("dell'Italia all'estero quest'anno", ["dell'", "Italia", "all'", "estero", "quest'", "anno"]),
-        ("O'Neill D'Alema", ["O'Neill", "D'Alema"]),  # a capital O' or D' starts a name
+        ("O'Neill D'Alema N'Golo M'Baye", ["O'Neill", "D'Alema", "N'Golo", "M'Baye"]),  # a capital starts a name
         ("don't rock'n'roll y'all", ["do", "n't", "rock'n'roll", "y'all"]),
         ("l' 2'", ["l", "'", "2", "'"]),  # nothing to join
     ],
