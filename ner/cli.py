@@ -38,7 +38,26 @@ def main(argv: Sequence[str] | None = None) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ner", description="BiLSTM-CRF named-entity recognition.")
     commands = parser.add_subparsers(dest="command", required=True)
+    _add_train_parser(commands)
+    running = argparse.ArgumentParser(add_help=False)
+    running.add_argument("--threads", type=int, default=2, help="CPU threads")
+    running.add_argument(
+        "--backend", choices=BACKENDS, default="auto", help="onnx, torch, or auto (onnx where the model has it)"
+    )
 
+    reading = argparse.ArgumentParser(add_help=False)
+    reading.add_argument(
+        "--tag-column", type=int, default=-1, help="CoNLL files: the column of entity tags, from 0 (default: the last)"
+    )
+
+    _add_corpus_parsers(commands, running, reading)
+    _add_tag_parser(commands, running)
+    _add_model_parsers(commands, running, reading)
+    return parser
+
+
+def _add_train_parser(commands: argparse._SubParsersAction) -> None:
+    """``ner train``: its files and options, then one flag per setting."""
     train = commands.add_parser("train", help="train a model on a CoNLL, JSONL or brat corpus")
     train.add_argument(
         "--train", required=True, help="training corpus: CoNLL columns, JSONL spans, or a folder of brat .ann/.txt"
@@ -57,17 +76,11 @@ def build_parser() -> argparse.ArgumentParser:
     add_flags(train)
     train.set_defaults(run=run_train)
 
-    running = argparse.ArgumentParser(add_help=False)
-    running.add_argument("--threads", type=int, default=2, help="CPU threads")
-    running.add_argument(
-        "--backend", choices=BACKENDS, default="auto", help="onnx, torch, or auto (onnx where the model has it)"
-    )
 
-    reading = argparse.ArgumentParser(add_help=False)
-    reading.add_argument(
-        "--tag-column", type=int, default=-1, help="CoNLL files: the column of entity tags, from 0 (default: the last)"
-    )
-
+def _add_corpus_parsers(
+    commands: argparse._SubParsersAction, running: argparse.ArgumentParser, reading: argparse.ArgumentParser
+) -> None:
+    """The commands that read an annotated corpus: ``evaluate``, ``predict``, ``calibrate``, ``inspect``."""
     evaluate = commands.add_parser("evaluate", parents=[running, reading], help="score a model on an annotated corpus")
     evaluate.add_argument("model", help="model directory")
     evaluate.add_argument("file", help="annotated corpus")
@@ -97,8 +110,11 @@ def build_parser() -> argparse.ArgumentParser:
     inspect.add_argument("--json", action="store_true", help="print one JSON object")
     inspect.set_defaults(run=run_inspect)
 
-    _add_tag_parser(commands, running)
 
+def _add_model_parsers(
+    commands: argparse._SubParsersAction, running: argparse.ArgumentParser, reading: argparse.ArgumentParser
+) -> None:
+    """The commands that rewrite or serve model directories: ``export``, ``words``, ``serve``."""
     export = commands.add_parser("export", help="add the ONNX encoder to a model directory (serving without torch)")
     export.add_argument("model", help="model directory")
     export.set_defaults(run=run_export)
@@ -123,7 +139,6 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int)
     serve.add_argument("--backend", choices=BACKENDS, help="onnx, torch, or auto (NER_BACKEND)")
     serve.set_defaults(run=run_serve)
-    return parser
 
 
 def _add_tag_parser(commands: argparse._SubParsersAction, running: argparse.ArgumentParser) -> None:
