@@ -353,9 +353,10 @@ def read_conll(path: str | Path, tag_column: int = -1) -> tuple[list[Sentence], 
         log.info("%s: read as CoNLL-2012 (OntoNotes): words in column 3, entities in column 10", path)
         return _read_conll_2012(text, path), "IOB2"
     first = next((line for line in text.split("\n", 100) if line.strip()), "")
-    if _pipes(first):
+    pipes = _pipes(first)
+    if pipes:
         log.info("%s: read as word|...|tag fields, a sentence per line (WikiNER)", path)
-        return _read_piped(text, path, _pipes(first))
+        return _read_piped(text, path, pipes)
     header = _table_header(first)
     if header is not None:
         log.info("%s: read as a table with a header: %s", path, first.strip())

@@ -65,8 +65,9 @@ def detect_language(sentences: Sequence[Sentence]) -> tuple[str, str]:
 
 
 def _language(text: str) -> tuple[str, str]:
-    if cjk_ratio(text) > 0.5:
-        code, how = "zh", f"{cjk_ratio(text):.0%} of the characters are CJK"
+    cjk = cjk_ratio(text)
+    if cjk > 0.5:
+        code, how = "zh", f"{cjk:.0%} of the characters are CJK"
         guessed = _langid(text)
         if guessed == "ja":
             code, how = "ja", how + "; langid says Japanese"
