@@ -1,0 +1,82 @@
+"""Annotated corpora in and out: CoNLL column files, JSONL with character spans, brat standoff, tag schemes.
+
+Every reader returns :class:`Sentence` objects whose tags are BIOES, the scheme
+the model trains in. Input schemes IOB1, IOB2 (BIO), BIOES, BMES, BILOU and IO
+(bare labels) are detected from the tags and converted through entity spans
+(:mod:`ner.corpus.schemes`, :mod:`ner.corpus.tagged`). Column files come in many
+dialects (CoNLL-U, Universal NER, GermEval, OntoNotes' CoNLL-2012, WikiNER, CSV
+tables: :mod:`ner.corpus.conll`), JSONL in many tools' (:mod:`ner.corpus.jsonl`),
+brat standoff as folders (:mod:`ner.corpus.brat`), any of them in UTF-8 or a
+legacy encoding (:mod:`ner.corpus.encoding`). Malformed input raises
+:class:`CorpusError` naming the file, the line and the reason. :func:`read_corpus`
+picks the reader for a path.
+"""
+
+from __future__ import annotations
+
+import codecs
+from pathlib import Path
+
+from ner.corpus.brat import read_brat
+from ner.corpus.conll import read_conll, write_conll_predictions
+from ner.corpus.encoding import read_text
+from ner.corpus.jsonl import align_spans, read_jsonl
+from ner.corpus.schemes import SCHEMES, Span, detect_scheme, spans_to_tags, tags_to_spans
+from ner.corpus.sentence import (
+    CorpusError,
+    Sentence,
+    as_characters,
+    as_model_tokens,
+    as_words,
+    hold_out,
+    lowercased_words,
+    mentions_by_label,
+    replace_mentions,
+    summary,
+    token_tags,
+)
+from ner.corpus.tagged import UNNAMED
+
+__all__ = [
+    "SCHEMES",
+    "UNNAMED",
+    "CorpusError",
+    "Sentence",
+    "Span",
+    "align_spans",
+    "as_characters",
+    "as_model_tokens",
+    "as_words",
+    "detect_scheme",
+    "hold_out",
+    "lowercased_words",
+    "mentions_by_label",
+    "read_brat",
+    "read_conll",
+    "read_corpus",
+    "read_jsonl",
+    "read_text",
+    "replace_mentions",
+    "spans_to_tags",
+    "summary",
+    "tags_to_spans",
+    "token_tags",
+    "write_conll_predictions",
+]
+
+
+def read_corpus(path: str | Path, tag_column: int = -1) -> tuple[list[Sentence], str]:
+    """Read a corpus of any format: a folder is brat standoff; JSONL is recognised by extension or
+    first character; anything else is CoNLL."""
+    path = Path(path)
+    if path.is_dir():
+        return read_brat(path), "spans"
+    if not path.is_file():
+        raise CorpusError(path, None, "no such file")
+    if path.suffix in (".jsonl", ".json"):
+        return read_jsonl(path), "spans"
+    with open(path, "rb") as handle:
+        first = handle.read(64).removeprefix(codecs.BOM_UTF8).lstrip()
+    if first.startswith((b"{", b"[")):
+        return read_jsonl(path), "spans"
+    return read_conll(path, tag_column)

@@ -1,0 +1,89 @@
+"""brat standoff folders: each ``NAME.ann`` with the text of its ``NAME.txt``."""
+
+from __future__ import annotations
+
+import bisect
+from pathlib import Path
+
+from ner.corpus.encoding import read_text
+from ner.corpus.jsonl import text_to_sentences
+from ner.corpus.sentence import CorpusError, Sentence
+
+
+def read_brat(folder: str | Path) -> list[Sentence]:
+    """Read a folder of brat standoff annotations: each ``NAME.ann`` with the text of its ``NAME.txt``.
+
+    Each file is a document, each non-blank line of its text split into sentences as tagging splits a
+    text (never inside an entity). The entities are the ``T`` lines (``T1<TAB>LABEL START
+    END<TAB>mention``: character offsets into the text, end exclusive), each checked against the
+    mention it quotes; an entity in fragments is read as one span when only whitespace lies between
+    them. Relations, events, attributes, normalisations and notes carry no span and are passed over.
+    Errors name the ``.ann`` file and line (or the ``.txt`` line where an entity does not fall on
+    token boundaries).
+    """
+    folder = Path(folder)
+    annotations = sorted(folder.rglob("*.ann"))
+    if not annotations:
+        raise CorpusError(folder, None, "a folder is read as brat standoff annotations, and it holds no .ann file")
+    sentences: list[Sentence] = []
+    for document, ann in enumerate(annotations):
+        txt = ann.with_suffix(".txt")
+        if not txt.is_file():
+            raise CorpusError(ann, None, f"no text beside it: {txt.name} is missing")
+        text = read_text(txt, keep_line_ends=True)  # brat counts "\r\n" as two characters
+        entities = _brat_entities(read_text(ann).split("\n"), text, ann)
+        starts = [start for _, (start, _, _) in entities]
+        position, placed = 0, set()
+        for line_number, line in enumerate(text.split("\n"), start=1):
+            start, end = position, position + len(line.rstrip("\r"))
+            position += len(line) + 1
+            inside = entities[bisect.bisect_left(starts, start) : bisect.bisect_left(starts, end)]
+            for number, (first, last, label) in inside:
+                if last > end:
+                    raise CorpusError(ann, number, f"entity [{first}, {last}, {label!r}] crosses a line break")
+            placed.update(number for number, _ in inside)
+            if line.strip():
+                shifted = [[first - start, last - start, label] for _, (first, last, label) in inside]
+                sentences += text_to_sentences(text[start:end], shifted, txt, line_number, document)
+        for number, entity in entities:
+            if number not in placed:
+                raise CorpusError(ann, number, f"entity {list(entity)} starts on a line break")
+    return sentences
+
+
+def _brat_entities(lines: list[str], text: str, ann: Path) -> list[tuple[int, tuple[int, int, str]]]:
+    """The ``T`` lines of a brat ``.ann`` file as ``(line number, (start, end, label))``, in text order,
+    each checked against the mention it quotes and against the others for overlaps."""
+    entities = []
+    for number, line in enumerate(lines, start=1):
+        if not line.startswith("T"):
+            continue
+        fields = line.rstrip("\r").split("\t")
+        try:
+            label, offsets = fields[1].split(" ", 1)
+            fragments = [tuple(map(int, fragment.split())) for fragment in offsets.split(";")]
+            if not all(len(f) == 2 and 0 <= f[0] < f[1] for f in fragments):
+                raise ValueError
+        except (IndexError, ValueError):
+            raise CorpusError(
+                ann, number, f"not a brat entity (T1<TAB>LABEL START END<TAB>mention): {line!r}"
+            ) from None
+        for (_, end_a), (start_b, _) in zip(fragments, fragments[1:]):
+            if text[end_a:start_b].strip():
+                raise CorpusError(ann, number, f"{fields[0]} is in fragments with text between them; a span is whole")
+        start, end = fragments[0][0], fragments[-1][1]
+        covered = text[start:end]
+        if end > len(text):
+            raise CorpusError(
+                ann, number, f"{fields[0]} [{start}, {end}) lies outside the text of {len(text)} characters"
+            )
+        if len(fields) > 2 and len(fragments) == 1 and covered != fields[2]:
+            raise CorpusError(ann, number, f"{fields[0]} [{start}, {end}) covers {covered!r}, not {fields[2]!r}")
+        if not covered.strip():
+            raise CorpusError(ann, number, f"{fields[0]} covers only whitespace")
+        entities.append((number, (start, end, label)))
+    entities.sort(key=lambda item: item[1])
+    for (number_a, (_, end_a, _)), (number, (start_b, _, _)) in zip(entities, entities[1:]):
+        if start_b < end_a:
+            raise CorpusError(ann, number, f"entity overlaps the one on line {number_a} (nested: keep one of them)")
+    return entities

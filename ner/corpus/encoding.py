@@ -1,0 +1,104 @@
+"""Corpus files as text: UTF-8, or the legacy encoding their bytes read best in."""
+
+from __future__ import annotations
+
+import logging
+import unicodedata
+from pathlib import Path
+
+from ner.corpus.sentence import CorpusError
+
+log = logging.getLogger("ner.corpus")
+
+
+# The legacy encodings annotated corpora come in: Western European (a superset of Latin-1), Cyrillic, Greek,
+# Hebrew, Arabic, Thai, Simplified and Traditional Chinese, Japanese, Korean. Windows' other Latin code pages
+# (Central European, Turkish, Baltic) and KOI8-R are tried only when none of those reads a file: their bytes
+# read as plausibly as Western European text's, so that Spanish read as Central European turns ñ into ń.
+LEGACY_ENCODINGS = ("cp1252", "cp1251", "cp1253", "cp1255", "cp1256", "cp874", "gb18030", "big5", "shift_jis", "euc_kr")
+FALLBACK_ENCODINGS = ("cp1250", "koi8_r", "cp1257", "cp1254")
+# A reading in which more of the non-ASCII words than this mix two alphabets (Müller read as Cyrillic: Mьller)
+# is the wrong one.
+MAX_MIXED_ALPHABET_WORDS = 0.05
+# The share of a file's words (tags included) that must be non-ASCII for them to be read on their own.
+MIN_FOREIGN_WORDS = 0.1
+_SYMBOLS = frozenset({"Sm", "So", "Sk", "No"})
+_ALPHABETS = frozenset({"LATIN", "CYRILLIC", "GREEK", "HEBREW", "ARABIC", "THAI"})
+
+
+def read_text(path: str | Path, keep_line_ends: bool = False) -> str:
+    """The text of a corpus file, read once: UTF-8 (a byte-order mark skipped) or, for a file that is
+    not, the one of :data:`LEGACY_ENCODINGS` its bytes read best in (``charset-normalizer``), said in the
+    log; a file that reads in none of them is refused. Line ends become ``"\\n"`` unless kept."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as error:
+        raise CorpusError(path, None, f"cannot open: {error.strerror}") from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = _legacy_text(path, data)
+    if keep_line_ends or "\r" not in text:
+        return text
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _legacy_text(path: str | Path, data: bytes) -> str:
+    """``data`` in the first of ``charset-normalizer``'s readings among :data:`LEGACY_ENCODINGS`, best
+    first, whose words keep to one alphabet each, or failing that among :data:`FALLBACK_ENCODINGS`. A
+    corpus file's columns of ASCII tags beside each Cyrillic or Greek word read to it as noise, so when
+    the whole file finds no reading, its non-ASCII words alone are read, if they are more than a few
+    stray bytes."""
+    try:
+        from charset_normalizer import from_bytes
+    except ImportError:
+        raise _not_utf8(path, data) from None
+    for encodings, symbols_allowed in ((LEGACY_ENCODINGS, 1.0), (FALLBACK_ENCODINGS, MAX_MIXED_ALPHABET_WORDS)):
+        matches = list(from_bytes(data, cp_isolation=list(encodings)))
+        if not matches:
+            words = data.split()
+            foreign = [word for word in words if not word.isascii()]
+            if len(foreign) >= MIN_FOREIGN_WORDS * len(words):  # not a few stray bytes
+                matches = list(from_bytes(b" ".join(foreign), cp_isolation=list(encodings)))
+        for match in matches:
+            try:
+                text = data.decode(match.encoding)
+            except UnicodeDecodeError:  # a reading of the words alone that the whole file does not allow
+                continue
+            if _mixed_alphabet_share(text) <= MAX_MIXED_ALPHABET_WORDS and _symbol_share(text) <= symbols_allowed:
+                log.warning("%s is not UTF-8: read as %s, the encoding its bytes read best in", path, match.encoding)
+                return text
+    raise _not_utf8(path, data)
+
+
+def _symbol_share(text: str) -> float:
+    """The share of non-ASCII words holding a symbol (box drawing, ≤, ¹): KOI8-R reads any bytes, and
+    bytes that are not KOI8-R read as such words."""
+    words = [word for word in text.split() if not word.isascii()]
+    marked = sum(any(unicodedata.category(c) in _SYMBOLS for c in word if not c.isascii()) for word in words)
+    return marked / len(words) if words else 0.0
+
+
+def _mixed_alphabet_share(text: str) -> float:
+    """The share of non-ASCII words whose letters come from two or more of :data:`_ALPHABETS`."""
+    words = [word for word in text.split() if not word.isascii()]
+    mixed = sum(
+        len({unicodedata.name(c, "").partition(" ")[0] for c in w if c.isalpha()} & _ALPHABETS) > 1 for w in words
+    )
+    return mixed / len(words) if words else 0.0
+
+
+def _not_utf8(path: str | Path, data: bytes) -> CorpusError:
+    """The error for a file that is not UTF-8, at the line and byte of the first bad byte."""
+    try:
+        data.decode("utf-8")
+        offset = len(data)
+    except UnicodeDecodeError as error:
+        offset = error.start
+    line = data.count(b"\n", 0, offset) + 1
+    return CorpusError(
+        path,
+        line,
+        f"not UTF-8 text (invalid byte at offset {offset}), nor {', '.join(LEGACY_ENCODINGS + FALLBACK_ENCODINGS)}; "
+        "convert it, e.g. iconv -f latin1 -t utf-8",
+    )

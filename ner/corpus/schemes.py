@@ -1,0 +1,99 @@
+"""Tag schemes: the entity spans a sequence of tags stands for, and back.
+
+A :class:`Span` covers tokens ``[start, end)``. :func:`tags_to_spans` reads the
+spans of tags in any supported scheme (IOB1, IOB2, BIOES, BMES, BILOU; IO's bare
+labels once prefixed), :func:`spans_to_tags` writes them in one, and
+:func:`detect_scheme` tells which scheme a corpus was written in.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+SCHEMES = ("IOB1", "IOB2", "BIOES", "BMES", "BILOU", "IO")
+TAG_PATTERN = re.compile(r"^(?:O|([BIEMSLU])[-_](.+))$")  # B-PER, or B_PER as some corpora write it
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """An entity over tokens ``[start, end)`` with a label."""
+
+    start: int
+    end: int
+    label: str
+
+
+def tags_to_spans(tags: Sequence[str]) -> list[Span]:
+    """Entity spans of a tag sequence in any supported scheme.
+
+    Lenient like conlleval: a chunk starts at ``B``/``S``, or at ``I``/``M``/``E``
+    whose previous tag is not inside a chunk of the same type; it ends before
+    ``O``, ``B``, ``S``, a change of type, or after ``E``/``S`` (BILOU's ``L``/``U``
+    read as ``E``/``S``). This reads IOB1, IOB2, BIOES, BMES and BILOU alike.
+    """
+    spans: list[Span] = []
+    start, label = -1, ""
+    for i, tag in enumerate(tags):
+        prefix, kind = (tag[0], tag[2:]) if tag != "O" else ("O", "")
+        if label and (prefix in "OBSU" or kind != label):
+            spans.append(Span(start, i, label))
+            label = ""
+        if prefix != "O" and not label:
+            start, label = i, kind
+        if label and prefix in "ESLU":
+            spans.append(Span(start, i + 1, label))
+            label = ""
+    if label:
+        spans.append(Span(start, len(tags), label))
+    return spans
+
+
+def spans_to_tags(spans: Iterable[Span], length: int, scheme: str = "BIOES") -> list[str]:
+    """Tags of ``length`` tokens in ``scheme`` for non-overlapping ``spans``."""
+    if scheme not in SCHEMES:
+        raise ValueError(f"unknown tag scheme {scheme!r}; expected one of {SCHEMES}")
+    tags = ["O"] * length
+    for span in sorted(spans, key=lambda s: s.start):
+        size = span.end - span.start
+        if scheme in ("BIOES", "BMES", "BILOU"):
+            inside = "M" if scheme == "BMES" else "I"
+            single, last = ("U", "L") if scheme == "BILOU" else ("S", "E")
+            if size == 1:
+                tags[span.start] = f"{single}-{span.label}"
+            else:
+                tags[span.start] = f"B-{span.label}"
+                tags[span.start + 1 : span.end - 1] = [f"{inside}-{span.label}"] * (size - 2)
+                tags[span.end - 1] = f"{last}-{span.label}"
+        elif scheme == "IO":
+            tags[span.start : span.end] = [span.label] * size
+        elif scheme == "IOB2":
+            tags[span.start : span.end] = [f"B-{span.label}"] + [f"I-{span.label}"] * (size - 1)
+        elif scheme == "IOB1":
+            touches = span.start > 0 and tags[span.start - 1] != "O" and tags[span.start - 1][2:] == span.label
+            tags[span.start : span.end] = [f"I-{span.label}"] * size
+            if touches:
+                tags[span.start] = f"B-{span.label}"
+    return tags
+
+
+def detect_scheme(tag_sequences: Iterable[Sequence[str]]) -> str:
+    """The tag scheme of a corpus: BMES if any ``M-``, else BILOU if any ``L-``/``U-``, else BIOES if
+    any ``E-``/``S-``, else IOB1 if some ``I-X`` opens an entity, else IOB2."""
+    prefixes: set[str] = set()
+    opens_with_inside = False
+    for tags in tag_sequences:
+        previous = "O"
+        for tag in tags:
+            prefixes.add(tag[0])
+            if tag[0] == "I" and (previous == "O" or previous[2:] != tag[2:]):
+                opens_with_inside = True
+            previous = tag
+    if "M" in prefixes:
+        return "BMES"
+    if prefixes & {"L", "U"}:
+        return "BILOU"
+    if prefixes & {"E", "S"}:
+        return "BIOES"
+    return "IOB1" if opens_with_inside else "IOB2"

@@ -1,0 +1,185 @@
+"""Sentences as every reader returns them, and the corpus-wide steps training takes on them.
+
+A :class:`Sentence` holds tokens with BIOES tags (the scheme the model trains
+in), where they came from (character offsets, source lines) and its document.
+:func:`as_model_tokens` gives the tokens a model sees when it tags text:
+characters, or words cut apart where a corpus joins them; :func:`token_tags`
+maps tags over those pieces back onto the corpus's own tokens.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ner.corpus.schemes import Span, spans_to_tags, tags_to_spans
+from ner.text import Token, tokenize, tokenize_chars
+
+_JOINING_UNDERSCORE = re.compile(r"(?<=[^\s_])_(?=[^\s_])")  # Hà_Nội, not __init__
+
+
+class CorpusError(ValueError):
+    """Malformed corpus input, located by file and line."""
+
+    def __init__(self, path: str | Path, line: int | None, reason: str) -> None:
+        self.path, self.line, self.reason = str(path), line, reason
+        where = f"{path}:{line}" if line is not None else str(path)
+        super().__init__(f"{where}: {reason}")
+
+
+@dataclass
+class Sentence:
+    """Tokens with BIOES tags; ``offsets`` are character offsets where the source had text."""
+
+    tokens: list[str]
+    tags: list[str]
+    offsets: list[tuple[int, int]] | None = None
+    lines: list[int] = field(default_factory=list)  # source line of each token (CoNLL only)
+    document: int = 0  # sentences of one document share it (CoNLL -DOCSTART-; a JSONL line is one)
+
+    def spans(self) -> list[Span]:
+        return tags_to_spans(self.tags)
+
+
+def summary(sentences: Sequence[Sentence]) -> dict:
+    """Counts that show how a corpus was read (``ner inspect``): sentences, documents, tokens, the
+    longest sentence, entities by type (most first), and the first sentence with its entities bracketed."""
+    types = Counter(span.label for sentence in sentences for span in sentence.spans())
+    first = sentences[0] if sentences else Sentence([], [])
+    shown = list(first.tokens)
+    for span in first.spans():
+        shown[span.start] = "[" + shown[span.start]
+        shown[span.end - 1] += f"]{span.label}"
+    return {
+        "sentences": len(sentences),
+        "documents": len({sentence.document for sentence in sentences}),
+        "tokens": sum(len(sentence.tokens) for sentence in sentences),
+        "longest_sentence": max((len(sentence.tokens) for sentence in sentences), default=0),
+        "entities": sum(types.values()),
+        "types": dict(types.most_common()),
+        "first_sentence": shown,
+    }
+
+
+def hold_out(sentences: Sequence[Sentence], every: int, block: int = 1) -> tuple[list[Sentence], list[Sentence]]:
+    """(kept, held): every ``every``-th block of ``block`` sentences held out (a dev set cut from training)."""
+    held = [(i // block) % every == every - 1 for i in range(len(sentences))]
+    return [s for s, h in zip(sentences, held) if not h], [s for s, h in zip(sentences, held) if h]
+
+
+def lowercased_words(*corpora: Iterable[Sentence]) -> set[str]:
+    """Every token of ``corpora``, lower-cased, as pretrained vectors and word vocabularies spell them."""
+    return {token.lower() for sentences in corpora for sentence in sentences for token in sentence.tokens}
+
+
+def as_characters(sentences: Sequence[Sentence]) -> list[Sentence]:
+    """``sentences`` with every token of several characters cut into its characters (marks kept with
+    their letter) and each entity spread over them: what a character-level model trains on and is
+    scored against when a corpus comes in words (a word-segmented Chinese corpus, say)."""
+    return _cut_tokens(sentences, _characters, lambda token: len(token) > 1)
+
+
+def as_words(sentences: Sequence[Sentence]) -> list[Sentence]:
+    """``sentences`` with every token holding an underscore or a space cut as tagging cuts text,
+    underscores between words read as spaces, and each entity spread over the pieces: what a
+    word-level model trains on and is scored against. Vietnamese corpora write a word of several
+    syllables, and a name, as one token (``Hà_Nội``, ``Nguyễn_Văn_An``, or with a space in a
+    tab-separated file), where the text a user sends has spaces."""
+    return _cut_tokens(sentences, _words, _may_hold_words)
+
+
+def as_model_tokens(sentences: Sequence[Sentence], char_level: bool) -> list[Sentence]:
+    """``sentences`` in the tokens a model of that level sees when it tags text."""
+    return as_characters(sentences) if char_level else as_words(sentences)
+
+
+def _cut_tokens(
+    sentences: Sequence[Sentence], cut: Callable[[str], list[Token]], may_cut: Callable[[str], bool]
+) -> list[Sentence]:
+    out = []
+    for sentence in sentences:
+        if not any(map(may_cut, sentence.tokens)):  # the common case: nothing to cut
+            out.append(sentence)
+            continue
+        pieces = [cut(token) for token in sentence.tokens]
+        starts = [0, *itertools.accumulate(map(len, pieces))]
+        spans = [Span(starts[s.start], starts[s.end], s.label) for s in sentence.spans()]
+        tokens = [piece.text for token_pieces in pieces for piece in token_pieces]
+        offsets = None
+        if sentence.offsets is not None:
+            offsets = [
+                (start + piece.start, start + piece.end)
+                for (start, _), token_pieces in zip(sentence.offsets, pieces)
+                for piece in token_pieces
+            ]
+        lines = [line for line, token_pieces in zip(sentence.lines, pieces) for _ in token_pieces]
+        out.append(Sentence(tokens, spans_to_tags(spans, len(tokens)), offsets, lines, sentence.document))
+    return out
+
+
+def token_tags(sentence: Sentence, piece_tags: Sequence[str], char_level: bool) -> list[str]:
+    """BIOES tags over ``sentence``'s own tokens from tags over the pieces :func:`as_model_tokens` cut
+    them into: an entity covers every token it touches, unless an earlier one has one."""
+    cut = _characters if char_level else _words
+    owner = [index for index, token in enumerate(sentence.tokens) for _ in cut(token)]
+    spans: list[Span] = []
+    for span in tags_to_spans(piece_tags):
+        first, last = owner[span.start], owner[span.end - 1]
+        if not spans or spans[-1].end <= first:
+            spans.append(Span(first, last + 1, span.label))
+    return spans_to_tags(spans, len(sentence.tokens))
+
+
+def _characters(token: str) -> list[Token]:
+    return tokenize_chars(token) or [Token(token, 0, len(token))]
+
+
+def _may_hold_words(token: str) -> bool:
+    return "_" in token or " " in token  # a token with a space: a tab-separated file's (Vietnamese UD: Hà Nội)
+
+
+def _words(token: str) -> list[Token]:
+    whole = [Token(token, 0, len(token))]
+    if not _may_hold_words(token) or len(tokenize(token)) == 1:  # kept whole by tagging: #climate_change
+        return whole
+    return tokenize(_JOINING_UNDERSCORE.sub(" ", token)) or whole
+
+
+def mentions_by_label(sentences: Iterable[Sentence]) -> dict[str, list[tuple[str, ...]]]:
+    """The distinct entity mentions of ``sentences`` (their tokens) by label, in a fixed order."""
+    found: dict[str, set[tuple[str, ...]]] = {}
+    for sentence in sentences:
+        for span in sentence.spans():
+            found.setdefault(span.label, set()).add(tuple(sentence.tokens[span.start : span.end]))
+    return {label: sorted(mentions) for label, mentions in sorted(found.items())}
+
+
+def replace_mentions(
+    sentence: Sentence, mentions: Mapping[str, Sequence[tuple[str, ...]]], rate: float, rng: np.random.Generator
+) -> Sentence:
+    """``sentence`` with each entity mention swapped, with probability ``rate``, for a mention of the same
+    label drawn from ``mentions``: known contexts around other names (training-time augmentation, so a
+    model reads a name from its context rather than memorising it). Tags are rebuilt in BIOES."""
+    found = sentence.spans()
+    if not found:
+        return sentence
+    tokens: list[str] = []
+    spans: list[Span] = []
+    last = 0
+    for span in found:
+        tokens += sentence.tokens[last : span.start]
+        mention = sentence.tokens[span.start : span.end]
+        pool = mentions.get(span.label)
+        if pool and rng.random() < rate:
+            mention = list(pool[rng.integers(len(pool))])
+        spans.append(Span(len(tokens), len(tokens) + len(mention), span.label))
+        tokens += mention
+        last = span.end
+    tokens += sentence.tokens[last:]
+    return Sentence(tokens, spans_to_tags(spans, len(tokens)), document=sentence.document)

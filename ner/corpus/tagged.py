@@ -1,0 +1,94 @@
+"""Sentences from a corpus's tokens and tags in any scheme, checked to be entity tags.
+
+The column readers (:mod:`ner.corpus.conll`) and JSONL rows of tokens and tags
+(:mod:`ner.corpus.jsonl`) end here: untyped ``B``/``I``/``O`` tags get a type,
+bare labels are read as the IO scheme, a column of part-of-speech or chunk
+tags is refused or warned about, and every sentence leaves in BIOES.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+from ner.corpus.schemes import TAG_PATTERN, detect_scheme, spans_to_tags, tags_to_spans
+from ner.corpus.sentence import CorpusError, Sentence
+
+log = logging.getLogger("ner.corpus")
+# Entity tags leave many tokens O (83% of CoNLL-2003's, 89% of MSRA's, 36% of dense résumés'); part-of-speech
+# tags leave none and chunk tags few (14% of CoNLL-2003's chunk column).
+MIN_OUTSIDE, MIN_TOKENS_TO_CHECK = 0.2, 200
+_PREFIXES = frozenset("BIEMSLU")
+UNNAMED = "ENTITY"  # the type of entities tagged B, I, ... without one
+
+
+def tagged_sentences(
+    tagged: list[tuple[list[str], list[str], list[int]]],
+    documents: list[int],
+    path: str | Path,
+    tag_column: int | None,
+) -> tuple[list[Sentence], str]:
+    """Sentences with BIOES tags from ``(tokens, tags, lines)`` in any scheme (detected, and returned)."""
+    labels = {t for _, tags, _ in tagged for t in tags} - {"O"}
+    if labels and labels <= _PREFIXES:  # B, I, O: one type of entity, unnamed (biomedical corpora)
+        log.info(
+            "%s: the tags have no type (%s): their entities are read as %s", path, ", ".join(sorted(labels)), UNNAMED
+        )
+        tagged = [
+            (tokens, [t if t == "O" else f"{t}-{UNNAMED}" for t in tags], lines) for tokens, tags, lines in tagged
+        ]
+        labels = {f"{t}-{UNNAMED}" for t in labels}
+    bare = _bare_labels(tagged, labels, path)
+    _check_tag_column(tagged, path, tag_column, bare)
+    if bare:  # IO: each label read as IOB1's I-label, a run of it one entity
+        tagged = [(tokens, [t if t == "O" else f"I-{t}" for t in tags], lines) for tokens, tags, lines in tagged]
+    scheme = "IO" if bare else detect_scheme(tags for _, tags, _ in tagged)
+    sentences = [
+        Sentence(tokens, spans_to_tags(tags_to_spans(tags), len(tags)), lines=lines, document=document)
+        for (tokens, tags, lines), document in zip(tagged, documents)
+    ]
+    return sentences, scheme
+
+
+def _bare_labels(raw: Sequence[tuple[list[str], list[str], list[int]]], labels: set[str], path: str | Path) -> bool:
+    """Whether a file's entity tags (``labels``: every tag but O) are bare labels (``PER``: the IO scheme,
+    where a run of one label is one entity) rather than prefixed (``B-PER``: IOB, BIOES, BMES, BILOU); a
+    file mixing them is refused."""
+    kinds = {TAG_PATTERN.match(tag) is not None for tag in labels}
+    if len(kinds) > 1:
+        entity_tags = ((tag, line) for _, tags, lines in raw for tag, line in zip(tags, lines) if tag != "O")
+        first_tag, first_line = next(entity_tags)
+        prefixed = TAG_PATTERN.match(first_tag) is not None
+        tag, line = next((t, n) for t, n in entity_tags if (TAG_PATTERN.match(t) is not None) != prefixed)
+        raise CorpusError(
+            path,
+            line,
+            f"tag {tag!r} and line {first_line}'s {first_tag!r}: a file's tags are all O or a prefix "
+            "(B-/I-/E-/S-/M-/L-/U-) and a type, or all O or a bare label (the IO scheme)",
+        )
+    return kinds == {False}
+
+
+def _check_tag_column(
+    tagged: Sequence[tuple[list[str], list[str], list[int]]], path: str | Path, tag_column: int | None, bare: bool
+) -> None:
+    """Refuse a column of bare labels with no ``O`` (part-of-speech tags, read as the IO scheme, would make
+    every token an entity), and warn about any column whose tokens are rarely ``O`` (chunk tags), once
+    there are enough tokens to tell. ``tag_column``: of a CoNLL file, ``None`` for tags given otherwise."""
+    total = sum(len(tags) for _, tags, _ in tagged)
+    if total < MIN_TOKENS_TO_CHECK:
+        return
+    outside = sum(tags.count("O") for _, tags, _ in tagged) / total
+    if outside >= MIN_OUTSIDE:
+        return
+    where, remedy = ("the tags", "give entity tags")
+    if tag_column is not None:
+        where, remedy = f"column {tag_column}", "pick the entity column with --tag-column"
+    message = (
+        f"{outside:.0%} of the tokens are O in {where}: it looks like part-of-speech or chunk tags, "
+        f"not entity tags ({remedy})"
+    )
+    if bare and outside == 0:
+        raise CorpusError(path, None, message)
+    log.warning("%s: %s", path, message)
