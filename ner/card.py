@@ -95,6 +95,14 @@ def _parent_line(training: dict, metrics: dict) -> str:
     return f"Fine-tuned from `{parent['name']}` (test F1 {parent.get('test_f1')}).{forgetting}\n\n"
 
 
+def _reading(training: dict, role: str) -> str:
+    """How a corpus file was read: its tags' scheme, then the reader's notes as sub-items."""
+    described, *notes = training.get("reading", {}).get(role) or [""]
+    if not described:
+        return ""
+    return f" ({described})" + "".join(f"\n  - {note}" for note in notes)
+
+
 def _reasons(training: dict) -> str:
     reasons = training.get("choices")
     if not reasons:
@@ -124,9 +132,9 @@ A BiLSTM-CRF named-entity tagger ({bundle.config.level} level, language `{bundle
 Labels: {", ".join(bundle.labels)}.
 
 ## Data
-- Train: `{training.get("train")}`
-- Dev: {training.get("dev")}
-- Test: {f"`{training['test']}`" if training.get("test") else "none"}
+- Train: `{training.get("train")}`{_reading(training, "train")}
+- Dev: {training.get("dev")}{_reading(training, "dev")}
+- Test: {f"`{training['test']}`" if training.get("test") else "none"}{_reading(training, "test")}
 
 ## Scores (strict entity level, percent)
 | split | precision | recall | F1 |

@@ -43,6 +43,7 @@ from ner.corpus import (
     lowercased_words,
     mentions_by_label,
     read_corpus,
+    reading_notes,
     replace_mentions,
 )
 from ner.distillation import soft_targets, teacher_probabilities
@@ -70,6 +71,7 @@ class Corpora:
     test: list[Sentence] = field(default_factory=list)
     dev_note: str = ""  # where dev came from, for the model card
     dev_source: str = ""  # the dev file, or how dev was held out
+    reading: dict[str, list[str]] = field(default_factory=dict)  # how each file was read, by role, for the card
 
 
 @dataclass(frozen=True)
@@ -99,23 +101,33 @@ def load_corpora(
 ) -> Corpora:
     """The training, dev and test sentences; without a dev file, every ``dev_every``-th training sentence
     is held out. ``with_dev``: the dev sentences are trained on too. ``tag_column``: of CoNLL files."""
-    train_sentences, _ = read_corpus(train, tag_column)
-    test_sentences = read_corpus(test, tag_column)[0] if test else []
+    reading: dict[str, list[str]] = {}
+
+    def read(role: str, path: str) -> list[Sentence]:
+        with reading_notes() as notes:
+            sentences, scheme = read_corpus(path, tag_column)
+        prefix = f"{Path(path)}: "
+        described = "character spans" if scheme == "spans" else f"{scheme} tags"
+        reading[role] = [described, *(note.removeprefix(prefix) for note in notes)]
+        return sentences
+
+    train_sentences = read("train", train)
+    test_sentences = read("test", test) if test else []
     if dev:
-        corpora = Corpora(train_sentences, read_corpus(dev, tag_column)[0], test_sentences, f"dev file {dev}", dev)
+        corpora = Corpora(train_sentences, read("dev", dev), test_sentences, f"dev file {dev}", dev, reading)
     else:
         kept, held = hold_out(train_sentences, dev_every)
         note = (
             f"no dev file: every {dev_every}th sentence of the training file "
             f"({len(held)} sentences) is held out as dev and not trained on"
         )
-        corpora = Corpora(kept, held, test_sentences, note, f"every {dev_every}th training sentence, held out")
+        corpora = Corpora(kept, held, test_sentences, note, f"every {dev_every}th training sentence, held out", reading)
     _warn_of_types_not_trained(corpora)
     if with_dev:
         offset = max((s.document for s in corpora.train), default=0) + 1  # dev documents stay apart
         moved = [replace(s, document=s.document + offset) for s in corpora.dev]
         note = corpora.dev_note + ", trained on too"
-        return Corpora(corpora.train + moved, corpora.dev, test_sentences, note, corpora.dev_source)
+        return Corpora(corpora.train + moved, corpora.dev, test_sentences, note, corpora.dev_source, reading)
     return corpora
 
 
@@ -672,6 +684,7 @@ def _finish(run: Run, job: Job, progress: Progress, started: float) -> dict:
             "commands": progress.commands,
             "config": asdict(config),
             "choices": run.recipe.reasons,
+            "reading": run.corpora.reading,
             "machine": _machine(run.device),
             **({"parent": _parent(run.parent)} if run.parent is not None else {}),
         },

@@ -53,6 +53,15 @@ def test_the_card_reports_scores_network_data_and_terms() -> None:
     assert "Size: 0.3 MB of weights." in card
 
 
+def test_the_card_says_how_each_file_was_read() -> None:
+    reading = {"train": ["IOB2 tags", "tokens read from column 1, tags from column 9 (of 0-9)"], "dev": ["spans"]}
+    card = model_card(a_bundle(training={"train": "a.conllu", "dev": "dev file b.jsonl", "reading": reading}))
+    assert "- Train: `a.conllu` (IOB2 tags)\n  - tokens read from column 1, tags from column 9 (of 0-9)\n" in card
+    assert "- Dev: dev file b.jsonl (spans)\n- Test: none\n" in card
+    # A card of a model trained before it recorded this says what it said.
+    assert "- Train: `train.conll`\n- Dev: None\n" in model_card(a_bundle(training={"train": "train.conll"}))
+
+
 def test_the_card_of_a_dev_only_run_lists_dev_per_type() -> None:
     card = model_card(a_bundle())
     assert "Per type (dev):" in card and "| test |" not in card

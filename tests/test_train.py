@@ -4,6 +4,7 @@ batching, held-out dev, weight averaging, long-sentence splitting, vector alignm
 from __future__ import annotations
 
 import json
+import logging
 import random
 import threading
 from collections.abc import Callable
@@ -61,6 +62,8 @@ def test_model_directory_holds_everything(tiny_model: Path) -> None:
     temperature = json.loads((tiny_model / "config.json").read_text())["temperature"]
     assert temperature == metrics["calibration"]["temperature"] and metrics["calibration"]["entities"] > 0
     assert f"calibrated with temperature {temperature}" in card
+    # The card says how each file was read.
+    assert "- Train: `" in card and ".conll` (IOB2 tags)" in card
     assert (tiny_model / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
@@ -165,6 +168,21 @@ def test_entity_types_dev_and_test_have_and_training_lacks_are_named(tmp_path: P
     assert "lack" not in caplog.text and "no entity" not in caplog.text
     load_corpora(str(write_conll(tmp_path / "none.conll", [[("Paris", "O")]] * 5)), None, None, dev_every=5)
     assert "the training sentences hold no entity" in caplog.text
+
+
+def test_how_each_file_was_read_is_kept_for_the_card_and_the_log_shows_what_it_showed(tmp_path: Path, caplog) -> None:
+    numbered = tmp_path / "train.conllu"
+    numbered.write_text("".join(f"1\tParis\tB-LOC\n2\tw{i}\tO\n\n" for i in range(20)), encoding="utf-8")
+    legacy = tmp_path / "dev.conll"
+    legacy.write_bytes("Mü\tB-PER\nwas\tO\n\nParis\tB-LOC\n".encode("cp1252"))
+    with caplog.at_level("WARNING"):
+        corpora = load_corpora(str(numbered), str(legacy), None, dev_every=5)
+    assert corpora.reading["train"] == ["IOB2 tags", "tokens read from column 1, tags from column 2 (of 0-2)"]
+    assert corpora.reading["dev"][0] == "IOB2 tags"
+    assert "is not UTF-8: read as cp1252" in corpora.reading["dev"][1]
+    # The warning reaches the log as before; the notes at INFO, below its level, do not.
+    assert "is not UTF-8" in caplog.text and "tokens read from column" not in caplog.text
+    assert logging.getLogger("ner.corpus").propagate and logging.getLogger("ner.corpus").level == logging.NOTSET
 
 
 def sentences_of(lengths: list[int], documents: list[int] | None = None) -> list[Sentence]:

@@ -9,12 +9,16 @@ tables: :mod:`ner.corpus.conll`), JSONL in many tools' (:mod:`ner.corpus.jsonl`)
 brat standoff as folders (:mod:`ner.corpus.brat`), any of them in UTF-8 or a
 legacy encoding (:mod:`ner.corpus.encoding`). Malformed input raises
 :class:`CorpusError` naming the file, the line and the reason. :func:`read_corpus`
-picks the reader for a path.
+picks the reader for a path; the readers log how they read a file (its dialect,
+columns, encoding), which :func:`reading_notes` collects for the model card.
 """
 
 from __future__ import annotations
 
 import codecs
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from ner.corpus.brat import read_brat
@@ -56,6 +60,7 @@ __all__ = [
     "read_corpus",
     "read_jsonl",
     "read_text",
+    "reading_notes",
     "replace_mentions",
     "spans_to_tags",
     "summary",
@@ -80,3 +85,36 @@ def read_corpus(path: str | Path, tag_column: int = -1) -> tuple[list[Sentence],
     if first.startswith((b"{", b"[")):
         return read_jsonl(path), "spans"
     return read_conll(path, tag_column)
+
+
+class _Notes(logging.Handler):
+    """Keeps the message of every record; passes on to the log's own handlers those it would have shown."""
+
+    def __init__(self, logger: logging.Logger) -> None:
+        super().__init__(logging.INFO)
+        self.notes: list[str] = []
+        self.parent = logger.parent if logger.propagate else None
+        self.shown = logger.getEffectiveLevel()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.notes.append(record.getMessage())
+        if self.parent is not None and record.levelno >= self.shown:
+            self.parent.handle(record)
+
+
+@contextmanager
+def reading_notes() -> Iterator[list[str]]:
+    """The readers' notes (``ner.corpus``'s log at INFO and above: the dialect a file was read as, the
+    columns taken, an encoding guessed, tags in doubt) on files read inside the block, in order. The
+    log shows what it showed before, whatever its level."""
+    logger = logging.getLogger("ner.corpus")
+    handler, level, propagate = _Notes(logger), logger.level, logger.propagate
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    try:
+        yield handler.notes
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+        logger.propagate = propagate
