@@ -772,6 +772,38 @@ def test_a_file_no_common_encoding_reads_is_read_in_a_fallback_one(tmp_path, cap
     assert f"read as {encoding}" in caplog.text
 
 
+CZECH_WITHOUT_T_CARON = conll_of("Praha : předseda vlády řekl , že Česká republika podpoří Ukrajinu .")
+TURKISH = conll_of("İstanbul'da yaşayan Ahmet Yılmaz , Türkiye Büyük Millet Meclisi'nde konuştu .")
+LITHUANIAN = conll_of("Vilnius : Lietuvos Respublikos Seimas priėmė įstatymą dėl švietimo .")
+HUNGARIAN = conll_of("Budapest : a miniszterelnök előbb érkezett , mint a tűzoltók .")
+FRENCH = conll_of("Genève : le président a rencontré des élèves à côté du château où ça coûte très cher .")
+PORTUGUESE = conll_of("Lisboa : as informações sobre a reunião não foram divulgadas à imprensa .")
+
+
+@pytest.mark.parametrize(
+    ("text", "encoding", "read_as"),
+    [
+        (CZECH_WITHOUT_T_CARON, "cp1250", "cp1250"),
+        (HUNGARIAN, "cp1250", "cp1250"),
+        (TURKISH, "cp1254", "cp1254"),
+        (LITHUANIAN, "cp1257", "cp1257"),
+        (SPANISH, "cp1252", "cp1252"),
+        (FRENCH, "cp1252", "cp1252"),
+        (PORTUGUESE, "latin-1", "cp1252"),
+    ],
+)
+def test_a_latin_file_is_read_in_the_code_page_of_its_language(tmp_path, caplog, text, encoding, read_as):
+    """Czech without ť, Hungarian, Turkish and Lithuanian bytes read as Western European text too
+    (Předseda as Pøedseda, yaşayan as yaþayan), which charset-normalizer prefers; their language, which
+    py3langid knows from the letters both readings share, gives the code page. French, Spanish and
+    Portuguese stay Western European."""
+    path = tmp_path / f"{encoding}.txt"
+    path.write_bytes(text.encode(encoding))
+    with caplog.at_level("WARNING", logger="ner.corpus"):
+        assert read_conll(path) == read_conll(write(tmp_path, text, "utf8.txt"))
+    assert f"read as {read_as}" in caplog.text
+
+
 def test_read_conll_not_utf8_location(tmp_path):
     path = tmp_path / "late.txt"
     # Bytes that only Windows-1256 decodes, as a word mixing Arabic and Latin letters; offset 20000

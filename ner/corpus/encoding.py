@@ -22,14 +22,22 @@ FALLBACK_ENCODINGS = ("cp1250", "koi8_r", "cp1257", "cp1254")
 MAX_MIXED_ALPHABET_WORDS = 0.05
 # The share of a file's words (tags included) that must be non-ASCII for them to be read on their own.
 MIN_FOREIGN_WORDS = 0.1
+# The code page of each language of Central Europe, Turkey and the Baltic that Windows wrote it in. Such text
+# often reads in Western European too, wrongly (Předseda as Pøedseda, yaşayan as yaþayan), and the language,
+# identified from the letters every reading shares, tells which code page it was written in.
+LANGUAGE_CODE_PAGES = {"cs": "cp1250", "sk": "cp1250", "pl": "cp1250", "hu": "cp1250", "sl": "cp1250"}
+LANGUAGE_CODE_PAGES |= {"hr": "cp1250", "bs": "cp1250", "ro": "cp1250", "tr": "cp1254", "az": "cp1254"}
+LANGUAGE_CODE_PAGES |= {"lt": "cp1257", "lv": "cp1257"}
+_LATIN_CODE_PAGES = frozenset({"cp1252", *LANGUAGE_CODE_PAGES.values()})
 _SYMBOLS = frozenset({"Sm", "So", "Sk", "No"})
 _ALPHABETS = frozenset({"LATIN", "CYRILLIC", "GREEK", "HEBREW", "ARABIC", "THAI"})
 
 
 def read_text(path: str | Path, keep_line_ends: bool = False) -> str:
     """The text of a corpus file, read once: UTF-8 (a byte-order mark skipped) or, for a file that is
-    not, the one of :data:`LEGACY_ENCODINGS` its bytes read best in (``charset-normalizer``), said in the
-    log; a file that reads in none of them is refused. Line ends become ``"\\n"`` unless kept."""
+    not, the one of :data:`LEGACY_ENCODINGS` its bytes read best in (``charset-normalizer``) or, for
+    Latin text, the code page of its language, said in the log; a file that reads in none of them is
+    refused. Line ends become ``"\\n"`` unless kept."""
     try:
         data = Path(path).read_bytes()
     except OSError as error:
@@ -66,9 +74,38 @@ def _legacy_text(path: str | Path, data: bytes) -> str:
             except UnicodeDecodeError:  # a reading of the words alone that the whole file does not allow
                 continue
             if _mixed_alphabet_share(text) <= MAX_MIXED_ALPHABET_WORDS and _symbol_share(text) <= symbols_allowed:
-                log.warning("%s is not UTF-8: read as %s, the encoding its bytes read best in", path, match.encoding)
-                return text
+                return _language_reading(path, data, text, match.encoding)
     raise _not_utf8(path, data)
+
+
+def _language_reading(path: str | Path, data: bytes, text: str, encoding: str) -> str:
+    """``text``, ``data`` read in ``encoding``, or, when that is a Latin code page and the text's language
+    one of :data:`LANGUAGE_CODE_PAGES`, ``data`` read in that language's code page if it can be."""
+    language = _language(text) if encoding in _LATIN_CODE_PAGES else ""
+    page = LANGUAGE_CODE_PAGES.get(language, encoding)
+    if page != encoding:
+        try:
+            reading = data.decode(page)
+        except UnicodeDecodeError:  # a byte that code page lacks: not written in it after all
+            pass
+        else:
+            log.warning(
+                "%s is not UTF-8: read as %s, the code page of its language (%s, identified by py3langid), "
+                "though its bytes read as well in %s",
+                *(path, page, language, encoding),
+            )
+            return reading
+    log.warning("%s is not UTF-8: read as %s, the encoding its bytes read best in", path, encoding)
+    return text
+
+
+def _language(text: str) -> str:
+    """The language of ``text`` by py3langid, or ``""`` without it."""
+    try:
+        import py3langid
+    except ImportError:
+        return ""
+    return py3langid.classify(text[:100_000])[0]
 
 
 def _symbol_share(text: str) -> float:
