@@ -238,11 +238,10 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
 
 def run_inspect(args: argparse.Namespace) -> int:
-    from ner.corpus import read_corpus, summary
+    from ner.corpus import read_corpus_noted, summary
 
-    logging.getLogger("ner").setLevel(logging.INFO)  # how the file was read: encoding, columns, dialect
-    sentences, scheme = read_corpus(args.file, args.tag_column)
-    found = {"file": str(args.file), "scheme": scheme, **summary(sentences)}
+    sentences, scheme, notes = read_corpus_noted(args.file, args.tag_column)
+    found = {"file": str(args.file), "scheme": scheme, "reading": notes, **summary(sentences)}
     if args.json:
         print(json.dumps(found, ensure_ascii=False))
         return 0
@@ -250,6 +249,7 @@ def run_inspect(args: argparse.Namespace) -> int:
         f"{found['file']}: {found['sentences']} sentences in {found['documents']} documents, {found['tokens']} tokens"
     )
     print(f"tags: {scheme}; longest sentence {found['longest_sentence']} tokens")
+    print("".join(f"read: {note}\n" for note in notes), end="")
     print(
         f"entities: {found['entities']}"
         + "".join(f"\n  {label:<12}{count:>8}" for label, count in found["types"].items())

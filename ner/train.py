@@ -42,8 +42,7 @@ from ner.corpus import (
     hold_out,
     lowercased_words,
     mentions_by_label,
-    read_corpus,
-    reading_notes,
+    read_corpus_noted,
     replace_mentions,
 )
 from ner.distillation import soft_targets, teacher_probabilities
@@ -104,11 +103,8 @@ def load_corpora(
     reading: dict[str, list[str]] = {}
 
     def read(role: str, path: str) -> list[Sentence]:
-        with reading_notes() as notes:
-            sentences, scheme = read_corpus(path, tag_column)
-        prefix = f"{Path(path)}: "
-        described = "character spans" if scheme == "spans" else f"{scheme} tags"
-        reading[role] = [described, *(note.removeprefix(prefix) for note in notes)]
+        sentences, scheme, notes = read_corpus_noted(path, tag_column)
+        reading[role] = ["character spans" if scheme == "spans" else f"{scheme} tags", *notes]
         return sentences
 
     train_sentences = read("train", train)

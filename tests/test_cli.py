@@ -43,7 +43,7 @@ def test_tag_column_picks_the_entity_column_for_training_and_scoring(
     assert main(args) == 0 and bundles.load(tmp_path / "m").labels == ["LOC", "ORG", "PER"]
 
 
-def test_inspect_says_how_a_corpus_reads(tmp_path: Path, capsys, caplog) -> None:
+def test_inspect_says_how_a_corpus_reads(tmp_path: Path, capsys) -> None:
     universal = tmp_path / "en_ewt-ud-train.iob2"
     universal.write_text(
         "# sent_id = 1\n1\tBob\tB-PER\t-\t-\n2\tvisited\tO\t-\t-\n3\tNew\tB-LOC\t-\t-\n4\tYork\tI-LOC\t-\t-\n\n"
@@ -56,9 +56,10 @@ def test_inspect_says_how_a_corpus_reads(tmp_path: Path, capsys, caplog) -> None
     assert found["sentences"] == 2 and found["tokens"] == 5 and found["scheme"] == "IOB2"
     assert found["types"] == {"PER": 2, "LOC": 1} and found["entities"] == 3
     assert found["first_sentence"] == ["[Bob]PER", "visited", "[New", "York]LOC"]
-    assert "tokens read from column 1, tags from column 2" in caplog.text  # the dialect, said
+    assert found["reading"] == ["tokens read from column 1, tags from column 2 (of 0-4)"]  # the dialect, said
     assert main(["inspect", str(universal)]) == 0
-    assert "2 sentences in 2 documents, 5 tokens" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "2 sentences in 2 documents, 5 tokens" in out and "read: tokens read from column 1" in out
     assert main(["inspect", str(tmp_path / "missing.conll")]) == 2
 
 

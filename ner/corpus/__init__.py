@@ -10,7 +10,8 @@ brat standoff as folders (:mod:`ner.corpus.brat`), any of them in UTF-8 or a
 legacy encoding (:mod:`ner.corpus.encoding`). Malformed input raises
 :class:`CorpusError` naming the file, the line and the reason. :func:`read_corpus`
 picks the reader for a path; the readers log how they read a file (its dialect,
-columns, encoding), which :func:`reading_notes` collects for the model card.
+columns, encoding), which :func:`read_corpus_noted` returns too, for the model
+card and ``ner inspect``.
 """
 
 from __future__ import annotations
@@ -58,9 +59,9 @@ __all__ = [
     "read_brat",
     "read_conll",
     "read_corpus",
+    "read_corpus_noted",
     "read_jsonl",
     "read_text",
-    "reading_notes",
     "replace_mentions",
     "spans_to_tags",
     "summary",
@@ -103,7 +104,7 @@ class _Notes(logging.Handler):
 
 
 @contextmanager
-def reading_notes() -> Iterator[list[str]]:
+def _reading_notes() -> Iterator[list[str]]:
     """The readers' notes (``ner.corpus``'s log at INFO and above: the dialect a file was read as, the
     columns taken, an encoding guessed, tags in doubt) on files read inside the block, in order. The
     log shows what it showed before, whatever its level."""
@@ -118,3 +119,12 @@ def reading_notes() -> Iterator[list[str]]:
         logger.removeHandler(handler)
         logger.setLevel(level)
         logger.propagate = propagate
+
+
+def read_corpus_noted(path: str | Path, tag_column: int = -1) -> tuple[list[Sentence], str, list[str]]:
+    """:func:`read_corpus`'s sentences and scheme, and the notes its reader logged on how it read the file
+    (the file's name left out of each)."""
+    with _reading_notes() as notes:
+        sentences, scheme = read_corpus(path, tag_column)
+    prefix = f"{Path(path)}: "
+    return sentences, scheme, [note.removeprefix(prefix) for note in notes]
