@@ -1,0 +1,69 @@
+"""Tests for ner.corpus.brat: brat standoff folders."""
+
+from __future__ import annotations
+
+import pytest
+
+from ner.corpus import (
+    CorpusError,
+    read_brat,
+    read_corpus,
+)
+
+from .corpus_files import BRAT_ANN, BRAT_TEXT, check_alignment, entity_texts, write_brat
+
+
+def test_read_brat_reads_each_document_line_by_line(tmp_path):
+    """Offsets count "\\r\\n" as two characters, as brat does; relations, attributes, notes and
+    normalisations are passed over; documents keep their files' (sorted) order."""
+    second = ("Reuters reported it. Bonn denied it.", "T1\tORG 0 7\tReuters\nT2\tLOC 21 25\tBonn\n")
+    folder = write_brat(tmp_path / "brat", {"b": (BRAT_TEXT, BRAT_ANN), "a": second})
+    sentences, scheme = read_corpus(folder)
+    assert scheme == "spans" and read_brat(folder) == sentences
+    assert [s.document for s in sentences] == [0, 0, 1, 1]  # a line of two sentences is split as tagging splits
+    texts = [second[0], second[0], "Angela Merkel visited New  York.", "She met Macron in Paris."]
+    assert [entity_texts(text, s) for text, s in zip(texts, sentences)] == [
+        [("Reuters", "ORG")],
+        [("Bonn", "LOC")],
+        [("Angela Merkel", "PER"), ("New  York", "LOC")],
+        [("Macron", "PER"), ("Paris", "LOC")],
+    ]
+    for text, sentence in zip(texts, sentences):
+        check_alignment(text, sentence)
+
+
+@pytest.mark.parametrize(
+    ("ann", "line", "reason"),
+    [
+        ("T1\tPER 0 13\tAngela Merkle\n", 1, "not 'Angela Merkle'"),
+        ("T1\tPER 0 13\tAngela Merkel\nT2\tPER 7 13\tMerkel\n", 2, "overlaps the one on line 1"),
+        ("T1\tPER 0 40\n", 1, "crosses a line break"),
+        ("T1\tLOC 0 6;14 21\tAngela visited\n", 1, "text between them"),
+        ("T1\tPER 0\tAngela\n", 1, "not a brat entity"),
+        ("T1\tPER six 13\tMerkel\n", 1, "not a brat entity"),
+        ("T1\tPER 13 7\tMerkel\n", 1, "not a brat entity"),
+        ("T1\tPER 50 99\tParis\n", 1, "outside the text"),
+        ("T1\tPER 32 34\n", 1, "only whitespace"),  # "\r\n"
+        ("T1\tPER 34 38\n", 1, "starts on a line break"),  # on the blank line
+    ],
+)
+def test_read_brat_names_the_ann_line_of_a_bad_entity(tmp_path, ann, line, reason):
+    folder = write_brat(tmp_path / "brat", {"doc": (BRAT_TEXT, ann)})
+    with pytest.raises(CorpusError) as info:
+        read_brat(folder)
+    assert (info.value.path, info.value.line) == (str(folder / "doc.ann"), line)
+    assert reason in info.value.reason
+
+
+def test_read_brat_errors_without_annotations_or_text(tmp_path):
+    with pytest.raises(CorpusError, match="no .ann file"):
+        read_brat(write_brat(tmp_path / "empty", {}))
+    folder = write_brat(tmp_path / "lonely", {"doc": (BRAT_TEXT, BRAT_ANN)})
+    (folder / "doc.txt").unlink()
+    with pytest.raises(CorpusError, match="doc.txt is missing"):
+        read_brat(folder)
+    folder = write_brat(tmp_path / "undecodable", {})
+    (folder / "doc.txt").write_bytes(b"Z\x81\x8d\x90\xff\xferich")
+    (folder / "doc.ann").write_text("")
+    with pytest.raises(CorpusError, match="iconv"):
+        read_brat(folder)

@@ -1,0 +1,124 @@
+"""Tests for ner.corpus.encoding: corpus files in legacy encodings, read and said so, or refused."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from ner.corpus import (
+    CorpusError,
+    read_conll,
+    write_conll_predictions,
+)
+
+from .corpus_files import write
+
+SPANISH = "-DOCSTART- O\n\nEl O\npresidente O\nJosé B-PER\nMaría I-PER\nAznar I-PER\nvisitó O\nMálaga B-LOC\n. O\n"
+CHINESE = "中 B-LOC\n国 I-LOC\n人 O\n民 O\n银 B-ORG\n行 I-ORG\n在 O\n北 B-LOC\n京 I-LOC\n。 O\n"
+
+
+def conll_of(sentence: str) -> str:
+    """A CoNLL file of ``sentence``'s words, the first tagged B-LOC and the rest O."""
+    words = sentence.split()
+    return "".join(f"{word} {'B-LOC' if i == 0 else 'O'}\n" for i, word in enumerate(words))
+
+
+RUSSIAN = conll_of("Москва : президент России заявил , что экономика растёт быстрее , чем ожидалось .")
+GREEK = conll_of("Αθήνα : ο πρωθυπουργός της Ελλάδας δήλωσε ότι η οικονομία αναπτύσσεται ταχύτερα .")
+HEBREW = conll_of("ירושלים : ראש הממשלה אמר כי הכלכלה צומחת מהר מהצפוי .")
+ARABIC = conll_of("القاهرة : قال رئيس الوزراء إن الاقتصاد ينمو أسرع من المتوقع .")
+THAI = conll_of("กรุงเทพ นายกรัฐมนตรี กล่าว ว่า เศรษฐกิจ เติบโต เร็ว กว่า ที่ คาด")
+
+
+@pytest.mark.parametrize(
+    ("text", "encoding", "read_as"),
+    [
+        (SPANISH, "latin-1", "cp1252"),
+        (SPANISH, "cp1252", "cp1252"),
+        (CHINESE, "gbk", "gb18030"),
+        (CHINESE, "big5", "big5"),
+        (RUSSIAN, "cp1251", "cp1251"),
+        (GREEK, "cp1253", "cp1253"),
+        (HEBREW, "cp1255", "cp1255"),
+        (ARABIC, "cp1256", "cp1256"),
+        (THAI, "cp874", "cp874"),
+    ],
+)
+def test_read_conll_reads_a_legacy_encoding_and_says_so(tmp_path, caplog, text, encoding, read_as):
+    """CoNLL-2002's Spanish and Dutch files are Latin-1, older Chinese corpora GBK or Big5, and Russian,
+    Greek, Hebrew, Arabic and Thai ones in Windows' code page for their script."""
+    if encoding == "big5":
+        text = "臺 B-LOC\n灣 I-LOC\n人 O\n"
+    expected = read_conll(write(tmp_path, text, "utf8.txt"))
+    path = tmp_path / f"{encoding}.txt"
+    path.write_bytes(text.encode(encoding))
+    with caplog.at_level("WARNING", logger="ner.corpus"):
+        assert read_conll(path) == expected
+    assert f"read as {read_as}" in caplog.text
+    sentences, scheme = read_conll(path)  # ner predict writes the file back, in UTF-8
+    written = write_conll_predictions(path, sentences, [s.tags for s in sentences], scheme)
+    assert "\n".join(written) == "\n".join(
+        f"{line} {line.split()[-1]}" if line else line for line in text.split("\n")[:-1]
+    )
+
+
+POLISH = conll_of("Łódź : prezydent powiedział , że gospodarka rośnie szybciej niż oczekiwano .")
+CZECH = conll_of("Příbram : prezident řekl , že ekonomika roste rychleji , než se čekalo . Ťululum")
+RUSSIAN_KOI8 = conll_of("Москва : президент России заявил , что экономика растёт быстрее , чем ожидалось .")
+
+
+@pytest.mark.parametrize(("text", "encoding"), [(POLISH, "cp1250"), (CZECH, "cp1250"), (RUSSIAN_KOI8, "koi8_r")])
+def test_a_file_no_common_encoding_reads_is_read_in_a_fallback_one(tmp_path, caplog, text, encoding):
+    """Polish and Czech in Windows-1250 and Russian in KOI8-R: tried only when no encoding of
+    LEGACY_ENCODINGS reads the file (the reading charset-normalizer prefers for Polish among them,
+    Arabic, mixes alphabets in a word)."""
+    path = tmp_path / f"{encoding}.txt"
+    path.write_bytes(text.encode(encoding))
+    with caplog.at_level("WARNING", logger="ner.corpus"):
+        assert read_conll(path) == read_conll(write(tmp_path, text, "utf8.txt"))
+    assert f"read as {encoding}" in caplog.text
+
+
+CZECH_WITHOUT_T_CARON = conll_of("Praha : předseda vlády řekl , že Česká republika podpoří Ukrajinu .")
+TURKISH = conll_of("İstanbul'da yaşayan Ahmet Yılmaz , Türkiye Büyük Millet Meclisi'nde konuştu .")
+LITHUANIAN = conll_of("Vilnius : Lietuvos Respublikos Seimas priėmė įstatymą dėl švietimo .")
+HUNGARIAN = conll_of("Budapest : a miniszterelnök előbb érkezett , mint a tűzoltók .")
+FRENCH = conll_of("Genève : le président a rencontré des élèves à côté du château où ça coûte très cher .")
+PORTUGUESE = conll_of("Lisboa : as informações sobre a reunião não foram divulgadas à imprensa .")
+
+
+@pytest.mark.parametrize(
+    ("text", "encoding", "read_as"),
+    [
+        (CZECH_WITHOUT_T_CARON, "cp1250", "cp1250"),
+        (HUNGARIAN, "cp1250", "cp1250"),
+        (TURKISH, "cp1254", "cp1254"),
+        (LITHUANIAN, "cp1257", "cp1257"),
+        (SPANISH, "cp1252", "cp1252"),
+        (FRENCH, "cp1252", "cp1252"),
+        (PORTUGUESE, "latin-1", "cp1252"),
+    ],
+)
+def test_a_latin_file_is_read_in_the_code_page_of_its_language(tmp_path, caplog, text, encoding, read_as):
+    """Czech without ť, Hungarian, Turkish and Lithuanian bytes read as Western European text too
+    (Předseda as Pøedseda, yaşayan as yaþayan), which charset-normalizer prefers; their language, which
+    py3langid knows from the letters both readings share, gives the code page. French, Spanish and
+    Portuguese stay Western European."""
+    path = tmp_path / f"{encoding}.txt"
+    path.write_bytes(text.encode(encoding))
+    with caplog.at_level("WARNING", logger="ner.corpus"):
+        assert read_conll(path) == read_conll(write(tmp_path, text, "utf8.txt"))
+    assert f"read as {read_as}" in caplog.text
+
+
+def test_read_conll_not_utf8_location(tmp_path):
+    path = tmp_path / "late.txt"
+    # Bytes that only Windows-1256 decodes, as a word mixing Arabic and Latin letters; offset 20000
+    path.write_bytes(b"a O\n" * 5000 + b"\x81\x98\xe0\xc7\xff O\n")
+    with pytest.raises(CorpusError) as info:
+        read_conll(path)
+    error = info.value
+    offsets = [int(n) for n in re.findall(r"byte (\d+)", error.reason)]
+    assert error.line == 5001 or offsets == [20000], str(error)
+    assert offsets in ([], [20000]), str(error)

@@ -1,0 +1,333 @@
+"""Tests for ner.corpus.jsonl: JSONL and JSON arrays of texts with spans, as our own and other tools write them."""
+
+from __future__ import annotations
+
+import codecs
+import json
+
+import pytest
+
+from ner.corpus import (
+    CorpusError,
+    read_corpus,
+    read_jsonl,
+    tags_to_spans,
+)
+
+from .corpus_files import check_alignment, entity_texts, write, write_jsonl
+
+
+def test_read_jsonl_offsets_and_tags(tmp_path):
+    text = "Barack Obama visited Paris."
+    path = write_jsonl(tmp_path, {"text": text, "entities": [[0, 12, "PER"], [21, 26, "LOC"]]})
+    [sentence] = read_jsonl(path)
+    check_alignment(text, sentence)
+    assert sentence.tokens == ["Barack", "Obama", "visited", "Paris", "."]
+    assert sentence.tags == ["B-PER", "E-PER", "O", "S-LOC", "O"]
+    assert sentence.offsets == [(0, 6), (7, 12), (13, 20), (21, 26), (26, 27)]
+    assert entity_texts(text, sentence) == [("Barack Obama", "PER"), ("Paris", "LOC")]
+
+
+def test_a_blank_jsonl_text_gives_no_sentence(tmp_path):
+    """An empty sentence stopped training (the recurrent layer refuses a length of 0)."""
+    path = write_jsonl(tmp_path, {"text": "Bob", "entities": [[0, 3, "PER"]]}, {"text": "  ", "entities": []})
+    assert [s.tokens for s in read_jsonl(path)] == [["Bob"]]
+
+
+def test_read_jsonl_of_tokens_and_tags_as_hugging_face_datasets_write_them(tmp_path):
+    rows = [
+        {"id": "0", "tokens": ["EU", "rejects", "German", "call"], "ner_tags": ["B-ORG", "O", "B-MISC", "O"]},
+        {"id": "1", "tokens": ["Peter", "Blackburn"], "ner_tags": ["B-PER", "I-PER"]},
+    ]
+    for path in (write_jsonl(tmp_path, *rows), write(tmp_path, json.dumps(rows, indent=2), "rows.json")):
+        sentences, scheme = read_corpus(path)
+        assert scheme == "spans" and [s.tokens for s in sentences] == [rows[0]["tokens"], rows[1]["tokens"]]
+        assert [s.tags for s in sentences] == [["S-ORG", "O", "S-MISC", "O"], ["B-PER", "E-PER"]]
+        assert sentences[0].offsets is None and sentences[0].document != sentences[1].document
+    tags_as_io = write_jsonl(tmp_path, {"tokens": ["New", "York"], "tags": ["LOC", "LOC"]}, name="io.jsonl")
+    assert read_jsonl(tags_as_io)[0].tags == ["B-LOC", "E-LOC"]
+    phoner = write_jsonl(tmp_path, {"words": ["Bệnh_viện", "Bạch_Mai"], "tags": ["B-ORG", "I-ORG"]}, name="vi.jsonl")
+    assert read_jsonl(phoner)[0].tokens == ["Bệnh_viện", "Bạch_Mai"]
+    # Prodigy's tokens beside its text are the text's: its spans are read
+    prodigy = {"text": "Bob", "tokens": [{"text": "Bob", "start": 0, "end": 3, "id": 0}], "spans": [[0, 3, "PER"]]}
+    assert read_jsonl(write_jsonl(tmp_path, prodigy, name="prodigy.jsonl"))[0].tags == ["S-PER"]
+
+
+@pytest.mark.parametrize(
+    ("second", "line", "reason"),
+    [
+        ({"tokens": ["a", "b"], "ner_tags": [3, 0]}, 2, "int2str"),  # numbers: the names are not in the file
+        ({"tokens": ["a", "b"], "ner_tags": ["O"]}, 2, "one tag per token"),
+        ({"tokens": ["a", " "], "ner_tags": ["O", "O"]}, 2, "non-blank strings"),
+        ({"tokens": ["a"]}, 2, "no tags"),
+        ({"text": "a b", "entities": []}, 2, '"tokens"'),
+    ],
+)
+def test_read_jsonl_of_tokens_errors(tmp_path, second, line, reason):
+    path = write_jsonl(tmp_path, {"tokens": ["EU"], "ner_tags": ["B-ORG"]}, second)
+    with pytest.raises(CorpusError) as info:
+        read_jsonl(path)
+    assert info.value.line == line and reason in info.value.reason
+
+
+def test_read_jsonl_several_documents_and_blank_lines(tmp_path):
+    path = write(
+        tmp_path,
+        '{"text": "Angela Merkel", "entities": [[0, 13, "PER"]]}\n\n{"text": "no entities here"}\n'
+        '{"text": "我在Google工作", "entities": [[2, 8, "ORG"]]}\n',
+        "docs.jsonl",
+    )
+    sentences = read_jsonl(path)
+    assert [s.tags for s in sentences] == [["B-PER", "E-PER"], ["O", "O", "O"], ["O", "O", "S-ORG", "O", "O"]]
+    assert sentences[2].tokens == ["我", "在", "Google", "工", "作"]
+
+
+@pytest.mark.parametrize(
+    ("text", "entity", "tokens", "entity_text"),
+    [
+        ("Obama-led coalition", [0, 5, "PER"], ["Obama", "-led", "coalition"], "Obama"),
+        ("ObamaCare is law", [0, 5, "PER"], ["Obama", "Care", "is", "law"], "Obama"),
+        ("anti-Obama protest", [5, 10, "PER"], ["anti-", "Obama", "protest"], "Obama"),
+        ("the USA-based firm", [4, 7, "LOC"], ["the", "USA", "-based", "firm"], "USA"),
+        ("北京大学", [0, 2, "LOC"], ["北", "京", "大", "学"], "北京"),
+    ],
+)
+def test_read_jsonl_entity_cutting_a_token(tmp_path, text, entity, tokens, entity_text):
+    [sentence] = read_jsonl(write_jsonl(tmp_path, {"text": text, "entities": [entity]}))
+    check_alignment(text, sentence)
+    assert sentence.tokens == tokens
+    assert entity_texts(text, sentence) == [(entity_text, entity[2])]
+
+
+def test_read_jsonl_trims_whitespace_around_entities(tmp_path):
+    text = "Hi  Barack Obama\n. Bye"
+    sentence, after = read_jsonl(write_jsonl(tmp_path, {"text": text, "entities": [[2, 17, "PER"]]}))
+    check_alignment(text, sentence)
+    assert sentence.tags == ["O", "B-PER", "E-PER", "O"] and after.tokens == ["Bye"]
+    assert entity_texts(text, sentence) == [("Barack Obama", "PER")]
+
+
+def test_a_jsonl_document_is_split_into_sentences_as_tagging_splits_it_never_inside_an_entity(tmp_path):
+    first = "Talks opened in Seoul on Monday. Prices rose."
+    second = "She joined Yahoo! Inc. in May! Then she left."
+    documents = [
+        {"text": first, "entities": [[16, 21, "LOC"]]},
+        {"text": second, "entities": [[11, 22, "ORG"]]},  # "Yahoo! Inc." holds a sentence end
+        {"text": "One sentence, no end", "entities": []},
+    ]
+    sentences = read_jsonl(write_jsonl(tmp_path, *documents))
+    assert [" ".join(s.tokens) for s in sentences] == [
+        "Talks opened in Seoul on Monday .",
+        "Prices rose .",
+        "She joined Yahoo ! Inc. in May !",
+        "Then she left .",
+        "One sentence , no end",
+    ]
+    assert [s.document for s in sentences] == [0, 0, 1, 1, 2]
+    for sentence, text in zip(sentences, [first, first, second, second, documents[2]["text"]]):
+        check_alignment(text, sentence)
+    assert entity_texts(first, sentences[0]) == [("Seoul", "LOC")]
+    assert entity_texts(second, sentences[2]) == [("Yahoo! Inc.", "ORG")]
+    assert tags_to_spans(sentences[1].tags) == tags_to_spans(sentences[3].tags) == []
+
+
+def test_read_jsonl_adjacent_entities(tmp_path):
+    text = "NewYorkTimes"
+    [sentence] = read_jsonl(write_jsonl(tmp_path, {"text": text, "entities": [[0, 7, "LOC"], [7, 12, "ORG"]]}))
+    assert sentence.tokens == ["NewYork", "Times"]
+    assert sentence.tags == ["S-LOC", "S-ORG"]
+
+
+CLUE_TEXT = "浙商银行企业信贷部叶老桂博士则从另一个角度解读。"
+OURS = {"text": CLUE_TEXT, "entities": [[0, 4, "company"], [9, 12, "name"]]}
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        {"text": CLUE_TEXT, "label": {"name": {"叶老桂": [[9, 11]]}, "company": {"浙商银行": [[0, 3]]}}},  # CLUENER
+        {"text": CLUE_TEXT, "label": [[0, 4, "company"], [9, 12, "name"]]},  # doccano, older exports
+        {"text": CLUE_TEXT, "labels": [[9, 12, "name"], [0, 4, "company"]]},  # and some versions
+        {  # doccano
+            "id": 7,
+            "text": CLUE_TEXT,
+            "entities": [
+                {"id": 1, "label": "name", "start_offset": 9, "end_offset": 12},
+                {"id": 2, "label": "company", "start_offset": 0, "end_offset": 4},
+            ],
+        },
+        {  # Prodigy, spaCy
+            "text": CLUE_TEXT,
+            "spans": [
+                {"start": 0, "end": 4, "label": "company", "token_start": 0},
+                {"start": 9, "end": 12, "label": "name"},
+            ],
+        },
+        {"id": 3, "data": CLUE_TEXT, "label": [[0, 4, "company"], [9, 12, "name"]]},  # doccano 1.x
+        {  # Label Studio, JSON: the first annotation not cancelled; results without a span passed over
+            "id": 1,
+            "data": {"text": CLUE_TEXT},
+            "annotations": [
+                {
+                    "was_cancelled": True,
+                    "result": [{"type": "labels", "value": {"start": 0, "end": 2, "labels": ["x"]}}],
+                },
+                {
+                    "was_cancelled": False,
+                    "result": [
+                        {"type": "labels", "value": {"start": 0, "end": 4, "text": "浙商银行", "labels": ["company"]}},
+                        {"type": "choices", "value": {"choices": ["finance"]}},
+                        {"type": "relation", "from_id": "a", "to_id": "b"},
+                        {"type": "labels", "value": {"start": 9, "end": 12, "text": "叶老桂", "labels": ["name"]}},
+                    ],
+                },
+                {"result": [{"type": "labels", "value": {"start": 4, "end": 6, "labels": ["y"]}}]},
+            ],
+            "predictions": [{"result": [{"type": "labels", "value": {"start": 4, "end": 8, "labels": ["z"]}}]}],
+        },
+        {  # Label Studio, JSON-MIN
+            "text": CLUE_TEXT,
+            "label": [
+                {"start": 0, "end": 4, "text": "浙商银行", "labels": ["company"]},
+                {"start": 9, "end": 12, "text": "叶老桂", "labels": ["name"]},
+            ],
+        },
+    ],
+)
+def test_read_jsonl_reads_other_tools_span_annotations_as_ours(tmp_path, document):
+    [expected] = read_jsonl(write_jsonl(tmp_path, OURS, name="ours.jsonl"))
+    [sentence] = read_jsonl(write_jsonl(tmp_path, document))
+    assert (sentence.tokens, sentence.tags, sentence.offsets) == (expected.tokens, expected.tags, expected.offsets)
+    assert entity_texts(CLUE_TEXT, sentence) == [("浙商银行", "company"), ("叶老桂", "name")]
+
+
+@pytest.mark.parametrize(
+    ("document", "word"),
+    [
+        ({"text": "abc", "entities": [[0, 4, "X"]]}, "outside"),
+        ({"text": "abc", "entities": [[-1, 2, "X"]]}, "outside"),
+        ({"text": "abc", "entities": [[2, 2, "X"]]}, "[2, 2, 'X']"),
+        ({"text": "abc", "entities": [[2, 1, "X"]]}, "[2, 1, 'X']"),
+        ({"text": "abc def", "entities": [[0, 3, "X"], [2, 5, "Y"]]}, "overlaps"),
+        ({"text": "abc def", "entities": [[4, 7, "X"], [0, 7, "Y"]]}, "overlaps"),
+        ({"text": "abc def", "entities": [[0, 3, "X"], [0, 3, "X"]]}, "overlaps"),
+        ({"text": "a  b", "entities": [[1, 3, "X"]]}, "whitespace"),
+        ({"text": "abc", "entities": [[0, 3, 5]]}, "[start, end, label]"),
+        ({"text": "abc", "entities": [[0, 3, ""]]}, "[start, end, label]"),
+        ({"text": "abc", "entities": [[True, 3, "X"]]}, "[start, end, label]"),
+        ({"text": "abc", "entities": [[0, False, "X"]]}, "[start, end, label]"),
+        ({"text": "abc", "entities": [[0.0, 3, "X"]]}, "[start, end, label]"),
+        ({"text": "abc", "entities": [["0", 3, "X"]]}, "[start, end, label]"),
+        ({"text": "abc", "entities": [[0, 3]]}, "[start, end, label]"),
+        ({"text": "abc", "entities": [{"begin": 0, "end": 3, "label": "X"}]}, "[start, end, label]"),
+        ({"text": "abc", "spans": [{"start": 0, "end": 3}]}, "[start, end, label]"),
+        ({"text": "abc", "label": "positive"}, '"label" must be a list'),
+        ({"text": "abc", "label": {"X": [[0, 2]]}}, "must map each mention"),
+        ({"text": "abc", "label": {"X": {"ab": [[0, 2]]}}}, "covers 'abc'"),
+        ({"text": "abc", "label": {"X": {"ab": [0, 1, 2]}}}, "is not [start, last]"),
+        ({"text": "abc", "label": {"X": {"bc": [[5, 6]]}}}, "covers ''"),
+        ({"text": "abc", "entities": {"0": [0, 3, "X"]}}, "list"),
+        ({"text": "abc", "entities": None}, "list"),
+        ({"text": "abc", "label": [{"start": 0, "end": 3, "labels": ["X", "Y"]}]}, "[start, end, label]"),
+        ({"data": {"text": "abc"}, "annotations": {"result": []}}, "Label Studio"),
+        ({"data": {"text": "abc"}, "annotations": [{"result": {"value": {}}}]}, '"result"'),
+        (
+            {
+                "data": {"text": "abc"},
+                "annotations": [{"result": [{"value": {"start": 0, "end": 5, "labels": ["X"]}}]}],
+            },
+            "outside",
+        ),
+        ({"data": {"sentence": "abc"}}, "text"),
+        ({"data": 5}, "text"),
+        ({"entities": []}, "text"),
+        ({"text": 5}, "text"),
+        ({"text": None}, "text"),
+        ([1, 2], "text"),
+        (json.dumps("just a string"), "text"),
+        ("null", "text"),
+    ],
+)
+def test_read_jsonl_invalid_documents(tmp_path, document, word):
+    path = write_jsonl(tmp_path, {"text": "fine"}, "", document)
+    with pytest.raises(CorpusError) as info:
+        read_jsonl(path)
+    error = info.value
+    assert error.path == str(path)
+    assert error.line == 3
+    assert word in error.reason
+
+
+@pytest.mark.parametrize("bad", ['{"text": oops}', '{"text": "a"', "{'text': 'a'}", '{"text": "a"} x'])
+def test_read_jsonl_invalid_json(tmp_path, bad):
+    path = write(tmp_path, '{"text": "a"}\n\n' + bad + '\n{"text": "b"}\n', "docs.jsonl")
+    with pytest.raises(CorpusError) as info:
+        read_jsonl(path)
+    assert info.value.path == str(path)
+    assert info.value.line == 3
+    assert "JSON" in info.value.reason
+
+
+def test_read_jsonl_missing_and_empty(tmp_path):
+    with pytest.raises(CorpusError) as info:
+        read_jsonl(tmp_path / "missing.jsonl")
+    assert info.value.line is None
+    assert "open" in info.value.reason
+    with pytest.raises(CorpusError) as info:
+        read_jsonl(write(tmp_path, "\n  \n", "empty.jsonl"))
+    assert info.value.line is None
+    assert "no documents" in info.value.reason
+
+
+def test_read_jsonl_not_utf8(tmp_path):
+    path = tmp_path / "latin1.jsonl"
+    path.write_bytes('{"text": "Müller in Köln", "entities": [[0, 6, "PER"]]}\n'.encode("latin-1"))
+    assert read_jsonl(path)[0].tokens == ["Müller", "in", "Köln"]
+    path.write_bytes(b'{"text": "a\x81\x8d\x90\xff\xfe"}\n')  # no encoding reads it
+    with pytest.raises(CorpusError) as info:
+        read_jsonl(path)
+    assert info.value.path == str(path)
+    assert "UTF-8" in info.value.reason and "iconv -f latin1 -t utf-8" in info.value.reason
+    bom = tmp_path / "bom"  # no extension: sniffed by its first character, after the byte-order mark
+    bom.write_bytes(codecs.BOM_UTF8 + b'{"text": "Paris"}\n')
+    assert read_corpus(bom)[0][0].tokens == ["Paris"]
+
+
+DOCUMENTS = [
+    {"text": "Barack Obama visited Paris.", "entities": [[0, 12, "PER"], [21, 26, "LOC"]]},
+    {"text": "no entities here"},
+    {"text": "我在Google工作", "entities": [[2, 8, "ORG"]]},
+]
+
+
+def test_read_jsonl_reads_a_json_array_of_documents_as_the_same_lines(tmp_path):
+    expected = read_jsonl(write_jsonl(tmp_path, *DOCUMENTS, name="lines.jsonl"))
+    for text in (json.dumps(DOCUMENTS, indent=2, ensure_ascii=False), json.dumps(DOCUMENTS)):
+        got = read_jsonl(write(tmp_path, text, "array.json"))
+        assert [(s.tokens, s.tags, s.offsets, s.document) for s in got] == [
+            (s.tokens, s.tags, s.offsets, s.document) for s in expected
+        ]
+    sentences, scheme = read_corpus(write(tmp_path, json.dumps(DOCUMENTS), "data.txt"))  # sniffed by its "["
+    assert scheme == "spans" and len(sentences) == 3
+    with pytest.raises(CorpusError, match="no documents"):
+        read_jsonl(write(tmp_path, " [\n]\n", "empty.json"))
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "reason"),
+    [
+        ('[\n {"text": "a"},\n\n {"text": "abc", "entities": [[0, 9, "X"]]}\n]', 4, "outside"),
+        ('[\n {"text": "a"}\n {"text": "b"}\n]', 3, "expected ',' or ']'"),
+        ('[\n {"text": "a"},\n {"text": }\n]', 3, "invalid JSON"),
+        ('[{"text": "a"}]\n\n[]', 1, "text after the array"),
+    ],
+)
+def test_read_jsonl_names_the_line_of_a_bad_document_in_an_array(tmp_path, text, line, reason):
+    with pytest.raises(CorpusError) as info:
+        read_jsonl(write(tmp_path, text, "array.json"))
+    assert info.value.line == line and reason in info.value.reason, str(info.value)
+
+
+def test_a_line_separator_inside_a_jsonl_string_is_text_not_a_new_document(tmp_path):
+    [sentence] = read_jsonl(write_jsonl(tmp_path, {"text": "Paris\u2028Rome", "entities": [[6, 10, "LOC"]]}))
+    assert sentence.tokens == ["Paris", "Rome"] and sentence.tags == ["O", "S-LOC"]
