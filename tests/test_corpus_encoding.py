@@ -29,6 +29,12 @@ GREEK = conll_of("Αθήνα : ο πρωθυπουργός της Ελλάδας
 HEBREW = conll_of("ירושלים : ראש הממשלה אמר כי הכלכלה צומחת מהר מהצפוי .")
 ARABIC = conll_of("القاهرة : قال رئيس الوزراء إن الاقتصاد ينمو أسرع من المتوقع .")
 THAI = conll_of("กรุงเทพ นายกรัฐมนตรี กล่าว ว่า เศรษฐกิจ เติบโต เร็ว กว่า ที่ คาด")
+CZECH_WITHOUT_T_CARON = conll_of("Praha : předseda vlády řekl , že Česká republika podpoří Ukrajinu .")
+TURKISH = conll_of("İstanbul'da yaşayan Ahmet Yılmaz , Türkiye Büyük Millet Meclisi'nde konuştu .")
+LITHUANIAN = conll_of("Vilnius : Lietuvos Respublikos Seimas priėmė įstatymą dėl švietimo .")
+HUNGARIAN = conll_of("Budapest : a miniszterelnök előbb érkezett , mint a tűzoltók .")
+FRENCH = conll_of("Genève : le président a rencontré des élèves à côté du château où ça coûte très cher .")
+PORTUGUESE = conll_of("Lisboa : as informações sobre a reunião não foram divulgadas à imprensa .")
 
 
 @pytest.mark.parametrize(
@@ -43,11 +49,20 @@ THAI = conll_of("กรุงเทพ นายกรัฐมนตรี ก�
         (HEBREW, "cp1255", "cp1255"),
         (ARABIC, "cp1256", "cp1256"),
         (THAI, "cp874", "cp874"),
+        (FRENCH, "cp1252", "cp1252"),
+        (PORTUGUESE, "latin-1", "cp1252"),
+        (CZECH_WITHOUT_T_CARON, "cp1250", "cp1250"),
+        (HUNGARIAN, "cp1250", "cp1250"),
+        (TURKISH, "cp1254", "cp1254"),
+        (LITHUANIAN, "cp1257", "cp1257"),
     ],
 )
 def test_read_conll_reads_a_legacy_encoding_and_says_so(tmp_path, caplog, text, encoding, read_as):
     """CoNLL-2002's Spanish and Dutch files are Latin-1, older Chinese corpora GBK or Big5, and Russian,
-    Greek, Hebrew, Arabic and Thai ones in Windows' code page for their script."""
+    Greek, Hebrew, Arabic and Thai ones in Windows' code page for their script. Czech (without ť),
+    Hungarian, Turkish and Lithuanian bytes read as Western European text too (Předseda as Pøedseda,
+    yaşayan as yaþayan), which charset-normalizer prefers; their language, which py3langid knows from
+    the letters both readings share, gives the code page, and French and Portuguese stay Western European."""
     if encoding == "big5":
         text = "臺 B-LOC\n灣 I-LOC\n人 O\n"
     expected = read_conll(write(tmp_path, text, "utf8.txt"))
@@ -78,38 +93,6 @@ def test_a_file_no_common_encoding_reads_is_read_in_a_fallback_one(tmp_path, cap
     with caplog.at_level("WARNING", logger="ner.corpus"):
         assert read_conll(path) == read_conll(write(tmp_path, text, "utf8.txt"))
     assert f"read as {encoding}" in caplog.text
-
-
-CZECH_WITHOUT_T_CARON = conll_of("Praha : předseda vlády řekl , že Česká republika podpoří Ukrajinu .")
-TURKISH = conll_of("İstanbul'da yaşayan Ahmet Yılmaz , Türkiye Büyük Millet Meclisi'nde konuştu .")
-LITHUANIAN = conll_of("Vilnius : Lietuvos Respublikos Seimas priėmė įstatymą dėl švietimo .")
-HUNGARIAN = conll_of("Budapest : a miniszterelnök előbb érkezett , mint a tűzoltók .")
-FRENCH = conll_of("Genève : le président a rencontré des élèves à côté du château où ça coûte très cher .")
-PORTUGUESE = conll_of("Lisboa : as informações sobre a reunião não foram divulgadas à imprensa .")
-
-
-@pytest.mark.parametrize(
-    ("text", "encoding", "read_as"),
-    [
-        (CZECH_WITHOUT_T_CARON, "cp1250", "cp1250"),
-        (HUNGARIAN, "cp1250", "cp1250"),
-        (TURKISH, "cp1254", "cp1254"),
-        (LITHUANIAN, "cp1257", "cp1257"),
-        (SPANISH, "cp1252", "cp1252"),
-        (FRENCH, "cp1252", "cp1252"),
-        (PORTUGUESE, "latin-1", "cp1252"),
-    ],
-)
-def test_a_latin_file_is_read_in_the_code_page_of_its_language(tmp_path, caplog, text, encoding, read_as):
-    """Czech without ť, Hungarian, Turkish and Lithuanian bytes read as Western European text too
-    (Předseda as Pøedseda, yaşayan as yaþayan), which charset-normalizer prefers; their language, which
-    py3langid knows from the letters both readings share, gives the code page. French, Spanish and
-    Portuguese stay Western European."""
-    path = tmp_path / f"{encoding}.txt"
-    path.write_bytes(text.encode(encoding))
-    with caplog.at_level("WARNING", logger="ner.corpus"):
-        assert read_conll(path) == read_conll(write(tmp_path, text, "utf8.txt"))
-    assert f"read as {read_as}" in caplog.text
 
 
 def test_read_conll_not_utf8_location(tmp_path):
