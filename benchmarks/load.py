@@ -39,7 +39,7 @@ import uvloop
 
 from api.settings import Settings
 from benchmarks import report
-from benchmarks.loadgen import Probe, get, percentile, post_json, run_clients, run_rate
+from benchmarks.loadgen import Probe, Stats, get, percentile, post_json, run_clients, run_rate
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "conll2003_en"
@@ -253,7 +253,6 @@ def hostile(models: list[str], seconds: float, threads: int, measured: float | N
             server.terminate()
             server.wait(timeout=30)
         inside = server_ms(log)
-    answered = flood.statuses.get(200, 0)
     refused = flood.statuses.get(503, 0)
     results = {
         "seconds": seconds,
@@ -273,27 +272,7 @@ def hostile(models: list[str], seconds: float, threads: int, measured: float | N
             "max_ms": round(1000 * max(probed.latencies), 2),
             "target_p99_ms": 100,
         },
-        "overload": {
-            "capacity_sentences_per_second": round(rate_base, 1),
-            "capacity_from": "the throughput run (batching, most clients)" if measured else "32 clients for 5 s",
-            "offered_per_second": round(offered, 1),
-            "sent_per_second": round((len(flood.latencies) + flood.connection_errors) / flood.elapsed, 1),
-            "not_sent_all_connections_busy": flood.not_sent,
-            "statuses": {str(k): v for k, v in sorted(flood.statuses.items())},
-            "answered_per_second": round(answered / flood.elapsed, 1),
-            "answered_p50_ms": round(1000 * flood.percentile(0.5, 200), 2),
-            "answered_p99_ms": round(1000 * flood.percentile(0.99, 200), 2),
-            "target_answered_p99_ms": 1000,
-            "refused_503": refused,
-            "refused_p99_ms": round(1000 * flood.percentile(0.99, 503), 2),
-            "refused_without_retry_after": flood.without_retry_after,
-            "other_errors": sum(n for k, n in flood.statuses.items() if k not in (200, 503)),
-            "connection_errors": flood.connection_errors,
-            # What the service itself took (its request log), against what the client saw: the
-            # difference is time in the sockets and in the event loop's queue before the app.
-            "inside_answered_p99_ms": round(percentile(inside.get(200, []), 0.99), 2),
-            "inside_refused_p99_ms": round(percentile(inside.get(503, []), 0.99), 2),
-        },
+        "overload": _overload(flood, rate_base, measured, offered, inside),
         "peak_rss_mb": round(max(peak), 1),
         "target_rss_mb": 1024,
         "server_alive_after": alive,
@@ -306,6 +285,32 @@ def hostile(models: list[str], seconds: float, threads: int, measured: float | N
         "nothing_crashed": alive and results["overload"]["other_errors"] == 0 and flood.connection_errors == 0,
     }
     return results
+
+
+def _overload(flood: Stats, rate_base: float, measured: float | None, offered: float, inside: dict) -> dict:
+    """The flood at four times capacity: what was sent, answered and refused, and how fast."""
+    answered, refused = flood.statuses.get(200, 0), flood.statuses.get(503, 0)
+    return {
+        "capacity_sentences_per_second": round(rate_base, 1),
+        "capacity_from": "the throughput run (batching, most clients)" if measured else "32 clients for 5 s",
+        "offered_per_second": round(offered, 1),
+        "sent_per_second": round((len(flood.latencies) + flood.connection_errors) / flood.elapsed, 1),
+        "not_sent_all_connections_busy": flood.not_sent,
+        "statuses": {str(k): v for k, v in sorted(flood.statuses.items())},
+        "answered_per_second": round(answered / flood.elapsed, 1),
+        "answered_p50_ms": round(1000 * flood.percentile(0.5, 200), 2),
+        "answered_p99_ms": round(1000 * flood.percentile(0.99, 200), 2),
+        "target_answered_p99_ms": 1000,
+        "refused_503": refused,
+        "refused_p99_ms": round(1000 * flood.percentile(0.99, 503), 2),
+        "refused_without_retry_after": flood.without_retry_after,
+        "other_errors": sum(n for k, n in flood.statuses.items() if k not in (200, 503)),
+        "connection_errors": flood.connection_errors,
+        # What the service itself took (its request log), against what the client saw: the
+        # difference is time in the sockets and in the event loop's queue before the app.
+        "inside_answered_p99_ms": round(percentile(inside.get(200, []), 0.99), 2),
+        "inside_refused_p99_ms": round(percentile(inside.get(503, []), 0.99), 2),
+    }
 
 
 def markdown(results: dict) -> str:
