@@ -18,8 +18,7 @@ from __future__ import annotations
 
 import codecs
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
+import threading
 from pathlib import Path
 
 from ner.corpus.brat import read_brat
@@ -88,6 +87,9 @@ def read_corpus(path: str | Path, tag_column: int = -1) -> tuple[list[Sentence],
     return read_conll(path, tag_column)
 
 
+_NOTES_LOCK = threading.Lock()
+
+
 class _Notes(logging.Handler):
     """Keeps the message of every record; passes on to the log's own handlers those it would have shown."""
 
@@ -103,28 +105,21 @@ class _Notes(logging.Handler):
             self.parent.handle(record)
 
 
-@contextmanager
-def _reading_notes() -> Iterator[list[str]]:
-    """The readers' notes (``ner.corpus``'s log at INFO and above: the dialect a file was read as, the
-    columns taken, an encoding guessed, tags in doubt) on files read inside the block, in order. The
-    log shows what it showed before, whatever its level."""
-    logger = logging.getLogger("ner.corpus")
-    handler, level, propagate = _Notes(logger), logger.level, logger.propagate
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
-    logger.propagate = False
-    try:
-        yield handler.notes
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(level)
-        logger.propagate = propagate
-
-
 def read_corpus_noted(path: str | Path, tag_column: int = -1) -> tuple[list[Sentence], str, list[str]]:
     """:func:`read_corpus`'s sentences and scheme, and the notes its reader logged on how it read the file
-    (the file's name left out of each)."""
-    with _reading_notes() as notes:
-        sentences, scheme = read_corpus(path, tag_column)
+    (``ner.corpus``'s log at INFO and above: the dialect, the columns taken, an encoding guessed, tags in
+    doubt), the file's name left out of each. The log shows what it showed before, whatever its level."""
+    logger = logging.getLogger("ner.corpus")
+    with _NOTES_LOCK:  # one file's notes at a time: the logger's settings are shared
+        handler, level, propagate = _Notes(logger), logger.level, logger.propagate
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+        try:
+            sentences, scheme = read_corpus(path, tag_column)
+        finally:
+            logger.removeHandler(handler)
+            logger.setLevel(level)
+            logger.propagate = propagate
     prefix = f"{Path(path)}: "
-    return sentences, scheme, [note.removeprefix(prefix) for note in notes]
+    return sentences, scheme, [note.removeprefix(prefix) for note in handler.notes]
