@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import random
+import threading
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -24,6 +26,7 @@ from ner.corpus import (
     read_brat,
     read_conll,
     read_corpus,
+    read_corpus_noted,
     read_jsonl,
     replace_mentions,
     spans_to_tags,
@@ -246,6 +249,25 @@ def test_read_corpus_conll(tmp_path):
     sentences, scheme = read_corpus(write(tmp_path, "a B-X\nb E-X\n", "c.bioes"), tag_column=1)
     assert scheme == "BIOES"
     assert sentences[0].tags == ["B-X", "E-X"]
+
+
+def test_read_corpus_noted_gives_each_file_its_own_notes_whatever_else_is_read(tmp_path):
+    numbered = write(tmp_path, "1\tBob\tB-PER\t-\n2\tran\tO\t-\n", "numbered.conll")
+    plain = write(tmp_path, CONLL_IOB1, "plain.conll")
+    found: dict[str, list[list[str]]] = {"numbered": [], "plain": []}
+
+    def read(name: str, path: Path) -> None:
+        for _ in range(20):
+            found[name].append(read_corpus_noted(path)[2])
+            read_conll(numbered)  # read outside: its notes are kept by no one
+
+    threads = [threading.Thread(target=read, args=item) for item in (("numbered", numbered), ("plain", plain))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert found["numbered"] == [["tokens read from column 1, tags from column 2 (of 0-3)"]] * 20
+    assert found["plain"] == [[]] * 20
 
 
 def test_read_corpus_missing(tmp_path):

@@ -35,6 +35,7 @@ LITHUANIAN = conll_of("Vilnius : Lietuvos Respublikos Seimas priėmė įstatymą
 HUNGARIAN = conll_of("Budapest : a miniszterelnök előbb érkezett , mint a tűzoltók .")
 FRENCH = conll_of("Genève : le président a rencontré des élèves à côté du château où ça coûte très cher .")
 PORTUGUESE = conll_of("Lisboa : as informações sobre a reunião não foram divulgadas à imprensa .")
+POLISH = conll_of("Łódź : prezydent powiedział , że gospodarka rośnie szybciej niż oczekiwano .")
 
 
 @pytest.mark.parametrize(
@@ -55,14 +56,17 @@ PORTUGUESE = conll_of("Lisboa : as informações sobre a reunião não foram div
         (HUNGARIAN, "cp1250", "cp1250"),
         (TURKISH, "cp1254", "cp1254"),
         (LITHUANIAN, "cp1257", "cp1257"),
+        (CZECH_WITHOUT_T_CARON, "iso8859_2", "iso8859_2"),
+        (POLISH, "iso8859_2", "iso8859_2"),
     ],
 )
 def test_read_conll_reads_a_legacy_encoding_and_says_so(tmp_path, caplog, text, encoding, read_as):
     """CoNLL-2002's Spanish and Dutch files are Latin-1, older Chinese corpora GBK or Big5, and Russian,
     Greek, Hebrew, Arabic and Thai ones in Windows' code page for their script. Czech (without ť),
     Hungarian, Turkish and Lithuanian bytes read as Western European text too (Předseda as Pøedseda,
-    yaşayan as yaþayan), which charset-normalizer prefers; their language, which py3langid knows from
-    the letters both readings share, gives the code page, and French and Portuguese stay Western European."""
+    yaşayan as yaþayan), which charset-normalizer prefers, and Polish in ISO-8859-2 as Arabic; their
+    language, which py3langid tells even from those readings, and its letters give the code page, Windows'
+    or ISO's. French and Portuguese stay Western European."""
     if encoding == "big5":
         text = "臺 B-LOC\n灣 I-LOC\n人 O\n"
     expected = read_conll(write(tmp_path, text, "utf8.txt"))
@@ -78,7 +82,6 @@ def test_read_conll_reads_a_legacy_encoding_and_says_so(tmp_path, caplog, text, 
     )
 
 
-POLISH = conll_of("Łódź : prezydent powiedział , że gospodarka rośnie szybciej niż oczekiwano .")
 CZECH = conll_of("Příbram : prezident řekl , že ekonomika roste rychleji , než se čekalo . Ťululum")
 RUSSIAN_KOI8 = conll_of("Москва : президент России заявил , что экономика растёт быстрее , чем ожидалось .")
 

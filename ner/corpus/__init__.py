@@ -17,14 +17,13 @@ card and ``ner inspect``.
 from __future__ import annotations
 
 import codecs
-import logging
-import threading
 from pathlib import Path
 
 from ner.corpus.brat import read_brat
 from ner.corpus.conll import read_conll, write_conll_predictions
 from ner.corpus.encoding import read_text
 from ner.corpus.jsonl import align_spans, read_jsonl
+from ner.corpus.notes import kept_notes
 from ner.corpus.schemes import SCHEMES, Span, detect_scheme, spans_to_tags, tags_to_spans
 from ner.corpus.sentence import (
     CorpusError,
@@ -87,39 +86,9 @@ def read_corpus(path: str | Path, tag_column: int = -1) -> tuple[list[Sentence],
     return read_conll(path, tag_column)
 
 
-_NOTES_LOCK = threading.Lock()
-
-
-class _Notes(logging.Handler):
-    """Keeps the message of every record; passes on to the log's own handlers those it would have shown."""
-
-    def __init__(self, logger: logging.Logger) -> None:
-        super().__init__(logging.INFO)
-        self.notes: list[str] = []
-        self.parent = logger.parent if logger.propagate else None
-        self.shown = logger.getEffectiveLevel()
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.notes.append(record.getMessage())
-        if self.parent is not None and record.levelno >= self.shown:
-            self.parent.handle(record)
-
-
 def read_corpus_noted(path: str | Path, tag_column: int = -1) -> tuple[list[Sentence], str, list[str]]:
     """:func:`read_corpus`'s sentences and scheme, and the notes its reader logged on how it read the file
-    (``ner.corpus``'s log at INFO and above: the dialect, the columns taken, an encoding guessed, tags in
-    doubt), the file's name left out of each. The log shows what it showed before, whatever its level."""
-    logger = logging.getLogger("ner.corpus")
-    with _NOTES_LOCK:  # one file's notes at a time: the logger's settings are shared
-        handler, level, propagate = _Notes(logger), logger.level, logger.propagate
-        logger.addHandler(handler)
-        logger.setLevel(logging.INFO)
-        logger.propagate = False
-        try:
-            sentences, scheme = read_corpus(path, tag_column)
-        finally:
-            logger.removeHandler(handler)
-            logger.setLevel(level)
-            logger.propagate = propagate
-    prefix = f"{Path(path)}: "
-    return sentences, scheme, [note.removeprefix(prefix) for note in handler.notes]
+    (:mod:`ner.corpus.notes`: the dialect, the columns taken, an encoding guessed, tags in doubt)."""
+    with kept_notes() as notes:
+        sentences, scheme = read_corpus(path, tag_column)
+    return sentences, scheme, notes

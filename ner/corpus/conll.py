@@ -17,11 +17,11 @@ from pathlib import Path
 
 from ner.collector import collector_paused
 from ner.corpus.encoding import read_text
+from ner.corpus.notes import note
 from ner.corpus.schemes import TAG_PATTERN, Span, spans_to_tags, tags_to_spans
 from ner.corpus.sentence import CorpusError, Sentence
 from ner.corpus.tagged import MIN_OUTSIDE, tagged_sentences
 
-log = logging.getLogger("ner.corpus")
 # The share of a file's tokens that must be characters numbered by their position in their word.
 MIN_NUMBERED_CHARACTERS = 0.95
 _EMPTY_FIELDS = frozenset({"_", "-"})
@@ -46,16 +46,16 @@ def read_conll(path: str | Path, tag_column: int = -1) -> tuple[list[Sentence], 
     """
     text = read_text(path)
     if text.lstrip().startswith("#begin document"):
-        log.info("%s: read as CoNLL-2012 (OntoNotes): words in column 3, entities in column 10", path)
+        note(logging.INFO, path, "read as CoNLL-2012 (OntoNotes): words in column 3, entities in column 10")
         return _read_conll_2012(text, path), "IOB2"
     first = next((line for line in text.split("\n", 100) if line.strip()), "")
     pipes = _pipes(first)
     if pipes:
-        log.info("%s: read as word|...|tag fields, a sentence per line (WikiNER)", path)
+        note(logging.INFO, path, "read as word|...|tag fields, a sentence per line (WikiNER)")
         return _read_piped(text, path, pipes)
     header = _table_header(first)
     if header is not None:
-        log.info("%s: read as a table with a header: %s", path, first.strip())
+        note(logging.INFO, path, "read as a table with a header: %s", first.strip())
         return _read_table(text, path, *header)
     raw: list[tuple[list[list[str]], list[int]]] = []  # per sentence: its values by column, its lines
     starts: list[int] = []  # the index in raw of each document's first sentence
@@ -90,17 +90,26 @@ def read_conll(path: str | Path, tag_column: int = -1) -> tuple[list[Sentence], 
     token_column = 1 if width > 2 and all(_numbers_tokens(columns[0]) for columns, _ in raw) else 0
     tag_column = _tag_column(raw, width, token_column, tag_column, path, first_line)
     if (token_column, tag_column) != (0, width - 1):
-        log.info(
-            "%s: tokens read from column %d, tags from column %d (of 0-%d)", path, token_column, tag_column, width - 1
+        note(
+            logging.INFO,
+            path,
+            "tokens read from column %d, tags from column %d (of 0-%d)",
+            token_column,
+            tag_column,
+            width - 1,
         )
     tagged = [(columns[token_column], columns[tag_column], lines) for columns, lines in raw]
     key = _tag_attribute(tagged)
     if key is not None:
-        log.info("%s: tags read from the %s= attribute of column %d (CoNLL-U's MISC column)", path, key, tag_column)
+        note(
+            logging.INFO, path, "tags read from the %s= attribute of column %d (CoNLL-U's MISC column)", key, tag_column
+        )
         tagged = [(tokens, [_attributes(v)[key] for v in tags], lines) for tokens, tags, lines in tagged]
     if _numbered_characters(tagged[0][0], 0.5) and _numbered_characters([t for s in tagged for t in s[0]]):
-        log.info(
-            "%s: each token is a character and its position in its word (口0 腔1): the positions are dropped", path
+        note(
+            logging.INFO,
+            path,
+            "each token is a character and its position in its word (口0 腔1): the positions are dropped",
         )
         tagged = [([token[0] for token in tokens], tags, lines) for tokens, tags, lines in tagged]
     documents = list(range(len(tagged)))
@@ -306,10 +315,12 @@ def _tag_column(
         outer = next((c for c in range(token_column + 1, last) if _holds_outer_entities(raw, c, last)), None)
         if outer is None:
             return last
-        log.info(
-            "%s: tags read from column %d, whose entities hold column %d's (nested entities in a column of their "
+        note(
+            logging.INFO,
+            path,
+            "tags read from column %d, whose entities hold column %d's (nested entities in a column of their "
             "own, as GermEval 2014 writes them; --tag-column %d reads those)",
-            *(path, outer, last, last),
+            *(outer, last, last),
         )
         return outer
     if not -width <= tag_column < width or tag_column % width in (0, token_column):

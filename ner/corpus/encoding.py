@@ -1,4 +1,5 @@
-"""Corpus files as text: UTF-8, or the legacy encoding their bytes read best in."""
+"""Corpus files as text: UTF-8, or the legacy encoding their bytes read best in (for Latin text, the code page
+of its language)."""
 
 from __future__ import annotations
 
@@ -6,10 +7,8 @@ import logging
 import unicodedata
 from pathlib import Path
 
+from ner.corpus.notes import note
 from ner.corpus.sentence import CorpusError
-
-log = logging.getLogger("ner.corpus")
-
 
 # The legacy encodings annotated corpora come in: Western European (a superset of Latin-1), Cyrillic, Greek,
 # Hebrew, Arabic, Thai, Simplified and Traditional Chinese, Japanese, Korean. Windows' other Latin code pages
@@ -22,13 +21,26 @@ FALLBACK_ENCODINGS = ("cp1250", "koi8_r", "cp1257", "cp1254")
 MAX_MIXED_ALPHABET_WORDS = 0.05
 # The share of a file's words (tags included) that must be non-ASCII for them to be read on their own.
 MIN_FOREIGN_WORDS = 0.1
-# The code page of each language of Central Europe, Turkey and the Baltic that Windows wrote it in. Such text
-# often reads in Western European too, wrongly (Předseda as Pøedseda, yaşayan as yaþayan), and the language,
-# identified from the letters every reading shares, tells which code page it was written in.
-LANGUAGE_CODE_PAGES = {"cs": "cp1250", "sk": "cp1250", "pl": "cp1250", "hu": "cp1250", "sl": "cp1250"}
-LANGUAGE_CODE_PAGES |= {"hr": "cp1250", "bs": "cp1250", "ro": "cp1250", "tr": "cp1254", "az": "cp1254"}
-LANGUAGE_CODE_PAGES |= {"lt": "cp1257", "lv": "cp1257"}
-_LATIN_CODE_PAGES = frozenset({"cp1252", *LANGUAGE_CODE_PAGES.values()})
+# The languages of Central Europe, Turkey and the Baltic, each with its letters beyond ASCII (lower case) and
+# the code pages it was written in: Windows' and ISO's (Unix-era Czech and Polish corpora are ISO-8859-2, which
+# puts š where Windows-1250 has ą). Such text often reads in Western European too, wrongly (Předseda as
+# Pøedseda, yaşayan as yaþayan); py3langid tells its language even so, and the reading that gives most of its
+# characters beyond ASCII as the language's own letters is the right one.
+_CENTRAL, _TURKISH, _BALTIC = ("cp1250", "iso8859_2"), ("cp1254", "iso8859_9"), ("cp1257", "iso8859_13")
+LANGUAGE_CODE_PAGES = {
+    "cs": ("áčďéěíňóřšťúůýž", _CENTRAL),
+    "sk": ("áäčďéíĺľňóôŕšťúýž", _CENTRAL),
+    "pl": ("ąćęłńóśźż", _CENTRAL),
+    "hu": ("áéíóöőúüű", _CENTRAL),
+    "sl": ("čšž", _CENTRAL),
+    "hr": ("čćđšž", _CENTRAL),
+    "bs": ("čćđšž", _CENTRAL),
+    "ro": ("ăâîşţșț", _CENTRAL),
+    "tr": ("çğıİöşü", _TURKISH),
+    "az": ("çəğıİöşü", _TURKISH),
+    "lt": ("ąčęėįšųūž", _BALTIC),
+    "lv": ("āčēģīķļņšūž", _BALTIC),
+}
 _SYMBOLS = frozenset({"Sm", "So", "Sk", "No"})
 _ALPHABETS = frozenset({"LATIN", "CYRILLIC", "GREEK", "HEBREW", "ARABIC", "THAI"})
 
@@ -79,24 +91,37 @@ def _legacy_text(path: str | Path, data: bytes) -> str:
 
 
 def _language_reading(path: str | Path, data: bytes, text: str, encoding: str) -> str:
-    """``text``, ``data`` read in ``encoding``, or, when that is a Latin code page and the text's language
-    one of :data:`LANGUAGE_CODE_PAGES`, ``data`` read in that language's code page if it can be."""
-    language = _language(text) if encoding in _LATIN_CODE_PAGES else ""
-    page = LANGUAGE_CODE_PAGES.get(language, encoding)
-    if page != encoding:
+    """``text``, ``data`` read in ``encoding``, or, when the text's language is one of
+    :data:`LANGUAGE_CODE_PAGES`, ``data`` read in the code page of that language that gives more of its
+    characters beyond ASCII as the language's letters (Polish in ISO-8859-2 reads best as Arabic)."""
+    language = _language(text)
+    letters, pages = LANGUAGE_CODE_PAGES.get(language, ("", ()))
+    best, best_page, best_share = text, encoding, _letter_share(text, letters)
+    for page in pages:
         try:
             reading = data.decode(page)
-        except UnicodeDecodeError:  # a byte that code page lacks: not written in it after all
-            pass
-        else:
-            log.warning(
-                "%s is not UTF-8: read as %s, the code page of its language (%s, identified by py3langid), "
-                "though its bytes read as well in %s",
-                *(path, page, language, encoding),
-            )
-            return reading
-    log.warning("%s is not UTF-8: read as %s, the encoding its bytes read best in", path, encoding)
-    return text
+        except UnicodeDecodeError:  # a byte that code page lacks: not written in it
+            continue
+        share = _letter_share(reading, letters)
+        if share > best_share:
+            best, best_page, best_share = reading, page, share
+    if best_page == encoding:
+        note(logging.WARNING, path, "not UTF-8: read as %s, the encoding its bytes read best in", encoding)
+    else:
+        note(
+            logging.WARNING,
+            path,
+            "not UTF-8: read as %s, a code page of its language (%s, identified by py3langid), in which more of "
+            "its characters are that language's letters than in %s",
+            *(best_page, language, encoding),
+        )
+    return best
+
+
+def _letter_share(text: str, letters: str) -> float:
+    """The share of ``text``'s characters beyond ASCII (spaces aside) that are among ``letters``, in either case."""
+    foreign = [c for c in text if not c.isascii() and not c.isspace()]
+    return sum(c in letters or c.lower() in letters for c in foreign) / len(foreign) if foreign else 0.0
 
 
 def _language(text: str) -> str:

@@ -12,10 +12,10 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
+from ner.corpus.notes import note
 from ner.corpus.schemes import TAG_PATTERN, detect_scheme, spans_to_tags, tags_to_spans
 from ner.corpus.sentence import CorpusError, Sentence
 
-log = logging.getLogger("ner.corpus")
 # Entity tags leave many tokens O (83% of CoNLL-2003's, 89% of MSRA's, 36% of dense résumés'); part-of-speech
 # tags leave none and chunk tags few (14% of CoNLL-2003's chunk column).
 MIN_OUTSIDE, MIN_TOKENS_TO_CHECK = 0.2, 200
@@ -32,8 +32,12 @@ def tagged_sentences(
     """Sentences with BIOES tags from ``(tokens, tags, lines)`` in any scheme (detected, and returned)."""
     labels = {t for _, tags, _ in tagged for t in tags} - {"O"}
     if labels and labels <= _PREFIXES:  # B, I, O: one type of entity, unnamed (biomedical corpora)
-        log.info(
-            "%s: the tags have no type (%s): their entities are read as %s", path, ", ".join(sorted(labels)), UNNAMED
+        note(
+            logging.INFO,
+            path,
+            "the tags have no type (%s): their entities are read as %s",
+            ", ".join(sorted(labels)),
+            UNNAMED,
         )
         tagged = [
             (tokens, [t if t == "O" else f"{t}-{UNNAMED}" for t in tags], lines) for tokens, tags, lines in tagged
@@ -91,4 +95,4 @@ def _check_tag_column(
     )
     if bare and outside == 0:
         raise CorpusError(path, None, message)
-    log.warning("%s: %s", path, message)
+    note(logging.WARNING, path, message)
