@@ -12,8 +12,9 @@ from ner.corpus.sentence import CorpusError
 
 # The legacy encodings annotated corpora come in: Western European (a superset of Latin-1), Cyrillic, Greek,
 # Hebrew, Arabic, Thai, Simplified and Traditional Chinese, Japanese, Korean. Windows' other Latin code pages
-# (Central European, Turkish, Baltic) and KOI8-R are tried only when none of those reads a file: their bytes
-# read as plausibly as Western European text's, so that Spanish read as Central European turns ñ into ń.
+# (Central European, Turkish, Baltic) and KOI8-R are tried when none of those reads a file, or when the text's
+# language is written in them (:data:`LANGUAGE_CODE_PAGES`): their bytes read as plausibly as Western European
+# text's, so that Spanish read as Central European turns ñ into ń.
 LEGACY_ENCODINGS = ("cp1252", "cp1251", "cp1253", "cp1255", "cp1256", "cp874", "gb18030", "big5", "shift_jis", "euc_kr")
 FALLBACK_ENCODINGS = ("cp1250", "koi8_r", "cp1257", "cp1254")
 # A reading in which more of the non-ASCII words than this mix two alphabets (Müller read as Cyrillic: Mьller)
