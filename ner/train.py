@@ -7,7 +7,9 @@ weights, and dev/test scores of the averaged weights; it yields one
 :class:`EpochRecord` per epoch. :func:`fit` is its caller: it prepares the
 run (:func:`prepare`), keeps the best epoch, stops early, writes an atomic
 checkpoint per epoch (``--resume`` continues from it exactly) and packages
-the model with its card (:mod:`ner.card`).
+the model with its card (:mod:`ner.card`), after the last steps on the best
+weights (:mod:`ner.finishing`). A fine-tuned model's settings and weights
+start from its parent's (:mod:`ner.finetuning`).
 """
 
 from __future__ import annotations
@@ -31,9 +33,7 @@ from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from ner import bundle as bundles
-from ner import words as model_words
 from ner.backends import onnx_available
-from ner.calibration import fit_temperature
 from ner.card import model_card, plot_curves
 from ner.config import ModelConfig, TrainConfig
 from ner.corpus import (
@@ -49,13 +49,15 @@ from ner.distillation import soft_targets, teacher_probabilities
 from ner.distributed import Distributed
 from ner.export import export
 from ner.features import Batch, Vocabularies
+from ner.finetuning import carry_over, fine_tuning, new_word_vectors
+from ner.finishing import add_pretrained_words, align_if_better, calibrate, round_embeddings
 from ner.lexicon import Lexicon
 from ner.metrics import evaluate
 from ner.model import NERModel
 from ner.recipe import Recipe, resolve
 from ner.tagger import MAX_WORDS, Tagger
 from ner.torch_backend import TorchBackend
-from ner.vocab import GLOVE_PACKAGE, Vocab, load_vectors
+from ner.vocab import Vocab, load_vectors
 
 log = logging.getLogger("ner.train")
 CHECKPOINT = "checkpoint.pt"
@@ -186,52 +188,6 @@ def build_vocab(
     kept_words = [words[i] for i in keep]
     vocab = Vocabularies.build(level, sentences, tags, extra_words=kept_words)
     return vocab, kept_words, torch.from_numpy(vectors[keep])
-
-
-FINE_TUNING = {"epochs": 5, "batch_size": 8, "lr": 0.001, "lr_decay": 0.0, "ema_decay": 0.0, "patience": 5}
-_INHERITED = ("min_bigram_count", "embedding_dtype", "saved_pretrained_top")  # a parent's settings a child keeps
-
-
-def fine_tuning(parent: bundles.Bundle, train_settings: dict) -> Recipe:
-    """The settings to continue training ``parent``: its network, language, bigram cut-off (a rarer
-    bigram stays the trained unknown bigram rather than a fresh row), pretrained vectors (for its new
-    words) and the pretrained words and storage it keeps (unless given), gentler defaults."""
-    given = {k: v for k, v in train_settings.items() if k not in ("language", "pretrained", "lexicon")}
-    parent_settings = parent.info.get("training", {}).get("config", {})
-    inherited = {k: v for k, v in parent_settings.items() if k in _INHERITED}
-    reasons = [f"fine-tuning {parent.name}: its network, vocabularies (grown with the new data) and language"]
-    pretrained = train_settings.get("pretrained", "auto")
-    if pretrained == "auto":
-        pretrained = parent_settings.get("pretrained", "none") if parent.config.level == "word" else "none"
-        if pretrained not in ("none", GLOVE_PACKAGE) and not Path(pretrained).is_file():
-            reasons.append(f"new words start untrained: the parent's vectors {pretrained} are not here")
-            pretrained = "none"
-        elif pretrained != "none":
-            reasons.append(f"new words start from the parent's pretrained vectors, {pretrained}")
-    config = TrainConfig.from_dict(
-        {**FINE_TUNING, **inherited, **given, "language": parent.language, "pretrained": pretrained}
-    )
-    return Recipe(parent.config, config, parent.language, reasons)
-
-
-def new_word_vectors(
-    parent: bundles.Bundle, vocab: Vocabularies, pretrained: str
-) -> tuple[list[str], torch.Tensor | None]:
-    """The pretrained words and vectors ``(N, word_dim)`` of the words ``vocab`` holds beyond ``parent``'s."""
-    if pretrained == "none" or vocab.level != "word":
-        return [], None
-    words, vectors = load_vectors(pretrained, wanted=set(vocab.words.itos[len(parent.vocab.words) :]))
-    return (words, torch.from_numpy(vectors)) if words else ([], None)
-
-
-@torch.no_grad()
-def carry_over(weights: dict[str, np.ndarray], model: NERModel) -> None:
-    """Copy a parent's ``weights`` into ``model``, whose vocabularies and tags extend the parent's: known
-    symbols and tags keep their ids, so each parent tensor fills the leading block of the new one; the
-    rows of new words and the scores of new tags keep their fresh initialisation."""
-    for name, tensor in model.state_dict().items():
-        old = torch.from_numpy(weights[name])
-        tensor[tuple(slice(0, size) for size in old.shape)] = old
 
 
 def load_lexicon(source: str) -> Lexicon | None:
@@ -648,15 +604,15 @@ def _finish(run: Run, job: Job, progress: Progress, started: float) -> dict:
     """The best weights after the optional last steps (aligned vectors, rounded tables), packaged in ``job.out``."""
     config, history, best = run.config, progress.history, progress.best
     if config.saved_pretrained_top and config.pretrained != "none" and run.vocab.level == "word":
-        best = _add_pretrained_words(run, best)
+        best = add_pretrained_words(run, best)
     if config.align_unseen and config.pretrained != "none" and not config.freeze_embeddings:
-        best = _align_if_better(run, best)
+        best = align_if_better(run, best)
     if config.embedding_dtype != "float32":
-        best = _round_embeddings(run, best, config.embedding_dtype)
+        best = round_embeddings(run, best, config.embedding_dtype)
     plot = job.work / "curves.png"
     plot_curves(history, plot)
     rates = [h["sentences_per_second"] for h in history]
-    temperature, calibration = _calibrate(run)
+    temperature, calibration = calibrate(run)
     metrics = {
         "best_epoch": best["epoch"],
         "dev": best.get("dev"),
@@ -689,21 +645,6 @@ def _finish(run: Run, job: Job, progress: Progress, started: float) -> dict:
     result.encoder = _encoder(run)
     bundles.save(result, job.out, card=model_card(result), extra_files={"curves.png": plot})
     return metrics
-
-
-def _calibrate(run: Run) -> tuple[float, dict | None]:
-    """The temperature of the entity scores, fitted on dev when the run has a dev set it did not train on;
-    else the parent's (fine-tuning) or 1."""
-    if run.config.train_with_dev or not run.corpora.dev:
-        return (run.parent.temperature if run.parent is not None else 1.0), None
-    result = fit_temperature(run.tagger(), run.corpora.dev)
-    log.info(
-        "entity scores calibrated on dev: temperature %s, ECE %s -> %s",
-        result["temperature"],
-        result["ece_at_1"],
-        result["ece"],
-    )
-    return result["temperature"], {**result, "fitted_on": run.corpora.dev_source}
 
 
 def _parent(parent: bundles.Bundle) -> dict:
@@ -751,73 +692,3 @@ def _machine(device: torch.device) -> str:
         return torch.cuda.get_device_name(device)
     threads = torch.get_num_threads()
     return f"{platform.processor() or platform.machine()}, {threads} thread{'s' if threads != 1 else ''}"
-
-
-def _add_pretrained_words(run: Run, best: dict) -> dict:
-    """Add the vectors of the ``saved_pretrained_top`` most frequent pretrained words the model lacks
-    (exact: :mod:`ner.words`) and score it again (dev cannot change: its words with vectors are in the
-    vocabulary already)."""
-    config = run.config
-    _, added, vectors = model_words.plan(run.vocab.words.itos, None, config.pretrained, config.saved_pretrained_top)
-    if not added:  # a fine-tuned model holds its parent's
-        return {**best, "added_pretrained_words": 0}
-    run.vocab.replace_words([*run.vocab.words.itos, *added])
-    run.model.add_words(torch.from_numpy(vectors))
-    dev, test = run.score()
-    log.info("added the vectors of %d more pretrained words: %d words in all", len(added), len(run.vocab.words))
-    return {**best, "dev": dev or best.get("dev"), "test": test, "added_pretrained_words": len(added)}
-
-
-@torch.no_grad()
-def align_unseen_vectors(model: NERModel, vocab: Vocabularies, seen: set[str], pretrained: str) -> int:
-    """Move the pretrained vectors of words never seen in training to where training moved the others.
-
-    Fine-tuning shifts the vectors of the training words; words met only in dev, test or the
-    pretrained vocabulary keep their original vectors, in a space the network no longer
-    expects. An affine map from pretrained to trained vectors, fitted by least squares on the
-    seen words, carries the unseen ones along. Returns the number of words moved.
-    """
-    words, vectors = load_vectors(pretrained, wanted=set(vocab.words.itos))
-    rows = torch.tensor(vocab.words.encode(words))
-    original = torch.cat([torch.from_numpy(vectors), torch.ones(len(words), 1)], dim=1)
-    is_seen = torch.tensor([w in seen for w in words])
-    embedding = model.word_embed.weight
-    mapping = torch.linalg.lstsq(original[is_seen], embedding[rows[is_seen]]).solution
-    embedding[rows[~is_seen]] = original[~is_seen] @ mapping
-    return int((~is_seen).sum())
-
-
-def _align_if_better(run: Run, best: dict) -> dict:
-    """Apply :func:`align_unseen_vectors` to the best model and keep it if dev F1 does not drop."""
-    before = {k: v.clone() for k, v in run.model.state_dict().items()}
-    seen = lowercased_words(run.corpora.train)
-    moved = align_unseen_vectors(run.model, run.vocab, seen, run.config.pretrained)
-    dev, test = run.score()
-    report = {"words_moved": moved, "dev_f1_before": best["f1"], "dev_f1_after": dev["f1"]}
-    kept = dev["f1"] >= best["f1"]
-    log.info(
-        "aligned %d unseen word vectors: dev F1 %.2f -> %.2f (%s)",
-        moved,
-        best["f1"],
-        dev["f1"],
-        "kept" if kept else "not kept",
-    )
-    if kept:
-        return {**best, "f1": dev["f1"], "dev": dev, "test": test, "aligned_unseen": {**report, "kept": True}}
-    run.model.load_state_dict(before)
-    return {**best, "aligned_unseen": {**report, "kept": False}}
-
-
-@torch.no_grad()
-def _round_embeddings(run: Run, best: dict, dtype: str) -> dict:
-    """Round the embedding tables to the values they will be stored as (float16 or int8) and score the
-    result again, so that the metrics describe exactly the saved model."""
-    state = run.model.state_dict()
-    tables = {key: table.cpu().numpy() for key, table in state.items() if key.endswith(bundles.EMBEDDING_SUFFIX)}
-    for key, rounded in bundles.as_stored(tables, dtype).items():
-        state[key].copy_(torch.from_numpy(rounded))
-    dev, test = run.score()
-    if dev is None:
-        return {**best, "test": test}
-    log.info("embeddings rounded to %s: dev F1 %.2f -> %.2f", dtype, best["f1"], dev["f1"])
-    return {**best, "f1": dev["f1"], "dev": dev, "test": test, "float32_dev_f1": best["f1"]}

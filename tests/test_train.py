@@ -20,13 +20,13 @@ from ner.cli import main
 from ner.config import ModelConfig
 from ner.corpus import Sentence, spans_to_tags, tags_to_spans
 from ner.features import Vocabularies
+from ner.finishing import align_unseen_vectors
 from ner.metrics import entity_scores
 from ner.model import CharLSTM, NERModel
 from ner.tagger import MAX_WORDS
 from ner.train import (
     Job,
     WeightAverage,
-    align_unseen_vectors,
     batches,
     load_corpora,
     one_ahead,

@@ -1,0 +1,65 @@
+"""Fine-tuning: continuing a trained model on new data (``ner train --init-from``).
+
+:func:`fine_tuning` gives the run's settings, :func:`new_word_vectors` the
+pretrained vectors of the words the new data brings, and :func:`carry_over`
+copies the parent's weights into the grown network.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ner import bundle as bundles
+from ner.config import TrainConfig
+from ner.features import Vocabularies
+from ner.model import NERModel
+from ner.recipe import Recipe
+from ner.vocab import GLOVE_PACKAGE, load_vectors
+
+FINE_TUNING = {"epochs": 5, "batch_size": 8, "lr": 0.001, "lr_decay": 0.0, "ema_decay": 0.0, "patience": 5}
+_INHERITED = ("min_bigram_count", "embedding_dtype", "saved_pretrained_top")  # a parent's settings a child keeps
+
+
+def fine_tuning(parent: bundles.Bundle, train_settings: dict) -> Recipe:
+    """The settings to continue training ``parent``: its network, language, bigram cut-off (a rarer
+    bigram stays the trained unknown bigram rather than a fresh row), pretrained vectors (for its new
+    words) and the pretrained words and storage it keeps (unless given), gentler defaults."""
+    given = {k: v for k, v in train_settings.items() if k not in ("language", "pretrained", "lexicon")}
+    parent_settings = parent.info.get("training", {}).get("config", {})
+    inherited = {k: v for k, v in parent_settings.items() if k in _INHERITED}
+    reasons = [f"fine-tuning {parent.name}: its network, vocabularies (grown with the new data) and language"]
+    pretrained = train_settings.get("pretrained", "auto")
+    if pretrained == "auto":
+        pretrained = parent_settings.get("pretrained", "none") if parent.config.level == "word" else "none"
+        if pretrained not in ("none", GLOVE_PACKAGE) and not Path(pretrained).is_file():
+            reasons.append(f"new words start untrained: the parent's vectors {pretrained} are not here")
+            pretrained = "none"
+        elif pretrained != "none":
+            reasons.append(f"new words start from the parent's pretrained vectors, {pretrained}")
+    config = TrainConfig.from_dict(
+        {**FINE_TUNING, **inherited, **given, "language": parent.language, "pretrained": pretrained}
+    )
+    return Recipe(parent.config, config, parent.language, reasons)
+
+
+def new_word_vectors(
+    parent: bundles.Bundle, vocab: Vocabularies, pretrained: str
+) -> tuple[list[str], torch.Tensor | None]:
+    """The pretrained words and vectors ``(N, word_dim)`` of the words ``vocab`` holds beyond ``parent``'s."""
+    if pretrained == "none" or vocab.level != "word":
+        return [], None
+    words, vectors = load_vectors(pretrained, wanted=set(vocab.words.itos[len(parent.vocab.words) :]))
+    return (words, torch.from_numpy(vectors)) if words else ([], None)
+
+
+@torch.no_grad()
+def carry_over(weights: dict[str, np.ndarray], model: NERModel) -> None:
+    """Copy a parent's ``weights`` into ``model``, whose vocabularies and tags extend the parent's: known
+    symbols and tags keep their ids, so each parent tensor fills the leading block of the new one; the
+    rows of new words and the scores of new tags keep their fresh initialisation."""
+    for name, tensor in model.state_dict().items():
+        old = torch.from_numpy(weights[name])
+        tensor[tuple(slice(0, size) for size in old.shape)] = old

@@ -1,0 +1,114 @@
+"""The steps after the last epoch, on the best weights: each scored again, so that the metrics describe
+the saved model.
+
+:func:`add_pretrained_words` adds the vectors of the most frequent pretrained
+words the model lacks, :func:`align_if_better` moves the vectors of words never
+trained to where training moved the others (kept only if dev holds),
+:func:`round_embeddings` rounds the tables to their stored precision, and
+:func:`calibrate` fits the temperature of the entity scores on dev.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+import torch
+
+from ner import bundle as bundles
+from ner import words as model_words
+from ner.calibration import fit_temperature
+from ner.corpus import lowercased_words
+from ner.features import Vocabularies
+from ner.model import NERModel
+from ner.vocab import load_vectors
+
+if TYPE_CHECKING:
+    from ner.train import Run
+
+log = logging.getLogger("ner.train")
+
+
+def calibrate(run: Run) -> tuple[float, dict | None]:
+    """The temperature of the entity scores, fitted on dev when the run has a dev set it did not train on;
+    else the parent's (fine-tuning) or 1."""
+    if run.config.train_with_dev or not run.corpora.dev:
+        return (run.parent.temperature if run.parent is not None else 1.0), None
+    result = fit_temperature(run.tagger(), run.corpora.dev)
+    log.info(
+        "entity scores calibrated on dev: temperature %s, ECE %s -> %s",
+        result["temperature"],
+        result["ece_at_1"],
+        result["ece"],
+    )
+    return result["temperature"], {**result, "fitted_on": run.corpora.dev_source}
+
+
+def add_pretrained_words(run: Run, best: dict) -> dict:
+    """Add the vectors of the ``saved_pretrained_top`` most frequent pretrained words the model lacks
+    (exact: :mod:`ner.words`) and score it again (dev cannot change: its words with vectors are in the
+    vocabulary already)."""
+    config = run.config
+    _, added, vectors = model_words.plan(run.vocab.words.itos, None, config.pretrained, config.saved_pretrained_top)
+    if not added:  # a fine-tuned model holds its parent's
+        return {**best, "added_pretrained_words": 0}
+    run.vocab.replace_words([*run.vocab.words.itos, *added])
+    run.model.add_words(torch.from_numpy(vectors))
+    dev, test = run.score()
+    log.info("added the vectors of %d more pretrained words: %d words in all", len(added), len(run.vocab.words))
+    return {**best, "dev": dev or best.get("dev"), "test": test, "added_pretrained_words": len(added)}
+
+
+@torch.no_grad()
+def align_unseen_vectors(model: NERModel, vocab: Vocabularies, seen: set[str], pretrained: str) -> int:
+    """Move the pretrained vectors of words never seen in training to where training moved the others.
+
+    Fine-tuning shifts the vectors of the training words; words met only in dev, test or the
+    pretrained vocabulary keep their original vectors, in a space the network no longer
+    expects. An affine map from pretrained to trained vectors, fitted by least squares on the
+    seen words, carries the unseen ones along. Returns the number of words moved.
+    """
+    words, vectors = load_vectors(pretrained, wanted=set(vocab.words.itos))
+    rows = torch.tensor(vocab.words.encode(words))
+    original = torch.cat([torch.from_numpy(vectors), torch.ones(len(words), 1)], dim=1)
+    is_seen = torch.tensor([w in seen for w in words])
+    embedding = model.word_embed.weight
+    mapping = torch.linalg.lstsq(original[is_seen], embedding[rows[is_seen]]).solution
+    embedding[rows[~is_seen]] = original[~is_seen] @ mapping
+    return int((~is_seen).sum())
+
+
+def align_if_better(run: Run, best: dict) -> dict:
+    """Apply :func:`align_unseen_vectors` to the best model and keep it if dev F1 does not drop."""
+    before = {k: v.clone() for k, v in run.model.state_dict().items()}
+    seen = lowercased_words(run.corpora.train)
+    moved = align_unseen_vectors(run.model, run.vocab, seen, run.config.pretrained)
+    dev, test = run.score()
+    report = {"words_moved": moved, "dev_f1_before": best["f1"], "dev_f1_after": dev["f1"]}
+    kept = dev["f1"] >= best["f1"]
+    log.info(
+        "aligned %d unseen word vectors: dev F1 %.2f -> %.2f (%s)",
+        moved,
+        best["f1"],
+        dev["f1"],
+        "kept" if kept else "not kept",
+    )
+    if kept:
+        return {**best, "f1": dev["f1"], "dev": dev, "test": test, "aligned_unseen": {**report, "kept": True}}
+    run.model.load_state_dict(before)
+    return {**best, "aligned_unseen": {**report, "kept": False}}
+
+
+@torch.no_grad()
+def round_embeddings(run: Run, best: dict, dtype: str) -> dict:
+    """Round the embedding tables to the values they will be stored as (float16 or int8) and score the
+    result again, so that the metrics describe exactly the saved model."""
+    state = run.model.state_dict()
+    tables = {key: table.cpu().numpy() for key, table in state.items() if key.endswith(bundles.EMBEDDING_SUFFIX)}
+    for key, rounded in bundles.as_stored(tables, dtype).items():
+        state[key].copy_(torch.from_numpy(rounded))
+    dev, test = run.score()
+    if dev is None:
+        return {**best, "test": test}
+    log.info("embeddings rounded to %s: dev F1 %.2f -> %.2f", dtype, best["f1"], dev["f1"])
+    return {**best, "f1": dev["f1"], "dev": dev, "test": test, "float32_dev_f1": best["f1"]}
