@@ -37,13 +37,14 @@ INSIDE_WORD_ENTITIES = 0.1  # share of entities with an edge inside a word of th
 CHARACTER_CORPUS = 0.9  # share of single-character tokens above which a corpus in any language is one of characters
 GLOVE_LANGUAGE, GLOVE_DIM = "en", 50
 GLOVE_MIN_COVERAGE = 0.8  # share of a corpus's word tokens that GloVe must know to be used
-SMALL_CORPUS = 5_000  # training sentences below which the smaller-data recipe applies
-# From SMALL_CORPUS sentences a character model's training stops sooner (30 epochs, patience 5); a word
-# model's keeps the small recipe's 50 epochs and patience 10, which gained dev F1 with every seed on
-# English at 5,000, 10,000 and 14,041 sentences (docs/benchmarks.md).
-# Below this many sentences the small recipe's schedule is stretched to the same number of steps: an epoch
+SMALL_CORPUS = 5_000  # training sentences from which a character model keeps only bigrams seen 3 times
+# Every model trains for up to 50 epochs with patience 10 whatever the corpus's size: a shorter schedule from
+# 5,000 sentences (30 epochs, patience 5) lost dev F1 on English at 5,000, 10,000 and 14,041 sentences and on
+# MSRA at 5,000, and trained the same model on MSRA at 10,000 (docs/benchmarks.md).
+# Below this many sentences the schedule is stretched to the same number of steps: an epoch
 # of 300 sentences is a fifth of the updates of one of 1,500, so it gets five times the epochs and patience.
 SCHEDULE_SENTENCES = 1_500
+LARGE_CORPUS_BIGRAM_COUNT = 3  # from SMALL_CORPUS sentences: every bigram at 10,000 lost dev F1 and grew the model
 MAX_STRETCH = 10  # a corpus of fewer than 150 sentences is trained as one of 150
 GLOVE_SAVED_WORDS = 300_000  # GloVe words a model keeps after training (int8 tables: about 15 MB)
 MAX_UNKNOWN_DROPOUT = 0.5  # beyond it a bigram would be unknown in training more often than known
@@ -125,9 +126,9 @@ def resolve(model_settings: dict, train_settings: dict, train: Sequence[Sentence
         )
     size = len(train)
     small = size < SMALL_CORPUS
-    reason = f"{size} training sentences: the {'small' if small else 'large'}-corpus recipe"
-    if not small and level == "word":
-        reason += ", with the small one's schedule for a word model (50 epochs, patience 10)"
+    reason = f"{size} training sentences"
+    if level == "char":
+        reason += ": every bigram kept" if small else f": bigrams seen at least {LARGE_CORPUS_BIGRAM_COUNT} times kept"
     reasons.append(reason)
 
     pretrained = given.pretrained
@@ -150,8 +151,8 @@ def resolve(model_settings: dict, train_settings: dict, train: Sequence[Sentence
     if stretch > 1:
         reasons.append(
             f"schedule: {train_defaults['epochs']} epochs, patience {train_defaults['patience']}, "
-            f"learning-rate decay {train_defaults['lr_decay']:g} (the small recipe's stretched {stretch:g} times, "
-            f"so that {size} sentences get about as many updates as {SCHEDULE_SENTENCES:,})"
+            f"learning-rate decay {train_defaults['lr_decay']:g} (50 epochs and patience 10 stretched "
+            f"{stretch:g} times, so that {size} sentences get about as many updates as {SCHEDULE_SENTENCES:,})"
         )
     if pretrained == GLOVE_PACKAGE:
         train_defaults.update(saved_pretrained_top=GLOVE_SAVED_WORDS, embedding_dtype="int8")
@@ -263,19 +264,16 @@ def _model_defaults(level: str, pretrained: str, lexicon: str, train: Sequence[S
 
 
 def _stretch(size: int) -> float:
-    """How many times a corpus of ``size`` sentences stretches the small recipe's epochs (1: not at all)."""
+    """How many times a corpus of ``size`` sentences stretches the 50 epochs (1: not at all)."""
     return max(round(min(SCHEDULE_SENTENCES / max(size, 1), MAX_STRETCH), 1), 1.0)
 
 
 def _train_defaults(level: str, small: bool, stretch: float) -> dict:
     defaults = dataclasses.asdict(TrainConfig())
-    if not small and level == "char":
-        defaults.update(epochs=30, patience=5, min_bigram_count=3)
-        return defaults
     defaults.update(
         epochs=round(50 * stretch),
         patience=round(10 * stretch),
         lr_decay=round(defaults["lr_decay"] / stretch, 4),
-        min_bigram_count=1,
+        min_bigram_count=LARGE_CORPUS_BIGRAM_COUNT if level == "char" and not small else 1,
     )
     return defaults
