@@ -57,6 +57,11 @@ def read_conll(path: str | Path, tag_column: int = -1) -> tuple[list[Sentence], 
     if header is not None:
         note(logging.INFO, path, "read as a table with a header: %s", first.strip())
         return _read_table(text, path, *header)
+    return _read_columns(text, path, tag_column)
+
+
+def _read_columns(text: str, path: str | Path, tag_column: int) -> tuple[list[Sentence], str]:
+    """A file of columns, a token per line (:func:`read_conll`'s main dialect and its variants)."""
     raw: list[tuple[list[list[str]], list[int]]] = []  # per sentence: its values by column, its lines
     starts: list[int] = []  # the index in raw of each document's first sentence
     rows: list[list[str]] = []
