@@ -97,9 +97,10 @@ def _parent_line(training: dict, metrics: dict) -> str:
 
 def _reading(training: dict, role: str) -> str:
     """How a corpus file was read: its tags' scheme, then the reader's notes as sub-items."""
-    described, *notes = training.get("reading", {}).get(role) or [""]
-    if not described:
+    reading = training.get("reading", {}).get(role)
+    if not reading:
         return ""
+    described, *notes = reading
     return f" ({described})" + "".join(f"\n  - {note}" for note in notes)
 
 

@@ -99,6 +99,8 @@ def _language_reading(path: str | Path, data: bytes, text: str, encoding: str) -
     letters, pages = LANGUAGE_CODE_PAGES.get(language, ("", ()))
     best, best_page, best_share = text, encoding, _letter_share(text, letters)
     for page in pages:
+        if page == encoding:  # the reading already in hand
+            continue
         try:
             reading = data.decode(page)
         except UnicodeDecodeError:  # a byte that code page lacks: not written in it
