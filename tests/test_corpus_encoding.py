@@ -35,6 +35,8 @@ LITHUANIAN = conll_of("Vilnius : Lietuvos Respublikos Seimas priėmė įstatymą
 HUNGARIAN = conll_of("Budapest : a miniszterelnök előbb érkezett , mint a tűzoltók .")
 FRENCH = conll_of("Genève : le président a rencontré des élèves à côté du château où ça coûte très cher .")
 PORTUGUESE = conll_of("Lisboa : as informações sobre a reunião não foram divulgadas à imprensa .")
+ESTONIAN = conll_of("Tallinn : Tartu Ülikooli õppejõud Žanna Šmidt ütles , et šokolaadi tootja müüb rohkem .")
+FRENCH_WITH_OE = conll_of("Genève : le cœur du président a rencontré des élèves pour une œuvre à côté du château .")
 POLISH = conll_of("Łódź : prezydent powiedział , że gospodarka rośnie szybciej niż oczekiwano .")
 
 
@@ -58,6 +60,11 @@ POLISH = conll_of("Łódź : prezydent powiedział , że gospodarka rośnie szyb
         (LITHUANIAN, "cp1257", "cp1257"),
         (CZECH_WITHOUT_T_CARON, "iso8859_2", "iso8859_2"),
         (POLISH, "iso8859_2", "iso8859_2"),
+        (ESTONIAN, "cp1257", "cp1257"),
+        (ESTONIAN, "iso8859_15", "iso8859_15"),
+        (ESTONIAN, "cp1252", "cp1252"),
+        (FRENCH_WITH_OE, "iso8859_15", "iso8859_15"),
+        (FRENCH_WITH_OE, "cp1252", "cp1252"),
     ],
 )
 def test_read_conll_reads_a_legacy_encoding_and_says_so(tmp_path, caplog, text, encoding, read_as):
@@ -66,7 +73,8 @@ def test_read_conll_reads_a_legacy_encoding_and_says_so(tmp_path, caplog, text, 
     Hungarian, Turkish and Lithuanian bytes read as Western European text too (Předseda as Pøedseda,
     yaşayan as yaþayan), which charset-normalizer prefers, and Polish in ISO-8859-2 as Arabic; their
     language, which py3langid tells even from those readings, and its letters give the code page, Windows'
-    or ISO's. French and Portuguese stay Western European."""
+    or ISO's. French and Portuguese stay Western European, unless French has œ where ISO-8859-15 puts it;
+    Estonian's š and ž read in the Baltic code page or ISO-8859-15 when written in them."""
     if encoding == "big5":
         text = "臺 B-LOC\n灣 I-LOC\n人 O\n"
     expected = read_conll(write(tmp_path, text, "utf8.txt"))

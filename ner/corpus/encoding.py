@@ -22,12 +22,15 @@ FALLBACK_ENCODINGS = ("cp1250", "koi8_r", "cp1257", "cp1254")
 MAX_MIXED_ALPHABET_WORDS = 0.05
 # The share of a file's words (tags included) that must be non-ASCII for them to be read on their own.
 MIN_FOREIGN_WORDS = 0.1
-# The languages of Central Europe, Turkey and the Baltic, each with its letters beyond ASCII (lower case) and
-# the code pages it was written in: Windows' and ISO's (Unix-era Czech and Polish corpora are ISO-8859-2, which
-# puts š where Windows-1250 has ą). Such text often reads in Western European too, wrongly (Předseda as
-# Pøedseda, yaşayan as yaþayan); py3langid tells its language even so, and the reading that gives most of its
-# characters beyond ASCII as the language's own letters is the right one.
+# The languages of Central Europe, Turkey, the Baltic and a few of Western Europe, each with its letters beyond
+# ASCII (lower case) and the code pages it was written in: Windows' and ISO's (Unix-era Czech and Polish corpora
+# are ISO-8859-2, which puts š where Windows-1250 has ą). Such text often reads in Western European too, wrongly
+# (Předseda as Pøedseda, yaşayan as yaþayan); py3langid tells its language even so, and the reading that gives
+# most of its characters beyond ASCII as the language's own letters is the right one. ISO-8859-15 is Latin-1
+# with œ, š, ž, Ÿ and € where Latin-1 has ½, ¨, ¸, ¾ and ¤: French, Finnish and Estonian text in it reads as
+# Western European but for those letters.
 _CENTRAL, _TURKISH, _BALTIC = ("cp1250", "iso8859_2"), ("cp1254", "iso8859_9"), ("cp1257", "iso8859_13")
+_LATIN_9 = ("iso8859_15",)
 LANGUAGE_CODE_PAGES = {
     "cs": ("áčďéěíňóřšťúůýž", _CENTRAL),
     "sk": ("áäčďéíĺľňóôŕšťúýž", _CENTRAL),
@@ -41,6 +44,9 @@ LANGUAGE_CODE_PAGES = {
     "az": ("çəğıİöşü", _TURKISH),
     "lt": ("ąčęėįšųūž", _BALTIC),
     "lv": ("āčēģīķļņšūž", _BALTIC),
+    "et": ("äõöüšž", _BALTIC + _LATIN_9),
+    "fi": ("äåöšž", _LATIN_9),
+    "fr": ("àâæçéèêëîïôœùûüÿ", _LATIN_9),
 }
 _SYMBOLS = frozenset({"Sm", "So", "Sk", "No"})
 _ALPHABETS = frozenset({"LATIN", "CYRILLIC", "GREEK", "HEBREW", "ARABIC", "THAI"})
