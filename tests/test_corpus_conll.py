@@ -542,3 +542,50 @@ def test_write_conll_predictions_gold_reproduces_conll2003_column():
     lines = list(write_conll_predictions(path, sentences, [s.tags for s in sentences], scheme))
     wrong = [line for line in lines if line.split() and line.split()[-1] != line.split()[-2]]
     assert wrong == []
+
+
+def test_a_small_conll2003_file_reads_its_entity_column_not_its_chunk_column(tmp_path):
+    """Chunks hold every entity and a short file's chunk column may be O often enough to pass for
+    GermEval's outer entities; phrase labels (NP, PP, VP) are not entity types."""
+    text = "In IN B-PP O\nthe DT B-NP O\nGerman JJ I-NP B-MISC\nmarket NN I-NP O\n, , O O\nprices NNS B-NP O\n"
+    text += "fell VBD B-VP O\n. . O O\n"
+    [sentence], _ = read_conll(write(tmp_path, text))
+    assert sentence.spans() == [Span(2, 3, "MISC")]
+    [sentence], _ = read_conll(write(tmp_path, text.replace("B-MISC", "O")))  # no entity at all: none read
+    assert sentence.spans() == []
+
+
+def test_read_conll_conllu_multiword_tokens_and_empty_nodes_passed_over(tmp_path, caplog):
+    """CoNLL-U gives a contraction's surface form on a range line (2-3 del) before its words (de, el),
+    and empty nodes as 1.1: the words are read, as their numbers count."""
+    text = "# text = Vive del Madrid\n1\tVive\t_\tname=O\n2-3\tdel\t_\t_\n2\tde\t_\tname=O\n3\tel\t_\tname=O\n"
+    text += "3.1\tes\t_\t_\n4\tMadrid\t_\tname=B-LOC\n"
+    with caplog.at_level("INFO", logger="ner.corpus"):
+        [sentence], _ = read_conll(write(tmp_path, text))
+    assert sentence.tokens == ["Vive", "de", "el", "Madrid"] and sentence.tags == ["O", "O", "O", "S-LOC"]
+    assert sentence.lines == [2, 4, 5, 7] and "passed over, 2 of them" in caplog.text
+    # a score such as 2-1 in a CoNLL-2003 file stays a token
+    assert read_conll(write(tmp_path, "won NN O\n2-1 CD O\n"))[0][0].tokens == ["won", "2-1"]
+
+
+def test_read_conll_a_tsv_tables_quote_mark_is_a_token(tmp_path):
+    text = 'word\ttag\nsaid\tO\n"\tO\nParis\tB-LOC\nis\tO\n"\tO\n.\tO\n'
+    [sentence], _ = read_conll(write(tmp_path, text))
+    assert sentence.tokens == ["said", '"', "Paris", "is", '"', "."] and sentence.spans() == [Span(2, 3, "LOC")]
+
+
+def test_read_conll_only_ascii_whitespace_separates_columns(tmp_path):
+    """French writes 15\u202fmai with a narrow no-break space, and Chinese corpora may tag the ideographic
+    space U+3000 as a character: both are tokens, not column breaks; a line of them alone is blank."""
+    [sentence], _ = read_conll(write(tmp_path, "Le O\n15\u202fmai O\nà O\nParis B-LOC\n"))
+    assert sentence.tokens == ["Le", "15\u202fmai", "à", "Paris"] and sentence.spans() == [Span(3, 4, "LOC")]
+    sentences, _ = read_conll(write(tmp_path, "北\tB-LOC\n京\tI-LOC\n\u3000\tO\n好\tO\n\u3000\n上\tB-LOC\n海\tI-LOC\n"))
+    assert [s.tokens for s in sentences] == [["北", "京", "\u3000", "好"], ["上", "海"]]
+
+
+def test_read_conll_a_hashtag_with_an_io_label_is_a_token(tmp_path):
+    sentences, scheme = read_conll(write(tmp_path, "#Obama\tPER\nwins\tO\n\n#tokyo2020\tO\n#Tokyo\tLOC\n"))
+    assert [s.tokens for s in sentences] == [["#Obama", "wins"], ["#tokyo2020", "#Tokyo"]] and scheme == "IO"
+    assert sentences[0].spans() == [Span(0, 1, "PER")]
+    few_nerd = "#Obama\tperson-politician\nwins\tO\n"
+    assert read_conll(write(tmp_path, few_nerd))[0][0].spans() == [Span(0, 1, "person-politician")]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import bisect
 import csv
 import logging
+import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -25,6 +26,12 @@ from ner.corpus.tagged import MIN_OUTSIDE, tagged_sentences
 # The share of a file's tokens that must be characters numbered by their position in their word.
 MIN_NUMBERED_CHARACTERS = 0.95
 _EMPTY_FIELDS = frozenset({"_", "-"})
+_ASCII_SPACE = " \t\n\r\f\v"
+_ASCII_SPACES = re.compile(r"[ \t\n\r\f\v]+")
+_OTHER_SPACE = re.compile(r"[^\S \t\n\r\f\v]")  # NBSP, U+202F, U+3000, ...: inside a token, not between columns
+_CONLLU_EXTRA_LINE = re.compile(r"\d+(?:-\d+|\.\d+)")  # CoNLL-U's multiword tokens (2-3), empty nodes (1.1)
+_CHUNK_TYPES = frozenset({"NP", "VP", "PP", "ADJP", "ADVP", "SBAR", "PRT", "CONJP", "INTJ", "LST", "UCP"})  # CoNLL-2000
+_BARE_LABEL = re.compile(r"[A-Z][A-Z_]*|[a-z]+-[A-Za-z_/-]+")  # an IO tag (PER, Few-NERD's person-actor)
 
 
 @collector_paused
@@ -32,9 +39,10 @@ def read_conll(path: str | Path, tag_column: int = -1) -> tuple[list[Sentence], 
     """Read a CoNLL column file: token first, tag in ``tag_column`` (counted from 0; default: the last
     column, passing over trailing columns of only ``_`` or ``-``, CoNLL-U's empty fields).
 
-    Columns are separated by tabs where a line has them (a token may then hold spaces), else by spaces.
-    A first column that numbers each sentence's tokens from 1 (CoNLL-U, Universal NER) puts the token
-    second. A line starting with ``#`` before a sentence's first token is a comment (``# text = ...``,
+    Columns are separated by tabs where a line has them (a token may then hold spaces), else by spaces
+    (ASCII's: a token may hold a no-break space). A first column that numbers each sentence's words from
+    1 (CoNLL-U, Universal NER) puts the token second; its multiword tokens' and empty nodes' lines (2-3,
+    1.1) are passed over. A line starting with ``#`` before a sentence's first token is a comment (``# text = ...``,
     MultiCoNER's ``# id ...``) unless it reads as the token ``#`` and a tag. ``-DOCSTART-`` lines
     start a new document (without any, each sentence is a document of its own); a blank or
     whitespace-only line ends a sentence. Tags may also be an attribute of CoNLL-U's last column
@@ -68,9 +76,9 @@ def _read_columns(text: str, path: str | Path, tag_column: int) -> tuple[list[Se
     lines: list[int] = []
     width, first_line = 0, 0
     for number, line in enumerate(text.split("\n"), start=1):
-        columns = line.split()
+        columns = _fields(line)
         if len(columns) != width and "\t" in line:  # a token holding a space, in a tab-separated file
-            columns = [c for c in map(str.strip, line.split("\t")) if c]
+            columns = [c for c in (c.strip(_ASCII_SPACE) for c in line.split("\t")) if c]
         if not columns or columns[0] == "-DOCSTART-":
             if lines:
                 raw.append(([list(values) for values in zip(*rows)], lines))
@@ -92,7 +100,17 @@ def _read_columns(text: str, path: str | Path, tag_column: int) -> tuple[list[Se
         raw.append(([list(values) for values in zip(*rows)], lines))
     if not raw:
         raise CorpusError(path, None, "no sentences found")
-    token_column = 1 if width > 2 and all(_numbers_tokens(columns[0]) for columns, _ in raw) else 0
+    token_column = 0
+    if width > 2 and all(_numbers_words(columns[0]) for columns, _ in raw):
+        token_column = 1
+        raw, extra = _words_only(raw)
+        if extra:
+            note(
+                logging.INFO,
+                path,
+                "multiword-token and empty-node lines (2-3, 1.1) passed over, %d of them: CoNLL-U's words are read",
+                extra,
+            )
     tag_column = _tag_column(raw, width, token_column, tag_column, path, first_line)
     if (token_column, tag_column) != (0, width - 1):
         note(
@@ -219,7 +237,8 @@ def _read_table(
     lines: list[int] = []
     lines_of_text = text.split("\n")
     header = next(index for index, line in enumerate(lines_of_text) if line.strip())
-    rows = csv.reader(lines_of_text[header:], delimiter=delimiter)
+    quoting = csv.QUOTE_NONE if delimiter == "\t" else csv.QUOTE_MINIMAL  # a TSV's " is a token, not a quote
+    rows = csv.reader(lines_of_text[header:], delimiter=delimiter, quoting=quoting)
     width, current = len(next(rows)), ""
     for number, row in enumerate(rows, start=header + 2):
         blank = not any(field.strip() for field in row)
@@ -290,17 +309,41 @@ def _numbered_characters(tokens: Sequence[str], share: float = MIN_NUMBERED_CHAR
     return numbered >= share * len(tokens) > 0
 
 
+def _fields(line: str) -> list[str]:
+    """A line's columns, split at ASCII whitespace only: a token may hold a no-break space (French's
+    ``15\u202fmai``) or be an ideographic space, and a line of only such spaces is blank."""
+    if line.isascii() or not _OTHER_SPACE.search(line) or not line.strip():
+        return line.split()
+    return _ASCII_SPACES.split(line.strip(_ASCII_SPACE))
+
+
 def _is_comment(columns: list[str], width: int) -> bool:
     """Whether a line starting with ``#`` before a sentence's tokens is a comment, not a token (``#``,
-    ``#hashtag``) with its tag."""
+    ``#hashtag``) with its tag (or its IO label: ``#Obama PER``)."""
     if len(columns) < 2 or (width and len(columns) != width):
         return True
+    if columns[0] != "#" and _BARE_LABEL.fullmatch(columns[-1]):
+        return False
     return not any(value == "O" or TAG_PATTERN.match(value) for value in columns[1:])
 
 
-def _numbers_tokens(values: Sequence[str]) -> bool:
-    """Whether a sentence's first column is 1, 2, 3, ...: CoNLL-U's token numbers."""
-    return all(value == str(index) for index, value in enumerate(values, start=1))
+def _numbers_words(values: Sequence[str]) -> bool:
+    """Whether a sentence's first column is 1, 2, 3, ... (CoNLL-U's word numbers), its multiword tokens'
+    ranges and empty nodes aside."""
+    words = [value for value in values if not _CONLLU_EXTRA_LINE.fullmatch(value)]
+    return bool(words) and all(value == str(index) for index, value in enumerate(words, start=1))
+
+
+def _words_only(
+    raw: Sequence[tuple[list[list[str]], list[int]]],
+) -> tuple[list[tuple[list[list[str]], list[int]]], int]:
+    """Sentences of a CoNLL-U file without their multiword-token and empty-node lines, and how many there were."""
+    kept, extra = [], 0
+    for columns, lines in raw:
+        words = [i for i, value in enumerate(columns[0]) if not _CONLLU_EXTRA_LINE.fullmatch(value)]
+        extra += len(lines) - len(words)
+        kept.append(([[values[i] for i in words] for values in columns], [lines[i] for i in words]))
+    return kept, extra
 
 
 def _tag_column(
@@ -335,22 +378,25 @@ def _tag_column(
 
 def _holds_outer_entities(raw: Sequence[tuple[list[list[str]], list[int]]], outer: int, inner: int) -> bool:
     """Whether column ``outer`` holds entity tags (O at least :data:`MIN_OUTSIDE` of the time, unlike
-    chunk tags) whose entities contain every entity of column ``inner``, most of them strictly, and
-    outnumber them: the outer entities of a corpus that writes the nested ones in a column of their own."""
+    chunk tags) whose entities contain every entity of column ``inner``, most of them strictly, outnumber
+    them, and are not phrase chunks (a small CoNLL-2003 file's chunk column, NP around PER, passes the
+    rest): the outer entities of a corpus that writes the nested ones in a column of their own."""
     tags = [tag for columns, _ in raw for tag in columns[outer]]
     if tags.count("O") < MIN_OUTSIDE * len(tags) or not all(tag == "O" or TAG_PATTERN.match(tag) for tag in tags):
         return False
     outer_count = inner_count = strictly = 0
+    outer_types: set[str] = set()
     for columns, _ in raw:
         containers = tags_to_spans(columns[outer])
         outer_count += len(containers)
+        outer_types.update(c.label for c in containers)
         for span in tags_to_spans(columns[inner]):
             container = next((c for c in containers if c.start <= span.start and span.end <= c.end), None)
             if container is None:
                 return False
             inner_count += 1
             strictly += container.end - container.start > span.end - span.start
-    return outer_count > inner_count and 2 * strictly >= inner_count
+    return outer_count > inner_count and 2 * strictly >= inner_count and not outer_types <= _CHUNK_TYPES
 
 
 def write_conll_predictions(
