@@ -67,3 +67,17 @@ def test_read_brat_errors_without_annotations_or_text(tmp_path):
     (folder / "doc.ann").write_text("")
     with pytest.raises(CorpusError, match="iconv"):
         read_brat(folder)
+    with pytest.raises(CorpusError, match="every .txt file is empty"):
+        read_brat(write_brat(tmp_path / "blank", {"doc": ("", ""), "other": ("\n", "")}))
+
+
+@pytest.mark.parametrize(("ann", "offset"), [("T1\tPER 1 9\tTim Cook\n", 1), ("T1\tPER 0 8\tTim Cook\n", 0)])
+def test_a_texts_byte_order_mark_counts_as_brat_counts_it_or_as_the_mentions_show(tmp_path, ann, offset):
+    """brat reads a .txt with its byte-order mark as character 0; a tool that drops it counts from the
+    text after it: the quoted mentions tell which."""
+    folder = write_brat(tmp_path / "bom", {"doc": ("\ufeffTim Cook visited Paris.", ann)})
+    [sentence] = read_brat(folder)
+    assert sentence.tokens[:2] == ["Tim", "Cook"] and sentence.tags[:2] == ["B-PER", "E-PER"]
+    assert sentence.offsets[0] == (offset, offset + 3)
+    with pytest.raises(CorpusError, match="covers 'im Cook ', not 'Tim Cook'"):
+        read_brat(write_brat(tmp_path / "bad", {"doc": ("\ufeffTim Cook visited Paris.", "T1\tPER 2 10\tTim Cook\n")}))

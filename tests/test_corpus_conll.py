@@ -589,3 +589,13 @@ def test_read_conll_a_hashtag_with_an_io_label_is_a_token(tmp_path):
     assert sentences[0].spans() == [Span(0, 1, "PER")]
     few_nerd = "#Obama\tperson-politician\nwins\tO\n"
     assert read_conll(write(tmp_path, few_nerd))[0][0].spans() == [Span(0, 1, "person-politician")]
+
+
+def test_read_conll_tags_in_lower_case(tmp_path, caplog):
+    """Some corpora write o and b-per: read as O and B-per, not as IO labels making every token an entity."""
+    with caplog.at_level("INFO", logger="ner.corpus"):
+        [sentence], scheme = read_conll(write(tmp_path, "Jan b-per\nSmit i-per\nin o\nGent b-loc\n"))
+    assert sentence.spans() == [Span(0, 2, "per"), Span(3, 4, "loc")] and scheme == "IOB2"
+    assert "lower case" in caplog.text
+    [sentence], scheme = read_conll(write(tmp_path, "Jan person\nSmit person\nin o\nGent location\n"))
+    assert sentence.spans() == [Span(0, 2, "person"), Span(3, 4, "location")] and scheme == "IO"

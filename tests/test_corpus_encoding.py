@@ -9,6 +9,7 @@ import pytest
 from ner.corpus import (
     CorpusError,
     read_conll,
+    read_corpus,
     write_conll_predictions,
 )
 
@@ -116,3 +117,21 @@ def test_read_conll_not_utf8_location(tmp_path):
     offsets = [int(n) for n in re.findall(r"byte (\d+)", error.reason)]
     assert error.line == 5001 or offsets == [20000], str(error)
     assert offsets in ([], [20000]), str(error)
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be", "utf-32"])
+def test_a_file_with_a_utf16_or_utf32_byte_order_mark_is_read_in_it(tmp_path, caplog, encoding):
+    """Windows PowerShell's > writes UTF-16 with a byte-order mark."""
+
+    def marked(text: str) -> bytes:  # Python's utf-16 and utf-32 write the mark, utf-16-be does not
+        return (("\ufeff" if encoding == "utf-16-be" else "") + text).encode(encoding)
+
+    path = tmp_path / "ps.txt"
+    path.write_bytes(marked(SPANISH))
+    with caplog.at_level("INFO", logger="ner.corpus"):
+        assert read_conll(path) == read_conll(write(tmp_path, SPANISH, "utf8.txt"))
+    assert "byte-order mark" in caplog.text
+    jsonl = tmp_path / "ps.data"  # recognised as JSON by its content
+    jsonl.write_bytes(marked('{"text": "José visitó Málaga", "entities": [[0, 4, "PER"]]}\n'))
+    [sentence], scheme = read_corpus(jsonl)
+    assert sentence.tokens[0] == "José" and sentence.tags[0] == "S-PER" and scheme == "spans"

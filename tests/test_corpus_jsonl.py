@@ -41,7 +41,7 @@ def test_read_jsonl_of_tokens_and_tags_as_hugging_face_datasets_write_them(tmp_p
     ]
     for path in (write_jsonl(tmp_path, *rows), write(tmp_path, json.dumps(rows, indent=2), "rows.json")):
         sentences, scheme = read_corpus(path)
-        assert scheme == "spans" and [s.tokens for s in sentences] == [rows[0]["tokens"], rows[1]["tokens"]]
+        assert scheme == "IOB2" and [s.tokens for s in sentences] == [rows[0]["tokens"], rows[1]["tokens"]]
         assert [s.tags for s in sentences] == [["S-ORG", "O", "S-MISC", "O"], ["B-PER", "E-PER"]]
         assert sentences[0].offsets is None and sentences[0].document != sentences[1].document
     tags_as_io = write_jsonl(tmp_path, {"tokens": ["New", "York"], "tags": ["LOC", "LOC"]}, name="io.jsonl")
@@ -331,3 +331,44 @@ def test_read_jsonl_names_the_line_of_a_bad_document_in_an_array(tmp_path, text,
 def test_a_line_separator_inside_a_jsonl_string_is_text_not_a_new_document(tmp_path):
     [sentence] = read_jsonl(write_jsonl(tmp_path, {"text": "Paris\u2028Rome", "entities": [[6, 10, "LOC"]]}))
     assert sentence.tokens == ["Paris", "Rome"] and sentence.tags == ["O", "S-LOC"]
+
+
+def test_a_row_with_a_text_tokens_and_tags_but_no_spans_is_read_by_its_tags(tmp_path):
+    row = {
+        "text": "John lives in Paris",
+        "tokens": ["John", "lives", "in", "Paris"],
+        "ner_tags": ["B-PER", *"OO", "B-LOC"],
+    }
+    sentences, scheme = read_corpus(write_jsonl(tmp_path, row))
+    assert sentences[0].spans() == tags_to_spans(["S-PER", "O", "O", "S-LOC"]) and scheme == "IOB2"
+
+
+def test_prodigys_rejected_and_ignored_examples_are_passed_over(tmp_path, caplog):
+    span = {"start": 0, "end": 5, "label": "ORG"}
+    documents = [{"text": "Paris is nice.", "spans": [span], "answer": answer} for answer in ("reject", "ignore")]
+    documents.append({"text": "Paris is big.", "spans": [{**span, "label": "LOC"}], "answer": "accept"})
+    with caplog.at_level("INFO", logger="ner.corpus"):
+        [sentence] = read_jsonl(write_jsonl(tmp_path, *documents))
+    assert sentence.tokens[0] == "Paris" and sentence.tags[0] == "S-LOC"
+    assert "2 examples answered reject or ignore" in caplog.text
+
+
+def test_label_studios_offsets_counted_in_utf16_are_read_by_the_mention_they_quote(tmp_path, caplog):
+    """Label Studio counts offsets as the browser does, in UTF-16 code units: an emoji counts two."""
+    value = {"start": 9, "end": 17, "text": "Tim Cook", "labels": ["PER"]}
+    task = {"data": {"text": "I 😀 met Tim Cook."}, "annotations": [{"result": [{"value": value}]}]}
+    with caplog.at_level("INFO", logger="ner.corpus"):
+        [sentence] = read_jsonl(write(tmp_path, json.dumps([task]), "export.json"))
+    assert entity_texts("I 😀 met Tim Cook.", sentence) == [("Tim Cook", "PER")] and "UTF-16" in caplog.text
+    value["text"] = "Tom Cook"  # a mention the span misses however it is counted: refused
+    with pytest.raises(CorpusError) as info:
+        read_jsonl(write(tmp_path, json.dumps([task]), "export.json"))
+    assert "not the 'Tom Cook' it quotes" in info.value.reason and info.value.line == 1
+
+
+def test_many_spans_in_one_long_document_align(tmp_path):
+    words = ["Paris" if i % 10 == 0 else "word" for i in range(4000)]
+    text = " ".join(words)
+    starts = [sum(len(w) + 1 for w in words[:i]) for i in range(0, 4000, 10)]
+    sentences = read_jsonl(write_jsonl(tmp_path, {"text": text, "entities": [[s, s + 5, "LOC"] for s in starts]}))
+    assert sum(len(s.spans()) for s in sentences) == 400 and sum(len(s.tokens) for s in sentences) == 4000

@@ -22,7 +22,7 @@ from pathlib import Path
 from ner.corpus.brat import read_brat
 from ner.corpus.conll import read_conll, write_conll_predictions
 from ner.corpus.encoding import read_text
-from ner.corpus.jsonl import align_spans, read_jsonl
+from ner.corpus.jsonl import _read_jsonl, align_spans, read_jsonl
 from ner.corpus.notes import kept_notes
 from ner.corpus.schemes import SCHEMES, Span, detect_scheme, spans_to_tags, tags_to_spans
 from ner.corpus.sentence import (
@@ -78,11 +78,12 @@ def read_corpus(path: str | Path, tag_column: int = -1) -> tuple[list[Sentence],
     if not path.is_file():
         raise CorpusError(path, None, "no such file")
     if path.suffix in (".jsonl", ".json"):
-        return read_jsonl(path), "spans"
+        return _read_jsonl(path)
     with open(path, "rb") as handle:
-        first = handle.read(64).removeprefix(codecs.BOM_UTF8).lstrip()
+        first = handle.read(64).removeprefix(codecs.BOM_UTF8).replace(b"\0", b"").lstrip()  # UTF-16's zeros too
+        first = first.removeprefix(codecs.BOM_UTF16_LE).removeprefix(codecs.BOM_UTF16_BE)
     if first.startswith((b"{", b"[")):
-        return read_jsonl(path), "spans"
+        return _read_jsonl(path)
     return read_conll(path, tag_column)
 
 

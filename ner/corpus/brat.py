@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import codecs
 from pathlib import Path
 
 from ner.corpus.encoding import read_text
@@ -19,7 +20,8 @@ def read_brat(folder: str | Path) -> list[Sentence]:
     mention it quotes; an entity in fragments is read as one span when only whitespace lies between
     them. Relations, events, attributes, normalisations and notes carry no span and are passed over.
     Errors name the ``.ann`` file and line (or the ``.txt`` line where an entity does not fall on
-    token boundaries).
+    token boundaries). A text's byte-order mark counts as its first character, as brat counts it, unless
+    the mentions quoted show offsets counted without it.
     """
     folder = Path(folder)
     annotations = sorted(folder.rglob("*.ann"))
@@ -31,7 +33,7 @@ def read_brat(folder: str | Path) -> list[Sentence]:
         if not txt.is_file():
             raise CorpusError(ann, None, f"no text beside it: {txt.name} is missing")
         text = read_text(txt, keep_line_ends=True)  # brat counts "\r\n" as two characters
-        entities = _brat_entities(read_text(ann).split("\n"), text, ann)
+        text, entities = _text_and_entities(txt, text, read_text(ann).split("\n"), ann)
         starts = [start for _, (start, _, _) in entities]
         position, placed = 0, set()
         for line_number, line in enumerate(text.split("\n"), start=1):
@@ -48,7 +50,24 @@ def read_brat(folder: str | Path) -> list[Sentence]:
         for number, entity in entities:
             if number not in placed:
                 raise CorpusError(ann, number, f"entity {list(entity)} starts on a line break")
+    if not sentences:
+        raise CorpusError(folder, None, "no sentences found: every .txt file is empty")
     return sentences
+
+
+def _text_and_entities(
+    txt: Path, text: str, ann_lines: list[str], ann: Path
+) -> tuple[str, list[tuple[int, tuple[int, int, str]]]]:
+    """The text (its byte-order mark, if any, as a space, where brat counts it) and its entities."""
+    if not txt.read_bytes().startswith(codecs.BOM_UTF8):
+        return text, _brat_entities(ann_lines, text, ann)
+    try:
+        return " " + text, _brat_entities(ann_lines, " " + text, ann)
+    except CorpusError as counted_with_mark:
+        try:
+            return text, _brat_entities(ann_lines, text, ann)
+        except CorpusError:
+            raise counted_with_mark from None
 
 
 def _brat_entities(lines: list[str], text: str, ann: Path) -> list[tuple[int, tuple[int, int, str]]]:

@@ -3,6 +3,7 @@ of its language)."""
 
 from __future__ import annotations
 
+import codecs
 import logging
 import unicodedata
 from pathlib import Path
@@ -48,15 +49,22 @@ LANGUAGE_CODE_PAGES = {
     "fi": ("äåöšž", _LATIN_9),
     "fr": ("àâæçéèêëîïôœùûüÿ", _LATIN_9),
 }
+# Byte-order marks of UTF-32 and UTF-16 (Windows PowerShell's > writes UTF-16), UTF-32's first: it starts as UTF-16's.
+_UNICODE_MARKS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
 _SYMBOLS = frozenset({"Sm", "So", "Sk", "No"})
 _ALPHABETS = frozenset({"LATIN", "CYRILLIC", "GREEK", "HEBREW", "ARABIC", "THAI"})
 
 
 def read_text(path: str | Path, keep_line_ends: bool = False) -> str:
-    """The text of a corpus file, read once: UTF-8 (a byte-order mark skipped) or, for a file that is
-    not, the one of :data:`LEGACY_ENCODINGS` its bytes read best in (``charset-normalizer``) or, for
-    Latin text, the code page of its language, said in the log; a file that reads in none of them is
-    refused. Line ends become ``"\\n"`` unless kept."""
+    """The text of a corpus file, read once: UTF-8 (a byte-order mark skipped), UTF-16 or UTF-32 with
+    their byte-order mark, or, for a file that is none of them, the one of :data:`LEGACY_ENCODINGS` its
+    bytes read best in (``charset-normalizer``) or, for Latin text, the code page of its language, said
+    in the log; a file that reads in none of them is refused. Line ends become ``"\\n"`` unless kept."""
     try:
         data = Path(path).read_bytes()
     except OSError as error:
@@ -64,10 +72,24 @@ def read_text(path: str | Path, keep_line_ends: bool = False) -> str:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        text = _legacy_text(path, data)
+        text = _marked_text(path, data) or _legacy_text(path, data)
     if keep_line_ends or "\r" not in text:
         return text
     return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _marked_text(path: str | Path, data: bytes) -> str | None:
+    """``data`` in the UTF-16 or UTF-32 its byte-order mark names, else ``None``."""
+    encoding = next((encoding for mark, encoding in _UNICODE_MARKS if data.startswith(mark)), None)
+    if encoding is None:
+        return None
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError as error:
+        reason = f"not {encoding.upper()} text as its byte-order mark says (invalid bytes at offset {error.start})"
+        raise CorpusError(path, None, reason) from None
+    note(logging.INFO, path, "read as %s, as its byte-order mark says", encoding.upper())
+    return text.removeprefix("\ufeff")
 
 
 def _legacy_text(path: str | Path, data: bytes) -> str:

@@ -8,13 +8,17 @@ split into sentences as tagging splits a text. Rows of tokens and tags
 
 from __future__ import annotations
 
+import bisect
+import functools
 import itertools
 import json
+import logging
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 from ner.corpus.encoding import read_text
+from ner.corpus.notes import note
 from ner.corpus.schemes import Span, spans_to_tags
 from ner.corpus.sentence import CorpusError, Sentence
 from ner.corpus.tagged import tagged_sentences
@@ -31,10 +35,9 @@ def align_spans(
     pieces: list[Token] = []
     for token in tokens:
         start = token.start
-        for cut in cuts:
-            if token.start < cut < token.end:
-                pieces.append(Token(text[start:cut], start, cut))
-                start = cut
+        for cut in cuts[bisect.bisect_right(cuts, token.start) : bisect.bisect_left(cuts, token.end)]:
+            pieces.append(Token(text[start:cut], start, cut))
+            start = cut
         pieces.append(Token(text[start : token.end], start, token.end))
     first_at = {token.start: i for i, token in enumerate(pieces)}
     last_at = {token.end: i for i, token in enumerate(pieces)}
@@ -57,10 +60,18 @@ def read_jsonl(path: str | Path) -> list[Sentence]:
     ``"data"`` is read as the text, and so are Label Studio's JSON exports: a task's ``"data": {"text"}``
     with the spans of its first annotation that was not cancelled, or JSON-MIN's ``"labels": [label]``.
     Each document is tokenized with :func:`ner.text.tokenize` and split into sentences as tagging splits
-    a text (:func:`ner.text.split_sentences`, never inside an entity), which share the document. Errors
-    name the line a document starts on. A file whose first document has ``"tokens"`` (or ``"words"``) and
-    no text is read as tagged tokens instead, a sentence per document (:func:`_token_documents`).
+    a text (:func:`ner.text.split_sentences`, never inside an entity), which share the document. A span
+    that quotes its mention (Label Studio's ``"text"``) is checked against it, and read in UTF-16 code
+    units where that is how its offsets were counted (Label Studio's, in a text with emoji). Prodigy's
+    examples answered ``reject`` or ``ignore`` are passed over. Errors name the line a document starts
+    on. A file whose first document has ``"tokens"`` (or ``"words"``) and tags but no spans is read as
+    tagged tokens instead, a sentence per document (:func:`_token_documents`).
     """
+    return _read_jsonl(path)[0]
+
+
+def _read_jsonl(path: str | Path) -> tuple[list[Sentence], str]:
+    """:func:`read_jsonl`'s sentences, and the scheme of their tags: ``"spans"`` or, for tagged tokens, the tags'."""
     text = read_text(path)
     documents = _array_elements(text, path) if text.lstrip().startswith("[") else _lines(text, path)
     first = next(documents, None)
@@ -70,29 +81,52 @@ def read_jsonl(path: str | Path) -> list[Sentence]:
     token_key = _token_key(first[1])
     if token_key is not None:
         return _token_documents(documents, path, token_key)
-    sentences = [
-        sentence
-        for index, (number, document) in enumerate(documents)
-        for sentence in _document_to_sentences(document, path, number, index)
-    ]
+    sentences: list[Sentence] = []
+    not_accepted = utf16 = 0
+    for index, (number, document) in enumerate(documents):
+        if isinstance(document, dict) and document.get("answer") in _NOT_ACCEPTED:
+            not_accepted += 1
+            continue
+        text = _document_text(document)
+        if text is None:
+            raise CorpusError(path, number, 'expected an object with a string "text"')
+        entities, utf16_counted = _entities(document, text, path, number)
+        utf16 += utf16_counted
+        sentences += text_to_sentences(text, entities, path, number, index)
+    if not_accepted:
+        note(logging.INFO, path, "%d examples answered reject or ignore (Prodigy) passed over", not_accepted)
+    if utf16:
+        note(
+            logging.INFO,
+            path,
+            "spans of %d documents counted in UTF-16 code units (as Label Studio counts them beside emoji): "
+            "read as such, as the mentions they quote show",
+            utf16,
+        )
     if not sentences:
         raise CorpusError(path, None, "no documents found")
-    return sentences
+    return sentences, "spans"
 
 
 _TOKEN_KEYS = ("tokens", "words")
 _TOKEN_TAG_KEYS = ("ner_tags", "tags", "labels", "ner")
+_NOT_ACCEPTED = ("reject", "ignore")  # Prodigy's answers other than accept
 
 
 def _token_key(document: object) -> str | None:
-    """The key of a document's list of tokens when it gives tokens rather than a text (Prodigy's
-    ``"tokens"`` beside its ``"text"`` are the text's, and its spans are read instead)."""
-    if not isinstance(document, dict) or "text" in document or "data" in document:
+    """The key of a document's list of tokens when it gives tokens and their tags rather than spans
+    (Prodigy's ``"tokens"`` beside its ``"text"`` are the text's, and its spans are read instead)."""
+    if not isinstance(document, dict) or "data" in document:
+        return None
+    spans = any(key in document for key in (*_ENTITY_KEYS, "annotations"))
+    if "text" in document and (spans or not any(key in document for key in _TOKEN_TAG_KEYS)):
         return None
     return next((key for key in _TOKEN_KEYS if isinstance(document.get(key), list)), None)
 
 
-def _token_documents(documents: Iterable[tuple[int, object]], path: str | Path, token_key: str) -> list[Sentence]:
+def _token_documents(
+    documents: Iterable[tuple[int, object]], path: str | Path, token_key: str
+) -> tuple[list[Sentence], str]:
     """Sentences given as tokens and their tags, one per document: ``{"tokens": [...], "ner_tags":
     [...]}`` (or ``"tags"``, ``"labels"``, ``"ner"``), as Hugging Face datasets write their rows, or
     ``{"words": [...], "tags": [...]}`` as PhoNER does."""
@@ -119,7 +153,7 @@ def _token_documents(documents: Iterable[tuple[int, object]], path: str | Path, 
             tagged.append(([t.strip() for t in tokens], tags, [number] * len(tokens)))
     if not tagged:
         raise CorpusError(path, None, "no tokens found")
-    return tagged_sentences(tagged, list(range(len(tagged))), path, None)[0]
+    return tagged_sentences(tagged, list(range(len(tagged))), path, None)
 
 
 def _lines(text: str, path: str | Path) -> Iterator[tuple[int, object]]:
@@ -164,13 +198,6 @@ def _array_elements(text: str, path: str | Path) -> Iterator[tuple[int, object]]
 
 def _after_space(text: str, position: int) -> int:
     return _SPACE.match(text, position).end()  # type: ignore[union-attr]  # \s* always matches
-
-
-def _document_to_sentences(document: object, path: str | Path, number: int, index: int) -> list[Sentence]:
-    text = _document_text(document)
-    if text is None:
-        raise CorpusError(path, number, 'expected an object with a string "text"')
-    return text_to_sentences(text, _entities(document, text, path, number), path, number, index)
 
 
 def text_to_sentences(text: str, entities: list, path: str | Path, number: int, document: int) -> list[Sentence]:
@@ -253,18 +280,50 @@ _ENTITY_KEYS = ("entities", "spans", "label", "labels")  # ours; Prodigy's, spaC
 _START, _END = ("start", "start_offset"), ("end", "end_offset")
 
 
-def _entities(document: dict, text: str, path: str | Path, number: int) -> list:
+def _entities(document: dict, text: str, path: str | Path, number: int) -> tuple[list, bool]:
     """A document's entities as ``[start, end, label]`` lists (end exclusive), from whichever of the
-    dialects in :func:`read_jsonl` it is written in; left for the caller to check."""
+    dialects in :func:`read_jsonl` it is written in, and whether their offsets were counted in UTF-16
+    code units (:func:`_quoted_span`); left for the caller to check."""
     if "annotations" in document and not any(k in document for k in _ENTITY_KEYS):
-        return _label_studio_entities(document["annotations"], path, number)
-    key = next((k for k in _ENTITY_KEYS if k in document), "entities")
-    entities = document.get(key, [])
-    if key == "label" and isinstance(entities, dict):
-        return _clue_entities(text, entities, path, number)
-    if not isinstance(entities, list):
-        raise CorpusError(path, number, f'"{key}" must be a list of [start, end, label]')
-    return [_as_triple(e) if isinstance(e, dict) else e for e in entities]
+        entities = _label_studio_values(document["annotations"], path, number)
+    else:
+        key = next((k for k in _ENTITY_KEYS if k in document), "entities")
+        entities = document.get(key, [])
+        if key == "label" and isinstance(entities, dict):
+            return _clue_entities(text, entities, path, number), False
+        if not isinstance(entities, list):
+            raise CorpusError(path, number, f'"{key}" must be a list of [start, end, label]')
+    spans = [_quoted_span(e, text, path, number) if isinstance(e, dict) else (e, False) for e in entities]
+    return [span for span, _ in spans], any(utf16 for _, utf16 in spans)
+
+
+def _quoted_span(entity: dict, text: str, path: str | Path, number: int) -> tuple[list | dict, bool]:
+    """``entity`` as ``[start, end, label]`` (:func:`_as_triple`), checked against the mention it quotes
+    if it does (Label Studio's ``"text"``): offsets that miss it but find it when counted in UTF-16 code
+    units, as a browser counts them, are converted, and ``True`` says so."""
+    triple, mention = _as_triple(entity), entity.get("text")
+    if not isinstance(triple, list) or not isinstance(mention, str) or not all(type(x) is int for x in triple[:2]):
+        return triple, False
+    start, end, label = triple
+    if text[start:end] == mention:
+        return triple, False
+    index = _utf16_index(text)
+    if start in index and end in index and text[index[start] : index[end]] == mention:
+        return [index[start], index[end], label], True
+    if 0 <= start < end <= len(text):
+        raise CorpusError(path, number, f"entity {triple!r} covers {text[start:end]!r}, not the {mention!r} it quotes")
+    return triple, False
+
+
+@functools.lru_cache(maxsize=1)
+def _utf16_index(text: str) -> dict[int, int]:
+    """The index in ``text`` of each offset in UTF-16 code units that falls between two characters."""
+    index, units = {}, 0
+    for position, character in enumerate(text):
+        index[units] = position
+        units += 2 if ord(character) > 0xFFFF else 1
+    index[units] = len(text)
+    return index
 
 
 def _as_triple(entity: dict) -> list | dict:
@@ -281,7 +340,7 @@ def _as_triple(entity: dict) -> list | dict:
     return [start, end, label]
 
 
-def _label_studio_entities(annotations: object, path: str | Path, number: int) -> list:
+def _label_studio_values(annotations: object, path: str | Path, number: int) -> list[dict]:
     """The labelled spans of a Label Studio task's first annotation that was not cancelled; its other
     results (choices, relations, ...) carry no span and are passed over."""
     if not isinstance(annotations, list) or not all(isinstance(a, dict) for a in annotations):
@@ -293,7 +352,7 @@ def _label_studio_entities(annotations: object, path: str | Path, number: int) -
     if not isinstance(results, list):
         raise CorpusError(path, number, 'an annotation\'s "result" must be a list')
     values = [r.get("value") for r in results if isinstance(r, dict)]
-    return [_as_triple(v) for v in values if isinstance(v, dict) and "labels" in v]
+    return [v for v in values if isinstance(v, dict) and "labels" in v]
 
 
 def _clue_entities(text: str, labels: dict, path: str | Path, number: int) -> list:

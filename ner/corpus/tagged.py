@@ -9,6 +9,7 @@ tags is refused or warned about, and every sentence leaves in BIOES.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from ner.corpus.sentence import CorpusError, Sentence
 MIN_OUTSIDE, MIN_TOKENS_TO_CHECK = 0.2, 200
 _PREFIXES = frozenset("BIEMSLU")
 UNNAMED = "ENTITY"  # the type of entities tagged B, I, ... without one
+_LOWER_PREFIX = re.compile(r"[biemslu][-_].")
 
 
 def tagged_sentences(
@@ -30,6 +32,7 @@ def tagged_sentences(
     tag_column: int | None,
 ) -> tuple[list[Sentence], str]:
     """Sentences with BIOES tags from ``(tokens, tags, lines)`` in any scheme (detected, and returned)."""
+    tagged = _upper_case_outside(tagged, path)
     labels = {t for _, tags, _ in tagged for t in tags} - {"O"}
     if labels and labels <= _PREFIXES:  # B, I, O: one type of entity, unnamed (biomedical corpora)
         note(
@@ -53,6 +56,24 @@ def tagged_sentences(
         for (tokens, tags, lines), document in zip(tagged, documents)
     ]
     return sentences, scheme
+
+
+def _upper_case_outside(
+    tagged: list[tuple[list[str], list[str], list[int]]], path: str | Path
+) -> list[tuple[list[str], list[str], list[int]]]:
+    """Tags written in lower case (``o``, ``b-per``) with ``O`` and their prefixes upper-cased, the types
+    kept as written; a file with ``o`` and no ``O`` means outside by it (else every token would be an
+    entity of type ``o``)."""
+    tags = {t for _, ts, _ in tagged for t in ts}
+    if "o" not in tags or "O" in tags:
+        return tagged
+    prefixed = all(t == "o" or _LOWER_PREFIX.match(t) for t in tags)
+    note(logging.INFO, path, "tags in lower case: o read as O%s", ", b-, i-, ... as B-, I-, ..." if prefixed else "")
+
+    def upper(tag: str) -> str:
+        return "O" if tag == "o" else tag[0].upper() + tag[1:] if prefixed else tag
+
+    return [(tokens, [upper(t) for t in tags], lines) for tokens, tags, lines in tagged]
 
 
 def _bare_labels(raw: Sequence[tuple[list[str], list[str], list[int]]], labels: set[str], path: str | Path) -> bool:
