@@ -75,8 +75,9 @@ def _read_columns(text: str, path: str | Path, tag_column: int) -> tuple[list[Se
     rows: list[list[str]] = []
     lines: list[int] = []
     width, first_line = 0, 0
+    fields = _fields if _OTHER_SPACE.search(text) else str.split
     for number, line in enumerate(text.split("\n"), start=1):
-        columns = _fields(line)
+        columns = fields(line)
         if len(columns) != width and "\t" in line:  # a token holding a space, in a tab-separated file
             columns = [c for c in (c.strip(_ASCII_SPACE) for c in line.split("\t")) if c]
         if not columns or columns[0] == "-DOCSTART-":
@@ -312,7 +313,7 @@ def _numbered_characters(tokens: Sequence[str], share: float = MIN_NUMBERED_CHAR
 def _fields(line: str) -> list[str]:
     """A line's columns, split at ASCII whitespace only: a token may hold a no-break space (French's
     ``15\u202fmai``) or be an ideographic space, and a line of only such spaces is blank."""
-    if line.isascii() or not _OTHER_SPACE.search(line) or not line.strip():
+    if not _OTHER_SPACE.search(line) or not line.strip():
         return line.split()
     return _ASCII_SPACES.split(line.strip(_ASCII_SPACE))
 
