@@ -167,7 +167,9 @@ def texts_of(words: list[str], max_chars: int) -> list[str]:
 
 
 def costly_candidates(limits: Settings) -> dict[str, dict]:
-    """Request shapes at the limits: most tokens, most texts, most n-best work, most sentences."""
+    """Request shapes at the limits: most tokens, most texts, most n-best work, most sentences, and one run
+    of punctuation as long as the token limit allows (a tokenizer pattern that looks ahead over the rest
+    of a run makes it quadratic)."""
     from ner.corpus import read_conll
 
     words = [token for sentence in read_conll(DATA / "eng.testb")[0] for token in sentence.tokens]
@@ -180,6 +182,7 @@ def costly_candidates(limits: Settings) -> dict[str, dict]:
         f"{plain} tokens, tokens returned": {"texts": texts, "tokens": True},
         f"{scored} tokens, nbest {nbest}": {"text": " ".join(words[:scored]), "nbest": nbest, "tokens": True},
         f"'Paris . ' x {scored // 2}, nbest {nbest}": {"text": "Paris . " * (scored // 2), "nbest": nbest},
+        f"'_' x {plain}": {"text": "_" * plain},
         f"{limits.max_texts} texts of {many} tokens": {
             "texts": [" ".join(words[i * many : (i + 1) * many]) for i in range(limits.max_texts)],
             "tokens": True,

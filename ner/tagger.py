@@ -29,7 +29,7 @@ from ner.collector import collector_paused
 from ner.corpus import Sentence, Span, as_model_tokens, tags_to_spans, token_tags
 from ner.dictionary import Dictionary, EntriesKey
 from ner.features import word_groups
-from ner.text import Token, cut_points, split_sentences, tokenize, tokenize_chars
+from ner.text import Token, cut_points, model_form, split_sentences, tokenize, tokenize_chars
 
 DICTIONARY_CACHE = 32  # dictionaries kept built per model
 MAX_WORDS, MAX_CHARACTERS = 150, 200  # tokens of a sentence tagged at once; a longer one is cut
@@ -224,7 +224,11 @@ class Tagger:
         owners = [i for i, d in enumerate(documents) for _ in d.sentences]
         sentences = [s for d in documents for s in d.sentences]
         predictions = self.predict(
-            [[t.text for t in s] for s in sentences], options, documents=owners, tags=options.tokens, deadline=deadline
+            [[model_form(t.text) for t in s] for s in sentences],
+            options,
+            documents=owners,
+            tags=options.tokens,
+            deadline=deadline,
         )
         analyses = [Analysis([]) for _ in documents]
         alternatives: list[list[list[tuple[float, list[Entity]]]]] = [[] for _ in documents]

@@ -6,8 +6,10 @@ and ``n't`` are split off, and so are French and Italian elisions, ``l'`` of
 ``l'Europe``; a social-media ``@handle`` or ``#hashtag`` is one token).
 Chinese and Japanese characters are one token each. A combining mark (an
 accent, an Indic vowel sign or virama, a Thai tone) stays with the letter
-before it, so words of every script stay whole. Offsets are indices of Python
-code points into the original string, end exclusive, so
+before it, so words of every script stay whole, and so does a character that
+shows nothing (a soft hyphen, a zero-width space: :data:`INVISIBLE`), which the
+model does not read (:func:`model_form`). Offsets are indices of Python code
+points into the original string, end exclusive, so
 ``text[token.start:token.end] == token.text`` always holds.
 """
 
@@ -52,9 +54,15 @@ def _combining_marks() -> str:
     return "".join(re.escape(chr(a)) + (f"-{re.escape(chr(b))}" if b > a else "") for a, b in ranges)
 
 
-# Marks that belong to the preceding character never start a token of their own; nor do joiners
-# and emoji skin tones.
-_MARKS = _combining_marks() + "\u200c\u200d\U0001f3fb-\U0001f3ff"
+# Characters that show nothing and are no letter: the soft hyphen, the Arabic letter mark, zero-width space,
+# direction marks, embeddings and isolates, the word joiner, invisible operators and the byte-order mark. Text
+# copied from web pages and PDFs has them inside words (Ham\xadburg); they stay in the token they fall in, are
+# passed over like spaces between tokens, and the model reads tokens without them.
+INVISIBLE = "\u00ad\u061c\u180e\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff"
+_INVISIBLE_CHARS = re.compile(f"[{INVISIBLE}]")
+# Marks that belong to the preceding character never start a token of their own; nor do joiners,
+# emoji skin tones and invisible characters.
+_MARKS = _combining_marks() + "\u200c\u200d\U0001f3fb-\U0001f3ff" + INVISIBLE
 _LETTER = rf"(?:(?![{_CJK}])[^\W_][{_MARKS}]*)"
 _CLITIC = r"(?i:['’](?:s|re|ve|ll|m|d)|n['’]t)(?![^\W_])"
 # French, Italian and Catalan elided articles, pronouns and prepositions, split off the word they join as
@@ -65,8 +73,10 @@ _ITALIAN_ELIDED = ["dell", "nell", "sull", "dall", "all", "coll", "quell", "ques
 _ELIDED = "|".join(f"[{w[0]}{w[0].upper()}]{w[1:]}" for w in _FRENCH_ELIDED + _ITALIAN_ELIDED)  # [qQ]u|...
 _ELISION = rf"(?<![^\W_])(?:[lLjJcCmnstd]|{_ELIDED})['’](?=[^\W\d_])(?!t(?![^\W_]))"
 _ABBREVIATIONS = (
-    "Mr|Mrs|Ms|Dr|Prof|St|Jr|Sr|Inc|Corp|Co|Ltd|Bros|Gen|Gov|Sen|Rep|Col|Lt|Sgt|Capt|Mt|Ft"
-    "|vs|etc|No|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec"
+    "Mr|Mrs|Ms|Messrs|Mme|Mlle|Dr|Prof|Rev|Hon|Pres|St|Jr|Sr|Inc|Corp|Co|Ltd|Bros|Dept|Univ"
+    "|Gen|Gov|Sen|Rep|Col|Lt|Maj|Brig|Adm|Sgt|Cpl|Pvt|Capt|Supt|Det|Mt|Ft|Ave|Blvd"
+    "|Calif|Mass|Conn|Fla|Ariz|Colo|Mich|Minn|Tenn|Tex|Wis|Okla|Penn"
+    "|vs|etc|approx|No|Fig|Figs|Vol|Vols|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec"
 )
 
 _TOKEN = re.compile(
@@ -79,7 +89,9 @@ _TOKEN = re.compile(
             rf"[,;!?()\[\]{{}}\"](?![{_MARKS}])",
             rf"[{_CJK}]",  # one CJK character
             r"https?://[^\s<>\"]+[^\s<>\".,;:!?)\]]",  # a URL
-            r"[\w.+-]*[^\W_]@[^\W_][\w-]*(?:\.[\w-]*[^\W_])+",  # an e-mail address
+            # an e-mail address, tried only where a run of its characters starts (else each token of a long
+            # run of them, ___ or a.b.c, would scan the rest of the run again)
+            r"(?<![\w.+-])[\w.+-]*[^\W_]@[^\W_][\w-]*(?:\.[\w-]*[^\W_])+",
             r"(?<![^\s(\[{\"'“‘])[@#]\w*[^\W_]",  # a social-media @handle or #hashtag
             r"(?:[A-Za-z]\.){2,}",  # U.S., a.m., U.N.
             rf"(?:{_ABBREVIATIONS})\.(?![^\W_])",  # Mr., Inc., vs.
@@ -96,13 +108,19 @@ _TOKEN = re.compile(
             rf"{_LETTER}+(?:-(?:[A-Za-z]\.){{2,}}|(?:[-&]|['’](?!(?i:s|re|ve|ll|m|d)(?![^\W_])))(?={_LETTER}){_LETTER}+)*",
             r"-{2,}|\.{2,}",  # -- --- ...
             rf"[^\s{_MARKS}][{_MARKS}]*",  # any other visible character
-            rf"[{_MARKS}]+",  # stray marks at the start of the text
+            rf"(?![{INVISIBLE}])[{_MARKS}]+",  # stray marks at the start of the text
         ]
     )
 )
 
-# A sentence ends after one of these tokens ...
-_SENTENCE_END = frozenset({".", "!", "?", "。", "！", "？", "…", "...", "；"})
+# A sentence ends after one of these tokens (Latin, CJK, Devanagari's danda, Arabic's and Urdu's marks, Armenian,
+# Myanmar, Ethiopic), or a run of them ...
+_SENTENCE_END = frozenset(
+    {".", "!", "?", "…", "...", "‼", "⁇", "⁈", "⁉", "。", "！", "？", "；", "．", "｡"}
+    | {"।", "॥", "؟", "۔", "։", "။", "።"}
+)
+# ... those of them that end a sentence only when a space follows (ASP.NET, Yahoo!Japan) ...
+_SPACED_END = frozenset({".", "!", "?", "...", "…"})
 # ... followed by any of these, which stay with the sentence that ended.
 _CLOSERS = frozenset({'"', "'", ")", "]", "”", "’", "」", "』", "）", "》"})
 _PARAGRAPH_BREAK = re.compile(r"\n[^\S\n]*\n")
@@ -119,9 +137,10 @@ class Token(NamedTuple):
 
 
 def _with_space(pattern: re.Pattern[str]) -> re.Pattern[str]:
-    """``pattern`` (which matches at every visible character) preceded by the whitespace before it:
-    its ``findall`` gives ``(space, token)`` pairs that cover the text up to its trailing space."""
-    return re.compile(rf"(\s*)({pattern.pattern})")
+    """``pattern`` (which matches at every visible character) preceded by the whitespace (and invisible
+    characters) before it: its ``findall`` gives ``(space, token)`` pairs that cover the text up to its
+    trailing space."""
+    return re.compile(rf"([\s{INVISIBLE}]*)({pattern.pattern})")
 
 
 def _tokens(spaced: re.Pattern[str], text: str) -> list[Token]:
@@ -135,7 +154,12 @@ def _tokens(spaced: re.Pattern[str], text: str) -> list[Token]:
 
 _SECOND = operator.itemgetter(1)
 _SPACED_TOKEN = _with_space(_TOKEN)
-_CHARACTER = _with_space(re.compile(rf"[^\s{_MARKS}][{_MARKS}]*|[{_MARKS}]+"))
+_CHARACTER = _with_space(re.compile(rf"[^\s{_MARKS}][{_MARKS}]*|(?![{INVISIBLE}])[{_MARKS}]+"))
+
+
+def model_form(token: str) -> str:
+    """``token`` as a model reads it: without :data:`INVISIBLE` characters (Ham\xadburg: Hamburg)."""
+    return token if token.isascii() else _INVISIBLE_CHARS.sub("", token)
 
 
 def tokenize(text: str) -> list[Token]:
@@ -182,30 +206,38 @@ def split_sentences(text: str, tokens: list[Token], max_tokens: int = 150) -> li
     """Group ``tokens`` (of ``text``) into sentences.
 
     A sentence ends at a paragraph break, or after sentence-final punctuation
-    (plus closing quotes and brackets) when the next token does not start in
-    lower case. Sentences longer than ``max_tokens`` are cut into pieces, at a
-    comma or a space where one is near the limit.
+    (a run of it, plus closing quotes and brackets) when the next token does not
+    start in lower case, and, after Latin punctuation, only where a space comes
+    first (ASP.NET). Sentences longer than ``max_tokens`` are cut into pieces, at
+    a comma or a space where one is near the limit.
     """
     if max_tokens < 1:
         raise ValueError(f"max_tokens must be at least 1, not {max_tokens}")
     sentences: list[list[Token]] = []
     current: list[Token] = []
-    ended = False
+    ended = ""  # the sentence-final mark the tokens so far end with, if they do
     breaks = [m.end() for m in _PARAGRAPH_BREAK.finditer(text)]
     next_break = 0
     for token in tokens:
         paragraph = False
         while next_break < len(breaks) and breaks[next_break] <= token.start:
             paragraph, next_break = True, next_break + 1
-        if current and (paragraph or (ended and token.text not in _CLOSERS and not token.text[0].islower())):
+        follows = (
+            ended
+            and token.text not in _CLOSERS
+            and token.text not in _SENTENCE_END
+            and not token.text[0].islower()
+            and (ended not in _SPACED_END or token.start > current[-1].end)
+        )
+        if current and (paragraph or follows):
             sentences.append(current)
             current = []
-            ended = False
+            ended = ""
         current.append(token)
         if token.text in _SENTENCE_END:
-            ended = True
+            ended = token.text
         elif ended and token.text not in _CLOSERS:
-            ended = False
+            ended = ""
     if current:
         sentences.append(current)
     pieces = []

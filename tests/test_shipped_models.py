@@ -9,6 +9,7 @@ import pytest
 from ner import Tagger
 from ner.cli import main
 from ner.config import ModelConfig, load_config
+from ner.text import model_form
 
 from .conftest import ROOT, shared_data, shipped_model
 
@@ -19,6 +20,19 @@ def test_the_english_model_tags_a_news_sentence() -> None:
     found = {(e.text, e.label) for e in tagger.tag(text)}
     assert {("Angela Merkel", "PER"), ("Emmanuel Macron", "PER"), ("Paris", "LOC")} <= found
     assert ("German", "MISC") in found
+
+
+def test_invisible_characters_inside_names_change_no_entity() -> None:
+    """Soft hyphens and zero-width spaces, as text copied from web pages has them, stay inside the tokens
+    (and the entities' offsets) and out of what the model reads."""
+    tagger = Tagger.load(shipped_model("en-conll03"))
+    clean = "German Chancellor Angela Merkel met Emmanuel Macron in Paris."
+    marked = clean.replace("Merkel", "Mer\u00adkel").replace("Macron", "Ma\u200bcron").replace("Paris", "\ufeffParis")
+    entities = tagger.tag(marked)
+    assert all(marked[e.start : e.end] == e.text for e in entities)
+    read_as_clean = [(model_form(e.text), e.label, round(e.score, 5)) for e in entities]
+    assert read_as_clean == [(e.text, e.label, round(e.score, 5)) for e in tagger.tag(clean)]
+    assert ("Angela Mer\u00adkel", "PER") in {(e.text, e.label) for e in entities}
 
 
 @pytest.mark.parametrize("name", ["en-conll03", "zh-msra", "zh-resume"])

@@ -14,9 +14,11 @@ from hypothesis import strategies as st
 from ner.text import (
     _MARKS,
     _TOKEN,
+    INVISIBLE,
     Token,
     cjk_ratio,
     cut_points,
+    model_form,
     split_sentences,
     tokenize,
     tokenize_chars,
@@ -25,6 +27,8 @@ from ner.text import (
 )
 
 from .conftest import shared_data
+
+INVISIBLE_CHAR = re.compile(f"[{INVISIBLE}]")
 
 if TYPE_CHECKING:
     from ner.tagger import TaggedToken
@@ -36,7 +40,7 @@ def texts(tokens: list[Token]) -> list[str]:
 
 def assert_offsets_kept(text: str, tokens: Sequence[Token | TaggedToken]) -> None:
     """Tokens in order, each the text at its offsets, never empty nor holding a space, and together every
-    visible character."""
+    visible character (an invisible one too where it falls inside a token)."""
     previous_end = 0
     for token in tokens:
         assert text[token.start : token.end] == token.text, token
@@ -44,7 +48,8 @@ def assert_offsets_kept(text: str, tokens: Sequence[Token | TaggedToken]) -> Non
         assert token.start >= previous_end, f"{token} overlaps or precedes the token before it"
         assert not any(ch.isspace() for ch in token.text), f"{token} contains whitespace"
         previous_end = token.end
-    assert "".join(t.text for t in tokens) == "".join(ch for ch in text if not ch.isspace())
+    visible = "".join(ch for ch in text if not ch.isspace() and not INVISIBLE_CHAR.fullmatch(ch))
+    assert "".join(model_form(t.text) for t in tokens) == visible
 
 
 OFFSET_CASES = [
@@ -138,6 +143,8 @@ PIECES = st.sampled_from(
         "\u200d",
         "\ufe0f",
         "\ufeff",
+        "\u00ad",
+        "Ham\u00adburg",
         "שלום",
         "مرحبا",
         "\u202e",
@@ -171,7 +178,7 @@ TEXTS = st.one_of(
     st.lists(st.one_of(PIECES, st.text(max_size=5)), max_size=30).map(" ".join),
 )
 # The character tokenizer's pattern, as a reference: one visible character with its marks, or stray marks.
-CHARACTER = re.compile(rf"[^\s{_MARKS}][{_MARKS}]*|[{_MARKS}]+")
+CHARACTER = re.compile(rf"[^\s{_MARKS}][{_MARKS}]*|(?![{INVISIBLE}])[{_MARKS}]+")
 
 
 @given(TEXTS)
@@ -543,3 +550,57 @@ def test_cut_points_pieces_cover_the_tokens_in_order_within_the_limit() -> None:
         assert pieces[0][0] == 0 and pieces[-1][1] == len(tokens)
         assert all(a[1] == b[0] for a, b in zip(pieces, pieces[1:]))
         assert all(0 < end - start <= limit for start, end in pieces)
+
+
+def test_long_runs_of_word_characters_tokenize_whole():
+    """An e-mail address is looked for only where a run of its characters starts: before, each token of
+    ____ or a.b.c scanned the rest of the run again (40,000 underscores: 25 s)."""
+    runs = (("_" * 20_000, 20_000), ("a_" * 10_000, 20_000), ("ab." * 5_000, 10_000), ("+1" * 5_000, 9_999))
+    for run, count in runs:
+        tokens = tokenize(run + " mail me@example.com")
+        assert len(tokens) == count + 2 and tokens[-1].text == "me@example.com"
+
+
+def test_invisible_characters_stay_inside_words_and_the_model_reads_words_without_them():
+    """Soft hyphens and zero-width spaces come with text copied from web pages and PDFs."""
+    assert texts(tokenize("Ham\u00adburg ist schön")) == ["Ham\u00adburg", "ist", "schön"]
+    assert texts(tokenize("Micro\u200bsoft and Barack Obama\u200b visited")) == [
+        "Micro\u200bsoft",
+        "and",
+        "Barack",
+        "Obama\u200b",
+        "visited",
+    ]
+    assert tokenize("\ufeffJohn Smith \u200b")[:1] == [Token("John", 1, 5)]  # passed over like a space
+    assert texts(tokenize_chars("北\u200b京")) == ["北\u200b", "京"]
+    assert [model_form(t) for t in ("Ham\u00adburg", "北\u200b", "Paris")] == ["Hamburg", "北", "Paris"]
+
+
+@pytest.mark.parametrize(
+    ("text", "sentences"),
+    [
+        ("यह किताब है। वह दिल्ली गया।", [["यह", "किताब", "है", "।"], ["वह", "दिल्ली", "गया", "।"]]),
+        ("هل ذهبت إلى القاهرة؟ نعم ذهبت.", [["هل", "ذهبت", "إلى", "القاهرة", "؟"], ["نعم", "ذهبت", "."]]),
+        ("北京很好｡上海也好．", [["北", "京", "很", "好", "｡"], ["上", "海", "也", "好", "．"]]),
+        ("Wow!!! Apple released it.", [["Wow", "!", "!", "!"], ["Apple", "released", "it", "."]]),
+        ('He said "Wow!!" Then left.', [["He", "said", '"', "Wow", "!", "!", '"'], ["Then", "left", "."]]),
+    ],
+)
+def test_split_sentences_after_the_marks_of_other_scripts_and_after_a_run_of_marks(text, sentences):
+    assert sentences_of(text) == sentences
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ASP.NET is great.",
+        "Visit Amazon.Com today.",
+        "He met St.Louis Cardinals fans.",
+        "Mass. General Hospital is big.",
+        "He met Maj. Gen. Smith.",
+        "Rev. Martin Luther King spoke.",
+        "See Fig. 3 for details.",
+    ],
+)
+def test_split_sentences_not_inside_a_name_nor_after_an_abbreviation(text):
+    assert len(sentences_of(text)) == 1

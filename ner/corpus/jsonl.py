@@ -22,7 +22,7 @@ from ner.corpus.notes import note
 from ner.corpus.schemes import Span, spans_to_tags
 from ner.corpus.sentence import CorpusError, Sentence
 from ner.corpus.tagged import tagged_sentences
-from ner.text import Token, split_sentences, tokenize
+from ner.text import Token, model_form, split_sentences, tokenize
 
 _SPACE = re.compile(r"\s*")
 
@@ -239,7 +239,7 @@ def _text_to_sentence(text: str, entities: list, path: str | Path, number: int, 
             raise CorpusError(path, number, f"entity {entity!r} is empty or reversed: start must be below end")
         if not 0 <= start < end <= len(text):
             raise CorpusError(path, number, f"entity {entity!r} lies outside the text of {len(text)} characters")
-        if not text[start:end].strip():
+        if not model_form(text[start:end]).strip():
             raise CorpusError(path, number, f"entity {entity!r} covers only whitespace")
         char_spans.append((start, end, label))
     char_spans.sort()
@@ -259,7 +259,7 @@ def _text_to_sentence(text: str, entities: list, path: str | Path, number: int, 
     except ValueError as error:
         raise CorpusError(path, number, str(error)) from None
     return Sentence(
-        [t.text for t in tokens],
+        [model_form(t.text) for t in tokens],
         spans_to_tags(spans, len(tokens)),
         offsets=[(t.start, t.end) for t in tokens],
         document=document,
