@@ -88,7 +88,8 @@ _TOKEN = re.compile(
             rf"[0-9]+(?![\w.,:/=$@{_MARKS}-])",
             rf"[,;!?()\[\]{{}}\"](?![{_MARKS}])",
             rf"[{_CJK}]",  # one CJK character
-            r"https?://[^\s<>\"]+[^\s<>\".,;:!?)\]]",  # a URL
+            # a URL, with brackets in it only in pairs (Wikipedia's Python_(programming_language))
+            r"https?://(?:\([^\s<>\"()]*\)|[^\s<>\"()])*(?:\([^\s<>\"()]*\)|[^\s<>\".,;:!?()\]])",
             # an e-mail address, tried only where a run of its characters starts (else each token of a long
             # run of them, ___ or a.b.c, would scan the rest of the run again)
             r"(?<![\w.+-])[\w.+-]*[^\W_]@[^\W_][\w-]*(?:\.[\w-]*[^\W_])+",

@@ -604,3 +604,20 @@ def test_split_sentences_after_the_marks_of_other_scripts_and_after_a_run_of_mar
 )
 def test_split_sentences_not_inside_a_name_nor_after_an_abbreviation(text):
     assert len(sentences_of(text)) == 1
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "https://en.wikipedia.org/wiki/Python_(programming_language) is",
+            ["https://en.wikipedia.org/wiki/Python_(programming_language)", "is"],
+        ),
+        (
+            "(see https://x.com/a) and https://x.com/b.",
+            ["(", "see", "https://x.com/a", ")", "and", "https://x.com/b", "."],
+        ),
+    ],
+)
+def test_a_url_keeps_its_brackets_in_pairs(text, expected):
+    assert texts(tokenize(text)) == expected
