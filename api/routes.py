@@ -25,6 +25,11 @@ def _fail(status: int, kind: str, message: str, limit: str | None = None) -> HTT
     return HTTPException(status, {"type": kind, "message": message, "limit": limit})
 
 
+def _too_many_tokens(count: str, nbest: int, limit: int) -> HTTPException:
+    times = f" x (1 + nbest {nbest})" if nbest else ""
+    return _fail(422, "too_many_tokens", f"{count} tokens{times}; at most {limit} per request", "max_tokens")
+
+
 @router.post(
     "/tag",
     response_model=TagResponse,
@@ -50,6 +55,11 @@ async def tag(body: TagRequest, request: Request, service: ServiceDep) -> Respon
         raise _fail(
             422, "dictionary_too_large", f"{count} entries; at most {settings.max_dictionary}", "max_dictionary"
         )
+    # Each run of characters between spaces is at least one token: a request far over the token limit is
+    # refused before the work of tokenizing it.
+    at_least = sum(len(text.split()) for text in texts)
+    if at_least * (1 + body.nbest) > settings.max_tokens:
+        raise _too_many_tokens(f"at least {at_least}", body.nbest, settings.max_tokens)
     options = TagOptions(scores=body.scores or body.min_score > 0, tokens=body.tokens, nbest=body.nbest)
     try:
         request.state.model = service.router.choose(body.model, body.lang)
@@ -57,14 +67,12 @@ async def tag(body: TagRequest, request: Request, service: ServiceDep) -> Respon
     except UnknownModelError as error:
         raise _fail(404, "unknown_model", str(error)) from None
     try:
-        dictionaries = service.dictionaries(route, body.dictionary, body.ignore_case)
+        dictionaries = await service.dictionaries(route, body.dictionary, body.ignore_case)
     except DictionaryError as error:
         raise _fail(422, "invalid_dictionary", str(error)) from None
     work = service.work(route, options)
     if work > settings.max_tokens:
-        times = f" x (1 + nbest {body.nbest})" if body.nbest else ""
-        message = f"{work // (1 + body.nbest)} tokens{times}; at most {settings.max_tokens} per request"
-        raise _fail(422, "too_many_tokens", message, "max_tokens")
+        raise _too_many_tokens(str(work // (1 + body.nbest)), body.nbest, settings.max_tokens)
     analyses = await service.analyze(route, options, getattr(request.state, "deadline", None), dictionaries)
     # Plain dicts, shaped as TagResponse documents: building and re-validating pydantic objects for
     # every entity would cost more than tagging a sentence.

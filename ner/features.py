@@ -6,7 +6,8 @@ A :class:`Batch` of ``B`` sentences padded to ``T`` tokens holds
 - ``casing``  ``(B, T)``  casing class ids (:data:`ner.vocab.CASINGS`)
 - ``chars``   ``(U, L)``  character ids of the ``U`` distinct words of the batch (row 0: padding), word level only
 - ``char_index`` ``(B, T)`` the row of ``chars`` that spells each token
-- ``char_keys`` the token strings of rows 1.. of ``chars`` (lets a model reuse what it computed before)
+- ``char_keys`` the spellings of rows 1.. of ``chars``, tokens cut as ``chars`` cuts them (lets a model reuse
+  what it computed before)
 - ``bigrams`` ``(B, T, 2)`` ids of the bigrams ending and starting at each character, char level only
 - ``lexicon_ids``, ``lexicon_weights`` ``(B, T, 4, M)`` the dictionary words around each character
   (:mod:`ner.lexicon`), char level with a lexicon only; ``lexicon_words`` their ids in ``lexicon_words``
@@ -27,6 +28,10 @@ import numpy as np
 
 from ner.lexicon import Lexicon
 from ner.vocab import AnyVocab, CompactVocab, Vocab, bigrams, casing
+
+# The bounds of the cache of each distinct token's features: tokens, and the characters of their strings (a
+# request of a few 100,000-letter words must not grow it by megabytes each time).
+CACHE_TOKENS, CACHE_CHARS = 500_000, 10_000_000
 
 
 @dataclass
@@ -75,6 +80,7 @@ class Vocabularies:
         self.lexicon_words = lexicon_words  # dictionary words the model has embeddings for
         self.max_word_chars = max_word_chars
         self._cache: dict[str, tuple[int, int, tuple[int, ...]]] = {}
+        self._cache_chars = 0  # the characters of the cache's keys
 
     @classmethod
     def build(
@@ -133,7 +139,7 @@ class Vocabularies:
     def replace_words(self, words: Sequence[str]) -> None:
         """Make ``words`` (padding and unknown first) the word vocabulary, ids in their order."""
         self.words = Vocab(words, specials=())
-        self._cache = {}  # it holds the ids tokens had before
+        self._cache, self._cache_chars = {}, 0  # it holds the ids tokens had before
 
     def to_json(self) -> dict:
         out = {
@@ -222,7 +228,7 @@ class Vocabularies:
             lexicon_ids, lexicon_weights = self.lexicon.features(sentences, width)
         if tags is not None:
             tag_ids = padded(self.tags.encode(t for sentence_tags in tags for t in sentence_tags))
-        keys = list(rows_of) if self.level == "word" else None
+        keys = [token[: self.max_word_chars] for token in rows_of] if self.level == "word" else None
         groups = padded(word_groups(sentences, documents)) if documents is not None else None
         return Batch(
             words,
@@ -247,9 +253,13 @@ class Vocabularies:
         """
         cache = self._cache
         unseen = set(tokens).difference(cache)
-        if len(cache) + len(unseen) > 500_000:  # bound the memory: start afresh
+        added = sum(map(len, unseen))
+        if len(cache) + len(unseen) > CACHE_TOKENS or self._cache_chars + added > CACHE_CHARS:  # start afresh
             cache = self._cache = {}
             unseen = set(tokens)
+            added = sum(map(len, unseen))
+            self._cache_chars = 0
+        self._cache_chars += added
         for token in unseen:
             if self.level == "word":
                 word = self.words.lookup(token.lower())

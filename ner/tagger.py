@@ -15,6 +15,7 @@ import functools
 import heapq
 import itertools
 import math
+import threading
 import time
 from collections.abc import Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -142,6 +143,7 @@ class Tagger:
         self._closes = np.array([t[0] in "ES" for t in self.tags])
         self._label_of = np.array([self._label_index.get(t[2:], 0) for t in self.tags])
         self._dictionaries: dict[tuple, Dictionary] = {}
+        self._dictionaries_lock = threading.Lock()  # built in several threads at once (the service's)
 
     @classmethod
     def load(
@@ -189,18 +191,24 @@ class Tagger:
     def tokenize(self, text: str) -> list[Token]:
         return tokenize_chars(text) if self.char_level else tokenize(text)
 
+    def built_dictionary(self, key: Hashable) -> bool:
+        """Whether a dictionary built with ``key`` is kept, so that :meth:`dictionary` returns it at once."""
+        return key in self._dictionaries
+
     def dictionary(self, entries: Mapping[str, str], ignore_case: bool = False, key: Hashable = None) -> Dictionary:
         """A :class:`~ner.dictionary.Dictionary` of ``phrase: label`` entries for this model, its labels
         checked; the last few built are kept (by ``key``, else by the entries), so a client that sends
         the same terms with every request pays for building them once."""
         key = (EntriesKey(entries), ignore_case) if key is None else key
-        cached = self._dictionaries.pop(key, None)
-        if cached is None:
+        with self._dictionaries_lock:
+            cached = self._dictionaries.pop(key, None)
+        if cached is None:  # built outside the lock: other requests go on meanwhile
             cached = Dictionary(entries, lambda phrase: [t.text for t in self.tokenize(phrase)], ignore_case)
             cached.check_labels(self.labels)
+        with self._dictionaries_lock:
             while len(self._dictionaries) >= DICTIONARY_CACHE:
                 self._dictionaries.pop(next(iter(self._dictionaries)))
-        self._dictionaries[key] = cached  # most recently used last
+            self._dictionaries[key] = cached  # most recently used last
         return cached
 
     def read(self, text: str, start: int = 0, end: int | None = None) -> Document:

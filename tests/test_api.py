@@ -163,12 +163,21 @@ def test_bodies_only_the_standard_json_parser_reads_are_answered_as_before(clien
         ({"texts": ["b" * 1000] * 60}, 413, "max_body_bytes"),
         ({"text": "a " * 999, "nbest": 5}, 422, "max_tokens"),  # 999 tokens x (1 + 5)
         ({"texts": ["a " * 999] * 4}, 422, "max_tokens"),
+        ({"texts": ["a," * 999] * 2}, 422, "max_tokens"),  # a run of characters each, 3,996 tokens once tokenized
     ],
 )
 def test_limits_are_named(client: httpx.Client, body: dict, status: int, limit: str) -> None:
     response = tag(client, **body)
     assert response.status_code == status
     assert response.json()["error"]["limit"] == limit
+
+
+def test_a_request_far_over_the_token_limit_is_refused_before_it_is_tokenized(client: httpx.Client) -> None:
+    """Every run of characters between spaces is a token at least: that count is enough to refuse."""
+    early = tag(client, texts=["a " * 999] * 4).json()["error"]
+    assert early["limit"] == "max_tokens" and early["message"].startswith("at least 3996 tokens;")
+    counted = tag(client, texts=["a," * 999] * 2).json()["error"]
+    assert counted["limit"] == "max_tokens" and counted["message"].startswith("3996 tokens;")
 
 
 def test_body_limit_holds_without_content_length(client: httpx.Client) -> None:

@@ -126,3 +126,30 @@ def test_a_dictionary_that_comes_again_as_the_same_object_keeps_its_key(monkeypa
     keys = [state._checked_key(entries) for _ in range(3)] + [state._checked_key(dict(entries))]
     assert keys == [(("Acme Corp", "ORG"),)] * 4
     assert len(built) == 2  # once for the object, once for its equal copy
+
+
+def test_a_large_dictionary_is_built_off_the_event_loop_once(tiny_model: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Thousands of entries take a tenth of a second or more to build: in a thread, and only once."""
+    import asyncio
+    from types import SimpleNamespace
+
+    import api.service
+    from api.service import INLINE_ENTRIES, ServiceState
+    from api.settings import Settings
+    from ner import Tagger
+
+    threaded = []
+
+    async def in_thread(function, *args):
+        threaded.append(function)
+        return function(*args)
+
+    monkeypatch.setattr(api.service, "run_in_threadpool", in_thread)
+    state = ServiceState(Settings(models=[]))
+    tagger = Tagger.load(tiny_model)
+    route = SimpleNamespace(jobs=[(tagger, [])])
+    large = {f"Phrase number {i}": "ORG" for i in range(INLINE_ENTRIES)} | {"Acme Corp": "PER"}
+    built = [asyncio.run(state.dictionaries(route, entries, False)) for entries in (large, dict(large), {"X": "O"})]
+    assert len(threaded) == 1  # the same entries again: kept, returned on the loop; a small one built there
+    assert built[0] == built[1] and built[0][tagger.name].entries["Acme Corp"] == "PER"
+    assert built[2][tagger.name].entries == {"X": "O"}

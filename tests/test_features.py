@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from ner import features
 from ner.features import Vocabularies, word_groups
 from ner.lexicon import Lexicon
 from ner.vocab import casing
@@ -42,7 +43,7 @@ def test_word_batch_equals_lookups_token_by_token(word_vocab: Vocabularies) -> N
     assert batch.words.shape == batch.casing.shape == batch.mask.shape == batch.char_index.shape == (3, width)
     assert batch.bigrams is None and batch.lexicon_ids is None and batch.word_groups is None
     distinct = list(dict.fromkeys(t for s in WORD_SENTENCES for t in s))
-    assert batch.char_keys == distinct
+    assert batch.char_keys == [token[: word_vocab.max_word_chars] for token in distinct]  # what chars spells
     assert batch.chars.shape == (len(distinct) + 1, word_vocab.max_word_chars)
     assert not batch.chars[0].any()  # row 0 spells padding
     for b, (sentence, tags) in enumerate(zip(WORD_SENTENCES, WORD_TAGS)):
@@ -57,7 +58,7 @@ def test_word_batch_equals_lookups_token_by_token(word_vocab: Vocabularies) -> N
             assert batch.casing[b, t] == casing(token)
             assert batch.tags[b, t] == word_vocab.tags.stoi[tags[t]]
             row = batch.char_index[b, t]
-            assert batch.char_keys[row - 1] == token
+            assert batch.char_keys[row - 1] == token[: word_vocab.max_word_chars]
             spelled = word_vocab.chars.encode(token[: word_vocab.max_word_chars])
             assert batch.chars[row].tolist() == spelled + [0] * (batch.chars.shape[1] - len(spelled))
     # Unknown words and characters fall back to <unk> (1).
@@ -128,3 +129,12 @@ def test_word_groups_are_one_id_per_document_and_lower_cased_word() -> None:
 def test_an_unknown_level_is_refused() -> None:
     with pytest.raises(ValueError, match="level"):
         Vocabularies("subword", None, None)
+
+
+def test_the_token_cache_is_bounded_by_its_characters(word_vocab: Vocabularies, monkeypatch) -> None:
+    """A request of a few very long words must not grow the cache by their size every time."""
+    monkeypatch.setattr(features, "CACHE_CHARS", 50)
+    first = word_vocab.encode([["a" * 40, "Paris"]])
+    second = word_vocab.encode([["b" * 40, "Paris"]])  # over 50 characters with the first: started afresh
+    assert set(word_vocab._cache) == {"b" * 40, "Paris"} and word_vocab._cache_chars == 45
+    assert first.words[0, 1] == second.words[0, 1] == word_vocab.words.stoi["paris"]

@@ -552,13 +552,17 @@ def test_cut_points_pieces_cover_the_tokens_in_order_within_the_limit() -> None:
         assert all(0 < end - start <= limit for start, end in pieces)
 
 
-def test_long_runs_of_word_characters_tokenize_whole():
+def test_long_runs_of_word_characters_or_space_tokenize_in_linear_time():
     """An e-mail address is looked for only where a run of its characters starts: before, each token of
     ____ or a.b.c scanned the rest of the run again (40,000 underscores: 25 s)."""
     runs = (("_" * 20_000, 20_000), ("a_" * 10_000, 20_000), ("ab." * 5_000, 10_000), ("+1" * 5_000, 9_999))
     for run, count in runs:
         tokens = tokenize(run + " mail me@example.com")
         assert len(tokens) == count + 2 and tokens[-1].text == "me@example.com"
+    # a text ending in a long run of space: findall found no token there, from each of its characters
+    for end in (" " * 20_000, "\n" * 20_000, " " + "\u200b" * 20_000):
+        assert tokenize("Paris" + end) == [Token("Paris", 0, 5)]
+        assert tokenize_chars("巴黎" + end) == [Token("巴", 0, 1), Token("黎", 1, 2)]
 
 
 def test_invisible_characters_stay_inside_words_and_the_model_reads_words_without_them():
