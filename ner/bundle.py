@@ -159,6 +159,28 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def check_destination(directory: str | Path) -> None:
+    """Refuse a place :func:`save` must not write a model to, before any work for it: a file, a path under
+    a file, or a folder that is not a model directory and holds anything (saving replaces the folder,
+    keeping only the plain files of a model directory) or that holds folders."""
+    directory = Path(directory)
+    if directory.name in ("", ".", ".."):
+        raise BundleError(directory, "a model is saved as a directory of its own: name one, such as models/my-model")
+    if directory.exists() and not directory.is_dir():
+        raise BundleError(directory, "is a file; a model is saved as a directory")
+    above = next((path for path in directory.parents if path.exists()), None)
+    if above is not None and not above.is_dir():
+        raise BundleError(above, "is a file, not a folder to save a model in")
+    if not directory.is_dir():
+        return
+    inside = list(directory.iterdir())
+    folders = sorted(path.name for path in inside if path.is_dir())
+    if folders:
+        raise BundleError(directory, f"holds folders ({', '.join(folders[:3])}): give a new or empty directory")
+    if inside and not (directory / MANIFEST).is_file():
+        raise BundleError(directory, "holds files and is not a model directory: give a new or empty directory")
+
+
 def save(bundle: Bundle, directory: str | Path, card: str, extra_files: dict[str, Path] | None = None) -> Path:
     """Write ``bundle`` to ``directory`` atomically; ``extra_files`` are copied in (e.g. plots).
 

@@ -174,7 +174,7 @@ def _add_tag_parser(commands: argparse._SubParsersAction, running: argparse.Argu
 def run_train(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from ner.train import Job, fit
+    from ner.train import CHECKPOINT, Job, fit
 
     file_model, file_train = load_config(args.config)
     flag_model, flag_train = flag_settings(args)
@@ -192,7 +192,13 @@ def run_train(args: argparse.Namespace) -> int:
         data_terms=args.data_terms,
         progress=not args.quiet,
     )
-    metrics = fit(job)
+    try:
+        metrics = fit(job)
+    except KeyboardInterrupt:
+        saved = job.work / CHECKPOINT
+        told = f"the last finished epoch is in {saved}: the same command with --resume goes on from it"
+        print(f"ner train: interrupted; {told if saved.is_file() else 'no epoch had finished'}", file=sys.stderr)
+        raise
     if metrics:  # rank 0 of a distributed run, or the only process, reports
         summary = {"out": args.out, "best_epoch": metrics["best_epoch"]}
         for split in ("dev", "test"):

@@ -142,6 +142,16 @@ class TrainConfig(_Settings):
             "epochs": self.epochs > 0,
             "batch_size": self.batch_size > 0,
             "lr": self.lr > 0,
+            "momentum": 0 <= self.momentum < 1,
+            "lr_decay": self.lr_decay >= 0,
+            "weight_decay": self.weight_decay >= 0,
+            "clip": self.clip > 0,
+            "patience": self.patience > 0,
+            "dev_every": self.dev_every >= 2,  # 1 would hold out every sentence
+            "pretrained_top": self.pretrained_top >= 0,
+            "max_length": self.max_length >= 0,
+            "min_bigram_count": self.min_bigram_count >= 1,
+            "ema_decay": 0 <= self.ema_decay < 1,
             "threads": self.threads > 0,
             "max_minutes": self.max_minutes >= 0,
             "mention_replacement": 0 <= self.mention_replacement < 1,
@@ -166,11 +176,21 @@ def load_config(path: str | Path | None) -> tuple[dict, dict]:
         raise ValueError(f"{path}: unknown sections {sorted(unknown)}; expected [model] and [train]")
     model, train = data.get("model", {}), data.get("train", {})
     for section, settings in (("model", model), ("train", train)):
-        names = {f.name for f in fields(ModelConfig if section == "model" else TrainConfig)}
-        unknown = set(settings) - names
+        kinds = {f.name: _kind(f) for f in fields(ModelConfig if section == "model" else TrainConfig)}
+        unknown = set(settings) - set(kinds)
         if unknown:
             raise ValueError(f"{path}: unknown settings in [{section}]: {sorted(unknown)}")
+        for name, value in settings.items():
+            if not _of_kind(value, kinds[name]):
+                raise ValueError(f"{path}: [{section}] {name} = {value!r}: expected {kinds[name].__name__}")
     return model, train
+
+
+def _of_kind(value: object, kind: type) -> bool:
+    """Whether a settings file's ``value`` is of ``kind`` (an int is a float too; a bool is no number)."""
+    if isinstance(value, bool) or kind is bool:
+        return isinstance(value, bool) and kind is bool
+    return isinstance(value, kind) or (kind is float and isinstance(value, int))
 
 
 def add_flags(parser: argparse.ArgumentParser) -> None:

@@ -115,6 +115,11 @@ def load_corpora(
         corpora = Corpora(train_sentences, read("dev", dev), test_sentences, f"dev file {dev}", dev, reading)
     else:
         kept, held = hold_out(train_sentences, dev_every)
+        if not held:
+            raise ValueError(
+                f"{train}: {len(train_sentences)} sentences, too few to hold out every {dev_every}th as dev: "
+                "give a dev file with --dev"
+            )
         note = (
             f"no dev file: every {dev_every}th sentence of the training file "
             f"({len(held)} sentences) is held out as dev and not trained on"
@@ -420,6 +425,8 @@ def prepare(job: Job, checkpoint: dict | None = None) -> Run:
     """Read the corpora, resolve the settings, build (or restore) the vocabularies, network and optimizer."""
     train_settings = job.train_settings
     parent = bundles.load(train_settings["init_from"]) if train_settings.get("init_from") else None
+    if train_settings.get("train_with_dev") and "epochs" not in train_settings:
+        raise ValueError("--train-with-dev trains for exactly --epochs epochs: give --epochs (a run with dev finds it)")
     if parent is not None and not job.dev:  # fine-tuning without a dev file: no hold-out, keep the last epoch
         train_settings = {**train_settings, "train_with_dev": True}
     with_dev = bool(train_settings.get("train_with_dev"))
@@ -563,6 +570,7 @@ class Progress:
 def fit(job: Job) -> dict:
     """Train a model and save the best one (by dev F1; the last with ``train_with_dev``) to ``job.out``;
     returns its metrics. Under torchrun, every process runs this; see :mod:`ner.distributed`."""
+    bundles.check_destination(job.out)
     state = _load_checkpoint(job.work / CHECKPOINT) if job.resume else None
     run = prepare(job, state)
     progress = Progress([job.command])

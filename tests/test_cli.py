@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -137,6 +139,10 @@ def test_bad_corpus_is_one_clear_line_not_a_traceback(tmp_path: Path) -> None:
         (["--embedding-dtype", "float8"], "embedding_dtype='float8'"),
         (["--cell", "rnn"], "cell='rnn'"),
         (["--pretrained", "no-such-vectors.txt"], "no-such-vectors.txt"),
+        (["--clip", "-1"], "clip=-1"),
+        (["--patience", "0"], "patience=0"),
+        (["--lr-decay", "-1"], "lr_decay=-1"),
+        (["--dev-every", "1"], "dev_every=1"),
     ],
 )
 def test_a_bad_setting_is_one_line_and_status_2(
@@ -155,6 +161,57 @@ def test_an_unknown_model_setting_in_the_file_is_status_2(tiny_corpus: dict, tmp
     args[args.index("--config") + 1] = str(config)
     assert main(args) == 2
     assert "hiden" in capsys.readouterr().err
+
+
+def test_a_setting_of_the_wrong_type_or_missing_in_the_file_is_status_2(
+    tiny_corpus: dict, tmp_path: Path, capsys
+) -> None:
+    cases = (
+        ('[train]\nepochs = "2"', [], "expected int"),
+        ("[model]\ndocument_memory = 1", [], "bool"),
+        ("[train]\nthreads = 1", ["--train-with-dev"], "give --epochs"),  # the number of epochs, or no end
+    )
+    for setting, flags, expected in cases:
+        config = tmp_path / "typed.toml"
+        config.write_text(setting + "\n")
+        args = tiny_train_args(tmp_path / "m", tiny_corpus["train"], tiny_corpus["dev"], *flags)
+        args[args.index("--config") + 1] = str(config)
+        assert main(args) == 2
+        assert expected in capsys.readouterr().err
+
+
+def test_out_that_is_not_a_place_for_a_model_is_refused_before_training(
+    tiny_corpus: dict, tmp_path: Path, capsys
+) -> None:
+    """Saving replaces the directory: a user's folder, files or file there would be lost."""
+    folder = tmp_path / "mine"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "sub" / "data.txt").write_text("keep")
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("keep")
+    files_only = tmp_path / "files"
+    files_only.mkdir()
+    (files_only / "notes.txt").write_text("keep")
+    for out, reason in (
+        (folder, "holds folders (sub)"),
+        (files_only, "not a model directory"),
+        (a_file, "is a file"),
+        (a_file / "inner", "is a file, not a folder"),
+        (Path("."), "directory of its own"),
+    ):
+        args = tiny_train_args(tmp_path / "m", tiny_corpus["train"], tiny_corpus["dev"])
+        args[args.index("--out") + 1] = str(out)
+        assert main(args) == 2
+        assert reason in capsys.readouterr().err
+    assert (folder / "sub" / "data.txt").read_text() == a_file.read_text() == "keep"
+    assert not (tmp_path / "mine.training").exists()  # refused before an epoch ran
+
+
+def test_a_corpus_too_small_to_hold_out_dev_asks_for_a_dev_file(tmp_path: Path, capsys) -> None:
+    small = tmp_path / "small.conll"
+    small.write_text("".join(f"John{i} B-PER\nran O\n\n" for i in range(19)), encoding="utf-8")
+    assert main(tiny_train_args(tmp_path / "m", small)) == 2
+    assert "19 sentences, too few to hold out every 20th as dev: give a dev file with --dev" in capsys.readouterr().err
 
 
 def test_calibrate_applies_a_temperature_that_changes_scores_not_entities(
@@ -209,3 +266,17 @@ def test_export_writes_an_encoder_that_the_onnx_backend_runs(tiny_model: Path, t
     expected = Tagger.load(tiny_model, backend="torch").tag(text)
     assert [(e.start, e.end, e.label) for e in got] == [(e.start, e.end, e.label) for e in expected]
     assert [e.score for e in got] == pytest.approx([e.score for e in expected], abs=1e-4)
+
+
+def test_ctrl_c_during_training_says_how_to_go_on(tiny_corpus: dict, tmp_path: Path) -> None:
+    out = tmp_path / "m"
+    args = tiny_train_args(out, tiny_corpus["train"], tiny_corpus["dev"], "--epochs", "500", "--patience", "500")
+    process = subprocess.Popen([sys.executable, "-m", "ner", *args], stderr=subprocess.PIPE, text=True)
+    checkpoint = tmp_path / "m.training" / "checkpoint.pt"
+    deadline = time.monotonic() + 120
+    while not checkpoint.exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    process.send_signal(signal.SIGINT)
+    _, error = process.communicate(timeout=60)
+    assert process.returncode == 130 and "Traceback" not in error
+    assert f"interrupted; the last finished epoch is in {checkpoint}" in error and "--resume" in error
