@@ -61,10 +61,11 @@ def _storage_line(bundle: bundles.Bundle) -> str:
 
 def _epochs_line(metrics: dict, training: dict) -> str:
     if training.get("config", {}).get("train_with_dev"):
-        return (
-            f"Trained on train and dev together for {metrics.get('epochs_run')} epochs (the number chosen on dev "
-            "by an earlier run); the dev scores above are on data the model was trained on."
-        )
+        trained = "Fine-tuned" if training.get("parent") else "Trained on train and dev together"
+        line = f"{trained} for {metrics.get('epochs_run')} epochs, the last kept"
+        if metrics.get("dev"):
+            line += "; the dev scores above are on data the model was trained on"
+        return line + "."
     return f"Best epoch {metrics.get('best_epoch')} of {metrics.get('epochs_run')}, chosen by dev F1."
 
 

@@ -131,6 +131,8 @@ def resolve(model_settings: dict, train_settings: dict, train: Sequence[Sentence
         reason += ": every bigram kept" if small else f": bigrams seen at least {LARGE_CORPUS_BIGRAM_COUNT} times kept"
     reasons.append(reason)
 
+    if level == "char" and (given.pretrained not in ("auto", "none") or given.align_unseen):
+        raise ValueError("--pretrained and --align-unseen give word vectors: a character-level model has no word table")
     pretrained = given.pretrained
     if pretrained == "auto":
         pretrained, why = _choose_vectors(language, level, model_settings.get("word_dim", GLOVE_DIM), train)
@@ -148,7 +150,7 @@ def resolve(model_settings: dict, train_settings: dict, train: Sequence[Sentence
         )
     stretch = _stretch(size)
     train_defaults = _train_defaults(level, small, stretch)
-    if stretch > 1:
+    if stretch > 1 and not {"epochs", "patience", "lr_decay"} & set(train_settings):
         reasons.append(
             f"schedule: {train_defaults['epochs']} epochs, patience {train_defaults['patience']}, "
             f"learning-rate decay {train_defaults['lr_decay']:g} (50 epochs and patience 10 stretched "

@@ -115,21 +115,19 @@ def load_corpora(
         corpora = Corpora(train_sentences, read("dev", dev), test_sentences, f"dev file {dev}", dev, reading)
     else:
         kept, held = hold_out(train_sentences, dev_every)
-        if not held:
+        if not held and not with_dev:  # nothing to choose the best epoch on
             raise ValueError(
                 f"{train}: {len(train_sentences)} sentences, too few to hold out every {dev_every}th as dev: "
                 "give a dev file with --dev"
             )
-        note = (
-            f"no dev file: every {dev_every}th sentence of the training file "
-            f"({len(held)} sentences) is held out as dev and not trained on"
-        )
+        use = "scored as dev" if with_dev else "held out as dev and not trained on"
+        note = f"no dev file: every {dev_every}th sentence of the training file ({len(held)} sentences) is {use}"
         corpora = Corpora(kept, held, test_sentences, note, f"every {dev_every}th training sentence, held out", reading)
     _warn_of_types_not_trained(corpora)
     if with_dev:
         offset = max((s.document for s in corpora.train), default=0) + 1  # dev documents stay apart
         moved = [replace(s, document=s.document + offset) for s in corpora.dev]
-        note = corpora.dev_note + ", trained on too"
+        note = corpora.dev_note + ", trained on too" if dev else corpora.dev_note + ", and trained on like the rest"
         return Corpora(corpora.train + moved, corpora.dev, test_sentences, note, corpora.dev_source, reading)
     return corpora
 
@@ -443,8 +441,20 @@ def prepare(job: Job, checkpoint: dict | None = None) -> Run:
         if parent is None
         else fine_tuning(parent, train_settings)
     )
+    if parent is not None:
+        _refuse_changes(job.model_settings, parent.config, f"--init-from {train_settings['init_from']}")
+        for name, kept in (("language", parent.language), ("lexicon", "auto")):
+            if train_settings.get(name, "auto") not in ("auto", kept):
+                raise ValueError(
+                    f"--init-from: the parent's {name} is kept; --{name} {train_settings[name]} cannot apply"
+                )
     if checkpoint is not None:  # the network's settings as the run began
         recipe = replace(recipe, model=ModelConfig.from_dict(checkpoint["model_config"]))
+        _refuse_changes(job.model_settings, recipe.model, "--resume")
+        trained = set(Vocabularies.from_json(checkpoint["vocab"]).tags.itos)
+        new = sorted({tag[2:] for s in corpora.train for tag in s.tags if tag != "O" and tag not in trained})
+        if new:
+            raise ValueError(f"--resume: the training file has labels the run began without ({', '.join(new)})")
     config, model_config = recipe.train, recipe.model
     char_level = model_config.level == "char"
     corpora = replace(
@@ -489,6 +499,17 @@ def prepare(job: Job, checkpoint: dict | None = None) -> Run:
         parent,
         taught,
     )
+
+
+def _refuse_changes(given: dict, network: ModelConfig, how: str) -> None:
+    """Refuse network settings given to a run that goes on with ``network`` (``--resume``, ``--init-from``)."""
+    changed = [
+        f"{name}={value!r} ({getattr(network, name)!r} there)"
+        for name, value in given.items()
+        if getattr(network, name) != value
+    ]
+    if changed:
+        raise ValueError(f"{how} goes on with the network it finds, which cannot change: {', '.join(changed)}")
 
 
 def _network(

@@ -95,6 +95,9 @@ def test_a_fine_tuned_model_names_its_parent() -> None:
     assert "On the parent's test file, F1 went from 90.13 to 89.88." in same_test
     other_test = model_card(a_bundle({"test": scores(80.0)}, {"parent": parent, "test": "other.conll"}))
     assert "Pass the parent's test file as --test" in other_test
+    # fine-tuned without a dev file: for the epochs asked (5 by default), none of them chosen on dev
+    no_dev = model_card(a_bundle({"epochs_run": 5, "dev": {}}, {"parent": parent, "config": {"train_with_dev": True}}))
+    assert "Fine-tuned for 5 epochs, the last kept." in no_dev and "chosen on dev" not in no_dev
 
 
 @pytest.mark.parametrize(

@@ -245,6 +245,8 @@ def test_a_corpus_of_a_few_hundred_sentences_gets_the_same_updates_as_one_of_150
     assert (recipe.train.epochs, recipe.train.patience, recipe.train.lr_decay) == (epochs, patience, lr_decay)
     stretched = epochs != 50  # 1,450 sentences: within rounding of 1,500, so no stretch and no reason
     assert any(r.startswith(f"schedule: {epochs} epochs") for r in recipe.reasons) == stretched
+    given = resolve({}, {"language": "en", "pretrained": "none", "epochs": 2}, corpus(NONSENSE[:sentences]))
+    assert given.train.epochs == 2 and not any(r.startswith("schedule") for r in given.reasons)  # not chosen
 
 
 def test_an_unknown_training_setting_is_refused_before_any_work() -> None:

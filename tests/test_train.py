@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import replace
@@ -25,8 +26,10 @@ from ner.metrics import entity_scores
 from ner.model import CharLSTM, NERModel
 from ner.tagger import MAX_WORDS
 from ner.train import (
+    CHECKPOINT,
     Job,
     WeightAverage,
+    _load_checkpoint,
     batches,
     load_corpora,
     one_ahead,
@@ -505,3 +508,31 @@ def test_a_french_jsonl_corpus_keeps_the_word_level_with_its_elisions_split(tmp_
     assert bundles.load(model).vocab.level == "word"
     found = [(e.text, e.label) for e in Tagger.load(model).tag("Claire a visité l'Espagne hier .")]
     assert found == [("Claire", "PER"), ("Espagne", "LOC")]
+
+
+def test_resume_and_init_from_refuse_what_they_cannot_change(
+    tiny_model: Path, tiny_corpus: dict, tmp_path: Path
+) -> None:
+    """They go on with the network (and labels) they find: a setting given otherwise was silently dropped,
+    and a label the run began without trained as O."""
+    train, dev = tiny_corpus["train"], tiny_corpus["dev"]
+    started = train_tiny(tmp_path / "run", train, dev, "--epochs", "1")
+    renamed = tmp_path / "renamed.conll"
+    renamed.write_text(train.read_text().replace("-ORG", "-MISC"), encoding="utf-8")
+    child = Job(str(train), tmp_path / "child", str(dev), train_settings={"init_from": str(tiny_model)})
+    for job, message in (
+        (Job(str(train), started, str(dev), model_settings={"hidden": 64}, resume=True), "hidden=64 (24 there)"),
+        (Job(str(renamed), started, str(dev), resume=True), "labels the run began without (MISC)"),
+        (replace(child, model_settings={"level": "char"}), "level='char' ('word' there)"),
+        (replace(child, train_settings={**child.train_settings, "language": "de"}), "language is kept"),
+    ):
+        checkpoint = _load_checkpoint(job.work / CHECKPOINT) if job.resume else None
+        with pytest.raises(ValueError, match=re.escape(message)):
+            prepare(job, checkpoint)
+
+
+def test_a_character_model_refuses_word_vectors(tmp_path: Path) -> None:
+    train = write_conll(tmp_path / "zh.conll", synthetic_chinese(40, 1))
+    for settings in ({"pretrained": "glove-6b-50d"}, {"align_unseen": True}):
+        with pytest.raises(ValueError, match="a character-level model has no word table"):
+            prepare(Job(str(train), tmp_path / "m", train_settings=settings))
