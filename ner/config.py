@@ -74,6 +74,13 @@ class ModelConfig(_Settings):
     lexicon_words: bool = setting(False, "char level: also learn an embedding of each dictionary word seen in training")
     document_memory: bool = setting(False, "join each token's state with its word's mean state in the document")
 
+    def refuse_changes(self, given: dict, how: str) -> None:
+        """Refuse network settings ``given`` to a run that goes on with this network (``--resume``,
+        ``--init-from``), naming each."""
+        changed = [f"{k}={v!r} ({getattr(self, k)!r} there)" for k, v in given.items() if getattr(self, k) != v]
+        if changed:
+            raise ValueError(f"{how} goes on with the network it finds, which cannot change: {', '.join(changed)}")
+
     def _checks(self) -> dict[str, bool]:
         return {
             "level": self.level in ("word", "char"),

@@ -23,10 +23,15 @@ FINE_TUNING = {"epochs": 5, "batch_size": 8, "lr": 0.001, "lr_decay": 0.0, "ema_
 _INHERITED = ("min_bigram_count", "embedding_dtype", "saved_pretrained_top")  # a parent's settings a child keeps
 
 
-def fine_tuning(parent: bundles.Bundle, train_settings: dict) -> Recipe:
+def fine_tuning(parent: bundles.Bundle, model_settings: dict, train_settings: dict) -> Recipe:
     """The settings to continue training ``parent``: its network, language, bigram cut-off (a rarer
     bigram stays the trained unknown bigram rather than a fresh row), pretrained vectors (for its new
-    words) and the pretrained words and storage it keeps (unless given), gentler defaults."""
+    words) and the pretrained words and storage it keeps (unless given), gentler defaults. Network
+    settings, a language or a lexicon given otherwise are refused."""
+    parent.config.refuse_changes(model_settings, f"--init-from {train_settings.get('init_from', parent.name)}")
+    for name, kept in (("language", parent.language), ("lexicon", "auto")):
+        if train_settings.get(name, "auto") not in ("auto", kept):
+            raise ValueError(f"--init-from: the parent's {name} is kept; --{name} {train_settings[name]} cannot apply")
     given = {k: v for k, v in train_settings.items() if k not in ("language", "pretrained", "lexicon")}
     parent_settings = parent.info.get("training", {}).get("config", {})
     inherited = {k: v for k, v in parent_settings.items() if k in _INHERITED}

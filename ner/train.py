@@ -439,22 +439,10 @@ def prepare(job: Job, checkpoint: dict | None = None) -> Run:
     recipe = (
         resolve(job.model_settings, train_settings, corpora.train)
         if parent is None
-        else fine_tuning(parent, train_settings)
+        else fine_tuning(parent, job.model_settings, train_settings)
     )
-    if parent is not None:
-        _refuse_changes(job.model_settings, parent.config, f"--init-from {train_settings['init_from']}")
-        for name, kept in (("language", parent.language), ("lexicon", "auto")):
-            if train_settings.get(name, "auto") not in ("auto", kept):
-                raise ValueError(
-                    f"--init-from: the parent's {name} is kept; --{name} {train_settings[name]} cannot apply"
-                )
-    if checkpoint is not None:  # the network's settings as the run began
-        recipe = replace(recipe, model=ModelConfig.from_dict(checkpoint["model_config"]))
-        _refuse_changes(job.model_settings, recipe.model, "--resume")
-        trained = set(Vocabularies.from_json(checkpoint["vocab"]).tags.itos)
-        new = sorted({tag[2:] for s in corpora.train for tag in s.tags if tag != "O" and tag not in trained})
-        if new:
-            raise ValueError(f"--resume: the training file has labels the run began without ({', '.join(new)})")
+    if checkpoint is not None:
+        recipe = _resumed(recipe, checkpoint, job.model_settings, corpora.train)
     config, model_config = recipe.train, recipe.model
     char_level = model_config.level == "char"
     corpora = replace(
@@ -501,15 +489,16 @@ def prepare(job: Job, checkpoint: dict | None = None) -> Run:
     )
 
 
-def _refuse_changes(given: dict, network: ModelConfig, how: str) -> None:
-    """Refuse network settings given to a run that goes on with ``network`` (``--resume``, ``--init-from``)."""
-    changed = [
-        f"{name}={value!r} ({getattr(network, name)!r} there)"
-        for name, value in given.items()
-        if getattr(network, name) != value
-    ]
-    if changed:
-        raise ValueError(f"{how} goes on with the network it finds, which cannot change: {', '.join(changed)}")
+def _resumed(recipe: Recipe, checkpoint: dict, model_settings: dict, train: Sequence[Sentence]) -> Recipe:
+    """``recipe`` with the network's settings as the checkpoint's run began, which neither the settings
+    given now nor the training file's labels may change."""
+    network = ModelConfig.from_dict(checkpoint["model_config"])
+    network.refuse_changes(model_settings, "--resume")
+    trained = set(Vocabularies.from_json(checkpoint["vocab"]).tags.itos)
+    new = sorted({tag[2:] for sentence in train for tag in sentence.tags if tag != "O" and tag not in trained})
+    if new:
+        raise ValueError(f"--resume: the training file has labels the run began without ({', '.join(new)})")
+    return replace(recipe, model=network)
 
 
 def _network(
