@@ -167,7 +167,7 @@ _CHARACTER = _with_space(re.compile(rf"[^\s{_MARKS}][{_MARKS}]*|(?![{INVISIBLE}]
 
 
 def model_form(token: str) -> str:
-    """``token`` as a model reads it: without :data:`INVISIBLE` characters (Ham\xadburg: Hamburg)."""
+    """``token`` as a model reads it: without :data:`INVISIBLE` characters (``Ham\\xadburg``: ``Hamburg``)."""
     return token if token.isascii() else _INVISIBLE_CHARS.sub("", token)
 
 

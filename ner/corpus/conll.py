@@ -312,7 +312,7 @@ def _numbered_characters(tokens: Sequence[str], share: float = MIN_NUMBERED_CHAR
 
 def _fields(line: str) -> list[str]:
     """A line's columns, split at ASCII whitespace only: a token may hold a no-break space (French's
-    ``15\u202fmai``) or be an ideographic space, and a line of only such spaces is blank."""
+    ``15\\u202fmai``) or be an ideographic space, and a line of only such spaces is blank."""
     if not _OTHER_SPACE.search(line) or not line.strip():
         return line.split()
     return _ASCII_SPACES.split(line.strip(_ASCII_SPACE))
