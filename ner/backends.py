@@ -191,7 +191,10 @@ def onnx_session(
     options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.log_severity_level = 3
-    return onnxruntime.InferenceSession(encoder, options, providers=["CPUExecutionProvider"])
+    try:
+        return onnxruntime.InferenceSession(encoder, options, providers=["CPUExecutionProvider"])
+    except Exception as error:  # onnxruntime's own classes: InvalidProtobuf, Fail, InvalidGraph, ...
+        raise RuntimeError(f"encoder.onnx does not load in ONNX Runtime: {str(error).splitlines()[0]}") from None
 
 
 # The gates of ONNX's LSTM (input, output, forget, cell) and GRU (update, reset, new), as torch's chunks.

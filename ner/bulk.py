@@ -9,6 +9,7 @@ text) never stops a job: it becomes a :class:`Rejection` naming its file, line (
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import functools
 import io
@@ -16,6 +17,7 @@ import itertools
 import json
 import logging
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
@@ -98,6 +100,9 @@ class Summary:
         return f"{self.records} records in, {self.tagged} tagged, {self.rejected} rejected"
 
 
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
 class BadRecord(ValueError):
     """Why a record cannot be tagged."""
 
@@ -135,6 +140,11 @@ def parse(raw: bytes | dict, settings: Settings) -> tuple[dict, str]:
             raise BadRecord(f"invalid JSON ({error})") from None
         if not isinstance(fields, dict):
             raise BadRecord(f"{_KINDS[type(fields)]}, not a JSON object")
+        if _SURROGATE_ESCAPE.search(line):  # "\ud83d" alone decodes to a character no output can hold
+            try:
+                json.dumps(fields, ensure_ascii=False).encode("utf-8")
+            except UnicodeEncodeError as error:
+                raise BadRecord(f"a lone surrogate {error.object[error.start]!r}, half of a character") from None
     field = settings.text_field
     if field not in fields:
         raise BadRecord(f"no {field!r} field")
@@ -145,8 +155,17 @@ def parse(raw: bytes | dict, settings: Settings) -> tuple[dict, str]:
 
 
 def lines(handle: IO[bytes], source: str) -> Iterator[tuple[str, int, bytes]]:
-    """``(source, line number from 1, the line without its \\n or \\r\\n)`` for each line of a binary file."""
-    for number, line in enumerate(handle, 1):
+    """``(source, line number from 1, the line without its \\n or \\r\\n)`` for each line of a binary file,
+    in UTF-8: a UTF-8 byte-order mark is dropped, and a file with UTF-16's (Windows PowerShell's ``>``
+    writes one) is read as UTF-16."""
+    head = handle.peek(4)[:4] if hasattr(handle, "peek") else b""
+    raw: Iterable[bytes] = handle
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) and not head.startswith(codecs.BOM_UTF32_LE):
+        text = io.TextIOWrapper(handle, encoding="utf-16", errors="surrogatepass", newline="")
+        raw = (line.encode("utf-8", "surrogatepass") for line in text)
+    for number, line in enumerate(raw, 1):
+        if number == 1:
+            line = line.removeprefix(codecs.BOM_UTF8)
         yield source, number, line.removesuffix(b"\n").removesuffix(b"\r")
 
 

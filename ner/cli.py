@@ -7,12 +7,15 @@ print one line naming the file and the reason, and exit with status 2.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
 import shlex
 import sys
+import tempfile
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 
 from ner.backends import BACKENDS
 from ner.bundle import BundleError
@@ -28,7 +31,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         return args.run(args)
-    except (CorpusError, BundleError, ValueError, FileNotFoundError, RuntimeError) as error:
+    except (CorpusError, BundleError, ValueError, OSError, RuntimeError) as error:
         print(f"ner {args.command}: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -141,6 +144,13 @@ def _add_model_parsers(
     serve.set_defaults(run=run_serve)
 
 
+def _positive(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{value}: must be at least 1")
+    return number
+
+
 def _add_tag_parser(commands: argparse._SubParsersAction, running: argparse.ArgumentParser) -> None:
     """``ner tag``: bulk tagging, in this process or on Ray."""
     tag = commands.add_parser(
@@ -156,7 +166,7 @@ def _add_tag_parser(commands: argparse._SubParsersAction, running: argparse.Argu
     tag.add_argument("--text-field", default="text", help="the field of JSONL and Parquet records to tag")
     tag.add_argument("--nbest", type=int, default=0, help="also give the k best analyses")
     tag.add_argument("--no-scores", action="store_true", help="skip entity probabilities")
-    tag.add_argument("--batch-lines", type=int, default=512, help="records tagged together")
+    tag.add_argument("--batch-lines", type=_positive, default=512, help="records tagged together")
     tag.add_argument("--engine", choices=("process", "ray"), default="process", help="this process alone, or Ray Data")
     tag.add_argument("--workers", type=int, help="Ray actors, one core each (default: every CPU of the Ray cluster)")
     tag.add_argument("--address", help="a running Ray cluster to join (default: start Ray on this machine)")
@@ -172,8 +182,6 @@ def _add_tag_parser(commands: argparse._SubParsersAction, running: argparse.Argu
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from ner.train import CHECKPOINT, Job, fit
 
     file_model, file_train = load_config(args.config)
@@ -268,16 +276,30 @@ def run_predict(args: argparse.Namespace) -> int:
     from ner.corpus import read_conll, write_conll_predictions
 
     tagger = _load_tagger(args)
-    sentences, scheme = read_conll(args.file, args.tag_column)
-    predicted = tagger.predict_corpus_tags(sentences)
-    output = open(args.out, "w", encoding="utf-8") if args.out else sys.stdout
-    try:
-        for line in write_conll_predictions(args.file, sentences, predicted, scheme):
-            output.write(line + "\n")
-    finally:
-        if args.out:
-            output.close()
+    with _regular_file(args.file) as source:  # read twice: a pipe is copied to a file first
+        sentences, scheme = read_conll(source, args.tag_column)
+        predicted = tagger.predict_corpus_tags(sentences)
+        lines = [line + "\n" for line in write_conll_predictions(source, sentences, predicted, scheme)]
+    if not args.out:
+        sys.stdout.writelines(lines)
+        return 0
+    out = Path(args.out)
+    partial = out.with_name(f".{out.name}.partial")  # then renamed: --out may be the input file itself
+    partial.write_text("".join(lines), encoding="utf-8")
+    partial.replace(out)
     return 0
+
+
+@contextlib.contextmanager
+def _regular_file(path: str) -> Iterator[Path]:
+    """``path``, or for a pipe (``/dev/stdin``, ``<(...)``) a temporary copy of what it gives."""
+    if Path(path).is_file():
+        yield Path(path)
+        return
+    with tempfile.TemporaryDirectory() as folder:
+        copy = Path(folder) / Path(path).name
+        copy.write_bytes(Path(path).read_bytes())
+        yield copy
 
 
 def run_calibrate(args: argparse.Namespace) -> int:
@@ -288,6 +310,8 @@ def run_calibrate(args: argparse.Namespace) -> int:
 
     tagger = _load_tagger(args)
     result = fit_temperature(tagger, read_corpus(args.file, args.tag_column)[0])
+    if not result["entities"]:
+        raise ValueError(f"{args.file}: the model predicts no entity in it, so no temperature can be fitted there")
     result["fitted_on"] = str(args.file)
     print(json.dumps(result))
     if args.apply:
@@ -356,9 +380,6 @@ def _dictionary_for(model: str, path: str) -> dict[str, str]:
 
 
 def run_tag(args: argparse.Namespace) -> int:
-    import contextlib
-    from pathlib import Path
-
     from tqdm import tqdm
 
     from ner import bulk
@@ -372,6 +393,12 @@ def run_tag(args: argparse.Namespace) -> int:
         raise ValueError("--engine ray reads INPUT paths, not stdin")
     if args.output_format == "parquet" and not args.out:
         raise ValueError("--output-format parquet needs --out DIR")
+    if args.input_format == "text" and args.text_field != "text":
+        raise ValueError("--text-field names a field of records: it needs --input-format jsonl or parquet")
+    if args.ignore_case and not args.dictionary:
+        raise ValueError("--ignore-case matches a dictionary's phrases: it needs --dictionary")
+    if args.errors and any(Path(args.errors).resolve() == Path(name).resolve() for name in args.files):
+        raise ValueError(f"--errors {args.errors} is an input file: writing the rejections would erase it")
     use_ray = args.engine == "ray"
     entries = _dictionary_for(args.model, args.dictionary) if args.dictionary else {}
     settings = bulk.Settings(

@@ -280,3 +280,68 @@ def test_ctrl_c_during_training_says_how_to_go_on(tiny_corpus: dict, tmp_path: P
     _, error = process.communicate(timeout=60)
     assert process.returncode == 130 and "Traceback" not in error
     assert f"interrupted; the last finished epoch is in {checkpoint}" in error and "--resume" in error
+
+
+def test_predict_into_its_own_input_or_from_a_pipe(tiny_model: Path, tiny_corpus: dict, tmp_path: Path) -> None:
+    """The output is written whole and renamed into place, and the input read once (a pipe is copied)."""
+    source = tiny_corpus["test"].read_text()
+    own = tmp_path / "own.conll"
+    own.write_text(source)
+    assert main(["predict", str(tiny_model), str(own), "--out", str(own)]) == 0
+    written = own.read_text().splitlines()
+    assert len(written) == len(source.splitlines()) and written[0].startswith(source.splitlines()[0] + " ")
+    piped = subprocess.run(
+        [sys.executable, "-m", "ner", "predict", str(tiny_model), "/dev/stdin", "--threads", "1"],
+        input=source,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert piped.stdout.splitlines() == written
+
+
+def test_predict_keeps_conllus_columns_in_line(tiny_model: Path, tmp_path: Path, capsys) -> None:
+    conllu = tmp_path / "u.conllu"
+    conllu.write_text("1\tPeter\t_\tname=B-PER\n2-3\tvisited\t_\t_\n2\tvisit\t_\tname=O\n3\ted\t_\tname=O\n")
+    assert main(["predict", str(tiny_model), str(conllu)]) == 0
+    assert {len(line.split("\t")) for line in capsys.readouterr().out.splitlines()} == {5}
+
+
+def test_calibrate_refuses_a_file_with_no_predicted_entity(tiny_model: Path, tmp_path: Path, capsys) -> None:
+    model = tmp_path / "model"
+    shutil.copytree(tiny_model, model)
+    plain = tmp_path / "plain.conll"
+    plain.write_text("a O\nb O\n")
+    assert main(["calibrate", str(model), str(plain), "--apply"]) == 2
+    assert "no entity" in capsys.readouterr().err
+    assert json.loads((model / "config.json").read_text())["temperature"] == bundles.load(tiny_model).temperature
+
+
+def test_tag_input_problems_are_one_line_and_a_bad_record_is_rejected_alone(tiny_model: Path, tmp_path: Path) -> None:
+    def tag(*args: str, stdin: bytes = b"") -> subprocess.CompletedProcess:
+        command = [sys.executable, "-m", "ner", "tag", "--model", str(tiny_model), "--threads", "1", *args]
+        return subprocess.run(command, input=stdin, capture_output=True, timeout=120)
+
+    records = b'{"text": "Peter Brown visited Tokyo ."}\n{"text": "Ana \\ud83d in Cairo ."}\n{"text": "Cairo ."}\n'
+    result = tag("--input-format", "jsonl", stdin=records)
+    assert result.returncode == 0 and len(result.stdout.splitlines()) == 2 and b"lone surrogate" in result.stderr
+    marked = tag(stdin="\ufeffPeter Brown visited Tokyo .\n".encode())  # a BOM, or UTF-16 as PowerShell writes
+    utf16 = tag(stdin="Peter Brown visited Tokyo .\n".encode("utf-16"))
+    assert (
+        json.loads(marked.stdout)
+        == json.loads(utf16.stdout)
+        == json.loads(tag(stdin=b"Peter Brown visited Tokyo .\n").stdout)
+    )
+    mine = tmp_path / "in.txt"
+    mine.write_text("Peter Brown visited Tokyo .\n")
+    for args, message in (
+        (["--errors", str(mine), str(mine)], b"would erase it"),
+        ([str(tmp_path)], b"Is a directory"),
+        (["--batch-lines", "0"], b"must be at least 1"),
+        (["--text-field", "body"], b"needs --input-format jsonl or parquet"),
+        (["--ignore-case"], b"needs --dictionary"),
+    ):
+        result = tag(*args)
+        assert result.returncode == 2 and message in result.stderr and b"Traceback" not in result.stderr, args
+    assert mine.read_text() == "Peter Brown visited Tokyo .\n"

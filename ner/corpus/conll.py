@@ -408,7 +408,8 @@ def write_conll_predictions(
     ``word|POS|tag`` fields a ``|tag`` on each field.
 
     ``predicted`` holds BIOES tags per sentence; they are written in ``scheme``.
-    ``-DOCSTART-``, comment and blank lines are copied through.
+    ``-DOCSTART-``, comment and blank lines are copied through, and CoNLL-U's multiword-token and
+    empty-node lines get ``_``.
     """
     by_line: dict[int, list[str]] = {}
     for sentence, tags in zip(sentences, predicted):
@@ -429,5 +430,7 @@ def write_conll_predictions(
             yield f"{line}{separator}{by_line[number][0]}"
         elif line.split()[:1] == ["-DOCSTART-"]:
             yield f"{line}{separator}O"
+        elif _CONLLU_EXTRA_LINE.fullmatch(line.split("\t", 1)[0]):  # a multiword token or empty node: no tag
+            yield f"{line}{separator}_"
         else:
             yield line
