@@ -29,11 +29,11 @@ def fine_tuning(parent: bundles.Bundle, model_settings: dict, train_settings: di
     words) and the pretrained words and storage it keeps (unless given), gentler defaults. Network
     settings, a language or a lexicon given otherwise are refused."""
     parent.config.refuse_changes(model_settings, f"--init-from {train_settings.get('init_from', parent.name)}")
-    for name, kept in (("language", parent.language), ("lexicon", "auto")):
+    parent_settings = parent.info.get("training", {}).get("config", {})
+    for name, kept in (("language", parent.language), ("lexicon", parent_settings.get("lexicon", "auto"))):
         if train_settings.get(name, "auto") not in ("auto", kept):
             raise ValueError(f"--init-from: the parent's {name} is kept; --{name} {train_settings[name]} cannot apply")
     given = {k: v for k, v in train_settings.items() if k not in ("language", "pretrained", "lexicon")}
-    parent_settings = parent.info.get("training", {}).get("config", {})
     inherited = {k: v for k, v in parent_settings.items() if k in _INHERITED}
     reasons = [f"fine-tuning {parent.name}: its network, vocabularies (grown with the new data) and language"]
     pretrained = train_settings.get("pretrained", "auto")

@@ -525,10 +525,12 @@ def test_resume_and_init_from_refuse_what_they_cannot_change(
         (Job(str(renamed), started, str(dev), resume=True), "labels the run began without (MISC)"),
         (replace(child, model_settings={"level": "char"}), "level='char' ('word' there)"),
         (replace(child, train_settings={**child.train_settings, "language": "de"}), "language is kept"),
+        (replace(child, train_settings={**child.train_settings, "lexicon": "jieba"}), "lexicon is kept"),
     ):
         checkpoint = _load_checkpoint(job.work / CHECKPOINT) if job.resume else None
         with pytest.raises(ValueError, match=re.escape(message)):
             prepare(job, checkpoint)
+    prepare(replace(child, train_settings={**child.train_settings, "lexicon": "none"}))  # the parent's: accepted
 
 
 def test_a_character_model_refuses_word_vectors(tmp_path: Path) -> None:
