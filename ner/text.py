@@ -60,7 +60,6 @@ def _combining_marks() -> str:
 # passed over like spaces between tokens, and the model reads tokens without them.
 INVISIBLE = "\u00ad\u061c\u180e\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff"
 _INVISIBLE_CHARS = re.compile(f"[{INVISIBLE}]")
-_INVISIBLE_SET = frozenset(_INVISIBLE_CHARS.findall("".join(map(chr, range(0x10000)))))
 # Marks that belong to the preceding character never start a token of their own; nor do joiners,
 # emoji skin tones and invisible characters.
 _MARKS = _combining_marks() + "\u200c\u200d\U0001f3fb-\U0001f3ff" + INVISIBLE
@@ -152,9 +151,9 @@ def _tokens(spaced: re.Pattern[str], text: str) -> list[Token]:
     (what the patterns look ahead at): there ``findall`` finds no token, and would scan the rest of the
     space again from each of its characters (a text ending in 8,000 spaces took 25 s)."""
     end = len(text)
-    while end and (text[end - 1].isspace() or text[end - 1] in _INVISIBLE_SET):
+    while end and (text[end - 1].isspace() or _INVISIBLE_CHARS.match(text[end - 1])):
         end -= 1
-    while end < len(text) and text[end] in _INVISIBLE_SET:  # those right after the last token are in it
+    while end < len(text) and _INVISIBLE_CHARS.match(text[end]):  # those right after the last token are in it
         end += 1
     found = spaced.findall(text, 0, min(end + 1, len(text)))
     bounds = list(itertools.accumulate(map(len, itertools.chain.from_iterable(found))))

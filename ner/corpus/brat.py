@@ -59,7 +59,9 @@ def _text_and_entities(
     txt: Path, text: str, ann_lines: list[str], ann: Path
 ) -> tuple[str, list[tuple[int, tuple[int, int, str]]]]:
     """The text (its byte-order mark, if any, as a space, where brat counts it) and its entities."""
-    if not txt.read_bytes().startswith(codecs.BOM_UTF8):
+    with open(txt, "rb") as handle:
+        marked = handle.read(len(codecs.BOM_UTF8)) == codecs.BOM_UTF8
+    if not marked:
         return text, _brat_entities(ann_lines, text, ann)
     try:
         return " " + text, _brat_entities(ann_lines, " " + text, ann)

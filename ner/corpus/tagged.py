@@ -32,8 +32,10 @@ def tagged_sentences(
     tag_column: int | None,
 ) -> tuple[list[Sentence], str]:
     """Sentences with BIOES tags from ``(tokens, tags, lines)`` in any scheme (detected, and returned)."""
-    tagged = _upper_case_outside(tagged, path)
-    labels = {t for _, tags, _ in tagged for t in tags} - {"O"}
+    every_tag = {t for _, tags, _ in tagged for t in tags}
+    if "o" in every_tag and "O" not in every_tag:
+        tagged, every_tag = _upper_case_outside(tagged, every_tag, path)
+    labels = every_tag - {"O"}
     if labels and labels <= _PREFIXES:  # B, I, O: one type of entity, unnamed (biomedical corpora)
         note(
             logging.INFO,
@@ -59,21 +61,18 @@ def tagged_sentences(
 
 
 def _upper_case_outside(
-    tagged: list[tuple[list[str], list[str], list[int]]], path: str | Path
-) -> list[tuple[list[str], list[str], list[int]]]:
-    """Tags written in lower case (``o``, ``b-per``) with ``O`` and their prefixes upper-cased, the types
-    kept as written; a file with ``o`` and no ``O`` means outside by it (else every token would be an
-    entity of type ``o``)."""
-    tags = {t for _, ts, _ in tagged for t in ts}
-    if "o" not in tags or "O" in tags:
-        return tagged
+    tagged: list[tuple[list[str], list[str], list[int]]], tags: set[str], path: str | Path
+) -> tuple[list[tuple[list[str], list[str], list[int]]], set[str]]:
+    """The sentences of a file that writes ``o`` and no ``O`` (``tags``: its tags), with ``O`` and the
+    prefixes of lower-case tags (``b-per``) upper-cased, the types kept as written, and their tags (read
+    as they came, every token would be an entity of type ``o``)."""
     prefixed = all(t == "o" or _LOWER_PREFIX.match(t) for t in tags)
     note(logging.INFO, path, "tags in lower case: o read as O%s", ", b-, i-, ... as B-, I-, ..." if prefixed else "")
 
     def upper(tag: str) -> str:
         return "O" if tag == "o" else tag[0].upper() + tag[1:] if prefixed else tag
 
-    return [(tokens, [upper(t) for t in tags], lines) for tokens, tags, lines in tagged]
+    return [(tokens, [upper(t) for t in ts], lines) for tokens, ts, lines in tagged], {upper(t) for t in tags}
 
 
 def _bare_labels(raw: Sequence[tuple[list[str], list[str], list[int]]], labels: set[str], path: str | Path) -> bool:
