@@ -115,10 +115,10 @@ _TOKEN = re.compile(
 )
 
 # A sentence ends after one of these tokens (Latin, CJK, Devanagari's danda, Arabic's and Urdu's marks, Armenian,
-# Myanmar, Ethiopic), or a run of them ...
+# Myanmar, Ethiopic), or a run of them. Not the full-width point: Chinese text writes decimals (１９．５) and list
+# numbers (３．) with it ...
 _SENTENCE_END = frozenset(
-    {".", "!", "?", "…", "...", "‼", "⁇", "⁈", "⁉", "。", "！", "？", "；", "．", "｡"}
-    | {"।", "॥", "؟", "۔", "։", "။", "።"}
+    {".", "!", "?", "…", "...", "‼", "⁇", "⁈", "⁉", "。", "！", "？", "；", "｡"} | {"।", "॥", "؟", "۔", "։", "။", "።"}
 )
 # ... those of them that end a sentence only when a space follows (ASP.NET, Yahoo!Japan) ...
 _SPACED_END = frozenset({".", "!", "?", "...", "…"})

@@ -585,7 +585,7 @@ def test_invisible_characters_stay_inside_words_and_the_model_reads_words_withou
     [
         ("यह किताब है। वह दिल्ली गया।", [["यह", "किताब", "है", "।"], ["वह", "दिल्ली", "गया", "।"]]),
         ("هل ذهبت إلى القاهرة؟ نعم ذهبت.", [["هل", "ذهبت", "إلى", "القاهرة", "؟"], ["نعم", "ذهبت", "."]]),
-        ("北京很好｡上海也好．", [["北", "京", "很", "好", "｡"], ["上", "海", "也", "好", "．"]]),
+        ("北京很好｡上海也好｡", [["北", "京", "很", "好", "｡"], ["上", "海", "也", "好", "｡"]]),
         ("Wow!!! Apple released it.", [["Wow", "!", "!", "!"], ["Apple", "released", "it", "."]]),
         ('He said "Wow!!" Then left.', [["He", "said", '"', "Wow", "!", "!", '"'], ["Then", "left", "."]]),
     ],
@@ -608,6 +608,13 @@ def test_split_sentences_after_the_marks_of_other_scripts_and_after_a_run_of_mar
 )
 def test_split_sentences_not_inside_a_name_nor_after_an_abbreviation(text):
     assert len(sentences_of(text)) == 1
+
+
+def test_a_long_chinese_sentence_is_cut_at_a_comma_not_at_a_full_width_decimal_point():
+    text = "增长" + "１９．５" * 37 + "，" + "百分点" * 30
+    pieces = split_sentences(text, tokenize_chars(text), max_tokens=200)
+    assert [piece[-1].text for piece in pieces] == ["，", "点"]
+    assert len(sentences_of("３．旧货市场也在发展")) == 1
 
 
 @pytest.mark.parametrize(
