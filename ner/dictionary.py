@@ -3,9 +3,10 @@
 A :class:`Dictionary` maps phrases to labels; the label ``O`` blocks a phrase:
 none of its tokens belongs to an entity. Its phrases are matched in each
 sentence longest first and left to right, without overlaps, on token
-boundaries (a word model's tokens, a character model's characters), case
-sensitive unless ``ignore_case``. Each match becomes a constraint on the CRF
-decode: the tokens of a phrase forced to ``X`` must read ``S-X`` or
+boundaries (a word model's tokens, a character model's characters), read as
+the model reads them (a soft hyphen or zero-width space inside a word does not
+stop a match), case sensitive unless ``ignore_case``. Each match becomes a
+constraint on the CRF decode: the tokens of a phrase forced to ``X`` must read ``S-X`` or
 ``B-X I-X ... E-X``, those of a blocked phrase ``O``. The tags around a match
 stay a valid, most probable sequence, and entity scores and n-best are those
 of the paths that satisfy every constraint (:func:`ner.crf.constrain`).
@@ -26,6 +27,8 @@ from pathlib import Path
 
 import numpy as np
 import orjson
+
+from ner.text import model_form
 
 BLOCK = "O"
 log = logging.getLogger("ner")
@@ -62,6 +65,7 @@ class Dictionary:
         return len(self.entries)
 
     def _key(self, token: str) -> str:
+        token = model_form(token)  # as the model reads it: Micro\u200bsoft is Microsoft
         return token.lower() if self.ignore_case else token
 
     @property

@@ -30,6 +30,14 @@ def test_case_is_kept_unless_ignored() -> None:
     assert Dictionary({"Paris": "LOC"}, split, ignore_case=True).matches(["PARIS"]) == [(0, 1, "LOC")]
 
 
+def test_invisible_characters_on_either_side_do_not_stop_a_match() -> None:
+    """Text copied from web pages has soft hyphens and zero-width spaces inside words; the model reads the
+    words without them, and so does the dictionary."""
+    dictionary = Dictionary({"Micro\u00adsoft": "ORG", "New York": "LOC"}, split, ignore_case=True)
+    assert dictionary.matches(["at", "Micro\u200bsoft", "in", "new", "\ufeffYork"]) == [(1, 2, "ORG"), (3, 5, "LOC")]
+    assert dictionary.matches(["Microsoft"]) == [(0, 1, "ORG")]
+
+
 def test_unknown_labels_and_empty_phrases_are_named() -> None:
     with pytest.raises(DictionaryError, match="GPE"):
         Dictionary({"Paris": "GPE"}, split).check_labels(["LOC", "PER"])
