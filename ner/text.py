@@ -1,7 +1,9 @@
 """Text to tokens: a tokenizer that keeps character offsets, and a sentence splitter.
 
 English is split into words and punctuation the way CoNLL-2003 is tokenized
-(``U.S.``, ``1996-08-22``, ``one-day`` and e-mail addresses stay whole; ``'s``
+(``U.S.``, ``1996-08-22``, ``one-day``, e-mail addresses, URLs, host names
+such as ``Amazon.com``, ISO timestamps and emoji joined by zero-width joiners
+stay whole; ``'s``
 and ``n't`` are split off, and so are French and Italian elisions, ``l'`` of
 ``l'Europe``; a social-media ``@handle`` or ``#hashtag`` is one token).
 Chinese and Japanese characters are one token each. A combining mark (an
@@ -79,6 +81,11 @@ _ABBREVIATIONS = (
     "|vs|etc|approx|No|Fig|Figs|Vol|Vols|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec"
 )
 
+# What follows the start of a URL: brackets in it only in pairs (Wikipedia's Python_(programming_language)), and
+# no punctuation at its end.
+_URL_REST = r"(?:\([^\s<>\"()]*\)|[^\s<>\"()])*(?:\([^\s<>\"()]*\)|[^\s<>\".,;:!?()\]])"
+_TOP_LEVEL_DOMAINS = "com|org|net|edu|gov|mil|int|info|biz|io|ai|app|dev|[a-z]{2}"  # generic ones, or a country's
+
 _TOKEN = re.compile(
     "|".join(
         [
@@ -88,11 +95,15 @@ _TOKEN = re.compile(
             rf"[0-9]+(?![\w.,:/=$@{_MARKS}-])",
             rf"[,;!?()\[\]{{}}\"](?![{_MARKS}])",
             rf"[{_CJK}]",  # one CJK character
-            # a URL, with brackets in it only in pairs (Wikipedia's Python_(programming_language))
-            r"https?://(?:\([^\s<>\"()]*\)|[^\s<>\"()])*(?:\([^\s<>\"()]*\)|[^\s<>\".,;:!?()\]])",
+            rf"https?://{_URL_REST}",  # a URL
             # an e-mail address, tried only where a run of its characters starts (else each token of a long
             # run of them, ___ or a.b.c, would scan the rest of the run again)
             r"(?<![\w.+-])[\w.+-]*[^\W_]@[^\W_][\w-]*(?:\.[\w-]*[^\W_])+",
+            # a host name without its scheme, www.bbc.co.uk or google.com/maps (a lower-case top-level domain),
+            # also tried only where a run starts
+            rf"(?<![\w.-])(?:[^\W_](?:[^\W_]|-)*\.)+(?:{_TOP_LEVEL_DOMAINS})(?![\w@-]|\.[^\W_])(?:/{_URL_REST})?",
+            # an ISO 8601 timestamp: 2024-05-01T12:30:00Z
+            r"\d{4}-\d\d-\d\dT\d\d:\d\d(?::\d\d(?:[.,]\d+)?)?(?:Z|[+-]\d\d(?::?\d\d)?)?(?![^\W_])",
             r"(?<![^\s(\[{\"'“‘])[@#]\w*[^\W_]",  # a social-media @handle or #hashtag
             r"(?:[A-Za-z]\.){2,}",  # U.S., a.m., U.N.
             rf"(?:{_ABBREVIATIONS})\.(?![^\W_])",  # Mr., Inc., vs.
@@ -108,7 +119,9 @@ _TOKEN = re.compile(
             # a word: letters and digits, with inner hyphens, ampersands and apostrophes
             rf"{_LETTER}+(?:-(?:[A-Za-z]\.){{2,}}|(?:[-&]|['’](?!(?i:s|re|ve|ll|m|d)(?![^\W_])))(?={_LETTER}){_LETTER}+)*",
             r"-{2,}|\.{2,}",  # -- --- ...
-            rf"[^\s{_MARKS}][{_MARKS}]*",  # any other visible character
+            "[\U0001f1e6-\U0001f1ff]{2}",  # a flag: two regional indicators
+            # any other visible character, and emoji joined into one by zero-width joiners (a family)
+            rf"[^\s{_MARKS}][{_MARKS}]*(?:(?<=\u200d)[^\s{_MARKS}][{_MARKS}]*)*",
             rf"(?![{INVISIBLE}])[{_MARKS}]+",  # stray marks at the start of the text
         ]
     )

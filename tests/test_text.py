@@ -553,9 +553,9 @@ def test_cut_points_pieces_cover_the_tokens_in_order_within_the_limit() -> None:
 
 
 def test_long_runs_of_word_characters_or_space_tokenize_in_linear_time():
-    """An e-mail address is looked for only where a run of its characters starts: before, each token of
-    ____ or a.b.c scanned the rest of the run again (40,000 underscores: 25 s)."""
-    runs = (("_" * 20_000, 20_000), ("a_" * 10_000, 20_000), ("ab." * 5_000, 10_000), ("+1" * 5_000, 9_999))
+    """An e-mail address or a host name is looked for only where a run of its characters starts: before,
+    each token of ____ or a.b.c scanned the rest of the run again (40,000 underscores: 25 s)."""
+    runs = (("_" * 20_000, 20_000), ("a_" * 10_000, 20_000), ("ab." * 5_000 + "1", 10_001), ("+1" * 5_000, 9_999))
     for run, count in runs:
         tokens = tokenize(run + " mail me@example.com")
         assert len(tokens) == count + 2 and tokens[-1].text == "me@example.com"
@@ -631,4 +631,26 @@ def test_a_long_chinese_sentence_is_cut_at_a_comma_not_at_a_full_width_decimal_p
     ],
 )
 def test_a_url_keeps_its_brackets_in_pairs(text, expected):
+    assert texts(tokenize(text)) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Visit www.google.com today.", ["Visit", "www.google.com", "today", "."]),
+        ("See google.com/maps or Amazon.com.", ["See", "google.com/maps", "or", "Amazon.com", "."]),
+        ("Read bbc.co.uk. Then", ["Read", "bbc.co.uk", ".", "Then"]),
+        # what is no host name: a capital after the point, a word no domain ends with, an abbreviation
+        ("in Paris.It was", ["in", "Paris", ".", "It", "was"]),
+        ("ends here.and there", ["ends", "here", ".", "and", "there"]),
+        ("i.e. the U.S.A. and z.B. so", ["i.e.", "the", "U.S.A.", "and", "z.B.", "so"]),
+        ("At 2024-05-01T12:30:00Z it ran", ["At", "2024-05-01T12:30:00Z", "it", "ran"]),
+        ("at 2024-05-01T12:30+02:00.", ["at", "2024-05-01T12:30+02:00", "."]),
+        (
+            "A family 👨\u200d👩\u200d👧 and 🇫🇷🇩🇪 flags",
+            ["A", "family", "👨\u200d👩\u200d👧", "and", "🇫🇷", "🇩🇪", "flags"],
+        ),
+    ],
+)
+def test_host_names_timestamps_and_joined_emoji_are_one_token(text, expected):
     assert texts(tokenize(text)) == expected
