@@ -15,6 +15,7 @@ from api.schemas import ErrorResponse, ModelInfo, ModelsResponse, TagRequest, Ta
 from ner.dictionary import DictionaryError
 from ner.router import UnknownModelError
 from ner.tagger import Analysis, TagOptions
+from ner.text import model_form
 
 router = APIRouter(route_class=FastJSONRoute)
 PAGE = Path(__file__).resolve().parent / "static" / "index.html"
@@ -55,9 +56,9 @@ async def tag(body: TagRequest, request: Request, service: ServiceDep) -> Respon
         raise _fail(
             422, "dictionary_too_large", f"{count} entries; at most {settings.max_dictionary}", "max_dictionary"
         )
-    # Each run of characters between spaces is at least one token: a request far over the token limit is
-    # refused before the work of tokenizing it.
-    at_least = sum(len(text.split()) for text in texts)
+    # Each run of characters between spaces is at least one token (unless it shows nothing): a request far over
+    # the token limit is refused before the work of tokenizing it.
+    at_least = sum(1 for text in texts for run in text.split() if model_form(run))
     if at_least * (1 + body.nbest) > settings.max_tokens:
         raise _too_many_tokens(f"at least {at_least}", body.nbest, settings.max_tokens)
     options = TagOptions(scores=body.scores or body.min_score > 0, tokens=body.tokens, nbest=body.nbest)

@@ -178,6 +178,8 @@ def test_a_request_far_over_the_token_limit_is_refused_before_it_is_tokenized(cl
     assert early["limit"] == "max_tokens" and early["message"].startswith("at least 3996 tokens;")
     counted = tag(client, texts=["a," * 999] * 2).json()["error"]
     assert counted["limit"] == "max_tokens" and counted["message"].startswith("3996 tokens;")
+    # runs of characters that show nothing (zero-width spaces) are no tokens
+    assert tag(client, texts=["a " * 400 + "\u200b " * 600] * 4).status_code == 200  # 1,600 tokens
 
 
 def test_body_limit_holds_without_content_length(client: httpx.Client) -> None:
