@@ -135,6 +135,46 @@ _SENTENCE_END = frozenset(
 )
 # ... those of them that end a sentence only when a space follows (ASP.NET, Yahoo!Japan) ...
 _SPACED_END = frozenset({".", "!", "?", "...", "…"})
+# An abbreviation's point (U.S., Inc.) ends a sentence only when one of these words, which seldom follow an
+# abbreviation inside a sentence, comes next after a space.
+_ABBREVIATION = "abbreviation."
+_SENTENCE_STARTS = frozenset(
+    [
+        "The",
+        "A",
+        "An",
+        "It",
+        "He",
+        "She",
+        "They",
+        "We",
+        "I",
+        "This",
+        "That",
+        "These",
+        "Those",
+        "There",
+        "Its",
+        "His",
+        "Her",
+        "Their",
+        "But",
+        "And",
+        "In",
+        "On",
+        "At",
+        "For",
+        "As",
+        "If",
+        "When",
+        "While",
+        "After",
+        "Before",
+        "However",
+        "Meanwhile",
+    ]
+)
+_SPACED_END = _SPACED_END | {_ABBREVIATION}
 # ... followed by any of these, which stay with the sentence that ended.
 _CLOSERS = frozenset({'"', "'", ")", "]", "”", "’", "」", "』", "）", "》"})
 _PARAGRAPH_BREAK = re.compile(r"\n[^\S\n]*\n")
@@ -229,7 +269,8 @@ def split_sentences(text: str, tokens: list[Token], max_tokens: int = 150) -> li
     A sentence ends at a paragraph break, or after sentence-final punctuation
     (a run of it, plus closing quotes and brackets) when the next token does not
     start in lower case, and, after Latin punctuation, only where a space comes
-    first (ASP.NET). Sentences longer than ``max_tokens`` are cut into pieces, at
+    first (ASP.NET); after an abbreviation (``U.S.``) only before a word that
+    seldom follows one inside a sentence (``The``). Sentences longer than ``max_tokens`` are cut into pieces, at
     a comma or a space where one is near the limit.
     """
     if max_tokens < 1:
@@ -249,6 +290,7 @@ def split_sentences(text: str, tokens: list[Token], max_tokens: int = 150) -> li
             and token.text not in _SENTENCE_END
             and not token.text[0].islower()
             and (ended not in _SPACED_END or token.start > current[-1].end)
+            and (ended != _ABBREVIATION or token.text in _SENTENCE_STARTS)
         )
         if current and (paragraph or follows):
             sentences.append(current)
@@ -257,6 +299,8 @@ def split_sentences(text: str, tokens: list[Token], max_tokens: int = 150) -> li
         current.append(token)
         if token.text in _SENTENCE_END:
             ended = token.text
+        elif len(token.text) > 1 and token.text[-1] == "." and token.text[0].isalpha():  # U.S., Inc.
+            ended = _ABBREVIATION
         elif ended and token.text not in _CLOSERS:
             ended = ""
     if current:

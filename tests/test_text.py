@@ -610,6 +610,20 @@ def test_split_sentences_not_inside_a_name_nor_after_an_abbreviation(text):
     assert len(sentences_of(text)) == 1
 
 
+@pytest.mark.parametrize(
+    ("text", "sentences"),
+    [
+        ("He moved to the U.S. The next day he left.", [5, 6]),
+        ("Apple Inc. It said so.", [2, 4]),
+        ("at 5 p.m. He left.", [3, 3]),
+        ("The U.S. President spoke.", [5]),
+        ("Smith Inc. Chairman John Doe.", [6]),
+    ],
+)
+def test_an_abbreviation_ends_a_sentence_only_before_a_word_that_starts_one(text, sentences):
+    assert [len(sentence) for sentence in sentences_of(text)] == sentences
+
+
 def test_a_long_chinese_sentence_is_cut_at_a_comma_not_at_a_full_width_decimal_point():
     text = "增长" + "１９．５" * 37 + "，" + "百分点" * 30
     pieces = split_sentences(text, tokenize_chars(text), max_tokens=200)
