@@ -135,48 +135,18 @@ _SENTENCE_END = frozenset(
 )
 # ... those of them that end a sentence only when a space follows (ASP.NET, Yahoo!Japan) ...
 _SPACED_END = frozenset({".", "!", "?", "...", "…"})
+# ... followed by any of these, which stay with the sentence that ended.
+_CLOSERS = frozenset({'"', "'", ")", "]", "”", "’", "」", "』", "）", "》"})
 # An abbreviation's point (U.S., Inc.) ends a sentence only when one of these words, which seldom follow an
 # abbreviation inside a sentence, comes next after a space.
 _ABBREVIATION = "abbreviation."
 _SENTENCE_STARTS = frozenset(
-    [
-        "The",
-        "A",
-        "An",
-        "It",
-        "He",
-        "She",
-        "They",
-        "We",
-        "I",
-        "This",
-        "That",
-        "These",
-        "Those",
-        "There",
-        "Its",
-        "His",
-        "Her",
-        "Their",
-        "But",
-        "And",
-        "In",
-        "On",
-        "At",
-        "For",
-        "As",
-        "If",
-        "When",
-        "While",
-        "After",
-        "Before",
-        "However",
-        "Meanwhile",
-    ]
+    (  # noqa: SIM905 (a list of words reads better as one string)
+        "The A An It He She They We I This That These Those There Its His Her Their But And In On At"
+        " For As If When While After Before However Meanwhile"
+    ).split()
 )
 _SPACED_END = _SPACED_END | {_ABBREVIATION}
-# ... followed by any of these, which stay with the sentence that ended.
-_CLOSERS = frozenset({'"', "'", ")", "]", "”", "’", "」", "』", "）", "》"})
 _PARAGRAPH_BREAK = re.compile(r"\n[^\S\n]*\n")
 # Where a sentence too long for the model is best cut.
 _CLAUSE_END = frozenset({",", "，", "、", ";", "；", ":", "："})
