@@ -16,6 +16,7 @@ import io
 import itertools
 import json
 import logging
+import math
 import os
 import re
 import shutil
@@ -101,6 +102,8 @@ class Summary:
 
 
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_NOT_UTF16 = "ner.not-utf-16"
+codecs.register_error(_NOT_UTF16, lambda error: ("\udfff", error.end))
 
 
 class BadRecord(ValueError):
@@ -119,8 +122,28 @@ def annotation(analysis: Analysis, nbest: int) -> dict:
 
 
 def record(fields: dict, analysis: Analysis, nbest: int) -> str:
-    """One output line: the record's own fields and its annotation, as JSON."""
-    return json.dumps({**fields, **annotation(analysis, nbest)}, ensure_ascii=False, default=str)
+    """One output line: the record's own fields and its annotation, as JSON (a Parquet float that is not a
+    number, which JSON cannot hold, as null)."""
+    out = {**fields, **annotation(analysis, nbest)}
+    try:
+        return json.dumps(out, ensure_ascii=False, default=str, allow_nan=False)
+    except ValueError:
+        return json.dumps(_finite(out), ensure_ascii=False, default=str)
+
+
+def _finite(value: Any) -> Any:
+    """``value`` with every NaN or infinite float inside it replaced by None."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
+
+
+def _no_constant(name: str) -> None:
+    raise BadRecord(f"{name} in it, which is no JSON value")
 
 
 def parse(raw: bytes | dict, settings: Settings) -> tuple[dict, str]:
@@ -135,7 +158,7 @@ def parse(raw: bytes | dict, settings: Settings) -> tuple[dict, str]:
         if settings.input_format == "text":
             return {"text": line}, line
         try:
-            fields = json.loads(line)
+            fields = json.loads(line, parse_constant=_no_constant)
         except json.JSONDecodeError as error:
             raise BadRecord(f"invalid JSON ({error})") from None
         if not isinstance(fields, dict):
@@ -161,7 +184,9 @@ def lines(handle: IO[bytes], source: str) -> Iterator[tuple[str, int, bytes]]:
     head = handle.peek(4)[:4] if hasattr(handle, "peek") else b""
     raw: Iterable[bytes] = handle
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) and not head.startswith(codecs.BOM_UTF32_LE):
-        text = io.TextIOWrapper(handle, encoding="utf-16", errors="surrogatepass", newline="")
+        # Lines end at \n alone, as in UTF-8; what is no UTF-16 (half a character, a file cut short) becomes
+        # a lone surrogate, which makes that line alone no UTF-8.
+        text = io.TextIOWrapper(handle, encoding="utf-16", errors=_NOT_UTF16, newline="\n")
         raw = (line.encode("utf-8", "surrogatepass") for line in text)
     for number, line in enumerate(raw, 1):
         if number == 1:

@@ -26,6 +26,7 @@ BAD_LINES = {
     7: ('["an", "array"]', "an array, not a JSON object"),
     8: (b"\xff\xfe not UTF-8", "not UTF-8"),
     9: ('"a string"', "a string, not a JSON object"),
+    10: ('{"text": "Paris", "x": NaN}', "NaN in it, which is no JSON value"),
 }
 
 
@@ -113,12 +114,12 @@ def test_jsonl_records_keep_their_fields_and_bad_ones_are_set_aside_with_their_l
     common = ["--model", tiny_model, "--input-format", "jsonl", "--batch-lines", 8]
     errors = tmp_path / "errors.jsonl"
     single, err = tag(capsys, *common, "--errors", errors, source)
-    assert err.strip() == "ner tag: 40 records in, 34 tagged, 6 rejected"
+    assert err.strip() == "ner tag: 40 records in, 33 tagged, 7 rejected"
     parallel, err = tag(capsys, *common, "--engine", "ray", "--workers", 2, source)
     assert parallel == single
     rejected = [line.removeprefix(f"ner tag: rejected {source} line ") for line in err.splitlines()[:-1]]
     assert [int(r.split(":")[0]) for r in rejected] == sorted(BAD_LINES)
-    assert err.splitlines()[-1] == "ner tag: 40 records in, 34 tagged, 6 rejected"
+    assert err.splitlines()[-1] == "ner tag: 40 records in, 33 tagged, 7 rejected"
 
     records = [json.loads(line) for line in single]
     assert [r["id"] for r in records] == [n for n in range(1, 41) if n not in BAD_LINES]
@@ -130,7 +131,7 @@ def test_jsonl_records_keep_their_fields_and_bad_ones_are_set_aside_with_their_l
 
     out = tmp_path / "out"
     _, err = tag(capsys, *common, "--engine", "ray", "--workers", 2, "--out", out, source)
-    assert err.strip() == "ner tag: 40 records in, 34 tagged, 6 rejected"
+    assert err.strip() == "ner tag: 40 records in, 33 tagged, 7 rejected"
     shards = sorted(out.glob("part-*.jsonl"))
     assert len(shards) > 1
     assert [line for shard in shards for line in shard.read_text().splitlines()] == single
@@ -232,3 +233,21 @@ def test_a_dictionary_file_constrains_every_record_and_a_foreign_label_stops_bef
     terms.write_text("Berlin\tGPE\n")
     assert main(["tag", "--model", str(tiny_model), "--dictionary", str(terms), str(source)]) == 2
     assert "GPE" in capsys.readouterr().err
+
+
+def test_a_utf16_file_splits_lines_as_utf8_does_and_loses_only_what_is_no_utf16() -> None:
+    """A lone carriage return inside a line is no line end, and half a character (a lone surrogate, a file
+    cut short) makes only its own line bad, as PowerShell's files can be."""
+    import io
+
+    text = "\ufeffAngela Merkel met\rEmmanuel Macron.\r\nBerlin \ud800 is big.\nParis\n".encode(
+        "utf-16-le", "surrogatepass"
+    )
+    numbered = list(bulk.lines(io.BufferedReader(io.BytesIO(text + b"X")), "in.txt"))
+    assert [line for _, _, line in numbered[:1]] == [b"Angela Merkel met\rEmmanuel Macron."]
+    assert [number for _, number, _ in numbered] == [1, 2, 3, 4]
+    assert numbered[2][2] == b"Paris"
+    settings = bulk.Settings(model="unused")
+    for bad in (numbered[1][2], numbered[3][2]):
+        with pytest.raises(bulk.BadRecord, match="not UTF-8"):
+            bulk.parse(bad, settings)
