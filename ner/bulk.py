@@ -45,6 +45,7 @@ _KINDS = {
     type(None): "null",
 }
 # Columns that carry each record through Ray Data next to its own fields.
+OTHER_FIELDS = "fields"  # the column of a JSONL record's fields but its text, in Parquet output
 SOURCE, INDEX, LINE, ERROR, RECORD = "__ner_source", "__ner_index", "__ner_line", "__ner_error", "__ner_record"
 
 
@@ -194,6 +195,39 @@ def lines(handle: IO[bytes], source: str) -> Iterator[tuple[str, int, bytes]]:
         yield source, number, line.removesuffix(b"\n").removesuffix(b"\r")
 
 
+def local_files(name: str) -> list[str]:
+    """The files an input path names, as Ray Data lists them: the file itself, or each file under a
+    directory (at any depth, in order of path, but those whose path in it starts with ``.`` or ``_``)."""
+    if "://" in name or not os.path.isdir(name):
+        return [name]
+    found = (os.path.join(folder, file) for folder, _, files in os.walk(name) for file in files)
+    return sorted(path for path in found if not os.path.relpath(path, name).startswith((".", "_")))
+
+
+def check_inputs(names: Sequence[str]) -> None:
+    """Refuse, before any work, a local input path that does not exist."""
+    if missing := [name for name in names if "://" not in name and not os.path.exists(name)]:
+        raise FileNotFoundError(f"no such file or directory: {', '.join(missing)}")
+
+
+def open_input(path: str) -> io.BufferedReader:
+    """A file to read lines from, decompressed as Ray Data does by its name's ending (.gz, .bz2, .zst, ...)."""
+    import pyarrow as pa
+
+    return io.BufferedReader(pa.input_stream(path, compression="detect"))
+
+
+def _shown(path: str, inputs: Sequence[tuple[str, str]]) -> tuple[int, str]:
+    """Which input a path Ray lists comes from (its position among ``inputs``, pairs of an input as the user
+    wrote it and as Ray was given it, absolute), and the path as the user wrote it."""
+    for position, (name, absolute) in enumerate(inputs):
+        if path == absolute:
+            return position, name
+        if path.startswith(absolute.rstrip("/") + "/"):
+            return position, name.rstrip("/") + path[len(absolute.rstrip("/")) :]
+    return len(inputs), path
+
+
 def _entity_type() -> pa.DataType:
     import pyarrow as pa
 
@@ -259,10 +293,8 @@ class BatchTagger:
                 .append_column(ERROR, errors)
                 .append_column(RECORD, pa.array(outputs, pa.string()))
             )
-        if not parquet_in:  # every field of the batch as a column, typed by Arrow; null where a record lacks it
-            meta = batch.select([SOURCE, INDEX]).to_pylist()
-            rows = [m if isinstance(r, str) else {**m, **r[0]} for m, r in zip(meta, results)]
-            batch = pa.Table.from_struct_array(pa.array(rows))
+        if not parquet_in:
+            batch = self._columns(batch.select([SOURCE, INDEX]), results)
         annotations = [None if isinstance(r, str) else annotation(r[1], self.settings.nbest) for r in results]
         batch = batch.drop_columns([c for c in ("entities", "nbest") if c in batch.column_names])
         entities = _entity_type()
@@ -271,6 +303,27 @@ class BatchTagger:
             nbest = pa.list_(pa.struct([("probability", pa.float64()), ("entities", entities)]))
             batch = batch.append_column("nbest", pa.array([a and a["nbest"] for a in annotations], nbest))
         return batch.append_column(ERROR, errors)
+
+    def _columns(self, batch: pa.Table, results: list[tuple[dict, Analysis] | str]) -> pa.Table:
+        """Text lines or JSONL records as Parquet columns: the text, and a JSONL record's other fields as one
+        JSON object (its fields may differ in type or presence from record to record, and every shard must
+        have the same schema)."""
+        import pyarrow as pa
+
+        field = self.settings.text_field
+        texts = [None if isinstance(r, str) else r[0][field] for r in results]
+        batch = batch.append_column(field, pa.array(texts, pa.string()))
+        if self.settings.input_format == "text":
+            return batch
+        others = [
+            None
+            if isinstance(r, str)
+            else json.dumps({k: v for k, v in r[0].items() if k != field}, ensure_ascii=False)
+            for r in results
+        ]
+        return batch.append_column(
+            OTHER_FIELDS if field != OTHER_FIELDS else f"_{OTHER_FIELDS}", pa.array(others, pa.string())
+        )
 
 
 def tag_stream(
@@ -325,8 +378,9 @@ def _ray_classes() -> tuple[type, type]:
         """Each record of text, JSONL or Parquet files with its file and line (or row), read ``rows`` at a
         time."""
 
-        def __init__(self, paths: list[str], input_format: str, rows: int) -> None:
-            super().__init__(paths)
+        def __init__(self, inputs: Sequence[str], input_format: str, rows: int) -> None:
+            self.inputs = [(name, _uri(name)) for name in inputs]  # here, in the driver's folder
+            super().__init__([absolute for _, absolute in self.inputs])
             self.input_format = input_format
             self.rows = rows
 
@@ -336,6 +390,7 @@ def _ray_classes() -> tuple[type, type]:
             return super()._open_input_source(filesystem, path, **open_args)
 
         def _read_stream(self, f: pa.NativeFile, path: str) -> Iterator[pa.Table]:
+            path = _shown(path, self.inputs)[1]
             if self.input_format == "parquet":
                 start = 0
                 for batch in pq.ParquetFile(f).iter_batches(batch_size=self.rows):
@@ -355,8 +410,9 @@ def _ray_classes() -> tuple[type, type]:
         """Writes the tagged records of each write task to a shard ``part-NNNNN`` under ``out`` and the
         rejections of all of them, in order, to one JSONL file; keeps the counts in ``summary``."""
 
-        def __init__(self, out: str, output_format: str, errors: str, row: bool) -> None:
+        def __init__(self, out: str, output_format: str, errors: str, row: bool, inputs: Sequence[str]) -> None:
             self.out, self.output_format, self.errors, self.row = out, output_format, errors, row
+            self.inputs = [(name, name) for name in inputs]  # as rejections name their files: as given
             self.summary = Summary()
 
         def write(self, blocks: Iterable[Any], ctx: Any) -> tuple[int, list[tuple[str, int, str]]]:
@@ -380,7 +436,10 @@ def _ray_classes() -> tuple[type, type]:
             return table.num_rows, [(r[SOURCE], r[INDEX], r[ERROR]) for r in rejected]
 
         def on_write_complete(self, write_result: Any) -> None:
-            rejections = sorted(r for _, rejected in write_result.write_returns for r in rejected)
+            rejections = sorted(
+                (r for _, rejected in write_result.write_returns for r in rejected),
+                key=lambda r: (_shown(r[0], self.inputs)[0], r[0], r[1]),  # in input order
+            )
             filesystem, path = pafs.FileSystem.from_uri(self.errors)
             with filesystem.open_output_stream(path) as stream:
                 for source, index, reason in rejections:
@@ -418,7 +477,7 @@ def _dataset(
     # where Ray's default of blocks over 1 MiB leaves a small file to one actor, and keep Ray's cost per
     # block small next to tagging it.
     dataset = ray.data.read_datasource(
-        reader([_uri(p) for p in inputs], settings.input_format, batch_lines),
+        reader(inputs, settings.input_format, batch_lines),
         num_cpus=0,
         override_num_blocks=4 * workers,
     )
@@ -483,6 +542,7 @@ def ray_write(
         settings.output_format,
         _uri(errors) if errors else f"{out}/{ERRORS_FILE}",
         settings.input_format == "parquet",
+        inputs,
     )
     with _session(settings, workers, address):
         _dataset(inputs, settings, workers, batch_lines, progress).write_datasink(sink, ray_remote_args={"num_cpus": 0})

@@ -168,7 +168,7 @@ def _add_tag_parser(commands: argparse._SubParsersAction, running: argparse.Argu
     tag.add_argument("--no-scores", action="store_true", help="skip entity probabilities")
     tag.add_argument("--batch-lines", type=_positive, default=512, help="records tagged together")
     tag.add_argument("--engine", choices=("process", "ray"), default="process", help="this process alone, or Ray Data")
-    tag.add_argument("--workers", type=int, help="Ray actors, one core each (default: every CPU of the Ray cluster)")
+    tag.add_argument("--workers", type=_positive, help="Ray actors, one core each (default: every CPU of the cluster)")
     tag.add_argument("--address", help="a running Ray cluster to join (default: start Ray on this machine)")
     tag.add_argument("--out", help="write shards part-NNNNN.jsonl (or .parquet) here instead of stdout (Ray)")
     tag.add_argument("--output-format", choices=("jsonl", "parquet"), default="jsonl", help="of the shards under --out")
@@ -356,14 +356,14 @@ def run_words(args: argparse.Namespace) -> int:
 
 
 def _lines(files: Sequence[str]) -> Iterator[tuple[str, int, bytes]]:
-    from ner.bulk import lines
+    from ner.bulk import lines, local_files, open_input
 
     if not files:
         yield from lines(sys.stdin.buffer, "<stdin>")
         return
-    for name in files:
-        with open(name, "rb") as handle:
-            yield from lines(handle, name)
+    for path in (path for name in files for path in local_files(name)):
+        with open_input(path) as handle:
+            yield from lines(handle, path)
 
 
 def _dictionary_for(model: str, path: str) -> dict[str, str]:
@@ -399,6 +399,7 @@ def run_tag(args: argparse.Namespace) -> int:
         raise ValueError("--ignore-case matches a dictionary's phrases: it needs --dictionary")
     if args.errors and any(Path(args.errors).resolve() == Path(name).resolve() for name in args.files):
         raise ValueError(f"--errors {args.errors} is an input file: writing the rejections would erase it")
+    bulk.check_inputs(args.files)
     use_ray = args.engine == "ray"
     entries = _dictionary_for(args.model, args.dictionary) if args.dictionary else {}
     settings = bulk.Settings(

@@ -143,7 +143,24 @@ def test_jsonl_records_keep_their_fields_and_bad_ones_are_set_aside_with_their_l
     pq = pytest.importorskip("pyarrow.parquet")
     columns = tmp_path / "columns"
     tag(capsys, *common, "--engine", "ray", "--workers", 2, "--out", columns, "--output-format", "parquet", source)
-    assert pq.read_table(columns).to_pylist() == records
+    table = pq.read_table(columns)
+    assert table.schema.field("fields").type == "string"  # the fields but the text, as one JSON object
+    assert [{**json.loads(row.pop("fields")), **row} for row in table.to_pylist()] == records
+
+
+def test_jsonl_fields_of_any_types_become_parquet_shards_of_one_schema(
+    ray_local: None, tiny_model: Path, capsys: pytest.CaptureFixture, tmp_path: Path
+) -> None:
+    """An id that is a number in some records and a string in others, an empty object, a field only some
+    records have: none may stop the job or leave shards that cannot be read as one table."""
+    pq = pytest.importorskip("pyarrow.parquet")
+    fields = [{"id": 1}, {"id": "x"}, {"meta": {}}, {"id": 2**70}, {}, {"id": [1, "a"]}]
+    source = write_lines(tmp_path / "mixed.jsonl", [json.dumps({**f, "text": "Peter Brown ."}) for f in fields])
+    out = tmp_path / "out"
+    common = ["--model", tiny_model, "--input-format", "jsonl", "--output-format", "parquet", "--batch-lines", 2]
+    _, err = tag(capsys, *common, "--engine", "ray", "--workers", 2, "--out", out, source)
+    assert err.strip() == "ner tag: 6 records in, 6 tagged, 0 rejected"
+    assert [json.loads(row["fields"]) for row in pq.read_table(out).to_pylist()] == fields
 
 
 def test_parquet_round_trip_keeps_columns_and_their_types(
@@ -184,13 +201,16 @@ def test_parquet_round_trip_keeps_columns_and_their_types(
 
 
 def test_flags_of_the_ray_engine_are_refused_without_it_and_a_bad_model_before_ray_starts(
-    tiny_model: Path, capsys: pytest.CaptureFixture
+    tiny_model: Path, capsys: pytest.CaptureFixture, tmp_path: Path
 ) -> None:
     assert main(["tag", "--model", str(tiny_model), "--workers", "2", "in.txt"]) == 2
     assert capsys.readouterr().err == "ner tag: error: --workers: needs --engine ray\n"
     assert main(["tag", "--model", str(tiny_model), "--engine", "ray", "--output-format", "parquet", "x"]) == 2
     assert capsys.readouterr().err == "ner tag: error: --output-format parquet needs --out DIR\n"
-    assert main(["tag", "--model", str(tiny_model.parent / "none"), "--engine", "ray", "in.txt"]) == 2
+    assert main(["tag", "--model", str(tiny_model), "--engine", "ray", "in.txt", "also.txt"]) == 2
+    assert capsys.readouterr().err == "ner tag: error: no such file or directory: in.txt, also.txt\n"
+    source = str(write_lines(tmp_path / "in.txt", ["Peter Brown ."]))
+    assert main(["tag", "--model", str(tiny_model.parent / "none"), "--engine", "ray", source]) == 2
     assert capsys.readouterr().err == f"ner tag: error: {tiny_model.parent / 'none'}: not a model directory\n"
 
 
@@ -251,3 +271,17 @@ def test_a_utf16_file_splits_lines_as_utf8_does_and_loses_only_what_is_no_utf16(
     for bad in (numbered[1][2], numbered[3][2]):
         with pytest.raises(bulk.BadRecord, match="not UTF-8"):
             bulk.parse(bad, settings)
+
+
+def test_ray_names_rejected_records_files_as_given_and_in_input_order(
+    ray_local: None, tiny_model: Path, capsys: pytest.CaptureFixture, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    write_lines(tmp_path / "z.jsonl", ['{"text": "Peter Brown ."}', "{bad"])
+    write_lines(tmp_path / "a.jsonl", ["{bad", '{"text": "Peter Brown ."}'])
+    common = ["--model", tiny_model, "--input-format", "jsonl"]
+    tag(capsys, *common, "--errors", "single.jsonl", "z.jsonl", "a.jsonl")
+    single = [json.loads(line) for line in Path("single.jsonl").read_text().splitlines()]
+    assert [(r["source"], r["line"]) for r in single] == [("z.jsonl", 2), ("a.jsonl", 1)]
+    tag(capsys, *common, "--engine", "ray", "--workers", 2, "--out", "out", "z.jsonl", "a.jsonl")
+    assert [json.loads(line) for line in Path("out", bulk.ERRORS_FILE).read_text().splitlines()] == single

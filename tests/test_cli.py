@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import shutil
 import signal
@@ -337,7 +338,8 @@ def test_tag_input_problems_are_one_line_and_a_bad_record_is_rejected_alone(tiny
     mine.write_text("Peter Brown visited Tokyo .\n")
     for args, message in (
         (["--errors", str(mine), str(mine)], b"would erase it"),
-        ([str(tmp_path)], b"Is a directory"),
+        ([str(mine), str(tmp_path / "missing.txt")], b"no such file or directory: " + str(tmp_path).encode()),
+        (["--engine", "ray", "--workers", "0", str(mine)], b"must be at least 1"),
         (["--batch-lines", "0"], b"must be at least 1"),
         (["--text-field", "body"], b"needs --input-format jsonl or parquet"),
         (["--ignore-case"], b"needs --dictionary"),
@@ -345,3 +347,9 @@ def test_tag_input_problems_are_one_line_and_a_bad_record_is_rejected_alone(tiny
         result = tag(*args)
         assert result.returncode == 2 and message in result.stderr and b"Traceback" not in result.stderr, args
     assert mine.read_text() == "Peter Brown visited Tokyo .\n"
+    # a directory is read as Ray reads one: every file under it by path, compressed ones too, but _ and .
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "b.txt.gz").write_bytes(gzip.compress(b"Angela Merkel met Peter Brown .\n"))
+    (tmp_path / "_errors.jsonl").write_text("not a text to tag\n")
+    records = [json.loads(line) for line in tag(str(tmp_path)).stdout.splitlines()]
+    assert [r["text"] for r in records] == ["Peter Brown visited Tokyo .", "Angela Merkel met Peter Brown ."]
