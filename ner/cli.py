@@ -275,18 +275,23 @@ def run_inspect(args: argparse.Namespace) -> int:
 def run_predict(args: argparse.Namespace) -> int:
     from ner.corpus import read_conll, write_conll_predictions
 
+    out = Path(args.out) if args.out else None
+    if out and (out.is_dir() or not out.parent.is_dir()):  # found before the work, not after it
+        raise ValueError(f"--out {out}: " + ("a directory" if out.is_dir() else f"no folder {out.parent}"))
     tagger = _load_tagger(args)
     with _regular_file(args.file) as source:  # read twice: a pipe is copied to a file first
         sentences, scheme = read_conll(source, args.tag_column)
         predicted = tagger.predict_corpus_tags(sentences)
         lines = [line + "\n" for line in write_conll_predictions(source, sentences, predicted, scheme)]
-    if not args.out:
+    if not out:
         sys.stdout.writelines(lines)
         return 0
-    out = Path(args.out)
     partial = out.with_name(f".{out.name}.partial")  # then renamed: --out may be the input file itself
-    partial.write_text("".join(lines), encoding="utf-8")
-    partial.replace(out)
+    try:
+        partial.write_text("".join(lines), encoding="utf-8")
+        partial.replace(out)
+    finally:
+        partial.unlink(missing_ok=True)
     return 0
 
 

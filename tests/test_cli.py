@@ -283,7 +283,9 @@ def test_ctrl_c_during_training_says_how_to_go_on(tiny_corpus: dict, tmp_path: P
     assert f"interrupted; the last finished epoch is in {checkpoint}" in error and "--resume" in error
 
 
-def test_predict_into_its_own_input_or_from_a_pipe(tiny_model: Path, tiny_corpus: dict, tmp_path: Path) -> None:
+def test_predict_into_its_own_input_or_from_a_pipe(
+    tiny_model: Path, tiny_corpus: dict, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
     """The output is written whole and renamed into place, and the input read once (a pipe is copied)."""
     source = tiny_corpus["test"].read_text()
     own = tmp_path / "own.conll"
@@ -300,6 +302,10 @@ def test_predict_into_its_own_input_or_from_a_pipe(tiny_model: Path, tiny_corpus
         check=True,
     )
     assert piped.stdout.splitlines() == written
+    for out, message in ((tmp_path, "a directory"), (tmp_path / "none" / "x.conll", "no folder")):
+        assert main(["predict", str(tiny_model), str(own), "--out", str(out)]) == 2
+        assert message in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["own.conll"]  # no partial file left
 
 
 def test_predict_keeps_conllus_columns_in_line(tiny_model: Path, tmp_path: Path, capsys) -> None:
