@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import logging
 import math
 import time
@@ -122,18 +123,17 @@ class EntriesKey:
 
     Hashing ``frozenset(entries.items())`` hashes a new tuple per entry, and so does every comparison
     with a cached key; this serializes the entries once, in order, to JSON bytes with orjson (1,000
-    entries: about 20 µs), which hash and compare as one block. Entries orjson cannot encode (lone
-    surrogates) are kept as a tuple of phrases and one of labels. Equal when the entries are equal in
-    the same order.
+    entries: about 20 µs), which hash and compare as one block; entries orjson cannot encode (lone
+    surrogates) are escaped by :mod:`json`. Equal when the entries are equal in the same order.
     """
 
     __slots__ = ("_content", "_hash")
 
     def __init__(self, entries: Mapping[str, str]) -> None:
         try:
-            self._content: bytes | tuple = orjson.dumps(entries)
-        except orjson.JSONEncodeError:
-            self._content = (tuple(entries), tuple(entries.values()))
+            self._content = orjson.dumps(entries)
+        except orjson.JSONEncodeError:  # escaped by the standard library instead; values not yet checked
+            self._content = json.dumps(entries, ensure_ascii=True).encode()
         self._hash = hash(self._content)
 
     def __hash__(self) -> int:

@@ -80,6 +80,16 @@ def test_bad_dictionaries_get_a_clear_422(
             assert error["message"].startswith("dictionary"), error["message"]
 
 
+def test_a_lone_surrogate_beside_a_value_that_is_no_string_gets_a_422(client: httpx.Client) -> None:
+    for body in (
+        b'{"text": "Berlin", "dictionary": {"Berlin": ["\\ud800"]}}',
+        b'{"text": "B", "dictionary": {"\\ud800": {}}}',
+    ):
+        response = client.post("/tag", content=body, headers={"content-type": "application/json"})
+        assert response.status_code == 422 and response.json()["error"]["message"].startswith("dictionary")
+    assert client.get("/health").status_code == 200  # the same connection, still open
+
+
 def test_a_large_dictionary_sent_again_byte_for_byte_still_applies_and_is_still_checked(client: httpx.Client) -> None:
     """Over 1 KB, the parser remembers the dictionary's bytes; each request must behave as if parsed in full."""
     large = {f"Unmatched phrase number {i}": "ORG" for i in range(45)} | {"Berlin": "O", "visited": "PER"}

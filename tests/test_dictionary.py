@@ -135,6 +135,8 @@ def test_entries_keys_hold_lone_surrogates_which_json_bytes_cannot() -> None:
     assert EntriesKey(odd) == EntriesKey(dict(odd))
     assert EntriesKey(odd) != EntriesKey({"Acme\udfff": "ORG", "Berlin": "LOC"})
     assert EntriesKey(odd) != EntriesKey({"Acme": "ORG", "Berlin": "LOC"})
+    # a request's entries are keyed before they are checked: any JSON value is no error here
+    assert EntriesKey({"a": ["\ud800"], "\ud800": {"x": 1}}) == EntriesKey({"a": ["\ud800"], "\ud800": {"x": 1}})
 
 
 def test_a_dictionary_file_is_read_again_when_it_changes(tmp_path: Path) -> None:
