@@ -96,9 +96,10 @@ class ServiceState:
                 log.error(json.dumps({"event": "model_failed", "path": path, "error": str(error)}))
         for name, path in self.settings.dictionaries.items():
             try:
-                if not any(t.name == name for t in taggers):
+                tagger = next((t for t in taggers if t.name == name), None)
+                if tagger is None:
                     raise ValueError(f"no loaded model is named {name!r}")
-                self.dictionary_files[name] = DictionaryFile(path)
+                self.dictionary_files[name] = DictionaryFile(path, labels=tagger.labels)
             except (ValueError, OSError) as error:
                 self.load_errors[f"dictionary {path}"] = str(error)
                 log.error(json.dumps({"event": "dictionary_failed", "path": path, "error": str(error)}))

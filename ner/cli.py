@@ -374,14 +374,9 @@ def _lines(files: Sequence[str]) -> Iterator[tuple[str, int, bytes]]:
 def _dictionary_for(model: str, path: str) -> dict[str, str]:
     """The entries of a dictionary file, checked against the model's labels before any work starts."""
     from ner.bundle import load
-    from ner.dictionary import BLOCK, DictionaryError, load_tsv
+    from ner.dictionary import DictionaryFile
 
-    entries = load_tsv(path)
-    labels = load(model).labels
-    unknown = sorted(set(entries.values()) - {BLOCK} - set(labels))
-    if unknown:
-        raise DictionaryError(f"{path}: labels not in the model: {unknown}; the model has {labels} (and O)")
-    return entries
+    return DictionaryFile(path, labels=load(model).labels).entries()
 
 
 def run_tag(args: argparse.Namespace) -> int:

@@ -39,6 +39,13 @@ class DictionaryError(ValueError):
     """A dictionary that cannot be used: an unknown label, an empty phrase, a bad file line."""
 
 
+def check_labels(entries: Mapping[str, str], labels: Iterable[str]) -> None:
+    """Raise :class:`DictionaryError` naming every label of ``entries`` that ``labels`` (a model's) lack."""
+    unknown = sorted(set(entries.values()) - {BLOCK} - set(labels))
+    if unknown:
+        raise DictionaryError(f"labels not in the model: {unknown}; the model has {sorted(labels)} (and O)")
+
+
 class Dictionary:
     """Phrases (as token sequences) with labels, in a trie for longest-first matching.
 
@@ -75,9 +82,7 @@ class Dictionary:
 
     def check_labels(self, labels: Iterable[str]) -> None:
         """Raise :class:`DictionaryError` naming every label the model does not have."""
-        unknown = sorted(self.labels - set(labels))
-        if unknown:
-            raise DictionaryError(f"labels not in the model: {unknown}; the model has {sorted(labels)} (and O)")
+        check_labels(self.entries, labels)
 
     def matches(self, tokens: Sequence[str]) -> list[tuple[int, int, str]]:
         """``(start, end, label)`` of the phrases in ``tokens``: longest first, left to right, no overlaps."""
@@ -149,18 +154,20 @@ def read_tsv(text: str) -> dict[str, str]:
     for number, row in enumerate(csv.reader(io.StringIO(text), delimiter="\t", quoting=csv.QUOTE_NONE), start=1):
         if not row or not "".join(row).strip() or row[0].startswith("#"):
             continue
-        if len(row) != 2 or not row[0].strip() or not row[1].strip():
+        if len(row) != 2 or not model_form(row[0]).strip() or not row[1].strip():  # a phrase shows something
             raise DictionaryError(f"line {number}: expected 'phrase<TAB>LABEL', found {row!r}")
         entries[row[0].strip()] = row[1].strip()
     return entries
 
 
 class DictionaryFile:
-    """A dictionary file that is read again when it changes (checked at most once a ``recheck_s``)."""
+    """A dictionary file that is read again when it changes (checked at most once a ``recheck_s``); a
+    reading that fails (unreadable, a bad line, a label not in ``labels``) keeps the last good one."""
 
-    def __init__(self, path: str | Path, recheck_s: float = 1.0) -> None:
+    def __init__(self, path: str | Path, recheck_s: float = 1.0, labels: Iterable[str] | None = None) -> None:
         self.path = Path(path)
         self.recheck_s = recheck_s
+        self.labels = None if labels is None else list(labels)  # the model's: a file with others is refused
         self._stamp: tuple[int, int] | None = None
         self._checked = -math.inf
         self._entries: dict[str, str] = {}
@@ -177,7 +184,13 @@ class DictionaryFile:
             status = self.path.stat()
             stamp = (status.st_mtime_ns, status.st_size)
             if stamp != self._stamp:
-                self._entries, self._stamp = load_tsv(self.path), stamp
+                entries = load_tsv(self.path)
+                if self.labels is not None:
+                    try:
+                        check_labels(entries, self.labels)
+                    except DictionaryError as error:
+                        raise DictionaryError(f"{self.path}: {error}") from None
+                self._entries, self._stamp = entries, stamp
                 self.version += 1
                 log.info("dictionary %s: %d entries", self.path, len(self._entries))
         except (OSError, DictionaryError) as error:

@@ -332,3 +332,16 @@ def test_the_backend_setting_reaches_every_model(tiny_model: Path, tiny_zh_model
     state.load_models()
     assert state.router is not None and not state.load_errors
     assert [t.backend.name for t in state.router.taggers.values()] == [backend, backend]
+
+
+def test_a_configured_dictionary_with_a_label_the_model_lacks_is_a_load_error(tiny_model: Path, tmp_path: Path) -> None:
+    """Not a 422 on every request, none of which sent a dictionary."""
+    from api.app import ServiceState
+    from api.settings import Settings
+
+    terms = tmp_path / "terms.tsv"
+    terms.write_text("Acme Corp\tCOMPANY\n")
+    state = ServiceState(Settings(models=[str(tiny_model)], dictionaries=f"tiny-en={terms}"))
+    state.load_models()
+    assert list(state.load_errors) == [f"dictionary {terms}"] and "COMPANY" in state.load_errors[f"dictionary {terms}"]
+    assert not state.dictionary_files

@@ -152,3 +152,10 @@ def test_a_dictionary_file_is_read_again_when_it_changes(tmp_path: Path) -> None
     assert terms.entries() == {"Acme": "ORG", "Zurich": "LOC"}  # the last good entries stay
     with pytest.raises(DictionaryError, match="line 1"):
         DictionaryFile(path)
+    path.write_text("Acme\tORG\n")
+    checked = DictionaryFile(path, recheck_s=0, labels=["ORG", "LOC"])
+    for bad in ("Acme\tCOMPANY\n", "\u200b\tORG\n"):  # a label the model lacks, a phrase that shows nothing
+        path.write_text(bad)
+        assert checked.entries() == {"Acme": "ORG"}
+        with pytest.raises(DictionaryError, match="COMPANY|line 1"):
+            DictionaryFile(path, labels=["ORG", "LOC"])
