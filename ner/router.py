@@ -52,7 +52,7 @@ class Part:
 class Route:
     """Which model reads which part of each text: ``jobs`` pairs each model with its parts."""
 
-    name: str  # the model, or for per-script routing the models joined by "+"
+    name: str  # the model, or for per-script routing the models that read a part joined by "+"
     jobs: list[tuple[Tagger, list[Part]]]
     texts: int
 
@@ -72,7 +72,7 @@ class Router:
         english = [t.name for t in taggers if t.language == "en"]
         self.default = default or (english[0] if english else taggers[0].name)
         by_script: dict[str | None, Tagger] = {}
-        for tagger in taggers:
+        for tagger in sorted(taggers, key=lambda t: t.name != self.default):  # the default first, for its script
             by_script.setdefault(LANGUAGE_SCRIPTS.get(tagger.language), tagger)
         # The model of each script that lang="auto" routes between (None: the scripts with spaces); with
         # one script loaded, the default model tags everything.
@@ -126,7 +126,7 @@ class Router:
                     part = Part(index, tagger.read(text, start, end))
                 parts.setdefault(tagger.name, []).append(part)
         jobs = [(self.taggers[name], tagger_parts) for name, tagger_parts in parts.items()]
-        return Route(name, jobs, len(texts))
+        return Route("+".join(sorted(parts)) or spaced.name, jobs, len(texts))  # the models that read something
 
     def analyze(
         self, texts: Sequence[str], model: str | None = None, lang: str = "auto", options: TagOptions | None = None

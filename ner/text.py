@@ -40,6 +40,7 @@ UNSPACED_SCRIPTS = {
 _SCRIPT_CHARS = {name: re.compile(f"[{ranges}]") for name, ranges in UNSPACED_SCRIPTS.items()}
 _CJK_CHAR = _SCRIPT_CHARS["cjk"]
 _UNSPACED_CHAR = re.compile(f"[{''.join(UNSPACED_SCRIPTS.values())}]")
+_SPACED_RUN = re.compile(f"[^\\s{''.join(UNSPACED_SCRIPTS.values())}]+")
 
 
 def _combining_marks() -> str:
@@ -212,14 +213,15 @@ def cjk_ratio(text: str) -> float:
 
 
 def unspaced_script(text: str) -> str | None:
-    """The script of :data:`UNSPACED_SCRIPTS` that more than half of ``text``'s non-space characters are
-    in, or ``None`` (a script with spaces between words, or no script in the majority)."""
+    """The script of :data:`UNSPACED_SCRIPTS` that more than half of ``text`` is in, counting its
+    characters one by one and each run of other visible characters (a word of English) as one, or ``None``
+    (a script with spaces between words, or no script in the majority): 李明在Microsoft工作 is Chinese."""
     found = _UNSPACED_CHAR.findall(text)
-    visible = len(text) - sum(c.isspace() for c in text)
-    if 2 * len(found) <= visible:  # the common case, one pass: a script with spaces
+    if not found:  # the common case, one pass: a script with spaces
         return None
+    units = len(found) + len(_SPACED_RUN.findall(text))
     unspaced = "".join(found)
-    return next((name for name, chars in _SCRIPT_CHARS.items() if 2 * len(chars.findall(unspaced)) > visible), None)
+    return next((name for name, chars in _SCRIPT_CHARS.items() if 2 * len(chars.findall(unspaced)) > units), None)
 
 
 def unspaced_ratio(text: str) -> float:

@@ -512,6 +512,9 @@ def test_unspaced_ratio_counts_the_scripts_written_without_spaces_between_words(
         ("ရန်ကုန်", "myanmar"),
         ("ལྷ་ས", "tibetan"),
         ("北京 กรุง ab cd", None),  # most of it without spaces, but no one script holds more than half
+        ("李明在Microsoft工作。", "cjk"),  # a word of English counts once, not once per letter
+        ("马云创办了Alibaba Group。", "cjk"),
+        ("Li Ming (李明) visited Beijing.", None),
     ],
 )
 def test_unspaced_script_is_the_script_of_most_of_the_text(text: str, script: str | None) -> None:
