@@ -16,7 +16,7 @@ from starlette.responses import Response
 from api.batcher import MicroBatcher, work
 from api.schemas import check_dictionary
 from api.settings import Settings
-from ner.dictionary import Dictionary, DictionaryFile, EntriesKey
+from ner.dictionary import BLOCK, Dictionary, DictionaryError, DictionaryFile, EntriesKey
 from ner.router import Route, Router, merge
 from ner.tagger import DICTIONARY_CACHE, Analysis, Tagger, TagOptions
 
@@ -147,7 +147,10 @@ class ServiceState:
                 merged = {**base, **entries} if base else entries  # type: ignore[dict-item]
             # The key names the file's version rather than hashing its (perhaps many) entries again.
             version = configured.version if configured is not None else None
-            builds.append((tagger, merged, (version, request_key, ignore_case)))
+            key = (version, request_key, ignore_case, route.auto)
+            if route.auto and request_key is not None and not tagger.built_dictionary(key):
+                merged = self._applicable(merged, tagger)
+            builds.append((tagger, merged, key))
 
         def build() -> dict[str, Dictionary]:
             return {tagger.name: tagger.dictionary(merged, ignore_case, key=key) for tagger, merged, key in builds}
@@ -156,6 +159,20 @@ class ServiceState:
         if sum(map(len, to_build)) <= INLINE_ENTRIES:
             return build()
         return await run_in_threadpool(build)
+
+    def _applicable(self, entries: Mapping[str, str], tagger: Tagger) -> dict[str, str]:
+        """Under ``lang="auto"``, a request's dictionary serves every model a text may go to: each model
+        takes the entries of its own labels (and every blocked phrase), and a label no such model has is
+        refused, whichever models this request's texts went to."""
+        assert self.router is not None and self.router.script_models is not None
+        models = self.router.script_models.values()
+        known = {label for t in models for label in t.labels}
+        if unknown := sorted(set(entries.values()) - {BLOCK} - known):
+            raise DictionaryError(
+                f"labels in no model that lang auto sends text to ({', '.join(sorted(t.name for t in models))}): "
+                f"{unknown}; they have {sorted(known)} (and O)"
+            )
+        return {phrase: label for phrase, label in entries.items() if label == BLOCK or label in tagger.labels}
 
     def _checked_key(self, entries: object) -> EntriesKey | None:
         """The cache key of a request's dictionary (None for none or an empty one), checked once per

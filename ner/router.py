@@ -55,6 +55,7 @@ class Route:
     name: str  # the model, or for per-script routing the models that read a part joined by "+"
     jobs: list[tuple[Tagger, list[Part]]]
     texts: int
+    auto: bool = False  # routed per script run, among the models of Router.script_models
 
 
 class Router:
@@ -126,7 +127,7 @@ class Router:
                     part = Part(index, tagger.read(text, start, end))
                 parts.setdefault(tagger.name, []).append(part)
         jobs = [(self.taggers[name], tagger_parts) for name, tagger_parts in parts.items()]
-        return Route("+".join(sorted(parts)) or spaced.name, jobs, len(texts))  # the models that read something
+        return Route("+".join(sorted(parts)) or spaced.name, jobs, len(texts), auto=True)  # who read something
 
     def analyze(
         self, texts: Sequence[str], model: str | None = None, lang: str = "auto", options: TagOptions | None = None

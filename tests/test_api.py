@@ -345,3 +345,28 @@ def test_a_configured_dictionary_with_a_label_the_model_lacks_is_a_load_error(ti
     state.load_models()
     assert list(state.load_errors) == [f"dictionary {terms}"] and "COMPANY" in state.load_errors[f"dictionary {terms}"]
     assert not state.dictionary_files
+
+
+def test_under_lang_auto_a_dictionary_serves_every_model_a_text_may_go_to() -> None:
+    """Whether a request's dictionary is accepted does not hang on which models its texts went to: each
+    model takes the entries of its labels, and a label of none of them is refused."""
+    import asyncio
+
+    from api.app import ServiceState
+    from api.settings import Settings
+    from ner.dictionary import DictionaryError
+
+    from .conftest import shipped_model
+
+    state = ServiceState(Settings(models=[str(shipped_model("en-conll03")), str(shipped_model("zh-msra"))]))
+    state.load_models()
+    assert state.router is not None
+    route = state.router.route(["Foo Bar went home.", "李明在北京大学工作。"])
+    entries = {"Foo Bar": "MISC", "北京大学": "O"}
+    built = asyncio.run(state.dictionaries(route, entries, False))
+    assert built["en-conll03"].entries == entries and built["zh-msra"].entries == {"北京大学": "O"}
+    with pytest.raises(DictionaryError, match="lang auto.*NAME"):
+        asyncio.run(state.dictionaries(route, {"Foo": "NAME"}, False))
+    explicit = state.router.route(["李明在北京大学工作。"], model="zh-msra")
+    with pytest.raises(DictionaryError, match="MISC"):
+        asyncio.run(state.dictionaries(explicit, entries, False))

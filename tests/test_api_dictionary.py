@@ -157,7 +157,7 @@ def test_a_large_dictionary_is_built_off_the_event_loop_once(tiny_model: Path, m
     monkeypatch.setattr(api.service, "run_in_threadpool", in_thread)
     state = ServiceState(Settings(models=[]))
     tagger = Tagger.load(tiny_model)
-    route = SimpleNamespace(jobs=[(tagger, [])])
+    route = SimpleNamespace(jobs=[(tagger, [])], auto=False)
     large = {f"Phrase number {i}": "ORG" for i in range(INLINE_ENTRIES)} | {"Acme Corp": "PER"}
     built = [asyncio.run(state.dictionaries(route, entries, False)) for entries in (large, dict(large), {"X": "O"})]
     assert len(threaded) == 1  # the same entries again: kept, returned on the loop; a small one built there
