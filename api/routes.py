@@ -14,7 +14,7 @@ from api.responses import SafeJSONResponse
 from api.schemas import ErrorResponse, ModelInfo, ModelsResponse, TagRequest, TagResponse
 from ner.dictionary import DictionaryError
 from ner.router import UnknownModelError
-from ner.tagger import Analysis, TagOptions
+from ner.tagger import Analysis, TagOptions, significant
 from ner.text import model_form
 
 router = APIRouter(route_class=FastJSONRoute)
@@ -84,14 +84,15 @@ async def tag(body: TagRequest, request: Request, service: ServiceDep) -> Respon
 
 def _result(analysis: Analysis, body: TagRequest) -> dict:
     """One ``TaggedText``."""
-    result: dict = {
-        "entities": [e.to_dict() for e in analysis.entities if e.score is None or e.score >= body.min_score]
-    }
+    entities = [e.to_dict() for e in analysis.entities if e.score is None or e.score >= body.min_score]
+    if not body.scores:  # computed for min_score alone
+        entities = [{k: v for k, v in e.items() if k != "score"} for e in entities]
+    result: dict = {"entities": entities}
     if body.tokens:
         result["tokens"] = [{"text": t.text, "start": t.start, "end": t.end, "tag": t.tag} for t in analysis.tokens]
     if body.nbest:
         result["nbest"] = [
-            {"probability": round(a.probability, 6), "entities": [e.to_dict() for e in a.entities]}
+            {"probability": significant(a.probability), "entities": [e.to_dict() for e in a.entities]}
             for a in analysis.alternatives
         ]
     return result

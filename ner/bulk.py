@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any
 
 from ner.bundle import verify
-from ner.tagger import Analysis, Tagger, TagOptions
+from ner.tagger import Analysis, Tagger, TagOptions, significant
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -116,7 +116,7 @@ def annotation(analysis: Analysis, nbest: int) -> dict:
     out: dict = {"entities": [e.to_dict() for e in analysis.entities]}
     if nbest:
         out["nbest"] = [
-            {"probability": round(a.probability, 6), "entities": [e.to_dict() for e in a.entities]}
+            {"probability": significant(a.probability), "entities": [e.to_dict() for e in a.entities]}
             for a in analysis.alternatives
         ]
     return out

@@ -56,6 +56,12 @@ class Entity:
         return out
 
 
+def significant(probability: float) -> float:
+    """``probability`` to six significant digits: the n-best analyses of a long text are each improbable
+    (the product over its sentences), which six decimals would round to 0."""
+    return float(f"{probability:.6g}")
+
+
 @dataclass(frozen=True, slots=True)
 class TaggedToken:
     """A token with its offsets and predicted BIOES tag."""

@@ -89,6 +89,14 @@ def test_texts_tokens_nbest_and_min_score(client: httpx.Client) -> None:
     assert all(e["score"] >= 0.999999 for e in confident) and len(confident) <= len(everything)
     unscored = tag(client, text=TEXT, scores=False).json()["results"][0]["entities"]
     assert all("score" not in e for e in unscored)
+    filtered = tag(client, text=TEXT, scores=False, min_score=0.5).json()["results"][0]["entities"]
+    assert filtered and all("score" not in e for e in filtered)  # scored to filter, not shown
+
+
+def test_improbable_analyses_keep_six_significant_digits_not_six_decimals() -> None:
+    from ner.tagger import significant
+
+    assert significant(1.2345678e-12) == 1.23457e-12 and significant(0.87654321) == 0.876543
 
 
 @pytest.mark.parametrize(
