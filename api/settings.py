@@ -35,7 +35,7 @@ class Settings(BaseSettings):
     backend: Literal["auto", "onnx", "torch"] = Field(
         "auto", description="onnx (ONNX Runtime, no torch), torch, or auto (onnx where the model has it)"
     )
-    log_level: str = "info"
+    log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
     api_key: SecretStr | None = Field(None, description="one key, logged as the key id 'default'")
     api_keys: Annotated[dict[str, SecretStr], NoDecode] = Field(
         default_factory=dict, description="id:key,id:key: several keys at once, for rotation"
@@ -72,6 +72,11 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _lower_case(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value
 
     @field_validator("api_key", "metrics_port", mode="before")
     @classmethod

@@ -378,3 +378,16 @@ def test_under_lang_auto_a_dictionary_serves_every_model_a_text_may_go_to() -> N
     explicit = state.router.route(["李明在北京大学工作。"], model="zh-msra")
     with pytest.raises(DictionaryError, match="MISC"):
         asyncio.run(state.dictionaries(explicit, entries, False))
+
+
+def test_a_log_level_is_one_of_the_levels_in_any_case(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Else the service failed at start-up in a trace of uvicorn's."""
+    from pydantic import ValidationError
+
+    from api.settings import Settings
+
+    monkeypatch.setenv("NER_LOG_LEVEL", "DEBUG")
+    assert Settings(models=[]).log_level == "debug"
+    monkeypatch.setenv("NER_LOG_LEVEL", "verbose")
+    with pytest.raises(ValidationError, match="log_level"):
+        Settings(models=[])
