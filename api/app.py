@@ -77,6 +77,8 @@ def _answer_errors(app: FastAPI, settings: Settings) -> None:
         problems = error.errors()
         if any(p.get("type") == "json_invalid" for p in problems):
             return error_response(400, "invalid_json", "the body is not valid JSON", request.state.request_id)
+        if [(p.get("type"), tuple(p.get("loc", ()))) for p in problems] == [("missing", ("body",))]:
+            return error_response(400, "invalid_json", "the body is empty, not a JSON object", request.state.request_id)
         message = "; ".join(f"{_where(p.get('loc', ()))}: {p.get('msg')}" for p in problems[:5])
         return error_response(422, "invalid_request", message, request.state.request_id)
 

@@ -125,7 +125,10 @@ class FastJSONRequest(Request):
             try:
                 self._json = self.repeated.loads(body) if self.repeated else orjson.loads(body)
             except orjson.JSONDecodeError:
-                self._json = json.loads(body)
+                try:
+                    self._json = json.loads(body)
+                except UnicodeDecodeError as error:  # answered as invalid JSON, like any other
+                    raise json.JSONDecodeError(f"not UTF-8 ({error.reason})", "", 0) from None
         return self._json
 
 
