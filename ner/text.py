@@ -148,7 +148,11 @@ _SENTENCE_STARTS = frozenset(
     ).split()
 )
 _SPACED_END = _SPACED_END | {_ABBREVIATION}
-_PARAGRAPH_BREAK = re.compile(r"\n[^\S\n]*\n")
+_PARAGRAPH_BREAK = re.compile(r"\n[^\S\n]*\n|\u2029")
+# A line this short ends its sentence at its line break where a word follows that does not start in lower
+# case: a list of names, an address, a headline (prose wrapped by hand has lines of 60 to 80 characters).
+SHORT_LINE = 40
+_SHORT_LINE_END = re.compile(rf"(?m:^)[^\n\u2028]{{0,{SHORT_LINE - 1}}}[\n\u2028]")
 # Where a sentence too long for the model is best cut.
 _CLAUSE_END = frozenset({",", "，", "、", ";", "；", ":", "："})
 
@@ -238,7 +242,8 @@ def _share(characters: re.Pattern[str], text: str) -> float:
 def split_sentences(text: str, tokens: list[Token], max_tokens: int = 150) -> list[list[Token]]:
     """Group ``tokens`` (of ``text``) into sentences.
 
-    A sentence ends at a paragraph break, or after sentence-final punctuation
+    A sentence ends at a paragraph break, at the end of a line shorter than
+    :data:`SHORT_LINE` characters before a word not in lower case, or after sentence-final punctuation
     (a run of it, plus closing quotes and brackets) when the next token does not
     start in lower case, and, after Latin punctuation, only where a space comes
     first (ASP.NET); after an abbreviation (``U.S.``) only before a word that
@@ -250,12 +255,18 @@ def split_sentences(text: str, tokens: list[Token], max_tokens: int = 150) -> li
     sentences: list[list[Token]] = []
     current: list[Token] = []
     ended = ""  # the sentence-final mark the tokens so far end with, if they do
-    breaks = [m.end() for m in _PARAGRAPH_BREAK.finditer(text)]
+    # (where, whether it ends a sentence whatever follows) of each paragraph break and short line's end
+    breaks = sorted(
+        [(m.end(), True) for m in _PARAGRAPH_BREAK.finditer(text)]
+        + [(m.end(), False) for m in _SHORT_LINE_END.finditer(text)]
+    )
     next_break = 0
     for token in tokens:
         paragraph = False
-        while next_break < len(breaks) and breaks[next_break] <= token.start:
-            paragraph, next_break = True, next_break + 1
+        while next_break < len(breaks) and breaks[next_break][0] <= token.start:
+            first = token.text[0]
+            paragraph = paragraph or breaks[next_break][1] or (first.isalnum() and not first.islower())
+            next_break += 1
         follows = (
             ended
             and token.text not in _CLOSERS

@@ -671,3 +671,17 @@ def test_a_url_keeps_its_brackets_in_pairs(text, expected):
 )
 def test_host_names_timestamps_and_joined_emoji_are_one_token(text, expected):
     assert texts(tokenize(text)) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "sentences"),
+    [
+        ("Angela Merkel\nEmmanuel Macron\nBoris Johnson", [2, 2, 2]),  # a list of names, one a line
+        ("Paris\u2028London\u2029Berlin", [1, 1, 1]),  # Unicode's line and paragraph separators
+        ("Dear John,\nThanks for the note.", [3, 5]),
+        ("He met Angela Merkel and\nother leaders in Berlin.", [10]),  # a lower-case word goes on
+        ("The meeting between the two leaders in the German capital\nBerlin lasted for hours.", [15]),  # wrapped
+    ],
+)
+def test_a_short_line_ends_its_sentence(text, sentences):
+    assert [len(sentence) for sentence in sentences_of(text)] == sentences
