@@ -109,3 +109,17 @@ def test_chinese_and_emoji_offsets_in_the_page(browser, page_server: str, tmp_pa
     texts = {m["text"] for m in marks}
     assert "北京" in texts and "Berlin" in texts, marks
     assert coloured_pixels(screenshot, rgb(marks[0]["background"])) > 50
+
+
+def test_with_api_keys_the_models_are_listed_once_the_key_is_given(
+    browser, tiny_model: Path, tiny_zh_model: Path, tmp_path: Path
+) -> None:
+    with running_server([tiny_model, tiny_zh_model], tmp_path / "log", api_keys="page:sekret") as url:
+        page = browser.new_page()
+        page.goto(url + "/")
+        page.wait_for_selector("#key-row", state="visible", timeout=15000)  # /models answered 401
+        assert page.eval_on_selector_all("#model option", "os => os.length") == 1
+        page.fill("#api-key", "sekret")
+        page.dispatch_event("#api-key", "change")
+        page.wait_for_function("document.querySelectorAll('#model option').length === 3", timeout=15000)
+        page.close()
