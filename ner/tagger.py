@@ -113,6 +113,29 @@ class Document:
     sentences: list[list[Token]]
 
 
+def _inside(dictionary: Dictionary, tokens: Sequence[str]) -> set[int]:
+    """The indices of the tokens inside a phrase of ``dictionary`` in ``tokens``, but the phrase's first."""
+    return {i for start, end, _ in dictionary.matches(tokens) for i in range(start + 1, end)}
+
+
+def _rejoined(document: Document, dictionary: Dictionary) -> Document:
+    """``document`` with the sentences that a phrase of ``dictionary`` runs across joined again: the
+    user's phrase (``Yahoo! Japan``) wins over the sentence splitter."""
+    if len(document.sentences) < 2:
+        return document
+    inside = _inside(dictionary, [t.text for s in document.sentences for t in s])
+    starts = itertools.accumulate(len(s) for s in document.sentences)  # of each sentence after the first
+    if not inside.intersection(starts):
+        return document
+    sentences = [list(document.sentences[0])]
+    for start, sentence in zip(itertools.accumulate(len(s) for s in document.sentences), document.sentences[1:]):
+        if start in inside:
+            sentences[-1].extend(sentence)
+        else:
+            sentences.append(list(sentence))
+    return Document(document.text, sentences)
+
+
 @dataclass
 class Prediction:
     """The model's reading of one tokenized sentence: BIOES tags, entity spans, their
@@ -209,7 +232,9 @@ class Tagger:
         with self._dictionaries_lock:
             cached = self._dictionaries.pop(key, None)
         if cached is None:  # built outside the lock: other requests go on meanwhile
-            cached = Dictionary(entries, lambda phrase: [t.text for t in self.tokenize(phrase)], ignore_case)
+            # A phrase is tokenized as in the middle of a text, where it is met (alone, "2. Bundesliga" would
+            # begin with a list item's number).
+            cached = Dictionary(entries, lambda phrase: [t.text for t in self.tokenize("a " + phrase)[1:]], ignore_case)
             cached.check_labels(self.labels)
         with self._dictionaries_lock:
             while len(self._dictionaries) >= DICTIONARY_CACHE:
@@ -235,6 +260,8 @@ class Tagger:
         boundary after it, so that work nobody waits for any more stops.
         """
         documents = [t if isinstance(t, Document) else self.read(t) for t in texts]
+        if options.dictionary:
+            documents = [_rejoined(d, options.dictionary) for d in documents]
         owners = [i for i, d in enumerate(documents) for _ in d.sentences]
         sentences = [s for d in documents for s in d.sentences]
         predictions = self.predict(
@@ -296,8 +323,11 @@ class Tagger:
         ``documents`` (one id per sentence) tells a model with a document memory which
         sentences belong together; without it each sentence is a document of its own.
         """
+        limit, dictionary = self.max_sentence_tokens, options.dictionary
         pieces = [
-            (i, start, end) for i, s in enumerate(sentences) for start, end in cut_points(s, self.max_sentence_tokens)
+            (i, start, end)
+            for i, s in enumerate(sentences)
+            for start, end in cut_points(s, limit, keep=_inside(dictionary, s) if dictionary and len(s) > limit else ())
         ]
         predicted: list[Prediction] = [Prediction([], [])] * len(pieces)
         order = sorted(range(len(pieces)), key=lambda p: pieces[p][2] - pieces[p][1])

@@ -21,7 +21,7 @@ import itertools
 import operator
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import NamedTuple
 
 # Hiragana, Katakana, CJK ideographs (with extensions), CJK compatibility ideographs,
@@ -299,21 +299,25 @@ def split_sentences(text: str, tokens: list[Token], max_tokens: int = 150) -> li
     return pieces
 
 
-def cut_points(tokens: Sequence[str], max_tokens: int, spaced: Sequence[bool] = ()) -> list[tuple[int, int]]:
+def cut_points(
+    tokens: Sequence[str], max_tokens: int, spaced: Sequence[bool] = (), keep: Collection[int] = ()
+) -> list[tuple[int, int]]:
     """``[start, end)`` pieces of at most ``max_tokens`` tokens covering ``tokens`` in order.
 
     A piece ends after sentence-final punctuation where one lies in the second half of
     the allowed length, else after a comma or semicolon there, else after a token that
     ``spaced`` (``spaced[i]``: a space between tokens ``i`` and ``i + 1``) says a space
     follows (a character model's text in Thai or Khmer, whose phrases spaces separate),
-    else at the limit.
+    else at the limit; never before a token whose index is in ``keep`` (inside a
+    dictionary's phrase) where another cut can be had.
     """
     pieces, start = [], 0
     while len(tokens) - start > max_tokens:
-        window = range(start + max_tokens - 1, start + max_tokens // 2, -1)
+        window = [i for i in range(start + max_tokens - 1, start + max_tokens // 2, -1) if i + 1 not in keep]
         cut = next((i + 1 for i in window if tokens[i] in _SENTENCE_END), None)
         cut = cut or next((i + 1 for i in window if tokens[i] in _CLAUSE_END), None)
-        cut = cut or next((i + 1 for i in window if i < len(spaced) and spaced[i]), start + max_tokens)
+        cut = cut or next((i + 1 for i in window if i < len(spaced) and spaced[i]), None)
+        cut = cut or next((c for c in range(start + max_tokens, start, -1) if c not in keep), start + max_tokens)
         pieces.append((start, cut))
         start = cut
     pieces.append((start, len(tokens)))

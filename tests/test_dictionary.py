@@ -94,6 +94,20 @@ def test_constrained_decoding_equals_the_best_allowed_path(seed: int) -> None:
     assert top_scores[0] == pytest.approx([s for s, _ in expected[:3]])
 
 
+@pytest.mark.parametrize(
+    ("text", "phrase"),
+    [
+        ("She met Yahoo! Japan staff.", "Yahoo! Japan"),  # the sentence splitter ends a sentence after "!"
+        ("word " * 148 + "New York City Hall" + " word" * 20, "New York City Hall"),  # cut at 150 tokens
+        ("He played in the 2. Bundesliga last year.", "2. Bundesliga"),  # alone, "2." is a list item's number
+    ],
+)
+def test_a_phrase_is_forced_whole_wherever_the_text_would_be_cut(tiny_model: Path, text: str, phrase: str) -> None:
+    tagger = Tagger.load(tiny_model)
+    (analysis,) = tagger.analyze([text], TagOptions(dictionary=tagger.dictionary({phrase: "ORG"})))
+    assert (phrase, "ORG") in {(e.text, e.label) for e in analysis.entities}
+
+
 def test_forced_and_blocked_phrases_in_the_tagger(tiny_model: Path) -> None:
     tagger = Tagger.load(tiny_model)
     text = "John Smith visited Berlin with Acme Corp staff"
