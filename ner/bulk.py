@@ -158,6 +158,8 @@ def parse(raw: bytes | dict, settings: Settings) -> tuple[dict, str]:
             raise BadRecord(f"not UTF-8 ({error.reason} at byte {error.start})") from None
         if settings.input_format == "text":
             return {"text": line}, line
+        if not line.strip():
+            raise BadRecord("a blank line, no JSON object")
         try:
             fields = json.loads(line, parse_constant=_no_constant)
         except json.JSONDecodeError as error:

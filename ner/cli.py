@@ -16,12 +16,16 @@ import sys
 import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ner.backends import BACKENDS
 from ner.bundle import BundleError
 from ner.config import add_flags, flag_settings, load_config
 from ner.corpus import CorpusError
 from ner.recipe import GLOVE_SAVED_WORDS
+
+if TYPE_CHECKING:
+    from ner.bulk import Summary
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -419,7 +423,7 @@ def run_tag(args: argparse.Namespace) -> int:
     if args.out:
         summary = bulk.ray_write(args.files, args.out, settings, errors=args.errors, **where)
         print(f"ner tag: {summary}", file=sys.stderr)
-        return 0
+        return _tag_status(summary)
     if use_ray:
         chunks = bulk.ray_stream(args.files, settings, **where)
     else:
@@ -441,6 +445,14 @@ def run_tag(args: argparse.Namespace) -> int:
             summary.records += len(chunk)
             bar.update(len(chunk))
     print(f"ner tag: {summary}", file=sys.stderr)
+    return _tag_status(summary)
+
+
+def _tag_status(summary: Summary) -> int:
+    """1 when records came and none could be tagged (a wrong --text-field, say), else 0."""
+    if summary.records and not summary.tagged:
+        print("ner tag: every record was rejected", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -27,6 +27,7 @@ BAD_LINES = {
     8: (b"\xff\xfe not UTF-8", "not UTF-8"),
     9: ('"a string"', "a string, not a JSON object"),
     10: ('{"text": "Paris", "x": NaN}', "NaN in it, which is no JSON value"),
+    11: ("  ", "a blank line, no JSON object"),
 }
 
 
@@ -114,12 +115,12 @@ def test_jsonl_records_keep_their_fields_and_bad_ones_are_set_aside_with_their_l
     common = ["--model", tiny_model, "--input-format", "jsonl", "--batch-lines", 8]
     errors = tmp_path / "errors.jsonl"
     single, err = tag(capsys, *common, "--errors", errors, source)
-    assert err.strip() == "ner tag: 40 records in, 33 tagged, 7 rejected"
+    assert err.strip() == "ner tag: 40 records in, 32 tagged, 8 rejected"
     parallel, err = tag(capsys, *common, "--engine", "ray", "--workers", 2, source)
     assert parallel == single
     rejected = [line.removeprefix(f"ner tag: rejected {source} line ") for line in err.splitlines()[:-1]]
     assert [int(r.split(":")[0]) for r in rejected] == sorted(BAD_LINES)
-    assert err.splitlines()[-1] == "ner tag: 40 records in, 33 tagged, 7 rejected"
+    assert err.splitlines()[-1] == "ner tag: 40 records in, 32 tagged, 8 rejected"
 
     records = [json.loads(line) for line in single]
     assert [r["id"] for r in records] == [n for n in range(1, 41) if n not in BAD_LINES]
@@ -131,7 +132,7 @@ def test_jsonl_records_keep_their_fields_and_bad_ones_are_set_aside_with_their_l
 
     out = tmp_path / "out"
     _, err = tag(capsys, *common, "--engine", "ray", "--workers", 2, "--out", out, source)
-    assert err.strip() == "ner tag: 40 records in, 33 tagged, 7 rejected"
+    assert err.strip() == "ner tag: 40 records in, 32 tagged, 8 rejected"
     shards = sorted(out.glob("part-*.jsonl"))
     assert len(shards) > 1
     assert [line for shard in shards for line in shard.read_text().splitlines()] == single

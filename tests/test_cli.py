@@ -353,6 +353,8 @@ def test_tag_input_problems_are_one_line_and_a_bad_record_is_rejected_alone(tiny
         result = tag(*args)
         assert result.returncode == 2 and message in result.stderr and b"Traceback" not in result.stderr, args
     assert mine.read_text() == "Peter Brown visited Tokyo .\n"
+    wrong_field = tag("--input-format", "jsonl", "--text-field", "body", stdin=b'{"text": "Peter Brown ."}\n')
+    assert wrong_field.returncode == 1 and wrong_field.stderr.endswith(b"every record was rejected\n")
     # a directory is read as Ray reads one: every file under it by path, compressed ones too, but _ and .
     (tmp_path / "sub").mkdir()
     (tmp_path / "sub" / "b.txt.gz").write_bytes(gzip.compress(b"Angela Merkel met Peter Brown .\n"))
