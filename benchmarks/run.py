@@ -21,6 +21,7 @@ STEPS = [
     ("finetune", ["-m", "benchmarks.finetune"]),
     ("scaling", ["-m", "benchmarks.scaling"]),
     ("defaults", ["-m", "benchmarks.defaults"]),
+    ("articles", ["-m", "benchmarks.articles"]),
     ("bulk", ["-m", "benchmarks.bulk"]),
 ]
 
