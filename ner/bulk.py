@@ -44,8 +44,8 @@ _KINDS = {
     dict: "an object",
     type(None): "null",
 }
-# Columns that carry each record through Ray Data next to its own fields.
 OTHER_FIELDS = "fields"  # the column of a JSONL record's fields but its text, in Parquet output
+# Columns that carry each record through Ray Data next to its own fields.
 SOURCE, INDEX, LINE, ERROR, RECORD = "__ner_source", "__ner_index", "__ner_line", "__ner_error", "__ner_record"
 
 

@@ -6,12 +6,14 @@ sentence longest first and left to right, without overlaps, on token
 boundaries (a word model's tokens, a character model's characters), read as
 the model reads them (a soft hyphen or zero-width space inside a word does not
 stop a match), case sensitive unless ``ignore_case``. Each match becomes a
-constraint on the CRF decode: the tokens of a phrase forced to ``X`` must read ``S-X`` or
-``B-X I-X ... E-X``, those of a blocked phrase ``O``. The tags around a match
-stay a valid, most probable sequence, and entity scores and n-best are those
-of the paths that satisfy every constraint (:func:`ner.crf.constrain`).
+constraint on the CRF decode: the tokens of a phrase forced to ``X`` must read
+``S-X`` or ``B-X I-X ... E-X``, those of a blocked phrase ``O``. The tags
+around a match stay a valid, most probable sequence, and entity scores and
+n-best are those of the paths that satisfy every constraint
+(:func:`ner.crf.constrain`).
 
-Phrases are matched within a sentence; a phrase is tokenized as the model
+Phrases are matched within a sentence, and sentences are never split inside a
+phrase (:meth:`ner.tagger.Tagger.analyze`); a phrase is tokenized as the model
 tokenizes text, so ``New York`` matches the tokens ``New``, ``York``.
 """
 

@@ -124,11 +124,11 @@ def _rejoined(document: Document, dictionary: Dictionary) -> Document:
     if len(document.sentences) < 2:
         return document
     inside = _inside(dictionary, [t.text for s in document.sentences for t in s])
-    starts = itertools.accumulate(len(s) for s in document.sentences)  # of each sentence after the first
+    starts = list(itertools.accumulate(len(s) for s in document.sentences[:-1]))  # of each sentence but the first
     if not inside.intersection(starts):
         return document
     sentences = [list(document.sentences[0])]
-    for start, sentence in zip(itertools.accumulate(len(s) for s in document.sentences), document.sentences[1:]):
+    for start, sentence in zip(starts, document.sentences[1:]):
         if start in inside:
             sentences[-1].extend(sentence)
         else:

@@ -152,6 +152,7 @@ _PARAGRAPH_BREAK = re.compile(r"\n[^\S\n]*\n|\u2029")
 # A line this short ends its sentence at its line break where a word follows that does not start in lower
 # case: a list of names, an address, a headline (prose wrapped by hand has lines of 60 to 80 characters).
 SHORT_LINE = 40
+_LINE_BREAK = re.compile("[\n\u2028\u2029]")
 _SHORT_LINE_END = re.compile(rf"(?m:^)[^\n\u2028]{{0,{SHORT_LINE - 1}}}[\n\u2028]")
 # Where a sentence too long for the model is best cut.
 _CLAUSE_END = frozenset({",", "，", "、", ";", "；", ":", "："})
@@ -243,12 +244,13 @@ def split_sentences(text: str, tokens: list[Token], max_tokens: int = 150) -> li
     """Group ``tokens`` (of ``text``) into sentences.
 
     A sentence ends at a paragraph break, at the end of a line shorter than
-    :data:`SHORT_LINE` characters before a word not in lower case, or after sentence-final punctuation
-    (a run of it, plus closing quotes and brackets) when the next token does not
-    start in lower case, and, after Latin punctuation, only where a space comes
-    first (ASP.NET); after an abbreviation (``U.S.``) only before a word that
-    seldom follows one inside a sentence (``The``). Sentences longer than ``max_tokens`` are cut into pieces, at
-    a comma or a space where one is near the limit.
+    :data:`SHORT_LINE` characters before a word not in lower case, or after
+    sentence-final punctuation (a run of it, plus closing quotes and brackets)
+    when the next token does not start in lower case, and, after Latin
+    punctuation, only where a space comes first (ASP.NET); after an abbreviation
+    (``U.S.``) only before a word that seldom follows one inside a sentence
+    (``The``). Sentences longer than ``max_tokens`` are cut into pieces, at a
+    comma or a space where one is near the limit.
     """
     if max_tokens < 1:
         raise ValueError(f"max_tokens must be at least 1, not {max_tokens}")
@@ -256,9 +258,13 @@ def split_sentences(text: str, tokens: list[Token], max_tokens: int = 150) -> li
     current: list[Token] = []
     ended = ""  # the sentence-final mark the tokens so far end with, if they do
     # (where, whether it ends a sentence whatever follows) of each paragraph break and short line's end
-    breaks = sorted(
-        [(m.end(), True) for m in _PARAGRAPH_BREAK.finditer(text)]
-        + [(m.end(), False) for m in _SHORT_LINE_END.finditer(text)]
+    breaks = (
+        sorted(
+            [(m.end(), True) for m in _PARAGRAPH_BREAK.finditer(text)]
+            + [(m.end(), False) for m in _SHORT_LINE_END.finditer(text)]
+        )
+        if _LINE_BREAK.search(text)
+        else []
     )
     next_break = 0
     for token in tokens:
