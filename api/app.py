@@ -27,6 +27,7 @@ from prometheus_client import start_http_server
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.batcher import Overloaded
+from api.dependencies import require_api_key
 from api.middleware import BodyLimit, HeaderLimit, RequestContext, Shed, Timeout
 from api.responses import SafeJSONResponse, error_response, overloaded
 from api.routes import router as routes
@@ -74,6 +75,10 @@ def _answer_errors(app: FastAPI, settings: Settings) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
+        try:  # a body that is no JSON fails before the key check would run: a caller without a key hears 401
+            await require_api_key(request, request.app.state.service)
+        except StarletteHTTPException as refused:
+            return await http_error(request, refused)
         problems = error.errors()
         if any(p.get("type") == "json_invalid" for p in problems):
             return error_response(400, "invalid_json", "the body is not valid JSON", request.state.request_id)

@@ -287,6 +287,8 @@ def test_api_keys_rotate_and_are_logged_by_id(tiny_model: Path, tmp_path: Path) 
         for path in ("/models", "/openapi.json", "/docs"):
             assert c.get(path).status_code == 401
         assert c.post("/tag", json={"text": TEXT}).status_code == 401
+        for body in (b"garbage", b"", b'{"text": 5}'):  # the key is asked for before the body is judged
+            assert c.post("/tag", content=body, headers={"content-type": "application/json"}).status_code == 401
         wrong = c.post("/tag", json={"text": TEXT}, headers={"authorization": "Bearer nope"})
         assert wrong.status_code == 401 and wrong.json()["error"]["type"] == "unauthorized"
         assert c.post("/tag", json={"text": TEXT}, headers={"authorization": "Basic s3cret-key-one"}).status_code == 401
