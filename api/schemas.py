@@ -59,8 +59,21 @@ JSONNumber = Annotated[float, BeforeValidator(_json_number)]
 MAX_NAME = 64
 MAX_LANG = 16
 MAX_PHRASE = 200
-Phrase = Annotated[str, Field(min_length=1, max_length=MAX_PHRASE)]
-Label = Annotated[str, Field(min_length=1, max_length=MAX_NAME)]
+
+
+def _length(shortest: int, longest: int) -> AfterValidator:
+    """A string's length checked in Python: pydantic's own check refuses lone surrogates, which texts take."""
+
+    def check(value: str) -> str:
+        if not shortest <= len(value) <= longest:
+            raise ValueError(f"must be {shortest} to {longest} characters long")
+        return value
+
+    return AfterValidator(check)
+
+
+Phrase = Annotated[str, _length(1, MAX_PHRASE), Field(json_schema_extra={"minLength": 1, "maxLength": MAX_PHRASE})]
+Label = Annotated[str, _length(1, MAX_NAME), Field(json_schema_extra={"minLength": 1, "maxLength": MAX_NAME})]
 DictionaryEntries = dict[Phrase, Label]
 _DICTIONARY_ENTRIES = TypeAdapter(DictionaryEntries)
 

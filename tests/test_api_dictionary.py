@@ -88,6 +88,10 @@ def test_a_lone_surrogate_beside_a_value_that_is_no_string_gets_a_422(client: ht
         response = client.post("/tag", content=body, headers={"content-type": "application/json"})
         assert response.status_code == 422 and response.json()["error"]["message"].startswith("dictionary")
     assert client.get("/health").status_code == 200  # the same connection, still open
+    # a phrase holds lone surrogates as texts do
+    body = b'{"text": "Acme\\ud800 staff", "dictionary": {"Acme\\ud800": "ORG"}}'
+    response = client.post("/tag", content=body, headers={"content-type": "application/json"})
+    assert [e["label"] for e in response.json()["results"][0]["entities"]] == ["ORG"]
 
 
 def test_a_large_dictionary_sent_again_byte_for_byte_still_applies_and_is_still_checked(client: httpx.Client) -> None:
