@@ -48,6 +48,7 @@ def _openapi_with_limits(app: FastAPI, settings: Settings) -> dict:
         fields["texts"]["maxItems"] = settings.max_texts
         fields["texts"]["items"]["maxLength"] = settings.max_chars
         fields["nbest"]["maximum"] = settings.max_nbest
+        fields["dictionary"]["anyOf"][0]["maxProperties"] = settings.max_dictionary
         app.openapi_schema = schema
     return app.openapi_schema
 

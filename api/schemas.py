@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Annotated
 
@@ -45,8 +46,8 @@ def _json_integer(value: object) -> object:
 
 def _json_number(value: object) -> object:
     """JSON Schema's number: 1 and 0.5 are numbers; false and "0.5" are not."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValueError("must be a number")
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ValueError("must be a number")  # NaN and Infinity, which JSON lacks, are none
     return float(value)
 
 
