@@ -286,13 +286,15 @@ def run_predict(args: argparse.Namespace) -> int:
     with _regular_file(args.file) as source:  # read twice: a pipe is copied to a file first
         sentences, scheme = read_conll(source, args.tag_column)
         predicted = tagger.predict_corpus_tags(sentences)
-        lines = [line + "\n" for line in write_conll_predictions(source, sentences, predicted, scheme)]
+        with open(source, "rb") as raw:
+            ending = "\r\n" if b"\r\n" in raw.readline() else "\n"  # the file's own line ends
+        lines = [line + ending for line in write_conll_predictions(source, sentences, predicted, scheme)]
     if not out:
         sys.stdout.writelines(lines)
         return 0
     partial = out.with_name(f".{out.name}.partial")  # then renamed: --out may be the input file itself
     try:
-        partial.write_text("".join(lines), encoding="utf-8")
+        partial.write_text("".join(lines), encoding="utf-8", newline="")
         partial.replace(out)
     finally:
         partial.unlink(missing_ok=True)

@@ -306,6 +306,10 @@ def test_predict_into_its_own_input_or_from_a_pipe(
         assert main(["predict", str(tiny_model), str(own), "--out", str(out)]) == 2
         assert message in capsys.readouterr().err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["own.conll"]  # no partial file left
+    windows = tmp_path / "windows.conll"
+    windows.write_bytes(source.replace("\n", "\r\n").encode())
+    assert main(["predict", str(tiny_model), str(windows), "--out", str(windows)]) == 0
+    assert windows.read_bytes().decode().split("\r\n")[:-1] == written  # its line ends kept
 
 
 def test_predict_keeps_conllus_columns_in_line(tiny_model: Path, tmp_path: Path, capsys) -> None:
