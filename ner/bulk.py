@@ -105,6 +105,7 @@ class Summary:
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 _NOT_UTF16 = "ner.not-utf-16"
 codecs.register_error(_NOT_UTF16, lambda error: ("\udfff", error.end))
+_NOT_UTF16_MARK = "\udfff".encode("utf-8", "surrogatepass")
 
 
 class BadRecord(ValueError):
@@ -155,6 +156,8 @@ def parse(raw: bytes | dict, settings: Settings) -> tuple[dict, str]:
         try:
             line = raw.decode("utf-8")
         except UnicodeDecodeError as error:
+            if _NOT_UTF16_MARK in raw:  # a line of a UTF-16 file (lines)
+                raise BadRecord("not UTF-16 (half a character, or the file cut short)") from None
             raise BadRecord(f"not UTF-8 ({error.reason} at byte {error.start})") from None
         if settings.input_format == "text":
             return {"text": line}, line

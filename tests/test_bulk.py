@@ -270,7 +270,7 @@ def test_a_utf16_file_splits_lines_as_utf8_does_and_loses_only_what_is_no_utf16(
     assert numbered[2][2] == b"Paris"
     settings = bulk.Settings(model="unused")
     for bad in (numbered[1][2], numbered[3][2]):
-        with pytest.raises(bulk.BadRecord, match="not UTF-8"):
+        with pytest.raises(bulk.BadRecord, match="not UTF-16"):
             bulk.parse(bad, settings)
 
 
