@@ -13,11 +13,13 @@ REPOSITORY_MODELS = Path(__file__).resolve().parent.parent / "models"
 
 
 def default_models() -> list[str]:
-    """Every model directory (one holding a manifest.json) in ``NER_MODELS_DIR``, else in ``models/``."""
+    """Every model directory (one holding a manifest.json, its name not hidden) in ``NER_MODELS_DIR``, else in
+    ``models/``."""
     folder = Path(os.environ.get("NER_MODELS_DIR") or REPOSITORY_MODELS)
     if not folder.is_dir():
         return []
-    return sorted(str(p) for p in folder.iterdir() if (p / "manifest.json").is_file())
+    # A hidden folder is a save in progress or one stopped (ner.bundle.save), not a model to serve.
+    return sorted(str(p) for p in folder.iterdir() if not p.name.startswith(".") and (p / "manifest.json").is_file())
 
 
 class Settings(BaseSettings):

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import shutil
 import tempfile
@@ -187,9 +188,10 @@ def save(bundle: Bundle, directory: str | Path, card: str, extra_files: dict[str
     Replacing a model directory keeps its other files (such as the learning curves), never an older
     model's encoder or lexicon.
     """
-    directory = Path(directory)
+    directory = Path(directory).resolve()  # a link's target is replaced, not the link; "." has a name
     directory.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
+    retired = None
     try:
         stored = stored_tables(bundle.weights, bundle.info.get("embedding_dtype", "float32"))
         weights = {name: np.ascontiguousarray(array) for name, array in stored.items()}
@@ -231,16 +233,17 @@ def save(bundle: Bundle, directory: str | Path, card: str, extra_files: dict[str
         staging.chmod(0o755)
         for path in staging.iterdir():
             path.chmod(0o644)
-        retired = None
         if directory.exists():
             retired = directory.with_name(f".{directory.name}.old-{os.getpid()}")
             directory.rename(retired)
         staging.rename(directory)
-        if retired is not None:
-            shutil.rmtree(retired, ignore_errors=True)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
+        if retired is not None and not directory.exists():  # stopped between the two renames
+            retired.rename(directory)
         raise
+    if retired is not None:
+        shutil.rmtree(retired, ignore_errors=True)
     return directory
 
 
@@ -329,12 +332,17 @@ def load(directory: str | Path, for_tagging: bool = False) -> Bundle:
     directory = Path(directory)
     files = read_files(directory)
     config = _parse_json(directory / CONFIG, files[CONFIG])
-    if config.get("format_version", 0) > FORMAT_VERSION:
-        raise BundleError(directory / CONFIG, f"format version {config.get('format_version')} is too new")
+    version, temperature = config.get("format_version", 1), config.get("temperature", 1.0)
+    if not isinstance(version, int) or not 1 <= version <= FORMAT_VERSION:
+        raise BundleError(directory / CONFIG, f"format version {version!r}: this library reads 1 to {FORMAT_VERSION}")
+    if not isinstance(temperature, int | float) or not math.isfinite(temperature) or temperature <= 0:
+        raise BundleError(directory / CONFIG, f"temperature {temperature!r}: must be a positive number")
     try:
         vocab = Vocabularies.from_json(_parse_json(directory / VOCAB, files[VOCAB]), compact=for_tagging)
         model_config = ModelConfig.from_dict(config["model"])
-    except (KeyError, TypeError, ValueError) as error:
+        if vocab.level != model_config.level:
+            raise ValueError(f"the vocabulary is of {vocab.level}s, the network of {model_config.level}s")
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
         raise BundleError(directory, f"inconsistent config or vocabulary: {error}") from None
     if LEXICON in files:
         vocab.lexicon = _lexicon(directory / LEXICON, files[LEXICON])
@@ -344,6 +352,8 @@ def load(directory: str | Path, for_tagging: bool = False) -> Bundle:
             weights = loaded_tables(weights)
     except (SafetensorError, ValueError) as error:
         raise BundleError(directory / WEIGHTS, f"unreadable weights ({error})") from None
+    if problem := _weights_problem(weights, vocab):
+        raise BundleError(directory / WEIGHTS, f"{problem}: not the weights of this vocabulary and config")
     metrics = _parse_json(directory / METRICS, files[METRICS]) if METRICS in files else {}
     info = {
         k: v
@@ -356,12 +366,38 @@ def load(directory: str | Path, for_tagging: bool = False) -> Bundle:
         weights,
         config.get("name", directory.name),
         config.get("language", "en"),
-        float(config.get("temperature", 1.0)),
+        float(temperature),
         metrics,
         info,
         files.get(ENCODER),
-        config.get("format_version", 1),
+        version,
     )
+
+
+def _weights_problem(weights: dict[str, np.ndarray], vocab: Vocabularies) -> str | None:
+    """What in ``weights`` cannot be this vocabulary's model, read without building the network: an
+    array that is no float (but an int8 table with its scales), a table whose rows are not the
+    vocabulary's, a CRF or output layer of another tag count. None when nothing is found."""
+    for name, array in weights.items():
+        table = name.removesuffix(SCALE_SUFFIX)
+        if name.endswith(SCALE_SUFFIX) and not (table in weights and weights[table].dtype == np.int8):
+            return f"{name} scales no int8 table"
+        if array.dtype == np.int8 and not (name.endswith(EMBEDDING_SUFFIX) and name + SCALE_SUFFIX in weights):
+            return f"{name} is int8 without its scales"
+        if array.dtype != np.int8 and array.dtype.kind != "f":
+            return f"{name} holds {array.dtype}, not floats"
+    tags = len(vocab.tags.itos)
+    rows = {"word_embed.weight": len(vocab.words), "crf.transitions": tags, "crf.start_transitions": tags}
+    rows |= {"crf.end_transitions": tags, "project.weight": tags, "project.bias": tags}
+    if missing := sorted(set(rows) - set(weights)):
+        return f"no {missing[0]}"
+    optional = {"char_encoder.embed.weight": vocab.chars, "bigram_embed.weight": vocab.bigrams}
+    optional["lexicon_word_embed.weight"] = vocab.lexicon_words
+    rows |= {name: len(items) for name, items in optional.items() if name in weights and items is not None}
+    for name, count in rows.items():
+        if len(weights[name]) != count or (name == "crf.transitions" and weights[name].shape != (tags, tags)):
+            return f"{name} has {weights[name].shape[0]} rows for {count}"
+    return None
 
 
 _lexicons: dict[str, Lexicon] = {}

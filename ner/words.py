@@ -62,7 +62,8 @@ def renew(
     """``bundle`` (what ``ner words`` does) holding the words of ``corpora["train"]`` and
     ``corpora["dev"]`` and the ``top`` most frequent words of its pretrained vectors, its tables rounded
     to their storage (``embedding_dtype`` when given), its encoder exported again (the table's size is
-    in the graph), and dev and test scored again; returns it, the words dropped and added."""
+    in the graph), and dev and test scored again (a split not given loses its score); returns it, the
+    words dropped and added."""
     from ner.backends import onnx_available
     from ner.export import export
     from ner.metrics import evaluate
@@ -79,8 +80,12 @@ def renew(
     bundle.weights = bundles.as_stored(bundle.weights, bundle.info.get("embedding_dtype", "float32"))  # as saved
     network = TorchBackend.from_bundle(bundle)
     bundle.encoder = export(network.model, bundle.vocab) if onnx_available() else None
+    bundle.format_version = bundles.FORMAT_VERSION  # the encoder is exported in the current format
     tagger = Tagger(bundle, network, batch_size=256)
     for split in ("dev", "test"):
         if split in corpora:
             bundle.metrics[split] = evaluate(tagger, corpora[split])
+        else:  # a score of the model before would be taken for this one's
+            bundle.metrics.pop(split, None)
+    bundle.metrics.pop("float32_dev_f1", None)
     return bundle, dropped, added

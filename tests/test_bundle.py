@@ -228,3 +228,92 @@ def test_a_model_saved_without_an_encoder_does_not_inherit_the_old_one(model_cop
     assert not (model_copy / "encoder.onnx").exists()
     assert "encoder.onnx" not in json.loads((model_copy / "manifest.json").read_text())["files"]
     assert bundles.load(model_copy).encoder is None
+
+
+def _rewrite(model: Path, name: str, change) -> None:
+    """Change one JSON file of a model and its manifest entry to match: a consistent but odd directory."""
+    path = model / name
+    data = json.loads(path.read_text())
+    change(data)
+    path.write_text(json.dumps(data))
+    manifest = json.loads((model / "manifest.json").read_text())
+    manifest["files"][name] = {"sha256": bundles.sha256(path.read_bytes()), "bytes": path.stat().st_size}
+    (model / "manifest.json").write_text(json.dumps(manifest))
+
+
+@pytest.mark.parametrize(
+    ("name", "change", "message"),
+    [
+        ("config.json", lambda c: c.update(temperature=0), "temperature 0"),
+        ("config.json", lambda c: c.update(temperature=float("nan")), "temperature nan"),
+        ("config.json", lambda c: c.update(format_version="2"), "format version '2'"),
+        ("config.json", lambda c: c["model"].update(level="char"), "of words, the network of chars"),
+        ("vocab.json", lambda v: v["words"].pop(5), "word_embed.weight has .* rows"),
+        ("vocab.json", lambda v: v["tags"].pop(), "crf.transitions has .* rows"),
+    ],
+)
+def test_a_consistent_but_odd_model_is_refused_in_one_line(model_copy: Path, name: str, change, message: str) -> None:
+    """The manifest guards against damage; these are files written wrong and checksummed anew. Each backend
+    would have tagged on (scores of null, every id off by one) or failed in a trace."""
+    _rewrite(model_copy, name, change)
+    with pytest.raises(BundleError, match=message):
+        bundles.load(model_copy, for_tagging=True)
+
+
+def test_an_int8_table_without_its_scales_is_refused(model_copy: Path, tmp_path: Path) -> None:
+    loaded = bundles.load(model_copy)
+    loaded.info["embedding_dtype"] = "int8"
+    target = bundles.save(loaded, tmp_path / "int8", card="# card\n")
+    weights = {k: v for k, v in load_file(target / "weights.safetensors").items() if k != "word_embed.weight.scale"}
+    from safetensors.numpy import save_file
+
+    save_file(weights, target / "weights.safetensors")
+    manifest = json.loads((target / "manifest.json").read_text())
+    data = (target / "weights.safetensors").read_bytes()
+    manifest["files"]["weights.safetensors"] = {"sha256": bundles.sha256(data), "bytes": len(data)}
+    (target / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(BundleError, match="word_embed.weight is int8 without its scales"):
+        bundles.load(target, for_tagging=True)
+
+
+def test_a_save_stopped_between_its_renames_puts_the_old_model_back(
+    model_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    loaded = bundles.load(model_copy)
+    real_rename = Path.rename
+
+    def rename(self: Path, target: Path) -> Path:
+        if self.name.startswith(".model.") and ".old-" not in self.name:  # the staging directory's turn: Ctrl-C
+            raise KeyboardInterrupt
+        return real_rename(self, target)
+
+    monkeypatch.setattr(Path, "rename", rename)
+    with pytest.raises(KeyboardInterrupt):
+        bundles.save(loaded, model_copy, card="# new\n")
+    monkeypatch.undo()
+    bundles.verify(model_copy)
+    assert (model_copy / "README.md").read_text() != "# new\n"
+    assert [p.name for p in model_copy.parent.iterdir() if p.name.startswith(".model")] == []
+
+
+def test_saving_through_a_link_or_as_dot_replaces_the_model_it_names(model_copy: Path, tmp_path: Path) -> None:
+    loaded = bundles.load(model_copy)
+    (tmp_path / "current").symlink_to(model_copy.name)
+    bundles.save(loaded, tmp_path / "current", card="# through the link\n")
+    assert (tmp_path / "current").is_symlink() and (model_copy / "README.md").read_text() == "# through the link\n"
+    here = os.getcwd()
+    try:
+        os.chdir(model_copy)
+        bundles.save(loaded, ".", card="# as dot\n")
+    finally:
+        os.chdir(here)
+    assert (model_copy / "README.md").read_text() == "# as dot\n"
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+
+
+def test_the_service_serves_no_hidden_folder(model_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from api.settings import default_models
+
+    shutil.copytree(model_copy, model_copy.parent / ".model.x1y2")  # a save killed before its rename
+    monkeypatch.setenv("NER_MODELS_DIR", str(model_copy.parent))
+    assert default_models() == [str(model_copy)]

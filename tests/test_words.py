@@ -112,6 +112,9 @@ def test_words_no_corpus_gives_are_dropped_and_the_most_frequent_added(
     for word in ("usual", "zanzibar"):
         row = grown.weights["word_embed.weight"][grown.vocab.words.stoi[word]]
         assert np.allclose(row, table[word], atol=np.abs(table[word]).max() / 127), word
+    # A split not given again loses its score rather than keeping the one of the model before.
+    assert main(["words", str(model), "--train", str(tiny_corpus["train"]), "--pretrained-top", "4"]) == 0
+    assert {"dev", "test"}.isdisjoint(bundles.load(model).metrics)
 
 
 def test_a_negative_count_is_refused_and_the_model_left_as_it_was(
