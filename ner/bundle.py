@@ -295,7 +295,9 @@ def read_files(directory: str | Path) -> dict[str, bytes]:
         raise BundleError(manifest_path, "missing: not a model directory, or an incomplete one")
     manifest = _parse_json(manifest_path, _read_inside(directory, MANIFEST))
     version = manifest.get("format_version")
-    if not isinstance(version, int) or version > FORMAT_VERSION:
+    if not isinstance(version, int):
+        raise BundleError(manifest_path, f"format version {version!r}: not a version number")
+    if version > FORMAT_VERSION:
         raise BundleError(
             manifest_path, f"format version {version!r} is newer than this library reads ({FORMAT_VERSION})"
         )
@@ -308,8 +310,10 @@ def read_files(directory: str | Path) -> dict[str, bytes]:
     files = {}
     for name, entry in listed.items():
         data = _read_inside(directory, name)
-        if not isinstance(entry, dict) or len(data) != entry.get("bytes"):
-            expected = entry.get("bytes") if isinstance(entry, dict) else None
+        expected = entry.get("bytes") if isinstance(entry, dict) else None
+        if not isinstance(expected, int):
+            raise BundleError(manifest_path, f"no size in bytes for {name}")
+        if len(data) != expected:
             raise BundleError(directory / name, f"size {len(data)} bytes, expected {expected} (truncated?)")
         if sha256(data) != entry.get("sha256"):
             raise BundleError(directory / name, "checksum mismatch: the file was altered or corrupted")
