@@ -85,7 +85,9 @@ _ABBREVIATIONS = (
 # What follows the start of a URL: brackets in it only in pairs (Wikipedia's Python_(programming_language)), and
 # no punctuation at its end.
 _URL_REST = r"(?:\([^\s<>\"()]*\)|[^\s<>\"()])*(?:\([^\s<>\"()]*\)|[^\s<>\".,;:!?()\]])"
-_TOP_LEVEL_DOMAINS = "com|org|net|edu|gov|mil|int|info|biz|io|ai|app|dev|[a-z]{2}"  # generic ones, or a country's
+_GENERIC_DOMAINS = "com|org|net|edu|gov|mil|int|info|biz|io|ai|app|dev"
+_LABEL = r"[^\W_](?:[^\W_]|-)+"  # a part of a host name: two characters or more
+_EMOJI = "\U0001f000-\U0001faff\u2600-\u27bf"  # what a zero-width joiner joins into one emoji
 
 _TOKEN = re.compile(
     "|".join(
@@ -100,9 +102,11 @@ _TOKEN = re.compile(
             # an e-mail address, tried only where a run of its characters starts (else each token of a long
             # run of them, ___ or a.b.c, would scan the rest of the run again)
             r"(?<![\w.+-])[\w.+-]*[^\W_]@[^\W_][\w-]*(?:\.[\w-]*[^\W_])+",
-            # a host name without its scheme, www.bbc.co.uk or google.com/maps (a lower-case top-level domain),
-            # also tried only where a run starts
-            rf"(?<![\w.-])(?:[^\W_](?:[^\W_]|-)*\.)+(?:{_TOP_LEVEL_DOMAINS})(?![\w@-]|\.[^\W_])(?:/{_URL_REST})?",
+            # a host name without its scheme, also tried only where a run starts: www.anything, a name of two
+            # letters or more under a generic top-level domain (Amazon.com, google.com/maps), or under a
+            # country's in two steps (bbc.co.uk); not p.m.in or home.it, a space missed after a point
+            rf"(?<![\w.-])(?:www\.(?:{_LABEL}\.)+[a-z]{{2,}}|{_LABEL}(?:\.{_LABEL})*\.(?:{_GENERIC_DOMAINS})"
+            rf"|{_LABEL}(?:\.{_LABEL})+\.[a-z]{{2}})(?![\w@-]|\.[^\W_])(?:/{_URL_REST})?",
             # an ISO 8601 timestamp: 2024-05-01T12:30:00Z
             r"\d{4}-\d\d-\d\dT\d\d:\d\d(?::\d\d(?:[.,]\d+)?)?(?:Z|[+-]\d\d(?::?\d\d)?)?(?![^\W_])",
             r"(?<![^\s(\[{\"'“‘])[@#]\w*[^\W_]",  # a social-media @handle or #hashtag
@@ -122,7 +126,7 @@ _TOKEN = re.compile(
             r"-{2,}|\.{2,}",  # -- --- ...
             "[\U0001f1e6-\U0001f1ff]{2}",  # a flag: two regional indicators
             # any other visible character, and emoji joined into one by zero-width joiners (a family)
-            rf"[^\s{_MARKS}][{_MARKS}]*(?:(?<=\u200d)[^\s{_MARKS}][{_MARKS}]*)*",
+            rf"[^\s{_MARKS}][{_MARKS}]*(?:(?<=\u200d)[{_EMOJI}][{_MARKS}]*)*",
             rf"(?![{INVISIBLE}])[{_MARKS}]+",  # stray marks at the start of the text
         ]
     )
@@ -148,12 +152,20 @@ _SENTENCE_STARTS = frozenset(
     ).split()
 )
 _SPACED_END = _SPACED_END | {_ABBREVIATION}
+# ... but never after a title or an initial, which a name follows (Mr. A, 35, was arrested; Mr. An Cheol-soo).
+_TITLES = frozenset(
+    (  # noqa: SIM905 (a list of words reads better as one string)
+        "Mr Mrs Ms Messrs Mme Mlle Dr Prof Rev Hon Pres St Gen Gov Sen Rep Col Lt Maj Brig Adm Sgt Cpl Pvt Capt"
+        " Supt Det Mt Ft No Fig Figs Vol Vols vs"
+    ).split()
+)
 _PARAGRAPH_BREAK = re.compile(r"\n[^\S\n]*\n|\u2029")
-# A line this short ends its sentence at its line break where a word follows that does not start in lower
-# case: a list of names, an address, a headline (prose wrapped by hand has lines of 60 to 80 characters).
+# A line this short, with no word in lower case, ends its sentence where the next line starts with a capital
+# or a digit: a list of names, an address, a dateline (prose wrapped by hand runs 60 to 80 characters a line,
+# and a narrow column's lines hold words in lower case; Chinese wraps inside words and has no capitals).
 SHORT_LINE = 40
 _LINE_BREAK = re.compile("[\n\u2028\u2029]")
-_SHORT_LINE_END = re.compile(rf"(?m:^)[^\n\u2028]{{0,{SHORT_LINE - 1}}}[\n\u2028]")
+_SHORT_LINE_END = re.compile(rf"(?:\A|(?<=[\n\u2028\u2029]))[^\n\u2028\u2029]{{0,{SHORT_LINE - 1}}}[\n\u2028]")
 # Where a sentence too long for the model is best cut.
 _CLAUSE_END = frozenset({",", "，", "、", ";", "；", ":", "："})
 
@@ -261,7 +273,11 @@ def split_sentences(text: str, tokens: list[Token], max_tokens: int = 150) -> li
     breaks = (
         sorted(
             [(m.end(), True) for m in _PARAGRAPH_BREAK.finditer(text)]
-            + [(m.end(), False) for m in _SHORT_LINE_END.finditer(text)]
+            + [
+                (m.end(), False)
+                for m in _SHORT_LINE_END.finditer(text)
+                if not any(word[0].islower() for word in m.group().split())
+            ]
         )
         if _LINE_BREAK.search(text)
         else []
@@ -271,7 +287,7 @@ def split_sentences(text: str, tokens: list[Token], max_tokens: int = 150) -> li
         paragraph = False
         while next_break < len(breaks) and breaks[next_break][0] <= token.start:
             first = token.text[0]
-            paragraph = paragraph or breaks[next_break][1] or (first.isalnum() and not first.islower())
+            paragraph = paragraph or breaks[next_break][1] or first.isupper() or first.isdigit()
             next_break += 1
         follows = (
             ended
@@ -288,7 +304,7 @@ def split_sentences(text: str, tokens: list[Token], max_tokens: int = 150) -> li
         current.append(token)
         if token.text in _SENTENCE_END:
             ended = token.text
-        elif len(token.text) > 1 and token.text[-1] == "." and token.text[0].isalpha():  # U.S., Inc.
+        elif token.text[-1] == "." and token.text[0].isalpha() and token.text[:-1] not in _TITLES:  # U.S., Inc.
             ended = _ABBREVIATION
         elif ended and token.text not in _CLOSERS:
             ended = ""

@@ -660,6 +660,9 @@ def test_a_url_keeps_its_brackets_in_pairs(text, expected):
         # what is no host name: a capital after the point, a word no domain ends with, an abbreviation
         ("in Paris.It was", ["in", "Paris", ".", "It", "was"]),
         ("ends here.and there", ["ends", "here", ".", "and", "there"]),
+        ("got home.it was", ["got", "home", ".", "it", "was"]),  # a country's domain needs two steps
+        ("at 5 p.m.in London", ["at", "5", "p.m.", "in", "London"]),
+        ("end.\u200dStart", ["end", ".\u200d", "Start"]),  # a joiner joins emoji only
         ("i.e. the U.S.A. and z.B. so", ["i.e.", "the", "U.S.A.", "and", "z.B.", "so"]),
         ("At 2024-05-01T12:30:00Z it ran", ["At", "2024-05-01T12:30:00Z", "it", "ran"]),
         ("at 2024-05-01T12:30+02:00.", ["at", "2024-05-01T12:30+02:00", "."]),
@@ -678,6 +681,11 @@ def test_host_names_timestamps_and_joined_emoji_are_one_token(text, expected):
     [
         ("Angela Merkel\nEmmanuel Macron\nBoris Johnson", [2, 2, 2]),  # a list of names, one a line
         ("Paris\u2028London\u2029Berlin", [1, 1, 1]),  # Unicode's line and paragraph separators
+        ("John Smith\u2028Mary Jones\u2028Peter Brown", [2, 2, 2]),
+        ("KINSHASA 1996-08-29\nA total of 116 delegates", [2, 5]),  # a dateline
+        ("人民大\n会堂", [5]),  # Chinese wraps inside words
+        ("The talks between President Joe\nBiden and Chancellor Olaf Scholz met.", [12]),  # a narrow column
+        ("Police arrested Mr. A, 35, on Tuesday.", [10]),  # no end after a title
         ("Dear John,\nThanks for the note.", [3, 5]),
         ("He met Angela Merkel and\nother leaders in Berlin.", [10]),  # a lower-case word goes on
         ("The meeting between the two leaders in the German capital\nBerlin lasted for hours.", [15]),  # wrapped
