@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import io
 import json
 import logging
 import os
@@ -403,9 +404,8 @@ def run_tag(args: argparse.Namespace) -> int:
         raise ValueError("--text-field names a field of records: it needs --input-format jsonl or parquet")
     if args.ignore_case and not args.dictionary:
         raise ValueError("--ignore-case matches a dictionary's phrases: it needs --dictionary")
-    if args.errors and any(Path(args.errors).resolve() == Path(name).resolve() for name in args.files):
-        raise ValueError(f"--errors {args.errors} is an input file: writing the rejections would erase it")
     bulk.check_inputs(args.files)
+    _refuse_writing_into_inputs(args, [path for name in args.files for path in bulk.local_files(name)])
     use_ray = args.engine == "ray"
     entries = _dictionary_for(args.model, args.dictionary) if args.dictionary else {}
     settings = bulk.Settings(
@@ -448,6 +448,24 @@ def run_tag(args: argparse.Namespace) -> int:
             bar.update(len(chunk))
     print(f"ner tag: {summary}", file=sys.stderr)
     return _tag_status(summary)
+
+
+def _refuse_writing_into_inputs(args: argparse.Namespace, inputs: Sequence[str]) -> None:
+    """Refuse an output among the input files (or under an input directory): writing it would erase an
+    input, or grow one as it is read, without end (``ner tag data/ > data/out.jsonl``)."""
+    local = [Path(name).resolve() for name in inputs if "://" not in name]
+    directories = [Path(name).resolve() for name in args.files if "://" not in name and Path(name).is_dir()]
+    for flag, given in (("--errors", args.errors), ("--out", args.out)):
+        if given and "://" not in given:
+            path = Path(given).resolve()
+            if path in local or any(folder == path or folder in path.parents for folder in directories):
+                raise ValueError(f"{flag} {given} is among the inputs: give a place outside them")
+    try:
+        written = os.fstat(sys.stdout.fileno())
+    except (OSError, ValueError, io.UnsupportedOperation):  # no file behind stdout (a test's capture)
+        return
+    if any(os.path.samestat(written, os.stat(path)) for path in local):
+        raise ValueError("the output (stdout) is one of the input files: write it outside the inputs")
 
 
 def _tag_status(summary: Summary) -> int:

@@ -347,7 +347,8 @@ def test_tag_input_problems_are_one_line_and_a_bad_record_is_rejected_alone(tiny
     mine = tmp_path / "in.txt"
     mine.write_text("Peter Brown visited Tokyo .\n")
     for args, message in (
-        (["--errors", str(mine), str(mine)], b"would erase it"),
+        (["--errors", str(mine), str(mine)], b"is among the inputs"),
+        (["--errors", str(tmp_path / "rejected.jsonl"), str(tmp_path)], b"is among the inputs"),  # grew forever
         ([str(mine), str(tmp_path / "missing.txt")], b"no such file or directory: " + str(tmp_path).encode()),
         (["--engine", "ray", "--workers", "0", str(mine)], b"must be at least 1"),
         (["--batch-lines", "0"], b"must be at least 1"),
@@ -365,3 +366,7 @@ def test_tag_input_problems_are_one_line_and_a_bad_record_is_rejected_alone(tiny
     (tmp_path / "_errors.jsonl").write_text("not a text to tag\n")
     records = [json.loads(line) for line in tag(str(tmp_path)).stdout.splitlines()]
     assert [r["text"] for r in records] == ["Peter Brown visited Tokyo .", "Angela Merkel met Peter Brown ."]
+    with open(tmp_path / "sub" / "out.jsonl", "wb") as inside:  # ner tag DIR > DIR/out.jsonl: read its own output
+        command = [sys.executable, "-m", "ner", "tag", "--model", str(tiny_model), str(tmp_path)]
+        result = subprocess.run(command, stdout=inside, stderr=subprocess.PIPE, timeout=120)
+    assert result.returncode == 2 and b"(stdout) is one of the input files" in result.stderr
