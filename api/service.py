@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import gc
 import json
 import logging
@@ -148,14 +149,16 @@ class ServiceState:
             # The key names the file's version rather than hashing its (perhaps many) entries again.
             version = configured.version if configured is not None else None
             key = (version, request_key, ignore_case, route.auto)
-            if route.auto and request_key is not None and not tagger.built_dictionary(key):
-                merged = self._applicable(merged, tagger)
-            builds.append((tagger, merged, key))
+            # Under lang auto, a dictionary being built takes the entries of its model's labels.
+            prepare = (
+                functools.partial(self._applicable, tagger=tagger) if route.auto and request_key is not None else None
+            )
+            builds.append((tagger, merged, key, prepare))
 
         def build() -> dict[str, Dictionary]:
-            return {tagger.name: tagger.dictionary(merged, ignore_case, key=key) for tagger, merged, key in builds}
+            return {t.name: t.dictionary(merged, ignore_case, key=key, prepare=p) for t, merged, key, p in builds}
 
-        to_build = [merged for tagger, merged, key in builds if not tagger.built_dictionary(key)]
+        to_build = [merged for tagger, merged, key, _ in builds if not tagger.built_dictionary(key)]
         if sum(map(len, to_build)) <= INLINE_ENTRIES:
             return build()
         return await run_in_threadpool(build)

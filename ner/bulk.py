@@ -323,7 +323,7 @@ class BatchTagger:
         others = [
             None
             if isinstance(r, str)
-            else json.dumps({k: v for k, v in r[0].items() if k != field}, ensure_ascii=False)
+            else json.dumps(_finite({k: v for k, v in r[0].items() if k != field}), ensure_ascii=False)
             for r in results
         ]
         return batch.append_column(

@@ -54,22 +54,32 @@ class Dictionary:
     Instances compare by identity, so they can sit in the (hashable) tagging options.
     """
 
-    def __init__(self, entries: Mapping[str, str], tokenize: Callable[[str], list[str]], ignore_case: bool = False):
+    def __init__(
+        self,
+        entries: Mapping[str, str],
+        tokenize: Callable[[str], list[str]],
+        ignore_case: bool = False,
+        tokenize_inside: Callable[[str], list[str]] | None = None,
+    ):
+        """``tokenize`` cuts a phrase as at the start of a text, ``tokenize_inside`` (when given) as in the
+        middle of one, where it may be cut otherwise (``2. Bundesliga``: a list item's number, or ``2``, ``.``);
+        a phrase matches cut either way."""
         self.ignore_case = ignore_case
         self.entries = dict(entries)
         self._trie: dict = {}
         self._longest = 0
         for phrase, label in self.entries.items():
-            tokens = [self._key(t) for t in tokenize(phrase)]
-            if not tokens:
-                raise DictionaryError(f"phrase {phrase!r} has no tokens")
             if not label or (label != BLOCK and not label.strip()):
                 raise DictionaryError(f"phrase {phrase!r} has an empty label")
-            node = self._trie
-            for token in tokens:
-                node = node.setdefault(token, {})
-            node[None] = label  # the key None marks the end of a phrase
-            self._longest = max(self._longest, len(tokens))
+            cuts = [tokenize(phrase)] + ([tokenize_inside(phrase)] if tokenize_inside else [])
+            for tokens in {tuple(self._key(t) for t in cut) for cut in cuts}:
+                if not tokens:
+                    raise DictionaryError(f"phrase {phrase!r} has no tokens")
+                node = self._trie
+                for token in tokens:
+                    node = node.setdefault(token, {})
+                node[None] = label  # the key None marks the end of a phrase
+                self._longest = max(self._longest, len(tokens))
 
     def __len__(self) -> int:
         return len(self.entries)

@@ -17,7 +17,7 @@ import itertools
 import math
 import threading
 import time
-from collections.abc import Hashable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,7 +30,7 @@ from ner.collector import collector_paused
 from ner.corpus import Sentence, Span, as_model_tokens, tags_to_spans, token_tags
 from ner.dictionary import Dictionary, EntriesKey
 from ner.features import word_groups
-from ner.text import Token, cut_points, model_form, split_sentences, tokenize, tokenize_chars
+from ner.text import Token, cut_points, model_form, paragraph_between, split_sentences, tokenize, tokenize_chars
 
 DICTIONARY_CACHE = 32  # dictionaries kept built per model
 MAX_WORDS, MAX_CHARACTERS = 150, 200  # tokens of a sentence tagged at once; a longer one is cut
@@ -119,8 +119,8 @@ def _inside(dictionary: Dictionary, tokens: Sequence[str]) -> set[int]:
 
 
 def _rejoined(document: Document, dictionary: Dictionary) -> Document:
-    """``document`` with the sentences that a phrase of ``dictionary`` runs across joined again: the
-    user's phrase (``Yahoo! Japan``) wins over the sentence splitter."""
+    """``document`` with the sentences that a phrase of ``dictionary`` runs across joined again, but across
+    a paragraph break: the user's phrase (``Yahoo! Japan``) wins over the sentence splitter."""
     if len(document.sentences) < 2:
         return document
     inside = _inside(dictionary, [t.text for s in document.sentences for t in s])
@@ -129,7 +129,7 @@ def _rejoined(document: Document, dictionary: Dictionary) -> Document:
         return document
     sentences = [list(document.sentences[0])]
     for start, sentence in zip(starts, document.sentences[1:]):
-        if start in inside:
+        if start in inside and not paragraph_between(document.text, sentences[-1][-1].end, sentence[0].start):
             sentences[-1].extend(sentence)
         else:
             sentences.append(list(sentence))
@@ -224,17 +224,28 @@ class Tagger:
         """Whether a dictionary built with ``key`` is kept, so that :meth:`dictionary` returns it at once."""
         return key in self._dictionaries
 
-    def dictionary(self, entries: Mapping[str, str], ignore_case: bool = False, key: Hashable = None) -> Dictionary:
-        """A :class:`~ner.dictionary.Dictionary` of ``phrase: label`` entries for this model, its labels
-        checked; the last few built are kept (by ``key``, else by the entries), so a client that sends
-        the same terms with every request pays for building them once."""
+    def dictionary(
+        self,
+        entries: Mapping[str, str],
+        ignore_case: bool = False,
+        key: Hashable = None,
+        prepare: Callable[[Mapping[str, str]], Mapping[str, str]] | None = None,
+    ) -> Dictionary:
+        """A :class:`~ner.dictionary.Dictionary` of ``phrase: label`` entries (passed through ``prepare``
+        when it is built) for this model, its labels checked; the last few built are kept (by ``key``,
+        else by the entries), so a client that sends the same terms with every request pays for
+        building them once."""
         key = (EntriesKey(entries), ignore_case) if key is None else key
         with self._dictionaries_lock:
             cached = self._dictionaries.pop(key, None)
         if cached is None:  # built outside the lock: other requests go on meanwhile
-            # A phrase is tokenized as in the middle of a text, where it is met (alone, "2. Bundesliga" would
-            # begin with a list item's number).
-            cached = Dictionary(entries, lambda phrase: [t.text for t in self.tokenize("a " + phrase)[1:]], ignore_case)
+            entries = prepare(entries) if prepare else entries
+            cached = Dictionary(
+                entries,
+                lambda phrase: [t.text for t in self.tokenize(phrase)],
+                ignore_case,
+                tokenize_inside=lambda phrase: [t.text for t in self.tokenize("a " + phrase)[1:]],
+            )
             cached.check_labels(self.labels)
         with self._dictionaries_lock:
             while len(self._dictionaries) >= DICTIONARY_CACHE:

@@ -252,6 +252,11 @@ def _share(characters: re.Pattern[str], text: str) -> float:
     return len(characters.findall(text)) / visible if visible else 0.0
 
 
+def paragraph_between(text: str, start: int, end: int) -> bool:
+    """Whether ``text[start:end]`` holds a paragraph break (a blank line, or Unicode's separator)."""
+    return _PARAGRAPH_BREAK.search(text, start, end) is not None
+
+
 def split_sentences(text: str, tokens: list[Token], max_tokens: int = 150) -> list[list[Token]]:
     """Group ``tokens`` (of ``text``) into sentences.
 

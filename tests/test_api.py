@@ -382,6 +382,12 @@ def test_under_lang_auto_a_dictionary_serves_every_model_a_text_may_go_to() -> N
     assert built["en-conll03"].entries == entries and built["zh-msra"].entries == {"北京大学": "O"}
     with pytest.raises(DictionaryError, match="lang auto.*NAME"):
         asyncio.run(state.dictionaries(route, {"Foo": "NAME"}, False))
+    # A dictionary kept when the request is checked and dropped before it is used is built filtered too.
+    chinese = state.router.taggers["zh-msra"]
+    chinese._dictionaries.clear()
+    chinese.built_dictionary = lambda key: True  # type: ignore[method-assign]
+    assert asyncio.run(state.dictionaries(route, entries, False))["zh-msra"].entries == {"北京大学": "O"}
+    del chinese.built_dictionary
     explicit = state.router.route(["李明在北京大学工作。"], model="zh-msra")
     with pytest.raises(DictionaryError, match="MISC"):
         asyncio.run(state.dictionaries(explicit, entries, False))

@@ -155,12 +155,14 @@ def test_jsonl_fields_of_any_types_become_parquet_shards_of_one_schema(
     """An id that is a number in some records and a string in others, an empty object, a field only some
     records have: none may stop the job or leave shards that cannot be read as one table."""
     pq = pytest.importorskip("pyarrow.parquet")
-    fields = [{"id": 1}, {"id": "x"}, {"meta": {}}, {"id": 2**70}, {}, {"id": [1, "a"]}]
-    source = write_lines(tmp_path / "mixed.jsonl", [json.dumps({**f, "text": "Peter Brown ."}) for f in fields])
+    fields = [{"id": 1}, {"id": "x"}, {"meta": {}}, {"id": 2**70}, {}, {"id": [1, "a"]}, {"big": None}]
+    lines = [json.dumps({**f, "text": "Peter Brown ."}) for f in fields]
+    lines[-1] = '{"big": 1e400, "text": "Peter Brown ."}'  # a float beyond float64: written as null, as in JSONL
+    source = write_lines(tmp_path / "mixed.jsonl", lines)
     out = tmp_path / "out"
     common = ["--model", tiny_model, "--input-format", "jsonl", "--output-format", "parquet", "--batch-lines", 2]
     _, err = tag(capsys, *common, "--engine", "ray", "--workers", 2, "--out", out, source)
-    assert err.strip() == "ner tag: 6 records in, 6 tagged, 0 rejected"
+    assert err.strip() == "ner tag: 7 records in, 7 tagged, 0 rejected"
     assert [json.loads(row["fields"]) for row in pq.read_table(out).to_pylist()] == fields
 
 

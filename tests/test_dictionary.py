@@ -100,12 +100,20 @@ def test_constrained_decoding_equals_the_best_allowed_path(seed: int) -> None:
         ("She met Yahoo! Japan staff.", "Yahoo! Japan"),  # the sentence splitter ends a sentence after "!"
         ("word " * 148 + "New York City Hall" + " word" * 20, "New York City Hall"),  # cut at 150 tokens
         ("He played in the 2. Bundesliga last year.", "2. Bundesliga"),  # alone, "2." is a list item's number
+        ("2. Bundesliga\n1. FC Köln", "1. FC Köln"),  # ... and at the start of a line, it is one
     ],
 )
 def test_a_phrase_is_forced_whole_wherever_the_text_would_be_cut(tiny_model: Path, text: str, phrase: str) -> None:
     tagger = Tagger.load(tiny_model)
     (analysis,) = tagger.analyze([text], TagOptions(dictionary=tagger.dictionary({phrase: "ORG"})))
     assert (phrase, "ORG") in {(e.text, e.label) for e in analysis.entities}
+
+
+def test_a_phrase_never_runs_across_a_paragraph_break(tiny_model: Path) -> None:
+    tagger = Tagger.load(tiny_model)
+    options = TagOptions(dictionary=tagger.dictionary({"Yahoo! Japan": "ORG"}))
+    (analysis,) = tagger.analyze(["I like Yahoo!\n\nJapan is big."], options)
+    assert all("\n" not in e.text for e in analysis.entities)
 
 
 def test_forced_and_blocked_phrases_in_the_tagger(tiny_model: Path) -> None:
