@@ -160,10 +160,12 @@ _TITLES = frozenset(
     ).split()
 )
 _PARAGRAPH_BREAK = re.compile(r"\n[^\S\n]*\n|\u2029")
-# A line this short, with no word in lower case, ends its sentence where the next line starts with a capital
-# or a digit: a list of names, an address, a dateline (prose wrapped by hand runs 60 to 80 characters a line,
-# and a narrow column's lines hold words in lower case; Chinese wraps inside words and has no capitals).
+# A line this short ends its sentence where the next line starts with a capital or a digit (Chinese, which
+# wraps inside words, has no capitals), if no word of it is in lower case (a list of names, an address, a
+# dateline) or its last word could not go on into a name on the next line (a table's row: 81 points); prose
+# wrapped by hand runs 60 to 80 characters a line, and a narrow column's lines hold words in lower case.
 SHORT_LINE = 40
+_JOINING = frozenset("of and the a an in on at for to with by from de del der di du la le van von y".split())  # noqa: SIM905
 _LINE_BREAK = re.compile("[\n\u2028\u2029]")
 _SHORT_LINE_END = re.compile(rf"(?:\A|(?<=[\n\u2028\u2029]))[^\n\u2028\u2029]{{0,{SHORT_LINE - 1}}}[\n\u2028]")
 # Where a sentence too long for the model is best cut.
@@ -252,6 +254,13 @@ def _share(characters: re.Pattern[str], text: str) -> float:
     return len(characters.findall(text)) / visible if visible else 0.0
 
 
+def _ends_a_line(words: list[str]) -> bool:
+    """Whether a short line of these words may end its sentence (:data:`SHORT_LINE`)."""
+    if not any(word[0].islower() for word in words):
+        return True
+    return not words[-1][0].isupper() and words[-1].lower() not in _JOINING
+
+
 def paragraph_between(text: str, start: int, end: int) -> bool:
     """Whether ``text[start:end]`` holds a paragraph break (a blank line, or Unicode's separator)."""
     return _PARAGRAPH_BREAK.search(text, start, end) is not None
@@ -278,11 +287,7 @@ def split_sentences(text: str, tokens: list[Token], max_tokens: int = 150) -> li
     breaks = (
         sorted(
             [(m.end(), True) for m in _PARAGRAPH_BREAK.finditer(text)]
-            + [
-                (m.end(), False)
-                for m in _SHORT_LINE_END.finditer(text)
-                if not any(word[0].islower() for word in m.group().split())
-            ]
+            + [(m.end(), False) for m in _SHORT_LINE_END.finditer(text) if _ends_a_line(m.group().split())]
         )
         if _LINE_BREAK.search(text)
         else []

@@ -686,6 +686,8 @@ def test_host_names_timestamps_and_joined_emoji_are_one_token(text, expected):
         ("人民大\n会堂", [5]),  # Chinese wraps inside words
         ("The talks between President Joe\nBiden and Chancellor Olaf Scholz met.", [12]),  # a narrow column
         ("Police arrested Mr. A, 35, on Tuesday.", [10]),  # no end after a title
+        ("1. Damon Hill 81 points\n2. Jacques Villeneuve 68 points", [5, 5]),  # a table's rows
+        ("Shares of Bank of\nAmerica fell.", [7]),  # a line that ends in a joining word goes on
         ("Dear John,\nThanks for the note.", [3, 5]),
         ("He met Angela Merkel and\nother leaders in Berlin.", [10]),  # a lower-case word goes on
         ("The meeting between the two leaders in the German capital\nBerlin lasted for hours.", [15]),  # wrapped
