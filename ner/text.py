@@ -269,14 +269,14 @@ def paragraph_between(text: str, start: int, end: int) -> bool:
 def split_sentences(text: str, tokens: list[Token], max_tokens: int = 150) -> list[list[Token]]:
     """Group ``tokens`` (of ``text``) into sentences.
 
-    A sentence ends at a paragraph break, at the end of a line shorter than
-    :data:`SHORT_LINE` characters before a word not in lower case, or after
-    sentence-final punctuation (a run of it, plus closing quotes and brackets)
-    when the next token does not start in lower case, and, after Latin
-    punctuation, only where a space comes first (ASP.NET); after an abbreviation
-    (``U.S.``) only before a word that seldom follows one inside a sentence
-    (``The``). Sentences longer than ``max_tokens`` are cut into pieces, at a
-    comma or a space where one is near the limit.
+    A sentence ends at a paragraph break; at the end of a line shorter than
+    :data:`SHORT_LINE` characters that reads as a list's item or a table's row,
+    before a capital or a digit; or after sentence-final punctuation (a run of
+    it, plus closing quotes and brackets) when the next token does not start in
+    lower case, and, after Latin punctuation, only where a space comes first
+    (ASP.NET); after an abbreviation (``U.S.``) only before a word that seldom
+    follows one inside a sentence (``The``). Sentences longer than ``max_tokens``
+    are cut into pieces, at a comma or a space where one is near the limit.
     """
     if max_tokens < 1:
         raise ValueError(f"max_tokens must be at least 1, not {max_tokens}")
