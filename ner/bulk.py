@@ -370,6 +370,19 @@ def ray_session(address: str | None = None, cpus: int | None = None) -> Iterator
             shutil.rmtree(temp, ignore_errors=True)
 
 
+def _parquet_batches(f: pa.NativeFile, path: str, rows: int) -> Iterator[pa.Table]:
+    """A Parquet file's rows, ``rows`` at a time, each with its file and its row number from 0."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    start = 0
+    for batch in pq.ParquetFile(f).iter_batches(batch_size=rows):
+        table = pa.Table.from_batches([batch])
+        indices = pa.array(range(start, start + table.num_rows), pa.int64())
+        yield table.append_column(SOURCE, pa.array([path] * table.num_rows)).append_column(INDEX, indices)
+        start += table.num_rows
+
+
 @functools.cache
 def _ray_classes() -> tuple[type, type]:
     """Ray Data's file reader and writer for records; defined on first use, as importing Ray takes a second."""
@@ -397,12 +410,7 @@ def _ray_classes() -> tuple[type, type]:
         def _read_stream(self, f: pa.NativeFile, path: str) -> Iterator[pa.Table]:
             path = _shown(path, self.inputs)[1]
             if self.input_format == "parquet":
-                start = 0
-                for batch in pq.ParquetFile(f).iter_batches(batch_size=self.rows):
-                    table = pa.Table.from_batches([batch])
-                    indices = pa.array(range(start, start + table.num_rows), pa.int64())
-                    yield table.append_column(SOURCE, pa.array([path] * table.num_rows)).append_column(INDEX, indices)
-                    start += table.num_rows
+                yield from _parquet_batches(f, path, self.rows)
                 return
             numbered = lines(io.BufferedReader(f), path)
             while chunk := list(itertools.islice(numbered, self.rows)):
