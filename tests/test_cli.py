@@ -272,7 +272,14 @@ def test_export_writes_an_encoder_that_the_onnx_backend_runs(tiny_model: Path, t
 def test_ctrl_c_during_training_says_how_to_go_on(tiny_corpus: dict, tmp_path: Path) -> None:
     out = tmp_path / "m"
     args = tiny_train_args(out, tiny_corpus["train"], tiny_corpus["dev"], "--epochs", "500", "--patience", "500")
-    process = subprocess.Popen([sys.executable, "-m", "ner", *args], stderr=subprocess.PIPE, text=True)
+    # Ctrl-C as a terminal sends it, also when the tests run in the background (where SIGINT is ignored
+    # and the child would inherit that).
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ner", *args],
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     checkpoint = tmp_path / "m.training" / "checkpoint.pt"
     deadline = time.monotonic() + 120
     while not checkpoint.exists() and time.monotonic() < deadline:
