@@ -233,6 +233,8 @@ def save(bundle: Bundle, directory: str | Path, card: str, extra_files: dict[str
         staging.chmod(0o755)
         for path in staging.iterdir():
             path.chmod(0o644)
+            _flush_to_disk(path)
+        _flush_to_disk(staging)  # every file on disk before the swap: a power cut leaves no empty file behind
         if directory.exists():
             retired = directory.with_name(f".{directory.name}.old-{os.getpid()}")
             directory.rename(retired)
@@ -242,9 +244,19 @@ def save(bundle: Bundle, directory: str | Path, card: str, extra_files: dict[str
         if retired is not None and not directory.exists():  # stopped between the two renames
             retired.rename(directory)
         raise
+    _flush_to_disk(directory.parent)  # the swap itself
     if retired is not None:
         shutil.rmtree(retired, ignore_errors=True)
     return directory
+
+
+def _flush_to_disk(path: Path) -> None:
+    """``fsync`` a file or a directory (its entries)."""
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
 
 
 def _entry(data: bytes) -> dict:

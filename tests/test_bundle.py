@@ -317,3 +317,14 @@ def test_the_service_serves_no_hidden_folder(model_copy: Path, monkeypatch: pyte
     shutil.copytree(model_copy, model_copy.parent / ".model.x1y2")  # a save killed before its rename
     monkeypatch.setenv("NER_MODELS_DIR", str(model_copy.parent))
     assert default_models() == [str(model_copy)]
+
+
+def test_a_save_is_on_disk_before_the_swap(model_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each file, the new directory and then the folder holding it are flushed to disk (fsync)."""
+    flushed: list[str] = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (flushed.append(os.readlink(f"/proc/self/fd/{fd}")), real_fsync(fd)))
+    target = bundles.save(bundles.load(model_copy), tmp_path / "saved", card="# card\n")
+    names = [Path(path).name for path in flushed]
+    assert {p.name for p in target.iterdir()} <= set(names)
+    assert flushed[-1] == str(tmp_path.resolve())  # the rename, last
