@@ -108,7 +108,7 @@ _TOKEN = re.compile(
             rf"(?<![\w.-])(?:www\.(?:{_LABEL}\.)+[a-z]{{2,}}|{_LABEL}(?:\.{_LABEL})*\.(?:{_GENERIC_DOMAINS})"
             rf"|{_LABEL}(?:\.{_LABEL})+\.[a-z]{{2}})(?![\w@-]|\.[^\W_])(?:/{_URL_REST})?",
             # an ISO 8601 timestamp: 2024-05-01T12:30:00Z
-            r"\d{4}-\d\d-\d\dT\d\d:\d\d(?::\d\d(?:[.,]\d+)?)?(?:Z|[+-]\d\d(?::?\d\d)?)?(?![^\W_])",
+            r"(?>\d{4}-\d\d-\d\dT\d\d:\d\d(?::\d\d(?:[.,]\d+)?)?(?:Z|[+-]\d\d(?::?\d\d)?)?)(?![^\W_])",  # whole or not
             r"(?<![^\s(\[{\"'“‘])[@#]\w*[^\W_]",  # a social-media @handle or #hashtag
             r"(?:[A-Za-z]\.){2,}",  # U.S., a.m., U.N.
             rf"(?:{_ABBREVIATIONS})\.(?![^\W_])",  # Mr., Inc., vs.

@@ -657,6 +657,7 @@ def test_a_long_chinese_sentence_is_cut_at_a_comma_not_at_a_full_width_decimal_p
         ("i.e. the U.S.A. and z.B. so", ["i.e.", "the", "U.S.A.", "and", "z.B.", "so"]),
         ("At 2024-05-01T12:30:00Z it ran", ["At", "2024-05-01T12:30:00Z", "it", "ran"]),
         ("at 2024-05-01T12:30+02:00.", ["at", "2024-05-01T12:30+02:00", "."]),
+        ("at 2024-05-01T12:30:00Zulu", ["at", "2024-05-01", "T12", ":", "30:00", "Zulu"]),  # a timestamp whole or not
         (
             "A family 👨\u200d👩\u200d👧 and 🇫🇷🇩🇪 flags",
             ["A", "family", "👨\u200d👩\u200d👧", "and", "🇫🇷", "🇩🇪", "flags"],
