@@ -206,3 +206,23 @@ def test_corrections_are_downloaded_as_training_jsonl(browser, page_server, tmp_
         ["train", "--train", str(path), "--dev", str(path), "--out", str(out), "--config", str(tiny_config), "--quiet"]
     )
     assert code == 0 and (out / "manifest.json").is_file()
+
+
+def test_an_invisible_selection_and_a_reopened_text_tagged_again(browser, page_server) -> None:  # noqa: F811
+    """A selection of a space and a zero-width space is only space (ner train would refuse its entity); a
+    stored text tagged again is still the stored text: saving replaces it rather than adding a copy."""
+    page = browser.new_page()
+    page.goto(page_server + "/")
+    text = "John Smith visited Berlin \u200b and Oslo."
+    tag(page, text)
+    zero_width = text.index("\u200b")
+    select(page, text, zero_width - 1, zero_width + 2)
+    assert page.is_hidden("#editor") and "only spaces" in page.inner_text("#status")
+    page.click("#store")
+    page.get_by_role("button", name="Edit text 1").click()
+    page.click("#tag")
+    page.wait_for_function("/entit(y|ies), .* ms$/.test(document.getElementById('status').textContent)")
+    assert page.inner_text("#store") == "Save text 1"
+    page.click("#store")
+    assert page.inner_text("#corrections-count") == "1"
+    page.close()
