@@ -209,12 +209,17 @@ def test_corrections_are_downloaded_as_training_jsonl(browser, page_server, tmp_
 
 
 def test_an_invisible_selection_and_a_reopened_text_tagged_again(browser, page_server) -> None:  # noqa: F811
-    """A selection of a space and a zero-width space is only space (ner train would refuse its entity); a
-    stored text tagged again is still the stored text: saving replaces it rather than adding a copy."""
+    """Escape gives the focus back to the entity; a selection of a space and a zero-width space is only space
+    (ner train would refuse its entity); a stored text tagged again is still the stored text: saving replaces
+    it rather than adding a copy."""
     page = browser.new_page()
     page.goto(page_server + "/")
     text = "John Smith visited Berlin \u200b and Oslo."
     tag(page, text)
+    first = marks(page)[0][0]
+    open_entity(page, first)
+    page.keyboard.press("Escape")  # the focus goes back to the entity, not to the start of the result
+    assert page.evaluate("document.activeElement.dataset.start") == str(first)
     zero_width = text.index("\u200b")
     select(page, text, zero_width - 1, zero_width + 2)
     assert page.is_hidden("#editor") and "only spaces" in page.inner_text("#status")
