@@ -26,6 +26,13 @@ def _fail(status: int, kind: str, message: str, limit: str | None = None) -> HTT
     return HTTPException(status, {"type": kind, "message": message, "limit": limit})
 
 
+def _at_least_tokens(text: str) -> int:
+    """Each run of characters between spaces is a token at least, unless it shows nothing (which takes a
+    character beyond ASCII)."""
+    runs = text.split()
+    return len(runs) if text.isascii() else sum(1 for run in runs if model_form(run))
+
+
 def _too_many_tokens(count: str, nbest: int, limit: int) -> HTTPException:
     times = f" x (1 + nbest {nbest})" if nbest else ""
     return _fail(422, "too_many_tokens", f"{count} tokens{times}; at most {limit} per request", "max_tokens")
@@ -56,9 +63,8 @@ async def tag(body: TagRequest, request: Request, service: ServiceDep) -> Respon
         raise _fail(
             422, "dictionary_too_large", f"{count} entries; at most {settings.max_dictionary}", "max_dictionary"
         )
-    # Each run of characters between spaces is at least one token (unless it shows nothing): a request far over
-    # the token limit is refused before the work of tokenizing it.
-    at_least = sum(1 for text in texts for run in text.split() if model_form(run))
+    # A request far over the token limit is refused before the work of tokenizing it.
+    at_least = sum(map(_at_least_tokens, texts))
     if at_least * (1 + body.nbest) > settings.max_tokens:
         raise _too_many_tokens(f"at least {at_least}", body.nbest, settings.max_tokens)
     options = TagOptions(scores=body.scores or body.min_score > 0, tokens=body.tokens, nbest=body.nbest)

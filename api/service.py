@@ -17,7 +17,7 @@ from starlette.responses import Response
 from api.batcher import MicroBatcher, work
 from api.schemas import check_dictionary
 from api.settings import Settings
-from ner.dictionary import BLOCK, Dictionary, DictionaryError, DictionaryFile, EntriesKey
+from ner.dictionary import BLOCK, Dictionary, DictionaryFile, EntriesKey, check_labels
 from ner.router import Route, Router, merge
 from ner.tagger import DICTIONARY_CACHE, Analysis, Tagger, TagOptions
 
@@ -169,12 +169,8 @@ class ServiceState:
         refused, whichever models this request's texts went to."""
         assert self.router is not None and self.router.script_models is not None
         models = self.router.script_models.values()
-        known = {label for t in models for label in t.labels}
-        if unknown := sorted(set(entries.values()) - {BLOCK} - known):
-            raise DictionaryError(
-                f"labels in no model that lang auto sends text to ({', '.join(sorted(t.name for t in models))}): "
-                f"{unknown}; they have {sorted(known)} (and O)"
-            )
+        names = ", ".join(sorted(t.name for t in models))
+        check_labels(entries, (label for t in models for label in t.labels), f"any model lang auto uses ({names})")
         return {phrase: label for phrase, label in entries.items() if label == BLOCK or label in tagger.labels}
 
     def _checked_key(self, entries: object) -> EntriesKey | None:

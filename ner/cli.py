@@ -368,12 +368,12 @@ def run_words(args: argparse.Namespace) -> int:
 
 
 def _lines(files: Sequence[str]) -> Iterator[tuple[str, int, bytes]]:
-    from ner.bulk import lines, local_files, open_input
+    from ner.bulk import lines, open_input
 
     if not files:
         yield from lines(sys.stdin.buffer, "<stdin>")
         return
-    for path in (path for name in files for path in local_files(name)):
+    for path in files:
         with open_input(path) as handle:
             yield from lines(handle, path)
 
@@ -405,7 +405,8 @@ def run_tag(args: argparse.Namespace) -> int:
     if args.ignore_case and not args.dictionary:
         raise ValueError("--ignore-case matches a dictionary's phrases: it needs --dictionary")
     bulk.check_inputs(args.files)
-    _refuse_writing_into_inputs(args, [path for name in args.files for path in bulk.local_files(name)])
+    inputs = [path for name in args.files for path in bulk.local_files(name)]  # directories' files
+    _refuse_writing_into_inputs(args, inputs)
     use_ray = args.engine == "ray"
     entries = _dictionary_for(args.model, args.dictionary) if args.dictionary else {}
     settings = bulk.Settings(
@@ -429,7 +430,7 @@ def run_tag(args: argparse.Namespace) -> int:
     if use_ray:
         chunks = bulk.ray_stream(args.files, settings, **where)
     else:
-        chunks = bulk.tag_stream(_lines(args.files), settings, args.batch_lines)
+        chunks = bulk.tag_stream(_lines(inputs), settings, args.batch_lines)
     summary = bulk.Summary()
     with (
         tqdm(unit="record", file=sys.stderr, disable=use_ray or not progress) as bar,

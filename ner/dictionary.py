@@ -41,11 +41,12 @@ class DictionaryError(ValueError):
     """A dictionary that cannot be used: an unknown label, an empty phrase, a bad file line."""
 
 
-def check_labels(entries: Mapping[str, str], labels: Iterable[str]) -> None:
-    """Raise :class:`DictionaryError` naming every label of ``entries`` that ``labels`` (a model's) lack."""
-    unknown = sorted(set(entries.values()) - {BLOCK} - set(labels))
-    if unknown:
-        raise DictionaryError(f"labels not in the model: {unknown}; the model has {sorted(labels)} (and O)")
+def check_labels(entries: Mapping[str, str], labels: Iterable[str], holder: str = "the model") -> None:
+    """Raise :class:`DictionaryError` naming every label of ``entries`` that ``labels`` (those of ``holder``)
+    lack."""
+    labels = set(labels)
+    if unknown := sorted(set(entries.values()) - {BLOCK} - labels):
+        raise DictionaryError(f"labels not in {holder}: {unknown}; known: {sorted(labels)} (and O)")
 
 
 class Dictionary:

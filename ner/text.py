@@ -75,11 +75,23 @@ _FRENCH_ELIDED = ["qu", "jusqu", "lorsqu", "puisqu", "quoiqu", "presqu"]  # besi
 _ITALIAN_ELIDED = ["dell", "nell", "sull", "dall", "all", "coll", "quell", "quest", "un"]
 _ELIDED = "|".join(f"[{w[0]}{w[0].upper()}]{w[1:]}" for w in _FRENCH_ELIDED + _ITALIAN_ELIDED)  # [qQ]u|...
 _ELISION = rf"(?<![^\W_])(?:[lLjJcCmnstd]|{_ELIDED})['’](?=[^\W\d_])(?!t(?![^\W_]))"
-_ABBREVIATIONS = (
-    "Mr|Mrs|Ms|Messrs|Mme|Mlle|Dr|Prof|Rev|Hon|Pres|St|Jr|Sr|Inc|Corp|Co|Ltd|Bros|Dept|Univ"
-    "|Gen|Gov|Sen|Rep|Col|Lt|Maj|Brig|Adm|Sgt|Cpl|Pvt|Capt|Supt|Det|Mt|Ft|Ave|Blvd"
-    "|Calif|Mass|Conn|Fla|Ariz|Colo|Mich|Minn|Tenn|Tex|Wis|Okla|Penn"
-    "|vs|etc|approx|No|Fig|Figs|Vol|Vols|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec"
+# Abbreviations with their point: those a name or a number always follows (a title, No., Fig.), which never end
+# a sentence, and the others.
+_TITLES = frozenset(
+    (  # noqa: SIM905 (a list of words reads better as one string)
+        "Mr Mrs Ms Messrs Mme Mlle Dr Prof Rev Hon Pres St Gen Gov Sen Rep Col Lt Maj Brig Adm Sgt Cpl Pvt Capt"
+        " Supt Det Mt Ft No Fig Figs Vol Vols vs"
+    ).split()
+)
+_ABBREVIATIONS = "|".join(
+    [
+        *sorted(_TITLES),
+        *(  # noqa: SIM905
+            "Jr Sr Inc Corp Co Ltd Bros Dept Univ Ave Blvd etc approx"
+            " Calif Mass Conn Fla Ariz Colo Mich Minn Tenn Tex Wis Okla Penn"
+            " Jan Feb Mar Apr Jun Jul Aug Sep Sept Oct Nov Dec"
+        ).split(),
+    ]
 )
 
 # What follows the start of a URL: brackets in it only in pairs (Wikipedia's Python_(programming_language)), and
@@ -152,13 +164,7 @@ _SENTENCE_STARTS = frozenset(
     ).split()
 )
 _SPACED_END = _SPACED_END | {_ABBREVIATION}
-# ... but never after a title or an initial, which a name follows (Mr. A, 35, was arrested; Mr. An Cheol-soo).
-_TITLES = frozenset(
-    (  # noqa: SIM905 (a list of words reads better as one string)
-        "Mr Mrs Ms Messrs Mme Mlle Dr Prof Rev Hon Pres St Gen Gov Sen Rep Col Lt Maj Brig Adm Sgt Cpl Pvt Capt"
-        " Supt Det Mt Ft No Fig Figs Vol Vols vs"
-    ).split()
-)
+# ... but never after a title (_TITLES), which a name follows (Mr. A, 35, was arrested; Mr. An Cheol-soo).
 _PARAGRAPH_BREAK = re.compile(r"\n[^\S\n]*\n|\u2029")
 # A line this short ends its sentence where the next line starts with a capital or a digit (Chinese, which
 # wraps inside words, has no capitals), if no word of it is in lower case (a list of names, an address, a
