@@ -14,7 +14,10 @@ With ``--new-words``, the unseen entities are split by whether
 ``jieba.cut(text, HMM=True)`` gives their exact span as a word of Chinese
 characters outside jieba's dictionary (a *new word* of its HMM, mostly names),
 and the shares of unseen entities that are a word of jieba's dictionary and
-whose every character is common in training (seen at least 5 times).
+whose every character is common in training (seen at least 5 times); and
+recall on the unseen entities by what jieba's dictionary makes of them: a
+proper name (its classes ``nr``, ``nrt``, ``nrfg``, ``ns``, ``nt``, ``nz``),
+another word, or no word of it.
 
     python -m benchmarks.unseen --train TRAIN [--files TEST ...] [--blocks 1 50] [--model DIR] [--new-words]
                                 [--json out.json]
@@ -34,6 +37,7 @@ from ner.corpus import Sentence, Span, hold_out, read_corpus
 from ner.tagger import Tagger
 
 HAN = re.compile("[\u4e00-\u9fd5]+")  # what jieba counts as Chinese characters
+NAME_CLASSES = {"nr", "nrt", "nrfg", "ns", "nt", "nz"}  # jieba's classes of person, place and organisation names
 
 
 def span_text(sentence: Sentence, span: Span) -> str:
@@ -52,7 +56,7 @@ def measure(
     predicted = tagger.predict_tags([s.tokens for s in held]) if tagger else [None] * len(held)
     found = {"seen": [0, 0], "unseen": [0, 0]}  # [found, total]
     if new_words:
-        found |= {"unseen_new_word": [0, 0], "unseen_other": [0, 0]}
+        found |= {kind: [0, 0] for kind in ("unseen_new_word", "unseen_other", *JIEBA_KINDS)}
     errors = dict.fromkeys(("missed", "boundary", "type", "spurious"), 0)
     for sentence, tags in zip(held, predicted):
         gold = sentence.spans()
@@ -63,6 +67,7 @@ def measure(
             kinds = ["seen" if text in seen else "unseen"]
             if new_words and kinds[0] == "unseen":
                 kinds.append("unseen_new_word" if (span.start, span.end) in new else "unseen_other")
+                kinds.append(jieba_kind(text))
                 unseen_kinds["in_jieba"] += bool(jieba_frequency(text))
                 unseen_kinds["common_characters"] += all(character_counts[c] >= 5 for c in text)
             for kind in kinds:
@@ -99,6 +104,19 @@ def jieba_new_words(tokens: Sequence[str]) -> set[tuple[int, int]]:
             spans.add((start, end))
         offset += len(word)
     return spans
+
+
+JIEBA_KINDS = ("unseen_jieba_name", "unseen_jieba_word", "unseen_not_jieba")
+
+
+def jieba_kind(word: str) -> str:
+    """What jieba's dictionary makes of an unseen entity's string: one of ``JIEBA_KINDS``."""
+    import jieba.posseg
+
+    word_class = jieba.posseg.dt.word_tag_tab.get(word)
+    if word_class is None:
+        return "unseen_not_jieba"
+    return "unseen_jieba_name" if word_class in NAME_CLASSES else "unseen_jieba_word"
 
 
 def jieba_frequency(word: str) -> int:

@@ -101,3 +101,16 @@ def test_new_words_also_count_unseen_entities_in_jiebas_dictionary_and_of_common
     assert result["unseen_share"] == 1.0
     assert result["unseen_in_jieba_share"] == pytest.approx(2 / 3, abs=1e-4)
     assert result["unseen_common_characters_share"] == pytest.approx(1 / 3, abs=1e-4)
+
+
+def test_new_words_split_unseen_recall_by_what_jieba_makes_of_the_entity() -> None:
+    pytest.importorskip("jieba")
+    train = [Sentence(list("他在家"), ["O"] * 3)]
+    # 上海: a place name of jieba (ns); 大学: a word of another class; 晓燕: no word of it.
+    tags = ["B-LOC", "E-LOC", "O", "B-ORG", "E-ORG", "O", "B-PER", "E-PER"]
+    held = [Sentence(list("上海和大学和晓燕"), tags)]
+    only_the_place = ["B-LOC", "E-LOC"] + ["O"] * 6
+    result = unseen.measure(train, held, ReplayTagger([only_the_place]), new_words=True)
+    assert result["recall_unseen_jieba_name"] == 1.0
+    assert result["recall_unseen_jieba_word"] == 0.0 and result["recall_unseen_not_jieba"] == 0.0
+    assert unseen.jieba_kind("上海") == "unseen_jieba_name" and unseen.jieba_kind("晓燕") == "unseen_not_jieba"
