@@ -231,3 +231,38 @@ def test_an_invisible_selection_and_a_reopened_text_tagged_again(browser, page_s
     page.click("#store")
     assert page.inner_text("#corrections-count") == "1"
     page.close()
+
+
+def test_corrections_not_kept_are_dropped_only_when_the_user_agrees(browser, page_server) -> None:  # noqa: F811
+    """Tagging a new text or opening a kept one asks first when the text shown has corrections not kept:
+    refused, the corrected text stays; accepted, it goes."""
+    page = browser.new_page()
+    page.goto(page_server + "/")
+    tag(page, TEXT_1)
+    page.click("#store")
+    tag(page, TEXT_1)
+    corrected = marks(page)[1:]
+    remove_entity(page, marks(page)[0][0])
+    questions: list[str] = []
+
+    def answer(accept: bool):
+        def on_dialog(dialog) -> None:
+            questions.append(dialog.message)
+            dialog.accept() if accept else dialog.dismiss()
+
+        return on_dialog
+
+    refuse = answer(False)
+    page.on("dialog", refuse)
+    page.fill("#text", "Ann went to Rome.")
+    page.click("#tag")
+    page.get_by_role("button", name="Edit text 1").click()
+    assert len(questions) == 2 and "not kept" in questions[0]
+    assert marks(page) == corrected  # still the corrected text, nothing tagged or opened
+    page.remove_listener("dialog", refuse)
+    page.on("dialog", answer(True))
+    tag(page, "Ann went to Rome.")
+    assert len(questions) == 3 and all(m[2] != "John Smith" for m in marks(page))
+    page.get_by_role("button", name="Edit text 1").click()  # nothing corrected since the last Tag: no question
+    assert len(questions) == 3 and page.inner_text("#store") == "Save text 1"
+    page.close()
