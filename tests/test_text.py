@@ -648,6 +648,10 @@ def test_a_long_chinese_sentence_is_cut_at_a_comma_not_at_a_full_width_decimal_p
         ("Visit www.google.com today.", ["Visit", "www.google.com", "today", "."]),
         ("See google.com/maps or Amazon.com.", ["See", "google.com/maps", "or", "Amazon.com", "."]),
         ("Read bbc.co.uk. Then", ["Read", "bbc.co.uk", ".", "Then"]),
+        (
+            "Read spiegel.de, lemonde.fr/a or Sina.com.cn.",
+            ["Read", "spiegel.de", ",", "lemonde.fr/a", "or", "Sina.com.cn", "."],
+        ),
         # what is no host name: a capital after the point, a word no domain ends with, an abbreviation
         ("in Paris.It was", ["in", "Paris", ".", "It", "was"]),
         ("ends here.and there", ["ends", "here", ".", "and", "there"]),
