@@ -14,7 +14,7 @@ from api.responses import SafeJSONResponse
 from api.schemas import ErrorResponse, ModelInfo, ModelsResponse, TagRequest, TagResponse
 from ner.dictionary import DictionaryError
 from ner.router import UnknownModelError
-from ner.tagger import Analysis, TagOptions, significant
+from ner.tagger import Analysis, Entity, TagOptions, significant
 from ner.text import model_form
 
 router = APIRouter(route_class=FastJSONRoute)
@@ -90,7 +90,8 @@ async def tag(body: TagRequest, request: Request, service: ServiceDep) -> Respon
 
 def _result(analysis: Analysis, body: TagRequest) -> dict:
     """One ``TaggedText``."""
-    entities = [e.to_dict() for e in analysis.entities if e.score is None or e.score >= body.min_score]
+    # filtered on the score as shown (rounded), so that no entity shown with 0.5 is left out by min_score 0.5
+    entities = [entity for entity in map(Entity.to_dict, analysis.entities) if entity.get("score", 1) >= body.min_score]
     if not body.scores:  # computed for min_score alone
         entities = [{k: v for k, v in e.items() if k != "score"} for e in entities]
     result: dict = {"entities": entities}

@@ -326,6 +326,8 @@ def nbest(
     A k-best Viterbi: each tag keeps its ``k`` best partial paths. Where a
     sentence has fewer than ``k`` paths, the missing ones score ``-inf``.
     """
+    # float64 as in forward_backward, so that the n best probabilities never sum past 1
+    emissions, start, transitions, end = (np.asarray(x, dtype=np.float64) for x in (emissions, start, transitions, end))
     batch, steps, tags = emissions.shape
     score = np.full((batch, tags, k), -np.inf)
     score[:, :, 0] = start + emissions[:, 0]

@@ -13,7 +13,6 @@ the sentences found while deciding are handed on, not found again.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -154,7 +153,7 @@ def merge(route: Route, results: Sequence[Sequence[Analysis]], options: TagOptio
         parts = [analysis for _, analysis in sorted(text_pieces, key=lambda piece: piece[0])]
         merged = Analysis([e for p in parts for e in p.entities], [t for p in parts for t in p.tokens])
         if options.nbest:
-            per_run = [[(_log(a.probability), a.entities) for a in p.alternatives] for p in parts]
+            per_run = [[(a.log_probability, a.entities) for a in p.alternatives] for p in parts]
             merged.alternatives = combine_nbest(per_run, options.nbest)
         out.append(merged)
     return out
@@ -174,7 +173,3 @@ def script_runs(text: str, max_tokens: int = 150) -> list[tuple[int, int, str | 
         else:
             runs.append((start, end, script, [sentence]))
     return runs
-
-
-def _log(probability: float) -> float:
-    return math.log(probability) if probability > 0 else float("-inf")

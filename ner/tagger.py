@@ -74,10 +74,15 @@ class TaggedToken:
 
 @dataclass
 class Alternative:
-    """One analysis of a whole text among the n best, with its probability."""
+    """One analysis of a whole text among the n best, with its log-probability (kept as a log: a long
+    text's analyses are each too improbable for a float, yet still ordered)."""
 
     entities: list[Entity]
-    probability: float
+    log_probability: float
+
+    @property
+    def probability(self) -> float:
+        return math.exp(self.log_probability)
 
 
 @dataclass
@@ -563,4 +568,4 @@ def best_combinations(parts: Sequence[Sequence[tuple[float, list]]], k: int) -> 
 
 def combine_nbest(per_sentence: Sequence[Sequence[tuple[float, list[Entity]]]], k: int) -> list[Alternative]:
     """The ``k`` best joint analyses of independent sentences from each one's ``k`` best."""
-    return [Alternative(entities, math.exp(log_p)) for log_p, entities in best_combinations(per_sentence, k)]
+    return [Alternative(entities, log_p) for log_p, entities in best_combinations(per_sentence, k)]

@@ -113,7 +113,7 @@ _TOKEN = re.compile(
             rf"[A-Za-z]+(?![\w.'’&$:@{_MARKS}-])",
             rf"[0-9]+(?![\w.,:/=$@{_MARKS}-])",
             rf"[,;!?()\[\]{{}}\"](?![{_MARKS}])",
-            rf"[{_CJK}]",  # one CJK character
+            rf"[{_CJK}][{_MARKS}]*",  # one CJK character, with its combining marks (か\u3099)
             rf"https?://{_URL_REST}",  # a URL
             # an e-mail address, tried only where a run of its characters starts (else each token of a long
             # run of them, ___ or a.b.c, would scan the rest of the run again)

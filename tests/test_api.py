@@ -404,3 +404,14 @@ def test_a_log_level_is_one_of_the_levels_in_any_case(monkeypatch: pytest.Monkey
     monkeypatch.setenv("NER_LOG_LEVEL", "verbose")
     with pytest.raises(ValidationError, match="log_level"):
         Settings(models=[])
+
+
+def test_min_score_filters_on_the_score_as_shown() -> None:
+    """An entity shown with score 0.5 is kept by min_score 0.5, whichever way its probability was rounded."""
+    from api.routes import _result
+    from api.schemas import TagRequest
+    from ner.tagger import Analysis, Entity
+
+    analysis = Analysis([Entity(0, 3, "PER", "Ann", 0.49996), Entity(8, 12, "LOC", "Lima", 0.49994)])
+    shown = _result(analysis, TagRequest(text="Ann met Lima", min_score=0.5))["entities"]
+    assert [(e["text"], e["score"]) for e in shown] == [("Ann", 0.5)]

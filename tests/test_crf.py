@@ -381,3 +381,16 @@ def test_constrain_rules_tags_out_at_positions() -> None:
             if all(allowed[i, t, tag] for t, tag in enumerate(p))
         )
         assert tuple(paths[i, :length].tolist()) == best[1]
+
+
+def test_nbest_probabilities_of_float32_scores_never_sum_past_one() -> None:
+    """All paths of one-token sentences: their probabilities sum to 1, computed in float64 from float32 inputs."""
+    k = len(TAGS)
+    rng = np.random.default_rng(5)
+    emissions = (rng.normal(size=(64, 1, k)) * 8).astype(np.float32)
+    mask = np.ones((64, 1), dtype=bool)
+    start, moves, end = (x.astype(np.float32) for x in random_crf(k, 6))
+    _, scores = crf.nbest(emissions, mask, start, moves, end, k)
+    _, _, log_z = crf.forward_backward(emissions, mask, start, moves, end)
+    totals = np.exp(scores - log_z[:, None]).sum(axis=1)
+    assert np.all(totals <= 1 + 1e-12) and np.allclose(totals, 1, atol=1e-12)

@@ -3,6 +3,9 @@ offsets into the whole text; and, for any text at all, tagging never raises and 
 
 from __future__ import annotations
 
+import math
+import random
+import string
 from pathlib import Path
 
 import pytest
@@ -120,3 +123,15 @@ def test_tagging_never_raises_and_entities_match_the_text(router: Router, text: 
             for entity in alternative.entities:
                 assert text[entity.start : entity.end] == entity.text
         assert_offsets_kept(text, analysis.tokens)
+
+
+def test_nbest_of_a_long_mixed_text_stays_ordered_past_float_range(router: Router) -> None:
+    """Each analysis of a long text is too improbable for a float (its probability prints as 0), yet the merged
+    n best stay ordered by their log-probabilities, not tied at -inf."""
+    rng = random.Random(0)
+    unknown_words = ["".join(rng.choices(string.ascii_letters, k=4)) for _ in range(15000)]  # the model is unsure
+    text = " ".join(unknown_words) + " .\n\n李明在北京工作。"
+    (analysis,) = router.analyze([text], options=TagOptions(nbest=3))
+    logs = [a.log_probability for a in analysis.alternatives]
+    assert len(logs) == 3 and all(math.isfinite(x) for x in logs) and logs == sorted(logs, reverse=True)
+    assert logs[0] < -750 and analysis.alternatives[0].probability == 0.0

@@ -304,6 +304,7 @@ def test_tokenize_attaches_marks_and_skin_tones():
         ("ສະບາຍດີ", ["ສະບາຍດີ"]),  # Lao
         ("مُحَمَّد في القاهرة", ["مُحَمَّد", "في", "القاهرة"]),  # Arabic harakat
         ("שָׁלוֹם", ["שָׁלוֹם"]),  # Hebrew points
+        ("か\u3099くせい 李\u0301明", ["か\u3099", "く", "せ", "い", "李\u0301", "明"]),  # kana and CJK keep marks too
     ],
 )
 def test_tokenize_keeps_the_words_of_scripts_with_combining_signs_whole(text, expected):
