@@ -22,6 +22,7 @@ from fastapi.routing import APIRoute
 
 _CLOSING = {b"{": b"}", b"[": b"]"}
 FIELD_NAME_TRIES = 8  # places where a field's name appears that are looked at for its value
+MEMBER_BYTES = 120  # what a parsed object's member holds in Python beyond its JSON: two str objects, a slot
 
 
 class RepeatedValues:
@@ -32,7 +33,9 @@ class RepeatedValues:
     the body is parsed, with a placeholder string where the value was, and the value parsed before is
     put back, the same object each time: about 2 µs instead of 90.
 
-    A value not seen before is parsed apart from the rest of the body in the same way, and remembered.
+    A value not seen before is parsed apart from the rest of the body in the same way, and remembered
+    if it is a JSON object of strings (a dictionary's shape; nothing else is worth it), counted as its
+    bytes plus :data:`MEMBER_BYTES` a member, about what Python holds for it.
     Its end is taken to be the first closing bracket of its kind (``}`` for an object): where that is
     wrong (a phrase holding a ``}``, a nested object) the value cannot be parsed alone and the whole
     body is parsed instead, so such a body costs at most twice its parse, and it is not remembered.
@@ -47,12 +50,13 @@ class RepeatedValues:
         self.field = field
         self.capacity = capacity
         self.min_bytes = min_bytes  # smaller values parse in a few microseconds anyway
-        self.max_bytes = max_bytes  # of all remembered values together: bodies are remembered before any check
+        # of all remembered values together, as counted: bodies are remembered before any check (of the key too)
+        self.max_bytes = max_bytes
         self._name = orjson.dumps(field)
         self._colon = re.compile(rb"[ \t\r\n]*:[ \t\r\n]*")
         self._placeholder = secrets.token_hex(16)
         self._quoted_placeholder = orjson.dumps(self._placeholder)
-        self._values: OrderedDict[bytes, Any] = OrderedDict()  # least recently used first
+        self._values: OrderedDict[bytes, tuple[Any, int]] = OrderedDict()  # value, size; least recently used first
         self._bytes = 0
 
     def loads(self, body: bytes) -> Any:
@@ -82,7 +86,7 @@ class RepeatedValues:
                 parsed = self._parse_around(body, start, start + len(raw))
                 if parsed is not None:
                     self._values.move_to_end(raw)
-                    parsed[self.field] = self._values[raw]
+                    parsed[self.field] = self._values[raw][0]
                 return parsed
         closing = _CLOSING.get(body[start : start + 1])
         end = body.find(closing, start) + 1 if closing else 0
@@ -96,10 +100,13 @@ class RepeatedValues:
         parsed = self._parse_around(body, start, end)
         if parsed is None:
             return None
-        parsed[self.field] = self._values[raw] = value
-        self._bytes += len(raw)
-        while len(self._values) > self.capacity or self._bytes > self.max_bytes:
-            self._bytes -= len(self._values.popitem(last=False)[0])
+        parsed[self.field] = value
+        size = len(raw) + MEMBER_BYTES * len(value) if isinstance(value, dict) else 0
+        if size and size <= self.max_bytes and all(isinstance(v, str) for v in value.values()):
+            self._values[raw] = (value, size)
+            self._bytes += size
+            while len(self._values) > self.capacity or self._bytes > self.max_bytes:
+                self._bytes -= self._values.popitem(last=False)[1][1]
         return parsed
 
     def _parse_around(self, body: bytes, start: int, end: int) -> dict | None:

@@ -24,9 +24,10 @@ from ner.tagger import DICTIONARY_CACHE, Analysis, Tagger, TagOptions
 log = logging.getLogger("ner.api")
 INLINE_CHARS = 4096  # texts up to this long are routed on the event loop (well under a millisecond)
 INLINE_ENTRIES = 256  # dictionaries up to this many entries are built there too (10,000 take 0.15-0.3 s)
-# The distinct request dictionaries remembered as valid, as many as a model keeps built (each key
-# holds its entries' JSON, up to a body's size).
+# The distinct request dictionaries remembered as valid, as many as a model keeps built, and at most
+# this many bytes of their entries' JSON (each key holds it, up to a body's size).
 CHECKED_DICTIONARIES = DICTIONARY_CACHE
+CHECKED_DICTIONARY_BYTES = 4_000_000
 
 
 class ServiceState:
@@ -47,10 +48,10 @@ class ServiceState:
         )
         self.keys = settings.accepted_keys()
         self.dictionary_files: dict[str, DictionaryFile] = {}  # by model name
-        self.checked_dictionaries: OrderedDict[EntriesKey, None] = OrderedDict()  # least recently used first
+        self.checked_dictionaries = RecentDictionaries()  # keys of the dictionaries found valid
         # The keys of request dictionaries that arrive as the same object again (the parser hands back a
         # dictionary it remembers by its bytes), by id; each entry holds its object, so no id is reused.
-        self.entries_keys: OrderedDict[int, tuple[object, EntriesKey]] = OrderedDict()
+        self.entries_keys = RecentDictionaries()
         self.accepting = True
         self.readiness = "loading"  # the last state /ready reported, for the log
 
@@ -182,10 +183,10 @@ class ServiceState:
             check_dictionary(entries)  # raises
         known = self.entries_keys.get(id(entries))
         key = known[1] if known is not None and known[0] is entries else EntriesKey(entries)
-        if key not in self.checked_dictionaries:
+        if self.checked_dictionaries.get(key) is None:
             check_dictionary(entries)
-        _most_recent(self.checked_dictionaries, key, None)
-        _most_recent(self.entries_keys, id(entries), (entries, key))
+        self.checked_dictionaries.put(key, True, len(key))
+        self.entries_keys.put(id(entries), (entries, key), len(key))
         return key if entries else None
 
     @staticmethod
@@ -218,10 +219,27 @@ class ServiceState:
         return merge(route, results, options)
 
 
-def _most_recent(cache: OrderedDict, key: object, value: object) -> None:
-    """Set ``key`` as the most recently used entry of ``cache``, dropping the least recently used
-    beyond :data:`CHECKED_DICTIONARIES`."""
-    cache[key] = value
-    cache.move_to_end(key)
-    if len(cache) > CHECKED_DICTIONARIES:
-        cache.popitem(last=False)
+class RecentDictionaries:
+    """The most recently used of something per request dictionary: at most :data:`CHECKED_DICTIONARIES`
+    entries and :data:`CHECKED_DICTIONARY_BYTES` of their dictionaries' JSON (a larger one is not kept)."""
+
+    def __init__(self) -> None:
+        self._entries: OrderedDict[object, tuple[object, int]] = OrderedDict()  # least recently used first
+        self._bytes = 0
+
+    def get(self, key: object) -> object | None:
+        entry = self._entries.get(key)
+        return None if entry is None else entry[0]
+
+    def put(self, key: object, value: object, size: int) -> None:
+        """Keep ``value`` for ``key`` as the most recently used, ``size`` the bytes of its dictionary's JSON."""
+        if (old := self._entries.pop(key, None)) is not None:
+            self._bytes -= old[1]
+        if size > CHECKED_DICTIONARY_BYTES:
+            return
+        while self._entries and (
+            len(self._entries) >= CHECKED_DICTIONARIES or self._bytes + size > CHECKED_DICTIONARY_BYTES
+        ):
+            self._bytes -= self._entries.popitem(last=False)[1][1]
+        self._entries[key] = (value, size)
+        self._bytes += size

@@ -69,6 +69,7 @@ class Dictionary:
         self.entries = dict(entries)
         self._trie: dict = {}
         self._longest = 0
+        self.nodes = 0  # of the trie, one per distinct phrase prefix: its memory, about 160 bytes each
         for phrase, label in self.entries.items():
             if not label or (label != BLOCK and not label.strip()):
                 raise DictionaryError(f"phrase {phrase!r} has an empty label")
@@ -78,7 +79,11 @@ class Dictionary:
                     raise DictionaryError(f"phrase {phrase!r} has no tokens")
                 node = self._trie
                 for token in tokens:
-                    node = node.setdefault(token, {})
+                    child = node.get(token)
+                    if child is None:
+                        child = node[token] = {}
+                        self.nodes += 1
+                    node = child
                 node[None] = label  # the key None marks the end of a phrase
                 self._longest = max(self._longest, len(tokens))
 
@@ -156,6 +161,10 @@ class EntriesKey:
 
     def __hash__(self) -> int:
         return self._hash
+
+    def __len__(self) -> int:
+        """The entries' size as JSON, in bytes."""
+        return len(self._content)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, EntriesKey) and self._hash == other._hash and self._content == other._content

@@ -33,6 +33,7 @@ from ner.features import word_groups
 from ner.text import Token, cut_points, model_form, paragraph_between, split_sentences, tokenize, tokenize_chars
 
 DICTIONARY_CACHE = 32  # dictionaries kept built per model
+DICTIONARY_CACHE_NODES = 250_000  # and at most this many trie nodes of them (about 40 MB); a larger one is not kept
 MAX_WORDS, MAX_CHARACTERS = 150, 200  # tokens of a sentence tagged at once; a longer one is cut
 # Sentences x longest length per encoder call, at most: tagging eng.testb peaked at 183 MB with
 # 2,048 against 253 MB unbounded, as fast.
@@ -177,6 +178,7 @@ class Tagger:
         self._closes = np.array([t[0] in "ES" for t in self.tags])
         self._label_of = np.array([self._label_index.get(t[2:], 0) for t in self.tags])
         self._dictionaries: dict[tuple, Dictionary] = {}
+        self._dictionary_nodes = 0  # of the dictionaries kept
         self._dictionaries_lock = threading.Lock()  # built in several threads at once (the service's)
 
     @classmethod
@@ -238,11 +240,12 @@ class Tagger:
     ) -> Dictionary:
         """A :class:`~ner.dictionary.Dictionary` of ``phrase: label`` entries (passed through ``prepare``
         when it is built) for this model, its labels checked; the last few built are kept (by ``key``,
-        else by the entries), so a client that sends the same terms with every request pays for
-        building them once."""
+        else by the entries; at most :data:`DICTIONARY_CACHE` of them and :data:`DICTIONARY_CACHE_NODES`
+        trie nodes), so a client that sends the same terms with every request pays for building them once."""
         key = (EntriesKey(entries), ignore_case) if key is None else key
         with self._dictionaries_lock:
             cached = self._dictionaries.pop(key, None)
+            self._dictionary_nodes -= cached.nodes if cached else 0
         if cached is None:  # built outside the lock: other requests go on meanwhile
             entries = prepare(entries) if prepare else entries
             cached = Dictionary(
@@ -252,10 +255,18 @@ class Tagger:
                 tokenize_inside=lambda phrase: [t.text for t in self.tokenize("a " + phrase)[1:]],
             )
             cached.check_labels(self.labels)
+        if cached.nodes > DICTIONARY_CACHE_NODES:
+            return cached
         with self._dictionaries_lock:
-            while len(self._dictionaries) >= DICTIONARY_CACHE:
-                self._dictionaries.pop(next(iter(self._dictionaries)))
+            if (built_meanwhile := self._dictionaries.pop(key, None)) is not None:  # by another thread
+                self._dictionary_nodes -= built_meanwhile.nodes
+            while self._dictionaries and (
+                len(self._dictionaries) >= DICTIONARY_CACHE
+                or self._dictionary_nodes + cached.nodes > DICTIONARY_CACHE_NODES
+            ):
+                self._dictionary_nodes -= self._dictionaries.pop(next(iter(self._dictionaries))).nodes
             self._dictionaries[key] = cached  # most recently used last
+            self._dictionary_nodes += cached.nodes
         return cached
 
     def read(self, text: str, start: int = 0, end: int | None = None) -> Document:

@@ -167,3 +167,19 @@ def test_a_large_dictionary_is_built_off_the_event_loop_once(tiny_model: Path, m
     assert len(threaded) == 1  # the same entries again: kept, returned on the loop; a small one built there
     assert built[0] == built[1] and built[0][tagger.name].entries["Acme Corp"] == "PER"
     assert built[2][tagger.name].entries == {"X": "O"}
+
+
+def test_request_dictionaries_remembered_are_bounded_in_number_and_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
+    from api import service
+
+    monkeypatch.setattr(service, "CHECKED_DICTIONARIES", 3)
+    monkeypatch.setattr(service, "CHECKED_DICTIONARY_BYTES", 100)
+    recent = service.RecentDictionaries()
+    for i in range(4):
+        recent.put(i, f"v{i}", 10)
+    assert recent.get(0) is None and [recent.get(i) for i in (1, 2, 3)] == ["v1", "v2", "v3"]  # at most 3
+    recent.put(1, "v1", 10)  # used again: now the most recent
+    recent.put("large", "x", 101)  # larger than the whole budget: not kept
+    assert recent.get("large") is None
+    recent.put(4, "v4", 85)  # 30 + 85 bytes: the least recently used go until it fits
+    assert [recent.get(key) for key in (2, 3, 1, 4)] == [None, None, "v1", "v4"]

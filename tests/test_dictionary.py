@@ -136,6 +136,25 @@ def test_forced_and_blocked_phrases_in_the_tagger(tiny_model: Path) -> None:
         tagger.dictionary({"Berlin": "MISC"})
 
 
+def test_dictionaries_kept_built_are_bounded_in_trie_nodes(tiny_model: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A model keeps the dictionaries it built up to a number of trie nodes (their memory): the oldest go
+    first, and one larger than the whole budget is built for its request and not kept."""
+    import ner.tagger
+
+    monkeypatch.setattr(ner.tagger, "DICTIONARY_CACHE_NODES", 20)
+    tagger = Tagger.load(tiny_model)
+    assert Dictionary({"a b c": "ORG", "a b d": "PER"}, str.split).nodes == 4  # a, a b, a b c, a b d
+    small = [{f"Acme {i} Corp": "ORG"} for i in range(4)]  # 3 nodes each: 12
+    built = [tagger.dictionary(entries) for entries in small]
+    assert all(tagger.dictionary(entries) is dictionary for entries, dictionary in zip(small, built))
+    assert tagger._dictionary_nodes == sum(d.nodes for d in built) <= 20
+    huge = {" ".join(["Acme"] * 30): "ORG"}
+    assert tagger.dictionary(huge).nodes > 20 and tagger.dictionary(huge) is not tagger.dictionary(huge)
+    more = [tagger.dictionary({f"Globex {i} Inc": "ORG"}) for i in range(3)]
+    assert tagger._dictionary_nodes <= 20 and tagger.dictionary({"Globex 2 Inc": "ORG"}) is more[-1]
+    assert tagger.dictionary(small[0]) is not built[0]  # the oldest went first
+
+
 def test_entries_keys_are_equal_exactly_when_the_entries_and_their_order_are() -> None:
     from ner.dictionary import EntriesKey
 

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import api.parsing
-from api.parsing import FastJSONRequest, FastJSONRoute, RepeatedValues
+from api.parsing import MEMBER_BYTES, FastJSONRequest, FastJSONRoute, RepeatedValues
 from api.routes import router
 
 
@@ -187,15 +187,24 @@ def test_bodies_with_a_remembered_dictionary_parse_as_orjson_parses_them(
         assert dictionaries[0] is dictionaries[1]
 
 
-@pytest.mark.parametrize(("capacity", "max_bytes", "kept"), [(2, 10_000, 2), (8, 5_000, 2), (8, 1_000, 0)])
+@pytest.mark.parametrize(("capacity", "max_bytes", "kept"), [(2, 30_000, 2), (8, 20_000, 2), (8, 5_000, 0)])
 def test_remembered_values_are_bounded_in_number_and_bytes(capacity: int, max_bytes: int, kept: int) -> None:
     repeated = RepeatedValues("dictionary", capacity=capacity, max_bytes=max_bytes)
-    values = [{f"Company {i} number {j}": "ORG" for j in range(60)} for i in range(3)]  # about 1.9 KB each
+    # about 1.9 KB each, counted as 9.1 KB: what Python holds for 60 members besides
+    values = [{f"Company {i} number {j}": "ORG" for j in range(60)} for i in range(3)]
     for value in values + values[-1:]:  # the last one twice: counted once
         repeated.loads(orjson.dumps({"text": "x", "dictionary": value}))
         repeated.loads(orjson.dumps({"meta": {"dictionary": value}, "dictionary": value}))  # not used where it is
     assert [orjson.loads(raw) for raw in repeated._values] == values[len(values) - kept :]
-    assert repeated._bytes == sum(map(len, repeated._values))
+    assert repeated._bytes == sum(len(raw) + MEMBER_BYTES * 60 for raw in repeated._values)
+
+
+@pytest.mark.parametrize("value", [list(range(2000)), {f"Company {i}": i for i in range(500)}, [{}] * 1000])
+def test_only_objects_of_strings_are_remembered(value: object) -> None:
+    """What is no dictionary (sent before any check, the API key's included) is parsed, not remembered."""
+    repeated = RepeatedValues("dictionary")
+    body = orjson.dumps({"text": "x", "dictionary": value})
+    assert repeated.loads(body) == {"text": "x", "dictionary": value} and not repeated._values
 
 
 def test_a_route_parses_a_repeated_dictionary_once(monkeypatch: pytest.MonkeyPatch) -> None:
