@@ -238,8 +238,10 @@ class BodyLimit:
     """Reads the whole body (at most ``max_body_bytes``) before the app sees the request.
 
     All requests together hold at most ``max_buffered_bytes`` of bodies: a body that would pass
-    that gets 503 (its declared length is counted before it is read), unless it is small
-    (``SMALL_BODY``), so that large bodies cannot crowd out ordinary requests.
+    that gets 503, unless it is small (``SMALL_BODY``), so that large bodies cannot crowd out
+    ordinary requests. A declared length that could not be held now is refused before the body is
+    read; what a body holds is counted as it comes, so connections that declare large bodies and
+    send nothing hold no room from others.
     """
 
     def __init__(self, app: ASGIApp, settings: Settings) -> None:
@@ -256,34 +258,30 @@ class BodyLimit:
         declared = _content_length(scope)
         if declared is not None and declared > self.limit:
             return await answer_early(too_large(self.limit, request_id), scope, receive, send, self.drain_bytes)
-        reserved = declared or 0  # room held for this body: its declared length, else what came so far
-        if self._over_budget(reserved, 0):
+        if declared is not None and self._over_budget(declared, 0):
             return await answer_early(self._full(request_id), scope, receive, send, self.drain_bytes)
-        self.held += reserved
+        chunks, size = [], 0  # size: the bytes of this body that came so far, and are held
         try:
-            chunks, size = [], 0
             while True:
                 message = await receive()
                 if message["type"] == "http.disconnect":
                     return
                 chunk, ended = message.get("body", b""), not message.get("more_body", False)
-                size += len(chunk)
-                if size > self.limit:
+                if size + len(chunk) > self.limit:
                     return await answer_early(
                         too_large(self.limit, request_id), scope, receive, send, self.drain_bytes, ended
                     )
-                if size > reserved:  # no length declared: room is held as the body comes
-                    if self._over_budget(size, reserved):
-                        return await answer_early(self._full(request_id), scope, receive, send, self.drain_bytes, ended)
-                    self.held += size - reserved
-                    reserved = size
+                if self._over_budget(size + len(chunk), size):
+                    return await answer_early(self._full(request_id), scope, receive, send, self.drain_bytes, ended)
+                self.held += len(chunk)
+                size += len(chunk)
                 chunks.append(chunk)
                 if ended:
                     break
             scope["state"]["body_read"] = True
             await self.app(scope, _replay(b"".join(chunks), receive), send)
         finally:
-            self.held -= reserved
+            self.held -= size
 
     def _over_budget(self, size: int, reserved: int) -> bool:
         """Whether a body of ``size`` bytes, ``reserved`` of them held already, would pass the budget."""

@@ -246,3 +246,23 @@ def test_bodies_held_at_once_are_bounded(monkeypatch: pytest.MonkeyPatch) -> Non
     assert small.status == 200
     assert [d.status for d in done] == [200, 200, 200] and limit.held == 0
     assert Exchange([length(200)], chunks=[b"a" * 200]).run(limit).status == 200
+
+
+def test_declared_lengths_hold_no_room_until_their_bodies_come() -> None:
+    """Connections that declare large bodies and send nothing do not crowd out a body that comes."""
+    app = App()
+    limit = BodyLimit(app, SETTINGS)  # 3000 bytes of bodies at once
+
+    async def scenario() -> tuple[Exchange, int]:
+        idle = [Exchange([length(1000)], chunks=[]) for _ in range(5)]
+        tasks = [asyncio.create_task(exchange.through(limit)) for exchange in idle]
+        await asyncio.sleep(0.05)
+        held = limit.held
+        answered = await Exchange([length(1000)], chunks=[b"a" * 1000]).through(limit)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        return answered, held
+
+    answered, held = asyncio.run(scenario())
+    assert held == 0 and answered.status == 200 and limit.held == 0
