@@ -8,7 +8,8 @@
 - :class:`Shed` answers ``POST /tag`` with 503 and ``Retry-After`` while the batcher is full,
   before reading the body;
 - :class:`BodyLimit` reads the body up to ``max_body_bytes`` (413 beyond), and holds at most
-  ``max_buffered_bytes`` of bodies for all requests together (503 beyond).
+  ``max_buffered_bytes`` of bodies for all requests together (503 beyond); a client that hangs up
+  before its answer cancels the request, its queued work dropped (logged as status 499).
 
 An answer given before the body is read (:func:`answer_early`) first reads and drops what the
 client sends of it, within bounds: closing a connection with unread data resets it, and a reset
@@ -18,6 +19,7 @@ loses the answer on its way to a client that sent ``Connection: close``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import re
@@ -48,6 +50,7 @@ REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 DRAIN_S = 3.0  # the longest an early answer waits for the body it drops
 DRAIN_FACTOR = 4  # and the most it reads: this many times the largest body accepted
 SMALL_BODY = 65_536  # bodies this small are never refused for memory: max_connections of them take little
+CLIENT_GONE = 499  # the status logged for a request whose client hung up before its answer (as nginx logs it)
 
 
 def _header(scope: Scope, name: bytes) -> bytes | None:
@@ -111,7 +114,7 @@ class RequestContext:
         request_id = given if REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
         state = scope.setdefault("state", {})
         state["request_id"] = request_id
-        status = 500
+        status = 500  # unless an answer starts
 
         async def send_with_id(message: Message) -> None:
             nonlocal status
@@ -123,6 +126,8 @@ class RequestContext:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
+            if state.get("client_gone") and status == 500:
+                status = CLIENT_GONE
             self._record(scope, status, time.perf_counter() - started)
 
     @staticmethod
@@ -279,7 +284,7 @@ class BodyLimit:
                 if ended:
                     break
             scope["state"]["body_read"] = True
-            await self.app(scope, _replay(b"".join(chunks), receive), send)
+            await _cancelled_on_disconnect(self.app, scope, b"".join(chunks), receive, send)
         finally:
             self.held -= size
 
@@ -292,14 +297,43 @@ class BodyLimit:
         return overloaded("memory for request bodies", 1, request_id, "max_buffered_bytes")
 
 
-def _replay(body: bytes, receive: Receive) -> Receive:
-    sent = False
+async def _cancelled_on_disconnect(app: ASGIApp, scope: Scope, body: bytes, receive: Receive, send: Send) -> None:
+    """Runs ``app`` with the whole ``body`` while watching the connection: a client that hangs up before
+    its answer is complete cancels the app (so the batcher drops the work queued for it) and marks the
+    request ``client_gone``. The app's own ``receive`` gets the body, then the disconnect once it comes."""
+    hung_up = asyncio.Event()
+    answered = False
+    body_given = False
 
     async def replay() -> Message:
-        nonlocal sent
-        if not sent:
-            sent = True
+        nonlocal body_given
+        if not body_given:
+            body_given = True
             return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
+        await hung_up.wait()
+        return {"type": "http.disconnect"}
 
-    return replay
+    async def tracking_send(message: Message) -> None:
+        nonlocal answered
+        answered = answered or (message["type"] == "http.response.body" and not message.get("more_body", False))
+        await send(message)
+
+    async def watch() -> None:
+        while (await receive())["type"] != "http.disconnect":
+            pass
+        hung_up.set()
+
+    running = asyncio.ensure_future(app(scope, replay, tracking_send))
+    watcher = asyncio.ensure_future(watch())
+    try:
+        await asyncio.wait({running, watcher}, return_when=asyncio.FIRST_COMPLETED)
+        if not running.done() and not answered:  # the client hung up first
+            scope["state"]["client_gone"] = True
+            running.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await running
+            return
+        await running
+    finally:
+        watcher.cancel()
+        running.cancel()  # only where this coroutine itself was cancelled (a timeout) before the app ended

@@ -23,7 +23,7 @@ SETTINGS = Settings(models=[], metrics_port=None, max_body_bytes=1000, max_buffe
 class Exchange:
     """One request through an ASGI app: the body comes in ``chunks`` (``pause`` s apart; after the last
     one nothing more, as from a client that waits for its answer, or one that ``stalls`` before the end
-    of its body); what the app sent is kept."""
+    of its body, or one that ``hangs_up`` that many seconds after it); what the app sent is kept."""
 
     def __init__(
         self,
@@ -31,6 +31,7 @@ class Exchange:
         chunks: Sequence[bytes] = (b"",),
         pause: float = 0,
         stalls: bool = False,
+        hangs_up: float | None = None,
     ) -> None:
         self.scope: Scope = {
             "type": "http",
@@ -44,6 +45,7 @@ class Exchange:
         self.chunks = list(chunks)
         self.pause = pause
         self.stalls = stalls
+        self.hangs_up = hangs_up
         self.read = 0  # body messages the app took
         self.sent: list[Message] = []
 
@@ -56,6 +58,9 @@ class Exchange:
                 "body": self.chunks[self.read - 1],
                 "more_body": self.stalls or self.read < len(self.chunks),
             }
+        if self.hangs_up is not None:
+            await asyncio.sleep(self.hangs_up)
+            return {"type": "http.disconnect"}
         await asyncio.sleep(3600)  # the client sends nothing more
         raise AssertionError("unreachable")
 
@@ -266,3 +271,17 @@ def test_declared_lengths_hold_no_room_until_their_bodies_come() -> None:
 
     answered, held = asyncio.run(scenario())
     assert held == 0 and answered.status == 200 and limit.held == 0
+
+
+def test_a_client_that_hangs_up_cancels_its_request_which_is_logged_499(caplog: pytest.LogCaptureFixture) -> None:
+    """Its work stops (here the app's wait, in the service the batcher's queued job) and no answer is sent;
+    a client that waits for its answer gets it, though the connection ends after it."""
+    stack = RequestContext(BodyLimit(App(delay=30), SETTINGS))
+    with caplog.at_level(logging.INFO, logger="ner.api"):
+        started = time.monotonic()
+        gone = Exchange([length(5)], chunks=[b"hello"], hangs_up=0.1).run(stack)
+        assert time.monotonic() - started < 5 and gone.sent == []
+        waited = Exchange([length(5)], chunks=[b"hello"], hangs_up=0.5).run(RequestContext(BodyLimit(App(), SETTINGS)))
+        assert waited.status == 200 and waited.json == {"size": 5}
+    logged = [json.loads(r.getMessage())["status"] for r in caplog.records if r.getMessage().startswith("{")]
+    assert logged == [499, 200]
