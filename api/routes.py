@@ -73,6 +73,7 @@ async def tag(body: TagRequest, request: Request, service: ServiceDep) -> Respon
         route = await service.route(texts, body.model, body.lang)
     except UnknownModelError as error:
         raise _fail(404, "unknown_model", str(error)) from None
+    request.state.model = route.name  # the models that read the texts (for lang auto, maybe fewer)
     try:
         dictionaries = await service.dictionaries(route, body.dictionary, body.ignore_case)
     except DictionaryError as error:

@@ -4,6 +4,7 @@ The routing itself is tested in process in test_router.py."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,9 +17,13 @@ MIXED = "李明在北京工作。John Smith visited Berlin on Monday. 王芳是�
 
 
 @pytest.fixture(scope="module")
-def client(tiny_model: Path, tiny_zh_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
-    log = tmp_path_factory.mktemp("multi") / "server.log"
-    with running_server([tiny_model, tiny_zh_model], log) as url, httpx.Client(base_url=url, timeout=30) as c:
+def server_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("multi") / "server.log"
+
+
+@pytest.fixture(scope="module")
+def client(tiny_model: Path, tiny_zh_model: Path, server_log: Path) -> Iterator[httpx.Client]:
+    with running_server([tiny_model, tiny_zh_model], server_log) as url, httpx.Client(base_url=url, timeout=30) as c:
         yield c
 
 
@@ -33,10 +38,12 @@ def test_models_lists_both(client: httpx.Client) -> None:
     assert body["default"] == "tiny-en"
 
 
-def test_chinese_text_goes_to_the_chinese_model(client: httpx.Client) -> None:
-    response = client.post("/tag", json={"text": "李明在北京工作。"})
+def test_chinese_text_goes_to_the_chinese_model(client: httpx.Client, server_log: Path) -> None:
+    response = client.post("/tag", json={"text": "李明在北京工作。"}, headers={"X-Request-Id": "routed-zh"})
     assert {("李明", "PER"), ("北京", "LOC")} <= entities(response)
     assert response.json()["model"] == "tiny-zh"  # the model that read it
+    logged = [json.loads(line) for line in server_log.read_text().splitlines() if '"routed-zh"' in line]
+    assert [record["model"] for record in logged] == ["tiny-zh"]  # so in the log and the metrics too
 
 
 def test_mixed_text_uses_both_models_with_exact_offsets(client: httpx.Client) -> None:
