@@ -7,6 +7,7 @@ import os
 import sys
 
 import uvicorn
+from pydantic import ValidationError
 
 from api.app import create_app
 from api.edge import GuardedHttpToolsProtocol
@@ -45,7 +46,19 @@ def serve(
     for key, value in overrides.items():
         if value is not None:
             os.environ[f"NER_{key.upper()}"] = str(value)
-    settings = Settings()
+    try:
+        settings = Settings()
+    except ValidationError as error:  # one line per setting, named as the user gave it
+        for problem in error.errors():
+            message = problem["msg"].removeprefix("Value error, ")
+            if not problem["loc"]:  # between settings: its input is all of them, keys included
+                print(f"ner serve: error: {message}", file=sys.stderr)
+                continue
+            field = str(problem["loc"][0])
+            name = f"--{field}" if overrides.get(field) is not None else f"NER_{field.upper()}"
+            given = "" if "key" in field else f" (given {problem.get('input')!r})"  # a key is never shown
+            print(f"ner serve: error: {name}: {message}{given}", file=sys.stderr)
+        return 2
     good = []
     for path in settings.models:
         try:

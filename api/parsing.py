@@ -136,6 +136,8 @@ class FastJSONRequest(Request):
                     self._json = json.loads(body)
                 except UnicodeDecodeError as error:  # answered as invalid JSON, like any other
                     raise json.JSONDecodeError(f"not UTF-8 ({error.reason})", "", 0) from None
+                except RecursionError:  # orjson's limit is 1,024 levels; json's is Python's stack
+                    raise json.JSONDecodeError("nested too deeply", "", 0) from None
         return self._json
 
 

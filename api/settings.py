@@ -80,7 +80,7 @@ class Settings(BaseSettings):
     def _lower_case(cls, value: object) -> object:
         return value.lower() if isinstance(value, str) else value
 
-    @field_validator("api_key", "metrics_port", mode="before")
+    @field_validator("metrics_port", mode="before")
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         return None if value == "" else value
@@ -102,6 +102,8 @@ class Settings(BaseSettings):
         """``id:key,id:key`` (an id is a name to log, never the key) into ``{id: key}``."""
         if not isinstance(value, str):
             return value
+        if not value.strip(" ,"):  # an empty Secret would open the API without a word
+            raise ValueError("set but holds no key: give id:key pairs, or unset it for an open API")
         pairs: dict[str, str] = {}
         for item in filter(None, (part.strip() for part in value.split(","))):
             key_id, _, key = item.partition(":")
@@ -111,6 +113,13 @@ class Settings(BaseSettings):
                 raise ValueError(f"two API keys share the id {key_id.strip()!r}")
             pairs[key_id.strip()] = key.strip()
         return pairs
+
+    @field_validator("api_key")
+    @classmethod
+    def _not_empty(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().strip():
+            raise ValueError("set but empty: give the key, or unset it for an open API")
+        return value
 
     @model_validator(mode="after")
     def _one_id_per_key(self) -> Settings:

@@ -127,6 +127,7 @@ def test_unicode_keeps_offsets_right(client: httpx.Client, text: str) -> None:
         (b"{not json", 400, "invalid_json"),
         (b'{"text": "a \xff b"}', 400, "invalid_json"),  # not UTF-8
         (b"", 400, "invalid_json"),
+        (b"[" * 20_000 + b"]" * 20_000, 400, "invalid_json"),  # nested past any parser's depth
         (b'{"text": 5}', 422, "invalid_request"),
         (b'{"texts": "a string"}', 422, "invalid_request"),
         (b'{"text": ""}', 422, "invalid_request"),
@@ -415,3 +416,27 @@ def test_min_score_filters_on_the_score_as_shown() -> None:
     analysis = Analysis([Entity(0, 3, "PER", "Ann", 0.49996), Entity(8, 12, "LOC", "Lima", 0.49994)])
     shown = _result(analysis, TagRequest(text="Ann met Lima", min_score=0.5))["entities"]
     assert [(e["text"], e["score"]) for e in shown] == [("Ann", 0.5)]
+
+
+def test_serve_names_each_bad_setting_in_one_line_and_never_shows_a_key(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    from api.main import serve
+
+    monkeypatch.setenv("NER_PORT", "8000")  # set here so that it is restored: serve sets its flags' variables
+    monkeypatch.setenv("NER_API_KEYS", " , ")  # an empty Secret would have opened the API
+    monkeypatch.setenv("NER_MAX_TOKENS", "many")
+    assert serve(port=70000) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        "ner serve: error: --port: Input should be less than or equal to 65535 (given '70000')",
+        "ner serve: error: NER_API_KEYS: set but holds no key: give id:key pairs, or unset it for an open API",
+        "ner serve: error: NER_MAX_TOKENS: Input should be a valid integer, unable to parse string as an integer"
+        " (given 'many')",
+    ]
+    monkeypatch.setenv("NER_API_KEYS", "default:s3cret-a")
+    monkeypatch.setenv("NER_API_KEY", "s3cret-b")
+    monkeypatch.setenv("NER_MAX_TOKENS", "100")
+    monkeypatch.setenv("NER_PORT", "8000")
+    assert serve() == 2
+    err = capsys.readouterr().err
+    assert "key id 'default'" in err and "s3cret" not in err and len(err.splitlines()) == 1
