@@ -163,7 +163,7 @@ def sha256(data: bytes) -> str:
 def check_destination(directory: str | Path) -> None:
     """Refuse a place :func:`save` must not write a model to, before any work for it: a file, a path under
     a file, or a folder that is not a model directory and holds anything (saving replaces the folder,
-    keeping only the plain files of a model directory) or that holds folders."""
+    keeping only the plain files of a model directory) or that holds folders or links."""
     directory = Path(directory)
     if directory.name in ("", ".", ".."):
         raise BundleError(directory, "a model is saved as a directory of its own: name one, such as models/my-model")
@@ -175,9 +175,13 @@ def check_destination(directory: str | Path) -> None:
     if not directory.is_dir():
         return
     inside = list(directory.iterdir())
-    folders = sorted(path.name for path in inside if path.is_dir())
+    folders = sorted(path.name for path in inside if path.is_dir() or path.is_symlink())
     if folders:
-        raise BundleError(directory, f"holds folders ({', '.join(folders[:3])}): give a new or empty directory")
+        raise BundleError(
+            directory,
+            f"holds folders or links ({', '.join(folders[:3])}), which saving would not keep: "
+            "move them out, or give a new or empty directory",
+        )
     if inside and not (directory / MANIFEST).is_file():
         raise BundleError(directory, "holds files and is not a model directory: give a new or empty directory")
 

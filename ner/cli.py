@@ -320,6 +320,8 @@ def run_calibrate(args: argparse.Namespace) -> int:
     from ner.card import model_card, training_commands
     from ner.corpus import read_corpus
 
+    if args.apply:
+        bundles.check_destination(args.model)
     tagger = _load_tagger(args)
     result = fit_temperature(tagger, read_corpus(args.file, args.tag_column)[0])
     if not result["entities"]:
@@ -342,6 +344,7 @@ def run_export(args: argparse.Namespace) -> int:
     from ner.export import export
     from ner.torch_backend import TorchBackend
 
+    bundles.check_destination(args.model)
     bundle = bundles.load(args.model)
     bundle.encoder = export(TorchBackend.from_bundle(bundle).model, bundle.vocab)
     bundle.format_version = bundles.FORMAT_VERSION
@@ -356,6 +359,7 @@ def run_words(args: argparse.Namespace) -> int:
     from ner.corpus import read_corpus
     from ner.words import renew
 
+    bundles.check_destination(args.model)
     files = {"train": args.train, "dev": args.dev, "test": args.test}
     corpora = {split: read_corpus(path, args.tag_column)[0] for split, path in files.items() if path}
     bundle, dropped, added = renew(bundles.load(args.model), corpora, args.pretrained_top, args.embedding_dtype)

@@ -194,7 +194,7 @@ def test_out_that_is_not_a_place_for_a_model_is_refused_before_training(
     files_only.mkdir()
     (files_only / "notes.txt").write_text("keep")
     for out, reason in (
-        (folder, "holds folders (sub)"),
+        (folder, "holds folders or links (sub)"),
         (files_only, "not a model directory"),
         (a_file, "is a file"),
         (a_file / "inner", "is a file, not a folder"),
@@ -267,6 +267,28 @@ def test_export_writes_an_encoder_that_the_onnx_backend_runs(tiny_model: Path, t
     expected = Tagger.load(tiny_model, backend="torch").tag(text)
     assert [(e.start, e.end, e.label) for e in got] == [(e.start, e.end, e.label) for e in expected]
     assert [e.score for e in got] == pytest.approx([e.score for e in expected], abs=1e-4)
+
+
+def test_rewriting_a_model_in_place_refuses_folders_and_links_it_would_not_keep(
+    tiny_model: Path, tiny_corpus: dict, tmp_path: Path, capsys
+) -> None:
+    model = tmp_path / "model"
+    shutil.copytree(tiny_model, model)
+    (model / "runs").mkdir()
+    (model / "runs" / "notes.txt").write_text("keep")
+    dev = str(tiny_corpus["dev"])
+    for args in (
+        ["calibrate", str(model), dev, "--apply"],
+        ["export", str(model)],
+        ["words", str(model), "--train", dev],
+    ):
+        assert main(args) == 2
+        assert "holds folders or links (runs)" in capsys.readouterr().err
+    shutil.rmtree(model / "runs")
+    (model / "notes.txt").symlink_to(tmp_path / "elsewhere.txt")
+    assert main(["export", str(model)]) == 2 and "(notes.txt)" in capsys.readouterr().err
+    assert (model / "notes.txt").is_symlink()
+    bundles.verify(model)
 
 
 def test_ctrl_c_during_training_says_how_to_go_on(tiny_corpus: dict, tmp_path: Path) -> None:
