@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import gzip
 import json
+import os
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -339,6 +342,29 @@ def test_predict_into_its_own_input_or_from_a_pipe(
     windows.write_bytes(source.replace("\n", "\r\n").encode())
     assert main(["predict", str(tiny_model), str(windows), "--out", str(windows)]) == 0
     assert windows.read_bytes().decode().split("\r\n")[:-1] == written  # its line ends kept
+
+
+def test_predict_writes_into_a_pipe_or_through_a_link_and_refuses_jsonl(
+    tiny_model: Path, tiny_corpus: dict, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    test = str(tiny_corpus["test"])
+    target = tmp_path / "target.conll"
+    target.write_text("old")
+    link = tmp_path / "link.conll"
+    link.symlink_to(target)
+    assert main(["predict", str(tiny_model), test, "--out", str(link)]) == 0
+    assert link.is_symlink() and target.read_text().startswith(Path(test).read_text().splitlines()[0] + " ")
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        reader = pool.submit(lambda: fifo.read_text())  # the other end, as a shell's `| cat` would be
+        assert main(["predict", str(tiny_model), test, "--out", str(fifo)]) == 0
+        assert reader.result(timeout=60) == target.read_text()
+    assert stat.S_ISFIFO(fifo.stat().st_mode)
+    jsonl = tmp_path / "a.jsonl"
+    jsonl.write_text('{"text": "Ann ran.", "entities": [[0, 3, "PER"]]}\n')
+    assert main(["predict", str(tiny_model), str(jsonl)]) == 2
+    assert "a.jsonl is jsonl: ner predict adds a column to CoNLL files" in capsys.readouterr().err
 
 
 def test_predict_keeps_conllus_columns_in_line(tiny_model: Path, tmp_path: Path, capsys) -> None:

@@ -50,6 +50,7 @@ __all__ = [
     "as_characters",
     "as_model_tokens",
     "as_words",
+    "corpus_format",
     "detect_scheme",
     "hold_out",
     "lowercased_words",
@@ -69,22 +70,27 @@ __all__ = [
 ]
 
 
-def read_corpus(path: str | Path, tag_column: int = -1) -> tuple[list[Sentence], str]:
-    """Read a corpus of any format: a folder is brat standoff; JSONL is recognised by extension or
-    first character; anything else is CoNLL."""
+def corpus_format(path: str | Path) -> str:
+    """``brat`` for a folder (standoff), ``jsonl`` by extension or first character, else ``conll``."""
     path = Path(path)
     if path.is_dir():
-        return read_brat(path), "spans"
+        return "brat"
     if not path.is_file():
         raise CorpusError(path, None, "no such file")
     if path.suffix in (".jsonl", ".json"):
-        return _read_jsonl(path)
+        return "jsonl"
     with open(path, "rb") as handle:
         first = handle.read(64).removeprefix(codecs.BOM_UTF8).replace(b"\0", b"").lstrip()  # UTF-16's zeros too
         first = first.removeprefix(codecs.BOM_UTF16_LE).removeprefix(codecs.BOM_UTF16_BE)
-    if first.startswith((b"{", b"[")):
-        return _read_jsonl(path)
-    return read_conll(path, tag_column)
+    return "jsonl" if first.startswith((b"{", b"[")) else "conll"
+
+
+def read_corpus(path: str | Path, tag_column: int = -1) -> tuple[list[Sentence], str]:
+    """Read a corpus of any format (:func:`corpus_format`)."""
+    kind = corpus_format(path)
+    if kind == "brat":
+        return read_brat(Path(path)), "spans"
+    return _read_jsonl(Path(path)) if kind == "jsonl" else read_conll(path, tag_column)
 
 
 def read_corpus_noted(path: str | Path, tag_column: int = -1) -> tuple[list[Sentence], str, list[str]]:
