@@ -599,3 +599,16 @@ def test_read_conll_tags_in_lower_case(tmp_path, caplog):
     assert "lower case" in caplog.text
     [sentence], scheme = read_conll(write(tmp_path, "Jan person\nSmit person\nin o\nGent location\n"))
     assert sentence.spans() == [Span(0, 2, "person"), Span(3, 4, "location")] and scheme == "IO"
+
+
+def test_fields_past_csvs_size_limit(tmp_path):
+    """A token longer than csv's field limit (131,072 characters) is read in a column file; in a CSV table
+    it is an error naming its line, not a traceback."""
+    long_token = tmp_path / "long.conll"
+    long_token.write_text("A" * 140_000 + " B-PER\nran O\n")
+    (sentence,) = read_conll(long_token)[0]
+    assert len(sentence.tokens[0]) == 140_000 and sentence.tags == ["S-PER", "O"]
+    table = tmp_path / "t.csv"
+    table.write_text("word,tag\na,O\n" + "B" * 200_000 + ",O\n")
+    with pytest.raises(CorpusError, match=r"t\.csv:3: not a row of the table: field larger than field limit"):
+        read_conll(table)

@@ -15,6 +15,7 @@ import logging
 import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 from ner.collector import collector_paused
 from ner.corpus.encoding import read_text
@@ -217,7 +218,10 @@ def _table_header(line: str) -> tuple[str, int, int, int | None] | None:
     """``(delimiter, word column, tag column, sentence column or None)`` when ``line`` is the header of
     a CSV or TSV table of words and tags, else ``None``."""
     for delimiter in (",", "\t", ";"):
-        names = [name.strip().lower() for name in next(csv.reader([line], delimiter=delimiter))]
+        try:
+            names = [name.strip().lower() for name in next(csv.reader([line], delimiter=delimiter))]
+        except csv.Error:  # a field past csv's size limit: no header of names
+            return None
         word = next((i for i, name in enumerate(names) if name in _WORD_NAMES), None)
         tag = next((i for i, name in enumerate(names) if name in _TAG_NAMES), None)
         if word is not None and tag is not None:
@@ -241,7 +245,7 @@ def _read_table(
     quoting = csv.QUOTE_NONE if delimiter == "\t" else csv.QUOTE_MINIMAL  # a TSV's " is a token, not a quote
     rows = csv.reader(lines_of_text[header:], delimiter=delimiter, quoting=quoting)
     width, current = len(next(rows)), ""
-    for number, row in enumerate(rows, start=header + 2):
+    for number, row in enumerate(_checked(rows, path, header), start=header + 2):
         blank = not any(field.strip() for field in row)
         key = row[sentence].strip() if sentence is not None and len(row) == width else ""  # a new one starts
         if (blank or key not in ("", current)) and tokens:
@@ -262,6 +266,15 @@ def _read_table(
     if not tagged:
         raise CorpusError(path, None, "no sentences found")
     return tagged_sentences(tagged, list(range(len(tagged))), path, None)
+
+
+def _checked(rows: Any, path: str | Path, header: int) -> Iterator[list[str]]:
+    """The rows of a ``csv.reader`` whose first line is line ``header + 1``; its error (a field past its
+    size limit) a :class:`CorpusError` naming the line."""
+    try:
+        yield from rows
+    except csv.Error as error:
+        raise CorpusError(path, header + rows.line_num, f"not a row of the table: {error}") from None
 
 
 def _read_piped(text: str, path: str | Path, pipes: int) -> tuple[list[Sentence], str]:
