@@ -246,6 +246,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
     tagger = _load_tagger(args)
     sentences, _ = read_corpus(args.file, args.tag_column)
+    if problem := _labels_problem(tagger.labels, sentences, args.file):
+        logging.getLogger("ner").warning("%s: the scores say little", problem[0])
     scores = evaluate(tagger, sentences)
     if args.json:
         print(json.dumps(scores))
@@ -254,6 +256,20 @@ def run_evaluate(args: argparse.Namespace) -> int:
     for label, row in [("overall", scores), *scores["per_type"].items()]:
         print(f"{label:<10}{row['precision']:>10.2f}{row['recall']:>10.2f}{row['f1']:>10.2f}{row['support']:>10}")
     return 0
+
+
+def _labels_problem(labels: Sequence[str], sentences: Sequence, file: str) -> tuple[str, bool] | None:
+    """What makes ``file`` a poor corpus to score a model of ``labels`` on, and whether it is unusable
+    (no entity, or none of the model's labels); None when all its entities' labels are the model's."""
+    gold = {span.label for sentence in sentences for span in sentence.spans()}
+    unknown = sorted(gold - set(labels))
+    if not gold:
+        return f"{file} holds no entity", True
+    if len(unknown) == len(gold):
+        return f"{file}'s labels ({', '.join(unknown)}) are none of the model's ({', '.join(labels)})", True
+    if unknown:
+        return f"{file}'s labels {', '.join(unknown)} are not the model's: their entities count as missed", False
+    return None
 
 
 def run_inspect(args: argparse.Namespace) -> int:
@@ -329,7 +345,13 @@ def run_calibrate(args: argparse.Namespace) -> int:
     if args.apply:
         bundles.check_destination(args.model)
     tagger = _load_tagger(args)
-    result = fit_temperature(tagger, read_corpus(args.file, args.tag_column)[0])
+    sentences = read_corpus(args.file, args.tag_column)[0]
+    if problem := _labels_problem(tagger.labels, sentences, args.file):
+        message, unusable = problem
+        if unusable:
+            raise ValueError(f"{message}: no temperature can be fitted on it")
+        logging.getLogger("ner").warning("%s", message)
+    result = fit_temperature(tagger, sentences)
     if not result["entities"]:
         raise ValueError(f"{args.file}: the model predicts no entity in it, so no temperature can be fitted there")
     result["fitted_on"] = str(args.file)

@@ -425,3 +425,19 @@ def test_tag_input_problems_are_one_line_and_a_bad_record_is_rejected_alone(tiny
         command = [sys.executable, "-m", "ner", "tag", "--model", str(tiny_model), str(tmp_path)]
         result = subprocess.run(command, stdout=inside, stderr=subprocess.PIPE, timeout=120)
     assert result.returncode == 2 and b"(stdout) is one of the input files" in result.stderr
+
+
+def test_a_corpus_of_other_labels_is_warned_of_when_scored_and_refused_for_calibration(
+    tiny_model: Path, tiny_corpus: dict, tmp_path: Path, capsys, caplog: pytest.LogCaptureFixture
+) -> None:
+    source = tiny_corpus["dev"].read_text()
+    other = tmp_path / "other.conll"
+    other.write_text(source.replace("-PER", "-FOO").replace("-LOC", "-BAR").replace("-ORG", "-BAZ"))
+    some = tmp_path / "some.conll"
+    some.write_text(source.replace("-PER", "-FOO"))
+    assert main(["evaluate", str(tiny_model), str(other), "--json"]) == 0
+    assert "other.conll's labels (BAR, BAZ, FOO) are none of the model's" in caplog.text
+    assert main(["calibrate", str(tiny_model), str(other)]) == 2
+    assert "no temperature can be fitted on it" in capsys.readouterr().err
+    assert main(["calibrate", str(tiny_model), str(some)]) == 0
+    assert "some.conll's labels FOO are not the model's: their entities count as missed" in caplog.text
