@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gzip
 import re
+from pathlib import Path
 
 import pytest
 
@@ -135,3 +137,18 @@ def test_a_file_with_a_utf16_or_utf32_byte_order_mark_is_read_in_it(tmp_path, ca
     jsonl.write_bytes(marked('{"text": "José visitó Málaga", "entities": [[0, 4, "PER"]]}\n'))
     [sentence], scheme = read_corpus(jsonl)
     assert sentence.tokens[0] == "José" and sentence.tags[0] == "S-PER" and scheme == "spans"
+
+
+def test_gzip_compressed_corpus_files_are_read_whatever_their_name(tmp_path: Path) -> None:
+    conll = b"John B-PER\nran O\n\nParis B-LOC\n"
+    jsonl = b'{"text": "Ann ran.", "entities": [[0, 3, "PER"]]}\n'
+    for name, content in (("a.conll.gz", conll), ("b.txt", conll), ("c.jsonl.gz", jsonl), ("d.data", jsonl)):
+        path = tmp_path / name
+        path.write_bytes(gzip.compress(content))
+        sentences, _ = read_corpus(path)
+        expected = ["John", "ran", "Paris"] if content == conll else ["Ann", "ran", "."]
+        assert [t for s in sentences for t in s.tokens] == expected, name
+    damaged = tmp_path / "e.conll.gz"
+    damaged.write_bytes(gzip.compress(conll)[:-12])
+    with pytest.raises(CorpusError, match="a damaged gzip file"):
+        read_corpus(damaged)

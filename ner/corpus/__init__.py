@@ -17,11 +17,12 @@ card and ``ner inspect``.
 from __future__ import annotations
 
 import codecs
+import gzip
 from pathlib import Path
 
 from ner.corpus.brat import read_brat
 from ner.corpus.conll import read_conll, write_conll_predictions
-from ner.corpus.encoding import read_text
+from ner.corpus.encoding import GZIP_MAGIC, read_text
 from ner.corpus.jsonl import _read_jsonl, align_spans, read_jsonl
 from ner.corpus.notes import kept_notes
 from ner.corpus.schemes import SCHEMES, Span, detect_scheme, spans_to_tags, tags_to_spans
@@ -77,10 +78,16 @@ def corpus_format(path: str | Path) -> str:
         return "brat"
     if not path.is_file():
         raise CorpusError(path, None, "no such file")
-    if path.suffix in (".jsonl", ".json"):
+    if path.name.removesuffix(".gz").endswith((".jsonl", ".json")):
         return "jsonl"
-    with open(path, "rb") as handle:
-        first = handle.read(64).removeprefix(codecs.BOM_UTF8).replace(b"\0", b"").lstrip()  # UTF-16's zeros too
+    with open(path, "rb") as raw:
+        compressed = raw.read(2) == GZIP_MAGIC
+    with gzip.open(path, "rb") if compressed else open(path, "rb") as handle:
+        try:
+            first = handle.read(64)
+        except (OSError, EOFError):  # a damaged gzip file: said so when it is read
+            first = b""
+        first = first.removeprefix(codecs.BOM_UTF8).replace(b"\0", b"").lstrip()  # UTF-16's zeros too
         first = first.removeprefix(codecs.BOM_UTF16_LE).removeprefix(codecs.BOM_UTF16_BE)
     return "jsonl" if first.startswith((b"{", b"[")) else "conll"
 

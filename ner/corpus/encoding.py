@@ -4,8 +4,10 @@ of its language)."""
 from __future__ import annotations
 
 import codecs
+import gzip
 import logging
 import unicodedata
+import zlib
 from pathlib import Path
 
 from ner.corpus.notes import note
@@ -17,6 +19,7 @@ from ner.corpus.sentence import CorpusError
 # language is written in them (:data:`LANGUAGE_CODE_PAGES`): their bytes read as plausibly as Western European
 # text's, so that Spanish read as Central European turns ñ into ń.
 LEGACY_ENCODINGS = ("cp1252", "cp1251", "cp1253", "cp1255", "cp1256", "cp874", "gb18030", "big5", "shift_jis", "euc_kr")
+GZIP_MAGIC = b"\x1f\x8b"
 FALLBACK_ENCODINGS = ("cp1250", "koi8_r", "cp1257", "cp1254")
 # A reading in which more of the non-ASCII words than this mix two alphabets (Müller read as Cyrillic: Mьller)
 # is the wrong one.
@@ -65,10 +68,7 @@ def read_text(path: str | Path, keep_line_ends: bool = False) -> str:
     their byte-order mark, or, for a file that is none of them, the one of :data:`LEGACY_ENCODINGS` its
     bytes read best in (``charset-normalizer``) or, for Latin text, the code page of its language, said
     in the log; a file that reads in none of them is refused. Line ends become ``"\\n"`` unless kept."""
-    try:
-        data = Path(path).read_bytes()
-    except OSError as error:
-        raise CorpusError(path, None, f"cannot open: {error.strerror}") from None
+    data = read_bytes(path)
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -76,6 +76,22 @@ def read_text(path: str | Path, keep_line_ends: bool = False) -> str:
     if keep_line_ends or "\r" not in text:
         return text
     return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def read_bytes(path: str | Path) -> bytes:
+    """The bytes of a corpus file, decompressed when it is gzip-compressed (whatever its name)."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as error:
+        raise CorpusError(path, None, f"cannot open: {error.strerror}") from None
+    if not data.startswith(GZIP_MAGIC):
+        return data
+    try:
+        data = gzip.decompress(data)
+    except (OSError, EOFError, zlib.error) as error:
+        raise CorpusError(path, None, f"a damaged gzip file: {error}") from None
+    note(logging.INFO, path, "read as gzip-compressed")
+    return data
 
 
 def _marked_text(path: str | Path, data: bytes) -> str | None:
