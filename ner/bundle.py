@@ -193,8 +193,11 @@ def save(bundle: Bundle, directory: str | Path, card: str, extra_files: dict[str
     model's encoder or lexicon.
     """
     directory = Path(directory).resolve()  # a link's target is replaced, not the link; "." has a name
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
+    try:
+        directory.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
+    except OSError as error:  # said of the directory asked for, not of the staging folder beside it
+        raise BundleError(directory, f"cannot write a model there: {error.strerror}") from None
     retired = None
     try:
         stored = stored_tables(bundle.weights, bundle.info.get("embedding_dtype", "float32"))

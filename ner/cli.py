@@ -48,7 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     _add_train_parser(commands)
     running = argparse.ArgumentParser(add_help=False)
-    running.add_argument("--threads", type=int, default=2, help="CPU threads")
+    running.add_argument("--threads", type=_positive, default=2, help="CPU threads")
     running.add_argument(
         "--backend", choices=BACKENDS, default="auto", help="onnx, torch, or auto (onnx where the model has it)"
     )
@@ -319,6 +319,8 @@ def run_predict(args: argparse.Namespace) -> int:
     try:
         partial.write_text("".join(lines), encoding="utf-8", newline="")
         partial.replace(out)
+    except OSError as error:  # said of --out, not of the partial file beside it
+        raise ValueError(f"--out {args.out}: cannot write there: {error.strerror}") from None
     finally:
         partial.unlink(missing_ok=True)
     return 0
@@ -355,7 +357,6 @@ def run_calibrate(args: argparse.Namespace) -> int:
     if not result["entities"]:
         raise ValueError(f"{args.file}: the model predicts no entity in it, so no temperature can be fitted there")
     result["fitted_on"] = str(args.file)
-    print(json.dumps(result))
     if args.apply:
         bundle = tagger.bundle
         bundle.temperature = result["temperature"]
@@ -363,6 +364,7 @@ def run_calibrate(args: argparse.Namespace) -> int:
         training = bundle.info.setdefault("training", {})
         training["commands"] = [*training_commands(training), shlex.join(["ner", *args.argv])]
         bundles.save(bundle, args.model, card=model_card(bundle))  # keeps curves.png and other extras
+    print(json.dumps(result))  # once applied, where asked
     return 0
 
 
