@@ -19,7 +19,6 @@ loses the answer on its way to a client that sent ``Connection: close``.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import re
@@ -304,6 +303,8 @@ async def _cancelled_on_disconnect(app: ASGIApp, scope: Scope, body: bytes, rece
     hung_up = asyncio.Event()
     answered = False
     body_given = False
+    running = asyncio.current_task()
+    assert running is not None
 
     async def replay() -> Message:
         nonlocal body_given
@@ -322,18 +323,15 @@ async def _cancelled_on_disconnect(app: ASGIApp, scope: Scope, body: bytes, rece
         while (await receive())["type"] != "http.disconnect":
             pass
         hung_up.set()
-
-    running = asyncio.ensure_future(app(scope, replay, tracking_send))
-    watcher = asyncio.ensure_future(watch())
-    try:
-        await asyncio.wait({running, watcher}, return_when=asyncio.FIRST_COMPLETED)
-        if not running.done() and not answered:  # the client hung up first
+        if not answered:  # the client hung up first
             scope["state"]["client_gone"] = True
             running.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await running
-            return
-        await running
+
+    watcher = asyncio.ensure_future(watch())
+    try:
+        await app(scope, replay, tracking_send)
+    except asyncio.CancelledError:
+        if not scope["state"].get("client_gone") or running.uncancel():  # cancelled by something else too
+            raise
     finally:
         watcher.cancel()
-        running.cancel()  # only where this coroutine itself was cancelled (a timeout) before the app ended
