@@ -289,7 +289,8 @@ def run_inspect(args: argparse.Namespace) -> int:
         f"entities: {found['entities']}"
         + "".join(f"\n  {label:<12}{count:>8}" for label, count in found["types"].items())
     )
-    print("first sentence: " + " ".join(found["first_sentence"]))
+    first = " ".join(found["first_sentence"])
+    print("first sentence: " + (first if len(first) <= 300 else first[:300] + " …"))  # a line, even of a huge one
     return 0
 
 
