@@ -67,6 +67,11 @@ def test_inspect_says_how_a_corpus_reads(tmp_path: Path, capsys) -> None:
     out = capsys.readouterr().out
     assert "2 sentences in 2 documents, 5 tokens" in out and "read: tokens read from column 1" in out
     assert main(["inspect", str(tmp_path / "missing.conll")]) == 2
+    huge = tmp_path / "huge.conll"
+    huge.write_text("word O\n" * 5000)
+    assert main(["inspect", str(huge)]) == 0
+    (first,) = [line for line in capsys.readouterr().out.splitlines() if line.startswith("first sentence: ")]
+    assert len(first) == len("first sentence: ") + 300 + 2 and first.endswith(" …")
 
 
 def test_evaluate_prints_a_table(tiny_model: Path, tiny_corpus: dict, capsys) -> None:
