@@ -29,8 +29,7 @@ def _fail(status: int, kind: str, message: str, limit: str | None = None) -> HTT
 def _at_least_tokens(text: str) -> int:
     """Each run of characters between spaces is a token at least, unless it shows nothing (which takes a
     character beyond ASCII)."""
-    runs = text.split()
-    return len(runs) if text.isascii() else sum(1 for run in runs if model_form(run))
+    return len((text if text.isascii() else model_form(text)).split())
 
 
 def _too_many_tokens(count: str, nbest: int, limit: int) -> HTTPException:

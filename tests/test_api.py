@@ -10,6 +10,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from .server import free_port, running_server
 
@@ -440,3 +442,14 @@ def test_serve_names_each_bad_setting_in_one_line_and_never_shows_a_key(
     assert serve() == 2
     err = capsys.readouterr().err
     assert "key id 'default'" in err and "s3cret" not in err and len(err.splitlines()) == 1
+
+
+@given(
+    st.text(alphabet=st.sampled_from(["a", "é", " ", "\n", "\u200b", "\u00ad", "\ufeff", "日", "\u2060"]), max_size=40)
+)
+@settings(max_examples=300, deadline=None)
+def test_the_early_token_count_counts_the_runs_that_show_something(text: str) -> None:
+    from api.routes import _at_least_tokens
+    from ner.text import model_form
+
+    assert _at_least_tokens(text) == sum(1 for run in text.split() if model_form(run))
