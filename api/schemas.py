@@ -58,6 +58,7 @@ JSONNumber = Annotated[float, BeforeValidator(_json_number)]
 
 # Every string has a bounded length (texts: the configured max_chars, in the route and the OpenAPI schema).
 MAX_NAME = 64
+MAX_TEXTS = 10_000  # the most NER_MAX_TEXTS may allow: a longer list is refused before its texts are checked
 MAX_LANG = 16
 MAX_PHRASE = 200
 
@@ -109,7 +110,9 @@ class TagRequest(BaseModel):
     )
 
     text: Text = Field(None, description="One text to tag (give this or `texts`)")  # type: ignore[assignment]
-    texts: list[Text] = Field(None, min_length=1, description="Several texts to tag")  # type: ignore[assignment]
+    texts: list[Text] = Field(  # type: ignore[assignment]
+        None, min_length=1, max_length=MAX_TEXTS, description="Several texts to tag"
+    )
     model: str = Field(  # type: ignore[assignment]
         None, max_length=MAX_NAME, description="A model name from /models; default: chosen by `lang`"
     )

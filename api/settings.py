@@ -9,6 +9,8 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from api.schemas import MAX_TEXTS
+
 REPOSITORY_MODELS = Path(__file__).resolve().parent.parent / "models"
 
 
@@ -44,7 +46,7 @@ class Settings(BaseSettings):
     )
 
     max_chars: int = Field(100_000, ge=1, description="characters per text")
-    max_texts: int = Field(256, ge=1, description="texts per request")
+    max_texts: int = Field(256, ge=1, le=MAX_TEXTS, description="texts per request")
     max_tokens: int = Field(20_000, ge=1, description="tokens per request, all texts together, x (1 + nbest)")
     max_body_bytes: int = Field(2_000_000, ge=1)
     max_buffered_bytes: int = Field(64_000_000, ge=1, description="request bodies held at once, all requests")

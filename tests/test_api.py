@@ -453,3 +453,13 @@ def test_the_early_token_count_counts_the_runs_that_show_something(text: str) ->
     from ner.text import model_form
 
     assert _at_least_tokens(text) == sum(1 for run in text.split() if model_form(run))
+
+
+def test_a_list_of_texts_past_any_allowed_length_is_refused_before_its_texts_are_checked(client: httpx.Client) -> None:
+    from api.schemas import MAX_TEXTS
+    from api.settings import Settings
+
+    refused = tag(client, texts=["a"] * (MAX_TEXTS + 1))
+    assert refused.status_code == 422 and "at most 10000 items" in refused.text
+    with pytest.raises(ValueError, match="less than or equal to 10000"):
+        Settings(models=[], max_texts=MAX_TEXTS + 1)
