@@ -156,8 +156,11 @@ class ServiceState:
             )
             builds.append((tagger, merged, key, prepare))
 
-        def build() -> dict[str, Dictionary]:
-            return {t.name: t.dictionary(merged, ignore_case, key=key, prepare=p) for t, merged, key, p in builds}
+        def build() -> dict[str, Dictionary]:  # a configured file's alone is pinned: every request asks for it
+            return {
+                t.name: t.dictionary(merged, ignore_case, key=key, prepare=p, pin=request_key is None)
+                for t, merged, key, p in builds
+            }
 
         to_build = [merged for tagger, merged, key, _ in builds if not tagger.built_dictionary(key)]
         if sum(map(len, to_build)) <= INLINE_ENTRIES:

@@ -33,7 +33,7 @@ from ner.features import word_groups
 from ner.text import Token, cut_points, model_form, paragraph_between, split_sentences, tokenize, tokenize_chars
 
 DICTIONARY_CACHE = 32  # dictionaries kept built per model
-DICTIONARY_CACHE_NODES = 250_000  # and at most this many trie nodes of them (about 40 MB); a larger one is not kept
+DICTIONARY_CACHE_NODES = 250_000  # and at most this many trie nodes of them (about 40 MB), but the latest
 MAX_WORDS, MAX_CHARACTERS = 150, 200  # tokens of a sentence tagged at once; a longer one is cut
 # Sentences x longest length per encoder call, at most: tagging eng.testb peaked at 183 MB with
 # 2,048 against 253 MB unbounded, as fast.
@@ -179,6 +179,7 @@ class Tagger:
         self._label_of = np.array([self._label_index.get(t[2:], 0) for t in self.tags])
         self._dictionaries: dict[tuple, Dictionary] = {}
         self._dictionary_nodes = 0  # of the dictionaries kept
+        self._pinned: tuple[Hashable, Dictionary] | None = None
         self._dictionaries_lock = threading.Lock()  # built in several threads at once (the service's)
 
     @classmethod
@@ -229,7 +230,7 @@ class Tagger:
 
     def built_dictionary(self, key: Hashable) -> bool:
         """Whether a dictionary built with ``key`` is kept, so that :meth:`dictionary` returns it at once."""
-        return key in self._dictionaries
+        return key in self._dictionaries or (self._pinned is not None and self._pinned[0] == key)
 
     def dictionary(
         self,
@@ -237,13 +238,18 @@ class Tagger:
         ignore_case: bool = False,
         key: Hashable = None,
         prepare: Callable[[Mapping[str, str]], Mapping[str, str]] | None = None,
+        pin: bool = False,
     ) -> Dictionary:
         """A :class:`~ner.dictionary.Dictionary` of ``phrase: label`` entries (passed through ``prepare``
-        when it is built) for this model, its labels checked; the last few built are kept (by ``key``,
-        else by the entries; at most :data:`DICTIONARY_CACHE` of them and :data:`DICTIONARY_CACHE_NODES`
-        trie nodes), so a client that sends the same terms with every request pays for building them once."""
+        when it is built) for this model, its labels checked. The last few built are kept (by ``key``,
+        else by the entries), so a client that sends the same terms with every request pays for building
+        them once: the most recently used whatever its size, and others up to :data:`DICTIONARY_CACHE` of
+        them and :data:`DICTIONARY_CACHE_NODES` trie nodes in all. A ``pin``-ned one (a configured
+        dictionary, asked for by every request) is kept apart from those, the latest only."""
         key = (EntriesKey(entries), ignore_case) if key is None else key
         with self._dictionaries_lock:
+            if self._pinned is not None and self._pinned[0] == key:
+                return self._pinned[1]
             cached = self._dictionaries.pop(key, None)
             self._dictionary_nodes -= cached.nodes if cached else 0
         if cached is None:  # built outside the lock: other requests go on meanwhile
@@ -255,9 +261,10 @@ class Tagger:
                 tokenize_inside=lambda phrase: [t.text for t in self.tokenize("a " + phrase)[1:]],
             )
             cached.check_labels(self.labels)
-        if cached.nodes > DICTIONARY_CACHE_NODES:
-            return cached
         with self._dictionaries_lock:
+            if pin:
+                self._pinned = (key, cached)
+                return cached
             if (built_meanwhile := self._dictionaries.pop(key, None)) is not None:  # by another thread
                 self._dictionary_nodes -= built_meanwhile.nodes
             while self._dictionaries and (

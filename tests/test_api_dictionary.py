@@ -183,3 +183,28 @@ def test_request_dictionaries_remembered_are_bounded_in_number_and_bytes(monkeyp
     assert recent.get("large") is None
     recent.put(4, "v4", 85)  # 30 + 85 bytes: the least recently used go until it fits
     assert [recent.get(key) for key in (2, 3, 1, 4)] == [None, None, "v1", "v4"]
+
+
+def test_a_configured_dictionary_over_the_node_budget_is_built_once(
+    tiny_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every request uses a model's configured file: its dictionary stays built, whatever its size, beside
+    request dictionaries over it."""
+    import asyncio
+    from types import SimpleNamespace
+
+    import ner.tagger
+    from api.service import ServiceState
+    from api.settings import Settings
+
+    monkeypatch.setattr(ner.tagger, "DICTIONARY_CACHE_NODES", 50)
+    gazetteer = tmp_path / "gazetteer.tsv"
+    gazetteer.write_text("".join(f"Name{i} Corp\tORG\n" for i in range(100)))  # 101 nodes
+    state = ServiceState(Settings(models=[str(tiny_model)], dictionaries=f"tiny-en={gazetteer}"))
+    state.load_models()
+    tagger = state.router.taggers["tiny-en"]
+    route = SimpleNamespace(jobs=[(tagger, [])], auto=False)
+    plain = [asyncio.run(state.dictionaries(route, None, False))["tiny-en"] for _ in range(2)]
+    merged = asyncio.run(state.dictionaries(route, {"Acme": "ORG"}, False))["tiny-en"]
+    assert plain[0] is plain[1] is asyncio.run(state.dictionaries(route, None, False))["tiny-en"]
+    assert merged.entries["Acme"] == "ORG" and "Name7 Corp" in merged.entries

@@ -137,8 +137,8 @@ def test_forced_and_blocked_phrases_in_the_tagger(tiny_model: Path) -> None:
 
 
 def test_dictionaries_kept_built_are_bounded_in_trie_nodes(tiny_model: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A model keeps the dictionaries it built up to a number of trie nodes (their memory): the oldest go
-    first, and one larger than the whole budget is built for its request and not kept."""
+    """A model keeps the dictionaries it built up to a number of trie nodes (their memory), the oldest going
+    first, and always the latest, even one larger than the whole budget; a pinned one is kept apart."""
     import ner.tagger
 
     monkeypatch.setattr(ner.tagger, "DICTIONARY_CACHE_NODES", 20)
@@ -148,11 +148,14 @@ def test_dictionaries_kept_built_are_bounded_in_trie_nodes(tiny_model: Path, mon
     built = [tagger.dictionary(entries) for entries in small]
     assert all(tagger.dictionary(entries) is dictionary for entries, dictionary in zip(small, built))
     assert tagger._dictionary_nodes == sum(d.nodes for d in built) <= 20
-    huge = {" ".join(["Acme"] * 30): "ORG"}
-    assert tagger.dictionary(huge).nodes > 20 and tagger.dictionary(huge) is not tagger.dictionary(huge)
     more = [tagger.dictionary({f"Globex {i} Inc": "ORG"}) for i in range(3)]
     assert tagger._dictionary_nodes <= 20 and tagger.dictionary({"Globex 2 Inc": "ORG"}) is more[-1]
     assert tagger.dictionary(small[0]) is not built[0]  # the oldest went first
+    configured = tagger.dictionary({" ".join(["Initech"] * 30): "ORG"}, key="file", pin=True)
+    huge = {" ".join(["Acme"] * 30): "ORG"}
+    assert tagger.dictionary(huge).nodes > 20 and tagger.dictionary(huge) is tagger.dictionary(huge)  # the latest
+    assert tagger._dictionary_nodes == tagger.dictionary(huge).nodes  # alone: the others went
+    assert tagger.dictionary({}, key="file", pin=True) is configured and tagger.built_dictionary("file")
 
 
 def test_entries_keys_are_equal_exactly_when_the_entries_and_their_order_are() -> None:
