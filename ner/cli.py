@@ -296,23 +296,26 @@ def run_inspect(args: argparse.Namespace) -> int:
 
 def run_predict(args: argparse.Namespace) -> int:
     from ner.corpus import corpus_format, read_conll, write_conll_predictions
+    from ner.corpus.encoding import read_bytes
 
-    out = Path(args.out).resolve() if args.out else None  # a link's target is written, not the link
-    if out and (out.is_dir() or not out.parent.is_dir()):  # found before the work, not after it
-        raise ValueError(f"--out {args.out}: " + ("a directory" if out.is_dir() else f"no folder {out.parent}"))
+    out = Path(args.out) if args.out else None
+    stream = bool(out and out.exists() and not out.is_dir() and not out.is_file())  # /dev/stdout, a pipe, a device
+    if out and not stream:
+        out = out.resolve()  # a link's target is written, not the link
+        if out.is_dir() or not out.parent.is_dir():  # found before the work, not after it
+            raise ValueError(f"--out {args.out}: " + ("a directory" if out.is_dir() else f"no folder {out.parent}"))
     tagger = _load_tagger(args)
     with _regular_file(args.file) as source:  # read twice: a pipe is copied to a file first
         if (kind := corpus_format(source)) != "conll":
             raise ValueError(f"{args.file} is {kind}: ner predict adds a column to CoNLL files; tag text with ner tag")
         sentences, scheme = read_conll(source, args.tag_column)
         predicted = tagger.predict_corpus_tags(sentences)
-        with open(source, "rb") as raw:
-            ending = "\r\n" if b"\r\n" in raw.readline() else "\n"  # the file's own line ends
+        ending = "\r\n" if read_bytes(source).split(b"\n", 1)[0].endswith(b"\r") else "\n"  # its own line ends
         lines = [line + ending for line in write_conll_predictions(source, sentences, predicted, scheme)]
     if not out:
         sys.stdout.writelines(lines)
         return 0
-    if out.exists() and not out.is_file():  # a pipe or a device (/dev/stdout) is written to, never replaced
+    if stream:  # written to, never replaced
         with open(out, "w", encoding="utf-8", newline="") as handle:
             handle.writelines(lines)
         return 0

@@ -98,10 +98,9 @@ _ABBREVIATIONS = "|".join(
 # no punctuation at its end.
 _URL_REST = r"(?:\([^\s<>\"()]*\)|[^\s<>\"()])*(?:\([^\s<>\"()]*\)|[^\s<>\".,;:!?()\]])"
 _GENERIC_DOMAINS = "com|org|net|edu|gov|mil|int|info|biz|io|ai|app|dev"
-# Countries' domains read in one step (spiegel.de): the common ones that are no English word (not .it, .in, .me)
-_COUNTRY_DOMAINS = (
-    "de|uk|fr|nl|ru|cn|jp|kr|tw|hk|sg|au|nz|ca|br|mx|ar|cl|ch|pl|cz|dk|fi|se|hu|gr|pt|ro|ua|za|ie|il|vn|eu"
-)
+# Countries' domains read in one step (spiegel.de): common ones, but none that is a common word in a language
+# written with spaces (not .it, .in, .me; .il, .au, .se, .eu, ...), a space missed after a point
+_COUNTRY_DOMAINS = "de|uk|fr|nl|ru|cn|jp|kr|tw|hk|sg|nz|br|mx|cl|ch|pl|cz|dk|fi|hu|gr|pt|ro|ua|za|ie|vn"
 _LABEL = r"[^\W_](?:[^\W_]|-)+"  # a part of a host name: two characters or more
 _EMOJI = "\U0001f000-\U0001faff\u2600-\u27bf"  # what a zero-width joiner joins into one emoji
 
@@ -120,10 +119,10 @@ _TOKEN = re.compile(
             r"(?<![\w.+-])[\w.+-]*[^\W_]@[^\W_][\w-]*(?:\.[\w-]*[^\W_])+",
             # a host name without its scheme, also tried only where a run starts: www.anything, a name of two
             # letters or more under a generic top-level domain (Amazon.com, google.com/maps) or a common
-            # country's (spiegel.de), or under any country's in two steps (bbc.co.uk); not p.m.in or home.it,
-            # a space missed after a point
-            rf"(?<![\w.-])(?:www\.(?:{_LABEL}\.)+[a-z]{{2,}}"
-            rf"|{_LABEL}(?:\.{_LABEL})*\.(?:{_GENERIC_DOMAINS}|{_COUNTRY_DOMAINS})"
+            # country's (spiegel.de; not after an abbreviation, Sr.de), or under any country's in two steps
+            # (bbc.co.uk); not p.m.in or home.it, a space missed after a point
+            rf"(?<![\w.-])(?:www\.(?:{_LABEL}\.)+[a-z]{{2,}}|{_LABEL}(?:\.{_LABEL})*\.(?:{_GENERIC_DOMAINS})"
+            rf"|(?!(?:{_ABBREVIATIONS})\.){_LABEL}(?:\.{_LABEL})*\.(?:{_COUNTRY_DOMAINS})"
             rf"|{_LABEL}(?:\.{_LABEL})+\.[a-z]{{2}})(?![\w@-]|\.[^\W_])(?:/{_URL_REST})?",
             # an ISO 8601 timestamp: 2024-05-01T12:30:00Z
             r"(?>\d{4}-\d\d-\d\dT\d\d:\d\d(?::\d\d(?:[.,]\d+)?)?(?:Z|[+-]\d\d(?::?\d\d)?)?)(?![^\W_])",  # whole or not

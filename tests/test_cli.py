@@ -366,6 +366,17 @@ def test_predict_writes_into_a_pipe_or_through_a_link_and_refuses_jsonl(
         assert main(["predict", str(tiny_model), test, "--out", str(fifo)]) == 0
         assert reader.result(timeout=60) == target.read_text()
     assert stat.S_ISFIFO(fifo.stat().st_mode)
+    piped = subprocess.run(  # /dev/stdout on a pipe resolves to no path: written to as it is
+        [sys.executable, "-m", "ner", "predict", str(tiny_model), test, "--out", "/dev/stdout", "--threads", "1"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert piped.returncode == 0 and piped.stdout == target.read_text()
+    compressed = tmp_path / "windows.conll.gz"
+    compressed.write_bytes(gzip.compress(Path(test).read_text().replace("\n", "\r\n").encode()))
+    assert main(["predict", str(tiny_model), str(compressed), "--out", str(tmp_path / "w.conll")]) == 0
+    assert (tmp_path / "w.conll").read_bytes().decode() == target.read_text().replace("\n", "\r\n")  # its CRLF kept
     jsonl = tmp_path / "a.jsonl"
     jsonl.write_text('{"text": "Ann ran.", "entities": [[0, 3, "PER"]]}\n')
     assert main(["predict", str(tiny_model), str(jsonl)]) == 2

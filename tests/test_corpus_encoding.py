@@ -152,3 +152,13 @@ def test_gzip_compressed_corpus_files_are_read_whatever_their_name(tmp_path: Pat
     damaged.write_bytes(gzip.compress(conll)[:-12])
     with pytest.raises(CorpusError, match="a damaged gzip file"):
         read_corpus(damaged)
+
+
+def test_a_gzip_file_damaged_inside_is_said_to_be(tmp_path: Path) -> None:
+    data = bytearray(gzip.compress(b"John B-PER\nran O\n" * 200))
+    for i in range(20, 40):
+        data[i] ^= 0xFF
+    damaged = tmp_path / "bad.conll.gz"
+    damaged.write_bytes(bytes(data))
+    with pytest.raises(CorpusError, match="a damaged gzip file"):
+        read_corpus(damaged)

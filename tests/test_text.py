@@ -656,7 +656,8 @@ def test_a_long_chinese_sentence_is_cut_at_a_comma_not_at_a_full_width_decimal_p
         # what is no host name: a capital after the point, a word no domain ends with, an abbreviation
         ("in Paris.It was", ["in", "Paris", ".", "It", "was"]),
         ("ends here.and there", ["ends", "here", ".", "and", "there"]),
-        ("got home.it was", ["got", "home", ".", "it", "was"]),  # a country's domain needs two steps
+        ("got home.it was", ["got", "home", ".", "it", "was"]),  # a country's that is a word needs two steps
+        ("el Sr.de la casa.il", ["el", "Sr", ".", "de", "la", "casa", ".", "il"]),  # not after an abbreviation
         ("at 5 p.m.in London", ["at", "5", "p.m.", "in", "London"]),
         ("end.\u200dStart", ["end", ".\u200d", "Start"]),  # a joiner joins emoji only
         ("i.e. the U.S.A. and z.B. so", ["i.e.", "the", "U.S.A.", "and", "z.B.", "so"]),

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import codecs
 import gzip
+import zlib
 from pathlib import Path
 
 from ner.corpus.brat import read_brat
@@ -85,7 +86,7 @@ def corpus_format(path: str | Path) -> str:
     with gzip.open(path, "rb") if compressed else open(path, "rb") as handle:
         try:
             first = handle.read(64)
-        except (OSError, EOFError):  # a damaged gzip file: said so when it is read
+        except (OSError, EOFError, zlib.error):  # a damaged gzip file: said so when it is read
             first = b""
         first = first.removeprefix(codecs.BOM_UTF8).replace(b"\0", b"").lstrip()  # UTF-16's zeros too
         first = first.removeprefix(codecs.BOM_UTF16_LE).removeprefix(codecs.BOM_UTF16_BE)
