@@ -266,3 +266,28 @@ def test_corrections_not_kept_are_dropped_only_when_the_user_agrees(browser, pag
     page.get_by_role("button", name="Edit text 1").click()  # nothing corrected since the last Tag: no question
     assert len(questions) == 3 and page.inner_text("#store") == "Save text 1"
     page.close()
+
+
+def test_corrections_made_while_a_tag_is_on_its_way_are_not_lost_silently(browser, page_server) -> None:  # noqa: F811
+    page = browser.new_page()
+    page.goto(page_server + "/")
+    tag(page, TEXT_1)
+    held = []  # the next /tag request, answered only when the test lets it go
+    page.route("**/tag", lambda route: held.append(route))
+    page.fill("#text", "Ann went to Rome.")
+    page.click("#tag")
+    while not held:
+        page.wait_for_timeout(50)
+    kept = marks(page)[1:]
+    remove_entity(page, marks(page)[0][0])  # corrected while the answer is on its way
+    questions: list[str] = []
+
+    def refuse(dialog) -> None:
+        questions.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", refuse)
+    held[0].continue_()
+    page.wait_for_function("/corrections are kept/.test(document.getElementById('status').textContent)")
+    assert len(questions) == 1 and marks(page) == kept
+    page.close()
