@@ -11,7 +11,6 @@ arrays; both give the CRF scores the NumPy CRF (:mod:`ner.crf`) decodes with.
 
 from __future__ import annotations
 
-import functools
 import logging
 import os
 from typing import TYPE_CHECKING, Protocol
@@ -128,6 +127,10 @@ class OnnxBackend:
         self.inputs = [i.name for i in self.session.get_inputs()]
         self.output = self.session.get_outputs()[0].name
         self.bundle = bundle
+        w = bundle.weights
+        self._crf_scores = CRFScores.constrained(
+            w["crf.start_transitions"], w["crf.transitions"], w["crf.end_transitions"], bundle.vocab.tags.itos
+        )
         # A table stored narrower than float32 stays so, and the graph gets the rows a batch uses; a
         # float32 one is given whole (no copy), as are all to an encoder exported before the tables'
         # rows were a dynamic axis.
@@ -154,12 +157,8 @@ class OnnxBackend:
     def projection(self) -> tuple[np.ndarray, np.ndarray]:
         return self.bundle.weights["project.weight"], self.bundle.weights["project.bias"]
 
-    @functools.cache  # noqa: B019 - one backend per loaded model, kept for the process's life
     def crf_scores(self) -> CRFScores:
-        w = self.bundle.weights
-        return CRFScores.constrained(
-            w["crf.start_transitions"], w["crf.transitions"], w["crf.end_transitions"], self.bundle.vocab.tags.itos
-        )
+        return self._crf_scores
 
 
 def table_rows(arrays: dict[str, np.ndarray], tables: dict[str, bundles.StoredTable]) -> dict[str, np.ndarray]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import functools
 import threading
 from collections.abc import Iterator
 
@@ -44,6 +43,10 @@ class TorchBackend:
         self.model = model.eval()
         self.tags = tags
         self.device = model.project.weight.device
+        crf = model.crf
+        self._crf_scores = CRFScores.constrained(
+            *(p.detach().cpu().numpy() for p in (crf.start_transitions, crf.transitions, crf.end_transitions)), tags
+        )
 
     @classmethod
     def from_bundle(cls, bundle: bundles.Bundle, device: str = "cpu") -> TorchBackend:
@@ -63,21 +66,12 @@ class TorchBackend:
         """Encoder states ``(B, T, 2H)`` (for a document memory)."""
         return self._run(len(batch.mask), lambda: self.model.encode(self.model.tensors(batch), batch.char_keys))
 
-    @functools.cache  # noqa: B019 - one backend per loaded model, kept for the process's life
     def projection(self) -> tuple[np.ndarray, np.ndarray]:
-        """The emission layer: weight ``(K, 4H)`` and bias ``(K,)``."""
-        return (
-            self.model.project.weight.detach().cpu().numpy(),
-            self.model.project.bias.detach().cpu().numpy(),
-        )
+        """The emission layer: weight ``(K, 4H)`` and bias ``(K,)`` (views of the model's own weights)."""
+        return self.model.project.weight.detach().cpu().numpy(), self.model.project.bias.detach().cpu().numpy()
 
-    @functools.cache  # noqa: B019 - one backend per loaded model, kept for the process's life
     def crf_scores(self) -> CRFScores:
-        crf = self.model.crf
-        return CRFScores.constrained(
-            *(p.detach().cpu().numpy() for p in (crf.start_transitions, crf.transitions, crf.end_transitions)),
-            self.tags,
-        )
+        return self._crf_scores
 
     @torch.inference_mode()
     def _run(self, size: int, compute) -> np.ndarray:

@@ -3,8 +3,10 @@ kind of tiny model; the choice of backend; and a serving path that never imports
 
 from __future__ import annotations
 
+import gc
 import subprocess
 import sys
+import weakref
 from collections.abc import Callable
 from pathlib import Path
 
@@ -211,3 +213,14 @@ def test_the_serving_path_never_imports_torch() -> None:
     result = subprocess.run([sys.executable, "-c", SERVING], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.strip() == "no torch"
+
+
+@pytest.mark.parametrize("backend", ["onnx", "torch"])
+def test_a_tagger_let_go_is_freed_with_its_backend(tiny_model: Path, backend: str) -> None:
+    """Nothing process-wide keeps a backend (its sessions, weights and threads) once its tagger is gone."""
+    tagger = Tagger.load(tiny_model, backend=backend)
+    tagger.nbest("John Smith visited Berlin.", 2)
+    gone = weakref.ref(tagger.backend)
+    del tagger
+    gc.collect()
+    assert gone() is None
