@@ -10,6 +10,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from api.schemas import MAX_TEXTS
+from ner.tagger import MAX_NBEST
 
 REPOSITORY_MODELS = Path(__file__).resolve().parent.parent / "models"
 
@@ -50,7 +51,7 @@ class Settings(BaseSettings):
     max_tokens: int = Field(20_000, ge=1, description="tokens per request, all texts together, x (1 + nbest)")
     max_body_bytes: int = Field(2_000_000, ge=1)
     max_buffered_bytes: int = Field(64_000_000, ge=1, description="request bodies held at once, all requests")
-    max_nbest: int = Field(10, ge=1)
+    max_nbest: int = Field(10, ge=1, le=MAX_NBEST)
     max_dictionary: int = Field(10_000, ge=0, description="dictionary entries per request")
     dictionaries: Annotated[dict[str, str], NoDecode] = Field(
         default_factory=dict, description="model=FILE,model=FILE: phrase<TAB>LABEL files, read again when changed"

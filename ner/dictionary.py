@@ -70,6 +70,7 @@ class Dictionary:
         self._trie: dict = {}
         self._longest = 0
         self.nodes = 0  # of the trie, one per distinct phrase prefix: its memory, about 160 bytes each
+        self.made_for: str | None = None  # the model whose tokens it was cut into, by Tagger.dictionary
         for phrase, label in self.entries.items():
             if not label or (label != BLOCK and not label.strip()):
                 raise DictionaryError(f"phrase {phrase!r} has an empty label")
@@ -153,6 +154,7 @@ class EntriesKey:
     __slots__ = ("_content", "_hash")
 
     def __init__(self, entries: Mapping[str, str]) -> None:
+        entries = entries if isinstance(entries, dict) else dict(entries)  # any Mapping
         try:
             self._content = orjson.dumps(entries)
         except orjson.JSONEncodeError:  # escaped by the standard library instead; values not yet checked

@@ -33,6 +33,7 @@ from ner.features import word_groups
 from ner.text import Token, cut_points, model_form, paragraph_between, split_sentences, tokenize, tokenize_chars
 
 DICTIONARY_CACHE = 32  # dictionaries kept built per model
+MAX_NBEST = 1000  # analyses a text may ask for (the n-best decode holds k paths per tag and position)
 DICTIONARY_CACHE_NODES = 250_000  # and at most this many trie nodes of them (about 40 MB), but the latest
 MAX_WORDS, MAX_CHARACTERS = 150, 200  # tokens of a sentence tagged at once; a longer one is cut
 # Sentences x longest length per encoder call, at most: tagging eng.testb peaked at 183 MB with
@@ -107,8 +108,12 @@ class TagOptions:
     dictionary: Dictionary | None = None
 
     def __post_init__(self) -> None:
-        if self.nbest < 0:
-            raise ValueError(f"nbest must be 0 or more, not {self.nbest}")
+        if not isinstance(self.nbest, int) or isinstance(self.nbest, bool):
+            raise TypeError(f"nbest must be a whole number, not {self.nbest!r}")
+        if not 0 <= self.nbest <= MAX_NBEST:
+            raise ValueError(f"nbest must be 0 to {MAX_NBEST}, not {self.nbest}")
+        if self.dictionary is not None and not isinstance(self.dictionary, Dictionary):
+            raise TypeError("dictionary must be a Dictionary, as Tagger.dictionary(entries) makes one")
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +122,12 @@ class Document:
 
     text: str
     sentences: list[list[Token]]
+
+
+def _one_text(text: object) -> str:
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a string, not {type(text).__name__} (for several, tag_batch)")
+    return text
 
 
 def _inside(dictionary: Dictionary, tokens: Sequence[str]) -> set[int]:
@@ -215,7 +226,7 @@ class Tagger:
 
     def tag(self, text: str, scores: bool = True) -> list[Entity]:
         """The entities of one text."""
-        return self.tag_batch([text], scores=scores)[0]
+        return self.tag_batch([_one_text(text)], scores=scores)[0]
 
     def tag_batch(self, texts: Sequence[str], scores: bool = True) -> list[list[Entity]]:
         """The entities of each text, tagged together in batches."""
@@ -223,7 +234,7 @@ class Tagger:
 
     def nbest(self, text: str, k: int) -> list[Alternative]:
         """The ``k`` most probable analyses of ``text``, best first."""
-        return self.analyze([text], TagOptions(nbest=k))[0].alternatives
+        return self.analyze([_one_text(text)], TagOptions(nbest=k))[0].alternatives
 
     def tokenize(self, text: str) -> list[Token]:
         return tokenize_chars(text) if self.char_level else tokenize(text)
@@ -261,6 +272,7 @@ class Tagger:
                 tokenize_inside=lambda phrase: [t.text for t in self.tokenize("a " + phrase)[1:]],
             )
             cached.check_labels(self.labels)
+            cached.made_for = self.name
         with self._dictionaries_lock:
             if pin:
                 self._pinned = (key, cached)
@@ -293,6 +305,10 @@ class Tagger:
         ``deadline`` (a :func:`time.monotonic` time): raise :class:`DeadlineExceeded` at the first batch
         boundary after it, so that work nobody waits for any more stops.
         """
+        if isinstance(texts, (str, bytes)) or not all(isinstance(t, (str, Document)) for t in texts):
+            raise TypeError("texts must be a list of strings (for one text: [text], or tag(text))")
+        if options.dictionary and options.dictionary.made_for not in (None, self.name):
+            raise ValueError(f"a dictionary made for {options.dictionary.made_for}, not {self.name}")
         documents = [t if isinstance(t, Document) else self.read(t) for t in texts]
         if options.dictionary:
             documents = [_rejoined(d, options.dictionary) for d in documents]

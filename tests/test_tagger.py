@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import math
 import time
+import types
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from torchcrf import CRF
 
 from ner import Entity, Tagger, TagOptions, crf
 from ner.corpus import tags_to_spans
-from ner.tagger import DeadlineExceeded, _group_means, best_combinations
+from ner.tagger import MAX_NBEST, DeadlineExceeded, _group_means, best_combinations
 from ner.text import cut_points
 
 from .conftest import synthetic_chinese, synthetic_sentences
@@ -282,3 +283,49 @@ def test_best_combinations_equal_brute_force() -> None:
             assert [item[0] for item in items] == [str(n) for n in range(len(parts))]
             assert log_p == pytest.approx(sum(log_of[item] for item in items))
     assert math.isclose(sum(math.exp(lp) for lp, _ in best_combinations(parts, 24)), 1.0)
+
+
+def test_what_is_no_text_or_option_is_a_clear_error(tiny_model: Path, tiny_zh_model: Path) -> None:
+    tagger = Tagger.load(tiny_model)
+    with pytest.raises(TypeError, match="texts must be a list of strings"):
+        tagger.tag_batch("John Smith visited Berlin.")  # a string is not a list of its characters
+    for text in (None, b"John", ["John"]):
+        with pytest.raises(TypeError, match="text must be a string"):
+            tagger.tag(text)
+    with pytest.raises(TypeError, match="dictionary must be a Dictionary"):
+        TagOptions(dictionary={"Acme Corp": "ORG"})
+    for nbest, error in ((True, TypeError), (2.0, TypeError), (MAX_NBEST + 1, ValueError), (-1, ValueError)):
+        with pytest.raises(error, match="nbest"):
+            TagOptions(nbest=nbest)
+    chinese = Tagger.load(tiny_zh_model)
+    foreign = chinese.dictionary({"北京": "LOC"})
+    with pytest.raises(ValueError, match="a dictionary made for tiny-zh, not tiny-en"):
+        tagger.analyze(["John went to 北京."], TagOptions(dictionary=foreign))
+    mapping = types.MappingProxyType({"Acme Corp": "ORG"})  # any Mapping
+    assert tagger.dictionary(mapping).entries == {"Acme Corp": "ORG"}
+
+
+def test_the_collector_runs_again_after_the_last_of_overlapping_calls() -> None:
+    """Tagging pauses the process's garbage collector: while any thread tags, until the last call ends."""
+    import gc
+    import threading
+
+    from ner.collector import collector_paused
+
+    inside, release = threading.Event(), threading.Event()
+
+    @collector_paused
+    def first() -> None:
+        inside.set()
+        release.wait(10)
+
+    @collector_paused
+    def second() -> bool:  # begins inside first(), which then ends
+        release.set()
+        thread.join()
+        return gc.isenabled()
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    inside.wait(10)
+    assert second() is False and gc.isenabled()
