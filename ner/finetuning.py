@@ -35,6 +35,8 @@ def fine_tuning(parent: bundles.Bundle, model_settings: dict, train_settings: di
             raise ValueError(f"--init-from: the parent's {name} is kept; --{name} {train_settings[name]} cannot apply")
     given = {k: v for k, v in train_settings.items() if k not in ("language", "pretrained", "lexicon")}
     inherited = {k: v for k, v in parent_settings.items() if k in _INHERITED}
+    if "embedding_dtype" in parent.info:  # as the parent is stored now (`ner words` may have changed it)
+        inherited["embedding_dtype"] = parent.info["embedding_dtype"]
     reasons = [f"fine-tuning {parent.name}: its network, vocabularies (grown with the new data) and language"]
     pretrained = train_settings.get("pretrained", "auto")
     if pretrained == "auto":

@@ -265,7 +265,8 @@ class NERModel(nn.Module):
                 size = self.rnn.input_size if layer == 0 else 2 * self.rnn.hidden_size
                 pair = []
                 for suffix in ("", "_reverse"):
-                    one_way = type(self.rnn)(size, self.rnn.hidden_size, batch_first=True)
+                    with torch.random.fork_rng(devices=[]):  # its own weights, replaced at once, draw no numbers
+                        one_way = type(self.rnn)(size, self.rnn.hidden_size, batch_first=True)
                     for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
                         setattr(one_way, f"{name}_l0", getattr(self.rnn, f"{name}_l{layer}{suffix}"))
                     pair.append(one_way)
