@@ -489,6 +489,22 @@ def prepare(job: Job, checkpoint: dict | None = None) -> Run:
     )
 
 
+def _continued(job: Job, checkpoint: dict) -> Job:
+    """``job`` with the training settings its run began with, under those given again; the parent and
+    whether dev is trained on cannot change."""
+    began = checkpoint.get("train_settings")
+    if began is None:  # a checkpoint from before they were kept
+        return job
+    for name in ("init_from", "train_with_dev"):
+        before, now = began.get(name), job.train_settings.get(name, began.get(name))
+        if name == "init_from" and before and now:
+            before, now = Path(before).resolve(), Path(now).resolve()
+        if before != now:
+            flag = "--" + name.replace("_", "-")
+            raise ValueError(f"--resume: the run began with {flag} {began.get(name)}; it cannot change")
+    return replace(job, train_settings={**began, **job.train_settings})
+
+
 def _resumed(recipe: Recipe, checkpoint: dict, model_settings: dict, train: Sequence[Sentence]) -> Recipe:
     """``recipe`` with the network's settings as the checkpoint's run began, which neither the settings
     given now nor the training file's labels may change."""
@@ -548,6 +564,7 @@ class Progress:
     history: list[dict] = field(default_factory=list)
     best: dict = field(default_factory=lambda: {"f1": -1.0, "epoch": 0})
     best_weights: dict[str, torch.Tensor] | None = None
+    settings: dict = field(default_factory=dict)  # the training settings given, which a resume goes on with
 
     def add(self, record: EpochRecord) -> bool:
         """Count an epoch; True if it is the best so far (with ``train_with_dev``, no dev score: the last)."""
@@ -559,9 +576,11 @@ class Progress:
             self.best_weights = record.weights
         return improved
 
-    def checkpoint(self, run: Run, epoch: int) -> dict:
-        """Everything ``--resume`` needs to continue exactly after ``epoch``."""
+    def checkpoint(self, run: Run, epoch: int, elapsed: float) -> dict:
+        """Everything ``--resume`` needs to continue exactly after ``epoch``, ``elapsed`` seconds into training."""
         return {
+            "train_settings": self.settings,
+            "elapsed": elapsed,
             "model": run.model.state_dict(),
             "model_config": run.model.config.to_dict(),
             "vocab": run.vocab.to_json(),
@@ -581,22 +600,32 @@ def fit(job: Job) -> dict:
     """Train a model and save the best one (by dev F1; the last with ``train_with_dev``) to ``job.out``;
     returns its metrics. Under torchrun, every process runs this; see :mod:`ner.distributed`."""
     bundles.check_destination(job.out)
+    if job.train_settings.get("init_from") and Path(job.train_settings["init_from"]).resolve() == job.out.resolve():
+        raise ValueError("--out is the --init-from model, which saving would replace: give a new directory")
     state = _load_checkpoint(job.work / CHECKPOINT) if job.resume else None
-    run = prepare(job, state)
-    progress = Progress([job.command])
     if state is not None:
-        progress = Progress([*state["commands"], job.command], state["history"], state["best"], state["best_state"])
+        job = _continued(job, state)
+    run = prepare(job, state)
+    progress, elapsed = Progress([job.command], settings=job.train_settings), 0.0
+    if state is not None:
+        elapsed = state.get("elapsed", sum(h["seconds"] for h in state["history"]))  # before it was kept
+        progress = Progress(
+            [*state["commands"], job.command], state["history"], state["best"], state["best_state"], job.train_settings
+        )
         log.info("resumed from %s after epoch %d", job.work / CHECKPOINT, state["epoch"])
-    started = time.perf_counter() - sum(h["seconds"] for h in progress.history)
+    started = time.perf_counter() - elapsed
     first = state["epoch"] + 1 if state else 1
     patience = run.config.patience
-    if not (progress.best["epoch"] > 0 and first - progress.best["epoch"] > patience):
+    if state is not None and state["history"] and _out_of_time(run.config, started, state["history"][-1]["seconds"]):
+        log.info("no epoch after %d: another would end past --max-minutes", state["epoch"])
+    elif not (progress.best["epoch"] > 0 and first - progress.best["epoch"] > patience):
         for record in epochs(run, first):
             if run.ranks.main:
                 improved = progress.add(record)
                 _report(progress.history[-1], improved, run.progress)
                 job.work.mkdir(parents=True, exist_ok=True)
-                _save_atomic(progress.checkpoint(run, record.epoch), job.work / CHECKPOINT)
+                checkpoint = progress.checkpoint(run, record.epoch, time.perf_counter() - started)
+                _save_atomic(checkpoint, job.work / CHECKPOINT)
             progress.best = run.ranks.share(progress.best)  # every rank stops at the same epoch
             if not run.config.train_with_dev and record.epoch - progress.best["epoch"] >= patience:
                 break

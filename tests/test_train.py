@@ -37,7 +37,7 @@ from ner.train import (
     split_long,
 )
 
-from .conftest import ROOT, synthetic_chinese, train_tiny, write_conll
+from .conftest import ROOT, synthetic_chinese, tiny_train_args, train_tiny, write_conll
 
 
 def test_model_directory_holds_everything(tiny_model: Path) -> None:
@@ -544,3 +544,32 @@ def test_a_character_model_refuses_word_vectors(tmp_path: Path) -> None:
     for settings in ({"pretrained": "glove-6b-50d"}, {"align_unseen": True}):
         with pytest.raises(ValueError, match="a character-level model has no word table"):
             prepare(Job(str(train), tmp_path / "m", train_settings=settings))
+
+
+def test_a_resumed_fine_tuning_goes_on_with_the_settings_it_began_with(
+    tiny_model: Path, tiny_corpus: dict, tmp_path: Path, capsys
+) -> None:
+    """--resume takes the settings of the run it continues (its parent, learning rate) where none are given
+    again; a parent or a choice to train on dev given otherwise is refused; --out may not be the parent."""
+    train, dev = tiny_corpus["train"], tiny_corpus["dev"]
+    child = tmp_path / "child"
+    train_tiny(child, train, dev, "--init-from", str(tiny_model), "--epochs", "1", "--clip", "2.5")
+    train_tiny(child, train, dev, "--epochs", "2", "--resume")
+    config = json.loads((child / "config.json").read_text())
+    assert config["training"]["parent"]["name"] == "tiny-en" and config["training"]["config"]["clip"] == 2.5
+    assert [h["epoch"] for h in json.loads((child / "metrics.json").read_text())["history"]] == [1, 2]
+    for flags, message in (
+        (("--init-from", str(tmp_path / "other"), "--resume"), "--resume: the run began with --init-from"),
+        (("--train-with-dev", "--resume"), "--resume: the run began with --train-with-dev None"),
+        (("--init-from", str(tmp_path / "x")), "--out is the --init-from model"),
+    ):
+        out = tmp_path / "x" if "--resume" not in flags else child
+        assert main(tiny_train_args(out, train, dev, "--epochs", "3", *flags)) == 2
+        assert message in capsys.readouterr().err
+
+
+def test_a_resume_after_the_time_budget_trains_no_further_epoch(tiny_corpus: dict, tmp_path: Path) -> None:
+    budget = ("--epochs", "5", "--max-minutes", "0.0001")  # shorter than an epoch: one runs, then it stops
+    out = train_tiny(tmp_path / "m", tiny_corpus["train"], tiny_corpus["dev"], *budget)
+    train_tiny(out, tiny_corpus["train"], tiny_corpus["dev"], *budget, "--resume")
+    assert [h["epoch"] for h in json.loads((out / "metrics.json").read_text())["history"]] == [1]
