@@ -7,6 +7,8 @@ copies the parent's weights into the grown network.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -14,21 +16,29 @@ import torch
 
 from ner import bundle as bundles
 from ner.config import TrainConfig
+from ner.corpus import Sentence
 from ner.features import Vocabularies
 from ner.model import NERModel
-from ner.recipe import Recipe
+from ner.recipe import UNSPACED_CORPUS, Recipe
+from ner.text import unspaced_ratio
 from ner.vocab import GLOVE_PACKAGE, load_vectors
+
+log = logging.getLogger("ner")
 
 FINE_TUNING = {"epochs": 5, "batch_size": 8, "lr": 0.001, "lr_decay": 0.0, "ema_decay": 0.0, "patience": 5}
 _INHERITED = ("min_bigram_count", "embedding_dtype", "saved_pretrained_top")  # a parent's settings a child keeps
 
 
-def fine_tuning(parent: bundles.Bundle, model_settings: dict, train_settings: dict) -> Recipe:
+def fine_tuning(
+    parent: bundles.Bundle, model_settings: dict, train_settings: dict, train: Sequence[Sentence] = ()
+) -> Recipe:
     """The settings to continue training ``parent``: its network, language, bigram cut-off (a rarer
     bigram stays the trained unknown bigram rather than a fresh row), pretrained vectors (for its new
     words) and the pretrained words and storage it keeps (unless given), gentler defaults. Network
-    settings, a language or a lexicon given otherwise are refused."""
+    settings, a language or a lexicon given otherwise are refused; ``train`` in a script the parent does
+    not read is warned of."""
     parent.config.refuse_changes(model_settings, f"--init-from {train_settings.get('init_from', parent.name)}")
+    _warn_of_another_script(parent, train)
     parent_settings = parent.info.get("training", {}).get("config", {})
     for name, kept in (("language", parent.language), ("lexicon", parent_settings.get("lexicon", "auto"))):
         if train_settings.get(name, "auto") not in ("auto", kept):
@@ -50,6 +60,30 @@ def fine_tuning(parent: bundles.Bundle, model_settings: dict, train_settings: di
         {**FINE_TUNING, **inherited, **given, "language": parent.language, "pretrained": pretrained}
     )
     return Recipe(parent.config, config, parent.language, reasons)
+
+
+def _warn_of_another_script(parent: bundles.Bundle, train: Sequence[Sentence]) -> None:
+    """A corpus in a script written without spaces for a word model, or in others for a character model,
+    fine-tunes the parent on text it cannot read as it read its own corpus."""
+    text = "\n".join(" ".join(sentence.tokens) for sentence in train[:2000])
+    if not text.strip():
+        return
+    unspaced = unspaced_ratio(text)
+    if parent.config.level == "word" and unspaced > UNSPACED_CORPUS:
+        log.warning(
+            "fine-tuning %s, a word model (%s), on a corpus %.0f%% in a script written without spaces: "
+            "it tags such text cut into characters or phrases, not into the corpus's words",
+            parent.name,
+            parent.language,
+            100 * unspaced,
+        )
+    elif parent.config.level == "char" and unspaced < 1 - UNSPACED_CORPUS:
+        log.warning(
+            "fine-tuning %s, a character model (%s), on a corpus %.0f%% in scripts written with spaces",
+            parent.name,
+            parent.language,
+            100 * (1 - unspaced),
+        )
 
 
 def new_word_vectors(

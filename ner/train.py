@@ -439,7 +439,7 @@ def prepare(job: Job, checkpoint: dict | None = None) -> Run:
     recipe = (
         resolve(job.model_settings, train_settings, corpora.train)
         if parent is None
-        else fine_tuning(parent, job.model_settings, train_settings)
+        else fine_tuning(parent, job.model_settings, train_settings, corpora.train)
     )
     if checkpoint is not None:
         recipe = _resumed(recipe, checkpoint, job.model_settings, corpora.train)

@@ -573,3 +573,12 @@ def test_a_resume_after_the_time_budget_trains_no_further_epoch(tiny_corpus: dic
     out = train_tiny(tmp_path / "m", tiny_corpus["train"], tiny_corpus["dev"], *budget)
     train_tiny(out, tiny_corpus["train"], tiny_corpus["dev"], *budget, "--resume")
     assert [h["epoch"] for h in json.loads((out / "metrics.json").read_text())["history"]] == [1]
+
+
+def test_fine_tuning_on_a_corpus_in_another_script_is_warned_of(
+    tiny_model: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    chinese = write_conll(tmp_path / "zh.conll", synthetic_chinese(40, 3))
+    job = Job(str(chinese), tmp_path / "child", train_settings={"init_from": str(tiny_model)})
+    prepare(job)
+    assert "fine-tuning tiny-en, a word model (en), on a corpus 100% in a script written without spaces" in caplog.text
