@@ -93,7 +93,8 @@ def _parent_line(training: dict, metrics: dict) -> str:
         if same_test and after and parent.get("test_f1") is not None
         else " Pass the parent's test file as --test to measure what fine-tuning cost there."
     )
-    return f"Fine-tuned from `{parent['name']}` (test F1 {parent.get('test_f1')}).{forgetting}\n\n"
+    scored = f"test F1 {parent['test_f1']:.2f}" if parent.get("test_f1") is not None else "no test F1"
+    return f"Fine-tuned from `{parent['name']}` ({scored}).{forgetting}\n\n"
 
 
 def _reading(training: dict, role: str) -> str:
@@ -121,13 +122,23 @@ def model_card(bundle: bundles.Bundle) -> str:
         scores = m.get(split)
         if scores:
             rows.append(f"| {split} | {scores['precision']:.2f} | {scores['recall']:.2f} | {scores['f1']:.2f} |")
-    per_type = ""
+    scores = "No dev or test file was scored.\n"
     best = m.get("test") or m.get("dev")
     if best:
         per_type = "\n".join(
             f"| {label} | {row['precision']:.2f} | {row['recall']:.2f} | {row['f1']:.2f} | {row['support']} |"
             for label, row in best["per_type"].items()
         )
+        scores = f"""| split | precision | recall | F1 |
+|---|---|---|---|
+{chr(10).join(rows)}
+
+Per type ({"test" if m.get("test") else "dev"}):
+
+| label | precision | recall | F1 | support |
+|---|---|---|---|---|
+{per_type}
+"""
     return f"""# {bundle.name}
 
 A BiLSTM-CRF named-entity tagger ({bundle.config.level} level, language `{bundle.language}`).
@@ -139,16 +150,7 @@ Labels: {", ".join(bundle.labels)}.
 - Test: {f"`{training['test']}`" if training.get("test") else "none"}{_reading(training, "test")}
 
 ## Scores (strict entity level, percent)
-| split | precision | recall | F1 |
-|---|---|---|---|
-{chr(10).join(rows)}
-
-Per type ({"test" if m.get("test") else "dev"}):
-
-| label | precision | recall | F1 | support |
-|---|---|---|---|---|
-{per_type}
-
+{scores}
 {_calibration_line(bundle)}{_epochs_line(m, training)} Training took \
 {m.get("training_seconds")} s at {m.get("train_sentences_per_second")} sentences/s on {training.get("machine")}.
 

@@ -120,14 +120,18 @@ def load_corpora(
                 f"{train}: {len(train_sentences)} sentences, too few to hold out every {dev_every}th as dev: "
                 "give a dev file with --dev"
             )
-        use = "scored as dev" if with_dev else "held out as dev and not trained on"
-        note = f"no dev file: every {dev_every}th sentence of the training file ({len(held)} sentences) is {use}"
+        note = (
+            "no dev file: every training sentence is trained on, and none is scored as dev"
+            if with_dev
+            else f"no dev file: every {dev_every}th sentence of the training file ({len(held)} sentences) is held "
+            "out as dev and not trained on"
+        )
         corpora = Corpora(kept, held, test_sentences, note, f"every {dev_every}th training sentence, held out", reading)
     _warn_of_types_not_trained(corpora)
     if with_dev:
         offset = max((s.document for s in corpora.train), default=0) + 1  # dev documents stay apart
         moved = [replace(s, document=s.document + offset) for s in corpora.dev]
-        note = corpora.dev_note + ", trained on too" if dev else corpora.dev_note + ", and trained on like the rest"
+        note = corpora.dev_note + ", trained on too" if dev else corpora.dev_note
         return Corpora(corpora.train + moved, corpora.dev, test_sentences, note, corpora.dev_source, reading)
     return corpora
 

@@ -98,6 +98,9 @@ def test_a_fine_tuned_model_names_its_parent() -> None:
     # fine-tuned without a dev file: for the epochs asked (5 by default), none of them chosen on dev
     no_dev = model_card(a_bundle({"epochs_run": 5, "dev": {}}, {"parent": parent, "config": {"train_with_dev": True}}))
     assert "Fine-tuned for 5 epochs, the last kept." in no_dev and "chosen on dev" not in no_dev
+    assert "No dev or test file was scored." in no_dev and "| split |" not in no_dev  # no empty tables
+    grandchild = model_card(a_bundle({"test": scores(80.0)}, {"parent": {"name": "child", "test_f1": None}}))
+    assert "Fine-tuned from `child` (no test F1)." in grandchild
 
 
 @pytest.mark.parametrize(

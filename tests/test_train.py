@@ -582,3 +582,10 @@ def test_fine_tuning_on_a_corpus_in_another_script_is_warned_of(
     job = Job(str(chinese), tmp_path / "child", train_settings={"init_from": str(tiny_model)})
     prepare(job)
     assert "fine-tuning tiny-en, a word model (en), on a corpus 100% in a script written without spaces" in caplog.text
+
+
+def test_fine_tuning_without_dev_says_no_sentence_was_scored(tiny_model: Path, tiny_corpus: dict, tmp_path: Path):
+    child = train_tiny(tmp_path / "child", tiny_corpus["train"], None, "--init-from", str(tiny_model), "--epochs", "1")
+    card = (child / "README.md").read_text()
+    assert "- Dev: no dev file: every training sentence is trained on, and none is scored as dev\n" in card
+    assert "No dev or test file was scored." in card
