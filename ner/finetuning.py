@@ -19,7 +19,7 @@ from ner.config import TrainConfig
 from ner.corpus import Sentence
 from ner.features import Vocabularies
 from ner.model import NERModel
-from ner.recipe import UNSPACED_CORPUS, Recipe
+from ner.recipe import CHARACTER_LANGUAGES, UNSPACED_CORPUS, Recipe
 from ner.text import unspaced_ratio
 from ner.vocab import GLOVE_PACKAGE, load_vectors
 
@@ -63,8 +63,8 @@ def fine_tuning(
 
 
 def _warn_of_another_script(parent: bundles.Bundle, train: Sequence[Sentence]) -> None:
-    """A corpus in a script written without spaces for a word model, or in others for a character model,
-    fine-tunes the parent on text it cannot read as it read its own corpus."""
+    """A corpus in a script written without spaces for a word model, or in others for a model of Chinese
+    or Japanese, fine-tunes the parent on text it cannot read as it read its own corpus."""
     text = "\n".join(" ".join(sentence.tokens) for sentence in train[:2000])
     if not text.strip():
         return
@@ -77,7 +77,7 @@ def _warn_of_another_script(parent: bundles.Bundle, train: Sequence[Sentence]) -
             parent.language,
             100 * unspaced,
         )
-    elif parent.config.level == "char" and unspaced < 1 - UNSPACED_CORPUS:
+    elif parent.language in CHARACTER_LANGUAGES and unspaced < 1 - UNSPACED_CORPUS:
         log.warning(
             "fine-tuning %s, a character model (%s), on a corpus %.0f%% in scripts written with spaces",
             parent.name,

@@ -14,8 +14,9 @@ the sentences found while deciding are handed on, not found again.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from ner.dictionary import BLOCK
 from ner.tagger import Analysis, Document, Tagger, TagOptions, combine_nbest
 from ner.text import split_sentences, tokenize, unspaced_script
 
@@ -131,11 +132,25 @@ class Router:
     def analyze(
         self, texts: Sequence[str], model: str | None = None, lang: str = "auto", options: TagOptions | None = None
     ) -> list[Analysis]:
-        """Like :meth:`Tagger.analyze`, choosing the model by name, by ``lang``, or per script run."""
+        """Like :meth:`Tagger.analyze`, choosing the model by name, by ``lang``, or per script run; a
+        dictionary made for one model is made again for each other model a text goes to, with the
+        entries of that model's labels."""
         options = options or TagOptions()
         route = self.route(texts, model, lang)
-        results = [tagger.analyze([p.document for p in parts], options) for tagger, parts in route.jobs]
+        results = [
+            tagger.analyze([p.document for p in parts], _for_tagger(options, tagger)) for tagger, parts in route.jobs
+        ]
         return merge(route, results, options)
+
+
+def _for_tagger(options: TagOptions, tagger: Tagger) -> TagOptions:
+    dictionary = options.dictionary
+    if dictionary is None or dictionary.made_for in (None, tagger.name):
+        return options
+    entries = {
+        phrase: label for phrase, label in dictionary.entries.items() if label == BLOCK or label in tagger.labels
+    }
+    return replace(options, dictionary=tagger.dictionary(entries, dictionary.ignore_case))
 
 
 def merge(route: Route, results: Sequence[Sequence[Analysis]], options: TagOptions) -> list[Analysis]:

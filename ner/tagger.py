@@ -15,6 +15,7 @@ import functools
 import heapq
 import itertools
 import math
+import operator
 import threading
 import time
 from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
@@ -108,8 +109,12 @@ class TagOptions:
     dictionary: Dictionary | None = None
 
     def __post_init__(self) -> None:
-        if not isinstance(self.nbest, int) or isinstance(self.nbest, bool):
-            raise TypeError(f"nbest must be a whole number, not {self.nbest!r}")
+        try:
+            if isinstance(self.nbest, bool):
+                raise TypeError
+            object.__setattr__(self, "nbest", operator.index(self.nbest))  # a NumPy integer too
+        except TypeError:
+            raise TypeError(f"nbest must be a whole number, not {self.nbest!r}") from None
         if not 0 <= self.nbest <= MAX_NBEST:
             raise ValueError(f"nbest must be 0 to {MAX_NBEST}, not {self.nbest}")
         if self.dictionary is not None and not isinstance(self.dictionary, Dictionary):
@@ -305,7 +310,8 @@ class Tagger:
         ``deadline`` (a :func:`time.monotonic` time): raise :class:`DeadlineExceeded` at the first batch
         boundary after it, so that work nobody waits for any more stops.
         """
-        if isinstance(texts, (str, bytes)) or not all(isinstance(t, (str, Document)) for t in texts):
+        texts = None if isinstance(texts, (str, bytes)) else list(texts)  # a generator is read once
+        if texts is None or not all(isinstance(t, (str, Document)) for t in texts):
             raise TypeError("texts must be a list of strings (for one text: [text], or tag(text))")
         if options.dictionary and options.dictionary.made_for not in (None, self.name):
             raise ValueError(f"a dictionary made for {options.dictionary.made_for}, not {self.name}")

@@ -493,20 +493,34 @@ def prepare(job: Job, checkpoint: dict | None = None) -> Run:
     )
 
 
+def _began(job: Job, run: Run) -> dict:
+    """What a resume of ``job`` must go on with: its training settings as given (paths resolved), its dev
+    file, and whether it trains on dev (fine-tuning without a dev file does)."""
+    dev = str(Path(job.dev).resolve()) if job.dev else None
+    return {"train_settings": job.train_settings, "dev": dev, "train_with_dev": run.config.train_with_dev}
+
+
 def _continued(job: Job, checkpoint: dict) -> Job:
-    """``job`` with the training settings its run began with, under those given again; the parent and
-    whether dev is trained on cannot change."""
-    began = checkpoint.get("train_settings")
-    if began is None:  # a checkpoint from before they were kept
+    """``job`` with the training settings its run began with, under those given again; its parent, its
+    dev file and whether it trains on dev cannot change."""
+    began = checkpoint.get("began")
+    if began is None:  # a checkpoint from before it was kept
         return job
-    for name in ("init_from", "train_with_dev"):
-        before, now = began.get(name), job.train_settings.get(name, began.get(name))
-        if name == "init_from" and before and now:
-            before, now = Path(before).resolve(), Path(now).resolve()
-        if before != now:
-            flag = "--" + name.replace("_", "-")
-            raise ValueError(f"--resume: the run began with {flag} {began.get(name)}; it cannot change")
-    return replace(job, train_settings={**began, **job.train_settings})
+    settings = began["train_settings"]
+    dev = str(Path(job.dev).resolve()) if job.dev else None
+    if dev != began["dev"]:
+        raise ValueError(f"--resume: the run began {_with('--dev', began['dev'])}; it cannot change")
+    if job.train_settings.get("init_from", settings.get("init_from")) != settings.get("init_from"):
+        raise ValueError(f"--resume: the run began {_with('--init-from', settings.get('init_from'))}; it cannot change")
+    trains_on_dev = job.train_settings.get("train_with_dev")
+    if trains_on_dev is not None and bool(trains_on_dev) != began["train_with_dev"]:
+        done = "trained" if began["train_with_dev"] else "did not train"
+        raise ValueError(f"--resume: the run {done} on its dev sentences; it cannot change")
+    return replace(job, train_settings={**settings, **job.train_settings})
+
+
+def _with(flag: str, value: str | None) -> str:
+    return f"with {flag} {value}" if value else f"without {flag}"
 
 
 def _resumed(recipe: Recipe, checkpoint: dict, model_settings: dict, train: Sequence[Sentence]) -> Recipe:
@@ -568,7 +582,7 @@ class Progress:
     history: list[dict] = field(default_factory=list)
     best: dict = field(default_factory=lambda: {"f1": -1.0, "epoch": 0})
     best_weights: dict[str, torch.Tensor] | None = None
-    settings: dict = field(default_factory=dict)  # the training settings given, which a resume goes on with
+    began: dict = field(default_factory=dict)  # what a resume goes on with (:func:`_began`)
 
     def add(self, record: EpochRecord) -> bool:
         """Count an epoch; True if it is the best so far (with ``train_with_dev``, no dev score: the last)."""
@@ -583,7 +597,7 @@ class Progress:
     def checkpoint(self, run: Run, epoch: int, elapsed: float) -> dict:
         """Everything ``--resume`` needs to continue exactly after ``epoch``, ``elapsed`` seconds into training."""
         return {
-            "train_settings": self.settings,
+            "began": self.began,
             "elapsed": elapsed,
             "model": run.model.state_dict(),
             "model_config": run.model.config.to_dict(),
@@ -604,17 +618,19 @@ def fit(job: Job) -> dict:
     """Train a model and save the best one (by dev F1; the last with ``train_with_dev``) to ``job.out``;
     returns its metrics. Under torchrun, every process runs this; see :mod:`ner.distributed`."""
     bundles.check_destination(job.out)
-    if job.train_settings.get("init_from") and Path(job.train_settings["init_from"]).resolve() == job.out.resolve():
-        raise ValueError("--out is the --init-from model, which saving would replace: give a new directory")
+    if parent := job.train_settings.get("init_from"):  # resolved: a resume may run from another folder
+        job = replace(job, train_settings={**job.train_settings, "init_from": str(Path(parent).resolve())})
+        if Path(parent).resolve() == job.out.resolve():
+            raise ValueError("--out is the --init-from model, which saving would replace: give a new directory")
     state = _load_checkpoint(job.work / CHECKPOINT) if job.resume else None
     if state is not None:
         job = _continued(job, state)
     run = prepare(job, state)
-    progress, elapsed = Progress([job.command], settings=job.train_settings), 0.0
+    progress, elapsed = Progress([job.command], began=_began(job, run)), 0.0
     if state is not None:
         elapsed = state.get("elapsed", sum(h["seconds"] for h in state["history"]))  # before it was kept
         progress = Progress(
-            [*state["commands"], job.command], state["history"], state["best"], state["best_state"], job.train_settings
+            [*state["commands"], job.command], state["history"], state["best"], state["best_state"], _began(job, run)
         )
         log.info("resumed from %s after epoch %d", job.work / CHECKPOINT, state["epoch"])
     started = time.perf_counter() - elapsed

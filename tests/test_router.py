@@ -135,3 +135,10 @@ def test_nbest_of_a_long_mixed_text_stays_ordered_past_float_range(router: Route
     logs = [a.log_probability for a in analysis.alternatives]
     assert len(logs) == 3 and all(math.isfinite(x) for x in logs) and logs == sorted(logs, reverse=True)
     assert logs[0] < -750 and analysis.alternatives[0].probability == 0.0
+
+
+def test_a_dictionary_made_for_one_model_serves_the_others_a_text_goes_to(router: Router) -> None:
+    english = router.taggers["tiny-en"].dictionary({"Acme Corp": "ORG", "北京": "LOC"})
+    (analysis,) = router.analyze(["Acme Corp is big. 李明在北京工作。"], options=TagOptions(dictionary=english))
+    found = {(e.text, e.label) for e in analysis.entities}
+    assert {("Acme Corp", "ORG"), ("北京", "LOC")} <= found

@@ -303,6 +303,9 @@ def test_what_is_no_text_or_option_is_a_clear_error(tiny_model: Path, tiny_zh_mo
         tagger.analyze(["John went to 北京."], TagOptions(dictionary=foreign))
     mapping = types.MappingProxyType({"Acme Corp": "ORG"})  # any Mapping
     assert tagger.dictionary(mapping).entries == {"Acme Corp": "ORG"}
+    texts = ["John Smith visited Berlin.", "Ann met Bob."]
+    assert tagger.tag_batch(text for text in texts) == tagger.tag_batch(texts)  # a generator, read once
+    assert TagOptions(nbest=np.int64(2)).nbest == 2
 
 
 def test_the_collector_runs_again_after_the_last_of_overlapping_calls() -> None:

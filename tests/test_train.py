@@ -37,7 +37,7 @@ from ner.train import (
     split_long,
 )
 
-from .conftest import ROOT, synthetic_chinese, tiny_train_args, train_tiny, write_conll
+from .conftest import ROOT, synthetic_chinese, synthetic_sentences, tiny_train_args, train_tiny, write_conll
 
 
 def test_model_directory_holds_everything(tiny_model: Path) -> None:
@@ -558,13 +558,14 @@ def test_a_resumed_fine_tuning_goes_on_with_the_settings_it_began_with(
     config = json.loads((child / "config.json").read_text())
     assert config["training"]["parent"]["name"] == "tiny-en" and config["training"]["config"]["clip"] == 2.5
     assert [h["epoch"] for h in json.loads((child / "metrics.json").read_text())["history"]] == [1, 2]
-    for flags, message in (
-        (("--init-from", str(tmp_path / "other"), "--resume"), "--resume: the run began with --init-from"),
-        (("--train-with-dev", "--resume"), "--resume: the run began with --train-with-dev None"),
-        (("--init-from", str(tmp_path / "x")), "--out is the --init-from model"),
+    for flags, dev_file, message in (
+        (("--init-from", str(tmp_path / "other"), "--resume"), dev, "--resume: the run began with --init-from"),
+        (("--train-with-dev", "--resume"), dev, "--resume: the run did not train on its dev sentences"),
+        (("--resume",), tiny_corpus["test"], f"--resume: the run began with --dev {dev.resolve()}"),
+        (("--init-from", str(tmp_path / "x")), dev, "--out is the --init-from model"),
     ):
         out = tmp_path / "x" if "--resume" not in flags else child
-        assert main(tiny_train_args(out, train, dev, "--epochs", "3", *flags)) == 2
+        assert main(tiny_train_args(out, train, dev_file, "--epochs", "3", *flags)) == 2
         assert message in capsys.readouterr().err
 
 
@@ -582,6 +583,11 @@ def test_fine_tuning_on_a_corpus_in_another_script_is_warned_of(
     job = Job(str(chinese), tmp_path / "child", train_settings={"init_from": str(tiny_model)})
     prepare(job)
     assert "fine-tuning tiny-en, a word model (en), on a corpus 100% in a script written without spaces" in caplog.text
+    caplog.clear()
+    english = write_conll(tmp_path / "en.conll", synthetic_sentences(40, 3))
+    characters = train_tiny(tmp_path / "chars", english, None, "--level", "char", "--epochs", "1")
+    prepare(Job(str(english), tmp_path / "child3", train_settings={"init_from": str(characters)}))
+    assert "fine-tuning" not in caplog.text  # a character model of English reads English
 
 
 def test_fine_tuning_without_dev_says_no_sentence_was_scored(tiny_model: Path, tiny_corpus: dict, tmp_path: Path):
