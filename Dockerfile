@@ -37,6 +37,7 @@ FROM ${BASE_IMAGE}
 COPY --from=build /opt/venv /opt/venv
 COPY --from=build /models /models
 RUN useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin ner
+# HOME: onnxruntime keeps a file under it; /tmp is the one writable place (an emptyDir in the pod)
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     NER_MODELS_DIR=/models \
@@ -44,7 +45,8 @@ ENV PATH=/opt/venv/bin:$PATH \
     NER_PORT=8000 \
     NER_WORKERS=1 \
     NER_THREADS=2 \
-    NER_BACKEND=onnx
+    NER_BACKEND=onnx \
+    HOME=/tmp
 USER 10001
 WORKDIR /tmp
 EXPOSE 8000 9100

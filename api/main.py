@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import logging
 import os
 import sys
@@ -28,6 +29,15 @@ def app_from_environment():
     return create_app(settings)
 
 
+def _warn_of_unknown_variables() -> None:
+    """An ``NER_*`` variable no setting reads (a typo: ``NER_MAX_TOKEN``) is said, with the nearest name."""
+    known = {f"NER_{name.upper()}" for name in Settings.model_fields} | {"NER_MODELS_DIR"}
+    for name in sorted(n for n in os.environ if n.startswith("NER_") and n not in known):
+        near = difflib.get_close_matches(name, known, n=1)
+        hint = f"; did you mean {near[0]}?" if near else ""
+        print(f"ner serve: warning: {name} is no setting and is ignored{hint}", file=sys.stderr)
+
+
 def serve(
     models: list[str] | None = None,
     host: str | None = None,
@@ -46,6 +56,7 @@ def serve(
     for key, value in overrides.items():
         if value is not None:
             os.environ[f"NER_{key.upper()}"] = str(value)
+    _warn_of_unknown_variables()
     try:
         settings = Settings()
     except ValidationError as error:  # one line per setting, named as the user gave it
@@ -78,7 +89,7 @@ def serve(
         workers=settings.workers,
         log_level=settings.log_level,
         access_log=False,
-        timeout_graceful_shutdown=30,
+        timeout_graceful_shutdown=max(30, int(settings.request_timeout_s)),  # in-flight requests may finish
         # The edge: httptools with a deadline and a size cap for each request head.
         http=GuardedHttpToolsProtocol,
         # asyncio's loop, not uvloop: flooded, uvloop left new connections unaccepted for up to 8 s

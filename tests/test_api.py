@@ -428,8 +428,10 @@ def test_serve_names_each_bad_setting_in_one_line_and_never_shows_a_key(
     monkeypatch.setenv("NER_PORT", "8000")  # set here so that it is restored: serve sets its flags' variables
     monkeypatch.setenv("NER_API_KEYS", " , ")  # an empty Secret would have opened the API
     monkeypatch.setenv("NER_MAX_TOKENS", "many")
+    monkeypatch.setenv("NER_MAX_TOKEN", "5")  # a typo: warned of, with the name it may mean
     assert serve(port=70000) == 2
     assert capsys.readouterr().err.splitlines() == [
+        "ner serve: warning: NER_MAX_TOKEN is no setting and is ignored; did you mean NER_MAX_TOKENS?",
         "ner serve: error: --port: Input should be less than or equal to 65535 (given '70000')",
         "ner serve: error: NER_API_KEYS: set but holds no key: give id:key pairs, or unset it for an open API",
         "ner serve: error: NER_MAX_TOKENS: Input should be a valid integer, unable to parse string as an integer"
@@ -438,6 +440,7 @@ def test_serve_names_each_bad_setting_in_one_line_and_never_shows_a_key(
     monkeypatch.setenv("NER_API_KEYS", "default:s3cret-a")
     monkeypatch.setenv("NER_API_KEY", "s3cret-b")
     monkeypatch.setenv("NER_MAX_TOKENS", "100")
+    monkeypatch.delenv("NER_MAX_TOKEN")
     monkeypatch.setenv("NER_PORT", "8000")
     assert serve() == 2
     err = capsys.readouterr().err
