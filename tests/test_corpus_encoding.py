@@ -162,3 +162,13 @@ def test_a_gzip_file_damaged_inside_is_said_to_be(tmp_path: Path) -> None:
     damaged.write_bytes(bytes(data))
     with pytest.raises(CorpusError, match="a damaged gzip file"):
         read_corpus(damaged)
+
+
+def test_a_gzip_file_that_inflates_a_thousandfold_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import ner.corpus.encoding
+
+    monkeypatch.setattr(ner.corpus.encoding, "MIN_GZIP_LIMIT", 1_000_000)
+    bomb = tmp_path / "bomb.conll.gz"
+    bomb.write_bytes(gzip.compress(b"\n" * 5_000_000, 9))  # 5 MB from about 5 KB
+    with pytest.raises(CorpusError, match="a gzip file inflating past 1,000,000 bytes, over 100 times its size"):
+        read_corpus(bomb)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import json
+from pathlib import Path
 
 import pytest
 
@@ -374,3 +375,30 @@ def test_many_spans_in_one_long_document_align(tmp_path):
     starts = [sum(len(w) + 1 for w in words[:i]) for i in range(0, 4000, 10)]
     sentences = read_jsonl(write_jsonl(tmp_path, {"text": text, "entities": [[s, s + 5, "LOC"] for s in starts]}))
     assert sum(len(s.spans()) for s in sentences) == 400 and sum(len(s.tokens) for s in sentences) == 4000
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b'{"text":"a","entities":' + b"[" * 5000 + b"]" * 5000 + b"}\n", "unreadable JSON: nested too deeply"),
+        (b'[{"text":"a","entities":' + b"[" * 5000 + b"]" * 5000 + b"}]", "unreadable JSON: nested too deeply"),
+        (b'{"text":"abc","entities":[[0,' + b"1" * 4301 + b',"X"]]}\n', "unreadable JSON: Exceeds the limit"),
+    ],
+)
+def test_json_past_the_parsers_limits_is_a_corpus_error(tmp_path: Path, content: bytes, message: str) -> None:
+    path = tmp_path / "deep.jsonl"
+    path.write_bytes(content)
+    with pytest.raises(CorpusError, match=message):
+        read_corpus(path)
+
+
+def test_an_invisible_character_cut_off_an_entity_is_dropped(tmp_path: Path) -> None:
+    path = tmp_path / "zw.jsonl"
+    documents = [
+        {"text": "Bob\u200b", "entities": [[0, 3, "PER"]]},
+        {"text": "a\ufeffb", "entities": [[0, 1, "X"], [2, 3, "Y"]]},
+    ]
+    path.write_text("".join(json.dumps(d) + "\n" for d in documents))
+    first, second = read_corpus(path)[0]
+    assert first.tokens == ["Bob"] and first.tags == ["S-PER"]
+    assert second.tokens == ["a", "b"] and second.tags == ["S-X", "S-Y"]

@@ -57,7 +57,7 @@ def read_conll(path: str | Path, tag_column: int = -1) -> tuple[list[Sentence], 
     if text.lstrip().startswith("#begin document"):
         note(logging.INFO, path, "read as CoNLL-2012 (OntoNotes): words in column 3, entities in column 10")
         return _read_conll_2012(text, path), "IOB2"
-    first = next((line for line in text.split("\n", 100) if line.strip()), "")
+    first = next((line for line in text.split("\n") if line.strip()), "")
     pipes = _pipes(first)
     if pipes:
         note(logging.INFO, path, "read as word|...|tag fields, a sentence per line (WikiNER)")
@@ -288,6 +288,8 @@ def _read_piped(text: str, path: str | Path, pipes: int) -> tuple[list[Sentence]
         if any(field.count("|") != pipes for field in fields):
             raise CorpusError(path, number, f"expected word{'|...' * (pipes - 1)}|tag fields like the first line")
         parts = [field.split("|") for field in fields]
+        if any(not p[0] or not p[-1] for p in parts):
+            raise CorpusError(path, number, "an empty word or tag in a word|...|tag field")
         tagged.append(([p[0] for p in parts], [p[-1] for p in parts], [number] * len(parts)))
     return tagged_sentences(tagged, list(range(len(tagged))), path, None)
 
@@ -318,7 +320,7 @@ def _numbered_characters(tokens: Sequence[str], share: float = MIN_NUMBERED_CHAR
     numbered, position = 0, -1
     for token in tokens:
         digits = token[1:]
-        if digits.isascii() and digits.isdigit() and int(digits) in (0, position + 1):
+        if digits.isascii() and digits.isdigit() and len(digits) < 10 and int(digits) in (0, position + 1):
             numbered, position = numbered + 1, int(digits)
     return numbered >= share * len(tokens) > 0
 
@@ -401,11 +403,13 @@ def _holds_outer_entities(raw: Sequence[tuple[list[list[str]], list[int]]], oute
     outer_count = inner_count = strictly = 0
     outer_types: set[str] = set()
     for columns, _ in raw:
-        containers = tags_to_spans(columns[outer])
+        containers = tags_to_spans(columns[outer])  # in order, not overlapping
+        starts = [c.start for c in containers]
         outer_count += len(containers)
         outer_types.update(c.label for c in containers)
         for span in tags_to_spans(columns[inner]):
-            container = next((c for c in containers if c.start <= span.start and span.end <= c.end), None)
+            at = bisect.bisect_right(starts, span.start) - 1  # the last container starting at or before it
+            container = containers[at] if at >= 0 and span.end <= containers[at].end else None
             if container is None:
                 return False
             inner_count += 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import codecs
 import gzip
+import io
 import logging
 import unicodedata
 import zlib
@@ -20,6 +21,8 @@ from ner.corpus.sentence import CorpusError
 # text's, so that Spanish read as Central European turns ñ into ń.
 LEGACY_ENCODINGS = ("cp1252", "cp1251", "cp1253", "cp1255", "cp1256", "cp874", "gb18030", "big5", "shift_jis", "euc_kr")
 GZIP_MAGIC = b"\x1f\x8b"
+GZIP_RATIO = 100  # a gzip file may inflate to this many times its size, or to MIN_GZIP_LIMIT bytes
+MIN_GZIP_LIMIT = 64_000_000
 FALLBACK_ENCODINGS = ("cp1250", "koi8_r", "cp1257", "cp1254")
 # A reading in which more of the non-ASCII words than this mix two alphabets (Müller read as Cyrillic: Mьller)
 # is the wrong one.
@@ -86,12 +89,16 @@ def read_bytes(path: str | Path) -> bytes:
         raise CorpusError(path, None, f"cannot open: {error.strerror}") from None
     if not data.startswith(GZIP_MAGIC):
         return data
+    limit = max(MIN_GZIP_LIMIT, GZIP_RATIO * len(data))  # text inflates 3 to 10 times; a bomb a thousand
     try:
-        data = gzip.decompress(data)
+        with gzip.GzipFile(fileobj=io.BytesIO(data)) as compressed:
+            inflated = compressed.read(limit + 1)
     except (OSError, EOFError, zlib.error) as error:
         raise CorpusError(path, None, f"a damaged gzip file: {error}") from None
+    if len(inflated) > limit:
+        raise CorpusError(path, None, f"a gzip file inflating past {limit:,} bytes, over {GZIP_RATIO} times its size")
     note(logging.INFO, path, "read as gzip-compressed")
-    return data
+    return inflated
 
 
 def _marked_text(path: str | Path, data: bytes) -> str | None:

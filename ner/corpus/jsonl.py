@@ -30,15 +30,16 @@ _SPACE = re.compile(r"\s*")
 def align_spans(
     text: str, char_spans: Sequence[tuple[int, int, str]], tokens: list[Token]
 ) -> tuple[list[Token], list[Span]]:
-    """Token spans for character spans; tokens that an entity boundary cuts are split there."""
+    """Token spans for character spans; tokens that an entity boundary cuts are split there (a piece that
+    shows nothing, an invisible character cut off a word, is dropped, as tokenizing drops it)."""
     cuts = sorted({offset for start, end, _ in char_spans for offset in (start, end)})
     pieces: list[Token] = []
     for token in tokens:
         start = token.start
-        for cut in cuts[bisect.bisect_right(cuts, token.start) : bisect.bisect_left(cuts, token.end)]:
-            pieces.append(Token(text[start:cut], start, cut))
-            start = cut
-        pieces.append(Token(text[start : token.end], start, token.end))
+        for end in [*cuts[bisect.bisect_right(cuts, token.start) : bisect.bisect_left(cuts, token.end)], token.end]:
+            if model_form(text[start:end]):
+                pieces.append(Token(text[start:end], start, end))
+            start = end
     first_at = {token.start: i for i, token in enumerate(pieces)}
     last_at = {token.end: i for i, token in enumerate(pieces)}
     spans = []
@@ -161,9 +162,16 @@ def _lines(text: str, path: str | Path) -> Iterator[tuple[int, object]]:
     for number, line in enumerate(text.split("\n"), start=1):  # not splitlines: JSON strings may hold U+2028
         if line.strip():
             try:
-                yield number, json.loads(line)
+                value = json.loads(line)
             except json.JSONDecodeError as error:
                 raise CorpusError(path, number, f"invalid JSON: {error.msg}") from None
+            except (ValueError, RecursionError) as error:  # an integer of 4,301 digits; nesting past the stack
+                raise CorpusError(path, number, f"unreadable JSON: {_reason(error)}") from None
+            yield number, value
+
+
+def _reason(error: Exception) -> str:
+    return "nested too deeply" if isinstance(error, RecursionError) else str(error)
 
 
 def _array_elements(text: str, path: str | Path) -> Iterator[tuple[int, object]]:
@@ -185,6 +193,8 @@ def _array_elements(text: str, path: str | Path) -> Iterator[tuple[int, object]]
             element, position = decoder.raw_decode(text, start)
         except json.JSONDecodeError as error:
             raise CorpusError(path, error.lineno, f"invalid JSON: {error.msg}") from None
+        except (ValueError, RecursionError) as error:
+            raise CorpusError(path, at(start), f"unreadable JSON: {_reason(error)}") from None
         yield at(start), element
         position = _after_space(text, position)
         if text.startswith("]", position):
