@@ -32,7 +32,7 @@ def app_from_environment():
 def _warn_of_unknown_variables() -> None:
     """An ``NER_*`` variable no setting reads (a typo: ``NER_MAX_TOKEN``) is said, with the nearest name."""
     known = {f"NER_{name.upper()}" for name in Settings.model_fields} | {"NER_MODELS_DIR"}
-    for name in sorted(n for n in os.environ if n.startswith("NER_") and n not in known):
+    for name in sorted(n for n in os.environ if n.upper().startswith("NER_") and n.upper() not in known):
         near = difflib.get_close_matches(name, known, n=1)
         hint = f"; did you mean {near[0]}?" if near else ""
         print(f"ner serve: warning: {name} is no setting and is ignored{hint}", file=sys.stderr)

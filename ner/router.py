@@ -110,6 +110,7 @@ class Router:
 
     def route(self, texts: Sequence[str], model: str | None = None, lang: str = "auto") -> Route:
         """Which model reads which part of each text: by name, by ``lang``, or per script run."""
+        texts = list(texts)  # a generator is read once
         name = self.choose(model, lang)
         if model is not None or lang != "auto" or self.script_models is None:
             tagger = (

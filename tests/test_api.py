@@ -429,6 +429,7 @@ def test_serve_names_each_bad_setting_in_one_line_and_never_shows_a_key(
     monkeypatch.setenv("NER_API_KEYS", " , ")  # an empty Secret would have opened the API
     monkeypatch.setenv("NER_MAX_TOKENS", "many")
     monkeypatch.setenv("NER_MAX_TOKEN", "5")  # a typo: warned of, with the name it may mean
+    monkeypatch.setenv("ner_max_nbest", "3")  # a setting in lower case: read as such, not warned of
     assert serve(port=70000) == 2
     assert capsys.readouterr().err.splitlines() == [
         "ner serve: warning: NER_MAX_TOKEN is no setting and is ignored; did you mean NER_MAX_TOKENS?",

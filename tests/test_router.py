@@ -142,3 +142,4 @@ def test_a_dictionary_made_for_one_model_serves_the_others_a_text_goes_to(router
     (analysis,) = router.analyze(["Acme Corp is big. 李明在北京工作。"], options=TagOptions(dictionary=english))
     found = {(e.text, e.label) for e in analysis.entities}
     assert {("Acme Corp", "ORG"), ("北京", "LOC")} <= found
+    assert len(router.analyze(text for text in ["Acme Corp is big.", "李明在北京工作。"])) == 2  # a generator

@@ -90,15 +90,19 @@ def read_bytes(path: str | Path) -> bytes:
     if not data.startswith(GZIP_MAGIC):
         return data
     limit = max(MIN_GZIP_LIMIT, GZIP_RATIO * len(data))  # text inflates 3 to 10 times; a bomb a thousand
+    parts, size = [], 0
     try:
         with gzip.GzipFile(fileobj=io.BytesIO(data)) as compressed:
-            inflated = compressed.read(limit + 1)
+            while part := compressed.read(1 << 24):  # in parts: read(limit) would set aside the whole limit
+                size += len(part)
+                if size > limit:
+                    message = f"a gzip file inflating past {limit:,} bytes, over {GZIP_RATIO} times its size"
+                    raise CorpusError(path, None, message)
+                parts.append(part)
     except (OSError, EOFError, zlib.error) as error:
         raise CorpusError(path, None, f"a damaged gzip file: {error}") from None
-    if len(inflated) > limit:
-        raise CorpusError(path, None, f"a gzip file inflating past {limit:,} bytes, over {GZIP_RATIO} times its size")
     note(logging.INFO, path, "read as gzip-compressed")
-    return inflated
+    return b"".join(parts)
 
 
 def _marked_text(path: str | Path, data: bytes) -> str | None:
