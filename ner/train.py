@@ -496,8 +496,11 @@ def prepare(job: Job, checkpoint: dict | None = None) -> Run:
 def _began(job: Job, run: Run) -> dict:
     """What a resume of ``job`` must go on with: its training settings as given (paths resolved), its dev
     file, and whether it trains on dev (fine-tuning without a dev file does)."""
-    dev = str(Path(job.dev).resolve()) if job.dev else None
-    return {"train_settings": job.train_settings, "dev": dev, "train_with_dev": run.config.train_with_dev}
+    return {"train_settings": job.train_settings, "dev": _dev_file(job), "train_with_dev": run.config.train_with_dev}
+
+
+def _dev_file(job: Job) -> str | None:
+    return str(Path(job.dev).resolve()) if job.dev else None
 
 
 def _continued(job: Job, checkpoint: dict) -> Job:
@@ -507,8 +510,7 @@ def _continued(job: Job, checkpoint: dict) -> Job:
     if began is None:  # a checkpoint from before it was kept
         return job
     settings = began["train_settings"]
-    dev = str(Path(job.dev).resolve()) if job.dev else None
-    if dev != began["dev"]:
+    if _dev_file(job) != began["dev"]:
         raise ValueError(f"--resume: the run began {_with('--dev', began['dev'])}; it cannot change")
     if job.train_settings.get("init_from", settings.get("init_from")) != settings.get("init_from"):
         raise ValueError(f"--resume: the run began {_with('--init-from', settings.get('init_from'))}; it cannot change")
@@ -630,7 +632,7 @@ def fit(job: Job) -> dict:
     if state is not None:
         elapsed = state.get("elapsed", sum(h["seconds"] for h in state["history"]))  # before it was kept
         progress = Progress(
-            [*state["commands"], job.command], state["history"], state["best"], state["best_state"], _began(job, run)
+            [*state["commands"], job.command], state["history"], state["best"], state["best_state"], progress.began
         )
         log.info("resumed from %s after epoch %d", job.work / CHECKPOINT, state["epoch"])
     started = time.perf_counter() - elapsed
