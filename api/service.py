@@ -17,7 +17,7 @@ from starlette.responses import Response
 from api.batcher import MicroBatcher, work
 from api.schemas import check_dictionary
 from api.settings import Settings
-from ner.dictionary import BLOCK, Dictionary, DictionaryFile, EntriesKey, check_labels
+from ner.dictionary import Dictionary, DictionaryFile, EntriesKey, check_labels, entries_for
 from ner.router import Route, Router, merge
 from ner.tagger import DICTIONARY_CACHE, Analysis, Tagger, TagOptions
 
@@ -175,7 +175,7 @@ class ServiceState:
         models = self.router.script_models.values()
         names = ", ".join(sorted(t.name for t in models))
         check_labels(entries, (label for t in models for label in t.labels), f"any model lang auto uses ({names})")
-        return {phrase: label for phrase, label in entries.items() if label == BLOCK or label in tagger.labels}
+        return entries_for(entries, tagger.labels)
 
     def _checked_key(self, entries: object) -> EntriesKey | None:
         """The cache key of a request's dictionary (None for none or an empty one), checked once per

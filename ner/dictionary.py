@@ -49,6 +49,13 @@ def check_labels(entries: Mapping[str, str], labels: Iterable[str], holder: str 
         raise DictionaryError(f"labels not in {holder}: {unknown}; known: {sorted(labels)} (and O)")
 
 
+def entries_for(entries: Mapping[str, str], labels: Iterable[str]) -> dict[str, str]:
+    """The entries of ``labels`` among ``entries``, and every blocked phrase: what a model of those labels
+    takes of a dictionary made for several."""
+    labels = set(labels)
+    return {phrase: label for phrase, label in entries.items() if label == BLOCK or label in labels}
+
+
 class Dictionary:
     """Phrases (as token sequences) with labels, in a trie for longest-first matching.
 

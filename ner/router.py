@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from ner.dictionary import BLOCK
+from ner.dictionary import entries_for
 from ner.tagger import Analysis, Document, Tagger, TagOptions, combine_nbest
 from ner.text import split_sentences, tokenize, unspaced_script
 
@@ -148,9 +148,7 @@ def _for_tagger(options: TagOptions, tagger: Tagger) -> TagOptions:
     dictionary = options.dictionary
     if dictionary is None or dictionary.made_for in (None, tagger.name):
         return options
-    entries = {
-        phrase: label for phrase, label in dictionary.entries.items() if label == BLOCK or label in tagger.labels
-    }
+    entries = entries_for(dictionary.entries, tagger.labels)
     return replace(options, dictionary=tagger.dictionary(entries, dictionary.ignore_case))
 
 

@@ -109,12 +109,9 @@ class TagOptions:
     dictionary: Dictionary | None = None
 
     def __post_init__(self) -> None:
-        try:
-            if isinstance(self.nbest, bool):
-                raise TypeError
-            object.__setattr__(self, "nbest", operator.index(self.nbest))  # a NumPy integer too
-        except TypeError:
-            raise TypeError(f"nbest must be a whole number, not {self.nbest!r}") from None
+        if isinstance(self.nbest, bool) or not hasattr(type(self.nbest), "__index__"):  # a NumPy integer has one
+            raise TypeError(f"nbest must be a whole number, not {self.nbest!r}")
+        object.__setattr__(self, "nbest", operator.index(self.nbest))
         if not 0 <= self.nbest <= MAX_NBEST:
             raise ValueError(f"nbest must be 0 to {MAX_NBEST}, not {self.nbest}")
         if self.dictionary is not None and not isinstance(self.dictionary, Dictionary):

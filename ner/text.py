@@ -155,21 +155,21 @@ _TOKEN = re.compile(
 _SENTENCE_END = frozenset(
     {".", "!", "?", "…", "...", "‼", "⁇", "⁈", "⁉", "。", "！", "？", "；", "｡"} | {"।", "॥", "؟", "۔", "։", "။", "።"}
 )
-# ... those of them that end a sentence only when a space follows (ASP.NET, Yahoo!Japan) ...
-_SPACED_END = frozenset({".", "!", "?", "...", "…"})
+_ABBREVIATION = "abbreviation."  # the end a sentence has after an abbreviation's point (U.S., Inc.)
+# ... those of them, and an abbreviation's point, that end a sentence only when a space follows (ASP.NET,
+# Yahoo!Japan) ...
+_SPACED_END = frozenset({".", "!", "?", "...", "…", _ABBREVIATION})
 # ... followed by any of these, which stay with the sentence that ended.
 _CLOSERS = frozenset({'"', "'", ")", "]", "”", "’", "」", "』", "）", "》"})
-# An abbreviation's point (U.S., Inc.) ends a sentence only when one of these words, which seldom follow an
-# abbreviation inside a sentence, comes next after a space.
-_ABBREVIATION = "abbreviation."
+# An abbreviation's point ends a sentence only when one of these words, which seldom follow an abbreviation
+# inside a sentence, comes next; never after a title (_TITLES), which a name follows (Mr. A, 35, was arrested;
+# Mr. An Cheol-soo).
 _SENTENCE_STARTS = frozenset(
     (  # noqa: SIM905 (a list of words reads better as one string)
         "The A An It He She They We I This That These Those There Its His Her Their But And In On At"
         " For As If When While After Before However Meanwhile"
     ).split()
 )
-_SPACED_END = _SPACED_END | {_ABBREVIATION}
-# ... but never after a title (_TITLES), which a name follows (Mr. A, 35, was arrested; Mr. An Cheol-soo).
 _PARAGRAPH_BREAK = re.compile(r"\n[^\S\n]*\n|\u2029")
 # A line this short ends its sentence where the next line starts with a capital or a digit (Chinese, which
 # wraps inside words, has no capitals), if no word of it is in lower case (a list of names, an address, a
