@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import multiprocessing
 import socket
 import time
@@ -53,8 +54,9 @@ class Stats:
 
 
 def percentile(values: list[float], q: float) -> float:
+    """The nearest-rank percentile: the smallest value with at least a share ``q`` of the values at or below it."""
     ordered = sorted(values)
-    return ordered[min(int(len(ordered) * q), len(ordered) - 1)] if ordered else float("nan")
+    return ordered[max(math.ceil(len(ordered) * q) - 1, 0)] if ordered else float("nan")
 
 
 async def _exchange(

@@ -33,7 +33,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from benchmarks import report
-from ner.corpus import Sentence, Span, hold_out, read_corpus
+from ner.corpus import Sentence, Span, as_model_tokens, hold_out, read_corpus
 from ner.tagger import Tagger
 
 HAN = re.compile("[\u4e00-\u9fd5]+")  # what jieba counts as Chinese characters
@@ -53,7 +53,10 @@ def measure(
     seen = {span_text(s, span) for s in train for span in s.spans()}
     character_counts = Counter(c for s in train for token in s.tokens for c in token) if new_words else Counter()
     unseen_kinds = Counter()  # with new_words: unseen entities in jieba's dictionary, of common characters
-    predicted = tagger.predict_tags([s.tokens for s in held]) if tagger else [None] * len(held)
+    predicted: Sequence[list[str] | None] = [None] * len(held)
+    if tagger:  # tagged as `ner evaluate` tags: in the model's tokens, each sentence with its document
+        held = as_model_tokens(held, tagger.char_level)
+        predicted = tagger.predict_tags([s.tokens for s in held], [s.document for s in held])
     found = {"seen": [0, 0], "unseen": [0, 0]}  # [found, total]
     if new_words:
         found |= {kind: [0, 0] for kind in ("unseen_new_word", "unseen_other", *JIEBA_KINDS)}

@@ -25,11 +25,17 @@ HELD = [
 class ReplayTagger:
     """Stands in for a model: answers with tags fixed by the test, so recall has a known value."""
 
+    char_level = False
+
     def __init__(self, answers: Sequence[list[str]]) -> None:
         self.answers = answers
+        self.documents: Sequence[int] | None = None
 
-    def predict_tags(self, sentences: Sequence[Sequence[str]]) -> list[list[str]]:
+    def predict_tags(
+        self, sentences: Sequence[Sequence[str]], documents: Sequence[int] | None = None
+    ) -> list[list[str]]:
         assert [len(s) for s in sentences] == [len(a) for a in self.answers]
+        self.documents = documents
         return list(self.answers)
 
 
@@ -43,6 +49,14 @@ def test_recall_is_split_by_seen_and_unseen_entities() -> None:
     result = unseen.measure(TRAIN, HELD, ReplayTagger(answers))
     assert result["recall_seen"] == 0.5 and result["recall_unseen"] == 0.5
     assert result["errors"] == {"missed": 1, "boundary": 0, "type": 1, "spurious": 0}
+
+
+def test_sentences_are_tagged_with_their_documents_as_ner_evaluate_tags_them() -> None:
+    # A model with a document memory reads each sentence with the others of its document.
+    held = [Sentence(s.tokens, s.tags, document=i + 7) for i, s in enumerate(HELD)]
+    tagger = ReplayTagger([s.tags for s in held])
+    unseen.measure(TRAIN, held, tagger)
+    assert list(tagger.documents) == [7, 8]
 
 
 def test_errors_tell_missed_boundary_type_and_spurious_apart() -> None:
