@@ -91,8 +91,12 @@ def test_texts_tokens_nbest_and_min_score(client: httpx.Client) -> None:
     assert all(e["score"] >= 0.999999 for e in confident) and len(confident) <= len(everything)
     unscored = tag(client, text=TEXT, scores=False).json()["results"][0]["entities"]
     assert all("score" not in e for e in unscored)
-    filtered = tag(client, text=TEXT, scores=False, min_score=0.5).json()["results"][0]["entities"]
-    assert filtered and all("score" not in e for e in filtered)  # scored to filter, not shown
+    cut = sorted(e["score"] for e in everything)[len(everything) // 2]  # a threshold that drops some
+    assert any(e["score"] < cut for e in everything)
+    filtered = tag(client, text=TEXT, scores=False, min_score=cut).json()["results"][0]["entities"]
+    assert all("score" not in e for e in filtered)  # scored to filter, not shown
+    kept = [(e["start"], e["end"]) for e in everything if e["score"] >= cut]
+    assert [(e["start"], e["end"]) for e in filtered] == kept
 
 
 def test_improbable_analyses_keep_six_significant_digits_not_six_decimals() -> None:

@@ -48,10 +48,13 @@ GOLD = [
     ("cat fay", [(1, 2)]),
     ("dog eve", []),
 ]
+# Trained-looking CRF scores (start, transitions, end), so that calibration must divide them as well.
+CRF_RNG = np.random.default_rng(0)
+START, TRANSITIONS, END = CRF_RNG.normal(size=5), CRF_RNG.normal(size=(5, 5)), CRF_RNG.normal(size=5)
 
 
 class TableBackend:
-    """A backend whose emissions are a fixed row per word, with untrained (zero) transitions; counts its calls."""
+    """A backend whose emissions are a fixed row per word, with fixed CRF scores; counts its calls."""
 
     name = "table"
 
@@ -66,8 +69,7 @@ class TableBackend:
         return self.table[batch.words]
 
     def crf_scores(self) -> CRFScores:
-        k = len(TAGS)
-        return CRFScores.constrained(np.zeros(k), np.zeros((k, k)), np.zeros(k), TAGS)
+        return CRFScores.constrained(START, TRANSITIONS, END, TAGS)
 
 
 def table_tagger(batch_size: int = 128) -> Tagger:
@@ -88,7 +90,7 @@ def gold_sentences() -> list[Sentence]:
 
 def brute_force(sentence: Sentence, temperature: float) -> list[tuple[float, bool]]:
     """The probability and correctness of each entity of the best path, from every path's score at ``temperature``."""
-    scores = CRFScores.constrained(np.zeros(5), np.zeros((5, 5)), np.zeros(5), TAGS)
+    scores = CRFScores.constrained(START, TRANSITIONS, END, TAGS)
     rows = [EMISSIONS[token] for token in sentence.tokens]
     paths = {}
     for path in itertools.product(range(len(TAGS)), repeat=len(rows)):

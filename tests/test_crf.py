@@ -192,10 +192,10 @@ def test_marginals_against_brute_force(seed: int, scaling: str) -> None:
 @pytest.mark.parametrize("seed", range(3))
 def test_span_probabilities_against_brute_force(seed: int, scaling: str) -> None:
     """P(exactly this span carries exactly this label) = the mass of paths with that entity."""
-    tags = TAGS[:5]  # O and the four PER tags: small enough to enumerate 5^5 paths
-    labels = ["PER"]
+    tags = TAGS  # O and the BIOES tags of two labels: 9^4 paths to enumerate
+    labels = ["PER", "LOC"]
     k = len(tags)
-    steps = 5
+    steps = 4
     emissions, mask = random_batch(3, steps, k, seed)
     start, moves, end = constrained(tags, *random_crf(k, seed + 20))
     alpha, beta, log_z = crf.forward_backward(emissions, mask, start, moves, end)
@@ -204,18 +204,19 @@ def test_span_probabilities_against_brute_force(seed: int, scaling: str) -> None
         length = int(mask[i].sum())
         scored = enumerate_paths(emissions[i], length, start, moves, end)
         partition = log_partition(scored)
-        candidates = [(a, b) for a in range(length) for b in range(a + 1, length + 1)]
-        rows = np.array([(i, a, b, 0) for a, b in candidates])
+        runs = []  # each path's probability and the entities it tags as exact runs
+        for score, path in scored:
+            path_tags = [tags[t] for t in path]
+            entities = {
+                (s.start, s.end, s.label) for s in tags_to_spans(path_tags) if _exact_run(path_tags, s.start, s.end)
+            }
+            runs.append((math.exp(score - partition), entities))
+        candidates = [(a, b, label) for a in range(length) for b in range(a + 1, length + 1) for label in range(2)]
+        rows = np.array([(i, a, b, label) for a, b, label in candidates])
         got = np.exp(crf.span_log_probs(emissions, alpha, beta, log_z, moves, rows, span_tags))
-        for (a, b), probability in zip(candidates, got.tolist()):
-            expected = sum(
-                math.exp(score - partition)
-                for score, path in scored
-                if any(s.start == a and s.end == b for s in tags_to_spans([tags[t] for t in path]))
-                and all(tags[path[t]] != "O" for t in range(a, b))
-                and _exact_run([tags[t] for t in path], a, b)
-            )
-            assert probability == pytest.approx(expected, abs=1e-5), (a, b)
+        for (a, b, label), probability in zip(candidates, got.tolist()):
+            expected = sum(mass for mass, entities in runs if (a, b, labels[label]) in entities)
+            assert probability == pytest.approx(expected, abs=1e-5), (a, b, labels[label])
 
 
 def _exact_run(path_tags: list[str], a: int, b: int) -> bool:

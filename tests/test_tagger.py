@@ -210,11 +210,13 @@ def test_predict_cuts_long_pretokenized_sentences_and_joins_the_pieces(tiny_zh_m
     assert whole.spans == tags_to_spans(whole.tags)
     pieces = cut_points(tokens, tagger.max_sentence_tokens)
     assert len(pieces) > 3 and all(tokens[end - 1] == "。" for _, end in pieces)
-    one_by_one = []
+    one_by_one, scores = [], []
     for start, end in pieces:
-        (part,) = tagger.predict([tokens[start:end]])
+        (part,) = tagger.predict([tokens[start:end]], TagOptions(scores=True))
         one_by_one += [(s.start + start, s.end + start, s.label) for s in part.spans]
+        scores += part.scores
     assert [(s.start, s.end, s.label) for s in whole.spans] == one_by_one
+    assert whole.scores == pytest.approx(scores, abs=1e-6)
     assert whole.alternatives and [(s.start, s.end, s.label) for s in whole.alternatives[0][1]] == [
         (s.start, s.end, s.label) for s in whole.spans
     ]
