@@ -23,6 +23,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from prometheus_client import start_http_server
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -49,8 +50,18 @@ def _openapi_with_limits(app: FastAPI, settings: Settings) -> dict:
         fields["texts"]["items"]["maxLength"] = settings.max_chars
         fields["nbest"]["maximum"] = settings.max_nbest
         fields["dictionary"]["anyOf"][0]["maxProperties"] = settings.max_dictionary
+        if settings.accepted_keys():
+            schema["components"]["securitySchemes"] = {"apiKey": {"type": "http", "scheme": "bearer"}}
+            for route in routes.routes:  # this service's routes (app.routes holds them as one included router)
+                if isinstance(route, APIRoute) and route.include_in_schema and _takes_key(route):
+                    for method in route.methods:
+                        schema["paths"][route.path][method.lower()]["security"] = [{"apiKey": []}]
         app.openapi_schema = schema
     return app.openapi_schema
+
+
+def _takes_key(route: APIRoute) -> bool:
+    return any(dependency.call is require_api_key for dependency in route.dependant.dependencies)
 
 
 def _metrics_server(settings: Settings) -> WSGIServer | None:
@@ -146,9 +157,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         "labels and calibrated probabilities; n-best analyses; English and Chinese.",
         lifespan=lifespan,
         default_response_class=SafeJSONResponse,
-        openapi_url=None,  # served by api.routes, behind the API key
+        openapi_url=None,  # served by api.routes
         docs_url=None,
         redoc_url=None,
+        redirect_slashes=False,  # "/tag/" is a 404, not a redirect built from the client's Host header
     )
     app.state.service = state
     app.openapi = lambda: _openapi_with_limits(app, settings)  # type: ignore[method-assign]

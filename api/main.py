@@ -29,13 +29,20 @@ def app_from_environment():
     return create_app(settings)
 
 
-def _warn_of_unknown_variables() -> None:
-    """An ``NER_*`` variable no setting reads (a typo: ``NER_MAX_TOKEN``) is said, with the nearest name."""
+def _check_unknown_variables() -> bool:
+    """An ``NER_*`` variable no setting reads (a typo: ``NER_MAX_TOKEN``) is said, with the nearest name;
+    one that names a key is an error (``NER_API_KEYZ`` ignored would serve an open API). False on an error."""
     known = {f"NER_{name.upper()}" for name in Settings.model_fields} | {"NER_MODELS_DIR"}
+    fine = True
     for name in sorted(n for n in os.environ if n.upper().startswith("NER_") and n.upper() not in known):
         near = difflib.get_close_matches(name, known, n=1)
         hint = f"; did you mean {near[0]}?" if near else ""
-        print(f"ner serve: warning: {name} is no setting and is ignored{hint}", file=sys.stderr)
+        if "KEY" in name.upper():
+            print(f"ner serve: error: {name} is no setting: it would leave the API open{hint}", file=sys.stderr)
+            fine = False
+        else:
+            print(f"ner serve: warning: {name} is no setting and is ignored{hint}", file=sys.stderr)
+    return fine
 
 
 def serve(
@@ -56,7 +63,7 @@ def serve(
     for key, value in overrides.items():
         if value is not None:
             os.environ[f"NER_{key.upper()}"] = str(value)
-    _warn_of_unknown_variables()
+    fine = _check_unknown_variables()
     try:
         settings = Settings()
     except ValidationError as error:  # one line per setting, named as the user gave it
@@ -69,6 +76,8 @@ def serve(
             name = f"--{field}" if overrides.get(field) is not None else f"NER_{field.upper()}"
             given = "" if "key" in field else f" (given {problem.get('input')!r})"  # a key is never shown
             print(f"ner serve: error: {name}: {message}{given}", file=sys.stderr)
+        return 2
+    if not fine:
         return 2
     good = []
     for path in settings.models:

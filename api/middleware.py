@@ -99,8 +99,16 @@ async def answer_early(
     await response(scope, receive, send)
 
 
+# On every answer: no content sniffing, no framing (the page takes an API key), no referrer sent on.
+SECURITY_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+]
+
+
 class RequestContext:
-    """Request id, status capture, access log and metrics."""
+    """Request id, security headers, status capture, access log and metrics."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -119,7 +127,8 @@ class RequestContext:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message["headers"] = [*message.get("headers", []), (b"x-request-id", request_id.encode("latin-1"))]
+                request_header = (b"x-request-id", request_id.encode("latin-1"))
+                message["headers"] = [*message.get("headers", []), request_header, *SECURITY_HEADERS]
             await send(message)
 
         try:

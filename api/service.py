@@ -47,6 +47,8 @@ class ServiceState:
             bulk_queue_work=settings.bulk_queue_tokens,
         )
         self.keys = settings.accepted_keys()
+        access = {"mode": "keys", "ids": sorted(self.keys)} if self.keys else {"mode": "open"}
+        log.info(json.dumps({"event": "auth"} | access))  # key ids only, never a key
         self.dictionary_files: dict[str, DictionaryFile] = {}  # by model name
         self.checked_dictionaries = RecentDictionaries()  # keys of the dictionaries found valid
         # The keys of request dictionaries that arrive as the same object again (the parser hands back a

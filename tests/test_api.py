@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import concurrent.futures
+import hashlib
 import json
 import re
 from collections.abc import Iterator
@@ -282,9 +284,22 @@ def test_openapi_and_docs(client: httpx.Client) -> None:
     assert "Swagger" in client.get("/docs").text
 
 
-def test_page_is_served(client: httpx.Client) -> None:
+def test_page_is_served_with_a_policy_that_runs_only_its_own_script(client: httpx.Client) -> None:
     page = client.get("/")
     assert page.status_code == 200 and 'id="output"' in page.text
+    script = page.text.split("<script>", 1)[1].split("</script>", 1)[0]
+    digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
+    policy = dict(part.strip().split(" ", 1) for part in page.headers["content-security-policy"].split(";"))
+    assert policy["script-src"] == f"'sha256-{digest}'" and policy["default-src"] == "'none'"
+    assert policy["connect-src"] == "'self'" and policy["frame-ancestors"] == "'none'"
+    for answer in (page, client.get("/health"), client.post("/tag", content=b"{")):
+        assert answer.headers["x-content-type-options"] == "nosniff" and answer.headers["x-frame-options"] == "DENY"
+
+
+def test_a_path_with_a_trailing_slash_is_not_redirected(client: httpx.Client) -> None:
+    """Starlette's redirect would be built from the client's Host header (an open redirect)."""
+    answer = client.post("/tag/", json={"text": TEXT}, headers={"host": "attacker.example"})
+    assert answer.status_code == 404 and "location" not in answer.headers
 
 
 def test_api_keys_rotate_and_are_logged_by_id(tiny_model: Path, tmp_path: Path) -> None:
@@ -295,8 +310,14 @@ def test_api_keys_rotate_and_are_logged_by_id(tiny_model: Path, tmp_path: Path) 
         assert c.get("/health").status_code == 200
         assert c.get("/ready").status_code == 200
         assert c.get("/").status_code == 200
-        for path in ("/models", "/openapi.json", "/docs"):
-            assert c.get(path).status_code == 401
+        assert c.get("/models").status_code == 401
+        # The schema and its UI are open (a browser opens a page without a key), and say what takes one.
+        schema = c.get("/openapi.json").json()
+        assert schema["components"]["securitySchemes"] == {"apiKey": {"type": "http", "scheme": "bearer"}}
+        assert schema["paths"]["/tag"]["post"]["security"] == schema["paths"]["/models"]["get"]["security"]
+        assert schema["paths"]["/tag"]["post"]["security"] == [{"apiKey": []}]
+        assert "security" not in schema["paths"]["/health"]["get"]
+        assert "swagger-ui-dist@5." in c.get("/docs").text
         assert c.post("/tag", json={"text": TEXT}).status_code == 401
         for body in (b"garbage", b"", b'{"text": 5}'):  # the key is asked for before the body is judged
             assert c.post("/tag", content=body, headers={"content-type": "application/json"}).status_code == 401
@@ -313,6 +334,7 @@ def test_api_keys_rotate_and_are_logged_by_id(tiny_model: Path, tmp_path: Path) 
         "old": "old",
         "new": "new",
     }
+    assert {"event": "auth", "mode": "keys", "ids": ["new", "old"]} in records
     assert not any(key in log.read_text() for key in keys.values())
 
 
@@ -450,6 +472,12 @@ def test_serve_names_each_bad_setting_in_one_line_and_never_shows_a_key(
     assert serve() == 2
     err = capsys.readouterr().err
     assert "key id 'default'" in err and "s3cret" not in err and len(err.splitlines()) == 1
+    monkeypatch.delenv("NER_API_KEYS")
+    monkeypatch.setenv("NER_API_KEYZ", "main:s3cret-c")  # a typo that would have served an open API
+    assert serve() == 2
+    assert capsys.readouterr().err.splitlines() == [
+        "ner serve: error: NER_API_KEYZ is no setting: it would leave the API open; did you mean NER_API_KEY?"
+    ]
 
 
 @given(

@@ -57,6 +57,8 @@ def page_server(tiny_model: Path, tiny_zh_model: Path, tmp_path_factory: pytest.
 
 def highlight(browser, url: str, text: str, tmp_path: Path) -> tuple[list[dict], list[str], bytes]:
     page = browser.new_page(viewport={"width": 1000, "height": 700})
+    errors: list[str] = []  # a Content-Security-Policy violation is one
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
     page.goto(url + "/")
     page.fill("#text", text)
     page.click("#tag")
@@ -71,6 +73,7 @@ def highlight(browser, url: str, text: str, tmp_path: Path) -> tuple[list[dict],
     assert all(m["text"] in output_text for m in marks)
     screenshot = page.screenshot(path=str(tmp_path / "page.png"))
     page.close()
+    assert not errors
     return marks, legend, screenshot
 
 
@@ -121,5 +124,7 @@ def test_with_api_keys_the_models_are_listed_once_the_key_is_given(
         assert page.eval_on_selector_all("#model option", "os => os.length") == 1
         page.fill("#api-key", "sekret")
         page.dispatch_event("#api-key", "change")
-        page.wait_for_function("document.querySelectorAll('#model option').length === 3", timeout=15000)
+        # A selector, not wait_for_function: the page's policy forbids the eval that would need.
+        page.wait_for_selector("#model option:nth-child(3)", state="attached", timeout=15000)
+        assert page.eval_on_selector_all("#model option", "os => os.length") == 3
         page.close()
