@@ -19,6 +19,8 @@ from .conftest import MODELS, ROOT
 jsonschema = pytest.importorskip("jsonschema")
 kubernetes_validate = pytest.importorskip("kubernetes_validate")
 MANIFEST = ROOT / "deploy" / "kuberay" / "rayjob.yaml"
+POLICY = ROOT / "deploy" / "kuberay" / "networkpolicy.yaml"
+LABEL = {"app.kubernetes.io/name": "ner-bulk-tag"}
 VERSION = "1.30.0"
 
 STRINGS = {"type": "object", "additionalProperties": {"type": "string"}}
@@ -48,6 +50,7 @@ RAYJOB_SCHEMA = {
                 "activeDeadlineSeconds": {"type": "integer", "minimum": 1},
                 "backoffLimit": {"type": "integer", "minimum": 0},
                 "runtimeEnvYAML": {"type": "string"},
+                "submitterPodTemplate": POD_TEMPLATE,
                 "rayClusterSpec": {
                     "type": "object",
                     "required": ["headGroupSpec"],
@@ -107,9 +110,14 @@ def test_schema_rejects_a_broken_rayjob() -> None:
             jsonschema.validate(broken, RAYJOB_SCHEMA)
 
 
-@pytest.mark.parametrize("index", [0, 1], ids=["head", "workers"])
+def pod_templates(job: dict) -> list[dict]:
+    """The head's, the workers' and the submitter's."""
+    return [group["template"] for group in groups(job)] + [job["spec"]["submitterPodTemplate"]]
+
+
+@pytest.mark.parametrize("index", [0, 1, 2], ids=["head", "workers", "submitter"])
 def test_pod_templates_are_valid_kubernetes(index: int) -> None:
-    template = groups(load())[index]["template"]
+    template = pod_templates(load())[index]
     pod_template = {"apiVersion": "v1", "kind": "PodTemplate", "metadata": {"name": "ray"}, "template": template}
     kubernetes_validate.validate(pod_template, VERSION, strict=True)
     broken = copy.deepcopy(pod_template)
@@ -137,3 +145,28 @@ def test_rayjob_wiring() -> None:
     extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
     (pin,) = [re.fullmatch(r"ray\[[a-z,]+\]==(.+)", r) for r in extras["ray"] if r.startswith("ray")]
     assert pin and job["spec"]["rayClusterSpec"]["rayVersion"] == pin.group(1)
+
+
+def test_every_pod_is_hardened_and_labelled_for_the_network_policy() -> None:
+    for template in pod_templates(load()):
+        assert template["metadata"]["labels"] == LABEL
+        spec = template["spec"]
+        assert spec["automountServiceAccountToken"] is False
+        assert spec["securityContext"]["runAsNonRoot"] is True
+        assert spec["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+        (container,) = spec["containers"]
+        assert container["securityContext"] == {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}}
+
+
+def test_network_policy_lets_only_the_job_and_the_operator_reach_the_dashboard() -> None:
+    policy = yaml.safe_load(POLICY.read_text())
+    kubernetes_validate.validate(policy, VERSION, strict=True)
+    assert policy["spec"]["podSelector"] == {"matchLabels": LABEL}
+    assert sorted(policy["spec"]["policyTypes"]) == ["Egress", "Ingress"]
+    own, operator = policy["spec"]["ingress"]
+    assert own == {"from": [{"podSelector": {"matchLabels": LABEL}}]}  # Ray's own traffic, any port
+    assert operator["ports"] == [{"port": 8265, "protocol": "TCP"}]  # the dashboard only
+    (source,) = operator["from"]
+    assert set(source) == {"namespaceSelector"}
+    ports = {(p["port"], p["protocol"]) for rule in policy["spec"]["egress"] for p in rule.get("ports", [])}
+    assert ports == {(53, "UDP"), (53, "TCP"), (443, "TCP")}
