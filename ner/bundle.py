@@ -42,6 +42,7 @@ from safetensors.numpy import save as save_arrays
 from ner.config import ModelConfig
 from ner.features import Vocabularies
 from ner.lexicon import Lexicon
+from ner.vocab import CASINGS
 
 # 2: the ONNX encoder reads the recurrent weights from weights.safetensors (1: it holds a copy).
 FORMAT_VERSION = 2
@@ -375,7 +376,7 @@ def load(directory: str | Path, for_tagging: bool = False) -> Bundle:
             weights = loaded_tables(weights)
     except (SafetensorError, ValueError) as error:
         raise BundleError(directory / WEIGHTS, f"unreadable weights ({error})") from None
-    if problem := _weights_problem(weights, vocab):
+    if problem := _weights_problem(weights, model_config, vocab):
         raise BundleError(directory / WEIGHTS, f"{problem}: not the weights of this vocabulary and config")
     metrics = _parse_json(directory / METRICS, files[METRICS]) if METRICS in files else {}
     info = {
@@ -397,10 +398,55 @@ def load(directory: str | Path, for_tagging: bool = False) -> Bundle:
     )
 
 
-def _weights_problem(weights: dict[str, np.ndarray], vocab: Vocabularies) -> str | None:
-    """What in ``weights`` cannot be this vocabulary's model, read without building the network: an
-    array that is no float (but an int8 table with its scales), a table whose rows are not the
-    vocabulary's, a CRF or output layer of another tag count. None when nothing is found."""
+def network_shapes(config: ModelConfig, vocab: Vocabularies) -> dict[str, tuple[int, ...]]:
+    """Every tensor of the network that ``config`` and ``vocab`` make, by name, with its shape: the
+    state of :class:`ner.model.NERModel`, worked out without torch (a test holds the two together)."""
+    tags = len(vocab.tags)
+    shapes = {
+        "word_embed.weight": (len(vocab.words), config.word_dim),
+        "casing_embed.weight": (len(CASINGS), config.casing_dim),
+    }
+    features = config.word_dim + config.casing_dim
+    if config.level == "word":
+        shapes["char_encoder.embed.weight"] = (len(vocab.chars) if vocab.chars else 0, config.char_dim)
+        if config.char_encoder == "cnn":
+            shapes["char_encoder.conv.weight"] = (config.char_hidden, config.char_dim, config.char_kernel)
+            shapes["char_encoder.conv.bias"] = (config.char_hidden,)
+        else:
+            shapes |= _recurrent_shapes("char_encoder.lstm", 4, config.char_dim, config.char_hidden // 2, 1)
+        features += config.char_hidden
+    else:
+        shapes["bigram_embed.weight"] = (len(vocab.bigrams) if vocab.bigrams else 0, config.bigram_dim)
+        features += 2 * config.bigram_dim
+        if config.lexicon_dim and vocab.lexicon and len(vocab.lexicon.classes):
+            shapes["lexicon_embed.weight"] = (len(vocab.lexicon.classes), config.lexicon_dim)
+            features += 4 * config.lexicon_dim
+            if vocab.lexicon_words:
+                shapes["lexicon_word_embed.weight"] = (len(vocab.lexicon_words), config.lexicon_dim)
+    gates = 4 if config.cell == "lstm" else 3
+    shapes |= _recurrent_shapes("rnn", gates, features, config.hidden, config.layers)
+    shapes["project.weight"] = (tags, (4 if config.document_memory else 2) * config.hidden)
+    shapes["project.bias"] = (tags,)
+    shapes |= {"crf.start_transitions": (tags,), "crf.end_transitions": (tags,), "crf.transitions": (tags, tags)}
+    return shapes
+
+
+def _recurrent_shapes(prefix: str, gates: int, inputs: int, hidden: int, layers: int) -> dict[str, tuple[int, ...]]:
+    """A bidirectional LSTM's (4 gates) or GRU's (3) tensors, as torch names them."""
+    shapes = {}
+    for layer in range(layers):
+        for direction in ("", "_reverse"):
+            shapes[f"{prefix}.weight_ih_l{layer}{direction}"] = (gates * hidden, inputs if layer == 0 else 2 * hidden)
+            shapes[f"{prefix}.weight_hh_l{layer}{direction}"] = (gates * hidden, hidden)
+            shapes[f"{prefix}.bias_ih_l{layer}{direction}"] = (gates * hidden,)
+            shapes[f"{prefix}.bias_hh_l{layer}{direction}"] = (gates * hidden,)
+    return shapes
+
+
+def _weights_problem(weights: dict[str, np.ndarray], config: ModelConfig, vocab: Vocabularies) -> str | None:
+    """What in ``weights`` cannot be the network of ``config`` and ``vocab``, found without building it:
+    an array that is no float (but an int8 table with its scales), a tensor missing, of another shape,
+    or of no such network. None when nothing is found; both backends then read the same tensors."""
     for name, array in weights.items():
         table = name.removesuffix(SCALE_SUFFIX)
         if name.endswith(SCALE_SUFFIX) and not (table in weights and weights[table].dtype == np.int8):
@@ -409,17 +455,14 @@ def _weights_problem(weights: dict[str, np.ndarray], vocab: Vocabularies) -> str
             return f"{name} is int8 without its scales"
         if array.dtype != np.int8 and array.dtype.kind != "f":
             return f"{name} holds {array.dtype}, not floats"
-    tags = len(vocab.tags.itos)
-    rows = {"word_embed.weight": len(vocab.words), "crf.transitions": tags, "crf.start_transitions": tags}
-    rows |= {"crf.end_transitions": tags, "project.weight": tags, "project.bias": tags}
-    if missing := sorted(set(rows) - set(weights)):
-        return f"no {missing[0]}"
-    optional = {"char_encoder.embed.weight": vocab.chars, "bigram_embed.weight": vocab.bigrams}
-    optional["lexicon_word_embed.weight"] = vocab.lexicon_words
-    rows |= {name: len(items) for name, items in optional.items() if name in weights and items is not None}
-    for name, count in rows.items():
-        if len(weights[name]) != count or (name == "crf.transitions" and weights[name].shape != (tags, tags)):
-            return f"{name} has {weights[name].shape[0]} rows for {count}"
+    expected = network_shapes(config, vocab)
+    for name, shape in expected.items():
+        if name not in weights:
+            return f"no {name}"
+        if weights[name].shape != shape:
+            return f"{name} has shape {weights[name].shape} for {shape}"
+    if unknown := sorted(name for name in weights if name not in expected and not name.endswith(SCALE_SUFFIX)):
+        return f"{unknown[0]} is no tensor of this network"
     return None
 
 

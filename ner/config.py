@@ -90,6 +90,12 @@ class ModelConfig(_Settings):
             "word_dropout": 0 <= self.word_dropout < 1,
             "unknown_dropout": 0 <= self.unknown_dropout < 1,
             "lexicon_dim": self.lexicon_dim >= 0,
+            "word_dim": self.word_dim >= 0,
+            "char_dim": self.char_dim >= 0,
+            "casing_dim": self.casing_dim >= 0,
+            "bigram_dim": self.bigram_dim >= 0,
+            # The character BiLSTM gives half to each direction.
+            "char_hidden": self.char_hidden >= 0 and (self.char_encoder != "lstm" or self.char_hidden % 2 == 0),
             "char_kernel": self.char_kernel > 0 and self.char_kernel % 2 == 1,  # centred on each character
             "hidden": self.hidden > 0,
             "layers": self.layers > 0,

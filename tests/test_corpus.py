@@ -439,3 +439,15 @@ def test_any_brat_annotation_reads_as_sentences_or_a_corpus_error(tmp_path_facto
     """Whatever an .ann file holds against a text, reading gives well-formed sentences or a CorpusError."""
     folder = write_brat(tmp_path_factory.mktemp("fuzz") / "brat", {"doc": (BRAT_TEXT, "\n".join(lines))})
     read_or_refused(lambda: read_brat(folder))
+
+
+def test_an_entity_type_named_o_is_refused_in_every_format(tmp_path: Path) -> None:
+    """ "O" means no entity, in tags and in dictionaries: as a type, a dictionary could never force it."""
+    conll = write(tmp_path, "Olga B-PER\nin O\nCairo S-O\n\n", "o.conll")
+    spans = write_jsonl(
+        tmp_path, {"text": "Olga in Cairo", "spans": [{"start": 0, "end": 4, "label": "PER"}, [8, 13, "O"]]}
+    )
+    with pytest.raises(CorpusError, match=r"o\.conll:3: entity type 'O', which means no entity"):
+        read_corpus(conll)
+    with pytest.raises(CorpusError, match=r"docs\.jsonl: entity type 'O'.*'Cairo' tagged 'S-O'"):
+        read_corpus(spans)

@@ -15,6 +15,7 @@ import torch
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from ner import model as model_module
+from ner.bundle import network_shapes
 from ner.config import ModelConfig
 from ner.features import Batch, Vocabularies
 from ner.lexicon import Lexicon
@@ -290,3 +291,28 @@ def test_unknown_dropout_trains_the_unknown_bigram_and_lexicon_word(rate: float)
         assert bool(table.weight.grad[1].abs().sum() > 0) == (rate > 0)
     model.eval()
     assert torch.equal(model.embed(x), model.embed(x))  # tagging never drops
+
+
+@pytest.mark.parametrize(
+    ("level", "settings"),
+    [
+        ("word", {}),
+        ("word", {"cell": "gru", "layers": 3, "hidden": 7, "document_memory": True}),
+        ("word", {"char_encoder": "lstm", "char_hidden": 6, "casing_dim": 0}),
+        ("word", {"char_hidden": 0, "word_dim": 0}),
+        ("char", {}),
+        ("char", {"lexicon_words": True, "layers": 2, "cell": "gru"}),
+        ("char", {"lexicon_dim": 0, "bigram_dim": 0}),
+    ],
+)
+def test_network_shapes_are_the_torch_networks(level: str, settings: dict) -> None:
+    """Loading checks weights against shapes worked out without torch: they must be the network's own."""
+    sentences = SENTENCES if level == "word" else CHINESE
+    vocab = Vocabularies.build(level, sentences, [["O"] * len(s) for s in sentences])
+    if level == "char":
+        vocab.lexicon = Lexicon([("北京", 10, "ns"), ("北京大学", 5, "nt"), ("大学", 3, "n")])
+        if settings.get("lexicon_words"):
+            vocab.lexicon_words = Vocab(vocab.lexicon.matched_words(CHINESE))
+    config = ModelConfig(**{"level": level, "word_dim": 6, "char_dim": 4, "hidden": 5, "lexicon_dim": 3} | settings)
+    model = NERModel.for_vocabularies(config, vocab)
+    assert network_shapes(config, vocab) == {name: tuple(t.shape) for name, t in model.state_dict().items()}

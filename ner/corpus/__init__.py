@@ -97,8 +97,21 @@ def read_corpus(path: str | Path, tag_column: int = -1) -> tuple[list[Sentence],
     """Read a corpus of any format (:func:`corpus_format`)."""
     kind = corpus_format(path)
     if kind == "brat":
-        return read_brat(Path(path)), "spans"
-    return _read_jsonl(Path(path)) if kind == "jsonl" else read_conll(path, tag_column)
+        sentences, scheme = read_brat(Path(path)), "spans"
+    else:
+        sentences, scheme = _read_jsonl(Path(path)) if kind == "jsonl" else read_conll(path, tag_column)
+    _refuse_unnamed_types(path, sentences)
+    return sentences, scheme
+
+
+def _refuse_unnamed_types(path: str | Path, sentences: list[Sentence]) -> None:
+    """An entity type must be named, and not ``O``: that means "no entity" in tags and in dictionaries."""
+    for sentence in sentences:
+        for position, tag in enumerate(sentence.tags):
+            if tag != "O" and tag[2:] in ("O", ""):
+                line = sentence.lines[position] if sentence.lines else None
+                name = "'O', which means no entity (in dictionaries too)" if tag[2:] else "no name"
+                raise CorpusError(path, line, f"entity type {name}: {sentence.tokens[position]!r} tagged {tag!r}")
 
 
 def read_corpus_noted(path: str | Path, tag_column: int = -1) -> tuple[list[Sentence], str, list[str]]:
