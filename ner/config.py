@@ -94,8 +94,13 @@ class ModelConfig(_Settings):
             "char_dim": self.char_dim >= 0,
             "casing_dim": self.casing_dim >= 0,
             "bigram_dim": self.bigram_dim >= 0,
-            # The character BiLSTM gives half to each direction.
-            "char_hidden": self.char_hidden >= 0 and (self.char_encoder != "lstm" or self.char_hidden % 2 == 0),
+            # The character BiLSTM gives half to each direction, one unit at least.
+            "char_hidden": self.char_hidden >= 0
+            and (
+                self.level != "word"
+                or self.char_encoder != "lstm"
+                or (self.char_hidden > 0 and self.char_hidden % 2 == 0)
+            ),
             "char_kernel": self.char_kernel > 0 and self.char_kernel % 2 == 1,  # centred on each character
             "hidden": self.hidden > 0,
             "layers": self.layers > 0,

@@ -59,6 +59,7 @@ def test_a_malformed_file_names_itself(tmp_path: Path) -> None:
         (lambda: ModelConfig(dropout=1.0), "dropout"),
         (lambda: ModelConfig(layers=0), "layers"),
         (lambda: ModelConfig(char_encoder="lstm", char_hidden=5), "char_hidden"),  # half to each direction
+        (lambda: ModelConfig(char_encoder="lstm", char_hidden=0), "char_hidden"),
         (lambda: ModelConfig(char_hidden=-2), "char_hidden"),
         (lambda: ModelConfig(casing_dim=-1), "casing_dim"),
         (lambda: ModelConfig(word_dim=-1), "word_dim"),
