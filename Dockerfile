@@ -16,12 +16,13 @@ COPY pyproject.toml README.md /src/
 COPY ner /src/ner
 COPY api /src/api
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
+# The versions the tests passed with: docker/constraints.txt.
 # ONNX Runtime requires sympy (80 MB with mpmath) and protobuf for its offline tools only: inference never
 # imports them.
 # Nor does the service need pip once installed, NumPy's tests, C headers and Fortran wrapper generator
 # (f2py), type stubs, or ONNX Runtime's model tools: all removed.
 RUN if [ -n "${PIP_CA_BUNDLE}" ]; then export PIP_CERT="/tmp/docker/${PIP_CA_BUNDLE}"; fi; \
-    /opt/venv/bin/pip install "/src[serve]" && rm -rf /src \
+    /opt/venv/bin/pip install --constraint /tmp/docker/constraints.txt "/src[serve]" && rm -rf /src \
     && /opt/venv/bin/pip uninstall --yes --quiet sympy mpmath protobuf setuptools pip \
     && rm -rf /opt/venv/lib/python3*/site-packages/numpy/tests /opt/venv/lib/python3*/site-packages/numpy/*/tests \
         /opt/venv/lib/python3*/site-packages/onnxruntime/{tools,transformers,quantization} \

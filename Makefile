@@ -5,22 +5,24 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 THREADS ?= 2
 BIN := $(VENV)/bin
+# The service's dependencies at the versions the tests pass with (`make constraints` writes them again).
+CONSTRAINTS := docker/constraints.txt
 
-.PHONY: install serve test test-fast lint bench clean
+.PHONY: install serve test test-fast lint bench constraints clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
 # The service needs no torch: the models carry ONNX encoders.
-$(VENV)/.serve: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[serve]'
+$(VENV)/.serve: pyproject.toml $(CONSTRAINTS) | $(BIN)/python
+	$(BIN)/pip install --quiet -c $(CONSTRAINTS) -e '.[serve]'
 	touch $@
 
 # Training and the tests need torch: pinned and installed first, so that pip takes the CPU build.
-$(VENV)/.dev: pyproject.toml | $(BIN)/python
+$(VENV)/.dev: pyproject.toml $(CONSTRAINTS) | $(BIN)/python
 	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -c $(CONSTRAINTS) -e '.[dev]'
 	touch $@ $(VENV)/.serve
 
 install: $(VENV)/.dev
@@ -41,6 +43,10 @@ lint: $(VENV)/.dev
 
 bench: $(VENV)/.dev
 	$(BIN)/python -m benchmarks.run
+
+# After a dependency changes in pyproject.toml: pin what the environment now holds.
+constraints: $(VENV)/.dev
+	$(BIN)/python docker/constraints.py > $(CONSTRAINTS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache build *.egg-info

@@ -1,0 +1,41 @@
+"""Print the exact versions of what ``ner-service[serve]`` installs, as this environment holds them.
+
+``docker/constraints.txt`` is this script's output: the image and ``make serve`` install the service
+with it (``pip install -c``), so they run the versions the tests passed with. ``make constraints``
+writes it again after a dependency changes; ``tests/test_constraints.py`` fails while it is stale.
+"""
+
+from __future__ import annotations
+
+from importlib import metadata
+
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+
+HEADER = "# The service's dependencies, pinned: written by `make constraints` (docker/constraints.py).\n"
+
+
+def pinned(root: str = "ner-service", extras: frozenset[str] = frozenset({"serve"})) -> dict[str, str]:
+    """Every distribution ``root[extras]`` needs, directly or not, on this platform: name -> installed version."""
+    found: dict[str, str] = {}
+    todo = [(root, extras)]
+    while todo:
+        name, wanted = todo.pop()
+        for line in metadata.requires(name) or []:
+            requirement = Requirement(line)
+            marker = requirement.marker
+            if marker and not any(marker.evaluate({"extra": extra}) for extra in wanted or {""}):
+                continue
+            key = canonicalize_name(requirement.name)
+            if key not in found:
+                found[key] = metadata.version(requirement.name)
+                todo.append((requirement.name, frozenset(requirement.extras)))
+    return found
+
+
+def constraints() -> str:
+    return HEADER + "".join(f"{name}=={version}\n" for name, version in sorted(pinned().items()))
+
+
+if __name__ == "__main__":
+    print(constraints(), end="")
