@@ -44,9 +44,13 @@ lint: $(VENV)/.dev
 bench: $(VENV)/.dev
 	$(BIN)/python -m benchmarks.run
 
-# After a dependency changes in pyproject.toml: pin what the environment now holds.
-constraints: $(VENV)/.dev
-	$(BIN)/python docker/constraints.py > $(CONSTRAINTS)
+# After a dependency changes in pyproject.toml: install without the old pins, then pin what is installed.
+constraints: | $(BIN)/python
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet --upgrade -e '.[dev]'
+	$(BIN)/python docker/constraints.py > $(CONSTRAINTS).new
+	mv $(CONSTRAINTS).new $(CONSTRAINTS)
+	touch $(VENV)/.dev $(VENV)/.serve
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache build *.egg-info

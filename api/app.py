@@ -123,11 +123,6 @@ def _answer_errors(app: FastAPI, settings: Settings) -> None:
         message = f"the request took over {settings.request_timeout_s} s"
         return error_response(503, "timeout", message, request.state.request_id, limit="request_timeout_s")
 
-    @app.exception_handler(Exception)
-    async def unexpected(request: Request, error: Exception) -> JSONResponse:
-        log.exception("unexpected error")
-        return error_response(500, "internal_error", "internal error", getattr(request.state, "request_id", None))
-
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the service; tests pass their own ``Settings``."""

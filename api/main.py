@@ -31,13 +31,14 @@ def app_from_environment():
 
 def _check_unknown_variables() -> bool:
     """An ``NER_*`` variable no setting reads (a typo: ``NER_MAX_TOKEN``) is said, with the nearest name;
-    one that names a key is an error (``NER_API_KEYZ`` ignored would serve an open API). False on an error."""
+    one that names a key, or is nearest a key's setting, is an error (``NER_API_KEYZ`` or ``NER_API_KY``
+    ignored would serve an open API). False on an error."""
     known = {f"NER_{name.upper()}" for name in Settings.model_fields} | {"NER_MODELS_DIR"}
     fine = True
     for name in sorted(n for n in os.environ if n.upper().startswith("NER_") and n.upper() not in known):
         near = difflib.get_close_matches(name, known, n=1)
         hint = f"; did you mean {near[0]}?" if near else ""
-        if "KEY" in name.upper():
+        if "KEY" in name.upper() or near[:1] in (["NER_API_KEY"], ["NER_API_KEYS"]):
             print(f"ner serve: error: {name} is no setting: it would leave the API open{hint}", file=sys.stderr)
             fine = False
         else:

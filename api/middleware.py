@@ -108,7 +108,7 @@ SECURITY_HEADERS = [
 
 
 class RequestContext:
-    """Request id, security headers, status capture, access log and metrics."""
+    """Request id, security headers, the answer to an unexpected error, status capture, access log and metrics."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -122,17 +122,23 @@ class RequestContext:
         state = scope.setdefault("state", {})
         state["request_id"] = request_id
         status = 500  # unless an answer starts
+        answered = False
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, answered
             if message["type"] == "http.response.start":
-                status = message["status"]
+                status, answered = message["status"], True
                 request_header = (b"x-request-id", request_id.encode("latin-1"))
                 message["headers"] = [*message.get("headers", []), request_header, *SECURITY_HEADERS]
             await send(message)
 
         try:
             await self.app(scope, receive, send_with_id)
+        except Exception:
+            if answered:  # too late for another answer: the server cuts the connection
+                raise
+            log.exception("unexpected error")  # answered here, with the headers every answer has
+            await error_response(500, "internal_error", "internal error", request_id)(scope, receive, send_with_id)
         finally:
             if state.get("client_gone") and status == 500:
                 status = CLIENT_GONE

@@ -71,7 +71,7 @@ def stored_tables(weights: dict[str, np.ndarray], dtype: str) -> dict[str, np.nd
         elif dtype == "float16":
             out[name] = array.astype(np.float16)
         else:
-            scale = np.abs(array).max(axis=1) / 127.0
+            scale = np.abs(array).max(axis=1, initial=0.0) / 127.0  # initial: a table of width 0
             scale[scale == 0] = 1.0
             out[name] = np.round(array / scale[:, None]).clip(-127, 127).astype(np.int8)
             out[name + SCALE_SUFFIX] = scale.astype(np.float32)
@@ -449,8 +449,11 @@ def _weights_problem(weights: dict[str, np.ndarray], config: ModelConfig, vocab:
     or of no such network. None when nothing is found; both backends then read the same tensors."""
     for name, array in weights.items():
         table = name.removesuffix(SCALE_SUFFIX)
-        if name.endswith(SCALE_SUFFIX) and not (table in weights and weights[table].dtype == np.int8):
-            return f"{name} scales no int8 table"
+        if name.endswith(SCALE_SUFFIX):
+            if not (table in weights and weights[table].dtype == np.int8):
+                return f"{name} scales no int8 table"
+            if array.shape != (len(weights[table]),) or array.dtype != np.float32:
+                return f"{name} has shape {array.shape} ({array.dtype}) for ({len(weights[table])},) (float32)"
         if array.dtype == np.int8 and not (name.endswith(EMBEDDING_SUFFIX) and name + SCALE_SUFFIX in weights):
             return f"{name} is int8 without its scales"
         if array.dtype != np.int8 and array.dtype.kind != "f":

@@ -473,10 +473,12 @@ def test_serve_names_each_bad_setting_in_one_line_and_never_shows_a_key(
     err = capsys.readouterr().err
     assert "key id 'default'" in err and "s3cret" not in err and len(err.splitlines()) == 1
     monkeypatch.delenv("NER_API_KEYS")
-    monkeypatch.setenv("NER_API_KEYZ", "main:s3cret-c")  # a typo that would have served an open API
+    monkeypatch.setenv("NER_API_KEYZ", "main:s3cret-c")  # typos that would have served an open API
+    monkeypatch.setenv("NER_API_KY", "main:s3cret-d")
     assert serve() == 2
     assert capsys.readouterr().err.splitlines() == [
-        "ner serve: error: NER_API_KEYZ is no setting: it would leave the API open; did you mean NER_API_KEY?"
+        "ner serve: error: NER_API_KEYZ is no setting: it would leave the API open; did you mean NER_API_KEY?",
+        "ner serve: error: NER_API_KY is no setting: it would leave the API open; did you mean NER_API_KEY?",
     ]
 
 

@@ -285,3 +285,24 @@ def test_a_client_that_hangs_up_cancels_its_request_which_is_logged_499(caplog: 
         assert waited.status == 200 and waited.json == {"size": 5}
     logged = [json.loads(r.getMessage())["status"] for r in caplog.records if r.getMessage().startswith("{")]
     assert logged == [499, 200]
+
+
+def test_an_unexpected_error_is_answered_as_json_with_every_answers_headers(caplog: pytest.LogCaptureFixture) -> None:
+    async def broken(scope: Scope, receive: Receive, send: Send) -> None:
+        raise RuntimeError("a bug")
+
+    with caplog.at_level(logging.ERROR, logger="ner.api"):
+        exchange = Exchange(headers=[("x-request-id", "bug-1")]).run(RequestContext(broken))
+    assert exchange.status == 500
+    assert exchange.json == {"error": {"type": "internal_error", "message": "internal error", "request_id": "bug-1"}}
+    assert exchange.headers["x-request-id"] == "bug-1" and exchange.headers["x-content-type-options"] == "nosniff"
+    assert "a bug" in caplog.text  # the trace goes to the log, not to the client
+
+
+def test_an_error_after_the_answer_started_is_left_to_the_server() -> None:
+    async def broken_midway(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        raise RuntimeError("a bug")
+
+    with pytest.raises(RuntimeError):
+        Exchange().run(RequestContext(broken_midway))
