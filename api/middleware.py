@@ -40,9 +40,11 @@ LATENCY = Histogram(
     "ner_request_seconds",
     "Request latency",
     ["endpoint"],
-    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30),  # 30: the timeout
 )
-ERRORS = Counter("ner_errors_total", "Requests answered with an error status", ["endpoint", "status"])
+ERRORS = Counter(
+    "ner_errors_total", "Requests ending with an error status (499: the client hung up)", ["endpoint", "status"]
+)
 ENDPOINTS = frozenset({"/tag", "/models", "/health", "/ready", "/", "/docs", "/openapi.json"})
 UNLOGGED = frozenset({"/health"})
 REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
@@ -283,7 +285,8 @@ class BodyLimit:
         try:
             while True:
                 message = await receive()
-                if message["type"] == "http.disconnect":
+                if message["type"] == "http.disconnect":  # the client hung up while sending its body
+                    scope.setdefault("state", {})["client_gone"] = True
                     return
                 chunk, ended = message.get("body", b""), not message.get("more_body", False)
                 if size + len(chunk) > self.limit:

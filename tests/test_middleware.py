@@ -283,8 +283,11 @@ def test_a_client_that_hangs_up_cancels_its_request_which_is_logged_499(caplog: 
         assert time.monotonic() - started < 5 and gone.sent == []
         waited = Exchange([length(5)], chunks=[b"hello"], hangs_up=0.5).run(RequestContext(BodyLimit(App(), SETTINGS)))
         assert waited.status == 200 and waited.json == {"size": 5}
+        # Gone halfway through its body: no server error either (it had been logged and counted 500).
+        midway = Exchange([length(500)], chunks=[b'{"text": "ab'], stalls=True, hangs_up=0.1)
+        assert midway.run(RequestContext(BodyLimit(App(), SETTINGS))).sent == []
     logged = [json.loads(r.getMessage())["status"] for r in caplog.records if r.getMessage().startswith("{")]
-    assert logged == [499, 200]
+    assert logged == [499, 200, 499]
 
 
 def test_an_unexpected_error_is_answered_as_json_with_every_answers_headers(caplog: pytest.LogCaptureFixture) -> None:
