@@ -1,10 +1,12 @@
-"""`make bench`: every benchmark in turn, one at a time (they would slow each other down).
+"""`make bench`: every benchmark that needs no arguments, in turn, one at a time (they would slow each
+other down). The analyses of given models (``vocabulary``, ``ensemble``, ``unseen``) run alone.
 
 Writes JSON results to ``.cache/bench/`` and prints Markdown tables for ``docs/benchmarks.md``.
 """
 
 from __future__ import annotations
 
+import argparse
 import subprocess
 import sys
 from pathlib import Path
@@ -27,9 +29,15 @@ STEPS = [
 
 
 def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    names = [name for name, _ in STEPS]
+    parser.add_argument("--only", nargs="+", choices=names, default=names, help="these benchmarks (default: all)")
+    chosen = parser.parse_args().only
     OUT.mkdir(parents=True, exist_ok=True)
     failed = []
     for name, arguments in STEPS:
+        if name not in chosen:
+            continue
         print(f"== {name}", flush=True)
         code = subprocess.run([sys.executable, *arguments, "--json", str(OUT / f"{name}.json")], cwd=ROOT).returncode
         if code != 0:

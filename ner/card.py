@@ -65,8 +65,14 @@ def _epochs_line(metrics: dict, training: dict) -> str:
         line = f"{trained} for {metrics.get('epochs_run')} epochs, the last kept"
         if metrics.get("dev"):
             line += "; the dev scores above are on data the model was trained on"
-        return line + "."
-    return f"Best epoch {metrics.get('best_epoch')} of {metrics.get('epochs_run')}, chosen by dev F1."
+        return line + "." + _curves_line(metrics)
+    return f"Best epoch {metrics.get('best_epoch')} of {metrics.get('epochs_run')}, chosen by dev F1." + _curves_line(
+        metrics
+    )
+
+
+def _curves_line(metrics: dict) -> str:
+    return " Learning curves: [curves.png](curves.png)." if metrics.get("history") else ""
 
 
 def _megabytes(bundle: bundles.Bundle) -> float:

@@ -15,7 +15,7 @@ import json
 import tomllib
 from dataclasses import MISSING, Field, asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, ClassVar, Self
 
 
 def setting(default: Any, help: str) -> Any:
@@ -28,9 +28,11 @@ class _Settings:
     def __post_init__(self) -> None:
         for name, ok in self._checks().items():
             if not ok:
-                raise ValueError(f"invalid {self._section} setting {name}={getattr(self, name)!r}")
+                why = f": {self._why[name]}" if name in self._why else ""
+                raise ValueError(f"invalid {self._section} setting {name}={getattr(self, name)!r}{why}")
 
     _section = ""
+    _why: ClassVar[dict[str, str]] = {}  # a check that needs more than the setting's value to be understood
 
     def _checks(self) -> dict[str, bool]:
         return {}
@@ -152,6 +154,10 @@ class TrainConfig(_Settings):
     lexicon: str = setting("auto", "char level: jieba, a file of 'word frequency [tag]' lines, none, or auto")
     train_with_dev: bool = setting(False, "train on train + dev for exactly --epochs epochs, keep the last")
     init_from: str = setting("", "continue from this model directory (fine-tuning): vocabularies and labels grow")
+
+    _why: ClassVar[dict[str, str]] = {
+        "teachers": "not with --mention-replacement (the teachers tag the text before names are swapped)"
+    }
 
     def _checks(self) -> dict[str, bool]:
         return {

@@ -143,6 +143,9 @@ def resolve(model_settings: dict, train_settings: dict, train: Sequence[Sentence
         reasons.append("lexicon: jieba's dictionary (SoftLexicon features)" if lexicon == "jieba" else "lexicon: none")
 
     model_defaults = _model_defaults(level, pretrained, lexicon, train)
+    if level == "word" and "document_memory" not in model_settings:
+        memory = "on: the corpus comes in documents" if model_defaults["document_memory"] else "off: no documents"
+        reasons.append(f"document memory: {memory}")
     if level == "char" and "unknown_dropout" not in model_settings:
         reasons.append(
             f"unknown dropout: {model_defaults['unknown_dropout']} (the share of training bigrams seen once, "

@@ -45,6 +45,9 @@ def test_the_card_reports_scores_network_data_and_terms() -> None:
     assert "| dev | 92.00 | 90.00 | 91.00 |" in card and "| test | 89.50 | 87.50 | 88.50 |" in card
     assert "Per type (test):" in card and "| PER | 89.50 | 87.50 | 83.50 | 10 |" in card
     assert "Best epoch 7 of 12, chosen by dev F1." in card
+    assert "curves.png" not in card  # no history: no curves were drawn
+    trained = model_card(a_bundle({"test": scores(88.5), "history": [{"epoch": 1}]}, {"train": "train.conll"}))
+    assert "chosen by dev F1. Learning curves: [curves.png](curves.png)." in trained
     assert "- Train: `train.conll`" in card
     assert "```\nner train --a\nner x\n```" in card
     assert '"cell": "gru"' in card

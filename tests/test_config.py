@@ -66,6 +66,7 @@ def test_a_malformed_file_names_itself(tmp_path: Path) -> None:
         (lambda: TrainConfig(optimizer="lbfgs"), "optimizer"),
         (lambda: TrainConfig(embedding_dtype="float8"), "embedding_dtype"),
         (lambda: TrainConfig(batch_size=0), "batch_size"),
+        (lambda: TrainConfig(teachers="m", mention_replacement=0.2), "teachers='m': not with --mention-replacement"),
         (lambda: ModelConfig.from_dict({"hiden": 3}), "hiden"),
         (lambda: TrainConfig.from_dict({"epoch": 3}), "epoch"),
     ],

@@ -193,9 +193,14 @@ def test_a_jsonl_corpus_of_articles_gets_the_document_memory(tmp_path: Path) -> 
     ]
     sentences = read_jsonl(write_jsonl(tmp_path / "articles.jsonl", articles))
     assert len(sentences) == 60 and has_documents(sentences)
-    assert resolve({}, {"language": "en", "pretrained": "none"}, sentences).model.document_memory
+    articles_recipe = resolve({}, {"language": "en", "pretrained": "none"}, sentences)
+    assert articles_recipe.model.document_memory
+    assert "document memory: on: the corpus comes in documents" in articles_recipe.reasons  # said, in log and card
     one_each = read_jsonl(write_jsonl(tmp_path / "one.jsonl", [("Talks opened in Seoul.", ["Seoul"])] * 20))
-    assert not resolve({}, {"language": "en", "pretrained": "none"}, one_each).model.document_memory
+    one_recipe = resolve({}, {"language": "en", "pretrained": "none"}, one_each)
+    assert not one_recipe.model.document_memory and "document memory: off: no documents" in one_recipe.reasons
+    told = resolve({"document_memory": False}, {"language": "en", "pretrained": "none"}, sentences)
+    assert not any(r.startswith("document memory") for r in told.reasons)  # the user's choice needs no reason
 
 
 def test_a_chinese_corpus_in_words_is_measured_as_characters() -> None:
