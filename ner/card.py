@@ -66,9 +66,8 @@ def _epochs_line(metrics: dict, training: dict) -> str:
         if metrics.get("dev"):
             line += "; the dev scores above are on data the model was trained on"
         return line + "." + _curves_line(metrics)
-    return f"Best epoch {metrics.get('best_epoch')} of {metrics.get('epochs_run')}, chosen by dev F1." + _curves_line(
-        metrics
-    )
+    best = f"Best epoch {metrics.get('best_epoch')} of {metrics.get('epochs_run')}, chosen by dev F1."
+    return best + _curves_line(metrics)
 
 
 def _curves_line(metrics: dict) -> str:
