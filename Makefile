@@ -5,6 +5,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 THREADS ?= 2
 BIN := $(VENV)/bin
+TORCH := torch==2.13.0
 # The service's dependencies at the versions the tests pass with (`make constraints` writes them again).
 CONSTRAINTS := docker/constraints.txt
 
@@ -21,7 +22,7 @@ $(VENV)/.serve: pyproject.toml $(CONSTRAINTS) | $(BIN)/python
 
 # Training and the tests need torch: pinned and installed first, so that pip takes the CPU build.
 $(VENV)/.dev: pyproject.toml $(CONSTRAINTS) | $(BIN)/python
-	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet $(TORCH)
 	$(BIN)/pip install --quiet -c $(CONSTRAINTS) -e '.[dev]'
 	touch $@ $(VENV)/.serve
 
@@ -44,11 +45,12 @@ lint: $(VENV)/.dev
 bench: $(VENV)/.dev
 	$(BIN)/python -m benchmarks.run
 
-# After a dependency changes in pyproject.toml: install without the old pins, then pin what is installed.
+# After a dependency changes in pyproject.toml: install it without the old pins (pip upgrades what the
+# change asks for, and keeps what still satisfies it), then pin what is installed.
 constraints: | $(BIN)/python
-	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet $(TORCH)
 	$(BIN)/pip install --quiet --upgrade -e '.[dev]'
-	$(BIN)/python docker/constraints.py > $(CONSTRAINTS).new
+	$(BIN)/python docker/constraints.py > $(CONSTRAINTS).new || { rm -f $(CONSTRAINTS).new; exit 1; }
 	mv $(CONSTRAINTS).new $(CONSTRAINTS)
 	touch $(VENV)/.dev $(VENV)/.serve
 

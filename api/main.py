@@ -29,16 +29,25 @@ def app_from_environment():
     return create_app(settings)
 
 
+KEY_TYPO = 0.85  # NER_API_KY is a typo of NER_API_KEY (0.91); NER_API_TOKEN is another setting (0.83)
+
+
+def _likeness(name: str, names: tuple[str, ...]) -> float:
+    return max(difflib.SequenceMatcher(None, name, other).ratio() for other in names)
+
+
 def _check_unknown_variables() -> bool:
     """An ``NER_*`` variable no setting reads (a typo: ``NER_MAX_TOKEN``) is said, with the nearest name;
-    one that names a key, or is nearest a key's setting, is an error (``NER_API_KEYZ`` or ``NER_API_KY``
-    ignored would serve an open API). False on an error."""
+    with no key set, one that names a key or reads as a typo of one is an error (``NER_API_KEYZ`` or
+    ``NER_API_KY`` ignored would serve an open API). False on an error."""
     known = {f"NER_{name.upper()}" for name in Settings.model_fields} | {"NER_MODELS_DIR"}
+    keys_set = any(os.environ.get(name) for name in os.environ if name.upper() in ("NER_API_KEY", "NER_API_KEYS"))
     fine = True
     for name in sorted(n for n in os.environ if n.upper().startswith("NER_") and n.upper() not in known):
         near = difflib.get_close_matches(name, known, n=1)
         hint = f"; did you mean {near[0]}?" if near else ""
-        if "KEY" in name.upper() or near[:1] in (["NER_API_KEY"], ["NER_API_KEYS"]):
+        like_key = "KEY" in name.upper() or _likeness(name.upper(), ("NER_API_KEY", "NER_API_KEYS")) >= KEY_TYPO
+        if like_key and not keys_set:
             print(f"ner serve: error: {name} is no setting: it would leave the API open{hint}", file=sys.stderr)
             fine = False
         else:

@@ -142,7 +142,7 @@ class RequestContext:
             log.exception("unexpected error")  # answered here, with the headers every answer has
             await error_response(500, "internal_error", "internal error", request_id)(scope, receive, send_with_id)
         finally:
-            if state.get("client_gone") and status == 500:
+            if state.get("client_gone") and not answered:  # a 500 sent to a gone client stays a 500
                 status = CLIENT_GONE
             self._record(scope, status, time.perf_counter() - started)
 

@@ -29,9 +29,11 @@ STEPS = [
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.split("\n\n")[0])
     names = [name for name, _ in STEPS]
-    parser.add_argument("--only", nargs="+", choices=names, default=names, help="these benchmarks (default: all)")
+    parser.add_argument(
+        "--only", nargs="+", choices=names, default=names, metavar="NAME", help=f"of {', '.join(names)} (default: all)"
+    )
     chosen = parser.parse_args().only
     OUT.mkdir(parents=True, exist_ok=True)
     failed = []

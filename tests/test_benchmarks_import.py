@@ -22,7 +22,7 @@ def test_benchmark_imports(name: str) -> None:
     importlib.import_module(f"benchmarks.{name}")
 
 
-def test_make_bench_shows_its_help_without_running_anything() -> None:
+def test_benchmarks_run_shows_its_help_without_running_anything() -> None:
     done = subprocess.run(
         [sys.executable, "-m", "benchmarks.run", "--help"], cwd=ROOT, capture_output=True, text=True, timeout=60
     )

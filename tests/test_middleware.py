@@ -309,3 +309,17 @@ def test_an_error_after_the_answer_started_is_left_to_the_server() -> None:
 
     with pytest.raises(RuntimeError):
         Exchange().run(RequestContext(broken_midway))
+
+
+def test_a_bug_met_while_cancelling_a_gone_clients_request_is_still_a_500(caplog: pytest.LogCaptureFixture) -> None:
+    async def buggy_cleanup(scope: Scope, receive: Receive, send: Send) -> None:
+        await receive()
+        try:
+            await asyncio.sleep(10)
+        except asyncio.CancelledError:
+            raise RuntimeError("a bug in the cancellation path") from None
+
+    with caplog.at_level(logging.INFO, logger="ner.api"):
+        Exchange([length(5)], chunks=[b"hello"], hangs_up=0.1).run(RequestContext(BodyLimit(buggy_cleanup, SETTINGS)))
+    logged = [json.loads(r.getMessage())["status"] for r in caplog.records if r.getMessage().startswith("{")]
+    assert logged == [500]  # counted as the server's error, not as the client's hang-up
