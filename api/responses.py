@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 
 from fastapi.responses import JSONResponse
 
@@ -23,7 +24,7 @@ def error_response(
     message: str,
     request_id: str | None = None,
     limit: str | None = None,
-    headers: dict | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> JSONResponse:
     body = {"type": kind, "message": message, "request_id": request_id}
     if limit is not None:

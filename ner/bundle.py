@@ -402,7 +402,7 @@ def network_shapes(config: ModelConfig, vocab: Vocabularies) -> dict[str, tuple[
     """Every tensor of the network that ``config`` and ``vocab`` make, by name, with its shape: the
     state of :class:`ner.model.NERModel`, worked out without torch (a test holds the two together)."""
     tags = len(vocab.tags)
-    shapes = {
+    shapes: dict[str, tuple[int, ...]] = {
         "word_embed.weight": (len(vocab.words), config.word_dim),
         "casing_embed.weight": (len(CASINGS), config.casing_dim),
     }
@@ -433,7 +433,7 @@ def network_shapes(config: ModelConfig, vocab: Vocabularies) -> dict[str, tuple[
 
 def _recurrent_shapes(prefix: str, gates: int, inputs: int, hidden: int, layers: int) -> dict[str, tuple[int, ...]]:
     """A bidirectional LSTM's (4 gates) or GRU's (3) tensors, as torch names them."""
-    shapes = {}
+    shapes: dict[str, tuple[int, ...]] = {}
     for layer in range(layers):
         for direction in ("", "_reverse"):
             shapes[f"{prefix}.weight_ih_l{layer}{direction}"] = (gates * hidden, inputs if layer == 0 else 2 * hidden)

@@ -11,6 +11,7 @@ model's size and speed.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
@@ -23,7 +24,11 @@ BATCH = 256  # sentences per teacher batch, sorted by length
 
 
 def teacher_probabilities(
-    teachers: Sequence[str], sentences: Sequence[Sentence], tags: Sequence[str], threads: int, progress: bool = True
+    teachers: Sequence[str | Path],
+    sentences: Sequence[Sentence],
+    tags: Sequence[str],
+    threads: int,
+    progress: bool = True,
 ) -> list[np.ndarray]:
     """The teachers' mean tag probabilities of each sentence, ``(len(tokens), len(tags))`` float32 with
     columns in the order of ``tags`` (the student's). A teacher with a tag the student lacks is an error."""

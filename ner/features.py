@@ -119,7 +119,7 @@ class Vocabularies:
         carry over row by row."""
         new = Vocabularies.build(self.level, sentences, tags, min_bigram_count=min_bigram_count)
 
-        def merged(old: Vocab | None, added: Vocab | None) -> Vocab | None:
+        def merged(old: AnyVocab | None, added: AnyVocab | None) -> Vocab | None:
             if old is None or added is None:
                 return old
             return Vocab([*old.itos, *added.itos], specials=())

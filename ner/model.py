@@ -21,6 +21,8 @@ Decoding lives in :mod:`ner.crf`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
@@ -75,7 +77,9 @@ def reversed_positions(lengths: torch.Tensor, steps: int) -> torch.Tensor:
     return torch.where(inside, lengths.unsqueeze(1) - 1 - positions, positions)
 
 
-def read_both_ways(x: torch.Tensor, reverse: torch.Tensor, forward: nn.Module, backward: nn.Module) -> torch.Tensor:
+def read_both_ways(
+    x: torch.Tensor, reverse: torch.Tensor, forward: Callable[..., tuple], backward: Callable[..., tuple]
+) -> torch.Tensor:
     """One bidirectional layer over right-padded ``x (B, T, D)`` -> ``(B, T, 2H)``: the forward
     direction reads the sentences as they are (padding comes after every real token), the backward
     one each sentence reversed within its own length (``reverse``, from :func:`reversed_positions`),

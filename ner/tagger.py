@@ -190,7 +190,7 @@ class Tagger:
         self._opens = np.array([t[0] in "BS" for t in self.tags])
         self._closes = np.array([t[0] in "ES" for t in self.tags])
         self._label_of = np.array([self._label_index.get(t[2:], 0) for t in self.tags])
-        self._dictionaries: dict[tuple, Dictionary] = {}
+        self._dictionaries: dict[Hashable, Dictionary] = {}
         self._dictionary_nodes = 0  # of the dictionaries kept
         self._pinned: tuple[Hashable, Dictionary] | None = None
         self._dictionaries_lock = threading.Lock()  # built in several threads at once (the service's)

@@ -170,11 +170,12 @@ def load_vectors(
             if len(parts) < 3 or (wanted is not None and parts[0] not in wanted):
                 continue
             words.append(parts[0])
-            rows.append(np.asarray(parts[1:], dtype=np.float32))
-    if not rows and wanted is None:
+            if vectors:
+                rows.append(np.asarray(parts[1:], dtype=np.float32))
+    if not words and wanted is None:
         raise ValueError(f"{source}: no vectors found")
     if not rows:
-        return [], np.empty((0, 0), dtype=np.float32)
+        return words, np.empty((0, 0), dtype=np.float32)
     dims = {len(r) for r in rows}
     if len(dims) != 1:
         raise ValueError(f"{source}: vectors of different sizes {sorted(dims)}")

@@ -103,6 +103,8 @@ def test_load_vectors_reads_text_files_with_or_without_a_word2vec_header(tmp_pat
     words, vectors = load_vectors(glove, wanted={"rome", "paris", "oslo"})
     assert words == ["paris", "rome"] and vectors.tolist() == [[1, 2, 3], [7, 8, 9]]
     assert load_vectors(glove, wanted={"oslo"})[0] == []  # none wanted is no error: the file has vectors
+    words, vectors = load_vectors(glove, vectors=False)  # the words only, as its docstring says
+    assert words == ["paris", "berlin", "rome"] and vectors.shape == (0, 0)
 
 
 def test_load_vectors_refuses_empty_and_ragged_files(tmp_path: Path) -> None:
