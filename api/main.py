@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import logging
 import os
+import re
 import sys
 
 import uvicorn
@@ -29,7 +30,8 @@ def app_from_environment():
     return create_app(settings)
 
 
-KEY_TYPO = 0.85  # NER_API_KY is a typo of NER_API_KEY (0.91); NER_API_TOKEN is another setting (0.83)
+KEY_TYPO = 0.85  # NER_API_KY reads as a typo of NER_API_KEY (0.95), NER_API_URL does not (0.73)
+CREDENTIAL = re.compile(r"KEY|SECRET|PASSW|AUTH(?!OR)|BEARER|API_TOKEN")  # not TOKEN alone: NER_MAX_TOKEN is a typo
 
 
 def _likeness(name: str, names: tuple[str, ...]) -> float:
@@ -38,7 +40,7 @@ def _likeness(name: str, names: tuple[str, ...]) -> float:
 
 def _check_unknown_variables() -> bool:
     """An ``NER_*`` variable no setting reads (a typo: ``NER_MAX_TOKEN``) is said, with the nearest name;
-    with no key set, one that names a key or reads as a typo of one is an error (``NER_API_KEYZ`` or
+    with no key set, one that names a credential or reads as a typo of a key's is an error (``NER_API_KEYZ`` or
     ``NER_API_KY`` ignored would serve an open API). False on an error."""
     known = {f"NER_{name.upper()}" for name in Settings.model_fields} | {"NER_MODELS_DIR"}
     keys_set = any(os.environ.get(name) for name in os.environ if name.upper() in ("NER_API_KEY", "NER_API_KEYS"))
@@ -46,7 +48,8 @@ def _check_unknown_variables() -> bool:
     for name in sorted(n for n in os.environ if n.upper().startswith("NER_") and n.upper() not in known):
         near = difflib.get_close_matches(name, known, n=1)
         hint = f"; did you mean {near[0]}?" if near else ""
-        like_key = "KEY" in name.upper() or _likeness(name.upper(), ("NER_API_KEY", "NER_API_KEYS")) >= KEY_TYPO
+        upper = name.upper()
+        like_key = bool(CREDENTIAL.search(upper)) or _likeness(upper, ("NER_API_KEY", "NER_API_KEYS")) >= KEY_TYPO
         if like_key and not keys_set:
             print(f"ner serve: error: {name} is no setting: it would leave the API open{hint}", file=sys.stderr)
             fine = False

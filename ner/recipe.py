@@ -145,7 +145,7 @@ def resolve(model_settings: dict, train_settings: dict, train: Sequence[Sentence
     model_defaults = _model_defaults(level, pretrained, lexicon, train)
     if level == "word" and "document_memory" not in model_settings:
         on = model_defaults["document_memory"]
-        memory = "on: the corpus comes in documents" if on else "off: not 20 documents of several sentences"
+        memory = "on: the corpus comes in documents" if on else "off: not 20 documents, half of several sentences"
         reasons.append(f"document memory: {memory}")
     if level == "char" and "unknown_dropout" not in model_settings:
         reasons.append(

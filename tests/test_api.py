@@ -477,15 +477,18 @@ def test_serve_names_each_bad_setting_in_one_line_and_never_shows_a_key(
     monkeypatch.setenv("NER_MODELS", "/nowhere")  # were the check to let it through, serve would stop there
     monkeypatch.setenv("NER_API_KEYZ", "main:s3cret-c")  # typos that would have served an open API
     monkeypatch.setenv("NER_API_KY", "main:s3cret-d")
+    monkeypatch.setenv("NER_API_TOKEN", "s3cret-e")  # a credential by another name
     monkeypatch.setenv("NER_API_URL", "http://x")  # no typo of a key: a warning
     assert serve() == 2
     assert capsys.readouterr().err.splitlines() == [
         "ner serve: error: NER_API_KEYZ is no setting: it would leave the API open; did you mean NER_API_KEY?",
         "ner serve: error: NER_API_KY is no setting: it would leave the API open; did you mean NER_API_KEY?",
+        "ner serve: error: NER_API_TOKEN is no setting: it would leave the API open; did you mean NER_API_KEY?",
         "ner serve: warning: NER_API_URL is no setting and is ignored; did you mean NER_API_KEY?",
     ]
     monkeypatch.setenv("NER_API_KEY", "s3cret-b")  # with a key set, the API is not open: a warning
     monkeypatch.delenv("NER_API_KY")
+    monkeypatch.delenv("NER_API_TOKEN")
     monkeypatch.delenv("NER_API_URL")
     assert serve() == 2  # no usable model
     assert capsys.readouterr().err.splitlines()[0] == (

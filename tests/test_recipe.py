@@ -199,7 +199,7 @@ def test_a_jsonl_corpus_of_articles_gets_the_document_memory(tmp_path: Path) -> 
     one_each = read_jsonl(write_jsonl(tmp_path / "one.jsonl", [("Talks opened in Seoul.", ["Seoul"])] * 20))
     one_recipe = resolve({}, {"language": "en", "pretrained": "none"}, one_each)
     assert not one_recipe.model.document_memory
-    assert "document memory: off: not 20 documents of several sentences" in one_recipe.reasons
+    assert "document memory: off: not 20 documents, half of several sentences" in one_recipe.reasons
     told = resolve({"document_memory": False}, {"language": "en", "pretrained": "none"}, sentences)
     assert not any(r.startswith("document memory") for r in told.reasons)  # the user's choice needs no reason
 
