@@ -4,6 +4,7 @@ relabelled and added by selecting text, texts are kept, and the downloaded JSONL
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -73,10 +74,20 @@ def marks(page) -> list[tuple[int, int, str, str]]:
     ]
 
 
+def wait_until(page, condition: str, timeout: float = 15.0) -> None:
+    """Poll the JavaScript expression ``condition`` from here until it holds: the page's
+    Content-Security-Policy forbids the eval that Playwright's ``wait_for_function`` needs."""
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(f"() => Boolean({condition})"):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"not within {timeout} s: {condition}")
+        page.wait_for_timeout(50)
+
+
 def tag(page, text: str) -> None:
     page.fill("#text", text)
     page.click("#tag")
-    page.wait_for_function("/entit(y|ies), .* ms$/.test(document.getElementById('status').textContent)")
+    wait_until(page, "/entit(y|ies), .* ms$/.test(document.getElementById('status').textContent)")
 
 
 def open_entity(page, start: int) -> None:
@@ -105,7 +116,7 @@ def label_as(page, label: str) -> None:
 def test_corrections_are_downloaded_as_training_jsonl(browser, page_server, tmp_path: Path, tiny_config: Path):  # noqa: F811
     page = browser.new_page(viewport={"width": 1000, "height": 900})
     page.goto(page_server + "/")
-    page.wait_for_function("document.querySelectorAll('#model option').length > 2")  # the models and their labels
+    wait_until(page, "document.querySelectorAll('#model option').length > 2")  # the models and their labels
 
     # The first text: the model's entities, corrected.
     tag(page, TEXT_1)
@@ -226,7 +237,7 @@ def test_an_invisible_selection_and_a_reopened_text_tagged_again(browser, page_s
     page.click("#store")
     page.get_by_role("button", name="Edit text 1").click()
     page.click("#tag")
-    page.wait_for_function("/entit(y|ies), .* ms$/.test(document.getElementById('status').textContent)")
+    wait_until(page, "/entit(y|ies), .* ms$/.test(document.getElementById('status').textContent)")
     assert page.inner_text("#store") == "Save text 1"
     page.click("#store")
     assert page.inner_text("#corrections-count") == "1"
@@ -288,6 +299,6 @@ def test_corrections_made_while_a_tag_is_on_its_way_are_not_lost_silently(browse
 
     page.on("dialog", refuse)
     held[0].continue_()
-    page.wait_for_function("/corrections are kept/.test(document.getElementById('status').textContent)")
+    wait_until(page, "/corrections are kept/.test(document.getElementById('status').textContent)")
     assert len(questions) == 1 and marks(page) == kept
     page.close()
