@@ -305,6 +305,7 @@ def test_unknown_dropout_trains_the_unknown_bigram_and_lexicon_word(rate: float)
         ("char", {"lexicon_dim": 0, "bigram_dim": 0}),
     ],
 )
+@pytest.mark.filterwarnings("ignore:Initializing zero-element tensors")  # char_hidden 0: no character features
 def test_network_shapes_are_the_torch_networks(level: str, settings: dict) -> None:
     """Loading checks weights against shapes worked out without torch: they must be the network's own."""
     sentences = SENTENCES if level == "word" else CHINESE
