@@ -12,13 +12,14 @@ from __future__ import annotations
 import json
 import re
 import secrets
-from collections import OrderedDict
 from collections.abc import Callable, Coroutine
 from typing import Any
 
 import orjson
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
+
+from api.recent import RecentValues
 
 _CLOSING = {b"{": b"}", b"[": b"]"}
 FIELD_NAME_TRIES = 8  # places where a field's name appears that are looked at for its value
@@ -48,7 +49,6 @@ class RepeatedValues:
 
     def __init__(self, field: str, capacity: int = 32, min_bytes: int = 1024, max_bytes: int = 8_000_000) -> None:
         self.field = field
-        self.capacity = capacity
         self.min_bytes = min_bytes  # smaller values parse in a few microseconds anyway
         # of all remembered values together, as counted: bodies are remembered before any check (of the key too)
         self.max_bytes = max_bytes
@@ -56,8 +56,7 @@ class RepeatedValues:
         self._colon = re.compile(rb"[ \t\r\n]*:[ \t\r\n]*")
         self._placeholder = secrets.token_hex(16)
         self._quoted_placeholder = orjson.dumps(self._placeholder)
-        self._values: OrderedDict[bytes, tuple[Any, int]] = OrderedDict()  # value, size; least recently used first
-        self._bytes = 0
+        self._values = RecentValues(capacity, max_bytes)  # by their bytes
 
     def loads(self, body: bytes) -> Any:
         """``orjson.loads(body)``, reusing a remembered value; raises :class:`orjson.JSONDecodeError`."""
@@ -85,8 +84,7 @@ class RepeatedValues:
             if body.startswith(raw, start):
                 parsed = self._parse_around(body, start, start + len(raw))
                 if parsed is not None:
-                    self._values.move_to_end(raw)
-                    parsed[self.field] = self._values[raw][0]
+                    parsed[self.field] = self._values.get(raw)
                 return parsed
         closing = _CLOSING.get(body[start : start + 1])
         end = body.find(closing, start) + 1 if closing else 0
@@ -101,12 +99,8 @@ class RepeatedValues:
         if parsed is None:
             return None
         parsed[self.field] = value
-        size = len(raw) + MEMBER_BYTES * len(value) if isinstance(value, dict) else 0
-        if size and size <= self.max_bytes and all(isinstance(v, str) for v in value.values()):
-            self._values[raw] = (value, size)
-            self._bytes += size
-            while len(self._values) > self.capacity or self._bytes > self.max_bytes:
-                self._bytes -= self._values.popitem(last=False)[1][1]
+        if isinstance(value, dict) and all(isinstance(v, str) for v in value.values()):
+            self._values.put(raw, value, len(raw) + MEMBER_BYTES * len(value))
         return parsed
 
     def _parse_around(self, body: bytes, start: int, end: int) -> dict | None:

@@ -7,7 +7,6 @@ import functools
 import gc
 import json
 import logging
-from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 
@@ -15,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from api.batcher import MicroBatcher, work
+from api.recent import RecentValues
 from api.schemas import check_dictionary
 from api.settings import Settings
 from ner.dictionary import Dictionary, DictionaryFile, EntriesKey, check_labels, entries_for
@@ -50,10 +50,10 @@ class ServiceState:
         access = {"mode": "keys", "ids": sorted(self.keys)} if self.keys else {"mode": "open"}
         log.info(json.dumps({"event": "auth"} | access))  # key ids only, never a key
         self.dictionary_files: dict[str, DictionaryFile] = {}  # by model name
-        self.checked_dictionaries = RecentDictionaries()  # keys of the dictionaries found valid
+        self.checked_dictionaries = RecentValues(CHECKED_DICTIONARIES, CHECKED_DICTIONARY_BYTES)  # found valid
         # The keys of request dictionaries that arrive as the same object again (the parser hands back a
         # dictionary it remembers by its bytes), by id; each entry holds its object, so no id is reused.
-        self.entries_keys = RecentDictionaries()
+        self.entries_keys = RecentValues(CHECKED_DICTIONARIES, CHECKED_DICTIONARY_BYTES)
         self.accepting = True
         self.readiness = "loading"  # the last state /ready reported, for the log
 
@@ -222,29 +222,3 @@ class ServiceState:
             raise
         results: Sequence[list[Analysis]] = await asyncio.gather(*futures)
         return merge(route, results, options)
-
-
-class RecentDictionaries:
-    """The most recently used of something per request dictionary: at most :data:`CHECKED_DICTIONARIES`
-    entries and :data:`CHECKED_DICTIONARY_BYTES` of their dictionaries' JSON (a larger one is not kept)."""
-
-    def __init__(self) -> None:
-        self._entries: OrderedDict[object, tuple[object, int]] = OrderedDict()  # least recently used first
-        self._bytes = 0
-
-    def get(self, key: object) -> object | None:
-        entry = self._entries.get(key)
-        return None if entry is None else entry[0]
-
-    def put(self, key: object, value: object, size: int) -> None:
-        """Keep ``value`` for ``key`` as the most recently used, ``size`` the bytes of its dictionary's JSON."""
-        if (old := self._entries.pop(key, None)) is not None:
-            self._bytes -= old[1]
-        if size > CHECKED_DICTIONARY_BYTES:
-            return
-        while self._entries and (
-            len(self._entries) >= CHECKED_DICTIONARIES or self._bytes + size > CHECKED_DICTIONARY_BYTES
-        ):
-            self._bytes -= self._entries.popitem(last=False)[1][1]
-        self._entries[key] = (value, size)
-        self._bytes += size

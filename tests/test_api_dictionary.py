@@ -169,12 +169,10 @@ def test_a_large_dictionary_is_built_off_the_event_loop_once(tiny_model: Path, m
     assert built[2][tagger.name].entries == {"X": "O"}
 
 
-def test_request_dictionaries_remembered_are_bounded_in_number_and_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
-    from api import service
+def test_request_dictionaries_remembered_are_bounded_in_number_and_bytes() -> None:
+    from api.recent import RecentValues
 
-    monkeypatch.setattr(service, "CHECKED_DICTIONARIES", 3)
-    monkeypatch.setattr(service, "CHECKED_DICTIONARY_BYTES", 100)
-    recent = service.RecentDictionaries()
+    recent = RecentValues(capacity=3, max_bytes=100)
     for i in range(4):
         recent.put(i, f"v{i}", 10)
     assert recent.get(0) is None and [recent.get(i) for i in (1, 2, 3)] == ["v1", "v2", "v3"]  # at most 3
