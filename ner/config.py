@@ -120,7 +120,7 @@ class TrainConfig(_Settings):
     optimizer: str = setting("adam", "adam or sgd (with momentum)")
     lr: float = setting(0.002, "learning rate")
     momentum: float = setting(0.9, "sgd only: momentum")
-    lr_decay: float = setting(0.05, "the learning rate at epoch e is lr / (1 + lr_decay * e)")
+    lr_decay: float = setting(0.05, "the learning rate after e epochs is lr / (1 + lr_decay * e)")
     weight_decay: float = setting(0.0, "L2 penalty")
     clip: float = setting(5.0, "gradient norm clipping")
     patience: int = setting(10, "epochs without a better dev F1 before stopping")

@@ -20,8 +20,6 @@ from ner import crf
 from ner.corpus import Sentence
 from ner.tagger import Tagger
 
-BATCH = 256  # sentences per teacher batch, sorted by length
-
 
 def teacher_probabilities(
     teachers: Sequence[str | Path],
@@ -29,20 +27,23 @@ def teacher_probabilities(
     tags: Sequence[str],
     threads: int,
     progress: bool = True,
+    level: str | None = None,
 ) -> list[np.ndarray]:
     """The teachers' mean tag probabilities of each sentence, ``(len(tokens), len(tags))`` float32 with
-    columns in the order of ``tags`` (the student's). A teacher with a tag the student lacks is an error."""
-    order = sorted(range(len(sentences)), key=lambda i: len(sentences[i].tokens))
-    groups = [order[i : i + BATCH] for i in range(0, len(order), BATCH)]
-    chunks = [[sentences[i].tokens for i in group] for group in groups]
-    documents = [[sentences[i].document for i in group] for group in groups]
+    columns in the order of ``tags`` (the student's). A teacher with a tag the student lacks, or of
+    another ``level`` than the student's (it would read the sentences' tokens as other units), is an error."""
     totals = [np.zeros((len(s.tokens), len(tags)), dtype=np.float32) for s in sentences]
     for number, path in enumerate(teachers, 1):
         teacher = Tagger.load(path, threads=threads)
+        if level is not None and teacher.vocab.level != level:
+            raise ValueError(f"teacher {path} is a {teacher.vocab.level}-level model; the student is {level}-level")
         extra = sorted(set(teacher.tags) - set(tags))
         if extra:
             raise ValueError(f"teacher {path} has tags the training data lacks: {extra}")
         columns = [list(tags).index(tag) for tag in teacher.tags]
+        groups = teacher.batches([len(s.tokens) for s in sentences])
+        chunks = [[sentences[i].tokens for i in group] for group in groups]
+        documents = [[sentences[i].document for i in group] for group in groups]
         scores = teacher.backend.crf_scores()
         computed = teacher.emissions(chunks, documents)
         bar = tqdm(computed, total=len(chunks), desc=f"teacher {number}/{len(teachers)}", disable=not progress)

@@ -95,7 +95,7 @@ class Vocabularies:
         tag_vocab = _tag_vocab(tags)
         if level == "char":
             char_counts = Counter(c for s in sentences for c in s)
-            bigram_counts = Counter(b for s in sentences for b in _both_bigrams(s))
+            bigram_counts = Counter(b for s in sentences for b in _bigram_occurrences(s))
             return cls(
                 level,
                 Vocab([c for c, _ in char_counts.most_common()]),

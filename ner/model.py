@@ -35,12 +35,22 @@ from ner.vocab import CASINGS
 SPELLING_MEMORY = 200_000  # distinct words whose character features inference remembers
 
 
+def character_table(n_chars: int, char_dim: int) -> nn.Embedding:
+    """The character embedding of a word model's character encoder, its ``<unk>`` row (1) zero: every
+    training character has a row of its own, so ``<unk>`` is never trained, and a character new at
+    tagging time reads as no character rather than as a random one."""
+    table = nn.Embedding(n_chars, char_dim, padding_idx=0)
+    with torch.no_grad():
+        table.weight[1:2].zero_()
+    return table
+
+
 class CharCNN(nn.Module):
     """Characters of each word ``(U, L)`` -> max-pooled convolution features ``(U, F)``."""
 
     def __init__(self, n_chars: int, char_dim: int, filters: int, kernel: int) -> None:
         super().__init__()
-        self.embed = nn.Embedding(n_chars, char_dim, padding_idx=0)
+        self.embed = character_table(n_chars, char_dim)
         self.conv = nn.Conv1d(char_dim, filters, kernel, padding=kernel // 2)
 
     def forward(self, chars: torch.Tensor) -> torch.Tensor:
@@ -59,7 +69,7 @@ class CharLSTM(nn.Module):
 
     def __init__(self, n_chars: int, char_dim: int, hidden: int) -> None:
         super().__init__()
-        self.embed = nn.Embedding(n_chars, char_dim, padding_idx=0)
+        self.embed = character_table(n_chars, char_dim)
         self.lstm = nn.LSTM(char_dim, hidden // 2, batch_first=True, bidirectional=True)
 
     def forward(self, chars: torch.Tensor) -> torch.Tensor:

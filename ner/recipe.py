@@ -44,7 +44,7 @@ SMALL_CORPUS = 5_000  # training sentences from which a character model keeps on
 # Below this many sentences the schedule is stretched to the same number of steps: an epoch
 # of 300 sentences is a fifth of the updates of one of 1,500, so it gets five times the epochs and patience.
 SCHEDULE_SENTENCES = 1_500
-LARGE_CORPUS_BIGRAM_COUNT = 3  # from SMALL_CORPUS sentences: every bigram at 10,000 lost dev F1 and grew the model
+LARGE_CORPUS_BIGRAM_COUNT = 2  # from SMALL_CORPUS sentences: every bigram at 10,000 lost dev F1 and grew the model
 MAX_STRETCH = 10  # a corpus of fewer than 150 sentences is trained as one of 150
 GLOVE_SAVED_WORDS = 300_000  # GloVe words a model keeps after training (int8 tables: about 15 MB)
 MAX_UNKNOWN_DROPOUT = 0.5  # beyond it a bigram would be unknown in training more often than known
@@ -60,12 +60,8 @@ class Recipe:
     reasons: list[str] = field(default_factory=list)
 
 
-def detect_language(sentences: Sequence[Sentence]) -> tuple[str, str]:
-    """``(language code, how it was found)`` from the text of the first sentences."""
-    return _language(_text(sentences))
-
-
-def _language(text: str) -> tuple[str, str]:
+def detect_language(text: str) -> tuple[str, str]:
+    """``(language code, how it was found)`` from a sample of a corpus's text."""
     cjk = cjk_ratio(text)
     if cjk > 0.5:
         code, how = "zh", f"{cjk:.0%} of the characters are CJK"
@@ -100,10 +96,10 @@ def resolve(model_settings: dict, train_settings: dict, train: Sequence[Sentence
     """The run's settings: the user's, completed by defaults chosen for ``train``."""
     given = TrainConfig.from_dict(train_settings)  # validates the names before any work
     reasons = []
-    text = _text(train)
+    text = corpus_text(train)
     language = given.language
     if language == "auto":
-        language, how = _language(text)
+        language, how = detect_language(text)
         reasons.append(f"language: {language} ({how})")
     level = model_settings.get("level")
     unspaced = unspaced_ratio(text)
@@ -178,7 +174,8 @@ def resolve(model_settings: dict, train_settings: dict, train: Sequence[Sentence
     return Recipe(model, config, language, reasons)
 
 
-def _text(sentences: Sequence[Sentence], sample: int = 2000) -> str:
+def corpus_text(sentences: Sequence[Sentence], sample: int = 2000) -> str:
+    """The first ``sample`` sentences' tokens as text, one sentence a line: what the choices read."""
     return "\n".join(" ".join(s.tokens) for s in sentences[:sample])
 
 

@@ -32,6 +32,7 @@ import torch
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
+from ner import __version__
 from ner import bundle as bundles
 from ner.backends import onnx_available
 from ner.card import model_card, plot_curves
@@ -128,11 +129,13 @@ def load_corpora(
         )
         corpora = Corpora(kept, held, test_sentences, note, f"every {dev_every}th training sentence, held out", reading)
     _warn_of_types_not_trained(corpora)
-    if with_dev:
-        offset = max((s.document for s in corpora.train), default=0) + 1  # dev documents stay apart
+    if with_dev and dev:
+        offset = max((s.document for s in corpora.train), default=0) + 1  # the dev file's documents stay apart
         moved = [replace(s, document=s.document + offset) for s in corpora.dev]
-        note = corpora.dev_note + ", trained on too" if dev else corpora.dev_note
+        note = corpora.dev_note + ", trained on too"
         return Corpora(corpora.train + moved, corpora.dev, test_sentences, note, corpora.dev_source, reading)
+    if with_dev:  # the held-out sentences go back in their places, in their documents
+        return replace(corpora, train=train_sentences)
     return corpora
 
 
@@ -474,7 +477,9 @@ def prepare(job: Job, checkpoint: dict | None = None) -> Run:
     teachers = [path for path in config.teachers.split(",") if path]
     run_progress = job.progress and ranks.main
     taught = (
-        teacher_probabilities(teachers, sentences, vocab.tags.itos, config.threads, run_progress) if teachers else None
+        teacher_probabilities(teachers, sentences, vocab.tags.itos, config.threads, run_progress, vocab.level)
+        if teachers
+        else None
     )
     return Run(
         recipe,
@@ -695,7 +700,7 @@ def _finish(run: Run, job: Job, progress: Progress, started: float) -> dict:
     }
     info = {
         "embedding_dtype": config.embedding_dtype,
-        "version": "1.0.0",
+        "version": __version__,
         "created": time.strftime("%Y-%m-%d"),
         "training": {
             "data_terms": job.data_terms,

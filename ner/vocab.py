@@ -143,6 +143,9 @@ def load_vectors(
 
     Returns the words, in file order, and a float32 matrix of shape
     ``(n_words, dim)`` (empty without ``vectors``). With ``wanted``, only those words are kept (perhaps none).
+    A text file's words are lower-cased, as the model looks words up (casing is a feature of its own); of
+    a word's several casings the first is kept, the most frequent in a file sorted by frequency (fastText's,
+    word2vec's).
     """
     if str(source) == GLOVE_PACKAGE:
         try:
@@ -161,15 +164,17 @@ def load_vectors(
             rows = [i for i, w in enumerate(words) if w in wanted]
             return [words[i] for i in rows], np.asarray(matrix[rows], dtype=np.float32)
         return words, np.asarray(matrix, dtype=np.float32)
-    words, rows = [], []
+    words, rows, seen = [], [], set()
     with open(source, encoding="utf-8", errors="replace") as handle:
         for number, line in enumerate(handle):
             parts = line.rstrip().split(" ")
             if number == 0 and len(parts) == 2 and all(p.isdigit() for p in parts):
                 continue  # word2vec header: count and dimension
-            if len(parts) < 3 or (wanted is not None and parts[0] not in wanted):
+            word = parts[0].lower()
+            if len(parts) < 3 or word in seen or (wanted is not None and word not in wanted):
                 continue
-            words.append(parts[0])
+            seen.add(word)
+            words.append(word)
             if vectors:
                 rows.append(np.asarray(parts[1:], dtype=np.float32))
     if not words and wanted is None:

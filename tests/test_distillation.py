@@ -104,6 +104,8 @@ def test_teacher_probabilities_are_the_mean_of_each_teachers_marginals(
     assert agree > 0.95
     with pytest.raises(ValueError, match="tags the training data lacks"):
         teacher_probabilities([tiny_model], sentences, tags[:-1], 1, progress=False)
+    with pytest.raises(ValueError, match="word-level model; the student is char-level"):
+        teacher_probabilities([tiny_model], sentences, tags, 1, progress=False, level="char")
 
 
 def test_training_with_teachers_learns_their_soft_tags(

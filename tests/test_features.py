@@ -90,11 +90,13 @@ def test_char_batch_bigrams_and_lexicon() -> None:
 
 
 def test_rare_bigrams_share_the_unknown_bigram() -> None:
-    vocab = Vocabularies.build("char", [list("abab"), list("c")], [["O"] * 4, ["O"]], min_bigram_count=2)
-    # Ending and starting bigrams count alike: ab four times, ba twice, every other one once.
-    assert vocab.bigrams.itos[2:] == ["ab", "ba"]
+    vocab = Vocabularies.build("char", [list("abab"), list("ab")], [["O"] * 4, ["O"] * 2], min_bigram_count=2)
+    # Each occurrence counts once (a character's ending and starting bigrams are not two sightings): ab three
+    # times, <s>a and b</s> twice, ba once.
+    assert vocab.bigrams.itos[2:] == ["ab", "<s>a", "b</s>"]
     ab = vocab.bigrams.stoi["ab"]
-    assert vocab.encode([list("ab")]).bigrams.tolist() == [[[1, ab], [ab, 1]]]
+    assert vocab.encode([list("ba")]).bigrams.tolist() == [[[1, 1], [1, 1]]]  # <s>b, ba, a</s> unknown
+    assert vocab.encode([list("cab")]).bigrams.tolist()[0][1:] == [[1, ab], [ab, vocab.bigrams.stoi["b</s>"]]]
 
 
 def test_json_round_trip_keeps_every_id(word_vocab: Vocabularies) -> None:

@@ -293,6 +293,26 @@ def test_unknown_dropout_trains_the_unknown_bigram_and_lexicon_word(rate: float)
     assert torch.equal(model.embed(x), model.embed(x))  # tagging never drops
 
 
+@pytest.mark.parametrize("encoder", ["cnn", "lstm"])
+def test_a_character_new_at_tagging_time_reads_as_none_not_as_a_random_one(
+    encoder: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every training character has its own row, so the character encoder's ``<unk>`` is never trained: it
+    starts at zero, the padding's vector, rather than random, and stays so; every other weight is as drawn."""
+    model, vocab = small_model(char_encoder=encoder)
+    monkeypatch.setattr(model_module, "character_table", lambda n, d: torch.nn.Embedding(n, d, padding_idx=0))
+    drawn, _ = small_model(char_encoder=encoder)
+    table = model.char_encoder.embed.weight
+    assert not table[:2].any() and bool(drawn.char_encoder.embed.weight[1].abs().sum() > 0)
+    different = [n for n, w in model.state_dict().items() if not torch.equal(w, drawn.state_dict()[n])]
+    assert different == ["char_encoder.embed.weight"] and torch.equal(table[2:], drawn.char_encoder.embed.weight[2:])
+    model.train()
+    model.embed(model.tensors(vocab.encode(SENTENCES))).sum().backward()
+    assert not table.grad[1].any() and table.grad[2:].any()
+    chars = torch.from_numpy(vocab.encode([["Zürich"]]).chars)  # ü is new
+    assert chars[1, 1] == 1 and not model.char_encoder.embed(chars)[1, 1].any()
+
+
 @pytest.mark.parametrize(
     ("level", "settings"),
     [

@@ -19,7 +19,7 @@ from ner import Tagger
 from ner import bundle as bundles
 from ner.cli import main
 from ner.config import ModelConfig
-from ner.corpus import Sentence, spans_to_tags, tags_to_spans
+from ner.corpus import Sentence, read_corpus, spans_to_tags, tags_to_spans
 from ner.features import Vocabularies
 from ner.finishing import align_unseen_vectors
 from ner.metrics import entity_scores
@@ -156,6 +156,10 @@ def test_without_a_dev_file_every_nth_sentence_is_held_out(tmp_path: Path) -> No
     assert len(together.train) == 100 and len(together.dev) == 50
     # The dev copy's documents are new ones: the document memory never pools across the two.
     assert {s.document for s in together.train[:50]}.isdisjoint({s.document for s in together.train[50:]})
+    # Without a dev file every training sentence is trained on where it stands, in its own document.
+    whole = load_corpora(str(path), None, None, dev_every=5, with_dev=True)
+    assert whole.train == read_corpus(path)[0] and [s.tokens[0] for s in whole.dev] == [s.tokens[0] for s in every.dev]
+    assert [s.document for s in whole.train] == [1 + i // 10 for i in range(50)]
 
 
 def test_entity_types_dev_and_test_have_and_training_lacks_are_named(tmp_path: Path, caplog) -> None:

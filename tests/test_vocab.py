@@ -107,6 +107,16 @@ def test_load_vectors_reads_text_files_with_or_without_a_word2vec_header(tmp_pat
     assert words == ["paris", "berlin", "rome"] and vectors.shape == (0, 0)
 
 
+def test_a_cased_vectors_file_gives_each_word_as_looked_up_its_most_frequent_casing(tmp_path: Path) -> None:
+    """Words are looked up lower-cased, so fastText's and word2vec's cased files are read so: ``German``'s
+    vector for ``german`` (the first casing, the most frequent in a file sorted by frequency)."""
+    cased = tmp_path / "cased.vec"
+    cased.write_text("4 2\nEU 1 1\nGerman 3 3\ngerman 5 5\nPeter 4 4\n", encoding="utf-8")
+    words, vectors = load_vectors(cased)
+    assert words == ["eu", "german", "peter"] and vectors.tolist() == [[1, 1], [3, 3], [4, 4]]
+    assert load_vectors(cased, wanted={"german", "peter"})[0] == ["german", "peter"]
+
+
 def test_load_vectors_refuses_empty_and_ragged_files(tmp_path: Path) -> None:
     empty = tmp_path / "empty.txt"
     empty.write_text("\n", encoding="utf-8")
