@@ -34,6 +34,7 @@ from api.responses import SafeJSONResponse, error_response, overloaded
 from api.routes import router as routes
 from api.service import ServiceState
 from api.settings import Settings
+from ner import __version__
 from ner.tagger import DeadlineExceeded
 
 log = logging.getLogger("ner.api")
@@ -147,7 +148,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(
         title="NER service",
-        version="1.0.0",
+        version=__version__,
         description="Named-entity recognition with BiLSTM-CRF models: entities with character offsets, "
         "labels and calibrated probabilities; n-best analyses; English and Chinese.",
         lifespan=lifespan,

@@ -16,7 +16,7 @@ from api.responses import SafeJSONResponse
 from api.schemas import ErrorResponse, ModelInfo, ModelsResponse, TagRequest, TagResponse
 from ner.dictionary import DictionaryError
 from ner.router import UnknownModelError
-from ner.tagger import Analysis, Entity, TagOptions, significant
+from ner.tagger import Alternative, Analysis, Entity, TagOptions
 from ner.text import model_form
 
 router = APIRouter(route_class=FastJSONRoute)
@@ -114,10 +114,7 @@ def _result(analysis: Analysis, body: TagRequest) -> dict:
     if body.tokens:
         result["tokens"] = [{"text": t.text, "start": t.start, "end": t.end, "tag": t.tag} for t in analysis.tokens]
     if body.nbest:
-        result["nbest"] = [
-            {"probability": significant(a.probability), "entities": [e.to_dict() for e in a.entities]}
-            for a in analysis.alternatives
-        ]
+        result["nbest"] = [*map(Alternative.to_dict, analysis.alternatives)]
     return result
 
 

@@ -17,7 +17,7 @@ from api.batcher import MicroBatcher, work
 from api.recent import RecentValues
 from api.schemas import check_dictionary
 from api.settings import Settings
-from ner.dictionary import Dictionary, DictionaryFile, EntriesKey, check_labels, entries_for
+from ner.dictionary import Dictionary, DictionaryFile, EntriesKey
 from ner.router import Route, Router, merge
 from ner.tagger import DICTIONARY_CACHE, Analysis, Tagger, TagOptions
 
@@ -139,6 +139,7 @@ class ServiceState:
         :class:`fastapi.exceptions.RequestValidationError` if they are not a valid dictionary, and
         :class:`ner.dictionary.DictionaryError` naming labels a model does not have.
         """
+        assert self.router is not None
         request_key = self._checked_key(entries)
         builds = []
         for tagger, _ in route.jobs:
@@ -153,9 +154,8 @@ class ServiceState:
             version = configured.version if configured is not None else None
             key = (version, request_key, ignore_case, route.auto)
             # Under lang auto, a dictionary being built takes the entries of its model's labels.
-            prepare = (
-                functools.partial(self._applicable, tagger=tagger) if route.auto and request_key is not None else None
-            )
+            auto = route.auto and request_key is not None
+            prepare = functools.partial(self.router.entries_for, tagger=tagger) if auto else None
             builds.append((tagger, merged, key, prepare))
 
         def build() -> dict[str, Dictionary]:  # a configured file's alone is pinned: every request asks for it
@@ -168,16 +168,6 @@ class ServiceState:
         if sum(map(len, to_build)) <= INLINE_ENTRIES:
             return build()
         return await run_in_threadpool(build)
-
-    def _applicable(self, entries: Mapping[str, str], tagger: Tagger) -> dict[str, str]:
-        """Under ``lang="auto"``, a request's dictionary serves every model a text may go to: each model
-        takes the entries of its own labels (and every blocked phrase), and a label no such model has is
-        refused, whichever models this request's texts went to."""
-        assert self.router is not None and self.router.script_models is not None
-        models = self.router.script_models.values()
-        names = ", ".join(sorted(t.name for t in models))
-        check_labels(entries, (label for t in models for label in t.labels), f"any model lang auto uses ({names})")
-        return entries_for(entries, tagger.labels)
 
     def _checked_key(self, entries: object) -> EntriesKey | None:
         """The cache key of a request's dictionary (None for none or an empty one), checked once per

@@ -5,9 +5,10 @@
 >>> tagger.tag("Angela Merkel visited Paris.")
 """
 
+__version__ = "1.0.0"  # the package's version (pyproject.toml reads it here)
+
 from ner.bundle import BundleError
 from ner.corpus import CorpusError
 from ner.tagger import Alternative, Analysis, Document, Entity, Tagger, TagOptions
 
 __all__ = ["Alternative", "Analysis", "BundleError", "CorpusError", "Document", "Entity", "TagOptions", "Tagger"]
-__version__ = "1.0.0"

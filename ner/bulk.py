@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any
 
 from ner.bundle import verify
-from ner.tagger import Analysis, Tagger, TagOptions, significant
+from ner.tagger import Alternative, Analysis, Tagger, TagOptions
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -116,10 +116,7 @@ def annotation(analysis: Analysis, nbest: int) -> dict:
     """The fields that tagging adds to a record: its entities (and n-best analyses)."""
     out: dict = {"entities": [e.to_dict() for e in analysis.entities]}
     if nbest:
-        out["nbest"] = [
-            {"probability": significant(a.probability), "entities": [e.to_dict() for e in a.entities]}
-            for a in analysis.alternatives
-        ]
+        out["nbest"] = [*map(Alternative.to_dict, analysis.alternatives)]
     return out
 
 

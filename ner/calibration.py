@@ -33,8 +33,7 @@ class _Batch:
 def _predicted_entities(tagger: Tagger, sentences: Sequence[Sentence]) -> list[_Batch]:
     """Emissions and predicted entities (with their correctness) per length-sorted batch; the
     network runs once per batch, and each temperature reuses its emissions."""
-    order = sorted(range(len(sentences)), key=lambda i: len(sentences[i].tokens))
-    groups = [order[begin : begin + tagger.batch_size] for begin in range(0, len(order), tagger.batch_size)]
+    groups = tagger.batches([len(s.tokens) for s in sentences])
     chunks = [[sentences[i].tokens for i in group] for group in groups]
     documents = [[sentences[i].document for i in group] for group in groups]
     batches = []

@@ -523,7 +523,3 @@ def run_serve(args: argparse.Namespace) -> int:
             f"the service needs its extra packages: pip install 'ner-service[serve]' ({error})"
         ) from None
     return serve(models=args.models, host=args.host, port=args.port, workers=args.workers, backend=args.backend)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -19,7 +19,7 @@ from ner.config import TrainConfig
 from ner.corpus import Sentence
 from ner.features import Vocabularies
 from ner.model import NERModel
-from ner.recipe import CHARACTER_LANGUAGES, UNSPACED_CORPUS, Recipe
+from ner.recipe import CHARACTER_LANGUAGES, UNSPACED_CORPUS, Recipe, corpus_text
 from ner.text import unspaced_ratio
 from ner.vocab import GLOVE_PACKAGE, load_vectors
 
@@ -65,7 +65,7 @@ def fine_tuning(
 def _warn_of_another_script(parent: bundles.Bundle, train: Sequence[Sentence]) -> None:
     """A corpus in a script written without spaces for a word model, or in others for a model of Chinese
     or Japanese, fine-tunes the parent on text it cannot read as it read its own corpus."""
-    text = "\n".join(" ".join(sentence.tokens) for sentence in train[:2000])
+    text = corpus_text(train)
     if not text.strip():
         return
     unspaced = unspaced_ratio(text)

@@ -13,10 +13,10 @@ the sentences found while deciding are handed on, not found again.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
-from ner.dictionary import entries_for
+from ner.dictionary import check_labels, entries_for
 from ner.tagger import Analysis, Document, Tagger, TagOptions, combine_nbest
 from ner.text import split_sentences, tokenize, unspaced_script
 
@@ -130,26 +130,16 @@ class Router:
         jobs = [(self.taggers[name], tagger_parts) for name, tagger_parts in parts.items()]
         return Route("+".join(sorted(parts)) or spaced.name, jobs, len(texts), auto=True)  # who read something
 
-    def analyze(
-        self, texts: Sequence[str], model: str | None = None, lang: str = "auto", options: TagOptions | None = None
-    ) -> list[Analysis]:
-        """Like :meth:`Tagger.analyze`, choosing the model by name, by ``lang``, or per script run; a
-        dictionary made for one model is made again for each other model a text goes to, with the
-        entries of that model's labels."""
-        options = options or TagOptions()
-        route = self.route(texts, model, lang)
-        results = [
-            tagger.analyze([p.document for p in parts], _for_tagger(options, tagger)) for tagger, parts in route.jobs
-        ]
-        return merge(route, results, options)
-
-
-def _for_tagger(options: TagOptions, tagger: Tagger) -> TagOptions:
-    dictionary = options.dictionary
-    if dictionary is None or dictionary.made_for in (None, tagger.name):
-        return options
-    entries = entries_for(dictionary.entries, tagger.labels)
-    return replace(options, dictionary=tagger.dictionary(entries, dictionary.ignore_case))
+    def entries_for(self, entries: Mapping[str, str], tagger: Tagger) -> dict[str, str]:
+        """Under ``lang="auto"`` a request's dictionary serves every model a text may go to: ``tagger``
+        takes the entries of its own labels (and every blocked phrase), and a label that no model of
+        :attr:`script_models` has raises :class:`ner.dictionary.DictionaryError`, whichever models the
+        texts went to."""
+        assert self.script_models is not None
+        models = self.script_models.values()
+        names = ", ".join(sorted(t.name for t in models))
+        check_labels(entries, (label for t in models for label in t.labels), f"any model lang auto uses ({names})")
+        return entries_for(entries, tagger.labels)
 
 
 def merge(route: Route, results: Sequence[Sequence[Analysis]], options: TagOptions) -> list[Analysis]:

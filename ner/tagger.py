@@ -59,12 +59,6 @@ class Entity:
         return out
 
 
-def significant(probability: float) -> float:
-    """``probability`` to six significant digits: the n-best analyses of a long text are each improbable
-    (the product over its sentences), which six decimals would round to 0."""
-    return float(f"{probability:.6g}")
-
-
 @dataclass(frozen=True, slots=True)
 class TaggedToken:
     """A token with its offsets and predicted BIOES tag."""
@@ -86,6 +80,12 @@ class Alternative:
     @property
     def probability(self) -> float:
         return math.exp(self.log_probability)
+
+    def to_dict(self) -> dict:
+        """As the service and bulk tagging give it: the probability to six significant digits, since the
+        n-best analyses of a long text are each improbable (the product over its sentences) and six
+        decimals would round them to 0."""
+        return {"probability": float(f"{self.probability:.6g}"), "entities": [e.to_dict() for e in self.entities]}
 
 
 @dataclass
@@ -383,8 +383,7 @@ class Tagger:
             for start, end in cut_points(s, limit, keep=_inside(dictionary, s) if dictionary and len(s) > limit else ())
         ]
         predicted: list[Prediction] = [Prediction([], [])] * len(pieces)
-        order = sorted(range(len(pieces)), key=lambda p: pieces[p][2] - pieces[p][1])
-        batches = _batches(order, [pieces[p][2] - pieces[p][1] for p in order], self.batch_size)
+        batches = self.batches([end - start for _, start, end in pieces])
         chunks = [[sentences[pieces[p][0]][pieces[p][1] : pieces[p][2]] for p in indices] for indices in batches]
         document_of = documents if documents is not None else range(len(sentences))
         chunk_documents = [[document_of[pieces[p][0]] for p in indices] for indices in batches]
@@ -396,6 +395,12 @@ class Tagger:
         if len(pieces) == len(sentences):
             return predicted
         return _join_pieces(pieces, predicted, len(sentences), options)
+
+    def batches(self, lengths: Sequence[int]) -> list[list[int]]:
+        """Indices of sentences of ``lengths`` sorted by length and cut into the batches :meth:`predict`
+        runs: at most :attr:`batch_size` sentences and :data:`BATCH_POSITIONS` padded positions each."""
+        order = sorted(range(len(lengths)), key=lengths.__getitem__)
+        return _batches(order, [lengths[i] for i in order], self.batch_size)
 
     def emissions(
         self,

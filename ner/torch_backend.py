@@ -41,7 +41,6 @@ class TorchBackend:
 
     def __init__(self, model: NERModel, tags: list[str]) -> None:
         self.model = model.eval()
-        self.tags = tags
         self.device = model.project.weight.device
         crf = model.crf
         self._crf_scores = CRFScores.constrained(

@@ -6,6 +6,7 @@ import base64
 import concurrent.futures
 import hashlib
 import json
+import math
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -102,9 +103,10 @@ def test_texts_tokens_nbest_and_min_score(client: httpx.Client) -> None:
 
 
 def test_improbable_analyses_keep_six_significant_digits_not_six_decimals() -> None:
-    from ner.tagger import significant
+    from ner.tagger import Alternative
 
-    assert significant(1.2345678e-12) == 1.23457e-12 and significant(0.87654321) == 0.876543
+    assert Alternative([], math.log(1.2345678e-12)).to_dict() == {"probability": 1.23457e-12, "entities": []}
+    assert Alternative([], math.log(0.87654321)).to_dict()["probability"] == 0.876543
 
 
 @pytest.mark.parametrize(

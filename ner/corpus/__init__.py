@@ -24,7 +24,7 @@ from pathlib import Path
 from ner.corpus.brat import read_brat
 from ner.corpus.conll import read_conll, write_conll_predictions
 from ner.corpus.encoding import GZIP_MAGIC, read_text
-from ner.corpus.jsonl import _read_jsonl, align_spans, read_jsonl
+from ner.corpus.jsonl import _read_jsonl, read_jsonl
 from ner.corpus.notes import kept_notes
 from ner.corpus.schemes import SCHEMES, Span, detect_scheme, spans_to_tags, tags_to_spans
 from ner.corpus.sentence import (
@@ -48,7 +48,6 @@ __all__ = [
     "CorpusError",
     "Sentence",
     "Span",
-    "align_spans",
     "as_characters",
     "as_model_tokens",
     "as_words",
