@@ -30,7 +30,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from api.batcher import Overloaded
 from api.dependencies import require_api_key
 from api.middleware import BodyLimit, HeaderLimit, RequestContext, Shed, Timeout
-from api.responses import SafeJSONResponse, error_response, overloaded
+from api.responses import SafeJSONResponse, error_response, queue_full, timed_out
 from api.routes import router as routes
 from api.service import ServiceState
 from api.settings import Settings
@@ -115,14 +115,12 @@ def _answer_errors(app: FastAPI, settings: Settings) -> None:
         )
 
     @app.exception_handler(Overloaded)
-    async def queue_full(request: Request, error: Overloaded) -> JSONResponse:
-        limit = "queue_tokens" if error.lane == "interactive" else "bulk_queue_tokens"
-        return overloaded(f"the {error.lane} queue", error.retry_after, request.state.request_id, limit)
+    async def lane_full(request: Request, error: Overloaded) -> JSONResponse:
+        return queue_full(error.lane, error.retry_after, request.state.request_id)
 
     @app.exception_handler(DeadlineExceeded)
     async def too_slow(request: Request, error: DeadlineExceeded) -> JSONResponse:
-        message = f"the request took over {settings.request_timeout_s} s"
-        return error_response(503, "timeout", message, request.state.request_id, limit="request_timeout_s")
+        return timed_out(settings.request_timeout_s, request.state.request_id)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -9,6 +9,7 @@ import re
 import sys
 
 import uvicorn
+from fastapi import FastAPI
 from pydantic import ValidationError
 
 from api.app import create_app
@@ -17,7 +18,7 @@ from api.settings import Settings
 from ner.bundle import BundleError, verify
 
 
-def app_from_environment():
+def app_from_environment() -> FastAPI:
     """The app as uvicorn workers build it, from ``NER_*`` variables."""
     settings = Settings()
     logger = logging.getLogger("ner")

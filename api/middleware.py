@@ -29,8 +29,9 @@ from prometheus_client import Counter, Histogram
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api import routes
 from api.batcher import MicroBatcher
-from api.responses import error_response, overloaded, too_large
+from api.responses import error_response, overloaded, queue_full, timed_out, too_large
 from api.settings import Settings
 
 log = logging.getLogger("ner.api")
@@ -45,7 +46,7 @@ LATENCY = Histogram(
 ERRORS = Counter(
     "ner_errors_total", "Requests ending with an error status (499: the client hung up)", ["endpoint", "status"]
 )
-ENDPOINTS = frozenset({"/tag", "/models", "/health", "/ready", "/", "/docs", "/openapi.json"})
+ENDPOINTS = frozenset(route.path for route in routes.router.routes)  # metrics name these; any other path is "other"
 UNLOGGED = frozenset({"/health"})
 REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 DRAIN_S = 3.0  # the longest an early answer waits for the body it drops
@@ -225,16 +226,7 @@ class Timeout:
             if started:  # the answer is on its way: nothing more can be said
                 return
             slow_client = not scope["state"].get("body_read", False)
-            what = "the request body" if slow_client else "the request"
-            response = error_response(
-                408 if slow_client else 503,
-                "timeout",
-                f"{what} took over {self.seconds} s",
-                scope["state"].get("request_id"),
-                limit="request_timeout_s",
-                headers={"connection": "close"} if slow_client else None,
-            )
-            await response(scope, receive, send)
+            await timed_out(self.seconds, scope["state"].get("request_id"), slow_client)(scope, receive, send)
 
 
 class Shed:
@@ -249,9 +241,7 @@ class Shed:
         if scope["type"] != "http" or scope["path"] != "/tag" or not self.batcher.full:
             return await self.app(scope, receive, send)
         refusal = self.batcher.interactive.refuse()
-        response = overloaded(
-            "the interactive queue", refusal.retry_after, scope["state"].get("request_id"), "queue_tokens"
-        )
+        response = queue_full("interactive", refusal.retry_after, scope["state"].get("request_id"))
         await answer_early(response, scope, receive, send, self.drain_bytes)
 
 

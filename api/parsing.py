@@ -19,7 +19,7 @@ import orjson
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
 
-from api.recent import RecentValues
+from ner.recent import RecentValues
 
 _CLOSING = {b"{": b"}", b"[": b"]"}
 FIELD_NAME_TRIES = 8  # places where a field's name appears that are looked at for its value

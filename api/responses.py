@@ -42,3 +42,23 @@ def overloaded(what: str, retry_after: int, request_id: str | None, limit: str) 
     return error_response(
         503, "overloaded", f"{what} is full", request_id, limit=limit, headers={"retry-after": str(retry_after)}
     )
+
+
+def queue_full(lane: str, retry_after: int, request_id: str | None) -> JSONResponse:
+    """The 503 answer when the batcher's ``lane`` (interactive or bulk) has no room."""
+    limit = "queue_tokens" if lane == "interactive" else "bulk_queue_tokens"
+    return overloaded(f"the {lane} queue", retry_after, request_id, limit)
+
+
+def timed_out(seconds: float, request_id: str | None, slow_client: bool = False) -> JSONResponse:
+    """The answer to a request over its ``seconds``: 503, or 408 (closing the connection) when it was the
+    client that had not sent its body in time."""
+    what = "the request body" if slow_client else "the request"
+    return error_response(
+        408 if slow_client else 503,
+        "timeout",
+        f"{what} took over {seconds} s",
+        request_id,
+        limit="request_timeout_s",
+        headers={"connection": "close"} if slow_client else None,
+    )

@@ -17,7 +17,7 @@ from api.schemas import ErrorResponse, ModelInfo, ModelsResponse, TagRequest, Ta
 from ner.dictionary import DictionaryError
 from ner.router import UnknownModelError
 from ner.tagger import Alternative, Analysis, Entity, TagOptions
-from ner.text import model_form
+from ner.text import min_tokens
 
 router = APIRouter(route_class=FastJSONRoute)
 PAGE = Path(__file__).resolve().parent / "static" / "index.html"
@@ -40,12 +40,6 @@ ERRORS = {status: {"model": ErrorResponse} for status in (400, 401, 404, 408, 41
 
 def _fail(status: int, kind: str, message: str, limit: str | None = None) -> HTTPException:
     return HTTPException(status, {"type": kind, "message": message, "limit": limit})
-
-
-def _at_least_tokens(text: str) -> int:
-    """Each run of characters between spaces is a token at least, unless it shows nothing (which takes a
-    character beyond ASCII)."""
-    return len((text if text.isascii() else model_form(text)).split())
 
 
 def _too_many_tokens(count: str, nbest: int, limit: int) -> HTTPException:
@@ -79,7 +73,7 @@ async def tag(body: TagRequest, request: Request, service: ServiceDep) -> Respon
             422, "dictionary_too_large", f"{count} entries; at most {settings.max_dictionary}", "max_dictionary"
         )
     # A request far over the token limit is refused before the work of tokenizing it.
-    at_least = sum(map(_at_least_tokens, texts))
+    at_least = sum(map(min_tokens, texts))
     if at_least * (1 + body.nbest) > settings.max_tokens:
         raise _too_many_tokens(f"at least {at_least}", body.nbest, settings.max_tokens)
     options = TagOptions(scores=body.scores or body.min_score > 0, tokens=body.tokens, nbest=body.nbest)
@@ -124,21 +118,15 @@ async def models(service: ServiceDep) -> ModelsResponse:
         raise _fail(503, "not_ready", "models are still loading")
     infos = []
     for name, tagger in service.router.taggers.items():
-        bundle = tagger.bundle
-        scores = {
-            split: {k: bundle.metrics[split][k] for k in ("precision", "recall", "f1")}
-            for split in ("dev", "test")
-            if bundle.metrics.get(split)
-        }
         infos.append(
             ModelInfo(
                 name=name,
                 language=tagger.language,
                 labels=tagger.labels,
-                version=bundle.info.get("version"),
+                version=tagger.bundle.info.get("version"),
                 default=name == service.router.default,
                 backend=tagger.backend.name,
-                scores=scores,
+                scores=tagger.bundle.scores,
             )
         )
     return ModelsResponse(default=service.router.default, models=infos)

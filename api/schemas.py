@@ -178,8 +178,9 @@ class TagResponse(BaseModel):
                     "results": [
                         {
                             "entities": [
-                                {"start": 0, "end": 13, "label": "PER", "text": "Angela Merkel", "score": 0.998},
-                                {"start": 35, "end": 40, "label": "LOC", "text": "Paris", "score": 0.997},
+                                {"start": 0, "end": 13, "label": "PER", "text": "Angela Merkel", "score": 0.9967},
+                                {"start": 18, "end": 33, "label": "PER", "text": "Emmanuel Macron", "score": 0.9987},
+                                {"start": 37, "end": 42, "label": "LOC", "text": "Paris", "score": 0.9922},
                             ]
                         }
                     ],

@@ -14,10 +14,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from api.batcher import MicroBatcher, work
-from api.recent import RecentValues
 from api.schemas import check_dictionary
 from api.settings import Settings
 from ner.dictionary import Dictionary, DictionaryFile, EntriesKey
+from ner.recent import RecentValues
 from ner.router import Route, Router, merge
 from ner.tagger import DICTIONARY_CACHE, Analysis, Tagger, TagOptions
 
@@ -139,7 +139,6 @@ class ServiceState:
         :class:`fastapi.exceptions.RequestValidationError` if they are not a valid dictionary, and
         :class:`ner.dictionary.DictionaryError` naming labels a model does not have.
         """
-        assert self.router is not None
         request_key = self._checked_key(entries)
         builds = []
         for tagger, _ in route.jobs:
@@ -153,9 +152,10 @@ class ServiceState:
             # The key names the file's version rather than hashing its (perhaps many) entries again.
             version = configured.version if configured is not None else None
             key = (version, request_key, ignore_case, route.auto)
-            # Under lang auto, a dictionary being built takes the entries of its model's labels.
-            auto = route.auto and request_key is not None
-            prepare = functools.partial(self.router.entries_for, tagger=tagger) if auto else None
+            prepare = None
+            if route.auto and request_key is not None:  # a dictionary being built takes its model's labels' entries
+                assert self.router is not None
+                prepare = functools.partial(self.router.entries_for, tagger=tagger)
             builds.append((tagger, merged, key, prepare))
 
         def build() -> dict[str, Dictionary]:  # a configured file's alone is pinned: every request asks for it

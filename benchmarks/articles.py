@@ -22,12 +22,10 @@ import sys
 import time
 from pathlib import Path
 
-from benchmarks import report
+from benchmarks import CONLL, ROOT, report
 from benchmarks.defaults import strict_scores
 from ner.corpus import Sentence, read_conll
 
-ROOT = Path(__file__).resolve().parents[1]
-CONLL = ROOT.parent / "shared" / "data" / "conll2003_en"
 OUT = ROOT / ".cache" / "bench" / "articles"
 TRAIN_SENTENCES, DEV_SENTENCES = 1500, 500
 

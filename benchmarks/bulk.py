@@ -21,12 +21,10 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
-from benchmarks import report
+from benchmarks import CONLL, ROOT, report
 from ner import bulk
 from ner.corpus import read_conll
 
-ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent / "shared" / "data" / "conll2003_en"
 POOL_TOKENS_PER_SECOND = 32_077  # `ner tag --workers 2`, the process pool that the Ray engine replaced
 
 
@@ -57,7 +55,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2, help="passes of each engine, in turn")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
-    sentences = [s.tokens for s in read_conll(DATA / "eng.testb")[0]] * args.repeat
+    sentences = [s.tokens for s in read_conll(CONLL / "eng.testb")[0]] * args.repeat
     tokens = sum(len(s) for s in sentences)
     engines = {"single_process": single_pass, "ray_2_actors": ray_pass}
     passes: dict[str, list[tuple[float, float]]] = {name: [] for name in engines}

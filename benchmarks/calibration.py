@@ -20,21 +20,18 @@ from pathlib import Path
 
 import torch
 
-from benchmarks import report
+from benchmarks import CONLL, ROOT, report
 from benchmarks.speed import interleaved_best
 from ner import Tagger, TagOptions
 from ner.calibration import entity_confidences, expected_calibration_error, reliability_diagram
 from ner.corpus import read_conll
 
-ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent / "shared" / "data" / "conll2003_en"
-
 
 def run(model: Path, diagram: Path, threads: int) -> dict:
     torch.set_num_threads(threads)
     tagger = Tagger.load(model)
-    dev = read_conll(DATA / "eng.testa")[0]
-    test = read_conll(DATA / "eng.testb")[0]
+    dev = read_conll(CONLL / "eng.testa")[0]
+    test = read_conll(CONLL / "eng.testb")[0]
     results: dict = {"model": str(model), "temperature": tagger.bundle.temperature}
     curves = {}
     for name, sentences in (("dev", dev), ("test", test)):

@@ -55,10 +55,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks import report
+from benchmarks import ROOT, SHARED_DATA, report
 
-ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent / "shared" / "data"
 OUT = ROOT / ".cache" / "bench" / "defaults"
 SPACY_VENV = ROOT / ".cache" / "venv-spacy3"
 SPACY_REQUIREMENT = "spacy>=3.8,<3.9"
@@ -81,7 +79,7 @@ class Corpus:
     """How a benchmark corpus is found, joined into text and named."""
 
     title: str
-    folder: str  # under DATA
+    folder: str  # under SHARED_DATA
     language: str  # spaCy's language code
     separator: str  # between tokens in the text both systems see
     sampled: Sample | None = None  # None: the corpus's own train, dev and test files
@@ -251,7 +249,7 @@ def write_numbered(path: Path) -> None:
 
 def splits(corpus: str) -> dict[str, Path]:
     """The train, dev and test files of a corpus (a sample's train and dev written on first use)."""
-    data = DATA / CORPORA[corpus].folder
+    data = SHARED_DATA / CORPORA[corpus].folder
     sample = CORPORA[corpus].sampled
     if sample is None:
         return {split: data / f"{split}.char.bmes" for split in ("train", "dev", "test")}
@@ -545,7 +543,9 @@ def main() -> None:
     if unknown := set(systems) - set(SYSTEMS):
         parser.error(f"unknown systems {sorted(unknown)}; choose from {', '.join(SYSTEMS)}")
     seeds = [int(s) for s in args.seeds.split(",")][: 1 if args.quick else None]
-    if missing := [str(DATA / CORPORA[c].folder) for c in corpora if not (DATA / CORPORA[c].folder).is_dir()]:
+    if missing := [
+        str(SHARED_DATA / CORPORA[c].folder) for c in corpora if not (SHARED_DATA / CORPORA[c].folder).is_dir()
+    ]:
         print(f"skipped: the corpora are not here ({', '.join(missing)})", file=sys.stderr)
         return
     python = spacy_python() if "spacy" in systems else None

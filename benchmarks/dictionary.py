@@ -29,12 +29,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks import report
+from benchmarks import CONLL, ROOT, report
 from benchmarks.load import free_port, start_server
 from benchmarks.loadgen import percentile, post_json
 
-ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent / "shared" / "data" / "conll2003_en"
 # Each kind of request goes to its server BLOCK sentences at a time: a server answering right after
 # another process ran starts with its weights out of the CPU caches, which would tax whichever kind
 # of request came first after a switch.
@@ -46,7 +44,7 @@ def phrases(count: int) -> dict[str, str]:
     from ner.corpus import read_conll
 
     out: dict[str, str] = {}
-    for sentence in read_conll(DATA / "eng.train")[0]:
+    for sentence in read_conll(CONLL / "eng.train")[0]:
         for span in sentence.spans():
             out.setdefault(" ".join(sentence.tokens[span.start : span.end]), span.label)
             if len(out) == count:
@@ -78,7 +76,7 @@ def _stop(server: subprocess.Popen) -> None:
 def run(count: int, requests: int, pairs: int = 2) -> dict:
     from ner.corpus import read_conll
 
-    texts = [" ".join(s.tokens) for s in read_conll(DATA / "eng.testb")[0] if len(s.tokens) >= 5][:requests]
+    texts = [" ".join(s.tokens) for s in read_conll(CONLL / "eng.testb")[0] if len(s.tokens) >= 5][:requests]
     terms = phrases(count)
     model = str(ROOT / "models" / "en-conll03")
     times: dict[str, list[float]] = {"plain": [], "dictionary": [], "configured": []}
@@ -130,8 +128,8 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=2, help="pairs of servers (plain, configured), used in turn")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
-    if not (DATA / "eng.testb").is_file():
-        sys.exit(f"needs {DATA}")
+    if not (CONLL / "eng.testb").is_file():
+        sys.exit(f"needs {CONLL}")
     results = run(args.phrases, args.requests, args.pairs)
     plain, constrained, configured = results["plain"], results["dictionary"], results["configured"]
     phrases_ = results["phrases"]

@@ -19,10 +19,8 @@ import sys
 import time
 from pathlib import Path
 
-from benchmarks import report
+from benchmarks import CONLL, ROOT, report
 
-ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent / "shared" / "data" / "conll2003_en"
 OUT = ROOT / ".cache" / "bench" / "finetune"
 
 
@@ -32,7 +30,7 @@ def corrections(model: Path, count: int) -> list[dict]:
     from ner.corpus import read_conll
 
     tagger = Tagger.load(model)
-    sentences = read_conll(DATA / "eng.testa")[0]
+    sentences = read_conll(CONLL / "eng.testa")[0]
     predicted = tagger.predict_tags([s.tokens for s in sentences], [s.document for s in sentences])
     out = []
     for sentence, tags in zip(sentences, predicted):
@@ -60,7 +58,7 @@ def scores(model: Path, corrected: Path) -> dict:
     tagger = Tagger.load(model)
     return {
         "corrections_f1": evaluate(tagger, read_jsonl(corrected))["f1"],
-        "testb_f1": evaluate(tagger, read_conll(DATA / "eng.testb")[0])["f1"],
+        "testb_f1": evaluate(tagger, read_conll(CONLL / "eng.testb")[0])["f1"],
     }
 
 
@@ -72,7 +70,7 @@ def run(model: Path, count: int, epochs: int) -> dict:
     tuned = OUT / "model"
     command = [
         *("ner", "train", "--init-from", str(model), "--train", str(corrected)),
-        *("--test", str(DATA / "eng.testb"), "--epochs", str(epochs), "--out", str(tuned), "--quiet"),
+        *("--test", str(CONLL / "eng.testb"), "--epochs", str(epochs), "--out", str(tuned), "--quiet"),
     ]
     started = time.perf_counter()
     subprocess.run([sys.executable, "-m", *command[0:1], *command[1:]], check=True, cwd=ROOT)
@@ -94,8 +92,8 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
-    if not (DATA / "eng.testa").is_file():
-        sys.exit(f"needs {DATA}")
+    if not (CONLL / "eng.testa").is_file():
+        sys.exit(f"needs {CONLL}")
     results = run(args.model, args.count, args.epochs)
     before, after = results["before"], results["after"]
     table = (

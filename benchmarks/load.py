@@ -38,17 +38,14 @@ from pathlib import Path
 import uvloop
 
 from api.settings import Settings
-from benchmarks import report
+from benchmarks import CONLL, ROOT, report
 from benchmarks.loadgen import Probe, Stats, get, percentile, post_json, run_clients, run_rate
-
-ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent / "shared" / "data" / "conll2003_en"
 
 
 def sentences_of_about(tokens: int, count: int = 500) -> list[str]:
     from ner.corpus import read_conll
 
-    chosen = [" ".join(s.tokens) for s in read_conll(DATA / "eng.testb")[0] if abs(len(s.tokens) - tokens) <= 3]
+    chosen = [" ".join(s.tokens) for s in read_conll(CONLL / "eng.testb")[0] if abs(len(s.tokens) - tokens) <= 3]
     return chosen[:count]
 
 
@@ -172,7 +169,7 @@ def costly_candidates(limits: Settings) -> dict[str, dict]:
     of a run makes it quadratic)."""
     from ner.corpus import read_conll
 
-    words = [token for sentence in read_conll(DATA / "eng.testb")[0] for token in sentence.tokens]
+    words = [token for sentence in read_conll(CONLL / "eng.testb")[0] for token in sentence.tokens]
     plain = limits.max_tokens * 97 // 100  # a little under: the tokenizer may split more finely
     texts = texts_of(words[:plain], limits.max_chars)[: limits.max_texts]
     nbest = limits.max_nbest

@@ -9,9 +9,9 @@ from __future__ import annotations
 import argparse
 import subprocess
 import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from benchmarks import ROOT
+
 OUT = ROOT / ".cache" / "bench"
 
 STEPS = [

@@ -16,15 +16,12 @@ import sys
 import tempfile
 from pathlib import Path
 
-from benchmarks import report
-
-ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent / "shared" / "data" / "conll2003_en"
+from benchmarks import CONLL, ROOT, report
 
 
 def training_rate(processes: int, work: Path) -> dict:
     dev = work / "dev.conll"
-    lines = (DATA / "eng.testa").read_text().split("\n\n")[:200]
+    lines = (CONLL / "eng.testa").read_text().split("\n\n")[:200]
     dev.write_text("\n\n".join(lines) + "\n")
     threads = 2 // processes
     command = [
@@ -32,7 +29,7 @@ def training_rate(processes: int, work: Path) -> dict:
         "ner",
         "train",
         "--train",
-        str(DATA / "eng.train"),
+        str(CONLL / "eng.train"),
         "--dev",
         str(dev),
         "--config",

@@ -22,11 +22,10 @@ import threading
 import time
 from pathlib import Path
 
-from benchmarks import report
-from benchmarks.load import free_port, start_server
+from benchmarks import ROOT, report
+from benchmarks.load import free_port, rss_mb, start_server
 from benchmarks.loadgen import Probe, get, post, post_json, run_clients
 
-ROOT = Path(__file__).resolve().parents[1]
 MAX_CHARS = 5000
 
 
@@ -43,13 +42,6 @@ def mixed_requests() -> list[bytes]:
         *valid,
         post_json("/tag", {"text": "ok", "model": "missing"}),  # unknown model: 404
     ]
-
-
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def soak(models: list[str], seconds: float, clients: int, threads: int = 2, pause: float = 0.1) -> dict:

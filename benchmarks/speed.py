@@ -35,13 +35,11 @@ from pathlib import Path
 
 import torch
 
-from benchmarks import report
+from benchmarks import CONLL, ROOT, report
 
-ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent / "shared" / "data" / "conll2003_en"
 CHINESE = {  # shipped model: its test set
-    "zh-msra": DATA.parent / "msra_ner" / "msra_test_bio",
-    "zh-resume": DATA.parent / "resume_ner" / "test.char.bmes",
+    "zh-msra": CONLL.parent / "msra_ner" / "msra_test_bio",
+    "zh-resume": CONLL.parent / "resume_ner" / "test.char.bmes",
 }
 SPACY_VENV = ROOT / ".cache" / "venv-spacy"
 SPACY_SCRIPT = """
@@ -253,7 +251,7 @@ def training_throughput(model: Path, threads: int) -> dict:
 
     bundle = load(model)
     config = TrainConfig.from_dict(bundle.info["training"]["config"])
-    sentences = read_conll(DATA / "eng.train")[0]
+    sentences = read_conll(CONLL / "eng.train")[0]
     torch.set_num_threads(threads)
     network = TorchBackend.from_bundle(bundle).model.train()
     optimizer = make_optimizer(config, network)
@@ -282,7 +280,7 @@ def run(
     from ner import Tagger
 
     torch.set_num_threads(threads)
-    sentences = read_sentences(DATA / "eng.testb")
+    sentences = read_sentences(CONLL / "eng.testb")
     texts = [" ".join(s) for s in sentences]
     tokens = sum(len(s) for s in sentences)
     texts_file = ROOT / ".cache" / "eng.testb.texts.json"
@@ -311,7 +309,7 @@ def run(
     torch.set_num_threads(threads)
     for name, (tagger, scores, variant_threads) in variants.items():
         if scores and variant_threads == threads:
-            results[name]["f1"] = f1(tagger, DATA / "eng.testb")
+            results[name]["f1"] = f1(tagger, CONLL / "eng.testb")
         print(name, results[name], file=sys.stderr)
     results["viterbi_vs_crf_decode"] = viterbi_against_crf_decode(shipped, sentences)
     processes = {"onnx": (model, "onnx"), "torch": (model, "torch")}
@@ -472,8 +470,8 @@ def main() -> None:
         "--chinese-baseline", type=Path, help="a folder laid out as models/: its Chinese models timed beside ours"
     )
     args = parser.parse_args()
-    if not (DATA / "eng.testb").is_file():
-        sys.exit(f"needs {DATA / 'eng.testb'}")
+    if not (CONLL / "eng.testb").is_file():
+        sys.exit(f"needs {CONLL / 'eng.testb'}")
     started = time.perf_counter()
     results = run(args.model, args.threads, args.repeats, not args.no_spacy, not args.no_train, args.baseline)
     if not args.no_chinese:

@@ -21,14 +21,13 @@ import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from benchmarks import report
+from benchmarks import CONLL, report
 from ner.corpus import Sentence, lowercased_words, read_corpus
 from ner.features import Vocabularies
 from ner.metrics import evaluate
 from ner.tagger import Tagger
 from ner.vocab import GLOVE_PACKAGE, load_vectors
 
-CONLL = "../shared/data/conll2003_en/"
 TOPS = (400_000, 200_000, 100_000, 50_000, 0)
 
 
@@ -81,9 +80,9 @@ def measure(
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("models", nargs="+")
-    parser.add_argument("--train", default=CONLL + "eng.train")
-    parser.add_argument("--dev", default=CONLL + "eng.testa")
-    parser.add_argument("--test", default=CONLL + "eng.testb")
+    parser.add_argument("--train", default=str(CONLL / "eng.train"))
+    parser.add_argument("--dev", default=str(CONLL / "eng.testa"))
+    parser.add_argument("--test", default=str(CONLL / "eng.testb"))
     parser.add_argument("--tops", default=",".join(map(str, TOPS)), help="comma-separated counts of pretrained words")
     parser.add_argument("--json", type=Path, help="also write the rows here")
     args = parser.parse_args(argv)

@@ -1,3 +1,5 @@
+"""``python -m ner``: the ``ner`` command."""
+
 import sys
 
 from ner.cli import main

@@ -36,6 +36,8 @@ TABLE_IDS = {
 
 
 class Backend(Protocol):
+    """What runs a model's network (ONNX Runtime or torch) for the tagger: arrays in, arrays out."""
+
     name: str
 
     def emissions(self, batch: Batch) -> np.ndarray:

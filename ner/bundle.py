@@ -156,6 +156,15 @@ class Bundle:
     def labels(self) -> list[str]:
         return sorted({t[2:] for t in self.vocab.tags.itos if t != "O"})
 
+    @property
+    def scores(self) -> dict[str, dict[str, float]]:
+        """Entity-level precision, recall and F1 on dev and test, of the splits it was scored on."""
+        return {
+            split: {k: self.metrics[split][k] for k in ("precision", "recall", "f1")}
+            for split in ("dev", "test")
+            if self.metrics.get(split)
+        }
+
 
 def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()

@@ -1,4 +1,4 @@
-"""The ``ner`` command: train, evaluate, predict, calibrate, export, tag, serve.
+"""The ``ner`` command: train, evaluate, predict, calibrate, export, words, inspect, tag, serve.
 
 Input errors (a malformed corpus, a damaged model directory, a bad setting)
 print one line naming the file and the reason, and exit with status 2.
@@ -20,13 +20,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ner.backends import BACKENDS
+from ner.bulk import INPUT_FORMATS, OUTPUT_FORMATS
 from ner.bundle import BundleError
-from ner.config import add_flags, flag_settings, load_config
-from ner.corpus import CorpusError
+from ner.config import EMBEDDING_DTYPES, add_flags, flag_settings, load_config
+from ner.corpus import CorpusError, Sentence
 from ner.recipe import GLOVE_SAVED_WORDS
 
 if TYPE_CHECKING:
     from ner.bulk import Summary
+    from ner.bundle import Bundle
+    from ner.tagger import Tagger
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -137,7 +140,7 @@ def _add_model_parsers(
     words.add_argument(
         "--pretrained-top", type=int, default=GLOVE_SAVED_WORDS, help="the most frequent pretrained words to hold"
     )
-    words.add_argument("--embedding-dtype", choices=("float32", "float16", "int8"), help="store the tables so")
+    words.add_argument("--embedding-dtype", choices=EMBEDDING_DTYPES, help="store the tables so")
     words.set_defaults(run=run_words)
 
     serve = commands.add_parser("serve", help="start the HTTP service")
@@ -165,9 +168,7 @@ def _add_tag_parser(commands: argparse._SubParsersAction, running: argparse.Argu
     tag.add_argument(
         "files", nargs="*", metavar="INPUT", help="files or directories (Ray also reads s3://, gs://; default: stdin)"
     )
-    tag.add_argument(
-        "--input-format", choices=("text", "jsonl", "parquet"), default="text", help="text lines, JSONL, Parquet"
-    )
+    tag.add_argument("--input-format", choices=INPUT_FORMATS, default="text", help="text lines, JSONL, Parquet")
     tag.add_argument("--text-field", default="text", help="the field of JSONL and Parquet records to tag")
     tag.add_argument("--nbest", type=int, default=0, help="also give the k best analyses")
     tag.add_argument("--no-scores", action="store_true", help="skip entity probabilities")
@@ -176,7 +177,7 @@ def _add_tag_parser(commands: argparse._SubParsersAction, running: argparse.Argu
     tag.add_argument("--workers", type=_positive, help="Ray actors, one core each (default: every CPU of the cluster)")
     tag.add_argument("--address", help="a running Ray cluster to join (default: start Ray on this machine)")
     tag.add_argument("--out", help="write shards part-NNNNN.jsonl (or .parquet) here instead of stdout (Ray)")
-    tag.add_argument("--output-format", choices=("jsonl", "parquet"), default="jsonl", help="of the shards under --out")
+    tag.add_argument("--output-format", choices=OUTPUT_FORMATS, default="jsonl", help="of the shards under --out")
     tag.add_argument("--errors", help="rejected records as JSONL (default: stderr, or _errors.jsonl under --out)")
     tag.add_argument(
         "--dictionary", help="phrases forced to a label: a file of phrase<TAB>LABEL lines (LABEL O blocks)"
@@ -233,7 +234,7 @@ def _leave_distributed_run() -> None:
     os._exit(0)
 
 
-def _load_tagger(args: argparse.Namespace):
+def _load_tagger(args: argparse.Namespace) -> Tagger:
     from ner.tagger import Tagger
 
     logging.getLogger("ner").setLevel(logging.INFO)
@@ -258,7 +259,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _labels_problem(labels: Sequence[str], sentences: Sequence, file: str) -> tuple[str, bool] | None:
+def _labels_problem(labels: Sequence[str], sentences: Sequence[Sentence], file: str) -> tuple[str, bool] | None:
     """What makes ``file`` a poor corpus to score a model of ``labels`` on, and whether it is unusable
     (no entity, or none of the model's labels); None when all its entities' labels are the model's."""
     gold = {span.label for sentence in sentences for span in sentence.spans()}
@@ -345,7 +346,6 @@ def _regular_file(path: str) -> Iterator[Path]:
 def run_calibrate(args: argparse.Namespace) -> int:
     from ner import bundle as bundles
     from ner.calibration import fit_temperature
-    from ner.card import model_card, training_commands
     from ner.corpus import read_corpus
 
     if args.apply:
@@ -365,16 +365,13 @@ def run_calibrate(args: argparse.Namespace) -> int:
         bundle = tagger.bundle
         bundle.temperature = result["temperature"]
         bundle.metrics["calibration"] = result
-        training = bundle.info.setdefault("training", {})
-        training["commands"] = [*training_commands(training), shlex.join(["ner", *args.argv])]
-        bundles.save(bundle, args.model, card=model_card(bundle))  # keeps curves.png and other extras
+        _save_rewritten(bundle, args)
     print(json.dumps(result))  # once applied, where asked
     return 0
 
 
 def run_export(args: argparse.Namespace) -> int:
     from ner import bundle as bundles
-    from ner.card import model_card
     from ner.export import export
     from ner.torch_backend import TorchBackend
 
@@ -382,14 +379,13 @@ def run_export(args: argparse.Namespace) -> int:
     bundle = bundles.load(args.model)
     bundle.encoder = export(TorchBackend.from_bundle(bundle).model, bundle.vocab)
     bundle.format_version = bundles.FORMAT_VERSION
-    bundles.save(bundle, args.model, card=model_card(bundle))  # keeps curves.png and other extras
+    _save_rewritten(bundle, args)
     print(json.dumps({"model": args.model, "encoder_bytes": len(bundle.encoder)}))
     return 0
 
 
 def run_words(args: argparse.Namespace) -> int:
     from ner import bundle as bundles
-    from ner.card import model_card, training_commands
     from ner.corpus import read_corpus
     from ner.words import renew
 
@@ -397,12 +393,21 @@ def run_words(args: argparse.Namespace) -> int:
     files = {"train": args.train, "dev": args.dev, "test": args.test}
     corpora = {split: read_corpus(path, args.tag_column)[0] for split, path in files.items() if path}
     bundle, dropped, added = renew(bundles.load(args.model), corpora, args.pretrained_top, args.embedding_dtype)
-    training = bundle.info.setdefault("training", {})
-    training["commands"] = [*training_commands(training), shlex.join(["ner", *args.argv])]
-    bundles.save(bundle, args.model, card=model_card(bundle))
+    _save_rewritten(bundle, args)
     scores = {f"{split}_f1": bundle.metrics[split]["f1"] for split in ("dev", "test") if split in corpora}
     print(json.dumps({"model": args.model, "dropped": dropped, "added": added, **scores}))
     return 0
+
+
+def _save_rewritten(bundle: Bundle, args: argparse.Namespace) -> None:
+    """Save ``bundle`` over the model directory it came from, this command last in its card's list of the
+    commands that made it (files the directory holds beyond the model's, curves.png say, stay)."""
+    from ner import bundle as bundles
+    from ner.card import model_card, training_commands
+
+    training = bundle.info.setdefault("training", {})
+    training["commands"] = [*training_commands(training), shlex.join(["ner", *args.argv])]
+    bundles.save(bundle, args.model, card=model_card(bundle))
 
 
 def _lines(files: Sequence[str]) -> Iterator[tuple[str, int, bytes]]:

@@ -17,8 +17,11 @@ from dataclasses import MISSING, Field, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
+EMBEDDING_DTYPES = ("float32", "float16", "int8")  # how a model directory may store its embedding tables
+
 
 def setting(default: Any, help: str) -> Any:
+    """A settings field with its ``help``, which `ner train --help` shows."""
     return field(default=default, metadata={"help": help})
 
 
@@ -161,7 +164,7 @@ class TrainConfig(_Settings):
 
     def _checks(self) -> dict[str, bool]:
         return {
-            "embedding_dtype": self.embedding_dtype in ("float32", "float16", "int8"),
+            "embedding_dtype": self.embedding_dtype in EMBEDDING_DTYPES,
             "optimizer": self.optimizer in ("adam", "sgd"),
             "epochs": self.epochs > 0,
             "batch_size": self.batch_size > 0,

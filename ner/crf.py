@@ -148,7 +148,8 @@ def sources_and_choices(sources: np.ndarray | None, k: int) -> tuple[np.ndarray,
 def backtrace(pointers: np.ndarray, last: np.ndarray, choices: np.ndarray) -> np.ndarray:
     """Best paths ``(B, T)`` from back-pointers ``(T - 1, B, K)`` and the best last tags ``(B,)``.
 
-    A pointer is the position, in its tag's row of ``choices (K, P)``, of the best previous tag.
+    A pointer is the position, in its tag's row of ``choices (K, P + 1)``, of the best previous tag (the last
+    column, the tag itself, is where a padded step points).
     """
     steps, batch = pointers.shape[0] + 1, last.shape[0]
     previous = choices[np.arange(choices.shape[0]), pointers]  # (T - 1, B, K): the best previous tag

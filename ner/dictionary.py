@@ -68,7 +68,7 @@ class Dictionary:
         tokenize: Callable[[str], list[str]],
         ignore_case: bool = False,
         tokenize_inside: Callable[[str], list[str]] | None = None,
-    ):
+    ) -> None:
         """``tokenize`` cuts a phrase as at the start of a text, ``tokenize_inside`` (when given) as in the
         middle of one, where it may be cut otherwise (``2. Bundesliga``: a list item's number, or ``2``, ``.``);
         a phrase matches cut either way."""

@@ -21,6 +21,8 @@ T = TypeVar("T")
 
 @dataclass
 class Distributed:
+    """This process's place among the processes of a training run (one process: rank 0 of 1)."""
+
     rank: int = 0
     world: int = 1
     local_rank: int = 0

@@ -24,6 +24,7 @@ over the windows of characters) or a BiLSTM over the characters.
 from __future__ import annotations
 
 import io
+import logging
 import warnings
 from collections.abc import Callable
 
@@ -32,9 +33,11 @@ import torch
 from torch import nn
 
 from ner import bundle as bundles
-from ner.backends import TABLE_IDS, onnx_session, recurrent_weights, table_rows
+from ner.backends import TABLE_IDS, onnx_available, onnx_session, recurrent_weights, table_rows
 from ner.features import Batch, Vocabularies
 from ner.model import CharCNN, NERModel, read_both_ways, reversed_positions
+
+log = logging.getLogger(__name__)
 
 OPSET = 17
 TABLES = tuple(TABLE_IDS)  # inputs, not constants
@@ -182,6 +185,14 @@ def input_names(model: NERModel) -> tuple[str, ...]:
     if model.lexicon_word_embed is not None:
         names += ["lexicon_words", TABLES[2]]
     return tuple(names)
+
+
+def export_if_possible(model: NERModel, vocab: Vocabularies) -> bytes | None:
+    """:func:`export`, when ONNX Runtime is here to check the encoder (else None, said in the log)."""
+    if not onnx_available():
+        log.info("no ONNX encoder written: onnxruntime is not installed (add it later with ner export)")
+        return None
+    return export(model, vocab)
 
 
 def export(model: NERModel, vocab: Vocabularies) -> bytes:

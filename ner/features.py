@@ -10,10 +10,12 @@ A :class:`Batch` of ``B`` sentences padded to ``T`` tokens holds
   what it computed before)
 - ``bigrams`` ``(B, T, 2)`` ids of the bigrams ending and starting at each character, char level only
 - ``lexicon_ids``, ``lexicon_weights`` ``(B, T, 4, M)`` the dictionary words around each character
-  (:mod:`ner.lexicon`), char level with a lexicon only; ``lexicon_words`` their ids in ``lexicon_words``
+  (:mod:`ner.lexicon`), char level with a lexicon only
+- ``lexicon_words`` ``(B, T, 4, M)`` those words' ids in the vocabulary of lexicon words, when the model has one
 - ``word_groups`` ``(B, T)`` one id per word (lower-cased) and document, with a document memory only
 - ``mask``    ``(B, T)``  True on real tokens
 - ``tags``    ``(B, T)``  gold tag ids, when known
+- ``tag_probs`` ``(B, T, K)`` a distribution over tags to learn instead of ``tags`` (distillation), in training
 """
 
 from __future__ import annotations

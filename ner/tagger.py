@@ -31,6 +31,7 @@ from ner.collector import collector_paused
 from ner.corpus import Sentence, Span, as_model_tokens, tags_to_spans, token_tags
 from ner.dictionary import Dictionary, EntriesKey
 from ner.features import word_groups
+from ner.recent import RecentValues
 from ner.text import Token, cut_points, model_form, paragraph_between, split_sentences, tokenize, tokenize_chars
 
 DICTIONARY_CACHE = 32  # dictionaries kept built per model
@@ -190,8 +191,7 @@ class Tagger:
         self._opens = np.array([t[0] in "BS" for t in self.tags])
         self._closes = np.array([t[0] in "ES" for t in self.tags])
         self._label_of = np.array([self._label_index.get(t[2:], 0) for t in self.tags])
-        self._dictionaries: dict[Hashable, Dictionary] = {}
-        self._dictionary_nodes = 0  # of the dictionaries kept
+        self._dictionaries = RecentValues(DICTIONARY_CACHE, DICTIONARY_CACHE_NODES, keep_newest=True)  # by trie nodes
         self._pinned: tuple[Hashable, Dictionary] | None = None
         self._dictionaries_lock = threading.Lock()  # built in several threads at once (the service's)
 
@@ -207,7 +207,7 @@ class Tagger:
         """Load a model directory (checksums verified, no pickled code run).
 
         ``backend``: ``onnx`` (ONNX Runtime, no torch), ``torch``, or ``auto`` (ONNX where the model
-        has an exported encoder and onnxruntime is installed, else torch).
+        has an exported encoder, onnxruntime is installed and ``device`` is the CPU, else torch).
         """
         bundle = bundles.load(path, for_tagging=True)  # the backend widens what it needs
         return cls(bundle, load_backend(bundle, backend, device, threads), **options)
@@ -263,32 +263,24 @@ class Tagger:
         with self._dictionaries_lock:
             if self._pinned is not None and self._pinned[0] == key:
                 return self._pinned[1]
-            cached = self._dictionaries.pop(key, None)
-            self._dictionary_nodes -= cached.nodes if cached else 0
-        if cached is None:  # built outside the lock: other requests go on meanwhile
-            entries = prepare(entries) if prepare else entries
-            cached = Dictionary(
-                entries,
-                lambda phrase: [t.text for t in self.tokenize(phrase)],
-                ignore_case,
-                tokenize_inside=lambda phrase: [t.text for t in self.tokenize("a " + phrase)[1:]],
-            )
-            cached.check_labels(self.labels)
-            cached.made_for = self.name
+            if (kept := self._dictionaries.get(key)) is not None:
+                return kept
+        # Built outside the lock: other requests go on meanwhile (one with the same entries may build them too).
+        entries = prepare(entries) if prepare else entries
+        built = Dictionary(
+            entries,
+            lambda phrase: [t.text for t in self.tokenize(phrase)],
+            ignore_case,
+            tokenize_inside=lambda phrase: [t.text for t in self.tokenize("a " + phrase)[1:]],
+        )
+        built.check_labels(self.labels)
+        built.made_for = self.name
         with self._dictionaries_lock:
             if pin:
-                self._pinned = (key, cached)
-                return cached
-            if (built_meanwhile := self._dictionaries.pop(key, None)) is not None:  # by another thread
-                self._dictionary_nodes -= built_meanwhile.nodes
-            while self._dictionaries and (
-                len(self._dictionaries) >= DICTIONARY_CACHE
-                or self._dictionary_nodes + cached.nodes > DICTIONARY_CACHE_NODES
-            ):
-                self._dictionary_nodes -= self._dictionaries.pop(next(iter(self._dictionaries))).nodes
-            self._dictionaries[key] = cached  # most recently used last
-            self._dictionary_nodes += cached.nodes
-        return cached
+                self._pinned = (key, built)
+            else:
+                self._dictionaries.put(key, built, built.nodes)
+        return built
 
     def read(self, text: str, start: int = 0, end: int | None = None) -> Document:
         """``text[start:end]`` tokenized and split into sentences, offsets into ``text``."""

@@ -4,7 +4,7 @@ English is split into words and punctuation the way CoNLL-2003 is tokenized
 (``U.S.``, ``1996-08-22``, ``one-day``, e-mail addresses, URLs, host names
 such as ``Amazon.com``, ISO timestamps and emoji joined by zero-width joiners
 stay whole; ``'s``
-and ``n't`` are split off, and so are French and Italian elisions, ``l'`` of
+and ``n't`` are split off, and so are French, Italian and Catalan elisions, ``l'`` of
 ``l'Europe``; a social-media ``@handle`` or ``#hashtag`` is one token).
 Chinese and Japanese characters are one token each. A combining mark (an
 accent, an Indic vowel sign or virama, a Thai tone) stays with the letter
@@ -222,6 +222,13 @@ _CHARACTER = _with_space(re.compile(rf"[^\s{_MARKS}][{_MARKS}]*|(?![{INVISIBLE}]
 def model_form(token: str) -> str:
     """``token`` as a model reads it: without :data:`INVISIBLE` characters (``Ham\\xadburg``: ``Hamburg``)."""
     return token if token.isascii() else _INVISIBLE_CHARS.sub("", token)
+
+
+def min_tokens(text: str) -> int:
+    """A lower bound on the tokens of ``text`` at either level, cheap enough to refuse a text far too long
+    before tokenizing it: each run of characters between spaces is one token at least, unless it shows
+    nothing (which takes a character beyond ASCII)."""
+    return len((text if text.isascii() else model_form(text)).split())
 
 
 def tokenize(text: str) -> list[Token]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import torch
@@ -73,7 +73,7 @@ class TorchBackend:
         return self._crf_scores
 
     @torch.inference_mode()
-    def _run(self, size: int, compute) -> np.ndarray:
+    def _run(self, size: int, compute: Callable[[], torch.Tensor]) -> np.ndarray:
         """``compute()`` as a float32 array, with oneDNN off for a batch of only a few sentences."""
         small = size <= SMALL_BATCH and self.device.type == "cpu"
         with _ONE_CALL_AT_A_TIME, _onednn(enabled=not small):

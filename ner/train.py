@@ -34,7 +34,6 @@ from tqdm import tqdm
 
 from ner import __version__
 from ner import bundle as bundles
-from ner.backends import onnx_available
 from ner.card import model_card, plot_curves
 from ner.config import ModelConfig, TrainConfig
 from ner.corpus import (
@@ -48,7 +47,7 @@ from ner.corpus import (
 )
 from ner.distillation import soft_targets, teacher_probabilities
 from ner.distributed import Distributed
-from ner.export import export
+from ner.export import export_if_possible
 from ner.features import Batch, Vocabularies
 from ner.finetuning import carry_over, fine_tuning, new_word_vectors
 from ner.finishing import add_pretrained_words, align_if_better, calibrate, round_embeddings
@@ -57,6 +56,7 @@ from ner.metrics import evaluate
 from ner.model import NERModel
 from ner.recipe import Recipe, resolve
 from ner.tagger import MAX_WORDS, Tagger
+from ner.text import cut_points
 from ner.torch_backend import TorchBackend
 from ner.vocab import Vocab, load_vectors
 
@@ -68,6 +68,8 @@ R = TypeVar("R")
 
 @dataclass
 class Corpora:
+    """The sentences a run trains, selects and scores on, and where they came from (for the card)."""
+
     train: list[Sentence]
     dev: list[Sentence]
     test: list[Sentence] = field(default_factory=list)
@@ -140,22 +142,16 @@ def load_corpora(
 
 
 def split_long(sentences: Sequence[Sentence], max_length: int) -> list[Sentence]:
-    """Cut sentences longer than ``max_length`` at sentence punctuation outside entities."""
+    """Cut sentences longer than ``max_length`` as tagging cuts them (:func:`ner.text.cut_points`: after
+    sentence punctuation, else a comma), never inside an entity where another cut can be had."""
     if max_length <= 0:
         return list(sentences)
     out = []
-    enders = {"。", "！", "？", "；", ".", "!", "?", ";", "，", ","}
     for sentence in sentences:
         tokens, tags = sentence.tokens, sentence.tags
-        begin = 0
-        while len(tokens) - begin > max_length:
-            limit = begin + max_length
-            boundaries = [i for i in range(limit - 1, begin, -1) if tags[i][0] in "OES" and tags[i + 1][0] in "OBS"]
-            cut = next((i + 1 for i in boundaries if tokens[i] in enders), None)
-            cut = cut or (boundaries[0] + 1 if boundaries else limit)
-            out.append(Sentence(tokens[begin:cut], tags[begin:cut], document=sentence.document))
-            begin = cut
-        out.append(Sentence(tokens[begin:], tags[begin:], document=sentence.document))
+        inside = {i for i, tag in enumerate(tags) if tag[0] in "IE"} if len(tokens) > max_length else set()
+        for start, end in cut_points(tokens, max_length, keep=inside):  # a cut before a token inside parts it
+            out.append(Sentence(tokens[start:end], tags[start:end], document=sentence.document))
     return out
 
 
@@ -716,7 +712,7 @@ def _finish(run: Run, job: Job, progress: Progress, started: float) -> dict:
         },
     }
     result = run.bundle(weights=True, metrics=metrics, info=info, temperature=temperature)
-    result.encoder = _encoder(run)
+    result.encoder = export_if_possible(run.model, run.vocab)
     bundles.save(result, job.out, card=model_card(result), extra_files={"curves.png": plot})
     return metrics
 
@@ -725,14 +721,6 @@ def _parent(parent: bundles.Bundle) -> dict:
     """What a fine-tuned model's card says of the model it started from."""
     test = parent.metrics.get("test")
     return {"name": parent.name, "test": parent.info.get("training", {}).get("test"), "test_f1": test and test["f1"]}
-
-
-def _encoder(run: Run) -> bytes | None:
-    """The ONNX encoder for serving without torch, when ONNX Runtime is here to check it."""
-    if not onnx_available():
-        log.info("no ONNX encoder written: onnxruntime is not installed (add it later with ner export)")
-        return None
-    return export(run.model, run.vocab)
 
 
 def _save_atomic(state: dict, path: Path) -> None:

@@ -1,6 +1,7 @@
 """Vocabularies (words, characters, bigrams, tags), token features and pretrained vectors.
 
-Index 0 of every input vocabulary is padding and index 1 the unknown symbol.
+Index 0 of every input vocabulary is padding and index 1 the unknown symbol (the tag vocabulary has
+only ``O`` at 0).
 Words are looked up lower-cased (the GloVe vectors are), digits kept; the
 casing the lookup throws away comes back as a separate casing feature.
 """
@@ -26,7 +27,8 @@ _DIGITS = re.compile(r"\d")
 
 
 class Vocab:
-    """A bidirectional map between symbols and ids; ids 0 and 1 are padding and unknown."""
+    """A bidirectional map between symbols and ids; with the default ``specials``, ids 0 and 1 are padding
+    and unknown."""
 
     def __init__(self, symbols: Iterable[str], specials: Sequence[str] = (PAD, UNK)) -> None:
         self.itos: list[str] = list(specials)

@@ -64,8 +64,7 @@ def renew(
     to their storage (``embedding_dtype`` when given), its encoder exported again (the table's size is
     in the graph), and dev and test scored again (a split not given loses its score); returns it, the
     words dropped and added."""
-    from ner.backends import onnx_available
-    from ner.export import export
+    from ner.export import export_if_possible
     from ner.metrics import evaluate
     from ner.tagger import Tagger
     from ner.torch_backend import TorchBackend
@@ -79,7 +78,7 @@ def renew(
         bundle.info["embedding_dtype"] = embedding_dtype
     bundle.weights = bundles.as_stored(bundle.weights, bundle.info.get("embedding_dtype", "float32"))  # as saved
     network = TorchBackend.from_bundle(bundle)
-    bundle.encoder = export(network.model, bundle.vocab) if onnx_available() else None
+    bundle.encoder = export_if_possible(network.model, bundle.vocab)
     bundle.format_version = bundles.FORMAT_VERSION  # the encoder is exported in the current format
     tagger = Tagger(bundle, network, batch_size=256)
     for split in ("dev", "test"):

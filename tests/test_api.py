@@ -13,8 +13,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from .server import free_port, running_server
 
@@ -393,6 +391,18 @@ def test_a_configured_dictionary_with_a_label_the_model_lacks_is_a_load_error(ti
     assert not state.dictionary_files
 
 
+def test_the_documented_example_answer_is_the_shipped_models_answer() -> None:
+    from api.schemas import EXAMPLE_TEXT, TagResponse
+    from ner import Tagger
+
+    from .conftest import shipped_model
+
+    (example,) = TagResponse.model_config["json_schema_extra"]["examples"]  # type: ignore[index]
+    tagger = Tagger.load(shipped_model("en-conll03"))
+    assert example["model"] == tagger.name
+    assert example["results"] == [{"entities": [e.to_dict() for e in tagger.tag(EXAMPLE_TEXT)]}]
+
+
 def test_under_lang_auto_a_dictionary_serves_every_model_a_text_may_go_to() -> None:
     """Whether a request's dictionary is accepted does not hang on which models its texts went to: each
     model takes the entries of its labels, and a label of none of them is refused."""
@@ -496,17 +506,6 @@ def test_serve_names_each_bad_setting_in_one_line_and_never_shows_a_key(
     assert capsys.readouterr().err.splitlines()[0] == (
         "ner serve: warning: NER_API_KEYZ is no setting and is ignored; did you mean NER_API_KEY?"
     )
-
-
-@given(
-    st.text(alphabet=st.sampled_from(["a", "é", " ", "\n", "\u200b", "\u00ad", "\ufeff", "日", "\u2060"]), max_size=40)
-)
-@settings(max_examples=300, deadline=None)
-def test_the_early_token_count_counts_the_runs_that_show_something(text: str) -> None:
-    from api.routes import _at_least_tokens
-    from ner.text import model_form
-
-    assert _at_least_tokens(text) == sum(1 for run in text.split() if model_form(run))
 
 
 def test_a_list_of_texts_past_any_allowed_length_is_refused_before_its_texts_are_checked(client: httpx.Client) -> None:

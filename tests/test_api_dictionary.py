@@ -170,9 +170,9 @@ def test_a_large_dictionary_is_built_off_the_event_loop_once(tiny_model: Path, m
 
 
 def test_request_dictionaries_remembered_are_bounded_in_number_and_bytes() -> None:
-    from api.recent import RecentValues
+    from ner.recent import RecentValues
 
-    recent = RecentValues(capacity=3, max_bytes=100)
+    recent = RecentValues(capacity=3, max_size=100)
     for i in range(4):
         recent.put(i, f"v{i}", 10)
     assert recent.get(0) is None and [recent.get(i) for i in (1, 2, 3)] == ["v1", "v2", "v3"]  # at most 3

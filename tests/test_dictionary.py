@@ -147,14 +147,14 @@ def test_dictionaries_kept_built_are_bounded_in_trie_nodes(tiny_model: Path, mon
     small = [{f"Acme {i} Corp": "ORG"} for i in range(4)]  # 3 nodes each: 12
     built = [tagger.dictionary(entries) for entries in small]
     assert all(tagger.dictionary(entries) is dictionary for entries, dictionary in zip(small, built))
-    assert tagger._dictionary_nodes == sum(d.nodes for d in built) <= 20
+    assert tagger._dictionaries.size == sum(d.nodes for d in built) <= 20
     more = [tagger.dictionary({f"Globex {i} Inc": "ORG"}) for i in range(3)]
-    assert tagger._dictionary_nodes <= 20 and tagger.dictionary({"Globex 2 Inc": "ORG"}) is more[-1]
+    assert tagger._dictionaries.size <= 20 and tagger.dictionary({"Globex 2 Inc": "ORG"}) is more[-1]
     assert tagger.dictionary(small[0]) is not built[0]  # the oldest went first
     configured = tagger.dictionary({" ".join(["Initech"] * 30): "ORG"}, key="file", pin=True)
     huge = {" ".join(["Acme"] * 30): "ORG"}
     assert tagger.dictionary(huge).nodes > 20 and tagger.dictionary(huge) is tagger.dictionary(huge)  # the latest
-    assert tagger._dictionary_nodes == tagger.dictionary(huge).nodes  # alone: the others went
+    assert tagger._dictionaries.size == tagger.dictionary(huge).nodes  # alone: the others went
     assert tagger.dictionary({}, key="file", pin=True) is configured and tagger.built_dictionary("file")
 
 

@@ -10,7 +10,7 @@ import torch
 
 from ner.backends import onnx_session, recurrent_weights
 from ner.config import ModelConfig
-from ner.export import TABLES, _spellings, check, export, input_names
+from ner.export import TABLES, _spellings, check, export, export_if_possible, input_names
 from ner.features import Vocabularies
 from ner.lexicon import Lexicon
 from ner.model import CharCNN, CharLSTM, NERModel
@@ -118,3 +118,16 @@ def test_exported_spellings_equal_the_character_encoders(kind: str) -> None:
     with torch.no_grad():
         got, expected = _spellings(encoder, chars), encoder(chars)
     assert torch.allclose(got[1:], expected[1:], atol=1e-6)  # row 0 spells padding, which no token uses
+
+
+def test_without_onnx_runtime_no_encoder_is_written_and_the_log_says_so(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Training and ``ner words`` write an encoder only where ONNX Runtime can check it (mocked away here:
+    it is installed with the tests)."""
+    model, vocab = network({})
+    assert export_if_possible(model, vocab) is not None
+    monkeypatch.setattr("ner.export.onnx_available", lambda: False)
+    with caplog.at_level("INFO", logger="ner"):
+        assert export_if_possible(model, vocab) is None
+    assert "no ONNX encoder written: onnxruntime is not installed" in caplog.text

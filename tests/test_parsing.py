@@ -196,7 +196,7 @@ def test_remembered_values_are_bounded_in_number_and_bytes(capacity: int, max_by
         repeated.loads(orjson.dumps({"text": "x", "dictionary": value}))
         repeated.loads(orjson.dumps({"meta": {"dictionary": value}, "dictionary": value}))  # not used where it is
     assert [orjson.loads(raw) for raw in repeated._values] == values[len(values) - kept :]
-    assert repeated._values.bytes == sum(len(raw) + MEMBER_BYTES * 60 for raw in repeated._values)
+    assert repeated._values.size == sum(len(raw) + MEMBER_BYTES * 60 for raw in repeated._values)
 
 
 @pytest.mark.parametrize("value", [list(range(2000)), {f"Company {i}": i for i in range(500)}, [{}] * 1000])

@@ -18,6 +18,7 @@ from ner.text import (
     Token,
     cjk_ratio,
     cut_points,
+    min_tokens,
     model_form,
     split_sentences,
     tokenize,
@@ -699,3 +700,12 @@ def test_urls_host_names_timestamps_and_joined_emoji_are_one_token(text, expecte
 )
 def test_a_short_line_ends_its_sentence(text, sentences):
     assert [len(sentence) for sentence in sentences_of(text)] == sentences
+
+
+@given(
+    st.text(alphabet=st.sampled_from(["a", "é", " ", "\n", "\u200b", "\u00ad", "\ufeff", "日", "\u2060"]), max_size=40)
+)
+@settings(max_examples=300, deadline=None)
+def test_the_early_token_count_is_a_lower_bound_at_either_level(text: str) -> None:
+    assert min_tokens(text) == sum(1 for run in text.split() if model_form(run))
+    assert min_tokens(text) <= min(len(tokenize(text)), len(tokenize_chars(text)))
