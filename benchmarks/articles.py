@@ -6,9 +6,12 @@ joined by spaces, its entities as character spans. The documents of eng.train ar
 articles with seed 1). ``ner train --train train.jsonl --dev dev.jsonl --out DIR --threads 2
 --seed SEED --quiet`` trains on them with the defaults; eng.testb's 231 articles, written the same
 way, are tagged as a user sends them (``Tagger.tag`` on each article's text) and scored on exact
-character spans and labels.
+character spans and labels. ``--model DIR`` trains nothing and scores that model on eng.testb's articles
+so (the shipped English model, say), beside the same model given CoNLL's lines as its sentences: how much
+of the gap to its tokenized score is the sentence splitter's.
 
     python -m benchmarks.articles [--seed 1] [--json out.json]
+    python -m benchmarks.articles --model models/en-conll03
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ from pathlib import Path
 from benchmarks import CONLL, ROOT, report
 from benchmarks.defaults import strict_scores
 from ner.corpus import Sentence, read_conll
+from ner.tagger import Document, Tagger
+from ner.text import Token
 
 OUT = ROOT / ".cache" / "bench" / "articles"
 TRAIN_SENTENCES, DEV_SENTENCES = 1500, 500
@@ -61,9 +66,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=1, help="of the documents' draw and of training")
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--model", type=Path, help="score this model on eng.testb's articles; train nothing")
     args = parser.parse_args()
-    from ner.tagger import Tagger
-
+    test = [record(document) for document in documents(CONLL / "eng.testb")]
+    gold = [[(s["start"], s["end"], s["label"]) for s in r["spans"]] for r in test]
+    if args.model:
+        report(score_model(Tagger.load(args.model, threads=2), test, gold), args.json)
+        return
     pool = documents(CONLL / "eng.train")
     random.Random(args.seed).shuffle(pool)
     drawn: dict[str, list[dict]] = {"train": [], "dev": []}
@@ -77,7 +86,6 @@ def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     for part, records in drawn.items():
         write(OUT / f"{part}.jsonl", records)
-    test = [record(document) for document in documents(CONLL / "eng.testb")]
 
     out = OUT / f"model-seed{args.seed}"
     for folder in (out, out.with_name(out.name + ".training")):
@@ -94,7 +102,6 @@ def main() -> None:
     summary = json.loads(trained.stdout.strip().splitlines()[-1])
     tagger = Tagger.load(out, threads=2)
     predicted = [[(e.start, e.end, e.label) for e in tagger.tag(r["text"])] for r in test]
-    gold = [[(s["start"], s["end"], s["label"]) for s in r["spans"]] for r in test]
     results = {
         "command": " ".join(command),
         "articles": {part: len(records) for part, records in drawn.items()},
@@ -106,6 +113,32 @@ def main() -> None:
         "train_seconds": round(seconds, 1),
     }
     report(results, args.json)
+
+
+def score_model(tagger: Tagger, test: list[dict], gold: list[list[tuple[int, int, str]]]) -> dict:
+    """``tagger`` on the articles as text, and on the same articles with each line given as a sentence (the
+    tokens still the tokenizer's); with the predicted entities that cross a line break, which no gold one
+    does (CoNLL-2003 cut its sentences at Reuters' lines, names wrapped over two lines included)."""
+    as_text, by_lines, crossing = [], [], []
+    for r in test:
+        text = r["text"]
+        entities = tagger.tag(text)
+        as_text.append([(e.start, e.end, e.label) for e in entities])
+        crossing += [e.text for e in entities if "\n" in e.text]
+        lines, offset = [], 0
+        for line in text.split("\n"):
+            tokens = [Token(t.text, t.start + offset, t.end + offset) for t in tagger.tokenize(line)]
+            lines += [tokens] if tokens else []
+            offset += len(line) + 1
+        (analysis,) = tagger.analyze([Document(text, lines)])
+        by_lines.append([(e.start, e.end, e.label) for e in analysis.entities])
+    return {
+        "model": str(tagger.bundle.name),
+        "articles": len(test),
+        "test_as_text": strict_scores(gold, as_text),
+        "test_lines_as_sentences": strict_scores(gold, by_lines),
+        "entities_across_a_line_break": crossing,
+    }
 
 
 def _sentences_read(log: str) -> int | None:
