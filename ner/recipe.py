@@ -95,48 +95,15 @@ def glove_coverage(sentences: Sequence[Sentence]) -> float:
 def resolve(model_settings: dict, train_settings: dict, train: Sequence[Sentence]) -> Recipe:
     """The run's settings: the user's, completed by defaults chosen for ``train``."""
     given = TrainConfig.from_dict(train_settings)  # validates the names before any work
-    reasons = []
-    text = corpus_text(train)
-    language = given.language
-    if language == "auto":
-        language, how = detect_language(text)
-        reasons.append(f"language: {language} ({how})")
-    level = model_settings.get("level")
-    unspaced = unspaced_ratio(text)
-    if level is None:
-        level, why = _choose_level(language, unspaced, train)
-        reasons.append(f"level: {level} ({why})")
-    elif level == "word" and unspaced > UNSPACED_CORPUS:
-        log.warning(
-            "a word-level model for a corpus in a script written without spaces between words (%.0f%% of its "
-            "characters): tagging cuts such text into characters (CJK) or into phrases between spaces (Thai, "
-            "Khmer, ...), not into the corpus's words; the character level is the default for it",
-            100 * unspaced,
-        )
-    tokens = sum(len(sentence.tokens) for sentence in train)
-    train = as_model_tokens(train, level == "char")
-    added = sum(len(sentence.tokens) for sentence in train) - tokens
-    if level == "word" and added:
-        reasons.append(
-            f"tokens: words joined in one (Hà_Nội, or with a space) cut apart as tagging cuts text, {added} more"
-        )
+    reasons: list[str] = []  # each automatic choice, said in the log and the card
+    language, level, train = _language_and_level(given.language, model_settings.get("level"), train, reasons)
     size = len(train)
     small = size < SMALL_CORPUS
     reason = f"{size} training sentences"
     if level == "char":
         reason += ": every bigram kept" if small else f": bigrams seen at least {LARGE_CORPUS_BIGRAM_COUNT} times kept"
     reasons.append(reason)
-
-    if level == "char" and (given.pretrained not in ("auto", "none") or given.align_unseen):
-        raise ValueError("--pretrained and --align-unseen give word vectors: a character-level model has no word table")
-    pretrained = given.pretrained
-    if pretrained == "auto":
-        pretrained, why = _choose_vectors(language, level, model_settings.get("word_dim", GLOVE_DIM), train)
-        reasons.append(f"pretrained vectors: {pretrained} ({why})")
-    lexicon = given.lexicon
-    if lexicon == "auto":
-        lexicon = "jieba" if level == "char" and language == "zh" else "none"
-        reasons.append("lexicon: jieba's dictionary (SoftLexicon features)" if lexicon == "jieba" else "lexicon: none")
+    pretrained, lexicon = _vectors_and_lexicon(given, language, level, model_settings, train, reasons)
 
     model_defaults = _model_defaults(level, pretrained, lexicon, train)
     if level == "word" and "document_memory" not in model_settings:
@@ -172,6 +139,59 @@ def resolve(model_settings: dict, train_settings: dict, train: Sequence[Sentence
     for reason in reasons:
         log.info("%s", reason)
     return Recipe(model, config, language, reasons)
+
+
+def _language_and_level(
+    language: str, level: str | None, train: Sequence[Sentence], reasons: list[str]
+) -> tuple[str, str, Sequence[Sentence]]:
+    """The corpus's language and the model's level (the given ones, else found from the text), and the
+    training sentences in the tokens that level reads; the reasons for what was found join ``reasons``."""
+    text = corpus_text(train)
+    if language == "auto":
+        language, how = detect_language(text)
+        reasons.append(f"language: {language} ({how})")
+    unspaced = unspaced_ratio(text)
+    if level is None:
+        level, why = _choose_level(language, unspaced, train)
+        reasons.append(f"level: {level} ({why})")
+    elif level == "word" and unspaced > UNSPACED_CORPUS:
+        log.warning(
+            "a word-level model for a corpus in a script written without spaces between words (%.0f%% of its "
+            "characters): tagging cuts such text into characters (CJK) or into phrases between spaces (Thai, "
+            "Khmer, ...), not into the corpus's words; the character level is the default for it",
+            100 * unspaced,
+        )
+    tokens = sum(len(sentence.tokens) for sentence in train)
+    train = as_model_tokens(train, level == "char")
+    added = sum(len(sentence.tokens) for sentence in train) - tokens
+    if level == "word" and added:
+        reasons.append(
+            f"tokens: words joined in one (Hà_Nội, or with a space) cut apart as tagging cuts text, {added} more"
+        )
+    return language, level, train
+
+
+def _vectors_and_lexicon(
+    given: TrainConfig,
+    language: str,
+    level: str,
+    model_settings: dict,
+    train: Sequence[Sentence],
+    reasons: list[str],
+) -> tuple[str, str]:
+    """The pretrained vectors and the lexicon (the given ones, else chosen for the corpus); the reasons for
+    what was chosen join ``reasons``."""
+    if level == "char" and (given.pretrained not in ("auto", "none") or given.align_unseen):
+        raise ValueError("--pretrained and --align-unseen give word vectors: a character-level model has no word table")
+    pretrained = given.pretrained
+    if pretrained == "auto":
+        pretrained, why = _choose_vectors(language, level, model_settings.get("word_dim", GLOVE_DIM), train)
+        reasons.append(f"pretrained vectors: {pretrained} ({why})")
+    lexicon = given.lexicon
+    if lexicon == "auto":
+        lexicon = "jieba" if level == "char" and language == "zh" else "none"
+        reasons.append("lexicon: jieba's dictionary (SoftLexicon features)" if lexicon == "jieba" else "lexicon: none")
+    return pretrained, lexicon
 
 
 def corpus_text(sentences: Sequence[Sentence], sample: int = 2000) -> str:
