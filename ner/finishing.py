@@ -35,6 +35,9 @@ def calibrate(run: Run) -> tuple[float, dict | None]:
     if run.config.train_with_dev or not run.corpora.dev:
         return (run.parent.temperature if run.parent is not None else 1.0), None
     result = fit_temperature(run.tagger(), run.corpora.dev)
+    if not result["entities"]:
+        log.warning("entity scores not calibrated: the model predicts no entity on dev")
+        return (run.parent.temperature if run.parent is not None else 1.0), None
     log.info(
         "entity scores calibrated on dev: temperature %s, ECE %s -> %s",
         result["temperature"],

@@ -61,6 +61,8 @@ from ner.torch_backend import TorchBackend
 from ner.vocab import Vocab, load_vectors
 
 log = logging.getLogger("ner.train")
+# A dev or test set this much of whose sentences are in training is warned of (CoNLL-2003's dev: 5.9%, short lines).
+MAX_SEEN_SHARE = 0.3
 CHECKPOINT = "checkpoint.pt"
 T = TypeVar("T")
 R = TypeVar("R")
@@ -130,7 +132,8 @@ def load_corpora(
             "out as dev and not trained on"
         )
         corpora = Corpora(kept, held, test_sentences, note, f"every {dev_every}th training sentence, held out", reading)
-    _warn_of_types_not_trained(corpora)
+    _check_types(corpora, selects=not with_dev)
+    _warn_of_overlap(corpora, ("test",) if with_dev else ("dev", "test"))
     if with_dev and dev:
         offset = max((s.document for s in corpora.train), default=0) + 1  # the dev file's documents stay apart
         moved = [replace(s, document=s.document + offset) for s in corpora.dev]
@@ -403,13 +406,44 @@ def one_ahead(items: Iterable[T], work: Callable[[T], R]) -> Iterator[R]:
             yield pending.result()
 
 
-def _warn_of_types_not_trained(corpora: Corpora) -> None:
+def _warn_of_overlap(corpora: Corpora, splits: Sequence[str]) -> None:
+    """Say when many sentences of dev or test are training sentences word for word (the same file given twice, a
+    corpus with duplicates): their scores then say how well the model remembers, not how well it tags new text."""
+    trained = {tuple(sentence.tokens) for sentence in corpora.train}
+    for split in splits:
+        sentences = getattr(corpora, split)
+        seen = sum(tuple(sentence.tokens) in trained for sentence in sentences)
+        if sentences and seen / len(sentences) >= MAX_SEEN_SHARE:
+            log.warning(
+                "%d of %s's %d sentences (%.0f%%) are training sentences word for word: its scores overstate "
+                "how well the model tags new text",
+                seen,
+                split,
+                len(sentences),
+                100 * seen / len(sentences),
+            )
+
+
+def _check_types(corpora: Corpora, selects: bool) -> None:
     """Say which entity types of dev and test the training sentences lack (the model cannot find them), or that
-    they hold none (corrections that only remove entities may, a corpus rarely does)."""
+    they hold none (corrections that only remove entities may, a corpus rarely does). A dev set that chooses
+    the best epoch (``selects``) with no entity of a trained type is refused (its F1 is 0 at every epoch, and
+    the first would be kept); one lacking some trained types is warned of."""
     trained = {span.label for sentence in corpora.train for span in sentence.spans()}
     if not trained:
         log.warning(
             "the training sentences hold no entity: the model will learn to tag none (is the tag column right?)"
+        )
+    in_dev = {span.label for sentence in corpora.dev for span in sentence.spans()}
+    if selects and trained and not in_dev & trained:
+        raise ValueError(
+            f"dev ({corpora.dev_source}) holds no entity of the types trained ({', '.join(sorted(trained))}): its "
+            "F1 would be 0 at every epoch and choose none; give a dev set with entities, or train a fixed number "
+            "of epochs on everything: --train-with-dev --epochs N (fine-tuning: no --dev, which keeps the last)"
+        )
+    if selects and trained - in_dev:
+        log.warning(
+            "dev has no entity of %s: the best epoch is chosen without them", ", ".join(sorted(trained - in_dev))
         )
     for split in ("dev", "test"):
         missing = Counter(

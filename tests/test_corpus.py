@@ -451,3 +451,7 @@ def test_an_entity_type_named_o_is_refused_in_every_format(tmp_path: Path) -> No
         read_corpus(conll)
     with pytest.raises(CorpusError, match=r"docs\.jsonl: entity type 'O'.*'Cairo' tagged 'S-O'"):
         read_corpus(spans)
+    # A type seqeval would score as another, its hyphen stripped: PER- as PER.
+    hyphened = write(tmp_path, "Olga B-PER-\nin O\nCairo B-LOC\n\n", "h.conll")
+    with pytest.raises(CorpusError, match=r"h\.conll:1: entity type 'PER-' starting or ending with a hyphen"):
+        read_corpus(hyphened)

@@ -109,6 +109,11 @@ def test_a_column_of_part_of_speech_or_chunk_tags_is_not_taken_for_entities(tmp_
     assert sentences[0].tags[:4] == ["S-ORG", "O", "O", "S-MISC"] and "tokens are O" not in caplog.text
     # A short file of entities only (a list of names, say) is read as it is.
     assert read_conll(write(tmp_path, "New LOC\nYork LOC\n"))[0][0].tags == ["B-LOC", "E-LOC"]
+    # A long one is refused, with no other column to suggest.
+    names = write(tmp_path, "Olga PER\nKowalski PER\n\n" * 120)
+    with pytest.raises(CorpusError) as info:
+        read_conll(names)
+    assert "cannot teach where entities end" in info.value.reason and "--tag-column" not in info.value.reason
 
 
 GERMEVAL = (
@@ -601,6 +606,23 @@ def test_read_conll_tags_in_lower_case(tmp_path, caplog):
     assert "lower case" in caplog.text
     [sentence], scheme = read_conll(write(tmp_path, "Jan person\nSmit person\nin o\nGent location\n"))
     assert sentence.spans() == [Span(0, 2, "person"), Span(3, 4, "location")] and scheme == "IO"
+    # Lower-case prefixes beside an upper-case O: B-per, not IO types named b-per and i-per.
+    [sentence], scheme = read_conll(write(tmp_path, "Anna b-per\nSmith i-per\nvisited O\nParis b-loc\n"))
+    assert sentence.spans() == [Span(0, 2, "per"), Span(3, 4, "loc")] and scheme == "IOB2"
+    # A token starting with # first in its sentence, tagged o, is a token, not a comment.
+    sentences, _ = read_conll(write(tmp_path, "#travel o\nin o\nParis b-loc\n\n#Obama b-per\nsmiled o\n"))
+    assert [s.tokens for s in sentences] == [["#travel", "in", "Paris"], ["#Obama", "smiled"]]
+
+
+def test_column_tokens_are_read_as_tagging_reads_text(tmp_path):
+    """Invisible characters (a right-to-left mark after each Arabic word, a BOM where files were joined) are
+    dropped from tokens as tagging drops them from text: else the model learns words tagging never meets."""
+    marked = "\u200f"
+    corpus = f"-DOCSTART- O\n\nالقاهرة{marked} B-LOC\nمدينة{marked} O\n\n\ufeff-DOCSTART- O\n\nزار{marked} O\n"
+    sentences, _ = read_conll(write(tmp_path, corpus))
+    assert [s.tokens for s in sentences] == [["القاهرة", "مدينة"], ["زار"]]
+    assert [s.document for s in sentences] == [1, 2]  # the second -DOCSTART- starts a document, not a sentence
+    assert [s.tokens for s in read_conll(write(tmp_path, "\u200b B-PER\nx O\n"))[0]] == [["\u200b", "x"]]
 
 
 def test_fields_past_csvs_size_limit(tmp_path):

@@ -258,6 +258,35 @@ def test_weight_average_follows_its_formula_and_swaps_back() -> None:
     assert off.state is None and off.swap_in(model) is None
 
 
+def test_a_dev_set_with_no_entity_of_a_trained_type_is_refused_and_one_lacking_some_is_warned_of(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Its F1 would be 0 at every epoch, and the first epoch kept as the best."""
+    train = write_conll(tmp_path / "train.conll", [[("Ann", "B-PER"), ("in", "O"), ("Rome", "B-LOC")]] * 5)
+    empty = write_conll(tmp_path / "dev.conll", [[("nothing", "O"), ("here", "O")]] * 3)
+    with pytest.raises(ValueError, match=r"holds no entity of the types trained \(LOC, PER\)"):
+        load_corpora(str(train), str(empty), None, dev_every=5)
+    assert load_corpora(str(train), str(empty), None, dev_every=5, with_dev=True).dev  # nothing chosen on it
+    some = write_conll(tmp_path / "some.conll", [[("Bo", "B-PER"), ("left", "O")]])
+    with caplog.at_level("WARNING", logger="ner"):
+        load_corpora(str(train), str(some), None, dev_every=5)
+    assert "dev has no entity of LOC: the best epoch is chosen without them" in caplog.text
+
+
+def test_dev_and_test_sets_of_training_sentences_are_warned_of(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    numbered = [[(f"w{i}", "O"), ("Paris", "B-LOC")] for i in range(20)]
+    train = write_conll(tmp_path / "train.conll", numbered)
+    other = write_conll(tmp_path / "other.conll", [[(f"v{i}", "O"), ("Rome", "B-LOC")] for i in range(10)])
+    with caplog.at_level("WARNING", logger="ner"):
+        load_corpora(str(train), str(other), str(other), dev_every=5)
+    assert "word for word" not in caplog.text
+    with caplog.at_level("WARNING", logger="ner"):
+        load_corpora(str(train), str(train), str(other), dev_every=5)  # the training file given as dev
+    assert "20 of dev's 20 sentences (100%) are training sentences word for word" in caplog.text
+
+
 def test_split_long_cuts_at_punctuation_and_never_inside_an_entity() -> None:
     pairs = [p for sentence in synthetic_chinese(200, 5) for p in sentence]  # one "sentence" of ~1,800 chars
     tokens, tags = [t for t, _ in pairs], [t for _, t in pairs]

@@ -104,12 +104,20 @@ def read_corpus(path: str | Path, tag_column: int = -1) -> tuple[list[Sentence],
 
 
 def _refuse_unnamed_types(path: str | Path, sentences: list[Sentence]) -> None:
-    """An entity type must be named, and not ``O``: that means "no entity" in tags and in dictionaries."""
+    """An entity type must be named, and not ``O``: that means "no entity" in tags and in dictionaries; nor
+    start or end with a hyphen, which the scorer (seqeval) strips, so that ``PER-`` would score as ``PER``."""
     for sentence in sentences:
         for position, tag in enumerate(sentence.tags):
-            if tag != "O" and tag[2:] in ("O", ""):
+            kind = tag[2:]
+            if tag != "O" and (kind in ("O", "") or kind[0] == "-" or kind[-1] == "-"):
                 line = sentence.lines[position] if sentence.lines else None
-                name = "'O', which means no entity (in dictionaries too)" if tag[2:] else "no name"
+                name = (
+                    "'O', which means no entity (in dictionaries too)"
+                    if kind == "O"
+                    else f"{kind!r} starting or ending with a hyphen"
+                    if kind
+                    else "no name"
+                )
                 raise CorpusError(path, line, f"entity type {name}: {sentence.tokens[position]!r} tagged {tag!r}")
 
 

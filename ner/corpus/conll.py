@@ -23,6 +23,7 @@ from ner.corpus.notes import note
 from ner.corpus.schemes import TAG_PATTERN, Span, spans_to_tags, tags_to_spans
 from ner.corpus.sentence import CorpusError, Sentence
 from ner.corpus.tagged import MIN_OUTSIDE, tagged_sentences
+from ner.text import model_form
 
 # The share of a file's tokens that must be characters numbered by their position in their word.
 MIN_NUMBERED_CHARACTERS = 0.95
@@ -81,7 +82,7 @@ def _read_columns(text: str, path: str | Path, tag_column: int) -> tuple[list[Se
         columns = fields(line)
         if len(columns) != width and "\t" in line:  # a token holding a space, in a tab-separated file
             columns = [c for c in (c.strip(_ASCII_SPACE) for c in line.split("\t")) if c]
-        if not columns or columns[0] == "-DOCSTART-":
+        if not columns or model_form(columns[0]) == "-DOCSTART-":  # a file's BOM may come first (files joined)
             if lines:
                 raw.append(([list(values) for values in zip(*rows)], lines))
                 rows, lines = [], []
@@ -140,7 +141,7 @@ def _read_columns(text: str, path: str | Path, tag_column: int) -> tuple[list[Se
     documents = list(range(len(tagged)))
     if starts:
         documents = [bisect.bisect_right(starts, i) for i in range(len(tagged))]
-    return tagged_sentences(tagged, documents, path, tag_column)
+    return tagged_sentences(tagged, documents, path, tag_column if width > 2 else None)  # else no other column
 
 
 # Penn Treebank's escapes, as OntoNotes writes brackets and some punctuation, against the text's characters.
@@ -340,7 +341,7 @@ def _is_comment(columns: list[str], width: int) -> bool:
         return True
     if columns[0] != "#" and _BARE_LABEL.fullmatch(columns[-1]):
         return False
-    return not any(value == "O" or TAG_PATTERN.match(value) for value in columns[1:])
+    return not any(value in ("O", "o") or TAG_PATTERN.match(value) for value in columns[1:])
 
 
 def _numbers_words(values: Sequence[str]) -> bool:
@@ -445,7 +446,7 @@ def write_conll_predictions(
             yield " ".join(f"{field}|{tag}" for field, tag in zip(line.split(), by_line[number]))
         elif number in by_line:
             yield f"{line}{separator}{by_line[number][0]}"
-        elif line.split()[:1] == ["-DOCSTART-"]:
+        elif [model_form(field) for field in line.split()[:1]] == ["-DOCSTART-"]:
             yield f"{line}{separator}O"
         elif _CONLLU_EXTRA_LINE.fullmatch(line.split("\t", 1)[0]):  # a multiword token or empty node: no tag
             yield f"{line}{separator}_"

@@ -16,6 +16,7 @@ from pathlib import Path
 from ner.corpus.notes import note
 from ner.corpus.schemes import TAG_PATTERN, detect_scheme, spans_to_tags, tags_to_spans
 from ner.corpus.sentence import CorpusError, Sentence
+from ner.text import model_form
 
 # Entity tags leave many tokens O (83% of CoNLL-2003's, 89% of MSRA's, 36% of dense résumés'); part-of-speech
 # tags leave none and chunk tags few (14% of CoNLL-2003's chunk column).
@@ -31,10 +32,14 @@ def tagged_sentences(
     path: str | Path,
     tag_column: int | None,
 ) -> tuple[list[Sentence], str]:
-    """Sentences with BIOES tags from ``(tokens, tags, lines)`` in any scheme (detected, and returned)."""
+    """Sentences with BIOES tags from ``(tokens, tags, lines)`` in any scheme (detected, and returned); the
+    tokens as a model reads them (:func:`ner.text.model_form`: without invisible characters, as tagging
+    reads text)."""
+    tagged = [([model_form(t) or t for t in tokens], tags, lines) for tokens, tags, lines in tagged]
     every_tag = {t for _, tags, _ in tagged for t in tags}
-    if "o" in every_tag and "O" not in every_tag:
-        tagged, every_tag = _upper_case_outside(tagged, every_tag, path)
+    entity_tags = every_tag - {"O", "o"}
+    if ("o" in every_tag and "O" not in every_tag) or (entity_tags and all(map(_LOWER_PREFIX.match, entity_tags))):
+        tagged, every_tag = _upper_case_lower_tags(tagged, every_tag, path)
     labels = every_tag - {"O"}
     if labels and labels <= _PREFIXES:  # B, I, O: one type of entity, unnamed (biomedical corpora)
         note(
@@ -60,14 +65,16 @@ def tagged_sentences(
     return sentences, scheme
 
 
-def _upper_case_outside(
+def _upper_case_lower_tags(
     tagged: list[tuple[list[str], list[str], list[int]]], tags: set[str], path: str | Path
 ) -> tuple[list[tuple[list[str], list[str], list[int]]], set[str]]:
-    """The sentences of a file that writes ``o`` and no ``O`` (``tags``: its tags), with ``O`` and the
-    prefixes of lower-case tags (``b-per``) upper-cased, the types kept as written, and their tags (read
-    as they came, every token would be an entity of type ``o``)."""
-    prefixed = all(t == "o" or _LOWER_PREFIX.match(t) for t in tags)
-    note(logging.INFO, path, "tags in lower case: o read as O%s", ", b-, i-, ... as B-, I-, ..." if prefixed else "")
+    """The sentences of a file that writes ``o`` and no ``O``, or prefixes in lower case (``b-per``), with
+    ``O`` and the prefixes upper-cased, the types kept as written, and their tags (``tags``: the file's).
+    Read as they came, every token would be an entity of type ``o``, and ``b-per`` a type of its own."""
+    prefixed = all(t in ("o", "O") or _LOWER_PREFIX.match(t) for t in tags)
+    said = ["o read as O"] if "o" in tags else []
+    said += ["b-, i-, ... as B-, I-, ..."] if prefixed else []
+    note(logging.INFO, path, "tags in lower case: %s", ", ".join(said))
 
     def upper(tag: str) -> str:
         return "O" if tag == "o" else tag[0].upper() + tag[1:] if prefixed else tag
@@ -99,7 +106,8 @@ def _check_tag_column(
 ) -> None:
     """Refuse a column of bare labels with no ``O`` (part-of-speech tags, read as the IO scheme, would make
     every token an entity), and warn about any column whose tokens are rarely ``O`` (chunk tags), once
-    there are enough tokens to tell. ``tag_column``: of a CoNLL file, ``None`` for tags given otherwise."""
+    there are enough tokens to tell. ``tag_column``: of a CoNLL file of several columns to choose from,
+    else ``None``."""
     total = sum(len(tags) for _, tags, _ in tagged)
     if total < MIN_TOKENS_TO_CHECK:
         return
@@ -114,5 +122,6 @@ def _check_tag_column(
         f"not entity tags ({remedy})"
     )
     if bare and outside == 0:
+        message += "; a list of entities alone, no text around them, cannot teach where entities end"
         raise CorpusError(path, None, message)
     note(logging.WARNING, path, message)
