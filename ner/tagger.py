@@ -11,6 +11,7 @@ token spans become character offsets in the original text.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import heapq
 import itertools
@@ -509,16 +510,62 @@ class Tagger:
 
 def _batches(order: list[int], lengths: list[int], size: int) -> list[list[int]]:
     """``order`` (sorted by ``lengths``, ascending) cut into batches of at most ``size`` sentences and
-    :data:`BATCH_POSITIONS` padded positions: long sentences go in smaller batches, which bounds the
-    encoder's working memory."""
-    batches: list[list[int]] = []
-    current: list[int] = []
-    for index, length in zip(order, lengths):
-        if current and (len(current) == size or (len(current) + 1) * length > BATCH_POSITIONS):
-            batches.append(current)
-            current = []
-        current.append(index)
-    return [*batches, current] if current else batches
+    :data:`BATCH_POSITIONS` padded positions (long sentences go in smaller batches, which bounds the
+    encoder's working memory), where they cost least by :func:`_batch_cost`: the encoder runs over
+    padding as over tokens, so a few short sentences padded to a long one's length cost more than a
+    batch of their own. The cheaper of :func:`_planned_starts` and batches filled to the bounds."""
+    planned, filled = _planned_starts(lengths, size), _filled_starts(lengths, size)
+    starts = min(planned, filled, key=lambda cut: _cuts_cost(cut, lengths))
+    return [order[begin:end] for begin, end in zip(starts, [*starts[1:], len(order)])]
+
+
+def _planned_starts(lengths: list[int], size: int) -> list[int]:
+    """Where batches of sentences of sorted ``lengths`` start, planned by a dynamic program over them:
+    the cheapest cuts of the first ``end`` sentences end in a batch starting where the length grows (a
+    start inside a run of equal lengths costs less moved to the run's end, when the batch before can
+    take them), as early as the bounds allow, or at the last sentence alone. Searching every start
+    finds cuts at most 0.1% cheaper on CoNLL-2003's and MSRA's sentences; where the bounds bind,
+    filling batches may be cheaper."""
+    count = len(lengths)
+    grows = [i for i in range(count) if i == 0 or lengths[i] != lengths[i - 1]]  # where each length begins
+    cost = [0.0] + [math.inf] * count  # cost[end]: of the cheapest cuts of the first end sentences
+    start_of = [0] * (count + 1)  # start_of[end]: where their last batch starts
+    for end in range(1, count + 1):
+        longest = lengths[end - 1]
+        earliest = max(end - size, end - max(BATCH_POSITIONS // max(longest, 1), 1), 0)
+        inside = grows[bisect.bisect_right(grows, earliest) : bisect.bisect_left(grows, end - 1)]
+        for start in {earliest, end - 1, *inside}:
+            if (total := cost[start] + _batch_cost(end - start, longest)) < cost[end]:
+                cost[end], start_of[end] = total, start
+    starts, end = [], count
+    while end:
+        end = start_of[end]
+        starts.append(end)
+    return starts[::-1]
+
+
+def _filled_starts(lengths: list[int], size: int) -> list[int]:
+    """Where batches of sentences of sorted ``lengths`` start, each filled to the bounds."""
+    starts: list[int] = []
+    for index, length in enumerate(lengths):
+        if not starts or index - starts[-1] == size or (index - starts[-1] + 1) * length > BATCH_POSITIONS:
+            starts.append(index)
+    return starts
+
+
+def _cuts_cost(starts: list[int], lengths: list[int]) -> int:
+    ends = [*starts[1:], len(lengths)]
+    return sum(_batch_cost(end - start, lengths[end - 1]) for start, end in zip(starts, ends))
+
+
+# The cost of a batch in encoded positions: each call and each time step of the CRF's loops costs about as
+# much as this many positions more (measured on one thread: a position 9-13 us, a call 200-300 us, a step
+# 15-25 us; English tagged in calls of 64 texts is 26% faster than batches cut at the bounds alone).
+BATCH_COST, STEP_COST = 32, 2
+
+
+def _batch_cost(sentences: int, longest: int) -> int:
+    return BATCH_COST + longest * (STEP_COST + sentences)
 
 
 class DeadlineExceeded(TimeoutError):

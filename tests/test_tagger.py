@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import random
 import time
 import types
 from collections.abc import Callable
@@ -134,10 +135,46 @@ def test_batches_bound_sentences_and_padded_positions(monkeypatch: pytest.Monkey
     order = list(range(10, 18))
     batches = tagger_module._batches(order, lengths, 4)
     assert [i for b in batches for i in b] == order  # every sentence once, in order
-    assert batches == [[10, 11, 12, 13], [14, 15], [16], [17]]  # 4 at most; 3 x 5 > 20; one alone may exceed
-    for batch in batches:
-        assert len(batch) == 1 or len(batch) * max(lengths[i - 10] for i in batch) <= 20
+    for batch in batches:  # 4 at most; one alone may exceed the positions
+        assert len(batch) <= 4 and (len(batch) == 1 or len(batch) * max(lengths[i - 10] for i in batch) <= 20)
+    assert batches[-1] == [17]
     assert tagger_module._batches([], [], 4) == []
+
+
+def cheapest_cuts(lengths: list[int], size: int, positions: int) -> int:
+    """The cost of the cheapest batches of sorted ``lengths`` within the bounds, every cut tried."""
+    from ner.tagger import _batch_cost
+
+    best = [0.0] + [math.inf] * len(lengths)
+    for end in range(1, len(lengths) + 1):
+        for start in range(end):
+            if end - start == 1 or (end - start <= size and (end - start) * lengths[end - 1] <= positions):
+                best[end] = min(best[end], best[start] + _batch_cost(end - start, lengths[end - 1]))
+    return int(best[-1])
+
+
+@pytest.mark.parametrize("bound", [False, True])
+def test_batches_cost_the_least_of_all_cuts_where_the_bounds_do_not_bind(
+    bound: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Against every cut tried: the cheapest where no bound binds, and never dearer than filling batches to
+    the bounds where they do (the cutting before the cost model)."""
+    from ner import tagger as tagger_module
+
+    positions, size = (60, 6) if bound else (10**9, 10**9)
+    monkeypatch.setattr(tagger_module, "BATCH_POSITIONS", positions)
+    rng = random.Random(0)
+    for _ in range(500):
+        lengths = sorted(rng.choice([1, 2, 3, 5, 8, 13, 20, 40, 70]) for _ in range(rng.randint(1, 14)))
+        batches = tagger_module._batches(list(range(len(lengths))), lengths, size)
+        starts = [batch[0] for batch in batches]
+        cost = tagger_module._cuts_cost(starts, lengths)
+        assert [i for batch in batches for i in batch] == list(range(len(lengths)))
+        if bound:
+            assert cost <= tagger_module._cuts_cost(tagger_module._filled_starts(lengths, size), lengths)
+            assert cost >= cheapest_cuts(lengths, size, positions)
+        else:
+            assert cost == cheapest_cuts(lengths, size, positions)
 
 
 def test_read_gives_offsets_into_the_whole_text(tiny_model: Path) -> None:
