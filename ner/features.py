@@ -36,6 +36,10 @@ from ner.vocab import AnyVocab, CompactVocab, Vocab, bigrams, casing
 CACHE_TOKENS, CACHE_CHARS = 500_000, 10_000_000
 
 
+# How min_bigram_count counts, as a model's card records it (a bigram inside a sentence counted twice before).
+BIGRAMS_COUNTED = "per occurrence"
+
+
 @dataclass
 class Batch:
     """Encoded sentences as NumPy arrays (int64 ids, bool mask, float32 weights); a torch network

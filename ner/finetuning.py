@@ -8,6 +8,7 @@ copies the parent's weights into the grown network.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -17,7 +18,7 @@ import torch
 from ner import bundle as bundles
 from ner.config import TrainConfig
 from ner.corpus import Sentence
-from ner.features import Vocabularies
+from ner.features import BIGRAMS_COUNTED, Vocabularies
 from ner.model import NERModel
 from ner.recipe import CHARACTER_LANGUAGES, UNSPACED_CORPUS, Recipe, corpus_text
 from ner.text import unspaced_ratio
@@ -47,6 +48,10 @@ def fine_tuning(
     inherited = {k: v for k, v in parent_settings.items() if k in _INHERITED}
     if "embedding_dtype" in parent.info:  # as the parent is stored now (`ner words` may have changed it)
         inherited["embedding_dtype"] = parent.info["embedding_dtype"]
+    counted = parent_settings and parent.info["training"].get("bigram_counts") == BIGRAMS_COUNTED
+    if inherited.get("min_bigram_count", 1) > 1 and not counted:
+        # Trained when a bigram inside a sentence counted twice (before 2026-12-06): the same cut, in occurrences.
+        inherited["min_bigram_count"] = math.ceil(inherited["min_bigram_count"] / 2)
     reasons = [f"fine-tuning {parent.name}: its network, vocabularies (grown with the new data) and language"]
     pretrained = train_settings.get("pretrained", "auto")
     if pretrained == "auto":

@@ -31,13 +31,14 @@ log = logging.getLogger("ner.train")
 
 def calibrate(run: Run) -> tuple[float, dict | None]:
     """The temperature of the entity scores, fitted on dev when the run has a dev set it did not train on;
-    else the parent's (fine-tuning) or 1."""
+    else (or when the model predicts no entity on dev) the parent's (fine-tuning) or 1."""
+    unfitted = (run.parent.temperature if run.parent is not None else 1.0), None
     if run.config.train_with_dev or not run.corpora.dev:
-        return (run.parent.temperature if run.parent is not None else 1.0), None
+        return unfitted
     result = fit_temperature(run.tagger(), run.corpora.dev)
     if not result["entities"]:
         log.warning("entity scores not calibrated: the model predicts no entity on dev")
-        return (run.parent.temperature if run.parent is not None else 1.0), None
+        return unfitted
     log.info(
         "entity scores calibrated on dev: temperature %s, ECE %s -> %s",
         result["temperature"],

@@ -48,7 +48,7 @@ from ner.corpus import (
 from ner.distillation import soft_targets, teacher_probabilities
 from ner.distributed import Distributed
 from ner.export import export_if_possible
-from ner.features import Batch, Vocabularies
+from ner.features import BIGRAMS_COUNTED, Batch, Vocabularies
 from ner.finetuning import carry_over, fine_tuning, new_word_vectors
 from ner.finishing import add_pretrained_words, align_if_better, calibrate, round_embeddings
 from ner.lexicon import Lexicon
@@ -133,14 +133,14 @@ def load_corpora(
         )
         corpora = Corpora(kept, held, test_sentences, note, f"every {dev_every}th training sentence, held out", reading)
     _check_types(corpora, selects=not with_dev)
-    _warn_of_overlap(corpora, ("test",) if with_dev else ("dev", "test"))
     if with_dev and dev:
         offset = max((s.document for s in corpora.train), default=0) + 1  # the dev file's documents stay apart
         moved = [replace(s, document=s.document + offset) for s in corpora.dev]
         note = corpora.dev_note + ", trained on too"
-        return Corpora(corpora.train + moved, corpora.dev, test_sentences, note, corpora.dev_source, reading)
-    if with_dev:  # the held-out sentences go back in their places, in their documents
-        return replace(corpora, train=train_sentences)
+        corpora = Corpora(corpora.train + moved, corpora.dev, test_sentences, note, corpora.dev_source, reading)
+    elif with_dev:  # the held-out sentences go back in their places, in their documents
+        corpora = replace(corpora, train=train_sentences)
+    _warn_of_overlap(corpora, ("test",) if with_dev else ("dev", "test"))
     return corpora
 
 
@@ -734,6 +734,7 @@ def _finish(run: Run, job: Job, progress: Progress, started: float) -> dict:
         "created": time.strftime("%Y-%m-%d"),
         "training": {
             "data_terms": job.data_terms,
+            "bigram_counts": BIGRAMS_COUNTED,
             "train": str(job.train),
             "dev": run.corpora.dev_note,
             "test": str(job.test) if job.test else None,

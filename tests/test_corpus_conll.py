@@ -612,6 +612,13 @@ def test_read_conll_tags_in_lower_case(tmp_path, caplog):
     # A token starting with # first in its sentence, tagged o, is a token, not a comment.
     sentences, _ = read_conll(write(tmp_path, "#travel o\nin o\nParis b-loc\n\n#Obama b-per\nsmiled o\n"))
     assert [s.tokens for s in sentences] == [["#travel", "in", "Paris"], ["#Obama", "smiled"]]
+    # ... while a CoNLL-U comment holding the word o (Spanish "or") stays a comment.
+    conllu = "# sent_id = 1\n# text = Juan o Pedro\n" + "".join(
+        f"{i}\t{word}\t_\t_\t_\t_\t_\t_\t_\t{tag}\n"
+        for i, (word, tag) in enumerate([("Juan", "B-PER"), ("o", "O"), ("Pedro", "B-PER")], 1)
+    )
+    [sentence], _ = read_conll(write(tmp_path, conllu))
+    assert sentence.tokens == ["Juan", "o", "Pedro"] and sentence.spans() == [Span(0, 1, "PER"), Span(2, 3, "PER")]
 
 
 def test_column_tokens_are_read_as_tagging_reads_text(tmp_path):

@@ -156,6 +156,8 @@ def test_dictionaries_kept_built_are_bounded_in_trie_nodes(tiny_model: Path, mon
     assert tagger.dictionary(huge).nodes > 20 and tagger.dictionary(huge) is tagger.dictionary(huge)  # the latest
     assert tagger._dictionaries.size == tagger.dictionary(huge).nodes  # alone: the others went
     assert tagger.dictionary({}, key="file", pin=True) is configured and tagger.built_dictionary("file")
+    kept = tagger.dictionary({"Hooli": "ORG"}, key="kept")  # one kept built, then pinned: kept apart from now on
+    assert tagger.dictionary({}, key="kept", pin=True) is kept and tagger._pinned == ("kept", kept)
 
 
 def test_entries_keys_are_equal_exactly_when_the_entries_and_their_order_are() -> None:

@@ -37,7 +37,15 @@ from ner.train import (
     split_long,
 )
 
-from .conftest import ROOT, synthetic_chinese, synthetic_sentences, tiny_train_args, train_tiny, write_conll
+from .conftest import (
+    ROOT,
+    shipped_model,
+    synthetic_chinese,
+    synthetic_sentences,
+    tiny_train_args,
+    train_tiny,
+    write_conll,
+)
 
 
 def test_model_directory_holds_everything(tiny_model: Path) -> None:
@@ -285,6 +293,10 @@ def test_dev_and_test_sets_of_training_sentences_are_warned_of(
     with caplog.at_level("WARNING", logger="ner"):
         load_corpora(str(train), str(train), str(other), dev_every=5)  # the training file given as dev
     assert "20 of dev's 20 sentences (100%) are training sentences word for word" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="ner"):  # dev trained on too: a test set repeating it is warned of
+        load_corpora(str(train), str(other), str(other), dev_every=5, with_dev=True)
+    assert "10 of test's 10 sentences (100%)" in caplog.text
 
 
 def test_split_long_cuts_at_punctuation_and_never_inside_an_entity() -> None:
@@ -628,3 +640,15 @@ def test_fine_tuning_without_dev_says_no_sentence_was_scored(tiny_model: Path, t
     card = (child / "README.md").read_text()
     assert "- Dev: no dev file: every training sentence is trained on, and none is scored as dev\n" in card
     assert "No dev or test file was scored." in card
+
+
+def test_a_parent_trained_when_inner_bigrams_counted_twice_passes_on_the_same_cut() -> None:
+    """Before 2026-12-06 a bigram inside a sentence counted twice, so the shipped MSRA model's cut-off of 3 kept
+    the bigrams seen twice: its children keep those (2 in occurrences); a parent trained since keeps its own."""
+    from ner.finetuning import fine_tuning
+
+    parent = bundles.load(shipped_model("zh-msra"))
+    assert parent.info["training"]["config"]["min_bigram_count"] == 3
+    assert fine_tuning(parent, {}, {}).train.min_bigram_count == 2
+    parent.info["training"]["bigram_counts"] = "per occurrence"
+    assert fine_tuning(parent, {}, {}).train.min_bigram_count == 3

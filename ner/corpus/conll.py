@@ -339,9 +339,9 @@ def _is_comment(columns: list[str], width: int) -> bool:
     ``#hashtag``) with its tag (or its IO label: ``#Obama PER``)."""
     if len(columns) < 2 or (width and len(columns) != width):
         return True
-    if columns[0] != "#" and _BARE_LABEL.fullmatch(columns[-1]):
+    if columns[0] != "#" and (_BARE_LABEL.fullmatch(columns[-1]) or columns[-1] == "o"):  # o: a file's lower-case O
         return False
-    return not any(value in ("O", "o") or TAG_PATTERN.match(value) for value in columns[1:])
+    return not any(value == "O" or TAG_PATTERN.match(value) for value in columns[1:])
 
 
 def _numbers_words(values: Sequence[str]) -> bool:

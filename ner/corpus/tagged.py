@@ -122,6 +122,7 @@ def _check_tag_column(
         f"not entity tags ({remedy})"
     )
     if bare and outside == 0:
-        message += "; a list of entities alone, no text around them, cannot teach where entities end"
+        if tag_column is None:
+            message += "; a list of entities alone, no text around them, cannot teach where entities end"
         raise CorpusError(path, None, message)
     note(logging.WARNING, path, message)
