@@ -202,7 +202,7 @@ def run_train(args: argparse.Namespace) -> int:
         {**file_train, **flag_train},
         name=args.name,
         resume=args.resume,
-        command=shlex.join(["ner", *args.argv]),
+        command=_command(args.argv),
         data_terms=args.data_terms,
         progress=not args.quiet,
     )
@@ -399,6 +399,16 @@ def run_words(args: argparse.Namespace) -> int:
     return 0
 
 
+def _command(argv: Sequence[str]) -> str:
+    """The command line as the card records it, torchrun's part included when it started this process."""
+    processes = int(os.environ.get("WORLD_SIZE", "1"))
+    if processes <= 1:
+        return shlex.join(["ner", *argv])
+    per_node = int(os.environ.get("LOCAL_WORLD_SIZE", processes))
+    nodes = [f"--nnodes={processes // per_node}"] if processes > per_node else []
+    return shlex.join(["torchrun", *nodes, f"--nproc_per_node={per_node}", "-m", "ner", *argv])
+
+
 def _save_rewritten(bundle: Bundle, args: argparse.Namespace) -> None:
     """Save ``bundle`` over the model directory it came from, this command last in its card's list of the
     commands that made it (files the directory holds beyond the model's, curves.png say, stay)."""
@@ -406,7 +416,7 @@ def _save_rewritten(bundle: Bundle, args: argparse.Namespace) -> None:
     from ner.card import model_card, training_commands
 
     training = bundle.info.setdefault("training", {})
-    training["commands"] = [*training_commands(training), shlex.join(["ner", *args.argv])]
+    training["commands"] = [*training_commands(training), _command(args.argv)]
     bundles.save(bundle, args.model, card=model_card(bundle))
 
 

@@ -2,9 +2,11 @@
 
 torchrun sets ``WORLD_SIZE``, ``RANK`` and ``LOCAL_RANK``; the process group uses
 ``gloo`` on CPUs and ``nccl`` on GPUs. Every rank walks the same shuffled list
-of length-bucketed batches and takes every ``world``-th one;
-DistributedDataParallel averages the gradients. Rank 0 alone evaluates, writes
-checkpoints and saves the model, and shares its decisions with the others.
+of length-bucketed batches and takes every ``world``-th one (the few left over
+split among the ranks sentence by sentence); DistributedDataParallel averages
+the gradients. Rank 0 alone evaluates, writes checkpoints (with every rank's
+random state, so that ``--resume`` goes on exactly) and saves the model, and
+shares its decisions with the others.
 """
 
 from __future__ import annotations
@@ -58,10 +60,25 @@ class Distributed:
         dist.all_reduce(tensor)
         return tensor.tolist()
 
-    def my_share(self, batches: list[T]) -> list[T]:
-        """This rank's batches: every ``world``-th, the same number on every rank."""
-        usable = len(batches) - len(batches) % self.world
-        return batches[self.rank : usable : self.world]
+    def gather(self, value: T) -> list[T]:
+        """Every rank's ``value``, in rank order, on every rank."""
+        if self.world == 1:
+            return [value]
+        values: list = [None] * self.world
+        dist.all_gather_object(values, value)
+        return values
+
+    def my_share(self, batches: list[list[int]]) -> list[list[int]]:
+        """This rank's batches of sentence indices: every ``world``-th, the same number on every rank. The
+        batches left over when their number is not a multiple of ``world`` are split among the ranks
+        sentence by sentence, so that every sentence is trained on (but for fewer than ``world`` of them,
+        which no rank could share)."""
+        whole = len(batches) - len(batches) % self.world
+        mine = batches[self.rank : whole : self.world]
+        left = [index for batch in batches[whole:] for index in batch]
+        if len(left) >= self.world:
+            mine.append(left[self.rank :: self.world])
+        return mine
 
     def barrier(self) -> None:
         if self.world > 1:

@@ -501,7 +501,8 @@ def prepare(job: Job, checkpoint: dict | None = None) -> Run:
         model.load_state_dict(checkpoint["model"])
         optimizer.load_state_dict(checkpoint["optimizer"])
         average = WeightAverage(model, config.ema_decay, checkpoint["ema"], checkpoint["ema_steps"])
-        torch.set_rng_state(checkpoint["rng"])
+        states = checkpoint.get("rng_ranks", [])  # each rank's, since 2026-12-06
+        torch.set_rng_state(states[ranks.rank] if len(states) == ranks.world else checkpoint["rng"])
     max_length = config.max_length or (250 if model_config.level == "char" else MAX_WORDS)  # words: as tagging cuts
     sentences = split_long(corpora.train, max_length)
     teachers = [path for path in config.teachers.split(",") if path]
@@ -631,8 +632,9 @@ class Progress:
             self.best_weights = record.weights
         return improved
 
-    def checkpoint(self, run: Run, epoch: int, elapsed: float) -> dict:
-        """Everything ``--resume`` needs to continue exactly after ``epoch``, ``elapsed`` seconds into training."""
+    def checkpoint(self, run: Run, epoch: int, elapsed: float, rng_ranks: list[torch.Tensor]) -> dict:
+        """Everything ``--resume`` needs to continue exactly after ``epoch``, ``elapsed`` seconds into training
+        (``rng_ranks``: each process's random state)."""
         return {
             "began": self.began,
             "elapsed": elapsed,
@@ -644,7 +646,8 @@ class Progress:
             "history": self.history,
             "best": self.best,
             "best_state": self.best_weights,
-            "rng": torch.get_rng_state(),
+            "rng": rng_ranks[0],
+            "rng_ranks": rng_ranks,
             "ema": run.average.state,
             "ema_steps": run.average.steps,
             "commands": self.commands,
@@ -673,15 +676,17 @@ def fit(job: Job) -> dict:
     started = time.perf_counter() - elapsed
     first = state["epoch"] + 1 if state else 1
     patience = run.config.patience
-    if state is not None and state["history"] and _out_of_time(run.config, started, state["history"][-1]["seconds"]):
+    late = state is not None and state["history"] and _out_of_time(run.config, started, state["history"][-1]["seconds"])
+    if run.ranks.share(late):  # one decision for every rank
         log.info("no epoch after %d: another would end past --max-minutes", state["epoch"])
     elif not (progress.best["epoch"] > 0 and first - progress.best["epoch"] > patience):
         for record in epochs(run, first):
+            rng_ranks = run.ranks.gather(torch.get_rng_state())  # every rank takes part
             if run.ranks.main:
                 improved = progress.add(record)
                 _report(progress.history[-1], improved, run.progress)
                 job.work.mkdir(parents=True, exist_ok=True)
-                checkpoint = progress.checkpoint(run, record.epoch, time.perf_counter() - started)
+                checkpoint = progress.checkpoint(run, record.epoch, time.perf_counter() - started, rng_ranks)
                 _save_atomic(checkpoint, job.work / CHECKPOINT)
             progress.best = run.ranks.share(progress.best)  # every rank stops at the same epoch
             if not run.config.train_with_dev and record.epoch - progress.best["epoch"] >= patience:
@@ -742,7 +747,8 @@ def _finish(run: Run, job: Job, progress: Progress, started: float) -> dict:
             "config": asdict(config),
             "choices": run.recipe.reasons,
             "reading": run.corpora.reading,
-            "machine": _machine(run.device),
+            "machine": _machine(run.device, run.ranks.world),
+            "processes": run.ranks.world,
             **({"parent": _parent(run.parent)} if run.parent is not None else {}),
         },
     }
@@ -784,8 +790,12 @@ def _report(record: dict, improved: bool, progress: bool) -> None:
         log.info(line)
 
 
-def _machine(device: torch.device) -> str:
+def _machine(device: torch.device, processes: int = 1) -> str:
+    """The hardware a run trained on, as its card says it: ``x86_64, 2 threads``; ``2 processes x ...``
+    under torchrun."""
     if device.type == "cuda":
-        return torch.cuda.get_device_name(device)
-    threads = torch.get_num_threads()
-    return f"{platform.processor() or platform.machine()}, {threads} thread{'s' if threads != 1 else ''}"
+        name = torch.cuda.get_device_name(device)
+    else:
+        threads = torch.get_num_threads()
+        name = f"{platform.processor() or platform.machine()}, {threads} thread{'s' if threads != 1 else ''}"
+    return f"{processes} processes x {name}" if processes > 1 else name

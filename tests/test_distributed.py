@@ -50,19 +50,33 @@ def test_two_processes_match_one_with_the_same_effective_batch(tmp_path: Path) -
 
 
 @pytest.mark.slow
-def test_resume_after_a_distributed_run(tmp_path: Path) -> None:
-    train(tmp_path, "m", 2, 8, "--epochs", "2")
-    resumed = train(tmp_path, "m", 2, 8, "--epochs", "3", "--resume")
+def test_resume_after_a_distributed_run_goes_on_as_if_never_stopped(tmp_path: Path) -> None:
+    """Each rank's random state is kept (their dropout draws part ways within an epoch), and restored."""
+    train(tmp_path, "m", 2, 8, "--epochs", "2", "--dropout", "0.5")
+    resumed = train(tmp_path, "m", 2, 8, "--epochs", "3", "--resume", "--dropout", "0.5")
+    whole = train(tmp_path, "whole", 2, 8, "--epochs", "3", "--dropout", "0.5")
     assert [h["epoch"] for h in resumed["history"]] == [1, 2, 3]
+    assert [h["loss"] for h in resumed["history"]] == [h["loss"] for h in whole["history"]]
+    assert resumed["dev"]["f1"] == whole["dev"]["f1"]
+    card = (tmp_path / "m" / "README.md").read_text()
+    assert "torchrun --nproc_per_node=2 -m ner train" in card and "2 processes x" in card
 
 
-@pytest.mark.parametrize(("world", "batches", "share"), [(1, 7, 7), (2, 7, 3), (3, 7, 2), (4, 3, 0)])
-def test_every_rank_gets_as_many_batches_and_none_twice(world: int, batches: int, share: int) -> None:
-    shares = [Distributed(rank, world).my_share(list(range(batches))) for rank in range(world)]
-    assert [len(s) for s in shares] == [share] * world
-    taken = [b for s in shares for b in s]
-    assert len(set(taken)) == len(taken) == share * world
+@pytest.mark.parametrize(("world", "batches", "steps"), [(1, 7, 7), (2, 7, 4), (3, 7, 3), (4, 3, 1), (2, 1, 1)])
+def test_every_rank_takes_as_many_steps_and_every_sentence_once(world: int, batches: int, steps: int) -> None:
+    """The batches left over when their number is not a multiple of the ranks' are split among the ranks."""
+    batched = [[4 * b + i for i in range(4)] for b in range(batches)]  # 4 sentences a batch
+    shares = [Distributed(rank, world).my_share(batched) for rank in range(world)]
+    assert [len(s) for s in shares] == [steps] * world and all(batch for s in shares for batch in s)
+    taken = sorted(i for s in shares for batch in s for i in batch)
+    assert taken == list(range(4 * batches))
     assert Distributed(0, world).main and not any(Distributed(r, world).main for r in range(1, world))
+    # Fewer sentences left over than ranks: those few wait for the next epoch's shuffle.
+    assert [Distributed(r, 3).my_share([[0, 1, 2], [3, 4, 5], [6, 7, 8], [9, 10]]) for r in range(3)] == [
+        [[0, 1, 2]],
+        [[3, 4, 5]],
+        [[6, 7, 8]],
+    ]
 
 
 def test_a_single_process_shares_and_totals_without_a_process_group() -> None:
