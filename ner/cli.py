@@ -400,12 +400,13 @@ def run_words(args: argparse.Namespace) -> int:
 
 
 def _command(argv: Sequence[str]) -> str:
-    """The command line as the card records it, torchrun's part included when it started this process."""
+    """``ner train``'s command line as the card records it, torchrun's part included when it started this
+    process (its rendezvous flags aside)."""
     processes = int(os.environ.get("WORLD_SIZE", "1"))
     if processes <= 1:
         return shlex.join(["ner", *argv])
     per_node = int(os.environ.get("LOCAL_WORLD_SIZE", processes))
-    nodes = [f"--nnodes={processes // per_node}"] if processes > per_node else []
+    nodes = [f"--nnodes={-(-processes // per_node)}"] if processes > per_node else []
     return shlex.join(["torchrun", *nodes, f"--nproc_per_node={per_node}", "-m", "ner", *argv])
 
 
@@ -416,7 +417,7 @@ def _save_rewritten(bundle: Bundle, args: argparse.Namespace) -> None:
     from ner.card import model_card, training_commands
 
     training = bundle.info.setdefault("training", {})
-    training["commands"] = [*training_commands(training), _command(args.argv)]
+    training["commands"] = [*training_commands(training), shlex.join(["ner", *args.argv])]
     bundles.save(bundle, args.model, card=model_card(bundle))
 
 

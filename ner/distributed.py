@@ -40,6 +40,8 @@ class Distributed:
         if world <= 1:
             return cls()
         rank, local_rank = int(os.environ["RANK"]), int(os.environ.get("LOCAL_RANK", "0"))
+        if device.type == "cuda":  # each process its own GPU, where NCCL's collectives put their tensors
+            torch.cuda.set_device(local_rank)
         if not dist.is_initialized():
             dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
         return cls(rank, world, local_rank)
@@ -56,7 +58,8 @@ class Distributed:
         """Each value summed over all ranks."""
         if self.world == 1:
             return list(values)
-        tensor = torch.tensor(values, dtype=torch.float64)
+        on_gpu = dist.get_backend() == "nccl"  # which reduces tensors on a GPU only
+        tensor = torch.tensor(values, dtype=torch.float64, device="cuda" if on_gpu else "cpu")
         dist.all_reduce(tensor)
         return tensor.tolist()
 
@@ -70,14 +73,14 @@ class Distributed:
 
     def my_share(self, batches: list[list[int]]) -> list[list[int]]:
         """This rank's batches of sentence indices: every ``world``-th, the same number on every rank. The
-        batches left over when their number is not a multiple of ``world`` are split among the ranks
-        sentence by sentence, so that every sentence is trained on (but for fewer than ``world`` of them,
-        which no rank could share)."""
+        batches left over when their number is not a multiple of ``world`` are cut into ``world`` runs of
+        sentences in order (a document cut in at most ``world - 1`` places), so that every sentence is
+        trained on (but for fewer than ``world`` of them, which no rank could share)."""
         whole = len(batches) - len(batches) % self.world
         mine = batches[self.rank : whole : self.world]
         left = [index for batch in batches[whole:] for index in batch]
         if len(left) >= self.world:
-            mine.append(left[self.rank :: self.world])
+            mine.append(left[self.rank * len(left) // self.world : (self.rank + 1) * len(left) // self.world])
         return mine
 
     def barrier(self) -> None:

@@ -48,11 +48,15 @@ def fine_tuning(
     inherited = {k: v for k, v in parent_settings.items() if k in _INHERITED}
     if "embedding_dtype" in parent.info:  # as the parent is stored now (`ner words` may have changed it)
         inherited["embedding_dtype"] = parent.info["embedding_dtype"]
+    reasons = [f"fine-tuning {parent.name}: its network, vocabularies (grown with the new data) and language"]
     counted = parent_settings and parent.info["training"].get("bigram_counts") == BIGRAMS_COUNTED
     if inherited.get("min_bigram_count", 1) > 1 and not counted:
         # Trained when a bigram inside a sentence counted twice (before 2026-12-06): the same cut, in occurrences.
         inherited["min_bigram_count"] = math.ceil(inherited["min_bigram_count"] / 2)
-    reasons = [f"fine-tuning {parent.name}: its network, vocabularies (grown with the new data) and language"]
+        reasons.append(
+            f"bigrams seen at least {inherited['min_bigram_count']} times kept: the parent's cut-off, which counted "
+            "a bigram inside a sentence twice"
+        )
     pretrained = train_settings.get("pretrained", "auto")
     if pretrained == "auto":
         pretrained = parent_settings.get("pretrained", "none") if parent.config.level == "word" else "none"

@@ -619,6 +619,10 @@ def test_read_conll_tags_in_lower_case(tmp_path, caplog):
     )
     [sentence], _ = read_conll(write(tmp_path, conllu))
     assert sentence.tokens == ["Juan", "o", "Pedro"] and sentence.spans() == [Span(0, 1, "PER"), Span(2, 3, "PER")]
+    [sentence], _ = read_conll(write(tmp_path, conllu.replace("Juan o Pedro", "O Brasil venceu")))  # or O
+    assert sentence.tokens == ["Juan", "o", "Pedro"]
+    [sentence], _ = read_conll(write(tmp_path, "# o\nParis b-loc\nwins o\n"))  # the token # in such a file
+    assert sentence.tokens == ["#", "Paris", "wins"]
 
 
 def test_column_tokens_are_read_as_tagging_reads_text(tmp_path):

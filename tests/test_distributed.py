@@ -71,6 +71,11 @@ def test_every_rank_takes_as_many_steps_and_every_sentence_once(world: int, batc
     taken = sorted(i for s in shares for batch in s for i in batch)
     assert taken == list(range(4 * batches))
     assert Distributed(0, world).main and not any(Distributed(r, world).main for r in range(1, world))
+    # What is left over goes in runs, in order: a batch of whole documents is cut, not dealt out.
+    assert [Distributed(r, 2).my_share([[0, 1, 2, 3], [4, 5, 6, 7], [8, 9, 10, 11]])[-1] for r in range(2)] == [
+        [8, 9],
+        [10, 11],
+    ]
     # Fewer sentences left over than ranks: those few wait for the next epoch's shuffle.
     assert [Distributed(r, 3).my_share([[0, 1, 2], [3, 4, 5], [6, 7, 8], [9, 10]]) for r in range(3)] == [
         [[0, 1, 2]],

@@ -337,9 +337,11 @@ def _fields(line: str) -> list[str]:
 def _is_comment(columns: list[str], width: int) -> bool:
     """Whether a line starting with ``#`` before a sentence's tokens is a comment, not a token (``#``,
     ``#hashtag``) with its tag (or its IO label: ``#Obama PER``)."""
-    if len(columns) < 2 or (width and len(columns) != width):
-        return True
-    if columns[0] != "#" and (_BARE_LABEL.fullmatch(columns[-1]) or columns[-1] == "o"):  # o: a file's lower-case O
+    if len(columns) < 2 or (width and len(columns) != width) or (columns[0] == "#" and columns[2:3] == ["="]):
+        return True  # a CoNLL-U comment: # text = ...
+    if columns[-1] == "o" and (len(columns) == 2 or columns[0] != "#"):  # tagged with a file's lower-case O
+        return False
+    if columns[0] != "#" and _BARE_LABEL.fullmatch(columns[-1]):
         return False
     return not any(value == "O" or TAG_PATTERN.match(value) for value in columns[1:])
 
