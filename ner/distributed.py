@@ -3,7 +3,7 @@
 torchrun sets ``WORLD_SIZE``, ``RANK`` and ``LOCAL_RANK``; the process group uses
 ``gloo`` on CPUs and ``nccl`` on GPUs. Every rank walks the same shuffled list
 of length-bucketed batches and takes every ``world``-th one (the few left over
-split among the ranks sentence by sentence); DistributedDataParallel averages
+cut into ``world`` runs of sentences); DistributedDataParallel averages
 the gradients. Rank 0 alone evaluates, writes checkpoints (with every rank's
 random state, so that ``--resume`` goes on exactly) and saves the model, and
 shares its decisions with the others.

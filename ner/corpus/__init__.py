@@ -108,17 +108,20 @@ def _refuse_unnamed_types(path: str | Path, sentences: list[Sentence]) -> None:
     start or end with a hyphen, which the scorer (seqeval) strips, so that ``PER-`` would score as ``PER``."""
     for sentence in sentences:
         for position, tag in enumerate(sentence.tags):
-            kind = tag[2:]
-            if tag != "O" and (kind in ("O", "") or kind[0] == "-" or kind[-1] == "-"):
+            if tag != "O" and (problem := _type_problem(tag[2:])):
                 line = sentence.lines[position] if sentence.lines else None
-                name = (
-                    "'O', which means no entity (in dictionaries too)"
-                    if kind == "O"
-                    else f"{kind!r} starting or ending with a hyphen"
-                    if kind
-                    else "no name"
-                )
-                raise CorpusError(path, line, f"entity type {name}: {sentence.tokens[position]!r} tagged {tag!r}")
+                raise CorpusError(path, line, f"entity type {problem}: {sentence.tokens[position]!r} tagged {tag!r}")
+
+
+def _type_problem(kind: str) -> str | None:
+    """What is wrong with an entity type's name, as the error says it; None when nothing is."""
+    if not kind:
+        return "no name"
+    if kind == "O":
+        return "'O', which means no entity (in dictionaries too)"
+    if kind[0] == "-" or kind[-1] == "-":
+        return f"{kind!r} starting or ending with a hyphen"
+    return None
 
 
 def read_corpus_noted(path: str | Path, tag_column: int = -1) -> tuple[list[Sentence], str, list[str]]:

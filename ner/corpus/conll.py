@@ -82,7 +82,7 @@ def _read_columns(text: str, path: str | Path, tag_column: int) -> tuple[list[Se
         columns = fields(line)
         if len(columns) != width and "\t" in line:  # a token holding a space, in a tab-separated file
             columns = [c for c in (c.strip(_ASCII_SPACE) for c in line.split("\t")) if c]
-        if not columns or model_form(columns[0]) == "-DOCSTART-":  # a file's BOM may come first (files joined)
+        if not columns or _starts_document(columns[0]):
             if lines:
                 raw.append(([list(values) for values in zip(*rows)], lines))
                 rows, lines = [], []
@@ -334,6 +334,11 @@ def _fields(line: str) -> list[str]:
     return _ASCII_SPACES.split(line.strip(_ASCII_SPACE))
 
 
+def _starts_document(first_field: str) -> bool:
+    """Whether a line whose first field is this is CoNLL's ``-DOCSTART-`` (after a BOM too: files joined)."""
+    return model_form(first_field) == "-DOCSTART-"
+
+
 def _is_comment(columns: list[str], width: int) -> bool:
     """Whether a line starting with ``#`` before a sentence's tokens is a comment, not a token (``#``,
     ``#hashtag``) with its tag (or its IO label: ``#Obama PER``)."""
@@ -448,7 +453,7 @@ def write_conll_predictions(
             yield " ".join(f"{field}|{tag}" for field, tag in zip(line.split(), by_line[number]))
         elif number in by_line:
             yield f"{line}{separator}{by_line[number][0]}"
-        elif [model_form(field) for field in line.split()[:1]] == ["-DOCSTART-"]:
+        elif _starts_document(line.split(maxsplit=1)[0] if line.strip() else ""):
             yield f"{line}{separator}O"
         elif _CONLLU_EXTRA_LINE.fullmatch(line.split("\t", 1)[0]):  # a multiword token or empty node: no tag
             yield f"{line}{separator}_"

@@ -38,8 +38,9 @@ def tagged_sentences(
     tagged = [([model_form(t) or t for t in tokens], tags, lines) for tokens, tags, lines in tagged]
     every_tag = {t for _, tags, _ in tagged for t in tags}
     entity_tags = every_tag - {"O", "o"}
-    if ("o" in every_tag and "O" not in every_tag) or (entity_tags and all(map(_LOWER_PREFIX.match, entity_tags))):
-        tagged, every_tag = _upper_case_lower_tags(tagged, every_tag, path)
+    prefixed = bool(entity_tags) and all(map(_LOWER_PREFIX.match, entity_tags))  # b-per, i-per, ...
+    if ("o" in every_tag and "O" not in every_tag) or prefixed:
+        tagged, every_tag = _upper_case_lower_tags(tagged, every_tag, prefixed, path)
     labels = every_tag - {"O"}
     if labels and labels <= _PREFIXES:  # B, I, O: one type of entity, unnamed (biomedical corpora)
         note(
@@ -66,12 +67,12 @@ def tagged_sentences(
 
 
 def _upper_case_lower_tags(
-    tagged: list[tuple[list[str], list[str], list[int]]], tags: set[str], path: str | Path
+    tagged: list[tuple[list[str], list[str], list[int]]], tags: set[str], prefixed: bool, path: str | Path
 ) -> tuple[list[tuple[list[str], list[str], list[int]]], set[str]]:
-    """The sentences of a file that writes ``o`` and no ``O``, or prefixes in lower case (``b-per``), with
-    ``O`` and the prefixes upper-cased, the types kept as written, and their tags (``tags``: the file's).
-    Read as they came, every token would be an entity of type ``o``, and ``b-per`` a type of its own."""
-    prefixed = all(t in ("o", "O") or _LOWER_PREFIX.match(t) for t in tags)
+    """The sentences of a file that writes ``o`` and no ``O``, or prefixes in lower case (``prefixed``:
+    ``b-per``), with ``o`` and those prefixes upper-cased, the types kept as written, and their tags
+    (``tags``: the file's). Read as they came, every token would be an entity of type ``o``, and ``b-per``
+    a type of its own."""
     said = ["o read as O"] if "o" in tags else []
     said += ["b-, i-, ... as B-, I-, ..."] if prefixed else []
     note(logging.INFO, path, "tags in lower case: %s", ", ".join(said))
