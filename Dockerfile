@@ -10,20 +10,22 @@ ARG BASE_IMAGE=python:3.11-slim-bookworm
 FROM ${BASE_IMAGE} AS build
 ARG PIP_CA_BUNDLE=
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 COPY docker/ /tmp/docker/
 RUN python3 -m venv /opt/venv
-COPY pyproject.toml README.md /src/
+# The dependencies first, at the versions the tests passed with (docker/constraints.txt): a change to the
+# code alone builds from here on.
+RUN if [ -n "${PIP_CA_BUNDLE}" ]; then export PIP_CERT="/tmp/docker/${PIP_CA_BUNDLE}"; fi; \
+    /opt/venv/bin/pip install --requirement /tmp/docker/constraints.txt
+COPY pyproject.toml README.md LICENSE /src/
 COPY ner /src/ner
 COPY api /src/api
-SHELL ["/bin/bash", "-o", "pipefail", "-c"]
-# The versions the tests passed with: docker/constraints.txt.
-# ONNX Runtime requires sympy (80 MB with mpmath) and protobuf for its offline tools only: inference never
-# imports them.
+# ONNX Runtime requires protobuf for its offline tools only: inference never imports it.
 # Nor does the service need pip once installed, NumPy's tests, C headers and Fortran wrapper generator
 # (f2py), type stubs, or ONNX Runtime's model tools: all removed.
 RUN if [ -n "${PIP_CA_BUNDLE}" ]; then export PIP_CERT="/tmp/docker/${PIP_CA_BUNDLE}"; fi; \
     /opt/venv/bin/pip install --constraint /tmp/docker/constraints.txt "/src[serve]" && rm -rf /src \
-    && /opt/venv/bin/pip uninstall --yes --quiet sympy mpmath protobuf setuptools pip \
+    && /opt/venv/bin/pip uninstall --yes --quiet protobuf setuptools pip \
     && rm -rf /opt/venv/lib/python3*/site-packages/numpy/tests /opt/venv/lib/python3*/site-packages/numpy/*/tests \
         /opt/venv/lib/python3*/site-packages/onnxruntime/{tools,transformers,quantization} \
         /opt/venv/lib/python3*/site-packages/numpy/{f2py,_core/include} \

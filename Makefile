@@ -1,19 +1,25 @@
 # Two commands: `make serve` (set up and serve the default models) and `make test` (set up and run the tests).
 PYTHON ?= python3
 VENV ?= .venv
-HOST ?= 127.0.0.1
-PORT ?= 8000
-THREADS ?= 2
+# The service's NER_HOST, NER_PORT and NER_THREADS when set (not the shell's own HOST or PORT);
+# `make serve PORT=9000` overrides them.
+HOST = $(or $(NER_HOST),127.0.0.1)
+PORT = $(or $(NER_PORT),8000)
+THREADS = $(or $(NER_THREADS),2)
 BIN := $(VENV)/bin
 TORCH := torch==2.13.0
+# An index holding torch's CPU build, for a machine where pip would otherwise take the CUDA build of several
+# GB from PyPI: `make install TORCH_INDEX=https://download.pytorch.org/whl/cpu`.
+TORCH_INDEX ?=
+TORCH_FROM := $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX))
 # The service's dependencies at the versions the tests pass with (`make constraints` writes them again).
 CONSTRAINTS := docker/constraints.txt
 
 .PHONY: install serve test test-fast lint bench constraints clean
 
+# A failed start (python3 without its venv module, pip unreachable) leaves no half-made environment behind.
 $(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
+	$(PYTHON) -m venv $(VENV) && $(VENV)/bin/pip install --quiet --upgrade pip || { rm -rf $(VENV); exit 1; }
 
 # The service needs no torch: the models carry ONNX encoders.
 $(VENV)/.serve: pyproject.toml $(CONSTRAINTS) | $(BIN)/python
@@ -22,7 +28,7 @@ $(VENV)/.serve: pyproject.toml $(CONSTRAINTS) | $(BIN)/python
 
 # Training and the tests need torch: pinned and installed first, so that pip takes the CPU build.
 $(VENV)/.dev: pyproject.toml $(CONSTRAINTS) | $(BIN)/python
-	$(BIN)/pip install --quiet $(TORCH)
+	$(BIN)/pip install --quiet $(TORCH_FROM) $(TORCH)
 	$(BIN)/pip install --quiet -c $(CONSTRAINTS) -e '.[dev]'
 	touch $@ $(VENV)/.serve
 
@@ -48,7 +54,7 @@ bench: $(VENV)/.dev
 # After a dependency changes in pyproject.toml: install it without the old pins (pip upgrades what the
 # change asks for, and keeps what still satisfies it), then pin what is installed.
 constraints: | $(BIN)/python
-	$(BIN)/pip install --quiet $(TORCH)
+	$(BIN)/pip install --quiet $(TORCH_FROM) $(TORCH)
 	$(BIN)/pip install --quiet --upgrade -e '.[dev]'
 	$(BIN)/python docker/constraints.py > $(CONSTRAINTS).new || { rm -f $(CONSTRAINTS).new; exit 1; }
 	mv $(CONSTRAINTS).new $(CONSTRAINTS)

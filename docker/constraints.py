@@ -19,6 +19,7 @@ def pinned(root: str = "ner-service", extras: frozenset[str] = frozenset({"serve
     """Every distribution ``root[extras]`` needs, directly or not, on this platform: name -> installed version."""
     found: dict[str, str] = {}
     todo = [(root, extras)]
+    visited = set(todo)  # a distribution again with other extras is visited again: they may need more
     while todo:
         name, wanted = todo.pop()
         for line in metadata.requires(name) or []:
@@ -27,9 +28,11 @@ def pinned(root: str = "ner-service", extras: frozenset[str] = frozenset({"serve
             if marker and not any(marker.evaluate({"extra": extra}) for extra in wanted or {""}):
                 continue
             key = canonicalize_name(requirement.name)
-            if key not in found:
-                found[key] = metadata.version(requirement.name)
-                todo.append((requirement.name, frozenset(requirement.extras)))
+            found[key] = metadata.version(requirement.name)
+            step = (requirement.name, frozenset(requirement.extras))
+            if step not in visited:
+                visited.add(step)
+                todo.append(step)
     return found
 
 

@@ -170,6 +170,15 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def file_sha256(path: str | Path) -> str:
+    """The sha256 of a file's bytes (a corpus file's, to know it again under another path)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        while chunk := file.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 def check_destination(directory: str | Path) -> None:
     """Refuse a place :func:`save` must not write a model to, before any work for it: a file, a path under
     a file, or a folder that is not a model directory and holds anything (saving replaces the folder,
@@ -353,6 +362,12 @@ def read_files(directory: str | Path) -> dict[str, bytes]:
 def verify(directory: str | Path) -> None:
     """Check the manifest's checksums and the format version (:func:`read_files`)."""
     read_files(directory)
+
+
+def read_config(directory: str | Path) -> dict:
+    """A model directory's config.json (name, labels, what trained it), without loading the model."""
+    path = Path(directory) / CONFIG
+    return _parse_json(path, _read_inside(Path(directory), CONFIG))
 
 
 def load(directory: str | Path, for_tagging: bool = False) -> Bundle:

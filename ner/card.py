@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from ner import bundle as bundles
+from ner.vocab import GLOVE_PACKAGE
 
 
 def plot_curves(history: list[dict], path: Path) -> None:
@@ -37,10 +38,12 @@ def training_commands(training: dict) -> list[str]:
 def _calibration_line(bundle: bundles.Bundle) -> str:
     calibration = bundle.metrics.get("calibration")
     if not calibration:
-        return ""
+        inherited = bundle.info.get("training", {}).get("parent") and bundle.temperature != 1.0
+        return f"Entity scores keep the parent's temperature, {bundle.temperature}.\n\n" if inherited else ""
+    before = f" (on the model before `{calibration['before']}`)" if calibration.get("before") else ""
     return (
         f"Entity scores are calibrated with temperature {calibration['temperature']} fitted on "
-        f"`{calibration['fitted_on']}`: expected calibration error "
+        f"`{calibration['fitted_on']}`{before}: expected calibration error "
         f"{calibration['ece_at_1']} before, "
         f"{calibration['ece']} after (10 bins, {calibration['entities']} predicted entities).\n\n"
     )
@@ -61,12 +64,16 @@ def _storage_line(bundle: bundles.Bundle) -> str:
 
 def _epochs_line(metrics: dict, training: dict) -> str:
     if training.get("config", {}).get("train_with_dev"):
-        trained = "Fine-tuned" if training.get("parent") else "Trained on train and dev together"
+        no_dev = str(training.get("dev", "")).startswith("no dev file")
+        trained = "Trained on every training sentence" if no_dev else "Trained on train and dev together"
+        trained = "Fine-tuned" if training.get("parent") else trained
         line = f"{trained} for {metrics.get('epochs_run')} epochs, the last kept"
         if metrics.get("dev"):
             line += "; the dev scores above are on data the model was trained on"
         return line + "." + _curves_line(metrics)
-    best = f"Best epoch {metrics.get('best_epoch')} of {metrics.get('epochs_run')}, chosen by dev F1."
+    if metrics.get("best_epoch") is None:
+        return "Epochs not recorded."
+    best = f"Best epoch {metrics['best_epoch']} of {metrics.get('epochs_run')}, chosen by dev F1."
     return best + _curves_line(metrics)
 
 
@@ -87,12 +94,33 @@ def _lexicon_line(bundle: bundles.Bundle) -> str:
     return f", plus a lexicon of {len(lexicon):,} words (`lexicon.safetensors`, {len(lexicon.to_bytes()) / 1e6:.1f} MB)"
 
 
+def _ancestors_commands(parent: dict | None) -> list[str]:
+    """The commands that made a fine-tuned model's parent, and its parent's before them, each under its name."""
+    if not parent:
+        return []
+    own = parent.get("commands") or ["(not recorded)"]
+    return [*_ancestors_commands(parent.get("parent")), f"# the parent model, {parent['name']}:", *own]
+
+
+def _commands_block(training: dict) -> str:
+    ancestors = _ancestors_commands(training.get("parent"))
+    return "\n".join([*ancestors, *(["# this model:"] if ancestors else []), *training_commands(training)])
+
+
+def _same_file(training: dict, parent: dict) -> bool:
+    """Whether the run's test file is its parent's: the same bytes (paths differ between folders), or, for a
+    parent recorded before its file's digest was, the same path."""
+    if training.get("test_sha256") and parent.get("test_sha256"):
+        return training["test_sha256"] == parent["test_sha256"]
+    return bool(training.get("test")) and training.get("test") == parent.get("test")
+
+
 def _parent_line(training: dict, metrics: dict) -> str:
     parent = training.get("parent")
     if not parent:
         return ""
     after = metrics.get("test")
-    same_test = training.get("test") and training.get("test") == parent.get("test")
+    same_test = _same_file(training, parent)
     forgetting = (
         f" On the parent's test file, F1 went from {parent['test_f1']:.2f} to {after['f1']:.2f}."
         if same_test and after and parent.get("test_f1") is not None
@@ -118,6 +146,62 @@ def _reasons(training: dict) -> str:
     return "Chosen automatically for this corpus:\n" + "".join(f"- {r}\n" for r in reasons) + "\n"
 
 
+def _settings_line(training: dict) -> str:
+    rewritten = any(command.startswith("ner words") for command in training_commands(training))
+    since = " (`ner words` changed the vocabulary and the tables' storage since)" if rewritten else ""
+    return f"Training settings{since}: `{json.dumps(training.get('config', {}))}`"
+
+
+def _cell(text: str) -> str:
+    """``text`` in a Markdown table cell (a label may hold ``|``)."""
+    return text.replace("\\", "\\\\").replace("|", "\\|")
+
+
+def _run_line(metrics: dict, training: dict) -> str:
+    if metrics.get("training_seconds") is None:
+        return ""
+    return (
+        f" Training took {metrics['training_seconds']} s at {metrics.get('train_sentences_per_second')} "
+        f"sentences/s on {training.get('machine', 'a machine not recorded')}."
+    )
+
+
+# The MIT licence's conditions, which a copy of jieba's dictionary carries with its copyright line.
+MIT_PERMISSION = """Permission is hereby granted, free of charge, to any person obtaining a copy of
+this software and associated documentation files (the "Software"), to deal in
+the Software without restriction, including without limitation the rights to
+use, copy, modify, merge, publish, distribute, sublicense, and/or sell copies of
+the Software, and to permit persons to whom the Software is furnished to do so,
+subject to the following conditions:
+
+The above copyright notice and this permission notice shall be included in all
+copies or substantial portions of the Software.
+
+THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR
+IMPLIED, INCLUDING BUT NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY, FITNESS
+FOR A PARTICULAR PURPOSE AND NONINFRINGEMENT. IN NO EVENT SHALL THE AUTHORS OR
+COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM, DAMAGES OR OTHER LIABILITY, WHETHER
+IN AN ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING FROM, OUT OF OR IN
+CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE SOFTWARE."""
+
+
+def _components(bundle: bundles.Bundle) -> str:
+    """The terms of what the model holds beyond what it learned: pretrained vectors, jieba's dictionary."""
+    settings = bundle.info.get("training", {}).get("config", {})
+    lines = ""
+    if settings.get("pretrained") == GLOVE_PACKAGE:
+        lines += (
+            "\nThe word vectors it started from, and those of GloVe's most frequent words it holds, are GloVe 6B "
+            "(Pennington, Socher and Manning 2014), under the Public Domain Dedication and License v1.0.\n"
+        )
+    if settings.get("lexicon") == "jieba" and bundle.vocab.lexicon is not None:
+        lines += (
+            "\n`lexicon.safetensors` holds the words of jieba's dictionary (https://github.com/fxsjy/jieba), "
+            f"under the MIT License:\n\n```\nCopyright (c) 2013 Sun Junyi\n\n{MIT_PERMISSION}\n```\n"
+        )
+    return lines
+
+
 def model_card(bundle: bundles.Bundle) -> str:
     """The README.md of a model directory."""
     m, info = bundle.metrics, bundle.info
@@ -131,7 +215,7 @@ def model_card(bundle: bundles.Bundle) -> str:
     best = m.get("test") or m.get("dev")
     if best:
         per_type = "\n".join(
-            f"| {label} | {row['precision']:.2f} | {row['recall']:.2f} | {row['f1']:.2f} | {row['support']} |"
+            f"| {_cell(label)} | {row['precision']:.2f} | {row['recall']:.2f} | {row['f1']:.2f} | {row['support']} |"
             for label, row in best["per_type"].items()
         )
         scores = f"""| split | precision | recall | F1 |
@@ -150,26 +234,25 @@ A BiLSTM-CRF named-entity tagger ({bundle.config.level} level, language `{bundle
 Labels: {", ".join(bundle.labels)}.
 
 ## Data
-- Train: `{training.get("train")}`{_reading(training, "train")}
-- Dev: {training.get("dev")}{_reading(training, "dev")}
+- Train: {f"`{training['train']}`" if training.get("train") else "not recorded"}{_reading(training, "train")}
+- Dev: {training.get("dev", "not recorded")}{_reading(training, "dev")}
 - Test: {f"`{training['test']}`" if training.get("test") else "none"}{_reading(training, "test")}
 
 ## Scores (strict entity level, percent)
 {scores}
-{_calibration_line(bundle)}{_epochs_line(m, training)} Training took \
-{m.get("training_seconds")} s at {m.get("train_sentences_per_second")} sentences/s on {training.get("machine")}.
+{_calibration_line(bundle)}{_epochs_line(m, training)}{_run_line(m, training)}
 
 Size: {_megabytes(bundle):.1f} MB of weights{_lexicon_line(bundle)}.
 
 ## How it was made
 ```
-{chr(10).join(training_commands(training))}
+{_commands_block(training)}
 ```
 {_parent_line(training, m)}{_reasons(training)}Network: `{json.dumps(bundle.config.to_dict())}`{_storage_line(bundle)}
 
-Training settings: `{json.dumps(training.get("config", {}))}`
+{_settings_line(training)}
 
 ## Licence
 The code that trained this model is MIT-licensed. The weights are derived from the
 training corpus, whose terms apply to them: {training.get("data_terms") or "see the corpus's own licence."}
-"""
+{_components(bundle)}"""

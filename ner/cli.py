@@ -386,15 +386,14 @@ def run_export(args: argparse.Namespace) -> int:
 
 def run_words(args: argparse.Namespace) -> int:
     from ner import bundle as bundles
-    from ner.corpus import read_corpus
     from ner.words import renew
 
     bundles.check_destination(args.model)
-    files = {"train": args.train, "dev": args.dev, "test": args.test}
-    corpora = {split: read_corpus(path, args.tag_column)[0] for split, path in files.items() if path}
-    bundle, dropped, added = renew(bundles.load(args.model), corpora, args.pretrained_top, args.embedding_dtype)
+    files = {split: path for split, path in (("train", args.train), ("dev", args.dev), ("test", args.test)) if path}
+    model = bundles.load(args.model)
+    bundle, dropped, added = renew(model, files, args.pretrained_top, args.embedding_dtype, args.tag_column)
     _save_rewritten(bundle, args)
-    scores = {f"{split}_f1": bundle.metrics[split]["f1"] for split in ("dev", "test") if split in corpora}
+    scores = {f"{split}_f1": bundle.metrics[split]["f1"] for split in ("dev", "test") if split in files}
     print(json.dumps({"model": args.model, "dropped": dropped, "added": added, **scores}))
     return 0
 

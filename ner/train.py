@@ -14,6 +14,7 @@ start from its parent's (:mod:`ner.finetuning`).
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 import os
@@ -34,7 +35,7 @@ from tqdm import tqdm
 
 from ner import __version__
 from ner import bundle as bundles
-from ner.card import model_card, plot_curves
+from ner.card import model_card, plot_curves, training_commands
 from ner.config import ModelConfig, TrainConfig
 from ner.corpus import (
     Sentence,
@@ -617,6 +618,7 @@ class Progress:
     """What the epochs so far leave: their history, the best epoch with its weights, the commands that ran."""
 
     commands: list[str]
+    machines: list[str]  # where each command ran
     history: list[dict] = field(default_factory=list)
     best: dict = field(default_factory=lambda: {"f1": -1.0, "epoch": 0})
     best_weights: dict[str, torch.Tensor] | None = None
@@ -651,6 +653,7 @@ class Progress:
             "ema": run.average.state,
             "ema_steps": run.average.steps,
             "commands": self.commands,
+            "machines": self.machines,
         }
 
 
@@ -658,19 +661,25 @@ def fit(job: Job) -> dict:
     """Train a model and save the best one (by dev F1; the last with ``train_with_dev``) to ``job.out``;
     returns its metrics. Under torchrun, every process runs this; see :mod:`ner.distributed`."""
     bundles.check_destination(job.out)
-    if parent := job.train_settings.get("init_from"):  # resolved: a resume may run from another folder
-        job = replace(job, train_settings={**job.train_settings, "init_from": str(Path(parent).resolve())})
-        if Path(parent).resolve() == job.out.resolve():
-            raise ValueError("--out is the --init-from model, which saving would replace: give a new directory")
+    job = replace(job, train_settings=_resolved_files(job.train_settings))
+    if (parent := job.train_settings.get("init_from")) and Path(parent) == job.out.resolve():
+        raise ValueError("--out is the --init-from model, which saving would replace: give a new directory")
     state = _load_checkpoint(job.work / CHECKPOINT) if job.resume else None
     if state is not None:
         job = _continued(job, state)
     run = prepare(job, state)
-    progress, elapsed = Progress([job.command], began=_began(job, run)), 0.0
+    machine = _machine(run.device, run.ranks.world)
+    progress, elapsed = Progress([job.command], [machine], began=_began(job, run)), 0.0
     if state is not None:
         elapsed = state.get("elapsed", sum(h["seconds"] for h in state["history"]))  # before it was kept
+        machines = state.get("machines", [])  # kept since 2026-12-06
         progress = Progress(
-            [*state["commands"], job.command], state["history"], state["best"], state["best_state"], progress.began
+            [*state["commands"], job.command],
+            [*machines, machine],
+            state["history"],
+            state["best"],
+            state["best_state"],
+            progress.began,
         )
         log.info("resumed from %s after epoch %d", job.work / CHECKPOINT, state["epoch"])
     started = time.perf_counter() - elapsed
@@ -701,6 +710,19 @@ def fit(job: Job) -> dict:
     run.ranks.barrier()
     run.ranks.stop()
     return metrics
+
+
+def _resolved_files(settings: dict) -> dict:
+    """``settings`` with the parent, the teachers and a vectors file as absolute paths: a resume, ``ner words``
+    or a fine-tuning run may start from another folder."""
+    resolved = dict(settings)
+    if settings.get("init_from"):
+        resolved["init_from"] = str(Path(settings["init_from"]).resolve())
+    if settings.get("teachers"):
+        resolved["teachers"] = ",".join(str(Path(path).resolve()) for path in settings["teachers"].split(",") if path)
+    if settings.get("pretrained") and Path(settings["pretrained"]).is_file():  # not a package's name
+        resolved["pretrained"] = str(Path(settings["pretrained"]).resolve())
+    return resolved
 
 
 def _out_of_time(config: TrainConfig, started: float, epoch_seconds: float) -> bool:
@@ -738,16 +760,17 @@ def _finish(run: Run, job: Job, progress: Progress, started: float) -> dict:
         "version": __version__,
         "created": time.strftime("%Y-%m-%d"),
         "training": {
-            "data_terms": job.data_terms,
+            "data_terms": _data_terms(job.data_terms, run.parent, config.teachers),
             "bigram_counts": BIGRAMS_COUNTED,
             "train": str(job.train),
             "dev": run.corpora.dev_note,
             "test": str(job.test) if job.test else None,
+            **({"test_sha256": bundles.file_sha256(job.test)} if job.test else {}),
             "commands": progress.commands,
             "config": asdict(config),
             "choices": run.recipe.reasons,
             "reading": run.corpora.reading,
-            "machine": _machine(run.device, run.ranks.world),
+            "machine": " then ".join(machine for machine, _ in itertools.groupby(progress.machines)),
             "processes": run.ranks.world,
             **({"parent": _parent(run.parent)} if run.parent is not None else {}),
         },
@@ -759,9 +782,30 @@ def _finish(run: Run, job: Job, progress: Progress, started: float) -> dict:
 
 
 def _parent(parent: bundles.Bundle) -> dict:
-    """What a fine-tuned model's card says of the model it started from."""
-    test = parent.metrics.get("test")
-    return {"name": parent.name, "test": parent.info.get("training", {}).get("test"), "test_f1": test and test["f1"]}
+    """What a fine-tuned model's card says of the model it started from: its name, test file and score, and
+    the commands that made it (its own parent's record inside, where it has one)."""
+    test, training = parent.metrics.get("test"), parent.info.get("training", {})
+    record = {
+        "name": parent.name,
+        "test": training.get("test"),
+        "test_sha256": training.get("test_sha256"),
+        "test_f1": test and test["f1"],
+        "commands": training_commands(training),
+    }
+    return record | ({"parent": training["parent"]} if training.get("parent") else {})
+
+
+def _data_terms(own: str, parent: bundles.Bundle | None, teachers: str) -> str:
+    """The terms of the data the weights derive from: the run's own (``--data-terms``), and those of the
+    parent and teachers (their corpora's terms apply to what was learned from them too)."""
+    sources = [(f"the parent model `{parent.name}`", parent.info)] if parent is not None else []
+    sources += [(f"the teacher `{Path(path).name}`", bundles.read_config(path)) for path in teachers.split(",") if path]
+    terms = [own] if own else []
+    for source, info in sources:
+        inherited = info.get("training", {}).get("data_terms")
+        if inherited and not any(inherited in term for term in terms):
+            terms.append(f"from {source}: {inherited}")
+    return " ".join(terms)
 
 
 def _save_atomic(state: dict, path: Path) -> None:

@@ -11,14 +11,18 @@ the pretrained vocabulary give (those of a test file, say).
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ner import bundle as bundles
-from ner.corpus import Sentence, as_words, lowercased_words
+from ner.corpus import Sentence, as_words, lowercased_words, read_corpus_noted
 from ner.vocab import load_vectors
+
+if TYPE_CHECKING:
+    from ner.tagger import Tagger
 
 WORD_TABLE = "word_embed.weight"
 
@@ -57,21 +61,28 @@ def rebuild(bundle: bundles.Bundle, keep: set[str], pretrained: str, top: int) -
 
 
 def renew(
-    bundle: bundles.Bundle, corpora: dict[str, list[Sentence]], top: int, embedding_dtype: str | None = None
+    bundle: bundles.Bundle, files: Mapping[str, str], top: int, embedding_dtype: str | None = None, tag_column: int = -1
 ) -> tuple[bundles.Bundle, int, int]:
-    """``bundle`` (what ``ner words`` does) holding the words of ``corpora["train"]`` and
-    ``corpora["dev"]`` and the ``top`` most frequent words of its pretrained vectors, its tables rounded
-    to their storage (``embedding_dtype`` when given), its encoder exported again (the table's size is
-    in the graph), and dev and test scored again (a split not given loses its score); returns it, the
-    words dropped and added."""
+    """``bundle`` (what ``ner words`` does) holding the words of the ``files["train"]`` and ``files["dev"]``
+    corpora and the ``top`` most frequent words of its pretrained vectors, its tables rounded to their
+    storage (``embedding_dtype`` when given), its encoder exported again (the table's size is in the graph),
+    dev and test scored again (a split not given loses its score) and recorded as the files scored, and its
+    temperature fitted again on dev (without dev, the card says it was fitted before); returns it, the words
+    dropped and added."""
     from ner.export import export_if_possible
     from ner.metrics import evaluate
     from ner.tagger import Tagger
     from ner.torch_backend import TorchBackend
 
-    pretrained = bundle.info.get("training", {}).get("config", {}).get("pretrained", "none")
+    training = bundle.info.setdefault("training", {})
+    pretrained = training.get("config", {}).get("pretrained", "none")
     if pretrained == "none":
         raise ValueError(f"model {bundle.name!r} was trained without pretrained vectors")
+    corpora, reading = {}, training.setdefault("reading", {})
+    for split, path in files.items():
+        corpora[split], scheme, notes = read_corpus_noted(path, tag_column)
+        if split != "train":
+            reading[split] = ["character spans" if scheme == "spans" else f"{scheme} tags", *notes]
     keep = lowercased_words(as_words(corpora["train"]), as_words(corpora.get("dev", [])))
     bundle, dropped, added = rebuild(bundle, keep, pretrained, top)
     if embedding_dtype:
@@ -86,5 +97,38 @@ def renew(
             bundle.metrics[split] = evaluate(tagger, corpora[split])
         else:  # a score of the model before would be taken for this one's
             bundle.metrics.pop(split, None)
+            reading.pop(split, None)
     bundle.metrics.pop("float32_dev_f1", None)
+    _record_scored(training, files)
+    _calibrate_again(bundle, tagger, corpora.get("dev"), files.get("dev"))
     return bundle, dropped, added
+
+
+def _record_scored(training: dict, files: Mapping[str, str]) -> None:
+    """The card's dev and test files: those just scored (the epoch stays chosen where the run chose it)."""
+    if files.get("test"):
+        training["test"], training["test_sha256"] = files["test"], bundles.file_sha256(files["test"])
+    else:
+        training["test"] = None
+        training.pop("test_sha256", None)
+    chosen = training.get("dev")
+    if files.get("dev") and chosen not in (f"dev file {files['dev']}", f"dev file {files['dev']}, trained on too"):
+        training["dev"] = f"dev file {files['dev']}, scored by `ner words` (the best epoch was chosen on: {chosen})"
+    elif not files.get("dev") and not str(chosen).startswith("no dev file"):
+        training["dev"] = f"not scored since `ner words` (the best epoch was chosen on: {chosen})"
+
+
+def _calibrate_again(bundle: bundles.Bundle, tagger: Tagger, dev: list[Sentence] | None, dev_file: str | None) -> None:
+    """Fit the temperature of a calibrated model again on ``dev`` (its tables changed); without ``dev``,
+    mark the fit as the model's before."""
+    from ner.calibration import fit_temperature
+
+    calibration = bundle.metrics.get("calibration")
+    if not calibration:
+        return
+    result = fit_temperature(tagger, dev) if dev else {"entities": 0}
+    if result["entities"]:
+        bundle.temperature = result["temperature"]
+        bundle.metrics["calibration"] = {**result, "fitted_on": dev_file}
+    else:
+        bundle.metrics["calibration"] = {**calibration, "before": "ner words"}

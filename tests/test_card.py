@@ -11,6 +11,7 @@ from ner import bundle as bundles
 from ner.card import model_card, plot_curves, training_commands
 from ner.config import ModelConfig
 from ner.features import Vocabularies
+from ner.lexicon import Lexicon
 from ner.vocab import Vocab
 
 
@@ -62,7 +63,7 @@ def test_the_card_says_how_each_file_was_read() -> None:
     assert "- Train: `a.conllu` (IOB2 tags)\n  - tokens read from column 1, tags from column 9 (of 0-9)\n" in card
     assert "- Dev: dev file b.jsonl (spans)\n- Test: none\n" in card
     # A card of a model trained before it recorded this says what it said.
-    assert "- Train: `train.conll`\n- Dev: None\n" in model_card(a_bundle(training={"train": "train.conll"}))
+    assert "- Train: `train.conll`\n- Dev: not recorded\n" in model_card(a_bundle(training={"train": "train.conll"}))
 
 
 def test_the_card_of_a_dev_only_run_lists_dev_per_type() -> None:
@@ -104,6 +105,50 @@ def test_a_fine_tuned_model_names_its_parent() -> None:
     assert "No dev or test file was scored." in no_dev and "| split |" not in no_dev  # no empty tables
     grandchild = model_card(a_bundle({"test": scores(80.0)}, {"parent": {"name": "child", "test_f1": None}}))
     assert "Fine-tuned from `child` (no test F1)." in grandchild
+    # The same test file under another path is known by its bytes; another file of the same name is not it.
+    moved = {"parent": {**parent, "test_sha256": "ab"}, "test": "../data/eng.testb", "test_sha256": "ab"}
+    assert "F1 went from 90.13 to 80.00" in model_card(a_bundle({"test": scores(80.0)}, moved))
+    renamed = {**moved, "test": "eng.testb", "test_sha256": "cd"}
+    assert "Pass the parent's test file" in model_card(a_bundle({"test": scores(80.0)}, renamed))
+
+
+def test_a_fine_tuned_card_lists_every_ancestors_commands_and_an_inherited_temperature() -> None:
+    grandparent = {"name": "base", "commands": ["ner train --train a"]}
+    parent = {"name": "child", "commands": ["ner train --train b --init-from base"], "parent": grandparent}
+    bundle = a_bundle(training={"parent": parent, "commands": ["ner train --train c --init-from child"]})
+    bundle.temperature = 1.4
+    card = model_card(bundle)
+    assert (
+        "```\n# the parent model, base:\nner train --train a\n# the parent model, child:\n"
+        "ner train --train b --init-from base\n# this model:\nner train --train c --init-from child\n```"
+    ) in card
+    assert "Entity scores keep the parent's temperature, 1.4." in card
+
+
+def test_a_label_with_a_bar_keeps_the_table_whole_and_missing_records_say_so() -> None:
+    bundle = a_bundle()
+    bundle.metrics["dev"]["per_type"] = {"MI|SC": scores(91.0)}
+    row = next(line for line in model_card(bundle).splitlines() if line.startswith("| MI"))
+    assert row.startswith("| MI\\|SC |") and row.replace("\\|", "").count("|") == 6
+    bare_bundle = a_bundle()
+    bare_bundle.metrics, bare_bundle.info = {}, {}
+    bare = model_card(bare_bundle)
+    assert "None" not in bare and "- Train: not recorded" in bare and "Training took" not in bare
+
+
+def test_components_name_glove_and_jiebas_terms() -> None:
+    glove = model_card(a_bundle(training={"config": {"pretrained": "glove-6b-50d"}}))
+    assert "GloVe 6B" in glove and "Public Domain Dedication and License" in glove and "jieba" not in glove
+    bundle = a_bundle(training={"config": {"pretrained": "none", "lexicon": "jieba"}})
+    bundle.vocab.lexicon = Lexicon([("北京", 10, "ns")])
+    card = model_card(bundle)
+    assert "Copyright (c) 2013 Sun Junyi" in card and "The above copyright notice" in card and "GloVe" not in card
+
+
+def test_a_run_with_every_sentence_trained_on_does_not_claim_a_dev_file() -> None:
+    training = {"config": {"train_with_dev": True}, "dev": "no dev file: every training sentence is trained on"}
+    card = model_card(a_bundle({"epochs_run": 3, "dev": {}}, training))
+    assert "Trained on every training sentence for 3 epochs, the last kept." in card and "dev together" not in card
 
 
 @pytest.mark.parametrize(

@@ -46,6 +46,10 @@ def build_context(target: Path) -> Path:
         if source.is_file():
             (target / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, target / name)
+    # A user's own model trained into models/, which the image must not take (its .dockerignore admits the
+    # shipped ones only).
+    (target / "models" / "my-model").mkdir()
+    (target / "models" / "my-model" / "manifest.json").write_text("{}")
     (target / "docker").mkdir(exist_ok=True)
     bundle = docker_engine.host_ca_bundle()
     if bundle:
@@ -70,6 +74,9 @@ def test_image_builds_runs_as_non_root_and_tags(engine: None, tmp_path: Path) ->
             "run", "--rm", "--entrypoint", "python3", image, "-c", "import torch", check=False
         )
         assert no_torch.returncode != 0, "the serving image must not carry torch"
+        licence = "import importlib.metadata as m; print(m.distribution('ner-service').read_text('licenses/LICENSE'))"
+        shipped_licence = docker_engine.docker("run", "--rm", "--entrypoint", "python3", image, "-c", licence)
+        assert "MIT License" in shipped_licence.stdout
         port = free_port()
         started = time.monotonic()
         docker_engine.docker("run", "-d", "--name", container, "--network", "host", "-e", f"NER_PORT={port}", image)
@@ -91,6 +98,7 @@ def test_image_builds_runs_as_non_root_and_tags(engine: None, tmp_path: Path) ->
             assert text[entity["start"] : entity["end"]] == entity["text"]
         backends = {m["name"]: m["backend"] for m in httpx.get(f"{url}/models", timeout=10).json()["models"]}
         assert set(backends.values()) == {"onnx"}, backends
+        assert set(backends) == {"en-conll03", "zh-msra", "zh-resume"}
         memory = docker_engine.docker("stats", "--no-stream", "--format", "{{.MemUsage}}", container).stdout.split("/")[
             0
         ]

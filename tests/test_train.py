@@ -347,11 +347,16 @@ def test_align_unseen_vectors_carries_unseen_words_along_the_fitted_map() -> Non
 def test_float16_embeddings_halve_the_tables_and_the_metrics_describe_the_stored_model(
     tiny_corpus: dict, tmp_path: Path, capsys
 ) -> None:
-    """A finished run, resumed with --embedding-dtype float16, is stored with half-size tables."""
+    """A finished run, resumed with --embedding-dtype float16, is stored with half-size tables; the card
+    names the machine of each of the two commands."""
     out, train, dev = tmp_path / "m", tiny_corpus["train"], tiny_corpus["dev"]
     train_tiny(out, train, dev, "--epochs", "2")
     full = load_file(out / "weights.safetensors")
-    train_tiny(out, train, dev, "--epochs", "2", "--resume", "--embedding-dtype", "float16")
+    try:
+        train_tiny(out, train, dev, "--epochs", "2", "--resume", "--embedding-dtype", "float16", "--threads", "2")
+    finally:
+        torch.set_num_threads(1)  # as the suite runs
+    assert "1 thread then " in (out / "README.md").read_text() and ", 2 threads." in (out / "README.md").read_text()
     half = load_file(out / "weights.safetensors")
     for name, tensor in half.items():
         expected = torch.float16 if name.endswith("embed.weight") else torch.float32

@@ -103,6 +103,9 @@ def test_words_no_corpus_gives_are_dropped_and_the_most_frequent_added(
         assert main(["evaluate", str(model), str(tiny_corpus[split]), "--json"]) == 0
         assert json.loads(capsys.readouterr().out)["f1"] == after.metrics[split]["f1"]
     assert "ner words" in (model / "README.md").read_text()
+    # The tables changed, so the temperature is fitted again on the dev file given.
+    assert after.metrics["calibration"]["fitted_on"] == str(tiny_corpus["dev"])
+    assert "before" not in after.metrics["calibration"]
 
     # Growing again adds the words with their pretrained vectors, stored as asked.
     assert main(["words", str(model), *corpora, "--pretrained-top", "4", "--embedding-dtype", "int8"]) == 0
@@ -112,9 +115,20 @@ def test_words_no_corpus_gives_are_dropped_and_the_most_frequent_added(
     for word in ("usual", "zanzibar"):
         row = grown.weights["word_embed.weight"][grown.vocab.words.stoi[word]]
         assert np.allclose(row, table[word], atol=np.abs(table[word]).max() / 127), word
-    # A split not given again loses its score rather than keeping the one of the model before.
+    # The card names the files scored, not those training scored: here a test file under another name.
+    other_test = model.parent / "other-test.conll"
+    other_test.write_bytes(tiny_corpus["test"].read_bytes() + b"\nZanzibar NN B-LOC\n")
+    assert main(["words", str(model), *corpora[:4], "--test", str(other_test), "--pretrained-top", "4"]) == 0
+    assert f"- Test: `{other_test}` (IOB2 tags)" in (model / "README.md").read_text()
+    assert bundles.load(model).info["training"]["test_sha256"] == bundles.file_sha256(other_test)
+    # A split not given again loses its score rather than keeping the one of the model before; the
+    # temperature, not fitted again without dev, is said to be the model's before.
     assert main(["words", str(model), "--train", str(tiny_corpus["train"]), "--pretrained-top", "4"]) == 0
-    assert {"dev", "test"}.isdisjoint(bundles.load(model).metrics)
+    renewed = bundles.load(model)
+    assert {"dev", "test"}.isdisjoint(renewed.metrics) and renewed.metrics["calibration"]["before"] == "ner words"
+    card = (model / "README.md").read_text()
+    assert "- Dev: not scored since `ner words` (the best epoch was chosen on: dev file" in card
+    assert "- Test: none\n" in card and "(on the model before `ner words`)" in card
 
 
 def test_a_negative_count_is_refused_and_the_model_left_as_it_was(
@@ -163,3 +177,33 @@ def test_fine_tuning_starts_new_words_from_the_parents_vectors_and_keeps_them_re
     vectors.unlink()
     run = prepare(job)
     assert run.config.pretrained == "none" and any("not here" in reason for reason in run.recipe.reasons)
+
+
+def test_a_fine_tuned_models_card_carries_its_parents_terms_commands_and_test_file(
+    tiny_corpus: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The weights of a fine-tuned model derive from its parent's corpus too: the card keeps its terms and
+    the commands that made it; the parent's test file is known under another path (by its bytes); a
+    vectors file given by a relative path is recorded whole, so that a run in another folder finds it."""
+    parent_folder, child_folder = tmp_path / "a", tmp_path / "b"
+    parent_folder.mkdir()
+    child_folder.mkdir()
+    write_vectors(parent_folder / "vectors.txt", tiny_corpus["train"])
+    monkeypatch.chdir(parent_folder)
+    train_tiny(
+        Path("parent"),
+        *(tiny_corpus["train"], tiny_corpus["dev"]),
+        *("--test", str(tiny_corpus["test"]), "--epochs", "1", "--pretrained", "vectors.txt"),
+        *("--data-terms", "research use only"),
+    )
+    parent = bundles.load("parent")
+    assert parent.info["training"]["config"]["pretrained"] == str(parent_folder / "vectors.txt")
+    monkeypatch.chdir(child_folder)
+    test_here = Path("test.conll")
+    test_here.write_bytes(tiny_corpus["test"].read_bytes())
+    flags = ["--init-from", str(parent_folder / "parent"), "--epochs", "1", "--test", str(test_here), "--quiet"]
+    assert main(["train", "--train", str(tiny_corpus["train"]), "--out", "child", *flags]) == 0
+    card = Path("child/README.md").read_text()
+    assert "from the parent model `parent`: research use only" in card
+    assert "# the parent model, parent:\nner train --train" in card and "# this model:\nner train" in card
+    assert "On the parent's test file, F1 went from" in card
