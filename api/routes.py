@@ -14,6 +14,7 @@ from api.dependencies import Authorized, JSONBody, ServiceDep
 from api.parsing import FastJSONRoute
 from api.responses import SafeJSONResponse
 from api.schemas import ErrorResponse, ModelInfo, ModelsResponse, TagRequest, TagResponse
+from api.service import ServiceState
 from ner.dictionary import DictionaryError
 from ner.router import UnknownModelError
 from ner.tagger import Alternative, Analysis, Entity, TagOptions
@@ -47,6 +48,15 @@ def _too_many_tokens(count: str, nbest: int, limit: int) -> HTTPException:
     return _fail(422, "too_many_tokens", f"{count} tokens{times}; at most {limit} per request", "max_tokens")
 
 
+def _not_ready(service: ServiceState) -> HTTPException:
+    """Why the service takes no request now, in the 503 it answers."""
+    if service.router is None and "router" in service.load_errors:
+        return _fail(503, "not_ready", "no model could be loaded: the service's log says why")
+    if service.router is None:
+        return _fail(503, "not_ready", "models are still loading")
+    return _fail(503, "not_ready", "the service is stopping")
+
+
 @router.post(
     "/tag",
     response_model=TagResponse,
@@ -58,7 +68,7 @@ def _too_many_tokens(count: str, nbest: int, limit: int) -> HTTPException:
 async def tag(body: TagRequest, request: Request, service: ServiceDep) -> Response:
     settings = service.settings
     if not service.ready or service.router is None:
-        raise _fail(503, "not_ready", "models are still loading")
+        raise _not_ready(service)
     texts = body.all_texts()
     if len(texts) > settings.max_texts:
         raise _fail(422, "too_many_texts", f"{len(texts)} texts; at most {settings.max_texts} per request", "max_texts")
@@ -115,7 +125,7 @@ def _result(analysis: Analysis, body: TagRequest) -> dict:
 @router.get("/models", response_model=ModelsResponse, summary="The loaded models", dependencies=[Authorized])
 async def models(service: ServiceDep) -> ModelsResponse:
     if service.router is None:
-        raise _fail(503, "not_ready", "models are still loading")
+        raise _not_ready(service)
     infos = []
     for name, tagger in service.router.taggers.items():
         infos.append(

@@ -104,7 +104,7 @@ class ServiceState:
                 if tagger is None:
                     raise ValueError(f"no loaded model is named {name!r}")
                 self.dictionary_files[name] = DictionaryFile(path, labels=tagger.labels)
-            except (ValueError, OSError) as error:
+            except Exception as error:  # a bad file must not leave the service loading for ever
                 self.load_errors[f"dictionary {path}"] = str(error)
                 log.error(json.dumps({"event": "dictionary_failed", "path": path, "error": str(error)}))
         # Everything alive now lives as long as the process: keep it out of the cyclic collector's
@@ -151,9 +151,10 @@ class ServiceState:
                 merged = {**base, **entries} if base else entries  # type: ignore[dict-item]
             # The key names the file's version rather than hashing its (perhaps many) entries again.
             version = configured.version if configured is not None else None
-            key = (version, request_key, ignore_case, route.auto)
+            filtered = route.auto and request_key is not None  # the request's entries, cut to its model's labels
+            key = (version, request_key, ignore_case, filtered)
             prepare = None
-            if route.auto and request_key is not None:  # a dictionary being built takes its model's labels' entries
+            if filtered:
                 assert self.router is not None
                 prepare = functools.partial(self.router.entries_for, tagger=tagger)
             builds.append((tagger, merged, key, prepare))

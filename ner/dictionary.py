@@ -19,12 +19,11 @@ tokenizes text, so ``New York`` matches the tokens ``New``, ``York``.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import logging
 import math
 import time
+import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
@@ -67,11 +66,11 @@ class Dictionary:
         entries: Mapping[str, str],
         tokenize: Callable[[str], list[str]],
         ignore_case: bool = False,
-        tokenize_inside: Callable[[str], list[str]] | None = None,
+        other_cuts: Callable[[str], list[list[str]]] | None = None,
     ) -> None:
-        """``tokenize`` cuts a phrase as at the start of a text, ``tokenize_inside`` (when given) as in the
-        middle of one, where it may be cut otherwise (``2. Bundesliga``: a list item's number, or ``2``, ``.``);
-        a phrase matches cut either way."""
+        """``tokenize`` cuts a phrase as at the start of a text; ``other_cuts`` (when given) gives the other
+        ways text may cut it (in the middle of a text, ``2. Bundesliga`` is ``2``, ``.``, not a list item's
+        number; before a point, ``Acme Corp`` is ``Acme``, ``Corp.``); a phrase matches cut any of these ways."""
         self.ignore_case = ignore_case
         self.entries = dict(entries)
         self._trie: dict = {}
@@ -81,7 +80,7 @@ class Dictionary:
         for phrase, label in self.entries.items():
             if not label or (label != BLOCK and not label.strip()):
                 raise DictionaryError(f"phrase {phrase!r} has an empty label")
-            cuts = [tokenize(phrase)] + ([tokenize_inside(phrase)] if tokenize_inside else [])
+            cuts = [tokenize(phrase), *(other_cuts(phrase) if other_cuts else [])]
             for tokens in {tuple(self._key(t) for t in cut) for cut in cuts}:
                 if not tokens:
                     raise DictionaryError(f"phrase {phrase!r} has no tokens")
@@ -99,8 +98,13 @@ class Dictionary:
         return len(self.entries)
 
     def _key(self, token: str) -> str:
-        token = model_form(token)  # as the model reads it: Micro\u200bsoft is Microsoft
-        return token.lower() if self.ignore_case else token
+        """A token as phrases and text are compared: as the model reads it (Micro\u200bsoft is Microsoft),
+        composed (an accent typed apart is the accented letter), and folded when case is ignored (STRASSE
+        is Straße; İstanbul is istanbul)."""
+        token = model_form(token)
+        if not token.isascii():
+            token = unicodedata.normalize("NFC", token)
+        return token.casefold().replace("i\u0307", "i") if self.ignore_case else token
 
     @property
     def labels(self) -> set[str]:
@@ -180,10 +184,12 @@ class EntriesKey:
 
 
 def read_tsv(text: str) -> dict[str, str]:
-    """``phrase<TAB>LABEL`` lines (blank lines and ``#`` comments skipped) as a mapping."""
+    """``phrase<TAB>LABEL`` lines as a mapping; blank lines and comments are skipped. A comment starts with
+    ``#`` and a space, or with ``#`` and holds no tab: ``#MeToo<TAB>MISC`` is a phrase."""
     entries: dict[str, str] = {}
-    for number, row in enumerate(csv.reader(io.StringIO(text), delimiter="\t", quoting=csv.QUOTE_NONE), start=1):
-        if not row or not "".join(row).strip() or row[0].startswith("#"):
+    for number, line in enumerate(text.removeprefix("\ufeff").split("\n"), start=1):
+        row = line.removesuffix("\r").split("\t")
+        if not "".join(row).strip() or (line.startswith("#") and (len(row) == 1 or line[1:2] in (" ", "\t"))):
             continue
         if len(row) != 2 or not model_form(row[0]).strip() or not row[1].strip():  # a phrase shows something
             raise DictionaryError(f"line {number}: expected 'phrase<TAB>LABEL', found {row!r}")
@@ -236,7 +242,7 @@ class DictionaryFile:
 def load_tsv(path: str | Path) -> dict[str, str]:
     """The entries of a dictionary file (``phrase<TAB>LABEL`` lines)."""
     try:
-        return read_tsv(Path(path).read_text(encoding="utf-8"))
+        return read_tsv(Path(path).read_text(encoding="utf-8"))  # a byte-order mark is passed over
     except DictionaryError as error:
         raise DictionaryError(f"{path}: {error}") from None
     except (OSError, UnicodeDecodeError) as error:

@@ -271,12 +271,7 @@ class Tagger:
                 return kept
         # Built outside the lock: other requests go on meanwhile (one with the same entries may build them too).
         entries = prepare(entries) if prepare else entries
-        built = Dictionary(
-            entries,
-            lambda phrase: [t.text for t in self.tokenize(phrase)],
-            ignore_case,
-            tokenize_inside=lambda phrase: [t.text for t in self.tokenize("a " + phrase)[1:]],
-        )
+        built = Dictionary(entries, self._phrase_tokens, ignore_case, other_cuts=self._other_cuts)
         built.check_labels(self.labels)
         built.made_for = self.name
         with self._dictionaries_lock:
@@ -285,6 +280,22 @@ class Tagger:
             else:
                 self._dictionaries.put(key, built, built.nodes)
         return built
+
+    def _phrase_tokens(self, phrase: str) -> list[str]:
+        return [token.text for token in self.tokenize(phrase)]
+
+    def _other_cuts(self, phrase: str) -> list[list[str]]:
+        """The other ways text may cut a dictionary phrase: in the middle of a text (``2. Bundesliga``: no
+        list item's number there), and where a point joins its last word (``Acme Corp.``, and ``Acme Corp``
+        for the phrase ``Acme Corp.``)."""
+        cuts = [self._phrase_tokens("a " + phrase)[1:]]
+        pointed = self._phrase_tokens(phrase + ".")
+        if len(pointed[-1]) > 1 and pointed[-1].endswith("."):  # Corp. is one token
+            cuts.append(pointed)
+        plain = self._phrase_tokens(phrase.removesuffix("."))
+        if phrase.endswith(".") and plain and plain[-1] + "." == self._phrase_tokens(phrase)[-1]:
+            cuts.append(plain)
+        return cuts
 
     def read(self, text: str, start: int = 0, end: int | None = None) -> Document:
         """``text[start:end]`` tokenized and split into sentences, offsets into ``text``."""

@@ -28,6 +28,15 @@ def test_matches_longest_first_left_to_right_without_overlap() -> None:
 def test_case_is_kept_unless_ignored() -> None:
     assert Dictionary({"Paris": "LOC"}, split).matches(["paris"]) == []
     assert Dictionary({"Paris": "LOC"}, split, ignore_case=True).matches(["PARIS"]) == [(0, 1, "LOC")]
+    # Case folded, not just lowered: STRASSE is Straße, İstanbul is istanbul.
+    folded = Dictionary({"Straße": "LOC", "istanbul": "LOC"}, split, ignore_case=True)
+    assert folded.matches(["STRASSE", "İstanbul"]) == [(0, 1, "LOC"), (1, 2, "LOC")]
+    assert Dictionary({"Straße": "LOC"}, split).matches(["STRASSE"]) == []
+
+
+def test_an_accent_typed_apart_is_the_accented_letter() -> None:
+    assert Dictionary({"Zorbláx": "PER"}, split).matches(["Zorbla\u0301x"]) == [(0, 1, "PER")]
+    assert Dictionary({"Zorbla\u0301x": "PER"}, split).matches(["Zorbláx"]) == [(0, 1, "PER")]
 
 
 def test_invisible_characters_on_either_side_do_not_stop_a_match() -> None:
@@ -49,6 +58,13 @@ def test_tsv_lines() -> None:
     assert read_tsv("# terms\nNew York\tLOC\n\nAcme Corp\tORG\n") == {"New York": "LOC", "Acme Corp": "ORG"}
     with pytest.raises(DictionaryError, match="line 2"):
         read_tsv("a\tLOC\nno label here\n")
+    # A byte-order mark before a comment; a hashtag is a phrase, a comment starts "# " or holds no tab.
+    assert read_tsv("\ufeff# my terms\r\n#MeToo\tMISC\r\n# Paris\tLOC\n#note\nC#\tMISC\n") == {
+        "#MeToo": "MISC",
+        "C#": "MISC",
+    }
+    # A very long field is an entry like any other (the csv module refused it with its own error).
+    assert read_tsv("x" * 200_000 + "\tORG\n") == {"x" * 200_000: "ORG"}
 
 
 def brute_force(emissions: np.ndarray, scores: tuple, allowed: np.ndarray) -> list[tuple[float, tuple[int, ...]]]:
@@ -107,6 +123,21 @@ def test_a_phrase_is_forced_whole_wherever_the_text_would_be_cut(tiny_model: Pat
     tagger = Tagger.load(tiny_model)
     (analysis,) = tagger.analyze([text], TagOptions(dictionary=tagger.dictionary({phrase: "ORG"})))
     assert (phrase, "ORG") in {(e.text, e.label) for e in analysis.entities}
+
+
+@pytest.mark.parametrize(
+    ("text", "phrase", "entity"),
+    [
+        ("She joined Acme Corp.", "Acme Corp", "Acme Corp."),  # "Corp." is one token: the match takes its point
+        ("Acme Corp, the maker", "Acme Corp.", "Acme Corp"),  # a phrase with the point matches without it
+    ],
+)
+def test_a_phrase_matches_whether_or_not_a_point_joins_its_last_word(
+    tiny_model: Path, text: str, phrase: str, entity: str
+) -> None:
+    tagger = Tagger.load(tiny_model)
+    (analysis,) = tagger.analyze([text], TagOptions(dictionary=tagger.dictionary({phrase: "ORG"})))
+    assert (entity, "ORG") in {(e.text, e.label) for e in analysis.entities}
 
 
 def test_a_phrase_never_runs_across_a_paragraph_break(tiny_model: Path) -> None:

@@ -331,6 +331,39 @@ def test_ready_fails_with_a_model_that_failed_to_load_and_tells_only_the_log(tin
     assert records[-1]["state"] == "model_failed" and str(twin) in records[-1]["failed"]
 
 
+def test_a_service_whose_only_model_failed_says_so_rather_than_still_loading(tiny_model: Path, tmp_path: Path) -> None:
+    """``ner serve`` refuses to start without a usable model; a worker that uvicorn starts again later reads
+    the directory again, and may find it broken by then."""
+    from api.routes import _not_ready
+    from api.service import ServiceState
+    from api.settings import Settings
+
+    broken = tmp_path / "broken"
+    shutil.copytree(tiny_model, broken)
+    state = ServiceState(Settings(models=[str(broken)]))
+    assert "still loading" in _not_ready(state).detail["message"]
+    (broken / "weights.safetensors").write_bytes(b"not weights")
+    state.load_models()
+    assert state.router is None and "no model could be loaded" in _not_ready(state).detail["message"]
+
+
+def test_a_dictionary_file_failing_in_any_way_is_a_load_error_not_a_service_loading_for_ever(
+    tiny_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from api import service
+    from api.settings import Settings
+
+    def unexpected(*args: object, **kwargs: object) -> None:
+        raise LookupError("an error no handler names")
+
+    monkeypatch.setattr(service, "DictionaryFile", unexpected)
+    terms = tmp_path / "terms.tsv"
+    terms.write_text("Paris\tLOC\n")
+    state = service.ServiceState(Settings(models=[str(tiny_model)], dictionaries=f"tiny-en={terms}"))
+    state.load_models()
+    assert state.router is not None and "no handler names" in state.load_errors[f"dictionary {terms}"]
+
+
 def test_metrics_have_their_own_port_without_the_api_key(tiny_model: Path, tmp_path: Path) -> None:
     port = free_port()
     with serving([tiny_model], tmp_path / "log", metrics_port=port, api_keys=f"probe:{KEY}") as server:

@@ -150,6 +150,9 @@ def test_corrections_are_downloaded_as_training_jsonl(browser, page_server, tmp_
     page.mouse.dblclick(*page.evaluate(WORD_CENTRE, "Monday"))
     page.wait_for_selector("#editor", state="visible")
     assert page.inner_text("#editor-title") == "Choose a label for “Monday”."
+    page.fill("#new-label", "DATE-")  # a type ner train refuses (seqeval drops an edge hyphen)
+    page.press("#new-label", "Enter")
+    assert "hyphen" in page.inner_text("#status") and (29, 35, "Monday", "DATE-") not in marks(page)
     page.fill("#new-label", "DATE")
     page.press("#new-label", "Enter")
     assert (29, 35, "Monday", "DATE") in marks(page)
