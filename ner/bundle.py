@@ -25,12 +25,16 @@ torch: the weights are NumPy arrays.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
 import os
 import shutil
+import signal
 import tempfile
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -191,6 +195,8 @@ def check_destination(directory: str | Path) -> None:
     above = next((path for path in directory.parents if path.exists()), None)
     if above is not None and not above.is_dir():
         raise BundleError(above, "is a file, not a folder to save a model in")
+    if above is not None and not os.access(above, os.W_OK | os.X_OK):  # found now, not after hours of training
+        raise BundleError(above, "is not writable: a model cannot be saved in it")
     if not directory.is_dir():
         return
     inside = list(directory.iterdir())
@@ -261,19 +267,48 @@ def save(bundle: Bundle, directory: str | Path, card: str, extra_files: dict[str
             path.chmod(0o644)
             _flush_to_disk(path)
         _flush_to_disk(staging)  # every file on disk before the swap: a power cut leaves no empty file behind
-        if directory.exists():
-            retired = directory.with_name(f".{directory.name}.old-{os.getpid()}")
-            directory.rename(retired)
-        staging.rename(directory)
-    except BaseException:
+        with _signals_held():  # Ctrl-C or a kill waits until the new model is in and the old one gone
+            if directory.exists():
+                retired = directory.with_name(f".{directory.name}.old-{os.getpid()}")
+                directory.rename(retired)
+            staging.rename(directory)
+            _flush_to_disk(directory.parent)  # the swap itself
+            if retired is not None:
+                shutil.rmtree(retired, ignore_errors=True)
+    except BaseException as error:
         shutil.rmtree(staging, ignore_errors=True)
-        if retired is not None and not directory.exists():  # stopped between the two renames
+        if retired is not None and not directory.exists():  # failed between the two renames
             retired.rename(directory)
+        if isinstance(error, OSError):  # a full disk, say: named for the directory asked for
+            reason = error.strerror or str(error)
+            raise BundleError(directory, f"not saved ({reason}); what was there is as it was") from None
         raise
-    _flush_to_disk(directory.parent)  # the swap itself
-    if retired is not None:
-        shutil.rmtree(retired, ignore_errors=True)
     return directory
+
+
+HELD_SIGNALS = (signal.SIGINT, signal.SIGTERM)  # held while a model directory is swapped
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """Hold back SIGINT and SIGTERM until the block ends, then meet the first as it would have been met
+    (where a process can: in its main thread, which runs Python's signal handlers)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    arrived: list[int] = []
+    before = {number: signal.signal(number, lambda got, _: arrived.append(got)) for number in HELD_SIGNALS}
+    try:
+        yield
+    finally:
+        for number, handler in before.items():
+            signal.signal(number, handler)
+        for number in arrived[:1]:
+            handler = before[number]
+            if callable(handler):
+                handler(number, None)
+            elif handler != signal.SIG_IGN:  # the default action (SIGTERM's: the process ends)
+                signal.raise_signal(number)
 
 
 def _flush_to_disk(path: Path) -> None:

@@ -13,8 +13,11 @@ import json
 import logging
 import os
 import shlex
+import shutil
+import signal
 import sys
 import tempfile
+import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -38,12 +41,39 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.argv = list(argv) if argv is not None else sys.argv[1:]
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
-        return args.run(args)
+        with _terminated_as_interrupted(args.command != "serve"):  # the server stops gracefully on its own
+            return args.run(args)
+    except BrokenPipeError:  # the reader went away (| head): nothing more to say, to anyone
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except (CorpusError, BundleError, ValueError, OSError, RuntimeError) as error:
         print(f"ner {args.command}: error: {error}", file=sys.stderr)
         return 2
+    except Terminated:
+        return 143
     except KeyboardInterrupt:
         return 130
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (``kill``, a scheduler's stop), met as Ctrl-C is: checkpoints kept, half-saved models undone."""
+
+
+@contextlib.contextmanager
+def _terminated_as_interrupted(wanted: bool) -> Iterator[None]:
+    if not wanted or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def terminated(number: int, frame: object) -> None:
+        raise Terminated
+
+    before = signal.signal(signal.SIGTERM, terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, before)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -323,6 +353,8 @@ def run_predict(args: argparse.Namespace) -> int:
     partial = out.with_name(f".{out.name}.partial")  # then renamed: --out may be the input file itself
     try:
         partial.write_text("".join(lines), encoding="utf-8", newline="")
+        if out.exists():  # a file replaced keeps who may read it
+            shutil.copymode(out, partial)
         partial.replace(out)
     except OSError as error:  # said of --out, not of the partial file beside it
         raise ValueError(f"--out {args.out}: cannot write there: {error.strerror}") from None

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import pickle
 import shutil
+import signal
 from pathlib import Path
 
 import numpy as np
@@ -343,6 +345,43 @@ def test_a_save_stopped_between_its_renames_puts_the_old_model_back(
     bundles.verify(model_copy)
     assert (model_copy / "README.md").read_text() != "# new\n"
     assert [p.name for p in model_copy.parent.iterdir() if p.name.startswith(".model")] == []
+
+
+def test_a_signal_between_the_renames_waits_for_the_swap_and_a_full_disk_is_named(
+    model_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C (or a kill) as the old model is moved aside is held until the new one is in place and the
+    old one removed; a disk error there puts the old model back and names the directory."""
+    loaded = bundles.load(model_copy)
+    real_rename = Path.rename
+
+    def rename(self: Path, target: Path) -> Path:
+        if ".old-" in target.name:
+            os.kill(os.getpid(), signal.SIGINT)
+        return real_rename(self, target)
+
+    monkeypatch.setattr(Path, "rename", rename)
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)  # also where the suite ignores SIGINT
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            bundles.save(loaded, model_copy, card="# new\n")
+    finally:
+        signal.signal(signal.SIGINT, before)
+    assert (model_copy / "README.md").read_text() == "# new\n"
+    bundles.verify(model_copy)
+    assert [p.name for p in model_copy.parent.iterdir() if p.name.startswith(".model")] == []
+
+    def full(self: Path, target: Path) -> Path:
+        if self.name.startswith(".model.") and ".old-" not in self.name:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_rename(self, target)
+
+    monkeypatch.setattr(Path, "rename", full)
+    with pytest.raises(BundleError, match=r"model: not saved \(No space left on device\); what was there is as it"):
+        bundles.save(loaded, model_copy, card="# newer\n")
+    monkeypatch.undo()
+    assert (model_copy / "README.md").read_text() == "# new\n"
+    bundles.verify(model_copy)
 
 
 def test_saving_through_a_link_or_as_dot_replaces_the_model_it_names(model_copy: Path, tmp_path: Path) -> None:

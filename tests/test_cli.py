@@ -299,7 +299,10 @@ def test_rewriting_a_model_in_place_refuses_folders_and_links_it_would_not_keep(
     bundles.verify(model)
 
 
-def test_ctrl_c_during_training_says_how_to_go_on(tiny_corpus: dict, tmp_path: Path) -> None:
+@pytest.mark.parametrize(("stop", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_ctrl_c_or_a_kill_during_training_says_how_to_go_on(
+    tiny_corpus: dict, tmp_path: Path, stop: signal.Signals, code: int
+) -> None:
     out = tmp_path / "m"
     args = tiny_train_args(out, tiny_corpus["train"], tiny_corpus["dev"], "--epochs", "500", "--patience", "500")
     # Ctrl-C as a terminal sends it, also when the tests run in the background (where SIGINT is ignored
@@ -314,9 +317,9 @@ def test_ctrl_c_during_training_says_how_to_go_on(tiny_corpus: dict, tmp_path: P
     deadline = time.monotonic() + 120
     while not checkpoint.exists() and time.monotonic() < deadline:
         time.sleep(0.2)
-    process.send_signal(signal.SIGINT)
+    process.send_signal(stop)
     _, error = process.communicate(timeout=60)
-    assert process.returncode == 130 and "Traceback" not in error
+    assert process.returncode == code and "Traceback" not in error
     assert f"interrupted; the last finished epoch is in {checkpoint}" in error and "--resume" in error
 
 
@@ -327,7 +330,9 @@ def test_predict_into_its_own_input_or_from_a_pipe(
     source = tiny_corpus["test"].read_text()
     own = tmp_path / "own.conll"
     own.write_text(source)
+    own.chmod(0o600)
     assert main(["predict", str(tiny_model), str(own), "--out", str(own)]) == 0
+    assert own.stat().st_mode & 0o777 == 0o600  # still private
     written = own.read_text().splitlines()
     assert len(written) == len(source.splitlines()) and written[0].startswith(source.splitlines()[0] + " ")
     piped = subprocess.run(
@@ -457,3 +462,19 @@ def test_a_corpus_of_other_labels_is_warned_of_when_scored_and_refused_for_calib
     assert "no temperature can be fitted on it" in capsys.readouterr().err
     assert main(["calibrate", str(tiny_model), str(some)]) == 0
     assert "some.conll's labels FOO are not the model's: their entities count as missed" in caplog.text
+
+
+def test_a_reader_that_stops_early_ends_the_command_quietly(tiny_model: Path, tmp_path: Path) -> None:
+    """``ner tag big.txt | head -1``: the pipe closes; no error message, and the exit status of a pipe's
+    writer stopped by it (141)."""
+    lines = tmp_path / "lines.txt"
+    lines.write_text("Angela Merkel met Emmanuel Macron in Paris .\n" * 4000)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ner", "tag", "--model", str(tiny_model), "--threads", "1", "--quiet", str(lines)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert process.stdout is not None and process.stdout.readline().startswith(b"{")
+    process.stdout.close()
+    _, error = process.communicate(timeout=120)
+    assert process.returncode == 141 and error == b""
