@@ -163,10 +163,12 @@ class Lane:
             for job in jobs:
                 groups[(job.tagger.name, job.options)].append(job)
             for (_, options), members in groups.items():
-                dropped = [j for j in members if j.future.done()]  # requests that timed out meanwhile
+                # Each request looked at once: one cancelled between two looks would be settled by neither.
+                live, dropped = [], []  # dropped: timed out or hung up meanwhile
+                for job in members:
+                    (dropped if job.future.done() else live).append(job)
                 if dropped:
                     self.loop.call_soon_threadsafe(self._settle, dropped)
-                live = [j for j in members if not j.future.done()]
                 if live:
                     results, error = self._call(live, options)
                     self.loop.call_soon_threadsafe(self._settle, live, results, error)

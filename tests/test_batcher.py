@@ -203,6 +203,37 @@ def test_a_cancelled_request_is_not_computed_and_frees_its_place(tagger: Tagger)
     assert [n for n, _, _ in watched.calls] == [1]
 
 
+def test_a_request_cancelled_while_the_model_thread_looks_at_it_still_frees_its_place(tagger: Tagger) -> None:
+    """A request cancelled by the event loop (its timeout, its client gone) just as the model thread first
+    looks at it: once both are done, none of its work stays counted against the lane."""
+
+    class CancelledAtFirstLook(asyncio.Future):
+        looks = 0
+
+        def done(self) -> bool:
+            result = super().done()
+            if threading.current_thread().name.startswith("ner-"):
+                self.looks += 1
+                if self.looks == 1:  # the event loop cancels it now, and the model thread looks again
+                    self.get_loop().call_soon_threadsafe(self.cancel)
+                    while not super().done():
+                        time.sleep(0.001)
+            return result
+
+    async def scenario(batcher: MicroBatcher) -> tuple[int, int]:
+        loop = asyncio.get_running_loop()
+        loop.create_future = lambda: CancelledAtFirstLook(loop=loop)  # type: ignore[method-assign]
+        future = batcher.submit(tagger, documents(tagger, TEXTS[0]), TagOptions())
+        del loop.create_future
+        await asyncio.gather(future, return_exceptions=True)
+        deadline = time.monotonic() + 5
+        while batcher.interactive.pending and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+        return batcher.interactive.pending, batcher.interactive.jobs
+
+    assert run(scenario) == (0, 0)
+
+
 def test_without_batching_each_request_is_its_own_call(tagger: Tagger) -> None:
     watched = Watched(tagger)
 

@@ -371,3 +371,42 @@ def test_the_collector_runs_again_after_the_last_of_overlapping_calls() -> None:
     thread.start()
     inside.wait(10)
     assert second() is False and gc.isenabled()
+
+
+def test_the_collector_still_runs_while_calls_overlap_without_a_gap(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two threads tagging back to back (a loaded service's two lanes) leave no moment with no call running;
+    the collector catches up all the same, and the cycles made meanwhile are freed."""
+    import gc
+    import threading
+    import weakref
+
+    from ner import collector
+
+    monkeypatch.setattr(collector, "CATCH_UP_S", 0.05)
+    stop = threading.Event()
+
+    @collector.collector_paused
+    def call() -> None:
+        time.sleep(0.01)
+
+    def lane() -> None:
+        while not stop.is_set():
+            call()
+
+    class Node:
+        pass
+
+    lanes = [threading.Thread(target=lane) for _ in range(2)]
+    for thread in lanes:
+        thread.start()
+    cycle = Node()
+    cycle.self = cycle  # type: ignore[attr-defined]
+    freed = weakref.ref(cycle)
+    del cycle
+    deadline = time.monotonic() + 10
+    while freed() is not None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    stop.set()
+    for thread in lanes:
+        thread.join()
+    assert freed() is None and gc.isenabled()
