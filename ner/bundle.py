@@ -223,7 +223,7 @@ def save(bundle: Bundle, directory: str | Path, card: str, extra_files: dict[str
         staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
     except OSError as error:  # said of the directory asked for, not of the staging folder beside it
         raise BundleError(directory, f"cannot write a model there: {error.strerror}") from None
-    retired = None
+    retired, swapped = None, False
     try:
         stored = stored_tables(bundle.weights, bundle.info.get("embedding_dtype", "float32"))
         weights = {name: np.ascontiguousarray(array) for name, array in stored.items()}
@@ -272,13 +272,16 @@ def save(bundle: Bundle, directory: str | Path, card: str, extra_files: dict[str
                 retired = directory.with_name(f".{directory.name}.old-{os.getpid()}")
                 directory.rename(retired)
             staging.rename(directory)
-            _flush_to_disk(directory.parent)  # the swap itself
+            swapped = True
             if retired is not None:
                 shutil.rmtree(retired, ignore_errors=True)
+            _flush_to_disk(directory.parent)  # the swap itself
     except BaseException as error:
         shutil.rmtree(staging, ignore_errors=True)
         if retired is not None and not directory.exists():  # failed between the two renames
             retired.rename(directory)
+        if isinstance(error, OSError) and swapped:
+            raise BundleError(directory, f"saved, but not flushed to disk ({error.strerror or error})") from None
         if isinstance(error, OSError):  # a full disk, say: named for the directory asked for
             reason = error.strerror or str(error)
             raise BundleError(directory, f"not saved ({reason}); what was there is as it was") from None

@@ -62,13 +62,23 @@ def _storage_line(bundle: bundles.Bundle) -> str:
     return line + "."
 
 
+def _dev_line(training: dict) -> str:
+    """Where the dev sentences came from, and, after ``ner words``, which file its dev scores are of."""
+    line = training.get("dev", "not recorded")
+    if "dev_scored" not in training:
+        return line
+    if training["dev_scored"] is None:
+        return line + "; no dev file scored since `ner words` changed the model"
+    return line + f"; the dev scores above are of `{training['dev_scored']}`, scored by `ner words`"
+
+
 def _epochs_line(metrics: dict, training: dict) -> str:
     if training.get("config", {}).get("train_with_dev"):
         no_dev = str(training.get("dev", "")).startswith("no dev file")
         trained = "Trained on every training sentence" if no_dev else "Trained on train and dev together"
         trained = "Fine-tuned" if training.get("parent") else trained
         line = f"{trained} for {metrics.get('epochs_run')} epochs, the last kept"
-        if metrics.get("dev"):
+        if metrics.get("dev") and "dev_scored" not in training:
             line += "; the dev scores above are on data the model was trained on"
         return line + "." + _curves_line(metrics)
     if metrics.get("best_epoch") is None:
@@ -235,7 +245,7 @@ Labels: {", ".join(bundle.labels)}.
 
 ## Data
 - Train: {f"`{training['train']}`" if training.get("train") else "not recorded"}{_reading(training, "train")}
-- Dev: {training.get("dev", "not recorded")}{_reading(training, "dev")}
+- Dev: {_dev_line(training)}{_reading(training, "dev")}
 - Test: {f"`{training['test']}`" if training.get("test") else "none"}{_reading(training, "test")}
 
 ## Scores (strict entity level, percent)

@@ -42,7 +42,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         with _terminated_as_interrupted(args.command != "serve"):  # the server stops gracefully on its own
-            return args.run(args)
+            code = args.run(args)
+            sys.stdout.flush()  # here, where a reader gone away is met, not as the interpreter exits
+            return code
     except BrokenPipeError:  # the reader went away (| head): nothing more to say, to anyone
         with contextlib.suppress(OSError, ValueError):
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -352,9 +354,10 @@ def run_predict(args: argparse.Namespace) -> int:
         return 0
     partial = out.with_name(f".{out.name}.partial")  # then renamed: --out may be the input file itself
     try:
-        partial.write_text("".join(lines), encoding="utf-8", newline="")
-        if out.exists():  # a file replaced keeps who may read it
+        if out.exists():  # a file replaced keeps who may read it, from the first byte written
+            partial.touch(mode=0o600)
             shutil.copymode(out, partial)
+        partial.write_text("".join(lines), encoding="utf-8", newline="")
         partial.replace(out)
     except OSError as error:  # said of --out, not of the partial file beside it
         raise ValueError(f"--out {args.out}: cannot write there: {error.strerror}") from None

@@ -80,19 +80,28 @@ class Dictionary:
         for phrase, label in self.entries.items():
             if not label or (label != BLOCK and not label.strip()):
                 raise DictionaryError(f"phrase {phrase!r} has an empty label")
-            cuts = [tokenize(phrase), *(other_cuts(phrase) if other_cuts else [])]
-            for tokens in {tuple(self._key(t) for t in cut) for cut in cuts}:
-                if not tokens:
-                    raise DictionaryError(f"phrase {phrase!r} has no tokens")
-                node = self._trie
-                for token in tokens:
-                    child = node.get(token)
-                    if child is None:
-                        child = node[token] = {}
-                        self.nodes += 1
-                    node = child
-                node[None] = label  # the key None marks the end of a phrase
-                self._longest = max(self._longest, len(tokens))
+            exact = tuple(self._key(t) for t in tokenize(phrase))
+            if not exact:
+                raise DictionaryError(f"phrase {phrase!r} has no tokens")
+            self._insert(exact, label, exact=True)
+            for cut in {tuple(self._key(t) for t in cut) for cut in (other_cuts(phrase) if other_cuts else [])}:
+                if cut and cut != exact:
+                    self._insert(cut, label, exact=False)
+
+    def _insert(self, tokens: tuple[str, ...], label: str, exact: bool) -> None:
+        """Put a phrase's cut in the trie; another cut never takes the place of a phrase as it is written."""
+        node = self._trie
+        for token in tokens:
+            child = node.get(token)
+            if child is None:
+                child = node[token] = {}
+                self.nodes += 1
+            node = child
+        if exact:
+            node[None] = label  # the key None marks the end of a phrase
+        else:
+            node.setdefault(None, label)
+        self._longest = max(self._longest, len(tokens))
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -189,7 +198,7 @@ def read_tsv(text: str) -> dict[str, str]:
     entries: dict[str, str] = {}
     for number, line in enumerate(text.removeprefix("\ufeff").split("\n"), start=1):
         row = line.removesuffix("\r").split("\t")
-        if not "".join(row).strip() or (line.startswith("#") and (len(row) == 1 or line[1:2] in (" ", "\t"))):
+        if not "".join(row).strip() or (line.startswith("#") and (len(row) == 1 or line[1:2] == " ")):
             continue
         if len(row) != 2 or not model_form(row[0]).strip() or not row[1].strip():  # a phrase shows something
             raise DictionaryError(f"line {number}: expected 'phrase<TAB>LABEL', found {row!r}")

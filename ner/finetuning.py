@@ -65,8 +65,9 @@ def fine_tuning(
             pretrained = "none"
         elif pretrained != "none":
             reasons.append(f"new words start from the parent's pretrained vectors, {pretrained}")
+    lexicon = parent_settings.get("lexicon", "auto")  # the parent's lexicon is the child's: its card names it
     config = TrainConfig.from_dict(
-        {**FINE_TUNING, **inherited, **given, "language": parent.language, "pretrained": pretrained}
+        {**FINE_TUNING, **inherited, **given, "language": parent.language, "pretrained": pretrained, "lexicon": lexicon}
     )
     return Recipe(parent.config, config, parent.language, reasons)
 

@@ -289,12 +289,14 @@ class Tagger:
         list item's number there), and where a point joins its last word (``Acme Corp.``, and ``Acme Corp``
         for the phrase ``Acme Corp.``)."""
         cuts = [self._phrase_tokens("a " + phrase)[1:]]
-        pointed = self._phrase_tokens(phrase + ".")
-        if len(pointed[-1]) > 1 and pointed[-1].endswith("."):  # Corp. is one token
-            cuts.append(pointed)
-        plain = self._phrase_tokens(phrase.removesuffix("."))
-        if phrase.endswith(".") and plain and plain[-1] + "." == self._phrase_tokens(phrase)[-1]:
-            cuts.append(plain)
+        if phrase[-1:].isalnum():
+            pointed = self._phrase_tokens(phrase + ".")
+            if len(pointed[-1]) > 1 and pointed[-1].endswith("."):  # Corp. is one token
+                cuts.append(pointed)
+        elif phrase.endswith(".") and phrase[-2:-1].isalnum():
+            plain, written = self._phrase_tokens(phrase[:-1]), self._phrase_tokens(phrase)
+            if plain and plain[-1] + "." == written[-1]:
+                cuts.append(plain)
         return cuts
 
     def read(self, text: str, start: int = 0, end: int | None = None) -> Document:

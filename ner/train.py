@@ -44,6 +44,7 @@ from ner.corpus import (
     lowercased_words,
     mentions_by_label,
     read_corpus_noted,
+    reading_record,
     replace_mentions,
 )
 from ner.distillation import soft_targets, teacher_probabilities
@@ -112,7 +113,7 @@ def load_corpora(
 
     def read(role: str, path: str) -> list[Sentence]:
         sentences, scheme, notes = read_corpus_noted(path, tag_column)
-        reading[role] = ["character spans" if scheme == "spans" else f"{scheme} tags", *notes]
+        reading[role] = reading_record(scheme, notes)
         return sentences
 
     train_sentences = read("train", train)
@@ -273,6 +274,7 @@ class Run:
     progress: bool = True
     parent: bundles.Bundle | None = None  # the model a fine-tuning run started from
     teacher_probs: list[np.ndarray] | None = None  # per training sentence (T, K), with --teachers
+    data_terms: str = ""  # of the data its weights derive from: the corpus's, its parent's and teachers'
 
     @property
     def config(self) -> TrainConfig:
@@ -527,6 +529,7 @@ def prepare(job: Job, checkpoint: dict | None = None) -> Run:
         run_progress,
         parent,
         taught,
+        _data_terms(job.data_terms, parent, config.teachers),  # read now: a teacher may be gone by the end
     )
 
 
@@ -760,7 +763,7 @@ def _finish(run: Run, job: Job, progress: Progress, started: float) -> dict:
         "version": __version__,
         "created": time.strftime("%Y-%m-%d"),
         "training": {
-            "data_terms": _data_terms(job.data_terms, run.parent, config.teachers),
+            "data_terms": run.data_terms,
             "bigram_counts": BIGRAMS_COUNTED,
             "train": str(job.train),
             "dev": run.corpora.dev_note,
@@ -800,7 +803,7 @@ def _data_terms(own: str, parent: bundles.Bundle | None, teachers: str) -> str:
     parent and teachers (their corpora's terms apply to what was learned from them too)."""
     sources = [(f"the parent model `{parent.name}`", parent.info)] if parent is not None else []
     sources += [(f"the teacher `{Path(path).name}`", bundles.read_config(path)) for path in teachers.split(",") if path]
-    terms = [own] if own else []
+    terms = [own or "see the training corpus's own licence;"]
     for source, info in sources:
         inherited = info.get("training", {}).get("data_terms")
         if inherited and not any(inherited in term for term in terms):

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ner import bundle as bundles
-from ner.corpus import Sentence, as_words, lowercased_words, read_corpus_noted
+from ner.corpus import Sentence, as_words, lowercased_words, read_corpus_noted, reading_record
 from ner.vocab import load_vectors
 
 if TYPE_CHECKING:
@@ -82,7 +82,7 @@ def renew(
     for split, path in files.items():
         corpora[split], scheme, notes = read_corpus_noted(path, tag_column)
         if split != "train":
-            reading[split] = ["character spans" if scheme == "spans" else f"{scheme} tags", *notes]
+            reading[split] = reading_record(scheme, notes)
     keep = lowercased_words(as_words(corpora["train"]), as_words(corpora.get("dev", [])))
     bundle, dropped, added = rebuild(bundle, keep, pretrained, top)
     if embedding_dtype:
@@ -105,17 +105,18 @@ def renew(
 
 
 def _record_scored(training: dict, files: Mapping[str, str]) -> None:
-    """The card's dev and test files: those just scored (the epoch stays chosen where the run chose it)."""
+    """The card's test file, and its dev scores' file where it is not the one training used: those just
+    scored (how the model was trained and its epoch chosen stays as training recorded it)."""
     if files.get("test"):
         training["test"], training["test_sha256"] = files["test"], bundles.file_sha256(files["test"])
     else:
         training["test"] = None
         training.pop("test_sha256", None)
-    chosen = training.get("dev")
-    if files.get("dev") and chosen not in (f"dev file {files['dev']}", f"dev file {files['dev']}, trained on too"):
-        training["dev"] = f"dev file {files['dev']}, scored by `ner words` (the best epoch was chosen on: {chosen})"
-    elif not files.get("dev") and not str(chosen).startswith("no dev file"):
-        training["dev"] = f"not scored since `ner words` (the best epoch was chosen on: {chosen})"
+    trained_with = str(training.get("dev", ""))
+    if files.get("dev") and trained_with.removesuffix(", trained on too") == f"dev file {files['dev']}":
+        training.pop("dev_scored", None)
+    else:
+        training["dev_scored"] = files.get("dev")  # None: not scored since
 
 
 def _calibrate_again(bundle: bundles.Bundle, tagger: Tagger, dev: list[Sentence] | None, dev_file: str | None) -> None:

@@ -384,6 +384,22 @@ def test_a_signal_between_the_renames_waits_for_the_swap_and_a_full_disk_is_name
     bundles.verify(model_copy)
 
 
+def test_a_save_that_swapped_but_could_not_flush_says_so(model_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    loaded = bundles.load(model_copy)
+    real_flush = bundles._flush_to_disk
+
+    def flush(path: Path) -> None:
+        if path == model_copy.parent.resolve():
+            raise OSError(errno.EIO, "Input/output error")
+        real_flush(path)
+
+    monkeypatch.setattr(bundles, "_flush_to_disk", flush)
+    with pytest.raises(BundleError, match="saved, but not flushed to disk"):
+        bundles.save(loaded, model_copy, card="# new\n")
+    assert (model_copy / "README.md").read_text() == "# new\n"
+    assert [p.name for p in model_copy.parent.iterdir() if p.name.startswith(".model")] == []
+
+
 def test_saving_through_a_link_or_as_dot_replaces_the_model_it_names(model_copy: Path, tmp_path: Path) -> None:
     loaded = bundles.load(model_copy)
     (tmp_path / "current").symlink_to(model_copy.name)

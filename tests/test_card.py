@@ -145,6 +145,13 @@ def test_components_name_glove_and_jiebas_terms() -> None:
     assert "Copyright (c) 2013 Sun Junyi" in card and "The above copyright notice" in card and "GloVe" not in card
 
 
+def test_dev_scores_of_another_file_after_ner_words_are_not_said_to_be_trained_on() -> None:
+    training = {"config": {"train_with_dev": True}, "dev": "dev file d.conll, trained on too", "dev_scored": "o.conll"}
+    card = model_card(a_bundle({"epochs_run": 3}, training))
+    assert "- Dev: dev file d.conll, trained on too; the dev scores above are of `o.conll`, scored by" in card
+    assert "data the model was trained on" not in card
+
+
 def test_a_run_with_every_sentence_trained_on_does_not_claim_a_dev_file() -> None:
     training = {"config": {"train_with_dev": True}, "dev": "no dev file: every training sentence is trained on"}
     card = model_card(a_bundle({"epochs_run": 3, "dev": {}}, training))

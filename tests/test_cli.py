@@ -464,7 +464,9 @@ def test_a_corpus_of_other_labels_is_warned_of_when_scored_and_refused_for_calib
     assert "some.conll's labels FOO are not the model's: their entities count as missed" in caplog.text
 
 
-def test_a_reader_that_stops_early_ends_the_command_quietly(tiny_model: Path, tmp_path: Path) -> None:
+def test_a_reader_that_stops_early_ends_the_command_quietly(
+    tiny_model: Path, tiny_corpus: dict, tmp_path: Path
+) -> None:
     """``ner tag big.txt | head -1``: the pipe closes; no error message, and the exit status of a pipe's
     writer stopped by it (141)."""
     lines = tmp_path / "lines.txt"
@@ -478,3 +480,14 @@ def test_a_reader_that_stops_early_ends_the_command_quietly(tiny_model: Path, tm
     process.stdout.close()
     _, error = process.communicate(timeout=120)
     assert process.returncode == 141 and error == b""
+    # A command whose little output waits in the buffer until it ends, its reader gone before then.
+    quick = subprocess.Popen(
+        [sys.executable, "-m", "ner", "inspect", str(tiny_corpus["train"])],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"},
+    )
+    assert quick.stdout is not None
+    quick.stdout.close()
+    _, error = quick.communicate(timeout=120)
+    assert quick.returncode == 141 and error == b""

@@ -63,6 +63,7 @@ def test_tsv_lines() -> None:
         "#MeToo": "MISC",
         "C#": "MISC",
     }
+    assert read_tsv("#\tMISC\n") == {"#": "MISC"}  # '#' and a tab: a phrase, as the rule says
     # A very long field is an entry like any other (the csv module refused it with its own error).
     assert read_tsv("x" * 200_000 + "\tORG\n") == {"x" * 200_000: "ORG"}
 
@@ -123,6 +124,17 @@ def test_a_phrase_is_forced_whole_wherever_the_text_would_be_cut(tiny_model: Pat
     tagger = Tagger.load(tiny_model)
     (analysis,) = tagger.analyze([text], TagOptions(dictionary=tagger.dictionary({phrase: "ORG"})))
     assert (phrase, "ORG") in {(e.text, e.label) for e in analysis.entities}
+
+
+@pytest.mark.parametrize("order", [1, -1])
+def test_a_phrase_as_written_wins_over_another_phrase_cut_with_a_point(tiny_model: Path, order: int) -> None:
+    tagger = Tagger.load(tiny_model)
+    entries = dict(list({"Acme Corp.": "LOC", "Acme Corp": "ORG", ".": "PER"}.items())[::order])
+    (analysis,) = tagger.analyze(
+        ["She joined Acme Corp. Wait.. what"], TagOptions(dictionary=tagger.dictionary(entries))
+    )
+    found = {(e.text, e.label) for e in analysis.entities}
+    assert ("Acme Corp.", "LOC") in found and not any(text == ".." for text, _ in found)
 
 
 @pytest.mark.parametrize(

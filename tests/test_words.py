@@ -127,7 +127,7 @@ def test_words_no_corpus_gives_are_dropped_and_the_most_frequent_added(
     renewed = bundles.load(model)
     assert {"dev", "test"}.isdisjoint(renewed.metrics) and renewed.metrics["calibration"]["before"] == "ner words"
     card = (model / "README.md").read_text()
-    assert "- Dev: not scored since `ner words` (the best epoch was chosen on: dev file" in card
+    assert "- Dev: dev file " in card and "; no dev file scored since `ner words` changed the model" in card
     assert "- Test: none\n" in card and "(on the model before `ner words`)" in card
 
 
@@ -204,6 +204,6 @@ def test_a_fine_tuned_models_card_carries_its_parents_terms_commands_and_test_fi
     flags = ["--init-from", str(parent_folder / "parent"), "--epochs", "1", "--test", str(test_here), "--quiet"]
     assert main(["train", "--train", str(tiny_corpus["train"]), "--out", "child", *flags]) == 0
     card = Path("child/README.md").read_text()
-    assert "from the parent model `parent`: research use only" in card
+    assert "see the training corpus's own licence; from the parent model `parent`: research use only" in card
     assert "# the parent model, parent:\nner train --train" in card and "# this model:\nner train" in card
     assert "On the parent's test file, F1 went from" in card

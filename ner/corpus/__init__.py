@@ -62,6 +62,7 @@ __all__ = [
     "read_corpus_noted",
     "read_jsonl",
     "read_text",
+    "reading_record",
     "replace_mentions",
     "spans_to_tags",
     "summary",
@@ -122,6 +123,12 @@ def _type_problem(kind: str) -> str | None:
     if kind[0] == "-" or kind[-1] == "-":
         return f"{kind!r} starting or ending with a hyphen"
     return None
+
+
+def reading_record(scheme: str, notes: list[str]) -> list[str]:
+    """How a file was read, as a model card lists it: its tags' scheme (or character spans), then the notes
+    of :func:`read_corpus_noted`."""
+    return ["character spans" if scheme == "spans" else f"{scheme} tags", *notes]
 
 
 def read_corpus_noted(path: str | Path, tag_column: int = -1) -> tuple[list[Sentence], str, list[str]]:
