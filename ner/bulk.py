@@ -9,9 +9,11 @@ text) never stops a job: it becomes a :class:`Rejection` naming its file, line (
 
 from __future__ import annotations
 
+import bz2
 import codecs
 import contextlib
 import functools
+import gzip
 import io
 import itertools
 import json
@@ -212,11 +214,18 @@ def check_inputs(names: Sequence[str]) -> None:
         raise FileNotFoundError(f"no such file or directory: {', '.join(missing)}")
 
 
-def open_input(path: str) -> io.BufferedReader:
-    """A file to read lines from, decompressed as Ray Data does by its name's ending (.gz, .bz2, .zst, ...)."""
-    import pyarrow as pa
+def open_input(path: str) -> IO[bytes]:
+    """A file to read lines from, decompressed as Ray Data does by its name's ending: ``.gz`` and ``.bz2``
+    by the standard library, ``.lz4`` and ``.zst`` by pyarrow (installed with the training or Ray extra)."""
+    if path.endswith(".gz"):
+        return gzip.open(path, "rb")
+    if path.endswith(".bz2"):
+        return bz2.open(path, "rb")
+    if path.endswith((".lz4", ".zst")):
+        import pyarrow as pa
 
-    return io.BufferedReader(pa.input_stream(path, compression="detect"))
+        return io.BufferedReader(pa.input_stream(path, compression="detect"))
+    return open(path, "rb")
 
 
 def _shown(path: str, inputs: Sequence[tuple[str, str]]) -> tuple[int, str]:

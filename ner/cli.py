@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib.util
 import io
 import json
 import logging
@@ -45,6 +46,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             code = args.run(args)
             sys.stdout.flush()  # here, where a reader gone away is met, not as the interpreter exits
             return code
+    except ModuleNotFoundError as error:  # a command of an extra the install lacks (train, export, words)
+        print(f"ner {args.command}: error: needs {error.name}: pip install 'ner-service[train]'", file=sys.stderr)
+        return 2
     except BrokenPipeError:  # the reader went away (| head): nothing more to say, to anyone
         with contextlib.suppress(OSError, ValueError):
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -277,6 +281,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from ner.corpus import read_corpus
     from ner.metrics import evaluate
 
+    if importlib.util.find_spec("seqeval") is None:  # said before the tagging, not after it
+        raise ModuleNotFoundError(name="seqeval")
     tagger = _load_tagger(args)
     sentences, _ = read_corpus(args.file, args.tag_column)
     if problem := _labels_problem(tagger.labels, sentences, args.file):

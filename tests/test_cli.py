@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bz2
 import concurrent.futures
 import gzip
 import json
@@ -439,9 +440,14 @@ def test_tag_input_problems_are_one_line_and_a_bad_record_is_rejected_alone(tiny
     # a directory is read as Ray reads one: every file under it by path, compressed ones too, but _ and .
     (tmp_path / "sub").mkdir()
     (tmp_path / "sub" / "b.txt.gz").write_bytes(gzip.compress(b"Angela Merkel met Peter Brown .\n"))
+    (tmp_path / "sub" / "c.txt.bz2").write_bytes(bz2.compress(b"Ann Lee .\n"))
     (tmp_path / "_errors.jsonl").write_text("not a text to tag\n")
     records = [json.loads(line) for line in tag(str(tmp_path)).stdout.splitlines()]
-    assert [r["text"] for r in records] == ["Peter Brown visited Tokyo .", "Angela Merkel met Peter Brown ."]
+    assert [r["text"] for r in records] == [
+        "Peter Brown visited Tokyo .",
+        "Angela Merkel met Peter Brown .",
+        "Ann Lee .",
+    ]
     with open(tmp_path / "sub" / "out.jsonl", "wb") as inside:  # ner tag DIR > DIR/out.jsonl: read its own output
         command = [sys.executable, "-m", "ner", "tag", "--model", str(tiny_model), str(tmp_path)]
         result = subprocess.run(command, stdout=inside, stderr=subprocess.PIPE, timeout=120)
@@ -491,3 +497,45 @@ def test_a_reader_that_stops_early_ends_the_command_quietly(
     quick.stdout.close()
     _, error = quick.communicate(timeout=120)
     assert quick.returncode == 141 and error == b""
+
+
+UNINSTALLED = """
+import sys
+
+
+class Uninstalled:
+    @staticmethod
+    def find_spec(name, path=None, target=None):
+        if name.partition(".")[0] in {"torch", "seqeval", "pyarrow"}:
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name.partition(".")[0])
+
+
+sys.meta_path.insert(0, Uninstalled)
+"""
+
+
+def test_an_install_without_the_training_extra_tags_and_says_what_the_rest_needs(
+    tiny_model: Path, tiny_corpus: dict, tmp_path: Path
+) -> None:
+    """`pip install 'ner-service[serve]'` (the image's install) has neither torch, seqeval nor pyarrow: here
+    they are made unimportable. Tagging a file works; scoring and training say which package they need."""
+    missing = tmp_path / "missing"
+    missing.mkdir()
+    (missing / "sitecustomize.py").write_text(UNINSTALLED)
+    env = {**os.environ, "PYTHONPATH": str(missing)}
+
+    def ner(*args: str) -> subprocess.CompletedProcess:
+        command = [sys.executable, "-m", "ner", *args]
+        return subprocess.run(command, capture_output=True, text=True, env=env, timeout=120)
+
+    text = tmp_path / "text.txt"
+    text.write_text("Peter Brown visited Tokyo .\n")
+    tagged = ner("tag", "--model", str(tiny_model), "--backend", "onnx", str(text))
+    assert tagged.returncode == 0 and json.loads(tagged.stdout)["text"] == "Peter Brown visited Tokyo ."
+    for args, package in (
+        (["evaluate", str(tiny_model), str(tiny_corpus["dev"])], "seqeval"),
+        (["train", "--train", str(tiny_corpus["train"]), "--out", str(tmp_path / "m")], "torch"),
+    ):
+        result = ner(*args)
+        assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+        assert f"needs {package}: pip install 'ner-service[train]'" in result.stderr
