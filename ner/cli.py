@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib.util
-import io
 import json
 import logging
 import os
@@ -19,6 +18,7 @@ import signal
 import sys
 import tempfile
 import threading
+import zlib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -36,6 +36,20 @@ if TYPE_CHECKING:
     from ner.tagger import Tagger
 
 
+# What the training extra adds, as Python imports it: a command needing one of them says how to install it.
+TRAINING_PACKAGES = {
+    "torch",
+    "onnx",
+    "torchcrf",
+    "seqeval",
+    "matplotlib",
+    "pyarrow",
+    "jieba",
+    "py3langid",
+    "charset_normalizer",
+}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -44,10 +58,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with _terminated_as_interrupted(args.command != "serve"):  # the server stops gracefully on its own
             code = args.run(args)
-            sys.stdout.flush()  # here, where a reader gone away is met, not as the interpreter exits
+            if sys.stdout is not None:  # None when started with its descriptor closed
+                sys.stdout.flush()  # here, where a reader gone away is met, not as the interpreter exits
             return code
     except ModuleNotFoundError as error:  # a command of an extra the install lacks (train, export, words)
-        print(f"ner {args.command}: error: needs {error.name}: pip install 'ner-service[train]'", file=sys.stderr)
+        package = (error.name or "").partition(".")[0]
+        if package not in TRAINING_PACKAGES:
+            raise
+        print(f"ner {args.command}: error: needs {package}: pip install 'ner-service[train]'", file=sys.stderr)
         return 2
     except BrokenPipeError:  # the reader went away (| head): nothing more to say, to anyone
         with contextlib.suppress(OSError, ValueError):
@@ -360,10 +378,11 @@ def run_predict(args: argparse.Namespace) -> int:
         return 0
     partial = out.with_name(f".{out.name}.partial")  # then renamed: --out may be the input file itself
     try:
-        if out.exists():  # a file replaced keeps who may read it, from the first byte written
+        if out.exists():  # a file replaced keeps who may read it; no wider while being written
             partial.touch(mode=0o600)
-            shutil.copymode(out, partial)
         partial.write_text("".join(lines), encoding="utf-8", newline="")
+        if out.exists():
+            shutil.copymode(out, partial)
         partial.replace(out)
     except OSError as error:  # said of --out, not of the partial file beside it
         raise ValueError(f"--out {args.out}: cannot write there: {error.strerror}") from None
@@ -469,7 +488,10 @@ def _lines(files: Sequence[str]) -> Iterator[tuple[str, int, bytes]]:
         return
     for path in files:
         with open_input(path) as handle:
-            yield from lines(handle, path)
+            try:
+                yield from lines(handle, path)
+            except (EOFError, zlib.error) as error:  # the standard library's decompressors' own errors
+                raise ValueError(f"{path}: a damaged or truncated compressed file ({error})") from None
 
 
 def _dictionary_for(model: str, path: str) -> dict[str, str]:
@@ -486,6 +508,8 @@ def run_tag(args: argparse.Namespace) -> int:
     from ner import bulk
 
     if args.engine == "process":
+        if sys.stdout is None:
+            raise ValueError("the output is stdout, which is closed: give it a place (> tagged.jsonl)")
         ray_only = {"--workers": args.workers, "--address": args.address, "--out": args.out}
         ray_only["--input-format parquet"] = args.input_format == "parquet"
         if given := [flag for flag, value in ray_only.items() if value]:
@@ -557,7 +581,7 @@ def _refuse_writing_into_inputs(args: argparse.Namespace, inputs: Sequence[str])
                 raise ValueError(f"{flag} {given} is among the inputs: give a place outside them")
     try:
         written = os.fstat(sys.stdout.fileno())
-    except (OSError, ValueError, io.UnsupportedOperation):  # no file behind stdout (a test's capture)
+    except (OSError, ValueError, AttributeError):  # no file behind stdout (a test's capture; closed: None)
         return
     if any(os.path.samestat(written, os.stat(path)) for path in local):
         raise ValueError("the output (stdout) is one of the input files: write it outside the inputs")

@@ -803,11 +803,13 @@ def _data_terms(own: str, parent: bundles.Bundle | None, teachers: str) -> str:
     parent and teachers (their corpora's terms apply to what was learned from them too)."""
     sources = [(f"the parent model `{parent.name}`", parent.info)] if parent is not None else []
     sources += [(f"the teacher `{Path(path).name}`", bundles.read_config(path)) for path in teachers.split(",") if path]
-    terms = [own or "see the training corpus's own licence;"]
+    terms = [own] if own else []
     for source, info in sources:
         inherited = info.get("training", {}).get("data_terms")
         if inherited and not any(inherited in term for term in terms):
             terms.append(f"from {source}: {inherited}")
+    if terms and not own:  # the new corpus's own terms apply too
+        terms.insert(0, "see the training corpus's own licence;")
     return " ".join(terms)
 
 

@@ -442,6 +442,10 @@ def test_tag_input_problems_are_one_line_and_a_bad_record_is_rejected_alone(tiny
     (tmp_path / "sub" / "b.txt.gz").write_bytes(gzip.compress(b"Angela Merkel met Peter Brown .\n"))
     (tmp_path / "sub" / "c.txt.bz2").write_bytes(bz2.compress(b"Ann Lee .\n"))
     (tmp_path / "_errors.jsonl").write_text("not a text to tag\n")
+    truncated = tmp_path.parent / f"{tmp_path.name}-cut.txt.gz"
+    truncated.write_bytes(gzip.compress(b"Ann Lee .\n" * 1000)[:40])
+    cut = tag(str(truncated))
+    assert cut.returncode == 2 and b"a damaged or truncated compressed file" in cut.stderr, cut.stderr
     records = [json.loads(line) for line in tag(str(tmp_path)).stdout.splitlines()]
     assert [r["text"] for r in records] == [
         "Peter Brown visited Tokyo .",
@@ -539,3 +543,25 @@ def test_an_install_without_the_training_extra_tags_and_says_what_the_rest_needs
         result = ner(*args)
         assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
         assert f"needs {package}: pip install 'ner-service[train]'" in result.stderr
+
+
+def test_a_missing_module_of_the_package_itself_is_not_blamed_on_the_install(
+    tiny_corpus: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ner import cli
+
+    def gone(args: object) -> int:
+        raise ModuleNotFoundError("No module named 'ner.gone'", name="ner.gone")
+
+    monkeypatch.setattr(cli, "run_inspect", gone)
+    with pytest.raises(ModuleNotFoundError, match="ner.gone"):
+        main(["inspect", str(tiny_corpus["dev"])])
+
+
+def test_a_command_started_with_its_output_closed_ends_normally(tiny_model: Path, tiny_corpus: dict) -> None:
+    command = [sys.executable, "-m", "ner", "inspect", str(tiny_corpus["dev"])]
+    result = subprocess.run(command, stderr=subprocess.PIPE, preexec_fn=lambda: os.close(1))
+    assert result.returncode == 0 and b"Traceback" not in result.stderr
+    tagging = [sys.executable, "-m", "ner", "tag", "--model", str(tiny_model), str(tiny_corpus["dev"])]
+    result = subprocess.run(tagging, stderr=subprocess.PIPE, preexec_fn=lambda: os.close(1))
+    assert result.returncode == 2 and b"stdout, which is closed" in result.stderr

@@ -657,5 +657,9 @@ def test_a_parent_trained_when_inner_bigrams_counted_twice_passes_on_the_same_cu
     assert fine_tuning(parent, {}, {}).train.min_bigram_count == 2
     parent.info["training"]["bigram_counts"] = "per occurrence"
     assert fine_tuning(parent, {}, {}).train.min_bigram_count == 3
+    # Terms: none given, none inherited, and the card says to see the corpus's own.
+    from ner.train import _data_terms
+
+    assert _data_terms("", None, "") == "" and _data_terms("CC BY", None, "") == "CC BY"
     # The child holds the parent's lexicon, and records it: its card names jieba's terms.
     assert fine_tuning(parent, {}, {}).train.lexicon == "jieba"
