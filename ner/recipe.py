@@ -37,10 +37,10 @@ INSIDE_WORD_ENTITIES = 0.1  # share of entities with an edge inside a word of th
 CHARACTER_CORPUS = 0.9  # share of single-character tokens above which a corpus in any language is one of characters
 GLOVE_LANGUAGE, GLOVE_DIM = "en", 50
 GLOVE_MIN_COVERAGE = 0.8  # share of a corpus's word tokens that GloVe must know to be used
-SMALL_CORPUS = 5_000  # training sentences from which a character model keeps only bigrams seen 3 times
+SMALL_CORPUS = 5_000  # training sentences from which a character model keeps only bigrams seen twice or more
 # Every model trains for up to 50 epochs with patience 10 whatever the corpus's size: a shorter schedule from
 # 5,000 sentences (30 epochs, patience 5) lost dev F1 on English at 5,000, 10,000 and 14,041 sentences and on
-# MSRA at 5,000, and trained the same model on MSRA at 10,000 (docs/benchmarks.md).
+# MSRA at 5,000 (mean of three seeds) and 10,000 (seed 2; seed 1 trained the same model) (docs/benchmarks.md).
 # Below this many sentences the schedule is stretched to the same number of steps: an epoch
 # of 300 sentences is a fifth of the updates of one of 1,500, so it gets five times the epochs and patience.
 SCHEDULE_SENTENCES = 1_500
