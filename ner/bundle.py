@@ -280,11 +280,14 @@ def save(bundle: Bundle, directory: str | Path, card: str, extra_files: dict[str
         shutil.rmtree(staging, ignore_errors=True)
         if retired is not None and not directory.exists():  # failed between the two renames
             retired.rename(directory)
-        if isinstance(error, OSError) and swapped:
-            raise BundleError(directory, f"saved, but not flushed to disk ({error.strerror or error})") from None
         if isinstance(error, OSError):  # a full disk, say: named for the directory asked for
             reason = error.strerror or str(error)
-            raise BundleError(directory, f"not saved ({reason}); what was there is as it was") from None
+            outcome = (
+                f"saved, but not flushed to disk ({reason})"
+                if swapped
+                else f"not saved ({reason}); what was there is as it was"
+            )
+            raise BundleError(directory, outcome) from None
         raise
     return directory
 

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 
 
 # What the training extra adds, as Python imports it: a command needing one of them says how to install it.
-TRAINING_PACKAGES = {
+TRAINING_PACKAGES = (
     "torch",
     "onnx",
     "torchcrf",
@@ -47,7 +47,7 @@ TRAINING_PACKAGES = {
     "jieba",
     "py3langid",
     "charset_normalizer",
-}
+)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -378,10 +378,11 @@ def run_predict(args: argparse.Namespace) -> int:
         return 0
     partial = out.with_name(f".{out.name}.partial")  # then renamed: --out may be the input file itself
     try:
-        if out.exists():  # a file replaced keeps who may read it; no wider while being written
+        replaced = out.exists()
+        if replaced:  # the file keeps who may read it, and is no wider while being written
             partial.touch(mode=0o600)
         partial.write_text("".join(lines), encoding="utf-8", newline="")
-        if out.exists():
+        if replaced:
             shutil.copymode(out, partial)
         partial.replace(out)
     except OSError as error:  # said of --out, not of the partial file beside it
