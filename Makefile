@@ -26,7 +26,7 @@ $(VENV)/.serve: pyproject.toml $(CONSTRAINTS) | $(BIN)/python
 	$(BIN)/pip install --quiet -c $(CONSTRAINTS) -e '.[serve]'
 	touch $@
 
-# Training and the tests need torch: pinned and installed first, so that pip takes the CPU build.
+# Training and the tests need torch: pinned and installed first (its CPU build where pip finds one: TORCH_INDEX).
 $(VENV)/.dev: pyproject.toml $(CONSTRAINTS) | $(BIN)/python
 	$(BIN)/pip install --quiet $(TORCH_FROM) $(TORCH)
 	$(BIN)/pip install --quiet -c $(CONSTRAINTS) -e '.[dev]'

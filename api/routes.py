@@ -51,7 +51,7 @@ def _too_many_tokens(count: str, nbest: int, limit: int) -> HTTPException:
 def _not_ready(service: ServiceState) -> HTTPException:
     """Why the service takes no request now, in the 503 it answers."""
     if service.router is None and "router" in service.load_errors:
-        return _fail(503, "not_ready", "no model could be loaded: the service's log says why")
+        return _fail(503, "not_ready", "the service could not start its models: its log says why")
     if service.router is None:
         return _fail(503, "not_ready", "models are still loading")
     return _fail(503, "not_ready", "the service is stopping")

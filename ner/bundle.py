@@ -174,12 +174,17 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def file_sha256(path: str | Path) -> str:
-    """The sha256 of a file's bytes (a corpus file's, to know it again under another path)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as file:
-        while chunk := file.read(1 << 20):
-            digest.update(chunk)
+def corpus_sha256(path: str | Path) -> str:
+    """The sha256 of a corpus, to know it again under another path: a file's bytes, or a folder's (brat)
+    files' names and bytes in order of name."""
+    digest, path = hashlib.sha256(), Path(path)
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    for file in files:
+        if path.is_dir():
+            digest.update(str(file.relative_to(path)).encode("utf-8", "surrogateescape") + b"\0")
+        with open(file, "rb") as handle:
+            while chunk := handle.read(1 << 20):
+                digest.update(chunk)
     return digest.hexdigest()
 
 

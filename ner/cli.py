@@ -356,6 +356,8 @@ def run_predict(args: argparse.Namespace) -> int:
     from ner.corpus.encoding import read_bytes
 
     out = Path(args.out) if args.out else None
+    if out is None and sys.stdout is None:
+        raise ValueError("the output is stdout, which is closed: give it a place (--out FILE)")
     stream = bool(out and out.exists() and not out.is_dir() and not out.is_file())  # /dev/stdout, a pipe, a device
     if out and not stream:
         out = out.resolve()  # a link's target is written, not the link
@@ -491,7 +493,9 @@ def _lines(files: Sequence[str]) -> Iterator[tuple[str, int, bytes]]:
         with open_input(path) as handle:
             try:
                 yield from lines(handle, path)
-            except (EOFError, zlib.error) as error:  # the standard library's decompressors' own errors
+            except (EOFError, zlib.error, OSError) as error:  # EOFError, zlib.error: the decompressors' own
+                if not path.endswith((".gz", ".bz2", ".lz4", ".zst")):
+                    raise
                 raise ValueError(f"{path}: a damaged or truncated compressed file ({error})") from None
 
 
@@ -508,9 +512,9 @@ def run_tag(args: argparse.Namespace) -> int:
 
     from ner import bulk
 
+    if not args.out and sys.stdout is None:
+        raise ValueError("the output is stdout, which is closed: give it a place (> tagged.jsonl)")
     if args.engine == "process":
-        if sys.stdout is None:
-            raise ValueError("the output is stdout, which is closed: give it a place (> tagged.jsonl)")
         ray_only = {"--workers": args.workers, "--address": args.address, "--out": args.out}
         ray_only["--input-format parquet"] = args.input_format == "parquet"
         if given := [flag for flag, value in ray_only.items() if value]:

@@ -193,16 +193,17 @@ class EntriesKey:
 
 
 def read_tsv(text: str) -> dict[str, str]:
-    """``phrase<TAB>LABEL`` lines as a mapping; blank lines and comments are skipped. A comment starts with
-    ``#`` and a space, or with ``#`` and holds no tab: ``#MeToo<TAB>MISC`` is a phrase."""
+    """``phrase<TAB>LABEL`` lines as a mapping; blank lines and ``#`` comments (an entry commented out too)
+    are skipped. A phrase that starts with ``#`` is written ``\\#``: ``\\#MeToo<TAB>MISC``."""
     entries: dict[str, str] = {}
     for number, line in enumerate(text.removeprefix("\ufeff").split("\n"), start=1):
         row = line.removesuffix("\r").split("\t")
-        if not "".join(row).strip() or (line.startswith("#") and (len(row) == 1 or line[1:2] == " ")):
+        if not "".join(row).strip() or line.startswith("#"):
             continue
         if len(row) != 2 or not model_form(row[0]).strip() or not row[1].strip():  # a phrase shows something
             raise DictionaryError(f"line {number}: expected 'phrase<TAB>LABEL', found {row!r}")
-        entries[row[0].strip()] = row[1].strip()
+        phrase = row[0].strip()
+        entries[phrase.removeprefix("\\") if phrase.startswith("\\#") else phrase] = row[1].strip()
     return entries
 
 

@@ -768,7 +768,8 @@ def _finish(run: Run, job: Job, progress: Progress, started: float) -> dict:
             "train": str(job.train),
             "dev": run.corpora.dev_note,
             "test": str(job.test) if job.test else None,
-            **({"test_sha256": bundles.file_sha256(job.test)} if job.test else {}),
+            **({"test_sha256": bundles.corpus_sha256(job.test)} if job.test else {}),
+            **({"dev_sha256": bundles.corpus_sha256(job.dev)} if job.dev else {}),
             "commands": progress.commands,
             "config": asdict(config),
             "choices": run.recipe.reasons,
@@ -799,18 +800,19 @@ def _parent(parent: bundles.Bundle) -> dict:
 
 
 def _data_terms(own: str, parent: bundles.Bundle | None, teachers: str) -> str:
-    """The terms of the data the weights derive from: the run's own (``--data-terms``), and those of the
-    parent and teachers (their corpora's terms apply to what was learned from them too)."""
+    """The terms of the data the weights derive from: the run's own (``--data-terms``), then those of the
+    parent and teachers that differ (their corpora's terms apply to what was learned from them too)."""
     sources = [(f"the parent model `{parent.name}`", parent.info)] if parent is not None else []
     sources += [(f"the teacher `{Path(path).name}`", bundles.read_config(path)) for path in teachers.split(",") if path]
-    terms = [own] if own else []
+    inherited: dict[str, str] = {}  # terms -> whose
     for source, info in sources:
-        inherited = info.get("training", {}).get("data_terms")
-        if inherited and not any(inherited in term for term in terms):
-            terms.append(f"from {source}: {inherited}")
-    if terms and not own:  # the new corpus's own terms apply too
-        terms.insert(0, "see the training corpus's own licence;")
-    return " ".join(terms)
+        terms = info.get("training", {}).get("data_terms")
+        if terms and terms != own:
+            inherited.setdefault(terms, source)
+    if not inherited:
+        return own
+    first = own.removesuffix(".") if own else "see the training corpus's own licence"
+    return "; ".join([first, *(f"from {source}: {terms}" for terms, source in inherited.items())])
 
 
 def _save_atomic(state: dict, path: Path) -> None:

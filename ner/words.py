@@ -108,26 +108,29 @@ def _record_scored(training: dict, files: Mapping[str, str]) -> None:
     """The card's test file, and its dev scores' file where it is not the one training used: those just
     scored (how the model was trained and its epoch chosen stays as training recorded it)."""
     if files.get("test"):
-        training["test"], training["test_sha256"] = files["test"], bundles.file_sha256(files["test"])
+        training["test"], training["test_sha256"] = files["test"], bundles.corpus_sha256(files["test"])
     else:
         training["test"] = None
         training.pop("test_sha256", None)
     trained_with = str(training.get("dev", ""))
-    if files.get("dev") and trained_with.removesuffix(", trained on too") == f"dev file {files['dev']}":
+    same_path = trained_with.removesuffix(", trained on too") == f"dev file {files.get('dev')}"
+    same_bytes = files.get("dev") and training.get("dev_sha256") == bundles.corpus_sha256(files["dev"])
+    if files.get("dev") and (same_path or same_bytes):
         training.pop("dev_scored", None)
     else:
         training["dev_scored"] = files.get("dev")  # None: not scored since
 
 
 def _calibrate_again(bundle: bundles.Bundle, tagger: Tagger, dev: list[Sentence] | None, dev_file: str | None) -> None:
-    """Fit the temperature of a calibrated model again on ``dev`` (its tables changed); without ``dev``,
-    mark the fit as the model's before."""
+    """Fit the temperature of a calibrated model again on ``dev`` (its tables changed); without ``dev``, or
+    with the dev sentences it was trained on, mark the fit as the model's before."""
     from ner.calibration import fit_temperature
 
-    calibration = bundle.metrics.get("calibration")
+    calibration, training = bundle.metrics.get("calibration"), bundle.info.get("training", {})
     if not calibration:
         return
-    result = fit_temperature(tagger, dev) if dev else {"entities": 0}
+    trained_on = training.get("config", {}).get("train_with_dev") and "dev_scored" not in training
+    result = fit_temperature(tagger, dev) if dev and not trained_on else {"entities": 0}
     if result["entities"]:
         bundle.temperature = result["temperature"]
         bundle.metrics["calibration"] = {**result, "fitted_on": dev_file}

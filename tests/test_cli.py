@@ -446,6 +446,8 @@ def test_tag_input_problems_are_one_line_and_a_bad_record_is_rejected_alone(tiny
     truncated.write_bytes(gzip.compress(b"Ann Lee .\n" * 1000)[:40])
     cut = tag(str(truncated))
     assert cut.returncode == 2 and b"a damaged or truncated compressed file" in cut.stderr, cut.stderr
+    truncated.write_bytes(b"no gzip at all\n")  # a bad header: gzip's own error, an OSError
+    assert str(truncated).encode() in tag(str(truncated)).stderr
     records = [json.loads(line) for line in tag(str(tmp_path)).stdout.splitlines()]
     assert [r["text"] for r in records] == [
         "Peter Brown visited Tokyo .",
@@ -562,6 +564,7 @@ def test_a_command_started_with_its_output_closed_ends_normally(tiny_model: Path
     command = [sys.executable, "-m", "ner", "inspect", str(tiny_corpus["dev"])]
     result = subprocess.run(command, stderr=subprocess.PIPE, preexec_fn=lambda: os.close(1))
     assert result.returncode == 0 and b"Traceback" not in result.stderr
-    tagging = [sys.executable, "-m", "ner", "tag", "--model", str(tiny_model), str(tiny_corpus["dev"])]
-    result = subprocess.run(tagging, stderr=subprocess.PIPE, preexec_fn=lambda: os.close(1))
-    assert result.returncode == 2 and b"stdout, which is closed" in result.stderr
+    for writing in (["tag", "--model", str(tiny_model)], ["predict", str(tiny_model)]):
+        command = [sys.executable, "-m", "ner", *writing, str(tiny_corpus["dev"])]
+        result = subprocess.run(command, stderr=subprocess.PIPE, preexec_fn=lambda: os.close(1))
+        assert result.returncode == 2 and b"stdout, which is closed" in result.stderr, writing

@@ -58,12 +58,12 @@ def test_tsv_lines() -> None:
     assert read_tsv("# terms\nNew York\tLOC\n\nAcme Corp\tORG\n") == {"New York": "LOC", "Acme Corp": "ORG"}
     with pytest.raises(DictionaryError, match="line 2"):
         read_tsv("a\tLOC\nno label here\n")
-    # A byte-order mark before a comment; a hashtag is a phrase, a comment starts "# " or holds no tab.
-    assert read_tsv("\ufeff# my terms\r\n#MeToo\tMISC\r\n# Paris\tLOC\n#note\nC#\tMISC\n") == {
+    # A byte-order mark before a comment; an entry commented out; a hashtag written with its escape.
+    assert read_tsv("\ufeff# my terms\r\n\\#MeToo\tMISC\r\n#Acme Corp\tCOMPANY\n#note\nC#\tMISC\n") == {
         "#MeToo": "MISC",
         "C#": "MISC",
     }
-    assert read_tsv("#\tMISC\n") == {"#": "MISC"}  # '#' and a tab: a phrase, as the rule says
+    assert read_tsv("\\#\tMISC\n") == {"#": "MISC"} and read_tsv("\\x\tMISC\n") == {"\\x": "MISC"}
     # A very long field is an entry like any other (the csv module refused it with its own error).
     assert read_tsv("x" * 200_000 + "\tORG\n") == {"x" * 200_000: "ORG"}
 

@@ -344,7 +344,7 @@ def test_a_service_whose_only_model_failed_says_so_rather_than_still_loading(tin
     assert "still loading" in _not_ready(state).detail["message"]
     (broken / "weights.safetensors").write_bytes(b"not weights")
     state.load_models()
-    assert state.router is None and "no model could be loaded" in _not_ready(state).detail["message"]
+    assert state.router is None and "could not start its models" in _not_ready(state).detail["message"]
 
 
 def test_a_dictionary_file_failing_in_any_way_is_a_load_error_not_a_service_loading_for_ever(

@@ -16,6 +16,7 @@ from ner.cli import main
 from ner.train import Job, prepare
 
 from .conftest import train_tiny, write_conll
+from .corpus_files import BRAT_ANN, BRAT_TEXT, write_brat
 
 RANKED = ["frequent", "voted", "usual", "zanzibar"]  # pretrained words no tiny corpus has, most frequent first
 
@@ -106,6 +107,12 @@ def test_words_no_corpus_gives_are_dropped_and_the_most_frequent_added(
     # The tables changed, so the temperature is fitted again on the dev file given.
     assert after.metrics["calibration"]["fitted_on"] == str(tiny_corpus["dev"])
     assert "before" not in after.metrics["calibration"]
+    # The dev file training used, under another path, is known as it (by its bytes).
+    dev = tiny_corpus["dev"]
+    elsewhere = ["--dev", str(dev.parent / ".." / dev.parent.name / dev.name)]
+    assert main(["words", str(model), "--train", str(tiny_corpus["train"]), *elsewhere, "--pretrained-top", "2"]) == 0
+    assert "dev_scored" not in bundles.load(model).info["training"]
+    capsys.readouterr()
 
     # Growing again adds the words with their pretrained vectors, stored as asked.
     assert main(["words", str(model), *corpora, "--pretrained-top", "4", "--embedding-dtype", "int8"]) == 0
@@ -120,7 +127,7 @@ def test_words_no_corpus_gives_are_dropped_and_the_most_frequent_added(
     other_test.write_bytes(tiny_corpus["test"].read_bytes() + b"\nZanzibar NN B-LOC\n")
     assert main(["words", str(model), *corpora[:4], "--test", str(other_test), "--pretrained-top", "4"]) == 0
     assert f"- Test: `{other_test}` (IOB2 tags)" in (model / "README.md").read_text()
-    assert bundles.load(model).info["training"]["test_sha256"] == bundles.file_sha256(other_test)
+    assert bundles.load(model).info["training"]["test_sha256"] == bundles.corpus_sha256(other_test)
     # A split not given again loses its score rather than keeping the one of the model before; the
     # temperature, not fitted again without dev, is said to be the model's before.
     assert main(["words", str(model), "--train", str(tiny_corpus["train"]), "--pretrained-top", "4"]) == 0
@@ -207,3 +214,13 @@ def test_a_fine_tuned_models_card_carries_its_parents_terms_commands_and_test_fi
     assert "see the training corpus's own licence; from the parent model `parent`: research use only" in card
     assert "# the parent model, parent:\nner train --train" in card and "# this model:\nner train" in card
     assert "On the parent's test file, F1 went from" in card
+
+
+def test_a_brat_folder_as_the_test_set_is_recorded_by_its_files(tiny_corpus: dict, tmp_path: Path) -> None:
+    """A test corpus may be a folder (brat): training and `ner words` know it again by its files' bytes."""
+    folder = write_brat(tmp_path / "brat", {"doc": (BRAT_TEXT, BRAT_ANN)})
+    out = train_tiny(tmp_path / "m", tiny_corpus["train"], tiny_corpus["dev"], "--test", str(folder), "--epochs", "1")
+    digest = bundles.load(out).info["training"]["test_sha256"]
+    assert digest == bundles.corpus_sha256(folder)
+    (folder / "doc.ann").write_text(BRAT_ANN.replace("PER 43 49", "LOC 43 49"))
+    assert bundles.corpus_sha256(folder) != digest
