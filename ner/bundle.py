@@ -174,18 +174,23 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def corpus_sha256(path: str | Path) -> str:
-    """The sha256 of a corpus, to know it again under another path: a file's bytes, or a folder's (brat)
-    files' names and bytes in order of name."""
-    digest, path = hashlib.sha256(), Path(path)
-    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-    for file in files:
+def corpus_sha256(path: str | Path) -> str | None:
+    """The sha256 of a corpus as its reader reads it, to know it again under another path: a file's bytes,
+    or a brat folder's ``.ann`` files and the ``.txt`` beside each, with their names and sizes, in order
+    of name; None when it cannot be read (it is a record, never a reason to fail)."""
+    path = Path(path)
+    try:
+        files = [path]
         if path.is_dir():
-            digest.update(str(file.relative_to(path)).encode("utf-8", "surrogateescape") + b"\0")
-        with open(file, "rb") as handle:
-            while chunk := handle.read(1 << 20):
-                digest.update(chunk)
-    return digest.hexdigest()
+            files = [f for ann in sorted(path.rglob("*.ann")) for f in (ann, ann.with_suffix(".txt")) if f.is_file()]
+        digest = hashlib.sha256()
+        for file in files:
+            data = file.read_bytes()
+            name = str(file.relative_to(path)) if file != path else ""
+            digest.update(f"{name}\0{len(data)}\0".encode("utf-8", "surrogateescape") + data)
+        return digest.hexdigest()
+    except OSError:
+        return None
 
 
 def check_destination(directory: str | Path) -> None:

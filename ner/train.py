@@ -275,6 +275,7 @@ class Run:
     parent: bundles.Bundle | None = None  # the model a fine-tuning run started from
     teacher_probs: list[np.ndarray] | None = None  # per training sentence (T, K), with --teachers
     data_terms: str = ""  # of the data its weights derive from: the corpus's, its parent's and teachers'
+    digests: dict[str, str | None] = field(default_factory=dict)  # of the dev and test files, as read
 
     @property
     def config(self) -> TrainConfig:
@@ -530,6 +531,7 @@ def prepare(job: Job, checkpoint: dict | None = None) -> Run:
         parent,
         taught,
         _data_terms(job.data_terms, parent, config.teachers),  # read now: a teacher may be gone by the end
+        {split: bundles.corpus_sha256(path) for split, path in (("dev", job.dev), ("test", job.test)) if path},
     )
 
 
@@ -768,8 +770,7 @@ def _finish(run: Run, job: Job, progress: Progress, started: float) -> dict:
             "train": str(job.train),
             "dev": run.corpora.dev_note,
             "test": str(job.test) if job.test else None,
-            **({"test_sha256": bundles.corpus_sha256(job.test)} if job.test else {}),
-            **({"dev_sha256": bundles.corpus_sha256(job.dev)} if job.dev else {}),
+            **{f"{split}_sha256": digest for split, digest in run.digests.items() if digest},
             "commands": progress.commands,
             "config": asdict(config),
             "choices": run.recipe.reasons,
@@ -807,7 +808,7 @@ def _data_terms(own: str, parent: bundles.Bundle | None, teachers: str) -> str:
     inherited: dict[str, str] = {}  # terms -> whose
     for source, info in sources:
         terms = info.get("training", {}).get("data_terms")
-        if terms and terms != own:
+        if terms and terms.strip().removesuffix(".") != own.strip().removesuffix("."):
             inherited.setdefault(terms, source)
     if not inherited:
         return own

@@ -109,13 +109,16 @@ def _record_scored(training: dict, files: Mapping[str, str]) -> None:
     scored (how the model was trained and its epoch chosen stays as training recorded it)."""
     if files.get("test"):
         training["test"], training["test_sha256"] = files["test"], bundles.corpus_sha256(files["test"])
+        if training["test_sha256"] is None:
+            training.pop("test_sha256")
     else:
         training["test"] = None
         training.pop("test_sha256", None)
-    trained_with = str(training.get("dev", ""))
-    same_path = trained_with.removesuffix(", trained on too") == f"dev file {files.get('dev')}"
-    same_bytes = files.get("dev") and training.get("dev_sha256") == bundles.corpus_sha256(files["dev"])
-    if files.get("dev") and (same_path or same_bytes):
+    if training.get("dev_sha256"):  # recorded since 2026-12-06: the bytes tell, whatever the path
+        same = bool(files.get("dev")) and training["dev_sha256"] == bundles.corpus_sha256(files["dev"])
+    else:
+        same = str(training.get("dev", "")).removesuffix(", trained on too") == f"dev file {files.get('dev')}"
+    if files.get("dev") and same:
         training.pop("dev_scored", None)
     else:
         training["dev_scored"] = files.get("dev")  # None: not scored since

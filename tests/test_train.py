@@ -664,5 +664,6 @@ def test_a_parent_trained_when_inner_bigrams_counted_twice_passes_on_the_same_cu
     parent.info["training"]["data_terms"] = "CC BY-NC"
     assert _data_terms("CC BY-NC-SA 4.0.", parent, "") == "CC BY-NC-SA 4.0; from the parent model `zh-msra`: CC BY-NC"
     assert _data_terms("CC BY-NC", parent, "") == "CC BY-NC"  # the same terms, said once
+    assert _data_terms("CC BY-NC.", parent, "") == "CC BY-NC."  # ... a full stop aside
     # The child holds the parent's lexicon, and records it: its card names jieba's terms.
     assert fine_tuning(parent, {}, {}).train.lexicon == "jieba"

@@ -222,5 +222,7 @@ def test_a_brat_folder_as_the_test_set_is_recorded_by_its_files(tiny_corpus: dic
     out = train_tiny(tmp_path / "m", tiny_corpus["train"], tiny_corpus["dev"], "--test", str(folder), "--epochs", "1")
     digest = bundles.load(out).info["training"]["test_sha256"]
     assert digest == bundles.corpus_sha256(folder)
+    (folder / "annotation.conf").write_text("[entities]\nPER\n")  # brat's own file, which no reader reads
+    assert bundles.corpus_sha256(folder) == digest and bundles.corpus_sha256(tmp_path / "gone") is None
     (folder / "doc.ann").write_text(BRAT_ANN.replace("PER 43 49", "LOC 43 49"))
     assert bundles.corpus_sha256(folder) != digest
