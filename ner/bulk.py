@@ -214,6 +214,9 @@ def check_inputs(names: Sequence[str]) -> None:
         raise FileNotFoundError(f"no such file or directory: {', '.join(missing)}")
 
 
+COMPRESSED = (".gz", ".bz2", ".lz4", ".zst")  # the endings Ray Data decompresses by
+
+
 def open_input(path: str) -> IO[bytes]:
     """A file to read lines from, decompressed as Ray Data does by its name's ending: ``.gz`` and ``.bz2``
     by the standard library, ``.lz4`` and ``.zst`` by pyarrow (installed with the training or Ray extra)."""
@@ -221,7 +224,7 @@ def open_input(path: str) -> IO[bytes]:
         return gzip.open(path, "rb")
     if path.endswith(".bz2"):
         return bz2.open(path, "rb")
-    if path.endswith((".lz4", ".zst")):
+    if path.endswith(COMPRESSED):
         import pyarrow as pa
 
         return io.BufferedReader(pa.input_stream(path, compression="detect"))

@@ -74,9 +74,12 @@ def _dev_line(training: dict) -> str:
 
 def _epochs_line(metrics: dict, training: dict) -> str:
     if training.get("config", {}).get("train_with_dev"):
-        no_dev = str(training.get("dev", "")).startswith("no dev file")
-        trained = "Trained on every training sentence" if no_dev else "Trained on train and dev together"
-        trained = "Fine-tuned" if training.get("parent") else trained
+        if training.get("parent"):
+            trained = "Fine-tuned"
+        elif str(training.get("dev", "")).startswith("no dev file"):
+            trained = "Trained on every training sentence"
+        else:
+            trained = "Trained on train and dev together"
         line = f"{trained} for {metrics.get('epochs_run')} epochs, the last kept"
         if metrics.get("dev") and "dev_scored" not in training:
             line += "; the dev scores above are on data the model was trained on"

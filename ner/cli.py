@@ -484,7 +484,7 @@ def _save_rewritten(bundle: Bundle, args: argparse.Namespace) -> None:
 
 
 def _lines(files: Sequence[str]) -> Iterator[tuple[str, int, bytes]]:
-    from ner.bulk import lines, open_input
+    from ner.bulk import COMPRESSED, lines, open_input
 
     if not files:
         yield from lines(sys.stdin.buffer, "<stdin>")
@@ -494,7 +494,7 @@ def _lines(files: Sequence[str]) -> Iterator[tuple[str, int, bytes]]:
             try:
                 yield from lines(handle, path)
             except (EOFError, zlib.error, OSError) as error:  # EOFError, zlib.error: the decompressors' own
-                if not path.endswith((".gz", ".bz2", ".lz4", ".zst")):
+                if not path.endswith(COMPRESSED):
                     raise
                 raise ValueError(f"{path}: a damaged or truncated compressed file ({error})") from None
 

@@ -805,14 +805,15 @@ def _data_terms(own: str, parent: bundles.Bundle | None, teachers: str) -> str:
     parent and teachers that differ (their corpora's terms apply to what was learned from them too)."""
     sources = [(f"the parent model `{parent.name}`", parent.info)] if parent is not None else []
     sources += [(f"the teacher `{Path(path).name}`", bundles.read_config(path)) for path in teachers.split(",") if path]
+    bare = own.strip().removesuffix(".")  # compared, and joined, without its full stop
     inherited: dict[str, str] = {}  # terms -> whose
     for source, info in sources:
         terms = info.get("training", {}).get("data_terms")
-        if terms and terms.strip().removesuffix(".") != own.strip().removesuffix("."):
+        if terms and terms.strip().removesuffix(".") != bare:
             inherited.setdefault(terms, source)
     if not inherited:
         return own
-    first = own.removesuffix(".") if own else "see the training corpus's own licence"
+    first = bare or "see the training corpus's own licence"
     return "; ".join([first, *(f"from {source}: {terms}" for terms, source in inherited.items())])
 
 

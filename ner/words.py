@@ -107,13 +107,10 @@ def renew(
 def _record_scored(training: dict, files: Mapping[str, str]) -> None:
     """The card's test file, and its dev scores' file where it is not the one training used: those just
     scored (how the model was trained and its epoch chosen stays as training recorded it)."""
-    if files.get("test"):
-        training["test"], training["test_sha256"] = files["test"], bundles.corpus_sha256(files["test"])
-        if training["test_sha256"] is None:
-            training.pop("test_sha256")
-    else:
-        training["test"] = None
-        training.pop("test_sha256", None)
+    training["test"] = files.get("test")
+    training.pop("test_sha256", None)
+    if files.get("test") and (digest := bundles.corpus_sha256(files["test"])):
+        training["test_sha256"] = digest
     if training.get("dev_sha256"):  # recorded since 2026-12-06: the bytes tell, whatever the path
         same = bool(files.get("dev")) and training["dev_sha256"] == bundles.corpus_sha256(files["dev"])
     else:
@@ -133,8 +130,8 @@ def _calibrate_again(bundle: bundles.Bundle, tagger: Tagger, dev: list[Sentence]
     if not calibration:
         return
     trained_on = training.get("config", {}).get("train_with_dev") and "dev_scored" not in training
-    result = fit_temperature(tagger, dev) if dev and not trained_on else {"entities": 0}
-    if result["entities"]:
+    result = fit_temperature(tagger, dev) if dev and not trained_on else None
+    if result and result["entities"]:
         bundle.temperature = result["temperature"]
         bundle.metrics["calibration"] = {**result, "fitted_on": dev_file}
     else:
