@@ -132,41 +132,46 @@ class ServiceState:
         return await run_in_threadpool(build)
 
     async def dictionaries(self, route: Route, entries: object, ignore_case: bool) -> dict[str, Dictionary]:
-        """Each routed model's dictionary: its configured file's entries with the request's over them,
-        built in a thread, off the event loop, when they are many and not built already.
+        """Each routed model's dictionary: the request's entries laid over its configured file's, built in
+        a thread, off the event loop, when they are many and not built already. A file's dictionary is
+        built once per reading of it and kept; a request's entries are built over it alone.
 
         ``entries`` come from the request body unchecked; raises
         :class:`fastapi.exceptions.RequestValidationError` if they are not a valid dictionary, and
         :class:`ner.dictionary.DictionaryError` naming labels a model does not have.
         """
         request_key = self._checked_key(entries)
-        builds = []
+        builds = []  # tagger, the file's entries and key (or None), the request's key and preparation
         for tagger, _ in route.jobs:
             configured = self.dictionary_files.get(tagger.name)
             if configured is None and request_key is None:
                 continue
-            base = configured.entries() if configured is not None else {}
-            merged: Mapping[str, str] = base
-            if request_key is not None:  # the request's entries over the file's
-                merged = {**base, **entries} if base else entries  # type: ignore[dict-item]
-            # The key names the file's version rather than hashing its (perhaps many) entries again.
-            version = configured.version if configured is not None else None
+            # A key names the file's reading rather than hashing its (perhaps many) entries again.
+            file = (configured.entries(), (configured.version, ignore_case)) if configured is not None else None
             filtered = route.auto and request_key is not None  # the request's entries, cut to its model's labels
-            key = (version, request_key, ignore_case, filtered)
             prepare = None
             if filtered:
                 assert self.router is not None
                 prepare = functools.partial(self.router.entries_for, tagger=tagger)
-            builds.append((tagger, merged, key, prepare))
+            own = (file[1] if file else None, request_key, ignore_case, filtered) if request_key is not None else None
+            builds.append((tagger, file, own, prepare))
 
-        def build() -> dict[str, Dictionary]:  # a configured file's alone is pinned: every request asks for it
-            return {
-                t.name: t.dictionary(merged, ignore_case, key=key, prepare=p, pin=request_key is None)
-                for t, merged, key, p in builds
-            }
+        def build() -> dict[str, Dictionary]:
+            built = {}
+            for tagger, file, own, prepare in builds:
+                over = tagger.dictionary(file[0], ignore_case, key=file[1], pin=True) if file else None
+                if own is None:
+                    built[tagger.name] = over
+                else:
+                    built[tagger.name] = tagger.dictionary(entries, ignore_case, key=own, prepare=prepare, over=over)
+            return built
 
-        to_build = [merged for tagger, merged, key, _ in builds if not tagger.built_dictionary(key)]
-        if sum(map(len, to_build)) <= INLINE_ENTRIES:
+        to_build = sum(
+            (len(file[0]) if file and not tagger.built_dictionary(file[1]) else 0)
+            + (len(entries) if own and not tagger.built_dictionary(own) else 0)  # type: ignore[arg-type]
+            for tagger, file, own, _ in builds
+        )
+        if to_build <= INLINE_ENTRIES:
             return build()
         return await run_in_threadpool(build)
 

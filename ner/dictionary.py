@@ -67,13 +67,22 @@ class Dictionary:
         tokenize: Callable[[str], list[str]],
         ignore_case: bool = False,
         other_cuts: Callable[[str], list[list[str]]] | None = None,
+        over: Dictionary | None = None,
     ) -> None:
         """``tokenize`` cuts a phrase as at the start of a text; ``other_cuts`` (when given) gives the other
         ways text may cut it (in the middle of a text, ``2. Bundesliga`` is ``2``, ``.``, not a list item's
-        number; before a point, ``Acme Corp`` is ``Acme``, ``Corp.``); a phrase matches cut any of these ways."""
+        number; before a point, ``Acme Corp`` is ``Acme``, ``Corp.``); a phrase matches cut any of these ways.
+
+        ``over`` is a dictionary these entries are laid over (a configured file's, under a request's): its
+        phrases match too, as if its entries and these were one mapping with these winning, but it is not
+        built again. Its ``ignore_case`` must be this one's."""
+        if over is not None and over.ignore_case != ignore_case:
+            raise ValueError("a dictionary laid over another ignores case as that one does")
         self.ignore_case = ignore_case
-        self.entries = dict(entries)
+        self.entries = dict(entries)  # this dictionary's own, not those of the one it is over
+        self.over = over
         self._trie: dict = {}
+        self._ends: dict[tuple[str, bool], tuple[str, bool]] = {}  # (label, exact) as stored, one tuple each
         self._longest = 0
         self.nodes = 0  # of the trie, one per distinct phrase prefix: its memory, about 160 bytes each
         self.made_for: str | None = None  # the model whose tokens it was cut into, by Tagger.dictionary
@@ -97,10 +106,8 @@ class Dictionary:
                 child = node[token] = {}
                 self.nodes += 1
             node = child
-        if exact:
-            node[None] = label  # the key None marks the end of a phrase
-        else:
-            node.setdefault(None, label)
+        if exact or None not in node:  # the key None marks the end of a phrase: (label, exact)
+            node[None] = self._ends.setdefault((label, exact), (label, exact))
         self._longest = max(self._longest, len(tokens))
 
     def __len__(self) -> int:
@@ -124,22 +131,31 @@ class Dictionary:
         check_labels(self.entries, labels)
 
     def matches(self, tokens: Sequence[str]) -> list[tuple[int, int, str]]:
-        """``(start, end, label)`` of the phrases in ``tokens``: longest first, left to right, no overlaps."""
+        """``(start, end, label)`` of the phrases in ``tokens`` (this dictionary's and those of the one it is
+        over): longest first, left to right, no overlaps. Of two phrases as long, one as written wins over
+        another cut of a phrase, then this dictionary's over the other's."""
+        keys = [self._key(token) for token in tokens]
+        layers = [self._trie] if self.over is None else [self._trie, self.over._trie]
+        longest = max(self._longest, self.over._longest if self.over is not None else 0)
         found = []
         start = 0
-        while start < len(tokens):
-            node, best = self._trie, None
-            for end in range(start, min(len(tokens), start + self._longest)):
-                node = node.get(self._key(tokens[end]))
-                if node is None:
-                    break
-                if None in node:
-                    best = (start, end + 1, node[None])
+        while start < len(keys):
+            best: tuple[int, bool, int, str] | None = None  # end, exact, layer (0 for this one), label
+            for layer, trie in enumerate(layers):
+                node = trie
+                for end in range(start, min(len(keys), start + longest)):
+                    node = node.get(keys[end])
+                    if node is None:
+                        break
+                    if None in node:
+                        label, exact = node[None]
+                        if best is None or (end + 1, exact, -layer) > (best[0], best[1], -best[2]):
+                            best = (end + 1, exact, layer, label)
             if best is None:
                 start += 1
             else:
-                found.append(best)
-                start = best[1]
+                found.append((start, best[0], best[3]))
+                start = best[0]
         return found
 
     def allowed(self, sentences: Sequence[Sequence[str]], width: int, tags: Sequence[str]) -> np.ndarray | None:

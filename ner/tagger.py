@@ -38,6 +38,7 @@ from ner.text import Token, cut_points, model_form, paragraph_between, split_sen
 DICTIONARY_CACHE = 32  # dictionaries kept built per model
 MAX_NBEST = 1000  # analyses a text may ask for (the n-best decode holds k paths per tag and position)
 DICTIONARY_CACHE_NODES = 250_000  # and at most this many trie nodes of them (about 40 MB), but the latest
+PINNED_DICTIONARIES = 2  # configured dictionaries kept built beside those: a file's, with and without ignore_case
 MAX_WORDS, MAX_CHARACTERS = 150, 200  # tokens of a sentence tagged at once; a longer one is cut
 # Sentences x longest length per encoder call, at most: tagging eng.testb peaked at 183 MB with
 # 2,048 against 253 MB unbounded, as fast.
@@ -193,7 +194,7 @@ class Tagger:
         self._closes = np.array([t[0] in "ES" for t in self.tags])
         self._label_of = np.array([self._label_index.get(t[2:], 0) for t in self.tags])
         self._dictionaries = RecentValues(DICTIONARY_CACHE, DICTIONARY_CACHE_NODES, keep_newest=True)  # by trie nodes
-        self._pinned: tuple[Hashable, Dictionary] | None = None
+        self._pinned = RecentValues(PINNED_DICTIONARIES, 0)  # apart from those, whatever their size
         self._dictionaries_lock = threading.Lock()  # built in several threads at once (the service's)
 
     @classmethod
@@ -245,7 +246,7 @@ class Tagger:
     def built_dictionary(self, key: Hashable) -> bool:
         """Whether a dictionary built with ``key`` is kept, so that :meth:`dictionary` returns it at once."""
         with self._dictionaries_lock:
-            return key in self._dictionaries or (self._pinned is not None and self._pinned[0] == key)
+            return key in self._dictionaries or key in self._pinned
 
     def dictionary(
         self,
@@ -254,29 +255,32 @@ class Tagger:
         key: Hashable = None,
         prepare: Callable[[Mapping[str, str]], Mapping[str, str]] | None = None,
         pin: bool = False,
+        over: Dictionary | None = None,
     ) -> Dictionary:
         """A :class:`~ner.dictionary.Dictionary` of ``phrase: label`` entries (passed through ``prepare``
-        when it is built) for this model, its labels checked. The last few built are kept (by ``key``,
-        else by the entries), so a client that sends the same terms with every request pays for building
-        them once: the most recently used whatever its size, and others up to :data:`DICTIONARY_CACHE` of
-        them and :data:`DICTIONARY_CACHE_NODES` trie nodes in all. A ``pin``-ned one (a configured
-        dictionary, asked for by every request) is kept apart from those, the latest only."""
-        key = (EntriesKey(entries), ignore_case) if key is None else key
+        when it is built) for this model, its labels checked, laid ``over`` another when given. The last
+        few built are kept (by ``key``, else by the entries), so a client that sends the same terms with
+        every request pays for building them once: the most recently used whatever its size, and others
+        up to :data:`DICTIONARY_CACHE` of them and :data:`DICTIONARY_CACHE_NODES` trie nodes in all. A
+        ``pin``-ned one (a configured dictionary, asked for by every request) is kept apart from those,
+        the latest :data:`PINNED_DICTIONARIES` only (one per ``ignore_case``)."""
+        if key is None:
+            key = (EntriesKey(entries), ignore_case, id(over) if over is not None else None)
         with self._dictionaries_lock:
-            if self._pinned is not None and self._pinned[0] == key:
-                return self._pinned[1]
+            if (kept := self._pinned.get(key)) is not None:
+                return kept
             if (kept := self._dictionaries.get(key)) is not None:
                 if pin:
-                    self._pinned = (key, kept)
+                    self._pinned.put(key, kept, 0)
                 return kept
         # Built outside the lock: other requests go on meanwhile (one with the same entries may build them too).
         entries = prepare(entries) if prepare else entries
-        built = Dictionary(entries, self._phrase_tokens, ignore_case, other_cuts=self._other_cuts)
+        built = Dictionary(entries, self._phrase_tokens, ignore_case, other_cuts=self._other_cuts, over=over)
         built.check_labels(self.labels)
         built.made_for = self.name
         with self._dictionaries_lock:
             if pin:
-                self._pinned = (key, built)
+                self._pinned.put(key, built, 0)
             else:
                 self._dictionaries.put(key, built, built.nodes)
         return built

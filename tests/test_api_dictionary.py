@@ -205,4 +205,4 @@ def test_a_configured_dictionary_over_the_node_budget_is_built_once(
     plain = [asyncio.run(state.dictionaries(route, None, False))["tiny-en"] for _ in range(2)]
     merged = asyncio.run(state.dictionaries(route, {"Acme": "ORG"}, False))["tiny-en"]
     assert plain[0] is plain[1] is asyncio.run(state.dictionaries(route, None, False))["tiny-en"]
-    assert merged.entries["Acme"] == "ORG" and "Name7 Corp" in merged.entries
+    assert merged.entries == {"Acme": "ORG"} and merged.over is plain[0] and "Name7 Corp" in plain[0].entries

@@ -25,6 +25,40 @@ def test_matches_longest_first_left_to_right_without_overlap() -> None:
     assert dictionary.matches(tokens) == [(1, 4, "ORG"), (6, 7, "PER")]
 
 
+
+@pytest.mark.parametrize("seed", range(20))
+def test_a_dictionary_laid_over_another_matches_as_their_merged_entries(seed: int) -> None:
+    """Oracle: the request's entries over a file's match as the one mapping ``{**file, **request}`` does
+    (a file's phrase that is a request's under ``ignore_case`` left out of it)."""
+    rng = np.random.default_rng(seed)
+    words = ["a", "b", "c", "A"]
+
+    def phrases(count: int) -> dict[str, str]:
+        lengths = rng.integers(1, 4, size=count)
+        return {" ".join(rng.choice(words, size=n)): str(rng.choice(["PER", "LOC", "O"])) for n in lengths}
+
+    for ignore_case in (False, True):
+        file, request = phrases(6), phrases(3)
+        laid = Dictionary(request, split, ignore_case, over=Dictionary(file, split, ignore_case))
+        fold = str.casefold if ignore_case else str
+        under = {phrase: label for phrase, label in file.items() if fold(phrase) not in set(map(fold, request))}
+        merged = Dictionary({**under, **request}, split, ignore_case)  # a request's phrase wins in any case
+        for _ in range(20):
+            tokens = list(rng.choice(words, size=int(rng.integers(0, 12))))
+            assert laid.matches(tokens) == merged.matches(tokens), (file, request, tokens)
+
+
+def test_of_two_layers_a_phrase_as_written_wins_then_the_upper_one() -> None:
+    def pointed(phrase: str) -> list[list[str]]:  # "Corp" may come as "Corp." in text
+        return [[*phrase.split()[:-1], phrase.split()[-1] + "."]]
+
+    file = Dictionary({"Acme Corp.": "LOC", "Initech Inc": "LOC"}, split, other_cuts=pointed)
+    request = Dictionary({"Acme Corp": "ORG", "Initech Inc": "ORG"}, split, other_cuts=pointed, over=file)
+    assert request.matches(["Acme", "Corp."]) == [(0, 2, "LOC")]  # the file's as written, the request's cut
+    assert request.matches(["Initech", "Inc"]) == [(0, 2, "ORG")]
+    with pytest.raises(ValueError, match="ignores case"):
+        Dictionary({}, split, ignore_case=True, over=file)
+
 def test_case_is_kept_unless_ignored() -> None:
     assert Dictionary({"Paris": "LOC"}, split).matches(["paris"]) == []
     assert Dictionary({"Paris": "LOC"}, split, ignore_case=True).matches(["PARIS"]) == [(0, 1, "LOC")]
@@ -200,7 +234,10 @@ def test_dictionaries_kept_built_are_bounded_in_trie_nodes(tiny_model: Path, mon
     assert tagger._dictionaries.size == tagger.dictionary(huge).nodes  # alone: the others went
     assert tagger.dictionary({}, key="file", pin=True) is configured and tagger.built_dictionary("file")
     kept = tagger.dictionary({"Hooli": "ORG"}, key="kept")  # one kept built, then pinned: kept apart from now on
-    assert tagger.dictionary({}, key="kept", pin=True) is kept and tagger._pinned == ("kept", kept)
+    assert tagger.dictionary({}, key="kept", pin=True) is kept and list(tagger._pinned) == ["file", "kept"]
+    assert tagger.dictionary({}, key="file", pin=True) is configured  # two kept pinned: with and without ignore_case
+    tagger.dictionary({"Hooli": "ORG"}, key="third", pin=True)
+    assert list(tagger._pinned) == ["file", "third"]  # the least recently used went
 
 
 def test_entries_keys_are_equal_exactly_when_the_entries_and_their_order_are() -> None:
