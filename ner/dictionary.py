@@ -86,16 +86,30 @@ class Dictionary:
         self._longest = 0
         self.nodes = 0  # of the trie, one per distinct phrase prefix: its memory, about 160 bytes each
         self.made_for: str | None = None  # the model whose tokens it was cut into, by Tagger.dictionary
+        written: dict[tuple[str, ...], str] = {}  # the phrase each token sequence was last written as
+        self.clashes: list[tuple[str, str]] = []  # (earlier, later) phrases read alike, with other labels
         for phrase, label in self.entries.items():
             if not label or (label != BLOCK and not label.strip()):
                 raise DictionaryError(f"phrase {phrase!r} has an empty label")
             exact = tuple(self._key(t) for t in tokenize(phrase))
             if not exact:
                 raise DictionaryError(f"phrase {phrase!r} has no tokens")
+            if (earlier := written.get(exact)) is not None and self.entries[earlier] != label:
+                self.clashes.append((earlier, phrase))
+            written[exact] = phrase
             self._insert(exact, label, exact=True)
             for cut in {tuple(self._key(t) for t in cut) for cut in (other_cuts(phrase) if other_cuts else [])}:
                 if cut and cut != exact:
                     self._insert(cut, label, exact=False)
+        if self.clashes:
+            shown = "; ".join(f"{a!r} ({self.entries[a]}) then {b!r} ({self.entries[b]})" for a, b in self.clashes[:3])
+            log.warning(
+                "dictionary: %d phrases read as an earlier one%s with another label, the later label wins: %s%s",
+                len(self.clashes),
+                " (case ignored)" if ignore_case else "",
+                shown,
+                "; ..." if len(self.clashes) > 3 else "",
+            )
 
     def _insert(self, tokens: tuple[str, ...], label: str, exact: bool) -> None:
         """Put a phrase's cut in the trie; another cut never takes the place of a phrase as it is written."""
@@ -212,14 +226,21 @@ def read_tsv(text: str) -> dict[str, str]:
     """``phrase<TAB>LABEL`` lines as a mapping; blank lines and ``#`` comments (an entry commented out too)
     are skipped. A phrase that starts with ``#`` is written ``\\#``: ``\\#MeToo<TAB>MISC``."""
     entries: dict[str, str] = {}
+    line_of: dict[str, int] = {}
     for number, line in enumerate(text.removeprefix("\ufeff").split("\n"), start=1):
         row = line.removesuffix("\r").split("\t")
         if not "".join(row).strip() or line.startswith("#"):
             continue
         if len(row) != 2 or not model_form(row[0]).strip() or not row[1].strip():  # a phrase shows something
             raise DictionaryError(f"line {number}: expected 'phrase<TAB>LABEL', found {row!r}")
-        phrase = row[0].strip()
-        entries[phrase.removeprefix("\\") if phrase.startswith("\\#") else phrase] = row[1].strip()
+        phrase, label = row[0].strip(), row[1].strip()
+        phrase = phrase.removeprefix("\\") if phrase.startswith("\\#") else phrase
+        if phrase in entries and entries[phrase] != label:
+            log.warning(
+                "line %d: %r again with another label, %s (%s on line %d): the later wins",
+                number, phrase, label, entries[phrase], line_of[phrase],
+            )  # fmt: skip
+        entries[phrase], line_of[phrase] = label, number
     return entries
 
 

@@ -81,6 +81,17 @@ def test_invisible_characters_on_either_side_do_not_stop_a_match() -> None:
     assert dictionary.matches(["Microsoft"]) == [(0, 1, "ORG")]
 
 
+
+def test_phrases_read_alike_with_other_labels_are_named_in_the_log(caplog: pytest.LogCaptureFixture) -> None:
+    folded = Dictionary({"Masse": "PER", "Maße": "LOC", "Acme": "ORG", "ACME": "ORG"}, split, ignore_case=True)
+    assert folded.clashes == [("Masse", "Maße")] and folded.matches(["MASSE"]) == [(0, 1, "LOC")]
+    assert "1 phrases read as an earlier one (case ignored) with another label" in caplog.text
+    assert Dictionary({"Masse": "PER", "Maße": "LOC"}, split).clashes == []  # told apart with case kept
+    caplog.clear()
+    assert read_tsv("Acme\tORG\nBerlin\tLOC\nAcme\tPER\nBerlin\tLOC\n") == {"Acme": "PER", "Berlin": "LOC"}
+    assert "line 3: 'Acme' again with another label, PER (ORG on line 1): the later wins" in caplog.text
+    assert "Berlin" not in caplog.text  # the same line twice is no conflict
+
 def test_unknown_labels_and_empty_phrases_are_named() -> None:
     with pytest.raises(DictionaryError, match="GPE"):
         Dictionary({"Paris": "GPE"}, split).check_labels(["LOC", "PER"])
