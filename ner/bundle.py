@@ -178,15 +178,17 @@ def corpus_sha256(path: str | Path) -> str | None:
     """The sha256 of a corpus as its reader reads it, to know it again under another path: a file's bytes,
     or a brat folder's ``.ann`` files and the ``.txt`` beside each, with their names and sizes, in order
     of name; None when it cannot be read (it is a record, never a reason to fail)."""
+    from ner.corpus.brat import annotation_files
+
     path = Path(path)
     try:
         files = [path]
         if path.is_dir():
-            files = [f for ann in sorted(path.rglob("*.ann")) for f in (ann, ann.with_suffix(".txt")) if f.is_file()]
+            files = [f for ann in annotation_files(path) for f in (ann, ann.with_suffix(".txt")) if f.is_file()]
         digest = hashlib.sha256()
         for file in files:
             data = file.read_bytes()
-            name = str(file.relative_to(path)) if file != path else ""
+            name = file.relative_to(path).as_posix() if file != path else ""
             digest.update(f"{name}\0{len(data)}\0".encode("utf-8", "surrogateescape") + data)
         return digest.hexdigest()
     except OSError:
@@ -250,7 +252,7 @@ def save(bundle: Bundle, directory: str | Path, card: str, extra_files: dict[str
         _write_json(staging / CONFIG, config)
         _write_json(staging / VOCAB, bundle.vocab.to_json())
         _write_json(staging / METRICS, bundle.metrics)
-        (staging / CARD).write_text(card, encoding="utf-8")
+        (staging / CARD).write_text(card, encoding="utf-8", newline="\n")  # the same bytes on Windows
         if bundle.vocab.lexicon is not None:
             (staging / LEXICON).write_bytes(bundle.vocab.lexicon.to_bytes())
         if bundle.encoder is not None:
@@ -328,8 +330,11 @@ def _signals_held() -> Iterator[None]:
 
 
 def _flush_to_disk(path: Path) -> None:
-    """``fsync`` a file or a directory (its entries)."""
-    descriptor = os.open(path, os.O_RDONLY)
+    """``fsync`` a file or a directory (its entries). Windows flushes a file only through a handle open for
+    writing, and opens no directory (there its entries are written through)."""
+    if os.name == "nt" and path.is_dir():
+        return
+    descriptor = os.open(path, os.O_RDWR if os.name == "nt" else os.O_RDONLY)
     try:
         os.fsync(descriptor)
     finally:
@@ -341,7 +346,7 @@ def _entry(data: bytes) -> dict:
 
 
 def _write_json(path: Path, data: object) -> None:
-    path.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    path.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8", newline="\n")
 
 
 def _parse_json(path: Path, data: bytes) -> dict:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib.util
+import io
 import json
 import logging
 import os
@@ -55,6 +56,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     args.argv = list(argv) if argv is not None else sys.argv[1:]
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    _utf8_stdout()
     try:
         with _terminated_as_interrupted(args.command != "serve"):  # the server stops gracefully on its own
             code = args.run(args)
@@ -78,6 +80,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 143
     except KeyboardInterrupt:
         return 130
+
+
+def _utf8_stdout() -> None:
+    """Write UTF-8 with the line ends given, whatever the locale: redirected on Windows, stdout would write
+    its code page (no Chinese) and turn each ``\\n`` into ``\\r\\n`` (and a kept ``\\r\\n`` into ``\\r\\r\\n``)."""
+    if isinstance(sys.stdout, io.TextIOWrapper):  # not a test's capture
+        with contextlib.suppress(ValueError):  # closed
+            sys.stdout.reconfigure(encoding="utf-8", errors=sys.stdout.errors, newline="")
 
 
 class Terminated(KeyboardInterrupt):
@@ -582,7 +592,8 @@ def _refuse_writing_into_inputs(args: argparse.Namespace, inputs: Sequence[str])
     for flag, given in (("--errors", args.errors), ("--out", args.out)):
         if given and "://" not in given:
             path = Path(given).resolve()
-            if path in local or any(folder == path or folder in path.parents for folder in directories):
+            same_file = path.exists() and any(p.exists() and os.path.samefile(path, p) for p in local)  # in any case
+            if same_file or path in local or any(folder == path or folder in path.parents for folder in directories):
                 raise ValueError(f"{flag} {given} is among the inputs: give a place outside them")
     try:
         written = os.fstat(sys.stdout.fileno())

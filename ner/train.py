@@ -662,12 +662,18 @@ class Progress:
         }
 
 
+def _same_place(a: Path, b: Path) -> bool:
+    """Whether two paths name one place: by name, or where both exist by what they are (macOS's disks ignore
+    case: ``models/x`` is ``Models/x``)."""
+    return a.resolve() == b.resolve() or (a.exists() and b.exists() and os.path.samefile(a, b))
+
+
 def fit(job: Job) -> dict:
     """Train a model and save the best one (by dev F1; the last with ``train_with_dev``) to ``job.out``;
     returns its metrics. Under torchrun, every process runs this; see :mod:`ner.distributed`."""
     bundles.check_destination(job.out)
     job = replace(job, train_settings=_resolved_files(job.train_settings))
-    if (parent := job.train_settings.get("init_from")) and Path(parent) == job.out.resolve():
+    if (parent := job.train_settings.get("init_from")) and _same_place(Path(parent), job.out):
         raise ValueError("--out is the --init-from model, which saving would replace: give a new directory")
     state = _load_checkpoint(job.work / CHECKPOINT) if job.resume else None
     if state is not None:

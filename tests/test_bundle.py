@@ -432,3 +432,20 @@ def test_a_save_is_on_disk_before_the_swap(model_copy: Path, tmp_path: Path, mon
     names = [Path(path).name for path in flushed]
     assert {p.name for p in target.iterdir()} <= set(names)
     assert flushed[-1] == str(tmp_path.resolve())  # the rename, last
+
+
+def test_windows_flushes_files_open_for_writing_and_no_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Windows' fsync needs a handle open for writing and cannot open a folder: os.name and os.open stand in
+    for Windows here, which the tests cannot run on."""
+    opened: list[tuple[str, int]] = []
+    real_open = os.open
+    monkeypatch.setattr(
+        os, "open", lambda path, flags: (opened.append((os.path.basename(path), flags)), real_open(path, flags))[1]
+    )
+    (tmp_path / "weights").write_bytes(b"w")
+    monkeypatch.setattr(os, "name", "nt")
+    bundles._flush_to_disk(tmp_path / "weights")
+    bundles._flush_to_disk(tmp_path)
+    monkeypatch.setattr(os, "name", "posix")
+    bundles._flush_to_disk(tmp_path)
+    assert opened == [("weights", os.O_RDWR), (tmp_path.name, os.O_RDONLY)]

@@ -406,6 +406,22 @@ def test_calibrate_refuses_a_file_with_no_predicted_entity(tiny_model: Path, tmp
     assert json.loads((model / "config.json").read_text())["temperature"] == bundles.load(tiny_model).temperature
 
 
+def test_output_is_utf8_with_the_line_ends_given_whatever_the_locale(tiny_model: Path, tmp_path: Path) -> None:
+    """A redirected stdout on Windows writes its code page (cp1252 has no Chinese, writes é as one byte) and
+    adds a \\r before each \\n; PYTHONIOENCODING stands in for the code page here."""
+    env = {**os.environ, "PYTHONIOENCODING": "cp1252"}
+    command = [sys.executable, "-m", "ner", "tag", "--model", str(tiny_model), "--threads", "1", "--quiet"]
+    tagged = subprocess.run(command, input="José met 李明 .\n".encode(), capture_output=True, env=env, timeout=120)
+    assert tagged.returncode == 0, tagged.stderr
+    assert json.loads(tagged.stdout.decode("utf-8"))["text"] == "José met 李明 ." and tagged.stdout.endswith(b"}\n")
+    conll = tmp_path / "in.conll"
+    conll.write_bytes(b"Jos\xc3\xa9 B-PER\r\nmet O\r\n")
+    command = [sys.executable, "-m", "ner", "predict", str(tiny_model), str(conll), "--threads", "1"]
+    predicted = subprocess.run(command, capture_output=True, env=env, timeout=120)
+    assert predicted.returncode == 0 and predicted.stdout.startswith("José".encode()), predicted.stderr
+    assert predicted.stdout.count(b"\r\n") == 2 and b"\r\r" not in predicted.stdout
+
+
 def test_tag_input_problems_are_one_line_and_a_bad_record_is_rejected_alone(tiny_model: Path, tmp_path: Path) -> None:
     def tag(*args: str, stdin: bytes = b"") -> subprocess.CompletedProcess:
         command = [sys.executable, "-m", "ner", "tag", "--model", str(tiny_model), "--threads", "1", *args]
@@ -435,6 +451,13 @@ def test_tag_input_problems_are_one_line_and_a_bad_record_is_rejected_alone(tiny
         result = tag(*args)
         assert result.returncode == 2 and message in result.stderr and b"Traceback" not in result.stderr, args
     assert mine.read_text() == "Peter Brown visited Tokyo .\n"
+    linked = tmp_path / "linked.jsonl"  # the input under another name: a hard link, or another case on macOS
+    os.link(mine, linked)
+    refused = tag("--errors", str(linked), str(mine))
+    assert (
+        refused.returncode == 2 and b"is among the inputs" in refused.stderr and linked.read_text() == mine.read_text()
+    )
+    linked.unlink()  # the folder is tagged below
     wrong_field = tag("--input-format", "jsonl", "--text-field", "body", stdin=b'{"text": "Peter Brown ."}\n')
     assert wrong_field.returncode == 1 and wrong_field.stderr.endswith(b"every record was rejected\n")
     # a directory is read as Ray reads one: every file under it by path, compressed ones too, but _ and .

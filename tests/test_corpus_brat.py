@@ -81,3 +81,23 @@ def test_a_texts_byte_order_mark_counts_as_brat_counts_it_or_as_the_mentions_sho
     assert sentence.offsets[0] == (offset, offset + 3)
     with pytest.raises(CorpusError, match="covers 'im Cook ', not 'Tim Cook'"):
         read_brat(write_brat(tmp_path / "bad", {"doc": ("\ufeffTim Cook visited Paris.", "T1\tPER 2 10\tTim Cook\n")}))
+
+
+def test_documents_come_in_the_order_of_their_paths_part_by_part_case_counted(tmp_path):
+    """As Linux sorts them, which Windows (paths compared ignoring case) and a sort of whole path strings
+    (``sub-x`` before ``sub/c``) would not; the digest names files as Linux does too."""
+    from ner.bundle import corpus_sha256
+    from ner.corpus.brat import annotation_files
+
+    folder = tmp_path / "brat"
+    names = ["B", "a", "sub/c", "sub-x"]
+    for name in names:
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / f"{name}.txt").write_text("Reuters reported it.\n")
+        (folder / f"{name}.ann").write_text("T1\tORG 0 7\tReuters\n")
+    (folder / "notes.ANN").write_text("not brat")
+    assert [p.relative_to(folder).as_posix() for p in annotation_files(folder)] == [f"{n}.ann" for n in names]
+    digest = corpus_sha256(folder)
+    (folder / "sub" / "c.ann").rename(folder / "sub" / "d.ann")
+    (folder / "sub" / "c.txt").rename(folder / "sub" / "d.txt")
+    assert corpus_sha256(folder) != digest  # names count, not only bytes

@@ -11,6 +11,13 @@ from ner.corpus.jsonl import text_to_sentences
 from ner.corpus.sentence import CorpusError, Sentence
 
 
+def annotation_files(folder: Path) -> list[Path]:
+    """The ``.ann`` files under ``folder``, in the order of their paths relative to it, part by part, case
+    counted: documents come in the same order on Windows, whose paths compare ignoring case."""
+    found = [path for path in folder.rglob("*.ann") if path.suffix == ".ann"]  # Windows' glob ignores case
+    return sorted(found, key=lambda path: path.relative_to(folder).parts)
+
+
 def read_brat(folder: str | Path) -> list[Sentence]:
     """Read a folder of brat standoff annotations: each ``NAME.ann`` with the text of its ``NAME.txt``.
 
@@ -24,7 +31,7 @@ def read_brat(folder: str | Path) -> list[Sentence]:
     the mentions quoted show offsets counted without it.
     """
     folder = Path(folder)
-    annotations = sorted(folder.rglob("*.ann"))
+    annotations = annotation_files(folder)
     if not annotations:
         raise CorpusError(folder, None, "a folder is read as brat standoff annotations, and it holds no .ann file")
     sentences: list[Sentence] = []
