@@ -22,7 +22,9 @@ import math
 import os
 import re
 import shutil
+import signal
 import tempfile
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any
@@ -370,7 +372,10 @@ def ray_session(address: str | None = None, cpus: int | None = None) -> Iterator
         return
     temp = None if address else tempfile.mkdtemp(prefix="ner-ray-")
     local = {"num_cpus": cpus, "include_dashboard": False, "_temp_dir": temp}
+    terminated = signal.getsignal(signal.SIGTERM)
     ray.init(address=address or "local", **({} if address else local), logging_level=logging.ERROR, log_to_driver=False)
+    if terminated is not None and threading.current_thread() is threading.main_thread():  # Ray's exits with 15
+        signal.signal(signal.SIGTERM, terminated)  # ner's ends as Ctrl-C does (143), through the cleanup below
     try:
         yield
     finally:

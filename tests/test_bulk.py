@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -61,6 +62,13 @@ def jsonl_records(tmp_path: Path) -> Path:
             text = " ".join(t for t, _ in pairs)
             lines.append(json.dumps({"id": number, "text": text, "meta": {"source": "wire", "n": [number]}}))
     return write_lines(tmp_path / "records.jsonl", lines)
+
+
+def test_a_kill_under_ray_ends_as_ctrl_c_does(ray_local: None) -> None:
+    """ray.init puts its own SIGTERM handler in (exit status 15, no word said); the session puts back the
+    one before it, which `ner tag` makes end the run with 143 as any other command."""
+    handler = signal.getsignal(signal.SIGTERM)
+    assert not getattr(handler, "__module__", "").startswith("ray"), handler
 
 
 def test_ray_engine_gives_the_single_process_output_on_eng_testb(

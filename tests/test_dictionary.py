@@ -25,7 +25,6 @@ def test_matches_longest_first_left_to_right_without_overlap() -> None:
     assert dictionary.matches(tokens) == [(1, 4, "ORG"), (6, 7, "PER")]
 
 
-
 @pytest.mark.parametrize("seed", range(20))
 def test_a_dictionary_laid_over_another_matches_as_their_merged_entries(seed: int) -> None:
     """Oracle: the request's entries over a file's match as the one mapping ``{**file, **request}`` does
@@ -59,6 +58,7 @@ def test_of_two_layers_a_phrase_as_written_wins_then_the_upper_one() -> None:
     with pytest.raises(ValueError, match="ignores case"):
         Dictionary({}, split, ignore_case=True, over=file)
 
+
 def test_case_is_kept_unless_ignored() -> None:
     assert Dictionary({"Paris": "LOC"}, split).matches(["paris"]) == []
     assert Dictionary({"Paris": "LOC"}, split, ignore_case=True).matches(["PARIS"]) == [(0, 1, "LOC")]
@@ -81,7 +81,6 @@ def test_invisible_characters_on_either_side_do_not_stop_a_match() -> None:
     assert dictionary.matches(["Microsoft"]) == [(0, 1, "ORG")]
 
 
-
 def test_phrases_read_alike_with_other_labels_are_named_in_the_log(caplog: pytest.LogCaptureFixture) -> None:
     folded = Dictionary({"Masse": "PER", "Maße": "LOC", "Acme": "ORG", "ACME": "ORG"}, split, ignore_case=True)
     assert folded.clashes == [("Masse", "Maße")] and folded.matches(["MASSE"]) == [(0, 1, "LOC")]
@@ -91,6 +90,7 @@ def test_phrases_read_alike_with_other_labels_are_named_in_the_log(caplog: pytes
     assert read_tsv("Acme\tORG\nBerlin\tLOC\nAcme\tPER\nBerlin\tLOC\n") == {"Acme": "PER", "Berlin": "LOC"}
     assert "line 3: 'Acme' again with another label, PER (ORG on line 1): the later wins" in caplog.text
     assert "Berlin" not in caplog.text  # the same line twice is no conflict
+
 
 def test_unknown_labels_and_empty_phrases_are_named() -> None:
     with pytest.raises(DictionaryError, match="GPE"):
