@@ -3,7 +3,8 @@
 A :class:`Dictionary` maps phrases to labels; the label ``O`` blocks a phrase:
 none of its tokens belongs to an entity. Its phrases are matched in each
 sentence longest first and left to right, without overlaps, on token
-boundaries (a word model's tokens, a character model's characters), read as
+boundaries (a word model's tokens, a character model's characters, but never inside a word of a
+script written with spaces: ``AI`` is not in ``OpenAI``), read as
 the model reads them (a soft hyphen or zero-width space inside a word does not
 stop a match), case sensitive unless ``ignore_case``. Each match becomes a
 constraint on the CRF decode: the tokens of a phrase forced to ``X`` must read
@@ -144,16 +145,21 @@ class Dictionary:
         """Raise :class:`DictionaryError` naming every label the model does not have."""
         check_labels(self.entries, labels)
 
-    def matches(self, tokens: Sequence[str]) -> list[tuple[int, int, str]]:
+    def matches(self, tokens: Sequence[str], joins: Sequence[bool] | None = None) -> list[tuple[int, int, str]]:
         """``(start, end, label)`` of the phrases in ``tokens`` (this dictionary's and those of the one it is
         over): longest first, left to right, no overlaps. Of two phrases as long, one as written wins over
-        another cut of a phrase, then this dictionary's over the other's."""
+        another cut of a phrase, then this dictionary's over the other's. ``joins`` (a character model's,
+        :func:`ner.text.word_joins`) marks the tokens that go on with a word: no phrase starts or ends
+        inside one (``Li`` is not in ``Linux``)."""
         keys = [self._key(token) for token in tokens]
         layers = [self._trie] if self.over is None else [self._trie, self.over._trie]
         longest = max(self._longest, self.over._longest if self.over is not None else 0)
         found = []
         start = 0
         while start < len(keys):
+            if joins is not None and joins[start]:
+                start += 1
+                continue
             best: tuple[int, bool, int, str] | None = None  # end, exact, layer (0 for this one), label
             for layer, trie in enumerate(layers):
                 node = trie
@@ -161,7 +167,7 @@ class Dictionary:
                     node = node.get(keys[end])
                     if node is None:
                         break
-                    if None in node:
+                    if None in node and (joins is None or end + 1 == len(keys) or not joins[end + 1]):
                         label, exact = node[None]
                         if best is None or (end + 1, exact, -layer) > (best[0], best[1], -best[2]):
                             best = (end + 1, exact, layer, label)
@@ -172,12 +178,19 @@ class Dictionary:
                 start = best[0]
         return found
 
-    def allowed(self, sentences: Sequence[Sequence[str]], width: int, tags: Sequence[str]) -> np.ndarray | None:
-        """Which tags each token may take, ``(B, width, K)`` bool, or None when nothing matches."""
+    def allowed(
+        self,
+        sentences: Sequence[Sequence[str]],
+        width: int,
+        tags: Sequence[str],
+        joins: Sequence[Sequence[bool]] | None = None,
+    ) -> np.ndarray | None:
+        """Which tags each token may take, ``(B, width, K)`` bool, or None when nothing matches; ``joins``
+        as :meth:`matches` takes them, one list per sentence."""
         index = {t: i for i, t in enumerate(tags)}
         allowed = None
         for row, sentence in enumerate(sentences):
-            for start, end, label in self.matches(sentence):
+            for start, end, label in self.matches(sentence, joins[row] if joins is not None else None):
                 if allowed is None:
                     allowed = np.ones((len(sentences), width, len(tags)), dtype=bool)
                 allowed[row, start:end] = False

@@ -33,7 +33,16 @@ from ner.corpus import Sentence, Span, as_model_tokens, tags_to_spans, token_tag
 from ner.dictionary import Dictionary, EntriesKey
 from ner.features import word_groups
 from ner.recent import RecentValues
-from ner.text import Token, cut_points, model_form, paragraph_between, split_sentences, tokenize, tokenize_chars
+from ner.text import (
+    Token,
+    cut_points,
+    model_form,
+    paragraph_between,
+    split_sentences,
+    tokenize,
+    tokenize_chars,
+    word_joins,
+)
 
 DICTIONARY_CACHE = 32  # dictionaries kept built per model
 MAX_NBEST = 1000  # analyses a text may ask for (the n-best decode holds k paths per tag and position)
@@ -135,17 +144,18 @@ def _one_text(text: object) -> str:
     return text
 
 
-def _inside(dictionary: Dictionary, tokens: Sequence[str]) -> set[int]:
+def _inside(dictionary: Dictionary, tokens: Sequence[str], joins: Sequence[bool] | None = None) -> set[int]:
     """The indices of the tokens inside a phrase of ``dictionary`` in ``tokens``, but the phrase's first."""
-    return {i for start, end, _ in dictionary.matches(tokens) for i in range(start + 1, end)}
+    return {i for start, end, _ in dictionary.matches(tokens, joins) for i in range(start + 1, end)}
 
 
-def _rejoined(document: Document, dictionary: Dictionary) -> Document:
+def _rejoined(document: Document, dictionary: Dictionary, char_level: bool) -> Document:
     """``document`` with the sentences that a phrase of ``dictionary`` runs across joined again, but across
     a paragraph break: the user's phrase (``Yahoo! Japan``) wins over the sentence splitter."""
     if len(document.sentences) < 2:
         return document
-    inside = _inside(dictionary, [t.text for s in document.sentences for t in s])
+    tokens = [t for s in document.sentences for t in s]
+    inside = _inside(dictionary, [t.text for t in tokens], word_joins(tokens) if char_level else None)
     starts = list(itertools.accumulate(len(s) for s in document.sentences[:-1]))  # of each sentence but the first
     if not inside.intersection(starts):
         return document
@@ -327,7 +337,7 @@ class Tagger:
             raise ValueError(f"a dictionary made for {options.dictionary.made_for}, not {self.name}")
         documents = [t if isinstance(t, Document) else self.read(t) for t in texts]
         if options.dictionary:
-            documents = [_rejoined(d, options.dictionary) for d in documents]
+            documents = [_rejoined(d, options.dictionary, self.char_level) for d in documents]
         owners = [i for i, d in enumerate(documents) for _ in d.sentences]
         sentences = [s for d in documents for s in d.sentences]
         predictions = self.predict(
@@ -336,6 +346,7 @@ class Tagger:
             documents=owners,
             tags=options.tokens,
             deadline=deadline,
+            joins=[word_joins(s) for s in sentences] if options.dictionary and self.char_level else None,
         )
         analyses = [Analysis([]) for _ in documents]
         alternatives: list[list[list[tuple[float, list[Entity]]]]] = [[] for _ in documents]
@@ -381,6 +392,7 @@ class Tagger:
         documents: Sequence[int] | None = None,
         tags: bool = True,
         deadline: float | None = None,
+        joins: Sequence[Sequence[bool]] | None = None,
     ) -> list[Prediction]:
         """Spans (and tags, span probabilities, n-best) of pre-tokenized sentences, in length-sorted batches.
 
@@ -388,12 +400,16 @@ class Tagger:
         (:func:`ner.text.cut_points`), and the pieces' predictions are joined again.
         ``documents`` (one id per sentence) tells a model with a document memory which
         sentences belong together; without it each sentence is a document of its own.
+        ``joins`` (one list per sentence, :func:`ner.text.word_joins`) keeps a character model's
+        dictionary phrases from starting or ending inside a word of a script written with spaces.
         """
         limit, dictionary = self.max_sentence_tokens, options.dictionary
         pieces = [
             (i, start, end)
             for i, s in enumerate(sentences)
-            for start, end in cut_points(s, limit, keep=_inside(dictionary, s) if dictionary and len(s) > limit else ())
+            for start, end in cut_points(
+                s, limit, keep=_inside(dictionary, s, joins and joins[i]) if dictionary and len(s) > limit else ()
+            )
         ]
         predicted: list[Prediction] = [Prediction([], [])] * len(pieces)
         batches = self.batches([end - start for _, start, end in pieces])
@@ -403,7 +419,8 @@ class Tagger:
         computed = self.emissions(chunks, chunk_documents, deadline)
         for indices, chunk, (emissions, mask) in zip(batches, chunks, computed):
             _check(deadline)
-            for p, prediction in zip(indices, self.decode(chunk, emissions, mask, options, tags)):
+            chunk_joins = [joins[pieces[p][0]][pieces[p][1] : pieces[p][2]] for p in indices] if joins else None
+            for p, prediction in zip(indices, self.decode(chunk, emissions, mask, options, tags, chunk_joins)):
                 predicted[p] = prediction
         if len(pieces) == len(sentences):
             return predicted
@@ -464,11 +481,14 @@ class Tagger:
         mask: np.ndarray,
         options: TagOptions,
         tags: bool,
+        joins: Sequence[Sequence[bool]] | None = None,
     ) -> list[Prediction]:
-        """The predictions for one batch of sentences from its emissions ``(B, T, K)`` and mask ``(B, T)``."""
+        """The predictions for one batch of sentences from its emissions ``(B, T, K)`` and mask ``(B, T)``
+        (``joins`` as :meth:`predict` takes them)."""
         scores = self.backend.crf_scores()
         if options.dictionary is not None:
-            emissions = crf.constrain(emissions, options.dictionary.allowed(sentences, emissions.shape[1], self.tags))
+            allowed = options.dictionary.allowed(sentences, emissions.shape[1], self.tags, joins)
+            emissions = crf.constrain(emissions, allowed)
         paths, _ = crf.viterbi(emissions, mask, scores.start, scores.transitions, scores.end, scores.sources)
         predictions = [Prediction([], []) for _ in sentences]
         for row, start, end, label in self._spans(paths, mask):

@@ -236,6 +236,23 @@ def tokenize(text: str) -> list[Token]:
     return _tokens(_SPACED_TOKEN, text)
 
 
+_SPACED_WORD_CHAR = re.compile(f"[^\\W_{''.join(UNSPACED_SCRIPTS.values())}]")  # a letter or digit, not CJK, Thai...
+
+
+def word_joins(tokens: Sequence[Token]) -> list[bool]:
+    """For each character token, whether it goes on with the word of the one before: both letters or digits
+    of a script written with spaces, nothing between them (the ``i`` and ``n`` of ``Linux`` in
+    ``我在Linux系统``, not ``在`` and ``L``). A character model's dictionary phrase starts and ends on
+    such a word's edges, as a word model's does."""
+    return [
+        i > 0
+        and tokens[i - 1].end == token.start
+        and bool(_SPACED_WORD_CHAR.match(token.text))
+        and bool(_SPACED_WORD_CHAR.match(tokens[i - 1].text))
+        for i, token in enumerate(tokens)
+    ]
+
+
 def tokenize_chars(text: str) -> list[Token]:
     """Split ``text`` into characters (with their combining marks), skipping whitespace.
 

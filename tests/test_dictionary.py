@@ -296,3 +296,16 @@ def test_a_dictionary_file_is_read_again_when_it_changes(tmp_path: Path) -> None
         assert checked.entries() == {"Acme": "ORG"}
         with pytest.raises(DictionaryError, match="COMPANY|line 1"):
             DictionaryFile(path, labels=["ORG", "LOC"])
+
+
+def test_a_character_models_phrase_starts_and_ends_on_a_words_edges(tiny_zh_model: Path) -> None:
+    """Under a character model, Latin text comes in characters: ``AI`` must not match inside ``OpenAI``,
+    nor ``Li`` in ``Linux``, while a phrase of Chinese characters matches inside a run of them as before."""
+    tagger = Tagger.load(tiny_zh_model)
+    label = sorted(tagger.labels)[0]
+    dictionary = tagger.dictionary({"AI": label, "Li": label, "北京": label, "Linux 2": label})
+    text = "我在OpenAI和北京大学用Linux系统，AI很强，Linux 2也是。"
+    (analysis,) = tagger.analyze([text], TagOptions(dictionary=dictionary))
+    found = {(e.start, e.text) for e in analysis.entities if e.label == label}
+    assert {(text.index("北京"), "北京"), (text.index("Linux 2"), "Linux 2"), (text.rindex("AI"), "AI")} <= found
+    assert not any(start in (text.index("AI"), text.index("Li")) for start, _ in found)

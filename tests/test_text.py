@@ -709,3 +709,11 @@ def test_a_short_line_ends_its_sentence(text, sentences):
 def test_the_early_token_count_is_a_lower_bound_at_either_level(text: str) -> None:
     assert min_tokens(text) == sum(1 for run in text.split() if model_form(run))
     assert min_tokens(text) <= min(len(tokenize(text)), len(tokenize_chars(text)))
+
+
+def test_word_joins_mark_the_characters_that_go_on_with_a_word_of_a_spaced_script() -> None:
+    from ner.text import word_joins
+
+    text = "在Linux 2系统x_y"
+    joins = word_joins(tokenize_chars(text))
+    assert [c for c, joined in zip(text.replace(" ", ""), joins) if joined] == ["i", "n", "u", "x"]
