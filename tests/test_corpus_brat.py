@@ -101,3 +101,20 @@ def test_documents_come_in_the_order_of_their_paths_part_by_part_case_counted(tm
     (folder / "sub" / "c.ann").rename(folder / "sub" / "d.ann")
     (folder / "sub" / "c.txt").rename(folder / "sub" / "d.txt")
     assert corpus_sha256(folder) != digest  # names count, not only bytes
+
+
+def test_a_text_whose_line_ends_were_converted_after_annotation_is_read_as_annotated(tmp_path):
+    """git on Windows checks text out with \\r\\n: the offsets, counted on \\n, fit the text read that way."""
+    annotated = "Reuters reported it.\nBonn denied it.\n"
+    ann = "T1\tORG 0 7\tReuters\nT2\tLOC 21 25\tBonn\n"
+    folder = write_brat(tmp_path / "brat", {"a": (annotated.replace("\n", "\r\n"), ann)})
+    sentences = read_brat(folder)
+    assert [entity_texts(s_text, s) for s_text, s in zip(annotated.splitlines(), sentences)] == [
+        [("Reuters", "ORG")],
+        [("Bonn", "LOC")],
+    ]
+    (folder / "a.ann").write_text("T1\tORG 0 7\tReuters\nT2\tLOC 22 26\tBonn\n")  # counted on \r\n: as before
+    assert [s.tokens[0] for s in read_brat(folder)] == ["Reuters", "Bonn"]
+    (folder / "a.ann").write_text("T1\tORG 0 7\tReuters\nT2\tLOC 23 27\tBonn\n")  # fits neither
+    with pytest.raises(CorpusError, match="a.ann"):
+        read_brat(folder)

@@ -27,8 +27,8 @@ def read_brat(folder: str | Path) -> list[Sentence]:
     mention it quotes; an entity in fragments is read as one span when only whitespace lies between
     them. Relations, events, attributes, normalisations and notes carry no span and are passed over.
     Errors name the ``.ann`` file and line (or the ``.txt`` line where an entity does not fall on
-    token boundaries). A text's byte-order mark counts as its first character, as brat counts it, unless
-    the mentions quoted show offsets counted without it.
+    token boundaries). A text's byte-order mark counts as its first character and ``\\r\\n`` as two, as brat
+    counts them, unless the mentions quoted show offsets counted without the mark or with ``\\n`` line ends.
     """
     folder = Path(folder)
     annotations = annotation_files(folder)
@@ -65,18 +65,22 @@ def read_brat(folder: str | Path) -> list[Sentence]:
 def _text_and_entities(
     txt: Path, text: str, ann_lines: list[str], ann: Path
 ) -> tuple[str, list[tuple[int, tuple[int, int, str]]]]:
-    """The text (its byte-order mark, if any, as a space, where brat counts it) and its entities."""
+    """The text (its byte-order mark, if any, as a space, where brat counts it) and its entities; where the
+    mentions quoted show offsets counted otherwise, the reading that fits them: without the mark, or with
+    the text's ``\\r\\n`` as ``\\n`` (line ends converted after annotation, as git does on Windows)."""
     with open(txt, "rb") as handle:
         marked = handle.read(len(codecs.BOM_UTF8)) == codecs.BOM_UTF8
-    if not marked:
-        return text, _brat_entities(ann_lines, text, ann)
-    try:
-        return " " + text, _brat_entities(ann_lines, " " + text, ann)
-    except CorpusError as counted_with_mark:
+    readings = [" " + text, text] if marked else [text]
+    if "\r\n" in text:
+        readings += [reading.replace("\r\n", "\n") for reading in readings]
+    first: CorpusError | None = None
+    for reading in readings:
         try:
-            return text, _brat_entities(ann_lines, text, ann)
-        except CorpusError:
-            raise counted_with_mark from None
+            return reading, _brat_entities(ann_lines, reading, ann)
+        except CorpusError as error:
+            first = first or error
+    assert first is not None
+    raise first
 
 
 def _brat_entities(lines: list[str], text: str, ann: Path) -> list[tuple[int, tuple[int, int, str]]]:
