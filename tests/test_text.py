@@ -574,6 +574,29 @@ def test_long_runs_of_word_characters_or_space_tokenize_in_linear_time():
     for end in (" " * 20_000, "\n" * 20_000, " " + "\u200b" * 20_000):
         assert tokenize("Paris" + end) == [Token("Paris", 0, 5)]
         assert tokenize_chars("巴黎" + end) == [Token("巴", 0, 1), Token("黎", 1, 2)]
+    # invisible characters right after a last token that does not take them in (4,000 after "...": 6.9 s),
+    # or a text of nothing else; a last word still takes them in
+    for last in ("...", "U.S.", "a@b.com", "#tag", "--"):
+        assert tokenize("Paris " + last + "\u200b" * 20_000)[-1] == Token(last, 6, 6 + len(last))
+    assert tokenize("\u00ad" * 20_000 + " ") == tokenize_chars("\u200b" * 20_000) == []
+    assert tokenize("Obama" + "\u200b" * 20_000) == [Token("Obama" + "\u200b" * 20_000, 0, 20_005)]
+
+
+def test_a_text_in_many_parts_is_searched_for_line_ends_part_by_part():
+    """Routing splits each script run's part of a text into sentences: the text's line ends were searched
+    whole once per part (a 13,000-character text of one-sentence lines in two scripts: 3.5 s)."""
+    text = "中。Ab।\n" * 20_000
+    tokens = tokenize(text)
+    parts = [split_sentences(text, tokens[i : i + 4]) for i in range(0, len(tokens), 4)]  # a line each
+    assert len(parts) == 20_000 and all([len(s) for s in sentences] == [2, 2] for sentences in parts)
+    # the breaks a part meets are those inside it: a short line's end, a paragraph break
+    text = "Acme Corp\nBerlin is big.\n\nThe end"
+    tokens = tokenize(text)
+    assert [[t.text for t in s] for s in split_sentences(text, tokens[1:])] == [
+        ["Corp"],
+        ["Berlin", "is", "big", "."],
+        ["The", "end"],
+    ]
 
 
 def test_invisible_characters_stay_inside_words_and_the_model_reads_words_without_them():
