@@ -15,7 +15,7 @@ from api.parsing import FastJSONRoute
 from api.responses import SafeJSONResponse
 from api.schemas import ErrorResponse, ModelInfo, ModelsResponse, TagRequest, TagResponse
 from api.service import ServiceState
-from ner.dictionary import DictionaryError
+from ner.dictionary import DictionaryError, DictionaryTooLarge
 from ner.router import UnknownModelError
 from ner.tagger import Alternative, Analysis, Entity, TagOptions
 from ner.text import min_tokens
@@ -95,6 +95,8 @@ async def tag(body: TagRequest, request: Request, service: ServiceDep) -> Respon
     request.state.model = route.name  # the models that read the texts (for lang auto, maybe fewer)
     try:
         dictionaries = await service.dictionaries(route, body.dictionary, body.ignore_case)
+    except DictionaryTooLarge as error:
+        raise _fail(422, "dictionary_too_large", str(error), "max_dictionary_tokens") from None
     except DictionaryError as error:
         raise _fail(422, "invalid_dictionary", str(error)) from None
     work = service.work(route, options)

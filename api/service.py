@@ -138,7 +138,8 @@ class ServiceState:
 
         ``entries`` come from the request body unchecked; raises
         :class:`fastapi.exceptions.RequestValidationError` if they are not a valid dictionary, and
-        :class:`ner.dictionary.DictionaryError` naming labels a model does not have.
+        :class:`ner.dictionary.DictionaryError` naming labels a model does not have
+        (:class:`ner.dictionary.DictionaryTooLarge` for phrases over ``max_dictionary_tokens``).
         """
         request_key = self._checked_key(entries)
         builds = []  # tagger, the file's entries and key (or None), the request's key and preparation
@@ -156,6 +157,8 @@ class ServiceState:
             own = (file[1] if file else None, request_key, ignore_case, filtered) if request_key is not None else None
             builds.append((tagger, file, own, prepare))
 
+        max_nodes = self.settings.max_dictionary_tokens  # a request's: a configured file is the operator's
+
         def build() -> dict[str, Dictionary]:
             built = {}
             for tagger, file, own, prepare in builds:
@@ -163,7 +166,9 @@ class ServiceState:
                 if own is None:
                     built[tagger.name] = over
                 else:
-                    built[tagger.name] = tagger.dictionary(entries, ignore_case, key=own, prepare=prepare, over=over)
+                    built[tagger.name] = tagger.dictionary(
+                        entries, ignore_case, key=own, prepare=prepare, over=over, max_nodes=max_nodes
+                    )
             return built
 
         to_build = sum(

@@ -41,6 +41,10 @@ class DictionaryError(ValueError):
     """A dictionary that cannot be used: an unknown label, an empty phrase, a bad file line."""
 
 
+class DictionaryTooLarge(DictionaryError):
+    """A dictionary whose phrases make more trie nodes than it may hold (``max_nodes``)."""
+
+
 def check_labels(entries: Mapping[str, str], labels: Iterable[str], holder: str = "the model") -> None:
     """Raise :class:`DictionaryError` naming every label of ``entries`` that ``labels`` (those of ``holder``)
     lack."""
@@ -69,6 +73,7 @@ class Dictionary:
         ignore_case: bool = False,
         other_cuts: Callable[[str], list[list[str]]] | None = None,
         over: Dictionary | None = None,
+        max_nodes: int | None = None,
     ) -> None:
         """``tokenize`` cuts a phrase as at the start of a text; ``other_cuts`` (when given) gives the other
         ways text may cut it (in the middle of a text, ``2. Bundesliga`` is ``2``, ``.``, not a list item's
@@ -76,7 +81,11 @@ class Dictionary:
 
         ``over`` is a dictionary these entries are laid over (a configured file's, under a request's): its
         phrases match too, as if its entries and these were one mapping with these winning, but it is not
-        built again. Its ``ignore_case`` must be this one's."""
+        built again. Its ``ignore_case`` must be this one's.
+
+        ``max_nodes`` bounds the trie (its memory, about 160 bytes a node: a node per phrase token, but those
+        a phrase shares with the start of one before it); past it, :class:`DictionaryTooLarge` is raised as
+        soon as it is reached."""
         if over is not None and over.ignore_case != ignore_case:
             raise ValueError("a dictionary laid over another ignores case as that one does")
         self.ignore_case = ignore_case
@@ -86,6 +95,7 @@ class Dictionary:
         self._ends: dict[tuple[str, bool], tuple[str, bool]] = {}  # (label, exact) as stored, one tuple each
         self._longest = 0
         self.nodes = 0  # of the trie, one per distinct phrase prefix: its memory, about 160 bytes each
+        self.max_nodes = max_nodes
         self.made_for: str | None = None  # the model whose tokens it was cut into, by Tagger.dictionary
         written: dict[tuple[str, ...], str] = {}  # the phrase each token sequence was last written as
         self.clashes: list[tuple[str, str]] = []  # (earlier, later) phrases read alike, with other labels
@@ -118,6 +128,11 @@ class Dictionary:
         for token in tokens:
             child = node.get(token)
             if child is None:
+                if self.nodes == self.max_nodes:
+                    raise DictionaryTooLarge(
+                        f"its phrases make over {self.max_nodes:,} trie nodes (a node for each token, but those "
+                        "a phrase shares with the start of another)"
+                    )
                 child = node[token] = {}
                 self.nodes += 1
             node = child

@@ -266,6 +266,7 @@ class Tagger:
         prepare: Callable[[Mapping[str, str]], Mapping[str, str]] | None = None,
         pin: bool = False,
         over: Dictionary | None = None,
+        max_nodes: int | None = None,
     ) -> Dictionary:
         """A :class:`~ner.dictionary.Dictionary` of ``phrase: label`` entries (passed through ``prepare``
         when it is built) for this model, its labels checked, laid ``over`` another when given. The last
@@ -273,7 +274,8 @@ class Tagger:
         every request pays for building them once: the most recently used whatever its size, and others
         up to :data:`DICTIONARY_CACHE` of them and :data:`DICTIONARY_CACHE_NODES` trie nodes in all. A
         ``pin``-ned one (a configured dictionary, asked for by every request) is kept apart from those,
-        the latest :data:`PINNED_DICTIONARIES` only (one per ``ignore_case``)."""
+        the latest :data:`PINNED_DICTIONARIES` only (one per ``ignore_case``). ``max_nodes`` bounds its
+        trie (:class:`~ner.dictionary.Dictionary`)."""
         if key is None:
             key = (EntriesKey(entries), ignore_case, id(over) if over is not None else None)
         with self._dictionaries_lock:
@@ -285,7 +287,9 @@ class Tagger:
                 return kept
         # Built outside the lock: other requests go on meanwhile (one with the same entries may build them too).
         entries = prepare(entries) if prepare else entries
-        built = Dictionary(entries, self._phrase_tokens, ignore_case, other_cuts=self._other_cuts, over=over)
+        built = Dictionary(
+            entries, self._phrase_tokens, ignore_case, other_cuts=self._other_cuts, over=over, max_nodes=max_nodes
+        )
         built.check_labels(self.labels)
         built.made_for = self.name
         with self._dictionaries_lock:

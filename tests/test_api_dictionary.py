@@ -25,7 +25,7 @@ def terms(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def client(tiny_model: Path, terms: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
     log = tmp_path_factory.mktemp("logs") / "server.log"
-    settings = {"dictionaries": f"tiny-en={terms}", "max_dictionary": 50}
+    settings = {"dictionaries": f"tiny-en={terms}", "max_dictionary": 50, "max_dictionary_tokens": 100}
     with running_server([tiny_model], log, **settings) as url, httpx.Client(base_url=url, timeout=30) as client:
         yield client
 
@@ -44,6 +44,13 @@ def test_request_dictionary_forces_and_blocks(client: httpx.Client) -> None:
     assert ("Berlin", "ORG") in entities(ignoring)
 
 
+def test_a_dictionary_within_its_token_budget_is_used(client: httpx.Client) -> None:
+    """26 trie nodes, within the budget of 100: "w" x 19 and "x" (20), "Acme Corp Inc" (3, and its other cut
+    "Inc."), "Berlin Wall" and "Berlin", which shares its start (2)."""
+    entries = {"w " * 19 + "x": "ORG", "Acme Corp Inc": "ORG", "Berlin Wall": "LOC", "Berlin": "ORG"}
+    assert ("Berlin", "ORG") in entities(client.post("/tag", json={"text": TEXT, "dictionary": entries}))
+
+
 def test_the_models_file_applies_and_is_reloaded(client: httpx.Client, terms: Path) -> None:
     assert ("Acme Corp", "ORG") in entities(client.post("/tag", json={"text": TEXT}))
     terms.write_text("Acme Corp\tORG\nJohn Smith\tLOC\n")
@@ -58,6 +65,12 @@ def test_the_models_file_applies_and_is_reloaded(client: httpx.Client, terms: Pa
     [
         ({"Berlin": "GPE"}, "invalid_dictionary", None),
         ({f"term {i}": "ORG" for i in range(51)}, "dictionary_too_large", "max_dictionary"),
+        # five phrases of 25 distinct tokens: 125 trie nodes, over 100
+        (
+            {" ".join(f"w{j}" for j in range(25 * i, 25 * i + 25)): "ORG" for i in range(5)},
+            "dictionary_too_large",
+            "max_dictionary_tokens",
+        ),
         ({"x" * 201: "ORG"}, "invalid_request", None),
         ({"Berlin": ""}, "invalid_request", None),
         ({"Berlin": 5}, "invalid_request", None),
@@ -76,6 +89,8 @@ def test_bad_dictionaries_get_a_clear_422(
         assert error["type"] == kind and error.get("limit") == limit
         if kind == "invalid_dictionary":
             assert "GPE" in error["message"]
+        if limit == "max_dictionary_tokens":
+            assert "over 100 trie nodes" in error["message"]
         if kind == "invalid_request":
             assert error["message"].startswith("dictionary"), error["message"]
 

@@ -92,6 +92,14 @@ def test_phrases_read_alike_with_other_labels_are_named_in_the_log(caplog: pytes
     assert "Berlin" not in caplog.text  # the same line twice is no conflict
 
 
+def test_a_dictionary_over_its_trie_nodes_stops_building_there() -> None:
+    from ner.dictionary import DictionaryTooLarge
+
+    assert Dictionary({"a b c": "ORG", "a b d": "PER"}, split, max_nodes=4).nodes == 4  # a, a b, a b c, a b d
+    with pytest.raises(DictionaryTooLarge, match="over 3 trie nodes"):
+        Dictionary({"a b c": "ORG", "a b d": "PER", **{f"x{i}": "ORG" for i in range(10**6)}}, split, max_nodes=3)
+
+
 def test_unknown_labels_and_empty_phrases_are_named() -> None:
     with pytest.raises(DictionaryError, match="GPE"):
         Dictionary({"Paris": "GPE"}, split).check_labels(["LOC", "PER"])
