@@ -81,7 +81,8 @@ class Dictionary:
 
         ``over`` is a dictionary these entries are laid over (a configured file's, under a request's): its
         phrases match too, as if its entries and these were one mapping with these winning, but it is not
-        built again. Its ``ignore_case`` must be this one's.
+        built again; a phrase of these also wins over one of its phrases that reads alike (``ignore_case``)
+        and over its other cuts as long. Its ``ignore_case`` must be this one's.
 
         ``max_nodes`` bounds the trie (its memory, about 160 bytes a node: a node per phrase token, but those
         a phrase shares with the start of one before it); past it, :class:`DictionaryTooLarge` is raised as
@@ -130,8 +131,8 @@ class Dictionary:
             if child is None:
                 if self.nodes == self.max_nodes:
                     raise DictionaryTooLarge(
-                        f"its phrases make over {self.max_nodes:,} trie nodes (a node for each token, but those "
-                        "a phrase shares with the start of another)"
+                        f"the dictionary's phrases make over {self.max_nodes:,} trie nodes (a node for each "
+                        "token, but those a phrase shares with the start of another, and for their other cuts)"
                     )
                 child = node[token] = {}
                 self.nodes += 1
@@ -142,6 +143,10 @@ class Dictionary:
 
     def __len__(self) -> int:
         return len(self.entries)
+
+    def __bool__(self) -> bool:
+        """Whether it holds any phrase, its own or those of the one it is over."""
+        return bool(self.entries) or bool(self.over)
 
     def _key(self, token: str) -> str:
         """A token as phrases and text are compared: as the model reads it (Micro\u200bsoft is Microsoft),
@@ -164,8 +169,9 @@ class Dictionary:
         """``(start, end, label)`` of the phrases in ``tokens`` (this dictionary's and those of the one it is
         over): longest first, left to right, no overlaps. Of two phrases as long, one as written wins over
         another cut of a phrase, then this dictionary's over the other's. ``joins`` (a character model's,
-        :func:`ner.text.word_joins`) marks the tokens that go on with a word: no phrase starts or ends
-        inside one (``Li`` is not in ``Linux``)."""
+        :func:`ner.text.word_joins`, one flag per token and one more for the token after them) marks the
+        tokens that go on with the word of the one before: no phrase starts or ends inside a word (``Li``
+        is not in ``Linux``), also where the text was cut into sentences or pieces."""
         keys = [self._key(token) for token in tokens]
         layers = [self._trie] if self.over is None else [self._trie, self.over._trie]
         longest = max(self._longest, self.over._longest if self.over is not None else 0)
@@ -182,7 +188,7 @@ class Dictionary:
                     node = node.get(keys[end])
                     if node is None:
                         break
-                    if None in node and (joins is None or end + 1 == len(keys) or not joins[end + 1]):
+                    if None in node and (joins is None or not joins[end + 1]):
                         label, exact = node[None]
                         if best is None or (end + 1, exact, -layer) > (best[0], best[1], -best[2]):
                             best = (end + 1, exact, layer, label)
@@ -255,6 +261,7 @@ def read_tsv(text: str) -> dict[str, str]:
     are skipped. A phrase that starts with ``#`` is written ``\\#``: ``\\#MeToo<TAB>MISC``."""
     entries: dict[str, str] = {}
     line_of: dict[str, int] = {}
+    relabelled: list[str] = []  # 'line N: ...' for each phrase given again with another label
     for number, line in enumerate(text.removeprefix("\ufeff").split("\n"), start=1):
         row = line.removesuffix("\r").split("\t")
         if not "".join(row).strip() or line.startswith("#"):
@@ -264,11 +271,12 @@ def read_tsv(text: str) -> dict[str, str]:
         phrase, label = row[0].strip(), row[1].strip()
         phrase = phrase.removeprefix("\\") if phrase.startswith("\\#") else phrase
         if phrase in entries and entries[phrase] != label:
-            log.warning(
-                "line %d: %r again with another label, %s (%s on line %d): the later wins",
-                number, phrase, label, entries[phrase], line_of[phrase],
-            )  # fmt: skip
+            relabelled.append(f"line {number}: {phrase!r} again with another label, {label} ({entries[phrase]} on "
+                              f"line {line_of[phrase]})")  # fmt: skip
         entries[phrase], line_of[phrase] = label, number
+    if relabelled:
+        more = f"; and {len(relabelled) - 3} more" if len(relabelled) > 3 else ""
+        log.warning("%s%s: the later wins", "; ".join(relabelled[:3]), more)
     return entries
 
 

@@ -51,6 +51,15 @@ class RecentValues:
         self._entries[key] = (value, size)
         self.size += size
 
+    def items(self) -> list[tuple[Hashable, Any]]:
+        """The keys and values kept, the least recently used first, leaving their order as it is."""
+        return [(key, value) for key, (value, _) in self._entries.items()]
+
+    def discard(self, key: Hashable) -> None:
+        """Forget ``key``'s value, if one is kept."""
+        if (old := self._entries.pop(key, None)) is not None:
+            self.size -= old[1]
+
     def clear(self) -> None:
         self._entries.clear()
         self.size = 0

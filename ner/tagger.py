@@ -149,13 +149,26 @@ def _inside(dictionary: Dictionary, tokens: Sequence[str], joins: Sequence[bool]
     return {i for start, end, _ in dictionary.matches(tokens, joins) for i in range(start + 1, end)}
 
 
+def _sentence_joins(documents: Sequence[Document]) -> list[list[bool]]:
+    """For each sentence of ``documents``, :func:`ner.text.word_joins` of its tokens and of the token after
+    it, taken over its whole document: a word that a sentence or piece boundary cuts still joins across it."""
+    out = []
+    for document in documents:
+        joins = [*word_joins([t for s in document.sentences for t in s]), False]
+        start = 0
+        for sentence in document.sentences:
+            out.append(joins[start : start + len(sentence) + 1])
+            start += len(sentence)
+    return out
+
+
 def _rejoined(document: Document, dictionary: Dictionary, char_level: bool) -> Document:
     """``document`` with the sentences that a phrase of ``dictionary`` runs across joined again, but across
     a paragraph break: the user's phrase (``Yahoo! Japan``) wins over the sentence splitter."""
     if len(document.sentences) < 2:
         return document
     tokens = [t for s in document.sentences for t in s]
-    inside = _inside(dictionary, [t.text for t in tokens], word_joins(tokens) if char_level else None)
+    inside = _inside(dictionary, [t.text for t in tokens], [*word_joins(tokens), False] if char_level else None)
     starts = list(itertools.accumulate(len(s) for s in document.sentences[:-1]))  # of each sentence but the first
     if not inside.intersection(starts):
         return document
@@ -274,8 +287,9 @@ class Tagger:
         every request pays for building them once: the most recently used whatever its size, and others
         up to :data:`DICTIONARY_CACHE` of them and :data:`DICTIONARY_CACHE_NODES` trie nodes in all. A
         ``pin``-ned one (a configured dictionary, asked for by every request) is kept apart from those,
-        the latest :data:`PINNED_DICTIONARIES` only (one per ``ignore_case``). ``max_nodes`` bounds its
-        trie (:class:`~ner.dictionary.Dictionary`)."""
+        the latest :data:`PINNED_DICTIONARIES` only (a file's, with and without ``ignore_case``), and
+        those laid over one no longer pinned are forgotten. ``max_nodes`` bounds its trie
+        (:class:`~ner.dictionary.Dictionary`)."""
         if key is None:
             key = (EntriesKey(entries), ignore_case, id(over) if over is not None else None)
         with self._dictionaries_lock:
@@ -283,7 +297,7 @@ class Tagger:
                 return kept
             if (kept := self._dictionaries.get(key)) is not None:
                 if pin:
-                    self._pinned.put(key, kept, 0)
+                    self._pin(key, kept)
                 return kept
         # Built outside the lock: other requests go on meanwhile (one with the same entries may build them too).
         entries = prepare(entries) if prepare else entries
@@ -294,10 +308,19 @@ class Tagger:
         built.made_for = self.name
         with self._dictionaries_lock:
             if pin:
-                self._pinned.put(key, built, 0)
+                self._pin(key, built)
             else:
                 self._dictionaries.put(key, built, built.nodes)
         return built
+
+    def _pin(self, key: Hashable, dictionary: Dictionary) -> None:
+        """Keep ``dictionary`` pinned, and forget those laid over a pinned one no longer kept (a file read
+        again), which would keep its trie alive, uncounted. Called with the lock held."""
+        self._pinned.put(key, dictionary, 0)
+        pinned = {id(kept) for _, kept in self._pinned.items()}
+        for old_key, old in self._dictionaries.items():
+            if old.over is not None and id(old.over) not in pinned:
+                self._dictionaries.discard(old_key)
 
     def _phrase_tokens(self, phrase: str) -> list[str]:
         return [token.text for token in self.tokenize(phrase)]
@@ -350,7 +373,7 @@ class Tagger:
             documents=owners,
             tags=options.tokens,
             deadline=deadline,
-            joins=[word_joins(s) for s in sentences] if options.dictionary and self.char_level else None,
+            joins=_sentence_joins(documents) if options.dictionary and self.char_level else None,
         )
         analyses = [Analysis([]) for _ in documents]
         alternatives: list[list[list[tuple[float, list[Entity]]]]] = [[] for _ in documents]
@@ -404,8 +427,9 @@ class Tagger:
         (:func:`ner.text.cut_points`), and the pieces' predictions are joined again.
         ``documents`` (one id per sentence) tells a model with a document memory which
         sentences belong together; without it each sentence is a document of its own.
-        ``joins`` (one list per sentence, :func:`ner.text.word_joins`) keeps a character model's
-        dictionary phrases from starting or ending inside a word of a script written with spaces.
+        ``joins`` (per sentence, :func:`ner.text.word_joins` of its tokens and one more flag, for the token
+        after it) keeps a character model's dictionary phrases from starting or ending inside a word of a
+        script written with spaces.
         """
         limit, dictionary = self.max_sentence_tokens, options.dictionary
         pieces = [
@@ -423,7 +447,7 @@ class Tagger:
         computed = self.emissions(chunks, chunk_documents, deadline)
         for indices, chunk, (emissions, mask) in zip(batches, chunks, computed):
             _check(deadline)
-            chunk_joins = [joins[pieces[p][0]][pieces[p][1] : pieces[p][2]] for p in indices] if joins else None
+            chunk_joins = [joins[pieces[p][0]][pieces[p][1] : pieces[p][2] + 1] for p in indices] if joins else None
             for p, prediction in zip(indices, self.decode(chunk, emissions, mask, options, tags, chunk_joins)):
                 predicted[p] = prediction
         if len(pieces) == len(sentences):

@@ -317,3 +317,44 @@ def test_a_character_models_phrase_starts_and_ends_on_a_words_edges(tiny_zh_mode
     found = {(e.start, e.text) for e in analysis.entities if e.label == label}
     assert {(text.index("北京"), "北京"), (text.index("Linux 2"), "Linux 2"), (text.rindex("AI"), "AI")} <= found
     assert not any(start in (text.index("AI"), text.index("Li")) for start, _ in found)
+
+
+def test_a_dictionary_with_no_entries_of_its_own_over_another_is_used_as_one(tiny_zh_model: Path) -> None:
+    """Under lang auto a request's entries cut to a model's labels may leave none: the file's phrases
+    below still keep to word edges."""
+    assert Dictionary({}, split, over=Dictionary({"a": "PER"}, split)) and not Dictionary({}, split)
+    tagger = Tagger.load(tiny_zh_model)
+    label = sorted(tagger.labels)[0]
+    over = tagger.dictionary({}, over=tagger.dictionary({"AI": label}, key="file", pin=True))
+    text = "我在OpenAI工作，AI很强。"
+    (analysis,) = tagger.analyze([text], TagOptions(dictionary=over))
+    assert [(e.start, e.text) for e in analysis.entities if e.label == label] == [(text.rindex("AI"), "AI")]
+
+
+def test_word_edges_hold_where_a_sentence_or_piece_is_cut_inside_a_word(tiny_zh_model: Path) -> None:
+    tagger = Tagger.load(tiny_zh_model, max_sentence_tokens=10)
+    label = sorted(tagger.labels)[0]
+    dictionary = tagger.dictionary({"Li": label, "nux": label})
+    text = "中" * 8 + "Linux很好。"  # split into sentences at 10 characters: Li | nux
+    assert tagger.read(text).sentences[0][-1].text == "i"
+    (analysis,) = tagger.analyze([text], TagOptions(dictionary=dictionary))
+    assert not [e for e in analysis.entities if e.label == label]
+    # a sentence given whole, longer than the limit, is cut into pieces there too
+    from ner.text import tokenize_chars, word_joins
+
+    tokens = tokenize_chars("中" * 8 + "Linux")
+    (prediction,) = tagger.predict(
+        [[t.text for t in tokens]], TagOptions(dictionary=dictionary), joins=[[*word_joins(tokens), False]]
+    )
+    assert prediction.spans == [] or all(span.label != label for span in prediction.spans)
+
+
+def test_dictionaries_over_a_file_read_again_are_forgotten_with_it(tiny_model: Path) -> None:
+    """A file read again pins its new dictionary; those kept over the old one would keep it alive unseen."""
+    tagger = Tagger.load(tiny_model)
+    first = tagger.dictionary({"Acme": "ORG"}, key=("file", 1), pin=True)
+    tagger.dictionary({"Berlin": "LOC"}, key="request", over=first)
+    assert "request" in tagger._dictionaries
+    for version in (2, 3):  # two more readings: the first is no longer pinned
+        tagger.dictionary({"Acme": "ORG"}, key=("file", version), pin=True)
+    assert "request" not in tagger._dictionaries and tagger._dictionaries.size == 0
