@@ -85,7 +85,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _utf8_stdout() -> None:
     """Write UTF-8 with the line ends given, whatever the locale: redirected on Windows, stdout would write
     its code page (no Chinese) and turn each ``\\n`` into ``\\r\\n`` (and a kept ``\\r\\n`` into ``\\r\\r\\n``)."""
-    if isinstance(sys.stdout, io.TextIOWrapper):  # not a test's capture
+    if isinstance(sys.stdout, io.TextIOWrapper):  # not None (started with it closed)
         with contextlib.suppress(ValueError):  # closed
             sys.stdout.reconfigure(encoding="utf-8", errors=sys.stdout.errors, newline="")
 
@@ -592,7 +592,8 @@ def _refuse_writing_into_inputs(args: argparse.Namespace, inputs: Sequence[str])
     for flag, given in (("--errors", args.errors), ("--out", args.out)):
         if given and "://" not in given:
             path = Path(given).resolve()
-            same_file = path.exists() and any(p.exists() and os.path.samefile(path, p) for p in local)  # in any case
+            written = path.stat() if path.exists() else None  # the same file by another name (a link, a case)
+            same_file = written is not None and any(p.exists() and os.path.samestat(written, p.stat()) for p in local)
             if same_file or path in local or any(folder == path or folder in path.parents for folder in directories):
                 raise ValueError(f"{flag} {given} is among the inputs: give a place outside them")
     try:

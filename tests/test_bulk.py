@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import datetime
 import json
+import os
 import signal
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -64,11 +66,24 @@ def jsonl_records(tmp_path: Path) -> Path:
     return write_lines(tmp_path / "records.jsonl", lines)
 
 
-def test_a_kill_under_ray_ends_as_ctrl_c_does(ray_local: None) -> None:
-    """ray.init puts its own SIGTERM handler in (exit status 15, no word said); the session puts back the
-    one before it, which `ner tag` makes end the run with 143 as any other command."""
-    handler = signal.getsignal(signal.SIGTERM)
-    assert not getattr(handler, "__module__", "").startswith("ray"), handler
+def test_a_kill_under_ray_ends_as_ctrl_c_does(tiny_model: Path, tmp_path: Path) -> None:
+    """ray.init puts its own SIGTERM handler in (exit status 15, no word said): `ner tag` puts its own back,
+    which ends the run with 143 as any other command, Ray shut down and its folder removed."""
+    pytest.importorskip("ray")
+    lines = tmp_path / "in.txt"
+    write_lines(lines, ["Peter Brown visited Tokyo with Acme Corp staff ."] * 200_000)
+    command = [sys.executable, "-m", "ner", "tag", "--engine", "ray", "--workers", "1", "--quiet"]
+    command += ["--model", str(tiny_model), "--threads", "1", str(lines)]
+    # Ray's socket paths must stay within 107 bytes: a short folder of its own rather than tmp_path
+    with tempfile.TemporaryDirectory(prefix="ray-kill-", dir="/tmp" if os.path.isdir("/tmp") else None) as temporary:
+        env = {**os.environ, "TMPDIR": temporary, "RAY_ADDRESS": ""}
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+        assert process.stdout is not None
+        first = process.stdout.readline()  # Ray started and tagging: then the kill
+        process.send_signal(signal.SIGTERM)
+        _, error = process.communicate(timeout=120)
+        assert first and process.returncode == 143 and b"Traceback" not in error, error[-2000:]
+        assert not list(Path(temporary).glob("ner-ray-*"))
 
 
 def test_ray_engine_gives_the_single_process_output_on_eng_testb(

@@ -118,3 +118,7 @@ def test_a_text_whose_line_ends_were_converted_after_annotation_is_read_as_annot
     (folder / "a.ann").write_text("T1\tORG 0 7\tReuters\nT2\tLOC 23 27\tBonn\n")  # fits neither
     with pytest.raises(CorpusError, match="a.ann"):
         read_brat(folder)
+    # no quoted mention after a line end shows the offsets counted on \n: the first reading's error stands
+    other = write_brat(tmp_path / "other", {"b": ("你好\r\n李明 在北京市\r\n", "T1\tLOC 8 10\nT2\tORG 4 5;6 7\n")})
+    with pytest.raises(CorpusError, match="b.ann:2: T2 is in fragments with text between them"):
+        read_brat(other)  # fits \n, but no quoted mention shows it

@@ -14,7 +14,7 @@ from ner.corpus.sentence import CorpusError, Sentence
 def annotation_files(folder: Path) -> list[Path]:
     """The ``.ann`` files under ``folder``, in the order of their paths relative to it, part by part, case
     counted: documents come in the same order on Windows, whose paths compare ignoring case."""
-    found = [path for path in folder.rglob("*.ann") if path.suffix == ".ann"]  # Windows' glob ignores case
+    found = [path for path in folder.rglob("*.ann") if path.name.endswith(".ann")]  # Windows' glob ignores case
     return sorted(found, key=lambda path: path.relative_to(folder).parts)
 
 
@@ -70,17 +70,33 @@ def _text_and_entities(
     the text's ``\\r\\n`` as ``\\n`` (line ends converted after annotation, as git does on Windows)."""
     with open(txt, "rb") as handle:
         marked = handle.read(len(codecs.BOM_UTF8)) == codecs.BOM_UTF8
-    readings = [" " + text, text] if marked else [text]
+    # Each reading, and where a quoted mention must fit from for it to be taken when the first does not fit:
+    # a reading is changed only where what was annotated shows it.
+    readings = [(" " + text, 0), (text, 0)] if marked else [(text, 0)]
     if "\r\n" in text:
-        readings += [reading.replace("\r\n", "\n") for reading in readings]
+        readings += [(reading.replace("\r\n", "\n"), reading.index("\r\n")) for reading, _ in readings]
+    quoted = _quoted(ann_lines)
     first: CorpusError | None = None
-    for reading in readings:
+    for number, (reading, shown_from) in enumerate(readings):
         try:
-            return reading, _brat_entities(ann_lines, reading, ann)
+            entities = _brat_entities(ann_lines, reading, ann)
         except CorpusError as error:
             first = first or error
+            continue
+        if number == 0 or any(line in quoted and start >= shown_from for line, (start, _, _) in entities):
+            return reading, entities
     assert first is not None
     raise first
+
+
+def _quoted(lines: list[str]) -> set[int]:
+    """The numbers of the ``T`` lines whose mention is checked against the text: one fragment, a mention."""
+    quoted = set()
+    for number, line in enumerate(lines, start=1):
+        fields = line.rstrip("\r").split("\t")
+        if line.startswith("T") and len(fields) > 2 and fields[2] and ";" not in fields[1]:
+            quoted.add(number)
+    return quoted
 
 
 def _brat_entities(lines: list[str], text: str, ann: Path) -> list[tuple[int, tuple[int, int, str]]]:
