@@ -149,12 +149,17 @@ def _inside(dictionary: Dictionary, tokens: Sequence[str], joins: Sequence[bool]
     return {i for start, end, _ in dictionary.matches(tokens, joins) for i in range(start + 1, end)}
 
 
+def _document_joins(document: Document) -> list[bool]:
+    """:func:`ner.text.word_joins` of a document's tokens, and False for the end of the document."""
+    return [*word_joins([t for s in document.sentences for t in s]), False]
+
+
 def _sentence_joins(documents: Sequence[Document]) -> list[list[bool]]:
     """For each sentence of ``documents``, :func:`ner.text.word_joins` of its tokens and of the token after
     it, taken over its whole document: a word that a sentence or piece boundary cuts still joins across it."""
     out = []
     for document in documents:
-        joins = [*word_joins([t for s in document.sentences for t in s]), False]
+        joins = _document_joins(document)
         start = 0
         for sentence in document.sentences:
             out.append(joins[start : start + len(sentence) + 1])
@@ -167,8 +172,8 @@ def _rejoined(document: Document, dictionary: Dictionary, char_level: bool) -> D
     a paragraph break: the user's phrase (``Yahoo! Japan``) wins over the sentence splitter."""
     if len(document.sentences) < 2:
         return document
-    tokens = [t for s in document.sentences for t in s]
-    inside = _inside(dictionary, [t.text for t in tokens], [*word_joins(tokens), False] if char_level else None)
+    tokens = [t.text for s in document.sentences for t in s]
+    inside = _inside(dictionary, tokens, _document_joins(document) if char_level else None)
     starts = list(itertools.accumulate(len(s) for s in document.sentences[:-1]))  # of each sentence but the first
     if not inside.intersection(starts):
         return document
