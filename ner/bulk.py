@@ -374,14 +374,18 @@ def ray_session(address: str | None = None, cpus: int | None = None) -> Iterator
     local = {"num_cpus": cpus, "include_dashboard": False, "_temp_dir": temp}
     terminated = signal.getsignal(signal.SIGTERM)
     ray.init(address=address or "local", **({} if address else local), logging_level=logging.ERROR, log_to_driver=False)
-    # Ray's handler exits with status 15 (on POSIX); a handler of the caller's own (`ner`'s ends as Ctrl-C
-    # does: 143, through the cleanup below) is put back. The default one would skip that cleanup: Ray's stays.
-    if callable(terminated) and threading.current_thread() is threading.main_thread():
+    # Ray's handler exits with status 15 (on POSIX). During the session the caller's own is put back (`ner`'s
+    # ends as Ctrl-C does: 143, through the cleanup below; or SIGTERM ignored), but not the default, which
+    # would skip that cleanup; after it, whatever was there.
+    main = terminated is not None and threading.current_thread() is threading.main_thread()
+    if main and terminated != signal.SIG_DFL:
         signal.signal(signal.SIGTERM, terminated)
     try:
         yield
     finally:
         ray.shutdown()
+        if main:
+            signal.signal(signal.SIGTERM, terminated)
         if temp:
             shutil.rmtree(temp, ignore_errors=True)
 

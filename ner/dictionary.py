@@ -98,6 +98,7 @@ class Dictionary:
         self.nodes = 0  # of the trie, one per distinct phrase prefix: its memory, about 160 bytes each
         self.max_nodes = max_nodes
         self.made_for: str | None = None  # the model whose tokens it was cut into, by Tagger.dictionary
+        self.superseded = False  # a configured file's no longer pinned (read again), by Tagger.dictionary
         written: dict[tuple[str, ...], str] = {}  # the phrase each token sequence was last written as
         self.clashes: list[tuple[str, str]] = []  # (earlier, later) phrases read alike, with other labels
         for phrase, label in self.entries.items():
@@ -169,7 +170,7 @@ class Dictionary:
         """``(start, end, label)`` of the phrases in ``tokens`` (this dictionary's and those of the one it is
         over): longest first, left to right, no overlaps. Of two phrases as long, one as written wins over
         another cut of a phrase, then this dictionary's over the other's. ``joins`` (a character model's,
-        :func:`ner.text.word_joins`, one flag per token and one more for the token after them) marks the
+        :func:`ner.text.word_joins`, one flag per token and, where known, one more for the token after) marks the
         tokens that go on with the word of the one before: no phrase starts or ends inside a word (``Li``
         is not in ``Linux``), also where the text was cut into sentences or pieces."""
         keys = [self._key(token) for token in tokens]
@@ -188,7 +189,7 @@ class Dictionary:
                     node = node.get(keys[end])
                     if node is None:
                         break
-                    if None in node and (joins is None or not joins[end + 1]):
+                    if None in node and (joins is None or end + 1 == len(joins) or not joins[end + 1]):
                         label, exact = node[None]
                         if best is None or (end + 1, exact, -layer) > (best[0], best[1], -best[2]):
                             best = (end + 1, exact, layer, label)

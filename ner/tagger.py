@@ -314,17 +314,20 @@ class Tagger:
         with self._dictionaries_lock:
             if pin:
                 self._pin(key, built)
-            else:
+            elif over is None or not over.superseded:  # one over a file read again meanwhile goes unkept
                 self._dictionaries.put(key, built, built.nodes)
         return built
 
     def _pin(self, key: Hashable, dictionary: Dictionary) -> None:
-        """Keep ``dictionary`` pinned, and forget those laid over a pinned one no longer kept (a file read
-        again), which would keep its trie alive, uncounted. Called with the lock held."""
+        """Keep ``dictionary`` pinned; one it pushes out is superseded (a file read again), and those laid
+        over it are forgotten, which would keep its trie alive, uncounted. Called with the lock held."""
+        before = [kept for _, kept in self._pinned.items()]
         self._pinned.put(key, dictionary, 0)
-        pinned = {id(kept) for _, kept in self._pinned.items()}
+        after = {id(kept) for _, kept in self._pinned.items()}
+        for gone in before:
+            gone.superseded = id(gone) not in after
         for old_key, old in self._dictionaries.items():
-            if old.over is not None and id(old.over) not in pinned:
+            if old.over is not None and old.over.superseded:
                 self._dictionaries.discard(old_key)
 
     def _phrase_tokens(self, phrase: str) -> list[str]:

@@ -86,6 +86,31 @@ def test_a_kill_under_ray_ends_as_ctrl_c_does(tiny_model: Path, tmp_path: Path) 
         assert not list(Path(temporary).glob("ner-ray-*"))
 
 
+@pytest.mark.parametrize("before", [signal.SIG_IGN, signal.SIG_DFL])
+def test_a_ray_session_leaves_sigterm_as_the_caller_had_it(monkeypatch: pytest.MonkeyPatch, before) -> None:
+    """During the session a handler of the caller's own stays (ignored stays ignored), the default gives way
+    to Ray's (which runs the cleanup); after it, what was there. A stand-in for ray.init sets its handler
+    as ray.init does, to check this without starting Ray (the kill test above runs the real one)."""
+    from types import SimpleNamespace
+
+    def rays(number: int, frame: object) -> None:
+        raise SystemExit(number)
+
+    fake = SimpleNamespace(
+        is_initialized=lambda: False,
+        init=lambda **_: signal.signal(signal.SIGTERM, rays),
+        shutdown=lambda: None,
+    )
+    monkeypatch.setattr(bulk, "import_ray", lambda: fake)
+    previous = signal.signal(signal.SIGTERM, before)
+    try:
+        with bulk.ray_session(address="ray://nowhere"):
+            assert signal.getsignal(signal.SIGTERM) == (signal.SIG_IGN if before == signal.SIG_IGN else rays)
+        assert signal.getsignal(signal.SIGTERM) == before
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def test_ray_engine_gives_the_single_process_output_on_eng_testb(
     ray_local: None, capsys: pytest.CaptureFixture, tmp_path: Path
 ) -> None:

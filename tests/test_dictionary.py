@@ -358,3 +358,12 @@ def test_dictionaries_over_a_file_read_again_are_forgotten_with_it(tiny_model: P
     for version in (2, 3):  # two more readings: the first is no longer pinned
         tagger.dictionary({"Acme": "ORG"}, key=("file", version), pin=True)
     assert "request" not in tagger._dictionaries and tagger._dictionaries.size == 0
+    # one built over the first reading while those two were pinned (a request in flight) is not kept either
+    tagger.dictionary({"Paris": "LOC"}, key="late", over=first)
+    assert first.superseded and "late" not in tagger._dictionaries
+
+
+def test_joins_without_the_flag_after_the_tokens_end_a_phrase_there() -> None:
+    dictionary = Dictionary({"L i": "ORG"}, split)
+    assert dictionary.matches(["L", "i"], [False, True]) == [(0, 2, "ORG")]  # one flag per token only
+    assert dictionary.matches(["L", "i"], [False, True, True]) == []  # the word goes on after them
