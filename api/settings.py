@@ -54,7 +54,7 @@ class Settings(BaseSettings):
     max_nbest: int = Field(10, ge=1, le=MAX_NBEST)
     max_dictionary: int = Field(10_000, ge=0, description="dictionary entries per request")
     max_dictionary_tokens: int = Field(
-        250_000, ge=1, description="a request's dictionary phrases' tokens, a start shared counted once (memory)"
+        250_000, ge=1, description="a request's dictionary phrases' tokens: a start shared once, other cuts added"
     )
     dictionaries: Annotated[dict[str, str], NoDecode] = Field(
         default_factory=dict, description="model=FILE,model=FILE: phrase<TAB>LABEL files, read again when changed"

@@ -84,9 +84,9 @@ class Dictionary:
         built again; a phrase of these also wins over one of its phrases that reads alike (``ignore_case``)
         and over its other cuts as long. Its ``ignore_case`` must be this one's.
 
-        ``max_nodes`` bounds the trie (its memory, about 160 bytes a node: a node per phrase token, but those
-        a phrase shares with the start of one before it); past it, :class:`DictionaryTooLarge` is raised as
-        soon as it is reached."""
+        ``max_nodes`` bounds the trie (its memory, about 160 to 270 bytes a node: a node per phrase token,
+        but those a phrase shares with the start of one before it, and per token of its other cuts):
+        :class:`DictionaryTooLarge` is raised as soon as one more node than that is needed."""
         if over is not None and over.ignore_case != ignore_case:
             raise ValueError("a dictionary laid over another ignores case as that one does")
         self.ignore_case = ignore_case
@@ -95,7 +95,7 @@ class Dictionary:
         self._trie: dict = {}
         self._ends: dict[tuple[str, bool], tuple[str, bool]] = {}  # (label, exact) as stored, one tuple each
         self._longest = 0
-        self.nodes = 0  # of the trie, one per distinct phrase prefix: its memory, about 160 bytes each
+        self.nodes = 0  # of the trie, one per distinct phrase prefix: its memory, about 160 to 270 bytes each
         self.max_nodes = max_nodes
         self.made_for: str | None = None  # the model whose tokens it was cut into, by Tagger.dictionary
         self.superseded = False  # a configured file's no longer pinned (read again), by Tagger.dictionary

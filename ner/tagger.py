@@ -46,7 +46,7 @@ from ner.text import (
 
 DICTIONARY_CACHE = 32  # dictionaries kept built per model
 MAX_NBEST = 1000  # analyses a text may ask for (the n-best decode holds k paths per tag and position)
-DICTIONARY_CACHE_NODES = 250_000  # and at most this many trie nodes of them (about 40 MB), but the latest
+DICTIONARY_CACHE_NODES = 250_000  # and at most this many trie nodes of them (40 to 70 MB), but the latest
 PINNED_DICTIONARIES = 2  # configured dictionaries kept built beside those: a file's, with and without ignore_case
 MAX_WORDS, MAX_CHARACTERS = 150, 200  # tokens of a sentence tagged at once; a longer one is cut
 # Sentences x longest length per encoder call, at most: tagging eng.testb peaked at 183 MB with
