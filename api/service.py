@@ -148,7 +148,7 @@ class ServiceState:
             if configured is None and request_key is None:
                 continue
             # A key names the file's reading rather than hashing its (perhaps many) entries again.
-            file = (configured.entries(), (configured.version, ignore_case)) if configured is not None else None
+            file = (configured.entries(), (configured.version, ignore_case), configured) if configured else None
             filtered = route.auto and request_key is not None  # the request's entries, cut to its model's labels
             prepare = None
             if filtered:
@@ -162,7 +162,10 @@ class ServiceState:
         def build() -> dict[str, Dictionary]:
             built = {}
             for tagger, file, own, prepare in builds:
-                over = tagger.dictionary(file[0], ignore_case, key=file[1], pin=True) if file else None
+                over = None
+                if file:  # pinned while it is the file's latest reading; one read again meanwhile serves this alone
+                    latest = file[1][0] == file[2].version
+                    over = tagger.dictionary(file[0], ignore_case, key=file[1], pin=latest, keep=latest)
                 if own is None:
                     built[tagger.name] = over
                 else:

@@ -30,7 +30,7 @@ from ner import crf
 from ner.backends import Backend, load_backend
 from ner.collector import collector_paused
 from ner.corpus import Sentence, Span, as_model_tokens, tags_to_spans, token_tags
-from ner.dictionary import Dictionary, EntriesKey
+from ner.dictionary import Dictionary, DictionaryTooLarge, EntriesKey
 from ner.features import word_groups
 from ner.recent import RecentValues
 from ner.text import (
@@ -285,6 +285,7 @@ class Tagger:
         pin: bool = False,
         over: Dictionary | None = None,
         max_nodes: int | None = None,
+        keep: bool = True,
     ) -> Dictionary:
         """A :class:`~ner.dictionary.Dictionary` of ``phrase: label`` entries (passed through ``prepare``
         when it is built) for this model, its labels checked, laid ``over`` another when given. The last
@@ -294,7 +295,9 @@ class Tagger:
         ``pin``-ned one (a configured dictionary, asked for by every request) is kept apart from those,
         the latest :data:`PINNED_DICTIONARIES` only (a file's, with and without ``ignore_case``), and
         those laid over one no longer pinned are forgotten. ``max_nodes`` bounds its trie
-        (:class:`~ner.dictionary.Dictionary`)."""
+        (:class:`~ner.dictionary.Dictionary`; the error names this model, whose tokens it counts: a
+        character model's are letters). Without ``keep`` it is built for one use (a file's reading
+        already replaced): kept neither itself nor under those laid over it."""
         if key is None:
             key = (EntriesKey(entries), ignore_case, id(over) if over is not None else None)
         with self._dictionaries_lock:
@@ -306,16 +309,21 @@ class Tagger:
                 return kept
         # Built outside the lock: other requests go on meanwhile (one with the same entries may build them too).
         entries = prepare(entries) if prepare else entries
-        built = Dictionary(
-            entries, self._phrase_tokens, ignore_case, other_cuts=self._other_cuts, over=over, max_nodes=max_nodes
-        )
+        try:
+            built = Dictionary(
+                entries, self._phrase_tokens, ignore_case, other_cuts=self._other_cuts, over=over, max_nodes=max_nodes
+            )
+        except DictionaryTooLarge as error:
+            raise DictionaryTooLarge(f"for model {self.name}, {error}") from None
         built.check_labels(self.labels)
         built.made_for = self.name
-        with self._dictionaries_lock:
-            if pin:
-                self._pin(key, built)
-            elif over is None or not over.superseded:  # one over a file read again meanwhile goes unkept
-                self._dictionaries.put(key, built, built.nodes)
+        built.superseded = not keep
+        if keep:
+            with self._dictionaries_lock:
+                if pin:
+                    self._pin(key, built)
+                elif over is None or not over.superseded:  # one over a file read again meanwhile goes unkept
+                    self._dictionaries.put(key, built, built.nodes)
         return built
 
     def _pin(self, key: Hashable, dictionary: Dictionary) -> None:

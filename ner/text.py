@@ -242,7 +242,9 @@ def tokenize(text: str) -> list[Token]:
     return _tokens(_SPACED_TOKEN, text)
 
 
-_SPACED_WORD_CHAR = re.compile(f"[^\\W_{''.join(UNSPACED_SCRIPTS.values())}]")  # a letter or digit, not CJK, Thai...
+# A letter or digit of a script written with spaces: not CJK, Thai...; full-width Latin letters and digits
+# (ＯｐｅｎＡＩ, as Chinese input methods write them) are, though they sit among the CJK forms.
+_SPACED_WORD_CHAR = re.compile(f"[^\\W_{''.join(UNSPACED_SCRIPTS.values())}]|[０-９Ａ-Ｚａ-ｚ]")
 
 
 def word_joins(tokens: Sequence[Token]) -> list[bool]:

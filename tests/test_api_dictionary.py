@@ -90,7 +90,7 @@ def test_bad_dictionaries_get_a_clear_422(
         if kind == "invalid_dictionary":
             assert "GPE" in error["message"]
         if limit == "max_dictionary_tokens":
-            assert "over 100 trie nodes" in error["message"]
+            assert "for model tiny-en, the dictionary's phrases make over 100 trie nodes" in error["message"]
         if kind == "invalid_request":
             assert error["message"].startswith("dictionary"), error["message"]
 
@@ -221,3 +221,35 @@ def test_a_configured_dictionary_over_the_node_budget_is_built_once(
     merged = asyncio.run(state.dictionaries(route, {"Acme": "ORG"}, False))["tiny-en"]
     assert plain[0] is plain[1] is asyncio.run(state.dictionaries(route, None, False))["tiny-en"]
     assert merged.entries == {"Acme": "ORG"} and merged.over is plain[0] and "Name7 Corp" in plain[0].entries
+
+
+def test_a_file_read_again_while_its_dictionary_was_built_is_not_pinned(
+    tiny_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A request's build of the file's older reading ends after a newer reading was pinned: it serves that
+    request alone, and pushes neither the newer one out nor stays (the file is read again by hand here, as
+    a change on disk would have it read, between the request's start and its build in a thread)."""
+    import asyncio
+    from types import SimpleNamespace
+
+    import api.service
+    from api.service import INLINE_ENTRIES, ServiceState
+    from api.settings import Settings
+
+    gazetteer = tmp_path / "gazetteer.tsv"
+    gazetteer.write_text("".join(f"Name{i} Corp\tORG\n" for i in range(INLINE_ENTRIES + 1)))
+    state = ServiceState(Settings(models=[str(tiny_model)], dictionaries=f"tiny-en={gazetteer}"))
+    state.load_models()
+    tagger = state.router.taggers["tiny-en"]
+    configured = state.dictionary_files["tiny-en"]
+    route = SimpleNamespace(jobs=[(tagger, [])], auto=False)
+
+    async def read_again_first(function, *args):
+        configured.version += 1
+        return function(*args)
+
+    monkeypatch.setattr(api.service, "run_in_threadpool", read_again_first)
+    old = configured.version
+    built = asyncio.run(state.dictionaries(route, None, False))["tiny-en"]
+    assert "Name7 Corp" in built.entries and built.superseded
+    assert not tagger.built_dictionary((old, False)) and len(tagger._pinned) == 0

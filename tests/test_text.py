@@ -737,6 +737,6 @@ def test_the_early_token_count_is_a_lower_bound_at_either_level(text: str) -> No
 def test_word_joins_mark_the_characters_that_go_on_with_a_word_of_a_spaced_script() -> None:
     from ner.text import word_joins
 
-    text = "在Linux 2系统x_y"
+    text = "在Linux 2系统x_y用ＯｐｅｎＡＩ"  # full-width Latin as Chinese input methods write it, too
     joins = word_joins(tokenize_chars(text))
-    assert [c for c, joined in zip(text.replace(" ", ""), joins) if joined] == ["i", "n", "u", "x"]
+    assert [c for c, joined in zip(text.replace(" ", ""), joins) if joined] == [*"inux", *"ｐｅｎＡＩ"]
