@@ -30,6 +30,11 @@ CHECKED_DICTIONARIES = DICTIONARY_CACHE
 CHECKED_DICTIONARY_BYTES = 4_000_000
 
 
+def _is_latest(version: int, configured: DictionaryFile) -> bool:
+    """Whether ``version`` is still ``configured``'s latest reading."""
+    return version == configured.version
+
+
 class ServiceState:
     """The service's models and batcher; ``ready`` once every model is loaded and requests are accepted."""
 
@@ -163,9 +168,9 @@ class ServiceState:
             built = {}
             for tagger, file, own, prepare in builds:
                 over = None
-                if file:  # pinned while it is the file's latest reading; one read again meanwhile serves this alone
-                    latest = file[1][0] == file[2].version
-                    over = tagger.dictionary(file[0], ignore_case, key=file[1], pin=latest, keep=latest)
+                if file:  # pinned if still the file's latest reading once built; else it serves this request alone
+                    latest = functools.partial(_is_latest, file[1][0], file[2])
+                    over = tagger.dictionary(file[0], ignore_case, key=file[1], pin=True, keep=latest)
                 if own is None:
                     built[tagger.name] = over
                 else:

@@ -285,7 +285,7 @@ class Tagger:
         pin: bool = False,
         over: Dictionary | None = None,
         max_nodes: int | None = None,
-        keep: bool = True,
+        keep: bool | Callable[[], bool] = True,
     ) -> Dictionary:
         """A :class:`~ner.dictionary.Dictionary` of ``phrase: label`` entries (passed through ``prepare``
         when it is built) for this model, its labels checked, laid ``over`` another when given. The last
@@ -296,8 +296,9 @@ class Tagger:
         the latest :data:`PINNED_DICTIONARIES` only (a file's, with and without ``ignore_case``), and
         those laid over one no longer pinned are forgotten. ``max_nodes`` bounds its trie
         (:class:`~ner.dictionary.Dictionary`; the error names this model, whose tokens it counts: a
-        character model's are letters). Without ``keep`` it is built for one use (a file's reading
-        already replaced): kept neither itself nor under those laid over it."""
+        character model's are letters). Without ``keep`` (or when ``keep()``, asked once it is built, says
+        no: a file's reading replaced meanwhile) it is built for one use: kept neither itself nor under
+        those laid over it."""
         if key is None:
             key = (EntriesKey(entries), ignore_case, id(over) if over is not None else None)
         with self._dictionaries_lock:
@@ -314,16 +315,15 @@ class Tagger:
                 entries, self._phrase_tokens, ignore_case, other_cuts=self._other_cuts, over=over, max_nodes=max_nodes
             )
         except DictionaryTooLarge as error:
-            raise DictionaryTooLarge(f"for model {self.name}, {error}") from None
+            raise DictionaryTooLarge(f"for model {self.name}, {error}") from error
         built.check_labels(self.labels)
         built.made_for = self.name
-        built.superseded = not keep
-        if keep:
-            with self._dictionaries_lock:
-                if pin:
-                    self._pin(key, built)
-                elif over is None or not over.superseded:  # one over a file read again meanwhile goes unkept
-                    self._dictionaries.put(key, built, built.nodes)
+        with self._dictionaries_lock:
+            built.superseded = not (keep() if callable(keep) else keep)
+            if pin and not built.superseded:
+                self._pin(key, built)
+            elif not (pin or built.superseded) and (over is None or not over.superseded):  # over one gone: unkept
+                self._dictionaries.put(key, built, built.nodes)
         return built
 
     def _pin(self, key: Hashable, dictionary: Dictionary) -> None:

@@ -227,29 +227,30 @@ def test_a_file_read_again_while_its_dictionary_was_built_is_not_pinned(
     tiny_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A request's build of the file's older reading ends after a newer reading was pinned: it serves that
-    request alone, and pushes neither the newer one out nor stays (the file is read again by hand here, as
-    a change on disk would have it read, between the request's start and its build in a thread)."""
+    request alone, pushing the newer one out neither (the file is read again by hand here, as a change on
+    disk would have it read, while the request's build runs)."""
     import asyncio
     from types import SimpleNamespace
 
-    import api.service
-    from api.service import INLINE_ENTRIES, ServiceState
+    import ner.tagger
+    from api.service import ServiceState
     from api.settings import Settings
 
     gazetteer = tmp_path / "gazetteer.tsv"
-    gazetteer.write_text("".join(f"Name{i} Corp\tORG\n" for i in range(INLINE_ENTRIES + 1)))
+    gazetteer.write_text("".join(f"Name{i} Corp\tORG\n" for i in range(10)))
     state = ServiceState(Settings(models=[str(tiny_model)], dictionaries=f"tiny-en={gazetteer}"))
     state.load_models()
     tagger = state.router.taggers["tiny-en"]
     configured = state.dictionary_files["tiny-en"]
     route = SimpleNamespace(jobs=[(tagger, [])], auto=False)
+    real = ner.tagger.Dictionary
 
-    async def read_again_first(function, *args):
+    def read_again_meanwhile(*args, **kwargs):
         configured.version += 1
-        return function(*args)
+        return real(*args, **kwargs)
 
-    monkeypatch.setattr(api.service, "run_in_threadpool", read_again_first)
+    monkeypatch.setattr(ner.tagger, "Dictionary", read_again_meanwhile)
     old = configured.version
-    built = asyncio.run(state.dictionaries(route, None, False))["tiny-en"]
-    assert "Name7 Corp" in built.entries and built.superseded
-    assert not tagger.built_dictionary((old, False)) and len(tagger._pinned) == 0
+    built = asyncio.run(state.dictionaries(route, {"Acme": "ORG"}, False))["tiny-en"]
+    assert "Name7 Corp" in built.over.entries and built.over.superseded and built.entries == {"Acme": "ORG"}
+    assert not tagger.built_dictionary((old, False)) and len(tagger._pinned) == 0 and len(tagger._dictionaries) == 0
