@@ -147,7 +147,7 @@ class ServiceState:
         (:class:`ner.dictionary.DictionaryTooLarge` for phrases over ``max_dictionary_tokens``).
         """
         request_key = self._checked_key(entries)
-        builds = []  # tagger, the file's entries and key (or None), the request's key and preparation
+        builds = []  # tagger, the file's entries, key and reader (or None), the request's key and preparation
         for tagger, _ in route.jobs:
             configured = self.dictionary_files.get(tagger.name)
             if configured is None and request_key is None:

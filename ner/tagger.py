@@ -305,7 +305,8 @@ class Tagger:
             if (kept := self._pinned.get(key)) is not None:
                 return kept
             if (kept := self._dictionaries.get(key)) is not None:
-                if pin:
+                if pin:  # pinned from now on, kept apart from the others
+                    self._dictionaries.discard(key)
                     self._pin(key, kept)
                 return kept
         # Built outside the lock: other requests go on meanwhile (one with the same entries may build them too).

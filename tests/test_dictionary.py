@@ -257,6 +257,7 @@ def test_dictionaries_kept_built_are_bounded_in_trie_nodes(tiny_model: Path, mon
     assert tagger.dictionary({}, key="file", pin=True) is configured  # two kept pinned: with and without ignore_case
     tagger.dictionary({"Hooli": "ORG"}, key="third", pin=True)
     assert list(tagger._pinned) == ["file", "third"]  # the least recently used went
+    assert "kept" not in tagger._dictionaries and tagger.dictionary({"Hooli": "ORG"}, key="kept") is not kept
 
 
 def test_entries_keys_are_equal_exactly_when_the_entries_and_their_order_are() -> None:
