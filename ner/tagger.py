@@ -223,6 +223,7 @@ class Tagger:
         self._label_of = np.array([self._label_index.get(t[2:], 0) for t in self.tags])
         self._dictionaries = RecentValues(DICTIONARY_CACHE, DICTIONARY_CACHE_NODES, keep_newest=True)  # by trie nodes
         self._pinned = RecentValues(PINNED_DICTIONARIES, 0)  # apart from those, whatever their size
+        self._refused = RecentValues(DICTIONARY_CACHE, 0)  # (key, max_nodes) of those too large: their error
         self._dictionaries_lock = threading.Lock()  # built in several threads at once (the service's)
 
     @classmethod
@@ -296,7 +297,8 @@ class Tagger:
         the latest :data:`PINNED_DICTIONARIES` only (a file's, with and without ``ignore_case``), and
         those laid over one no longer pinned are forgotten. ``max_nodes`` bounds its trie
         (:class:`~ner.dictionary.Dictionary`; the error names this model, whose tokens it counts: a
-        character model's are letters). Without ``keep`` (or when ``keep()``, asked once it is built, says
+        character model's are letters; one refused is remembered, its error raised at once when it comes
+        again). Without ``keep`` (or when ``keep()``, asked once it is built, says
         no: a file's reading replaced meanwhile) it is built for one use: kept neither itself nor under
         those laid over it."""
         if key is None:
@@ -309,6 +311,8 @@ class Tagger:
                     self._dictionaries.discard(key)
                     self._pin(key, kept)
                 return kept
+            if (refused := self._refused.get((key, max_nodes))) is not None:  # sent again: not built again
+                raise DictionaryTooLarge(refused)
         # Built outside the lock: other requests go on meanwhile (one with the same entries may build them too).
         entries = prepare(entries) if prepare else entries
         try:
@@ -316,7 +320,10 @@ class Tagger:
                 entries, self._phrase_tokens, ignore_case, other_cuts=self._other_cuts, over=over, max_nodes=max_nodes
             )
         except DictionaryTooLarge as error:
-            raise DictionaryTooLarge(f"for model {self.name}, {error}") from error
+            message = f"for model {self.name}, {error}"
+            with self._dictionaries_lock:
+                self._refused.put((key, max_nodes), message, 0)
+            raise DictionaryTooLarge(message) from error
         built.check_labels(self.labels)
         built.made_for = self.name
         with self._dictionaries_lock:

@@ -100,6 +100,24 @@ def test_a_dictionary_over_its_trie_nodes_stops_building_there() -> None:
         Dictionary({"a b c": "ORG", "a b d": "PER", **{f"x{i}": "ORG" for i in range(10**6)}}, split, max_nodes=3)
 
 
+def test_a_dictionary_refused_as_too_large_is_not_built_again(
+    tiny_model: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ner.tagger
+    from ner.dictionary import DictionaryTooLarge
+
+    tagger = Tagger.load(tiny_model)
+    built = []
+    real = ner.tagger.Dictionary
+    monkeypatch.setattr(ner.tagger, "Dictionary", lambda *a, **k: built.append(1) or real(*a, **k))
+    large = {f"Name{i} Corp": "ORG" for i in range(20)}
+    for _ in range(3):
+        with pytest.raises(DictionaryTooLarge, match="for model tiny-en, .* over 10 trie nodes"):
+            tagger.dictionary(large, max_nodes=10)
+    assert len(built) == 1
+    assert tagger.dictionary(large, max_nodes=1000).nodes > 10 and len(built) == 2  # another limit: built
+
+
 def test_unknown_labels_and_empty_phrases_are_named() -> None:
     with pytest.raises(DictionaryError, match="GPE"):
         Dictionary({"Paris": "GPE"}, split).check_labels(["LOC", "PER"])
