@@ -592,8 +592,8 @@ def _refuse_writing_into_inputs(args: argparse.Namespace, inputs: Sequence[str])
     for flag, given in (("--errors", args.errors), ("--out", args.out)):
         if given and "://" not in given:
             path = Path(given).resolve()
-            written = path.stat() if path.exists() else None  # the same file by another name (a link, a case)
-            same_file = written is not None and any(p.exists() and os.path.samestat(written, p.stat()) for p in local)
+            output = path.stat() if path.exists() else None  # the same file by another name (a link, a case)
+            same_file = output is not None and any(p.exists() and os.path.samestat(output, p.stat()) for p in local)
             if same_file or path in local or any(folder == path or folder in path.parents for folder in directories):
                 raise ValueError(f"{flag} {given} is among the inputs: give a place outside them")
     try:

@@ -154,26 +154,25 @@ def _document_joins(document: Document) -> list[bool]:
     return [*word_joins([t for s in document.sentences for t in s]), False]
 
 
-def _sentence_joins(documents: Sequence[Document]) -> list[list[bool]]:
-    """For each sentence of ``documents``, :func:`ner.text.word_joins` of its tokens and of the token after
-    it, taken over its whole document: a word that a sentence or piece boundary cuts still joins across it."""
+def _sentence_joins(documents: Sequence[Document], joins: Sequence[list[bool]]) -> list[list[bool]]:
+    """For each sentence of ``documents``, its document's ``joins`` (:func:`_document_joins`) of its tokens
+    and of the token after it: a word that a sentence or piece boundary cuts still joins across it."""
     out = []
-    for document in documents:
-        joins = _document_joins(document)
+    for document, document_joins in zip(documents, joins):
         start = 0
         for sentence in document.sentences:
-            out.append(joins[start : start + len(sentence) + 1])
+            out.append(document_joins[start : start + len(sentence) + 1])
             start += len(sentence)
     return out
 
 
-def _rejoined(document: Document, dictionary: Dictionary, char_level: bool) -> Document:
+def _rejoined(document: Document, dictionary: Dictionary, joins: list[bool] | None) -> Document:
     """``document`` with the sentences that a phrase of ``dictionary`` runs across joined again, but across
-    a paragraph break: the user's phrase (``Yahoo! Japan``) wins over the sentence splitter."""
+    a paragraph break: the user's phrase (``Yahoo! Japan``) wins over the sentence splitter. ``joins``: a
+    character model's :func:`_document_joins` (rejoining keeps the tokens, so they hold after it too)."""
     if len(document.sentences) < 2:
         return document
-    tokens = [t.text for s in document.sentences for t in s]
-    inside = _inside(dictionary, tokens, _document_joins(document) if char_level else None)
+    inside = _inside(dictionary, [t.text for s in document.sentences for t in s], joins)
     starts = list(itertools.accumulate(len(s) for s in document.sentences[:-1]))  # of each sentence but the first
     if not inside.intersection(starts):
         return document
@@ -328,10 +327,11 @@ class Tagger:
         built.made_for = self.name
         with self._dictionaries_lock:
             built.superseded = not (keep() if callable(keep) else keep)
-            if pin and not built.superseded:
-                self._pin(key, built)
-            elif not (pin or built.superseded) and (over is None or not over.superseded):  # over one gone: unkept
-                self._dictionaries.put(key, built, built.nodes)
+            if not built.superseded:
+                if pin:
+                    self._pin(key, built)
+                elif over is None or not over.superseded:  # over one gone: unkept
+                    self._dictionaries.put(key, built, built.nodes)
         return built
 
     def _pin(self, key: Hashable, dictionary: Dictionary) -> None:
@@ -387,8 +387,11 @@ class Tagger:
         if options.dictionary and options.dictionary.made_for not in (None, self.name):
             raise ValueError(f"a dictionary made for {options.dictionary.made_for}, not {self.name}")
         documents = [t if isinstance(t, Document) else self.read(t) for t in texts]
+        joins = None  # per document, a character model's word joins: a dictionary's phrases keep to word edges
         if options.dictionary:
-            documents = [_rejoined(d, options.dictionary, self.char_level) for d in documents]
+            if self.char_level:
+                joins = [_document_joins(d) for d in documents]
+            documents = [_rejoined(d, options.dictionary, joins and joins[i]) for i, d in enumerate(documents)]
         owners = [i for i, d in enumerate(documents) for _ in d.sentences]
         sentences = [s for d in documents for s in d.sentences]
         predictions = self.predict(
@@ -397,7 +400,7 @@ class Tagger:
             documents=owners,
             tags=options.tokens,
             deadline=deadline,
-            joins=_sentence_joins(documents) if options.dictionary and self.char_level else None,
+            joins=_sentence_joins(documents, joins) if joins is not None else None,
         )
         analyses = [Analysis([]) for _ in documents]
         alternatives: list[list[list[tuple[float, list[Entity]]]]] = [[] for _ in documents]
