@@ -335,7 +335,9 @@ def split_sentences(text: str, tokens: list[Token], max_tokens: int = 150) -> li
     lower case, and, after Latin punctuation, only where a space comes first
     (ASP.NET); after an abbreviation (``U.S.``) only before a word that seldom
     follows one inside a sentence (``The``). Sentences longer than ``max_tokens``
-    are cut into pieces, at a comma or a space where one is near the limit.
+    are cut into pieces, at a comma or a space where one is near the limit, and
+    never inside a word written with spaces (``Microsoft`` in Chinese text read
+    in characters) where another cut can be had.
     """
     if max_tokens < 1:
         raise ValueError(f"max_tokens must be at least 1, not {max_tokens}")
@@ -377,7 +379,8 @@ def split_sentences(text: str, tokens: list[Token], max_tokens: int = 150) -> li
             pieces.append(sentence)
         else:
             spaced = [a.end < b.start for a, b in zip(sentence, sentence[1:])]
-            cuts = cut_points([t.text for t in sentence], max_tokens, spaced)
+            inside_words = {i for i, joined in enumerate(word_joins(sentence)) if joined}  # Linux in 我在Linux系统
+            cuts = cut_points([t.text for t in sentence], max_tokens, spaced, inside_words)
             pieces.extend(sentence[start:end] for start, end in cuts)
     return pieces
 

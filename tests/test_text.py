@@ -658,6 +658,16 @@ def test_an_abbreviation_ends_a_sentence_only_before_a_word_that_starts_one(text
     assert [len(sentence) for sentence in sentences_of(text)] == sentences
 
 
+def test_a_long_chinese_sentence_is_cut_between_words_not_inside_a_latin_one() -> None:
+    """No punctuation or space near the limit: the cut falls before the Latin word that the limit would
+    part (the 200th character is inside ``Microsoft``), and a word model's text is cut as before."""
+    text = "微软公司" * 48 + "的Microsoft" + "系统" * 40
+    pieces = split_sentences(text, tokenize_chars(text), max_tokens=200)
+    assert [text[p[0].start : p[-1].end] for p in pieces] == [text[:193], text[193:]]
+    words = " ".join(["word"] * 30)
+    assert [len(p) for p in split_sentences(words, tokenize(words), max_tokens=20)] == [20, 10]
+
+
 def test_a_long_chinese_sentence_is_cut_at_a_comma_not_at_a_full_width_decimal_point():
     text = "增长" + "１９．５" * 37 + "，" + "百分点" * 30
     pieces = split_sentences(text, tokenize_chars(text), max_tokens=200)
