@@ -97,6 +97,10 @@ def _answer_errors(app: FastAPI, settings: Settings) -> None:
             return error_response(400, "invalid_json", "the body is not valid JSON", request.state.request_id)
         if [(p.get("type"), tuple(p.get("loc", ()))) for p in problems] == [("missing", ("body",))]:
             return error_response(400, "invalid_json", "the body is empty, not a JSON object", request.state.request_id)
+        for p in problems:  # past schemas.MAX_TEXTS, refused before the route's own check: answered as it does
+            if p.get("type") == "too_long" and tuple(p.get("loc", ())) == ("body", "texts"):
+                message = f"{p.get('ctx', {}).get('actual_length')} texts; at most {settings.max_texts} per request"
+                return error_response(422, "too_many_texts", message, request.state.request_id, limit="max_texts")
         message = "; ".join(f"{_where(p.get('loc', ()))}: {p.get('msg')}" for p in problems[:5])
         return error_response(422, "invalid_request", message, request.state.request_id)
 

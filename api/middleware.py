@@ -135,8 +135,10 @@ class RequestContext:
                 message["headers"] = [*message.get("headers", []), request_header, *SECURITY_HEADERS]
             await send(message)
 
+        # HEAD is answered as GET is (RFC 9110); the server, which sees the method it was sent, sends no body.
+        inner = {**scope, "method": "GET"} if scope["method"] == "HEAD" else scope
         try:
-            await self.app(scope, receive, send_with_id)
+            await self.app(inner, receive, send_with_id)
         except Exception:
             if answered:  # too late for another answer: the server cuts the connection
                 raise

@@ -2,7 +2,8 @@
 (a 1,000-phrase dictionary: 87 against 165 µs). What orjson refuses and ``json`` accepts (lone
 surrogates escaped as ``\\ud800``, NaN, UTF-16) falls back to ``json``, so such bodies parse, or fail,
 as before. One difference remains: orjson reads an integer beyond 64 bits as a float, where ``json``
-keeps it exact; the one integer of a request, ``nbest``, is then refused as too large all the same.
+keeps it exact; the one integer of a request, ``nbest``, is then refused as too large all the same
+(one of over 4,300 digits, which Python will not read, as invalid JSON).
 
 A large value that clients repeat byte for byte (a dictionary sent with every request) is parsed
 once and remembered by its bytes (:class:`RepeatedValues`)."""
@@ -132,6 +133,10 @@ class FastJSONRequest(Request):
                     raise json.JSONDecodeError(f"not UTF-8 ({error.reason})", "", 0) from None
                 except RecursionError:  # orjson's limit is 1,024 levels; json's is Python's stack
                     raise json.JSONDecodeError("nested too deeply", "", 0) from None
+                except json.JSONDecodeError:
+                    raise
+                except ValueError as error:  # an integer of over 4,300 digits, Python's limit on int()
+                    raise json.JSONDecodeError(str(error), "", 0) from None
         return self._json
 
 

@@ -13,7 +13,7 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from api.dependencies import Authorized, JSONBody, ServiceDep
 from api.parsing import FastJSONRoute
 from api.responses import SafeJSONResponse
-from api.schemas import ErrorResponse, ModelInfo, ModelsResponse, TagRequest, TagResponse
+from api.schemas import ErrorResponse, ModelInfo, ModelsResponse, StatusResponse, TagRequest, TagResponse
 from api.service import ServiceState
 from ner.dictionary import DictionaryError, DictionaryTooLarge
 from ner.router import UnknownModelError
@@ -36,7 +36,16 @@ def _page_policy(page: Path) -> str:
 
 
 PAGE_POLICY = _page_policy(PAGE)
-ERRORS = {status: {"model": ErrorResponse} for status in (400, 401, 404, 408, 413, 415, 422, 431, 503)}
+# What the middleware may answer on any route: a body sent too slowly or too large, headers too large, and 503
+# when the request ran out of time or bodies held at once reached their limit (with Retry-After).
+EDGE_ERRORS = (408, 413, 431, 503)
+RETRY_AFTER = {"Retry-After": {"description": "seconds to wait before trying again", "schema": {"type": "integer"}}}
+
+
+def _errors(*statuses: int) -> dict[int | str, dict]:
+    """The OpenAPI ``responses`` of these error statuses: an :class:`ErrorResponse` each."""
+    headers = {503: {"headers": RETRY_AFTER}}
+    return {status: {"model": ErrorResponse, **headers.get(status, {})} for status in statuses}
 
 
 def _fail(status: int, kind: str, message: str, limit: str | None = None) -> HTTPException:
@@ -61,7 +70,7 @@ def _not_ready(service: ServiceState) -> HTTPException:
     "/tag",
     response_model=TagResponse,
     response_model_exclude_none=True,
-    responses=ERRORS,
+    responses=_errors(400, 401, 404, 415, 422, *EDGE_ERRORS),
     summary="Tag text: entities with offsets, labels and probabilities",
     dependencies=[Authorized, JSONBody],
 )
@@ -124,7 +133,13 @@ def _result(analysis: Analysis, body: TagRequest) -> dict:
     return result
 
 
-@router.get("/models", response_model=ModelsResponse, summary="The loaded models", dependencies=[Authorized])
+@router.get(
+    "/models",
+    response_model=ModelsResponse,
+    responses=_errors(401, *EDGE_ERRORS),
+    summary="The loaded models",
+    dependencies=[Authorized],
+)
 async def models(service: ServiceDep) -> ModelsResponse:
     if service.router is None:
         raise _not_ready(service)
@@ -144,12 +159,17 @@ async def models(service: ServiceDep) -> ModelsResponse:
     return ModelsResponse(default=service.router.default, models=infos)
 
 
-@router.get("/health", summary="The process is alive")
-async def health() -> dict:
-    return {"status": "ok"}
+@router.get("/health", response_model=StatusResponse, responses=_errors(*EDGE_ERRORS), summary="The process is alive")
+async def health() -> StatusResponse:
+    return StatusResponse(status="ok")
 
 
-@router.get("/ready", summary="Ready to take traffic: models loaded, not stopping, not saturated", responses={503: {}})
+@router.get(
+    "/ready",
+    response_model=StatusResponse,
+    responses=_errors(408, 413, 431) | {503: {"model": StatusResponse, "description": '{"status": "not ready"}'}},
+    summary="Ready to take traffic: models loaded, not stopping, not saturated",
+)
 async def ready(service: ServiceDep) -> JSONResponse:
     if service.check_ready():
         return JSONResponse({"status": "ready"})

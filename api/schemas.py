@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi.exceptions import RequestValidationError
 from pydantic import (
@@ -113,11 +113,15 @@ class TagRequest(BaseModel):
     texts: list[Text] = Field(  # type: ignore[assignment]
         None, min_length=1, max_length=MAX_TEXTS, description="Several texts to tag"
     )
-    model: str = Field(  # type: ignore[assignment]
-        None, max_length=MAX_NAME, description="A model name from /models; default: chosen by `lang`"
+    model: Annotated[str, _length(0, MAX_NAME)] = Field(  # type: ignore[assignment]
+        None,
+        json_schema_extra={"maxLength": MAX_NAME},
+        description="A model name from /models; default: chosen by `lang`",
     )
-    lang: str = Field(
-        "auto", max_length=MAX_LANG, description='"auto" picks the model by the script of each sentence; or "en", "zh"'
+    lang: Annotated[str, _length(0, MAX_LANG)] = Field(
+        "auto",
+        json_schema_extra={"maxLength": MAX_LANG},
+        description='"auto" picks the model by the script of each sentence; or "en", "zh"',
     )
     tokens: StrictBool = Field(False, description="Also return the tokens with offsets and tags")
     scores: StrictBool = Field(True, description="Give each entity its probability under the model")
@@ -206,6 +210,10 @@ class ModelInfo(BaseModel):
 class ModelsResponse(BaseModel):
     default: str
     models: list[ModelInfo]
+
+
+class StatusResponse(BaseModel):
+    status: Literal["ok", "ready", "not ready"]
 
 
 class ErrorBody(BaseModel):

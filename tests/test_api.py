@@ -60,6 +60,14 @@ def test_health_ready_models(client: httpx.Client) -> None:
     assert info["scores"]["dev"]["f1"] > 80 and info["version"] == "1.0.0"
 
 
+def test_head_is_answered_as_get_without_a_body(client: httpx.Client) -> None:
+    for path in ("/health", "/ready", "/models", "/"):
+        got, head = client.get(path), client.head(path)
+        assert head.status_code == got.status_code == 200 and head.content == b""
+        assert head.headers["content-length"] == got.headers["content-length"]
+    assert client.head("/tag").status_code == 405  # POST only
+
+
 def test_tag_returns_entities_with_offsets_and_scores(client: httpx.Client) -> None:
     response = tag(client, text=TEXT)
     assert response.status_code == 200
@@ -172,6 +180,10 @@ def test_bodies_only_the_standard_json_parser_reads_are_answered_as_before(clien
     )
     huge = client.post("/tag", content=b'{"text": "a", "nbest": 100000000000000000000}', headers=headers)
     assert huge.status_code == 422 and huge.json()["error"]["limit"] == "max_nbest"
+    too_long = client.post("/tag", content=b'{"text": "a", "nbest": 1' + b"0" * 5000 + b"}", headers=headers)
+    assert too_long.status_code == 400 and too_long.json()["error"]["type"] == "invalid_json"
+    surrogate = client.post("/tag", content=b'{"text": "a", "model": "\\ud800"}', headers=headers)
+    assert surrogate.status_code == 404 and surrogate.json()["error"]["type"] == "unknown_model"
 
 
 @pytest.mark.parametrize(
@@ -277,6 +289,13 @@ def test_openapi_and_docs(client: httpx.Client) -> None:
     schema = client.get("/openapi.json").json()
     post = schema["paths"]["/tag"]["post"]
     assert "422" in post["responses"] and "413" in post["responses"]
+    assert "Retry-After" in post["responses"]["503"]["headers"]
+    for path in ("/tag", "/models", "/health", "/ready"):  # the middleware's answers, on every route
+        (operation,) = schema["paths"][path].values()
+        assert {"408", "413", "431", "503"} <= operation["responses"].keys(), path
+    assert "401" in schema["paths"]["/models"]["get"]["responses"]
+    ready = schema["paths"]["/ready"]["get"]["responses"]
+    assert ready["200"]["content"] == ready["503"]["content"]  # {"status": ...} either way
     request_schema = schema["components"]["schemas"]["TagRequest"]
     assert request_schema["examples"] and "nbest" in request_schema["properties"]
     assert request_schema["properties"]["text"]["maxLength"] == LIMITS["max_chars"]
@@ -319,7 +338,8 @@ def test_api_keys_rotate_and_are_logged_by_id(tiny_model: Path, tmp_path: Path) 
         assert "security" not in schema["paths"]["/health"]["get"]
         assert "swagger-ui-dist@5." in c.get("/docs").text
         assert c.post("/tag", json={"text": TEXT}).status_code == 401
-        for body in (b"garbage", b"", b'{"text": 5}'):  # the key is asked for before the body is judged
+        too_long = b'{"text": "a", "nbest": 1' + b"0" * 5000 + b"}"
+        for body in (b"garbage", b"", b'{"text": 5}', too_long):  # the key is asked for before the body is judged
             assert c.post("/tag", content=body, headers={"content-type": "application/json"}).status_code == 401
         wrong = c.post("/tag", json={"text": TEXT}, headers={"authorization": "Bearer nope"})
         assert wrong.status_code == 401 and wrong.json()["error"]["type"] == "unauthorized"
@@ -513,6 +533,12 @@ def test_a_list_of_texts_past_any_allowed_length_is_refused_before_its_texts_are
     from api.settings import Settings
 
     refused = tag(client, texts=["a"] * (MAX_TEXTS + 1))
-    assert refused.status_code == 422 and "at most 10000 items" in refused.text
+    assert refused.status_code == 422  # answered as a list within that length but past the configured one is
+    assert refused.json()["error"] | {"request_id": None} == {
+        "type": "too_many_texts",
+        "message": f"{MAX_TEXTS + 1} texts; at most {LIMITS['max_texts']} per request",
+        "limit": "max_texts",
+        "request_id": None,
+    }
     with pytest.raises(ValueError, match="less than or equal to 10000"):
         Settings(models=[], max_texts=MAX_TEXTS + 1)

@@ -63,6 +63,12 @@ def test_every_route_of_the_service_reads_bodies_this_way() -> None:
     assert router.routes and all(isinstance(route, FastJSONRoute) for route in router.routes)
 
 
+def test_an_integer_too_long_for_python_fails_as_invalid_json() -> None:
+    """Neither orjson nor ``json`` reads an integer of 5,000 digits (Python's limit is 4,300)."""
+    with pytest.raises(json.JSONDecodeError, match="digits"):
+        parse(b'{"nbest": 1' + b"0" * 5000 + b"}")
+
+
 def test_an_integer_beyond_64_bits_comes_as_a_float() -> None:
     """orjson's one difference from ``json`` here; the API refuses such an ``nbest`` as too large either way."""
     assert parse(b'{"nbest": 100000000000000000000}') == {"nbest": 1e20}
