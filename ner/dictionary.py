@@ -104,14 +104,14 @@ class Dictionary:
         for phrase, label in self.entries.items():
             if not label or (label != BLOCK and not label.strip()):
                 raise DictionaryError(f"phrase {phrase!r} has an empty label")
-            exact = tuple(self._key(t) for t in tokenize(phrase))
+            exact = tuple(self._keys(tokenize(phrase))[0])
             if not exact:
                 raise DictionaryError(f"phrase {phrase!r} has no tokens")
             if (earlier := written.get(exact)) is not None and self.entries[earlier] != label:
                 self.clashes.append((earlier, phrase))
             written[exact] = phrase
             self._insert(exact, label, exact=True)
-            for cut in {tuple(self._key(t) for t in cut) for cut in (other_cuts(phrase) if other_cuts else [])}:
+            for cut in {tuple(self._keys(cut)[0]) for cut in (other_cuts(phrase) if other_cuts else [])}:
                 if cut and cut != exact:
                     self._insert(cut, label, exact=False)
         if self.clashes:
@@ -158,6 +158,21 @@ class Dictionary:
             token = unicodedata.normalize("NFC", token)
         return token.casefold().replace("i\u0307", "i") if self.ignore_case else token
 
+    def _keys(self, tokens: Sequence[str]) -> tuple[list[str], list[int] | None]:
+        """The keys of ``tokens``, and where one character folds into several (a character model's ``ß``,
+        ``ss`` folded, as ``SS`` is two characters), one key per folded character, with the index of the
+        token each comes from (else None: a key per token)."""
+        keys = [self._key(token) for token in tokens]
+        if not self.ignore_case or not any(len(key) > 1 and len(token) == 1 for key, token in zip(keys, tokens)):
+            return keys, None
+        spelt: list[str] = []
+        owner: list[int] = []
+        for i, (key, token) in enumerate(zip(keys, tokens)):
+            parts = list(key) if len(key) > 1 and len(token) == 1 else [key]
+            spelt += parts
+            owner += [i] * len(parts)
+        return spelt, owner
+
     @property
     def labels(self) -> set[str]:
         return set(self.entries.values()) - {BLOCK}
@@ -173,7 +188,16 @@ class Dictionary:
         :func:`ner.text.word_joins`, one flag per token and, where known, one more for the token after) marks the
         tokens that go on with the word of the one before: no phrase starts or ends inside a word (``Li``
         is not in ``Linux``), also where the text was cut into sentences or pieces."""
-        keys = [self._key(token) for token in tokens]
+        keys, owner = self._keys(tokens)
+        if owner is not None:  # a folded character spelt out: its keys after the first go on with it
+            flags = list(joins or [])
+            spelt = [(i > 0 and owner[i - 1] == t) or (t < len(flags) and flags[t]) for i, t in enumerate(owner)]
+            spans = self._matches(keys, [*spelt, len(flags) > len(tokens) and flags[len(tokens)]])
+            return [(owner[start], owner[end - 1] + 1, label) for start, end, label in spans]
+        return self._matches(keys, joins)
+
+    def _matches(self, keys: Sequence[str], joins: Sequence[bool] | None) -> list[tuple[int, int, str]]:
+        """:meth:`matches` over the keys of tokens, ``joins`` one flag per key (and one more, where known)."""
         layers = [self._trie] if self.over is None else [self._trie, self.over._trie]
         longest = max(self._longest, self.over._longest if self.over is not None else 0)
         found = []

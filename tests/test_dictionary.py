@@ -68,6 +68,30 @@ def test_case_is_kept_unless_ignored() -> None:
     assert Dictionary({"Straße": "LOC"}, split).matches(["STRASSE"]) == []
 
 
+def test_a_character_that_folds_into_several_matches_them_in_characters() -> None:
+    """Under a character model ß is one token and SS two: folded, each reads as the other, checked against
+    a brute-force reading (the longest span, left to right, whose characters fold to the phrase's)."""
+    chars = list
+    rng = np.random.default_rng(0)
+    alphabet = ["s", "S", "ß", "ẞ", "t", "ﬁ", "f", "i", "I"]
+    for _ in range(300):
+        phrase = "".join(rng.choice(alphabet, rng.integers(1, 4)))
+        text = [str(c) for c in rng.choice(alphabet, rng.integers(0, 12))]
+        expected, start = [], 0
+        while start < len(text):
+            ends = [
+                e for e in range(start + 1, len(text) + 1) if "".join(text[start:e]).casefold() == phrase.casefold()
+            ]
+            if ends:
+                expected.append((start, ends[-1], "LOC"))
+            start = ends[-1] if ends else start + 1
+        assert Dictionary({phrase: "LOC"}, chars, ignore_case=True).matches(text) == expected, (phrase, text)
+    # a phrase never starts or ends inside a word written with spaces, spelt out or not
+    folded = Dictionary({"strasse": "LOC"}, chars, ignore_case=True)
+    assert folded.matches(list("我Straßenbahn"), [False] * 13) == [(1, 7, "LOC")]
+    assert folded.matches(list("我Straßenbahn"), [False, False, *[True] * 11]) == []
+
+
 def test_an_accent_typed_apart_is_the_accented_letter() -> None:
     assert Dictionary({"Zorbláx": "PER"}, split).matches(["Zorbla\u0301x"]) == [(0, 1, "PER")]
     assert Dictionary({"Zorbla\u0301x": "PER"}, split).matches(["Zorbláx"]) == [(0, 1, "PER")]
@@ -354,14 +378,15 @@ def test_word_edges_hold_where_a_sentence_or_piece_is_cut_inside_a_word(tiny_zh_
     tagger = Tagger.load(tiny_zh_model, max_sentence_tokens=10)
     label = sorted(tagger.labels)[0]
     dictionary = tagger.dictionary({"Li": label, "nux": label})
-    text = "中" * 8 + "Linux很好。"  # split into sentences at 10 characters: Li | nux
-    assert tagger.read(text).sentences[0][-1].text == "i"
+    word = "Li" + "x" * 8 + "nux"  # longer than the limit: the splitter must cut it (Lixxxxxxxx | nux)
+    text = word + "很好。"
+    assert "".join(t.text for t in tagger.read(text).sentences[0]) == word[:10]
     (analysis,) = tagger.analyze([text], TagOptions(dictionary=dictionary))
     assert not [e for e in analysis.entities if e.label == label]
     # a sentence given whole, longer than the limit, is cut into pieces there too
     from ner.text import tokenize_chars, word_joins
 
-    tokens = tokenize_chars("中" * 8 + "Linux")
+    tokens = tokenize_chars(word)
     (prediction,) = tagger.predict(
         [[t.text for t in tokens]], TagOptions(dictionary=dictionary), joins=[[*word_joins(tokens), False]]
     )
