@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import difflib
+import importlib.util
+import json
 import logging
 import os
 import re
 import sys
+from pathlib import Path
 
 import uvicorn
 from fastapi import FastAPI
@@ -15,7 +18,7 @@ from pydantic import ValidationError
 from api.app import create_app
 from api.edge import GuardedHttpToolsProtocol
 from api.settings import Settings
-from ner.bundle import BundleError, verify
+from ner.bundle import BundleError, model_name, verify
 
 
 def app_from_environment() -> FastAPI:
@@ -59,6 +62,30 @@ def _check_unknown_variables() -> bool:
     return fine
 
 
+def _served_problems(settings: Settings, models: list[str], overrides: dict) -> list[str]:
+    """What would leave the service started but never ready, found before it starts: two models of one
+    name, a default model or a dictionary's model not among them, a dictionary file that is none, torch
+    asked for and not installed."""
+    problems = []
+    names: dict[str, str] = {}
+    for path in models:
+        name = model_name(path)
+        if name in names:
+            problems.append(f"NER_MODELS: {names[name]} and {path} are both named {name!r}: serve one")
+        names.setdefault(name, path)
+    if settings.default_model is not None and settings.default_model not in names:
+        problems.append(f"NER_DEFAULT_MODEL: no model named {settings.default_model!r}; loaded: {sorted(names)}")
+    for name, file in settings.dictionaries.items():
+        if name not in names:
+            problems.append(f"NER_DICTIONARIES: no model named {name!r}; loaded: {sorted(names)}")
+        if not Path(file).is_file():
+            problems.append(f"NER_DICTIONARIES: {file} is no file")
+    if settings.backend == "torch" and importlib.util.find_spec("torch") is None:
+        flag = "--backend" if overrides.get("backend") else "NER_BACKEND"
+        problems.append(f"{flag}: torch is not installed (pip install 'ner-service[train]')")
+    return problems
+
+
 def serve(
     models: list[str] | None = None,
     host: str | None = None,
@@ -68,7 +95,7 @@ def serve(
 ) -> int:
     """Check the model directories, then run uvicorn; flags override ``NER_*`` variables."""
     overrides = {
-        "models": ",".join(models) if models else None,
+        "models": json.dumps(models) if models else None,  # a list: a path may hold a comma
         "host": host,
         "port": port,
         "workers": workers,
@@ -103,7 +130,11 @@ def serve(
     if not good:
         print("ner serve: error: no usable model (give --model DIR or set NER_MODELS)", file=sys.stderr)
         return 2
-    os.environ["NER_MODELS"] = ",".join(good)
+    if problems := _served_problems(settings, good, overrides):
+        for problem in problems:
+            print(f"ner serve: error: {problem}", file=sys.stderr)
+        return 2
+    os.environ["NER_MODELS"] = json.dumps(good)
     uvicorn.run(
         "api.main:app_from_environment",
         factory=True,

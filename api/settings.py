@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Annotated, Literal
@@ -30,9 +31,11 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="NER_", extra="ignore")
 
-    models: Annotated[list[str], NoDecode] = Field(default_factory=default_models)
-    default_model: str | None = None  # name of the default model; default: the first English one
-    host: str = "127.0.0.1"
+    models: Annotated[list[str], NoDecode] = Field(
+        default_factory=default_models, description='DIR,DIR; or a JSON list, ["DIR"], for paths with commas'
+    )
+    default_model: str | None = None  # name of the default model; default (or empty): the first English one
+    host: str = Field("127.0.0.1", min_length=1, description="0.0.0.0 for every interface")
     port: int = Field(8000, ge=0, le=65535)
     metrics_port: int | None = Field(9100, ge=0, le=65535, description="Prometheus metrics; empty: none")
     workers: int = Field(1, ge=1)
@@ -59,10 +62,10 @@ class Settings(BaseSettings):
     dictionaries: Annotated[dict[str, str], NoDecode] = Field(
         default_factory=dict, description="model=FILE,model=FILE: phrase<TAB>LABEL files, read again when changed"
     )
-    request_timeout_s: float = Field(30.0, gt=0)
+    request_timeout_s: float = Field(30.0, gt=0, allow_inf_nan=False)
 
     batching: bool = True
-    batch_wait_ms: float = Field(2.0, ge=0)
+    batch_wait_ms: float = Field(2.0, ge=0, le=1000)
     max_batch_texts: int = Field(128, ge=1)
     large_request_tokens: int = Field(1_000, ge=1, description="requests above this go to the bulk lane")
     queue_tokens: int = Field(5_000, ge=1, description="work waiting or running in the interactive lane")
@@ -77,9 +80,21 @@ class Settings(BaseSettings):
     @field_validator("models", mode="before")
     @classmethod
     def _split(cls, value: object) -> object:
+        if isinstance(value, str) and value.lstrip().startswith("["):
+            return json.loads(value)
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @field_validator("host", "default_model", mode="before")
+    @classmethod
+    def _stripped(cls, value: object) -> object:
+        return value.strip() if isinstance(value, str) else value
+
+    @field_validator("default_model")
+    @classmethod
+    def _empty_is_default(cls, value: str | None) -> str | None:
+        return value or None
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -100,7 +115,12 @@ class Settings(BaseSettings):
         pairs = [part.strip().partition("=") for part in value.split(",") if part.strip()]
         if any(not name.strip() or not path.strip() for name, _, path in pairs):
             raise ValueError("give dictionaries as model=FILE,model=FILE")
-        return {name.strip(): path.strip() for name, _, path in pairs}
+        files: dict[str, str] = {}
+        for name, _, path in pairs:
+            if name.strip() in files:
+                raise ValueError(f"two files for the model {name.strip()!r}: give one")
+            files[name.strip()] = path.strip()
+        return files
 
     @field_validator("api_keys", mode="before")
     @classmethod
@@ -131,6 +151,12 @@ class Settings(BaseSettings):
     def _one_id_per_key(self) -> Settings:
         if self.api_key is not None and "default" in self.api_keys:
             raise ValueError("NER_API_KEY is the key id 'default': NER_API_KEYS must not use that id too")
+        return self
+
+    @model_validator(mode="after")
+    def _ports_apart(self) -> Settings:
+        if self.port and self.metrics_port == self.port:
+            raise ValueError(f"the metrics port is the service's, {self.port}: give NER_METRICS_PORT another")
         return self
 
     def accepted_keys(self) -> dict[str, bytes]:

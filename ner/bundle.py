@@ -426,6 +426,15 @@ def read_config(directory: str | Path) -> dict:
     return _parse_json(path, _read_inside(Path(directory), CONFIG))
 
 
+def model_name(directory: str | Path) -> str:
+    """The name a model directory is served and picked by, without loading the model."""
+    return _name(read_config(directory), Path(directory))
+
+
+def _name(config: dict, directory: Path) -> str:
+    return config.get("name", directory.name)
+
+
 def load(directory: str | Path, for_tagging: bool = False) -> Bundle:
     """Load and check a model directory written by :func:`save`.
 
@@ -468,7 +477,7 @@ def load(directory: str | Path, for_tagging: bool = False) -> Bundle:
         vocab,
         model_config,
         weights,
-        config.get("name", directory.name),
+        _name(config, directory),
         config.get("language", "en"),
         float(temperature),
         metrics,

@@ -8,6 +8,7 @@ import hashlib
 import json
 import math
 import re
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -476,6 +477,45 @@ def test_min_score_filters_on_the_score_as_shown() -> None:
     analysis = Analysis([Entity(0, 3, "PER", "Ann", 0.49996), Entity(8, 12, "LOC", "Lima", 0.49994)])
     shown = _result(analysis, TagRequest(text="Ann met Lima", min_score=0.5))["entities"]
     assert [(e["text"], e["score"]) for e in shown] == [("Ann", 0.5)]
+
+
+def test_serve_refuses_what_would_leave_it_never_ready(
+    tiny_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    """Each of these was only logged by a service that then answered 503 for ever."""
+    import shutil
+
+    from api.main import serve
+
+    monkeypatch.setenv("NER_PORT", "8000")  # restored after: serve sets its flags' variables
+    twin = tmp_path / "with, a comma"  # a path holding a comma is one path
+    shutil.copytree(tiny_model, twin)
+    monkeypatch.setenv("NER_DEFAULT_MODEL", "nope")
+    monkeypatch.setenv("NER_DICTIONARIES", f"nope={tmp_path}")
+    monkeypatch.setitem(sys.modules, "torch", None)  # as where torch is not installed
+    assert serve(models=[str(tiny_model), str(twin)], backend="torch") == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"ner serve: error: NER_MODELS: {tiny_model} and {twin} are both named 'tiny-en': serve one",
+        "ner serve: error: NER_DEFAULT_MODEL: no model named 'nope'; loaded: ['tiny-en']",
+        "ner serve: error: NER_DICTIONARIES: no model named 'nope'; loaded: ['tiny-en']",
+        f"ner serve: error: NER_DICTIONARIES: {tmp_path} is no file",
+        "ner serve: error: --backend: torch is not installed (pip install 'ner-service[train]')",
+    ]
+    for name, value, message in [
+        ("NER_HOST", " ", "NER_HOST: String should have at least 1 character"),  # was every interface
+        ("NER_METRICS_PORT", "8000", "the metrics port is the service's, 8000: give NER_METRICS_PORT another"),
+        ("NER_BATCH_WAIT_MS", "inf", "NER_BATCH_WAIT_MS: Input should be less than or equal to 1000"),
+        ("NER_REQUEST_TIMEOUT_S", "inf", "NER_REQUEST_TIMEOUT_S: Input should be a finite number"),
+        ("NER_DICTIONARIES", "a=x.tsv,a=y.tsv", "NER_DICTIONARIES: two files for the model 'a'"),
+    ]:
+        with monkeypatch.context() as patch:
+            patch.setenv(name, value)
+            assert serve(models=[str(twin)]) == 2, name
+            assert message in capsys.readouterr().err, name
+    from api.settings import Settings
+
+    assert Settings(models=json.dumps([str(twin)])).models == [str(twin)]
+    assert Settings(default_model=" ").default_model is None  # set but empty: the default
 
 
 def test_serve_names_each_bad_setting_in_one_line_and_never_shows_a_key(
