@@ -93,6 +93,8 @@ def fit_temperature(tagger: Tagger, sentences: Sequence[Sentence], grid: Sequenc
     results = []
     for temperature in grid:
         scores, correct = _scores(tagger, batches, temperature)
+        if any(math.isnan(score) for score in scores):
+            raise FloatingPointError("the model's scores are not numbers (outputs overflow): lower the learning rate")
         results.append((_log_loss(scores, correct), temperature, expected_calibration_error(scores, correct)))
     base_scores, base_correct = _scores(tagger, batches, 1.0)
     loss, temperature, ece = min(results) if base_scores else (0.0, 1.0, 0.0)

@@ -73,7 +73,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         with contextlib.suppress(OSError, ValueError):
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
-    except (CorpusError, BundleError, ValueError, OSError, RuntimeError) as error:
+    except (CorpusError, BundleError, ValueError, OSError, RuntimeError, FloatingPointError) as error:
         print(f"ner {args.command}: error: {error}", file=sys.stderr)
         return 2
     except Terminated:

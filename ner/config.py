@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import tomllib
 from dataclasses import MISSING, Field, asdict, dataclass, field, fields
 from pathlib import Path
@@ -29,6 +30,10 @@ class _Settings:
     """Shared behaviour of the two settings classes."""
 
     def __post_init__(self) -> None:
+        for item in fields(self):  # type: ignore[arg-type]  # a dataclass, as both subclasses are
+            value = getattr(self, item.name)
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ValueError(f"invalid {self._section} setting {item.name}={value!r}: not a finite number")
         for name, ok in self._checks().items():
             if not ok:
                 why = f": {self._why[name]}" if name in self._why else ""
@@ -193,16 +198,20 @@ def load_config(path: str | Path | None) -> tuple[dict, dict]:
     """``(model settings, training settings)`` from a TOML or JSON file with ``[model]`` and ``[train]``."""
     if path is None:
         return {}, {}
-    text = Path(path).read_text(encoding="utf-8")
     try:
+        text = Path(path).read_text(encoding="utf-8")
         data = json.loads(text) if str(path).endswith(".json") else tomllib.loads(text)
-    except (json.JSONDecodeError, tomllib.TOMLDecodeError) as error:
+    except (UnicodeDecodeError, json.JSONDecodeError, tomllib.TOMLDecodeError) as error:
         raise ValueError(f"{path}: {error}") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: expected an object with [model] and [train], not {type(data).__name__}")
     unknown = set(data) - {"model", "train"}
     if unknown:
         raise ValueError(f"{path}: unknown sections {sorted(unknown)}; expected [model] and [train]")
     model, train = data.get("model", {}), data.get("train", {})
     for section, settings in (("model", model), ("train", train)):
+        if not isinstance(settings, dict):
+            raise ValueError(f"{path}: [{section}] must be a table of settings, not {type(settings).__name__}")
         kinds = {f.name: _kind(f) for f in fields(ModelConfig if section == "model" else TrainConfig)}
         unknown = set(settings) - set(kinds)
         if unknown:

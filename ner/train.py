@@ -463,6 +463,7 @@ def _check_types(corpora: Corpora, selects: bool) -> None:
 def prepare(job: Job, checkpoint: dict | None = None) -> Run:
     """Read the corpora, resolve the settings, build (or restore) the vocabularies, network and optimizer."""
     train_settings = job.train_settings
+    TrainConfig.from_dict(train_settings)  # each given setting checked before the corpora are read with them
     parent = bundles.load(train_settings["init_from"]) if train_settings.get("init_from") else None
     if train_settings.get("train_with_dev") and "epochs" not in train_settings:
         raise ValueError("--train-with-dev trains for exactly --epochs epochs: give --epochs (a run with dev finds it)")

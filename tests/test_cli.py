@@ -190,6 +190,19 @@ def test_a_setting_of_the_wrong_type_or_missing_in_the_file_is_status_2(
         assert expected in capsys.readouterr().err
 
 
+def test_a_run_that_diverges_or_cannot_hold_out_dev_is_one_error_line(
+    tiny_corpus: dict, tmp_path: Path, capsys
+) -> None:
+    """Each was a traceback: --dev-every 0 divided by zero reading the corpus, a learning rate far too high
+    trained a model whose scores are not numbers."""
+    args = tiny_train_args(tmp_path / "m", tiny_corpus["train"], tiny_corpus["dev"])
+    assert main([*args, "--dev-every", "0"]) == 2
+    assert capsys.readouterr().err.strip() == "ner train: error: invalid training setting dev_every=0"
+    assert main([*args, "--lr", "1e4", "--epochs", "2"]) == 2
+    assert "lower the learning rate" in capsys.readouterr().err.splitlines()[-1]
+    assert not (tmp_path / "m").exists()
+
+
 def test_out_that_is_not_a_place_for_a_model_is_refused_before_training(
     tiny_corpus: dict, tmp_path: Path, capsys
 ) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -48,6 +50,25 @@ def test_a_malformed_file_names_itself(tmp_path: Path) -> None:
     path = write(tmp_path, "[model\nhidden = ")
     with pytest.raises(ValueError, match="settings.toml"):
         load_config(path)
+    path.write_bytes(b"\xff\xfe[model]")  # not UTF-8
+    with pytest.raises(ValueError, match="settings.toml: 'utf-8' codec"):
+        load_config(path)
+
+
+@pytest.mark.parametrize(
+    ("text", "suffix", "message"),
+    [
+        ("model = 5\n", ".toml", "[model] must be a table of settings, not int"),
+        ("[[train]]\nepochs = 1\n", ".toml", "[train] must be a table of settings, not list"),
+        ('["model"]', ".json", "expected an object with [model] and [train], not list"),
+        ('{"model": null}', ".json", "[model] must be a table of settings, not NoneType"),
+    ],
+)
+def test_a_file_of_another_shape_is_an_error_naming_it(tmp_path: Path, text: str, suffix: str, message: str) -> None:
+    path = tmp_path / f"settings{suffix}"
+    path.write_text(text)
+    with pytest.raises(ValueError, match=re.escape(f"{path}: {message}")):
+        load_config(path)
 
 
 @pytest.mark.parametrize(
@@ -66,6 +87,8 @@ def test_a_malformed_file_names_itself(tmp_path: Path) -> None:
         (lambda: TrainConfig(optimizer="lbfgs"), "optimizer"),
         (lambda: TrainConfig(embedding_dtype="float8"), "embedding_dtype"),
         (lambda: TrainConfig(batch_size=0), "batch_size"),
+        (lambda: TrainConfig(lr=math.inf), "lr=inf: not a finite number"),  # passed lr > 0
+        (lambda: TrainConfig(weight_decay=math.inf), "weight_decay"),
         (lambda: TrainConfig(teachers="m", mention_replacement=0.2), "teachers='m': not with --mention-replacement"),
         (lambda: ModelConfig.from_dict({"hiden": 3}), "hiden"),
         (lambda: TrainConfig.from_dict({"epoch": 3}), "epoch"),
