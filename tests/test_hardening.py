@@ -128,6 +128,33 @@ def test_huge_heads_are_refused_without_holding_memory(edge: Server, flood) -> N
     assert edge.rss_mb() - before < 30
 
 
+def test_a_connection_pipelining_past_the_limit_is_closed_and_its_queue_let_go(edge: Server) -> None:
+    """Each queued request held about 2 KB: 256 KB of pipelined GETs sent and never read held 14 MB."""
+    from api.edge import MAX_PIPELINED
+
+    with connect(edge) as few:  # within the limit: every one answered, in order
+        few.sendall(head("/health", method="GET") * MAX_PIPELINED)
+        assert [answer(few)[0] for _ in range(MAX_PIPELINED)] == [200] * MAX_PIPELINED
+    before = edge.rss_mb()
+    with connect(edge) as flood:
+        try:
+            flood.sendall(head("/health", method="GET") * 8_000)
+        except OSError:  # closed while sending
+            pass
+        assert closed_within(flood, 5)
+    assert healthy(edge) and edge.rss_mb() - before < 5
+
+
+def test_a_websocket_upgrade_is_served_as_http_without_a_log_line(edge: Server) -> None:
+    """uvicorn logged two warnings for each such request, on any route, without a key."""
+    logged = edge.log.stat().st_size
+    with connect(edge) as connection:
+        for _ in range(5):
+            connection.sendall(head("/health", "Connection: Upgrade", "Upgrade: websocket", method="GET"))
+            assert answer(connection)[0] == 200
+    assert "upgrade" not in edge.log.read_bytes()[logged:].decode().lower()
+
+
 def test_a_whole_head_with_too_many_headers_gets_431(edge: Server) -> None:
     with connect(edge) as connection:
         connection.sendall(head("/health", *(f"X-{i}: 1" for i in range(100)), method="GET"))
