@@ -343,9 +343,22 @@ def test_overload_gets_an_immediate_503_with_retry_after_and_ready_fails(tiny_mo
 # What the service tells outsiders
 
 
+def tampered(model: Path, into: Path) -> Path:
+    """A copy of ``model`` under another name whose vocabulary no longer fits its weights, its manifest
+    rewritten to match, as tampering would: it passes ``ner serve``'s checks and fails to load."""
+    shutil.copytree(model, into)
+    for name, change in (("config.json", {"name": into.name}), ("vocab.json", {"words": ["one", "too", "few"]})):
+        (into / name).write_text(json.dumps({**json.loads((into / name).read_text()), **change}))
+    manifest = json.loads((into / "manifest.json").read_text())
+    for name in ("config.json", "vocab.json"):
+        data = (into / name).read_bytes()
+        manifest["files"][name] = {"sha256": bundles.sha256(data), "bytes": len(data)}
+    (into / "manifest.json").write_text(json.dumps(manifest))
+    return into
+
+
 def test_ready_fails_with_a_model_that_failed_to_load_and_tells_only_the_log(tiny_model: Path, tmp_path: Path) -> None:
-    twin = tmp_path / "twin"
-    shutil.copytree(tiny_model, twin)  # the same model name twice: the second fails to load
+    twin = tampered(tiny_model, tmp_path / "twin")
     log = tmp_path / "log"
     with serving([tiny_model, twin], log, wait_for="/health") as server:
         deadline = time.monotonic() + 60
