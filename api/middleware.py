@@ -23,6 +23,7 @@ import json
 import logging
 import re
 import time
+import traceback
 import uuid
 
 from prometheus_client import Counter, Histogram
@@ -142,7 +143,10 @@ class RequestContext:
         except Exception:
             if answered:  # too late for another answer: the server cuts the connection
                 raise
-            log.exception("unexpected error")  # answered here, with the headers every answer has
+            # One record, as every other line of the log is (a traceback's lines would each be a line).
+            log.error(
+                json.dumps({"event": "unexpected_error", "request_id": request_id, "error": traceback.format_exc()})
+            )
             await error_response(500, "internal_error", "internal error", request_id)(scope, receive, send_with_id)
         finally:
             if state.get("client_gone") and not answered:  # a 500 sent to a gone client stays a 500

@@ -196,7 +196,11 @@ class ServiceState:
         if not isinstance(entries, dict):
             check_dictionary(entries)  # raises
         known = self.entries_keys.get(id(entries))
-        key = known[1] if known is not None and known[0] is entries else EntriesKey(entries)
+        try:
+            key = known[1] if known is not None and known[0] is entries else EntriesKey(entries)
+        except RecursionError:  # a value nested deeper than JSON encoders go: no dictionary
+            check_dictionary(entries)  # raises
+            raise
         if self.checked_dictionaries.get(key) is None:
             check_dictionary(entries)
         self.checked_dictionaries.put(key, True, len(key))

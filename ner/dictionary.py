@@ -45,6 +45,11 @@ class DictionaryTooLarge(DictionaryError):
     """A dictionary whose phrases make more trie nodes than it may hold (``max_nodes``)."""
 
 
+def _quoted(text: str, most: int = 40) -> str:
+    """``text`` as a log line may quote it: escaped (no line break or terminal control), cut short."""
+    return repr(text[:most]) + ("..." if len(text) > most else "")
+
+
 def check_labels(entries: Mapping[str, str], labels: Iterable[str], holder: str = "the model") -> None:
     """Raise :class:`DictionaryError` naming every label of ``entries`` that ``labels`` (those of ``holder``)
     lack."""
@@ -115,7 +120,10 @@ class Dictionary:
                 if cut and cut != exact:
                     self._insert(cut, label, exact=False)
         if self.clashes:
-            shown = "; ".join(f"{a!r} ({self.entries[a]}) then {b!r} ({self.entries[b]})" for a, b in self.clashes[:3])
+            shown = "; ".join(
+                f"{_quoted(a)} ({_quoted(self.entries[a])}) then {_quoted(b)} ({_quoted(self.entries[b])})"
+                for a, b in self.clashes[:3]
+            )
             log.warning(
                 "dictionary: %d phrases read as an earlier one%s with another label, the later label wins: %s%s",
                 len(self.clashes),
@@ -176,10 +184,6 @@ class Dictionary:
     @property
     def labels(self) -> set[str]:
         return set(self.entries.values()) - {BLOCK}
-
-    def check_labels(self, labels: Iterable[str]) -> None:
-        """Raise :class:`DictionaryError` naming every label the model does not have."""
-        check_labels(self.entries, labels)
 
     def matches(self, tokens: Sequence[str], joins: Sequence[bool] | None = None) -> list[tuple[int, int, str]]:
         """``(start, end, label)`` of the phrases in ``tokens`` (this dictionary's and those of the one it is

@@ -30,7 +30,7 @@ from ner import crf
 from ner.backends import Backend, load_backend
 from ner.collector import collector_paused
 from ner.corpus import Sentence, Span, as_model_tokens, tags_to_spans, token_tags
-from ner.dictionary import Dictionary, DictionaryTooLarge, EntriesKey
+from ner.dictionary import Dictionary, DictionaryTooLarge, EntriesKey, check_labels
 from ner.features import word_groups
 from ner.recent import RecentValues
 from ner.text import (
@@ -314,6 +314,7 @@ class Tagger:
                 raise DictionaryTooLarge(refused)
         # Built outside the lock: other requests go on meanwhile (one with the same entries may build them too).
         entries = prepare(entries) if prepare else entries
+        check_labels(entries, self.labels)  # before building: a dictionary refused so is not built at all
         try:
             built = Dictionary(
                 entries, self._phrase_tokens, ignore_case, other_cuts=self._other_cuts, over=over, max_nodes=max_nodes
@@ -323,7 +324,6 @@ class Tagger:
             with self._dictionaries_lock:
                 self._refused.put((key, max_nodes), message, 0)
             raise DictionaryTooLarge(message) from error
-        built.check_labels(self.labels)
         built.made_for = self.name
         with self._dictionaries_lock:
             built.superseded = not (keep() if callable(keep) else keep)

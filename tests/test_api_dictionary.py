@@ -99,6 +99,7 @@ def test_a_lone_surrogate_beside_a_value_that_is_no_string_gets_a_422(client: ht
     for body in (
         b'{"text": "Berlin", "dictionary": {"Berlin": ["\\ud800"]}}',
         b'{"text": "B", "dictionary": {"\\ud800": {}}}',
+        b'{"text": "B", "dictionary": {"a": ' + b"[" * 1000 + b"]" * 1000 + b"}}",  # deeper than encoders go: was 500
     ):
         response = client.post("/tag", content=body, headers={"content-type": "application/json"})
         assert response.status_code == 422 and response.json()["error"]["message"].startswith("dictionary")

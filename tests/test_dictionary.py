@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from ner import Tagger, TagOptions, crf
-from ner.dictionary import Dictionary, DictionaryError, read_tsv
+from ner.dictionary import Dictionary, DictionaryError, check_labels, read_tsv
 
 TAGS = ["O", "B-PER", "I-PER", "E-PER", "S-PER", "B-LOC", "I-LOC", "E-LOC", "S-LOC"]
 
@@ -114,6 +114,24 @@ def test_phrases_read_alike_with_other_labels_are_named_in_the_log(caplog: pytes
     assert read_tsv("Acme\tORG\nBerlin\tLOC\nAcme\tPER\nBerlin\tLOC\n") == {"Acme": "PER", "Berlin": "LOC"}
     assert "line 3: 'Acme' again with another label, PER (ORG on line 1): the later wins" in caplog.text
     assert "Berlin" not in caplog.text  # the same line twice is no conflict
+    caplog.clear()  # a request's phrases and labels are quoted, escaped and cut short: no line of their own
+    forged = 'X\n{"event": "request", "status": 200}\x1b[2J'
+    Dictionary({"Acme Corp": "ORG", "Acme  Corp": forged}, split)
+    (line,) = caplog.text.splitlines()
+    assert "\x1b" not in line and repr(forged)[:40] in line
+    assert len(line) < 400
+
+
+def test_a_dictionary_of_a_label_the_model_lacks_is_refused_before_it_is_built(
+    tiny_model: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Built first, it logged its clashes each time it was sent, and was refused only then."""
+    tagger = Tagger.load(tiny_model)
+    caplog.clear()
+    for _ in range(2):
+        with pytest.raises(DictionaryError, match="GPE"):
+            tagger.dictionary({"Acme Corp": "ORG", "Acme  Corp": "GPE"})
+    assert caplog.text == ""
 
 
 def test_a_dictionary_over_its_trie_nodes_stops_building_there() -> None:
@@ -144,7 +162,7 @@ def test_a_dictionary_refused_as_too_large_is_not_built_again(
 
 def test_unknown_labels_and_empty_phrases_are_named() -> None:
     with pytest.raises(DictionaryError, match="GPE"):
-        Dictionary({"Paris": "GPE"}, split).check_labels(["LOC", "PER"])
+        check_labels({"Paris": "GPE"}, ["LOC", "PER"])
     with pytest.raises(DictionaryError, match="no tokens"):
         Dictionary({"   ": "LOC"}, split)
 

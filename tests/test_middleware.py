@@ -299,7 +299,9 @@ def test_an_unexpected_error_is_answered_as_json_with_every_answers_headers(capl
     assert exchange.status == 500
     assert exchange.json == {"error": {"type": "internal_error", "message": "internal error", "request_id": "bug-1"}}
     assert exchange.headers["x-request-id"] == "bug-1" and exchange.headers["x-content-type-options"] == "nosniff"
-    assert "a bug" in caplog.text  # the trace goes to the log, not to the client
+    (record,) = [json.loads(r.getMessage()) for r in caplog.records]  # one line of JSON, the trace in it
+    assert record["event"] == "unexpected_error" and record["request_id"] == "bug-1"
+    assert "RuntimeError: a bug" in record["error"]  # the trace goes to the log, not to the client
 
 
 def test_an_error_after_the_answer_started_is_left_to_the_server() -> None:
