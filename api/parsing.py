@@ -20,11 +20,11 @@ import orjson
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
 
+from ner.dictionary import entries_bytes
 from ner.recent import RecentValues
 
 _CLOSING = {b"{": b"}", b"[": b"]"}
 FIELD_NAME_TRIES = 8  # places where a field's name appears that are looked at for its value
-MEMBER_BYTES = 120  # what a parsed object's member holds in Python beyond its JSON: two str objects, a slot
 
 
 class RepeatedValues:
@@ -37,7 +37,7 @@ class RepeatedValues:
 
     A value not seen before is parsed apart from the rest of the body in the same way, and remembered
     if it is a JSON object of strings (a dictionary's shape; nothing else is worth it), counted as its
-    bytes plus :data:`MEMBER_BYTES` a member, about what Python holds for it.
+    bytes and what Python holds for the parsed object (:func:`ner.dictionary.entries_bytes`).
     Its end is taken to be the first closing bracket of its kind (``}`` for an object): where that is
     wrong (a phrase holding a ``}``, a nested object) the value cannot be parsed alone and the whole
     body is parsed instead, so such a body costs at most twice its parse, and it is not remembered.
@@ -101,7 +101,7 @@ class RepeatedValues:
             return None
         parsed[self.field] = value
         if isinstance(value, dict) and all(isinstance(v, str) for v in value.values()):
-            self._values.put(raw, value, len(raw) + MEMBER_BYTES * len(value))
+            self._values.put(raw, value, len(raw) + entries_bytes(value))
         return parsed
 
     def _parse_around(self, body: bytes, start: int, end: int) -> dict | None:

@@ -16,7 +16,7 @@ from starlette.responses import Response
 from api.batcher import MicroBatcher, work
 from api.schemas import check_dictionary
 from api.settings import Settings
-from ner.dictionary import Dictionary, DictionaryFile, EntriesKey
+from ner.dictionary import Dictionary, DictionaryFile, EntriesKey, entries_bytes
 from ner.recent import RecentValues
 from ner.router import Route, Router, merge
 from ner.tagger import DICTIONARY_CACHE, Analysis, Tagger, TagOptions
@@ -55,7 +55,7 @@ class ServiceState:
         access = {"mode": "keys", "ids": sorted(self.keys)} if self.keys else {"mode": "open"}
         log.info(json.dumps({"event": "auth"} | access))  # key ids only, never a key
         self.dictionary_files: dict[str, DictionaryFile] = {}  # by model name
-        self.checked_dictionaries = RecentValues(CHECKED_DICTIONARIES, CHECKED_DICTIONARY_BYTES)  # found valid
+        self.checked_dictionaries = RecentValues(CHECKED_DICTIONARIES, 0)  # the keys of those found valid
         # The keys of request dictionaries that arrive as the same object again (the parser hands back a
         # dictionary it remembers by its bytes), by id; each entry holds its object, so no id is reused.
         self.entries_keys = RecentValues(CHECKED_DICTIONARIES, CHECKED_DICTIONARY_BYTES)
@@ -196,15 +196,17 @@ class ServiceState:
         if not isinstance(entries, dict):
             check_dictionary(entries)  # raises
         known = self.entries_keys.get(id(entries))
+        fresh = known is None or known[0] is not entries
         try:
-            key = known[1] if known is not None and known[0] is entries else EntriesKey(entries)
+            key = EntriesKey(entries) if fresh else known[1]
         except RecursionError:  # a value nested deeper than JSON encoders go: no dictionary
             check_dictionary(entries)  # raises
             raise
         if self.checked_dictionaries.get(key) is None:
             check_dictionary(entries)
-        self.checked_dictionaries.put(key, True, len(key))
-        self.entries_keys.put(id(entries), (entries, key), len(key))
+        self.checked_dictionaries.put(key, True, 0)  # a digest: the count bounds them
+        if fresh:  # held from now on: counted as the parsed entries hold memory
+            self.entries_keys.put(id(entries), (entries, key), entries_bytes(entries))
         return key if entries else None
 
     @staticmethod

@@ -20,9 +20,11 @@ tokenizes text, so ``New York`` matches the tokens ``New``, ``York``.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import math
+import sys
 import time
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -34,6 +36,8 @@ import orjson
 from ner.text import model_form
 
 BLOCK = "O"
+NODE_BYTES = 270  # a trie node's memory, at most: a dict and its key in its parent's
+ENTRY_BYTES = 100  # an entry's beyond its two strings: its slot and hash in the mapping
 log = logging.getLogger("ner")
 
 
@@ -43,6 +47,12 @@ class DictionaryError(ValueError):
 
 class DictionaryTooLarge(DictionaryError):
     """A dictionary whose phrases make more trie nodes than it may hold (``max_nodes``)."""
+
+
+def entries_bytes(entries: Mapping[str, str]) -> int:
+    """About what ``entries`` hold in memory: their strings as Python stores them (4 bytes a character in
+    one that holds a character beyond the Basic Multilingual Plane) and each entry's slot."""
+    return sum(sys.getsizeof(phrase) + sys.getsizeof(label) + ENTRY_BYTES for phrase, label in entries.items())
 
 
 def _quoted(text: str, most: int = 40) -> str:
@@ -131,6 +141,7 @@ class Dictionary:
                 shown,
                 "; ..." if len(self.clashes) > 3 else "",
             )
+        self.held_bytes = self.nodes * NODE_BYTES + entries_bytes(self.entries)  # its own, not the one's it is over
 
     def _insert(self, tokens: tuple[str, ...], label: str, exact: bool) -> None:
         """Put a phrase's cut in the trie; another cut never takes the place of a phrase as it is written."""
@@ -256,33 +267,36 @@ class Dictionary:
 
 
 class EntriesKey:
-    """A mapping's entries as a cache key, cheap enough to build for every request.
+    """A mapping's entries as a cache key, cheap enough to build for every request, small enough to keep.
 
     Hashing ``frozenset(entries.items())`` hashes a new tuple per entry, and so does every comparison
     with a cached key; this serializes the entries once, in order, to JSON bytes with orjson (1,000
-    entries: about 20 µs), which hash and compare as one block; entries orjson cannot encode (lone
-    surrogates) are escaped by :mod:`json`. Equal when the entries are equal in the same order.
+    entries: about 20 µs; entries orjson cannot encode, lone surrogates, are escaped by :mod:`json`) and
+    keeps their BLAKE2 digest, 32 bytes however many the entries. Equal when the entries are equal in
+    the same order (two digests of other entries alike: about one chance in 2^256).
     """
 
-    __slots__ = ("_content", "_hash")
+    __slots__ = ("_digest", "_hash", "_size")
 
     def __init__(self, entries: Mapping[str, str]) -> None:
         entries = entries if isinstance(entries, dict) else dict(entries)  # any Mapping
         try:
-            self._content = orjson.dumps(entries)
+            content = orjson.dumps(entries)
         except orjson.JSONEncodeError:  # escaped by the standard library instead; values not yet checked
-            self._content = json.dumps(entries, ensure_ascii=True).encode()
-        self._hash = hash(self._content)
+            content = json.dumps(entries, ensure_ascii=True).encode()
+        self._digest = hashlib.blake2b(content, digest_size=32).digest()
+        self._hash = hash(self._digest)
+        self._size = len(content)
 
     def __hash__(self) -> int:
         return self._hash
 
     def __len__(self) -> int:
         """The entries' size as JSON, in bytes."""
-        return len(self._content)
+        return self._size
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, EntriesKey) and self._hash == other._hash and self._content == other._content
+        return isinstance(other, EntriesKey) and self._digest == other._digest
 
 
 def read_tsv(text: str) -> dict[str, str]:

@@ -31,9 +31,10 @@ import numpy as np
 from ner.lexicon import Lexicon
 from ner.vocab import AnyVocab, CompactVocab, Vocab, bigrams, casing
 
-# The bounds of the cache of each distinct token's features: tokens, and the characters of their strings (a
-# request of a few 100,000-letter words must not grow it by megabytes each time).
-CACHE_TOKENS, CACHE_CHARS = 500_000, 10_000_000
+# The bounds of the cache of each distinct token's features: tokens (about 370 bytes each for a word of 20
+# letters and its features: 100,000 hold 37 MB, where 500,000 held 185 MB per model), and the characters of
+# their strings (a request of a few 100,000-letter words must not grow it by megabytes each time).
+CACHE_TOKENS, CACHE_CHARS = 100_000, 2_000_000
 
 
 # How min_bigram_count counts, as a model's card records it (a bigram inside a sentence counted twice before).

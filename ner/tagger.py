@@ -46,7 +46,7 @@ from ner.text import (
 
 DICTIONARY_CACHE = 32  # dictionaries kept built per model
 MAX_NBEST = 1000  # analyses a text may ask for (the n-best decode holds k paths per tag and position)
-DICTIONARY_CACHE_NODES = 250_000  # and at most this many trie nodes of them (40 to 70 MB), but the latest
+DICTIONARY_CACHE_BYTES = 64_000_000  # and at most these of them (Dictionary.held_bytes), but the latest
 PINNED_DICTIONARIES = 2  # configured dictionaries kept built beside those: a file's, with and without ignore_case
 MAX_WORDS, MAX_CHARACTERS = 150, 200  # tokens of a sentence tagged at once; a longer one is cut
 # Sentences x longest length per encoder call, at most: tagging eng.testb peaked at 183 MB with
@@ -220,7 +220,7 @@ class Tagger:
         self._opens = np.array([t[0] in "BS" for t in self.tags])
         self._closes = np.array([t[0] in "ES" for t in self.tags])
         self._label_of = np.array([self._label_index.get(t[2:], 0) for t in self.tags])
-        self._dictionaries = RecentValues(DICTIONARY_CACHE, DICTIONARY_CACHE_NODES, keep_newest=True)  # by trie nodes
+        self._dictionaries = RecentValues(DICTIONARY_CACHE, DICTIONARY_CACHE_BYTES, keep_newest=True)
         self._pinned = RecentValues(PINNED_DICTIONARIES, 0)  # apart from those, whatever their size
         self._refused = RecentValues(DICTIONARY_CACHE, 0)  # (key, max_nodes) of those too large: their error
         self._dictionaries_lock = threading.Lock()  # built in several threads at once (the service's)
@@ -291,7 +291,7 @@ class Tagger:
         when it is built) for this model, its labels checked, laid ``over`` another when given. The last
         few built are kept (by ``key``, else by the entries), so a client that sends the same terms with
         every request pays for building them once: the most recently used whatever its size, and others
-        up to :data:`DICTIONARY_CACHE` of them and :data:`DICTIONARY_CACHE_NODES` trie nodes in all. A
+        up to :data:`DICTIONARY_CACHE` of them and :data:`DICTIONARY_CACHE_BYTES` in all. A
         ``pin``-ned one (a configured dictionary, asked for by every request) is kept apart from those,
         the latest :data:`PINNED_DICTIONARIES` only (a file's, with and without ``ignore_case``), and
         those laid over one no longer pinned are forgotten. ``max_nodes`` bounds its trie
@@ -331,7 +331,7 @@ class Tagger:
                 if pin:
                     self._pin(key, built)
                 elif over is None or not over.superseded:  # over one gone: unkept
-                    self._dictionaries.put(key, built, built.nodes)
+                    self._dictionaries.put(key, built, built.held_bytes)
         return built
 
     def _pin(self, key: Hashable, dictionary: Dictionary) -> None:

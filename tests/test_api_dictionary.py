@@ -211,9 +211,9 @@ def test_a_configured_dictionary_over_the_node_budget_is_built_once(
     from api.service import ServiceState
     from api.settings import Settings
 
-    monkeypatch.setattr(ner.tagger, "DICTIONARY_CACHE_NODES", 50)
+    monkeypatch.setattr(ner.tagger, "DICTIONARY_CACHE_BYTES", 5_000)
     gazetteer = tmp_path / "gazetteer.tsv"
-    gazetteer.write_text("".join(f"Name{i} Corp\tORG\n" for i in range(100)))  # 101 nodes
+    gazetteer.write_text("".join(f"Name{i} Corp\tORG\n" for i in range(100)))  # 101 nodes: about 48 KB
     state = ServiceState(Settings(models=[str(tiny_model)], dictionaries=f"tiny-en={gazetteer}"))
     state.load_models()
     tagger = state.router.taggers["tiny-en"]

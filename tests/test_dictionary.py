@@ -292,25 +292,28 @@ def test_forced_and_blocked_phrases_in_the_tagger(tiny_model: Path) -> None:
         tagger.dictionary({"Berlin": "MISC"})
 
 
-def test_dictionaries_kept_built_are_bounded_in_trie_nodes(tiny_model: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A model keeps the dictionaries it built up to a number of trie nodes (their memory), the oldest going
-    first, and always the latest, even one larger than the whole budget; a pinned one is kept apart."""
+def test_dictionaries_kept_built_are_bounded_in_bytes(tiny_model: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A model keeps the dictionaries it built up to a budget of their memory (trie nodes and entries), the
+    oldest going first, and always the latest, even one larger than the whole budget; a pinned one is kept
+    apart."""
     import ner.tagger
 
-    monkeypatch.setattr(ner.tagger, "DICTIONARY_CACHE_NODES", 20)
+    monkeypatch.setattr(ner.tagger, "DICTIONARY_CACHE_BYTES", 5_500)
     tagger = Tagger.load(tiny_model)
     assert Dictionary({"a b c": "ORG", "a b d": "PER"}, str.split).nodes == 4  # a, a b, a b c, a b d
-    small = [{f"Acme {i} Corp": "ORG"} for i in range(4)]  # 3 nodes each: 12
+    small = [
+        {f"Acme {i} Corp": "ORG"} for i in range(4)
+    ]  # 4 nodes (one for the cut of Corp.) and one entry each: 1.3 KB
     built = [tagger.dictionary(entries) for entries in small]
     assert all(tagger.dictionary(entries) is dictionary for entries, dictionary in zip(small, built))
-    assert tagger._dictionaries.size == sum(d.nodes for d in built) <= 20
+    assert tagger._dictionaries.size == sum(d.held_bytes for d in built) <= 5_500
     more = [tagger.dictionary({f"Globex {i} Inc": "ORG"}) for i in range(3)]
-    assert tagger._dictionaries.size <= 20 and tagger.dictionary({"Globex 2 Inc": "ORG"}) is more[-1]
+    assert tagger._dictionaries.size <= 5_500 and tagger.dictionary({"Globex 2 Inc": "ORG"}) is more[-1]
     assert tagger.dictionary(small[0]) is not built[0]  # the oldest went first
     configured = tagger.dictionary({" ".join(["Initech"] * 30): "ORG"}, key="file", pin=True)
     huge = {" ".join(["Acme"] * 30): "ORG"}
-    assert tagger.dictionary(huge).nodes > 20 and tagger.dictionary(huge) is tagger.dictionary(huge)  # the latest
-    assert tagger._dictionaries.size == tagger.dictionary(huge).nodes  # alone: the others went
+    assert tagger.dictionary(huge).held_bytes > 5_500 and tagger.dictionary(huge) is tagger.dictionary(huge)
+    assert tagger._dictionaries.size == tagger.dictionary(huge).held_bytes  # the latest, alone: the others went
     assert tagger.dictionary({}, key="file", pin=True) is configured and tagger.built_dictionary("file")
     kept = tagger.dictionary({"Hooli": "ORG"}, key="kept")  # one kept built, then pinned: kept apart from now on
     assert tagger.dictionary({}, key="kept", pin=True) is kept and list(tagger._pinned) == ["file", "kept"]
@@ -318,6 +321,17 @@ def test_dictionaries_kept_built_are_bounded_in_trie_nodes(tiny_model: Path, mon
     tagger.dictionary({"Hooli": "ORG"}, key="third", pin=True)
     assert list(tagger._pinned) == ["file", "third"]  # the least recently used went
     assert "kept" not in tagger._dictionaries and tagger.dictionary({"Hooli": "ORG"}, key="kept") is not kept
+
+
+def test_a_dictionary_counts_the_memory_of_its_entries_not_only_its_trie() -> None:
+    """8,192 phrases that read alike made a trie of 14 nodes and held 15 MB, counted as 14."""
+    from ner.dictionary import NODE_BYTES, entries_bytes
+
+    alike = {"Acme" + " " * i + "Corp \U0001f600" * 20: "ORG" for i in range(1, 200)}
+    dictionary = Dictionary(alike, str.split)
+    assert dictionary.nodes == 22 and len(alike) == 199  # the same 22 tokens, whatever the spaces
+    held = sum(len(phrase) * 4 for phrase in alike)  # a character beyond the BMP: 4 bytes each, all of them
+    assert dictionary.held_bytes == dictionary.nodes * NODE_BYTES + entries_bytes(alike) > held
 
 
 def test_entries_keys_are_equal_exactly_when_the_entries_and_their_order_are() -> None:
@@ -332,6 +346,9 @@ def test_entries_keys_are_equal_exactly_when_the_entries_and_their_order_are() -
     # Phrases that would run together if the entries were simply concatenated.
     assert EntriesKey({"a": "ORG", "b": "ORG"}) != EntriesKey({"ab": "ORG"})
     assert EntriesKey({'a", "b': "ORG"}) != EntriesKey({"a": "ORG", "b": "ORG"})
+    large = {f"Company number {i}": "ORG" for i in range(10_000)}  # a key holds a digest, not the entries
+    assert len(EntriesKey(large)) > 250_000 and EntriesKey(large).__slots__ == ("_digest", "_hash", "_size")
+    assert len(EntriesKey(large)._digest) == 32
 
 
 def test_entries_keys_hold_lone_surrogates_which_json_bytes_cannot() -> None:

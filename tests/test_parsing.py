@@ -14,8 +14,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import api.parsing
-from api.parsing import MEMBER_BYTES, FastJSONRequest, FastJSONRoute, RepeatedValues
+from api.parsing import FastJSONRequest, FastJSONRoute, RepeatedValues
 from api.routes import router
+from ner.dictionary import entries_bytes
 
 
 def parse(body: bytes) -> object:
@@ -193,16 +194,16 @@ def test_bodies_with_a_remembered_dictionary_parse_as_orjson_parses_them(
         assert dictionaries[0] is dictionaries[1]
 
 
-@pytest.mark.parametrize(("capacity", "max_bytes", "kept"), [(2, 30_000, 2), (8, 20_000, 2), (8, 5_000, 0)])
+@pytest.mark.parametrize(("capacity", "max_bytes", "kept"), [(2, 40_000, 2), (8, 40_000, 2), (8, 10_000, 0)])
 def test_remembered_values_are_bounded_in_number_and_bytes(capacity: int, max_bytes: int, kept: int) -> None:
     repeated = RepeatedValues("dictionary", capacity=capacity, max_bytes=max_bytes)
-    # about 1.9 KB each, counted as 9.1 KB: what Python holds for 60 members besides
+    # about 1.9 KB each, counted as 14.9 KB: what Python holds for the parsed object besides
     values = [{f"Company {i} number {j}": "ORG" for j in range(60)} for i in range(3)]
     for value in values + values[-1:]:  # the last one twice: counted once
         repeated.loads(orjson.dumps({"text": "x", "dictionary": value}))
         repeated.loads(orjson.dumps({"meta": {"dictionary": value}, "dictionary": value}))  # not used where it is
     assert [orjson.loads(raw) for raw in repeated._values] == values[len(values) - kept :]
-    assert repeated._values.size == sum(len(raw) + MEMBER_BYTES * 60 for raw in repeated._values)
+    assert repeated._values.size == sum(len(raw) + entries_bytes(orjson.loads(raw)) for raw in repeated._values)
 
 
 @pytest.mark.parametrize("value", [list(range(2000)), {f"Company {i}": i for i in range(500)}, [{}] * 1000])
