@@ -24,8 +24,8 @@ from ner.tagger import DICTIONARY_CACHE, Analysis, Tagger, TagOptions
 log = logging.getLogger("ner.api")
 INLINE_CHARS = 4096  # texts up to this long are routed on the event loop (well under a millisecond)
 INLINE_ENTRIES = 256  # dictionaries up to this many entries are built there too (10,000 take 0.15-0.3 s)
-# The distinct request dictionaries remembered as valid, as many as a model keeps built, and at most
-# this many bytes of their entries' JSON (each key holds it, up to a body's size).
+# The distinct request dictionaries remembered (their keys as valid, and the parsed objects that come
+# again by their ids), as many as a model keeps built, the objects up to this much memory.
 CHECKED_DICTIONARIES = DICTIONARY_CACHE
 CHECKED_DICTIONARY_BYTES = 4_000_000
 

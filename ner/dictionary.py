@@ -89,6 +89,7 @@ class Dictionary:
         other_cuts: Callable[[str], list[list[str]]] | None = None,
         over: Dictionary | None = None,
         max_nodes: int | None = None,
+        characters: bool = False,
     ) -> None:
         """``tokenize`` cuts a phrase as at the start of a text; ``other_cuts`` (when given) gives the other
         ways text may cut it (in the middle of a text, ``2. Bundesliga`` is ``2``, ``.``, not a list item's
@@ -101,10 +102,14 @@ class Dictionary:
 
         ``max_nodes`` bounds the trie (its memory, about 160 to 270 bytes a node: a node per phrase token,
         but those a phrase shares with the start of one before it, and per token of its other cuts):
-        :class:`DictionaryTooLarge` is raised as soon as one more node than that is needed."""
-        if over is not None and over.ignore_case != ignore_case:
-            raise ValueError("a dictionary laid over another ignores case as that one does")
+        :class:`DictionaryTooLarge` is raised as soon as one more node than that is needed.
+
+        ``characters``: ``tokenize`` cuts characters (a character model's), so that where case is ignored a
+        character that folds into several (``ß``: ``ss``) matches them as characters (``SS``)."""
+        if over is not None and (over.ignore_case, over.spelt_out) != (ignore_case, ignore_case and characters):
+            raise ValueError("a dictionary laid over another ignores case, and reads characters, as that one does")
         self.ignore_case = ignore_case
+        self.spelt_out = ignore_case and characters
         self.entries = dict(entries)  # this dictionary's own, not those of the one it is over
         self.over = over
         self._trie: dict = {}
@@ -178,18 +183,17 @@ class Dictionary:
         return token.casefold().replace("i\u0307", "i") if self.ignore_case else token
 
     def _keys(self, tokens: Sequence[str]) -> tuple[list[str], list[int] | None]:
-        """The keys of ``tokens``, and where one character folds into several (a character model's ``ß``,
-        ``ss`` folded, as ``SS`` is two characters), one key per folded character, with the index of the
-        token each comes from (else None: a key per token)."""
+        """The keys of ``tokens``, and, where :attr:`spelt_out` and a character folds into several (``ß``,
+        ``ss`` folded, as ``SS`` is two characters; ``ǰ``, a ``j`` and a caron), one key per folded character,
+        with the index of the token each comes from (else None: a key per token)."""
         keys = [self._key(token) for token in tokens]
-        if not self.ignore_case or not any(len(key) > 1 and len(token) == 1 for key, token in zip(keys, tokens)):
+        if not self.spelt_out or all(len(key) == 1 for key in keys):
             return keys, None
         spelt: list[str] = []
         owner: list[int] = []
-        for i, (key, token) in enumerate(zip(keys, tokens)):
-            parts = list(key) if len(key) > 1 and len(token) == 1 else [key]
-            spelt += parts
-            owner += [i] * len(parts)
+        for i, key in enumerate(keys):
+            spelt += key
+            owner += [i] * len(key)
         return spelt, owner
 
     @property

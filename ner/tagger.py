@@ -35,6 +35,7 @@ from ner.features import word_groups
 from ner.recent import RecentValues
 from ner.text import (
     Token,
+    characters_join,
     cut_points,
     model_form,
     paragraph_between,
@@ -317,7 +318,13 @@ class Tagger:
         check_labels(entries, self.labels)  # before building: a dictionary refused so is not built at all
         try:
             built = Dictionary(
-                entries, self._phrase_tokens, ignore_case, other_cuts=self._other_cuts, over=over, max_nodes=max_nodes
+                entries,
+                self._phrase_tokens,
+                ignore_case,
+                other_cuts=self._other_cuts,
+                over=over,
+                max_nodes=max_nodes,
+                characters=self.char_level,
             )
         except DictionaryTooLarge as error:
             message = f"for model {self.name}, {error}"
@@ -458,13 +465,11 @@ class Tagger:
         after it) keeps a character model's dictionary phrases from starting or ending inside a word of a
         script written with spaces.
         """
-        limit, dictionary = self.max_sentence_tokens, options.dictionary
+        limit = self.max_sentence_tokens
         pieces = [
             (i, start, end)
             for i, s in enumerate(sentences)
-            for start, end in cut_points(
-                s, limit, keep=_inside(dictionary, s, joins and joins[i]) if dictionary and len(s) > limit else ()
-            )
+            for start, end in cut_points(s, limit, keep=self._uncut(s, options.dictionary, joins and joins[i]))
         ]
         predicted: list[Prediction] = [Prediction([], [])] * len(pieces)
         batches = self.batches([end - start for _, start, end in pieces])
@@ -480,6 +485,16 @@ class Tagger:
         if len(pieces) == len(sentences):
             return predicted
         return _join_pieces(pieces, predicted, len(sentences), options)
+
+    def _uncut(self, tokens: Sequence[str], dictionary: Dictionary | None, joins: Sequence[bool] | None) -> set[int]:
+        """Where a sentence too long to tag at once is not cut: inside a dictionary's phrase, and under a
+        character model inside a word of a script written with spaces (``Microsoft``), as raw text is."""
+        if len(tokens) <= self.max_sentence_tokens:
+            return set()
+        uncut = _inside(dictionary, tokens, joins) if dictionary else set()
+        if self.char_level:
+            uncut.update(i for i, joined in enumerate(characters_join(tokens)) if joined)
+        return uncut
 
     def batches(self, lengths: Sequence[int]) -> list[list[int]]:
         """Indices of sentences of ``lengths`` sorted by length and cut into the batches :meth:`predict`

@@ -247,6 +247,13 @@ def tokenize(text: str) -> list[Token]:
 _SPACED_WORD_CHAR = re.compile(f"[^\\W_{''.join(UNSPACED_SCRIPTS.values())}]|[０-９Ａ-Ｚａ-ｚ]")
 
 
+def characters_join(characters: Sequence[str]) -> list[bool]:
+    """:func:`word_joins` of characters without offsets (a corpus's, written without its spaces), as far as the
+    characters tell: each letter or digit of a script written with spaces after another."""
+    spaced = [bool(_SPACED_WORD_CHAR.match(c)) for c in characters]
+    return [i > 0 and spaced[i] and spaced[i - 1] for i in range(len(characters))]
+
+
 def word_joins(tokens: Sequence[Token]) -> list[bool]:
     """For each character token, whether it goes on with the word of the one before: both letters or digits
     of a script written with spaces, nothing between them (the ``i`` and ``n`` of ``Linux`` in
@@ -336,8 +343,8 @@ def split_sentences(text: str, tokens: list[Token], max_tokens: int = 150) -> li
     (ASP.NET); after an abbreviation (``U.S.``) only before a word that seldom
     follows one inside a sentence (``The``). Sentences longer than ``max_tokens``
     are cut into pieces, at a comma or a space where one is near the limit, and
-    never inside a word written with spaces (``Microsoft`` in Chinese text read
-    in characters) where another cut can be had.
+    never between two tokens of one word (``Microsoft`` in Chinese text read in
+    characters; ``do`` and ``n't``) where another cut can be had.
     """
     if max_tokens < 1:
         raise ValueError(f"max_tokens must be at least 1, not {max_tokens}")

@@ -85,9 +85,16 @@ def test_a_character_that_folds_into_several_matches_them_in_characters() -> Non
             if ends:
                 expected.append((start, ends[-1], "LOC"))
             start = ends[-1] if ends else start + 1
-        assert Dictionary({phrase: "LOC"}, chars, ignore_case=True).matches(text) == expected, (phrase, text)
+        folded = Dictionary({phrase: "LOC"}, chars, ignore_case=True, characters=True)
+        assert folded.matches(text) == expected, (phrase, text)
+    # an accent typed apart is the accented letter, folded or not (ǰ folds to j and a caron)
+    for phrase, text in (("j\u030c", "\u01f0"), ("\u01f0", "j\u030c"), ("\u03b9\u0308\u0301", "\u0390")):
+        assert Dictionary({phrase: "LOC"}, chars, ignore_case=True, characters=True).matches([text]) == [(0, 1, "LOC")]
+    # a word model's one-letter word is a word: ß is the word SS, and no two words' letters
+    words = Dictionary({"ß": "LOC", "S S": "ORG"}, str.split, ignore_case=True)
+    assert words.matches(["SS", "ß", "S", "S"]) == [(0, 1, "LOC"), (1, 2, "LOC"), (2, 4, "ORG")]
     # a phrase never starts or ends inside a word written with spaces, spelt out or not
-    folded = Dictionary({"strasse": "LOC"}, chars, ignore_case=True)
+    folded = Dictionary({"strasse": "LOC"}, chars, ignore_case=True, characters=True)
     assert folded.matches(list("我Straßenbahn"), [False] * 13) == [(1, 7, "LOC")]
     assert folded.matches(list("我Straßenbahn"), [False, False, *[True] * 11]) == []
 
@@ -321,6 +328,27 @@ def test_dictionaries_kept_built_are_bounded_in_bytes(tiny_model: Path, monkeypa
     tagger.dictionary({"Hooli": "ORG"}, key="third", pin=True)
     assert list(tagger._pinned) == ["file", "third"]  # the least recently used went
     assert "kept" not in tagger._dictionaries and tagger.dictionary({"Hooli": "ORG"}, key="kept") is not kept
+
+
+def test_a_character_model_cuts_a_long_given_sentence_outside_latin_words(tiny_zh_model: Path) -> None:
+    """As raw text is cut (ner.text.split_sentences): the corpus's characters tell where a Latin word runs."""
+    from ner.text import characters_join
+
+    tagger = Tagger.load(tiny_zh_model, max_sentence_tokens=10)
+    tokens = list("微软公司的Microsoft系统")
+    assert characters_join(tokens) == [False] * 6 + [True] * 8 + [False] * 2
+    assert tagger._uncut(tokens, None, None) == set(range(6, 14))
+    assert tagger._uncut(tokens[:10], None, None) == set()  # within the limit: nothing to cut
+
+
+def test_a_model_spells_folded_characters_out_only_when_it_reads_characters(
+    tiny_model: Path, tiny_zh_model: Path
+) -> None:
+    label = sorted(Tagger.load(tiny_zh_model).labels)[0]
+    characters = Tagger.load(tiny_zh_model).dictionary({"straße": label}, ignore_case=True)
+    assert characters.matches(list("住STRASSE")) == [(1, 8, label)]
+    words = Tagger.load(tiny_model).dictionary({"SS": "ORG"}, ignore_case=True)
+    assert words.matches(["the", "ß", "unit"]) == [(1, 2, "ORG")]
 
 
 def test_a_dictionary_counts_the_memory_of_its_entries_not_only_its_trie() -> None:

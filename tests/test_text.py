@@ -666,6 +666,10 @@ def test_a_long_chinese_sentence_is_cut_between_words_not_inside_a_latin_one() -
     assert [text[p[0].start : p[-1].end] for p in pieces] == [text[:193], text[193:]]
     words = " ".join(["word"] * 30)
     assert [len(p) for p in split_sentences(words, tokenize(words), max_tokens=20)] == [20, 10]
+    # a word model's tokens with nothing between them go on with a word too: don't is not cut in two
+    glued = "don't-" * 12
+    pieces = split_sentences(glued, tokenize(glued), max_tokens=19)  # the limit falls after a "do"
+    assert [p[-1].text for p in pieces] == ["-", "-"] and all(len(p) <= 19 for p in pieces)
 
 
 def test_a_long_chinese_sentence_is_cut_at_a_comma_not_at_a_full_width_decimal_point():
