@@ -11,10 +11,11 @@ Here:
 - an unfinished head longer than ``h11_max_incomplete_event_size`` (the bound uvicorn
   gives h11, used here for httptools too) is answered 431 and the connection closed;
 - a connection with more than :data:`MAX_PIPELINED` requests queued behind the one
-  being answered is closed (each holds about 2 KB for the 33 bytes of a ``GET``);
-- a request asking to upgrade to WebSocket, which this service does not speak, is served
-  as plain HTTP without uvicorn's two warnings (any client could write them to the log
-  with every request).
+  being answered has its queue let go (each held about 2 KB for the 33 bytes of a
+  ``GET``), and is closed once that one is answered;
+- a request asking to upgrade to WebSocket, which this service does not speak, is
+  answered without uvicorn's two warnings (any client could write them to the log with
+  every request).
 
 httptools rather than h11: parsing a request and writing its answer costs about 1 us
 in C against about 65 us in h11's Python, and under overload the event loop spends its
@@ -39,6 +40,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     head_timer: asyncio.TimerHandle | None = None
     awaiting_head = True  # no request, or only part of its head, received since the last one ended
     head_bytes = 0  # received while awaiting a head
+    cut_off = False  # pipelined past MAX_PIPELINED: the request being answered is its last
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -59,12 +61,12 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     def on_headers_complete(self) -> None:
         self.awaiting_head = False
         self._stop_watching()
-        if self.transport.is_closing():  # cut off: the rest of what it sent is parsed, not queued
+        if self.cut_off or self.transport.is_closing():  # the rest of what it sent is parsed, not queued
             return
         super().on_headers_complete()
         if len(self.pipeline) > MAX_PIPELINED:
             self.pipeline.clear()
-            self.transport.close()
+            self.cut_off = True
 
     def on_message_complete(self) -> None:
         super().on_message_complete()
@@ -73,6 +75,8 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
+        if self.cut_off:
+            self.transport.close()
         self._watch_head()
 
     def connection_lost(self, exc: Exception | None) -> None:

@@ -136,6 +136,9 @@ def test_a_connection_pipelining_past_the_limit_is_closed_and_its_queue_let_go(e
     with connect(edge) as few:  # within the limit: every one answered, in order
         few.sendall(head("/health", method="GET") * MAX_PIPELINED)
         assert [answer(few)[0] for _ in range(MAX_PIPELINED)] == [200] * MAX_PIPELINED
+    with connect(edge) as past:  # one more: the one under way is answered (unless the close, with requests
+        past.sendall(head("/health", method="GET") * (MAX_PIPELINED + 2))  # unread, resets it), then closed
+        assert closed_within(past, 5)
     before = edge.rss_mb()
     with connect(edge) as flood:
         with contextlib.suppress(OSError):  # closed while sending
