@@ -109,6 +109,8 @@ def _answer_errors(app: FastAPI, settings: Settings) -> None:
         detail = (
             error.detail if isinstance(error.detail, dict) else {"type": "http_error", "message": str(error.detail)}
         )
+        if error.status_code == 405 and error.headers and error.headers.get("Allow") == "GET":
+            error.headers["Allow"] = "GET, HEAD"  # answered as GET is (api.middleware.RequestContext)
         return error_response(
             error.status_code,
             detail.get("type", "http_error"),

@@ -67,6 +67,7 @@ def test_head_is_answered_as_get_without_a_body(client: httpx.Client) -> None:
         assert head.status_code == got.status_code == 200 and head.content == b""
         assert head.headers["content-length"] == got.headers["content-length"]
     assert client.head("/tag").status_code == 405  # POST only
+    assert client.post("/health").headers["allow"] == "GET, HEAD"
 
 
 def test_tag_returns_entities_with_offsets_and_scores(client: httpx.Client) -> None:
