@@ -7,6 +7,7 @@ hop would cost more than the check.
 from __future__ import annotations
 
 import hmac
+from collections.abc import Mapping
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
@@ -26,16 +27,10 @@ async def require_api_key(request: Request, service: ServiceDep) -> None:
 
     Every key is compared, in constant time, whichever matches; the request records the key's id.
     """
-    keys = service.keys
-    if not keys:
+    if not service.keys:
         return
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    given = token.strip().encode("latin-1")  # the bytes sent, as Starlette decoded them
-    matched = None
-    for key_id, key in keys.items():
-        if hmac.compare_digest(given, key):
-            matched = key_id
-    if scheme.lower() != "bearer" or matched is None:
+    matched = key_id_of(request.headers.get("authorization", ""), service.keys)
+    if matched is None:
         raise HTTPException(
             401,
             {"type": "unauthorized", "message": "missing or wrong API key (Authorization: Bearer KEY)"},
@@ -45,6 +40,18 @@ async def require_api_key(request: Request, service: ServiceDep) -> None:
 
 
 Authorized = Depends(require_api_key)
+
+
+def key_id_of(authorization: str, keys: Mapping[str, bytes]) -> str | None:
+    """The id of the key that an ``Authorization`` header's value (``Bearer KEY``, as Starlette decodes it,
+    in Latin-1) carries, None if none; every key is compared, in constant time, whichever matches."""
+    scheme, _, token = authorization.partition(" ")
+    given = token.strip().encode("latin-1")
+    matched = None
+    for key_id, key in keys.items():
+        if hmac.compare_digest(given, key):
+            matched = key_id
+    return matched if scheme.lower() == "bearer" else None
 
 
 async def require_json(request: Request) -> None:

@@ -32,6 +32,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import routes
 from api.batcher import MicroBatcher
+from api.dependencies import key_id_of
 from api.responses import error_response, overloaded, queue_full, timed_out, too_large
 from api.settings import Settings
 
@@ -155,6 +156,8 @@ class RequestContext:
 
     @staticmethod
     def _record(scope: Scope, status: int, elapsed: float) -> None:
+        """Count the request and log it (``/health``'s answers below 400 are counted alone: probes call it
+        every few seconds)."""
         path = scope["path"]
         endpoint = path if path in ENDPOINTS else "other"
         model = scope["state"].get("model", "")
@@ -162,7 +165,7 @@ class RequestContext:
         LATENCY.labels(endpoint).observe(elapsed)
         if status >= 400:
             ERRORS.labels(endpoint, str(status)).inc()
-        if path not in UNLOGGED and log.isEnabledFor(logging.INFO):
+        if (path not in UNLOGGED or status >= 400) and log.isEnabledFor(logging.INFO):
             record = {
                 "event": "request",
                 "request_id": scope["state"]["request_id"],
@@ -172,9 +175,17 @@ class RequestContext:
                 "ms": round(elapsed * 1000, 2),
                 "model": model,
             }
-            if "key_id" in scope["state"]:
-                record["key"] = scope["state"]["key_id"]
+            if key_id := scope["state"].get("key_id") or _key_id(scope):
+                record["key"] = key_id
             log.info(json.dumps(record))
+
+
+def _key_id(scope: Scope) -> str | None:
+    """The id of the key a request answered before the key check carries (a 413, a shed 503), if any."""
+    app = scope.get("app")
+    keys = app.state.service.keys if app is not None and hasattr(app.state, "service") else None
+    header = _header(scope, b"authorization")
+    return key_id_of(header.decode("latin-1"), keys) if keys and header else None
 
 
 class HeaderLimit:
@@ -236,15 +247,23 @@ class Timeout:
 
 
 class Shed:
-    """While the batcher has no room for a small request, ``POST /tag`` gets 503 with ``Retry-After`` at once."""
+    """While the batcher has no room for a small request, ``POST /tag`` gets 503 with ``Retry-After`` at once,
+    before its body is read (whatever lane it would have gone to: counted as the interactive lane's); a
+    request without an accepted key, where keys are set, goes on to get its 401."""
 
     def __init__(self, app: ASGIApp, batcher: MicroBatcher, settings: Settings) -> None:
         self.app = app
         self.batcher = batcher
+        self.keys = settings.accepted_keys()
         self.drain_bytes = DRAIN_FACTOR * settings.max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] != "/tag" or not self.batcher.full:
+        if (
+            scope["type"] != "http"
+            or (scope["path"], scope["method"]) != ("/tag", "POST")
+            or not self.batcher.full
+            or (self.keys and key_id_of((_header(scope, b"authorization") or b"").decode("latin-1"), self.keys) is None)
+        ):
             return await self.app(scope, receive, send)
         refusal = self.batcher.interactive.refuse()
         response = queue_full("interactive", refusal.retry_after, scope["state"].get("request_id"))

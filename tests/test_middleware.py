@@ -8,6 +8,7 @@ import logging
 import re
 import time
 from collections.abc import Sequence
+from types import SimpleNamespace
 
 import pytest
 from starlette.types import Message, Receive, Scope, Send
@@ -134,6 +135,25 @@ def test_the_log_names_the_api_key_by_its_id(caplog: pytest.LogCaptureFixture) -
         Exchange().run(RequestContext(authorized))
     (record,) = [json.loads(r.getMessage()) for r in caplog.records if r.getMessage().startswith("{")]
     assert record["key"] == "rotation-2" and record["status"] == 200 and record["path"] == "/tag"
+    # answered before the key check (a 413): the key's id still, found from the header
+    service = SimpleNamespace(keys={"rotation-2": b"k2", "rotation-1": b"k1"})
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="ner.api"):
+        early = Exchange([("authorization", "Bearer k1"), length(5000)], chunks=[b"a" * 5000])
+        early.scope["app"] = SimpleNamespace(state=SimpleNamespace(service=service))
+        early.run(RequestContext(BodyLimit(App(), SETTINGS)))
+    (record,) = [json.loads(r.getMessage()) for r in caplog.records if r.getMessage().startswith("{")]
+    assert record["key"] == "rotation-1" and record["status"] == 413
+
+
+def test_health_is_logged_only_when_it_fails(caplog: pytest.LogCaptureFixture) -> None:
+    """Probes call it every few seconds: its answers are counted, and logged when they are errors."""
+    with caplog.at_level(logging.INFO, logger="ner.api"):
+        for headers in ([], [(f"x-{i}", "1") for i in range(100)]):
+            health = Exchange(headers)
+            health.scope |= {"method": "GET", "path": "/health"}
+            health.run(RequestContext(HeaderLimit(App(), SETTINGS)))
+    assert [json.loads(r.getMessage())["status"] for r in caplog.records] == [431]
 
 
 # HeaderLimit
@@ -191,6 +211,12 @@ def test_a_full_batcher_sheds_tag_requests_at_once_with_retry_after() -> None:
     other = Exchange()
     other.scope["path"] = "/health"
     assert other.run(shed).status == 200
+    get = Exchange()  # no request for the lanes: answered as it would be (405 here, by the app)
+    get.scope["method"] = "GET"
+    assert get.run(shed).status == 200 and app.calls == 3
+    keyed = Shed(app, batcher, Settings(models=[], metrics_port=None, api_key="k1"))
+    assert Exchange().run(keyed).status == 200 and app.calls == 4  # no key: on to its 401
+    assert Exchange([("authorization", "Bearer k1")]).run(keyed).status == 503 and app.calls == 4
 
 
 # BodyLimit and early answers
