@@ -13,12 +13,13 @@ the sentences found while deciding are handed on, not found again.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from ner.dictionary import check_labels, entries_for
-from ner.tagger import Analysis, Document, Tagger, TagOptions, combine_nbest
-from ner.text import split_sentences, tokenize, unspaced_script
+from ner.tagger import Alternative, Analysis, Document, Entity, TaggedToken, Tagger, TagOptions, combine_nbest
+from ner.text import cut_sentence, split_sentences, tokenize, unspaced_script
 
 # The languages written without spaces between words, by script (ner.text.UNSPACED_SCRIPTS); a model of
 # any other language reads the scripts with spaces.
@@ -31,6 +32,9 @@ LANGUAGE_SCRIPTS = {
     "my": "myanmar",
     "km": "khmer",
 }
+
+
+_Spanned = TypeVar("_Spanned", Entity, TaggedToken)
 
 
 class UnknownModelError(KeyError):
@@ -120,13 +124,14 @@ class Router:
         spaced = self.script_models.get(None, self.get(None))  # also reads a script no model is for
         parts: dict[str, list[Part]] = {}
         for index, text in enumerate(texts):
+            read: dict[str, list] = {}  # each model's sentences of this text: one document, its memory whole
             for start, end, script, sentences in script_runs(text, spaced.max_sentence_tokens):
                 tagger = self.script_models.get(script, spaced)
-                if tagger is spaced and not tagger.char_level:  # the word tokenizer split this run already
-                    part = Part(index, Document(text, sentences))
-                else:
-                    part = Part(index, tagger.read(text, start, end))
-                parts.setdefault(tagger.name, []).append(part)
+                if not (tagger is spaced and not tagger.char_level):  # else the word tokenizer split it already
+                    sentences = tagger.read(text, start, end).sentences
+                read.setdefault(tagger.name, []).extend(sentences)
+            for name, sentences in read.items():
+                parts.setdefault(name, []).append(Part(index, Document(text, sentences)))
         jobs = [(self.taggers[name], tagger_parts) for name, tagger_parts in parts.items()]
         return Route("+".join(sorted(parts)) or spaced.name, jobs, len(texts), auto=True)  # who read something
 
@@ -143,37 +148,47 @@ class Router:
 
 
 def merge(route: Route, results: Sequence[Sequence[Analysis]], options: TagOptions) -> list[Analysis]:
-    """The analysis of each text from those of its parts (``results`` holds one list per job)."""
-    pieces: list[list[tuple[int, Analysis]]] = [[] for _ in range(route.texts)]
+    """The analysis of each text from those of its parts (``results`` holds one list per job); a model's
+    part may run around another's (its sentences before and after a run in another script)."""
+    pieces: list[list[Analysis]] = [[] for _ in range(route.texts)]
     for (_, parts), analyses in zip(route.jobs, results):
         for part, analysis in zip(parts, analyses):
-            first = part.document.sentences[0][0].start if part.document.sentences else 0
-            pieces[part.text].append((first, analysis))
+            pieces[part.text].append(analysis)
     out = []
-    for text_pieces in pieces:
-        if len(text_pieces) == 1:
-            out.append(text_pieces[0][1])
+    for text_parts in pieces:
+        if len(text_parts) == 1:
+            out.append(text_parts[0])
             continue
-        parts = [analysis for _, analysis in sorted(text_pieces, key=lambda piece: piece[0])]
-        merged = Analysis([e for p in parts for e in p.entities], [t for p in parts for t in p.tokens])
+        merged = Analysis(
+            _in_order(e for p in text_parts for e in p.entities), _in_order(t for p in text_parts for t in p.tokens)
+        )
         if options.nbest:
-            per_run = [[(a.log_probability, a.entities) for a in p.alternatives] for p in parts]
-            merged.alternatives = combine_nbest(per_run, options.nbest)
+            per_part = [[(a.log_probability, a.entities) for a in p.alternatives] for p in text_parts]
+            merged.alternatives = [
+                Alternative(_in_order(a.entities), a.log_probability) for a in combine_nbest(per_part, options.nbest)
+            ]
         out.append(merged)
     return out
+
+
+def _in_order(items: Iterable[_Spanned]) -> list[_Spanned]:
+    return sorted(items, key=lambda item: item.start)
 
 
 def script_runs(text: str, max_tokens: int = 150) -> list[tuple[int, int, str | None, list]]:
     """``(start, end, script, sentences)`` runs of consecutive sentences written mostly in one script
     written without spaces between words (:func:`ner.text.unspaced_script`; ``None``: in scripts with
-    spaces); ``sentences`` are the run's sentences of word tokens."""
+    spaces); ``sentences`` are the run's sentences of word tokens, cut to ``max_tokens`` once each whole
+    sentence has its script (a long sentence's pieces are not routed apart)."""
     runs: list[tuple[int, int, str | None, list]] = []
-    for sentence in split_sentences(text, tokenize(text), max_tokens):
+    tokens = tokenize(text)
+    for sentence in split_sentences(text, tokens, max(len(tokens), 1)):
         start, end = sentence[0].start, sentence[-1].end
         script = unspaced_script(text[start:end])
+        pieces = cut_sentence(sentence, max_tokens)
         if runs and runs[-1][2] == script:
-            runs[-1][3].append(sentence)
+            runs[-1][3].extend(pieces)
             runs[-1] = (runs[-1][0], end, script, runs[-1][3])
         else:
-            runs.append((start, end, script, [sentence]))
+            runs.append((start, end, script, pieces))
     return runs

@@ -169,8 +169,9 @@ def _sentence_joins(documents: Sequence[Document], joins: Sequence[list[bool]]) 
 
 def _rejoined(document: Document, dictionary: Dictionary, joins: list[bool] | None) -> Document:
     """``document`` with the sentences that a phrase of ``dictionary`` runs across joined again, but across
-    a paragraph break: the user's phrase (``Yahoo! Japan``) wins over the sentence splitter. ``joins``: a
-    character model's :func:`_document_joins` (rejoining keeps the tokens, so they hold after it too)."""
+    a paragraph break, or text the document leaves to another model (``lang`` auto): the user's phrase
+    (``Yahoo! Japan``) wins over the sentence splitter. ``joins``: a character model's
+    :func:`_document_joins` (rejoining keeps the tokens, so they hold after it too)."""
     if len(document.sentences) < 2:
         return document
     inside = _inside(dictionary, [t.text for s in document.sentences for t in s], joins)
@@ -179,7 +180,9 @@ def _rejoined(document: Document, dictionary: Dictionary, joins: list[bool] | No
         return document
     sentences = [list(document.sentences[0])]
     for start, sentence in zip(starts, document.sentences[1:]):
-        if start in inside and not paragraph_between(document.text, sentences[-1][-1].end, sentence[0].start):
+        end, begin = sentences[-1][-1].end, sentence[0].start
+        adjacent = not model_form(document.text[end:begin]).strip()  # no text another model reads between
+        if start in inside and adjacent and not paragraph_between(document.text, end, begin):
             sentences[-1].extend(sentence)
         else:
             sentences.append(list(sentence))

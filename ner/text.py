@@ -380,16 +380,18 @@ def split_sentences(text: str, tokens: list[Token], max_tokens: int = 150) -> li
             ended = ""
     if current:
         sentences.append(current)
-    pieces = []
-    for sentence in sentences:
-        if len(sentence) <= max_tokens:  # the common case: no need to look at the tokens
-            pieces.append(sentence)
-        else:
-            spaced = [a.end < b.start for a, b in zip(sentence, sentence[1:])]
-            inside_words = {i for i, joined in enumerate(word_joins(sentence)) if joined}  # Linux in 我在Linux系统
-            cuts = cut_points([t.text for t in sentence], max_tokens, spaced, inside_words)
-            pieces.extend(sentence[start:end] for start, end in cuts)
-    return pieces
+    return [piece for sentence in sentences for piece in cut_sentence(sentence, max_tokens)]
+
+
+def cut_sentence(sentence: list[Token], max_tokens: int) -> list[list[Token]]:
+    """``sentence`` in pieces of at most ``max_tokens`` tokens (:func:`cut_points`): at a comma or a space
+    near the limit, never between two tokens of one word where another cut can be had."""
+    if len(sentence) <= max_tokens:  # the common case: no need to look at the tokens
+        return [sentence]
+    spaced = [a.end < b.start for a, b in zip(sentence, sentence[1:])]
+    inside_words = {i for i, joined in enumerate(word_joins(sentence)) if joined}  # Linux in 我在Linux系统
+    cuts = cut_points([t.text for t in sentence], max_tokens, spaced, inside_words)
+    return [sentence[start:end] for start, end in cuts]
 
 
 def cut_points(

@@ -48,12 +48,17 @@ def test_script_runs_cover_the_text() -> None:
     assert runs[0][0] == 0 and runs[-1][1] == len(MIXED)
     assert all(a[1] <= b[0] for a, b in zip(runs, runs[1:]))
     assert MIXED[runs[1][0] : runs[1][1]] == "John Smith visited Berlin on Monday."
+    # a long sentence's pieces share its script: its English clause is not routed apart at the length cut
+    long = "据报道该公司今年的营业收入大幅增长" * 9 + " John Smith visited the offices in New York last week。"
+    assert [script for _, _, script, _ in script_runs(long, max_tokens=150)] == ["cjk"]
+    assert max(len(s) for _, _, _, sentences in script_runs(long, max_tokens=150) for s in sentences) <= 150
 
 
 def test_mixed_text_is_tagged_by_both_models_with_offsets_into_the_whole(router: Router) -> None:
     route = router.route([MIXED])
     assert route.name == "tiny-en+tiny-zh"
-    assert {tagger.name: len(parts) for tagger, parts in route.jobs} == {"tiny-zh": 2, "tiny-en": 1}
+    # one document per model and text: the Chinese before and after the English are read as one text
+    assert {tagger.name: len(parts) for tagger, parts in route.jobs} == {"tiny-zh": 1, "tiny-en": 1}
     (analysis,) = analyze(router, [MIXED], options=TagOptions(tokens=True, nbest=2))
     found = {(e.text, e.label) for e in analysis.entities}
     assert {("李明", "PER"), ("北京", "LOC"), ("John Smith", "PER"), ("Berlin", "LOC"), ("王芳", "PER")} <= found
@@ -65,6 +70,21 @@ def test_mixed_text_is_tagged_by_both_models_with_offsets_into_the_whole(router:
         (e.start, e.end) for e in analysis.entities
     ]
     assert sum(a.probability for a in analysis.alternatives) <= 1 + 1e-6
+
+
+def test_a_dictionary_phrase_is_not_joined_across_text_another_model_reads(router: Router) -> None:
+    """The English before and after a Chinese sentence are one document; a phrase may join two sentences
+    split apart, but not across the Chinese between them."""
+    english = router.taggers["tiny-en"]
+    options = TagOptions(dictionary=english.dictionary({"Yahoo! Japan": "ORG"}))
+    text = "We use Yahoo! 王芳是北京大学的教授。 Japan is nice."
+    ((_, (part,)),) = [(t, p) for t, p in router.route([text]).jobs if t is english]
+    assert [len(s) for s in part.document.sentences] == [4, 4]  # We use Yahoo ! | Japan is nice .
+    (analysis,) = english.analyze([part.document], options)
+    assert all("王" not in e.text for e in analysis.entities)
+    joined = "We use Yahoo! Japan is nice."  # the same sentences side by side: joined, and the phrase forced
+    (forced,) = english.analyze([joined], options)
+    assert ("Yahoo! Japan", "ORG") in {(e.text, e.label) for e in forced.entities}
 
 
 def test_choosing_by_name_and_language(router: Router) -> None:

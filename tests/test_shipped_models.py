@@ -114,3 +114,8 @@ def test_auto_routing_sends_each_text_to_the_default_model_of_its_script_and_nam
     # a Chinese sentence with a word of English in it is Chinese, and its Chinese names are found
     mixed = analyze(Router(taggers), ["李明在Microsoft工作。"])[0]
     assert ("李明", "PER") in {(e.text, e.label) for e in mixed.entities}
+    # the English around a Chinese sentence is one document to the English model's memory, as without it
+    text = "Michael Jordan scored 30 points. 这是中文。 Jordan said he was tired."
+    auto = {(e.text, e.label) for e in analyze(Router(taggers), [text])[0].entities}
+    alone = {(e.text, e.label) for e in taggers[0].tag(text.replace(" 这是中文。", ""))}
+    assert ("Jordan", "PER") in alone and auto - {("这是中文", "LOC")} >= alone
