@@ -397,10 +397,9 @@ class Tagger:
         if options.dictionary and options.dictionary.made_for not in (None, self.name):
             raise ValueError(f"a dictionary made for {options.dictionary.made_for}, not {self.name}")
         documents = [t if isinstance(t, Document) else self.read(t) for t in texts]
-        joins = None  # per document, a character model's word joins: a dictionary's phrases keep to word edges
+        # Per document, a character model's word joins: entities and a dictionary's phrases keep to word edges.
+        joins = [_document_joins(d) for d in documents] if self.char_level else None
         if options.dictionary:
-            if self.char_level:
-                joins = [_document_joins(d) for d in documents]
             documents = [_rejoined(d, options.dictionary, joins and joins[i]) for i, d in enumerate(documents)]
         owners = [i for i, d in enumerate(documents) for _ in d.sentences]
         sentences = [s for d in documents for s in d.sentences]
@@ -559,9 +558,12 @@ class Tagger:
         """The predictions for one batch of sentences from its emissions ``(B, T, K)`` and mask ``(B, T)``
         (``joins`` as :meth:`predict` takes them)."""
         scores = self.backend.crf_scores()
+        allowed = None
         if options.dictionary is not None:
             allowed = options.dictionary.allowed(sentences, emissions.shape[1], self.tags, joins)
-            emissions = crf.constrain(emissions, allowed)
+        if joins is not None and (edges := self._word_edges(joins, emissions.shape[1])) is not None:
+            allowed = edges if allowed is None else allowed & edges
+        emissions = crf.constrain(emissions, allowed)
         paths, _ = crf.viterbi(emissions, mask, scores.start, scores.transitions, scores.end, scores.sources)
         predictions = [Prediction([], []) for _ in sentences]
         for row, start, end, label in self._spans(paths, mask):
@@ -596,6 +598,21 @@ class Tagger:
                         spans = tags_to_spans([self.tags[t] for t in path[: len(sentence)]])
                         prediction.alternatives.append((log_p, spans))
         return predictions
+
+    def _word_edges(self, joins: Sequence[Sequence[bool]], width: int) -> np.ndarray | None:
+        """Which tags each character may take, ``(B, width, K)`` bool, so that no entity starts or ends inside
+        a word of a script written with spaces (``Microsoft``, ``1998`` in Chinese text): its characters are
+        all outside entities or all in one; None where no sentence holds such a word (``joins`` as
+        :meth:`predict` takes them)."""
+        allowed = None
+        for row, flags in enumerate(joins):
+            inside = np.flatnonzero(flags[1:]) + 1  # characters (or the one after) that go on with the word before
+            if inside.size:
+                if allowed is None:
+                    allowed = np.ones((len(joins), width, len(self.tags)), dtype=bool)
+                allowed[row, inside[inside < width, None], self._opens] = False
+                allowed[row, inside[:, None] - 1, self._closes] = False
+        return allowed
 
     def span_log_probs(
         self, emissions: np.ndarray, mask: np.ndarray, scores: crf.CRFScores, rows: list[tuple[int, int, int, int]]

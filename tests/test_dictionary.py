@@ -341,6 +341,34 @@ def test_a_character_model_cuts_a_long_given_sentence_outside_latin_words(tiny_z
     assert tagger._uncut(tokens[:10], None, None) == set()  # within the limit: nothing to cut
 
 
+def test_a_character_model_keeps_entities_to_the_edges_of_latin_words(tiny_zh_model: Path) -> None:
+    """No entity starts or ends inside a word written with spaces (``Microsoft``, ``1998``): the word's
+    characters may not open an entity after its first, nor close one before its last."""
+    tagger = Tagger.load(tiny_zh_model)
+    opens = [t[0] in "BS" for t in tagger.tags]
+    closes = [t[0] in "ES" for t in tagger.tags]
+    allowed = tagger._word_edges([[False, False, False, True, True, False, False]], 8)  # 我在 AI x 工作 (+ after)
+    assert allowed is not None and allowed.shape == (1, 8, len(tagger.tags))
+    for position in range(8):
+        assert list(allowed[0, position]) == [
+            not ((position in (3, 4) and opening) or (position in (2, 3) and closing))
+            for opening, closing in zip(opens, closes)
+        ], position
+    assert tagger._word_edges([[False, False, False]], 3) is None  # no such word: no constraint
+    from ner.text import tokenize_chars, word_joins
+
+    texts = [
+        "李明在Microsoft和Google工作。",
+        "王芳1998年在IBM任职，后去了ＯｐｅｎＡＩ。",
+        "Linux由Linus Torvalds开发。",
+    ]
+    for text, analysis in zip(texts, tagger.analyze(texts, TagOptions(nbest=3))):
+        tokens = tokenize_chars(text)
+        inside = [t.start for t, joined in zip(tokens, word_joins(tokens)) if joined]  # neither start nor end here
+        for entity in [*analysis.entities, *(e for a in analysis.alternatives for e in a.entities)]:
+            assert entity.start not in inside and entity.end not in inside, (text, entity)
+
+
 def test_a_model_spells_folded_characters_out_only_when_it_reads_characters(
     tiny_model: Path, tiny_zh_model: Path
 ) -> None:
