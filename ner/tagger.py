@@ -37,6 +37,7 @@ from ner.text import (
     Token,
     characters_join,
     cut_points,
+    has_spaced_words,
     model_form,
     paragraph_between,
     split_sentences,
@@ -152,7 +153,10 @@ def _inside(dictionary: Dictionary, tokens: Sequence[str], joins: Sequence[bool]
 
 def _document_joins(document: Document) -> list[bool]:
     """:func:`ner.text.word_joins` of a document's tokens, and False for the end of the document."""
-    return [*word_joins([t for s in document.sentences for t in s]), False]
+    tokens = [t for s in document.sentences for t in s]
+    if not has_spaced_words(document.text):  # most Chinese text: one search instead of a look at each token
+        return [False] * (len(tokens) + 1)
+    return [*word_joins(tokens), False]
 
 
 def _sentence_joins(documents: Sequence[Document], joins: Sequence[list[bool]]) -> list[list[bool]]:

@@ -247,6 +247,17 @@ def tokenize(text: str) -> list[Token]:
 _SPACED_WORD_CHAR = re.compile(f"[^\\W_{''.join(UNSPACED_SCRIPTS.values())}]|[０-９Ａ-Ｚａ-ｚ]")
 
 
+# Two letters or digits of a script written with spaces side by side (marks and invisible characters between):
+# a text without such a pair has no character that goes on with a word (word_joins all False).
+_SPACED_PAIR = re.compile(f"(?:{_SPACED_WORD_CHAR.pattern})[{_MARKS}]*(?:{_SPACED_WORD_CHAR.pattern})")
+
+
+def has_spaced_words(text: str) -> bool:
+    """Whether :func:`word_joins` of ``text``'s characters may hold a True: some word written with spaces
+    of two characters or more."""
+    return _SPACED_PAIR.search(text) is not None
+
+
 def characters_join(characters: Sequence[str]) -> list[bool]:
     """:func:`word_joins` of characters without offsets (a corpus's, written without its spaces), as far as the
     characters tell: each letter or digit of a script written with spaces after another."""

@@ -658,6 +658,20 @@ def test_an_abbreviation_ends_a_sentence_only_before_a_word_that_starts_one(text
     assert [len(sentence) for sentence in sentences_of(text)] == sentences
 
 
+def test_a_text_without_a_spaced_pair_has_no_word_joins() -> None:
+    """The quick check that spares most Chinese text a look at each character never misses a join."""
+    import random
+
+    from ner.text import has_spaced_words, word_joins
+
+    rng = random.Random(1)
+    alphabet = [*"ab1中文 é\u0301\u200bＡ９_-.", "\u0e01", "\u0e31"]
+    for _ in range(20_000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 8)))
+        assert has_spaced_words(text) or not any(word_joins(tokenize_chars(text))), repr(text)
+    assert has_spaced_words("在Linux上") and not has_spaced_words("1年2月，中文") and has_spaced_words("１９９８年")
+
+
 def test_a_long_chinese_sentence_is_cut_between_words_not_inside_a_latin_one() -> None:
     """No punctuation or space near the limit: the cut falls before the Latin word that the limit would
     part (the 200th character is inside ``Microsoft``), and a word model's text is cut as before."""
