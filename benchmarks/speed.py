@@ -343,8 +343,9 @@ def run(
 
 def chinese_speeds(threads: int, repeats: int, baseline: Path | None = None) -> dict:
     """Characters/s of each shipped Chinese model on its test set's sentences as raw text (ONNX Runtime,
-    scores on; best of ``repeats`` passes), and the seconds of one pass spent on lexicon features;
-    with ``baseline`` (a folder laid out as ``models/``), its model of the same name, interleaved."""
+    scores on; best of ``repeats`` passes), the seconds of one pass spent on lexicon features, and the
+    entity F1 of those raw-text answers (against the gold tags, a character a token); with ``baseline``
+    (a folder laid out as ``models/``), its model of the same name, interleaved."""
     from ner import Tagger
     from ner.corpus import read_corpus
     from ner.lexicon import Lexicon
@@ -353,7 +354,8 @@ def chinese_speeds(threads: int, repeats: int, baseline: Path | None = None) -> 
     for name, path in CHINESE.items():
         if not path.is_file():
             continue
-        texts = ["".join(s.tokens) for s in read_corpus(path)[0]]
+        sentences = read_corpus(path)[0]
+        texts = ["".join(s.tokens) for s in sentences]
         tagger = Tagger.load(ROOT / "models" / name, backend="onnx", threads=threads)
         tagger.tag_batch(texts[:256])  # warm up
         tag_all = functools.partial(tagger.tag_batch, texts)
@@ -372,6 +374,7 @@ def chinese_speeds(threads: int, repeats: int, baseline: Path | None = None) -> 
             "characters_per_second": round(characters / best),
             "seconds": round(best, 3),
             "lexicon_feature_seconds": round(timed, 3),
+            "raw_text_f1": _raw_text_f1([s.tags for s in sentences], tag_all()),
         }
         if "baseline" in bests:
             results[name]["baseline_model"] = str(baseline / name)
@@ -379,6 +382,23 @@ def chinese_speeds(threads: int, repeats: int, baseline: Path | None = None) -> 
             results[name]["ratio_to_baseline"] = round(bests["baseline"] / best, 3)
         print(name, results[name], file=sys.stderr)
     return results
+
+
+def _raw_text_f1(gold: list[list[str]], answers: list[list]) -> float:
+    """Strict entity F1 of the entities found in each text, written as tags of its characters (one token
+    each, as the Chinese test files give them) beside the gold tags."""
+    from ner.metrics import entity_scores
+
+    predicted = []
+    for tags, entities in zip(gold, answers):
+        row = ["O"] * len(tags)
+        for e in entities:
+            if e.end - e.start == 1:
+                row[e.start] = f"S-{e.label}"
+            else:
+                row[e.start : e.end] = [f"B-{e.label}", *[f"I-{e.label}"] * (e.end - e.start - 2), f"E-{e.label}"]
+        predicted.append(row)
+    return entity_scores(gold, predicted)["f1"]
 
 
 def _time_calls(owner: type, method: str, work: Callable[[], object]) -> float:
@@ -448,7 +468,8 @@ def markdown(results: dict) -> str:
         extra.append(
             f"- {name} on its test set ({figures['characters']:,} characters as raw text, ONNX Runtime, scores on): "
             f"{figures['characters_per_second']:,} characters/s; lexicon features "
-            f"{figures['lexicon_feature_seconds']} s of a {figures['seconds']} s pass"
+            f"{figures['lexicon_feature_seconds']} s of a {figures['seconds']} s pass; entity F1 of the answers "
+            f"{figures['raw_text_f1']}"
             + (
                 f"; {figures['ratio_to_baseline']}x the baseline {figures['baseline_model']} "
                 f"({figures['baseline_characters_per_second']:,} characters/s)"

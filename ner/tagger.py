@@ -403,6 +403,8 @@ class Tagger:
         documents = [t if isinstance(t, Document) else self.read(t) for t in texts]
         # Per document, a character model's word joins: entities and a dictionary's phrases keep to word edges.
         joins = [_document_joins(d) for d in documents] if self.char_level else None
+        if joins is not None and not any(map(any, joins)):  # no word written with spaces to keep to
+            joins = None
         if options.dictionary:
             documents = [_rejoined(d, options.dictionary, joins and joins[i]) for i, d in enumerate(documents)]
         owners = [i for i, d in enumerate(documents) for _ in d.sentences]
@@ -610,6 +612,8 @@ class Tagger:
         :meth:`predict` takes them)."""
         allowed = None
         for row, flags in enumerate(joins):
+            if not any(flags):
+                continue
             inside = np.flatnonzero(flags[1:]) + 1  # characters (or the one after) that go on with the word before
             if inside.size:
                 if allowed is None:

@@ -268,14 +268,11 @@ def characters_join(characters: Sequence[str]) -> list[bool]:
 def word_joins(tokens: Sequence[Token]) -> list[bool]:
     """For each character token, whether it goes on with the word of the one before: both letters or digits
     of a script written with spaces, nothing between them (the ``i`` and ``n`` of ``Linux`` in
-    ``我在Linux系统``, not ``在`` and ``L``). A character model's dictionary phrase starts and ends on
-    such a word's edges, as a word model's does."""
+    ``我在Linux系统``, not ``在`` and ``L``). A character model's entities and dictionary phrases start
+    and end on such a word's edges, as a word model's do."""
+    spaced = [_SPACED_WORD_CHAR.match(token.text) is not None for token in tokens]
     return [
-        i > 0
-        and tokens[i - 1].end == token.start
-        and bool(_SPACED_WORD_CHAR.match(token.text))
-        and bool(_SPACED_WORD_CHAR.match(tokens[i - 1].text))
-        for i, token in enumerate(tokens)
+        i > 0 and spaced[i] and spaced[i - 1] and tokens[i - 1].end == token.start for i, token in enumerate(tokens)
     ]
 
 
