@@ -47,6 +47,9 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._watch_head()
 
     def data_received(self, data: bytes) -> None:
+        if self.cut_off:  # what it sends after is dropped unread, until the request under way is answered
+            self.flow.pause_reading()
+            return
         if self.awaiting_head:
             self.head_bytes += len(data)
         super().data_received(data)
@@ -67,6 +70,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         if len(self.pipeline) > MAX_PIPELINED:
             self.pipeline.clear()
             self.cut_off = True
+            self.flow.pause_reading()
 
     def on_message_complete(self) -> None:
         super().on_message_complete()

@@ -614,12 +614,11 @@ class Tagger:
         for row, flags in enumerate(joins):
             if not any(flags):
                 continue
-            inside = np.flatnonzero(flags[1:]) + 1  # characters (or the one after) that go on with the word before
-            if inside.size:
-                if allowed is None:
-                    allowed = np.ones((len(joins), width, len(self.tags)), dtype=bool)
-                allowed[row, inside[inside < width, None], self._opens] = False
-                allowed[row, inside[:, None] - 1, self._closes] = False
+            going_on = np.flatnonzero(flags)  # characters (the first too, and the one after) going on with a word
+            if allowed is None:
+                allowed = np.ones((len(joins), width, len(self.tags)), dtype=bool)
+            allowed[row, going_on[going_on < width, None], self._opens] = False
+            allowed[row, going_on[going_on > 0, None] - 1, self._closes] = False
         return allowed
 
     def span_log_probs(

@@ -355,6 +355,8 @@ def test_a_character_model_keeps_entities_to_the_edges_of_latin_words(tiny_zh_mo
             for opening, closing in zip(opens, closes)
         ], position
     assert tagger._word_edges([[False, False, False]], 3) is None  # no such word: no constraint
+    cut = tagger._word_edges([[True, True, False, False]], 3)  # a piece that starts inside a word: no entity opens
+    assert cut is not None and not cut[0, :2, opens].any() and not cut[0, 0, closes].any()
     from ner.text import tokenize_chars, word_joins
 
     texts = [
