@@ -32,6 +32,7 @@ from api.dependencies import require_api_key
 from api.middleware import BodyLimit, HeaderLimit, RequestContext, Shed, Timeout
 from api.responses import SafeJSONResponse, error_response, queue_full, timed_out
 from api.routes import router as routes
+from api.routes import too_many_texts
 from api.service import ServiceState
 from api.settings import Settings
 from ner import __version__
@@ -99,8 +100,9 @@ def _answer_errors(app: FastAPI, settings: Settings) -> None:
             return error_response(400, "invalid_json", "the body is empty, not a JSON object", request.state.request_id)
         for p in problems:  # past schemas.MAX_TEXTS, refused before the route's own check: answered as it does
             if p.get("type") == "too_long" and tuple(p.get("loc", ())) == ("body", "texts"):
-                message = f"{p.get('ctx', {}).get('actual_length')} texts; at most {settings.max_texts} per request"
-                return error_response(422, "too_many_texts", message, request.state.request_id, limit="max_texts")
+                return await http_error(
+                    request, too_many_texts(p.get("ctx", {}).get("actual_length"), settings.max_texts)
+                )
         message = "; ".join(f"{_where(p.get('loc', ()))}: {p.get('msg')}" for p in problems[:5])
         return error_response(422, "invalid_request", message, request.state.request_id)
 

@@ -25,6 +25,7 @@ import re
 import time
 import traceback
 import uuid
+from collections.abc import Mapping
 
 from prometheus_client import Counter, Histogram
 from starlette.responses import Response
@@ -183,7 +184,11 @@ class RequestContext:
 def _key_id(scope: Scope) -> str | None:
     """The id of the key a request answered before the key check carries (a 413, a shed 503), if any."""
     app = scope.get("app")
-    keys = app.state.service.keys if app is not None and hasattr(app.state, "service") else None
+    return _carried_key(scope, app.state.service.keys) if app is not None and hasattr(app.state, "service") else None
+
+
+def _carried_key(scope: Scope, keys: Mapping[str, bytes]) -> str | None:
+    """The id of the key of ``keys`` that the request's ``Authorization`` header carries, if any."""
     header = _header(scope, b"authorization")
     return key_id_of(header.decode("latin-1"), keys) if keys and header else None
 
@@ -262,7 +267,7 @@ class Shed:
             scope["type"] != "http"
             or (scope["path"], scope["method"]) != ("/tag", "POST")
             or not self.batcher.full
-            or (self.keys and key_id_of((_header(scope, b"authorization") or b"").decode("latin-1"), self.keys) is None)
+            or (self.keys and _carried_key(scope, self.keys) is None)
         ):
             return await self.app(scope, receive, send)
         refusal = self.batcher.interactive.refuse()

@@ -52,6 +52,10 @@ def _fail(status: int, kind: str, message: str, limit: str | None = None) -> HTT
     return HTTPException(status, {"type": kind, "message": message, "limit": limit})
 
 
+def too_many_texts(count: object, most: int) -> HTTPException:
+    return _fail(422, "too_many_texts", f"{count} texts; at most {most} per request", "max_texts")
+
+
 def _too_many_tokens(count: str, nbest: int, limit: int) -> HTTPException:
     times = f" x (1 + nbest {nbest})" if nbest else ""
     return _fail(422, "too_many_tokens", f"{count} tokens{times}; at most {limit} per request", "max_tokens")
@@ -80,7 +84,7 @@ async def tag(body: TagRequest, request: Request, service: ServiceDep) -> Respon
         raise _not_ready(service)
     texts = body.all_texts()
     if len(texts) > settings.max_texts:
-        raise _fail(422, "too_many_texts", f"{len(texts)} texts; at most {settings.max_texts} per request", "max_texts")
+        raise too_many_texts(len(texts), settings.max_texts)
     longest = max(len(t) for t in texts)
     if longest > settings.max_chars:
         raise _fail(422, "text_too_long", f"a text of {longest} characters; at most {settings.max_chars}", "max_chars")

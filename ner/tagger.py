@@ -470,8 +470,8 @@ class Tagger:
         ``documents`` (one id per sentence) tells a model with a document memory which
         sentences belong together; without it each sentence is a document of its own.
         ``joins`` (per sentence, :func:`ner.text.word_joins` of its tokens and one more flag, for the token
-        after it) keeps a character model's dictionary phrases from starting or ending inside a word of a
-        script written with spaces.
+        after it) keeps a character model's entities and dictionary phrases from starting or ending inside a
+        word of a script written with spaces.
         """
         limit = self.max_sentence_tokens
         pieces = [
