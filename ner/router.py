@@ -19,20 +19,7 @@ from typing import TypeVar
 
 from ner.dictionary import check_labels, entries_for
 from ner.tagger import Alternative, Analysis, Document, Entity, TaggedToken, Tagger, TagOptions, combine_nbest
-from ner.text import cut_sentence, split_sentences, tokenize, unspaced_script
-
-# The languages written without spaces between words, by script (ner.text.UNSPACED_SCRIPTS); a model of
-# any other language reads the scripts with spaces.
-LANGUAGE_SCRIPTS = {
-    "zh": "cjk",
-    "ja": "cjk",
-    "th": "thai",
-    "lo": "lao",
-    "bo": "tibetan",
-    "my": "myanmar",
-    "km": "khmer",
-}
-
+from ner.text import LANGUAGE_SCRIPTS, cut_sentence, split_sentences, tokenize, unspaced_script
 
 _Spanned = TypeVar("_Spanned", Entity, TaggedToken)
 

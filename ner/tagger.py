@@ -34,6 +34,7 @@ from ner.dictionary import Dictionary, DictionaryTooLarge, EntriesKey, check_lab
 from ner.features import word_groups
 from ner.recent import RecentValues
 from ner.text import (
+    LANGUAGE_SCRIPTS,
     Token,
     characters_join,
     cut_points,
@@ -219,6 +220,10 @@ class Tagger:
         self.vocab = bundle.vocab
         self.batch_size = batch_size
         self.char_level = self.vocab.level == "char"
+        # A character model of a language written without spaces keeps to the edges of the words of the
+        # scripts with spaces in its text (Microsoft in Chinese); one that reads characters because its
+        # entities lie inside words (Korean names before their particles) does not.
+        self.keeps_to_words = self.char_level and self.language in LANGUAGE_SCRIPTS
         self.max_sentence_tokens = max_sentence_tokens or (MAX_CHARACTERS if self.char_level else MAX_WORDS)
         self.tags = self.vocab.tags.itos
         self._labels = labels = bundle.labels
@@ -402,7 +407,7 @@ class Tagger:
             raise ValueError(f"a dictionary made for {options.dictionary.made_for}, not {self.name}")
         documents = [t if isinstance(t, Document) else self.read(t) for t in texts]
         # Per document, a character model's word joins: entities and a dictionary's phrases keep to word edges.
-        joins = [_document_joins(d) for d in documents] if self.char_level else None
+        joins = [_document_joins(d) for d in documents] if self.keeps_to_words else None
         if joins is not None and not any(map(any, joins)):  # no word written with spaces to keep to
             joins = None
         if options.dictionary:
@@ -500,7 +505,7 @@ class Tagger:
         if len(tokens) <= self.max_sentence_tokens:
             return set()
         uncut = _inside(dictionary, tokens, joins) if dictionary else set()
-        if self.char_level:
+        if self.keeps_to_words:
             uncut.update(i for i, joined in enumerate(characters_join(tokens)) if joined)
         return uncut
 

@@ -37,6 +37,17 @@ UNSPACED_SCRIPTS = {
     "myanmar": "\u1000-\u109f\ua9e0-\ua9ff\uaa60-\uaa7f",
     "khmer": "\u1780-\u17ff\u19e0-\u19ff",
 }
+# The languages written without spaces between words, by script (UNSPACED_SCRIPTS); a model of
+# any other language reads the scripts with spaces.
+LANGUAGE_SCRIPTS = {
+    "zh": "cjk",
+    "ja": "cjk",
+    "th": "thai",
+    "lo": "lao",
+    "bo": "tibetan",
+    "my": "myanmar",
+    "km": "khmer",
+}
 _SCRIPT_CHARS = {name: re.compile(f"[{ranges}]") for name, ranges in UNSPACED_SCRIPTS.items()}
 _CJK_CHAR = _SCRIPT_CHARS["cjk"]
 _UNSPACED_CHAR = re.compile(f"[{''.join(UNSPACED_SCRIPTS.values())}]")
