@@ -28,7 +28,7 @@ from ner.backends import BACKENDS
 from ner.bulk import INPUT_FORMATS, OUTPUT_FORMATS
 from ner.bundle import BundleError
 from ner.config import EMBEDDING_DTYPES, add_flags, flag_settings, load_config
-from ner.corpus import CorpusError, Sentence
+from ner.corpus import CorpusError
 from ner.recipe import GLOVE_SAVED_WORDS
 
 if TYPE_CHECKING:
@@ -307,13 +307,13 @@ def _load_tagger(args: argparse.Namespace) -> Tagger:
 
 def run_evaluate(args: argparse.Namespace) -> int:
     from ner.corpus import read_corpus
-    from ner.metrics import evaluate
+    from ner.metrics import evaluate, labels_problem
 
     if importlib.util.find_spec("seqeval") is None:  # said before the tagging, not after it
         raise ModuleNotFoundError(name="seqeval")
     tagger = _load_tagger(args)
     sentences, _ = read_corpus(args.file, args.tag_column)
-    if problem := _labels_problem(tagger.labels, sentences, args.file):
+    if problem := labels_problem(tagger.labels, sentences, args.file):
         logging.getLogger("ner").warning("%s: the scores say little", problem[0])
     scores = evaluate(tagger, sentences)
     if args.json:
@@ -323,20 +323,6 @@ def run_evaluate(args: argparse.Namespace) -> int:
     for label, row in [("overall", scores), *scores["per_type"].items()]:
         print(f"{label:<10}{row['precision']:>10.2f}{row['recall']:>10.2f}{row['f1']:>10.2f}{row['support']:>10}")
     return 0
-
-
-def _labels_problem(labels: Sequence[str], sentences: Sequence[Sentence], file: str) -> tuple[str, bool] | None:
-    """What makes ``file`` a poor corpus to score a model of ``labels`` on, and whether it is unusable
-    (no entity, or none of the model's labels); None when all its entities' labels are the model's."""
-    gold = {span.label for sentence in sentences for span in sentence.spans()}
-    unknown = sorted(gold - set(labels))
-    if not gold:
-        return f"{file} holds no entity", True
-    if len(unknown) == len(gold):
-        return f"{file}'s labels ({', '.join(unknown)}) are none of the model's ({', '.join(labels)})", True
-    if unknown:
-        return f"{file}'s labels {', '.join(unknown)} are not the model's: their entities count as missed", False
-    return None
 
 
 def run_inspect(args: argparse.Namespace) -> int:
@@ -420,12 +406,13 @@ def run_calibrate(args: argparse.Namespace) -> int:
     from ner import bundle as bundles
     from ner.calibration import fit_temperature
     from ner.corpus import read_corpus
+    from ner.metrics import labels_problem
 
     if args.apply:
         bundles.check_destination(args.model)
     tagger = _load_tagger(args)
     sentences = read_corpus(args.file, args.tag_column)[0]
-    if problem := _labels_problem(tagger.labels, sentences, args.file):
+    if problem := labels_problem(tagger.labels, sentences, args.file):
         message, unusable = problem
         if unusable:
             raise ValueError(f"{message}: no temperature can be fitted on it")

@@ -25,6 +25,20 @@ def evaluate(tagger: Tagger, sentences: Sequence[Sentence]) -> dict:
     return entity_scores([s.tags for s in sentences], predicted)
 
 
+def labels_problem(labels: Sequence[str], sentences: Sequence[Sentence], file: str) -> tuple[str, bool] | None:
+    """What makes ``file`` a poor corpus to score a model of ``labels`` on, and whether it is unusable
+    (no entity, or none of the model's labels); None when all its entities' labels are the model's."""
+    gold = {span.label for sentence in sentences for span in sentence.spans()}
+    unknown = sorted(gold - set(labels))
+    if not gold:
+        return f"{file} holds no entity", True
+    if len(unknown) == len(gold):
+        return f"{file}'s labels ({', '.join(unknown)}) are none of the model's ({', '.join(labels)})", True
+    if unknown:
+        return f"{file}'s labels {', '.join(unknown)} are not the model's: their entities count as missed", False
+    return None
+
+
 def entity_scores(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]]) -> dict:
     """``{"precision", "recall", "f1", "per_type": {label: {...}}}`` in percent (0-100)."""
     from seqeval.metrics import classification_report

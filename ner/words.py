@@ -11,6 +11,7 @@ the pretrained vocabulary give (those of a test file, say).
 from __future__ import annotations
 
 import copy
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
@@ -19,12 +20,14 @@ import numpy as np
 
 from ner import bundle as bundles
 from ner.corpus import Sentence, as_words, lowercased_words, read_corpus_noted, reading_record
+from ner.metrics import labels_problem
 from ner.vocab import load_vectors
 
 if TYPE_CHECKING:
     from ner.tagger import Tagger
 
 WORD_TABLE = "word_embed.weight"
+logger = logging.getLogger(__name__)
 
 
 def plan(
@@ -83,6 +86,10 @@ def renew(
         corpora[split], scheme, notes = read_corpus_noted(path, tag_column)
         if split != "train":
             reading[split] = reading_record(scheme, notes)
+            if problem := labels_problem(bundle.labels, corpora[split], path):
+                if problem[1]:  # its score, recorded in the card, would be 0 and mean nothing
+                    raise ValueError(f"{problem[0]}: give a {split} file of the model's labels")
+                logger.warning("%s", problem[0])
     keep = lowercased_words(as_words(corpora["train"]), as_words(corpora.get("dev", [])))
     bundle, dropped, added = rebuild(bundle, keep, pretrained, top)
     if embedding_dtype:

@@ -148,6 +148,24 @@ def test_a_negative_count_is_refused_and_the_model_left_as_it_was(
     assert {p.name: p.read_bytes() for p in model.iterdir()} == before
 
 
+def test_a_dev_or_test_file_of_other_labels_is_refused_and_the_model_left_as_it_was(
+    model_with_vectors: tuple[Path, dict[str, np.ndarray]], tiny_corpus: dict, capsys
+) -> None:
+    """Its score, 0, would go into the card as the model's, and the temperature would be fitted on it."""
+    model, _ = model_with_vectors
+    before = {p.name: p.read_bytes() for p in model.iterdir()}
+    other = model.parent / "other-labels.conll"
+    relabelled = (
+        f"{line[: line.rindex(' ') + 3]}FOO" if line.endswith(("-PER", "-LOC", "-ORG", "-MISC")) else line
+        for line in tiny_corpus["dev"].read_text().splitlines()
+    )
+    other.write_text("\n".join(relabelled) + "\n")
+    for split in ("--dev", "--test"):
+        assert main(["words", str(model), "--train", str(tiny_corpus["train"]), split, str(other)]) == 2
+        assert "are none of the model's" in capsys.readouterr().err
+    assert {p.name: p.read_bytes() for p in model.iterdir()} == before
+
+
 def test_a_model_without_pretrained_vectors_is_refused(tiny_model: Path, tiny_corpus: dict, capsys) -> None:
     assert main(["words", str(tiny_model), "--train", str(tiny_corpus["train"])]) == 2
     assert "without pretrained vectors" in capsys.readouterr().err
