@@ -26,6 +26,7 @@ torch: the weights are NumPy arrays.
 from __future__ import annotations
 
 import contextlib
+import glob
 import hashlib
 import json
 import math
@@ -34,6 +35,7 @@ import shutil
 import signal
 import tempfile
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,6 +52,7 @@ from ner.vocab import CASINGS
 
 # 2: the ONNX encoder reads the recurrent weights from weights.safetensors (1: it holds a copy).
 FORMAT_VERSION = 2
+SWAP_RETRIES = 5  # reads of a model directory that another process is replacing, at most
 MODEL_FILES = (  # a save writes these afresh; any other file in the directory is kept
     "weights.safetensors",
     "encoder.onnx",
@@ -379,9 +382,39 @@ def read_files(directory: str | Path) -> dict[str, bytes]:
 
     The manifest is the list of what belongs to the model; a change to any listed file is
     caught here. (The manifest guards against damage, not against someone who can rewrite
-    it too: that takes a signature, or a read-only model volume.)
+    it too: that takes a signature, or a read-only model volume.) A directory that :func:`save`
+    replaced while it was read (``ner calibrate --apply`` beside a service starting) is read again.
     """
-    directory = Path(directory)
+    directory, attempts = Path(directory), 0
+    while True:
+        before = _identity(directory)
+        try:
+            return _read_listed(directory)
+        except BundleError:
+            attempts += 1
+            if attempts == SWAP_RETRIES or not _replaced(directory, before):
+                raise
+            time.sleep(0.01 * attempts)
+
+
+def _identity(directory: Path) -> tuple[int, int] | None:
+    try:
+        info = os.stat(directory)
+    except OSError:
+        return None
+    return info.st_dev, info.st_ino
+
+
+def _replaced(directory: Path, before: tuple[int, int] | None) -> bool:
+    """Whether :func:`save` replaced ``directory`` since it was ``before`` (:func:`_identity`), or is
+    doing so: the old one set aside and the new one not yet in its place."""
+    if _identity(directory) != before:
+        return True
+    resolved = directory.resolve()
+    return any(resolved.parent.glob(f".{glob.escape(resolved.name)}.old-*"))
+
+
+def _read_listed(directory: Path) -> dict[str, bytes]:
     if not directory.is_dir():
         raise BundleError(directory, "not a model directory")
     manifest_path = directory / MANIFEST

@@ -449,3 +449,25 @@ def test_windows_flushes_files_open_for_writing_and_no_folder(tmp_path: Path, mo
     monkeypatch.setattr(os, "name", "posix")
     bundles._flush_to_disk(tmp_path)
     assert opened == [("weights", os.O_RDWR), (tmp_path.name, os.O_RDONLY)]
+
+
+def test_a_model_replaced_while_it_is_read_is_read_again_whole(model_copy: Path, monkeypatch) -> None:
+    """A service starting beside ``ner calibrate --apply``: the manifest read was the old model's, the
+    files after it the new one's, which read as a checksum mismatch (one load in twelve, racing)."""
+    bundle, card = bundles.load(model_copy), (model_copy / "README.md").read_text()
+    read_inside, replaced = bundles._read_inside, []
+
+    def read_then_replace(directory: Path, name: str) -> bytes:
+        data = read_inside(directory, name)
+        if name == bundles.MANIFEST and not replaced:
+            replaced.append(name)
+            bundle.metrics["rewritten"] = True
+            bundles.save(bundle, model_copy, card)
+        return data
+
+    monkeypatch.setattr(bundles, "_read_inside", read_then_replace)
+    assert bundles.load(model_copy).metrics["rewritten"] is True
+    # Damage that no save explains is reported at once, as before.
+    (model_copy / "metrics.json").write_text("{}\n")
+    with pytest.raises(BundleError, match="metrics.json: size"):
+        bundles.load(model_copy)
