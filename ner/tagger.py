@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NoReturn
 
 import numpy as np
 
@@ -254,6 +255,12 @@ class Tagger:
         """
         bundle = bundles.load(path, for_tagging=True)  # the backend widens what it needs
         return cls(bundle, load_backend(bundle, backend, device, threads), **options)
+
+    def __reduce__(self) -> NoReturn:
+        raise TypeError(
+            "a Tagger holds its backend's native sessions and is not pickled: load the model in each worker "
+            "process (a multiprocessing Pool's initializer), or tag files with ner tag --engine ray"
+        )
 
     @property
     def name(self) -> str:

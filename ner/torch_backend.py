@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import logging
+import os
 import threading
 from collections.abc import Callable, Iterator
 
@@ -21,6 +23,7 @@ SMALL_BATCH = 4  # up to this many sentences, oneDNN's LSTM costs more than it s
 # calls, the service may call from two threads (its interactive and bulk lanes), and the oneDNN
 # switch below is process-wide, so two models' calls must not interleave either.
 _ONE_CALL_AT_A_TIME = threading.Lock()
+log = logging.getLogger(__name__)
 
 
 @contextlib.contextmanager
@@ -42,6 +45,7 @@ class TorchBackend:
     def __init__(self, model: NERModel, tags: list[str]) -> None:
         self.model = model.eval()
         self.device = model.project.weight.device
+        self._process = os.getpid()
         crf = model.crf
         self._crf_scores = CRFScores.constrained(
             *(p.detach().cpu().numpy() for p in (crf.start_transitions, crf.transitions, crf.end_transitions)), tags
@@ -75,6 +79,16 @@ class TorchBackend:
     @torch.inference_mode()
     def _run(self, size: int, compute: Callable[[], torch.Tensor]) -> np.ndarray:
         """``compute()`` as a float32 array, with oneDNN off for a batch of only a few sentences."""
+        if os.getpid() != self._process:
+            self._forked()
         small = size <= SMALL_BATCH and self.device.type == "cpu"
         with _ONE_CALL_AT_A_TIME, _onednn(enabled=not small):
             return compute().float().cpu().numpy()
+
+    def _forked(self) -> None:
+        """In a process forked after the model was loaded (a prefork server), go on in one thread: torch's
+        OpenMP threads stay in the parent, and a call that asks for them waits for ever."""
+        self._process = os.getpid()
+        if self.device.type == "cpu" and torch.get_num_threads() > 1:
+            log.warning("torch runs on one thread in a process forked after its model was loaded: load it after")
+            torch.set_num_threads(1)

@@ -4,6 +4,8 @@ kind of tiny model; the choice of backend; and a serving path that never imports
 from __future__ import annotations
 
 import gc
+import json
+import pickle
 import subprocess
 import sys
 import weakref
@@ -224,3 +226,46 @@ def test_a_tagger_let_go_is_freed_with_its_backend(tiny_model: Path, backend: st
     del tagger
     gc.collect()
     assert gone() is None
+
+
+FORKED = """
+import json, logging, multiprocessing, sys
+from ner import Tagger
+logging.basicConfig()
+tagger = Tagger.load(sys.argv[1], backend=sys.argv[2], threads=2)
+texts = sys.argv[3:]
+def analyses(_):
+    return [[(e.start, e.end, e.label) for e in entities] for entities in tagger.tag_batch(texts)]
+if __name__ == "__main__":
+    parent = analyses(0)
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        child = pool.apply_async(analyses, (0,)).get(timeout=60)
+    print(json.dumps({"same": child == parent}))
+"""
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="a fork of a process with threads: Linux")
+@pytest.mark.parametrize("backend", ["torch", "onnx"])
+def test_a_tagger_loaded_before_a_fork_tags_in_the_child(tiny_model: Path, backend: str, tmp_path: Path) -> None:
+    """A prefork server (gunicorn --preload, Celery): torch's OpenMP threads stay in the parent, so the
+    child waited for ever (now it runs on one thread); ONNX Runtime's too, so it runs on one thread and may
+    not end (the pool's workers end by os._exit): both say so."""
+    script = tmp_path / "forked.py"
+    script.write_text(FORKED)
+    done = subprocess.run(
+        [sys.executable, str(script), str(tiny_model), backend, *ENGLISH[:40]],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(done.stdout)
+    assert result["same"]
+    said = {"torch": "torch runs on one thread in a process forked", "onnx": "loaded before this process was forked"}
+    assert said[backend] in done.stderr
+
+
+def test_a_tagger_is_not_pickled_and_says_what_to_do_instead(tiny_model: Path) -> None:
+    with pytest.raises(TypeError, match="load the model in each worker"):
+        pickle.dumps(Tagger.load(tiny_model))
