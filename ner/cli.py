@@ -90,6 +90,20 @@ def _utf8_stdout() -> None:
             sys.stdout.reconfigure(encoding="utf-8", errors=sys.stdout.errors, newline="")
 
 
+def _write_out(text: str) -> None:
+    """Write ``text`` to stdout whole, or raise. Unbuffered (``python -u``, ``PYTHONUNBUFFERED``, as the image
+    runs), stdout's text sits on the file itself and drops what a short write leaves: on a disk filling
+    up, ``ner tag > out`` was cut and exited 0."""
+    stream = sys.stdout
+    if not (isinstance(stream, io.TextIOWrapper) and isinstance(stream.buffer, io.RawIOBase)):
+        stream.write(text)
+        return
+    stream.flush()
+    data = memoryview(text.encode(stream.encoding, stream.errors))
+    while data:
+        data = data[stream.buffer.write(data) or 0 :]
+
+
 class Terminated(KeyboardInterrupt):
     """SIGTERM (``kill``, a scheduler's stop), met as Ctrl-C is: checkpoints kept, half-saved models undone."""
 
@@ -368,7 +382,7 @@ def run_predict(args: argparse.Namespace) -> int:
         ending = "\r\n" if read_bytes(source).split(b"\n", 1)[0].endswith(b"\r") else "\n"  # its own line ends
         lines = [line + ending for line in write_conll_predictions(source, sentences, predicted, scheme)]
     if not out:
-        sys.stdout.writelines(lines)
+        _write_out("".join(lines))
         return 0
     if stream:  # written to, never replaced
         with open(out, "w", encoding="utf-8", newline="") as handle:
@@ -557,7 +571,7 @@ def run_tag(args: argparse.Namespace) -> int:
         open(args.errors, "w", encoding="utf-8") if args.errors else contextlib.nullcontext() as errors,
     ):
         for chunk in chunks:
-            sys.stdout.write("".join(f"{item}\n" for item in chunk if isinstance(item, str)))
+            _write_out("".join(f"{item}\n" for item in chunk if isinstance(item, str)))
             sys.stdout.flush()
             for rejection in (item for item in chunk if isinstance(item, bulk.Rejection)):
                 summary.rejected += 1

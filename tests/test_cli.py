@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import bz2
 import concurrent.futures
+import errno
 import gzip
+import io
 import json
 import os
 import shutil
@@ -604,3 +606,35 @@ def test_a_command_started_with_its_output_closed_ends_normally(tiny_model: Path
         command = [sys.executable, "-m", "ner", *writing, str(tiny_corpus["dev"])]
         result = subprocess.run(command, stderr=subprocess.PIPE, preexec_fn=lambda: os.close(1))
         assert result.returncode == 2 and b"stdout, which is closed" in result.stderr, writing
+
+
+class FillingDisk(io.RawIOBase):
+    """A file on a disk with ``room`` bytes left: writes are short when they reach it, then refused."""
+
+    def __init__(self, room: int) -> None:
+        self.room, self.data = room, bytearray()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, chunk: bytes) -> int:
+        if not self.room:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        taken = bytes(chunk[: self.room])
+        self.data += taken
+        self.room -= len(taken)
+        return len(taken)
+
+
+def test_an_unbuffered_stdout_on_a_filling_disk_raises_rather_than_cutting_the_output(
+    tiny_model: Path, tmp_path: Path, monkeypatch, capsys
+) -> None:
+    """``PYTHONUNBUFFERED`` (the image's) put stdout's text on the file itself, which ignored a short write:
+    ``ner tag > out`` on a disk filling up wrote what fit and exited 0."""
+    disk = FillingDisk(room=100)
+    monkeypatch.setattr(sys, "stdout", io.TextIOWrapper(disk, encoding="utf-8", write_through=True))
+    texts = tmp_path / "texts.txt"
+    texts.write_text("John Smith visited Berlin on Monday .\n" * 20)
+    assert main(["tag", "--model", str(tiny_model), "--quiet", str(texts)]) == 2
+    assert "No space left on device" in capsys.readouterr().err
+    assert len(disk.data) == 100
