@@ -214,6 +214,8 @@ def check_destination(directory: str | Path) -> None:
         raise BundleError(above, "is not writable: a model cannot be saved in it")
     if not directory.is_dir():
         return
+    if not os.access(directory, os.W_OK | os.X_OK):  # replacing it would take its protection and leave it whole
+        raise BundleError(directory, "is read-only: a model cannot be written over it")
     inside = list(directory.iterdir())
     folders = sorted(path.name for path in inside if path.is_dir() or path.is_symlink())
     if folders:

@@ -14,6 +14,7 @@ start from its parent's (:mod:`ner.finetuning`).
 
 from __future__ import annotations
 
+import io
 import itertools
 import logging
 import math
@@ -673,6 +674,8 @@ def fit(job: Job) -> dict:
     """Train a model and save the best one (by dev F1; the last with ``train_with_dev``) to ``job.out``;
     returns its metrics. Under torchrun, every process runs this; see :mod:`ner.distributed`."""
     bundles.check_destination(job.out)
+    if job.work.is_dir() and not os.access(job.work, os.W_OK | os.X_OK):  # found now, not after an epoch
+        raise bundles.BundleError(job.work, "is not writable: no checkpoint can be kept there")
     job = replace(job, train_settings=_resolved_files(job.train_settings))
     if (parent := job.train_settings.get("init_from")) and _same_place(Path(parent), job.out):
         raise ValueError("--out is the --init-from model, which saving would replace: give a new directory")
@@ -825,9 +828,22 @@ def _data_terms(own: str, parent: bundles.Bundle | None, teachers: str) -> str:
 
 
 def _save_atomic(state: dict, path: Path) -> None:
+    """Write a checkpoint whole or not at all: beside ``path``, then renamed over it. One that cannot be
+    written (a full disk) leaves the epoch before's in place and says so; torch's own writer would name
+    no cause ("unexpected pos 86016 vs 85908"), so the bytes are made in memory and written here."""
+    data = io.BytesIO()
+    torch.save(state, data)
     temporary = path.with_name(path.name + ".tmp")
-    torch.save(state, temporary)
-    os.replace(temporary, path)
+    try:
+        with open(temporary, "wb") as handle:
+            handle.write(data.getbuffer())
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except OSError as error:
+        temporary.unlink(missing_ok=True)
+        kept = "the one before is kept, for --resume" if path.is_file() else "no epoch's is kept"
+        raise OSError(f"{path}: the checkpoint could not be written ({error.strerror or error}); {kept}") from None
 
 
 def _load_checkpoint(path: Path) -> dict:

@@ -471,3 +471,17 @@ def test_a_model_replaced_while_it_is_read_is_read_again_whole(model_copy: Path,
     (model_copy / "metrics.json").write_text("{}\n")
     with pytest.raises(BundleError, match="metrics.json: size"):
         bundles.load(model_copy)
+
+
+def test_a_read_only_model_directory_is_not_written_over(
+    model_copy: Path, tiny_corpus: dict, monkeypatch, capsys
+) -> None:
+    """``ner calibrate --apply`` on a directory made read-only: the save replaced it all the same, without
+    its protection, and left the old model whole in a hidden folder it could not delete. (Read-only is
+    mocked: ``os.access``, which root passes anyway.)"""
+    before = {p.name: p.read_bytes() for p in model_copy.iterdir()}
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode: Path(p) != model_copy and real_access(p, mode))
+    assert main(["calibrate", str(model_copy), str(tiny_corpus["dev"]), "--apply"]) == 2
+    assert "is read-only: a model cannot be written over it" in capsys.readouterr().err
+    assert {p.name: p.read_bytes() for p in model_copy.iterdir()} == before

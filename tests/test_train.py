@@ -3,7 +3,9 @@ batching, held-out dev, weight averaging, long-sentence splitting, vector alignm
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import random
 import re
 import threading
@@ -30,6 +32,7 @@ from ner.train import (
     Job,
     WeightAverage,
     _load_checkpoint,
+    _save_atomic,
     batches,
     load_corpora,
     one_ahead,
@@ -667,3 +670,31 @@ def test_a_parent_trained_when_inner_bigrams_counted_twice_passes_on_the_same_cu
     assert _data_terms("CC BY-NC.", parent, "") == "CC BY-NC."  # ... a full stop aside
     # The child holds the parent's lexicon, and records it: its card names jieba's terms.
     assert fine_tuning(parent, {}, {}).train.lexicon == "jieba"
+
+
+def test_a_checkpoint_that_cannot_be_written_says_why_and_keeps_the_one_before(tmp_path: Path, monkeypatch) -> None:
+    """A disk filling up mid-training: torch's writer said "unexpected pos 86016 vs 85908" and left its
+    half-written ``.tmp`` on the full disk. (The full disk is mocked: ``fsync`` refuses.)"""
+    path = tmp_path / CHECKPOINT
+    _save_atomic({"epoch": 1}, path)
+
+    def full(descriptor: int) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full)
+    with pytest.raises(OSError, match="could not be written \\(No space left on device\\); the one before is kept"):
+        _save_atomic({"epoch": 2}, path)
+    assert [p.name for p in tmp_path.iterdir()] == [CHECKPOINT]
+    assert _load_checkpoint(path) == {"epoch": 1}
+
+
+def test_a_checkpoint_folder_that_is_not_writable_is_refused_before_training(
+    tiny_corpus: dict, tmp_path: Path, monkeypatch, capsys
+) -> None:
+    """Found after a whole epoch before. (Read-only is mocked: ``os.access``, which root passes anyway.)"""
+    out = tmp_path / "model"
+    (tmp_path / "model.training").mkdir()
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode: Path(p).name != "model.training" and real_access(p, mode))
+    assert main(tiny_train_args(out, tiny_corpus["train"], tiny_corpus["dev"], "--resume")) == 2
+    assert "model.training: is not writable: no checkpoint can be kept there" in capsys.readouterr().err
