@@ -392,6 +392,8 @@ def read_files(directory: str | Path) -> dict[str, bytes]:
         before = _identity(directory)
         try:
             return _read_listed(directory)
+        except OSError as error:  # a folder the user may not read (mode 000): named, as a file is
+            raise BundleError(Path(error.filename or directory), f"unreadable ({error.strerror or error})") from None
         except BundleError:
             attempts += 1
             if attempts == SWAP_RETRIES or not _replaced(directory, before):

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import tempfile
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -80,7 +81,13 @@ def _langid(text: str) -> str | None:
         import py3langid
     except ImportError:
         return None
-    return py3langid.classify(text[:100_000])[0]
+    try:
+        return py3langid.classify(text[:100_000])[0]
+    except OSError as error:  # its model is unpacked into the temporary folder first
+        raise OSError(
+            f"language identification could not unpack its model in {tempfile.gettempdir()} "
+            f"({error.strerror or error}): free space there (or set TMPDIR), or give --language"
+        ) from None
 
 
 def glove_coverage(sentences: Sequence[Sentence]) -> float:

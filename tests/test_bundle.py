@@ -485,3 +485,18 @@ def test_a_read_only_model_directory_is_not_written_over(
     assert main(["calibrate", str(model_copy), str(tiny_corpus["dev"]), "--apply"]) == 2
     assert "is read-only: a model cannot be written over it" in capsys.readouterr().err
     assert {p.name: p.read_bytes() for p in model_copy.iterdir()} == before
+
+
+def test_a_model_directory_that_cannot_be_read_is_a_bundle_error(model_copy: Path, monkeypatch) -> None:
+    """A directory of mode 000 stopped ``ner serve`` with a PermissionError where an unreadable file only
+    skipped its model. (The mode is mocked: root reads it anyway.)"""
+    real_exists = Path.exists
+
+    def denied(path: Path, *args, **kwargs) -> bool:
+        if path.parent == model_copy:
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return real_exists(path, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "exists", denied)
+    with pytest.raises(BundleError, match="manifest.json: unreadable \\(Permission denied\\)"):
+        bundles.load(model_copy)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 from pathlib import Path
 
@@ -292,3 +293,16 @@ def test_a_char_model_drops_bigrams_to_unknown_as_often_as_its_corpus_has_single
     every_bigram_new = resolve({}, {"language": "zh"}, corpus(["北", "京"]))  # <s>北 北</s> <s>京 京</s>
     assert every_bigram_new.model.unknown_dropout == MAX_UNKNOWN_DROPOUT
     assert resolve({}, {"language": "en", "pretrained": "none"}, corpus(NONSENSE)).model.unknown_dropout == 0.0
+
+
+def test_a_language_identifier_without_room_to_unpack_its_model_says_so(monkeypatch) -> None:
+    """py3langid unpacks its model into the temporary folder: full, training failed with a bare "[Errno 28]
+    No space left on device". (The full folder is mocked.)"""
+    py3langid = pytest.importorskip("py3langid")
+
+    def full(text: str) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(py3langid, "classify", full)
+    with pytest.raises(OSError, match=r"could not unpack its model in .*No space left on device.*give --language"):
+        detect_language("Angela Merkel visited Paris.")
