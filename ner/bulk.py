@@ -25,9 +25,9 @@ import shutil
 import signal
 import tempfile
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, AnyStr
 
 from ner.bundle import verify
 from ner.tagger import Alternative, Analysis, Tagger, TagOptions
@@ -48,6 +48,8 @@ _KINDS = {
     dict: "an object",
     type(None): "null",
 }
+MAX_CHARS = 1_000_000  # the characters of a record's text, by default
+MAX_LINE_BYTES = 64 * 2**20  # of an input line: past it a line is rejected unread (a line-less bomb)
 OTHER_FIELDS = "fields"  # the column of a JSONL record's fields but its text, in Parquet output
 # Columns that carry each record through Ray Data next to its own fields.
 SOURCE, INDEX, LINE, ERROR, RECORD = "__ner_source", "__ner_index", "__ner_line", "__ner_error", "__ner_record"
@@ -67,6 +69,7 @@ class Settings:
     threads: int = 1
     dictionary: tuple[tuple[str, str], ...] = ()  # (phrase, label) entries forced on every record
     ignore_case: bool = False
+    max_chars: int = MAX_CHARS  # a longer text is rejected: tagging holds about 100 bytes a character
 
     def __post_init__(self) -> None:
         if self.input_format not in INPUT_FORMATS:
@@ -154,6 +157,8 @@ def parse(raw: bytes | dict, settings: Settings) -> tuple[dict, str]:
     if isinstance(raw, dict):
         fields = raw
     else:
+        if len(raw) > MAX_LINE_BYTES:
+            raise BadRecord(f"a line of over {MAX_LINE_BYTES:,} bytes")
         try:
             line = raw.decode("utf-8")
         except UnicodeDecodeError as error:
@@ -161,13 +166,15 @@ def parse(raw: bytes | dict, settings: Settings) -> tuple[dict, str]:
                 raise BadRecord("not UTF-16 (half a character, or the file cut short)") from None
             raise BadRecord(f"not UTF-8 ({error.reason} at byte {error.start})") from None
         if settings.input_format == "text":
-            return {"text": line}, line
+            return {"text": _checked_length(line, settings)}, line
         if not line.strip():
             raise BadRecord("a blank line, no JSON object")
         try:
             fields = json.loads(line, parse_constant=_no_constant)
         except json.JSONDecodeError as error:
             raise BadRecord(f"invalid JSON ({error})") from None
+        except RecursionError:
+            raise BadRecord("JSON nested too deep") from None
         if not isinstance(fields, dict):
             raise BadRecord(f"{_KINDS[type(fields)]}, not a JSON object")
         if _SURROGATE_ESCAPE.search(line):  # "\ud83d" alone decodes to a character no output can hold
@@ -181,7 +188,13 @@ def parse(raw: bytes | dict, settings: Settings) -> tuple[dict, str]:
     text = fields[field]
     if not isinstance(text, str):
         raise BadRecord(f"{field!r} is {_KINDS.get(type(text), type(text).__name__)}, not a string")
-    return fields, text
+    return fields, _checked_length(text, settings)
+
+
+def _checked_length(text: str, settings: Settings) -> str:
+    if len(text) > settings.max_chars:
+        raise BadRecord(f"a text of {len(text):,} characters; at most {settings.max_chars:,} (--max-chars)")
+    return text
 
 
 def lines(handle: IO[bytes], source: str) -> Iterator[tuple[str, int, bytes]]:
@@ -189,16 +202,27 @@ def lines(handle: IO[bytes], source: str) -> Iterator[tuple[str, int, bytes]]:
     in UTF-8: a UTF-8 byte-order mark is dropped, and a file with UTF-16's (Windows PowerShell's ``>``
     writes one) is read as UTF-16."""
     head = handle.peek(4)[:4] if hasattr(handle, "peek") else b""
-    raw: Iterable[bytes] = handle
+    raw: Iterable[bytes] = _bounded_lines(handle.readline, b"\n")
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) and not head.startswith(codecs.BOM_UTF32_LE):
         # Lines end at \n alone, as in UTF-8; what is no UTF-16 (half a character, a file cut short) becomes
         # a lone surrogate, which makes that line alone no UTF-8.
         text = io.TextIOWrapper(handle, encoding="utf-16", errors=_NOT_UTF16, newline="\n")
-        raw = (line.encode("utf-8", "surrogatepass") for line in text)
+        raw = (line.encode("utf-8", "surrogatepass") for line in _bounded_lines(text.readline, "\n"))
     for number, line in enumerate(raw, 1):
         if number == 1:
             line = line.removeprefix(codecs.BOM_UTF8)
         yield source, number, line.removesuffix(b"\n").removesuffix(b"\r")
+
+
+def _bounded_lines(readline: Callable[[int], AnyStr], newline: AnyStr) -> Iterator[AnyStr]:
+    """The lines ``readline`` gives, each cut to one unit over :data:`MAX_LINE_BYTES` (its rest read past
+    in pieces of that size), so that memory stays bounded whatever the input (ten gigabytes of zeros
+    decompressed from a few megabytes): :func:`parse` rejects such a line by its length."""
+    while line := readline(MAX_LINE_BYTES + 1):
+        if len(line) > MAX_LINE_BYTES and not line.endswith(newline):
+            while (rest := readline(MAX_LINE_BYTES)) and not rest.endswith(newline):
+                pass
+        yield line
 
 
 def local_files(name: str) -> list[str]:
@@ -214,9 +238,12 @@ def check_inputs(names: Sequence[str]) -> None:
     """Refuse, before any work, a local input path that does not exist."""
     if missing := [name for name in names if "://" not in name and not os.path.exists(name)]:
         raise FileNotFoundError(f"no such file or directory: {', '.join(missing)}")
+    if unread := [name for name in names if name.endswith(UNREAD_COMPRESSED)]:
+        raise ValueError(f"{', '.join(unread)}: compressed in a way not read here ({' '.join(COMPRESSED)} are)")
 
 
 COMPRESSED = (".gz", ".bz2", ".lz4", ".zst")  # the endings Ray Data decompresses by
+UNREAD_COMPRESSED = (".xz", ".lzma", ".zip", ".7z", ".br", ".snappy")  # read as text, every line would be rejected
 
 
 def open_input(path: str) -> IO[bytes]:

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ner.backends import BACKENDS
-from ner.bulk import INPUT_FORMATS, OUTPUT_FORMATS
+from ner.bulk import INPUT_FORMATS, MAX_CHARS, OUTPUT_FORMATS
 from ner.bundle import BundleError
 from ner.config import EMBEDDING_DTYPES, add_flags, flag_settings, load_config
 from ner.corpus import CorpusError
@@ -75,6 +75,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 141
     except (CorpusError, BundleError, ValueError, OSError, RuntimeError, FloatingPointError) as error:
         print(f"ner {args.command}: error: {error}", file=sys.stderr)
+        return 2
+    except MemoryError:
+        print(f"ner {args.command}: error: out of memory", file=sys.stderr)
         return 2
     except Terminated:
         return 143
@@ -251,6 +254,9 @@ def _add_tag_parser(commands: argparse._SubParsersAction, running: argparse.Argu
     tag.add_argument("--nbest", type=int, default=0, help="also give the k best analyses")
     tag.add_argument("--no-scores", action="store_true", help="skip entity probabilities")
     tag.add_argument("--batch-lines", type=_positive, default=512, help="records tagged together")
+    tag.add_argument(
+        "--max-chars", type=_positive, default=MAX_CHARS, help="a longer text is rejected (tagging it takes memory)"
+    )
     tag.add_argument("--engine", choices=("process", "ray"), default="process", help="this process alone, or Ray Data")
     tag.add_argument("--workers", type=_positive, help="Ray actors, one core each (default: every CPU of the cluster)")
     tag.add_argument("--address", help="a running Ray cluster to join (default: start Ray on this machine)")
@@ -554,6 +560,7 @@ def run_tag(args: argparse.Namespace) -> int:
         threads=1 if use_ray else args.threads,
         dictionary=tuple(entries.items()),
         ignore_case=args.ignore_case,
+        max_chars=args.max_chars,
     )
     progress = not args.quiet and sys.stderr.isatty()
     where = {"workers": args.workers, "address": args.address, "batch_lines": args.batch_lines, "progress": progress}

@@ -38,6 +38,7 @@ from ner.text import model_form
 BLOCK = "O"
 NODE_BYTES = 270  # a trie node's memory, at most: a dict and its key in its parent's
 ENTRY_BYTES = 100  # an entry's beyond its two strings: its slot and hash in the mapping
+MAX_PHRASE_CHARS = 1_000  # of a phrase in a dictionary file
 log = logging.getLogger("ner")
 
 
@@ -317,6 +318,9 @@ def read_tsv(text: str) -> dict[str, str]:
             raise DictionaryError(f"line {number}: expected 'phrase<TAB>LABEL', found {row!r}")
         phrase, label = row[0].strip(), row[1].strip()
         phrase = phrase.removeprefix("\\") if phrase.startswith("\\#") else phrase
+        if len(phrase) > MAX_PHRASE_CHARS:  # no name runs so long; matching it would take memory for nothing
+            most = MAX_PHRASE_CHARS
+            raise DictionaryError(f"line {number}: a phrase of {len(phrase):,} characters (at most {most:,})")
         if phrase in entries and entries[phrase] != label:
             relabelled.append(f"line {number}: {phrase!r} again with another label, {label} ({entries[phrase]} on "
                               f"line {line_of[phrase]})")  # fmt: skip

@@ -336,3 +336,38 @@ def test_ray_names_rejected_records_files_as_given_and_in_input_order(
     assert [(r["source"], r["line"]) for r in single] == [("z.jsonl", 2), ("a.jsonl", 1)]
     tag(capsys, *common, "--engine", "ray", "--workers", 2, "--out", "out", "z.jsonl", "a.jsonl")
     assert [json.loads(line) for line in Path("out", bulk.ERRORS_FILE).read_text().splitlines()] == single
+
+
+def test_a_record_too_big_to_tag_is_set_aside_and_the_others_tagged(
+    tiny_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    """One record killed the job with a MemoryError, the good ones before it lost: a line without end (four
+    gigabytes of 'a' from a 17 MB .gz file), a 22 MB text, JSON nested 100,000 deep."""
+    import gzip
+
+    monkeypatch.setattr(bulk, "MAX_LINE_BYTES", 250_000)
+    source = tmp_path / "in.jsonl.gz"
+    records = [
+        '{"text": "John lives in Paris"}',
+        '{"text": "' + "a" * 300_000 + '"}',  # read in pieces of 250,000 bytes, never whole
+        '{"text": "' + "Ann is here . " * 5 + '"}',
+        '{"text": "x", "deep": ' + "[" * 100_000 + "]" * 100_000 + "}",
+        '{"text": "Mary is in Berlin"}',
+        "b" * 260_000,  # the file's end, with no line end
+    ]
+    source.write_bytes(gzip.compress("\n".join(records).encode()))
+    with gzip.open(source) as handle:
+        assert max(len(line) for _, _, line in bulk.lines(handle, "in")) == 250_001  # held in memory, at most
+    out, err = tag(capsys, "--model", tiny_model, "--input-format", "jsonl", "--max-chars", 40, source)
+    assert [json.loads(line)["text"] for line in out] == ["John lives in Paris", "Mary is in Berlin"]
+    assert err.splitlines() == [
+        f"ner tag: rejected {source} line 2: a line of over 250,000 bytes",
+        f"ner tag: rejected {source} line 3: a text of 70 characters; at most 40 (--max-chars)",
+        f"ner tag: rejected {source} line 4: JSON nested too deep",
+        f"ner tag: rejected {source} line 6: a line of over 250,000 bytes",
+        "ner tag: 6 records in, 2 tagged, 4 rejected",
+    ]
+    xz = tmp_path / "in.txt.xz"
+    xz.write_bytes(b"\xfd7zXZ\x00")
+    assert main(["tag", "--model", str(tiny_model), str(xz)]) == 2
+    assert "in.txt.xz: compressed in a way not read here (.gz .bz2 .lz4 .zst are)" in capsys.readouterr().err

@@ -638,3 +638,14 @@ def test_an_unbuffered_stdout_on_a_filling_disk_raises_rather_than_cutting_the_o
     assert main(["tag", "--model", str(tiny_model), "--quiet", str(texts)]) == 2
     assert "No space left on device" in capsys.readouterr().err
     assert len(disk.data) == 100
+
+
+def test_running_out_of_memory_is_one_line(tiny_model: Path, monkeypatch, capsys) -> None:
+    from ner import bulk
+
+    def exhausted(*args: object, **kwargs: object) -> None:
+        raise MemoryError
+
+    monkeypatch.setattr(bulk, "tag_stream", exhausted)
+    assert main(["tag", "--model", str(tiny_model), "--quiet", os.devnull]) == 2
+    assert capsys.readouterr().err == "ner tag: error: out of memory\n"
