@@ -23,8 +23,10 @@ import os
 import re
 import shutil
 import signal
+import socket
 import tempfile
 import threading
+import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any, AnyStr
@@ -39,6 +41,7 @@ if TYPE_CHECKING:
 INPUT_FORMATS = ("text", "jsonl", "parquet")
 OUTPUT_FORMATS = ("jsonl", "parquet")
 ERRORS_FILE = "_errors.jsonl"  # the leading underscore keeps readers of the shard directory off it
+SUCCESS_FILE = "_SUCCESS"  # written into --out last, when every shard is: the job finished
 _KINDS = {
     str: "a string",
     bool: "a boolean",
@@ -50,6 +53,7 @@ _KINDS = {
 }
 MAX_CHARS = 1_000_000  # the characters of a record's text, by default
 MAX_LINE_BYTES = 64 * 2**20  # of an input line: past it a line is rejected unread (a line-less bomb)
+log = logging.getLogger("ner")
 OTHER_FIELDS = "fields"  # the column of a JSONL record's fields but its text, in Parquet output
 # Columns that carry each record through Ray Data next to its own fields.
 SOURCE, INDEX, LINE, ERROR, RECORD = "__ner_source", "__ner_index", "__ner_line", "__ner_error", "__ner_record"
@@ -212,6 +216,16 @@ def lines(handle: IO[bytes], source: str) -> Iterator[tuple[str, int, bytes]]:
         if number == 1:
             line = line.removeprefix(codecs.BOM_UTF8)
         yield source, number, line.removesuffix(b"\n").removesuffix(b"\r")
+
+
+def file_lines(handle: IO[bytes], path: str) -> Iterator[tuple[str, int, bytes]]:
+    """:func:`lines` of an input file, where a compressed one that is damaged or cut short is named as such."""
+    try:
+        yield from lines(handle, path)
+    except (EOFError, zlib.error, OSError) as error:  # EOFError, zlib.error: the decompressors' own
+        if not path.endswith(COMPRESSED):
+            raise
+        raise ValueError(f"{path}: a damaged or truncated compressed file ({error})") from None
 
 
 def _bounded_lines(readline: Callable[[int], AnyStr], newline: AnyStr) -> Iterator[AnyStr]:
@@ -397,6 +411,8 @@ def ray_session(address: str | None = None, cpus: int | None = None) -> Iterator
     if ray.is_initialized():
         yield
         return
+    if address:
+        _check_reachable(address)
     temp = None if address else tempfile.mkdtemp(prefix="ner-ray-")
     local = {"num_cpus": cpus, "include_dashboard": False, "_temp_dir": temp}
     terminated = signal.getsignal(signal.SIGTERM)
@@ -415,6 +431,18 @@ def ray_session(address: str | None = None, cpus: int | None = None) -> Iterator
             signal.signal(signal.SIGTERM, terminated)
         if temp:
             shutil.rmtree(temp, ignore_errors=True)
+
+
+def _check_reachable(address: str, timeout_s: float = 10.0) -> None:
+    """Refuse a cluster ``address`` (``host:port`` or ``ray://host:port``) that nothing answers at: Ray itself
+    retries for minutes, saying only that it failed to connect. ``auto`` and other forms are left to Ray."""
+    host, colon, port = address.removeprefix("ray://").rpartition(":")
+    if not colon or not port.isdigit() or address == "auto":
+        return
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s).close()
+    except OSError as error:
+        raise RuntimeError(f"no Ray cluster answers at {address} ({error.strerror or error})") from None
 
 
 def _parquet_batches(f: pa.NativeFile, path: str, rows: int) -> Iterator[pa.Table]:
@@ -459,7 +487,7 @@ def _ray_classes() -> tuple[type, type]:
             if self.input_format == "parquet":
                 yield from _parquet_batches(f, path, self.rows)
                 return
-            numbered = lines(io.BufferedReader(f), path)
+            numbered = file_lines(io.BufferedReader(f), path)
             while chunk := list(itertools.islice(numbered, self.rows)):
                 sources, numbers, raws = zip(*chunk)
                 yield pa.table(
@@ -505,6 +533,9 @@ def _ray_classes() -> tuple[type, type]:
                 for source, index, reason in rejections:
                     stream.write((json.dumps(Rejection(source, index, reason, self.row).to_dict()) + "\n").encode())
             self.summary = Summary(sum(n for n, _ in write_result.write_returns), len(rejections))
+            filesystem, root = pafs.FileSystem.from_uri(self.out)
+            with filesystem.open_output_stream(f"{root}/{SUCCESS_FILE}"):
+                pass
 
     return Records, Shards
 
@@ -528,7 +559,7 @@ def _dataset(
     context = ray.data.DataContext.get_current()
     context.execution_options.preserve_order = True
     context.enable_progress_bars = progress
-    logging.getLogger("ray.data").setLevel(logging.ERROR)
+    logging.getLogger("ray.data").setLevel(logging.CRITICAL)  # a failed job's error is raised here, in one line
     if workers is None:
         workers = max(1, int(ray.cluster_resources().get("CPU", 1)) // settings.threads)
     reader, _ = _ray_classes()
@@ -564,7 +595,7 @@ def ray_stream(
     ``workers`` actors of ``settings.threads`` cores each (default: as many as the cluster's CPUs allow).
     """
     row = settings.input_format == "parquet"
-    with _session(settings, workers, address):
+    with _session(settings, workers, address), _causes_raised():
         for batch in _dataset(inputs, settings, workers, batch_lines, progress).iter_batches(
             batch_size=None, batch_format="pyarrow"
         ):
@@ -594,8 +625,9 @@ def ray_write(
     if filesystem.get_file_info(root).type != pafs.FileType.NotFound and filesystem.get_file_info(
         pafs.FileSelector(root)
     ):
-        raise ValueError(f"{out} is not empty")
-    filesystem.create_dir(root)
+        finished = filesystem.get_file_info(f"{root}/{SUCCESS_FILE}").type != pafs.FileType.NotFound
+        held = "a finished job's shards" if finished else f"the shards of a job that did not finish (no {SUCCESS_FILE})"
+        raise ValueError(f"{out} is not empty: it holds {held}; remove it, or give another --out")
     _, shards = _ray_classes()
     sink = shards(
         out,
@@ -604,6 +636,29 @@ def ray_write(
         settings.input_format == "parquet",
         inputs,
     )
-    with _session(settings, workers, address):
-        _dataset(inputs, settings, workers, batch_lines, progress).write_datasink(sink, ray_remote_args={"num_cpus": 0})
+    with _session(settings, workers, address), _causes_raised():
+        filesystem.create_dir(root)
+        try:
+            dataset = _dataset(inputs, settings, workers, batch_lines, progress)
+            dataset.write_datasink(sink, ray_remote_args={"num_cpus": 0})
+        except BaseException:
+            log.warning("%s is incomplete: the job did not finish (no %s)", out, SUCCESS_FILE)
+            raise
     return sink.summary
+
+
+@contextlib.contextmanager
+def _causes_raised() -> Iterator[None]:
+    """An error raised in a Ray task (a full disk, a damaged input) as itself: one line, where Ray's own
+    error carries the trace of every process it passed through."""
+    import ray
+
+    try:
+        yield
+    except ray.exceptions.RayTaskError as error:
+        cause = getattr(error, "cause", None)
+        if isinstance(cause, OSError):  # Ray sets its notes on retrying as the file name
+            raise OSError(cause.errno, cause.strerror) from None
+        if isinstance(cause, ValueError):  # ours (a damaged input): its first line, before those notes
+            raise ValueError(str(cause).partition("\n")[0]) from None
+        raise

@@ -19,7 +19,6 @@ import signal
 import sys
 import tempfile
 import threading
-import zlib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -501,19 +500,14 @@ def _save_rewritten(bundle: Bundle, args: argparse.Namespace) -> None:
 
 
 def _lines(files: Sequence[str]) -> Iterator[tuple[str, int, bytes]]:
-    from ner.bulk import COMPRESSED, lines, open_input
+    from ner.bulk import file_lines, lines, open_input
 
     if not files:
         yield from lines(sys.stdin.buffer, "<stdin>")
         return
     for path in files:
         with open_input(path) as handle:
-            try:
-                yield from lines(handle, path)
-            except (EOFError, zlib.error, OSError) as error:  # EOFError, zlib.error: the decompressors' own
-                if not path.endswith(COMPRESSED):
-                    raise
-                raise ValueError(f"{path}: a damaged or truncated compressed file ({error})") from None
+            yield from file_lines(handle, path)
 
 
 def _dictionary_for(model: str, path: str) -> dict[str, str]:

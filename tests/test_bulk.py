@@ -7,9 +7,11 @@ import datetime
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -186,8 +188,9 @@ def test_jsonl_records_keep_their_fields_and_bad_ones_are_set_aside_with_their_l
     assert [line for shard in shards for line in shard.read_text().splitlines()] == single
     written = [json.loads(line) for line in (out / bulk.ERRORS_FILE).read_text().splitlines()]
     assert written == reasons
+    assert (out / bulk.SUCCESS_FILE).is_file()  # written last
     assert main(["tag", "--model", str(tiny_model), "--engine", "ray", "--out", str(out), str(source)]) == 2
-    assert "is not empty" in capsys.readouterr().err
+    assert "is not empty: it holds a finished job's shards" in capsys.readouterr().err
 
     pq = pytest.importorskip("pyarrow.parquet")
     columns = tmp_path / "columns"
@@ -371,3 +374,38 @@ def test_a_record_too_big_to_tag_is_set_aside_and_the_others_tagged(
     xz.write_bytes(b"\xfd7zXZ\x00")
     assert main(["tag", "--model", str(tiny_model), str(xz)]) == 2
     assert "in.txt.xz: compressed in a way not read here (.gz .bz2 .lz4 .zst are)" in capsys.readouterr().err
+
+
+def test_a_ray_job_that_fails_names_its_cause_in_one_line_and_leaves_no_success_mark(
+    ray_local: None, tiny_model: Path, tmp_path: Path, capsys: pytest.CaptureFixture, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A damaged input under Ray was a 195-line trace of Ray's processes that never named the file, and the
+    shards written before it looked like a finished job's."""
+    import gzip
+
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    write_lines(inputs / "a.txt", ["John lives in Paris"] * 50)
+    (inputs / "b.txt.gz").write_bytes(gzip.compress(b"Mary is in Berlin\n" * 500)[:60])
+    out = tmp_path / "out"
+    ray_job = ["tag", "--model", str(tiny_model), "--engine", "ray", "--workers", "1", "--out", str(out), str(inputs)]
+    assert main(ray_job) == 2
+    err = capsys.readouterr().err
+    assert f"ner tag: error: {inputs / 'b.txt.gz'}: a damaged or truncated compressed file" in err
+    assert "Traceback" not in err and len(err.splitlines()) == 1
+    assert f"{out} is incomplete: the job did not finish" in caplog.text
+    assert not (out / bulk.SUCCESS_FILE).exists()
+    (out / "part-00000.jsonl").write_text('{"text": "John lives in Paris", "entities": []}\n')  # as an interrupted job
+    assert main(ray_job) == 2
+    assert "the shards of a job that did not finish (no _SUCCESS); remove it" in capsys.readouterr().err
+
+
+def test_a_ray_cluster_address_that_nothing_answers_is_refused_at_once() -> None:
+    """Ray retried for minutes, saying only that it failed to connect."""
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+    started = time.monotonic()
+    with pytest.raises(RuntimeError, match=f"no Ray cluster answers at 127.0.0.1:{port}"):
+        bulk._check_reachable(f"127.0.0.1:{port}")
+    assert time.monotonic() - started < 10
