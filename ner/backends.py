@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import os
-import weakref
 from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
@@ -129,8 +128,7 @@ class OnnxBackend:
         self.single_session = onnx_session(bundle.encoder, 1, self.recurrent) if threads > 1 else self.session
         self.inputs = [i.name for i in self.session.get_inputs()]
         self.output = self.session.get_outputs()[0].name
-        self.bundle = bundle
-        _LOADED.add(self)
+        self.bundle, self._process = bundle, os.getpid()
         w = bundle.weights
         self._crf_scores = CRFScores.constrained(
             w["crf.start_transitions"], w["crf.transitions"], w["crf.end_transitions"], bundle.vocab.tags.itos
@@ -148,6 +146,13 @@ class OnnxBackend:
                     self.tables[table.name] = stored
 
     def _run(self, batch: Batch) -> np.ndarray:
+        if os.getpid() != self._process:  # in a process forked after the model was loaded (a prefork server)
+            self._process = os.getpid()
+            log.warning(
+                "model %s was loaded before this process was forked: ONNX Runtime runs it on one thread here "
+                "and keeps the process from ending (microsoft/onnxruntime#31961); load models after the fork",
+                self.bundle.name,
+            )
         arrays = {**table_rows(batch.arrays(), self.tables), **self.whole_tables}
         session = self.single_session if len(batch.mask) == 1 else self.session
         return session.run([self.output], {name: arrays[name] for name in self.inputs})[0]
@@ -163,25 +168,6 @@ class OnnxBackend:
 
     def crf_scores(self) -> CRFScores:
         return self._crf_scores
-
-
-_LOADED: weakref.WeakSet[OnnxBackend] = weakref.WeakSet()
-FORKED_ONNX = (
-    "model %s was loaded before this process was forked: ONNX Runtime runs it on one thread here and may "
-    "keep the process from ending; load models after the fork"
-)
-
-
-def _after_fork_in_child() -> None:
-    """Warn in a process forked after a model was loaded (a prefork server: gunicorn --preload, Celery)
-    once for each such model: ONNX Runtime's threads stayed in the parent, so the model runs on one
-    thread here, and ONNX Runtime's state waits for them as the process ends (microsoft/onnxruntime#31961)."""
-    for backend in list(_LOADED):
-        log.warning(FORKED_ONNX, backend.bundle.name)
-
-
-if hasattr(os, "register_at_fork"):  # not on Windows, which has no fork
-    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def table_rows(arrays: dict[str, np.ndarray], tables: dict[str, bundles.StoredTable]) -> dict[str, np.ndarray]:

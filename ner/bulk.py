@@ -206,6 +206,8 @@ def lines(handle: IO[bytes], source: str) -> Iterator[tuple[str, int, bytes]]:
     in UTF-8: a UTF-8 byte-order mark is dropped, and a file with UTF-16's (Windows PowerShell's ``>``
     writes one) is read as UTF-16."""
     head = handle.peek(4)[:4] if hasattr(handle, "peek") else b""
+    if head.startswith(codecs.BOM_UTF8):
+        handle.read(len(codecs.BOM_UTF8))
     raw: Iterable[bytes] = _bounded_lines(handle.readline, b"\n")
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) and not head.startswith(codecs.BOM_UTF32_LE):
         # Lines end at \n alone, as in UTF-8; what is no UTF-16 (half a character, a file cut short) becomes
@@ -213,7 +215,10 @@ def lines(handle: IO[bytes], source: str) -> Iterator[tuple[str, int, bytes]]:
         text = io.TextIOWrapper(handle, encoding="utf-16", errors=_NOT_UTF16, newline="\n")
         raw = (line.encode("utf-8", "surrogatepass") for line in _bounded_lines(text.readline, "\n"))
     for number, line in enumerate(raw, 1):
-        if number == 1:
+        if len(line) > MAX_LINE_BYTES and not line.endswith(b"\n"):  # cut short: parse rejects it by its length
+            yield source, number, line
+            continue
+        if number == 1 and not head:  # a handle that cannot peek: the mark is found here
             line = line.removeprefix(codecs.BOM_UTF8)
         yield source, number, line.removesuffix(b"\n").removesuffix(b"\r")
 
@@ -625,9 +630,11 @@ def ray_write(
     if filesystem.get_file_info(root).type != pafs.FileType.NotFound and filesystem.get_file_info(
         pafs.FileSelector(root)
     ):
-        finished = filesystem.get_file_info(f"{root}/{SUCCESS_FILE}").type != pafs.FileType.NotFound
-        held = "a finished job's shards" if finished else f"the shards of a job that did not finish (no {SUCCESS_FILE})"
-        raise ValueError(f"{out} is not empty: it holds {held}; remove it, or give another --out")
+        names = {info.base_name for info in filesystem.get_file_info(pafs.FileSelector(root))}
+        held = ": it holds a finished job's shards" if SUCCESS_FILE in names else ""
+        if not held and any(name.startswith("part-") or name == ERRORS_FILE for name in names):
+            held = f": it holds the shards of a job that did not finish (no {SUCCESS_FILE})"
+        raise ValueError(f"{out} is not empty{held}; remove it, or give another --out")
     _, shards = _ray_classes()
     sink = shards(
         out,
@@ -657,8 +664,13 @@ def _causes_raised() -> Iterator[None]:
         yield
     except ray.exceptions.RayTaskError as error:
         cause = getattr(error, "cause", None)
-        if isinstance(cause, OSError):  # Ray sets its notes on retrying as the file name
-            raise OSError(cause.errno, cause.strerror) from None
-        if isinstance(cause, ValueError):  # ours (a damaged input): its first line, before those notes
+        if isinstance(cause, OSError) and cause.errno is not None:  # a full disk, a missing file
+            named = isinstance(cause.filename, str) and "\n" not in cause.filename  # not Ray's notes on retrying
+            raise OSError(cause.errno, cause.strerror, cause.filename if named else None) from None
+        # An object store's error (pyarrow's, without errno) or ours (a damaged input): its first line, the
+        # notes Ray adds after it left out.
+        if isinstance(cause, OSError):
+            raise OSError(str(cause).partition("\n")[0]) from None
+        if isinstance(cause, ValueError):
             raise ValueError(str(cause).partition("\n")[0]) from None
         raise

@@ -412,10 +412,11 @@ def _identity(directory: Path) -> tuple[int, int] | None:
 def _replaced(directory: Path, before: tuple[int, int] | None) -> bool:
     """Whether :func:`save` replaced ``directory`` since it was ``before`` (:func:`_identity`), or is
     doing so: the old one set aside and the new one not yet in its place."""
-    if _identity(directory) != before:
+    now = _identity(directory)
+    if now != before:
         return True
-    resolved = directory.resolve()
-    return any(resolved.parent.glob(f".{glob.escape(resolved.name)}.old-*"))
+    resolved = directory.resolve()  # missing both times: between the two renames, or no model at all
+    return now is None and any(resolved.parent.glob(f".{glob.escape(resolved.name)}.old-*"))
 
 
 def _read_listed(directory: Path) -> dict[str, bytes]:

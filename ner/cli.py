@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import importlib.util
 import io
 import json
 import logging
 import os
+import select
 import shlex
 import shutil
 import signal
@@ -103,7 +105,13 @@ def _write_out(text: str) -> None:
     stream.flush()
     data = memoryview(text.encode(stream.encoding, stream.errors))
     while data:
-        data = data[stream.buffer.write(data) or 0 :]
+        written = stream.buffer.write(data)
+        if written is None:  # a pipe set not to block, full: wait until it takes more
+            select.select([], [stream.fileno()], [])
+        elif written == 0:
+            raise OSError(errno.EIO, "stdout took nothing more")
+        else:
+            data = data[written:]
 
 
 class Terminated(KeyboardInterrupt):

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from ner.tagger import Tagger
 
 WORD_TABLE = "word_embed.weight"
-logger = logging.getLogger(__name__)
+log = logging.getLogger("ner")
 
 
 def plan(
@@ -89,7 +89,7 @@ def renew(
             if problem := labels_problem(bundle.labels, corpora[split], path):
                 if problem[1]:  # its score, recorded in the card, would be 0 and mean nothing
                     raise ValueError(f"{problem[0]}: give a {split} file of the model's labels")
-                logger.warning("%s", problem[0])
+                log.warning("%s", problem[0])
     keep = lowercased_words(as_words(corpora["train"]), as_words(corpora.get("dev", [])))
     bundle, dropped, added = rebuild(bundle, keep, pretrained, top)
     if embedding_dtype:

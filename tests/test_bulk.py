@@ -409,3 +409,40 @@ def test_a_ray_cluster_address_that_nothing_answers_is_refused_at_once() -> None
     with pytest.raises(RuntimeError, match=f"no Ray cluster answers at 127.0.0.1:{port}"):
         bulk._check_reachable(f"127.0.0.1:{port}")
     assert time.monotonic() - started < 10
+
+
+def test_a_line_cut_at_the_limit_is_rejected_never_shortened(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cut line lost its last byte to the \\r trimmed from a line's end, or three to the byte-order mark,
+    and came in under the limit: a shortened record tagged, the rest of the line lost."""
+    import io
+
+    monkeypatch.setattr(bulk, "MAX_LINE_BYTES", 16)
+    text = b"\xef\xbb\xbf" + b"a" * 16 + b"\nbbbbbbbbbbbbbbb\rcc\n" + b"c" * 14 + b"\r\n" + b"d" * 17
+    numbered = list(bulk.lines(io.BufferedReader(io.BytesIO(text)), "in.txt"))
+    settings = bulk.Settings(model="unused")
+    verdicts = []
+    for _, number, line in numbered:
+        try:
+            verdicts.append((number, bulk.parse(line, settings)[1]))
+        except bulk.BadRecord as error:
+            verdicts.append((number, str(error)))
+    over = "a line of over 16 bytes"
+    assert verdicts == [(1, "a" * 16), (2, over), (3, "c" * 14), (4, over)]
+
+
+def test_a_ray_tasks_error_is_raised_as_its_cause_in_one_line() -> None:
+    ray = pytest.importorskip("ray")
+    causes = {
+        "[Errno 28] No space left on device": OSError(28, "No space left on device", "Failed to write\nafter 1 try"),
+        "[Errno 2] No such file or directory: 'in/part-3.txt'": FileNotFoundError(
+            2, "No such file or directory", "in/part-3.txt"
+        ),
+        "When uploading part: AWS Error ACCESS_DENIED": OSError("When uploading part: AWS Error ACCESS_DENIED\nnotes"),
+        "in.gz: a damaged or truncated compressed file": ValueError(
+            "in.gz: a damaged or truncated compressed file\nnotes"
+        ),
+    }
+    for said, cause in causes.items():
+        with pytest.raises(type(cause)) as raised, bulk._causes_raised():
+            raise ray.exceptions.RayTaskError("Write", "a trace", cause)
+        assert str(raised.value) == said

@@ -500,3 +500,16 @@ def test_a_model_directory_that_cannot_be_read_is_a_bundle_error(model_copy: Pat
     monkeypatch.setattr(Path, "exists", denied)
     with pytest.raises(BundleError, match="manifest.json: unreadable \\(Permission denied\\)"):
         bundles.load(model_copy)
+
+
+def test_damage_is_reported_after_one_reading_beside_a_folder_a_save_left(model_copy: Path, monkeypatch) -> None:
+    """A folder set aside by a save that was killed, left beside the model, made every damaged model be
+    read five times, as if a save were under way."""
+    (model_copy.parent / f".{model_copy.name}.old-12345").mkdir()
+    (model_copy / "metrics.json").write_text("{}\n")
+    readings = []
+    read_listed = bundles._read_listed
+    monkeypatch.setattr(bundles, "_read_listed", lambda directory: readings.append(1) or read_listed(directory))
+    with pytest.raises(BundleError, match="metrics.json: size"):
+        bundles.load(model_copy)
+    assert len(readings) == 1

@@ -611,13 +611,19 @@ def test_a_command_started_with_its_output_closed_ends_normally(tiny_model: Path
 class FillingDisk(io.RawIOBase):
     """A file on a disk with ``room`` bytes left: writes are short when they reach it, then refused."""
 
-    def __init__(self, room: int) -> None:
-        self.room, self.data = room, bytearray()
+    def __init__(self, room: int, waits: int = 0) -> None:
+        self.room, self.waits, self.data = room, waits, bytearray()
+
+    def fileno(self) -> int:
+        return 1
 
     def writable(self) -> bool:
         return True
 
-    def write(self, chunk: bytes) -> int:
+    def write(self, chunk: bytes) -> int | None:
+        if self.waits:  # a pipe set not to block, full for now
+            self.waits -= 1
+            return None
         if not self.room:
             raise OSError(errno.ENOSPC, "No space left on device")
         taken = bytes(chunk[: self.room])
@@ -649,3 +655,16 @@ def test_running_out_of_memory_is_one_line(tiny_model: Path, monkeypatch, capsys
     monkeypatch.setattr(bulk, "tag_stream", exhausted)
     assert main(["tag", "--model", str(tiny_model), "--quiet", os.devnull]) == 2
     assert capsys.readouterr().err == "ner tag: error: out of memory\n"
+
+
+def test_stdout_set_not_to_block_is_waited_for_not_spun_on(tiny_model: Path, tmp_path: Path, monkeypatch) -> None:
+    import select
+
+    disk = FillingDisk(room=10**6, waits=3)
+    monkeypatch.setattr(sys, "stdout", io.TextIOWrapper(disk, encoding="utf-8", write_through=True))
+    waited = []
+    monkeypatch.setattr(select, "select", lambda *lists: waited.append(lists) or ([], [1], []))
+    texts = tmp_path / "texts.txt"
+    texts.write_text("John Smith visited Berlin on Monday .\n" * 20)
+    assert main(["tag", "--model", str(tiny_model), "--quiet", str(texts)]) == 0
+    assert len(waited) == 3 and disk.data.count(b"\n") == 20
