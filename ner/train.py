@@ -442,14 +442,12 @@ def _check_types(corpora: Corpora, selects: bool) -> None:
     in_dev = {span.label for sentence in corpora.dev for span in sentence.spans()}
     if selects and trained and not in_dev & trained:
         raise ValueError(
-            f"dev ({corpora.dev_source}) holds no entity of the types trained ({', '.join(sorted(trained))}): its "
+            f"dev ({corpora.dev_source}) holds no entity of the types trained ({_listed(trained)}): its "
             "F1 would be 0 at every epoch and choose none; give a dev set with entities, or train a fixed number "
             "of epochs on everything: --train-with-dev --epochs N (fine-tuning: no --dev, which keeps the last)"
         )
     if selects and trained - in_dev:
-        log.warning(
-            "dev has no entity of %s: the best epoch is chosen without them", ", ".join(sorted(trained - in_dev))
-        )
+        log.warning("dev has no entity of %s: the best epoch is chosen without them", _listed(trained - in_dev))
     for split in ("dev", "test"):
         missing = Counter(
             span.label for sentence in getattr(corpora, split) for span in sentence.spans() if span.label not in trained
@@ -725,6 +723,13 @@ def fit(job: Job) -> dict:
     run.ranks.barrier()
     run.ranks.stop()
     return metrics
+
+
+def _listed(labels: set[str], most: int = 10) -> str:
+    """``labels`` in order, the first ``most`` of them named (a column of thousands of labels is a mistake)."""
+    named = sorted(labels)
+    more = f" and {len(named) - most:,} more" if len(named) > most else ""
+    return ", ".join(named[:most]) + more
 
 
 def _resolved_files(settings: dict) -> dict:

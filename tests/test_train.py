@@ -282,6 +282,10 @@ def test_a_dev_set_with_no_entity_of_a_trained_type_is_refused_and_one_lacking_s
     with caplog.at_level("WARNING", logger="ner"):
         load_corpora(str(train), str(some), None, dev_every=5)
     assert "dev has no entity of LOC: the best epoch is chosen without them" in caplog.text
+    # A tag column of thousands of labels (a mistaken column) is named by its first few.
+    many = write_conll(tmp_path / "many.conll", [[(f"w{i}", f"B-T{i:05d}")] for i in range(10_000)])
+    with pytest.raises(ValueError, match=r"trained \(T00000, T00001, .*, T00009 and 9,990 more\): its"):
+        load_corpora(str(many), str(empty), None, dev_every=5)
 
 
 def test_dev_and_test_sets_of_training_sentences_are_warned_of(
