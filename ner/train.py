@@ -14,6 +14,7 @@ start from its parent's (:mod:`ner.finetuning`).
 
 from __future__ import annotations
 
+import datetime
 import io
 import itertools
 import logging
@@ -725,6 +726,13 @@ def fit(job: Job) -> dict:
     return metrics
 
 
+def created_date() -> str:
+    """The day a model is made, in UTC (not the trainer's time zone), or that of ``SOURCE_DATE_EPOCH`` where
+    it is set, as reproducible builds set it: the same run gives the same bytes."""
+    moment = int(os.environ.get("SOURCE_DATE_EPOCH") or time.time())
+    return datetime.datetime.fromtimestamp(moment, datetime.UTC).strftime("%Y-%m-%d")
+
+
 def _listed(labels: set[str], most: int = 10) -> str:
     """``labels`` in order, the first ``most`` of them named (a column of thousands of labels is a mistake)."""
     named = sorted(labels)
@@ -778,7 +786,7 @@ def _finish(run: Run, job: Job, progress: Progress, started: float) -> dict:
     info = {
         "embedding_dtype": config.embedding_dtype,
         "version": __version__,
-        "created": time.strftime("%Y-%m-%d"),
+        "created": created_date(),
         "training": {
             "data_terms": run.data_terms,
             "bigram_counts": BIGRAMS_COUNTED,

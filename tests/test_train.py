@@ -9,6 +9,7 @@ import os
 import random
 import re
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -702,3 +703,20 @@ def test_a_checkpoint_folder_that_is_not_writable_is_refused_before_training(
     monkeypatch.setattr(os, "access", lambda p, mode: Path(p).name != "model.training" and real_access(p, mode))
     assert main(tiny_train_args(out, tiny_corpus["train"], tiny_corpus["dev"], "--resume")) == 2
     assert "model.training: is not writable: no checkpoint can be kept there" in capsys.readouterr().err
+
+
+def test_a_models_date_is_the_utc_day_or_that_of_source_date_epoch(monkeypatch) -> None:
+    """The trainer's time zone gave two runs at one moment two dates, so two config.json and manifests."""
+    from ner.train import created_date
+
+    monkeypatch.setenv("TZ", "Pacific/Kiritimati")  # UTC+14
+    time.tzset()
+    try:
+        monkeypatch.setattr(time, "time", lambda: 1_796_585_000.0)  # 2026-12-06 19:23 UTC
+        monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+        assert created_date() == "2026-12-06"
+        monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+        assert created_date() == "2023-11-14"
+    finally:
+        monkeypatch.undo()
+        time.tzset()
