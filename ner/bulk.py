@@ -442,7 +442,7 @@ def _check_reachable(address: str, timeout_s: float = 10.0) -> None:
     """Refuse a cluster ``address`` (``host:port`` or ``ray://host:port``) that nothing answers at: Ray itself
     retries for minutes, saying only that it failed to connect. ``auto`` and other forms are left to Ray."""
     host, colon, port = address.removeprefix("ray://").rpartition(":")
-    if not colon or not port.isdigit() or address == "auto":
+    if not colon or not port.isdigit():
         return
     try:
         socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s).close()
@@ -627,10 +627,9 @@ def ray_write(
 
     out = _uri(out)
     filesystem, root = pafs.FileSystem.from_uri(out)
-    if filesystem.get_file_info(root).type != pafs.FileType.NotFound and filesystem.get_file_info(
-        pafs.FileSelector(root)
+    if filesystem.get_file_info(root).type != pafs.FileType.NotFound and (
+        names := {info.base_name for info in filesystem.get_file_info(pafs.FileSelector(root))}
     ):
-        names = {info.base_name for info in filesystem.get_file_info(pafs.FileSelector(root))}
         held = ": it holds a finished job's shards" if SUCCESS_FILE in names else ""
         if not held and any(name.startswith("part-") or name == ERRORS_FILE for name in names):
             held = f": it holds the shards of a job that did not finish (no {SUCCESS_FILE})"

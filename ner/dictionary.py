@@ -319,8 +319,9 @@ def read_tsv(text: str) -> dict[str, str]:
         phrase, label = row[0].strip(), row[1].strip()
         phrase = phrase.removeprefix("\\") if phrase.startswith("\\#") else phrase
         if len(phrase) > MAX_PHRASE_CHARS:  # no name runs so long; matching it would take memory for nothing
-            most = MAX_PHRASE_CHARS
-            raise DictionaryError(f"line {number}: a phrase of {len(phrase):,} characters (at most {most:,})")
+            raise DictionaryError(
+                f"line {number}: a phrase of {len(phrase):,} characters (at most {MAX_PHRASE_CHARS:,})"
+            )
         if phrase in entries and entries[phrase] != label:
             relabelled.append(f"line {number}: {phrase!r} again with another label, {label} ({entries[phrase]} on "
                               f"line {line_of[phrase]})")  # fmt: skip

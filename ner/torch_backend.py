@@ -23,7 +23,7 @@ SMALL_BATCH = 4  # up to this many sentences, oneDNN's LSTM costs more than it s
 # calls, the service may call from two threads (its interactive and bulk lanes), and the oneDNN
 # switch below is process-wide, so two models' calls must not interleave either.
 _ONE_CALL_AT_A_TIME = threading.Lock()
-log = logging.getLogger(__name__)
+log = logging.getLogger("ner")
 
 
 @contextlib.contextmanager
@@ -90,5 +90,8 @@ class TorchBackend:
         OpenMP threads stay in the parent, and a call that asks for them waits for ever."""
         self._process = os.getpid()
         if self.device.type == "cpu" and torch.get_num_threads() > 1:
-            log.warning("torch runs on one thread in a process forked after its model was loaded: load it after")
+            log.warning(
+                "torch runs on one thread in a process forked after its model was loaded: load the model after "
+                "the fork for more"
+            )
             torch.set_num_threads(1)
