@@ -155,7 +155,11 @@ class OnnxBackend:
             )
         arrays = {**table_rows(batch.arrays(), self.tables), **self.whole_tables}
         session = self.single_session if len(batch.mask) == 1 else self.session
-        return session.run([self.output], {name: arrays[name] for name in self.inputs})[0]
+        try:
+            return session.run([self.output], {name: arrays[name] for name in self.inputs})[0]
+        except Exception as error:  # onnxruntime's own classes (Fail, RuntimeException, ...)
+            first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
+            raise RuntimeError(f"model {self.bundle.name}: encoder.onnx failed to run: {first_line}") from None
 
     def emissions(self, batch: Batch) -> np.ndarray:
         return self._run(batch)
@@ -194,6 +198,9 @@ def onnx_session(
         options.add_external_initializers(
             names, [onnxruntime.OrtValue.ortvalue_from_numpy(recurrent[name]) for name in names]
         )
+    # An initializer the encoder keeps outside itself is read from this folder, which cannot exist (given
+    # bytes, ONNX Runtime would look in the working directory: a crafted model could read a file there).
+    options.add_session_config_entry("session.model_external_initializers_file_folder_path", os.devnull)
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL

@@ -359,13 +359,16 @@ def _parse_json(path: Path, data: bytes) -> dict:
         parsed = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise BundleError(path, f"unreadable JSON ({error})") from None
+    except RecursionError:
+        raise BundleError(path, "unreadable JSON (nested too deep)") from None
     if not isinstance(parsed, dict):
         raise BundleError(path, "expected a JSON object")
     return parsed
 
 
-def _read_inside(directory: Path, name: str) -> bytes:
-    """The bytes of ``directory/name``, refusing a link or a path that leads out of the directory."""
+def _read_inside(directory: Path, name: str, expected: int | None = None) -> bytes:
+    """The bytes of ``directory/name``, refusing a link or a path that leads out of the directory, and one
+    not of the ``expected`` size before reading it (a file of gigabytes listed as a few bytes)."""
     path = directory / name
     if Path(name).name != name or name in ("", ".", ".."):
         raise BundleError(directory / MANIFEST, f"invalid file name {name!r}")
@@ -373,6 +376,8 @@ def _read_inside(directory: Path, name: str) -> bytes:
         raise BundleError(path, "a link: model files must be plain files inside the model directory")
     if not path.is_file():
         raise BundleError(path, "missing")
+    if expected is not None and (size := path.stat().st_size) != expected:
+        raise BundleError(path, f"size {size} bytes, expected {expected} (truncated?)")
     try:
         return path.read_bytes()
     except OSError as error:
@@ -441,10 +446,10 @@ def _read_listed(directory: Path) -> dict[str, bytes]:
             raise BundleError(directory / required, "not listed in manifest.json")
     files = {}
     for name, entry in listed.items():
-        data = _read_inside(directory, name)
         expected = entry.get("bytes") if isinstance(entry, dict) else None
         if not isinstance(expected, int):
             raise BundleError(manifest_path, f"no size in bytes for {name}")
+        data = _read_inside(directory, name, expected)
         if len(data) != expected:
             raise BundleError(directory / name, f"size {len(data)} bytes, expected {expected} (truncated?)")
         if sha256(data) != entry.get("sha256"):
@@ -488,8 +493,9 @@ def load(directory: str | Path, for_tagging: bool = False) -> Bundle:
         raise BundleError(directory / CONFIG, f"format version {version!r}: this library reads 1 to {FORMAT_VERSION}")
     if not isinstance(temperature, int | float) or not math.isfinite(temperature) or temperature <= 0:
         raise BundleError(directory / CONFIG, f"temperature {temperature!r}: must be a positive number")
+    vocab_json = _parse_json(directory / VOCAB, files[VOCAB])
     try:
-        vocab = Vocabularies.from_json(_parse_json(directory / VOCAB, files[VOCAB]), compact=for_tagging)
+        vocab = Vocabularies.from_json(vocab_json, compact=for_tagging)
         model_config = ModelConfig.from_dict(config["model"])
         if vocab.level != model_config.level:
             raise ValueError(f"the vocabulary is of {vocab.level}s, the network of {model_config.level}s")

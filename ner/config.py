@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any, ClassVar, Self
 
 EMBEDDING_DTYPES = ("float32", "float16", "int8")  # how a model directory may store its embedding tables
+MAX_WIDTH = 2**16  # of a recurrent layer: far past any model here, and refused before a crafted config allocates
+MAX_LAYERS = 64
 
 
 def setting(default: Any, help: str) -> Any:
@@ -63,6 +65,7 @@ class ModelConfig(_Settings):
     """Sizes of the network. ``hidden`` is per direction."""
 
     _section = "model"
+    _why: ClassVar[dict[str, str]] = {"hidden": f"1 to {MAX_WIDTH:,}", "layers": f"1 to {MAX_LAYERS}"}
 
     level: str = setting("word", "word (English-style) or char (one token per character, Chinese-style)")
     word_dim: int = setting(50, "word embedding size (the character embedding at the char level)")
@@ -112,8 +115,8 @@ class ModelConfig(_Settings):
                 or (self.char_hidden > 0 and self.char_hidden % 2 == 0)
             ),
             "char_kernel": self.char_kernel > 0 and self.char_kernel % 2 == 1,  # centred on each character
-            "hidden": self.hidden > 0,
-            "layers": self.layers > 0,
+            "hidden": 0 < self.hidden <= MAX_WIDTH,
+            "layers": 0 < self.layers <= MAX_LAYERS,
         }
 
 

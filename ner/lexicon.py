@@ -120,7 +120,12 @@ class Lexicon:
         lexicon.tags, lexicon.tag_ids, lexicon.frequencies = metadata["tags"], arrays["tags"], arrays["frequencies"]
         lexicon.classes = Vocab(metadata["classes"], specials=())
         trie = marisa_trie.Trie().frombytes(arrays["trie"].tobytes())
-        lexicon._setup(trie, arrays["classes"], metadata["max_per_set"], metadata["longest"])
+        class_ids = arrays["classes"]
+        if not len(class_ids) == len(lexicon.tag_ids) == len(lexicon.frequencies) == len(trie):
+            raise ValueError(f"arrays of other lengths than its {len(trie)} words")
+        if len(trie) and (class_ids.max() >= len(lexicon.classes) or lexicon.tag_ids.max() >= len(lexicon.tags)):
+            raise ValueError("a word's class or part of speech out of range")
+        lexicon._setup(trie, class_ids, metadata["max_per_set"], metadata["longest"])
         return lexicon
 
     def to_bytes(self) -> bytes:

@@ -269,3 +269,36 @@ def test_a_tagger_loaded_before_a_fork_tags_in_the_child(tiny_model: Path, backe
 def test_a_tagger_is_not_pickled_and_says_what_to_do_instead(tiny_model: Path) -> None:
     with pytest.raises(TypeError, match="load the model in each worker"):
         pickle.dumps(Tagger.load(tiny_model))
+
+
+def test_an_encoder_cannot_read_a_file_of_the_working_directory(
+    tiny_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Given the encoder as bytes, ONNX Runtime read an initializer kept outside it from the working
+    directory: a crafted model (its manifest rewritten) fed a `.env` there into its network."""
+    onnx = pytest.importorskip("onnx")
+    from onnx import TensorProto, helper
+
+    graph = onnx.load_from_string(bundles.load(tiny_model).encoder)
+    leak = TensorProto(name="leak", data_type=TensorProto.UINT8, dims=[8], data_location=TensorProto.EXTERNAL)
+    leak.external_data.add(key="location", value=".env")
+    graph.graph.initializer.append(leak)
+    graph.graph.node.append(helper.make_node("Identity", ["leak"], ["leaked"]))
+    graph.graph.output.append(helper.make_tensor_value_info("leaked", TensorProto.UINT8, [8]))
+    crafted = bundles.load(tiny_model)
+    crafted.encoder = graph.SerializeToString()
+    bundles.save(crafted, tmp_path / "crafted", card="a crafted model\n")
+    (tmp_path / "cwd").mkdir()
+    (tmp_path / "cwd" / ".env").write_bytes(b"API_KEY=hunter2")
+    monkeypatch.chdir(tmp_path / "cwd")
+    with pytest.raises(RuntimeError, match="External data path"):
+        Tagger.load(tmp_path / "crafted", backend="onnx")
+
+
+def test_a_config_of_absurd_sizes_is_refused_before_anything_is_built() -> None:
+    """A million layers passed, and took 2 GB and 10 s to be found not to fit the weights."""
+    from ner.config import ModelConfig
+
+    for sizes in ({"layers": 1_000_000}, {"hidden": 10**9}):
+        with pytest.raises(ValueError, match=r"invalid model setting (layers|hidden)=\d+: 1 to"):
+            ModelConfig(**sizes)

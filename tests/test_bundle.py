@@ -457,8 +457,8 @@ def test_a_model_replaced_while_it_is_read_is_read_again_whole(model_copy: Path,
     bundle, card = bundles.load(model_copy), (model_copy / "README.md").read_text()
     read_inside, replaced = bundles._read_inside, []
 
-    def read_then_replace(directory: Path, name: str) -> bytes:
-        data = read_inside(directory, name)
+    def read_then_replace(directory: Path, name: str, expected: int | None = None) -> bytes:
+        data = read_inside(directory, name, expected)
         if name == bundles.MANIFEST and not replaced:
             replaced.append(name)
             bundle.metrics["rewritten"] = True

@@ -199,3 +199,23 @@ def test_from_text_reads_jiebas_format() -> None:
 def test_a_lone_surrogate_matches_nothing_and_breaks_nothing() -> None:
     lexicon = Lexicon([("北京", 10, "ns"), ("大学", 5, "n")])
     assert [m[:2] for m in lexicon.matches(list("北京\ud800大学"))] == [(0, 2), (3, 5)]
+
+
+def test_a_lexicon_whose_arrays_do_not_fit_its_words_is_refused_when_read() -> None:
+    """A crafted lexicon.safetensors loaded, then failed at the first text with an IndexError."""
+    from safetensors.numpy import load as load_arrays
+    from safetensors.numpy import save as save_arrays
+
+    from ner.lexicon import _metadata
+
+    data = Lexicon([("北京", 10, "ns"), ("北京大学", 5, "nt"), ("大学", 8, "n")]).to_bytes()
+    metadata = _metadata(data)
+    for change, said in (
+        (lambda a: a.update(frequencies=a["frequencies"][:1]), "arrays of other lengths than its 3 words"),
+        (lambda a: a.update(classes=a["classes"] + 60_000), "class or part of speech out of range"),
+        (lambda a: a.update(tags=a["tags"] + 200), "class or part of speech out of range"),
+    ):
+        arrays = dict(load_arrays(data))
+        change(arrays)
+        with pytest.raises(ValueError, match=said):
+            Lexicon.from_bytes(save_arrays(arrays, metadata=metadata))
