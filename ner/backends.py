@@ -150,7 +150,7 @@ class OnnxBackend:
             self._process = os.getpid()
             log.warning(
                 "model %s was loaded before this process was forked: ONNX Runtime runs it on one thread here "
-                "and keeps the process from ending (microsoft/onnxruntime#31961); load models after the fork",
+                "and may keep the process from ending (microsoft/onnxruntime#31961); load models after the fork",
                 self.bundle.name,
             )
         arrays = {**table_rows(batch.arrays(), self.tables), **self.whole_tables}

@@ -53,6 +53,7 @@ _KINDS = {
 }
 MAX_CHARS = 1_000_000  # the characters of a record's text, by default
 MAX_LINE_BYTES = 64 * 2**20  # of an input line: past it a line is rejected unread (a line-less bomb)
+OVERLONG = b"\n"  # what lines() gives for such a line: no line it gives holds a line end
 log = logging.getLogger("ner")
 OTHER_FIELDS = "fields"  # the column of a JSONL record's fields but its text, in Parquet output
 # Columns that carry each record through Ray Data next to its own fields.
@@ -161,7 +162,7 @@ def parse(raw: bytes | dict, settings: Settings) -> tuple[dict, str]:
     if isinstance(raw, dict):
         fields = raw
     else:
-        if len(raw) > MAX_LINE_BYTES:
+        if raw == OVERLONG or len(raw) > MAX_LINE_BYTES:
             raise BadRecord(f"a line of over {MAX_LINE_BYTES:,} bytes")
         try:
             line = raw.decode("utf-8")
@@ -215,8 +216,8 @@ def lines(handle: IO[bytes], source: str) -> Iterator[tuple[str, int, bytes]]:
         text = io.TextIOWrapper(handle, encoding="utf-16", errors=_NOT_UTF16, newline="\n")
         raw = (line.encode("utf-8", "surrogatepass") for line in _bounded_lines(text.readline, "\n"))
     for number, line in enumerate(raw, 1):
-        if len(line) > MAX_LINE_BYTES and not line.endswith(b"\n"):  # cut short: parse rejects it by its length
-            yield source, number, line
+        if len(line) > MAX_LINE_BYTES and not line.endswith(b"\n"):  # cut short: not held while others are read
+            yield source, number, OVERLONG
             continue
         if number == 1 and not head:  # a handle that cannot peek: the mark is found here
             line = line.removeprefix(codecs.BOM_UTF8)
@@ -236,7 +237,7 @@ def file_lines(handle: IO[bytes], path: str) -> Iterator[tuple[str, int, bytes]]
 def _bounded_lines(readline: Callable[[int], AnyStr], newline: AnyStr) -> Iterator[AnyStr]:
     """The lines ``readline`` gives, each cut to one unit over :data:`MAX_LINE_BYTES` (its rest read past
     in pieces of that size), so that memory stays bounded whatever the input (ten gigabytes of zeros
-    decompressed from a few megabytes): :func:`parse` rejects such a line by its length."""
+    decompressed from a few megabytes): :func:`lines` gives :data:`OVERLONG` for such a line."""
     while line := readline(MAX_LINE_BYTES + 1):
         if len(line) > MAX_LINE_BYTES and not line.endswith(newline):
             while (rest := readline(MAX_LINE_BYTES)) and not rest.endswith(newline):

@@ -219,9 +219,10 @@ def _add_model_parsers(
     export.set_defaults(run=run_export)
 
     words = commands.add_parser(
-        "words", parents=[running, reading], help="set which pretrained words a trained word model holds (ner/words.py)"
+        "words", parents=[reading], help="set which pretrained words a trained word model holds (ner/words.py)"
     )
     words.add_argument("model", help="model directory, rewritten in place")
+    words.add_argument("--threads", type=_positive, default=2, help="CPU threads (torch's, scoring dev and test)")
     words.add_argument("--train", required=True, help="the corpus it was trained on: its words stay")
     words.add_argument("--dev", help="its dev corpus: its words stay; scored again")
     words.add_argument("--test", help="scored again for the card (its words stay only if another reason keeps them)")
@@ -472,10 +473,13 @@ def run_export(args: argparse.Namespace) -> int:
 
 
 def run_words(args: argparse.Namespace) -> int:
+    import torch
+
     from ner import bundle as bundles
     from ner.words import renew
 
     bundles.check_destination(args.model)
+    torch.set_num_threads(args.threads)
     files = {split: path for split, path in (("train", args.train), ("dev", args.dev), ("test", args.test)) if path}
     model = bundles.load(args.model)
     bundle, dropped, added = renew(model, files, args.pretrained_top, args.embedding_dtype, args.tag_column)

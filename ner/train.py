@@ -729,7 +729,10 @@ def fit(job: Job) -> dict:
 def created_date() -> str:
     """The day a model is made, in UTC (not the trainer's time zone), or that of ``SOURCE_DATE_EPOCH`` where
     it is set, as reproducible builds set it: the same run gives the same bytes."""
-    moment = int(os.environ.get("SOURCE_DATE_EPOCH") or time.time())
+    given = os.environ.get("SOURCE_DATE_EPOCH", "")
+    if given and not given.isdigit():  # found after hours of training: the date of now, not a lost model
+        log.warning("SOURCE_DATE_EPOCH=%r is no number of seconds: the model is dated today (UTC)", given)
+    moment = int(given) if given.isdigit() else time.time()
     return datetime.datetime.fromtimestamp(moment, datetime.UTC).strftime("%Y-%m-%d")
 
 

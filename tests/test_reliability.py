@@ -66,7 +66,9 @@ def test_slow_clients_do_not_block_others_and_time_out(tiny_model: Path, tmp_pat
         assert b"request_timeout_s" in answers[0]
 
 
-def test_graceful_shutdown_finishes_in_flight_requests(tiny_model: Path, tmp_path: Path) -> None:
+@pytest.mark.skipif(not hasattr(signal, "SIGHUP"), reason="POSIX signals")
+@pytest.mark.parametrize("stop", ["SIGTERM", "SIGHUP"])  # SIGHUP, a closing terminal, ended it at once
+def test_graceful_shutdown_finishes_in_flight_requests(tiny_model: Path, tmp_path: Path, stop: str) -> None:
     port = free_port()
     log = tmp_path / "log"
     env = {**os.environ, "NER_THREADS": "1", "NER_METRICS_PORT": "", "NER_BULK_QUEUE_TOKENS": "100000"}
@@ -86,7 +88,7 @@ def test_graceful_shutdown_finishes_in_flight_requests(tiny_model: Path, tmp_pat
         for connection in in_flight:
             connection.sendall(tag_request_head(body, close=True) + body)
         time.sleep(0.3)
-        server.send_signal(signal.SIGTERM)
+        server.send_signal(getattr(signal, stop))
         time.sleep(0.3)
         with pytest.raises(httpx.TransportError):  # new connections are refused
             httpx.post(f"{url}/tag", json={"text": TEXT}, timeout=2)
