@@ -717,6 +717,8 @@ def test_a_models_date_is_the_utc_day_or_that_of_source_date_epoch(monkeypatch) 
         assert created_date() == "2026-12-06"
         monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
         assert created_date() == "2023-11-14"
+        monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000.5")  # found after training: warned of, not fatal
+        assert created_date() == "2026-12-06"
     finally:
         monkeypatch.undo()
         time.tzset()
