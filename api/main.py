@@ -136,9 +136,10 @@ def serve(
             print(f"ner serve: error: {problem}", file=sys.stderr)
         return 2
     os.environ["NER_MODELS"] = json.dumps(good)
-    if settings.workers == 1 and hasattr(signal, "SIGHUP"):
+    if settings.workers == 1 and hasattr(signal, "SIGHUP") and signal.getsignal(signal.SIGHUP) == signal.SIG_DFL:
         # A closing terminal or SSH session: stop as SIGTERM stops, finishing the requests in flight (it
-        # ended the process at once, dropping them). Several workers' supervisor restarts them on it instead.
+        # ended the process at once, dropping them). Ignored (nohup) it stays so; several workers'
+        # supervisor restarts them on it instead.
         signal.signal(signal.SIGHUP, lambda *_: signal.raise_signal(signal.SIGTERM))
     uvicorn.run(
         "api.main:app_from_environment",

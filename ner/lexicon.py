@@ -121,6 +121,9 @@ class Lexicon:
         lexicon.classes = Vocab(metadata["classes"], specials=())
         trie = marisa_trie.Trie().frombytes(arrays["trie"].tobytes())
         class_ids = arrays["classes"]
+        stored = {"classes": class_ids.dtype, "tags": lexicon.tag_ids.dtype, "frequencies": lexicon.frequencies.dtype}
+        if stored != {"classes": np.uint16, "tags": np.uint8, "frequencies": np.uint32}:  # as to_bytes writes them
+            raise ValueError(f"arrays of other types than a lexicon's ({', '.join(map(str, stored.values()))})")
         if not len(class_ids) == len(lexicon.tag_ids) == len(lexicon.frequencies) == len(trie):
             raise ValueError(f"arrays of other lengths than its {len(trie)} words")
         if len(trie) and (class_ids.max() >= len(lexicon.classes) or lexicon.tag_ids.max() >= len(lexicon.tags)):

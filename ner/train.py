@@ -729,11 +729,12 @@ def fit(job: Job) -> dict:
 def created_date() -> str:
     """The day a model is made, in UTC (not the trainer's time zone), or that of ``SOURCE_DATE_EPOCH`` where
     it is set, as reproducible builds set it: the same run gives the same bytes."""
-    given = os.environ.get("SOURCE_DATE_EPOCH", "")
-    if given and not given.isdigit():  # found after hours of training: the date of now, not a lost model
-        log.warning("SOURCE_DATE_EPOCH=%r is no number of seconds: the model is dated today (UTC)", given)
-    moment = int(given) if given.isdigit() else time.time()
-    return datetime.datetime.fromtimestamp(moment, datetime.UTC).strftime("%Y-%m-%d")
+    if given := os.environ.get("SOURCE_DATE_EPOCH"):
+        try:
+            return datetime.datetime.fromtimestamp(int(given), datetime.UTC).strftime("%Y-%m-%d")
+        except (ValueError, OverflowError, OSError):  # found after hours of training: dated today, not lost
+            log.warning("SOURCE_DATE_EPOCH=%r is no date in seconds: the model is dated today (UTC)", given)
+    return datetime.datetime.fromtimestamp(time.time(), datetime.UTC).strftime("%Y-%m-%d")
 
 
 def _listed(labels: set[str], most: int = 10) -> str:

@@ -214,6 +214,7 @@ def test_a_lexicon_whose_arrays_do_not_fit_its_words_is_refused_when_read() -> N
         (lambda a: a.update(frequencies=a["frequencies"][:1]), "arrays of other lengths than its 3 words"),
         (lambda a: a.update(classes=a["classes"] + 60_000), "class or part of speech out of range"),
         (lambda a: a.update(tags=a["tags"] + 200), "class or part of speech out of range"),
+        (lambda a: a.update(classes=a["classes"].astype(np.int32) - 5), "arrays of other types than a lexicon's"),
     ):
         arrays = dict(load_arrays(data))
         change(arrays)

@@ -107,6 +107,31 @@ def test_graceful_shutdown_finishes_in_flight_requests(tiny_model: Path, tmp_pat
             server.kill()
 
 
+@pytest.mark.skipif(not hasattr(signal, "SIGHUP"), reason="POSIX signals")
+def test_a_server_started_under_nohup_outlives_sighup(tiny_model: Path, tmp_path: Path) -> None:
+    """Stopping on SIGHUP as on SIGTERM must not undo ``nohup``'s ignoring it."""
+    port, log = free_port(), tmp_path / "log"
+    env = {**os.environ, "NER_THREADS": "1", "NER_METRICS_PORT": ""}
+    with open(log, "wb") as output:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "ner", "serve", "--model", str(tiny_model), "--port", str(port)],
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN),  # as nohup starts it
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_ready(url, server, log)
+        server.send_signal(signal.SIGHUP)
+        time.sleep(1)
+        assert server.poll() is None
+        assert httpx.post(f"{url}/tag", json={"text": TEXT}, timeout=10).status_code == 200
+    finally:
+        server.kill()
+        server.wait()
+
+
 def test_a_damaged_model_is_skipped_and_the_others_served(tiny_model: Path, tmp_path: Path) -> None:
     damaged = tmp_path / "damaged"
     shutil.copytree(tiny_model, damaged)

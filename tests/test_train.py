@@ -712,13 +712,14 @@ def test_a_models_date_is_the_utc_day_or_that_of_source_date_epoch(monkeypatch) 
     monkeypatch.setenv("TZ", "Pacific/Kiritimati")  # UTC+14
     time.tzset()
     try:
-        monkeypatch.setattr(time, "time", lambda: 1_796_585_000.0)  # 2026-12-06 19:23 UTC
+        monkeypatch.setattr(time, "time", lambda: 1_796_585_000.0)  # 2026-12-06 19:23 UTC, 12-07 there
         monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
         assert created_date() == "2026-12-06"
         monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
         assert created_date() == "2023-11-14"
-        monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000.5")  # found after training: warned of, not fatal
-        assert created_date() == "2026-12-06"
+        for unusable in ("1700000000.5", "99999999999999", "²"):  # found after training: warned of, not fatal
+            monkeypatch.setenv("SOURCE_DATE_EPOCH", unusable)
+            assert created_date() == "2026-12-06"
     finally:
         monkeypatch.undo()
         time.tzset()
