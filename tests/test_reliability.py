@@ -66,19 +66,24 @@ def test_slow_clients_do_not_block_others_and_time_out(tiny_model: Path, tmp_pat
         assert b"request_timeout_s" in answers[0]
 
 
-@pytest.mark.skipif(not hasattr(signal, "SIGHUP"), reason="POSIX signals")
-@pytest.mark.parametrize("stop", ["SIGTERM", "SIGHUP"])  # SIGHUP, a closing terminal, ended it at once
-def test_graceful_shutdown_finishes_in_flight_requests(tiny_model: Path, tmp_path: Path, stop: str) -> None:
-    port = free_port()
-    log = tmp_path / "log"
+def serve_in_a_process(model: Path, port: int, log: Path, **popen: object) -> subprocess.Popen:
+    """``ner serve`` of ``model`` on ``port``, its own process (signals are sent to it), its output in ``log``."""
     env = {**os.environ, "NER_THREADS": "1", "NER_METRICS_PORT": "", "NER_BULK_QUEUE_TOKENS": "100000"}
     with open(log, "wb") as output:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "ner", "serve", "--model", str(tiny_model), "--port", str(port)],
+        return subprocess.Popen(
+            [sys.executable, "-m", "ner", "serve", "--model", str(model), "--port", str(port)],
             env=env,
             stdout=output,
             stderr=subprocess.STDOUT,
+            **popen,  # type: ignore[call-overload]
         )
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGHUP"), reason="POSIX signals")
+@pytest.mark.parametrize("stop", ["SIGTERM", "SIGHUP"])  # SIGHUP, a closing terminal, ended it at once
+def test_graceful_shutdown_finishes_in_flight_requests(tiny_model: Path, tmp_path: Path, stop: str) -> None:
+    port, log = free_port(), tmp_path / "log"
+    server = serve_in_a_process(tiny_model, port, log)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_ready(url, server, log)
@@ -111,15 +116,8 @@ def test_graceful_shutdown_finishes_in_flight_requests(tiny_model: Path, tmp_pat
 def test_a_server_started_under_nohup_outlives_sighup(tiny_model: Path, tmp_path: Path) -> None:
     """Stopping on SIGHUP as on SIGTERM must not undo ``nohup``'s ignoring it."""
     port, log = free_port(), tmp_path / "log"
-    env = {**os.environ, "NER_THREADS": "1", "NER_METRICS_PORT": ""}
-    with open(log, "wb") as output:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "ner", "serve", "--model", str(tiny_model), "--port", str(port)],
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN),  # as nohup starts it
-        )
+    as_nohup_starts_it = lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN)  # noqa: E731
+    server = serve_in_a_process(tiny_model, port, log, preexec_fn=as_nohup_starts_it)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_ready(url, server, log)
