@@ -281,10 +281,8 @@ def word_joins(tokens: Sequence[Token]) -> list[bool]:
     of a script written with spaces, nothing between them (the ``i`` and ``n`` of ``Linux`` in
     ``我在Linux系统``, not ``在`` and ``L``). A character model's entities and dictionary phrases start
     and end on such a word's edges, as a word model's do."""
-    spaced = [_SPACED_WORD_CHAR.match(token.text) is not None for token in tokens]
-    return [
-        i > 0 and spaced[i] and spaced[i - 1] and tokens[i - 1].end == token.start for i, token in enumerate(tokens)
-    ]
+    joined = characters_join([token.text for token in tokens])
+    return [joined[i] and tokens[i - 1].end == token.start for i, token in enumerate(tokens)]
 
 
 def tokenize_chars(text: str) -> list[Token]:
