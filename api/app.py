@@ -21,6 +21,8 @@ from wsgiref.simple_server import WSGIServer
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
@@ -40,6 +42,7 @@ from ner.tagger import DeadlineExceeded
 
 log = logging.getLogger("ner.api")
 ECHO = 40  # characters of a field name quoted back in an error message, at most
+GZIP_LEVEL = 5  # a /tag answer of 383 KB: within 4% of level 9's size in a ninth of its time (4 ms against 38)
 
 
 def _openapi_with_limits(app: FastAPI, settings: Settings) -> dict:
@@ -168,10 +171,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.openapi = lambda: _openapi_with_limits(app, settings)  # type: ignore[method-assign]
     app.include_router(routes)
     # Added innermost first: a request meets them in the reverse order.
+    if settings.gzip_min_bytes is not None:
+        app.add_middleware(GZipMiddleware, minimum_size=settings.gzip_min_bytes, compresslevel=GZIP_LEVEL)
     app.add_middleware(BodyLimit, settings=settings)
     app.add_middleware(Shed, batcher=state.batcher, settings=settings)
     app.add_middleware(Timeout, settings=settings)
     app.add_middleware(HeaderLimit, settings=settings)
+    if settings.cors_origins:  # outside the limits: their refusals, too, reach a page of another origin readable
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "HEAD", "POST"],
+            allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+            expose_headers=["Retry-After", "X-Request-ID"],
+            max_age=600,
+        )
     app.add_middleware(RequestContext)
 
     _answer_errors(app, settings)

@@ -129,7 +129,7 @@ def serve(
         except BundleError as error:
             print(f"ner serve: skipping model: {error}", file=sys.stderr)
     if not good:
-        print("ner serve: error: no usable model (give --model DIR or set NER_MODELS)", file=sys.stderr)
+        print("ner serve: error: no usable model (give --model DIR; set NER_MODELS or NER_MODELS_DIR)", file=sys.stderr)
         return 2
     if problems := _served_problems(settings, good, overrides):
         for problem in problems:

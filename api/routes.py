@@ -8,7 +8,7 @@ from pathlib import Path
 
 from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 
 from api.dependencies import Authorized, JSONBody, ServiceDep
 from api.parsing import FastJSONRoute
@@ -25,9 +25,9 @@ PAGE = Path(__file__).resolve().parent / "static" / "index.html"
 SWAGGER_UI = "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5.17.14"  # an exact version: npm's never change
 
 
-def _page_policy(page: Path) -> str:
+def _page_policy(page: str) -> str:
     """The page's Content-Security-Policy: its own inline script (by hash) runs, and talks only to this origin."""
-    script = page.read_text(encoding="utf-8").split("<script>", 1)[1].split("</script>", 1)[0]
+    script = page.split("<script>", 1)[1].split("</script>", 1)[0]
     digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
     return (
         f"default-src 'none'; script-src 'sha256-{digest}'; style-src 'unsafe-inline'; connect-src 'self'; "
@@ -35,7 +35,9 @@ def _page_policy(page: Path) -> str:
     )
 
 
-PAGE_POLICY = _page_policy(PAGE)
+PAGE_BYTES = PAGE.read_bytes()
+PAGE_TAG = f'W/"{hashlib.sha256(PAGE_BYTES).hexdigest()[:32]}"'  # weak: the same page gzipped is the same tag
+PAGE_SECURITY = {"content-security-policy": _page_policy(PAGE_BYTES.decode("utf-8"))}
 # What the middleware may answer on any route: a body sent too slowly or too large, headers too large, and 503
 # when the request ran out of time or bodies held at once reached their limit (with Retry-After).
 EDGE_ERRORS = (408, 413, 431, 503)
@@ -198,5 +200,10 @@ async def docs() -> HTMLResponse:
 
 
 @router.get("/", include_in_schema=False)
-async def page() -> FileResponse:
-    return FileResponse(PAGE, media_type="text/html", headers={"content-security-policy": PAGE_POLICY})
+async def page(request: Request) -> Response:
+    # Asked again each time (no-cache), answered 304 while unchanged: a browser never keeps an old page
+    # talking to a newer API.
+    headers = {"cache-control": "no-cache", "etag": PAGE_TAG}
+    if PAGE_TAG in request.headers.get("if-none-match", "") or request.headers.get("if-none-match") == "*":
+        return Response(status_code=304, headers=headers)
+    return Response(PAGE_BYTES, media_type="text/html; charset=utf-8", headers={**headers, **PAGE_SECURITY})

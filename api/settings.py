@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -13,13 +14,18 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from api.schemas import MAX_TEXTS
 from ner.tagger import MAX_NBEST
 
-REPOSITORY_MODELS = Path(__file__).resolve().parent.parent / "models"
+CHECKOUT = Path(__file__).resolve().parent.parent
+# A browser origin: scheme, host and an optional port; no path, no trailing slash.
+ORIGIN = re.compile(r"https?://[^\s/?#]+")
 
 
 def default_models() -> list[str]:
-    """Every model directory (one holding a manifest.json, its name not hidden) in ``NER_MODELS_DIR``, else in
-    ``models/``."""
-    folder = Path(os.environ.get("NER_MODELS_DIR") or REPOSITORY_MODELS)
+    """Every model directory (one holding a manifest.json, its name not hidden) in ``NER_MODELS_DIR``, else in a
+    checkout's ``models/`` (installed with pip, the folder above the package is site-packages: none there)."""
+    folder_name = os.environ.get("NER_MODELS_DIR")
+    if not folder_name and not (CHECKOUT / "pyproject.toml").is_file():
+        return []
+    folder = Path(folder_name or CHECKOUT / "models")
     if not folder.is_dir():
         return []
     # A hidden folder is a save in progress or one stopped (ner.bundle.save), not a model to serve.
@@ -76,6 +82,10 @@ class Settings(BaseSettings):
     idle_timeout_s: float = Field(5.0, gt=0, description="for a request head to arrive, and between requests")
     max_header_bytes: int = Field(16_384, ge=1024, description="request line and headers")
     max_headers: int = Field(64, ge=1)
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="ORIGIN,ORIGIN: browser pages elsewhere allowed to call the API; *: any"
+    )
+    gzip_min_bytes: int | None = Field(1_000, ge=0, description="answers of this size or more are gzipped; empty: none")
 
     @field_validator("models", mode="before")
     @classmethod
@@ -85,6 +95,16 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _origins(cls, value: object) -> object:
+        """``ORIGIN,ORIGIN`` into a list, each ``scheme://host[:port]`` as a browser sends it, or ``*``."""
+        origins = [part.strip() for part in value.split(",") if part.strip()] if isinstance(value, str) else value
+        for origin in origins if isinstance(origins, list) else ():
+            if origin != "*" and not ORIGIN.fullmatch(str(origin)):
+                raise ValueError(f"{origin[:80]!r} is no origin: give scheme://host[:port], no path (or *)")
+        return origins
 
     @field_validator("host", "default_model", mode="before")
     @classmethod
@@ -101,7 +121,7 @@ class Settings(BaseSettings):
     def _lower_case(cls, value: object) -> object:
         return value.lower() if isinstance(value, str) else value
 
-    @field_validator("metrics_port", mode="before")
+    @field_validator("metrics_port", "gzip_min_bytes", mode="before")
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         return None if value == "" else value

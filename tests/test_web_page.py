@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -128,3 +129,83 @@ def test_with_api_keys_the_models_are_listed_once_the_key_is_given(
         page.wait_for_selector("#model option:nth-child(3)", state="attached", timeout=15000)
         assert page.eval_on_selector_all("#model option", "os => os.length") == 3
         page.close()
+
+
+def test_errors_that_are_no_json_show_their_status_and_when_to_try_again(browser, page_server: str) -> None:
+    """A proxy's page or uvicorn's plain-text 503 was shown as a network failure with a JSON parse error."""
+    page = browser.new_page()
+    page.goto(page_server + "/")
+    answers = [
+        {"status": 503, "body": "Service Unavailable", "content_type": "text/plain", "headers": {"Retry-After": "3"}},
+        {"status": 502, "body": "<html><body>Bad gateway</body></html>", "content_type": "text/html"},
+        {
+            "status": 503,
+            "body": '{"error": {"type": "overloaded", "message": "the interactive queue is full"}}',
+            "content_type": "application/json",
+            "headers": {"Retry-After": "2"},
+        },
+    ]
+    shown = []
+    for answer in answers:
+        page.route("**/tag", lambda route, _, answer=answer: route.fulfill(**answer))
+        page.click("#tag")
+        page.wait_for_selector("#status.error", timeout=15000)
+        shown.append(page.inner_text("#status"))
+        page.unroute("**/tag")
+        page.eval_on_selector("#status", "s => s.className = ''")
+    page.close()
+    assert shown == [
+        "503 Service Unavailable; try again in 3 s",
+        "502 Bad Gateway",
+        "the interactive queue is full; try again in 2 s",
+    ]
+
+
+def test_long_words_wrap_at_phone_width(browser, page_server: str) -> None:
+    page = browser.new_page(viewport={"width": 375, "height": 700})
+    page.goto(page_server + "/")
+    page.fill("#text", "John Smith visited https://example.com/" + "averyverylongpathsegment" * 10 + " in Berlin.")
+    page.click("#tag")
+    page.wait_for_selector("#output mark", timeout=15000)
+    page.click("#store")
+    page.wait_for_selector("#corrections li")
+    width, visible = page.eval_on_selector("html", "e => [e.scrollWidth, e.clientWidth]")
+    page.close()
+    assert width <= visible, "the page scrolls sideways"
+
+
+def test_entities_are_named_for_screen_readers_and_enter_tags(browser, page_server: str) -> None:
+    page = browser.new_page()
+    page.goto(page_server + "/")
+    page.fill("#text", "John Smith visited Berlin on Monday.")
+    page.press("#min-score", "Enter")  # the controls are a form: Enter in any of them tags
+    page.wait_for_selector("#output mark", timeout=15000)
+    # The accessible name Chromium computes, not only the attribute: "John SmithPER" before.
+    person = page.get_by_role("button", name=re.compile(r"^John Smith, PER, probability [01]\.\d\d$"))
+    assert person.count() == 1
+    person.focus()
+    shown = page.eval_on_selector(
+        "#output mark:focus-visible", "m => getComputedStyle(m, '::after').content"
+    )  # the probability, for keyboard users who cannot hover
+    assert re.fullmatch(r'" p [01]\.\d\d"', shown), shown
+    assert page.get_by_role("list", name="labels").get_by_role("listitem").count() >= 2
+    assert page.get_attribute("#output", "aria-busy") is None  # set while tagging only
+    page.close()
+
+
+def luminance(colour: str) -> float:
+    channels = [int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def test_every_label_colour_keeps_its_small_label_text_readable() -> None:
+    """WCAG AA, 4.5:1 for small text: the label in each highlight was #222 at 75% opacity (4.05:1 on #f28482)."""
+    page = (Path(__file__).resolve().parents[1] / "api" / "static" / "index.html").read_text(encoding="utf-8")
+    colours = re.findall(r"#[0-9a-f]{6}", re.search(r"const COLOURS = \[(.*?)\];", page).group(1))
+    assert len(colours) >= 10
+    tag_rule = re.search(r"mark \.tag \{([^}]*)\}", page).group(1)
+    assert "opacity" not in tag_rule and "color" not in tag_rule  # the body's #222, whole
+    text = luminance("#222222")
+    for colour in colours:
+        assert (luminance(colour) + 0.05) / (text + 0.05) >= 4.5, colour

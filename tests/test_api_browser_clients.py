@@ -1,0 +1,137 @@
+"""What browsers and their pages need of the service, over real HTTP: the page's caching, compressed answers,
+and calls from pages of other origins (CORS)."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from pydantic import ValidationError
+
+from api import settings as settings_module
+from api.settings import Settings
+
+from .server import running_server
+
+LONG_TEXT = "John Smith visited Berlin on Monday. " * 40
+APP = "https://app.example.com"
+
+
+@dataclass
+class Answer:
+    status_code: int
+    headers: httpx.Headers
+    content: bytes  # as it came over the wire, compressed or not
+
+    def json(self) -> object:
+        return json.loads(self.content)
+
+
+def raw(url: str, method: str, path: str, **kwargs: object) -> Answer:
+    """An answer as it came over the wire: httpx would ask for gzip and undo it."""
+    headers = {"accept-encoding": "identity", **kwargs.pop("headers", {})}  # type: ignore[dict-item]
+    with (
+        httpx.Client(base_url=url, timeout=30) as client,
+        client.stream(method, path, headers=headers, **kwargs) as answer,  # type: ignore[arg-type]
+    ):
+        return Answer(answer.status_code, answer.headers, b"".join(answer.iter_raw()))
+
+
+@pytest.fixture(scope="module")
+def server(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
+    log = tmp_path_factory.mktemp("browser") / "server.log"
+    with running_server([tiny_model], log, cors_origins=f"{APP}, http://localhost:3000", max_body_bytes=5000) as url:
+        yield url
+
+
+def test_the_page_is_asked_again_each_time_and_answered_304_while_unchanged(server: str) -> None:
+    first = raw(server, "GET", "/")
+    assert first.status_code == 200 and first.headers["cache-control"] == "no-cache"
+    tag = first.headers["etag"]
+    again = raw(server, "GET", "/", headers={"if-none-match": tag})
+    assert again.status_code == 304 and again.content == b"" and again.headers["etag"] == tag
+    assert raw(server, "GET", "/", headers={"if-none-match": 'W/"an-older-page"'}).status_code == 200
+    zipped = raw(server, "GET", "/", headers={"accept-encoding": "gzip", "if-none-match": tag})
+    assert zipped.status_code == 304  # the same page, whatever its encoding
+
+
+def test_large_answers_are_gzipped_for_clients_that_ask_and_read_the_same(server: str) -> None:
+    body = {"text": LONG_TEXT, "tokens": True}
+    plain = raw(server, "POST", "/tag", json=body)
+    zipped = raw(server, "POST", "/tag", json=body, headers={"accept-encoding": "gzip"})
+    assert plain.status_code == zipped.status_code == 200
+    assert "content-encoding" not in plain.headers
+    assert zipped.headers["content-encoding"] == "gzip" and "Accept-Encoding" in zipped.headers["vary"]
+    assert len(zipped.content) < len(plain.content) / 4
+    assert json.loads(gzip.decompress(zipped.content)) == plain.json()
+    small = raw(server, "GET", "/health", headers={"accept-encoding": "gzip"})
+    assert "content-encoding" not in small.headers  # under NER_GZIP_MIN_BYTES: not worth it
+
+
+def test_no_compression_when_turned_off(tiny_model: Path, tmp_path: Path) -> None:
+    with running_server([tiny_model], tmp_path / "log", gzip_min_bytes="") as url:
+        answer = raw(url, "POST", "/tag", json={"text": LONG_TEXT}, headers={"accept-encoding": "gzip"})
+        assert answer.status_code == 200 and "content-encoding" not in answer.headers
+
+
+def test_a_page_of_an_allowed_origin_may_call_the_api(server: str) -> None:
+    preflight = raw(
+        server,
+        "OPTIONS",
+        "/tag",
+        headers={
+            "origin": APP,
+            "access-control-request-method": "POST",
+            "access-control-request-headers": "authorization, content-type",
+        },
+    )
+    assert preflight.status_code == 200 and preflight.headers["access-control-allow-origin"] == APP
+    allowed = {h.strip().lower() for h in preflight.headers["access-control-allow-headers"].split(",")}
+    assert {"authorization", "content-type"} <= allowed
+    answer = raw(server, "POST", "/tag", json={"text": "John Smith"}, headers={"origin": APP})
+    assert answer.status_code == 200 and answer.headers["access-control-allow-origin"] == APP
+    exposed = answer.headers["access-control-expose-headers"].lower()
+    assert "retry-after" in exposed and "x-request-id" in exposed
+    # A refusal by the limits reaches the page readable too, not as a network error.
+    too_large = raw(server, "POST", "/tag", json={"text": "a" * 6000}, headers={"origin": APP})
+    assert too_large.status_code == 413 and too_large.headers["access-control-allow-origin"] == APP
+
+
+def test_a_page_of_another_origin_is_refused(server: str, tiny_model: Path, tmp_path: Path) -> None:
+    headers = {"origin": "https://elsewhere.example", "access-control-request-method": "POST"}
+    preflight = raw(server, "OPTIONS", "/tag", headers=headers)
+    assert preflight.status_code == 400 and "access-control-allow-origin" not in preflight.headers
+    answer = raw(server, "POST", "/tag", json={"text": "John Smith"}, headers={"origin": "https://elsewhere.example"})
+    assert "access-control-allow-origin" not in answer.headers  # the browser withholds it from that page
+    with running_server([tiny_model], tmp_path / "log") as url:  # no NER_CORS_ORIGINS: same origin only
+        headers["origin"] = APP
+        assert raw(url, "OPTIONS", "/tag", headers=headers).status_code == 405
+        answer = raw(url, "POST", "/tag", json={"text": "John Smith"}, headers={"origin": APP})
+        assert answer.status_code == 200 and "access-control-allow-origin" not in answer.headers
+
+
+@pytest.mark.parametrize("origin", ["app.example.com", "https://app.example.com/", "https://a.example/path", "ftp://x"])
+def test_an_origin_that_is_none_is_refused_at_start(origin: str) -> None:
+    with pytest.raises(ValidationError, match="is no origin"):
+        Settings(models=[], cors_origins=origin)
+    assert Settings(models=[], cors_origins=f" *, {APP} ").cors_origins == ["*", APP]
+
+
+def test_installed_with_pip_no_models_are_looked_for_beside_the_package(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tiny_model: Path
+) -> None:
+    """Installed, the folder above ``api`` is site-packages: its ``models/`` is no one's."""
+    site = tmp_path / "site-packages"
+    (site / "models" / "stray").mkdir(parents=True)
+    (site / "models" / "stray" / "manifest.json").write_text("{}")
+    monkeypatch.delenv("NER_MODELS_DIR", raising=False)
+    monkeypatch.setattr(settings_module, "CHECKOUT", site)
+    assert settings_module.default_models() == []
+    (site / "pyproject.toml").write_text("")  # a checkout
+    assert settings_module.default_models() == [str(site / "models" / "stray")]
+    monkeypatch.setenv("NER_MODELS_DIR", str(tiny_model.parent))
+    assert str(tiny_model) in settings_module.default_models()
