@@ -25,6 +25,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ner import __version__
 from ner.backends import BACKENDS
 from ner.bulk import INPUT_FORMATS, MAX_CHARS, OUTPUT_FORMATS
 from ner.bundle import BundleError
@@ -49,6 +50,16 @@ TRAINING_PACKAGES = (
     "jieba",
     "py3langid",
     "charset_normalizer",
+)
+
+SERVICE_PACKAGES = (
+    "fastapi",
+    "starlette",
+    "uvicorn",
+    "httptools",
+    "pydantic",
+    "pydantic_settings",
+    "prometheus_client",
 )
 
 
@@ -136,6 +147,7 @@ def _terminated_as_interrupted(wanted: bool) -> Iterator[None]:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ner", description="BiLSTM-CRF named-entity recognition.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     _add_train_parser(commands)
     running = argparse.ArgumentParser(add_help=False)
@@ -629,8 +641,15 @@ def _tag_status(summary: Summary) -> int:
 def run_serve(args: argparse.Namespace) -> int:
     try:
         from api.main import serve
-    except ImportError as error:
-        raise RuntimeError(
-            f"the service needs its extra packages: pip install 'ner-service[serve]' ({error})"
-        ) from None
+    except ModuleNotFoundError as error:
+        package = (error.name or "").partition(".")[0]
+        if package in SERVICE_PACKAGES:
+            raise RuntimeError(f"the service needs {package}: pip install 'ner-service[serve]'") from None
+        if package == "api":  # a folder or package of that common name ahead of ours on sys.path
+            import api
+
+            where = getattr(api, "__file__", None) or list(getattr(api, "__path__", []))
+            message = f"the package 'api' found is not the service's ({where}): run from another folder"
+            raise RuntimeError(message) from None
+        raise
     return serve(models=args.models, host=args.host, port=args.port, workers=args.workers, backend=args.backend)

@@ -585,6 +585,38 @@ def test_an_install_without_the_training_extra_tags_and_says_what_the_rest_needs
         assert f"needs {package}: pip install 'ner-service[train]'" in result.stderr
 
 
+def test_serve_names_the_service_package_missing(monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    monkeypatch.delitem(sys.modules, "api.main", raising=False)
+    monkeypatch.setitem(sys.modules, "uvicorn", None)  # not installed
+    assert main(["serve"]) == 2
+    assert "ner serve: error: the service needs uvicorn: pip install 'ner-service[serve]'" in capsys.readouterr().err
+
+
+def test_serve_says_when_another_api_package_hides_the_services(
+    monkeypatch: pytest.MonkeyPatch, capsys, tmp_path: Path
+) -> None:
+    """``python -m ner`` puts the working folder first: a project's own ``api/`` was blamed on the install."""
+    import types
+
+    theirs = types.ModuleType("api")
+    theirs.__file__ = str(tmp_path / "api" / "__init__.py")
+    theirs.__path__ = [str(tmp_path / "api")]
+    monkeypatch.setitem(sys.modules, "api", theirs)
+    monkeypatch.setitem(sys.modules, "api.main", None)  # theirs has none (an editable install would find ours)
+    assert main(["serve"]) == 2
+    error = capsys.readouterr().err
+    assert "the package 'api' found is not the service's" in error and str(tmp_path) in error
+    assert "pip install" not in error
+
+
+def test_version(capsys) -> None:
+    from ner import __version__
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["--version"])
+    assert exit_.value.code == 0 and capsys.readouterr().out == f"ner {__version__}\n"
+
+
 def test_a_missing_module_of_the_package_itself_is_not_blamed_on_the_install(
     tiny_corpus: dict, monkeypatch: pytest.MonkeyPatch
 ) -> None:
