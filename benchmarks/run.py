@@ -19,6 +19,7 @@ STEPS = [
     ("calibration", ["-m", "benchmarks.calibration"]),
     ("load", ["-m", "benchmarks.load"]),
     ("soak", ["-m", "benchmarks.soak"]),
+    ("compression", ["-m", "benchmarks.compression"]),
     ("dictionary", ["-m", "benchmarks.dictionary"]),
     ("finetune", ["-m", "benchmarks.finetune"]),
     ("scaling", ["-m", "benchmarks.scaling"]),
