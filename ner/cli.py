@@ -31,7 +31,7 @@ from ner.bulk import INPUT_FORMATS, MAX_CHARS, OUTPUT_FORMATS
 from ner.bundle import BundleError
 from ner.config import EMBEDDING_DTYPES, add_flags, flag_settings, load_config
 from ner.corpus import CorpusError
-from ner.recipe import GLOVE_SAVED_WORDS
+from ner.recipe import CHOSEN_FOR_CORPUS, GLOVE_SAVED_WORDS
 
 if TYPE_CHECKING:
     from ner.bulk import Summary
@@ -184,7 +184,7 @@ def _add_train_parser(commands: argparse._SubParsersAction) -> None:
     train.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
     train.add_argument("--data-terms", default="", help="licence or terms of the training data, for the model card")
     train.add_argument("--quiet", action="store_true", help="no progress bars")
-    add_flags(train)
+    add_flags(train, CHOSEN_FOR_CORPUS)
     train.set_defaults(run=run_train)
 
 

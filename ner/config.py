@@ -11,8 +11,10 @@ is an error. Every field is also a ``ner train`` flag (``word_dim`` is
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import math
+import re
 import tomllib
 from dataclasses import MISSING, Field, asdict, dataclass, field, fields
 from pathlib import Path
@@ -50,10 +52,9 @@ class _Settings:
     @classmethod
     def from_dict(cls, data: dict) -> Self:
         """Settings from a mapping; unknown names are an error that lists them."""
-        known = {f.name for f in fields(cls)}
-        unknown = set(data) - known
+        unknown = set(data) - {f.name for f in fields(cls)}
         if unknown:
-            raise ValueError(f"unknown {cls._section} settings: {sorted(unknown)}")
+            raise ValueError(f"unknown [{cls._section}] settings: {_unknown(unknown, cls._section)}")
         return cls(**data)
 
     def to_dict(self) -> dict:
@@ -65,7 +66,23 @@ class ModelConfig(_Settings):
     """Sizes of the network. ``hidden`` is per direction."""
 
     _section = "model"
-    _why: ClassVar[dict[str, str]] = {"hidden": f"1 to {MAX_WIDTH:,}", "layers": f"1 to {MAX_LAYERS}"}
+    _why: ClassVar[dict[str, str]] = {
+        "level": "word or char",
+        "char_encoder": "cnn or lstm",
+        "cell": "lstm or gru",
+        "dropout": "0 to under 1",
+        "word_dropout": "0 to under 1",
+        "unknown_dropout": "0 to under 1",
+        "lexicon_dim": "0 or more",
+        "word_dim": "0 or more",
+        "char_dim": "0 or more",
+        "casing_dim": "0 or more",
+        "bigram_dim": "0 or more",
+        "char_hidden": "0 or more; with --char-encoder lstm, even (half for each direction)",
+        "char_kernel": "odd, 1 or more",
+        "hidden": f"1 to {MAX_WIDTH:,}",
+        "layers": f"1 to {MAX_LAYERS}",
+    }
 
     level: str = setting("word", "word (English-style) or char (one token per character, Chinese-style)")
     word_dim: int = setting(50, "word embedding size (the character embedding at the char level)")
@@ -124,7 +141,7 @@ class ModelConfig(_Settings):
 class TrainConfig(_Settings):
     """Everything about a training run except the network sizes."""
 
-    _section = "training"
+    _section = "train"
 
     epochs: int = setting(50, "maximum number of epochs")
     batch_size: int = setting(32, "sentences per batch")
@@ -133,14 +150,14 @@ class TrainConfig(_Settings):
     momentum: float = setting(0.9, "sgd only: momentum")
     lr_decay: float = setting(0.05, "the learning rate after e epochs is lr / (1 + lr_decay * e)")
     weight_decay: float = setting(0.0, "L2 penalty")
-    clip: float = setting(5.0, "gradient norm clipping")
+    clip: float = setting(5.0, "gradients are scaled down to this L2 norm, all weights together")
     patience: int = setting(10, "epochs without a better dev F1 before stopping")
     max_minutes: float = setting(
         0.0, "stop before an epoch would end past this many minutes of training, resumed epochs counted; 0: no limit"
     )
     seed: int = setting(1, "random seed")
     threads: int = setting(2, "CPU threads")
-    device: str = setting("cpu", "cpu or cuda")
+    device: str = setting("cpu", "cpu, cuda or cuda:N")
     pretrained: str = setting("auto", "glove-6b-50d, a GloVe/word2vec text file, none, or auto (by language)")
     pretrained_top: int = setting(50_000, "keep this many most frequent pretrained words beyond the data's")
     saved_pretrained_top: int = setting(
@@ -167,7 +184,31 @@ class TrainConfig(_Settings):
     init_from: str = setting("", "continue from this model directory (fine-tuning): vocabularies and labels grow")
 
     _why: ClassVar[dict[str, str]] = {
-        "teachers": "not with --mention-replacement (the teachers tag the text before names are swapped)"
+        "embedding_dtype": ", ".join(EMBEDDING_DTYPES),
+        "optimizer": "adam or sgd",
+        "epochs": "1 or more",
+        "batch_size": "1 or more",
+        "lr": "above 0",
+        "momentum": "0 to under 1",
+        "lr_decay": "0 or more",
+        "weight_decay": "0 or more",
+        "clip": "above 0",
+        "patience": "1 or more",
+        "dev_every": "2 or more (1 would hold out every sentence)",
+        "pretrained_top": "0 or more",
+        "max_length": "0 or more",
+        "min_bigram_count": "1 or more",
+        "ema_decay": "0 to under 1",
+        "threads": "1 or more",
+        "max_minutes": "0 or more (0: no limit)",
+        "mention_replacement": "0 to under 1",
+        "teacher_weight": "above 0, at most 1",
+        "teachers": "not with --mention-replacement (the teachers tag the text before names are swapped)",
+        "align_unseen": "not with --train-with-dev (it is kept only if dev gains)",
+        "saved_pretrained_top": "0 or more",
+        "seed": f"0 to {2**32 - 1:,}",
+        "device": "cpu, cuda or cuda:N",
+        "language": "auto, or a language code of two or three lower-case letters (en, zh, deu)",
     }
 
     def _checks(self) -> dict[str, bool]:
@@ -194,6 +235,9 @@ class TrainConfig(_Settings):
             "teachers": not (self.teachers and self.mention_replacement),  # teachers tag the unswapped text
             "align_unseen": not (self.align_unseen and self.train_with_dev),  # it is kept only if dev gains
             "saved_pretrained_top": self.saved_pretrained_top >= 0,
+            "seed": 0 <= self.seed < 2**32,  # what torch and NumPy seed from
+            "device": re.fullmatch(r"cpu|cuda(:\d+)?", self.device) is not None,
+            "language": re.fullmatch(r"auto|[a-z]{2,3}", self.language) is not None,
         }
 
 
@@ -201,10 +245,15 @@ def load_config(path: str | Path | None) -> tuple[dict, dict]:
     """``(model settings, training settings)`` from a TOML or JSON file with ``[model]`` and ``[train]``."""
     if path is None:
         return {}, {}
+    raw = Path(path).read_bytes()
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        text = raw.decode("utf-8-sig")  # a BOM, as Notepad writes one, is no setting
+    except UnicodeDecodeError as error:
+        line = raw[: error.start].count(b"\n") + 1
+        raise ValueError(f"{path}: line {line} is not UTF-8 (a settings file is read as UTF-8)") from None
+    try:
         data = json.loads(text) if str(path).endswith(".json") else tomllib.loads(text)
-    except (UnicodeDecodeError, json.JSONDecodeError, tomllib.TOMLDecodeError) as error:
+    except (json.JSONDecodeError, tomllib.TOMLDecodeError) as error:
         raise ValueError(f"{path}: {error}") from None
     if not isinstance(data, dict):
         raise ValueError(f"{path}: expected an object with [model] and [train], not {type(data).__name__}")
@@ -218,11 +267,27 @@ def load_config(path: str | Path | None) -> tuple[dict, dict]:
         kinds = {f.name: _kind(f) for f in fields(ModelConfig if section == "model" else TrainConfig)}
         unknown = set(settings) - set(kinds)
         if unknown:
-            raise ValueError(f"{path}: unknown settings in [{section}]: {sorted(unknown)}")
+            raise ValueError(f"{path}: unknown settings in [{section}]: {_unknown(unknown, section)}")
         for name, value in settings.items():
             if not _of_kind(value, kinds[name]):
                 raise ValueError(f"{path}: [{section}] {name} = {value!r}: expected {kinds[name].__name__}")
     return model, train
+
+
+def _unknown(names: set[str], section: str) -> str:
+    """Unknown setting names, each with the setting of either section it may be a slip for."""
+    here = [f.name for f in fields(ModelConfig if section == "model" else TrainConfig)]
+    other = "train" if section == "model" else "model"
+    there = [f.name for f in fields(TrainConfig if section == "model" else ModelConfig)]
+    said = []
+    for name in sorted(names):
+        if name in there:
+            said.append(f"{name} (a [{other}] setting)")
+        elif near := difflib.get_close_matches(name, here + there, n=1):
+            said.append(f"{name} (did you mean {near[0]}?)")
+        else:
+            said.append(name)
+    return ", ".join(said)
 
 
 def _of_kind(value: object, kind: type) -> bool:
@@ -232,19 +297,20 @@ def _of_kind(value: object, kind: type) -> bool:
     return isinstance(value, kind) or (kind is float and isinstance(value, int))
 
 
-def add_flags(parser: argparse.ArgumentParser) -> None:
-    """One flag per setting of both classes, named after the field (``--word-dim``), unset by default."""
+def add_flags(parser: argparse.ArgumentParser, chosen: frozenset[str] = frozenset()) -> None:
+    """One flag per setting of both classes, named after the field (``--word-dim``), unset by default; the help
+    says each default, or that it is ``chosen`` for the corpus."""
     for cls, section in ((TrainConfig, "train"), (ModelConfig, "model")):
         group = parser.add_argument_group(f"[{section}] settings (override the --config file)")
         for item in fields(cls):
             flag = "--" + item.name.replace("_", "-")
             dest = f"{section}.{item.name}"
+            default = "chosen for the corpus" if item.name in chosen else str(item.default) or "empty"
+            help = f"{item.metadata['help']} (default: {default})".replace("%", "%%")
             if _kind(item) is bool:
-                group.add_argument(flag, dest=dest, action=argparse.BooleanOptionalAction, help=item.metadata["help"])
+                group.add_argument(flag, dest=dest, action=argparse.BooleanOptionalAction, help=help)
             else:
-                group.add_argument(
-                    flag, dest=dest, type=_kind(item), help=item.metadata["help"], metavar=_kind(item).__name__.upper()
-                )
+                group.add_argument(flag, dest=dest, type=_kind(item), help=help, metavar=_kind(item).__name__.upper())
 
 
 def flag_settings(args: argparse.Namespace) -> tuple[dict, dict]:

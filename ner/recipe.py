@@ -49,6 +49,17 @@ LARGE_CORPUS_BIGRAM_COUNT = 2  # from SMALL_CORPUS sentences: every bigram at 10
 MAX_STRETCH = 10  # a corpus of fewer than 150 sentences is trained as one of 150
 GLOVE_SAVED_WORDS = 300_000  # GloVe words a model keeps after training (int8 tables: about 15 MB)
 MAX_UNKNOWN_DROPOUT = 0.5  # beyond it a bigram would be unknown in training more often than known
+# The settings :func:`resolve` chooses for a corpus when they are not given (`ner train --help` says so).
+CHOSEN_FOR_CORPUS = frozenset(
+    {
+        *("level", "word_dim", "char_dim", "char_hidden", "bigram_dim", "hidden", "dropout", "word_dropout"),
+        *("unknown_dropout", "lexicon_dim", "lexicon_words", "document_memory"),
+        *("epochs", "patience", "lr_decay", "min_bigram_count", "saved_pretrained_top", "embedding_dtype"),
+        *("language", "pretrained", "lexicon"),
+    }
+)
+# What a setting's help says it is for (config.py), and so where it does nothing.
+ONLY_FOR = {"char level": "char", "word level": "word"}
 
 
 @dataclass(frozen=True)
@@ -124,10 +135,11 @@ def resolve(model_settings: dict, train_settings: dict, train: Sequence[Sentence
         )
     stretch = _stretch(size)
     train_defaults = _train_defaults(level, small, stretch)
-    if stretch > 1 and not {"epochs", "patience", "lr_decay"} & set(train_settings):
+    stretched = {"epochs": "{} epochs", "patience": "patience {}", "lr_decay": "learning-rate decay {:g}"}
+    chosen = [how.format(train_defaults[key]) for key, how in stretched.items() if key not in train_settings]
+    if stretch > 1 and chosen:
         reasons.append(
-            f"schedule: {train_defaults['epochs']} epochs, patience {train_defaults['patience']}, "
-            f"learning-rate decay {train_defaults['lr_decay']:g} (50 epochs and patience 10 stretched "
+            f"schedule: {', '.join(chosen)} (50 epochs, patience 10 and decay 0.05 stretched "
             f"{stretch:g} times, so that {size} sentences get about as many updates as {SCHEDULE_SENTENCES:,})"
         )
     if pretrained == GLOVE_PACKAGE:
@@ -143,9 +155,26 @@ def resolve(model_settings: dict, train_settings: dict, train: Sequence[Sentence
     config = TrainConfig.from_dict(
         {**train_defaults, **train_settings, "language": language, "pretrained": pretrained, "lexicon": lexicon}
     )
+    _warn_idle(model_settings, train_settings, level, config.optimizer)
     for reason in reasons:
         log.info("%s", reason)
     return Recipe(model, config, language, reasons)
+
+
+def _warn_idle(model_settings: dict, train_settings: dict, level: str, optimizer: str) -> None:
+    """Say which given settings this run does not use (a word model's ``--lexicon-dim``, Adam's
+    ``--momentum``): kept in its config as given, but without effect. A settings file shared by corpora of
+    both levels is not refused for them."""
+    for cls, given in ((ModelConfig, model_settings), (TrainConfig, train_settings)):
+        for item in dataclasses.fields(cls):
+            if item.name not in given or item.name == "level" or given[item.name] in (0, "none", False):
+                continue  # a setting turned off is no claim
+            wanted = next((lvl for prefix, lvl in ONLY_FOR.items() if item.metadata["help"].startswith(prefix)), level)
+            unused = wanted != level or (item.name == "momentum" and optimizer != "sgd")
+            if unused:
+                flag = "--" + item.name.replace("_", "-")
+                why = f"a {level}-level model" if wanted != level else f"the {optimizer} optimizer"
+                log.warning("%s is not used by %s: it has no effect on this run", flag, why)
 
 
 def _language_and_level(

@@ -464,6 +464,7 @@ def prepare(job: Job, checkpoint: dict | None = None) -> Run:
     """Read the corpora, resolve the settings, build (or restore) the vocabularies, network and optimizer."""
     train_settings = job.train_settings
     TrainConfig.from_dict(train_settings)  # each given setting checked before the corpora are read with them
+    ModelConfig.from_dict(job.model_settings)
     parent = bundles.load(train_settings["init_from"]) if train_settings.get("init_from") else None
     if train_settings.get("train_with_dev") and "epochs" not in train_settings:
         raise ValueError("--train-with-dev trains for exactly --epochs epochs: give --epochs (a run with dev finds it)")
@@ -537,9 +538,15 @@ def prepare(job: Job, checkpoint: dict | None = None) -> Run:
 
 
 def _began(job: Job, run: Run) -> dict:
-    """What a resume of ``job`` must go on with: its training settings as given (paths resolved), its dev
-    file, and whether it trains on dev (fine-tuning without a dev file does)."""
-    return {"train_settings": job.train_settings, "dev": _dev_file(job), "train_with_dev": run.config.train_with_dev}
+    """What a resume of ``job`` must go on with: its settings as given (paths resolved; the choices made for
+    the corpus are made again from them), its dev file, and whether it trains on dev (fine-tuning without a
+    dev file does)."""
+    return {
+        "train_settings": job.train_settings,
+        "model_settings": job.model_settings,
+        "dev": _dev_file(job),
+        "train_with_dev": run.config.train_with_dev,
+    }
 
 
 def _dev_file(job: Job) -> str | None:
@@ -547,8 +554,9 @@ def _dev_file(job: Job) -> str | None:
 
 
 def _continued(job: Job, checkpoint: dict) -> Job:
-    """``job`` with the training settings its run began with, under those given again; its parent, its
-    dev file and whether it trains on dev cannot change."""
+    """``job`` with the settings its run began with, under those given again (a network setting given
+    again must be the same: :func:`_resumed`); its parent, its dev file and whether it trains on dev cannot
+    change."""
     began = checkpoint.get("began")
     if began is None:  # a checkpoint from before it was kept
         return job
@@ -561,7 +569,11 @@ def _continued(job: Job, checkpoint: dict) -> Job:
     if trains_on_dev is not None and bool(trains_on_dev) != began["train_with_dev"]:
         done = "trained" if began["train_with_dev"] else "did not train"
         raise ValueError(f"--resume: the run {done} on its dev sentences; it cannot change")
-    return replace(job, train_settings={**settings, **job.train_settings})
+    # Before 2026-12-07 the network's settings as given were not kept: the network as built stands for them.
+    network = began.get("model_settings", checkpoint["model_config"])
+    return replace(
+        job, train_settings={**settings, **job.train_settings}, model_settings={**network, **job.model_settings}
+    )
 
 
 def _with(flag: str, value: str | None) -> str:

@@ -199,7 +199,8 @@ def test_a_run_that_diverges_or_cannot_hold_out_dev_is_one_error_line(
     trained a model whose scores are not numbers."""
     args = tiny_train_args(tmp_path / "m", tiny_corpus["train"], tiny_corpus["dev"])
     assert main([*args, "--dev-every", "0"]) == 2
-    assert capsys.readouterr().err.strip() == "ner train: error: invalid training setting dev_every=0"
+    error = capsys.readouterr().err.strip()
+    assert error == "ner train: error: invalid train setting dev_every=0: 2 or more (1 would hold out every sentence)"
     assert main([*args, "--lr", "1e4", "--epochs", "2"]) == 2
     assert "lower the learning rate" in capsys.readouterr().err.splitlines()[-1]
     assert not (tmp_path / "m").exists()

@@ -51,7 +51,7 @@ def test_a_malformed_file_names_itself(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="settings.toml"):
         load_config(path)
     path.write_bytes(b"\xff\xfe[model]")  # not UTF-8
-    with pytest.raises(ValueError, match="settings.toml: 'utf-8' codec"):
+    with pytest.raises(ValueError, match="settings.toml: line 1 is not UTF-8"):
         load_config(path)
 
 
@@ -150,3 +150,60 @@ def test_flags_override_the_file_in_a_real_run(tiny_variant: Callable[[str], Pat
     weights = bundles.load(model).weights
     assert weights["word_embed.weight"].shape[1] == 12
     assert weights["project.weight"].shape[1] == 4 * 24  # own states and the memory, both directions
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ("[model]\nhiden_size = 64\n", "hiden_size (did you mean hidden?)"),
+        ("[train]\nhidden = 3\n", "hidden (a [model] setting)"),
+        ("[model]\nepochs = 3\n", "epochs (a [train] setting)"),
+    ],
+)
+def test_an_unknown_key_says_what_it_may_be_a_slip_for(tmp_path: Path, text: str, said: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(said)):
+        load_config(write(tmp_path, text))
+
+
+def test_a_byte_order_mark_is_no_setting(tmp_path: Path) -> None:
+    """Notepad writes one: the file read as "Invalid statement (at line 1, column 1)"."""
+    path = tmp_path / "settings.toml"
+    path.write_bytes("\ufeff[model]\nhidden = 64\n".encode())
+    assert load_config(path) == ({"hidden": 64}, {})
+    path.write_bytes(b"[model]\nhidden = 64\n# caf\xe9\n")  # Latin-1 on its third line
+    with pytest.raises(ValueError, match="line 3 is not UTF-8"):
+        load_config(path)
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"seed": -5}, "invalid train setting seed=-5: 0 to 4,294,967,295"),
+        ({"seed": 2**64}, "seed=18446744073709551616: 0 to"),
+        ({"language": "english"}, "language='english': auto, or a language code"),
+        ({"device": "foo"}, "device='foo': cpu, cuda or cuda:N"),
+        ({"epochs": 0}, "epochs=0: 1 or more"),
+    ],
+)
+def test_a_training_setting_out_of_range_says_what_is_accepted(settings: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)):
+        TrainConfig.from_dict(settings)
+    for fine in ({"seed": 0}, {"language": "de"}, {"language": "deu"}, {"device": "cuda:1"}):
+        TrainConfig.from_dict(fine)
+
+
+def test_every_check_says_what_is_accepted() -> None:
+    for cls in (ModelConfig, TrainConfig):
+        assert set(cls()._checks()) <= set(cls._why), cls.__name__
+
+
+def test_the_help_says_each_default_or_that_the_corpus_chooses_it() -> None:
+    text = build_parser().format_help() + next(
+        action.choices["train"].format_help() for action in build_parser()._actions if action.dest == "command"
+    )
+    assert "--batch-size INT" in text
+    flat = " ".join(text.split())
+    assert "sentences per batch (default: 32)" in flat and "random seed (default: 1)" in flat
+    assert "maximum number of epochs (default: chosen for the corpus)" in flat
+    assert "recurrent units per direction (default: chosen for the corpus)" in flat
+    assert "recurrent layers (default: 1)" in flat

@@ -8,9 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from ner.config import ModelConfig, TrainConfig
 from ner.corpus import Sentence, read_jsonl
 from ner.features import singleton_bigram_share
 from ner.recipe import (
+    CHOSEN_FOR_CORPUS,
     GLOVE_MIN_COVERAGE,
     MAX_UNKNOWN_DROPOUT,
     SCHEDULE_SENTENCES,
@@ -253,8 +255,13 @@ def test_a_corpus_of_a_few_hundred_sentences_gets_the_same_updates_as_one_of_150
     assert (recipe.train.epochs, recipe.train.patience, recipe.train.lr_decay) == (epochs, patience, lr_decay)
     stretched = epochs != 50  # 1,450 sentences: within rounding of 1,500, so no stretch and no reason
     assert any(r.startswith(f"schedule: {epochs} epochs") for r in recipe.reasons) == stretched
-    given = resolve({}, {"language": "en", "pretrained": "none", "epochs": 2}, corpus(NONSENSE[:sentences]))
-    assert given.train.epochs == 2 and not any(r.startswith("schedule") for r in given.reasons)  # not chosen
+    given = resolve(
+        {}, {"language": "en", "pretrained": "none", "epochs": 2}, corpus((NONSENSE * sentences)[:sentences])
+    )
+    assert given.train.epochs == 2
+    # Only what was chosen is said: not the given epochs, but the patience and decay stretched all the same.
+    said = [r.split(" (")[0] for r in given.reasons if r.startswith("schedule")]
+    assert said == ([f"schedule: patience {patience}, learning-rate decay {lr_decay:g}"] if stretched else [])
 
 
 def test_an_unknown_training_setting_is_refused_before_any_work() -> None:
@@ -306,3 +313,32 @@ def test_a_language_identifier_without_room_to_unpack_its_model_says_so(monkeypa
     monkeypatch.setattr(py3langid, "classify", full)
     with pytest.raises(OSError, match=r"could not unpack its model in .*No space left on device.*give --language"):
         detect_language("Angela Merkel visited Paris.")
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_what_the_help_says_is_chosen_for_the_corpus_is_all_that_is(language: str) -> None:
+    """Every setting the recipe may set otherwise than its default is listed as chosen, for `--help`."""
+    recipe = resolve({}, {"language": language}, corpus(SAMPLES[language] * 10))
+    for settings, defaults in ((recipe.model, ModelConfig()), (recipe.train, TrainConfig())):
+        for name, value in settings.to_dict().items():
+            if value != getattr(defaults, name):
+                assert name in CHOSEN_FOR_CORPUS, name
+
+
+def test_settings_a_run_does_not_use_are_said_to_do_nothing(caplog: pytest.LogCaptureFixture) -> None:
+    model = {"lexicon_dim": 5, "bigram_dim": 7}
+    train = {"language": "en", "pretrained": "none", "lexicon": "jieba", "momentum": 0.5}
+    with caplog.at_level("WARNING", logger="ner.train"):
+        resolve(model, train, corpus(SAMPLES["en"]))
+    said = [r.message for r in caplog.records if r.levelname == "WARNING"]
+    assert said == [
+        "--bigram-dim is not used by a word-level model: it has no effect on this run",
+        "--lexicon-dim is not used by a word-level model: it has no effect on this run",
+        "--momentum is not used by the adam optimizer: it has no effect on this run",
+        "--lexicon is not used by a word-level model: it has no effect on this run",
+    ]
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="ner.train"):  # turned off, or used: nothing to say
+        train = {"language": "zh", "lexicon": "none", "momentum": 0.5, "optimizer": "sgd"}
+        resolve({"lexicon_dim": 0}, train, corpus(SAMPLES["zh"]))
+    assert not [r for r in caplog.records if r.levelname == "WARNING"]

@@ -627,6 +627,32 @@ def test_a_resumed_fine_tuning_goes_on_with_the_settings_it_began_with(
         assert message in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(("settings", "message"), [({"hidden": -1}, "hidden=-1: 1 to"), ({"cell": "GRU"}, "or gru")])
+def test_a_network_setting_out_of_range_is_refused_before_the_corpus_is_read(
+    tmp_path: Path, settings: dict, message: str
+) -> None:
+    """It was refused only after reading the corpus, the language and GloVe's coverage (2.75 s on eng.train)."""
+    with pytest.raises(ValueError, match=re.escape(message)):
+        prepare(Job(str(tmp_path / "no-such-corpus.conll"), tmp_path / "m", model_settings=settings))
+
+
+def test_a_resume_without_its_settings_again_goes_on_with_the_network_settings_it_began_with(
+    tiny_corpus: dict, tmp_path: Path
+) -> None:
+    """The network settings as given were not kept: a resume chose the corpus's defaults again from none
+    (GloVe for a 16-d table here), trained, and crashed saving, or recorded choices its model did not make."""
+    train, dev, out = tiny_corpus["train"], tiny_corpus["dev"], tmp_path / "m"
+    train_tiny(out, train, dev, "--epochs", "1", "--no-document-memory")
+    began = json.loads((out / "config.json").read_text())
+    again = ["train", "--train", str(train), "--dev", str(dev), "--out", str(out), "--quiet"]
+    assert main([*again, "--resume", "--epochs", "2"]) == 0  # no --config, no --no-document-memory
+    resumed = json.loads((out / "config.json").read_text())
+    assert resumed["model"] == began["model"]
+    settings = {**began["training"]["config"], "epochs": 2}
+    assert resumed["training"]["config"] == settings  # pretrained, embedding_dtype, ... as the run chose them
+    assert "document memory: off" not in (out / "README.md").read_text()  # given, not chosen
+
+
 def test_a_resume_after_the_time_budget_trains_no_further_epoch(tiny_corpus: dict, tmp_path: Path) -> None:
     budget = ("--epochs", "5", "--max-minutes", "0.0001")  # shorter than an epoch: one runs, then it stops
     out = train_tiny(tmp_path / "m", tiny_corpus["train"], tiny_corpus["dev"], *budget)
