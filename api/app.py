@@ -11,6 +11,7 @@ dependencies.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import sys
@@ -177,8 +178,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(Shed, batcher=state.batcher, settings=settings)
     app.add_middleware(Timeout, settings=settings)
     app.add_middleware(HeaderLimit, settings=settings)
+    cors = None
     if settings.cors_origins:  # outside the limits: their refusals, too, reach a page of another origin readable
-        app.add_middleware(
+        cors = functools.partial(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
             allow_methods=["GET", "HEAD", "POST"],
@@ -186,7 +188,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             expose_headers=["Retry-After", "X-Request-ID"],
             max_age=600,
         )
-    app.add_middleware(RequestContext)
+        app.add_middleware(cors)
+    app.add_middleware(RequestContext, error_wrapper=cors)
 
     _answer_errors(app, settings)
     return app

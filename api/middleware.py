@@ -25,7 +25,7 @@ import re
 import time
 import traceback
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from prometheus_client import Counter, Histogram
 from starlette.responses import Response
@@ -114,10 +114,14 @@ SECURITY_HEADERS = [
 
 
 class RequestContext:
-    """Request id, security headers, the answer to an unexpected error, status capture, access log and metrics."""
+    """Request id, security headers, the answer to an unexpected error, status capture, access log and metrics.
 
-    def __init__(self, app: ASGIApp) -> None:
+    ``error_wrapper`` wraps the answer to an unexpected error in what the app's answers pass through
+    outside the app (CORS: a page of another origin reads that 500 too)."""
+
+    def __init__(self, app: ASGIApp, error_wrapper: Callable[[ASGIApp], ASGIApp] | None = None) -> None:
         self.app = app
+        self.error_wrapper = error_wrapper or (lambda answer: answer)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -149,7 +153,8 @@ class RequestContext:
             log.error(
                 json.dumps({"event": "unexpected_error", "request_id": request_id, "error": traceback.format_exc()})
             )
-            await error_response(500, "internal_error", "internal error", request_id)(scope, receive, send_with_id)
+            answer = self.error_wrapper(error_response(500, "internal_error", "internal error", request_id))
+            await answer(scope, receive, send_with_id)
         finally:
             if state.get("client_gone") and not answered:  # a 500 sent to a gone client stays a 500
                 status = CLIENT_GONE

@@ -36,8 +36,9 @@ def _page_policy(page: str) -> str:
 
 
 PAGE_BYTES = PAGE.read_bytes()
-PAGE_TAG = f'W/"{hashlib.sha256(PAGE_BYTES).hexdigest()[:32]}"'  # weak: the same page gzipped is the same tag
-PAGE_SECURITY = {"content-security-policy": _page_policy(PAGE_BYTES.decode("utf-8"))}
+PAGE_POLICY = _page_policy(PAGE_BYTES.decode("utf-8"))
+# The page and its policy: a release that changes either is a new page. Weak: the same page gzipped is the same.
+PAGE_TAG = hashlib.sha256(PAGE_BYTES + PAGE_POLICY.encode()).hexdigest()[:32]
 # What the middleware may answer on any route: a body sent too slowly or too large, headers too large, and 503
 # when the request ran out of time or bodies held at once reached their limit (with Retry-After).
 EDGE_ERRORS = (408, 413, 431, 503)
@@ -203,7 +204,9 @@ async def docs() -> HTMLResponse:
 async def page(request: Request) -> Response:
     # Asked again each time (no-cache), answered 304 while unchanged: a browser never keeps an old page
     # talking to a newer API.
-    headers = {"cache-control": "no-cache", "etag": PAGE_TAG}
-    if PAGE_TAG in request.headers.get("if-none-match", "") or request.headers.get("if-none-match") == "*":
-        return Response(status_code=304, headers=headers)
-    return Response(PAGE_BYTES, media_type="text/html; charset=utf-8", headers={**headers, **PAGE_SECURITY})
+    headers = {"cache-control": "no-cache", "etag": f'W/"{PAGE_TAG}"', "content-security-policy": PAGE_POLICY}
+    # Weak comparison (RFC 9110 8.8.3.2): the opaque tags, with or without W/.
+    asked = {tag.strip().removeprefix("W/").strip('"') for tag in request.headers.get("if-none-match", "").split(",")}
+    if PAGE_TAG in asked or "*" in asked:  # with the Vary the page's gzipped answer has (GZip's, on the 200)
+        return Response(status_code=304, headers={**headers, "vary": "Accept-Encoding"})
+    return Response(PAGE_BYTES, media_type="text/html; charset=utf-8", headers=headers)

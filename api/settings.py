@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -15,8 +15,7 @@ from api.schemas import MAX_TEXTS
 from ner.tagger import MAX_NBEST
 
 CHECKOUT = Path(__file__).resolve().parent.parent
-# A browser origin: scheme, host and an optional port; no path, no trailing slash.
-ORIGIN = re.compile(r"https?://[^\s/?#]+")
+DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 def default_models() -> list[str]:
@@ -30,6 +29,30 @@ def default_models() -> list[str]:
         return []
     # A hidden folder is a save in progress or one stopped (ner.bundle.save), not a model to serve.
     return sorted(str(p) for p in folder.iterdir() if not p.name.startswith(".") and (p / "manifest.json").is_file())
+
+
+def _origin(given: str) -> str:
+    """``given`` as a browser writes an origin, or a ValueError saying why it is none."""
+    try:
+        parts = urlsplit(given)
+        port = parts.port
+    except ValueError:
+        port, parts = -1, None
+    if (
+        parts is None
+        or port == -1
+        or parts.scheme.lower() not in DEFAULT_PORTS
+        or not parts.hostname
+        or parts.username is not None
+        or parts.path
+        or parts.query
+        or parts.fragment
+        or given.endswith(("?", "#"))
+    ):
+        raise ValueError(f"{given[:80]!r} is no origin: give scheme://host[:port], without a path or a user (or *)")
+    scheme, host = parts.scheme.lower(), parts.hostname  # urlsplit gives the host in lower case
+    host = f"[{host}]" if ":" in host else host  # IPv6
+    return f"{scheme}://{host}" + (f":{port}" if port not in (None, DEFAULT_PORTS[scheme]) else "")
 
 
 class Settings(BaseSettings):
@@ -85,7 +108,7 @@ class Settings(BaseSettings):
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="ORIGIN,ORIGIN: browser pages elsewhere allowed to call the API; *: any"
     )
-    gzip_min_bytes: int | None = Field(1_000, ge=0, description="answers of this size or more are gzipped; empty: none")
+    gzip_min_bytes: int | None = Field(1_000, ge=1, description="answers of this size or more are gzipped; empty: none")
 
     @field_validator("models", mode="before")
     @classmethod
@@ -99,12 +122,12 @@ class Settings(BaseSettings):
     @field_validator("cors_origins", mode="before")
     @classmethod
     def _origins(cls, value: object) -> object:
-        """``ORIGIN,ORIGIN`` into a list, each ``scheme://host[:port]`` as a browser sends it, or ``*``."""
+        """``ORIGIN,ORIGIN`` into a list, each ``scheme://host[:port]`` as a browser sends it (lower case, no
+        default port: the comparison is exact), or ``*``."""
         origins = [part.strip() for part in value.split(",") if part.strip()] if isinstance(value, str) else value
-        for origin in origins if isinstance(origins, list) else ():
-            if origin != "*" and not ORIGIN.fullmatch(str(origin)):
-                raise ValueError(f"{origin[:80]!r} is no origin: give scheme://host[:port], no path (or *)")
-        return origins
+        if not isinstance(origins, list):
+            return origins
+        return [origin if origin == "*" else _origin(str(origin)) for origin in origins]
 
     @field_validator("host", "default_model", mode="before")
     @classmethod

@@ -52,16 +52,6 @@ TRAINING_PACKAGES = (
     "charset_normalizer",
 )
 
-SERVICE_PACKAGES = (
-    "fastapi",
-    "starlette",
-    "uvicorn",
-    "httptools",
-    "pydantic",
-    "pydantic_settings",
-    "prometheus_client",
-)
-
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
@@ -641,15 +631,16 @@ def _tag_status(summary: Summary) -> int:
 def run_serve(args: argparse.Namespace) -> int:
     try:
         from api.main import serve
-    except ModuleNotFoundError as error:
+    except ImportError as error:
         package = (error.name or "").partition(".")[0]
-        if package in SERVICE_PACKAGES:
+        if isinstance(error, ModuleNotFoundError) and package not in ("api", "ner"):
             raise RuntimeError(f"the service needs {package}: pip install 'ner-service[serve]'") from None
-        if package == "api":  # a folder or package of that common name ahead of ours on sys.path
-            import api
+        import api  # a folder or package of that common name ahead of ours on sys.path (a FastAPI project's)
 
-            where = getattr(api, "__file__", None) or list(getattr(api, "__path__", []))
-            message = f"the package 'api' found is not the service's ({where}): run from another folder"
+        file = getattr(api, "__file__", None)
+        found = Path(file).parent if file else Path(next(iter(getattr(api, "__path__", [])), "."))
+        if found.resolve() != Path(__file__).resolve().parent.parent / "api":
+            message = f"the package 'api' found is not the service's ({file or found}): run from another folder"
             raise RuntimeError(message) from None
         raise
     return serve(models=args.models, host=args.host, port=args.port, workers=args.workers, backend=args.backend)

@@ -57,6 +57,20 @@ def test_the_page_is_asked_again_each_time_and_answered_304_while_unchanged(serv
     assert raw(server, "GET", "/", headers={"if-none-match": 'W/"an-older-page"'}).status_code == 200
     zipped = raw(server, "GET", "/", headers={"accept-encoding": "gzip", "if-none-match": tag})
     assert zipped.status_code == 304  # the same page, whatever its encoding
+    assert "Accept-Encoding" in zipped.headers["vary"] and zipped.headers["content-security-policy"]
+    opaque = tag.removeprefix("W/")
+    for asked in (opaque, f'"other", {tag}', "*"):  # weak comparison: with or without W/, in a list
+        assert raw(server, "GET", "/", headers={"if-none-match": asked}).status_code == 304, asked
+
+
+def test_a_304_leaves_the_connection_fit_for_the_next_request(server: str) -> None:
+    """With gzip for every answer, the 304's empty body was gzipped into 20 bytes the next answer began with."""
+    with httpx.Client(base_url=server, timeout=30) as client:
+        tag = client.get("/").headers["etag"]
+        assert client.get("/", headers={"if-none-match": tag}).status_code == 304
+        assert client.get("/health").json() == {"status": "ok"}  # the same connection
+    with pytest.raises(ValidationError, match="greater than or equal to 1"):
+        Settings(models=[], gzip_min_bytes=0)
 
 
 def test_large_answers_are_gzipped_for_clients_that_ask_and_read_the_same(server: str) -> None:
@@ -114,11 +128,46 @@ def test_a_page_of_another_origin_is_refused(server: str, tiny_model: Path, tmp_
         assert answer.status_code == 200 and "access-control-allow-origin" not in answer.headers
 
 
-@pytest.mark.parametrize("origin", ["app.example.com", "https://app.example.com/", "https://a.example/path", "ftp://x"])
+@pytest.mark.parametrize(
+    "origin",
+    [
+        *("app.example.com", "https://app.example.com/", "https://a.example/path", "ftp://x", "https://u@a.example"),
+        *("https://a.example:abc", "https://a.example:99999", "https://a.example?q"),
+    ],
+)
 def test_an_origin_that_is_none_is_refused_at_start(origin: str) -> None:
     with pytest.raises(ValidationError, match="is no origin"):
         Settings(models=[], cors_origins=origin)
     assert Settings(models=[], cors_origins=f" *, {APP} ").cors_origins == ["*", APP]
+
+
+def test_an_origin_is_kept_as_a_browser_sends_it() -> None:
+    """The comparison is exact: an upper-case host or a default port given would never have matched."""
+    given = "https://App.Example.com:443, HTTP://localhost:80, http://localhost:3000, http://[::1]:3000"
+    assert Settings(models=[], cors_origins=given).cors_origins == [
+        APP,
+        "http://localhost",
+        "http://localhost:3000",
+        "http://[::1]:3000",
+    ]
+
+
+def test_an_unexpected_error_reaches_a_page_of_an_allowed_origin_readable() -> None:
+    """The 500 is answered outside CORS (api.middleware.RequestContext); a page saw "Failed to fetch"."""
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+
+    app = create_app(Settings(models=[], cors_origins=APP, metrics_port=None))
+
+    async def broken() -> None:
+        raise RuntimeError("a bug")
+
+    app.add_api_route("/broken", broken)
+    with TestClient(app, raise_server_exceptions=False) as client:  # no lifespan: no model is needed
+        answer = client.get("/broken", headers={"origin": APP})
+    assert answer.status_code == 500 and answer.json()["error"]["type"] == "internal_error"
+    assert answer.headers["access-control-allow-origin"] == APP
 
 
 def test_installed_with_pip_no_models_are_looked_for_beside_the_package(

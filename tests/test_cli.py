@@ -593,17 +593,20 @@ def test_serve_names_the_service_package_missing(monkeypatch: pytest.MonkeyPatch
     assert "ner serve: error: the service needs uvicorn: pip install 'ner-service[serve]'" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("with_main", [False, True])
 def test_serve_says_when_another_api_package_hides_the_services(
-    monkeypatch: pytest.MonkeyPatch, capsys, tmp_path: Path
+    monkeypatch: pytest.MonkeyPatch, capsys, tmp_path: Path, with_main: bool
 ) -> None:
-    """``python -m ner`` puts the working folder first: a project's own ``api/`` was blamed on the install."""
+    """``python -m ner`` puts the working folder first: a project's own ``api/`` (a FastAPI project's, with
+    its ``main.py``) was blamed on the install, or ended in a traceback."""
     import types
 
     theirs = types.ModuleType("api")
     theirs.__file__ = str(tmp_path / "api" / "__init__.py")
     theirs.__path__ = [str(tmp_path / "api")]
     monkeypatch.setitem(sys.modules, "api", theirs)
-    monkeypatch.setitem(sys.modules, "api.main", None)  # theirs has none (an editable install would find ours)
+    # Theirs has no main, or one without serve (an editable install would find ours otherwise).
+    monkeypatch.setitem(sys.modules, "api.main", types.ModuleType("api.main") if with_main else None)
     assert main(["serve"]) == 2
     error = capsys.readouterr().err
     assert "the package 'api' found is not the service's" in error and str(tmp_path) in error
