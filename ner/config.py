@@ -181,7 +181,11 @@ class TrainConfig(_Settings):
     language: str = setting("auto", "language code, or auto (detected from the training text)")
     lexicon: str = setting("auto", "char level: jieba, a file of 'word frequency [tag]' lines, none, or auto")
     train_with_dev: bool = setting(False, "train on train + dev for exactly --epochs epochs, keep the last")
-    init_from: str = setting("", "continue from this model directory (fine-tuning): vocabularies and labels grow")
+    init_from: str = setting(
+        "",
+        "continue from this model directory (fine-tuning): vocabularies and labels grow; its own defaults: epochs 5, "
+        "patience 5, batch size 8, lr 0.001, no decay, no weight averaging, and without --dev, --train-with-dev",
+    )
 
     _why: ClassVar[dict[str, str]] = {
         "embedding_dtype": ", ".join(EMBEDDING_DTYPES),
@@ -208,7 +212,7 @@ class TrainConfig(_Settings):
         "saved_pretrained_top": "0 or more",
         "seed": f"0 to {2**32 - 1:,}",
         "device": "cpu, cuda or cuda:N",
-        "language": "auto, or a language code of two or three lower-case letters (en, zh, deu)",
+        "language": "auto, or a language code of two or three letters (en, zh, deu; pt-BR)",
     }
 
     def _checks(self) -> dict[str, bool]:
@@ -237,7 +241,8 @@ class TrainConfig(_Settings):
             "saved_pretrained_top": self.saved_pretrained_top >= 0,
             "seed": 0 <= self.seed < 2**32,  # what torch and NumPy seed from
             "device": re.fullmatch(r"cpu|cuda(:\d+)?", self.device) is not None,
-            "language": re.fullmatch(r"auto|[a-z]{2,3}", self.language) is not None,
+            # A code as langid gives (en) or a tag a user may write (pt-BR, zh-Hans); not a name (english).
+            "language": re.fullmatch(r"auto|[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*", self.language) is not None,
         }
 
 
@@ -284,7 +289,8 @@ def _unknown(names: set[str], section: str) -> str:
         if name in there:
             said.append(f"{name} (a [{other}] setting)")
         elif near := difflib.get_close_matches(name, here + there, n=1):
-            said.append(f"{name} (did you mean {near[0]}?)")
+            where = "" if near[0] in here else f", a [{other}] setting"
+            said.append(f"{name} (did you mean {near[0]}{where}?)")
         else:
             said.append(name)
     return ", ".join(said)

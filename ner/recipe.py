@@ -167,8 +167,9 @@ def _warn_idle(model_settings: dict, train_settings: dict, level: str, optimizer
     both levels is not refused for them."""
     for cls, given in ((ModelConfig, model_settings), (TrainConfig, train_settings)):
         for item in dataclasses.fields(cls):
-            if item.name not in given or item.name == "level" or given[item.name] in (0, "none", False):
-                continue  # a setting turned off is no claim
+            value = given.get(item.name, item.default)
+            if item.name == "level" or value == item.default or value in (0, "none", "auto", False):
+                continue  # not given, or given as it is by default or turned off: no claim
             wanted = next((lvl for prefix, lvl in ONLY_FOR.items() if item.metadata["help"].startswith(prefix)), level)
             unused = wanted != level or (item.name == "momentum" and optimizer != "sgd")
             if unused:

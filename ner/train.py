@@ -58,7 +58,7 @@ from ner.finishing import add_pretrained_words, align_if_better, calibrate, roun
 from ner.lexicon import Lexicon
 from ner.metrics import evaluate
 from ner.model import NERModel
-from ner.recipe import Recipe, resolve
+from ner.recipe import GLOVE_DIM, Recipe, resolve
 from ner.tagger import MAX_WORDS, Tagger
 from ner.text import cut_points
 from ner.torch_backend import TorchBackend
@@ -464,7 +464,7 @@ def prepare(job: Job, checkpoint: dict | None = None) -> Run:
     """Read the corpora, resolve the settings, build (or restore) the vocabularies, network and optimizer."""
     train_settings = job.train_settings
     TrainConfig.from_dict(train_settings)  # each given setting checked before the corpora are read with them
-    ModelConfig.from_dict(job.model_settings)
+    ModelConfig.from_dict({"level": "char", **job.model_settings})  # a word model's own checks wait for its level
     parent = bundles.load(train_settings["init_from"]) if train_settings.get("init_from") else None
     if train_settings.get("train_with_dev") and "epochs" not in train_settings:
         raise ValueError("--train-with-dev trains for exactly --epochs epochs: give --epochs (a run with dev finds it)")
@@ -569,11 +569,17 @@ def _continued(job: Job, checkpoint: dict) -> Job:
     if trains_on_dev is not None and bool(trains_on_dev) != began["train_with_dev"]:
         done = "trained" if began["train_with_dev"] else "did not train"
         raise ValueError(f"--resume: the run {done} on its dev sentences; it cannot change")
-    # Before 2026-12-07 the network's settings as given were not kept: the network as built stands for them.
-    network = began.get("model_settings", checkpoint["model_config"])
+    network = began.get("model_settings", _width_given(checkpoint["model_config"]))
     return replace(
         job, train_settings={**settings, **job.train_settings}, model_settings={**network, **job.model_settings}
     )
+
+
+def _width_given(network: dict) -> dict:
+    """For a checkpoint from before 2026-12-07, which kept not the network settings given: a word table of
+    another width than GloVe's, which the recipe chooses vectors by (the rest it chooses again as it did)."""
+    width = network.get("word_dim", GLOVE_DIM)
+    return {"word_dim": width} if network.get("level") == "word" and width != GLOVE_DIM else {}
 
 
 def _with(flag: str, value: str | None) -> str:

@@ -158,6 +158,7 @@ def test_flags_override_the_file_in_a_real_run(tiny_variant: Callable[[str], Pat
         ("[model]\nhiden_size = 64\n", "hiden_size (did you mean hidden?)"),
         ("[train]\nhidden = 3\n", "hidden (a [model] setting)"),
         ("[model]\nepochs = 3\n", "epochs (a [train] setting)"),
+        ("[model]\nlr_decy = 3\n", "lr_decy (did you mean lr_decay, a [train] setting?)"),
     ],
 )
 def test_an_unknown_key_says_what_it_may_be_a_slip_for(tmp_path: Path, text: str, said: str) -> None:
@@ -188,7 +189,7 @@ def test_a_byte_order_mark_is_no_setting(tmp_path: Path) -> None:
 def test_a_training_setting_out_of_range_says_what_is_accepted(settings: dict, message: str) -> None:
     with pytest.raises(ValueError, match=re.escape(message)):
         TrainConfig.from_dict(settings)
-    for fine in ({"seed": 0}, {"language": "de"}, {"language": "deu"}, {"device": "cuda:1"}):
+    for fine in ({"seed": 0}, {"language": "de"}, {"language": "deu"}, {"language": "pt-BR"}, {"device": "cuda:1"}):
         TrainConfig.from_dict(fine)
 
 

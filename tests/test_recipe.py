@@ -341,4 +341,7 @@ def test_settings_a_run_does_not_use_are_said_to_do_nothing(caplog: pytest.LogCa
     with caplog.at_level("WARNING", logger="ner.train"):  # turned off, or used: nothing to say
         train = {"language": "zh", "lexicon": "none", "momentum": 0.5, "optimizer": "sgd"}
         resolve({"lexicon_dim": 0}, train, corpus(SAMPLES["zh"]))
+        # A file shared by both levels, its values the defaults, or "auto": claims nothing either.
+        train = {"language": "en", "pretrained": "none", "lexicon": "auto", "min_bigram_count": 1}
+        resolve({"char_kernel": 3, "bigram_dim": 50}, train, corpus(SAMPLES["en"]))
     assert not [r for r in caplog.records if r.levelname == "WARNING"]

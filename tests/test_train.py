@@ -22,7 +22,7 @@ from ner import Tagger
 from ner import bundle as bundles
 from ner.cli import main
 from ner.config import ModelConfig
-from ner.corpus import Sentence, read_corpus, spans_to_tags, tags_to_spans
+from ner.corpus import CorpusError, Sentence, read_corpus, spans_to_tags, tags_to_spans
 from ner.features import Vocabularies
 from ner.finishing import align_unseen_vectors
 from ner.metrics import entity_scores
@@ -636,21 +636,39 @@ def test_a_network_setting_out_of_range_is_refused_before_the_corpus_is_read(
         prepare(Job(str(tmp_path / "no-such-corpus.conll"), tmp_path / "m", model_settings=settings))
 
 
+def test_a_setting_that_only_a_word_model_checks_waits_for_the_level(tmp_path: Path) -> None:
+    """An odd --char-hidden with --char-encoder lstm does nothing at the character level the corpus may get."""
+    settings = {"char_encoder": "lstm", "char_hidden": 51}
+    with pytest.raises(CorpusError, match="no-such-corpus"):  # on to reading the corpus
+        prepare(Job(str(tmp_path / "no-such-corpus.conll"), tmp_path / "m", model_settings=settings))
+
+
+@pytest.mark.parametrize("kept_before", [False, True])
 def test_a_resume_without_its_settings_again_goes_on_with_the_network_settings_it_began_with(
-    tiny_corpus: dict, tmp_path: Path
+    tiny_corpus: dict, tmp_path: Path, caplog: pytest.LogCaptureFixture, kept_before: bool
 ) -> None:
     """The network settings as given were not kept: a resume chose the corpus's defaults again from none
-    (GloVe for a 16-d table here), trained, and crashed saving, or recorded choices its model did not make."""
+    (GloVe for a 16-d table here), trained, and crashed saving, or recorded choices its model did not make.
+    A checkpoint from before they were kept (``kept_before``) goes on as its run chose too."""
     train, dev, out = tiny_corpus["train"], tiny_corpus["dev"], tmp_path / "m"
     train_tiny(out, train, dev, "--epochs", "1", "--no-document-memory")
     began = json.loads((out / "config.json").read_text())
+    if kept_before:
+        checkpoint = _load_checkpoint(out.with_name("m.training") / CHECKPOINT)
+        del checkpoint["began"]["model_settings"]
+        _save_atomic(checkpoint, out.with_name("m.training") / CHECKPOINT)
     again = ["train", "--train", str(train), "--dev", str(dev), "--out", str(out), "--quiet"]
-    assert main([*again, "--resume", "--epochs", "2"]) == 0  # no --config, no --no-document-memory
+    with caplog.at_level("WARNING"):
+        assert main([*again, "--resume", "--epochs", "2"]) == 0  # no --config, no --no-document-memory
+    assert not [r.message for r in caplog.records if "not used by" in r.message]  # none given: none warned of
     resumed = json.loads((out / "config.json").read_text())
     assert resumed["model"] == began["model"]
     settings = {**began["training"]["config"], "epochs": 2}
     assert resumed["training"]["config"] == settings  # pretrained, embedding_dtype, ... as the run chose them
-    assert "document memory: off" not in (out / "README.md").read_text()  # given, not chosen
+    card = (out / "README.md").read_text()
+    assert "level: word (words)" in card  # chosen, and said so, as in the run's first command
+    if not kept_before:
+        assert "document memory: off" not in card  # given, not chosen
 
 
 def test_a_resume_after_the_time_budget_trains_no_further_epoch(tiny_corpus: dict, tmp_path: Path) -> None:
