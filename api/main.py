@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import importlib.util
 import json
@@ -33,6 +34,36 @@ def app_from_environment() -> FastAPI:
         logger.propagate = False
     logger.setLevel(settings.log_level.upper())
     return create_app(settings)
+
+
+# Open files a server process needs besides its connections: models, logs, the metrics port, the event loop.
+FILES_BESIDE_CONNECTIONS = 32
+BACKLOG = 2048  # uvicorn's: connections the kernel queues, which one turn of asyncio's accept loop may take at once
+
+
+def raise_open_files_limit(max_connections: int) -> None:
+    """Raise this process's soft limit of open files toward the hard one as far as ``max_connections`` and a
+    full accept backlog need (a shell's ``ulimit -n`` of 1024 is no more than the default connections): out of
+    files, asyncio's accept loop logs a traceback for every waiting connection and stalls the server. Short of
+    what they need, say so on stderr."""
+    try:
+        import resource
+    except ImportError:  # Windows: no such limit
+        return
+    needed = max_connections + BACKLOG + FILES_BESIDE_CONNECTIONS
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY or soft >= needed:
+        return
+    with contextlib.suppress(ValueError, OSError):
+        reachable = needed if hard == resource.RLIM_INFINITY else min(needed, hard)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (reachable, hard))
+    soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    if soft < needed:
+        print(
+            f"ner serve: warning: {soft} open files allowed (ulimit -n, hard limit {hard}), {needed} needed for "
+            f"NER_MAX_CONNECTIONS {max_connections} and a burst of new ones: lower it, or raise the hard limit",
+            file=sys.stderr,
+        )
 
 
 KEY_TYPO = 0.85  # NER_API_KY reads as a typo of NER_API_KEY (0.95), NER_API_URL does not (0.73)
@@ -136,6 +167,7 @@ def serve(
             print(f"ner serve: error: {problem}", file=sys.stderr)
         return 2
     os.environ["NER_MODELS"] = json.dumps(good)
+    raise_open_files_limit(settings.max_connections)
     if settings.workers == 1 and hasattr(signal, "SIGHUP") and signal.getsignal(signal.SIGHUP) == signal.SIG_DFL:
         # A closing terminal or SSH session: stop as SIGTERM stops, finishing the requests in flight (it
         # ended the process at once, dropping them). Ignored (nohup) it stays so; several workers'
@@ -158,5 +190,6 @@ def serve(
         h11_max_incomplete_event_size=settings.max_header_bytes,
         timeout_keep_alive=settings.idle_timeout_s,  # type: ignore[arg-type]  # a float works
         limit_concurrency=settings.max_connections,
+        backlog=BACKLOG,
     )
     return 0

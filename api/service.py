@@ -100,9 +100,12 @@ class ServiceState:
                 taggers.append(tagger)
                 event = {"event": "model_loaded", "path": path, "name": tagger.name, "backend": tagger.backend.name}
                 log.info(json.dumps(event))
-            except Exception as error:  # a bad model must not take the others down
-                self.load_errors[path] = str(error)
-                log.error(json.dumps({"event": "model_failed", "path": path, "error": str(error)}))
+            except BaseException as error:  # a bad model, or no memory for it, must not take the others down
+                if isinstance(error, KeyboardInterrupt | SystemExit):  # a safetensors panic is a BaseException too
+                    raise
+                said = str(error) or ("out of memory" if isinstance(error, MemoryError) else type(error).__name__)
+                self.load_errors[path] = said
+                log.error(json.dumps({"event": "model_failed", "path": path, "error": said}))
         for name, path in self.settings.dictionaries.items():
             try:
                 tagger = next((t for t in taggers if t.name == name), None)

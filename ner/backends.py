@@ -11,6 +11,8 @@ arrays; both give the CRF scores the NumPy CRF (:mod:`ner.crf`) decodes with.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import logging
 import os
 from typing import TYPE_CHECKING, Protocol
@@ -56,9 +58,11 @@ class Backend(Protocol):
 
 
 def onnx_available() -> bool:
+    """Whether onnxruntime is installed; one that is but fails to load (no memory to map its library) is
+    that error, not a reason to fall back to torch."""
     try:
         import onnxruntime  # noqa: F401
-    except ImportError:
+    except ModuleNotFoundError:
         return False
     return True
 
@@ -121,7 +125,7 @@ class OnnxBackend:
     name = "onnx"
 
     def __init__(self, bundle: bundles.Bundle, threads: int | None = None) -> None:
-        threads = threads or min(os.cpu_count() or 1, 4)
+        threads = threads or min(usable_cpus(), 4)
         # Format 1 encoders hold their own copy of the recurrent weights.
         self.recurrent = recurrent_weights(bundle.weights) if bundle.format_version >= 2 else {}
         self.session = onnx_session(bundle.encoder, threads, self.recurrent)
@@ -207,9 +211,23 @@ def onnx_session(
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.log_severity_level = 3
     try:
-        return onnxruntime.InferenceSession(encoder, options, providers=["CPUExecutionProvider"])
+        # A failing session prints a banner of its retry to stdout, which is `ner tag`'s output: the error
+        # raised says what went wrong.
+        with contextlib.redirect_stdout(io.StringIO()):
+            return onnxruntime.InferenceSession(encoder, options, providers=["CPUExecutionProvider"])
     except Exception as error:  # onnxruntime's own classes: InvalidProtobuf, Fail, InvalidGraph, ...
-        raise RuntimeError(f"encoder.onnx does not load in ONNX Runtime: {str(error).splitlines()[0]}") from None
+        first = str(error).splitlines()[0]
+        if "Cannot allocate memory" in str(error):
+            raise MemoryError(f"out of memory starting ONNX Runtime ({threads} threads): {first}") from None
+        raise RuntimeError(f"encoder.onnx does not load in ONNX Runtime: {first}") from None
+
+
+def usable_cpus() -> int:
+    """The CPUs this process may run on (its affinity, as `taskset` or a container's cpuset sets it)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
 
 
 # The gates of ONNX's LSTM (input, output, forget, cell) and GRU (update, reset, new), as torch's chunks.

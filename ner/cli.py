@@ -78,8 +78,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (CorpusError, BundleError, ValueError, OSError, RuntimeError, FloatingPointError) as error:
         print(f"ner {args.command}: error: {error}", file=sys.stderr)
         return 2
-    except MemoryError:
-        print(f"ner {args.command}: error: out of memory", file=sys.stderr)
+    except MemoryError as error:
+        print(f"ner {args.command}: error: {error or 'out of memory'}", file=sys.stderr)
         return 2
     except Terminated:
         return 143

@@ -583,3 +583,30 @@ def test_a_list_of_texts_past_any_allowed_length_is_refused_before_its_texts_are
     }
     with pytest.raises(ValueError, match="less than or equal to 10000"):
         Settings(models=[], max_texts=MAX_TEXTS + 1)
+
+
+def test_a_model_that_runs_out_of_memory_loading_is_named_and_the_others_served(
+    tiny_model: Path, tiny_zh_model: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A MemoryError logged as an empty string; a safetensors panic (a BaseException) killed the loading
+    thread, leaving the worker "loading" for ever."""
+    from api import service as service_module
+    from api.settings import Settings
+
+    class Panic(BaseException):  # as pyo3's PanicException is
+        pass
+
+    loaded = service_module.Tagger.load
+
+    def load(path: str, **kwargs: object) -> object:
+        if path == str(tiny_zh_model):
+            raise Panic()
+        if path == "/a/model":
+            raise MemoryError()
+        return loaded(path, **kwargs)
+
+    monkeypatch.setattr(service_module.Tagger, "load", load)
+    state = service_module.ServiceState(Settings(models=[str(tiny_model), str(tiny_zh_model), "/a/model"]))
+    state.load_models()
+    assert state.load_errors == {str(tiny_zh_model): "Panic", "/a/model": "out of memory"}
+    assert state.router is not None and list(state.router.taggers) == ["tiny-en"]

@@ -302,3 +302,45 @@ def test_a_config_of_absurd_sizes_is_refused_before_anything_is_built() -> None:
     for sizes in ({"layers": 1_000_000}, {"hidden": 10**9}):
         with pytest.raises(ValueError, match=r"invalid model setting (layers|hidden)=\d+: 1 to"):
             ModelConfig(**sizes)
+
+
+def test_an_onnxruntime_that_fails_to_load_is_that_error_not_a_fall_back_to_torch(monkeypatch) -> None:
+    """Under a memory cap its library failed to map, and the model was said to need torch."""
+    from ner import backends
+
+    class Unloadable:
+        def find_spec(self, name: str, *args: object) -> None:
+            if name == "onnxruntime":
+                raise ImportError("libonnxruntime.so: failed to map segment from shared object")
+
+    monkeypatch.delitem(sys.modules, "onnxruntime", raising=False)
+    monkeypatch.setattr(sys, "meta_path", [Unloadable(), *sys.meta_path])
+    with pytest.raises(ImportError, match="failed to map segment"):
+        backends.onnx_available()
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)  # not installed: torch it is
+    assert backends.onnx_available() is False
+
+
+def test_an_onnx_session_without_memory_says_so_and_keeps_stdout_clean(monkeypatch, capsys) -> None:
+    """ONNX Runtime printed its retry banner into `ner tag`'s output, and the error read as a broken model."""
+    import onnxruntime
+
+    from ner import backends
+
+    def failing(*args: object, **kwargs: object) -> None:
+        print("*************** EP Error ***************")
+        raise RuntimeError("pthread_create failed: Cannot allocate memory")
+
+    monkeypatch.setattr(onnxruntime, "InferenceSession", failing)
+    with pytest.raises(MemoryError, match=r"out of memory starting ONNX Runtime \(2 threads\)"):
+        backends.onnx_session(b"", 2)
+    assert capsys.readouterr().out == ""
+
+
+def test_default_threads_follow_the_cpus_this_process_may_use(monkeypatch) -> None:
+    from ner import backends
+
+    if not hasattr(backends.os, "sched_getaffinity"):
+        pytest.skip("no CPU affinity here")
+    monkeypatch.setattr(backends.os, "sched_getaffinity", lambda pid: {0})  # taskset -c 0, or a cpuset of one
+    assert backends.usable_cpus() == 1
