@@ -208,3 +208,11 @@ def test_the_help_says_each_default_or_that_the_corpus_chooses_it() -> None:
     assert "maximum number of epochs (default: chosen for the corpus)" in flat
     assert "recurrent units per direction (default: chosen for the corpus)" in flat
     assert "recurrent layers (default: 1)" in flat
+
+
+def test_init_froms_help_gives_fine_tunings_own_defaults() -> None:
+    from ner.finetuning import FINE_TUNING
+
+    said = next(f for f in dataclasses.fields(TrainConfig) if f.name == "init_from").metadata["help"]
+    assert FINE_TUNING == {"epochs": 5, "batch_size": 8, "lr": 0.001, "lr_decay": 0.0, "ema_decay": 0.0, "patience": 5}
+    assert "epochs 5" in said and "patience 5" in said and "batch size 8" in said and "lr 0.001" in said
