@@ -59,9 +59,11 @@ def raise_open_files_limit(max_connections: int) -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (reachable, hard))
     soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
     if soft < needed:
+        most = "unlimited" if hard == resource.RLIM_INFINITY else hard
         print(
-            f"ner serve: warning: {soft} open files allowed (ulimit -n, hard limit {hard}), {needed} needed for "
-            f"NER_MAX_CONNECTIONS {max_connections} and a burst of new ones: lower it, or raise the hard limit",
+            f"ner serve: warning: {soft} open files allowed (ulimit -n; hard limit {most}), {needed} needed for "
+            f"NER_MAX_CONNECTIONS {max_connections} and a burst of new ones: lower NER_MAX_CONNECTIONS, or raise "
+            "the limit",
             file=sys.stderr,
         )
 

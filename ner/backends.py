@@ -11,8 +11,6 @@ arrays; both give the CRF scores the NumPy CRF (:mod:`ner.crf`) decodes with.
 
 from __future__ import annotations
 
-import contextlib
-import io
 import logging
 import os
 from typing import TYPE_CHECKING, Protocol
@@ -58,12 +56,14 @@ class Backend(Protocol):
 
 
 def onnx_available() -> bool:
-    """Whether onnxruntime is installed; one that is but fails to load (no memory to map its library) is
-    that error, not a reason to fall back to torch."""
+    """Whether onnxruntime is installed; one that is but fails to load (no memory to map its library) is a
+    RuntimeError saying so, not a reason to fall back to torch."""
     try:
         import onnxruntime  # noqa: F401
     except ModuleNotFoundError:
         return False
+    except ImportError as error:
+        raise RuntimeError(f"onnxruntime is installed but does not load: {error}") from None
     return True
 
 
@@ -211,10 +211,9 @@ def onnx_session(
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.log_severity_level = 3
     try:
-        # A failing session prints a banner of its retry to stdout, which is `ner tag`'s output: the error
-        # raised says what went wrong.
-        with contextlib.redirect_stdout(io.StringIO()):
-            return onnxruntime.InferenceSession(encoder, options, providers=["CPUExecutionProvider"])
+        # No fall-back: it would retry the same CPU provider after printing a banner to stdout, which is
+        # `ner tag`'s output.
+        return onnxruntime.InferenceSession(encoder, options, providers=["CPUExecutionProvider"], enable_fallback=0)
     except Exception as error:  # onnxruntime's own classes: InvalidProtobuf, Fail, InvalidGraph, ...
         first = str(error).splitlines()[0]
         if "Cannot allocate memory" in str(error):

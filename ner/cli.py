@@ -79,7 +79,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"ner {args.command}: error: {error}", file=sys.stderr)
         return 2
     except MemoryError as error:
-        print(f"ner {args.command}: error: {error or 'out of memory'}", file=sys.stderr)
+        print(f"ner {args.command}: error: {str(error) or 'out of memory'}", file=sys.stderr)
         return 2
     except Terminated:
         return 143

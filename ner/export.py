@@ -189,7 +189,12 @@ def input_names(model: NERModel) -> tuple[str, ...]:
 
 def export_if_possible(model: NERModel, vocab: Vocabularies) -> bytes | None:
     """:func:`export`, when ONNX Runtime is here to check the encoder (else None, said in the log)."""
-    if not onnx_available():
+    try:
+        available = onnx_available()
+    except RuntimeError as error:  # installed, but it does not load: the model is saved all the same
+        log.warning("no ONNX encoder written: %s (add it later with ner export)", error)
+        return None
+    if not available:
         log.info("no ONNX encoder written: onnxruntime is not installed (add it later with ner export)")
         return None
     return export(model, vocab)

@@ -224,7 +224,7 @@ def test_the_open_files_limit_is_raised_as_far_as_the_connections_need(tiny_mode
             limits = Path(f"/proc/{server.pid}/limits").read_text()
             soft = int(next(line for line in limits.splitlines() if line.startswith("Max open files")).split()[3])
             assert soft == raised
-            short = f"1500 open files allowed (ulimit -n, hard limit 1500), {needed} needed"
+            short = f"1500 open files allowed (ulimit -n; hard limit 1500), {needed} needed"
             assert (short in log.read_text()) == (hard == 1500)
         finally:
             server.terminate()
