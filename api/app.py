@@ -43,7 +43,7 @@ from ner.tagger import DeadlineExceeded
 
 log = logging.getLogger("ner.api")
 ECHO = 40  # characters of a field name quoted back in an error message, at most
-GZIP_LEVEL = 5  # within 4% of level 9's size at an eighth of its time (benchmarks/compression.py)
+GZIP_LEVEL = 5  # within 4% of level 9's size at a fifth to an eighth of its time (benchmarks/compression.py)
 
 
 def _openapi_with_limits(app: FastAPI, settings: Settings) -> dict:

@@ -62,8 +62,8 @@ def raise_open_files_limit(max_connections: int) -> None:
         most = "unlimited" if hard == resource.RLIM_INFINITY else hard
         print(
             f"ner serve: warning: {soft} open files allowed (ulimit -n; hard limit {most}), {needed} needed for "
-            f"NER_MAX_CONNECTIONS {max_connections} and a burst of new ones: lower NER_MAX_CONNECTIONS, or raise "
-            "the limit",
+            f"NER_MAX_CONNECTIONS {max_connections} and a burst of {BACKLOG:,} new connections: raise the hard "
+            "limit (ulimit -Hn, docker run --ulimit nofile=N:N)",
             file=sys.stderr,
         )
 

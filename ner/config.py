@@ -266,13 +266,16 @@ def load_config(path: str | Path | None) -> tuple[dict, dict]:
     if unknown:
         raise ValueError(f"{path}: unknown sections {sorted(unknown)}; expected [model] and [train]")
     model, train = data.get("model", {}), data.get("train", {})
+    slips = []  # of both sections at once: a second run need not find the second section's
     for section, settings in (("model", model), ("train", train)):
         if not isinstance(settings, dict):
             raise ValueError(f"{path}: [{section}] must be a table of settings, not {type(settings).__name__}")
+        if unknown := set(settings) - {f.name for f in fields(ModelConfig if section == "model" else TrainConfig)}:
+            slips.append(f"unknown settings in [{section}]: {_unknown(unknown, section)}")
+    if slips:
+        raise ValueError(f"{path}: {'; '.join(slips)}")
+    for section, settings in (("model", model), ("train", train)):
         kinds = {f.name: _kind(f) for f in fields(ModelConfig if section == "model" else TrainConfig)}
-        unknown = set(settings) - set(kinds)
-        if unknown:
-            raise ValueError(f"{path}: unknown settings in [{section}]: {_unknown(unknown, section)}")
         for name, value in settings.items():
             if not _of_kind(value, kinds[name]):
                 raise ValueError(f"{path}: [{section}] {name} = {value!r}: expected {kinds[name].__name__}")

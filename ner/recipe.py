@@ -135,12 +135,14 @@ def resolve(model_settings: dict, train_settings: dict, train: Sequence[Sentence
         )
     stretch = _stretch(size)
     train_defaults = _train_defaults(level, small, stretch)
-    stretched = {"epochs": "{} epochs", "patience": "patience {}", "lr_decay": "learning-rate decay {:g}"}
-    chosen = [how.format(train_defaults[key]) for key, how in stretched.items() if key not in train_settings]
+    said = {"epochs": "{} epochs", "patience": "patience {}", "lr_decay": "learning-rate decay {:g}"}
+    chosen = [key for key in said if key not in train_settings]  # a given one is not stretched
     if stretch > 1 and chosen:
+        now = ", ".join(said[key].format(train_defaults[key]) for key in chosen)
+        before = ", ".join(said[key].format(getattr(TrainConfig(), key)) for key in chosen)
         reasons.append(
-            f"schedule: {', '.join(chosen)} (50 epochs, patience 10 and decay 0.05 stretched "
-            f"{stretch:g} times, so that {size} sentences get about as many updates as {SCHEDULE_SENTENCES:,})"
+            f"schedule: {now} ({before} stretched {stretch:g} times, so that {size} sentences get about as many "
+            f"updates as {SCHEDULE_SENTENCES:,})"
         )
     if pretrained == GLOVE_PACKAGE:
         train_defaults.update(saved_pretrained_top=GLOVE_SAVED_WORDS, embedding_dtype="int8")

@@ -216,3 +216,11 @@ def test_init_froms_help_gives_fine_tunings_own_defaults() -> None:
     said = next(f for f in dataclasses.fields(TrainConfig) if f.name == "init_from").metadata["help"]
     assert FINE_TUNING == {"epochs": 5, "batch_size": 8, "lr": 0.001, "lr_decay": 0.0, "ema_decay": 0.0, "patience": 5}
     assert "epochs 5" in said and "patience 5" in said and "batch size 8" in said and "lr 0.001" in said
+
+
+def test_slips_in_both_sections_are_named_at_once(tmp_path: Path) -> None:
+    with pytest.raises(ValueError) as error:
+        load_config(write(tmp_path, "[model]\nhiden = 1\n\n[train]\nepoch = 2\n"))
+    assert "[model]: hiden (did you mean hidden?); unknown settings in [train]: epoch (did you mean epochs?)" in str(
+        error.value
+    )
