@@ -100,9 +100,9 @@ class ServiceState:
                 taggers.append(tagger)
                 event = {"event": "model_loaded", "path": path, "name": tagger.name, "backend": tagger.backend.name}
                 log.info(json.dumps(event))
-            except BaseException as error:  # a bad model, or no memory for it, must not take the others down
-                if isinstance(error, KeyboardInterrupt | SystemExit):  # a safetensors panic is a BaseException too
-                    raise
+            except (KeyboardInterrupt, SystemExit):
+                raise
+            except BaseException as error:  # a bad model, no memory for it, a safetensors panic: the others serve
                 said = str(error) or ("out of memory" if isinstance(error, MemoryError) else type(error).__name__)
                 self.load_errors[path] = said
                 log.error(json.dumps({"event": "model_failed", "path": path, "error": said}))

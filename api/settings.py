@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
@@ -16,6 +17,8 @@ from ner.tagger import MAX_NBEST
 
 CHECKOUT = Path(__file__).resolve().parent.parent
 DEFAULT_PORTS = {"http": 80, "https": 443}
+HOST = re.compile(r"[a-z0-9]([a-z0-9.-]*[a-z0-9])?")  # a name or an IPv4 address, as an Origin header holds it
+IPV6 = re.compile(r"[0-9a-f:.]*:[0-9a-f:.]*")
 
 
 def default_models() -> list[str]:
@@ -33,25 +36,25 @@ def default_models() -> list[str]:
 
 def _origin(given: str) -> str:
     """``given`` as a browser writes an origin, or a ValueError saying why it is none."""
+    refused = f"{given[:80]!r} is no origin: give scheme://host[:port], without a path, a user or a wildcard (or *)"
     try:
         parts = urlsplit(given)
         port = parts.port
-    except ValueError:
-        port, parts = -1, None
+    except ValueError:  # a port that is no number, or out of range
+        raise ValueError(refused) from None
+    host = parts.hostname or ""  # in lower case
     if (
-        parts is None
-        or port == -1
-        or parts.scheme.lower() not in DEFAULT_PORTS
-        or not parts.hostname
+        parts.scheme.lower() not in DEFAULT_PORTS
+        or not (HOST.fullmatch(host) or IPV6.fullmatch(host))
         or parts.username is not None
         or parts.path
         or parts.query
         or parts.fragment
         or given.endswith(("?", "#"))
     ):
-        raise ValueError(f"{given[:80]!r} is no origin: give scheme://host[:port], without a path or a user (or *)")
-    scheme, host = parts.scheme.lower(), parts.hostname  # urlsplit gives the host in lower case
-    host = f"[{host}]" if ":" in host else host  # IPv6
+        raise ValueError(refused)
+    scheme = parts.scheme.lower()
+    host = f"[{host}]" if ":" in host else host
     return f"{scheme}://{host}" + (f":{port}" if port not in (None, DEFAULT_PORTS[scheme]) else "")
 
 

@@ -60,8 +60,10 @@ def onnx_available() -> bool:
     RuntimeError saying so, not a reason to fall back to torch."""
     try:
         import onnxruntime  # noqa: F401
-    except ModuleNotFoundError:
-        return False
+    except ModuleNotFoundError as error:
+        if error.name == "onnxruntime":
+            return False
+        raise RuntimeError(f"onnxruntime is installed but does not load: {error}") from None
     except ImportError as error:
         raise RuntimeError(f"onnxruntime is installed but does not load: {error}") from None
     return True
@@ -81,7 +83,7 @@ def load_backend(
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}, not {backend!r}")
     if backend == "auto":
-        usable = bundle.encoder is not None and onnx_available() and device == "cpu"
+        usable = bundle.encoder is not None and device == "cpu" and onnx_available()
         backend = "onnx" if usable else "torch"
     if backend == "onnx":
         if bundle.encoder is None:

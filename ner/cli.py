@@ -66,7 +66,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 sys.stdout.flush()  # here, where a reader gone away is met, not as the interpreter exits
             return code
     except ModuleNotFoundError as error:  # a command of an extra the install lacks (train, export, words)
-        package = (error.name or "").partition(".")[0]
+        package = _top_package(error)
         if package not in TRAINING_PACKAGES:
             raise
         print(f"ner {args.command}: error: needs {package}: pip install 'ner-service[train]'", file=sys.stderr)
@@ -620,6 +620,25 @@ def _refuse_writing_into_inputs(args: argparse.Namespace, inputs: Sequence[str])
         raise ValueError("the output (stdout) is one of the input files: write it outside the inputs")
 
 
+def _api_folder() -> Path | None:
+    """Where the ``api`` package that ``import api`` finds lives, without running it; None if there is none."""
+    module = sys.modules.get("api")
+    if module is not None:
+        file, folders = getattr(module, "__file__", None), list(getattr(module, "__path__", []))
+    else:
+        spec = importlib.util.find_spec("api")
+        if spec is None:
+            return None
+        file, folders = (spec.origin if spec.has_location else None), list(spec.submodule_search_locations or [])
+    if file:
+        return Path(file) if Path(file).name != "__init__.py" else Path(file).parent
+    return Path(folders[0]) if folders else None
+
+
+def _top_package(error: ModuleNotFoundError) -> str:
+    return (error.name or "").partition(".")[0]
+
+
 def _tag_status(summary: Summary) -> int:
     """1 when records came and none could be tagged (a wrong --text-field, say), else 0."""
     if summary.records and not summary.tagged:
@@ -629,18 +648,14 @@ def _tag_status(summary: Summary) -> int:
 
 
 def run_serve(args: argparse.Namespace) -> int:
+    found = _api_folder()
+    if found is not None and found.resolve() != Path(__file__).resolve().parent.parent / "api":
+        # A folder or module of that common name ahead of ours on sys.path (a FastAPI project's own).
+        raise RuntimeError(f"the package 'api' found is not the service's ({found}): run from another folder")
     try:
         from api.main import serve
-    except ImportError as error:
-        package = (error.name or "").partition(".")[0]
-        if isinstance(error, ModuleNotFoundError) and package not in ("api", "ner"):
-            raise RuntimeError(f"the service needs {package}: pip install 'ner-service[serve]'") from None
-        import api  # a folder or package of that common name ahead of ours on sys.path (a FastAPI project's)
-
-        file = getattr(api, "__file__", None)
-        found = Path(file).parent if file else Path(next(iter(getattr(api, "__path__", [])), "."))
-        if found.resolve() != Path(__file__).resolve().parent.parent / "api":
-            message = f"the package 'api' found is not the service's ({file or found}): run from another folder"
-            raise RuntimeError(message) from None
+    except ModuleNotFoundError as error:
+        if _top_package(error) not in ("api", "ner"):
+            raise RuntimeError(f"the service needs {_top_package(error)}: pip install 'ner-service[serve]'") from None
         raise
     return serve(models=args.models, host=args.host, port=args.port, workers=args.workers, backend=args.backend)

@@ -58,6 +58,7 @@ CHOSEN_FOR_CORPUS = frozenset(
         *("language", "pretrained", "lexicon"),
     }
 )
+SCHEDULE_WORDING = {"epochs": "{} epochs", "patience": "patience {}", "lr_decay": "learning-rate decay {:g}"}
 # What a setting's help says it is for (config.py), and so where it does nothing.
 ONLY_FOR = {"char level": "char", "word level": "word"}
 
@@ -135,11 +136,10 @@ def resolve(model_settings: dict, train_settings: dict, train: Sequence[Sentence
         )
     stretch = _stretch(size)
     train_defaults = _train_defaults(level, small, stretch)
-    said = {"epochs": "{} epochs", "patience": "patience {}", "lr_decay": "learning-rate decay {:g}"}
-    chosen = [key for key in said if key not in train_settings]  # a given one is not stretched
+    chosen = [key for key in SCHEDULE_WORDING if key not in train_settings]  # a given one is not stretched
     if stretch > 1 and chosen:
-        now = ", ".join(said[key].format(train_defaults[key]) for key in chosen)
-        before = ", ".join(said[key].format(getattr(TrainConfig(), key)) for key in chosen)
+        now = ", ".join(SCHEDULE_WORDING[key].format(train_defaults[key]) for key in chosen)
+        before = ", ".join(SCHEDULE_WORDING[key].format(getattr(TrainConfig(), key)) for key in chosen)
         reasons.append(
             f"schedule: {now} ({before} stretched {stretch:g} times, so that {size} sentences get about as many "
             f"updates as {SCHEDULE_SENTENCES:,})"
@@ -333,8 +333,8 @@ def _stretch(size: int) -> float:
 def _train_defaults(level: str, small: bool, stretch: float) -> dict:
     defaults = dataclasses.asdict(TrainConfig())
     defaults.update(
-        epochs=round(50 * stretch),
-        patience=round(10 * stretch),
+        epochs=round(defaults["epochs"] * stretch),
+        patience=round(defaults["patience"] * stretch),
         lr_decay=round(defaults["lr_decay"] / stretch, 4),
         min_bigram_count=LARGE_CORPUS_BIGRAM_COUNT if level == "char" and not small else 1,
     )

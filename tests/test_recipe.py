@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import json
 from pathlib import Path
@@ -321,6 +322,8 @@ def test_a_language_identifier_without_room_to_unpack_its_model_says_so(monkeypa
 @pytest.mark.parametrize("language", ["en", "zh"])
 def test_what_the_help_says_is_chosen_for_the_corpus_is_all_that_is(language: str) -> None:
     """Every setting the recipe may set otherwise than its default is listed as chosen, for `--help`."""
+    names = {f.name for cls in (ModelConfig, TrainConfig) for f in dataclasses.fields(cls)}
+    assert names >= CHOSEN_FOR_CORPUS  # a misspelt name would say nothing
     recipe = resolve({}, {"language": language}, corpus(SAMPLES[language] * 10))
     for settings, defaults in ((recipe.model, ModelConfig()), (recipe.train, TrainConfig())):
         for name, value in settings.to_dict().items():

@@ -135,6 +135,7 @@ def test_errors_that_are_no_json_show_their_status_and_when_to_try_again(browser
     """A proxy's page or uvicorn's plain-text 503 was shown as a network failure with a JSON parse error."""
     page = browser.new_page()
     page.goto(page_server + "/")
+    page.wait_for_selector("#model option:nth-child(2)", state="attached")  # its own request done first
     answers = [
         {"status": 503, "body": "Service Unavailable", "content_type": "text/plain", "headers": {"Retry-After": "3"}},
         {"status": 502, "body": "<html><body>Bad gateway</body></html>", "content_type": "text/html"},
