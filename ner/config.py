@@ -54,7 +54,7 @@ class _Settings:
         """Settings from a mapping; unknown names are an error that lists them."""
         unknown = set(data) - {f.name for f in fields(cls)}
         if unknown:
-            raise ValueError(f"unknown [{cls._section}] settings: {_unknown(unknown, cls._section)}")
+            raise ValueError(f"unknown settings in [{cls._section}]: {_unknown(unknown, cls._section)}")
         return cls(**data)
 
     def to_dict(self) -> dict:
@@ -246,6 +246,9 @@ class TrainConfig(_Settings):
         }
 
 
+SECTIONS: dict[str, type[ModelConfig] | type[TrainConfig]] = {"model": ModelConfig, "train": TrainConfig}
+
+
 def load_config(path: str | Path | None) -> tuple[dict, dict]:
     """``(model settings, training settings)`` from a TOML or JSON file with ``[model]`` and ``[train]``."""
     if path is None:
@@ -270,12 +273,12 @@ def load_config(path: str | Path | None) -> tuple[dict, dict]:
     for section, settings in (("model", model), ("train", train)):
         if not isinstance(settings, dict):
             raise ValueError(f"{path}: [{section}] must be a table of settings, not {type(settings).__name__}")
-        if unknown := set(settings) - {f.name for f in fields(ModelConfig if section == "model" else TrainConfig)}:
+        if unknown := set(settings) - {f.name for f in fields(SECTIONS[section])}:
             slips.append(f"unknown settings in [{section}]: {_unknown(unknown, section)}")
     if slips:
         raise ValueError(f"{path}: {'; '.join(slips)}")
     for section, settings in (("model", model), ("train", train)):
-        kinds = {f.name: _kind(f) for f in fields(ModelConfig if section == "model" else TrainConfig)}
+        kinds = {f.name: _kind(f) for f in fields(SECTIONS[section])}
         for name, value in settings.items():
             if not _of_kind(value, kinds[name]):
                 raise ValueError(f"{path}: [{section}] {name} = {value!r}: expected {kinds[name].__name__}")
@@ -284,9 +287,8 @@ def load_config(path: str | Path | None) -> tuple[dict, dict]:
 
 def _unknown(names: set[str], section: str) -> str:
     """Unknown setting names, each with the setting of either section it may be a slip for."""
-    here = [f.name for f in fields(ModelConfig if section == "model" else TrainConfig)]
-    other = "train" if section == "model" else "model"
-    there = [f.name for f in fields(TrainConfig if section == "model" else ModelConfig)]
+    other = next(name for name in SECTIONS if name != section)
+    here, there = ([f.name for f in fields(SECTIONS[name])] for name in (section, other))
     said = []
     for name in sorted(names):
         if name in there:
