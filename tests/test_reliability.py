@@ -23,7 +23,7 @@ from api.main import BACKLOG, FILES_BESIDE_CONNECTIONS
 from api.settings import Settings
 
 from .conftest import synthetic_sentences, write_conll
-from .server import free_port, running_server, wait_ready
+from .server import free_port, running_server, stop, wait_ready
 
 TEXT = "John Smith visited Berlin on Monday."
 
@@ -232,9 +232,4 @@ def test_the_open_files_limit_is_raised_as_far_as_the_connections_need(tiny_mode
             short = f"1500 open files allowed (ulimit -n; hard limit 1500), {needed} needed"
             assert (short in log.read_text()) == (hard == 1500)
         finally:
-            server.terminate()
-            try:
-                server.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
+            stop(server)
