@@ -19,15 +19,14 @@ from pathlib import Path
 from api.app import GZIP_LEVEL
 from benchmarks import CONLL, ROOT, report
 from benchmarks.load import free_port, start_server
+from ner.corpus import read_conll
 
 LEVELS = (1, GZIP_LEVEL, 6, 9)
 REPEATS = 20
 
 
 def corpus_text(chars: int) -> str:
-    lines = (CONLL / "eng.testb").read_text(encoding="utf-8").splitlines()
-    words = [line.split()[0] for line in lines if line.strip() and not line.startswith("-DOCSTART")]
-    return " ".join(words)[:chars]
+    return " ".join(token for sentence in read_conll(CONLL / "eng.testb")[0] for token in sentence.tokens)[:chars]
 
 
 def gzip_ms(body: bytes, level: int) -> float:

@@ -60,7 +60,7 @@ CHOSEN_FOR_CORPUS = frozenset(
 )
 SCHEDULE_WORDING = {"epochs": "{} epochs", "patience": "patience {}", "lr_decay": "learning-rate decay {:g}"}
 # What a setting's help says it is for (config.py), and so where it does nothing.
-ONLY_FOR = {"char level": "char", "word level": "word"}
+ONLY_FOR = {"char level": ("level", "char"), "word level": ("level", "word"), "sgd only": ("optimizer", "sgd")}
 
 
 @dataclass(frozen=True)
@@ -167,17 +167,17 @@ def _warn_idle(model_settings: dict, train_settings: dict, level: str, optimizer
     """Say which given settings this run does not use (a word model's ``--lexicon-dim``, Adam's
     ``--momentum``): kept in its config as given, but without effect. A settings file shared by corpora of
     both levels is not refused for them."""
+    run = {"level": level, "optimizer": optimizer}
     for cls, given in ((ModelConfig, model_settings), (TrainConfig, train_settings)):
         for item in dataclasses.fields(cls):
             value = given.get(item.name, item.default)
             if item.name == "level" or value == item.default or value in (0, "none", "auto", False):
                 continue  # not given, or given as it is by default or turned off: no claim
-            wanted = next((lvl for prefix, lvl in ONLY_FOR.items() if item.metadata["help"].startswith(prefix)), level)
-            unused = wanted != level or (item.name == "momentum" and optimizer != "sgd")
-            if unused:
-                flag = "--" + item.name.replace("_", "-")
-                why = f"a {level}-level model" if wanted != level else f"the {optimizer} optimizer"
-                log.warning("%s is not used by %s: it has no effect on this run", flag, why)
+            for prefix, (setting, wanted) in ONLY_FOR.items():
+                if item.metadata["help"].startswith(prefix) and run[setting] != wanted:
+                    flag = "--" + item.name.replace("_", "-")
+                    why = f"a {level}-level model" if setting == "level" else f"the {optimizer} optimizer"
+                    log.warning("%s is not used by %s: it has no effect on this run", flag, why)
 
 
 def _language_and_level(

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from api.routes import PAGE
+
 from .server import running_server
 
 pytestmark = pytest.mark.slow
@@ -202,7 +204,7 @@ def luminance(colour: str) -> float:
 
 def test_every_label_colour_keeps_its_small_label_text_readable() -> None:
     """WCAG AA, 4.5:1 for small text: the label in each highlight was #222 at 75% opacity (4.05:1 on #f28482)."""
-    page = (Path(__file__).resolve().parents[1] / "api" / "static" / "index.html").read_text(encoding="utf-8")
+    page = PAGE.read_text(encoding="utf-8")
     colours = re.findall(r"#[0-9a-f]{6}", re.search(r"const COLOURS = \[(.*?)\];", page).group(1))
     assert len(colours) >= 10
     tag_rule = re.search(r"mark \.tag \{([^}]*)\}", page).group(1)
