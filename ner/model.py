@@ -205,12 +205,14 @@ class NERModel(nn.Module):
         if self.training or keys is None:
             return self.char_encoder(chars)
         memory: dict[str, int] = self.__dict__.setdefault("_spelling_rows", {})
-        missing = [row for row, key in enumerate(keys, start=1) if key not in memory]
-        if missing:
-            if len(memory) + len(missing) >= SPELLING_MEMORY:  # bound the memory: start afresh with this batch
+        # A row for each new spelling: two words cut to one spelling (their first letters alike) take one slot.
+        new_rows = {key: row for row, key in enumerate(keys, start=1) if key not in memory}
+        if new_rows:
+            if len(memory) + len(new_rows) >= SPELLING_MEMORY:  # bound the memory: start afresh with this batch
                 memory.clear()
                 self.__dict__.pop("_spelling_table", None)
-                missing = list(range(1, len(keys) + 1))
+                new_rows = dict(zip(keys, range(1, len(keys) + 1)))
+            missing = list(new_rows.values())
             fresh = self.char_encoder(chars[missing])
             table = self.__dict__.get("_spelling_table")
             needed = len(memory) + len(missing) + 1
@@ -221,7 +223,7 @@ class NERModel(nn.Module):
                 table = self.__dict__["_spelling_table"] = grown
             rows = range(len(memory) + 1, len(memory) + 1 + len(missing))
             table[list(rows)] = fresh
-            memory.update((keys[row - 1], slot) for row, slot in zip(missing, rows))
+            memory.update(zip(new_rows, rows))
         table = self.__dict__["_spelling_table"]
         return table[[0, *map(memory.__getitem__, keys)]]
 

@@ -221,6 +221,19 @@ def test_remembered_spellings_equal_fresh_ones_across_batches_and_growth() -> No
             assert torch.equal(remembered, fresh)
 
 
+def test_words_cut_to_one_spelling_share_one_remembered_row() -> None:
+    """Two words alike in their first 20 letters are one spelling: a later batch's new words take free rows."""
+    model, vocab = small_model()
+    model.eval()
+    url = "https://www.reuters.com/"
+    batches = [[[url + "a", "and", url + "b"]], [["Kuala", "Lumpur"]], SENTENCES, [[url + "c", "Kuala", "."]]]
+    with torch.no_grad():
+        for sentences in batches:
+            batch = vocab.encode(sentences)
+            x = model.tensors(batch)
+            assert torch.equal(model.embed(x, batch.char_keys), model.embed(x))
+
+
 def test_remembered_spellings_start_afresh_at_their_bound(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(model_module, "SPELLING_MEMORY", 50)
     model, vocab = small_model()
