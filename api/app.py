@@ -1,7 +1,8 @@
 """The FastAPI application factory: ``create_app(settings)``.
 
 Startup loads the models in a background thread (``/health`` answers at once,
-``/ready`` says 503 until they are loaded), starts the micro-batcher and the
+``/ready`` says 503 until they are loaded; with several workers, before the
+worker takes connections, so that one restarted leaves them to the others), starts the micro-batcher and the
 Prometheus metrics server on its own port (``NER_METRICS_PORT``). The
 middleware (:mod:`api.middleware`) gives every request an id, bounds its
 headers, body, time and the queue it joins, and logs and counts it; the
@@ -11,6 +12,7 @@ dependencies.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
 import logging
@@ -147,8 +149,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await state.batcher.start()
         metrics = _metrics_server(settings)
-        # Load in a thread: /health answers at once, /ready once the models are in.
-        threading.Thread(target=state.load_models, name="model-loader", daemon=True).start()
+        if settings.workers > 1:  # a worker (re)started beside others takes no connection before its models
+            await asyncio.to_thread(state.load_models)
+        else:  # load in a thread: /health answers at once, /ready once the models are in
+            threading.Thread(target=state.load_models, name="model-loader", daemon=True).start()
         yield
         state.accepting = False
         await state.batcher.stop()

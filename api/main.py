@@ -20,7 +20,8 @@ from pydantic import ValidationError
 from api.app import create_app
 from api.edge import GuardedHttpToolsProtocol
 from api.settings import Settings
-from ner.bundle import BundleError, model_name, verify
+from ner.bundle import BundleError, model_name, read_config, verify
+from ner.dictionary import DictionaryError, DictionaryFile
 
 
 def app_from_environment() -> FastAPI:
@@ -112,8 +113,13 @@ def _served_problems(settings: Settings, models: list[str], overrides: dict) -> 
     for name, file in settings.dictionaries.items():
         if name not in names:
             problems.append(f"NER_DICTIONARIES: no model named {name!r}; loaded: {sorted(names)}")
-        if not Path(file).is_file():
+        elif not Path(file).is_file():
             problems.append(f"NER_DICTIONARIES: {file} is no file")
+        else:  # read as the model will read it, its labels checked: a worker would leave the model out
+            try:
+                DictionaryFile(file, labels=read_config(names[name]).get("labels"))
+            except DictionaryError as error:
+                problems.append(f"NER_DICTIONARIES: {error}")
     if settings.backend == "torch" and importlib.util.find_spec("torch") is None:
         flag = "--backend" if overrides.get("backend") else "NER_BACKEND"
         problems.append(f"{flag}: torch is not installed (pip install 'ner-service[train]')")

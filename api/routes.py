@@ -51,8 +51,10 @@ def _errors(*statuses: int) -> dict[int | str, dict]:
     return {status: {"model": ErrorResponse, **headers.get(status, {})} for status in statuses}
 
 
-def _fail(status: int, kind: str, message: str, limit: str | None = None) -> HTTPException:
-    return HTTPException(status, {"type": kind, "message": message, "limit": limit})
+def _fail(
+    status: int, kind: str, message: str, limit: str | None = None, headers: dict[str, str] | None = None
+) -> HTTPException:
+    return HTTPException(status, {"type": kind, "message": message, "limit": limit}, headers)
 
 
 def too_many_texts(count: object, most: int) -> HTTPException:
@@ -68,9 +70,10 @@ def _not_ready(service: ServiceState) -> HTTPException:
     """Why the service takes no request now, in the 503 it answers."""
     if service.router is None and "router" in service.load_errors:
         return _fail(503, "not_ready", "the service could not start its models: its log says why")
+    soon = {"Retry-After": "1"}  # another instance (or this one, loaded) may answer
     if service.router is None:
-        return _fail(503, "not_ready", "models are still loading")
-    return _fail(503, "not_ready", "the service is stopping")
+        return _fail(503, "not_ready", "models are still loading", headers=soon)
+    return _fail(503, "not_ready", "the service is stopping", headers=soon)
 
 
 @router.post(

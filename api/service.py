@@ -7,7 +7,7 @@ import functools
 import gc
 import json
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import replace
 
 from starlette.concurrency import run_in_threadpool
@@ -55,6 +55,10 @@ class ServiceState:
         access = {"mode": "keys", "ids": sorted(self.keys)} if self.keys else {"mode": "open"}
         log.info(json.dumps({"event": "auth"} | access))  # key ids only, never a key
         self.dictionary_files: dict[str, DictionaryFile] = {}  # by model name
+        # A file's dictionary served, by model name and ignore_case: its key and the dictionary built; and
+        # those being built, by model name and key (one build of a reading however many requests ask).
+        self.served_files: dict[tuple[str, bool], tuple[Hashable, Dictionary]] = {}
+        self.file_builds: dict[tuple[str, Hashable], asyncio.Future[Dictionary]] = {}
         self.checked_dictionaries = RecentValues(CHECKED_DICTIONARIES, 0)  # the keys of those found valid
         # The keys of request dictionaries that arrive as the same object again (the parser hands back a
         # dictionary it remembers by its bytes), by id; each entry holds its object, so no id is reused.
@@ -92,11 +96,15 @@ class ServiceState:
     def load_models(self) -> None:
         """Load every configured model; one that fails is logged and left out, the others serve."""
         taggers: list[Tagger] = []
+        named: set[str] = set()  # the models read, whether they then failed for their dictionary or not
         for path in self.settings.models:
             try:
                 tagger = Tagger.load(path, backend=self.settings.backend, threads=self.settings.threads)
                 if any(t.name == tagger.name for t in taggers):
                     raise ValueError(f"another model is already named {tagger.name!r}")
+                named.add(tagger.name)
+                if (file := self.settings.dictionaries.get(tagger.name)) is not None:  # never served without it
+                    self._load_dictionary(tagger, file)
                 taggers.append(tagger)
                 event = {"event": "model_loaded", "path": path, "name": tagger.name, "backend": tagger.backend.name}
                 log.info(json.dumps(event))
@@ -107,14 +115,9 @@ class ServiceState:
                 self.load_errors[path] = said
                 log.error(json.dumps({"event": "model_failed", "path": path, "error": said}))
         for name, path in self.settings.dictionaries.items():
-            try:
-                tagger = next((t for t in taggers if t.name == name), None)
-                if tagger is None:
-                    raise ValueError(f"no loaded model is named {name!r}")
-                self.dictionary_files[name] = DictionaryFile(path, labels=tagger.labels)
-            except Exception as error:  # a bad file must not leave the service loading for ever
-                self.load_errors[f"dictionary {path}"] = str(error)
-                log.error(json.dumps({"event": "dictionary_failed", "path": path, "error": str(error)}))
+            if name not in named:
+                self.load_errors[f"dictionary {path}"] = error = f"no loaded model is named {name!r}"
+                log.error(json.dumps({"event": "dictionary_failed", "path": path, "error": error}))
         # Everything alive now lives as long as the process: keep it out of the cyclic collector's
         # full scans, which otherwise pause the event loop for tens of milliseconds under load.
         gc.collect()
@@ -124,6 +127,14 @@ class ServiceState:
         except (ValueError, KeyError) as error:  # no models, or an unknown default
             self.load_errors["router"] = str(error)
             log.critical(json.dumps({"event": "no_service", "error": str(error), "errors": self.load_errors}))
+
+    def _load_dictionary(self, tagger: Tagger, path: str) -> None:
+        """Read ``tagger``'s dictionary file and build it (as requests without ``ignore_case`` use it)."""
+        configured = DictionaryFile(path, labels=tagger.labels)
+        key = (configured.version, False)
+        built = tagger.dictionary(configured.latest[1], False, key=key, pin=True)
+        self.dictionary_files[tagger.name] = configured
+        self.served_files[(tagger.name, False)] = (key, built)
 
     async def route(self, texts: list[str], model: str | None, lang: str) -> Route:
         """Which model reads which part of each text. Long texts are tokenized in a thread, off the event
@@ -142,7 +153,8 @@ class ServiceState:
     async def dictionaries(self, route: Route, entries: object, ignore_case: bool) -> dict[str, Dictionary]:
         """Each routed model's dictionary: the request's entries laid over its configured file's, built in
         a thread, off the event loop, when they are many and not built already. A file's dictionary is
-        built once per reading of it and kept; a request's entries are built over it alone.
+        built once per reading of it, in a thread, and kept (:meth:`_file_dictionary`); a request's
+        entries are built over it alone.
 
         ``entries`` come from the request body unchecked; raises
         :class:`fastapi.exceptions.RequestValidationError` if they are not a valid dictionary, and
@@ -155,14 +167,13 @@ class ServiceState:
             configured = self.dictionary_files.get(tagger.name)
             if configured is None and request_key is None:
                 continue
-            # A key names the file's reading rather than hashing its (perhaps many) entries again.
-            file = (configured.entries(), (configured.version, ignore_case), configured) if configured else None
+            file = await self._file_dictionary(tagger, configured, ignore_case) if configured else None
             filtered = route.auto and request_key is not None  # the request's entries, cut to its model's labels
             prepare = None
             if filtered:
                 assert self.router is not None
                 prepare = functools.partial(self.router.entries_for, tagger=tagger)
-            own = (file[1] if file else None, request_key, ignore_case, filtered) if request_key is not None else None
+            own = (file[0] if file else None, request_key, ignore_case, filtered) if request_key is not None else None
             builds.append((tagger, file, own, prepare))
 
         max_nodes = self.settings.max_dictionary_tokens  # a request's: a configured file is the operator's
@@ -170,10 +181,7 @@ class ServiceState:
         def build() -> dict[str, Dictionary]:
             built = {}
             for tagger, file, own, prepare in builds:
-                over = None
-                if file:  # pinned if still the file's latest reading once built; else it serves this request alone
-                    latest = functools.partial(_is_latest, file[1][0], file[2])
-                    over = tagger.dictionary(file[0], ignore_case, key=file[1], pin=True, keep=latest)
+                over = file[1] if file else None
                 if own is None:
                     built[tagger.name] = over
                 else:
@@ -182,14 +190,38 @@ class ServiceState:
                     )
             return built
 
-        to_build = sum(
-            (len(file[0]) if file and not tagger.built_dictionary(file[1]) else 0)
-            + (len(entries) if own and not tagger.built_dictionary(own) else 0)  # type: ignore[arg-type]
-            for tagger, file, own, _ in builds
-        )
+        to_build = sum(len(entries) for tagger, _, own, _ in builds if own and not tagger.built_dictionary(own))  # type: ignore[arg-type]
         if to_build <= INLINE_ENTRIES:
             return build()
         return await run_in_threadpool(build)
+
+    async def _file_dictionary(
+        self, tagger: Tagger, configured: DictionaryFile, ignore_case: bool
+    ) -> tuple[Hashable, Dictionary]:
+        """The key and dictionary of ``tagger``'s file to serve now: its latest reading's once built, the
+        reading before while that is built in a thread. The file is checked in a thread too."""
+        configured.check_soon()
+        version, entries = configured.latest
+        key = (version, ignore_case)  # names the reading rather than hashing its (perhaps many) entries again
+        building = self.file_builds.get((tagger.name, key))
+        if building is None and not tagger.built_dictionary(key):
+            latest = functools.partial(_is_latest, version, configured)  # pinned if still the latest once built
+            build = functools.partial(tagger.dictionary, entries, ignore_case, key=key, pin=True, keep=latest)
+            building = self.file_builds[(tagger.name, key)] = asyncio.ensure_future(run_in_threadpool(build))
+            building.add_done_callback(functools.partial(self._file_built, (tagger.name, key)))
+        served = self.served_files.get((tagger.name, ignore_case))
+        if building is None or building.done() or served is None:
+            if building is not None:
+                built = await asyncio.shield(building)
+            else:  # kept: returned at once
+                built = tagger.dictionary(entries, ignore_case, key=key, pin=True)
+            served = self.served_files[(tagger.name, ignore_case)] = (key, built)
+        return served
+
+    def _file_built(self, name_and_key: tuple[str, Hashable], building: asyncio.Future[Dictionary]) -> None:
+        self.file_builds.pop(name_and_key, None)
+        if not building.cancelled() and (error := building.exception()) is not None:
+            log.error(json.dumps({"event": "dictionary_failed", "model": name_and_key[0], "error": repr(error)}))
 
     def _checked_key(self, entries: object) -> EntriesKey | None:
         """The cache key of a request's dictionary (None for none or an empty one), checked once per

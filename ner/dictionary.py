@@ -25,6 +25,7 @@ import json
 import logging
 import math
 import sys
+import threading
 import time
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -304,9 +305,10 @@ class EntriesKey:
         return isinstance(other, EntriesKey) and self._digest == other._digest
 
 
-def read_tsv(text: str) -> dict[str, str]:
-    """``phrase<TAB>LABEL`` lines as a mapping; blank lines and ``#`` comments (an entry commented out too)
-    are skipped. A phrase that starts with ``#`` is written ``\\#``: ``\\#MeToo<TAB>MISC``."""
+def read_tsv(text: str, source: str = "") -> dict[str, str]:
+    """``phrase<TAB>LABEL`` lines (of the file ``source``, named in warnings) as a mapping; blank lines and
+    ``#`` comments (an entry commented out too) are skipped. A phrase that starts with ``#`` is written
+    ``\\#``: ``\\#MeToo<TAB>MISC``."""
     entries: dict[str, str] = {}
     line_of: dict[str, int] = {}
     relabelled: list[str] = []  # 'line N: ...' for each phrase given again with another label
@@ -328,56 +330,96 @@ def read_tsv(text: str) -> dict[str, str]:
         entries[phrase], line_of[phrase] = label, number
     if relabelled:
         more = f"; and {len(relabelled) - 3} more" if len(relabelled) > 3 else ""
-        log.warning("%s%s: the later wins", "; ".join(relabelled[:3]), more)
+        log.warning("%s%s%s: the later wins", f"{source}: " if source else "", "; ".join(relabelled[:3]), more)
     return entries
 
 
 class DictionaryFile:
-    """A dictionary file that is read again when it changes (checked at most once a ``recheck_s``); a
-    reading that fails (unreadable, a bad line, a label not in ``labels``) keeps the last good one."""
+    """A dictionary file that is read again when it changes (checked at most once a ``recheck_s``), once
+    it has stayed unchanged that long (a file being written in place is not read half-written). A
+    reading that fails (unreadable, a bad line, a label not in ``labels``) keeps the last good one and
+    is logged once: the file is not read again until it changes. One reading at a time."""
 
     def __init__(self, path: str | Path, recheck_s: float = 1.0, labels: Iterable[str] | None = None) -> None:
         self.path = Path(path)
         self.recheck_s = recheck_s
         self.labels = None if labels is None else list(labels)  # the model's: a file with others is refused
-        self._stamp: tuple[int, int] | None = None
+        self._stamp: tuple[int, int] | None = None  # (modified ns, size) of the reading served
+        self._seen: object = None  # the stamp at the last check: a file changing still is read at the next
+        self._failed: object = None  # the stamp (or stat error) of the last failed reading: not tried again
         self._checked = -math.inf
-        self._entries: dict[str, str] = {}
-        self.version = 0  # counts the readings of the file
+        self._reading = threading.Lock()
+        self.latest: tuple[int, dict[str, str]] = (0, {})  # (readings so far, the last good one's entries)
         self.entries()  # a bad file is an error at once, not at the first request
 
+    @property
+    def version(self) -> int:
+        """Counts the file's good readings."""
+        return self.latest[0]
+
     def entries(self) -> dict[str, str]:
-        """The file's entries as they are now; a file that became unreadable keeps the last good ones."""
-        now = time.monotonic()
-        if now - self._checked < self.recheck_s:
-            return self._entries
-        self._checked = now
+        """The file's entries as they are now (read again here when a check is due)."""
+        if time.monotonic() - self._checked >= self.recheck_s:
+            self._check()
+        return self.latest[1]
+
+    def check_soon(self) -> None:
+        """Check the file in a thread when a check is due: a caller on an event loop goes on meanwhile
+        with :attr:`latest` as it is."""
+        if time.monotonic() - self._checked >= self.recheck_s and not self._reading.locked():
+            self._checked = time.monotonic()
+            threading.Thread(target=self._check, name=f"dictionary {self.path.name}", daemon=True).start()
+
+    def _check(self) -> None:
+        if not self._reading.acquire(blocking=False):  # another thread is reading it
+            return
         try:
-            status = self.path.stat()
+            self._checked = time.monotonic()
+            try:
+                status = self.path.stat()
+            except OSError as error:
+                self._fail(DictionaryError(f"{self.path}: {error}"), ("stat", error.errno))
+                return
             stamp = (status.st_mtime_ns, status.st_size)
-            if stamp != self._stamp:
-                entries = load_tsv(self.path)
-                if self.labels is not None:
-                    try:
-                        check_labels(entries, self.labels)
-                    except DictionaryError as error:
-                        raise DictionaryError(f"{self.path}: {error}") from None
-                self._entries, self._stamp = entries, stamp
-                self.version += 1
-                log.info("dictionary %s: %d entries", self.path, len(self._entries))
-        except (OSError, DictionaryError) as error:
-            if self._stamp is None:
-                raise (
-                    error if isinstance(error, DictionaryError) else DictionaryError(f"{self.path}: {error}")
-                ) from None
-            log.warning("dictionary %s not reloaded, the last good one stays: %s", self.path, error)
-        return self._entries
+            if stamp == self._stamp:
+                self._failed = None
+                return
+            settled = stamp == self._seen or time.time_ns() - status.st_mtime_ns >= self.recheck_s * 1e9
+            self._seen = stamp
+            if stamp == self._failed or (self._stamp is not None and not settled):
+                return
+            try:
+                entries = self._read()
+            except DictionaryError as error:
+                self._fail(error, stamp)
+                return
+            self.latest, self._stamp, self._failed = (self.version + 1, entries), stamp, None
+            log.info("dictionary %s: %d entries", self.path, len(entries))
+        finally:
+            self._reading.release()
+
+    def _read(self) -> dict[str, str]:
+        entries = load_tsv(self.path)
+        if self.labels is not None:
+            try:
+                check_labels(entries, self.labels)
+            except DictionaryError as error:
+                raise DictionaryError(f"{self.path}: {error}") from None
+        return entries
+
+    def _fail(self, error: DictionaryError, mark: object) -> None:
+        """A failed reading: an error at the first, else logged once while the file stays as it is."""
+        if self._stamp is None:
+            raise error
+        if mark != self._failed:
+            log.warning("dictionary not reloaded, the last good one stays: %s", error)
+        self._failed = mark
 
 
 def load_tsv(path: str | Path) -> dict[str, str]:
     """The entries of a dictionary file (``phrase<TAB>LABEL`` lines)."""
     try:
-        return read_tsv(Path(path).read_text(encoding="utf-8"))  # a byte-order mark is passed over
+        return read_tsv(Path(path).read_text(encoding="utf-8"), str(path))  # a byte-order mark is passed over
     except DictionaryError as error:
         raise DictionaryError(f"{path}: {error}") from None
     except (OSError, UnicodeDecodeError) as error:

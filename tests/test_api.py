@@ -492,8 +492,11 @@ def test_serve_refuses_what_would_leave_it_never_ready(
     twin = tmp_path / "with, a comma"  # a path holding a comma is one path
     shutil.copytree(tiny_model, twin)
     monkeypatch.setenv("NER_DEFAULT_MODEL", "nope")
-    monkeypatch.setenv("NER_DICTIONARIES", f"nope={tmp_path}")
+    monkeypatch.setenv("NER_DICTIONARIES", f"nope={tmp_path},tiny-en={tmp_path}")
     monkeypatch.setitem(sys.modules, "torch", None)  # as where torch is not installed
+    bad = tmp_path / "terms.tsv"
+    bad.write_text("Zorblax\tPERSON\n")
+    (tmp_path / "terms.tsvx").write_text("Zorblax PER\n")
     assert serve(models=[str(tiny_model), str(twin)], backend="torch") == 2
     assert capsys.readouterr().err.splitlines() == [
         f"ner serve: error: NER_MODELS: {tiny_model} and {twin} are both named 'tiny-en': serve one",
@@ -508,6 +511,9 @@ def test_serve_refuses_what_would_leave_it_never_ready(
         ("NER_BATCH_WAIT_MS", "inf", "NER_BATCH_WAIT_MS: Input should be less than or equal to 1000"),
         ("NER_REQUEST_TIMEOUT_S", "inf", "NER_REQUEST_TIMEOUT_S: Input should be a finite number"),
         ("NER_DICTIONARIES", "a=x.tsv,a=y.tsv", "NER_DICTIONARIES: two files for the model 'a'"),
+        # a worker would leave the model out (the labels checked are the model's)
+        ("NER_DICTIONARIES", f"tiny-en={bad}", f"NER_DICTIONARIES: {bad}: labels not in the model: ['PERSON']"),
+        ("NER_DICTIONARIES", f"tiny-en={bad}x", f"NER_DICTIONARIES: {bad}x: line 1: expected 'phrase<TAB>LABEL'"),
     ]:
         with monkeypatch.context() as patch:
             patch.setenv(name, value)

@@ -35,6 +35,15 @@ def entities(response: httpx.Response) -> set[tuple[str, str]]:
     return {(e["text"], e["label"]) for e in response.json()["results"][0]["entities"]}
 
 
+def reloaded(client: httpx.Client, text: str, expected: tuple[str, str], within_s: float = 10) -> set:
+    """The entities of ``text`` once ``expected`` is among them: a changed file is checked at most once a
+    second, read once unchanged for one, and built in a thread while the reading before serves."""
+    deadline = time.monotonic() + within_s
+    while expected not in (found := entities(client.post("/tag", json={"text": text}))) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return found
+
+
 def test_request_dictionary_forces_and_blocks(client: httpx.Client) -> None:
     plain = entities(client.post("/tag", json={"text": TEXT}))
     assert ("Berlin", "LOC") in plain
@@ -54,8 +63,7 @@ def test_a_dictionary_within_its_token_budget_is_used(client: httpx.Client) -> N
 def test_the_models_file_applies_and_is_reloaded(client: httpx.Client, terms: Path) -> None:
     assert ("Acme Corp", "ORG") in entities(client.post("/tag", json={"text": TEXT}))
     terms.write_text("Acme Corp\tORG\nJohn Smith\tLOC\n")
-    time.sleep(1.2)  # the file is looked at again at most once a second
-    assert ("John Smith", "LOC") in entities(client.post("/tag", json={"text": TEXT}))
+    assert ("John Smith", "LOC") in reloaded(client, TEXT, ("John Smith", "LOC"))
     request_wins = client.post("/tag", json={"text": TEXT, "dictionary": {"John Smith": "PER"}})
     assert ("John Smith", "PER") in entities(request_wins)
 
@@ -227,9 +235,10 @@ def test_a_configured_dictionary_over_the_node_budget_is_built_once(
 def test_a_file_read_again_while_its_dictionary_was_built_is_not_pinned(
     tiny_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A request's build of the file's older reading ends after a newer reading was pinned: it serves that
-    request alone, pushing the newer one out neither (the file is read again by hand here, as a change on
-    disk would have it read, while the request's build runs)."""
+    """A build of the file's older reading (here with ignore_case, which none has asked for before) ends
+    after a newer reading came: it serves the requests waiting for it alone, pushing out neither the
+    dictionary built at start nor the newer one (the file is read again by hand here, as a change on
+    disk would have it read, while the build runs)."""
     import asyncio
     from types import SimpleNamespace
 
@@ -247,11 +256,55 @@ def test_a_file_read_again_while_its_dictionary_was_built_is_not_pinned(
     real = ner.tagger.Dictionary
 
     def read_again_meanwhile(*args, **kwargs):
-        configured.version += 1
+        configured.latest = (configured.version + 1, configured.latest[1])
         return real(*args, **kwargs)
 
     monkeypatch.setattr(ner.tagger, "Dictionary", read_again_meanwhile)
     old = configured.version
-    built = asyncio.run(state.dictionaries(route, {"Acme": "ORG"}, False))["tiny-en"]
+    built = asyncio.run(state.dictionaries(route, {"Acme": "ORG"}, True))["tiny-en"]
     assert "Name7 Corp" in built.over.entries and built.over.superseded and built.entries == {"Acme": "ORG"}
-    assert not tagger.built_dictionary((old, False)) and len(tagger._pinned) == 0 and len(tagger._dictionaries) == 0
+    assert not tagger.built_dictionary((old, True)) and tagger.built_dictionary((old, False))
+    assert len(tagger._pinned) == 1 and len(tagger._dictionaries) == 0
+
+
+def test_a_new_reading_is_built_once_in_a_thread_while_the_one_before_serves(
+    tiny_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each request built a large file's new reading itself, on the event loop or beside the others: no
+    answer for 14 s, or a worker's memory growing by gigabytes."""
+    import asyncio
+    import threading
+    from types import SimpleNamespace
+
+    import ner.tagger
+    from api.service import ServiceState
+    from api.settings import Settings
+
+    gazetteer = tmp_path / "gazetteer.tsv"
+    gazetteer.write_text("Name1 Corp\tORG\n")
+    state = ServiceState(Settings(models=[str(tiny_model)], dictionaries=f"tiny-en={gazetteer}"))
+    state.load_models()
+    tagger = state.router.taggers["tiny-en"]
+    configured = state.dictionary_files["tiny-en"]
+    route = SimpleNamespace(jobs=[(tagger, [])], auto=False)
+    before = state.served_files[("tiny-en", False)][1]
+    builds, release = [], threading.Event()
+    real = ner.tagger.Dictionary
+
+    def slow(*args, **kwargs):
+        builds.append(args[0])
+        release.wait(10)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(ner.tagger, "Dictionary", slow)
+    configured.latest = (configured.version + 1, {"Acme": "ORG"})  # as a change on disk is read
+
+    async def requests() -> tuple[list, dict]:
+        meanwhile = [await state.dictionaries(route, None, False) for _ in range(5)]
+        release.set()
+        await asyncio.gather(*state.file_builds.values())
+        return meanwhile, await state.dictionaries(route, None, False)
+
+    meanwhile, after = asyncio.run(requests())
+    assert all(served["tiny-en"] is before for served in meanwhile) and builds == [{"Acme": "ORG"}]
+    assert after["tiny-en"].entries == {"Acme": "ORG"} and not after["tiny-en"].superseded

@@ -442,6 +442,84 @@ def test_a_dictionary_file_is_read_again_when_it_changes(tmp_path: Path) -> None
             DictionaryFile(path, labels=["ORG", "LOC"])
 
 
+def test_a_failed_reading_is_logged_once_and_not_read_again_until_the_file_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A broken file was parsed and logged at every check (once a second per worker, for ever); a file being
+    written in place is read only once it has stayed as it is for ``recheck_s``."""
+    import os
+
+    from ner import dictionary as module
+    from ner.dictionary import DictionaryFile
+
+    path = tmp_path / "terms.tsv"
+    path.write_text("Acme\tORG\n")
+    terms = DictionaryFile(path, recheck_s=0)
+    readings = []
+    monkeypatch.setattr(module, "load_tsv", lambda p: readings.append(p) or module.read_tsv(p.read_text(), str(p)))
+    path.write_text("Acme\tORG\nBerlin\tLOC\tx\n")
+    for _ in range(5):
+        assert terms.entries() == {"Acme": "ORG"}
+    assert len(readings) == 1 and caplog.text.count("not reloaded") == 1 and str(path) in caplog.text
+    path.unlink()
+    for _ in range(3):
+        assert terms.entries() == {"Acme": "ORG"}
+    assert caplog.text.count("not reloaded") == 2 and "No such file" in caplog.text
+    path.write_text("Acme\tORG\nBerlin\tLOC\n")
+    assert terms.entries() == {"Acme": "ORG", "Berlin": "LOC"} and len(readings) == 2
+
+    waiting = DictionaryFile(path, recheck_s=60)
+    waiting._checked = -math.inf  # a check due
+    path.write_text("Acme\tORG\n")  # changed just now: perhaps still being written
+    assert waiting.entries() == {"Acme": "ORG", "Berlin": "LOC"} and len(readings) == 3
+    waiting._checked = -math.inf
+    assert waiting.entries() == {"Acme": "ORG"}  # the same at the next check: read
+    os.utime(path, ns=(0, 0))  # changed long ago (as a file renamed over it): read at the first check
+    path.write_text("Paris\tLOC\n")
+    os.utime(path, ns=(0, 0))
+    waiting._checked = -math.inf
+    assert waiting.entries() == {"Paris": "LOC"}
+
+
+def test_a_file_is_checked_in_a_thread_while_callers_go_on(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    from ner import dictionary as module
+    from ner.dictionary import DictionaryFile
+
+    path = tmp_path / "terms.tsv"
+    path.write_text("Acme\tORG\n")
+    terms = DictionaryFile(path, recheck_s=0)
+    reading, release = threading.Event(), threading.Event()
+
+    def slow(p: Path) -> dict[str, str]:
+        reading.set()
+        release.wait(10)
+        return module.read_tsv(p.read_text())
+
+    monkeypatch.setattr(module, "load_tsv", slow)
+    path.write_text("Acme\tORG\nBerlin\tLOC\n")
+    terms.check_soon()
+    assert reading.wait(10)
+    terms.check_soon()  # one reading at a time: this one returns at once
+    assert terms.entries() == {"Acme": "ORG"} and terms.version == 1  # the last reading, while one runs
+    release.set()
+    for _ in range(100):
+        if terms.version == 2:
+            break
+        threading.Event().wait(0.05)
+    assert terms.latest == (2, {"Acme": "ORG", "Berlin": "LOC"})
+
+
+def test_a_phrase_given_twice_is_warned_of_with_its_file(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    from ner.dictionary import load_tsv
+
+    path = tmp_path / "terms.tsv"
+    path.write_text("Acme\tORG\nAcme\tPER\n")
+    assert load_tsv(path) == {"Acme": "PER"}
+    assert f"{path}: line 2: 'Acme' again with another label, PER (ORG on line 1): the later wins" in caplog.text
+
+
 def test_a_character_models_phrase_starts_and_ends_on_a_words_edges(tiny_zh_model: Path) -> None:
     """Under a character model, Latin text comes in characters: ``AI`` must not match inside ``OpenAI``,
     nor ``Li`` in ``Linux``, while a phrase of Chinese characters matches inside a run of them as before."""

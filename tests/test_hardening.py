@@ -386,13 +386,32 @@ def test_a_service_whose_only_model_failed_says_so_rather_than_still_loading(tin
     broken = tmp_path / "broken"
     shutil.copytree(tiny_model, broken)
     state = ServiceState(Settings(models=[str(broken)]))
-    assert "still loading" in _not_ready(state).detail["message"]
+    loading = _not_ready(state)
+    assert "still loading" in loading.detail["message"] and loading.headers == {"Retry-After": "1"}
     (broken / "weights.safetensors").write_bytes(b"not weights")
     state.load_models()
-    assert state.router is None and "could not start its models" in _not_ready(state).detail["message"]
+    failed = _not_ready(state)
+    assert state.router is None and "could not start its models" in failed.detail["message"] and not failed.headers
 
 
-def test_a_dictionary_file_failing_in_any_way_is_a_load_error_not_a_service_loading_for_ever(
+def test_beside_other_workers_a_worker_takes_connections_once_its_models_are_loaded(tiny_model: Path) -> None:
+    """uvicorn's supervisor restarts a worker that died; started serving at once, its requests got 503s
+    that the workers beside it could have answered. Uvicorn accepts once the lifespan has started."""
+    import asyncio
+
+    from api.app import create_app
+    from api.settings import Settings
+
+    app = create_app(Settings(models=[str(tiny_model)], workers=2))
+
+    async def started() -> bool:
+        async with app.router.lifespan_context(app):
+            return app.state.service.router is not None
+
+    assert asyncio.run(started())
+
+
+def test_a_dictionary_file_failing_in_any_way_leaves_its_model_out_not_a_service_loading_for_ever(
     tiny_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from api import service
@@ -406,7 +425,8 @@ def test_a_dictionary_file_failing_in_any_way_is_a_load_error_not_a_service_load
     terms.write_text("Paris\tLOC\n")
     state = service.ServiceState(Settings(models=[str(tiny_model)], dictionaries=f"tiny-en={terms}"))
     state.load_models()
-    assert state.router is not None and "no handler names" in state.load_errors[f"dictionary {terms}"]
+    assert state.router is None and state.load_errors[str(tiny_model)] == "an error no handler names"
+    assert list(state.load_errors) == [str(tiny_model), "router"]  # not also "no loaded model is named"
 
 
 def test_metrics_have_their_own_port_without_the_api_key(tiny_model: Path, tmp_path: Path) -> None:
