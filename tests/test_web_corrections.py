@@ -305,3 +305,71 @@ def test_corrections_made_while_a_tag_is_on_its_way_are_not_lost_silently(browse
     wait_until(page, "/corrections are kept/.test(document.getElementById('status').textContent)")
     assert len(questions) == 1 and marks(page) == kept
     page.close()
+
+
+def test_a_keyboard_labels_a_phrase_and_kept_texts_keep_what_the_page_hides(browser, page_server, tmp_path: Path):  # noqa: F811
+    """Without a mouse no text of the result could be selected, so an entity the model missed could not be
+    added; a selection inside a word was kept as a piece of it (a word the model never meets); entities hidden
+    under the min. probability were kept as no entity; a text edited in the box after Tag was cleared from it; a
+    text was kept twice; a reopened text offered every model's labels; deleting a text left the focus nowhere;
+    and 0.97 was no valid min. probability."""
+    page = browser.new_page()
+    page.goto(page_server + "/")
+    wait_until(page, "document.querySelectorAll('#model option').length > 2")
+    text = "Maria Garcia met Zorblax and Zorblax in Oslo."
+    page.fill("#min-score", "0.9995")  # any value from 0 to 1 (the field's steps of 0.05 refused it)
+    tag(page, text)
+    everything = page.evaluate("() => doc.entities.map(e => [e.start, e.end, e.label, e.score])")
+    hidden = [tuple(e[:3]) for e in everything if e[3] < 0.9995]
+    assert hidden and f"{len(hidden)} hidden under the min. probability" in page.inner_text("#status")
+    assert [m[:2] for m in marks(page)] == [tuple(e[:2]) for e in everything if e[3] >= 0.9995]
+    # The keyboard: a phrase typed, Enter for its occurrences in turn, the label chosen with Enter.
+    page.focus("#phrase")
+    page.keyboard.type("Zorbl")
+    page.keyboard.press("Enter")
+    page.keyboard.press("Escape")
+    assert page.evaluate("document.activeElement.id") == "phrase"
+    page.keyboard.press("Enter")  # the second occurrence, widened to the word
+    assert page.inner_text("#editor-title") == "Choose a label for “Zorblax” (occurrence 2 of 2)."
+    assert "Widened to whole words" in page.inner_text("#editor-note")
+    page.keyboard.press("Tab")  # the labels offered are the tagging model's, first PER or another: take the next
+    label = page.evaluate("document.activeElement.dataset.label")
+    page.keyboard.press("Enter")
+    second = text.rindex("Zorblax")
+    assert (second, second + 7, "Zorblax", label) in marks(page)
+    assert page.evaluate("document.activeElement.dataset.start") == str(second)
+    page.fill("#phrase", "Paris")
+    page.press("#phrase", "Enter")
+    assert "“Paris” is not in the result" in page.inner_text("#status") and page.is_hidden("#editor")
+    # A selection inside a word is widened to it.
+    first = text.index("Zorblax")
+    select(page, text, first + 1, first + 5)
+    assert page.inner_text("#editor-title") == "Choose a label for “Zorblax”."
+    label_as(page, label)
+
+    page.fill("#text", text.replace("Oslo", "Bergen"))  # edited after Tag: the text kept is the one tagged
+    page.click("#store")
+    assert page.input_value("#text") == text.replace("Oslo", "Bergen")
+    assert "The text box has changed since it was tagged" in page.inner_text("#status")
+    questions: list[str] = []
+    page.on("dialog", lambda dialog: (questions.append(dialog.message), dialog.dismiss()))
+    tag(page, text)
+    page.click("#store")  # kept already: asked, refused, not kept twice
+    assert questions == ["This text is kept already, as text 1: replace it?"]
+    assert page.inner_text("#corrections-count") == "1"
+    page.get_by_role("button", name="Edit text 1").click()  # nothing corrected since that Tag: no question
+    assert len(questions) == 1 and page.evaluate("() => taggedBy") == ["tiny-en"]
+
+    with page.expect_download() as download:
+        page.click("#download")
+    path = tmp_path / "corrections.jsonl"
+    download.value.save_as(path)
+    (kept,) = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    assert kept["text"] == text
+    expected = set(hidden) | {(first, first + 7, label), (second, second + 7, label)}
+    assert expected <= {tuple(e) for e in kept["entities"]}
+
+    page.get_by_role("button", name="Delete text 1").focus()
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "text"
+    page.close()
