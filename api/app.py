@@ -13,12 +13,14 @@ dependencies.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import json
 import logging
+import signal
 import sys
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from wsgiref.simple_server import WSGIServer
 
@@ -46,6 +48,21 @@ from ner.tagger import DeadlineExceeded
 log = logging.getLogger("ner.api")
 ECHO = 40  # characters of a field name quoted back in an error message, at most
 GZIP_LEVEL = 5  # within 4% of level 9's size at a fifth to an eighth of its time (benchmarks/compression.py)
+
+
+@contextlib.contextmanager
+def _stopped_by_signals() -> Iterator[None]:
+    """SIGTERM and SIGINT end the process at once meanwhile: uvicorn, whose handlers they replace, would
+    wait for the startup to end, and nothing has been accepted yet that a stop must finish."""
+    if threading.current_thread() is not threading.main_thread():  # only the main thread sets handlers
+        yield
+        return
+    handlers = {number: signal.signal(number, signal.SIG_DFL) for number in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for number, handler in handlers.items():
+            signal.signal(number, signal.SIG_DFL if handler is None else handler)
 
 
 def _openapi_with_limits(app: FastAPI, settings: Settings) -> dict:
@@ -150,7 +167,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await state.batcher.start()
         metrics = _metrics_server(settings)
         if settings.workers > 1:  # a worker (re)started beside others takes no connection before its models
-            await asyncio.to_thread(state.load_models)
+            with _stopped_by_signals():
+                await asyncio.to_thread(state.load_models)
         else:  # load in a thread: /health answers at once, /ready once the models are in
             threading.Thread(target=state.load_models, name="model-loader", daemon=True).start()
         yield

@@ -39,6 +39,9 @@ def app_from_environment() -> FastAPI:
 
 # Open files a server process needs besides its connections: models, logs, the metrics port, the event loop.
 FILES_BESIDE_CONNECTIONS = 32
+# Seconds a new worker of a restart (SIGHUP, several workers) may take to load its models before uvicorn's
+# supervisor gives up the restart (its default of 5 is shorter than a large dictionary file takes to build).
+WORKER_START_S = 120
 BACKLOG = 2048  # uvicorn's: connections the kernel queues, which one turn of asyncio's accept loop may take at once
 
 
@@ -190,6 +193,7 @@ def serve(
         log_level=settings.log_level,
         access_log=False,
         timeout_graceful_shutdown=max(30, int(settings.request_timeout_s)),  # in-flight requests may finish
+        timeout_worker_healthcheck=WORKER_START_S,
         # The edge: httptools with a deadline and a size cap for each request head.
         http=GuardedHttpToolsProtocol,
         # asyncio's loop, not uvloop: flooded, uvloop left new connections unaccepted for up to 8 s

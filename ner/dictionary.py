@@ -337,16 +337,19 @@ def read_tsv(text: str, source: str = "") -> dict[str, str]:
 class DictionaryFile:
     """A dictionary file that is read again when it changes (checked at most once a ``recheck_s``), once
     it has stayed unchanged that long (a file being written in place is not read half-written). A
-    reading that fails (unreadable, a bad line, a label not in ``labels``) keeps the last good one and
-    is logged once: the file is not read again until it changes. One reading at a time."""
+    reading that fails keeps the last good one and is logged once: a bad line or a label not in
+    ``labels`` is not read again until the file changes; a file that cannot be read (its permissions,
+    no file handles left) is tried at each check. One reading at a time."""
 
     def __init__(self, path: str | Path, recheck_s: float = 1.0, labels: Iterable[str] | None = None) -> None:
         self.path = Path(path)
         self.recheck_s = recheck_s
         self.labels = None if labels is None else list(labels)  # the model's: a file with others is refused
-        self._stamp: tuple[int, int] | None = None  # (modified ns, size) of the reading served
+        # (inode, modified ns, size, changed ns) of the reading served: a file renamed over it or a new mode is
+        # looked at again, whatever its modification time says (cp -p, rsync -t keep it)
+        self._stamp: tuple[int, ...] | None = None
         self._seen: object = None  # the stamp at the last check: a file changing still is read at the next
-        self._failed: object = None  # the stamp (or stat error) of the last failed reading: not tried again
+        self._failed: object = None  # what the last failed reading failed on: logged once; a stamp: not tried again
         self._checked = -math.inf
         self._reading = threading.Lock()
         self.latest: tuple[int, dict[str, str]] = (0, {})  # (readings so far, the last good one's entries)
@@ -380,7 +383,7 @@ class DictionaryFile:
             except OSError as error:
                 self._fail(DictionaryError(f"{self.path}: {error}"), ("stat", error.errno))
                 return
-            stamp = (status.st_mtime_ns, status.st_size)
+            stamp = (status.st_ino, status.st_mtime_ns, status.st_size, status.st_ctime_ns)
             if stamp == self._stamp:
                 self._failed = None
                 return
@@ -390,6 +393,9 @@ class DictionaryFile:
                 return
             try:
                 entries = self._read()
+            except OSError as error:  # perhaps for now: tried again at the next check
+                self._fail(DictionaryError(f"{self.path}: unreadable ({error})"), ("unreadable", stamp))
+                return
             except DictionaryError as error:
                 self._fail(error, stamp)
                 return
@@ -417,10 +423,11 @@ class DictionaryFile:
 
 
 def load_tsv(path: str | Path) -> dict[str, str]:
-    """The entries of a dictionary file (``phrase<TAB>LABEL`` lines)."""
+    """The entries of a dictionary file (``phrase<TAB>LABEL`` lines); raises :class:`DictionaryError`
+    for what it holds, :class:`OSError` when it cannot be read."""
     try:
         return read_tsv(Path(path).read_text(encoding="utf-8"), str(path))  # a byte-order mark is passed over
     except DictionaryError as error:
         raise DictionaryError(f"{path}: {error}") from None
-    except (OSError, UnicodeDecodeError) as error:
+    except UnicodeDecodeError as error:
         raise DictionaryError(f"{path}: unreadable ({error})") from None

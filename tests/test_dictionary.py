@@ -456,7 +456,13 @@ def test_a_failed_reading_is_logged_once_and_not_read_again_until_the_file_chang
     path.write_text("Acme\tORG\n")
     terms = DictionaryFile(path, recheck_s=0)
     readings = []
-    monkeypatch.setattr(module, "load_tsv", lambda p: readings.append(p) or module.read_tsv(p.read_text(), str(p)))
+    load_tsv = module.load_tsv
+
+    def counted(p: Path) -> dict[str, str]:
+        readings.append(p)
+        return load_tsv(p)
+
+    monkeypatch.setattr(module, "load_tsv", counted)
     path.write_text("Acme\tORG\nBerlin\tLOC\tx\n")
     for _ in range(5):
         assert terms.entries() == {"Acme": "ORG"}
@@ -467,11 +473,27 @@ def test_a_failed_reading_is_logged_once_and_not_read_again_until_the_file_chang
     assert caplog.text.count("not reloaded") == 2 and "No such file" in caplog.text
     path.write_text("Acme\tORG\nBerlin\tLOC\n")
     assert terms.entries() == {"Acme": "ORG", "Berlin": "LOC"} and len(readings) == 2
+    # A file that could not be read (no file handles left, its permissions) is tried again at each check.
+    path.write_text("Acme\tORG\nBerlin\tORG\n")
+    monkeypatch.setattr(
+        module, "load_tsv", lambda p: readings.append(p) or (_ for _ in ()).throw(OSError(24, "Too many open files"))
+    )
+    assert terms.entries() == terms.entries() == {"Acme": "ORG", "Berlin": "LOC"} and len(readings) == 4
+    assert caplog.text.count("not reloaded") == 3 and "Too many open files" in caplog.text
+    monkeypatch.setattr(module, "load_tsv", counted)
+    assert terms.entries() == {"Acme": "ORG", "Berlin": "ORG"} and len(readings) == 5
+    # Renamed over by a file of the same size and modification time (cp -p, rsync -t): read all the same.
+    other = tmp_path / "other.tsv"
+    other.write_text("Acme\tPER\nBerlin\tORG\n")
+    status = path.stat()
+    os.utime(other, ns=(status.st_atime_ns, status.st_mtime_ns))
+    other.replace(path)
+    assert terms.entries() == {"Acme": "PER", "Berlin": "ORG"}
 
     waiting = DictionaryFile(path, recheck_s=60)
     waiting._checked = -math.inf  # a check due
     path.write_text("Acme\tORG\n")  # changed just now: perhaps still being written
-    assert waiting.entries() == {"Acme": "ORG", "Berlin": "LOC"} and len(readings) == 3
+    assert waiting.entries() == {"Acme": "PER", "Berlin": "ORG"}
     waiting._checked = -math.inf
     assert waiting.entries() == {"Acme": "ORG"}  # the same at the next check: read
     os.utime(path, ns=(0, 0))  # changed long ago (as a file renamed over it): read at the first check

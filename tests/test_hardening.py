@@ -411,6 +411,18 @@ def test_beside_other_workers_a_worker_takes_connections_once_its_models_are_loa
     assert asyncio.run(started())
 
 
+def test_while_a_worker_loads_a_stop_signal_ends_it_at_once() -> None:
+    """uvicorn's handlers wait for the startup to end: SIGTERM 3 s into a 14 s load took 11 s to stop."""
+    import signal
+
+    from api.app import _stopped_by_signals
+
+    before = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
+    with _stopped_by_signals():
+        assert signal.getsignal(signal.SIGTERM) == signal.getsignal(signal.SIGINT) == signal.SIG_DFL
+    assert (signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)) == before
+
+
 def test_a_dictionary_file_failing_in_any_way_leaves_its_model_out_not_a_service_loading_for_ever(
     tiny_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
