@@ -327,12 +327,15 @@ def test_a_keyboard_labels_a_phrase_and_kept_texts_keep_what_the_page_hides(brow
     page.focus("#phrase")
     page.keyboard.type("Zorbl")
     page.keyboard.press("Enter")
+    assert page.inner_text("#editor-title") == "Choose a label for “Zorblax” (occurrence 1 of 2)."
     page.keyboard.press("Escape")
     assert page.evaluate("document.activeElement.id") == "phrase"
-    page.keyboard.press("Enter")  # the second occurrence, widened to the word
-    assert page.inner_text("#editor-title") == "Choose a label for “Zorblax” (occurrence 2 of 2)."
+    for occurrence in (2, 1, 2):  # in turn, from the start again after the last, widened to the word
+        page.keyboard.press("Enter")
+        assert page.inner_text("#editor-title") == f"Choose a label for “Zorblax” (occurrence {occurrence} of 2)."
+        page.focus("#next-occurrence")
     assert "Widened to whole words" in page.inner_text("#editor-note")
-    page.keyboard.press("Tab")  # the labels offered are the tagging model's, first PER or another: take the next
+    page.focus("#editor-labels button:nth-child(2)")  # the tagging model's labels: the second of them
     label = page.evaluate("document.activeElement.dataset.label")
     page.keyboard.press("Enter")
     second = text.rindex("Zorblax")
@@ -341,6 +344,11 @@ def test_a_keyboard_labels_a_phrase_and_kept_texts_keep_what_the_page_hides(brow
     page.fill("#phrase", "Paris")
     page.press("#phrase", "Enter")
     assert "“Paris” is not in the result" in page.inner_text("#status") and page.is_hidden("#editor")
+    page.fill("#min-score", "2")  # out of range: refused before anything is asked or sent
+    page.press("#text", "Control+Enter")
+    assert page.inner_text("#status") == "Min. probability is a number from 0 to 1."
+    assert page.get_attribute("#output", "aria-busy") is None
+    page.fill("#min-score", "0.9995")
     # A selection inside a word is widened to it.
     first = text.index("Zorblax")
     select(page, text, first + 1, first + 5)
