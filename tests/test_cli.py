@@ -77,6 +77,22 @@ def test_inspect_says_how_a_corpus_reads(tmp_path: Path, capsys) -> None:
     assert len(first) == len("first sentence: ") + 300 + 2 and first.endswith(" …")
 
 
+def test_inspect_warns_of_tags_the_scheme_would_not_write(tmp_path: Path, capsys) -> None:
+    """An I- after O was silently repaired (and one made a whole IOB2 file IOB1, its predictions written in IOB1);
+    a BIOES entity without its E- too."""
+    iob2 = tmp_path / "stray.conll"
+    iob2.write_text("Bob B-PER\nvisited O\n\nNew B-LOC\nYork I-LOC\n\nin O\nParis I-LOC\n\nAnn B-PER\n")
+    bioes = tmp_path / "bioes.conll"
+    bioes.write_text("John B-PER\nSmith O\n\nBerlin S-LOC\nwas E-LOC\n")
+    cases = ((iob2, "IOB2", 1, "line 8: I-LOC after O"), (bioes, "BIOES", 2, "line 1: B-PER"))
+    for path, scheme, count, first in cases:
+        assert main(["inspect", str(path), "--json"]) == 0
+        found = json.loads(capsys.readouterr().out)
+        assert found["scheme"] == scheme
+        (said,) = found["reading"]
+        assert said.startswith(f"{count} sentence(s) with tags that are not valid {scheme}") and said.endswith(first)
+
+
 def test_evaluate_prints_a_table(tiny_model: Path, tiny_corpus: dict, capsys) -> None:
     assert main(["evaluate", str(tiny_model), str(tiny_corpus["test"]), "--backend", "torch"]) == 0
     lines = capsys.readouterr().out.splitlines()

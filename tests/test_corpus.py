@@ -211,6 +211,7 @@ def test_tags_to_spans(tags, expected):
         ([["B-PER", "I-PER", "O"], ["B-LOC"]], "IOB2"),
         ([["B-PER", "I-LOC"]], "IOB1"),  # I- of another type opens an entity
         ([["O"], ["O", "O"]], "IOB2"),
+        ([["B-PER", "I-PER"], ["B-LOC"], ["O", "I-ORG"]], "IOB2"),  # one stray I- in IOB2
         ([["B-PER", "E-PER", "O"], ["S-LOC"]], "BIOES"),
         ([["S-LOC"]], "BIOES"),
         ([["B-PER", "I-PER", "E-PER"]], "BIOES"),

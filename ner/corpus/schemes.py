@@ -80,15 +80,17 @@ def spans_to_tags(spans: Iterable[Span], length: int, scheme: str = "BIOES") -> 
 
 def detect_scheme(tag_sequences: Iterable[Sequence[str]]) -> str:
     """The tag scheme of a corpus: BMES if any ``M-``, else BILOU if any ``L-``/``U-``, else BIOES if
-    any ``E-``/``S-``, else IOB1 if some ``I-X`` opens an entity, else IOB2."""
+    any ``E-``/``S-``, else IOB1 if some ``I-X`` opens an entity (what IOB2 never writes) and at least as
+    many do as ``B-X`` opens one after ``O`` or another type (what IOB1 never writes): a stray ``I-`` does
+    not make an IOB2 file IOB1, nor its predictions written so. Else IOB2."""
     prefixes: set[str] = set()
-    opens_with_inside = False
+    opened_by = {"B": 0, "I": 0}  # entities opened so, where the other scheme would not
     for tags in tag_sequences:
         previous = "O"
         for tag in tags:
             prefixes.add(tag[0])
-            if tag[0] == "I" and (previous == "O" or previous[2:] != tag[2:]):
-                opens_with_inside = True
+            if tag[0] in "BI" and (previous == "O" or previous[2:] != tag[2:]):
+                opened_by[tag[0]] += 1
             previous = tag
     if "M" in prefixes:
         return "BMES"
@@ -96,4 +98,11 @@ def detect_scheme(tag_sequences: Iterable[Sequence[str]]) -> str:
         return "BILOU"
     if prefixes & {"E", "S"}:
         return "BIOES"
-    return "IOB1" if opens_with_inside else "IOB2"
+    return "IOB1" if opened_by["I"] and opened_by["I"] >= opened_by["B"] else "IOB2"
+
+
+def first_invalid(tags: Sequence[str], scheme: str) -> int | None:
+    """The position of the first tag that ``scheme`` would not write for the entities read from ``tags``
+    (``I-PER`` after ``O`` in IOB2, a ``B-`` without its ``E-`` in BIOES), or None when all are valid."""
+    written = spans_to_tags(tags_to_spans(tags), len(tags), scheme)
+    return next((i for i, (tag, valid) in enumerate(zip(tags, written)) if tag != valid), None)

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ner.corpus.notes import note
-from ner.corpus.schemes import TAG_PATTERN, detect_scheme, spans_to_tags, tags_to_spans
+from ner.corpus.schemes import TAG_PATTERN, detect_scheme, first_invalid, spans_to_tags, tags_to_spans
 from ner.corpus.sentence import CorpusError, Sentence
 from ner.text import model_form
 
@@ -59,11 +59,33 @@ def tagged_sentences(
     if bare:  # IO: each label read as IOB1's I-label, a run of it one entity
         tagged = [(tokens, [t if t == "O" else f"I-{t}" for t in tags], lines) for tokens, tags, lines in tagged]
     scheme = "IO" if bare else detect_scheme(tags for _, tags, _ in tagged)
+    _note_invalid(tagged, scheme, path)
     sentences = [
         Sentence(tokens, spans_to_tags(tags_to_spans(tags), len(tags)), lines=lines, document=document)
         for (tokens, tags, lines), document in zip(tagged, documents)
     ]
     return sentences, scheme
+
+
+def _note_invalid(tagged: Sequence[tuple[list[str], list[str], list[int]]], scheme: str, path: str | Path) -> None:
+    """Warn of the sentences whose tags ``scheme`` would not write, naming the first: they are read as
+    conlleval reads them (an ``I-`` after ``O`` opens an entity), which may not be what was meant."""
+    if scheme == "IO":  # bare labels, read as IOB1's: any run of them is valid
+        return
+    invalid = [(tags, lines, at) for _, tags, lines in tagged if (at := first_invalid(tags, scheme)) is not None]
+    if invalid:
+        tags, lines, at = invalid[0]
+        before = f" after {tags[at - 1]}" if at else ""
+        note(
+            logging.WARNING,
+            path,
+            "%d sentence(s) with tags that are not valid %s, read as conlleval reads them; the first on line %d: %s%s",
+            len(invalid),
+            scheme,
+            lines[at],
+            tags[at],
+            before,
+        )
 
 
 def _upper_case_lower_tags(
