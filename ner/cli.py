@@ -21,6 +21,7 @@ import signal
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -337,21 +338,34 @@ def _load_tagger(args: argparse.Namespace) -> Tagger:
 
 def run_evaluate(args: argparse.Namespace) -> int:
     from ner.corpus import read_corpus
-    from ner.metrics import evaluate, labels_problem
+    from ner.metrics import corpus_problems, evaluate
 
     if importlib.util.find_spec("seqeval") is None:  # said before the tagging, not after it
         raise ModuleNotFoundError(name="seqeval")
     tagger = _load_tagger(args)
     sentences, _ = read_corpus(args.file, args.tag_column)
-    if problem := labels_problem(tagger.labels, sentences, args.file):
-        logging.getLogger("ner").warning("%s: the scores say little", problem[0])
+    for problem in corpus_problems(tagger, sentences, args.file):
+        logging.getLogger("ner").warning("%s", problem)
+    started = time.perf_counter()
     scores = evaluate(tagger, sentences)
+    about = {
+        "model": tagger.name,
+        "file": str(args.file),
+        "sentences": len(sentences),
+        "scored_in": "characters" if tagger.char_level else "tokens",
+        "seconds": round(time.perf_counter() - started, 2),
+    }
     if args.json:
-        print(json.dumps(scores))
+        print(json.dumps(about | scores, ensure_ascii=False))
         return 0
-    print(f"{'':<10}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>10}")
-    for label, row in [("overall", scores), *scores["per_type"].items()]:
-        print(f"{label:<10}{row['precision']:>10.2f}{row['recall']:>10.2f}{row['f1']:>10.2f}{row['support']:>10}")
+    rows = [("overall", scores), *scores["per_type"].items(), ("macro avg", scores["macro"])]
+    rows.append(("weighted avg", scores["weighted"]))
+    width = max(10, *(len(label) + 2 for label, _ in rows))
+    print(f"{'':<{width}}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>10}{'predicted':>10}")
+    for label, row in rows:
+        counts = f"{row['support']:>10}{row['predicted']:>10}" if "support" in row else ""
+        print(f"{label:<{width}}{row['precision']:>10.2f}{row['recall']:>10.2f}{row['f1']:>10.2f}{counts}")
+    print(f"{tagger.name} on {args.file}: {len(sentences)} sentences, in {about['scored_in']}, {about['seconds']} s")
     return 0
 
 

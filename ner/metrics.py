@@ -11,6 +11,9 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from ner.corpus import as_model_tokens
+from ner.corpus.schemes import tags_to_spans
+from ner.recipe import CHARACTER_LANGUAGES, corpus_text
+from ner.text import cjk_ratio
 
 if TYPE_CHECKING:
     from ner.corpus import Sentence
@@ -39,15 +42,39 @@ def labels_problem(labels: Sequence[str], sentences: Sequence[Sentence], file: s
     return None
 
 
+def corpus_problems(tagger: Tagger, sentences: Sequence[Sentence], file: str) -> list[str]:
+    """What makes ``file`` a poor corpus to score ``tagger`` on, as warnings: labels not the model's, no
+    entity, text in another script than the model's language is written in. Raises :class:`ValueError`
+    when none of its entities' types is the model's: every score would be 0."""
+    problems = []
+    if found := labels_problem(tagger.labels, sentences, file):
+        message, unusable = found
+        if unusable and any(sentence.spans() for sentence in sentences):
+            raise ValueError(f"{message}: nothing to score")
+        problems.append(f"{message}: the scores say little")
+    cjk = cjk_ratio(corpus_text(sentences))
+    model_cjk = tagger.language.split("-")[0].lower() in CHARACTER_LANGUAGES
+    if (cjk > 0.5 and not model_cjk) or (cjk < 0.1 and model_cjk):
+        problems.append(
+            f"{file}: {cjk:.0%} of its characters are CJK, and the model is for {tagger.language}: "
+            "the scores say little"
+        )
+    return problems
+
+
 def entity_scores(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]]) -> dict:
-    """``{"precision", "recall", "f1", "per_type": {label: {...}}}`` in percent (0-100)."""
+    """``{"precision", "recall", "f1", "support", "predicted", "correct", "macro", "weighted", "per_type":
+    {label: {...}}}``: scores in percent (0-100), micro-averaged overall, ``macro`` and ``weighted`` (by
+    support) the means of the types' scores; ``support``, ``predicted`` and ``correct`` count entities
+    (gold, predicted, both), so that the scores of several files can be added up."""
     from seqeval.metrics import classification_report
     from seqeval.scheme import IOBES
 
     if len(gold) != len(predicted) or any(len(g) != len(p) for g, p in zip(gold, predicted)):
         raise ValueError("gold and predicted tag sequences differ in shape")
+    counts = _span_counts(gold, predicted)
     if not any(gold) and not any(predicted):
-        return {**_rename(_empty()), "per_type": {}}
+        return {**_rename(_empty()), **counts["overall"], "macro": _means(), "weighted": _means(), "per_type": {}}
     report = classification_report(
         [list(g) for g in gold],
         [list(p) for p in predicted],
@@ -63,8 +90,32 @@ def entity_scores(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[st
         }
 
     overall = percent(report["micro avg"]) if "micro avg" in report else _empty()
-    per_type = {label: _rename(percent(row)) for label, row in report.items() if not label.endswith(" avg")}
-    return {**_rename(overall), "per_type": per_type}
+    per_type = {
+        label: _rename(percent(row)) | counts.get(label, {"predicted": 0, "correct": 0})
+        for label, row in report.items()
+        if not label.endswith(" avg")
+    }
+    averages = {name: _means(percent(report[f"{name} avg"])) if f"{name} avg" in report else _means()
+                for name in ("macro", "weighted")}  # fmt: skip
+    return {**_rename(overall), **counts["overall"], **averages, "per_type": per_type}
+
+
+def _span_counts(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]]) -> dict[str, dict[str, int]]:
+    """Entities predicted and predicted right (same tokens, same type), per type and ``overall``."""
+    counts: dict[str, dict[str, int]] = {"overall": {"predicted": 0, "correct": 0}}
+    for gold_tags, predicted_tags in zip(gold, predicted):
+        right = set(tags_to_spans(gold_tags))
+        for span in tags_to_spans(predicted_tags):
+            for key in ("overall", span.label):
+                row = counts.setdefault(key, {"predicted": 0, "correct": 0})
+                row["predicted"] += 1
+                row["correct"] += span in right
+    return counts
+
+
+def _means(row: dict | None = None) -> dict:
+    row = row or _empty()
+    return {"precision": row["precision"], "recall": row["recall"], "f1": row["f1-score"]}
 
 
 def _rename(row: dict) -> dict:

@@ -47,7 +47,9 @@ def test_tag_column_picks_the_entity_column_for_training_and_scoring(
     assert main(["evaluate", str(tiny_model), str(tiny_corpus["test"]), "--json"]) == 0
     expected = json.loads(capsys.readouterr().out)
     assert main(["evaluate", str(tiny_model), str(swapped), "--json", "--tag-column", "1"]) == 0
-    assert json.loads(capsys.readouterr().out) == expected
+    scores = [{key: value for key, value in found.items() if key not in ("file", "seconds")} for found in (
+        expected, json.loads(capsys.readouterr().out))]  # fmt: skip
+    assert scores[0] == scores[1]
     args = tiny_train_args(tmp_path / "m", swapped, None, "--epochs", "1", "--tag-column", "1")
     assert main(args) == 0 and bundles.load(tmp_path / "m").labels == ["LOC", "ORG", "PER"]
 
@@ -93,13 +95,27 @@ def test_inspect_warns_of_tags_the_scheme_would_not_write(tmp_path: Path, capsys
         assert said.startswith(f"{count} sentence(s) with tags that are not valid {scheme}") and said.endswith(first)
 
 
-def test_evaluate_prints_a_table(tiny_model: Path, tiny_corpus: dict, capsys) -> None:
+def test_evaluate_prints_a_table(tiny_model: Path, tiny_corpus: dict, capsys, caplog, tmp_path: Path) -> None:
     assert main(["evaluate", str(tiny_model), str(tiny_corpus["test"]), "--backend", "torch"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].split() == ["precision", "recall", "f1", "support"]
-    assert [line.split()[0] for line in lines[1:]] == ["overall", "LOC", "ORG", "PER"]
+    assert lines[0].split() == ["precision", "recall", "f1", "support", "predicted"]
+    assert [line[:12].strip() for line in lines[1:-1]] == ["overall", "LOC", "ORG", "PER", "macro avg", "weighted avg"]
+    assert lines[-1].startswith(f"tiny-en on {tiny_corpus['test']}: ") and "sentences, in tokens" in lines[-1]
     f1 = json.loads((tiny_model / "metrics.json").read_text())["test"]["f1"]
     assert float(lines[1].split()[3]) == pytest.approx(f1, abs=0.005)
+    assert main(["evaluate", str(tiny_model), str(tiny_corpus["test"]), "--json"]) == 0
+    found = json.loads(capsys.readouterr().out)
+    assert (found["model"], found["scored_in"]) == ("tiny-en", "tokens")
+    assert found["f1"] == pytest.approx(f1, abs=0.005)
+    assert found["correct"] <= found["predicted"] and set(found["macro"]) == {"precision", "recall", "f1"}
+    # Nothing to score: none of the file's types is the model's. Text in another script: warned of.
+    other = tmp_path / "other.conll"
+    other.write_text("Bob B-PERSON\nran O\n\nto O\nAnn B-PERSON\n")
+    assert main(["evaluate", str(tiny_model), str(other)]) == 2
+    assert "none of the model's (LOC, ORG, PER): nothing to score" in capsys.readouterr().err
+    other.write_text("北 B-LOC\n京 I-LOC\n很 O\n大 O\n")
+    assert main(["evaluate", str(tiny_model), str(other)]) == 0
+    assert "100% of its characters are CJK, and the model is for en" in caplog.text
 
 
 def test_predict_appends_a_column_in_the_input_scheme(tiny_model: Path, tiny_corpus: dict, tmp_path: Path) -> None:
@@ -515,7 +531,7 @@ def test_tag_input_problems_are_one_line_and_a_bad_record_is_rejected_alone(tiny
     assert result.returncode == 2 and b"(stdout) is one of the input files" in result.stderr
 
 
-def test_a_corpus_of_other_labels_is_warned_of_when_scored_and_refused_for_calibration(
+def test_a_corpus_of_other_labels_is_refused_for_scoring_and_calibration_and_some_warned_of(
     tiny_model: Path, tiny_corpus: dict, tmp_path: Path, capsys, caplog: pytest.LogCaptureFixture
 ) -> None:
     source = tiny_corpus["dev"].read_text()
@@ -523,8 +539,11 @@ def test_a_corpus_of_other_labels_is_warned_of_when_scored_and_refused_for_calib
     other.write_text(source.replace("-PER", "-FOO").replace("-LOC", "-BAR").replace("-ORG", "-BAZ"))
     some = tmp_path / "some.conll"
     some.write_text(source.replace("-PER", "-FOO"))
-    assert main(["evaluate", str(tiny_model), str(other), "--json"]) == 0
-    assert "other.conll's labels (BAR, BAZ, FOO) are none of the model's" in caplog.text
+    assert main(["evaluate", str(tiny_model), str(other), "--json"]) == 2
+    assert "other.conll's labels (BAR, BAZ, FOO) are none of the model's" in capsys.readouterr().err
+    assert main(["evaluate", str(tiny_model), str(some), "--json"]) == 0
+    assert "some.conll's labels FOO are not the model's: their entities count as missed" in caplog.text
+    caplog.clear()
     assert main(["calibrate", str(tiny_model), str(other)]) == 2
     assert "no temperature can be fitted on it" in capsys.readouterr().err
     assert main(["calibrate", str(tiny_model), str(some)]) == 0

@@ -25,12 +25,15 @@ def test_entity_scores_hand_computed():
     assert scores["precision"] == pytest.approx(50.0)
     assert scores["recall"] == pytest.approx(50.0)
     assert scores["f1"] == pytest.approx(50.0)
-    assert scores["support"] == 4
+    assert (scores["support"], scores["predicted"], scores["correct"]) == (4, 4, 2)
     assert scores["per_type"] == {
-        "LOC": {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 2},
-        "ORG": {"precision": 50.0, "recall": 100.0, "f1": 66.67, "support": 1},
-        "PER": {"precision": 100.0, "recall": 100.0, "f1": 100.0, "support": 1},
+        "LOC": {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 2, "predicted": 1, "correct": 0},
+        "ORG": {"precision": 50.0, "recall": 100.0, "f1": 66.67, "support": 1, "predicted": 2, "correct": 1},
+        "PER": {"precision": 100.0, "recall": 100.0, "f1": 100.0, "support": 1, "predicted": 1, "correct": 1},
     }
+    # the means of the types' scores: each type alike, and weighted by its support (2, 1, 1)
+    assert scores["macro"] == {"precision": 50.0, "recall": 66.67, "f1": 55.56}
+    assert scores["weighted"] == {"precision": 37.5, "recall": 50.0, "f1": 41.67}
     for value in (scores["precision"], scores["recall"], scores["f1"]):
         assert isinstance(value, float)
 

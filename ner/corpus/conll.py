@@ -370,6 +370,14 @@ def _words_only(
     return kept, extra
 
 
+def _entity_types(raw: Sequence[tuple[list[list[str]], list[int]]], column: int) -> set[str]:
+    """The entity types of ``column``'s prefixed tags (``B-PER``: PER); none if any value is no such tag."""
+    values = {value for columns, _ in raw for value in columns[column]} - {"O"}
+    if not all(len(value) > 2 and value[0] in "BIESMLU" and value[1] in "-_" for value in values):
+        return set()
+    return {value[2:] for value in values}
+
+
 def _tag_column(
     raw: Sequence[tuple[list[list[str]], list[int]]],
     width: int,
@@ -386,6 +394,14 @@ def _tag_column(
             last -= 1
         outer = next((c for c in range(token_column + 1, last) if _holds_outer_entities(raw, c, last)), None)
         if outer is None:
+            if last - 1 > token_column and (types := _entity_types(raw, last)) & _entity_types(raw, last - 1):
+                note(
+                    logging.WARNING,
+                    path,
+                    "columns %d and %d both hold entities of %s (gold tags beside predictions, as ner predict writes "
+                    "them?): tags read from column %d, the last; --tag-column %d reads the other",
+                    *(last - 1, last, ", ".join(sorted(types)), last, last - 1),
+                )
             return last
         note(
             logging.INFO,
