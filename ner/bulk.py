@@ -26,9 +26,10 @@ import signal
 import socket
 import tempfile
 import threading
+import time
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any, AnyStr
 
 from ner.bundle import verify
@@ -101,17 +102,28 @@ class Rejection:
 
 @dataclass
 class Summary:
-    """Records read and records rejected."""
+    """Records read and records rejected, and since when."""
 
     records: int = 0
     rejected: int = 0
+    started: float = field(default_factory=time.monotonic)
+    said: float = field(default_factory=time.monotonic)  # when :meth:`due` last said yes
 
     @property
     def tagged(self) -> int:
         return self.records - self.rejected
 
+    def due(self, every_s: float) -> bool:
+        """Whether ``every_s`` seconds have passed since this was last due (or since the start)."""
+        if time.monotonic() - self.said < every_s:
+            return False
+        self.said = time.monotonic()
+        return True
+
     def __str__(self) -> str:
-        return f"{self.records} records in, {self.tagged} tagged, {self.rejected} rejected"
+        seconds = time.monotonic() - self.started
+        rate = f", {self.records / seconds:,.0f} records/s" if seconds > 0 else ""
+        return f"{self.records} records in, {self.tagged} tagged, {self.rejected} rejected in {seconds:.1f} s{rate}"
 
 
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
@@ -623,6 +635,7 @@ def ray_write(
 ) -> Summary:
     """The Ray engine, to files: shards ``out/part-NNNNN.jsonl`` (or ``.parquet``), in input order, and the
     rejections in ``errors`` (default: ``out/_errors.jsonl``). ``out`` must be new or empty."""
+    started = time.monotonic()
     import_ray()
     import pyarrow.fs as pafs
 
@@ -651,6 +664,7 @@ def ray_write(
         except BaseException:
             log.warning("%s is incomplete: the job did not finish (no %s)", out, SUCCESS_FILE)
             raise
+    sink.summary.started = started  # counted at the end, on the driver
     return sink.summary
 
 

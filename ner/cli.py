@@ -11,6 +11,7 @@ import contextlib
 import errno
 import importlib.util
 import io
+import itertools
 import json
 import logging
 import os
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
 
 
 # What the training extra adds, as Python imports it: a command needing one of them says how to install it.
+PROGRESS_EVERY_S = 30  # ner tag's progress line off a terminal (a log), at most this often
 TRAINING_PACKAGES = (
     "torch",
     "onnx",
@@ -244,6 +246,13 @@ def _add_model_parsers(
     serve.set_defaults(run=run_serve)
 
 
+def _natural(value: str) -> int:
+    number = int(value)
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"{value}: must be at least 0")
+    return number
+
+
 def _positive(value: str) -> int:
     number = int(value)
     if number < 1:
@@ -278,7 +287,14 @@ def _add_tag_parser(commands: argparse._SubParsersAction, running: argparse.Argu
         "--dictionary", help="phrases forced to a label: a file of phrase<TAB>LABEL lines (LABEL O blocks)"
     )
     tag.add_argument("--ignore-case", action="store_true", help="match the dictionary's phrases regardless of case")
-    tag.add_argument("--quiet", action="store_true", help="no progress bar")
+    tag.add_argument("--quiet", action="store_true", help="no progress")
+    tag.add_argument(
+        "--skip",
+        type=_natural,
+        default=0,
+        metavar="N",
+        help="pass over the first N records (to resume, as an interrupted run says; this process alone)",
+    )
     tag.set_defaults(run=run_tag)
 
 
@@ -560,6 +576,8 @@ def run_tag(args: argparse.Namespace) -> int:
             raise ValueError(f"{', '.join(given)}: needs --engine ray")
     elif not args.files:
         raise ValueError("--engine ray reads INPUT paths, not stdin")
+    elif args.skip:
+        raise ValueError("--skip resumes this process's runs (--engine process), whose output is in input order")
     if args.output_format == "parquet" and not args.out:
         raise ValueError("--output-format parquet needs --out DIR")
     if args.input_format == "text" and args.text_field != "text":
@@ -584,34 +602,77 @@ def run_tag(args: argparse.Namespace) -> int:
         ignore_case=args.ignore_case,
         max_chars=args.max_chars,
     )
-    progress = not args.quiet and sys.stderr.isatty()
-    where = {"workers": args.workers, "address": args.address, "batch_lines": args.batch_lines, "progress": progress}
+    terminal = sys.stderr.isatty()
+    where = {"workers": args.workers, "address": args.address, "batch_lines": args.batch_lines}
     if args.out:
-        summary = bulk.ray_write(args.files, args.out, settings, errors=args.errors, **where)
+        summary = bulk.ray_write(args.files, args.out, settings, errors=args.errors, progress=terminal, **where)
         print(f"ner tag: {summary}", file=sys.stderr)
         return _tag_status(summary)
-    if use_ray:
-        chunks = bulk.ray_stream(args.files, settings, **where)
+    if use_ray:  # ner's progress, not Ray's: its bars go where ours would, and it logs none off a terminal
+        chunks = bulk.ray_stream(args.files, settings, progress=False, **where)
     else:
-        chunks = bulk.tag_stream(_lines(inputs), settings, args.batch_lines)
+        chunks = bulk.tag_stream(itertools.islice(_lines(inputs), args.skip, None), settings, args.batch_lines)
     summary = bulk.Summary()
     with (
-        tqdm(unit="record", file=sys.stderr, disable=use_ray or not progress) as bar,
+        tqdm(unit="record", file=sys.stderr, disable=args.quiet or not terminal) as bar,
         open(args.errors, "w", encoding="utf-8") if args.errors else contextlib.nullcontext() as errors,
     ):
-        for chunk in chunks:
-            _write_out("".join(f"{item}\n" for item in chunk if isinstance(item, str)))
-            sys.stdout.flush()
-            for rejection in (item for item in chunk if isinstance(item, bulk.Rejection)):
-                summary.rejected += 1
-                if errors:
-                    errors.write(json.dumps(rejection.to_dict()) + "\n")
-                else:
-                    print(f"ner tag: rejected {rejection}", file=sys.stderr)
-            summary.records += len(chunk)
-            bar.update(len(chunk))
+        try:
+            for chunk in chunks:
+                with _signals_held():  # a chunk is written and counted whole, or not at all: never half a line
+                    _write_out("".join(f"{item}\n" for item in chunk if isinstance(item, str)))
+                    sys.stdout.flush()
+                    for rejection in (item for item in chunk if isinstance(item, bulk.Rejection)):
+                        summary.rejected += 1
+                        if errors:
+                            errors.write(json.dumps(rejection.to_dict()) + "\n")
+                        else:
+                            bar.write(f"ner tag: rejected {rejection}", file=sys.stderr)
+                    summary.records += len(chunk)
+                bar.update(len(chunk))
+                if not (args.quiet or terminal) and summary.due(PROGRESS_EVERY_S):  # a log's line, now and then
+                    print(f"ner tag: {summary}", file=sys.stderr, flush=True)
+        except KeyboardInterrupt:
+            bar.close()
+            done = args.skip + summary.records
+            engine = " --engine process" if use_ray else ""
+            print(f"ner tag: interrupted: {summary}; the output holds the first {done} records' lines: to go on, "
+                  f"run it again with --skip {done}{engine}, appending (>>) to it", file=sys.stderr)  # fmt: skip
+            raise
     print(f"ner tag: {summary}", file=sys.stderr)
     return _tag_status(summary)
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """Ctrl-C and SIGTERM wait for the block to end, then act as they would have; a second one acts at once
+    (a write held up for good by a reader that reads no more)."""
+    if threading.current_thread() is not threading.main_thread():  # only the main thread sets handlers
+        yield
+        return
+    caught: list[int] = []
+
+    def act(number: int, frame: object) -> None:
+        handler = before[number]
+        if callable(handler):
+            handler(number, frame)
+        elif handler == signal.SIG_DFL:
+            signal.signal(number, handler)
+            signal.raise_signal(number)
+
+    def hold(number: int, frame: object) -> None:
+        if caught:
+            act(number, frame)
+        caught.append(number)
+
+    before = {number: signal.signal(number, hold) for number in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for number, handler in before.items():
+            signal.signal(number, handler)
+        if caught:
+            act(caught[0], None)
 
 
 def _refuse_writing_into_inputs(args: argparse.Namespace, inputs: Sequence[str]) -> None:

@@ -124,7 +124,7 @@ def test_ray_engine_gives_the_single_process_output_on_eng_testb(
     assert parallel == single
     assert [json.loads(line)["text"] for line in parallel] == [" ".join(s.tokens) for s in sentences]
     assert sum(len(json.loads(line)["entities"]) for line in parallel) > 400
-    assert err.strip().splitlines()[-1] == "ner tag: 400 records in, 400 tagged, 0 rejected"
+    assert err.strip().splitlines()[-1].startswith("ner tag: 400 records in, 400 tagged, 0 rejected in ")
 
 
 def test_bulk_tagging_keeps_input_order(
@@ -165,12 +165,12 @@ def test_jsonl_records_keep_their_fields_and_bad_ones_are_set_aside_with_their_l
     common = ["--model", tiny_model, "--input-format", "jsonl", "--batch-lines", 8]
     errors = tmp_path / "errors.jsonl"
     single, err = tag(capsys, *common, "--errors", errors, source)
-    assert err.strip() == "ner tag: 40 records in, 32 tagged, 8 rejected"
+    assert err.strip().startswith("ner tag: 40 records in, 32 tagged, 8 rejected in ")
     parallel, err = tag(capsys, *common, "--engine", "ray", "--workers", 2, source)
     assert parallel == single
     rejected = [line.removeprefix(f"ner tag: rejected {source} line ") for line in err.splitlines()[:-1]]
     assert [int(r.split(":")[0]) for r in rejected] == sorted(BAD_LINES)
-    assert err.splitlines()[-1] == "ner tag: 40 records in, 32 tagged, 8 rejected"
+    assert err.splitlines()[-1].startswith("ner tag: 40 records in, 32 tagged, 8 rejected in ")
 
     records = [json.loads(line) for line in single]
     assert [r["id"] for r in records] == [n for n in range(1, 41) if n not in BAD_LINES]
@@ -182,7 +182,7 @@ def test_jsonl_records_keep_their_fields_and_bad_ones_are_set_aside_with_their_l
 
     out = tmp_path / "out"
     _, err = tag(capsys, *common, "--engine", "ray", "--workers", 2, "--out", out, source)
-    assert err.strip() == "ner tag: 40 records in, 32 tagged, 8 rejected"
+    assert err.strip().startswith("ner tag: 40 records in, 32 tagged, 8 rejected in ")
     shards = sorted(out.glob("part-*.jsonl"))
     assert len(shards) > 1
     assert [line for shard in shards for line in shard.read_text().splitlines()] == single
@@ -213,7 +213,7 @@ def test_jsonl_fields_of_any_types_become_parquet_shards_of_one_schema(
     out = tmp_path / "out"
     common = ["--model", tiny_model, "--input-format", "jsonl", "--output-format", "parquet", "--batch-lines", 2]
     _, err = tag(capsys, *common, "--engine", "ray", "--workers", 2, "--out", out, source)
-    assert err.strip() == "ner tag: 7 records in, 7 tagged, 0 rejected"
+    assert err.strip().startswith("ner tag: 7 records in, 7 tagged, 0 rejected in ")
     assert [json.loads(row["fields"]) for row in pq.read_table(out).to_pylist()] == fields
 
 
@@ -239,7 +239,7 @@ def test_parquet_round_trip_keeps_columns_and_their_types(
         *("--model", tiny_model, "--engine", "ray", "--workers", 2, "--batch-lines", 8),
         *("--input-format", "parquet", "--output-format", "parquet", "--out", out, source),
     )
-    assert err.strip() == "ner tag: 30 records in, 29 tagged, 1 rejected"
+    assert err.strip().startswith("ner tag: 30 records in, 29 tagged, 1 rejected in ")
     tagged = pq.read_table(out)  # the errors file is not read as data
     kept = table.filter(pa.compute.is_valid(table["text"]))
     assert tagged.select(["doc_id", "text", "published"]).equals(kept)
@@ -364,13 +364,13 @@ def test_a_record_too_big_to_tag_is_set_aside_and_the_others_tagged(
     assert read.count(bulk.OVERLONG) == 2 and max(map(len, read)) < 250_000  # none held while others are read
     out, err = tag(capsys, "--model", tiny_model, "--input-format", "jsonl", "--max-chars", 40, source)
     assert [json.loads(line)["text"] for line in out] == ["John lives in Paris", "Mary is in Berlin"]
-    assert err.splitlines() == [
+    assert err.splitlines()[:-1] == [
         f"ner tag: rejected {source} line 2: a line of over 250,000 bytes",
         f"ner tag: rejected {source} line 3: a text of 70 characters; at most 40 (--max-chars)",
         f"ner tag: rejected {source} line 4: JSON nested too deep",
         f"ner tag: rejected {source} line 6: a line of over 250,000 bytes",
-        "ner tag: 6 records in, 2 tagged, 4 rejected",
     ]
+    assert err.splitlines()[-1].startswith("ner tag: 6 records in, 2 tagged, 4 rejected in ")
     xz = tmp_path / "in.txt.xz"
     xz.write_bytes(b"\xfd7zXZ\x00")
     assert main(["tag", "--model", str(tiny_model), str(xz)]) == 2
@@ -447,3 +447,57 @@ def test_a_ray_tasks_error_is_raised_as_its_cause_in_one_line() -> None:
         with pytest.raises(type(cause)) as raised, bulk._causes_raised():
             raise ray.exceptions.RayTaskError("Write", "a trace", cause)
         assert str(raised.value) == said
+
+
+def test_an_interrupted_run_says_where_it_stopped_and_skip_goes_on_from_there(
+    tiny_model: Path, tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Ctrl-C left no word on stderr and no way to go on; rejected records leave no line, so the output's
+    length did not say where. Off a terminal, a line now and then says how far a run is."""
+    import ner.cli
+
+    source = write_lines(tmp_path / "in.jsonl", [json.dumps({"text": f"Ann met Bob in Paris {i} ."}) for i in range(9)])
+    source.write_text(source.read_text().replace('"Ann met Bob in Paris 3 ."', "3"))  # a record rejected
+    full, _ = tag(capsys, "--model", tiny_model, "--input-format", "jsonl", "--batch-lines", 2, source)
+    chunks = bulk.tag_stream
+
+    def interrupted(*args: object, **kwargs: object) -> Iterator[list]:
+        stream = chunks(*args, **kwargs)
+        yield next(stream)
+        yield next(stream)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(bulk, "tag_stream", interrupted)
+    monkeypatch.setattr(ner.cli, "PROGRESS_EVERY_S", 0)  # a progress line after every chunk
+    command = ["tag", "--model", str(tiny_model), "--input-format", "jsonl", "--batch-lines", "2", str(source)]
+    assert main(command) == 130
+    captured = capsys.readouterr()
+    first = captured.out.splitlines()
+    assert first == full[:3]  # records 1-4, the fourth rejected
+    *progress, said = [line for line in captured.err.splitlines() if " records in, " in line]
+    assert progress[0].startswith("ner tag: 2 records in, 2 tagged") and progress[1].startswith("ner tag: 4 records in")
+    assert said.startswith("ner tag: interrupted: 4 records in, 3 tagged, 1 rejected in ")
+    assert said.endswith("the output holds the first 4 records' lines: to go on, run it again with --skip 4, "
+                         "appending (>>) to it")  # fmt: skip
+    monkeypatch.setattr(bulk, "tag_stream", chunks)
+    rest, _ = tag(capsys, "--model", tiny_model, "--input-format", "jsonl", "--batch-lines", 2, "--skip", 4, source)
+    assert first + rest == full
+
+
+def test_a_chunk_is_written_whole_whatever_signal_comes_meanwhile() -> None:
+    """A SIGTERM while a slow reader held the write up cut the last line in half."""
+    from ner.cli import _signals_held
+
+    written = []
+    with pytest.raises(KeyboardInterrupt), _signals_held():
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.05)
+        written.append(True)  # not interrupted within the block
+    assert written == [True] and signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    with pytest.raises(KeyboardInterrupt), _signals_held():  # a second one acts at once
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.05)
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.05)
+        written.append(False)
+    assert written == [True]
