@@ -44,8 +44,8 @@ def labels_problem(labels: Sequence[str], sentences: Sequence[Sentence], file: s
 
 def corpus_problems(tagger: Tagger, sentences: Sequence[Sentence], file: str) -> list[str]:
     """What makes ``file`` a poor corpus to score ``tagger`` on, as warnings: labels not the model's, no
-    entity, text in another script than the model's language is written in. Raises :class:`ValueError`
-    when none of its entities' types is the model's: every score would be 0."""
+    entity, CJK text to a model of another language or other text to a Chinese or Japanese one. Raises
+    :class:`ValueError` when none of its entities' types is the model's: every score would be 0."""
     problems = []
     if found := labels_problem(tagger.labels, sentences, file):
         message, unusable = found
@@ -73,7 +73,7 @@ def entity_scores(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[st
     if len(gold) != len(predicted) or any(len(g) != len(p) for g, p in zip(gold, predicted)):
         raise ValueError("gold and predicted tag sequences differ in shape")
     counts = _span_counts(gold, predicted)
-    if not any(gold) and not any(predicted):
+    if all(tag == "O" for tags in (*gold, *predicted) for tag in tags):  # no type to average over
         return {**_rename(_empty()), **counts["overall"], "macro": _means(), "weighted": _means(), "per_type": {}}
     report = classification_report(
         [list(g) for g in gold],

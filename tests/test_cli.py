@@ -93,6 +93,24 @@ def test_inspect_warns_of_tags_the_scheme_would_not_write(tmp_path: Path, capsys
         assert found["scheme"] == scheme
         (said,) = found["reading"]
         assert said.startswith(f"{count} sentence(s) with tags that are not valid {scheme}") and said.endswith(first)
+    underscores = tmp_path / "underscores.conll"  # B_PER as some corpora write B-PER: valid
+    underscores.write_text("Bob B_PER\nSmith I_PER\nvisited O\n\nAnn B_PER\n")
+    assert main(["inspect", str(underscores), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["reading"] == []
+
+
+def test_two_columns_of_entity_tags_are_said_with_the_gold_one(tmp_path: Path, capsys) -> None:
+    """A predict output read by default scores the model against itself (100.00): the gold column is named."""
+    predicted = tmp_path / "predicted.conll"
+    predicted.write_text("John NNP I-NP B-PER B-PER\nvisited VBD I-VP O O\nParis NNP I-NP B-LOC B-LOC\n")
+    nested = tmp_path / "germeval.tsv"  # GermEval: outer entities, inner ones, then a prediction of the outer
+    nested.write_text("1\tBerlin\tB-LOC\tO\tB-LOC\n2\tund\tO\tO\tO\n3\tSchwarzwälder\tB-ORG\tB-LOC\tB-ORG\n"
+                      "4\tBank\tI-ORG\tO\tI-ORG\n")  # fmt: skip
+    for path, gold, last, types in ((predicted, 3, 4, "LOC, PER"), (nested, 2, 4, "LOC, ORG")):
+        assert main(["inspect", str(path), "--json"]) == 0
+        (said,) = [note for note in json.loads(capsys.readouterr().out)["reading"] if note.startswith("columns")]
+        assert said.startswith(f"columns {gold} and {last} both hold entities of {types} ")
+        assert said.endswith(f"tags read from column {last}, the last; --tag-column {gold} reads the gold")
 
 
 def test_evaluate_prints_a_table(tiny_model: Path, tiny_corpus: dict, capsys, caplog, tmp_path: Path) -> None:

@@ -38,6 +38,13 @@ def test_entity_scores_hand_computed():
         assert isinstance(value, float)
 
 
+def test_entity_scores_without_entities_are_zeros_not_nan():
+    """Sentences of O only: seqeval's means over no type were NaN, which is no JSON."""
+    scores = entity_scores([["O", "O"], ["O"]], [["O", "O"], ["O"]])
+    assert scores["macro"] == scores["weighted"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0}
+    assert (scores["support"], scores["predicted"], scores["correct"], scores["per_type"]) == (0, 0, 0, {})
+
+
 def test_entity_scores_precision_and_recall_not_swapped():
     gold = [["S-PER", "O", "S-LOC", "O"]]
     predicted = [["S-PER", "S-ORG", "S-LOC", "S-LOC"]]  # 4 predicted, 2 correct, 2 gold

@@ -394,13 +394,17 @@ def _tag_column(
             last -= 1
         outer = next((c for c in range(token_column + 1, last) if _holds_outer_entities(raw, c, last)), None)
         if outer is None:
-            if last - 1 > token_column and (types := _entity_types(raw, last)) & _entity_types(raw, last - 1):
+            if last - 1 > token_column and _entity_types(raw, last) & _entity_types(raw, last - 1):
+                # the gold beside them: the column before, or the one holding its entities (GermEval's outer)
+                gold = next((c for c in range(token_column + 1, last - 1) if _holds_outer_entities(raw, c, last - 1)),
+                            last - 1)  # fmt: skip
+                types = _entity_types(raw, last) & _entity_types(raw, gold)
                 note(
                     logging.WARNING,
                     path,
                     "columns %d and %d both hold entities of %s (gold tags beside predictions, as ner predict writes "
-                    "them?): tags read from column %d, the last; --tag-column %d reads the other",
-                    *(last - 1, last, ", ".join(sorted(types)), last, last - 1),
+                    "them?): tags read from column %d, the last; --tag-column %d reads the gold",
+                    *(gold, last, ", ".join(sorted(types)), last, gold),
                 )
             return last
         note(
