@@ -605,7 +605,8 @@ def run_tag(args: argparse.Namespace) -> int:
     terminal = sys.stderr.isatty()
     where = {"workers": args.workers, "address": args.address, "batch_lines": args.batch_lines}
     if args.out:
-        summary = bulk.ray_write(args.files, args.out, settings, errors=args.errors, progress=terminal, **where)
+        progress = terminal and not args.quiet  # Ray's own bars: its shards are written where ner cannot count
+        summary = bulk.ray_write(args.files, args.out, settings, errors=args.errors, progress=progress, **where)
         print(f"ner tag: {summary}", file=sys.stderr)
         return _tag_status(summary)
     if use_ray:  # ner's progress, not Ray's: its bars go where ours would, and it logs none off a terminal
@@ -613,13 +614,15 @@ def run_tag(args: argparse.Namespace) -> int:
     else:
         chunks = bulk.tag_stream(itertools.islice(_lines(inputs), args.skip, None), settings, args.batch_lines)
     summary = bulk.Summary()
+    cut = {"cut": False}
+    appended = "a" if args.skip else "w"  # a resumed run's rejections follow the first run's
     with (
         tqdm(unit="record", file=sys.stderr, disable=args.quiet or not terminal) as bar,
-        open(args.errors, "w", encoding="utf-8") if args.errors else contextlib.nullcontext() as errors,
+        open(args.errors, appended, encoding="utf-8") if args.errors else contextlib.nullcontext() as errors,
     ):
         try:
             for chunk in chunks:
-                with _signals_held():  # a chunk is written and counted whole, or not at all: never half a line
+                with _signals_held(cut):  # a chunk is written and counted whole, or not at all: never half a line
                     _write_out("".join(f"{item}\n" for item in chunk if isinstance(item, str)))
                     sys.stdout.flush()
                     for rejection in (item for item in chunk if isinstance(item, bulk.Rejection)):
@@ -636,17 +639,21 @@ def run_tag(args: argparse.Namespace) -> int:
             bar.close()
             done = args.skip + summary.records
             engine = " --engine process" if use_ray else ""
-            print(f"ner tag: interrupted: {summary}; the output holds the first {done} records' lines: to go on, "
-                  f"run it again with --skip {done}{engine}, appending (>>) to it", file=sys.stderr)  # fmt: skip
+            holds = f"the output holds the first {done} records' lines"
+            if cut["cut"]:  # a second signal broke off a write
+                holds += f" and then part of the next ones: cut it after them ({summary.tagged} lines from this run)"
+            to = "to it" + (f" and to {args.errors}" if args.errors else "")
+            print(f"ner tag: interrupted: {summary}; {holds}: to go on, run it again with --skip {done}{engine}, "
+                  f"appending (>>) {to}", file=sys.stderr)  # fmt: skip
             raise
     print(f"ner tag: {summary}", file=sys.stderr)
     return _tag_status(summary)
 
 
 @contextlib.contextmanager
-def _signals_held() -> Iterator[None]:
+def _signals_held(cut: dict[str, bool]) -> Iterator[None]:
     """Ctrl-C and SIGTERM wait for the block to end, then act as they would have; a second one acts at once
-    (a write held up for good by a reader that reads no more)."""
+    (a write held up for good by a reader that reads no more), setting ``cut["cut"]``: the block was cut."""
     if threading.current_thread() is not threading.main_thread():  # only the main thread sets handlers
         yield
         return
@@ -662,6 +669,7 @@ def _signals_held() -> Iterator[None]:
 
     def hold(number: int, frame: object) -> None:
         if caught:
+            cut["cut"] = True
             act(number, frame)
         caught.append(number)
 
@@ -671,7 +679,7 @@ def _signals_held() -> Iterator[None]:
     finally:
         for number, handler in before.items():
             signal.signal(number, handler)
-        if caught:
+        if caught and not cut["cut"]:
             act(caught[0], None)
 
 

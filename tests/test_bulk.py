@@ -458,7 +458,10 @@ def test_an_interrupted_run_says_where_it_stopped_and_skip_goes_on_from_there(
 
     source = write_lines(tmp_path / "in.jsonl", [json.dumps({"text": f"Ann met Bob in Paris {i} ."}) for i in range(9)])
     source.write_text(source.read_text().replace('"Ann met Bob in Paris 3 ."', "3"))  # a record rejected
-    full, _ = tag(capsys, "--model", tiny_model, "--input-format", "jsonl", "--batch-lines", 2, source)
+    everything = tmp_path / "all-errors.jsonl"
+    full, _ = tag(capsys, "--model", tiny_model, "--input-format", "jsonl", "--batch-lines", 2, "--errors", everything,
+                  source)  # fmt: skip
+    rejected = tmp_path / "errors.jsonl"
     chunks = bulk.tag_stream
 
     def interrupted(*args: object, **kwargs: object) -> Iterator[list]:
@@ -470,7 +473,7 @@ def test_an_interrupted_run_says_where_it_stopped_and_skip_goes_on_from_there(
     monkeypatch.setattr(bulk, "tag_stream", interrupted)
     monkeypatch.setattr(ner.cli, "PROGRESS_EVERY_S", 0)  # a progress line after every chunk
     command = ["tag", "--model", str(tiny_model), "--input-format", "jsonl", "--batch-lines", "2", str(source)]
-    assert main(command) == 130
+    assert main([*command, "--errors", str(rejected)]) == 130
     captured = capsys.readouterr()
     first = captured.out.splitlines()
     assert first == full[:3]  # records 1-4, the fourth rejected
@@ -478,26 +481,27 @@ def test_an_interrupted_run_says_where_it_stopped_and_skip_goes_on_from_there(
     assert progress[0].startswith("ner tag: 2 records in, 2 tagged") and progress[1].startswith("ner tag: 4 records in")
     assert said.startswith("ner tag: interrupted: 4 records in, 3 tagged, 1 rejected in ")
     assert said.endswith("the output holds the first 4 records' lines: to go on, run it again with --skip 4, "
-                         "appending (>>) to it")  # fmt: skip
+                         f"appending (>>) to it and to {rejected}")  # fmt: skip
     monkeypatch.setattr(bulk, "tag_stream", chunks)
-    rest, _ = tag(capsys, "--model", tiny_model, "--input-format", "jsonl", "--batch-lines", 2, "--skip", 4, source)
-    assert first + rest == full
+    rest, _ = tag(capsys, "--model", tiny_model, "--input-format", "jsonl", "--batch-lines", 2, "--skip", 4,
+                  "--errors", rejected, source)  # fmt: skip
+    assert first + rest == full and rejected.read_text() == everything.read_text() != ""
 
 
 def test_a_chunk_is_written_whole_whatever_signal_comes_meanwhile() -> None:
     """A SIGTERM while a slow reader held the write up cut the last line in half."""
     from ner.cli import _signals_held
 
-    written = []
-    with pytest.raises(KeyboardInterrupt), _signals_held():
+    written, cut = [], {"cut": False}
+    with pytest.raises(KeyboardInterrupt), _signals_held(cut):
         os.kill(os.getpid(), signal.SIGINT)
         time.sleep(0.05)
         written.append(True)  # not interrupted within the block
-    assert written == [True] and signal.getsignal(signal.SIGINT) is signal.default_int_handler
-    with pytest.raises(KeyboardInterrupt), _signals_held():  # a second one acts at once
+    assert written == [True] and signal.getsignal(signal.SIGINT) is signal.default_int_handler and not cut["cut"]
+    with pytest.raises(KeyboardInterrupt), _signals_held(cut):  # a second one acts at once, and says so
         os.kill(os.getpid(), signal.SIGINT)
         time.sleep(0.05)
         os.kill(os.getpid(), signal.SIGINT)
         time.sleep(0.05)
         written.append(False)
-    assert written == [True]
+    assert written == [True] and cut["cut"]
