@@ -13,14 +13,13 @@ dependencies.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import json
 import logging
 import signal
 import sys
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from wsgiref.simple_server import WSGIServer
 
@@ -43,6 +42,7 @@ from api.routes import too_many_texts
 from api.service import ServiceState
 from api.settings import Settings
 from ner import __version__
+from ner.signals import handlers_set
 from ner.tagger import DeadlineExceeded
 
 log = logging.getLogger("ner.api")
@@ -50,19 +50,9 @@ ECHO = 40  # characters of a field name quoted back in an error message, at most
 GZIP_LEVEL = 5  # within 4% of level 9's size at a fifth to an eighth of its time (benchmarks/compression.py)
 
 
-@contextlib.contextmanager
-def _stopped_by_signals() -> Iterator[None]:
-    """SIGTERM and SIGINT end the process at once meanwhile: uvicorn, whose handlers they replace, would
-    wait for the startup to end, and nothing has been accepted yet that a stop must finish."""
-    if threading.current_thread() is not threading.main_thread():  # only the main thread sets handlers
-        yield
-        return
-    handlers = {number: signal.signal(number, signal.SIG_DFL) for number in (signal.SIGTERM, signal.SIGINT)}
-    try:
-        yield
-    finally:
-        for number, handler in handlers.items():
-            signal.signal(number, signal.SIG_DFL if handler is None else handler)
+# While a worker loads its models, SIGTERM and SIGINT end it at once: uvicorn, whose handlers they replace, would
+# wait for the startup to end, and nothing has been accepted yet that a stop must finish.
+STOPPED_AT_ONCE = {signal.SIGTERM: signal.SIG_DFL, signal.SIGINT: signal.SIG_DFL}
 
 
 def _openapi_with_limits(app: FastAPI, settings: Settings) -> dict:
@@ -167,7 +157,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await state.batcher.start()
         metrics = _metrics_server(settings)
         if settings.workers > 1:  # a worker (re)started beside others takes no connection before its models
-            with _stopped_by_signals():
+            with handlers_set(STOPPED_AT_ONCE):
                 await asyncio.to_thread(state.load_models)
         else:  # load in a thread: /health answers at once, /ready once the models are in
             threading.Thread(target=state.load_models, name="model-loader", daemon=True).start()

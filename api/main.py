@@ -40,7 +40,8 @@ def app_from_environment() -> FastAPI:
 # Open files a server process needs besides its connections: models, logs, the metrics port, the event loop.
 FILES_BESIDE_CONNECTIONS = 32
 # Seconds a new worker of a restart (SIGHUP, several workers) may take to load its models before uvicorn's
-# supervisor gives up the restart (its default of 5 is shorter than a large dictionary file takes to build).
+# supervisor gives up the restart (its default of 5 is shorter than a large dictionary file takes to build);
+# also how long the supervisor waits for a worker's answer to its liveness ping before it kills it as hung.
 WORKER_START_S = 120
 BACKLOG = 2048  # uvicorn's: connections the kernel queues, which one turn of asyncio's accept loop may take at once
 

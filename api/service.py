@@ -131,10 +131,18 @@ class ServiceState:
     def _load_dictionary(self, tagger: Tagger, path: str) -> None:
         """Read ``tagger``'s dictionary file and build it (as requests without ``ignore_case`` use it)."""
         configured = DictionaryFile(path, labels=tagger.labels)
-        key = (configured.version, False)
-        built = tagger.dictionary(configured.latest[1], False, key=key, pin=True)
+        self._serve(tagger, (configured.version, False), configured.latest[1])
         self.dictionary_files[tagger.name] = configured
-        self.served_files[(tagger.name, False)] = (key, built)
+
+    def _serve(
+        self, tagger: Tagger, key: tuple[int, bool], entries: Mapping[str, str], built: Dictionary | None = None
+    ) -> tuple[Hashable, Dictionary]:
+        """Serve ``tagger``'s file dictionary of ``key`` (its reading, ignore_case) from now on: ``built``, or
+        built here unless kept."""
+        if built is None:
+            built = tagger.dictionary(entries, key[1], key=key, pin=True)
+        self.served_files[(tagger.name, key[1])] = (key, built)
+        return key, built
 
     async def route(self, texts: list[str], model: str | None, lang: str) -> Route:
         """Which model reads which part of each text. Long texts are tokenized in a thread, off the event
@@ -162,26 +170,27 @@ class ServiceState:
         (:class:`ner.dictionary.DictionaryTooLarge` for phrases over ``max_dictionary_tokens``).
         """
         request_key = self._checked_key(entries)
-        builds = []  # tagger, the file's entries, key and reader (or None), the request's key and preparation
+        builds = []  # tagger, the file's dictionary (or None), the request's key and preparation
         for tagger, _ in route.jobs:
             configured = self.dictionary_files.get(tagger.name)
             if configured is None and request_key is None:
                 continue
-            file = await self._file_dictionary(tagger, configured, ignore_case) if configured else None
+            file_key, file_dictionary = None, None
+            if configured is not None:
+                file_key, file_dictionary = await self._file_dictionary(tagger, configured, ignore_case)
             filtered = route.auto and request_key is not None  # the request's entries, cut to its model's labels
             prepare = None
             if filtered:
                 assert self.router is not None
                 prepare = functools.partial(self.router.entries_for, tagger=tagger)
-            own = (file[0] if file else None, request_key, ignore_case, filtered) if request_key is not None else None
-            builds.append((tagger, file, own, prepare))
+            own = (file_key, request_key, ignore_case, filtered) if request_key is not None else None
+            builds.append((tagger, file_dictionary, own, prepare))
 
         max_nodes = self.settings.max_dictionary_tokens  # a request's: a configured file is the operator's
 
         def build() -> dict[str, Dictionary]:
             built = {}
-            for tagger, file, own, prepare in builds:
-                over = file[1] if file else None
+            for tagger, over, own, prepare in builds:
                 if own is None:
                     built[tagger.name] = over
                 else:
@@ -210,12 +219,8 @@ class ServiceState:
             building = self.file_builds[(tagger.name, key)] = asyncio.ensure_future(run_in_threadpool(build))
             building.add_done_callback(functools.partial(self._file_built, (tagger.name, key)))
         served = self.served_files.get((tagger.name, ignore_case))
-        if building is None or building.done() or served is None:
-            if building is not None:
-                built = await asyncio.shield(building)
-            else:  # kept: returned at once
-                built = tagger.dictionary(entries, ignore_case, key=key, pin=True)
-            served = self.served_files[(tagger.name, ignore_case)] = (key, built)
+        if building is None or building.done() or served is None:  # built: kept, or awaited here
+            served = self._serve(tagger, key, entries, await asyncio.shield(building) if building is not None else None)
         return served
 
     def _file_built(self, name_and_key: tuple[str, Hashable], building: asyncio.Future[Dictionary]) -> None:

@@ -107,7 +107,7 @@ class Summary:
     records: int = 0
     rejected: int = 0
     started: float = field(default_factory=time.monotonic)
-    said: float = field(default_factory=time.monotonic)  # when :meth:`due` last said yes
+    last_due: float = field(default_factory=time.monotonic)  # when :meth:`due` last said yes
 
     @property
     def tagged(self) -> int:
@@ -115,9 +115,9 @@ class Summary:
 
     def due(self, every_s: float) -> bool:
         """Whether ``every_s`` seconds have passed since this was last due (or since the start)."""
-        if time.monotonic() - self.said < every_s:
+        if time.monotonic() - self.last_due < every_s:
             return False
-        self.said = time.monotonic()
+        self.last_due = time.monotonic()
         return True
 
     def __str__(self) -> str:

@@ -21,9 +21,8 @@ import shutil
 import signal
 import sys
 import tempfile
-import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -34,6 +33,7 @@ from ner.bundle import BundleError
 from ner.config import EMBEDDING_DTYPES, add_flags, flag_settings, load_config
 from ner.corpus import CorpusError
 from ner.recipe import CHOSEN_FOR_CORPUS, GLOVE_SAVED_WORDS
+from ner.signals import handlers_set
 
 if TYPE_CHECKING:
     from ner.bulk import Summary
@@ -124,18 +124,11 @@ class Terminated(KeyboardInterrupt):
 
 @contextlib.contextmanager
 def _terminated_as_interrupted(wanted: bool) -> Iterator[None]:
-    if not wanted or threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
     def terminated(number: int, frame: object) -> None:
         raise Terminated
 
-    before = signal.signal(signal.SIGTERM, terminated)
-    try:
+    with handlers_set({signal.SIGTERM: terminated} if wanted else {}):
         yield
-    finally:
-        signal.signal(signal.SIGTERM, before)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -246,18 +239,20 @@ def _add_model_parsers(
     serve.set_defaults(run=run_serve)
 
 
-def _natural(value: str) -> int:
-    number = int(value)
-    if number < 0:
-        raise argparse.ArgumentTypeError(f"{value}: must be at least 0")
-    return number
+def _at_least(least: int) -> Callable[[str], int]:
+    """An argparse type: an integer of at least ``least``."""
+
+    def checked(value: str) -> int:
+        number = int(value)
+        if number < least:
+            raise argparse.ArgumentTypeError(f"{value}: must be at least {least}")
+        return number
+
+    checked.__name__ = "integer"  # argparse's "invalid integer value: 'x'"
+    return checked
 
 
-def _positive(value: str) -> int:
-    number = int(value)
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"{value}: must be at least 1")
-    return number
+_positive, _natural = _at_least(1), _at_least(0)
 
 
 def _add_tag_parser(commands: argparse._SubParsersAction, running: argparse.ArgumentParser) -> None:
@@ -563,8 +558,6 @@ def _dictionary_for(model: str, path: str) -> dict[str, str]:
 
 
 def run_tag(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
     from ner import bulk
 
     if not args.out and sys.stdout is None:
@@ -613,73 +606,82 @@ def run_tag(args: argparse.Namespace) -> int:
         chunks = bulk.ray_stream(args.files, settings, progress=False, **where)
     else:
         chunks = bulk.tag_stream(itertools.islice(_lines(inputs), args.skip, None), settings, args.batch_lines)
-    summary = bulk.Summary()
-    cut = {"cut": False}
+    summary, signals = bulk.Summary(), HeldSignals()
+    try:
+        _write_chunks(chunks, args, summary, signals, terminal)
+    except KeyboardInterrupt:
+        done = args.skip + summary.records
+        engine = " --engine process (without --workers and --address)" if use_ray else ""
+        holds = f"the output holds the first {done} records' lines"
+        if signals.broke_off:
+            holds += f" and then part of the next ones: cut it after them ({summary.tagged} lines from this run)"
+        errors = f"; --errors {args.errors} is appended to" if args.errors else ""
+        print(f"ner tag: interrupted: {summary}; {holds}: to go on, run it again with --skip {done}{engine}, "
+              f"appending (>>) to it{errors}", file=sys.stderr)  # fmt: skip
+        raise
+    print(f"ner tag: {summary}", file=sys.stderr)
+    return _tag_status(summary)
+
+
+def _write_chunks(
+    chunks: Iterable[list], args: argparse.Namespace, summary: Summary, signals: HeldSignals, terminal: bool
+) -> None:
+    """Write the tagged records of each chunk to stdout, its rejections to ``--errors`` or stderr, counting
+    them in ``summary``, with progress; Ctrl-C and SIGTERM are met between chunks (``signals``)."""
+    from tqdm import tqdm
+
+    from ner.bulk import Rejection
+
     appended = "a" if args.skip else "w"  # a resumed run's rejections follow the first run's
     with (
         tqdm(unit="record", file=sys.stderr, disable=args.quiet or not terminal) as bar,
         open(args.errors, appended, encoding="utf-8") if args.errors else contextlib.nullcontext() as errors,
     ):
-        try:
-            for chunk in chunks:
-                with _signals_held(cut):  # a chunk is written and counted whole, or not at all: never half a line
-                    _write_out("".join(f"{item}\n" for item in chunk if isinstance(item, str)))
-                    sys.stdout.flush()
-                    for rejection in (item for item in chunk if isinstance(item, bulk.Rejection)):
-                        summary.rejected += 1
-                        if errors:
-                            errors.write(json.dumps(rejection.to_dict()) + "\n")
-                        else:
-                            bar.write(f"ner tag: rejected {rejection}", file=sys.stderr)
-                    summary.records += len(chunk)
-                bar.update(len(chunk))
-                if not (args.quiet or terminal) and summary.due(PROGRESS_EVERY_S):  # a log's line, now and then
-                    print(f"ner tag: {summary}", file=sys.stderr, flush=True)
-        except KeyboardInterrupt:
-            bar.close()
-            done = args.skip + summary.records
-            engine = " --engine process" if use_ray else ""
-            holds = f"the output holds the first {done} records' lines"
-            if cut["cut"]:  # a second signal broke off a write
-                holds += f" and then part of the next ones: cut it after them ({summary.tagged} lines from this run)"
-            to = "to it" + (f" and to {args.errors}" if args.errors else "")
-            print(f"ner tag: interrupted: {summary}; {holds}: to go on, run it again with --skip {done}{engine}, "
-                  f"appending (>>) {to}", file=sys.stderr)  # fmt: skip
-            raise
-    print(f"ner tag: {summary}", file=sys.stderr)
-    return _tag_status(summary)
+        for chunk in chunks:
+            with signals.held():  # a chunk is written and counted whole, or not at all: never half a line
+                _write_out("".join(f"{item}\n" for item in chunk if isinstance(item, str)))
+                sys.stdout.flush()
+                for rejection in (item for item in chunk if isinstance(item, Rejection)):
+                    summary.rejected += 1
+                    if errors:
+                        errors.write(json.dumps(rejection.to_dict()) + "\n")
+                    else:
+                        bar.write(f"ner tag: rejected {rejection}", file=sys.stderr)
+                summary.records += len(chunk)
+            bar.update(len(chunk))
+            if not (args.quiet or terminal) and summary.due(PROGRESS_EVERY_S):  # a log's line, now and then
+                print(f"ner tag: {summary}", file=sys.stderr, flush=True)
 
 
-@contextlib.contextmanager
-def _signals_held(cut: dict[str, bool]) -> Iterator[None]:
-    """Ctrl-C and SIGTERM wait for the block to end, then act as they would have; a second one acts at once
-    (a write held up for good by a reader that reads no more), setting ``cut["cut"]``: the block was cut."""
-    if threading.current_thread() is not threading.main_thread():  # only the main thread sets handlers
-        yield
-        return
-    caught: list[int] = []
+class HeldSignals:
+    """Ctrl-C and SIGTERM held while a block runs (:meth:`held`), then acting as they would have; a second
+    one acts at once (a write held up for good by a reader that reads no more), and ``broke_off`` says so."""
 
-    def act(number: int, frame: object) -> None:
-        handler = before[number]
-        if callable(handler):
-            handler(number, frame)
-        elif handler == signal.SIG_DFL:
-            signal.signal(number, handler)
-            signal.raise_signal(number)
+    def __init__(self) -> None:
+        self.broke_off = False
 
-    def hold(number: int, frame: object) -> None:
+    @contextlib.contextmanager
+    def held(self) -> Iterator[None]:
+        before = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
+        caught: list[int] = []
+
+        def act(number: int, frame: object) -> None:
+            handler = before[number]
+            if callable(handler):
+                handler(number, frame)
+            elif handler == signal.SIG_DFL:
+                signal.signal(number, handler)
+                signal.raise_signal(number)
+
+        def hold(number: int, frame: object) -> None:
+            if caught:
+                self.broke_off = True
+                act(number, frame)
+            caught.append(number)
+
+        with handlers_set(dict.fromkeys(before, hold)):
+            yield
         if caught:
-            cut["cut"] = True
-            act(number, frame)
-        caught.append(number)
-
-    before = {number: signal.signal(number, hold) for number in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for number, handler in before.items():
-            signal.signal(number, handler)
-        if caught and not cut["cut"]:
             act(caught[0], None)
 
 

@@ -20,8 +20,7 @@ from ner.config import TrainConfig
 from ner.corpus import Sentence
 from ner.features import BIGRAMS_COUNTED, Vocabularies
 from ner.model import NERModel
-from ner.recipe import CHARACTER_LANGUAGES, UNSPACED_CORPUS, Recipe, corpus_text
-from ner.text import unspaced_ratio
+from ner.recipe import Recipe, another_script
 from ner.vocab import GLOVE_PACKAGE, load_vectors
 
 log = logging.getLogger("ner")
@@ -39,7 +38,8 @@ def fine_tuning(
     settings, a language or a lexicon given otherwise are refused; ``train`` in a script the parent does
     not read is warned of."""
     parent.config.refuse_changes(model_settings, f"--init-from {train_settings.get('init_from', parent.name)}")
-    _warn_of_another_script(parent, train)
+    if mismatch := another_script(parent.config.level, parent.language, train):
+        log.warning("fine-tuning %s, %s", parent.name, mismatch)
     parent_settings = parent.info.get("training", {}).get("config", {})
     for name, kept in (("language", parent.language), ("lexicon", parent_settings.get("lexicon", "auto"))):
         if train_settings.get(name, "auto") not in ("auto", kept):
@@ -70,30 +70,6 @@ def fine_tuning(
         {**FINE_TUNING, **inherited, **given, "language": parent.language, "pretrained": pretrained, "lexicon": lexicon}
     )
     return Recipe(parent.config, config, parent.language, reasons)
-
-
-def _warn_of_another_script(parent: bundles.Bundle, train: Sequence[Sentence]) -> None:
-    """A corpus in a script written without spaces for a word model, or in others for a model of Chinese
-    or Japanese, fine-tunes the parent on text it cannot read as it read its own corpus."""
-    text = corpus_text(train)
-    if not text.strip():
-        return
-    unspaced = unspaced_ratio(text)
-    if parent.config.level == "word" and unspaced > UNSPACED_CORPUS:
-        log.warning(
-            "fine-tuning %s, a word model (%s), on a corpus %.0f%% in a script written without spaces: "
-            "it tags such text cut into characters or phrases, not into the corpus's words",
-            parent.name,
-            parent.language,
-            100 * unspaced,
-        )
-    elif parent.language in CHARACTER_LANGUAGES and unspaced < 1 - UNSPACED_CORPUS:
-        log.warning(
-            "fine-tuning %s, a character model (%s), on a corpus %.0f%% in scripts written with spaces",
-            parent.name,
-            parent.language,
-            100 * (1 - unspaced),
-        )
 
 
 def new_word_vectors(

@@ -12,8 +12,7 @@ from typing import TYPE_CHECKING
 
 from ner.corpus import as_model_tokens
 from ner.corpus.schemes import tags_to_spans
-from ner.recipe import CHARACTER_LANGUAGES, corpus_text
-from ner.text import cjk_ratio
+from ner.recipe import another_script
 
 if TYPE_CHECKING:
     from ner.corpus import Sentence
@@ -44,7 +43,7 @@ def labels_problem(labels: Sequence[str], sentences: Sequence[Sentence], file: s
 
 def corpus_problems(tagger: Tagger, sentences: Sequence[Sentence], file: str) -> list[str]:
     """What makes ``file`` a poor corpus to score ``tagger`` on, as warnings: labels not the model's, no
-    entity, CJK text to a model of another language or other text to a Chinese or Japanese one. Raises
+    entity, text in another script than the model reads (:func:`ner.recipe.another_script`). Raises
     :class:`ValueError` when none of its entities' types is the model's: every score would be 0."""
     problems = []
     if found := labels_problem(tagger.labels, sentences, file):
@@ -52,13 +51,8 @@ def corpus_problems(tagger: Tagger, sentences: Sequence[Sentence], file: str) ->
         if unusable and any(sentence.spans() for sentence in sentences):
             raise ValueError(f"{message}: nothing to score")
         problems.append(f"{message}: the scores say little")
-    cjk = cjk_ratio(corpus_text(sentences))
-    model_cjk = tagger.language.split("-")[0].lower() in CHARACTER_LANGUAGES
-    if (cjk > 0.5 and not model_cjk) or (cjk < 0.1 and model_cjk):
-        problems.append(
-            f"{file}: {cjk:.0%} of its characters are CJK, and the model is for {tagger.language}: "
-            "the scores say little"
-        )
+    if mismatch := another_script("char" if tagger.char_level else "word", tagger.language, sentences):
+        problems.append(f"{file}: scoring {tagger.name}, {mismatch}: the scores say little")
     return problems
 
 
@@ -119,7 +113,7 @@ def _means(row: dict | None = None) -> dict:
 
 
 def _rename(row: dict) -> dict:
-    return {"precision": row["precision"], "recall": row["recall"], "f1": row["f1-score"], "support": row["support"]}
+    return _means(row) | {"support": row["support"]}
 
 
 def _empty() -> dict:

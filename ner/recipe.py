@@ -233,6 +233,21 @@ def _vectors_and_lexicon(
     return pretrained, lexicon
 
 
+def another_script(level: str, language: str, sentences: Sequence[Sentence]) -> str | None:
+    """How ``sentences`` are in another script than a model of ``level`` and ``language`` reads as it read
+    its corpus (one written without spaces for a word model, others for a Chinese or Japanese model), or None."""
+    text = corpus_text(sentences)
+    if not text.strip():
+        return None
+    unspaced = unspaced_ratio(text)
+    if level == "word" and unspaced > UNSPACED_CORPUS:
+        return (f"a word model ({language}), on a corpus {unspaced:.0%} in a script written without spaces: it tags "
+                "such text cut into characters or phrases, not into the corpus's words")  # fmt: skip
+    if language.split("-")[0].lower() in CHARACTER_LANGUAGES and unspaced < 1 - UNSPACED_CORPUS:
+        return f"a character model ({language}), on a corpus {1 - unspaced:.0%} in scripts written with spaces"
+    return None
+
+
 def corpus_text(sentences: Sequence[Sentence], sample: int = 2000) -> str:
     """The first ``sample`` sentences' tokens as text, one sentence a line: what the choices read."""
     return "\n".join(" ".join(s.tokens) for s in sentences[:sample])

@@ -481,7 +481,7 @@ def test_an_interrupted_run_says_where_it_stopped_and_skip_goes_on_from_there(
     assert progress[0].startswith("ner tag: 2 records in, 2 tagged") and progress[1].startswith("ner tag: 4 records in")
     assert said.startswith("ner tag: interrupted: 4 records in, 3 tagged, 1 rejected in ")
     assert said.endswith("the output holds the first 4 records' lines: to go on, run it again with --skip 4, "
-                         f"appending (>>) to it and to {rejected}")  # fmt: skip
+                         f"appending (>>) to it; --errors {rejected} is appended to")  # fmt: skip
     monkeypatch.setattr(bulk, "tag_stream", chunks)
     rest, _ = tag(capsys, "--model", tiny_model, "--input-format", "jsonl", "--batch-lines", 2, "--skip", 4,
                   "--errors", rejected, source)  # fmt: skip
@@ -490,18 +490,19 @@ def test_an_interrupted_run_says_where_it_stopped_and_skip_goes_on_from_there(
 
 def test_a_chunk_is_written_whole_whatever_signal_comes_meanwhile() -> None:
     """A SIGTERM while a slow reader held the write up cut the last line in half."""
-    from ner.cli import _signals_held
+    from ner.cli import HeldSignals
 
-    written, cut = [], {"cut": False}
-    with pytest.raises(KeyboardInterrupt), _signals_held(cut):
+    written, signals = [], HeldSignals()
+    with pytest.raises(KeyboardInterrupt), signals.held():
         os.kill(os.getpid(), signal.SIGINT)
         time.sleep(0.05)
         written.append(True)  # not interrupted within the block
-    assert written == [True] and signal.getsignal(signal.SIGINT) is signal.default_int_handler and not cut["cut"]
-    with pytest.raises(KeyboardInterrupt), _signals_held(cut):  # a second one acts at once, and says so
+    assert written == [True] and signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert not signals.broke_off
+    with pytest.raises(KeyboardInterrupt), signals.held():  # a second one acts at once, and says so
         os.kill(os.getpid(), signal.SIGINT)
         time.sleep(0.05)
         os.kill(os.getpid(), signal.SIGINT)
         time.sleep(0.05)
         written.append(False)
-    assert written == [True] and cut["cut"]
+    assert written == [True] and signals.broke_off

@@ -133,7 +133,7 @@ def test_evaluate_prints_a_table(tiny_model: Path, tiny_corpus: dict, capsys, ca
     assert "none of the model's (LOC, ORG, PER): nothing to score" in capsys.readouterr().err
     other.write_text("北 B-LOC\n京 I-LOC\n很 O\n大 O\n")
     assert main(["evaluate", str(tiny_model), str(other)]) == 0
-    assert "100% of its characters are CJK, and the model is for en" in caplog.text
+    assert "scoring tiny-en, a word model (en), on a corpus 100% in a script written without spaces" in caplog.text
 
 
 def test_predict_appends_a_column_in_the_input_scheme(tiny_model: Path, tiny_corpus: dict, tmp_path: Path) -> None:

@@ -496,9 +496,8 @@ def test_a_failed_reading_is_logged_once_and_not_read_again_until_the_file_chang
     assert waiting.entries() == {"Acme": "PER", "Berlin": "ORG"}
     waiting._checked = -math.inf
     assert waiting.entries() == {"Acme": "ORG"}  # the same at the next check: read
-    os.utime(path, ns=(0, 0))  # changed long ago (as a file renamed over it): read at the first check
     path.write_text("Paris\tLOC\n")
-    os.utime(path, ns=(0, 0))
+    os.utime(path, ns=(0, 0))  # changed long ago (as a file renamed over it): read at the first check
     waiting._checked = -math.inf
     assert waiting.entries() == {"Paris": "LOC"}
 

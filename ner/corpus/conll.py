@@ -372,10 +372,8 @@ def _words_only(
 
 def _entity_types(raw: Sequence[tuple[list[list[str]], list[int]]], column: int) -> set[str]:
     """The entity types of ``column``'s prefixed tags (``B-PER``: PER); none if any value is no such tag."""
-    values = {value for columns, _ in raw for value in columns[column]} - {"O"}
-    if not all(len(value) > 2 and value[0] in "BIESMLU" and value[1] in "-_" for value in values):
-        return set()
-    return {value[2:] for value in values}
+    found = [TAG_PATTERN.match(value) for value in {value for columns, _ in raw for value in columns[column]}]
+    return {match[2] for match in found if match and match[2]} if all(found) else set()
 
 
 def _tag_column(

@@ -105,5 +105,5 @@ def first_invalid(tags: Sequence[str], scheme: str) -> int | None:
     """The position of the first tag that ``scheme`` would not write for the entities read from ``tags``
     (``I-PER`` after ``O`` in IOB2, a ``B-`` without its ``E-`` in BIOES), or None when all are valid."""
     written = spans_to_tags(tags_to_spans(tags), len(tags), scheme)
-    as_written = (tag if tag == "O" or len(tag) < 2 else f"{tag[0]}-{tag[2:]}" for tag in tags)  # B_PER is B-PER
+    as_written = (tag if tag == "O" else f"{tag[0]}-{tag[2:]}" for tag in tags)  # B_PER as B-PER
     return next((i for i, (tag, valid) in enumerate(zip(as_written, written)) if tag != valid), None)
