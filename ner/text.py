@@ -114,6 +114,9 @@ _GENERIC_DOMAINS = "com|org|net|edu|gov|mil|int|info|biz|io|ai|app|dev"
 _COUNTRY_DOMAINS = "de|uk|fr|nl|ru|cn|jp|kr|tw|hk|sg|nz|br|mx|cl|ch|pl|cz|dk|fi|hu|gr|pt|ro|ua|za|ie|vn"
 _LABEL = r"[^\W_](?:[^\W_]|-)+"  # a part of a host name: two characters or more
 _EMOJI = "\U0001f000-\U0001faff\u2600-\u27bf"  # what a zero-width joiner joins into one emoji
+_FLAG = "[\U0001f1e6-\U0001f1ff]{2}"  # two regional indicators
+# any other visible character with its marks, and emoji joined into one by zero-width joiners (a family)
+_JOINED = rf"[^\s{_MARKS}][{_MARKS}]*(?:(?<=\u200d)[{_EMOJI}][{_MARKS}]*)*"
 
 _TOKEN = re.compile(
     "|".join(
@@ -152,9 +155,8 @@ _TOKEN = re.compile(
             # a word: letters and digits, with inner hyphens, ampersands and apostrophes
             rf"{_LETTER}+(?:-(?:[A-Za-z]\.){{2,}}|(?:[-&]|['’](?!(?i:s|re|ve|ll|m|d)(?![^\W_])))(?={_LETTER}){_LETTER}+)*",
             r"-{2,}|\.{2,}",  # -- --- ...
-            "[\U0001f1e6-\U0001f1ff]{2}",  # a flag: two regional indicators
-            # any other visible character, and emoji joined into one by zero-width joiners (a family)
-            rf"[^\s{_MARKS}][{_MARKS}]*(?:(?<=\u200d)[{_EMOJI}][{_MARKS}]*)*",
+            _FLAG,
+            _JOINED,
             rf"(?![{INVISIBLE}])[{_MARKS}]+",  # stray marks at the start of the text
         ]
     )
@@ -233,7 +235,7 @@ def _tokens(spaced: re.Pattern[str], text: str) -> list[Token]:
 
 _SECOND = operator.itemgetter(1)
 _SPACED_TOKEN = _with_space(_TOKEN)
-_CHARACTER = _with_space(re.compile(rf"[^\s{_MARKS}][{_MARKS}]*|(?![{INVISIBLE}])[{_MARKS}]+"))
+_CHARACTER = _with_space(re.compile(rf"{_FLAG}|{_JOINED}|(?![{INVISIBLE}])[{_MARKS}]+"))
 
 
 def model_form(token: str) -> str:

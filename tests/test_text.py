@@ -12,6 +12,8 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from ner.text import (
+    _FLAG,
+    _JOINED,
     _MARKS,
     _TOKEN,
     INVISIBLE,
@@ -179,7 +181,7 @@ TEXTS = st.one_of(
     st.lists(st.one_of(PIECES, st.text(max_size=5)), max_size=30).map(" ".join),
 )
 # The character tokenizer's pattern, as a reference: one visible character with its marks, or stray marks.
-CHARACTER = re.compile(rf"[^\s{_MARKS}][{_MARKS}]*|(?![{INVISIBLE}])[{_MARKS}]+")
+CHARACTER = re.compile(rf"{_FLAG}|{_JOINED}|(?![{INVISIBLE}])[{_MARKS}]+")
 
 
 @given(TEXTS)
@@ -337,6 +339,14 @@ def test_tokenize_chars_attaches_marks():
     assert_offsets_kept(text, tokens)
     assert tokenize_chars("") == []
     assert tokenize_chars(" \t\n") == []
+
+
+def test_tokenize_chars_keeps_joined_emoji_and_flags_whole_as_words_do():
+    """A character model's entity ended inside 🏃🏻‍♀️ or a family emoji (王芳🏃🏻‍ as PER), and a flag was two tokens."""
+    text = "王芳🏃🏻\u200d♀\ufe0f跑，👨\u200d👩\u200d👧中国🇨🇳"
+    tokens = tokenize_chars(text)
+    assert texts(tokens) == ["王", "芳", "🏃🏻\u200d♀\ufe0f", "跑", "，", "👨\u200d👩\u200d👧", "中", "国", "🇨🇳"]
+    assert_offsets_kept(text, tokens)
 
 
 def sentences_of(text: str, **kwargs) -> list[list[str]]:
