@@ -77,6 +77,9 @@ def entries_for(entries: Mapping[str, str], labels: Iterable[str]) -> dict[str, 
     return {phrase: label for phrase, label in entries.items() if label == BLOCK or label in labels}
 
 
+_HALF_WIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)}  # ！ to ～: ! to ~
+
+
 class Dictionary:
     """Phrases (as token sequences) with labels, in a trie for longest-first matching.
 
@@ -177,11 +180,12 @@ class Dictionary:
 
     def _key(self, token: str) -> str:
         """A token as phrases and text are compared: as the model reads it (Micro\u200bsoft is Microsoft),
-        composed (an accent typed apart is the accented letter), and folded when case is ignored (STRASSE
-        is Straße; İstanbul is istanbul)."""
+        composed (an accent typed apart is the accented letter), full-width forms as ASCII (ＡＢＣ is ABC, as
+        Chinese and Japanese input methods type it), and folded when case is ignored (STRASSE is Straße;
+        İstanbul is istanbul)."""
         token = model_form(token)
         if not token.isascii():
-            token = unicodedata.normalize("NFC", token)
+            token = unicodedata.normalize("NFC", token).translate(_HALF_WIDTH)
         return token.casefold().replace("i\u0307", "i") if self.ignore_case else token
 
     def _keys(self, tokens: Sequence[str]) -> tuple[list[str], list[int] | None]:

@@ -554,6 +554,17 @@ def test_a_character_models_phrase_starts_and_ends_on_a_words_edges(tiny_zh_mode
     assert not any(start in (text.index("AI"), text.index("Li")) for start, _ in found)
 
 
+def test_full_width_letters_and_digits_match_their_ascii_forms(tiny_zh_model: Path) -> None:
+    """Chinese input methods type ＡＢＣ公司 as often as ABC公司: a phrase matched one and not the other."""
+    tagger = Tagger.load(tiny_zh_model)
+    label = sorted(tagger.labels)[0]
+    text = "张伟在ＡＢＣ公司工作，也在ABC公司。ＩＰＨＯＮＥ１５很贵。"
+    for entries, ignore_case in (({"ABC公司": label}, False), ({"ＡＢＣ公司": label, "iphone15": label}, True)):
+        (analysis,) = tagger.analyze([text], TagOptions(dictionary=tagger.dictionary(entries, ignore_case)))
+        found = {e.text for e in analysis.entities if e.label == label}
+        assert {"ＡＢＣ公司", "ABC公司"} <= found and (not ignore_case or "ＩＰＨＯＮＥ１５" in found), found
+
+
 def test_a_dictionary_with_no_entries_of_its_own_over_another_is_used_as_one(tiny_zh_model: Path) -> None:
     """Under lang auto a request's entries cut to a model's labels may leave none: the file's phrases
     below still keep to word edges."""
