@@ -25,18 +25,14 @@ torch: the weights are NumPy arrays.
 
 from __future__ import annotations
 
-import contextlib
 import glob
 import hashlib
 import json
 import math
 import os
 import shutil
-import signal
 import tempfile
-import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -48,6 +44,7 @@ from safetensors.numpy import save as save_arrays
 from ner.config import ModelConfig
 from ner.features import Vocabularies
 from ner.lexicon import Lexicon
+from ner.signals import HeldSignals
 from ner.vocab import CASINGS
 
 # 2: the ONNX encoder reads the recurrent weights from weights.safetensors (1: it holds a copy).
@@ -284,7 +281,7 @@ def save(bundle: Bundle, directory: str | Path, card: str, extra_files: dict[str
             path.chmod(0o644)
             _flush_to_disk(path)
         _flush_to_disk(staging)  # every file on disk before the swap: a power cut leaves no empty file behind
-        with _signals_held():  # Ctrl-C or a kill waits until the new model is in and the old one gone
+        with HeldSignals().held():  # Ctrl-C or a kill waits until the new model is in and the old one gone
             if directory.exists():
                 retired = directory.with_name(f".{directory.name}.old-{os.getpid()}")
                 directory.rename(retired)
@@ -307,31 +304,6 @@ def save(bundle: Bundle, directory: str | Path, card: str, extra_files: dict[str
             raise BundleError(directory, outcome) from None
         raise
     return directory
-
-
-HELD_SIGNALS = (signal.SIGINT, signal.SIGTERM)  # held while a model directory is swapped
-
-
-@contextlib.contextmanager
-def _signals_held() -> Iterator[None]:
-    """Hold back SIGINT and SIGTERM until the block ends, then meet the first as it would have been met
-    (where a process can: in its main thread, which runs Python's signal handlers)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    arrived: list[int] = []
-    before = {number: signal.signal(number, lambda got, _: arrived.append(got)) for number in HELD_SIGNALS}
-    try:
-        yield
-    finally:
-        for number, handler in before.items():
-            signal.signal(number, handler)
-        for number in arrived[:1]:
-            handler = before[number]
-            if callable(handler):
-                handler(number, None)
-            elif handler != signal.SIG_IGN:  # the default action (SIGTERM's: the process ends)
-                signal.raise_signal(number)
 
 
 def _flush_to_disk(path: Path) -> None:

@@ -33,7 +33,7 @@ from ner.bundle import BundleError
 from ner.config import EMBEDDING_DTYPES, add_flags, flag_settings, load_config
 from ner.corpus import CorpusError
 from ner.recipe import CHOSEN_FOR_CORPUS, GLOVE_SAVED_WORDS
-from ner.signals import handlers_set
+from ner.signals import HeldSignals, handlers_set
 
 if TYPE_CHECKING:
     from ner.bulk import Summary
@@ -606,18 +606,20 @@ def run_tag(args: argparse.Namespace) -> int:
         chunks = bulk.ray_stream(args.files, settings, progress=False, **where)
     else:
         chunks = bulk.tag_stream(itertools.islice(_lines(inputs), args.skip, None), settings, args.batch_lines)
-    summary, signals = bulk.Summary(), HeldSignals()
+    summary, signals = bulk.Summary(), HeldSignals(second_acts=True)
     try:
         _write_chunks(chunks, args, summary, signals, terminal)
     except KeyboardInterrupt:
         done = args.skip + summary.records
-        engine = " --engine process (without --workers and --address)" if use_ray else ""
         holds = f"the output holds the first {done} records' lines"
         if signals.broke_off:
             holds += f" and then part of the next ones: cut it after them ({summary.tagged} lines from this run)"
+        engine = " --engine process (without --workers and --address)" if use_ray else ""
         errors = f"; --errors {args.errors} is appended to" if args.errors else ""
-        print(f"ner tag: interrupted: {summary}; {holds}: to go on, run it again with --skip {done}{engine}, "
-              f"appending (>>) to it{errors}", file=sys.stderr)  # fmt: skip
+        go_on = f"to go on, run it again with --skip {done}{engine}, appending (>>) to it{errors}"
+        if use_ray and args.input_format == "parquet":
+            go_on = "Parquet is read by Ray alone, which has no --skip: tag the inputs again, or the rest of them"
+        print(f"ner tag: interrupted: {summary}; {holds}: {go_on}", file=sys.stderr)
         raise
     print(f"ner tag: {summary}", file=sys.stderr)
     return _tag_status(summary)
@@ -651,38 +653,6 @@ def _write_chunks(
             bar.update(len(chunk))
             if not (args.quiet or terminal) and summary.due(PROGRESS_EVERY_S):  # a log's line, now and then
                 print(f"ner tag: {summary}", file=sys.stderr, flush=True)
-
-
-class HeldSignals:
-    """Ctrl-C and SIGTERM held while a block runs (:meth:`held`), then acting as they would have; a second
-    one acts at once (a write held up for good by a reader that reads no more), and ``broke_off`` says so."""
-
-    def __init__(self) -> None:
-        self.broke_off = False
-
-    @contextlib.contextmanager
-    def held(self) -> Iterator[None]:
-        before = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
-        caught: list[int] = []
-
-        def act(number: int, frame: object) -> None:
-            handler = before[number]
-            if callable(handler):
-                handler(number, frame)
-            elif handler == signal.SIG_DFL:
-                signal.signal(number, handler)
-                signal.raise_signal(number)
-
-        def hold(number: int, frame: object) -> None:
-            if caught:
-                self.broke_off = True
-                act(number, frame)
-            caught.append(number)
-
-        with handlers_set(dict.fromkeys(before, hold)):
-            yield
-        if caught:
-            act(caught[0], None)
 
 
 def _refuse_writing_into_inputs(args: argparse.Namespace, inputs: Sequence[str]) -> None:

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from ner.config import ModelConfig, TrainConfig
 from ner.corpus import Sentence, as_model_tokens
 from ner.features import singleton_bigram_share
-from ner.text import cjk_ratio, tokenize, unspaced_ratio
+from ner.text import LANGUAGE_SCRIPTS, cjk_ratio, tokenize, unspaced_ratio, unspaced_script
 from ner.vocab import GLOVE_PACKAGE, load_vector_words
 
 log = logging.getLogger("ner.train")
@@ -234,18 +234,23 @@ def _vectors_and_lexicon(
 
 
 def another_script(level: str, language: str, sentences: Sequence[Sentence]) -> str | None:
-    """How ``sentences`` are in another script than a model of ``level`` and ``language`` reads as it read
-    its corpus (one written without spaces for a word model, others for a Chinese or Japanese model), or None."""
+    """How ``sentences`` are in another script than a model of ``level`` and ``language`` read its corpus
+    in (a script written without spaces, :data:`ner.text.LANGUAGE_SCRIPTS`, or those with spaces), or None."""
     text = corpus_text(sentences)
     if not text.strip():
         return None
+    own, script = LANGUAGE_SCRIPTS.get(language.split("-")[0].lower()), unspaced_script(text)
+    if script == own:
+        return None
+    model = f"a {'character' if level == 'char' else 'word'} model ({language})"
     unspaced = unspaced_ratio(text)
-    if level == "word" and unspaced > UNSPACED_CORPUS:
-        return (f"a word model ({language}), on a corpus {unspaced:.0%} in a script written without spaces: it tags "
-                "such text cut into characters or phrases, not into the corpus's words")  # fmt: skip
-    if language.split("-")[0].lower() in CHARACTER_LANGUAGES and unspaced < 1 - UNSPACED_CORPUS:
-        return f"a character model ({language}), on a corpus {1 - unspaced:.0%} in scripts written with spaces"
-    return None
+    if script is None:  # the model's script is one without spaces
+        spaced = 1 - unspaced
+        return f"{model}, on a corpus {spaced:.0%} in scripts written with spaces" if spaced > UNSPACED_CORPUS else None
+    if own is None and level == "word":
+        return (f"{model}, on a corpus {unspaced:.0%} in a script written without spaces: it tags such text cut "
+                "into characters or phrases, not into the corpus's words")  # fmt: skip
+    return f"{model}, on a corpus mostly in the {script} script"
 
 
 def corpus_text(sentences: Sequence[Sentence], sample: int = 2000) -> str:

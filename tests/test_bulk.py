@@ -490,9 +490,9 @@ def test_an_interrupted_run_says_where_it_stopped_and_skip_goes_on_from_there(
 
 def test_a_chunk_is_written_whole_whatever_signal_comes_meanwhile() -> None:
     """A SIGTERM while a slow reader held the write up cut the last line in half."""
-    from ner.cli import HeldSignals
+    from ner.signals import HeldSignals
 
-    written, signals = [], HeldSignals()
+    written, signals = [], HeldSignals(second_acts=True)
     with pytest.raises(KeyboardInterrupt), signals.held():
         os.kill(os.getpid(), signal.SIGINT)
         time.sleep(0.05)

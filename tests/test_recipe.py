@@ -351,3 +351,25 @@ def test_settings_a_run_does_not_use_are_said_to_do_nothing(caplog: pytest.LogCa
         train = {"language": "en", "pretrained": "none", "lexicon": "auto", "min_bigram_count": 1}
         resolve({"char_kernel": 3, "bigram_dim": 50}, train, corpus(SAMPLES["en"]))
     assert not [r for r in caplog.records if r.levelname == "WARNING"]
+
+
+@pytest.mark.parametrize(
+    ("level", "language", "text", "said"),
+    [
+        ("char", "zh", "กรุงเทพสวยมาก", "a character model (zh), on a corpus mostly in the thai script"),
+        ("char", "th", "北京大学在中国", "a character model (th), on a corpus mostly in the cjk script"),
+        ("char", "zh", "John lives in Berlin", "a character model (zh), on a corpus 100% in scripts written with"),
+        ("word", "zh", "John lives in Berlin", "a word model (zh), on a corpus 100% in scripts written with spaces"),
+        ("word", "en", "北京大学在中国", "a word model (en), on a corpus 100% in a script written without spaces: it"),
+        ("char", "zh", "北京大学在中国", None),
+        ("word", "en", "John lives in Berlin", None),
+        ("char", "ko", "김민수는 서울에 산다", None),  # a character model of a script with spaces
+    ],
+)
+def test_another_script_than_the_models(level: str, language: str, text: str, said: str | None) -> None:
+    """A Chinese model scored on Thai text was silent; a word model of Chinese was called a character model."""
+    from ner.recipe import another_script
+
+    tokens = text.split() if " " in text else list(text)
+    found = another_script(level, language, [Sentence(tokens, ["O"] * len(tokens))])
+    assert found == said if said is None else found.startswith(said)
