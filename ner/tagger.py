@@ -396,7 +396,7 @@ class Tagger:
         tokens = self.tokenize(part)
         if start:
             tokens = [Token(t.text, t.start + start, t.end + start) for t in tokens]
-        return Document(text, split_sentences(text, tokens, self.max_sentence_tokens))
+        return Document(text, split_sentences(text, tokens, self.max_sentence_tokens, self._inside_lexicon_words))
 
     @collector_paused
     def analyze(
@@ -508,13 +508,22 @@ class Tagger:
 
     def _uncut(self, tokens: Sequence[str], dictionary: Dictionary | None, joins: Sequence[bool] | None) -> set[int]:
         """Where a sentence too long to tag at once is not cut: inside a dictionary's phrase, and under a
-        character model inside a word of a script written with spaces (``Microsoft``), as raw text is."""
+        character model inside a word of a script written with spaces (``Microsoft``), as raw text is, and
+        inside a word of its lexicon (中国人民银行, in a run of Chinese without a comma)."""
         if len(tokens) <= self.max_sentence_tokens:
             return set()
         uncut = _inside(dictionary, tokens, joins) if dictionary else set()
         if self.keeps_to_words:
             uncut.update(i for i, joined in enumerate(characters_join(tokens)) if joined)
+        uncut.update(self._inside_lexicon_words(tokens))
         return uncut
+
+    def _inside_lexicon_words(self, tokens: Sequence[str]) -> list[int]:
+        """The indices of ``tokens`` that go on with a word of the model's lexicon begun before them."""
+        lexicon = self.vocab.lexicon
+        if lexicon is None:
+            return []
+        return [i for start, end, _, _ in lexicon.matches(tokens) for i in range(start + 1, end)]
 
     def batches(self, lengths: Sequence[int]) -> list[list[int]]:
         """Indices of sentences of ``lengths`` sorted by length and cut into the batches :meth:`predict`

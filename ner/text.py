@@ -21,7 +21,7 @@ import itertools
 import operator
 import re
 import unicodedata
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from typing import NamedTuple
 
 # Hiragana, Katakana, CJK ideographs (with extensions), CJK compatibility ideographs,
@@ -351,7 +351,9 @@ def _breaks(text: str, first: int, last: int) -> list[tuple[int, bool]]:
     )
 
 
-def split_sentences(text: str, tokens: list[Token], max_tokens: int = 150) -> list[list[Token]]:
+def split_sentences(
+    text: str, tokens: list[Token], max_tokens: int = 150, words: Callable[[list[str]], Iterable[int]] | None = None
+) -> list[list[Token]]:
     """Group ``tokens`` (of ``text``) into sentences.
 
     A sentence ends at a paragraph break; at the end of a line shorter than
@@ -363,7 +365,8 @@ def split_sentences(text: str, tokens: list[Token], max_tokens: int = 150) -> li
     follows one inside a sentence (``The``). Sentences longer than ``max_tokens``
     are cut into pieces, at a comma or a space where one is near the limit, and
     never between two tokens of one word (``Microsoft`` in Chinese text read in
-    characters; ``do`` and ``n't``) where another cut can be had.
+    characters; ``do`` and ``n't``; where ``words`` says a word of a dictionary goes on: the indices of
+    the tokens that go on with the one before) where another cut can be had.
     """
     if max_tokens < 1:
         raise ValueError(f"max_tokens must be at least 1, not {max_tokens}")
@@ -399,16 +402,21 @@ def split_sentences(text: str, tokens: list[Token], max_tokens: int = 150) -> li
             ended = ""
     if current:
         sentences.append(current)
-    return [piece for sentence in sentences for piece in cut_sentence(sentence, max_tokens)]
+    return [piece for sentence in sentences for piece in cut_sentence(sentence, max_tokens, words)]
 
 
-def cut_sentence(sentence: list[Token], max_tokens: int) -> list[list[Token]]:
+def cut_sentence(
+    sentence: list[Token], max_tokens: int, words: Callable[[list[str]], Iterable[int]] | None = None
+) -> list[list[Token]]:
     """``sentence`` in pieces of at most ``max_tokens`` tokens (:func:`cut_points`): at a comma or a space
-    near the limit, never between two tokens of one word where another cut can be had."""
+    near the limit, never between two tokens of one word (or of one of ``words``' words) where another cut
+    can be had."""
     if len(sentence) <= max_tokens:  # the common case: no need to look at the tokens
         return [sentence]
     spaced = [a.end < b.start for a, b in zip(sentence, sentence[1:])]
     inside_words = {i for i, joined in enumerate(word_joins(sentence)) if joined}  # Linux in 我在Linux系统
+    if words is not None:  # 中国人民银行 in a run of Chinese without a comma
+        inside_words.update(words([t.text for t in sentence]))
     cuts = cut_points([t.text for t in sentence], max_tokens, spaced, inside_words)
     return [sentence[start:end] for start, end in cuts]
 
