@@ -507,19 +507,19 @@ class Tagger:
         return _join_pieces(pieces, predicted, len(sentences), options)
 
     def _uncut(self, tokens: Sequence[str], dictionary: Dictionary | None, joins: Sequence[bool] | None) -> set[int]:
-        """Where a sentence too long to tag at once is not cut: inside a dictionary's phrase, and under a
-        character model inside a word of a script written with spaces (``Microsoft``), as raw text is, and
-        inside a word of its lexicon (中国人民银行, in a run of Chinese without a comma)."""
+        """Where a given sentence too long to tag at once is not cut: inside a dictionary's phrase, and under
+        a character model inside a word of a script written with spaces (``Microsoft``), as raw text is."""
         if len(tokens) <= self.max_sentence_tokens:
             return set()
         uncut = _inside(dictionary, tokens, joins) if dictionary else set()
         if self.keeps_to_words:
             uncut.update(i for i, joined in enumerate(characters_join(tokens)) if joined)
-        uncut.update(self._inside_lexicon_words(tokens))
         return uncut
 
     def _inside_lexicon_words(self, tokens: Sequence[str]) -> list[int]:
-        """The indices of ``tokens`` that go on with a word of the model's lexicon begun before them."""
+        """The indices of ``tokens`` that go on with a word of the model's lexicon begun before them: where raw
+        text is not cut (中国人民银行, in a run of Chinese without a comma). Given sentences (a corpus
+        scored) are cut as the shipped models' scores were measured."""
         lexicon = self.vocab.lexicon
         if lexicon is None:
             return []
