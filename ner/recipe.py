@@ -240,16 +240,16 @@ def another_script(level: str, language: str, sentences: Sequence[Sentence]) -> 
     if not text.strip():
         return None
     own, script = LANGUAGE_SCRIPTS.get(language.split("-")[0].lower()), unspaced_script(text)
-    if script == own:
-        return None
     model = f"a {'character' if level == 'char' else 'word'} model ({language})"
     unspaced = unspaced_ratio(text)
+    if own is None and level == "word" and unspaced > UNSPACED_CORPUS:  # one script or several (Thai and Chinese)
+        return (f"{model}, on a corpus {unspaced:.0%} in a script written without spaces: it tags such text cut "
+                "into characters or phrases, not into the corpus's words")  # fmt: skip
+    if script == own:
+        return None
     if script is None:  # the model's script is one without spaces
         spaced = 1 - unspaced
         return f"{model}, on a corpus {spaced:.0%} in scripts written with spaces" if spaced > UNSPACED_CORPUS else None
-    if own is None and level == "word":
-        return (f"{model}, on a corpus {unspaced:.0%} in a script written without spaces: it tags such text cut "
-                "into characters or phrases, not into the corpus's words")  # fmt: skip
     return f"{model}, on a corpus mostly in the {script} script"
 
 

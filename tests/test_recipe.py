@@ -364,6 +364,7 @@ def test_settings_a_run_does_not_use_are_said_to_do_nothing(caplog: pytest.LogCa
         ("char", "zh", "北京大学在中国", None),
         ("word", "en", "John lives in Berlin", None),
         ("char", "ko", "김민수는 서울에 산다", None),  # a character model of a script with spaces
+        ("word", "en", "กรุงเทพสวยมาก北京大学在中国人民上海市的", "a word model (en), on a corpus 100% in"),
     ],
 )
 def test_another_script_than_the_models(level: str, language: str, text: str, said: str | None) -> None:
