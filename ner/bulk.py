@@ -122,7 +122,7 @@ class Summary:
 
     def __str__(self) -> str:
         seconds = time.monotonic() - self.started
-        rate = f", {self.records / seconds:,.0f} records/s" if seconds > 0 else ""
+        rate = f", {self.records / seconds:,.0f} records/s" if seconds >= 1 else ""  # a rate of a moment says little
         return f"{self.records} records in, {self.tagged} tagged, {self.rejected} rejected in {seconds:.1f} s{rate}"
 
 

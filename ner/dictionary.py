@@ -348,6 +348,8 @@ class DictionaryFile:
     def __init__(self, path: str | Path, recheck_s: float = 1.0, labels: Iterable[str] | None = None) -> None:
         self.path = Path(path)
         self.recheck_s = recheck_s
+        if isinstance(labels, str):  # "ORG" would be the labels O, R and G
+            raise TypeError("labels: a list of labels, not one string")
         self.labels = None if labels is None else list(labels)  # the model's: a file with others is refused
         # (inode, modified ns, size, changed ns) of the reading served: a file renamed over it or a new mode is
         # looked at again, whatever its modification time says (cp -p, rsync -t keep it)

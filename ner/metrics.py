@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from ner.corpus import as_model_tokens
-from ner.corpus.schemes import tags_to_spans
+from ner.corpus.schemes import TAG_PATTERN, spans_to_tags, tags_to_spans
 from ner.recipe import another_script
 
 if TYPE_CHECKING:
@@ -60,12 +60,15 @@ def entity_scores(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[st
     """``{"precision", "recall", "f1", "support", "predicted", "correct", "macro", "weighted", "per_type":
     {label: {...}}}``: scores in percent (0-100), micro-averaged overall, ``macro`` and ``weighted`` (by
     support) the means of the types' scores; ``support``, ``predicted`` and ``correct`` count entities
-    (gold, predicted, both), so that the scores of several files can be added up."""
+    (gold, predicted, both), so that the scores of several files can be added up. Tags in any scheme
+    (:data:`ner.corpus.schemes.SCHEMES` but IO), each sequence read as conlleval reads it, then scored in
+    BIOES."""
     from seqeval.metrics import classification_report
     from seqeval.scheme import IOBES
 
     if len(gold) != len(predicted) or any(len(g) != len(p) for g, p in zip(gold, predicted)):
         raise ValueError("gold and predicted tag sequences differ in shape")
+    gold, predicted = _as_bioes(gold, "gold"), _as_bioes(predicted, "predicted")
     counts = _span_counts(gold, predicted)
     if all(tag == "O" for tags in (*gold, *predicted) for tag in tags):  # no type to average over
         return {**_rename(_empty()), **counts["overall"], "macro": _means(), "weighted": _means(), "per_type": {}}
@@ -89,9 +92,19 @@ def entity_scores(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[st
         for label, row in report.items()
         if not label.endswith(" avg")
     }
-    averages = {name: _means(percent(report[f"{name} avg"])) if f"{name} avg" in report else _means()
+    averages = {name: _means(percent(report[f"{name} avg"])) if per_type else _means()
                 for name in ("macro", "weighted")}  # fmt: skip
     return {**_rename(overall), **counts["overall"], **averages, "per_type": per_type}
+
+
+def _as_bioes(sequences: Sequence[Sequence[str]], name: str) -> list[list[str]]:
+    """``sequences`` of tags in BIOES; raises :class:`ValueError` naming a tag that is none (``PER``)."""
+    for i, tags in enumerate(sequences):
+        if isinstance(tags, str):
+            raise ValueError(f"{name} sequence {i}: {tags!r} is one string, not a sequence of tags")
+        if bad := next((tag for tag in tags if tag != "O" and not TAG_PATTERN.match(tag)), None):
+            raise ValueError(f"{name} sequence {i}: {bad!r} is no tag (O, or B-PER and the like)")
+    return [spans_to_tags(tags_to_spans(tags), len(tags)) for tags in sequences]
 
 
 def _span_counts(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]]) -> dict[str, dict[str, int]]:

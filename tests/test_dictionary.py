@@ -502,6 +502,16 @@ def test_a_failed_reading_is_logged_once_and_not_read_again_until_the_file_chang
     assert waiting.entries() == {"Paris": "LOC"}
 
 
+def test_a_file_s_labels_are_a_list_not_one_string(tmp_path: Path) -> None:
+    from ner.dictionary import DictionaryFile
+
+    path = tmp_path / "terms.tsv"
+    path.write_text("Acme\tORG\n")
+    with pytest.raises(TypeError, match="not one string"):
+        DictionaryFile(path, labels="ORG")  # read as the labels O, R and G
+    assert DictionaryFile(path, labels={"ORG"}).entries() == {"Acme": "ORG"}
+
+
 def test_a_file_is_checked_in_a_thread_while_callers_go_on(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import threading
 

@@ -45,6 +45,17 @@ def test_entity_scores_without_entities_are_zeros_not_nan():
     assert (scores["support"], scores["predicted"], scores["correct"], scores["per_type"]) == (0, 0, 0, {})
 
 
+def test_entity_scores_read_any_scheme_and_refuse_what_is_no_tag():
+    """IOB2 tags scored 0 with one correct entity counted, and PER was read as an entity of type R."""
+    iob2 = entity_scores([["B-PER", "I-PER", "O"], ["I-LOC"]], [["B-PER", "I-PER", "O"], ["B-LOC"]])
+    assert (iob2["f1"], iob2["support"], iob2["predicted"], iob2["correct"]) == (100.0, 2, 2, 2)
+    mixed = entity_scores([["B-PER", "I-PER", "O"]], [["B-PER", "E-PER", "O"]])  # IOB2 against BIOES
+    assert mixed["f1"] == 100.0 and mixed["macro"]["f1"] == 100.0
+    for gold, said in ((["B-PER"], "is one string"), ([["PER"]], "'PER' is no tag")):
+        with pytest.raises(ValueError, match=said):
+            entity_scores(gold, [["O"] * len(gold[0])])
+
+
 def test_entity_scores_precision_and_recall_not_swapped():
     gold = [["S-PER", "O", "S-LOC", "O"]]
     predicted = [["S-PER", "S-ORG", "S-LOC", "S-LOC"]]  # 4 predicted, 2 correct, 2 gold
