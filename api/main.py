@@ -102,9 +102,9 @@ def _check_unknown_variables() -> bool:
 
 
 def _served_problems(settings: Settings, models: list[str], overrides: dict) -> list[str]:
-    """What would leave the service started but never ready, found before it starts: two models of one
-    name, a default model or a dictionary's model not among them, a dictionary file that is none, torch
-    asked for and not installed."""
+    """What would leave the service started but never ready, or a model of it left out, found before it
+    starts: two models of one name, a default model or a dictionary's model not among them, a dictionary
+    file that is none or that its model cannot use, torch asked for and not installed."""
     problems = []
     names: dict[str, str] = {}
     for path in models:

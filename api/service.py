@@ -212,13 +212,15 @@ class ServiceState:
         configured.check_soon()
         version, entries = configured.latest
         key = (version, ignore_case)  # names the reading rather than hashing its (perhaps many) entries again
+        served = self.served_files.get((tagger.name, ignore_case))
+        if served is not None and served[0] == key:  # the latest reading, served already (most requests)
+            return served
         building = self.file_builds.get((tagger.name, key))
         if building is None and not tagger.built_dictionary(key):
             latest = functools.partial(_is_latest, version, configured)  # pinned if still the latest once built
             build = functools.partial(tagger.dictionary, entries, ignore_case, key=key, pin=True, keep=latest)
             building = self.file_builds[(tagger.name, key)] = asyncio.ensure_future(run_in_threadpool(build))
             building.add_done_callback(functools.partial(self._file_built, (tagger.name, key)))
-        served = self.served_files.get((tagger.name, ignore_case))
         if building is None or building.done() or served is None:  # built: kept, or awaited here
             served = self._serve(tagger, key, entries, await asyncio.shield(building) if building is not None else None)
         return served

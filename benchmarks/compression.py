@@ -45,8 +45,9 @@ def main() -> None:
     server = start_server(port, batching=True, threads=1, models=[str(ROOT / "models" / "en-conll03")])
     results: dict = {"gzip_level_used": GZIP_LEVEL, "answers": []}
     try:
+        text = corpus_text(args.chars)
         for tokens in (False, True):
-            body = json.dumps({"text": corpus_text(args.chars), "tokens": tokens}).encode()
+            body = json.dumps({"text": text, "tokens": tokens}).encode()
             request = urllib.request.Request(f"http://127.0.0.1:{port}/tag", body, {"Content-Type": "application/json"})
             with urllib.request.urlopen(request, timeout=300) as answer:  # no Accept-Encoding: the plain answer
                 plain = answer.read()

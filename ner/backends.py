@@ -60,11 +60,9 @@ def onnx_available() -> bool:
     RuntimeError saying so, not a reason to fall back to torch."""
     try:
         import onnxruntime  # noqa: F401
-    except ModuleNotFoundError as error:
-        if error.name == "onnxruntime":
-            return False
-        raise RuntimeError(f"onnxruntime is installed but does not load: {error}") from None
     except ImportError as error:
+        if isinstance(error, ModuleNotFoundError) and error.name == "onnxruntime":
+            return False
         raise RuntimeError(f"onnxruntime is installed but does not load: {error}") from None
     return True
 

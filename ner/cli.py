@@ -41,8 +41,8 @@ if TYPE_CHECKING:
     from ner.tagger import Tagger
 
 
-# What the training extra adds, as Python imports it: a command needing one of them says how to install it.
 PROGRESS_EVERY_S = 30  # ner tag's progress line off a terminal (a log), at most this often
+# What the training extra adds, as Python imports it: a command needing one of them says how to install it.
 TRAINING_PACKAGES = (
     "torch",
     "onnx",

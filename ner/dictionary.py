@@ -368,16 +368,19 @@ class DictionaryFile:
 
     def entries(self) -> dict[str, str]:
         """The file's entries as they are now (read again here when a check is due)."""
-        if time.monotonic() - self._checked >= self.recheck_s:
+        if self._due():
             self._check()
         return self.latest[1]
 
     def check_soon(self) -> None:
         """Check the file in a thread when a check is due: a caller on an event loop goes on meanwhile
         with :attr:`latest` as it is."""
-        if time.monotonic() - self._checked >= self.recheck_s and not self._reading.locked():
+        if self._due() and not self._reading.locked():
             self._checked = time.monotonic()
             threading.Thread(target=self._check, name=f"dictionary {self.path.name}", daemon=True).start()
+
+    def _due(self) -> bool:
+        return time.monotonic() - self._checked >= self.recheck_s
 
     def _check(self) -> None:
         if not self._reading.acquire(blocking=False):  # another thread is reading it

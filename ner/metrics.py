@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from ner.corpus import as_model_tokens
-from ner.corpus.schemes import TAG_PATTERN, spans_to_tags, tags_to_spans
+from ner.corpus.schemes import TAG_PATTERN, Span, spans_to_tags, tags_to_spans
 from ner.recipe import another_script
 
 if TYPE_CHECKING:
@@ -51,7 +51,7 @@ def corpus_problems(tagger: Tagger, sentences: Sequence[Sentence], file: str) ->
         if unusable and any(sentence.spans() for sentence in sentences):
             raise ValueError(f"{message}: nothing to score")
         problems.append(f"{message}: the scores say little")
-    if mismatch := another_script("char" if tagger.char_level else "word", tagger.language, sentences):
+    if mismatch := another_script(tagger.vocab.level, tagger.language, sentences):
         problems.append(f"{file}: scoring {tagger.name}, {mismatch}: the scores say little")
     return problems
 
@@ -68,13 +68,13 @@ def entity_scores(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[st
 
     if len(gold) != len(predicted) or any(len(g) != len(p) for g, p in zip(gold, predicted)):
         raise ValueError("gold and predicted tag sequences differ in shape")
-    gold, predicted = _as_bioes(gold, "gold"), _as_bioes(predicted, "predicted")
-    counts = _span_counts(gold, predicted)
-    if all(tag == "O" for tags in (*gold, *predicted) for tag in tags):  # no type to average over
+    gold_spans, predicted_spans = _spans(gold, "gold"), _spans(predicted, "predicted")
+    counts = _span_counts(gold_spans, predicted_spans)
+    if not any(gold_spans) and not any(predicted_spans):  # no type to average over
         return {**_rename(_empty()), **counts["overall"], "macro": _means(), "weighted": _means(), "per_type": {}}
-    report = classification_report(
-        [list(g) for g in gold],
-        [list(p) for p in predicted],
+    report = classification_report(  # both in BIOES, as conlleval reads them
+        [spans_to_tags(spans, len(tags)) for spans, tags in zip(gold_spans, gold)],
+        [spans_to_tags(spans, len(tags)) for spans, tags in zip(predicted_spans, predicted)],
         mode="strict",
         scheme=IOBES,
         output_dict=True,
@@ -86,33 +86,33 @@ def entity_scores(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[st
             "support": int(row["support"])
         }
 
-    overall = percent(report["micro avg"]) if "micro avg" in report else _empty()
+    overall = percent(report["micro avg"])
     per_type = {
         label: _rename(percent(row)) | counts.get(label, {"predicted": 0, "correct": 0})
         for label, row in report.items()
         if not label.endswith(" avg")
     }
-    averages = {name: _means(percent(report[f"{name} avg"])) if per_type else _means()
-                for name in ("macro", "weighted")}  # fmt: skip
+    averages = {name: _means(percent(report[f"{name} avg"])) for name in ("macro", "weighted")}
     return {**_rename(overall), **counts["overall"], **averages, "per_type": per_type}
 
 
-def _as_bioes(sequences: Sequence[Sequence[str]], name: str) -> list[list[str]]:
-    """``sequences`` of tags in BIOES; raises :class:`ValueError` naming a tag that is none (``PER``)."""
+def _spans(sequences: Sequence[Sequence[str]], name: str) -> list[list[Span]]:
+    """The entities of each of ``sequences`` of tags; raises :class:`ValueError` naming a tag that is none
+    (``PER``)."""
     for i, tags in enumerate(sequences):
         if isinstance(tags, str):
             raise ValueError(f"{name} sequence {i}: {tags!r} is one string, not a sequence of tags")
         if bad := next((tag for tag in tags if tag != "O" and not TAG_PATTERN.match(tag)), None):
             raise ValueError(f"{name} sequence {i}: {bad!r} is no tag (O, or B-PER and the like)")
-    return [spans_to_tags(tags_to_spans(tags), len(tags)) for tags in sequences]
+    return [tags_to_spans(tags) for tags in sequences]
 
 
-def _span_counts(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]]) -> dict[str, dict[str, int]]:
+def _span_counts(gold: Sequence[list[Span]], predicted: Sequence[list[Span]]) -> dict[str, dict[str, int]]:
     """Entities predicted and predicted right (same tokens, same type), per type and ``overall``."""
     counts: dict[str, dict[str, int]] = {"overall": {"predicted": 0, "correct": 0}}
-    for gold_tags, predicted_tags in zip(gold, predicted):
-        right = set(tags_to_spans(gold_tags))
-        for span in tags_to_spans(predicted_tags):
+    for gold_spans, predicted_spans in zip(gold, predicted):
+        right = set(gold_spans)
+        for span in predicted_spans:
             for key in ("overall", span.label):
                 row = counts.setdefault(key, {"predicted": 0, "correct": 0})
                 row["predicted"] += 1

@@ -19,7 +19,7 @@ import math
 import operator
 import threading
 import time
-from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NoReturn
@@ -148,9 +148,9 @@ def _one_text(text: object) -> str:
     return text
 
 
-def _inside(dictionary: Dictionary, tokens: Sequence[str], joins: Sequence[bool] | None = None) -> set[int]:
-    """The indices of the tokens inside a phrase of ``dictionary`` in ``tokens``, but the phrase's first."""
-    return {i for start, end, _ in dictionary.matches(tokens, joins) for i in range(start + 1, end)}
+def _inside(matches: Iterable[Sequence[int]]) -> set[int]:
+    """The indices of the tokens inside ``(start, end, ...)`` matches, but each match's first."""
+    return {i for start, end, *_ in matches for i in range(start + 1, end)}
 
 
 def _document_joins(document: Document) -> list[bool]:
@@ -180,7 +180,7 @@ def _rejoined(document: Document, dictionary: Dictionary, joins: list[bool] | No
     :func:`_document_joins` (rejoining keeps the tokens, so they hold after it too)."""
     if len(document.sentences) < 2:
         return document
-    inside = _inside(dictionary, [t.text for s in document.sentences for t in s], joins)
+    inside = _inside(dictionary.matches([t.text for s in document.sentences for t in s], joins))
     starts = list(itertools.accumulate(len(s) for s in document.sentences[:-1]))  # of each sentence but the first
     if not inside.intersection(starts):
         return document
@@ -511,19 +511,16 @@ class Tagger:
         a character model inside a word of a script written with spaces (``Microsoft``), as raw text is."""
         if len(tokens) <= self.max_sentence_tokens:
             return set()
-        uncut = _inside(dictionary, tokens, joins) if dictionary else set()
+        uncut = _inside(dictionary.matches(tokens, joins)) if dictionary else set()
         if self.keeps_to_words:
             uncut.update(i for i, joined in enumerate(characters_join(tokens)) if joined)
         return uncut
 
-    def _inside_lexicon_words(self, tokens: Sequence[str]) -> list[int]:
+    def _inside_lexicon_words(self, tokens: Sequence[str]) -> set[int]:
         """The indices of ``tokens`` that go on with a word of the model's lexicon begun before them: where raw
         text is not cut (中国人民银行, in a run of Chinese without a comma). Given sentences (a corpus
         scored) are cut as the shipped models' scores were measured."""
-        lexicon = self.vocab.lexicon
-        if lexicon is None:
-            return []
-        return [i for start, end, _, _ in lexicon.matches(tokens) for i in range(start + 1, end)]
+        return _inside(self.vocab.lexicon.matches(tokens)) if self.vocab.lexicon is not None else set()
 
     def batches(self, lengths: Sequence[int]) -> list[list[int]]:
         """Indices of sentences of ``lengths`` sorted by length and cut into the batches :meth:`predict`

@@ -152,6 +152,11 @@ def tiny_variant(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Pa
     return variant
 
 
+def scores_only(evaluated: dict) -> dict:
+    """What ``ner evaluate --json`` says of the scores, without the file's name and the time it took."""
+    return {key: value for key, value in evaluated.items() if key not in ("file", "seconds")}
+
+
 def shared_data(*parts: str) -> Path:
     """A file under ../shared/data, or skip the test when the corpora are not here."""
     path = SHARED_DATA.joinpath(*parts)

@@ -207,25 +207,33 @@ def test_request_dictionaries_remembered_are_bounded_in_number_and_bytes() -> No
     assert [recent.get(key) for key in (2, 3, 1, 4)] == [None, None, "v1", "v4"]
 
 
+def served_with_file(model: Path, folder: Path, terms: str) -> tuple:
+    """A service state (its models loaded) whose model tiny-en has a dictionary file of ``terms``, and a
+    route of no text to that model alone."""
+    from types import SimpleNamespace
+
+    from api.service import ServiceState
+    from api.settings import Settings
+
+    gazetteer = folder / "gazetteer.tsv"
+    gazetteer.write_text(terms)
+    state = ServiceState(Settings(models=[str(model)], dictionaries=f"tiny-en={gazetteer}"))
+    state.load_models()
+    return state, SimpleNamespace(jobs=[(state.router.taggers["tiny-en"], [])], auto=False)
+
+
 def test_a_configured_dictionary_over_the_node_budget_is_built_once(
     tiny_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Every request uses a model's configured file: its dictionary stays built, whatever its size, beside
     request dictionaries over it."""
     import asyncio
-    from types import SimpleNamespace
 
     import ner.tagger
-    from api.service import ServiceState
-    from api.settings import Settings
 
     monkeypatch.setattr(ner.tagger, "DICTIONARY_CACHE_BYTES", 5_000)
-    gazetteer = tmp_path / "gazetteer.tsv"
-    gazetteer.write_text("".join(f"Name{i} Corp\tORG\n" for i in range(100)))  # 101 nodes: about 48 KB
-    state = ServiceState(Settings(models=[str(tiny_model)], dictionaries=f"tiny-en={gazetteer}"))
-    state.load_models()
-    tagger = state.router.taggers["tiny-en"]
-    route = SimpleNamespace(jobs=[(tagger, [])], auto=False)
+    terms = "".join(f"Name{i} Corp\tORG\n" for i in range(100))  # 101 nodes: about 48 KB
+    state, route = served_with_file(tiny_model, tmp_path, terms)
     plain = [asyncio.run(state.dictionaries(route, None, False))["tiny-en"] for _ in range(2)]
     merged = asyncio.run(state.dictionaries(route, {"Acme": "ORG"}, False))["tiny-en"]
     assert plain[0] is plain[1] is asyncio.run(state.dictionaries(route, None, False))["tiny-en"]
@@ -240,19 +248,12 @@ def test_a_file_read_again_while_its_dictionary_was_built_is_not_pinned(
     dictionary built at start nor the newer one (the file is read again by hand here, as a change on
     disk would have it read, while the build runs)."""
     import asyncio
-    from types import SimpleNamespace
 
     import ner.tagger
-    from api.service import ServiceState
-    from api.settings import Settings
 
-    gazetteer = tmp_path / "gazetteer.tsv"
-    gazetteer.write_text("".join(f"Name{i} Corp\tORG\n" for i in range(10)))
-    state = ServiceState(Settings(models=[str(tiny_model)], dictionaries=f"tiny-en={gazetteer}"))
-    state.load_models()
-    tagger = state.router.taggers["tiny-en"]
+    state, route = served_with_file(tiny_model, tmp_path, "".join(f"Name{i} Corp\tORG\n" for i in range(10)))
+    tagger = route.jobs[0][0]
     configured = state.dictionary_files["tiny-en"]
-    route = SimpleNamespace(jobs=[(tagger, [])], auto=False)
     real = ner.tagger.Dictionary
 
     def read_again_meanwhile(*args, **kwargs):
@@ -274,19 +275,11 @@ def test_a_new_reading_is_built_once_in_a_thread_while_the_one_before_serves(
     answer for 14 s, or a worker's memory growing by gigabytes."""
     import asyncio
     import threading
-    from types import SimpleNamespace
 
     import ner.tagger
-    from api.service import ServiceState
-    from api.settings import Settings
 
-    gazetteer = tmp_path / "gazetteer.tsv"
-    gazetteer.write_text("Name1 Corp\tORG\n")
-    state = ServiceState(Settings(models=[str(tiny_model)], dictionaries=f"tiny-en={gazetteer}"))
-    state.load_models()
-    tagger = state.router.taggers["tiny-en"]
+    state, route = served_with_file(tiny_model, tmp_path, "Name1 Corp\tORG\n")
     configured = state.dictionary_files["tiny-en"]
-    route = SimpleNamespace(jobs=[(tagger, [])], auto=False)
     before = state.served_files[("tiny-en", False)][1]
     builds, release = [], threading.Event()
     real = ner.tagger.Dictionary

@@ -394,25 +394,13 @@ def test_a_service_whose_only_model_failed_says_so_rather_than_still_loading(tin
     assert state.router is None and "could not start its models" in failed.detail["message"] and not failed.headers
 
 
-def test_beside_other_workers_a_worker_takes_connections_once_its_models_are_loaded(tiny_model: Path) -> None:
+def test_beside_other_workers_a_worker_loads_before_it_accepts_and_a_stop_signal_ends_the_load(
+    tiny_model: Path,
+) -> None:
     """uvicorn's supervisor restarts a worker that died; started serving at once, its requests got 503s
-    that the workers beside it could have answered. Uvicorn accepts once the lifespan has started."""
-    import asyncio
-
-    from api.app import create_app
-    from api.settings import Settings
-
-    app = create_app(Settings(models=[str(tiny_model)], workers=2))
-
-    async def started() -> bool:
-        async with app.router.lifespan_context(app):
-            return app.state.service.router is not None
-
-    assert asyncio.run(started())
-
-
-def test_while_a_worker_beside_others_loads_a_stop_signal_ends_it_at_once(tiny_model: Path) -> None:
-    """uvicorn's handlers wait for the startup to end: SIGTERM 3 s into a 14 s load took 11 s to stop."""
+    that the workers beside it could have answered (uvicorn accepts once the lifespan has started). While
+    it loads, uvicorn's handlers would wait for the startup to end: SIGTERM 3 s into a 14 s load took 11 s
+    to stop."""
     import asyncio
     import signal
 
@@ -431,11 +419,11 @@ def test_while_a_worker_beside_others_loads_a_stop_signal_ends_it_at_once(tiny_m
     state.load_models = loading
     before = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
 
-    async def started() -> None:
+    async def started() -> bool:
         async with app.router.lifespan_context(app):
-            pass
+            return app.state.service.router is not None
 
-    asyncio.run(started())
+    assert asyncio.run(started())
     assert seen == [(signal.SIG_DFL, signal.SIG_DFL)]
     assert (signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)) == before
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -11,7 +12,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -203,15 +203,6 @@ def test_kill_9_during_training_then_resume_gives_the_unbroken_result(tiny_confi
         assert torch.equal(tensor, resumed[name]), name
 
 
-def open_files_limit(soft: int, hard: int) -> Callable[[], None]:
-    def limit() -> None:
-        import resource
-
-        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
-
-    return limit
-
-
 @pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
 def test_the_open_files_limit_is_raised_as_far_as_the_connections_need(tiny_model: Path, tmp_path: Path) -> None:
     """A shell's `ulimit -n 1024` is no more than the default 1,024 connections: out of files, asyncio's accept
@@ -223,7 +214,8 @@ def test_the_open_files_limit_is_raised_as_far_as_the_connections_need(tiny_mode
     needed = Settings(models=[]).max_connections + BACKLOG + FILES_BESIDE_CONNECTIONS
     for hard, raised in ((8192, needed), (1500, 1500)):
         port, log = free_port(), tmp_path / f"log{hard}"
-        server = serve_in_a_process(tiny_model, port, log, preexec_fn=open_files_limit(256, hard))
+        limit = functools.partial(resource.setrlimit, resource.RLIMIT_NOFILE, (256, hard))
+        server = serve_in_a_process(tiny_model, port, log, preexec_fn=limit)
         try:
             wait_ready(f"http://127.0.0.1:{port}", server, log)
             limits = Path(f"/proc/{server.pid}/limits").read_text()

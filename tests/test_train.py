@@ -43,6 +43,7 @@ from ner.train import (
 
 from .conftest import (
     ROOT,
+    scores_only,
     shipped_model,
     synthetic_chinese,
     synthetic_sentences,
@@ -473,8 +474,7 @@ def test_a_chinese_corpus_in_words_trains_and_scores_as_characters(tmp_path: Pat
     for name in ("dev", "dev-chars"):
         capsys.readouterr()
         assert main(["evaluate", str(model), str(files[name]), "--json"]) == 0
-        found = json.loads(capsys.readouterr().out)
-        scores.append({key: value for key, value in found.items() if key not in ("file", "seconds")})
+        scores.append(scores_only(json.loads(capsys.readouterr().out)))
     assert scores[0] == scores[1] and scores[0]["support"] > 0
     assert json.loads((model / "metrics.json").read_text())["dev"]["f1"] == scores[0]["f1"]
     # ner predict writes a tag for each word of the file, from the entities of its characters.

@@ -392,11 +392,13 @@ def _tag_column(
             last -= 1
         outer = next((c for c in range(token_column + 1, last) if _holds_outer_entities(raw, c, last)), None)
         if outer is None:
-            if last - 1 > token_column and _entity_types(raw, last) & _entity_types(raw, last - 1):
+            ours = _entity_types(raw, last) if last - 1 > token_column else set()
+            before = ours & _entity_types(raw, last - 1) if ours else set()  # both columns' types
+            if before:
                 # the gold beside them: the column before, or the one holding its entities (GermEval's outer)
                 gold = next((c for c in range(token_column + 1, last - 1) if _holds_outer_entities(raw, c, last - 1)),
                             last - 1)  # fmt: skip
-                types = _entity_types(raw, last) & _entity_types(raw, gold)
+                types = before if gold == last - 1 else ours & _entity_types(raw, gold)
                 note(
                     logging.WARNING,
                     path,
