@@ -19,22 +19,17 @@ from pydantic import ValidationError
 
 from api.app import create_app
 from api.edge import GuardedHttpToolsProtocol
+from api.logs import log_config
 from api.settings import Settings
 from ner.bundle import BundleError, model_name, read_config, verify
 from ner.dictionary import DictionaryError, DictionaryFile
 
 
 def app_from_environment() -> FastAPI:
-    """The app as uvicorn workers build it, from ``NER_*`` variables."""
-    settings = Settings()
-    logger = logging.getLogger("ner")
-    if not logger.handlers:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(message)s"))
-        logger.addHandler(handler)
-        logger.propagate = False
-    logger.setLevel(settings.log_level.upper())
-    return create_app(settings)
+    """The app as uvicorn workers build it, from ``NER_*`` variables (uvicorn has set up the log:
+    :func:`api.logs.log_config`)."""
+    logging.captureWarnings(True)  # a library's warning is a JSON line of the log too
+    return create_app(Settings())
 
 
 # Open files a server process needs besides its connections: models, logs, the metrics port, the event loop.
@@ -191,6 +186,7 @@ def serve(
         host=settings.host,
         port=settings.port,
         workers=settings.workers,
+        log_config=log_config(settings.log_level),
         log_level=settings.log_level,
         access_log=False,
         timeout_graceful_shutdown=max(30, int(settings.request_timeout_s)),  # in-flight requests may finish

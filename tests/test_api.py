@@ -6,6 +6,7 @@ import base64
 import concurrent.futures
 import hashlib
 import json
+import logging
 import math
 import re
 import sys
@@ -14,6 +15,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+
+from api.logs import JsonLines
 
 from .server import free_port, running_server
 
@@ -384,9 +387,23 @@ def test_structured_request_log(tiny_model: Path, tmp_path: Path) -> None:
     log = tmp_path / "log"
     with running_server([tiny_model], log) as url:
         httpx.post(f"{url}/tag", json={"text": TEXT}, headers={"x-request-id": "trace-42"})
-    records = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
+    records = [json.loads(line) for line in log.read_text().splitlines()]  # every line, uvicorn's too
     (record,) = [r for r in records if r.get("request_id") == "trace-42"]
     assert record["path"] == "/tag" and record["status"] == 200 and record["model"] == "tiny-en" and record["ms"] > 0
+    started = {"event": "log", "level": "info", "logger": "uvicorn.error", "message": "Application startup complete."}
+    assert started in records
+
+
+def test_a_library_line_with_a_traceback_is_one_line_of_json() -> None:
+    try:
+        raise ValueError("bad\nvalue")
+    except ValueError:
+        record = logging.LogRecord("ner.dictionary", logging.WARNING, __file__, 1, "read %s", ("a\nb",), sys.exc_info())
+    line = JsonLines().format(record)
+    assert "\n" not in line
+    parsed = json.loads(line)
+    assert parsed["event"] == "log" and parsed["level"] == "warning" and parsed["logger"] == "ner.dictionary"
+    assert parsed["message"] == "read a\nb" and "ValueError: bad\nvalue" in parsed["traceback"]
 
 
 @pytest.mark.parametrize("backend", ["torch", "onnx"])
