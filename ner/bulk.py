@@ -236,6 +236,10 @@ def lines(handle: IO[bytes], source: str) -> Iterator[tuple[str, int, bytes]]:
         yield source, number, line.removesuffix(b"\n").removesuffix(b"\r")
 
 
+class DamagedInput(ValueError):
+    """A compressed input file that could not be read to its end."""
+
+
 def file_lines(handle: IO[bytes], path: str) -> Iterator[tuple[str, int, bytes]]:
     """:func:`lines` of an input file, where a compressed one that is damaged or cut short is named as such."""
     try:
@@ -243,7 +247,7 @@ def file_lines(handle: IO[bytes], path: str) -> Iterator[tuple[str, int, bytes]]
     except (EOFError, zlib.error, OSError) as error:  # EOFError, zlib.error: the decompressors' own
         if not path.endswith(COMPRESSED):
             raise
-        raise ValueError(f"{path}: a damaged or truncated compressed file ({error})") from None
+        raise DamagedInput(f"{path}: a damaged or truncated compressed file ({error})") from None
 
 
 def _bounded_lines(readline: Callable[[int], AnyStr], newline: AnyStr) -> Iterator[AnyStr]:
@@ -266,16 +270,60 @@ def local_files(name: str) -> list[str]:
     return sorted(path for path in found if not os.path.relpath(path, name).startswith((".", "_")))
 
 
-def check_inputs(names: Sequence[str]) -> None:
-    """Refuse, before any work, a local input path that does not exist."""
-    if missing := [name for name in names if "://" not in name and not os.path.exists(name)]:
+def check_inputs(names: Sequence[str], input_format: str) -> list[str]:
+    """The files input paths name (:func:`local_files`; ``-`` is stdin). Refuses, before any work, a local
+    path that does not exist, and a file that would be read as garbage, every line of it rejected: one
+    compressed in a way not read here, or compressed with a name that does not say so, or in UTF-32."""
+    if missing := [name for name in names if name != STDIN and "://" not in name and not os.path.exists(name)]:
         raise FileNotFoundError(f"no such file or directory: {', '.join(missing)}")
-    if unread := [name for name in names if name.endswith(UNREAD_COMPRESSED)]:
-        raise ValueError(f"{', '.join(unread)}: compressed in a way not read here ({' '.join(COMPRESSED)} are)")
+    inputs = [path for name in names for path in local_files(name)]
+    unread = []
+    for path in inputs:
+        if path.endswith(UNREAD_COMPRESSED):
+            unread.append(f"{path}: compressed in a way not read here ({' '.join(COMPRESSED)} are)")
+        elif input_format != "parquet" and "://" not in path and os.path.isfile(path):  # not a pipe: never read twice
+            with open(path, "rb") as handle:
+                if reason := unread_content(handle.read(8), path):
+                    unread.append(f"{path}: {reason}")
+    if unread:
+        more = f" (and {len(unread) - 3} more)" if len(unread) > 3 else ""
+        raise ValueError("; ".join(unread[:3]) + more)
+    return inputs
 
 
-COMPRESSED = (".gz", ".bz2", ".lz4", ".zst")  # the endings Ray Data decompresses by
+STDIN = "-"  # an input path that stands for stdin
+COMPRESSED = (".gz", ".bz2", ".lz4", ".zst")  # the endings Ray Data decompresses by (case matters, as there)
 UNREAD_COMPRESSED = (".xz", ".lzma", ".zip", ".7z", ".br", ".snappy")  # read as text, every line would be rejected
+# Data that is no text, by its first bytes: (mark, what it is, the ending that has it read, how to decompress it)
+NOT_TEXT = (
+    (b"\x1f\x8b", "gzip-compressed", ".gz", "zcat"),
+    (b"BZh", "bzip2-compressed", ".bz2", "bzcat"),
+    (b"\x28\xb5\x2f\xfd", "zstd-compressed", ".zst", "zstd -dc"),
+    (b"\x04\x22\x4d\x18", "lz4-compressed", ".lz4", "lz4 -dc"),
+    (b"\xfd7zXZ\x00", "xz-compressed", None, "xzcat"),
+    (b"PK\x03\x04", "a zip archive", None, "unzip -p"),
+    (b"7z\xbc\xaf\x27\x1c", "a 7z archive", None, "7z x -so"),
+)
+
+
+def unread_content(head: bytes, name: str | None) -> str | None:
+    """Why data whose first bytes are ``head`` would not be read as lines of text under the file name
+    ``name`` (None: stdin), or None when it would."""
+    if name is not None and name.endswith(COMPRESSED):  # decompressed by the ending; damage is found as it is read
+        return None
+    if head.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+        return "UTF-32 text: convert it to UTF-8 (iconv -f UTF-32 -t UTF-8)"
+    if head.startswith(b"PAR1"):
+        return "a Parquet file: it is read by --engine ray --input-format parquet"
+    for mark, kind, ending, tool in NOT_TEXT:
+        if not head.startswith(mark) or (mark == b"BZh" and not head[3:4].isdigit()):  # "BZh" may start a text
+            continue
+        if ending is None:
+            return f"{kind}, which is not read here: decompress it ({tool})"
+        if name is None:
+            return f"{kind}: decompress it into the pipe ({tool} FILE | ner tag ...), or give the file ({ending})"
+        return f"{kind}, but its name does not end in {ending}: rename it (inputs are decompressed by their endings)"
+    return None
 
 
 def open_input(path: str) -> IO[bytes]:
@@ -405,11 +453,21 @@ def tag_stream(
     numbered: Iterable[tuple[str, int, bytes]], settings: Settings, chunk_lines: int = 512
 ) -> Iterator[list[str | Rejection]]:
     """The single-process engine: output lines and rejections for ``(source, line number, raw line)``
-    triples, one list per chunk of lines, in input order."""
+    triples, one list per chunk of lines, in input order. An input that cannot be read on
+    (:class:`DamagedInput`) ends it, after the records read before it."""
     tagger = BatchTagger(settings)
-    iterator = iter(numbered)
-    while chunk := list(itertools.islice(iterator, chunk_lines)):
-        yield tagger.records(chunk)
+    iterator, damaged = iter(numbered), None
+    while damaged is None:
+        chunk: list[tuple[str, int, bytes]] = []
+        try:
+            chunk.extend(itertools.islice(iterator, chunk_lines))  # what was read before a failure stays
+        except DamagedInput as error:
+            damaged = error
+        if chunk:
+            yield tagger.records(chunk)
+        elif damaged is None:
+            return
+    raise damaged
 
 
 def import_ray() -> Any:

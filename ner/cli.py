@@ -262,7 +262,11 @@ def _add_tag_parser(commands: argparse._SubParsersAction, running: argparse.Argu
     )
     tag.add_argument("--model", required=True)
     tag.add_argument(
-        "files", nargs="*", metavar="INPUT", help="files or directories (Ray also reads s3://, gs://; default: stdin)"
+        "files",
+        nargs="*",
+        metavar="INPUT",
+        help="files or directories, compressed by their endings (.gz .bz2 .zst .lz4) or not; - or none: stdin "
+        "(Ray also reads s3://, gs://)",
     )
     tag.add_argument("--input-format", choices=INPUT_FORMATS, default="text", help="text lines, JSONL, Parquet")
     tag.add_argument("--text-field", default="text", help="the field of JSONL and Parquet records to tag")
@@ -539,14 +543,18 @@ def _save_rewritten(bundle: Bundle, args: argparse.Namespace) -> None:
 
 
 def _lines(files: Sequence[str]) -> Iterator[tuple[str, int, bytes]]:
-    from ner.bulk import file_lines, lines, open_input
+    """The numbered lines of the input files (``-``: stdin), or of stdin when there are none."""
+    from ner.bulk import STDIN, file_lines, lines, open_input, unread_content
 
-    if not files:
-        yield from lines(sys.stdin.buffer, "<stdin>")
-        return
-    for path in files:
-        with open_input(path) as handle:
-            yield from file_lines(handle, path)
+    for path in files or [STDIN]:
+        if path != STDIN:
+            with open_input(path) as handle:
+                yield from file_lines(handle, path)
+            continue
+        stdin = sys.stdin.buffer
+        if hasattr(stdin, "peek") and (reason := unread_content(stdin.peek(8)[:8], None)):
+            raise ValueError(f"stdin: {reason}")
+        yield from lines(stdin, "<stdin>")
 
 
 def _dictionary_for(model: str, path: str) -> dict[str, str]:
@@ -562,12 +570,16 @@ def run_tag(args: argparse.Namespace) -> int:
 
     if not args.out and sys.stdout is None:
         raise ValueError("the output is stdout, which is closed: give it a place (> tagged.jsonl)")
+    if (not args.files or bulk.STDIN in args.files) and sys.stdin is None:
+        raise ValueError("the input is stdin, which is closed: give INPUT files")
+    if args.errors == bulk.STDIN:
+        raise ValueError("--errors -: rejections go to stderr without --errors; give it a file")
     if args.engine == "process":
         ray_only = {"--workers": args.workers, "--address": args.address, "--out": args.out}
         ray_only["--input-format parquet"] = args.input_format == "parquet"
         if given := [flag for flag, value in ray_only.items() if value]:
             raise ValueError(f"{', '.join(given)}: needs --engine ray")
-    elif not args.files:
+    elif not args.files or bulk.STDIN in args.files:
         raise ValueError("--engine ray reads INPUT paths, not stdin")
     elif args.skip:
         raise ValueError("--skip resumes this process's runs (--engine process), whose output is in input order")
@@ -577,8 +589,7 @@ def run_tag(args: argparse.Namespace) -> int:
         raise ValueError("--text-field names a field of records: it needs --input-format jsonl or parquet")
     if args.ignore_case and not args.dictionary:
         raise ValueError("--ignore-case matches a dictionary's phrases: it needs --dictionary")
-    bulk.check_inputs(args.files)
-    inputs = [path for name in args.files for path in bulk.local_files(name)]  # directories' files
+    inputs = bulk.check_inputs(args.files, args.input_format)  # directories' files, each one
     _refuse_writing_into_inputs(args, inputs)
     use_ray = args.engine == "ray"
     entries = _dictionary_for(args.model, args.dictionary) if args.dictionary else {}
@@ -609,19 +620,23 @@ def run_tag(args: argparse.Namespace) -> int:
     summary, signals = bulk.Summary(), HeldSignals(second_acts=True)
     try:
         _write_chunks(chunks, args, summary, signals, terminal)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, bulk.DamagedInput) as stop:
         done = args.skip + summary.records
         holds = f"the output holds the first {done} records' lines"
         if signals.broke_off:
             holds += f" and then part of the next ones: cut it after them ({summary.tagged} lines from this run)"
         engine = " --engine process (without --workers and --address)" if use_ray else ""
         errors = f"; --errors {args.errors} is appended to" if args.errors else ""
-        go_on = f"to go on, run it again with --skip {done}{engine}, appending (>>) to it{errors}"
+        when = "once the input is mended, " if isinstance(stop, bulk.DamagedInput) else ""
+        go_on = f"to go on, {when}run it again with --skip {done}{engine}, appending (>>) to it{errors}"
         if use_ray and args.input_format == "parquet":
             go_on = "Parquet is read by Ray alone, which has no --skip: tag the inputs again, or the rest of them"
-        print(f"ner tag: interrupted: {summary}; {holds}: {go_on}", file=sys.stderr)
+        stopped = "stopped" if isinstance(stop, bulk.DamagedInput) else "interrupted"
+        print(f"ner tag: {stopped}: {summary}; {holds}: {go_on}", file=sys.stderr)
         raise
     print(f"ner tag: {summary}", file=sys.stderr)
+    if args.skip and not summary.records:
+        print(f"ner tag: warning: --skip {args.skip} passed over every record of the input", file=sys.stderr)
     return _tag_status(summary)
 
 
@@ -652,27 +667,39 @@ def _write_chunks(
                 summary.records += len(chunk)
             bar.update(len(chunk))
             if not (args.quiet or terminal) and summary.due(PROGRESS_EVERY_S):  # a log's line, now and then
-                print(f"ner tag: {summary}", file=sys.stderr, flush=True)
+                print(f"ner tag: so far: {summary}", file=sys.stderr, flush=True)
 
 
 def _refuse_writing_into_inputs(args: argparse.Namespace, inputs: Sequence[str]) -> None:
     """Refuse an output among the input files (or under an input directory): writing it would erase an
     input, or grow one as it is read, without end (``ner tag data/ > data/out.jsonl``)."""
-    local = [Path(name).resolve() for name in inputs if "://" not in name]
+    from ner.bulk import STDIN
+
+    local = [name for name in inputs if "://" not in name and name != STDIN]
+    resolved = [Path(name).resolve() for name in local]
     directories = [Path(name).resolve() for name in args.files if "://" not in name and Path(name).is_dir()]
     for flag, given in (("--errors", args.errors), ("--out", args.out)):
         if given and "://" not in given:
             path = Path(given).resolve()
             output = path.stat() if path.exists() else None  # the same file by another name (a link, a case)
-            same_file = output is not None and any(p.exists() and os.path.samestat(output, p.stat()) for p in local)
-            if same_file or path in local or any(folder == path or folder in path.parents for folder in directories):
+            same_file = output is not None and any(_same_file(output, name) for name in local)
+            if same_file or path in resolved or any(folder == path or folder in path.parents for folder in directories):
                 raise ValueError(f"{flag} {given} is among the inputs: give a place outside them")
     try:
         written = os.fstat(sys.stdout.fileno())
     except (OSError, ValueError, AttributeError):  # no file behind stdout (a test's capture; closed: None)
         return
-    if any(os.path.samestat(written, os.stat(path)) for path in local):
+    if any(_same_file(written, name) for name in local):
         raise ValueError("the output (stdout) is one of the input files: write it outside the inputs")
+
+
+def _same_file(status: os.stat_result, name: str) -> bool:
+    """Whether ``name`` is the file of ``status`` (a pipe's ``/dev/stdin`` resolves to no path, so it is
+    looked up by the name given)."""
+    try:
+        return os.path.samestat(status, os.stat(name))
+    except OSError:
+        return False
 
 
 def _api_folder() -> Path | None:

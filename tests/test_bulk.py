@@ -478,7 +478,8 @@ def test_an_interrupted_run_says_where_it_stopped_and_skip_goes_on_from_there(
     first = captured.out.splitlines()
     assert first == full[:3]  # records 1-4, the fourth rejected
     *progress, said = [line for line in captured.err.splitlines() if " records in, " in line]
-    assert progress[0].startswith("ner tag: 2 records in, 2 tagged") and progress[1].startswith("ner tag: 4 records in")
+    assert progress[0].startswith("ner tag: so far: 2 records in, 2 tagged")  # not to be read as the summary
+    assert progress[1].startswith("ner tag: so far: 4 records in")
     assert said.startswith("ner tag: interrupted: 4 records in, 3 tagged, 1 rejected in ")
     assert said.endswith("the output holds the first 4 records' lines: to go on, run it again with --skip 4, "
                          f"appending (>>) to it; --errors {rejected} is appended to")  # fmt: skip
@@ -486,6 +487,93 @@ def test_an_interrupted_run_says_where_it_stopped_and_skip_goes_on_from_there(
     rest, _ = tag(capsys, "--model", tiny_model, "--input-format", "jsonl", "--batch-lines", 2, "--skip", 4,
                   "--errors", rejected, source)  # fmt: skip
     assert first + rest == full and rejected.read_text() == everything.read_text() != ""
+
+
+def test_what_would_be_read_as_garbage_is_refused_before_any_work(
+    tiny_model: Path, tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Compressed data named without its ending (or with it in capitals, which Ray Data does not
+    decompress either), an archive inside a directory and UTF-32 were read as text: every line rejected,
+    or tagged as noise, and exit 0."""
+    import gzip
+    import io
+    import lzma
+
+    text = b"Ann Lee lives in Paris .\n" * 5
+    cases = {
+        "in.txt": (gzip.compress(text), "gzip-compressed, but its name does not end in .gz: rename it"),
+        "IN.TXT.GZ": (gzip.compress(text), "gzip-compressed, but its name does not end in .gz"),
+        "in.txt.zstd": (b"\x28\xb5\x2f\xfd" + text, "zstd-compressed, but its name does not end in .zst"),
+        "in.dat": (lzma.compress(text), "xz-compressed, which is not read here: decompress it (xzcat)"),
+        "u32.txt": (text.decode().encode("utf-32"), "UTF-32 text: convert it to UTF-8 (iconv -f UTF-32 -t UTF-8)"),
+    }
+    for name, (data, said) in cases.items():
+        folder = tmp_path / name.replace(".", "-")
+        folder.mkdir()
+        (folder / name).write_bytes(data)
+        assert main(["tag", "--model", str(tiny_model), str(folder)]) == 2  # found in a directory too
+        err = capsys.readouterr().err
+        assert err.startswith(f"ner tag: error: {folder / name}: {said}") and err.count("\n") == 1, err
+    (tmp_path / "fine.txt").write_bytes(b"BZh is no bzip2 file here\n")  # a text may start as a mark does
+    assert tag(capsys, "--model", tiny_model, tmp_path / "fine.txt")[0][0].startswith('{"text": "BZh is no')
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BufferedReader(io.BytesIO(gzip.compress(text)))))
+    assert main(["tag", "--model", str(tiny_model)]) == 2
+    assert "stdin: gzip-compressed: decompress it into the pipe (zcat FILE | ner tag ...)" in capsys.readouterr().err
+
+
+def test_stdin_as_a_dash_among_files_and_as_a_pipes_path(
+    tiny_model: Path, tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``-`` was a file name that did not exist, ``/dev/stdin`` on a pipe failed, and ``--errors -``
+    wrote a file named ``-``."""
+    import io
+
+    first = write_lines(tmp_path / "a.txt", ["Ann Lee ."])
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BufferedReader(io.BytesIO(b"Bob Smith .\n"))))
+    out, _ = tag(capsys, "--model", tiny_model, first, "-")
+    assert [json.loads(line)["text"] for line in out] == ["Ann Lee .", "Bob Smith ."]
+    monkeypatch.chdir(tmp_path)
+    assert main(["tag", "--model", str(tiny_model), "--errors", "-", str(first)]) == 2
+    assert "--errors -: rejections go to stderr without --errors" in capsys.readouterr().err
+    assert not (tmp_path / "-").exists()
+    monkeypatch.setattr(sys, "stdin", None)  # closed: ner tag <&-
+    assert main(["tag", "--model", str(tiny_model)]) == 2
+    assert "the input is stdin, which is closed" in capsys.readouterr().err
+    piped = subprocess.run(
+        [sys.executable, "-m", "ner", "tag", "--quiet", "--model", str(tiny_model), "/dev/stdin"],
+        input=b"Ann Lee .\n",
+        capture_output=True,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
+    assert piped.returncode == 0 and json.loads(piped.stdout)["text"] == "Ann Lee .", piped.stderr
+
+
+def test_a_damaged_input_among_others_keeps_what_was_read_before_and_says_how_to_go_on(
+    tiny_model: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """The chunk being filled when a compressed file turned out damaged was lost (507 of 792 lines
+    written), with no word of where to go on from."""
+    import gzip
+
+    before = write_lines(tmp_path / "a.txt", [f"Ann met Bob in Paris {i} ." for i in range(7)])
+    damaged = tmp_path / "b.txt.gz"
+    whole = gzip.compress(b"Mary is in Berlin .\n" * 50)
+    damaged.write_bytes(whole[:30])
+    command = ["tag", "--quiet", "--model", str(tiny_model), "--batch-lines", "4", str(before), str(damaged)]
+    assert main(command) == 2
+    captured = capsys.readouterr()
+    texts = [json.loads(line)["text"] for line in captured.out.splitlines()]  # a.txt's, and what b.txt.gz gave
+    assert texts[:7] == [f"Ann met Bob in Paris {i} ." for i in range(7)] and set(texts[7:]) <= {"Mary is in Berlin ."}
+    done = len(texts)
+    assert f"ner tag: stopped: {done} records in, {done} tagged, 0 rejected in " in captured.err
+    assert f"to go on, once the input is mended, run it again with --skip {done}, appending (>>) to it" in captured.err
+    assert f"ner tag: error: {damaged}: a damaged or truncated compressed file" in captured.err
+    damaged.write_bytes(whole)
+    rest, _ = tag(capsys, "--model", tiny_model, "--skip", done, before, damaged)
+    full, _ = tag(capsys, "--model", tiny_model, before, damaged)
+    assert captured.out.splitlines() + rest == full and len(full) == 57
+    assert main(["tag", "--model", str(tiny_model), "--skip", "57", str(before), str(damaged)]) == 0
+    assert "ner tag: warning: --skip 57 passed over every record of the input" in capsys.readouterr().err
 
 
 def test_a_chunk_is_written_whole_whatever_signal_comes_meanwhile() -> None:
