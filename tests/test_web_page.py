@@ -177,6 +177,38 @@ def test_long_words_wrap_at_phone_width(browser, page_server: str) -> None:
     assert width <= visible, "the page scrolls sideways"
 
 
+def test_on_a_phone_a_tap_shows_the_probability_and_long_labels_do_not_scroll_sideways(
+    browser, page_server: str
+) -> None:
+    """A probability was shown on hover and keyboard focus only, never to a tap; a long word in the editor's
+    title and a long new label in the status made a phone's page 1,236 px wide; an error stayed on after the
+    editor opened; and the result was a live region, read out whole on each change."""
+    context = browser.new_context(viewport={"width": 360, "height": 740}, has_touch=True, is_mobile=True)
+    page = context.new_page()
+    page.goto(page_server + "/")
+    url = "https://example.com/" + "averyverylongpathsegment" * 5
+    page.fill("#text", f"John Smith visited Berlin on Monday. {url}")
+    page.tap("#tag")
+    page.wait_for_selector("#output mark", timeout=15000)
+    assert page.get_attribute("#output", "aria-live") is None and page.get_attribute("#output", "role") == "region"
+    page.tap("#label-selection")  # nothing selected: an error
+    assert page.get_attribute("#status", "class") == "error"
+    page.tap("#output mark")
+    assert re.search(r"” is \w+ \(probability [01]\.\d{3}\): choose", page.inner_text("#editor-title"))
+    assert page.inner_text("#status") == ""
+    page.fill("#new-label", "AVERYLONGLABELTHATNOSCREENHASROOMFORATALL")
+    page.tap("#new-label-apply")
+    page.fill("#min-score", "0.5")
+    said = page.inner_text("#status")
+    assert re.fullmatch(r"\d+ entit(y|ies) shown, \d+ hidden under the min. probability\.", said), said
+    page.fill("#phrase", url)
+    page.press("#phrase", "Enter")  # the editor's title holds the URL
+    page.wait_for_selector("#editor:not([hidden])")
+    width, visible = page.eval_on_selector("html", "e => [e.scrollWidth, e.clientWidth]")
+    context.close()
+    assert width <= visible, "the page scrolls sideways"
+
+
 def test_entities_are_named_for_screen_readers_and_enter_tags(browser, page_server: str) -> None:
     page = browser.new_page()
     page.goto(page_server + "/")
