@@ -18,7 +18,7 @@ from api.service import ServiceState
 from ner.dictionary import DictionaryError, DictionaryTooLarge
 from ner.router import UnknownModelError
 from ner.tagger import Alternative, Analysis, Entity, TagOptions
-from ner.text import min_tokens
+from ner.text import min_tokens, offsets_in
 
 router = APIRouter(route_class=FastJSONRoute)
 PAGE = Path(__file__).resolve().parent / "static" / "index.html"
@@ -125,12 +125,15 @@ async def tag(body: TagRequest, request: Request, service: ServiceDep) -> Respon
     # Plain dicts, shaped as TagResponse documents: building and re-validating pydantic objects for
     # every entity would cost more than tagging a sentence.
     return await service.render(
-        work, lambda: SafeJSONResponse({"model": route.name, "results": [_result(a, body) for a in analyses]})
+        work,
+        lambda: SafeJSONResponse(
+            {"model": route.name, "results": [_result(a, body, text) for a, text in zip(analyses, texts)]}
+        ),
     )
 
 
-def _result(analysis: Analysis, body: TagRequest) -> dict:
-    """One ``TaggedText``."""
+def _result(analysis: Analysis, body: TagRequest, text: str) -> dict:
+    """One ``TaggedText``, its offsets counted in ``body.offsets``."""
     # filtered on the score as shown (rounded), so that no entity shown with 0.5 is left out by min_score 0.5
     entities = [entity for entity in map(Entity.to_dict, analysis.entities) if entity.get("score", 1) >= body.min_score]
     if not body.scores:  # computed for min_score alone
@@ -140,6 +143,10 @@ def _result(analysis: Analysis, body: TagRequest) -> dict:
         result["tokens"] = [{"text": t.text, "start": t.start, "end": t.end, "tag": t.tag} for t in analysis.tokens]
     if body.nbest:
         result["nbest"] = [*map(Alternative.to_dict, analysis.alternatives)]
+    if table := offsets_in(text, body.offsets):
+        spans = [*entities, *result.get("tokens", []), *(e for a in result.get("nbest", []) for e in a["entities"])]
+        for span in spans:
+            span["start"], span["end"] = table[span["start"]], table[span["end"]]
     return result
 
 

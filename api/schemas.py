@@ -136,6 +136,11 @@ class TagRequest(BaseModel):
         "sequence, and scores and n-best respect the constraints.",
     )
     ignore_case: StrictBool = Field(False, description="Match the dictionary's phrases regardless of case")
+    offsets: Literal["code_points", "utf16", "utf8"] = Field(
+        "code_points",
+        description="The unit of every start and end: Unicode code points (Python's string indices), UTF-16 code "
+        "units (JavaScript's, Java's and C#'s: `text.slice(start, end)`) or UTF-8 bytes (Go, Rust)",
+    )
 
     @model_validator(mode="after")
     def _one_of_text_or_texts(self) -> TagRequest:
@@ -148,18 +153,18 @@ class TagRequest(BaseModel):
 
 
 class EntityOut(BaseModel):
-    start: int = Field(description="Character offset of the first character (Unicode code points)")
+    start: int = Field(description="Offset of the first character, in the request's `offsets` (code points)")
     end: int = Field(description="Offset after the last character (exclusive)")
     label: str
-    text: str = Field(description="Equal to the input text[start:end]")
+    text: str = Field(description="The entity's text: the input's text[start:end], in code points")
     score: float | None = Field(None, description="Probability that exactly this span has exactly this label")
 
 
 class TokenOut(BaseModel):
     text: str
-    start: int
-    end: int
-    tag: str
+    start: int = Field(description="Offset of the token's first character, in the request's `offsets`")
+    end: int = Field(description="Offset after its last character (exclusive)")
+    tag: str = Field(description="Its tag in the model's scheme (BIOES)")
 
 
 class AlternativeOut(BaseModel):

@@ -444,3 +444,17 @@ def cut_points(
         start = cut
     pieces.append((start, len(tokens)))
     return pieces
+
+
+
+def offsets_in(text: str, unit: str) -> list[int] | None:
+    """Where each code-point offset of ``text`` (0 to ``len(text)``) falls counted in ``unit``: ``utf16``
+    code units (the indices of JavaScript, Java and C# strings) or ``utf8`` bytes (Go, Rust); None where
+    they are the code points themselves (``code_points``, or ASCII text)."""
+    if unit == "code_points" or text.isascii():
+        return None
+    if unit == "utf16":
+        sizes = (1 if ord(char) < 0x10000 else 2 for char in text)
+    else:  # a lone surrogate, which the service tags, is three bytes as Python writes it
+        sizes = (len(char.encode("utf-8", "surrogatepass")) for char in text)
+    return [0, *itertools.accumulate(sizes)]

@@ -394,6 +394,29 @@ def test_structured_request_log(tiny_model: Path, tmp_path: Path) -> None:
     assert started in records
 
 
+def test_offsets_in_utf16_units_and_utf8_bytes_for_other_languages_strings(client: httpx.Client) -> None:
+    """Offsets were code points only: JavaScript's text.slice(start, end) read every entity after an emoji
+    one unit early ("\\ude00 Angela Merk")."""
+    text = "😀 𝐀 John Smith visited Zürich on Monday."
+    body = {"text": text, "tokens": True, "nbest": 2}
+    plain = tag(client, **body).json()["results"][0]
+    assert plain["entities"], plain
+    units = text.encode("utf-16-le")
+    for unit, cut in (
+        ("utf16", lambda s, e: units[2 * s : 2 * e].decode("utf-16-le")),
+        ("utf8", lambda s, e: text.encode()[s:e].decode()),
+    ):
+        result = tag(client, **body, offsets=unit).json()["results"][0]
+        spans = [*result["entities"], *result["tokens"], *(e for a in result["nbest"] for e in a["entities"])]
+        assert all(cut(span["start"], span["end"]) == span["text"] for span in spans), (unit, result)
+        assert [e["text"] for e in result["entities"]] == [e["text"] for e in plain["entities"]]
+        assert result["entities"][0]["start"] > plain["entities"][0]["start"]  # moved, not left as it was
+    ascii_text = tag(client, text="John Smith visited Berlin.", offsets="utf16").json()["results"][0]
+    assert ascii_text == tag(client, text="John Smith visited Berlin.").json()["results"][0]
+    refused = tag(client, text=text, offsets="bytes")
+    assert refused.status_code == 422 and "offsets" in refused.json()["error"]["message"]
+
+
 def test_a_library_line_with_a_traceback_is_one_line_of_json() -> None:
     try:
         raise ValueError("bad\nvalue")
@@ -495,7 +518,7 @@ def test_min_score_filters_on_the_score_as_shown() -> None:
     from ner.tagger import Analysis, Entity
 
     analysis = Analysis([Entity(0, 3, "PER", "Ann", 0.49996), Entity(8, 12, "LOC", "Lima", 0.49994)])
-    shown = _result(analysis, TagRequest(text="Ann met Lima", min_score=0.5))["entities"]
+    shown = _result(analysis, TagRequest(text="Ann met Lima", min_score=0.5), "Ann met Lima")["entities"]
     assert [(e["text"], e["score"]) for e in shown] == [("Ann", 0.5)]
 
 
