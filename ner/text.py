@@ -446,7 +446,6 @@ def cut_points(
     return pieces
 
 
-
 def offsets_in(text: str, unit: str) -> list[int] | None:
     """Where each code-point offset of ``text`` (0 to ``len(text)``) falls counted in ``unit``: ``utf16``
     code units (the indices of JavaScript, Java and C# strings) or ``utf8`` bytes (Go, Rust); None where

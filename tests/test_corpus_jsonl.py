@@ -369,6 +369,21 @@ def test_label_studios_offsets_counted_in_utf16_are_read_by_the_mention_they_quo
     assert "not the 'Tom Cook' it quotes" in info.value.reason and info.value.line == 1
 
 
+def test_spans_a_javascript_client_counted_in_utf16_are_read_by_the_words_they_fall_on(tmp_path, caplog):
+    """Offsets from JavaScript's indexOf, two units per emoji, were read as code points without a word:
+    `A[ngela Merkel]PER visited P[aris .]LOC` trained."""
+    text = "😀 Angela Merkel visited Paris."
+    utf16 = {"text": text, "entities": [[3, 16, "PER"], [25, 30, "LOC"]]}
+    code_points = {"text": text, "entities": [[2, 15, "PER"], [24, 29, "LOC"]]}
+    inside_a_word = {"text": "😀 MerkelCorp", "entities": [[2, 8, "ORG"]]}  # cuts a word however counted
+    with caplog.at_level("INFO", logger="ner.corpus"):
+        read = read_jsonl(write_jsonl(tmp_path, utf16, code_points, inside_a_word))
+    expected = [("Angela Merkel", "PER"), ("Paris", "LOC")]
+    assert entity_texts(text, read[0]) == entity_texts(text, read[1]) == expected
+    assert entity_texts("😀 MerkelCorp", read[2]) == [("Merkel", "ORG")]
+    assert "spans of 1 documents counted in UTF-16 code units" in caplog.text
+
+
 def test_many_spans_in_one_long_document_align(tmp_path):
     words = ["Paris" if i % 10 == 0 else "word" for i in range(4000)]
     text = " ".join(words)

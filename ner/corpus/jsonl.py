@@ -63,7 +63,9 @@ def read_jsonl(path: str | Path) -> list[Sentence]:
     Each document is tokenized with :func:`ner.text.tokenize` and split into sentences as tagging splits
     a text (:func:`ner.text.split_sentences`, never inside an entity), which share the document. A span
     that quotes its mention (Label Studio's ``"text"``) is checked against it, and read in UTF-16 code
-    units where that is how its offsets were counted (Label Studio's, in a text with emoji). Prodigy's
+    units where that is how its offsets were counted (Label Studio's, in a text with emoji); so are a
+    document's spans that cut words counted in code points and fall on word edges counted in UTF-16
+    code units (a JavaScript client's). Prodigy's
     examples answered ``reject`` or ``ignore`` are passed over. Errors name the line a document starts
     on. A file whose first document has ``"tokens"`` (or ``"words"``) and tags but no spans is read as
     tagged tokens instead, a sentence per document (:func:`_token_documents`).
@@ -100,8 +102,8 @@ def _read_jsonl(path: str | Path) -> tuple[list[Sentence], str]:
         note(
             logging.INFO,
             path,
-            "spans of %d documents counted in UTF-16 code units (as Label Studio counts them beside emoji): "
-            "read as such, as the mentions they quote show",
+            "spans of %d documents counted in UTF-16 code units (as Label Studio and JavaScript count them "
+            "beside emoji): read as such, as the mentions they quote or the words they fall on show",
             utf16,
         )
     if not sentences:
@@ -304,7 +306,31 @@ def _entities(document: dict, text: str, path: str | Path, number: int) -> tuple
         if not isinstance(entities, list):
             raise CorpusError(path, number, f'"{key}" must be a list of [start, end, label]')
     spans = [_quoted_span(e, text, path, number) if isinstance(e, dict) else (e, False) for e in entities]
-    return [span for span, _ in spans], any(utf16 for _, utf16 in spans)
+    triples, utf16 = [span for span, _ in spans], any(utf16 for _, utf16 in spans)
+    if not utf16 and (read := _read_in_utf16(triples, text)) is not None:
+        return read, True
+    return triples, utf16
+
+
+_ASTRAL = re.compile("[\U00010000-\U0010ffff]")  # a character of two UTF-16 code units (emoji, 𝐀, 𠀀)
+
+
+def _read_in_utf16(entities: list, text: str) -> list | None:
+    """``entities`` read in UTF-16 code units, where counted in code points some of them cut words of
+    ``text`` and counted in UTF-16 code units, as JavaScript, Java and C# count, none does (an emoji
+    before an entity moves it by two units); else None."""
+    if not _ASTRAL.search(text) or not entities:
+        return None
+    if not all(isinstance(e, list) and len(e) == 3 and all(type(x) is int for x in e[:2]) for e in entities):
+        return None  # refused by the caller
+    tokens = tokenize(text)
+    edges = {token.start for token in tokens} | {token.end for token in tokens}
+    if all(start in edges and end in edges for start, end, _ in entities):
+        return None
+    index = _utf16_index(text)
+    if not all(index.get(start) in edges and index.get(end) in edges for start, end, _ in entities):
+        return None
+    return [[index[start], index[end], label] for start, end, label in entities]
 
 
 def _quoted_span(entity: dict, text: str, path: str | Path, number: int) -> tuple[list | dict, bool]:
