@@ -25,9 +25,10 @@ class JsonLines(logging.Formatter):
 
 
 def log_config(level: str) -> dict:
-    """A :func:`logging.config.dictConfig` for the service's processes: the ``ner`` loggers, uvicorn's and
-    Python's warnings, all to stderr in JSON lines."""
+    """A :func:`logging.config.dictConfig` for the service's processes: the ``ner`` loggers, uvicorn's,
+    Python's warnings and every other library's, all to stderr in JSON lines."""
     to_stderr = {"handlers": ["stderr"], "propagate": False}
+    quiet = level.upper() if level in ("error", "critical") else "WARNING"  # other libraries' info stays out
     return {
         "version": 1,
         "disable_existing_loggers": False,
@@ -36,6 +37,7 @@ def log_config(level: str) -> dict:
         "loggers": {
             "ner": {**to_stderr, "level": level.upper()},
             "uvicorn": {**to_stderr, "level": level.upper()},
-            "py.warnings": to_stderr,
+            "py.warnings": {**to_stderr, "level": quiet},
         },
+        "root": {"handlers": ["stderr"], "level": quiet},  # asyncio's, onnxruntime's, ...
     }

@@ -271,19 +271,20 @@ def local_files(name: str) -> list[str]:
 
 
 def check_inputs(names: Sequence[str], input_format: str) -> list[str]:
-    """The files input paths name (:func:`local_files`; ``-`` is stdin). Refuses, before any work, a local
-    path that does not exist, and a file that would be read as garbage, every line of it rejected: one
-    compressed in a way not read here, or compressed with a name that does not say so, or in UTF-32."""
-    if missing := [name for name in names if name != STDIN and "://" not in name and not os.path.exists(name)]:
+    """The files input paths name (:func:`local_files`; ``-`` and ``/dev/stdin`` are :data:`STDIN`). Refuses,
+    before any work, a local path that does not exist, and a file that would be read as garbage, every line
+    of it rejected: one compressed in a way not read here, or compressed with a name that does not say so,
+    or in UTF-32, or Parquet."""
+    inputs = [path for name in names for path in ([STDIN] if name in STDIN_NAMES else local_files(name))]
+    if missing := [path for path in inputs if path != STDIN and "://" not in path and not os.path.lexists(path)]:
         raise FileNotFoundError(f"no such file or directory: {', '.join(missing)}")
-    inputs = [path for name in names for path in local_files(name)]
     unread = []
     for path in inputs:
         if path.endswith(UNREAD_COMPRESSED):
             unread.append(f"{path}: compressed in a way not read here ({' '.join(COMPRESSED)} are)")
         elif input_format != "parquet" and "://" not in path and os.path.isfile(path):  # not a pipe: never read twice
             with open(path, "rb") as handle:
-                if reason := unread_content(handle.read(8), path):
+                if reason := unread_content(handle.read(10), path) or _parquet(handle):
                     unread.append(f"{path}: {reason}")
     if unread:
         more = f" (and {len(unread) - 3} more)" if len(unread) > 3 else ""
@@ -292,17 +293,19 @@ def check_inputs(names: Sequence[str], input_format: str) -> list[str]:
 
 
 STDIN = "-"  # an input path that stands for stdin
+STDIN_NAMES = (STDIN, "/dev/stdin")
 COMPRESSED = (".gz", ".bz2", ".lz4", ".zst")  # the endings Ray Data decompresses by (case matters, as there)
 UNREAD_COMPRESSED = (".xz", ".lzma", ".zip", ".7z", ".br", ".snappy")  # read as text, every line would be rejected
-# Data that is no text, by its first bytes: (mark, what it is, the ending that has it read, how to decompress it)
+# Data that is no text, by its first bytes: (their pattern, what it is, the ending that has it read, how to
+# decompress it). A text may start with "BZh9" or "PK": bzip2's block mark is checked too.
 NOT_TEXT = (
-    (b"\x1f\x8b", "gzip-compressed", ".gz", "zcat"),
-    (b"BZh", "bzip2-compressed", ".bz2", "bzcat"),
-    (b"\x28\xb5\x2f\xfd", "zstd-compressed", ".zst", "zstd -dc"),
-    (b"\x04\x22\x4d\x18", "lz4-compressed", ".lz4", "lz4 -dc"),
-    (b"\xfd7zXZ\x00", "xz-compressed", None, "xzcat"),
-    (b"PK\x03\x04", "a zip archive", None, "unzip -p"),
-    (b"7z\xbc\xaf\x27\x1c", "a 7z archive", None, "7z x -so"),
+    (rb"\x1f\x8b", "gzip-compressed", ".gz", "zcat"),
+    (rb"BZh[1-9](?:1AY&SY|\x17rE8P\x90)", "bzip2-compressed", ".bz2", "bzcat"),
+    (rb"\x28\xb5\x2f\xfd", "zstd-compressed", ".zst", "zstd -dc"),
+    (rb"\x04\x22\x4d\x18", "lz4-compressed", ".lz4", "lz4 -dc"),
+    (rb"\xfd7zXZ\x00", "xz-compressed", None, "xzcat"),
+    (rb"PK\x03\x04", "a zip archive", None, "unzip -p"),
+    (rb"7z\xbc\xaf\x27\x1c", "a 7z archive", None, "7z x -so"),
 )
 
 
@@ -313,10 +316,8 @@ def unread_content(head: bytes, name: str | None) -> str | None:
         return None
     if head.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
         return "UTF-32 text: convert it to UTF-8 (iconv -f UTF-32 -t UTF-8)"
-    if head.startswith(b"PAR1"):
-        return "a Parquet file: it is read by --engine ray --input-format parquet"
-    for mark, kind, ending, tool in NOT_TEXT:
-        if not head.startswith(mark) or (mark == b"BZh" and not head[3:4].isdigit()):  # "BZh" may start a text
+    for pattern, kind, ending, tool in NOT_TEXT:
+        if not re.match(pattern, head):
             continue
         if ending is None:
             return f"{kind}, which is not read here: decompress it ({tool})"
@@ -324,6 +325,15 @@ def unread_content(head: bytes, name: str | None) -> str | None:
             return f"{kind}: decompress it into the pipe ({tool} FILE | ner tag ...), or give the file ({ending})"
         return f"{kind}, but its name does not end in {ending}: rename it (inputs are decompressed by their endings)"
     return None
+
+
+def _parquet(handle: IO[bytes]) -> str | None:
+    """What to do with a Parquet file (its mark at both ends: a text may start with "PAR1"), None for another."""
+    handle.seek(0)
+    if handle.read(4) != b"PAR1" or handle.seek(0, os.SEEK_END) < 8:
+        return None
+    handle.seek(-4, os.SEEK_END)
+    return "a Parquet file: it is read by --engine ray --input-format parquet" if handle.read() == b"PAR1" else None
 
 
 def open_input(path: str) -> IO[bytes]:

@@ -19,6 +19,7 @@ import select
 import shlex
 import shutil
 import signal
+import stat
 import sys
 import tempfile
 import time
@@ -543,18 +544,25 @@ def _save_rewritten(bundle: Bundle, args: argparse.Namespace) -> None:
 
 
 def _lines(files: Sequence[str]) -> Iterator[tuple[str, int, bytes]]:
-    """The numbered lines of the input files (``-``: stdin), or of stdin when there are none."""
-    from ner.bulk import STDIN, file_lines, lines, open_input, unread_content
+    """The numbered lines of the input files (:data:`ner.bulk.STDIN`: stdin), or of stdin when there are none."""
+    from ner.bulk import STDIN, file_lines, lines, open_input
 
     for path in files or [STDIN]:
-        if path != STDIN:
-            with open_input(path) as handle:
-                yield from file_lines(handle, path)
+        if path == STDIN:
+            yield from lines(sys.stdin.buffer, "<stdin>")
             continue
-        stdin = sys.stdin.buffer
-        if hasattr(stdin, "peek") and (reason := unread_content(stdin.peek(8)[:8], None)):
-            raise ValueError(f"stdin: {reason}")
-        yield from lines(stdin, "<stdin>")
+        with open_input(path) as handle:
+            yield from file_lines(handle, path)
+
+
+def _check_stdin() -> None:
+    """Refuse, before any work, data on stdin that would be read as garbage (looked at, not read: a pipe's
+    bytes stay for the reading)."""
+    from ner.bulk import unread_content
+
+    stdin = sys.stdin.buffer
+    if hasattr(stdin, "peek") and (reason := unread_content(stdin.peek(10)[:10], None)):
+        raise ValueError(f"stdin: {reason}")
 
 
 def _dictionary_for(model: str, path: str) -> dict[str, str]:
@@ -570,7 +578,8 @@ def run_tag(args: argparse.Namespace) -> int:
 
     if not args.out and sys.stdout is None:
         raise ValueError("the output is stdout, which is closed: give it a place (> tagged.jsonl)")
-    if (not args.files or bulk.STDIN in args.files) and sys.stdin is None:
+    reads_stdin = not args.files or any(name in bulk.STDIN_NAMES for name in args.files)
+    if reads_stdin and sys.stdin is None:
         raise ValueError("the input is stdin, which is closed: give INPUT files")
     if args.errors == bulk.STDIN:
         raise ValueError("--errors -: rejections go to stderr without --errors; give it a file")
@@ -579,7 +588,7 @@ def run_tag(args: argparse.Namespace) -> int:
         ray_only["--input-format parquet"] = args.input_format == "parquet"
         if given := [flag for flag, value in ray_only.items() if value]:
             raise ValueError(f"{', '.join(given)}: needs --engine ray")
-    elif not args.files or bulk.STDIN in args.files:
+    elif reads_stdin:
         raise ValueError("--engine ray reads INPUT paths, not stdin")
     elif args.skip:
         raise ValueError("--skip resumes this process's runs (--engine process), whose output is in input order")
@@ -590,6 +599,8 @@ def run_tag(args: argparse.Namespace) -> int:
     if args.ignore_case and not args.dictionary:
         raise ValueError("--ignore-case matches a dictionary's phrases: it needs --dictionary")
     inputs = bulk.check_inputs(args.files, args.input_format)  # directories' files, each one
+    if reads_stdin:
+        _check_stdin()
     _refuse_writing_into_inputs(args, inputs)
     use_ray = args.engine == "ray"
     entries = _dictionary_for(args.model, args.dictionary) if args.dictionary else {}
@@ -673,11 +684,12 @@ def _write_chunks(
 def _refuse_writing_into_inputs(args: argparse.Namespace, inputs: Sequence[str]) -> None:
     """Refuse an output among the input files (or under an input directory): writing it would erase an
     input, or grow one as it is read, without end (``ner tag data/ > data/out.jsonl``)."""
-    from ner.bulk import STDIN
+    from ner.bulk import STDIN, STDIN_NAMES
 
     local = [name for name in inputs if "://" not in name and name != STDIN]
     resolved = [Path(name).resolve() for name in local]
-    directories = [Path(name).resolve() for name in args.files if "://" not in name and Path(name).is_dir()]
+    named = [name for name in args.files if "://" not in name and name not in STDIN_NAMES]
+    directories = [Path(name).resolve() for name in named if Path(name).is_dir()]
     for flag, given in (("--errors", args.errors), ("--out", args.out)):
         if given and "://" not in given:
             path = Path(given).resolve()
@@ -694,10 +706,10 @@ def _refuse_writing_into_inputs(args: argparse.Namespace, inputs: Sequence[str])
 
 
 def _same_file(status: os.stat_result, name: str) -> bool:
-    """Whether ``name`` is the file of ``status`` (a pipe's ``/dev/stdin`` resolves to no path, so it is
-    looked up by the name given)."""
+    """Whether ``name`` is the regular file of ``status`` (a terminal or a pipe may be both stdin and
+    stdout)."""
     try:
-        return os.path.samestat(status, os.stat(name))
+        return stat.S_ISREG(status.st_mode) and os.path.samestat(status, os.stat(name))
     except OSError:
         return False
 

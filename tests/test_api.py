@@ -9,6 +9,7 @@ import json
 import logging
 import math
 import re
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -392,6 +393,21 @@ def test_structured_request_log(tiny_model: Path, tmp_path: Path) -> None:
     assert record["path"] == "/tag" and record["status"] == 200 and record["model"] == "tiny-en" and record["ms"] > 0
     started = {"event": "log", "level": "info", "logger": "uvicorn.error", "message": "Application startup complete."}
     assert started in records
+
+
+def test_every_library_logs_json_lines_at_the_services_level() -> None:
+    """asyncio's and other libraries' lines were plain text, and a warning came at any NER_LOG_LEVEL."""
+    script = (
+        "import logging, logging.config, warnings; from api.logs import log_config\n"
+        "logging.config.dictConfig(log_config('error')); logging.captureWarnings(True)\n"
+        "logging.getLogger('asyncio').error('Task exception was never retrieved')\n"
+        "logging.getLogger('asyncio').info('not at level error'); warnings.warn('not at level error either')\n"
+        "logging.getLogger('ner').warning('nor this')"
+    )
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert [json.loads(line) for line in run.stderr.splitlines()] == [
+        {"event": "log", "level": "error", "logger": "asyncio", "message": "Task exception was never retrieved"}
+    ]
 
 
 def test_offsets_in_utf16_units_and_utf8_bytes_for_other_languages_strings(client: httpx.Client) -> None:

@@ -514,11 +514,18 @@ def test_what_would_be_read_as_garbage_is_refused_before_any_work(
         assert main(["tag", "--model", str(tiny_model), str(folder)]) == 2  # found in a directory too
         err = capsys.readouterr().err
         assert err.startswith(f"ner tag: error: {folder / name}: {said}") and err.count("\n") == 1, err
-    (tmp_path / "fine.txt").write_bytes(b"BZh is no bzip2 file here\n")  # a text may start as a mark does
-    assert tag(capsys, "--model", tiny_model, tmp_path / "fine.txt")[0][0].startswith('{"text": "BZh is no')
+    for start in (b"BZh9 is no bzip2 file", b"PAR1 is no Parquet file", b"PK is no zip"):  # a text may start so
+        (tmp_path / "fine.txt").write_bytes(start + b"\n")
+        assert json.loads(tag(capsys, "--model", tiny_model, tmp_path / "fine.txt")[0][0])["text"] == start.decode()
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BufferedReader(io.BytesIO(gzip.compress(text)))))
-    assert main(["tag", "--model", str(tiny_model)]) == 2
-    assert "stdin: gzip-compressed: decompress it into the pipe (zcat FILE | ner tag ...)" in capsys.readouterr().err
+    assert main(["tag", "--model", str(tiny_model), str(tmp_path / "fine.txt"), "-"]) == 2
+    captured = capsys.readouterr()  # refused before the file before it was tagged
+    assert "stdin: gzip-compressed: decompress it into the pipe (zcat FILE | ner tag ...)" in captured.err
+    assert captured.out == ""
+    pa, pq = pytest.importorskip("pyarrow"), pytest.importorskip("pyarrow.parquet")
+    pq.write_table(pa.table({"text": ["Ann Lee ."]}), tmp_path / "records.txt")
+    assert main(["tag", "--model", str(tiny_model), str(tmp_path / "records.txt")]) == 2
+    assert "records.txt: a Parquet file: it is read by --engine ray" in capsys.readouterr().err
 
 
 def test_stdin_as_a_dash_among_files_and_as_a_pipes_path(
@@ -529,10 +536,14 @@ def test_stdin_as_a_dash_among_files_and_as_a_pipes_path(
     import io
 
     first = write_lines(tmp_path / "a.txt", ["Ann Lee ."])
+    (tmp_path / "-").mkdir()  # a directory of that name is not read for it
+    write_lines(tmp_path / "-" / "b.txt", ["Not this ."])
+    monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BufferedReader(io.BytesIO(b"Bob Smith .\n"))))
     out, _ = tag(capsys, "--model", tiny_model, first, "-")
     assert [json.loads(line)["text"] for line in out] == ["Ann Lee .", "Bob Smith ."]
-    monkeypatch.chdir(tmp_path)
+    (tmp_path / "-" / "b.txt").unlink()
+    (tmp_path / "-").rmdir()
     assert main(["tag", "--model", str(tiny_model), "--errors", "-", str(first)]) == 2
     assert "--errors -: rejections go to stderr without --errors" in capsys.readouterr().err
     assert not (tmp_path / "-").exists()

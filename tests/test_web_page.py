@@ -191,6 +191,9 @@ def test_on_a_phone_a_tap_shows_the_probability_and_long_labels_do_not_scroll_si
     page.tap("#tag")
     page.wait_for_selector("#output mark", timeout=15000)
     assert page.get_attribute("#output", "aria-live") is None and page.get_attribute("#output", "role") == "region"
+    page.tap("#output mark")  # the editor leaves a status that is no error as it was
+    assert re.match(r"\d+ entit", page.inner_text("#status")) and page.is_visible("#editor")
+    page.keyboard.press("Escape")
     page.tap("#label-selection")  # nothing selected: an error
     assert page.get_attribute("#status", "class") == "error"
     page.tap("#output mark")
