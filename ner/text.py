@@ -239,8 +239,9 @@ _CHARACTER = _with_space(re.compile(rf"{_FLAG}|{_JOINED}|(?![{INVISIBLE}])[{_MAR
 
 
 def model_form(token: str) -> str:
-    """``token`` as a model reads it: without :data:`INVISIBLE` characters (``Ham\\xadburg``: ``Hamburg``)."""
-    return token if token.isascii() else _INVISIBLE_CHARS.sub("", token)
+    """``token`` as a model reads it: without :data:`INVISIBLE` characters (``Ham\\xadburg``: ``Hamburg``), its
+    letters composed (NFC: ``Zoe`` and a combining diaeresis, as macOS writes file names, is ``Zoë``)."""
+    return token if token.isascii() else unicodedata.normalize("NFC", _INVISIBLE_CHARS.sub("", token))
 
 
 def min_tokens(text: str) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import unicodedata
 
 import pytest
 
@@ -33,6 +34,17 @@ def test_invisible_characters_inside_names_change_no_entity() -> None:
     read_as_clean = [(model_form(e.text), e.label, round(e.score, 5)) for e in entities]
     assert read_as_clean == [(e.text, e.label, round(e.score, 5)) for e in tagger.tag(clean)]
     assert ("Angela Mer\u00adkel", "PER") in {(e.text, e.label) for e in entities}
+
+
+def test_decomposed_letters_are_read_as_composed_ones() -> None:
+    """Text in NFD (macOS file names, some PDFs) gave other entities: Zoë as a place, Zürich's ORG as LOC."""
+    tagger = Tagger.load(shipped_model("en-conll03"))
+    composed = "Zo\u00eb M\u00fcller of Z\u00fcrich Versicherung met Jos\u00e9 in K\u00f6ln."
+    decomposed = unicodedata.normalize("NFD", composed)
+    entities = tagger.tag(decomposed)
+    assert all(decomposed[e.start : e.end] == e.text for e in entities)
+    read = [(unicodedata.normalize("NFC", e.text), e.label, round(e.score, 4)) for e in entities]
+    assert read == [(e.text, e.label, round(e.score, 4)) for e in tagger.tag(composed)]
 
 
 @pytest.mark.parametrize("name", ["en-conll03", "zh-msra", "zh-resume"])
