@@ -59,6 +59,8 @@ log = logging.getLogger("ner")
 OTHER_FIELDS = "fields"  # the column of a JSONL record's fields but its text, in Parquet output
 # Columns that carry each record through Ray Data next to its own fields.
 SOURCE, INDEX, LINE, ERROR, RECORD = "__ner_source", "__ner_index", "__ner_line", "__ner_error", "__ner_record"
+# The fields --with-source adds to each output record: its file, and its line (from 1) or Parquet row (from 0).
+ORIGIN, ORIGIN_LINE, ORIGIN_ROW = "_source", "_line", "_row"
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,7 @@ class Settings:
     dictionary: tuple[tuple[str, str], ...] = ()  # (phrase, label) entries forced on every record
     ignore_case: bool = False
     max_chars: int = MAX_CHARS  # a longer text is rejected: tagging holds about 100 bytes a character
+    with_source: bool = False  # each output record says where it came from: ORIGIN's fields
 
     def __post_init__(self) -> None:
         if self.input_format not in INPUT_FORMATS:
@@ -144,10 +147,10 @@ def annotation(analysis: Analysis, nbest: int) -> dict:
     return out
 
 
-def record(fields: dict, analysis: Analysis, nbest: int) -> str:
-    """One output line: the record's own fields and its annotation, as JSON (a Parquet float that is not a
-    number, which JSON cannot hold, as null)."""
-    out = {**fields, **annotation(analysis, nbest)}
+def record(fields: dict, analysis: Analysis, nbest: int, origin: dict | None = None) -> str:
+    """One output line: the record's own fields, where it came from (``origin``: :data:`ORIGIN`'s fields)
+    and its annotation, as JSON (a Parquet float that is not a number, which JSON cannot hold, as null)."""
+    out = {**fields, **(origin or {}), **annotation(analysis, nbest)}
     try:
         return json.dumps(out, ensure_ascii=False, default=str, allow_nan=False)
     except ValueError:
@@ -199,6 +202,8 @@ def parse(raw: bytes | dict, settings: Settings) -> tuple[dict, str]:
                 json.dumps(fields, ensure_ascii=False).encode("utf-8")
             except UnicodeEncodeError as error:
                 raise BadRecord(f"a lone surrogate {error.object[error.start]!r}, half of a character") from None
+    if settings.with_source and (own := [key for key in (ORIGIN, ORIGIN_LINE, ORIGIN_ROW) if key in fields]):
+        raise BadRecord(f"a field {own[0]!r} of its own, which --with-source would write over")
     field = settings.text_field
     if field not in fields:
         raise BadRecord(f"no {field!r} field")
@@ -405,9 +410,17 @@ class BatchTagger:
         """An output line or a rejection for each ``(source, line number, raw line)``, in order."""
         results = self.analyze([raw for _, _, raw in chunk])
         return [
-            Rejection(source, number, result) if isinstance(result, str) else record(*result, self.settings.nbest)
+            Rejection(source, number, result)
+            if isinstance(result, str)
+            else record(*result, self.settings.nbest, self._origin(source, number))
             for (source, number, _), result in zip(chunk, results)
         ]
+
+    def _origin(self, source: str, index: int) -> dict | None:
+        """The fields that say where a record came from, when asked for (``with_source``)."""
+        if not self.settings.with_source:
+            return None
+        return {ORIGIN: source, ORIGIN_ROW if self.settings.input_format == "parquet" else ORIGIN_LINE: index}
 
     def __call__(self, batch: pa.Table) -> pa.Table:
         """A Ray Data batch of records (source, index and raw line, or Parquet columns) with its
@@ -420,7 +433,11 @@ class BatchTagger:
         )
         errors = pa.array([r if isinstance(r, str) else None for r in results], pa.string())
         if self.settings.output_format == "jsonl":
-            outputs = [None if isinstance(r, str) else record(*r, self.settings.nbest) for r in results]
+            places = zip(batch[SOURCE].to_pylist(), batch[INDEX].to_pylist())
+            outputs = [
+                None if isinstance(r, str) else record(*r, self.settings.nbest, self._origin(*place))
+                for r, place in zip(results, places)
+            ]
             return (
                 batch.select([SOURCE, INDEX])
                 .append_column(ERROR, errors)
@@ -435,6 +452,10 @@ class BatchTagger:
         if self.settings.nbest:
             nbest = pa.list_(pa.struct([("probability", pa.float64()), ("entities", entities)]))
             batch = batch.append_column("nbest", pa.array([a and a["nbest"] for a in annotations], nbest))
+        if self.settings.with_source:
+            batch = batch.append_column(ORIGIN, batch[SOURCE]).append_column(
+                ORIGIN_ROW if parquet_in else ORIGIN_LINE, batch[INDEX]
+            )
         return batch.append_column(ERROR, errors)
 
     def _columns(self, batch: pa.Table, results: list[tuple[dict, Analysis] | str]) -> pa.Table:

@@ -287,6 +287,11 @@ def _add_tag_parser(commands: argparse._SubParsersAction, running: argparse.Argu
         "--dictionary", help="phrases forced to a label: a file of phrase<TAB>LABEL lines (LABEL O blocks)"
     )
     tag.add_argument("--ignore-case", action="store_true", help="match the dictionary's phrases regardless of case")
+    tag.add_argument(
+        "--with-source",
+        action="store_true",
+        help="add to each record its file and line (_source, _line; Parquet's _row, from 0), to join it back",
+    )
     tag.add_argument("--quiet", action="store_true", help="no progress")
     tag.add_argument(
         "--skip",
@@ -616,6 +621,7 @@ def run_tag(args: argparse.Namespace) -> int:
         dictionary=tuple(entries.items()),
         ignore_case=args.ignore_case,
         max_chars=args.max_chars,
+        with_source=args.with_source,
     )
     terminal = sys.stderr.isatty()
     where = {"workers": args.workers, "address": args.address, "batch_lines": args.batch_lines}

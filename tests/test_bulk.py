@@ -254,6 +254,34 @@ def test_parquet_round_trip_keeps_columns_and_their_types(
     assert rejection == {"source": str(source), "row": 6, "reason": "'text' is null, not a string"}
 
 
+def test_with_source_each_record_says_its_file_and_line_in_either_engine(
+    ray_local: None, tiny_model: Path, capsys: pytest.CaptureFixture, tmp_path: Path
+) -> None:
+    """Output records of text lines carried no way back to their input, and a rejected line shifted every
+    one after it."""
+    first = write_lines(tmp_path / "a.txt", ["Ann Lee .", b"bad \xff line", "Bob Smith ."])
+    second = write_lines(tmp_path / "b.jsonl", [json.dumps({"text": "Ann Lee .", "_source": "theirs"})])
+    out, _ = tag(capsys, "--model", tiny_model, "--with-source", first, tmp_path / "a.txt")
+    assert [(r["_source"], r["_line"], r["text"]) for r in map(json.loads, out)] == [
+        (str(first), 1, "Ann Lee ."),
+        (str(first), 3, "Bob Smith ."),
+    ] * 2
+    ray_out, _ = tag(capsys, "--model", tiny_model, "--with-source", "--engine", "ray", "--workers", 1, first)
+    assert ray_out == out[:2]  # the same records from Ray
+    assert main(["tag", "--model", str(tiny_model), "--with-source", "--input-format", "jsonl", str(second)]) == 1
+    assert "a field '_source' of its own, which --with-source would write over" in capsys.readouterr().err
+    pa, pq = pytest.importorskip("pyarrow"), pytest.importorskip("pyarrow.parquet")
+    pq.write_table(pa.table({"text": ["Ann Lee .", "Bob Smith ."]}), tmp_path / "docs.parquet")
+    parquet = tmp_path / "docs.parquet"
+    ray_job = ["--model", tiny_model, "--with-source", "--engine", "ray", "--workers", 1, "--input-format", "parquet"]
+    tag(capsys, *ray_job, "--output-format", "parquet", "--out", tmp_path / "out", parquet)
+    tagged = pq.read_table(tmp_path / "out").select(["text", "_source", "_row"]).to_pylist()
+    assert tagged == [
+        {"text": t, "_source": str(tmp_path / "docs.parquet"), "_row": i}
+        for i, t in enumerate(["Ann Lee .", "Bob Smith ."])
+    ]
+
+
 def test_flags_of_the_ray_engine_are_refused_without_it_and_a_bad_model_before_ray_starts(
     tiny_model: Path, capsys: pytest.CaptureFixture, tmp_path: Path
 ) -> None:
