@@ -386,6 +386,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     for label, row in rows:
         counts = f"{row['support']:>10}{row['predicted']:>10}" if "support" in row else ""
         print(f"{label:<{width}}{row['precision']:>10.2f}{row['recall']:>10.2f}{row['f1']:>10.2f}{counts}")
+    print("errors: " + ", ".join(f"{count} {kind.replace('_', ' ')}" for kind, count in scores["errors"].items()))
     print(f"{tagger.name} on {args.file}: {len(sentences)} sentences, in {about['scored_in']}, {about['seconds']} s")
     return 0
 

@@ -58,9 +58,10 @@ def corpus_problems(tagger: Tagger, sentences: Sequence[Sentence], file: str) ->
 
 def entity_scores(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]]) -> dict:
     """``{"precision", "recall", "f1", "support", "predicted", "correct", "macro", "weighted", "per_type":
-    {label: {...}}}``: scores in percent (0-100), micro-averaged overall, ``macro`` and ``weighted`` (by
-    support) the means of the types' scores; ``support``, ``predicted`` and ``correct`` count entities
-    (gold, predicted, both), so that the scores of several files can be added up. Tags in any scheme
+    {label: {...}}, "errors": {...}}``: scores in percent (0-100), micro-averaged overall, ``macro`` and
+    ``weighted`` (by support) the means of the types' scores; ``support``, ``predicted`` and ``correct``
+    count entities (gold, predicted, both), so that the scores of several files can be added up;
+    ``errors`` counts the mistakes by kind (:func:`error_kinds`). Tags in any scheme
     (:data:`ner.corpus.schemes.SCHEMES` but IO), each sequence read as conlleval reads it, then scored in
     BIOES."""
     from seqeval.metrics import classification_report
@@ -70,8 +71,10 @@ def entity_scores(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[st
         raise ValueError("gold and predicted tag sequences differ in shape")
     gold_spans, predicted_spans = _spans(gold, "gold"), _spans(predicted, "predicted")
     counts = _span_counts(gold_spans, predicted_spans)
+    errors = error_kinds(gold_spans, predicted_spans)
     if not any(gold_spans) and not any(predicted_spans):  # no type to average over
-        return {**_rename(_empty()), **counts["overall"], "macro": _means(), "weighted": _means(), "per_type": {}}
+        empty = {"macro": _means(), "weighted": _means(), "per_type": {}, "errors": errors}
+        return {**_rename(_empty()), **counts["overall"], **empty}
     report = classification_report(  # both in BIOES, as conlleval reads them
         [spans_to_tags(spans, len(tags)) for spans, tags in zip(gold_spans, gold)],
         [spans_to_tags(spans, len(tags)) for spans, tags in zip(predicted_spans, predicted)],
@@ -93,7 +96,36 @@ def entity_scores(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[st
         if not label.endswith(" avg")
     }
     averages = {name: _means(percent(report[f"{name} avg"])) for name in ("macro", "weighted")}
-    return {**_rename(overall), **counts["overall"], **averages, "per_type": per_type}
+    return {**_rename(overall), **counts["overall"], **averages, "per_type": per_type, "errors": errors}
+
+
+ERROR_KINDS = ("type", "boundary", "type_and_boundary", "spurious", "missed")
+
+
+def error_kinds(gold: Sequence[list[Span]], predicted: Sequence[list[Span]]) -> dict[str, int]:
+    """The mistakes, by kind: a predicted entity that is not a gold one has the ``type`` wrong (a gold
+    entity has its tokens), else the ``boundary`` (it overlaps a gold entity of its type), else both
+    (``type_and_boundary``: it overlaps gold entities of other types only), else it is ``spurious``
+    (it overlaps none); a gold entity that no prediction overlaps is ``missed``. Strict F1 counts a
+    type or boundary mistake twice (a false positive and a false negative); these count it once."""
+    kinds = dict.fromkeys(ERROR_KINDS, 0)
+    for gold_spans, predicted_spans in zip(gold, predicted):
+        right = set(gold_spans)
+        for span in predicted_spans:
+            if span in right:
+                continue
+            overlapping = [g for g in gold_spans if g.start < span.end and span.start < g.end]
+            if not overlapping:
+                kinds["spurious"] += 1
+            elif any((g.start, g.end) == (span.start, span.end) for g in overlapping):
+                kinds["type"] += 1
+            elif any(g.label == span.label for g in overlapping):
+                kinds["boundary"] += 1
+            else:
+                kinds["type_and_boundary"] += 1
+        for span in gold_spans:
+            kinds["missed"] += not any(p.start < span.end and span.start < p.end for p in predicted_spans)
+    return kinds
 
 
 def _spans(sequences: Sequence[Sequence[str]], name: str) -> list[list[Span]]:

@@ -36,6 +36,18 @@ def test_entity_scores_hand_computed():
     assert scores["weighted"] == {"precision": 37.5, "recall": 50.0, "f1": 41.67}
     for value in (scores["precision"], scores["recall"], scores["f1"]):
         assert isinstance(value, float)
+    # the LOC read as an ORG: its type; the LOC cut to one token of three: its boundary
+    assert scores["errors"] == {"type": 1, "boundary": 1, "type_and_boundary": 0, "spurious": 0, "missed": 0}
+
+
+def test_each_mistake_is_counted_once_by_its_kind():
+    gold = [["B-PER", "E-PER", "O", "S-LOC", "O", "O", "B-ORG", "E-ORG", "O", "S-MISC"]]
+    predicted = [["B-PER", "I-PER", "E-PER", "S-ORG", "O", "S-LOC", "S-LOC", "O", "O", "O"]]
+    # PER widened: boundary; LOC as ORG: type; the LOC alone: spurious; LOC over the ORG's first token: type
+    # and boundary; the MISC: missed (the gold PER and ORG have wrong predictions over them: not missed)
+    errors = entity_scores(gold, predicted)["errors"]
+    assert errors == {"type": 1, "boundary": 1, "type_and_boundary": 1, "spurious": 1, "missed": 1}
+    assert entity_scores(gold, gold)["errors"] == dict.fromkeys(errors, 0)
 
 
 def test_entity_scores_without_entities_are_zeros_not_nan():
