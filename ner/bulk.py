@@ -147,6 +147,11 @@ def annotation(analysis: Analysis, nbest: int) -> dict:
     return out
 
 
+def origin_fields(settings: Settings) -> tuple[str, str]:
+    """The fields ``with_source`` writes: the file, and the line (or a Parquet input's row)."""
+    return ORIGIN, ORIGIN_ROW if settings.input_format == "parquet" else ORIGIN_LINE
+
+
 def record(fields: dict, analysis: Analysis, nbest: int, origin: dict | None = None) -> str:
     """One output line: the record's own fields, where it came from (``origin``: :data:`ORIGIN`'s fields)
     and its annotation, as JSON (a Parquet float that is not a number, which JSON cannot hold, as null)."""
@@ -202,7 +207,7 @@ def parse(raw: bytes | dict, settings: Settings) -> tuple[dict, str]:
                 json.dumps(fields, ensure_ascii=False).encode("utf-8")
             except UnicodeEncodeError as error:
                 raise BadRecord(f"a lone surrogate {error.object[error.start]!r}, half of a character") from None
-    if settings.with_source and (own := [key for key in (ORIGIN, ORIGIN_LINE, ORIGIN_ROW) if key in fields]):
+    if settings.with_source and (own := [key for key in origin_fields(settings) if key in fields]):
         raise BadRecord(f"a field {own[0]!r} of its own, which --with-source would write over")
     field = settings.text_field
     if field not in fields:
@@ -281,7 +286,7 @@ def check_inputs(names: Sequence[str], input_format: str) -> list[str]:
     of it rejected: one compressed in a way not read here, or compressed with a name that does not say so,
     or in UTF-32, or Parquet."""
     inputs = [path for name in names for path in ([STDIN] if name in STDIN_NAMES else local_files(name))]
-    if missing := [path for path in inputs if path != STDIN and "://" not in path and not os.path.lexists(path)]:
+    if missing := [path for path in inputs if path != STDIN and "://" not in path and not os.path.exists(path)]:
         raise FileNotFoundError(f"no such file or directory: {', '.join(missing)}")
     unread = []
     for path in inputs:
@@ -289,7 +294,7 @@ def check_inputs(names: Sequence[str], input_format: str) -> list[str]:
             unread.append(f"{path}: compressed in a way not read here ({' '.join(COMPRESSED)} are)")
         elif input_format != "parquet" and "://" not in path and os.path.isfile(path):  # not a pipe: never read twice
             with open(path, "rb") as handle:
-                if reason := unread_content(handle.read(10), path) or _parquet(handle):
+                if reason := unread_content(handle.read(10), path):
                     unread.append(f"{path}: {reason}")
     if unread:
         more = f" (and {len(unread) - 3} more)" if len(unread) > 3 else ""
@@ -321,6 +326,8 @@ def unread_content(head: bytes, name: str | None) -> str | None:
         return None
     if head.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
         return "UTF-32 text: convert it to UTF-8 (iconv -f UTF-32 -t UTF-8)"
+    if head.startswith(b"PAR1\x15"):  # its mark, then a page header (a text may start with "PAR1")
+        return "a Parquet file: it is read by --engine ray --input-format parquet"
     for pattern, kind, ending, tool in NOT_TEXT:
         if not re.match(pattern, head):
             continue
@@ -330,15 +337,6 @@ def unread_content(head: bytes, name: str | None) -> str | None:
             return f"{kind}: decompress it into the pipe ({tool} FILE | ner tag ...), or give the file ({ending})"
         return f"{kind}, but its name does not end in {ending}: rename it (inputs are decompressed by their endings)"
     return None
-
-
-def _parquet(handle: IO[bytes]) -> str | None:
-    """What to do with a Parquet file (its mark at both ends: a text may start with "PAR1"), None for another."""
-    handle.seek(0)
-    if handle.read(4) != b"PAR1" or handle.seek(0, os.SEEK_END) < 8:
-        return None
-    handle.seek(-4, os.SEEK_END)
-    return "a Parquet file: it is read by --engine ray --input-format parquet" if handle.read() == b"PAR1" else None
 
 
 def open_input(path: str) -> IO[bytes]:
@@ -420,7 +418,7 @@ class BatchTagger:
         """The fields that say where a record came from, when asked for (``with_source``)."""
         if not self.settings.with_source:
             return None
-        return {ORIGIN: source, ORIGIN_ROW if self.settings.input_format == "parquet" else ORIGIN_LINE: index}
+        return dict(zip(origin_fields(self.settings), (source, index)))
 
     def __call__(self, batch: pa.Table) -> pa.Table:
         """A Ray Data batch of records (source, index and raw line, or Parquet columns) with its
@@ -452,10 +450,10 @@ class BatchTagger:
         if self.settings.nbest:
             nbest = pa.list_(pa.struct([("probability", pa.float64()), ("entities", entities)]))
             batch = batch.append_column("nbest", pa.array([a and a["nbest"] for a in annotations], nbest))
-        if self.settings.with_source:
-            batch = batch.append_column(ORIGIN, batch[SOURCE]).append_column(
-                ORIGIN_ROW if parquet_in else ORIGIN_LINE, batch[INDEX]
-            )
+        if self.settings.with_source:  # a record's own such field was rejected: its column goes
+            origin = origin_fields(self.settings)
+            batch = batch.drop_columns([c for c in origin if c in batch.column_names])
+            batch = batch.append_column(origin[0], batch[SOURCE]).append_column(origin[1], batch[INDEX])
         return batch.append_column(ERROR, errors)
 
     def _columns(self, batch: pa.Table, results: list[tuple[dict, Analysis] | str]) -> pa.Table:

@@ -27,7 +27,6 @@ import math
 import sys
 import threading
 import time
-import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
@@ -183,9 +182,9 @@ class Dictionary:
         composed (an accent typed apart is the accented letter), full-width forms as ASCII (ＡＢＣ is ABC, as
         Chinese and Japanese input methods type it), and folded when case is ignored (STRASSE is Straße;
         İstanbul is istanbul)."""
-        token = model_form(token)
+        token = model_form(token)  # composed too
         if not token.isascii():
-            token = unicodedata.normalize("NFC", token).translate(_HALF_WIDTH)
+            token = token.translate(_HALF_WIDTH)
         return token.casefold().replace("i\u0307", "i") if self.ignore_case else token
 
     def _keys(self, tokens: Sequence[str]) -> tuple[list[str], list[int] | None]:

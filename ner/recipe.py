@@ -291,12 +291,18 @@ def entities_inside_words(sentences: Sequence[Sentence]) -> float:
         first = sentence.offsets[0][0]
         text = [" "] * (sentence.offsets[-1][1] - first)  # the source, with whatever lay between tokens a space
         for token, (start, end) in zip(sentence.tokens, sentence.offsets):
-            text[start - first : end - first] = token
+            text[start - first : end - first] = _fitted(token, end - start)
         edges = {edge for token in tokenize("".join(text)) for edge in (token.start, token.end)}
         for span in sentence.spans():
             total += 1
             inside += not {sentence.offsets[span.start][0] - first, sentence.offsets[span.end - 1][1] - first} <= edges
     return inside / total if total else 0.0
+
+
+def _fitted(token: str, length: int) -> str:
+    """``token`` as long as the source it was read from: a token read shorter (its letters composed,
+    invisible characters dropped) padded with a combining mark, which no tokenizer parts from it."""
+    return (token + "\u0301" * length)[:length]
 
 
 def _choose_vectors(language: str, level: str, word_dim: int, train: Sequence[Sentence]) -> tuple[str, str]:

@@ -270,12 +270,19 @@ def test_with_source_each_record_says_its_file_and_line_in_either_engine(
     assert ray_out == out[:2]  # the same records from Ray
     assert main(["tag", "--model", str(tiny_model), "--with-source", "--input-format", "jsonl", str(second)]) == 1
     assert "a field '_source' of its own, which --with-source would write over" in capsys.readouterr().err
+    second.write_text(json.dumps({"text": "Ann Lee .", "_row": 5}) + "\n")  # not written by a JSONL input: kept
+    (kept,) = tag(capsys, "--model", tiny_model, "--with-source", "--input-format", "jsonl", second)[0]
+    assert (json.loads(kept)["_row"], json.loads(kept)["_line"]) == (5, 1)
     pa, pq = pytest.importorskip("pyarrow"), pytest.importorskip("pyarrow.parquet")
     pq.write_table(pa.table({"text": ["Ann Lee .", "Bob Smith ."]}), tmp_path / "docs.parquet")
     parquet = tmp_path / "docs.parquet"
     ray_job = ["--model", tiny_model, "--with-source", "--engine", "ray", "--workers", 1, "--input-format", "parquet"]
     tag(capsys, *ray_job, "--output-format", "parquet", "--out", tmp_path / "out", parquet)
     tagged = pq.read_table(tmp_path / "out").select(["text", "_source", "_row"]).to_pylist()
+    pq.write_table(pa.table({"text": ["Ann Lee ."], "_source": ["theirs"]}), tmp_path / "own.parquet")
+    assert main(["tag", *map(str, ray_job), "--output-format", "parquet", "--out", str(tmp_path / "own"),
+                 str(tmp_path / "own.parquet")]) == 1  # fmt: skip
+    assert "a field '_source' of its own" in (tmp_path / "own" / bulk.ERRORS_FILE).read_text()
     assert tagged == [
         {"text": t, "_source": str(tmp_path / "docs.parquet"), "_row": i}
         for i, t in enumerate(["Ann Lee .", "Bob Smith ."])
@@ -550,10 +557,17 @@ def test_what_would_be_read_as_garbage_is_refused_before_any_work(
     captured = capsys.readouterr()  # refused before the file before it was tagged
     assert "stdin: gzip-compressed: decompress it into the pipe (zcat FILE | ner tag ...)" in captured.err
     assert captured.out == ""
+    (tmp_path / "broken").symlink_to(tmp_path / "nowhere")
+    assert main(["tag", "--model", str(tiny_model), str(tmp_path / "fine.txt"), str(tmp_path / "broken")]) == 2
+    assert capsys.readouterr().err == f"ner tag: error: no such file or directory: {tmp_path / 'broken'}\n"
     pa, pq = pytest.importorskip("pyarrow"), pytest.importorskip("pyarrow.parquet")
     pq.write_table(pa.table({"text": ["Ann Lee ."]}), tmp_path / "records.txt")
     assert main(["tag", "--model", str(tiny_model), str(tmp_path / "records.txt")]) == 2
     assert "records.txt: a Parquet file: it is read by --engine ray" in capsys.readouterr().err
+    parquet = (tmp_path / "records.txt").read_bytes()
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BufferedReader(io.BytesIO(parquet))))
+    assert main(["tag", "--model", str(tiny_model)]) == 2
+    assert "stdin: a Parquet file" in capsys.readouterr().err
 
 
 def test_stdin_as_a_dash_among_files_and_as_a_pipes_path(

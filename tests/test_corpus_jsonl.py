@@ -382,6 +382,9 @@ def test_spans_a_javascript_client_counted_in_utf16_are_read_by_the_words_they_f
     assert entity_texts(text, read[0]) == entity_texts(text, read[1]) == expected
     assert entity_texts("😀 MerkelCorp", read[2]) == [("Merkel", "ORG")]
     assert "spans of 1 documents counted in UTF-16 code units" in caplog.text
+    quoted = {"text": "😀 Pre-Merkel era", "entities": [{"start": 6, "end": 12, "label": "PER", "text": "Merkel"}]}
+    (sentence,) = read_jsonl(write_jsonl(tmp_path, quoted))  # inside a word, as the quote says: not moved
+    assert entity_texts(quoted["text"], sentence) == [("Merkel", "PER")]
 
 
 def test_many_spans_in_one_long_document_align(tmp_path):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import errno
 import json
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -180,6 +181,9 @@ def test_a_corpus_whose_entities_end_inside_words_is_trained_as_characters(tmp_p
     ]
     sentences = read_jsonl(write_jsonl(tmp_path / "en.jsonl", english * 10))
     assert entities_inside_words(sentences) == 0.0
+    decomposed = [(unicodedata.normalize("NFD", "Zoë met José in Köln ."), ["Köln"])]  # tokens read composed
+    decomposed = [(text, [unicodedata.normalize("NFD", m) for m in mentions]) for text, mentions in decomposed]
+    assert entities_inside_words(read_jsonl(write_jsonl(tmp_path / "nfd.jsonl", decomposed))) == 0.0
     assert resolve({}, {"language": "en", "pretrained": "none"}, sentences).model.level == "word"
     # Tagging keeps "Seoul-based" whole, so an entity on "Seoul" alone ends inside a token; one in ten
     # entities is not enough to give up words.

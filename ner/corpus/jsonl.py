@@ -307,7 +307,8 @@ def _entities(document: dict, text: str, path: str | Path, number: int) -> tuple
             raise CorpusError(path, number, f'"{key}" must be a list of [start, end, label]')
     spans = [_quoted_span(e, text, path, number) if isinstance(e, dict) else (e, False) for e in entities]
     triples, utf16 = [span for span, _ in spans], any(utf16 for _, utf16 in spans)
-    if not utf16 and (read := _read_in_utf16(triples, text)) is not None:
+    quoted = any(isinstance(e, dict) and isinstance(e.get("text"), str) for e in entities)  # the quotes tell
+    if not quoted and (read := _read_in_utf16(triples, text)) is not None:
         return read, True
     return triples, utf16
 

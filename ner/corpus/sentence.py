@@ -114,13 +114,23 @@ def _cut_tokens(
         offsets = None
         if sentence.offsets is not None:
             offsets = [
-                (start + piece.start, start + piece.end)
-                for (start, _), token_pieces in zip(sentence.offsets, pieces)
-                for piece in token_pieces
+                offset
+                for (start, end), token_pieces in zip(sentence.offsets, pieces)
+                for offset in _placed(start, end, token_pieces)
             ]
         lines = [line for line, token_pieces in zip(sentence.lines, pieces) for _ in token_pieces]
         out.append(Sentence(tokens, spans_to_tags(spans, len(tokens)), offsets, lines, sentence.document))
     return out
+
+
+def _placed(start: int, end: int, pieces: Sequence[Token]) -> list[tuple[int, int]]:
+    """The source offsets of the pieces of a token found at ``[start, end)`` of its source: kept within it
+    where the token as read is shorter (its letters composed, invisible characters dropped), the last
+    piece ending where the token does."""
+    placed = [(min(start + piece.start, end), min(start + piece.end, end)) for piece in pieces]
+    if placed:
+        placed[-1] = (placed[-1][0], end)
+    return placed
 
 
 def token_tags(sentence: Sentence, piece_tags: Sequence[str], char_level: bool) -> list[str]:
