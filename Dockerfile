@@ -40,7 +40,8 @@ FROM ${BASE_IMAGE}
 COPY --from=build /opt/venv /opt/venv
 COPY --from=build /models /models
 RUN useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin ner
-# HOME: onnxruntime keeps a file under it; /tmp is the one writable place (an emptyDir in the pod)
+# HOME: /tmp is the one writable place (an emptyDir in the pod); ONNX Runtime's telemetry, which writes
+# under it, is off (ner.backends sets it so for every install)
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     NER_MODELS_DIR=/models \
@@ -49,6 +50,7 @@ ENV PATH=/opt/venv/bin:$PATH \
     NER_WORKERS=1 \
     NER_THREADS=2 \
     NER_BACKEND=onnx \
+    ORT_DISABLE_TELEMETRY=1 \
     HOME=/tmp
 USER 10001
 WORKDIR /tmp

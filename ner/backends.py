@@ -26,6 +26,9 @@ if TYPE_CHECKING:
     import onnxruntime
 
 log = logging.getLogger("ner")
+# ONNX Runtime's telemetry keeps a device id and a database under HOME, and where HOME cannot be written warns
+# in a format of its own on every start (a line of no JSON in the service's log): off, unless turned on.
+os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 BACKENDS = ("auto", "onnx", "torch")
 # The vocabulary-sized embedding tables, inputs of the ONNX encoder, and the ids that index each.
 TABLE_IDS = {

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gc
 import json
+import os
 import pickle
 import subprocess
 import sys
@@ -74,6 +75,20 @@ def test_onnx_emissions_equal_torch_emissions(tiny_model: Path) -> None:
     assert np.abs(got - expected)[batch.mask].max() <= 1e-4
     a, b = onnx.backend.crf_scores(), torch_.backend.crf_scores()
     assert np.array_equal(a.transitions, b.transitions) and np.array_equal(a.sources, b.sources)
+
+
+def test_onnx_runtime_writes_nothing_under_home_and_says_nothing_where_it_cannot(
+    tiny_model: Path, tmp_path: Path
+) -> None:
+    """Its telemetry kept a device id and a database under HOME, and with HOME not writable (a read-only
+    container) printed a coloured warning of its own, no JSON line, on every start."""
+    home = tmp_path / "home-is-a-file"  # nothing can be created under it, not even by root
+    home.write_text("")
+    script = f"from ner import Tagger; print(len(Tagger.load({str(tiny_model)!r}, backend='onnx').tag('Ann Lee .')))"
+    run = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env={**os.environ, "HOME": str(home)}
+    )
+    assert run.returncode == 0 and run.stderr == "", run.stderr
 
 
 def test_single_sentences_run_on_a_single_threaded_session_with_the_same_result(tiny_model: Path) -> None:

@@ -93,6 +93,20 @@ def test_read_conll_reads_a_legacy_encoding_and_says_so(tmp_path, caplog, text, 
     )
 
 
+def test_a_legacy_file_is_read_where_no_temporary_folder_can_be_written(tmp_path, monkeypatch):
+    """py3langid unpacks its model into the temporary folder first: in a read-only container, reading a
+    file that is not UTF-8 ended in 'No usable temporary directory found'."""
+    py3langid = pytest.importorskip("py3langid")
+
+    def unpack(*_: object) -> None:
+        raise FileNotFoundError(2, "No usable temporary directory found in ['/tmp']")
+
+    monkeypatch.setattr(py3langid, "classify", unpack)
+    path = tmp_path / "latin1.txt"
+    path.write_bytes("Peñarol B-ORG\nganó O\n".encode("latin-1"))
+    assert read_conll(path)[0][0].tokens == ["Peñarol", "ganó"]
+
+
 CZECH = conll_of("Příbram : prezident řekl , že ekonomika roste rychleji , než se čekalo . Ťululum")
 RUSSIAN_KOI8 = conll_of("Москва : президент России заявил , что экономика растёт быстрее , чем ожидалось .")
 

@@ -188,7 +188,10 @@ def _language(text: str) -> str:
         import py3langid
     except ImportError:
         return ""
-    return py3langid.classify(text[:100_000])[0]
+    try:
+        return py3langid.classify(text[:100_000])[0]
+    except OSError:  # its model is unpacked into the temporary folder first, which may not be writable
+        return ""
 
 
 def _symbol_share(text: str) -> float:
