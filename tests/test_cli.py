@@ -9,6 +9,7 @@ import gzip
 import io
 import json
 import os
+import re
 import shutil
 import signal
 import stat
@@ -115,7 +116,8 @@ def test_evaluate_prints_a_table(tiny_model: Path, tiny_corpus: dict, capsys, ca
     assert main(["evaluate", str(tiny_model), str(tiny_corpus["test"]), "--backend", "torch"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].split() == ["precision", "recall", "f1", "support", "predicted"]
-    assert [line[:12].strip() for line in lines[1:-1]] == ["overall", "LOC", "ORG", "PER", "macro avg", "weighted avg"]
+    assert [line[:12].strip() for line in lines[1:-2]] == ["overall", "LOC", "ORG", "PER", "macro avg", "weighted avg"]
+    assert re.fullmatch(r"errors: \d+ type, \d+ boundary, \d+ type and boundary, \d+ spurious, \d+ missed", lines[-2])
     assert lines[-1].startswith(f"tiny-en on {tiny_corpus['test']}: ") and "sentences, in tokens" in lines[-1]
     f1 = json.loads((tiny_model / "metrics.json").read_text())["test"]["f1"]
     assert float(lines[1].split()[3]) == pytest.approx(f1, abs=0.005)
@@ -124,6 +126,7 @@ def test_evaluate_prints_a_table(tiny_model: Path, tiny_corpus: dict, capsys, ca
     assert (found["model"], found["scored_in"]) == ("tiny-en", "tokens")
     assert found["f1"] == pytest.approx(f1, abs=0.005)
     assert found["correct"] <= found["predicted"] and set(found["macro"]) == {"precision", "recall", "f1"}
+    assert sum(found["errors"].values()) - found["errors"]["missed"] == found["predicted"] - found["correct"]
     # Nothing to score: none of the file's types is the model's. Text in another script: warned of.
     other = tmp_path / "other.conll"
     other.write_text("Bob B-PERSON\nran O\n\nto O\nAnn B-PERSON\n")
