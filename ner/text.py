@@ -76,7 +76,8 @@ INVISIBLE = "\u00ad\u061c\u180e\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u206
 _INVISIBLE_CHARS = re.compile(f"[{INVISIBLE}]")
 # Marks that belong to the preceding character never start a token of their own; nor do joiners,
 # emoji skin tones and invisible characters.
-_MARKS = _combining_marks() + "\u200c\u200d\U0001f3fb-\U0001f3ff" + INVISIBLE
+_COMBINING = _combining_marks()
+_MARKS = _COMBINING + "\u200c\u200d\U0001f3fb-\U0001f3ff" + INVISIBLE
 _LETTER = rf"(?:(?![{_CJK}])[^\W_][{_MARKS}]*)"
 _CLITIC = r"(?i:['’](?:s|re|ve|ll|m|d)|n['’]t)(?![^\W_])"
 # French, Italian and Catalan elided articles, pronouns and prepositions, split off the word they join as
@@ -140,7 +141,8 @@ _TOKEN = re.compile(
             rf"|{_LABEL}(?:\.{_LABEL})+\.[a-z]{{2}})(?![\w@-]|\.[^\W_])(?:/{_URL_REST})?",
             # an ISO 8601 timestamp: 2024-05-01T12:30:00Z
             r"(?>\d{4}-\d\d-\d\dT\d\d:\d\d(?::\d\d(?:[.,]\d+)?)?(?:Z|[+-]\d\d(?::?\d\d)?)?)(?![^\W_])",  # whole or not
-            r"(?<![^\s(\[{\"'“‘])[@#]\w*[^\W_]",  # a social-media @handle or #hashtag
+            # a social-media @handle or #hashtag, its letters' combining marks (typed apart, NFD) in it
+            rf"(?<![^\s(\[{{\"'“‘])[@#][\w{_COMBINING}]*[^\W_][{_COMBINING}]*",
             r"(?:[A-Za-z]\.){2,}",  # U.S., a.m., U.N.
             rf"(?:{_ABBREVIATIONS})\.(?![^\W_])",  # Mr., Inc., vs.
             r"[A-Z]\.(?=\s)",  # an initial: M. Smith
@@ -235,7 +237,10 @@ def _tokens(spaced: re.Pattern[str], text: str) -> list[Token]:
 
 _SECOND = operator.itemgetter(1)
 _SPACED_TOKEN = _with_space(_TOKEN)
-_CHARACTER = _with_space(re.compile(rf"{_FLAG}|{_JOINED}|(?![{INVISIBLE}])[{_MARKS}]+"))
+# A Hangul syllable written as conjoining jamo (leading consonants, vowels, trailing consonants), as NFD writes
+# it: one character of a character model, as the syllable it composes into.
+_JAMO_SYLLABLE = rf"[\u1100-\u115f\ua960-\ua97c]+[\u1160-\u11a7\ud7b0-\ud7c6]+[\u11a8-\u11ff\ud7cb-\ud7fb]*[{_MARKS}]*"
+_CHARACTER = _with_space(re.compile(rf"{_FLAG}|{_JAMO_SYLLABLE}|{_JOINED}|(?![{INVISIBLE}])[{_MARKS}]+"))
 
 
 def model_form(token: str) -> str:
@@ -308,6 +313,8 @@ def unspaced_script(text: str) -> str | None:
     found = _UNSPACED_CHAR.findall(text)
     if not found:  # the common case, one pass: a script with spaces
         return None
+    text = unicodedata.normalize("NFC", text)  # a kana's sound mark typed apart is no character of its own
+    found = _UNSPACED_CHAR.findall(text)
     units = len(found) + len(_SPACED_RUN.findall(text))
     unspaced = "".join(found)
     return next((name for name, chars in _SCRIPT_CHARS.items() if 2 * len(chars.findall(unspaced)) > units), None)
@@ -320,6 +327,7 @@ def unspaced_ratio(text: str) -> float:
 
 
 def _share(characters: re.Pattern[str], text: str) -> float:
+    text = text if text.isascii() else unicodedata.normalize("NFC", text)  # characters as they are read
     visible = len(text) - sum(c.isspace() for c in text)
     return len(characters.findall(text)) / visible if visible else 0.0
 

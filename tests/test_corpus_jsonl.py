@@ -385,6 +385,9 @@ def test_spans_a_javascript_client_counted_in_utf16_are_read_by_the_words_they_f
     quoted = {"text": "😀 Pre-Merkel era", "entities": [{"start": 6, "end": 12, "label": "PER", "text": "Merkel"}]}
     (sentence,) = read_jsonl(write_jsonl(tmp_path, quoted))  # inside a word, as the quote says: not moved
     assert entity_texts(quoted["text"], sentence) == [("Merkel", "PER")]
+    decomposed = {"text": "Zoë met Ann.", "entities": [{"start": 0, "end": 3, "label": "PER", "text": "Zoe\u0308"}]}
+    (sentence,) = read_jsonl(write_jsonl(tmp_path, decomposed))  # the quote decomposed, the text not: alike
+    assert entity_texts(decomposed["text"], sentence) == [("Zoë", "PER")]
 
 
 def test_many_spans_in_one_long_document_align(tmp_path):

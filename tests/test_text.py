@@ -575,6 +575,19 @@ def test_cut_points_pieces_cover_the_tokens_in_order_within_the_limit() -> None:
         assert all(0 < end - start <= limit for start, end in pieces)
 
 
+@pytest.mark.parametrize(
+    "text", ["서울에서 회의가 열렸다", "#Zoë and @José met", "李明和김민수去了北京。", "がぎ Hello big World"]
+)
+def test_decomposed_text_is_cut_and_routed_as_composed_text_is(text: str) -> None:
+    """Written decomposed (NFD), Hangul's syllables fell into jamo under a character model, a hashtag ended
+    before its last accent, and kana's sound marks counted as characters of their own when routing."""
+    decomposed = unicodedata.normalize("NFD", text)
+    assert decomposed != text
+    for cut in (tokenize, tokenize_chars):
+        assert [model_form(t.text) for t in cut(decomposed)] == [t.text for t in cut(text)]
+    assert unspaced_script(decomposed) == unspaced_script(text)
+
+
 def test_long_runs_of_word_characters_or_space_tokenize_in_linear_time():
     """An e-mail address or a host name is looked for only where a run of its characters starts: before,
     each token of ____ or a.b.c scanned the rest of the run again (40,000 underscores: 25 s)."""

@@ -14,6 +14,7 @@ import itertools
 import json
 import logging
 import re
+import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
@@ -342,14 +343,19 @@ def _quoted_span(entity: dict, text: str, path: str | Path, number: int) -> tupl
     if not isinstance(triple, list) or not isinstance(mention, str) or not all(type(x) is int for x in triple[:2]):
         return triple, False
     start, end, label = triple
-    if text[start:end] == mention:
+    if _alike(text[start:end], mention):
         return triple, False
     index = _utf16_index(text)
-    if start in index and end in index and text[index[start] : index[end]] == mention:
+    if start in index and end in index and _alike(text[index[start] : index[end]], mention):
         return [index[start], index[end], label], True
     if 0 <= start < end <= len(text):
         raise CorpusError(path, number, f"entity {triple!r} covers {text[start:end]!r}, not the {mention!r} it quotes")
     return triple, False
+
+
+def _alike(covered: str, mention: str) -> bool:
+    """Whether a span covers the mention it quotes, written composed or not (NFC, NFD)."""
+    return covered == mention or unicodedata.normalize("NFC", covered) == unicodedata.normalize("NFC", mention)
 
 
 @functools.lru_cache(maxsize=1)
