@@ -193,7 +193,10 @@ _PARAGRAPH_BREAK = re.compile(r"\n[^\S\n]*\n|\u2029")
 SHORT_LINE = 40
 _JOINING = frozenset("of and the a an in on at for to with by from de del der di du la le van von y".split())  # noqa: SIM905
 _LINE_BREAK = re.compile("[\n\u2028\u2029]")
-_SHORT_LINE_END = re.compile(rf"(?:\A|(?<=[\n\u2028\u2029]))[^\n\u2028\u2029]{{0,{SHORT_LINE - 1}}}[\n\u2028]")
+# Lines looked at as short ones: up to this many characters as written (a decomposed letter is two or more),
+# then counted composed.
+_WRITTEN_LINE = 3 * SHORT_LINE
+_SHORT_LINE_END = re.compile(rf"(?:\A|(?<=[\n\u2028\u2029]))[^\n\u2028\u2029]{{0,{_WRITTEN_LINE - 1}}}[\n\u2028]")
 # Where a sentence too long for the model is best cut.
 _CLAUSE_END = frozenset({",", "，", "、", ";", "；", ":", "："})
 
@@ -352,12 +355,18 @@ def _breaks(text: str, first: int, last: int) -> list[tuple[int, bool]]:
         return []
     # A short line that ends past ``first`` starts after the line break before it, at most SHORT_LINE back
     # (else it is no short line); a paragraph break is all space, so none runs across ``first``.
-    lo = max(0, first - SHORT_LINE)
+    lo = max(0, first - _WRITTEN_LINE)
     line = max(text.rfind(c, lo, first) for c in "\n\u2028\u2029") + 1 or lo
+    short_lines = (m for m in _SHORT_LINE_END.finditer(text, line, last) if _short(m.group()[:-1]))
     return sorted(
         [(m.end(), True) for m in _PARAGRAPH_BREAK.finditer(text, first, last)]
-        + [(m.end(), False) for m in _SHORT_LINE_END.finditer(text, line, last) if _ends_a_line(m.group().split())]
+        + [(m.end(), False) for m in short_lines if _ends_a_line(m.group().split())]
     )
+
+
+def _short(line: str) -> bool:
+    """Whether a line is shorter than :data:`SHORT_LINE` characters, counted composed (NFC)."""
+    return len(line if line.isascii() else unicodedata.normalize("NFC", line)) < SHORT_LINE
 
 
 def split_sentences(

@@ -588,6 +588,14 @@ def test_decomposed_text_is_cut_and_routed_as_composed_text_is(text: str) -> Non
     assert unspaced_script(decomposed) == unspaced_script(text)
 
 
+def test_a_short_line_is_counted_in_composed_characters() -> None:
+    """A list of Vietnamese names, each line 36 characters composed and 48 decomposed, was one sentence."""
+    text = "Nguyễn Thị Thuỷ Tiên, Đặng Hữu Phước\nHoàng Văn Nam, Trần Thị Lan\n"
+    for form in ("NFC", "NFD"):
+        written = unicodedata.normalize(form, text)
+        assert len(split_sentences(written, tokenize(written))) == 2, form
+
+
 def test_long_runs_of_word_characters_or_space_tokenize_in_linear_time():
     """An e-mail address or a host name is looked for only where a run of its characters starts: before,
     each token of ____ or a.b.c scanned the rest of the run again (40,000 underscores: 25 s)."""
