@@ -35,6 +35,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.batcher import Overloaded
 from api.dependencies import require_api_key
+from api.logs import SERVICE_LOGGER
 from api.middleware import BodyLimit, HeaderLimit, RequestContext, Shed, Timeout
 from api.responses import SafeJSONResponse, error_response, queue_full, timed_out
 from api.routes import router as routes
@@ -45,7 +46,7 @@ from ner import __version__
 from ner.signals import handlers_set
 from ner.tagger import DeadlineExceeded
 
-log = logging.getLogger("ner.api")
+log = logging.getLogger(SERVICE_LOGGER)
 ECHO = 40  # characters of a field name quoted back in an error message, at most
 GZIP_LEVEL = 5  # within 4% of level 9's size at a fifth to an eighth of its time (benchmarks/compression.py)
 

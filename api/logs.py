@@ -1,4 +1,5 @@
-"""The service's log: every line one JSON object, whoever wrote it.
+"""The service's log once uvicorn starts: every line one JSON object, whoever wrote it (``ner serve``'s
+checks before, errors and warnings, are lines of its own, ``ner serve: ...``).
 
 The service's own events (requests, readiness, models loaded) are JSON already; what the library,
 uvicorn and Python's warnings log is wrapped as ``{"event": "log", "level", "logger", "message"}``, so

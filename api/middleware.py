@@ -34,10 +34,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api import routes
 from api.batcher import MicroBatcher
 from api.dependencies import key_id_of
+from api.logs import SERVICE_LOGGER
 from api.responses import error_response, overloaded, queue_full, timed_out, too_large
 from api.settings import Settings
 
-log = logging.getLogger("ner.api")
+log = logging.getLogger(SERVICE_LOGGER)
 
 REQUESTS = Counter("ner_requests_total", "HTTP requests", ["endpoint", "model", "status"])
 LATENCY = Histogram(

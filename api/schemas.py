@@ -153,7 +153,7 @@ class TagRequest(BaseModel):
 
 
 class EntityOut(BaseModel):
-    start: int = Field(description="Offset of the first character, in the request's `offsets` (code points)")
+    start: int = Field(description="Offset of the first character, in the request's `offsets` (default: code points)")
     end: int = Field(description="Offset after the last character (exclusive)")
     label: str
     text: str = Field(description="The entity's text: the input's text[start:end], in code points")
@@ -164,7 +164,7 @@ class TokenOut(BaseModel):
     text: str
     start: int = Field(description="Offset of the token's first character, in the request's `offsets`")
     end: int = Field(description="Offset after its last character (exclusive)")
-    tag: str = Field(description="Its tag in the model's scheme (BIOES)")
+    tag: str = Field(description="Its BIOES tag")
 
 
 class AlternativeOut(BaseModel):

@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from api.batcher import MicroBatcher, work
+from api.logs import SERVICE_LOGGER
 from api.schemas import check_dictionary
 from api.settings import Settings
 from ner.dictionary import Dictionary, DictionaryFile, EntriesKey, entries_bytes
@@ -21,7 +22,7 @@ from ner.recent import RecentValues
 from ner.router import Route, Router, merge
 from ner.tagger import DICTIONARY_CACHE, Analysis, Tagger, TagOptions
 
-log = logging.getLogger("ner.api")
+log = logging.getLogger(SERVICE_LOGGER)
 INLINE_CHARS = 4096  # texts up to this long are routed on the event loop (well under a millisecond)
 INLINE_ENTRIES = 256  # dictionaries up to this many entries are built there too (10,000 take 0.15-0.3 s)
 # The distinct request dictionaries remembered (their keys as valid, and the parsed objects that come

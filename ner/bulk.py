@@ -286,13 +286,13 @@ def check_inputs(names: Sequence[str], input_format: str) -> list[str]:
     of it rejected: one compressed in a way not read here, or compressed with a name that does not say so,
     or in UTF-32, or Parquet."""
     inputs = [path for name in names for path in ([STDIN] if name in STDIN_NAMES else local_files(name))]
-    if missing := [path for path in inputs if path != STDIN and "://" not in path and not os.path.exists(path)]:
+    if missing := [path for path in inputs if local_path(path) and not os.path.exists(path)]:
         raise FileNotFoundError(f"no such file or directory: {', '.join(missing)}")
     unread = []
     for path in inputs:
         if path.endswith(UNREAD_COMPRESSED):
             unread.append(f"{path}: compressed in a way not read here ({' '.join(COMPRESSED)} are)")
-        elif input_format != "parquet" and "://" not in path and os.path.isfile(path):  # not a pipe: never read twice
+        elif input_format != "parquet" and local_path(path) and os.path.isfile(path):  # not a pipe: never read twice
             with open(path, "rb") as handle:
                 if reason := unread_content(handle.read(10), path):
                     unread.append(f"{path}: {reason}")
@@ -304,6 +304,13 @@ def check_inputs(names: Sequence[str], input_format: str) -> list[str]:
 
 STDIN = "-"  # an input path that stands for stdin
 STDIN_NAMES = (STDIN, "/dev/stdin")
+
+
+def local_path(path: str) -> bool:
+    """Whether an input path (of :func:`check_inputs`) is a file here: not stdin, not ``s3://`` and the like."""
+    return "://" not in path and path != STDIN
+
+
 COMPRESSED = (".gz", ".bz2", ".lz4", ".zst")  # the endings Ray Data decompresses by (case matters, as there)
 UNREAD_COMPRESSED = (".xz", ".lzma", ".zip", ".7z", ".br", ".snappy")  # read as text, every line would be rejected
 # Data that is no text, by its first bytes: (their pattern, what it is, the ending that has it read, how to

@@ -579,15 +579,16 @@ def _dictionary_for(model: str, path: str) -> dict[str, str]:
     return DictionaryFile(path, labels=load(model).labels).entries()
 
 
-def run_tag(args: argparse.Namespace) -> int:
-    from ner import bulk
+def _refuse_tag_arguments(args: argparse.Namespace) -> bool:
+    """Refuse, before any work, ``ner tag``'s arguments that do not go together; whether it reads stdin."""
+    from ner.bulk import STDIN, STDIN_NAMES
 
     if not args.out and sys.stdout is None:
         raise ValueError("the output is stdout, which is closed: give it a place (> tagged.jsonl)")
-    reads_stdin = not args.files or any(name in bulk.STDIN_NAMES for name in args.files)
+    reads_stdin = not args.files or any(name in STDIN_NAMES for name in args.files)
     if reads_stdin and sys.stdin is None:
         raise ValueError("the input is stdin, which is closed: give INPUT files")
-    if args.errors == bulk.STDIN:
+    if args.errors == STDIN:
         raise ValueError("--errors -: rejections go to stderr without --errors; give it a file")
     if args.engine == "process":
         ray_only = {"--workers": args.workers, "--address": args.address, "--out": args.out}
@@ -604,6 +605,13 @@ def run_tag(args: argparse.Namespace) -> int:
         raise ValueError("--text-field names a field of records: it needs --input-format jsonl or parquet")
     if args.ignore_case and not args.dictionary:
         raise ValueError("--ignore-case matches a dictionary's phrases: it needs --dictionary")
+    return reads_stdin
+
+
+def run_tag(args: argparse.Namespace) -> int:
+    from ner import bulk
+
+    reads_stdin = _refuse_tag_arguments(args)
     inputs = bulk.check_inputs(args.files, args.input_format)  # directories' files, each one
     if reads_stdin:
         _check_stdin()
@@ -645,12 +653,12 @@ def run_tag(args: argparse.Namespace) -> int:
             holds += f" and then part of the next ones: cut it after them ({summary.tagged} lines from this run)"
         engine = " --engine process (without --workers and --address)" if use_ray else ""
         errors = f"; --errors {args.errors} is appended to" if args.errors else ""
-        when = "once the input is mended, " if isinstance(stop, bulk.DamagedInput) else ""
+        damaged = isinstance(stop, bulk.DamagedInput)
+        when = "once the input is mended, " if damaged else ""
         go_on = f"to go on, {when}run it again with --skip {done}{engine}, appending (>>) to it{errors}"
         if use_ray and args.input_format == "parquet":
             go_on = "Parquet is read by Ray alone, which has no --skip: tag the inputs again, or the rest of them"
-        stopped = "stopped" if isinstance(stop, bulk.DamagedInput) else "interrupted"
-        print(f"ner tag: {stopped}: {summary}; {holds}: {go_on}", file=sys.stderr)
+        print(f"ner tag: {'stopped' if damaged else 'interrupted'}: {summary}; {holds}: {go_on}", file=sys.stderr)
         raise
     print(f"ner tag: {summary}", file=sys.stderr)
     if args.skip and not summary.records:
@@ -691,9 +699,9 @@ def _write_chunks(
 def _refuse_writing_into_inputs(args: argparse.Namespace, inputs: Sequence[str]) -> None:
     """Refuse an output among the input files (or under an input directory): writing it would erase an
     input, or grow one as it is read, without end (``ner tag data/ > data/out.jsonl``)."""
-    from ner.bulk import STDIN, STDIN_NAMES
+    from ner.bulk import STDIN_NAMES, local_path
 
-    local = [name for name in inputs if "://" not in name and name != STDIN]
+    local = [name for name in inputs if local_path(name)]
     resolved = [Path(name).resolve() for name in local]
     named = [name for name in args.files if "://" not in name and name not in STDIN_NAMES]
     directories = [Path(name).resolve() for name in named if Path(name).is_dir()]

@@ -240,16 +240,21 @@ def _tokens(spaced: re.Pattern[str], text: str) -> list[Token]:
 
 _SECOND = operator.itemgetter(1)
 _SPACED_TOKEN = _with_space(_TOKEN)
-# A Hangul syllable written as conjoining jamo (leading consonants, vowels, trailing consonants), as NFD writes
-# it: one character of a character model, as the syllable it composes into.
-_JAMO_SYLLABLE = rf"[\u1100-\u115f\ua960-\ua97c]+[\u1160-\u11a7\ud7b0-\ud7c6]+[\u11a8-\u11ff\ud7cb-\ud7fb]*[{_MARKS}]*"
+# A Hangul syllable written as the conjoining jamo NFC composes (a leading consonant, a vowel, maybe a trailing
+# consonant), as NFD writes it: one character of a character model, as the syllable it composes into.
+_JAMO_SYLLABLE = rf"[\u1100-\u1112][\u1161-\u1175][\u11a8-\u11c2]?[{_MARKS}]*"
 _CHARACTER = _with_space(re.compile(rf"{_FLAG}|{_JAMO_SYLLABLE}|{_JOINED}|(?![{INVISIBLE}])[{_MARKS}]+"))
 
 
 def model_form(token: str) -> str:
     """``token`` as a model reads it: without :data:`INVISIBLE` characters (``Ham\\xadburg``: ``Hamburg``), its
     letters composed (NFC: ``Zoe`` and a combining diaeresis, as macOS writes file names, is ``Zoë``)."""
-    return token if token.isascii() else unicodedata.normalize("NFC", _INVISIBLE_CHARS.sub("", token))
+    return token if token.isascii() else composed(_INVISIBLE_CHARS.sub("", token))
+
+
+def composed(text: str) -> str:
+    """``text`` in NFC: letters and the marks typed apart after them (NFD) as one character each."""
+    return text if text.isascii() else unicodedata.normalize("NFC", text)
 
 
 def min_tokens(text: str) -> int:
@@ -316,8 +321,9 @@ def unspaced_script(text: str) -> str | None:
     found = _UNSPACED_CHAR.findall(text)
     if not found:  # the common case, one pass: a script with spaces
         return None
-    text = unicodedata.normalize("NFC", text)  # a kana's sound mark typed apart is no character of its own
-    found = _UNSPACED_CHAR.findall(text)
+    if not unicodedata.is_normalized("NFC", text):  # a kana's sound mark typed apart is no character of its own
+        text = composed(text)
+        found = _UNSPACED_CHAR.findall(text)
     units = len(found) + len(_SPACED_RUN.findall(text))
     unspaced = "".join(found)
     return next((name for name, chars in _SCRIPT_CHARS.items() if 2 * len(chars.findall(unspaced)) > units), None)
@@ -330,7 +336,7 @@ def unspaced_ratio(text: str) -> float:
 
 
 def _share(characters: re.Pattern[str], text: str) -> float:
-    text = text if text.isascii() else unicodedata.normalize("NFC", text)  # characters as they are read
+    text = composed(text)  # characters as they are read
     visible = len(text) - sum(c.isspace() for c in text)
     return len(characters.findall(text)) / visible if visible else 0.0
 
@@ -353,8 +359,9 @@ def _breaks(text: str, first: int, last: int) -> list[tuple[int, bool]]:
     looked for only there (a text routed in a thousand parts is not searched whole a thousand times)."""
     if not _LINE_BREAK.search(text, first, last):
         return []
-    # A short line that ends past ``first`` starts after the line break before it, at most SHORT_LINE back
-    # (else it is no short line); a paragraph break is all space, so none runs across ``first``.
+    # A short line that ends past ``first`` starts after the line break before it, at most _WRITTEN_LINE
+    # characters back as written (else it is no short line); a paragraph break is all space, so none runs
+    # across ``first``.
     lo = max(0, first - _WRITTEN_LINE)
     line = max(text.rfind(c, lo, first) for c in "\n\u2028\u2029") + 1 or lo
     short_lines = (m for m in _SHORT_LINE_END.finditer(text, line, last) if _short(m.group()[:-1]))
@@ -366,7 +373,7 @@ def _breaks(text: str, first: int, last: int) -> list[tuple[int, bool]]:
 
 def _short(line: str) -> bool:
     """Whether a line is shorter than :data:`SHORT_LINE` characters, counted composed (NFC)."""
-    return len(line if line.isascii() else unicodedata.normalize("NFC", line)) < SHORT_LINE
+    return len(composed(line)) < SHORT_LINE
 
 
 def split_sentences(

@@ -56,6 +56,13 @@ def write_lines(path: Path, lines: list[str | bytes], end: bytes = b"\n") -> Pat
     return path
 
 
+def piped(monkeypatch: pytest.MonkeyPatch, data: bytes) -> None:
+    """``data`` on stdin, as a pipe gives it."""
+    import io
+
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BufferedReader(io.BytesIO(data))))
+
+
 def jsonl_records(tmp_path: Path) -> Path:
     """Records with ids and metadata, and the bad lines of BAD_LINES among them."""
     lines: list[str | bytes] = []
@@ -274,19 +281,16 @@ def test_with_source_each_record_says_its_file_and_line_in_either_engine(
     (kept,) = tag(capsys, "--model", tiny_model, "--with-source", "--input-format", "jsonl", second)[0]
     assert (json.loads(kept)["_row"], json.loads(kept)["_line"]) == (5, 1)
     pa, pq = pytest.importorskip("pyarrow"), pytest.importorskip("pyarrow.parquet")
-    pq.write_table(pa.table({"text": ["Ann Lee .", "Bob Smith ."]}), tmp_path / "docs.parquet")
-    parquet = tmp_path / "docs.parquet"
+    parquet, texts = tmp_path / "docs.parquet", ["Ann Lee .", "Bob Smith ."]
+    pq.write_table(pa.table({"text": texts}), parquet)
     ray_job = ["--model", tiny_model, "--with-source", "--engine", "ray", "--workers", 1, "--input-format", "parquet"]
     tag(capsys, *ray_job, "--output-format", "parquet", "--out", tmp_path / "out", parquet)
     tagged = pq.read_table(tmp_path / "out").select(["text", "_source", "_row"]).to_pylist()
+    assert tagged == [{"text": text, "_source": str(parquet), "_row": row} for row, text in enumerate(texts)]
     pq.write_table(pa.table({"text": ["Ann Lee ."], "_source": ["theirs"]}), tmp_path / "own.parquet")
     assert main(["tag", *map(str, ray_job), "--output-format", "parquet", "--out", str(tmp_path / "own"),
                  str(tmp_path / "own.parquet")]) == 1  # fmt: skip
     assert "a field '_source' of its own" in (tmp_path / "own" / bulk.ERRORS_FILE).read_text()
-    assert tagged == [
-        {"text": t, "_source": str(tmp_path / "docs.parquet"), "_row": i}
-        for i, t in enumerate(["Ann Lee .", "Bob Smith ."])
-    ]
 
 
 def test_flags_of_the_ray_engine_are_refused_without_it_and_a_bad_model_before_ray_starts(
@@ -531,7 +535,6 @@ def test_what_would_be_read_as_garbage_is_refused_before_any_work(
     decompress either), an archive inside a directory and UTF-32 were read as text: every line rejected,
     or tagged as noise, and exit 0."""
     import gzip
-    import io
     import lzma
 
     text = b"Ann Lee lives in Paris .\n" * 5
@@ -552,7 +555,7 @@ def test_what_would_be_read_as_garbage_is_refused_before_any_work(
     for start in (b"BZh9 is no bzip2 file", b"PAR1 is no Parquet file", b"PK is no zip"):  # a text may start so
         (tmp_path / "fine.txt").write_bytes(start + b"\n")
         assert json.loads(tag(capsys, "--model", tiny_model, tmp_path / "fine.txt")[0][0])["text"] == start.decode()
-    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BufferedReader(io.BytesIO(gzip.compress(text)))))
+    piped(monkeypatch, gzip.compress(text))
     assert main(["tag", "--model", str(tiny_model), str(tmp_path / "fine.txt"), "-"]) == 2
     captured = capsys.readouterr()  # refused before the file before it was tagged
     assert "stdin: gzip-compressed: decompress it into the pipe (zcat FILE | ner tag ...)" in captured.err
@@ -565,7 +568,7 @@ def test_what_would_be_read_as_garbage_is_refused_before_any_work(
     assert main(["tag", "--model", str(tiny_model), str(tmp_path / "records.txt")]) == 2
     assert "records.txt: a Parquet file: it is read by --engine ray" in capsys.readouterr().err
     parquet = (tmp_path / "records.txt").read_bytes()
-    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BufferedReader(io.BytesIO(parquet))))
+    piped(monkeypatch, parquet)
     assert main(["tag", "--model", str(tiny_model)]) == 2
     assert "stdin: a Parquet file" in capsys.readouterr().err
 
@@ -575,13 +578,12 @@ def test_stdin_as_a_dash_among_files_and_as_a_pipes_path(
 ) -> None:
     """``-`` was a file name that did not exist, ``/dev/stdin`` on a pipe failed, and ``--errors -``
     wrote a file named ``-``."""
-    import io
 
     first = write_lines(tmp_path / "a.txt", ["Ann Lee ."])
     (tmp_path / "-").mkdir()  # a directory of that name is not read for it
     write_lines(tmp_path / "-" / "b.txt", ["Not this ."])
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BufferedReader(io.BytesIO(b"Bob Smith .\n"))))
+    piped(monkeypatch, b"Bob Smith .\n")
     out, _ = tag(capsys, "--model", tiny_model, first, "-")
     assert [json.loads(line)["text"] for line in out] == ["Ann Lee .", "Bob Smith ."]
     (tmp_path / "-" / "b.txt").unlink()
@@ -592,13 +594,15 @@ def test_stdin_as_a_dash_among_files_and_as_a_pipes_path(
     monkeypatch.setattr(sys, "stdin", None)  # closed: ner tag <&-
     assert main(["tag", "--model", str(tiny_model)]) == 2
     assert "the input is stdin, which is closed" in capsys.readouterr().err
-    piped = subprocess.run(
+    through_dev_stdin = subprocess.run(
         [sys.executable, "-m", "ner", "tag", "--quiet", "--model", str(tiny_model), "/dev/stdin"],
         input=b"Ann Lee .\n",
         capture_output=True,
         env={**os.environ, "OMP_NUM_THREADS": "1"},
     )
-    assert piped.returncode == 0 and json.loads(piped.stdout)["text"] == "Ann Lee .", piped.stderr
+    assert through_dev_stdin.returncode == 0 and json.loads(through_dev_stdin.stdout)["text"] == "Ann Lee .", (
+        through_dev_stdin.stderr
+    )
 
 
 def test_a_damaged_input_among_others_keeps_what_was_read_before_and_says_how_to_go_on(

@@ -45,6 +45,7 @@ def test_decomposed_letters_are_read_as_composed_ones() -> None:
     assert all(decomposed[e.start : e.end] == e.text for e in entities)
     read = [(unicodedata.normalize("NFC", e.text), e.label, round(e.score, 4)) for e in entities]
     assert read == [(e.text, e.label, round(e.score, 4)) for e in tagger.tag(composed)]
+    assert {("Zoë Müller", "PER"), ("Zürich Versicherung", "ORG")} <= {(text, label) for text, label, _ in read}
 
 
 @pytest.mark.parametrize("name", ["en-conll03", "zh-msra", "zh-resume"])

@@ -14,7 +14,6 @@ import itertools
 import json
 import logging
 import re
-import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
@@ -23,7 +22,7 @@ from ner.corpus.notes import note
 from ner.corpus.schemes import Span, spans_to_tags
 from ner.corpus.sentence import CorpusError, Sentence
 from ner.corpus.tagged import tagged_sentences
-from ner.text import Token, model_form, split_sentences, tokenize
+from ner.text import Token, composed, model_form, split_sentences, tokenize
 
 _SPACE = re.compile(r"\s*")
 
@@ -355,7 +354,7 @@ def _quoted_span(entity: dict, text: str, path: str | Path, number: int) -> tupl
 
 def _alike(covered: str, mention: str) -> bool:
     """Whether a span covers the mention it quotes, written composed or not (NFC, NFD)."""
-    return covered == mention or unicodedata.normalize("NFC", covered) == unicodedata.normalize("NFC", mention)
+    return covered == mention or composed(covered) == composed(mention)
 
 
 @functools.lru_cache(maxsize=1)
