@@ -22,7 +22,7 @@ from ner.corpus.notes import note
 from ner.corpus.schemes import Span, spans_to_tags
 from ner.corpus.sentence import CorpusError, Sentence
 from ner.corpus.tagged import tagged_sentences
-from ner.text import Token, composed, model_form, split_sentences, tokenize
+from ner.text import Token, composed, model_form, offsets_in, split_sentences, tokenize
 
 _SPACE = re.compile(r"\s*")
 
@@ -360,12 +360,8 @@ def _alike(covered: str, mention: str) -> bool:
 @functools.lru_cache(maxsize=1)
 def _utf16_index(text: str) -> dict[int, int]:
     """The index in ``text`` of each offset in UTF-16 code units that falls between two characters."""
-    index, units = {}, 0
-    for position, character in enumerate(text):
-        index[units] = position
-        units += 2 if ord(character) > 0xFFFF else 1
-    index[units] = len(text)
-    return index
+    units = offsets_in(text, "utf16") or range(len(text) + 1)
+    return {unit: position for position, unit in enumerate(units)}
 
 
 def _as_triple(entity: dict) -> list | dict:
