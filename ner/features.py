@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import itertools
 import operator
+import unicodedata
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, fields
 
 import numpy as np
@@ -78,6 +79,7 @@ class Vocabularies:
         max_word_chars: int = 20,
         lexicon: Lexicon | None = None,
         lexicon_words: Vocab | None = None,
+        decomposed: bool = False,
     ) -> None:
         if level not in ("word", "char"):
             raise ValueError(f"level must be 'word' or 'char', not {level!r}")
@@ -86,6 +88,9 @@ class Vocabularies:
         self.lexicon = lexicon  # stored beside vocab.json (ner.bundle), not in it
         self.lexicon_words = lexicon_words  # dictionary words the model has embeddings for
         self.max_word_chars = max_word_chars
+        # Symbols of text read decomposed (NFD), as a model trained before tokens were read composed (NFC)
+        # holds them: a composed token not among them is looked up decomposed (ner.text.model_form).
+        self.decomposed = decomposed
         self._cache: dict[str, tuple[int, int, tuple[int, ...]]] = {}
         self._cache_chars = 0  # the characters of the cache's keys
 
@@ -140,6 +145,7 @@ class Vocabularies:
             self.max_word_chars,
             self.lexicon,
             self.lexicon_words,  # a dictionary word new to the model reads as unknown
+            decomposed=self.decomposed,
         )
         return grown
 
@@ -180,6 +186,7 @@ class Vocabularies:
             bigrams=vocab("bigrams"),
             max_word_chars=data.get("max_word_chars", 20),
             lexicon_words=vocab("lexicon_words"),
+            decomposed=any(not s.isascii() and not unicodedata.is_normalized("NFC", s) for s in _symbols(data)),
         )
 
     def encode(
@@ -269,15 +276,28 @@ class Vocabularies:
         self._cache_chars += added
         for token in unseen:
             if self.level == "word":
-                word = self.words.lookup(token.lower())
-                spelling = tuple(self.chars.encode(token[: self.max_word_chars]))
+                word = self._word_id(token.lower())
+                spelled = unicodedata.normalize("NFD", token) if self.decomposed else token
+                spelling = tuple(self.chars.encode(spelled[: self.max_word_chars]))
             else:
-                word, spelling = self.words.lookup(token), ()
+                word, spelling = self._word_id(token), ()
             cache[token] = (word, casing(token), spelling)
         return cache
 
+    def _word_id(self, word: str) -> int:
+        """The id of ``word``, or of its decomposed form where only that is known (:attr:`decomposed`)."""
+        found = self.words.lookup(word)
+        if found != self.words.unk or not self.decomposed or word.isascii():
+            return found
+        return self.words.lookup(unicodedata.normalize("NFD", word))
+
 
 _FIRST, _SECOND, _THIRD = (operator.itemgetter(i) for i in range(3))
+
+
+def _symbols(data: dict) -> Iterator[str]:
+    """The words and characters of a model's ``vocab.json``."""
+    return itertools.chain(data["words"], data.get("chars", ()))
 
 
 def word_groups(sentences: Sequence[Sequence[str]], documents: Sequence[int]) -> list[int]:

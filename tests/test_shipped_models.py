@@ -39,6 +39,7 @@ def test_invisible_characters_inside_names_change_no_entity() -> None:
 def test_decomposed_letters_are_read_as_composed_ones() -> None:
     """Text in NFD (macOS file names, some PDFs) gave other entities: Zoë as a place, Zürich's ORG as LOC."""
     tagger = Tagger.load(shipped_model("en-conll03"))
+    assert not tagger.vocab.decomposed  # trained on composed text: looked up as read
     composed = "Zo\u00eb M\u00fcller of Z\u00fcrich Versicherung met Jos\u00e9 in K\u00f6ln."
     decomposed = unicodedata.normalize("NFD", composed)
     entities = tagger.tag(decomposed)
