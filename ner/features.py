@@ -24,7 +24,7 @@ import itertools
 import operator
 import unicodedata
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, fields
 
 import numpy as np
@@ -230,8 +230,9 @@ class Vocabularies:
             chars = spelled
         else:
             pairs = [_both_bigrams(sentence) for sentence in sentences]
-            left = self.bigrams.encode(b for p, s in zip(pairs, sentences) for b in p[: len(s)])
-            right = self.bigrams.encode(b for p, s in zip(pairs, sentences) for b in p[len(s) :])
+            encode = self._decomposed_ids if self.decomposed else self.bigrams.encode
+            left = encode(b for p, s in zip(pairs, sentences) for b in p[: len(s)])
+            right = encode(b for p, s in zip(pairs, sentences) for b in p[len(s) :])
             bigram_ids = np.stack([padded(left), padded(right)], axis=2)
         lexicon_ids = lexicon_weights = lexicon_words = None
         if self.lexicon is not None and self.lexicon_words is not None:
@@ -277,12 +278,28 @@ class Vocabularies:
         for token in unseen:
             if self.level == "word":
                 word = self._word_id(token.lower())
-                spelled = unicodedata.normalize("NFD", token) if self.decomposed else token
-                spelling = tuple(self.chars.encode(spelled[: self.max_word_chars]))
+                spelling = tuple(self.chars.encode(self._spelled(token)[: self.max_word_chars]))
             else:
                 word, spelling = self._word_id(token), ()
             cache[token] = (word, casing(token), spelling)
         return cache
+
+    def _spelled(self, token: str) -> str:
+        """``token`` as the characters the model knows: decomposed where (:attr:`decomposed`) one of its
+        composed characters is not among them."""
+        if not self.decomposed or token.isascii() or all(char in self.chars for char in token):
+            return token
+        return unicodedata.normalize("NFD", token)
+
+    def _decomposed_ids(self, bigrams: Iterable[str]) -> list[int]:
+        """The ids of ``bigrams``, each one the model lacks looked up decomposed (:attr:`decomposed`)."""
+        ids = []
+        for bigram in bigrams:
+            found = self.bigrams.lookup(bigram)
+            if found == self.bigrams.unk and not bigram.isascii():
+                found = self.bigrams.lookup(unicodedata.normalize("NFD", bigram))
+            ids.append(found)
+        return ids
 
     def _word_id(self, word: str) -> int:
         """The id of ``word``, or of its decomposed form where only that is known (:attr:`decomposed`)."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 import numpy as np
 import pytest
 
@@ -81,6 +83,20 @@ def test_a_model_trained_on_decomposed_text_finds_its_words_in_composed_tokens(c
     batch = loaded.encode([["Zoë", "Zoe"]])  # Zoë as tagging reads it now: composed
     assert batch.words[0].tolist() == [loaded.words.lookup("zoe\u0308"), loaded.words.lookup("zoe")]
     assert batch.chars[batch.char_index[0, 0]].tolist()[:4] == loaded.chars.encode("Zoe\u0308")
+    # one decomposed word among composed ones (a pretrained file's): the composed letters spelt as they are
+    mixed = Vocabularies.build("word", [["Zoë"]], [["S-PER"]], extra_words=["zoe\u0308"])
+    mixed = Vocabularies.from_json(mixed.to_json(), compact=compact)
+    assert mixed.decomposed and mixed.encode([["Zoë"]]).chars[1].tolist()[:3] == mixed.chars.encode("Zoë")
+
+
+def test_a_character_model_trained_on_decomposed_text_finds_its_bigrams_in_composed_tokens() -> None:
+    """Kana typed with their sound marks apart (macOS), each a token with its mark: its bigrams were unknown."""
+    decomposed = [unicodedata.normalize("NFD", c) for c in "がぎぐ"]
+    trained = Vocabularies.build("char", [decomposed], [["B-ORG", "I-ORG", "E-ORG"]])
+    loaded = Vocabularies.from_json(trained.to_json())
+    batch = loaded.encode([list("がぎぐ")])
+    assert loaded.decomposed and batch.words[0].tolist() == loaded.words.encode(decomposed)
+    assert (batch.bigrams == trained.encode([decomposed]).bigrams).all() and (batch.bigrams > 1).any()
 
 
 def test_encoding_again_gives_the_same_batch(word_vocab: Vocabularies) -> None:
