@@ -5,6 +5,7 @@ The routing itself is tested in process in test_router.py."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -42,8 +43,11 @@ def test_chinese_text_goes_to_the_chinese_model(client: httpx.Client, server_log
     response = client.post("/tag", json={"text": "李明在北京工作。"}, headers={"X-Request-Id": "routed-zh"})
     assert {("李明", "PER"), ("北京", "LOC")} <= entities(response)
     assert response.json()["model"] == "tiny-zh"  # the model that read it
-    logged = [json.loads(line) for line in server_log.read_text().splitlines() if '"routed-zh"' in line]
-    assert [record["model"] for record in logged] == ["tiny-zh"]  # so in the log and the metrics too
+    deadline = time.monotonic() + 10  # a request is logged once its answer is sent: maybe after the client reads it
+    while not (logged := [line for line in server_log.read_text().splitlines() if '"routed-zh"' in line]):
+        assert time.monotonic() < deadline, "the request was not logged"
+        time.sleep(0.05)
+    assert [json.loads(line)["model"] for line in logged] == ["tiny-zh"]  # so in the log and the metrics too
 
 
 def test_mixed_text_uses_both_models_with_exact_offsets(client: httpx.Client) -> None:
