@@ -398,6 +398,7 @@ class BatchTagger:
             self.tagger.dictionary(dict(settings.dictionary), settings.ignore_case) if settings.dictionary else None
         )
         self.options = TagOptions(scores=settings.scores, nbest=settings.nbest, dictionary=dictionary)
+        self._origin_fields = origin_fields(settings) if settings.with_source else None
 
     def analyze(self, raws: Sequence[bytes | dict]) -> list[tuple[dict, Analysis] | str]:
         """For each raw record, its fields and analysis, or the reason it was rejected."""
@@ -423,9 +424,7 @@ class BatchTagger:
 
     def _origin(self, source: str, index: int) -> dict | None:
         """The fields that say where a record came from, when asked for (``with_source``)."""
-        if not self.settings.with_source:
-            return None
-        return dict(zip(origin_fields(self.settings), (source, index)))
+        return None if self._origin_fields is None else dict(zip(self._origin_fields, (source, index)))
 
     def __call__(self, batch: pa.Table) -> pa.Table:
         """A Ray Data batch of records (source, index and raw line, or Parquet columns) with its
@@ -457,8 +456,7 @@ class BatchTagger:
         if self.settings.nbest:
             nbest = pa.list_(pa.struct([("probability", pa.float64()), ("entities", entities)]))
             batch = batch.append_column("nbest", pa.array([a and a["nbest"] for a in annotations], nbest))
-        if self.settings.with_source:  # a record's own such field was rejected: its column goes
-            origin = origin_fields(self.settings)
+        if (origin := self._origin_fields) is not None:  # a record's own such field was rejected: its column goes
             batch = batch.drop_columns([c for c in origin if c in batch.column_names])
             batch = batch.append_column(origin[0], batch[SOURCE]).append_column(origin[1], batch[INDEX])
         return batch.append_column(ERROR, errors)

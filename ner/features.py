@@ -24,7 +24,7 @@ import itertools
 import operator
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, fields
 
 import numpy as np
@@ -230,7 +230,7 @@ class Vocabularies:
             chars = spelled
         else:
             pairs = [_both_bigrams(sentence) for sentence in sentences]
-            encode = self._decomposed_ids if self.decomposed else self.bigrams.encode
+            encode = self.bigrams.encode if not self.decomposed else lambda bs: [self._id(self.bigrams, b) for b in bs]
             left = encode(b for p, s in zip(pairs, sentences) for b in p[: len(s)])
             right = encode(b for p, s in zip(pairs, sentences) for b in p[len(s) :])
             bigram_ids = np.stack([padded(left), padded(right)], axis=2)
@@ -277,10 +277,10 @@ class Vocabularies:
         self._cache_chars += added
         for token in unseen:
             if self.level == "word":
-                word = self._word_id(token.lower())
+                word = self._id(self.words, token.lower())
                 spelling = tuple(self.chars.encode(self._spelled(token)[: self.max_word_chars]))
             else:
-                word, spelling = self._word_id(token), ()
+                word, spelling = self._id(self.words, token), ()
             cache[token] = (word, casing(token), spelling)
         return cache
 
@@ -291,22 +291,13 @@ class Vocabularies:
             return token
         return unicodedata.normalize("NFD", token)
 
-    def _decomposed_ids(self, bigrams: Iterable[str]) -> list[int]:
-        """The ids of ``bigrams``, each one the model lacks looked up decomposed (:attr:`decomposed`)."""
-        ids = []
-        for bigram in bigrams:
-            found = self.bigrams.lookup(bigram)
-            if found == self.bigrams.unk and not bigram.isascii():
-                found = self.bigrams.lookup(unicodedata.normalize("NFD", bigram))
-            ids.append(found)
-        return ids
-
-    def _word_id(self, word: str) -> int:
-        """The id of ``word``, or of its decomposed form where only that is known (:attr:`decomposed`)."""
-        found = self.words.lookup(word)
-        if found != self.words.unk or not self.decomposed or word.isascii():
+    def _id(self, vocab: AnyVocab, symbol: str) -> int:
+        """The id of ``symbol`` (a word, a bigram) in ``vocab``, or of its decomposed form where only that is
+        known (:attr:`decomposed`)."""
+        found = vocab.lookup(symbol)
+        if found != vocab.unk or not self.decomposed or symbol.isascii():
             return found
-        return self.words.lookup(unicodedata.normalize("NFD", word))
+        return vocab.lookup(unicodedata.normalize("NFD", symbol))
 
 
 _FIRST, _SECOND, _THIRD = (operator.itemgetter(i) for i in range(3))
