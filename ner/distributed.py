@@ -11,6 +11,7 @@ shares its decisions with the others.
 
 from __future__ import annotations
 
+import datetime
 import os
 from dataclasses import dataclass
 from typing import TypeVar
@@ -43,7 +44,10 @@ class Distributed:
         if device.type == "cuda":  # each process its own GPU, where NCCL's collectives put their tensors
             torch.cuda.set_device(local_rank)
         if not dist.is_initialized():
-            dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
+            # The other ranks wait in a barrier while rank 0 finishes the model (calibration, export, vectors),
+            # longer than the collectives' default patience (NCCL's 10 minutes, gloo's 30) on a large corpus.
+            backend = "nccl" if device.type == "cuda" else "gloo"
+            dist.init_process_group(backend=backend, timeout=datetime.timedelta(hours=2))
         return cls(rank, world, local_rank)
 
     def share(self, value: T) -> T:

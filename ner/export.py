@@ -295,7 +295,7 @@ def _check(
 def _torch_output(model: NERModel, batch: Batch) -> np.ndarray:
     x = model.tensors(batch)
     states = model.encode(x)
-    return (states if model.config.document_memory else model.project(states)).numpy()
+    return (states if model.config.document_memory else model.project(states)).cpu().numpy()
 
 
 def _numpy_weights(model: NERModel) -> dict[str, np.ndarray]:

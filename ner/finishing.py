@@ -77,8 +77,9 @@ def align_unseen_vectors(model: NERModel, vocab: Vocabularies, seen: set[str], p
     original = torch.cat([torch.from_numpy(vectors), torch.ones(len(words), 1)], dim=1)
     is_seen = torch.tensor([w in seen for w in words])
     embedding = model.word_embed.weight
-    mapping = torch.linalg.lstsq(original[is_seen], embedding[rows[is_seen]]).solution
-    embedding[rows[~is_seen]] = original[~is_seen] @ mapping
+    # Solved on the CPU, where the table may be on a GPU: CUDA's only driver assumes a matrix of full rank.
+    mapping = torch.linalg.lstsq(original[is_seen], embedding[rows[is_seen]].cpu()).solution
+    embedding[rows[~is_seen].to(embedding.device)] = (original[~is_seen] @ mapping).to(embedding)
     return int((~is_seen).sum())
 
 

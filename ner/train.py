@@ -230,8 +230,9 @@ class WeightAverage:
         self.decay = decay
         self.state: dict[str, torch.Tensor] | None = None
         self.steps = steps
-        if decay > 0:
-            self.state = state or {n: p.detach().clone() for n, p in model.named_parameters()}
+        if decay > 0:  # a checkpoint's state is read onto the CPU: each average goes where its weight is
+            source = state or {n: p.detach() for n, p in model.named_parameters()}
+            self.state = {n: source[n].to(p.device, copy=True) for n, p in model.named_parameters()}
 
     @torch.no_grad()
     def update(self, model: NERModel) -> None:
@@ -509,6 +510,9 @@ def prepare(job: Job, checkpoint: dict | None = None) -> Run:
         average = WeightAverage(model, config.ema_decay, checkpoint["ema"], checkpoint["ema_steps"])
         states = checkpoint.get("rng_ranks", [])  # each rank's, since 2026-12-06
         torch.set_rng_state(states[ranks.rank] if len(states) == ranks.world else checkpoint["rng"])
+        gpu_states = checkpoint.get("cuda_rng_ranks", [])  # a GPU's own generator (dropout), since 2026-12-07
+        if device.type == "cuda" and len(gpu_states) == ranks.world:
+            torch.cuda.set_rng_state(gpu_states[ranks.rank], device)
     max_length = config.max_length or (250 if model_config.level == "char" else MAX_WORDS)  # words: as tagging cuts
     sentences = split_long(corpora.train, max_length)
     teachers = [path for path in config.teachers.split(",") if path]
@@ -658,9 +662,11 @@ class Progress:
             self.best_weights = record.weights
         return improved
 
-    def checkpoint(self, run: Run, epoch: int, elapsed: float, rng_ranks: list[torch.Tensor]) -> dict:
+    def checkpoint(
+        self, run: Run, epoch: int, elapsed: float, rng_ranks: list[torch.Tensor], cuda_rng_ranks: list[torch.Tensor]
+    ) -> dict:
         """Everything ``--resume`` needs to continue exactly after ``epoch``, ``elapsed`` seconds into training
-        (``rng_ranks``: each process's random state)."""
+        (``rng_ranks``: each process's random state; ``cuda_rng_ranks``: each one's GPU's, on GPUs)."""
         return {
             "began": self.began,
             "elapsed": elapsed,
@@ -674,6 +680,7 @@ class Progress:
             "best_state": self.best_weights,
             "rng": rng_ranks[0],
             "rng_ranks": rng_ranks,
+            "cuda_rng_ranks": cuda_rng_ranks,
             "ema": run.average.state,
             "ema_steps": run.average.steps,
             "commands": self.commands,
@@ -723,11 +730,15 @@ def fit(job: Job) -> dict:
     elif not (progress.best["epoch"] > 0 and first - progress.best["epoch"] > patience):
         for record in epochs(run, first):
             rng_ranks = run.ranks.gather(torch.get_rng_state())  # every rank takes part
+            on_gpu = run.device.type == "cuda"
+            cuda_rng_ranks = run.ranks.gather(torch.cuda.get_rng_state(run.device)) if on_gpu else []
             if run.ranks.main:
                 improved = progress.add(record)
                 _report(progress.history[-1], improved, run.progress)
                 job.work.mkdir(parents=True, exist_ok=True)
-                checkpoint = progress.checkpoint(run, record.epoch, time.perf_counter() - started, rng_ranks)
+                checkpoint = progress.checkpoint(
+                    run, record.epoch, time.perf_counter() - started, rng_ranks, cuda_rng_ranks
+                )
                 _save_atomic(checkpoint, job.work / CHECKPOINT)
             progress.best = run.ranks.share(progress.best)  # every rank stops at the same epoch
             if not run.config.train_with_dev and record.epoch - progress.best["epoch"] >= patience:

