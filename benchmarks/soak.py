@@ -45,11 +45,8 @@ def mixed_requests() -> list[bytes]:
 
 
 def soak(models: list[str], seconds: float, clients: int, threads: int = 2, pause: float = 0.1) -> dict:
-    import os
-
-    os.environ["NER_MAX_CHARS"] = str(MAX_CHARS)
     port = free_port()
-    server = start_server(port, True, threads, models)
+    server = start_server(port, True, threads, models, settings={"NER_MAX_CHARS": str(MAX_CHARS)})
     samples: list[tuple[float, float]] = []
     stop = threading.Event()
 

@@ -6,8 +6,10 @@ meant to fail or to run in another process): the real ``ner train`` command with
 
 from __future__ import annotations
 
+import os
 import random
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -16,8 +18,23 @@ import torch
 torch.set_num_threads(1)
 
 ROOT = Path(__file__).resolve().parents[1]
+
 SHARED_DATA = ROOT.parent / "shared" / "data"
 MODELS = ROOT / "models"
+
+
+@pytest.fixture(autouse=True)
+def _service_settings_restored() -> Iterator[None]:
+    """What a test leaves in ``NER_*`` variables (``ner serve`` writes its flags there) or in the thread switch
+    interval (the service's app sets it) ends with it: the servers of later tests start as they say."""
+    saved = {name: value for name, value in os.environ.items() if name.startswith("NER_")}
+    interval = sys.getswitchinterval()
+    yield
+    for name in [name for name in os.environ if name.startswith("NER_") and name not in saved]:
+        del os.environ[name]
+    os.environ.update(saved)
+    sys.setswitchinterval(interval)
+
 
 PEOPLE = ["Angela Merkel", "John Smith", "Maria Garcia", "Wei Zhang", "Olga Ivanova", "Peter Brown", "Ana Silva"]
 PLACES = ["Paris", "Berlin", "New York", "Tokyo", "Cairo", "Lima", "Oslo", "Rio de Janeiro"]

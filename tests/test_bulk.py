@@ -88,9 +88,13 @@ def test_a_kill_under_ray_ends_as_ctrl_c_does(tiny_model: Path, tmp_path: Path) 
         env = {**os.environ, "TMPDIR": temporary, "RAY_ADDRESS": ""}
         process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
         assert process.stdout is not None
-        first = process.stdout.readline()  # Ray started and tagging: then the kill
-        process.send_signal(signal.SIGTERM)
-        _, error = process.communicate(timeout=120)
+        try:
+            first = process.stdout.readline()  # Ray started and tagging: then the kill
+            process.send_signal(signal.SIGTERM)
+            _, error = process.communicate(timeout=120)
+        finally:  # not left tagging beside the tests after it
+            process.kill()
+            process.wait()
         assert first and process.returncode == 143 and b"Traceback" not in error, error[-2000:]
         assert not list(Path(temporary).glob("ner-ray-*"))
 

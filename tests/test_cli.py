@@ -383,10 +383,14 @@ def test_ctrl_c_or_a_kill_during_training_says_how_to_go_on(
     )
     checkpoint = tmp_path / "m.training" / "checkpoint.pt"
     deadline = time.monotonic() + 120
-    while not checkpoint.exists() and time.monotonic() < deadline:
-        time.sleep(0.2)
-    process.send_signal(stop)
-    _, error = process.communicate(timeout=60)
+    try:
+        while not checkpoint.exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        process.send_signal(stop)
+        _, error = process.communicate(timeout=60)
+    finally:  # not left training for 500 epochs beside the tests after it
+        process.kill()
+        process.wait()
     assert process.returncode == code and "Traceback" not in error
     assert f"interrupted; the last finished epoch is in {checkpoint}" in error and "--resume" in error
 

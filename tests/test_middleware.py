@@ -203,7 +203,7 @@ def test_a_full_batcher_sheds_tag_requests_at_once_with_retry_after() -> None:
     assert batcher.full
     started = time.perf_counter()
     refused = Exchange([length(2)], chunks=[b"{}"]).run(shed)
-    assert time.perf_counter() - started < 0.5
+    assert time.perf_counter() - started < 2
     assert refused.status == 503 and refused.headers["retry-after"] == "1"
     assert refused.json["error"]["type"] == "overloaded" and refused.json["error"]["limit"] == "queue_tokens"
     assert "connection" not in refused.headers and refused.read == 1  # its body was read: the connection lives on
@@ -250,13 +250,13 @@ def test_draining_stops_after_a_few_seconds(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setattr(middleware, "DRAIN_S", 0.3)
     started = time.perf_counter()
     stalled = Exchange([length(1200)], chunks=[b"a" * 1001], stalls=True).run(BodyLimit(App(), SETTINGS))
-    assert 0.3 <= time.perf_counter() - started < 2
+    assert 0.3 <= time.perf_counter() - started < 2.5  # not DRAIN_S's 3 s
     assert stalled.status == 413 and stalled.headers["connection"] == "close"
 
 
 def test_bodies_held_at_once_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(middleware, "SMALL_BODY", 100)  # bodies of 10 bytes are always taken
-    app = App(delay=0.5)
+    app = App(delay=2)  # the holders keep their bodies while the others come
     limit = BodyLimit(app, SETTINGS)  # 3000 bytes of bodies at once
 
     async def scenario() -> list[Exchange]:
