@@ -232,7 +232,7 @@ class WeightAverage:
         self.steps = steps
         if decay > 0:  # a checkpoint's state is read onto the CPU: each average goes where its weight is
             source = state or {n: p.detach() for n, p in model.named_parameters()}
-            self.state = {n: source[n].to(p.device, copy=True) for n, p in model.named_parameters()}
+            self.state = {n: source[n].to(p.device, copy=state is None) for n, p in model.named_parameters()}
 
     @torch.no_grad()
     def update(self, model: NERModel) -> None:

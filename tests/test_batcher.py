@@ -129,7 +129,7 @@ def test_a_full_lane_refuses_at_once_and_recovers(tagger: Tagger) -> None:
         started = time.perf_counter()
         with pytest.raises(Overloaded) as refused:
             batcher.submit(watched, one, TagOptions())
-        assert time.perf_counter() - started < 1  # at once, not when the gate opens (10 s)
+        assert time.perf_counter() - started < 1  # at once, not when the gate opens
         assert refused.value.lane == "interactive" and 1 <= refused.value.retry_after <= 30
         assert batcher.saturated()
         watched.gate.set()

@@ -51,22 +51,27 @@ def slow_post(port: int, body: bytes, delay: float) -> bytes:
 
 
 def test_slow_clients_do_not_block_others_and_time_out(tiny_model: Path, tmp_path: Path) -> None:
-    with running_server([tiny_model], tmp_path / "log", request_timeout_s=2) as url:
+    with running_server([tiny_model], tmp_path / "log", request_timeout_s=5) as url:
         port = int(url.rsplit(":", 1)[1])
-        body = b'{"text": "John Smith visited Berlin on Monday."}'
+        body = b'{"text": "John Smith visited Berlin on Monday."}'  # 9 s at a byte every 0.2 s
         answers: list[bytes] = []
-        slow = [threading.Thread(target=lambda: answers.append(slow_post(port, body, 0.1))) for _ in range(8)]
+        answered: list[float] = []
+
+        def slow_client() -> None:
+            answers.append(slow_post(port, body, 0.2))
+            answered.append(time.perf_counter())
+
+        slow = [threading.Thread(target=slow_client) for _ in range(8)]
         for thread in slow:
             thread.start()
         time.sleep(0.3)
-        with httpx.Client(timeout=5) as client:
-            for _ in range(20):  # others are served meanwhile, none kept until the slow ones time out (2 s)
-                started = time.perf_counter()
+        with httpx.Client(timeout=10) as client:
+            for _ in range(20):  # others are served meanwhile, not kept until the slow ones time out
                 assert client.post(f"{url}/tag", json={"text": TEXT}).status_code == 200
-                assert time.perf_counter() - started < 1.5
+        served = time.perf_counter()
         for thread in slow:
             thread.join()
-        assert len(answers) == 8
+        assert len(answers) == 8 and served < min(answered)
         assert all(answer.startswith(b"HTTP/1.1 408") for answer in answers), answers[0][:200]
         assert b"request_timeout_s" in answers[0]
 
@@ -99,14 +104,12 @@ def test_graceful_shutdown_finishes_in_flight_requests(tiny_model: Path, tmp_pat
             connection.sendall(tag_request_head(body, close=True) + body)
         time.sleep(0.5)
         server.send_signal(getattr(signal, stop))
-        refused_by = time.monotonic() + 10
-        while True:  # new connections are refused, once the signal is handled
-            try:
-                httpx.post(f"{url}/tag", json={"text": TEXT}, timeout=2)
-            except httpx.TransportError:
-                break
-            assert time.monotonic() < refused_by, "still accepting connections 10 s after the signal"
+        handled_by = time.monotonic() + 20
+        while "Shutting down" not in log.read_text(errors="replace"):  # uvicorn's, as it closes its sockets
+            assert time.monotonic() < handled_by, "the signal not handled in 20 s"
             time.sleep(0.05)
+        with pytest.raises(httpx.TransportError):  # new connections are refused
+            httpx.post(f"{url}/tag", json={"text": TEXT}, timeout=2)
         answers = []
         for connection in in_flight:
             with connection:
