@@ -3,6 +3,7 @@ and calls from pages of other origins (CORS)."""
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import json
 from dataclasses import dataclass
@@ -159,8 +160,6 @@ def test_an_origin_is_kept_as_a_browser_sends_it() -> None:
 
 def test_an_unexpected_error_reaches_a_page_of_an_allowed_origin_readable() -> None:
     """The 500 is answered outside CORS (api.middleware.RequestContext); a page saw "Failed to fetch"."""
-    from fastapi.testclient import TestClient
-
     from api.app import create_app
 
     app = create_app(Settings(models=[], cors_origins=APP, metrics_port=None))
@@ -169,8 +168,13 @@ def test_an_unexpected_error_reaches_a_page_of_an_allowed_origin_readable() -> N
         raise RuntimeError("a bug")
 
     app.add_api_route("/broken", broken)
-    client = TestClient(app, raise_server_exceptions=False)  # outside `with`: no lifespan, no model needed
-    answer = client.get("/broken", headers={"origin": APP})
+
+    async def get_broken() -> httpx.Response:  # no lifespan: no model needed
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            return await client.get("/broken", headers={"origin": APP})
+
+    answer = asyncio.run(get_broken())
     assert answer.status_code == 500 and answer.json()["error"]["type"] == "internal_error"
     assert answer.headers["access-control-allow-origin"] == APP
 
