@@ -51,7 +51,9 @@ def teacher_probabilities(
             probabilities = crf.marginals(emissions, mask, scores.start, scores.transitions, scores.end)
             for row, index in enumerate(group):
                 totals[index][:, columns] += probabilities[row, : len(sentences[index].tokens)]
-    return [total / len(teachers) for total in totals]
+    for total in totals:  # in place: a large corpus's probabilities are not held twice
+        total /= len(teachers)
+    return totals
 
 
 def soft_targets(gold: np.ndarray, teachers: Sequence[np.ndarray], mask: np.ndarray, weight: float) -> np.ndarray:

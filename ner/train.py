@@ -38,6 +38,7 @@ from tqdm import tqdm
 from ner import __version__
 from ner import bundle as bundles
 from ner.card import model_card, plot_curves, training_commands
+from ner.collector import collector_paused
 from ner.config import ModelConfig, TrainConfig
 from ner.corpus import (
     Sentence,
@@ -114,6 +115,7 @@ def load_corpora(
     reading: dict[str, list[str]] = {}
 
     def read(role: str, path: str) -> list[Sentence]:
+        log.info("reading the %s file %s", role, path)  # a large corpus takes minutes to read and prepare
         sentences, scheme, notes = read_corpus_noted(path, tag_column)
         reading[role] = reading_record(scheme, notes)
         return sentences
@@ -461,6 +463,7 @@ def _check_types(corpora: Corpora, selects: bool) -> None:
             )
 
 
+@collector_paused  # millions of tokens, spans and sentences, and no cycles among them
 def prepare(job: Job, checkpoint: dict | None = None) -> Run:
     """Read the corpora, resolve the settings, build (or restore) the vocabularies, network and optimizer."""
     train_settings = job.train_settings

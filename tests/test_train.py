@@ -417,6 +417,28 @@ def test_a_word_corpus_without_sentence_breaks_trains_on_pieces_as_long_as_taggi
     assert sum(len(s.tokens) for s in run.sentences) == 400 and run.sentences[0].tokens[-1] == "."
 
 
+def test_preparing_says_what_it_reads_and_runs_without_the_cyclic_collector(
+    tiny_corpus: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A corpus of millions of tokens was minutes with no word before the first epoch, and the collector
+    rescanning every token and sentence made its steps several times slower."""
+    import gc
+
+    from ner import train
+
+    collector_on: list[bool] = []
+    split = train.split_long
+    monkeypatch.setattr(train, "split_long", lambda *args: collector_on.append(gc.isenabled()) or split(*args))
+    job = Job(
+        str(tiny_corpus["train"]), tmp_path / "m", dev=str(tiny_corpus["dev"]), train_settings={"pretrained": "none"}
+    )
+    with caplog.at_level("INFO", logger="ner.train"):
+        prepare(job)
+    assert collector_on == [False] and gc.isenabled()
+    assert f"reading the train file {tiny_corpus['train']}" in caplog.text
+    assert f"reading the dev file {tiny_corpus['dev']}" in caplog.text
+
+
 def test_mention_replacement_swaps_training_entities_the_same_way_per_epoch_and_batch(
     tiny_corpus: dict[str, Path],
 ) -> None:
