@@ -231,6 +231,75 @@ def test_entities_are_named_for_screen_readers_and_enter_tags(browser, page_serv
     page.close()
 
 
+def answered_with(page, text: str, entities: list[tuple[str, str]]) -> None:
+    """``/tag`` answers ``text`` with ``entities`` (each phrase's first occurrence), whatever the model says."""
+    import json
+
+    found = [
+        {"start": (at := text.index(p)), "end": at + len(p), "label": label, "score": 0.9} for p, label in entities
+    ]
+    tokens = [{"start": m.start(), "end": m.end()} for m in re.finditer(r"\S+", text)]
+    body = json.dumps({"model": "tiny-en", "results": [{"entities": found, "tokens": tokens}]})
+    page.route("**/tag", lambda route: route.fulfill(status=200, body=body, content_type="application/json"))
+
+
+def test_right_to_left_lines_read_as_typed_and_a_focused_label_stays_in_place(browser, page_server: str) -> None:
+    """The result box took one direction for every line (the text box one per line): an Arabic line after an
+    English one read "John Smith زار ..."; and a focused entity's probability, Latin, joined the Latin name
+    beside it and moved its label to the other side of the name."""
+    page = browser.new_page(viewport={"width": 1000, "height": 700})
+    page.goto(page_server + "/")
+    text = "Maria Garcia visited Oslo .\nزار John Smith مدينة Paris أمس"
+    answered_with(page, text, [("Maria Garcia", "PER"), ("John Smith", "PER"), ("Paris", "LOC")])
+    page.fill("#text", text)
+    page.click("#tag")
+    page.wait_for_selector("#output mark", timeout=15000)
+    arabic_left, name_right = page.eval_on_selector(
+        "#output",
+        """out => {
+          const walker = document.createTreeWalker(out, NodeFilter.SHOW_TEXT);
+          let node = walker.nextNode();
+          while (node && !node.textContent.includes("زار")) node = walker.nextNode();
+          const range = document.createRange(), at = node.textContent.indexOf("زار");
+          range.setStart(node, at);
+          range.setEnd(node, at + 3);
+          const name = [...out.querySelectorAll("mark")].find(m => m.firstChild.textContent === "John Smith");
+          return [range.getBoundingClientRect().left, name.getBoundingClientRect().right];
+        }""",
+    )
+    assert arabic_left > name_right, "the Arabic line is laid out left to right"
+    person = page.get_by_role("button", name=re.compile(r"^John Smith, PER"))
+    label_at = "m => m.querySelector('.tag').getBoundingClientRect().left"
+    before = person.evaluate(label_at)
+    page.keyboard.press("Shift")  # focus from a keyboard user: the probability shows
+    person.focus()
+    assert page.eval_on_selector("#output mark:focus-visible", "m => m.firstChild.textContent") == "John Smith"
+    assert abs(person.evaluate(label_at) - before) < 2, "the focused entity's label moved"
+    page.close()
+
+
+def test_an_earlier_press_failing_late_leaves_the_newer_result_s_status(browser, page_server: str) -> None:
+    page = browser.new_page()
+    page.goto(page_server + "/")
+    page.evaluate(
+        """() => {
+          const real = window.fetch;
+          let tags = 0;
+          window.fetch = (url, options) => String(url).endsWith("tag") && tags++ === 0
+            ? new Promise((_, fail) => setTimeout(() => fail(new TypeError("Failed to fetch")), 1500))
+            : real(url, options);
+        }"""
+    )
+    page.fill("#text", "John Smith visited Berlin on Monday.")
+    page.click("#tag")  # fails, 1.5 s later
+    page.fill("#text", "Maria Garcia works for Siemens in Oslo.")
+    page.click("#tag")
+    page.wait_for_selector("#output mark", timeout=15000)
+    page.wait_for_timeout(2500)
+    assert page.get_attribute("#status", "class") != "error" and re.match(r"\d+ entit", page.inner_text("#status"))
+    page.close()
+
+
 def luminance(colour: str) -> float:
     channels = [int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
     linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
