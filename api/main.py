@@ -98,8 +98,9 @@ def _check_unknown_variables() -> bool:
 
 def _served_problems(settings: Settings, models: list[str], overrides: dict) -> list[str]:
     """What would leave the service started but never ready, or a model of it left out, found before it
-    starts: two models of one name, a default model or a dictionary's model not among them, a dictionary
-    file that is none or that its model cannot use, torch asked for and not installed."""
+    starts: two models of one name, a default model or a dictionary's model not among them, two default
+    models of one language, a dictionary file that is none or that its model cannot use, torch asked for
+    and not installed."""
     problems = []
     names: dict[str, str] = {}
     for path in models:
@@ -107,8 +108,15 @@ def _served_problems(settings: Settings, models: list[str], overrides: dict) -> 
         if name in names:
             problems.append(f"NER_MODELS: {names[name]} and {path} are both named {name!r}: serve one")
         names.setdefault(name, path)
-    if settings.default_model is not None and settings.default_model not in names:
-        problems.append(f"NER_DEFAULT_MODEL: no model named {settings.default_model!r}; loaded: {sorted(names)}")
+    by_language: dict[str, str] = {}
+    for default in filter(None, (name.strip() for name in (settings.default_model or "").split(","))):
+        if default not in names:
+            problems.append(f"NER_DEFAULT_MODEL: no model named {default!r}; loaded: {sorted(names)}")
+            continue
+        language = read_config(names[default]).get("language", "en")
+        if by_language.setdefault(language, default) != default:
+            both = f"{by_language[language]!r} and {default!r} are both for language {language!r}"
+            problems.append(f"NER_DEFAULT_MODEL: {both}: name one per language")
     for name, file in settings.dictionaries.items():
         if name not in names:
             problems.append(f"NER_DICTIONARIES: no model named {name!r}; loaded: {sorted(names)}")
@@ -164,8 +172,8 @@ def serve(
         try:
             verify(path)
             good.append(path)
-        except BundleError as error:
-            print(f"ner serve: skipping model: {error}", file=sys.stderr)
+        except BundleError as error:  # as one that fails to load: its failure in the log and in /ready
+            print(f"ner serve: warning: {error}: the others are served, /ready answers 503", file=sys.stderr)
     if not good:
         print("ner serve: error: no usable model (give --model DIR; set NER_MODELS or NER_MODELS_DIR)", file=sys.stderr)
         return 2
@@ -173,7 +181,7 @@ def serve(
         for problem in problems:
             print(f"ner serve: error: {problem}", file=sys.stderr)
         return 2
-    os.environ["NER_MODELS"] = json.dumps(good)
+    os.environ["NER_MODELS"] = json.dumps(settings.models)  # a damaged one too, for the service to report
     raise_open_files_limit(settings.max_connections)
     if settings.workers == 1 and hasattr(signal, "SIGHUP") and signal.getsignal(signal.SIGHUP) == signal.SIG_DFL:
         # A closing terminal or SSH session: stop as SIGTERM stops, finishing the requests in flight (it

@@ -173,7 +173,7 @@ async def models(service: ServiceDep) -> ModelsResponse:
                 scores=tagger.bundle.scores,
             )
         )
-    return ModelsResponse(default=service.router.default, models=infos)
+    return ModelsResponse(default=service.router.default, languages=service.router.language_models, models=infos)
 
 
 @router.get("/health", response_model=StatusResponse, responses=_errors(*EDGE_ERRORS), summary="The process is alive")

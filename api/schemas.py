@@ -214,6 +214,9 @@ class ModelInfo(BaseModel):
 
 class ModelsResponse(BaseModel):
     default: str
+    languages: dict[str, str] = Field(
+        description='The model each language goes to: with "lang", and with "lang": "auto" for its script'
+    )
     models: list[ModelInfo]
 
 

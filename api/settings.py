@@ -66,7 +66,9 @@ class Settings(BaseSettings):
     models: Annotated[list[str], NoDecode] = Field(
         default_factory=default_models, description='DIR,DIR; or a JSON list, ["DIR"], for paths with commas'
     )
-    default_model: str | None = None  # name of the default model; default (or empty): the first English one
+    # The default model's name; or names separated by commas, one per language, the first the default
+    # (en-conll03,zh-resume). Default (or empty): the first English model, and the first of each language.
+    default_model: str | None = None
     host: str = Field("127.0.0.1", min_length=1, description="0.0.0.0 for every interface")
     port: int = Field(8000, ge=0, le=65535)
     metrics_port: int | None = Field(9100, ge=0, le=65535, description="Prometheus metrics; empty: none")

@@ -50,7 +50,12 @@ class Route:
 
 
 class Router:
-    """Loaded taggers by name, with a default."""
+    """Loaded taggers by name, with a default.
+
+    ``default``: a model's name, or names separated by commas, one per language: the first is the default of
+    requests that name no model, each the model of its language (``lang``) and of its script (``lang="auto"``).
+    A language without one goes to the first model of it loaded.
+    """
 
     def __init__(self, taggers: Sequence[Tagger], default: str | None = None) -> None:
         if not taggers:
@@ -59,24 +64,34 @@ class Router:
         if len(set(names)) != len(names):
             raise ValueError(f"two models share a name: {sorted(names)}")
         self.taggers = {t.name: t for t in taggers}
-        if default is not None and default not in self.taggers:
-            raise UnknownModelError(f"default model {default!r} is not among {sorted(self.taggers)}")
+        chosen = [name.strip() for name in (default or "").split(",") if name.strip()]
+        for name in chosen:
+            if name not in self.taggers:
+                raise UnknownModelError(f"default model {name!r} is not among {sorted(self.taggers)}")
         english = [t.name for t in taggers if t.language == "en"]
-        self.default = default or (english[0] if english else taggers[0].name)
+        self.default = chosen[0] if chosen else english[0] if english else taggers[0].name
+        chosen_first = [self.default, *chosen]
+        preferred = sorted(  # the chosen first, in order; then the others as loaded
+            taggers, key=lambda t: chosen_first.index(t.name) if t.name in chosen_first else len(chosen_first)
+        )
+        self.language_models: dict[str, str] = {}  # the model each language's requests go to
+        for tagger in preferred:
+            if self.language_models.setdefault(tagger.language, tagger.name) != tagger.name and tagger.name in chosen:
+                first = self.language_models[tagger.language]
+                raise ValueError(
+                    f"default models {first!r} and {tagger.name!r} are both for {tagger.language!r}: give one"
+                )
         by_script: dict[str | None, Tagger] = {}
-        for tagger in sorted(taggers, key=lambda t: t.name != self.default):  # the default first, for its script
+        for tagger in preferred:
             by_script.setdefault(LANGUAGE_SCRIPTS.get(tagger.language), tagger)
         # The model of each script that lang="auto" routes between (None: the scripts with spaces); with
         # one script loaded, the default model tags everything.
         self.script_models = by_script if len(by_script) > 1 else None
 
     def for_language(self, language: str) -> Tagger:
-        if self.taggers[self.default].language == language:
-            return self.taggers[self.default]
-        for tagger in self.taggers.values():
-            if tagger.language == language:
-                return tagger
-        raise UnknownModelError(f"no model for language {language!r}; loaded: {self.languages()}")
+        if language not in self.language_models:
+            raise UnknownModelError(f"no model for language {language!r}; loaded: {self.languages()}")
+        return self.taggers[self.language_models[language]]
 
     def languages(self) -> list[str]:
         return sorted({t.language for t in self.taggers.values()})

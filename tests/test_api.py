@@ -59,7 +59,7 @@ def test_health_ready_models(client: httpx.Client) -> None:
     ready = client.get("/ready")
     assert ready.status_code == 200 and ready.json() == {"status": "ready"}  # details go to the log only
     models = client.get("/models").json()
-    assert models["default"] == "tiny-en"
+    assert models["default"] == "tiny-en" and models["languages"] == {"en": "tiny-en"}
     (info,) = models["models"]
     assert info["labels"] == ["LOC", "ORG", "PER"] and info["language"] == "en" and info["default"]
     assert info["scores"]["dev"]["f1"] > 80 and info["version"] == "1.0.0"
@@ -577,10 +577,32 @@ def test_serve_refuses_what_would_leave_it_never_ready(
             patch.setenv(name, value)
             assert serve(models=[str(twin)]) == 2, name
             assert message in capsys.readouterr().err, name
+    other = renamed(twin, tmp_path / "other", "other-en")
+    with monkeypatch.context() as patch:  # one default per language
+        patch.setenv("NER_DEFAULT_MODEL", "tiny-en, other-en")
+        assert serve(models=[str(twin), str(other)]) == 2
+        said = "NER_DEFAULT_MODEL: 'tiny-en' and 'other-en' are both for language 'en': name one per language"
+        assert said in capsys.readouterr().err
     from api.settings import Settings
 
     assert Settings(models=json.dumps([str(twin)])).models == [str(twin)]
     assert Settings(default_model=" ").default_model is None  # set but empty: the default
+
+
+def renamed(model: Path, into: Path, name: str) -> Path:
+    """A copy of ``model`` named ``name``, its manifest's checksum of config.json made again."""
+    import shutil
+
+    from ner import bundle as bundles
+
+    shutil.copytree(model, into)
+    config = json.loads((into / "config.json").read_text())
+    (into / "config.json").write_text(json.dumps({**config, "name": name}))
+    manifest = json.loads((into / "manifest.json").read_text())
+    data = (into / "config.json").read_bytes()
+    manifest["files"]["config.json"] = {"sha256": bundles.sha256(data), "bytes": len(data)}
+    (into / "manifest.json").write_text(json.dumps(manifest))
+    return into
 
 
 def test_serve_names_each_bad_setting_in_one_line_and_never_shows_a_key(

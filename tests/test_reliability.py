@@ -23,7 +23,7 @@ from api.main import BACKLOG, FILES_BESIDE_CONNECTIONS
 from api.settings import Settings
 
 from .conftest import synthetic_sentences, write_conll
-from .server import free_port, running_server, stop, wait_ready
+from .server import free_port, running_server, serving, stop, wait_ready
 
 TEXT = "John Smith visited Berlin on Monday."
 
@@ -143,15 +143,24 @@ def test_a_server_started_under_nohup_outlives_sighup(tiny_model: Path, tmp_path
         server.wait()
 
 
-def test_a_damaged_model_is_skipped_and_the_others_served(tiny_model: Path, tmp_path: Path) -> None:
+def test_a_damaged_model_is_left_out_the_others_served_and_ready_says_so(tiny_model: Path, tmp_path: Path) -> None:
+    """A model that failed its checksums was left out with a plain line and /ready 200, one that failed to
+    load with /ready 503 for ever: one policy now, the second's (a rollout stops at it; the log says why)."""
     damaged = tmp_path / "damaged"
     shutil.copytree(tiny_model, damaged)
     (damaged / "vocab.json").write_text("{}")
-    with running_server([damaged, tiny_model], tmp_path / "log") as url:
-        assert [m["name"] for m in httpx.get(f"{url}/models").json()["models"]] == ["tiny-en"]
-        assert httpx.post(f"{url}/tag", json={"text": TEXT}).status_code == 200
-    log = (tmp_path / "log").read_text()
-    assert "skipping model" in log and "damaged/vocab.json" in log
+    log = tmp_path / "log"
+    with serving([damaged, tiny_model], log, wait_for="/health") as server:
+        failed_by = time.monotonic() + 60
+        while '"model_failed"' not in log.read_text() and time.monotonic() < failed_by:
+            time.sleep(0.1)
+        assert [m["name"] for m in httpx.get(f"{server.url}/models").json()["models"]] == ["tiny-en"]
+        assert httpx.post(f"{server.url}/tag", json={"text": TEXT}).status_code == 200
+        assert httpx.get(f"{server.url}/ready").status_code == 503
+    lines = log.read_text().splitlines()
+    assert any(line.startswith("ner serve: warning:") and "damaged/vocab.json" in line for line in lines)
+    failures = [json.loads(line) for line in lines if '"event": "model_failed"' in line]
+    assert [f["path"] for f in failures] == [str(damaged)] and "vocab.json" in failures[0]["error"]
 
 
 def test_no_usable_model_refuses_to_start(tmp_path: Path) -> None:

@@ -108,6 +108,26 @@ def test_a_router_needs_models_with_distinct_names(tiny_model: Path) -> None:
         Router([Tagger.load(tiny_model)], default="other")
 
 
+def test_one_default_model_per_language(tiny_model: Path, tiny_zh_model: Path) -> None:
+    """The Chinese model that "lang": "zh" and auto routing took was the first loaded; choosing another made it
+    the default of every request, English ones too."""
+    domain = bundles.load(tiny_zh_model)
+    domain.name = "zz-domain"
+    taggers = [Tagger.load(tiny_model), Tagger.load(tiny_zh_model), Tagger(domain, load_backend(domain))]
+    assert Router(taggers).language_models == {"en": "tiny-en", "zh": "tiny-zh"}
+    router = Router(taggers, default="tiny-en, zz-domain")
+    assert router.default == "tiny-en" and router.language_models == {"en": "tiny-en", "zh": "zz-domain"}
+    assert (
+        router.choose(lang="zh") == "zz-domain" and router.choose() == "tiny-en+zz-domain" == router.route([MIXED]).name
+    )
+    alone = Router(taggers, default="zz-domain")
+    assert alone.default == "zz-domain" and alone.choose(lang="en") == "tiny-en"
+    with pytest.raises(ValueError, match="'tiny-zh' and 'zz-domain' are both for 'zh'"):
+        Router(taggers, default="tiny-zh,zz-domain")
+    with pytest.raises(UnknownModelError, match="default model 'nope'"):
+        Router(taggers, default="tiny-en,nope")
+
+
 def test_router_without_a_chinese_model_uses_the_default(tiny_model: Path) -> None:
     router = Router([Tagger.load(tiny_model)])
     (analysis,) = analyze(router, ["John Smith visited 北京."])
