@@ -23,6 +23,7 @@ from api.logs import log_config
 from api.settings import Settings
 from ner.bundle import BundleError, model_name, read_config, verify
 from ner.dictionary import DictionaryError, DictionaryFile
+from ner.router import default_names
 
 
 def app_from_environment() -> FastAPI:
@@ -109,7 +110,7 @@ def _served_problems(settings: Settings, models: list[str], overrides: dict) -> 
             problems.append(f"NER_MODELS: {names[name]} and {path} are both named {name!r}: serve one")
         names.setdefault(name, path)
     by_language: dict[str, str] = {}
-    for default in filter(None, (name.strip() for name in (settings.default_model or "").split(","))):
+    for default in default_names(settings.default_model, names):
         if default not in names:
             problems.append(f"NER_DEFAULT_MODEL: no model named {default!r}; loaded: {sorted(names)}")
             continue

@@ -13,7 +13,7 @@ the sentences found while deciding are handed on, not found again.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -49,12 +49,20 @@ class Route:
     auto: bool = False  # routed per script run, among the models of Router.script_models
 
 
+def default_names(default: str | None, names: Collection[str]) -> list[str]:
+    """The default models ``default`` names: one name (a model's whole name, commas and all), or names
+    separated by commas."""
+    if default is not None and default.strip() in names:
+        return [default.strip()]
+    return [name.strip() for name in (default or "").split(",") if name.strip()]
+
+
 class Router:
     """Loaded taggers by name, with a default.
 
-    ``default``: a model's name, or names separated by commas, one per language: the first is the default of
-    requests that name no model, each the model of its language (``lang``) and of its script (``lang="auto"``).
-    A language without one goes to the first model of it loaded.
+    ``default``: a model's name, or names separated by commas, one per language (:func:`default_names`): the
+    first is the default of requests that name no model, each the model of its language (``lang``) and, the
+    first of each script, of its script (``lang="auto"``). A language without one goes to its first model loaded.
     """
 
     def __init__(self, taggers: Sequence[Tagger], default: str | None = None) -> None:
@@ -64,7 +72,7 @@ class Router:
         if len(set(names)) != len(names):
             raise ValueError(f"two models share a name: {sorted(names)}")
         self.taggers = {t.name: t for t in taggers}
-        chosen = [name.strip() for name in (default or "").split(",") if name.strip()]
+        chosen = default_names(default, self.taggers)
         for name in chosen:
             if name not in self.taggers:
                 raise UnknownModelError(f"default model {name!r} is not among {sorted(self.taggers)}")

@@ -243,6 +243,7 @@ def test_a_setting_of_the_wrong_type_or_missing_in_the_file_is_status_2(
         assert expected in capsys.readouterr().err
 
 
+@pytest.mark.filterwarnings("ignore:.*encountered in:RuntimeWarning")  # the diverged model's overflowing scores
 def test_a_run_that_diverges_or_cannot_hold_out_dev_is_one_error_line(
     tiny_corpus: dict, tmp_path: Path, capsys
 ) -> None:

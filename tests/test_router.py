@@ -126,6 +126,8 @@ def test_one_default_model_per_language(tiny_model: Path, tiny_zh_model: Path) -
         Router(taggers, default="tiny-zh,zz-domain")
     with pytest.raises(UnknownModelError, match="default model 'nope'"):
         Router(taggers, default="tiny-en,nope")
+    domain.name = "zz,domain"  # a name with a comma is still one name
+    assert Router(taggers, default="zz,domain").default == "zz,domain"
 
 
 def test_router_without_a_chinese_model_uses_the_default(tiny_model: Path) -> None:
