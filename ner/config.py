@@ -171,6 +171,11 @@ class TrainConfig(_Settings):
     mention_replacement: float = setting(
         0.0, "each training entity is swapped for another training entity of its type with this probability"
     )
+    lowercase_rate: float = setting(
+        0.0,
+        "each training sentence (each document, with a document memory) is read in lower case with this probability, "
+        "as chat, search queries and speech come (the teachers' probabilities stay those of the text as written)",
+    )
     teachers: str = setting("", "distil: learn these models' tag probabilities too (comma-separated model directories)")
     teacher_weight: float = setting(0.5, "with --teachers: the teachers' share of each token's target (gold: the rest)")
     ema_decay: float = setting(0.999, "evaluate and keep a moving average of the weights (0: off)")
@@ -206,6 +211,7 @@ class TrainConfig(_Settings):
         "threads": "1 or more",
         "max_minutes": "0 or more (0: no limit)",
         "mention_replacement": "0 to under 1",
+        "lowercase_rate": "0 to 1",
         "teacher_weight": "above 0, at most 1",
         "teachers": "not with --mention-replacement (the teachers tag the text before names are swapped)",
         "align_unseen": "not with --train-with-dev (it is kept only if dev gains)",
@@ -235,6 +241,7 @@ class TrainConfig(_Settings):
             "threads": self.threads > 0,
             "max_minutes": self.max_minutes >= 0,
             "mention_replacement": 0 <= self.mention_replacement < 1,
+            "lowercase_rate": 0 <= self.lowercase_rate <= 1,
             "teacher_weight": 0 < self.teacher_weight <= 1,
             "teachers": not (self.teachers and self.mention_replacement),  # teachers tag the unswapped text
             "align_unseen": not (self.align_unseen and self.train_with_dev),  # it is kept only if dev gains

@@ -297,18 +297,29 @@ class Run:
         return mentions_by_label(self.sentences)
 
     def encode(self, indices: Sequence[int], epoch: int) -> tuple[list[Sentence], Batch]:
-        """The training sentences at ``indices`` (entities swapped at the ``mention_replacement`` rate, the
-        same way for the same epoch and batch) and their encoded batch (with the teachers' soft tags)."""
+        """The training sentences at ``indices`` (entities swapped at the ``mention_replacement`` rate and
+        text lowercased at the ``lowercase_rate``, the same way for the same epoch and batch) and their
+        encoded batch (with the teachers' soft tags)."""
         chunk = [self.sentences[i] for i in indices]
         if self.config.mention_replacement:
             rng = np.random.default_rng([self.config.seed, epoch, *indices])
             chunk = [replace_mentions(s, self.mentions, self.config.mention_replacement, rng) for s in chunk]
+        if self.config.lowercase_rate:
+            chunk = [self._lowercased(s, i, epoch) for s, i in zip(chunk, indices)]
         documents = [s.document for s in chunk] if self.model.config.document_memory else None
         batch = self.vocab.encode([s.tokens for s in chunk], [s.tags for s in chunk], documents)
         if self.teacher_probs is not None:
             taught = [self.teacher_probs[i] for i in indices]
             batch.tag_probs = soft_targets(batch.tags, taught, batch.mask, self.config.teacher_weight)
         return chunk, batch
+
+    def _lowercased(self, sentence: Sentence, index: int, epoch: int) -> Sentence:
+        """``sentence`` in lower case with probability ``lowercase_rate``, drawn per epoch and sentence (per
+        document, with a document memory: text without capitals comes so whole)."""
+        unit = sentence.document if self.model.config.document_memory else index
+        if np.random.default_rng([self.config.seed, epoch, unit, 1]).random() >= self.config.lowercase_rate:
+            return sentence
+        return replace(sentence, tokens=[token.lower() for token in sentence.tokens])
 
     def tagger(self) -> Tagger:
         """A tagger over the network as it is now, to score it."""

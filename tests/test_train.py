@@ -456,6 +456,36 @@ def test_mention_replacement_swaps_training_entities_the_same_way_per_epoch_and_
     assert all((span.label, tuple(s.tokens[span.start : span.end])) in mentions for s in later for span in s.spans())
 
 
+def test_lowercase_rate_reads_a_share_of_the_text_in_lower_case_the_same_way_per_epoch(
+    tiny_corpus: dict[str, Path], tmp_path: Path
+) -> None:
+    job = Job(
+        str(tiny_corpus["train"]), Path("unused"), dev=str(tiny_corpus["dev"]), train_settings={"pretrained": "none"}
+    )
+    run = prepare(replace(job, train_settings={**job.train_settings, "lowercase_rate": 0.5}))
+    indices = list(range(60))
+    written = [run.sentences[i] for i in indices]
+    first, again, later = (run.encode(indices, epoch)[0] for epoch in (1, 1, 2))
+    lowered = [read.tokens != sentence.tokens for read, sentence in zip(first, written)]
+    assert 10 < sum(lowered) < 50
+    for read, sentence, low in zip(first, written, lowered):
+        assert read.tokens == ([t.lower() for t in sentence.tokens] if low else sentence.tokens)
+        assert read.tags == sentence.tags
+    assert [s.tokens for s in again] == [s.tokens for s in first] != [s.tokens for s in later]
+    articles = write_conll(tmp_path / "articles.conll", synthetic_sentences(120, 7), per_document=6)
+    settings = {"pretrained": "none", "lowercase_rate": 0.5}
+    with_memory = prepare(
+        replace(job, train=str(articles), model_settings={"document_memory": True}, train_settings=settings)
+    )
+    by_document: dict[int, set[bool]] = {}
+    for read, sentence in zip(with_memory.encode(indices, 1)[0], [with_memory.sentences[i] for i in indices]):
+        by_document.setdefault(sentence.document, set()).add(read.tokens != sentence.tokens)
+    assert len(by_document) >= 8 and {len(kinds) for kinds in by_document.values()} == {1}  # a document whole
+    assert {kinds.pop() for kinds in by_document.values()} == {True, False}
+    with pytest.raises(ValueError, match="lowercase_rate=1.5: 0 to 1"):
+        prepare(replace(job, train_settings={"lowercase_rate": 1.5}))
+
+
 def test_fine_tuning_keeps_the_parents_bigram_cut_off_and_table_storage(tmp_path: Path) -> None:
     train = write_conll(tmp_path / "zh.conll", synthetic_chinese(120, 11))
     parent = train_tiny(
