@@ -1,5 +1,5 @@
 """`make bench`: every benchmark that needs no arguments, in turn, one at a time (they would slow each
-other down). The analyses of given models (``vocabulary``, ``ensemble``, ``unseen``) run alone.
+other down). The analyses of given models (``vocabulary``, ``ensemble``, ``unseen``, ``casing``) run alone.
 
 Writes JSON results to ``.cache/bench/`` and prints Markdown tables for ``docs/benchmarks.md``.
 """
