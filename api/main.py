@@ -21,9 +21,9 @@ from api.app import create_app
 from api.edge import GuardedHttpToolsProtocol
 from api.logs import log_config
 from api.settings import Settings
-from ner.bundle import BundleError, model_name, read_config, verify
+from ner.bundle import BundleError, model_language, model_name, read_config, verify
 from ner.dictionary import DictionaryError, DictionaryFile
-from ner.router import default_names
+from ner.router import default_names, languages_chosen_twice
 
 
 def app_from_environment() -> FastAPI:
@@ -109,15 +109,12 @@ def _served_problems(settings: Settings, models: list[str], overrides: dict) -> 
         if name in names:
             problems.append(f"NER_MODELS: {names[name]} and {path} are both named {name!r}: serve one")
         names.setdefault(name, path)
-    by_language: dict[str, str] = {}
-    for default in default_names(settings.default_model, names):
+    defaults = default_names(settings.default_model, names)
+    for default in defaults:
         if default not in names:
             problems.append(f"NER_DEFAULT_MODEL: no model named {default!r}; loaded: {sorted(names)}")
-            continue
-        language = read_config(names[default]).get("language", "en")
-        if by_language.setdefault(language, default) != default:
-            both = f"{by_language[language]!r} and {default!r} are both for language {language!r}"
-            problems.append(f"NER_DEFAULT_MODEL: {both}: name one per language")
+    chosen = [(default, model_language(names[default])) for default in defaults if default in names]
+    problems += [f"NER_DEFAULT_MODEL: {conflict}" for conflict in languages_chosen_twice(chosen)]
     for name, file in settings.dictionaries.items():
         if name not in names:
             problems.append(f"NER_DICTIONARIES: no model named {name!r}; loaded: {sorted(names)}")

@@ -215,7 +215,7 @@ class ModelInfo(BaseModel):
 class ModelsResponse(BaseModel):
     default: str
     languages: dict[str, str] = Field(
-        description='The model each language goes to: with "lang", and with "lang": "auto" for its script'
+        description='The model each language goes to with "lang"; "lang": "auto" takes the first of each script'
     )
     models: list[ModelInfo]
 

@@ -125,7 +125,7 @@ class ServiceState:
         gc.freeze()
         try:
             self.router = Router(taggers, self.settings.default_model)
-        except (ValueError, KeyError) as error:  # no models, or an unknown default
+        except (ValueError, KeyError) as error:  # no models, an unknown default, two defaults of one language
             self.load_errors["router"] = str(error)
             log.critical(json.dumps({"event": "no_service", "error": str(error), "errors": self.load_errors}))
 

@@ -446,6 +446,11 @@ def model_name(directory: str | Path) -> str:
     return _name(read_config(directory), Path(directory))
 
 
+def model_language(directory: str | Path) -> str:
+    """The language a model directory is for, without loading the model."""
+    return read_config(directory).get("language", "en")
+
+
 def _name(config: dict, directory: Path) -> str:
     return config.get("name", directory.name)
 
@@ -494,7 +499,7 @@ def load(directory: str | Path, for_tagging: bool = False) -> Bundle:
         model_config,
         weights,
         _name(config, directory),
-        config.get("language", "en"),
+        config.get("language", "en"),  # as model_language reads it
         float(temperature),
         metrics,
         info,

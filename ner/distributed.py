@@ -20,6 +20,9 @@ import torch
 import torch.distributed as dist
 
 T = TypeVar("T")
+# The other ranks wait in a barrier while rank 0 finishes the model (calibration, export, vectors), on a
+# large corpus longer than the collectives' default patience (NCCL's 10 minutes, gloo's 30).
+COLLECTIVES_TIMEOUT = datetime.timedelta(hours=2)
 
 
 @dataclass
@@ -44,10 +47,8 @@ class Distributed:
         if device.type == "cuda":  # each process its own GPU, where NCCL's collectives put their tensors
             torch.cuda.set_device(local_rank)
         if not dist.is_initialized():
-            # The other ranks wait in a barrier while rank 0 finishes the model (calibration, export, vectors),
-            # longer than the collectives' default patience (NCCL's 10 minutes, gloo's 30) on a large corpus.
             backend = "nccl" if device.type == "cuda" else "gloo"
-            dist.init_process_group(backend=backend, timeout=datetime.timedelta(hours=2))
+            dist.init_process_group(backend=backend, timeout=COLLECTIVES_TIMEOUT)
         return cls(rank, world, local_rank)
 
     def share(self, value: T) -> T:

@@ -57,6 +57,16 @@ def default_names(default: str | None, names: Collection[str]) -> list[str]:
     return [name.strip() for name in (default or "").split(",") if name.strip()]
 
 
+def languages_chosen_twice(chosen: Sequence[tuple[str, str]]) -> list[str]:
+    """What is wrong with default models ``chosen`` as (name, language): each language chosen twice."""
+    first: dict[str, str] = {}
+    return [
+        f"{first[language]!r} and {name!r} are both for language {language!r}: name one per language"
+        for name, language in chosen
+        if first.setdefault(language, name) != name
+    ]
+
+
 class Router:
     """Loaded taggers by name, with a default.
 
@@ -76,19 +86,17 @@ class Router:
         for name in chosen:
             if name not in self.taggers:
                 raise UnknownModelError(f"default model {name!r} is not among {sorted(self.taggers)}")
+        if conflicts := languages_chosen_twice([(name, self.taggers[name].language) for name in chosen]):
+            raise ValueError(conflicts[0])
         english = [t.name for t in taggers if t.language == "en"]
         self.default = chosen[0] if chosen else english[0] if english else taggers[0].name
-        chosen_first = [self.default, *chosen]
+        order = chosen or [self.default]
         preferred = sorted(  # the chosen first, in order; then the others as loaded
-            taggers, key=lambda t: chosen_first.index(t.name) if t.name in chosen_first else len(chosen_first)
+            taggers, key=lambda t: order.index(t.name) if t.name in order else len(order)
         )
         self.language_models: dict[str, str] = {}  # the model each language's requests go to
         for tagger in preferred:
-            if self.language_models.setdefault(tagger.language, tagger.name) != tagger.name and tagger.name in chosen:
-                first = self.language_models[tagger.language]
-                raise ValueError(
-                    f"default models {first!r} and {tagger.name!r} are both for {tagger.language!r}: give one"
-                )
+            self.language_models.setdefault(tagger.language, tagger.name)
         by_script: dict[str | None, Tagger] = {}
         for tagger in preferred:
             by_script.setdefault(LANGUAGE_SCRIPTS.get(tagger.language), tagger)
@@ -102,7 +110,7 @@ class Router:
         return self.taggers[self.language_models[language]]
 
     def languages(self) -> list[str]:
-        return sorted({t.language for t in self.taggers.values()})
+        return sorted(self.language_models)
 
     def get(self, name: str | None) -> Tagger:
         if name is None:

@@ -69,6 +69,7 @@ log = logging.getLogger("ner.train")
 # A dev or test set this much of whose sentences are in training is warned of (CoNLL-2003's dev: 5.9%, short lines).
 MAX_SEEN_SHARE = 0.3
 CHECKPOINT = "checkpoint.pt"
+LOWERCASE_DRAWS = 1  # seeds lowercasing's draws apart from mention replacement's
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -234,7 +235,7 @@ class WeightAverage:
         self.steps = steps
         if decay > 0:  # a checkpoint's state is read onto the CPU: each average goes where its weight is
             source = state or {n: p.detach() for n, p in model.named_parameters()}
-            self.state = {n: source[n].to(p.device, copy=state is None) for n, p in model.named_parameters()}
+            self.state = {n: source[n].to(p.device, copy=not state) for n, p in model.named_parameters()}
 
     @torch.no_grad()
     def update(self, model: NERModel) -> None:
@@ -317,7 +318,10 @@ class Run:
         """``sentence`` in lower case with probability ``lowercase_rate``, drawn per epoch and sentence (per
         document, with a document memory: text without capitals comes so whole)."""
         unit = sentence.document if self.model.config.document_memory else index
-        if np.random.default_rng([self.config.seed, epoch, unit, 1]).random() >= self.config.lowercase_rate:
+        if (
+            np.random.default_rng([self.config.seed, epoch, unit, LOWERCASE_DRAWS]).random()
+            >= self.config.lowercase_rate
+        ):
             return sentence
         return replace(sentence, tokens=[token.lower() for token in sentence.tokens])
 
@@ -744,8 +748,7 @@ def fit(job: Job) -> dict:
     elif not (progress.best["epoch"] > 0 and first - progress.best["epoch"] > patience):
         for record in epochs(run, first):
             rng_ranks = run.ranks.gather(torch.get_rng_state())  # every rank takes part
-            on_gpu = run.device.type == "cuda"
-            cuda_rng_ranks = run.ranks.gather(torch.cuda.get_rng_state(run.device)) if on_gpu else []
+            cuda_rng_ranks = run.ranks.gather(torch.cuda.get_rng_state(run.device)) if run.device.type == "cuda" else []
             if run.ranks.main:
                 improved = progress.add(record)
                 _report(progress.history[-1], improved, run.progress)

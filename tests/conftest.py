@@ -18,7 +18,6 @@ import torch
 torch.set_num_threads(1)
 
 ROOT = Path(__file__).resolve().parents[1]
-
 SHARED_DATA = ROOT.parent / "shared" / "data"
 MODELS = ROOT / "models"
 

@@ -21,6 +21,14 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def wait_for_log(log: Path, text: str, seconds: float = 60) -> None:
+    """Until ``text`` is in the server's ``log``; fails after ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while text not in log.read_text(errors="replace"):
+        assert time.monotonic() < deadline, f"no {text!r} in the log after {seconds} s"
+        time.sleep(0.05)
+
+
 @dataclass
 class Server:
     """A running ``ner serve``: its base URL, its process and its log."""

@@ -9,6 +9,7 @@ import json
 import logging
 import math
 import re
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -18,6 +19,7 @@ import httpx
 import pytest
 
 from api.logs import JsonLines
+from ner import bundle as bundles
 
 from .server import free_port, running_server
 
@@ -542,8 +544,6 @@ def test_serve_refuses_what_would_leave_it_never_ready(
     tiny_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
 ) -> None:
     """Each of these was only logged by a service that then answered 503 for ever."""
-    import shutil
-
     from api.main import serve
 
     monkeypatch.setenv("NER_PORT", "8000")  # restored after: serve sets its flags' variables
@@ -591,10 +591,6 @@ def test_serve_refuses_what_would_leave_it_never_ready(
 
 def renamed(model: Path, into: Path, name: str) -> Path:
     """A copy of ``model`` named ``name``, its manifest's checksum of config.json made again."""
-    import shutil
-
-    from ner import bundle as bundles
-
     shutil.copytree(model, into)
     config = json.loads((into / "config.json").read_text())
     (into / "config.json").write_text(json.dumps({**config, "name": name}))

@@ -24,7 +24,7 @@ import pytest
 from ner import bundle as bundles
 from ner.tagger import Tagger
 
-from .server import Server, free_port, serving
+from .server import Server, free_port, serving, wait_for_log
 
 TEXT = "John Smith visited Berlin on Monday."
 KEY = "k3y-for-probes"
@@ -366,9 +366,7 @@ def test_ready_fails_with_a_model_that_failed_to_load_and_tells_only_the_log(tin
     twin = tampered(tiny_model, tmp_path / "twin")
     log = tmp_path / "log"
     with serving([tiny_model, twin], log, wait_for="/health") as server:
-        deadline = time.monotonic() + 60
-        while "model_failed" not in log.read_text() and time.monotonic() < deadline:
-            time.sleep(0.1)
+        wait_for_log(log, '"model_failed"')
         ready = httpx.get(f"{server.url}/ready", timeout=5)
         assert ready.status_code == 503 and ready.json() == {"status": "not ready"}
         assert str(twin) not in ready.text

@@ -122,7 +122,7 @@ def test_one_default_model_per_language(tiny_model: Path, tiny_zh_model: Path) -
     )
     alone = Router(taggers, default="zz-domain")
     assert alone.default == "zz-domain" and alone.choose(lang="en") == "tiny-en"
-    with pytest.raises(ValueError, match="'tiny-zh' and 'zz-domain' are both for 'zh'"):
+    with pytest.raises(ValueError, match="'tiny-zh' and 'zz-domain' are both for language 'zh'"):
         Router(taggers, default="tiny-zh,zz-domain")
     with pytest.raises(UnknownModelError, match="default model 'nope'"):
         Router(taggers, default="tiny-en,nope")
