@@ -12,8 +12,10 @@ TORCH := torch==2.13.0
 # GB from PyPI: `make install TORCH_INDEX=https://download.pytorch.org/whl/cpu`.
 TORCH_INDEX ?=
 TORCH_FROM := $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX))
-# The service's dependencies at the versions the tests pass with (`make constraints` writes them again).
+# The service's dependencies at the versions the tests pass with, and training's and the tests' (torch
+# aside); `make constraints` writes both again.
 CONSTRAINTS := docker/constraints.txt
+DEV_CONSTRAINTS := docker/constraints-dev.txt
 
 .PHONY: install serve test test-fast lint bench constraints clean
 
@@ -27,9 +29,9 @@ $(VENV)/.serve: pyproject.toml $(CONSTRAINTS) | $(BIN)/python
 	touch $@
 
 # Training and the tests need torch: pinned and installed first (its CPU build where pip finds one: TORCH_INDEX).
-$(VENV)/.dev: pyproject.toml $(CONSTRAINTS) | $(BIN)/python
-	$(BIN)/pip install --quiet $(TORCH_FROM) $(TORCH)
-	$(BIN)/pip install --quiet -c $(CONSTRAINTS) -e '.[dev]'
+$(VENV)/.dev: pyproject.toml $(CONSTRAINTS) $(DEV_CONSTRAINTS) | $(BIN)/python
+	$(BIN)/pip install --quiet -c $(DEV_CONSTRAINTS) $(TORCH_FROM) $(TORCH)
+	$(BIN)/pip install --quiet -c $(DEV_CONSTRAINTS) -e '.[dev]'
 	touch $@ $(VENV)/.serve
 
 install: $(VENV)/.dev
@@ -57,7 +59,9 @@ constraints: | $(BIN)/python
 	$(BIN)/pip install --quiet $(TORCH_FROM) $(TORCH)
 	$(BIN)/pip install --quiet --upgrade -e '.[dev]'
 	$(BIN)/python docker/constraints.py > $(CONSTRAINTS).new || { rm -f $(CONSTRAINTS).new; exit 1; }
+	$(BIN)/python docker/constraints.py --dev > $(DEV_CONSTRAINTS).new || { rm -f $(DEV_CONSTRAINTS).new; exit 1; }
 	mv $(CONSTRAINTS).new $(CONSTRAINTS)
+	mv $(DEV_CONSTRAINTS).new $(DEV_CONSTRAINTS)
 	touch $(VENV)/.dev $(VENV)/.serve
 
 clean:

@@ -1,18 +1,26 @@
-"""Print the exact versions of what ``ner-service[serve]`` installs, as this environment holds them.
+"""Print the exact versions of what ``ner-service[serve]`` installs (with ``--dev``: ``ner-service[dev]``,
+torch aside), as this environment holds them.
 
 ``docker/constraints.txt`` is this script's output: the image and ``make serve`` install the service
-with it (``pip install -c``), so they run the versions the tests passed with. ``make constraints``
-writes it again after a dependency changes; ``tests/test_constraints.py`` fails while it is stale.
+with it (``pip install -c``), so they run the versions the tests passed with; ``make install`` and
+``make test`` install the rest with ``docker/constraints-dev.txt`` (its ``--dev`` output), so that a
+new release of a test or training dependency changes nothing unasked. ``make constraints`` writes both
+again after a dependency changes; ``tests/test_constraints.py`` fails while either is stale.
 """
 
 from __future__ import annotations
 
+import sys
 from importlib import metadata
 
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 HEADER = "# The service's dependencies, pinned: written by `make constraints` (docker/constraints.py).\n"
+DEV_HEADER = (
+    "# Training's and the tests' dependencies, pinned (torch aside: the Makefile's TORCH): written by\n"
+    "# `make constraints` (docker/constraints.py --dev).\n"
+)
 
 
 def pinned(root: str = "ner-service", extras: frozenset[str] = frozenset({"serve"})) -> dict[str, str]:
@@ -36,9 +44,13 @@ def pinned(root: str = "ner-service", extras: frozenset[str] = frozenset({"serve
     return found
 
 
-def constraints() -> str:
-    return HEADER + "".join(f"{name}=={version}\n" for name, version in sorted(pinned().items()))
+def constraints(dev: bool = False) -> str:
+    if not dev:
+        return HEADER + "".join(f"{name}=={version}\n" for name, version in sorted(pinned().items()))
+    # torch's build (+cpu, a CUDA one) is the machine's choice; the project itself is installed from here.
+    versions = {k: v for k, v in pinned(extras=frozenset({"dev"})).items() if k not in ("torch", "ner-service")}
+    return DEV_HEADER + "".join(f"{name}=={version}\n" for name, version in sorted(versions.items()))
 
 
 if __name__ == "__main__":
-    print(constraints(), end="")
+    print(constraints(dev="--dev" in sys.argv[1:]), end="")
