@@ -59,7 +59,7 @@ constraints: | $(BIN)/python
 	$(BIN)/pip install --quiet $(TORCH_FROM) $(TORCH)
 	$(BIN)/pip install --quiet --upgrade -e '.[dev]'
 	$(BIN)/python docker/constraints.py > $(CONSTRAINTS).new || { rm -f $(CONSTRAINTS).new; exit 1; }
-	$(BIN)/python docker/constraints.py --dev > $(DEV_CONSTRAINTS).new || { rm -f $(DEV_CONSTRAINTS).new; exit 1; }
+	$(BIN)/python docker/constraints.py --dev > $(DEV_CONSTRAINTS).new || { rm -f $(CONSTRAINTS).new $(DEV_CONSTRAINTS).new; exit 1; }
 	mv $(CONSTRAINTS).new $(CONSTRAINTS)
 	mv $(DEV_CONSTRAINTS).new $(DEV_CONSTRAINTS)
 	touch $(VENV)/.dev $(VENV)/.serve

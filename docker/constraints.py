@@ -23,8 +23,14 @@ DEV_HEADER = (
 )
 
 
-def pinned(root: str = "ner-service", extras: frozenset[str] = frozenset({"serve"})) -> dict[str, str]:
-    """Every distribution ``root[extras]`` needs, directly or not, on this platform: name -> installed version."""
+ENVIRONMENT_MARKERS = ("platform", "python_", "os_name", "implementation")
+
+
+def pinned(
+    root: str = "ner-service", extras: frozenset[str] = frozenset({"serve"}), everywhere: bool = False
+) -> dict[str, str]:
+    """Every distribution ``root[extras]`` needs, directly or not, on this platform: name -> installed version.
+    ``everywhere``: only those needed on every platform (torch's CUDA libraries, for one, are not)."""
     found: dict[str, str] = {}
     todo = [(root, extras)]
     visited = set(todo)  # a distribution again with other extras is visited again: they may need more
@@ -34,6 +40,8 @@ def pinned(root: str = "ner-service", extras: frozenset[str] = frozenset({"serve
             requirement = Requirement(line)
             marker = requirement.marker
             if marker and not any(marker.evaluate({"extra": extra}) for extra in wanted or {""}):
+                continue
+            if everywhere and marker and any(name in str(marker) for name in ENVIRONMENT_MARKERS):
                 continue
             key = canonicalize_name(requirement.name)
             found[key] = metadata.version(requirement.name)
@@ -48,7 +56,8 @@ def constraints(dev: bool = False) -> str:
     if not dev:
         return HEADER + "".join(f"{name}=={version}\n" for name, version in sorted(pinned().items()))
     # torch's build (+cpu, a CUDA one) is the machine's choice; the project itself is installed from here.
-    versions = {k: v for k, v in pinned(extras=frozenset({"dev"})).items() if k not in ("torch", "ner-service")}
+    found = pinned(extras=frozenset({"dev"}), everywhere=True)
+    versions = {k: v for k, v in found.items() if k not in ("torch", "ner-service")}
     return DEV_HEADER + "".join(f"{name}=={version}\n" for name, version in sorted(versions.items()))
 
 
