@@ -54,11 +54,14 @@ def pinned(
 
 def constraints(dev: bool = False) -> str:
     if not dev:
-        return HEADER + "".join(f"{name}=={version}\n" for name, version in sorted(pinned().items()))
+        return _pins(HEADER, pinned())
     # torch's build (+cpu, a CUDA one) is the machine's choice; the project itself is installed from here.
     found = pinned(extras=frozenset({"dev"}), everywhere=True)
-    versions = {k: v for k, v in found.items() if k not in ("torch", "ner-service")}
-    return DEV_HEADER + "".join(f"{name}=={version}\n" for name, version in sorted(versions.items()))
+    return _pins(DEV_HEADER, {k: v for k, v in found.items() if k not in ("torch", "ner-service")})
+
+
+def _pins(header: str, versions: dict[str, str]) -> str:
+    return header + "".join(f"{name}=={version}\n" for name, version in sorted(versions.items()))
 
 
 if __name__ == "__main__":

@@ -308,7 +308,7 @@ STDIN_NAMES = (STDIN, "/dev/stdin")
 
 def local_path(path: str) -> bool:
     """Whether an input path (of :func:`check_inputs`) is a file here: not stdin, not ``s3://`` and the like."""
-    return "://" not in path and path != STDIN
+    return "://" not in path and path not in STDIN_NAMES
 
 
 COMPRESSED = (".gz", ".bz2", ".lz4", ".zst")  # the endings Ray Data decompresses by (case matters, as there)
@@ -490,18 +490,18 @@ def tag_stream(
     triples, one list per chunk of lines, in input order. An input that cannot be read on
     (:class:`DamagedInput`) ends it, after the records read before it."""
     tagger = BatchTagger(settings)
-    iterator, damaged = iter(numbered), None
-    while damaged is None:
+    iterator = iter(numbered)
+    while True:
         chunk: list[tuple[str, int, bytes]] = []
         try:
             chunk.extend(itertools.islice(iterator, chunk_lines))  # what was read before a failure stays
-        except DamagedInput as error:
-            damaged = error
-        if chunk:
-            yield tagger.records(chunk)
-        elif damaged is None:
+        except DamagedInput:
+            if chunk:
+                yield tagger.records(chunk)
+            raise
+        if not chunk:
             return
-    raise damaged
+        yield tagger.records(chunk)
 
 
 def import_ray() -> Any:

@@ -448,7 +448,11 @@ def model_name(directory: str | Path) -> str:
 
 def model_language(directory: str | Path) -> str:
     """The language a model directory is for, without loading the model."""
-    return read_config(directory).get("language", "en")
+    return _language(read_config(directory))
+
+
+def _language(config: dict) -> str:
+    return config.get("language", "en")
 
 
 def _name(config: dict, directory: Path) -> str:
@@ -499,7 +503,7 @@ def load(directory: str | Path, for_tagging: bool = False) -> Bundle:
         model_config,
         weights,
         _name(config, directory),
-        config.get("language", "en"),  # as model_language reads it
+        _language(config),
         float(temperature),
         metrics,
         info,

@@ -699,11 +699,11 @@ def _write_chunks(
 def _refuse_writing_into_inputs(args: argparse.Namespace, inputs: Sequence[str]) -> None:
     """Refuse an output among the input files (or under an input directory): writing it would erase an
     input, or grow one as it is read, without end (``ner tag data/ > data/out.jsonl``)."""
-    from ner.bulk import STDIN_NAMES, local_path
+    from ner.bulk import local_path
 
     local = [name for name in inputs if local_path(name)]
     resolved = [Path(name).resolve() for name in local]
-    named = [name for name in args.files if "://" not in name and name not in STDIN_NAMES]
+    named = [name for name in args.files if local_path(name)]
     directories = [Path(name).resolve() for name in named if Path(name).is_dir()]
     for flag, given in (("--errors", args.errors), ("--out", args.out)):
         if given and "://" not in given:

@@ -261,7 +261,7 @@ def min_tokens(text: str) -> int:
     """A lower bound on the tokens of ``text`` at either level, cheap enough to refuse a text far too long
     before tokenizing it: each run of characters between spaces is one token at least, unless it shows
     nothing (which takes a character beyond ASCII)."""
-    return len((text if text.isascii() else model_form(text)).split())
+    return len((text if text.isascii() else _INVISIBLE_CHARS.sub("", text)).split())  # composing counts the same
 
 
 def tokenize(text: str) -> list[Token]:

@@ -19,8 +19,8 @@ import httpx
 import pytest
 
 from api.logs import JsonLines
-from ner import bundle as bundles
 
+from .conftest import reseal
 from .server import free_port, running_server
 
 LIMITS = {"max_chars": 2000, "max_texts": 16, "max_body_bytes": 50_000, "max_nbest": 5, "max_tokens": 3000}
@@ -594,10 +594,7 @@ def renamed(model: Path, into: Path, name: str) -> Path:
     shutil.copytree(model, into)
     config = json.loads((into / "config.json").read_text())
     (into / "config.json").write_text(json.dumps({**config, "name": name}))
-    manifest = json.loads((into / "manifest.json").read_text())
-    data = (into / "config.json").read_bytes()
-    manifest["files"]["config.json"] = {"sha256": bundles.sha256(data), "bytes": len(data)}
-    (into / "manifest.json").write_text(json.dumps(manifest))
+    reseal(into, "config.json")
     return into
 
 

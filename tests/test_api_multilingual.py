@@ -5,14 +5,13 @@ The routing itself is tested in process in test_router.py."""
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from .server import running_server
+from .server import running_server, wait_for_log
 
 MIXED = "李明在北京工作。John Smith visited Berlin on Monday. 王芳是北京大学的教授。"
 
@@ -43,10 +42,8 @@ def test_chinese_text_goes_to_the_chinese_model(client: httpx.Client, server_log
     response = client.post("/tag", json={"text": "李明在北京工作。"}, headers={"X-Request-Id": "routed-zh"})
     assert {("李明", "PER"), ("北京", "LOC")} <= entities(response)
     assert response.json()["model"] == "tiny-zh"  # the model that read it
-    deadline = time.monotonic() + 10  # a request is logged once its answer is sent: maybe after the client reads it
-    while not (logged := [line for line in server_log.read_text().splitlines() if '"routed-zh"' in line]):
-        assert time.monotonic() < deadline, "the request was not logged"
-        time.sleep(0.05)
+    wait_for_log(server_log, '"routed-zh"', 10)  # a request is logged once its answer is sent: maybe after it is read
+    logged = [line for line in server_log.read_text().splitlines() if '"routed-zh"' in line]
     assert [json.loads(line)["model"] for line in logged] == ["tiny-zh"]  # so in the log and the metrics too
 
 

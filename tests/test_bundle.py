@@ -20,7 +20,7 @@ from ner.cli import main
 from ner.lexicon import Lexicon
 from ner.vocab import CompactVocab, Vocab
 
-from .conftest import tiny_train_args
+from .conftest import reseal, tiny_train_args
 
 
 @pytest.fixture
@@ -247,9 +247,7 @@ def _rewrite(model: Path, name: str, change) -> None:
     data = json.loads(path.read_text())
     change(data)
     path.write_text(json.dumps(data))
-    manifest = json.loads((model / "manifest.json").read_text())
-    manifest["files"][name] = {"sha256": bundles.sha256(path.read_bytes()), "bytes": path.stat().st_size}
-    (model / "manifest.json").write_text(json.dumps(manifest))
+    reseal(model, name)
 
 
 @pytest.mark.parametrize(
@@ -280,10 +278,7 @@ def _rewrite_weights(model: Path, change) -> None:
     weights = load_file(model / "weights.safetensors")
     change(weights)
     save_file(weights, model / "weights.safetensors")
-    data = (model / "weights.safetensors").read_bytes()
-    manifest = json.loads((model / "manifest.json").read_text())
-    manifest["files"]["weights.safetensors"] = {"sha256": bundles.sha256(data), "bytes": len(data)}
-    (model / "manifest.json").write_text(json.dumps(manifest))
+    reseal(model, "weights.safetensors")
 
 
 @pytest.mark.parametrize(

@@ -24,6 +24,7 @@ import pytest
 from ner import bundle as bundles
 from ner.tagger import Tagger
 
+from .conftest import reseal
 from .server import Server, free_port, serving, wait_for_log
 
 TEXT = "John Smith visited Berlin on Monday."
@@ -354,11 +355,7 @@ def tampered(model: Path, into: Path) -> Path:
     shutil.copytree(model, into)
     for name, change in (("config.json", {"name": into.name}), ("vocab.json", {"words": ["one", "too", "few"]})):
         (into / name).write_text(json.dumps({**json.loads((into / name).read_text()), **change}))
-    manifest = json.loads((into / "manifest.json").read_text())
-    for name in ("config.json", "vocab.json"):
-        data = (into / name).read_bytes()
-        manifest["files"][name] = {"sha256": bundles.sha256(data), "bytes": len(data)}
-    (into / "manifest.json").write_text(json.dumps(manifest))
+    reseal(into, "config.json", "vocab.json")
     return into
 
 
