@@ -52,6 +52,29 @@ def _calibration_line(bundle: bundles.Bundle) -> str:
 STORAGE = {"float16": "in float16 (half the size)", "int8": "as 8-bit integers with a scale per row (a quarter)"}
 
 
+def _capitals_line(metrics: dict) -> str:
+    """How the model reads text written in one case (:mod:`ner.truecasing`), with its dev scores."""
+    record = metrics.get("truecasing")
+    if not record:
+        return ""
+    scores, rule = record["dev_f1_lowercased"], record["unknown_words"]
+    pairs = f" and {record['pairs']:,} pairs of words" if record.get("pairs") else ""
+    head = f"Text written in one case is read with the usual capitals of {record['words']:,} training words{pairs}"
+    if scores is None:
+        return f"{head}, other words lowercase (unmeasured: no dev file).\n\n"
+    ways = {
+        "none": "capitals not restored",
+        "lowercase": "other words lowercase",
+        "capitalized": "other words capitalized",
+    }
+    measured = "; ".join(f"{ways[way]} {f1:.2f}" for way, f1 in scores.items())
+    if rule is None:
+        return (
+            f"Text written in one case is read as written, capitals not restored (dev F1 lowercased: {measured}).\n\n"
+        )
+    return f"{head}, other words {rule} (dev F1 lowercased: {measured}).\n\n"
+
+
 def _storage_line(bundle: bundles.Bundle) -> str:
     dtype = bundle.info.get("embedding_dtype")
     if dtype not in STORAGE:
@@ -253,7 +276,7 @@ Labels: {", ".join(bundle.labels)}.
 
 ## Scores (strict entity level, percent)
 {scores}
-{_calibration_line(bundle)}{_epochs_line(m, training)}{_run_line(m, training)}
+{_calibration_line(bundle)}{_capitals_line(m)}{_epochs_line(m, training)}{_run_line(m, training)}
 
 Size: {_megabytes(bundle):.1f} MB of weights{_lexicon_line(bundle)}.
 

@@ -212,7 +212,7 @@ def _add_corpus_parsers(
 def _add_model_parsers(
     commands: argparse._SubParsersAction, running: argparse.ArgumentParser, reading: argparse.ArgumentParser
 ) -> None:
-    """The commands that rewrite or serve model directories: ``export``, ``words``, ``serve``."""
+    """The commands that rewrite or serve model directories: ``export``, ``words``, ``truecase``, ``serve``."""
     export = commands.add_parser("export", help="add the ONNX encoder to a model directory (serving without torch)")
     export.add_argument("model", help="model directory")
     export.set_defaults(run=run_export)
@@ -230,6 +230,18 @@ def _add_model_parsers(
     )
     words.add_argument("--embedding-dtype", choices=EMBEDDING_DTYPES, help="store the tables so")
     words.set_defaults(run=run_words)
+
+    truecase = commands.add_parser(
+        "truecase",
+        parents=[running, reading],
+        help="learn how a word model reads text without capitals (ner/truecasing.py; ner train does it too)",
+    )
+    truecase.add_argument("model", help="model directory, rewritten in place")
+    truecase.add_argument("--train", required=True, help="the corpus it was trained on: its words' usual capitals")
+    truecase.add_argument(
+        "--dev", help="its dev corpus, lowercased, chooses how unseen words are written (without it: lowercase)"
+    )
+    truecase.set_defaults(run=run_truecase)
 
     serve = commands.add_parser("serve", help="start the HTTP service")
     serve.add_argument("--model", action="append", dest="models", help="model directory (repeatable)")
@@ -524,6 +536,27 @@ def run_words(args: argparse.Namespace) -> int:
     _save_rewritten(bundle, args)
     scores = {f"{split}_f1": bundle.metrics[split]["f1"] for split in ("dev", "test") if split in files}
     print(json.dumps({"model": args.model, "dropped": dropped, "added": added, **scores}))
+    return 0
+
+
+def run_truecase(args: argparse.Namespace) -> int:
+    from ner import bundle as bundles
+    from ner.corpus import read_corpus
+    from ner.truecasing import fit
+
+    bundles.check_destination(args.model)
+    tagger = _load_tagger(args)
+    if tagger.char_level:
+        raise ValueError(f"{args.model} reads characters: only a word model restores capitals")
+    train = read_corpus(args.train, args.tag_column)[0]
+    dev = read_corpus(args.dev, args.tag_column)[0] if args.dev else None
+    truecaser, record = fit(tagger, train, dev)
+    if not record:
+        raise ValueError(f"{args.train}: no sentence mixes capitals and small letters, so none can be learned")
+    tagger.bundle.vocab.truecaser = truecaser
+    tagger.bundle.metrics["truecasing"] = record
+    _save_rewritten(tagger.bundle, args)
+    print(json.dumps({"model": args.model, **record}))
     return 0
 
 

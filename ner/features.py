@@ -30,6 +30,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from ner.lexicon import Lexicon
+from ner.truecasing import Truecaser
 from ner.vocab import AnyVocab, CompactVocab, Vocab, bigrams, casing
 
 # The bounds of the cache of each distinct token's features: tokens (about 370 bytes each for a word of 20
@@ -80,6 +81,7 @@ class Vocabularies:
         lexicon: Lexicon | None = None,
         lexicon_words: Vocab | None = None,
         decomposed: bool = False,
+        truecaser: Truecaser | None = None,
     ) -> None:
         if level not in ("word", "char"):
             raise ValueError(f"level must be 'word' or 'char', not {level!r}")
@@ -91,6 +93,7 @@ class Vocabularies:
         # Symbols of text read decomposed (NFD), as a model trained before tokens were read composed (NFC)
         # holds them: a composed token not among them is looked up decomposed (ner.text.model_form).
         self.decomposed = decomposed
+        self.truecaser = truecaser  # a word model's capitals for text without them (ner.truecasing)
         self._cache: dict[str, tuple[int, int, tuple[int, ...]]] = {}
         self._cache_chars = 0  # the characters of the cache's keys
 
@@ -146,6 +149,7 @@ class Vocabularies:
             self.lexicon,
             self.lexicon_words,  # a dictionary word new to the model reads as unknown
             decomposed=self.decomposed,
+            truecaser=self.truecaser,
         )
         return grown
 
@@ -167,6 +171,8 @@ class Vocabularies:
             out["bigrams"] = self.bigrams.itos
         if self.lexicon_words is not None:
             out["lexicon_words"] = self.lexicon_words.itos
+        if self.truecaser is not None:
+            out["truecaser"] = self.truecaser.to_json()
         return out
 
     @classmethod
@@ -187,6 +193,7 @@ class Vocabularies:
             max_word_chars=data.get("max_word_chars", 20),
             lexicon_words=vocab("lexicon_words"),
             decomposed=any(not s.isascii() and not unicodedata.is_normalized("NFC", s) for s in _symbols(data)),
+            truecaser=Truecaser.from_json(data["truecaser"]) if "truecaser" in data else None,
         )
 
     def encode(

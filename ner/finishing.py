@@ -4,18 +4,21 @@ the saved model.
 :func:`add_pretrained_words` adds the vectors of the most frequent pretrained
 words the model lacks, :func:`align_if_better` moves the vectors of words never
 trained to where training moved the others (kept only if dev holds),
-:func:`round_embeddings` rounds the tables to their stored precision, and
-:func:`calibrate` fits the temperature of the entity scores on dev.
+:func:`round_embeddings` rounds the tables to their stored precision,
+:func:`restore_capitals` learns how the model writes text without capitals
+(:mod:`ner.truecasing`) and :func:`calibrate` fits the temperature of the entity scores on dev.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import torch
 
 from ner import bundle as bundles
+from ner import truecasing
 from ner import words as model_words
 from ner.calibration import fit_temperature
 from ner.corpus import lowercased_words
@@ -24,6 +27,7 @@ from ner.model import NERModel
 from ner.vocab import load_vectors
 
 if TYPE_CHECKING:
+    from ner.corpus import Sentence
     from ner.train import Run
 
 log = logging.getLogger("ner.train")
@@ -117,3 +121,33 @@ def round_embeddings(run: Run, best: dict, dtype: str) -> dict:
         return {**best, "test": test}
     log.info("embeddings rounded to %s: dev F1 %.2f -> %.2f", dtype, best["f1"], dev["f1"])
     return {**best, "f1": dev["f1"], "dev": dev, "test": test, "float32_dev_f1": best["f1"]}
+
+
+def restore_capitals(run: Run, best: dict) -> dict:
+    """Learn the usual capitals of the training words (over the parent's, fine-tuning), unknown words written
+    as dev lowercased scores best (:func:`ner.truecasing.fit`); scored again where dev or test holds a
+    document written in one case."""
+    dev = None if run.config.train_with_dev else run.corpora.dev
+    parent = run.parent.vocab.truecaser if run.parent is not None else None
+    truecaser, record = truecasing.fit(run.tagger(), run.corpora.train, dev, parent)
+    if not record:  # a character model, or a corpus without capitals
+        return best
+    run.vocab.truecaser = truecaser
+    if scores := record["dev_f1_lowercased"]:
+        log.info(
+            "text without capitals, dev lowercased: F1 %s (unknown words kept: %s)",
+            scores,
+            truecaser and truecaser.unknown,
+        )
+    else:
+        log.info("text without capitals: %d words' usual capitals kept, unmeasured (no dev)", record["words"])
+    corpora = [corpus for corpus in (dev, run.corpora.test) if corpus]
+    if truecaser is None or not any(truecasing.one_case_documents(*_tokens(corpus)) for corpus in corpora):
+        return {**best, "truecasing": record}
+    dev_scores, test = run.score()
+    rescored = {"f1": dev_scores["f1"], "dev": dev_scores} if dev_scores else {}
+    return {**best, **rescored, "test": test, "truecasing": record}
+
+
+def _tokens(sentences: Sequence[Sentence]) -> tuple[list[list[str]], list[int]]:
+    return [s.tokens for s in sentences], [s.document for s in sentences]

@@ -483,7 +483,8 @@ class Tagger:
         sentences belong together; without it each sentence is a document of its own.
         ``joins`` (per sentence, :func:`ner.text.word_joins` of its tokens and one more flag, for the token
         after it) keeps a character model's entities and dictionary phrases from starting or ending inside a
-        word of a script written with spaces.
+        word of a script written with spaces. A document written in one case is read with the capitals its
+        model's training corpus would give it (:mod:`ner.truecasing`).
         """
         limit = self.max_sentence_tokens
         pieces = [
@@ -493,10 +494,16 @@ class Tagger:
         ]
         predicted: list[Prediction] = [Prediction([], [])] * len(pieces)
         batches = self.batches([end - start for _, start, end in pieces])
-        chunks = [[sentences[pieces[p][0]][pieces[p][1] : pieces[p][2]] for p in indices] for indices in batches]
+
+        def cut(source: Sequence[Sequence[str]]) -> list[list[Sequence[str]]]:
+            return [[source[pieces[p][0]][pieces[p][1] : pieces[p][2]] for p in indices] for indices in batches]
+
+        chunks = cut(sentences)
         document_of = documents if documents is not None else range(len(sentences))
         chunk_documents = [[document_of[pieces[p][0]] for p in indices] for indices in batches]
-        computed = self.emissions(chunks, chunk_documents, deadline)
+        # The network reads a document without capitals recased; a dictionary matches its tokens as written.
+        read = self.vocab.truecaser.recased(sentences, documents) if self.vocab.truecaser else sentences
+        computed = self.emissions(chunks if read is sentences else cut(read), chunk_documents, deadline)
         for indices, chunk, (emissions, mask) in zip(batches, chunks, computed):
             _check(deadline)
             chunk_joins = [joins[pieces[p][0]][pieces[p][1] : pieces[p][2] + 1] for p in indices] if joins else None

@@ -55,7 +55,7 @@ from ner.distributed import Distributed
 from ner.export import export_if_possible
 from ner.features import BIGRAMS_COUNTED, Batch, Vocabularies
 from ner.finetuning import carry_over, fine_tuning, new_word_vectors
-from ner.finishing import add_pretrained_words, align_if_better, calibrate, round_embeddings
+from ner.finishing import add_pretrained_words, align_if_better, calibrate, restore_capitals, round_embeddings
 from ner.lexicon import Lexicon
 from ner.metrics import evaluate
 from ner.model import NERModel
@@ -818,6 +818,7 @@ def _finish(run: Run, job: Job, progress: Progress, started: float) -> dict:
         best = align_if_better(run, best)
     if config.embedding_dtype != "float32":
         best = round_embeddings(run, best, config.embedding_dtype)
+    best = restore_capitals(run, best)
     plot = job.work / "curves.png"
     plot_curves(history, plot)
     rates = [h["sentences_per_second"] for h in history]
@@ -830,7 +831,11 @@ def _finish(run: Run, job: Job, progress: Progress, started: float) -> dict:
         "training_seconds": round(time.perf_counter() - started, 1),
         "train_sentences_per_second": round(sum(rates) / len(rates), 1),
         "history": history,
-        **{key: best[key] for key in ("added_pretrained_words", "aligned_unseen", "float32_dev_f1") if key in best},
+        **{
+            key: best[key]
+            for key in ("added_pretrained_words", "aligned_unseen", "float32_dev_f1", "truecasing")
+            if key in best
+        },
         **({"calibration": calibration} if calibration else {}),
     }
     info = {

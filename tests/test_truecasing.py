@@ -1,0 +1,203 @@
+"""Text without capitals: the usual forms a word model learns from its training corpus, and the tokens its
+network reads for a document written in one case (ner/truecasing.py)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from ner import bundle as bundles
+from ner.cli import main
+from ner.corpus import read_corpus
+from ner.metrics import evaluate
+from ner.tagger import Tagger, TagOptions
+from ner.truecasing import Truecaser, fit, one_case, one_case_documents
+from tests.conftest import reseal, synthetic_sentences, train_tiny, write_conll
+
+CORPUS = [
+    ["The", "EU", "said", "so", "."],
+    ["Germany", "and", "the", "EU", "agreed", "."],  # Germany only first: not learned
+    ["EU", "REJECTS", "GERMAN", "CALL"],  # a headline: not counted
+    ["Later", "the", "eu", "and", "Paris", "said", "no", "."],  # EU twice, eu once
+    ["They", "said", "so", "in", "Paris", "."],
+]
+
+
+def test_one_case_needs_cased_letters_all_of_one_case() -> None:
+    assert one_case("eu rejects") and one_case("EU REJECTS 1996") and one_case("straße")
+    assert not one_case("EU rejects") and not one_case("1996 .") and not one_case("مرحبا") and not one_case("")
+
+
+def test_learn_keeps_each_words_most_frequent_form_inside_sentences_of_mixed_case() -> None:
+    truecaser = Truecaser.learn(CORPUS)
+    assert truecaser is not None
+    assert truecaser.forms == {"eu": "EU", "paris": "Paris"}
+    assert truecaser.lowercase == {"said", "so", ".", "and", "the", "agreed", "no", "in"}
+    assert "germany" not in truecaser.forms and "rejects" not in truecaser.lowercase
+    assert truecaser.pairs == {}  # ("the", "EU") and ("the", "eu") once each: the first seen, as each alone
+    assert Truecaser.learn(CORPUS, most=2).forms == {"eu": "EU"}  # with ".", the two most frequent
+    assert Truecaser.learn([["all", "lower", "case"], ["ALL", "CAPS"], ["中", "国"]]) is None
+
+
+def test_two_words_written_together_otherwise_than_alone_keep_their_pair_of_forms() -> None:
+    sentences = [["In", "New", "York", "."], ["To", "New", "York", "!"], ["In", "New", "Jersey", "."]]
+    sentences += [["A", "new", noun, "."] for noun in ("car", "day", "bike", "law")]
+    truecaser = Truecaser.learn(sentences)
+    assert truecaser is not None
+    assert truecaser.forms == {"york": "York", "jersey": "Jersey"} and "new" in truecaser.lowercase
+    assert truecaser.pairs == {("new", "york"): ("New", "York")}  # New Jersey seen once: chance
+    assert truecaser.recase(["i", "love", "new", "york", "and", "new", "jersey"]) == [
+        "I",
+        "love",
+        "New",
+        "York",
+        "and",
+        "new",
+        "Jersey",
+    ]
+    again = Truecaser.from_json(json.loads(json.dumps(truecaser.to_json())))
+    assert again == truecaser
+
+
+def test_recase_writes_known_words_as_usual_and_unknown_ones_as_chosen() -> None:
+    lowercase = Truecaser.learn(CORPUS)
+    assert lowercase is not None
+    capitalized = replace(lowercase, unknown="capitalized")
+    tokens = ["the", "eu", "and", "germany", "said", "no", "."]
+    assert lowercase.recase(tokens) == ["The", "EU", "and", "germany", "said", "no", "."]
+    assert capitalized.recase(tokens) == ["The", "EU", "and", "Germany", "said", "no", "."]
+    assert capitalized.recase(["PARIS", "SAID", "NO"]) == ["Paris", "said", "no"]
+    assert lowercase.recase([]) == []
+    with pytest.raises(ValueError, match="lowercase or capitalized"):
+        replace(lowercase, unknown="upper")
+
+
+def test_a_fine_tuned_models_forms_lie_over_its_parents() -> None:
+    together = {("new", "york"): ("New", "York"), ("and", "us"): ("And", "Us")}
+    parent = Truecaser({"apple": "Apple", "may": "May", "eu": "EU"}, frozenset({"said", "us"}), together, "capitalized")
+    child = Truecaser.learn([["Later", "apple", "and", "US", "said", "so"], ["Then", "apple", "and", "US", "ran"]])
+    assert child is not None
+    merged = child.over(parent)
+    assert merged.forms == {"may": "May", "eu": "EU", "us": "US"}  # apple now lowercase, US now capitals
+    assert merged.lowercase == {"apple", "and", "said", "so", "ran"} and merged.unknown == "lowercase"
+    assert merged.pairs == together and child.pairs == {}  # the child's pair is its words' own forms
+    assert child.over(None) is child
+
+
+def test_only_documents_written_in_one_case_are_recased() -> None:
+    truecaser = Truecaser.learn(CORPUS)
+    assert truecaser is not None
+    sentences = [["the", "eu", "said"], ["paris", "."], ["The", "eu", "said"], ["1996", "."], ["EU", "SAID"]]
+    documents = [0, 0, 1, 2, 3]
+    assert one_case_documents(sentences, documents) == {0, 3}
+    recased = truecaser.recased(sentences, documents)
+    assert recased == [["The", "EU", "said"], ["Paris", "."], ["The", "eu", "said"], ["1996", "."], ["EU", "said"]]
+    assert recased[2] is sentences[2]
+    assert truecaser.recased(sentences) == [
+        truecaser.recase(sentences[i]) if i in (0, 1, 4) else sentences[i] for i in range(5)
+    ]
+    mixed = [["The", "eu"], ["paris"]]
+    assert truecaser.recased(mixed, [0, 0]) is mixed
+
+
+def test_a_trained_word_model_learns_its_capitals_and_chooses_on_dev(tiny_model: Path, tiny_corpus: dict) -> None:
+    tagger = Tagger.load(tiny_model)
+    record = tagger.bundle.metrics["truecasing"]
+    assert tagger.vocab.truecaser is not None and tagger.vocab.truecaser.unknown == record["unknown_words"]
+    assert tagger.vocab.truecaser.forms["paris"] == "Paris" and "visited" in tagger.vocab.truecaser.lowercase
+    dev = read_corpus(tiny_corpus["dev"])[0]
+    lowered = [replace(s, tokens=[t.lower() for t in s.tokens]) for s in dev]
+    learned = tagger.vocab.truecaser
+    by_hand = {}
+    for way, truecaser in [
+        ("none", None),
+        *((rule, replace(learned, unknown=rule)) for rule in ("lowercase", "capitalized")),
+    ]:
+        tagger.vocab.truecaser = truecaser
+        by_hand[way] = round(evaluate(tagger, lowered)["f1"], 2)
+    tagger.vocab.truecaser = learned
+    assert record["dev_f1_lowercased"] == by_hand
+    assert by_hand[record["unknown_words"]] == max(by_hand.values()) > by_hand["none"]
+    assert "Text written in one case is read with the usual capitals" in (tiny_model / "README.md").read_text()
+    chosen, again = fit(tagger, read_corpus(tiny_corpus["train"])[0], dev)
+    assert again == record and chosen == learned and tagger.vocab.truecaser is learned
+
+
+def test_the_network_reads_a_lowercase_text_recased_and_entities_keep_the_text(tiny_model: Path, monkeypatch) -> None:
+    tagger = Tagger.load(tiny_model)
+    read: list[list[str]] = []
+    encode = tagger.vocab.encode
+    monkeypatch.setattr(tagger.vocab, "encode", lambda chunk, *a, **k: read.extend(chunk) or encode(chunk, *a, **k))
+    text = "angela merkel visited paris on monday ."
+    entities = tagger.tag(text)
+    assert read == [tagger.vocab.truecaser.recase(text.split())]
+    assert read[0][:4] == ["Angela", "Merkel", "visited", "Paris"]
+    assert [(e.text, e.label) for e in entities] == [("angela merkel", "PER"), ("paris", "LOC")]
+    assert all(text[e.start : e.end] == e.text for e in entities)
+    read.clear()
+    tagger.tag("angela merkel visited Paris .")  # mixed case: read as written
+    assert read == [["angela", "merkel", "visited", "Paris", "."]]
+    tagger.vocab.truecaser = None
+    assert tagger.tag(text) != entities  # what the capitals buy here
+
+
+def test_a_dictionary_matches_the_tokens_as_written(tiny_model: Path) -> None:
+    tagger = Tagger.load(tiny_model)
+    lower = tagger.dictionary({"acme": "ORG"})
+    found = tagger.analyze(["acme hired angela merkel ."], TagOptions(dictionary=lower))[0].entities
+    assert ("acme", "ORG") in [(e.text, e.label) for e in found]  # the network reads "Acme"
+
+
+def test_training_scores_the_saved_model_on_dev_documents_in_one_case(tmp_path: Path) -> None:
+    train = write_conll(tmp_path / "train.conll", synthetic_sentences(300, 1), per_document=5)
+    lowered = [[(token.lower(), tag) for token, tag in s] for s in synthetic_sentences(60, 2)]
+    dev = write_conll(tmp_path / "dev.conll", lowered, per_document=5)
+    model = train_tiny(tmp_path / "model", train, dev, "--epochs", "3")
+    tagger = Tagger.load(model)
+    assert tagger.vocab.truecaser is not None
+    assert tagger.bundle.metrics["dev"]["f1"] == pytest.approx(evaluate(tagger, read_corpus(dev)[0])["f1"])
+
+
+def test_ner_truecase_rewrites_a_model_and_refuses_what_it_cannot_learn(
+    tiny_model: Path, tiny_corpus: dict, tiny_zh_model: Path, tmp_path: Path, capsys
+) -> None:
+    model = tmp_path / "model"
+    shutil.copytree(tiny_model, model)
+    stripped = bundles.load(model)
+    stripped.vocab.truecaser = None
+    stripped.metrics.pop("truecasing")
+    bundles.save(stripped, model, card="# card\n")
+    assert Tagger.load(model).vocab.truecaser is None
+    assert main(["truecase", str(model), "--train", str(tiny_corpus["train"]), "--dev", str(tiny_corpus["dev"])]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["dev_f1_lowercased"] == bundles.load(tiny_model).metrics["truecasing"]["dev_f1_lowercased"]
+    assert Tagger.load(model).vocab.truecaser == Tagger.load(tiny_model).vocab.truecaser
+    assert "ner truecase" in (model / "README.md").read_text()
+    assert main(["truecase", str(model), "--train", str(tiny_corpus["train"])]) == 0
+    assert json.loads(capsys.readouterr().out)["dev_f1_lowercased"] is None
+    assert "other words lowercase (unmeasured: no dev file)" in (model / "README.md").read_text()
+    caseless = write_conll(
+        tmp_path / "lower.conll", [[(t.lower(), g) for t, g in s] for s in synthetic_sentences(9, 1)]
+    )
+    assert main(["truecase", str(model), "--train", str(caseless)]) == 2
+    assert "no sentence mixes capitals and small letters" in capsys.readouterr().err
+    assert main(["truecase", str(tiny_zh_model), "--train", str(caseless)]) == 2
+    assert "only a word model restores capitals" in capsys.readouterr().err
+
+
+def test_a_damaged_truecaser_is_refused_when_the_model_loads(tiny_model: Path, tmp_path: Path) -> None:
+    model = tmp_path / "model"
+    shutil.copytree(tiny_model, model)
+    vocab = json.loads((model / "vocab.json").read_text())
+    damages = {"forms": ({"paris": 7}, "forms map words to words"), "pairs": ([["new", "york", "New"]], "pairs are")}
+    for key, (value, message) in damages.items():
+        damaged = json.loads(json.dumps(vocab))
+        damaged["truecaser"][key] = value
+        (model / "vocab.json").write_text(json.dumps(damaged))
+        reseal(model, "vocab.json")
+        with pytest.raises(bundles.BundleError, match=message):
+            Tagger.load(model)
