@@ -542,7 +542,7 @@ def run_words(args: argparse.Namespace) -> int:
 def run_truecase(args: argparse.Namespace) -> int:
     from ner import bundle as bundles
     from ner.corpus import read_corpus
-    from ner.truecasing import fit
+    from ner.truecasing import fit, one_case_documents
 
     bundles.check_destination(args.model)
     tagger = _load_tagger(args)
@@ -550,9 +550,13 @@ def run_truecase(args: argparse.Namespace) -> int:
         raise ValueError(f"{args.model} reads characters: only a word model restores capitals")
     train = read_corpus(args.train, args.tag_column)[0]
     dev = read_corpus(args.dev, args.tag_column)[0] if args.dev else None
-    truecaser, record = fit(tagger, train, dev)
+    truecaser, record = fit(tagger, train, dev, tagger.vocab.truecaser)
     if not record:
         raise ValueError(f"{args.train}: no sentence mixes capitals and small letters, so none can be learned")
+    if dev and one_case_documents([s.tokens for s in dev], [s.document for s in dev]):
+        logging.getLogger("ner").warning(
+            "%s has documents written in one case: the dev and test scores in the card were measured before", args.dev
+        )
     tagger.bundle.vocab.truecaser = truecaser
     tagger.bundle.metrics["truecasing"] = record
     _save_rewritten(tagger.bundle, args)

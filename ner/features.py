@@ -85,6 +85,8 @@ class Vocabularies:
     ) -> None:
         if level not in ("word", "char"):
             raise ValueError(f"level must be 'word' or 'char', not {level!r}")
+        if truecaser is not None and level != "word":
+            raise ValueError("only a word model restores capitals (a truecaser with a character vocabulary)")
         self.level, self.words, self.tags = level, words, tags
         self.chars, self.bigrams = chars, bigrams
         self.lexicon = lexicon  # stored beside vocab.json (ner.bundle), not in it

@@ -129,8 +129,9 @@ def restore_capitals(run: Run, best: dict) -> dict:
     document written in one case."""
     dev = None if run.config.train_with_dev else run.corpora.dev
     parent = run.parent.vocab.truecaser if run.parent is not None else None
+    scored_with = run.vocab.truecaser  # a fine-tuned model's epochs were scored with its parent's
     truecaser, record = truecasing.fit(run.tagger(), run.corpora.train, dev, parent)
-    if not record:  # a character model, or a corpus without capitals
+    if not record:  # a character model, or a corpus without capitals (and no parent's)
         return best
     run.vocab.truecaser = truecaser
     if scores := record["dev_f1_lowercased"]:
@@ -142,7 +143,7 @@ def restore_capitals(run: Run, best: dict) -> dict:
     else:
         log.info("text without capitals: %d words' usual capitals kept, unmeasured (no dev)", record["words"])
     corpora = [corpus for corpus in (dev, run.corpora.test) if corpus]
-    if truecaser is None or not any(truecasing.one_case_documents(*_tokens(corpus)) for corpus in corpora):
+    if truecaser == scored_with or not any(truecasing.one_case_documents(*_tokens(corpus)) for corpus in corpora):
         return {**best, "truecasing": record}
     dev_scores, test = run.score()
     rescored = {"f1": dev_scores["f1"], "dev": dev_scores} if dev_scores else {}

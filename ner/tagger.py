@@ -502,7 +502,8 @@ class Tagger:
         document_of = documents if documents is not None else range(len(sentences))
         chunk_documents = [[document_of[pieces[p][0]] for p in indices] for indices in batches]
         # The network reads a document without capitals recased; a dictionary matches its tokens as written.
-        read = self.vocab.truecaser.recased(sentences, documents) if self.vocab.truecaser else sentences
+        truecaser = self.vocab.truecaser
+        read = truecaser.recased(sentences, documents) if truecaser is not None else sentences
         computed = self.emissions(chunks if read is sentences else cut(read), chunk_documents, deadline)
         for indices, chunk, (emissions, mask) in zip(batches, chunks, computed):
             _check(deadline)

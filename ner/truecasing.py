@@ -26,8 +26,8 @@ T = TypeVar("T")
 # How a word the training corpus never wrote inside a sentence is written: names are what a corpus most
 # often lacks, common words what a small one lacks; dev decides (fit).
 UNKNOWN_WORDS = ("lowercase", "capitalized")
-# The most frequent words (and pairs of words) a truecaser keeps (200,000 words take about 3 MB of vocab.json).
-MOST_WORDS = 200_000
+# The most frequent words and pairs of words a truecaser keeps (about 3 MB and 2 MB of vocab.json at most).
+MOST_WORDS, MOST_PAIRS = 200_000, 50_000
 # How often two words must be seen together for their usual pair of forms to count (once is chance).
 PAIR_MIN_COUNT = 2
 
@@ -37,13 +37,19 @@ def one_case(text: str) -> bool:
     return (text == text.lower()) != (text == text.upper())
 
 
+def mixes_cases(text: str) -> bool:
+    """True when ``text`` has both lowercase and uppercase letters."""
+    return text != text.lower() and text != text.upper()
+
+
 def capitalized(word: str) -> str:
-    return word[:1].upper() + word[1:]
+    return word[:1].title() + word[1:]
 
 
 @dataclass(frozen=True)
 class Truecaser:
-    """The usual form of each word of a training corpus, by its lowercased form.
+    """The usual form of each word of a training corpus, by its case-folded form (``straße`` and
+    ``STRASSE`` alike: ``strasse``).
 
     ``forms`` holds the words usually written with capitals, ``lowercase`` those usually written without,
     ``pairs`` the pairs of words usually written together otherwise than each alone (``("new", "york")``:
@@ -60,57 +66,61 @@ class Truecaser:
             raise ValueError(f"unknown words are written {' or '.join(UNKNOWN_WORDS)}, not {self.unknown!r}")
 
     @classmethod
-    def learn(cls, sentences: Iterable[Sequence[str]], most: int = MOST_WORDS) -> Truecaser | None:
+    def learn(
+        cls, sentences: Iterable[Sequence[str]], older: Truecaser | None = None, most: int = MOST_WORDS
+    ) -> Truecaser | None:
         """The usual forms of the words of ``sentences`` written in mixed case, their first tokens aside
-        (capitalized wherever a sentence starts); None when no sentence mixes cases (a corpus without
-        capitals, or of a script without them)."""
+        (capitalized wherever a sentence starts), over ``older``'s (a fine-tuned model's over its parent's:
+        the words and pairs these sentences show are theirs); ``older`` when no sentence mixes cases (a
+        corpus without capitals, or of a script without them)."""
+        mixed = [tokens[1:] for tokens in sentences if mixes_cases("".join(tokens))]
         seen: defaultdict[str, Counter[str]] = defaultdict(Counter)
-        seen_together: defaultdict[tuple[str, str], Counter[tuple[str, str]]] = defaultdict(Counter)
-        for tokens in sentences:
-            text = "".join(tokens)
-            if text == text.lower() or text == text.upper():
-                continue
-            for token in tokens[1:]:
-                seen[token.lower()][token] += 1
-            for pair in zip(tokens[1:], tokens[2:]):
-                seen_together[(pair[0].lower(), pair[1].lower())][pair] += 1
+        for tokens in mixed:
+            for token in tokens:
+                seen[token.casefold()][token] += 1
         if not seen:
-            return None
+            return older
         usual = {word: _usual(seen[word]) for word in _most_frequent(seen, most)}
-        truecaser = cls(
-            {word: form for word, form in usual.items() if form != word},
-            frozenset(word for word, form in usual.items() if form == word),
-        )
+        forms = {word: form for word, form in usual.items() if form != form.lower()}
+        lowercase = {word for word, form in usual.items() if form == form.lower()}
+        # Only a word seen in several forms can make a pair's forms differ from its words' (or an older pair).
+        varied = {word for word, spellings in seen.items() if len(spellings) > 1}
+        older_pairs = older.pairs if older is not None else {}
+        seen_together: defaultdict[tuple[str, str], Counter[tuple[str, str]]] = defaultdict(Counter)
+        for tokens in mixed:
+            for pair in zip(tokens, tokens[1:]):
+                words = (pair[0].casefold(), pair[1].casefold())
+                if words[0] in varied or words[1] in varied or words in older_pairs:
+                    seen_together[words][pair] += 1
         pairs = {}
-        for pair in _most_frequent(seen_together, most):
-            if seen_together[pair].total() >= PAIR_MIN_COUNT:
-                form = _usual(seen_together[pair])
-                if form != (truecaser.forms.get(pair[0], pair[0]), truecaser.forms.get(pair[1], pair[1])):
-                    pairs[pair] = form
-        return replace(truecaser, pairs=pairs)
-
-    def over(self, older: Truecaser | None) -> Truecaser:
-        """These forms, and ``older``'s for the words these lack (a fine-tuned model's, over its parent's)."""
-        if older is None:
-            return self
-        forms = {word: form for word, form in older.forms.items() if word not in self.lowercase} | self.forms
-        lowercase = (older.lowercase - self.forms.keys()) | self.lowercase
-        return replace(self, forms=forms, lowercase=lowercase, pairs=older.pairs | self.pairs)
+        for words in _most_frequent(seen_together, MOST_PAIRS):
+            if seen_together[words].total() >= PAIR_MIN_COUNT:
+                form = _usual(seen_together[words])
+                if form != tuple(forms.get(word, spelling.lower()) for word, spelling in zip(words, form)):
+                    pairs[words] = form
+        if older is not None:
+            forms = {word: form for word, form in older.forms.items() if word not in usual} | forms
+            lowercase |= older.lowercase - usual.keys()
+            # An older pair stays unless these sentences show its words together often enough to decide.
+            decided = {words for words, counts in seen_together.items() if counts.total() >= PAIR_MIN_COUNT}
+            pairs = {words: form for words, form in older.pairs.items() if words not in decided} | pairs
+        return cls(forms, frozenset(lowercase), pairs, older.unknown if older is not None else "lowercase")
 
     def recase(self, tokens: Sequence[str]) -> list[str]:
         """``tokens`` of one sentence written as the training corpus would: ``["eu", "rejects"]`` ->
         ``["EU", "rejects"]``."""
-        words = [token.lower() for token in tokens]
+        words = [token.casefold() for token in tokens]
         out = []
-        for word in words:
+        for word, token in zip(words, tokens):
             form = self.forms.get(word)
             if form is None:
-                form = capitalized(word) if self.unknown == "capitalized" and word not in self.lowercase else word
+                lower = token.lower()
+                form = capitalized(lower) if self.unknown == "capitalized" and word not in self.lowercase else lower
             out.append(form)
         for i, pair in enumerate(zip(words, words[1:])):
             if (together := self.pairs.get(pair)) is not None:
                 out[i : i + 2] = together
-        if out:
+        if out and out[0] == out[0].lower():  # a sentence's first word, unless its usual form has capitals
             out[0] = capitalized(out[0])
         return out
 
@@ -132,13 +142,14 @@ class Truecaser:
     @classmethod
     def from_json(cls, data: dict) -> Truecaser:
         forms, lowercase = data["forms"], data["lowercase"]
-        if not isinstance(forms, dict) or not all(isinstance(x, str) for pair in forms.items() for x in pair):
+        if not isinstance(forms, dict) or not all(isinstance(x, str) and x for pair in forms.items() for x in pair):
             raise ValueError("a truecaser's forms map words to words")
         if not isinstance(lowercase, list) or not all(isinstance(word, str) for word in lowercase):
             raise ValueError("a truecaser's lowercase words are a list of words")
         pairs = data.get("pairs", [])
         if not isinstance(pairs, list) or not all(
-            isinstance(row, list) and len(row) == 4 and all(isinstance(word, str) for word in row) for row in pairs
+            isinstance(row, list) and len(row) == 4 and all(isinstance(word, str) and word for word in row)
+            for row in pairs
         ):
             raise ValueError("a truecaser's pairs are lists of two words and their two forms")
         return cls(forms, frozenset(lowercase), {(a, b): (c, d) for a, b, c, d in pairs}, data["unknown"])
@@ -160,11 +171,11 @@ def fit(
     """The truecaser of a word model trained on ``train`` (over its ``parent``'s, fine-tuned), and what it
     scored: entity F1 on ``dev`` lowercased without restoring capitals (``none``) and with each way of
     writing unknown words. The best is kept; none when restoring capitals does not beat leaving them out.
-    Without ``dev`` unknown words stay lowercase, unmeasured. ``tagger`` is left as it was."""
+    Without ``dev`` unknown words are written as the parent's were (a new model's lowercase), unmeasured.
+    ``tagger`` is left as it was."""
     from ner.metrics import evaluate
 
-    learned = Truecaser.learn(s.tokens for s in train) if tagger.vocab.level == "word" else None
-    learned = learned.over(parent) if learned is not None else parent
+    learned = Truecaser.learn((s.tokens for s in train), parent) if tagger.vocab.level == "word" else None
     if learned is None:
         return None, {}
     if not dev:

@@ -23,6 +23,17 @@ def test_the_english_model_tags_a_news_sentence() -> None:
     assert ("German", "MISC") in found
 
 
+def test_the_english_model_reads_a_sentence_without_capitals_with_its_corpus_capitals() -> None:
+    tagger = Tagger.load(shipped_model("en-conll03"))
+    cased = "German Chancellor Angela Merkel met Emmanuel Macron in New York, the Elysee said on Tuesday."
+    for text in (cased.lower(), cased.upper()):
+        found = {(text[e.start : e.end], e.label) for e in tagger.tag(text)}
+        expected = {("angela merkel", "PER"), ("emmanuel macron", "PER"), ("new york", "LOC"), ("german", "MISC")}
+        assert {(span if text.islower() else span.upper(), label) for span, label in expected} <= found
+    tagger.vocab.truecaser = None
+    assert len(tagger.tag(cased.lower())) < 2  # what restoring the capitals buys
+
+
 def test_invisible_characters_inside_names_change_no_entity() -> None:
     """Soft hyphens and zero-width spaces, as text copied from web pages has them, stay inside the tokens
     (and the entities' offsets) and out of what the model reads."""
@@ -68,6 +79,20 @@ def test_the_english_model_scores_what_its_card_says(capsys) -> None:
     assert set(scores["per_type"]) == {"LOC", "MISC", "ORG", "PER"}
     size = sum(p.stat().st_size for p in model.iterdir())
     assert size < 25 * 2**20
+
+
+@pytest.mark.slow
+def test_the_english_models_dev_lowercased_scores_what_its_card_says() -> None:
+    from dataclasses import replace
+
+    from ner.corpus import read_corpus
+    from ner.metrics import evaluate
+
+    tagger = Tagger.load(shipped_model("en-conll03"))
+    dev = read_corpus(shared_data("conll2003_en", "eng.testa"))[0]
+    lowered = [replace(s, tokens=[t.lower() for t in s.tokens]) for s in dev]
+    record = tagger.bundle.metrics["truecasing"]
+    assert round(evaluate(tagger, lowered)["f1"], 2) == record["dev_f1_lowercased"][record["unknown_words"]] > 80
 
 
 @pytest.mark.slow

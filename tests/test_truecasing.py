@@ -79,13 +79,31 @@ def test_recase_writes_known_words_as_usual_and_unknown_ones_as_chosen() -> None
 def test_a_fine_tuned_models_forms_lie_over_its_parents() -> None:
     together = {("new", "york"): ("New", "York"), ("and", "us"): ("And", "Us")}
     parent = Truecaser({"apple": "Apple", "may": "May", "eu": "EU"}, frozenset({"said", "us"}), together, "capitalized")
-    child = Truecaser.learn([["Later", "apple", "and", "US", "said", "so"], ["Then", "apple", "and", "US", "ran"]])
+    child = Truecaser.learn(
+        [["Later", "apple", "and", "US", "said", "so"], ["Then", "apple", "and", "US", "ran"]], parent
+    )
     assert child is not None
-    merged = child.over(parent)
-    assert merged.forms == {"may": "May", "eu": "EU", "us": "US"}  # apple now lowercase, US now capitals
-    assert merged.lowercase == {"apple", "and", "said", "so", "ran"} and merged.unknown == "lowercase"
-    assert merged.pairs == together and child.pairs == {}  # the child's pair is its words' own forms
-    assert child.over(None) is child
+    assert child.forms == {"may": "May", "eu": "EU", "us": "US"}  # apple now lowercase, US now capitals
+    assert child.lowercase == {"apple", "and", "said", "so", "ran"} and child.unknown == "capitalized"
+    assert child.pairs == {("new", "york"): ("New", "York")}  # "and US" seen twice: the child's own forms decide
+    assert child.recase(["then", "apple", "and", "us", "met", "new", "york"]) == [
+        "Then",
+        "apple",
+        "and",
+        "US",
+        "Met",
+        "New",
+        "York",
+    ]
+    assert Truecaser.learn([["all", "lower"], ["ALL", "UPPER"]], parent) is parent
+
+
+def test_words_are_keyed_case_folded_and_written_as_their_usual_form() -> None:
+    truecaser = Truecaser.learn([["In", "der", "Straße", "von", "iPhone", "."], ["Die", "Straße", "und", "iPhone"]])
+    assert truecaser is not None
+    assert truecaser.recase(["DIE", "STRASSE", "VON", "IPHONE"]) == ["Die", "Straße", "von", "iPhone"]
+    assert truecaser.recase(["iphone", "und", "straße"]) == ["iPhone", "und", "Straße"]  # its capitals kept first
+    assert replace(truecaser, unknown="capitalized").recase(["von", "ǆamonja"]) == ["Von", "ǅamonja"]  # title case
 
 
 def test_only_documents_written_in_one_case_are_recased() -> None:
@@ -153,17 +171,24 @@ def test_a_dictionary_matches_the_tokens_as_written(tiny_model: Path) -> None:
 
 
 def test_training_scores_the_saved_model_on_dev_documents_in_one_case(tmp_path: Path) -> None:
+    """Fresh, and fine-tuned on text without capitals (its epochs scored with the parent's truecaser, which
+    dev may then drop): the card's dev score is what the saved model gives."""
     train = write_conll(tmp_path / "train.conll", synthetic_sentences(300, 1), per_document=5)
     lowered = [[(token.lower(), tag) for token, tag in s] for s in synthetic_sentences(60, 2)]
     dev = write_conll(tmp_path / "dev.conll", lowered, per_document=5)
-    model = train_tiny(tmp_path / "model", train, dev, "--epochs", "3")
-    tagger = Tagger.load(model)
-    assert tagger.vocab.truecaser is not None
-    assert tagger.bundle.metrics["dev"]["f1"] == pytest.approx(evaluate(tagger, read_corpus(dev)[0])["f1"])
+    parent = train_tiny(tmp_path / "model", train, dev, "--epochs", "3")
+    chat = [[(token.lower(), tag) for token, tag in s] for s in synthetic_sentences(40, 5)]
+    child = train_tiny(
+        tmp_path / "child", write_conll(tmp_path / "chat.conll", chat), dev, "--init-from", str(parent), "--epochs", "1"
+    )
+    for model in (parent, child):
+        tagger = Tagger.load(model)
+        assert tagger.bundle.metrics["dev"]["f1"] == pytest.approx(evaluate(tagger, read_corpus(dev)[0])["f1"])
+    assert Tagger.load(parent).vocab.truecaser is not None
 
 
 def test_ner_truecase_rewrites_a_model_and_refuses_what_it_cannot_learn(
-    tiny_model: Path, tiny_corpus: dict, tiny_zh_model: Path, tmp_path: Path, capsys
+    tiny_model: Path, tiny_corpus: dict, tiny_zh_model: Path, tmp_path: Path, capsys, caplog
 ) -> None:
     model = tmp_path / "model"
     shutil.copytree(tiny_model, model)
@@ -172,6 +197,11 @@ def test_ner_truecase_rewrites_a_model_and_refuses_what_it_cannot_learn(
     stripped.metrics.pop("truecasing")
     bundles.save(stripped, model, card="# card\n")
     assert Tagger.load(model).vocab.truecaser is None
+    caseless = write_conll(
+        tmp_path / "lower.conll", [[(t.lower(), g) for t, g in s] for s in synthetic_sentences(9, 1)]
+    )
+    assert main(["truecase", str(model), "--train", str(caseless)]) == 2
+    assert "no sentence mixes capitals and small letters" in capsys.readouterr().err
     assert main(["truecase", str(model), "--train", str(tiny_corpus["train"]), "--dev", str(tiny_corpus["dev"])]) == 0
     printed = json.loads(capsys.readouterr().out)
     assert printed["dev_f1_lowercased"] == bundles.load(tiny_model).metrics["truecasing"]["dev_f1_lowercased"]
@@ -179,12 +209,13 @@ def test_ner_truecase_rewrites_a_model_and_refuses_what_it_cannot_learn(
     assert "ner truecase" in (model / "README.md").read_text()
     assert main(["truecase", str(model), "--train", str(tiny_corpus["train"])]) == 0
     assert json.loads(capsys.readouterr().out)["dev_f1_lowercased"] is None
-    assert "other words lowercase (unmeasured: no dev file)" in (model / "README.md").read_text()
-    caseless = write_conll(
-        tmp_path / "lower.conll", [[(t.lower(), g) for t, g in s] for s in synthetic_sentences(9, 1)]
+    assert "(unmeasured: no dev file)" in (model / "README.md").read_text()
+    lowered_dev = write_conll(
+        tmp_path / "dev.conll", [[(t.lower(), g) for t, g in s] for s in synthetic_sentences(9, 2)]
     )
-    assert main(["truecase", str(model), "--train", str(caseless)]) == 2
-    assert "no sentence mixes capitals and small letters" in capsys.readouterr().err
+    assert main(["truecase", str(model), "--train", str(caseless), "--dev", str(lowered_dev)]) == 0  # the model's kept
+    assert Tagger.load(model).vocab.truecaser.forms == Tagger.load(tiny_model).vocab.truecaser.forms
+    assert "documents written in one case: the dev and test scores in the card were measured before" in caplog.text
     assert main(["truecase", str(tiny_zh_model), "--train", str(caseless)]) == 2
     assert "only a word model restores capitals" in capsys.readouterr().err
 
@@ -193,7 +224,11 @@ def test_a_damaged_truecaser_is_refused_when_the_model_loads(tiny_model: Path, t
     model = tmp_path / "model"
     shutil.copytree(tiny_model, model)
     vocab = json.loads((model / "vocab.json").read_text())
-    damages = {"forms": ({"paris": 7}, "forms map words to words"), "pairs": ([["new", "york", "New"]], "pairs are")}
+    damages = {
+        "forms": ({"paris": 7}, "forms map words to words"),
+        "lowercase": ("said", "lowercase words are a list"),
+        "pairs": ([["new", "york", "New"]], "pairs are"),
+    }
     for key, (value, message) in damages.items():
         damaged = json.loads(json.dumps(vocab))
         damaged["truecaser"][key] = value
@@ -201,3 +236,21 @@ def test_a_damaged_truecaser_is_refused_when_the_model_loads(tiny_model: Path, t
         reseal(model, "vocab.json")
         with pytest.raises(bundles.BundleError, match=message):
             Tagger.load(model)
+    for empty in ({"forms": {"eu": ""}}, {"pairs": [["new", "york", "", "York"]]}):  # casing("") divided by 0
+        damaged = json.loads(json.dumps(vocab))
+        damaged["truecaser"].update(empty)
+        (model / "vocab.json").write_text(json.dumps(damaged))
+        reseal(model, "vocab.json")
+        with pytest.raises(bundles.BundleError, match="truecaser"):
+            Tagger.load(model)
+
+
+def test_a_character_model_with_a_truecaser_is_refused(tiny_zh_model: Path, tmp_path: Path) -> None:
+    model = tmp_path / "model"
+    shutil.copytree(tiny_zh_model, model)
+    vocab = json.loads((model / "vocab.json").read_text())
+    vocab["truecaser"] = Truecaser({"eu": "EU"}, frozenset()).to_json()
+    (model / "vocab.json").write_text(json.dumps(vocab))
+    reseal(model, "vocab.json")
+    with pytest.raises(bundles.BundleError, match="only a word model restores capitals"):
+        Tagger.load(model)
