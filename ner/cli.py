@@ -542,7 +542,7 @@ def run_words(args: argparse.Namespace) -> int:
 def run_truecase(args: argparse.Namespace) -> int:
     from ner import bundle as bundles
     from ner.corpus import read_corpus
-    from ner.truecasing import fit, one_case_documents
+    from ner.truecasing import fit, has_one_case_documents
 
     bundles.check_destination(args.model)
     tagger = _load_tagger(args)
@@ -553,9 +553,15 @@ def run_truecase(args: argparse.Namespace) -> int:
     truecaser, record = fit(tagger, train, dev, tagger.vocab.truecaser)
     if not record:
         raise ValueError(f"{args.train}: no sentence mixes capitals and small letters, so none can be learned")
-    if dev and one_case_documents([s.tokens for s in dev], [s.document for s in dev]):
+    scored = {args.dev: dev} if dev else {}
+    if (test := tagger.bundle.info.get("training", {}).get("test")) and Path(test).is_file():
+        scored[test] = read_corpus(test, args.tag_column)[0]
+    stale = [file for file, sentences in scored.items() if has_one_case_documents(sentences)]
+    if stale and truecaser != tagger.vocab.truecaser:
         logging.getLogger("ner").warning(
-            "%s has documents written in one case: the dev and test scores in the card were measured before", args.dev
+            "%s: documents written in one case, read otherwise now; their scores in the card were measured before "
+            "(ner evaluate gives them now)",
+            ", ".join(stale),
         )
     tagger.bundle.vocab.truecaser = truecaser
     tagger.bundle.metrics["truecasing"] = record

@@ -12,7 +12,6 @@ trained to where training moved the others (kept only if dev holds),
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import torch
@@ -27,7 +26,6 @@ from ner.model import NERModel
 from ner.vocab import load_vectors
 
 if TYPE_CHECKING:
-    from ner.corpus import Sentence
     from ner.train import Run
 
 log = logging.getLogger("ner.train")
@@ -143,12 +141,8 @@ def restore_capitals(run: Run, best: dict) -> dict:
     else:
         log.info("text without capitals: %d words' usual capitals kept, unmeasured (no dev)", record["words"])
     corpora = [corpus for corpus in (dev, run.corpora.test) if corpus]
-    if truecaser == scored_with or not any(truecasing.one_case_documents(*_tokens(corpus)) for corpus in corpora):
+    if truecaser == scored_with or not any(map(truecasing.has_one_case_documents, corpora)):
         return {**best, "truecasing": record}
     dev_scores, test = run.score()
     rescored = {"f1": dev_scores["f1"], "dev": dev_scores} if dev_scores else {}
     return {**best, **rescored, "test": test, "truecasing": record}
-
-
-def _tokens(sentences: Sequence[Sentence]) -> tuple[list[list[str]], list[int]]:
-    return [s.tokens for s in sentences], [s.document for s in sentences]

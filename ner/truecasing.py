@@ -48,8 +48,8 @@ def capitalized(word: str) -> str:
 
 @dataclass(frozen=True)
 class Truecaser:
-    """The usual form of each word of a training corpus, by its case-folded form (``straße`` and
-    ``STRASSE`` alike: ``strasse``).
+    """The usual form of each word of a training corpus, by its lowercased form (``STRASSE``, which has
+    none of its own, by its case-folded one: ``straße``).
 
     ``forms`` holds the words usually written with capitals, ``lowercase`` those usually written without,
     ``pairs`` the pairs of words usually written together otherwise than each alone (``("new", "york")``:
@@ -60,10 +60,13 @@ class Truecaser:
     lowercase: frozenset[str]
     pairs: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
     unknown: str = "lowercase"
+    _folded: dict[str, str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.unknown not in UNKNOWN_WORDS:
             raise ValueError(f"unknown words are written {' or '.join(UNKNOWN_WORDS)}, not {self.unknown!r}")
+        folded = {word.casefold(): word for word in (*self.forms, *self.lowercase) if word.casefold() != word}
+        object.__setattr__(self, "_folded", folded)  # the few words case-folding changes (``straße``)
 
     @classmethod
     def learn(
@@ -77,45 +80,42 @@ class Truecaser:
         seen: defaultdict[str, Counter[str]] = defaultdict(Counter)
         for tokens in mixed:
             for token in tokens:
-                seen[token.casefold()][token] += 1
+                seen[token.lower()][token] += 1
         if not seen:
             return older
         usual = {word: _usual(seen[word]) for word in _most_frequent(seen, most)}
-        forms = {word: form for word, form in usual.items() if form != form.lower()}
-        lowercase = {word for word, form in usual.items() if form == form.lower()}
+        forms = {word: form for word, form in usual.items() if form != word}
+        lowercase = {word for word, form in usual.items() if form == word}
         # Only a word seen in several forms can make a pair's forms differ from its words' (or an older pair).
         varied = {word for word, spellings in seen.items() if len(spellings) > 1}
         older_pairs = older.pairs if older is not None else {}
         seen_together: defaultdict[tuple[str, str], Counter[tuple[str, str]]] = defaultdict(Counter)
         for tokens in mixed:
             for pair in zip(tokens, tokens[1:]):
-                words = (pair[0].casefold(), pair[1].casefold())
+                words = (pair[0].lower(), pair[1].lower())
                 if words[0] in varied or words[1] in varied or words in older_pairs:
                     seen_together[words][pair] += 1
-        pairs = {}
-        for words in _most_frequent(seen_together, MOST_PAIRS):
-            if seen_together[words].total() >= PAIR_MIN_COUNT:
-                form = _usual(seen_together[words])
-                if form != tuple(forms.get(word, spelling.lower()) for word, spelling in zip(words, form)):
-                    pairs[words] = form
+        decided = {words: counts for words, counts in seen_together.items() if counts.total() >= PAIR_MIN_COUNT}
+        usual_pairs = {words: _usual(counts) for words, counts in decided.items()}
+        alone = {words: tuple(forms.get(word, word) for word in words) for words in usual_pairs}  # each as usual
+        differing = {words: form for words, form in usual_pairs.items() if form != alone[words]}
+        pairs = {words: differing[words] for words in _most_frequent({w: decided[w] for w in differing}, MOST_PAIRS)}
         if older is not None:
             forms = {word: form for word, form in older.forms.items() if word not in usual} | forms
             lowercase |= older.lowercase - usual.keys()
             # An older pair stays unless these sentences show its words together often enough to decide.
-            decided = {words for words, counts in seen_together.items() if counts.total() >= PAIR_MIN_COUNT}
             pairs = {words: form for words, form in older.pairs.items() if words not in decided} | pairs
         return cls(forms, frozenset(lowercase), pairs, older.unknown if older is not None else "lowercase")
 
     def recase(self, tokens: Sequence[str]) -> list[str]:
         """``tokens`` of one sentence written as the training corpus would: ``["eu", "rejects"]`` ->
         ``["EU", "rejects"]``."""
-        words = [token.casefold() for token in tokens]
+        words = list(map(self._word, tokens))
         out = []
-        for word, token in zip(words, tokens):
+        for word in words:
             form = self.forms.get(word)
             if form is None:
-                lower = token.lower()
-                form = capitalized(lower) if self.unknown == "capitalized" and word not in self.lowercase else lower
+                form = capitalized(word) if self.unknown == "capitalized" and word not in self.lowercase else word
             out.append(form)
         for i, pair in enumerate(zip(words, words[1:])):
             if (together := self.pairs.get(pair)) is not None:
@@ -123,6 +123,13 @@ class Truecaser:
         if out and out[0] == out[0].lower():  # a sentence's first word, unless its usual form has capitals
             out[0] = capitalized(out[0])
         return out
+
+    def _word(self, token: str) -> str:
+        """The key of ``token``: lowercased, or the word it case-folds to where that is unknown (``STRASSE``)."""
+        word = token.lower()
+        if word in self.forms or word in self.lowercase:
+            return word
+        return self._folded.get(word.casefold(), word)
 
     def recased(
         self, sentences: Sequence[Sequence[str]], documents: Sequence[int] | None = None
@@ -163,6 +170,11 @@ def one_case_documents(sentences: Sequence[Sequence[str]], documents: Sequence[i
     for owner, tokens in zip(owners, sentences):
         texts[owner].extend(tokens)
     return {owner for owner, tokens in texts.items() if one_case("".join(tokens))}
+
+
+def has_one_case_documents(sentences: Sequence[Sentence]) -> bool:
+    """True when a document of the annotated ``sentences`` is written in one case."""
+    return bool(one_case_documents([s.tokens for s in sentences], [s.document for s in sentences]))
 
 
 def fit(

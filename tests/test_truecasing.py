@@ -98,10 +98,19 @@ def test_a_fine_tuned_models_forms_lie_over_its_parents() -> None:
     assert Truecaser.learn([["all", "lower"], ["ALL", "UPPER"]], parent) is parent
 
 
-def test_words_are_keyed_case_folded_and_written_as_their_usual_form() -> None:
-    truecaser = Truecaser.learn([["In", "der", "Straße", "von", "iPhone", "."], ["Die", "Straße", "und", "iPhone"]])
+def test_words_are_keyed_lowercased_and_written_as_their_usual_form() -> None:
+    truecaser = Truecaser.learn(
+        [
+            ["In", "der", "Straße", "von", "iPhone", "."],
+            ["Die", "Straße", "und", "iPhone"],
+            ["Die", "Maße", "ist", "groß"],
+        ]
+        + [["Die", "Masse", "ist", "groß"]] * 2
+    )
     assert truecaser is not None
-    assert truecaser.recase(["DIE", "STRASSE", "VON", "IPHONE"]) == ["Die", "Straße", "von", "iPhone"]
+    assert truecaser.recase(["DIE", "STRASSE", "VON", "IPHONE"]) == ["Die", "Straße", "von", "iPhone"]  # folded
+    assert truecaser.recase(["die", "maße", "ist", "gross"]) == ["Die", "Maße", "ist", "groß"]  # not the Masse
+    assert truecaser.recase(["DIE", "MASSE", "IST", "GROSS"]) == ["Die", "Masse", "ist", "groß"]
     assert truecaser.recase(["iphone", "und", "straße"]) == ["iPhone", "und", "Straße"]  # its capitals kept first
     assert replace(truecaser, unknown="capitalized").recase(["von", "ǆamonja"]) == ["Von", "ǅamonja"]  # title case
 
@@ -208,14 +217,18 @@ def test_ner_truecase_rewrites_a_model_and_refuses_what_it_cannot_learn(
     assert Tagger.load(model).vocab.truecaser == Tagger.load(tiny_model).vocab.truecaser
     assert "ner truecase" in (model / "README.md").read_text()
     assert main(["truecase", str(model), "--train", str(tiny_corpus["train"])]) == 0
-    assert json.loads(capsys.readouterr().out)["dev_f1_lowercased"] is None
-    assert "(unmeasured: no dev file)" in (model / "README.md").read_text()
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["dev_f1_lowercased"] is None
+    assert f"other words {printed['unknown_words']} (unmeasured: no dev file)" in (model / "README.md").read_text()
     lowered_dev = write_conll(
         tmp_path / "dev.conll", [[(t.lower(), g) for t, g in s] for s in synthetic_sentences(9, 2)]
     )
     assert main(["truecase", str(model), "--train", str(caseless), "--dev", str(lowered_dev)]) == 0  # the model's kept
     assert Tagger.load(model).vocab.truecaser.forms == Tagger.load(tiny_model).vocab.truecaser.forms
-    assert "documents written in one case: the dev and test scores in the card were measured before" in caplog.text
+    assert "read otherwise now" not in caplog.text  # read as before: its scores stand
+    bundles.save(stripped, model, card="# card\n")
+    assert main(["truecase", str(model), "--train", str(tiny_corpus["train"]), "--dev", str(lowered_dev)]) == 0
+    assert f"{lowered_dev}: documents written in one case, read otherwise now" in caplog.text
     assert main(["truecase", str(tiny_zh_model), "--train", str(caseless)]) == 2
     assert "only a word model restores capitals" in capsys.readouterr().err
 
@@ -254,3 +267,30 @@ def test_a_character_model_with_a_truecaser_is_refused(tiny_zh_model: Path, tmp_
     reseal(model, "vocab.json")
     with pytest.raises(bundles.BundleError, match="only a word model restores capitals"):
         Tagger.load(model)
+
+
+def test_training_scores_again_when_its_last_step_changes_how_text_in_one_case_is_read(monkeypatch) -> None:
+    """A fine-tuned model's epochs are scored with its parent's truecaser; dev may then choose another (or
+    none): dev and test are scored again where they hold text in one case, and only then."""
+    from types import SimpleNamespace
+
+    from ner import finishing, truecasing
+    from ner.corpus import Sentence
+
+    parent = Truecaser({"eu": "EU"}, frozenset({"said"}))
+    lowered, cased = [Sentence(["eu", "said"], ["S-ORG", "O"])], [Sentence(["EU", "said"], ["S-ORG", "O"])]
+    record = {"unknown_words": None, "words": 2, "pairs": 0, "dev_f1_lowercased": {"none": 9.0}}
+    for chosen, dev, rescored in [(None, lowered, True), (parent, lowered, False), (None, cased, False)]:
+        scored = []
+        run = SimpleNamespace(
+            config=SimpleNamespace(train_with_dev=False),
+            corpora=SimpleNamespace(train=[], dev=dev, test=None),
+            parent=SimpleNamespace(vocab=SimpleNamespace(truecaser=parent)),
+            vocab=SimpleNamespace(truecaser=parent),
+            tagger=lambda: None,
+            score=lambda scored=scored: scored.append(1) or ({"f1": 50.0}, None),
+        )
+        monkeypatch.setattr(truecasing, "fit", lambda *_, chosen=chosen: (chosen, record))
+        best = finishing.restore_capitals(run, {"f1": 90.0, "dev": {"f1": 90.0}})
+        assert run.vocab.truecaser is chosen and best["truecasing"] == record
+        assert (best["f1"], bool(scored)) == ((50.0, True) if rescored else (90.0, False))
