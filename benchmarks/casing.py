@@ -3,7 +3,9 @@
 Chat, search queries, speech transcripts and headlines rarely come cased as
 newswire; a word model trained on newswire reads capitals as its strongest
 clue. Each model is scored (strict entity F1, as ``ner evaluate``) on the
-file's tokens as written, all lowercased and all uppercased, the tags kept.
+file's tokens as written, all lowercased and all uppercased, the tags kept; a
+model that restores capitals to text written in one case (:mod:`ner.truecasing`)
+is scored a second time without, in the same run.
 
     python -m benchmarks.casing --models DIR [DIR ...] [--file TEST] [--json out.json]
 """
@@ -32,10 +34,15 @@ def run(models: Sequence[Path], file: Path) -> dict:
     results = {}
     for model in models:
         tagger = Tagger.load(model)
-        results[str(model)] = {
-            name: round(evaluate(tagger, recased(sentences, casing))["f1"], 2) for name, casing in CASINGS.items()
-        }
+        results[str(model)] = scores(tagger, sentences)
+        if tagger.vocab.truecaser is not None:
+            tagger.vocab.truecaser = None
+            results[f"{model} (capitals not restored)"] = scores(tagger, sentences)
     return {"file": str(file), "f1": results}
+
+
+def scores(tagger: Tagger, sentences: Sequence[Sentence]) -> dict[str, float]:
+    return {name: round(evaluate(tagger, recased(sentences, casing))["f1"], 2) for name, casing in CASINGS.items()}
 
 
 def markdown(results: dict) -> str:
