@@ -133,11 +133,8 @@ def restore_capitals(run: Run, best: dict) -> dict:
         return best
     run.vocab.truecaser = truecaser
     if scores := record["dev_f1_lowercased"]:
-        log.info(
-            "text without capitals, dev lowercased: F1 %s (unknown words kept: %s)",
-            scores,
-            truecaser and truecaser.unknown,
-        )
+        chosen = f"unknown words {truecaser.unknown}" if truecaser else "capitals not restored"
+        log.info("text without capitals, dev lowercased: F1 %s (kept: %s)", scores, chosen)
     else:
         log.info("text without capitals: %d words' usual capitals kept, unmeasured (no dev)", record["words"])
     corpora = [corpus for corpus in (dev, run.corpora.test) if corpus]

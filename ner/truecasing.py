@@ -1,12 +1,13 @@
 """Text without capitals: a word model's capitals restored before it tags.
 
 A word model trained on newswire reads capitals as its strongest clue, and text whose letters are all of
-one case (chat, search queries, transcripts, headlines) gives it none: the English model finds 4.00 F1
-of eng.testb lowercased. Before a word model tags such a document, each token is written as the
-model's training corpus usually wrote it inside a sentence (``eu`` -> ``EU``, ``germany`` -> ``Germany``,
-``said`` -> ``said``), two words it wrote together otherwise than each alone as it wrote them together
-(``new york`` -> ``New York``), a word it never saw there lowercased or capitalized as chosen on dev, and
-the first word of each sentence capitalized: truecasing by the most frequent form (Lita et al. 2003).
+one case (chat, search queries, transcripts, headlines) gives it none: read as written, the English model
+finds 4.00 F1 of eng.testb lowercased (77.98 with its capitals restored). Before a word model tags such a
+document, each token is written as the model's training corpus usually wrote it inside a sentence (``eu``
+-> ``EU``, ``germany`` -> ``Germany``, ``said`` -> ``said``), a pair of words written together otherwise
+than each alone as written together (``new york`` -> ``New York``), a word never seen there lowercased or
+capitalized as chosen on dev, and the first word of each sentence capitalized: truecasing by the most
+frequent form (Lita et al. 2003).
 Only the tokens the network reads change; entities keep the text's offsets and spelling.
 """
 
@@ -48,8 +49,8 @@ def capitalized(word: str) -> str:
 
 @dataclass(frozen=True)
 class Truecaser:
-    """The usual form of each word of a training corpus, by its lowercased form (``STRASSE``, which has
-    none of its own, by its case-folded one: ``straße``).
+    """The usual form of each word of a training corpus, keyed by the lowercased word; a token whose
+    lowercased form is unknown is looked up by its case-folded one (``STRASSE``: ``straße``).
 
     ``forms`` holds the words usually written with capitals, ``lowercase`` those usually written without,
     ``pairs`` the pairs of words usually written together otherwise than each alone (``("new", "york")``:
@@ -135,7 +136,8 @@ class Truecaser:
         self, sentences: Sequence[Sequence[str]], documents: Sequence[int] | None = None
     ) -> Sequence[Sequence[str]]:
         """``sentences`` with those of each document written in one case (:func:`one_case`) recased; a
-        document mixing cases keeps its tokens. ``documents``: one id per sentence (None: each its own)."""
+        document mixing cases keeps its tokens. ``documents``: one id per sentence (None: each its own).
+        Where no document is in one case, ``sentences`` itself comes back (the tagger checks for it)."""
         caseless = one_case_documents(sentences, documents)
         if not caseless:
             return sentences
@@ -178,16 +180,17 @@ def has_one_case_documents(sentences: Sequence[Sentence]) -> bool:
 
 
 def fit(
-    tagger: Tagger, train: Sequence[Sentence], dev: Sequence[Sentence] | None, parent: Truecaser | None = None
+    tagger: Tagger, train: Sequence[Sentence], dev: Sequence[Sentence] | None, older: Truecaser | None = None
 ) -> tuple[Truecaser | None, dict]:
-    """The truecaser of a word model trained on ``train`` (over its ``parent``'s, fine-tuned), and what it
+    """The truecaser of a word model trained on ``train`` (over ``older``: a fine-tuned model's parent's, or
+    the one the model has), and what it
     scored: entity F1 on ``dev`` lowercased without restoring capitals (``none``) and with each way of
     writing unknown words. The best is kept; none when restoring capitals does not beat leaving them out.
-    Without ``dev`` unknown words are written as the parent's were (a new model's lowercase), unmeasured.
+    Without ``dev`` unknown words are written as ``older``'s were (else lowercase), unmeasured.
     ``tagger`` is left as it was."""
     from ner.metrics import evaluate
 
-    learned = Truecaser.learn((s.tokens for s in train), parent) if tagger.vocab.level == "word" else None
+    learned = Truecaser.learn((s.tokens for s in train), older) if tagger.vocab.level == "word" else None
     if learned is None:
         return None, {}
     if not dev:

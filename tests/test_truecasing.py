@@ -27,6 +27,11 @@ CORPUS = [
 ]
 
 
+def lowercased(sentences: list[list[tuple[str, str]]]) -> list[list[tuple[str, str]]]:
+    """Synthetic sentences of (token, tag) pairs, their tokens lowercased."""
+    return [[(token.lower(), tag) for token, tag in sentence] for sentence in sentences]
+
+
 def test_one_case_needs_cased_letters_all_of_one_case() -> None:
     assert one_case("eu rejects") and one_case("EU REJECTS 1996") and one_case("straße")
     assert not one_case("EU rejects") and not one_case("1996 .") and not one_case("مرحبا") and not one_case("")
@@ -183,10 +188,10 @@ def test_training_scores_the_saved_model_on_dev_documents_in_one_case(tmp_path: 
     """Fresh, and fine-tuned on text without capitals (its epochs scored with the parent's truecaser, which
     dev may then drop): the card's dev score is what the saved model gives."""
     train = write_conll(tmp_path / "train.conll", synthetic_sentences(300, 1), per_document=5)
-    lowered = [[(token.lower(), tag) for token, tag in s] for s in synthetic_sentences(60, 2)]
+    lowered = lowercased(synthetic_sentences(60, 2))
     dev = write_conll(tmp_path / "dev.conll", lowered, per_document=5)
     parent = train_tiny(tmp_path / "model", train, dev, "--epochs", "3")
-    chat = [[(token.lower(), tag) for token, tag in s] for s in synthetic_sentences(40, 5)]
+    chat = lowercased(synthetic_sentences(40, 5))
     child = train_tiny(
         tmp_path / "child", write_conll(tmp_path / "chat.conll", chat), dev, "--init-from", str(parent), "--epochs", "1"
     )
@@ -206,9 +211,7 @@ def test_ner_truecase_rewrites_a_model_and_refuses_what_it_cannot_learn(
     stripped.metrics.pop("truecasing")
     bundles.save(stripped, model, card="# card\n")
     assert Tagger.load(model).vocab.truecaser is None
-    caseless = write_conll(
-        tmp_path / "lower.conll", [[(t.lower(), g) for t, g in s] for s in synthetic_sentences(9, 1)]
-    )
+    caseless = write_conll(tmp_path / "lower.conll", lowercased(synthetic_sentences(9, 1)))
     assert main(["truecase", str(model), "--train", str(caseless)]) == 2
     assert "no sentence mixes capitals and small letters" in capsys.readouterr().err
     assert main(["truecase", str(model), "--train", str(tiny_corpus["train"]), "--dev", str(tiny_corpus["dev"])]) == 0
@@ -220,9 +223,7 @@ def test_ner_truecase_rewrites_a_model_and_refuses_what_it_cannot_learn(
     printed = json.loads(capsys.readouterr().out)
     assert printed["dev_f1_lowercased"] is None
     assert f"other words {printed['unknown_words']} (unmeasured: no dev file)" in (model / "README.md").read_text()
-    lowered_dev = write_conll(
-        tmp_path / "dev.conll", [[(t.lower(), g) for t, g in s] for s in synthetic_sentences(9, 2)]
-    )
+    lowered_dev = write_conll(tmp_path / "dev.conll", lowercased(synthetic_sentences(9, 2)))
     assert main(["truecase", str(model), "--train", str(caseless), "--dev", str(lowered_dev)]) == 0  # the model's kept
     assert Tagger.load(model).vocab.truecaser.forms == Tagger.load(tiny_model).vocab.truecaser.forms
     assert "read otherwise now" not in caplog.text  # read as before: its scores stand
@@ -249,7 +250,10 @@ def test_a_damaged_truecaser_is_refused_when_the_model_loads(tiny_model: Path, t
         reseal(model, "vocab.json")
         with pytest.raises(bundles.BundleError, match=message):
             Tagger.load(model)
-    for empty in ({"forms": {"eu": ""}}, {"pairs": [["new", "york", "", "York"]]}):  # casing("") divided by 0
+    for empty in (
+        {"forms": {"eu": ""}},
+        {"pairs": [["new", "york", "", "York"]]},
+    ):  # an empty form crashed tagging (casing(""))
         damaged = json.loads(json.dumps(vocab))
         damaged["truecaser"].update(empty)
         (model / "vocab.json").write_text(json.dumps(damaged))
