@@ -14,19 +14,14 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 from pathlib import Path
 
 from benchmarks import CONLL, report
-from ner.corpus import Sentence, read_corpus
+from ner.corpus import Sentence, read_corpus, recased
 from ner.metrics import evaluate
 from ner.tagger import Tagger
 
 CASINGS: dict[str, Callable[[str], str]] = {"as written": str, "lowercased": str.lower, "uppercased": str.upper}
-
-
-def recased(sentences: Sequence[Sentence], casing: Callable[[str], str]) -> list[Sentence]:
-    return [replace(s, tokens=[casing(token) for token in s.tokens]) for s in sentences]
 
 
 def run(models: Sequence[Path], file: Path) -> dict:

@@ -126,9 +126,8 @@ def restore_capitals(run: Run, best: dict) -> dict:
     as dev lowercased scores best (:func:`ner.truecasing.fit`); scored again where dev or test holds a
     document written in one case."""
     dev = None if run.config.train_with_dev else run.corpora.dev
-    parent = run.parent.vocab.truecaser if run.parent is not None else None
-    scored_with = run.vocab.truecaser  # a fine-tuned model's epochs were scored with its parent's
-    truecaser, record = truecasing.fit(run.tagger(), run.corpora.train, dev, parent)
+    older = run.vocab.truecaser  # a fine-tuned model's: its parent's, with which its epochs were scored
+    truecaser, record = truecasing.fit(run.tagger(), run.corpora.train, dev, older)
     if not record:  # a character model, or a corpus without capitals (and no parent's)
         return best
     run.vocab.truecaser = truecaser
@@ -138,7 +137,7 @@ def restore_capitals(run: Run, best: dict) -> dict:
     else:
         log.info("text without capitals: %d words' usual capitals kept, unmeasured (no dev)", record["words"])
     corpora = [corpus for corpus in (dev, run.corpora.test) if corpus]
-    if truecaser == scored_with or not any(map(truecasing.has_one_case_documents, corpora)):
+    if truecaser == older or not any(map(truecasing.has_one_case_documents, corpora)):
         return {**best, "truecasing": record}
     dev_scores, test = run.score()
     rescored = {"f1": dev_scores["f1"], "dev": dev_scores} if dev_scores else {}

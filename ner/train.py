@@ -48,6 +48,7 @@ from ner.corpus import (
     mentions_by_label,
     read_corpus_noted,
     reading_record,
+    recased,
     replace_mentions,
 )
 from ner.distillation import soft_targets, teacher_probabilities
@@ -323,7 +324,7 @@ class Run:
             >= self.config.lowercase_rate
         ):
             return sentence
-        return replace(sentence, tokens=[token.lower() for token in sentence.tokens])
+        return recased([sentence])[0]
 
     def tagger(self) -> Tagger:
         """A tagger over the network as it is now, to score it."""

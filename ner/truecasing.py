@@ -188,6 +188,7 @@ def fit(
     writing unknown words. The best is kept; none when restoring capitals does not beat leaving them out.
     Without ``dev`` unknown words are written as ``older``'s were (else lowercase), unmeasured.
     ``tagger`` is left as it was."""
+    from ner.corpus import recased
     from ner.metrics import evaluate
 
     learned = Truecaser.learn((s.tokens for s in train), older) if tagger.vocab.level == "word" else None
@@ -195,7 +196,7 @@ def fit(
         return None, {}
     if not dev:
         return learned, {"unknown_words": learned.unknown, **_sizes(learned), "dev_f1_lowercased": None}
-    lowered = [replace(s, tokens=[token.lower() for token in s.tokens]) for s in dev]
+    lowered = recased(dev)
     before = tagger.vocab.truecaser
     scores = {}
     try:

@@ -83,14 +83,11 @@ def test_the_english_model_scores_what_its_card_says(capsys) -> None:
 
 @pytest.mark.slow
 def test_the_english_models_dev_lowercased_scores_what_its_card_says() -> None:
-    from dataclasses import replace
-
-    from ner.corpus import read_corpus
+    from ner.corpus import read_corpus, recased
     from ner.metrics import evaluate
 
     tagger = Tagger.load(shipped_model("en-conll03"))
-    dev = read_corpus(shared_data("conll2003_en", "eng.testa"))[0]
-    lowered = [replace(s, tokens=[t.lower() for t in s.tokens]) for s in dev]
+    lowered = recased(read_corpus(shared_data("conll2003_en", "eng.testa"))[0])
     record = tagger.bundle.metrics["truecasing"]
     assert round(evaluate(tagger, lowered)["f1"], 2) == record["dev_f1_lowercased"][record["unknown_words"]] > 80
 

@@ -12,7 +12,7 @@ import pytest
 
 from ner import bundle as bundles
 from ner.cli import main
-from ner.corpus import read_corpus
+from ner.corpus import read_corpus, recased
 from ner.metrics import evaluate
 from ner.tagger import Tagger, TagOptions
 from ner.truecasing import Truecaser, fit, one_case, one_case_documents
@@ -126,9 +126,9 @@ def test_only_documents_written_in_one_case_are_recased() -> None:
     sentences = [["the", "eu", "said"], ["paris", "."], ["The", "eu", "said"], ["1996", "."], ["EU", "SAID"]]
     documents = [0, 0, 1, 2, 3]
     assert one_case_documents(sentences, documents) == {0, 3}
-    recased = truecaser.recased(sentences, documents)
-    assert recased == [["The", "EU", "said"], ["Paris", "."], ["The", "eu", "said"], ["1996", "."], ["EU", "said"]]
-    assert recased[2] is sentences[2]
+    read = truecaser.recased(sentences, documents)
+    assert read == [["The", "EU", "said"], ["Paris", "."], ["The", "eu", "said"], ["1996", "."], ["EU", "said"]]
+    assert read[2] is sentences[2]
     assert truecaser.recased(sentences) == [
         truecaser.recase(sentences[i]) if i in (0, 1, 4) else sentences[i] for i in range(5)
     ]
@@ -142,7 +142,7 @@ def test_a_trained_word_model_learns_its_capitals_and_chooses_on_dev(tiny_model:
     assert tagger.vocab.truecaser is not None and tagger.vocab.truecaser.unknown == record["unknown_words"]
     assert tagger.vocab.truecaser.forms["paris"] == "Paris" and "visited" in tagger.vocab.truecaser.lowercase
     dev = read_corpus(tiny_corpus["dev"])[0]
-    lowered = [replace(s, tokens=[t.lower() for t in s.tokens]) for s in dev]
+    lowered = recased(dev)
     learned = tagger.vocab.truecaser
     by_hand = {}
     for way, truecaser in [

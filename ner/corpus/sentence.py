@@ -13,7 +13,7 @@ import itertools
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -76,6 +76,12 @@ def hold_out(sentences: Sequence[Sentence], every: int, block: int = 1) -> tuple
 def lowercased_words(*corpora: Iterable[Sentence]) -> set[str]:
     """Every token of ``corpora``, lower-cased, as pretrained vectors and word vocabularies spell them."""
     return {token.lower() for sentences in corpora for sentence in sentences for token in sentence.tokens}
+
+
+def recased(sentences: Iterable[Sentence], casing: Callable[[str], str] = str.lower) -> list[Sentence]:
+    """``sentences`` with ``casing`` applied to every token (lowercased by default), the tags kept: text as
+    chat, queries and headlines write it."""
+    return [replace(sentence, tokens=list(map(casing, sentence.tokens))) for sentence in sentences]
 
 
 def as_characters(sentences: Sequence[Sentence]) -> list[Sentence]:
