@@ -119,50 +119,59 @@ _FLAG = "[\U0001f1e6-\U0001f1ff]{2}"  # two regional indicators
 # any other visible character with its marks, and emoji joined into one by zero-width joiners (a family)
 _JOINED = rf"[^\s{_MARKS}][{_MARKS}]*(?:(?<=\u200d)[{_EMOJI}][{_MARKS}]*)*"
 
-_TOKEN = re.compile(
-    "|".join(
-        [
-            # Fast paths for the commonest tokens, first so that most positions match at once: a plain
-            # ASCII word or number that nothing else could extend, and punctuation that starts nothing else.
-            rf"[A-Za-z]+(?![\w.'’&$:@{_MARKS}-])",
-            rf"[0-9]+(?![\w.,:/=$@{_MARKS}-])",
-            rf"[,;!?()\[\]{{}}\"](?![{_MARKS}])",
-            rf"[{_CJK}][{_MARKS}]*",  # one CJK character, with its combining marks (か\u3099)
-            rf"https?://{_URL_REST}",  # a URL
-            # an e-mail address, tried only where a run of its characters starts (else each token of a long
-            # run of them, ___ or a.b.c, would scan the rest of the run again)
-            r"(?<![\w.+-])[\w.+-]*[^\W_]@[^\W_][\w-]*(?:\.[\w-]*[^\W_])+",
-            # a host name without its scheme, also tried only where a run starts: www.anything, a name of two
-            # letters or more under a generic top-level domain (Amazon.com, google.com/maps) or a common
-            # country's (spiegel.de; not after an abbreviation, Sr.de), or under any country's in two steps
-            # (bbc.co.uk); not p.m.in or home.it, a space missed after a point
-            rf"(?<![\w.-])(?:www\.(?:{_LABEL}\.)+[a-z]{{2,}}|{_LABEL}(?:\.{_LABEL})*\.(?:{_GENERIC_DOMAINS})"
-            rf"|(?!(?:{_ABBREVIATIONS})\.){_LABEL}(?:\.{_LABEL})*\.(?:{_COUNTRY_DOMAINS})"
-            rf"|{_LABEL}(?:\.{_LABEL})+\.[a-z]{{2}})(?![\w@-]|\.[^\W_])(?:/{_URL_REST})?",
-            # an ISO 8601 timestamp: 2024-05-01T12:30:00Z
-            r"(?>\d{4}-\d\d-\d\dT\d\d:\d\d(?::\d\d(?:[.,]\d+)?)?(?:Z|[+-]\d\d(?::?\d\d)?)?)(?![^\W_])",  # whole or not
-            # a social-media @handle or #hashtag, its letters' combining marks (typed apart, NFD) in it
-            rf"(?<![^\s(\[{{\"'“‘])[@#][\w{_COMBINING}]*[^\W_][{_COMBINING}]*",
-            r"(?:[A-Za-z]\.){2,}",  # U.S., a.m., U.N.
-            rf"(?:{_ABBREVIATIONS})\.(?![^\W_])",  # Mr., Inc., vs.
-            r"[A-Z]\.(?=\s)",  # an initial: M. Smith
-            r"[A-Z]{1,2}\$",  # C$, US$
-            r"\d+=(?=\s|$)",  # a tied rank in sports results: 10=
-            rf"\d+(?:[.,:/-]\d+)+(?:-{_LETTER}+|[Ms](?![^\W_]))*",  # 1996-08-22, 1,000.50, 1/2, 3,000-strong, 1,250M
-            r"(?<![^\s(])(?:[+-]\d+(?:[.,:/-]\d+)*|\.\d+)",  # +44, -0.5, .500, +44-171-542
-            r"(?m:^)\d{1,2}\.(?=\s)",  # a numbered list item: 2.
-            rf"{_LETTER}+?(?=(?i:n['’]t)(?![^\W_]))",  # "do" of "don't"
-            _CLITIC,  # 's 're n't
-            _ELISION,  # l' d' qu' dell' before a word
-            # a word: letters and digits, with inner hyphens, ampersands and apostrophes
-            rf"{_LETTER}+(?:-(?:[A-Za-z]\.){{2,}}|(?:[-&]|['’](?!(?i:s|re|ve|ll|m|d)(?![^\W_])))(?={_LETTER}){_LETTER}+)*",
-            r"-{2,}|\.{2,}",  # -- --- ...
-            _FLAG,
-            _JOINED,
-            rf"(?![{INVISIBLE}])[{_MARKS}]+",  # stray marks at the start of the text
-        ]
+
+def _token_pattern(one_case: bool) -> re.Pattern[str]:
+    """The word tokenizer's pattern; for text written all in one case, with abbreviations and initials read
+    in either case (``mr.``, ``INC.``, ``j. smith``), since no capital tells them there."""
+    cased = "(?i:" if one_case else "(?:"
+    return re.compile(
+        "|".join(
+            [
+                # Fast paths for the commonest tokens, first so that most positions match at once: a plain
+                # ASCII word or number that nothing else could extend, and punctuation that starts nothing else.
+                rf"[A-Za-z]+(?![\w.'’&$:@{_MARKS}-])",
+                rf"[0-9]+(?![\w.,:/=$@{_MARKS}-])",
+                rf"[,;!?()\[\]{{}}\"](?![{_MARKS}])",
+                rf"[{_CJK}][{_MARKS}]*",  # one CJK character, with its combining marks (か\u3099)
+                rf"https?://{_URL_REST}",  # a URL
+                # an e-mail address, tried only where a run of its characters starts (else each token of a long
+                # run of them, ___ or a.b.c, would scan the rest of the run again)
+                r"(?<![\w.+-])[\w.+-]*[^\W_]@[^\W_][\w-]*(?:\.[\w-]*[^\W_])+",
+                # a host name without its scheme, also tried only where a run starts: www.anything, a name of two
+                # letters or more under a generic top-level domain (Amazon.com, google.com/maps) or a common
+                # country's (spiegel.de; not after an abbreviation, Sr.de), or under any country's in two steps
+                # (bbc.co.uk); not p.m.in or home.it, a space missed after a point
+                rf"(?<![\w.-])(?:www\.(?:{_LABEL}\.)+[a-z]{{2,}}|{_LABEL}(?:\.{_LABEL})*\.(?:{_GENERIC_DOMAINS})"
+                rf"|(?!{cased}{_ABBREVIATIONS})\.){_LABEL}(?:\.{_LABEL})*\.(?:{_COUNTRY_DOMAINS})"
+                rf"|{_LABEL}(?:\.{_LABEL})+\.[a-z]{{2}})(?![\w@-]|\.[^\W_])(?:/{_URL_REST})?",
+                # an ISO 8601 timestamp, whole or not: 2024-05-01T12:30:00Z
+                r"(?>\d{4}-\d\d-\d\dT\d\d:\d\d(?::\d\d(?:[.,]\d+)?)?(?:Z|[+-]\d\d(?::?\d\d)?)?)(?![^\W_])",
+                # a social-media @handle or #hashtag, its letters' combining marks (typed apart, NFD) in it
+                rf"(?<![^\s(\[{{\"'“‘])[@#][\w{_COMBINING}]*[^\W_][{_COMBINING}]*",
+                r"(?:[A-Za-z]\.){2,}",  # U.S., a.m., U.N.
+                rf"{cased}{_ABBREVIATIONS})\.(?![^\W_])",  # Mr., Inc., vs.
+                rf"{cased}[A-Z])\.(?=\s)",  # an initial: M. Smith
+                rf"{cased}[A-Z]{{1,2}})\$",  # C$, US$
+                r"\d+=(?=\s|$)",  # a tied rank in sports results: 10=
+                # 1996-08-22, 1,000.50, 1/2, 3,000-strong, 1,250M
+                rf"\d+(?:[.,:/-]\d+)+(?:-{_LETTER}+|[Ms](?![^\W_]))*",
+                r"(?<![^\s(])(?:[+-]\d+(?:[.,:/-]\d+)*|\.\d+)",  # +44, -0.5, .500, +44-171-542
+                r"(?m:^)\d{1,2}\.(?=\s)",  # a numbered list item: 2.
+                rf"{_LETTER}+?(?=(?i:n['’]t)(?![^\W_]))",  # "do" of "don't"
+                _CLITIC,  # 's 're n't
+                _ELISION,  # l' d' qu' dell' before a word
+                # a word: letters and digits, with inner hyphens, ampersands and apostrophes
+                rf"{_LETTER}+(?:-(?:[A-Za-z]\.){{2,}}|(?:[-&]|['’](?!(?i:s|re|ve|ll|m|d)(?![^\W_])))(?={_LETTER}){_LETTER}+)*",
+                r"-{2,}|\.{2,}",  # -- --- ...
+                _FLAG,
+                _JOINED,
+                rf"(?![{INVISIBLE}])[{_MARKS}]+",  # stray marks at the start of the text
+            ]
+        )
     )
-)
+
+
+_TOKEN, _ONE_CASE_TOKEN = _token_pattern(one_case=False), _token_pattern(one_case=True)
 
 # A sentence ends after one of these tokens (Latin, CJK, Devanagari's danda, Arabic's and Urdu's marks, Armenian,
 # Myanmar, Ethiopic), or a run of them. Not the full-width point: Chinese text writes decimals (１９．５) and list
@@ -178,7 +187,8 @@ _SPACED_END = frozenset({".", "!", "?", "...", "…", _ABBREVIATION})
 _CLOSERS = frozenset({'"', "'", ")", "]", "”", "’", "」", "』", "）", "》"})
 # An abbreviation's point ends a sentence only when one of these words, which seldom follow an abbreviation
 # inside a sentence, comes next; never after a title (_TITLES), which a name follows (Mr. A, 35, was arrested;
-# Mr. An Cheol-soo).
+# Mr. An Cheol-soo), as written: in text in one case, where ``no.`` may be a word's end, a title is read as
+# another abbreviation.
 _SENTENCE_STARTS = frozenset(
     (  # noqa: SIM905 (a list of words reads better as one string)
         "The A An It He She They We I This That These Those There Its His Her Their But And In On At"
@@ -239,7 +249,7 @@ def _tokens(spaced: re.Pattern[str], text: str) -> list[Token]:
 
 
 _SECOND = operator.itemgetter(1)
-_SPACED_TOKEN = _with_space(_TOKEN)
+_SPACED_TOKEN, _ONE_CASE_SPACED_TOKEN = _with_space(_TOKEN), _with_space(_ONE_CASE_TOKEN)
 # A Hangul syllable written as the conjoining jamo NFC composes (a leading consonant, a vowel, maybe a trailing
 # consonant), as NFD writes it: one character of a character model, as the syllable it composes into.
 _JAMO_SYLLABLE = rf"[\u1100-\u1112][\u1161-\u1175][\u11a8-\u11c2]?[{_MARKS}]*"
@@ -266,7 +276,7 @@ def min_tokens(text: str) -> int:
 
 def tokenize(text: str) -> list[Token]:
     """Split ``text`` into tokens with character offsets."""
-    return _tokens(_SPACED_TOKEN, text)
+    return _tokens(_ONE_CASE_SPACED_TOKEN if _in_one_case(text) else _SPACED_TOKEN, text)
 
 
 # A letter or digit of a script written with spaces: not CJK, Thai...; full-width Latin letters and digits
@@ -385,7 +395,8 @@ def split_sentences(
     :data:`SHORT_LINE` characters that reads as a list's item or a table's row,
     before a capital or a digit; or after sentence-final punctuation (a run of
     it, plus closing quotes and brackets) when the next token does not start in
-    lower case, and, after Latin punctuation, only where a space comes first
+    lower case (in text written all in one case, whatever its case), and, after
+    Latin punctuation, only where a space comes first
     (ASP.NET); after an abbreviation (``U.S.``) only before a word that seldom
     follows one inside a sentence (``The``). Sentences longer than ``max_tokens``
     are cut into pieces, at a comma or a space where one is near the limit, and
@@ -400,19 +411,22 @@ def split_sentences(
     ended = ""  # the sentence-final mark the tokens so far end with, if they do
     breaks = _breaks(text, tokens[0].start, tokens[-1].start) if tokens else []
     next_break = 0
+    # Text in one case (chat, transcripts) says nothing by its capitals: its words are read as capitalized
+    # where these rules look for a capital (``he`` as ``He``).
+    one_case = bool(tokens) and _in_one_case(text[tokens[0].start : tokens[-1].end])
     for token in tokens:
+        word = _capitalized(token.text) if one_case else token.text
         paragraph = False
         while next_break < len(breaks) and breaks[next_break][0] <= token.start:
-            first = token.text[0]
-            paragraph = paragraph or breaks[next_break][1] or first.isupper() or first.isdigit()
+            paragraph = paragraph or breaks[next_break][1] or word[0].isupper() or word[0].isdigit()
             next_break += 1
         follows = (
             ended
             and token.text not in _CLOSERS
             and token.text not in _SENTENCE_END
-            and not token.text[0].islower()
+            and not word[0].islower()
             and (ended not in _SPACED_END or token.start > current[-1].end)
-            and (ended != _ABBREVIATION or token.text in _SENTENCE_STARTS)
+            and (ended != _ABBREVIATION or word in _SENTENCE_STARTS)
         )
         if current and (paragraph or follows):
             sentences.append(current)
@@ -428,6 +442,15 @@ def split_sentences(
     if current:
         sentences.append(current)
     return [piece for sentence in sentences for piece in cut_sentence(sentence, max_tokens, words)]
+
+
+def _in_one_case(text: str) -> bool:
+    """Whether ``text`` has cased letters, all of them lowercase or all uppercase."""
+    return text.islower() or text.isupper()
+
+
+def _capitalized(word: str) -> str:
+    return word[:1].upper() + word[1:].lower()
 
 
 def cut_sentence(

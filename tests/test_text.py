@@ -16,6 +16,7 @@ from ner.text import (
     _FLAG,
     _JOINED,
     _MARKS,
+    _ONE_CASE_TOKEN,
     _TOKEN,
     INVISIBLE,
     Token,
@@ -203,7 +204,8 @@ def test_tokenizers_keep_offsets_on_any_text(text: str) -> None:
 @example("x\u200b\u200b ")
 def test_tokenizers_give_their_patterns_matches_one_by_one(text: str) -> None:
     """The tokenizers build tokens from running sums of lengths; the reference takes each regex match."""
-    for tokens, pattern in ((tokenize(text), _TOKEN), (tokenize_chars(text), CHARACTER)):
+    words = _ONE_CASE_TOKEN if text.islower() or text.isupper() else _TOKEN
+    for tokens, pattern in ((tokenize(text), words), (tokenize_chars(text), CHARACTER)):
         assert tokens == [Token(m.group(), *m.span()) for m in pattern.finditer(text)]
         assert all(type(t) is Token for t in tokens)
 
@@ -383,7 +385,20 @@ def test_split_sentences_at_paragraph_breaks(gap):
 
 
 def test_split_sentences_single_newline_is_not_a_break():
-    assert sentences_of("line one\nline two") == [["line", "one", "line", "two"]]
+    assert sentences_of("Line one\nline two") == [["Line", "one", "line", "two"]]
+
+
+@pytest.mark.parametrize("casing", [str.lower, str.upper])
+def test_text_in_one_case_is_cut_into_sentences_as_if_capitalized(casing) -> None:
+    """Chat and transcripts have no capitals to tell where a sentence starts, nor which ``mr.`` or ``j.`` is
+    an abbreviation's point; read as written, a lowercased text was one sentence and ``mr. smith`` two."""
+    text = casing("Mr. Smith met George W. Bush at Acme Inc. near Paris. He left.\nLondon 1996-08-30\nSay no. He went.")
+    written = ["Mr. Smith met George W. Bush at Acme Inc. near Paris .", "He left .", "London 1996-08-30"]
+    assert sentences_of(text) == [casing(sentence).split() for sentence in [*written, "Say no.", "He went ."]]
+    assert sentences_of(casing("Line one\nline two")) == [
+        [casing("Line"), casing("one")],
+        [casing("line"), casing("two")],
+    ]
 
 
 @pytest.mark.parametrize(
