@@ -51,7 +51,7 @@ ERRORS = Counter(
     "ner_errors_total", "Requests ending with an error status (499: the client hung up)", ["endpoint", "status"]
 )
 ENDPOINTS = frozenset(route.path for route in routes.router.routes)  # metrics name these; any other path is "other"
-UNLOGGED = frozenset({"/health"})
+UNLOGGED = frozenset({"/health", "/ready"})  # the probes' paths, logged only when they fail
 REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 DRAIN_S = 3.0  # the longest an early answer waits for the body it drops
 DRAIN_FACTOR = 4  # and the most it reads: this many times the largest body accepted

@@ -30,8 +30,11 @@ def default_models() -> list[str]:
     folder = Path(folder_name or CHECKOUT / "models")
     if not folder.is_dir():
         return []
-    # A hidden folder is a save in progress or one stopped (ner.bundle.save), not a model to serve.
-    return sorted(str(p) for p in folder.iterdir() if not p.name.startswith(".") and (p / "manifest.json").is_file())
+    # A hidden folder is a save in progress or one stopped (ner.bundle.save), not a model to serve; one the
+    # service may not enter (ext4's lost+found on a volume) is none either: os.path.isfile says False there.
+    return sorted(
+        str(p) for p in folder.iterdir() if not p.name.startswith(".") and os.path.isfile(p / "manifest.json")
+    )
 
 
 def _origin(given: str) -> str:

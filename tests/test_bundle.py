@@ -418,6 +418,25 @@ def test_the_service_serves_no_hidden_folder(model_copy: Path, monkeypatch: pyte
     assert default_models() == [str(model_copy)]
 
 
+def test_a_folder_the_service_may_not_enter_is_no_model(model_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """ext4's lost+found (root's, mode 0700) on a models volume stopped ``ner serve`` with Errno 13. Root
+    enters any folder, so the refusal a service's own user meets there is mocked."""
+    from api.settings import default_models
+
+    lost = model_copy.parent / "lost+found"
+    lost.mkdir()
+    real_stat = os.stat
+
+    def stat(path: str | os.PathLike, *args: object, **kwargs: object) -> os.stat_result:
+        if Path(path).parent == lost:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_stat(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "stat", stat)
+    monkeypatch.setenv("NER_MODELS_DIR", str(model_copy.parent))
+    assert default_models() == [str(model_copy)]
+
+
 def test_a_save_is_on_disk_before_the_swap(model_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Each file, the new directory and then the folder holding it are flushed to disk (fsync)."""
     flushed: list[str] = []
