@@ -377,9 +377,12 @@ class Tagger:
 
     def _other_cuts(self, phrase: str) -> list[list[str]]:
         """The other ways text may cut a dictionary phrase: in the middle of a text (``2. Bundesliga``: no
-        list item's number there), and where a point joins its last word (``Acme Corp.``, and ``Acme Corp``
-        for the phrase ``Acme Corp.``)."""
+        list item's number there), in text that mixes cases where the phrase is in lower case (``acme inc.``:
+        ``inc`` and ``.`` there, ``inc.`` in text in one case), and where a point joins its last word
+        (``Acme Corp.``, and ``Acme Corp`` for the phrase ``Acme Corp.``)."""
         cuts = [self._phrase_tokens("a " + phrase)[1:]]
+        if phrase.islower() and not self.char_level:
+            cuts.append(self._phrase_tokens("A " + phrase)[1:])
         if phrase[-1:].isalnum():
             pointed = self._phrase_tokens(phrase + ".")
             if len(pointed[-1]) > 1 and pointed[-1].endswith("."):  # Corp. is one token

@@ -187,14 +187,18 @@ _SPACED_END = frozenset({".", "!", "?", "...", "…", _ABBREVIATION})
 _CLOSERS = frozenset({'"', "'", ")", "]", "”", "’", "」", "』", "）", "》"})
 # An abbreviation's point ends a sentence only when one of these words, which seldom follow an abbreviation
 # inside a sentence, comes next; never after a title (_TITLES), which a name follows (Mr. A, 35, was arrested;
-# Mr. An Cheol-soo), as written: in text in one case, where ``no.`` may be a word's end, a title is read as
-# another abbreviation.
+# Mr. An Cheol-soo).
 _SENTENCE_STARTS = frozenset(
     (  # noqa: SIM905 (a list of words reads better as one string)
         "The A An It He She They We I This That These Those There Its His Her Their But And In On At"
         " For As If When While After Before However Meanwhile"
     ).split()
 )
+# In text written in one case, where ``inc. and`` as often goes on, only these start a sentence after an
+# abbreviation, and only ``no.`` of the titles may end one (a short line ends before any word: text in one case
+# more often holds an utterance or a headline a line than a name wrapped across two).
+_ONE_CASE_STARTS = _SENTENCE_STARTS - set("And But In On At For As A An If When While After Before".split())  # noqa: SIM905
+_ONE_CASE_TITLES = {title[:1].upper() + title[1:] for title in _TITLES} - {"No"}  # capitalized, as words are read
 _PARAGRAPH_BREAK = re.compile(r"\n[^\S\n]*\n|\u2029")
 # A line this short ends its sentence where the next line starts with a capital or a digit (Chinese, which
 # wraps inside words, has no capitals), if no word of it is in lower case (a list of names, an address, a
@@ -412,8 +416,9 @@ def split_sentences(
     breaks = _breaks(text, tokens[0].start, tokens[-1].start) if tokens else []
     next_break = 0
     # Text in one case (chat, transcripts) says nothing by its capitals: its words are read as capitalized
-    # where these rules look for a capital (``he`` as ``He``).
+    # where these rules look for a capital (``he`` as ``He``), with fewer words that start a sentence.
     one_case = bool(tokens) and _in_one_case(text[tokens[0].start : tokens[-1].end])
+    starts, titles = (_ONE_CASE_STARTS, _ONE_CASE_TITLES) if one_case else (_SENTENCE_STARTS, _TITLES)
     for token in tokens:
         word = _capitalized(token.text) if one_case else token.text
         paragraph = False
@@ -426,7 +431,7 @@ def split_sentences(
             and token.text not in _SENTENCE_END
             and not word[0].islower()
             and (ended not in _SPACED_END or token.start > current[-1].end)
-            and (ended != _ABBREVIATION or word in _SENTENCE_STARTS)
+            and (ended != _ABBREVIATION or word in starts)
         )
         if current and (paragraph or follows):
             sentences.append(current)
@@ -435,7 +440,7 @@ def split_sentences(
         current.append(token)
         if token.text in _SENTENCE_END:
             ended = token.text
-        elif token.text[-1] == "." and token.text[0].isalpha() and token.text[:-1] not in _TITLES:  # U.S., Inc.
+        elif token.text[-1] == "." and token.text[0].isalpha() and word[:-1] not in titles:  # U.S., Inc.
             ended = _ABBREVIATION
         elif ended and token.text not in _CLOSERS:
             ended = ""

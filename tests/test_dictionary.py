@@ -262,6 +262,11 @@ def test_a_phrase_as_written_wins_over_another_phrase_cut_with_a_point(tiny_mode
     [
         ("She joined Acme Corp.", "Acme Corp", "Acme Corp."),  # "Corp." is one token: the match takes its point
         ("Acme Corp, the maker", "Acme Corp.", "Acme Corp"),  # a phrase with the point matches without it
+        # a phrase in lower case is cut as text in one case cuts it ("inc."), and as text of mixed case does
+        ("Bob met acme inc. today.", "acme inc.", "acme inc."),
+        ("bob met acme inc. today", "acme inc.", "acme inc."),
+        ("BOB MET ACME INC. TODAY", "ACME INC.", "ACME INC."),
+        ("Bob met ACME INC. today.", "ACME INC.", "ACME INC."),
     ],
 )
 def test_a_phrase_matches_whether_or_not_a_point_joins_its_last_word(

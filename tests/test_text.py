@@ -395,6 +395,10 @@ def test_text_in_one_case_is_cut_into_sentences_as_if_capitalized(casing) -> Non
     text = casing("Mr. Smith met George W. Bush at Acme Inc. near Paris. He left.\nLondon 1996-08-30\nSay no. He went.")
     written = ["Mr. Smith met George W. Bush at Acme Inc. near Paris .", "He left .", "London 1996-08-30"]
     assert sentences_of(text) == [casing(sentence).split() for sentence in [*written, "Say no.", "He went ."]]
+    assert sentences_of(casing("It costs US$ 5 at Sr.de now.")) == [casing("It costs US$ 5 at Sr . de now .").split()]
+    # Where nothing is capitalized, "and" or "in" after an abbreviation more often goes on with the sentence.
+    for going_on in ("Yesterday Mr. and Mrs. Smith flew.", "Shares of Acme Inc. and IBM rose.", "Pears etc. in bulk."):
+        assert len(sentences_of(casing(going_on))) == 1, going_on
     assert sentences_of(casing("Line one\nline two")) == [
         [casing("Line"), casing("one")],
         [casing("line"), casing("two")],
