@@ -61,7 +61,7 @@ def _capitals_line(metrics: dict) -> str:
     pairs = f" and {record['pairs']:,} pairs of words" if record.get("pairs") else ""
     head = f"Text written in one case is read with the usual capitals of {record['words']:,} training words{pairs}"
     if scores is None:
-        return f"{head}, other words {rule} (unmeasured: no dev file).\n\n"
+        return f"{head}, other words {rule} (unmeasured: no dev file, or none of its entities found lowercased).\n\n"
     ways = {
         "none": "capitals not restored",
         "lowercase": "other words lowercase",

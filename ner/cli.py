@@ -542,6 +542,7 @@ def run_words(args: argparse.Namespace) -> int:
 def run_truecase(args: argparse.Namespace) -> int:
     from ner import bundle as bundles
     from ner.corpus import read_corpus
+    from ner.metrics import labels_problem
     from ner.truecasing import fit, has_one_case_documents
 
     bundles.check_destination(args.model)
@@ -550,12 +551,17 @@ def run_truecase(args: argparse.Namespace) -> int:
         raise ValueError(f"{args.model} reads characters: only a word model restores capitals")
     train = read_corpus(args.train, args.tag_column)[0]
     dev = read_corpus(args.dev, args.tag_column)[0] if args.dev else None
+    if dev and (problem := labels_problem(tagger.labels, dev, args.dev)) and problem[1]:
+        raise ValueError(f"{problem[0]}: dev chooses how to read text in one case by its entities")
     truecaser, record = fit(tagger, train, dev, tagger.vocab.truecaser)
     if not record:
         raise ValueError(f"{args.train}: no sentence mixes capitals and small letters, so none can be learned")
     scored = {args.dev: dev} if dev else {}
-    if (test := tagger.bundle.info.get("training", {}).get("test")) and Path(test).is_file():
-        scored[test] = read_corpus(test, args.tag_column)[0]
+    training = tagger.bundle.info.get("training", {})
+    card_dev = str(training.get("dev", "")).removesuffix(", trained on too").removeprefix("dev file ")
+    for file in (card_dev, training.get("test")):  # the files the card's scores come from
+        if file and file not in scored and Path(file).is_file():
+            scored[file] = read_corpus(file, args.tag_column)[0]
     stale = [file for file, sentences in scored.items() if has_one_case_documents(sentences)]
     if stale and truecaser != tagger.vocab.truecaser:
         logging.getLogger("ner").warning(

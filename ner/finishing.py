@@ -135,7 +135,11 @@ def restore_capitals(run: Run, best: dict) -> dict:
         chosen = f"unknown words {truecaser.unknown}" if truecaser else "capitals not restored"
         log.info("text without capitals, dev lowercased: F1 %s (kept: %s)", scores, chosen)
     else:
-        log.info("text without capitals: %d words' usual capitals kept, unmeasured (no dev)", record["words"])
+        log.info(
+            "text without capitals: %d words' usual capitals kept, unmeasured (no dev, or dev lowercased scored 0 "
+            "every way)",
+            record["words"],
+        )
     corpora = [corpus for corpus in (dev, run.corpora.test) if corpus]
     if truecaser == older or not any(map(truecasing.has_one_case_documents, corpora)):
         return {**best, "truecasing": record}

@@ -186,16 +186,17 @@ def fit(
     the one the model has), and what it
     scored: entity F1 on ``dev`` lowercased without restoring capitals (``none``) and with each way of
     writing unknown words. The best is kept; none when restoring capitals does not beat leaving them out.
-    Without ``dev`` unknown words are written as ``older``'s were (else lowercase), unmeasured.
-    ``tagger`` is left as it was."""
+    Without ``dev``, or where every way scores 0 (no entity of dev found lowercased: nothing to choose by), unknown
+    words are written as ``older``'s were (else lowercase), unmeasured. ``tagger`` is left as it was."""
     from ner.corpus import recased
     from ner.metrics import evaluate
 
     learned = Truecaser.learn((s.tokens for s in train), older) if tagger.vocab.level == "word" else None
     if learned is None:
         return None, {}
+    unmeasured = {"unknown_words": learned.unknown, **_sizes(learned), "dev_f1_lowercased": None}
     if not dev:
-        return learned, {"unknown_words": learned.unknown, **_sizes(learned), "dev_f1_lowercased": None}
+        return learned, unmeasured
     lowered = recased(dev)
     before = tagger.vocab.truecaser
     scores = {}
@@ -205,6 +206,8 @@ def fit(
             scores[rule or "none"] = round(evaluate(tagger, lowered)["f1"], 2)
     finally:
         tagger.vocab.truecaser = before
+    if not any(scores.values()):
+        return learned, unmeasured
     best = max(scores, key=scores.__getitem__)
     chosen = replace(learned, unknown=best) if best != "none" else None
     return chosen, {"unknown_words": chosen and chosen.unknown, **_sizes(learned), "dev_f1_lowercased": scores}

@@ -222,7 +222,7 @@ def test_ner_truecase_rewrites_a_model_and_refuses_what_it_cannot_learn(
     assert main(["truecase", str(model), "--train", str(tiny_corpus["train"])]) == 0
     printed = json.loads(capsys.readouterr().out)
     assert printed["dev_f1_lowercased"] is None
-    assert f"other words {printed['unknown_words']} (unmeasured: no dev file)" in (model / "README.md").read_text()
+    assert f"other words {printed['unknown_words']} (unmeasured: no dev file," in (model / "README.md").read_text()
     lowered_dev = write_conll(tmp_path / "dev.conll", lowercased(synthetic_sentences(9, 2)))
     assert main(["truecase", str(model), "--train", str(caseless), "--dev", str(lowered_dev)]) == 0  # the model's kept
     assert Tagger.load(model).vocab.truecaser.forms == Tagger.load(tiny_model).vocab.truecaser.forms
@@ -232,6 +232,37 @@ def test_ner_truecase_rewrites_a_model_and_refuses_what_it_cannot_learn(
     assert f"{lowered_dev}: documents written in one case, read otherwise now" in caplog.text
     assert main(["truecase", str(tiny_zh_model), "--train", str(caseless)]) == 2
     assert "only a word model restores capitals" in capsys.readouterr().err
+
+
+def test_a_dev_set_that_measures_nothing_leaves_the_truecaser_learned(
+    tiny_model: Path, tiny_corpus: dict, tmp_path: Path, capsys, monkeypatch
+) -> None:
+    """Every way scoring 0 chose "none" (the first of a tie) and dropped the truecaser without a word."""
+    model = tmp_path / "model"
+    shutil.copytree(tiny_model, model)
+    no_entity = write_conll(tmp_path / "o.conll", [[(word, "O") for word, _ in s] for s in synthetic_sentences(9, 3)])
+    assert main(["truecase", str(model), "--train", str(tiny_corpus["train"]), "--dev", str(no_entity)]) == 2
+    assert "holds no entity: dev chooses how to read text in one case" in capsys.readouterr().err
+    tagger = Tagger.load(model)
+    # The model finding no entity of dev lowercased, whichever way it reads it (mocked: the tiny model finds some).
+    monkeypatch.setattr("ner.metrics.evaluate", lambda *_: {"f1": 0.0})
+    chosen, record = fit(tagger, read_corpus(tiny_corpus["train"])[0], read_corpus(tiny_corpus["dev"])[0])
+    assert chosen is not None and chosen.unknown == "lowercase" and record["dev_f1_lowercased"] is None
+
+
+def test_ner_truecase_warns_of_the_cards_dev_file_read_otherwise_now(
+    tiny_model: Path, tiny_corpus: dict, tmp_path: Path, caplog
+) -> None:
+    """The card's dev scores came from the training's dev file, which --dev need not be."""
+    model = tmp_path / "model"
+    shutil.copytree(tiny_model, model)
+    card_dev = write_conll(tmp_path / "dev.conll", lowercased(synthetic_sentences(9, 2)))
+    stripped = bundles.load(model)
+    stripped.vocab.truecaser = None
+    stripped.info["training"] |= {"dev": f"dev file {card_dev}", "test": None}
+    bundles.save(stripped, model, card="# card\n")
+    assert main(["truecase", str(model), "--train", str(tiny_corpus["train"]), "--dev", str(tiny_corpus["dev"])]) == 0
+    assert f"{card_dev}: documents written in one case, read otherwise now" in caplog.text
 
 
 def test_a_damaged_truecaser_is_refused_when_the_model_loads(tiny_model: Path, tmp_path: Path) -> None:
