@@ -105,7 +105,9 @@ async def tag(body: TagRequest, request: Request, service: ServiceDep) -> Respon
     at_least = sum(map(min_tokens, texts))
     if at_least * (1 + body.nbest) > settings.max_tokens:
         raise _too_many_tokens(f"at least {at_least}", body.nbest, settings.max_tokens)
-    options = TagOptions(scores=body.scores or body.min_score > 0, tokens=body.tokens, nbest=body.nbest)
+    options = TagOptions(
+        scores=body.scores or body.min_score > 0, tokens=body.tokens, nbest=body.nbest, capitals=body.capitals
+    )
     try:
         request.state.model = service.router.choose(body.model, body.lang)
         route = await service.route(texts, body.model, body.lang)

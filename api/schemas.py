@@ -136,6 +136,12 @@ class TagRequest(BaseModel):
         "sequence, and scores and n-best respect the constraints.",
     )
     ignore_case: StrictBool = Field(False, description="Match the dictionary's phrases regardless of case")
+    capitals: Literal["auto", "restore", "as_written"] = Field(
+        "auto",
+        description="When an English (word) model restores its training words' usual capitals before reading: "
+        "`auto` where a text is written all in one case, `restore` in every text (chat that capitalizes only "
+        "each sentence's first word), `as_written` never; entities keep the text's spelling and offsets",
+    )
     offsets: Literal["code_points", "utf16", "utf8"] = Field(
         "code_points",
         description="The unit of every start and end: Unicode code points (Python's string indices), UTF-16 code "

@@ -73,6 +73,7 @@ class Settings:
     output_format: str = "jsonl"
     scores: bool = True
     nbest: int = 0
+    capitals: str = "auto"  # TagOptions.capitals
     backend: str = "auto"
     threads: int = 1
     dictionary: tuple[tuple[str, str], ...] = ()  # (phrase, label) entries forced on every record
@@ -397,7 +398,9 @@ class BatchTagger:
         dictionary = (
             self.tagger.dictionary(dict(settings.dictionary), settings.ignore_case) if settings.dictionary else None
         )
-        self.options = TagOptions(scores=settings.scores, nbest=settings.nbest, dictionary=dictionary)
+        self.options = TagOptions(
+            scores=settings.scores, nbest=settings.nbest, dictionary=dictionary, capitals=settings.capitals
+        )
         self._origin_fields = origin_fields(settings) if settings.with_source else None
 
     def analyze(self, raws: Sequence[bytes | dict]) -> list[tuple[dict, Analysis] | str]:

@@ -35,6 +35,7 @@ from ner.config import EMBEDDING_DTYPES, add_flags, flag_settings, load_config
 from ner.corpus import CorpusError
 from ner.recipe import CHOSEN_FOR_CORPUS, GLOVE_SAVED_WORDS
 from ner.signals import HeldSignals, handlers_set
+from ner.truecasing import CAPITALS
 
 if TYPE_CHECKING:
     from ner.bulk import Summary
@@ -285,6 +286,13 @@ def _add_tag_parser(commands: argparse._SubParsersAction, running: argparse.Argu
     tag.add_argument("--text-field", default="text", help="the field of JSONL and Parquet records to tag")
     tag.add_argument("--nbest", type=int, default=0, help="also give the k best analyses")
     tag.add_argument("--no-scores", action="store_true", help="skip entity probabilities")
+    tag.add_argument(
+        "--capitals",
+        choices=CAPITALS,
+        default="auto",
+        help="when a word model restores its training words' capitals: in text written in one case (auto), in "
+        "every text (restore: chat that capitalizes only first words), never (as_written)",
+    )
     tag.add_argument("--batch-lines", type=_positive, default=512, help="records tagged together")
     tag.add_argument(
         "--max-chars", type=_positive, default=MAX_CHARS, help="a longer text is rejected (tagging it takes memory)"
@@ -674,6 +682,7 @@ def run_tag(args: argparse.Namespace) -> int:
         output_format=args.output_format,
         scores=not args.no_scores,
         nbest=args.nbest,
+        capitals=args.capitals,
         backend=args.backend,
         threads=1 if use_ray else args.threads,
         dictionary=tuple(entries.items()),

@@ -47,6 +47,7 @@ from ner.text import (
     tokenize_chars,
     word_joins,
 )
+from ner.truecasing import CAPITALS
 
 DICTIONARY_CACHE = 32  # dictionaries kept built per model
 MAX_NBEST = 1000  # analyses a text may ask for (the n-best decode holds k paths per tag and position)
@@ -117,14 +118,20 @@ class Analysis:
 class TagOptions:
     """What to compute for each text besides its entities: their ``scores`` (probabilities), the
     tagged ``tokens``, the ``nbest`` best analyses; a ``dictionary`` constrains the decode
-    (:mod:`ner.dictionary`; scores and n-best are then those of the paths that satisfy it)."""
+    (:mod:`ner.dictionary`; scores and n-best are then those of the paths that satisfy it). ``capitals``
+    (:data:`CAPITALS`): whether a word model restores its training words' capitals before it reads a text
+    (:mod:`ner.truecasing`): where the text is written in one case, in every text (chat that capitalizes
+    only the first word of a sentence: ``Met john in paris``), or never."""
 
     scores: bool = True
     tokens: bool = False
     nbest: int = 0
     dictionary: Dictionary | None = None
+    capitals: str = "auto"
 
     def __post_init__(self) -> None:
+        if self.capitals not in CAPITALS:
+            raise ValueError(f"capitals must be one of {', '.join(CAPITALS)}, not {self.capitals!r}")
         if isinstance(self.nbest, bool) or not hasattr(type(self.nbest), "__index__"):  # a NumPy integer has one
             raise TypeError(f"nbest must be a whole number, not {self.nbest!r}")
         object.__setattr__(self, "nbest", operator.index(self.nbest))
@@ -505,8 +512,13 @@ class Tagger:
         document_of = documents if documents is not None else range(len(sentences))
         chunk_documents = [[document_of[pieces[p][0]] for p in indices] for indices in batches]
         # The network reads a document without capitals recased; a dictionary matches its tokens as written.
-        truecaser = self.vocab.truecaser
-        read = truecaser.recased(sentences, documents) if truecaser is not None else sentences
+        truecaser = self.vocab.truecaser if options.capitals != "as_written" else None
+        if truecaser is None:
+            read = sentences
+        elif options.capitals == "restore":
+            read = [truecaser.recase(tokens) for tokens in sentences]
+        else:
+            read = truecaser.recased(sentences, documents)
         computed = self.emissions(chunks if read is sentences else cut(read), chunk_documents, deadline)
         for indices, chunk, (emissions, mask) in zip(batches, chunks, computed):
             _check(deadline)

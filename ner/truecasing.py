@@ -31,6 +31,8 @@ UNKNOWN_WORDS = ("lowercase", "capitalized")
 MOST_WORDS, MOST_PAIRS = 200_000, 50_000
 # How often two words must be seen together for their usual pair of forms to count (once is chance).
 PAIR_MIN_COUNT = 2
+# When a model restores capitals (ner.tagger.TagOptions): in a document written in one case, in every text, never.
+CAPITALS = ("auto", "restore", "as_written")
 
 
 def one_case(text: str) -> bool:

@@ -435,6 +435,21 @@ def test_offsets_in_utf16_units_and_utf8_bytes_for_other_languages_strings(clien
     assert refused.status_code == 422 and "offsets" in refused.json()["error"]["message"]
 
 
+def test_capitals_restored_on_request_in_text_that_mixes_cases(client: httpx.Client) -> None:
+    chat, lower = "Angela merkel visited paris on monday.", "angela merkel visited paris on monday."
+
+    def spans(text: str, **options: object) -> list[tuple]:
+        return [
+            (e["start"], e["end"], e["label"])
+            for e in tag(client, text=text, **options).json()["results"][0]["entities"]
+        ]
+
+    assert spans(chat, capitals="restore") == spans(lower) != spans(chat)
+    assert spans(lower, capitals="as_written") != spans(lower)
+    refused = tag(client, text=chat, capitals="always")
+    assert refused.status_code == 422 and "capitals" in refused.json()["error"]["message"]
+
+
 def test_a_library_line_with_a_traceback_is_one_line_of_json() -> None:
     try:
         raise ValueError("bad\nvalue")

@@ -153,6 +153,19 @@ def test_bulk_tagging_keeps_input_order(
     assert any(json.loads(line)["entities"] for line in parallel)
 
 
+def test_capitals_restored_in_every_record_when_asked(tiny_model: Path, capsys, tmp_path: Path) -> None:
+    source = write_lines(tmp_path / "chat.txt", ["Angela merkel visited paris on monday .", "angela merkel met ibm ."])
+    entities = {
+        capitals: [
+            json.loads(line)["entities"]
+            for line in tag(capsys, "--model", tiny_model, "--capitals", capitals, source)[0]
+        ]
+        for capitals in ("auto", "restore", "as_written")
+    }
+    assert entities["restore"][0] != entities["auto"][0]  # the first record mixes cases
+    assert entities["restore"][1] == entities["auto"][1] != entities["as_written"][1]  # the second is in one case
+
+
 def test_bulk_tagging_gives_the_same_records_on_either_backend(tiny_model: Path) -> None:
     lines = [" ".join(t for t, _ in s) for s in synthetic_sentences(150, 23)]
     numbered = [("-", number, line.encode()) for number, line in enumerate(lines, 1)]

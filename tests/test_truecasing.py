@@ -177,6 +177,31 @@ def test_the_network_reads_a_lowercase_text_recased_and_entities_keep_the_text(t
     assert tagger.tag(text) != entities  # what the capitals buy here
 
 
+def test_capitals_are_restored_in_one_case_text_in_every_text_or_never_as_asked(tiny_model: Path, monkeypatch) -> None:
+    """Chat that capitalizes only each sentence's first word mixes cases: read as written unless asked."""
+    tagger = Tagger.load(tiny_model)
+    read: list[list[str]] = []
+    encode = tagger.vocab.encode
+    monkeypatch.setattr(tagger.vocab, "encode", lambda chunk, *a, **k: read.extend(chunk) or encode(chunk, *a, **k))
+    chat, lower = "Angela merkel visited paris on monday .", "angela merkel visited paris on monday ."
+    restored = tagger.vocab.truecaser.recase(chat.split())
+    for capitals, text, network_read in (
+        ("auto", chat, chat.split()),
+        ("restore", chat, restored),
+        ("auto", lower, restored),
+        ("as_written", lower, lower.split()),
+    ):
+        read.clear()
+        tagger.analyze([text], TagOptions(capitals=capitals))
+        assert read == [network_read], capitals
+    (chat_analysis,), (lower_analysis,) = (tagger.analyze([t], TagOptions(capitals="restore")) for t in (chat, lower))
+    assert [(e.start, e.end, e.label) for e in chat_analysis.entities] == [
+        (e.start, e.end, e.label) for e in lower_analysis.entities
+    ]
+    with pytest.raises(ValueError, match="capitals must be one of auto, restore, as_written"):
+        TagOptions(capitals="always")
+
+
 def test_a_dictionary_matches_the_tokens_as_written(tiny_model: Path) -> None:
     tagger = Tagger.load(tiny_model)
     lower = tagger.dictionary({"acme": "ORG"})
