@@ -145,13 +145,13 @@ class ServiceState:
         self.served_files[(tagger.name, key[1])] = (key, built)
         return key, built
 
-    async def route(self, texts: list[str], model: str | None, lang: str) -> Route:
+    async def route(self, texts: list[str], model: str | None, lang: str, in_one_case: bool | None = None) -> Route:
         """Which model reads which part of each text. Long texts are tokenized in a thread, off the event
         loop; short ones (most requests) right here, where it costs less than the hop to a thread."""
         assert self.router is not None
         if sum(map(len, texts)) <= INLINE_CHARS:
-            return self.router.route(texts, model, lang)
-        return await run_in_threadpool(self.router.route, texts, model, lang)
+            return self.router.route(texts, model, lang, in_one_case)
+        return await run_in_threadpool(self.router.route, texts, model, lang, in_one_case)
 
     async def render(self, work: int, build: Callable[[], Response]) -> Response:
         """``build()`` (shaping and encoding an answer): in a thread for a large request, else right here."""

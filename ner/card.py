@@ -85,6 +85,17 @@ def _storage_line(bundle: bundles.Bundle) -> str:
     return line + "."
 
 
+def training_dev_file(training: dict) -> str | None:
+    """The dev file a model's training read (None: dev held out of the training file, or not recorded)."""
+    note = str(training.get("dev", "")).removesuffix(", trained on too")
+    return note.removeprefix("dev file ") if note.startswith("dev file ") else None
+
+
+def scored_dev_file(training: dict) -> str | None:
+    """The file the card's dev scores are of: the one ``ner words`` scored last, else the training's."""
+    return training["dev_scored"] if "dev_scored" in training else training_dev_file(training)
+
+
 def _dev_line(training: dict) -> str:
     """Where the dev sentences came from, and, after ``ner words``, which file its dev scores are of."""
     line = training.get("dev", "not recorded")

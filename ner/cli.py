@@ -549,6 +549,7 @@ def run_words(args: argparse.Namespace) -> int:
 
 def run_truecase(args: argparse.Namespace) -> int:
     from ner import bundle as bundles
+    from ner.card import scored_dev_file
     from ner.corpus import read_corpus
     from ner.metrics import labels_problem
     from ner.truecasing import fit, has_one_case_documents
@@ -566,8 +567,7 @@ def run_truecase(args: argparse.Namespace) -> int:
         raise ValueError(f"{args.train}: no sentence mixes capitals and small letters, so none can be learned")
     scored = {args.dev: dev} if dev else {}
     training = tagger.bundle.info.get("training", {})
-    card_dev = str(training.get("dev", "")).removesuffix(", trained on too").removeprefix("dev file ")
-    for file in (card_dev, training.get("test")):  # the files the card's scores come from
+    for file in (scored_dev_file(training), training.get("test")):  # the files the card's scores are of
         if file and file not in scored and Path(file).is_file():
             scored[file] = read_corpus(file, args.tag_column)[0]
     stale = [file for file, sentences in scored.items() if has_one_case_documents(sentences)]

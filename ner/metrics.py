@@ -19,11 +19,12 @@ if TYPE_CHECKING:
     from ner.tagger import Tagger
 
 
-def evaluate(tagger: Tagger, sentences: Sequence[Sentence]) -> dict:
+def evaluate(tagger: Tagger, sentences: Sequence[Sentence], capitals: str = "auto") -> dict:
     """Entity scores of ``tagger`` on gold ``sentences`` (tagged document by document) in the tokens
-    the model tags text in: a character model's in characters, should they come in words."""
+    the model tags text in: a character model's in characters, should they come in words. ``capitals``:
+    when a word model restores capitals (:class:`ner.tagger.TagOptions`)."""
     sentences = as_model_tokens(sentences, tagger.char_level)
-    predicted = tagger.predict_tags([s.tokens for s in sentences], [s.document for s in sentences])
+    predicted = tagger.predict_tags([s.tokens for s in sentences], [s.document for s in sentences], capitals)
     return entity_scores([s.tags for s in sentences], predicted)
 
 

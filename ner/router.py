@@ -130,23 +130,27 @@ class Router:
             return self.default
         return "+".join(sorted(t.name for t in self.script_models.values()))
 
-    def route(self, texts: Sequence[str], model: str | None = None, lang: str = "auto") -> Route:
-        """Which model reads which part of each text: by name, by ``lang``, or per script run."""
+    def route(
+        self, texts: Sequence[str], model: str | None = None, lang: str = "auto", in_one_case: bool | None = None
+    ) -> Route:
+        """Which model reads which part of each text: by name, by ``lang``, or per script run; ``in_one_case``:
+        the texts cut as text written in one case (None: where they are; :func:`ner.text.split_sentences`)."""
         texts = list(texts)  # a generator is read once
         name = self.choose(model, lang)
         if model is not None or lang != "auto" or self.script_models is None:
             tagger = (
                 self.get(model) if model is not None else self.for_language(lang) if lang != "auto" else self.get(None)
             )
-            return Route(name, [(tagger, [Part(i, tagger.read(text)) for i, text in enumerate(texts)])], len(texts))
+            read = [Part(i, tagger.read(text, in_one_case=in_one_case)) for i, text in enumerate(texts)]
+            return Route(name, [(tagger, read)], len(texts))
         spaced = self.script_models.get(None, self.get(None))  # also reads a script no model is for
         parts: dict[str, list[Part]] = {}
         for index, text in enumerate(texts):
             read: dict[str, list] = {}  # each model's sentences of this text: one document, its memory whole
-            for start, end, script, sentences in script_runs(text, spaced.max_sentence_tokens):
+            for start, end, script, sentences in script_runs(text, spaced.max_sentence_tokens, in_one_case):
                 tagger = self.script_models.get(script, spaced)
                 if not (tagger is spaced and not tagger.char_level):  # else the word tokenizer split it already
-                    sentences = tagger.read(text, start, end).sentences
+                    sentences = tagger.read(text, start, end, in_one_case).sentences
                 read.setdefault(tagger.name, []).extend(sentences)
             for name, sentences in read.items():
                 parts.setdefault(name, []).append(Part(index, Document(text, sentences)))
@@ -193,14 +197,16 @@ def _in_order(items: Iterable[_Spanned]) -> list[_Spanned]:
     return sorted(items, key=lambda item: item.start)
 
 
-def script_runs(text: str, max_tokens: int = 150) -> list[tuple[int, int, str | None, list]]:
+def script_runs(
+    text: str, max_tokens: int = 150, in_one_case: bool | None = None
+) -> list[tuple[int, int, str | None, list]]:
     """``(start, end, script, sentences)`` runs of consecutive sentences written mostly in one script
     written without spaces between words (:func:`ner.text.unspaced_script`; ``None``: in scripts with
     spaces); ``sentences`` are the run's sentences of word tokens, cut to ``max_tokens`` once each whole
     sentence has its script (a long sentence's pieces are not routed apart)."""
     runs: list[tuple[int, int, str | None, list]] = []
-    tokens = tokenize(text)
-    for sentence in split_sentences(text, tokens, max(len(tokens), 1)):
+    tokens = tokenize(text, in_one_case)
+    for sentence in split_sentences(text, tokens, max(len(tokens), 1), in_one_case=in_one_case):
         start, end = sentence[0].start, sentence[-1].end
         script = unspaced_script(text[start:end])
         pieces = cut_sentence(sentence, max_tokens)

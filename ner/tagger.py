@@ -129,6 +129,11 @@ class TagOptions:
     dictionary: Dictionary | None = None
     capitals: str = "auto"
 
+    @property
+    def read_in_one_case(self) -> bool | None:
+        """Whether texts are cut into tokens and sentences as text in one case (None: where they are)."""
+        return True if self.capitals == "restore" else None
+
     def __post_init__(self) -> None:
         if self.capitals not in CAPITALS:
             raise ValueError(f"capitals must be one of {', '.join(CAPITALS)}, not {self.capitals!r}")
@@ -295,8 +300,8 @@ class Tagger:
         """The ``k`` most probable analyses of ``text``, best first."""
         return self.analyze([_one_text(text)], TagOptions(nbest=k))[0].alternatives
 
-    def tokenize(self, text: str) -> list[Token]:
-        return tokenize_chars(text) if self.char_level else tokenize(text)
+    def tokenize(self, text: str, in_one_case: bool | None = None) -> list[Token]:
+        return tokenize_chars(text) if self.char_level else tokenize(text, in_one_case)
 
     def built_dictionary(self, key: Hashable) -> bool:
         """Whether a dictionary built with ``key`` is kept, so that :meth:`dictionary` returns it at once."""
@@ -400,13 +405,15 @@ class Tagger:
                 cuts.append(plain)
         return cuts
 
-    def read(self, text: str, start: int = 0, end: int | None = None) -> Document:
-        """``text[start:end]`` tokenized and split into sentences, offsets into ``text``."""
+    def read(self, text: str, start: int = 0, end: int | None = None, in_one_case: bool | None = None) -> Document:
+        """``text[start:end]`` tokenized and split into sentences, offsets into ``text``; ``in_one_case``: read
+        as text written in one case (:func:`ner.text.split_sentences`; None: where it is)."""
         part = text[start:end]
-        tokens = self.tokenize(part)
+        tokens = self.tokenize(part, in_one_case)
         if start:
             tokens = [Token(t.text, t.start + start, t.end + start) for t in tokens]
-        return Document(text, split_sentences(text, tokens, self.max_sentence_tokens, self._inside_lexicon_words))
+        sentences = split_sentences(text, tokens, self.max_sentence_tokens, self._inside_lexicon_words, in_one_case)
+        return Document(text, sentences)
 
     @collector_paused
     def analyze(
@@ -422,7 +429,8 @@ class Tagger:
             raise TypeError("texts must be a list of strings (for one text: [text], or tag(text))")
         if options.dictionary and options.dictionary.made_for not in (None, self.name):
             raise ValueError(f"a dictionary made for {options.dictionary.made_for}, not {self.name}")
-        documents = [t if isinstance(t, Document) else self.read(t) for t in texts]
+        in_one_case = options.read_in_one_case
+        documents = [t if isinstance(t, Document) else self.read(t, in_one_case=in_one_case) for t in texts]
         # Per document, a character model's word joins: entities and a dictionary's phrases keep to word edges.
         joins = [_document_joins(d) for d in documents] if self.keeps_to_words else None
         if joins is not None and not any(map(any, joins)):  # no word written with spaces to keep to
@@ -459,10 +467,11 @@ class Tagger:
         return analyses
 
     def predict_tags(
-        self, sentences: Sequence[Sequence[str]], documents: Sequence[int] | None = None
+        self, sentences: Sequence[Sequence[str]], documents: Sequence[int] | None = None, capitals: str = "auto"
     ) -> list[list[str]]:
         """BIOES tags for pre-tokenized sentences (evaluation on a corpus)."""
-        return [p.tags for p in self.predict(sentences, TagOptions(scores=False), documents=documents)]
+        options = TagOptions(scores=False, capitals=capitals)
+        return [p.tags for p in self.predict(sentences, options, documents=documents)]
 
     def predict_corpus_tags(self, sentences: Sequence[Sentence]) -> list[list[str]]:
         """BIOES tags over each annotated sentence's own tokens (``ner predict``): a model tags the tokens
@@ -493,8 +502,9 @@ class Tagger:
         sentences belong together; without it each sentence is a document of its own.
         ``joins`` (per sentence, :func:`ner.text.word_joins` of its tokens and one more flag, for the token
         after it) keeps a character model's entities and dictionary phrases from starting or ending inside a
-        word of a script written with spaces. A document written in one case is read with the capitals its
-        model's training corpus would give it (:mod:`ner.truecasing`).
+        word of a script written with spaces. A document written in one case (any document, with
+        ``options.capitals`` "restore"; none, with "as_written") is read with the capitals its model's training
+        corpus would give it (:mod:`ner.truecasing`).
         """
         limit = self.max_sentence_tokens
         pieces = [
@@ -511,7 +521,7 @@ class Tagger:
         chunks = cut(sentences)
         document_of = documents if documents is not None else range(len(sentences))
         chunk_documents = [[document_of[pieces[p][0]] for p in indices] for indices in batches]
-        # The network reads a document without capitals recased; a dictionary matches its tokens as written.
+        # The network reads a document recased as options.capitals says; a dictionary matches its tokens as written.
         truecaser = self.vocab.truecaser if options.capitals != "as_written" else None
         if truecaser is None:
             read = sentences

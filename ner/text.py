@@ -120,10 +120,10 @@ _FLAG = "[\U0001f1e6-\U0001f1ff]{2}"  # two regional indicators
 _JOINED = rf"[^\s{_MARKS}][{_MARKS}]*(?:(?<=\u200d)[{_EMOJI}][{_MARKS}]*)*"
 
 
-def _token_pattern(one_case: bool) -> re.Pattern[str]:
+def _token_pattern(in_one_case: bool) -> re.Pattern[str]:
     """The word tokenizer's pattern; for text written all in one case, with abbreviations and initials read
     in either case (``mr.``, ``INC.``, ``j. smith``), since no capital tells them there."""
-    cased = "(?i:" if one_case else "(?:"
+    cased = "(?i:" if in_one_case else "(?:"
     return re.compile(
         "|".join(
             [
@@ -171,7 +171,7 @@ def _token_pattern(one_case: bool) -> re.Pattern[str]:
     )
 
 
-_TOKEN, _ONE_CASE_TOKEN = _token_pattern(one_case=False), _token_pattern(one_case=True)
+_TOKEN, _ONE_CASE_TOKEN = _token_pattern(in_one_case=False), _token_pattern(in_one_case=True)
 
 # A sentence ends after one of these tokens (Latin, CJK, Devanagari's danda, Arabic's and Urdu's marks, Armenian,
 # Myanmar, Ethiopic), or a run of them. Not the full-width point: Chinese text writes decimals (１９．５) and list
@@ -198,7 +198,7 @@ _SENTENCE_STARTS = frozenset(
 # abbreviation, and only ``no.`` of the titles may end one (a short line ends before any word: text in one case
 # more often holds an utterance or a headline a line than a name wrapped across two).
 _ONE_CASE_STARTS = _SENTENCE_STARTS - set("And But In On At For As A An If When While After Before".split())  # noqa: SIM905
-_ONE_CASE_TITLES = {title[:1].upper() + title[1:] for title in _TITLES} - {"No"}  # capitalized, as words are read
+_ONE_CASE_TITLES = {title.capitalize() for title in _TITLES} - {"No"}  # as the words are read there
 _PARAGRAPH_BREAK = re.compile(r"\n[^\S\n]*\n|\u2029")
 # A line this short ends its sentence where the next line starts with a capital or a digit (Chinese, which
 # wraps inside words, has no capitals), if no word of it is in lower case (a list of names, an address, a
@@ -278,9 +278,11 @@ def min_tokens(text: str) -> int:
     return len((text if text.isascii() else _INVISIBLE_CHARS.sub("", text)).split())  # composing counts the same
 
 
-def tokenize(text: str) -> list[Token]:
-    """Split ``text`` into tokens with character offsets."""
-    return _tokens(_ONE_CASE_SPACED_TOKEN if _in_one_case(text) else _SPACED_TOKEN, text)
+def tokenize(text: str, in_one_case: bool | None = None) -> list[Token]:
+    """Split ``text`` into tokens with character offsets; read as text written in one case (abbreviations
+    and initials in either case) where ``in_one_case`` says so (None: where it is, :func:`one_case`)."""
+    in_one_case = one_case(text) if in_one_case is None else in_one_case
+    return _tokens(_ONE_CASE_SPACED_TOKEN if in_one_case else _SPACED_TOKEN, text)
 
 
 # A letter or digit of a script written with spaces: not CJK, Thai...; full-width Latin letters and digits
@@ -391,7 +393,11 @@ def _short(line: str) -> bool:
 
 
 def split_sentences(
-    text: str, tokens: list[Token], max_tokens: int = 150, words: Callable[[list[str]], Iterable[int]] | None = None
+    text: str,
+    tokens: list[Token],
+    max_tokens: int = 150,
+    words: Callable[[list[str]], Iterable[int]] | None = None,
+    in_one_case: bool | None = None,
 ) -> list[list[Token]]:
     """Group ``tokens`` (of ``text``) into sentences.
 
@@ -406,7 +412,8 @@ def split_sentences(
     are cut into pieces, at a comma or a space where one is near the limit, and
     never between two tokens of one word (``Microsoft`` in Chinese text read in
     characters; ``do`` and ``n't``; where ``words`` says a word of a dictionary goes on: the indices of
-    the tokens that go on with the one before) where another cut can be had.
+    the tokens that go on with the one before) where another cut can be had. ``in_one_case``: whether the
+    text is read as written in one case (None: where its tokens' stretch of it is, :func:`one_case`).
     """
     if max_tokens < 1:
         raise ValueError(f"max_tokens must be at least 1, not {max_tokens}")
@@ -417,10 +424,11 @@ def split_sentences(
     next_break = 0
     # Text in one case (chat, transcripts) says nothing by its capitals: its words are read as capitalized
     # where these rules look for a capital (``he`` as ``He``), with fewer words that start a sentence.
-    one_case = bool(tokens) and _in_one_case(text[tokens[0].start : tokens[-1].end])
-    starts, titles = (_ONE_CASE_STARTS, _ONE_CASE_TITLES) if one_case else (_SENTENCE_STARTS, _TITLES)
+    if in_one_case is None:
+        in_one_case = bool(tokens) and one_case(text[tokens[0].start : tokens[-1].end])
+    starts, titles = (_ONE_CASE_STARTS, _ONE_CASE_TITLES) if in_one_case else (_SENTENCE_STARTS, _TITLES)
     for token in tokens:
-        word = _capitalized(token.text) if one_case else token.text
+        word = token.text.capitalize() if in_one_case else token.text
         paragraph = False
         while next_break < len(breaks) and breaks[next_break][0] <= token.start:
             paragraph = paragraph or breaks[next_break][1] or word[0].isupper() or word[0].isdigit()
@@ -449,13 +457,10 @@ def split_sentences(
     return [piece for sentence in sentences for piece in cut_sentence(sentence, max_tokens, words)]
 
 
-def _in_one_case(text: str) -> bool:
-    """Whether ``text`` has cased letters, all of them lowercase or all uppercase."""
+def one_case(text: str) -> bool:
+    """Whether ``text`` has cased letters, all of them lowercase or all uppercase (each check stops at the
+    first letter of the other case)."""
     return text.islower() or text.isupper()
-
-
-def _capitalized(word: str) -> str:
-    return word[:1].upper() + word[1:].lower()
 
 
 def cut_sentence(

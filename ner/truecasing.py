@@ -18,6 +18,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, TypeVar
 
+from ner.text import one_case
+
 if TYPE_CHECKING:
     from ner.corpus import Sentence
     from ner.tagger import Tagger
@@ -33,11 +35,6 @@ MOST_WORDS, MOST_PAIRS = 200_000, 50_000
 PAIR_MIN_COUNT = 2
 # When a model restores capitals (ner.tagger.TagOptions): in a document written in one case, in every text, never.
 CAPITALS = ("auto", "restore", "as_written")
-
-
-def one_case(text: str) -> bool:
-    """True when ``text`` has cased letters and all of them are lowercase, or all uppercase."""
-    return (text == text.lower()) != (text == text.upper())
 
 
 def mixes_cases(text: str) -> bool:

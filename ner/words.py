@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ner import bundle as bundles
+from ner.card import training_dev_file
 from ner.corpus import Sentence, as_words, lowercased_words, read_corpus_noted, reading_record
 from ner.metrics import labels_problem
 from ner.vocab import load_vectors
@@ -121,7 +122,7 @@ def _record_scored(training: dict, files: Mapping[str, str]) -> None:
     if training.get("dev_sha256"):  # recorded since 2026-12-06: the bytes tell, whatever the path
         same = bool(files.get("dev")) and training["dev_sha256"] == bundles.corpus_sha256(files["dev"])
     else:
-        same = str(training.get("dev", "")).removesuffix(", trained on too") == f"dev file {files.get('dev')}"
+        same = bool(files.get("dev")) and training_dev_file(training) == files.get("dev")
     if files.get("dev") and same:
         training.pop("dev_scored", None)
     else:

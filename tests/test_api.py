@@ -12,6 +12,7 @@ import re
 import shutil
 import subprocess
 import sys
+import typing
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +20,8 @@ import httpx
 import pytest
 
 from api.logs import JsonLines
+from api.schemas import TagRequest
+from ner.truecasing import CAPITALS
 
 from .conftest import reseal
 from .server import free_port, running_server
@@ -436,7 +439,8 @@ def test_offsets_in_utf16_units_and_utf8_bytes_for_other_languages_strings(clien
 
 
 def test_capitals_restored_on_request_in_text_that_mixes_cases(client: httpx.Client) -> None:
-    chat, lower = "Angela merkel visited paris on monday.", "angela merkel visited paris on monday."
+    """Asked to restore capitals, chat is also cut into tokens and sentences as text in one case is."""
+    chat, lower = "Angela merkel met mr. smith in paris. he left.", "angela merkel met mr. smith in paris. he left."
 
     def spans(text: str, **options: object) -> list[tuple]:
         return [
@@ -444,8 +448,14 @@ def test_capitals_restored_on_request_in_text_that_mixes_cases(client: httpx.Cli
             for e in tag(client, text=text, **options).json()["results"][0]["entities"]
         ]
 
+    def tokens(text: str, **options: object) -> list[tuple]:
+        result = tag(client, text=text, tokens=True, **options).json()["results"][0]
+        return [(t["start"], t["end"], t["tag"]) for t in result["tokens"]]
+
     assert spans(chat, capitals="restore") == spans(lower) != spans(chat)
+    assert tokens(chat, capitals="restore") == tokens(lower) != tokens(chat)
     assert spans(lower, capitals="as_written") != spans(lower)
+    assert typing.get_args(TagRequest.model_fields["capitals"].annotation) == CAPITALS  # the CLI's choices
     refused = tag(client, text=chat, capitals="always")
     assert refused.status_code == 422 and "capitals" in refused.json()["error"]["message"]
 

@@ -198,6 +198,13 @@ def test_capitals_are_restored_in_one_case_text_in_every_text_or_never_as_asked(
     assert [(e.start, e.end, e.label) for e in chat_analysis.entities] == [
         (e.start, e.end, e.label) for e in lower_analysis.entities
     ]
+    # ... and cut into tokens and sentences as text in one case is: "mr." one token, ". he" a sentence's end
+    restore = TagOptions(capitals="restore", tokens=True)
+    chat_tokens, lower_tokens = (
+        tagger.analyze([t], restore)[0].tokens for t in ("Met mr. smith. he left.", "met mr. smith. he left.")
+    )
+    assert [(t.start, t.end) for t in chat_tokens] == [(t.start, t.end) for t in lower_tokens]
+    assert [t.text for t in chat_tokens][:2] == ["Met", "mr."]
     with pytest.raises(ValueError, match="capitals must be one of auto, restore, as_written"):
         TagOptions(capitals="always")
 
@@ -275,16 +282,21 @@ def test_a_dev_set_that_measures_nothing_leaves_the_truecaser_learned(
     assert chosen is not None and chosen.unknown == "lowercase" and record["dev_f1_lowercased"] is None
 
 
+@pytest.mark.parametrize("scored_by", ["training", "ner words"])
 def test_ner_truecase_warns_of_the_cards_dev_file_read_otherwise_now(
-    tiny_model: Path, tiny_corpus: dict, tmp_path: Path, caplog
+    scored_by: str, tiny_model: Path, tiny_corpus: dict, tmp_path: Path, caplog
 ) -> None:
-    """The card's dev scores came from the training's dev file, which --dev need not be."""
+    """The card's dev scores are of the training's dev file, or of the one ``ner words`` scored last; --dev
+    need be neither."""
     model = tmp_path / "model"
     shutil.copytree(tiny_model, model)
     card_dev = write_conll(tmp_path / "dev.conll", lowercased(synthetic_sentences(9, 2)))
     stripped = bundles.load(model)
     stripped.vocab.truecaser = None
-    stripped.info["training"] |= {"dev": f"dev file {card_dev}", "test": None}
+    recorded = {"dev": f"dev file {card_dev}"}
+    if scored_by == "ner words":
+        recorded = {"dev": f"dev file {tiny_corpus['dev']}", "dev_scored": str(card_dev)}
+    stripped.info["training"] |= {**recorded, "test": None}
     bundles.save(stripped, model, card="# card\n")
     assert main(["truecase", str(model), "--train", str(tiny_corpus["train"]), "--dev", str(tiny_corpus["dev"])]) == 0
     assert f"{card_dev}: documents written in one case, read otherwise now" in caplog.text
