@@ -184,6 +184,7 @@ def _add_corpus_parsers(
     evaluate.add_argument("model", help="model directory")
     evaluate.add_argument("file", help="annotated corpus")
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
+    _add_capitals(evaluate)
     evaluate.set_defaults(run=run_evaluate)
 
     predict = commands.add_parser(
@@ -286,13 +287,7 @@ def _add_tag_parser(commands: argparse._SubParsersAction, running: argparse.Argu
     tag.add_argument("--text-field", default="text", help="the field of JSONL and Parquet records to tag")
     tag.add_argument("--nbest", type=int, default=0, help="also give the k best analyses")
     tag.add_argument("--no-scores", action="store_true", help="skip entity probabilities")
-    tag.add_argument(
-        "--capitals",
-        choices=CAPITALS,
-        default="auto",
-        help="when a word model restores its training words' capitals: in text written in one case (auto), in "
-        "every text (restore: chat that capitalizes only first words), never (as_written)",
-    )
+    _add_capitals(tag)
     tag.add_argument("--batch-lines", type=_positive, default=512, help="records tagged together")
     tag.add_argument(
         "--max-chars", type=_positive, default=MAX_CHARS, help="a longer text is rejected (tagging it takes memory)"
@@ -377,6 +372,16 @@ def _load_tagger(args: argparse.Namespace) -> Tagger:
     return Tagger.load(args.model, backend=args.backend, threads=args.threads)
 
 
+def _add_capitals(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--capitals",
+        choices=CAPITALS,
+        default="auto",
+        help="when a word model restores its training words' capitals: in text written in one case (auto), in "
+        "every text (restore: chat that capitalizes only first words), never (as_written)",
+    )
+
+
 def run_evaluate(args: argparse.Namespace) -> int:
     from ner.corpus import read_corpus
     from ner.metrics import corpus_problems, evaluate
@@ -388,7 +393,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     for problem in corpus_problems(tagger, sentences, args.file):
         logging.getLogger("ner").warning("%s", problem)
     started = time.perf_counter()
-    scores = evaluate(tagger, sentences)
+    scores = evaluate(tagger, sentences, args.capitals)
     about = {
         "model": tagger.name,
         "file": str(args.file),

@@ -26,7 +26,7 @@ from ner.cli import main
 from ner.corpus import read_conll
 from ner.metrics import entity_scores
 
-from .conftest import scores_only, tiny_train_args
+from .conftest import scores_only, tiny_train_args, write_conll
 
 
 def test_evaluate_json_matches_training_metrics(tiny_model: Path, tiny_corpus: dict, capsys) -> None:
@@ -36,6 +36,20 @@ def test_evaluate_json_matches_training_metrics(tiny_model: Path, tiny_corpus: d
     assert set(scores["per_type"]) == {"LOC", "ORG", "PER"}
     trained = json.loads((tiny_model / "metrics.json").read_text())["test"]
     assert scores["f1"] == pytest.approx(trained["f1"])
+
+
+def test_evaluate_restores_capitals_as_asked(tiny_model: Path, tiny_corpus: dict, tmp_path: Path, capsys) -> None:
+    from ner.corpus import read_corpus
+    from ner.metrics import evaluate
+
+    sentences = read_corpus(tiny_corpus["test"])[0]
+    lowered = write_conll(tmp_path / "lower.conll", [list(zip(map(str.lower, s.tokens), s.tags)) for s in sentences])
+    tagger, f1 = Tagger.load(tiny_model), {}
+    for capitals in ("auto", "restore", "as_written"):
+        assert main(["evaluate", str(tiny_model), str(lowered), "--json", "--capitals", capitals]) == 0
+        f1[capitals] = json.loads(capsys.readouterr().out)["f1"]
+        assert f1[capitals] == pytest.approx(evaluate(tagger, read_corpus(lowered)[0], capitals)["f1"])
+    assert f1["as_written"] < f1["auto"] == f1["restore"]
 
 
 def test_tag_column_picks_the_entity_column_for_training_and_scoring(
