@@ -110,7 +110,7 @@ async def tag(body: TagRequest, request: Request, service: ServiceDep) -> Respon
     )
     try:
         request.state.model = service.router.choose(body.model, body.lang)
-        route = await service.route(texts, body.model, body.lang, options.read_in_one_case)
+        route = await service.route(texts, body.model, body.lang, body.capitals)
     except UnknownModelError as error:
         raise _fail(404, "unknown_model", str(error)) from None
     request.state.model = route.name  # the models that read the texts (for lang auto, maybe fewer)

@@ -21,6 +21,8 @@ from pydantic import (
 )
 from pydantic.types import Strict
 
+from ner.truecasing import Capitals
+
 # A text must hold something besides whitespace. The characters are listed, not written \S, because
 # Python and JavaScript regular expressions (the server and many schema validators) disagree on \s.
 NOT_ONLY_WHITESPACE = r"[^\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff\x1c-\x1f\x85]"
@@ -136,7 +138,7 @@ class TagRequest(BaseModel):
         "sequence, and scores and n-best respect the constraints.",
     )
     ignore_case: StrictBool = Field(False, description="Match the dictionary's phrases regardless of case")
-    capitals: Literal["auto", "restore", "as_written"] = Field(
+    capitals: Capitals = Field(
         "auto",
         description="When an English (word) model restores its training words' usual capitals before reading: "
         "`auto` where a text is written all in one case, `restore` in every text (chat that capitalizes only "

@@ -21,6 +21,7 @@ from ner.dictionary import Dictionary, DictionaryFile, EntriesKey, entries_bytes
 from ner.recent import RecentValues
 from ner.router import Route, Router, merge
 from ner.tagger import DICTIONARY_CACHE, Analysis, Tagger, TagOptions
+from ner.truecasing import Capitals
 
 log = logging.getLogger(SERVICE_LOGGER)
 INLINE_CHARS = 4096  # texts up to this long are routed on the event loop (well under a millisecond)
@@ -145,13 +146,13 @@ class ServiceState:
         self.served_files[(tagger.name, key[1])] = (key, built)
         return key, built
 
-    async def route(self, texts: list[str], model: str | None, lang: str, in_one_case: bool | None = None) -> Route:
+    async def route(self, texts: list[str], model: str | None, lang: str, capitals: Capitals = "auto") -> Route:
         """Which model reads which part of each text. Long texts are tokenized in a thread, off the event
         loop; short ones (most requests) right here, where it costs less than the hop to a thread."""
         assert self.router is not None
         if sum(map(len, texts)) <= INLINE_CHARS:
-            return self.router.route(texts, model, lang, in_one_case)
-        return await run_in_threadpool(self.router.route, texts, model, lang, in_one_case)
+            return self.router.route(texts, model, lang, capitals)
+        return await run_in_threadpool(self.router.route, texts, model, lang, capitals)
 
     async def render(self, work: int, build: Callable[[], Response]) -> Response:
         """``build()`` (shaping and encoding an answer): in a thread for a large request, else right here."""

@@ -39,6 +39,8 @@ if TYPE_CHECKING:
     import pyarrow as pa
     from ray.data import Dataset
 
+    from ner.truecasing import Capitals
+
 INPUT_FORMATS = ("text", "jsonl", "parquet")
 OUTPUT_FORMATS = ("jsonl", "parquet")
 ERRORS_FILE = "_errors.jsonl"  # the leading underscore keeps readers of the shard directory off it
@@ -73,7 +75,7 @@ class Settings:
     output_format: str = "jsonl"
     scores: bool = True
     nbest: int = 0
-    capitals: str = "auto"  # TagOptions.capitals
+    capitals: Capitals = "auto"  # TagOptions.capitals
     backend: str = "auto"
     threads: int = 1
     dictionary: tuple[tuple[str, str], ...] = ()  # (phrase, label) entries forced on every record

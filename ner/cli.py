@@ -193,6 +193,7 @@ def _add_corpus_parsers(
     predict.add_argument("model")
     predict.add_argument("file")
     predict.add_argument("--out", help="output file (default: stdout)")
+    _add_capitals(predict)
     predict.set_defaults(run=run_predict)
 
     calibrate = commands.add_parser(
@@ -455,7 +456,7 @@ def run_predict(args: argparse.Namespace) -> int:
         if (kind := corpus_format(source)) != "conll":
             raise ValueError(f"{args.file} is {kind}: ner predict adds a column to CoNLL files; tag text with ner tag")
         sentences, scheme = read_conll(source, args.tag_column)
-        predicted = tagger.predict_corpus_tags(sentences)
+        predicted = tagger.predict_corpus_tags(sentences, args.capitals)
         ending = "\r\n" if read_bytes(source).split(b"\n", 1)[0].endswith(b"\r") else "\n"  # its own line ends
         lines = [line + ending for line in write_conll_predictions(source, sentences, predicted, scheme)]
     if not out:

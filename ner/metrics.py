@@ -17,9 +17,10 @@ from ner.recipe import another_script
 if TYPE_CHECKING:
     from ner.corpus import Sentence
     from ner.tagger import Tagger
+    from ner.truecasing import Capitals
 
 
-def evaluate(tagger: Tagger, sentences: Sequence[Sentence], capitals: str = "auto") -> dict:
+def evaluate(tagger: Tagger, sentences: Sequence[Sentence], capitals: Capitals = "auto") -> dict:
     """Entity scores of ``tagger`` on gold ``sentences`` (tagged document by document) in the tokens
     the model tags text in: a character model's in characters, should they come in words. ``capitals``:
     when a word model restores capitals (:class:`ner.tagger.TagOptions`)."""

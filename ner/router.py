@@ -20,6 +20,7 @@ from typing import TypeVar
 from ner.dictionary import check_labels, entries_for
 from ner.tagger import Alternative, Analysis, Document, Entity, TaggedToken, Tagger, TagOptions, combine_nbest
 from ner.text import LANGUAGE_SCRIPTS, cut_sentence, split_sentences, tokenize, unspaced_script
+from ner.truecasing import Capitals
 
 _Spanned = TypeVar("_Spanned", Entity, TaggedToken)
 
@@ -131,26 +132,28 @@ class Router:
         return "+".join(sorted(t.name for t in self.script_models.values()))
 
     def route(
-        self, texts: Sequence[str], model: str | None = None, lang: str = "auto", in_one_case: bool | None = None
+        self, texts: Sequence[str], model: str | None = None, lang: str = "auto", capitals: Capitals = "auto"
     ) -> Route:
-        """Which model reads which part of each text: by name, by ``lang``, or per script run; ``in_one_case``:
-        the texts cut as text written in one case (None: where they are; :func:`ner.text.split_sentences`)."""
+        """Which model reads which part of each text: by name, by ``lang``, or per script run; each model
+        cuts its parts as ``capitals`` has it (:meth:`ner.tagger.Tagger.cut_in_one_case`)."""
         texts = list(texts)  # a generator is read once
         name = self.choose(model, lang)
         if model is not None or lang != "auto" or self.script_models is None:
             tagger = (
                 self.get(model) if model is not None else self.for_language(lang) if lang != "auto" else self.get(None)
             )
+            in_one_case = tagger.cut_in_one_case(capitals)
             read = [Part(i, tagger.read(text, in_one_case=in_one_case)) for i, text in enumerate(texts)]
             return Route(name, [(tagger, read)], len(texts))
         spaced = self.script_models.get(None, self.get(None))  # also reads a script no model is for
         parts: dict[str, list[Part]] = {}
         for index, text in enumerate(texts):
             read: dict[str, list] = {}  # each model's sentences of this text: one document, its memory whole
-            for start, end, script, sentences in script_runs(text, spaced.max_sentence_tokens, in_one_case):
+            runs = script_runs(text, spaced.max_sentence_tokens, spaced.cut_in_one_case(capitals))
+            for start, end, script, sentences in runs:
                 tagger = self.script_models.get(script, spaced)
                 if not (tagger is spaced and not tagger.char_level):  # else the word tokenizer split it already
-                    sentences = tagger.read(text, start, end, in_one_case).sentences
+                    sentences = tagger.read(text, start, end, tagger.cut_in_one_case(capitals)).sentences
                 read.setdefault(tagger.name, []).extend(sentences)
             for name, sentences in read.items():
                 parts.setdefault(name, []).append(Part(index, Document(text, sentences)))

@@ -47,7 +47,7 @@ from ner.text import (
     tokenize_chars,
     word_joins,
 )
-from ner.truecasing import CAPITALS
+from ner.truecasing import CAPITALS, Capitals
 
 DICTIONARY_CACHE = 32  # dictionaries kept built per model
 MAX_NBEST = 1000  # analyses a text may ask for (the n-best decode holds k paths per tag and position)
@@ -127,12 +127,7 @@ class TagOptions:
     tokens: bool = False
     nbest: int = 0
     dictionary: Dictionary | None = None
-    capitals: str = "auto"
-
-    @property
-    def read_in_one_case(self) -> bool | None:
-        """Whether texts are cut into tokens and sentences as text in one case (None: where they are)."""
-        return True if self.capitals == "restore" else None
+    capitals: Capitals = "auto"
 
     def __post_init__(self) -> None:
         if self.capitals not in CAPITALS:
@@ -288,17 +283,24 @@ class Tagger:
 
     # -- public API ---------------------------------------------------------------
 
-    def tag(self, text: str, scores: bool = True) -> list[Entity]:
-        """The entities of one text."""
-        return self.tag_batch([_one_text(text)], scores=scores)[0]
+    def tag(self, text: str, scores: bool = True, *, capitals: Capitals = "auto") -> list[Entity]:
+        """The entities of one text (``capitals``: :class:`TagOptions`)."""
+        return self.tag_batch([_one_text(text)], scores=scores, capitals=capitals)[0]
 
-    def tag_batch(self, texts: Sequence[str], scores: bool = True) -> list[list[Entity]]:
-        """The entities of each text, tagged together in batches."""
-        return [a.entities for a in self.analyze(texts, TagOptions(scores=scores))]
+    def tag_batch(
+        self, texts: Sequence[str], scores: bool = True, *, capitals: Capitals = "auto"
+    ) -> list[list[Entity]]:
+        """The entities of each text, tagged together in batches (``capitals``: :class:`TagOptions`)."""
+        return [a.entities for a in self.analyze(texts, TagOptions(scores=scores, capitals=capitals))]
 
-    def nbest(self, text: str, k: int) -> list[Alternative]:
-        """The ``k`` most probable analyses of ``text``, best first."""
-        return self.analyze([_one_text(text)], TagOptions(nbest=k))[0].alternatives
+    def nbest(self, text: str, k: int, *, capitals: Capitals = "auto") -> list[Alternative]:
+        """The ``k`` most probable analyses of ``text``, best first (``capitals``: :class:`TagOptions`)."""
+        return self.analyze([_one_text(text)], TagOptions(nbest=k, capitals=capitals))[0].alternatives
+
+    def cut_in_one_case(self, capitals: Capitals) -> bool | None:
+        """Whether this model cuts every text into tokens and sentences as text written in one case: where it
+        restores capitals in every text (``capitals`` "restore", a truecaser); None: where a text is so."""
+        return True if capitals == "restore" and self.vocab.truecaser is not None else None
 
     def tokenize(self, text: str, in_one_case: bool | None = None) -> list[Token]:
         return tokenize_chars(text) if self.char_level else tokenize(text, in_one_case)
@@ -429,7 +431,7 @@ class Tagger:
             raise TypeError("texts must be a list of strings (for one text: [text], or tag(text))")
         if options.dictionary and options.dictionary.made_for not in (None, self.name):
             raise ValueError(f"a dictionary made for {options.dictionary.made_for}, not {self.name}")
-        in_one_case = options.read_in_one_case
+        in_one_case = self.cut_in_one_case(options.capitals)
         documents = [t if isinstance(t, Document) else self.read(t, in_one_case=in_one_case) for t in texts]
         # Per document, a character model's word joins: entities and a dictionary's phrases keep to word edges.
         joins = [_document_joins(d) for d in documents] if self.keeps_to_words else None
@@ -467,18 +469,18 @@ class Tagger:
         return analyses
 
     def predict_tags(
-        self, sentences: Sequence[Sequence[str]], documents: Sequence[int] | None = None, capitals: str = "auto"
+        self, sentences: Sequence[Sequence[str]], documents: Sequence[int] | None = None, capitals: Capitals = "auto"
     ) -> list[list[str]]:
         """BIOES tags for pre-tokenized sentences (evaluation on a corpus)."""
         options = TagOptions(scores=False, capitals=capitals)
         return [p.tags for p in self.predict(sentences, options, documents=documents)]
 
-    def predict_corpus_tags(self, sentences: Sequence[Sentence]) -> list[list[str]]:
+    def predict_corpus_tags(self, sentences: Sequence[Sentence], capitals: Capitals = "auto") -> list[list[str]]:
         """BIOES tags over each annotated sentence's own tokens (``ner predict``): a model tags the tokens
         it sees in text (the characters of a corpus that comes in words, the words of ``Hà_Nội``) and
         gives each token the entities that touch it."""
         pieces = as_model_tokens(sentences, self.char_level)
-        predicted = self.predict_tags([s.tokens for s in pieces], [s.document for s in sentences])
+        predicted = self.predict_tags([s.tokens for s in pieces], [s.document for s in sentences], capitals)
         return [
             tags if cut is sentence else token_tags(sentence, tags, self.char_level)
             for sentence, cut, tags in zip(sentences, pieces, predicted)

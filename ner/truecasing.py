@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Literal, TypeVar, get_args
 
 from ner.text import one_case
 
@@ -34,7 +34,8 @@ MOST_WORDS, MOST_PAIRS = 200_000, 50_000
 # How often two words must be seen together for their usual pair of forms to count (once is chance).
 PAIR_MIN_COUNT = 2
 # When a model restores capitals (ner.tagger.TagOptions): in a document written in one case, in every text, never.
-CAPITALS = ("auto", "restore", "as_written")
+Capitals = Literal["auto", "restore", "as_written"]
+CAPITALS: tuple[Capitals, ...] = get_args(Capitals)
 
 
 def mixes_cases(text: str) -> bool:

@@ -37,7 +37,7 @@ def test_each_model_is_scored_in_each_casing_with_each_capitals_option(
     assert auto["lowercased"] == round(evaluate(tagger, lowered)["f1"], 2) == restore["lowercased"]
     assert as_written["lowercased"] == round(evaluate(tagger, lowered, "as_written")["f1"], 2) < auto["lowercased"]
     assert auto["as written"] == as_written["as written"] > 50
-    assert restore["first words"] == round(evaluate(tagger, casing.first_words(sentences), "restore")["f1"], 2)
+    assert restore["first words"] == auto["lowercased"] != auto["first words"]  # read as its lowercased self
     table = casing.markdown(results).splitlines()
     assert table[2].startswith(f"| {tiny_model}, capitals auto | {auto['as written']:.2f} |")
     assert f"| {results['plain_sentences']} sentences without a capital past the first word |" in table[-5]

@@ -38,18 +38,27 @@ def test_evaluate_json_matches_training_metrics(tiny_model: Path, tiny_corpus: d
     assert scores["f1"] == pytest.approx(trained["f1"])
 
 
-def test_evaluate_restores_capitals_as_asked(tiny_model: Path, tiny_corpus: dict, tmp_path: Path, capsys) -> None:
+def test_evaluate_and_predict_restore_capitals_as_asked(
+    tiny_model: Path, tiny_corpus: dict, tmp_path: Path, capsys
+) -> None:
+    """Asked to restore capitals, a corpus that capitalizes only first words is read as its lowercased self."""
     from ner.corpus import read_corpus
     from ner.metrics import evaluate
 
     sentences = read_corpus(tiny_corpus["test"])[0]
-    lowered = write_conll(tmp_path / "lower.conll", [list(zip(map(str.lower, s.tokens), s.tags)) for s in sentences])
+    lowered = [[(token.lower(), tag) for token, tag in zip(s.tokens, s.tags)] for s in sentences]
+    chat = [[(token.capitalize() if i == 0 else token, tag) for i, (token, tag) in enumerate(s)] for s in lowered]
+    lower_file, chat_file = write_conll(tmp_path / "lower.conll", lowered), write_conll(tmp_path / "chat.conll", chat)
     tagger, f1 = Tagger.load(tiny_model), {}
     for capitals in ("auto", "restore", "as_written"):
-        assert main(["evaluate", str(tiny_model), str(lowered), "--json", "--capitals", capitals]) == 0
+        assert main(["evaluate", str(tiny_model), str(chat_file), "--json", "--capitals", capitals]) == 0
         f1[capitals] = json.loads(capsys.readouterr().out)["f1"]
-        assert f1[capitals] == pytest.approx(evaluate(tagger, read_corpus(lowered)[0], capitals)["f1"])
-    assert f1["as_written"] < f1["auto"] == f1["restore"]
+    assert f1["restore"] == pytest.approx(evaluate(tagger, read_corpus(lower_file)[0])["f1"])
+    assert f1["auto"] == f1["as_written"] != f1["restore"]
+    assert main(["predict", str(tiny_model), str(chat_file), "--capitals", "restore"]) == 0
+    restored = [line.split()[-1] for line in capsys.readouterr().out.splitlines() if line.strip()]
+    assert main(["predict", str(tiny_model), str(lower_file)]) == 0
+    assert restored == [line.split()[-1] for line in capsys.readouterr().out.splitlines() if line.strip()]
 
 
 def test_tag_column_picks_the_entity_column_for_training_and_scoring(

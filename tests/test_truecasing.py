@@ -205,6 +205,16 @@ def test_capitals_are_restored_in_one_case_text_in_every_text_or_never_as_asked(
     )
     assert [(t.start, t.end) for t in chat_tokens] == [(t.start, t.end) for t in lower_tokens]
     assert [t.text for t in chat_tokens][:2] == ["Met", "mr."]
+    chat_entities = tagger.tag("Angela merkel visited paris .", capitals="restore")
+    assert [(e.start, e.end, e.label) for e in chat_entities] == [
+        (e.start, e.end, e.label) for e in tagger.tag_batch(["angela merkel visited paris ."])[0]
+    ]
+    chat_best, lower_best = (tagger.nbest(text, 2, capitals="restore") for text in (chat, lower))
+    assert [[(e.start, e.label) for e in a.entities] for a in chat_best] == [
+        [(e.start, e.label) for e in a.entities] for a in lower_best
+    ]
+    tagger.vocab.truecaser = None  # a model that restores no capitals cuts text as it comes whatever it is asked
+    assert [t.text for t in tagger.analyze(["Met mr. smith."], restore)[0].tokens][:3] == ["Met", "mr", "."]
     with pytest.raises(ValueError, match="capitals must be one of auto, restore, as_written"):
         TagOptions(capitals="always")
 
