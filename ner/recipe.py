@@ -158,6 +158,8 @@ def resolve(model_settings: dict, train_settings: dict, train: Sequence[Sentence
         {**train_defaults, **train_settings, "language": language, "pretrained": pretrained, "lexicon": lexicon}
     )
     _warn_idle(model_settings, train_settings, level, config.optimizer)
+    if config.lowercase_rate and all(token == token.lower() for sentence in train for token in sentence.tokens):
+        log.warning("--lowercase-rate has no effect on this run: no training token has a capital to take away")
     for reason in reasons:
         log.info("%s", reason)
     return Recipe(model, config, language, reasons)

@@ -295,6 +295,8 @@ class Tagger:
 
     def nbest(self, text: str, k: int, *, capitals: Capitals = "auto") -> list[Alternative]:
         """The ``k`` most probable analyses of ``text``, best first (``capitals``: :class:`TagOptions`)."""
+        if isinstance(k, int) and k < 1:
+            raise ValueError(f"k must be at least 1, not {k}")
         return self.analyze([_one_text(text)], TagOptions(nbest=k, capitals=capitals))[0].alternatives
 
     def cut_in_one_case(self, capitals: Capitals) -> bool | None:
@@ -334,6 +336,8 @@ class Tagger:
         again). Without ``keep`` (or when ``keep()``, asked once it is built, says
         no: a file's reading replaced meanwhile) it is built for one use: kept neither itself nor under
         those laid over it."""
+        if not isinstance(entries, Mapping):
+            raise TypeError(f"entries must be a mapping of phrase to label, not {type(entries).__name__}")
         if key is None:
             key = (EntriesKey(entries), ignore_case, id(over) if over is not None else None)
         with self._dictionaries_lock:
@@ -429,6 +433,8 @@ class Tagger:
         texts = None if isinstance(texts, (str, bytes)) else list(texts)  # a generator is read once
         if texts is None or not all(isinstance(t, (str, Document)) for t in texts):
             raise TypeError("texts must be a list of strings (for one text: [text], or tag(text))")
+        if not isinstance(options, TagOptions):
+            raise TypeError(f"options must be a TagOptions, not {type(options).__name__}")
         if options.dictionary and options.dictionary.made_for not in (None, self.name):
             raise ValueError(f"a dictionary made for {options.dictionary.made_for}, not {self.name}")
         in_one_case = self.cut_in_one_case(options.capitals)

@@ -356,6 +356,20 @@ def test_settings_a_run_does_not_use_are_said_to_do_nothing(caplog: pytest.LogCa
     assert not [r for r in caplog.records if r.levelname == "WARNING"]
 
 
+def test_a_lowercase_rate_on_a_corpus_without_capitals_is_said_to_do_nothing(caplog: pytest.LogCaptureFixture) -> None:
+    said = "--lowercase-rate has no effect on this run: no training token has a capital to take away"
+    train = {"language": "en", "pretrained": "none", "lowercase_rate": 0.3}
+    for sentences, warned in (
+        (SAMPLES["zh"], True),
+        ([s.lower() for s in SAMPLES["en"]], True),
+        (SAMPLES["en"], False),
+    ):
+        caplog.clear()
+        with caplog.at_level("WARNING", logger="ner.train"):
+            resolve({}, train, corpus(sentences))
+        assert (said in [r.message for r in caplog.records]) == warned
+
+
 @pytest.mark.parametrize(
     ("level", "language", "text", "said"),
     [

@@ -344,6 +344,12 @@ def test_what_is_no_text_or_option_is_a_clear_error(tiny_model: Path, tiny_zh_mo
             tagger.tag(text)
     with pytest.raises(TypeError, match="dictionary must be a Dictionary"):
         TagOptions(dictionary={"Acme Corp": "ORG"})
+    with pytest.raises(TypeError, match="entries must be a mapping of phrase to label, not list"):
+        tagger.dictionary([("Acme Corp", "ORG")])  # was an AttributeError
+    with pytest.raises(TypeError, match="options must be a TagOptions, not dict"):
+        tagger.analyze(["John"], {"nbest": 2})
+    with pytest.raises(ValueError, match="k must be at least 1, not 0"):
+        tagger.nbest("John Smith", 0)  # was no analysis at all
     for nbest, error in ((True, TypeError), (2.0, TypeError), (MAX_NBEST + 1, ValueError), (-1, ValueError)):
         with pytest.raises(error, match="nbest"):
             TagOptions(nbest=nbest)
