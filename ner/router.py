@@ -19,7 +19,7 @@ from typing import TypeVar
 
 from ner.dictionary import check_labels, entries_for
 from ner.tagger import Alternative, Analysis, Document, Entity, TaggedToken, Tagger, TagOptions, combine_nbest
-from ner.text import LANGUAGE_SCRIPTS, cut_sentence, split_sentences, tokenize, unspaced_script
+from ner.text import LANGUAGE_SCRIPTS, cut_sentence, one_case, split_sentences, tokenize, unspaced_script
 from ner.truecasing import Capitals
 
 _Spanned = TypeVar("_Spanned", Entity, TaggedToken)
@@ -208,6 +208,7 @@ def script_runs(
     spaces); ``sentences`` are the run's sentences of word tokens, cut to ``max_tokens`` once each whole
     sentence has its script (a long sentence's pieces are not routed apart)."""
     runs: list[tuple[int, int, str | None, list]] = []
+    in_one_case = one_case(text) if in_one_case is None else in_one_case  # decided once, for both steps
     tokens = tokenize(text, in_one_case)
     for sentence in split_sentences(text, tokens, max(len(tokens), 1), in_one_case=in_one_case):
         start, end = sentence[0].start, sentence[-1].end

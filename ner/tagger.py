@@ -41,6 +41,7 @@ from ner.text import (
     cut_points,
     has_spaced_words,
     model_form,
+    one_case,
     paragraph_between,
     split_sentences,
     tokenize,
@@ -415,6 +416,7 @@ class Tagger:
         """``text[start:end]`` tokenized and split into sentences, offsets into ``text``; ``in_one_case``: read
         as text written in one case (:func:`ner.text.split_sentences`; None: where it is)."""
         part = text[start:end]
+        in_one_case = one_case(part) if in_one_case is None else in_one_case  # decided once, for both steps
         tokens = self.tokenize(part, in_one_case)
         if start:
             tokens = [Token(t.text, t.start + start, t.end + start) for t in tokens]
