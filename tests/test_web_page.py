@@ -317,3 +317,21 @@ def test_every_label_colour_keeps_its_small_label_text_readable() -> None:
     text = luminance("#222222")
     for colour in colours:
         assert (luminance(colour) + 0.05) / (text + 0.05) >= 4.5, colour
+
+
+def test_the_capitals_option_reaches_the_service(browser, page_server: str) -> None:
+    """Chat that capitalizes only first words needs ``"capitals": "restore"``; the page left it unreachable."""
+    page = browser.new_page()
+    page.goto(page_server + "/")
+    sent: list[dict] = []
+    page.on("request", lambda request: sent.append(request.post_data_json) if request.url.endswith("/tag") else None)
+    page.fill("#text", "i met john smith in berlin.")
+    page.click("#tag")
+    page.wait_for_selector("#status:has-text('entit')", timeout=15000)
+    page.select_option("#capitals", "restore")
+    with page.expect_response("**/tag") as answered:
+        page.click("#tag")
+    assert answered.value.ok
+    assert [body.get("capitals", "auto") for body in sent] == ["auto", "restore"]
+    assert page.get_attribute("#status", "class") != "error", page.inner_text("#status")
+    page.close()
