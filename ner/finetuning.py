@@ -26,7 +26,9 @@ from ner.vocab import GLOVE_PACKAGE, load_vectors
 log = logging.getLogger("ner")
 
 FINE_TUNING = {"epochs": 5, "batch_size": 8, "lr": 0.001, "lr_decay": 0.0, "ema_decay": 0.0, "patience": 5}
-_INHERITED = ("min_bigram_count", "embedding_dtype", "saved_pretrained_top")  # a parent's settings a child keeps
+# A parent's settings a child keeps unless given: its bigram cut-off, table storage, pretrained words kept and
+# (a case-robust parent stays so) the share of sentences read lowercased.
+_INHERITED = ("min_bigram_count", "embedding_dtype", "saved_pretrained_top", "lowercase_rate")
 
 
 def fine_tuning(
@@ -57,6 +59,8 @@ def fine_tuning(
             f"bigrams seen at least {inherited['min_bigram_count']} times kept: the parent's cut-off, which counted "
             "a bigram inside a sentence twice"
         )
+    if inherited.get("lowercase_rate") and "lowercase_rate" not in given:
+        reasons.append(f"a share of {inherited['lowercase_rate']} of sentences read lowercased, as the parent was")
     pretrained = train_settings.get("pretrained", "auto")
     if pretrained == "auto":
         pretrained = parent_settings.get("pretrained", "none") if parent.config.level == "word" else "none"

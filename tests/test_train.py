@@ -786,6 +786,20 @@ def test_a_parent_trained_when_inner_bigrams_counted_twice_passes_on_the_same_cu
     assert fine_tuning(parent, {}, {}).train.lexicon == "jieba"
 
 
+def test_a_case_robust_parent_has_case_robust_children_unless_told_otherwise() -> None:
+    """A child of a model trained with ``--lowercase-rate`` read every sentence as written and forgot text
+    without capitals."""
+    from ner.finetuning import fine_tuning
+
+    parent = bundles.load(shipped_model("zh-resume"))
+    assert fine_tuning(parent, {}, {}).train.lowercase_rate == 0
+    parent.info["training"]["config"]["lowercase_rate"] = 0.2
+    recipe = fine_tuning(parent, {}, {})
+    assert recipe.train.lowercase_rate == 0.2
+    assert "a share of 0.2 of sentences read lowercased, as the parent was" in recipe.reasons
+    assert fine_tuning(parent, {}, {"lowercase_rate": 0.0}).train.lowercase_rate == 0
+
+
 def test_a_checkpoint_that_cannot_be_written_says_why_and_keeps_the_one_before(tmp_path: Path, monkeypatch) -> None:
     """A disk filling up mid-training: torch's writer said "unexpected pos 86016 vs 85908" and left its
     half-written ``.tmp`` on the full disk. (The full disk is mocked: ``fsync`` refuses.)"""
