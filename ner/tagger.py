@@ -150,6 +150,22 @@ class Document:
     sentences: list[list[Token]]
 
 
+def _checked(document: Document) -> Document:
+    """``document``, once its tokens are seen to lie inside its text, in order and apart: a document put
+    together by hand (or with another text's offsets) gave entities of text that is not there."""
+    length, end = len(document.text), 0
+    for sentence in document.sentences:
+        for token in sentence:
+            if not end <= token.start < token.end <= length:
+                where = "outside the text" if token.end > length or token.start < 0 else "out of order or empty"
+                raise ValueError(
+                    f"a Document's token {token.text!r} at {token.start}-{token.end} lies {where} "
+                    f"({length} characters; the token before ends at {end}): Tagger.read(text) gives one that fits"
+                )
+            end = token.end
+    return document
+
+
 def _one_text(text: object) -> str:
     if not isinstance(text, str):
         raise TypeError(f"text must be a string, not {type(text).__name__} (for several, tag_batch)")
@@ -440,7 +456,7 @@ class Tagger:
         if options.dictionary and options.dictionary.made_for not in (None, self.name):
             raise ValueError(f"a dictionary made for {options.dictionary.made_for}, not {self.name}")
         in_one_case = self.cut_in_one_case(options.capitals)
-        documents = [t if isinstance(t, Document) else self.read(t, in_one_case=in_one_case) for t in texts]
+        documents = [_checked(t) if isinstance(t, Document) else self.read(t, in_one_case=in_one_case) for t in texts]
         # Per document, a character model's word joins: entities and a dictionary's phrases keep to word edges.
         joins = [_document_joins(d) for d in documents] if self.keeps_to_words else None
         if joins is not None and not any(map(any, joins)):  # no word written with spaces to keep to

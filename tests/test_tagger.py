@@ -18,8 +18,8 @@ from torchcrf import CRF
 
 from ner import Entity, Tagger, TagOptions, crf
 from ner.corpus import tags_to_spans
-from ner.tagger import MAX_NBEST, DeadlineExceeded, _group_means, best_combinations
-from ner.text import cut_points
+from ner.tagger import MAX_NBEST, DeadlineExceeded, Document, _group_means, best_combinations
+from ner.text import Token, cut_points
 
 from .conftest import synthetic_chinese, synthetic_sentences
 
@@ -187,6 +187,15 @@ def test_read_gives_offsets_into_the_whole_text(tiny_model: Path) -> None:
     (analysis,) = tagger.analyze([document], TagOptions(tokens=True))
     assert ("Berlin", 31, 37) in {(e.text, e.start, e.end) for e in analysis.entities}
     assert [t.tag for t in analysis.tokens][:2] == ["B-PER", "E-PER"]
+    # A document whose tokens are not in its text: an entity "John " of a token "Berlin", or one of no text.
+    tagger.analyze([Document(text, [[Token("Berlin", 12, 18)]])])  # in the text: tagged as given
+    for tokens, error in (
+        ([Token("Berlin", 31, 37), Token("John", 12, 16)], "token 'John' at 12-16 lies out of order"),
+        ([Token("Berlin", 40, 46)], "token 'Berlin' at 40-46 lies outside the text"),
+        ([Token("Berlin", -6, 0)], "token 'Berlin' at -6-0 lies outside the text"),
+    ):
+        with pytest.raises(ValueError, match=error):
+            tagger.analyze([Document(text, [tokens])])
 
 
 class SlowBackend:
