@@ -240,6 +240,9 @@ class Tagger:
         batch_size: int = 128,
         max_sentence_tokens: int | None = None,
     ) -> None:
+        for name, value in (("batch_size", batch_size), ("max_sentence_tokens", max_sentence_tokens)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+                raise ValueError(f"{name} must be a whole number of at least 1, not {value!r}")
         self.bundle = bundle
         self.backend = backend
         self.vocab = bundle.vocab
@@ -270,15 +273,18 @@ class Tagger:
         backend: str = "auto",
         device: str = "cpu",
         threads: int | None = None,
-        **options: int,
+        batch_size: int = 128,
+        max_sentence_tokens: int | None = None,
     ) -> Tagger:
         """Load a model directory (checksums verified, no pickled code run).
 
         ``backend``: ``onnx`` (ONNX Runtime, no torch), ``torch``, or ``auto`` (ONNX where the model
         has an exported encoder, onnxruntime is installed and ``device`` is the CPU, else torch).
+        ``batch_size``: most sentences the network reads at once; ``max_sentence_tokens``: longer
+        sentences are cut (None: the model level's default).
         """
         bundle = bundles.load(path, for_tagging=True)  # the backend widens what it needs
-        return cls(bundle, load_backend(bundle, backend, device, threads), **options)
+        return cls(bundle, load_backend(bundle, backend, device, threads), batch_size, max_sentence_tokens)
 
     def __reduce__(self) -> NoReturn:
         raise TypeError(

@@ -371,6 +371,13 @@ def test_what_is_no_text_or_option_is_a_clear_error(tiny_model: Path, tiny_zh_mo
     texts = ["John Smith visited Berlin.", "Ann met Bob."]
     assert tagger.tag_batch(text for text in texts) == tagger.tag_batch(texts)  # a generator, read once
     assert TagOptions(nbest=np.int64(2)).nbest == 2
+    # Loading settings: a negative batch size failed at the first text with an IndexError, 0 tokens a
+    # sentence meant the default and -1 failed at the first text.
+    for setting in ({"batch_size": 0}, {"batch_size": -3}, {"batch_size": 2.5}, {"max_sentence_tokens": 0}):
+        with pytest.raises(ValueError, match=f"{next(iter(setting))} must be a whole number of at least 1"):
+            Tagger.load(tiny_model, **setting)
+    with pytest.raises(TypeError, match="unexpected keyword argument 'batchsize'"):
+        Tagger.load(tiny_model, batchsize=8)
 
 
 def test_the_collector_runs_again_after_the_last_of_overlapping_calls() -> None:
