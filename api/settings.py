@@ -13,6 +13,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from api.schemas import MAX_TEXTS
+from ner.backends import BackendName
 from ner.tagger import MAX_NBEST
 
 CHECKOUT = Path(__file__).resolve().parent.parent
@@ -77,7 +78,7 @@ class Settings(BaseSettings):
     metrics_port: int | None = Field(9100, ge=0, le=65535, description="Prometheus metrics; empty: none")
     workers: int = Field(1, ge=1)
     threads: int = Field(2, ge=1, description="threads per worker for the model")
-    backend: Literal["auto", "onnx", "torch"] = Field(
+    backend: BackendName = Field(
         "auto", description="onnx (ONNX Runtime, no torch), torch, or auto (onnx where the model has it)"
     )
     log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"

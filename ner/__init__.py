@@ -9,6 +9,24 @@ __version__ = "1.0.0"  # the package's version (pyproject.toml reads it here)
 
 from ner.bundle import BundleError
 from ner.corpus import CorpusError
-from ner.tagger import Alternative, Analysis, Document, Entity, Tagger, TagOptions
+from ner.dictionary import Dictionary, DictionaryError, DictionaryTooLarge
+from ner.tagger import Alternative, Analysis, DeadlineExceeded, Document, Entity, Tagger, TagOptions
+from ner.text import Token
+from ner.truecasing import Capitals
 
-__all__ = ["Alternative", "Analysis", "BundleError", "CorpusError", "Document", "Entity", "TagOptions", "Tagger"]
+__all__ = [
+    "Alternative",
+    "Analysis",
+    "BundleError",
+    "Capitals",
+    "CorpusError",
+    "DeadlineExceeded",
+    "Dictionary",
+    "DictionaryError",
+    "DictionaryTooLarge",
+    "Document",
+    "Entity",
+    "TagOptions",
+    "Tagger",
+    "Token",
+]

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol, get_args
 
 import numpy as np
 import threadpoolctl
@@ -29,7 +29,9 @@ log = logging.getLogger("ner")
 # ONNX Runtime's telemetry keeps a device id and a database under HOME, and where HOME cannot be written warns
 # in a format of its own on every start (a line of no JSON in the service's log): off, unless turned on.
 os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
-BACKENDS = ("auto", "onnx", "torch")
+# onnx: ONNX Runtime, no torch; auto: onnx where the model has an exported encoder and the CPU is asked for.
+BackendName = Literal["auto", "onnx", "torch"]
+BACKENDS: tuple[BackendName, ...] = get_args(BackendName)
 # The vocabulary-sized embedding tables, inputs of the ONNX encoder, and the ids that index each.
 TABLE_IDS = {
     "word_embed.weight": "words",
@@ -72,7 +74,7 @@ def onnx_available() -> bool:
 
 def load_backend(
     bundle: bundles.Bundle,
-    backend: str = "auto",
+    backend: BackendName = "auto",
     device: str = "cpu",
     threads: int | None = None,
 ) -> Backend:

@@ -85,6 +85,8 @@ class Vocabularies:
     ) -> None:
         if level not in ("word", "char"):
             raise ValueError(f"level must be 'word' or 'char', not {level!r}")
+        if (level == "word" and chars is None) or (level == "char" and bigrams is None):
+            raise ValueError(f"a {level}-level vocabulary needs its {'characters' if level == 'word' else 'bigrams'}")
         if truecaser is not None and level != "word":
             raise ValueError("only a word model restores capitals (a truecaser with a character vocabulary)")
         self.level, self.words, self.tags = level, words, tags

@@ -28,7 +28,7 @@ import numpy as np
 
 from ner import bundle as bundles
 from ner import crf
-from ner.backends import Backend, load_backend
+from ner.backends import Backend, BackendName, load_backend
 from ner.collector import collector_paused
 from ner.corpus import Sentence, Span, as_model_tokens, tags_to_spans, token_tags
 from ner.dictionary import Dictionary, DictionaryTooLarge, EntriesKey, check_labels
@@ -270,7 +270,7 @@ class Tagger:
     def load(
         cls,
         path: str | Path,
-        backend: str = "auto",
+        backend: BackendName = "auto",
         device: str = "cpu",
         threads: int | None = None,
         batch_size: int = 128,
@@ -302,7 +302,7 @@ class Tagger:
 
     @property
     def labels(self) -> list[str]:
-        return self._labels
+        return list(self._labels)
 
     # -- public API ---------------------------------------------------------------
 
@@ -311,16 +311,17 @@ class Tagger:
         return self.tag_batch([_one_text(text)], scores=scores, capitals=capitals)[0]
 
     def tag_batch(
-        self, texts: Sequence[str], scores: bool = True, *, capitals: Capitals = "auto"
+        self, texts: Sequence[str | Document], scores: bool = True, *, capitals: Capitals = "auto"
     ) -> list[list[Entity]]:
         """The entities of each text, tagged together in batches (``capitals``: :class:`TagOptions`)."""
         return [a.entities for a in self.analyze(texts, TagOptions(scores=scores, capitals=capitals))]
 
     def nbest(self, text: str, k: int, *, capitals: Capitals = "auto") -> list[Alternative]:
         """The ``k`` most probable analyses of ``text``, best first (``capitals``: :class:`TagOptions`)."""
-        if isinstance(k, int) and k < 1:
+        options = TagOptions(nbest=k, capitals=capitals)  # checks k (a NumPy integer too) and makes it an int
+        if options.nbest < 1:
             raise ValueError(f"k must be at least 1, not {k}")
-        return self.analyze([_one_text(text)], TagOptions(nbest=k, capitals=capitals))[0].alternatives
+        return self.analyze([_one_text(text)], options)[0].alternatives
 
     def cut_in_one_case(self, capitals: Capitals) -> bool | None:
         """Whether this model cuts every text into tokens and sentences as text written in one case: where it
@@ -339,7 +340,7 @@ class Tagger:
         self,
         entries: Mapping[str, str],
         ignore_case: bool = False,
-        key: Hashable = None,
+        key: Hashable | None = None,
         prepare: Callable[[Mapping[str, str]], Mapping[str, str]] | None = None,
         pin: bool = False,
         over: Dictionary | None = None,

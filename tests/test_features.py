@@ -10,7 +10,7 @@ import pytest
 from ner import features
 from ner.features import Vocabularies, word_groups
 from ner.lexicon import Lexicon
-from ner.vocab import casing
+from ner.vocab import Vocab, casing
 
 WORD_SENTENCES = [
     ["John", "Smith", "visited", "Paris", "."],
@@ -162,9 +162,15 @@ def test_word_groups_are_one_id_per_document_and_lower_cased_word() -> None:
     assert batch.word_groups[batch.mask].tolist() == groups
 
 
-def test_an_unknown_level_is_refused() -> None:
+def test_an_unknown_level_or_a_missing_table_is_refused() -> None:
     with pytest.raises(ValueError, match="level"):
         Vocabularies("subword", None, None)
+    # Without them the first text failed with an AttributeError (a vocab.json edited by hand, say).
+    words, tags = Vocab(["a"]), Vocab(["S-LOC"], specials=("O",))
+    with pytest.raises(ValueError, match="a word-level vocabulary needs its characters"):
+        Vocabularies("word", words, tags)
+    with pytest.raises(ValueError, match="a char-level vocabulary needs its bigrams"):
+        Vocabularies("char", words, tags, chars=Vocab("a"))
 
 
 def test_the_token_cache_is_bounded_by_its_characters(word_vocab: Vocabularies, monkeypatch) -> None:

@@ -357,8 +357,11 @@ def test_what_is_no_text_or_option_is_a_clear_error(tiny_model: Path, tiny_zh_mo
         tagger.dictionary([("Acme Corp", "ORG")])  # was an AttributeError
     with pytest.raises(TypeError, match="options must be a TagOptions, not dict"):
         tagger.analyze(["John"], {"nbest": 2})
-    with pytest.raises(ValueError, match="k must be at least 1, not 0"):
-        tagger.nbest("John Smith", 0)  # was no analysis at all
+    for k in (0, np.int64(0)):
+        with pytest.raises(ValueError, match="k must be at least 1, not 0"):
+            tagger.nbest("John Smith", k)  # was no analysis at all
+    tagger.labels.append("NOT-A-LABEL")  # the caller's copy
+    assert "NOT-A-LABEL" not in tagger.labels
     for nbest, error in ((True, TypeError), (2.0, TypeError), (MAX_NBEST + 1, ValueError), (-1, ValueError)):
         with pytest.raises(error, match="nbest"):
             TagOptions(nbest=nbest)
