@@ -446,12 +446,14 @@ def test_an_entity_type_named_o_is_refused_in_every_format(tmp_path: Path) -> No
     """ "O" means no entity, in tags and in dictionaries: as a type, a dictionary could never force it."""
     conll = write(tmp_path, "Olga B-PER\nin O\nCairo S-O\n\n", "o.conll")
     spans = write_jsonl(
-        tmp_path, {"text": "Olga in Cairo", "spans": [{"start": 0, "end": 4, "label": "PER"}, [8, 13, "O"]]}
+        tmp_path,
+        {"text": "Olga in Oslo", "entities": [[0, 4, "PER"]]},
+        {"text": "Olga in Cairo", "spans": [{"start": 0, "end": 4, "label": "PER"}, [8, 13, "O"]]},
     )
     with pytest.raises(CorpusError, match=r"o\.conll:3: entity type 'O', which means no entity"):
         read_corpus(conll)
-    with pytest.raises(CorpusError, match=r"docs\.jsonl: entity type 'O'.*'Cairo' tagged 'S-O'"):
-        read_corpus(spans)
+    with pytest.raises(CorpusError, match=r"docs\.jsonl:2: entity \[8, 13, 'O'\]: entity type 'O'"):
+        read_corpus(spans)  # the line it is on (it named none)
     # A type seqeval would score as another, its hyphen stripped: PER- as PER.
     hyphened = write(tmp_path, "Olga B-PER-\nin O\nCairo B-LOC\n\n", "h.conll")
     with pytest.raises(CorpusError, match=r"h\.conll:1: entity type 'PER-' starting or ending with a hyphen"):

@@ -26,7 +26,7 @@ from ner.corpus.conll import read_conll, write_conll_predictions
 from ner.corpus.encoding import GZIP_MAGIC, read_text
 from ner.corpus.jsonl import _read_jsonl, read_jsonl
 from ner.corpus.notes import kept_notes
-from ner.corpus.schemes import SCHEMES, Span, detect_scheme, spans_to_tags, tags_to_spans
+from ner.corpus.schemes import SCHEMES, Span, detect_scheme, spans_to_tags, tags_to_spans, type_problem
 from ner.corpus.sentence import (
     CorpusError,
     Sentence,
@@ -111,20 +111,9 @@ def _refuse_unnamed_types(path: str | Path, sentences: list[Sentence]) -> None:
     start or end with a hyphen, which the scorer (seqeval) strips, so that ``PER-`` would score as ``PER``."""
     for sentence in sentences:
         for position, tag in enumerate(sentence.tags):
-            if tag != "O" and (problem := _type_problem(tag[2:])):
+            if tag != "O" and (problem := type_problem(tag[2:])):
                 line = sentence.lines[position] if sentence.lines else None
                 raise CorpusError(path, line, f"entity type {problem}: {sentence.tokens[position]!r} tagged {tag!r}")
-
-
-def _type_problem(kind: str) -> str | None:
-    """What is wrong with an entity type's name, as the error says it; None when nothing is."""
-    if not kind:
-        return "no name"
-    if kind == "O":
-        return "'O', which means no entity (in dictionaries too)"
-    if kind[0] == "-" or kind[-1] == "-":
-        return f"{kind!r} starting or ending with a hyphen"
-    return None
 
 
 def reading_record(scheme: str, notes: list[str]) -> list[str]:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from ner.corpus.encoding import read_text
 from ner.corpus.notes import note
-from ner.corpus.schemes import Span, spans_to_tags
+from ner.corpus.schemes import Span, spans_to_tags, type_problem
 from ner.corpus.sentence import CorpusError, Sentence
 from ner.corpus.tagged import tagged_sentences
 from ner.text import Token, composed, model_form, offsets_in, split_sentences, tokenize
@@ -247,6 +247,8 @@ def _text_to_sentence(text: str, entities: list, path: str | Path, number: int, 
         ):
             raise CorpusError(path, number, f"entity {entity!r} is not [start, end, label] (nor an object of them)")
         start, end, label = entity
+        if problem := type_problem(label):
+            raise CorpusError(path, number, f"entity {entity!r}: entity type {problem}")
         if start >= end:
             raise CorpusError(path, number, f"entity {entity!r} is empty or reversed: start must be below end")
         if not 0 <= start < end <= len(text):

@@ -107,3 +107,14 @@ def first_invalid(tags: Sequence[str], scheme: str) -> int | None:
     written = spans_to_tags(tags_to_spans(tags), len(tags), scheme)
     as_written = (tag if tag == "O" else f"{tag[0]}-{tag[2:]}" for tag in tags)  # B_PER as B-PER
     return next((i for i, (tag, valid) in enumerate(zip(as_written, written)) if tag != valid), None)
+
+
+def type_problem(kind: str) -> str | None:
+    """What is wrong with an entity type's name, as the error says it; None when nothing is."""
+    if not kind:
+        return "no name"
+    if kind == "O":
+        return "'O', which means no entity (in dictionaries too)"
+    if kind[0] == "-" or kind[-1] == "-":
+        return f"{kind!r} starting or ending with a hyphen"
+    return None
