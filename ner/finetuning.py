@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from ner.vocab import GLOVE_PACKAGE, load_vectors
 log = logging.getLogger("ner")
 
 FINE_TUNING = {"epochs": 5, "batch_size": 8, "lr": 0.001, "lr_decay": 0.0, "ema_decay": 0.0, "patience": 5}
+_TAG_PREFIX = re.compile(r"^[BIESLU][-_]", re.IGNORECASE)  # a tag's prefix written into a label: B-PER
 # A parent's settings a child keeps unless given: its bigram cut-off, table storage, pretrained words kept and
 # (a case-robust parent stays so) the share of sentences read lowercased.
 _INHERITED = ("min_bigram_count", "embedding_dtype", "saved_pretrained_top", "lowercase_rate")
@@ -46,11 +48,14 @@ def fine_tuning(
     for name, kept in (("language", parent.language), ("lexicon", parent_settings.get("lexicon", "auto"))):
         if train_settings.get(name, "auto") not in ("auto", kept):
             raise ValueError(f"--init-from: the parent's {name} is kept; --{name} {train_settings[name]} cannot apply")
+    new_labels = _new_labels(parent.labels, train)
     given = {k: v for k, v in train_settings.items() if k not in ("language", "pretrained", "lexicon")}
     inherited = {k: v for k, v in parent_settings.items() if k in _INHERITED}
     if "embedding_dtype" in parent.info:  # as the parent is stored now (`ner words` may have changed it)
         inherited["embedding_dtype"] = parent.info["embedding_dtype"]
     reasons = [f"fine-tuning {parent.name}: its network, vocabularies (grown with the new data) and language"]
+    if new_labels:
+        reasons.append(f"new labels: {', '.join(new_labels)} (the parent's: {', '.join(parent.labels)})")
     counted = parent_settings and parent.info["training"].get("bigram_counts") == BIGRAMS_COUNTED
     if inherited.get("min_bigram_count", 1) > 1 and not counted:
         # Trained when a bigram inside a sentence counted twice (before 2026-12-06): the same cut, in occurrences.
@@ -73,7 +78,23 @@ def fine_tuning(
     config = TrainConfig.from_dict(
         {**FINE_TUNING, **inherited, **given, "language": parent.language, "pretrained": pretrained, "lexicon": lexicon}
     )
+    for reason in reasons:
+        log.info("%s", reason)
     return Recipe(parent.config, config, parent.language, reasons)
+
+
+def _new_labels(labels: Sequence[str], train: Sequence[Sentence]) -> list[str]:
+    """The labels of ``train`` that the parent's ``labels`` lack; one that is a parent's label written
+    otherwise (``per``, ``B-PER``) is refused, since it would become a label of its own."""
+    written = {label.casefold(): label for label in labels}
+    new = sorted({span.label for sentence in train for span in sentence.spans()} - set(labels))
+    for label in new:
+        if twin := written.get(label.casefold()) or written.get(_TAG_PREFIX.sub("", label).casefold()):
+            raise ValueError(
+                f"--init-from: the training label {label!r} is the parent's {twin!r} written otherwise, and would be "
+                f"learnt as a new label from these sentences alone: write it {twin}"
+            )
+    return new
 
 
 def new_word_vectors(

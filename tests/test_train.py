@@ -786,6 +786,25 @@ def test_a_parent_trained_when_inner_bigrams_counted_twice_passes_on_the_same_cu
     assert fine_tuning(parent, {}, {}).train.lexicon == "jieba"
 
 
+def test_a_parent_s_label_written_otherwise_is_refused_and_new_labels_are_named() -> None:
+    """``per`` or ``B-PER`` beside a parent's ``PER`` became a label of its own, learnt from the corrections
+    alone, and nothing said which labels were new."""
+    from ner.finetuning import fine_tuning
+
+    parent = bundles.load(shipped_model("zh-resume"))
+    assert "NAME" in parent.labels
+
+    def corrections(label: str) -> list[Sentence]:
+        return [Sentence(["张", "三", "在", "这"], [f"B-{label}", f"E-{label}", "O", "O"])]
+
+    for written in ("name", "B-NAME", "s_name"):
+        with pytest.raises(ValueError, match=f"label '{written}' is the parent's 'NAME' written otherwise"):
+            fine_tuning(parent, {}, {}, corrections(written))
+    reasons = fine_tuning(parent, {}, {}, corrections("PRODUCT")).reasons
+    assert f"new labels: PRODUCT (the parent's: {', '.join(parent.labels)})" in reasons
+    assert not any("new labels" in r for r in fine_tuning(parent, {}, {}, corrections("NAME")).reasons)
+
+
 def test_a_case_robust_parent_has_case_robust_children_unless_told_otherwise() -> None:
     """A child of a model trained with ``--lowercase-rate`` read every sentence as written and forgot text
     without capitals."""
