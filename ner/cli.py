@@ -133,6 +133,20 @@ def _terminated_as_interrupted(wanted: bool) -> Iterator[None]:
         yield
 
 
+class _OneFile(argparse.Action):
+    """A corpus flag given once: a second ``--train`` replaced the first without a word, where a user meant both."""
+
+    def __call__(
+        self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, value: object, flag: str | None = None
+    ) -> None:
+        if (before := getattr(namespace, self.dest, None)) is not None:
+            parser.error(
+                f"{flag} given twice ({before}, {value}): one file each; to train on both, put them in one file "
+                "of one format (the page's JSONL corrections append to a JSONL corpus)"
+            )
+        setattr(namespace, self.dest, value)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ner", description="BiLSTM-CRF named-entity recognition.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -159,11 +173,15 @@ def _add_train_parser(commands: argparse._SubParsersAction) -> None:
     """``ner train``: its files and options, then one flag per setting."""
     train = commands.add_parser("train", help="train a model on a CoNLL, JSONL or brat corpus")
     train.add_argument(
-        "--train", required=True, help="training corpus: CoNLL columns, JSONL spans, or a folder of brat .ann/.txt"
+        "--train",
+        required=True,
+        action=_OneFile,
+        help="training corpus: CoNLL columns, JSONL spans, or a folder of brat .ann/.txt",
     )
-    train.add_argument("--dev", help="dev corpus for early stopping (default: hold out part of train)")
+    train.add_argument("--dev", action=_OneFile, help="dev corpus for early stopping (default: hold out part of train)")
     train.add_argument(
         "--test",
+        action=_OneFile,
         help="test corpus, scored each epoch and reported (never used to select or to build the vocabulary)",
     )
     train.add_argument("--out", required=True, help="model directory to write")

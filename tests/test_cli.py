@@ -786,3 +786,15 @@ def test_stdout_set_not_to_block_is_waited_for_not_spun_on(tiny_model: Path, tmp
     texts.write_text("John Smith visited Berlin on Monday .\n" * 20)
     assert main(["tag", "--model", str(tiny_model), "--quiet", str(texts)]) == 0
     assert len(waited) == 3 and disk.data.count(b"\n") == 20
+
+
+def test_a_corpus_flag_given_twice_is_refused(tiny_corpus: dict, tmp_path: Path, capsys) -> None:
+    """``--train corpus --train corrections`` trained on the corrections alone, and said nothing."""
+    for flag in ("--train", "--dev", "--test"):
+        args = ["train", "--train", str(tiny_corpus["train"]), "--out", str(tmp_path / "m")]
+        args += [flag, str(tiny_corpus["dev"]), flag, str(tiny_corpus["test"])]
+        with pytest.raises(SystemExit) as exit_info:
+            main(args)
+        assert exit_info.value.code == 2
+        assert f"{flag} given twice" in capsys.readouterr().err
+    assert not (tmp_path / "m").exists()
