@@ -52,6 +52,14 @@ def _calibration_line(bundle: bundles.Bundle) -> str:
 STORAGE = {"float16": "in float16 (half the size)", "int8": "as 8-bit integers with a scale per row (a quarter)"}
 
 
+def _training_fit_line(metrics: dict) -> str:
+    """How many of a fine-tuning's few training sentences the model tags as annotated (ner.finishing)."""
+    fit = metrics.get("training_fit")
+    if not fit:
+        return ""
+    return f"Of its {fit['sentences']:,} training sentences it tags {fit['as_annotated']:,} as annotated.\n\n"
+
+
 def _capitals_line(metrics: dict) -> str:
     """How the model reads text written in one case (:mod:`ner.truecasing`), with its dev scores."""
     record = metrics.get("truecasing")
@@ -287,7 +295,7 @@ Labels: {", ".join(bundle.labels)}.
 
 ## Scores (strict entity level, percent)
 {scores}
-{_calibration_line(bundle)}{_capitals_line(m)}{_epochs_line(m, training)}{_run_line(m, training)}
+{_calibration_line(bundle)}{_training_fit_line(m)}{_capitals_line(m)}{_epochs_line(m, training)}{_run_line(m, training)}
 
 Size: {_megabytes(bundle):.1f} MB of weights{_lexicon_line(bundle)}.
 

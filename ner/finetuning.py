@@ -11,6 +11,7 @@ import logging
 import math
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +22,7 @@ from ner.config import TrainConfig
 from ner.corpus import Sentence
 from ner.features import BIGRAMS_COUNTED, Vocabularies
 from ner.model import NERModel
-from ner.recipe import Recipe, another_script
+from ner.recipe import Recipe, another_script, inside_word_entities, warn_of_entities_inside_words
 from ner.vocab import GLOVE_PACKAGE, load_vectors
 
 log = logging.getLogger("ner")
@@ -44,6 +45,8 @@ def fine_tuning(
     parent.config.refuse_changes(model_settings, f"--init-from {train_settings.get('init_from', parent.name)}")
     if mismatch := another_script(parent.config.level, parent.language, train):
         log.warning("fine-tuning %s, %s", parent.name, mismatch)
+    if parent.config.level == "word":
+        warn_of_entities_inside_words(*inside_word_entities(train))
     parent_settings = parent.info.get("training", {}).get("config", {})
     for name, kept in (("language", parent.language), ("lexicon", parent_settings.get("lexicon", "auto"))):
         if train_settings.get(name, "auto") not in ("auto", kept):
@@ -95,6 +98,22 @@ def _new_labels(labels: Sequence[str], train: Sequence[Sentence]) -> list[str]:
                 f"learnt as a new label from these sentences alone: write it {twin}"
             )
     return new
+
+
+def read_as_tagged(parent: bundles.Bundle, train: list[Sentence]) -> list[Sentence]:
+    """``train`` with its documents written in one case recased as ``parent`` reads them when tagging
+    (:mod:`ner.truecasing`): a correction of ``i met john smith`` teaches the words the network is given."""
+    truecaser = parent.vocab.truecaser
+    if truecaser is None:
+        return train
+    written = [s.tokens for s in train]
+    tokens = truecaser.recased(written, [s.document for s in train])
+    if tokens is written:  # no document in one case
+        return train
+    recased = [replace(s, tokens=list(t)) for s, t in zip(train, tokens)]
+    changed = sum(a.tokens != b.tokens for a, b in zip(recased, train))
+    log.info("training sentences in one case, read with %s's capitals as it tags them: %d", parent.name, changed)
+    return recased
 
 
 def new_word_vectors(

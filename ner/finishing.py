@@ -6,7 +6,8 @@ words the model lacks, :func:`align_if_better` moves the vectors of words never
 trained to where training moved the others (kept only if dev holds),
 :func:`round_embeddings` rounds the tables to their stored precision,
 :func:`restore_capitals` learns how the model writes text without capitals
-(:mod:`ner.truecasing`) and :func:`calibrate` fits the temperature of the entity scores on dev.
+(:mod:`ner.truecasing`), :func:`calibrate` fits the temperature of the entity scores on dev and
+:func:`training_fit` says which of a fine-tuning's sentences the model has not learnt.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from ner import bundle as bundles
 from ner import truecasing
 from ner import words as model_words
 from ner.calibration import fit_temperature
-from ner.corpus import lowercased_words
+from ner.corpus import lowercased_words, tags_to_spans
 from ner.features import Vocabularies
 from ner.model import NERModel
 from ner.vocab import load_vectors
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from ner.train import Run
 
 log = logging.getLogger("ner.train")
+FIT_CHECKED_SENTENCES = 2_000  # a fine-tuning on at most this many sentences says which it has not learnt
 
 
 def calibrate(run: Run) -> tuple[float, dict | None]:
@@ -48,6 +50,30 @@ def calibrate(run: Run) -> tuple[float, dict | None]:
         result["ece"],
     )
     return result["temperature"], {**result, "fitted_on": run.corpora.dev_source}
+
+
+def training_fit(run: Run) -> dict | None:
+    """How many of a fine-tuning's training sentences the model now tags as annotated (corrections, most
+    often: a few sentences, each meant to be learnt), with the first few it tags otherwise; None when the
+    run is no fine-tuning or trains on more than :data:`FIT_CHECKED_SENTENCES` sentences."""
+    sentences = run.corpora.train
+    if run.parent is None or not sentences or len(sentences) > FIT_CHECKED_SENTENCES:
+        return None
+    predicted = run.tagger().predict_tags([s.tokens for s in sentences], [s.document for s in sentences])
+    otherwise = [s for s, tags in zip(sentences, predicted) if tags_to_spans(tags) != s.spans()]
+    fit = {"sentences": len(sentences), "as_annotated": len(sentences) - len(otherwise)}
+    if otherwise:
+        examples = "; ".join(repr(" ".join(s.tokens)[:60]) for s in otherwise[:3])
+        log.warning(
+            "training sentences still tagged otherwise than annotated: %d of %d (%s); more epochs (--epochs) "
+            "teach them, at a cost to what the parent knew (--test measures it)",
+            len(otherwise),
+            len(sentences),
+            examples,
+        )
+    else:
+        log.info("all %d training sentences are tagged as annotated", len(sentences))
+    return fit
 
 
 def add_pretrained_words(run: Run, best: dict) -> dict:

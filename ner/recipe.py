@@ -192,8 +192,9 @@ def _language_and_level(
         language, how = detect_language(text)
         reasons.append(f"language: {language} ({how})")
     unspaced = unspaced_ratio(text)
+    counted = (0, 0, []) if level == "char" or language in CHARACTER_LANGUAGES else inside_word_entities(train)
     if level is None:
-        level, why = _choose_level(language, unspaced, train)
+        level, why = _choose_level(language, unspaced, counted[0] / max(counted[1], 1), train)
         reasons.append(f"level: {level} ({why})")
     elif level == "word" and unspaced > UNSPACED_CORPUS:
         log.warning(
@@ -202,6 +203,8 @@ def _language_and_level(
             "Khmer, ...), not into the corpus's words; the character level is the default for it",
             100 * unspaced,
         )
+    if level == "word":
+        warn_of_entities_inside_words(*counted)
     tokens = sum(len(sentence.tokens) for sentence in train)
     train = as_model_tokens(train, level == "char")
     added = sum(len(sentence.tokens) for sentence in train) - tokens
@@ -260,7 +263,7 @@ def corpus_text(sentences: Sequence[Sentence], sample: int = 2000) -> str:
     return "\n".join(" ".join(s.tokens) for s in sentences[:sample])
 
 
-def _choose_level(language: str, unspaced: float, train: Sequence[Sentence]) -> tuple[str, str]:
+def _choose_level(language: str, unspaced: float, inside: float, train: Sequence[Sentence]) -> tuple[str, str]:
     if language in CHARACTER_LANGUAGES:
         return "char", f"{language} is written without spaces between words: one token per character"
     if unspaced > UNSPACED_CORPUS:
@@ -268,7 +271,6 @@ def _choose_level(language: str, unspaced: float, train: Sequence[Sentence]) -> 
             f"{unspaced:.0%} of the characters are of scripts written without spaces between words "
             "(Thai, Lao, Khmer, Myanmar, Tibetan, CJK): one token per character"
         )
-    inside = entities_inside_words(train)
     if inside > INSIDE_WORD_ENTITIES:
         return "char", (
             f"{inside:.0%} of the entities start or end inside a word of the text, which a word model "
@@ -283,10 +285,18 @@ def _choose_level(language: str, unspaced: float, train: Sequence[Sentence]) -> 
 
 def entities_inside_words(sentences: Sequence[Sentence]) -> float:
     """The share of entities, among sentences with source offsets (JSONL, brat), that start or end inside
-    a token of the text as tagging cuts it (a Korean name and the particle written onto it: 서울|에서;
-    Seoul|-based). Reading cut the token there; tagging cannot, so a word model would tag it whole or not
-    at all."""
+    a token of the text as tagging cuts it (:func:`inside_word_entities`)."""
+    inside, total, _ = inside_word_entities(sentences)
+    return inside / total if total else 0.0
+
+
+def inside_word_entities(sentences: Sequence[Sentence], most: int = 3) -> tuple[int, int, list[str]]:
+    """How many entities, among sentences with source offsets (JSONL, brat), start or end inside a token
+    of the text as tagging cuts it (a Korean name and the particle written onto it: 서울|에서; Seoul|-based),
+    of how many, and the first ``most`` of them as ``'Mer' in 'Merkel'``. Reading cut the token there;
+    tagging cannot, so a word model would tag it whole or not at all."""
     inside = total = 0
+    examples: list[str] = []
     for sentence in sentences:
         if sentence.offsets is None or not sentence.tokens:
             continue
@@ -294,11 +304,32 @@ def entities_inside_words(sentences: Sequence[Sentence]) -> float:
         text = [" "] * (sentence.offsets[-1][1] - first)  # the source, with whatever lay between tokens a space
         for token, (start, end) in zip(sentence.tokens, sentence.offsets):
             text[start - first : end - first] = _fitted(token, end - start)
-        edges = {edge for token in tokenize("".join(text)) for edge in (token.start, token.end)}
+        source = "".join(text)
+        words = tokenize(source)
+        edges = {edge for word in words for edge in (word.start, word.end)}
         for span in sentence.spans():
             total += 1
-            inside += not {sentence.offsets[span.start][0] - first, sentence.offsets[span.end - 1][1] - first} <= edges
-    return inside / total if total else 0.0
+            start, end = sentence.offsets[span.start][0] - first, sentence.offsets[span.end - 1][1] - first
+            if {start, end} <= edges:
+                continue
+            inside += 1
+            if len(examples) < most:
+                cut = [word.text for word in words if word.start < end and word.end > start]
+                examples.append(f"{source[start:end]!r} in {' '.join(cut)!r}")
+    return inside, total, examples
+
+
+def warn_of_entities_inside_words(inside: int, total: int, examples: Sequence[str]) -> None:
+    """Say that a word model cannot tag the ``inside`` of ``total`` training entities that start or end
+    inside a word (:func:`inside_word_entities`)."""
+    if inside:
+        log.warning(
+            "%d of the %d training entities start or end inside a word of the text (%s), which a word model "
+            "cannot tag: it reads whole words (widen them to whole words, or train characters: --level char)",
+            inside,
+            total,
+            "; ".join(examples),
+        )
 
 
 def _fitted(token: str, length: int) -> str:

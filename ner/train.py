@@ -22,7 +22,7 @@ import math
 import os
 import platform
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
@@ -55,8 +55,15 @@ from ner.distillation import soft_targets, teacher_probabilities
 from ner.distributed import Distributed
 from ner.export import export_if_possible
 from ner.features import BIGRAMS_COUNTED, Batch, Vocabularies
-from ner.finetuning import carry_over, fine_tuning, new_word_vectors
-from ner.finishing import add_pretrained_words, align_if_better, calibrate, restore_capitals, round_embeddings
+from ner.finetuning import carry_over, fine_tuning, new_word_vectors, read_as_tagged
+from ner.finishing import (
+    add_pretrained_words,
+    align_if_better,
+    calibrate,
+    restore_capitals,
+    round_embeddings,
+    training_fit,
+)
 from ner.lexicon import Lexicon
 from ner.metrics import evaluate
 from ner.model import NERModel
@@ -282,7 +289,7 @@ class Run:
     parent: bundles.Bundle | None = None  # the model a fine-tuning run started from
     teacher_probs: list[np.ndarray] | None = None  # per training sentence (T, K), with --teachers
     data_terms: str = ""  # of the data its weights derive from: the corpus's, its parent's and teachers'
-    digests: dict[str, str | None] = field(default_factory=dict)  # of the dev and test files, as read
+    digests: dict[str, str | None] = field(default_factory=dict)  # of the train, dev and test files, as read
 
     @property
     def config(self) -> TrainConfig:
@@ -433,8 +440,19 @@ def one_ahead(items: Iterable[T], work: Callable[[T], R]) -> Iterator[R]:
 
 def _warn_of_overlap(corpora: Corpora, splits: Sequence[str]) -> None:
     """Say when many sentences of dev or test are training sentences word for word (the same file given twice, a
-    corpus with duplicates): their scores then say how well the model remembers, not how well it tags new text."""
-    trained = {tuple(sentence.tokens) for sentence in corpora.train}
+    corpus with duplicates): their scores then say how well the model remembers, not how well it tags new text;
+    and when training sentences come more than once with different entities (a text corrected twice)."""
+    annotations: defaultdict[tuple[str, ...], set[tuple]] = defaultdict(set)
+    for sentence in corpora.train:
+        annotations[tuple(sentence.tokens)].add(tuple(sentence.spans()))
+    if conflicts := [tokens for tokens, kinds in annotations.items() if len(kinds) > 1]:
+        log.warning(
+            "training sentences that come more than once with different entities: %d (%s); the model learns "
+            "a mix of them, the last no more than the first",
+            len(conflicts),
+            "; ".join(repr(" ".join(tokens)[:60]) for tokens in conflicts[:3]),
+        )
+    trained = annotations.keys()
     for split in splits:
         sentences = getattr(corpora, split)
         seen = sum(tuple(sentence.tokens) in trained for sentence in sentences)
@@ -457,7 +475,8 @@ def _check_types(corpora: Corpora, selects: bool) -> None:
     trained = {span.label for sentence in corpora.train for span in sentence.spans()}
     if not trained:
         log.warning(
-            "the training sentences hold no entity: the model will learn to tag none (is the tag column right?)"
+            "the training sentences hold no entity: the model learns to tag none (is the tag column right? "
+            "fine-tuned on corrections that only remove entities, it learns to tag fewer everywhere)"
         )
     in_dev = {span.label for sentence in corpora.dev for span in sentence.spans()}
     if selects and trained and not in_dev & trained:
@@ -499,6 +518,8 @@ def prepare(job: Job, checkpoint: dict | None = None) -> Run:
         with_dev,
         train_settings.get("tag_column", -1),
     )
+    if parent is not None:
+        corpora = replace(corpora, train=read_as_tagged(parent, corpora.train))
     recipe = (
         resolve(job.model_settings, train_settings, corpora.train)
         if parent is None
@@ -556,7 +577,11 @@ def prepare(job: Job, checkpoint: dict | None = None) -> Run:
         parent,
         taught,
         _data_terms(job.data_terms, parent, config.teachers),  # read now: a teacher may be gone by the end
-        {split: bundles.corpus_sha256(path) for split, path in (("dev", job.dev), ("test", job.test)) if path},
+        {
+            split: bundles.corpus_sha256(path)
+            for split, path in (("train", job.train), ("dev", job.dev), ("test", job.test))
+            if path
+        },
     )
 
 
@@ -824,6 +849,7 @@ def _finish(run: Run, job: Job, progress: Progress, started: float) -> dict:
     plot_curves(history, plot)
     rates = [h["sentences_per_second"] for h in history]
     temperature, calibration = calibrate(run)
+    fit = training_fit(run)
     metrics = {
         "best_epoch": best["epoch"],
         "dev": best.get("dev"),
@@ -838,6 +864,7 @@ def _finish(run: Run, job: Job, progress: Progress, started: float) -> dict:
             if key in best
         },
         **({"calibration": calibration} if calibration else {}),
+        **({"training_fit": fit} if fit else {}),
     }
     info = {
         "embedding_dtype": config.embedding_dtype,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import errno
 import json
+import logging
 import os
 import random
 import re
@@ -754,7 +755,7 @@ def test_fine_tuning_on_a_corpus_in_another_script_is_warned_of(
     english = write_conll(tmp_path / "en.conll", synthetic_sentences(40, 3))
     characters = train_tiny(tmp_path / "chars", english, None, "--level", "char", "--epochs", "1")
     prepare(Job(str(english), tmp_path / "child3", train_settings={"init_from": str(characters)}))
-    assert "fine-tuning" not in caplog.text  # a character model of English reads English
+    assert "in a script" not in caplog.text  # a character model of English reads English
 
 
 def test_fine_tuning_without_dev_says_no_sentence_was_scored(tiny_model: Path, tiny_corpus: dict, tmp_path: Path):
@@ -762,6 +763,62 @@ def test_fine_tuning_without_dev_says_no_sentence_was_scored(tiny_model: Path, t
     card = (child / "README.md").read_text()
     assert "- Dev: no dev file: every training sentence is trained on, and none is scored as dev\n" in card
     assert "No dev or test file was scored." in card
+
+
+def test_corrections_written_in_one_case_are_trained_as_the_parent_tags_them(tiny_model: Path, tmp_path: Path) -> None:
+    """The parent restores capitals before it reads text in one case: a correction of such text trained as
+    written taught words the network is never given, and stayed tagged otherwise."""
+    corrections = tmp_path / "corrections.jsonl"
+    lines = [
+        {"text": "john smith visited berlin on monday", "entities": [[0, 10, "PER"], [19, 25, "LOC"]]},
+        {"text": "Ann Lee visited Oslo .", "entities": [[0, 7, "PER"], [16, 20, "LOC"]]},
+    ]
+    corrections.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    run = prepare(Job(str(corrections), tmp_path / "child", train_settings={"init_from": str(tiny_model)}))
+    lowercased, mixed = run.corpora.train
+    assert lowercased.tokens[:4] == ["John", "Smith", "visited", "Berlin"]
+    assert [(s.start, s.end, s.label) for s in lowercased.spans()] == [(0, 2, "PER"), (3, 4, "LOC")]
+    assert mixed.tokens == ["Ann", "Lee", "visited", "Oslo", "."]  # as written: the parent reads it so
+
+
+def test_fine_tuning_says_which_corrections_it_has_not_learnt(
+    tiny_model: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Five corrections with a new label, one update an epoch: nothing said they were not learnt."""
+    corrections = tmp_path / "corrections.jsonl"
+    text = "Zorblax Gizmo sold well in Berlin on day"
+    records = [{"text": f"{text} {i}", "entities": [[0, 13, "GADGET"], [27, 33, "LOC"]]} for i in range(5)]
+    corrections.write_text("".join(json.dumps(r) + "\n" for r in records))
+    with caplog.at_level(logging.INFO, logger="ner"):
+        child = train_tiny(tmp_path / "child", corrections, None, "--init-from", str(tiny_model), "--epochs", "1")
+    fit = json.loads((child / "metrics.json").read_text())["training_fit"]
+    assert fit["sentences"] == 5 and fit["as_annotated"] < 5, fit
+    missed = 5 - fit["as_annotated"]
+    assert f"training sentences still tagged otherwise than annotated: {missed} of 5" in caplog.text
+    assert "new labels: GADGET" in caplog.text
+    card = (child / "README.md").read_text()
+    assert f"Of its 5 training sentences it tags {fit['as_annotated']} as annotated." in card
+    info = json.loads((child / "config.json").read_text())
+    assert info["training"]["train_sha256"] == bundles.corpus_sha256(corrections)
+    # A text corrected twice, differently: the model learns a mix (nothing said so).
+    twice = tmp_path / "twice.jsonl"
+    twice.write_text(
+        json.dumps({"text": "Quuxville won .", "entities": [[0, 9, "LOC"]]})
+        + "\n"
+        + json.dumps({"text": "Quuxville won .", "entities": [[0, 9, "ORG"]]})
+        + "\n"
+    )
+    train_tiny(tmp_path / "twice", twice, None, "--init-from", str(tiny_model), "--epochs", "1")
+    assert "sentences that come more than once with different entities: 1 ('Quuxville won .')" in caplog.text
+    # An entity ending inside a word: reading cuts the word there, tagging never does.
+    from ner.finetuning import fine_tuning
+
+    cut = tmp_path / "cut.jsonl"
+    cut.write_text(json.dumps({"text": "Angela Merkel visited Paris .", "entities": [[0, 10, "PER"]]}) + "\n")
+    fine_tuning(bundles.load(tiny_model), {}, {}, read_corpus(cut)[0])
+    assert "1 of the 1 training entities start or end inside a word of the text ('Angela Mer' in 'Angela Merkel')" in (
+        caplog.text
+    )
 
 
 def test_a_parent_trained_when_inner_bigrams_counted_twice_passes_on_the_same_cut() -> None:
