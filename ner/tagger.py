@@ -421,12 +421,12 @@ class Tagger:
         """The other ways text may cut a dictionary phrase: in the middle of a text (``2. Bundesliga``: no
         list item's number there), in text that mixes cases where the phrase is in lower case (``acme inc.``:
         ``inc`` and ``.`` there, ``inc.`` in text in one case), and where a point joins its last word
-        (``Acme Corp.``, and ``Acme Corp`` for the phrase ``Acme Corp.``)."""
+        (``Acme Corp.``, ``Plan A.`` before another sentence, and ``Acme Corp`` for the phrase ``Acme Corp.``)."""
         cuts = [self._phrase_tokens("a " + phrase)[1:]]
         if phrase.islower() and not self.char_level:
             cuts.append(self._phrase_tokens("A " + phrase)[1:])
         if phrase[-1:].isalnum():
-            pointed = self._phrase_tokens(phrase + ".")
+            pointed = self._phrase_tokens(phrase + ". x")[:-1]  # a word after: Plan A. is an initial there
             if len(pointed[-1]) > 1 and pointed[-1].endswith("."):  # Corp. is one token
                 cuts.append(pointed)
         elif phrase.endswith(".") and phrase[-2:-1].isalnum():

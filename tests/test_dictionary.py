@@ -267,6 +267,9 @@ def test_a_phrase_as_written_wins_over_another_phrase_cut_with_a_point(tiny_mode
         ("bob met acme inc. today", "acme inc.", "acme inc."),
         ("BOB MET ACME INC. TODAY", "ACME INC.", "ACME INC."),
         ("Bob met ACME INC. today.", "ACME INC.", "ACME INC."),
+        # ... and where the point makes its last letter an initial before the next sentence (no match before)
+        ("We chose Plan A. Then we left.", "Plan A", "Plan A."),
+        ("we chose plan a. then we left.", "plan a", "plan a."),
     ],
 )
 def test_a_phrase_matches_whether_or_not_a_point_joins_its_last_word(
