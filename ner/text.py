@@ -405,8 +405,9 @@ def split_sentences(
     :data:`SHORT_LINE` characters that reads as a list's item or a table's row,
     before a capital or a digit; or after sentence-final punctuation (a run of
     it, plus closing quotes and brackets) when the next token does not start in
-    lower case (in text written all in one case, whatever its case), and, after
-    Latin punctuation, only where a space comes first
+    lower case (in text written all in one case, whatever its case; after ``。``
+    and the other marks of scripts without capitals, whatever it starts with),
+    and, after Latin punctuation, only where a space comes first
     (ASP.NET); after an abbreviation (``U.S.``) only before a word that seldom
     follows one inside a sentence (``The``). Sentences longer than ``max_tokens``
     are cut into pieces, at a comma or a space where one is near the limit, and
@@ -437,7 +438,7 @@ def split_sentences(
             ended
             and token.text not in _CLOSERS
             and token.text not in _SENTENCE_END
-            and not word[0].islower()
+            and (not word[0].islower() or ended not in _SPACED_END)  # 。 ends a sentence before iPhone too
             and (ended not in _SPACED_END or token.start > current[-1].end)
             and (ended != _ABBREVIATION or word in starts)
         )

@@ -72,6 +72,14 @@ def test_mixed_text_is_tagged_by_both_models_with_offsets_into_the_whole(router:
     assert sum(a.probability for a in analysis.alternatives) <= 1 + 1e-6
 
 
+def test_a_chinese_sentence_before_one_in_lower_case_goes_to_the_chinese_model(router: Router) -> None:
+    """One capital (IBM) made the text mixed-case, the sentence did not end at 。 before "i", and the whole
+    text, mostly Latin, went to the English model."""
+    text = "李明在IBM工作。i met john in london."
+    assert router.route([text]).name == "tiny-en+tiny-zh"
+    assert router.route([text], capitals="restore").name == "tiny-en+tiny-zh"
+
+
 def test_a_dictionary_phrase_is_not_joined_across_text_another_model_reads(router: Router) -> None:
     """The English before and after a Chinese sentence are one document; a phrase may join two sentences
     split apart, but not across the Chinese between them."""

@@ -675,6 +675,9 @@ def test_invisible_characters_stay_inside_words_and_the_model_reads_words_withou
         ("北京很好｡上海也好｡", [["北", "京", "很", "好", "｡"], ["上", "海", "也", "好", "｡"]]),
         ("Wow!!! Apple released it.", [["Wow", "!", "!", "!"], ["Apple", "released", "it", "."]]),
         ('He said "Wow!!" Then left.', [["He", "said", '"', "Wow", "!", "!", '"'], ["Then", "left", "."]]),
+        # A Chinese mark ends its sentence before a word in lower case too (both went to one model by script).
+        ("我用IBM。iPhone很好", [["我", "用", "IBM", "。"], ["iPhone", "很", "好"]]),
+        ("李明在北京。i met john.", [["李", "明", "在", "北", "京", "。"], ["i", "met", "john", "."]]),
     ],
 )
 def test_split_sentences_after_the_marks_of_other_scripts_and_after_a_run_of_marks(text, sentences):
