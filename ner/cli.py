@@ -67,8 +67,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with _terminated_as_interrupted(args.command != "serve"):  # the server stops gracefully on its own
             code = args.run(args)
-            if sys.stdout is not None:  # None when started with its descriptor closed
-                sys.stdout.flush()  # here, where a reader gone away is met, not as the interpreter exits
+            with _said_of_stdout():
+                if sys.stdout is not None:  # None when started with its descriptor closed
+                    sys.stdout.flush()  # here, where a reader gone away is met, not as the interpreter exits
             return code
     except ModuleNotFoundError as error:  # a command of an extra the install lacks (train, export, words)
         package = _top_package(error)
@@ -100,24 +101,44 @@ def _utf8_stdout() -> None:
             sys.stdout.reconfigure(encoding="utf-8", errors=sys.stdout.errors, newline="")
 
 
+@contextlib.contextmanager
+def _said_of_stdout() -> Iterator[None]:
+    """An error writing stdout (a full disk) named as such: ``[Errno 28] No space left on device`` named
+    no file. A reader gone away (BrokenPipeError) passes as it is."""
+    try:
+        yield
+    except BrokenPipeError:
+        raise
+    except OSError as error:
+        raise ValueError(f"stdout: {error.strerror or error}") from None
+
+
+def _print(*parts: object, end: str = "\n") -> None:
+    """print() of a result, an error writing stdout named as such (:func:`_said_of_stdout`)."""
+    with _said_of_stdout():
+        print(*parts, end=end)
+
+
 def _write_out(text: str) -> None:
     """Write ``text`` to stdout whole, or raise. Unbuffered (``python -u``, ``PYTHONUNBUFFERED``, as the image
     runs), stdout's text sits on the file itself and drops what a short write leaves: on a disk filling
     up, ``ner tag > out`` was cut and exited 0."""
     stream = sys.stdout
     if not (isinstance(stream, io.TextIOWrapper) and isinstance(stream.buffer, io.RawIOBase)):
-        stream.write(text)
+        with _said_of_stdout():
+            stream.write(text)
         return
-    stream.flush()
-    data = memoryview(text.encode(stream.encoding, stream.errors))
-    while data:
-        written = stream.buffer.write(data)
-        if written is None:  # a pipe set not to block, full: wait until it takes more
-            select.select([], [stream.fileno()], [])
-        elif written == 0:
-            raise OSError(errno.EIO, "stdout took nothing more")
-        else:
-            data = data[written:]
+    with _said_of_stdout():
+        stream.flush()
+        data = memoryview(text.encode(stream.encoding, stream.errors))
+        while data:
+            written = stream.buffer.write(data)
+            if written is None:  # a pipe set not to block, full: wait until it takes more
+                select.select([], [stream.fileno()], [])
+            elif written == 0:
+                raise OSError(errno.EIO, "took nothing more")
+            else:
+                data = data[written:]
 
 
 class Terminated(KeyboardInterrupt):
@@ -368,7 +389,7 @@ def run_train(args: argparse.Namespace) -> int:
         for split in ("dev", "test"):
             if metrics.get(split):
                 summary[f"{split}_f1"] = metrics[split]["f1"]
-        print(json.dumps(summary))
+        _print(json.dumps(summary))
     if int(os.environ.get("WORLD_SIZE", "1")) > 1:
         _leave_distributed_run()
     return 0
@@ -407,8 +428,10 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
     if importlib.util.find_spec("seqeval") is None:  # said before the tagging, not after it
         raise ModuleNotFoundError(name="seqeval")
+    _refuse_closed_stdout()
     tagger = _load_tagger(args)
-    sentences, _ = read_corpus(args.file, args.tag_column)
+    with _regular_file(args.file) as source:
+        sentences, _ = read_corpus(source, args.tag_column)
     for problem in corpus_problems(tagger, sentences, args.file):
         logging.getLogger("ner").warning("%s", problem)
     started = time.perf_counter()
@@ -421,49 +444,58 @@ def run_evaluate(args: argparse.Namespace) -> int:
         "seconds": round(time.perf_counter() - started, 2),
     }
     if args.json:
-        print(json.dumps(about | scores, ensure_ascii=False))
+        _print(json.dumps(about | scores, ensure_ascii=False))
         return 0
     rows = [("overall", scores), *scores["per_type"].items(), ("macro avg", scores["macro"])]
     rows.append(("weighted avg", scores["weighted"]))
     width = max(10, *(len(label) + 2 for label, _ in rows))
-    print(f"{'':<{width}}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>10}{'predicted':>10}")
+    _print(f"{'':<{width}}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>10}{'predicted':>10}")
     for label, row in rows:
         counts = f"{row['support']:>10}{row['predicted']:>10}" if "support" in row else ""
-        print(f"{label:<{width}}{row['precision']:>10.2f}{row['recall']:>10.2f}{row['f1']:>10.2f}{counts}")
-    print("errors: " + ", ".join(f"{count} {kind.replace('_', ' ')}" for kind, count in scores["errors"].items()))
-    print(f"{tagger.name} on {args.file}: {len(sentences)} sentences, in {about['scored_in']}, {about['seconds']} s")
+        _print(f"{label:<{width}}{row['precision']:>10.2f}{row['recall']:>10.2f}{row['f1']:>10.2f}{counts}")
+    _print("errors: " + ", ".join(f"{count} {kind.replace('_', ' ')}" for kind, count in scores["errors"].items()))
+    _print(f"{tagger.name} on {args.file}: {len(sentences)} sentences, in {about['scored_in']}, {about['seconds']} s")
     return 0
 
 
 def run_inspect(args: argparse.Namespace) -> int:
     from ner.corpus import read_corpus_noted, summary
 
-    sentences, scheme, notes = read_corpus_noted(args.file, args.tag_column)
+    _refuse_closed_stdout()
+    with _regular_file(args.file) as source:
+        sentences, scheme, notes = read_corpus_noted(source, args.tag_column)
     found = {"file": str(args.file), "scheme": scheme, "reading": notes, **summary(sentences)}
     if args.json:
-        print(json.dumps(found, ensure_ascii=False))
+        _print(json.dumps(found, ensure_ascii=False))
         return 0
-    print(
+    _print(
         f"{found['file']}: {found['sentences']} sentences in {found['documents']} documents, {found['tokens']} tokens"
     )
-    print(f"tags: {scheme}; longest sentence {found['longest_sentence']} tokens")
-    print("".join(f"read: {note}\n" for note in notes), end="")
-    print(
+    _print(f"tags: {scheme}; longest sentence {found['longest_sentence']} tokens")
+    _print("".join(f"read: {note}\n" for note in notes), end="")
+    _print(
         f"entities: {found['entities']}"
         + "".join(f"\n  {label:<12}{count:>8}" for label, count in found["types"].items())
     )
     first = " ".join(found["first_sentence"])
-    print("first sentence: " + (first if len(first) <= 300 else first[:300] + " …"))  # a line, even of a huge one
+    _print("first sentence: " + (first if len(first) <= 300 else first[:300] + " …"))  # a line, even of a huge one
     return 0
+
+
+def _refuse_closed_stdout(place: str = "> result.txt") -> None:
+    """Before any work: a command whose result goes to stdout, started with stdout closed, printed nothing
+    and exited 0."""
+    if sys.stdout is None:
+        raise ValueError(f"the output is stdout, which is closed: give it a place ({place})")
 
 
 def run_predict(args: argparse.Namespace) -> int:
     from ner.corpus import corpus_format, read_conll, write_conll_predictions
     from ner.corpus.encoding import read_bytes
 
-    out = Path(args.out) if args.out else None
-    if out is None and sys.stdout is None:
-        raise ValueError("the output is stdout, which is closed: give it a place (--out FILE)")
+    out = Path(args.out) if args.out and args.out != "-" else None  # -: stdout, as without --out
+    if out is None:
+        _refuse_closed_stdout("--out FILE")
     stream = bool(out and out.exists() and not out.is_dir() and not out.is_file())  # /dev/stdout, a pipe, a device
     if out and not stream:
         out = out.resolve()  # a link's target is written, not the link
@@ -502,13 +534,15 @@ def run_predict(args: argparse.Namespace) -> int:
 
 @contextlib.contextmanager
 def _regular_file(path: str) -> Iterator[Path]:
-    """``path``, or for a pipe (``/dev/stdin``, ``<(...)``) a temporary copy of what it gives."""
-    if Path(path).is_file():
-        yield Path(path)
+    """``path``, or for ``-`` (stdin) or a pipe (``/dev/stdin``, ``<(...)``) a temporary copy of what it gives."""
+    if path != "-" and (Path(path).is_file() or Path(path).is_dir() or not Path(path).exists()):
+        yield Path(path)  # a file, a brat folder, or none: its reader says so
         return
+    if path == "-" and sys.stdin is None:
+        raise ValueError("the input is stdin, which is closed: give a file")
     with tempfile.TemporaryDirectory() as folder:
-        copy = Path(folder) / Path(path).name
-        copy.write_bytes(Path(path).read_bytes())
+        copy = Path(folder) / ("stdin" if path == "-" else Path(path).name)
+        copy.write_bytes(sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes())
         yield copy
 
 
@@ -521,7 +555,8 @@ def run_calibrate(args: argparse.Namespace) -> int:
     if args.apply:
         bundles.check_destination(args.model)
     tagger = _load_tagger(args)
-    sentences = read_corpus(args.file, args.tag_column)[0]
+    with _regular_file(args.file) as source:
+        sentences = read_corpus(source, args.tag_column)[0]
     if problem := labels_problem(tagger.labels, sentences, args.file):
         message, unusable = problem
         if unusable:
@@ -536,7 +571,7 @@ def run_calibrate(args: argparse.Namespace) -> int:
         bundle.temperature = result["temperature"]
         bundle.metrics["calibration"] = result
         _save_rewritten(bundle, args)
-    print(json.dumps(result))  # once applied, where asked
+    _print(json.dumps(result))  # once applied, where asked
     return 0
 
 
@@ -550,7 +585,7 @@ def run_export(args: argparse.Namespace) -> int:
     bundle.encoder = export(TorchBackend.from_bundle(bundle).model, bundle.vocab)
     bundle.format_version = bundles.FORMAT_VERSION
     _save_rewritten(bundle, args)
-    print(json.dumps({"model": args.model, "encoder_bytes": len(bundle.encoder)}))
+    _print(json.dumps({"model": args.model, "encoder_bytes": len(bundle.encoder)}))
     return 0
 
 
@@ -567,7 +602,7 @@ def run_words(args: argparse.Namespace) -> int:
     bundle, dropped, added = renew(model, files, args.pretrained_top, args.embedding_dtype, args.tag_column)
     _save_rewritten(bundle, args)
     scores = {f"{split}_f1": bundle.metrics[split]["f1"] for split in ("dev", "test") if split in files}
-    print(json.dumps({"model": args.model, "dropped": dropped, "added": added, **scores}))
+    _print(json.dumps({"model": args.model, "dropped": dropped, "added": added, **scores}))
     return 0
 
 
@@ -604,7 +639,7 @@ def run_truecase(args: argparse.Namespace) -> int:
     tagger.bundle.vocab.truecaser = truecaser
     tagger.bundle.metrics["truecasing"] = record
     _save_rewritten(tagger.bundle, args)
-    print(json.dumps({"model": args.model, **record}))
+    _print(json.dumps({"model": args.model, **record}))
     return 0
 
 

@@ -716,11 +716,8 @@ def test_a_missing_module_of_the_package_itself_is_not_blamed_on_the_install(
         main(["inspect", str(tiny_corpus["dev"])])
 
 
-def test_a_command_started_with_its_output_closed_ends_normally(tiny_model: Path, tiny_corpus: dict) -> None:
-    command = [sys.executable, "-m", "ner", "inspect", str(tiny_corpus["dev"])]
-    result = subprocess.run(command, stderr=subprocess.PIPE, preexec_fn=lambda: os.close(1))
-    assert result.returncode == 0 and b"Traceback" not in result.stderr
-    for writing in (["tag", "--model", str(tiny_model)], ["predict", str(tiny_model)]):
+def test_a_command_started_with_its_output_closed_says_so(tiny_model: Path, tiny_corpus: dict) -> None:
+    for writing in (["tag", "--model", str(tiny_model)], ["predict", str(tiny_model)], ["inspect"]):
         command = [sys.executable, "-m", "ner", *writing, str(tiny_corpus["dev"])]
         result = subprocess.run(command, stderr=subprocess.PIPE, preexec_fn=lambda: os.close(1))
         assert result.returncode == 2 and b"stdout, which is closed" in result.stderr, writing
@@ -798,3 +795,25 @@ def test_a_corpus_flag_given_twice_is_refused(tiny_corpus: dict, tmp_path: Path,
         assert exit_info.value.code == 2
         assert f"{flag} given twice" in capsys.readouterr().err
     assert not (tmp_path / "m").exists()
+
+
+def test_corpus_commands_read_stdin_as_dash_and_refuse_a_stdout_that_loses_their_result(
+    tiny_model: Path, tiny_corpus: dict, tmp_path: Path, monkeypatch, capsys
+) -> None:
+    """``ner inspect -`` said "-: no such file"; with stdout closed, inspect and evaluate printed nothing and
+    exited 0; ``predict --out -`` wrote a file named ``-``; a full disk under stdout named no file."""
+    corpus = tiny_corpus["dev"].read_bytes()
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(corpus), encoding="utf-8"))
+    assert main(["inspect", "-", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["sentences"] == 60
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(corpus), encoding="utf-8"))
+    assert main(["predict", str(tiny_model), "-", "--out", "-", "--threads", "1"]) == 0
+    assert capsys.readouterr().out.count("\n") >= corpus.count(b"\n") and not (tmp_path / "-").exists()
+    for command in (["inspect", str(tiny_corpus["dev"])], ["evaluate", str(tiny_model), str(tiny_corpus["dev"])]):
+        monkeypatch.setattr(sys, "stdout", None)
+        assert main(command) == 2
+        assert "the output is stdout, which is closed" in capsys.readouterr().err
+        monkeypatch.setattr(sys, "stdout", io.TextIOWrapper(FillingDisk(room=0), encoding="utf-8", write_through=True))
+        assert main([*command, "--json"]) == 2
+        assert "error: stdout: No space left on device" in capsys.readouterr().err
