@@ -554,6 +554,8 @@ def run_calibrate(args: argparse.Namespace) -> int:
 
     if args.apply:
         bundles.check_destination(args.model)
+    else:  # the temperature goes to stdout alone
+        _refuse_closed_stdout()
     tagger = _load_tagger(args)
     with _regular_file(args.file) as source:
         sentences = read_corpus(source, args.tag_column)[0]
