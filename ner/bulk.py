@@ -30,7 +30,8 @@ import time
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import IO, TYPE_CHECKING, Any, AnyStr
+from queue import Empty, Queue
+from typing import IO, TYPE_CHECKING, Any, AnyStr, TypeVar
 
 from ner.bundle import verify
 from ner.tagger import Alternative, Analysis, Tagger, TagOptions
@@ -58,6 +59,7 @@ MAX_CHARS = 1_000_000  # the characters of a record's text, by default
 MAX_LINE_BYTES = 64 * 2**20  # of an input line: past it a line is rejected unread (a line-less bomb)
 OVERLONG = b"\n"  # what lines() gives for such a line: no line it gives holds a line end
 log = logging.getLogger("ner")
+T = TypeVar("T")
 OTHER_FIELDS = "fields"  # the column of a JSONL record's fields but its text, in Parquet output
 # Columns that carry each record through Ray Data next to its own fields.
 SOURCE, INDEX, LINE, ERROR, RECORD = "__ner_source", "__ner_index", "__ner_line", "__ner_error", "__ner_record"
@@ -250,7 +252,8 @@ def lines(handle: IO[bytes], source: str) -> Iterator[tuple[str, int, bytes]]:
 
 
 class DamagedInput(ValueError):
-    """A compressed input file that could not be read to its end."""
+    """A compressed input file that could not be read to its end; its ``read_before``, where set: the lines
+    of the chunk being read when it failed (:func:`tag_stream` tags them)."""
 
 
 def file_lines(handle: IO[bytes], path: str) -> Iterator[tuple[str, int, bytes]]:
@@ -489,24 +492,78 @@ class BatchTagger:
 
 
 def tag_stream(
-    numbered: Iterable[tuple[str, int, bytes]], settings: Settings, chunk_lines: int = 512
+    numbered: Iterable[tuple[str, int, bytes]], settings: Settings, chunk_lines: int = 512, idle: float | None = None
 ) -> Iterator[list[str | Rejection]]:
     """The single-process engine: output lines and rejections for ``(source, line number, raw line)``
     triples, one list per chunk of lines, in input order. An input that cannot be read on
-    (:class:`DamagedInput`) ends it, after the records read before it."""
+    (:class:`DamagedInput`) ends it, after the records read before it. ``idle``: a chunk also ends once
+    no line has come for that many seconds (a pipe fed slowly, ``tail -f log | ner tag``)."""
     tagger = BatchTagger(settings)
-    iterator = iter(numbered)
+    chunks = _chunks(numbered, chunk_lines) if idle is None else _prompt_chunks(numbered, chunk_lines, idle)
     while True:
-        chunk: list[tuple[str, int, bytes]] = []
         try:
-            chunk.extend(itertools.islice(iterator, chunk_lines))  # what was read before a failure stays
-        except DamagedInput:
-            if chunk:
-                yield tagger.records(chunk)
+            chunk = next(chunks, None)
+        except DamagedInput as damaged:
+            if read_before := getattr(damaged, "read_before", None):  # what was read before a failure stays
+                yield tagger.records(read_before)
+            raise
+        if chunk is None:
+            return
+        yield tagger.records(chunk)
+
+
+def _chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    """``items`` in lists of ``size`` (the last shorter); one that fails is raised with the list it cut short
+    (:attr:`DamagedInput.read_before`)."""
+    iterator = iter(items)
+    while True:
+        chunk: list[T] = []
+        try:
+            chunk.extend(itertools.islice(iterator, size))
+        except DamagedInput as damaged:
+            damaged.read_before = chunk
             raise
         if not chunk:
             return
-        yield tagger.records(chunk)
+        yield chunk
+
+
+_END = object()  # the reader thread's last item
+
+
+def _prompt_chunks(items: Iterable[T], size: int, idle: float) -> Iterator[list[T]]:
+    """:func:`_chunks`, read by a thread, a list ending early once no item has come for ``idle`` seconds."""
+    queue: Queue = Queue(maxsize=2 * size)
+
+    def read() -> None:
+        try:
+            for item in items:
+                queue.put(item)
+            queue.put(_END)
+        except BaseException as error:  # handed to the reader of the queue, raised there
+            queue.put(error)
+
+    threading.Thread(target=read, name="ner-input", daemon=True).start()  # a read that blocks ends with the process
+    chunk: list[T] = []
+    while True:
+        try:
+            item = queue.get(timeout=idle if chunk else None)
+        except Empty:
+            yield chunk
+            chunk = []
+            continue
+        if item is _END:
+            break
+        if isinstance(item, BaseException):
+            if isinstance(item, DamagedInput):
+                item.read_before = chunk
+            raise item
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 def import_ray() -> Any:

@@ -44,6 +44,7 @@ if TYPE_CHECKING:
 
 
 PROGRESS_EVERY_S = 30  # ner tag's progress line off a terminal (a log), at most this often
+STDIN_IDLE_S = 0.2  # lines read from a pipe are tagged once no more has come for this long
 # What the training extra adds, as Python imports it: a command needing one of them says how to install it.
 TRAINING_PACKAGES = (
     "torch",
@@ -328,7 +329,12 @@ def _add_tag_parser(commands: argparse._SubParsersAction, running: argparse.Argu
     tag.add_argument("--nbest", type=int, default=0, help="also give the k best analyses")
     tag.add_argument("--no-scores", action="store_true", help="skip entity probabilities")
     _add_capitals(tag)
-    tag.add_argument("--batch-lines", type=_positive, default=512, help="records tagged together")
+    tag.add_argument(
+        "--batch-lines",
+        type=_positive,
+        default=512,
+        help="records tagged together (from a pipe, fewer once no line has come for 0.2 s: tail -f log | ner tag)",
+    )
     tag.add_argument(
         "--max-chars", type=_positive, default=MAX_CHARS, help="a longer text is rejected (tagging it takes memory)"
     )
@@ -761,7 +767,11 @@ def run_tag(args: argparse.Namespace) -> int:
     if use_ray:  # ner's progress, not Ray's: its bars go where ours would, and it logs none off a terminal
         chunks = bulk.ray_stream(args.files, settings, progress=False, **where)
     else:
-        chunks = bulk.tag_stream(itertools.islice(_lines(inputs), args.skip, None), settings, args.batch_lines)
+        # Lines from a pipe or a terminal are tagged once none has come for a moment (tail -f log | ner tag).
+        from_pipe = all(name in bulk.STDIN_NAMES for name in inputs) and not stat.S_ISREG(os.fstat(0).st_mode)
+        idle = STDIN_IDLE_S if from_pipe else None
+        numbered = itertools.islice(_lines(inputs), args.skip, None)
+        chunks = bulk.tag_stream(numbered, settings, args.batch_lines, idle)
     summary, signals = bulk.Summary(), HeldSignals(second_acts=True)
     try:
         _write_chunks(chunks, args, summary, signals, terminal)

@@ -817,3 +817,23 @@ def test_corpus_commands_read_stdin_as_dash_and_refuse_a_stdout_that_loses_their
         monkeypatch.setattr(sys, "stdout", io.TextIOWrapper(FillingDisk(room=0), encoding="utf-8", write_through=True))
         assert main([*command, "--json"]) == 2
         assert "error: stdout: No space left on device" in capsys.readouterr().err
+
+
+def test_lines_from_a_slow_pipe_are_tagged_as_they_come(tiny_model: Path) -> None:
+    """``tail -f log | ner tag`` printed nothing until 512 lines had come, or the input ended."""
+    import select
+
+    command = [sys.executable, "-m", "ner", "tag", "--model", str(tiny_model), "--quiet", "--threads", "1"]
+    process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    try:
+        process.stdin.write(b"John Smith visited Berlin .\n")
+        process.stdin.flush()  # and the pipe stays open
+        ready, _, _ = select.select([process.stdout], [], [], 60)
+        assert ready, "no line out while the input is open"
+        assert json.loads(process.stdout.readline())["text"] == "John Smith visited Berlin ."
+        process.stdin.write(b"Maria Garcia works in Oslo .\n")
+        process.stdin.close()
+        assert json.loads(process.stdout.readline())["text"] == "Maria Garcia works in Oslo ."
+        assert process.wait(timeout=60) == 0
+    finally:
+        process.kill()
