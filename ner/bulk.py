@@ -21,6 +21,7 @@ import logging
 import math
 import os
 import re
+import secrets
 import shutil
 import signal
 import socket
@@ -130,7 +131,9 @@ class Summary:
 
     def __str__(self) -> str:
         seconds = time.monotonic() - self.started
-        rate = f", {self.records / seconds:,.0f} records/s" if seconds >= 1 else ""  # a rate of a moment says little
+        per_second = self.records / seconds if seconds >= 1 else 0.0  # a rate of a moment says little
+        shown = f"{per_second:,.0f}" if per_second >= 10 else f"{per_second:.2g}"  # 0.24, not 0
+        rate = f", {shown} records/s" if per_second else ""
         return f"{self.records} records in, {self.tagged} tagged, {self.rejected} rejected in {seconds:.1f} s{rate}"
 
 
@@ -585,24 +588,35 @@ def ray_session(address: str | None = None, cpus: int | None = None) -> Iterator
         return
     if address:
         _check_reachable(address)
-    temp = None if address else tempfile.mkdtemp(prefix="ner-ray-")
-    local = {"num_cpus": cpus, "include_dashboard": False, "_temp_dir": temp}
     terminated = signal.getsignal(signal.SIGTERM)
-    ray.init(address=address or "local", **({} if address else local), logging_level=logging.ERROR, log_to_driver=False)
-    # Ray's handler exits with status 15 (on POSIX). During the session the caller's own is put back (`ner`'s
-    # ends as Ctrl-C does: 143, through the cleanup below; or SIGTERM ignored), but not the default, which
-    # would skip that cleanup; after it, whatever was there.
     main = terminated is not None and threading.current_thread() is threading.main_thread()
-    if main and terminated != signal.SIG_DFL:
-        signal.signal(signal.SIGTERM, terminated)
+    temp = None if address else tempfile.mkdtemp(prefix="ner-ray-")
+    # A new local cluster's token is the session's own, not one Ray would write under HOME (~/.ray/auth_token,
+    # which a read-only HOME refuses).
+    token = {} if address or _RAY_TOKEN_SOURCES & os.environ.keys() else {"RAY_AUTH_TOKEN": secrets.token_hex(32)}
+    os.environ.update(token)
     try:
+        local = {"num_cpus": cpus, "include_dashboard": False, "_temp_dir": temp}
+        ray.init(
+            address=address or "local", **({} if address else local), logging_level=logging.ERROR, log_to_driver=False
+        )
+        # Ray's handler exits with status 15 (on POSIX). During the session the caller's own is put back (`ner`'s
+        # ends as Ctrl-C does: 143, through the cleanup below; or SIGTERM ignored), but not the default, which
+        # would skip that cleanup; after it, whatever was there.
+        if main and terminated != signal.SIG_DFL:
+            signal.signal(signal.SIGTERM, terminated)
         yield
     finally:
         ray.shutdown()
         if main:
             signal.signal(signal.SIGTERM, terminated)
+        for name in token:
+            os.environ.pop(name, None)
         if temp:
             shutil.rmtree(temp, ignore_errors=True)
+
+
+_RAY_TOKEN_SOURCES = {"RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH"}  # a token the user gives Ray
 
 
 def _check_reachable(address: str, timeout_s: float = 10.0) -> None:

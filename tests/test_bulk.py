@@ -77,7 +77,7 @@ def jsonl_records(tmp_path: Path) -> Path:
 
 def test_a_kill_under_ray_ends_as_ctrl_c_does(tiny_model: Path, tmp_path: Path) -> None:
     """ray.init puts its own SIGTERM handler in (exit status 15, no word said): `ner tag` puts its own back,
-    which ends the run with 143 as any other command, Ray shut down and its folder removed."""
+    which ends the run with 143 as any other command, Ray shut down and its folder removed, nothing under HOME."""
     pytest.importorskip("ray")
     lines = tmp_path / "in.txt"
     write_lines(lines, ["Peter Brown visited Tokyo with Acme Corp staff ."] * 200_000)
@@ -85,7 +85,9 @@ def test_a_kill_under_ray_ends_as_ctrl_c_does(tiny_model: Path, tmp_path: Path) 
     command += ["--model", str(tiny_model), "--threads", "1", str(lines)]
     # Ray's socket paths must stay within 107 bytes: a short folder of its own rather than tmp_path
     with tempfile.TemporaryDirectory(prefix="ray-kill-", dir="/tmp" if os.path.isdir("/tmp") else None) as temporary:
-        env = {**os.environ, "TMPDIR": temporary, "RAY_ADDRESS": ""}
+        home = Path(temporary) / "home"  # Ray wrote its token under HOME (~/.ray/auth_token): not any more
+        home.mkdir()
+        env = {**os.environ, "TMPDIR": temporary, "RAY_ADDRESS": "", "HOME": str(home)}
         process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
         assert process.stdout is not None
         try:
@@ -96,7 +98,7 @@ def test_a_kill_under_ray_ends_as_ctrl_c_does(tiny_model: Path, tmp_path: Path) 
             process.kill()
             process.wait()
         assert first and process.returncode == 143 and b"Traceback" not in error, error[-2000:]
-        assert not list(Path(temporary).glob("ner-ray-*"))
+        assert not list(Path(temporary).glob("ner-ray-*")) and not list(home.iterdir())
 
 
 @pytest.mark.parametrize("before", [signal.SIG_IGN, signal.SIG_DFL])
