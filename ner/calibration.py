@@ -112,10 +112,9 @@ def reliability_diagram(
     curves: dict[str, tuple[Sequence[float], Sequence[bool]]], path: str | Path, bins: int = 10
 ) -> None:
     """Accuracy against mean score per bin, one line per named ``(scores, correct)``, as a PNG."""
-    import matplotlib
+    from ner.card import pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     figure, axes = plt.subplots(figsize=(5, 5))
     axes.plot([0, 1], [0, 1], linestyle="--", color="grey", label="perfect calibration")

@@ -3,18 +3,29 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
+from types import ModuleType
 
 from ner import bundle as bundles
 from ner.vocab import GLOVE_PACKAGE
 
 
-def plot_curves(history: list[dict], path: Path) -> None:
-    """Training loss and dev/test F1 per epoch, as a PNG."""
+def pyplot() -> ModuleType:
+    """matplotlib's pyplot, drawing into files. Where HOME cannot hold matplotlib's caches (read-only, or
+    none) it keeps them in a temporary folder, which it said in two warnings in every training's log."""
+    logging.getLogger("matplotlib").setLevel(logging.ERROR)
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_curves(history: list[dict], path: Path) -> None:
+    """Training loss and dev/test F1 per epoch, as a PNG."""
+    plt = pyplot()
 
     epochs = [h["epoch"] for h in history]
     figure, (left, right) = plt.subplots(1, 2, figsize=(10, 4))

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -176,3 +179,20 @@ def test_plot_curves_writes_a_png(tmp_path: Path, test_f1: float | None) -> None
     path = tmp_path / "curves.png"
     plot_curves(history, path)
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_curves_are_drawn_without_warnings_where_home_cannot_be_written(tmp_path: Path) -> None:
+    """matplotlib warned twice in every training's log where HOME could not hold its caches."""
+    blocked = tmp_path / "a-file"
+    blocked.write_text("")
+    env = {k: v for k, v in os.environ.items() if k not in ("MPLCONFIGDIR", "XDG_CONFIG_HOME", "XDG_CACHE_HOME")}
+    env["HOME"] = str(blocked / "home")  # under a file: no folder can be made there
+    script = (
+        "import logging, pathlib, sys; logging.basicConfig(level=logging.WARNING)\n"
+        "from ner.card import plot_curves\n"
+        "plot_curves([{'epoch': 1, 'loss': 1.0, 'dev_f1': 50.0, 'test_f1': None}], pathlib.Path(sys.argv[1]))\n"
+    )
+    out = tmp_path / "curves.png"
+    result = subprocess.run([sys.executable, "-c", script, str(out)], env=env, capture_output=True, text=True)
+    assert result.returncode == 0 and out.stat().st_size > 1000, result.stderr
+    assert "WARNING" not in result.stderr, result.stderr
