@@ -179,6 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
     running.add_argument(
         "--backend", choices=BACKENDS, default="auto", help="onnx, torch, or auto (onnx where the model has it)"
     )
+    running.add_argument("--quiet", action="store_true", help="no progress, and no log lines but warnings and errors")
 
     reading = argparse.ArgumentParser(add_help=False)
     reading.add_argument(
@@ -353,7 +354,6 @@ def _add_tag_parser(commands: argparse._SubParsersAction, running: argparse.Argu
         action="store_true",
         help="add to each record its file and line (_source, _line; Parquet's _row, from 0), to join it back",
     )
-    tag.add_argument("--quiet", action="store_true", help="no progress")
     tag.add_argument(
         "--skip",
         type=_natural,
@@ -414,7 +414,7 @@ def _leave_distributed_run() -> None:
 def _load_tagger(args: argparse.Namespace) -> Tagger:
     from ner.tagger import Tagger
 
-    logging.getLogger("ner").setLevel(logging.INFO)
+    logging.getLogger("ner").setLevel(logging.WARNING if args.quiet else logging.INFO)
     return Tagger.load(args.model, backend=args.backend, threads=args.threads)
 
 

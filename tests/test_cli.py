@@ -837,3 +837,10 @@ def test_lines_from_a_slow_pipe_are_tagged_as_they_come(tiny_model: Path) -> Non
         assert process.wait(timeout=60) == 0
     finally:
         process.kill()
+
+
+def test_quiet_leaves_only_warnings_and_errors_on_stderr(tiny_model: Path, tiny_corpus: dict) -> None:
+    for command in (["evaluate", "--json"], ["predict"], ["calibrate"]):
+        run = [sys.executable, "-m", "ner", command[0], str(tiny_model), str(tiny_corpus["dev"]), *command[1:]]
+        result = subprocess.run([*run, "--quiet"], capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0 and result.stdout and result.stderr == "", (command, result.stderr)
