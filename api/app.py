@@ -60,7 +60,12 @@ def _openapi_with_limits(app: FastAPI, settings: Settings) -> dict:
     """The OpenAPI schema, with this server's configured limits written into the request schema."""
     if app.openapi_schema is None:
         schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
-        fields = schema["components"]["schemas"]["TagRequest"]["properties"]
+        request = schema["components"]["schemas"]["TagRequest"]
+        request["description"] += (
+            f" At most {settings.max_tokens:,} tokens per request, all texts together, times (1 + nbest), and "
+            f"{settings.max_body_bytes:,} bytes of body (422 too_many_tokens, 413 beyond)."
+        )
+        fields = request["properties"]
         fields["text"]["maxLength"] = settings.max_chars
         fields["texts"]["maxItems"] = settings.max_texts
         fields["texts"]["items"]["maxLength"] = settings.max_chars

@@ -27,10 +27,24 @@ and size by :class:`api.middleware.HeaderLimit`; the request body by the app
 from __future__ import annotations
 
 import asyncio
+import json
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-TOO_LARGE = b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+_TOO_LARGE_BODY = json.dumps(
+    {
+        "error": {
+            "type": "headers_too_large",
+            "message": "the request line and headers are too large",
+            "request_id": None,
+            "limit": "max_header_bytes",
+        }
+    }
+).encode()
+TOO_LARGE = (  # JSON, as every other error: a generated client parses each error's body as one
+    b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: application/json\r\n"
+    b"content-length: %d\r\nconnection: close\r\n\r\n%s" % (len(_TOO_LARGE_BODY), _TOO_LARGE_BODY)
+)
 MAX_PIPELINED = 32
 
 

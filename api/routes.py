@@ -39,9 +39,10 @@ PAGE_BYTES = PAGE.read_bytes()
 PAGE_POLICY = _page_policy(PAGE_BYTES.decode("utf-8"))
 # The page and its policy: a release that changes either is a new page. Weak: the same page gzipped is the same.
 PAGE_TAG = hashlib.sha256(PAGE_BYTES + PAGE_POLICY.encode()).hexdigest()[:32]
-# What the middleware may answer on any route: a body sent too slowly or too large, headers too large, and 503
-# when the request ran out of time or bodies held at once reached their limit (with Retry-After).
-EDGE_ERRORS = (408, 413, 431, 503)
+# What the middleware may answer on any route: a body sent too slowly or too large, headers too large, 503
+# when the request ran out of time or bodies held at once reached their limit (with Retry-After), and 500 when
+# something failed unexpectedly.
+EDGE_ERRORS = (408, 413, 431, 500, 503)
 RETRY_AFTER = {"Retry-After": {"description": "seconds to wait before trying again", "schema": {"type": "integer"}}}
 
 
@@ -78,6 +79,7 @@ def _not_ready(service: ServiceState) -> HTTPException:
 
 @router.post(
     "/tag",
+    operation_id="tag",
     response_model=TagResponse,
     response_model_exclude_none=True,
     responses=_errors(400, 401, 404, 415, 422, *EDGE_ERRORS),
@@ -154,6 +156,7 @@ def _result(analysis: Analysis, body: TagRequest, text: str) -> dict:
 
 @router.get(
     "/models",
+    operation_id="models",
     response_model=ModelsResponse,
     responses=_errors(401, *EDGE_ERRORS),
     summary="The loaded models",
@@ -178,15 +181,28 @@ async def models(service: ServiceDep) -> ModelsResponse:
     return ModelsResponse(default=service.router.default, languages=service.router.language_models, models=infos)
 
 
-@router.get("/health", response_model=StatusResponse, responses=_errors(*EDGE_ERRORS), summary="The process is alive")
+@router.get(
+    "/health",
+    operation_id="health",
+    response_model=StatusResponse,
+    responses=_errors(*EDGE_ERRORS),
+    summary="The process is alive",
+)
 async def health() -> StatusResponse:
     return StatusResponse(status="ok")
 
 
 @router.get(
     "/ready",
+    operation_id="ready",
     response_model=StatusResponse,
-    responses=_errors(408, 413, 431) | {503: {"model": StatusResponse, "description": '{"status": "not ready"}'}},
+    responses=_errors(408, 413, 431, 500)
+    | {
+        503: {
+            "model": StatusResponse | ErrorResponse,
+            "description": '{"status": "not ready"}; or the middleware\'s error when the request ran out of time',
+        }
+    },
     summary="Ready to take traffic: models loaded, not stopping, not saturated",
 )
 async def ready(service: ServiceDep) -> JSONResponse:

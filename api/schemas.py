@@ -96,12 +96,14 @@ EXAMPLE_TEXT = "Angela Merkel met Emmanuel Macron in Paris on Tuesday."
 
 
 class TagRequest(BaseModel):
-    """Text to tag: ``text`` (one) or ``texts`` (several), and options."""
+    """Text to tag: exactly one of ``text`` (one) or ``texts`` (several), and options."""
 
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
-            "oneOf": [{"required": ["text"]}, {"required": ["texts"]}],
+            # Not both; one of the two is checked by the server (a oneOf here kept generated clients from
+            # making a class of the request).
+            "not": {"required": ["text", "texts"]},
             "examples": [
                 {"text": EXAMPLE_TEXT},
                 {"texts": [EXAMPLE_TEXT, "The United Nations is based in New York."], "nbest": 3},
@@ -164,7 +166,9 @@ class EntityOut(BaseModel):
     start: int = Field(description="Offset of the first character, in the request's `offsets` (default: code points)")
     end: int = Field(description="Offset after the last character (exclusive)")
     label: str
-    text: str = Field(description="The entity's text: the input's text[start:end], in code points")
+    text: str = Field(
+        description="The entity's text: the input's text[start:end] where offsets count code points (the default)"
+    )
     score: float | None = Field(None, description="Probability that exactly this span has exactly this label")
 
 

@@ -168,6 +168,17 @@ def test_a_whole_head_with_too_many_headers_gets_431(edge: Server) -> None:
     assert status == 431 and json.loads(body)["error"]["limit"] == "max_headers"
 
 
+def test_an_unfinished_head_too_large_gets_a_431_in_json_as_every_error(edge: Server) -> None:
+    """The edge's 431 had no body, where a generated client parses each error's body as JSON."""
+    with connect(edge) as connection:
+        connection.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 10_000)
+        time.sleep(0.2)
+        connection.sendall(b"a" * 10_000)
+        status, headers, body = answer(connection)
+    assert status == 431 and headers["content-type"] == "application/json"
+    assert json.loads(body)["error"]["type"] == "headers_too_large"
+
+
 def test_unfinished_huge_heads_hold_no_memory(edge: Server) -> None:
     before = edge.rss_mb()
 
