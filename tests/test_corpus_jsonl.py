@@ -11,6 +11,7 @@ import pytest
 from ner.corpus import (
     CorpusError,
     read_corpus,
+    read_corpus_noted,
     read_jsonl,
     tags_to_spans,
 )
@@ -33,6 +34,7 @@ def test_a_blank_jsonl_text_gives_no_sentence(tmp_path):
     """An empty sentence stopped training (the recurrent layer refuses a length of 0)."""
     path = write_jsonl(tmp_path, {"text": "Bob", "entities": [[0, 3, "PER"]]}, {"text": "  ", "entities": []})
     assert [s.tokens for s in read_jsonl(path)] == [["Bob"]]
+    assert "1 documents with no text to tag passed over" in read_corpus_noted(path)[2]  # said nowhere before
 
 
 def test_read_jsonl_of_tokens_and_tags_as_hugging_face_datasets_write_them(tmp_path):

@@ -85,7 +85,7 @@ def _read_jsonl(path: str | Path) -> tuple[list[Sentence], str]:
     if token_key is not None:
         return _token_documents(documents, path, token_key)
     sentences: list[Sentence] = []
-    not_accepted = utf16 = 0
+    not_accepted = utf16 = blank = 0
     for index, (number, document) in enumerate(documents):
         if isinstance(document, dict) and document.get("answer") in _NOT_ACCEPTED:
             not_accepted += 1
@@ -95,7 +95,11 @@ def _read_jsonl(path: str | Path) -> tuple[list[Sentence], str]:
             raise CorpusError(path, number, 'expected an object with a string "text"')
         entities, utf16_counted = _entities(document, text, path, number)
         utf16 += utf16_counted
-        sentences += text_to_sentences(text, entities, path, number, index)
+        read = text_to_sentences(text, entities, path, number, index)
+        blank += not read
+        sentences += read
+    if blank:
+        note(logging.INFO, path, "%d documents with no text to tag passed over", blank)
     if not_accepted:
         note(logging.INFO, path, "%d examples answered reject or ignore (Prodigy) passed over", not_accepted)
     if utf16:
