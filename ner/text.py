@@ -406,8 +406,10 @@ def split_sentences(
     before a capital or a digit; or after sentence-final punctuation (a run of
     it, plus closing quotes and brackets) when the next token does not start in
     lower case (in text written all in one case, whatever its case; after ``。``
-    and the other marks of scripts without capitals, whatever it starts with),
-    and, after Latin punctuation, only where a space comes first
+    or another script's mark in a sentence with a letter of a script other than
+    Latin, whatever it starts with, but never after a ``。`` typed for a point
+    between Latin words: ``www。baidu。com``), and, after Latin punctuation, only
+    where a space comes first
     (ASP.NET); after an abbreviation (``U.S.``) only before a word that seldom
     follows one inside a sentence (``The``). Sentences longer than ``max_tokens``
     are cut into pieces, at a comma or a space where one is near the limit, and
@@ -438,7 +440,9 @@ def split_sentences(
             ended
             and token.text not in _CLOSERS
             and token.text not in _SENTENCE_END
-            and (not word[0].islower() or ended not in _SPACED_END)  # 。 ends a sentence before iPhone too
+            # after 。 (or another script's mark) a word in lower case starts a sentence too: 李明在北京。i met john
+            and (not word[0].islower() or (ended not in _SPACED_END and _other_script_in(text, current)))
+            and not (ended in _TYPED_POINTS and _typed_point(text, current, token))
             and (ended not in _SPACED_END or token.start > current[-1].end)
             and (ended != _ABBREVIATION or word in starts)
         )
@@ -456,6 +460,33 @@ def split_sentences(
     if current:
         sentences.append(current)
     return [piece for sentence in sentences for piece in cut_sentence(sentence, max_tokens, words)]
+
+
+# A letter of a script other than Latin (full-width Latin counts as Latin).
+_OTHER_SCRIPT_LETTER = re.compile(r"[^\W\d_\u0000-\u024f\u1e00-\u1eff\uff21-\uff3a\uff41-\uff5a]")
+# What follows a 。 typed for a point between Latin words (www。baidu。com, Node。js, li。ming@ibm。com).
+_TYPED_POINTS = frozenset({"。", "｡"})
+_TYPED_POINT_AFTER = re.compile(
+    rf"[a-z0-9]+[。｡@]|(?:{_GENERIC_DOMAINS}|{_COUNTRY_DOMAINS}|js|txt|html?|py|md|pdf|docx?|xlsx?|csv|json|zip)(?![a-z0-9])"
+)
+
+
+def _other_script_in(text: str, sentence: list[Token]) -> bool:
+    """Whether ``sentence`` holds a letter of another script than Latin (in Latin text ！ and ； are ! and ;)."""
+    return bool(_OTHER_SCRIPT_LETTER.search(text, sentence[0].start, sentence[-1].end))
+
+
+def _typed_point(text: str, sentence: list[Token], token: Token) -> bool:
+    """Whether the 。 that ends ``sentence`` was typed for a point between Latin words, ``token`` the second
+    (www。baidu。com, Node。js, li。ming@ibm。com: a Chinese input method's full stop)."""
+    mark = sentence[-1]
+    return (
+        len(sentence) > 1
+        and sentence[-2].end == mark.start == token.start - 1
+        and text[mark.start - 1].isascii()
+        and text[mark.start - 1].isalnum()
+        and _TYPED_POINT_AFTER.match(text, token.start) is not None
+    )
 
 
 def one_case(text: str) -> bool:

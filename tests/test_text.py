@@ -678,6 +678,10 @@ def test_invisible_characters_stay_inside_words_and_the_model_reads_words_withou
         # A Chinese mark ends its sentence before a word in lower case too (both went to one model by script).
         ("我用IBM。iPhone很好", [["我", "用", "IBM", "。"], ["iPhone", "很", "好"]]),
         ("李明在北京。i met john.", [["李", "明", "在", "北", "京", "。"], ["i", "met", "john", "."]]),
+        # ... but not a 。 typed for a point between Latin words, nor a full-width mark in Latin text
+        ("访问www。baidu。com吧", [["访", "问", "www", "。", "baidu", "。", "com", "吧"]]),
+        ("看readme。txt文件", [["看", "readme", "。", "txt", "文", "件"]]),
+        ("Wow！ that is cool.", [["Wow", "！", "that", "is", "cool", "."]]),
     ],
 )
 def test_split_sentences_after_the_marks_of_other_scripts_and_after_a_run_of_marks(text, sentences):
