@@ -101,9 +101,8 @@ class TagRequest(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
-            # Not both; one of the two is checked by the server (a oneOf here kept generated clients from
-            # making a class of the request).
-            "not": {"required": ["text", "texts"]},
+            # "Exactly one" is checked by the server, which reads null as absent: a oneOf (or not) here kept
+            # generated clients from making a class of the request, or refused their nulls for unset fields.
             "examples": [
                 {"text": EXAMPLE_TEXT},
                 {"texts": [EXAMPLE_TEXT, "The United Nations is based in New York."], "nbest": 3},

@@ -132,7 +132,7 @@ class Summary:
     def __str__(self) -> str:
         seconds = time.monotonic() - self.started
         per_second = self.records / seconds if seconds >= 1 else 0.0  # a rate of a moment says little
-        shown = f"{per_second:,.0f}" if per_second >= 10 else f"{per_second:.2g}"  # 0.24, not 0
+        shown = f"{per_second:,.0f}" if per_second >= 10 else f"{per_second:.2f}"  # 0.24, not 0
         rate = f", {shown} records/s" if per_second else ""
         return f"{self.records} records in, {self.tagged} tagged, {self.rejected} rejected in {seconds:.1f} s{rate}"
 
@@ -255,8 +255,10 @@ def lines(handle: IO[bytes], source: str) -> Iterator[tuple[str, int, bytes]]:
 
 
 class DamagedInput(ValueError):
-    """A compressed input file that could not be read to its end; its ``read_before``, where set: the lines
-    of the chunk being read when it failed (:func:`tag_stream` tags them)."""
+    """A compressed input file that could not be read to its end; ``read_before``: the lines of the chunk
+    being read when it failed, which :func:`tag_stream` tags (set by :func:`_chunks`)."""
+
+    read_before: list | None = None
 
 
 def file_lines(handle: IO[bytes], path: str) -> Iterator[tuple[str, int, bytes]]:
@@ -507,8 +509,8 @@ def tag_stream(
         try:
             chunk = next(chunks, None)
         except DamagedInput as damaged:
-            if read_before := getattr(damaged, "read_before", None):  # what was read before a failure stays
-                yield tagger.records(read_before)
+            if damaged.read_before:  # what was read before a failure stays
+                yield tagger.records(damaged.read_before)
             raise
         if chunk is None:
             return
@@ -532,11 +534,14 @@ def _chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
 
 
 _END = object()  # the reader thread's last item
+INPUT_THREAD = "ner-input"  # the thread that reads a pipe for _prompt_chunks
+CHUNK_MAX_AGE_S = 1.0  # a chunk read from a pipe is tagged once its first line has waited this long
 
 
 def _prompt_chunks(items: Iterable[T], size: int, idle: float) -> Iterator[list[T]]:
-    """:func:`_chunks`, read by a thread, a list ending early once no item has come for ``idle`` seconds."""
-    queue: Queue = Queue(maxsize=2 * size)
+    """:func:`_chunks`, read by a thread, a list ending early once no item has come for ``idle`` seconds or
+    its first item has waited :data:`CHUNK_MAX_AGE_S` (a log written a line every 0.1 s)."""
+    queue: Queue = Queue(maxsize=size)
 
     def read() -> None:
         try:
@@ -546,11 +551,12 @@ def _prompt_chunks(items: Iterable[T], size: int, idle: float) -> Iterator[list[
         except BaseException as error:  # handed to the reader of the queue, raised there
             queue.put(error)
 
-    threading.Thread(target=read, name="ner-input", daemon=True).start()  # a read that blocks ends with the process
+    threading.Thread(target=read, name=INPUT_THREAD, daemon=True).start()  # a blocked read ends with the process
     chunk: list[T] = []
+    due = math.inf  # when the chunk must go, whatever comes
     while True:
         try:
-            item = queue.get(timeout=idle if chunk else None)
+            item = queue.get(timeout=max(0.0, min(idle, due - time.monotonic())) if chunk else None)
         except Empty:
             yield chunk
             chunk = []
@@ -558,11 +564,11 @@ def _prompt_chunks(items: Iterable[T], size: int, idle: float) -> Iterator[list[
         if item is _END:
             break
         if isinstance(item, BaseException):
-            if isinstance(item, DamagedInput):
-                item.read_before = chunk
             raise item
+        if not chunk:
+            due = time.monotonic() + CHUNK_MAX_AGE_S
         chunk.append(item)
-        if len(chunk) == size:
+        if len(chunk) == size or time.monotonic() >= due:
             yield chunk
             chunk = []
     if chunk:
@@ -591,9 +597,9 @@ def ray_session(address: str | None = None, cpus: int | None = None) -> Iterator
     terminated = signal.getsignal(signal.SIGTERM)
     main = terminated is not None and threading.current_thread() is threading.main_thread()
     temp = None if address else tempfile.mkdtemp(prefix="ner-ray-")
-    # A new local cluster's token is the session's own, not one Ray would write under HOME (~/.ray/auth_token,
-    # which a read-only HOME refuses).
-    token = {} if address or _RAY_TOKEN_SOURCES & os.environ.keys() else {"RAY_AUTH_TOKEN": secrets.token_hex(32)}
+    # A new local cluster's token is this process's own, not one Ray would write under HOME (~/.ray/auth_token,
+    # which a read-only HOME refuses); the same for each session, since Ray keeps the first it was given.
+    token = {} if address or _RAY_TOKEN_SOURCES & os.environ.keys() else {"RAY_AUTH_TOKEN": _PROCESS_TOKEN}
     os.environ.update(token)
     try:
         local = {"num_cpus": cpus, "include_dashboard": False, "_temp_dir": temp}
@@ -617,6 +623,7 @@ def ray_session(address: str | None = None, cpus: int | None = None) -> Iterator
 
 
 _RAY_TOKEN_SOURCES = {"RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH"}  # a token the user gives Ray
+_PROCESS_TOKEN = secrets.token_hex(32)  # the local clusters' of this process
 
 
 def _check_reachable(address: str, timeout_s: float = 10.0) -> None:

@@ -14,12 +14,16 @@ from ner.vocab import GLOVE_PACKAGE
 def pyplot() -> ModuleType:
     """matplotlib's pyplot, drawing into files. Where HOME cannot hold matplotlib's caches (read-only, or
     none) it keeps them in a temporary folder, which it said in two warnings in every training's log."""
-    logging.getLogger("matplotlib").setLevel(logging.ERROR)
-    import matplotlib
+    logger = logging.getLogger("matplotlib")
+    level = logger.level
+    logger.setLevel(logging.ERROR)  # for the import, which warns of its caches' folder; other warnings stay
+    try:
+        import matplotlib
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    finally:
+        logger.setLevel(level)
     return plt
 
 

@@ -22,6 +22,7 @@ import signal
 import stat
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
@@ -60,6 +61,19 @@ TRAINING_PACKAGES = (
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    code = _run(argv)
+    bulk = sys.modules.get("ner.bulk")  # imported by ner tag, which may leave its reader of stdin blocked
+    if argv is None and bulk and any(t.name == bulk.INPUT_THREAD and t.is_alive() for t in threading.enumerate()):
+        # ner tag stopped while its reader of stdin waits for a line (tail -f | ner tag): the interpreter's exit
+        # would wait for that reader's lock and abort (status 134); the output is written, so end here.
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        os._exit(code)
+    return code
+
+
+def _run(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     args.argv = list(argv) if argv is not None else sys.argv[1:]
@@ -334,7 +348,8 @@ def _add_tag_parser(commands: argparse._SubParsersAction, running: argparse.Argu
         "--batch-lines",
         type=_positive,
         default=512,
-        help="records tagged together (from a pipe, fewer once no line has come for 0.2 s: tail -f log | ner tag)",
+        help=f"records tagged together (from a pipe fewer, once no line has come for {STDIN_IDLE_S} s or the first "
+        "has waited a second: tail -f log | ner tag)",
     )
     tag.add_argument(
         "--max-chars", type=_positive, default=MAX_CHARS, help="a longer text is rejected (tagging it takes memory)"
@@ -488,6 +503,14 @@ def run_inspect(args: argparse.Namespace) -> int:
     return 0
 
 
+def _regular_stdin() -> bool:
+    """Whether stdin is a file (read as fast as a file), not a pipe or a terminal."""
+    try:
+        return stat.S_ISREG(os.fstat(sys.stdin.fileno()).st_mode)
+    except (OSError, ValueError, AttributeError):  # no descriptor behind it (replaced, closed)
+        return False
+
+
 def _refuse_closed_stdout(place: str = "> result.txt") -> None:
     """Before any work: a command whose result goes to stdout, started with stdout closed, printed nothing
     and exited 0."""
@@ -546,10 +569,15 @@ def _regular_file(path: str) -> Iterator[Path]:
         return
     if path == "-" and sys.stdin is None:
         raise ValueError("the input is stdin, which is closed: give a file")
+    from ner.corpus import CorpusError
+
     with tempfile.TemporaryDirectory() as folder:
         copy = Path(folder) / ("stdin" if path == "-" else Path(path).name)
         copy.write_bytes(sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes())
-        yield copy
+        try:
+            yield copy
+        except CorpusError as error:  # named as given, not as the copy
+            raise CorpusError(path, error.line, error.reason) from None
 
 
 def run_calibrate(args: argparse.Namespace) -> int:
@@ -768,7 +796,7 @@ def run_tag(args: argparse.Namespace) -> int:
         chunks = bulk.ray_stream(args.files, settings, progress=False, **where)
     else:
         # Lines from a pipe or a terminal are tagged once none has come for a moment (tail -f log | ner tag).
-        from_pipe = all(name in bulk.STDIN_NAMES for name in inputs) and not stat.S_ISREG(os.fstat(0).st_mode)
+        from_pipe = all(name in bulk.STDIN_NAMES for name in inputs) and not _regular_stdin()
         idle = STDIN_IDLE_S if from_pipe else None
         numbered = itertools.islice(_lines(inputs), args.skip, None)
         chunks = bulk.tag_stream(numbered, settings, args.batch_lines, idle)

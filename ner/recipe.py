@@ -192,7 +192,8 @@ def _language_and_level(
         language, how = detect_language(text)
         reasons.append(f"language: {language} ({how})")
     unspaced = unspaced_ratio(text)
-    counted = (0, 0, []) if level == "char" or language in CHARACTER_LANGUAGES else inside_word_entities(train)
+    characters = level == "char" or language in CHARACTER_LANGUAGES or (level is None and unspaced > UNSPACED_CORPUS)
+    counted = (0, 0, []) if characters else inside_word_entities(train)  # which tokenizes the corpus
     if level is None:
         level, why = _choose_level(language, unspaced, counted[0] / max(counted[1], 1), train)
         reasons.append(f"level: {level} ({why})")
@@ -281,13 +282,6 @@ def _choose_level(language: str, unspaced: float, inside: float, train: Sequence
     if share >= CHARACTER_CORPUS:
         return "char", f"{share:.0%} of the corpus's tokens are single characters"
     return "word", "words"
-
-
-def entities_inside_words(sentences: Sequence[Sentence]) -> float:
-    """The share of entities, among sentences with source offsets (JSONL, brat), that start or end inside
-    a token of the text as tagging cuts it (:func:`inside_word_entities`)."""
-    inside, total, _ = inside_word_entities(sentences)
-    return inside / total if total else 0.0
 
 
 def inside_word_entities(sentences: Sequence[Sentence], most: int = 3) -> tuple[int, int, list[str]]:

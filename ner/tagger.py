@@ -150,6 +150,12 @@ class Document:
     sentences: list[list[Token]]
 
 
+def _check_sizes(batch_size: int, max_sentence_tokens: int | None) -> None:
+    for name, value in (("batch_size", batch_size), ("max_sentence_tokens", max_sentence_tokens)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise ValueError(f"{name} must be a whole number of at least 1, not {value!r}")
+
+
 def _checked(document: Document) -> Document:
     """``document``, once its tokens are seen to lie inside its text, in order and apart: a document put
     together by hand (or with another text's offsets) gave entities of text that is not there."""
@@ -240,9 +246,7 @@ class Tagger:
         batch_size: int = 128,
         max_sentence_tokens: int | None = None,
     ) -> None:
-        for name, value in (("batch_size", batch_size), ("max_sentence_tokens", max_sentence_tokens)):
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-                raise ValueError(f"{name} must be a whole number of at least 1, not {value!r}")
+        _check_sizes(batch_size, max_sentence_tokens)
         self.bundle = bundle
         self.backend = backend
         self.vocab = bundle.vocab
@@ -283,6 +287,7 @@ class Tagger:
         ``batch_size``: most sentences the network reads at once; ``max_sentence_tokens``: longer
         sentences are cut (None: the model level's default).
         """
+        _check_sizes(batch_size, max_sentence_tokens)  # before the model is read
         bundle = bundles.load(path, for_tagging=True)  # the backend widens what it needs
         return cls(bundle, load_backend(bundle, backend, device, threads), batch_size, max_sentence_tokens)
 

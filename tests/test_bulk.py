@@ -101,6 +101,23 @@ def test_a_kill_under_ray_ends_as_ctrl_c_does(tiny_model: Path, tmp_path: Path) 
         assert not list(Path(temporary).glob("ner-ray-*")) and not list(home.iterdir())
 
 
+def test_two_ray_sessions_in_one_process(tmp_path: Path) -> None:
+    """Ray keeps the first token a process gives it: a session's own fresh token failed the second session
+    of a notebook or a library caller (InvalidAuthToken)."""
+    pytest.importorskip("ray")
+    script = (
+        "import ray\nfrom ner.bulk import ray_session\n"
+        "for _ in range(2):\n"
+        "    with ray_session(cpus=1):\n"
+        "        print(ray.get(ray.remote(lambda: 7).remote()))\n"
+    )
+    with tempfile.TemporaryDirectory(prefix="ray-two-", dir="/tmp" if os.path.isdir("/tmp") else None) as temporary:
+        env = {**os.environ, "TMPDIR": temporary, "RAY_ADDRESS": "", "HOME": temporary}
+        env = {k: v for k, v in env.items() if k not in ("RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH", "RAY_AUTH_MODE")}
+        result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0 and result.stdout.split() == ["7", "7"], result.stderr[-2000:]
+
+
 @pytest.mark.parametrize("before", [signal.SIG_IGN, signal.SIG_DFL])
 def test_a_ray_session_leaves_sigterm_as_the_caller_had_it(monkeypatch: pytest.MonkeyPatch, before) -> None:
     """During the session a handler of the caller's own stays (ignored stays ignored), the default gives way

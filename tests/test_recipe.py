@@ -22,9 +22,9 @@ from ner.recipe import (
     SMALL_CORPUS,
     corpus_text,
     detect_language,
-    entities_inside_words,
     glove_coverage,
     has_documents,
+    inside_word_entities,
     resolve,
 )
 
@@ -173,7 +173,7 @@ def test_a_corpus_whose_entities_end_inside_words_is_trained_as_characters(
     """Korean writes a particle onto the name before it (서울에서, "in Seoul"): reading a JSONL corpus cuts
     the word at the entity's end, tagging cannot, so a word model would be served 서울에서 whole."""
     korean = read_jsonl(write_jsonl(tmp_path / "ko.jsonl", [("서울에서 회의가 열렸다 .", ["서울"])] * 30))
-    assert entities_inside_words(korean) == 1.0
+    assert inside_word_entities(korean)[:2] == (30, 30)
     recipe = resolve({}, {"language": "ko"}, korean)
     assert recipe.model.level == "char"
     assert "level: char (100% of the entities start or end inside a word of the text" in " ".join(recipe.reasons)
@@ -183,16 +183,16 @@ def test_a_corpus_whose_entities_end_inside_words_is_trained_as_characters(
         ("Prices in Busan's market rose .", ["Busan"]),  # 's is a token of its own
     ]
     sentences = read_jsonl(write_jsonl(tmp_path / "en.jsonl", english * 10))
-    assert entities_inside_words(sentences) == 0.0
+    assert inside_word_entities(sentences)[0] == 0
     decomposed = [(unicodedata.normalize("NFD", "Zoë met José in Köln ."), [unicodedata.normalize("NFD", "Köln")])]
-    assert entities_inside_words(read_jsonl(write_jsonl(tmp_path / "nfd.jsonl", decomposed))) == 0.0
+    assert inside_word_entities(read_jsonl(write_jsonl(tmp_path / "nfd.jsonl", decomposed)))[0] == 0
     assert resolve({}, {"language": "en", "pretrained": "none"}, sentences).model.level == "word"
     # Tagging keeps "Seoul-based" whole, so an entity on "Seoul" alone ends inside a token; one in ten
     # entities is not enough to give up words.
     hyphenated = read_jsonl(
         write_jsonl(tmp_path / "en2.jsonl", [*english * 4, ("The Seoul-based firm won .", ["Seoul"])])
     )
-    assert entities_inside_words(hyphenated) == pytest.approx(1 / 13)
+    assert inside_word_entities(hyphenated)[:2] == (1, 13)
     with caplog.at_level(logging.WARNING, logger="ner"):
         assert resolve({}, {"language": "en", "pretrained": "none"}, hyphenated).model.level == "word"
     # ... but those few a word model cannot tag are named (nothing said so).
