@@ -545,14 +545,7 @@ def prepare(job: Job, checkpoint: dict | None = None) -> Run:
     optimizer = make_optimizer(config, model)
     average = WeightAverage(model, config.ema_decay)
     if checkpoint is not None:
-        model.load_state_dict(checkpoint["model"])
-        optimizer.load_state_dict(checkpoint["optimizer"])
-        average = WeightAverage(model, config.ema_decay, checkpoint["ema"], checkpoint["ema_steps"])
-        states = checkpoint.get("rng_ranks", [])  # each rank's, since 2026-12-06
-        torch.set_rng_state(states[ranks.rank] if len(states) == ranks.world else checkpoint["rng"])
-        gpu_states = checkpoint.get("cuda_rng_ranks", [])  # a GPU's own generator (dropout), since 2026-12-07
-        if device.type == "cuda" and len(gpu_states) == ranks.world:
-            torch.cuda.set_rng_state(gpu_states[ranks.rank], device)
+        average = _restored(checkpoint, model, optimizer, config, ranks, device)
     max_length = config.max_length or (250 if model_config.level == "char" else MAX_WORDS)  # words: as tagging cuts
     sentences = split_long(corpora.train, max_length)
     teachers = [path for path in config.teachers.split(",") if path]
@@ -583,6 +576,25 @@ def prepare(job: Job, checkpoint: dict | None = None) -> Run:
             if path
         },
     )
+
+
+def _restored(
+    checkpoint: dict,
+    model: NERModel,
+    optimizer: torch.optim.Optimizer,
+    config: TrainConfig,
+    ranks: Distributed,
+    device: torch.device,
+) -> WeightAverage:
+    """The network, optimizer and random generators as ``checkpoint`` holds them; its weight average."""
+    model.load_state_dict(checkpoint["model"])
+    optimizer.load_state_dict(checkpoint["optimizer"])
+    states = checkpoint.get("rng_ranks", [])  # each rank's, since 2026-12-06
+    torch.set_rng_state(states[ranks.rank] if len(states) == ranks.world else checkpoint["rng"])
+    gpu_states = checkpoint.get("cuda_rng_ranks", [])  # a GPU's own generator (dropout), since 2026-12-07
+    if device.type == "cuda" and len(gpu_states) == ranks.world:
+        torch.cuda.set_rng_state(gpu_states[ranks.rank], device)
+    return WeightAverage(model, config.ema_decay, checkpoint["ema"], checkpoint["ema_steps"])
 
 
 def _began(job: Job, run: Run) -> dict:
