@@ -256,7 +256,8 @@ def lines(handle: IO[bytes], source: str) -> Iterator[tuple[str, int, bytes]]:
 
 class DamagedInput(ValueError):
     """A compressed input file that could not be read to its end; ``read_before``: the lines of the chunk
-    being read when it failed, which :func:`tag_stream` tags (set by :func:`_chunks`)."""
+    being read when it failed, which :func:`tag_stream` tags (set by :func:`_chunks`; stdin, which
+    :func:`_prompt_chunks` reads, takes no compressed data)."""
 
     read_before: list | None = None
 

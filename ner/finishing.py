@@ -54,8 +54,8 @@ def calibrate(run: Run) -> tuple[float, dict | None]:
 
 def training_fit(run: Run) -> dict | None:
     """How many of a fine-tuning's training sentences the model now tags as annotated (corrections, most
-    often: a few sentences, each meant to be learnt), with the first few it tags otherwise; None when the
-    run is no fine-tuning or trains on more than :data:`FIT_CHECKED_SENTENCES` sentences."""
+    often: a few sentences, each meant to be learnt), the first few it tags otherwise named in a warning;
+    None when the run is no fine-tuning or trains on more than :data:`FIT_CHECKED_SENTENCES` sentences."""
     sentences = run.corpora.train
     if run.parent is None or not sentences or len(sentences) > FIT_CHECKED_SENTENCES:
         return None
