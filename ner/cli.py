@@ -129,9 +129,8 @@ def _said_of_stdout() -> Iterator[None]:
 
 
 def _print(*parts: object, end: str = "\n") -> None:
-    """print() of a result, an error writing stdout named as such (:func:`_said_of_stdout`)."""
-    with _said_of_stdout():
-        print(*parts, end=end)
+    """print() of a result, through :func:`_write_out`."""
+    _write_out(" ".join(map(str, parts)) + end)
 
 
 def _write_out(text: str) -> None:
@@ -139,6 +138,8 @@ def _write_out(text: str) -> None:
     runs), stdout's text sits on the file itself and drops what a short write leaves: on a disk filling
     up, ``ner tag > out`` was cut and exited 0."""
     stream = sys.stdout
+    if stream is None:  # started with it closed, by a command whose result is written elsewhere too
+        return
     if not (isinstance(stream, io.TextIOWrapper) and isinstance(stream.buffer, io.RawIOBase)):
         with _said_of_stdout():
             stream.write(text)
@@ -735,8 +736,8 @@ def _refuse_tag_arguments(args: argparse.Namespace) -> bool:
     """Refuse, before any work, ``ner tag``'s arguments that do not go together; whether it reads stdin."""
     from ner.bulk import STDIN, STDIN_NAMES
 
-    if not args.out and sys.stdout is None:
-        raise ValueError("the output is stdout, which is closed: give it a place (> tagged.jsonl)")
+    if not args.out:
+        _refuse_closed_stdout("> tagged.jsonl")
     reads_stdin = not args.files or any(name in STDIN_NAMES for name in args.files)
     if reads_stdin and sys.stdin is None:
         raise ValueError("the input is stdin, which is closed: give INPUT files")
