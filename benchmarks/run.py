@@ -25,6 +25,7 @@ STEPS = [
     ("scaling", ["-m", "benchmarks.scaling"]),
     ("defaults", ["-m", "benchmarks.defaults"]),
     ("articles", ["-m", "benchmarks.articles"]),
+    ("variants", ["-m", "benchmarks.variants"]),
     ("bulk", ["-m", "benchmarks.bulk"]),
 ]
 

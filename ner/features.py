@@ -20,6 +20,7 @@ A :class:`Batch` of ``B`` sentences padded to ``T`` tokens holds
 
 from __future__ import annotations
 
+import functools
 import itertools
 import operator
 import unicodedata
@@ -31,6 +32,7 @@ import numpy as np
 
 from ner.lexicon import Lexicon
 from ner.truecasing import Truecaser
+from ner.variants import KnownVariants
 from ner.vocab import AnyVocab, CompactVocab, Vocab, bigrams, casing
 
 # The bounds of the cache of each distinct token's features: tokens (about 370 bytes each for a word of 20
@@ -100,6 +102,12 @@ class Vocabularies:
         self.truecaser = truecaser  # a word model's capitals for text without them (ner.truecasing)
         self._cache: dict[str, tuple[int, int, tuple[int, ...]]] = {}
         self._cache_chars = 0  # the characters of the cache's keys
+
+    @functools.cached_property
+    def variants(self) -> KnownVariants | None:
+        """A character model's unknown characters that it knows written in the other Chinese script
+        (:mod:`ner.variants`); None for a word model."""
+        return KnownVariants(self.words) if self.level == "char" else None
 
     @classmethod
     def build(

@@ -590,8 +590,12 @@ class Tagger:
     def _inside_lexicon_words(self, tokens: Sequence[str]) -> set[int]:
         """The indices of ``tokens`` that go on with a word of the model's lexicon begun before them: where raw
         text is not cut (中国人民银行, in a run of Chinese without a comma). Given sentences (a corpus
-        scored) are cut as the shipped models' scores were measured."""
-        return _inside(self.vocab.lexicon.matches(tokens)) if self.vocab.lexicon is not None else set()
+        scored) are cut as the shipped models' scores were measured. Characters are read as the network reads
+        them (臺灣 as 台湾: :mod:`ner.variants`)."""
+        if self.vocab.lexicon is None:
+            return set()
+        read = self.vocab.variants.read([tokens])[0] if self.vocab.variants is not None else tokens
+        return _inside(self.vocab.lexicon.matches(read))
 
     def batches(self, lengths: Sequence[int]) -> list[list[int]]:
         """Indices of sentences of ``lengths`` sorted by length and cut into the batches :meth:`predict`
@@ -611,8 +615,11 @@ class Tagger:
         states of its word everywhere in its document, whichever chunk holds them. The emission
         layer is linear, so the memory's part of each score is the mean of the word's projected
         states: pooled over ``K`` scores per token rather than ``2H`` states, and the states of a
-        chunk need not be kept once projected.
+        chunk need not be kept once projected. A character model reads a character it does not know, but
+        knows written in the other Chinese script, in the form it knows (:mod:`ner.variants`: 臺灣 as 台湾).
         """
+        if self.vocab.variants is not None:
+            chunks = [self.vocab.variants.read(chunk) for chunk in chunks]
         batches = (self.vocab.encode(chunk) for chunk in chunks if _check(deadline))
         if not self.bundle.config.document_memory:
             for batch in batches:

@@ -268,15 +268,16 @@ def test_predict_cuts_long_pretokenized_sentences_and_joins_the_pieces(tiny_zh_m
     ]
 
 
-def test_a_long_run_of_chinese_is_cut_between_words_of_the_lexicon(tiny_zh_model: Path) -> None:
+@pytest.mark.parametrize("bank", ["中国人民银行", "人民銀行"])  # the second in traditional characters
+def test_a_long_run_of_chinese_is_cut_between_words_of_the_lexicon(tiny_zh_model: Path, bank: str) -> None:
     """Without a comma in reach, a long run was cut at the limit whatever stood there: 中国 | 人民银行."""
     tagger = Tagger.load(tiny_zh_model)
     limit = tagger.max_sentence_tokens
     for before in range(limit - 5, limit):
-        text = "我" * before + "中国人民银行发布公告"
+        text = "我" * before + bank + "发布公告"
         pieces = [(piece[0].start, piece[-1].end) for piece in tagger.read(text).sentences]
-        bank = (text.index("中国人民银行"), text.index("中国人民银行") + 6)
-        assert len(pieces) == 2 and not any(bank[0] < end < bank[1] for _, end in pieces), (before, pieces)
+        start = text.index(bank)
+        assert len(pieces) == 2 and not any(start < end < start + len(bank) for _, end in pieces), (before, pieces)
 
 
 def test_document_memory_over_many_batches_equals_the_networks_own_over_one(
