@@ -32,10 +32,14 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 
 from benchmarks import CONLL, ROOT, report
+
+if TYPE_CHECKING:
+    from ner import Tagger
 
 CHINESE = {  # shipped model: its test set
     "zh-msra": CONLL.parent / "msra_ner" / "msra_test_bio",
@@ -88,7 +92,7 @@ def tagging_speeds(variants: dict, texts: list[str], tokens: int, rounds: int) -
     """Tokens/s of each variant ``name: (tagger, scores, threads[, texts per call])``, best of ``rounds``
     interleaved passes over ``texts`` (all in one call unless said)."""
 
-    def tag_all(tagger, scores: bool, threads: int, per_call: int = len(texts)) -> None:
+    def tag_all(tagger: Tagger, scores: bool, threads: int, per_call: int = len(texts)) -> None:
         torch.set_num_threads(threads)
         for start in range(0, len(texts), per_call):
             tagger.tag_batch(texts[start : start + per_call], scores=scores)
@@ -100,14 +104,14 @@ def tagging_speeds(variants: dict, texts: list[str], tokens: int, rounds: int) -
     return {name: {"tokens_per_second": round(tokens / s), "seconds": round(s, 3)} for name, s in best.items()}
 
 
-def f1(tagger, path: Path) -> float:
+def f1(tagger: Tagger, path: Path) -> float:
     from ner.corpus import read_conll
     from ner.metrics import evaluate
 
     return evaluate(tagger, read_conll(path)[0])["f1"]
 
 
-def viterbi_against_crf_decode(tagger, sentences: list[list[str]], batch: int = 64, rounds: int = 7) -> dict:
+def viterbi_against_crf_decode(tagger: Tagger, sentences: list[list[str]], batch: int = 64, rounds: int = 7) -> dict:
     """Decoding alone: all of eng.testb in length-sorted batches of ``batch`` sentences (as the tagger
     batches them), the same real emissions given to each decoder; milliseconds for the whole set."""
     from torchcrf import CRF
@@ -151,7 +155,7 @@ def viterbi_against_crf_decode(tagger, sentences: list[list[str]], batch: int = 
     return out
 
 
-def _decode_all(decoder, batches: list) -> None:
+def _decode_all(decoder: Callable[..., object], batches: list) -> None:
     for emissions, mask in batches:
         decoder(emissions, mask)
 
@@ -405,7 +409,7 @@ def _time_calls(owner: type, method: str, work: Callable[[], object]) -> float:
     """Seconds spent inside ``owner.method`` while ``work`` runs."""
     original, spent = getattr(owner, method), [0.0]
 
-    def timed(*args, **kwargs):
+    def timed(*args: object, **kwargs: object) -> object:
         start = time.perf_counter()
         try:
             return original(*args, **kwargs)

@@ -33,11 +33,10 @@ class _Batch:
 def _predicted_entities(tagger: Tagger, sentences: Sequence[Sentence]) -> list[_Batch]:
     """Emissions and predicted entities (with their correctness) per length-sorted batch; the
     network runs once per batch, and each temperature reuses its emissions."""
-    groups = tagger.batches([len(s.tokens) for s in sentences])
-    chunks = [[sentences[i].tokens for i in group] for group in groups]
-    documents = [[sentences[i].document for i in group] for group in groups]
+    groups, computed = tagger.corpus_emissions(sentences)
     batches = []
-    for group, chunk, (emissions, mask) in zip(groups, chunks, tagger.emissions(chunks, documents)):
+    for group, (emissions, mask) in zip(groups, computed):
+        chunk = [sentences[i].tokens for i in group]
         predictions = tagger.decode(chunk, emissions, mask, TagOptions(scores=False), tags=False)
         rows, correct = [], []
         for i, (index, prediction) in enumerate(zip(group, predictions)):
@@ -52,10 +51,8 @@ def _predicted_entities(tagger: Tagger, sentences: Sequence[Sentence]) -> list[_
 
 def _scores(tagger: Tagger, batches: list[_Batch], temperature: float) -> tuple[list[float], list[bool]]:
     scores, correct = [], []
-    crf_scores = tagger.backend.crf_scores().divided(temperature)
     for batch in batches:
-        _, log_p = tagger.span_log_probs(batch.emissions / temperature, batch.mask, crf_scores, batch.rows)
-        scores.extend(np.exp(log_p).clip(0, 1).tolist())
+        scores.extend(tagger.span_probabilities(batch.emissions, batch.mask, batch.rows, temperature)[1])
         correct.extend(batch.correct)
     return scores, correct
 

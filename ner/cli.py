@@ -1,4 +1,5 @@
-"""The ``ner`` command: train, evaluate, predict, calibrate, export, words, inspect, tag, serve.
+"""The ``ner`` command: train, evaluate, predict, calibrate, export, words, truecase, inspect, tag,
+serve.
 
 Input errors (a malformed corpus, a damaged model directory, a bad setting)
 print one line naming the file and the reason, and exit with status 2.

@@ -14,7 +14,8 @@ has at least one token), ``start`` and ``end`` are ``(K,)`` and
 (the conventions of :class:`torchcrf.CRF`). Forbidden moves score
 :data:`FORBIDDEN`; so does a tag that a constraint rules out at a position
 (:func:`constrain`): every function here then works on the paths that
-satisfy the constraints.
+satisfy the constraints (:func:`nbest` fills its ``k`` with forbidden paths
+where fewer are allowed).
 """
 
 from __future__ import annotations
@@ -325,7 +326,9 @@ def nbest(
     """The ``k`` best tag paths of each sentence: ``(B, k, T)`` tag ids and ``(B, k)`` scores, best first.
 
     A k-best Viterbi: each tag keeps its ``k`` best partial paths. Where a
-    sentence has fewer than ``k`` paths, the missing ones score ``-inf``.
+    sentence has fewer than ``k`` allowed paths, forbidden ones follow them, with :data:`FORBIDDEN` in
+    their scores (a probability of 0 once normalised); where it has fewer than ``k`` paths at all, the
+    missing ones score ``-inf``.
     """
     # float64 as in forward_backward, so that the n best probabilities never sum past 1
     emissions, start, transitions, end = (np.asarray(x, dtype=np.float64) for x in (emissions, start, transitions, end))

@@ -41,12 +41,9 @@ def teacher_probabilities(
         if extra:
             raise ValueError(f"teacher {path} has tags the training data lacks: {extra}")
         columns = [list(tags).index(tag) for tag in teacher.tags]
-        groups = teacher.batches([len(s.tokens) for s in sentences])
-        chunks = [[sentences[i].tokens for i in group] for group in groups]
-        documents = [[sentences[i].document for i in group] for group in groups]
+        groups, computed = teacher.corpus_emissions(sentences)
         scores = teacher.backend.crf_scores()
-        computed = teacher.emissions(chunks, documents)
-        bar = tqdm(computed, total=len(chunks), desc=f"teacher {number}/{len(teachers)}", disable=not progress)
+        bar = tqdm(computed, total=len(groups), desc=f"teacher {number}/{len(teachers)}", disable=not progress)
         for group, (emissions, mask) in zip(groups, bar):
             probabilities = crf.marginals(emissions, mask, scores.start, scores.transitions, scores.end)
             for row, index in enumerate(group):

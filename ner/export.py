@@ -35,7 +35,7 @@ from torch import nn
 from ner import bundle as bundles
 from ner.backends import TABLE_IDS, onnx_available, onnx_session, recurrent_weights, table_rows
 from ner.features import Batch, Vocabularies
-from ner.model import CharCNN, NERModel, read_both_ways, reversed_positions
+from ner.model import RNN_WEIGHTS, CharCNN, NERModel, one_direction, read_both_ways, reversed_positions
 
 log = logging.getLogger(__name__)
 
@@ -70,15 +70,14 @@ class _Encoder(nn.Module):
         states, lengths = torch.cat(parts, dim=2), x["mask"].sum(1)
         rnn = model.rnn
         for layer in range(rnn.num_layers):
-            torch_weights = [getattr(rnn, f"{name}_l{layer}{suffix}") for suffix in ("", "_reverse") for name in _NAMES]
+            torch_weights = [
+                getattr(rnn, f"{name}_l{layer}{suffix}") for suffix in ("", "_reverse") for name in RNN_WEIGHTS
+            ]
             onnx_weights = [x[f"rnn.{matrix}_l{layer}"] for matrix in "WRB"]
             states = _Bidirectional.apply(
                 states, lengths, rnn.hidden_size, isinstance(rnn, nn.GRU), *onnx_weights, *torch_weights
             )
         return states if model.config.document_memory else model.project(states)
-
-
-_NAMES = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
 
 
 class _Bidirectional(torch.autograd.Function):
@@ -161,18 +160,11 @@ def _spellings(encoder: nn.Module, chars: torch.Tensor) -> torch.Tensor:
     reverse = reversed_positions(lengths, chars.shape[1])
     embedded = encoder.embed(chars)
     lstm = encoder.lstm
-    forward_lstm, backward_lstm = (_one_way(lstm, suffix) for suffix in ("", "_reverse"))
+    forward_lstm, backward_lstm = (one_direction(lstm, 0, suffix) for suffix in ("", "_reverse"))
     ahead, _ = forward_lstm(embedded)
     behind, _ = backward_lstm(embedded.gather(1, reverse.unsqueeze(2).expand_as(embedded)))
     last = (lengths - 1).view(-1, 1, 1).expand(-1, 1, ahead.shape[2])
     return torch.cat([ahead.gather(1, last).squeeze(1), behind.gather(1, last).squeeze(1)], dim=1)
-
-
-def _one_way(lstm: nn.LSTM, suffix: str) -> nn.LSTM:
-    one = nn.LSTM(lstm.input_size, lstm.hidden_size, batch_first=True)
-    for name in _NAMES:
-        setattr(one, f"{name}_l0", getattr(lstm, f"{name}_l0{suffix}"))
-    return one
 
 
 def input_names(model: NERModel) -> tuple[str, ...]:

@@ -4,7 +4,8 @@ A :class:`Batch` of ``B`` sentences padded to ``T`` tokens holds
 
 - ``words``   ``(B, T)``  word ids (lower-cased words; characters at the char level)
 - ``casing``  ``(B, T)``  casing class ids (:data:`ner.vocab.CASINGS`)
-- ``chars``   ``(U, L)``  character ids of the ``U`` distinct words of the batch (row 0: padding), word level only
+- ``chars``   ``(U + 1, L)``  character ids of the ``U`` distinct words of the batch after row 0 (padding), word
+  level only
 - ``char_index`` ``(B, T)`` the row of ``chars`` that spells each token
 - ``char_keys`` the spellings of rows 1.. of ``chars``, tokens cut as ``chars`` cuts them (lets a model reuse
   what it computed before)

@@ -100,6 +100,20 @@ def read_both_ways(
     return torch.cat([ahead, behind], dim=2)
 
 
+RNN_WEIGHTS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")  # of each layer and direction of a torch RNN
+
+
+def one_direction(rnn: nn.RNNBase, layer: int, suffix: str) -> nn.RNNBase:
+    """A one-layer, one-directional RNN that shares the weights of ``layer`` of the bidirectional ``rnn`` in
+    one direction (``suffix`` "" forward, "_reverse" backward)."""
+    size = rnn.input_size if layer == 0 else 2 * rnn.hidden_size
+    with torch.random.fork_rng(devices=[]):  # its own weights, replaced at once, draw no numbers
+        one_way = type(rnn)(size, rnn.hidden_size, batch_first=True)
+    for name in RNN_WEIGHTS:
+        setattr(one_way, f"{name}_l0", getattr(rnn, f"{name}_l{layer}{suffix}"))
+    return one_way
+
+
 def as_unknown(ids: torch.Tensor | None, rate: float) -> torch.Tensor | None:
     """``ids`` (any shape) with each known symbol (id > 1) replaced by ``<unk>`` (1) with probability
     ``rate``; padding (0) stays."""
@@ -276,17 +290,10 @@ class NERModel(nn.Module):
         """One-directional RNNs per layer that share the weights of ``self.rnn`` (built once)."""
         key = self.rnn.weight_ih_l0.data_ptr()
         if getattr(self, "_directions_key", None) != key:
-            pairs = []
-            for layer in range(self.rnn.num_layers):
-                size = self.rnn.input_size if layer == 0 else 2 * self.rnn.hidden_size
-                pair = []
-                for suffix in ("", "_reverse"):
-                    with torch.random.fork_rng(devices=[]):  # its own weights, replaced at once, draw no numbers
-                        one_way = type(self.rnn)(size, self.rnn.hidden_size, batch_first=True)
-                    for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
-                        setattr(one_way, f"{name}_l0", getattr(self.rnn, f"{name}_l{layer}{suffix}"))
-                    pair.append(one_way)
-                pairs.append(tuple(pair))
+            pairs = [
+                (one_direction(self.rnn, layer, ""), one_direction(self.rnn, layer, "_reverse"))
+                for layer in range(self.rnn.num_layers)
+            ]
             # Plain attributes, not submodules: the shared weights must not appear twice in state_dict.
             object.__setattr__(self, "_directions_cache", pairs)
             object.__setattr__(self, "_directions_key", key)

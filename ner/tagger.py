@@ -51,8 +51,8 @@ from ner.text import (
 from ner.truecasing import CAPITALS, Capitals
 
 DICTIONARY_CACHE = 32  # dictionaries kept built per model
-MAX_NBEST = 1000  # analyses a text may ask for (the n-best decode holds k paths per tag and position)
 DICTIONARY_CACHE_BYTES = 64_000_000  # and at most these of them (Dictionary.held_bytes), but the latest
+MAX_NBEST = 1000  # analyses a text may ask for (the n-best decode holds k paths per tag and position)
 PINNED_DICTIONARIES = 2  # configured dictionaries kept built beside those: a file's, with and without ignore_case
 MAX_WORDS, MAX_CHARACTERS = 150, 200  # tokens of a sentence tagged at once; a longer one is cut
 # Sentences x longest length per encoder call, at most: tagging eng.testb peaked at 183 MB with
@@ -597,6 +597,16 @@ class Tagger:
         read = self.vocab.variants.read([tokens])[0] if self.vocab.variants is not None else tokens
         return _inside(self.vocab.lexicon.matches(read))
 
+    def corpus_emissions(
+        self, sentences: Sequence[Sentence]
+    ) -> tuple[list[list[int]], Iterator[tuple[np.ndarray, np.ndarray]]]:
+        """Annotated ``sentences`` in :meth:`batches` (each a list of indices into them) and the emissions and
+        mask of each batch (:meth:`emissions`, with the sentences' documents), computed as they are read."""
+        groups = self.batches([len(s.tokens) for s in sentences])
+        chunks = [[sentences[i].tokens for i in group] for group in groups]
+        documents = [[sentences[i].document for i in group] for group in groups]
+        return groups, self.emissions(chunks, documents)
+
     def batches(self, lengths: Sequence[int]) -> list[list[int]]:
         """Indices of sentences of ``lengths`` sorted by length and cut into the batches :meth:`predict`
         runs: at most :attr:`batch_size` sentences and :data:`BATCH_POSITIONS` padded positions each."""
@@ -675,16 +685,16 @@ class Tagger:
                 prediction.tags = [self.tags[t] for t in path[: len(sentence)]]
         if not (options.scores or options.nbest):
             return predictions
-        calibrated = scores.divided(self.bundle.temperature)
-        scaled = emissions / self.bundle.temperature
         log_z = None
         if options.scores:
             rows = [(i, s.start, s.end, self._label_index[s.label]) for i, p in enumerate(predictions) for s in p.spans]
-            log_z, span_log_probs = self.span_log_probs(scaled, mask, calibrated, rows)
-            probabilities = iter(np.exp(span_log_probs).clip(0.0, 1.0).tolist())
+            log_z, span_probabilities = self.span_probabilities(emissions, mask, rows, self.bundle.temperature)
+            probabilities = iter(span_probabilities)
             for prediction in predictions:
                 prediction.scores = [next(probabilities) for _ in prediction.spans]
         if options.nbest:
+            calibrated = scores.divided(self.bundle.temperature)
+            scaled = emissions / self.bundle.temperature
             k_paths, k_scores = crf.nbest(
                 scaled, mask, calibrated.start, calibrated.transitions, calibrated.end, options.nbest
             )
@@ -696,7 +706,7 @@ class Tagger:
                 predictions, sentences, k_paths.tolist(), log_probs
             ):
                 for path, log_p in zip(candidates, candidate_log_probs):
-                    if math.isfinite(log_p) and math.exp(log_p) > 0:
+                    if math.isfinite(log_p) and math.exp(log_p) > 0:  # not a forbidden path (crf.nbest) nor missing
                         spans = tags_to_spans([self.tags[t] for t in path[: len(sentence)]])
                         prediction.alternatives.append((log_p, spans))
         return predictions
@@ -717,16 +727,20 @@ class Tagger:
             allowed[row, going_on[going_on > 0, None] - 1, self._closes] = False
         return allowed
 
-    def span_log_probs(
-        self, emissions: np.ndarray, mask: np.ndarray, scores: crf.CRFScores, rows: list[tuple[int, int, int, int]]
-    ) -> tuple[np.ndarray | None, np.ndarray]:
-        """The log-partition ``(B,)`` and the log-probability of each ``(sentence, start, end, label index)``
-        span ``(N,)``; no work (and no log-partition) when there are no spans."""
+    def span_probabilities(
+        self, emissions: np.ndarray, mask: np.ndarray, rows: list[tuple[int, int, int, int]], temperature: float
+    ) -> tuple[np.ndarray | None, list[float]]:
+        """The log-partition ``(B,)`` and the probability of each ``(sentence, start, end, label index)`` span,
+        emissions ``(B, T, K)`` and the CRF's scores divided by ``temperature`` (:mod:`ner.calibration`); no
+        work (and no log-partition) when there are no spans."""
         if not rows:
-            return None, np.empty(0)
+            return None, []
+        scores = self.backend.crf_scores().divided(temperature)
+        emissions = emissions / temperature
         alpha, beta, log_z = crf.forward_backward(emissions, mask, scores.start, scores.transitions, scores.end)
         spans = np.array(rows, dtype=np.int64)
-        return log_z, crf.span_log_probs(emissions, alpha, beta, log_z, scores.transitions, spans, self.span_tags)
+        log_probs = crf.span_log_probs(emissions, alpha, beta, log_z, scores.transitions, spans, self.span_tags)
+        return log_z, np.exp(log_probs).clip(0.0, 1.0).tolist()
 
     def _spans(self, paths: np.ndarray, mask: np.ndarray) -> list[tuple[int, int, int, int]]:
         """``(sentence, start, end, label index)`` of every entity in valid BIOES ``paths`` ``(B, T)``.
