@@ -6,52 +6,93 @@ as unknown characters, they cost it half its F1 on text written in traditional c
 character has a form in the other script that the model may know (台湾, 国, 学). Before the network reads a
 sentence, :meth:`KnownVariants.read` writes every character the model does not know, and knows in the other
 script, in the form it knows: one character for one, so tokens, offsets and the text of entities stay as
-written. A character the model knows is read as it is, so text in the model's own script reads as before.
+written. A character the model knows is read as it is.
+
+Some characters belong to both scripts, though the other writes them otherwise too (乾: 干 for "dry",
+乾 in 乾隆 and in names; 於: 于, and 於 as a surname): such a character is read in the form the model
+knows only in a sentence that holds a character of the other script alone (任職於: 任职于; 刘乾坤 stays), so
+that text in the model's own script reads as before.
 
 The pairs of characters are OpenCC's tables (``TSCharacters``, traditional to simplified, and
-``STCharacters``, simplified to traditional), as the ``opencc-python-reimplemented`` package ships them
-(Apache-2.0); one character may have several forms in the other script (乾, 干), and the first the model
-knows is taken.
+``STCharacters``, simplified to traditional, after ``HKVariantsRev`` and ``TWVariantsRev``, Hong Kong's and
+Taiwan's forms to OpenCC's traditional ones: 衞 as 衛, then 卫), as the ``opencc-python-reimplemented``
+package ships them (Apache-2.0). One character may have several forms in the other script (发: 發, 髮): the
+first the model knows is taken.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Container, Sequence
+from collections.abc import Container, Iterator, Mapping, Sequence
 from importlib import resources
 
-TABLES = ("TSCharacters.txt", "STCharacters.txt")
+SCRIPTS = ("TSCharacters.txt", "STCharacters.txt")  # traditional -> simplified, simplified -> traditional
+REGIONS = ("HKVariantsRev.txt", "TWVariantsRev.txt")  # Hong Kong's and Taiwan's forms -> OpenCC's traditional
+
+Forms = dict[str, tuple[str, ...]]
+
+
+def _pairs(table: str) -> Iterator[tuple[str, list[str]]]:
+    """Each character of an OpenCC table and the characters it is written as."""
+    text = (resources.files("opencc") / "dictionary" / table).read_text(encoding="utf-8")
+    for line in text.splitlines():
+        character, _, written = line.partition("\t")
+        if len(character) == 1:
+            yield character, [form for form in written.split() if len(form) == 1]
 
 
 @functools.cache
-def other_forms() -> dict[str, tuple[str, ...]]:
-    """Each character of OpenCC's tables -> its forms in the other script (a character of both scripts, such
-    as 干, is in both tables: its forms in either)."""
-    forms: dict[str, list[str]] = {}
-    for table in TABLES:
-        text = (resources.files("opencc") / "dictionary" / table).read_text(encoding="utf-8")
-        for line in text.splitlines():
-            character, _, written = line.partition("\t")
-            if len(character) == 1 and written:
-                forms.setdefault(character, []).extend(f for f in written.split() if len(f) == 1 and f != character)
-    return {character: tuple(dict.fromkeys(found)) for character, found in forms.items() if found}
+def other_forms() -> tuple[Forms, Forms]:
+    """Characters of one script (or region) alone -> their forms in the other, in OpenCC's order; and
+    characters of both scripts -> their other forms (乾: 干)."""
+    written_as: dict[str, list[str]] = {}
+    of_both = set()  # written as themselves too, in either table
+    in_scripts = set()  # a character of one script or the other: its region writes it as it is written there
+    for table in SCRIPTS:
+        for character, written in _pairs(table):
+            in_scripts.update(written)
+            written_as.setdefault(character, []).extend(written)
+            if character in written:
+                of_both.add(character)
+    alone = {c: found for c, found in written_as.items() if c not in of_both}
+    both = {c: found for c, found in written_as.items() if c in of_both}
+    for table in REGIONS:
+        for character, written in _pairs(table):
+            if character in in_scripts:  # Taiwan's 台 is simplified too
+                continue
+            for standard in written:
+                if standard != character:
+                    alone.setdefault(character, []).extend([standard, *alone.get(standard, ())])
+
+    def distinct(forms: dict[str, list[str]]) -> Forms:
+        kept = {c: tuple(f for f in dict.fromkeys(found) if f != c) for c, found in forms.items()}
+        return {c: found for c, found in kept.items() if found}
+
+    return distinct(alone), distinct(both)
+
+
+def _known_form(forms: Mapping[str, tuple[str, ...]], known: Container[str]) -> dict[str, str]:
+    """Each character of ``forms`` not in ``known`` with a form in it -> the first such form."""
+    return {
+        character: next(f for f in found if f in known)
+        for character, found in forms.items()
+        if character not in known and any(f in known for f in found)
+    }
 
 
 class KnownVariants:
-    """The characters a model does not know but knows in the other script, and the form it knows."""
+    """The characters a model does not know but knows in the other script, and the form it knows: those of
+    one script alone (:attr:`forms`), and those of both (:attr:`shared`)."""
 
     def __init__(self, known: Container[str]) -> None:
-        self.forms = {
-            character: next(f for f in found if f in known)
-            for character, found in other_forms().items()
-            if character not in known and any(f in known for f in found)
-        }
+        alone, both = other_forms()
+        self.forms, self.shared = _known_form(alone, known), _known_form(both, known)
 
     def read(self, sentences: Sequence[Sequence[str]]) -> Sequence[Sequence[str]]:
-        """``sentences`` of characters with each character of :attr:`forms` in the form the model knows;
-        ``sentences`` itself where none has one."""
-        known_in_other = self.forms.keys()
-        if all(known_in_other.isdisjoint(sentence) for sentence in sentences):
+        """``sentences`` of characters with each character of :attr:`forms` in the form the model knows, and
+        in a sentence that has one, each of :attr:`shared` too; ``sentences`` itself where none has one."""
+        other_script = self.forms.keys()
+        if all(other_script.isdisjoint(sentence) for sentence in sentences):
             return sentences
-        get = self.forms.get
-        return [s if known_in_other.isdisjoint(s) else [get(c, c) for c in s] for s in sentences]
+        forms, shared = self.forms, self.shared
+        return [s if other_script.isdisjoint(s) else [forms.get(c) or shared.get(c, c) for c in s] for s in sentences]

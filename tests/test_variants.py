@@ -12,10 +12,21 @@ from .conftest import shipped_model
 
 
 def test_the_tables_pair_traditional_and_simplified_characters_both_ways() -> None:
-    forms = other_forms()
+    forms, shared = other_forms()
     assert "国" in forms["國"] and "國" in forms["国"]
     assert "台" in forms["臺"] and "湾" in forms["灣"]
-    assert all(len(c) == 1 and c not in found and found for c, found in forms.items())
+    assert forms["衞"][:2] == ("衛", "卫")  # Hong Kong's form, OpenCC's traditional one, the simplified one
+    assert all(len(c) == 1 and c not in found and found for c, found in [*forms.items(), *shared.items()])
+
+
+def test_a_character_of_both_scripts_is_read_in_the_other_form_only_beside_one_of_the_other_script_alone() -> None:
+    """乾 (乾隆, 刘乾坤) and 於 (a surname) are simplified too, though the table also writes them 干 and 于;
+    干, 台 and 里 are traditional too."""
+    forms, shared = other_forms()
+    assert {"乾", "於", "干", "台", "里"} <= shared.keys() and not shared.keys() & forms.keys()
+    variants = KnownVariants({"干", "于", "职", "组", "织"})
+    assert variants.read([list("刘乾坤"), list("於是")]) == [list("刘乾坤"), list("於是")]
+    assert variants.read([list("任職於"), list("乾燥的組織")]) == [list("任职于"), list("干燥的组织")]
 
 
 def test_only_unknown_characters_are_read_in_the_form_the_model_knows() -> None:
@@ -25,10 +36,10 @@ def test_only_unknown_characters_are_read_in_the_form_the_model_knows() -> None:
 
 
 def test_a_character_of_several_forms_is_read_as_the_first_the_model_knows() -> None:
-    several = other_forms()["干"]
+    several = other_forms()[0]["发"]
     assert len(several) > 1
-    assert KnownVariants(set(several[1:])).read([["干"]]) == [[several[1]]]
-    assert KnownVariants(set(several)).read([["干"]]) == [[several[0]]]
+    assert KnownVariants(set(several[1:])).read([["发"]]) == [[several[1]]]
+    assert KnownVariants(set(several)).read([["发"]]) == [[several[0]]]
 
 
 def test_sentences_the_model_knows_are_given_back_as_they_are() -> None:
@@ -39,6 +50,25 @@ def test_sentences_the_model_knows_are_given_back_as_they_are() -> None:
 
 def test_a_word_model_reads_its_words_as_written() -> None:
     assert Tagger.load(shipped_model("en-conll03")).vocab.variants is None
+
+
+def test_a_simplified_name_with_a_character_of_both_scripts_reads_as_before() -> None:
+    """zh-resume knows neither 乾 nor 於: read as 干 and 于 in simplified text, 刘乾坤 was no name."""
+    tagger = Tagger.load(shipped_model("zh-resume"))
+    texts = ["公司总经理刘乾坤，大专学历。", "独立董事张乾，教授，博士生导师。", "於梨华，女，中国籍。"]
+    found = [[(e.text, e.label, round(e.score, 4)) for e in entities] for entities in tagger.tag_batch(texts)]
+    assert ("刘乾坤", "NAME") in {(text, label) for text, label, _ in found[0]}
+    tagger.vocab.variants = None
+    assert found == [[(e.text, e.label, round(e.score, 4)) for e in entities] for entities in tagger.tag_batch(texts)]
+
+
+def test_hong_kongs_forms_are_read_as_the_simplified_ones() -> None:
+    tagger = Tagger.load(shipped_model("zh-msra"))
+    hong_kong, taiwan = "他曾任職於世界衞生組織。", "他曾任職於世界衛生組織。"
+    assert [(e.text, e.label) for e in tagger.tag(hong_kong)] == [("世界衞生組織", "ORG")]
+    assert [(e.start, e.end, e.label) for e in tagger.tag(hong_kong)] == [
+        (e.start, e.end, e.label) for e in tagger.tag(taiwan)
+    ]
 
 
 @pytest.mark.parametrize("backend", ["onnx", "torch"])
