@@ -29,6 +29,7 @@ from __future__ import annotations
 import array
 import itertools
 import json
+import logging
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -40,6 +41,8 @@ from safetensors.numpy import load as load_arrays
 from safetensors.numpy import save as save_arrays
 
 from ner.vocab import Vocab
+
+log = logging.getLogger("ner.train")
 
 SETS = ("B", "M", "E", "S")
 NONE = "<none>"
@@ -103,12 +106,21 @@ class Lexicon:
 
     @classmethod
     def from_text(cls, text: str) -> Lexicon:
-        """Lines of ``word frequency [part of speech]`` (jieba's format)."""
-        entries = []
-        for line in text.splitlines():
-            parts = line.split()
-            if len(parts) >= 2 and parts[1].isdigit():
-                entries.append((parts[0], int(parts[1]), parts[2] if len(parts) > 2 else "x"))
+        """Lines of ``word [frequency] [part of speech]`` (jieba's format; a word alone, as a list of words
+        comes, counts once and is of no part of speech, ``x``); other lines are skipped, and said."""
+        entries, skipped = [], []
+        for number, line in enumerate(text.splitlines(), 1):
+            fields = line.split()
+            if len(fields) == 1 or (len(fields) in (2, 3) and fields[1].isdigit()):
+                word, *rest = fields
+                entries.append((word, int(rest[0]) if rest else 1, rest[1] if len(rest) > 1 else "x"))
+            elif fields:
+                skipped.append(number)
+        if skipped:
+            log.warning(
+                "%d lines of the lexicon are not 'word [frequency] [part of speech]' and are left out (line %d: %r)",
+                len(skipped), skipped[0], text.splitlines()[skipped[0] - 1][:80],
+            )  # fmt: skip
         return cls(entries)
 
     @classmethod

@@ -23,6 +23,7 @@ import tempfile
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from ner.config import ModelConfig, TrainConfig
 from ner.corpus import Sentence, as_model_tokens
@@ -123,6 +124,8 @@ def resolve(model_settings: dict, train_settings: dict, train: Sequence[Sentence
         reason += ": every bigram kept" if small else f": bigrams seen at least {LARGE_CORPUS_BIGRAM_COUNT} times kept"
     reasons.append(reason)
     pretrained, lexicon = _vectors_and_lexicon(given, language, level, model_settings, train, reasons)
+    if level == "char":
+        model_settings = _lexicon_settings_used(lexicon, model_settings)
 
     model_defaults = _model_defaults(level, pretrained, lexicon, train)
     if level == "word" and "document_memory" not in model_settings:
@@ -233,10 +236,28 @@ def _vectors_and_lexicon(
         pretrained, why = _choose_vectors(language, level, model_settings.get("word_dim", GLOVE_DIM), train)
         reasons.append(f"pretrained vectors: {pretrained} ({why})")
     lexicon = given.lexicon
+    if level == "char" and lexicon not in ("auto", "jieba", "none") and not Path(lexicon).is_file():
+        raise ValueError(f"--lexicon {lexicon}: no such file (jieba, none, auto, or a file of 'word frequency' lines)")
+    if level == "char" and lexicon != "none" and model_settings.get("lexicon_dim") == 0:
+        if lexicon != "auto":
+            log.warning("--lexicon %s has no effect with --lexicon-dim 0 (no lexicon features): none is kept", lexicon)
+        reasons.append("lexicon: none (--lexicon-dim 0)")
+        return pretrained, "none"
     if lexicon == "auto":
         lexicon = "jieba" if level == "char" and language == "zh" else "none"
         reasons.append("lexicon: jieba's dictionary (SoftLexicon features)" if lexicon == "jieba" else "lexicon: none")
     return pretrained, lexicon
+
+
+def _lexicon_settings_used(lexicon: str, model_settings: dict) -> dict:
+    """A character model's settings with its lexicon's sizes as its network uses them: none without a lexicon
+    (a settings file's ``lexicon_dim`` and ``--lexicon none`` given together), said where given."""
+    given = [name for name in ("lexicon_dim", "lexicon_words") if model_settings.get(name)]
+    if lexicon != "none" or not given:
+        return model_settings
+    flags = " and ".join("--" + name.replace("_", "-") for name in given)
+    log.warning("%s not used without a lexicon (--lexicon none): no effect on this run", flags)
+    return {**model_settings, "lexicon_dim": 0, "lexicon_words": False}
 
 
 def another_script(level: str, language: str, sentences: Sequence[Sentence]) -> str | None:

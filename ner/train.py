@@ -220,7 +220,13 @@ def load_lexicon(source: str) -> Lexicon | None:
         return None
     if source in ("auto", "jieba"):
         return Lexicon.from_jieba()
-    return Lexicon.from_text(Path(source).read_text(encoding="utf-8"))
+    try:
+        lexicon = Lexicon.from_text(Path(source).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as error:
+        raise ValueError(f"--lexicon {source}: {error}") from None
+    if not len(lexicon):
+        raise ValueError(f"--lexicon {source}: no word in it (lines of 'word [frequency] [part of speech]')")
+    return lexicon
 
 
 def make_optimizer(config: TrainConfig, model: NERModel) -> torch.optim.Optimizer:

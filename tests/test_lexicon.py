@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import random
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -191,9 +192,13 @@ def test_bytes_round_trip_and_are_deterministic() -> None:
         assert np.array_equal(a, b)
 
 
-def test_from_text_reads_jiebas_format() -> None:
-    lexicon = Lexicon.from_text("北京 100 ns\n大学 80\nnot-a-line\n银行 x n\n\n")
-    assert lexicon.words == {"北京": (100, "ns"), "大学": (80, "x")}
+def test_from_text_reads_jiebas_format_and_lists_of_words(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level("WARNING", logger="ner.train"):
+        lexicon = Lexicon.from_text("北京 100 ns\n大学 80\n词语\n银行 x n\n\n")
+    assert lexicon.words == {"北京": (100, "ns"), "大学": (80, "x"), "词语": (1, "x")}
+    assert [r.message for r in caplog.records] == [
+        "1 lines of the lexicon are not 'word [frequency] [part of speech]' and are left out (line 4: '银行 x n')"
+    ]
 
 
 def test_a_lone_surrogate_matches_nothing_and_breaks_nothing() -> None:
@@ -220,3 +225,15 @@ def test_a_lexicon_whose_arrays_do_not_fit_its_words_is_refused_when_read() -> N
         change(arrays)
         with pytest.raises(ValueError, match=said):
             Lexicon.from_bytes(save_arrays(arrays, metadata=metadata))
+
+
+def test_a_lexicon_file_without_words_or_not_in_utf8_is_refused_naming_the_flag(tmp_path: Path) -> None:
+    from ner.train import load_lexicon
+
+    empty, latin = tmp_path / "empty.txt", tmp_path / "latin.txt"
+    empty.write_text("\n  \n", encoding="utf-8")
+    latin.write_bytes("北京 10".encode("gb18030"))
+    with pytest.raises(ValueError, match=r"--lexicon .*empty.txt: no word in it"):
+        load_lexicon(str(empty))
+    with pytest.raises(ValueError, match=r"--lexicon .*latin.txt: 'utf-8' codec can't decode"):
+        load_lexicon(str(latin))

@@ -365,6 +365,32 @@ def test_settings_a_run_does_not_use_are_said_to_do_nothing(caplog: pytest.LogCa
     assert not [r for r in caplog.records if r.levelname == "WARNING"]
 
 
+@pytest.mark.parametrize(
+    ("model", "lexicon", "said"),
+    [
+        ({"lexicon_dim": 25}, "none", "--lexicon-dim not used without a lexicon (--lexicon none)"),
+        ({"lexicon_words": True}, "none", "--lexicon-words not used without a lexicon (--lexicon none)"),
+        ({"lexicon_dim": 0}, "jieba", "--lexicon jieba has no effect with --lexicon-dim 0 (no lexicon features)"),
+        ({"lexicon_dim": 0}, "auto", None),  # no lexicon asked for: none chosen, as a reason
+    ],
+)
+def test_a_character_models_card_holds_the_lexicon_its_network_uses(
+    caplog: pytest.LogCaptureFixture, model: dict, lexicon: str, said: str | None
+) -> None:
+    """A lexicon's size without a lexicon, or a lexicon without a size, was kept in the config and the card
+    as given (lexicon_dim 25, a lexicon of 349,045 words) while the network had no lexicon features."""
+    with caplog.at_level("WARNING", logger="ner.train"):
+        recipe = resolve(model, {"language": "zh", "lexicon": lexicon}, corpus(SAMPLES["zh"]))
+    assert (recipe.model.lexicon_dim, recipe.model.lexicon_words, recipe.train.lexicon) == (0, False, "none")
+    warnings = [r.message for r in caplog.records if r.levelname == "WARNING"]
+    assert [w for w in warnings if said and w.startswith(said)] if said else not warnings
+
+
+def test_a_lexicon_file_that_is_not_there_is_refused_before_any_work(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="--lexicon .*missing.txt: no such file"):
+        resolve({}, {"language": "zh", "lexicon": str(tmp_path / "missing.txt")}, corpus(SAMPLES["zh"]))
+
+
 def test_a_lowercase_rate_on_a_corpus_without_capitals_is_said_to_do_nothing(caplog: pytest.LogCaptureFixture) -> None:
     said = "--lowercase-rate has no effect on this run: no training token has a capital to take away"
     train = {"language": "en", "pretrained": "none", "lowercase_rate": 0.3}
