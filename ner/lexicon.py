@@ -106,15 +106,17 @@ class Lexicon:
 
     @classmethod
     def from_text(cls, text: str) -> Lexicon:
-        """Lines of ``word [frequency] [part of speech]`` (jieba's format; a word alone, as a list of words
-        comes, counts once and is of no part of speech, ``x``); other lines are skipped, and said."""
+        """Lines of ``word [frequency] [part of speech]`` (jieba's dictionary and user dictionaries: either may
+        be left out), ``word part-of-speech frequency ...`` (HanLP's: the first part of speech, the frequencies
+        summed) or a word alone (a list of words); a word without a frequency counts once, one without a part
+        of speech is ``x``. Other lines are skipped, and said."""
         entries, skipped = [], []
         for number, line in enumerate(text.splitlines(), 1):
-            fields = line.split()
-            if len(fields) == 1 or (len(fields) in (2, 3) and fields[1].isdigit()):
-                word, *rest = fields
-                entries.append((word, int(rest[0]) if rest else 1, rest[1] if len(rest) > 1 else "x"))
-            elif fields:
+            if not (fields := line.split()):
+                continue
+            if entry := _entry(fields):
+                entries.append(entry)
+            else:
                 skipped.append(number)
         if skipped:
             log.warning(
@@ -288,3 +290,15 @@ class _Words(Mapping[str, tuple[int, str]]):
 
     def __len__(self) -> int:
         return len(self.lexicon.trie)
+
+
+def _entry(fields: list[str]) -> tuple[str, int, str] | None:
+    """A lexicon line's ``(word, frequency, part of speech)`` (:meth:`Lexicon.from_text`), or None."""
+    word, *rest = fields
+    if len(rest) <= 2 and (not rest or rest[0].isdigit()):  # word [frequency [part of speech]]
+        return word, int(rest[0]) if rest else 1, rest[1] if len(rest) > 1 else "x"
+    if len(rest) == 1:  # word part-of-speech
+        return word, 1, rest[0]
+    if len(rest) % 2 == 0 and all(f.isdigit() for f in rest[1::2]):  # word (part-of-speech frequency)+
+        return word, sum(int(f) for f in rest[1::2]), rest[0]
+    return None

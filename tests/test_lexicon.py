@@ -194,8 +194,11 @@ def test_bytes_round_trip_and_are_deterministic() -> None:
 
 def test_from_text_reads_jiebas_format_and_lists_of_words(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level("WARNING", logger="ner.train"):
-        lexicon = Lexicon.from_text("北京 100 ns\n大学 80\n词语\n银行 x n\n\n")
-    assert lexicon.words == {"北京": (100, "ns"), "大学": (80, "x"), "词语": (1, "x")}
+        lexicon = Lexicon.from_text("北京 100 ns\n大学 80\n词语\n银行 x n\n\n凱特琳 nz\n攻城狮 nz 1 n 2\n")
+    assert lexicon.words == {
+        **{"北京": (100, "ns"), "大学": (80, "x"), "词语": (1, "x")},  # jieba's, and a list of words
+        **{"凱特琳": (1, "nz"), "攻城狮": (3, "nz")},  # a jieba user dictionary's, HanLP's
+    }
     assert [r.message for r in caplog.records] == [
         "1 lines of the lexicon are not 'word [frequency] [part of speech]' and are left out (line 4: '银行 x n')"
     ]
