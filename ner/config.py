@@ -184,7 +184,9 @@ class TrainConfig(_Settings):
         "float32", "store the embedding tables in float32, float16 (half the space) or int8 (a quarter, scaled by row)"
     )
     language: str = setting("auto", "language code, or auto (detected from the training text)")
-    lexicon: str = setting("auto", "char level: jieba, a file of 'word frequency [tag]' lines, none, or auto")
+    lexicon: str = setting(
+        "auto", "char level: jieba, none, auto, or a file (jieba's or HanLP's dictionary format, or one word a line)"
+    )
     train_with_dev: bool = setting(False, "train on train + dev for exactly --epochs epochs, keep the last")
     init_from: str = setting(
         "",

@@ -43,6 +43,8 @@ from safetensors.numpy import save as save_arrays
 from ner.vocab import Vocab
 
 log = logging.getLogger("ner.train")
+LEXICON_LINES = "jieba's or HanLP's dictionary format, or one word a line"  # what a lexicon file holds
+MAX_TAGS, MAX_FREQUENCY = 255, 2**32 - 1  # of a lexicon's parts of speech (uint8 ids), of a word's count (uint32)
 
 SETS = ("B", "M", "E", "S")
 NONE = "<none>"
@@ -66,12 +68,14 @@ class Lexicon:
                 first.setdefault(word, (frequency, tag))
         trie = marisa_trie.Trie(list(first))
         self.tags = sorted({tag for _, tag in first.values()})
+        if len(self.tags) > MAX_TAGS:
+            raise ValueError(f"{len(self.tags)} parts of speech, more than a lexicon holds ({MAX_TAGS})")
         self.tag_ids, self.frequencies = np.zeros(len(trie), dtype=np.uint8), np.zeros(len(trie), dtype=np.uint32)
         tag_index = {tag: i for i, tag in enumerate(self.tags)}
         names = [""] * len(trie)
         for word, (frequency, tag) in first.items():
             key = trie[word]
-            self.tag_ids[key], self.frequencies[key] = tag_index[tag], frequency
+            self.tag_ids[key], self.frequencies[key] = tag_index[tag], min(frequency, MAX_FREQUENCY)
             names[key] = _class_name(tag, len(word))
         self.classes = Vocab(sorted(set(names)), specials=("<pad>", NONE))
         class_ids = np.array([self.classes.stoi[name] for name in names], dtype=np.uint16)
@@ -293,12 +297,28 @@ class _Words(Mapping[str, tuple[int, str]]):
 
 
 def _entry(fields: list[str]) -> tuple[str, int, str] | None:
-    """A lexicon line's ``(word, frequency, part of speech)`` (:meth:`Lexicon.from_text`), or None."""
+    """A lexicon line's ``(word, frequency, part of speech)`` (:meth:`Lexicon.from_text`), or None: a count is
+    written in digits 0-9, a part of speech is no number."""
     word, *rest = fields
-    if len(rest) <= 2 and (not rest or rest[0].isdigit()):  # word [frequency [part of speech]]
-        return word, int(rest[0]) if rest else 1, rest[1] if len(rest) > 1 else "x"
-    if len(rest) == 1:  # word part-of-speech
+    counts, names = rest[1::2], rest[0::2]
+    if len(rest) <= 2 and (not rest or _count(rest[0])) and not (len(rest) == 2 and _number(rest[1])):
+        return word, int(rest[0]) if rest else 1, rest[1] if len(rest) > 1 else "x"  # word [frequency [pos]]
+    if len(rest) == 1 and not _number(rest[0]):  # word part-of-speech
         return word, 1, rest[0]
-    if len(rest) % 2 == 0 and all(f.isdigit() for f in rest[1::2]):  # word (part-of-speech frequency)+
-        return word, sum(int(f) for f in rest[1::2]), rest[0]
+    if rest and len(rest) % 2 == 0 and all(map(_count, counts)) and not any(map(_number, names)):  # HanLP's
+        return word, sum(map(int, counts)), names[0]
     return None
+
+
+def _count(field: str) -> bool:
+    return field.isascii() and field.isdigit()
+
+
+def _number(field: str) -> bool:
+    if field.isnumeric():  # ², 五
+        return True
+    try:
+        float(field)
+    except ValueError:
+        return False
+    return True

@@ -28,6 +28,7 @@ from pathlib import Path
 from ner.config import ModelConfig, TrainConfig
 from ner.corpus import Sentence, as_model_tokens
 from ner.features import singleton_bigram_share
+from ner.lexicon import LEXICON_LINES
 from ner.text import LANGUAGE_SCRIPTS, cjk_ratio, tokenize, unspaced_ratio, unspaced_script
 from ner.vocab import GLOVE_PACKAGE, load_vector_words
 
@@ -237,7 +238,7 @@ def _vectors_and_lexicon(
         reasons.append(f"pretrained vectors: {pretrained} ({why})")
     lexicon = given.lexicon
     if level == "char" and lexicon not in ("auto", "jieba", "none") and not Path(lexicon).is_file():
-        raise ValueError(f"--lexicon {lexicon}: no such file (jieba, none, auto, or a file of 'word frequency' lines)")
+        raise ValueError(f"--lexicon {lexicon}: no such file (jieba, none, auto, or a file of words, {LEXICON_LINES})")
     if level == "char" and lexicon != "none" and model_settings.get("lexicon_dim") == 0:
         if lexicon != "auto":
             log.warning("--lexicon %s has no effect with --lexicon-dim 0 (no lexicon features): none is kept", lexicon)
@@ -256,7 +257,7 @@ def _lexicon_settings_used(lexicon: str, model_settings: dict) -> dict:
     if lexicon != "none" or not given:
         return model_settings
     flags = " and ".join("--" + name.replace("_", "-") for name in given)
-    log.warning("%s not used without a lexicon (--lexicon none): no effect on this run", flags)
+    log.warning("%s not used: this run has no lexicon (--lexicon none, or --lexicon-dim 0)", flags)
     return {**model_settings, "lexicon_dim": 0, "lexicon_words": False}
 
 

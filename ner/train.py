@@ -64,7 +64,7 @@ from ner.finishing import (
     round_embeddings,
     training_fit,
 )
-from ner.lexicon import Lexicon
+from ner.lexicon import LEXICON_LINES, Lexicon
 from ner.metrics import evaluate
 from ner.model import NERModel
 from ner.recipe import GLOVE_DIM, Recipe, resolve
@@ -222,10 +222,10 @@ def load_lexicon(source: str) -> Lexicon | None:
         return Lexicon.from_jieba()
     try:
         lexicon = Lexicon.from_text(Path(source).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as error:
+    except (OSError, UnicodeDecodeError, ValueError) as error:
         raise ValueError(f"--lexicon {source}: {error}") from None
     if not len(lexicon):
-        raise ValueError(f"--lexicon {source}: no word in it (lines of 'word [frequency] [part of speech]')")
+        raise ValueError(f"--lexicon {source}: no word in it ({LEXICON_LINES})")
     return lexicon
 
 

@@ -9,9 +9,10 @@ script, in the form it knows: one character for one, so tokens, offsets and the 
 written. A character the model knows is read as it is.
 
 Some characters belong to both scripts, though the other writes them otherwise too (乾: 干 for "dry",
-乾 in 乾隆 and in names; 於: 于, and 於 as a surname): such a character is read in the form the model
-knows only in a sentence that holds a character of the other script alone (任職於: 任职于; 刘乾坤 stays), so
-that text in the model's own script reads as before.
+乾 in 乾隆 and in names; 於: 于, and 於 as a surname), and so do Hong Kong's and Taiwan's own forms (衞
+for 衛, Taiwan's 著 for 着, 著 in 著名 everywhere): such a character is read in the form the model knows
+only in a sentence that holds a character of the other script alone (任職於: 任职于; 刘乾坤 stays), so that
+text in the model's own script reads as before.
 
 The pairs of characters are OpenCC's tables (``TSCharacters``, traditional to simplified, and
 ``STCharacters``, simplified to traditional, after ``HKVariantsRev`` and ``TWVariantsRev``, Hong Kong's and
@@ -60,9 +61,11 @@ def other_forms() -> tuple[Forms, Forms]:
         for character, written in _pairs(table):
             if character in in_scripts:  # Taiwan's 台 is simplified too
                 continue
+            # A region's own form not in the tables of scripts is written alike in both (著 in 著名).
+            kind = alone if character in alone else both
             for standard in written:
                 if standard != character:
-                    alone.setdefault(character, []).extend([standard, *alone.get(standard, ())])
+                    kind.setdefault(character, []).extend([standard, *alone.get(standard, ())])
 
     def distinct(forms: dict[str, list[str]]) -> Forms:
         kept = {c: tuple(f for f in dict.fromkeys(found) if f != c) for c, found in forms.items()}

@@ -233,10 +233,21 @@ def test_a_lexicon_whose_arrays_do_not_fit_its_words_is_refused_when_read() -> N
 def test_a_lexicon_file_without_words_or_not_in_utf8_is_refused_naming_the_flag(tmp_path: Path) -> None:
     from ner.train import load_lexicon
 
-    empty, latin = tmp_path / "empty.txt", tmp_path / "latin.txt"
+    empty, latin, tagged = tmp_path / "empty.txt", tmp_path / "latin.txt", tmp_path / "tagged.txt"
     empty.write_text("\n  \n", encoding="utf-8")
     latin.write_bytes("北京 10".encode("gb18030"))
+    tagged.write_text("".join(f"词{i} 1 t{i}\n" for i in range(256)), encoding="utf-8")
     with pytest.raises(ValueError, match=r"--lexicon .*empty.txt: no word in it"):
         load_lexicon(str(empty))
     with pytest.raises(ValueError, match=r"--lexicon .*latin.txt: 'utf-8' codec can't decode"):
         load_lexicon(str(latin))
+    with pytest.raises(ValueError, match=r"--lexicon .*tagged.txt: 256 parts of speech, more than a lexicon holds"):
+        load_lexicon(str(tagged))
+
+
+def test_numbers_are_never_read_as_parts_of_speech(caplog: pytest.LogCaptureFixture) -> None:
+    """Decimal frequencies were kept as parts of speech (a class each); a count of 2**32 overflowed."""
+    with caplog.at_level("WARNING", logger="ner.train"):
+        lexicon = Lexicon.from_text("北京 0.0412\n上海 1.5 ns\n词 ²\n广州 12 3.5\n深圳 99999999999 ns\n")
+    assert lexicon.words == {"深圳": (2**32 - 1, "ns")}
+    assert caplog.records[0].message.startswith("4 lines of the lexicon are not")

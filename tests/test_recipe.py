@@ -368,10 +368,11 @@ def test_settings_a_run_does_not_use_are_said_to_do_nothing(caplog: pytest.LogCa
 @pytest.mark.parametrize(
     ("model", "lexicon", "said"),
     [
-        ({"lexicon_dim": 25}, "none", "--lexicon-dim not used without a lexicon (--lexicon none)"),
-        ({"lexicon_words": True}, "none", "--lexicon-words not used without a lexicon (--lexicon none)"),
+        ({"lexicon_dim": 25}, "none", "--lexicon-dim not used: this run has no lexicon"),
+        ({"lexicon_words": True}, "none", "--lexicon-words not used: this run has no lexicon"),
         ({"lexicon_dim": 0}, "jieba", "--lexicon jieba has no effect with --lexicon-dim 0 (no lexicon features)"),
         ({"lexicon_dim": 0}, "auto", None),  # no lexicon asked for: none chosen, as a reason
+        ({"lexicon_dim": 0, "lexicon_words": True}, "auto", "--lexicon-words not used: this run has no lexicon"),
     ],
 )
 def test_a_character_models_card_holds_the_lexicon_its_network_uses(

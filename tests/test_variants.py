@@ -15,7 +15,7 @@ def test_the_tables_pair_traditional_and_simplified_characters_both_ways() -> No
     forms, shared = other_forms()
     assert "国" in forms["國"] and "國" in forms["国"]
     assert "台" in forms["臺"] and "湾" in forms["灣"]
-    assert forms["衞"][:2] == ("衛", "卫")  # Hong Kong's form, OpenCC's traditional one, the simplified one
+    assert shared["衞"][:2] == ("衛", "卫")  # Hong Kong's form, OpenCC's traditional one, the simplified one
     assert all(len(c) == 1 and c not in found and found for c, found in [*forms.items(), *shared.items()])
 
 
@@ -23,9 +23,9 @@ def test_a_character_of_both_scripts_is_read_in_the_other_form_only_beside_one_o
     """乾 (乾隆, 刘乾坤) and 於 (a surname) are simplified too, though the table also writes them 干 and 于;
     干, 台 and 里 are traditional too."""
     forms, shared = other_forms()
-    assert {"乾", "於", "干", "台", "里"} <= shared.keys() and not shared.keys() & forms.keys()
-    variants = KnownVariants({"干", "于", "职", "组", "织"})
-    assert variants.read([list("刘乾坤"), list("於是")]) == [list("刘乾坤"), list("於是")]
+    assert {"乾", "於", "干", "台", "里", "著"} <= shared.keys() and not shared.keys() & forms.keys()
+    variants = KnownVariants({"干", "于", "职", "组", "织", "着"})
+    assert variants.read([list("刘乾坤"), list("於是"), list("著名")]) == [list("刘乾坤"), list("於是"), list("著名")]
     assert variants.read([list("任職於"), list("乾燥的組織")]) == [list("任职于"), list("干燥的组织")]
 
 
