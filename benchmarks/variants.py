@@ -1,11 +1,12 @@
-"""Chinese in the other script: entity F1 of character models on their test file as written (simplified
-characters) and converted to traditional characters.
+"""Characters in another form: entity F1 of character models on their test file as written, converted to
+traditional Chinese characters, and with its letters and digits in the other width.
 
 Each sentence is converted with OpenCC's ``s2t`` (phrases first, then characters), its tags kept; a
 sentence whose conversion changes its length stays as written (counted, none in MSRA's or Resume's test).
-Each model is scored (strict entity F1, as ``ner evaluate``) on both, reading a character it does not know
-in the form it knows written in the other script (:mod:`ner.variants`, as it tags) and reading it as an
-unknown character (as before it did).
+The other width swaps ASCII letters, digits, ``%`` and ``.`` with their full-width forms (MSRA writes
+１９９７年, ResumeNER and most text now 1997年); Chinese punctuation stays. Each model is scored (strict
+entity F1, as ``ner evaluate``) on each, reading a character it does not know in the form it knows
+(:mod:`ner.variants`, as it tags) and reading it as an unknown character (as before it did).
 
     python -m benchmarks.variants [--pairs MODEL=TEST ...] [--json out.json]
 """
@@ -13,7 +14,7 @@ unknown character (as before it did).
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -28,14 +29,31 @@ PAIRS = [
     f"{ROOT / 'models' / 'zh-msra'}={SHARED_DATA / 'msra_ner' / 'msra_test_bio'}",
     f"{ROOT / 'models' / 'zh-resume'}={SHARED_DATA / 'resume_ner' / 'test.char.bmes'}",
 ]
+READINGS = ("other forms read", "unknown")  # how a character unknown to the model, known in another form, is read
+WIDE = 0xFEE0  # from an ASCII character to its full-width form
 
-SCRIPTS = ("simplified", "traditional")
-READINGS = ("other script read", "unknown")  # how a character unknown to the model, known in the other script, is read
+
+def traditional(text: str) -> str:
+    return OpenCC("s2t").convert(text)
 
 
-def traditional(sentences: Sequence[Sentence]) -> tuple[list[Sentence], int]:
-    """``sentences`` in traditional characters, and how many stayed as written (a length changed)."""
-    convert = OpenCC("s2t").convert
+def other_width(text: str) -> str:
+    """ASCII letters, digits, ``%`` and ``.`` full-width, and full-width ones ASCII."""
+    swapped = []
+    for c in text:
+        if c.isascii() and (c.isalnum() or c in "%."):
+            c = chr(ord(c) + WIDE)
+        elif 0xFF01 <= ord(c) <= 0xFF5E and (c.isalnum() or c in "％．"):
+            c = chr(ord(c) - WIDE)
+        swapped.append(c)
+    return "".join(swapped)
+
+
+FORMS: dict[str, Callable[[str], str]] = {"as written": str, "traditional": traditional, "other width": other_width}
+
+
+def converted(sentences: Sequence[Sentence], convert: Callable[[str], str]) -> tuple[list[Sentence], int]:
+    """``sentences`` converted, and how many stayed as written (a length changed)."""
     out, kept = [], 0
     for sentence in sentences:
         written = convert("".join(sentence.tokens))
@@ -53,22 +71,31 @@ def run(pairs: Sequence[tuple[Path, Path]]) -> dict:
         sentences = read_corpus(file)[0]
         if any(len(token) != 1 for s in sentences for token in s.tokens):
             raise SystemExit(f"{file}: a token of more than one character (this benchmark reads character corpora)")
-        converted, kept = traditional(sentences)
-        changed = sum(a.tokens != b.tokens for a, b in zip(sentences, converted))
         tagger = Tagger.load(model)
-        scores = {"sentences": len(sentences), "converted": changed, "kept_as_written": kept}
-        scores["characters_read_in_other_form"] = len(tagger.vocab.variants.forms) if tagger.vocab.variants else 0
+        variants = tagger.vocab.variants
+        scores: dict = {"sentences": len(sentences), "characters_read_otherwise": {}, "changed": {}}
+        if variants is not None:
+            scores["characters_read_otherwise"] = {
+                "other script": len(variants.forms),
+                "both scripts, beside one of the other": len(variants.shared),
+                "other width": len(variants.widths),
+            }
+        given = {}
+        for name, convert in FORMS.items():
+            given[name], kept = converted(sentences, convert)
+            changed = sum(a.tokens != b.tokens for a, b in zip(sentences, given[name]))
+            scores["changed"][name] = {"sentences": changed, "kept_as_written": kept}
         for reading in READINGS:
             if reading == "unknown":
                 tagger.vocab.variants = None  # the cached property, switched off
-            for script, given in zip(SCRIPTS, (sentences, converted)):
-                scores[f"{script}, {reading}"] = round(evaluate(tagger, given)["f1"], 2)
+            for name in FORMS:
+                scores[f"{name}, {reading}"] = round(evaluate(tagger, given[name])["f1"], 2)
         results[str(model)] = {"file": str(file), **scores}
     return results
 
 
 def markdown(results: dict) -> str:
-    columns = [f"{script}, {reading}" for reading in reversed(READINGS) for script in SCRIPTS]
+    columns = [f"{name}, {reading}" for reading in reversed(READINGS) for name in FORMS]
     lines = ["| model | " + " | ".join(columns) + " |", "|---" * (len(columns) + 1) + "|"]
     for model, scores in results.items():
         lines.append(f"| {Path(model).name} | " + " | ".join(f"{scores[c]:.2f}" for c in columns) + " |")

@@ -1,5 +1,5 @@
-"""Chinese characters written in the other script: a character model reads one it does not know as the form
-it knows.
+"""Characters written in another form (the other Chinese script, the other width): a character model reads
+one it does not know as the form it knows.
 
 A model trained on simplified Chinese (MSRA, Resume) has not seen most traditional characters (臺灣, 國, 學):
 as unknown characters, they cost it half its F1 on text written in traditional characters. Each such
@@ -13,6 +13,9 @@ Some characters belong to both scripts, though the other writes them otherwise t
 for 衛, Taiwan's 著 for 着, 著 in 著名 everywhere): such a character is read in the form the model knows
 only in a sentence that holds a character of the other script alone (任職於: 任职于; 刘乾坤 stays), so that
 text in the model's own script reads as before.
+
+Letters, digits and marks of ASCII and their full-width forms (１９９７年, ＩＢＭ, ，) are pairs too: MSRA
+writes full-width digits and letters, ResumeNER and most text now ASCII ones.
 
 The pairs of characters are OpenCC's tables (``TSCharacters``, traditional to simplified, and
 ``STCharacters``, simplified to traditional, after ``HKVariantsRev`` and ``TWVariantsRev``, Hong Kong's and
@@ -74,6 +77,13 @@ def other_forms() -> tuple[Forms, Forms]:
     return distinct(alone), distinct(both)
 
 
+@functools.cache
+def other_widths() -> Forms:
+    """ASCII's printable characters -> their full-width forms (U+FF01-U+FF5E), and back."""
+    pairs = [(chr(code), chr(code + 0xFEE0)) for code in range(0x21, 0x7F)]
+    return {**{half: (full,) for half, full in pairs}, **{full: (half,) for half, full in pairs}}
+
+
 def _known_form(forms: Mapping[str, tuple[str, ...]], known: Container[str]) -> dict[str, str]:
     """Each character of ``forms`` not in ``known`` with a form in it -> the first such form."""
     return {
@@ -84,18 +94,29 @@ def _known_form(forms: Mapping[str, tuple[str, ...]], known: Container[str]) -> 
 
 
 class KnownVariants:
-    """The characters a model does not know but knows in the other script, and the form it knows: those of
-    one script alone (:attr:`forms`), and those of both (:attr:`shared`)."""
+    """The characters a model does not know but knows in another form, and the form it knows: those of one
+    script alone (:attr:`forms`), those of both (:attr:`shared`), and those of the other width
+    (:attr:`widths`)."""
 
     def __init__(self, known: Container[str]) -> None:
         alone, both = other_forms()
         self.forms, self.shared = _known_form(alone, known), _known_form(both, known)
+        self.widths = _known_form(other_widths(), known)
+        self._always = {**self.widths, **self.forms}
 
     def read(self, sentences: Sequence[Sequence[str]]) -> Sequence[Sequence[str]]:
-        """``sentences`` of characters with each character of :attr:`forms` in the form the model knows, and
-        in a sentence that has one, each of :attr:`shared` too; ``sentences`` itself where none has one."""
-        other_script = self.forms.keys()
-        if all(other_script.isdisjoint(sentence) for sentence in sentences):
+        """``sentences`` of characters with each character of :attr:`forms` and :attr:`widths` in the form the
+        model knows, and in a sentence with one of :attr:`forms`, each of :attr:`shared` too; ``sentences``
+        itself where none has one."""
+        always, other_script, shared = self._always, self.forms.keys(), self.shared
+        if all(always.keys().isdisjoint(sentence) for sentence in sentences):
             return sentences
-        forms, shared = self.forms, self.shared
-        return [s if other_script.isdisjoint(s) else [forms.get(c) or shared.get(c, c) for c in s] for s in sentences]
+        read: list[Sequence[str]] = []
+        for sentence in sentences:
+            if always.keys().isdisjoint(sentence):
+                read.append(sentence)
+            elif other_script.isdisjoint(sentence):
+                read.append([always.get(c, c) for c in sentence])
+            else:
+                read.append([always.get(c) or shared.get(c, c) for c in sentence])
+        return read

@@ -42,6 +42,14 @@ def test_a_character_of_several_forms_is_read_as_the_first_the_model_knows() -> 
     assert KnownVariants(set(several)).read([["发"]]) == [[several[0]]]
 
 
+def test_a_character_of_the_other_width_is_read_in_the_width_the_model_knows() -> None:
+    """MSRA writes 1997 and IBM full-width, ResumeNER and most text ASCII; a width is no script, so an ASCII
+    digit does not make 乾 read as 干."""
+    full_width = KnownVariants({*"１９７ＩＢＭ年，", "干"})
+    assert full_width.read([list("1997年,IBM"), list("乾1")]) == [list("１９９７年，ＩＢＭ"), ["乾", "１"]]
+    assert KnownVariants(set("1997IBM")).read([list("１９９７ＩＢＭ")]) == [list("1997IBM")]
+
+
 def test_sentences_the_model_knows_are_given_back_as_they_are() -> None:
     sentences = [list("中国"), list("abc")]
     assert KnownVariants({"中", "国", "國"}).read(sentences) is sentences
