@@ -3,6 +3,7 @@
 - Expected calibration error (10 bins) of entity scores on CoNLL-2003 dev
   (eng.testa) and test (eng.testb), with the shipped temperature and at
   temperature 1, and a reliability diagram (``docs/reliability-diagram.png``).
+- The same on the shipped Chinese models' test files (and ResumeNER's dev).
 - Time to tag eng.testb without scores, with scores (the default) and with
   5-best, best of several passes, side by side; and the median latency of
   one 15-25 token text per call without and with scores.
@@ -20,11 +21,11 @@ from pathlib import Path
 
 import torch
 
-from benchmarks import CONLL, ROOT, report
+from benchmarks import CONLL, ROOT, SHARED_DATA, report
 from benchmarks.speed import interleaved_best
 from ner import Tagger, TagOptions
 from ner.calibration import entity_confidences, expected_calibration_error, reliability_diagram
-from ner.corpus import read_conll
+from ner.corpus import read_conll, read_corpus
 
 
 def run(model: Path, diagram: Path, threads: int) -> dict:
@@ -46,6 +47,7 @@ def run(model: Path, diagram: Path, threads: int) -> dict:
     diagram.parent.mkdir(parents=True, exist_ok=True)
     reliability_diagram(curves, diagram)
     results["diagram"] = str(diagram.relative_to(ROOT)) if diagram.is_relative_to(ROOT) else str(diagram)
+    results["chinese"] = chinese_calibration()
 
     texts = [" ".join(s.tokens) for s in test]
     tagger.tag_batch(texts[:200])
@@ -73,6 +75,30 @@ def run(model: Path, diagram: Path, threads: int) -> dict:
         single_text_p50_ms_scores=p50["scored"],
         single_text_scores_slowdown_percent=round(100 * (p50["scored"] / p50["plain"] - 1), 1),
     )
+    return results
+
+
+CHINESE = {
+    "zh-msra": {"test": SHARED_DATA / "msra_ner" / "msra_test_bio"},
+    "zh-resume": {split: SHARED_DATA / "resume_ner" / f"{split}.char.bmes" for split in ("dev", "test")},
+}
+
+
+def chinese_calibration() -> dict:
+    """Expected calibration error of the shipped Chinese models' entity scores on their corpora's files, at
+    temperature 1 and at the shipped one (MSRA's dev is held out of its training file, so test only)."""
+    results = {}
+    for name, files in CHINESE.items():
+        tagger = Tagger.load(ROOT / "models" / name)
+        results[name] = {"temperature": tagger.bundle.temperature}
+        for split, path in files.items():
+            sentences = read_corpus(path)[0]
+            for temperature, key in ((1.0, "T=1"), (tagger.bundle.temperature, "shipped")):
+                scores, correct = entity_confidences(tagger, sentences, temperature)
+                results[name][f"{split}_ece_{key}"] = round(expected_calibration_error(scores, correct), 4)
+                results[name][f"{split}_mean_score_{key}"] = round(sum(scores) / len(scores), 4)
+            results[name][f"{split}_entities"] = len(scores)
+            results[name][f"{split}_accuracy"] = round(sum(correct) / len(correct), 4)
     return results
 
 
