@@ -87,7 +87,7 @@ def run(pairs: Sequence[tuple[Path, Path]]) -> dict:
             scores["changed"][name] = {"sentences": changed, "kept_as_written": kept}
         for reading in READINGS:
             if reading == "unknown":
-                tagger.vocab.variants = None  # the cached property, switched off
+                tagger.vocab.variants = None  # switched off
             for name in FORMS:
                 scores[f"{name}, {reading}"] = round(evaluate(tagger, given[name])["f1"], 2)
         results[str(model)] = {"file": str(file), **scores}

@@ -21,7 +21,6 @@ A :class:`Batch` of ``B`` sentences padded to ``T`` tokens holds
 
 from __future__ import annotations
 
-import functools
 import itertools
 import operator
 import unicodedata
@@ -101,14 +100,11 @@ class Vocabularies:
         # holds them: a composed token not among them is looked up decomposed (ner.text.model_form).
         self.decomposed = decomposed
         self.truecaser = truecaser  # a word model's capitals for text without them (ner.truecasing)
+        # A character model's characters it knows in another form (ner.variants), built here (tens of
+        # milliseconds) rather than on a service's first request.
+        self.variants = KnownVariants(words) if level == "char" else None
         self._cache: dict[str, tuple[int, int, tuple[int, ...]]] = {}
         self._cache_chars = 0  # the characters of the cache's keys
-
-    @functools.cached_property
-    def variants(self) -> KnownVariants | None:
-        """A character model's unknown characters that it knows written in the other Chinese script
-        (:mod:`ner.variants`); None for a word model."""
-        return KnownVariants(self.words) if self.level == "char" else None
 
     @classmethod
     def build(
@@ -170,7 +166,6 @@ class Vocabularies:
         """Make ``words`` (padding and unknown first) the word vocabulary, ids in their order."""
         self.words = Vocab(words, specials=())
         self._cache, self._cache_chars = {}, 0  # it holds the ids tokens had before
-        self.__dict__.pop("variants", None)  # read from the words before
 
     def to_json(self) -> dict:
         out = {
