@@ -166,6 +166,7 @@ class Vocabularies:
         """Make ``words`` (padding and unknown first) the word vocabulary, ids in their order."""
         self.words = Vocab(words, specials=())
         self._cache, self._cache_chars = {}, 0  # it holds the ids tokens had before
+        self.variants = KnownVariants(self.words) if self.level == "char" else None
 
     def to_json(self) -> dict:
         out = {

@@ -50,6 +50,13 @@ def test_a_character_of_the_other_width_is_read_in_the_width_the_model_knows() -
     assert KnownVariants(set("1997IBM")).read([list("１９９７ＩＢＭ")]) == [list("1997IBM")]
 
 
+def test_a_character_a_new_vocabulary_holds_is_read_as_written() -> None:
+    vocab = Tagger.load(shipped_model("zh-msra")).vocab
+    assert vocab.variants.read([["國"]]) == [["国"]]
+    vocab.replace_words([*vocab.words.itos, "國"])
+    assert vocab.variants.read([["國"]]) == [["國"]]
+
+
 def test_sentences_the_model_knows_are_given_back_as_they_are() -> None:
     sentences = [list("中国"), list("abc")]
     assert KnownVariants({"中", "国", "國"}).read(sentences) is sentences
