@@ -40,6 +40,7 @@ import numpy as np
 from safetensors.numpy import load as load_arrays
 from safetensors.numpy import save as save_arrays
 
+from ner.variants import simplified_forms
 from ner.vocab import Vocab
 
 log = logging.getLogger("ner.train")
@@ -170,8 +171,19 @@ class Lexicon:
 
     def matches(self, chars: Sequence[str]) -> list[tuple[int, int, int, float]]:
         """``(start, end, class id, weight)`` of every dictionary word in ``chars`` (tokens of one or
-        more code points: a character with its combining marks)."""
+        more code points: a character with its combining marks); in text with traditional Chinese characters,
+        also of those in the text read in simplified ones (a lexicon such as jieba's holds few traditional
+        words: 中華人民共和國 matches as 中华人民共和国), one word a span."""
         text = _LONE_SURROGATE.sub("\ufffd", "".join(chars))  # no word holds one; the trie cannot encode it
+        found = self._matches(text, chars)
+        if (simplified := text.translate(simplified_forms())) != text:
+            spans = {(start, end) for start, end, _, _ in found}
+            found += [match for match in self._matches(simplified, chars) if match[:2] not in spans]
+            found.sort(key=lambda match: match[:2])
+        return found
+
+    def _matches(self, text: str, chars: Sequence[str]) -> list[tuple[int, int, int, float]]:
+        """:meth:`matches` in ``text``, ``chars`` joined (or read otherwise, one character for one)."""
         if len(text) == len(chars):  # one code point per token: offsets are token positions
             ends = None
             offsets: Iterable[int] = range(len(chars))

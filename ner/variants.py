@@ -85,19 +85,24 @@ def other_widths() -> Forms:
 
 
 @functools.cache
-def simplified_keys() -> dict[int, str]:
+def simplified_forms() -> dict[int, str]:
     """A ``str.translate`` table from each character of traditional Chinese alone (and of Hong Kong's and
-    Taiwan's own forms) to its simplified form, and from full-width forms to ASCII: the keys under which a
-    dictionary compares its phrases with text (:mod:`ner.dictionary`), so that 臺灣大學 and 台湾大学 read
-    alike. A character of both scripts (乾) stays itself."""
+    Taiwan's own forms) to its simplified form, one character for one; a character of both scripts (乾)
+    stays itself."""
     simplified = {c: written[0] for c, written in _pairs(SCRIPTS[0]) if written and c not in written}
     for table in REGIONS:
         for character, written in _pairs(table):
             if written and written[0] != character and character not in simplified:
                 simplified[character] = simplified.get(written[0], written[0])
-    keys = {ord(character): form for character, form in simplified.items()}
-    keys.update((ord(full), half) for full, (half,) in other_widths().items() if not full.isascii())
-    return keys
+    return {ord(character): form for character, form in simplified.items()}
+
+
+@functools.cache
+def simplified_keys() -> dict[int, str]:
+    """:func:`simplified_forms`, and full-width forms as ASCII: the keys under which a dictionary compares its
+    phrases with text (:mod:`ner.dictionary`), so that 臺灣大學 and 台湾大学, ＡＢＣ and ABC read alike."""
+    widths = {ord(full): half for full, (half,) in other_widths().items() if not full.isascii()}
+    return {**simplified_forms(), **widths}
 
 
 def _known_form(forms: Mapping[str, tuple[str, ...]], known: Container[str]) -> dict[str, str]:

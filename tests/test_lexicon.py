@@ -251,3 +251,16 @@ def test_numbers_are_never_read_as_parts_of_speech(caplog: pytest.LogCaptureFixt
         lexicon = Lexicon.from_text("北京 0.0412\n上海 1.5 ns\n词 ²\n广州 12 3.5\n深圳 99999999999 ns\n")
     assert lexicon.words == {"深圳": (2**32 - 1, "ns")}
     assert caplog.records[0].message.startswith("4 lines of the lexicon are not")
+
+
+def test_traditional_text_matches_a_simplified_lexicons_words_one_word_a_span() -> None:
+    """jieba's dictionary holds few traditional words: 中華人民共和國 matched nothing of 中华人民共和国."""
+    lexicon = Lexicon(
+        [("中华人民共和国", 10, "ns"), ("中華", 3, "nz"), ("中华", 5, "nz"), ("北京", 5, "ns"), ("干隆", 1, "x")]
+    )
+    spans = [m[:2] for m in lexicon.matches(list("中華人民共和國在北京"))]
+    assert spans == [(0, 2), (0, 7), (8, 10)]  # 中華 once, as written (its own word, not 中华's)
+    (written,) = [m for m in lexicon.matches(list("中華")) if m[:2] == (0, 2)]
+    assert written[2] == lexicon.classes.stoi["nz:2"] and written[3] == pytest.approx(math.log(2 + 3))
+    assert [m[:2] for m in lexicon.matches(list("中华人民共和国"))] == [(0, 2), (0, 7)]
+    assert lexicon.matches(list("乾隆")) == []  # a character of both scripts stays itself: no 干隆
