@@ -34,7 +34,6 @@ import numpy as np
 import orjson
 
 from ner.text import model_form
-from ner.variants import simplified_keys
 
 BLOCK = "O"
 NODE_BYTES = 270  # a trie node's memory, at most: a dict and its key in its parent's
@@ -75,6 +74,9 @@ def entries_for(entries: Mapping[str, str], labels: Iterable[str]) -> dict[str, 
     takes of a dictionary made for several."""
     labels = set(labels)
     return {phrase: label for phrase, label in entries.items() if label == BLOCK or label in labels}
+
+
+_HALF_WIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)}  # ！ to ～: ! to ~
 
 
 class Dictionary:
@@ -178,12 +180,11 @@ class Dictionary:
     def _key(self, token: str) -> str:
         """A token as phrases and text are compared: as the model reads it (Micro\u200bsoft is Microsoft),
         composed (an accent typed apart is the accented letter), full-width forms as ASCII (ＡＢＣ is ABC, as
-        Chinese and Japanese input methods type it), traditional Chinese characters as simplified ones (臺灣 is
-        台湾, :func:`ner.variants.simplified_keys`), and folded when case is ignored (STRASSE is Straße;
+        Chinese and Japanese input methods type it), and folded when case is ignored (STRASSE is Straße;
         İstanbul is istanbul)."""
         token = model_form(token)  # composed too
         if not token.isascii():
-            token = token.translate(simplified_keys())
+            token = token.translate(_HALF_WIDTH)
         return token.casefold().replace("i\u0307", "i") if self.ignore_case else token
 
     def _keys(self, tokens: Sequence[str]) -> tuple[list[str], list[int] | None]:

@@ -40,7 +40,7 @@ import numpy as np
 from safetensors.numpy import load as load_arrays
 from safetensors.numpy import save as save_arrays
 
-from ner.variants import simplified_forms
+from ner.variants import simplified_forms, traditional_characters
 from ner.vocab import Vocab
 
 log = logging.getLogger("ner.train")
@@ -171,12 +171,14 @@ class Lexicon:
 
     def matches(self, chars: Sequence[str]) -> list[tuple[int, int, int, float]]:
         """``(start, end, class id, weight)`` of every dictionary word in ``chars`` (tokens of one or
-        more code points: a character with its combining marks); in text with traditional Chinese characters,
-        also of those in the text read in simplified ones (a lexicon such as jieba's holds few traditional
-        words: 中華人民共和國 matches as 中华人民共和国), one word a span."""
+        more code points: a character with its combining marks); in text with a character of traditional
+        Chinese alone (:func:`ner.variants.traditional_characters`), also of those in the text read in
+        simplified characters (a lexicon such as jieba's holds few traditional words: 中華人民共和國 matches as
+        中华人民共和国), one word a span."""
         text = _LONE_SURROGATE.sub("\ufffd", "".join(chars))  # no word holds one; the trie cannot encode it
         found = self._matches(text, chars)
-        if (simplified := text.translate(simplified_forms())) != text:
+        if not traditional_characters().isdisjoint(text):
+            simplified = text.translate(simplified_forms())
             spans = {(start, end) for start, end, _, _ in found}
             found += [match for match in self._matches(simplified, chars) if match[:2] not in spans]
             found.sort(key=lambda match: match[:2])

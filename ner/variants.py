@@ -85,24 +85,23 @@ def other_widths() -> Forms:
 
 
 @functools.cache
+def traditional_characters() -> frozenset[str]:
+    """The characters of traditional Chinese alone (OpenCC's ``TSCharacters`` but those written as themselves
+    in simplified text too, such as 乾)."""
+    return frozenset(c for c, written in _pairs(SCRIPTS[0]) if written and c not in written)
+
+
+@functools.cache
 def simplified_forms() -> dict[int, str]:
-    """A ``str.translate`` table from each character of traditional Chinese alone (and of Hong Kong's and
-    Taiwan's own forms) to its simplified form, one character for one; a character of both scripts (乾)
-    stays itself."""
-    simplified = {c: written[0] for c, written in _pairs(SCRIPTS[0]) if written and c not in written}
+    """A ``str.translate`` table from each character of :func:`traditional_characters` and of Hong Kong's and
+    Taiwan's own forms (衞) to its simplified form, one character for one. Those own forms include characters
+    of simplified text (Taiwan's 著 for 着): apply it to a text with a traditional character alone."""
+    simplified = {c: written[0] for c, written in _pairs(SCRIPTS[0]) if c in traditional_characters()}
     for table in REGIONS:
         for character, written in _pairs(table):
             if written and written[0] != character and character not in simplified:
                 simplified[character] = simplified.get(written[0], written[0])
-    return {ord(character): form for character, form in simplified.items()}
-
-
-@functools.cache
-def simplified_keys() -> dict[int, str]:
-    """:func:`simplified_forms`, and full-width forms as ASCII: the keys under which a dictionary compares its
-    phrases with text (:mod:`ner.dictionary`), so that 臺灣大學 and 台湾大学, ＡＢＣ and ABC read alike."""
-    widths = {ord(full): half for full, (half,) in other_widths().items() if not full.isascii()}
-    return {**simplified_forms(), **widths}
+    return {ord(character): form for character, form in simplified.items() if form != character}
 
 
 def _known_form(forms: Mapping[str, tuple[str, ...]], known: Container[str]) -> dict[str, str]:

@@ -264,3 +264,10 @@ def test_traditional_text_matches_a_simplified_lexicons_words_one_word_a_span() 
     assert written[2] == lexicon.classes.stoi["nz:2"] and written[3] == pytest.approx(math.log(2 + 3))
     assert [m[:2] for m in lexicon.matches(list("中华人民共和国"))] == [(0, 2), (0, 7)]
     assert lexicon.matches(list("乾隆")) == []  # a character of both scripts stays itself: no 干隆
+
+
+def test_simplified_text_with_a_taiwanese_form_matches_as_written() -> None:
+    """Taiwan writes 著 for 着 and 么 for 幺, and simplified text 著 in 显著 and 么 in 什么: read so only
+    beside a character of traditional Chinese alone."""
+    lexicon = Lexicon([("着地", 1, "x"), ("幺", 1, "x"), ("什么", 1, "x")])
+    assert [m[:2] for m in lexicon.matches(list("显著地说什么"))] == [(4, 6)]
