@@ -46,6 +46,12 @@ def _pairs(table: str) -> Iterator[tuple[str, list[str]]]:
 
 
 @functools.cache
+def _regional() -> dict[str, str]:
+    """Hong Kong's and Taiwan's own forms -> OpenCC's traditional one (one each in its tables)."""
+    return {c: written[0] for table in REGIONS for c, written in _pairs(table) if written and written[0] != c}
+
+
+@functools.cache
 def other_forms() -> tuple[Forms, Forms]:
     """Characters of one script (or region) alone -> their forms in the other, in OpenCC's order; and
     characters of both scripts -> their other forms (乾: 干)."""
@@ -60,15 +66,12 @@ def other_forms() -> tuple[Forms, Forms]:
                 of_both.add(character)
     alone = {c: found for c, found in written_as.items() if c not in of_both}
     both = {c: found for c, found in written_as.items() if c in of_both}
-    for table in REGIONS:
-        for character, written in _pairs(table):
-            if character in in_scripts:  # Taiwan's 台 is simplified too
-                continue
-            # A region's own form not in the tables of scripts is written alike in both (著 in 著名).
-            kind = alone if character in alone else both
-            for standard in written:
-                if standard != character:
-                    kind.setdefault(character, []).extend([standard, *alone.get(standard, ())])
+    for character, standard in _regional().items():
+        if character in in_scripts:  # Taiwan's 台 is simplified too
+            continue
+        # A region's own form not in the tables of scripts is written alike in both (著 in 著名).
+        kind = alone if character in alone else both
+        kind.setdefault(character, []).extend([standard, *alone.get(standard, ())])
 
     def distinct(forms: dict[str, list[str]]) -> Forms:
         kept = {c: tuple(f for f in dict.fromkeys(found) if f != c) for c, found in forms.items()}
@@ -97,10 +100,8 @@ def simplified_forms() -> dict[int, str]:
     Taiwan's own forms (衞) to its simplified form, one character for one. Those own forms include characters
     of simplified text (Taiwan's 著 for 着): apply it to a text with a traditional character alone."""
     simplified = {c: written[0] for c, written in _pairs(SCRIPTS[0]) if c in traditional_characters()}
-    for table in REGIONS:
-        for character, written in _pairs(table):
-            if written and written[0] != character and character not in simplified:
-                simplified[character] = simplified.get(written[0], written[0])
+    for character, standard in _regional().items():
+        simplified.setdefault(character, simplified.get(standard, standard))
     return {ord(character): form for character, form in simplified.items() if form != character}
 
 
@@ -129,14 +130,15 @@ class KnownVariants:
         model knows, and in a sentence with one of :attr:`forms`, each of :attr:`shared` too; ``sentences``
         itself where none has one."""
         always, other_script, shared = self._always, self.forms.keys(), self.shared
-        if all(always.keys().isdisjoint(sentence) for sentence in sentences):
-            return sentences
         read: list[Sequence[str]] = []
+        changed = False
         for sentence in sentences:
             if always.keys().isdisjoint(sentence):
                 read.append(sentence)
-            elif other_script.isdisjoint(sentence):
+                continue
+            changed = True
+            if other_script.isdisjoint(sentence):
                 read.append([always.get(c, c) for c in sentence])
             else:
                 read.append([always.get(c) or shared.get(c, c) for c in sentence])
-        return read
+        return read if changed else sentences
