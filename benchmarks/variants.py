@@ -24,6 +24,7 @@ from benchmarks import ROOT, SHARED_DATA, report
 from ner.corpus import Sentence, read_corpus
 from ner.metrics import evaluate
 from ner.tagger import Tagger
+from ner.variants import KnownVariants
 
 PAIRS = [
     f"{ROOT / 'models' / 'zh-msra'}={SHARED_DATA / 'msra_ner' / 'msra_test_bio'}",
@@ -74,7 +75,7 @@ def run(pairs: Sequence[tuple[Path, Path]]) -> dict:
         tagger = Tagger.load(model)
         variants = tagger.vocab.variants
         scores: dict = {"sentences": len(sentences), "characters_read_otherwise": {}, "changed": {}}
-        if variants is not None:
+        if isinstance(variants, KnownVariants):
             scores["characters_read_otherwise"] = {
                 "other script": len(variants.forms),
                 "both scripts, beside one of the other": len(variants.shared),

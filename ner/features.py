@@ -32,7 +32,7 @@ import numpy as np
 
 from ner.lexicon import Lexicon
 from ner.truecasing import Truecaser
-from ner.variants import KnownVariants
+from ner.variants import KnownVariants, KnownWidths
 from ner.vocab import AnyVocab, CompactVocab, Vocab, bigrams, casing
 
 # The bounds of the cache of each distinct token's features: tokens (about 370 bytes each for a word of 20
@@ -100,9 +100,11 @@ class Vocabularies:
         # holds them: a composed token not among them is looked up decomposed (ner.text.model_form).
         self.decomposed = decomposed
         self.truecaser = truecaser  # a word model's capitals for text without them (ner.truecasing)
-        # A character model's characters it knows in another form (ner.variants), built here (tens of
-        # milliseconds) rather than on a service's first request.
-        self.variants = KnownVariants(words) if level == "char" else None
+        # A character model's characters it knows in another form, a word model's words in the other width
+        # (ner.variants), built here (tens of milliseconds) rather than on a service's first request.
+        self.variants: KnownVariants | KnownWidths | None = (  # None: read as written
+            KnownVariants(words) if level == "char" else KnownWidths(words)
+        )
         self._cache: dict[str, tuple[int, int, tuple[int, ...]]] = {}
         self._cache_chars = 0  # the characters of the cache's keys
 
@@ -166,7 +168,7 @@ class Vocabularies:
         """Make ``words`` (padding and unknown first) the word vocabulary, ids in their order."""
         self.words = Vocab(words, specials=())
         self._cache, self._cache_chars = {}, 0  # it holds the ids tokens had before
-        self.variants = KnownVariants(self.words) if self.level == "char" else None
+        self.variants = KnownVariants(self.words) if self.level == "char" else KnownWidths(self.words)
 
     def to_json(self) -> dict:
         out = {

@@ -626,7 +626,8 @@ class Tagger:
         layer is linear, so the memory's part of each score is the mean of the word's projected
         states: pooled over ``K`` scores per token rather than ``2H`` states, and the states of a
         chunk need not be kept once projected. A character model reads a character it does not know, but
-        knows in another form, in the form it knows (:mod:`ner.variants`: 臺灣 as 台湾, ＩＢＭ as IBM).
+        knows in another form, in the form it knows (:mod:`ner.variants`: 臺灣 as 台湾, ＩＢＭ as IBM); a word
+        model, a word it does not know with full-width characters in ASCII (Ｇｏｏｇｌｅ as Google).
         """
         if self.vocab.variants is not None:
             chunks = [self.vocab.variants.read(chunk) for chunk in chunks]

@@ -25,8 +25,12 @@ from collections.abc import Callable, Collection, Iterable, Sequence
 from typing import NamedTuple
 
 # Hiragana, Katakana, CJK ideographs (with extensions), CJK compatibility ideographs,
-# CJK symbols and punctuation, and fullwidth forms: one token per character.
-_CJK = "\u3001-\u303f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef\U00020000-\U0002fa1f"
+# CJK symbols and punctuation, and the fullwidth and halfwidth forms but full-width Latin letters
+# (ＯｐｅｎＡＩ, as Chinese and Japanese input methods write them, is a Latin word): one token per character.
+_CJK = (
+    "\u3001-\u303f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+    "\uff00-\uff20\uff3b-\uff40\uff5b-\uffef\U00020000-\U0002fa1f"
+)
 # Scripts written without spaces between words, by name: a space in them ends a phrase or a sentence, not a
 # word. Myanmar with its extensions, Khmer with its symbols.
 UNSPACED_SCRIPTS = {
@@ -78,7 +82,7 @@ _INVISIBLE_CHARS = re.compile(f"[{INVISIBLE}]")
 # emoji skin tones and invisible characters.
 _COMBINING = _combining_marks()
 _MARKS = _COMBINING + "\u200c\u200d\U0001f3fb-\U0001f3ff" + INVISIBLE
-_LETTER = rf"(?:(?![{_CJK}])[^\W_][{_MARKS}]*)"
+_LETTER = rf"(?:(?:(?![{_CJK}])[^\W_]|[０-９])[{_MARKS}]*)"  # full-width digits too: ｉＰｈｏｎｅ１５
 _CLITIC = r"(?i:['’](?:s|re|ve|ll|m|d)|n['’]t)(?![^\W_])"
 # French, Italian and Catalan elided articles, pronouns and prepositions, split off the word they join as
 # corpora of those languages write them (l'Europe: l' Europe; dell'Italia: dell' Italia); a capital D', M', N',
@@ -132,6 +136,7 @@ def _token_pattern(in_one_case: bool) -> re.Pattern[str]:
                 rf"[A-Za-z]+(?![\w.'’&$:@{_MARKS}-])",
                 rf"[0-9]+(?![\w.,:/=$@{_MARKS}-])",
                 rf"[,;!?()\[\]{{}}\"](?![{_MARKS}])",
+                r"[０-９]+",  # a full-width number (２００８年)
                 rf"[{_CJK}][{_MARKS}]*",  # one CJK character, with its combining marks (か\u3099)
                 rf"https?://{_URL_REST}",  # a URL
                 # an e-mail address, tried only where a run of its characters starts (else each token of a long
@@ -207,6 +212,7 @@ _PARAGRAPH_BREAK = re.compile(r"\n[^\S\n]*\n|\u2029")
 SHORT_LINE = 40
 _JOINING = frozenset("of and the a an in on at for to with by from de del der di du la le van von y".split())  # noqa: SIM905
 _LINE_BREAK = re.compile("[\n\u2028\u2029]")
+_LINE = re.compile("[^\n\u2028\u2029]+")
 # Lines looked at as short ones: up to this many characters as written (a decomposed letter is two or more),
 # then counted composed.
 _WRITTEN_LINE = 3 * SHORT_LINE
@@ -285,9 +291,9 @@ def tokenize(text: str, in_one_case: bool | None = None) -> list[Token]:
     return _tokens(_ONE_CASE_SPACED_TOKEN if in_one_case else _SPACED_TOKEN, text)
 
 
-# A letter or digit of a script written with spaces: not CJK, Thai...; full-width Latin letters and digits
-# (ＯｐｅｎＡＩ, as Chinese input methods write them) are, though they sit among the CJK forms.
-_SPACED_WORD_CHAR = re.compile(f"[^\\W_{''.join(UNSPACED_SCRIPTS.values())}]|[０-９Ａ-Ｚａ-ｚ]")
+# A letter or digit of a script written with spaces: not CJK, Thai...; full-width digits are (ｉＰｈｏｎｅ１５),
+# though they sit among the CJK forms.
+_SPACED_WORD_CHAR = re.compile(f"[^\\W_{''.join(UNSPACED_SCRIPTS.values())}]|[０-９]")
 
 
 # Two letters or digits of a script written with spaces side by side (marks and invisible characters between):
@@ -384,7 +390,28 @@ def _breaks(text: str, first: int, last: int) -> list[tuple[int, bool]]:
     return sorted(
         [(m.end(), True) for m in _PARAGRAPH_BREAK.finditer(text, first, last)]
         + [(m.end(), False) for m in short_lines if _ends_a_line(m.group().split())]
+        + [(where, True) for where in _script_changes(text, line, last)]
     )
+
+
+def _script_changes(text: str, line: int, last: int) -> list[int]:
+    """Where each line that starts after ``line`` and by ``last`` starts whose script (:func:`unspaced_script`)
+    is not that of the line before: an English line without a point and a Chinese one are two sentences,
+    whatever the next line starts with (李明 has no capital)."""
+    if not _UNSPACED_CHAR.search(text, line, last + 1):
+        return []
+    changes: list[int] = []
+    before: list[str | None] = []  # the script of the last line with something visible
+    for match in _LINE.finditer(text, line):
+        if match.start() > last:
+            break
+        if match.group().isspace():
+            continue
+        script = unspaced_script(match.group())
+        if before and script != before[0]:
+            changes.append(match.start())
+        before[:] = [script]
+    return changes
 
 
 def _short(line: str) -> bool:
@@ -443,7 +470,7 @@ def split_sentences(
             # after 。 (or another script's mark) a word in lower case starts a sentence too: 李明在北京。i met john
             and (not word[0].islower() or (ended not in _SPACED_END and _other_script_in(text, current)))
             and not (ended in _TYPED_POINTS and _typed_point(text, current, token))
-            and (ended not in _SPACED_END or token.start > current[-1].end)
+            and (ended not in _SPACED_END or token.start > current[-1].end or _script_changes_at(current, token))
             and (ended != _ABBREVIATION or word in starts)
         )
         if current and (paragraph or follows):
@@ -474,6 +501,14 @@ _TYPED_POINT_AFTER = re.compile(
 def _other_script_in(text: str, sentence: list[Token]) -> bool:
     """Whether ``sentence`` holds a letter of another script than Latin (in Latin text ！ and ； are ! and ;)."""
     return bool(_OTHER_SCRIPT_LETTER.search(text, sentence[0].start, sentence[-1].end))
+
+
+def _script_changes_at(sentence: list[Token], token: Token) -> bool:
+    """Whether ``token`` starts in a script written without spaces and the last word of ``sentence`` (before
+    its final marks) does not, or the other way round: ``Place!陈大文``, ``了.See``."""
+    marks = _SENTENCE_END | _CLOSERS
+    word = next((t.text for t in reversed(sentence) if t.text not in marks), None)
+    return word is not None and bool(_UNSPACED_CHAR.match(token.text)) != bool(_UNSPACED_CHAR.match(word))
 
 
 def _typed_point(text: str, sentence: list[Token], token: Token) -> bool:

@@ -142,3 +142,32 @@ class KnownVariants:
             else:
                 read.append([always.get(c) or shared.get(c, c) for c in sentence])
         return read if changed else sentences
+
+
+_NARROW = {ord(full): half for full, (half,) in other_widths().items() if ord(full) > 0x7F}
+
+
+class KnownWidths:
+    """A word model's tokens it does not know as written but holding full-width letters, digits or marks
+    (Ｇｏｏｇｌｅ, ２００８, as Chinese and Japanese input methods write them): read in ASCII."""
+
+    def __init__(self, known: Container[str]) -> None:
+        self.known = known  # the model's words, lowercase
+
+    def read(self, sentences: Sequence[Sequence[str]]) -> Sequence[Sequence[str]]:
+        """``sentences`` of words with each such token in ASCII; ``sentences`` itself where none has one."""
+        read: list[Sequence[str]] = []
+        changed = False
+        for sentence in sentences:
+            if all(map(str.isascii, sentence)):
+                read.append(sentence)
+                continue
+            narrowed = [self._narrow(token) for token in sentence]
+            changed = changed or narrowed != sentence
+            read.append(narrowed)
+        return read if changed else sentences
+
+    def _narrow(self, token: str) -> str:
+        if token.isascii() or token.lower() in self.known:
+            return token
+        return token.translate(_NARROW)

@@ -80,6 +80,33 @@ def test_a_chinese_sentence_before_one_in_lower_case_goes_to_the_chinese_model(r
     assert router.route([text], capitals="restore").name == "tiny-en+tiny-zh"
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "See you at Raffles Place!陈大文在汇丰银行工作。",  # no space after the mark
+        "Meeting with Tan Ah Kow at DBS tomorrow\n李明在北京大学工作",  # no mark at all
+        "Angela Merkel visited Paris\n李明在北京大学工作",
+    ],
+)
+def test_code_switched_text_goes_to_both_models(router: Router, text: str) -> None:
+    """Each went whole to one model, which read the other language's part as noise."""
+    assert router.route([text]).name == "tiny-en+tiny-zh"
+    (analysis,) = analyze(router, [text])
+    assert all(("\n" in e.text) is False for e in analysis.entities)
+
+
+def test_english_written_full_width_is_read_as_ascii_english(router: Router) -> None:
+    """Ｇｏｏｇｌｅ's letters were read as Chinese characters: the whole sentence went to the Chinese model."""
+    ascii_text = "John Smith met Mary Jones in Berlin on Monday."
+    full_width = "Ｊｏｈｎ Ｓｍｉｔｈ met Ｍａｒｙ Ｊｏｎｅｓ in Ｂｅｒｌｉｎ on Monday."
+    assert router.route([full_width]).name == "tiny-en"
+    as_ascii, as_full_width = analyze(router, [ascii_text, full_width])
+    assert as_ascii.entities  # the comparison below says something
+    assert [(e.start, e.end, e.label, round(e.score, 5)) for e in as_full_width.entities] == [
+        (e.start, e.end, e.label, round(e.score, 5)) for e in as_ascii.entities
+    ]
+
+
 def test_a_dictionary_phrase_is_not_joined_across_text_another_model_reads(router: Router) -> None:
     """The English before and after a Chinese sentence are one document; a phrase may join two sentences
     split apart, but not across the Chinese between them."""

@@ -682,6 +682,11 @@ def test_invisible_characters_stay_inside_words_and_the_model_reads_words_withou
         ("访问www。baidu。com吧", [["访", "问", "www", "。", "baidu", "。", "com", "吧"]]),
         ("看readme。txt文件", [["看", "readme", "。", "txt", "文", "件"]]),
         ("Wow！ that is cool.", [["Wow", "！", "that", "is", "cool", "."]]),
+        # A Latin mark before another script ends its sentence with no space after it (code-switching) ...
+        ("See you!陈大文好。", [["See", "you", "!"], ["陈", "大", "文", "好", "。"]]),
+        ("我走了.See you.", [["我", "走", "了", "."], ["See", "you", "."]]),
+        # ... but not between two words of one script
+        ("他说……我不知道。", [["他", "说", "…", "…", "我", "不", "知", "道", "。"]]),
     ],
 )
 def test_split_sentences_after_the_marks_of_other_scripts_and_after_a_run_of_marks(text, sentences):
@@ -807,6 +812,12 @@ def test_urls_host_names_timestamps_and_joined_emoji_are_one_token(text, expecte
         ("Dear John,\nThanks for the note.", [3, 5]),
         ("He met Angela Merkel and\nother leaders in Berlin.", [10]),  # a lower-case word goes on
         ("The meeting between the two leaders in the German capital\nBerlin lasted for hours.", [15]),  # wrapped
+        # a line in another script starts a sentence whatever its line before ends with (李明 has no capital)
+        ("Meeting with Tan Ah Kow at DBS tomorrow\n李明在北京大学工作", [8, 9]),
+        ("Angela Merkel visited Paris\n李明在北京大学工作", [4, 9]),
+        ("The board of the bank met in the city on a Monday morning\n李明在北京大学工作", [13, 9]),
+        ("李明在北京大学工作\nok i am going home now", [9, 6]),
+        ("我在\n北京工作", [6]),
     ],
 )
 def test_a_short_line_ends_its_sentence(text, sentences):
@@ -828,3 +839,18 @@ def test_word_joins_mark_the_characters_that_go_on_with_a_word_of_a_spaced_scrip
     text = "在Linux 2系统x_y用ＯｐｅｎＡＩ"  # full-width Latin as Chinese input methods write it, too
     joins = word_joins(tokenize_chars(text))
     assert [c for c, joined in zip(text.replace(" ", ""), joins) if joined] == [*"inux", *"ｐｅｎＡＩ"]
+
+
+def test_full_width_latin_letters_make_a_word_and_full_width_digits_a_number() -> None:
+    """Chinese and Japanese input methods write Latin full-width: a word of English, not characters of CJK."""
+    text = "I work at Ｇｏｏｇｌｅ in Ｓｉｎｇａｐｏｒｅ. ｉＰｈｏｎｅ１５ ２００８年"
+    assert [t.text for t in tokenize(text)] == [
+        *["I", "work", "at", "Ｇｏｏｇｌｅ", "in", "Ｓｉｎｇａｐｏｒｅ"],
+        ".",
+        "ｉＰｈｏｎｅ１５",
+        "２００８",
+        "年",
+    ]
+    assert unspaced_script("I work at Ｇｏｏｇｌｅ in Ｓｉｎｇａｐｏｒｅ.") is None
+    assert unspaced_script("我在Ｇｏｏｇｌｅ工作") == "cjk"
+    assert unspaced_script("１９９７年７月１日") == "cjk"  # full-width digits stay with the Chinese they are in

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from ner import Tagger
-from ner.variants import KnownVariants, other_forms
+from ner.variants import KnownVariants, KnownWidths, other_forms
 
 from .conftest import shipped_model
 
@@ -63,8 +63,11 @@ def test_sentences_the_model_knows_are_given_back_as_they_are() -> None:
     assert KnownVariants(set()).read(sentences) is sentences
 
 
-def test_a_word_model_reads_its_words_as_written() -> None:
-    assert Tagger.load(shipped_model("en-conll03")).vocab.variants is None
+def test_a_word_model_reads_its_words_as_written_but_full_width_ones_it_does_not_know() -> None:
+    variants = Tagger.load(shipped_model("en-conll03")).vocab.variants
+    sentences = [["Zoë", "東京", "Berlin", "."]]
+    assert variants.read(sentences) is sentences
+    assert variants.read([["Ｇｏｏｇｌｅ", "２００８", "．"]]) == [["Google", "2008", "."]]
 
 
 def test_a_simplified_name_with_a_character_of_both_scripts_reads_as_before() -> None:
@@ -101,3 +104,10 @@ def test_a_model_of_simplified_chinese_tags_traditional_text_as_its_simplified_f
     assert best == [[(e.start, e.end, e.label) for e in a.entities] for a in tagger.nbest(simplified, 3)]
     tagger.vocab.variants = None  # read as unknown characters, as before
     assert [(e.text, e.label) for e in tagger.tag(written)] != [(e.text, e.label) for e in entities]
+
+
+def test_a_word_model_reads_a_full_width_word_it_does_not_know_in_ascii() -> None:
+    widths = KnownWidths({"google", "ｎｈｋ"})
+    assert widths.read([["Ｇｏｏｇｌｅ", "１５", "ＮＨＫ", "東京"]]) == [["Google", "15", "ＮＨＫ", "東京"]]
+    ascii_only = [["Google", "in", "2008"]]
+    assert widths.read(ascii_only) is ascii_only
