@@ -36,7 +36,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from api.batcher import Overloaded
 from api.dependencies import require_api_key
 from api.logs import SERVICE_LOGGER
-from api.middleware import BodyLimit, HeaderLimit, RequestContext, Shed, Timeout
+from api.middleware import BodyLimit, HeaderLimit, RequestContext, RootPath, Shed, Timeout
 from api.responses import SafeJSONResponse, error_response, queue_full, timed_out
 from api.routes import router as routes
 from api.routes import too_many_texts
@@ -59,7 +59,13 @@ STOPPED_AT_ONCE = {signal.SIGTERM: signal.SIG_DFL, signal.SIGINT: signal.SIG_DFL
 def _openapi_with_limits(app: FastAPI, settings: Settings) -> dict:
     """The OpenAPI schema, with this server's configured limits written into the request schema."""
     if app.openapi_schema is None:
-        schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+        schema = get_openapi(
+            title=app.title,
+            version=app.version,
+            description=app.description,
+            routes=app.routes,
+            servers=[{"url": settings.root_path}] if settings.root_path else None,  # where clients send requests
+        )
         request = schema["components"]["schemas"]["TagRequest"]
         request["description"] += (
             f" At most {settings.max_tokens:,} tokens per request, all texts together, times (1 + nbest), and "
@@ -208,6 +214,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         app.add_middleware(cors)
     app.add_middleware(RequestContext, error_wrapper=cors)
+    if settings.root_path:
+        app.add_middleware(RootPath, root_path=settings.root_path)
 
     _answer_errors(app, settings)
     return app

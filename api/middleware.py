@@ -1,5 +1,7 @@
 """ASGI middleware, one job each, outermost first:
 
+- :class:`RootPath` serves the service under the path prefix of a reverse proxy (``NER_ROOT_PATH``),
+  whether the proxy strips it or not;
 - :class:`RequestContext` gives every request an id (``X-Request-Id``), logs one JSON line per
   request (with the id of its API key, never the key) and records the Prometheus metrics;
 - :class:`HeaderLimit` answers 431 to a request with too many or too large headers;
@@ -59,6 +61,12 @@ SMALL_BODY = 65_536  # bodies this small are never refused for memory: max_conne
 CLIENT_GONE = 499  # the status logged for a request whose client hung up before its answer (as nginx logs it)
 
 
+def route_path(scope: Scope) -> str:
+    """The path the routes match: the request's, without the root path (:class:`RootPath`)."""
+    path, root = scope["path"], scope.get("root_path", "")
+    return path[len(root) :] if root and path.startswith(root + "/") else path
+
+
 def _header(scope: Scope, name: bytes) -> bytes | None:
     return next((v for k, v in scope["headers"] if k.lower() == name), None)
 
@@ -114,6 +122,29 @@ SECURITY_HEADERS = [
 ]
 
 
+class RootPath:
+    """The service under a reverse proxy's path prefix (``/ner``): a request's path holds it as ASGI wants
+    (``/ner/tag``), whether the proxy stripped it (``/tag``) or not; the page, asked for without its
+    final ``/``, is sent there, so that its calls (``tag``, relative) go under the prefix."""
+
+    def __init__(self, app: ASGIApp, root_path: str) -> None:
+        self.app = app
+        self.root_path = root_path
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            return await self.app(scope, receive, send)
+        root, path = self.root_path, scope["path"]
+        if path == root and scope["type"] == "http":
+            query = scope.get("query_string", b"").decode("latin-1")
+            location = root + "/" + (f"?{query}" if query else "")
+            headers = {"location": location, **{k.decode(): v.decode() for k, v in SECURITY_HEADERS}}
+            return await Response(status_code=308, headers=headers)(scope, receive, send)
+        if not path.startswith(root + "/"):  # stripped by the proxy
+            scope = {**scope, "path": root + path, "raw_path": root.encode() + (scope.get("raw_path") or path.encode())}
+        await self.app({**scope, "root_path": root}, receive, send)
+
+
 class RequestContext:
     """Request id, security headers, the answer to an unexpected error, status capture, access log and metrics.
 
@@ -165,7 +196,7 @@ class RequestContext:
     def _record(scope: Scope, status: int, elapsed: float) -> None:
         """Count the request and log it (``/health``'s answers below 400 are counted alone: probes call it
         every few seconds)."""
-        path = scope["path"]
+        path = route_path(scope)
         endpoint = path if path in ENDPOINTS else "other"
         model = scope["state"].get("model", "")
         REQUESTS.labels(endpoint, model, str(status)).inc()
@@ -271,7 +302,7 @@ class Shed:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
             scope["type"] != "http"
-            or (scope["path"], scope["method"]) != ("/tag", "POST")
+            or (route_path(scope), scope["method"]) != ("/tag", "POST")
             or not self.batcher.full
             or (self.keys and _carried_key(scope, self.keys) is None)
         ):

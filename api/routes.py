@@ -219,9 +219,9 @@ async def openapi(request: Request) -> JSONResponse:
 
 
 @router.get("/docs", include_in_schema=False)
-async def docs() -> HTMLResponse:
+async def docs(request: Request) -> HTMLResponse:
     return get_swagger_ui_html(
-        openapi_url="/openapi.json",
+        openapi_url=request.scope.get("root_path", "") + "/openapi.json",
         title="NER service",
         swagger_js_url=f"{SWAGGER_UI}/swagger-ui-bundle.js",
         swagger_css_url=f"{SWAGGER_UI}/swagger-ui.css",

@@ -118,6 +118,7 @@ class Settings(BaseSettings):
         default_factory=list, description="ORIGIN,ORIGIN: browser pages elsewhere allowed to call the API; *: any"
     )
     gzip_min_bytes: int | None = Field(1_000, ge=1, description="answers of this size or more are gzipped; empty: none")
+    root_path: str = Field("", description="/PREFIX a reverse proxy serves the service under, stripped or not")
 
     @field_validator("models", mode="before")
     @classmethod
@@ -137,6 +138,15 @@ class Settings(BaseSettings):
         if not isinstance(origins, list):
             return origins
         return [origin if origin == "*" else _origin(str(origin)) for origin in origins]
+
+    @field_validator("root_path")
+    @classmethod
+    def _prefix(cls, value: str) -> str:
+        """``/ner`` (``ner/`` and ``/ner/`` alike; ``/`` or empty: none)."""
+        prefix = "/" + value.strip().strip("/")
+        if any(c in prefix for c in "?#%\\") or any(c.isspace() for c in prefix) or "//" in prefix:
+            raise ValueError(f"give a path such as /ner, not {value!r}")
+        return "" if prefix == "/" else prefix
 
     @field_validator("host", "default_model", mode="before")
     @classmethod

@@ -15,7 +15,7 @@ from starlette.types import Message, Receive, Scope, Send
 
 from api import middleware
 from api.batcher import MicroBatcher
-from api.middleware import BodyLimit, HeaderLimit, RequestContext, Shed, Timeout
+from api.middleware import BodyLimit, HeaderLimit, RequestContext, RootPath, Shed, Timeout
 from api.settings import Settings
 
 SETTINGS = Settings(models=[], metrics_port=None, max_body_bytes=1000, max_buffered_bytes=3000, request_timeout_s=1)
@@ -219,6 +219,45 @@ def test_a_full_batcher_sheds_tag_requests_at_once_with_retry_after() -> None:
     keyed = Shed(app, batcher, Settings(models=[], metrics_port=None, api_key="k1"))
     assert Exchange().run(keyed).status == 200 and app.calls == 4  # no key: on to its 401
     assert Exchange([("authorization", "Bearer k1")]).run(keyed).status == 503 and app.calls == 4
+
+
+def test_a_full_batcher_sheds_tag_requests_under_a_root_path_too() -> None:
+    """Under NER_ROOT_PATH the path holds the prefix: /ner/tag went on to its route, its body read first."""
+    app = App()
+    batcher = MicroBatcher(queue_work=100)
+    batcher.interactive.pending = 100
+    served = RootPath(Shed(app, batcher, SETTINGS), "/ner")
+    for path in ("/tag", "/ner/tag"):  # as a proxy that strips the prefix sends it, and one that keeps it
+        request = Exchange([length(2)], chunks=[b"{}"])
+        request.scope["path"] = path
+        assert request.run(served).status == 503 and app.calls == 0
+
+
+# RootPath
+
+
+def test_a_root_path_is_in_every_path_whether_the_proxy_strips_it_or_not() -> None:
+    seen: list[Scope] = []
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        seen.append(scope)
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    served = RootPath(app, "/ner")
+    for path in ("/tag", "/ner/tag", "/nerve"):
+        request = Exchange()
+        request.scope["path"], request.scope["raw_path"] = path, path.encode()
+        assert request.run(served).status == 200
+    assert [(s["root_path"], s["path"], s["raw_path"], middleware.route_path(s)) for s in seen] == [
+        ("/ner", "/ner/tag", b"/ner/tag", "/tag"),
+        ("/ner", "/ner/tag", b"/ner/tag", "/tag"),
+        ("/ner", "/ner/nerve", b"/ner/nerve", "/nerve"),  # /nerve is no path under /ner: one stripped
+    ]
+    page = Exchange()
+    page.scope.update(method="GET", path="/ner", query_string=b"a=1")
+    assert page.run(served).status == 308 and page.headers["location"] == "/ner/?a=1"  # the page's calls are relative
+    assert len(seen) == 3
 
 
 # BodyLimit and early answers

@@ -335,3 +335,26 @@ def test_the_capitals_option_reaches_the_service(browser, page_server: str) -> N
     assert [body.get("capitals", "auto") for body in sent] == ["auto", "restore"]
     assert page.get_attribute("#status", "class") != "error", page.inner_text("#status")
     page.close()
+
+
+def test_the_page_calls_the_api_under_a_proxys_prefix_when_its_address_lacks_the_final_slash(
+    browser, page_server: str
+) -> None:
+    """A proxy that strips /ner serves /ner as / (Traefik's StripPrefix): the page's relative calls went to
+    the host's /models and /tag. Here the browser strips it, as that proxy would."""
+    page = browser.new_page()
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+
+    def strip(route) -> None:
+        path = route.request.url.split("/ner", 1)[1]
+        route.fulfill(response=route.fetch(url=page_server + (path or "/")))
+
+    page.route(re.compile(r".*/ner(/.*)?$"), strip)
+    page.goto(page_server + "/ner")
+    page.fill("#text", "John Smith visited Berlin on Monday.")
+    page.click("#tag")
+    page.wait_for_selector("#output mark", timeout=15000)
+    page.close()
+    paths = [url.removeprefix(page_server) for url in requested]
+    assert {"/ner/models", "/ner/tag"} <= set(paths) and all(p.startswith("/ner") for p in paths), paths
