@@ -277,6 +277,15 @@ def composed(text: str) -> str:
     return text if text.isascii() else unicodedata.normalize("NFC", text)
 
 
+_ONLY_MARKS = re.compile(f"[{_MARKS}]+")
+
+
+def only_marks(token: str) -> bool:
+    """Whether ``token`` is made only of marks that belong to the character before it (combining marks,
+    joiners, invisible characters): a Thai vowel or a kana's sound mark on a line of its own in a corpus."""
+    return _ONLY_MARKS.fullmatch(token) is not None
+
+
 def min_tokens(text: str) -> int:
     """A lower bound on the tokens of ``text`` at either level, cheap enough to refuse a text far too long
     before tokenizing it: each run of characters between spaces is one token at least, unless it shows

@@ -34,7 +34,7 @@ from ner.corpus import (
     token_tags,
     write_conll_predictions,
 )
-from ner.text import tokenize
+from ner.text import tokenize, tokenize_chars
 
 from .corpus_files import BRAT_TEXT, CONLL_IOB1, write, write_brat, write_jsonl
 
@@ -458,3 +458,22 @@ def test_an_entity_type_named_o_is_refused_in_every_format(tmp_path: Path) -> No
     hyphened = write(tmp_path, "Olga B-PER-\nin O\nCairo B-LOC\n\n", "h.conll")
     with pytest.raises(CorpusError, match=r"h\.conll:1: entity type 'PER-' starting or ending with a hyphen"):
         read_corpus(hyphened)
+
+
+def test_marks_on_lines_of_their_own_are_read_with_their_letter_as_tagging_reads_them() -> None:
+    """A Thai corpus of one code point a line trained and scored on vowels and tones alone, which tagging
+    never gives a model (100 by `ner evaluate`, 42 on the same sentences as text)."""
+    thai = Sentence(["ท", "ร", "\u0e39", "ม", "\u0e39", "ฟ"], ["O", "B-ORG", "I-ORG", "I-ORG", "E-ORG", "O"])
+    (read,) = as_characters([thai])
+    assert read.tokens == [t.text for t in tokenize_chars("".join(thai.tokens))] == ["ท", "ร\u0e39", "ม\u0e39", "ฟ"]
+    assert read.tags == ["O", "B-ORG", "E-ORG", "O"]
+    assert token_tags(thai, read.tags, char_level=True) == thai.tags
+    assert token_tags(thai, ["S-ORG", "O", "S-LOC", "O"], char_level=True) == ["S-ORG", "O", "O", "B-LOC", "E-LOC", "O"]
+    kana = Sentence(["カ", "\u3099", "ス"], ["B-LOC", "E-LOC", "O"], offsets=[(0, 1), (1, 2), (2, 3)], lines=[1, 2, 3])
+    (read,) = as_characters([kana])
+    assert (read.tokens, read.tags, read.offsets, read.lines) == (
+        ["ガ", "ス"],
+        ["S-LOC", "O"],
+        [(0, 2), (2, 3)],
+        [1, 3],
+    )

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from ner.corpus.schemes import Span, spans_to_tags, tags_to_spans
-from ner.text import Token, tokenize, tokenize_chars
+from ner.text import Token, composed, only_marks, tokenize, tokenize_chars
 
 _JOINING_UNDERSCORE = re.compile(r"(?<=[^\s_])_(?=[^\s_])")  # Hà_Nội, not __init__
 
@@ -86,9 +86,49 @@ def recased(sentences: Iterable[Sentence], casing: Callable[[str], str] = str.lo
 
 def as_characters(sentences: Sequence[Sentence]) -> list[Sentence]:
     """``sentences`` with every token of several characters cut into its characters (marks kept with
-    their letter) and each entity spread over them: what a character-level model trains on and is
-    scored against when a corpus comes in words (a word-segmented Chinese corpus, say)."""
-    return _cut_tokens(sentences, _characters, lambda token: len(token) > 1)
+    their letter, also those a corpus of one code point a line gives a token of their own) and each entity
+    spread over them: what a character-level model trains on and is scored against when a corpus comes
+    in words (a word-segmented Chinese corpus, say)."""
+    return _cut_tokens([_marks_joined(s) for s in sentences], _characters, lambda token: len(token) > 1)
+
+
+def _mark_groups(tokens: Sequence[str]) -> list[list[int]]:
+    """The indices of ``tokens`` in groups: each token with the tokens after it made only of marks
+    (:func:`ner.text.only_marks`: Thai's vowels and tones, a kana's sound mark typed apart), which
+    tagging reads as one character with it."""
+    groups: list[list[int]] = []
+    for index, token in enumerate(tokens):
+        if groups and only_marks(token):
+            groups[-1].append(index)
+        else:
+            groups.append([index])
+    return groups
+
+
+def _marks_joined(sentence: Sentence) -> Sentence:
+    """``sentence`` with each token made only of marks joined to the token before it (an entity that
+    ends on it ends on their join)."""
+    groups = _mark_groups(sentence.tokens)
+    if len(groups) == len(sentence.tokens):  # the common case
+        return sentence
+    group_of = [number for number, members in enumerate(groups) for _ in members]
+    spans: list[Span] = []
+    for span in sentence.spans():
+        first, last = group_of[span.start], group_of[span.end - 1]
+        if not spans or spans[-1].end <= first:
+            spans.append(Span(first, last + 1, span.label))
+    offsets = sentence.offsets
+    return Sentence(
+        [_joined(sentence.tokens, members) for members in groups],
+        spans_to_tags(spans, len(groups)),
+        None if offsets is None else [(offsets[m[0]][0], offsets[m[-1]][1]) for m in groups],
+        [sentence.lines[members[0]] for members in groups] if sentence.lines else [],
+        sentence.document,
+    )
+
+
+def _joined(tokens: Sequence[str], members: Sequence[int]) -> str:
+    return tokens[members[0]] if len(members) == 1 else composed("".join(tokens[i] for i in members))
 
 
 def as_words(sentences: Sequence[Sentence]) -> list[Sentence]:
@@ -142,11 +182,14 @@ def _placed(start: int, end: int, pieces: Sequence[Token]) -> list[tuple[int, in
 def token_tags(sentence: Sentence, piece_tags: Sequence[str], char_level: bool) -> list[str]:
     """BIOES tags over ``sentence``'s own tokens from tags over the pieces :func:`as_model_tokens` cut
     them into: an entity covers every token it touches, unless an earlier one has one."""
-    cut = _characters if char_level else _words
-    owner = [index for index, token in enumerate(sentence.tokens) for _ in cut(token)]
+    if char_level:  # a token of marks alone went with the token before it (_marks_joined)
+        groups = _mark_groups(sentence.tokens)
+        owner = [(m[0], m[-1]) for m in groups for _ in _characters(_joined(sentence.tokens, m))]
+    else:
+        owner = [(index, index) for index, token in enumerate(sentence.tokens) for _ in _words(token)]
     spans: list[Span] = []
     for span in tags_to_spans(piece_tags):
-        first, last = owner[span.start], owner[span.end - 1]
+        first, last = owner[span.start][0], owner[span.end - 1][1]
         if not spans or spans[-1].end <= first:
             spans.append(Span(first, last + 1, span.label))
     return spans_to_tags(spans, len(sentence.tokens))
