@@ -41,11 +41,11 @@ def drain(chunks: Iterable[list[str | bulk.Rejection]]) -> tuple[float, float]:
 
 def single_pass(model: Path, source: Path) -> tuple[float, float]:
     with open(source, "rb") as handle:
-        return drain(bulk.tag_stream(bulk.lines(handle, str(source)), bulk.Settings(model=str(model), threads=2)))
+        return drain(bulk.tag_stream(bulk.lines(handle, str(source)), bulk.Settings(models=(str(model),), threads=2)))
 
 
 def ray_pass(model: Path, source: Path) -> tuple[float, float]:
-    return drain(bulk.ray_stream([str(source)], bulk.Settings(model=str(model), threads=1), workers=2))
+    return drain(bulk.ray_stream([str(source)], bulk.Settings(models=(str(model),), threads=1), workers=2))
 
 
 def main() -> None:

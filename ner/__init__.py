@@ -10,6 +10,7 @@ __version__ = "1.0.0"  # the package's version (pyproject.toml reads it here)
 from ner.bundle import BundleError
 from ner.corpus import CorpusError
 from ner.dictionary import Dictionary, DictionaryError, DictionaryTooLarge
+from ner.router import Router
 from ner.tagger import Alternative, Analysis, DeadlineExceeded, Document, Entity, Tagger, TagOptions
 from ner.text import Token
 from ner.truecasing import Capitals
@@ -26,6 +27,7 @@ __all__ = [
     "DictionaryTooLarge",
     "Document",
     "Entity",
+    "Router",
     "TagOptions",
     "Tagger",
     "Token",

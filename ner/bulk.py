@@ -30,11 +30,12 @@ import threading
 import time
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from queue import Empty, Queue
 from typing import IO, TYPE_CHECKING, Any, AnyStr, TypeVar
 
 from ner.bundle import verify
+from ner.router import Router
 from ner.tagger import Alternative, Analysis, Tagger, TagOptions
 
 if TYPE_CHECKING:
@@ -72,7 +73,8 @@ ORIGIN, ORIGIN_LINE, ORIGIN_ROW = "_source", "_line", "_row"
 class Settings:
     """How to read each record, what to compute for it and in what form to give it back."""
 
-    model: str
+    models: tuple[str, ...]  # model directories: with several, each text's runs of sentences go by ``lang``
+    lang: str = "auto"  # Router.route's: a language, or auto (each run of sentences to the model of its script)
     input_format: str = "text"
     text_field: str = "text"
     output_format: str = "jsonl"
@@ -87,6 +89,8 @@ class Settings:
     with_source: bool = False  # each output record says where it came from: ORIGIN's fields
 
     def __post_init__(self) -> None:
+        if not self.models:
+            raise ValueError("no model to tag with")
         if self.input_format not in INPUT_FORMATS:
             raise ValueError(f"input format must be one of {INPUT_FORMATS}, not {self.input_format!r}")
         if self.output_format not in OUTPUT_FORMATS:
@@ -405,13 +409,15 @@ class BatchTagger:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.tagger = Tagger.load(settings.model, backend=settings.backend, threads=settings.threads)
-        dictionary = (
-            self.tagger.dictionary(dict(settings.dictionary), settings.ignore_case) if settings.dictionary else None
+        taggers = [Tagger.load(model, backend=settings.backend, threads=settings.threads) for model in settings.models]
+        self.router = Router(taggers)
+        self.router.choose(lang=settings.lang)  # a language no model is for: refused before any record
+        self.dictionaries = (
+            self.router.dictionaries(dict(settings.dictionary), settings.ignore_case, lang=settings.lang)
+            if settings.dictionary
+            else None
         )
-        self.options = TagOptions(
-            scores=settings.scores, nbest=settings.nbest, dictionary=dictionary, capitals=settings.capitals
-        )
+        self.options = TagOptions(scores=settings.scores, nbest=settings.nbest, capitals=settings.capitals)
         self._origin_fields = origin_fields(settings) if settings.with_source else None
 
     def analyze(self, raws: Sequence[bytes | dict]) -> list[tuple[dict, Analysis] | str]:
@@ -423,8 +429,15 @@ class BatchTagger:
             except BadRecord as error:
                 parsed.append(str(error))
         texts = [p[1] for p in parsed if not isinstance(p, str)]
-        analyses = iter(self.tagger.analyze(texts, self.options))
+        analyses = iter(self._analyze(texts))
         return [p if isinstance(p, str) else (p[0], next(analyses)) for p in parsed]
+
+    def _analyze(self, texts: list[str]) -> list[Analysis]:
+        (only, *others) = self.router.taggers.values()
+        if others or self.settings.lang != "auto":  # the models share the texts out
+            return self.router.analyze(texts, self.options, lang=self.settings.lang, dictionaries=self.dictionaries)
+        dictionary = self.dictionaries and self.dictionaries[only.name]
+        return only.analyze(texts, replace(self.options, dictionary=dictionary))
 
     def records(self, chunk: Sequence[tuple[str, int, bytes]]) -> list[str | Rejection]:
         """An output line or a rejection for each ``(source, line number, raw line)``, in order."""
@@ -738,7 +751,8 @@ def _session(settings: Settings, workers: int | None, address: str | None) -> co
     """The Ray session of a job. On this machine the model is checked first: an actor that cannot load it
     would fail in a long trace of Ray's."""
     if address is None:
-        verify(settings.model)
+        for model in settings.models:
+            verify(model)
     return ray_session(address, workers and workers * settings.threads)
 
 

@@ -333,7 +333,14 @@ def _add_tag_parser(commands: argparse._SubParsersAction, running: argparse.Argu
     tag = commands.add_parser(
         "tag", parents=[running], help="tag lines of text or records, one JSON object per record, in input order"
     )
-    tag.add_argument("--model", required=True)
+    tag.add_argument(
+        "--model",
+        action="append",
+        dest="models",
+        required=True,
+        help="model directory; repeated, each run of sentences goes to the model of its script (--lang auto)",
+    )
+    tag.add_argument("--lang", default="auto", help="the language of the model to tag with, or auto (by script)")
     tag.add_argument(
         "files",
         nargs="*",
@@ -725,12 +732,12 @@ def _check_stdin() -> None:
         raise ValueError(f"stdin: {reason}")
 
 
-def _dictionary_for(model: str, path: str) -> dict[str, str]:
-    """The entries of a dictionary file, checked against the model's labels before any work starts."""
+def _dictionary_for(models: Sequence[str], path: str) -> dict[str, str]:
+    """The entries of a dictionary file, checked against the models' labels before any work starts."""
     from ner.bundle import load
     from ner.dictionary import DictionaryFile
 
-    return DictionaryFile(path, labels=load(model).labels).entries()
+    return DictionaryFile(path, labels=sorted({label for model in models for label in load(model).labels})).entries()
 
 
 def _refuse_tag_arguments(args: argparse.Namespace) -> bool:
@@ -764,6 +771,7 @@ def _refuse_tag_arguments(args: argparse.Namespace) -> bool:
 
 def run_tag(args: argparse.Namespace) -> int:
     from ner import bulk
+    from ner import bundle as bundles
 
     reads_stdin = _refuse_tag_arguments(args)
     inputs = bulk.check_inputs(args.files, args.input_format)  # directories' files, each one
@@ -771,9 +779,12 @@ def run_tag(args: argparse.Namespace) -> int:
         _check_stdin()
     _refuse_writing_into_inputs(args, inputs)
     use_ray = args.engine == "ray"
-    entries = _dictionary_for(args.model, args.dictionary) if args.dictionary else {}
+    if args.lang != "auto" and args.lang not in (languages := {bundles.model_language(m) for m in args.models}):
+        raise ValueError(f"--lang {args.lang}: no model for it; the models are for {', '.join(sorted(languages))}")
+    entries = _dictionary_for(args.models, args.dictionary) if args.dictionary else {}
     settings = bulk.Settings(
-        model=str(Path(args.model).absolute()) if use_ray else args.model,
+        models=tuple(str(Path(model).absolute()) if use_ray else model for model in args.models),
+        lang=args.lang,
         input_format=args.input_format,
         text_field=args.text_field,
         output_format=args.output_format,

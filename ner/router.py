@@ -13,11 +13,12 @@ the sentences found while deciding are handed on, not found again.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TypeVar
 
-from ner.dictionary import check_labels, entries_for
+from ner.dictionary import Dictionary, check_labels, entries_for
 from ner.tagger import Alternative, Analysis, Document, Entity, TaggedToken, Tagger, TagOptions, combine_nbest
 from ner.text import LANGUAGE_SCRIPTS, cut_sentence, one_case, split_sentences, tokenize, unspaced_script
 from ner.truecasing import Capitals
@@ -159,6 +160,42 @@ class Router:
                 parts.setdefault(name, []).append(Part(index, Document(text, sentences)))
         jobs = [(self.taggers[name], tagger_parts) for name, tagger_parts in parts.items()]
         return Route("+".join(sorted(parts)) or spaced.name, jobs, len(texts), auto=True)  # who read something
+
+    def analyze(
+        self,
+        texts: Iterable[str],
+        options: TagOptions | None = None,
+        model: str | None = None,
+        lang: str = "auto",
+        dictionaries: Mapping[str, Dictionary] | None = None,
+    ) -> list[Analysis]:
+        """Tag ``texts`` as the service does: each with the model named, or of ``lang``, or each run of its
+        sentences with the model of their script (``lang="auto"``), merged per text; ``dictionaries``
+        (:meth:`dictionaries`) constrain the models they are given for."""
+        options = options or TagOptions()
+        route = self.route(list(texts), model, lang, options.capitals)
+        results = [
+            tagger.analyze(
+                [part.document for part in parts],
+                replace(options, dictionary=dictionaries.get(tagger.name)) if dictionaries else options,
+            )
+            for tagger, parts in route.jobs
+        ]
+        return merge(route, results, options)
+
+    def dictionaries(
+        self, entries: Mapping[str, str], ignore_case: bool = False, model: str | None = None, lang: str = "auto"
+    ) -> dict[str, Dictionary]:
+        """A dictionary of ``entries`` for each model that texts tagged with these choices may go to; under
+        ``lang="auto"`` each takes the entries of its own labels (:meth:`entries_for`)."""
+        if model is not None or lang != "auto" or self.script_models is None:
+            tagger = self.get(self.choose(model, lang))
+            return {tagger.name: tagger.dictionary(entries, ignore_case)}
+        built = {}
+        for tagger in self.script_models.values():
+            prepare = functools.partial(self.entries_for, tagger=tagger)
+            built[tagger.name] = tagger.dictionary(entries, ignore_case, prepare=prepare)
+        return built
 
     def entries_for(self, entries: Mapping[str, str], tagger: Tagger) -> dict[str, str]:
         """Under ``lang="auto"`` a request's dictionary serves every model a text may go to: ``tagger``

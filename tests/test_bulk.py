@@ -190,7 +190,7 @@ def test_bulk_tagging_gives_the_same_records_on_either_backend(tiny_model: Path)
     numbered = [("-", number, line.encode()) for number, line in enumerate(lines, 1)]
 
     def entities(backend: str) -> list[list[tuple[int, int, str, float]]]:
-        settings = bulk.Settings(model=str(tiny_model), backend=backend)
+        settings = bulk.Settings(models=(str(tiny_model),), backend=backend)
         records = (json.loads(line) for chunk in bulk.tag_stream(numbered, settings) for line in chunk)
         return [[(e["start"], e["end"], e["label"], e["score"]) for e in r["entities"]] for r in records]
 
@@ -289,7 +289,7 @@ def test_parquet_round_trip_keeps_columns_and_their_types(
     assert tagged.column_names == ["doc_id", "text", "published", "entities"]
 
     numbered = [("-", i, t.encode()) for i, t in enumerate(kept["text"].to_pylist(), 1)]
-    chunks = bulk.tag_stream(numbered, bulk.Settings(model=str(tiny_model)))
+    chunks = bulk.tag_stream(numbered, bulk.Settings(models=(str(tiny_model),)))
     entities = tagged["entities"].to_pylist()
     assert entities == [json.loads(line)["entities"] for chunk in chunks for line in chunk]
     assert any(entities)
@@ -384,6 +384,31 @@ def test_a_dictionary_file_constrains_every_record_and_a_foreign_label_stops_bef
     assert "GPE" in capsys.readouterr().err
 
 
+def test_several_models_share_each_line_out_by_script_as_the_service_does(
+    tiny_model: Path, tiny_zh_model: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """One --model read a mixed file's Chinese with the English model or its English with the Chinese one."""
+    from ner import Router, Tagger
+
+    texts = ["李明在北京工作。John Smith visited Berlin.", "John Smith visited Berlin.", "王芳是北京大学的教授。"]
+    source = write_lines(tmp_path / "in.txt", texts)
+    terms = tmp_path / "terms.tsv"
+    terms.write_text("Berlin\tO\n北京大学\tORG\n")  # a label of each model
+    lines, _ = tag(capsys, "--model", tiny_model, "--model", tiny_zh_model, "--dictionary", terms, source)
+    router = Router([Tagger.load(tiny_model), Tagger.load(tiny_zh_model)])
+    expected = router.analyze(texts, dictionaries=router.dictionaries({"Berlin": "O", "北京大学": "ORG"}))
+    found = [[(e["start"], e["end"], e["label"]) for e in json.loads(line)["entities"]] for line in lines]
+    assert found == [[(e.start, e.end, e.label) for e in analysis.entities] for analysis in expected]
+    assert any(texts[0][start] == "李" for start, _, _ in found[0]) and any(e[2] == "ORG" for e in found[2])
+    only_zh, _ = tag(capsys, "--model", tiny_model, "--model", tiny_zh_model, "--lang", "zh", source)
+    chinese = router.analyze(texts, lang="zh")
+    assert [[e["start"] for e in json.loads(line)["entities"]] for line in only_zh] == [
+        [e.start for e in analysis.entities] for analysis in chinese
+    ]
+    assert main(["tag", "--model", str(tiny_model), "--lang", "fr", str(source)]) == 2
+    assert "--lang fr: no model for it; the models are for en" in capsys.readouterr().err
+
+
 def test_a_utf16_file_splits_lines_as_utf8_does_and_loses_only_what_is_no_utf16() -> None:
     """A lone carriage return inside a line is no line end, and half a character (a lone surrogate, a file
     cut short) makes only its own line bad, as PowerShell's files can be."""
@@ -396,7 +421,7 @@ def test_a_utf16_file_splits_lines_as_utf8_does_and_loses_only_what_is_no_utf16(
     assert [line for _, _, line in numbered[:1]] == [b"Angela Merkel met\rEmmanuel Macron."]
     assert [number for _, number, _ in numbered] == [1, 2, 3, 4]
     assert numbered[2][2] == b"Paris"
-    settings = bulk.Settings(model="unused")
+    settings = bulk.Settings(models=("unused",))
     for bad in (numbered[1][2], numbered[3][2]):
         with pytest.raises(bulk.BadRecord, match="not UTF-16"):
             bulk.parse(bad, settings)
@@ -495,7 +520,7 @@ def test_a_line_cut_at_the_limit_is_rejected_never_shortened(monkeypatch: pytest
     monkeypatch.setattr(bulk, "MAX_LINE_BYTES", 16)
     text = b"\xef\xbb\xbf" + b"a" * 16 + b"\nbbbbbbbbbbbbbbb\rcc\n" + b"c" * 14 + b"\r\n" + b"d" * 17
     numbered = list(bulk.lines(io.BufferedReader(io.BytesIO(text)), "in.txt"))
-    settings = bulk.Settings(model="unused")
+    settings = bulk.Settings(models=("unused",))
     verdicts = []
     for _, number, line in numbered:
         try:

@@ -6,34 +6,20 @@ from __future__ import annotations
 import math
 import random
 import string
-from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from ner import Analysis, Tagger, TagOptions
+from ner import Tagger, TagOptions
 from ner import bundle as bundles
 from ner.backends import load_backend
-from ner.router import Router, UnknownModelError, merge, script_runs
+from ner.router import Router, UnknownModelError, script_runs
 from ner.text import tokenize
 
 from .test_text import TEXTS, assert_offsets_kept
 
 MIXED = "李明在北京工作。John Smith visited Berlin on Monday. 王芳是北京大学的教授。"
-
-
-def analyze(
-    router: Router,
-    texts: Iterable[str],
-    model: str | None = None,
-    lang: str = "auto",
-    options: TagOptions | None = None,
-) -> list[Analysis]:
-    """Tag as the service does: route, then each model's parts, merged per text."""
-    options = options or TagOptions()
-    route = router.route(texts, model, lang)
-    return merge(route, [tagger.analyze([p.document for p in parts], options) for tagger, parts in route.jobs], options)
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +45,7 @@ def test_mixed_text_is_tagged_by_both_models_with_offsets_into_the_whole(router:
     assert route.name == "tiny-en+tiny-zh"
     # one document per model and text: the Chinese before and after the English are read as one text
     assert {tagger.name: len(parts) for tagger, parts in route.jobs} == {"tiny-zh": 1, "tiny-en": 1}
-    (analysis,) = analyze(router, [MIXED], options=TagOptions(tokens=True, nbest=2))
+    (analysis,) = router.analyze([MIXED], TagOptions(tokens=True, nbest=2))
     found = {(e.text, e.label) for e in analysis.entities}
     assert {("李明", "PER"), ("北京", "LOC"), ("John Smith", "PER"), ("Berlin", "LOC"), ("王芳", "PER")} <= found
     for item in [*analysis.entities, *analysis.tokens]:
@@ -91,7 +77,7 @@ def test_a_chinese_sentence_before_one_in_lower_case_goes_to_the_chinese_model(r
 def test_code_switched_text_goes_to_both_models(router: Router, text: str) -> None:
     """Each went whole to one model, which read the other language's part as noise."""
     assert router.route([text]).name == "tiny-en+tiny-zh"
-    (analysis,) = analyze(router, [text])
+    (analysis,) = router.analyze([text])
     assert all(("\n" in e.text) is False for e in analysis.entities)
 
 
@@ -100,7 +86,7 @@ def test_english_written_full_width_is_read_as_ascii_english(router: Router) -> 
     ascii_text = "John Smith met Mary Jones in Berlin on Monday."
     full_width = "Ｊｏｈｎ Ｓｍｉｔｈ met Ｍａｒｙ Ｊｏｎｅｓ in Ｂｅｒｌｉｎ on Monday."
     assert router.route([full_width]).name == "tiny-en"
-    as_ascii, as_full_width = analyze(router, [ascii_text, full_width])
+    as_ascii, as_full_width = router.analyze([ascii_text, full_width])
     assert as_ascii.entities  # the comparison below says something
     assert [(e.start, e.end, e.label, round(e.score, 5)) for e in as_full_width.entities] == [
         (e.start, e.end, e.label, round(e.score, 5)) for e in as_ascii.entities
@@ -126,7 +112,7 @@ def test_choosing_by_name_and_language(router: Router) -> None:
     assert router.default == "tiny-en" and router.languages() == ["en", "zh"]
     assert router.choose(model="tiny-zh") == "tiny-zh" == router.route(["x"], model="tiny-zh").name
     assert router.choose(lang="zh") == "tiny-zh" and router.choose(lang="en") == "tiny-en"
-    (forced,) = analyze(router, ["李明在北京工作。"], model="tiny-zh")
+    (forced,) = router.analyze(["李明在北京工作。"], model="tiny-zh")
     assert ("北京", "LOC") in {(e.text, e.label) for e in forced.entities}
     with pytest.raises(UnknownModelError, match="no-such-model"):
         router.choose(model="no-such-model")
@@ -167,7 +153,7 @@ def test_one_default_model_per_language(tiny_model: Path, tiny_zh_model: Path) -
 
 def test_router_without_a_chinese_model_uses_the_default(tiny_model: Path) -> None:
     router = Router([Tagger.load(tiny_model)])
-    (analysis,) = analyze(router, ["John Smith visited 北京."])
+    (analysis,) = router.analyze(["John Smith visited 北京."])
     assert any(e.text == "John Smith" for e in analysis.entities)
     assert router.choose() == "tiny-en" and router.route(["x"]).name == "tiny-en"
 
@@ -180,7 +166,7 @@ def test_auto_routing_names_only_the_models_it_uses(tiny_model: Path, tiny_zh_mo
     assert router.choose() == "tiny-en+tiny-zh" == router.route([MIXED]).name
     assert router.choose(lang="zh") == "tiny-zh"
     assert router.choose(model="zz-domain") == "zz-domain"
-    (analysis,) = analyze(router, [MIXED])
+    (analysis,) = router.analyze([MIXED])
     assert ("北京", "LOC") in {(e.text, e.label) for e in analysis.entities}
 
 
@@ -192,7 +178,7 @@ def test_thai_text_goes_to_a_thai_model_chinese_to_chinese_and_the_rest_to_engli
     route = router.route([text])
     assert route.name == "tiny-en+tiny-th+tiny-zh" == router.choose()
     assert {tagger.name: len(parts) for tagger, parts in route.jobs} == {"tiny-th": 1, "tiny-zh": 1, "tiny-en": 1}
-    (analysis,) = analyze(router, [text])
+    (analysis,) = router.analyze([text])
     found = {(e.text, e.label) for e in analysis.entities}
     assert {("ปิติ", "PER"), ("ขอนแก่น", "LOC"), ("北京", "LOC"), ("John Smith", "PER")} <= found
     assert all(text[e.start : e.end] == e.text for e in analysis.entities)
@@ -205,7 +191,7 @@ def test_thai_text_goes_to_a_thai_model_chinese_to_chinese_and_the_rest_to_engli
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 def test_tagging_never_raises_and_entities_match_the_text(router: Router, text: str) -> None:
     for model in (None, "tiny-en", "tiny-zh"):
-        (analysis,) = analyze(router, [text], model=model, options=TagOptions(tokens=True, nbest=2))
+        (analysis,) = router.analyze([text], model=model, options=TagOptions(tokens=True, nbest=2))
         for entity in analysis.entities:
             assert text[entity.start : entity.end] == entity.text
             assert 0.0 <= entity.score <= 1.0
@@ -222,11 +208,11 @@ def test_nbest_of_a_long_mixed_text_stays_ordered_past_float_range(router: Route
     rng = random.Random(0)
     unknown_words = ["".join(rng.choices(string.ascii_letters, k=4)) for _ in range(15000)]  # the model is unsure
     text = " ".join(unknown_words) + " .\n\n李明在北京工作。"
-    (analysis,) = analyze(router, [text], options=TagOptions(nbest=3))
+    (analysis,) = router.analyze([text], options=TagOptions(nbest=3))
     logs = [a.log_probability for a in analysis.alternatives]
     assert len(logs) == 3 and all(math.isfinite(x) for x in logs) and logs == sorted(logs, reverse=True)
     assert logs[0] < -750 and analysis.alternatives[0].probability == 0.0
 
 
 def test_a_generator_of_texts_is_read_once(router: Router) -> None:
-    assert len(analyze(router, (text for text in ["Acme Corp is big.", "李明在北京工作。"]))) == 2
+    assert len(router.analyze(text for text in ["Acme Corp is big.", "李明在北京工作。"])) == 2
