@@ -732,6 +732,22 @@ def _check_stdin() -> None:
         raise ValueError(f"stdin: {reason}")
 
 
+def _warn_of_unused_models(models: Sequence[str], lang: str) -> None:
+    """Say which of ``models`` tag nothing: under ``lang`` auto the first given for a script takes its text
+    (:class:`ner.router.Router`), else the first of that language."""
+    from ner import bundle as bundles
+    from ner.router import script_of
+
+    used: dict[object, str] = {}
+    for model in models:
+        language = bundles.model_language(model)
+        key = script_of(language) if lang == "auto" else language
+        if key in used:
+            chooses = f"the model for its script under --lang {lang}" if lang == "auto" else f"the model for {language}"
+            print(f"ner tag: warning: {model} tags nothing: {used[key]}, given first, is {chooses}", file=sys.stderr)
+        used.setdefault(key, model)
+
+
 def _dictionary_for(models: Sequence[str], path: str) -> dict[str, str]:
     """The entries of a dictionary file, checked against the models' labels before any work starts."""
     from ner.bundle import load
@@ -781,6 +797,7 @@ def run_tag(args: argparse.Namespace) -> int:
     use_ray = args.engine == "ray"
     if args.lang != "auto" and args.lang not in (languages := {bundles.model_language(m) for m in args.models}):
         raise ValueError(f"--lang {args.lang}: no model for it; the models are for {', '.join(sorted(languages))}")
+    _warn_of_unused_models(args.models, args.lang)
     entries = _dictionary_for(args.models, args.dictionary) if args.dictionary else {}
     settings = bulk.Settings(
         models=tuple(str(Path(model).absolute()) if use_ray else model for model in args.models),

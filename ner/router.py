@@ -20,7 +20,16 @@ from typing import TypeVar
 
 from ner.dictionary import Dictionary, check_labels, entries_for
 from ner.tagger import Alternative, Analysis, Document, Entity, TaggedToken, Tagger, TagOptions, combine_nbest
-from ner.text import LANGUAGE_SCRIPTS, cut_sentence, one_case, split_sentences, tokenize, unspaced_script
+from ner.text import (
+    LANGUAGE_SCRIPTS,
+    SPACED_LANGUAGE_SCRIPTS,
+    cut_sentence,
+    one_case,
+    spaced_script,
+    split_sentences,
+    tokenize,
+    unspaced_script,
+)
 from ner.truecasing import Capitals
 
 _Spanned = TypeVar("_Spanned", Entity, TaggedToken)
@@ -101,10 +110,11 @@ class Router:
             self.language_models.setdefault(tagger.language, tagger.name)
         by_script: dict[str | None, Tagger] = {}
         for tagger in preferred:
-            by_script.setdefault(LANGUAGE_SCRIPTS.get(tagger.language), tagger)
-        # The model of each script that lang="auto" routes between (None: the scripts with spaces); with
-        # one script loaded, the default model tags everything.
+            by_script.setdefault(script_of(tagger.language), tagger)
+        # The model of each script that lang="auto" routes between (None: Latin and the scripts with spaces no
+        # model is for); with one script loaded, the default model tags everything.
         self.script_models = by_script if len(by_script) > 1 else None
+        self.spaced_scripts = [s for s in by_script if s in SPACED_LANGUAGE_SCRIPTS.values()]
 
     def for_language(self, language: str) -> Tagger:
         if language not in self.language_models:
@@ -150,7 +160,7 @@ class Router:
         parts: dict[str, list[Part]] = {}
         for index, text in enumerate(texts):
             read: dict[str, list] = {}  # each model's sentences of this text: one document, its memory whole
-            runs = script_runs(text, spaced.max_sentence_tokens, spaced.cut_in_one_case(capitals))
+            runs = script_runs(text, spaced.max_sentence_tokens, spaced.cut_in_one_case(capitals), self.spaced_scripts)
             for start, end, script, sentences in runs:
                 tagger = self.script_models.get(script, spaced)
                 if not (tagger is spaced and not tagger.char_level):  # else the word tokenizer split it already
@@ -237,19 +247,29 @@ def _in_order(items: Iterable[_Spanned]) -> list[_Spanned]:
     return sorted(items, key=lambda item: item.start)
 
 
+def script_of(language: str) -> str | None:
+    """The script a model of ``language`` is for: one written without spaces between words, one of the
+    :data:`ner.text.SPACED_SCRIPTS`, or ``None`` (Latin and the rest)."""
+    code = language.split("-")[0].lower()
+    return LANGUAGE_SCRIPTS.get(code) or SPACED_LANGUAGE_SCRIPTS.get(code)
+
+
 def script_runs(
-    text: str, max_tokens: int = 150, in_one_case: bool | None = None
+    text: str, max_tokens: int = 150, in_one_case: bool | None = None, spaced_scripts: Sequence[str] = ()
 ) -> list[tuple[int, int, str | None, list]]:
     """``(start, end, script, sentences)`` runs of consecutive sentences written mostly in one script
-    written without spaces between words (:func:`ner.text.unspaced_script`; ``None``: in scripts with
-    spaces); ``sentences`` are the run's sentences of word tokens, cut to ``max_tokens`` once each whole
-    sentence has its script (a long sentence's pieces are not routed apart)."""
+    written without spaces between words (:func:`ner.text.unspaced_script`) or in one of ``spaced_scripts``
+    (:func:`ner.text.spaced_script`; ``None``: in the other scripts with spaces); ``sentences`` are the run's
+    sentences of word tokens, cut to ``max_tokens`` once each whole sentence has its script (a long
+    sentence's pieces are not routed apart)."""
     runs: list[tuple[int, int, str | None, list]] = []
     in_one_case = one_case(text) if in_one_case is None else in_one_case  # decided once, for both steps
     tokens = tokenize(text, in_one_case)
     for sentence in split_sentences(text, tokens, max(len(tokens), 1), in_one_case=in_one_case):
         start, end = sentence[0].start, sentence[-1].end
         script = unspaced_script(text[start:end])
+        if script is None and spaced_scripts:
+            script = spaced_script(text[start:end], spaced_scripts)
         pieces = cut_sentence(sentence, max_tokens)
         if runs and runs[-1][2] == script:
             runs[-1][3].extend(pieces)

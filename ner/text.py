@@ -52,24 +52,79 @@ LANGUAGE_SCRIPTS = {
     "my": "myanmar",
     "km": "khmer",
 }
+# Scripts written with spaces between words besides Latin, and their languages: under lang auto, a run of
+# sentences mostly in one goes to a model for one of its languages (text in Hindi to a Hindi model, not to
+# the English one); languages also written in Latin (Serbian, Azerbaijani) are left out.
+SPACED_SCRIPTS = {
+    "cyrillic": "\u0400-\u052f\u1c80-\u1c8f\u2de0-\u2dff\ua640-\ua69f",
+    "greek": "\u0370-\u03ff\u1f00-\u1fff",
+    "armenian": "\u0530-\u058f",
+    "hebrew": "\u0590-\u05ff\ufb1d-\ufb4f",
+    "arabic": "\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff\ufb50-\ufdff\ufe70-\ufeff",
+    "devanagari": "\u0900-\u097f\ua8e0-\ua8ff",
+    "bengali": "\u0980-\u09ff",
+    "gurmukhi": "\u0a00-\u0a7f",
+    "gujarati": "\u0a80-\u0aff",
+    "oriya": "\u0b00-\u0b7f",
+    "tamil": "\u0b80-\u0bff",
+    "telugu": "\u0c00-\u0c7f",
+    "kannada": "\u0c80-\u0cff",
+    "malayalam": "\u0d00-\u0d7f",
+    "sinhala": "\u0d80-\u0dff",
+    "georgian": "\u10a0-\u10ff\u2d00-\u2d2f",
+    "ethiopic": "\u1200-\u139f",
+    "hangul": "\u1100-\u11ff\u3130-\u318f\uac00-\ud7af",
+}
+SPACED_LANGUAGE_SCRIPTS = {
+    **dict.fromkeys(["ru", "uk", "be", "bg", "mk", "kk", "ky", "mn", "tg", "tt", "ba", "cv"], "cyrillic"),
+    "el": "greek",
+    "hy": "armenian",
+    **dict.fromkeys(["he", "yi"], "hebrew"),
+    **dict.fromkeys(["ar", "fa", "ur", "ps", "ug", "sd", "ckb"], "arabic"),
+    **dict.fromkeys(["hi", "mr", "ne", "sa", "mai", "bho"], "devanagari"),
+    **dict.fromkeys(["bn", "as"], "bengali"),
+    "pa": "gurmukhi",
+    "gu": "gujarati",
+    "or": "oriya",
+    "ta": "tamil",
+    "te": "telugu",
+    "kn": "kannada",
+    "ml": "malayalam",
+    "si": "sinhala",
+    "ka": "georgian",
+    **dict.fromkeys(["am", "ti"], "ethiopic"),
+    "ko": "hangul",
+}
+_SPACED_SCRIPT_CHARS = {name: re.compile(f"[{ranges}]") for name, ranges in SPACED_SCRIPTS.items()}
 _SCRIPT_CHARS = {name: re.compile(f"[{ranges}]") for name, ranges in UNSPACED_SCRIPTS.items()}
 _CJK_CHAR = _SCRIPT_CHARS["cjk"]
 _UNSPACED_CHAR = re.compile(f"[{''.join(UNSPACED_SCRIPTS.values())}]")
 _SPACED_RUN = re.compile(f"[^\\s{''.join(UNSPACED_SCRIPTS.values())}]+")
 
 
-def _combining_marks() -> str:
-    """A regex character class body of every combining mark (Unicode categories Mn, Mc, Me: accents,
-    Indic vowel signs and viramas, Thai and Lao vowels and tones, Hebrew and Arabic points, variation
-    selectors), found by scanning the planes that have them (about 20 ms)."""
+def _ranges(codes: Iterable[int], wanted: Callable[[str], bool]) -> str:
+    """A regex character class body of the characters of ``codes`` that are ``wanted``, as ranges."""
     ranges: list[tuple[int, int]] = []
-    for code in itertools.chain(range(0x300, 0x1F000), range(0xE0100, 0xE01F0)):
-        if unicodedata.category(chr(code))[0] == "M":
+    for code in codes:
+        if wanted(chr(code)):
             if ranges and ranges[-1][1] == code - 1:
                 ranges[-1] = (ranges[-1][0], code)
             else:
                 ranges.append((code, code))
     return "".join(re.escape(chr(a)) + (f"-{re.escape(chr(b))}" if b > a else "") for a, b in ranges)
+
+
+def _combining_marks() -> str:
+    """A regex character class body of every combining mark (Unicode categories Mn, Mc, Me: accents,
+    Indic vowel signs and viramas, Thai and Lao vowels and tones, Hebrew and Arabic points, variation
+    selectors), found by scanning the planes that have them (about 20 ms)."""
+    return _ranges(
+        itertools.chain(range(0x300, 0x1F000), range(0xE0100, 0xE01F0)), lambda c: unicodedata.category(c)[0] == "M"
+    )
+
+
+# Capital letters of every script with case (A, É, А, Α, Ա): an initial's (M. Smith, А. С. Пушкин).
+_CAPITALS = _ranges(range(0x41, 0x10000), str.isupper)
 
 
 # Characters that show nothing and are no letter: the soft hyphen, the Arabic letter mark, zero-width space,
@@ -155,7 +210,7 @@ def _token_pattern(in_one_case: bool) -> re.Pattern[str]:
                 rf"(?<![^\s(\[{{\"'“‘])[@#][\w{_COMBINING}]*[^\W_][{_COMBINING}]*",
                 r"(?:[A-Za-z]\.){2,}",  # U.S., a.m., U.N.
                 rf"{cased}{_ABBREVIATIONS})\.(?![^\W_])",  # Mr., Inc., vs.
-                rf"{cased}[A-Z])\.(?=\s)",  # an initial: M. Smith
+                rf"{cased}[{_CAPITALS}])\.(?=\s)",  # an initial: M. Smith, А. С. Пушкин
                 rf"{cased}[A-Z]{{1,2}})\$",  # C$, US$
                 r"\d+=(?=\s|$)",  # a tied rank in sports results: 10=
                 # 1996-08-22, 1,000.50, 1/2, 3,000-strong, 1,250M
@@ -188,6 +243,9 @@ _ABBREVIATION = "abbreviation."  # the end a sentence has after an abbreviation'
 # ... those of them, and an abbreviation's point, that end a sentence only when a space follows (ASP.NET,
 # Yahoo!Japan) ...
 _SPACED_END = frozenset({".", "!", "?", "...", "…", _ABBREVIATION})
+# ... and in Greek the question mark, written as a semicolon (U+037E, or U+003B as NFC makes it), ...
+_GREEK_QUESTION = frozenset({";", "\u037e"})
+_GREEK_LETTER = re.compile("[\u0370-\u03ff\u1f00-\u1fff]")
 # ... followed by any of these, which stay with the sentence that ended.
 _CLOSERS = frozenset({'"', "'", ")", "]", "”", "’", "」", "』", "）", "》"})
 # An abbreviation's point ends a sentence only when one of these words, which seldom follow an abbreviation
@@ -360,6 +418,13 @@ def unspaced_script(text: str) -> str | None:
     return next((name for name, chars in _SCRIPT_CHARS.items() if 2 * len(chars.findall(unspaced)) > units), None)
 
 
+def spaced_script(text: str, scripts: Collection[str]) -> str | None:
+    """The script of ``scripts`` (names of :data:`SPACED_SCRIPTS`) that more than half of ``text``'s letters are
+    in, or ``None`` (Latin, or no script in the majority)."""
+    letters = sum(map(str.isalpha, text))
+    return next((s for s in scripts if 2 * len(_SPACED_SCRIPT_CHARS[s].findall(text)) > letters > 0), None)
+
+
 def unspaced_ratio(text: str) -> float:
     """The share of non-space characters in a script written without spaces between words (CJK, Thai,
     Lao, Tibetan, Myanmar, Khmer), in [0, 1] (0 for empty text)."""
@@ -404,23 +469,37 @@ def _breaks(text: str, first: int, last: int) -> list[tuple[int, bool]]:
 
 
 def _script_changes(text: str, line: int, last: int) -> list[int]:
-    """Where each line that starts after ``line`` and by ``last`` starts whose script (:func:`unspaced_script`)
-    is not that of the line before: an English line without a point and a Chinese one are two sentences,
-    whatever the next line starts with (李明 has no capital)."""
+    """Where each line that starts after ``line`` and by ``last`` starts whose script is clearly not that of
+    the line before (:func:`_line_script`): an English line without a point and a Chinese one are two
+    sentences, whatever the next line starts with (李明 has no capital)."""
     if not _UNSPACED_CHAR.search(text, line, last + 1):
         return []
     changes: list[int] = []
-    before: list[str | None] = []  # the script of the last line with something visible
+    before: object = _MIXED  # the script of the last line with something visible
     for match in _LINE.finditer(text, line):
         if match.start() > last:
             break
         if match.group().isspace():
             continue
-        script = unspaced_script(match.group())
-        if before and script != before[0]:
+        script = _line_script(match.group())
+        if _MIXED not in (before, script) and script != before:
             changes.append(match.start())
-        before[:] = [script]
+        before = script
     return changes
+
+
+_MIXED = object()  # a line in no script by a clear majority
+
+
+def _line_script(line: str) -> object:
+    """The script of :data:`UNSPACED_SCRIPTS` that two thirds of ``line`` is in, counted as
+    :func:`unspaced_script` counts (a word of English is one), None where two thirds are in scripts with
+    spaces, else :data:`_MIXED` (我用iPhone和MacBook Pro: a line of Chinese wrapped after English words)."""
+    unspaced = len(_UNSPACED_CHAR.findall(line))
+    share = unspaced / (unspaced + len(_SPACED_RUN.findall(line)))
+    if share <= 1 / 3:
+        return None
+    return unspaced_script(line) if share >= 2 / 3 else _MIXED
 
 
 def _short(line: str) -> bool:
@@ -479,7 +558,7 @@ def split_sentences(
             # after 。 (or another script's mark) a word in lower case starts a sentence too: 李明在北京。i met john
             and (not word[0].islower() or (ended not in _SPACED_END and _other_script_in(text, current)))
             and not (ended in _TYPED_POINTS and _typed_point(text, current, token))
-            and (ended not in _SPACED_END or token.start > current[-1].end or _script_changes_at(current, token))
+            and (ended not in _SPACED_END or token.start > current[-1].end or _script_changes_at(text, current, token))
             and (ended != _ABBREVIATION or word in starts)
         )
         if current and (paragraph or follows):
@@ -489,6 +568,8 @@ def split_sentences(
         current.append(token)
         if token.text in _SENTENCE_END:
             ended = token.text
+        elif token.text in _GREEK_QUESTION and _GREEK_LETTER.search(text, current[0].start, token.start):
+            ended = "?"  # Greek writes its question mark as a semicolon
         elif token.text[-1] == "." and token.text[0].isalpha() and word[:-1] not in titles:  # U.S., Inc.
             ended = _ABBREVIATION
         elif ended and token.text not in _CLOSERS:
@@ -512,12 +593,18 @@ def _other_script_in(text: str, sentence: list[Token]) -> bool:
     return bool(_OTHER_SCRIPT_LETTER.search(text, sentence[0].start, sentence[-1].end))
 
 
-def _script_changes_at(sentence: list[Token], token: Token) -> bool:
-    """Whether ``token`` starts in a script written without spaces and the last word of ``sentence`` (before
-    its final marks) does not, or the other way round: ``Place!陈大文``, ``了.See``."""
-    marks = _SENTENCE_END | _CLOSERS
-    word = next((t.text for t in reversed(sentence) if t.text not in marks), None)
-    return word is not None and bool(_UNSPACED_CHAR.match(token.text)) != bool(_UNSPACED_CHAR.match(word))
+def _script_changes_at(text: str, sentence: list[Token], token: Token) -> bool:
+    """Whether a Latin mark that ends ``sentence``, right before ``token``, ends a sentence in a script with
+    spaces, of two words or more, and ``token`` starts one written without (``Place!陈大文``): not a brand's
+    mark (``Yahoo!ニュース``), nor one inside Chinese (``他买了iPhone!２０２３年``, ``和.NET``)."""
+    mark = sentence[-1]
+    return (
+        len(sentence) > 2
+        and mark.text in _SPACED_END
+        and _UNSPACED_CHAR.match(token.text) is not None
+        and unspaced_script(text[sentence[0].start : mark.start]) is None
+        and _UNSPACED_CHAR.match(sentence[-2].text) is None
+    )
 
 
 def _typed_point(text: str, sentence: list[Token], token: Token) -> bool:

@@ -257,6 +257,31 @@ def tiny_th_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return train_tiny(folder / "tiny-th", train, dev, "--epochs", "8")
 
 
+RU_PEOPLE, RU_PLACES = ["Иван Петров", "Мария Сидорова", "Ольга Иванова"], ["Москве", "Казани", "Самаре"]
+
+
+def synthetic_russian(count: int, seed: int) -> list[list[tuple[str, str]]]:
+    """Russian sentences in words: a person who lives or works in a place."""
+    rng = random.Random(seed)
+    sentences = []
+    for _ in range(count):
+        first, last = rng.choice(RU_PEOPLE).split()
+        verb = rng.choice(["живёт", "работает"])
+        sentences.append(
+            [(first, "B-PER"), (last, "I-PER"), (verb, "O"), ("в", "O"), (rng.choice(RU_PLACES), "B-LOC"), (".", "O")]
+        )
+    return sentences
+
+
+@pytest.fixture(scope="session")
+def tiny_ru_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A Russian word model (Cyrillic, written with spaces) trained for a few seconds."""
+    folder = tmp_path_factory.mktemp("ru")
+    train = write_conll(folder / "train.bio", synthetic_russian(150, 5))
+    dev = write_conll(folder / "dev.bio", synthetic_russian(30, 6))
+    return train_tiny(folder / "tiny-ru", train, dev, "--epochs", "8", "--language", "ru")
+
+
 @pytest.fixture(scope="session")
 def tiny_zh_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A character-level Chinese model (with jieba's lexicon, as the recipe picks for Chinese) trained for a

@@ -394,7 +394,7 @@ def test_several_models_share_each_line_out_by_script_as_the_service_does(
     source = write_lines(tmp_path / "in.txt", texts)
     terms = tmp_path / "terms.tsv"
     terms.write_text("Berlin\tO\n北京大学\tORG\n")  # a label of each model
-    lines, _ = tag(capsys, "--model", tiny_model, "--model", tiny_zh_model, "--dictionary", terms, source)
+    lines, said = tag(capsys, "--model", tiny_model, "--model", tiny_zh_model, "--dictionary", terms, source)
     router = Router([Tagger.load(tiny_model), Tagger.load(tiny_zh_model)])
     expected = router.analyze(texts, dictionaries=router.dictionaries({"Berlin": "O", "北京大学": "ORG"}))
     found = [[(e["start"], e["end"], e["label"]) for e in json.loads(line)["entities"]] for line in lines]
@@ -405,6 +405,9 @@ def test_several_models_share_each_line_out_by_script_as_the_service_does(
     assert [[e["start"] for e in json.loads(line)["entities"]] for line in only_zh] == [
         [e.start for e in analysis.entities] for analysis in chinese
     ]
+    assert "warning" not in said
+    _, said = tag(capsys, "--model", tiny_zh_model, "--model", shipped_model("zh-resume"), source)
+    assert f"warning: {shipped_model('zh-resume')} tags nothing: {tiny_zh_model}, given first" in said
     assert main(["tag", "--model", str(tiny_model), "--lang", "fr", str(source)]) == 2
     assert "--lang fr: no model for it; the models are for en" in capsys.readouterr().err
 

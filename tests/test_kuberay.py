@@ -133,7 +133,8 @@ def test_rayjob_wiring() -> None:
     args = build_parser().parse_args(command[1:])
     assert (args.command, args.engine, args.address) == ("tag", "ray", "auto")
     assert args.out.startswith("s3://") and all(f.startswith("s3://") for f in args.files)
-    assert args.model.startswith("/models/") and (MODELS / args.model.removeprefix("/models/")).is_dir()
+    (model,) = args.models
+    assert model.startswith("/models/") and (MODELS / model.removeprefix("/models/")).is_dir()
 
     head, workers = groups(job)
     assert head["rayStartParams"]["num-cpus"] == "0"

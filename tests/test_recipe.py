@@ -68,12 +68,15 @@ def test_detect_language(language: str) -> None:
     assert ("CJK" in how) == (language in ("zh", "ja"))
 
 
-def test_japanese_written_mostly_in_kanji_is_japanese_and_chinese_with_a_katakana_dot_is_chinese() -> None:
+def test_japanese_written_mostly_in_kanji_is_japanese_and_chinese_with_some_kana_is_chinese() -> None:
     """langid reads headlines in kanji as Chinese: such a corpus got jieba's Chinese dictionary."""
     headlines = ["日本銀行、金融政策決定会合で利上げ決定", "首相官邸で記者会見", "東京都議会選挙の結果発表へ"]
     assert detect_language(corpus_text(corpus(headlines)))[0] == "ja"
     names = ["卡尔・马克思的著作在北京出版。", "列夫・托尔斯泰访问了上海图书馆。"]  # the dot is no kana
     assert detect_language(corpus_text(corpus(names)))[0] == "zh"
+    # Chinese social media: Japanese names in katakana, kaomoji, a Taiwanese shop's の
+    posts = ["优衣库（ユニクロ）的衣服很便宜", "今天去北京逛街好开心ヽ(✿ﾟ▽ﾟ)ノ", "这家好吃の店在台北", "我们明天见"] * 5
+    assert detect_language(corpus_text(corpus(posts)))[0] == "zh"
 
 
 def test_glove_is_chosen_for_english_with_high_coverage_and_the_reason_recorded() -> None:

@@ -81,6 +81,29 @@ def test_code_switched_text_goes_to_both_models(router: Router, text: str) -> No
     assert all(("\n" in e.text) is False for e in analysis.entities)
 
 
+def test_a_model_for_a_script_with_spaces_takes_the_sentences_in_it(
+    tiny_model: Path, tiny_zh_model: Path, tiny_ru_model: Path
+) -> None:
+    """Every script with spaces went to the English model: a Russian one beside it was never used."""
+    router = Router([Tagger.load(tiny_model), Tagger.load(tiny_ru_model), Tagger.load(tiny_zh_model)])
+    text = "John Smith visited Berlin. Иван Петров живёт в Москве. 李明在北京工作。"
+    route = router.route([text])
+    assert route.name == "tiny-en+tiny-ru+tiny-zh"
+    read = {
+        tagger.name: [text[s[0].start : s[-1].end] for p in parts for s in p.document.sentences]
+        for tagger, parts in route.jobs
+    }
+    assert read == {
+        "tiny-en": ["John Smith visited Berlin."],
+        "tiny-ru": ["Иван Петров живёт в Москве."],
+        "tiny-zh": ["李明在北京工作。"],
+    }
+    (analysis,) = router.analyze([text])
+    assert ("Иван Петров", "PER") in {(e.text, e.label) for e in analysis.entities}
+    english_only = Router([Tagger.load(tiny_model), Tagger.load(tiny_zh_model)])
+    assert {t.name for t, _ in english_only.route(["Иван Петров живёт в Москве."]).jobs} == {"tiny-en"}
+
+
 def test_english_written_full_width_is_read_as_ascii_english(router: Router) -> None:
     """Ｇｏｏｇｌｅ's letters were read as Chinese characters: the whole sentence went to the Chinese model."""
     ascii_text = "John Smith met Mary Jones in Berlin on Monday."

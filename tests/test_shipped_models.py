@@ -141,17 +141,15 @@ def test_onnx_and_torch_give_the_same_entities_and_scores(name: str, test_file: 
 def test_auto_routing_sends_each_text_to_the_default_model_of_its_script_and_names_who_read_it() -> None:
     from ner.router import Router
 
-    from .test_router import analyze
-
     taggers = [Tagger.load(shipped_model(name)) for name in ("en-conll03", "zh-msra", "zh-resume")]
     assert Router(taggers).route(["李明在北京大学工作。"]).name == "zh-msra"
     assert Router(taggers, default="zh-resume").route(["李明在北京大学工作。"]).name == "zh-resume"
     assert Router(taggers).route(["Angela Merkel visited Paris."]).name == "en-conll03"
     # a Chinese sentence with a word of English in it is Chinese, and its Chinese names are found
-    mixed = analyze(Router(taggers), ["李明在Microsoft工作。"])[0]
+    mixed = Router(taggers).analyze(["李明在Microsoft工作。"])[0]
     assert ("李明", "PER") in {(e.text, e.label) for e in mixed.entities}
     # the English around a Chinese sentence is one document to the English model's memory, as without it
     text = "Michael Jordan scored 30 points. 这是中文。 Jordan said he was tired."
-    auto = {(e.text, e.label) for e in analyze(Router(taggers), [text])[0].entities}
+    auto = {(e.text, e.label) for e in Router(taggers).analyze([text])[0].entities}
     alone = {(e.text, e.label) for e in taggers[0].tag(text.replace(" 这是中文。", ""))}
     assert ("Jordan", "PER") in alone and auto - {("这是中文", "LOC")} >= alone

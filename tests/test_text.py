@@ -684,9 +684,17 @@ def test_invisible_characters_stay_inside_words_and_the_model_reads_words_withou
         ("Wow！ that is cool.", [["Wow", "！", "that", "is", "cool", "."]]),
         # A Latin mark before another script ends its sentence with no space after it (code-switching) ...
         ("See you!陈大文好。", [["See", "you", "!"], ["陈", "大", "文", "好", "。"]]),
-        ("我走了.See you.", [["我", "走", "了", "."], ["See", "you", "."]]),
-        # ... but not between two words of one script
+        # ... but not between two words of one script, nor a brand's mark, nor one inside Chinese or before quotes
         ("他说……我不知道。", [["他", "说", "…", "…", "我", "不", "知", "道", "。"]]),
+        *(
+            (text, [texts(tokenize(text))])
+            for text in ["Yahoo!ニュース", "我用ASP.NET和.NET Core", "买了iPhone!２０２３年"]
+        ),
+        *((text, [texts(tokenize(text))]) for text in ["他说“Hi John!”然后", "雅虎(Yahoo!)的股价"]),
+        # Greek asks with a semicolon (U+037E, or U+003B as NFC writes it); other text does not
+        ("Πού είναι; Ο Νίκος μίλησε.", [["Πού", "είναι", ";"], ["Ο", "Νίκος", "μίλησε", "."]]),
+        ("Πού είναι\u037e Ο Νίκος μίλησε.", [["Πού", "είναι", "\u037e"], ["Ο", "Νίκος", "μίλησε", "."]]),
+        ("He came; She left.", [["He", "came", ";", "She", "left", "."]]),
     ],
 )
 def test_split_sentences_after_the_marks_of_other_scripts_and_after_a_run_of_marks(text, sentences):
@@ -703,6 +711,9 @@ def test_split_sentences_after_the_marks_of_other_scripts_and_after_a_run_of_mar
         "He met Maj. Gen. Smith.",
         "Rev. Martin Luther King spoke.",
         "See Fig. 3 for details.",
+        "А. С. Пушкин родился в Москве.",  # initials of other scripts with capitals
+        "Κ. Καραμανλής είπε ότι θα έρθει.",
+        "É. Macron visited Berlin.",
     ],
 )
 def test_split_sentences_not_inside_a_name_nor_after_an_abbreviation(text):
@@ -818,6 +829,7 @@ def test_urls_host_names_timestamps_and_joined_emoji_are_one_token(text, expecte
         ("The board of the bank met in the city on a Monday morning\n李明在北京大学工作", [13, 9]),
         ("李明在北京大学工作\nok i am going home now", [9, 6]),
         ("我在\n北京工作", [6]),
+        ("我用iPhone和MacBook Pro\n写代码，李明也是。", [15]),  # a line in no script by a clear majority
     ],
 )
 def test_a_short_line_ends_its_sentence(text, sentences):
