@@ -26,6 +26,7 @@ STEPS = [
     ("defaults", ["-m", "benchmarks.defaults"]),
     ("articles", ["-m", "benchmarks.articles"]),
     ("variants", ["-m", "benchmarks.variants"]),
+    ("mixed", ["-m", "benchmarks.mixed"]),
     ("bulk", ["-m", "benchmarks.bulk"]),
 ]
 
