@@ -732,15 +732,20 @@ def _check_stdin() -> None:
         raise ValueError(f"stdin: {reason}")
 
 
-def _warn_of_unused_models(models: Sequence[str], lang: str) -> None:
-    """Say which of ``models`` tag nothing: under ``lang`` auto the first given for a script takes its text
-    (:class:`ner.router.Router`), else the first of that language."""
+def _check_languages(models: Sequence[str], lang: str) -> None:
+    """Refuse a ``lang`` none of ``models`` is for, and say which of them tag nothing: under ``lang`` auto the
+    first given for a script takes its text (:class:`ner.router.Router`), else the first of that language."""
     from ner import bundle as bundles
     from ner.router import script_of
 
-    used: dict[object, str] = {}
+    languages = []
     for model in models:
-        language = bundles.model_language(model)
+        bundles.verify(model)  # what is no model directory says so
+        languages.append(bundles.model_language(model))
+    if lang != "auto" and lang not in languages:
+        raise ValueError(f"--lang {lang}: no model for it; the models are for {', '.join(sorted(set(languages)))}")
+    used: dict[object, str] = {}
+    for model, language in zip(models, languages):
         key = script_of(language) if lang == "auto" else language
         if key in used:
             chooses = f"the model for its script under --lang {lang}" if lang == "auto" else f"the model for {language}"
@@ -787,7 +792,6 @@ def _refuse_tag_arguments(args: argparse.Namespace) -> bool:
 
 def run_tag(args: argparse.Namespace) -> int:
     from ner import bulk
-    from ner import bundle as bundles
 
     reads_stdin = _refuse_tag_arguments(args)
     inputs = bulk.check_inputs(args.files, args.input_format)  # directories' files, each one
@@ -795,9 +799,8 @@ def run_tag(args: argparse.Namespace) -> int:
         _check_stdin()
     _refuse_writing_into_inputs(args, inputs)
     use_ray = args.engine == "ray"
-    if args.lang != "auto" and args.lang not in (languages := {bundles.model_language(m) for m in args.models}):
-        raise ValueError(f"--lang {args.lang}: no model for it; the models are for {', '.join(sorted(languages))}")
-    _warn_of_unused_models(args.models, args.lang)
+    if args.lang != "auto" or len(args.models) > 1:
+        _check_languages(args.models, args.lang)
     entries = _dictionary_for(args.models, args.dictionary) if args.dictionary else {}
     settings = bulk.Settings(
         models=tuple(str(Path(model).absolute()) if use_ray else model for model in args.models),

@@ -13,6 +13,7 @@ Only the tokens the network reads change; entities keep the text's offsets and s
 
 from __future__ import annotations
 
+import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -50,7 +51,8 @@ def capitalized(word: str) -> str:
 @dataclass(frozen=True)
 class Truecaser:
     """The usual form of each word of a training corpus, keyed by the lowercased word; a token whose
-    lowercased form is unknown is looked up by its case-folded one (``STRASSE``: ``straße``).
+    lowercased form is unknown is looked up case-folded and without accents (``STRASSE``: ``straße``;
+    Greek and French capitals, written without their accents: ``ΚΡΗΤΗ``: ``κρήτη``, ``ECOLE``: ``école``).
 
     ``forms`` holds the words usually written with capitals, ``lowercase`` those usually written without,
     ``pairs`` the pairs of words usually written together otherwise than each alone (``("new", "york")``:
@@ -66,8 +68,11 @@ class Truecaser:
     def __post_init__(self) -> None:
         if self.unknown not in UNKNOWN_WORDS:
             raise ValueError(f"unknown words are written {' or '.join(UNKNOWN_WORDS)}, not {self.unknown!r}")
-        folded = {word.casefold(): word for word in (*self.forms, *self.lowercase) if word.casefold() != word}
-        object.__setattr__(self, "_folded", folded)  # the few words case-folding changes (``straße``)
+        folded: dict[str, str] = {}  # the words folding changes; of two alike (πότε, ποτέ), the first in order
+        for word in sorted((*self.forms, *self.lowercase)):
+            if (key := _folded(word)) != word:
+                folded.setdefault(key, word)
+        object.__setattr__(self, "_folded", folded)
 
     @classmethod
     def learn(
@@ -126,11 +131,11 @@ class Truecaser:
         return out
 
     def _word(self, token: str) -> str:
-        """The key of ``token``: lowercased, or the word it case-folds to where that is unknown (``STRASSE``)."""
+        """The key of ``token``: lowercased, or the word it folds to where that is unknown (``STRASSE``)."""
         word = token.lower()
         if word in self.forms or word in self.lowercase:
             return word
-        return self._folded.get(word.casefold(), word)
+        return self._folded.get(_folded(word), word)
 
     def recased(
         self, sentences: Sequence[Sequence[str]], documents: Sequence[int] | None = None
@@ -211,6 +216,14 @@ def fit(
     best = max(scores, key=scores.__getitem__)
     chosen = replace(learned, unknown=best) if best != "none" else None
     return chosen, {"unknown_words": chosen and chosen.unknown, **_sizes(learned), "dev_f1_lowercased": scores}
+
+
+def _folded(word: str) -> str:
+    """``word`` case-folded, without its accents (combining marks once decomposed) where it is not ASCII."""
+    if word.isascii():
+        return word.lower()
+    decomposed = unicodedata.normalize("NFD", word.casefold())
+    return unicodedata.normalize("NFC", "".join(c for c in decomposed if not unicodedata.combining(c)))
 
 
 def _usual(forms: Counter[T]) -> T:

@@ -120,6 +120,18 @@ def test_words_are_keyed_lowercased_and_written_as_their_usual_form() -> None:
     assert replace(truecaser, unknown="capitalized").recase(["von", "ǆamonja"]) == ["Von", "ǅamonja"]  # title case
 
 
+def test_capitals_written_without_their_accents_find_their_word() -> None:
+    """Greek capitals drop their accents (ΚΡΗΤΗ for Κρήτη), and French ones often do (ECOLE): such a word was
+    unknown, and read lowercased without them, unknown to the model too."""
+    truecaser = Truecaser.learn(
+        [["Ο", "Νίκος", "πήγε", "στην", "Κρήτη", "."], ["Il", "va", "à", "l'", "École", "."], ["Il", "a", "vu"]]
+    )
+    assert truecaser is not None
+    greek = ["Ο", "ΝΙΚΟΣ", "ΠΗΓΕ", "ΣΤΗΝ", "ΚΡΗΤΗ", "."]
+    assert truecaser.recase(greek) == ["Ο", "Νίκος", "πήγε", "στην", "Κρήτη", "."]
+    assert truecaser.recase(["IL", "A", "VU", "L'", "ECOLE"]) == ["Il", "a", "vu", "l'", "École"]  # a stays a
+
+
 def test_only_documents_written_in_one_case_are_recased() -> None:
     truecaser = Truecaser.learn(CORPUS)
     assert truecaser is not None
