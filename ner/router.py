@@ -1,14 +1,16 @@
 """Several models behind one call: pick a model by name, by language, or by the script of the text.
 
 With ``lang="auto"``, each text is cut into runs of sentences written in the
-same script (CJK, Thai, Lao, Tibetan, Myanmar, Khmer, or one with spaces
-between words); each run goes to a model of that script and the entities come
-back with offsets into the whole text. Mixed Chinese and English text is thus
-tagged by both models in one call.
+same script (CJK, Thai, Lao, Tibetan, Myanmar, Khmer; Cyrillic, Greek, Arabic,
+an Indic script, Hangul and the others of :data:`ner.text.SPACED_SCRIPTS`
+where a model is for one of their languages; else Latin); each run goes to a
+model of that script and the entities come back with offsets into the whole
+text. Mixed Chinese and English text is thus tagged by both models in one call.
 
 :meth:`Router.route` decides once, before any tagging, which model reads
 which part of each text (a :class:`Route`, whose name the service reports);
-the sentences found while deciding are handed on, not found again.
+the sentences found while deciding are handed on, not found again;
+:meth:`Router.analyze` tags them, as the service and ``ner tag`` do.
 """
 
 from __future__ import annotations

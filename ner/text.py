@@ -516,16 +516,19 @@ def split_sentences(
 ) -> list[list[Token]]:
     """Group ``tokens`` (of ``text``) into sentences.
 
-    A sentence ends at a paragraph break; at the end of a line shorter than
-    :data:`SHORT_LINE` characters that reads as a list's item or a table's row,
-    before a capital or a digit; or after sentence-final punctuation (a run of
-    it, plus closing quotes and brackets) when the next token does not start in
-    lower case (in text written all in one case, whatever its case; after ``。``
-    or another script's mark in a sentence with a letter of a script other than
-    Latin, whatever it starts with, but never after a ``。`` typed for a point
-    between Latin words: ``www。baidu。com``), and, after Latin punctuation, only
-    where a space comes first
-    (ASP.NET); after an abbreviation (``U.S.``) only before a word that seldom
+    A sentence ends at a paragraph break; at a line break between two lines each
+    in one script by two thirds (an English line, a Chinese one); at the end of a
+    line shorter than :data:`SHORT_LINE` characters that reads as a list's item
+    or a table's row, before a capital or a digit; or after sentence-final
+    punctuation (a run of it, plus closing quotes and brackets; in Greek text its
+    question mark, ``;``) when the next token does not start in lower case (in
+    text written all in one case, whatever its case; after ``。`` or another
+    script's mark in a sentence with a letter of a script other than Latin,
+    whatever it starts with, but never after a ``。`` typed for a point between
+    Latin words: ``www。baidu。com``), and, after Latin punctuation, only where a
+    space comes first (ASP.NET) or where a sentence of two words or more in a
+    script with spaces meets one without (``Place!陈大文``, not ``Yahoo!ニュース``);
+    after an abbreviation or an initial (``U.S.``, ``А.``) only before a word that seldom
     follows one inside a sentence (``The``). Sentences longer than ``max_tokens``
     are cut into pieces, at a comma or a space where one is near the limit, and
     never between two tokens of one word (``Microsoft`` in Chinese text read in
