@@ -129,6 +129,10 @@ class ServiceState:
         except (ValueError, KeyError) as error:  # no models, an unknown default, two defaults of one language
             self.load_errors["router"] = str(error)
             log.critical(json.dumps({"event": "no_service", "error": str(error), "errors": self.load_errors}))
+            return
+        for name, taker in self.router.unrouted.items():  # served when named, or by its language
+            why = f"{taker} takes the text of its script under lang auto; NER_DEFAULT_MODEL chooses"
+            log.info(json.dumps({"event": "model_not_routed", "name": name, "why": why}))
 
     def _load_dictionary(self, tagger: Tagger, path: str) -> None:
         """Read ``tagger``'s dictionary file and build it (as requests without ``ignore_case`` use it)."""

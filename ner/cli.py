@@ -734,9 +734,9 @@ def _check_stdin() -> None:
 
 def _check_languages(models: Sequence[str], lang: str) -> None:
     """Refuse a ``lang`` none of ``models`` is for, and say which of them tag nothing: under ``lang`` auto the
-    first given for a script takes its text (:class:`ner.router.Router`), else the first of that language."""
+    model a router prefers for a script takes its text (:func:`ner.router.unrouted`), else the one for ``lang``."""
     from ner import bundle as bundles
-    from ner.router import script_of
+    from ner.router import preference, unrouted
 
     languages = []
     for model in models:
@@ -744,13 +744,20 @@ def _check_languages(models: Sequence[str], lang: str) -> None:
         languages.append(bundles.model_language(model))
     if lang != "auto" and lang not in languages:
         raise ValueError(f"--lang {lang}: no model for it; the models are for {', '.join(sorted(set(languages)))}")
-    used: dict[object, str] = {}
-    for model, language in zip(models, languages):
-        key = script_of(language) if lang == "auto" else language
-        if key in used:
-            chooses = f"the model for its script under --lang {lang}" if lang == "auto" else f"the model for {language}"
-            print(f"ner tag: warning: {model} tags nothing: {used[key]}, given first, is {chooses}", file=sys.stderr)
-        used.setdefault(key, model)
+    given = list(zip(models, languages))
+    if lang == "auto":
+        takers = {
+            model: f"{taker} is the model for its script under --lang auto" for model, taker in unrouted(given).items()
+        }
+    else:
+        first = next(model for model, language in preference(given) if language == lang)
+        takers = {
+            model: f"{first} is the model for {lang}"
+            for model, language in given
+            if language == lang and model != first
+        }
+    for model, taker in takers.items():
+        print(f"ner tag: warning: {model} tags nothing: {taker}", file=sys.stderr)
 
 
 def _dictionary_for(models: Sequence[str], path: str) -> dict[str, str]:

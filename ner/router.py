@@ -80,6 +80,26 @@ def languages_chosen_twice(chosen: Sequence[tuple[str, str]]) -> list[str]:
     ]
 
 
+def preference(models: Sequence[tuple[str, str]], chosen: Sequence[str] = ()) -> list[tuple[str, str]]:
+    """``(name, language)`` of ``models`` in the order a router prefers them: the ``chosen`` defaults first, in
+    order, else the first English one; then the others as loaded. The first of each language takes its
+    requests, the first of each script its text under ``lang="auto"``."""
+    english = [name for name, language in models if language == "en"]
+    order = list(chosen) or [english[0] if english else models[0][0]]
+    return sorted(models, key=lambda model: order.index(model[0]) if model[0] in order else len(order))
+
+
+def unrouted(models: Sequence[tuple[str, str]], chosen: Sequence[str] = ()) -> dict[str, str]:
+    """Each of ``models`` (name, language) that ``lang="auto"`` sends no text to -> the model it sends the
+    text of that script to (:func:`preference`)."""
+    takers: dict[str | None, str] = {}
+    return {
+        name: takers[script]
+        for name, language in preference(models, chosen)
+        if takers.setdefault(script := script_of(language), name) != name
+    }
+
+
 class Router:
     """Loaded taggers by name, with a default.
 
@@ -101,12 +121,10 @@ class Router:
                 raise UnknownModelError(f"default model {name!r} is not among {sorted(self.taggers)}")
         if conflicts := languages_chosen_twice([(name, self.taggers[name].language) for name in chosen]):
             raise ValueError(conflicts[0])
-        english = [t.name for t in taggers if t.language == "en"]
-        self.default = chosen[0] if chosen else english[0] if english else taggers[0].name
-        order = chosen or [self.default]
-        preferred = sorted(  # the chosen first, in order; then the others as loaded
-            taggers, key=lambda t: order.index(t.name) if t.name in order else len(order)
-        )
+        models = [(t.name, t.language) for t in taggers]
+        preferred = [self.taggers[name] for name, _ in preference(models, chosen)]
+        self.unrouted = unrouted(models, chosen)  # the models lang="auto" sends no text to -> who takes it
+        self.default = preferred[0].name
         self.language_models: dict[str, str] = {}  # the model each language's requests go to
         for tagger in preferred:
             self.language_models.setdefault(tagger.language, tagger.name)

@@ -17,10 +17,12 @@ points into the original string, end exclusive, so
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import operator
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Sequence
 from typing import NamedTuple
 
@@ -419,10 +421,47 @@ def unspaced_script(text: str) -> str | None:
 
 
 def spaced_script(text: str, scripts: Collection[str]) -> str | None:
-    """The script of ``scripts`` (names of :data:`SPACED_SCRIPTS`) that more than half of ``text``'s letters are
-    in, or ``None`` (Latin, or no script in the majority)."""
-    letters = sum(map(str.isalpha, text))
-    return next((s for s in scripts if 2 * len(_SPACED_SCRIPT_CHARS[s].findall(text)) > letters > 0), None)
+    """The script of ``scripts`` (names of :data:`SPACED_SCRIPTS`) that more than half of ``text``'s words are
+    in (:func:`script_words`), or ``None`` (Latin, or no script in the majority)."""
+    words = script_words(text)
+    total = words.total()
+    return next((s for s in scripts if 2 * words[s] > total), None)
+
+
+def script_words(text: str) -> Counter[str | None]:
+    """The words of ``text`` by script (:data:`SPACED_SCRIPTS`, ``None`` for any other): each run of letters
+    of one script is a word (``Apple의`` is a word of Latin and one of Hangul; a word of English is one, as
+    a word of Korean or Hindi)."""
+    words: Counter[str | None] = Counter()
+    for run in _LETTERS.findall(text):
+        if run.isascii():
+            words[None] += 1
+            continue
+        before: object = _NO_LETTER
+        for char in run:
+            if not char.isalpha():  # a mark goes with its letter
+                continue
+            script = _script_of_letter(char)
+            if script != before:
+                words[script] += 1
+                before = script
+    return words
+
+
+_LETTERS = re.compile(f"(?:[^\\W\\d_][{_MARKS}]*)+")
+_NO_LETTER = object()
+_SCRIPT_STARTS = sorted(
+    (int(bounds[0]), int(bounds[-1]), name)
+    for name, ranges in SPACED_SCRIPTS.items()
+    for bounds in [[ord(c) for c in part] for part in re.findall(".-.", ranges)]
+)
+
+
+def _script_of_letter(char: str) -> str | None:
+    """The script of :data:`SPACED_SCRIPTS` ``char`` is in, or ``None``."""
+    code = ord(char)
+    index = bisect.bisect_right(_SCRIPT_STARTS, (code, 0x110000)) - 1
+    return _SCRIPT_STARTS[index][2] if index >= 0 and _SCRIPT_STARTS[index][1] >= code else None
 
 
 def unspaced_ratio(text: str) -> float:
@@ -472,7 +511,7 @@ def _script_changes(text: str, line: int, last: int) -> list[int]:
     """Where each line that starts after ``line`` and by ``last`` starts whose script is clearly not that of
     the line before (:func:`_line_script`): an English line without a point and a Chinese one are two
     sentences, whatever the next line starts with (李明 has no capital)."""
-    if not _UNSPACED_CHAR.search(text, line, last + 1):
+    if not _OTHER_SCRIPT_LETTER.search(text, line, last + 1):  # Latin alone
         return []
     changes: list[int] = []
     before: object = _MIXED  # the script of the last line with something visible
@@ -492,14 +531,20 @@ _MIXED = object()  # a line in no script by a clear majority
 
 
 def _line_script(line: str) -> object:
-    """The script of :data:`UNSPACED_SCRIPTS` that two thirds of ``line`` is in, counted as
-    :func:`unspaced_script` counts (a word of English is one), None where two thirds are in scripts with
-    spaces, else :data:`_MIXED` (我用iPhone和MacBook Pro: a line of Chinese wrapped after English words)."""
+    """The script that two thirds of ``line`` is in: one of :data:`UNSPACED_SCRIPTS`, counted as
+    :func:`unspaced_script` counts (a word of English is one), else where two thirds are in scripts with
+    spaces, one of :data:`SPACED_SCRIPTS` or None (Latin and the rest) by their words (:func:`script_words`);
+    :data:`_MIXED` where none has two thirds (我用iPhone和MacBook Pro: a line of Chinese wrapped after English
+    words)."""
     unspaced = len(_UNSPACED_CHAR.findall(line))
     share = unspaced / (unspaced + len(_SPACED_RUN.findall(line)))
-    if share <= 1 / 3:
-        return None
-    return unspaced_script(line) if share >= 2 / 3 else _MIXED
+    if share >= 2 / 3:
+        return unspaced_script(line)
+    words = script_words(line)
+    if share > 1 / 3 or not words:  # no letter: digits, marks
+        return _MIXED
+    script, count = words.most_common(1)[0]
+    return script if 3 * count >= 2 * words.total() else _MIXED
 
 
 def _short(line: str) -> bool:

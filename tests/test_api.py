@@ -19,11 +19,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from api.logs import JsonLines
+from api.logs import SERVICE_LOGGER, JsonLines
 from api.schemas import TagRequest
 from ner.truecasing import CAPITALS
 
-from .conftest import reseal
+from .conftest import reseal, shipped_model
 from .server import free_port, running_server
 
 LIMITS = {"max_chars": 2000, "max_texts": 16, "max_body_bytes": 50_000, "max_nbest": 5, "max_tokens": 3000}
@@ -484,6 +484,20 @@ def test_the_backend_setting_reaches_every_model(tiny_model: Path, tiny_zh_model
     state.load_models()
     assert state.router is not None and not state.load_errors
     assert [t.backend.name for t in state.router.taggers.values()] == [backend, backend]
+
+
+def test_a_model_that_lang_auto_sends_no_text_to_is_logged_at_start(
+    tiny_zh_model: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Two models for one script: the second got no text under lang auto, and nothing said so."""
+    from api.app import ServiceState
+    from api.settings import Settings
+
+    resume = shipped_model("zh-resume")
+    with caplog.at_level("INFO", logger=SERVICE_LOGGER):
+        ServiceState(Settings(models=[str(tiny_zh_model), str(resume)])).load_models()
+    (line,) = [json.loads(r.message) for r in caplog.records if "model_not_routed" in r.message]
+    assert line["name"] == "zh-resume" and line["why"].startswith("tiny-zh takes the text of its script")
 
 
 def test_a_configured_dictionary_with_a_label_the_model_lacks_leaves_its_model_out(

@@ -407,7 +407,7 @@ def test_several_models_share_each_line_out_by_script_as_the_service_does(
     ]
     assert "warning" not in said
     _, said = tag(capsys, "--model", tiny_zh_model, "--model", shipped_model("zh-resume"), source)
-    assert f"warning: {shipped_model('zh-resume')} tags nothing: {tiny_zh_model}, given first" in said
+    assert f"warning: {shipped_model('zh-resume')} tags nothing: {tiny_zh_model} is the model for its script" in said
     assert main(["tag", "--model", str(tiny_model), "--lang", "fr", str(source)]) == 2
     assert "--lang fr: no model for it; the models are for en" in capsys.readouterr().err
 

@@ -100,6 +100,8 @@ def test_a_model_for_a_script_with_spaces_takes_the_sentences_in_it(
     }
     (analysis,) = router.analyze([text])
     assert ("Иван Петров", "PER") in {(e.text, e.label) for e in analysis.entities}
+    lines = "Иван Петров живёт в Москве\nJohn Smith visited Berlin"  # no mark: the line break parts them
+    assert router.route([lines]).name == "tiny-en+tiny-ru"
     english_only = Router([Tagger.load(tiny_model), Tagger.load(tiny_zh_model)])
     assert {t.name for t, _ in english_only.route(["Иван Петров живёт в Москве."]).jobs} == {"tiny-en"}
 

@@ -830,6 +830,8 @@ def test_urls_host_names_timestamps_and_joined_emoji_are_one_token(text, expecte
         ("李明在北京大学工作\nok i am going home now", [9, 6]),
         ("我在\n北京工作", [6]),
         ("我用iPhone和MacBook Pro\n写代码，李明也是。", [15]),  # a line in no script by a clear majority
+        ("Иван Петров работает в Москве\nJohn Smith lives in London", [5, 5]),  # two scripts with spaces
+        ("Он сказал, что\nпридёт завтра утром.", [8]),
     ],
 )
 def test_a_short_line_ends_its_sentence(text, sentences):
@@ -866,3 +868,14 @@ def test_full_width_latin_letters_make_a_word_and_full_width_digits_a_number() -
     assert unspaced_script("I work at Ｇｏｏｇｌｅ in Ｓｉｎｇａｐｏｒｅ.") is None
     assert unspaced_script("我在Ｇｏｏｇｌｅ工作") == "cjk"
     assert unspaced_script("１９９７年７月１日") == "cjk"  # full-width digits stay with the Chinese they are in
+
+
+def test_a_text_is_in_the_script_of_most_of_its_words() -> None:
+    """Letters were counted: 11 Latin ones outnumbered 8 Hangul syllables, and a Korean sentence with two
+    brands went to the English model."""
+    from ner.text import script_words, spaced_script
+
+    assert script_words("김철수는 Apple의 iPhone을 샀다.") == {"hangul": 4, None: 2}
+    assert spaced_script("김철수는 Apple의 iPhone을 샀다.", ["hangul", "cyrillic"]) == "hangul"
+    assert spaced_script("I met Иван Петров at the office today", ["cyrillic"]) is None
+    assert spaced_script("राहुल शर्मा दिल्ली में काम करते हैं", ["devanagari"]) == "devanagari"  # marks in words
