@@ -28,10 +28,11 @@ from typing import NamedTuple
 
 # Hiragana, Katakana, CJK ideographs (with extensions), CJK compatibility ideographs,
 # CJK symbols and punctuation, and the fullwidth and halfwidth forms but full-width Latin letters
-# (ＯｐｅｎＡＩ, as Chinese and Japanese input methods write them, is a Latin word): one token per character.
+# (ＯｐｅｎＡＩ, as Chinese and Japanese input methods write them, is a Latin word) and half-width Hangul:
+# one token per character.
 _CJK = (
     "\u3001-\u303f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-    "\uff00-\uff20\uff3b-\uff40\uff5b-\uffef\U00020000-\U0002fa1f"
+    "\uff00-\uff20\uff3b-\uff40\uff5b-\uff9f\uffe0-\uffef\U00020000-\U0002fa1f"
 )
 # Scripts written without spaces between words, by name: a space in them ends a phrase or a sentence, not a
 # word. Myanmar with its extensions, Khmer with its symbols.
@@ -62,7 +63,7 @@ SPACED_SCRIPTS = {
     "greek": "\u0370-\u03ff\u1f00-\u1fff",
     "armenian": "\u0530-\u058f",
     "hebrew": "\u0590-\u05ff\ufb1d-\ufb4f",
-    "arabic": "\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff\ufb50-\ufdff\ufe70-\ufeff",
+    "arabic": "\u0600-\u06ff\u0750-\u077f\u0870-\u089f\u08a0-\u08ff\ufb50-\ufdff\ufe70-\ufeff",
     "devanagari": "\u0900-\u097f\ua8e0-\ua8ff",
     "bengali": "\u0980-\u09ff",
     "gurmukhi": "\u0a00-\u0a7f",
@@ -73,9 +74,9 @@ SPACED_SCRIPTS = {
     "kannada": "\u0c80-\u0cff",
     "malayalam": "\u0d00-\u0d7f",
     "sinhala": "\u0d80-\u0dff",
-    "georgian": "\u10a0-\u10ff\u2d00-\u2d2f",
-    "ethiopic": "\u1200-\u139f",
-    "hangul": "\u1100-\u11ff\u3130-\u318f\uac00-\ud7af",
+    "georgian": "\u10a0-\u10ff\u1c90-\u1cbf\u2d00-\u2d2f",
+    "ethiopic": "\u1200-\u139f\u2d80-\u2ddf\uab00-\uab2f",
+    "hangul": "\u1100-\u11ff\u3130-\u318f\ua960-\ua97f\uac00-\ud7af\ud7b0-\ud7ff\uffa0-\uffdc",
 }
 SPACED_LANGUAGE_SCRIPTS = {
     **dict.fromkeys(["ru", "uk", "be", "bg", "mk", "kk", "ky", "mn", "tg", "tt", "ba", "cv"], "cyrillic"),
@@ -437,6 +438,10 @@ def script_words(text: str) -> Counter[str | None]:
         if run.isascii():
             words[None] += 1
             continue
+        script = _script_of_letter(run[0])
+        if script is not None and _SCRIPT_WORD[script].fullmatch(run):  # a word of one script (most)
+            words[script] += 1
+            continue
         before: object = _NO_LETTER
         for char in run:
             if not char.isalpha():  # a mark goes with its letter
@@ -450,6 +455,7 @@ def script_words(text: str) -> Counter[str | None]:
 
 _LETTERS = re.compile(f"(?:[^\\W\\d_][{_MARKS}]*)+")
 _NO_LETTER = object()
+_SCRIPT_WORD = {name: re.compile(f"(?:[{ranges}][{_MARKS}]*)+") for name, ranges in SPACED_SCRIPTS.items()}
 _SCRIPT_STARTS = sorted(
     (int(bounds[0]), int(bounds[-1]), name)
     for name, ranges in SPACED_SCRIPTS.items()
@@ -511,7 +517,13 @@ def _script_changes(text: str, line: int, last: int) -> list[int]:
     """Where each line that starts after ``line`` and by ``last`` starts whose script is clearly not that of
     the line before (:func:`_line_script`): an English line without a point and a Chinese one are two
     sentences, whatever the next line starts with (李明 has no capital)."""
-    if not _OTHER_SCRIPT_LETTER.search(text, line, last + 1):  # Latin alone
+    if text.isascii():
+        return []
+    end = last + 1
+    meet = _UNSPACED_CHAR.search(text, line, end) or (
+        _OTHER_SCRIPT_LETTER.search(text, line, end) and _LATIN_LETTER.search(text, line, end)
+    )
+    if not meet:  # Latin alone, or another script with spaces alone
         return []
     changes: list[int] = []
     before: object = _MIXED  # the script of the last line with something visible
@@ -531,20 +543,19 @@ _MIXED = object()  # a line in no script by a clear majority
 
 
 def _line_script(line: str) -> object:
-    """The script that two thirds of ``line`` is in: one of :data:`UNSPACED_SCRIPTS`, counted as
-    :func:`unspaced_script` counts (a word of English is one), else where two thirds are in scripts with
-    spaces, one of :data:`SPACED_SCRIPTS` or None (Latin and the rest) by their words (:func:`script_words`);
-    :data:`_MIXED` where none has two thirds (我用iPhone和MacBook Pro: a line of Chinese wrapped after English
-    words)."""
+    """The script of ``line``: one of :data:`UNSPACED_SCRIPTS` that two thirds of it is in, counted as
+    :func:`unspaced_script` counts (a word of English is one); else, where two thirds are in scripts with
+    spaces, Latin (None) where all its letters are, or the one of :data:`SPACED_SCRIPTS` of its letters where
+    none is; else :data:`_MIXED` (我用iPhone和MacBook Pro: a line of Chinese wrapped after English words;
+    ``…с корпорацией Google``: a Russian sentence wrapped before an English name; a line without letters)."""
     unspaced = len(_UNSPACED_CHAR.findall(line))
     share = unspaced / (unspaced + len(_SPACED_RUN.findall(line)))
     if share >= 2 / 3:
         return unspaced_script(line)
-    words = script_words(line)
-    if share > 1 / 3 or not words:  # no letter: digits, marks
+    latin, other = _LATIN_LETTER.search(line), _OTHER_SCRIPT_LETTER.search(line)
+    if share > 1 / 3 or (latin is None) == (other is None):
         return _MIXED
-    script, count = words.most_common(1)[0]
-    return script if 3 * count >= 2 * words.total() else _MIXED
+    return None if other is None else _script_of_letter(other.group())
 
 
 def _short(line: str) -> bool:
@@ -593,6 +604,7 @@ def split_sentences(
     if in_one_case is None:
         in_one_case = bool(tokens) and one_case(text[tokens[0].start : tokens[-1].end])
     starts, titles = (_ONE_CASE_STARTS, _ONE_CASE_TITLES) if in_one_case else (_SENTENCE_STARTS, _TITLES)
+    greek = bool(tokens) and not text.isascii() and _GREEK_LETTER.search(text, tokens[0].start, tokens[-1].end)
     for token in tokens:
         word = token.text.capitalize() if in_one_case else token.text
         paragraph = False
@@ -616,7 +628,7 @@ def split_sentences(
         current.append(token)
         if token.text in _SENTENCE_END:
             ended = token.text
-        elif token.text in _GREEK_QUESTION and _GREEK_LETTER.search(text, current[0].start, token.start):
+        elif greek and token.text in _GREEK_QUESTION and _GREEK_LETTER.search(text, current[0].start, token.start):
             ended = "?"  # Greek writes its question mark as a semicolon
         elif token.text[-1] == "." and token.text[0].isalpha() and word[:-1] not in titles:  # U.S., Inc.
             ended = _ABBREVIATION
@@ -627,6 +639,7 @@ def split_sentences(
     return [piece for sentence in sentences for piece in cut_sentence(sentence, max_tokens, words)]
 
 
+_LATIN_LETTER = re.compile("[A-Za-z\u00c0-\u024f\u1e00-\u1eff]")
 # A letter of a script other than Latin (full-width Latin counts as Latin).
 _OTHER_SCRIPT_LETTER = re.compile(r"[^\W\d_\u0000-\u024f\u1e00-\u1eff\uff21-\uff3a\uff41-\uff5a]")
 # What follows a 。 typed for a point between Latin words (www。baidu。com, Node。js, li。ming@ibm。com).

@@ -832,6 +832,9 @@ def test_urls_host_names_timestamps_and_joined_emoji_are_one_token(text, expecte
         ("我用iPhone和MacBook Pro\n写代码，李明也是。", [15]),  # a line in no script by a clear majority
         ("Иван Петров работает в Москве\nJohn Smith lives in London", [5, 5]),  # two scripts with spaces
         ("Он сказал, что\nпридёт завтра утром.", [8]),
+        # ... but not a sentence wrapped at a name of the other script (both lines hold words of both)
+        ("Партнёрство с корпорацией Google\nCloud Platform и Microsoft Azure.", [10]),
+        ("Officials including Сергей\nЛавров and Юрий Ушаков said so.", [10]),
     ],
 )
 def test_a_short_line_ends_its_sentence(text, sentences):
@@ -879,3 +882,5 @@ def test_a_text_is_in_the_script_of_most_of_its_words() -> None:
     assert spaced_script("김철수는 Apple의 iPhone을 샀다.", ["hangul", "cyrillic"]) == "hangul"
     assert spaced_script("I met Иван Петров at the office today", ["cyrillic"]) is None
     assert spaced_script("राहुल शर्मा दिल्ली में काम करते हैं", ["devanagari"]) == "devanagari"  # marks in words
+    assert spaced_script("ᲡᲐᲥᲐᲠᲗᲕᲔᲚᲝᲡ ᲞᲠᲔᲖᲘᲓᲔᲜᲢᲘ", ["georgian"]) == "georgian"  # its capitals (Mtavruli)
+    assert spaced_script("ﾺﾻﾼ ﾡﾢ", ["hangul"]) == "hangul"  # half-width Hangul
