@@ -178,7 +178,10 @@ async def models(service: ServiceDep) -> ModelsResponse:
                 scores=tagger.bundle.scores,
             )
         )
-    return ModelsResponse(default=service.router.default, languages=service.router.language_models, models=infos)
+    routing = service.router
+    return ModelsResponse(
+        default=routing.default, languages=routing.language_models, scripts=routing.scripts(), models=infos
+    )
 
 
 @router.get(

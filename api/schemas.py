@@ -228,6 +228,10 @@ class ModelsResponse(BaseModel):
     languages: dict[str, str] = Field(
         description='The model each language goes to with "lang"; "lang": "auto" takes the first of each script'
     )
+    scripts: dict[str, str] = Field(
+        description='The model each script goes to with "lang": "auto" ("cjk", "cyrillic", ...; "other": Latin and '
+        'the scripts no model is for; "any": every text, where the models share one script)'
+    )
     models: list[ModelInfo]
 
 

@@ -136,6 +136,13 @@ class Router:
         self.script_models = by_script if len(by_script) > 1 else None
         self.spaced_scripts = [s for s in by_script if s in SPACED_LANGUAGE_SCRIPTS.values()]
 
+    def scripts(self) -> dict[str, str]:
+        """The model ``lang="auto"`` sends each script to, by the script's name (``"other"``: Latin and the
+        scripts no model is for; ``"any"``: every text, where the models share one script)."""
+        if self.script_models is None:
+            return {"any": self.default}
+        return {script or "other": tagger.name for script, tagger in self.script_models.items()}
+
     def for_language(self, language: str) -> Tagger:
         if language not in self.language_models:
             raise UnknownModelError(f"no model for language {language!r}; loaded: {self.languages()}")

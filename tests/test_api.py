@@ -65,6 +65,7 @@ def test_health_ready_models(client: httpx.Client) -> None:
     assert ready.status_code == 200 and ready.json() == {"status": "ready"}  # details go to the log only
     models = client.get("/models").json()
     assert models["default"] == "tiny-en" and models["languages"] == {"en": "tiny-en"}
+    assert models["scripts"] == {"any": "tiny-en"}
     (info,) = models["models"]
     assert info["labels"] == ["LOC", "ORG", "PER"] and info["language"] == "en" and info["default"]
     assert info["scores"]["dev"]["f1"] > 80 and info["version"] == "1.0.0"

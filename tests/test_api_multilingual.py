@@ -36,6 +36,7 @@ def test_models_lists_both(client: httpx.Client) -> None:
     body = client.get("/models").json()
     assert {m["name"]: m["language"] for m in body["models"]} == {"tiny-en": "en", "tiny-zh": "zh"}
     assert body["default"] == "tiny-en"
+    assert body["scripts"] == {"other": "tiny-en", "cjk": "tiny-zh"}  # which model lang auto sends each script to
 
 
 def test_chinese_text_goes_to_the_chinese_model(client: httpx.Client, server_log: Path) -> None:
