@@ -248,7 +248,7 @@ _ABBREVIATION = "abbreviation."  # the end a sentence has after an abbreviation'
 _SPACED_END = frozenset({".", "!", "?", "...", "…", _ABBREVIATION})
 # ... and in Greek the question mark, written as a semicolon (U+037E, or U+003B as NFC makes it), ...
 _GREEK_QUESTION = frozenset({";", "\u037e"})
-_GREEK_LETTER = re.compile("[\u0370-\u03ff\u1f00-\u1fff]")
+_GREEK_LETTER = _SPACED_SCRIPT_CHARS["greek"]
 # ... followed by any of these, which stay with the sentence that ended.
 _CLOSERS = frozenset({'"', "'", ")", "]", "”", "’", "」", "』", "）", "》"})
 # An abbreviation's point ends a sentence only when one of these words, which seldom follow an abbreviation
