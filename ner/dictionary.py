@@ -181,11 +181,11 @@ class Dictionary:
         """A token as phrases and text are compared: as the model reads it (Micro\u200bsoft is Microsoft),
         composed (an accent typed apart is the accented letter), full-width forms as ASCII (ＡＢＣ is ABC, as
         Chinese and Japanese input methods type it), and folded when case is ignored (STRASSE is Straße;
-        İstanbul is istanbul)."""
+        İstanbul is istanbul; IĞDIR is Iğdır, Turkish dotless ı read as i)."""
         token = model_form(token)  # composed too
         if not token.isascii():
             token = token.translate(_HALF_WIDTH)
-        return token.casefold().replace("i\u0307", "i") if self.ignore_case else token
+        return token.casefold().replace("i\u0307", "i").replace("ı", "i") if self.ignore_case else token
 
     def _keys(self, tokens: Sequence[str]) -> tuple[list[str], list[int] | None]:
         """The keys of ``tokens``, and, where :attr:`spelt_out` and a character folds into several (``ß``,

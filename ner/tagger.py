@@ -431,7 +431,8 @@ class Tagger:
         if phrase.islower() and not self.char_level:
             cuts.append(self._phrase_tokens("A " + phrase)[1:])
         if phrase[-1:].isalnum():
-            pointed = self._phrase_tokens(phrase + ". x")[:-1]  # a word after: Plan A. is an initial there
+            # a name after (in the phrase's case): Plan A. is an initial there
+            pointed = self._phrase_tokens(phrase + (". x" if phrase.islower() else ". X"))[:-1]
             if len(pointed[-1]) > 1 and pointed[-1].endswith("."):  # Corp. is one token
                 cuts.append(pointed)
         elif phrase.endswith(".") and phrase[-2:-1].isalnum():

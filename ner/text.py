@@ -154,7 +154,8 @@ _ELISION = rf"(?<![^\W_])(?:[lLjJcCmnstd]|{_ELIDED})['’](?=[^\W\d_])(?!t(?![^\
 _TITLES = frozenset(
     (  # noqa: SIM905 (a list of words reads better as one string)
         "Mr Mrs Ms Messrs Mme Mlle Dr Prof Rev Hon Pres St Gen Gov Sen Rep Col Lt Maj Brig Adm Sgt Cpl Pvt Capt"
-        " Supt Det Mt Ft No Fig Figs Vol Vols vs"
+        " Supt Det Mt Ft No Fig Figs Vol Vols vs v"  # v: Roe v. Wade
+        " Nr Abb Hr Fr Sra Srta Dña Sta Sto Avda Mevr Dhr prof dr św ul"  # German, Spanish, Dutch, Polish
     ).split()
 )
 _ABBREVIATIONS = "|".join(
@@ -164,6 +165,7 @@ _ABBREVIATIONS = "|".join(
             "Jr Sr Inc Corp Co Ltd Bros Dept Univ Ave Blvd etc approx"
             " Calif Mass Conn Fla Ariz Colo Mich Minn Tenn Tex Wis Okla Penn"
             " Jan Feb Mar Apr Jun Jul Aug Sep Sept Oct Nov Dec"
+            " ca bzw vgl usw evtl ggf inkl zzgl Jh Str"  # German
         ).split(),
     ]
 )
@@ -180,6 +182,17 @@ _EMOJI = "\U0001f000-\U0001faff\u2600-\u27bf"  # what a zero-width joiner joins 
 _FLAG = "[\U0001f1e6-\U0001f1ff]{2}"  # two regional indicators
 # any other visible character with its marks, and emoji joined into one by zero-width joiners (a family)
 _JOINED = rf"[^\s{_MARKS}][{_MARKS}]*(?:(?<=\u200d)[{_EMOJI}][{_MARKS}]*)*"
+
+# An abbreviation's point ends a sentence only when one of these words, which seldom follow an abbreviation
+# inside a sentence, comes next; never after a title (_TITLES), which a name follows (Mr. A, 35, was arrested;
+# Mr. An Cheol-soo).
+_SENTENCE_STARTS = frozenset(
+    (  # noqa: SIM905 (a list of words reads better as one string)
+        "The A An It He She They We I This That These Those There Its His Her Their But And In On At"
+        " For As If When While After Before However Meanwhile"
+    ).split()
+)
+_STARTS = "|".join(sorted(_SENTENCE_STARTS))
 
 
 def _token_pattern(in_one_case: bool) -> re.Pattern[str]:
@@ -213,7 +226,11 @@ def _token_pattern(in_one_case: bool) -> re.Pattern[str]:
                 rf"(?<![^\s(\[{{\"'“‘])[@#][\w{_COMBINING}]*[^\W_][{_COMBINING}]*",
                 r"(?:[A-Za-z]\.){2,}",  # U.S., a.m., U.N.
                 rf"{cased}{_ABBREVIATIONS})\.(?![^\W_])",  # Mr., Inc., vs.
-                rf"{cased}[{_CAPITALS}])\.(?=\s)",  # an initial: M. Smith, А. С. Пушкин
+                rf"{cased}Arts?|Secs?|Paras?|Nos|Cir|Stat|Abs)\.(?=\s+\d)",  # Art. 5, Sec. 10(b), 2d Cir. 1997
+                # an initial before a name (M. Smith, А. С. Пушкин), not a name's last letter before a sentence
+                # that starts with a word no name is (hepatitis B. The ...)
+                rf"{cased}[{_CAPITALS}])\.(?=\s+(?!{cased}{_STARTS})(?![^\W_]|\.))"
+                + (r"[^\W\d_])" if in_one_case else rf"[{_CAPITALS}])"),
                 rf"{cased}[A-Z]{{1,2}})\$",  # C$, US$
                 r"\d+=(?=\s|$)",  # a tied rank in sports results: 10=
                 # 1996-08-22, 1,000.50, 1/2, 3,000-strong, 1,250M
@@ -249,17 +266,10 @@ _SPACED_END = frozenset({".", "!", "?", "...", "…", _ABBREVIATION})
 # ... and in Greek the question mark, written as a semicolon (U+037E, or U+003B as NFC makes it), ...
 _GREEK_QUESTION = frozenset({";", "\u037e"})
 _GREEK_LETTER = _SPACED_SCRIPT_CHARS["greek"]
-# ... followed by any of these, which stay with the sentence that ended.
-_CLOSERS = frozenset({'"', "'", ")", "]", "”", "’", "」", "』", "）", "》"})
-# An abbreviation's point ends a sentence only when one of these words, which seldom follow an abbreviation
-# inside a sentence, comes next; never after a title (_TITLES), which a name follows (Mr. A, 35, was arrested;
-# Mr. An Cheol-soo).
-_SENTENCE_STARTS = frozenset(
-    (  # noqa: SIM905 (a list of words reads better as one string)
-        "The A An It He She They We I This That These Those There Its His Her Their But And In On At"
-        " For As If When While After Before However Meanwhile"
-    ).split()
-)
+# ... followed by any of these, which stay with the sentence that ended (French « Bonjour ! », German »Ja!«), and
+# by a quote that opens an English one but closes a German one („Ja.“) where it touches the mark.
+_CLOSERS = frozenset({'"', "'", ")", "]", "”", "’", "」", "』", "）", "》", "»", "«", "›", "‹"})
+_TOUCHING_CLOSERS = frozenset({"“", "‘"})
 # In text written in one case, where ``inc. and`` as often goes on, only these start a sentence after an
 # abbreviation, and only ``no.`` of the titles may end one (a short line ends before any word: text in one case
 # more often holds an utterance or a headline a line than a name wrapped across two).
@@ -607,13 +617,16 @@ def split_sentences(
     greek = bool(tokens) and not text.isascii() and _GREEK_LETTER.search(text, tokens[0].start, tokens[-1].end)
     for token in tokens:
         word = token.text.capitalize() if in_one_case else token.text
+        closes = token.text in _CLOSERS or (
+            token.text in _TOUCHING_CLOSERS and bool(current) and token.start == current[-1].end
+        )
         paragraph = False
         while next_break < len(breaks) and breaks[next_break][0] <= token.start:
             paragraph = paragraph or breaks[next_break][1] or word[0].isupper() or word[0].isdigit()
             next_break += 1
         follows = (
             ended
-            and token.text not in _CLOSERS
+            and not closes
             and token.text not in _SENTENCE_END
             # after 。 (or another script's mark) a word in lower case starts a sentence too: 李明在北京。i met john
             and (not word[0].islower() or (ended not in _SPACED_END and _other_script_in(text, current)))
@@ -632,7 +645,7 @@ def split_sentences(
             ended = "?"  # Greek writes its question mark as a semicolon
         elif token.text[-1] == "." and token.text[0].isalpha() and word[:-1] not in titles:  # U.S., Inc.
             ended = _ABBREVIATION
-        elif ended and token.text not in _CLOSERS:
+        elif ended and not closes:
             ended = ""
     if current:
         sentences.append(current)
@@ -681,10 +694,21 @@ def _typed_point(text: str, sentence: list[Token], token: Token) -> bool:
     )
 
 
+# Lowercase letters with no capital of their own (ß, whose capital is SS; º and ª; ﬁ), which text in capitals
+# keeps: STRAßE, EL 1º DE MAYO.
+_NO_CAPITAL = re.compile(
+    f"[{_ranges(range(0x80, 0x10000), lambda c: c.islower() and not (len(c.upper()) == 1 and c.upper() != c))}]"
+)
+
+
 def one_case(text: str) -> bool:
-    """Whether ``text`` has cased letters, all of them lowercase or all uppercase (each check stops at the
-    first letter of the other case)."""
-    return text.islower() or text.isupper()
+    """Whether ``text`` has cased letters, all of them lowercase or all uppercase but for letters that have no
+    capital (each check stops at the first letter of the other case)."""
+    return (
+        text.islower()
+        or text.isupper()
+        or (not text.isascii() and _NO_CAPITAL.search(text) is not None and _NO_CAPITAL.sub("", text).isupper())
+    )
 
 
 def cut_sentence(

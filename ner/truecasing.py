@@ -219,10 +219,11 @@ def fit(
 
 
 def _folded(word: str) -> str:
-    """``word`` case-folded, without its accents (combining marks once decomposed) where it is not ASCII."""
+    """``word`` case-folded, without its accents (combining marks once decomposed) where it is not ASCII, and
+    Turkish dotless ı as i (IŞIK is Işık; ``"I".lower()`` is ``i``)."""
     if word.isascii():
         return word.lower()
-    decomposed = unicodedata.normalize("NFD", word.casefold())
+    decomposed = unicodedata.normalize("NFD", word.casefold().replace("ı", "i"))
     return unicodedata.normalize("NFC", "".join(c for c in decomposed if not unicodedata.combining(c)))
 
 

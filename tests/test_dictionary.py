@@ -65,6 +65,9 @@ def test_case_is_kept_unless_ignored() -> None:
     # Case folded, not just lowered: STRASSE is Straße, İstanbul is istanbul.
     folded = Dictionary({"Straße": "LOC", "istanbul": "LOC"}, split, ignore_case=True)
     assert folded.matches(["STRASSE", "İstanbul"]) == [(0, 1, "LOC"), (1, 2, "LOC")]
+    # Turkish: the capital of ı is I, whose lowercase is i: IĞDIR is Iğdır, YILMAZ is Yılmaz
+    turkish = Dictionary({"Iğdır": "LOC", "Yılmaz": "PER"}, split, ignore_case=True)
+    assert turkish.matches(["IĞDIR", "YILMAZ", "ığdır"]) == [(0, 1, "LOC"), (1, 2, "PER"), (2, 3, "LOC")]
     assert Dictionary({"Straße": "LOC"}, split).matches(["STRASSE"]) == []
 
 

@@ -24,6 +24,7 @@ from ner.text import (
     cut_points,
     min_tokens,
     model_form,
+    one_case,
     split_sentences,
     tokenize,
     tokenize_chars,
@@ -732,6 +733,50 @@ def test_split_sentences_not_inside_a_name_nor_after_an_abbreviation(text):
 )
 def test_an_abbreviation_ends_a_sentence_only_before_a_word_that_starts_one(text, sentences):
     assert [len(sentence) for sentence in sentences_of(text)] == sentences
+
+
+@pytest.mark.parametrize(
+    ("text", "sentences"),
+    [
+        # a legal citation's v. and sections, which were cut into two sentences, the name with them
+        ("The court followed Roe v. Wade in that case.", ["The court followed Roe v. Wade in that case ."]),
+        (
+            "Under Art. 5 and Sec. 10(b), and in 2d Cir. 1997, it held.",
+            ["Under Art. 5 and Sec. 10 ( b ) , and in 2d Cir. 1997 , it held ."],
+        ),
+        ("It is art. The end.", ["It is art .", "The end ."]),  # only before a number
+        # a name's last capital before a new sentence is no initial: hepatitis B. was one PER token
+        (
+            "Chronic hepatitis B. The others were seronegative.",
+            ["Chronic hepatitis B .", "The others were seronegative ."],
+        ),
+        ("J. A. Smith and J. I. Jones met Malcolm X.", ["J. A. Smith and J. I. Jones met Malcolm X ."]),
+        # German, Spanish, Dutch and Polish titles and abbreviations
+        (
+            "Er kam ca. 1900 mit Hr. Müller nach Nr. 5 in der Berliner Str. 3 an.",
+            ["Er kam ca. 1900 mit Hr. Müller nach Nr. 5 in der Berliner Str. 3 an ."],
+        ),
+        (
+            "La Sra. García vive en la Avda. Diagonal de Sta. Cruz.",
+            ["La Sra. García vive en la Avda. Diagonal de Sta. Cruz ."],
+        ),
+        ("Mevr. Jansen zag prof. Jana op ul. Marszałkowska.", ["Mevr. Jansen zag prof. Jana op ul. Marszałkowska ."]),
+        # French and German quotes close a sentence: « ... ! » and „...“
+        ("« Bonjour ! » dit Jean Dupont.", ["« Bonjour ! » dit Jean Dupont ."]),
+        ("Er sagte: „Schröder kommt.“ Dann ging er.", ["Er sagte : „ Schröder kommt . “", "Dann ging er ."]),
+        ("»Ja!« sagte Anna.", ["» Ja ! « sagte Anna ."]),
+        ("He left. “Hello,” she said.", ["He left .", "“ Hello , ” she said ."]),  # “ opens an English quote
+    ],
+)
+def test_sentences_of_legal_text_and_of_other_languages_keep_their_names(text, sentences):
+    assert [" ".join(sentence) for sentence in sentences_of(text)] == sentences
+
+
+def test_capitals_with_letters_that_have_no_capital_are_one_case() -> None:
+    """ß (its capital is SS), º and ª stay lowercase in text in capitals: one of them read the whole text as
+    written, GIEßEN's sentence lost its names."""
+    assert one_case("DIE STRAßE IN GIEßEN") and one_case("EL 1º DE MAYO") and one_case("straße")
+    assert not one_case("Die Straße") and not one_case("ß Straße") and not one_case("中文")
 
 
 def test_a_text_without_a_spaced_pair_has_no_word_joins() -> None:

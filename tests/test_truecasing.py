@@ -130,6 +130,10 @@ def test_capitals_written_without_their_accents_find_their_word() -> None:
     greek = ["Ο", "ΝΙΚΟΣ", "ΠΗΓΕ", "ΣΤΗΝ", "ΚΡΗΤΗ", "."]
     assert truecaser.recase(greek) == ["Ο", "Νίκος", "πήγε", "στην", "Κρήτη", "."]
     assert truecaser.recase(["IL", "A", "VU", "L'", "ECOLE"]) == ["Il", "a", "vu", "l'", "École"]  # a stays a
+    # Turkish dotless ı, whose capital I lowercases to i: IŞIK and IĞDIR were işik and iğdir, unknown words
+    turkish = Truecaser.learn([["Fatih", "Işık", "Iğdır'da", "yaşıyor", "."], ["Ali", "Iğdır'da", "."]])
+    assert turkish is not None
+    assert turkish.recase(["FATIH", "IŞIK", "IĞDIR'DA", "YAŞIYOR"]) == ["Fatih", "Işık", "Iğdır'da", "yaşıyor"]
 
 
 def test_only_documents_written_in_one_case_are_recased() -> None:
