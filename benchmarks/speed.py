@@ -391,17 +391,11 @@ def chinese_speeds(threads: int, repeats: int, baseline: Path | None = None) -> 
 def _raw_text_f1(gold: list[list[str]], answers: list[list]) -> float:
     """Strict entity F1 of the entities found in each text, written as tags of its characters (one token
     each, as the Chinese test files give them) beside the gold tags."""
-    from ner.metrics import entity_scores
+    from ner.metrics import character_tags, entity_scores
 
-    predicted = []
-    for tags, entities in zip(gold, answers):
-        row = ["O"] * len(tags)
-        for e in entities:
-            if e.end - e.start == 1:
-                row[e.start] = f"S-{e.label}"
-            else:
-                row[e.start : e.end] = [f"B-{e.label}", *[f"I-{e.label}"] * (e.end - e.start - 2), f"E-{e.label}"]
-        predicted.append(row)
+    predicted = [
+        character_tags(len(tags), [(e.start, e.end, e.label) for e in found]) for tags, found in zip(gold, answers)
+    ]
     return entity_scores(gold, predicted)["f1"]
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from ner.corpus import as_model_tokens
+from ner.corpus import as_model_tokens, written_out
 from ner.corpus.schemes import TAG_PATTERN, Span, spans_to_tags, tags_to_spans
 from ner.recipe import another_script
 
@@ -27,6 +27,36 @@ def evaluate(tagger: Tagger, sentences: Sequence[Sentence], capitals: Capitals =
     sentences = as_model_tokens(sentences, tagger.char_level)
     predicted = tagger.predict_tags([s.tokens for s in sentences], [s.document for s in sentences], capitals)
     return entity_scores([s.tags for s in sentences], predicted)
+
+
+def evaluate_as_text(tagger: Tagger, sentences: Sequence[Sentence], capitals: Capitals = "auto") -> dict:
+    """Entity scores of ``tagger`` on gold ``sentences`` as the service gets them: each document written out
+    as text (:func:`ner.corpus.written_out`), tagged as text, and scored on exact character spans (the tags of
+    each text's characters compared). What the corpus's tokens and sentences give that text does not
+    (an entity inside a word: Cocaine of Cocaine-induced; one a sentence's end cuts) counts against it."""
+    documents: dict[int, list[Sentence]] = {}
+    for sentence in sentences:
+        documents.setdefault(sentence.document, []).append(sentence)
+    texts, gold = zip(*map(written_out, documents.values())) if documents else ((), ())
+    found = tagger.tag_batch(texts, scores=False, capitals=capitals)
+    return entity_scores(
+        [character_tags(len(text), spans) for text, spans in zip(texts, gold)],
+        [
+            character_tags(len(text), [(e.start, e.end, e.label) for e in entities])
+            for text, entities in zip(texts, found)
+        ],
+    )
+
+
+def character_tags(length: int, spans: Sequence[tuple[int, int, str]]) -> list[str]:
+    """BIOES tags of the ``length`` characters of a text with ``spans`` (``(start, end, label)``, apart)."""
+    tags = ["O"] * length
+    for start, end, label in spans:
+        if end - start == 1:
+            tags[start] = f"S-{label}"
+        else:
+            tags[start:end] = [f"B-{label}", *[f"I-{label}"] * (end - start - 2), f"E-{label}"]
+    return tags
 
 
 def labels_problem(labels: Sequence[str], sentences: Sequence[Sentence], file: str) -> tuple[str, bool] | None:

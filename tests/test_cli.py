@@ -150,6 +150,10 @@ def test_evaluate_prints_a_table(tiny_model: Path, tiny_corpus: dict, capsys, ca
     assert found["f1"] == pytest.approx(f1, abs=0.005)
     assert found["correct"] <= found["predicted"] and set(found["macro"]) == {"precision", "recall", "f1"}
     assert sum(found["errors"].values()) - found["errors"]["missed"] == found["predicted"] - found["correct"]
+    # As text: the file's documents written out and tagged as the service tags them, the same entities scored.
+    assert main(["evaluate", str(tiny_model), str(tiny_corpus["test"]), "--json", "--as-text"]) == 0
+    as_text = json.loads(capsys.readouterr().out)
+    assert (as_text["scored_in"], as_text["support"]) == ("text", found["support"])
     # Nothing to score: none of the file's types is the model's. Text in another script: warned of.
     other = tmp_path / "other.conll"
     other.write_text("Bob B-PERSON\nran O\n\nto O\nAnn B-PERSON\n")

@@ -6,8 +6,9 @@ import random
 
 import pytest
 
-from ner.corpus import Span, spans_to_tags, tags_to_spans
-from ner.metrics import entity_scores
+from ner.corpus import Sentence, Span, spans_to_tags, tags_to_spans, written_out
+from ner.corpus.jsonl import text_to_sentences
+from ner.metrics import entity_scores, evaluate_as_text
 
 GOLD = [
     ["B-PER", "E-PER", "O", "S-LOC"],
@@ -242,3 +243,49 @@ def test_entity_scores_no_predicted_entities():
 def test_entity_scores_shape_mismatch(gold, predicted):
     with pytest.raises(ValueError, match="shape"):
         entity_scores(gold, predicted)
+
+
+def test_documents_are_written_out_with_their_entities_where_they_are() -> None:
+    """Each gold entity's span in the written text holds its tokens: joined by spaces in a word corpus, by
+    nothing in a character corpus and between two Chinese words, at their offsets where the reader had them."""
+    words = Sentence(["Bob", "met", "Ann", "Lee", "."], ["S-PER", "O", "B-PER", "E-PER", "O"])
+    chinese_words = Sentence(["在", "中国", "人民", "银行"], ["O", "B-ORG", "I-ORG", "E-ORG"])
+    characters = Sentence(list("用iPhone在北京"), ["O", "B-MISC", *["I-MISC"] * 4, "E-MISC", "O", "B-LOC", "E-LOC"])
+    text, spans = written_out([words, chinese_words, characters])
+    assert text == "Bob met Ann Lee .\n在中国人民银行\n用iPhone在北京"
+    assert [(text[start:end], label) for start, end, label in spans] == [
+        ("Bob", "PER"),
+        ("Ann Lee", "PER"),
+        ("中国人民银行", "ORG"),
+        ("iPhone", "MISC"),
+        ("北京", "LOC"),
+    ]
+    # From a JSONL record: the record's text, whatever lay between tokens a space, an entity inside a word kept.
+    record = "Cocaine-induced  seizures.\tThen Bob left."
+    text, spans = written_out(read_jsonl_text(record, [[0, 7, "CHEM"], [32, 35, "PER"]]))
+    assert text == record.replace("\t", " ")
+    assert [(text[start:end], label) for start, end, label in spans] == [("Cocaine", "CHEM"), ("Bob", "PER")]
+
+
+def test_a_corpus_scored_as_text_counts_what_its_tokens_hide(tiny_model, tmp_path) -> None:
+    """Scored as text, an entity inside a word (Cocaine of Cocaine-induced, which reading the JSONL cut into
+    a token of its own) is one the model cannot find; the scores equal exact-span scores counted by hand."""
+    from ner.tagger import Tagger
+
+    tagger = Tagger.load(tiny_model)
+    texts = ["Bob Smith flew to Paris-based Acme Corp on Monday.", "Mary Jones visited London.\nShe met Acme Corp."]
+    entities = [[[0, 9, "PER"], [18, 23, "LOC"], [30, 39, "ORG"]], [[0, 10, "PER"], [19, 25, "LOC"], [35, 44, "ORG"]]]
+    sentences = [s for number, (t, e) in enumerate(zip(texts, entities)) for s in read_jsonl_text(t, e, number)]
+    scores = evaluate_as_text(tagger, sentences)
+    found = [{(e.start, e.end, e.label) for e in tagger.tag(text, scores=False)} for text in texts]
+    gold = [{tuple(entity) for entity in these} for these in entities]
+    correct = sum(len(f & g) for f, g in zip(found, gold))
+    predicted, support = sum(map(len, found)), sum(map(len, gold))
+    assert (scores["correct"], scores["predicted"], scores["support"]) == (correct, predicted, support)
+    assert not any(start == 18 and end == 23 for start, end, _ in found[0])  # Paris inside Paris-based: never found
+    assert scores["recall"] < 100
+
+
+def read_jsonl_text(text: str, entities: list, document: int = 0) -> list[Sentence]:
+    """The sentences of one JSONL record, as the reader gives them."""
+    return text_to_sentences(text, entities, "test.jsonl", document + 1, document)

@@ -38,8 +38,10 @@ from ner.corpus.sentence import (
     mentions_by_label,
     recased,
     replace_mentions,
+    source_of,
     summary,
     token_tags,
+    written_out,
 )
 from ner.corpus.tagged import UNNAMED
 
@@ -66,11 +68,13 @@ __all__ = [
     "reading_record",
     "recased",
     "replace_mentions",
+    "source_of",
     "spans_to_tags",
     "summary",
     "tags_to_spans",
     "token_tags",
     "write_conll_predictions",
+    "written_out",
 ]
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from ner.corpus.schemes import Span, spans_to_tags, tags_to_spans
-from ner.text import Token, composed, only_marks, tokenize, tokenize_chars
+from ner.text import Token, composed, only_marks, tokenize, tokenize_chars, unspaced_script
 
 _JOINING_UNDERSCORE = re.compile(r"(?<=[^\s_])_(?=[^\s_])")  # Hà_Nội, not __init__
 
@@ -242,3 +242,52 @@ def replace_mentions(
         last = span.end
     tokens += sentence.tokens[last:]
     return Sentence(tokens, spans_to_tags(spans, len(tokens)), document=sentence.document)
+
+
+def source_of(sentence: Sentence) -> str:
+    """The stretch of source ``sentence`` was read from (it must have ``offsets``), rebuilt from its tokens:
+    each token at its offset (less the first's), whatever lay between them a space, and a token read shorter
+    than its source (letters composed, invisible characters dropped) padded with a combining mark, which no
+    tokenizer parts from it."""
+    assert sentence.offsets is not None and sentence.tokens
+    first = sentence.offsets[0][0]
+    text = [" "] * (sentence.offsets[-1][1] - first)
+    for token, (start, end) in zip(sentence.tokens, sentence.offsets):
+        text[start - first : end - first] = (token + "\u0301" * (end - start))[: end - start]
+    return "".join(text)
+
+
+def written_out(document: Sequence[Sentence]) -> tuple[str, list[tuple[int, int, str]]]:
+    """The sentences of one document as the text a user would send, with their entities as ``(start, end,
+    label)`` character spans in it: where they have source offsets (JSONL, brat), each sentence's
+    :func:`source_of` at its offset, spaces between; else a sentence a line, its tokens joined by a space, or
+    by nothing between two characters of a script written without spaces (中国 of the words 中国 人民) and
+    in a sentence of single characters (a Chinese corpus's: 中 国 and i P h o n e, 中国 and iPhone)."""
+    pieces: list[str] = []
+    spans: list[tuple[int, int, str]] = []
+    length = 0
+    for sentence in document:
+        if not sentence.tokens:
+            continue
+        if sentence.offsets is not None:
+            gap = sentence.offsets[0][0] - length if pieces else 0
+            starts = [start - sentence.offsets[0][0] for start, _ in sentence.offsets]
+            ends = [end - sentence.offsets[0][0] for _, end in sentence.offsets]
+            text = source_of(sentence)
+        else:
+            gap = 1 if pieces else 0  # the line break
+            characters = all(len(token) == 1 for token in sentence.tokens)
+            starts, ends, parts = [], [], []
+            for index, token in enumerate(sentence.tokens):
+                if index:
+                    joined = characters or unspaced_script(sentence.tokens[index - 1][-1] + token[0]) is not None
+                    parts.append("" if joined else " ")
+                starts.append(sum(map(len, parts)))
+                parts.append(token)
+                ends.append(starts[-1] + len(token))
+            text = "".join(parts)
+        pieces.append(("\n" if sentence.offsets is None else " ") * max(gap, 0) + text)
+        offset = length + max(gap, 0)
+        spans += [(offset + starts[s.start], offset + ends[s.end - 1], s.label) for s in sentence.spans()]
+        length = offset + len(text)
+    return "".join(pieces), spans
