@@ -10,6 +10,7 @@
                           weights.safetensors, format 2; format 1 held a copy of the latter)
     config.json           format version, network sizes, language, labels, temperature
     vocab.json            words, characters, bigrams, tags; a word model's usual capitals (ner.truecasing)
+                          and its corpus's words kept whole (ner.kept_words)
     lexicon.safetensors   character-level models with a lexicon: its words in a trie (ner.lexicon)
     metrics.json          dev and test scores, training history
     README.md             the model card

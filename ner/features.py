@@ -30,6 +30,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
+from ner.kept_words import KeptWords
 from ner.lexicon import Lexicon
 from ner.truecasing import Truecaser
 from ner.variants import KnownVariants, KnownWidths
@@ -84,6 +85,7 @@ class Vocabularies:
         lexicon_words: Vocab | None = None,
         decomposed: bool = False,
         truecaser: Truecaser | None = None,
+        kept_words: KeptWords | None = None,
     ) -> None:
         if level not in ("word", "char"):
             raise ValueError(f"level must be 'word' or 'char', not {level!r}")
@@ -91,6 +93,8 @@ class Vocabularies:
             raise ValueError(f"a {level}-level vocabulary needs its {'characters' if level == 'word' else 'bigrams'}")
         if truecaser is not None and level != "word":
             raise ValueError("only a word model restores capitals (a truecaser with a character vocabulary)")
+        if kept_words is not None and level != "word":
+            raise ValueError("only a word model keeps its corpus's words whole (kept words with characters)")
         self.level, self.words, self.tags = level, words, tags
         self.chars, self.bigrams = chars, bigrams
         self.lexicon = lexicon  # stored beside vocab.json (ner.bundle), not in it
@@ -100,6 +104,7 @@ class Vocabularies:
         # holds them: a composed token not among them is looked up decomposed (ner.text.model_form).
         self.decomposed = decomposed
         self.truecaser = truecaser  # a word model's capitals for text without them (ner.truecasing)
+        self.kept_words = kept_words  # its corpus's words that the tokenizer cuts (ner.kept_words)
         # A character model's characters it knows in another form, a word model's words in the other width
         # (ner.variants), built here (tens of milliseconds) rather than on a service's first request.
         self.variants: KnownVariants | KnownWidths | None = (  # None: read as written
@@ -161,6 +166,7 @@ class Vocabularies:
             self.lexicon_words,  # a dictionary word new to the model reads as unknown
             decomposed=self.decomposed,
             truecaser=self.truecaser,
+            kept_words=self.kept_words,
         )
         return grown
 
@@ -185,6 +191,8 @@ class Vocabularies:
             out["lexicon_words"] = self.lexicon_words.itos
         if self.truecaser is not None:
             out["truecaser"] = self.truecaser.to_json()
+        if self.kept_words is not None:
+            out["kept_words"] = self.kept_words.to_json()
         return out
 
     @classmethod
@@ -206,6 +214,7 @@ class Vocabularies:
             lexicon_words=vocab("lexicon_words"),
             decomposed=any(not s.isascii() and not unicodedata.is_normalized("NFC", s) for s in _symbols(data)),
             truecaser=Truecaser.from_json(data["truecaser"]) if "truecaser" in data else None,
+            kept_words=KeptWords.from_json(data["kept_words"]) if "kept_words" in data else None,
         )
 
     def encode(

@@ -334,7 +334,12 @@ class Tagger:
         return True if capitals == "restore" and self.vocab.truecaser is not None else None
 
     def tokenize(self, text: str, in_one_case: bool | None = None) -> list[Token]:
-        return tokenize_chars(text) if self.char_level else tokenize(text, in_one_case)
+        """``text``'s tokens: characters, or words, with its corpus's words that the tokenizer cuts whole
+        (:mod:`ner.kept_words`)."""
+        if self.char_level:
+            return tokenize_chars(text)
+        kept = self.vocab.kept_words
+        return tokenize(text, in_one_case) if kept is None else kept.joined(tokenize(text, in_one_case))
 
     def built_dictionary(self, key: Hashable) -> bool:
         """Whether a dictionary built with ``key`` is kept, so that :meth:`dictionary` returns it at once."""

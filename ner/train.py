@@ -64,6 +64,7 @@ from ner.finishing import (
     round_embeddings,
     training_fit,
 )
+from ner.kept_words import KeptWords
 from ner.lexicon import LEXICON_LINES, Lexicon
 from ner.metrics import evaluate
 from ner.model import NERModel
@@ -204,14 +205,19 @@ def build_vocab(
     which new text would not have)."""
     sentences = [s.tokens for s in corpora.train]
     tags = [s.tags for s in corpora.train]
-    if level == "char" or config.pretrained == "none":
+    if level == "char":
         return Vocabularies.build(level, sentences, tags, min_bigram_count=config.min_bigram_count), [], None
-    in_data = lowercased_words(corpora.train, corpora.dev)
-    words, vectors = load_vectors(config.pretrained)
-    keep = [i for i, w in enumerate(words) if i < config.pretrained_top or w in in_data]
-    kept_words = [words[i] for i in keep]
-    vocab = Vocabularies.build(level, sentences, tags, extra_words=kept_words)
-    return vocab, kept_words, torch.from_numpy(vectors[keep])
+    if config.pretrained == "none":
+        vocab, pretrained_words, vectors = Vocabularies.build(level, sentences, tags), [], None
+    else:
+        in_data = lowercased_words(corpora.train, corpora.dev)
+        words, all_vectors = load_vectors(config.pretrained)
+        keep = [i for i, w in enumerate(words) if i < config.pretrained_top or w in in_data]
+        pretrained_words = [words[i] for i in keep]
+        vocab = Vocabularies.build(level, sentences, tags, extra_words=pretrained_words)
+        vectors = torch.from_numpy(all_vectors[keep])
+    vocab.kept_words = KeptWords.learn(corpora.train)
+    return vocab, pretrained_words, vectors
 
 
 def load_lexicon(source: str) -> Lexicon | None:

@@ -1,0 +1,85 @@
+"""Tests for ner.kept_words: a column corpus's words that the tokenizer cuts, learnt and kept whole in text."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+from ner.corpus import Sentence
+from ner.kept_words import KeptWords
+from ner.tagger import Tagger
+from ner.text import split_sentences, tokenize
+
+from .conftest import train_tiny, write_conll
+
+GERMAN = [
+    "Er spielt beim 1. FC Köln seit dem 3. Oktober .",
+    "Der 2. Weltkrieg endete am 8. Mai , z. B. in Berlin .",
+    "Die EU:n Kommission tagte in Brüssel .",
+    "Die EU:n Ministerin sprach am 12. Juni in Bonn .",
+    "Dr. Müller sah z. B. die U.S. Army .",
+    "Er wurde 3.",
+]
+
+
+def sentences(lines: list[str], offsets: bool = False) -> list[Sentence]:
+    out = []
+    for line in lines:
+        tokens = line.split()
+        spans = [(0, 1)] * len(tokens) if offsets else None
+        out.append(Sentence(tokens, ["O"] * len(tokens), spans))
+    return out
+
+
+def test_words_seen_inside_sentences_that_the_tokenizer_cuts_are_learnt() -> None:
+    kept = KeptWords.learn(sentences(GERMAN))
+    assert kept is not None
+    # 1., 3., 8. are one form (one digit); z. and EU:n twice each
+    assert kept.forms == {"0.", "z.", "EU:n"}
+    # not: seen once (12., the only number of two digits), last in its sentence (Er wurde 3.), kept by the tokenizer
+    # already (Dr., U.S.), read from text (a JSONL corpus's tokens are the tokenizer's), in Chinese
+    assert KeptWords.learn(sentences(GERMAN, offsets=True)) is None
+    assert KeptWords.learn(sentences(["在 北京 。 上海", "在 北京 。 上海"])) is None
+    assert KeptWords.learn(sentences(["Er wurde 3.", "Dr. Müller kam .", "Dr. Müller ging ."])) is None
+
+
+def test_runs_of_tokens_that_make_a_kept_word_are_joined() -> None:
+    kept = KeptWords(["0.", "00.", "z.", "EE.UU.", "EU:n", "0000'te"])
+    text = "Er spielt beim 1. FC Köln am 23. Oktober, z. B. in EE.UU. und EU:n 1923'te. Er wurde 3."
+    expected = "Er spielt beim 1. FC Köln am 23. Oktober , z. B . in EE.UU. und EU:n 1923'te . Er wurde 3 ."
+    assert " ".join(token.text for token in kept.joined(tokenize(text))) == expected  # a text's last point ends it
+    # 1. no longer ends a sentence in the middle of a name
+    tokens = kept.joined(tokenize("Er spielt beim 1. FC Köln."))
+    assert len(split_sentences("Er spielt beim 1. FC Köln.", tokens)) == 1
+
+
+def test_joined_tokens_are_the_text_they_cover() -> None:
+    """Against the text: every token is its stretch of the text, in order, none across a space, and the
+    characters covered are those the tokenizer covered."""
+    kept = KeptWords(["0.", "z.", "a-b", "0:0"])
+    rng = random.Random(3)
+    alphabet = ["1", "2", ".", "z", "a", "-", "b", ":", " ", "X"]
+    for _ in range(3000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))
+        tokens, joined = tokenize(text), kept.joined(tokenize(text))
+        assert all(token.text == text[token.start : token.end] and " " not in token.text for token in joined)
+        assert [(t.start, t.end) for t in joined] == sorted((t.start, t.end) for t in joined)
+        covered = {i for token in tokens for i in range(token.start, token.end)}
+        assert {i for token in joined for i in range(token.start, token.end)} == covered, text
+
+
+def test_a_model_trained_on_a_column_corpus_keeps_its_words_whole_in_text(tmp_path: Path) -> None:
+    """The model's vocabulary holds the words learnt; tagging text cuts 1. FC Köln as the corpus did."""
+    rng = random.Random(0)
+    clubs = [("1.", "O"), ("FC", "B-ORG"), ("Köln", "I-ORG")], [("2.", "O"), ("FC", "B-ORG"), ("Bayern", "I-ORG")]
+    train = [
+        [("Er", "O"), ("spielt", "O"), ("beim", "O"), *rng.choice(clubs), ("in", "O"), ("Bonn", "B-LOC"), (".", "O")]
+        for _ in range(60)
+    ]
+    corpus = write_conll(tmp_path / "train.conll", train)
+    model = train_tiny(tmp_path / "model", corpus)
+    assert json.loads((model / "vocab.json").read_text())["kept_words"] == ["0."]
+    tagger = Tagger.load(model)
+    (read,) = tagger.read("Sie spielt beim 3. FC Köln.").sentences
+    assert [token.text for token in read] == ["Sie", "spielt", "beim", "3.", "FC", "Köln", "."]
