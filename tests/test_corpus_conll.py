@@ -551,6 +551,19 @@ def test_write_conll_predictions_gold_reproduces_conll2003_column():
     assert wrong == []
 
 
+def test_a_few_nested_entities_outside_the_outer_ones_keep_the_outer_column(tmp_path, caplog):
+    """One annotator's slip in GermEval's nested column (an entity outside every outer one) switched the
+    whole file to the nested column, most entities lost; up to MAX_STRAYS of them are warned of instead."""
+    sentence = "1\tSchartau\tB-PER\tO\n2\tsah\tO\tO\n3\tdie\tO\tO\n4\tUni\tB-ORG\tO\n5\tBerlin\tI-ORG\tB-LOC\n\n"
+    slip = "1\tKöln\tO\tB-LOC\n2\tKöln\tB-LOC\tO\n\n"
+    with caplog.at_level("INFO", logger="ner.corpus"):
+        sentences, _ = read_conll(write(tmp_path, sentence * 19 + slip))
+    assert sum(len(s.spans()) for s in sentences) == 2 * 19 + 1  # the outer column's PER, ORG and LOC
+    assert "1 of them lie outside any" in caplog.text
+    sentences, _ = read_conll(write(tmp_path, sentence * 5 + slip * 2))  # 2 of 7: not nested entities
+    assert [span.label for span in sentences[0].spans()] == ["LOC"]
+
+
 def test_a_small_conll2003_file_reads_its_entity_column_not_its_chunk_column(tmp_path):
     """Chunks hold every entity and a short file's chunk column may be O often enough to pass for
     GermEval's outer entities; phrase labels (NP, PP, VP) are not entity types."""

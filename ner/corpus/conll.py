@@ -33,6 +33,8 @@ _ASCII_SPACES = re.compile(r"[ \t\n\r\f\v]+")
 _OTHER_SPACE = re.compile(r"[^\S \t\n\r\f\v]")  # NBSP, U+202F, U+3000, ...: inside a token, not between columns
 _CONLLU_EXTRA_LINE = re.compile(r"\d+(?:-\d+|\.\d+)")  # CoNLL-U's multiword tokens (2-3), empty nodes (1.1)
 _CHUNK_TYPES = frozenset({"NP", "VP", "PP", "ADJP", "ADVP", "SBAR", "PRT", "CONJP", "INTJ", "LST", "UCP"})  # CoNLL-2000
+# The share of a nested column's entities that may lie outside the outer column's (annotators' slips).
+MAX_STRAYS = 0.05
 _BARE_LABEL = re.compile(r"[A-Z][A-Z_]*|[a-z]+-[A-Za-z_/-]+")  # an IO tag (PER, Few-NERD's person-actor)
 
 
@@ -390,14 +392,17 @@ def _tag_column(
         last = width - 1
         while last > token_column + 1 and all(value in _EMPTY_FIELDS for columns, _ in raw for value in columns[last]):
             last -= 1
-        outer = next((c for c in range(token_column + 1, last) if _holds_outer_entities(raw, c, last)), None)
+        outside = {c: _entities_outside(raw, c, last) for c in range(token_column + 1, last)}
+        outer = next((c for c, count in outside.items() if count is not None), None)
         if outer is None:
             ours = _entity_types(raw, last) if last - 1 > token_column else set()
             before = ours & _entity_types(raw, last - 1) if ours else set()  # both columns' types
             if before:
                 # the gold beside them: the column before, or the one holding its entities (GermEval's outer)
-                gold = next((c for c in range(token_column + 1, last - 1) if _holds_outer_entities(raw, c, last - 1)),
-                            last - 1)  # fmt: skip
+                holding = (
+                    c for c in range(token_column + 1, last - 1) if _entities_outside(raw, c, last - 1) is not None
+                )
+                gold = next(holding, last - 1)
                 types = before if gold == last - 1 else ours & _entity_types(raw, gold)
                 note(
                     logging.WARNING,
@@ -407,12 +412,13 @@ def _tag_column(
                     *(gold, last, ", ".join(sorted(types)), last, gold),
                 )
             return last
+        strays = f"; {outside[outer]} of them lie outside any, an annotation's slip?" if outside[outer] else ""
         note(
-            logging.INFO,
+            logging.INFO if not strays else logging.WARNING,
             path,
             "tags read from column %d, whose entities hold column %d's (nested entities in a column of their "
-            "own, as GermEval 2014 writes them; --tag-column %d reads those)",
-            *(outer, last, last),
+            "own, as GermEval 2014 writes them; --tag-column %d reads those%s)",
+            *(outer, last, last, strays),
         )
         return outer
     if not -width <= tag_column < width or tag_column % width in (0, token_column):
@@ -420,15 +426,16 @@ def _tag_column(
     return tag_column % width
 
 
-def _holds_outer_entities(raw: Sequence[tuple[list[list[str]], list[int]]], outer: int, inner: int) -> bool:
-    """Whether column ``outer`` holds entity tags (O at least :data:`MIN_OUTSIDE` of the time, unlike
-    chunk tags) whose entities contain every entity of column ``inner``, most of them strictly, outnumber
-    them, and are not phrase chunks (a small CoNLL-2003 file's chunk column, NP around PER, passes the
-    rest): the outer entities of a corpus that writes the nested ones in a column of their own."""
+def _entities_outside(raw: Sequence[tuple[list[list[str]], list[int]]], outer: int, inner: int) -> int | None:
+    """How many of column ``inner``'s entities lie outside every entity of column ``outer``, where ``outer``
+    holds entity tags (O at least :data:`MIN_OUTSIDE` of the time, unlike chunk tags) whose entities contain
+    all but :data:`MAX_STRAYS` of ``inner``'s, most of them strictly, outnumber them, and are not phrase
+    chunks (a small CoNLL-2003 file's chunk column, NP around PER, passes the rest): the outer entities of
+    a corpus that writes the nested ones in a column of their own. None where it does not."""
     tags = [tag for columns, _ in raw for tag in columns[outer]]
     if tags.count("O") < MIN_OUTSIDE * len(tags) or not all(tag == "O" or TAG_PATTERN.match(tag) for tag in tags):
-        return False
-    outer_count = inner_count = strictly = 0
+        return None
+    outer_count = inner_count = strictly = outside = 0
     outer_types: set[str] = set()
     for columns, _ in raw:
         containers = tags_to_spans(columns[outer])  # in order, not overlapping
@@ -436,13 +443,16 @@ def _holds_outer_entities(raw: Sequence[tuple[list[list[str]], list[int]]], oute
         outer_count += len(containers)
         outer_types.update(c.label for c in containers)
         for span in tags_to_spans(columns[inner]):
-            at = bisect.bisect_right(starts, span.start) - 1  # the last container starting at or before it
-            container = containers[at] if at >= 0 and span.end <= containers[at].end else None
-            if container is None:
-                return False
             inner_count += 1
-            strictly += container.end - container.start > span.end - span.start
-    return outer_count > inner_count and 2 * strictly >= inner_count and not outer_types <= _CHUNK_TYPES
+            at = bisect.bisect_right(starts, span.start) - 1  # the last container starting at or before it
+            if at < 0 or span.end > containers[at].end:
+                outside += 1
+            else:
+                strictly += containers[at].end - containers[at].start > span.end - span.start
+    held = inner_count - outside
+    if outside > MAX_STRAYS * inner_count or outer_count <= inner_count or 2 * strictly < held:
+        return None
+    return None if outer_types <= _CHUNK_TYPES else outside
 
 
 def write_conll_predictions(
