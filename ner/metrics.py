@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from ner.corpus import as_model_tokens, written_out
 from ner.corpus.schemes import TAG_PATTERN, Span, spans_to_tags, tags_to_spans
-from ner.recipe import another_script
+from ner.recipe import another_script, inside_word_entities
 
 if TYPE_CHECKING:
     from ner.corpus import Sentence
@@ -75,7 +75,8 @@ def labels_problem(labels: Sequence[str], sentences: Sequence[Sentence], file: s
 
 def corpus_problems(tagger: Tagger, sentences: Sequence[Sentence], file: str) -> list[str]:
     """What makes ``file`` a poor corpus to score ``tagger`` on, as warnings: labels not the model's, no
-    entity, text in another script than the model reads (:func:`ner.recipe.another_script`). Raises
+    entity, text in another script than the model reads (:func:`ner.recipe.another_script`), entities inside
+    a word model's words (:func:`ner.recipe.inside_word_entities`). Raises
     :class:`ValueError` when none of its entities' types is the model's: every score would be 0."""
     problems = []
     if found := labels_problem(tagger.labels, sentences, file):
@@ -85,6 +86,12 @@ def corpus_problems(tagger: Tagger, sentences: Sequence[Sentence], file: str) ->
         problems.append(f"{message}: the scores say little")
     if mismatch := another_script(tagger.vocab.level, tagger.language, sentences):
         problems.append(f"{file}: scoring {tagger.name}, {mismatch}: the scores say little")
+    inside, total, examples = (0, 0, []) if tagger.char_level else inside_word_entities(sentences)
+    if inside:
+        problems.append(
+            f"{file}: {inside} of its {total} entities start or end inside a word of its text ({'; '.join(examples)}), "
+            "which a word model tagging text cannot find: --as-text scores them as missed"
+        )
     return problems
 
 

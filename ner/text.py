@@ -205,7 +205,7 @@ def _token_pattern(in_one_case: bool) -> re.Pattern[str]:
                 # Fast paths for the commonest tokens, first so that most positions match at once: a plain
                 # ASCII word or number that nothing else could extend, and punctuation that starts nothing else.
                 rf"[A-Za-z]+(?![\w.'’&$:@{_MARKS}-])",
-                rf"[0-9]+(?![\w.,:/=$@{_MARKS}-])",
+                rf"[0-9]+(?![\w.,:/=$@'’{_MARKS}-])",
                 rf"[,;!?()\[\]{{}}\"](?![{_MARKS}])",
                 r"[０-９]+",  # a full-width number (２００８年)
                 rf"[{_CJK}][{_MARKS}]*",  # one CJK character, with its combining marks (か\u3099)
@@ -238,6 +238,7 @@ def _token_pattern(in_one_case: bool) -> re.Pattern[str]:
                 r"(?<![^\s(])(?:[+-]\d+(?:[.,:/-]\d+)*|\.\d+)",  # +44, -0.5, .500, +44-171-542
                 r"(?m:^)\d{1,2}\.(?=\s)",  # a numbered list item: 2.
                 rf"{_LETTER}+?(?=(?i:n['’]t)(?![^\W_]))",  # "do" of "don't"
+                rf"(?<![^\W_])['’]s-{_LETTER}+",  # Dutch 's-Hertogenbosch, 's-Gravenhage
                 _CLITIC,  # 's 're n't
                 _ELISION,  # l' d' qu' dell' before a word
                 # a word: letters and digits, with inner hyphens, ampersands and apostrophes

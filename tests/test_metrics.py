@@ -8,7 +8,7 @@ import pytest
 
 from ner.corpus import Sentence, Span, spans_to_tags, tags_to_spans, written_out
 from ner.corpus.jsonl import text_to_sentences
-from ner.metrics import entity_scores, evaluate_as_text
+from ner.metrics import corpus_problems, entity_scores, evaluate_as_text
 
 GOLD = [
     ["B-PER", "E-PER", "O", "S-LOC"],
@@ -284,6 +284,9 @@ def test_a_corpus_scored_as_text_counts_what_its_tokens_hide(tiny_model, tmp_pat
     assert (scores["correct"], scores["predicted"], scores["support"]) == (correct, predicted, support)
     assert not any(start == 18 and end == 23 for start, end, _ in found[0])  # Paris inside Paris-based: never found
     assert scores["recall"] < 100
+    # ner evaluate warns of them, scoring as text or not
+    (warning,) = corpus_problems(tagger, sentences, "test.jsonl")
+    assert warning.startswith("test.jsonl: 2 of its 6 entities start or end inside a word of its text ('Paris' in")
 
 
 def read_jsonl_text(text: str, entities: list, document: int = 0) -> list[Sentence]:

@@ -267,6 +267,9 @@ def test_tokenize_conll_style(text, expected):
         ("O'Neill D'Alema N'Golo M'Baye", ["O'Neill", "D'Alema", "N'Golo", "M'Baye"]),  # a capital starts a name
         ("don't rock'n'roll y'all", ["do", "n't", "rock'n'roll", "y'all"]),
         ("l' 2'", ["l", "'", "2", "'"]),  # nothing to join
+        # Dutch names that start with 's-, and Turkish case endings after a number as after a name
+        ("in 's-Hertogenbosch, John's-style", ["in", "'s-Hertogenbosch", ",", "John", "'s", "-", "style"]),
+        ("1923'te Ankara'da, the 1990's", ["1923'te", "Ankara'da", ",", "the", "1990", "'s"]),
     ],
 )
 def test_tokenize_splits_french_and_italian_elisions(text, expected):
