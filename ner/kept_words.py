@@ -27,6 +27,9 @@ log = logging.getLogger("ner")
 _DIGIT = re.compile(r"\d")
 MIN_COUNT = 2  # times a form is seen inside a sentence to be kept
 MOST = 2000  # forms kept at most, the most frequent
+MAX_PIECES = 8  # tokens a kept word may be cut into: runs of tokens are looked at this far
+MIN_STARTS = 3  # times a word is seen first in a sentence, and in half its sentences or more, to start one
+MOST_STARTS = 500
 
 
 def form(word: str) -> str:
@@ -37,37 +40,53 @@ def form(word: str) -> str:
 class KeptWords:
     """The forms (:func:`form`) of words a corpus writes whole and the tokenizer cuts."""
 
-    def __init__(self, forms: Iterable[str]) -> None:
-        self.forms = frozenset(forms)
+    def __init__(self, forms: Iterable[str], starts: Iterable[str] = ()) -> None:
+        pieces = {word: len(tokenize(word)) for word in forms}
+        self.forms = frozenset(word for word, count in pieces.items() if count <= MAX_PIECES)
         # the most tokens the tokenizer cuts a kept word into: how far a run of tokens is looked at
-        self.pieces = max((len(tokenize(word)) for word in self.forms), default=1)
+        self.pieces = max((pieces[word] for word in self.forms), default=1)
+        # words that start the corpus's sentences: after a kept word's point (Sie ist 34. Ihr Mann ...)
+        # they start one (ner.text.split_sentences), as The does in English
+        self.starts = frozenset(starts)
 
     @classmethod
     def learn(cls, sentences: Sequence[Sentence]) -> KeptWords | None:
         """The words of ``sentences`` read from columns (not those cut from text, which carry offsets) seen
         at least :data:`MIN_COUNT` times neither first nor last in their sentence (not a list's number, not
-        a sentence's end), that the tokenizer cuts between two words (``W.`` of ``George W. Bush``, an
-        initial there, it does not), written in a script with spaces; None if there is none."""
+        a sentence's end), with a letter or digit, not ending with ! or ?, that the tokenizer cuts between
+        two words (``W.`` of ``George W. Bush``, an initial there, it does not), written in a script with
+        spaces; with the capitalized words that start its sentences (:data:`MIN_STARTS`); None if there is
+        no such word."""
+        columns = [sentence.tokens for sentence in sentences if sentence.offsets is None and sentence.tokens]
         seen = Counter(
             form(token)
-            for sentence in sentences
-            if sentence.offsets is None
-            for token in sentence.tokens[1:-1]
-            if not token.isalnum() and not any(c.isspace() for c in token)
+            for tokens in columns
+            for token in tokens[1:-1]
+            if not token.isalnum() and any(c.isalnum() for c in token) and not any(c.isspace() for c in token)
         )
         kept = [
             word
             for word, count in seen.most_common()
-            if count >= MIN_COUNT and len(tokenize(f"x {word} Xx")) > 3 and unspaced_script(word) is None
+            if count >= MIN_COUNT
+            and word[-1] not in "!?"  # Paris!! London: an end, however written
+            and len(tokenize(f"x {word} Xx")) > 3
+            and unspaced_script(word) is None
         ][:MOST]
         if not kept:
             return None
+        first = Counter(tokens[0] for tokens in columns)
+        everywhere = Counter(token for tokens in columns for token in tokens if token in first)
+        starts = [
+            word
+            for word, count in first.most_common()
+            if count >= MIN_STARTS and 2 * count >= everywhere[word] and word[:1].isupper()
+        ][:MOST_STARTS]
         log.info(
             "%d words the corpus writes whole are kept whole in text, which the tokenizer would cut: %s",
             len(kept),
             " ".join(kept[:10]) + (" ..." if len(kept) > 10 else ""),
         )
-        return cls(kept)
+        return cls(kept, starts)
 
     def joined(self, tokens: Sequence[Token]) -> list[Token]:
         """``tokens`` with each run of them written together that makes a kept word as one token (the longest
@@ -91,15 +110,15 @@ class KeptWords:
             index = last + 1
         return out
 
-    def to_json(self) -> list[str]:
-        return sorted(self.forms)
+    def to_json(self) -> dict:
+        return {"forms": sorted(self.forms), "starts": sorted(self.starts)}
 
     @classmethod
-    def from_json(cls, forms: list[str]) -> KeptWords:
-        return cls(forms)
+    def from_json(cls, data: dict) -> KeptWords:
+        return cls(data["forms"], data["starts"])
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, KeptWords) and self.forms == other.forms
+        return isinstance(other, KeptWords) and (self.forms, self.starts) == (other.forms, other.starts)
 
     def __hash__(self) -> int:
         return hash(self.forms)

@@ -190,7 +190,8 @@ class Router:
             runs = script_runs(text, spaced.max_sentence_tokens, spaced.cut_in_one_case(capitals), self.spaced_scripts)
             for start, end, script, sentences in runs:
                 tagger = self.script_models.get(script, spaced)
-                if not (tagger is spaced and not tagger.char_level):  # else the word tokenizer split it already
+                # the word tokenizer split it already, unless the model keeps some of its words whole
+                if not (tagger is spaced and not tagger.char_level and tagger.vocab.kept_words is None):
                     sentences = tagger.read(text, start, end, tagger.cut_in_one_case(capitals)).sentences
                 read.setdefault(tagger.name, []).extend(sentences)
             for name, sentences in read.items():

@@ -431,10 +431,13 @@ class Tagger:
         """The other ways text may cut a dictionary phrase: in the middle of a text (``2. Bundesliga``: no
         list item's number there), in text that mixes cases where the phrase is in lower case (``acme inc.``:
         ``inc`` and ``.`` there, ``inc.`` in text in one case), and where a point joins its last word
-        (``Acme Corp.``, ``Plan A.`` before another sentence, and ``Acme Corp`` for the phrase ``Acme Corp.``)."""
+        (``Acme Corp.``, ``Plan A.`` before another sentence, and ``Acme Corp`` for the phrase ``Acme Corp.``;
+        ``Gate 7.`` before a word, where the model keeps ``7.`` whole: :mod:`ner.kept_words`)."""
         cuts = [self._phrase_tokens("a " + phrase)[1:]]
         if phrase.islower() and not self.char_level:
             cuts.append(self._phrase_tokens("A " + phrase)[1:])
+        if self.vocab.kept_words is not None:  # a kept word ending with a point joins it only before a word
+            cuts.append(self._phrase_tokens(phrase + (" x" if phrase.islower() else " X"))[:-1])
         if phrase[-1:].isalnum():
             # a name after (in the phrase's case): Plan A. is an initial there
             pointed = self._phrase_tokens(phrase + (". x" if phrase.islower() else ". X"))[:-1]
@@ -454,7 +457,10 @@ class Tagger:
         tokens = self.tokenize(part, in_one_case)
         if start:
             tokens = [Token(t.text, t.start + start, t.end + start) for t in tokens]
-        sentences = split_sentences(text, tokens, self.max_sentence_tokens, self._inside_lexicon_words, in_one_case)
+        starts = () if self.vocab.kept_words is None else self.vocab.kept_words.starts
+        sentences = split_sentences(
+            text, tokens, self.max_sentence_tokens, self._inside_lexicon_words, in_one_case, starts
+        )
         return Document(text, sentences)
 
     @collector_paused

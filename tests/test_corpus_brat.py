@@ -8,6 +8,7 @@ from ner.corpus import (
     CorpusError,
     read_brat,
     read_corpus,
+    written_out,
 )
 
 from .corpus_files import BRAT_ANN, BRAT_TEXT, check_alignment, entity_texts, write_brat
@@ -30,6 +31,11 @@ def test_read_brat_reads_each_document_line_by_line(tmp_path):
     ]
     for text, sentence in zip(texts, sentences):
         check_alignment(text, sentence)
+    # Written out as text (ner evaluate --as-text): each line's offsets start again, on a line of its own.
+    text, spans = written_out([s for s in sentences if s.document == 1])
+    assert text == "Angela Merkel visited New  York.\nShe met Macron in Paris."
+    assert [text[start:end] for start, end, _ in spans] == ["Angela Merkel", "New  York", "Macron", "Paris"]
+    assert written_out([s for s in sentences if s.document == 0])[0] == second[0]
 
 
 @pytest.mark.parametrize(

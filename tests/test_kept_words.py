@@ -8,7 +8,8 @@ from pathlib import Path
 
 from ner.corpus import Sentence
 from ner.kept_words import KeptWords
-from ner.tagger import Tagger
+from ner.router import Router
+from ner.tagger import Tagger, TagOptions
 from ner.text import split_sentences, tokenize
 
 from .conftest import train_tiny, write_conll
@@ -20,6 +21,8 @@ GERMAN = [
     "Die EU:n Ministerin sprach am 12. Juni in Bonn .",
     "Dr. Müller sah z. B. die U.S. Army .",
     "Er wurde 3.",
+    "Die Kommission tagte .",
+    "Er kam .",
 ]
 
 
@@ -42,6 +45,10 @@ def test_words_seen_inside_sentences_that_the_tokenizer_cuts_are_learnt() -> Non
     assert KeptWords.learn(sentences(GERMAN, offsets=True)) is None
     assert KeptWords.learn(sentences(["在 北京 。 上海", "在 北京 。 上海"])) is None
     assert KeptWords.learn(sentences(["Er wurde 3.", "Dr. Müller kam .", "Dr. Müller ging ."])) is None
+    # nor marks alone, nor one that ends a sentence however written (Paris!! London)
+    assert KeptWords.learn(sentences(["I love Paris!! London rocks", "Yes ?! no", "a !! b ?! c", "a ** b"] * 2)) is None
+    # the capitalized words that start half their sentences or more, three times or more
+    assert kept.starts == {"Er", "Die"}
 
 
 def test_runs_of_tokens_that_make_a_kept_word_are_joined() -> None:
@@ -49,9 +56,21 @@ def test_runs_of_tokens_that_make_a_kept_word_are_joined() -> None:
     text = "Er spielt beim 1. FC Köln am 23. Oktober, z. B. in EE.UU. und EU:n 1923'te. Er wurde 3."
     expected = "Er spielt beim 1. FC Köln am 23. Oktober , z. B . in EE.UU. und EU:n 1923'te . Er wurde 3 ."
     assert " ".join(token.text for token in kept.joined(tokenize(text))) == expected  # a text's last point ends it
-    # 1. no longer ends a sentence in the middle of a name
-    tokens = kept.joined(tokenize("Er spielt beim 1. FC Köln."))
-    assert len(split_sentences("Er spielt beim 1. FC Köln.", tokens)) == 1
+    # 1. no longer ends a sentence in the middle of a name, but does before a word that starts the corpus's
+    text = "Er spielt beim 1. FC Köln. Sie ist 34. Ihr Mann ist 36 . Er ist 3. Die Frau ist 35."
+    cut = split_sentences(text, kept.joined(tokenize(text)), starts={"Ihr"})
+    assert [" ".join(t.text for t in sentence) for sentence in cut] == [
+        "Er spielt beim 1. FC Köln .",
+        "Sie ist 34.",
+        "Ihr Mann ist 36 .",
+        "Er ist 3. Die Frau ist 35 .",  # Die is not among the corpus's starts given
+    ]
+
+
+def test_a_long_run_of_marks_costs_no_more_than_its_kept_words_pieces() -> None:
+    """A kept word cut into more than MAX_PIECES tokens is dropped: runs of tokens are looked at that far."""
+    kept = KeptWords([".-" * 200 + "a", "0."])
+    assert kept.forms == {"0."} and kept.pieces == 2
 
 
 def test_joined_tokens_are_the_text_they_cover() -> None:
@@ -79,7 +98,26 @@ def test_a_model_trained_on_a_column_corpus_keeps_its_words_whole_in_text(tmp_pa
     ]
     corpus = write_conll(tmp_path / "train.conll", train)
     model = train_tiny(tmp_path / "model", corpus)
-    assert json.loads((model / "vocab.json").read_text())["kept_words"] == ["0."]
+    assert json.loads((model / "vocab.json").read_text())["kept_words"] == {"forms": ["0."], "starts": ["Er"]}
     tagger = Tagger.load(model)
     (read,) = tagger.read("Sie spielt beim 3. FC Köln.").sentences
     assert [token.text for token in read] == ["Sie", "spielt", "beim", "3.", "FC", "Köln", "."]
+
+
+def test_the_service_reads_kept_words_whole_in_mixed_text_and_in_dictionaries(
+    tiny_model: Path, tiny_zh_model: Path
+) -> None:
+    """Under lang auto the English runs of a mixed text are cut as the model alone cuts them, and a
+    dictionary phrase that ends with a kept word's point matches before the next word (Gate 7. Boarding)."""
+    english = Tagger.load(tiny_model)
+    english.vocab.kept_words = KeptWords(["0."], ["Er"])
+    text = "Er spielt beim 1. FC Köln. 他在北京。"
+    route = Router([english, Tagger.load(tiny_zh_model)]).route([text])
+    read = {
+        tagger.name: [t.text for part in parts for s in part.document.sentences for t in s]
+        for tagger, parts in route.jobs
+    }
+    assert read[english.name] == ["Er", "spielt", "beim", "1.", "FC", "Köln", "."]
+    gate = english.dictionary({"Gate 7.": "LOC"})
+    (analysis,) = english.analyze(["Wait at Gate 7. Boarding is soon."], TagOptions(dictionary=gate))
+    assert ("Gate 7.", "LOC") in {(e.text, e.label) for e in analysis.entities}

@@ -754,10 +754,15 @@ def test_an_abbreviation_ends_a_sentence_only_before_a_word_that_starts_one(text
             ["Chronic hepatitis B .", "The others were seronegative ."],
         ),
         ("J. A. Smith and J. I. Jones met Malcolm X.", ["J. A. Smith and J. I. Jones met Malcolm X ."]),
+        ("President F. W. de Klerk met Louis J. van Gaal.", ["President F. W. de Klerk met Louis J. van Gaal ."]),
+        # other languages' titles only as written: in capitals, a name and a word before a sentence's end
+        ("ORDERS ROSE AT ABB. SIEMENS GAINED.", ["ORDERS ROSE AT ABB .", "SIEMENS GAINED ."]),
+        ("BASED IN SAN JOSE, CA. SHARES ROSE.", ["BASED IN SAN JOSE , CA .", "SHARES ROSE ."]),
+        ("I saw my dr. He said so.", ["I saw my dr.", "He said so ."]),  # an abbreviation, not a title
         # German, Spanish, Dutch and Polish titles and abbreviations
         (
-            "Er kam ca. 1900 mit Hr. Müller nach Nr. 5 in der Berliner Str. 3 an.",
-            ["Er kam ca. 1900 mit Hr. Müller nach Nr. 5 in der Berliner Str. 3 an ."],
+            "Er kam ca. 1900 mit Herrn Müller nach Nr. 5 in der Berliner Str. 3 an.",
+            ["Er kam ca. 1900 mit Herrn Müller nach Nr. 5 in der Berliner Str. 3 an ."],
         ),
         (
             "La Sra. García vive en la Avda. Diagonal de Sta. Cruz.",

@@ -260,22 +260,32 @@ def source_of(sentence: Sentence) -> str:
 def written_out(document: Sequence[Sentence]) -> tuple[str, list[tuple[int, int, str]]]:
     """The sentences of one document as the text a user would send, with their entities as ``(start, end,
     label)`` character spans in it: where they have source offsets (JSONL, brat), each sentence's
-    :func:`source_of` at its offset, spaces between; else a sentence a line, its tokens joined by a space, or
-    by nothing between two characters of a script written without spaces (中国 of the words 中国 人民) and
-    in a sentence of single characters (a Chinese corpus's: 中 国 and i P h o n e, 中国 and iPhone)."""
+    :func:`source_of`, as far from the one before as in the source, spaces between (a line break where the
+    offsets start again: brat counts them from each line's start); else a sentence a line, its tokens joined
+    by a space, or by nothing between two characters of a script written without spaces (中国 of the words
+    中国 人民) and in a sentence of single characters (a Chinese corpus's: 中 国 and i P h o n e, 中国 and
+    iPhone)."""
     pieces: list[str] = []
     spans: list[tuple[int, int, str]] = []
     length = 0
+    source_end: int | None = None  # where the sentence before ended in the source, if it came with offsets
     for sentence in document:
         if not sentence.tokens:
             continue
         if sentence.offsets is not None:
-            gap = sentence.offsets[0][0] - length if pieces else 0
-            starts = [start - sentence.offsets[0][0] for start, _ in sentence.offsets]
-            ends = [end - sentence.offsets[0][0] for _, end in sentence.offsets]
+            first = sentence.offsets[0][0]
+            if not pieces:
+                separator = ""
+            elif source_end is None or first < source_end:
+                separator = "\n"
+            else:
+                separator = " " * (first - source_end)
+            starts = [start - first for start, _ in sentence.offsets]
+            ends = [end - first for _, end in sentence.offsets]
             text = source_of(sentence)
+            source_end = sentence.offsets[-1][1]
         else:
-            gap = 1 if pieces else 0  # the line break
+            separator = "\n" if pieces else ""
             characters = all(len(token) == 1 for token in sentence.tokens)
             starts, ends, parts = [], [], []
             for index, token in enumerate(sentence.tokens):
@@ -286,8 +296,9 @@ def written_out(document: Sequence[Sentence]) -> tuple[str, list[tuple[int, int,
                 parts.append(token)
                 ends.append(starts[-1] + len(token))
             text = "".join(parts)
-        pieces.append(("\n" if sentence.offsets is None else " ") * max(gap, 0) + text)
-        offset = length + max(gap, 0)
+            source_end = None
+        offset = length + len(separator)
+        pieces += [separator, text]
         spans += [(offset + starts[s.start], offset + ends[s.end - 1], s.label) for s in sentence.spans()]
         length = offset + len(text)
     return "".join(pieces), spans
