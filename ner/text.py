@@ -167,8 +167,8 @@ _ABBREVIATIONS = "|".join(
         ).split(),
     ]
 )
-# Titles and abbreviations of other languages, and v. (Roe v. Wade), read only as written, in any text: in
-# text in capitals ABB. and HR. are a name and a word before a sentence's end.
+# Titles and abbreviations of other languages, and v. (Roe v. Wade), dr. and prof. in lower case, read only as
+# written, in any text: in text in capitals ABB. and CA. are a name and a state before a sentence's end.
 _CASED_TITLES = frozenset("Nr Abb Sra Srta Dña Sta Sto Avda Mevr Dhr św ul".split())  # noqa: SIM905
 _CASED_ABBREVIATIONS = "|".join(
     [*sorted(_CASED_TITLES), *"v dr prof ca bzw vgl usw evtl ggf inkl zzgl Jh Str".split()]  # noqa: SIM905

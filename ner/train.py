@@ -200,9 +200,9 @@ def batches(
 def build_vocab(
     config: TrainConfig, level: str, corpora: Corpora
 ) -> tuple[Vocabularies, list[str], torch.Tensor | None]:
-    """Vocabularies, plus pretrained words and vectors to copy into the word embedding: those of the
-    ``pretrained_top`` most frequent words and of every other word of train and dev (never test's,
-    which new text would not have)."""
+    """Vocabularies (a word model's with the words its corpus keeps whole, :mod:`ner.kept_words`), plus
+    pretrained words and vectors to copy into the word embedding: those of the ``pretrained_top`` most
+    frequent words and of every other word of train and dev (never test's, which new text would not have)."""
     sentences = [s.tokens for s in corpora.train]
     tags = [s.tags for s in corpora.train]
     if level == "char":
