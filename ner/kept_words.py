@@ -6,7 +6,8 @@ Spanish ones ``EE.UU.``. :func:`ner.text.tokenize` cuts these (``3`` ``.``), so 
 ``3.``, never sees them in text, and a sentence ends after ``1.`` in the middle of a name.
 :meth:`KeptWords.learn` finds them in the training corpus (each seen inside a sentence at least twice, any
 digits read as any other digits: ``3.`` and ``7.`` are one form, ``10.`` another); :meth:`KeptWords.joined`
-puts the tokens of each back together where text writes them so.
+puts the tokens of each back together where text writes them so, and :meth:`KeptWords.cut` ends a sentence
+after such a word's point where a word that starts the corpus's sentences follows.
 """
 
 from __future__ import annotations
@@ -45,8 +46,7 @@ class KeptWords:
         self.forms = frozenset(word for word, count in pieces.items() if count <= MAX_PIECES)
         # the most tokens the tokenizer cuts a kept word into: how far a run of tokens is looked at
         self.pieces = max((pieces[word] for word in self.forms), default=1)
-        # words that start the corpus's sentences: after a kept word's point (Sie ist 34. Ihr Mann ...)
-        # they start one (ner.text.split_sentences), as The does in English
+        # words that start the corpus's sentences: after a kept word's point they start one (:meth:`cut`)
         self.starts = frozenset(starts)
 
     @classmethod
@@ -55,8 +55,8 @@ class KeptWords:
         at least :data:`MIN_COUNT` times neither first nor last in their sentence (not a list's number, not
         a sentence's end), with a letter or digit, not ending with ! or ?, that the tokenizer cuts between
         two words (``W.`` of ``George W. Bush``, an initial there, it does not), written in a script with
-        spaces; with the capitalized words that start its sentences (:data:`MIN_STARTS`); None if there is
-        no such word."""
+        spaces; with the capitalized words that start its sentences (:data:`MIN_STARTS`) and are seen in
+        lower case too (not names); None if there is no such word."""
         columns = [sentence.tokens for sentence in sentences if sentence.offsets is None and sentence.tokens]
         seen = Counter(
             form(token)
@@ -76,10 +76,14 @@ class KeptWords:
             return None
         first = Counter(tokens[0] for tokens in columns)
         everywhere = Counter(token for tokens in columns for token in tokens if token in first)
+        lowered = {token for tokens in columns for token in tokens[1:] if token.islower()}
         starts = [
             word
             for word, count in first.most_common()
-            if count >= MIN_STARTS and 2 * count >= everywhere[word] and word[:1].isupper()
+            if count >= MIN_STARTS
+            and 2 * count >= everywhere[word]
+            and word[:1].isupper()
+            and word.lower() in lowered  # not a name: Die, Ihr, Por, not Bayern
         ][:MOST_STARTS]
         log.info(
             "%d words the corpus writes whole are kept whole in text, which the tokenizer would cut: %s",
@@ -109,6 +113,30 @@ class KeptWords:
                 out.append(Token(word, tokens[index].start, tokens[last].end))
             index = last + 1
         return out
+
+    def cut(self, sentences: list[list[Token]]) -> list[list[Token]]:
+        """``sentences`` (of :meth:`joined` tokens, as :func:`ner.text.split_sentences` groups them) also cut
+        after a kept word's point before a word that starts the corpus's sentences (``Sie ist 34. Ihr Mann``;
+        ``EE.UU. Por su parte``), and a number's point that ends a sentence a token of its own again, as
+        the corpus writes a sentence's end (``Hannover 96 .``)."""
+        out: list[list[Token]] = []
+        for sentence in sentences:
+            start = 0
+            for index in range(1, len(sentence)):
+                if sentence[index].text in self.starts and self._point_kept(sentence[index - 1]):
+                    out.append(sentence[start:index])
+                    start = index
+            out.append(sentence[start:])
+        return [self._point_apart(sentence) for sentence in out]
+
+    def _point_kept(self, token: Token) -> bool:
+        return len(token.text) > 1 and token.text[-1] == "." and form(token.text) in self.forms
+
+    def _point_apart(self, sentence: list[Token]) -> list[Token]:
+        last = sentence[-1]
+        if not (last.text[0].isdigit() and self._point_kept(last)):
+            return sentence
+        return [*sentence[:-1], Token(last.text[:-1], last.start, last.end - 1), Token(".", last.end - 1, last.end)]
 
     def to_json(self) -> dict:
         return {"forms": sorted(self.forms), "starts": sorted(self.starts)}

@@ -457,11 +457,9 @@ class Tagger:
         tokens = self.tokenize(part, in_one_case)
         if start:
             tokens = [Token(t.text, t.start + start, t.end + start) for t in tokens]
-        starts = () if self.vocab.kept_words is None else self.vocab.kept_words.starts
-        sentences = split_sentences(
-            text, tokens, self.max_sentence_tokens, self._inside_lexicon_words, in_one_case, starts
-        )
-        return Document(text, sentences)
+        sentences = split_sentences(text, tokens, self.max_sentence_tokens, self._inside_lexicon_words, in_one_case)
+        kept = self.vocab.kept_words
+        return Document(text, sentences if kept is None else kept.cut(sentences))
 
     @collector_paused
     def analyze(

@@ -167,11 +167,11 @@ _ABBREVIATIONS = "|".join(
         ).split(),
     ]
 )
-# Titles and abbreviations of other languages, and v. (Roe v. Wade), dr. and prof. in lower case, read only as
-# written, in any text: in text in capitals ABB. and CA. are a name and a state before a sentence's end.
-_CASED_TITLES = frozenset("Nr Abb Sra Srta Dña Sta Sto Avda Mevr Dhr św ul".split())  # noqa: SIM905
+# Titles and abbreviations of other languages, v. (Roe v. The State) and dr. and prof. in lower case, read only
+# as written, in any text: in text in capitals ABB. and CA. are a name and a state before a sentence's end.
+_CASED_TITLES = frozenset("v Nr Abb Sra Srta Dña Sta Sto Avda Mevr Dhr św ul".split())  # noqa: SIM905
 _CASED_ABBREVIATIONS = "|".join(
-    [*sorted(_CASED_TITLES), *"v dr prof ca bzw vgl usw evtl ggf inkl zzgl Jh Str".split()]  # noqa: SIM905
+    [*sorted(_CASED_TITLES), *"dr prof ca bzw vgl usw evtl ggf inkl zzgl Jh Str".split()]  # noqa: SIM905
 )
 
 # What follows the start of a URL: brackets in it only in pairs (Wikipedia's Python_(programming_language)), and
@@ -234,10 +234,10 @@ def _token_pattern(in_one_case: bool) -> re.Pattern[str]:
                 rf"{cased}{_ABBREVIATIONS})\.(?![^\W_])",  # Mr., Inc., vs.
                 rf"(?:{_CASED_ABBREVIATIONS})\.(?![^\W_])",  # Nr., Sra., z., v.
                 rf"{cased}Arts?|Secs?|Paras?|Nos|Cir|Stat|Abs)\.(?=\s+\d)",  # Art. 5, Sec. 10(b), 2d Cir. 1997
-                # an initial before a name (M. Smith, А. С. Пушкин), not a name's last letter before a sentence
-                # that starts with a word no name is (hepatitis B. The ...)
-                rf"{cased}[{_CAPITALS}])\.(?=\s+(?!{cased}{_STARTS})(?![^\W_]|\.))(?:{_PARTICLES}\s+)*"
-                + (r"[^\W\d_])" if in_one_case else rf"[{_CAPITALS}])"),
+                # an initial before a name (M. Smith, А. С. Пушкин) or a comma or bracket (Pietro T. (36)), not a
+                # name's last letter before a sentence that starts with a word no name is (hepatitis B. The ...)
+                rf"{cased}[{_CAPITALS}])\.(?=\s+(?:[,(]|(?!{cased}{_STARTS})(?![^\W_]|\.))(?:{_PARTICLES}\s+)*"
+                + (r"[^\W\d_]))" if in_one_case else rf"[{_CAPITALS}]))"),
                 rf"{cased}[A-Z]{{1,2}})\$",  # C$, US$
                 r"\d+=(?=\s|$)",  # a tied rank in sports results: 10=
                 # 1996-08-22, 1,000.50, 1/2, 3,000-strong, 1,250M
@@ -588,7 +588,6 @@ def split_sentences(
     max_tokens: int = 150,
     words: Callable[[list[str]], Iterable[int]] | None = None,
     in_one_case: bool | None = None,
-    starts: Collection[str] = (),
 ) -> list[list[Token]]:
     """Group ``tokens`` (of ``text``) into sentences.
 
@@ -604,10 +603,8 @@ def split_sentences(
     Latin words: ``www。baidu。com``), and, after Latin punctuation, only where a
     space comes first (ASP.NET) or where a sentence of two words or more in a
     script with spaces meets one without (``Place!陈大文``, not ``Yahoo!ニュース``);
-    after an abbreviation, an initial (``U.S.``, ``А.``) or a number written with its
-    point inside a line (``am 3. Oktober``, a model's :mod:`ner.kept_words`) only
-    before a word that seldom follows one inside a sentence (``The``, or one of
-    ``starts``, the words that start its corpus's sentences). Sentences longer than ``max_tokens``
+    after an abbreviation or an initial (``U.S.``, ``А.``) only before a word that seldom
+    follows one inside a sentence (``The``). Sentences longer than ``max_tokens``
     are cut into pieces, at a comma or a space where one is near the limit, and
     never between two tokens of one word (``Microsoft`` in Chinese text read in
     characters; ``do`` and ``n't``; where ``words`` says a word of a dictionary goes on: the indices of
@@ -625,7 +622,7 @@ def split_sentences(
     # where these rules look for a capital (``he`` as ``He``), with fewer words that start a sentence.
     if in_one_case is None:
         in_one_case = bool(tokens) and one_case(text[tokens[0].start : tokens[-1].end])
-    sentence_starts, titles = (_ONE_CASE_STARTS, _ONE_CASE_TITLES) if in_one_case else (_SENTENCE_STARTS, _ALL_TITLES)
+    starts, titles = (_ONE_CASE_STARTS, _ONE_CASE_TITLES) if in_one_case else (_SENTENCE_STARTS, _ALL_TITLES)
     greek = bool(tokens) and not text.isascii() and _GREEK_LETTER.search(text, tokens[0].start, tokens[-1].end)
     for token in tokens:
         word = token.text.capitalize() if in_one_case else token.text
@@ -644,7 +641,7 @@ def split_sentences(
             and (not word[0].islower() or (ended not in _SPACED_END and _other_script_in(text, current)))
             and not (ended in _TYPED_POINTS and _typed_point(text, current, token))
             and (ended not in _SPACED_END or token.start > current[-1].end or _script_changes_at(text, current, token))
-            and (ended != _ABBREVIATION or word in sentence_starts or word in starts)
+            and (ended != _ABBREVIATION or word in starts)
         )
         if current and (paragraph or follows):
             sentences.append(current)
@@ -655,7 +652,7 @@ def split_sentences(
             ended = token.text
         elif greek and token.text in _GREEK_QUESTION and _GREEK_LETTER.search(text, current[0].start, token.start):
             ended = "?"  # Greek writes its question mark as a semicolon
-        elif token.text[-1] == "." and len(token.text) > 1 and _point_of_a_word(text, token, word, titles):
+        elif token.text[-1] == "." and token.text[0].isalpha() and word[:-1] not in titles:  # U.S., Inc.
             ended = _ABBREVIATION
         elif ended and not closes:
             ended = ""
@@ -672,14 +669,6 @@ _TYPED_POINTS = frozenset({"。", "｡"})
 _TYPED_POINT_AFTER = re.compile(
     rf"[a-z0-9]+[。｡@]|(?:{_GENERIC_DOMAINS}|{_COUNTRY_DOMAINS}|js|txt|html?|py|md|pdf|docx?|xlsx?|csv|json|zip)(?![a-z0-9])"
 )
-
-
-def _point_of_a_word(text: str, token: Token, word: str, titles: Collection[str]) -> bool:
-    """Whether ``token``, which ends with a point, is an abbreviation's (U.S., Inc.; a title's never ends a
-    sentence: Mr.) or a number's inside a line (am 3. Oktober; not a list's item: 2. at a line's start)."""
-    if token.text[0].isdigit():
-        return bool(text[text.rfind("\n", 0, token.start) + 1 : token.start].strip())
-    return token.text[0].isalpha() and word[:-1] not in titles
 
 
 def _other_script_in(text: str, sentence: list[Token]) -> bool:

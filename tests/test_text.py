@@ -755,6 +755,10 @@ def test_an_abbreviation_ends_a_sentence_only_before_a_word_that_starts_one(text
         ),
         ("J. A. Smith and J. I. Jones met Malcolm X.", ["J. A. Smith and J. I. Jones met Malcolm X ."]),
         ("President F. W. de Klerk met Louis J. van Gaal.", ["President F. W. de Klerk met Louis J. van Gaal ."]),
+        (
+            "Named as Pietro T. (36), he cited Brown v. The Board.",
+            ["Named as Pietro T. ( 36 ) , he cited Brown v. The Board ."],
+        ),
         # other languages' titles only as written: in capitals, a name and a word before a sentence's end
         ("ORDERS ROSE AT ABB. SIEMENS GAINED.", ["ORDERS ROSE AT ABB .", "SIEMENS GAINED ."]),
         ("BASED IN SAN JOSE, CA. SHARES ROSE.", ["BASED IN SAN JOSE , CA .", "SHARES ROSE ."]),

@@ -233,7 +233,7 @@ def text_to_sentences(text: str, entities: list, path: str | Path, number: int, 
     if len(bounds) < 3:  # one sentence
         return [whole]
     return [
-        Sentence(whole.tokens[a:b], whole.tags[a:b], offsets[a:b], document=document)
+        Sentence(whole.tokens[a:b], whole.tags[a:b], offsets[a:b], document=document, source=text)
         for a, b in zip(bounds, bounds[1:])
     ]
 
@@ -281,6 +281,7 @@ def _text_to_sentence(text: str, entities: list, path: str | Path, number: int, 
         spans_to_tags(spans, len(tokens)),
         offsets=[(t.start, t.end) for t in tokens],
         document=document,
+        source=text,
     )
 
 

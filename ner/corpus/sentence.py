@@ -42,6 +42,8 @@ class Sentence:
     offsets: list[tuple[int, int]] | None = None
     lines: list[int] = field(default_factory=list)  # source line of each token (CoNLL only)
     document: int = 0  # sentences of one document share it (CoNLL -DOCSTART-; a JSONL line is one)
+    # the text ``offsets`` count in, where it was read from text (a JSONL record's, a brat file's line)
+    source: str | None = field(default=None, compare=False, repr=False)
 
     def spans(self) -> list[Span]:
         return tags_to_spans(self.tags)
@@ -259,19 +261,33 @@ def source_of(sentence: Sentence) -> str:
 
 def written_out(document: Sequence[Sentence]) -> tuple[str, list[tuple[int, int, str]]]:
     """The sentences of one document as the text a user would send, with their entities as ``(start, end,
-    label)`` character spans in it: where they have source offsets (JSONL, brat), each sentence's
-    :func:`source_of`, as far from the one before as in the source, spaces between (a line break where the
-    offsets start again: brat counts them from each line's start); else a sentence a line, its tokens joined
-    by a space, or by nothing between two characters of a script written without spaces (中国 of the words
-    中国 人民) and in a sentence of single characters (a Chinese corpus's: 中 国 and i P h o n e, 中国 and
-    iPhone)."""
+    label)`` character spans in it: the text they were read from (each JSONL record's, each brat line's
+    on a line), or, for sentences with offsets but not it, each one's :func:`source_of`, as far from the one
+    before as in the source (a line break where the offsets start again); else a sentence a line, its tokens
+    joined by a space, or by nothing between two characters of a script written without spaces (中国 of
+    the words 中国 人民) and in a sentence of single characters (a Chinese corpus's: 中 国 and i P h o n e,
+    中国 and iPhone)."""
     pieces: list[str] = []
     spans: list[tuple[int, int, str]] = []
     length = 0
     source_end: int | None = None  # where the sentence before ended in the source, if it came with offsets
+    source: str | None = None  # the text the sentence before was read from, written out at ``base``
+    base = 0
     for sentence in document:
         if not sentence.tokens:
             continue
+        if sentence.offsets is not None and sentence.source is not None:
+            if sentence.source is not source:
+                source, base = sentence.source, length + bool(pieces)
+                pieces += ["\n" if pieces else "", source]
+                length = base + len(source)
+            spans += [
+                (base + sentence.offsets[s.start][0], base + sentence.offsets[s.end - 1][1], s.label)
+                for s in sentence.spans()
+            ]
+            source_end = None
+            continue
+        source = None
         if sentence.offsets is not None:
             first = sentence.offsets[0][0]
             if not pieces:
