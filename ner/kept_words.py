@@ -114,27 +114,31 @@ class KeptWords:
             index = last + 1
         return out
 
-    def cut(self, sentences: list[list[Token]]) -> list[list[Token]]:
-        """``sentences`` (of :meth:`joined` tokens, as :func:`ner.text.split_sentences` groups them) also cut
-        after a kept word's point before a word that starts the corpus's sentences (``Sie ist 34. Ihr Mann``;
-        ``EE.UU. Por su parte``), and a number's point that ends a sentence a token of its own again, as
-        the corpus writes a sentence's end (``Hannover 96 .``)."""
+    def cut(self, text: str, sentences: list[list[Token]]) -> list[list[Token]]:
+        """``sentences`` of ``text`` (:meth:`joined` tokens, as :func:`ner.text.split_sentences` groups them
+        before it cuts long ones) also cut after a kept word's point before a word that starts the corpus's
+        sentences (``Sie ist 34. Ihr Mann``; ``EE.UU. Por su parte``), and a number's point that ends a
+        sentence a token of its own again, as the corpus writes a sentence's end (``Hannover 96 .``); not a
+        list's number at a line's start (``1. Die Regierung``)."""
         out: list[list[Token]] = []
         for sentence in sentences:
             start = 0
             for index in range(1, len(sentence)):
-                if sentence[index].text in self.starts and self._point_kept(sentence[index - 1]):
+                if sentence[index].text in self.starts and self._point_kept(text, sentence[index - 1]):
                     out.append(sentence[start:index])
                     start = index
             out.append(sentence[start:])
-        return [self._point_apart(sentence) for sentence in out]
+        return [self._point_apart(text, sentence) for sentence in out]
 
-    def _point_kept(self, token: Token) -> bool:
-        return len(token.text) > 1 and token.text[-1] == "." and form(token.text) in self.forms
+    def _point_kept(self, text: str, token: Token) -> bool:
+        """Whether ``token`` is a kept word that ends with a point, not a number that starts a line."""
+        if len(token.text) < 2 or token.text[-1] != "." or form(token.text) not in self.forms:
+            return False
+        return not token.text[0].isdigit() or bool(text[text.rfind("\n", 0, token.start) + 1 : token.start].strip())
 
-    def _point_apart(self, sentence: list[Token]) -> list[Token]:
+    def _point_apart(self, text: str, sentence: list[Token]) -> list[Token]:
         last = sentence[-1]
-        if not (last.text[0].isdigit() and self._point_kept(last)):
+        if not (last.text[0].isdigit() and self._point_kept(text, last)):
             return sentence
         return [*sentence[:-1], Token(last.text[:-1], last.start, last.end - 1), Token(".", last.end - 1, last.end)]
 

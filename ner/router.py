@@ -16,7 +16,7 @@ the sentences found while deciding are handed on, not found again;
 from __future__ import annotations
 
 import functools
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TypeVar
 
@@ -25,6 +25,7 @@ from ner.tagger import Alternative, Analysis, Document, Entity, TaggedToken, Tag
 from ner.text import (
     LANGUAGE_SCRIPTS,
     SPACED_LANGUAGE_SCRIPTS,
+    Token,
     cut_sentence,
     one_case,
     spaced_script,
@@ -187,11 +188,16 @@ class Router:
         parts: dict[str, list[Part]] = {}
         for index, text in enumerate(texts):
             read: dict[str, list] = {}  # each model's sentences of this text: one document, its memory whole
-            runs = script_runs(text, spaced.max_sentence_tokens, spaced.cut_in_one_case(capitals), self.spaced_scripts)
+            runs = script_runs(
+                text,
+                spaced.max_sentence_tokens,
+                spaced.cut_in_one_case(capitals),
+                self.spaced_scripts,
+                None if spaced.char_level else spaced.whole_sentences,
+            )
             for start, end, script, sentences in runs:
                 tagger = self.script_models.get(script, spaced)
-                # the word tokenizer split it already, unless the model keeps some of its words whole
-                if not (tagger is spaced and not tagger.char_level and tagger.vocab.kept_words is None):
+                if not (tagger is spaced and not tagger.char_level):  # else the word tokenizer split it already
                     sentences = tagger.read(text, start, end, tagger.cut_in_one_case(capitals)).sentences
                 read.setdefault(tagger.name, []).extend(sentences)
             for name, sentences in read.items():
@@ -283,17 +289,27 @@ def script_of(language: str) -> str | None:
 
 
 def script_runs(
-    text: str, max_tokens: int = 150, in_one_case: bool | None = None, spaced_scripts: Sequence[str] = ()
+    text: str,
+    max_tokens: int = 150,
+    in_one_case: bool | None = None,
+    spaced_scripts: Sequence[str] = (),
+    sentences_of: Callable[[str, bool], list[list[Token]]] | None = None,
 ) -> list[tuple[int, int, str | None, list]]:
     """``(start, end, script, sentences)`` runs of consecutive sentences written mostly in one script
     written without spaces between words (:func:`ner.text.unspaced_script`) or in one of ``spaced_scripts``
     (:func:`ner.text.spaced_script`; ``None``: in the other scripts with spaces); ``sentences`` are the run's
-    sentences of word tokens, cut to ``max_tokens`` once each whole sentence has its script (a long
-    sentence's pieces are not routed apart)."""
+    sentences of word tokens (as ``sentences_of`` cuts the text, a word model's
+    :meth:`~ner.tagger.Tagger.whole_sentences`; else the tokenizer and :func:`ner.text.split_sentences`),
+    cut to ``max_tokens`` once each whole sentence has its script (a long sentence's pieces are not routed
+    apart)."""
     runs: list[tuple[int, int, str | None, list]] = []
     in_one_case = one_case(text) if in_one_case is None else in_one_case  # decided once, for both steps
-    tokens = tokenize(text, in_one_case)
-    for sentence in split_sentences(text, tokens, max(len(tokens), 1), in_one_case=in_one_case):
+    if sentences_of is None:
+        tokens = tokenize(text, in_one_case)
+        whole = split_sentences(text, tokens, max(len(tokens), 1), in_one_case=in_one_case)
+    else:
+        whole = sentences_of(text, in_one_case)
+    for sentence in whole:
         start, end = sentence[0].start, sentence[-1].end
         script = unspaced_script(text[start:end])
         if script is None and spaced_scripts:

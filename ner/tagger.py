@@ -39,6 +39,7 @@ from ner.text import (
     Token,
     characters_join,
     cut_points,
+    cut_sentence,
     has_spaced_words,
     model_form,
     one_case,
@@ -457,9 +458,21 @@ class Tagger:
         tokens = self.tokenize(part, in_one_case)
         if start:
             tokens = [Token(t.text, t.start + start, t.end + start) for t in tokens]
-        sentences = split_sentences(text, tokens, self.max_sentence_tokens, self._inside_lexicon_words, in_one_case)
+        most = self.max_sentence_tokens
+        if self.vocab.kept_words is None:
+            return Document(text, split_sentences(text, tokens, most, self._inside_lexicon_words, in_one_case))
+        whole = self._whole_sentences(text, tokens, in_one_case)
+        return Document(text, [piece for sentence in whole for piece in cut_sentence(sentence, most)])
+
+    def whole_sentences(self, text: str, in_one_case: bool) -> list[list[Token]]:
+        """``text``'s sentences as this word model cuts them, none yet cut for length (the router looks
+        at each one's script)."""
+        return self._whole_sentences(text, self.tokenize(text, in_one_case), in_one_case)
+
+    def _whole_sentences(self, text: str, tokens: list[Token], in_one_case: bool) -> list[list[Token]]:
+        sentences = split_sentences(text, tokens, max(len(tokens), 1), in_one_case=in_one_case)
         kept = self.vocab.kept_words
-        return Document(text, sentences if kept is None else kept.cut(sentences))
+        return sentences if kept is None else kept.cut(text, sentences)  # 1. FC Köln whole; Sie ist 34. | Ihr
 
     @collector_paused
     def analyze(

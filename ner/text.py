@@ -234,9 +234,9 @@ def _token_pattern(in_one_case: bool) -> re.Pattern[str]:
                 rf"{cased}{_ABBREVIATIONS})\.(?![^\W_])",  # Mr., Inc., vs.
                 rf"(?:{_CASED_ABBREVIATIONS})\.(?![^\W_])",  # Nr., Sra., z., v.
                 rf"{cased}Arts?|Secs?|Paras?|Nos|Cir|Stat|Abs)\.(?=\s+\d)",  # Art. 5, Sec. 10(b), 2d Cir. 1997
-                # an initial before a name (M. Smith, А. С. Пушкин) or a comma or bracket (Pietro T. (36)), not a
+                # an initial before a name (M. Smith, А. С. Пушкин), a comma or an age (Pietro T. (36)), not a
                 # name's last letter before a sentence that starts with a word no name is (hepatitis B. The ...)
-                rf"{cased}[{_CAPITALS}])\.(?=\s+(?:[,(]|(?!{cased}{_STARTS})(?![^\W_]|\.))(?:{_PARTICLES}\s+)*"
+                rf"{cased}[{_CAPITALS}])\.(?=\s+(?:,|\(\d|(?!{cased}{_STARTS})(?![^\W_]|\.))(?:{_PARTICLES}\s+)*"
                 + (r"[^\W\d_]))" if in_one_case else rf"[{_CAPITALS}]))"),
                 rf"{cased}[A-Z]{{1,2}})\$",  # C$, US$
                 r"\d+=(?=\s|$)",  # a tied rank in sports results: 10=

@@ -59,7 +59,7 @@ def test_runs_of_tokens_that_make_a_kept_word_are_joined() -> None:
     # 1. no longer ends a sentence in the middle of a name, but does before a word that starts the corpus's
     kept = KeptWords(kept.forms, ["Ihr", "Por"])
     text = "Er spielt beim 1. FC Köln. Sie ist 34. Ihr Mann ist 36 . Er ist 3. Die Frau ist 35. Hannover 96. Ihr"
-    cut = kept.cut(split_sentences(text, kept.joined(tokenize(text))))
+    cut = kept.cut(text, split_sentences(text, kept.joined(tokenize(text))))
     assert [" ".join(t.text for t in sentence) for sentence in cut] == [
         "Er spielt beim 1. FC Köln .",
         "Sie ist 34 .",  # a number's point that ends a sentence apart again, as the corpus writes it
@@ -69,10 +69,17 @@ def test_runs_of_tokens_that_make_a_kept_word_are_joined() -> None:
     ]
     spanish = KeptWords(["EE.UU."], ["Por"])
     text = "Clinton regresó a EE.UU. Por su parte, Aznar lo despidió."
-    cut = spanish.cut(split_sentences(text, spanish.joined(tokenize(text))))
+    cut = spanish.cut(text, split_sentences(text, spanish.joined(tokenize(text))))
     assert [" ".join(t.text for t in sentence) for sentence in cut] == [
         "Clinton regresó a EE.UU.",
         "Por su parte , Aznar lo despidió .",
+    ]
+    # a list's number at a line's start is no kept word's point: the item stays whole
+    text = "Tagesordnung:\n1. Die Regierung tritt zurück.\n2. Der Haushalt."
+    cut = KeptWords(["0."], ["Die", "Der"]).cut(text, split_sentences(text, kept.joined(tokenize(text))))
+    assert [" ".join(t.text for t in sentence) for sentence in cut][1:] == [
+        "1. Die Regierung tritt zurück .",
+        "2. Der Haushalt .",
     ]
 
 
@@ -120,13 +127,27 @@ def test_the_service_reads_kept_words_whole_in_mixed_text_and_in_dictionaries(
     dictionary phrase that ends with a kept word's point matches before the next word (Gate 7. Boarding)."""
     english = Tagger.load(tiny_model)
     english.vocab.kept_words = KeptWords(["0."])
-    text = "Er spielt beim 1. FC Köln. 他在北京。"
+    text = "Er spielt beim 1. FC Köln und Bonn 他在北京。"  # 1. cut the name's sentence, routed to Chinese
     route = Router([english, Tagger.load(tiny_zh_model)]).route([text])
     read = {
         tagger.name: [t.text for part in parts for s in part.document.sentences for t in s]
         for tagger, parts in route.jobs
     }
-    assert read[english.name] == ["Er", "spielt", "beim", "1.", "FC", "Köln", "."]
+    assert read[english.name][:7] == ["Er", "spielt", "beim", "1.", "FC", "Köln", "und"]
+    # a sentence cut for its length keeps its kept words: a piece's last 1. is not a sentence's end
+    english.max_sentence_tokens = 4
+    pieces = english.read("Er spielt beim 1. FC Köln am 3. Oktober").sentences
+    assert [t.text for piece in pieces for t in piece] == [
+        "Er",
+        "spielt",
+        "beim",
+        "1.",
+        "FC",
+        "Köln",
+        "am",
+        "3.",
+        "Oktober",
+    ]
     gate = english.dictionary({"Gate 7.": "LOC"})
     (analysis,) = english.analyze(["Wait at Gate 7. Boarding is soon."], TagOptions(dictionary=gate))
     assert ("Gate 7.", "LOC") in {(e.text, e.label) for e in analysis.entities}

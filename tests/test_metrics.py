@@ -289,6 +289,13 @@ def test_a_corpus_scored_as_text_counts_what_its_tokens_hide(tiny_model, tmp_pat
     assert warning.startswith("test.jsonl: 2 of its 6 entities start or end inside a word of its text ('Paris' in")
 
 
+def test_lines_that_are_the_same_string_are_written_out_apart() -> None:
+    """Python shares one-letter strings: two brat lines "A" are one object, each line's offsets from 0."""
+    line = "A"
+    first, second = (Sentence(["A"], ["S-ORG"], [(0, 1)], source=line) for _ in range(2))
+    assert written_out([first, second]) == ("A\nA", [(0, 1, "ORG"), (2, 3, "ORG")])
+
+
 def read_jsonl_text(text: str, entities: list, document: int = 0) -> list[Sentence]:
     """The sentences of one JSONL record, as the reader gives them."""
     return text_to_sentences(text, entities, "test.jsonl", document + 1, document)

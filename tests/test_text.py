@@ -759,6 +759,7 @@ def test_an_abbreviation_ends_a_sentence_only_before_a_word_that_starts_one(text
             "Named as Pietro T. (36), he cited Brown v. The Board.",
             ["Named as Pietro T. ( 36 ) , he cited Brown v. The Board ."],
         ),
+        ("Patients lacked vitamin D. (This was expected.)", ["Patients lacked vitamin D .", "( This was expected . )"]),
         # other languages' titles only as written: in capitals, a name and a word before a sentence's end
         ("ORDERS ROSE AT ABB. SIEMENS GAINED.", ["ORDERS ROSE AT ABB .", "SIEMENS GAINED ."]),
         ("BASED IN SAN JOSE, CA. SHARES ROSE.", ["BASED IN SAN JOSE , CA .", "SHARES ROSE ."]),

@@ -277,7 +277,9 @@ def written_out(document: Sequence[Sentence]) -> tuple[str, list[tuple[int, int,
         if not sentence.tokens:
             continue
         if sentence.offsets is not None and sentence.source is not None:
-            if sentence.source is not source:
+            # a new source, or the same string again where its offsets start again (Python shares one-letter
+            # strings: two brat lines "A")
+            if sentence.source is not source or sentence.offsets[0][0] < (source_end or 0):
                 source, base = sentence.source, length + bool(pieces)
                 pieces += ["\n" if pieces else "", source]
                 length = base + len(source)
@@ -285,7 +287,7 @@ def written_out(document: Sequence[Sentence]) -> tuple[str, list[tuple[int, int,
                 (base + sentence.offsets[s.start][0], base + sentence.offsets[s.end - 1][1], s.label)
                 for s in sentence.spans()
             ]
-            source_end = None
+            source_end = sentence.offsets[-1][1]
             continue
         source = None
         if sentence.offsets is not None:
