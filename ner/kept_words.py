@@ -148,9 +148,3 @@ class KeptWords:
     @classmethod
     def from_json(cls, data: dict) -> KeptWords:
         return cls(data["forms"], data["starts"])
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, KeptWords) and (self.forms, self.starts) == (other.forms, other.starts)
-
-    def __hash__(self) -> int:
-        return hash(self.forms)

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ner.config import ModelConfig, TrainConfig
-from ner.corpus import Sentence, as_model_tokens, source_of
+from ner.corpus import Sentence, as_model_tokens
 from ner.features import singleton_bigram_share
 from ner.lexicon import LEXICON_LINES
 from ner.text import LANGUAGE_SCRIPTS, cjk_ratio, tokenize, unspaced_ratio, unspaced_script
@@ -330,7 +330,10 @@ def inside_word_entities(sentences: Sequence[Sentence], most: int = 3) -> tuple[
         if sentence.offsets is None or not sentence.tokens:
             continue
         first = sentence.offsets[0][0]
-        source = source_of(sentence)
+        text = [" "] * (sentence.offsets[-1][1] - first)  # the source, with whatever lay between tokens a space
+        for token, (start, end) in zip(sentence.tokens, sentence.offsets):
+            text[start - first : end - first] = _fitted(token, end - start)
+        source = "".join(text)
         words = tokenize(source)
         edges = {edge for word in words for edge in (word.start, word.end)}
         for span in sentence.spans():
@@ -356,6 +359,12 @@ def warn_of_entities_inside_words(inside: int, total: int, examples: Sequence[st
             total,
             "; ".join(examples),
         )
+
+
+def _fitted(token: str, length: int) -> str:
+    """``token`` as long as the source it was read from: a token read shorter (its letters composed,
+    invisible characters dropped) padded with a combining mark, which no tokenizer parts from it."""
+    return (token + "\u0301" * length)[:length]
 
 
 def _choose_vectors(language: str, level: str, word_dim: int, train: Sequence[Sentence]) -> tuple[str, str]:

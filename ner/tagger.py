@@ -458,11 +458,9 @@ class Tagger:
         tokens = self.tokenize(part, in_one_case)
         if start:
             tokens = [Token(t.text, t.start + start, t.end + start) for t in tokens]
-        most = self.max_sentence_tokens
-        if self.vocab.kept_words is None:
-            return Document(text, split_sentences(text, tokens, most, self._inside_lexicon_words, in_one_case))
         whole = self._whole_sentences(text, tokens, in_one_case)
-        return Document(text, [piece for sentence in whole for piece in cut_sentence(sentence, most)])
+        cut = self._inside_lexicon_words
+        return Document(text, [piece for s in whole for piece in cut_sentence(s, self.max_sentence_tokens, cut)])
 
     def whole_sentences(self, text: str, in_one_case: bool) -> list[list[Token]]:
         """``text``'s sentences as this word model cuts them, none yet cut for length (the router looks

@@ -246,77 +246,45 @@ def replace_mentions(
     return Sentence(tokens, spans_to_tags(spans, len(tokens)), document=sentence.document)
 
 
-def source_of(sentence: Sentence) -> str:
-    """The stretch of source ``sentence`` was read from (it must have ``offsets``), rebuilt from its tokens:
-    each token at its offset (less the first's), whatever lay between them a space, and a token read shorter
-    than its source (letters composed, invisible characters dropped) padded with a combining mark, which no
-    tokenizer parts from it."""
-    assert sentence.offsets is not None and sentence.tokens
-    first = sentence.offsets[0][0]
-    text = [" "] * (sentence.offsets[-1][1] - first)
-    for token, (start, end) in zip(sentence.tokens, sentence.offsets):
-        text[start - first : end - first] = (token + "\u0301" * (end - start))[: end - start]
-    return "".join(text)
-
-
 def written_out(document: Sequence[Sentence]) -> tuple[str, list[tuple[int, int, str]]]:
     """The sentences of one document as the text a user would send, with their entities as ``(start, end,
-    label)`` character spans in it: the text they were read from (each JSONL record's, each brat line's
-    on a line), or, for sentences with offsets but not it, each one's :func:`source_of`, as far from the one
-    before as in the source (a line break where the offsets start again); else a sentence a line, its tokens
-    joined by a space, or by nothing between two characters of a script written without spaces (中国 of
-    the words 中国 人民) and in a sentence of single characters (a Chinese corpus's: 中 国 and i P h o n e,
-    中国 and iPhone)."""
+    label)`` character spans in it: the text they were read from (a JSONL record's; a brat file's lines,
+    each on a line), else a sentence a line, its tokens joined by a space, or by nothing between two
+    characters of a script written without spaces (中国 of the words 中国 人民) and in a sentence of single
+    characters (a Chinese corpus's: 中 国 and i P h o n e, 中国 and iPhone)."""
     pieces: list[str] = []
     spans: list[tuple[int, int, str]] = []
-    length = 0
-    source_end: int | None = None  # where the sentence before ended in the source, if it came with offsets
-    source: str | None = None  # the text the sentence before was read from, written out at ``base``
-    base = 0
+    length = base = 0  # the text so far; where the piece the sentence's offsets count in starts
+    source, source_end = None, 0  # the text the sentence before was read from, and where it ended in it
     for sentence in document:
         if not sentence.tokens:
             continue
-        if sentence.offsets is not None and sentence.source is not None:
-            # a new source, or the same string again where its offsets start again (Python shares one-letter
-            # strings: two brat lines "A")
-            if sentence.source is not source or sentence.offsets[0][0] < (source_end or 0):
-                source, base = sentence.source, length + bool(pieces)
-                pieces += ["\n" if pieces else "", source]
-                length = base + len(source)
-            spans += [
-                (base + sentence.offsets[s.start][0], base + sentence.offsets[s.end - 1][1], s.label)
-                for s in sentence.spans()
-            ]
-            source_end = sentence.offsets[-1][1]
-            continue
-        source = None
-        if sentence.offsets is not None:
-            first = sentence.offsets[0][0]
-            if not pieces:
-                separator = ""
-            elif source_end is None or first < source_end:
-                separator = "\n"
-            else:
-                separator = " " * (first - source_end)
-            starts = [start - first for start, _ in sentence.offsets]
-            ends = [end - first for _, end in sentence.offsets]
-            text = source_of(sentence)
-            source_end = sentence.offsets[-1][1]
+        if sentence.source is None or sentence.offsets is None:
+            source = None
+            text, starts, ends = _as_line(sentence.tokens)
         else:
-            separator = "\n" if pieces else ""
-            characters = all(len(token) == 1 for token in sentence.tokens)
-            starts, ends, parts = [], [], []
-            for index, token in enumerate(sentence.tokens):
-                if index:
-                    joined = characters or unspaced_script(sentence.tokens[index - 1][-1] + token[0]) is not None
-                    parts.append("" if joined else " ")
-                starts.append(sum(map(len, parts)))
-                parts.append(token)
-                ends.append(starts[-1] + len(token))
-            text = "".join(parts)
-            source_end = None
-        offset = length + len(separator)
-        pieces += [separator, text]
-        spans += [(offset + starts[s.start], offset + ends[s.end - 1], s.label) for s in sentence.spans()]
-        length = offset + len(text)
+            # the same source goes on, unless its offsets start again (Python shares one-letter strings: two
+            # brat lines "A" are one object)
+            text = "" if sentence.source is source and sentence.offsets[0][0] >= source_end else sentence.source
+            source, source_end = sentence.source, sentence.offsets[-1][1]
+            starts, ends = [start for start, _ in sentence.offsets], [end for _, end in sentence.offsets]
+        if text:
+            base = length + bool(pieces)
+            pieces += ["\n" if pieces else "", text]
+            length = base + len(text)
+        spans += [(base + starts[s.start], base + ends[s.end - 1], s.label) for s in sentence.spans()]
     return "".join(pieces), spans
+
+
+def _as_line(tokens: Sequence[str]) -> tuple[str, list[int], list[int]]:
+    """``tokens`` written as a line (:func:`written_out`), with each one's start and end in it."""
+    characters = all(len(token) == 1 for token in tokens)
+    starts, ends, parts = [], [], []
+    for index, token in enumerate(tokens):
+        if index:
+            together = characters or unspaced_script(tokens[index - 1][-1] + token[0]) is not None
+            parts.append("" if together else " ")
+        starts.append(sum(map(len, parts)))
+        parts.append(token)
+        ends.append(starts[-1] + len(token))
+    return "".join(parts), starts, ends
