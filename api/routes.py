@@ -103,6 +103,10 @@ async def tag(body: TagRequest, request: Request, service: ServiceDep) -> Respon
         raise _fail(
             422, "dictionary_too_large", f"{count} entries; at most {settings.max_dictionary}", "max_dictionary"
         )
+    sources, plains = texts, None
+    if body.markup != "text":
+        plains = await service.read(texts, body.markup)
+        texts = [plain.text for plain in plains]
     # A request far over the token limit is refused before the work of tokenizing it.
     at_least = sum(map(min_tokens, texts))
     if at_least * (1 + body.nbest) > settings.max_tokens:
@@ -126,12 +130,14 @@ async def tag(body: TagRequest, request: Request, service: ServiceDep) -> Respon
     if work > settings.max_tokens:
         raise _too_many_tokens(str(work // (1 + body.nbest)), body.nbest, settings.max_tokens)
     analyses = await service.analyze(route, options, getattr(request.state, "deadline", None), dictionaries)
+    if plains is not None:
+        analyses = [plain.source_analysis(analysis) for plain, analysis in zip(plains, analyses)]
     # Plain dicts, shaped as TagResponse documents: building and re-validating pydantic objects for
     # every entity would cost more than tagging a sentence.
     return await service.render(
         work,
         lambda: SafeJSONResponse(
-            {"model": route.name, "results": [_result(a, body, text) for a, text in zip(analyses, texts)]}
+            {"model": route.name, "results": [_result(a, body, text) for a, text in zip(analyses, sources)]}
         ),
     )
 

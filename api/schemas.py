@@ -21,6 +21,7 @@ from pydantic import (
 )
 from pydantic.types import Strict
 
+from ner.markup import Markup
 from ner.truecasing import Capitals
 
 # A text must hold something besides whitespace. The characters are listed, not written \S, because
@@ -145,6 +146,13 @@ class TagRequest(BaseModel):
         "`auto` where a text is written all in one case, `restore` in every text (chat that capitalizes only "
         "each sentence's first word), `as_written` never; entities keep the text's spelling and offsets",
     )
+    markup: Markup = Field(
+        "text",
+        description="How to read each text: `text` as it is; `html` or `markdown` as the page or document a reader "
+        "sees (tags, emphasis marks and link targets left out, a block a paragraph, a table's cell a sentence): "
+        "each entity's `start` and `end` are offsets into the text sent, its `text` what was read there "
+        "(`AT&T` for `AT&amp;T`)",
+    )
     offsets: Literal["code_points", "utf16", "utf8"] = Field(
         "code_points",
         description="The unit of every start and end: Unicode code points (Python's string indices), UTF-16 code "
@@ -166,7 +174,8 @@ class EntityOut(BaseModel):
     end: int = Field(description="Offset after the last character (exclusive)")
     label: str
     text: str = Field(
-        description="The entity's text: the input's text[start:end] where offsets count code points (the default)"
+        description="The entity's text: the input's text[start:end] where offsets count code points (the default) "
+        "and the text is read as it is (else what was read there)"
     )
     score: float | None = Field(None, description="Probability that exactly this span has exactly this label")
 

@@ -18,6 +18,7 @@ from api.logs import SERVICE_LOGGER
 from api.schemas import check_dictionary
 from api.settings import Settings
 from ner.dictionary import Dictionary, DictionaryFile, EntriesKey, entries_bytes
+from ner.markup import Markup, PlainText, read_markup
 from ner.recent import RecentValues
 from ner.router import Route, Router, merge
 from ner.tagger import DICTIONARY_CACHE, Analysis, Tagger, TagOptions
@@ -157,6 +158,12 @@ class ServiceState:
         if sum(map(len, texts)) <= INLINE_CHARS:
             return self.router.route(texts, model, lang, capitals)
         return await run_in_threadpool(self.router.route, texts, model, lang, capitals)
+
+    async def read(self, texts: list[str], markup: Markup) -> list[PlainText]:
+        """Each text as read (:func:`ner.markup.read_markup`): off the event loop when they are long."""
+        if sum(map(len, texts)) <= INLINE_CHARS:
+            return [read_markup(text, markup) for text in texts]
+        return await run_in_threadpool(lambda: [read_markup(text, markup) for text in texts])
 
     async def render(self, work: int, build: Callable[[], Response]) -> Response:
         """``build()`` (shaping and encoding an answer): in a thread for a large request, else right here."""

@@ -35,6 +35,7 @@ from queue import Empty, Queue
 from typing import IO, TYPE_CHECKING, Any, AnyStr, TypeVar
 
 from ner.bundle import verify
+from ner.markup import MARKUPS, Markup, read_markup
 from ner.router import Router
 from ner.tagger import Alternative, Analysis, Tagger, TagOptions
 
@@ -87,6 +88,7 @@ class Settings:
     ignore_case: bool = False
     max_chars: int = MAX_CHARS  # a longer text is rejected: tagging holds about 100 bytes a character
     with_source: bool = False  # each output record says where it came from: ORIGIN's fields
+    markup: Markup = "text"  # each text read as it is, or as HTML or Markdown (ner.markup)
 
     def __post_init__(self) -> None:
         if not self.models:
@@ -95,6 +97,8 @@ class Settings:
             raise ValueError(f"input format must be one of {INPUT_FORMATS}, not {self.input_format!r}")
         if self.output_format not in OUTPUT_FORMATS:
             raise ValueError(f"output format must be one of {OUTPUT_FORMATS}, not {self.output_format!r}")
+        if self.markup not in MARKUPS:
+            raise ValueError(f"markup must be one of {MARKUPS}, not {self.markup!r}")
 
 
 @dataclass(frozen=True)
@@ -433,6 +437,13 @@ class BatchTagger:
         return [p if isinstance(p, str) else (p[0], next(analyses)) for p in parsed]
 
     def _analyze(self, texts: list[str]) -> list[Analysis]:
+        if self.settings.markup == "text":
+            return self._analyze_read(texts)
+        plains = [read_markup(text, self.settings.markup) for text in texts]
+        analyses = self._analyze_read([plain.text for plain in plains])
+        return [plain.source_analysis(analysis) for plain, analysis in zip(plains, analyses)]
+
+    def _analyze_read(self, texts: list[str]) -> list[Analysis]:
         (only, *others) = self.router.taggers.values()
         if others or self.settings.lang != "auto":  # the models share the texts out
             return self.router.analyze(texts, self.options, lang=self.settings.lang, dictionaries=self.dictionaries)

@@ -35,6 +35,7 @@ from ner.bulk import INPUT_FORMATS, MAX_CHARS, OUTPUT_FORMATS
 from ner.bundle import BundleError
 from ner.config import EMBEDDING_DTYPES, add_flags, flag_settings, load_config
 from ner.corpus import CorpusError
+from ner.markup import MARKUPS
 from ner.recipe import CHOSEN_FOR_CORPUS, GLOVE_SAVED_WORDS
 from ner.signals import HeldSignals, handlers_set
 from ner.truecasing import CAPITALS
@@ -356,6 +357,13 @@ def _add_tag_parser(commands: argparse._SubParsersAction, running: argparse.Argu
     )
     tag.add_argument("--input-format", choices=INPUT_FORMATS, default="text", help="text lines, JSONL, Parquet")
     tag.add_argument("--text-field", default="text", help="the field of JSONL and Parquet records to tag")
+    tag.add_argument(
+        "--markup",
+        choices=MARKUPS,
+        default="text",
+        help="read each text as it is, or as the HTML page or Markdown document a reader sees (tags and marks "
+        "left out; offsets into the text as given)",
+    )
     tag.add_argument("--nbest", type=int, default=0, help="also give the k best analyses")
     tag.add_argument("--no-scores", action="store_true", help="skip entity probabilities")
     _add_capitals(tag)
@@ -830,6 +838,7 @@ def run_tag(args: argparse.Namespace) -> int:
         ignore_case=args.ignore_case,
         max_chars=args.max_chars,
         with_source=args.with_source,
+        markup=args.markup,
     )
     terminal = sys.stderr.isatty()
     where = {"workers": args.workers, "address": args.address, "batch_lines": args.batch_lines}

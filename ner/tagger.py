@@ -63,7 +63,8 @@ BATCH_POSITIONS = 2048
 
 @dataclass(frozen=True, slots=True)
 class Entity:
-    """An entity in a text: ``text == source[start:end]``; ``score`` is its probability under the model."""
+    """An entity in a text: ``text == source[start:end]`` (with markup, :mod:`ner.markup`, the text read
+    there); ``score`` is its probability under the model."""
 
     start: int
     end: int

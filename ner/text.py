@@ -285,6 +285,9 @@ _ONE_CASE_STARTS = _SENTENCE_STARTS - set("And But In On At For As A An If When 
 _ONE_CASE_TITLES = {title.capitalize() for title in _TITLES} - {"No"}  # as the words are read there
 _ALL_TITLES = _TITLES | _CASED_TITLES
 _PARAGRAPH_BREAK = re.compile(r"\n[^\S\n]*\n|\u2029")
+# A tab after something on its line parts two cells of a table (a spreadsheet's row pasted as text): never
+# one sentence, so no entity runs from one cell into the next.
+_CELL_BREAK = re.compile(r"(?<=[^\s])[^\S\n\u2028\u2029]*\t")
 # A line this short ends its sentence where the next line starts with a capital or a digit (Chinese, which
 # wraps inside words, has no capitals), if no word of it is in lower case (a list of names, an address, a
 # dateline) or its last word could not go on into a name on the next line (a table's row: 81 points); prose
@@ -514,11 +517,15 @@ def paragraph_between(text: str, start: int, end: int) -> bool:
 
 
 def _breaks(text: str, first: int, last: int) -> list[tuple[int, bool]]:
-    """(where, whether it ends a sentence whatever follows) of each paragraph break and short line's end
-    that tokens starting from ``first`` to ``last`` meet: those that end after ``first`` and by ``last``,
-    looked for only there (a text routed in a thousand parts is not searched whole a thousand times)."""
+    """(where, whether it ends a sentence whatever follows) of each tab between cells, paragraph break and
+    short line's end that tokens starting from ``first`` to ``last`` meet: those that end after ``first``
+    and by ``last``, looked for only there (a text routed in a thousand parts is not searched whole a
+    thousand times)."""
+    cells = (
+        [(m.end(), True) for m in _CELL_BREAK.finditer(text, first, last)] if text.find("\t", first, last) >= 0 else []
+    )
     if not _LINE_BREAK.search(text, first, last):
-        return []
+        return cells
     # A short line that ends past ``first`` starts after the line break before it, at most _WRITTEN_LINE
     # characters back as written (else it is no short line); a paragraph break is all space, so none runs
     # across ``first``.
@@ -526,7 +533,8 @@ def _breaks(text: str, first: int, last: int) -> list[tuple[int, bool]]:
     line = max(text.rfind(c, lo, first) for c in "\n\u2028\u2029") + 1 or lo
     short_lines = (m for m in _SHORT_LINE_END.finditer(text, line, last) if _short(m.group()[:-1]))
     return sorted(
-        [(m.end(), True) for m in _PARAGRAPH_BREAK.finditer(text, first, last)]
+        cells
+        + [(m.end(), True) for m in _PARAGRAPH_BREAK.finditer(text, first, last)]
         + [(m.end(), False) for m in short_lines if _ends_a_line(m.group().split())]
         + [(where, True) for where in _script_changes(text, line, last)]
     )
@@ -591,7 +599,7 @@ def split_sentences(
 ) -> list[list[Token]]:
     """Group ``tokens`` (of ``text``) into sentences.
 
-    A sentence ends at a paragraph break; at a line break between two lines each
+    A sentence ends at a paragraph break; at a tab between two cells of a table; at a line break between two lines each
     in one script by two thirds (an English line, a Chinese one); at the end of a
     line shorter than :data:`SHORT_LINE` characters that reads as a list's item
     or a table's row, before a capital or a digit; or after sentence-final

@@ -21,6 +21,7 @@ import pytest
 
 from api.logs import SERVICE_LOGGER, JsonLines
 from api.schemas import TagRequest
+from ner.markup import read_markup
 from ner.truecasing import CAPITALS
 
 from .conftest import reseal, shipped_model
@@ -462,6 +463,29 @@ def test_capitals_restored_on_request_in_text_that_mixes_cases(client: httpx.Cli
     assert typing.get_args(TagRequest.model_fields["capitals"].annotation) == CAPITALS  # the CLI's choices
     refused = tag(client, text=chat, capitals="always")
     assert refused.status_code == 422 and "capitals" in refused.json()["error"]["message"]
+
+
+def test_markup_is_read_as_text_and_every_offset_points_into_the_text_sent(client: httpx.Client) -> None:
+    """``"markup": "html"``: tagged as the page's text, its entities, tokens and n-best in the page's own
+    offsets, in each unit; ``text`` is what was read there (``&amp;`` as ``&``)."""
+    page = "<p>😀 <b>John Smith</b> visited <i>Berlin</i> on Monday.</p><p>Maria Garcia works for Siemens &amp; Co.</p>"
+    read = "😀 John Smith visited Berlin on Monday.\n\nMaria Garcia works for Siemens & Co."
+    body = {"tokens": True, "nbest": 2}
+    as_text = tag(client, text=read, **body).json()["results"][0]
+    assert as_text["entities"]
+    units = page.encode("utf-16-le")
+    for unit, cut in (
+        ("code_points", lambda s, e: page[s:e]),
+        ("utf16", lambda s, e: units[2 * s : 2 * e].decode("utf-16-le")),
+    ):
+        result = tag(client, text=page, markup="html", offsets=unit, **body).json()["results"][0]
+        for key in ("entities", "tokens"):
+            assert [e["text"] for e in result[key]] == [e["text"] for e in as_text[key]]
+        spans = [*result["entities"], *result["tokens"], *(e for a in result["nbest"] for e in a["entities"])]
+        assert all(read_markup(cut(s["start"], s["end"]), "html").text == s["text"] for s in spans), result
+    assert tag(client, text=page, markup="xml").status_code == 422
+    too_many = tag(client, text="<b>" * 700 + "x", markup="html")  # 2,101 characters sent, 1 read
+    assert too_many.status_code == 422 and too_many.json()["error"]["type"] == "text_too_long"
 
 
 def test_a_library_line_with_a_traceback_is_one_line_of_json() -> None:

@@ -20,6 +20,7 @@ import pytest
 from ner import bulk
 from ner.cli import main
 from ner.corpus import read_conll
+from ner.markup import read_markup
 
 from .conftest import shared_data, shipped_model, synthetic_sentences
 
@@ -199,6 +200,27 @@ def test_bulk_tagging_gives_the_same_records_on_either_backend(tiny_model: Path)
     for a, b in zip(on_onnx, on_torch, strict=True):
         assert [e[:3] for e in a] == [e[:3] for e in b]
         assert [e[3] for e in a] == pytest.approx([e[3] for e in b], abs=2e-4)
+
+
+def test_a_field_of_html_is_tagged_as_its_text_with_offsets_into_the_field(
+    tiny_model: Path, capsys: pytest.CaptureFixture, tmp_path: Path
+) -> None:
+    pages = ["<p><b>John Smith</b> visited <i>Berlin</i> &amp; Oslo.</p>", "<td>Maria Garcia</td><td>Siemens</td>"]
+    source = write_lines(tmp_path / "pages.jsonl", [json.dumps({"id": i, "html": p}) for i, p in enumerate(pages)])
+    common = ["--model", tiny_model, "--input-format", "jsonl", "--text-field", "html", source]
+    as_html = [json.loads(line) for line in tag(capsys, *common, "--markup", "html")[0]]
+    as_text = [json.loads(line) for line in tag(capsys, *common)[0]]
+    assert [r["html"] for r in as_html] == pages and as_html != as_text
+    read = write_lines(tmp_path / "read.jsonl", [json.dumps({"text": read_markup(p, "html").text}) for p in pages])
+    expected = [
+        json.loads(line)["entities"] for line in tag(capsys, "--model", tiny_model, "--input-format", "jsonl", read)[0]
+    ]
+    for record, entities in zip(as_html, expected, strict=True):
+        assert [(e["text"], e["label"]) for e in record["entities"]] == [(e["text"], e["label"]) for e in entities]
+        assert all(
+            read_markup(record["html"][e["start"] : e["end"]], "html").text == e["text"] for e in record["entities"]
+        )
+    assert ("John Smith", "PER") in {(e["text"], e["label"]) for e in as_html[0]["entities"]}
 
 
 def test_jsonl_records_keep_their_fields_and_bad_ones_are_set_aside_with_their_line(

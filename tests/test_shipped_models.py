@@ -10,6 +10,7 @@ import pytest
 from ner import Tagger
 from ner.cli import main
 from ner.config import ModelConfig, load_config
+from ner.markup import Markup, read_markup
 from ner.text import model_form
 
 from .conftest import ROOT, shared_data, shipped_model
@@ -32,6 +33,35 @@ def test_the_english_model_reads_a_sentence_without_capitals_with_its_corpus_cap
         assert {(span if text.islower() else span.upper(), label) for span, label in expected} <= found
     tagger.vocab.truecaser = None
     assert len(tagger.tag(cased.lower())) < 2  # what restoring the capitals buys
+
+
+@pytest.mark.parametrize(
+    ("markup", "source"),
+    [
+        ("text", "Barack Obama met Angela Merkel in Berlin.\n\nJohn Smith\tGoogle\tLondon"),
+        (
+            "html",
+            "<p>Barack Obama met <b>Angela</b>\n<i>Merkel</i> in Berlin.</p>"
+            "<table><tr><td>John Smith</td><td>Google</td><td>London</td></tr></table>",
+        ),
+        (
+            "markdown",
+            "**Barack Obama** met [Angela Merkel](https://x.org) in _Berlin_.\n\n| John Smith | Google | London |",
+        ),
+    ],
+)
+def test_a_page_in_markup_is_tagged_as_its_text(markup: Markup, source: str) -> None:
+    """Read as words, ``<p>`` and ``**`` cost the model the names around them (Barack Obama was missed),
+    and a table's row read as one sentence was one ORG from its first cell to its last."""
+    tagger = Tagger.load(shipped_model("en-conll03"))
+    plain = read_markup(source, markup)
+    entities = plain.source_entities(tagger.tag(plain.text))
+    found = [(e.text, e.label) for e in entities]
+    assert found[:4] == [("Barack Obama", "PER"), ("Angela Merkel", "PER"), ("Berlin", "LOC"), ("John Smith", "PER")]
+    assert ("London", "LOC") in found and not any("\t" in text or "Google" in text for text, _ in found[:4])
+    assert all(read_markup(source[e.start : e.end], markup).text.split() == e.text.split() for e in entities)
+    if markup != "text":
+        assert ("Barack Obama", "PER") not in {(e.text, e.label) for e in tagger.tag(source)}  # what reading buys
 
 
 def test_invisible_characters_inside_names_change_no_entity() -> None:

@@ -388,6 +388,15 @@ def test_split_sentences_at_paragraph_breaks(gap):
     ]
 
 
+@pytest.mark.parametrize("tab", ["\t", " \t ", "\t\t"])
+def test_a_tab_between_cells_ends_a_sentence(tab):
+    """A spreadsheet's row pasted as text: read as one sentence, John Smith Google London was one ORG."""
+    text = f"John Smith{tab}Google{tab}London\n\tMary Jones"
+    assert sentences_of(text) == [["John", "Smith"], ["Google"], ["London"], ["Mary", "Jones"]]
+    assert sentences_of("\tIndented paragraph\n\tgoes on here") == [["Indented", "paragraph", "goes", "on", "here"]]
+    assert sentences_of("中国\t北京") == [["中", "国"], ["北", "京"]]
+
+
 def test_split_sentences_single_newline_is_not_a_break():
     assert sentences_of("Line one\nline two") == [["Line", "one", "line", "two"]]
 

@@ -1,0 +1,161 @@
+"""HTML and Markdown read as the text a reader sees, and offsets taken back into the source."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ner.markup import PlainText, read_markup
+from ner.tagger import Alternative, Analysis, Entity, TaggedToken
+from ner.text import split_sentences, tokenize
+
+
+def words_of(plain: PlainText) -> list[list[str]]:
+    """The sentences of ``plain``'s tokens, as the tagger cuts them."""
+    return [[t.text for t in s] for s in split_sentences(plain.text, tokenize(plain.text))]
+
+
+def test_html_is_read_as_a_browser_shows_it() -> None:
+    page = (
+        "<!DOCTYPE html><html><head><title>Reuters</title><style>p { color: red }</style>"
+        "<script>var s = '<p>Paris</p>';</script></head><body><!-- Tony Blair -->"
+        '<p class="lead">Barack\n  Obama met <b>Angela</b> <a href="/m?a=1&amp;b=2" title="x > y">Merkel</a>'
+        "<br>in Berlin.</p><ul><li>AT&amp;T</li><li>Jos&eacute; Garc&#237;a &#x2014; x &bogus; y</li></ul>"
+        "<table><tr><th>John Smith</th><td>Google</td></tr></table><p>a < b and c > d</p></body></html>"
+    )
+    plain = read_markup(page, "html")
+    assert words_of(plain) == [
+        ["Reuters"],
+        ["Barack", "Obama", "met", "Angela", "Merkel", "in", "Berlin", "."],
+        ["AT&T"],
+        ["José", "García", "—", "x", "&", "bogus", ";", "y"],
+        ["John", "Smith"],
+        ["Google"],
+        ["a", "<", "b", "and", "c", ">", "d"],
+    ]
+    assert "Barack   Obama met Angela Merkel\nin Berlin." in plain.text  # a wrap in the source; <br>
+    for word in ("Obama", "Merkel", "AT&T", "José"):
+        start = plain.text.index(word)
+        source_start, source_end = plain.source_span(start, start + len(word))
+        assert read_markup(page[source_start:source_end], "html").text == word
+    assert page[slice(*plain.source_span(plain.text.index("AT&T"), plain.text.index("AT&T") + 4))] == "AT&amp;T"
+
+
+@pytest.mark.parametrize(
+    ("page", "read"),
+    [
+        ("Angela <script>Merkel", "Angela "),  # never closed: to the end
+        ("Angela <!-- Merkel", "Angela "),
+        ("Angela <b Merkel", "Angela <b Merkel"),  # no tag: its < starts another before it closes
+        ("Angela <b <i>Merkel", "Angela <b Merkel"),
+        ("x < y and y > x", "x < y and y > x"),
+        ("x<y and y>x", "xx"),  # as a browser reads it: an element y
+        ("<SCRIPT>a</script>Paris", "Paris"),
+        ("<P>Paris</P>", "\n\nParis\n\n"),
+    ],
+)
+def test_html_that_is_not_closed_or_not_markup(page: str, read: str) -> None:
+    assert read_markup(page, "html").text == read
+
+
+def test_markdown_is_read_without_its_marks() -> None:
+    document = (
+        "# Obama visits Berlin #\n\n"
+        '**Barack Obama** met [Angela Merkel](https://x.org/a_b "t") in *Berlin* and ~~Rome~~.\n'
+        "![Tony Blair](tb.png) and <https://x.org> wrote snake_case_name, _Paris_ and \\*not\\*.\n\n"
+        "- Shares of `Deutsche Bank` fell\n"
+        "1. Tony Blair spoke\n\n"
+        "> John Smith wrote that he\n> > will fly to London\n\n"
+        "| Name | Company |\n|:-----|--------:|\n| John Smith | Google \\| IBM |\n\n"
+        "```python\nprint('Paris')\n```\n"
+        "Title\n=====\n"
+        "[ref]: https://x.org\n"
+        "Mary Jones<br>Acme &amp; Co\n"
+    )
+    plain = read_markup(document, "markdown")
+    assert words_of(plain) == [
+        ["Obama", "visits", "Berlin"],
+        ["Barack", "Obama", "met", "Angela", "Merkel", "in", "Berlin", "and", "Rome", "."],
+        [
+            "Tony",
+            "Blair",
+            "and",
+            "https://x.org",
+            "wrote",
+            "snake",
+            "_",
+            "case",
+            "_",
+            "name",
+            ",",
+            "Paris",
+            "and",
+            "*",
+            "not",
+            "*",
+            ".",
+        ],
+        ["Shares", "of", "Deutsche", "Bank", "fell"],
+        ["Tony", "Blair", "spoke"],
+        ["John", "Smith", "wrote", "that", "he", "will", "fly", "to", "London"],
+        ["Name"],
+        ["Company"],
+        ["John", "Smith"],
+        ["Google", "|", "IBM"],
+        ["Title"],
+        ["Mary", "Jones"],
+        ["Acme", "&", "Co"],
+    ]
+    start = plain.text.index("Angela Merkel")
+    assert document[slice(*plain.source_span(start, start + 13))] == "Angela Merkel"
+    start = plain.text.index("Paris")
+    assert document[slice(*plain.source_span(start, start + 5))] == "Paris"
+
+
+def test_text_is_read_as_it_is_and_other_markups_are_refused() -> None:
+    plain = read_markup("<b>Paris</b> **x**", "text")
+    assert plain.text == "<b>Paris</b> **x**" and plain.source_span(3, 8) == (3, 8)
+    with pytest.raises(ValueError, match="markup must be one of text, html, markdown, not 'xml'"):
+        read_markup("x", "xml")  # type: ignore[arg-type]
+
+
+def test_analyses_come_back_with_offsets_into_the_source() -> None:
+    page = "<p><b>Angela</b> Merkel &amp; Co</p>"
+    plain = read_markup(page, "html")
+    start = plain.text.index("Angela")
+    entity = Entity(start, start + 13, "PER", "Angela Merkel", 0.9)
+    tokens = [TaggedToken("&", plain.text.index("&"), plain.text.index("&") + 1, "O")]
+    analysis = plain.source_analysis(Analysis([entity], tokens, [Alternative([entity], -0.1)]))
+    assert analysis.entities == [Entity(6, 23, "PER", "Angela Merkel", 0.9)]
+    assert analysis.alternatives[0].entities == analysis.entities
+    assert analysis.alternatives[0].log_probability == -0.1
+    assert analysis.tokens == [TaggedToken("&", 24, 29, "O")]
+    assert plain.source_entities([entity]) == analysis.entities
+
+
+FRAGMENTS = [
+    "Paris", " ", "\n", "\n\n", "\t", "<b>", "</b>", "<p>", "<br/>", "<td>", "<!--", "-->", "<script>", "</script>",
+    "&amp;", "&#233;", "&bogus;", "<", ">", "*", "**", "_", "~~", "`", "[", "](u)", "![", "# ", "- ", "1. ", "> ",
+    "|", "\\*", "```\n", "---\n", "Ünïcödé", "😀", "&",
+]  # fmt: skip
+
+
+@given(st.lists(st.sampled_from(FRAGMENTS), max_size=30), st.sampled_from(["html", "markdown"]))
+def test_every_character_read_comes_from_its_place_in_the_source(fragments: list[str], markup: str) -> None:
+    source = "".join(fragments)
+    plain = read_markup(source, markup)  # type: ignore[arg-type]
+    assert len(plain.starts) == len(plain.ends) == len(plain.text)
+    for i, char in enumerate(plain.text):
+        start, end = plain.starts[i], plain.ends[i]
+        assert 0 <= start < end <= len(source)
+        assert i == 0 or (plain.starts[i - 1] <= start and plain.ends[i - 1] <= end)
+        # a character kept, or a space, tab or break for markup; a reference's character stands for it whole
+        assert source[start] == char or char.isspace() or source[start] in "&\\", (source, plain.text, i)
+
+
+@given(st.text(alphabet="Paris Lon dé\n.,'😀-", max_size=50), st.sampled_from(["html", "markdown"]))
+def test_text_without_markup_reads_as_it_is(text: str, markup: str) -> None:
+    plain = read_markup(text, markup)  # type: ignore[arg-type]
+    expected = text if markup == "markdown" else text.replace("\n", " ")
+    assert plain.text == expected and list(plain.starts) == list(range(len(text)))
