@@ -164,9 +164,10 @@ def texts_of(words: list[str], max_chars: int) -> list[str]:
 
 
 def costly_candidates(limits: Settings) -> dict[str, dict]:
-    """Request shapes at the limits: most tokens, most texts, most n-best work, most sentences, and one run
+    """Request shapes at the limits: most tokens, most texts, most n-best work, most sentences, one run
     of punctuation as long as the token limit allows (a tokenizer pattern that looks ahead over the rest
-    of a run makes it quadratic)."""
+    of a run makes it quadratic), and markup: emphasis marks that never close, and a body full of tags
+    (read, but no token to count against the limits)."""
     from ner.corpus import read_conll
 
     words = [token for sentence in read_conll(CONLL / "eng.testb")[0] for token in sentence.tokens]
@@ -175,11 +176,17 @@ def costly_candidates(limits: Settings) -> dict[str, dict]:
     nbest = limits.max_nbest
     scored = plain // (1 + nbest)
     many = max(1, plain // limits.max_texts)
+    pages = min(limits.max_texts, limits.max_body_bytes * 9 // 10 // limits.max_chars)  # markup alone: no token
     return {
         f"{plain} tokens, tokens returned": {"texts": texts, "tokens": True},
         f"{scored} tokens, nbest {nbest}": {"text": " ".join(words[:scored]), "nbest": nbest, "tokens": True},
         f"'Paris . ' x {scored // 2}, nbest {nbest}": {"text": "Paris . " * (scored // 2), "nbest": nbest},
         f"'_' x {plain}": {"text": "_" * plain},
+        f"'*a ' x {plain // 2} as markdown": {"text": "*a " * (plain // 2), "markup": "markdown"},
+        f"{pages} texts of '<b>' x {limits.max_chars // 3} as html": {
+            "texts": ["<b>" * (limits.max_chars // 3)] * pages,
+            "markup": "html",
+        },
         f"{limits.max_texts} texts of {many} tokens": {
             "texts": [" ".join(words[i * many : (i + 1) * many]) for i in range(limits.max_texts)],
             "tokens": True,

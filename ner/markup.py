@@ -28,7 +28,7 @@ from __future__ import annotations
 import bisect
 import html
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Literal, get_args
 
@@ -45,7 +45,7 @@ _BLOCKS = frozenset(
     figure footer form frameset h1 h2 h3 h4 h5 h6 head header hgroup hr html legend li main menu nav noframes ol
     optgroup option p pre section summary table tbody tfoot thead title tr ul""".split()  # noqa: SIM905
 )
-_CELLS = frozenset({"td", "th"})
+_TAG_READS = {"br": LINE, "td": CELL, "th": CELL, **dict.fromkeys(_BLOCKS, PARAGRAPH)}
 _UNSEEN = r"script|style|noscript|template|svg|math"
 
 # A comment, a declaration (<!DOCTYPE>, <![CDATA[...]]>), a processing instruction; an element never shown,
@@ -58,7 +58,7 @@ _HTML = re.compile(
     re.DOTALL | re.IGNORECASE,
 )
 _REFERENCE = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
-_HTML_SPACE = re.compile(r"[\t\n\r\f\v\u2028\u2029]")
+_HTML_SPACES = str.maketrans(dict.fromkeys("\t\n\r\f\v\u2028\u2029", " "))
 
 # Markdown, by lines: a fenced code block; a reference definition; a heading's, list item's or table row's
 # start; a quote's marks; a thematic break; a table's delimiter row.
@@ -75,6 +75,7 @@ _RULE = re.compile(
 )
 _HEADING_END = re.compile(r"[ \t]+#+[ \t]*$", re.MULTILINE)
 _CELL_PIPE = re.compile(r"(?<=\S)[ \t]*(?<!\\)\|")  # not a row's last: that one's edit comes first
+_TABLE_ROW = re.compile(r"^[ \t]*\|[^\n]*", re.MULTILINE)  # a table's cells are only in its rows
 _ROW_END = re.compile(r"(?<!\\)\|[ \t]*$", re.MULTILINE)
 # Inline: a link or image ([text](target "title"), [text][ref]) and its parts; emphasis around something;
 # inline code; an autolink; a backslash escape.
@@ -94,27 +95,33 @@ Edit = tuple[int, int, str]  # source[start:end] is read as the string
 
 @dataclass(frozen=True)
 class PlainText:
-    """``text`` as read from a source with markup: character ``i`` of it came from
-    ``source[starts[i]:ends[i]]`` (``starts``, ``ends``: ``len(text)`` offsets each)."""
+    """``text`` as read from a source with markup, in pieces: from ``offsets[k]`` on (up to the next
+    piece's), it came character for character from ``source[sources[k]:]`` where ``ends[k]`` is None,
+    else each character from all of ``source[sources[k]:ends[k]]`` (a tag's break, a reference's
+    character)."""
 
     text: str
-    starts: Sequence[int]
-    ends: Sequence[int]
+    offsets: Sequence[int]
+    sources: Sequence[int]
+    ends: Sequence[int | None]
 
     def source_span(self, start: int, end: int) -> tuple[int, int]:
         """``text[start:end]`` (``start < end``) as offsets into the source."""
-        return self.starts[start], self.ends[end - 1]
+        first = bisect.bisect_right(self.offsets, start) - 1
+        last = bisect.bisect_right(self.offsets, end - 1) - 1
+        source_start = self.sources[first] + (start - self.offsets[first] if self.ends[first] is None else 0)
+        source_end = self.ends[last]
+        if source_end is None:
+            source_end = self.sources[last] + end - self.offsets[last]
+        return source_start, source_end
 
     def source_entities(self, entities: Iterable[Entity]) -> list[Entity]:
         """``entities`` of :attr:`text` with offsets into the source; each keeps the text read."""
-        return [replace(e, start=self.starts[e.start], end=self.ends[e.end - 1]) for e in entities]
+        return [replace(e, **dict(zip(("start", "end"), self.source_span(e.start, e.end)))) for e in entities]
 
     def source_analysis(self, analysis: Analysis) -> Analysis:
         """An analysis of :attr:`text` with its entities', tokens' and alternatives' offsets into the source."""
-        tokens = [
-            TaggedToken(token.text, self.starts[token.start], self.ends[token.end - 1], token.tag)
-            for token in analysis.tokens
-        ]
+        tokens = [TaggedToken(t.text, *self.source_span(t.start, t.end), t.tag) for t in analysis.tokens]
         alternatives = [Alternative(self.source_entities(a.entities), a.log_probability) for a in analysis.alternatives]
         return Analysis(self.source_entities(analysis.entities), tokens, alternatives)
 
@@ -122,107 +129,95 @@ class PlainText:
 def read_markup(source: str, markup: Markup) -> PlainText:
     """``source`` as read (:data:`MARKUPS`: ``text`` is read as it is)."""
     if markup == "html":
-        return _applied(source, _html_edits(source, spaces=True))
+        return _applied(source, _html_edits(source), _HTML_SPACES)
     if markup == "markdown":
         return _applied(source, _markdown_edits(source))
     if markup == "text":
-        return PlainText(source, range(len(source)), range(1, len(source) + 1))
+        return PlainText(source, [0], [0], [None])
     raise ValueError(f"markup must be one of {', '.join(MARKUPS)}, not {markup!r}")
 
 
-def _html_edits(source: str, spaces: bool) -> Iterator[Edit]:
-    """How ``source`` is read as HTML: its tags, its references and, with ``spaces``, its line breaks and
-    tabs as spaces (in Markdown they mean what they say)."""
-    at = 0
-    for match in _HTML.finditer(source):
-        yield from _html_text_edits(source, at, match.start(), spaces)
-        name = (match.group("name") or "").lower()
-        if name == "br":
-            yield match.start(), match.end(), LINE
-        elif name in _CELLS:
-            yield match.start(), match.end(), CELL
-        elif name in _BLOCKS:
-            yield match.start(), match.end(), PARAGRAPH
-        else:
-            yield match.start(), match.end(), ""
-        at = match.end()
-    yield from _html_text_edits(source, at, len(source), spaces)
+def _html_edits(source: str) -> list[list[Edit]]:
+    """How ``source`` is read as HTML: its tags, then its references (those outside tags)."""
+    tags = [(m.start(), m.end(), _TAG_READS.get((m.group("name") or "").lower(), "")) for m in _HTML.finditer(source)]
+    references = [(m.start(), m.end(), html.unescape(m.group())) for m in _REFERENCE.finditer(source)]
+    return [tags, [edit for edit in references if edit[2] != source[edit[0] : edit[1]]]]
 
 
-def _html_text_edits(source: str, start: int, end: int, spaces: bool) -> Iterator[Edit]:
-    """Text between tags: each reference the character it stands for, with ``spaces`` a line break or
-    tab a space."""
-    for match in _REFERENCE.finditer(source, start, end):
-        if (read := html.unescape(match.group())) != match.group():
-            yield match.start(), match.end(), read
-    if spaces:
-        for match in _HTML_SPACE.finditer(source, start, end):
-            yield match.start(), match.end(), " "
-
-
-def _markdown_edits(source: str) -> list[Edit]:
+def _markdown_edits(source: str) -> list[list[Edit]]:
     """How ``source`` is read as Markdown: block structure first, then what lies inside lines."""
-    edits: list[Edit] = []
-    for pattern, read in ((_FENCE, PARAGRAPH), (_DEFINITION, ""), (_RULE, PARAGRAPH)):
-        edits += [(m.start(), m.end(), read) for m in pattern.finditer(source)]
-    for match in _BLOCK_START.finditer(source):
-        edits.append((match.start(), match.end(), PARAGRAPH))
-    edits += [(m.start(), m.end(), " " * (m.end() - m.start())) for m in _QUOTE.finditer(source)]
-    edits += [(m.start(), m.end(), "") for m in _HEADING_END.finditer(source)]
-    edits += [(m.start(), m.end(), "") for m in _ROW_END.finditer(source)]
-    for row in re.finditer(r"^[ \t]*\|[^\n]*", source, re.MULTILINE):  # cells only in a table's rows
-        edits += [(m.start(), m.end(), CELL) for m in _CELL_PIPE.finditer(source, row.start(), row.end())]
-    edits += [(m.start(), m.end(), m.group()[1]) for m in _ESCAPE.finditer(source)]
-    for match in _CODE.finditer(source):
-        ticks = len(match.group(1))
-        edits += [(match.start(), match.start() + ticks, ""), (match.end() - ticks, match.end(), "")]
-    for match in _LINK.finditer(source):
-        edits += [(match.start(1), match.end(1), ""), (match.start(2), match.end(2), "")]
-    for match in _AUTOLINK.finditer(source):
-        edits += [(match.start(), match.start() + 1, ""), (match.end() - 1, match.end(), "")]
-    for match in _EMPHASIS.finditer(source):
-        marks = len(match.group(1) or match.group(2) or match.group(3))
-        edits += [(match.start(), match.start() + marks, ""), (match.end() - marks, match.end(), "")]
-    edits += _html_edits(source, spaces=False)
-    return edits
+
+    rows = [row.span() for row in _TABLE_ROW.finditer(source)]
+    edits = [
+        [(m.start(), m.end(), PARAGRAPH) for m in _FENCE.finditer(source)],
+        [(m.start(), m.end(), "") for m in _DEFINITION.finditer(source)],
+        [(m.start(), m.end(), PARAGRAPH) for m in _RULE.finditer(source)],
+        [(m.start(), m.end(), PARAGRAPH) for m in _BLOCK_START.finditer(source)],
+        [(m.start(), m.end(), " " * (m.end() - m.start())) for m in _QUOTE.finditer(source)],
+        [(m.start(), m.end(), "") for m in _HEADING_END.finditer(source)],
+        [(m.start(), m.end(), "") for m in _ROW_END.finditer(source)],
+        [(m.start(), m.end(), CELL) for start, end in rows for m in _CELL_PIPE.finditer(source, start, end)],
+        [(m.start(), m.end(), m.group()[1]) for m in _ESCAPE.finditer(source)],
+    ]
+    for pattern in (_CODE, _LINK, _AUTOLINK, _EMPHASIS):
+        edits.append([edit for match in pattern.finditer(source) for edit in _marks_around(pattern, match)])
+    return [*edits, *_html_edits(source)]
 
 
-def _applied(source: str, edits: Iterable[Edit]) -> PlainText:
-    """``source`` with ``edits`` made, the first of any that overlap kept (block structure before what
-    lies inside it), and the source span of each character of the result."""
+def _marks_around(pattern: re.Pattern[str], match: re.Match[str]) -> list[Edit]:
+    """The marks a match of an inline pattern leaves out: a link's ``[`` and ``](target)``, the same
+    marks on either side of code, an autolink or emphasis."""
+    if pattern is _LINK:
+        return [(match.start(1), match.end(1), ""), (match.start(2), match.end(2), "")]
+    marks = 1 if pattern is _AUTOLINK else len(next(mark for mark in match.groups() if mark))
+    return [(match.start(), match.start() + marks, ""), (match.end() - marks, match.end(), "")]
+
+
+def _applied(source: str, edits: list[list[Edit]], spaces: dict[int, str] | None = None) -> PlainText:
+    """``source`` with ``edits`` made (each list's in order, disjoint; of those that overlap, the one of an
+    earlier list made: block structure before what lies inside it), and, with ``spaces``, the source's
+    characters between them translated (HTML's line breaks and tabs: spaces)."""
+    kept = source.translate(spaces) if spaces else source  # character for character
     pieces: list[str] = []
-    starts: list[int] = []
-    ends: list[int] = []
-    at = 0
-    for start, end, read in sorted(_first_of_overlaps(edits)):
-        pieces.append(source[at:start])
-        starts += range(at, start)
-        ends += range(at + 1, start + 1)
-        pieces.append(read)
-        if len(read) == end - start and read.isspace():  # a space for a space: each keeps its own place
-            starts += range(start, end)
-            ends += range(start + 1, end + 1)
-        else:
-            starts += [start] * len(read)
-            ends += [end] * len(read)
+    offsets: list[int] = []
+    sources: list[int] = []
+    ends: list[int | None] = []
+    length = at = 0
+    for start, end, read in _first_of_overlaps(edits):
+        if start > at:
+            pieces.append(kept[at:start])
+            offsets.append(length)
+            sources.append(at)
+            ends.append(None)
+            length += start - at
+        if read:
+            pieces.append(read)
+            offsets.append(length)
+            sources.append(start)
+            ends.append(None if len(read) == end - start and read.isspace() else end)
+            length += len(read)
         at = end
-    pieces.append(source[at:])
-    starts += range(at, len(source))
-    ends += range(at + 1, len(source) + 1)
-    return PlainText("".join(pieces), starts, ends)
+    if at < len(source) or not pieces:
+        pieces.append(kept[at:])
+        offsets.append(length)
+        sources.append(at)
+        ends.append(None)
+    return PlainText("".join(pieces), offsets, sources, ends)
 
 
-def _first_of_overlaps(edits: Iterable[Edit]) -> list[Edit]:
-    """``edits`` less each that overlaps one given before it."""
+def _first_of_overlaps(groups: list[list[Edit]]) -> list[Edit]:
+    """The edits of ``groups`` in order, less each that overlaps one kept before it: one of an earlier
+    group, or an earlier one of its own."""
     kept: list[Edit] = []
-    starts: list[int] = []  # of those kept, in order, with their ends: disjoint
-    ends: list[int] = []
-    for edit in edits:
-        start, end, _ = edit
-        i = bisect.bisect_right(starts, start)
-        if (i and ends[i - 1] > start) or (i < len(starts) and starts[i] < end):
-            continue
-        starts.insert(i, start)
-        ends.insert(i, end)
-        kept.append(edit)
+    for group in groups:
+        merged: list[Edit] = []
+        i = 0
+        for edit in sorted(group):
+            while i < len(kept) and kept[i][1] <= edit[0]:  # those kept that end before it starts
+                merged.append(kept[i])
+                i += 1
+            if (i < len(kept) and kept[i][0] < edit[1]) or (merged and merged[-1][1] > edit[0]):
+                continue
+            merged.append(edit)
+        kept = merged + kept[i:]
     return kept

@@ -145,17 +145,22 @@ FRAGMENTS = [
 def test_every_character_read_comes_from_its_place_in_the_source(fragments: list[str], markup: str) -> None:
     source = "".join(fragments)
     plain = read_markup(source, markup)  # type: ignore[arg-type]
-    assert len(plain.starts) == len(plain.ends) == len(plain.text)
+    previous = (0, 0)
     for i, char in enumerate(plain.text):
-        start, end = plain.starts[i], plain.ends[i]
-        assert 0 <= start < end <= len(source)
-        assert i == 0 or (plain.starts[i - 1] <= start and plain.ends[i - 1] <= end)
+        start, end = plain.source_span(i, i + 1)
+        assert 0 <= start < end <= len(source) and previous <= (start, end)
         # a character kept, or a space, tab or break for markup; a reference's character stands for it whole
         assert source[start] == char or char.isspace() or source[start] in "&\\", (source, plain.text, i)
+        previous = (start, end)
+    if plain.text:
+        assert plain.source_span(0, len(plain.text)) == (
+            plain.source_span(0, 1)[0],
+            plain.source_span(len(plain.text) - 1, len(plain.text))[1],
+        )
 
 
 @given(st.text(alphabet="Paris Lon dé\n.,'😀-", max_size=50), st.sampled_from(["html", "markdown"]))
 def test_text_without_markup_reads_as_it_is(text: str, markup: str) -> None:
     plain = read_markup(text, markup)  # type: ignore[arg-type]
     expected = text if markup == "markdown" else text.replace("\n", " ")
-    assert plain.text == expected and list(plain.starts) == list(range(len(text)))
+    assert plain.text == expected and all(plain.source_span(i, i + 1) == (i, i + 1) for i in range(len(text)))
