@@ -18,6 +18,7 @@ points into the original string, end exclusive, so
 from __future__ import annotations
 
 import bisect
+import collections
 import itertools
 import operator
 import re
@@ -141,6 +142,14 @@ _INVISIBLE_CHARS = re.compile(f"[{INVISIBLE}]")
 _COMBINING = _combining_marks()
 _MARKS = _COMBINING + "\u200c\u200d\U0001f3fb-\U0001f3ff" + INVISIBLE
 _LETTER = rf"(?:(?:(?![{_CJK}])[^\W_]|[０-９])[{_MARKS}]*)"  # full-width digits too: ｉＰｈｏｎｅ１５
+# A line ends at LF, CRLF, a lone CR (as classic Mac OS wrote text), NEL or Unicode's separators.
+_LINE_ENDS = "\n\r\x85\u2028\u2029"
+_NEWLINE = r"(?:\r\n|\r(?!\n)|[\n\x85\u2028])"
+# A word hyphenated across a line's end (Euro-\npean; Brus\xad\nsels with a soft hyphen, as word processors
+# write one) is one token, read as the word (model_form); not before a capital, where a hyphen more often
+# ends a line's last word than parts one (a rating, AA-\nCONFIRMED; a heading, FORECAST-\nTODAY).
+_LINE_HYPHEN = rf"(?:-|(?<=\xad))[^\S{_LINE_ENDS}]*{_NEWLINE}[^\S{_LINE_ENDS}]*(?=[^\W\d_A-ZÀ-ÖØ-ÞА-ЯЁΑ-Ω])"
+_LINE_HYPHENS = re.compile(_LINE_HYPHEN)
 _CLITIC = r"(?i:['’](?:s|re|ve|ll|m|d)|n['’]t)(?![^\W_])"
 # French, Italian and Catalan elided articles, pronouns and prepositions, split off the word they join as
 # corpora of those languages write them (l'Europe: l' Europe; dell'Italia: dell' Italia); a capital D', M', N',
@@ -249,7 +258,8 @@ def _token_pattern(in_one_case: bool) -> re.Pattern[str]:
                 _CLITIC,  # 's 're n't
                 _ELISION,  # l' d' qu' dell' before a word
                 # a word: letters and digits, with inner hyphens, ampersands and apostrophes
-                rf"{_LETTER}+(?:-(?:[A-Za-z]\.){{2,}}|(?:[-&]|['’](?!(?i:s|re|ve|ll|m|d)(?![^\W_])))(?={_LETTER}){_LETTER}+)*",
+                rf"{_LETTER}+(?:-(?:[A-Za-z]\.){{2,}}|(?:[-&]|['’](?!(?i:s|re|ve|ll|m|d)(?![^\W_]))|{_LINE_HYPHEN})"
+                rf"(?={_LETTER}){_LETTER}+)*",
                 r"-{2,}|\.{2,}",  # -- --- ...
                 _FLAG,
                 _JOINED,
@@ -284,22 +294,34 @@ _TOUCHING_CLOSERS = frozenset({"“", "‘"})
 _ONE_CASE_STARTS = _SENTENCE_STARTS - set("And But In On At For As A An If When While After Before".split())  # noqa: SIM905
 _ONE_CASE_TITLES = {title.capitalize() for title in _TITLES} - {"No"}  # as the words are read there
 _ALL_TITLES = _TITLES | _CASED_TITLES
-_PARAGRAPH_BREAK = re.compile(r"\n[^\S\n]*\n|\u2029")
-# A tab after something on its line parts two cells of a table (a spreadsheet's row pasted as text): never
-# one sentence, so no entity runs from one cell into the next.
-_CELL_BREAK = re.compile(r"(?<=[^\s])[^\S\n\u2028\u2029]*\t")
+# A paragraph ends at a line of nothing but space (or an e-mail quote's marks: > between two quoted
+# paragraphs) or U+2029.
+_PARAGRAPH_BREAK = re.compile(rf"{_NEWLINE}(?:[^\S{_LINE_ENDS}]|>)*{_NEWLINE}|\u2029")
+# A tab or a pipe after something on its line parts two cells of a table (a spreadsheet's row pasted as text,
+# John Smith | Google): never one sentence, so no entity runs from one cell into the next.
+_CELL_BREAK = re.compile(rf"(?<=[^\s])[^\S{_LINE_ENDS}]*[\t|]")
 # A line this short ends its sentence where the next line starts with a capital or a digit (Chinese, which
-# wraps inside words, has no capitals), if no word of it is in lower case (a list of names, an address, a
-# dateline) or its last word could not go on into a name on the next line (a table's row: 81 points); prose
-# wrapped by hand runs 60 to 80 characters a line, and a narrow column's lines hold words in lower case.
+# wraps inside words, has no capitals: a short line that ends in it ends no sentence), if no word of it is in
+# lower case (a list of names, an address, a dateline) or its last word could not go on into a name on the next
+# line (a table's row: 81 points); prose wrapped by hand runs 60 to 80 characters a line, and a narrow
+# column's lines hold words in lower case.
 SHORT_LINE = 40
 _JOINING = frozenset("of and the a an in on at for to with by from de del der di du la le van von y".split())  # noqa: SIM905
-_LINE_BREAK = re.compile("[\n\u2028\u2029]")
-_LINE = re.compile("[^\n\u2028\u2029]+")
+_LINE_BREAK = re.compile(f"[{_LINE_ENDS}]")
+_LINE = re.compile(f"[^{_LINE_ENDS}]+")
+_LINE_START = rf"(?:\A|(?<=[{_LINE_ENDS}]))"
 # Lines looked at as short ones: up to this many characters as written (a decomposed letter is two or more),
 # then counted composed.
 _WRITTEN_LINE = 3 * SHORT_LINE
-_SHORT_LINE_END = re.compile(rf"(?:\A|(?<=[\n\u2028\u2029]))[^\n\u2028\u2029]{{0,{_WRITTEN_LINE - 1}}}[\n\u2028]")
+_SHORT_LINE_END = re.compile(rf"{_LINE_START}[^{_LINE_ENDS}]{{0,{_WRITTEN_LINE - 1}}}(?:\r\n|[\n\r\x85\u2028])")
+# An e-mail quote's marks before a line's text are no token: a quoted paragraph reads as the paragraph
+# (Klaus\n> Weber was an ORG with the > in it).
+_QUOTE_MARKS = re.compile(rf"{_LINE_START}[^\S{_LINE_ENDS}]*>(?:[^\S{_LINE_ENDS}]*>)*")
+# A list's item starts a sentence: a line that starts with a bullet, or with a dash, star or plus that starts
+# another line near it too (one line that starts with a dash may be prose wrapped before a dash).
+_BULLETS = "•◦‣▪▫●○■□►▸➢➤✓✔∙·"
+_ITEM_START = rf"[^\S{_LINE_ENDS}]*(?:[{_BULLETS}]|(?P<dash>[-*+–—]))[^\S{_LINE_ENDS}]"
+_ITEM, _FIRST_ITEM = re.compile(f"[{_LINE_ENDS}]{_ITEM_START}"), re.compile(_ITEM_START)
 # Where a sentence too long for the model is best cut.
 _CLAUSE_END = frozenset({",", "，", "、", ";", "；", ":", "："})
 
@@ -351,8 +373,26 @@ _CHARACTER = _with_space(re.compile(rf"{_FLAG}|{_JAMO_SYLLABLE}|{_JOINED}|(?![{I
 
 def model_form(token: str) -> str:
     """``token`` as a model reads it: without :data:`INVISIBLE` characters (``Ham\\xadburg``: ``Hamburg``), its
-    letters composed (NFC: ``Zoe`` and a combining diaeresis, as macOS writes file names, is ``Zoë``)."""
-    return token if token.isascii() else composed(_INVISIBLE_CHARS.sub("", token))
+    letters composed (NFC: ``Zoe`` and a combining diaeresis, as macOS writes file names, is ``Zoë``), a word
+    hyphenated across a line's end as the word (``Euro-\\npean``: ``European``), ligatures as their letters
+    (``oﬃce``: ``office``) and without joiners between Latin letters, which only a word processor puts there."""
+    if token.isascii():
+        return token if token.isprintable() else _joined_across_lines(token)
+    token = _INVISIBLE_CHARS.sub("", token).translate(_LIGATURES)
+    if not token.isprintable():  # a line's end, or a joiner (which emoji hold too)
+        token = _LATIN_JOINER.sub("", _joined_across_lines(token))
+    return composed(token)
+
+
+_LIGATURES = str.maketrans({"ﬀ": "ff", "ﬁ": "fi", "ﬂ": "fl", "ﬃ": "ffi", "ﬄ": "ffl", "ﬅ": "st", "ﬆ": "st"})
+_LATIN = "A-Za-z\u00c0-\u024f\u1e00-\u1eff"
+_LATIN_JOINER = re.compile(f"(?<=[{_LATIN}])[\u200c\u200d]+(?=[{_LATIN}])")
+_HYPHENATED = re.compile(rf"-?[^\S{_LINE_ENDS}]*{_NEWLINE}[^\S{_LINE_ENDS}]*")  # a line's end, not a space
+
+
+def _joined_across_lines(token: str) -> str:
+    """A token hyphenated across a line's end (before a small letter) as one word."""
+    return _HYPHENATED.sub("", token)
 
 
 def composed(text: str) -> str:
@@ -372,15 +412,30 @@ def only_marks(token: str) -> bool:
 def min_tokens(text: str) -> int:
     """A lower bound on the tokens of ``text`` at either level, cheap enough to refuse a text far too long
     before tokenizing it: each run of characters between spaces is one token at least, unless it shows
-    nothing (which takes a character beyond ASCII)."""
-    return len((text if text.isascii() else _INVISIBLE_CHARS.sub("", text)).split())  # composing counts the same
+    nothing (which takes a character beyond ASCII), is an e-mail quote's marks or goes on with the next
+    (a word hyphenated across a line's end)."""
+    runs = (text if text.isascii() else _INVISIBLE_CHARS.sub("", text)).split()  # composing counts the same
+    count = len(runs)
+    if ">" in text:
+        count -= sum(not run.strip(">") for run in runs)
+    if _LINE_BREAK.search(text):
+        count -= len(_LINE_HYPHENS.findall(text))
+    return max(count, 0)
 
 
 def tokenize(text: str, in_one_case: bool | None = None) -> list[Token]:
     """Split ``text`` into tokens with character offsets; read as text written in one case (abbreviations
     and initials in either case) where ``in_one_case`` says so (None: where it is, :func:`one_case`)."""
     in_one_case = one_case(text) if in_one_case is None else in_one_case
-    return _tokens(_ONE_CASE_SPACED_TOKEN if in_one_case else _SPACED_TOKEN, text)
+    return _unquoted(text, _tokens(_ONE_CASE_SPACED_TOKEN if in_one_case else _SPACED_TOKEN, text))
+
+
+def _unquoted(text: str, tokens: list[Token]) -> list[Token]:
+    """``tokens`` less an e-mail quote's marks (:data:`_QUOTE_MARKS`)."""
+    if ">" not in text:
+        return tokens
+    marks = {i for m in _QUOTE_MARKS.finditer(text) for i in range(m.start(), m.end())}
+    return [token for token in tokens if token.start not in marks or token.text.strip(">")]
 
 
 # A letter or digit of a script written with spaces: not CJK, Thai...; full-width digits are (ｉＰｈｏｎｅ１５),
@@ -420,7 +475,7 @@ def tokenize_chars(text: str) -> list[Token]:
 
     The tokenizer of character-level (Chinese) models.
     """
-    return _tokens(_CHARACTER, text)
+    return _unquoted(text, _tokens(_CHARACTER, text))
 
 
 def cjk_ratio(text: str) -> float:
@@ -506,6 +561,8 @@ def _share(characters: re.Pattern[str], text: str) -> float:
 
 def _ends_a_line(words: list[str]) -> bool:
     """Whether a short line of these words may end its sentence (:data:`SHORT_LINE`)."""
+    if not words or _UNSPACED_CHAR.match(words[-1][-1]):  # Chinese wrapped before a number: 北京市第\n101中学
+        return not words
     if not any(word[0].islower() for word in words):
         return True
     return not words[-1][0].isupper() and words[-1].lower() not in _JOINING
@@ -521,23 +578,34 @@ def _breaks(text: str, first: int, last: int) -> list[tuple[int, bool]]:
     short line's end that tokens starting from ``first`` to ``last`` meet: those that end after ``first``
     and by ``last``, looked for only there (a text routed in a thousand parts is not searched whole a
     thousand times)."""
-    cells = (
-        [(m.end(), True) for m in _CELL_BREAK.finditer(text, first, last)] if text.find("\t", first, last) >= 0 else []
-    )
+    cells = [(m.end(), True) for m in _CELL_BREAK.finditer(text, first, last)] if _has_cells(text, first, last) else []
     if not _LINE_BREAK.search(text, first, last):
         return cells
     # A short line that ends past ``first`` starts after the line break before it, at most _WRITTEN_LINE
     # characters back as written (else it is no short line); a paragraph break is all space, so none runs
     # across ``first``.
     lo = max(0, first - _WRITTEN_LINE)
-    line = max(text.rfind(c, lo, first) for c in "\n\u2028\u2029") + 1 or lo
-    short_lines = (m for m in _SHORT_LINE_END.finditer(text, line, last) if _short(m.group()[:-1]))
+    line = max(text.rfind(c, lo, first) for c in _LINE_ENDS) + 1 or lo
+    short_lines = (m for m in _SHORT_LINE_END.finditer(text, line, last) if _short(m.group().rstrip(_LINE_ENDS)))
     return sorted(
         cells
         + [(m.end(), True) for m in _PARAGRAPH_BREAK.finditer(text, first, last)]
         + [(m.end(), False) for m in short_lines if _ends_a_line(m.group().split())]
         + [(where, True) for where in _script_changes(text, line, last)]
+        + [(where, True) for where in _items(text, line, last)]
     )
+
+
+def _has_cells(text: str, first: int, last: int) -> bool:
+    return text.find("\t", first, last) >= 0 or text.find("|", first, last) >= 0
+
+
+def _items(text: str, line: int, last: int) -> list[int]:
+    """Where each list item on a line after ``line``'s, by ``last``, starts (:data:`_ITEM`)."""
+    items = list(_ITEM.finditer(text, line, last))
+    first = _FIRST_ITEM.match(text, line)
+    dashes = collections.Counter(m.group("dash") for m in [*items, *([first] if first else [])])
+    return [m.start() + 1 for m in items if not m.group("dash") or dashes[m.group("dash")] > 1]
 
 
 def _script_changes(text: str, line: int, last: int) -> list[int]:
@@ -639,7 +707,8 @@ def split_sentences(
         )
         paragraph = False
         while next_break < len(breaks) and breaks[next_break][0] <= token.start:
-            paragraph = paragraph or breaks[next_break][1] or word[0].isupper() or word[0].isdigit()
+            inside = bool(current) and breaks[next_break][0] < current[-1].end  # Euro-\npean, a URL's |
+            paragraph = paragraph or (not inside and (breaks[next_break][1] or word[0].isupper() or word[0].isdigit()))
             next_break += 1
         follows = (
             ended
@@ -669,7 +738,7 @@ def split_sentences(
     return [piece for sentence in sentences for piece in cut_sentence(sentence, max_tokens, words)]
 
 
-_LATIN_LETTER = re.compile("[A-Za-z\u00c0-\u024f\u1e00-\u1eff]")
+_LATIN_LETTER = re.compile(f"[{_LATIN}]")
 # A letter of a script other than Latin (full-width Latin counts as Latin).
 _OTHER_SCRIPT_LETTER = re.compile(r"[^\W\d_\u0000-\u024f\u1e00-\u1eff\uff21-\uff3a\uff41-\uff5a]")
 # What follows a 。 typed for a point between Latin words (www。baidu。com, Node。js, li。ming@ibm。com).
