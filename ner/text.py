@@ -593,7 +593,35 @@ def _breaks(text: str, first: int, last: int) -> list[tuple[int, bool]]:
         + [(m.end(), False) for m in short_lines if _ends_a_line(m.group().split())]
         + [(where, True) for where in _script_changes(text, line, last)]
         + [(where, True) for where in _items(text, line, last)]
+        + [(where, True) for where in _headings(text, line, last)]
     )
+
+
+def _headings(text: str, line: int, last: int) -> list[int]:
+    """Where each line after a heading, from ``line``'s to ``last``'s, starts: a heading is a line in title
+    case (every word capitalized, but joining words: ``Outlook for Siemens Healthineers``) without a point,
+    the first of its paragraph or after a sentence's end, whose next line starts with a capital that would
+    have fit on it (the widest line of the paragraph the measure): a line cut short on purpose, not wrapped
+    (``The United Nations Security`` wrapped before ``Council`` in a narrow column goes on)."""
+    end = _LINE_BREAK.search(text, last)
+    lines = list(_LINE.finditer(text, line, end.end() if end else len(text)))
+    starts: list[int] = []
+    for i, (heading, after) in enumerate(itertools.pairwise(lines)):
+        words, next_words = heading.group().split(), after.group().split()
+        if not words or not next_words or not next_words[0][0].isupper() or words[-1][-1] in _HEADING_NOT_ENDS:
+            continue
+        if i and not paragraph_between(text, lines[i - 1].end(), heading.start()):
+            before = lines[i - 1].group().split()
+            if before and before[-1][-1] not in _SENTENCE_END and before[-1] not in _SENTENCE_END:
+                continue
+        titled = all(w[0].isupper() or not w[0].isalpha() or (j and w in _JOINING) for j, w in enumerate(words))
+        widest = max(len(m.group().rstrip()) for m in lines[i + 1 : i + 4])
+        if titled and len(heading.group().rstrip()) + 1 + len(next_words[0]) <= widest:
+            starts.append(after.start())
+    return starts
+
+
+_HEADING_NOT_ENDS = frozenset(".!?;:,-–—")
 
 
 def _has_cells(text: str, first: int, last: int) -> bool:

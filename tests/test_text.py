@@ -440,6 +440,17 @@ def test_a_list_item_starts_a_sentence():
     assert len(sentences_of("- one item\n- and another")) == 2
 
 
+def test_a_heading_above_its_paragraph_is_a_sentence_of_its_own():
+    """A heading in title case whose line the next word would have fit on was glued to the paragraph:
+    Siemens Healthineers\nRoland Busch was one ORG."""
+    paragraph = "Roland Busch expects sales in China to recover strongly this year, he said."
+    for heading in ("Outlook for Siemens Healthineers", "The Annual Results of Siemens Healthineers and Its Rivals"):
+        assert len(sentences_of(f"{heading}\n{paragraph}")) == 2
+        assert len(sentences_of(f"It rose.\n{heading}\n{paragraph}")) == 3
+    assert len(sentences_of(f"Sales rose, said\nthe Outlook for Siemens Healthineers\n{paragraph}")) == 1  # no start
+    assert len(sentences_of("Officials of the United Nations Security\nCouncil met on Monday.")) == 1  # wrapped
+
+
 def test_chinese_wrapped_before_a_number_or_a_latin_word_is_one_sentence():
     assert sentences_of("他毕业于北京市第\n101中学") == [[*"他毕业于北京市第", "101", *"中学"]]
     assert len(sentences_of("就职于总部位于北京的中国\nIBM公司研发中心")) == 1
