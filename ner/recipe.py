@@ -27,9 +27,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ner.config import ModelConfig, TrainConfig
-from ner.corpus import Sentence, as_model_tokens
+from ner.corpus import Sentence, as_model_tokens, split_long
 from ner.features import singleton_bigram_share
 from ner.lexicon import LEXICON_LINES
+from ner.tagger import MAX_WORDS
 from ner.text import LANGUAGE_SCRIPTS, cjk_ratio, tokenize, unspaced_ratio, unspaced_script
 from ner.vocab import GLOVE_PACKAGE, load_vector_words
 
@@ -41,6 +42,7 @@ INSIDE_WORD_ENTITIES = 0.1  # share of entities with an edge inside a word of th
 CHARACTER_CORPUS = 0.9  # share of single-character tokens above which a corpus in any language is one of characters
 GLOVE_LANGUAGE, GLOVE_DIM = "en", 50
 GLOVE_MIN_COVERAGE = 0.8  # share of a corpus's word tokens that GloVe must know to be used
+TRAINING_CHARACTERS = 250  # a character model's longest training piece, by default
 SMALL_CORPUS = 5_000  # training sentences from which a character model keeps only bigrams seen twice or more
 # Every model trains for up to 50 epochs with patience 10 whatever the corpus's size: a shorter schedule from
 # 5,000 sentences (30 epochs, patience 5) lost dev F1 on English at 5,000, 10,000 and 14,041 sentences and on
@@ -131,9 +133,10 @@ def resolve(model_settings: dict, train_settings: dict, train: Sequence[Sentence
     given = TrainConfig.from_dict(train_settings)  # validates the names before any work
     reasons: list[str] = []  # each automatic choice, said in the log and the card
     language, level, train = _language_and_level(given.language, model_settings.get("level"), train, reasons)
-    size = len(train)
+    # Counted as trained on: a long text (a transcript, OCR without points) in the pieces the model reads.
+    size = len(split_long(as_model_tokens(train, level == "char"), piece_length(level, given.max_length)))
     small = size < SMALL_CORPUS
-    reason = f"{size} training sentences"
+    reason = f"{size} training sentences" + (f" (cut from {len(train)})" if size != len(train) else "")
     if level == "char":
         reason += ": every bigram kept" if small else f": bigrams seen at least {LARGE_CORPUS_BIGRAM_COUNT} times kept"
     reasons.append(reason)
@@ -411,6 +414,12 @@ def _model_defaults(level: str, pretrained: str, lexicon: str, train: Sequence[S
         "word_dropout": 0.15,
         "document_memory": documents,
     }
+
+
+def piece_length(level: str, max_length: int) -> int:
+    """The longest piece of a training sentence (longer ones are cut: :func:`ner.corpus.split_long`): as
+    ``--max-length`` says, else a word model's as tagging cuts, a character model's 250 characters."""
+    return max_length or (TRAINING_CHARACTERS if level == "char" else MAX_WORDS)
 
 
 def _stretch(size: int) -> float:

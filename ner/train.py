@@ -50,6 +50,7 @@ from ner.corpus import (
     reading_record,
     recased,
     replace_mentions,
+    split_long,
 )
 from ner.distillation import soft_targets, teacher_probabilities
 from ner.distributed import Distributed
@@ -68,9 +69,8 @@ from ner.kept_words import KeptWords
 from ner.lexicon import LEXICON_LINES, Lexicon
 from ner.metrics import evaluate
 from ner.model import NERModel
-from ner.recipe import GLOVE_DIM, Recipe, resolve
-from ner.tagger import MAX_WORDS, Tagger
-from ner.text import cut_points
+from ner.recipe import GLOVE_DIM, Recipe, piece_length, resolve
+from ner.tagger import Tagger
 from ner.torch_backend import TorchBackend
 from ner.vocab import Vocab, load_vectors
 
@@ -158,20 +158,6 @@ def load_corpora(
         corpora = replace(corpora, train=train_sentences)
     _warn_of_overlap(corpora, ("test",) if with_dev else ("dev", "test"))
     return corpora
-
-
-def split_long(sentences: Sequence[Sentence], max_length: int) -> list[Sentence]:
-    """Cut sentences longer than ``max_length`` as tagging cuts them (:func:`ner.text.cut_points`: after
-    sentence punctuation, else a comma), never inside an entity where another cut can be had."""
-    if max_length <= 0:
-        return list(sentences)
-    out = []
-    for sentence in sentences:
-        tokens, tags = sentence.tokens, sentence.tags
-        inside = {i for i, tag in enumerate(tags) if tag[0] in "IE"} if len(tokens) > max_length else set()
-        for start, end in cut_points(tokens, max_length, keep=inside):  # a cut before a token inside parts it
-            out.append(Sentence(tokens[start:end], tags[start:end], document=sentence.document))
-    return out
 
 
 def batches(
@@ -558,8 +544,7 @@ def prepare(job: Job, checkpoint: dict | None = None) -> Run:
     average = WeightAverage(model, config.ema_decay)
     if checkpoint is not None:
         average = _restored(checkpoint, model, optimizer, config, ranks, device)
-    max_length = config.max_length or (250 if model_config.level == "char" else MAX_WORDS)  # words: as tagging cuts
-    sentences = split_long(corpora.train, max_length)
+    sentences = split_long(corpora.train, piece_length(model_config.level, config.max_length))
     teachers = [path for path in config.teachers.split(",") if path]
     run_progress = job.progress and ranks.main
     taught = (

@@ -20,6 +20,7 @@ from ner.recipe import (
     MAX_UNKNOWN_DROPOUT,
     SCHEDULE_SENTENCES,
     SMALL_CORPUS,
+    TRAINING_CHARACTERS,
     corpus_text,
     detect_language,
     glove_coverage,
@@ -289,6 +290,18 @@ def test_a_corpus_of_a_few_hundred_sentences_gets_the_same_updates_as_one_of_150
         [f"schedule: patience {patience}, learning-rate decay {lr_decay:g}"] if stretched else []
     )
     assert all("(patience 10, learning-rate decay 0.05 stretched" in r for r in said)
+
+
+def test_long_texts_are_counted_in_the_pieces_they_are_trained_in() -> None:
+    """60 transcripts of 1,000 characters without a point were trained in 299 pieces of at most 250, yet
+    stretched as 60 sentences: 500 epochs, about three hours a run, where 5 times was meant."""
+    transcript = "".join(line.strip("。") for line in SAMPLES["zh"]) * 40  # 1,560 characters, no point
+    recipe = resolve({}, {"language": "zh"}, corpus([transcript] * 60))
+    assert -(-len(transcript) // TRAINING_CHARACTERS) == 7  # pieces of each
+    assert "420 training sentences (cut from 60): every bigram kept" in recipe.reasons
+    assert (recipe.train.epochs, recipe.train.patience) == (180, 36)  # 1,500 / 420: 3.6 times 50
+    given = resolve({}, {"language": "zh", "max_length": 2_000}, corpus([transcript] * 60))
+    assert "60 training sentences: every bigram kept" in given.reasons and given.train.epochs == 500
 
 
 def test_an_unknown_training_setting_is_refused_before_any_work() -> None:

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from ner.corpus.schemes import Span, spans_to_tags, tags_to_spans
-from ner.text import Token, composed, only_marks, tokenize, tokenize_chars, unspaced_script
+from ner.text import Token, composed, cut_points, only_marks, tokenize, tokenize_chars, unspaced_script
 
 _JOINING_UNDERSCORE = re.compile(r"(?<=[^\s_])_(?=[^\s_])")  # Hà_Nội, not __init__
 
@@ -210,6 +210,20 @@ def _words(token: str) -> list[Token]:
     if not _may_hold_words(token) or len(tokenize(token)) == 1:  # kept whole by tagging: #climate_change
         return whole
     return tokenize(_JOINING_UNDERSCORE.sub(" ", token)) or whole
+
+
+def split_long(sentences: Sequence[Sentence], max_length: int) -> list[Sentence]:
+    """Cut sentences longer than ``max_length`` as tagging cuts them (:func:`ner.text.cut_points`: after
+    sentence punctuation, else a comma), never inside an entity where another cut can be had."""
+    if max_length <= 0:
+        return list(sentences)
+    out = []
+    for sentence in sentences:
+        tokens, tags = sentence.tokens, sentence.tags
+        inside = {i for i, tag in enumerate(tags) if tag[0] in "IE"} if len(tokens) > max_length else set()
+        for start, end in cut_points(tokens, max_length, keep=inside):  # a cut before a token inside parts it
+            out.append(Sentence(tokens[start:end], tags[start:end], document=sentence.document))
+    return out
 
 
 def mentions_by_label(sentences: Iterable[Sentence]) -> dict[str, list[tuple[str, ...]]]:
