@@ -15,7 +15,9 @@ only in a sentence that holds a character of the other script alone (任職於: 
 text in the model's own script reads as before.
 
 Letters, digits and marks of ASCII and their full-width forms (１９９７年, ＩＢＭ, ，) are pairs too: MSRA
-writes full-width digits and letters, ResumeNER and most text now ASCII ones.
+writes full-width digits and letters, ResumeNER and most text now ASCII ones; and so are the quotes and
+brackets that Taiwan, Hong Kong, Japan and the web write where MSRA writes “” and （）: a model that has not
+seen 「王芳」 read its 」 as part of the name.
 
 The pairs of characters are OpenCC's tables (``TSCharacters``, traditional to simplified, and
 ``STCharacters``, simplified to traditional, after ``HKVariantsRev`` and ``TWVariantsRev``, Hong Kong's and
@@ -105,6 +107,25 @@ def simplified_forms() -> dict[int, str]:
     return {ord(character): form for character, form in simplified.items() if form != character}
 
 
+# Quotes and brackets -> the forms a corpus of mainland text more likely writes, in order.
+BRACKETS: Forms = {
+    "「": ("“", '"'),
+    "」": ("”", '"'),
+    "『": ("‘", "“", "'"),
+    "』": ("’", "”", "'"),
+    "﹁": ("“", '"'),
+    "﹂": ("”", '"'),
+    "【": ("[", "（", "("),
+    "】": ("]", "）", ")"),
+    "〔": ("（", "("),
+    "〕": ("）", ")"),
+    "〖": ("[", "（", "("),
+    "〗": ("]", "）", ")"),
+    "〈": ("《", "<"),
+    "〉": ("》", ">"),
+}
+
+
 def _known_form(forms: Mapping[str, tuple[str, ...]], known: Container[str]) -> dict[str, str]:
     """Each character of ``forms`` not in ``known`` with a form in it -> the first such form."""
     return {
@@ -116,13 +137,13 @@ def _known_form(forms: Mapping[str, tuple[str, ...]], known: Container[str]) -> 
 
 class KnownVariants:
     """The characters a model does not know but knows in another form, and the form it knows: those of one
-    script alone (:attr:`forms`), those of both (:attr:`shared`), and those of the other width
-    (:attr:`widths`)."""
+    script alone (:attr:`forms`), those of both (:attr:`shared`), and those of the other width or another
+    region's quotes and brackets (:attr:`widths`)."""
 
     def __init__(self, known: Container[str]) -> None:
         alone, both = other_forms()
         self.forms, self.shared = _known_form(alone, known), _known_form(both, known)
-        self.widths = _known_form(other_widths(), known)
+        self.widths = _known_form({**other_widths(), **BRACKETS}, known)
         self._always = {**self.widths, **self.forms}
 
     def read(self, sentences: Sequence[Sequence[str]]) -> Sequence[Sequence[str]]:
