@@ -17,6 +17,7 @@ import heapq
 import itertools
 import math
 import operator
+import re
 import threading
 import time
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
@@ -266,6 +267,7 @@ class Tagger:
         # Per tag id: does it open an entity, close one, and of which label (index into labels)?
         self._opens = np.array([t[0] in "BS" for t in self.tags])
         self._closes = np.array([t[0] in "ES" for t in self.tags])
+        self._is_outside = np.array([t == "O" for t in self.tags])
         self._label_of = np.array([self._label_index.get(t[2:], 0) for t in self.tags])
         self._dictionaries = RecentValues(DICTIONARY_CACHE, DICTIONARY_CACHE_BYTES, keep_newest=True)
         self._pinned = RecentValues(PINNED_DICTIONARIES, 0)  # apart from those, whatever their size
@@ -698,6 +700,13 @@ class Tagger:
             allowed = options.dictionary.allowed(sentences, emissions.shape[1], self.tags, joins)
         if joins is not None and (edges := self._word_edges(joins, emissions.shape[1])) is not None:
             allowed = edges if allowed is None else allowed & edges
+        if (outside := self._outside(sentences, emissions.shape[1])) is not None:
+            # where a dictionary's phrase holds such a token (C#), the phrase wins
+            allowed = (
+                outside
+                if allowed is None
+                else np.where((allowed & outside).any(-1, keepdims=True), allowed & outside, allowed)
+            )
         emissions = crf.constrain(emissions, allowed)
         paths, _ = crf.viterbi(emissions, mask, scores.start, scores.transitions, scores.end, scores.sources)
         predictions = [Prediction([], []) for _ in sentences]
@@ -748,6 +757,21 @@ class Tagger:
                 allowed = np.ones((len(joins), width, len(self.tags)), dtype=bool)
             allowed[row, going_on[going_on < width, None], self._opens] = False
             allowed[row, going_on[going_on > 0, None] - 1, self._closes] = False
+        return allowed
+
+    def _outside(self, sentences: Sequence[Sequence[str]], width: int) -> np.ndarray | None:
+        """Which tags each token may take, ``(B, width, K)`` bool: a lone ``#`` or ``@`` or an emoji only ``O``,
+        since no corpus's entity holds one (``王芳😂`` was a person with its emoji, ``#李明#`` ``李明#``); None
+        where no sentence holds one."""
+        allowed = None
+        for row, tokens in enumerate(sentences):
+            if not _SYMBOL.search(" ".join(tokens)):
+                continue
+            positions = [i for i, token in enumerate(tokens[:width]) if _SYMBOL.fullmatch(token)]
+            if positions and allowed is None:
+                allowed = np.ones((len(sentences), width, len(self.tags)), dtype=bool)
+            if positions:
+                allowed[row, positions, :] = self._is_outside
         return allowed
 
     def span_probabilities(
@@ -836,6 +860,10 @@ BATCH_COST, STEP_COST = 32, 2
 
 def _batch_cost(sentences: int, longest: int) -> int:
     return BATCH_COST + longest * (STEP_COST + sentences)
+
+
+# A token no entity holds: a lone # or @ (half or full width), or an emoji (a flag, a ZWJ sequence, a skin tone).
+_SYMBOL = re.compile("[#@＃＠]|[\U0001f000-\U0001faff\u2600-\u27bf][\U0001f000-\U0001faff\u2600-\u27bf\u200d\ufe0f]*")
 
 
 class DeadlineExceeded(TimeoutError):

@@ -42,6 +42,21 @@ def test_tagger_finds_entities_with_exact_offsets(tiny_model: Path) -> None:
     assert tagger.tag_batch([text, "", "Nothing happened today."])[1:] == [[], []]
 
 
+def test_no_entity_holds_a_lone_hash_at_sign_or_emoji_but_a_dictionarys_phrase(tiny_model: Path) -> None:
+    """No corpus's entity holds one, yet a model that had never seen 😂 read 王芳😂 as a person."""
+    tagger = Tagger.load(tiny_model)
+    text = "John 😂 Smith # visited @ Berlin 👨‍👩‍👧 ＃ Siemens"
+    symbols = {i for i, token in enumerate(tagger.tokenize(text)) if token.text in ("😂", "#", "@", "👨‍👩‍👧", "＃")}
+    assert len(symbols) == 5
+    (analysis,) = tagger.analyze([text], TagOptions(tokens=True, nbest=10))
+    assert all(analysis.tokens[i].tag == "O" for i in symbols)
+    alternatives = [e.text for a in analysis.alternatives for e in a.entities]
+    assert len(analysis.alternatives) == 10 and not any(set(e) & set("😂#@👨＃") for e in alternatives)
+    forced = tagger.dictionary({"Smith # visited": "ORG"})
+    (analysis,) = tagger.analyze([text], TagOptions(dictionary=forced))
+    assert ("Smith # visited", "ORG") in {(e.text, e.label) for e in analysis.entities}
+
+
 def test_tag_batch_equals_tag_one_by_one(tiny_model: Path) -> None:
     tagger = Tagger.load(tiny_model)
     texts = [" ".join(t for t, _ in s) for s in synthetic_sentences(40, 9)]
