@@ -764,6 +764,8 @@ class Tagger:
         since no corpus's entity holds one (``王芳😂`` was a person with its emoji, ``#李明#`` ``李明#``); None
         where no sentence holds one."""
         allowed = None
+        if not _SYMBOL.search(" ".join(itertools.chain.from_iterable(sentences))):
+            return None
         for row, tokens in enumerate(sentences):
             if not _SYMBOL.search(" ".join(tokens)):
                 continue

@@ -607,8 +607,10 @@ def _headings(text: str, line: int, last: int) -> list[int]:
     lines = list(_LINE.finditer(text, line, end.end() if end else len(text)))
     starts: list[int] = []
     for i, (heading, after) in enumerate(itertools.pairwise(lines)):
+        if heading.group().rstrip()[-1:] in _HEADING_NOT_ENDS:  # "" too: a blank line
+            continue
         words, next_words = heading.group().split(), after.group().split()
-        if not words or not next_words or not next_words[0][0].isupper() or words[-1][-1] in _HEADING_NOT_ENDS:
+        if not next_words or not next_words[0][0].isupper():
             continue
         if i and not paragraph_between(text, lines[i - 1].end(), heading.start()):
             before = lines[i - 1].group().split()
@@ -621,7 +623,7 @@ def _headings(text: str, line: int, last: int) -> list[int]:
     return starts
 
 
-_HEADING_NOT_ENDS = frozenset(".!?;:,-–—")
+_HEADING_NOT_ENDS = frozenset(["", *".!?;:,-–—"])
 
 
 def _has_cells(text: str, first: int, last: int) -> bool:
