@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import bisect
 import html
+import html.entities
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -51,40 +52,56 @@ _UNSEEN = r"script|style|noscript|template|svg|math"
 # A comment, a declaration (<!DOCTYPE>, <![CDATA[...]]>), a processing instruction; an element never shown,
 # with its content; a start or end tag, attributes quoted with > inside them; each runs to the text's end
 # where it is not closed.
+# A tag's attributes: quoted values (> inside them), else any character but < and > (a stray quote too, as
+# browsers read alt=Paul's), each taken whole once.
+_ATTRIBUTES = r"(?:(?>\"[^\"]*\"|'[^']*'|[^<>]))*"
 _HTML = re.compile(
-    rf"<!--.*?(?:-->|\Z)|<![^>]*(?:>|\Z)|<\?[^>]*(?:>|\Z)"
-    rf"|<(?P<unseen>{_UNSEEN})\b(?:[^<>\"']|\"[^\"]*\"|'[^']*')*>.*?(?:</(?P=unseen)\s*>|\Z)"
-    r"|</?(?P<name>[A-Za-z][A-Za-z0-9-]*)(?:\s(?:[^<>\"']|\"[^\"]*\"|'[^']*')*)?/?>",
+    rf"<!--(?:-?>|.*?--!?>|.*\Z)|<![^>]*(?:>|\Z)|<\?[^>]*(?:>|\Z)"
+    rf"|<(?P<unseen>{_UNSEEN})\b{_ATTRIBUTES}>.*?(?:</(?P=unseen)\s*>|\Z)"
+    rf"|</?(?P<name>[A-Za-z][A-Za-z0-9-]*)(?:\s{_ATTRIBUTES})?/?>",
     re.DOTALL | re.IGNORECASE,
 )
-_REFERENCE = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
+# A character reference: numeric, named with its ;, or one of the names HTML reads without it (&nbsp, &amp).
+_LEGACY = "|".join(sorted((name for name in html.entities.html5 if not name.endswith(";")), key=len, reverse=True))
+_REFERENCE = re.compile(rf"&(?:#[0-9]{{1,7}};?|#[xX][0-9A-Fa-f]{{1,6}};?|[A-Za-z][A-Za-z0-9]{{1,31}};|(?:{_LEGACY}))")
 _HTML_SPACES = str.maketrans(dict.fromkeys("\t\n\r\f\v\u2028\u2029", " "))
 
 # Markdown, by lines: a fenced code block; a reference definition; a heading's, list item's or table row's
 # start; a quote's marks; a thematic break; a table's delimiter row.
+# (A backtick fence's line holds no other backtick: ```make``` is inline code. A line may end in CR LF.)
 _FENCE = re.compile(
-    r"^ {0,3}(?P<fence>`{3,}|~{3,})[^\n]*$.*?(?:^ {0,3}(?P=fence)[`~]*[ \t]*$|\Z)", re.MULTILINE | re.DOTALL
+    r"^ {0,3}(?P<fence>`{3,}(?=[^`\n]*$)|~{3,})[^\n]*$.*?(?:^ {0,3}(?P=fence)[`~]*[ \t\r]*$|\Z)",
+    re.MULTILINE | re.DOTALL,
 )
-_DEFINITION = re.compile(r"^ {0,3}\[[^\]\n]+\]:[ \t]*\S+[^\n]*$", re.MULTILINE)
+_DEFINITION = re.compile(
+    r"^ {0,3}\[[^\]\n]+\]:[ \t]*\S+(?:[ \t]+(?:\"[^\"\n]*\"|'[^'\n]*'|\([^)\n]*\)))?[ \t\r]*$", re.MULTILINE
+)
 _BLOCK_START = re.compile(r"^[ \t]*(?:#{1,6}(?=[ \t]|$)|[-*+](?=[ \t])|\d{1,9}[.)](?=[ \t])|\|)", re.MULTILINE)
 _QUOTE = re.compile(r"^(?:[ \t]{0,3}>)+", re.MULTILINE)
 _RULE = re.compile(
     r"^ {0,3}(?:(?:-[ \t]*){3,}|(?:\*[ \t]*){3,}|(?:_[ \t]*){3,}|={3,}[ \t]*"
-    r"|\|?[ \t]*:?-+:?[ \t]*(?:\|[ \t]*:?-+:?[ \t]*)+\|?[ \t]*)$",
+    r"|\|?[ \t]*:?-+:?[ \t]*(?:\|[ \t]*:?-+:?[ \t]*)+\|?[ \t]*)\r?$",
     re.MULTILINE,
 )
-_HEADING_END = re.compile(r"[ \t]+#+[ \t]*$", re.MULTILINE)
+_HEADING = re.compile(r"^[ \t]*#{1,6}(?=[ \t]|\r?$)[^\n]*", re.MULTILINE)
 _CELL_PIPE = re.compile(r"(?<=\S)[ \t]*(?<!\\)\|")  # not a row's last: that one's edit comes first
 _TABLE_ROW = re.compile(r"^[ \t]*\|[^\n]*", re.MULTILINE)  # a table's cells are only in its rows
-_ROW_END = re.compile(r"(?<!\\)\|[ \t]*$", re.MULTILINE)
+_ROW_END = re.compile(r"(?<!\\)\|[ \t\r]*$", re.MULTILINE)
 # Inline: a link or image ([text](target "title"), [text][ref]) and its parts; emphasis around something;
 # inline code; an autolink; a backslash escape.
-_LINK = re.compile(r"(!?\[)[^\[\]\n]{0,500}(\](?:\([^()\n]{0,2000}\)|\[[^\[\]\n]{0,500}\]))")
+_LINK = re.compile(r"(!?\[)[^\[\]\n]{0,500}(\](?:\((?:[^()\n]|\([^()\n]*\)){0,2000}\)|\[[^\[\]\n]{0,500}\]))")
 # What emphasis encloses holds no mark of its own kind, so each mark is looked past once (``*a *a *a``
-# scanned ahead to a line's end from every ``*`` took seconds).
+# scanned ahead to a line's end from every ``*`` took seconds): single marks first, then double ones around
+# them (**Barack *Obama* met**); a line break but no blank line inside.
+_IN = r"(?:[^\n{0}]|\n(?![ \t]*\r?\n))"
 _EMPHASIS = re.compile(
-    r"(?<![\w*])(\*{1,3})(?=[^\s*])[^\n*]{0,500}(?<=\S)\1(?![\w*])|(?<![\w~])(~~)(?=[^\s~])[^\n~]{0,500}(?<=\S)~~(?!~)"
-    r"|(?<!\w)(_{1,3})(?=[^\s_])[^\n_]{0,500}(?<=\S)\3(?!\w)"
+    rf"(?<![\w*])(\*)(?=[^\s*]){_IN.format('*')}{{0,500}}(?<=\S)\*(?![\w*])"
+    rf"|(?<![\w_])(_)(?=[^\s_]){_IN.format('_')}{{0,500}}(?<=\S)_(?![\w_])"
+    rf"|(?<![\w~])(~~)(?=[^\s~]){_IN.format('~')}{{0,500}}(?<=\S)~~(?!~)"
+)
+_STRONG = re.compile(
+    rf"(?<![\w*])(\*\*\*?)(?=[^\s*])(?:{_IN.format('*')}|\*(?!\*)){{0,500}}(?<=\S)\1(?![\w*])"
+    rf"|(?<![\w_])(___?)(?=[^\s_])(?:{_IN.format('_')}|_(?!_)){{0,500}}(?<=\S)\2(?![\w_])"
 )
 _CODE = re.compile(r"(?<!`)(`{1,3})(?!`)[^\n`]{1,1000}\1(?!`)")
 _AUTOLINK = re.compile(r"<((?:https?|ftp|mailto):[^\s<>]*|[^\s<>@]+@[^\s<>@]+\.[A-Za-z]{2,})>")
@@ -138,30 +155,44 @@ def read_markup(source: str, markup: Markup) -> PlainText:
 
 
 def _html_edits(source: str) -> list[list[Edit]]:
-    """How ``source`` is read as HTML: its tags, then its references (those outside tags)."""
-    tags = [(m.start(), m.end(), _TAG_READS.get((m.group("name") or "").lower(), "")) for m in _HTML.finditer(source)]
+    """How ``source`` is read as HTML: what is never shown (comments, scripts), its tags, then its
+    references (those outside tags)."""
+    matches = list(_HTML.finditer(source))
+    hidden = [(m.start(), m.end(), "") for m in matches if m.group("name") is None]
+    tags = [(m.start(), m.end(), _TAG_READS.get(m.group("name").lower(), "")) for m in matches if m.group("name")]
     references = [(m.start(), m.end(), html.unescape(m.group())) for m in _REFERENCE.finditer(source)]
-    return [tags, [edit for edit in references if edit[2] != source[edit[0] : edit[1]]]]
+    return [hidden, tags, [edit for edit in references if edit[2] != source[edit[0] : edit[1]]]]
 
 
 def _markdown_edits(source: str) -> list[list[Edit]]:
-    """How ``source`` is read as Markdown: block structure first, then what lies inside lines."""
-
+    """How ``source`` is read as Markdown: what HTML in it never shows first, then block structure, then
+    what lies inside lines, then HTML's tags and references."""
+    hidden, tags, references = _html_edits(source)
     rows = [row.span() for row in _TABLE_ROW.finditer(source)]
     edits = [
+        hidden,
         [(m.start(), m.end(), PARAGRAPH) for m in _FENCE.finditer(source)],
         [(m.start(), m.end(), "") for m in _DEFINITION.finditer(source)],
         [(m.start(), m.end(), PARAGRAPH) for m in _RULE.finditer(source)],
         [(m.start(), m.end(), PARAGRAPH) for m in _BLOCK_START.finditer(source)],
         [(m.start(), m.end(), " " * (m.end() - m.start())) for m in _QUOTE.finditer(source)],
-        [(m.start(), m.end(), "") for m in _HEADING_END.finditer(source)],
+        [edit for m in _HEADING.finditer(source) for edit in _heading_end(m)],
         [(m.start(), m.end(), "") for m in _ROW_END.finditer(source)],
         [(m.start(), m.end(), CELL) for start, end in rows for m in _CELL_PIPE.finditer(source, start, end)],
         [(m.start(), m.end(), m.group()[1]) for m in _ESCAPE.finditer(source)],
     ]
-    for pattern in (_CODE, _LINK, _AUTOLINK, _EMPHASIS):
+    for pattern in (_CODE, _LINK, _AUTOLINK, _EMPHASIS, _STRONG):
         edits.append([edit for match in pattern.finditer(source) for edit in _marks_around(pattern, match)])
-    return [*edits, *_html_edits(source)]
+    return [*edits, tags, references]
+
+
+def _heading_end(heading: re.Match[str]) -> list[Edit]:
+    """The closing marks of an ATX heading's line (``# Title ##``), if it has them."""
+    line = heading.group().rstrip(" \t\r")
+    text = line.rstrip("#")
+    if text == line or not text[-1:].isspace():  # none, or a word's own: # C#
+        return []
+    return [(heading.start() + len(text.rstrip(" \t")), heading.start() + len(line), "")]
 
 
 def _marks_around(pattern: re.Pattern[str], match: re.Match[str]) -> list[Edit]:

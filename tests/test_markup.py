@@ -59,6 +59,31 @@ def test_html_that_is_not_closed_or_not_markup(page: str, read: str) -> None:
     assert read_markup(page, "html").text == read
 
 
+@pytest.mark.parametrize(
+    ("markup", "source", "read"),
+    [
+        ("markdown", "I love C #\n# Title ##\n# C#", "I love C #\n\n\n Title\n\n\n C#"),  # only a heading's own
+        ("markdown", "```\r\nx = 1\r\n```\r\nBarack Obama met.\r\n", "\n\n\nBarack Obama met.\r\n"),  # CR LF
+        ("markdown", "Title\r\n=====\r\n***\r\nParis", "Title\r\n\n\n\n\n\n\nParis"),
+        ("markdown", "Run it.\n```make```\nBarack Obama met.", "Run it.\nmake\nBarack Obama met."),  # no fence
+        ("markdown", "<!--\n## Draft\nBarack Obama\n-->\nNew *text*.", "\nNew text."),  # hidden, whatever it holds
+        ("markdown", "<script>var a='*x*';</script>Paris", "Paris"),
+        ("markdown", "[Update]: Angela Merkel resigned.", "[Update]: Angela Merkel resigned."),  # no definition
+        ("markdown", '[ref]: http://x.org "A title"\nNext', "\nNext"),
+        ("markdown", "**Barack *Obama* met** Angela", "Barack Obama met Angela"),
+        ("markdown", "**Barack\nObama** met", "Barack\nObama met"),
+        ("markdown", "[Paris](https://en.wikipedia.org/wiki/Paris_(France)) is", "Paris is"),
+        ("html", "<!-->Barack Obama met.", "Barack Obama met."),  # comments closed as browsers close them
+        ("html", "Paris<!--->London<!-- x --!>!", "ParisLondon!"),
+        ("html", "<img alt=Paul's src=a.png> Paul", " Paul"),  # a stray quote in a tag
+        ("html", '<a href="x"">Paris</a>', "Paris"),
+        ("html", "Barack&nbspObama &amp &#233 &notareference", "Barack\xa0Obama & é ¬areference"),  # as HTML reads them
+    ],
+)
+def test_what_a_second_reader_found_read_as_a_browser_or_markdown_reads_it(markup: str, source: str, read: str) -> None:
+    assert read_markup(source, markup).text == read  # type: ignore[arg-type]
+
+
 def test_markdown_is_read_without_its_marks() -> None:
     document = (
         "# Obama visits Berlin #\n\n"
