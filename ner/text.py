@@ -18,7 +18,6 @@ points into the original string, end exclusive, so
 from __future__ import annotations
 
 import bisect
-import collections
 import itertools
 import operator
 import re
@@ -127,8 +126,10 @@ def _combining_marks() -> str:
     )
 
 
-# Capital letters of every script with case (A, É, А, Α, Ա): an initial's (M. Smith, А. С. Пушкин).
+# Capital letters of every script with case (A, É, А, Α, Ա): an initial's (M. Smith, А. С. Пушкин); and small
+# ones (none of a script without case: भारत, תל).
 _CAPITALS = _ranges(range(0x41, 0x10000), str.isupper)
+_SMALL = _ranges(range(0x61, 0x10000), str.islower)
 
 
 # Characters that show nothing and are no letter: the soft hyphen, the Arabic letter mark, zero-width space,
@@ -144,11 +145,13 @@ _MARKS = _COMBINING + "\u200c\u200d\U0001f3fb-\U0001f3ff" + INVISIBLE
 _LETTER = rf"(?:(?:(?![{_CJK}])[^\W_]|[０-９])[{_MARKS}]*)"  # full-width digits too: ｉＰｈｏｎｅ１５
 # A line ends at LF, CRLF, a lone CR (as classic Mac OS wrote text), NEL or Unicode's separators.
 _LINE_ENDS = "\n\r\x85\u2028\u2029"
-_NEWLINE = r"(?:\r\n|\r(?!\n)|[\n\x85\u2028])"
+# (A CR or a few before or after a LF are one line end with it, taken whole: \r\r\n is a CRLF file written
+# again in text mode; a lone CR ends a line of classic Mac OS text.)
+_NEWLINE = r"(?>\r{0,3}\n\r?|\r|[\x85\u2028])"
 # A word hyphenated across a line's end (Euro-\npean; Brus\xad\nsels with a soft hyphen, as word processors
 # write one) is one token, read as the word (model_form); not before a capital, where a hyphen more often
 # ends a line's last word than parts one (a rating, AA-\nCONFIRMED; a heading, FORECAST-\nTODAY).
-_LINE_HYPHEN = rf"(?:-|(?<=\xad))[^\S{_LINE_ENDS}]*{_NEWLINE}[^\S{_LINE_ENDS}]*(?=[^\W\d_A-ZÀ-ÖØ-ÞА-ЯЁΑ-Ω])"
+_LINE_HYPHEN = rf"(?:(?<=[^\W\d_])-|(?<=\xad))[^\S{_LINE_ENDS}]*{_NEWLINE}[^\S{_LINE_ENDS}]*(?=[{_SMALL}])"
 _LINE_HYPHENS = re.compile(_LINE_HYPHEN)
 _CLITIC = r"(?i:['’](?:s|re|ve|ll|m|d)|n['’]t)(?![^\W_])"
 # French, Italian and Catalan elided articles, pronouns and prepositions, split off the word they join as
@@ -313,7 +316,7 @@ _LINE_START = rf"(?:\A|(?<=[{_LINE_ENDS}]))"
 # Lines looked at as short ones: up to this many characters as written (a decomposed letter is two or more),
 # then counted composed.
 _WRITTEN_LINE = 3 * SHORT_LINE
-_SHORT_LINE_END = re.compile(rf"{_LINE_START}[^{_LINE_ENDS}]{{0,{_WRITTEN_LINE - 1}}}(?:\r\n|[\n\r\x85\u2028])")
+_SHORT_LINE_END = re.compile(rf"{_LINE_START}[^{_LINE_ENDS}]{{0,{_WRITTEN_LINE - 1}}}{_NEWLINE}")
 # An e-mail quote's marks before a line's text are no token: a quoted paragraph reads as the paragraph
 # (Klaus\n> Weber was an ORG with the > in it).
 _QUOTE_MARKS = re.compile(rf"{_LINE_START}[^\S{_LINE_ENDS}]*>(?:[^\S{_LINE_ENDS}]*>)*")
@@ -321,7 +324,7 @@ _QUOTE_MARKS = re.compile(rf"{_LINE_START}[^\S{_LINE_ENDS}]*>(?:[^\S{_LINE_ENDS}
 # another line near it too (one line that starts with a dash may be prose wrapped before a dash).
 _BULLETS = "•◦‣▪▫●○■□►▸➢➤✓✔∙·"
 _ITEM_START = rf"[^\S{_LINE_ENDS}]*(?:[{_BULLETS}]|(?P<dash>[-*+–—]))[^\S{_LINE_ENDS}]"
-_ITEM, _FIRST_ITEM = re.compile(f"[{_LINE_ENDS}]{_ITEM_START}"), re.compile(_ITEM_START)
+_ITEM, _ITEM_AFTER_BREAK = re.compile(_ITEM_START), re.compile(f"[{_LINE_ENDS}]{_ITEM_START}")
 # Where a sentence too long for the model is best cut.
 _CLAUSE_END = frozenset({",", "，", "、", ";", "；", ":", "："})
 
@@ -391,8 +394,10 @@ _HYPHENATED = re.compile(rf"-?[^\S{_LINE_ENDS}]*{_NEWLINE}[^\S{_LINE_ENDS}]*")  
 
 
 def _joined_across_lines(token: str) -> str:
-    """A token hyphenated across a line's end (before a small letter) as one word."""
-    return _HYPHENATED.sub("", token)
+    """A token hyphenated across a line's end (before a small letter) as one word; its hyphen kept where
+    the word holds another (Stratford-\\nupon-Avon)."""
+    joined = _HYPHENATED.sub("", token)
+    return _HYPHENATED.sub("-", token) if "-" in joined else joined
 
 
 def composed(text: str) -> str:
@@ -618,7 +623,9 @@ def _headings(text: str, line: int, last: int) -> list[int]:
                 continue
         titled = all(w[0].isupper() or not w[0].isalpha() or (j and w in _JOINING) for j, w in enumerate(words))
         widest = max(len(m.group().rstrip()) for m in lines[i + 1 : i + 4])
-        if titled and len(heading.group().rstrip()) + 1 + len(next_words[0]) <= widest:
+        # the next line's first two words would have fit: a PDF's lines in a proportional font fall a word
+        # short of the widest (Der Präsident der Deutschen Bundesbank Joachim\nNagel sagte ...)
+        if titled and len(heading.group().rstrip()) + 1 + len(" ".join(next_words[:2])) <= widest:
             starts.append(after.start())
     return starts
 
@@ -631,11 +638,37 @@ def _has_cells(text: str, first: int, last: int) -> bool:
 
 
 def _items(text: str, line: int, last: int) -> list[int]:
-    """Where each list item on a line after ``line``'s, by ``last``, starts (:data:`_ITEM`)."""
-    items = list(_ITEM.finditer(text, line, last))
-    first = _FIRST_ITEM.match(text, line)
-    dashes = collections.Counter(m.group("dash") for m in [*items, *([first] if first else [])])
-    return [m.start() + 1 for m in items if not m.group("dash") or dashes[m.group("dash")] > 1]
+    """Where each list item on a line from ``line``'s to ``last``'s starts (:data:`_ITEM`): one of a bullet,
+    or of two or more lines in a row that start with the same dash, star or plus after a line that ends a
+    sentence or a clause with ``:`` (a dash at a line's start after one that goes on is prose wrapped
+    before a dash: ``por su parte\n— según el Banco``)."""
+    if not _ITEM.match(text, line) and not _ITEM_AFTER_BREAK.search(text, line, last):
+        return []
+    end = _LINE_BREAK.search(text, last)
+    lines = list(_LINE.finditer(text, line, end.end() if end else len(text)))
+    starts: list[int] = []
+    run: list[int] = []  # the lines of a run of dash items under way
+    for i, current in enumerate(lines):
+        item = _ITEM.match(current.group())
+        dash = item and item.group("dash")
+        if item and not dash:
+            starts.append(current.start())
+            continue
+        before = lines[i - 1] if i else None
+        adjacent = before is not None and not paragraph_between(text, before.end(), current.start())
+        if dash and run and adjacent and lines[run[-1]].group().lstrip()[:1] == dash:
+            run.append(i)
+            continue
+        if len(run) > 1:
+            starts += [lines[j].start() for j in run]
+        opens = not adjacent or before.group().rstrip()[-1:] in _ITEMS_AFTER  # type: ignore[union-attr]
+        run = [i] if dash and opens else []
+    if len(run) > 1:
+        starts += [lines[j].start() for j in run]
+    return starts
+
+
+_ITEMS_AFTER = frozenset(":.!?;")
 
 
 def _script_changes(text: str, line: int, last: int) -> list[int]:

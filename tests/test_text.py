@@ -425,6 +425,13 @@ def test_every_kind_of_line_end_ends_a_short_line(end):
     assert sentences_of(f"He said{end}and left") == [["He", "said", "and", "left"]]
 
 
+@pytest.mark.parametrize("end", ["\r\r\n", "\n\r"])
+def test_crs_about_a_line_feed_are_one_line_end(end):
+    """A CRLF file written again in text mode (\\r\\r\\n) read as a blank line a line: Angela | Merkel."""
+    assert len(sentences_of(f"attended by Chancellor Angela{end}Merkel and by the chief of Deutsche{end}Bank.")) == 1
+    assert len(sentences_of(f"One.{end}{end}two")) == 2
+
+
 def test_a_pipe_between_cells_ends_a_sentence():
     assert sentences_of("John Smith|Google | London") == [["John", "Smith", "|"], ["Google", "|"], ["London"]]
     assert sentences_of("see https://x.org/a|b now") == [["see", "https://x.org/a|b", "now"]]  # inside a token
@@ -438,6 +445,12 @@ def test_a_list_item_starts_a_sentence():
         assert [s[1:3] for s in sentences[1:]] == [["Peter", "Müller"], ["Sarah", "Jones"], ["Tim", "Cook"]]
     assert len(sentences_of("The board met, he said\n- and left at noon")) == 1  # one dash: prose wrapped there
     assert len(sentences_of("- one item\n- and another")) == 2
+    # dashes that start lines of prose wrapped before them, after a line that goes on
+    russian = (
+        "Москва — столица России, по словам Владимира Путина,\n— культурная столица. Он добавил, что Екатеринбург\n"
+        "— крупнейший город Урала."
+    )
+    assert len(sentences_of(russian)) == 2
 
 
 def test_a_heading_above_its_paragraph_is_a_sentence_of_its_own():
@@ -449,6 +462,10 @@ def test_a_heading_above_its_paragraph_is_a_sentence_of_its_own():
         assert len(sentences_of(f"It rose.\n{heading}\n{paragraph}")) == 3
     assert len(sentences_of(f"Sales rose, said\nthe Outlook for Siemens Healthineers\n{paragraph}")) == 1  # no start
     assert len(sentences_of("Officials of the United Nations Security\nCouncil met on Monday.")) == 1  # wrapped
+    german = (
+        "Der Präsident der Deutschen Bundesbank Joachim\nNagel sagte am Montag in Frankfurt, die Inflation\nsei hoch."
+    )
+    assert len(sentences_of(german)) == 1  # German capitalizes its nouns; a PDF's line falls a word short
 
 
 def test_chinese_wrapped_before_a_number_or_a_latin_word_is_one_sentence():
@@ -481,6 +498,20 @@ def test_a_word_hyphenated_across_a_lines_end_is_one_token_read_as_the_word():
     assert sentences_of(text) == [texts(tokens)]  # the short line's end inside a word ends nothing
     assert_offsets_kept(text, tokens)
     assert texts(tokenize("a - \nb and c-\n\nd and e- \n f")) == ["a", "-", "b", "and", "c", "-", "d", "and", "e- \n f"]
+    # not before a capital of any script, nor in one without case, nor after a digit; a word's own hyphen kept
+    for two in (
+        "Gdańsk-\nŚródmieście",
+        "Ρίο-\nΆντιρριο",
+        "Kadıköy-\nİstanbul",
+        "תל-\nאביב",
+        "भारत-\nपाकिस्तान",
+        "2019-\npresent",
+    ):
+        assert len(tokenize(two)) == 3, two
+    assert [model_form(t) for t in texts(tokenize("Stratford-\nupon-Avon über-\nall"))] == [
+        "Stratford-upon-Avon",
+        "überall",
+    ]
 
 
 def test_the_model_reads_ligatures_as_letters_and_no_joiner_inside_a_latin_word():
