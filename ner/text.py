@@ -622,6 +622,8 @@ def _headings(text: str, line: int, last: int) -> list[int]:
             if before and before[-1][-1] not in _SENTENCE_END and before[-1] not in _SENTENCE_END:
                 continue
         titled = all(w[0].isupper() or not w[0].isalpha() or (j and w in _JOINING) for j, w in enumerate(words))
+        line = heading.group()
+        titled = titled and line.count("(") == line.count(")")  # an open bracket goes on: ( Jim Herberich , Garrett
         widest = max(len(m.group().rstrip()) for m in lines[i + 1 : i + 4])
         # the next line's first two words would have fit: a PDF's lines in a proportional font fall a word
         # short of the widest (Der Präsident der Deutschen Bundesbank Joachim\nNagel sagte ...)

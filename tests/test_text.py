@@ -462,6 +462,8 @@ def test_a_heading_above_its_paragraph_is_a_sentence_of_its_own():
         assert len(sentences_of(f"It rose.\n{heading}\n{paragraph}")) == 3
     assert len(sentences_of(f"Sales rose, said\nthe Outlook for Siemens Healthineers\n{paragraph}")) == 1  # no start
     assert len(sentences_of("Officials of the United Nations Security\nCouncil met on Monday.")) == 1  # wrapped
+    bracket = "10 equal .\nUnited States I ( Jim Herberich , Garrett\nHines ) 1:46.34 ( 53.14 / 53.20 )"
+    assert len(sentences_of(bracket)) == 2  # an open bracket goes on
     german = (
         "Der Präsident der Deutschen Bundesbank Joachim\nNagel sagte am Montag in Frankfurt, die Inflation\nsei hoch."
     )
