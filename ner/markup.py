@@ -50,15 +50,15 @@ _TAG_READS = {"br": LINE, "td": CELL, "th": CELL, **dict.fromkeys(_BLOCKS, PARAG
 _UNSEEN = r"script|style|noscript|template|svg|math"
 
 # A comment, a declaration (<!DOCTYPE>, <![CDATA[...]]>), a processing instruction; an element never shown,
-# with its content; a start or end tag, attributes quoted with > inside them; each runs to the text's end
-# where it is not closed.
+# with its content; a start or end tag (its name as HTML reads one: <svg-icon>, Word's <o:p>), attributes
+# quoted with > inside them; each runs to the text's end where it is not closed.
 # A tag's attributes: quoted values (> inside them), else any character but < and > (a stray quote too, as
 # browsers read alt=Paul's), each taken whole once.
 _ATTRIBUTES = r"(?:(?>\"[^\"]*\"|'[^']*'|[^<>]))*"
 _HTML = re.compile(
     rf"<!--(?:-?>|.*?--!?>|.*\Z)|<![^>]*(?:>|\Z)|<\?[^>]*(?:>|\Z)"
-    rf"|<(?P<unseen>{_UNSEEN})\b{_ATTRIBUTES}>.*?(?:</(?P=unseen)\s*>|\Z)"
-    rf"|</?(?P<name>[A-Za-z][A-Za-z0-9-]*)(?:\s{_ATTRIBUTES})?/?>",
+    rf"|<(?P<unseen>{_UNSEEN})(?=[\s/>]){_ATTRIBUTES}>.*?(?:</(?P=unseen)\s*>|\Z)"
+    rf"|</?(?P<name>[A-Za-z][^\s/<>]*)(?:\s{_ATTRIBUTES})?/?>",
     re.DOTALL | re.IGNORECASE,
 )
 # A character reference: numeric, named with its ;, or one of the names HTML reads without it (&nbsp, &amp).
@@ -89,7 +89,9 @@ _TABLE_ROW = re.compile(r"^[ \t]*\|[^\n]*", re.MULTILINE)  # a table's cells are
 _ROW_END = re.compile(r"(?<!\\)\|[ \t\r]*$", re.MULTILINE)
 # Inline: a link or image ([text](target "title"), [text][ref]) and its parts; emphasis around something;
 # inline code; an autolink; a backslash escape.
-_LINK = re.compile(r"(!?\[)[^\[\]\n]{0,500}(\](?:\((?:[^()\n]|\([^()\n]*\)){0,2000}\)|\[[^\[\]\n]{0,500}\]))")
+_TARGET = r"(\](?:\((?:[^()\n]|\([^()\n]*\)){0,2000}\)|\[[^\[\]\n]{0,500}\]))"
+_LINK = re.compile(rf"(!?\[)[^\[\]\n]{{0,500}}{_TARGET}")
+_BADGE = re.compile(rf"(\[)(?=!\[)(?:[^\[\]\n]|!\[[^\[\]\n]*\]\([^()\n]*\)){{0,500}}{_TARGET}")  # [![alt](img)](url)
 # What emphasis encloses holds no mark of its own kind, so each mark is looked past once (``*a *a *a``
 # scanned ahead to a line's end from every ``*`` took seconds): single marks first, then double ones around
 # them (**Barack *Obama* met**); a line break but no blank line inside.
@@ -165,25 +167,43 @@ def _html_edits(source: str) -> list[list[Edit]]:
 
 
 def _markdown_edits(source: str) -> list[list[Edit]]:
-    """How ``source`` is read as Markdown: what HTML in it never shows first, then block structure, then
-    what lies inside lines, then HTML's tags and references."""
-    hidden, tags, references = _html_edits(source)
-    rows = [row.span() for row in _TABLE_ROW.finditer(source)]
+    """How ``source`` is read as Markdown: code first (a fenced block left out, a code span's ticks), then
+    what HTML in it never shows, block structure, what lies inside lines, and HTML's tags and references;
+    none of those looked for inside code (`<script>` there is text)."""
+    fences = [(m.start(), m.end(), PARAGRAPH) for m in _FENCE.finditer(source)]
+    spans = list(_CODE.finditer(_blanked(source, fences)))
+    code = [edit for match in spans for edit in _marks_around(_CODE, match)]
+    text = _blanked(source, fences + [(m.start(), m.end(), "") for m in spans])  # code as spaces
+    hidden, tags, references = _html_edits(text)
+    rows = [row.span() for row in _TABLE_ROW.finditer(text)]
     edits = [
+        fences,
+        code,
         hidden,
-        [(m.start(), m.end(), PARAGRAPH) for m in _FENCE.finditer(source)],
-        [(m.start(), m.end(), "") for m in _DEFINITION.finditer(source)],
-        [(m.start(), m.end(), PARAGRAPH) for m in _RULE.finditer(source)],
-        [(m.start(), m.end(), PARAGRAPH) for m in _BLOCK_START.finditer(source)],
-        [(m.start(), m.end(), " " * (m.end() - m.start())) for m in _QUOTE.finditer(source)],
-        [edit for m in _HEADING.finditer(source) for edit in _heading_end(m)],
-        [(m.start(), m.end(), "") for m in _ROW_END.finditer(source)],
-        [(m.start(), m.end(), CELL) for start, end in rows for m in _CELL_PIPE.finditer(source, start, end)],
-        [(m.start(), m.end(), m.group()[1]) for m in _ESCAPE.finditer(source)],
+        [(m.start(), m.end(), "") for m in _DEFINITION.finditer(text)],
+        [(m.start(), m.end(), PARAGRAPH) for m in _RULE.finditer(text)],
+        [(m.start(), m.end(), PARAGRAPH) for m in _BLOCK_START.finditer(text)],
+        [(m.start(), m.end(), " " * (m.end() - m.start())) for m in _QUOTE.finditer(text)],
+        [edit for m in _HEADING.finditer(text) for edit in _heading_end(m)],
+        [(m.start(), m.end(), "") for m in _ROW_END.finditer(text)],
+        [(m.start(), m.end(), CELL) for start, end in rows for m in _CELL_PIPE.finditer(text, start, end)],
+        [(m.start(), m.end(), m.group()[1]) for m in _ESCAPE.finditer(text)],
     ]
-    for pattern in (_CODE, _LINK, _AUTOLINK, _EMPHASIS, _STRONG):
-        edits.append([edit for match in pattern.finditer(source) for edit in _marks_around(pattern, match)])
+    for pattern in (_BADGE, _LINK, _AUTOLINK, _EMPHASIS, _STRONG):
+        edits.append([edit for match in pattern.finditer(text) for edit in _marks_around(pattern, match)])
     return [*edits, tags, references]
+
+
+def _blanked(source: str, edits: list[Edit]) -> str:
+    """``source`` with what ``edits`` cover written as spaces (its line breaks kept): the same offsets."""
+    pieces, at = [], 0
+    for start, end, _ in sorted(edits):
+        pieces += [source[at:start], _NOT_LINE_END.sub(" ", source[start:end])]
+        at = end
+    return "".join([*pieces, source[at:]])
+
+
+_NOT_LINE_END = re.compile(r"[^\n]")
 
 
 def _heading_end(heading: re.Match[str]) -> list[Edit]:
@@ -198,7 +218,7 @@ def _heading_end(heading: re.Match[str]) -> list[Edit]:
 def _marks_around(pattern: re.Pattern[str], match: re.Match[str]) -> list[Edit]:
     """The marks a match of an inline pattern leaves out: a link's ``[`` and ``](target)``, the same
     marks on either side of code, an autolink or emphasis."""
-    if pattern is _LINK:
+    if pattern is _LINK or pattern is _BADGE:
         return [(match.start(1), match.end(1), ""), (match.start(2), match.end(2), "")]
     marks = 1 if pattern is _AUTOLINK else len(next(mark for mark in match.groups() if mark))
     return [(match.start(), match.start() + marks, ""), (match.end() - marks, match.end(), "")]

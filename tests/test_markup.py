@@ -78,6 +78,13 @@ def test_html_that_is_not_closed_or_not_markup(page: str, read: str) -> None:
         ("html", "<img alt=Paul's src=a.png> Paul", " Paul"),  # a stray quote in a tag
         ("html", '<a href="x"">Paris</a>', "Paris"),
         ("html", "Barack&nbspObama &amp &#233 &notareference", "Barack\xa0Obama & é ¬areference"),  # as HTML reads them
+        # a third reader's, on real documents: HTML written as code is text, not HTML
+        ("markdown", "Add a `<script>` tag.\n\nBarack Obama met.", "Add a <script> tag.\n\nBarack Obama met."),
+        ("markdown", "x `<!--` y\n```\n<!-- c -->\n```\nParis *b*", "x <!-- y\n\n\n\nParis b"),
+        ("markdown", "`John<TAB>\\#MeToo *x*` &amp;", "John<TAB>\\#MeToo *x* &"),
+        ("html", '<p>Menu</p><svg-icon name="m"></svg-icon><p>Obama met.</p>', "\n\nMenu\n\n\n\nObama met.\n\n"),
+        ("html", "<p>Merkel in <st1:place w:st=on>Berlin</st1:place>.<o:p></o:p></p>", "\n\nMerkel in Berlin.\n\n"),
+        ("markdown", "[![Microsoft Azure](a.svg)](https://azure.com) and [a](b)", "Microsoft Azure and a"),
     ],
 )
 def test_what_a_second_reader_found_read_as_a_browser_or_markdown_reads_it(markup: str, source: str, read: str) -> None:
