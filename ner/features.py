@@ -86,6 +86,7 @@ class Vocabularies:
         decomposed: bool = False,
         truecaser: Truecaser | None = None,
         kept_words: KeptWords | None = None,
+        symbols_in_entities: bool = False,
     ) -> None:
         if level not in ("word", "char"):
             raise ValueError(f"level must be 'word' or 'char', not {level!r}")
@@ -105,6 +106,9 @@ class Vocabularies:
         self.decomposed = decomposed
         self.truecaser = truecaser  # a word model's capitals for text without them (ner.truecasing)
         self.kept_words = kept_words  # its corpus's words that the tokenizer cuts (ner.kept_words)
+        # Whether its corpus put a lone #, @ or emoji in an entity (C#): else the decode keeps them out
+        # (ner.text.SYMBOL; a model trained before this was said did not).
+        self.symbols_in_entities = symbols_in_entities
         # A character model's characters it knows in another form, a word model's words in the other width
         # (ner.variants), built here (tens of milliseconds) rather than on a service's first request.
         self.variants: KnownVariants | KnownWidths | None = (  # None: read as written
@@ -167,6 +171,7 @@ class Vocabularies:
             decomposed=self.decomposed,
             truecaser=self.truecaser,
             kept_words=self.kept_words,
+            symbols_in_entities=self.symbols_in_entities or new.symbols_in_entities,
         )
         return grown
 
@@ -193,6 +198,8 @@ class Vocabularies:
             out["truecaser"] = self.truecaser.to_json()
         if self.kept_words is not None:
             out["kept_words"] = self.kept_words.to_json()
+        if self.symbols_in_entities:
+            out["symbols_in_entities"] = True
         return out
 
     @classmethod
@@ -215,6 +222,7 @@ class Vocabularies:
             decomposed=any(not s.isascii() and not unicodedata.is_normalized("NFC", s) for s in _symbols(data)),
             truecaser=Truecaser.from_json(data["truecaser"]) if "truecaser" in data else None,
             kept_words=KeptWords.from_json(data["kept_words"]) if "kept_words" in data else None,
+            symbols_in_entities=data.get("symbols_in_entities", False),
         )
 
     def encode(

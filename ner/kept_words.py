@@ -18,7 +18,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
-from ner.text import Token, tokenize, unspaced_script
+from ner.text import Token, line_start, tokenize, unspaced_script
 
 if TYPE_CHECKING:
     from ner.corpus import Sentence
@@ -134,7 +134,9 @@ class KeptWords:
         """Whether ``token`` is a kept word that ends with a point, not a number that starts a line."""
         if len(token.text) < 2 or token.text[-1] != "." or form(token.text) not in self.forms:
             return False
-        return not token.text[0].isdigit() or bool(text[text.rfind("\n", 0, token.start) + 1 : token.start].strip())
+        return not token.text[0].isdigit() or bool(
+            text[line_start(text, token.start) : token.start].replace(">", " ").strip()
+        )
 
     def _point_apart(self, text: str, sentence: list[Token]) -> list[Token]:
         last = sentence[-1]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from ner.corpus import as_model_tokens, written_out
+from ner.corpus import as_model_tokens, symbol_entities, written_out
 from ner.corpus.schemes import TAG_PATTERN, Span, spans_to_tags, tags_to_spans
 from ner.recipe import another_script, inside_word_entities
 
@@ -86,6 +86,11 @@ def corpus_problems(tagger: Tagger, sentences: Sequence[Sentence], file: str) ->
         problems.append(f"{message}: the scores say little")
     if mismatch := another_script(tagger.vocab.level, tagger.language, sentences):
         problems.append(f"{file}: scoring {tagger.name}, {mismatch}: the scores say little")
+    if not tagger.vocab.symbols_in_entities and (symbols := symbol_entities(sentences)):
+        problems.append(
+            f"{file}: {symbols} entities hold a lone #, @ or emoji ({tagger.name}'s corpus put none in an entity), "
+            "which it never tags: train on a corpus that holds them"
+        )
     inside, total, examples = (0, 0, []) if tagger.char_level else inside_word_entities(sentences)
     if inside:
         problems.append(

@@ -17,7 +17,6 @@ import heapq
 import itertools
 import math
 import operator
-import re
 import threading
 import time
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
@@ -37,14 +36,16 @@ from ner.features import word_groups
 from ner.recent import RecentValues
 from ner.text import (
     LANGUAGE_SCRIPTS,
+    SYMBOL,
     Token,
+    apart_between,
     characters_join,
     cut_points,
     cut_sentence,
     has_spaced_words,
     model_form,
     one_case,
-    paragraph_between,
+    shown_between,
     split_sentences,
     tokenize,
     tokenize_chars,
@@ -208,9 +209,9 @@ def _sentence_joins(documents: Sequence[Document], joins: Sequence[list[bool]]) 
 
 def _rejoined(document: Document, dictionary: Dictionary, joins: list[bool] | None) -> Document:
     """``document`` with the sentences that a phrase of ``dictionary`` runs across joined again, but across
-    a paragraph break, or text the document leaves to another model (``lang`` auto): the user's phrase
-    (``Yahoo! Japan``) wins over the sentence splitter. ``joins``: a character model's
-    :func:`_document_joins` (rejoining keeps the tokens, so they hold after it too)."""
+    a paragraph break or two cells of a table, or text the document leaves to another model (``lang``
+    auto): the user's phrase (``Yahoo! Japan``) wins over the sentence splitter. ``joins``: a character
+    model's :func:`_document_joins` (rejoining keeps the tokens, so they hold after it too)."""
     if len(document.sentences) < 2:
         return document
     inside = _inside(dictionary.matches([t.text for s in document.sentences for t in s], joins))
@@ -220,8 +221,8 @@ def _rejoined(document: Document, dictionary: Dictionary, joins: list[bool] | No
     sentences = [list(document.sentences[0])]
     for start, sentence in zip(starts, document.sentences[1:]):
         end, begin = sentences[-1][-1].end, sentence[0].start
-        adjacent = not model_form(document.text[end:begin]).strip()  # no text another model reads between
-        if start in inside and adjacent and not paragraph_between(document.text, end, begin):
+        adjacent = not shown_between(document.text, end, begin)  # no text another model reads between
+        if start in inside and adjacent and not apart_between(document.text, end, begin):
             sentences[-1].extend(sentence)
         else:
             sentences.append(list(sentence))
@@ -761,15 +762,16 @@ class Tagger:
 
     def _outside(self, sentences: Sequence[Sequence[str]], width: int) -> np.ndarray | None:
         """Which tags each token may take, ``(B, width, K)`` bool: a lone ``#`` or ``@`` or an emoji only ``O``,
-        since no corpus's entity holds one (``王芳😂`` was a person with its emoji, ``#李明#`` ``李明#``); None
-        where no sentence holds one."""
+        since no corpus's entity holds one as a rule (``王芳😂`` was a person with its emoji, ``#李明#``
+        ``李明#``); None where no sentence holds one, or where the model's corpus put one in an entity
+        (``C#`` a skill)."""
         allowed = None
-        if not _SYMBOL.search(" ".join(itertools.chain.from_iterable(sentences))):
+        if self.vocab.symbols_in_entities or not SYMBOL.search(" ".join(itertools.chain.from_iterable(sentences))):
             return None
         for row, tokens in enumerate(sentences):
-            if not _SYMBOL.search(" ".join(tokens)):
+            if not SYMBOL.search(" ".join(tokens)):
                 continue
-            positions = [i for i, token in enumerate(tokens[:width]) if _SYMBOL.fullmatch(token)]
+            positions = [i for i, token in enumerate(tokens[:width]) if SYMBOL.fullmatch(token)]
             if positions and allowed is None:
                 allowed = np.ones((len(sentences), width, len(self.tags)), dtype=bool)
             if positions:
@@ -862,10 +864,6 @@ BATCH_COST, STEP_COST = 32, 2
 
 def _batch_cost(sentences: int, longest: int) -> int:
     return BATCH_COST + longest * (STEP_COST + sentences)
-
-
-# A token no entity holds: a lone # or @ (half or full width), or an emoji (a flag, a ZWJ sequence, a skin tone).
-_SYMBOL = re.compile("[#@＃＠]|[\U0001f000-\U0001faff\u2600-\u27bf][\U0001f000-\U0001faff\u2600-\u27bf\u200d\ufe0f]*")
 
 
 class DeadlineExceeded(TimeoutError):

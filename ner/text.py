@@ -143,6 +143,9 @@ _INVISIBLE_CHARS = re.compile(f"[{INVISIBLE}]")
 _COMBINING = _combining_marks()
 _MARKS = _COMBINING + "\u200c\u200d\U0001f3fb-\U0001f3ff" + INVISIBLE
 _LETTER = rf"(?:(?:(?![{_CJK}])[^\W_]|[０-９])[{_MARKS}]*)"  # full-width digits too: ｉＰｈｏｎｅ１５
+# A token no corpus's entity holds as a rule: a lone # or @ (half or full width), or an emoji (a flag, a ZWJ
+# sequence, a skin tone); the decode keeps it out of entities unless the model's corpus put one in.
+SYMBOL = re.compile("[#@＃＠]|[\U0001f000-\U0001faff\u2600-\u27bf][\U0001f000-\U0001faff\u2600-\u27bf\u200d\ufe0f]*")
 # A line ends at LF, CRLF, a lone CR (as classic Mac OS wrote text), NEL or Unicode's separators.
 _LINE_ENDS = "\n\r\x85\u2028\u2029"
 # (A CR or a few before or after a LF are one line end with it, taken whole: \r\r\n is a CRLF file written
@@ -151,7 +154,8 @@ _NEWLINE = r"(?>\r{0,3}\n\r?|\r|[\x85\u2028])"
 # A word hyphenated across a line's end (Euro-\npean; Brus\xad\nsels with a soft hyphen, as word processors
 # write one) is one token, read as the word (model_form); not before a capital, where a hyphen more often
 # ends a line's last word than parts one (a rating, AA-\nCONFIRMED; a heading, FORECAST-\nTODAY).
-_LINE_HYPHEN = rf"(?:(?<=[^\W\d_])-|(?<=\xad))[^\S{_LINE_ENDS}]*{_NEWLINE}[^\S{_LINE_ENDS}]*(?=[{_SMALL}])"
+_QUOTED = rf"(?:[^\S{_LINE_ENDS}]*>)*[^\S{_LINE_ENDS}]*"  # an e-mail's quote marks at a line's start, if any
+_LINE_HYPHEN = rf"(?:(?<=[^\W\d_])-|(?<=\xad))[^\S{_LINE_ENDS}]*{_NEWLINE}{_QUOTED}(?=[{_SMALL}])"
 _LINE_HYPHENS = re.compile(_LINE_HYPHEN)
 _CLITIC = r"(?i:['’](?:s|re|ve|ll|m|d)|n['’]t)(?![^\W_])"
 # French, Italian and Catalan elided articles, pronouns and prepositions, split off the word they join as
@@ -390,7 +394,7 @@ def model_form(token: str) -> str:
 _LIGATURES = str.maketrans({"ﬀ": "ff", "ﬁ": "fi", "ﬂ": "fl", "ﬃ": "ffi", "ﬄ": "ffl", "ﬅ": "st", "ﬆ": "st"})
 _LATIN = "A-Za-z\u00c0-\u024f\u1e00-\u1eff"
 _LATIN_JOINER = re.compile(f"(?<=[{_LATIN}])[\u200c\u200d]+(?=[{_LATIN}])")
-_HYPHENATED = re.compile(rf"-?[^\S{_LINE_ENDS}]*{_NEWLINE}[^\S{_LINE_ENDS}]*")  # a line's end, not a space
+_HYPHENATED = re.compile(rf"-?[^\S{_LINE_ENDS}]*{_NEWLINE}{_QUOTED}")  # a line's end, not a space
 
 
 def _joined_across_lines(token: str) -> str:
@@ -578,6 +582,39 @@ def paragraph_between(text: str, start: int, end: int) -> bool:
     return _PARAGRAPH_BREAK.search(text, start, end) is not None
 
 
+def apart_between(text: str, start: int, end: int) -> bool:
+    """Whether ``text[start:end]`` parts what is on either side for good: a paragraph break, or a tab or pipe
+    between two cells of a table (no dictionary phrase runs across one)."""
+    return paragraph_between(text, start, end) or _CELL_BREAK.search(text, start, end) is not None
+
+
+def line_start(text: str, position: int) -> int:
+    """Where the line that holds ``position`` starts."""
+    return max(text.rfind(c, 0, position) for c in _LINE_ENDS) + 1
+
+
+def past_quote_marks(text: str, position: int) -> int:
+    """``position``, or where the e-mail quote's marks that hold it end (a span that starts on ``> ``)."""
+    for marks in _QUOTE_MARKS.finditer(text, line_start(text, position), position + 1):
+        if marks.start() <= position < marks.end():
+            return marks.end()
+    return position
+
+
+def shown_between(text: str, start: int, end: int) -> str:
+    """What ``text[start:end]`` shows but space, invisible characters and an e-mail's quote marks."""
+    pieces, at = [], start
+    for marks in _QUOTE_MARKS.finditer(text, start, end):
+        pieces.append(text[at : marks.start()])
+        at = marks.end()
+    return model_form("".join([*pieces, text[at:end]])).strip()
+
+
+def _unquoted_line(line: str) -> str:
+    """A line without an e-mail quote's marks before its text."""
+    return line.lstrip(" \t>") if line.lstrip(" \t").startswith(">") else line
+
+
 def _breaks(text: str, first: int, last: int) -> list[tuple[int, bool]]:
     """(where, whether it ends a sentence whatever follows) of each tab between cells, paragraph break and
     short line's end that tokens starting from ``first`` to ``last`` meet: those that end after ``first``
@@ -612,22 +649,22 @@ def _headings(text: str, line: int, last: int) -> list[int]:
     lines = list(_LINE.finditer(text, line, end.end() if end else len(text)))
     starts: list[int] = []
     for i, (heading, after) in enumerate(itertools.pairwise(lines)):
-        if heading.group().rstrip()[-1:] in _HEADING_NOT_ENDS:  # "" too: a blank line
+        line, next_line = _unquoted_line(heading.group()), _unquoted_line(after.group())
+        if line.rstrip()[-1:] in _HEADING_NOT_ENDS:  # "" too: a blank line
             continue
-        words, next_words = heading.group().split(), after.group().split()
+        words, next_words = line.split(), next_line.split()
         if not next_words or not next_words[0][0].isupper():
             continue
         if i and not paragraph_between(text, lines[i - 1].end(), heading.start()):
-            before = lines[i - 1].group().split()
+            before = _unquoted_line(lines[i - 1].group()).split()
             if before and before[-1][-1] not in _SENTENCE_END and before[-1] not in _SENTENCE_END:
                 continue
         titled = all(w[0].isupper() or not w[0].isalpha() or (j and w in _JOINING) for j, w in enumerate(words))
-        line = heading.group()
         titled = titled and line.count("(") == line.count(")")  # an open bracket goes on: ( Jim Herberich , Garrett
-        widest = max(len(m.group().rstrip()) for m in lines[i + 1 : i + 4])
+        widest = max(len(_unquoted_line(m.group()).rstrip()) for m in lines[i + 1 : i + 4])
         # the next line's first two words would have fit: a PDF's lines in a proportional font fall a word
         # short of the widest (Der Präsident der Deutschen Bundesbank Joachim\nNagel sagte ...)
-        if titled and len(heading.group().rstrip()) + 1 + len(" ".join(next_words[:2])) <= widest:
+        if titled and len(line.rstrip()) + 1 + len(" ".join(next_words[:2])) <= widest:
             starts.append(after.start())
     return starts
 
@@ -644,26 +681,26 @@ def _items(text: str, line: int, last: int) -> list[int]:
     or of two or more lines in a row that start with the same dash, star or plus after a line that ends a
     sentence or a clause with ``:`` (a dash at a line's start after one that goes on is prose wrapped
     before a dash: ``por su parte\n— según el Banco``)."""
-    if not _ITEM.match(text, line) and not _ITEM_AFTER_BREAK.search(text, line, last):
+    if not _ITEM.match(text, line) and not _ITEM_AFTER_BREAK.search(text, line, last) and ">" not in text[line:last]:
         return []
     end = _LINE_BREAK.search(text, last)
     lines = list(_LINE.finditer(text, line, end.end() if end else len(text)))
     starts: list[int] = []
     run: list[int] = []  # the lines of a run of dash items under way
     for i, current in enumerate(lines):
-        item = _ITEM.match(current.group())
+        item = _ITEM.match(_unquoted_line(current.group()))
         dash = item and item.group("dash")
         if item and not dash:
             starts.append(current.start())
             continue
         before = lines[i - 1] if i else None
         adjacent = before is not None and not paragraph_between(text, before.end(), current.start())
-        if dash and run and adjacent and lines[run[-1]].group().lstrip()[:1] == dash:
+        if dash and run and adjacent and _unquoted_line(lines[run[-1]].group()).lstrip()[:1] == dash:
             run.append(i)
             continue
         if len(run) > 1:
             starts += [lines[j].start() for j in run]
-        opens = not adjacent or before.group().rstrip()[-1:] in _ITEMS_AFTER  # type: ignore[union-attr]
+        opens = not adjacent or _unquoted_line(before.group()).rstrip()[-1:] in _ITEMS_AFTER  # type: ignore[union-attr]
         run = [i] if dash and opens else []
     if len(run) > 1:
         starts += [lines[j].start() for j in run]

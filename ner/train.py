@@ -51,6 +51,7 @@ from ner.corpus import (
     recased,
     replace_mentions,
     split_long,
+    symbol_entities,
 )
 from ner.distillation import soft_targets, teacher_probabilities
 from ner.distributed import Distributed
@@ -192,7 +193,9 @@ def build_vocab(
     sentences = [s.tokens for s in corpora.train]
     tags = [s.tags for s in corpora.train]
     if level == "char":
-        return Vocabularies.build(level, sentences, tags, min_bigram_count=config.min_bigram_count), [], None
+        vocab = Vocabularies.build(level, sentences, tags, min_bigram_count=config.min_bigram_count)
+        vocab.symbols_in_entities = symbol_entities(corpora.train) > 0
+        return vocab, [], None
     if config.pretrained == "none":
         vocab, pretrained_words, vectors = Vocabularies.build(level, sentences, tags), [], None
     else:
@@ -203,6 +206,7 @@ def build_vocab(
         vocab = Vocabularies.build(level, sentences, tags, extra_words=pretrained_words)
         vectors = torch.from_numpy(all_vectors[keep])
     vocab.kept_words = KeptWords.learn(corpora.train)
+    vocab.symbols_in_entities = symbol_entities(corpora.train) > 0
     return vocab, pretrained_words, vectors
 
 

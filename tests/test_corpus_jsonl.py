@@ -110,6 +110,15 @@ def test_read_jsonl_trims_whitespace_around_entities(tmp_path):
     assert entity_texts(text, sentence) == [("Barack Obama", "PER")]
 
 
+def test_read_jsonl_trims_an_emails_quote_marks_around_entities(tmp_path):
+    """A span that starts on > (no token since quote marks are none) refused the whole corpus."""
+    text = "> Angela Merkel met.\n>  > Tony Blair"
+    sentences = read_jsonl(write_jsonl(tmp_path, {"text": text, "entities": [[0, 15, "PER"], [21, 36, "PER"]]}))
+    for sentence in sentences:
+        check_alignment(text, sentence)
+    assert [e for s in sentences for e in entity_texts(text, s)] == [("Angela Merkel", "PER"), ("Tony Blair", "PER")]
+
+
 def test_a_jsonl_document_is_split_into_sentences_as_tagging_splits_it_never_inside_an_entity(tmp_path):
     first = "Talks opened in Seoul on Monday. Prices rose."
     second = "She joined Yahoo! Inc. in May! Then she left."

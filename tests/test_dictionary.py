@@ -290,6 +290,20 @@ def test_a_phrase_never_runs_across_a_paragraph_break(tiny_model: Path) -> None:
     assert all("\n" not in e.text for e in analysis.entities)
 
 
+def test_a_phrase_runs_across_a_quotes_marks_but_never_from_one_cell_into_the_next(tiny_model: Path) -> None:
+    """> before the next quoted line counted as text between a phrase's words; a tab between cells did not."""
+    tagger = Tagger.load(tiny_model)
+    options = TagOptions(dictionary=tagger.dictionary({"Deutsche Bank": "ORG"}))
+    texts = [
+        "> Chairman Deutsche\n> Bank said on Monday it would cut jobs.",
+        "Deutsche\tBank\tFrankfurt",
+        "Deutsche | Bank",
+    ]
+    quoted, tab, pipe = tagger.analyze(texts, options)
+    assert ("Deutsche\n> Bank", "ORG") in {(e.text, e.label) for e in quoted.entities}
+    assert not any("Deutsche" in e.text and "Bank" in e.text for e in [*tab.entities, *pipe.entities])
+
+
 def test_forced_and_blocked_phrases_in_the_tagger(tiny_model: Path) -> None:
     tagger = Tagger.load(tiny_model)
     text = "John Smith visited Berlin with Acme Corp staff"

@@ -74,13 +74,14 @@ def test_runs_of_tokens_that_make_a_kept_word_are_joined() -> None:
         "Clinton regresó a EE.UU.",
         "Por su parte , Aznar lo despidió .",
     ]
-    # a list's number at a line's start is no kept word's point: the item stays whole
-    text = "Tagesordnung:\n1. Die Regierung tritt zurück.\n2. Der Haushalt."
-    cut = KeptWords(["0."], ["Die", "Der"]).cut(text, split_sentences(text, kept.joined(tokenize(text))))
-    assert [" ".join(t.text for t in sentence) for sentence in cut][1:] == [
-        "1. Die Regierung tritt zurück .",
-        "2. Der Haushalt .",
-    ]
+    # a list's number at a line's start is no kept word's point: the item stays whole (any line end; quoted)
+    for end, quote in (("\n", ""), ("\r", ""), ("\u2028", ""), ("\n", "> ")):
+        text = f"Tagesordnung:{end}{quote}1. Die Regierung tritt zurück.{end}{quote}2. Der Haushalt."
+        cut = KeptWords(["0."], ["Die", "Der"]).cut(text, split_sentences(text, kept.joined(tokenize(text))))
+        assert [" ".join(t.text for t in sentence) for sentence in cut][1:] == [
+            "1. Die Regierung tritt zurück .",
+            "2. Der Haushalt .",
+        ], (end, quote)
 
 
 def test_a_long_run_of_marks_costs_no_more_than_its_kept_words_pieces() -> None:

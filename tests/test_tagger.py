@@ -462,3 +462,18 @@ def test_the_collector_still_runs_while_calls_overlap_without_a_gap(monkeypatch:
     for thread in lanes:
         thread.join()
     assert freed() is None and gc.isenabled()
+
+
+def test_a_model_whose_corpus_put_a_symbol_in_an_entity_may_put_one_there(tiny_model: Path) -> None:
+    """C# and F# as skills: the decode kept their # out of every entity, whatever the model had learnt."""
+    from ner.corpus import Sentence, symbol_entities
+    from ner.features import Vocabularies
+
+    skills = [Sentence(["writes", "C", "#", "and", "F", "#"], ["O", "B-SKILL", "E-SKILL", "O", "B-SKILL", "E-SKILL"])]
+    assert symbol_entities(skills) == 2 and not symbol_entities([Sentence(["#", "Paris"], ["O", "S-LOC"])])
+    tagger = Tagger.load(tiny_model)
+    assert not tagger.vocab.symbols_in_entities  # trained on a corpus without one
+    assert tagger._outside([["C", "#"]], 2) is not None
+    tagger.vocab.symbols_in_entities = True
+    assert tagger._outside([["C", "#"]], 2) is None
+    assert Vocabularies.from_json(tagger.vocab.to_json()).symbols_in_entities

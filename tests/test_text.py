@@ -516,6 +516,26 @@ def test_a_word_hyphenated_across_a_lines_end_is_one_token_read_as_the_word():
     ]
 
 
+@pytest.mark.parametrize("quote", ["> ", ">> ", "> > "])
+def test_quoted_headings_list_items_and_hyphenated_words_read_as_unquoted(quote):
+    lines = ["Dinner with Angela Merkel", "John Smith said on Monday that the talks in Berlin had gone well.", "Notes:"]
+    lines += ["- Peter of BASF", "- Sarah Jones at IBM", "The Euro-", "pean Commission met."]
+    plain, quoted = "\n".join(lines), "\n".join(quote + line for line in lines)
+
+    def read(text: str) -> list[list[str]]:
+        return [[model_form(token) for token in sentence] for sentence in sentences_of(text)]
+
+    assert read(quoted) == read(plain)
+    assert [s[:2] for s in read(plain)] == [
+        ["Dinner", "with"],
+        ["John", "Smith"],
+        ["Notes", ":"],
+        ["-", "Peter"],
+        ["-", "Sarah"],
+    ]
+    assert "European" in read(plain)[-1]
+
+
 def test_the_model_reads_ligatures_as_letters_and_no_joiner_inside_a_latin_word():
     assert model_form("o\ufb03ce") == "office" and model_form("Euro\u200cpean") == "European"
     assert model_form("15\u202fmai") == "15\u202fmai"  # a corpus's token with a no-break space keeps it

@@ -40,6 +40,7 @@ from ner.corpus.sentence import (
     replace_mentions,
     split_long,
     summary,
+    symbol_entities,
     token_tags,
     written_out,
 )
@@ -71,6 +72,7 @@ __all__ = [
     "spans_to_tags",
     "split_long",
     "summary",
+    "symbol_entities",
     "tags_to_spans",
     "token_tags",
     "write_conll_predictions",

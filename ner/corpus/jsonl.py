@@ -22,7 +22,7 @@ from ner.corpus.notes import note
 from ner.corpus.schemes import Span, spans_to_tags, type_problem
 from ner.corpus.sentence import CorpusError, Sentence
 from ner.corpus.tagged import tagged_sentences
-from ner.text import Token, composed, model_form, offsets_in, split_sentences, tokenize
+from ner.text import Token, composed, model_form, offsets_in, past_quote_marks, split_sentences, tokenize
 
 _SPACE = re.compile(r"\s*")
 
@@ -264,11 +264,12 @@ def _text_to_sentence(text: str, entities: list, path: str | Path, number: int, 
     for (_, end_a, _), (start_b, end_b, label_b) in zip(char_spans, char_spans[1:]):
         if start_b < end_a:
             raise CorpusError(path, number, f"entity [{start_b}, {end_b}, {label_b!r}] overlaps another")
-    # Trim whitespace inside entity boundaries so that they align with tokens.
+    # Trim whitespace (and an e-mail quote's marks, no tokens) inside entity boundaries so that they align
+    # with tokens.
     trimmed = []
     for start, end, label in char_spans:
-        while text[start].isspace():
-            start += 1
+        while text[start].isspace() or past_quote_marks(text, start) > start:
+            start = max(start + 1, past_quote_marks(text, start))
         while text[end - 1].isspace():
             end -= 1
         trimmed.append((start, end, label))

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from ner.corpus.schemes import Span, spans_to_tags, tags_to_spans
-from ner.text import Token, composed, cut_points, only_marks, tokenize, tokenize_chars, unspaced_script
+from ner.text import SYMBOL, Token, composed, cut_points, only_marks, tokenize, tokenize_chars, unspaced_script
 
 _JOINING_UNDERSCORE = re.compile(r"(?<=[^\s_])_(?=[^\s_])")  # Hà_Nội, not __init__
 
@@ -224,6 +224,15 @@ def split_long(sentences: Sequence[Sentence], max_length: int) -> list[Sentence]
         for start, end in cut_points(tokens, max_length, keep=inside):  # a cut before a token inside parts it
             out.append(Sentence(tokens[start:end], tags[start:end], document=sentence.document))
     return out
+
+
+def symbol_entities(sentences: Iterable[Sentence]) -> int:
+    """How many entities of ``sentences`` hold a lone ``#``, ``@`` or emoji (:data:`ner.text.SYMBOL`)."""
+    return sum(
+        any(SYMBOL.fullmatch(token) for token in s.tokens[span.start : span.end])
+        for s in sentences
+        for span in s.spans()
+    )
 
 
 def mentions_by_label(sentences: Iterable[Sentence]) -> dict[str, list[tuple[str, ...]]]:
