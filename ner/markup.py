@@ -10,13 +10,14 @@ them (``<p>Barack Obama met`` gave no person). Markup is read the way a browser 
 - HTML: a tag that starts or ends a block (``<p>``, ``<li>``, ``<h2>``, ``</div>``) is a paragraph break,
   ``<br>`` a line break, a table's cell (``<td>``, ``<th>``) a tab (:func:`ner.text.split_sentences` ends a
   sentence at each, so no entity runs from one cell into the next), an inline tag (``<b>``, ``<a href>``)
-  nothing; ``<script>``, ``<style>`` and comments are left out whole; a character reference (``&amp;``,
-  ``&#233;``) is the character it stands for; the source's line breaks and tabs are spaces.
+  nothing; ``<script>``, ``<style>``, ``<svg>``, ``<template>`` and comments are left out whole; a
+  character reference (``&amp;``, ``&#233;``) is the character it stands for; the source's line breaks and
+  tabs are spaces.
 - Markdown: a heading's, list item's or table row's start is a paragraph break, a table's inner pipe a tab;
   a quote's ``>`` is a space, so a quoted paragraph reads as one; emphasis marks (``**``, ``_``, ``~~``),
   inline code's backticks, a link's or image's target (``[text](url)`` is ``text``), a reference
   definition and a fenced code block are left out; a backslash escape is the character escaped; HTML in it
-  is read as above.
+  is read as above, but inside code, which is text as written (```<script>```).
 
 Each character of :attr:`PlainText.text` remembers the stretch of the source it came from (a reference's
 ``&amp;`` whole for its ``&``), so an entity's ``start`` and ``end`` are offsets into the source and its
@@ -49,12 +50,12 @@ _BLOCKS = frozenset(
 _TAG_READS = {"br": LINE, "td": CELL, "th": CELL, **dict.fromkeys(_BLOCKS, PARAGRAPH)}
 _UNSEEN = r"script|style|noscript|template|svg|math"
 
-# A comment, a declaration (<!DOCTYPE>, <![CDATA[...]]>), a processing instruction; an element never shown,
-# with its content; a start or end tag (its name as HTML reads one: <svg-icon>, Word's <o:p>), attributes
-# quoted with > inside them; each runs to the text's end where it is not closed.
 # A tag's attributes: quoted values (> inside them), else any character but < and > (a stray quote too, as
 # browsers read alt=Paul's), each taken whole once.
 _ATTRIBUTES = r"(?:(?>\"[^\"]*\"|'[^']*'|[^<>]))*"
+# A comment (closed as browsers close one: <!-->, --!>), a declaration (<!DOCTYPE>, <![CDATA[...]]>), a
+# processing instruction; an element never shown, with its content; a start or end tag (its name as HTML
+# reads one: <svg-icon>, Word's <o:p>); each runs to the text's end where it is not closed.
 _HTML = re.compile(
     rf"<!--(?:-?>|.*?--!?>|.*\Z)|<![^>]*(?:>|\Z)|<\?[^>]*(?:>|\Z)"
     rf"|<(?P<unseen>{_UNSEEN})(?=[\s/>]){_ATTRIBUTES}>.*?(?:</(?P=unseen)\s*>|\Z)"
@@ -136,7 +137,11 @@ class PlainText:
 
     def source_entities(self, entities: Iterable[Entity]) -> list[Entity]:
         """``entities`` of :attr:`text` with offsets into the source; each keeps the text read."""
-        return [replace(e, **dict(zip(("start", "end"), self.source_span(e.start, e.end)))) for e in entities]
+        moved = []
+        for entity in entities:
+            start, end = self.source_span(entity.start, entity.end)
+            moved.append(replace(entity, start=start, end=end))
+        return moved
 
     def source_analysis(self, analysis: Analysis) -> Analysis:
         """An analysis of :attr:`text` with its entities', tokens' and alternatives' offsets into the source."""

@@ -324,8 +324,8 @@ _SHORT_LINE_END = re.compile(rf"{_LINE_START}[^{_LINE_ENDS}]{{0,{_WRITTEN_LINE -
 # An e-mail quote's marks before a line's text are no token: a quoted paragraph reads as the paragraph
 # (Klaus\n> Weber was an ORG with the > in it).
 _QUOTE_MARKS = re.compile(rf"{_LINE_START}[^\S{_LINE_ENDS}]*>(?:[^\S{_LINE_ENDS}]*>)*")
-# A list's item starts a sentence: a line that starts with a bullet, or with a dash, star or plus that starts
-# another line near it too (one line that starts with a dash may be prose wrapped before a dash).
+# A list's item starts a sentence: a line that starts with a bullet, or with a dash, star or plus in a run of
+# such lines (:func:`_items`; one line that starts with a dash may be prose wrapped before a dash).
 _BULLETS = "•◦‣▪▫●○■□►▸➢➤✓✔∙·"
 _ITEM_START = rf"[^\S{_LINE_ENDS}]*(?:[{_BULLETS}]|(?P<dash>[-*+–—]))[^\S{_LINE_ENDS}]"
 _ITEM, _ITEM_AFTER_BREAK = re.compile(_ITEM_START), re.compile(f"[{_LINE_ENDS}]{_ITEM_START}")
