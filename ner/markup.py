@@ -5,7 +5,8 @@ entity found in that text taken back to where it stands in the source.
     entities = plain.source_entities(tagger.tag(plain.text))  # start, end: offsets into ``page``
 
 A model trained on prose has never seen ``<b>`` or ``**``: read as words, they cost it the names around
-them (``<p>Barack Obama met`` gave no person). Markup is read the way a browser shows it:
+them (``<p>Barack Obama met <b>Angela</b> <i>Merkel</i> in Berlin.</p>`` gave no person). Markup is read
+the way a browser shows it:
 
 - HTML: a tag that starts or ends a block (``<p>``, ``<li>``, ``<h2>``, ``</div>``) is a paragraph break,
   ``<br>`` a line break, a table's cell (``<td>``, ``<th>``) a tab (:func:`ner.text.split_sentences` ends a
