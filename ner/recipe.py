@@ -134,7 +134,7 @@ def resolve(model_settings: dict, train_settings: dict, train: Sequence[Sentence
     reasons: list[str] = []  # each automatic choice, said in the log and the card
     language, level, train = _language_and_level(given.language, model_settings.get("level"), train, reasons)
     # Counted as trained on: a long text (a transcript, OCR without points) in the pieces the model reads.
-    size = len(split_long(as_model_tokens(train, level == "char"), piece_length(level, given.max_length)))
+    size = _pieces(train, level, piece_length(level, given.max_length))
     small = size < SMALL_CORPUS
     reason = f"{size} training sentences" + (f" (cut from {len(train)})" if size != len(train) else "")
     if level == "char":
@@ -420,6 +420,13 @@ def piece_length(level: str, max_length: int) -> int:
     """The longest piece of a training sentence (longer ones are cut: :func:`ner.corpus.split_long`): as
     ``--max-length`` says, else a word model's as tagging cuts, a character model's 250 characters."""
     return max_length or (TRAINING_CHARACTERS if level == "char" else MAX_WORDS)
+
+
+def _pieces(train: Sequence[Sentence], level: str, longest: int) -> int:
+    """How many pieces of at most ``longest`` tokens ``train`` is trained in (:func:`ner.corpus.split_long`):
+    only a sentence of more characters than that may hold more tokens, and only those are cut here."""
+    long = [sentence for sentence in train if sum(map(len, sentence.tokens)) > longest]
+    return len(train) - len(long) + len(split_long(as_model_tokens(long, level == "char"), longest))
 
 
 def _stretch(size: int) -> float:

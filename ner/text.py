@@ -588,9 +588,9 @@ def apart_between(text: str, start: int, end: int) -> bool:
     return paragraph_between(text, start, end) or _CELL_BREAK.search(text, start, end) is not None
 
 
-def line_start(text: str, position: int) -> int:
-    """Where the line that holds ``position`` starts."""
-    return max(text.rfind(c, 0, position) for c in _LINE_ENDS) + 1
+def line_start(text: str, position: int, since: int = 0) -> int:
+    """Where the line that holds ``position`` starts, looked for from ``since`` on (else ``since``)."""
+    return max(text.rfind(c, since, position) for c in _LINE_ENDS) + 1 or since
 
 
 def past_quote_marks(text: str, position: int) -> int:
@@ -626,27 +626,26 @@ def _breaks(text: str, first: int, last: int) -> list[tuple[int, bool]]:
     # A short line that ends past ``first`` starts after the line break before it, at most _WRITTEN_LINE
     # characters back as written (else it is no short line); a paragraph break is all space, so none runs
     # across ``first``.
-    lo = max(0, first - _WRITTEN_LINE)
-    line = max(text.rfind(c, lo, first) for c in _LINE_ENDS) + 1 or lo
+    line = line_start(text, first, since=max(0, first - _WRITTEN_LINE))
     short_lines = (m for m in _SHORT_LINE_END.finditer(text, line, last) if _short(m.group().rstrip(_LINE_ENDS)))
+    end = _LINE_BREAK.search(text, last)
+    lines = list(_LINE.finditer(text, line, end.end() if end else len(text)))  # and the line after last's
     return sorted(
         cells
         + [(m.end(), True) for m in _PARAGRAPH_BREAK.finditer(text, first, last)]
         + [(m.end(), False) for m in short_lines if _ends_a_line(m.group().split())]
         + [(where, True) for where in _script_changes(text, line, last)]
-        + [(where, True) for where in _items(text, line, last)]
-        + [(where, True) for where in _headings(text, line, last)]
+        + [(where, True) for where in _items(text, lines)]
+        + [(where, True) for where in _headings(text, lines)]
     )
 
 
-def _headings(text: str, line: int, last: int) -> list[int]:
-    """Where each line after a heading, from ``line``'s to ``last``'s, starts: a heading is a line in title
+def _headings(text: str, lines: list[re.Match[str]]) -> list[int]:
+    """Where each line after a heading, among ``lines``, starts: a heading is a line in title
     case (every word capitalized, but joining words: ``Outlook for Siemens Healthineers``) without a point,
     the first of its paragraph or after a sentence's end, whose next line starts with a capital that would
     have fit on it (the widest line of the paragraph the measure): a line cut short on purpose, not wrapped
     (``The United Nations Security`` wrapped before ``Council`` in a narrow column goes on)."""
-    end = _LINE_BREAK.search(text, last)
-    lines = list(_LINE.finditer(text, line, end.end() if end else len(text)))
     starts: list[int] = []
     for i, (heading, after) in enumerate(itertools.pairwise(lines)):
         line, next_line = _unquoted_line(heading.group()), _unquoted_line(after.group())
@@ -676,15 +675,16 @@ def _has_cells(text: str, first: int, last: int) -> bool:
     return text.find("\t", first, last) >= 0 or text.find("|", first, last) >= 0
 
 
-def _items(text: str, line: int, last: int) -> list[int]:
-    """Where each list item on a line from ``line``'s to ``last``'s starts (:data:`_ITEM`): one of a bullet,
+def _items(text: str, lines: list[re.Match[str]]) -> list[int]:
+    """Where each list item among ``lines`` starts (:data:`_ITEM`): one of a bullet,
     or of two or more lines in a row that start with the same dash, star or plus after a line that ends a
     sentence or a clause with ``:`` (a dash at a line's start after one that goes on is prose wrapped
     before a dash: ``por su parte\n— según el Banco``)."""
-    if not _ITEM.match(text, line) and not _ITEM_AFTER_BREAK.search(text, line, last) and ">" not in text[line:last]:
+    start, stop = (lines[0].start(), lines[-1].end()) if lines else (0, 0)
+    if not (
+        _ITEM.match(text, start) or _ITEM_AFTER_BREAK.search(text, start, stop) or text.find(">", start, stop) >= 0
+    ):
         return []
-    end = _LINE_BREAK.search(text, last)
-    lines = list(_LINE.finditer(text, line, end.end() if end else len(text)))
     starts: list[int] = []
     run: list[int] = []  # the lines of a run of dash items under way
     for i, current in enumerate(lines):

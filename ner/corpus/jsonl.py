@@ -268,8 +268,8 @@ def _text_to_sentence(text: str, entities: list, path: str | Path, number: int, 
     # with tokens.
     trimmed = []
     for start, end, label in char_spans:
-        while text[start].isspace() or past_quote_marks(text, start) > start:
-            start = max(start + 1, past_quote_marks(text, start))
+        while text[start].isspace() or (text[start] == ">" and past_quote_marks(text, start) > start):
+            start = past_quote_marks(text, start) if text[start] == ">" else start + 1
         while text[end - 1].isspace():
             end -= 1
         trimmed.append((start, end, label))
