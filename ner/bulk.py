@@ -45,7 +45,7 @@ if TYPE_CHECKING:
 
     from ner.truecasing import Capitals
 
-INPUT_FORMATS = ("text", "jsonl", "parquet")
+INPUT_FORMATS = ("text", "document", "jsonl", "parquet")  # a record: a line, a file, a JSON line, a row
 OUTPUT_FORMATS = ("jsonl", "parquet")
 ERRORS_FILE = "_errors.jsonl"  # the leading underscore keeps readers of the shard directory off it
 SUCCESS_FILE = "_SUCCESS"  # written into --out last, when every shard is: the job finished
@@ -108,13 +108,13 @@ class Rejection:
     source: str
     index: int
     reason: str
-    row: bool = False
+    unit: str = "line"  # record_unit's: line, row, or none (a document is its whole file)
 
     def to_dict(self) -> dict:
-        return {"source": self.source, "row" if self.row else "line": self.index, "reason": self.reason}
+        return {"source": self.source, **({self.unit: self.index} if self.unit else {}), "reason": self.reason}
 
     def __str__(self) -> str:
-        return f"{self.source} {'row' if self.row else 'line'} {self.index}: {self.reason}"
+        return f"{self.source}{f' {self.unit} {self.index}' if self.unit else ''}: {self.reason}"
 
 
 @dataclass
@@ -163,9 +163,16 @@ def annotation(analysis: Analysis, nbest: int) -> dict:
     return out
 
 
-def origin_fields(settings: Settings) -> tuple[str, str]:
-    """The fields ``with_source`` writes: the file, and the line (or a Parquet input's row)."""
-    return ORIGIN, ORIGIN_ROW if settings.input_format == "parquet" else ORIGIN_LINE
+def record_unit(input_format: str) -> str:
+    """What a record's index counts in its file: lines (from 1), Parquet rows (from 0), or nothing (a document)."""
+    return {"parquet": "row", "document": ""}.get(input_format, "line")
+
+
+def origin_fields(settings: Settings) -> tuple[str, ...]:
+    """The fields ``with_source`` writes: the file, and the line (or a Parquet input's row; a document has
+    none)."""
+    unit = record_unit(settings.input_format)
+    return (ORIGIN, ORIGIN_ROW if unit == "row" else ORIGIN_LINE) if unit else (ORIGIN,)
 
 
 def record(fields: dict, analysis: Analysis, nbest: int, origin: dict | None = None) -> str:
@@ -199,14 +206,15 @@ def parse(raw: bytes | dict, settings: Settings) -> tuple[dict, str]:
         fields = raw
     else:
         if raw == OVERLONG or len(raw) > MAX_LINE_BYTES:
-            raise BadRecord(f"a line of over {MAX_LINE_BYTES:,} bytes")
+            whole = "file" if settings.input_format == "document" else "line"
+            raise BadRecord(f"a {whole} of over {MAX_LINE_BYTES:,} bytes")
         try:
             line = raw.decode("utf-8")
         except UnicodeDecodeError as error:
             if _NOT_UTF16_MARK in raw:  # a line of a UTF-16 file (lines)
                 raise BadRecord("not UTF-16 (half a character, or the file cut short)") from None
             raise BadRecord(f"not UTF-8 ({error.reason} at byte {error.start})") from None
-        if settings.input_format == "text":
+        if settings.input_format in ("text", "document"):
             return {"text": _checked_length(line, settings)}, line
         if not line.strip():
             raise BadRecord("a blank line, no JSON object")
@@ -262,6 +270,24 @@ def lines(handle: IO[bytes], source: str) -> Iterator[tuple[str, int, bytes]]:
         yield source, number, line.removesuffix(b"\n").removesuffix(b"\r")
 
 
+def whole(handle: IO[bytes], source: str) -> Iterator[tuple[str, int, bytes]]:
+    """``(source, 1, the file's bytes)``: a document, one record, in UTF-8 as :func:`lines` reads a line (its
+    line ends kept, so offsets count them); :data:`OVERLONG` for a file over :data:`MAX_LINE_BYTES`, unread
+    past them."""
+    content = handle.read(MAX_LINE_BYTES + 1)
+    if len(content) > MAX_LINE_BYTES:
+        yield source, 1, OVERLONG
+        return
+    if content.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) and not content.startswith(codecs.BOM_UTF32_LE):
+        content = content.decode("utf-16", errors=_NOT_UTF16).encode("utf-8", "surrogatepass")
+    yield source, 1, content.removeprefix(codecs.BOM_UTF8)
+
+
+def records_of(input_format: str) -> Callable[[IO[bytes], str], Iterator[tuple[str, int, bytes]]]:
+    """How a file of ``input_format`` (not Parquet) is read into ``(source, index, raw record)``s."""
+    return whole if input_format == "document" else lines
+
+
 class DamagedInput(ValueError):
     """A compressed input file that could not be read to its end; ``read_before``: the lines of the chunk
     being read when it failed, which :func:`tag_stream` tags (set by :func:`_chunks`; stdin, which
@@ -270,10 +296,11 @@ class DamagedInput(ValueError):
     read_before: list | None = None
 
 
-def file_lines(handle: IO[bytes], path: str) -> Iterator[tuple[str, int, bytes]]:
-    """:func:`lines` of an input file, where a compressed one that is damaged or cut short is named as such."""
+def file_records(handle: IO[bytes], path: str, input_format: str) -> Iterator[tuple[str, int, bytes]]:
+    """The records of an input file (:func:`records_of`), where a compressed one that is damaged or cut
+    short is named as such."""
     try:
-        yield from lines(handle, path)
+        yield from records_of(input_format)(handle, path)
     except (EOFError, zlib.error, OSError) as error:  # EOFError, zlib.error: the decompressors' own
         if not path.endswith(COMPRESSED):
             raise
@@ -454,7 +481,7 @@ class BatchTagger:
         """An output line or a rejection for each ``(source, line number, raw line)``, in order."""
         results = self.analyze([raw for _, _, raw in chunk])
         return [
-            Rejection(source, number, result)
+            Rejection(source, number, result, record_unit(self.settings.input_format))
             if isinstance(result, str)
             else record(*result, self.settings.nbest, self._origin(source, number))
             for (source, number, _), result in zip(chunk, results)
@@ -496,7 +523,8 @@ class BatchTagger:
             batch = batch.append_column("nbest", pa.array([a and a["nbest"] for a in annotations], nbest))
         if (origin := self._origin_fields) is not None:  # a record's own such field was rejected: its column goes
             batch = batch.drop_columns([c for c in origin if c in batch.column_names])
-            batch = batch.append_column(origin[0], batch[SOURCE]).append_column(origin[1], batch[INDEX])
+            for field, column in zip(origin, (SOURCE, INDEX)):
+                batch = batch.append_column(field, batch[column])
         return batch.append_column(ERROR, errors)
 
     def _columns(self, batch: pa.Table, results: list[tuple[dict, Analysis] | str]) -> pa.Table:
@@ -508,7 +536,7 @@ class BatchTagger:
         field = self.settings.text_field
         texts = [None if isinstance(r, str) else r[0][field] for r in results]
         batch = batch.append_column(field, pa.array(texts, pa.string()))
-        if self.settings.input_format == "text":
+        if self.settings.input_format in ("text", "document"):
             return batch
         others = [
             None
@@ -705,7 +733,7 @@ def _ray_classes() -> tuple[type, type]:
             if self.input_format == "parquet":
                 yield from _parquet_batches(f, path, self.rows)
                 return
-            numbered = file_lines(io.BufferedReader(f), path)
+            numbered = file_records(io.BufferedReader(f), path, self.input_format)
             while chunk := list(itertools.islice(numbered, self.rows)):
                 sources, numbers, raws = zip(*chunk)
                 yield pa.table(
@@ -716,8 +744,8 @@ def _ray_classes() -> tuple[type, type]:
         """Writes the tagged records of each write task to a shard ``part-NNNNN`` under ``out`` and the
         rejections of all of them, in order, to one JSONL file; keeps the counts in ``summary``."""
 
-        def __init__(self, out: str, output_format: str, errors: str, row: bool, inputs: Sequence[str]) -> None:
-            self.out, self.output_format, self.errors, self.row = out, output_format, errors, row
+        def __init__(self, out: str, output_format: str, errors: str, unit: str, inputs: Sequence[str]) -> None:
+            self.out, self.output_format, self.errors, self.unit = out, output_format, errors, unit
             self.inputs = [(name, name) for name in inputs]  # as rejections name their files: as given
             self.summary = Summary()
 
@@ -749,7 +777,7 @@ def _ray_classes() -> tuple[type, type]:
             filesystem, path = pafs.FileSystem.from_uri(self.errors)
             with filesystem.open_output_stream(path) as stream:
                 for source, index, reason in rejections:
-                    stream.write((json.dumps(Rejection(source, index, reason, self.row).to_dict()) + "\n").encode())
+                    stream.write((json.dumps(Rejection(source, index, reason, self.unit).to_dict()) + "\n").encode())
             self.summary = Summary(sum(n for n, _ in write_result.write_returns), len(rejections))
             filesystem, root = pafs.FileSystem.from_uri(self.out)
             with filesystem.open_output_stream(f"{root}/{SUCCESS_FILE}"):
@@ -813,13 +841,13 @@ def ray_stream(
 
     ``workers`` actors of ``settings.threads`` cores each (default: as many as the cluster's CPUs allow).
     """
-    row = settings.input_format == "parquet"
+    unit = record_unit(settings.input_format)
     with _session(settings, workers, address), _causes_raised():
         for batch in _dataset(inputs, settings, workers, batch_lines, progress).iter_batches(
             batch_size=None, batch_format="pyarrow"
         ):
             yield [
-                Rejection(source, index, error, row) if error is not None else line
+                Rejection(source, index, error, unit) if error is not None else line
                 for source, index, error, line in zip(*(batch[c].to_pylist() for c in (SOURCE, INDEX, ERROR, RECORD)))
             ]
 
@@ -854,7 +882,7 @@ def ray_write(
         out,
         settings.output_format,
         _uri(errors) if errors else f"{out}/{ERRORS_FILE}",
-        settings.input_format == "parquet",
+        record_unit(settings.input_format),
         inputs,
     )
     with _session(settings, workers, address), _causes_raised():

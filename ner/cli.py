@@ -355,7 +355,12 @@ def _add_tag_parser(commands: argparse._SubParsersAction, running: argparse.Argu
         help="files or directories, compressed by their endings (.gz .bz2 .zst .lz4) or not; - or none: stdin "
         "(Ray also reads s3://, gs://)",
     )
-    tag.add_argument("--input-format", choices=INPUT_FORMATS, default="text", help="text lines, JSONL, Parquet")
+    tag.add_argument(
+        "--input-format",
+        choices=INPUT_FORMATS,
+        default="text",
+        help="text lines, documents (each file one text, its offsets into the file: .txt, .html, .md), JSONL, Parquet",
+    )
     tag.add_argument("--text-field", default="text", help="the field of JSONL and Parquet records to tag")
     tag.add_argument(
         "--markup",
@@ -724,16 +729,17 @@ def _save_rewritten(bundle: Bundle, args: argparse.Namespace) -> None:
     bundles.save(bundle, args.model, card=model_card(bundle))
 
 
-def _lines(files: Sequence[str]) -> Iterator[tuple[str, int, bytes]]:
-    """The numbered lines of the input files (:data:`ner.bulk.STDIN`: stdin), or of stdin when there are none."""
-    from ner.bulk import STDIN, file_lines, lines, open_input
+def _records(files: Sequence[str], input_format: str) -> Iterator[tuple[str, int, bytes]]:
+    """The numbered records (lines, or documents) of the input files (:data:`ner.bulk.STDIN`: stdin), or of
+    stdin when there are none."""
+    from ner.bulk import STDIN, file_records, open_input, records_of
 
     for path in files or [STDIN]:
         if path == STDIN:
-            yield from lines(sys.stdin.buffer, "<stdin>")
+            yield from records_of(input_format)(sys.stdin.buffer, "<stdin>")
             continue
         with open_input(path) as handle:
-            yield from file_lines(handle, path)
+            yield from file_records(handle, path, input_format)
 
 
 def _check_stdin() -> None:
@@ -804,7 +810,7 @@ def _refuse_tag_arguments(args: argparse.Namespace) -> bool:
         raise ValueError("--skip resumes this process's runs (--engine process), whose output is in input order")
     if args.output_format == "parquet" and not args.out:
         raise ValueError("--output-format parquet needs --out DIR")
-    if args.input_format == "text" and args.text_field != "text":
+    if args.input_format in ("text", "document") and args.text_field != "text":
         raise ValueError("--text-field names a field of records: it needs --input-format jsonl or parquet")
     if args.ignore_case and not args.dictionary:
         raise ValueError("--ignore-case matches a dictionary's phrases: it needs --dictionary")
@@ -853,7 +859,7 @@ def run_tag(args: argparse.Namespace) -> int:
         # Lines from a pipe or a terminal are tagged once none has come for a moment (tail -f log | ner tag).
         from_pipe = all(name in bulk.STDIN_NAMES for name in inputs) and not _regular_stdin()
         idle = STDIN_IDLE_S if from_pipe else None
-        numbered = itertools.islice(_lines(inputs), args.skip, None)
+        numbered = itertools.islice(_records(inputs, args.input_format), args.skip, None)
         chunks = bulk.tag_stream(numbered, settings, args.batch_lines, idle)
     summary, signals = bulk.Summary(), HeldSignals(second_acts=True)
     try:

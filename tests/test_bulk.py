@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -737,3 +738,43 @@ def test_a_chunk_is_written_whole_whatever_signal_comes_meanwhile() -> None:
         time.sleep(0.05)
         written.append(False)
     assert written == [True] and signals.broke_off
+
+
+def test_documents_each_file_one_record_with_offsets_into_it_in_either_engine(
+    ray_local: None, tiny_model: Path, capsys: pytest.CaptureFixture, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A folder of articles was tagged a line a record, each offset counting from its line and a name
+    wrapped over two lines cut in two; a document is its whole file, its line ends kept."""
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "a.txt").write_bytes(b"Peter Brown visited\r\nTokyo .\r\n\r\nAnn Lee left .\n")
+    (folder / "b.html").write_bytes(b"<p>Peter <b>Brown</b> visited Tokyo .</p>")
+    (folder / "c.txt").write_bytes("\ufeffAnn Lee visited Tokyo .".encode("utf-16-le"))  # PowerShell's
+    (folder / "d.txt").write_bytes(b"Peter \xff Brown")
+    (folder / "e.txt").write_bytes(b"Ann Lee " * 20)
+    errors = tmp_path / "errors.jsonl"
+    common = ["--model", tiny_model, "--input-format", "document", "--with-source", "--max-chars", 100]
+    out, _ = tag(capsys, *common, "--errors", errors, folder)
+    records = [json.loads(line) for line in out]
+    assert [(r["_source"], "_line" in r) for r in records] == [
+        (str(folder / n), False) for n in ("a.txt", "b.html", "c.txt")
+    ]
+    a, b, c = records
+    assert a["text"] == (folder / "a.txt").read_bytes().decode() and c["text"] == "Ann Lee visited Tokyo ."
+    for r in (a, c):
+        assert all(r["text"][e["start"] : e["end"]] == e["text"] for e in r["entities"]) and r["entities"]
+    assert [json.loads(line) for line in errors.read_text().splitlines()] == [
+        {"source": str(folder / "d.txt"), "reason": "not UTF-8 (invalid start byte at byte 6)"},
+        {"source": str(folder / "e.txt"), "reason": "a text of 160 characters; at most 100 (--max-chars)"},
+    ]
+    (read,) = tag(capsys, "--model", tiny_model, "--input-format", "document", "--markup", "html", folder / "b.html")[0]
+    page = json.loads(read)
+    assert page["text"] == b["text"] and page["entities"]  # offsets into the page, each entity's text as read
+    assert [re.sub("<[^>]*>", "", page["text"][e["start"] : e["end"]]) for e in page["entities"]] == [
+        e["text"] for e in page["entities"]
+    ]
+    piped(monkeypatch, (folder / "a.txt").read_bytes())
+    (whole,) = tag(capsys, "--model", tiny_model, "--input-format", "document")[0]
+    assert json.loads(whole)["text"] == a["text"]
+    ray_out, said = tag(capsys, *common, "--engine", "ray", "--workers", 1, folder)
+    assert ray_out == out and f"{folder / 'd.txt'}: not UTF-8" in said and "line" not in said.split("rejected")[1]
