@@ -249,13 +249,17 @@ def _token_pattern(in_one_case: bool) -> re.Pattern[str]:
                 r"(?:[A-Za-z]\.){2,}",  # U.S., a.m., U.N.
                 rf"{cased}{_ABBREVIATIONS})\.(?![^\W_])",  # Mr., Inc., vs.
                 rf"(?:{_CASED_ABBREVIATIONS})\.(?![^\W_])",  # Nr., Sra., z., v.
-                rf"{cased}Arts?|Secs?|Paras?|Nos|Cir|Stat|Abs)\.(?=\s+\d)",  # Art. 5, Sec. 10(b), 2d Cir. 1997
+                # before a number: Art. 5, Sec. 10(b), 2d Cir. 1997, Rs. 500, c. 1990, pp. 12-14, 5 ft. 11, Fig. 3
+                rf"{cased}Arts?|Secs?|Paras?|Nos|Cir|Stat|Abs|Rs|c|ca|pp?|ft|lbs?|oz|est|approx|[Ff]igs?"
+                r"|[Vv]ols?|[Cc]h)\.(?=\s+\d)",
                 # an initial before a name (M. Smith, А. С. Пушкин), a comma or an age (Pietro T. (36)), not a
                 # name's last letter before a sentence that starts with a word no name is (hepatitis B. The ...)
                 rf"{cased}[{_CAPITALS}])\.(?=\s+(?:,|\(\d|(?!{cased}{_STARTS})(?![^\W_]|\.))(?:{_PARTICLES}\s+)*"
                 + (r"[^\W\d_]))" if in_one_case else rf"[{_CAPITALS}]))"),
                 rf"{cased}[A-Z]{{1,2}})\$",  # C$, US$
                 r"\d+=(?=\s|$)",  # a tied rank in sports results: 10=
+                r"(?<![^\W_])[A-Za-z]{1,3}\d+(?:\.\d+)+(?![^\W_]|\.\d)",  # a version: v2.0.1, R2.1
+                r"(?<![^\W_])['’]\d0s(?![^\W_])",  # a decade as Penn Treebank writes it: '90s
                 # 1996-08-22, 1,000.50, 1/2, 3,000-strong, 1,250M
                 rf"\d+(?:[.,:/-]\d+)+(?:-{_LETTER}+|[Ms](?![^\W_]))*",
                 r"(?<![^\s(])(?:[+-]\d+(?:[.,:/-]\d+)*|\.\d+)",  # +44, -0.5, .500, +44-171-542

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 
 import pytest
@@ -678,3 +679,23 @@ def test_odd_column_files_are_corpus_errors_or_read_in_good_time(tmp_path):
     started = time.perf_counter()
     read_conll(nested)
     assert time.perf_counter() - started < 5  # 11.7 s when each entity searched its container from the start
+
+
+def test_treebank_brackets_and_quotes_of_a_column_file_read_as_the_text_writes_them(tmp_path, caplog):
+    """A BIO file converted from OntoNotes kept -LRB- and `` as words: no text has them, so the model never
+    learnt the brackets and quotes text gives it, and its vocabulary held words no tagging makes."""
+    path = write(tmp_path, "`` O\nSales O\n-LRB- O\nAcme B-ORG\n-RRB- O\n'' O\n. O\n")
+    with caplog.at_level(logging.INFO):
+        (sentence,), _ = read_conll(path)
+    assert sentence.tokens == ['"', "Sales", "(", "Acme", ")", '"', "."] and sentence.tags == [
+        "O",
+        "O",
+        "O",
+        "S-ORG",
+        "O",
+        "O",
+        "O",
+    ]
+    assert "Treebank escapes (-LRB-, ``, '') read as the characters, 4 of them" in caplog.text
+    written = list(write_conll_predictions(path, [sentence], [sentence.tags], "IOB2"))
+    assert written[0] == "`` O O" and written[2] == "-LRB- O O"  # predictions keep the file's own lines

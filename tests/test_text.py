@@ -297,6 +297,30 @@ def test_tokenize_keeps_number_word_compounds_whole(compound):
     assert texts(tokenize(compound)) == [compound]
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # a version was cut inside (v12 . 0.1: two entities of a product's release); a sentence's point stays its own
+        ("Acme released v12.0.1, then R2.1.", ["Acme", "released", "v12.0.1", ",", "then", "R2.1", "."]),
+        ("room B12. The", ["room", "B12", ".", "The"]),
+        # a decade as Penn Treebank's corpora write it ('90s), with either apostrophe; a quote's mark stays apart
+        ("the ’90s and '80s", ["the", "’90s", "and", "'80s"]),
+        ("'99 problems'", ["'", "99", "problems", "'"]),
+    ],
+)
+def test_tokenize_keeps_versions_and_decades_whole(text, expected):
+    assert texts(tokenize(text)) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["He paid Rs. 500 for it.", "It was built c. 1990 by Acme.", "See pp. 12-14 and Fig. 3.", "He is 5 ft. 11 tall."],
+)
+def test_an_abbreviation_before_a_number_ends_no_sentence(text):
+    """Rs. 500 was cut into two sentences, the amount and its currency read apart."""
+    assert len(split_sentences(text, tokenize(text))) == 1
+
+
 def test_tokenize_hyphen_abbreviation_compound():
     assert texts(tokenize("then-U.S.")) == ["then-U.S."]
 

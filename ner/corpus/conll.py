@@ -127,6 +127,9 @@ def _read_columns(text: str, path: str | Path, tag_column: int) -> tuple[list[Se
             width - 1,
         )
     tagged = [(columns[token_column], columns[tag_column], lines) for columns, lines in raw]
+    if escaped := sum(token in _TREEBANK_TOKENS for tokens, _, _ in tagged for token in tokens):
+        note(logging.INFO, path, "Treebank escapes (-LRB-, ``, '') read as the characters, %d of them", escaped)
+        tagged = [([_TREEBANK_TOKENS.get(t, t) for t in tokens], tags, lines) for tokens, tags, lines in tagged]
     key = _tag_attribute(tagged)
     if key is not None:
         note(
@@ -146,9 +149,12 @@ def _read_columns(text: str, path: str | Path, tag_column: int) -> tuple[list[Se
     return tagged_sentences(tagged, documents, path, tag_column if width > 2 else None)  # else no other column
 
 
-# Penn Treebank's escapes, as OntoNotes writes brackets and some punctuation, against the text's characters.
-_TREEBANK_ESCAPES = {"-LRB-": "(", "-RRB-": ")", "-LSB-": "[", "-RSB-": "]", "-LCB-": "{", "-RCB-": "}"}
-_TREEBANK_ESCAPES |= {f"/{mark}": mark for mark in ".?-"}
+# Penn Treebank's escapes, as OntoNotes and corpora converted from it write brackets and quotes, against the
+# text's characters (the tokenizer never makes a token -LRB- or ``, so no text would read as the corpus);
+# CoNLL-2012's files also escape some punctuation.
+_TREEBANK_TOKENS = {"-LRB-": "(", "-RRB-": ")", "-LSB-": "[", "-RSB-": "]", "-LCB-": "{", "-RCB-": "}"}
+_TREEBANK_TOKENS |= {"``": '"', "''": '"'}
+_TREEBANK_ESCAPES = _TREEBANK_TOKENS | {f"/{mark}": mark for mark in ".?-"}
 ONTONOTES_WORD, ONTONOTES_ENTITIES = 3, 10  # columns of CoNLL-2012's *_conll files
 
 
