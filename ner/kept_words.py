@@ -8,6 +8,11 @@ Spanish ones ``EE.UU.``. :func:`ner.text.tokenize` cuts these (``3`` ``.``), so 
 digits read as any other digits: ``3.`` and ``7.`` are one form, ``10.`` another); :meth:`KeptWords.joined`
 puts the tokens of each back together where text writes them so, and :meth:`KeptWords.cut` ends a sentence
 after such a word's point where a word that starts the corpus's sentences follows.
+
+The other way round, OntoNotes and the corpora made from it write a word's inner hyphen as a token of its own
+(``US - based``, ``mid - 1990s``), where the tokenizer keeps ``US-based`` whole as CoNLL-2003 does: a model
+trained so never finds ``US`` in text. :meth:`KeptWords.learn` sees a corpus that cuts its hyphens (many
+``-`` tokens between words, few words hyphenated whole), and :meth:`KeptWords.joined` then cuts text's too.
 """
 
 from __future__ import annotations
@@ -31,6 +36,9 @@ MOST = 2000  # forms kept at most, the most frequent
 MAX_PIECES = 8  # tokens a kept word may be cut into: runs of tokens are looked at this far
 MIN_STARTS = 3  # times a word is seen first in a sentence, and in half its sentences or more, to start one
 MOST_STARTS = 500
+MIN_HYPHENS_APART = 20  # - tokens between words for a corpus to be read as one that cuts words at hyphens
+# A hyphen inside a word with a letter on one side of it (US-based, mid-1990s, 3,000-strong; not 1996-08-22).
+_WORD_HYPHEN = re.compile(r"(?<=[^\W_])-(?=[^\W\d_])|(?<=[^\W\d_])-(?=[^\W_])")
 
 
 def form(word: str) -> str:
@@ -41,13 +49,14 @@ def form(word: str) -> str:
 class KeptWords:
     """The forms (:func:`form`) of words a corpus writes whole and the tokenizer cuts."""
 
-    def __init__(self, forms: Iterable[str], starts: Iterable[str] = ()) -> None:
+    def __init__(self, forms: Iterable[str], starts: Iterable[str] = (), hyphens_apart: bool = False) -> None:
         pieces = {word: len(tokenize(word)) for word in forms}
         self.forms = frozenset(word for word, count in pieces.items() if count <= MAX_PIECES)
         # the most tokens the tokenizer cuts a kept word into: how far a run of tokens is looked at
         self.pieces = max((pieces[word] for word in self.forms), default=1)
         # words that start the corpus's sentences: after a kept word's point they start one (:meth:`cut`)
         self.starts = frozenset(starts)
+        self.hyphens_apart = hyphens_apart  # a word's inner hyphen a token of its own (US - based)
 
     @classmethod
     def learn(cls, sentences: Sequence[Sentence]) -> KeptWords | None:
@@ -56,8 +65,10 @@ class KeptWords:
         a sentence's end), with a letter or digit, not ending with ! or ?, that the tokenizer cuts between
         two words (``W.`` of ``George W. Bush``, an initial there, it does not), written in a script with
         spaces; with the capitalized words that start its sentences (:data:`MIN_STARTS`) and are seen in
-        lower case too (not names); None if there is no such word."""
+        lower case too (not names); whether it cuts words at their hyphens (:func:`_hyphens_apart`); None if
+        there is no such word and it does not."""
         columns = [sentence.tokens for sentence in sentences if sentence.offsets is None and sentence.tokens]
+        hyphens_apart = _hyphens_apart(columns)
         seen = Counter(
             form(token)
             for tokens in columns
@@ -73,7 +84,7 @@ class KeptWords:
             and unspaced_script(word) is None
         ][:MOST]
         if not kept:
-            return None
+            return cls([], hyphens_apart=True) if hyphens_apart else None
         first = Counter(tokens[0] for tokens in columns)
         everywhere = Counter(token for tokens in columns for token in tokens if token in first)
         lowered = {token for tokens in columns for token in tokens[1:] if token.islower()}
@@ -90,12 +101,14 @@ class KeptWords:
             len(kept),
             " ".join(kept[:10]) + (" ..." if len(kept) > 10 else ""),
         )
-        return cls(kept, starts)
+        return cls(kept, starts, hyphens_apart)
 
     def joined(self, tokens: Sequence[Token]) -> list[Token]:
         """``tokens`` with each run of them written together that makes a kept word as one token (the longest
         such run); a word that ends with a point only where a token follows it, as the last point of a text
-        ends it."""
+        ends it. Where the corpus cuts words at their hyphens, each such hyphen is first a token of its own."""
+        if self.hyphens_apart:
+            tokens = [piece for token in tokens for piece in _cut_at_hyphens(token)]
         out: list[Token] = []
         index = 0
         while index < len(tokens):
@@ -145,8 +158,42 @@ class KeptWords:
         return [*sentence[:-1], Token(last.text[:-1], last.start, last.end - 1), Token(".", last.end - 1, last.end)]
 
     def to_json(self) -> dict:
-        return {"forms": sorted(self.forms), "starts": sorted(self.starts)}
+        out = {"forms": sorted(self.forms), "starts": sorted(self.starts)}
+        return {**out, "hyphens_apart": True} if self.hyphens_apart else out
 
     @classmethod
     def from_json(cls, data: dict) -> KeptWords:
-        return cls(data["forms"], data["starts"])
+        return cls(data["forms"], data["starts"], data.get("hyphens_apart", False))
+
+
+def _hyphens_apart(columns: Sequence[Sequence[str]]) -> bool:
+    """Whether a corpus writes a word's inner hyphens as tokens of their own: :data:`MIN_HYPHENS_APART` ``-``
+    tokens or more between two words (one with a letter beside the hyphen), ten times the words it writes
+    hyphenated whole (CoNLL-2003: 997 apart, its dashes, against 1,828 whole)."""
+    apart = sum(
+        1
+        for tokens in columns
+        for before, token, after in zip(tokens, tokens[1:], tokens[2:])
+        if token == "-" and _WORD_HYPHEN.search(f"{before[-1]}-{after[0]}")
+    )
+    if apart < MIN_HYPHENS_APART:
+        return False
+    whole = sum(1 for tokens in columns for token in tokens if _WORD_HYPHEN.search(token))
+    if whole * 10 >= apart:
+        return False
+    log.info("the corpus writes a word's inner hyphens apart (%d times, %d words whole): so are text's", apart, whole)
+    return True
+
+
+def _cut_at_hyphens(token: Token) -> list[Token]:
+    """``token`` cut at each :data:`_WORD_HYPHEN` into words and hyphens (not an address's: a@b-c.com)."""
+    if "-" not in token.text or "@" in token.text or "://" in token.text:
+        return [token]
+    pieces, at = [], 0
+    for hyphen in _WORD_HYPHEN.finditer(token.text):
+        pieces += [(at, hyphen.start()), (hyphen.start(), hyphen.end())]
+        at = hyphen.end()
+    if not pieces:
+        return [token]
+    pieces.append((at, len(token.text)))
+    return [Token(token.text[start:end], token.start + start, token.start + end) for start, end in pieces]

@@ -152,3 +152,35 @@ def test_the_service_reads_kept_words_whole_in_mixed_text_and_in_dictionaries(
     gate = english.dictionary({"Gate 7.": "LOC"})
     (analysis,) = english.analyze(["Wait at Gate 7. Boarding is soon."], TagOptions(dictionary=gate))
     assert ("Gate 7.", "LOC") in {(e.text, e.label) for e in analysis.entities}
+
+
+def test_a_corpus_that_cuts_words_at_hyphens_is_learnt_and_text_cut_so() -> None:
+    """OntoNotes writes US - based: a model trained on it never found US in US-based, kept whole in text."""
+    ontonotes = ["A US - based firm hired 3,000 - strong staff .", "In the mid - 1990s , Acme grew ."] * 10
+    learnt = KeptWords.learn(sentences(ontonotes))
+    assert learnt is not None and learnt.hyphens_apart and not learnt.forms
+    assert KeptWords.from_json(json.loads(json.dumps(learnt.to_json()))).hyphens_apart
+    # CoNLL-2003 writes them whole and a dash apart: not such a corpus; nor one with too few to tell
+    conll = ["A US-based firm - and Acme - grew .", "Pro-Western rebels - said Acme ."] * 10
+    assert KeptWords.learn(sentences(conll)) is None and KeptWords.learn(sentences(ontonotes[:12])) is None
+    assert KeptWords([]).to_json() == {"forms": [], "starts": []}  # files written before say nothing of it
+    text = "A US-based firm of 3,000-strong staff in the mid-1990s, 1996-08-22, a@b-c.com, Euro-\npean."
+    cut = learnt.joined(tokenize(text))
+    assert [t.text for t in cut] == [
+        "A", "US", "-", "based", "firm", "of", "3,000", "-", "strong", "staff", "in", "the", "mid", "-", "1990s",
+        ",", "1996-08-22", ",", "a@b-c.com", ",", "Euro-\npean", ".",
+    ]  # fmt: skip
+    assert all(t.text == text[t.start : t.end] for t in cut)
+
+
+def test_a_model_trained_on_a_corpus_that_cuts_hyphens_finds_entities_inside_hyphenated_words(tmp_path: Path) -> None:
+    rng = random.Random(1)
+    places = [("US", "B-GPE"), ("UK", "B-GPE"), ("Paris", "B-GPE"), ("Tokyo", "B-GPE")]
+    train = [
+        [("A", "O"), rng.choice(places), ("-", "O"), ("based", "O"), ("firm", "O"), ("grew", "O"), (".", "O")]
+        for _ in range(60)
+    ]
+    model = train_tiny(tmp_path / "model", write_conll(tmp_path / "train.conll", train))
+    assert json.loads((model / "vocab.json").read_text())["kept_words"]["hyphens_apart"] is True
+    (analysis,) = Tagger.load(model).analyze(["A Tokyo-based firm grew."])
+    assert [(e.text, e.start, e.label) for e in analysis.entities] == [("Tokyo", 2, "GPE")]
