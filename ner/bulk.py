@@ -32,7 +32,7 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from queue import Empty, Queue
-from typing import IO, TYPE_CHECKING, Any, AnyStr, TypeVar
+from typing import IO, TYPE_CHECKING, Any, AnyStr, Literal, TypeVar
 
 from ner.bundle import verify
 from ner.markup import MARKUPS, Markup, read_markup
@@ -88,7 +88,8 @@ class Settings:
     ignore_case: bool = False
     max_chars: int = MAX_CHARS  # a longer text is rejected: tagging holds about 100 bytes a character
     with_source: bool = False  # each output record says where it came from: ORIGIN's fields
-    markup: Markup = "text"  # each text read as it is, or as HTML or Markdown (ner.markup)
+    # each text read as it is, or as HTML or Markdown (ner.markup); auto: a document by its file's name (markup_of)
+    markup: Markup | Literal["auto"] = "text"
 
     def __post_init__(self) -> None:
         if not self.models:
@@ -97,8 +98,10 @@ class Settings:
             raise ValueError(f"input format must be one of {INPUT_FORMATS}, not {self.input_format!r}")
         if self.output_format not in OUTPUT_FORMATS:
             raise ValueError(f"output format must be one of {OUTPUT_FORMATS}, not {self.output_format!r}")
-        if self.markup not in MARKUPS:
-            raise ValueError(f"markup must be one of {MARKUPS}, not {self.markup!r}")
+        if self.markup not in (*MARKUPS, "auto"):
+            raise ValueError(f"markup must be one of {(*MARKUPS, 'auto')}, not {self.markup!r}")
+        if self.markup == "auto" and self.input_format != "document":
+            raise ValueError("markup auto reads each file by its name's ending: it needs input format document")
 
 
 @dataclass(frozen=True)
@@ -161,6 +164,16 @@ def annotation(analysis: Analysis, nbest: int) -> dict:
     if nbest:
         out["nbest"] = [*map(Alternative.to_dict, analysis.alternatives)]
     return out
+
+
+def markup_of(path: str) -> Markup:
+    """How a document is read by its file's name (``--markup auto``): ``.html``, ``.htm`` and ``.xhtml`` as
+    HTML, ``.md`` and ``.markdown`` as Markdown (compressed or not: ``page.html.gz``), any other as text."""
+    name = path.lower()
+    name = next((name.removesuffix(ending) for ending in COMPRESSED if name.endswith(ending)), name)
+    if name.endswith((".html", ".htm", ".xhtml")):
+        return "html"
+    return "markdown" if name.endswith((".md", ".markdown")) else "text"
 
 
 def record_unit(input_format: str) -> str:
@@ -451,22 +464,26 @@ class BatchTagger:
         self.options = TagOptions(scores=settings.scores, nbest=settings.nbest, capitals=settings.capitals)
         self._origin_fields = origin_fields(settings) if settings.with_source else None
 
-    def analyze(self, raws: Sequence[bytes | dict]) -> list[tuple[dict, Analysis] | str]:
-        """For each raw record, its fields and analysis, or the reason it was rejected."""
-        parsed: list[tuple[dict, str] | str] = []
-        for raw in raws:
+    def analyze(self, raws: Sequence[bytes | dict], sources: Sequence[str]) -> list[tuple[dict, Analysis] | str]:
+        """For each raw record (of its file in ``sources``), its fields and analysis, or the reason it was
+        rejected."""
+        parsed: list[tuple[dict, str, Markup] | str] = []
+        for raw, source in zip(raws, sources):
             try:
-                parsed.append(parse(raw, self.settings))
+                fields, text = parse(raw, self.settings)
             except BadRecord as error:
                 parsed.append(str(error))
-        texts = [p[1] for p in parsed if not isinstance(p, str)]
-        analyses = iter(self._analyze(texts))
+                continue
+            markup = markup_of(source) if self.settings.markup == "auto" else self.settings.markup
+            parsed.append((fields, text, markup))
+        analyses = iter(self._analyze([(p[1], p[2]) for p in parsed if not isinstance(p, str)]))
         return [p if isinstance(p, str) else (p[0], next(analyses)) for p in parsed]
 
-    def _analyze(self, texts: list[str]) -> list[Analysis]:
-        if self.settings.markup == "text":
-            return self._analyze_read(texts)
-        plains = [read_markup(text, self.settings.markup) for text in texts]
+    def _analyze(self, texts: list[tuple[str, Markup]]) -> list[Analysis]:
+        """Each text, read in its markup, tagged."""
+        if all(markup == "text" for _, markup in texts):
+            return self._analyze_read([text for text, _ in texts])
+        plains = [read_markup(text, markup) for text, markup in texts]
         analyses = self._analyze_read([plain.text for plain in plains])
         return [plain.source_analysis(analysis) for plain, analysis in zip(plains, analyses)]
 
@@ -479,7 +496,7 @@ class BatchTagger:
 
     def records(self, chunk: Sequence[tuple[str, int, bytes]]) -> list[str | Rejection]:
         """An output line or a rejection for each ``(source, line number, raw line)``, in order."""
-        results = self.analyze([raw for _, _, raw in chunk])
+        results = self.analyze([raw for _, _, raw in chunk], [source for source, _, _ in chunk])
         return [
             Rejection(source, number, result, record_unit(self.settings.input_format))
             if isinstance(result, str)
@@ -498,7 +515,8 @@ class BatchTagger:
 
         parquet_in = self.settings.input_format == "parquet"
         results = self.analyze(
-            batch.drop_columns([SOURCE, INDEX]).to_pylist() if parquet_in else batch[LINE].to_pylist()
+            batch.drop_columns([SOURCE, INDEX]).to_pylist() if parquet_in else batch[LINE].to_pylist(),
+            batch[SOURCE].to_pylist(),
         )
         errors = pa.array([r if isinstance(r, str) else None for r in results], pa.string())
         if self.settings.output_format == "jsonl":

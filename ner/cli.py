@@ -364,10 +364,10 @@ def _add_tag_parser(commands: argparse._SubParsersAction, running: argparse.Argu
     tag.add_argument("--text-field", default="text", help="the field of JSONL and Parquet records to tag")
     tag.add_argument(
         "--markup",
-        choices=MARKUPS,
-        default="text",
+        choices=(*MARKUPS, "auto"),
         help="read each text as it is, or as the HTML page or Markdown document a reader sees (tags and marks "
-        "left out; offsets into the text as given)",
+        "left out; offsets into the text as given); auto, a document's default: by its file's ending (.html .htm "
+        ".xhtml, .md .markdown); else text",
     )
     tag.add_argument("--nbest", type=int, default=0, help="also give the k best analyses")
     tag.add_argument("--no-scores", action="store_true", help="skip entity probabilities")
@@ -812,6 +812,8 @@ def _refuse_tag_arguments(args: argparse.Namespace) -> bool:
         raise ValueError("--output-format parquet needs --out DIR")
     if args.input_format in ("text", "document") and args.text_field != "text":
         raise ValueError("--text-field names a field of records: it needs --input-format jsonl or parquet")
+    if args.markup == "auto" and args.input_format != "document":
+        raise ValueError("--markup auto reads each file by its name's ending: it needs --input-format document")
     if args.ignore_case and not args.dictionary:
         raise ValueError("--ignore-case matches a dictionary's phrases: it needs --dictionary")
     return reads_stdin
@@ -844,7 +846,7 @@ def run_tag(args: argparse.Namespace) -> int:
         ignore_case=args.ignore_case,
         max_chars=args.max_chars,
         with_source=args.with_source,
-        markup=args.markup,
+        markup=args.markup or ("auto" if args.input_format == "document" else "text"),
     )
     terminal = sys.stderr.isatty()
     where = {"workers": args.workers, "address": args.address, "batch_lines": args.batch_lines}

@@ -767,12 +767,17 @@ def test_documents_each_file_one_record_with_offsets_into_it_in_either_engine(
         {"source": str(folder / "d.txt"), "reason": "not UTF-8 (invalid start byte at byte 6)"},
         {"source": str(folder / "e.txt"), "reason": "a text of 160 characters; at most 100 (--max-chars)"},
     ]
-    (read,) = tag(capsys, "--model", tiny_model, "--input-format", "document", "--markup", "html", folder / "b.html")[0]
-    page = json.loads(read)
-    assert page["text"] == b["text"] and page["entities"]  # offsets into the page, each entity's text as read
-    assert [re.sub("<[^>]*>", "", page["text"][e["start"] : e["end"]]) for e in page["entities"]] == [
-        e["text"] for e in page["entities"]
+    # read by its name's ending (--markup auto, a document's default): b.html as a web page, offsets into it
+    assert b["entities"] and [re.sub("<[^>]*>", "", b["text"][e["start"] : e["end"]]) for e in b["entities"]] == [
+        e["text"] for e in b["entities"]
     ]
+    names = ["a.html", "A.HTM", "b.xhtml.gz", "c.md", "d.markdown.zst", "e.txt", "f", "g.html.txt", "<stdin>"]
+    assert [bulk.markup_of(name) for name in names] == ["html"] * 3 + ["markdown"] * 2 + ["text"] * 4
+    assert main(["tag", "--model", str(tiny_model), "--markup", "auto", str(folder / "a.txt")]) == 2
+    assert (
+        "--markup auto reads each file by its name's ending: it needs --input-format document"
+        in capsys.readouterr().err
+    )
     piped(monkeypatch, (folder / "a.txt").read_bytes())
     (whole,) = tag(capsys, "--model", tiny_model, "--input-format", "document")[0]
     assert json.loads(whole)["text"] == a["text"]
