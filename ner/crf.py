@@ -322,40 +322,51 @@ def nbest(
     transitions: np.ndarray,
     end: np.ndarray,
     k: int,
+    sources: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The ``k`` best tag paths of each sentence: ``(B, k, T)`` tag ids and ``(B, k)`` scores, best first.
 
-    A k-best Viterbi: each tag keeps its ``k`` best partial paths. Where a
-    sentence has fewer than ``k`` allowed paths, forbidden ones follow them, with :data:`FORBIDDEN` in
-    their scores (a probability of 0 once normalised); where it has fewer than ``k`` paths at all, the
-    missing ones score ``-inf``.
+    A k-best Viterbi: each tag keeps its ``k`` best partial paths. Where a sentence has fewer than ``k``
+    allowed paths, forbidden ones follow them, with :data:`FORBIDDEN` in their scores (a probability of 0
+    once normalised); where it has fewer than ``k`` paths at all, the missing ones score ``-inf``.
+    ``sources (K, P)`` (from :func:`previous_tags`) limits each step to the moves a path may take, as in
+    :func:`viterbi` (about half the work under BIOES): no path then makes a forbidden move, though one may
+    still start or end where it may not.
     """
     # float64 as in forward_backward, so that the n best probabilities never sum past 1
     emissions, start, transitions, end = (np.asarray(x, dtype=np.float64) for x in (emissions, start, transitions, end))
     batch, steps, tags = emissions.shape
+    if sources is None:
+        sources = np.tile(np.arange(tags), (tags, 1))
+    width = sources.shape[1]
+    # (K, P): each source's move, -inf for the repeats that pad a row (each path once)
+    moves = np.where(_first_of_repeats(sources), transitions[sources, np.arange(tags)[:, None]], -np.inf)
     score = np.full((batch, tags, k), -np.inf)
     score[:, :, 0] = start + emissions[:, 0]
-    keep_tag = np.broadcast_to(np.arange(tags)[None, None, :], (batch, k, tags))
-    keep_rank = np.broadcast_to(np.arange(k)[None, :, None], (batch, k, tags))
+    keep_tag = np.broadcast_to(np.arange(tags)[None, :, None], (batch, tags, k))
+    keep_rank = np.broadcast_to(np.arange(k)[None, None, :], (batch, tags, k))
     back_tags, back_ranks = [], []
+    rows = np.arange(batch)[:, None, None]
+    every_source, every_move = (np.broadcast_to(x, (batch, tags, width)) for x in (sources, moves))
     for t in range(1, steps):
-        # (B, K_prev, k, K_next) flattened to (B, K_prev * k, K_next)
-        candidates = (score[:, :, :, None] + transitions[None, :, None, :] + emissions[:, t, None, None, :]).reshape(
-            batch, tags * k, tags
-        )
-        flat = _top_k(candidates, k)  # (B, k, K_next), best first
-        best = np.take_along_axis(candidates, flat, axis=1)
+        source, move = every_source, every_move  # (B, K_next, S): the sources weighed, and their moves
+        if width > k:  # the k best come from the k sources whose best path reaches the tag best: no other's can
+            chosen = _top_k(score[:, sources, 0] + moves, k)
+            source, move = (np.take_along_axis(x, chosen, axis=2) for x in (every_source, every_move))
+        # (B, K_next, S, k) flattened to (B, K_next, S * k): a next tag's candidates, by source and rank
+        candidates = (score[rows, source] + (move + emissions[:, t, :, None])[..., None]).reshape(batch, tags, -1)
+        flat = _top_k(candidates, k)  # (B, K_next, k), best first
         live = mask[:, t, None, None]
-        score = np.where(live, best, score.transpose(0, 2, 1)).transpose(0, 2, 1)
-        back_tags.append(np.where(live, flat // k, keep_tag))
+        score = np.where(live, np.take_along_axis(candidates, flat, axis=2), score)
+        back_tags.append(np.where(live, np.take_along_axis(source, flat // k, axis=2), keep_tag))
         back_ranks.append(np.where(live, flat % k, keep_rank))
-    final = (score + end[None, :, None]).transpose(0, 2, 1).reshape(batch, k * tags)
-    flat = _top_k(final[:, :, None], k)[:, :, 0]  # (B, k) over (rank, tag) pairs
+    final = (score + end[None, :, None]).reshape(batch, tags * k)
+    flat = _top_k(final, k)  # (B, k) over (tag, rank) pairs
     best_scores = np.take_along_axis(final, flat, axis=1)
-    tag, rank = flat % tags, flat // tags
+    tag, rank = flat // k, flat % k
     path = [tag]
     for back_tag, back_rank in zip(reversed(back_tags), reversed(back_ranks)):
-        index = rank * tags + tag  # into the flattened (k, K_next) table
+        index = tag * k + rank  # into the flattened (K_next, k) table
         tag, rank = (
             np.take_along_axis(back_tag.reshape(batch, -1), index, axis=1),
             np.take_along_axis(back_rank.reshape(batch, -1), index, axis=1),
@@ -365,8 +376,23 @@ def nbest(
     return np.stack(path, axis=2) * mask[:, None, :], best_scores
 
 
+def _first_of_repeats(sources: np.ndarray) -> np.ndarray:
+    """``(K, P)`` bool: where a row of :func:`previous_tags` holds a tag for the first time."""
+    return np.concatenate([np.ones((len(sources), 1), dtype=bool), sources[:, 1:] != sources[:, :-1]], axis=1)
+
+
 def _top_k(values: np.ndarray, k: int) -> np.ndarray:
-    """Indices along axis 1 of the ``k`` largest of ``values (B, N, M)``: ``(B, k, M)``, largest first
-    (stable: of equal values, the lower index first)."""
-    order = np.argsort(-values, axis=1, kind="stable")
-    return order[:, :k]
+    """Indices along the last axis of the ``k`` largest of ``values (..., N)``: ``(..., k)``, largest first
+    (of equal values, the lower index first)."""
+    if values.shape[-1] <= k:
+        return np.argsort(-values, axis=-1, kind="stable")[..., :k]
+    if k <= 16:  # k maxima, each taken out in turn: far cheaper than a partition of many short rows
+        left = np.maximum(values, np.finfo(values.dtype).min)  # -inf, a missing path, above one taken out
+        found = []
+        for _ in range(k):
+            found.append(left.argmax(axis=-1)[..., None])
+            np.put_along_axis(left, found[-1], -np.inf, axis=-1)
+        return np.concatenate(found, axis=-1)
+    kept = np.sort(np.argpartition(-values, k - 1, axis=-1)[..., :k], axis=-1)  # the k largest, then sorted
+    order = np.argsort(-np.take_along_axis(values, kept, axis=-1), axis=-1, kind="stable")
+    return np.take_along_axis(kept, order, axis=-1)

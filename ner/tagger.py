@@ -729,7 +729,13 @@ class Tagger:
             calibrated = scores.divided(self.bundle.temperature)
             scaled = emissions / self.bundle.temperature
             k_paths, k_scores = crf.nbest(
-                scaled, mask, calibrated.start, calibrated.transitions, calibrated.end, options.nbest
+                scaled,
+                mask,
+                calibrated.start,
+                calibrated.transitions,
+                calibrated.end,
+                options.nbest,
+                calibrated.sources,
             )
             if log_z is None:
                 log_z = crf.forward_backward(scaled, mask, calibrated.start, calibrated.transitions, calibrated.end)[2]
