@@ -128,11 +128,20 @@ def test_two_columns_of_entity_tags_are_said_with_the_gold_one(tmp_path: Path, c
     nested = tmp_path / "germeval.tsv"  # GermEval: outer entities, inner ones, then a prediction of the outer
     nested.write_text("1\tBerlin\tB-LOC\tO\tB-LOC\n2\tund\tO\tO\tO\n3\tSchwarzwälder\tB-ORG\tB-LOC\tB-ORG\n"
                       "4\tBank\tI-ORG\tO\tI-ORG\n")  # fmt: skip
-    for path, gold, last, types in ((predicted, 3, 4, "LOC, PER"), (nested, 2, 4, "LOC, ORG")):
+    few_nerd = tmp_path / "few-nerd.io"  # IO's bare labels, as Few-NERD writes them, gold beside predicted
+    labels = sorted(["person-actor", "person-artist/author", "location-GPE", "organization-company", "building-hotel",
+                     "event-attack/battle/war/militaryconflict", "product-car", "art-film"])  # fmt: skip
+    few_nerd.write_text("".join(f"w{n}\t{label}\t{label}\nand\tO\tO\n" for n, label in enumerate(labels)))
+    pos = tmp_path / "pos.io"  # a part of speech beside IO tags: no entities
+    pos.write_text("John\tNNP\tPER\nvisited\tVBD\tO\n")
+    cases = [(predicted, 3, 4, "LOC, PER"), (nested, 2, 4, "LOC, ORG")]
+    for path, gold, last, types in [*cases, (few_nerd, 1, 2, ", ".join(labels[:6]) + " and 2 more")]:
         assert main(["inspect", str(path), "--json"]) == 0
         (said,) = [note for note in json.loads(capsys.readouterr().out)["reading"] if note.startswith("columns")]
         assert said.startswith(f"columns {gold} and {last} both hold entities of {types} ")
         assert said.endswith(f"tags read from column {last}, the last; --tag-column {gold} reads the gold")
+    assert main(["inspect", str(pos), "--json"]) == 0
+    assert not [note for note in json.loads(capsys.readouterr().out)["reading"] if note.startswith("columns")]
 
 
 def test_evaluate_prints_a_table(tiny_model: Path, tiny_corpus: dict, capsys, caplog, tmp_path: Path) -> None:

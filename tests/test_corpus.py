@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import random
 import threading
 from collections.abc import Callable
@@ -458,6 +459,21 @@ def test_an_entity_type_named_o_is_refused_in_every_format(tmp_path: Path) -> No
     hyphened = write(tmp_path, "Olga B-PER-\nin O\nCairo B-LOC\n\n", "h.conll")
     with pytest.raises(CorpusError, match=r"h\.conll:1: entity type 'PER-' starting or ending with a hyphen"):
         read_corpus(hyphened)
+    # Label Studio's and doccano's labels may hold spaces: ner predict then wrote B-Work of Art, three columns
+    spaced = write_jsonl(tmp_path, {"text": "Dune is a film", "entities": [[0, 4, "Work of Art"]]})
+    with pytest.raises(CorpusError, match=r"entity type 'Work of Art' holding a space, .*: write it Work_of_Art"):
+        read_corpus(spaced)
+
+
+def test_entity_types_alike_but_for_case_or_a_prefix_are_warned_of(tmp_path: Path, caplog) -> None:
+    alike = write(tmp_path, "Olga B-PER\nin O\nCairo B-per\n\nAcme B-I-X\nand O\nAcme B-X\n\n", "alike.conll")
+    with caplog.at_level(logging.WARNING):
+        read_corpus(alike)
+    assert "entity types PER and per, X and I-X are alike, a slip?" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        read_corpus(write(tmp_path, "Olga B-PER\nin O\nCairo B-LOC\n\n", "apart.conll"))
+    assert "alike" not in caplog.text
 
 
 def test_marks_on_lines_of_their_own_are_read_with_their_letter_as_tagging_reads_them() -> None:

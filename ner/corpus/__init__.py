@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import codecs
 import gzip
+import logging
+import re
 import zlib
 from pathlib import Path
 
@@ -25,7 +27,7 @@ from ner.corpus.brat import read_brat
 from ner.corpus.conll import read_conll, write_conll_predictions
 from ner.corpus.encoding import GZIP_MAGIC, read_text
 from ner.corpus.jsonl import _read_jsonl, read_jsonl
-from ner.corpus.notes import kept_notes
+from ner.corpus.notes import kept_notes, note
 from ner.corpus.schemes import SCHEMES, Span, detect_scheme, spans_to_tags, tags_to_spans, type_problem
 from ner.corpus.sentence import (
     CorpusError,
@@ -109,12 +111,31 @@ def read_corpus(path: str | Path, tag_column: int = -1) -> tuple[list[Sentence],
     else:
         sentences, scheme = _read_jsonl(Path(path)) if kind == "jsonl" else read_conll(path, tag_column)
     _refuse_unnamed_types(path, sentences)
+    _note_types_alike(path, sentences)
     return sentences, scheme
+
+
+def _note_types_alike(path: str | Path, sentences: list[Sentence]) -> None:
+    """Warn of entity types that a slip may have made two: alike but for case (``PER``, ``per``) or a tag's
+    prefix (``X``, ``I-X`` of ``B-I-X``); the model learns each apart (fine-tuning refuses such a label)."""
+    types = sorted({tag[2:] for sentence in sentences for tag in sentence.tags if tag != "O"})
+    alike = [(kind, other) for kind in types for other in types if kind < other and kind.casefold() == other.casefold()]
+    alike += [(kind[2:], kind) for kind in types if re.fullmatch("[BIESLUM]-.+", kind) and kind[2:] in types]
+    if alike:
+        pairs = [f"{kind} and {other}" for kind, other in sorted(alike)]
+        more = f" and {len(pairs) - 5} more pairs" if len(pairs) > 5 else ""
+        note(
+            logging.WARNING,
+            path,
+            "entity types %s are alike, a slip? Each is learnt as a type",
+            ", ".join(pairs[:5]) + more,
+        )
 
 
 def _refuse_unnamed_types(path: str | Path, sentences: list[Sentence]) -> None:
     """An entity type must be named, and not ``O``: that means "no entity" in tags and in dictionaries; nor
-    start or end with a hyphen, which the scorer (seqeval) strips, so that ``PER-`` would score as ``PER``."""
+    start or end with a hyphen, which the scorer (seqeval) strips, so that ``PER-`` would score as ``PER``; nor
+    hold a space, which no column file can (:func:`ner.corpus.schemes.type_problem`)."""
     for sentence in sentences:
         for position, tag in enumerate(sentence.tags):
             if tag != "O" and (problem := type_problem(tag[2:])):

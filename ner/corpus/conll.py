@@ -379,9 +379,15 @@ def _words_only(
 
 
 def _entity_types(raw: Sequence[tuple[list[list[str]], list[int]]], column: int) -> set[str]:
-    """The entity types of ``column``'s prefixed tags (``B-PER``: PER); none if any value is no such tag."""
-    found = [TAG_PATTERN.match(value) for value in {value for columns, _ in raw for value in columns[column]}]
-    return {match[2] for match in found if match and match[2]} if all(found) else set()
+    """The entity types of ``column``'s tags: prefixed (``B-PER``: PER), or IO's bare labels beside ``O``
+    (Few-NERD's ``person-actor``); none if any value is neither."""
+    values = {value for columns, _ in raw for value in columns[column]}
+    found = [TAG_PATTERN.match(value) for value in values]
+    if all(found):
+        return {match[2] for match in found if match and match[2]}
+    if "O" in values and all(value == "O" or _BARE_LABEL.fullmatch(value) for value in values):
+        return values - {"O"}
+    return set()
 
 
 def _tag_column(
@@ -415,7 +421,7 @@ def _tag_column(
                     path,
                     "columns %d and %d both hold entities of %s (gold tags beside predictions, as ner predict writes "
                     "them?): tags read from column %d, the last; --tag-column %d reads the gold",
-                    *(gold, last, ", ".join(sorted(types)), last, gold),
+                    *(gold, last, _some(sorted(types)), last, gold),
                 )
             return last
         strays = f"; {outside[outer]} of them lie outside any, an annotation's slip?" if outside[outer] else ""
@@ -430,6 +436,11 @@ def _tag_column(
     if not -width <= tag_column < width or tag_column % width in (0, token_column):
         raise CorpusError(path, first_line, f"no tag column {tag_column} in {width} columns")
     return tag_column % width
+
+
+def _some(names: Sequence[str], most: int = 6) -> str:
+    """The first ``most`` of ``names``, and how many more."""
+    return ", ".join(names[:most]) + (f" and {len(names) - most} more" if len(names) > most else "")
 
 
 def _entities_outside(raw: Sequence[tuple[list[list[str]], list[int]]], outer: int, inner: int) -> int | None:

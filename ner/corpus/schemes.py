@@ -117,4 +117,7 @@ def type_problem(kind: str) -> str | None:
         return "'O', which means no entity (in dictionaries too)"
     if kind[0] == "-" or kind[-1] == "-":
         return f"{kind!r} starting or ending with a hyphen"
+    if any(character.isspace() for character in kind):
+        # ner predict writes a column file, whose columns spaces part: B-Work of Art would read as three
+        return f"{kind!r} holding a space, which a column file cannot: write it {'_'.join(kind.split())}"
     return None
