@@ -358,3 +358,45 @@ def test_the_page_calls_the_api_under_a_proxys_prefix_when_its_address_lacks_the
     page.close()
     paths = [url.removeprefix(page_server) for url in requested]
     assert {"/ner/models", "/ner/tag"} <= set(paths) and all(p.startswith("/ner") for p in paths), paths
+
+
+def test_many_labels_each_keep_one_colour_and_are_found_by_name(
+    browser, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """A model of 20 types (Few-NERD has 66) coloured its labels past the tenth with the first ten colours again,
+    each by the order a text showed them, and its editor's buttons pushed Cancel off a phone's screen."""
+    from .conftest import train_tiny, write_conll
+
+    folder = tmp_path_factory.mktemp("many-labels")
+    kinds = [f"KIND{n:02d}" for n in range(20)]
+    sentences = [[("See", "O"), (f"w{n}", f"B-{kind}"), (".", "O")] for n, kind in enumerate(kinds)] * 10
+    dev = write_conll(folder / "dev.conll", sentences[:20])
+    model = train_tiny(folder / "many", write_conll(folder / "train.conll", sentences), dev)
+    with running_server([model], folder / "server.log") as url:
+
+        def editor_colours() -> dict[str, str]:
+            page = browser.new_page(viewport={"width": 400, "height": 700})
+            page.goto(url + "/")
+            page.fill("#text", "See w3 .")
+            page.click("#tag")
+            page.wait_for_selector("#status:has-text('entit')", timeout=15000)
+            page.fill("#phrase", "See")
+            page.press("#phrase", "Enter")
+            assert page.evaluate("document.activeElement.id") == "label-filter"  # 20 labels: find one by name
+            colours = page.eval_on_selector_all(
+                "#editor-labels button", "bs => bs.map(b => [b.dataset.label, getComputedStyle(b).backgroundColor])"
+            )
+            labels_box, cancel = (page.locator(f"#{id}").bounding_box() for id in ("editor-labels", "editor-close"))
+            assert labels_box["height"] <= 0.4 * 700 + 1 and cancel["y"] < labels_box["y"] + 400  # Cancel in reach
+            page.keyboard.type("kind07")
+            visible = page.eval_on_selector_all("#editor-labels button", "bs => bs.filter(b => !b.hidden).length")
+            page.keyboard.press("Enter")
+            assert visible == 1 and ["See", "KIND07"] in page.evaluate(
+                "() => doc.entities.map(e => [[...doc.text].slice(e.start, e.end).join(''), e.label])"
+            )
+            page.close()
+            return dict(colours)
+
+        first = editor_colours()
+        assert sorted(first) == kinds and len(set(first.values())) == 20  # each its own colour
+        assert editor_colours() == first  # and the same on the next visit
