@@ -865,7 +865,10 @@ def run_tag(args: argparse.Namespace) -> int:
         chunks = bulk.tag_stream(numbered, settings, args.batch_lines, idle)
     summary, signals = bulk.Summary(), HeldSignals(second_acts=True)
     try:
-        _write_chunks(chunks, args, summary, signals, terminal)
+        # documents are counted before they are read, so the bar shows a share and the time left
+        counted = args.input_format == "document" and all(map(bulk.local_path, inputs))  # not stdin, not s3://
+        total = max(len(inputs) - args.skip, 0) if counted else None
+        _write_chunks(chunks, args, summary, signals, terminal, total)
     except (KeyboardInterrupt, bulk.DamagedInput) as stop:
         done = args.skip + summary.records
         holds = f"the output holds the first {done} records' lines"
@@ -887,7 +890,12 @@ def run_tag(args: argparse.Namespace) -> int:
 
 
 def _write_chunks(
-    chunks: Iterable[list], args: argparse.Namespace, summary: Summary, signals: HeldSignals, terminal: bool
+    chunks: Iterable[list],
+    args: argparse.Namespace,
+    summary: Summary,
+    signals: HeldSignals,
+    terminal: bool,
+    total: int | None = None,
 ) -> None:
     """Write the tagged records of each chunk to stdout, its rejections to ``--errors`` or stderr, counting
     them in ``summary``, with progress; Ctrl-C and SIGTERM are met between chunks (``signals``)."""
@@ -897,7 +905,7 @@ def _write_chunks(
 
     appended = "a" if args.skip else "w"  # a resumed run's rejections follow the first run's
     with (
-        tqdm(unit="record", file=sys.stderr, disable=args.quiet or not terminal) as bar,
+        tqdm(total=total, unit="record", file=sys.stderr, disable=args.quiet or not terminal) as bar,
         open(args.errors, appended, encoding="utf-8") if args.errors else contextlib.nullcontext() as errors,
     ):
         for chunk in chunks:
