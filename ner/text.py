@@ -345,11 +345,18 @@ class Token(NamedTuple):
     end: int
 
 
+# A terminal's escape sequence (a colour, \x1b[1m; a window title or link, \x1b]...\x07), as coloured logs hold
+# them: read as space, not glued to the name it colours (\x1b[1mMaria Garcia: 1mMaria).
+_ESCAPE = r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?)"
+_SPACE = rf"[\s{INVISIBLE}]*(?:{_ESCAPE}[\s{INVISIBLE}]*)*"
+_TRAILING_ESCAPE = re.compile(rf"{_ESCAPE}[\s{INVISIBLE}]*\Z")
+
+
 def _with_space(pattern: re.Pattern[str]) -> re.Pattern[str]:
     """``pattern`` (which matches at every visible character) preceded by the whitespace (and invisible
-    characters) before it: its ``findall`` gives ``(space, token)`` pairs that cover the text up to its
-    trailing space."""
-    return re.compile(rf"([\s{INVISIBLE}]*)({pattern.pattern})")
+    characters, and terminal escape sequences) before it: its ``findall`` gives ``(space, token)`` pairs
+    that cover the text up to its trailing space."""
+    return re.compile(rf"({_SPACE})({pattern.pattern})")
 
 
 def _tokens(spaced: re.Pattern[str], text: str) -> list[Token]:
@@ -359,11 +366,16 @@ def _tokens(spaced: re.Pattern[str], text: str) -> list[Token]:
     (what the patterns look ahead at): there ``findall`` finds no token, and would scan the rest of the
     space again from each of its characters (a text ending in 8,000 spaces took 25 s). Invisible
     characters right after the last visible one may belong to the last token: that one token is matched
-    again over them, rather than ``findall`` scanning them from each (4,000 after ``...``: 6.9 s)."""
+    again over them, rather than ``findall`` scanning them from each (4,000 after ``...``: 6.9 s). Escape
+    sequences after the last token are cut too, where the text ends for the patterns."""
     end = len(text)
     while end and (text[end - 1].isspace() or _INVISIBLE_CHARS.match(text[end - 1])):
         end -= 1
-    found = spaced.findall(text, 0, min(end + 1, len(text)))
+    while (escape := text.rfind("\x1b", 0, end)) >= 0 and _TRAILING_ESCAPE.match(text, escape, end):
+        end = escape  # a colour reset after the last word
+        while end and (text[end - 1].isspace() or _INVISIBLE_CHARS.match(text[end - 1])):
+            end -= 1
+    found = spaced.findall(text, 0, end if text[end : end + 1] == "\x1b" else min(end + 1, len(text)))
     tail = end
     while tail < len(text) and _INVISIBLE_CHARS.match(text[tail]):
         tail += 1
@@ -641,6 +653,7 @@ def _breaks(text: str, first: int, last: int) -> list[tuple[int, bool]]:
         + [(where, True) for where in _script_changes(text, line, last)]
         + [(where, True) for where in _items(text, lines)]
         + [(where, True) for where in _headings(text, lines)]
+        + [(line.start(), True) for line in lines if _LOG_RECORD.match(text, line.start())]
     )
 
 
@@ -673,6 +686,14 @@ def _headings(text: str, lines: list[re.Match[str]]) -> list[int]:
 
 
 _HEADING_NOT_ENDS = frozenset(["", *".!?;:,-–—"])
+# A line that starts as a log's record does: a date or a time (syslog's May  1 12:30 too), a level in capitals, a
+# stack trace's frame (Java's at ...(, Python's File "), an exception's cause: each is a sentence of its own
+# (one record's name ran into the next: John Smith\nERROR, an ORG).
+_LOG_RECORD = re.compile(
+    r"[ \t]*(?:\[?\d{4}-\d\d-\d\d(?=[T ])|\[?\d\d:\d\d:\d\d|(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
+    r" [ \d]\d \d\d:\d\d|\[?(?:TRACE|DEBUG|INFO|NOTICE|WARN|WARNING|ERROR|CRITICAL|FATAL|SEVERE)\b"
+    r"|at [\w$.<>/]+\(|Caused by:|Traceback \(most|File \")"
+)
 
 
 def _has_cells(text: str, first: int, last: int) -> bool:

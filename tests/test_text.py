@@ -36,6 +36,7 @@ from ner.text import (
 from .conftest import shared_data
 
 INVISIBLE_CHAR = re.compile(f"[{INVISIBLE}]")
+TERMINAL_ESCAPES = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?)")  # a colour: read as space
 
 if TYPE_CHECKING:
     from ner.tagger import TaggedToken
@@ -68,7 +69,7 @@ def assert_offsets_kept(text: str, tokens: Sequence[Token | TaggedToken]) -> Non
     def shown(characters: str) -> str:
         return "".join(ch for ch in characters if not ch.isspace() and not INVISIBLE_CHAR.fullmatch(ch))
 
-    assert shown("".join(t.text for t in tokens)) == shown(QUOTE_MARKS.sub("", text))
+    assert shown("".join(t.text for t in tokens)) == shown(QUOTE_MARKS.sub("", TERMINAL_ESCAPES.sub("", text)))
 
 
 OFFSET_CASES = [
@@ -1129,3 +1130,25 @@ def test_a_text_is_in_the_script_of_most_of_its_words() -> None:
     assert spaced_script("राहुल शर्मा दिल्ली में काम करते हैं", ["devanagari"]) == "devanagari"  # marks in words
     assert spaced_script("ᲡᲐᲥᲐᲠᲗᲕᲔᲚᲝᲡ ᲞᲠᲔᲖᲘᲓᲔᲜᲢᲘ", ["georgian"]) == "georgian"  # its capitals (Mtavruli)
     assert spaced_script("ﾺﾻﾼ ﾡﾢ", ["hangul"]) == "hangul"  # half-width Hangul
+
+
+def test_terminal_escape_sequences_are_read_as_space():
+    """A coloured log glued its colour's code to the name it coloured (\x1b[1mMaria: 1mMaria): no name found."""
+    text = "\x1b[33mWARN\x1b[0m Login by \x1b[1mMaria Garcia\x1b[22m from \x1b]8;;http://x\x07Madrid\x1b]8;;\x07\x1b[0m"
+    tokens = tokenize(text)
+    assert texts(tokens) == ["WARN", "Login", "by", "Maria", "Garcia", "from", "Madrid"]
+    assert all(text[t.start : t.end] == t.text for t in tokens)
+    assert texts(tokenize_chars("\x1b[31m张伟\x1b[0m")) == ["张", "伟"]
+    assert texts(tokenize("a\x1bb \x1b")) == ["a", "\x1b", "b", "\x1b"]  # no sequence: kept as it was
+
+
+@pytest.mark.parametrize(
+    "second",
+    ["ERROR 2024-05-01 12:30:01 Database timed out", "[WARN] Database timed out", "2024-05-01T12:30:01Z db timed out",
+     "May  1 12:30:01 db01 timed out", "    at com.acme.Db.open(Db.java:42)", '  File "db.py", line 3, in open'],
+)  # fmt: skip
+def test_a_line_that_starts_as_a_log_record_starts_a_sentence(second):
+    """Each record of a log is a sentence: one record's name ran into the next (John Smith\nERROR, an ORG)."""
+    text = "12:30:00 INFO reset requested by John Smith\n" + second
+    sentences = split_sentences(text, tokenize(text))
+    assert len(sentences) == 2 and sentences[0][-1].text == "Smith"
