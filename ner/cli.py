@@ -35,6 +35,7 @@ from ner.bulk import INPUT_FORMATS, MAX_CHARS, OUTPUT_FORMATS
 from ner.bundle import BundleError
 from ner.config import EMBEDDING_DTYPES, add_flags, flag_settings, load_config
 from ner.corpus import CorpusError
+from ner.corpus.schemes import NESTED
 from ner.markup import MARKUPS
 from ner.recipe import CHOSEN_FOR_CORPUS, GLOVE_SAVED_WORDS
 from ner.signals import HeldSignals, handlers_set
@@ -201,6 +202,12 @@ def build_parser() -> argparse.ArgumentParser:
     reading = argparse.ArgumentParser(add_help=False)
     reading.add_argument(
         "--tag-column", type=int, default=-1, help="CoNLL files: the column of entity tags, from 0 (default: the last)"
+    )
+    reading.add_argument(
+        "--nested",
+        choices=NESTED,
+        default="refuse",
+        help="JSONL and brat corpora: entities inside or across others refused, or the outer or inner ones kept",
     )
 
     _add_corpus_parsers(commands, running, reading)
@@ -480,7 +487,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     _refuse_closed_stdout()
     tagger = _load_tagger(args)
     with _regular_file(args.file) as source:
-        sentences, _ = read_corpus(source, args.tag_column)
+        sentences, _ = read_corpus(source, args.tag_column, args.nested)
     for problem in corpus_problems(tagger, sentences, args.file):
         logging.getLogger("ner").warning("%s", problem)
     started = time.perf_counter()
@@ -512,7 +519,7 @@ def run_inspect(args: argparse.Namespace) -> int:
 
     _refuse_closed_stdout()
     with _regular_file(args.file) as source:
-        sentences, scheme, notes = read_corpus_noted(source, args.tag_column)
+        sentences, scheme, notes = read_corpus_noted(source, args.tag_column, args.nested)
     found = {"file": str(args.file), "scheme": scheme, "reading": notes, **summary(sentences)}
     if args.json:
         _print(json.dumps(found, ensure_ascii=False))
@@ -620,7 +627,7 @@ def run_calibrate(args: argparse.Namespace) -> int:
         _refuse_closed_stdout()
     tagger = _load_tagger(args)
     with _regular_file(args.file) as source:
-        sentences = read_corpus(source, args.tag_column)[0]
+        sentences = read_corpus(source, args.tag_column, args.nested)[0]
     if problem := labels_problem(tagger.labels, sentences, args.file):
         message, unusable = problem
         if unusable:
@@ -663,7 +670,9 @@ def run_words(args: argparse.Namespace) -> int:
     torch.set_num_threads(args.threads)
     files = {split: path for split, path in (("train", args.train), ("dev", args.dev), ("test", args.test)) if path}
     model = bundles.load(args.model)
-    bundle, dropped, added = renew(model, files, args.pretrained_top, args.embedding_dtype, args.tag_column)
+    bundle, dropped, added = renew(
+        model, files, args.pretrained_top, args.embedding_dtype, args.tag_column, args.nested
+    )
     _save_rewritten(bundle, args)
     scores = {f"{split}_f1": bundle.metrics[split]["f1"] for split in ("dev", "test") if split in files}
     _print(json.dumps({"model": args.model, "dropped": dropped, "added": added, **scores}))
@@ -681,8 +690,8 @@ def run_truecase(args: argparse.Namespace) -> int:
     tagger = _load_tagger(args)
     if tagger.char_level:
         raise ValueError(f"{args.model} reads characters: only a word model restores capitals")
-    train = read_corpus(args.train, args.tag_column)[0]
-    dev = read_corpus(args.dev, args.tag_column)[0] if args.dev else None
+    train = read_corpus(args.train, args.tag_column, args.nested)[0]
+    dev = read_corpus(args.dev, args.tag_column, args.nested)[0] if args.dev else None
     if dev and (problem := labels_problem(tagger.labels, dev, args.dev)) and problem[1]:
         raise ValueError(f"{problem[0]}: dev chooses how to read text in one case by its entities")
     truecaser, record = fit(tagger, train, dev, tagger.vocab.truecaser)
@@ -692,7 +701,7 @@ def run_truecase(args: argparse.Namespace) -> int:
     training = tagger.bundle.info.get("training", {})
     for file in (scored_dev_file(training), training.get("test")):  # the files the card's scores are of
         if file and file not in scored and Path(file).is_file():
-            scored[file] = read_corpus(file, args.tag_column)[0]
+            scored[file] = read_corpus(file, args.tag_column, args.nested)[0]
     stale = [file for file, sentences in scored.items() if has_one_case_documents(sentences)]
     if stale and truecaser != tagger.vocab.truecaser:
         logging.getLogger("ner").warning(

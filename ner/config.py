@@ -20,6 +20,8 @@ from dataclasses import MISSING, Field, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
+from ner.corpus.schemes import NESTED
+
 EMBEDDING_DTYPES = ("float32", "float16", "int8")  # how a model directory may store its embedding tables
 MAX_WIDTH = 2**16  # of a recurrent layer: far past any model here, and refused before a crafted config allocates
 MAX_LAYERS = 64
@@ -167,6 +169,9 @@ class TrainConfig(_Settings):
     max_length: int = setting(0, "split training sentences longer than this (0: 250 characters, 150 words)")
     dev_every: int = setting(20, "without --dev: hold out every n-th training sentence as dev")
     tag_column: int = setting(-1, "CoNLL files: the column of entity tags, from 0 (-1: the last that holds tags)")
+    nested: str = setting(
+        "refuse", "JSONL and brat corpora: entities inside or across others refused, or the outer or inner ones kept"
+    )
     min_bigram_count: int = setting(1, "char level: bigrams seen fewer times share the unknown bigram")
     mention_replacement: float = setting(
         0.0, "each training entity is swapped for another training entity of its type with this probability"
@@ -221,6 +226,7 @@ class TrainConfig(_Settings):
         "seed": f"0 to {2**32 - 1:,}",
         "device": "cpu, cuda or cuda:N",
         "language": "auto, or a language code of two or three letters (en, zh, deu; pt-BR)",
+        "nested": "refuse, outer or inner",
     }
 
     def _checks(self) -> dict[str, bool]:
@@ -252,6 +258,7 @@ class TrainConfig(_Settings):
             "device": re.fullmatch(r"cpu|cuda(:\d+)?", self.device) is not None,
             # A code as langid gives (en) or a tag a user may write (pt-BR, zh-Hans); not a name (english).
             "language": re.fullmatch(r"auto|[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*", self.language) is not None,
+            "nested": self.nested in NESTED,
         }
 
 

@@ -119,15 +119,22 @@ class Job:
 
 
 def load_corpora(
-    train: str, dev: str | None, test: str | None, dev_every: int, with_dev: bool = False, tag_column: int = -1
+    train: str,
+    dev: str | None,
+    test: str | None,
+    dev_every: int,
+    with_dev: bool = False,
+    tag_column: int = -1,
+    nested: str = "refuse",
 ) -> Corpora:
     """The training, dev and test sentences; without a dev file, every ``dev_every``-th training sentence
-    is held out. ``with_dev``: the dev sentences are trained on too. ``tag_column``: of CoNLL files."""
+    is held out. ``with_dev``: the dev sentences are trained on too. ``tag_column`` and ``nested``: how
+    the files are read (:func:`ner.corpus.read_corpus`)."""
     reading: dict[str, list[str]] = {}
 
     def read(role: str, path: str) -> list[Sentence]:
         log.info("reading the %s file %s", role, path)  # a large corpus takes minutes to read and prepare
-        sentences, scheme, notes = read_corpus_noted(path, tag_column)
+        sentences, scheme, notes = read_corpus_noted(path, tag_column, nested)
         reading[role] = reading_record(scheme, notes)
         return sentences
 
@@ -519,6 +526,7 @@ def prepare(job: Job, checkpoint: dict | None = None) -> Run:
         train_settings.get("dev_every", 20),
         with_dev,
         train_settings.get("tag_column", -1),
+        train_settings.get("nested", "refuse"),
     )
     if parent is not None:
         corpora = replace(corpora, train=read_as_tagged(parent, corpora.train))

@@ -65,7 +65,12 @@ def rebuild(bundle: bundles.Bundle, keep: set[str], pretrained: str, top: int) -
 
 
 def renew(
-    bundle: bundles.Bundle, files: Mapping[str, str], top: int, embedding_dtype: str | None = None, tag_column: int = -1
+    bundle: bundles.Bundle,
+    files: Mapping[str, str],
+    top: int,
+    embedding_dtype: str | None = None,
+    tag_column: int = -1,
+    nested: str = "refuse",
 ) -> tuple[bundles.Bundle, int, int]:
     """``bundle`` (what ``ner words`` does) holding the words of the ``files["train"]`` and ``files["dev"]``
     corpora and the ``top`` most frequent words of its pretrained vectors, its tables rounded to their
@@ -84,7 +89,7 @@ def renew(
         raise ValueError(f"model {bundle.name!r} was trained without pretrained vectors")
     corpora, reading = {}, training.setdefault("reading", {})
     for split, path in files.items():
-        corpora[split], scheme, notes = read_corpus_noted(path, tag_column)
+        corpora[split], scheme, notes = read_corpus_noted(path, tag_column, nested)
         if split != "train":
             reading[split] = reading_record(scheme, notes)
             if problem := labels_problem(bundle.labels, corpora[split], path):

@@ -493,3 +493,37 @@ def test_marks_on_lines_of_their_own_are_read_with_their_letter_as_tagging_reads
         [(0, 2), (2, 3)],
         [1, 3],
     )
+
+
+def test_nested_entities_are_flattened_to_the_outer_or_inner_ones_when_asked(tmp_path: Path, caplog) -> None:
+    """GENIA's and ACE's nested entities were refused, with no way to train on them but to edit the corpus."""
+    from ner.corpus.schemes import flattened
+
+    spans = [(0, 13, "PER"), (7, 13, "PER"), (14, 30, "ORG"), (20, 35, "LOC"), (40, 45, "X"), (40, 45, "Y")]
+    assert flattened(spans, "outer") == [0, 2, 4] and flattened(spans, "inner") == [1, 3, 4]
+    for _ in range(200):  # against every pair: nothing kept overlaps, and each dropped span overlaps one kept
+        rng = random.Random(_)
+        spans = sorted((s, s + rng.randint(1, 6), "X") for s in (rng.randrange(20) for _ in range(rng.randint(0, 8))))
+        for nested in ("outer", "inner"):
+            kept = flattened(spans, nested)
+            overlap = lambda a, b: a[0] < b[1] and b[0] < a[1]  # noqa: E731
+            assert not any(overlap(spans[a], spans[b]) for a in kept for b in kept if a < b)
+            assert all(any(overlap(spans[d], spans[k]) for k in kept) for d in range(len(spans)) if d not in kept)
+    text = "Angela Merkel met the University of Tokyo staff"
+    jsonl = write_jsonl(tmp_path, {"text": text, "entities": [[0, 13, "PER"], [7, 13, "PER"], [22, 41, "ORG"],
+                                                              [36, 41, "LOC"]]})  # fmt: skip
+    brat = write_brat(tmp_path / "brat", {"doc": (text, "T1\tPER 0 13\tAngela Merkel\nT2\tPER 7 13\tMerkel\n")})
+    with pytest.raises(CorpusError, match=r"overlaps another \(--nested outer or inner keeps one\)"):
+        read_corpus(jsonl)
+    with pytest.raises(CorpusError, match=r"overlaps the one on line 1 \(nested: --nested outer or inner keeps one"):
+        read_corpus(brat)
+
+    def entities(path: Path, nested: str) -> list[str]:
+        (sentence,), _ = read_corpus(path, nested=nested)
+        return [" ".join(sentence.tokens[s.start : s.end]) + "/" + s.label for s in sentence.spans()]
+
+    with caplog.at_level(logging.INFO):
+        assert entities(jsonl, "outer") == ["Angela Merkel/PER", "University of Tokyo/ORG"]
+    assert "2 entities inside or across others left out: the outer ones kept" in caplog.text
+    assert entities(jsonl, "inner") == ["Merkel/PER", "Tokyo/LOC"]
+    assert entities(brat, "outer") == ["Angela Merkel/PER"] and entities(brat, "inner") == ["Merkel/PER"]

@@ -103,13 +103,17 @@ def corpus_format(path: str | Path) -> str:
     return "jsonl" if first.startswith((b"{", b"[")) else "conll"
 
 
-def read_corpus(path: str | Path, tag_column: int = -1) -> tuple[list[Sentence], str]:
-    """Read a corpus of any format (:func:`corpus_format`)."""
+def read_corpus(path: str | Path, tag_column: int = -1, nested: str = "refuse") -> tuple[list[Sentence], str]:
+    """Read a corpus of any format (:func:`corpus_format`); ``tag_column``: of a CoNLL file; ``nested``: what a
+    corpus of spans (JSONL, brat) does with entities inside or across others (refuse them, keep the outer
+    or the inner ones: :func:`ner.corpus.schemes.flattened`)."""
     kind = corpus_format(path)
     if kind == "brat":
-        sentences, scheme = read_brat(Path(path)), "spans"
+        sentences, scheme = read_brat(Path(path), nested), "spans"
+    elif kind == "jsonl":
+        sentences, scheme = _read_jsonl(Path(path), nested)
     else:
-        sentences, scheme = _read_jsonl(Path(path)) if kind == "jsonl" else read_conll(path, tag_column)
+        sentences, scheme = read_conll(path, tag_column)
     _refuse_unnamed_types(path, sentences)
     _note_types_alike(path, sentences)
     return sentences, scheme
@@ -149,9 +153,11 @@ def reading_record(scheme: str, notes: list[str]) -> list[str]:
     return ["character spans" if scheme == "spans" else f"{scheme} tags", *notes]
 
 
-def read_corpus_noted(path: str | Path, tag_column: int = -1) -> tuple[list[Sentence], str, list[str]]:
+def read_corpus_noted(
+    path: str | Path, tag_column: int = -1, nested: str = "refuse"
+) -> tuple[list[Sentence], str, list[str]]:
     """:func:`read_corpus`'s sentences and scheme, and the notes its reader logged on how it read the file
     (:mod:`ner.corpus.notes`: the dialect, the columns taken, an encoding guessed, tags in doubt)."""
     with kept_notes() as notes:
-        sentences, scheme = read_corpus(path, tag_column)
+        sentences, scheme = read_corpus(path, tag_column, nested)
     return sentences, scheme, notes

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import bisect
 import codecs
+import logging
 from pathlib import Path
 
 from ner.corpus.encoding import read_text
 from ner.corpus.jsonl import text_to_sentences
+from ner.corpus.notes import note
+from ner.corpus.schemes import flattened
 from ner.corpus.sentence import CorpusError, Sentence
 
 
@@ -18,7 +21,7 @@ def annotation_files(folder: Path) -> list[Path]:
     return sorted(found, key=lambda path: path.relative_to(folder).parts)
 
 
-def read_brat(folder: str | Path) -> list[Sentence]:
+def read_brat(folder: str | Path, nested: str = "refuse") -> list[Sentence]:
     """Read a folder of brat standoff annotations: each ``NAME.ann`` with the text of its ``NAME.txt``.
 
     Each file is a document, each non-blank line of its text split into sentences as tagging splits a
@@ -29,18 +32,27 @@ def read_brat(folder: str | Path) -> list[Sentence]:
     Errors name the ``.ann`` file and line (or the ``.txt`` line where an entity does not fall on
     token boundaries). A text's byte-order mark counts as its first character and ``\\r\\n`` as two, as brat
     counts them, unless the mentions quoted show offsets counted without the mark or with ``\\n`` line ends.
+    Entities inside or across others are refused, or with ``nested`` ``outer`` or ``inner`` the outer or
+    inner ones kept (:func:`ner.corpus.schemes.flattened`).
     """
     folder = Path(folder)
     annotations = annotation_files(folder)
     if not annotations:
         raise CorpusError(folder, None, "a folder is read as brat standoff annotations, and it holds no .ann file")
     sentences: list[Sentence] = []
+    dropped = 0
     for document, ann in enumerate(annotations):
         txt = ann.with_suffix(".txt")
         if not txt.is_file():
             raise CorpusError(ann, None, f"no text beside it: {txt.name} is missing")
         text = read_text(txt, keep_line_ends=True)  # brat counts "\r\n" as two characters
         text, entities = _text_and_entities(txt, text, read_text(ann).split("\n"), ann)
+        if nested == "refuse":
+            _refuse_overlaps(entities, ann)
+        else:
+            kept = flattened([entity for _, entity in entities], nested)
+            dropped += len(entities) - len(kept)
+            entities = [entities[i] for i in kept]
         starts = [start for _, (start, _, _) in entities]
         position, placed = 0, set()
         for line_number, line in enumerate(text.split("\n"), start=1):
@@ -59,7 +71,17 @@ def read_brat(folder: str | Path) -> list[Sentence]:
                 raise CorpusError(ann, number, f"entity {list(entity)} starts on a line break")
     if not sentences:
         raise CorpusError(folder, None, "no sentences found: every .txt file is empty")
+    if dropped:
+        note(logging.INFO, folder, "%d entities inside or across others left out: the %s ones kept", dropped, nested)
     return sentences
+
+
+def _refuse_overlaps(entities: list[tuple[int, tuple[int, int, str]]], ann: Path) -> None:
+    for (number_a, (_, end_a, _)), (number, (start_b, _, _)) in zip(entities, entities[1:]):
+        if start_b < end_a:
+            raise CorpusError(
+                ann, number, f"entity overlaps the one on line {number_a} (nested: --nested outer or inner keeps one)"
+            )
 
 
 def _text_and_entities(
@@ -101,7 +123,7 @@ def _quoted(lines: list[str]) -> set[int]:
 
 def _brat_entities(lines: list[str], text: str, ann: Path) -> list[tuple[int, tuple[int, int, str]]]:
     """The ``T`` lines of a brat ``.ann`` file as ``(line number, (start, end, label))``, in text order,
-    each checked against the mention it quotes and against the others for overlaps."""
+    each checked against the mention it quotes."""
     entities = []
     for number, line in enumerate(lines, start=1):
         if not line.startswith("T"):
@@ -131,7 +153,4 @@ def _brat_entities(lines: list[str], text: str, ann: Path) -> list[tuple[int, tu
             raise CorpusError(ann, number, f"{fields[0]} covers only whitespace")
         entities.append((number, (start, end, label)))
     entities.sort(key=lambda item: item[1])
-    for (number_a, (_, end_a, _)), (number, (start_b, _, _)) in zip(entities, entities[1:]):
-        if start_b < end_a:
-            raise CorpusError(ann, number, f"entity overlaps the one on line {number_a} (nested: keep one of them)")
     return entities

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from ner.corpus.encoding import read_text
 from ner.corpus.notes import note
-from ner.corpus.schemes import Span, spans_to_tags, type_problem
+from ner.corpus.schemes import Span, flattened, spans_to_tags, type_problem
 from ner.corpus.sentence import CorpusError, Sentence
 from ner.corpus.tagged import tagged_sentences
 from ner.text import Token, composed, model_form, offsets_in, past_quote_marks, split_sentences, tokenize
@@ -50,7 +50,7 @@ def align_spans(
     return pieces, spans
 
 
-def read_jsonl(path: str | Path) -> list[Sentence]:
+def read_jsonl(path: str | Path, nested: str = "refuse") -> list[Sentence]:
     """Read JSONL, one document per line: ``{"text": ..., "entities": [[start, end, label], ...]}``, or
     a JSON array of such documents.
 
@@ -68,12 +68,14 @@ def read_jsonl(path: str | Path) -> list[Sentence]:
     code units (a JavaScript client's). Prodigy's
     examples answered ``reject`` or ``ignore`` are passed over. Errors name the line a document starts
     on. A file whose first document has ``"tokens"`` (or ``"words"``) and tags but no spans is read as
-    tagged tokens instead, a sentence per document (:func:`_token_documents`).
+    tagged tokens instead, a sentence per document (:func:`_token_documents`). Entities inside or across
+    others are refused, or with ``nested`` ``outer`` or ``inner`` the outer or inner ones kept
+    (:func:`ner.corpus.schemes.flattened`).
     """
-    return _read_jsonl(path)[0]
+    return _read_jsonl(path, nested)[0]
 
 
-def _read_jsonl(path: str | Path) -> tuple[list[Sentence], str]:
+def _read_jsonl(path: str | Path, nested: str = "refuse") -> tuple[list[Sentence], str]:
     """:func:`read_jsonl`'s sentences, and the scheme of their tags: ``"spans"`` or, for tagged tokens, the tags'."""
     text = read_text(path)
     documents = _array_elements(text, path) if text.lstrip().startswith("[") else _lines(text, path)
@@ -85,7 +87,7 @@ def _read_jsonl(path: str | Path) -> tuple[list[Sentence], str]:
     if token_key is not None:
         return _token_documents(documents, path, token_key)
     sentences: list[Sentence] = []
-    not_accepted = utf16 = blank = 0
+    not_accepted = utf16 = blank = dropped = 0
     for index, (number, document) in enumerate(documents):
         if isinstance(document, dict) and document.get("answer") in _NOT_ACCEPTED:
             not_accepted += 1
@@ -95,11 +97,16 @@ def _read_jsonl(path: str | Path) -> tuple[list[Sentence], str]:
             raise CorpusError(path, number, 'expected an object with a string "text"')
         entities, utf16_counted = _entities(document, text, path, number)
         utf16 += utf16_counted
+        if nested != "refuse":
+            entities, dropped_here = _flat(entities, nested)
+            dropped += dropped_here
         read = text_to_sentences(text, entities, path, number, index)
         blank += not read
         sentences += read
     if blank:
         note(logging.INFO, path, "%d documents with no text to tag passed over", blank)
+    if dropped:
+        note(logging.INFO, path, "%d entities inside or across others left out: the %s ones kept", dropped, nested)
     if not_accepted:
         note(logging.INFO, path, "%d examples answered reject or ignore (Prodigy) passed over", not_accepted)
     if utf16:
@@ -263,7 +270,8 @@ def _text_to_sentence(text: str, entities: list, path: str | Path, number: int, 
     char_spans.sort()
     for (_, end_a, _), (start_b, end_b, label_b) in zip(char_spans, char_spans[1:]):
         if start_b < end_a:
-            raise CorpusError(path, number, f"entity [{start_b}, {end_b}, {label_b!r}] overlaps another")
+            overlap = f"entity [{start_b}, {end_b}, {label_b!r}] overlaps another"
+            raise CorpusError(path, number, f"{overlap} (--nested outer or inner keeps one)")
     # Trim whitespace (and an e-mail quote's marks, no tokens) inside entity boundaries so that they align
     # with tokens.
     trimmed = []
@@ -284,6 +292,15 @@ def _text_to_sentence(text: str, entities: list, path: str | Path, number: int, 
         document=document,
         source=text,
     )
+
+
+def _flat(entities: list, nested: str) -> tuple[list, int]:
+    """``entities`` with those inside or across others left out (:func:`ner.corpus.schemes.flattened`), and
+    how many; one that is no ``[start, end, label]`` stays, for :func:`_text_to_sentence` to refuse."""
+    spans = [e for e in entities if isinstance(e, list) and len(e) == 3 and all(type(x) is int for x in e[:2])]
+    others = [e for e in entities if not any(e is span for span in spans)]
+    kept = [spans[i] for i in flattened(spans, nested)]
+    return kept + others, len(spans) - len(kept)
 
 
 def _document_text(document: object) -> str | None:

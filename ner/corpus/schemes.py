@@ -8,6 +8,7 @@ labels once prefixed), :func:`spans_to_tags` writes them in one, and
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -121,3 +122,28 @@ def type_problem(kind: str) -> str | None:
         # ner predict writes a column file, whose columns spaces part: B-Work of Art would read as three
         return f"{kind!r} holding a space, which a column file cannot: write it {'_'.join(kind.split())}"
     return None
+
+
+NESTED = ("refuse", "outer", "inner")  # what reading does with entities inside or across others
+
+
+def flattened(spans: Sequence[tuple[int, int, str]], nested: str) -> list[int]:
+    """The indices, ascending, of the ``(start, end, label)`` spans kept where some lie inside or across
+    others (GENIA, ACE): ``outer`` keeps the longest of those that overlap (of spans alike, the first),
+    ``inner`` the shortest; each kept span overlaps no other kept."""
+    if nested not in NESTED[1:]:
+        raise ValueError(f"nested entities are kept outer or inner, not {nested!r}")
+    sign = -1 if nested == "outer" else 1
+    order = sorted(range(len(spans)), key=lambda i: (sign * (spans[i][1] - spans[i][0]), spans[i][0]))
+    starts: list[int] = []  # the kept spans' starts and ends, in order: they never overlap
+    ends: list[int] = []
+    kept = []
+    for index in order:
+        start, end = spans[index][0], spans[index][1]
+        at = bisect.bisect_right(starts, start)
+        if (at and ends[at - 1] > start) or (at < len(starts) and starts[at] < end):
+            continue
+        starts.insert(at, start)
+        ends.insert(at, end)
+        kept.append(index)
+    return sorted(kept)
