@@ -136,6 +136,25 @@ def test_capitals_written_without_their_accents_find_their_word() -> None:
     assert turkish.recase(["FATIH", "IŞIK", "IĞDIR'DA", "YAŞIYOR"]) == ["Fatih", "Işık", "Iğdır'da", "yaşıyor"]
 
 
+@pytest.mark.parametrize(
+    "line",
+    [
+        "at java.base/java.lang.thread.run(thread.java:829)",
+        "info: started worker pid=4242 queue=default",
+        "/opt/acme/manage.py migrate --settings=acme.settings.prod",
+        "mozilla/5.0 (x11; linux x86_64) applewebkit/537.36 (khtml, like gecko) chrome/120.0 safari/537.36",
+    ],
+)
+def test_machine_text_without_capitals_is_read_as_written(line: str) -> None:
+    """A log line, a path, a stack frame has no capitals: restoring them made a name of each identifier it did
+    not know (LOC lang, ORG pid, PER prod)."""
+    tagger = Tagger.load(Path(__file__).parent.parent / "models" / "en-conll03")
+    assert one_case_documents([[t.text for t in tagger.tokenize(line)]]) == set()
+    assert tagger.tag(line) == []
+    chat = "ok so (maybe) john from acme / ibm called at 5:30"  # chat's brackets and a slash: still restored
+    assert one_case_documents([[t.text for t in tagger.tokenize(chat)]]) == {0}
+
+
 def test_only_documents_written_in_one_case_are_recased() -> None:
     truecaser = Truecaser.learn(CORPUS)
     assert truecaser is not None
