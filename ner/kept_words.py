@@ -36,9 +36,12 @@ MOST = 2000  # forms kept at most, the most frequent
 MAX_PIECES = 8  # tokens a kept word may be cut into: runs of tokens are looked at this far
 MIN_STARTS = 3  # times a word is seen first in a sentence, and in half its sentences or more, to start one
 MOST_STARTS = 500
-MIN_HYPHENS_APART = 20  # - tokens between words for a corpus to be read as one that cuts words at hyphens
+# - tokens between a word and a word in lower case or a number (US - based, mid - 1990s; not a title's Galaxy S21 -
+# Blue) for a corpus to be read as one that cuts words at hyphens: a small corpus of dashes is not (tweets, lists)
+MIN_HYPHENS_APART = 100
 # A hyphen inside a word with a letter on one side of it (US-based, mid-1990s, 3,000-strong; not 1996-08-22).
 _WORD_HYPHEN = re.compile(r"(?<=[^\W_])-(?=[^\W\d_])|(?<=[^\W\d_])-(?=[^\W_])")
+_HOST = re.compile(r"\.[a-z]{2,}(?![^\W_])")  # www.coca-cola.com: an address, kept whole
 
 
 def form(word: str) -> str:
@@ -168,13 +171,13 @@ class KeptWords:
 
 def _hyphens_apart(columns: Sequence[Sequence[str]]) -> bool:
     """Whether a corpus writes a word's inner hyphens as tokens of their own: :data:`MIN_HYPHENS_APART` ``-``
-    tokens or more between two words (one with a letter beside the hyphen), ten times the words it writes
-    hyphenated whole (CoNLL-2003: 997 apart, its dashes, against 1,828 whole)."""
+    tokens or more between a word and a word in lower case or a number (one with a letter beside the hyphen),
+    ten times the words it writes hyphenated whole (CoNLL-2003: under 100 apart, its dashes, against 1,828 whole)."""
     apart = sum(
         1
         for tokens in columns
         for before, token, after in zip(tokens, tokens[1:], tokens[2:])
-        if token == "-" and _WORD_HYPHEN.search(f"{before[-1]}-{after[0]}")
+        if token == "-" and not after[0].isupper() and _WORD_HYPHEN.search(f"{before[-1]}-{after[0]}")
     )
     if apart < MIN_HYPHENS_APART:
         return False
@@ -187,7 +190,7 @@ def _hyphens_apart(columns: Sequence[Sequence[str]]) -> bool:
 
 def _cut_at_hyphens(token: Token) -> list[Token]:
     """``token`` cut at each :data:`_WORD_HYPHEN` into words and hyphens (not an address's: a@b-c.com)."""
-    if "-" not in token.text or "@" in token.text or "://" in token.text:
+    if "-" not in token.text or "@" in token.text or "://" in token.text or _HOST.search(token.text):
         return [token]
     pieces, at = [], 0
     for hyphen in _WORD_HYPHEN.finditer(token.text):

@@ -249,9 +249,10 @@ def _token_pattern(in_one_case: bool) -> re.Pattern[str]:
                 r"(?:[A-Za-z]\.){2,}",  # U.S., a.m., U.N.
                 rf"{cased}{_ABBREVIATIONS})\.(?![^\W_])",  # Mr., Inc., vs.
                 rf"(?:{_CASED_ABBREVIATIONS})\.(?![^\W_])",  # Nr., Sra., z., v.
-                # before a number: Art. 5, Sec. 10(b), 2d Cir. 1997, Rs. 500, c. 1990, pp. 12-14, 5 ft. 11, Fig. 3
-                rf"{cased}Arts?|Secs?|Paras?|Nos|Cir|Stat|Abs|Rs|c|ca|pp?|ft|lbs?|oz|est|approx|[Ff]igs?"
-                r"|[Vv]ols?|[Cc]h)\.(?=\s+\d)",
+                # before a number: Art. 5, Sec. 10(b), 2d Cir. 1997, Rs. 500, pp. 12-14, Fig. 3; c. 1990 and p. 10 in
+                # lower case and not after a number (5 p. 10 people came: pence, then a sentence)
+                rf"{cased}Arts?|Secs?|Paras?|Nos|Cir|Stat|Abs|Rs|pp|[Ff]igs?|[Vv]ols?|[Cc]h)\.(?=\s+\d)",
+                r"(?<!\d\s)(?:c|ca|p|est|approx)\.(?=\s+\d)",
                 # an initial before a name (M. Smith, А. С. Пушкин), a comma or an age (Pietro T. (36)), not a
                 # name's last letter before a sentence that starts with a word no name is (hepatitis B. The ...)
                 rf"{cased}[{_CAPITALS}])\.(?=\s+(?:,|\(\d|(?!{cased}{_STARTS})(?![^\W_]|\.))(?:{_PARTICLES}\s+)*"

@@ -156,19 +156,23 @@ def test_the_service_reads_kept_words_whole_in_mixed_text_and_in_dictionaries(
 
 def test_a_corpus_that_cuts_words_at_hyphens_is_learnt_and_text_cut_so() -> None:
     """OntoNotes writes US - based: a model trained on it never found US in US-based, kept whole in text."""
-    ontonotes = ["A US - based firm hired 3,000 - strong staff .", "In the mid - 1990s , Acme grew ."] * 10
+    ontonotes = ["A US - based firm hired 3,000 - strong staff .", "In the mid - 1990s , Acme grew ."] * 40
     learnt = KeptWords.learn(sentences(ontonotes))
     assert learnt is not None and learnt.hyphens_apart and not learnt.forms
     assert KeptWords.from_json(json.loads(json.dumps(learnt.to_json()))).hyphens_apart
     # CoNLL-2003 writes them whole and a dash apart: not such a corpus; nor one with too few to tell
-    conll = ["A US-based firm - and Acme - grew .", "Pro-Western rebels - said Acme ."] * 10
-    assert KeptWords.learn(sentences(conll)) is None and KeptWords.learn(sentences(ontonotes[:12])) is None
+    conll = ["A US-based firm - and Acme - grew .", "Pro-Western rebels - said Acme ."] * 40
+    titles = ["Galaxy S21 - Blue - Acme", "Pixel 7 - Black - Acme", "Wi-Fi router"] * 40  # dashes before capitals
+    assert KeptWords.learn(sentences(conll)) is None and KeptWords.learn(sentences(titles)) is None
+    assert KeptWords.learn(sentences(ontonotes[:66])) is None  # 99: too few to tell dashes from hyphens
     assert KeptWords([]).to_json() == {"forms": [], "starts": []}  # files written before say nothing of it
-    text = "A US-based firm of 3,000-strong staff in the mid-1990s, 1996-08-22, a@b-c.com, Euro-\npean."
+    text = (
+        "A US-based firm of 3,000-strong staff in the mid-1990s, 1996-08-22, a@b-c.com, www.coca-cola.com, Euro-\npean."
+    )
     cut = learnt.joined(tokenize(text))
     assert [t.text for t in cut] == [
         "A", "US", "-", "based", "firm", "of", "3,000", "-", "strong", "staff", "in", "the", "mid", "-", "1990s",
-        ",", "1996-08-22", ",", "a@b-c.com", ",", "Euro-\npean", ".",
+        ",", "1996-08-22", ",", "a@b-c.com", ",", "www.coca-cola.com", ",", "Euro-\npean", ".",
     ]  # fmt: skip
     assert all(t.text == text[t.start : t.end] for t in cut)
 
@@ -178,7 +182,7 @@ def test_a_model_trained_on_a_corpus_that_cuts_hyphens_finds_entities_inside_hyp
     places = [("US", "B-GPE"), ("UK", "B-GPE"), ("Paris", "B-GPE"), ("Tokyo", "B-GPE")]
     train = [
         [("A", "O"), rng.choice(places), ("-", "O"), ("based", "O"), ("firm", "O"), ("grew", "O"), (".", "O")]
-        for _ in range(60)
+        for _ in range(120)
     ]
     model = train_tiny(tmp_path / "model", write_conll(tmp_path / "train.conll", train))
     assert json.loads((model / "vocab.json").read_text())["kept_words"]["hyphens_apart"] is True

@@ -315,11 +315,19 @@ def test_tokenize_keeps_versions_and_decades_whole(text, expected):
 
 @pytest.mark.parametrize(
     "text",
-    ["He paid Rs. 500 for it.", "It was built c. 1990 by Acme.", "See pp. 12-14 and Fig. 3.", "He is 5 ft. 11 tall."],
+    ["He paid Rs. 500 for it.", "It was built c. 1990 by Acme.", "See pp. 12-14 and Fig. 3.", "Read p. 11 now."],
 )
 def test_an_abbreviation_before_a_number_ends_no_sentence(text):
     """Rs. 500 was cut into two sentences, the amount and its currency read apart."""
     assert len(split_sentences(text, tokenize(text))) == 1
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["He paid 5 p. 10 people came.", "It weighs 10 oz. 5 of them broke.", "HE TOOK VITAMIN C. 10 PEOPLE DID TOO."],
+)
+def test_a_unit_or_a_letter_before_a_number_still_ends_a_sentence(text):
+    assert len(split_sentences(text, tokenize(text))) == 2
 
 
 def test_tokenize_hyphen_abbreviation_compound():
