@@ -15,7 +15,6 @@ import contextlib
 import functools
 import gzip
 import io
-import itertools
 import json
 import logging
 import math
@@ -35,7 +34,7 @@ from queue import Empty, Queue
 from typing import IO, TYPE_CHECKING, Any, AnyStr, Literal, TypeVar
 
 from ner.bundle import verify
-from ner.markup import MARKUPS, Markup, read_markup
+from ner.markup import MARKUPS, Markup, PlainText, read_markup
 from ner.router import Router
 from ner.tagger import Alternative, Analysis, Tagger, TagOptions
 
@@ -213,14 +212,17 @@ def _no_constant(name: str) -> None:
     raise BadRecord(f"{name} in it, which is no JSON value")
 
 
-def parse(raw: bytes | dict, settings: Settings) -> tuple[dict, str]:
-    """The fields of a record (a line of bytes, or a Parquet row) and its text; raises :class:`BadRecord`."""
+def parse(raw: bytes | dict, settings: Settings, markup: Markup = "text") -> tuple[dict, str]:
+    """The fields of a record (a line of bytes, a document, or a Parquet row) and its text, read in ``markup``
+    (its source may be :data:`MARKUP_SOURCE_TIMES` as long); raises :class:`BadRecord`."""
     if isinstance(raw, dict):
         fields = raw
     else:
         if raw == OVERLONG or len(raw) > MAX_LINE_BYTES:
             whole = "file" if settings.input_format == "document" else "line"
             raise BadRecord(f"a {whole} of over {MAX_LINE_BYTES:,} bytes")
+        if settings.input_format == "document" and (reason := unread_content(raw[:10], "")):
+            raise BadRecord(reason)  # one of a folder's files (a .docx, a .pdf): the others are tagged
         try:
             line = raw.decode("utf-8")
         except UnicodeDecodeError as error:
@@ -228,7 +230,7 @@ def parse(raw: bytes | dict, settings: Settings) -> tuple[dict, str]:
                 raise BadRecord("not UTF-16 (half a character, or the file cut short)") from None
             raise BadRecord(f"not UTF-8 ({error.reason} at byte {error.start})") from None
         if settings.input_format in ("text", "document"):
-            return {"text": _checked_length(line, settings)}, line
+            return {"text": _checked_length(line, settings, markup)}, line
         if not line.strip():
             raise BadRecord("a blank line, no JSON object")
         try:
@@ -252,13 +254,22 @@ def parse(raw: bytes | dict, settings: Settings) -> tuple[dict, str]:
     text = fields[field]
     if not isinstance(text, str):
         raise BadRecord(f"{field!r} is {_KINDS.get(type(text), type(text).__name__)}, not a string")
-    return fields, _checked_length(text, settings)
+    return fields, _checked_length(text, settings, markup)
 
 
-def _checked_length(text: str, settings: Settings) -> str:
-    if len(text) > settings.max_chars:
-        raise BadRecord(f"a text of {len(text):,} characters; at most {settings.max_chars:,} (--max-chars)")
+def _checked_length(text: str, settings: Settings, markup: Markup = "text") -> str:
+    """``text``, unless it is too long to tag: ``max_chars``, or as markup, whose text is checked once read,
+    :data:`MARKUP_SOURCE_TIMES` that (a web page's scripts and styles)."""
+    times = 1 if markup == "text" else MARKUP_SOURCE_TIMES
+    if len(text) > times * settings.max_chars:
+        what, limit = ("a text", "") if markup == "text" else (markup, f"{times} x ")
+        raise BadRecord(
+            f"{what} of {len(text):,} characters; at most {times * settings.max_chars:,} ({limit}--max-chars)"
+        )
     return text
+
+
+MARKUP_SOURCE_TIMES = 8  # an HTML or Markdown source may be this many times --max-chars
 
 
 def lines(handle: IO[bytes], source: str) -> Iterator[tuple[str, int, bytes]]:
@@ -344,12 +355,12 @@ def check_inputs(names: Sequence[str], input_format: str) -> list[str]:
     """The files input paths name (:func:`local_files`; ``-`` and ``/dev/stdin`` are :data:`STDIN`). Refuses,
     before any work, a local path that does not exist, and a file that would be read as garbage, every line
     of it rejected: one compressed in a way not read here, or compressed with a name that does not say so,
-    or in UTF-32, or Parquet."""
+    or in UTF-32, or Parquet (a document, one record, is rejected alone: :func:`parse`)."""
     inputs = [path for name in names for path in ([STDIN] if name in STDIN_NAMES else local_files(name))]
     if missing := [path for path in inputs if local_path(path) and not os.path.exists(path)]:
         raise FileNotFoundError(f"no such file or directory: {', '.join(missing)}")
     unread = []
-    for path in inputs:
+    for path in inputs if input_format != "document" else ():
         if path.endswith(UNREAD_COMPRESSED):
             unread.append(f"{path}: compressed in a way not read here ({' '.join(COMPRESSED)} are)")
         elif input_format != "parquet" and local_path(path) and os.path.isfile(path):  # not a pipe: never read twice
@@ -467,25 +478,27 @@ class BatchTagger:
     def analyze(self, raws: Sequence[bytes | dict], sources: Sequence[str]) -> list[tuple[dict, Analysis] | str]:
         """For each raw record (of its file in ``sources``), its fields and analysis, or the reason it was
         rejected."""
-        parsed: list[tuple[dict, str, Markup] | str] = []
+        parsed: list[tuple[dict, PlainText] | str] = []
         for raw, source in zip(raws, sources):
+            markup = markup_of(source) if self.settings.markup == "auto" else self.settings.markup
             try:
-                fields, text = parse(raw, self.settings)
+                fields, text = parse(raw, self.settings, markup)
+                plain = read_markup(text, markup)
+                _checked_length(plain.text, self.settings)
             except BadRecord as error:
                 parsed.append(str(error))
                 continue
-            markup = markup_of(source) if self.settings.markup == "auto" else self.settings.markup
-            parsed.append((fields, text, markup))
-        analyses = iter(self._analyze([(p[1], p[2]) for p in parsed if not isinstance(p, str)]))
+            parsed.append((fields, plain))
+        analyses = iter(self._analyze([p[1] for p in parsed if not isinstance(p, str)]))
         return [p if isinstance(p, str) else (p[0], next(analyses)) for p in parsed]
 
-    def _analyze(self, texts: list[tuple[str, Markup]]) -> list[Analysis]:
-        """Each text, read in its markup, tagged."""
-        if all(markup == "text" for _, markup in texts):
-            return self._analyze_read([text for text, _ in texts])
-        plains = [read_markup(text, markup) for text, markup in texts]
+    def _analyze(self, plains: list[PlainText]) -> list[Analysis]:
+        """Each text, read from its markup, tagged; offsets into the source."""
         analyses = self._analyze_read([plain.text for plain in plains])
-        return [plain.source_analysis(analysis) for plain, analysis in zip(plains, analyses)]
+        return [
+            plain.source_analysis(analysis) if len(plain.offsets) > 1 else analysis
+            for plain, analysis in zip(plains, analyses)
+        ]
 
     def _analyze_read(self, texts: list[str]) -> list[Analysis]:
         (only, *others) = self.router.taggers.values()
@@ -588,20 +601,27 @@ def tag_stream(
         yield tagger.records(chunk)
 
 
-def _chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
-    """``items`` in lists of ``size`` (the last shorter); one that fails is raised with the list it cut short
-    (:attr:`DamagedInput.read_before`)."""
+def _chunks(items: Iterable[tuple[str, int, bytes]], size: int) -> Iterator[list[tuple[str, int, bytes]]]:
+    """``(source, index, raw record)`` items in lists of ``size``, or fewer whose records hold
+    :data:`CHUNK_BYTES` (512 documents of a megabyte would be held, and tagged, at once); one that fails is
+    raised with the list it cut short (:attr:`DamagedInput.read_before`)."""
     iterator = iter(items)
     while True:
-        chunk: list[T] = []
+        chunk: list[tuple[str, int, bytes]] = []
+        held = 0
         try:
-            chunk.extend(itertools.islice(iterator, size))
+            while len(chunk) < size and held < CHUNK_BYTES and (item := next(iterator, None)) is not None:
+                chunk.append(item)
+                held += len(item[2])
         except DamagedInput as damaged:
             damaged.read_before = chunk
             raise
         if not chunk:
             return
         yield chunk
+
+
+CHUNK_BYTES = 8 * 2**20
 
 
 _END = object()  # the reader thread's last item
@@ -751,8 +771,7 @@ def _ray_classes() -> tuple[type, type]:
             if self.input_format == "parquet":
                 yield from _parquet_batches(f, path, self.rows)
                 return
-            numbered = file_records(io.BufferedReader(f), path, self.input_format)
-            while chunk := list(itertools.islice(numbered, self.rows)):
+            for chunk in _chunks(file_records(io.BufferedReader(f), path, self.input_format), self.rows):
                 sources, numbers, raws = zip(*chunk)
                 yield pa.table(
                     {SOURCE: sources, INDEX: pa.array(numbers, pa.int64()), LINE: pa.array(raws, pa.binary())}

@@ -383,7 +383,7 @@ def _first_of_repeats(sources: np.ndarray) -> np.ndarray:
 
 def _top_k(values: np.ndarray, k: int) -> np.ndarray:
     """Indices along the last axis of the ``k`` largest of ``values (..., N)``: ``(..., k)``, largest first
-    (of equal values, the lower index first)."""
+    (of equal values, the lower index first; past k = 16, of values equal to the k-th, any may be kept)."""
     if values.shape[-1] <= k:
         return np.argsort(-values, axis=-1, kind="stable")[..., :k]
     if k <= 16:  # k maxima, each taken out in turn: far cheaper than a partition of many short rows

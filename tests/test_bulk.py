@@ -752,25 +752,30 @@ def test_documents_each_file_one_record_with_offsets_into_it_in_either_engine(
     (folder / "c.txt").write_bytes("\ufeffAnn Lee visited Tokyo .".encode("utf-16-le"))  # PowerShell's
     (folder / "d.txt").write_bytes(b"Peter \xff Brown")
     (folder / "e.txt").write_bytes(b"Ann Lee " * 20)
+    # a web page is held to --max-chars by the text it shows (its source: 8 times that); a .docx is rejected alone
+    (folder / "f.html").write_bytes(b"<script>" + b"x" * 500 + b"</script><p>Ann Lee visited Tokyo .</p>")
+    (folder / "g.docx").write_bytes(b"PK\x03\x04" + b"\x00" * 40)
     errors = tmp_path / "errors.jsonl"
     common = ["--model", tiny_model, "--input-format", "document", "--with-source", "--max-chars", 100]
     out, _ = tag(capsys, *common, "--errors", errors, folder)
     records = [json.loads(line) for line in out]
     assert [(r["_source"], "_line" in r) for r in records] == [
-        (str(folder / n), False) for n in ("a.txt", "b.html", "c.txt")
+        (str(folder / n), False) for n in ("a.txt", "b.html", "c.txt", "f.html")
     ]
-    a, b, c = records
+    a, b, c, _ = records
     assert a["text"] == (folder / "a.txt").read_bytes().decode() and c["text"] == "Ann Lee visited Tokyo ."
     for r in (a, c):
         assert all(r["text"][e["start"] : e["end"]] == e["text"] for e in r["entities"]) and r["entities"]
     assert [json.loads(line) for line in errors.read_text().splitlines()] == [
         {"source": str(folder / "d.txt"), "reason": "not UTF-8 (invalid start byte at byte 6)"},
         {"source": str(folder / "e.txt"), "reason": "a text of 160 characters; at most 100 (--max-chars)"},
+        {"source": str(folder / "g.docx"), "reason": "a zip archive, which is not read here: decompress it (unzip -p)"},
     ]
     # read by its name's ending (--markup auto, a document's default): b.html as a web page, offsets into it
     assert b["entities"] and [re.sub("<[^>]*>", "", b["text"][e["start"] : e["end"]]) for e in b["entities"]] == [
         e["text"] for e in b["entities"]
     ]
+    assert [len(chunk) for chunk in bulk._chunks([("f", 1, b"x" * 2**20)] * 20, 512)] == [8, 8, 4]  # 8 MiB at most
     names = ["a.html", "A.HTM", "b.xhtml.gz", "c.md", "d.markdown.zst", "e.txt", "f", "g.html.txt", "<stdin>"]
     assert [bulk.markup_of(name) for name in names] == ["html"] * 3 + ["markdown"] * 2 + ["text"] * 4
     assert main(["tag", "--model", str(tiny_model), "--markup", "auto", str(folder / "a.txt")]) == 2
