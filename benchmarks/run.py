@@ -28,6 +28,8 @@ STEPS = [
     ("variants", ["-m", "benchmarks.variants"]),
     ("mixed", ["-m", "benchmarks.mixed"]),
     ("bulk", ["-m", "benchmarks.bulk"]),
+    ("documents", ["-m", "benchmarks.documents"]),
+    ("decoding", ["-m", "benchmarks.decoding"]),
 ]
 
 
