@@ -35,6 +35,7 @@ from ner.dictionary import Dictionary, DictionaryTooLarge, EntriesKey, check_lab
 from ner.features import word_groups
 from ner.recent import RecentValues
 from ner.text import (
+    END_MARKS,
     LANGUAGE_SCRIPTS,
     SYMBOL,
     Token,
@@ -269,6 +270,7 @@ class Tagger:
         self._opens = np.array([t[0] in "BS" for t in self.tags])
         self._closes = np.array([t[0] in "ES" for t in self.tags])
         self._is_outside = np.array([t == "O" for t in self.tags])
+        self._inside_or_outside = self._is_outside | np.array([t[0] == "I" for t in self.tags])
         self._label_of = np.array([self._label_index.get(t[2:], 0) for t in self.tags])
         self._dictionaries = RecentValues(DICTIONARY_CACHE, DICTIONARY_CACHE_BYTES, keep_newest=True)
         self._pinned = RecentValues(PINNED_DICTIONARIES, 0)  # apart from those, whatever their size
@@ -769,19 +771,20 @@ class Tagger:
     def _outside(self, sentences: Sequence[Sequence[str]], width: int) -> np.ndarray | None:
         """Which tags each token may take, ``(B, width, K)`` bool: a lone ``#`` or ``@`` or an emoji only ``O``,
         since no corpus's entity holds one as a rule (``王芳😂`` was a person with its emoji, ``#李明#``
-        ``李明#``); None where no sentence holds one, or where the model's corpus put one in an entity
-        (``C#`` a skill)."""
+        ``李明#``), and a sentence's ``!``, ``?`` or ``...`` only ``O`` or inside an entity (``Angela Merkel!``
+        was a person with its ``!``); None where no sentence holds one, or where the model's corpus put one in
+        an entity (``C#`` a skill; ``Jeopardy!`` a title)."""
         allowed = None
-        if self.vocab.symbols_in_entities or not SYMBOL.search(" ".join(itertools.chain.from_iterable(sentences))):
+        joined = " ".join(itertools.chain.from_iterable(sentences))
+        if self.vocab.symbols_in_entities or not (SYMBOL.search(joined) or END_MARKS.search(joined)):
             return None
         for row, tokens in enumerate(sentences):
-            if not SYMBOL.search(" ".join(tokens)):
-                continue
-            positions = [i for i, token in enumerate(tokens[:width]) if SYMBOL.fullmatch(token)]
-            if positions and allowed is None:
-                allowed = np.ones((len(sentences), width, len(self.tags)), dtype=bool)
-            if positions:
-                allowed[row, positions, :] = self._is_outside
+            for pattern, tags in ((SYMBOL, self._is_outside), (END_MARKS, self._inside_or_outside)):
+                positions = [i for i, token in enumerate(tokens[:width]) if pattern.fullmatch(token)]
+                if positions and allowed is None:
+                    allowed = np.ones((len(sentences), width, len(self.tags)), dtype=bool)
+                if positions:
+                    allowed[row, positions, :] = tags
         return allowed
 
     def span_probabilities(

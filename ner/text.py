@@ -146,6 +146,9 @@ _LETTER = rf"(?:(?:(?![{_CJK}])[^\W_]|[０-９])[{_MARKS}]*)"  # full-width digi
 # A token no corpus's entity holds as a rule: a lone # or @ (half or full width), or an emoji (a flag, a ZWJ
 # sequence, a skin tone); the decode keeps it out of entities unless the model's corpus put one in.
 SYMBOL = re.compile("[#@＃＠]|[\U0001f000-\U0001faff\u2600-\u27bf][\U0001f000-\U0001faff\u2600-\u27bf\u200d\ufe0f]*")
+# Marks that end a sentence, which start or end no entity as a rule (Angela Merkel! was a person with its !), though
+# one may stand inside one (Yahoo! Japan).
+END_MARKS = re.compile(r"[!?！？]+|\.{2,}|…")
 # A line ends at LF, CRLF, a lone CR (as classic Mac OS wrote text), NEL or Unicode's separators.
 _LINE_ENDS = "\n\r\x85\u2028\u2029"
 # (A CR or a few before or after a LF are one line end with it, taken whole: \r\r\n is a CRLF file written
@@ -654,7 +657,7 @@ def _breaks(text: str, first: int, last: int) -> list[tuple[int, bool]]:
         + [(where, True) for where in _script_changes(text, line, last)]
         + [(where, True) for where in _items(text, lines)]
         + [(where, True) for where in _headings(text, lines)]
-        + [(line.start(), True) for line in lines if _LOG_RECORD.match(text, line.start())]
+        + [(line.start(), True) for line in lines if _RECORD_START.match(text, line.start())]
     )
 
 
@@ -687,13 +690,19 @@ def _headings(text: str, lines: list[re.Match[str]]) -> list[int]:
 
 
 _HEADING_NOT_ENDS = frozenset(["", *".!?;:,-–—"])
-# A line that starts as a log's record does: a date or a time (syslog's May  1 12:30 too), a level in capitals, a
-# stack trace's frame (Java's at ...(, Python's File "), an exception's cause: each is a sentence of its own
-# (one record's name ran into the next: John Smith\nERROR, an ORG).
-_LOG_RECORD = re.compile(
+# A line that starts as a log's record or a chat's turn does: a date or a time (syslog's May  1 12:30 too; a chat's
+# [10:32] or WhatsApp's 12/03/2024, 10:32 -), a level in capitals, a stack trace's frame (Java's at ...(, Python's
+# File "), an exception's cause, a speaker (Maria:, Agent (John):, Slack's John Smith [10:32 AM] on a line of its
+# own): each is a sentence of its own (one record's or turn's name ran into the next's: John Smith\nERROR an ORG,
+# Peter\nMaria a person).
+_NAME = r"(?:[A-Z][\w'.-]*[ \t]+){0,3}[A-Z][\w'.-]*"
+_CLOCK = r"\[\d\d?:\d\d(?::\d\d)?(?:[ \t]?[AaPp][Mm])?\]"
+_RECORD_START = re.compile(
     r"[ \t]*(?:\[?\d{4}-\d\d-\d\d(?=[T ])|\[?\d\d:\d\d:\d\d|(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
     r" [ \d]\d \d\d:\d\d|\[?(?:TRACE|DEBUG|INFO|NOTICE|WARN|WARNING|ERROR|CRITICAL|FATAL|SEVERE)\b"
-    r"|at [\w$.<>/]+\(|Caused by:|Traceback \(most|File \")"
+    r"|at [\w$.<>/]+\(|Caused by:|Traceback \(most|File \""
+    rf"|{_CLOCK}|\[?\d\d?/\d\d?/\d\d(?:\d\d)?,? \d\d?:\d\d"
+    rf"|{_NAME}(?:[ \t]*\([^()\n]{{1,40}}\))?:[ \t]|{_NAME}[ \t]+{_CLOCK}[ \t]*(?=[\r\n]|\Z))"
 )
 
 

@@ -57,6 +57,22 @@ def test_no_entity_holds_a_lone_hash_at_sign_or_emoji_but_a_dictionarys_phrase(t
     assert ("Smith # visited", "ORG") in {(e.text, e.label) for e in analysis.entities}
 
 
+def test_a_sentences_end_marks_start_or_end_no_entity_but_may_stand_inside_one(tiny_model: Path) -> None:
+    """Chat ends its sentences with ! and ?, which CoNLL-2003 all but never has: Angela Merkel! was a person."""
+    from ner.corpus import Sentence, symbol_entities
+
+    tagger = Tagger.load(tiny_model)
+    (allowed,) = tagger._outside([["Peter", "Brown", "!", "?!", "..."]], 5)
+    inside = [tag == "O" or tag.startswith("I-") for tag in tagger.tags]
+    assert allowed[0].all() and all(list(allowed[i]) == inside for i in (2, 3, 4))
+    (analysis,) = tagger.analyze(["Peter Brown ! visited Tokyo ?"], TagOptions(tokens=True))
+    assert [t.tag for t in analysis.tokens if t.text in "!?"] == ["O", "O"]
+    edge = Sentence(["Jeopardy", "!", "aired"], ["B-MISC", "E-MISC", "O"])
+    assert symbol_entities([edge]) == 1 and not symbol_entities(
+        [Sentence(["Yahoo", "!", "Japan"], ["B-ORG", "I-ORG", "E-ORG"])]
+    )
+
+
 def test_tag_batch_equals_tag_one_by_one(tiny_model: Path) -> None:
     tagger = Tagger.load(tiny_model)
     texts = [" ".join(t for t, _ in s) for s in synthetic_sentences(40, 9)]

@@ -1153,10 +1153,18 @@ def test_terminal_escape_sequences_are_read_as_space():
 @pytest.mark.parametrize(
     "second",
     ["ERROR 2024-05-01 12:30:01 Database timed out", "[WARN] Database timed out", "2024-05-01T12:30:01Z db timed out",
-     "May  1 12:30:01 db01 timed out", "    at com.acme.Db.open(Db.java:42)", '  File "db.py", line 3, in open'],
+     "May  1 12:30:01 db01 timed out", "    at com.acme.Db.open(Db.java:42)", '  File "db.py", line 3, in open',
+     "Maria: thanks", "Agent (Maria Lopez): thanks", "[10:33] Maria: sure", "12/03/2024, 10:33 - Maria: ok",
+     "Maria Lopez [10:33 AM]\nthanks"],
 )  # fmt: skip
-def test_a_line_that_starts_as_a_log_record_starts_a_sentence(second):
-    """Each record of a log is a sentence: one record's name ran into the next (John Smith\nERROR, an ORG)."""
+def test_a_line_that_starts_as_a_log_record_or_a_chat_turn_starts_a_sentence(second):
+    """Each record of a log, each turn of a chat is a sentence: one record's name ran into the next (John
+    Smith\nERROR, an ORG; Smith\nMaria, a person)."""
     text = "12:30:00 INFO reset requested by John Smith\n" + second
     sentences = split_sentences(text, tokenize(text))
     assert len(sentences) == 2 and sentences[0][-1].text == "Smith"
+
+
+def test_wrapped_prose_is_no_chat_turn():
+    text = "The minister said in a long statement that John\nSmith would come to the talks at the usual\n10:30 hour"
+    assert len(split_sentences(text, tokenize(text))) == 1

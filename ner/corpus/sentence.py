@@ -19,7 +19,17 @@ from pathlib import Path
 import numpy as np
 
 from ner.corpus.schemes import Span, spans_to_tags, tags_to_spans
-from ner.text import SYMBOL, Token, composed, cut_points, only_marks, tokenize, tokenize_chars, unspaced_script
+from ner.text import (
+    END_MARKS,
+    SYMBOL,
+    Token,
+    composed,
+    cut_points,
+    only_marks,
+    tokenize,
+    tokenize_chars,
+    unspaced_script,
+)
 
 _JOINING_UNDERSCORE = re.compile(r"(?<=[^\s_])_(?=[^\s_])")  # Hà_Nội, not __init__
 
@@ -227,9 +237,11 @@ def split_long(sentences: Sequence[Sentence], max_length: int) -> list[Sentence]
 
 
 def symbol_entities(sentences: Iterable[Sentence]) -> int:
-    """How many entities of ``sentences`` hold a lone ``#``, ``@`` or emoji (:data:`ner.text.SYMBOL`)."""
+    """How many entities of ``sentences`` hold a lone ``#``, ``@`` or emoji (:data:`ner.text.SYMBOL`), or start
+    or end with a sentence's ``!``, ``?`` or ``...`` (:data:`ner.text.END_MARKS`: ``Jeopardy!``)."""
     return sum(
         any(SYMBOL.fullmatch(token) for token in s.tokens[span.start : span.end])
+        or any(END_MARKS.fullmatch(s.tokens[edge]) for edge in (span.start, span.end - 1))
         for s in sentences
         for span in s.spans()
     )
