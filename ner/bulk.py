@@ -495,8 +495,9 @@ class BatchTagger:
     def _analyze(self, plains: list[PlainText]) -> list[Analysis]:
         """Each text, read from its markup, tagged; offsets into the source."""
         analyses = self._analyze_read([plain.text for plain in plains])
+        as_given = ([0], [0], [None])  # a text read as it is: its offsets are the source's
         return [
-            plain.source_analysis(analysis) if len(plain.offsets) > 1 else analysis
+            analysis if (plain.offsets, plain.sources, plain.ends) == as_given else plain.source_analysis(analysis)
             for plain, analysis in zip(plains, analyses)
         ]
 

@@ -699,9 +699,10 @@ def run_truecase(args: argparse.Namespace) -> int:
         raise ValueError(f"{args.train}: no sentence mixes capitals and small letters, so none can be learned")
     scored = {args.dev: dev} if dev else {}
     training = tagger.bundle.info.get("training", {})
+    read_as = training.get("config", {})  # the card's files, read as its training read them
     for file in (scored_dev_file(training), training.get("test")):  # the files the card's scores are of
         if file and file not in scored and Path(file).is_file():
-            scored[file] = read_corpus(file, args.tag_column, args.nested)[0]
+            scored[file] = read_corpus(file, read_as.get("tag_column", -1), read_as.get("nested", "refuse"))[0]
     stale = [file for file, sentences in scored.items() if has_one_case_documents(sentences)]
     if stale and truecaser != tagger.vocab.truecaser:
         logging.getLogger("ner").warning(

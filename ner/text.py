@@ -349,11 +349,13 @@ class Token(NamedTuple):
     end: int
 
 
-# A terminal's escape sequence (a colour, \x1b[1m; a window title or link, \x1b]...\x07), as coloured logs hold
-# them: read as space, not glued to the name it colours (\x1b[1mMaria Garcia: 1mMaria).
-_ESCAPE = r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?)"
+# A terminal's escape sequence (a colour, \x1b[1m; a window title or link, \x1b]...\x07, ended on its line; tput
+# sgr0's character set, \x1b(B; saving the cursor, \x1b7), as coloured logs hold them: read as space, not glued to
+# the name it colours (\x1b[1mMaria Garcia: 1mMaria).
+_ESCAPE = r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b\n]*(?:\x07|\x1b\\)|[()*+][0-9A-Za-z]|[78=>c])"
 _SPACE = rf"[\s{INVISIBLE}]*(?:{_ESCAPE}[\s{INVISIBLE}]*)*"
 _TRAILING_ESCAPE = re.compile(rf"{_ESCAPE}[\s{INVISIBLE}]*\Z")
+_ESCAPES = re.compile(_ESCAPE)
 
 
 def _with_space(pattern: re.Pattern[str]) -> re.Pattern[str]:
@@ -440,10 +442,11 @@ def only_marks(token: str) -> bool:
 
 def min_tokens(text: str) -> int:
     """A lower bound on the tokens of ``text`` at either level, cheap enough to refuse a text far too long
-    before tokenizing it: each run of characters between spaces is one token at least, unless it shows
-    nothing (which takes a character beyond ASCII), is an e-mail quote's marks or goes on with the next
-    (a word hyphenated across a line's end)."""
-    runs = (text if text.isascii() else _INVISIBLE_CHARS.sub("", text)).split()  # composing counts the same
+    before tokenizing it: each run of characters between spaces (and terminal escapes) is one token at least,
+    unless it shows nothing (which takes a character beyond ASCII), is an e-mail quote's marks or goes on
+    with the next (a word hyphenated across a line's end)."""
+    shown = text if text.isascii() else _INVISIBLE_CHARS.sub("", text)  # composing counts the same
+    runs = (_ESCAPES.sub(" ", shown) if "\x1b" in shown else shown).split()
     count = len(runs)
     if ">" in text:
         count -= sum(not run.strip(">") for run in runs)
@@ -650,6 +653,7 @@ def _breaks(text: str, first: int, last: int) -> list[tuple[int, bool]]:
     short_lines = (m for m in _SHORT_LINE_END.finditer(text, line, last) if _short(m.group().rstrip(_LINE_ENDS)))
     end = _LINE_BREAK.search(text, last)
     lines = list(_LINE.finditer(text, line, end.end() if end else len(text)))  # and the line after last's
+    records = [line.start() for line in lines if _RECORD_START.match(text, line.start())]
     return sorted(
         cells
         + [(m.end(), True) for m in _PARAGRAPH_BREAK.finditer(text, first, last)]
@@ -657,7 +661,7 @@ def _breaks(text: str, first: int, last: int) -> list[tuple[int, bool]]:
         + [(where, True) for where in _script_changes(text, line, last)]
         + [(where, True) for where in _items(text, lines)]
         + [(where, True) for where in _headings(text, lines)]
-        + [(line.start(), True) for line in lines if _RECORD_START.match(text, line.start())]
+        + [(where, True) for where in (records if len(records) > 1 else ())]  # a log, a chat: not one wrapped line
     )
 
 
@@ -693,8 +697,8 @@ _HEADING_NOT_ENDS = frozenset(["", *".!?;:,-–—"])
 # A line that starts as a log's record or a chat's turn does: a date or a time (syslog's May  1 12:30 too; a chat's
 # [10:32] or WhatsApp's 12/03/2024, 10:32 -), a level in capitals, a stack trace's frame (Java's at ...(, Python's
 # File "), an exception's cause, a speaker (Maria:, Agent (John):, Slack's John Smith [10:32 AM] on a line of its
-# own): each is a sentence of its own (one record's or turn's name ran into the next's: John Smith\nERROR an ORG,
-# Peter\nMaria a person).
+# own): each is a sentence of its own where two lines or more start so (one record's or turn's name ran into the
+# next's: John Smith\nERROR an ORG, Peter\nMaria a person; prose wrapped before SEVERE WEATHER goes on).
 _NAME = r"(?:[A-Z][\w'.-]*[ \t]+){0,3}[A-Z][\w'.-]*"
 _CLOCK = r"\[\d\d?:\d\d(?::\d\d)?(?:[ \t]?[AaPp][Mm])?\]"
 _RECORD_START = re.compile(

@@ -755,16 +755,17 @@ def test_documents_each_file_one_record_with_offsets_into_it_in_either_engine(
     # a web page is held to --max-chars by the text it shows (its source: 8 times that); a .docx is rejected alone
     (folder / "f.html").write_bytes(b"<script>" + b"x" * 500 + b"</script><p>Ann Lee visited Tokyo .</p>")
     (folder / "g.docx").write_bytes(b"PK\x03\x04" + b"\x00" * 40)
+    (folder / "h.html").write_bytes(b"<!-- saved -->Ann Lee visited Tokyo .")  # read as one piece, past 0
     errors = tmp_path / "errors.jsonl"
     common = ["--model", tiny_model, "--input-format", "document", "--with-source", "--max-chars", 100]
     out, _ = tag(capsys, *common, "--errors", errors, folder)
     records = [json.loads(line) for line in out]
     assert [(r["_source"], "_line" in r) for r in records] == [
-        (str(folder / n), False) for n in ("a.txt", "b.html", "c.txt", "f.html")
+        (str(folder / n), False) for n in ("a.txt", "b.html", "c.txt", "f.html", "h.html")
     ]
-    a, b, c, _ = records
+    a, b, c, _, h = records
     assert a["text"] == (folder / "a.txt").read_bytes().decode() and c["text"] == "Ann Lee visited Tokyo ."
-    for r in (a, c):
+    for r in (a, c, h):
         assert all(r["text"][e["start"] : e["end"]] == e["text"] for e in r["entities"]) and r["entities"]
     assert [json.loads(line) for line in errors.read_text().splitlines()] == [
         {"source": str(folder / "d.txt"), "reason": "not UTF-8 (invalid start byte at byte 6)"},

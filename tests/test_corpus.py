@@ -527,3 +527,7 @@ def test_nested_entities_are_flattened_to_the_outer_or_inner_ones_when_asked(tmp
     assert "2 entities inside or across others left out: the outer ones kept" in caplog.text
     assert entities(jsonl, "inner") == ["Merkel/PER", "Tokyo/LOC"]
     assert entities(brat, "outer") == ["Angela Merkel/PER"] and entities(brat, "inner") == ["Merkel/PER"]
+    # of two spans alike, the first as the file lists it, in either format
+    twice = write_brat(tmp_path / "twice", {"doc": (text, "T1\tPER 0 6\tAngela\nT2\tLOC 0 6\tAngela\n")})
+    jsonl = write_jsonl(tmp_path, {"text": text, "entities": [[0, 6, "PER"], [0, 6, "LOC"]]})
+    assert entities(twice, "outer") == entities(jsonl, "outer") == entities(jsonl, "inner") == ["Angela/PER"]

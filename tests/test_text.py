@@ -36,7 +36,8 @@ from ner.text import (
 from .conftest import shared_data
 
 INVISIBLE_CHAR = re.compile(f"[{INVISIBLE}]")
-TERMINAL_ESCAPES = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?)")  # a colour: read as space
+# A terminal's colour, title, character set or cursor: read as space.
+TERMINAL_ESCAPES = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b\n]*(?:\x07|\x1b\\)|[()*+][0-9A-Za-z]|[78=>c])")
 
 if TYPE_CHECKING:
     from ner.tagger import TaggedToken
@@ -1092,14 +1093,17 @@ def test_a_short_line_ends_its_sentence(text, sentences):
 
 @given(
     st.text(
-        alphabet=st.sampled_from(["a", "é", " ", "\n", "\r", "\u200b", "\u00ad", "\ufeff", "日", "\u2060", "-", ">"]),
+        alphabet=st.sampled_from(
+            ["a", "é", " ", "\n", "\r", "\u200b", "\u00ad", "\ufeff", "日", "\u2060", "-", ">", "\x1b", "[", "m", "]"]
+        ),
         max_size=40,
     )
 )
 @settings(max_examples=500, deadline=None)
 def test_the_early_token_count_is_a_lower_bound_at_either_level(text: str) -> None:
-    """Quote marks and words hyphenated across a line's end are runs between spaces that are no token."""
-    if not set(text) & {"-", ">", "\u00ad"}:
+    """Quote marks and words hyphenated across a line's end are runs between spaces that are no token, and
+    terminal escapes are space."""
+    if not set(text) & {"-", ">", "\u00ad", "\x1b"}:
         assert min_tokens(text) == sum(1 for run in text.split() if model_form(run))
     assert min_tokens(text) <= min(len(tokenize(text)), len(tokenize_chars(text)))
 
@@ -1148,6 +1152,11 @@ def test_terminal_escape_sequences_are_read_as_space():
     assert all(text[t.start : t.end] == t.text for t in tokens)
     assert texts(tokenize_chars("\x1b[31m张伟\x1b[0m")) == ["张", "伟"]
     assert texts(tokenize("a\x1bb \x1b")) == ["a", "\x1b", "b", "\x1b"]  # no sequence: kept as it was
+    # tput sgr0's reset (a character set, then a colour); a title never ended keeps the text after it
+    assert texts(tokenize("User \x1b[1mSmith\x1b(B\x1b[m from Berlin")) == ["User", "Smith", "from", "Berlin"]
+    assert texts(tokenize("\x1b]0;title John Smith\nAnna Lee"))[-4:] == ["John", "Smith", "Anna", "Lee"]
+    coloured = "John \x1b[0m " * 5 + "\x1b[1m \x1b[0m " * 10  # a request's count before tokenizing, as after
+    assert min_tokens(coloured) == len(tokenize(coloured)) == 5
 
 
 @pytest.mark.parametrize(
@@ -1168,3 +1177,9 @@ def test_a_line_that_starts_as_a_log_record_or_a_chat_turn_starts_a_sentence(sec
 def test_wrapped_prose_is_no_chat_turn():
     text = "The minister said in a long statement that John\nSmith would come to the talks at the usual\n10:30 hour"
     assert len(split_sentences(text, tokenize(text))) == 1
+    wrapped = [
+        "The weather service has issued a\nSEVERE THUNDERSTORM WARNING for Berlin",
+        "the service writes its messages at the levels such as\nINFO and DEBUG",
+    ]
+    for text in wrapped:  # one line that starts as a record does: prose wrapped there
+        assert len(split_sentences(text, tokenize(text))) == 1

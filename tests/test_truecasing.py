@@ -151,8 +151,8 @@ def test_machine_text_without_capitals_is_read_as_written(line: str) -> None:
     tagger = Tagger.load(Path(__file__).parent.parent / "models" / "en-conll03")
     assert one_case_documents([[t.text for t in tagger.tokenize(line)]]) == set()
     assert tagger.tag(line) == []
-    chat = "ok so (maybe) john from acme / ibm called at 5:30"  # chat's brackets and a slash: still restored
-    assert one_case_documents([[t.text for t in tagger.tokenize(chat)]]) == {0}
+    for chat in ("ok so (maybe) john from acme / ibm called at 5:30", "*waves* hi john ~ see u in berlin -- ok"):
+        assert one_case_documents([[t.text for t in tagger.tokenize(chat)]]) == {0}  # chat's marks: restored
 
 
 def test_only_documents_written_in_one_case_are_recased() -> None:

@@ -152,5 +152,5 @@ def _brat_entities(lines: list[str], text: str, ann: Path) -> list[tuple[int, tu
         if not covered.strip():
             raise CorpusError(ann, number, f"{fields[0]} covers only whitespace")
         entities.append((number, (start, end, label)))
-    entities.sort(key=lambda item: item[1])
+    entities.sort(key=lambda item: (*item[1][:2], item[0]))  # of spans alike, the one on the first line first
     return entities
