@@ -779,7 +779,10 @@ class Tagger:
         if self.vocab.symbols_in_entities or not (SYMBOL.search(joined) or END_MARKS.search(joined)):
             return None
         for row, tokens in enumerate(sentences):
+            line = " ".join(tokens)  # most sentences hold neither: one search each, no token looked at
             for pattern, tags in ((SYMBOL, self._is_outside), (END_MARKS, self._inside_or_outside)):
+                if not pattern.search(line):
+                    continue
                 positions = [i for i, token in enumerate(tokens[:width]) if pattern.fullmatch(token)]
                 if positions and allowed is None:
                     allowed = np.ones((len(sentences), width, len(self.tags)), dtype=bool)
