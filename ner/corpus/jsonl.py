@@ -297,8 +297,10 @@ def _text_to_sentence(text: str, entities: list, path: str | Path, number: int, 
 def _flat(entities: list, nested: str) -> tuple[list, int]:
     """``entities`` with those inside or across others left out (:func:`ner.corpus.schemes.flattened`), and
     how many; one that is no ``[start, end, label]`` stays, for :func:`_text_to_sentence` to refuse."""
-    spans = [e for e in entities if isinstance(e, list) and len(e) == 3 and all(type(x) is int for x in e[:2])]
-    others = [e for e in entities if not any(e is span for span in spans)]
+    spans, others = [], []
+    for entity in entities:
+        whole = isinstance(entity, list) and len(entity) == 3 and all(type(x) is int for x in entity[:2])
+        (spans if whole else others).append(entity)
     kept = [spans[i] for i in flattened(spans, nested)]
     return kept + others, len(spans) - len(kept)
 
